@@ -1,0 +1,198 @@
+package config
+
+import (
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is the effective Sesame configuration.
+//
+// Struct tags drive loading: yaml is the key in the config file ("-" means
+// the setting cannot come from the file), env lists environment variables in
+// order of preference (comma-separated), flag is the command-line flag name,
+// usage is the flag help text, and secret marks values that Masked must hide
+// ("true" hides the whole value, "url" hides only a URL's password).
+type Config struct {
+	// Issuer is the public base URL of the provider. It becomes the "iss"
+	// claim and the prefix of every discovery URL, so it must be exactly what
+	// clients see, hence no trailing slash, query or fragment.
+	Issuer string `yaml:"issuer" env:"SESAME_ISSUER" flag:"issuer" usage:"public issuer URL; https required except for localhost"`
+	// Listen is the TCP address the HTTP server binds to.
+	Listen string `yaml:"listen" env:"SESAME_LISTEN" flag:"listen" usage:"address to listen on (host:port)"`
+	// DataDir holds the embedded SQLite database and the generated system
+	// secret file.
+	DataDir string `yaml:"data_dir" env:"SESAME_DATA_DIR" flag:"data-dir" usage:"directory for the embedded database and generated secrets"`
+	// DatabaseURL selects the database. Empty means embedded SQLite at
+	// DataDir/sesame.db. Otherwise it must be one of:
+	//   postgres://user:pass@host:port/db?sslmode=...   (also postgresql://)
+	//   sqlite://PATH   (e.g. sqlite:///var/lib/sesame/db.sqlite for an absolute path)
+	//   file:PATH       (SQLite URI filename, e.g. file:sesame.db?_pragma=busy_timeout(5000))
+	// DATABASE_URL is honoured as a fallback because most PaaS platforms
+	// inject it.
+	DatabaseURL string `yaml:"database_url" env:"SESAME_DATABASE_URL,DATABASE_URL" flag:"database-url" secret:"url" usage:"database URL (postgres://, postgresql://, sqlite://PATH or file:PATH); empty means SQLite in data-dir"`
+	// SystemSecret is the master secret used to derive encryption and
+	// signing keys for data at rest.
+	SystemSecret string `yaml:"system_secret" env:"SESAME_SYSTEM_SECRET" flag:"system-secret" secret:"true" usage:"master secret, at least 32 characters (prefer system-secret-file or the environment; flags show up in ps)"`
+	// SystemSecretFile names a file holding the system secret, which keeps
+	// the secret out of the environment and the process list.
+	SystemSecretFile string `yaml:"system_secret_file" env:"SESAME_SYSTEM_SECRET_FILE" flag:"system-secret-file" usage:"path to a file holding the system secret"`
+	// Dev relaxes production requirements (e.g. a generated system secret)
+	// for local development.
+	Dev bool `yaml:"dev" env:"SESAME_DEV" flag:"dev" usage:"development mode: generate a system secret if none is configured"`
+	// Migrate runs database migrations when the server starts. Operators who
+	// migrate in a separate deploy step turn it off.
+	Migrate bool `yaml:"migrate" env:"SESAME_MIGRATE" flag:"migrate" usage:"run database migrations at startup"`
+	// LogLevel is one of debug, info, warn, error.
+	LogLevel string `yaml:"log_level" env:"SESAME_LOG_LEVEL" flag:"log-level" usage:"log level: debug, info, warn or error"`
+	// LogFormat is json (for log shippers) or text (for humans).
+	LogFormat string `yaml:"log_format" env:"SESAME_LOG_FORMAT" flag:"log-format" usage:"log format: json or text"`
+	// DBMaxOpenConns caps the database connection pool.
+	DBMaxOpenConns int `yaml:"db_max_open_conns" env:"SESAME_DB_MAX_OPEN_CONNS" flag:"db-max-open-conns" usage:"maximum open database connections"`
+	// DBMaxIdleConns is how many pooled connections are kept idle.
+	DBMaxIdleConns int `yaml:"db_max_idle_conns" env:"SESAME_DB_MAX_IDLE_CONNS" flag:"db-max-idle-conns" usage:"maximum idle database connections (at most db-max-open-conns)"`
+	// AccessTokenTTL is the lifetime of issued access tokens.
+	AccessTokenTTL time.Duration `yaml:"access_token_ttl" env:"SESAME_ACCESS_TOKEN_TTL" flag:"access-token-ttl" usage:"access token lifetime (1m to 24h)"`
+	// RefreshTokenTTL is the lifetime of issued refresh tokens.
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl" env:"SESAME_REFRESH_TOKEN_TTL" flag:"refresh-token-ttl" usage:"refresh token lifetime (1h to 8760h)"`
+	// IDTokenTTL is the lifetime of issued ID tokens.
+	IDTokenTTL time.Duration `yaml:"id_token_ttl" env:"SESAME_ID_TOKEN_TTL" flag:"id-token-ttl" usage:"ID token lifetime (1m to 24h)"`
+	// AuthCodeTTL is the lifetime of authorization codes. RFC 6749 §4.1.2
+	// recommends at most 10 minutes.
+	AuthCodeTTL time.Duration `yaml:"auth_code_ttl" env:"SESAME_AUTH_CODE_TTL" flag:"auth-code-ttl" usage:"authorization code lifetime (10s to 10m)"`
+	// LoginSessionTTL is how long a browser login session lasts.
+	LoginSessionTTL time.Duration `yaml:"login_session_ttl" env:"SESAME_LOGIN_SESSION_TTL" flag:"login-session-ttl" usage:"browser login session lifetime (5m to 8760h)"`
+	// InteractionTTL is how long a user has to finish a login or consent
+	// screen.
+	InteractionTTL time.Duration `yaml:"interaction_ttl" env:"SESAME_INTERACTION_TTL" flag:"interaction-ttl" usage:"time allowed to complete a login or consent interaction (1m to 1h)"`
+	// KeyRotationPeriod is how often signing keys are rotated; 0 disables
+	// automatic rotation.
+	KeyRotationPeriod time.Duration `yaml:"key_rotation_period" env:"SESAME_KEY_ROTATION_PERIOD" flag:"key-rotation-period" usage:"signing key rotation period; 0 disables automatic rotation, otherwise at least 1h"`
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SESAME_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" usage:"graceful shutdown timeout"`
+	// TrustedProxies lists IPs or CIDRs of reverse proxies whose
+	// X-Forwarded-* headers are believed; headers from anyone else are
+	// ignored so clients cannot spoof their address.
+	TrustedProxies []string `yaml:"trusted_proxies" env:"SESAME_TRUSTED_PROXIES" flag:"trusted-proxy" usage:"IP or CIDR of a trusted reverse proxy (repeatable; comma-separated in the environment)"`
+	// ConfigFile is the YAML file the configuration was read from, if any.
+	// It cannot be set from the file itself.
+	ConfigFile string `yaml:"-" env:"SESAME_CONFIG" flag:"config" usage:"path to a YAML config file"`
+}
+
+// Default returns the built-in defaults. They are suitable for local
+// development (with Dev set) but not for production, which needs at least an
+// https issuer and a system secret.
+func Default() Config {
+	return Config{
+		Issuer:            "http://localhost:8080",
+		Listen:            ":8080",
+		DataDir:           "data",
+		Migrate:           true,
+		LogLevel:          "info",
+		LogFormat:         "json",
+		DBMaxOpenConns:    10,
+		DBMaxIdleConns:    5,
+		AccessTokenTTL:    time.Hour,
+		RefreshTokenTTL:   720 * time.Hour,
+		IDTokenTTL:        time.Hour,
+		AuthCodeTTL:       2 * time.Minute,
+		LoginSessionTTL:   336 * time.Hour,
+		InteractionTTL:    10 * time.Minute,
+		KeyRotationPeriod: 720 * time.Hour,
+		ShutdownTimeout:   15 * time.Second,
+	}
+}
+
+// SQLitePath is where the embedded SQLite database lives when DatabaseURL is
+// empty.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "sesame.db") }
+
+// SecretFilePath is where a generated system secret is persisted (dev mode),
+// so that restarts keep decrypting existing data.
+func (c Config) SecretFilePath() string { return filepath.Join(c.DataDir, "system.secret") }
+
+// UsesPostgres reports whether DatabaseURL selects PostgreSQL.
+func (c Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// IssuerIsLocalhost reports whether the issuer's host is a loopback name,
+// the only case where plain http is acceptable.
+func (c Config) IssuerIsLocalhost() bool {
+	u, err := url.Parse(c.Issuer)
+	if err != nil {
+		return false
+	}
+	return isLoopbackHost(u.Hostname())
+}
+
+// isLoopbackHost deliberately accepts only the three spellings clients
+// actually use; other 127.0.0.0/8 addresses are rare enough that allowing
+// them would only widen the http exception.
+func isLoopbackHost(host string) bool {
+	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+}
+
+const mask = "********"
+
+// Masked returns a copy that is safe to print: secret values become
+// "********" and database URLs keep everything but the password, so operators
+// can still see which host and database are in use. Empty values stay empty
+// so that "not set" remains visible.
+func (c Config) Masked() Config {
+	out := c
+	v := reflect.ValueOf(&out).Elem()
+	for _, s := range settings() {
+		f := v.Field(s.index)
+		if f.Kind() == reflect.Slice {
+			// Don't let callers of the copy mutate the original's slices.
+			f.Set(reflect.ValueOf(slices.Clone(f.Interface().([]string))))
+		}
+		if f.Kind() != reflect.String || f.String() == "" {
+			continue
+		}
+		switch s.secret {
+		case "true":
+			f.SetString(mask)
+		case "url":
+			f.SetString(maskURLPassword(f.String()))
+		}
+	}
+	return out
+}
+
+// maskURLPassword hides the userinfo password and any "password" query
+// parameter (libpq accepts both). Anything it cannot parse is hidden
+// entirely, because then it cannot tell where the password is.
+func maskURLPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return mask
+	}
+	changed := false
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), mask)
+			changed = true
+		}
+	}
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			k, _, _ := strings.Cut(p, "=")
+			if key, err := url.QueryUnescape(k); err == nil && strings.EqualFold(key, "password") {
+				parts[i] = k + "=" + mask
+				changed = true
+			}
+		}
+		u.RawQuery = strings.Join(parts, "&")
+	}
+	if !changed {
+		// Print the original rather than a re-encoded form.
+		return raw
+	}
+	return u.String()
+}

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// minSecretLen keeps the system secret in the range where key derivation gets
+// at least 192 bits even from base64 text.
+const minSecretLen = 32
+
+// check is one row of Validate's table: msg is reported when bad is true.
+type check struct {
+	bad bool
+	msg string
+}
+
+// Validate checks the configuration and reports every problem at once, each
+// prefixed with the setting's flag name, so an operator can fix them in a
+// single pass. Validate does no I/O (it does not open SystemSecretFile or the
+// database); those failures surface when the server starts.
+func (c Config) Validate() error {
+	issuer, listen := c.issuerProblem(), c.listenProblem()
+	checks := []check{
+		{issuer != "", "issuer: " + issuer},
+		{listen != "", "listen: " + listen},
+		{c.DataDir == "", "data-dir: must not be empty"},
+		{!validDatabaseURL(c.DatabaseURL), "database-url: must be empty (embedded SQLite in data-dir) or start with postgres://, postgresql://, sqlite:// or file:"},
+		{c.SystemSecret != "" && utf8.RuneCountInString(c.SystemSecret) < minSecretLen, fmt.Sprintf("system-secret: must be at least %d characters (generate one with: openssl rand -base64 48)", minSecretLen)},
+		// Two sources would leave it unclear which one encrypted existing data.
+		{c.SystemSecret != "" && c.SystemSecretFile != "", "system-secret: set either system-secret or system-secret-file, not both"},
+		// Outside dev a generated secret would be lost with the container,
+		// making stored data undecryptable, so require an explicit one.
+		{!c.Dev && c.SystemSecret == "" && c.SystemSecretFile == "", "system-secret: required outside --dev (set SESAME_SYSTEM_SECRET or --system-secret-file; generate one with: openssl rand -base64 48)"},
+		{!slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel), fmt.Sprintf("log-level: must be debug, info, warn or error (got %q)", c.LogLevel)},
+		{!slices.Contains([]string{"json", "text"}, c.LogFormat), fmt.Sprintf("log-format: must be json or text (got %q)", c.LogFormat)},
+		{c.DBMaxOpenConns < 1, fmt.Sprintf("db-max-open-conns: must be at least 1 (got %d)", c.DBMaxOpenConns)},
+		{c.DBMaxIdleConns < 0 || c.DBMaxIdleConns > c.DBMaxOpenConns, fmt.Sprintf("db-max-idle-conns: must be between 0 and db-max-open-conns (%d) (got %d)", c.DBMaxOpenConns, c.DBMaxIdleConns)},
+		outside("access-token-ttl", c.AccessTokenTTL, time.Minute, 24*time.Hour),
+		outside("refresh-token-ttl", c.RefreshTokenTTL, time.Hour, 8760*time.Hour),
+		outside("id-token-ttl", c.IDTokenTTL, time.Minute, 24*time.Hour),
+		// RFC 6749 §4.1.2 recommends a maximum authorization code lifetime
+		// of 10 minutes.
+		outside("auth-code-ttl", c.AuthCodeTTL, 10*time.Second, 10*time.Minute),
+		outside("login-session-ttl", c.LoginSessionTTL, 5*time.Minute, 8760*time.Hour),
+		outside("interaction-ttl", c.InteractionTTL, time.Minute, time.Hour),
+		// Rotating more often than hourly would outpace clients' JWKS caches.
+		{c.KeyRotationPeriod < 0 || (c.KeyRotationPeriod > 0 && c.KeyRotationPeriod < time.Hour), fmt.Sprintf("key-rotation-period: must be 0 (disabled) or at least 1h (got %s)", short(c.KeyRotationPeriod))},
+		{c.ShutdownTimeout < 0, fmt.Sprintf("shutdown-timeout: must not be negative (got %s)", short(c.ShutdownTimeout))},
+	}
+	var errs []error
+	for _, chk := range checks {
+		if chk.bad {
+			errs = append(errs, errors.New(chk.msg))
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if !validIPOrCIDR(p) {
+			errs = append(errs, fmt.Errorf("trusted-proxy: %q is not an IP address or CIDR", p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// issuerProblem returns why the issuer is unusable, or "".
+func (c Config) issuerProblem() string {
+	const base = "must be an absolute https URL (http is allowed only for localhost, 127.0.0.1 or ::1)"
+	u, err := url.Parse(c.Issuer)
+	if err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return base
+	}
+	// One rule regardless of --dev: plain http anywhere but loopback would
+	// leak tokens on the wire.
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return base
+	}
+	if u.User != nil {
+		return "must not contain user info"
+	}
+	// OpenID Connect Discovery §3 forbids query and fragment components.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(c.Issuer, "#") {
+		return "must not contain a query or fragment"
+	}
+	// Discovery appends "/.well-known/openid-configuration"; a trailing
+	// slash would produce a double slash and an iss mismatch.
+	if strings.HasSuffix(c.Issuer, "/") {
+		return "must not end with a slash"
+	}
+	return ""
+}
+
+// listenProblem returns why the listen address is unusable, or "".
+func (c Config) listenProblem() string {
+	_, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Sprintf("must be host:port, e.g. :8080 or 127.0.0.1:8080 (got %q)", c.Listen)
+	}
+	// Named ports (":http") are legal for net.Listen, so only range-check
+	// numeric ones.
+	if n, err := strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
+		return fmt.Sprintf("port must be between 0 and 65535 (got %q)", c.Listen)
+	}
+	return ""
+}
+
+func validDatabaseURL(s string) bool {
+	if s == "" {
+		return true
+	}
+	for _, prefix := range []string{"postgres://", "postgresql://", "sqlite://", "file:"} {
+		if rest, ok := strings.CutPrefix(s, prefix); ok {
+			return rest != ""
+		}
+	}
+	return false
+}
+
+func validIPOrCIDR(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	_, err := netip.ParsePrefix(s)
+	return err == nil
+}
+
+// outside builds a range check with a message naming the limits.
+func outside(name string, d, lo, hi time.Duration) check {
+	return check{d < lo || d > hi, fmt.Sprintf("%s: must be between %s and %s (got %s)", name, short(lo), short(hi), short(d))}
+}
+
+// short formats durations the way people write them ("1h", not "1h0m0s").
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}

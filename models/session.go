@@ -1,0 +1,52 @@
+package models
+
+import "time"
+
+// LoginSession is a browser's SSO session. The browser holds a random secret
+// in a cookie; only its SHA-256 (TokenHash) is stored. ID is a separate
+// random id that appears in ID tokens as "sid".
+type LoginSession struct {
+	ID         string `gorm:"primaryKey"`
+	TokenHash  string
+	UserID     string
+	AuthTime   time.Time
+	AMR        StringList `gorm:"column:amr"`
+	ACR        string     `gorm:"column:acr"`
+	UserAgent  string
+	IP         string `gorm:"column:ip"`
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+}
+
+// Interaction is a paused authorization request waiting for the user to
+// sign in or consent. It is bound to the browser that started it by a
+// cookie secret whose hash is BrowserHash.
+type Interaction struct {
+	ID          string `gorm:"primaryKey"`
+	BrowserHash string
+	ClientID    string
+	// Query is the original authorization request's parameters, URL-encoded.
+	Query     string
+	Prompt    string
+	MaxAge    *int
+	LoginHint string
+	ACRValues string `gorm:"column:acr_values"`
+	// LoginSessionID is set by authn when the user has signed in.
+	LoginSessionID string
+	// ConsentGiven is set when the user approved the consent page.
+	ConsentGiven bool
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	ConsumedAt   *time.Time
+}
+
+// Consent remembers the scopes a user granted to a client.
+type Consent struct {
+	UserID    string `gorm:"primaryKey"`
+	ClientID  string `gorm:"primaryKey"`
+	Scopes    StringList
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}

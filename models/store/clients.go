@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// CreateClient inserts c.
+func (s *Store) CreateClient(ctx context.Context, c *models.Client) error {
+	return mapErr("create client", s.conn(ctx).Create(c).Error)
+}
+
+// GetClient loads a client by id.
+func (s *Store) GetClient(ctx context.Context, id string) (*models.Client, error) {
+	var c models.Client
+	if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+		return nil, mapErr("get client", err)
+	}
+	return &c, nil
+}
+
+// ListClients returns every client ordered by name.
+func (s *Store) ListClients(ctx context.Context) ([]models.Client, error) {
+	var out []models.Client
+	err := s.conn(ctx).Order("name, id").Find(&out).Error
+	return out, mapErr("list clients", err)
+}
+
+// UpdateClient saves every field of c (which must exist).
+func (s *Store) UpdateClient(ctx context.Context, c *models.Client) error {
+	c.UpdatedAt = Now()
+	res := s.conn(ctx).Model(&models.Client{}).Where("id = ?", c.ID).Select("*").Omit("id", "created_at").Updates(c)
+	return affected("update client", res)
+}
+
+// DeleteClient removes a client and everything issued to it.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.conn(ctx).Where("client_id = ?", id).Delete(&models.OAuth2Request{}).Error; err != nil {
+			return mapErr("delete client tokens", err)
+		}
+		if err := s.conn(ctx).Where("client_id = ?", id).Delete(&models.Interaction{}).Error; err != nil {
+			return mapErr("delete client interactions", err)
+		}
+		if err := s.conn(ctx).Where("client_id = ?", id).Delete(&models.Consent{}).Error; err != nil {
+			return mapErr("delete client consents", err)
+		}
+		return affected("delete client", s.conn(ctx).Where("id = ?", id).Delete(&models.Client{}))
+	})
+}

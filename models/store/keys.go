@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// CreateSigningKey inserts a key.
+func (s *Store) CreateSigningKey(ctx context.Context, k *models.SigningKey) error {
+	return mapErr("create signing key", s.conn(ctx).Create(k).Error)
+}
+
+// ListSigningKeys returns every key not yet expired, newest first.
+func (s *Store) ListSigningKeys(ctx context.Context) ([]models.SigningKey, error) {
+	var out []models.SigningKey
+	err := s.conn(ctx).Where("expires_at IS NULL OR expires_at > ?", Now()).
+		Order("created_at DESC, kid").Find(&out).Error
+	return out, mapErr("list signing keys", err)
+}
+
+// SetSigningKeyState moves a key from one state to another with a
+// conditional update, so two replicas rotating at once cannot both win:
+// the loser gets ErrNotFound.
+func (s *Store) SetSigningKeyState(ctx context.Context, kid, from, to string, at time.Time, expiresAt *time.Time) error {
+	upd := map[string]any{"state": to}
+	switch to {
+	case models.KeyCurrent:
+		upd["activated_at"] = at
+	case models.KeyRetired:
+		upd["retired_at"] = at
+		upd["expires_at"] = expiresAt
+	}
+	res := s.conn(ctx).Model(&models.SigningKey{}).Where("kid = ? AND state = ?", kid, from).Updates(upd)
+	return affected("set signing key state", res)
+}
+
+// DeleteExpiredSigningKeys removes retired keys past their expiry.
+func (s *Store) DeleteExpiredSigningKeys(ctx context.Context) (int64, error) {
+	res := s.conn(ctx).Where("state = ? AND expires_at <= ?", models.KeyRetired, Now()).Delete(&models.SigningKey{})
+	return res.RowsAffected, mapErr("delete expired signing keys", res.Error)
+}

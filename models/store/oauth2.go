@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// CreateOAuth2Request inserts a request record.
+func (s *Store) CreateOAuth2Request(ctx context.Context, r *models.OAuth2Request) error {
+	return mapErr("create oauth2 request", s.conn(ctx).Create(r).Error)
+}
+
+// GetOAuth2Request loads the record of kind under signature, active or not.
+func (s *Store) GetOAuth2Request(ctx context.Context, kind, signature string) (*models.OAuth2Request, error) {
+	var r models.OAuth2Request
+	if err := s.conn(ctx).Where("kind = ? AND signature = ?", kind, signature).Take(&r).Error; err != nil {
+		return nil, mapErr("get oauth2 request", err)
+	}
+	return &r, nil
+}
+
+// DeactivateOAuth2Request marks one active record inactive. It is the
+// single-use gate for authorization codes: exactly one caller wins, the
+// others get ErrConsumed.
+func (s *Store) DeactivateOAuth2Request(ctx context.Context, kind, signature string) error {
+	res := s.conn(ctx).Model(&models.OAuth2Request{}).
+		Where("kind = ? AND signature = ? AND active = ?", kind, signature, true).
+		Update("active", false)
+	if res.Error != nil {
+		return mapErr("deactivate oauth2 request", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("deactivate oauth2 request: %w", models.ErrConsumed)
+	}
+	return nil
+}
+
+// DeactivateOAuth2RequestsByRequestID marks every record of kind born of
+// requestID inactive (refresh rotation and family revocation).
+func (s *Store) DeactivateOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error {
+	err := s.conn(ctx).Model(&models.OAuth2Request{}).
+		Where("kind = ? AND request_id = ?", kind, requestID).
+		Update("active", false).Error
+	return mapErr("deactivate oauth2 requests", err)
+}
+
+// DeleteOAuth2Request deletes one record; deleting a missing one is no error.
+func (s *Store) DeleteOAuth2Request(ctx context.Context, kind, signature string) error {
+	err := s.conn(ctx).Where("kind = ? AND signature = ?", kind, signature).Delete(&models.OAuth2Request{}).Error
+	return mapErr("delete oauth2 request", err)
+}
+
+// DeleteOAuth2RequestsByRequestID deletes every record of kind for requestID.
+func (s *Store) DeleteOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error {
+	err := s.conn(ctx).Where("kind = ? AND request_id = ?", kind, requestID).Delete(&models.OAuth2Request{}).Error
+	return mapErr("delete oauth2 requests", err)
+}
+
+// RevokeSessionTokens deletes the access and refresh tokens issued from a
+// login session (logout). Codes and PKCE records expire on their own.
+func (s *Store) RevokeSessionTokens(ctx context.Context, sessionID string) error {
+	if sessionID == "" {
+		return nil
+	}
+	err := s.conn(ctx).Where("session_id = ? AND kind IN ?", sessionID,
+		[]string{models.KindAccessToken, models.KindRefreshToken}).Delete(&models.OAuth2Request{}).Error
+	return mapErr("revoke session tokens", err)
+}
+
+// RevokeUserClientTokens deletes a user's access and refresh tokens for a
+// client (consent withdrawn).
+func (s *Store) RevokeUserClientTokens(ctx context.Context, userID, clientID string) error {
+	err := s.conn(ctx).Where("subject = ? AND client_id = ? AND kind IN ?", userID, clientID,
+		[]string{models.KindAccessToken, models.KindRefreshToken}).Delete(&models.OAuth2Request{}).Error
+	return mapErr("revoke user client tokens", err)
+}
+
+func jtiHash(jti string) string {
+	sum := sha256.Sum256([]byte(jti))
+	return hex.EncodeToString(sum[:])
+}
+
+// JTIUsed reports whether a client assertion jti was seen and is unexpired.
+func (s *Store) JTIUsed(ctx context.Context, jti string) (bool, error) {
+	var n int64
+	err := s.conn(ctx).Model(&models.UsedJTI{}).
+		Where("jti_hash = ? AND expires_at > ?", jtiHash(jti), Now()).Count(&n).Error
+	if err != nil {
+		return false, mapErr("check jti", err)
+	}
+	return n > 0, nil
+}
+
+// MarkJTIUsed records jti until exp. A jti already present and unexpired is
+// ErrAlreadyExists (a replay); an expired leftover is replaced.
+func (s *Store) MarkJTIUsed(ctx context.Context, jti string, exp time.Time) error {
+	h := jtiHash(jti)
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.conn(ctx).Where("jti_hash = ? AND expires_at <= ?", h, Now()).Delete(&models.UsedJTI{}).Error; err != nil {
+			return mapErr("mark jti", err)
+		}
+		return mapErr("mark jti", s.conn(ctx).Create(&models.UsedJTI{JTIHash: h, ExpiresAt: exp.UTC()}).Error)
+	})
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// CreateLoginSession inserts a login session.
+func (s *Store) CreateLoginSession(ctx context.Context, ls *models.LoginSession) error {
+	return mapErr("create login session", s.conn(ctx).Create(ls).Error)
+}
+
+// GetLoginSessionByTokenHash loads a live (unrevoked, unexpired) session.
+func (s *Store) GetLoginSessionByTokenHash(ctx context.Context, hash string) (*models.LoginSession, error) {
+	var ls models.LoginSession
+	err := s.conn(ctx).Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", hash, Now()).Take(&ls).Error
+	if err != nil {
+		return nil, mapErr("get login session", err)
+	}
+	return &ls, nil
+}
+
+// GetLoginSession loads a live session by its id (the OIDC sid).
+func (s *Store) GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error) {
+	var ls models.LoginSession
+	err := s.conn(ctx).Where("id = ? AND revoked_at IS NULL AND expires_at > ?", id, Now()).Take(&ls).Error
+	if err != nil {
+		return nil, mapErr("get login session", err)
+	}
+	return &ls, nil
+}
+
+// ListUserLoginSessions returns a user's live sessions, newest first.
+func (s *Store) ListUserLoginSessions(ctx context.Context, userID string) ([]models.LoginSession, error) {
+	var out []models.LoginSession
+	err := s.conn(ctx).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, Now()).
+		Order("created_at DESC").Find(&out).Error
+	return out, mapErr("list login sessions", err)
+}
+
+// RevokeLoginSession ends a session and deletes the tokens issued from it.
+func (s *Store) RevokeLoginSession(ctx context.Context, id string) error {
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Model(&models.LoginSession{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", Now())
+		if err := affected("revoke login session", res); err != nil {
+			return err
+		}
+		return s.RevokeSessionTokens(ctx, id)
+	})
+}
+
+// RevokeUserLoginSessions ends every session of a user and deletes all the
+// user's tokens.
+func (s *Store) RevokeUserLoginSessions(ctx context.Context, userID string) error {
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.conn(ctx).Model(&models.LoginSession{}).Where("user_id = ? AND revoked_at IS NULL", userID).
+			Update("revoked_at", Now()).Error; err != nil {
+			return mapErr("revoke user login sessions", err)
+		}
+		err := s.conn(ctx).Where("subject = ? AND kind IN ?", userID,
+			[]string{models.KindAccessToken, models.KindRefreshToken}).Delete(&models.OAuth2Request{}).Error
+		return mapErr("revoke user tokens", err)
+	})
+}
+
+// TouchLoginSession records activity; it is best effort and cheap.
+func (s *Store) TouchLoginSession(ctx context.Context, id string, at time.Time) error {
+	err := s.conn(ctx).Model(&models.LoginSession{}).Where("id = ?", id).Update("last_seen_at", at).Error
+	return mapErr("touch login session", err)
+}
+
+// CreateInteraction inserts an interaction.
+func (s *Store) CreateInteraction(ctx context.Context, in *models.Interaction) error {
+	return mapErr("create interaction", s.conn(ctx).Create(in).Error)
+}
+
+// GetInteraction loads an unconsumed, unexpired interaction.
+func (s *Store) GetInteraction(ctx context.Context, id string) (*models.Interaction, error) {
+	var in models.Interaction
+	if err := s.conn(ctx).Where("id = ?", id).Take(&in).Error; err != nil {
+		return nil, mapErr("get interaction", err)
+	}
+	if in.ConsumedAt != nil {
+		return &in, fmt.Errorf("get interaction: %w", models.ErrConsumed)
+	}
+	if !in.ExpiresAt.After(Now()) {
+		return &in, fmt.Errorf("get interaction: %w", models.ErrExpired)
+	}
+	return &in, nil
+}
+
+// CompleteInteractionLogin records the login session that satisfied it.
+func (s *Store) CompleteInteractionLogin(ctx context.Context, id, loginSessionID string) error {
+	res := s.conn(ctx).Model(&models.Interaction{}).
+		Where("id = ? AND consumed_at IS NULL AND expires_at > ?", id, Now()).
+		Update("login_session_id", loginSessionID)
+	return affected("complete interaction login", res)
+}
+
+// SetInteractionConsent records that the user approved the consent page.
+func (s *Store) SetInteractionConsent(ctx context.Context, id string) error {
+	res := s.conn(ctx).Model(&models.Interaction{}).
+		Where("id = ? AND consumed_at IS NULL AND expires_at > ?", id, Now()).
+		Update("consent_given", true)
+	return affected("set interaction consent", res)
+}
+
+// ConsumeInteraction marks an interaction used; exactly one caller wins.
+func (s *Store) ConsumeInteraction(ctx context.Context, id string) error {
+	res := s.conn(ctx).Model(&models.Interaction{}).
+		Where("id = ? AND consumed_at IS NULL", id).Update("consumed_at", Now())
+	if res.Error != nil {
+		return mapErr("consume interaction", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("consume interaction: %w", models.ErrConsumed)
+	}
+	return nil
+}

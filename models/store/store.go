@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/libtnb/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/sesame-idp/sesame/migrations"
+	"github.com/sesame-idp/sesame/models"
+)
+
+// Options tune the connection pool.
+type Options struct {
+	MaxOpenConns int
+	MaxIdleConns int
+	Logger       *slog.Logger
+}
+
+// Store is the gorm-backed data layer.
+type Store struct {
+	db      *gorm.DB
+	dialect string
+}
+
+// Open connects to dsn: a postgres:// or postgresql:// URL selects
+// PostgreSQL; sqlite://PATH, file:PATH or a plain path selects SQLite.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	dialect, conn, err := dialector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(conn, &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		NowFunc:                func() time.Time { return Now() },
+		Logger:                 logger.Discard,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	maxOpen, maxIdle := opts.MaxOpenConns, opts.MaxIdleConns
+	if maxOpen <= 0 {
+		maxOpen = 10
+	}
+	if dialect == migrations.SQLite && maxOpen > 4 {
+		// SQLite has one writer at a time; a few connections serve
+		// concurrent readers in WAL mode, more only queue on the lock.
+		maxOpen = 4
+	}
+	if maxIdle <= 0 || maxIdle > maxOpen {
+		maxIdle = maxOpen
+	}
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(maxIdle)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("ping %s database: %w", dialect, err)
+	}
+	return &Store{db: db, dialect: dialect}, nil
+}
+
+func dialector(dsn string) (string, gorm.Dialector, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return migrations.Postgres, postgres.Open(dsn), nil
+	case dsn == "":
+		return "", nil, errors.New("open database: empty database URL")
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" || strings.Contains(path, ":memory:") {
+		return "", nil, errors.New("open database: SQLite needs a file path (an in-memory database is one per connection)")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", nil, fmt.Errorf("open database: create %s: %w", dir, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Immediate transactions take the write lock up front, so two
+	// read-then-write transactions never deadlock upgrading their locks.
+	q.Add("_txlock", "immediate")
+	return migrations.SQLite, sqlite.Open(path + "?" + q.Encode()), nil
+}
+
+// Now is the store's clock: UTC, truncated to microseconds so both dialects
+// round-trip timestamps identically.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Dialect is "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// SQLDB exposes the pool for migrations and health checks.
+func (s *Store) SQLDB() (*sql.DB, error) { return s.db.DB() }
+
+// Migrate applies pending migrations.
+func (s *Store) Migrate(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	_, err = migrations.Up(ctx, sqlDB, s.dialect)
+	return err
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+type txKey struct{}
+
+// conn returns the transaction in ctx, or the pool.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return s.db.WithContext(ctx)
+}
+
+// WithTx runs fn in a transaction carried by the context it is given. A
+// WithTx inside another joins the outer transaction.
+func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
+// BeginTx starts a transaction and returns a context carrying it; finish it
+// with Commit or Rollback. It exists for fosite's storage.Transactional.
+func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return ctx, errors.New("begin transaction: already in a transaction")
+	}
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return ctx, fmt.Errorf("begin transaction: %w", tx.Error)
+	}
+	return context.WithValue(ctx, txKey{}, tx), nil
+}
+
+// Commit commits the transaction in ctx.
+func (s *Store) Commit(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("commit: no transaction in context")
+	}
+	if err := tx.Commit().Error; err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Rollback rolls back the transaction in ctx.
+func (s *Store) Rollback(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("rollback: no transaction in context")
+	}
+	if err := tx.Rollback().Error; err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+// mapErr turns driver errors into models' sentinels, wrapped with op.
+func mapErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", op, models.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", op, models.ErrAlreadyExists)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+// affected reports ErrNotFound when an update or delete touched no row.
+func affected(op string, res *gorm.DB) error {
+	if res.Error != nil {
+		return mapErr(op, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%s: %w", op, models.ErrNotFound)
+	}
+	return nil
+}
