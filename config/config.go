@@ -172,11 +172,13 @@ func maskURLPassword(raw string) string {
 	if err != nil || u.Scheme == "" {
 		return mask
 	}
-	changed := false
+	changed, hidePassword := false, false
 	if u.User != nil {
 		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), mask)
-			changed = true
+			// url.UserPassword would percent-encode the asterisks, so drop
+			// the password here and splice the mask in after encoding.
+			u.User = url.User(u.User.Username())
+			changed, hidePassword = true, true
 		}
 	}
 	if u.RawQuery != "" {
@@ -194,5 +196,13 @@ func maskURLPassword(raw string) string {
 		// Print the original rather than a re-encoded form.
 		return raw
 	}
-	return u.String()
+	out := u.String()
+	if hidePassword {
+		// The encoded username cannot contain '@', so the first '@' after
+		// the scheme ends the userinfo.
+		scheme, rest, _ := strings.Cut(out, "://")
+		user, host, _ := strings.Cut(rest, "@")
+		out = scheme + "://" + user + ":" + mask + "@" + host
+	}
+	return out
 }

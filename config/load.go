@@ -269,7 +269,8 @@ func setYAML(f reflect.Value, s setting, n *yaml.Node) error {
 		if n.Kind != yaml.SequenceNode {
 			return errors.New("want a list")
 		}
-		list := make([]string, 0, len(n.Content))
+		// nil for an empty list, matching Default and the env layer.
+		var list []string
 		for _, item := range n.Content {
 			item = resolveAlias(item)
 			if item.Kind != yaml.ScalarNode {

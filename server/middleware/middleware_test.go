@@ -44,7 +44,7 @@ func TestRequestID(t *testing.T) {
 		{"propagated at 64 chars", strings.Repeat("a", 64), true},
 		{"rejected when too long", strings.Repeat("a", 65), false},
 		{"rejected with space", "abc def", false},
-		{"rejected with newline-ish", "abc%0d%0aX: y", false},
+		{"rejected with punctuation", "abc:y", false},
 		{"rejected with non-ascii", "idé", false},
 		{"rejected with slash", "a/b", false},
 	}
@@ -54,12 +54,11 @@ func TestRequestID(t *testing.T) {
 			if tt.incoming != "" {
 				req.Header.Set("X-Request-Id", tt.incoming)
 			}
-			var fromGin, fromCtx, fromGinCtx, fromKey string
+			var fromGin, fromCtx, fromKey string
 			w := serve(t, req, func(c *gin.Context) {
 				fromGin = RequestIDFrom(c)
 				fromCtx = RequestIDFrom(c.Request.Context())
 				fromKey = c.GetString(RequestIDKey)
-				fromGinCtx = fromCtx
 				c.Status(http.StatusNoContent)
 			}, RequestID())
 			got := w.Header().Get("X-Request-Id")
@@ -70,7 +69,7 @@ func TestRequestID(t *testing.T) {
 			} else if !hex32.MatchString(got) {
 				t.Fatalf("header = %q, want 32 hex chars", got)
 			}
-			for name, v := range map[string]string{"gin": fromGin, "ctx": fromCtx, "key": fromKey, "ginctx": fromGinCtx} {
+			for name, v := range map[string]string{"gin": fromGin, "ctx": fromCtx, "key": fromKey} {
 				if v != got {
 					t.Errorf("%s id = %q, want %q", name, v, got)
 				}
