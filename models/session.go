@@ -37,9 +37,12 @@ type Interaction struct {
 	LoginSessionID string
 	// ConsentGiven is set when the user approved the consent page.
 	ConsentGiven bool
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	ConsumedAt   *time.Time
+	// Error is an OAuth error code (e.g. access_denied) the hosted pages
+	// set when the user refused; the provider returns it to the client.
+	Error      string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ConsumedAt *time.Time
 }
 
 // Consent remembers the scopes a user granted to a client.

@@ -1,6 +1,6 @@
 -- +goose Up
 CREATE TABLE users (
-    id               TEXT PRIMARY KEY,
+    id               TEXT NOT NULL PRIMARY KEY,
     email            TEXT NOT NULL,
     email_normalized TEXT NOT NULL,
     email_verified   BOOLEAN NOT NULL DEFAULT FALSE,
@@ -12,7 +12,7 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_email_normalized ON users (email_normalized);
 
 CREATE TABLE clients (
-    id                         TEXT PRIMARY KEY,
+    id                         TEXT NOT NULL PRIMARY KEY,
     name                       TEXT NOT NULL,
     secret_hash                TEXT NOT NULL DEFAULT '',
     public                     BOOLEAN NOT NULL DEFAULT FALSE,
@@ -52,13 +52,13 @@ CREATE INDEX oauth2_requests_session_id ON oauth2_requests (session_id);
 CREATE INDEX oauth2_requests_expires_at ON oauth2_requests (expires_at);
 
 CREATE TABLE used_jtis (
-    jti_hash   TEXT PRIMARY KEY,
+    jti_hash   TEXT NOT NULL PRIMARY KEY,
     expires_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX used_jtis_expires_at ON used_jtis (expires_at);
 
 CREATE TABLE signing_keys (
-    kid          TEXT PRIMARY KEY,
+    kid          TEXT NOT NULL PRIMARY KEY,
     alg          TEXT NOT NULL,
     state        TEXT NOT NULL,
     private_jwk  TEXT NOT NULL,
@@ -71,7 +71,7 @@ CREATE TABLE signing_keys (
 CREATE INDEX signing_keys_alg_state ON signing_keys (alg, state);
 
 CREATE TABLE login_sessions (
-    id           TEXT PRIMARY KEY,
+    id           TEXT NOT NULL PRIMARY KEY,
     token_hash   TEXT NOT NULL,
     user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     auth_time    TIMESTAMPTZ NOT NULL,
@@ -89,7 +89,7 @@ CREATE INDEX login_sessions_user_id ON login_sessions (user_id);
 CREATE INDEX login_sessions_expires_at ON login_sessions (expires_at);
 
 CREATE TABLE interactions (
-    id               TEXT PRIMARY KEY,
+    id               TEXT NOT NULL PRIMARY KEY,
     browser_hash     TEXT NOT NULL,
     client_id        TEXT NOT NULL,
     query            TEXT NOT NULL,
@@ -99,6 +99,7 @@ CREATE TABLE interactions (
     acr_values       TEXT NOT NULL DEFAULT '',
     login_session_id TEXT NOT NULL DEFAULT '',
     consent_given    BOOLEAN NOT NULL DEFAULT FALSE,
+    error            TEXT NOT NULL DEFAULT '',
     created_at       TIMESTAMPTZ NOT NULL,
     expires_at       TIMESTAMPTZ NOT NULL,
     consumed_at      TIMESTAMPTZ

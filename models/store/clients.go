@@ -27,10 +27,12 @@ func (s *Store) ListClients(ctx context.Context) ([]models.Client, error) {
 	return out, mapErr("list clients", err)
 }
 
-// UpdateClient saves every field of c (which must exist).
+// UpdateClient saves every field of c (which must exist) but its creation
+// time; c.UpdatedAt is set to the time stored.
 func (s *Store) UpdateClient(ctx context.Context, c *models.Client) error {
-	c.UpdatedAt = Now()
-	res := s.conn(ctx).Model(&models.Client{}).Where("id = ?", c.ID).Select("*").Omit("id", "created_at").Updates(c)
+	// Model(c), not Model(&models.Client{}): gorm assigns the updated_at it
+	// writes to the model, and c must carry the stored value.
+	res := s.conn(ctx).Model(c).Where("id = ?", c.ID).Select("*").Omit("id", "created_at").Updates(c)
 	return affected("update client", res)
 }
 

@@ -35,3 +35,29 @@ func (s *Store) SweepExpired(ctx context.Context, grace time.Duration) (int64, e
 	}
 	return total, nil
 }
+
+// janitorLockID is the PostgreSQL advisory lock key of the janitor.
+const janitorLockID = 0x5e5a3e01
+
+// SweepExpiredOnce runs SweepExpired on at most one replica at a time: on
+// PostgreSQL it takes a transaction-scoped advisory lock and skips the
+// round when another replica holds it; SQLite has a single process.
+func (s *Store) SweepExpiredOnce(ctx context.Context, grace time.Duration) (int64, error) {
+	if s.dialect != "postgres" {
+		return s.SweepExpired(ctx, grace)
+	}
+	var n int64
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		var got bool
+		if err := s.conn(ctx).Raw("SELECT pg_try_advisory_xact_lock(?)", janitorLockID).Scan(&got).Error; err != nil {
+			return mapErr("janitor lock", err)
+		}
+		if !got {
+			return nil
+		}
+		var err error
+		n, err = s.SweepExpired(ctx, grace)
+		return err
+	})
+	return n, err
+}

@@ -27,10 +27,10 @@ func (s *Store) SetSigningKeyState(ctx context.Context, kid, from, to string, at
 	upd := map[string]any{"state": to}
 	switch to {
 	case models.KeyCurrent:
-		upd["activated_at"] = at
+		upd["activated_at"] = dbTime(at)
 	case models.KeyRetired:
-		upd["retired_at"] = at
-		upd["expires_at"] = expiresAt
+		upd["retired_at"] = dbTime(at)
+		upd["expires_at"] = dbTimePtr(expiresAt)
 	}
 	res := s.conn(ctx).Model(&models.SigningKey{}).Where("kid = ? AND state = ?", kid, from).Updates(upd)
 	return affected("set signing key state", res)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -97,13 +99,23 @@ func (s *Store) JTIUsed(ctx context.Context, jti string) (bool, error) {
 }
 
 // MarkJTIUsed records jti until exp. A jti already present and unexpired is
-// ErrAlreadyExists (a replay); an expired leftover is replaced.
+// ErrAlreadyExists (a replay); an expired leftover is replaced. It is one
+// statement that cannot fail on a conflict, so a replay detected inside a
+// caller's transaction does not abort that transaction on PostgreSQL, and
+// of concurrent callers exactly one wins.
 func (s *Store) MarkJTIUsed(ctx context.Context, jti string, exp time.Time) error {
-	h := jtiHash(jti)
-	return s.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.conn(ctx).Where("jti_hash = ? AND expires_at <= ?", h, Now()).Delete(&models.UsedJTI{}).Error; err != nil {
-			return mapErr("mark jti", err)
-		}
-		return mapErr("mark jti", s.conn(ctx).Create(&models.UsedJTI{JTIHash: h, ExpiresAt: exp.UTC()}).Error)
-	})
+	res := s.conn(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "jti_hash"}},
+		DoUpdates: clause.AssignmentColumns([]string{"expires_at"}),
+		Where: clause.Where{Exprs: []clause.Expression{
+			clause.Expr{SQL: "used_jtis.expires_at <= ?", Vars: []any{Now()}},
+		}},
+	}).Create(&models.UsedJTI{JTIHash: jtiHash(jti), ExpiresAt: exp})
+	if res.Error != nil {
+		return mapErr("mark jti", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("mark jti: %w", models.ErrAlreadyExists)
+	}
+	return nil
 }

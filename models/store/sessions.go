@@ -68,7 +68,7 @@ func (s *Store) RevokeUserLoginSessions(ctx context.Context, userID string) erro
 
 // TouchLoginSession records activity; it is best effort and cheap.
 func (s *Store) TouchLoginSession(ctx context.Context, id string, at time.Time) error {
-	err := s.conn(ctx).Model(&models.LoginSession{}).Where("id = ?", id).Update("last_seen_at", at).Error
+	err := s.conn(ctx).Model(&models.LoginSession{}).Where("id = ?", id).Update("last_seen_at", dbTime(at)).Error
 	return mapErr("touch login session", err)
 }
 
@@ -119,4 +119,13 @@ func (s *Store) ConsumeInteraction(ctx context.Context, id string) error {
 		return fmt.Errorf("consume interaction: %w", models.ErrConsumed)
 	}
 	return nil
+}
+
+// SetInteractionError records that the user ended the flow with an OAuth
+// error (e.g. access_denied at the consent page).
+func (s *Store) SetInteractionError(ctx context.Context, id, code string) error {
+	res := s.conn(ctx).Model(&models.Interaction{}).
+		Where("id = ? AND consumed_at IS NULL AND expires_at > ?", id, Now()).
+		Update("error", code)
+	return affected("set interaction error", res)
 }

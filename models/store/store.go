@@ -9,9 +9,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -51,6 +55,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
+	if err := registerTimeNormalizer(db); err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -80,7 +87,17 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 func dialector(dsn string) (string, gorm.Dialector, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return migrations.Postgres, postgres.Open(dsn), nil
+		// pgx returns timestamptz values in time.Local; scan them in UTC
+		// like SQLite does, so both dialects hand out the same times.
+		utc := stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+			c.TypeMap().RegisterType(&pgtype.Type{
+				Name:  "timestamptz",
+				OID:   pgtype.TimestamptzOID,
+				Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+			})
+			return nil
+		})
+		return migrations.Postgres, postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{utc}}), nil
 	case dsn == "":
 		return "", nil, errors.New("open database: empty database URL")
 	}
@@ -101,6 +118,10 @@ func dialector(dsn string) (string, gorm.Dialector, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// SQLite keeps timestamps as text and compares them as text: write every
+	// time in UTC (whatever zone the caller's time.Time is in), so the order
+	// of the text is the order of the instants, and read them back in UTC.
+	q.Add("_timezone", "UTC")
 	// Immediate transactions take the write lock up front, so two
 	// read-then-write transactions never deadlock upgrading their locks.
 	q.Add("_txlock", "immediate")
@@ -110,6 +131,71 @@ func dialector(dsn string) (string, gorm.Dialector, error) {
 // Now is the store's clock: UTC, truncated to microseconds so both dialects
 // round-trip timestamps identically.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// dbTime is t as the store writes it: UTC, microseconds (see Now).
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func dbTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := dbTime(*t)
+	return &v
+}
+
+// registerTimeNormalizer makes every create and update write the model's
+// time fields as dbTime. PostgreSQL keeps microseconds (rounding finer
+// digits) while SQLite would keep nanoseconds; truncating first makes both
+// store, and hand back, the same instant. The caller's struct is updated,
+// so it matches what was stored.
+func registerTimeNormalizer(db *gorm.DB) error {
+	if err := db.Callback().Create().Before("gorm:create").Register("sesame:db_time", normalizeTimes); err != nil {
+		return err
+	}
+	return db.Callback().Update().Before("gorm:update").Register("sesame:db_time", normalizeTimes)
+}
+
+func normalizeTimes(db *gorm.DB) {
+	st := db.Statement
+	if st.Schema == nil {
+		return
+	}
+	fix := func(v reflect.Value) {
+		v = reflect.Indirect(v)
+		if v.Kind() != reflect.Struct || v.Type() != st.Schema.ModelType || !v.CanAddr() {
+			return
+		}
+		for _, f := range st.Schema.Fields {
+			fv := f.ReflectValueOf(st.Context, v)
+			switch t := fv.Interface().(type) {
+			case time.Time:
+				fv.Set(reflect.ValueOf(dbTime(t)))
+			case *time.Time:
+				if t != nil {
+					fv.Set(reflect.ValueOf(dbTimePtr(t)))
+				}
+			}
+		}
+	}
+	each := func(v reflect.Value) {
+		v = reflect.Indirect(v)
+		switch v.Kind() {
+		case reflect.Slice, reflect.Array:
+			for i := range v.Len() {
+				fix(v.Index(i))
+			}
+		case reflect.Struct:
+			fix(v)
+		}
+	}
+	each(st.ReflectValue)
+	// Updates(model) with a separate Model(...) reads its values from Dest.
+	if st.Dest != nil && st.Dest != st.Model {
+		if dv := reflect.ValueOf(st.Dest); dv.Kind() == reflect.Pointer {
+			each(dv)
+		}
+	}
+}
 
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }

@@ -1,0 +1,185 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/server/middleware"
+	"github.com/sesame-idp/sesame/templates"
+	"github.com/sesame-idp/sesame/websession"
+)
+
+// ResumePath is where the browser returns to the provider.
+const ResumePath = "/oauth2/authorize/resume"
+
+// Store is the part of the data layer the hosted pages use.
+type Store interface {
+	GetInteraction(ctx context.Context, id string) (*models.Interaction, error)
+	CompleteInteractionLogin(ctx context.Context, id, loginSessionID string) error
+	SetInteractionConsent(ctx context.Context, id string) error
+	SetInteractionError(ctx context.Context, id, code string) error
+	GetClient(ctx context.Context, id string) (*models.Client, error)
+	GetUser(ctx context.Context, id string) (*models.User, error)
+	SaveConsent(ctx context.Context, c *models.Consent) error
+	ListConsents(ctx context.Context, userID string) ([]models.Consent, error)
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+	ListUserLoginSessions(ctx context.Context, userID string) ([]models.LoginSession, error)
+	RevokeLoginSession(ctx context.Context, id string) error
+}
+
+// Deps are the hosted pages' collaborators.
+type Deps struct {
+	Store    Store
+	Sessions *websession.Manager
+	Pages    *templates.Renderer
+	Logger   *slog.Logger
+}
+
+// Handler serves the hosted pages.
+type Handler struct {
+	st       Store
+	sessions *websession.Manager
+	pages    *templates.Renderer
+	log      *slog.Logger
+}
+
+// New returns the hosted pages handler.
+func New(deps Deps) *Handler {
+	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, log: deps.Logger}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+// Mount registers the pages on r, which must carry the same-origin form
+// middleware.
+func (h *Handler) Mount(r gin.IRouter) {
+	r.GET("/login", h.handleLogin)
+	r.GET("/consent", h.handleConsent)
+	r.POST("/consent", h.handleConsentPost)
+	r.GET("/account", h.handleAccount)
+	r.POST("/account/apps/revoke", h.handleRevokeApp)
+	r.POST("/account/sessions/revoke", h.handleRevokeSession)
+	r.POST("/account/signout", h.handleSignOut)
+}
+
+// pageError is an error with a message fit for people.
+type pageError struct {
+	status int
+	title  string
+	msg    string
+	hint   string
+	cause  error
+}
+
+func (e *pageError) Error() string {
+	if e.cause != nil {
+		return e.msg + ": " + e.cause.Error()
+	}
+	return e.msg
+}
+
+func (e *pageError) Unwrap() error { return e.cause }
+
+var errInteractionGone = &pageError{
+	status: http.StatusBadRequest,
+	title:  "This sign-in request has expired",
+	msg:    "This sign-in request has expired or was already completed.",
+	hint:   "Go back to the app and sign in again.",
+}
+
+// fail renders err as a page; unexpected errors are logged once here and
+// shown as a generic message.
+func (h *Handler) fail(c *gin.Context, err error) {
+	var pe *pageError
+	if !errors.As(err, &pe) {
+		h.log.ErrorContext(c.Request.Context(), "hosted page", "path", c.Request.URL.Path, "err", err)
+		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
+			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
+	} else if pe.cause != nil && pe.status >= 500 {
+		h.log.ErrorContext(c.Request.Context(), "hosted page", "path", c.Request.URL.Path, "err", pe.cause)
+	}
+	c.Header("Cache-Control", "no-store")
+	if rerr := h.pages.Render(c.Writer, pe.status, "error", templates.Page{
+		Title: pe.title,
+		Data: map[string]string{
+			"Message":   pe.msg,
+			"Hint":      pe.hint,
+			"RequestID": middleware.RequestIDFrom(c.Request.Context()),
+		},
+	}); rerr != nil {
+		h.log.ErrorContext(c.Request.Context(), "render error page", "err", rerr)
+	}
+	c.Abort()
+}
+
+// interaction loads the interaction named in the request and checks it
+// belongs to this browser.
+func (h *Handler) interaction(c *gin.Context, id string) (*models.Interaction, *models.Client, error) {
+	ctx := c.Request.Context()
+	if id == "" || len(id) > 64 {
+		return nil, nil, errInteractionGone
+	}
+	in, err := h.st.GetInteraction(ctx, id)
+	switch {
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrExpired), errors.Is(err, models.ErrConsumed):
+		return nil, nil, errInteractionGone
+	case err != nil:
+		return nil, nil, err
+	}
+	if !h.sessions.SameBrowser(c.Request, in.BrowserHash) {
+		return nil, nil, &pageError{status: http.StatusForbidden, title: "Open this in the browser you started in",
+			msg: "This sign-in was started in a different browser.", hint: "Go back to the app in the browser where you started."}
+	}
+	client, err := h.st.GetClient(ctx, in.ClientID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, errInteractionGone
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, client, nil
+}
+
+func resumeURL(interactionID string) string {
+	return ResumePath + "?interaction=" + url.QueryEscape(interactionID)
+}
+
+// requestedScopes reads the scopes of the parked request.
+func requestedScopes(in *models.Interaction) []string {
+	q, err := url.ParseQuery(in.Query)
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(q.Get("scope"))
+}
+
+// currentUser returns the signed-in user of this browser, or nil.
+func (h *Handler) currentUser(c *gin.Context) (*models.LoginSession, *models.User, error) {
+	ls, err := h.sessions.Current(c.Request)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := h.st.GetUser(c.Request.Context(), ls.UserID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Disabled {
+		return nil, nil, nil
+	}
+	return ls, u, nil
+}

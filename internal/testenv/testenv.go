@@ -1,0 +1,161 @@
+// Package testenv starts a real Sesame on a loopback port for tests and
+// gives them what a signed-in browser would have. Sessions are created
+// through Go (the store and websession), never through an HTTP backdoor.
+package testenv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server"
+	"github.com/sesame-idp/sesame/websession"
+)
+
+// Env is a running Sesame.
+type Env struct {
+	T      testing.TB
+	Store  *store.Store
+	Server *server.Server
+	HTTP   *httptest.Server
+	Issuer string
+	Config config.Config
+	Secret []byte
+}
+
+// Option adjusts the config before the server starts.
+type Option func(*config.Config)
+
+// Postgres runs the env on PostgreSQL (skips when TEST_DATABASE_URL is unset).
+func Postgres() Option { return func(c *config.Config) { c.DatabaseURL = "postgres" } }
+
+// New starts Sesame on 127.0.0.1 with issuer http://localhost:PORT (a
+// secure context for WebAuthn in Chromium).
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.DataDir = t.TempDir()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var st *store.Store
+	if cfg.DatabaseURL == "postgres" {
+		st = storetest.OpenPostgres(t)
+	} else {
+		st = storetest.OpenSQLite(t)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	cfg.Issuer = "http://localhost:" + portOf(ln.Addr())
+	cfg.Listen = ln.Addr().String()
+	secretBytes := []byte("test-system-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
+	level := slog.LevelWarn
+	if os.Getenv("SESAME_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	var w io.Writer = io.Discard
+	if os.Getenv("SESAME_TEST_LOG") != "" {
+		w = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	srv, err := server.New(context.Background(), server.Deps{Config: cfg, Store: st, Secret: secretBytes, Logger: log})
+	if err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	return &Env{T: t, Store: st, Server: srv, HTTP: hs, Issuer: cfg.Issuer, Config: cfg, Secret: secretBytes}
+}
+
+func portOf(a net.Addr) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	return port
+}
+
+// CreateClient registers a client; it returns the id and the plain secret.
+func (e *Env) CreateClient(spec clients.Spec) (string, string) {
+	e.T.Helper()
+	c, secret, err := clients.NewService(e.Store).Create(context.Background(), spec)
+	if err != nil {
+		e.T.Fatalf("create client: %v", err)
+	}
+	return c.ID, secret
+}
+
+// CreateUser adds a user with the given address.
+func (e *Env) CreateUser(email string) *models.User {
+	e.T.Helper()
+	u := &models.User{ID: uuid.NewString(), Email: email, DisplayName: "Test User", EmailVerified: true}
+	if err := e.Store.CreateUser(context.Background(), u); err != nil {
+		e.T.Fatalf("create user: %v", err)
+	}
+	return u
+}
+
+// Browser returns an HTTP client with a cookie jar that stops at
+// redirects leaving the issuer (to the client's redirect URI), so tests
+// can read the authorization response.
+func (e *Env) Browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	iss, _ := url.Parse(e.Issuer)
+	return &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host != iss.Host {
+				return http.ErrUseLastResponse
+			}
+			if len(via) > 20 {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		},
+	}
+}
+
+// Login signs userID in in the browser's jar: a login session row plus
+// its cookie, as a sign-in method would leave them.
+func (e *Env) Login(browser *http.Client, userID string, amr []string, acr string, authTime time.Time) *models.LoginSession {
+	e.T.Helper()
+	ls, secret, err := websession.NewLoginSession(websession.Login{UserID: userID, AMR: amr, ACR: acr, AuthTime: authTime},
+		e.Config.LoginSessionTTL, "Go test", "127.0.0.1")
+	if err != nil {
+		e.T.Fatalf("login session: %v", err)
+	}
+	if err := e.Store.CreateLoginSession(context.Background(), ls); err != nil {
+		e.T.Fatalf("login session: %v", err)
+	}
+	iss, _ := url.Parse(e.Issuer)
+	browser.Jar.SetCookies(iss, []*http.Cookie{e.Server.Sessions().SessionCookie(secret)})
+	return ls
+}
+
+// CompleteInteraction does what a sign-in method does at the end: a login
+// session for userID in this browser, recorded on the interaction.
+func (e *Env) CompleteInteraction(browser *http.Client, interactionID, userID string, amr []string, acr string) *models.LoginSession {
+	e.T.Helper()
+	ls := e.Login(browser, userID, amr, acr, time.Now())
+	if err := e.Store.CompleteInteractionLogin(context.Background(), interactionID, ls.ID); err != nil {
+		e.T.Fatalf("complete interaction: %v", err)
+	}
+	return ls
+}

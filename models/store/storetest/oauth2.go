@@ -1,0 +1,166 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+var oauth2Tests = []subtest{
+	{"CreateGet", func(t *testing.T, s *store.Store) {
+		r := newRequest(models.KindRefreshToken, newID("req"), newID("client"), newID("user"), newID("sid"))
+		r.AccessSignature = newID("sig")
+		must(t, s.CreateOAuth2Request(t.Context(), r))
+		if r.CreatedAt.IsZero() {
+			t.Error("CreatedAt not set")
+		}
+		got, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
+		must(t, err)
+		sameRow(t, r, got)
+
+		// The key is (kind, signature): the same signature under another
+		// kind is another record, the same pair again is a conflict.
+		other := *r
+		other.Kind = models.KindAccessToken
+		must(t, s.CreateOAuth2Request(t.Context(), &other))
+		dup := *r
+		wantErr(t, "create duplicate record", s.CreateOAuth2Request(t.Context(), &dup), models.ErrAlreadyExists)
+
+		_, err = s.GetOAuth2Request(t.Context(), models.KindAuthorizeCode, r.Signature)
+		wantErr(t, "get record under another kind", err, models.ErrNotFound)
+	}},
+	{"DeactivateSingleUse", func(t *testing.T, s *store.Store) {
+		r := createRequest(t, s, models.KindAuthorizeCode, newID("req"), newID("client"), newID("user"), "")
+		must(t, s.DeactivateOAuth2Request(t.Context(), r.Kind, r.Signature))
+		got, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
+		must(t, err)
+		if got.Active {
+			t.Error("record still active after deactivation")
+		}
+		wantErr(t, "deactivate twice", s.DeactivateOAuth2Request(t.Context(), r.Kind, r.Signature), models.ErrConsumed)
+		wantErr(t, "deactivate missing", s.DeactivateOAuth2Request(t.Context(), r.Kind, newID("sig")), models.ErrConsumed)
+	}},
+	{"DeactivateRace", func(t *testing.T, s *store.Store) {
+		r := createRequest(t, s, models.KindAuthorizeCode, newID("req"), newID("client"), newID("user"), "")
+		errs := race(racers, func() error { return s.DeactivateOAuth2Request(t.Context(), r.Kind, r.Signature) })
+		exactlyOneWins(t, errs, models.ErrConsumed)
+	}},
+	{"ByRequestIDTouchesOnlyThatKindAndID", func(t *testing.T, s *store.Store) {
+		client, subject := newID("client"), newID("user")
+		rid, otherRID := newID("req"), newID("req")
+		refresh1 := createRequest(t, s, models.KindRefreshToken, rid, client, subject, "")
+		refresh2 := createRequest(t, s, models.KindRefreshToken, rid, client, subject, "")
+		access := createRequest(t, s, models.KindAccessToken, rid, client, subject, "")
+		otherRefresh := createRequest(t, s, models.KindRefreshToken, otherRID, client, subject, "")
+
+		must(t, s.DeactivateOAuth2RequestsByRequestID(t.Context(), models.KindRefreshToken, rid))
+		for _, c := range []struct {
+			r      *models.OAuth2Request
+			active bool
+		}{{refresh1, false}, {refresh2, false}, {access, true}, {otherRefresh, true}} {
+			got, err := s.GetOAuth2Request(t.Context(), c.r.Kind, c.r.Signature)
+			must(t, err)
+			if got.Active != c.active {
+				t.Errorf("%s of %s: active = %v, want %v", c.r.Kind, c.r.RequestID, got.Active, c.active)
+			}
+		}
+		// Again is no error (revoking a revoked family is fine).
+		must(t, s.DeactivateOAuth2RequestsByRequestID(t.Context(), models.KindRefreshToken, rid))
+
+		must(t, s.DeleteOAuth2RequestsByRequestID(t.Context(), models.KindRefreshToken, rid))
+		wantRequests(t, s, false, refresh1, refresh2)
+		wantRequests(t, s, true, access, otherRefresh)
+		must(t, s.DeleteOAuth2RequestsByRequestID(t.Context(), models.KindRefreshToken, rid))
+	}},
+	{"DeleteOne", func(t *testing.T, s *store.Store) {
+		rid := newID("req")
+		a := createRequest(t, s, models.KindAccessToken, rid, newID("client"), "", "")
+		b := createRequest(t, s, models.KindAccessToken, rid, a.ClientID, "", "")
+		must(t, s.DeleteOAuth2Request(t.Context(), a.Kind, a.Signature))
+		wantRequests(t, s, false, a)
+		wantRequests(t, s, true, b)
+		wantErr(t, "delete missing record", s.DeleteOAuth2Request(t.Context(), a.Kind, a.Signature), nil)
+	}},
+	{"RevokeSessionTokens", func(t *testing.T, s *store.Store) {
+		client, subject := newID("client"), newID("user")
+		sid, otherSID := newID("sid"), newID("sid")
+		code, access, refresh := grantTokens(t, s, client, subject, sid)
+		_, otherAccess, otherRefresh := grantTokens(t, s, client, subject, otherSID)
+		_, noSIDAccess, noSIDRefresh := grantTokens(t, s, client, subject, "")
+
+		must(t, s.RevokeSessionTokens(t.Context(), sid))
+		wantRequests(t, s, false, access, refresh)
+		wantRequests(t, s, true, code, otherAccess, otherRefresh, noSIDAccess, noSIDRefresh)
+
+		// An empty session id must not match every grant without a session.
+		must(t, s.RevokeSessionTokens(t.Context(), ""))
+		wantRequests(t, s, true, noSIDAccess, noSIDRefresh)
+	}},
+	{"RevokeUserClientTokens", func(t *testing.T, s *store.Store) {
+		user, otherUser := newID("user"), newID("user")
+		client, otherClient := newID("client"), newID("client")
+		code, access, refresh := grantTokens(t, s, client, user, "")
+		_, ocAccess, ocRefresh := grantTokens(t, s, otherClient, user, "")
+		_, ouAccess, ouRefresh := grantTokens(t, s, client, otherUser, "")
+
+		must(t, s.RevokeUserClientTokens(t.Context(), user, client))
+		wantRequests(t, s, false, access, refresh)
+		wantRequests(t, s, true, code, ocAccess, ocRefresh, ouAccess, ouRefresh)
+	}},
+}
+
+var jtiTests = []subtest{
+	{"MarkTwice", func(t *testing.T, s *store.Store) {
+		jti := newID("jti")
+		used, err := s.JTIUsed(t.Context(), jti)
+		must(t, err)
+		if used {
+			t.Fatal("fresh jti reported used")
+		}
+		must(t, s.MarkJTIUsed(t.Context(), jti, at(time.Hour)))
+		used, err = s.JTIUsed(t.Context(), jti)
+		must(t, err)
+		if !used {
+			t.Error("marked jti not reported used")
+		}
+		wantErr(t, "mark jti again (replay)", s.MarkJTIUsed(t.Context(), jti, at(time.Hour)), models.ErrAlreadyExists)
+	}},
+	{"ExpiredMayBeReused", func(t *testing.T, s *store.Store) {
+		jti := newID("jti")
+		must(t, s.MarkJTIUsed(t.Context(), jti, at(-time.Minute)))
+		used, err := s.JTIUsed(t.Context(), jti)
+		must(t, err)
+		if used {
+			t.Error("expired jti reported used")
+		}
+		must(t, s.MarkJTIUsed(t.Context(), jti, at(time.Hour)))
+		used, err = s.JTIUsed(t.Context(), jti)
+		must(t, err)
+		if !used {
+			t.Error("re-marked jti not reported used")
+		}
+	}},
+	{"MarkRace", func(t *testing.T, s *store.Store) {
+		jti := newID("jti")
+		errs := race(racers, func() error { return s.MarkJTIUsed(t.Context(), jti, at(time.Hour)) })
+		exactlyOneWins(t, errs, models.ErrAlreadyExists)
+	}},
+	{"ReplayInsideTransactionKeepsItUsable", func(t *testing.T, s *store.Store) {
+		// A replay detected inside a caller's transaction must not poison
+		// it (PostgreSQL aborts a transaction on a failed statement).
+		jti := newID("jti")
+		must(t, s.MarkJTIUsed(t.Context(), jti, at(time.Hour)))
+		u := &models.User{ID: newID("user")}
+		u.Email = u.ID + "@example.test"
+		err := s.WithTx(t.Context(), func(ctx context.Context) error {
+			wantErr(t, "replay in transaction", s.MarkJTIUsed(ctx, jti, at(time.Hour)), models.ErrAlreadyExists)
+			return s.CreateUser(ctx, u)
+		})
+		must(t, err)
+		_, err = s.GetUser(t.Context(), u.ID)
+		wantErr(t, "user written after the replay", err, nil)
+	}},
+}

@@ -1,0 +1,86 @@
+package storetest
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+// EnvPostgresURL names the environment variable holding the base URL of a
+// PostgreSQL database the tests may create schemas in, e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+const EnvPostgresURL = "TEST_DATABASE_URL"
+
+// OpenSQLite opens a migrated store on a fresh SQLite file in t.TempDir()
+// and closes it when the test ends.
+func OpenSQLite(t testing.TB) *store.Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sesame.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatalf("open sqlite store: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("migrate sqlite store: %v", err)
+	}
+	return s
+}
+
+// OpenPostgres opens a migrated store in a fresh schema of the database
+// named by TEST_DATABASE_URL and drops the schema when the test ends. It
+// skips the test when TEST_DATABASE_URL is unset.
+func OpenPostgres(t testing.TB) *store.Store {
+	t.Helper()
+	base := os.Getenv(EnvPostgresURL)
+	if base == "" {
+		t.Skipf("%s is not set: skipping the PostgreSQL run "+
+			"(set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvPostgresURL)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", EnvPostgresURL, err)
+	}
+
+	admin, err := store.Open(t.Context(), base, store.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatalf("open postgres %s: %v", u.Redacted(), err)
+	}
+	adminDB, err := admin.SQLDB()
+	if err != nil {
+		t.Fatalf("postgres pool: %v", err)
+	}
+	schema := "sesame_test_" + randHex(8)
+	if _, err := adminDB.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		_ = admin.Close()
+		t.Fatalf("create schema %s: %v", schema, err)
+	}
+	// Registered first, so it runs last: after the store below is closed.
+	t.Cleanup(func() {
+		defer func() { _ = admin.Close() }()
+		// t.Context() is already cancelled when cleanups run.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := adminDB.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	s, err := store.Open(t.Context(), u.String(), store.Options{})
+	if err != nil {
+		t.Fatalf("open postgres store in schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("migrate postgres schema %s: %v", schema, err)
+	}
+	return s
+}

@@ -1,0 +1,183 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+var loginSessionTests = []subtest{
+	{"CreateGet", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		ls := createLoginSession(t, s, u.ID, time.Hour)
+		if ls.CreatedAt.IsZero() {
+			t.Error("CreatedAt not set")
+		}
+		got, err := s.GetLoginSessionByTokenHash(t.Context(), ls.TokenHash)
+		must(t, err)
+		sameRow(t, ls, got)
+		got, err = s.GetLoginSession(t.Context(), ls.ID)
+		must(t, err)
+		sameRow(t, ls, got)
+
+		_, err = s.GetLoginSessionByTokenHash(t.Context(), randHex(32))
+		wantErr(t, "get session by unknown hash", err, models.ErrNotFound)
+		_, err = s.GetLoginSession(t.Context(), newID("sid"))
+		wantErr(t, "get unknown session", err, models.ErrNotFound)
+
+		dup := newLoginSession(u.ID, time.Hour)
+		dup.TokenHash = ls.TokenHash
+		wantErr(t, "create session with taken token hash", s.CreateLoginSession(t.Context(), dup), models.ErrAlreadyExists)
+	}},
+	{"UnknownUserRejected", func(t *testing.T, s *store.Store) {
+		// login_sessions.user_id references users: foreign keys are enforced.
+		err := s.CreateLoginSession(t.Context(), newLoginSession(newID("nobody"), time.Hour))
+		if err == nil {
+			t.Fatal("created a login session for a user that does not exist")
+		}
+		if errors.Is(err, models.ErrAlreadyExists) || errors.Is(err, models.ErrNotFound) {
+			t.Errorf("foreign key violation reported as %v", err)
+		}
+	}},
+	{"ExpiredAndRevokedNotReturned", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		expired := createLoginSession(t, s, u.ID, -time.Second)
+		revoked := newLoginSession(u.ID, time.Hour)
+		revoked.RevokedAt = ptr(at(-time.Minute))
+		must(t, s.CreateLoginSession(t.Context(), revoked))
+		for _, ls := range []*models.LoginSession{expired, revoked} {
+			_, err := s.GetLoginSessionByTokenHash(t.Context(), ls.TokenHash)
+			wantErr(t, "get dead session by hash", err, models.ErrNotFound)
+			_, err = s.GetLoginSession(t.Context(), ls.ID)
+			wantErr(t, "get dead session by id", err, models.ErrNotFound)
+		}
+		list, err := s.ListUserLoginSessions(t.Context(), u.ID)
+		must(t, err)
+		if len(list) != 0 {
+			t.Errorf("listed %d dead sessions", len(list))
+		}
+	}},
+	{"RevokeDeletesItsTokens", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		c := createClient(t, s)
+		ls, other := createLoginSession(t, s, u.ID, time.Hour), createLoginSession(t, s, u.ID, time.Hour)
+		code, access, refresh := grantTokens(t, s, c.ID, u.ID, ls.ID)
+		_, otherAccess, otherRefresh := grantTokens(t, s, c.ID, u.ID, other.ID)
+
+		must(t, s.RevokeLoginSession(t.Context(), ls.ID))
+		_, err := s.GetLoginSessionByTokenHash(t.Context(), ls.TokenHash)
+		wantErr(t, "get revoked session", err, models.ErrNotFound)
+		wantRequests(t, s, false, access, refresh)
+		wantRequests(t, s, true, code, otherAccess, otherRefresh)
+		_, err = s.GetLoginSession(t.Context(), other.ID)
+		wantErr(t, "other session", err, nil)
+
+		wantErr(t, "revoke twice", s.RevokeLoginSession(t.Context(), ls.ID), models.ErrNotFound)
+		wantErr(t, "revoke missing", s.RevokeLoginSession(t.Context(), newID("sid")), models.ErrNotFound)
+	}},
+	{"ListUserSessions", func(t *testing.T, s *store.Store) {
+		u, other := createUser(t, s), createUser(t, s)
+		var want []string
+		for i := range 3 {
+			ls := newLoginSession(u.ID, time.Hour)
+			ls.CreatedAt = at(time.Duration(i) * time.Millisecond)
+			must(t, s.CreateLoginSession(t.Context(), ls))
+			want = append([]string{ls.ID}, want...) // newest first
+		}
+		createLoginSession(t, s, u.ID, -time.Second)
+		createLoginSession(t, s, other.ID, time.Hour)
+		list, err := s.ListUserLoginSessions(t.Context(), u.ID)
+		must(t, err)
+		got := make([]string, len(list))
+		for i, ls := range list {
+			got[i] = ls.ID
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("sessions = %v, want %v", got, want)
+		}
+	}},
+	{"Touch", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		ls := createLoginSession(t, s, u.ID, time.Hour)
+		seen := at(time.Minute)
+		must(t, s.TouchLoginSession(t.Context(), ls.ID, seen))
+		got, err := s.GetLoginSession(t.Context(), ls.ID)
+		must(t, err)
+		sameTime(t, "LastSeenAt", seen, got.LastSeenAt)
+	}},
+}
+
+var interactionTests = []subtest{
+	{"CreateGet", func(t *testing.T, s *store.Store) {
+		in := createInteraction(t, s, newID("client"), 10*time.Minute)
+		if in.CreatedAt.IsZero() {
+			t.Error("CreatedAt not set")
+		}
+		got, err := s.GetInteraction(t.Context(), in.ID)
+		must(t, err)
+		sameRow(t, in, got)
+
+		noMaxAge := newInteraction(in.ClientID, 10*time.Minute)
+		noMaxAge.MaxAge = nil
+		must(t, s.CreateInteraction(t.Context(), noMaxAge))
+		got, err = s.GetInteraction(t.Context(), noMaxAge.ID)
+		must(t, err)
+		sameRow(t, noMaxAge, got)
+
+		zero := newInteraction(in.ClientID, 10*time.Minute)
+		zero.MaxAge = ptr(0) // max_age=0 is meaningful: always re-authenticate
+		must(t, s.CreateInteraction(t.Context(), zero))
+		got, err = s.GetInteraction(t.Context(), zero.ID)
+		must(t, err)
+		if got.MaxAge == nil || *got.MaxAge != 0 {
+			t.Errorf("MaxAge = %v, want 0", got.MaxAge)
+		}
+
+		_, err = s.GetInteraction(t.Context(), newID("ia"))
+		wantErr(t, "get missing interaction", err, models.ErrNotFound)
+		dup := newInteraction(in.ClientID, time.Minute)
+		dup.ID = in.ID
+		wantErr(t, "create duplicate interaction", s.CreateInteraction(t.Context(), dup), models.ErrAlreadyExists)
+	}},
+	{"Expired", func(t *testing.T, s *store.Store) {
+		in := createInteraction(t, s, newID("client"), -time.Second)
+		got, err := s.GetInteraction(t.Context(), in.ID)
+		wantErr(t, "get expired interaction", err, models.ErrExpired)
+		if got == nil || got.ID != in.ID {
+			t.Errorf("expired interaction not returned with the error: %v", got)
+		}
+		wantErr(t, "complete expired interaction", s.CompleteInteractionLogin(t.Context(), in.ID, newID("sid")), models.ErrNotFound)
+		wantErr(t, "consent to expired interaction", s.SetInteractionConsent(t.Context(), in.ID), models.ErrNotFound)
+	}},
+	{"CompleteLoginAndConsent", func(t *testing.T, s *store.Store) {
+		in := createInteraction(t, s, newID("client"), 10*time.Minute)
+		sid := newID("sid")
+		must(t, s.CompleteInteractionLogin(t.Context(), in.ID, sid))
+		must(t, s.SetInteractionConsent(t.Context(), in.ID))
+		got, err := s.GetInteraction(t.Context(), in.ID)
+		must(t, err)
+		if got.LoginSessionID != sid || !got.ConsentGiven {
+			t.Errorf("login session %q consent %v, want %q true", got.LoginSessionID, got.ConsentGiven, sid)
+		}
+		wantErr(t, "complete missing interaction", s.CompleteInteractionLogin(t.Context(), newID("ia"), sid), models.ErrNotFound)
+		wantErr(t, "consent to missing interaction", s.SetInteractionConsent(t.Context(), newID("ia")), models.ErrNotFound)
+	}},
+	{"ConsumeOnce", func(t *testing.T, s *store.Store) {
+		in := createInteraction(t, s, newID("client"), 10*time.Minute)
+		errs := race(racers, func() error { return s.ConsumeInteraction(t.Context(), in.ID) })
+		exactlyOneWins(t, errs, models.ErrConsumed)
+
+		got, err := s.GetInteraction(t.Context(), in.ID)
+		wantErr(t, "get consumed interaction", err, models.ErrConsumed)
+		if got == nil || got.ConsumedAt == nil {
+			t.Errorf("consumed interaction returned without ConsumedAt: %+v", got)
+		}
+		wantErr(t, "consume again", s.ConsumeInteraction(t.Context(), in.ID), models.ErrConsumed)
+		wantErr(t, "complete consumed interaction", s.CompleteInteractionLogin(t.Context(), in.ID, newID("sid")), models.ErrNotFound)
+		wantErr(t, "consent to consumed interaction", s.SetInteractionConsent(t.Context(), in.ID), models.ErrNotFound)
+	}},
+}

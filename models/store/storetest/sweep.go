@@ -1,0 +1,82 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+var sweepTests = []subtest{
+	{"RemovesOnlyExpired", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		clientID := newID("client")
+
+		deadReq := newRequest(models.KindAccessToken, newID("req"), clientID, u.ID, "")
+		deadReq.ExpiresAt = at(-time.Hour)
+		graceReq := newRequest(models.KindRefreshToken, newID("req"), clientID, u.ID, "")
+		graceReq.ExpiresAt = at(-time.Minute) // within the grace below
+		liveReq := newRequest(models.KindAccessToken, newID("req"), clientID, u.ID, "")
+		for _, r := range []*models.OAuth2Request{deadReq, graceReq, liveReq} {
+			must(t, s.CreateOAuth2Request(t.Context(), r))
+		}
+
+		deadJTI, liveJTI := newID("jti"), newID("jti")
+		must(t, s.MarkJTIUsed(t.Context(), deadJTI, at(-time.Minute)))
+		must(t, s.MarkJTIUsed(t.Context(), liveJTI, at(time.Hour)))
+
+		deadIn := createInteraction(t, s, clientID, -time.Hour)
+		liveIn := createInteraction(t, s, clientID, time.Hour)
+		deadLS := createLoginSession(t, s, u.ID, -time.Hour)
+		liveLS := createLoginSession(t, s, u.ID, time.Hour)
+
+		deadKey := newKey(models.KeyRetired, at(-48*time.Hour), ptr(at(-time.Minute)))
+		liveKey := newKey(models.KeyRetired, at(-48*time.Hour), ptr(at(time.Hour)))
+		curKey := newKey(models.KeyCurrent, at(-48*time.Hour), nil)
+		for _, k := range []*models.SigningKey{deadKey, liveKey, curKey} {
+			must(t, s.CreateSigningKey(t.Context(), k))
+		}
+
+		n, err := s.SweepExpired(t.Context(), 10*time.Minute)
+		must(t, err)
+		// A shared database may hold other expired rows: at least ours.
+		if n < 4 {
+			t.Errorf("swept %d rows, want at least 4", n)
+		}
+
+		wantRequests(t, s, false, deadReq)
+		wantRequests(t, s, true, graceReq, liveReq)
+		// An expired jti is a leftover (it may be reused); a live one stays.
+		must(t, s.MarkJTIUsed(t.Context(), deadJTI, at(time.Hour)))
+		if used, err := s.JTIUsed(t.Context(), liveJTI); err != nil || !used {
+			t.Errorf("live jti swept (used %v, err %v)", used, err)
+		}
+
+		_, err = s.GetInteraction(t.Context(), deadIn.ID)
+		wantErr(t, "swept interaction", err, models.ErrNotFound)
+		_, err = s.GetInteraction(t.Context(), liveIn.ID)
+		wantErr(t, "live interaction", err, nil)
+
+		// An expired session is never returned; a revoke proves it is gone.
+		wantErr(t, "revoke swept login session", s.RevokeLoginSession(t.Context(), deadLS.ID), models.ErrNotFound)
+		_, err = s.GetLoginSession(t.Context(), liveLS.ID)
+		wantErr(t, "live login session", err, nil)
+
+		wantErr(t, "swept key", s.SetSigningKeyState(t.Context(), deadKey.KID, models.KeyRetired, models.KeyRetired, at(0), deadKey.ExpiresAt), models.ErrNotFound)
+		list, err := s.ListSigningKeys(t.Context())
+		must(t, err)
+		for _, k := range []*models.SigningKey{liveKey, curKey} {
+			if !slices.Contains(keyIDs(list), k.KID) {
+				t.Errorf("%s key %s swept", k.State, k.KID)
+			}
+		}
+
+		// Without grace the recently expired record goes too.
+		_, err = s.SweepExpired(t.Context(), 0)
+		must(t, err)
+		wantRequests(t, s, false, graceReq)
+		wantRequests(t, s, true, liveReq)
+	}},
+}

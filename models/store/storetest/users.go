@@ -1,0 +1,137 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+var userTests = []subtest{
+	{"CreateGet", func(t *testing.T, s *store.Store) {
+		id := newID("user")
+		u := &models.User{ID: id, Email: "  Mixed.Case+" + id + "@Example.TEST ", EmailVerified: true, DisplayName: "Zoë Example"}
+		must(t, s.CreateUser(t.Context(), u))
+		if want := "mixed.case+" + id + "@example.test"; u.EmailNormalized != want {
+			t.Errorf("EmailNormalized = %q, want %q", u.EmailNormalized, want)
+		}
+		if u.CreatedAt.IsZero() || u.UpdatedAt.IsZero() {
+			t.Errorf("timestamps not set: created %v updated %v", u.CreatedAt, u.UpdatedAt)
+		}
+		got, err := s.GetUser(t.Context(), id)
+		must(t, err)
+		sameRow(t, u, got)
+
+		_, err = s.GetUser(t.Context(), newID("missing"))
+		wantErr(t, "get missing user", err, models.ErrNotFound)
+	}},
+	{"DuplicateID", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		err := s.CreateUser(t.Context(), &models.User{ID: u.ID, Email: newID("other") + "@example.test"})
+		wantErr(t, "create user with taken id", err, models.ErrAlreadyExists)
+	}},
+	{"EmailUniqueCaseInsensitive", func(t *testing.T, s *store.Store) {
+		local := newID("dup")
+		must(t, s.CreateUser(t.Context(), &models.User{ID: newID("user"), Email: local + "@Example.test"}))
+		for _, email := range []string{local + "@Example.test", local + "@EXAMPLE.TEST", " " + local + "@example.test\t"} {
+			err := s.CreateUser(t.Context(), &models.User{ID: newID("user"), Email: email})
+			wantErr(t, "create user with address "+email, err, models.ErrAlreadyExists)
+		}
+	}},
+	{"GetByEmail", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		for _, email := range []string{u.Email, u.EmailNormalized, "  " + u.EmailNormalized + " ", u.ID + "@EXAMPLE.test"} {
+			got, err := s.GetUserByEmail(t.Context(), email)
+			must(t, err)
+			if got.ID != u.ID {
+				t.Errorf("GetUserByEmail(%q) = %s, want %s", email, got.ID, u.ID)
+			}
+		}
+		_, err := s.GetUserByEmail(t.Context(), newID("nobody")+"@example.test")
+		wantErr(t, "get user by unknown address", err, models.ErrNotFound)
+	}},
+	{"ListPaging", func(t *testing.T, s *store.Store) {
+		// Distinct, increasing creation times in the future, so these users
+		// sort after any other rows of a shared database, in this order.
+		var mine []string
+		base := at(time.Hour)
+		for i := range 5 {
+			id := newID("user")
+			must(t, s.CreateUser(t.Context(), &models.User{
+				ID: id, Email: id + "@example.test", CreatedAt: base.Add(time.Duration(i) * time.Millisecond),
+			}))
+			mine = append(mine, id)
+		}
+		const limit = 2
+		var all []string
+		seen := map[string]bool{}
+		for offset := 0; ; offset += limit {
+			page, err := s.ListUsers(t.Context(), offset, limit)
+			must(t, err)
+			if len(page) > limit {
+				t.Fatalf("page at %d has %d users, limit %d", offset, len(page), limit)
+			}
+			for _, u := range page {
+				if seen[u.ID] {
+					t.Fatalf("user %s listed twice", u.ID)
+				}
+				seen[u.ID] = true
+				if slices.Contains(mine, u.ID) {
+					all = append(all, u.ID)
+				}
+			}
+			if len(page) < limit {
+				break
+			}
+		}
+		if !slices.Equal(all, mine) {
+			t.Errorf("paged users = %v, want %v in creation order", all, mine)
+		}
+	}},
+	{"DisableRevokesSessionsAndTokens", func(t *testing.T, s *store.Store) {
+		u, other := createUser(t, s), createUser(t, s)
+		c := createClient(t, s)
+		ls1 := createLoginSession(t, s, u.ID, time.Hour)
+		ls2 := createLoginSession(t, s, u.ID, time.Hour)
+		otherLS := createLoginSession(t, s, other.ID, time.Hour)
+		code, access, refresh := grantTokens(t, s, c.ID, u.ID, ls1.ID)
+		_, access2, refresh2 := grantTokens(t, s, c.ID, u.ID, "")
+		_, otherAccess, otherRefresh := grantTokens(t, s, c.ID, other.ID, otherLS.ID)
+
+		must(t, s.SetUserDisabled(t.Context(), u.ID, true))
+		got, err := s.GetUser(t.Context(), u.ID)
+		must(t, err)
+		if !got.Disabled {
+			t.Error("user not disabled")
+		}
+		if !got.UpdatedAt.After(u.UpdatedAt) && !got.UpdatedAt.Equal(u.UpdatedAt) {
+			t.Errorf("UpdatedAt went back: %v before %v", got.UpdatedAt, u.UpdatedAt)
+		}
+		for _, ls := range []*models.LoginSession{ls1, ls2} {
+			_, err := s.GetLoginSessionByTokenHash(t.Context(), ls.TokenHash)
+			wantErr(t, "login session of disabled user", err, models.ErrNotFound)
+		}
+		if list, err := s.ListUserLoginSessions(t.Context(), u.ID); err != nil || len(list) != 0 {
+			t.Errorf("disabled user's sessions = %d (%v), want none", len(list), err)
+		}
+		wantRequests(t, s, false, access, refresh, access2, refresh2)
+		// Codes are not tokens: they expire on their own.
+		wantRequests(t, s, true, code)
+
+		// Another user keeps everything.
+		_, err = s.GetLoginSessionByTokenHash(t.Context(), otherLS.TokenHash)
+		wantErr(t, "other user's login session", err, nil)
+		wantRequests(t, s, true, otherAccess, otherRefresh)
+
+		must(t, s.SetUserDisabled(t.Context(), u.ID, false))
+		got, err = s.GetUser(t.Context(), u.ID)
+		must(t, err)
+		if got.Disabled {
+			t.Error("user still disabled after enabling")
+		}
+
+		wantErr(t, "disable missing user", s.SetUserDisabled(t.Context(), newID("missing"), true), models.ErrNotFound)
+	}},
+}

@@ -1,0 +1,304 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/keys"
+	"github.com/sesame-idp/sesame/websession"
+)
+
+// Bounds on authorization request parameters: generous for real clients,
+// small enough that a hostile request cannot bloat the interaction table.
+const (
+	maxParamLen   = 2048
+	maxParamCount = 40
+)
+
+func (p *Provider) handleAuthorize(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := c.Request.ParseForm(); err != nil {
+		p.authorizeError(c, nil, fosite.ErrInvalidRequest.WithHint("The request could not be parsed."))
+		return
+	}
+	if err := checkParams(c.Request.Form); err != nil {
+		p.authorizeError(c, nil, err)
+		return
+	}
+	ar, err := p.fosite.NewAuthorizeRequest(ctx, c.Request)
+	if err != nil {
+		p.authorizeError(c, ar, err)
+		return
+	}
+	p.authorize(c, ar, nil)
+}
+
+func checkParams(form url.Values) error {
+	n := 0
+	for k, vs := range form {
+		n += len(vs)
+		if len(k) > 64 {
+			return fosite.ErrInvalidRequest.WithHint("A parameter name is too long.")
+		}
+		for _, v := range vs {
+			if len(v) > maxParamLen {
+				return fosite.ErrInvalidRequest.WithHintf("Parameter '%s' is too long.", k)
+			}
+		}
+	}
+	if n > maxParamCount {
+		return fosite.ErrInvalidRequest.WithHint("Too many parameters.")
+	}
+	return nil
+}
+
+// handleResume continues a parked authorization after the hosted pages.
+func (p *Provider) handleResume(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Query("interaction")
+	if id == "" || len(id) > 64 {
+		p.errorPage(c, http.StatusBadRequest, "This sign-in link is incomplete", "The sign-in request is missing.", "Go back to the app and start again.")
+		return
+	}
+	in, err := p.st.GetInteraction(ctx, id)
+	switch {
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrExpired), errors.Is(err, models.ErrConsumed):
+		p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
+			"This sign-in request has expired or was already completed.", "Go back to the app and sign in again.")
+		return
+	case err != nil:
+		p.log.ErrorContext(ctx, "load interaction", "err", err)
+		p.errorPage(c, http.StatusInternalServerError, "Something went wrong", "We could not continue your sign-in.", "Please try again.")
+		return
+	}
+	if !p.sessions.SameBrowser(c.Request, in.BrowserHash) {
+		p.errorPage(c, http.StatusForbidden, "Open this in the browser you started in",
+			"This sign-in was started in a different browser.", "Go back to the app in the browser where you started and sign in there.")
+		return
+	}
+	req := c.Request.Clone(ctx)
+	req.Method = http.MethodGet
+	req.URL = &url.URL{Path: PathAuthorize, RawQuery: in.Query}
+	req.Form, req.PostForm, req.Body = nil, nil, http.NoBody
+	ar, err := p.fosite.NewAuthorizeRequest(ctx, req)
+	if err != nil {
+		p.authorizeError(c, ar, err)
+		return
+	}
+	if ar.GetClient().GetID() != in.ClientID {
+		p.authorizeError(c, nil, fosite.ErrInvalidRequest.WithHint("The interaction does not belong to this client."))
+		return
+	}
+	if in.Error != "" {
+		if err := p.st.ConsumeInteraction(ctx, in.ID); err != nil {
+			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
+				"This sign-in request was already completed.", "Go back to the app and sign in again.")
+			return
+		}
+		p.authorizeError(c, ar, interactionError(in.Error))
+		return
+	}
+	p.authorize(c, ar, in)
+}
+
+func interactionError(code string) error {
+	switch code {
+	case "access_denied":
+		return fosite.ErrAccessDenied.WithHint("The user refused the request.")
+	case "login_required":
+		return fosite.ErrLoginRequired
+	default:
+		return fosite.ErrAccessDenied
+	}
+}
+
+// authorize decides between issuing a code and sending the browser to the
+// hosted pages. in is the interaction being resumed, or nil.
+func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *models.Interaction) {
+	ctx := c.Request.Context()
+	client, ok := ar.GetClient().(*Client)
+	if !ok {
+		p.authorizeError(c, ar, fosite.ErrServerError.WithDebug("unexpected client type"))
+		return
+	}
+	form := ar.GetRequestForm()
+	prompts := strings.Fields(form.Get("prompt"))
+	promptNone := slices.Contains(prompts, "none")
+	maxAge := -1
+	if v := form.Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			p.authorizeError(c, ar, fosite.ErrInvalidRequest.WithHint("Parameter 'max_age' must be a non-negative integer."))
+			return
+		}
+		maxAge = n
+	}
+	acrValues := strings.Fields(form.Get("acr_values"))
+
+	ls, err := p.sessions.Current(c.Request)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	// A login made for this very interaction satisfies prompt=login and
+	// max_age by construction.
+	fresh := in != nil && ls != nil && in.LoginSessionID != "" && ls.ID == in.LoginSessionID
+	needLogin := ls == nil ||
+		(slices.Contains(prompts, "login") && !fresh) ||
+		(maxAge >= 0 && !fresh && time.Since(ls.AuthTime) > time.Duration(maxAge)*time.Second) ||
+		!models.ACRSatisfies(ls.ACR, acrValues)
+	var user *models.User
+	if !needLogin {
+		user, err = p.st.GetUser(ctx, ls.UserID)
+		if err != nil || user.Disabled {
+			if err != nil && !errors.Is(err, models.ErrNotFound) {
+				p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
+				return
+			}
+			needLogin = true
+		}
+	}
+	if needLogin {
+		if promptNone {
+			p.authorizeError(c, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in (or not as required) and prompt=none was requested."))
+			return
+		}
+		p.interact(c, ar, in, PathLogin)
+		return
+	}
+
+	if !client.m.SkipConsent && (in == nil || !in.ConsentGiven) {
+		need := slices.Contains(prompts, "consent")
+		if !need {
+			cons, err := p.st.GetConsent(ctx, user.ID, client.GetID())
+			switch {
+			case errors.Is(err, models.ErrNotFound):
+				need = true
+			case err != nil:
+				p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
+				return
+			default:
+				for _, s := range ar.GetRequestedScopes() {
+					if !cons.Scopes.Has(s) {
+						need = true
+						break
+					}
+				}
+			}
+		}
+		if need {
+			if promptNone {
+				p.authorizeError(c, ar, fosite.ErrConsentRequired.WithHint("The user has not consented and prompt=none was requested."))
+				return
+			}
+			p.interact(c, ar, in, PathConsent)
+			return
+		}
+	}
+
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	requestedAt := time.Now().UTC()
+	if in != nil {
+		requestedAt = in.CreatedAt
+		if err := p.st.ConsumeInteraction(ctx, in.ID); err != nil {
+			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
+				"This sign-in request was already completed.", "Go back to the app and sign in again.")
+			return
+		}
+	}
+	sess := p.newUserSession(user, ls, client, ar.GetGrantedScopes(), requestedAt)
+	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(ctx, client.idTokenAlg()), ar, sess)
+	if err != nil {
+		p.authorizeError(c, ar, err)
+		return
+	}
+	values := resp.GetParameters()
+	values.Set("iss", p.cfg.Issuer)
+	p.writeAuthorizeRedirect(c, ar, values)
+}
+
+// newUserSession builds the session fosite stores with the grant: the ID
+// token claims (auth_time, amr, acr, sid and the scope claims).
+func (p *Provider) newUserSession(u *models.User, ls *models.LoginSession, client *Client, scopes fosite.Arguments, requestedAt time.Time) *Session {
+	s := NewSession()
+	s.Subject = u.ID
+	s.SID = ls.ID
+	s.ClientID = client.GetID()
+	claims := &jwt.IDTokenClaims{
+		Subject: u.ID,
+		Issuer:  p.cfg.Issuer,
+		// Second precision on both sides keeps fosite's prompt=login and
+		// max_age comparisons exact.
+		AuthTime:                            ls.AuthTime.UTC().Truncate(time.Second),
+		RequestedAt:                         requestedAt.UTC().Truncate(time.Second),
+		AuthenticationMethodsReferences:     ls.AMR,
+		AuthenticationContextClassReference: ls.ACR,
+		Extra:                               map[string]any{"sid": ls.ID},
+	}
+	for k, v := range userClaims(u, scopes) {
+		claims.Extra[k] = v
+	}
+	s.Claims = claims
+	return s
+}
+
+// userClaims are the standard claims a scope set releases (OIDC Core §5.4).
+func userClaims(u *models.User, scopes fosite.Arguments) map[string]any {
+	out := map[string]any{}
+	if scopes.Has("profile") {
+		name := u.DisplayName
+		if name == "" {
+			name = u.Email
+		}
+		out["name"] = name
+		out["preferred_username"] = u.Email
+	}
+	if scopes.Has("email") {
+		out["email"] = u.Email
+		out["email_verified"] = u.EmailVerified
+	}
+	return out
+}
+
+// interact parks the request (or reuses the parked one) and sends the
+// browser to a hosted page.
+func (p *Provider) interact(c *gin.Context, ar fosite.AuthorizeRequester, in *models.Interaction, page string) {
+	ctx := c.Request.Context()
+	if in == nil {
+		form := ar.GetRequestForm()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		in = &models.Interaction{
+			ID:          websession.RandomToken(24),
+			BrowserHash: p.sessions.Browser(c.Writer, c.Request),
+			ClientID:    ar.GetClient().GetID(),
+			Query:       form.Encode(),
+			Prompt:      form.Get("prompt"),
+			LoginHint:   form.Get("login_hint"),
+			ACRValues:   form.Get("acr_values"),
+			CreatedAt:   now,
+			ExpiresAt:   now.Add(p.cfg.InteractionTTL),
+		}
+		if v, err := strconv.Atoi(form.Get("max_age")); err == nil {
+			in.MaxAge = &v
+		}
+		if err := p.st.CreateInteraction(ctx, in); err != nil {
+			p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
+			return
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusSeeOther, page+"?interaction="+url.QueryEscape(in.ID))
+	c.Abort()
+}

@@ -1,0 +1,201 @@
+package clients
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// Store is the part of models/store the service uses.
+type Store interface {
+	CreateClient(ctx context.Context, c *models.Client) error
+	GetClient(ctx context.Context, id string) (*models.Client, error)
+	ListClients(ctx context.Context) ([]models.Client, error)
+	UpdateClient(ctx context.Context, c *models.Client) error
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// Service registers and manages clients.
+type Service struct {
+	st Store
+}
+
+// NewService returns a Service over st.
+func NewService(st Store) *Service { return &Service{st: st} }
+
+const (
+	idBytes     = 16 // 128-bit client ids
+	secretBytes = 32 // 256-bit client secrets
+)
+
+// Create registers a client. It returns the stored client and, for
+// client_secret_basic and client_secret_post, the plain secret, which is
+// not kept anywhere and must be shown to the caller once; otherwise "".
+func (s *Service) Create(ctx context.Context, spec Spec) (*models.Client, string, error) {
+	spec.Normalize()
+	if err := spec.Validate(); err != nil {
+		return nil, "", err
+	}
+	id, err := randomString(idBytes)
+	if err != nil {
+		return nil, "", fmt.Errorf("create client: %w", err)
+	}
+	c := &models.Client{ID: id}
+	apply(c, spec)
+	var plain string
+	if UsesSecret(spec.TokenEndpointAuthMethod) {
+		if plain, c.SecretHash, err = newSecret(); err != nil {
+			return nil, "", fmt.Errorf("create client: %w", err)
+		}
+	}
+	if err := s.st.CreateClient(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return c, plain, nil
+}
+
+// Get returns a client; an unknown id gives an error wrapping
+// models.ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*models.Client, error) {
+	return s.st.GetClient(ctx, id)
+}
+
+// List returns every client, ordered by name.
+func (s *Service) List(ctx context.Context) ([]models.Client, error) {
+	return s.st.ListClients(ctx)
+}
+
+// Update replaces every settable field of a client with spec (normalized
+// and validated like Create). The secret is kept while the client still
+// authenticates with one and dropped when it no longer does, so an old
+// secret cannot come back to life later. Switching a client without a
+// secret to client_secret_basic or client_secret_post needs a new secret:
+// use UpdateAndRotateSecret.
+func (s *Service) Update(ctx context.Context, id string, spec Spec) (*models.Client, error) {
+	c, _, err := s.update(ctx, id, spec, false)
+	return c, err
+}
+
+// UpdateAndRotateSecret is Update followed by RotateSecret in one write. It
+// is the way to turn a public or private_key_jwt client into one that
+// authenticates with a secret.
+func (s *Service) UpdateAndRotateSecret(ctx context.Context, id string, spec Spec) (*models.Client, string, error) {
+	return s.update(ctx, id, spec, true)
+}
+
+func (s *Service) update(ctx context.Context, id string, spec Spec, rotate bool) (*models.Client, string, error) {
+	spec.Normalize()
+	if err := spec.Validate(); err != nil {
+		return nil, "", err
+	}
+	c, err := s.st.GetClient(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	apply(c, spec)
+	var plain string
+	switch {
+	case !UsesSecret(spec.TokenEndpointAuthMethod):
+		if rotate {
+			return nil, "", invalid("token_endpoint_auth_method", "%s clients have no secret to rotate", spec.TokenEndpointAuthMethod)
+		}
+		c.SecretHash = ""
+	case rotate:
+		if plain, c.SecretHash, err = newSecret(); err != nil {
+			return nil, "", fmt.Errorf("update client: %w", err)
+		}
+	case c.SecretHash == "":
+		return nil, "", invalid("token_endpoint_auth_method", "the client has no secret yet; rotate the secret in the same update to switch to %s", spec.TokenEndpointAuthMethod)
+	}
+	if err := s.st.UpdateClient(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return c, plain, nil
+}
+
+// RotateSecret replaces a client's secret and returns the new one; the old
+// one stops working at once. Only clients that authenticate with a secret
+// have one.
+func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
+	c, err := s.st.GetClient(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if !UsesSecret(c.TokenEndpointAuthMethod) {
+		return "", invalid("token_endpoint_auth_method", "%s clients have no secret to rotate", c.TokenEndpointAuthMethod)
+	}
+	plain, hash, err := newSecret()
+	if err != nil {
+		return "", fmt.Errorf("rotate client secret: %w", err)
+	}
+	c.SecretHash = hash
+	if err := s.st.UpdateClient(ctx, c); err != nil {
+		return "", err
+	}
+	return plain, nil
+}
+
+// Delete removes a client and everything issued to it.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	return s.st.DeleteClient(ctx, id)
+}
+
+// ToSpec returns the settable fields of c, e.g. as the starting point of a
+// partial update.
+func ToSpec(c *models.Client) Spec {
+	return Spec{
+		Name:                    c.Name,
+		RedirectURIs:            list(c.RedirectURIs),
+		PostLogoutRedirectURIs:  list(c.PostLogoutRedirectURIs),
+		GrantTypes:              list(c.GrantTypes),
+		ResponseTypes:           list(c.ResponseTypes),
+		Scopes:                  list(c.Scopes),
+		Public:                  c.Public,
+		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+		IDTokenSignedAlg:        c.IDTokenSignedAlg,
+		JWKS:                    c.JWKS,
+		JWKSURI:                 c.JWKSURI,
+		SkipConsent:             c.SkipConsent,
+		AllowedLoginMethods:     list(c.AllowedLoginMethods),
+	}
+}
+
+// list copies l so callers cannot alias the client's slices; never nil.
+func list(l models.StringList) []string {
+	if l == nil {
+		return []string{}
+	}
+	return slices.Clone([]string(l))
+}
+
+// apply copies a normalized spec onto c.
+func apply(c *models.Client, s Spec) {
+	c.Name = s.Name
+	c.RedirectURIs = models.StringList(slices.Clone(s.RedirectURIs))
+	c.PostLogoutRedirectURIs = models.StringList(slices.Clone(s.PostLogoutRedirectURIs))
+	c.GrantTypes = models.StringList(slices.Clone(s.GrantTypes))
+	c.ResponseTypes = models.StringList(slices.Clone(s.ResponseTypes))
+	c.Scopes = models.StringList(slices.Clone(s.Scopes))
+	c.Public = s.Public
+	c.TokenEndpointAuthMethod = s.TokenEndpointAuthMethod
+	c.IDTokenSignedAlg = s.IDTokenSignedAlg
+	c.JWKS = s.JWKS
+	c.JWKSURI = s.JWKSURI
+	c.SkipConsent = s.SkipConsent
+	c.AllowedLoginMethods = models.StringList(slices.Clone(s.AllowedLoginMethods))
+}
+
+// newSecret returns a fresh secret and its hash.
+func newSecret() (plain, hash string, err error) {
+	plain, err = randomString(secretBytes)
+	if err != nil {
+		return "", "", err
+	}
+	hash, err = HashSecret(plain)
+	if err != nil {
+		return "", "", err
+	}
+	return plain, hash, nil
+}

@@ -1,0 +1,439 @@
+package clients
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// Grant types, response types, scopes, authentication methods and ID token
+// algorithms a client may register.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+
+	ResponseTypeCode = "code"
+
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeEmail         = "email"
+	ScopeOfflineAccess = "offline_access"
+
+	AuthNone              = "none"
+	AuthClientSecretBasic = "client_secret_basic"
+	AuthClientSecretPost  = "client_secret_post"
+	AuthPrivateKeyJWT     = "private_key_jwt"
+
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+	AlgEdDSA = "EdDSA"
+)
+
+// Limits that keep a registration sane to store and display.
+const (
+	maxNameLen = 200
+	maxURILen  = 2000
+	maxURIs    = 50
+	maxJWKSLen = 64 << 10
+)
+
+var (
+	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+	responseTypes = []string{ResponseTypeCode}
+	scopes        = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
+	confAuth      = []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT}
+	algs          = []string{AlgRS256, AlgES256, AlgEdDSA}
+	loginMethods  = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
+)
+
+// Spec is the settable part of a client, with the field names of OpenID
+// Connect Dynamic Client Registration (scopes as a list rather than DCR's
+// space-separated "scope", plus Sesame's own skip_consent,
+// allowed_login_methods and public).
+type Spec struct {
+	Name                    string   `json:"client_name"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris"`
+	GrantTypes              []string `json:"grant_types"`
+	ResponseTypes           []string `json:"response_types"`
+	Scopes                  []string `json:"scopes"`
+	Public                  bool     `json:"public"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	IDTokenSignedAlg        string   `json:"id_token_signed_response_alg"`
+	// JWKS is a JSON Web Key Set (as JSON text) with the client's public
+	// keys, for private_key_jwt.
+	JWKS                string   `json:"jwks,omitempty"`
+	JWKSURI             string   `json:"jwks_uri,omitempty"`
+	SkipConsent         bool     `json:"skip_consent"`
+	AllowedLoginMethods []string `json:"allowed_login_methods"`
+}
+
+// ValidationError is one rejected setting. Field is the JSON name.
+type ValidationError struct {
+	Field   string
+	Message string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, format string, args ...any) *ValidationError {
+	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// UsesSecret reports whether the auth method authenticates with a shared
+// client secret.
+func UsesSecret(method string) bool {
+	return method == AuthClientSecretBasic || method == AuthClientSecretPost
+}
+
+// Normalize trims values, removes empty entries and duplicates (keeping the
+// first occurrence) and fills defaults:
+//   - grant_types: authorization_code and refresh_token;
+//   - response_types: code when authorization_code is granted;
+//   - scopes: openid, profile, email and offline_access, except for
+//     clients that only use client_credentials, which default to none;
+//   - token_endpoint_auth_method: none for public clients,
+//     client_secret_basic otherwise; registering "none" makes a client
+//     public, as in Dynamic Client Registration;
+//   - id_token_signed_response_alg: RS256 (OIDC Registration §2);
+//   - allowed_login_methods: all of them.
+//
+// Redirect URIs are kept byte for byte apart from surrounding spaces,
+// because the authorization endpoint compares them exactly.
+func (s *Spec) Normalize() {
+	s.Name = strings.TrimSpace(s.Name)
+	s.RedirectURIs = clean(s.RedirectURIs)
+	s.PostLogoutRedirectURIs = clean(s.PostLogoutRedirectURIs)
+	s.GrantTypes = clean(s.GrantTypes)
+	s.ResponseTypes = clean(s.ResponseTypes)
+	s.Scopes = clean(s.Scopes)
+	s.AllowedLoginMethods = clean(s.AllowedLoginMethods)
+	s.TokenEndpointAuthMethod = strings.TrimSpace(s.TokenEndpointAuthMethod)
+	s.IDTokenSignedAlg = strings.TrimSpace(s.IDTokenSignedAlg)
+	s.JWKS = strings.TrimSpace(s.JWKS)
+	s.JWKSURI = strings.TrimSpace(s.JWKSURI)
+
+	if len(s.GrantTypes) == 0 {
+		s.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
+	}
+	if len(s.ResponseTypes) == 0 && slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
+		s.ResponseTypes = []string{ResponseTypeCode}
+	}
+	if len(s.Scopes) == 0 && !s.clientCredentialsOnly() {
+		s.Scopes = slices.Clone(scopes)
+	}
+	if s.TokenEndpointAuthMethod == AuthNone {
+		s.Public = true
+	}
+	if s.TokenEndpointAuthMethod == "" {
+		if s.Public {
+			s.TokenEndpointAuthMethod = AuthNone
+		} else {
+			s.TokenEndpointAuthMethod = AuthClientSecretBasic
+		}
+	}
+	if s.IDTokenSignedAlg == "" {
+		s.IDTokenSignedAlg = AlgRS256
+	}
+	if len(s.AllowedLoginMethods) == 0 {
+		s.AllowedLoginMethods = slices.Clone(loginMethods)
+	}
+}
+
+func (s *Spec) clientCredentialsOnly() bool {
+	return len(s.GrantTypes) == 1 && s.GrantTypes[0] == GrantClientCredentials
+}
+
+// clean trims entries and drops empty ones and duplicates. The result is
+// never nil, so JSON shows [] rather than null.
+func clean(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, v := range in {
+		v = strings.TrimSpace(v)
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Validate checks a normalized spec and reports every problem at once: the
+// result is nil, a *ValidationError, or several joined with errors.Join.
+func (s Spec) Validate() error {
+	var errs []error
+	add := func(e *ValidationError) { errs = append(errs, e) }
+
+	switch n := utf8.RuneCountInString(s.Name); {
+	case n == 0:
+		add(invalid("client_name", "required"))
+	case n > maxNameLen:
+		add(invalid("client_name", "at most %d characters", maxNameLen))
+	case strings.IndexFunc(s.Name, unicode.IsControl) >= 0:
+		add(invalid("client_name", "must not contain control characters"))
+	}
+
+	if bad := notIn(s.GrantTypes, grantTypes); bad != "" {
+		add(invalid("grant_types", "unsupported %q (allowed: %s)", bad, strings.Join(grantTypes, ", ")))
+	}
+	if len(s.GrantTypes) == 0 {
+		add(invalid("grant_types", "at least one is required"))
+	}
+	authCode := slices.Contains(s.GrantTypes, GrantAuthorizationCode)
+	if slices.Contains(s.GrantTypes, GrantRefreshToken) && !authCode {
+		// Refresh tokens are only issued from a code exchange here
+		// (client_credentials gets none, RFC 6749 §4.4.3).
+		add(invalid("grant_types", "refresh_token needs authorization_code"))
+	}
+
+	if bad := notIn(s.ResponseTypes, responseTypes); bad != "" {
+		add(invalid("response_types", "unsupported %q (only code is supported)", bad))
+	}
+	switch {
+	case authCode && len(s.ResponseTypes) == 0:
+		add(invalid("response_types", "code is required with the authorization_code grant"))
+	case !authCode && len(s.ResponseTypes) > 0:
+		add(invalid("response_types", "must be empty without the authorization_code grant"))
+	}
+
+	if authCode && len(s.RedirectURIs) == 0 {
+		add(invalid("redirect_uris", "at least one is required with the authorization_code grant"))
+	}
+	if len(s.RedirectURIs) > maxURIs {
+		add(invalid("redirect_uris", "at most %d", maxURIs))
+	}
+	for _, u := range s.RedirectURIs {
+		if msg := redirectURIProblem(u); msg != "" {
+			add(invalid("redirect_uris", "%q %s", u, msg))
+		}
+	}
+	if len(s.PostLogoutRedirectURIs) > maxURIs {
+		add(invalid("post_logout_redirect_uris", "at most %d", maxURIs))
+	}
+	for _, u := range s.PostLogoutRedirectURIs {
+		if msg := redirectURIProblem(u); msg != "" {
+			add(invalid("post_logout_redirect_uris", "%q %s", u, msg))
+		}
+	}
+
+	if bad := notIn(s.Scopes, scopes); bad != "" {
+		add(invalid("scopes", "unsupported %q (allowed: %s)", bad, strings.Join(scopes, ", ")))
+	}
+
+	if s.Public {
+		if s.TokenEndpointAuthMethod != AuthNone {
+			add(invalid("token_endpoint_auth_method", "must be none for a public client (it cannot keep a secret)"))
+		}
+		if slices.Contains(s.GrantTypes, GrantClientCredentials) {
+			// RFC 6749 §4.4: client_credentials is for confidential clients only.
+			add(invalid("grant_types", "client_credentials needs a confidential client"))
+		}
+	} else if !slices.Contains(confAuth, s.TokenEndpointAuthMethod) {
+		add(invalid("token_endpoint_auth_method", "unsupported %q (allowed: none for public clients, %s)", s.TokenEndpointAuthMethod, strings.Join(confAuth, ", ")))
+	}
+
+	if s.TokenEndpointAuthMethod == AuthPrivateKeyJWT {
+		switch {
+		case s.JWKS == "" && s.JWKSURI == "":
+			add(invalid("jwks", "private_key_jwt needs the client's public keys in jwks or jwks_uri"))
+		case s.JWKS != "" && s.JWKSURI != "":
+			// OIDC Registration §2: jwks and jwks_uri MUST NOT both be present.
+			add(invalid("jwks", "set either jwks or jwks_uri, not both"))
+		case s.JWKS != "":
+			if msg := jwksProblem(s.JWKS); msg != "" {
+				add(invalid("jwks", "%s", msg))
+			}
+		default:
+			if msg := jwksURIProblem(s.JWKSURI); msg != "" {
+				add(invalid("jwks_uri", "%q %s", s.JWKSURI, msg))
+			}
+		}
+	} else {
+		if s.JWKS != "" {
+			add(invalid("jwks", "only used with private_key_jwt"))
+		}
+		if s.JWKSURI != "" {
+			add(invalid("jwks_uri", "only used with private_key_jwt"))
+		}
+	}
+
+	if !slices.Contains(algs, s.IDTokenSignedAlg) {
+		add(invalid("id_token_signed_response_alg", "unsupported %q (allowed: %s)", s.IDTokenSignedAlg, strings.Join(algs, ", ")))
+	}
+	if bad := notIn(s.AllowedLoginMethods, loginMethods); bad != "" {
+		add(invalid("allowed_login_methods", "unsupported %q (allowed: %s)", bad, strings.Join(loginMethods, ", ")))
+	}
+	if len(s.AllowedLoginMethods) == 0 {
+		add(invalid("allowed_login_methods", "at least one is required"))
+	}
+
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	default:
+		return errors.Join(errs...)
+	}
+}
+
+// notIn returns the first value not in allowed, or "".
+func notIn(values, allowed []string) string {
+	for _, v := range values {
+		if !slices.Contains(allowed, v) {
+			return v
+		}
+	}
+	return ""
+}
+
+// redirectURIProblem says why u cannot be a redirect URI, or "". The rules:
+// absolute and without fragment (RFC 6749 §3.1.2); no wildcards, since
+// redirect URIs are compared exactly; https; http only on a loopback host
+// (RFC 8252 §7.3, §8.3); or a private-use scheme in reverse-domain form,
+// which must contain a dot (RFC 8252 §7.1), e.g. com.example.app:/cb.
+func redirectURIProblem(raw string) string {
+	if len(raw) > maxURILen {
+		return fmt.Sprintf("is longer than %d characters", maxURILen)
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "must not contain spaces or control characters"
+	}
+	if strings.Contains(raw, "*") {
+		return "must not contain wildcards; register every URI exactly"
+	}
+	if strings.Contains(raw, "#") {
+		return "must not contain a fragment (RFC 6749 §3.1.2)"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "must be an absolute URI"
+	}
+	switch scheme := strings.ToLower(u.Scheme); scheme {
+	case "https":
+		if u.Host == "" || u.Hostname() == "" {
+			return "must name a host"
+		}
+		if u.User != nil {
+			return "must not contain user info"
+		}
+	case "http":
+		if u.Host == "" {
+			return "must name a host"
+		}
+		if !isLoopback(u.Hostname()) {
+			return "must use https (http is allowed only for localhost, 127.0.0.1 or [::1], RFC 8252 §7.3)"
+		}
+		if u.User != nil {
+			return "must not contain user info"
+		}
+	default:
+		if !strings.Contains(scheme, ".") {
+			return "must use https, http on a loopback host, or a private-use scheme with a dot such as com.example.app:/callback (RFC 8252 §7.1)"
+		}
+		if u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+			return "must have a path after the scheme, such as com.example.app:/callback (RFC 8252 §7.1)"
+		}
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+}
+
+func jwksURIProblem(raw string) string {
+	if len(raw) > maxURILen {
+		return fmt.Sprintf("is longer than %d characters", maxURILen)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Hostname() == "" {
+		return "must be an absolute https URL"
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return "must not contain a fragment"
+	}
+	if u.User != nil {
+		return "must not contain user info"
+	}
+	return ""
+}
+
+// privateMembers are JWK members that carry secret material (RFC 7518 §6):
+// a registration that contains them has leaked the client's private key.
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// jwksProblem says why raw is not a usable JWK Set of public keys, or "".
+func jwksProblem(raw string) string {
+	if len(raw) > maxJWKSLen {
+		return fmt.Sprintf("is larger than %d bytes", maxJWKSLen)
+	}
+	var set struct {
+		Keys []map[string]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(raw), &set); err != nil {
+		return `must be a JSON Web Key Set ({"keys": [...]})`
+	}
+	if len(set.Keys) == 0 {
+		return "must contain at least one key"
+	}
+	for i, k := range set.Keys {
+		for _, m := range privateMembers {
+			if _, ok := k[m]; ok {
+				if m == "k" {
+					return fmt.Sprintf("key %d is a symmetric key; register public keys only", i)
+				}
+				return fmt.Sprintf("key %d contains private key material (%q); register public keys only", i, m)
+			}
+		}
+	}
+	for i, k := range set.Keys {
+		if msg := publicJWKProblem(k); msg != "" {
+			return fmt.Sprintf("key %d %s", i, msg)
+		}
+	}
+	return ""
+}
+
+// publicJWKProblem checks the members a public signing key needs (RFC 7518
+// §6.2, §6.3; RFC 8037 §2). Full parsing happens where the keys are used;
+// this catches typos at registration time.
+func publicJWKProblem(k map[string]json.RawMessage) string {
+	str := func(name string) string {
+		var v string
+		if raw, ok := k[name]; ok {
+			_ = json.Unmarshal(raw, &v)
+		}
+		return v
+	}
+	need := func(names ...string) string {
+		for _, n := range names {
+			if str(n) == "" {
+				return fmt.Sprintf("lacks %q", n)
+			}
+		}
+		return ""
+	}
+	if use, ok := k["use"]; ok && str("use") != "sig" {
+		return fmt.Sprintf("has use %s; client assertion keys must be for signing (\"sig\")", use)
+	}
+	switch kty := str("kty"); kty {
+	case "RSA":
+		return need("n", "e")
+	case "EC":
+		return need("crv", "x", "y")
+	case "OKP":
+		return need("crv", "x")
+	case "":
+		return `lacks "kty"`
+	default:
+		return fmt.Sprintf("has unsupported kty %q (RSA, EC or OKP)", kty)
+	}
+}

@@ -1,0 +1,59 @@
+package oidc
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// Scopes Sesame knows.
+var supportedScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// buildDiscovery serializes the discovery document once: it lists only
+// what the provider really does (OIDC Discovery 1.0 §3, RFC 8414).
+func (p *Provider) buildDiscovery() ([]byte, error) {
+	iss := p.cfg.Issuer
+	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+	doc := map[string]any{
+		"issuer":                                           iss,
+		"authorization_endpoint":                           iss + PathAuthorize,
+		"token_endpoint":                                   iss + PathToken,
+		"userinfo_endpoint":                                iss + PathUserinfo,
+		"jwks_uri":                                         iss + PathJWKS,
+		"end_session_endpoint":                             iss + PathLogout,
+		"introspection_endpoint":                           iss + PathIntrospect,
+		"revocation_endpoint":                              iss + PathRevoke,
+		"scopes_supported":                                 supportedScopes,
+		"response_types_supported":                         []string{"code"},
+		"response_modes_supported":                         []string{"query", "form_post"},
+		"grant_types_supported":                            []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                          []string{"public"},
+		"id_token_signing_alg_values_supported":            p.keys.Algs(),
+		"token_endpoint_auth_methods_supported":            authMethods,
+		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256", "ES256", "EdDSA"},
+		"introspection_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		"revocation_endpoint_auth_methods_supported":       authMethods,
+		"code_challenge_methods_supported":                 []string{"S256"},
+		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "name", "preferred_username", "email", "email_verified"},
+		"prompt_values_supported":                          []string{"none", "login", "consent"},
+		"acr_values_supported":                             models.ACRLevels,
+		"claims_parameter_supported":                       false,
+		"request_parameter_supported":                      false,
+		"request_uri_parameter_supported":                  false,
+		"authorization_response_iss_parameter_supported":   true,
+		"frontchannel_logout_supported":                    false,
+		"backchannel_logout_supported":                     false,
+		"userinfo_signing_alg_values_supported":            []string{},
+	}
+	delete(doc, "userinfo_signing_alg_values_supported")
+	return json.Marshal(doc)
+}
+
+func (p *Provider) handleDiscovery(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Header("Access-Control-Allow-Origin", "*")
+	c.Data(http.StatusOK, "application/json", p.discovery)
+}

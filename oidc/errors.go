@@ -1,0 +1,114 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+	"github.com/ory/fosite"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/server/middleware"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// errorPage renders a plain page for errors that must not be redirected
+// (an unverified redirect_uri, a broken interaction).
+func (p *Provider) errorPage(c *gin.Context, status int, title, msg, hint string) {
+	err := p.pages.Render(c.Writer, status, "error", templates.Page{
+		Title: title,
+		Data: map[string]string{
+			"Message":   msg,
+			"Hint":      hint,
+			"RequestID": middleware.RequestIDFrom(c.Request.Context()),
+		},
+	})
+	if err != nil {
+		p.log.ErrorContext(c.Request.Context(), "render error page", "err", err)
+	}
+	c.Abort()
+}
+
+// authorizeError answers an authorization request with an error: to the
+// client's redirect URI (with state and iss, RFC 9207) only when fosite
+// verified it as registered exactly; otherwise on an error page.
+func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, err error) {
+	ctx := c.Request.Context()
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		p.log.ErrorContext(ctx, "authorize", "err", err, "debug", rfc.DebugField)
+	}
+	c.Header("Cache-Control", "no-store")
+	if ar == nil || !ar.IsRedirectURIValid() {
+		desc := rfc.GetDescription()
+		if rfc.CodeField >= 500 {
+			desc = "Something went wrong on our side. Please try again."
+		}
+		status := rfc.CodeField
+		if status < 400 {
+			status = http.StatusBadRequest
+		}
+		p.errorPage(c, status, "This sign-in request can't be completed", desc,
+			"Go back to the app you came from and try again. If it keeps happening, tell the app's developers: error "+rfc.ErrorField+".")
+		return
+	}
+	values := rfc.ToValues()
+	values.Set("state", ar.GetState())
+	values.Set("iss", p.cfg.Issuer)
+	p.writeAuthorizeRedirect(c, ar, values)
+}
+
+// writeAuthorizeRedirect delivers response parameters to the client in
+// the requested response mode (query or form_post).
+func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeRequester, values url.Values) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	redir := *ar.GetRedirectURI()
+	redir.Fragment = ""
+	if ar.GetResponseMode() == fosite.ResponseModeFormPost {
+		middleware.AllowFormAction(c, redir.String())
+		name := ""
+		if cl, ok := ar.GetClient().(*Client); ok {
+			name = cl.m.Name
+		}
+		err := p.pages.Render(c.Writer, http.StatusOK, "form_post", templates.Page{
+			Title:   "Returning to the app",
+			AppName: name,
+			Data:    map[string]any{"Action": redir.String(), "Values": values},
+		})
+		if err != nil {
+			p.log.ErrorContext(c.Request.Context(), "render form_post", "err", err)
+		}
+		c.Abort()
+		return
+	}
+	q := redir.Query()
+	for k, vs := range values {
+		q[k] = vs
+	}
+	redir.RawQuery = q.Encode()
+	c.Redirect(http.StatusSeeOther, redir.String())
+	c.Abort()
+}
+
+// tokenError maps storage races to their OAuth meaning and writes the
+// error with fosite's writer (which sets WWW-Authenticate for
+// invalid_client).
+func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err error) {
+	ctx := c.Request.Context()
+	switch {
+	case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode), errors.Is(err, models.ErrConsumed):
+		// Two exchanges of one code raced; the loser learns the code is spent.
+		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		p.log.ErrorContext(ctx, "token", "err", err, "debug", rfc.DebugField)
+	}
+	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		c.Header("WWW-Authenticate", `Basic realm="sesame", error="invalid_client"`)
+	}
+	p.fosite.WriteAccessError(ctx, c.Writer, ar, err)
+	c.Abort()
+}

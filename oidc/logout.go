@@ -1,0 +1,143 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/keys"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// handleLogout implements OIDC RP-Initiated Logout 1.0. The browser's
+// session ends at once when an id_token_hint proves the client knows this
+// session (same sid); otherwise the user confirms on a page (a CSRF-bound
+// form), so a third party cannot sign a user out with a bare link.
+func (p *Provider) handleLogout(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := c.Request.ParseForm(); err != nil {
+		p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The sign-out request could not be read.", "")
+		return
+	}
+	if err := checkParams(c.Request.Form); err != nil {
+		p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The sign-out request is too large.", "")
+		return
+	}
+	f := c.Request.Form
+	hint, clientID, redirect, state := f.Get("id_token_hint"), f.Get("client_id"), f.Get("post_logout_redirect_uri"), f.Get("state")
+
+	var hintSub, hintSID string
+	if hint != "" {
+		tok, err := (&keys.Signer{M: p.keys}).Decode(ctx, hint)
+		var ve *jwt.ValidationError
+		if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired) && ve.Errors == jwt.ValidationErrorExpired) {
+			p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The app sent an invalid id_token_hint.", "Tell the app's developers.")
+			return
+		}
+		if iss, _ := tok.Claims["iss"].(string); iss != p.cfg.Issuer {
+			p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The app sent an id_token_hint from another issuer.", "")
+			return
+		}
+		hintSub, _ = tok.Claims["sub"].(string)
+		hintSID, _ = tok.Claims["sid"].(string)
+		aud := audiences(tok.Claims["aud"])
+		if clientID == "" && len(aud) > 0 {
+			clientID = aud[0]
+		} else if clientID != "" && !slices.Contains(aud, clientID) {
+			p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "client_id does not match the id_token_hint.", "")
+			return
+		}
+	}
+	var client *Client
+	if clientID != "" {
+		fc, err := p.GetClient(ctx, clientID)
+		if err != nil {
+			p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The app asking to sign you out is unknown.", "")
+			return
+		}
+		client = fc.(*Client)
+	}
+	if redirect != "" {
+		// Exact match against the registered list only (no prefix or
+		// pattern), and only for an identified client.
+		if client == nil || !slices.Contains([]string(client.m.PostLogoutRedirectURIs), redirect) {
+			p.errorPage(c, http.StatusBadRequest, "Sign-out failed",
+				"The address to return to after sign-out is not registered for this app.", "Tell the app's developers.")
+			return
+		}
+	}
+
+	ls, err := p.sessions.Current(c.Request)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		p.log.ErrorContext(ctx, "logout", "err", err)
+		p.errorPage(c, http.StatusInternalServerError, "Sign-out failed", "Something went wrong. Please try again.", "")
+		return
+	}
+	confirmed := ls == nil ||
+		(hintSID != "" && hintSID == ls.ID) ||
+		(hintSID == "" && hintSub != "" && hintSub == ls.UserID) ||
+		(c.Request.Method == http.MethodPost && f.Get("confirm") == "yes" && p.sessions.CheckCSRF(c.Request, f.Get("csrf")))
+	if !confirmed {
+		params := map[string]string{}
+		for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
+			if v := f.Get(k); v != "" {
+				params[k] = v
+			}
+		}
+		name := ""
+		if client != nil {
+			name = client.m.Name
+		}
+		c.Header("Cache-Control", "no-store")
+		if err := p.pages.Render(c.Writer, http.StatusOK, "logout", templates.Page{
+			Title:   "Sign out",
+			AppName: name,
+			Data:    map[string]any{"Params": params, "CSRF": p.sessions.CSRFToken(c.Writer, c.Request)},
+		}); err != nil {
+			p.log.ErrorContext(ctx, "render logout", "err", err)
+		}
+		return
+	}
+	if err := p.sessions.End(ctx, c.Writer, c.Request); err != nil {
+		p.log.ErrorContext(ctx, "logout", "err", err)
+		p.errorPage(c, http.StatusInternalServerError, "Sign-out failed", "Something went wrong. Please try again.", "")
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	if redirect != "" {
+		u, _ := url.Parse(redirect)
+		if state != "" {
+			q := u.Query()
+			q.Set("state", state)
+			u.RawQuery = q.Encode()
+		}
+		c.Redirect(http.StatusSeeOther, u.String())
+		return
+	}
+	if err := p.pages.Render(c.Writer, http.StatusOK, "logged_out", templates.Page{Title: "Signed out"}); err != nil {
+		p.log.ErrorContext(ctx, "render logged_out", "err", err)
+	}
+}
+
+func audiences(v any) []string {
+	switch a := v.(type) {
+	case string:
+		return []string{a}
+	case []string:
+		return a
+	case []any:
+		out := make([]string, 0, len(a))
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

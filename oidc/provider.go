@@ -1,0 +1,267 @@
+package oidc
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/oidc/keys"
+	"github.com/sesame-idp/sesame/templates"
+	"github.com/sesame-idp/sesame/websession"
+)
+
+// Config holds the provider's settings; cmd fills it from config.Config.
+type Config struct {
+	Issuer          string
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	IDTokenTTL      time.Duration
+	AuthCodeTTL     time.Duration
+	InteractionTTL  time.Duration
+	// HMACKey signs opaque tokens (32 bytes derived from the system secret).
+	HMACKey []byte
+	// CacheKey keys the verified-client-secret cache.
+	CacheKey []byte
+	// ClientCacheTTL bounds how stale a replica's view of a client may be.
+	ClientCacheTTL time.Duration
+}
+
+// DataStore is the part of the store the provider uses beyond fosite's.
+type DataStore interface {
+	Store
+	GetClient(ctx context.Context, id string) (*models.Client, error)
+	GetUser(ctx context.Context, id string) (*models.User, error)
+	CreateInteraction(ctx context.Context, in *models.Interaction) error
+	GetInteraction(ctx context.Context, id string) (*models.Interaction, error)
+	ConsumeInteraction(ctx context.Context, id string) error
+	GetConsent(ctx context.Context, userID, clientID string) (*models.Consent, error)
+	GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error)
+	RevokeLoginSession(ctx context.Context, id string) error
+}
+
+// Deps are the provider's collaborators.
+type Deps struct {
+	Store    DataStore
+	Keys     *keys.Manager
+	Sessions *websession.Manager
+	Pages    *templates.Renderer
+	Logger   *slog.Logger
+}
+
+// Provider is the OpenID Connect provider.
+type Provider struct {
+	cfg       Config
+	st        DataStore
+	keys      *keys.Manager
+	sessions  *websession.Manager
+	pages     *templates.Renderer
+	log       *slog.Logger
+	fosite    fosite.OAuth2Provider
+	fcfg      *fosite.Config
+	storage   *Storage
+	clients   *expirable.LRU[string, *Client]
+	discovery []byte
+}
+
+// New builds the provider.
+func New(cfg Config, deps Deps) (*Provider, error) {
+	if len(cfg.HMACKey) < 32 {
+		return nil, errors.New("oidc: HMAC key must be at least 32 bytes")
+	}
+	if cfg.ClientCacheTTL <= 0 {
+		cfg.ClientCacheTTL = 30 * time.Second
+	}
+	p := &Provider{
+		cfg:      cfg,
+		st:       deps.Store,
+		keys:     deps.Keys,
+		sessions: deps.Sessions,
+		pages:    deps.Pages,
+		log:      deps.Logger,
+		// Client records change rarely; a short TTL bounds how long another
+		// replica serves a stale copy after an update.
+		clients: expirable.NewLRU[string, *Client](1024, nil, cfg.ClientCacheTTL),
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.storage = NewStorage(deps.Store, p)
+	p.fcfg = &fosite.Config{
+		AccessTokenLifespan:            cfg.AccessTokenTTL,
+		RefreshTokenLifespan:           cfg.RefreshTokenTTL,
+		AuthorizeCodeLifespan:          cfg.AuthCodeTTL,
+		IDTokenLifespan:                cfg.IDTokenTTL,
+		IDTokenIssuer:                  cfg.Issuer,
+		AccessTokenIssuer:              cfg.Issuer,
+		TokenURL:                       cfg.Issuer + PathToken,
+		GlobalSecret:                   cfg.HMACKey[:32],
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+		EnforcePKCEForPublicClients:    true,
+		EnablePKCEPlainChallengeMethod: false,
+		RefreshTokenScopes:             []string{"offline_access"},
+		MinParameterEntropy:            fosite.MinParameterEntropy,
+		AllowedPromptValues:            []string{"none", "login", "consent"},
+		ClientSecretsHasher:            newSecretHasher(cfg.CacheKey),
+		SendDebugMessagesToClients:     false,
+		FormPostHTMLTemplate:           nil,
+		JWTScopeClaimKey:               0,
+	}
+	signer := &keys.Signer{M: deps.Keys}
+	strategy := &compose.CommonStrategy{
+		CoreStrategy: compose.NewOAuth2HMACStrategy(p.fcfg),
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{
+			Signer: signer,
+			Config: p.fcfg,
+		},
+		Signer: signer,
+	}
+	p.fosite = compose.Compose(p.fcfg, p.storage, strategy,
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2PKCEFactory,
+	)
+	d, err := p.buildDiscovery()
+	if err != nil {
+		return nil, err
+	}
+	p.discovery = d
+	return p, nil
+}
+
+// Endpoint paths.
+const (
+	PathDiscovery  = "/.well-known/openid-configuration"
+	PathJWKS       = "/oauth2/jwks"
+	PathAuthorize  = "/oauth2/authorize"
+	PathResume     = "/oauth2/authorize/resume"
+	PathToken      = "/oauth2/token"
+	PathUserinfo   = "/oauth2/userinfo"
+	PathIntrospect = "/oauth2/introspect"
+	PathRevoke     = "/oauth2/revoke"
+	PathLogout     = "/oauth2/logout"
+	// PathLogin and PathConsent are authn's pages.
+	PathLogin   = "/login"
+	PathConsent = "/consent"
+)
+
+// Mount registers the provider's endpoints. pages is the route group with
+// the hosted-page middleware (same-origin form checks).
+func (p *Provider) Mount(r gin.IRouter) {
+	r.GET(PathDiscovery, p.handleDiscovery)
+	r.GET(PathJWKS, p.handleJWKS)
+	r.GET(PathAuthorize, p.handleAuthorize)
+	r.POST(PathAuthorize, p.handleAuthorize)
+	r.GET(PathResume, p.handleResume)
+	r.POST(PathToken, p.handleToken)
+	r.GET(PathUserinfo, p.handleUserinfo)
+	r.POST(PathUserinfo, p.handleUserinfo)
+	r.POST(PathIntrospect, p.handleIntrospect)
+	r.POST(PathRevoke, p.handleRevoke)
+	r.GET(PathLogout, p.handleLogout)
+	r.POST(PathLogout, p.handleLogout)
+}
+
+// GetClient loads a client through the cache. It implements fosite's
+// client manager for the storage adapter.
+func (p *Provider) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	if c, ok := p.clients.Get(id); ok {
+		return c, nil
+	}
+	if id == "" || len(id) > 200 {
+		return nil, fosite.ErrNotFound
+	}
+	m, err := p.st.GetClient(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, fosite.ErrNotFound.WithHint("Unknown client.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load client: %w", err)
+	}
+	c := newClient(m)
+	p.clients.Add(id, c)
+	return c, nil
+}
+
+// InvalidateClient drops a client from this replica's cache (after an
+// update through this process; other replicas expire it by TTL).
+func (p *Provider) InvalidateClient(id string) { p.clients.Remove(id) }
+
+// secretHasher verifies client secrets with argon2id and remembers a
+// successful check by a keyed hash of (stored hash, presented secret), so a
+// confidential client pays the slow hash once per cache lifetime rather
+// than on every token request. Failed checks are never cached.
+type secretHasher struct {
+	key   []byte
+	cache *expirable.LRU[[32]byte, struct{}]
+}
+
+func newSecretHasher(key []byte) *secretHasher {
+	return &secretHasher{key: key, cache: expirable.NewLRU[[32]byte, struct{}](4096, nil, 10*time.Minute)}
+}
+
+func (h *secretHasher) cacheKey(hash, secret []byte) [32]byte {
+	m := hmac.New(sha256.New, h.key)
+	m.Write(hash)
+	m.Write([]byte{0})
+	m.Write(secret)
+	var k [32]byte
+	copy(k[:], m.Sum(nil))
+	return k
+}
+
+// Compare implements fosite.Hasher.
+func (h *secretHasher) Compare(_ context.Context, hash, secret []byte) error {
+	if len(hash) == 0 || len(secret) == 0 || len(secret) > 512 {
+		return errors.New("secret mismatch")
+	}
+	k := h.cacheKey(hash, secret)
+	if _, ok := h.cache.Get(k); ok {
+		return nil
+	}
+	ok, err := clients.VerifySecret(string(hash), string(secret))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("secret mismatch")
+	}
+	h.cache.Add(k, struct{}{})
+	return nil
+}
+
+// Hash implements fosite.Hasher.
+func (h *secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
+	s, err := clients.HashSecret(string(data))
+	return []byte(s), err
+}
+
+func (p *Provider) handleJWKS(c *gin.Context) {
+	b, err := p.keys.JWKS(c.Request.Context())
+	if err != nil {
+		p.log.ErrorContext(c.Request.Context(), "jwks", "err", err)
+		c.Status(http.StatusServiceUnavailable)
+		return
+	}
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Header("Access-Control-Allow-Origin", "*")
+	c.Data(http.StatusOK, "application/jwk-set+json", b)
+}

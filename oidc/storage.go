@@ -1,0 +1,350 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	"github.com/ory/fosite/storage"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// Store is the part of the data layer the fosite adapter needs.
+type Store interface {
+	CreateOAuth2Request(ctx context.Context, r *models.OAuth2Request) error
+	GetOAuth2Request(ctx context.Context, kind, signature string) (*models.OAuth2Request, error)
+	DeactivateOAuth2Request(ctx context.Context, kind, signature string) error
+	DeactivateOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error
+	DeleteOAuth2Request(ctx context.Context, kind, signature string) error
+	DeleteOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error
+	JTIUsed(ctx context.Context, jti string) (bool, error)
+	MarkJTIUsed(ctx context.Context, jti string, exp time.Time) error
+	BeginTx(ctx context.Context) (context.Context, error)
+	Commit(ctx context.Context) error
+	Rollback(ctx context.Context) error
+}
+
+// clientGetter loads clients (through the cache).
+type clientGetter interface {
+	GetClient(ctx context.Context, id string) (fosite.Client, error)
+}
+
+// Storage adapts the store to fosite's storage interfaces. It holds no SQL:
+// it translates fosite requesters to rows and back.
+type Storage struct {
+	st      Store
+	clients clientGetter
+}
+
+var (
+	_ fosite.ClientManager               = (*Storage)(nil)
+	_ oauth2.CoreStorage                 = (*Storage)(nil)
+	_ oauth2.TokenRevocationStorage      = (*Storage)(nil)
+	_ openid.OpenIDConnectRequestStorage = (*Storage)(nil)
+	_ pkce.PKCERequestStorage            = (*Storage)(nil)
+	_ storage.Transactional              = (*Storage)(nil)
+)
+
+// NewStorage returns the fosite storage adapter.
+func NewStorage(st Store, clients clientGetter) *Storage {
+	return &Storage{st: st, clients: clients}
+}
+
+// storedRequest is the JSON form of a fosite request. Secrets never get
+// here: fosite sanitizes the form, and we strip what must not be kept.
+type storedRequest struct {
+	ID                string          `json:"id"`
+	RequestedAt       time.Time       `json:"requested_at"`
+	ClientID          string          `json:"client_id"`
+	RequestedScope    []string        `json:"requested_scope,omitempty"`
+	GrantedScope      []string        `json:"granted_scope,omitempty"`
+	RequestedAudience []string        `json:"requested_audience,omitempty"`
+	GrantedAudience   []string        `json:"granted_audience,omitempty"`
+	Form              url.Values      `json:"form,omitempty"`
+	Session           json.RawMessage `json:"session"`
+}
+
+// neverStored are form fields that are secrets or single-use proofs.
+var neverStored = []string{"client_secret", "code_verifier", "password", "client_assertion", "refresh_token", "code"}
+
+func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.Requester, accessSignature string) error {
+	form := url.Values{}
+	for k, v := range r.GetRequestForm() {
+		form[k] = v
+	}
+	for _, k := range neverStored {
+		form.Del(k)
+	}
+	sess, err := json.Marshal(r.GetSession())
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	data, err := json.Marshal(storedRequest{
+		ID:                r.GetID(),
+		RequestedAt:       r.GetRequestedAt(),
+		ClientID:          r.GetClient().GetID(),
+		RequestedScope:    r.GetRequestedScopes(),
+		GrantedScope:      r.GetGrantedScopes(),
+		RequestedAudience: r.GetRequestedAudience(),
+		GrantedAudience:   r.GetGrantedAudience(),
+		Form:              form,
+		Session:           sess,
+	})
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	row := &models.OAuth2Request{
+		Kind:            kind,
+		Signature:       signature,
+		RequestID:       r.GetID(),
+		ClientID:        r.GetClient().GetID(),
+		Active:          true,
+		RequestedAt:     r.GetRequestedAt().UTC(),
+		ExpiresAt:       expiry(kind, r.GetSession()),
+		Data:            string(data),
+		AccessSignature: accessSignature,
+		CreatedAt:       time.Now().UTC(),
+	}
+	if sess, ok := r.GetSession().(*Session); ok {
+		row.Subject = sess.GetSubject()
+		row.SessionID = sess.SID
+	}
+	return s.st.CreateOAuth2Request(ctx, row)
+}
+
+// expiry is when a record may be garbage-collected; fosite itself checks
+// token expiry from the session.
+func expiry(kind string, sess fosite.Session) time.Time {
+	tt := fosite.AuthorizeCode
+	switch kind {
+	case models.KindAccessToken:
+		tt = fosite.AccessToken
+	case models.KindRefreshToken:
+		tt = fosite.RefreshToken
+	}
+	if sess != nil {
+		if t := sess.GetExpiresAt(tt); !t.IsZero() {
+			return t.UTC()
+		}
+	}
+	// No lifetime known (e.g. refresh tokens without expiry): keep a year.
+	return time.Now().UTC().Add(365 * 24 * time.Hour)
+}
+
+func (s *Storage) get(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.Request, bool, error) {
+	row, err := s.st.GetOAuth2Request(ctx, kind, signature)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, false, fosite.ErrNotFound
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var sr storedRequest
+	if err := json.Unmarshal([]byte(row.Data), &sr); err != nil {
+		return nil, false, fmt.Errorf("decode request: %w", err)
+	}
+	if session == nil {
+		session = NewSession()
+	}
+	if err := json.Unmarshal(sr.Session, session); err != nil {
+		return nil, false, fmt.Errorf("decode session: %w", err)
+	}
+	client, err := s.clients.GetClient(ctx, sr.ClientID)
+	if err != nil {
+		// A deleted client's grants are dead.
+		return nil, false, fosite.ErrNotFound
+	}
+	req := &fosite.Request{
+		ID:                sr.ID,
+		RequestedAt:       sr.RequestedAt,
+		Client:            client,
+		RequestedScope:    sr.RequestedScope,
+		GrantedScope:      sr.GrantedScope,
+		RequestedAudience: sr.RequestedAudience,
+		GrantedAudience:   sr.GrantedAudience,
+		Form:              sr.Form,
+		Session:           session,
+	}
+	if req.Form == nil {
+		req.Form = url.Values{}
+	}
+	return req, row.Active, nil
+}
+
+// GetClient implements fosite.ClientManager.
+func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	return s.clients.GetClient(ctx, id)
+}
+
+// ClientAssertionJWTValid implements fosite.ClientManager: an error when
+// the jti was seen (replay, RFC 7523 §3 item 7).
+func (s *Storage) ClientAssertionJWTValid(ctx context.Context, jti string) error {
+	used, err := s.st.JTIUsed(ctx, jti)
+	if err != nil {
+		return err
+	}
+	if used {
+		return fosite.ErrJTIKnown
+	}
+	return nil
+}
+
+// SetClientAssertionJWT implements fosite.ClientManager.
+func (s *Storage) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+	err := s.st.MarkJTIUsed(ctx, jti, exp)
+	if errors.Is(err, models.ErrAlreadyExists) {
+		return fosite.ErrJTIKnown
+	}
+	return err
+}
+
+// CreateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
+func (s *Storage) CreateAuthorizeCodeSession(ctx context.Context, code string, r fosite.Requester) error {
+	return s.create(ctx, models.KindAuthorizeCode, code, r, "")
+}
+
+// GetAuthorizeCodeSession returns the request, and with it
+// fosite.ErrInvalidatedAuthorizeCode once the code was used: that is how
+// fosite learns to revoke the tokens issued from a replayed code.
+func (s *Storage) GetAuthorizeCodeSession(ctx context.Context, code string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, models.KindAuthorizeCode, code, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInvalidatedAuthorizeCode
+	}
+	return req, nil
+}
+
+// InvalidateAuthorizeCodeSession marks a code used. It is a conditional
+// update: of two racing exchanges exactly one succeeds.
+func (s *Storage) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
+	err := s.st.DeactivateOAuth2Request(ctx, models.KindAuthorizeCode, code)
+	if errors.Is(err, models.ErrConsumed) {
+		return fmt.Errorf("%w: %w", fosite.ErrInvalidatedAuthorizeCode, err)
+	}
+	return err
+}
+
+// CreateAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Storage) CreateAccessTokenSession(ctx context.Context, signature string, r fosite.Requester) error {
+	return s.create(ctx, models.KindAccessToken, signature, r, "")
+}
+
+// GetAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Storage) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, models.KindAccessToken, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Storage) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	return s.st.DeleteOAuth2Request(ctx, models.KindAccessToken, signature)
+}
+
+// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *Storage) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, r fosite.Requester) error {
+	return s.create(ctx, models.KindRefreshToken, signature, r, accessSignature)
+}
+
+// GetRefreshTokenSession returns fosite.ErrInactiveToken (with the
+// request) for a rotated-out token, which fosite treats as reuse.
+func (s *Storage) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, models.KindRefreshToken, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *Storage) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	return s.st.DeleteOAuth2Request(ctx, models.KindRefreshToken, signature)
+}
+
+// RotateRefreshToken retires the presented refresh token (kept, inactive,
+// so a later reuse is recognised and revokes the family) and the access
+// tokens of the grant. The conditional update makes a refresh token single
+// use even under concurrent requests.
+func (s *Storage) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	if err := s.st.DeactivateOAuth2Request(ctx, models.KindRefreshToken, signature); err != nil {
+		if errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrNotFound) {
+			return fmt.Errorf("%w: %w", fosite.ErrSerializationFailure, err)
+		}
+		return err
+	}
+	return s.st.DeleteOAuth2RequestsByRequestID(ctx, models.KindAccessToken, requestID)
+}
+
+// RevokeRefreshToken deactivates every refresh token of a grant (its whole
+// rotation family shares the request id).
+func (s *Storage) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	return s.st.DeactivateOAuth2RequestsByRequestID(ctx, models.KindRefreshToken, requestID)
+}
+
+// RevokeAccessToken deletes every access token of a grant.
+func (s *Storage) RevokeAccessToken(ctx context.Context, requestID string) error {
+	return s.st.DeleteOAuth2RequestsByRequestID(ctx, models.KindAccessToken, requestID)
+}
+
+// CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *Storage) CreateOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) error {
+	return s.create(ctx, models.KindOIDC, code, r, "")
+}
+
+// GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *Storage) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
+	req, _, err := s.get(ctx, models.KindOIDC, code, r.GetSession())
+	if errors.Is(err, fosite.ErrNotFound) {
+		return nil, openid.ErrNoSessionFound
+	}
+	return req, err
+}
+
+// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *Storage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.st.DeleteOAuth2Request(ctx, models.KindOIDC, code)
+}
+
+// CreatePKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Storage) CreatePKCERequestSession(ctx context.Context, signature string, r fosite.Requester) error {
+	return s.create(ctx, models.KindPKCE, signature, r, "")
+}
+
+// GetPKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Storage) GetPKCERequestSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.get(ctx, models.KindPKCE, signature, session)
+	return req, err
+}
+
+// DeletePKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Storage) DeletePKCERequestSession(ctx context.Context, signature string) error {
+	return s.st.DeleteOAuth2Request(ctx, models.KindPKCE, signature)
+}
+
+// BeginTX implements storage.Transactional.
+func (s *Storage) BeginTX(ctx context.Context) (context.Context, error) { return s.st.BeginTx(ctx) }
+
+// Commit implements storage.Transactional.
+func (s *Storage) Commit(ctx context.Context) error { return s.st.Commit(ctx) }
+
+// Rollback implements storage.Transactional.
+func (s *Storage) Rollback(ctx context.Context) error { return s.st.Rollback(ctx) }

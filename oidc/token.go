@@ -1,0 +1,133 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/ory/fosite"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/keys"
+)
+
+func (p *Provider) handleToken(c *gin.Context) {
+	ctx := c.Request.Context()
+	sess := NewSession()
+	ar, err := p.fosite.NewAccessRequest(ctx, c.Request, sess)
+	if err != nil {
+		p.tokenError(c, ar, err)
+		return
+	}
+	client, ok := ar.GetClient().(*Client)
+	if !ok {
+		p.tokenError(c, ar, fosite.ErrServerError.WithDebug("unexpected client type"))
+		return
+	}
+	sess.IDTokenHeaders().Add("alg", hashHint(client.idTokenAlg()))
+	switch {
+	case ar.GetGrantTypes().ExactOne("client_credentials"):
+		// A machine token: no user, so no openid or offline_access.
+		for _, s := range ar.GetRequestedScopes() {
+			if s != "openid" && s != "offline_access" {
+				ar.GrantScope(s)
+			}
+		}
+		sess.Subject = client.GetID()
+		sess.ClientID = client.GetID()
+	case ar.GetGrantTypes().ExactOne("refresh_token"):
+		// A refresh is refused once the user is gone or disabled.
+		u, err := p.st.GetUser(ctx, sess.GetSubject())
+		if errors.Is(err, models.ErrNotFound) || (err == nil && u.Disabled) {
+			p.tokenError(c, ar, fosite.ErrInvalidGrant.WithHint("The user of this grant is no longer active."))
+			return
+		}
+		if err != nil {
+			p.tokenError(c, ar, fosite.ErrServerError.WithWrap(err))
+			return
+		}
+	}
+	resp, err := p.fosite.NewAccessResponse(keys.WithAlg(ctx, client.idTokenAlg()), ar)
+	if err != nil {
+		p.tokenError(c, ar, err)
+		return
+	}
+	p.fosite.WriteAccessResponse(ctx, c.Writer, ar, resp)
+}
+
+func (p *Provider) handleIntrospect(c *gin.Context) {
+	ctx := c.Request.Context()
+	ir, err := p.fosite.NewIntrospectionRequest(ctx, c.Request, NewSession())
+	if err != nil {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		if rfc.CodeField >= 500 {
+			p.log.ErrorContext(ctx, "introspect", "err", err, "debug", rfc.DebugField)
+		}
+		if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField || rfc.ErrorField == fosite.ErrRequestUnauthorized.ErrorField {
+			c.Header("WWW-Authenticate", `Basic realm="sesame", error="invalid_client"`)
+		}
+	}
+	// fosite answers {"active":false} for unknown or expired tokens and an
+	// error only for a bad request or a failed client authentication.
+	p.fosite.WriteIntrospectionResponse(ctx, c.Writer, ir)
+}
+
+func (p *Provider) handleRevoke(c *gin.Context) {
+	ctx := c.Request.Context()
+	err := p.fosite.NewRevocationRequest(ctx, c.Request)
+	if err != nil {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		if rfc.CodeField >= 500 {
+			p.log.ErrorContext(ctx, "revoke", "err", err, "debug", rfc.DebugField)
+		}
+		if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+			c.Header("WWW-Authenticate", `Basic realm="sesame", error="invalid_client"`)
+		}
+	}
+	p.fosite.WriteRevocationResponse(ctx, c.Writer, err)
+}
+
+// handleUserinfo answers with the claims the access token's scopes
+// release (OIDC Core §5.3); bearer errors follow RFC 6750 §3.
+func (p *Provider) handleUserinfo(c *gin.Context) {
+	ctx := c.Request.Context()
+	c.Header("Cache-Control", "no-store")
+	c.Header("Access-Control-Allow-Origin", "*")
+	token := fosite.AccessTokenFromRequest(c.Request)
+	if token == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="sesame"`)
+		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_request", "error_description": "No access token was presented."})
+		return
+	}
+	sess := NewSession()
+	use, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, sess)
+	if err != nil || use != fosite.AccessToken {
+		if err != nil && fosite.ErrorToRFC6749Error(err).CodeField >= 500 {
+			p.log.ErrorContext(ctx, "userinfo", "err", err)
+			c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+			return
+		}
+		c.Header("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token", error_description="The access token is invalid or expired."`)
+		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "The access token is invalid or expired."})
+		return
+	}
+	if !ar.GetGrantedScopes().Has("openid") {
+		c.Header("WWW-Authenticate", `Bearer realm="sesame", error="insufficient_scope", scope="openid"`)
+		c.JSON(http.StatusForbidden, gin.H{"error": "insufficient_scope", "error_description": "The access token was not granted the openid scope."})
+		return
+	}
+	u, err := p.st.GetUser(ctx, sess.GetSubject())
+	if err != nil || u.Disabled {
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			p.log.ErrorContext(ctx, "userinfo", "err", err)
+			c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+			return
+		}
+		c.Header("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token"`)
+		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "The user of this token is no longer active."})
+		return
+	}
+	claims := userClaims(u, ar.GetGrantedScopes())
+	claims["sub"] = u.ID
+	c.JSON(http.StatusOK, claims)
+}

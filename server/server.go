@@ -1,0 +1,239 @@
+// Package server wires Sesame's parts into one HTTP server: the store,
+// the OIDC provider, the hosted pages, middleware and background jobs.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/authn"
+	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/oidc"
+	"github.com/sesame-idp/sesame/oidc/keys"
+	"github.com/sesame-idp/sesame/secret"
+	"github.com/sesame-idp/sesame/server/middleware"
+	"github.com/sesame-idp/sesame/static"
+	"github.com/sesame-idp/sesame/templates"
+	"github.com/sesame-idp/sesame/websession"
+)
+
+// Purposes for keys derived from the system secret. Each use gets its own
+// key so a leak of one (say, a cached HMAC) reveals nothing of the others.
+const (
+	PurposeSigningKeys = "signing-keys"
+	PurposeTokenHMAC   = "token-hmac"
+	PurposeCookies     = "cookies"
+	PurposeSecretCache = "client-secret-cache"
+)
+
+// maxBody bounds request bodies: OAuth requests and page forms are small;
+// WebAuthn responses are a few KiB.
+const maxBody = 64 << 10
+
+// Deps are what the server is built from; cmd resolves them.
+type Deps struct {
+	Config config.Config
+	Store  *store.Store
+	// Secret is the raw system secret; purposes derive their own keys.
+	Secret []byte
+	Logger *slog.Logger
+}
+
+// Server is a configured Sesame.
+type Server struct {
+	cfg      config.Config
+	st       *store.Store
+	log      *slog.Logger
+	keys     *keys.Manager
+	provider *oidc.Provider
+	sessions *websession.Manager
+	engine   *gin.Engine
+}
+
+// New builds the server: keys are ensured, caches and handlers set up.
+func New(ctx context.Context, deps Deps) (*Server, error) {
+	cfg := deps.Config
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	km, err := keys.NewManager(deps.Store, secret.Derive(deps.Secret, PurposeSigningKeys), keys.Options{
+		RotationPeriod: cfg.KeyRotationPeriod,
+		MaxTokenTTL:    cfg.IDTokenTTL,
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if err := km.Ensure(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	pages, err := templates.New()
+	if err != nil {
+		return nil, err
+	}
+	sessions := websession.New(deps.Store, websession.Config{
+		Secure:     !cfg.IssuerIsLocalhost() || isHTTPS(cfg.Issuer),
+		SessionTTL: cfg.LoginSessionTTL,
+		CSRFKey:    secret.Derive(deps.Secret, PurposeCookies),
+	})
+	provider, err := oidc.New(oidc.Config{
+		Issuer:          cfg.Issuer,
+		AccessTokenTTL:  cfg.AccessTokenTTL,
+		RefreshTokenTTL: cfg.RefreshTokenTTL,
+		IDTokenTTL:      cfg.IDTokenTTL,
+		AuthCodeTTL:     cfg.AuthCodeTTL,
+		InteractionTTL:  cfg.InteractionTTL,
+		HMACKey:         secret.Derive(deps.Secret, PurposeTokenHMAC),
+		CacheKey:        secret.Derive(deps.Secret, PurposeSecretCache),
+	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	hosted := authn.New(authn.Deps{Store: deps.Store, Sessions: sessions, Pages: pages, Logger: log})
+
+	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions}
+	s.engine = s.routes(hosted)
+	return s, nil
+}
+
+func isHTTPS(issuer string) bool {
+	u, err := url.Parse(issuer)
+	return err == nil && u.Scheme == "https"
+}
+
+func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	if len(s.cfg.TrustedProxies) > 0 {
+		_ = r.SetTrustedProxies(s.cfg.TrustedProxies)
+	} else {
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(
+		middleware.RequestID(),
+		middleware.Logger(s.log),
+		middleware.Recovery(s.log),
+		middleware.SecurityHeaders(isHTTPS(s.cfg.Issuer)),
+		middleware.BodyLimit(maxBody),
+	)
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/readyz", s.handleReady)
+	r.GET("/static/*path", gin.WrapH(static.Handler()))
+	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/account") })
+
+	// Protocol endpoints: cross-site requests are their normal case
+	// (clients post to /token, RPs post logout), so no same-origin check.
+	proto := r.Group("", middleware.NoStore())
+	s.provider.Mount(proto)
+
+	// Hosted pages: forms must come from our own origin.
+	pages := r.Group("", middleware.SameOriginForms(s.cfg.Issuer), middleware.NoStore())
+	hosted.Mount(pages)
+
+	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
+	r.NoMethod(func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "405 method not allowed") })
+	return r
+}
+
+func (s *Server) handleReady(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.st.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: database", "err", err)
+		c.String(http.StatusServiceUnavailable, "database unavailable")
+		return
+	}
+	c.String(http.StatusOK, "ok")
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Provider exposes the OIDC provider (for tests and admin wiring).
+func (s *Server) Provider() *oidc.Provider { return s.provider }
+
+// Sessions exposes the login-session manager (for test helpers).
+func (s *Server) Sessions() *websession.Manager { return s.sessions }
+
+// Keys exposes the signing-key manager.
+func (s *Server) Keys() *keys.Manager { return s.keys }
+
+// Run serves on the configured address until ctx ends, then shuts down
+// gracefully; background jobs (key rotation, the janitor) run alongside.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a given listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	go s.keys.Run(jobs)
+	go s.janitor(jobs)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("sesame listening", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer)
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// janitor sweeps expired rows every few minutes. On PostgreSQL only the
+// replica holding an advisory lock sweeps; the others skip that round.
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.st.SweepExpiredOnce(ctx, time.Hour)
+		if err != nil {
+			s.log.WarnContext(ctx, "janitor", "err", err)
+			continue
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "janitor swept expired rows", "rows", n)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+// Package templates embeds the server-rendered pages and renders them with
+// html/template (contextual escaping). Each page is a file that fills the
+// "content" block of layout.html.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+)
+
+//go:embed *.html
+var files embed.FS
+
+// Renderer renders pages by name (file name without .html).
+type Renderer struct {
+	pages map[string]*template.Template
+}
+
+// New parses every page with the layout.
+func New() (*Renderer, error) {
+	names, err := fs.Glob(files, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"initial": func(s string) string {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				return "?"
+			}
+			return strings.ToUpper(string([]rune(s)[:1]))
+		},
+	}
+	for _, n := range names {
+		if n == "layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", n, err)
+		}
+		r.pages[strings.TrimSuffix(path.Base(n), ".html")] = t
+	}
+	return r, nil
+}
+
+// Page is what every page gets: its own data in Data.
+type Page struct {
+	Title   string
+	AppName string
+	Data    any
+}
+
+// Render writes page name with status. It renders into a buffer first so a
+// template error never leaves a half-written page.
+func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page) error {
+	t, ok := r.pages[name]
+	if !ok {
+		return fmt.Errorf("render: no page %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
