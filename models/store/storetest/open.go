@@ -16,6 +16,10 @@ import (
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
 const EnvPostgresURL = "TEST_DATABASE_URL"
 
+// EnvRequirePostgres, when set (CI sets it), turns the PostgreSQL skip into
+// a failure.
+const EnvRequirePostgres = "SESAME_REQUIRE_POSTGRES"
+
 // OpenSQLite opens a migrated store on a fresh SQLite file in t.TempDir()
 // and closes it when the test ends.
 func OpenSQLite(t testing.TB) *store.Store {
@@ -39,6 +43,9 @@ func OpenPostgres(t testing.TB) *store.Store {
 	t.Helper()
 	base := os.Getenv(EnvPostgresURL)
 	if base == "" {
+		if os.Getenv(EnvRequirePostgres) != "" {
+			t.Fatalf("%s is set but %s is not: the PostgreSQL tests must run here", EnvRequirePostgres, EnvPostgresURL)
+		}
 		t.Skipf("%s is not set: skipping the PostgreSQL run "+
 			"(set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvPostgresURL)
 	}

@@ -166,6 +166,19 @@ var interactionTests = []subtest{
 		wantErr(t, "complete missing interaction", s.CompleteInteractionLogin(t.Context(), newID("ia"), sid), models.ErrNotFound)
 		wantErr(t, "consent to missing interaction", s.SetInteractionConsent(t.Context(), newID("ia")), models.ErrNotFound)
 	}},
+	{"SetError", func(t *testing.T, s *store.Store) {
+		in := createInteraction(t, s, newID("client"), 10*time.Minute)
+		must(t, s.SetInteractionError(t.Context(), in.ID, "access_denied"))
+		got, err := s.GetInteraction(t.Context(), in.ID)
+		must(t, err)
+		if got.Error != "access_denied" {
+			t.Errorf("Error = %q, want access_denied", got.Error)
+		}
+		expired := createInteraction(t, s, in.ClientID, -time.Second)
+		wantErr(t, "set error on expired interaction", s.SetInteractionError(t.Context(), expired.ID, "access_denied"), models.ErrNotFound)
+		must(t, s.ConsumeInteraction(t.Context(), in.ID))
+		wantErr(t, "set error on consumed interaction", s.SetInteractionError(t.Context(), in.ID, "access_denied"), models.ErrNotFound)
+	}},
 	{"ConsumeOnce", func(t *testing.T, s *store.Store) {
 		in := createInteraction(t, s, newID("client"), 10*time.Minute)
 		errs := race(racers, func() error { return s.ConsumeInteraction(t.Context(), in.ID) })
