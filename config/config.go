@@ -77,6 +77,30 @@ type Config struct {
 	// X-Forwarded-* headers are believed; headers from anyone else are
 	// ignored so clients cannot spoof their address.
 	TrustedProxies []string `yaml:"trusted_proxies" env:"SESAME_TRUSTED_PROXIES" flag:"trusted-proxy" usage:"IP or CIDR of a trusted reverse proxy (repeatable; comma-separated in the environment)"`
+	// RPID is the WebAuthn relying party id: the issuer's host by default.
+	// Passkeys are bound to it; changing it orphans every passkey.
+	RPID string `yaml:"rp_id" env:"SESAME_RP_ID" flag:"rp-id" usage:"WebAuthn relying party id (default: the issuer's host)"`
+	// RPName is shown by authenticators when a passkey is created.
+	RPName string `yaml:"rp_name" env:"SESAME_RP_NAME" flag:"rp-name" usage:"WebAuthn relying party display name"`
+	// RPOrigins are the origins WebAuthn responses may come from (default:
+	// the issuer's origin).
+	RPOrigins []string `yaml:"rp_origins" env:"SESAME_RP_ORIGINS" flag:"rp-origin" usage:"allowed WebAuthn origin (repeatable; default: the issuer's origin)"`
+	// UserVerification is the WebAuthn user verification requirement for
+	// passkeys: required, preferred or discouraged.
+	UserVerification string `yaml:"user_verification" env:"SESAME_USER_VERIFICATION" flag:"user-verification" usage:"passkey user verification: required, preferred or discouraged"`
+	// Attestation is the attestation conveyance for passkey registration:
+	// none (privacy-friendly default) or direct (to enforce AAGUID lists).
+	Attestation string `yaml:"attestation" env:"SESAME_ATTESTATION" flag:"attestation" usage:"passkey attestation conveyance: none or direct"`
+	// AAGUIDAllow, when non-empty, is the only authenticator models
+	// (AAGUIDs) that may register; needs attestation direct.
+	AAGUIDAllow []string `yaml:"aaguid_allow" env:"SESAME_AAGUID_ALLOW" flag:"aaguid-allow" usage:"AAGUID allowed to register (repeatable; needs --attestation direct)"`
+	// AAGUIDDeny lists authenticator models that may not register.
+	AAGUIDDeny []string `yaml:"aaguid_deny" env:"SESAME_AAGUID_DENY" flag:"aaguid-deny" usage:"AAGUID refused at registration (repeatable)"`
+	// MDSFile is a FIDO Metadata Service (MDS3) BLOB to check attested
+	// authenticators against.
+	MDSFile string `yaml:"mds_file" env:"SESAME_MDS_FILE" flag:"mds-file" usage:"FIDO MDS3 metadata BLOB file for attestation checks"`
+	// SignupOpen lets anyone create an account.
+	SignupOpen bool `yaml:"signup_open" env:"SESAME_SIGNUP_OPEN" flag:"signup-open" usage:"allow anyone to create an account"`
 	// ConfigFile is the YAML file the configuration was read from, if any.
 	// It cannot be set from the file itself.
 	ConfigFile string `yaml:"-" env:"SESAME_CONFIG" flag:"config" usage:"path to a YAML config file"`
@@ -103,6 +127,10 @@ func Default() Config {
 		InteractionTTL:    10 * time.Minute,
 		KeyRotationPeriod: 720 * time.Hour,
 		ShutdownTimeout:   15 * time.Second,
+		RPName:            "Sesame",
+		UserVerification:  "preferred",
+		Attestation:       "none",
+		SignupOpen:        true,
 	}
 }
 
@@ -205,4 +233,26 @@ func maskURLPassword(raw string) string {
 		out = scheme + "://" + user + ":" + mask + "@" + host
 	}
 	return out
+}
+
+// WebAuthnRPID is the relying party id: RPID, or the issuer's host.
+func (c Config) WebAuthnRPID() string {
+	if c.RPID != "" {
+		return c.RPID
+	}
+	if u, err := url.Parse(c.Issuer); err == nil {
+		return u.Hostname()
+	}
+	return ""
+}
+
+// WebAuthnOrigins are the allowed origins: RPOrigins, or the issuer's.
+func (c Config) WebAuthnOrigins() []string {
+	if len(c.RPOrigins) > 0 {
+		return c.RPOrigins
+	}
+	if u, err := url.Parse(c.Issuer); err == nil {
+		return []string{u.Scheme + "://" + u.Host}
+	}
+	return nil
 }

@@ -55,11 +55,27 @@ func (c Config) Validate() error {
 		// Rotating more often than hourly would outpace clients' JWKS caches.
 		{c.KeyRotationPeriod < 0 || (c.KeyRotationPeriod > 0 && c.KeyRotationPeriod < time.Hour), fmt.Sprintf("key-rotation-period: must be 0 (disabled) or at least 1h (got %s)", short(c.KeyRotationPeriod))},
 		{c.ShutdownTimeout < 0, fmt.Sprintf("shutdown-timeout: must not be negative (got %s)", short(c.ShutdownTimeout))},
+		{!slices.Contains([]string{"required", "preferred", "discouraged"}, c.UserVerification), fmt.Sprintf("user-verification: must be required, preferred or discouraged (got %q)", c.UserVerification)},
+		{!slices.Contains([]string{"none", "direct"}, c.Attestation), fmt.Sprintf("attestation: must be none or direct (got %q)", c.Attestation)},
+		{len(c.AAGUIDAllow) > 0 && c.Attestation != "direct", "aaguid-allow: needs attestation direct (an authenticator's model is only known from its attestation)"},
+		{c.RPID != "" && strings.ContainsAny(c.RPID, ":/ "), fmt.Sprintf("rp-id: must be a host name such as example.com (got %q)", c.RPID)},
 	}
 	var errs []error
 	for _, chk := range checks {
 		if chk.bad {
 			errs = append(errs, errors.New(chk.msg))
+		}
+	}
+	for _, o := range c.RPOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("rp-origin: %q must be an origin such as https://login.example.com", o))
+		}
+	}
+	for _, list := range [][]string{c.AAGUIDAllow, c.AAGUIDDeny} {
+		for _, a := range list {
+			if !validUUID(a) {
+				errs = append(errs, fmt.Errorf("aaguid: %q is not a UUID", a))
+			}
 		}
 	}
 	for _, p := range c.TrustedProxies {
@@ -146,4 +162,23 @@ func short(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -22,6 +22,7 @@ func (s *Store) SweepExpired(ctx context.Context, grace time.Duration) (int64, e
 	}{
 		{"sweep oauth2 requests", &models.OAuth2Request{}, "expires_at < ?", cut},
 		{"sweep jtis", &models.UsedJTI{}, "expires_at < ?", now},
+		{"sweep webauthn ceremonies", &models.WebAuthnCeremony{}, "expires_at < ?", cut},
 		{"sweep interactions", &models.Interaction{}, "expires_at < ?", cut},
 		{"sweep login sessions", &models.LoginSession{}, "expires_at < ?", cut},
 		{"sweep signing keys", &models.SigningKey{}, "state = 'retired' AND expires_at < ?", now},

@@ -56,3 +56,10 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) e
 		return nil
 	})
 }
+
+// SetUserDisplayName changes a user's display name.
+func (s *Store) SetUserDisplayName(ctx context.Context, id, name string) error {
+	res := s.conn(ctx).Model(&models.User{}).Where("id = ?", id).
+		Updates(map[string]any{"display_name": name, "updated_at": Now()})
+	return affected("set user display name", res)
+}

@@ -32,6 +32,9 @@ var AllModels = []any{
 	&models.LoginSession{},
 	&models.Interaction{},
 	&models.Consent{},
+	&models.WebAuthnCredential{},
+	&models.WebAuthnCeremony{},
+	&models.AuthEvent{},
 }
 
 // subtest is one row of an aggregate's table.

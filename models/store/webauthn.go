@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// CreateCredential inserts a credential; an id already registered (to
+// anyone) is ErrAlreadyExists.
+func (s *Store) CreateCredential(ctx context.Context, c *models.WebAuthnCredential) error {
+	return mapErr("create credential", s.conn(ctx).Create(c).Error)
+}
+
+// GetCredential loads a credential by id.
+func (s *Store) GetCredential(ctx context.Context, id string) (*models.WebAuthnCredential, error) {
+	var c models.WebAuthnCredential
+	if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+		return nil, mapErr("get credential", err)
+	}
+	return &c, nil
+}
+
+// ListUserCredentials returns a user's credentials, oldest first.
+func (s *Store) ListUserCredentials(ctx context.Context, userID string) ([]models.WebAuthnCredential, error) {
+	var out []models.WebAuthnCredential
+	err := s.conn(ctx).Where("user_id = ?", userID).Order("created_at, id").Find(&out).Error
+	return out, mapErr("list credentials", err)
+}
+
+// RecordCredentialUse stores the state after a successful assertion. The
+// update is conditional on the counter read before (prev), so two racing
+// assertions with one counter value cannot both be accepted.
+func (s *Store) RecordCredentialUse(ctx context.Context, id string, prev, signCount int64, uv, be, bs bool, at time.Time) error {
+	res := s.conn(ctx).Model(&models.WebAuthnCredential{}).
+		Where("id = ? AND sign_count = ? AND clone_warning = ?", id, prev, false).
+		Updates(map[string]any{
+			"sign_count": signCount, "user_verified": uv, "backup_eligible": be, "backup_state": bs,
+			"last_used_at": dbTime(at), "updated_at": Now(),
+		})
+	if res.Error != nil {
+		return mapErr("record credential use", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("record credential use: %w", models.ErrConsumed)
+	}
+	return nil
+}
+
+// FlagCredentialClone marks a credential whose counter went backwards.
+func (s *Store) FlagCredentialClone(ctx context.Context, id string) error {
+	res := s.conn(ctx).Model(&models.WebAuthnCredential{}).Where("id = ?", id).
+		Updates(map[string]any{"clone_warning": true, "updated_at": Now()})
+	return affected("flag credential", res)
+}
+
+// RenameCredential renames one of userID's credentials.
+func (s *Store) RenameCredential(ctx context.Context, userID, id, name string) error {
+	res := s.conn(ctx).Model(&models.WebAuthnCredential{}).Where("id = ? AND user_id = ?", id, userID).
+		Updates(map[string]any{"name": name, "updated_at": Now()})
+	return affected("rename credential", res)
+}
+
+// DeleteCredential removes one of userID's credentials.
+func (s *Store) DeleteCredential(ctx context.Context, userID, id string) error {
+	res := s.conn(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&models.WebAuthnCredential{})
+	return affected("delete credential", res)
+}
+
+// CreateCeremony inserts a WebAuthn ceremony.
+func (s *Store) CreateCeremony(ctx context.Context, c *models.WebAuthnCeremony) error {
+	return mapErr("create ceremony", s.conn(ctx).Create(c).Error)
+}
+
+// ConsumeCeremony marks a live ceremony used and returns it: exactly one
+// caller gets it; a used one is ErrConsumed, an expired or unknown one
+// ErrExpired / ErrNotFound.
+func (s *Store) ConsumeCeremony(ctx context.Context, id string) (*models.WebAuthnCeremony, error) {
+	var c models.WebAuthnCeremony
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+			return mapErr("consume ceremony", err)
+		}
+		if c.ConsumedAt != nil {
+			return fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
+		}
+		if !c.ExpiresAt.After(Now()) {
+			return fmt.Errorf("consume ceremony: %w", models.ErrExpired)
+		}
+		now := Now()
+		res := s.conn(ctx).Model(&models.WebAuthnCeremony{}).Where("id = ? AND consumed_at IS NULL", id).Update("consumed_at", now)
+		if res.Error != nil {
+			return mapErr("consume ceremony", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
+		}
+		c.ConsumedAt = &now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// RecordAuthEvent stores an auth event.
+func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error {
+	return mapErr("record auth event", s.conn(ctx).Create(e).Error)
+}
+
+// ListAuthEvents returns a user's most recent events (newest first).
+func (s *Store) ListAuthEvents(ctx context.Context, userID string, limit int) ([]models.AuthEvent, error) {
+	var out []models.AuthEvent
+	err := s.conn(ctx).Where("user_id = ?", userID).Order("at DESC").Limit(limit).Find(&out).Error
+	return out, mapErr("list auth events", err)
+}

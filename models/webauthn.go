@@ -1,0 +1,90 @@
+package models
+
+import "time"
+
+// Kinds of WebAuthn credential.
+const (
+	// CredentialPasskey is a discoverable credential used alone.
+	CredentialPasskey = "passkey"
+	// CredentialSecurityKey is a second factor after a password.
+	CredentialSecurityKey = "security_key"
+)
+
+// WebAuthnCredential is a registered public-key credential.
+type WebAuthnCredential struct {
+	// ID is the credential id, base64url without padding.
+	ID     string `gorm:"primaryKey"`
+	UserID string
+	Kind   string
+	Name   string
+	// PublicKey is the COSE public key, base64url without padding.
+	PublicKey         string
+	AttestationType   string
+	AttestationFormat string
+	// AAGUID identifies the authenticator model (UUID text; zeros when
+	// attestation was not requested).
+	AAGUID     string `gorm:"column:aaguid"`
+	SignCount  int64
+	Transports StringList
+	// Flags from the authenticator data (WebAuthn §6.1): user verified,
+	// backup eligible (a synced passkey can be), backup state (it is).
+	UserVerified   bool
+	BackupEligible bool
+	BackupState    bool
+	// CloneWarning is set when the sign counter went backwards: the
+	// credential may have been cloned, and is refused from then on.
+	CloneWarning bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastUsedAt   *time.Time
+}
+
+// TableName pins the table name.
+func (WebAuthnCredential) TableName() string { return "webauthn_credentials" }
+
+// Ceremony kinds.
+const (
+	CeremonyRegister = "register"
+	CeremonyLogin    = "login"
+)
+
+// WebAuthnCeremony is the server half of a registration or assertion in
+// progress: the challenge and options (go-webauthn's SessionData as JSON),
+// single use, short-lived, bound to the browser that began it. Kept in the
+// database so a ceremony begun on one replica finishes on another.
+type WebAuthnCeremony struct {
+	ID            string `gorm:"primaryKey"`
+	BrowserHash   string
+	Kind          string
+	UserID        string
+	InteractionID string
+	Data          string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	ConsumedAt    *time.Time
+}
+
+// TableName pins the table name.
+func (WebAuthnCeremony) TableName() string { return "webauthn_ceremonies" }
+
+// Auth event results.
+const (
+	ResultSuccess = "success"
+	ResultFailure = "failure"
+)
+
+// AuthEvent is one sign-in attempt or account event, for statistics and
+// the audit trail.
+type AuthEvent struct {
+	ID        string `gorm:"primaryKey"`
+	At        time.Time
+	UserID    string
+	ClientID  string
+	Method    string
+	Event     string
+	Result    string
+	Reason    string
+	AAGUID    string `gorm:"column:aaguid"`
+	IP        string `gorm:"column:ip"`
+	UserAgent string
+}

@@ -1,0 +1,295 @@
+// Sesame's passkey pages: sign in (button, username-first, autofill),
+// sign up and account management. No dependencies; served from 'self'.
+// Uses PublicKeyCredential.parse*OptionsFromJSON / toJSON where the browser
+// has them and a small base64url fallback where it does not.
+(function () {
+  "use strict";
+
+  var page = document.getElementById("page");
+  if (!page) { return; }
+  var csrf = page.dataset.csrf || "";
+  var interaction = page.dataset.interaction || "";
+  var rpId = page.dataset.rpId || location.hostname;
+
+  // --- base64url helpers (fallback path) ---
+  function b64urlToBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+    return out.buffer;
+  }
+  function bufToB64url(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function creationOptions(json) {
+    if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON) {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    var o = Object.assign({}, json);
+    o.challenge = b64urlToBuf(json.challenge);
+    o.user = Object.assign({}, json.user, { id: b64urlToBuf(json.user.id) });
+    o.excludeCredentials = (json.excludeCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: b64urlToBuf(c.id) });
+    });
+    return o;
+  }
+  function requestOptions(json) {
+    if (window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON) {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    }
+    var o = Object.assign({}, json);
+    o.challenge = b64urlToBuf(json.challenge);
+    o.allowCredentials = (json.allowCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: b64urlToBuf(c.id) });
+    });
+    return o;
+  }
+  function credentialJSON(cred) {
+    if (typeof cred.toJSON === "function") {
+      try { return cred.toJSON(); } catch (e) { /* fall through */ }
+    }
+    var r = cred.response, out = {
+      id: cred.id, rawId: bufToB64url(cred.rawId), type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: { clientDataJSON: bufToB64url(r.clientDataJSON) }
+    };
+    if (r.attestationObject) {
+      out.response.attestationObject = bufToB64url(r.attestationObject);
+      if (r.getTransports) { out.response.transports = r.getTransports(); }
+    } else {
+      out.response.authenticatorData = bufToB64url(r.authenticatorData);
+      out.response.signature = bufToB64url(r.signature);
+      if (r.userHandle) { out.response.userHandle = bufToB64url(r.userHandle); }
+    }
+    return out;
+  }
+
+  // --- UI helpers ---
+  var statusEl = document.getElementById("status");
+  function showError(msg) {
+    if (!statusEl) { alert(msg); return; }
+    statusEl.textContent = msg;
+    statusEl.hidden = false;
+  }
+  function clearError() { if (statusEl) { statusEl.hidden = true; statusEl.textContent = ""; } }
+  function busy(button, on) {
+    if (!button) { return; }
+    button.disabled = on;
+    button.setAttribute("aria-busy", on ? "true" : "false");
+    var sp = button.querySelector(".spinner");
+    if (sp) { sp.hidden = !on; }
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (!resp.ok) {
+          var err = new Error(data.message || "Something went wrong. Please try again.");
+          err.data = data;
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  // Words for what the browser says when a ceremony does not complete.
+  function ceremonyMessage(err, creating) {
+    if (!err) { return "Something went wrong. Please try again."; }
+    if (err.data && err.data.message) { return err.data.message; }
+    switch (err.name) {
+      case "NotAllowedError":
+        return creating ? "No passkey was created. Try again when you're ready."
+                        : "No passkey was used. Try again or choose another way.";
+      case "InvalidStateError":
+        return "This device already has a passkey for this account. Use it to sign in.";
+      case "SecurityError":
+        return "Passkeys can't be used on this address. Check you are on the right site.";
+      case "AbortError":
+        return "";
+      default:
+        return err.message || "Something went wrong. Please try again.";
+    }
+  }
+
+  // Tell the passkey manager to forget a credential the server does not
+  // know (deleted account or passkey), where the browser supports it.
+  function signalUnknown(data) {
+    if (data && data.unknownCredentialId && window.PublicKeyCredential &&
+        PublicKeyCredential.signalUnknownCredential) {
+      PublicKeyCredential.signalUnknownCredential({ rpId: data.rpId || rpId, credentialId: data.unknownCredentialId })
+        .catch(function () {});
+    }
+  }
+
+  function supported() {
+    return !!(window.PublicKeyCredential && navigator.credentials && navigator.credentials.get);
+  }
+
+  // --- sign in ---
+  var conditional = null; // AbortController of the autofill request
+
+  function finishLogin(ceremony, cred) {
+    return post("/webauthn/login/verify", { ceremony: ceremony, credential: credentialJSON(cred) })
+      .then(function (data) { location.assign(data.redirect); });
+  }
+
+  function login(email, button) {
+    clearError();
+    if (conditional) { conditional.abort(); conditional = null; }
+    busy(button, true);
+    return post("/webauthn/login/options", { interaction: interaction, email: email || "" })
+      .then(function (opts) {
+        return navigator.credentials.get({ publicKey: requestOptions(opts.publicKey) })
+          .then(function (cred) { return finishLogin(opts.ceremony, cred); });
+      })
+      .catch(function (err) {
+        busy(button, false);
+        if (err && err.data) { signalUnknown(err.data); }
+        var msg = ceremonyMessage(err, false);
+        if (msg) { showError(msg); }
+        startConditional();
+      });
+  }
+
+  // Autofill (conditional mediation): started on page load, it offers
+  // passkeys in the email field's suggestions without a modal dialog.
+  function startConditional() {
+    if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) { return; }
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+      if (!ok || conditional) { return; }
+      var ctrl = new AbortController();
+      conditional = ctrl;
+      page.dataset.conditional = "pending";
+      return post("/webauthn/login/options", { interaction: interaction })
+        .then(function (opts) {
+          if (ctrl.signal.aborted) { return; }
+          page.dataset.conditional = "started";
+          return navigator.credentials.get({
+            publicKey: requestOptions(opts.publicKey), mediation: "conditional", signal: ctrl.signal
+          }).then(function (cred) {
+            conditional = null;
+            page.dataset.conditional = "used";
+            return finishLogin(opts.ceremony, cred);
+          });
+        })
+        .catch(function (err) {
+          if (conditional === ctrl) { conditional = null; }
+          if (ctrl.signal.aborted || (err && err.name === "AbortError")) {
+            page.dataset.conditional = "aborted";
+            return;
+          }
+          page.dataset.conditional = "failed";
+          if (err && err.data) { signalUnknown(err.data); }
+          var msg = ceremonyMessage(err, false);
+          if (msg) { showError(msg); }
+        });
+    }).catch(function () {});
+  }
+
+  function initLogin() {
+    var button = document.getElementById("passkey-button");
+    var form = document.getElementById("email-form");
+    if (!button) { return; }
+    if (!supported()) {
+      button.disabled = true;
+      var nw = document.getElementById("no-webauthn");
+      if (nw) { nw.hidden = false; }
+      return;
+    }
+    button.addEventListener("click", function () { login("", button); });
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var input = document.getElementById("email");
+      var errEl = document.getElementById("email-error");
+      var email = input.value.trim();
+      if (!email || email.indexOf("@") < 1) {
+        errEl.textContent = "Enter your email address, or sign in with a passkey.";
+        errEl.hidden = false;
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return;
+      }
+      errEl.hidden = true;
+      input.removeAttribute("aria-invalid");
+      login(email, document.getElementById("continue-button"));
+    });
+    startConditional();
+  }
+
+  // --- registration (sign-up and account) ---
+  function register(body, button) {
+    clearError();
+    busy(button, true);
+    return post("/webauthn/register/options", body)
+      .then(function (opts) {
+        return navigator.credentials.create({ publicKey: creationOptions(opts.publicKey) })
+          .then(function (cred) {
+            return post("/webauthn/register/verify", { ceremony: opts.ceremony, credential: credentialJSON(cred) });
+          });
+      })
+      .then(function (data) { location.assign(data.redirect); })
+      .catch(function (err) {
+        busy(button, false);
+        var msg = ceremonyMessage(err, true);
+        if (msg) { showError(msg); }
+      });
+  }
+
+  function initSignup() {
+    var form = document.getElementById("signup-form");
+    if (!form) { return; }
+    var button = document.getElementById("signup-button");
+    if (!supported()) {
+      button.disabled = true;
+      document.getElementById("no-webauthn").hidden = false;
+      return;
+    }
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var email = document.getElementById("email").value.trim();
+      var name = document.getElementById("name").value.trim();
+      if (!email || email.indexOf("@") < 1) { showError("Enter a valid email address."); document.getElementById("email").focus(); return; }
+      if (!name) { showError("Enter your name."); document.getElementById("name").focus(); return; }
+      register({ interaction: interaction, email: email, name: name }, button);
+    });
+  }
+
+  function initAccount() {
+    var add = document.getElementById("add-passkey");
+    if (add) {
+      if (!supported()) { add.disabled = true; }
+      add.addEventListener("click", function () { register({}, add); });
+    }
+    var userId = page.dataset.userId, done = page.dataset.done;
+    if (!window.PublicKeyCredential || !userId) { return; }
+    // Keep the passkey manager in step with the server after changes.
+    if (done === "passkey_deleted" && PublicKeyCredential.signalAllAcceptedCredentials) {
+      var ids = [];
+      try { ids = JSON.parse(page.dataset.accepted || "[]"); } catch (e) { ids = []; }
+      PublicKeyCredential.signalAllAcceptedCredentials({ rpId: rpId, userId: userId, allAcceptedCredentialIds: ids })
+        .catch(function () {});
+    }
+    if (done === "name" && PublicKeyCredential.signalCurrentUserDetails) {
+      PublicKeyCredential.signalCurrentUserDetails({
+        rpId: rpId, userId: userId, name: page.dataset.userName, displayName: page.dataset.displayName
+      }).catch(function () {});
+    }
+  }
+
+  switch (page.dataset.page) {
+    case "login": initLogin(); break;
+    case "signup": initSignup(); break;
+    case "account": initAccount(); break;
+  }
+})();
