@@ -122,6 +122,40 @@ func interactionError(code string) error {
 	}
 }
 
+// checkAuthorizeRequest refuses what fosite would only refuse in
+// NewAuthorizeResponse — after the user was sent to sign in, or after the
+// code was stored: a response_type other than exactly "code" (values are
+// case-sensitive, RFC 6749 §3.1.1), bad prompt values (OIDC Core §3.1.2.1:
+// none stands alone) and a missing or non-S256 PKCE challenge (RFC 7636
+// §4.4.1; plain is refused).
+func checkAuthorizeRequest(ar fosite.AuthorizeRequester) error {
+	if !ar.GetResponseTypes().ExactOne("code") {
+		return fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
+	}
+	form := ar.GetRequestForm()
+	prompts := strings.Fields(form.Get("prompt"))
+	for _, v := range prompts {
+		if v != "none" && v != "login" && v != "consent" {
+			return fosite.ErrInvalidRequest.WithHintf("Unsupported prompt value '%s'.", v)
+		}
+	}
+	if slices.Contains(prompts, "none") && len(prompts) > 1 {
+		return fosite.ErrInvalidRequest.WithHint("prompt=none must not be combined with other values.")
+	}
+	challenge, method := form.Get("code_challenge"), form.Get("code_challenge_method")
+	switch {
+	case challenge == "" && method == "":
+		if ar.GetClient().IsPublic() {
+			return fosite.ErrInvalidRequest.WithHint("This client must send a code_challenge (PKCE with S256).")
+		}
+	case challenge == "":
+		return fosite.ErrInvalidRequest.WithHint("code_challenge_method was sent without a code_challenge.")
+	case method != "S256":
+		return fosite.ErrInvalidRequest.WithHint("code_challenge_method must be S256; plain is not allowed.")
+	}
+	return nil
+}
+
 // authorize decides between issuing a code and sending the browser to the
 // hosted pages. in is the interaction being resumed, or nil.
 func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *models.Interaction) {
@@ -129,6 +163,10 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	client, ok := ar.GetClient().(*Client)
 	if !ok {
 		p.authorizeError(c, ar, fosite.ErrServerError.WithDebug("unexpected client type"))
+		return
+	}
+	if err := checkAuthorizeRequest(ar); err != nil {
+		p.authorizeError(c, ar, err)
 		return
 	}
 	form := ar.GetRequestForm()
@@ -219,9 +257,24 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		}
 	}
 	sess := p.newUserSession(user, ls, client, ar.GetGrantedScopes(), requestedAt)
-	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(ctx, client.idTokenAlg()), ar, sess)
+	// fosite stores the code, then the OpenID Connect and PKCE records, and
+	// may refuse after the first (e.g. an id_token_hint for another user):
+	// one transaction leaves either all of them or none.
+	txCtx, err := p.storage.BeginTX(ctx)
 	if err != nil {
+		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(txCtx, client.idTokenAlg()), ar, sess)
+	if err != nil {
+		if rerr := p.storage.Rollback(txCtx); rerr != nil {
+			p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)
+		}
 		p.authorizeError(c, ar, err)
+		return
+	}
+	if err := p.storage.Commit(txCtx); err != nil {
+		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 		return
 	}
 	values := resp.GetParameters()

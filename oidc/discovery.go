@@ -17,6 +17,11 @@ var supportedScopes = []string{"openid", "profile", "email", "offline_access"}
 func (p *Provider) buildDiscovery() ([]byte, error) {
 	iss := p.cfg.Issuer
 	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+	// fosite verifies RSA and ECDSA client assertions, not EdDSA ones, and
+	// its introspection endpoint authenticates callers with HTTP Basic (or
+	// a bearer access token) only.
+	assertionAlgs := []string{"RS256", "ES256"}
+	introspectionAuth := []string{"client_secret_basic"}
 	doc := map[string]any{
 		"issuer":                                           iss,
 		"authorization_endpoint":                           iss + PathAuthorize,
@@ -33,8 +38,8 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"subject_types_supported":                          []string{"public"},
 		"id_token_signing_alg_values_supported":            p.keys.Algs(),
 		"token_endpoint_auth_methods_supported":            authMethods,
-		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256", "ES256", "EdDSA"},
-		"introspection_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported": assertionAlgs,
+		"introspection_endpoint_auth_methods_supported":    introspectionAuth,
 		"revocation_endpoint_auth_methods_supported":       authMethods,
 		"code_challenge_methods_supported":                 []string{"S256"},
 		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "name", "preferred_username", "email", "email_verified"},

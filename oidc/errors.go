@@ -46,7 +46,10 @@ func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, 
 			desc = "Something went wrong on our side. Please try again."
 		}
 		status := rfc.CodeField
-		if status < 400 {
+		// A page answers a browser: 401 (invalid_client for an unknown
+		// client_id) would demand a WWW-Authenticate challenge the user
+		// cannot answer (RFC 9110 §15.5.2), so it is a plain 400.
+		if status < 400 || status == http.StatusUnauthorized {
 			status = http.StatusBadRequest
 		}
 		p.errorPage(c, status, "This sign-in request can't be completed", desc,
@@ -101,6 +104,10 @@ func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err err
 	case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode), errors.Is(err, models.ErrConsumed):
 		// Two exchanges of one code raced; the loser learns the code is spent.
 		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+	case errors.Is(err, fosite.ErrJTIKnown):
+		// A replayed client assertion is a failed client authentication
+		// (RFC 7523 §3 item 7, §3.2), not fosite's non-standard jti_known.
+		err = fosite.ErrInvalidClient.WithHint("The client assertion was already used.")
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField >= 500 {

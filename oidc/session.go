@@ -20,9 +20,13 @@ var _ openid.Session = (*Session)(nil)
 
 // NewSession returns an empty session ready for fosite to hydrate.
 func NewSession() *Session {
+	// A non-nil header map is stored as {} rather than null, so reading a
+	// stored session into this one (fosite does that for the code's OIDC
+	// session during the exchange) keeps the at_hash hint the token
+	// endpoint has set.
 	return &Session{DefaultSession: &openid.DefaultSession{
 		Claims:  &jwt.IDTokenClaims{},
-		Headers: &jwt.Headers{},
+		Headers: jwt.NewHeaders(),
 	}}
 }
 

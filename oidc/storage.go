@@ -335,9 +335,15 @@ func (s *Storage) GetPKCERequestSession(ctx context.Context, signature string, s
 	return req, err
 }
 
-// DeletePKCERequestSession implements pkce.PKCERequestStorage.
-func (s *Storage) DeletePKCERequestSession(ctx context.Context, signature string) error {
-	return s.st.DeleteOAuth2Request(ctx, models.KindPKCE, signature)
+// DeletePKCERequestSession implements pkce.PKCERequestStorage by keeping
+// the record: fosite calls it before it checks the code_verifier, so a
+// deletion would let one failed attempt strip the code of its PKCE binding
+// (a retry without code_verifier would then pass for a confidential client,
+// and the rightful client would be locked out). The code itself is single
+// use (InvalidateAuthorizeCodeSession); the record expires with the code
+// and the janitor sweeps it.
+func (s *Storage) DeletePKCERequestSession(context.Context, string) error {
+	return nil
 }
 
 // BeginTX implements storage.Transactional.

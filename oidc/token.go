@@ -3,6 +3,7 @@ package oidc
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
@@ -11,8 +12,31 @@ import (
 	"github.com/sesame-idp/sesame/oidc/keys"
 )
 
+// grantTypes are the grants the token endpoint serves (case-sensitive).
+var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+
 func (p *Provider) handleToken(c *gin.Context) {
 	ctx := c.Request.Context()
+	// Parse here: fosite's ParseMultipartForm swallows a body read error of
+	// ParseForm (and reports "empty body"); a body over the limit is 413.
+	// Multipart bodies are left to fosite.
+	if err := c.Request.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			e := fosite.ErrInvalidRequest.WithHint("The request body is too large.")
+			e.CodeField = http.StatusRequestEntityTooLarge
+			p.tokenError(c, nil, e)
+			return
+		}
+		p.tokenError(c, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be parsed.").WithWrap(err))
+		return
+	}
+	// fosite answers a grant no handler serves with a bare invalid_request;
+	// RFC 6749 §5.2 calls that unsupported_grant_type.
+	if gt := c.Request.PostForm.Get("grant_type"); gt != "" && !slices.Contains(grantTypes, gt) {
+		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHint("Supported grant types: authorization_code, refresh_token, client_credentials."))
+		return
+	}
 	sess := NewSession()
 	ar, err := p.fosite.NewAccessRequest(ctx, c.Request, sess)
 	if err != nil {
@@ -24,7 +48,12 @@ func (p *Provider) handleToken(c *gin.Context) {
 		p.tokenError(c, ar, fosite.ErrServerError.WithDebug("unexpected client type"))
 		return
 	}
-	sess.IDTokenHeaders().Add("alg", hashHint(client.idTokenAlg()))
+	// The at_hash hint goes on the request's session: for a refresh that is
+	// a clone of the stored one, not sess. NewSession's non-nil header map
+	// keeps it through the code flow's re-reading of the stored session.
+	if s, ok := ar.GetSession().(*Session); ok {
+		s.IDTokenHeaders().Add("alg", hashHint(client.idTokenAlg()))
+	}
 	switch {
 	case ar.GetGrantTypes().ExactOne("client_credentials"):
 		// A machine token: no user, so no openid or offline_access.
@@ -60,15 +89,23 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 	ir, err := p.fosite.NewIntrospectionRequest(ctx, c.Request, NewSession())
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
+		switch rfc.ErrorField {
+		case fosite.ErrInvalidClient.ErrorField, fosite.ErrRequestUnauthorized.ErrorField:
+			// RFC 7662 §2.3 and RFC 6749 §5.2: a caller that fails client
+			// authentication gets 401 invalid_client, not a token answer.
+			c.Header("WWW-Authenticate", `Basic realm="sesame", error="invalid_client"`)
+			p.fosite.WriteAccessError(ctx, c.Writer, nil, fosite.ErrInvalidClient.WithHint(rfc.HintField))
+			return
+		case fosite.ErrInvalidRequest.ErrorField:
+			p.fosite.WriteAccessError(ctx, c.Writer, nil, err)
+			return
+		}
 		if rfc.CodeField >= 500 {
 			p.log.ErrorContext(ctx, "introspect", "err", err, "debug", rfc.DebugField)
 		}
-		if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField || rfc.ErrorField == fosite.ErrRequestUnauthorized.ErrorField {
-			c.Header("WWW-Authenticate", `Basic realm="sesame", error="invalid_client"`)
-		}
 	}
-	// fosite answers {"active":false} for unknown or expired tokens and an
-	// error only for a bad request or a failed client authentication.
+	// fosite answers {"active":false} for unknown, expired and revoked
+	// tokens (an inactive_token error here).
 	p.fosite.WriteIntrospectionResponse(ctx, c.Writer, ir)
 }
 
