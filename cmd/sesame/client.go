@@ -1,0 +1,478 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/oidc/clients"
+)
+
+// clientFlags are the settable fields of a client as flags.
+type clientFlags struct {
+	name           string
+	redirectURIs   []string
+	postLogoutURIs []string
+	grantTypes     []string
+	responseTypes  []string
+	scopes         []string
+	public         bool
+	authMethod     string
+	idTokenAlg     string
+	jwks           string
+	jwksURI        string
+	skipConsent    bool
+	loginMethods   []string
+}
+
+func (f *clientFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.name, "name", "", "client name shown to users")
+	// StringArray, not StringSlice: a URI may contain a comma.
+	fs.StringArrayVar(&f.redirectURIs, "redirect-uri", nil, "redirect URI (repeatable): https, http on localhost/127.0.0.1/[::1], or a private-use scheme like com.example.app:/cb")
+	fs.StringArrayVar(&f.postLogoutURIs, "post-logout-redirect-uri", nil, "post-logout redirect URI (repeatable)")
+	fs.StringSliceVar(&f.grantTypes, "grant-type", nil, "grant type (repeatable): authorization_code, refresh_token, client_credentials (default authorization_code,refresh_token)")
+	fs.StringSliceVar(&f.responseTypes, "response-type", nil, "response type (repeatable): code (default with authorization_code)")
+	fs.StringSliceVar(&f.scopes, "scope", nil, "allowed scope (repeatable): openid, profile, email, offline_access (default all)")
+	fs.BoolVar(&f.public, "public", false, "public client (SPA or native app): no secret, PKCE required")
+	fs.StringVar(&f.authMethod, "token-endpoint-auth-method", "", "client_secret_basic (default), client_secret_post, private_key_jwt, or none for public clients")
+	fs.StringVar(&f.idTokenAlg, "id-token-alg", "", "ID token signing algorithm: RS256 (default), ES256 or EdDSA")
+	fs.StringVar(&f.idTokenAlg, "id-token-signed-response-alg", "", "same as --id-token-alg")
+	_ = fs.MarkHidden("id-token-signed-response-alg")
+	fs.StringVar(&f.jwks, "jwks", "", "the client's public keys for private_key_jwt: a JWK Set as JSON, or @FILE")
+	fs.StringVar(&f.jwksURI, "jwks-uri", "", "https URL of the client's JWK Set, for private_key_jwt")
+	fs.BoolVar(&f.skipConsent, "skip-consent", false, "do not ask users for consent (first-party apps)")
+	fs.StringSliceVar(&f.loginMethods, "login-method", nil, "allowed login method (repeatable): passkey, passlink, password_security_key (default all)")
+}
+
+// specFlags are the flag names register defines.
+var specFlags = []string{
+	"name", "redirect-uri", "post-logout-redirect-uri", "grant-type", "response-type", "scope",
+	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
+	"jwks", "jwks-uri", "skip-consent", "login-method",
+}
+
+// anyChanged reports whether the user gave any client setting.
+func (f *clientFlags) anyChanged(fs *pflag.FlagSet) bool {
+	for _, n := range specFlags {
+		if fs.Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// apply copies the flags the user set onto spec. Settings that depend on a
+// changed one and were not given themselves are reset to their defaults, so
+// that e.g. "--public" on a confidential client does not keep
+// client_secret_basic.
+func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
+	changed := fs.Changed
+	if changed("name") {
+		s.Name = f.name
+	}
+	if changed("redirect-uri") {
+		s.RedirectURIs = f.redirectURIs
+	}
+	if changed("post-logout-redirect-uri") {
+		s.PostLogoutRedirectURIs = f.postLogoutURIs
+	}
+	if changed("grant-type") {
+		s.GrantTypes = f.grantTypes
+		if !changed("response-type") {
+			s.ResponseTypes = nil
+		}
+	}
+	if changed("response-type") {
+		s.ResponseTypes = f.responseTypes
+	}
+	if changed("scope") {
+		s.Scopes = f.scopes
+	}
+	if changed("public") {
+		s.Public = f.public
+		if !changed("token-endpoint-auth-method") {
+			s.TokenEndpointAuthMethod = ""
+		}
+	}
+	if changed("token-endpoint-auth-method") {
+		s.TokenEndpointAuthMethod = f.authMethod
+	}
+	if changed("id-token-alg") || changed("id-token-signed-response-alg") {
+		s.IDTokenSignedAlg = f.idTokenAlg
+	}
+	if changed("jwks") {
+		v := f.jwks
+		if name, ok := strings.CutPrefix(v, "@"); ok {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				return usageError(fmt.Errorf("--jwks: %w", err))
+			}
+			v = string(b)
+		}
+		s.JWKS = v
+	}
+	if changed("jwks-uri") {
+		s.JWKSURI = f.jwksURI
+	}
+	if s.TokenEndpointAuthMethod != clients.AuthPrivateKeyJWT && !changed("jwks") && !changed("jwks-uri") {
+		// Keys only mean something for private_key_jwt.
+		s.JWKS, s.JWKSURI = "", ""
+	}
+	if changed("skip-consent") {
+		s.SkipConsent = f.skipConsent
+	}
+	if changed("login-method") {
+		s.AllowedLoginMethods = f.loginMethods
+	}
+	return nil
+}
+
+// clientView is a client as the CLI shows it in JSON: never the secret
+// hash; the plain secret only right after it was made.
+type clientView struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	clients.Spec
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func viewOf(c *models.Client, plainSecret string) clientView {
+	return clientView{ClientID: c.ID, ClientSecret: plainSecret, Spec: clients.ToSpec(c), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// clientErr turns a store miss into a message naming the client.
+func clientErr(id string, err error) error {
+	if errors.Is(err, models.ErrNotFound) {
+		return fmt.Errorf("client %s not found", id)
+	}
+	return err
+}
+
+func (c *cli) clientCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "client",
+		Short: "Register and manage OIDC clients (relying parties)",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(c.clientCreateCmd(), c.clientListCmd(), c.clientShowCmd(), c.clientUpdateCmd(), c.clientDeleteCmd())
+	return cmd
+}
+
+func (c *cli) clientCreateCmd() *cobra.Command {
+	var f clientFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "create --name NAME --redirect-uri URI [flags]",
+		Short: "Register a client",
+		Example: `  sesame client create --name "My app" --redirect-uri http://localhost:3000/callback
+  sesame client create --name "My SPA" --public --redirect-uri https://spa.example.com/cb
+  sesame client create --name "Batch job" --grant-type client_credentials`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var spec clients.Spec
+			if err := f.apply(cmd.Flags(), &spec); err != nil {
+				return err
+			}
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				cl, plain, err := clients.NewService(st).Create(ctx, spec)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return writeJSON(out, viewOf(cl, plain))
+				}
+				fmt.Fprintf(out, "Created client %q.\n\n", cl.Name)
+				fmt.Fprintf(out, "  client_id:     %s\n", cl.ID)
+				if plain != "" {
+					fmt.Fprintf(out, "  client_secret: %s\n", plain)
+				}
+				fmt.Fprintln(out)
+				if plain != "" {
+					fmt.Fprintln(out, "Store the client secret now; it cannot be shown again.")
+				}
+				return nil
+			})
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as JSON (with client_id and client_secret)")
+	return cmd
+}
+
+func (c *cli) clientListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List clients",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				list, err := clients.NewService(st).List(ctx)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					views := make([]clientView, 0, len(list))
+					for i := range list {
+						views = append(views, viewOf(&list[i], ""))
+					}
+					return writeJSON(out, views)
+				}
+				if len(list) == 0 {
+					fmt.Fprintln(out, `No clients yet. Register one with: sesame client create --name "My app" --redirect-uri http://localhost:3000/callback`)
+					return nil
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tNAME\tTYPE\tREDIRECT URIS")
+				for _, cl := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cl.ID, oneLine(cl.Name), clientType(&cl), orDash(strings.Join(cl.RedirectURIs, " ")))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	return cmd
+}
+
+func clientType(cl *models.Client) string {
+	if cl.Public {
+		return "public"
+	}
+	return "confidential"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine keeps a value from breaking a table row.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func (c *cli) clientShowCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show CLIENT_ID",
+		Short: "Show a client's settings",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				cl, err := clients.NewService(st).Get(ctx, args[0])
+				if err != nil {
+					return clientErr(args[0], err)
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), viewOf(cl, ""))
+				}
+				return printClient(cmd.OutOrStdout(), cl)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as JSON")
+	return cmd
+}
+
+// printClient prints the details with the field names used in JSON and in
+// validation errors.
+func printClient(w io.Writer, cl *models.Client) error {
+	s := clients.ToSpec(cl)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k string, vs ...string) {
+		if len(vs) == 0 {
+			vs = []string{"-"}
+		}
+		for i, v := range vs {
+			if i > 0 {
+				k = ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+		}
+	}
+	row("client_id:", cl.ID)
+	row("client_name:", oneLine(s.Name))
+	row("type:", clientType(cl))
+	row("token_endpoint_auth_method:", s.TokenEndpointAuthMethod)
+	if cl.SecretHash != "" {
+		row("client_secret:", "set, stored hashed (rotate with: sesame client update "+cl.ID+" --rotate-secret)")
+	}
+	row("redirect_uris:", s.RedirectURIs...)
+	row("post_logout_redirect_uris:", s.PostLogoutRedirectURIs...)
+	row("grant_types:", s.GrantTypes...)
+	row("response_types:", s.ResponseTypes...)
+	row("scopes:", strings.Join(s.Scopes, " "))
+	row("id_token_signed_response_alg:", s.IDTokenSignedAlg)
+	if s.JWKSURI != "" {
+		row("jwks_uri:", s.JWKSURI)
+	}
+	if s.JWKS != "" {
+		row("jwks:", oneLine(s.JWKS))
+	}
+	row("skip_consent:", yesNo(s.SkipConsent))
+	row("allowed_login_methods:", strings.Join(s.AllowedLoginMethods, " "))
+	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
+	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
+	return tw.Flush()
+}
+
+func (c *cli) clientUpdateCmd() *cobra.Command {
+	var f clientFlags
+	var asJSON, rotate bool
+	cmd := &cobra.Command{
+		Use:   "update CLIENT_ID [flags]",
+		Short: "Change a client's settings; only the flags given change",
+		Long: `Change a client's settings. Only the flags given change; a repeatable flag
+replaces the whole list (--scope openid --scope email leaves exactly those
+two). --rotate-secret issues a new secret, shown once; the old one stops
+working at once.`,
+		Example: `  sesame client update ID --redirect-uri https://app.example.com/cb --redirect-uri http://localhost:3000/cb
+  sesame client update ID --skip-consent
+  sesame client update ID --rotate-secret`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			fs := cmd.Flags()
+			changedSpec := f.anyChanged(fs)
+			if !changedSpec && !rotate {
+				return usageError(errors.New("nothing to update: give the flags to change (see sesame client update --help)"))
+			}
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				svc := clients.NewService(st)
+				var (
+					cl    *models.Client
+					plain string
+					err   error
+				)
+				if !changedSpec {
+					if plain, err = svc.RotateSecret(ctx, id); err != nil {
+						return clientErr(id, err)
+					}
+					cl, err = svc.Get(ctx, id)
+				} else {
+					cl, err = svc.Get(ctx, id)
+					if err != nil {
+						return clientErr(id, err)
+					}
+					spec := clients.ToSpec(cl)
+					if err := f.apply(fs, &spec); err != nil {
+						return err
+					}
+					spec.Normalize()
+					if !rotate && clients.UsesSecret(spec.TokenEndpointAuthMethod) && cl.SecretHash == "" && spec.Validate() == nil {
+						return usageError(fmt.Errorf("token_endpoint_auth_method: client %s has no secret yet; add --rotate-secret to issue one", id))
+					}
+					if rotate {
+						cl, plain, err = svc.UpdateAndRotateSecret(ctx, id, spec)
+					} else {
+						cl, err = svc.Update(ctx, id, spec)
+					}
+				}
+				if err != nil {
+					return clientErr(id, err)
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return writeJSON(out, viewOf(cl, plain))
+				}
+				fmt.Fprintf(out, "Updated client %s (%s).\n", cl.ID, oneLine(cl.Name))
+				if plain != "" {
+					fmt.Fprintf(out, "\n  client_secret: %s\n\nStore the new client secret now; it cannot be shown again. The old one no longer works.\n", plain)
+				}
+				return nil
+			})
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().BoolVar(&rotate, "rotate-secret", false, "issue a new client secret (shown once)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as JSON")
+	return cmd
+}
+
+func (c *cli) clientDeleteCmd() *cobra.Command {
+	var asJSON, yes bool
+	cmd := &cobra.Command{
+		Use:   "delete CLIENT_ID",
+		Short: "Delete a client and revoke everything issued to it",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				svc := clients.NewService(st)
+				cl, err := svc.Get(ctx, id)
+				if err != nil {
+					return clientErr(id, err)
+				}
+				if !yes {
+					ok, err := confirm(cmd, fmt.Sprintf("Delete client %s (%s) and revoke its tokens?", id, oneLine(cl.Name)))
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return errors.New("not deleted")
+					}
+				}
+				if err := svc.Delete(ctx, id); err != nil {
+					return clientErr(id, err)
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), map[string]any{"client_id": id, "deleted": true})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Deleted client %s.\n", id)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// confirm asks a yes/no question on a terminal. Without one (a script, a
+// pipe) it refuses rather than guessing.
+func confirm(cmd *cobra.Command, question string) (bool, error) {
+	in := cmd.InOrStdin()
+	f, ok := in.(*os.File)
+	if !ok || !isTerminal(f) {
+		return false, usageError(errors.New("refusing to delete without confirmation in a non-interactive session; pass --yes"))
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes", nil
+}
+
+// isTerminal asks the OS (a character device such as /dev/null is not a
+// terminal).
+func isTerminal(f *os.File) bool {
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}

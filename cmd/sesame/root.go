@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/oidc/clients"
+)
+
+// Exit codes.
+const (
+	exitFailure = 1
+	exitUsage   = 2 // bad flags, arguments or configuration
+)
+
+// exitError carries an exit code with an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks err as a usage or configuration problem (exit 2).
+func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
+
+func exitCode(err error) int {
+	if e, ok := errors.AsType[*exitError](err); ok {
+		return e.code
+	}
+	// A rejected client setting is bad input, like a bad flag.
+	if _, ok := errors.AsType[*clients.ValidationError](err); ok {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// run executes the CLI and returns the process exit code. Errors are
+// printed here, once, as plain messages (no usage dump).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	root := (&cli{getenv: getenv}).rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "sesame: "+indentRest(err.Error()))
+	return exitCode(err)
+}
+
+// indentRest indents every line but the first, so multi-line errors
+// (several joined problems) read as one block.
+func indentRest(s string) string {
+	lines := strings.Split(s, "\n")
+	for i := 1; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], " ") {
+			lines[i] = "  " + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// cli holds what the commands share; tests replace getenv.
+type cli struct {
+	getenv func(string) string
+}
+
+// newRootCmd returns the sesame command reading the real environment.
+func newRootCmd() *cobra.Command { return (&cli{getenv: os.Getenv}).rootCmd() }
+
+func (c *cli) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sesame",
+		Short: "Sesame, a passwordless OpenID Connect provider",
+		Long: `Sesame is an OpenID Connect provider for passkeys, e-mailed sign-in links and
+password + security key sign-in.
+
+Start it on your machine with:
+  sesame serve --dev
+
+Settings come from flags, SESAME_* environment variables and an optional
+YAML file (--config); every command reads the same ones.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Without a subcommand, show help rather than doing anything.
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.CompletionOptions.HiddenDefaultCmd = true
+	config.RegisterFlags(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError(fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath()))
+	})
+	root.AddCommand(
+		c.serveCmd(),
+		c.configCmd(),
+		c.migrateCmd(),
+		c.clientCmd(),
+		c.userCmd(),
+		c.keysCmd(),
+		c.healthcheckCmd(),
+	)
+	return root
+}
+
+// Argument validators whose errors are usage errors (exit 2).
+var noArgs = usageArgs(cobra.NoArgs)
+
+func exactArgs(n int) cobra.PositionalArgs { return usageArgs(cobra.ExactArgs(n)) }
+
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return usageError(fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath()))
+		}
+		return nil
+	}
+}
+
+// loadConfig reads the effective configuration for cmd and validates it.
+// Commands that do not use the system secret (everything but serve and
+// keys) are validated as in dev mode, which only relaxes the rule that a
+// secret must be configured: an operator can list clients without holding
+// the secret.
+func (c *cli) loadConfig(cmd *cobra.Command, needSecret bool) (config.Config, error) {
+	cfg, err := config.Load(cmd.Flags(), c.getenv)
+	if err != nil {
+		return config.Config{}, usageError(err)
+	}
+	check := cfg
+	if !needSecret {
+		check.Dev = true
+	}
+	if err := check.Validate(); err != nil {
+		return config.Config{}, usageError(fmt.Errorf("invalid configuration:\n%s", indentAll(err.Error())))
+	}
+	return cfg, nil
+}
+
+func indentAll(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// newLogger builds the configured slog logger on w.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// cliLogger is the logger of the admin commands: human-readable text on
+// stderr whatever log-format says (that setting is for the server's logs).
+func cliLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	cfg.LogFormat = "text"
+	return newLogger(cfg, w)
+}
+
+// dsn is the database the configuration selects.
+func dsn(cfg config.Config) string {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL
+	}
+	return cfg.SQLitePath()
+}
+
+// openStore opens the configured database and, when migrate is set and the
+// configuration allows it, applies pending migrations, so admin commands
+// work on a fresh data directory.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*store.Store, error) {
+	st, err := store.Open(ctx, dsn(cfg), store.Options{
+		MaxOpenConns: cfg.DBMaxOpenConns,
+		MaxIdleConns: cfg.DBMaxIdleConns,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if migrate && cfg.Migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// withStore loads the configuration, opens the store and runs fn.
+func (c *cli) withStore(cmd *cobra.Command, fn func(ctx context.Context, st *store.Store) error) error {
+	cfg, err := c.loadConfig(cmd, false)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	st, err := openStore(ctx, cfg, cliLogger(cfg, cmd.ErrOrStderr()), true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(ctx, st)
+}

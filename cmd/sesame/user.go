@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+// userView is a user as the CLI shows it in JSON.
+type userView struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Name          string    `json:"name"`
+	Disabled      bool      `json:"disabled"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func userViewOf(u *models.User) userView {
+	return userView{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.DisplayName, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+// findUser looks a user up by id, or by address when ref contains "@".
+func findUser(ctx context.Context, st *store.Store, ref string) (*models.User, error) {
+	var (
+		u   *models.User
+		err error
+	)
+	if strings.Contains(ref, "@") {
+		u, err = st.GetUserByEmail(ctx, ref)
+	} else {
+		u, err = st.GetUser(ctx, ref)
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, fmt.Errorf("user %s not found", ref)
+	}
+	return u, err
+}
+
+func (c *cli) userCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "user",
+		Short: "Create, list, show and disable users",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(c.userCreateCmd(), c.userListCmd(), c.userShowCmd(), c.userDisableCmd())
+	return cmd
+}
+
+func (c *cli) userCreateCmd() *cobra.Command {
+	var email, name string
+	var verified, asJSON bool
+	cmd := &cobra.Command{
+		Use:     "create --email ADDRESS [--name NAME] [--verified]",
+		Short:   "Create a user",
+		Example: `  sesame user create --email ada@example.com --name "Ada Lovelace" --verified`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			email = strings.TrimSpace(email)
+			if email == "" {
+				return usageError(errors.New("--email is required"))
+			}
+			if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+				return usageError(fmt.Errorf("--email: %q is not an e-mail address", email))
+			}
+			name = strings.TrimSpace(name)
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				id, err := uuid.NewRandom()
+				if err != nil {
+					return fmt.Errorf("create user: %w", err)
+				}
+				u := &models.User{ID: id.String(), Email: email, DisplayName: name, EmailVerified: verified}
+				if err := st.CreateUser(ctx, u); err != nil {
+					if errors.Is(err, models.ErrAlreadyExists) {
+						return fmt.Errorf("a user with e-mail %s already exists", email)
+					}
+					return err
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), userViewOf(u))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Created user %s (%s).\n", u.ID, u.Email)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "e-mail address (required, unique regardless of case)")
+	cmd.Flags().StringVar(&name, "name", "", "display name")
+	cmd.Flags().BoolVar(&verified, "verified", false, "mark the address as verified")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the user as JSON")
+	return cmd
+}
+
+func (c *cli) userListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				views := []userView{}
+				const page = 500
+				for offset := 0; ; offset += page {
+					us, err := st.ListUsers(ctx, offset, page)
+					if err != nil {
+						return err
+					}
+					for i := range us {
+						views = append(views, userViewOf(&us[i]))
+					}
+					if len(us) < page {
+						break
+					}
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return writeJSON(out, views)
+				}
+				if len(views) == 0 {
+					fmt.Fprintln(out, "No users yet.")
+					return nil
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tEMAIL\tVERIFIED\tSTATUS\tNAME")
+				for _, u := range views {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, yesNo(u.EmailVerified), status(u.Disabled), orDash(oneLine(u.Name)))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	return cmd
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func status(disabled bool) string {
+	if disabled {
+		return "disabled"
+	}
+	return "active"
+}
+
+func (c *cli) userShowCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show USER_ID|EMAIL",
+		Short: "Show a user",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				u, err := findUser(ctx, st, args[0])
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return writeJSON(out, userViewOf(u))
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(tw, "id:\t%s\n", u.ID)
+				fmt.Fprintf(tw, "email:\t%s\n", u.Email)
+				fmt.Fprintf(tw, "email_verified:\t%s\n", yesNo(u.EmailVerified))
+				fmt.Fprintf(tw, "name:\t%s\n", orDash(oneLine(u.DisplayName)))
+				fmt.Fprintf(tw, "status:\t%s\n", status(u.Disabled))
+				fmt.Fprintf(tw, "created_at:\t%s\n", u.CreatedAt.UTC().Format(time.RFC3339))
+				fmt.Fprintf(tw, "updated_at:\t%s\n", u.UpdatedAt.UTC().Format(time.RFC3339))
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the user as JSON")
+	return cmd
+}
+
+func (c *cli) userDisableCmd() *cobra.Command {
+	var enable, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "disable USER_ID|EMAIL [--enable]",
+		Short: "Disable a user (signing them out everywhere), or enable them again",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				u, err := findUser(ctx, st, args[0])
+				if err != nil {
+					return err
+				}
+				if err := st.SetUserDisabled(ctx, u.ID, !enable); err != nil {
+					return err
+				}
+				if u, err = st.GetUser(ctx, u.ID); err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return writeJSON(out, userViewOf(u))
+				}
+				if enable {
+					fmt.Fprintf(out, "Enabled user %s (%s).\n", u.ID, u.Email)
+				} else {
+					fmt.Fprintf(out, "Disabled user %s (%s); their login sessions are revoked.\n", u.ID, u.Email)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&enable, "enable", false, "enable the user again instead")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the user as JSON")
+	return cmd
+}
