@@ -27,7 +27,13 @@ const (
 
 func (p *Provider) handleAuthorize(c *gin.Context) {
 	ctx := c.Request.Context()
+	// Parse everything fosite would (a multipart POST too), so the checks
+	// below see every parameter.
 	if err := c.Request.ParseForm(); err != nil {
+		p.authorizeError(c, nil, fosite.ErrInvalidRequest.WithHint("The request could not be parsed."))
+		return
+	}
+	if err := c.Request.ParseMultipartForm(maxParamCount * maxParamLen); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		p.authorizeError(c, nil, fosite.ErrInvalidRequest.WithHint("The request could not be parsed."))
 		return
 	}
@@ -35,12 +41,54 @@ func (p *Provider) handleAuthorize(c *gin.Context) {
 		p.authorizeError(c, nil, err)
 		return
 	}
+	if err := checkRepeats(c.Request.Form); err != nil {
+		p.authorizeError(c, nil, err)
+		return
+	}
+	// Request objects are not supported (discovery says so), so fosite must
+	// not merge one into the request (it would accept alg "none"); the
+	// client learns it once its redirect_uri is verified (OIDC Core §6).
+	var unsupported error
+	switch form := c.Request.Form; {
+	case form.Has("request"):
+		unsupported = fosite.ErrRequestNotSupported
+	case form.Has("request_uri"):
+		unsupported = fosite.ErrRequestURINotSupported
+	}
+	c.Request.Form.Del("request")
+	c.Request.Form.Del("request_uri")
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, c.Request)
+	if err == nil && unsupported != nil {
+		err = unsupported
+	}
 	if err != nil {
 		p.authorizeError(c, ar, err)
 		return
 	}
 	p.authorize(c, ar, nil)
+}
+
+// singleParams are the protocol parameters that "MUST NOT be included more
+// than once" (RFC 6749 §3.1, §3.2; OIDC Core §3.1.2.1; RFC 7636 §4.3).
+var singleParams = map[string]bool{
+	"response_type": true, "client_id": true, "redirect_uri": true, "scope": true, "state": true,
+	"response_mode": true, "nonce": true, "prompt": true, "max_age": true, "display": true,
+	"ui_locales": true, "claims_locales": true, "id_token_hint": true, "login_hint": true,
+	"acr_values": true, "claims": true, "request": true, "request_uri": true,
+	"code_challenge": true, "code_challenge_method": true,
+	"grant_type": true, "code": true, "code_verifier": true, "refresh_token": true,
+	"client_secret": true, "client_assertion": true, "client_assertion_type": true,
+}
+
+// checkRepeats refuses a protocol parameter sent more than once, so no
+// two parsers can disagree on which copy counts.
+func checkRepeats(form url.Values) error {
+	for k, vs := range form {
+		if len(vs) > 1 && singleParams[k] {
+			return fosite.ErrInvalidRequest.WithHintf("Parameter '%s' is included more than once.", k)
+		}
+	}
+	return nil
 }
 
 func checkParams(form url.Values) error {

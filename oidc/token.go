@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
@@ -31,9 +32,21 @@ func (p *Provider) handleToken(c *gin.Context) {
 		p.tokenError(c, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be parsed.").WithWrap(err))
 		return
 	}
+	form := c.Request.PostForm
+	if err := checkRepeats(form); err != nil {
+		p.tokenError(c, nil, err)
+		return
+	}
+	// RFC 6749 §2.3: "MUST NOT use more than one authentication method";
+	// fosite would silently prefer one of them.
+	_, _, basic := c.Request.BasicAuth()
+	if n := btoi(basic) + btoi(form.Has("client_secret")) + btoi(form.Has("client_assertion")); n > 1 {
+		p.tokenError(c, nil, fosite.ErrInvalidRequest.WithHint("Use exactly one client authentication method."))
+		return
+	}
 	// fosite answers a grant no handler serves with a bare invalid_request;
 	// RFC 6749 §5.2 calls that unsupported_grant_type.
-	if gt := c.Request.PostForm.Get("grant_type"); gt != "" && !slices.Contains(grantTypes, gt) {
+	if gt := form.Get("grant_type"); gt != "" && !slices.Contains(grantTypes, gt) {
 		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHint("Supported grant types: authorization_code, refresh_token, client_credentials."))
 		return
 	}
@@ -74,6 +87,14 @@ func (p *Provider) handleToken(c *gin.Context) {
 		if err != nil {
 			p.tokenError(c, ar, fosite.ErrServerError.WithWrap(err))
 			return
+		}
+		// fosite ignores the scope parameter of a refresh; one that exceeds
+		// the original grant is invalid_scope (RFC 6749 §6, §5.2).
+		for _, s := range strings.Fields(form.Get("scope")) {
+			if !slices.Contains(ar.GetGrantedScopes(), s) {
+				p.tokenError(c, ar, fosite.ErrInvalidScope.WithHintf("The scope '%s' was not granted to this refresh token.", s))
+				return
+			}
 		}
 	}
 	resp, err := p.fosite.NewAccessResponse(keys.WithAlg(ctx, client.idTokenAlg()), ar)
@@ -167,4 +188,11 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 	claims := userClaims(u, ar.GetGrantedScopes())
 	claims["sub"] = u.ID
 	c.JSON(http.StatusOK, claims)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
