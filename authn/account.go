@@ -1,8 +1,12 @@
 package authn
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -54,6 +58,18 @@ func (h *Handler) handleAccount(c *gin.Context) {
 		}
 		apps = append(apps, appView{ClientID: cs.ClientID, Name: name, Scopes: cs.Scopes, Since: cs.CreatedAt.Format("2 Jan 2006")})
 	}
+	creds, err := h.st.ListUserCredentials(ctx, u.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	cv := make([]credentialView, 0, len(creds))
+	accepted := make([]string, 0, len(creds))
+	for _, cr := range creds {
+		cv = append(cv, newCredentialView(cr))
+		accepted = append(accepted, cr.ID)
+	}
+	acceptedJSON, _ := json.Marshal(accepted)
 	sessions, err := h.st.ListUserLoginSessions(ctx, u.ID)
 	if err != nil {
 		h.fail(c, err)
@@ -69,11 +85,15 @@ func (h *Handler) handleAccount(c *gin.Context) {
 	if err := h.pages.Render(c.Writer, http.StatusOK, "account", templates.Page{
 		Title: "Your account",
 		Data: map[string]any{
-			"User":     u,
-			"Apps":     apps,
-			"Sessions": sv,
-			"CSRF":     h.sessions.CSRFToken(c.Writer, c.Request),
-			"Notice":   c.Query("done"),
+			"User":       u,
+			"UserHandle": base64.RawURLEncoding.EncodeToString([]byte(u.ID)),
+			"RPID":       h.rpID,
+			"Passkeys":   cv,
+			"Accepted":   string(acceptedJSON),
+			"Apps":       apps,
+			"Sessions":   sv,
+			"CSRF":       h.sessions.CSRFToken(c.Writer, c.Request),
+			"Notice":     c.Query("done"),
 		},
 	}); err != nil {
 		h.fail(c, err)
@@ -156,4 +176,115 @@ func (h *Handler) handleSignOut(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/account")
+}
+
+type credentialView struct {
+	ID       string
+	Name     string
+	Kind     string
+	Created  string
+	LastUsed string
+	Sync     string
+	Flagged  bool
+}
+
+func newCredentialView(c models.WebAuthnCredential) credentialView {
+	v := credentialView{ID: c.ID, Name: c.Name, Created: c.CreatedAt.Format("2 Jan 2006"), LastUsed: "Never used", Flagged: c.CloneWarning}
+	if c.LastUsedAt != nil {
+		v.LastUsed = "Last used " + humanTime(*c.LastUsedAt)
+	}
+	switch {
+	case c.Kind == models.CredentialSecurityKey:
+		v.Kind = "Security key · second factor"
+	default:
+		v.Kind = "Passkey"
+	}
+	switch {
+	case c.BackupState:
+		v.Sync = "Synced"
+	case c.BackupEligible:
+		v.Sync = "Can sync"
+	default:
+		v.Sync = "This device only"
+	}
+	return v
+}
+
+// humanTime says "today", "yesterday" or a date.
+func humanTime(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return "within the hour"
+	case d < 24*time.Hour:
+		return "today"
+	case d < 48*time.Hour:
+		return "yesterday"
+	}
+	return "on " + t.Format("2 Jan 2006")
+}
+
+// handleRenamePasskey renames one of the user's passkeys.
+func (h *Handler) handleRenamePasskey(c *gin.Context) {
+	_, u, ok := h.accountAction(c)
+	if !ok {
+		return
+	}
+	name := strings.TrimSpace(c.PostForm("name"))
+	if name == "" || len(name) > 64 {
+		c.Redirect(http.StatusSeeOther, "/account?done=bad_name")
+		return
+	}
+	err := h.st.RenameCredential(c.Request.Context(), u.ID, c.PostForm("id"), name)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		h.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/account?done=passkey_renamed")
+}
+
+// handleDeletePasskey deletes one of the user's passkeys. The last
+// credential cannot be deleted here: the user would be locked out (the
+// email-link recovery path comes with passlinks).
+func (h *Handler) handleDeletePasskey(c *gin.Context) {
+	ctx := c.Request.Context()
+	_, u, ok := h.accountAction(c)
+	if !ok {
+		return
+	}
+	creds, err := h.st.ListUserCredentials(ctx, u.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if len(creds) <= 1 {
+		c.Redirect(http.StatusSeeOther, "/account?done=last_passkey")
+		return
+	}
+	err = h.st.DeleteCredential(ctx, u.ID, c.PostForm("id"))
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		h.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/account?done=passkey_deleted")
+}
+
+// handleRename changes the user's display name.
+func (h *Handler) handleRename(c *gin.Context) {
+	_, u, ok := h.accountAction(c)
+	if !ok {
+		return
+	}
+	name := strings.TrimSpace(c.PostForm("display_name"))
+	if name == "" || len(name) > 100 {
+		c.Redirect(http.StatusSeeOther, "/account?done=bad_name")
+		return
+	}
+	if err := h.st.SetUserDisplayName(c.Request.Context(), u.ID, name); err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/account?done=name")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
@@ -27,6 +28,11 @@ type Store interface {
 	SetInteractionError(ctx context.Context, id, code string) error
 	GetClient(ctx context.Context, id string) (*models.Client, error)
 	GetUser(ctx context.Context, id string) (*models.User, error)
+	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
+	ListUserCredentials(ctx context.Context, userID string) ([]models.WebAuthnCredential, error)
+	RenameCredential(ctx context.Context, userID, id, name string) error
+	DeleteCredential(ctx context.Context, userID, id string) error
+	SetUserDisplayName(ctx context.Context, id, name string) error
 	SaveConsent(ctx context.Context, c *models.Consent) error
 	ListConsents(ctx context.Context, userID string) ([]models.Consent, error)
 	DeleteConsent(ctx context.Context, userID, clientID string) error
@@ -39,20 +45,29 @@ type Deps struct {
 	Store    Store
 	Sessions *websession.Manager
 	Pages    *templates.Renderer
+	Passkeys *passkey.Service
 	Logger   *slog.Logger
+	// SignupOpen lets anyone create an account.
+	SignupOpen bool
+	// RPID is the WebAuthn relying party id (for the page's signal calls).
+	RPID string
 }
 
 // Handler serves the hosted pages.
 type Handler struct {
-	st       Store
-	sessions *websession.Manager
-	pages    *templates.Renderer
-	log      *slog.Logger
+	st         Store
+	sessions   *websession.Manager
+	pages      *templates.Renderer
+	passkeys   *passkey.Service
+	log        *slog.Logger
+	signupOpen bool
+	rpID       string
 }
 
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
-	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, log: deps.Logger}
+	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys,
+		log: deps.Logger, signupOpen: deps.SignupOpen, rpID: deps.RPID}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -63,6 +78,14 @@ func New(deps Deps) *Handler {
 // middleware.
 func (h *Handler) Mount(r gin.IRouter) {
 	r.GET("/login", h.handleLogin)
+	r.GET("/signup", h.handleSignup)
+	r.POST("/webauthn/login/options", h.handleLoginOptions)
+	r.POST("/webauthn/login/verify", h.handleLoginVerify)
+	r.POST("/webauthn/register/options", h.handleRegisterOptions)
+	r.POST("/webauthn/register/verify", h.handleRegisterVerify)
+	r.POST("/account/passkeys/rename", h.handleRenamePasskey)
+	r.POST("/account/passkeys/delete", h.handleDeletePasskey)
+	r.POST("/account/name", h.handleRename)
 	r.GET("/consent", h.handleConsent)
 	r.POST("/consent", h.handleConsentPost)
 	r.GET("/account", h.handleAccount)

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn"
+	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
@@ -33,6 +34,7 @@ const (
 	PurposeTokenHMAC   = "token-hmac"
 	PurposeCookies     = "cookies"
 	PurposeSecretCache = "client-secret-cache"
+	PurposeFakeCreds   = "fake-credential-ids"
 )
 
 // maxBody bounds request bodies: OAuth requests and page forms are small;
@@ -99,7 +101,24 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	hosted := authn.New(authn.Deps{Store: deps.Store, Sessions: sessions, Pages: pages, Logger: log})
+	passkeys, err := passkey.New(passkey.Config{
+		RPID:              cfg.WebAuthnRPID(),
+		RPName:            cfg.RPName,
+		Origins:           cfg.WebAuthnOrigins(),
+		UserVerification:  cfg.UserVerification,
+		Attestation:       cfg.Attestation,
+		AAGUIDAllow:       cfg.AAGUIDAllow,
+		AAGUIDDeny:        cfg.AAGUIDDeny,
+		MDSFile:           cfg.MDSFile,
+		FakeCredentialKey: secret.Derive(deps.Secret, PurposeFakeCreds),
+	}, deps.Store, log)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
+	hosted := authn.New(authn.Deps{
+		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Logger: log,
+		SignupOpen: cfg.SignupOpen, RPID: cfg.WebAuthnRPID(),
+	})
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions}
 	s.engine = s.routes(hosted)

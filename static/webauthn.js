@@ -190,9 +190,12 @@
             return;
           }
           page.dataset.conditional = "failed";
-          if (err && err.data) { signalUnknown(err.data); }
-          var msg = ceremonyMessage(err, false);
-          if (msg) { showError(msg); }
+          // The person did not start this request, so a browser-side
+          // refusal stays silent; only what the server said is shown.
+          if (err && err.data) {
+            signalUnknown(err.data);
+            showError(ceremonyMessage(err, false));
+          }
         });
     }).catch(function () {});
   }

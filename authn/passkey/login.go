@@ -1,0 +1,337 @@
+package passkey
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+// Result is a successful sign-in.
+type Result struct {
+	User       *models.User
+	Credential *models.WebAuthnCredential
+	// AMR lists the authentication methods (RFC 8176 §2): "pop" always;
+	// "hwk" when the key is device-bound (not backup eligible); "user" when
+	// user presence was tested; "mfa" when user verification happened (a
+	// verified passkey is possession plus a PIN or biometric).
+	AMR []string
+	// ACR is models.ACRPhishingResistant: the assertion is bound to our
+	// origin and RP ID.
+	ACR           string
+	InteractionID string
+}
+
+// BeginLogin starts a passkey sign-in. With user != nil it is
+// username-first: allowCredentials lists the user's passkeys (a user
+// without passkeys gets the same fake options as an unknown address, so
+// the answer does not tell). With user == nil it is discoverable
+// (allowCredentials empty): the "Sign in with a passkey" button and
+// conditional UI (autofill), the mediation being the browser's choice.
+// A disabled user gets ordinary options and is refused at the finish.
+//
+// It returns the JSON for PublicKeyCredential.parseRequestOptionsFromJSON
+// (the publicKey member) and the ceremony id.
+func (s *Service) BeginLogin(ctx context.Context, user *models.User, browserHash, interactionID string) (json.RawMessage, string, error) {
+	return s.beginLogin(ctx, user, models.CredentialPasskey, s.uv, browserHash, interactionID)
+}
+
+// BeginSecurityKeyLogin starts the second step of a password sign-in: an
+// assertion with one of user's security keys (user verification
+// discouraged; the password was the knowledge factor).
+func (s *Service) BeginSecurityKeyLogin(ctx context.Context, user *models.User, browserHash, interactionID string) (json.RawMessage, string, error) {
+	if user == nil {
+		return nil, "", fail(ErrBadInput, "a security key sign-in needs a user")
+	}
+	return s.beginLogin(ctx, user, models.CredentialSecurityKey, protocol.VerificationDiscouraged, browserHash, interactionID)
+}
+
+// BeginLoginUnknown answers a username-first sign-in for an address with
+// no account: options of the same shape as a real user's, with one or two
+// fake credential ids derived from the address (HMAC with
+// FakeCredentialKey), so asking twice gives the same ids and the answer
+// does not reveal whether the account exists. The ceremony can never
+// finish successfully.
+func (s *Service) BeginLoginUnknown(ctx context.Context, email, browserHash, interactionID string) (json.RawMessage, string, error) {
+	// The same reads as for a real user, so the time taken does not tell
+	// either.
+	if _, err := s.st.ListUserCredentials(ctx, "unknown:"+email); err != nil {
+		return nil, "", fmt.Errorf("passkey: %w", err)
+	}
+	return s.beginFakeLogin(ctx, email, models.CredentialPasskey, s.uv, browserHash, interactionID)
+}
+
+func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string, uv protocol.UserVerificationRequirement, browserHash, interactionID string) (json.RawMessage, string, error) {
+	if browserHash == "" {
+		return nil, "", fail(ErrBadInput, "no browser binding")
+	}
+	opts := []webauthn.LoginOption{webauthn.WithUserVerification(uv)}
+	if user == nil {
+		assertion, session, err := s.wa.BeginDiscoverableLogin(opts...)
+		if err != nil {
+			return nil, "", fmt.Errorf("passkey: begin discoverable login: %w", err)
+		}
+		return s.saveLogin(ctx, assertion, session, kind, loginDiscoverable, "", browserHash, interactionID)
+	}
+	creds, err := s.st.ListUserCredentials(ctx, user.ID)
+	if err != nil {
+		return nil, "", fmt.Errorf("passkey: %w", err)
+	}
+	wu := newWAUser(user.ID, user.Email, user.DisplayName)
+	for i := range creds {
+		if creds[i].Kind != kind {
+			continue
+		}
+		wc, err := toWebAuthn(&creds[i])
+		if err != nil {
+			return nil, "", fmt.Errorf("passkey: %w", err)
+		}
+		wu.creds = append(wu.creds, wc)
+	}
+	if len(wu.creds) == 0 {
+		return s.beginFakeLogin(ctx, user.Email, kind, uv, browserHash, interactionID)
+	}
+	assertion, session, err := s.wa.BeginLogin(wu, opts...)
+	if err != nil {
+		return nil, "", fmt.Errorf("passkey: begin login: %w", err)
+	}
+	return s.saveLogin(ctx, assertion, session, kind, loginUser, user.ID, browserHash, interactionID)
+}
+
+func (s *Service) beginFakeLogin(ctx context.Context, email, kind string, uv protocol.UserVerificationRequirement, browserHash, interactionID string) (json.RawMessage, string, error) {
+	if browserHash == "" {
+		return nil, "", fail(ErrBadInput, "no browser binding")
+	}
+	opts := []webauthn.LoginOption{
+		webauthn.WithUserVerification(uv),
+		webauthn.WithAllowedCredentials(s.fakeCredentials(email)),
+	}
+	assertion, session, err := s.wa.BeginDiscoverableLogin(opts...)
+	if err != nil {
+		return nil, "", fmt.Errorf("passkey: begin login: %w", err)
+	}
+	return s.saveLogin(ctx, assertion, session, kind, loginUnknown, "", browserHash, interactionID)
+}
+
+// fakeCredentials derives one or two credential descriptors from the
+// normalized address: lengths and transports like those of real passkeys.
+func (s *Service) fakeCredentials(email string) []protocol.CredentialDescriptor {
+	seed := s.fakeBytes(store.NormalizeEmail(email), 0, sha256.Size)
+	n := 1 + int(seed[0]&1)
+	lengths := []int{16, 20, 32, 64}
+	transports := [][]protocol.AuthenticatorTransport{
+		{protocol.Hybrid, protocol.Internal},
+		{protocol.Internal},
+	}
+	out := make([]protocol.CredentialDescriptor, 0, n)
+	for i := range n {
+		l := lengths[int(seed[1+i])%len(lengths)]
+		out = append(out, protocol.CredentialDescriptor{
+			Type:         protocol.PublicKeyCredentialType,
+			CredentialID: s.fakeBytes(store.NormalizeEmail(email), 1+i, l),
+			Transport:    transports[int(seed[3+i])%len(transports)],
+		})
+	}
+	return out
+}
+
+// fakeBytes is HMAC-SHA256(FakeCredentialKey, label ‖ email ‖ i ‖ block),
+// expanded to n bytes.
+func (s *Service) fakeBytes(email string, i, n int) []byte {
+	out := make([]byte, 0, n+sha256.Size)
+	for block := uint32(0); len(out) < n; block++ {
+		m := hmac.New(sha256.New, s.fakeKey)
+		m.Write([]byte("sesame passkey fake credential\x00"))
+		m.Write([]byte(email))
+		var b [8]byte
+		binary.BigEndian.PutUint32(b[:4], uint32(i))
+		binary.BigEndian.PutUint32(b[4:], block)
+		m.Write(b[:])
+		out = m.Sum(out)
+	}
+	return out[:n]
+}
+
+func (s *Service) saveLogin(ctx context.Context, assertion *protocol.CredentialAssertion, session *webauthn.SessionData, kind, mode, userID, browserHash, interactionID string) (json.RawMessage, string, error) {
+	options, err := json.Marshal(assertion.Response)
+	if err != nil {
+		return nil, "", fmt.Errorf("passkey: encode request options: %w", err)
+	}
+	data := &ceremonyData{Session: *session, Kind: kind, Mode: mode}
+	id, err := s.saveCeremony(ctx, models.CeremonyLogin, userID, browserHash, interactionID, data)
+	if err != nil {
+		return nil, "", err
+	}
+	return options, id, nil
+}
+
+// ParseAssertion parses the browser's credential.toJSON() of an assertion,
+// bounded to MaxResponseBytes; it is the first step of FinishLogin.
+func ParseAssertion(body []byte) (*protocol.ParsedCredentialAssertionData, error) {
+	if len(body) > MaxResponseBytes {
+		return nil, fail(ErrTooLarge, fmt.Sprintf("%d bytes", len(body)))
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		return nil, failWith(ErrInvalidResponse, "parse assertion response", err)
+	}
+	return parsed, nil
+}
+
+// FinishLogin verifies the browser's assertion against the ceremony and
+// returns the signed-in user (WebAuthn §7.2): the ceremony (single use,
+// this browser, not expired); the credential (registered, of the
+// ceremony's kind, owned by the ceremony's user or, for a discoverable
+// login, by the user its userHandle names; not clone-flagged); type,
+// challenge, origin, RP ID hash, UP, UV when required, signature; the
+// sign counter (§7.2 step 22: a counter that did not increase flags the
+// credential as possibly cloned and refuses it, now and later); the user
+// not disabled. Only then are the counter, flags and last use written.
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash string, body []byte) (*Result, error) {
+	parsed, err := ParseAssertion(body)
+	if err != nil {
+		return nil, err
+	}
+	credID := base64.RawURLEncoding.EncodeToString(parsed.RawID)
+	cer, data, err := s.takeCeremony(ctx, ceremonyID, browserHash, models.CeremonyLogin)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.st.GetCredential(ctx, credID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, failWith(ErrUnknownCredential, "", err).with(credID, cer.UserID, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	failed := func(e *Error) (*Result, error) { return nil, e.with(credID, rec.UserID, rec.AAGUID) }
+
+	switch data.Mode {
+	case loginUser:
+		if rec.UserID != cer.UserID || !containsID(data.Session.AllowedCredentialIDs, parsed.RawID) {
+			// Recorded against the account being signed in to.
+			return nil, fail(ErrForeignCredential, "not one of this account's credentials").with(credID, cer.UserID, rec.AAGUID)
+		}
+	case loginDiscoverable:
+		uh := parsed.Response.UserHandle
+		if len(uh) == 0 {
+			return failed(fail(ErrInvalidResponse, "no userHandle in a discoverable assertion"))
+		}
+		if subtle.ConstantTimeCompare(uh, []byte(rec.UserID)) != 1 {
+			return failed(fail(ErrForeignCredential, "userHandle does not name the credential's owner"))
+		}
+	default: // loginUnknown: the allowed ids were fakes
+		return nil, fail(ErrForeignCredential, "no account was named").with(credID, "", rec.AAGUID)
+	}
+	if rec.Kind != data.Kind {
+		return failed(fail(ErrWrongCredentialKind, rec.Kind+" used for a "+data.Kind+" sign-in"))
+	}
+	if rec.CloneWarning {
+		return failed(fail(ErrCounterRegression, "credential was flagged as possibly cloned"))
+	}
+	user, err := s.st.GetUser(ctx, rec.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+
+	if e := s.checkClientData(&parsed.Response.CollectedClientData, protocol.AssertCeremony, data.Session.Challenge); e != nil {
+		return failed(e)
+	}
+	ad := &parsed.Response.AuthenticatorData
+	uvRequired := data.Session.UserVerification == protocol.VerificationRequired
+	if e := s.checkAuthData(ad, uvRequired); e != nil {
+		return failed(e)
+	}
+	wc, err := toWebAuthn(rec)
+	if err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	// Ownership was settled above; go-webauthn checks the rest (user
+	// handle, BE consistency, signature) against this one credential.
+	session := data.Session
+	session.UserID = []byte(rec.UserID)
+	session.AllowedCredentialIDs = [][]byte{parsed.RawID}
+	wu := newWAUser(user.ID, user.Email, user.DisplayName)
+	wu.creds = []webauthn.Credential{wc}
+	if _, err := s.wa.ValidateLogin(wu, session, parsed); err != nil {
+		return failed(failWith(ErrVerification, "assertion", err))
+	}
+	if e := s.checkMetadataStatus(ctx, rec.AAGUID); e != nil {
+		return failed(e)
+	}
+
+	// §7.2 step 22: with a counter in use (either value non-zero), the new
+	// value must exceed the stored one, or there may be two copies of the
+	// key. Checked after the signature, so nobody can flag another's
+	// credential with a forged assertion.
+	count := int64(ad.Counter)
+	if (count != 0 || rec.SignCount != 0) && count <= rec.SignCount {
+		if err := s.st.FlagCredentialClone(ctx, rec.ID); err != nil {
+			s.log.ErrorContext(ctx, "passkey: flag cloned credential", "credential_id", rec.ID, "err", err)
+		} else {
+			s.log.WarnContext(ctx, "passkey: sign counter went backwards; credential flagged", "credential_id", rec.ID, "user_id", rec.UserID, "stored", rec.SignCount, "received", count)
+		}
+		return failed(fail(ErrCounterRegression, fmt.Sprintf("counter %d after %d", count, rec.SignCount)))
+	}
+	if user.Disabled {
+		return failed(fail(ErrUserDisabled, ""))
+	}
+
+	flags := ad.Flags
+	now := s.now()
+	err = s.st.RecordCredentialUse(ctx, rec.ID, rec.SignCount, count, flags.HasUserVerified(), flags.HasBackupEligible(), flags.HasBackupState(), now)
+	if errors.Is(err, models.ErrConsumed) {
+		// Another assertion with this counter value won the race, or the
+		// credential was flagged meanwhile.
+		return failed(failWith(ErrCounterRegression, "concurrent use of one counter value", err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	rec.SignCount = count
+	rec.UserVerified, rec.BackupEligible, rec.BackupState = flags.HasUserVerified(), flags.HasBackupEligible(), flags.HasBackupState()
+	rec.LastUsedAt = &now
+	rec.UpdatedAt = now
+	return &Result{
+		User:          user,
+		Credential:    rec,
+		AMR:           amrFor(flags),
+		ACR:           models.ACRPhishingResistant,
+		InteractionID: cer.InteractionID,
+	}, nil
+}
+
+// amrFor derives RFC 8176 methods from the authenticator data flags.
+func amrFor(f protocol.AuthenticatorFlags) []string {
+	amr := []string{"pop"}
+	if !f.HasBackupEligible() {
+		amr = append(amr, "hwk")
+	}
+	if f.HasUserPresent() {
+		amr = append(amr, "user")
+	}
+	if f.HasUserVerified() {
+		amr = append(amr, "mfa")
+	}
+	return amr
+}
+
+func containsID(ids [][]byte, id []byte) bool {
+	for _, v := range ids {
+		if subtle.ConstantTimeCompare(v, id) == 1 {
+			return true
+		}
+	}
+	return false
+}

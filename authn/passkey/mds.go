@@ -1,0 +1,114 @@
+package passkey
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/go-webauthn/webauthn/metadata"
+	"github.com/go-webauthn/webauthn/metadata/providers/memory"
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/google/uuid"
+)
+
+// loadMDS reads a FIDO MDS3 BLOB, checks its signature chains to root (FIDO's
+// production root when empty) and returns a provider that requires an
+// entry for every attested authenticator, verifies attestation chains
+// against the entry's trust anchors and the attestation type against the
+// statement, and refuses models with an undesired status (revoked,
+// compromised…).
+func loadMDS(path, root string, now time.Time, log *slog.Logger) (metadata.Provider, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read mds file: %w", err)
+	}
+	opts := []metadata.DecoderOption{metadata.WithIgnoreEntryParsingErrors()}
+	if root != "" {
+		opts = append(opts, metadata.WithRootCertificate(root))
+	}
+	dec, err := metadata.NewDecoder(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("mds decoder: %w", err)
+	}
+	payload, err := dec.DecodeBytes(bytes.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("verify mds file %s: %w", path, err)
+	}
+	md, err := dec.Parse(payload)
+	if err != nil {
+		return nil, fmt.Errorf("parse mds file %s: %w", path, err)
+	}
+	if len(md.Unparsed) > 0 {
+		log.Warn("passkey: some FIDO metadata entries could not be parsed and are ignored", "file", path, "count", len(md.Unparsed))
+	}
+	if md.Parsed.NextUpdate.Before(now) {
+		log.Warn("passkey: the FIDO metadata BLOB is past its next update date; download a fresh one", "file", path, "next_update", md.Parsed.NextUpdate.Format(time.DateOnly))
+	}
+	return memory.New(
+		memory.WithMetadata(md.ToMap()),
+		memory.WithMetadataKeyIdentifiers(md.ToKeyIdentifierMap()),
+		memory.WithValidateEntry(true),
+		memory.WithValidateEntryKeyIdentifier(true),
+		memory.WithValidateTrustAnchor(true),
+		memory.WithValidateStatus(true),
+		memory.WithValidateAttestationTypes(true),
+	)
+}
+
+// checkAttestationPolicy applies the registration policy to a verified
+// attestation: the AAGUID deny list (with "none" only when the
+// authenticator disclosed its model), and with "direct" the allow list and
+// the FIDO metadata (status, trust anchors, attestation types).
+//
+// Without MDSFile the AAGUID is what the authenticator claims (self
+// attestation proves nothing about the model); with it, go-webauthn's
+// metadata validation ties an attested AAGUID to its vendor's roots.
+func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.AttestationObject, aaguid string) *Error {
+	disclosed := aaguid != ZeroAAGUID
+	if s.deny[aaguid] && (disclosed || s.direct) {
+		return fail(ErrAttestationRefused, "authenticator model "+aaguid+" is denied")
+	}
+	if !s.direct {
+		return nil
+	}
+	if len(s.allow) > 0 && !s.allow[aaguid] {
+		return fail(ErrAttestationRefused, "authenticator model "+aaguid+" is not on the allow list")
+	}
+	if s.mds == nil {
+		return nil
+	}
+	id, err := uuid.Parse(aaguid)
+	if err != nil {
+		return fail(ErrAttestationRefused, "malformed AAGUID")
+	}
+	x5cs, _ := att.AttStatement["x5c"].([]any)
+	if perr := protocol.ValidateMetadataWithAuthenticatorData(ctx, s.mds, id, att.Type, att.Format, x5cs, &att.AuthData); perr != nil {
+		return fail(ErrAttestationRefused, "FIDO metadata check failed: "+perr.DevInfo)
+	}
+	return nil
+}
+
+// checkMetadataStatus refuses, at sign-in, a credential whose model FIDO
+// metadata now lists with an undesired status (e.g. revoked after a key
+// compromise). Models absent from the metadata are not refused here: they
+// passed (or predate) the registration policy.
+func (s *Service) checkMetadataStatus(ctx context.Context, aaguid string) *Error {
+	if s.mds == nil {
+		return nil
+	}
+	id, err := uuid.Parse(aaguid)
+	if err != nil || id == uuid.Nil {
+		return nil
+	}
+	entry, err := s.mds.GetEntry(ctx, id)
+	if err != nil || entry == nil {
+		return nil
+	}
+	if err := s.mds.ValidateStatusReports(ctx, entry.StatusReports); err != nil {
+		return failWith(ErrAttestationRefused, "authenticator model "+aaguid+" has an undesired FIDO status", err)
+	}
+	return nil
+}

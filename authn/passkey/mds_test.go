@@ -1,0 +1,220 @@
+package passkey
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
+)
+
+// mdsSigner signs FIDO MDS3 BLOBs (JWS, ES256) with a test root, as the
+// FIDO Alliance signs the real one with theirs.
+type mdsSigner struct {
+	key  *ecdsa.PrivateKey
+	root string // base64 DER
+}
+
+func newMDSSigner(t testing.TB) *mdsSigner {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "Test MDS root"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mdsSigner{key: key, root: base64.StdEncoding.EncodeToString(der)}
+}
+
+type mdsEntry struct {
+	aaguid, status string
+	types          []string
+}
+
+// blob writes a signed BLOB listing entries and returns its path.
+func (m *mdsSigner) blob(t testing.TB, entries ...mdsEntry) string {
+	t.Helper()
+	var list []map[string]any
+	for _, e := range entries {
+		list = append(list, map[string]any{
+			"aaguid": e.aaguid,
+			"metadataStatement": map[string]any{
+				"aaguid": e.aaguid, "description": "Test authenticator " + e.aaguid,
+				"protocolFamily": "fido2", "attestationTypes": e.types,
+			},
+			"statusReports":          []map[string]any{{"status": e.status, "effectiveDate": "2020-01-01"}},
+			"timeOfLastStatusChange": "2020-01-01",
+		})
+	}
+	payload, _ := json.Marshal(map[string]any{"legalHeader": "test", "no": 1, "nextUpdate": "2099-01-01", "entries": list})
+	header, _ := json.Marshal(map[string]any{"alg": "ES256", "typ": "JWT"})
+	signing := b64(header) + "." + b64(payload)
+	digest := sha256.Sum256([]byte(signing))
+	r, s, err := ecdsa.Sign(rand.Reader, m.key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	path := filepath.Join(t.TempDir(), "mds.jwt")
+	if err := os.WriteFile(path, []byte(signing+"."+b64(sig)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestMDS: with attestation direct and a FIDO MDS3 BLOB, an authenticator
+// registers only when the metadata knows its model, its attestation type
+// matches the statement, and its status is acceptable; a model revoked
+// later is refused at sign-in (FIDO MDS 3.1 §3.1.8 status reports).
+func TestMDS(t *testing.T) {
+	const listed = "0a1b2c3d-0000-4000-8000-000000000001"
+	signer := newMDSSigner(t)
+	mds := func(entries ...mdsEntry) func(*Config) {
+		path := signer.blob(t, entries...)
+		return func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", path, signer.root }
+	}
+	certified := mds(mdsEntry{listed, "FIDO_CERTIFIED_L1", []string{"basic_surrogate"}})
+	tests := []struct {
+		name   string
+		cfg    func(*Config)
+		aaguid string
+		want   error
+	}{
+		{"listed model, matching attestation type", certified, listed, nil},
+		{"model absent from the metadata", certified, "0a1b2c3d-0000-4000-8000-000000000002", ErrAttestationRefused},
+		// A self-attested claim to be a model that attests with a vendor
+		// certificate proves nothing.
+		{"attestation type the statement does not list", mds(mdsEntry{listed, "FIDO_CERTIFIED", []string{"basic_full"}}), listed, ErrAttestationRefused},
+		{"revoked model", mds(mdsEntry{listed, "REVOKED", []string{"basic_surrogate"}}), listed, ErrAttestationRefused},
+	}
+	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				e := newEnv(t, open(t), tc.cfg)
+				user := e.createUser("mds@example.test")
+				opts, cid, err := e.svc.BeginRegistration(e.ctx, user, nil, models.CredentialSecurityKey, testBrowser, testIA)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(opts), `"attestation":"direct"`) {
+					t.Errorf("options do not ask for direct attestation: %s", opts)
+				}
+				d := newDevice(deviceOpts{aaguid: tc.aaguid, noUV: true})
+				snap := e.snapshot()
+				_, _, _, err = e.svc.FinishRegistration(e.ctx, cid, testBrowser, d.attest(t, opts, testRP, nil))
+				if tc.want == nil {
+					if err != nil {
+						t.Fatalf("FinishRegistration: %v", err)
+					}
+					return
+				}
+				t.Logf("refused: %v", err)
+				wantErr(t, err, tc.want)
+				e.wantUnchanged(snap)
+			})
+		}
+
+		t.Run("model revoked after registration", func(t *testing.T) {
+			st := open(t)
+			e := newEnv(t, st, certified)
+			user := e.createUser("later@example.test")
+			d := newDevice(deviceOpts{aaguid: listed, noUV: true})
+			e.register(user, nil, models.CredentialSecurityKey, d)
+			later := newEnv(t, st, mds(mdsEntry{listed, "REVOKED", []string{"basic_surrogate"}}))
+			opts, cid, err := later.svc.BeginSecurityKeyLogin(e.ctx, user, testBrowser, testIA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.cred.Counter++
+			snap := e.snapshot()
+			_, err = later.svc.FinishLogin(e.ctx, cid, testBrowser, d.assert(t, opts, testRP, nil))
+			t.Logf("refused: %v", err)
+			wantErr(t, err, ErrAttestationRefused)
+			e.wantUnchanged(snap)
+		})
+	})
+}
+
+// TestConfig: New refuses what cannot work, including an MDS BLOB that is
+// not signed by the configured root.
+func TestConfig(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	signer, other := newMDSSigner(t), newMDSSigner(t)
+	base := Config{RPID: testRPID, Origins: []string{testOrigin}}
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		ok   bool
+	}{
+		{"defaults", func(*Config) {}, true},
+		{"no rp id", func(c *Config) { c.RPID = "" }, false},
+		{"ip address rp id", func(c *Config) { c.RPID = "127.0.0.1" }, false},
+		{"no origins", func(c *Config) { c.Origins = nil }, false},
+		{"bad user verification", func(c *Config) { c.UserVerification = "always" }, false},
+		{"bad attestation", func(c *Config) { c.Attestation = "enterprise" }, false},
+		{"allow list without direct", func(c *Config) { c.AAGUIDAllow = []string{listedAAGUID} }, false},
+		{"malformed deny list", func(c *Config) { c.AAGUIDDeny = []string{"yubikey"} }, false},
+		{"mds without direct", func(c *Config) { c.MDSFile = signer.blob(t); c.MDSRoot = signer.root }, false},
+		{"mds signed by its root", func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", signer.blob(t), signer.root }, true},
+		{"mds signed by another key", func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", other.blob(t), signer.root }, false},
+		{"mds checked against the FIDO root", func(c *Config) { c.Attestation, c.MDSFile = "direct", signer.blob(t) }, false},
+		{"mds file missing", func(c *Config) { c.Attestation, c.MDSFile = "direct", filepath.Join(t.TempDir(), "none.jwt") }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base
+			tc.mod(&cfg)
+			_, err := New(cfg, st, quietLogger())
+			if (err == nil) != tc.ok {
+				t.Fatalf("New: err = %v, want ok = %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+const listedAAGUID = "cb69481e-8ff7-4039-93ec-0a2729a154a8"
+
+// TestAuthenticatorName: the bundled table names well-known models; the
+// zero AAGUID (undisclosed) and unknown ones have no name.
+func TestAuthenticatorName(t *testing.T) {
+	for aaguid, want := range map[string]string{
+		"ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4": "Google Password Manager",
+		"FBFC3007-154E-4ECC-8C0B-6E020557D7BD": "iCloud Keychain",
+		"08987058-cadc-4b81-b6e1-30de50dcbe96": "Windows Hello",
+		"bada5566-a7aa-401f-bd96-45619a55120d": "1Password",
+		"fa2b99dc-9e39-4257-8f92-4a30d23c4118": "YubiKey 5 Series",
+		ZeroAAGUID:                             "",
+		"12345678-1234-1234-1234-123456789012": "",
+		"not an aaguid":                        "",
+	} {
+		if got := AuthenticatorName(aaguid); got != want {
+			t.Errorf("AuthenticatorName(%q) = %q, want %q", aaguid, got, want)
+		}
+	}
+}

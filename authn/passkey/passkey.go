@@ -1,0 +1,465 @@
+package passkey
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-webauthn/webauthn/metadata"
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// MaxResponseBytes bounds the browser's JSON: a real attestation with a
+// certificate chain is a few KiB. Handlers should read at most
+// MaxResponseBytes+1 bytes (http.MaxBytesReader) and pass them on, so an
+// oversized body is answered with ErrTooLarge.
+const MaxResponseBytes = 64 << 10
+
+// DefaultCeremonyTTL is how long a begun ceremony may be finished.
+const DefaultCeremonyTTL = 5 * time.Minute
+
+// Method is the auth event method of this package.
+const Method = "passkey"
+
+// Config is the relying party and its policy.
+type Config struct {
+	// RPID is the WebAuthn relying party id (a host name, e.g. "localhost").
+	RPID string
+	// RPName is shown by authenticators when a credential is created.
+	RPName string
+	// Origins are the origins responses may come from (e.g.
+	// "https://id.example.com").
+	Origins []string
+	// UserVerification is the policy for passkeys: "required",
+	// "preferred" (default) or "discouraged". Security keys (a second
+	// factor after a password) always use "discouraged".
+	UserVerification string
+	// Attestation is the conveyance asked at registration: "none"
+	// (default) or "direct".
+	Attestation string
+	// AAGUIDAllow, when non-empty, lists the only authenticator models
+	// that may register (needs Attestation "direct").
+	AAGUIDAllow []string
+	// AAGUIDDeny lists authenticator models that may not register.
+	AAGUIDDeny []string
+	// MDSFile is an optional FIDO MDS3 BLOB (the JWT downloaded from
+	// https://mds3.fidoalliance.org/); needs Attestation "direct".
+	MDSFile string
+	// MDSRoot overrides the certificate (base64 DER) the MDS BLOB must
+	// chain to; empty means FIDO's production root. For tests.
+	MDSRoot string
+	// CeremonyTTL is how long a ceremony may be finished (default 5m).
+	CeremonyTTL time.Duration
+	// FakeCredentialKey keys the HMAC that derives the fake credential ids
+	// BeginLoginUnknown answers for an unknown email. It must be the same
+	// on every replica (derive it from the system secret); when empty a
+	// random key is used, so the fake ids change at each restart.
+	FakeCredentialKey []byte
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Store is the part of the data layer the service uses; *store.Store
+// satisfies it.
+type Store interface {
+	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
+	CreateUser(ctx context.Context, u *models.User) error
+	GetUser(ctx context.Context, id string) (*models.User, error)
+	CreateCredential(ctx context.Context, c *models.WebAuthnCredential) error
+	GetCredential(ctx context.Context, id string) (*models.WebAuthnCredential, error)
+	ListUserCredentials(ctx context.Context, userID string) ([]models.WebAuthnCredential, error)
+	RecordCredentialUse(ctx context.Context, id string, prev, signCount int64, uv, be, bs bool, at time.Time) error
+	FlagCredentialClone(ctx context.Context, id string) error
+	CreateCeremony(ctx context.Context, c *models.WebAuthnCeremony) error
+	ConsumeCeremony(ctx context.Context, id string) (*models.WebAuthnCeremony, error)
+	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
+}
+
+// Service runs WebAuthn ceremonies against the store.
+type Service struct {
+	cfg      Config
+	st       Store
+	log      *slog.Logger
+	wa       *webauthn.WebAuthn
+	rpIDHash [sha256.Size]byte
+	uv       protocol.UserVerificationRequirement
+	direct   bool
+	allow    map[string]bool
+	deny     map[string]bool
+	mds      metadata.Provider
+	fakeKey  []byte
+}
+
+// New checks cfg and returns the service.
+func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if st == nil {
+		return nil, errors.New("passkey: no store")
+	}
+	if cfg.RPName == "" {
+		cfg.RPName = cfg.RPID
+	}
+	if cfg.UserVerification == "" {
+		cfg.UserVerification = string(protocol.VerificationPreferred)
+	}
+	if cfg.Attestation == "" {
+		cfg.Attestation = string(protocol.PreferNoAttestation)
+	}
+	if cfg.CeremonyTTL == 0 {
+		cfg.CeremonyTTL = DefaultCeremonyTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := protocol.ValidateRPID(cfg.RPID); err != nil {
+		return nil, fmt.Errorf("passkey: rp id %q: %w", cfg.RPID, err)
+	}
+	if len(cfg.Origins) == 0 {
+		return nil, errors.New("passkey: no origins")
+	}
+	switch cfg.UserVerification {
+	case "required", "preferred", "discouraged":
+	default:
+		return nil, fmt.Errorf("passkey: user verification must be required, preferred or discouraged (got %q)", cfg.UserVerification)
+	}
+	switch cfg.Attestation {
+	case "none", "direct":
+	default:
+		return nil, fmt.Errorf("passkey: attestation must be none or direct (got %q)", cfg.Attestation)
+	}
+	if cfg.CeremonyTTL < 0 {
+		return nil, fmt.Errorf("passkey: ceremony ttl must be positive (got %v)", cfg.CeremonyTTL)
+	}
+	s := &Service{
+		cfg:      cfg,
+		st:       st,
+		log:      log,
+		rpIDHash: sha256.Sum256([]byte(cfg.RPID)),
+		uv:       protocol.UserVerificationRequirement(cfg.UserVerification),
+		direct:   cfg.Attestation == "direct",
+		fakeKey:  cfg.FakeCredentialKey,
+	}
+	var err error
+	if s.allow, err = parseAAGUIDSet("aaguid allow", cfg.AAGUIDAllow); err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	if s.deny, err = parseAAGUIDSet("aaguid deny", cfg.AAGUIDDeny); err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	if len(s.allow) > 0 && !s.direct {
+		return nil, errors.New("passkey: an AAGUID allow list needs attestation direct (the model is only known from the attestation)")
+	}
+	if cfg.MDSFile != "" {
+		if !s.direct {
+			return nil, errors.New("passkey: an MDS file needs attestation direct")
+		}
+		if s.mds, err = loadMDS(cfg.MDSFile, cfg.MDSRoot, s.now(), log); err != nil {
+			return nil, fmt.Errorf("passkey: %w", err)
+		}
+	}
+	if len(s.fakeKey) == 0 {
+		s.fakeKey = make([]byte, 32)
+		_, _ = rand.Read(s.fakeKey) // crypto/rand.Read never fails (Go 1.24+)
+		log.Warn("passkey: no fake credential key configured; answers for unknown emails change at each restart and differ between replicas")
+	}
+	timeouts := webauthn.TimeoutConfig{Timeout: cfg.CeremonyTTL, TimeoutUVD: cfg.CeremonyTTL}
+	s.wa, err = webauthn.New(&webauthn.Config{
+		RPID:                  cfg.RPID,
+		RPDisplayName:         cfg.RPName,
+		RPOrigins:             cfg.Origins,
+		AttestationPreference: protocol.ConveyancePreference(cfg.Attestation),
+		// The ceremony's expiry is enforced by the store (CeremonyTTL);
+		// these only set the timeout the browser is told.
+		Timeouts: webauthn.TimeoutsConfig{Login: timeouts, Registration: timeouts},
+		// Client extension outputs are unsigned and we act on none of them;
+		// some password managers add outputs nobody asked for, which would
+		// otherwise fail an honest ceremony.
+		ExtensionsUnsolicitedOutputPolicy: protocol.UnsolicitedOutputPolicyIgnore,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// waUser adapts a user to go-webauthn. The user handle is the user id
+// (random, at most 64 bytes, no personal data: WebAuthn §14.6.1).
+type waUser struct {
+	id      []byte
+	name    string
+	display string
+	creds   []webauthn.Credential
+}
+
+var _ webauthn.User = (*waUser)(nil)
+
+func (u *waUser) WebAuthnID() []byte                         { return u.id }
+func (u *waUser) WebAuthnName() string                       { return u.name }
+func (u *waUser) WebAuthnDisplayName() string                { return u.display }
+func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+func newWAUser(id, email, displayName string) *waUser {
+	if displayName == "" {
+		displayName = email
+	}
+	return &waUser{id: []byte(id), name: email, display: displayName}
+}
+
+// toWebAuthn converts a stored credential to go-webauthn's record.
+func toWebAuthn(c *models.WebAuthnCredential) (webauthn.Credential, error) {
+	id, err := base64.RawURLEncoding.DecodeString(c.ID)
+	if err != nil {
+		return webauthn.Credential{}, fmt.Errorf("decode credential id: %w", err)
+	}
+	pk, err := base64.RawURLEncoding.DecodeString(c.PublicKey)
+	if err != nil {
+		return webauthn.Credential{}, fmt.Errorf("decode public key of credential %s: %w", c.ID, err)
+	}
+	var aaguid []byte
+	if u, err := uuid.Parse(c.AAGUID); err == nil {
+		aaguid = u[:]
+	}
+	transports := make([]protocol.AuthenticatorTransport, 0, len(c.Transports))
+	for _, t := range c.Transports {
+		transports = append(transports, protocol.AuthenticatorTransport(t))
+	}
+	var flags protocol.AuthenticatorFlags = protocol.FlagUserPresent
+	if c.UserVerified {
+		flags |= protocol.FlagUserVerified
+	}
+	if c.BackupEligible {
+		flags |= protocol.FlagBackupEligible
+	}
+	if c.BackupState {
+		flags |= protocol.FlagBackupState
+	}
+	return webauthn.Credential{
+		ID:                id,
+		PublicKey:         pk,
+		AttestationType:   c.AttestationType,
+		AttestationFormat: c.AttestationFormat,
+		Transport:         transports,
+		Flags:             webauthn.NewCredentialFlags(flags),
+		Authenticator: webauthn.Authenticator{
+			AAGUID:       aaguid,
+			SignCount:    uint32(c.SignCount),
+			CloneWarning: c.CloneWarning,
+		},
+	}, nil
+}
+
+// ceremonyData is what a ceremony keeps between begin and finish.
+type ceremonyData struct {
+	// Session is go-webauthn's session data (challenge, RP ID, UV, allowed
+	// credentials, requested extensions), kept verbatim.
+	Session webauthn.SessionData `json:"session"`
+	// Kind is the credential kind registered or accepted
+	// (models.CredentialPasskey or models.CredentialSecurityKey).
+	Kind string `json:"kind"`
+	// Mode is how a login names its user: loginUser (username-first),
+	// loginDiscoverable (userHandle) or loginUnknown (fake options for an
+	// address without credentials; nothing can finish it).
+	Mode string `json:"mode,omitempty"`
+	// NewUser is the account a sign-up creates with its first credential.
+	NewUser *pendingUser `json:"new_user,omitempty"`
+}
+
+type pendingUser struct {
+	ID          string `json:"id"`
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+}
+
+const (
+	loginUser         = "user"
+	loginDiscoverable = "discoverable"
+	loginUnknown      = "unknown"
+)
+
+func randomID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// saveCeremony stores a ceremony and returns its id.
+func (s *Service) saveCeremony(ctx context.Context, kind, userID, browserHash, interactionID string, data *ceremonyData) (string, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return "", fmt.Errorf("passkey: encode ceremony: %w", err)
+	}
+	now := s.now()
+	c := &models.WebAuthnCeremony{
+		ID:            randomID(),
+		BrowserHash:   browserHash,
+		Kind:          kind,
+		UserID:        userID,
+		InteractionID: interactionID,
+		Data:          string(raw),
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(s.cfg.CeremonyTTL),
+	}
+	if err := s.st.CreateCeremony(ctx, c); err != nil {
+		return "", fmt.Errorf("passkey: %w", err)
+	}
+	return c.ID, nil
+}
+
+// takeCeremony consumes a ceremony of the given kind begun by this
+// browser. The ceremony is spent even when the browser or kind does not
+// match: a ceremony id is a secret of the browser that began it, so one
+// presented elsewhere has leaked and must not be usable again.
+func (s *Service) takeCeremony(ctx context.Context, id, browserHash, kind string) (*models.WebAuthnCeremony, *ceremonyData, error) {
+	if id == "" {
+		return nil, nil, fail(ErrCeremonyNotFound, "no ceremony id")
+	}
+	c, err := s.st.ConsumeCeremony(ctx, id)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return nil, nil, failWith(ErrCeremonyNotFound, "", err)
+	case errors.Is(err, models.ErrConsumed):
+		return nil, nil, failWith(ErrCeremonyUsed, "", err)
+	case errors.Is(err, models.ErrExpired):
+		return nil, nil, failWith(ErrCeremonyExpired, "", err)
+	case err != nil:
+		return nil, nil, fmt.Errorf("passkey: %w", err)
+	}
+	if browserHash == "" || subtle.ConstantTimeCompare([]byte(c.BrowserHash), []byte(browserHash)) != 1 {
+		return nil, nil, fail(ErrCeremonyWrongBrowser, "browser binding does not match")
+	}
+	if c.Kind != kind {
+		return nil, nil, fail(ErrCeremonyNotFound, "ceremony is a "+c.Kind+", not a "+kind)
+	}
+	// The store checks expiry against the wall clock; this checks it
+	// against the service's clock too.
+	if !c.ExpiresAt.After(s.now()) {
+		return nil, nil, fail(ErrCeremonyExpired, "")
+	}
+	var data ceremonyData
+	if err := json.Unmarshal([]byte(c.Data), &data); err != nil {
+		return nil, nil, fmt.Errorf("passkey: decode ceremony %s: %w", c.ID, err)
+	}
+	return c, &data, nil
+}
+
+// checkClientData runs the client data steps of WebAuthn §7.1/§7.2 (type,
+// challenge, origin) ahead of go-webauthn, which repeats them, so each
+// failure gets a precise error.
+func (s *Service) checkClientData(cd *protocol.CollectedClientData, ceremony protocol.CeremonyType, challenge string) *Error {
+	if cd.Type != ceremony {
+		return fail(ErrVerification, fmt.Sprintf("clientDataJSON type is %q, want %q", truncate(string(cd.Type), 40), ceremony))
+	}
+	if subtle.ConstantTimeCompare([]byte(cd.Challenge), []byte(challenge)) != 1 {
+		return fail(ErrVerification, "challenge does not match the ceremony")
+	}
+	if !protocol.IsOriginInHaystack(cd.Origin, s.cfg.Origins) {
+		return fail(ErrVerification, fmt.Sprintf("origin %q is not allowed", truncate(cd.Origin, 100)))
+	}
+	if cd.CrossOrigin {
+		return fail(ErrVerification, "cross-origin ceremony")
+	}
+	return nil
+}
+
+// checkAuthData checks the RP ID hash and the UP/UV/BE/BS flags (§7.1
+// steps 13-16, §7.2 steps 15-17).
+func (s *Service) checkAuthData(ad *protocol.AuthenticatorData, uvRequired bool) *Error {
+	if subtle.ConstantTimeCompare(ad.RPIDHash, s.rpIDHash[:]) != 1 {
+		return fail(ErrVerification, "RP ID hash does not match "+s.cfg.RPID)
+	}
+	if !ad.Flags.HasUserPresent() {
+		return fail(ErrVerification, "user presence flag (UP) not set")
+	}
+	if uvRequired && !ad.Flags.HasUserVerified() {
+		return fail(ErrUserVerificationRequired, "user verified flag (UV) not set")
+	}
+	if ad.Flags.HasBackupState() && !ad.Flags.HasBackupEligible() {
+		return fail(ErrVerification, "backup state set on a credential that is not backup eligible")
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// Record writes an auth event. Method defaults to "passkey", ID and At are
+// filled in, free text is bounded.
+func (s *Service) Record(ctx context.Context, e *models.AuthEvent) error {
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	if e.Method == "" {
+		e.Method = Method
+	}
+	if e.Result == "" {
+		e.Result = models.ResultSuccess
+	}
+	e.Reason = truncate(e.Reason, 200)
+	e.UserAgent = truncate(e.UserAgent, 500)
+	if err := s.st.RecordAuthEvent(ctx, e); err != nil {
+		return fmt.Errorf("passkey: %w", err)
+	}
+	return nil
+}
+
+// RecordFailure writes a failure event for err: the reason is err's
+// stable code, and the user and AAGUID come from err when e lacks them.
+func (s *Service) RecordFailure(ctx context.Context, e *models.AuthEvent, err error) error {
+	e.Result = models.ResultFailure
+	_, code, _ := HTTPStatusAndCode(err)
+	if e.Reason == "" {
+		e.Reason = code
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		if e.UserID == "" {
+			e.UserID = pe.UserID
+		}
+		if e.AAGUID == "" {
+			e.AAGUID = pe.AAGUID
+		}
+	}
+	return s.Record(ctx, e)
+}
+
+// kindName is the default name of a credential of an unknown model.
+func kindName(kind string) string {
+	if kind == models.CredentialSecurityKey {
+		return "Security key"
+	}
+	return "Passkey"
+}
+
+func validKind(kind string) bool {
+	return slices.Contains([]string{models.CredentialPasskey, models.CredentialSecurityKey}, kind)
+}
+
+func trimmed(s string, n int) string { return truncate(strings.TrimSpace(s), n) }
