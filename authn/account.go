@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -233,7 +234,7 @@ func (h *Handler) handleRenamePasskey(c *gin.Context) {
 		return
 	}
 	name := strings.TrimSpace(c.PostForm("name"))
-	if name == "" || len(name) > 64 {
+	if name == "" || utf8.RuneCountInString(name) > 64 { // characters, as the form's maxlength counts
 		c.Redirect(http.StatusSeeOther, "/account?done=bad_name")
 		return
 	}
@@ -278,7 +279,7 @@ func (h *Handler) handleRename(c *gin.Context) {
 		return
 	}
 	name := strings.TrimSpace(c.PostForm("display_name"))
-	if name == "" || len(name) > 100 {
+	if name == "" || utf8.RuneCountInString(name) > 100 {
 		c.Redirect(http.StatusSeeOther, "/account?done=bad_name")
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -221,6 +222,7 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 		h.pageErrJSON(c, err)
 		return
 	}
+	browser = registrationBinding(browser, ls)
 	var opts json.RawMessage
 	var ceremony string
 	if ls != nil && req.Email == "" {
@@ -254,13 +256,25 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 	c.JSON(http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
 }
 
+// registrationBinding is what a registration ceremony is bound to: this
+// browser and, when someone is signed in, their login session. A passkey
+// added to an account is then finished only by the session that asked for
+// it: not after sign-out or revocation (which would otherwise sign the
+// browser back in), nor once another account signed in on this browser.
+func registrationBinding(browserHash string, ls *models.LoginSession) string {
+	if ls == nil {
+		return browserHash
+	}
+	return websession.Hash(browserHash + "\x00" + ls.ID)
+}
+
 func checkSignup(email, name string) string {
 	switch {
 	case len(email) > 254 || !strings.Contains(email, "@") || strings.ContainsAny(email, " \r\n<>\"") || strings.HasPrefix(email, "@") || strings.HasSuffix(email, "@"):
 		return "Enter a valid email address."
 	case name == "":
 		return "Enter your name."
-	case len(name) > 100:
+	case utf8.RuneCountInString(name) > 100: // characters, as the message and the form say
 		return "That name is too long (100 characters at most)."
 	}
 	return ""
@@ -285,7 +299,7 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) {
 		h.pageErrJSON(c, err)
 		return
 	}
-	u, cred, inID, err := h.passkeys.FinishRegistration(ctx, req.Ceremony, browser, req.Credential)
+	u, cred, inID, err := h.passkeys.FinishRegistration(ctx, req.Ceremony, registrationBinding(browser, ls), req.Credential)
 	if err != nil {
 		h.passkeyError(c, err, "", "register")
 		return
@@ -323,14 +337,14 @@ func (h *Handler) passkeyError(c *gin.Context, err error, userID, event string) 
 	}
 	if event != "" {
 		var pe *passkey.Error
-		aaguid := ""
+		aaguid, interactionID := "", ""
 		if errors.As(err, &pe) {
 			if userID == "" {
 				userID = pe.UserID
 			}
-			aaguid = pe.AAGUID
+			aaguid, interactionID = pe.AAGUID, pe.InteractionID
 		}
-		h.record(c, userID, "", event, models.ResultFailure, code, aaguid)
+		h.record(c, userID, interactionID, event, models.ResultFailure, code, aaguid)
 	}
 	resp := apiError{Error: code, Message: msg}
 	if errors.Is(err, passkey.ErrUnknownCredential) {

@@ -194,10 +194,22 @@ func (m *Manager) Browser(w http.ResponseWriter, r *http.Request) string {
 	if v == "" {
 		v = RandomToken(32)
 		m.set(w, browserCookie, v, 0)
-		// Make the new value visible to the rest of this request too.
-		r.AddCookie(&http.Cookie{Name: m.name(browserCookie), Value: v})
+		// Make the new value visible to the rest of this request too,
+		// replacing an unusable one (r.Cookie returns the first of a name).
+		replaceCookie(r, &http.Cookie{Name: m.name(browserCookie), Value: v})
 	}
 	return Hash(v)
+}
+
+func replaceCookie(r *http.Request, c *http.Cookie) {
+	others := r.Cookies()
+	r.Header.Del("Cookie")
+	for _, o := range others {
+		if o.Name != c.Name {
+			r.AddCookie(o)
+		}
+	}
+	r.AddCookie(c)
 }
 
 // SameBrowser reports whether r comes from the browser whose binding hash

@@ -65,7 +65,18 @@ type Error struct {
 	CredentialID string // base64url, when a credential was named
 	UserID       string // when the user was known
 	AAGUID       string // when the credential was known
-	Cause        error
+	// InteractionID is the authorization the ceremony served, so a failure
+	// can be counted against its client.
+	InteractionID string
+	Cause         error
+}
+
+// withInteraction stamps a failed ceremony's error with its interaction.
+func withInteraction(err *error, interactionID string) {
+	var e *Error
+	if *err != nil && errors.As(*err, &e) && e.InteractionID == "" {
+		e.InteractionID = interactionID
+	}
 }
 
 func (e *Error) Error() string {

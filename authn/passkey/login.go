@@ -198,7 +198,7 @@ func ParseAssertion(body []byte) (*protocol.ParsedCredentialAssertionData, error
 // sign counter (§7.2 step 22: a counter that did not increase flags the
 // credential as possibly cloned and refuses it, now and later); the user
 // not disabled. Only then are the counter, flags and last use written.
-func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash string, body []byte) (*Result, error) {
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash string, body []byte) (_ *Result, err error) {
 	parsed, err := ParseAssertion(body)
 	if err != nil {
 		return nil, err
@@ -208,6 +208,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	if err != nil {
 		return nil, err
 	}
+	defer withInteraction(&err, cer.InteractionID)
 	rec, err := s.st.GetCredential(ctx, credID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, failWith(ErrUnknownCredential, "", err).with(credID, cer.UserID, "")

@@ -69,7 +69,7 @@ func (s *Service) BeginRegistration(ctx context.Context, user *models.User, nu *
 		if email == "" || len(email) > 254 || !strings.Contains(email, "@") {
 			return nil, "", fail(ErrBadInput, "an email address is needed")
 		}
-		pending = &pendingUser{ID: uuid.NewString(), Email: email, DisplayName: trimmed(nu.DisplayName, 200)}
+		pending = &pendingUser{ID: uuid.NewString(), Email: email, DisplayName: trimmed(nu.DisplayName, 400)}
 		wu = newWAUser(pending.ID, pending.Email, pending.DisplayName)
 	default:
 		return nil, "", fail(ErrBadInput, "neither a user nor a new user")
@@ -122,7 +122,7 @@ func (s *Service) BeginRegistration(ctx context.Context, user *models.User, nu *
 // expired), type, challenge, origin, RP ID hash, UP, UV when required,
 // the attestation statement and the attestation policy; the credential id
 // must not be registered to anyone (§7.1 step 22).
-func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHash string, body []byte) (*models.User, *models.WebAuthnCredential, string, error) {
+func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHash string, body []byte) (_ *models.User, _ *models.WebAuthnCredential, _ string, err error) {
 	if len(body) > MaxResponseBytes {
 		return nil, nil, "", fail(ErrTooLarge, fmt.Sprintf("%d bytes", len(body)))
 	}
@@ -135,6 +135,7 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHas
 	if err != nil {
 		return nil, nil, "", err
 	}
+	defer withInteraction(&err, cer.InteractionID)
 	att := &parsed.Response.AttestationObject
 	aaguid := aaguidString(att.AuthData.AttData.AAGUID)
 
