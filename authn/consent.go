@@ -2,10 +2,12 @@ package authn
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
 )
 
@@ -34,6 +36,7 @@ func (h *Handler) handleConsent(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, resumeURL(in.ID))
 		return
 	}
+	allowRedirect(c, in, client)
 	var scopes []scopeView
 	for _, s := range requestedScopes(in) {
 		if v, ok := scopeText[s]; ok {
@@ -103,4 +106,19 @@ func (h *Handler) handleConsentPost(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, resumeURL(in.ID))
+}
+
+// allowRedirect lets a page's form submission end at the client: the
+// browser applies CSP form-action to every redirect after a form POST, and
+// a POST that finishes an interaction redirects (via the provider) to the
+// client's redirect_uri on another origin.
+func allowRedirect(c *gin.Context, in *models.Interaction, client *models.Client) {
+	if q, err := url.ParseQuery(in.Query); err == nil && q.Get("redirect_uri") != "" {
+		middleware.AllowFormAction(c, q.Get("redirect_uri"))
+		return
+	}
+	// Without redirect_uri the provider uses the client's only one.
+	for _, ru := range client.RedirectURIs {
+		middleware.AllowFormAction(c, ru)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
@@ -41,10 +42,7 @@ func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, 
 	}
 	c.Header("Cache-Control", "no-store")
 	if ar == nil || !ar.IsRedirectURIValid() {
-		desc := rfc.GetDescription()
-		if rfc.CodeField >= 500 {
-			desc = "Something went wrong on our side. Please try again."
-		}
+		desc := plainWords(rfc)
 		status := rfc.CodeField
 		// A page answers a browser: 401 (invalid_client for an unknown
 		// client_id) would demand a WWW-Authenticate challenge the user
@@ -52,8 +50,11 @@ func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, 
 		if status < 400 || status == http.StatusUnauthorized {
 			status = http.StatusBadRequest
 		}
-		p.errorPage(c, status, "This sign-in request can't be completed", desc,
-			"Go back to the app you came from and try again. If it keeps happening, tell the app's developers: error "+rfc.ErrorField+".")
+		hint := "Go back to the app you came from and try again. If it keeps happening, tell the app's developers: error " + rfc.ErrorField + "."
+		if rfc.CodeField < 500 {
+			hint = "Go back to the app you came from and try again. For the app's developers: " + rfc.ErrorField + " — " + rfc.GetDescription()
+		}
+		p.errorPage(c, status, "This sign-in request can't be completed", desc, hint)
 		return
 	}
 	values := rfc.ToValues()
@@ -118,4 +119,23 @@ func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err err
 	}
 	p.fosite.WriteAccessError(ctx, c.Writer, ar, err)
 	c.Abort()
+}
+
+// plainWords says in everyday language why a sign-in request was refused;
+// the protocol detail goes to the page's hint for developers.
+func plainWords(rfc *fosite.RFC6749Error) string {
+	switch {
+	case rfc.CodeField >= 500:
+		return "Something went wrong on our side. Please try again."
+	case rfc.ErrorField == fosite.ErrInvalidClient.ErrorField:
+		return "This app isn't registered here, so it can't sign you in."
+	case strings.Contains(rfc.GetDescription(), "redirect_uri") || strings.Contains(rfc.GetDescription(), "redirect url"):
+		return "The app asked to send you back to an address it hasn't registered, so we stopped here to keep your account safe."
+	case rfc.ErrorField == fosite.ErrUnsupportedResponseType.ErrorField:
+		return "This app asked to sign you in in a way that isn't supported here."
+	case rfc.ErrorField == fosite.ErrInvalidScope.ErrorField:
+		return "This app asked for access it isn't allowed to request."
+	default:
+		return "The app sent a sign-in request that isn't valid."
+	}
 }

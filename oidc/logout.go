@@ -11,6 +11,7 @@ import (
 
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/keys"
+	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
 )
 
@@ -94,6 +95,11 @@ func (p *Provider) handleLogout(c *gin.Context) {
 			name = client.m.Name
 		}
 		c.Header("Cache-Control", "no-store")
+		if redirect != "" {
+			// The confirmation POST redirects there; CSP form-action
+			// applies to that redirect.
+			middleware.AllowFormAction(c, redirect)
+		}
 		if err := p.pages.Render(c.Writer, http.StatusOK, "logout", templates.Page{
 			Title:   "Sign out",
 			AppName: name,
