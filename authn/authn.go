@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
@@ -46,7 +47,9 @@ type Deps struct {
 	Sessions *websession.Manager
 	Pages    *templates.Renderer
 	Passkeys *passkey.Service
-	Logger   *slog.Logger
+	// Passlinks is the sign-in-by-email method; nil turns it off.
+	Passlinks *passlink.Service
+	Logger    *slog.Logger
 	// SignupOpen lets anyone create an account.
 	SignupOpen bool
 	// RPID is the WebAuthn relying party id (for the page's signal calls).
@@ -59,6 +62,7 @@ type Handler struct {
 	sessions   *websession.Manager
 	pages      *templates.Renderer
 	passkeys   *passkey.Service
+	passlinks  *passlink.Service
 	log        *slog.Logger
 	signupOpen bool
 	rpID       string
@@ -66,7 +70,7 @@ type Handler struct {
 
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
-	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys,
+	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
 		log: deps.Logger, signupOpen: deps.SignupOpen, rpID: deps.RPID}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -92,6 +96,9 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST("/account/apps/revoke", h.handleRevokeApp)
 	r.POST("/account/sessions/revoke", h.handleRevokeSession)
 	r.POST("/account/signout", h.handleSignOut)
+	if h.passlinks != nil {
+		h.mountPasslinks(r)
+	}
 }
 
 // pageError is an error with a message fit for people.

@@ -5,5 +5,7 @@
 // starts a login session (websession), marks the interaction and sends the
 // browser back to /oauth2/authorize/resume. Sign-in methods live in
 // sub-packages and produce an authenticated subject with amr, acr and
-// auth_time.
+// auth_time: passkey (WebAuthn) and passlink (sign-in links by email; its
+// pages are in passlink_handlers.go, and a user without a passkey is
+// offered one after a passlink sign-in).
 package authn

@@ -15,15 +15,17 @@ type loginView struct {
 	LoginHint   string
 	CSRF        string
 	Passkey     bool
-	SignupOpen  bool
-	RPID        string
+	// Passlink offers "Email me a sign-in link".
+	Passlink   bool
+	SignupOpen bool
+	RPID       string
 }
 
 // handleLogin shows the sign-in page, for an interaction (an app asked)
 // or on its own (to reach the account page). It offers only the methods
 // that the client's policy allows.
 func (h *Handler) handleLogin(c *gin.Context) {
-	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, SignupOpen: h.signupOpen, RPID: h.rpID}
+	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil, SignupOpen: h.signupOpen, RPID: h.rpID}
 	title, app := "Sign in", ""
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
@@ -33,6 +35,7 @@ func (h *Handler) handleLogin(c *gin.Context) {
 		}
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
 		view.Passkey = clientAllows(client, models.MethodPasskey)
+		view.Passlink = h.passlinks != nil && passlinkOffered(in, client)
 		title, app = "Sign in to "+client.Name, client.Name
 	}
 	c.Header("Cache-Control", "no-store")

@@ -101,6 +101,36 @@ type Config struct {
 	MDSFile string `yaml:"mds_file" env:"SESAME_MDS_FILE" flag:"mds-file" usage:"FIDO MDS3 metadata BLOB file for attestation checks"`
 	// SignupOpen lets anyone create an account.
 	SignupOpen bool `yaml:"signup_open" env:"SESAME_SIGNUP_OPEN" flag:"signup-open" usage:"allow anyone to create an account"`
+	// SMTPHost is the mail server Sesame sends through (passlinks). Empty
+	// means no SMTP: in dev mode mails are written to the log instead, so
+	// a developer can click the link; outside dev, mail cannot be sent.
+	SMTPHost string `yaml:"smtp_host" env:"SESAME_SMTP_HOST" flag:"smtp-host" usage:"SMTP server host name; empty means no SMTP (dev mode writes mails to the log)"`
+	// SMTPPort is the SMTP server's port: 587 (submission, STARTTLS) by
+	// default, 465 for implicit TLS.
+	SMTPPort int `yaml:"smtp_port" env:"SESAME_SMTP_PORT" flag:"smtp-port" usage:"SMTP server port (587 for starttls, 465 for tls)"`
+	// SMTPUsername, when set, makes Sesame authenticate to the server.
+	SMTPUsername string `yaml:"smtp_username" env:"SESAME_SMTP_USERNAME" flag:"smtp-username" usage:"SMTP user name; empty means no SMTP authentication"`
+	// SMTPPassword is the SMTP user's password.
+	SMTPPassword string `yaml:"smtp_password" env:"SESAME_SMTP_PASSWORD" flag:"smtp-password" secret:"true" usage:"SMTP password (prefer the environment; flags show up in ps)"`
+	// SMTPTLS is the transport security: starttls (upgrade required, never
+	// falls back to plain text), tls (implicit TLS, usually port 465), or
+	// none, allowed only for a relay on the loopback interface.
+	SMTPTLS string `yaml:"smtp_tls" env:"SESAME_SMTP_TLS" flag:"smtp-tls" usage:"SMTP transport security: starttls, tls (implicit) or none (loopback hosts only)"`
+	// MailFrom is the From address of every mail Sesame sends.
+	MailFrom string `yaml:"mail_from" env:"SESAME_MAIL_FROM" flag:"mail-from" usage:"From address of mails, e.g. \"Example Login <login@example.com>\""`
+	// PasslinkTTL is how long an emailed sign-in link works.
+	PasslinkTTL time.Duration `yaml:"passlink_ttl" env:"SESAME_PASSLINK_TTL" flag:"passlink-ttl" usage:"lifetime of an emailed sign-in link (1m to 1h)"`
+	// PasslinkRateEmail is how many sign-in links one address may be sent
+	// per hour; further requests get the same answer and no mail.
+	PasslinkRateEmail int `yaml:"passlink_rate_email" env:"SESAME_PASSLINK_RATE_EMAIL" flag:"passlink-rate-email" usage:"sign-in link requests allowed per address and hour"`
+	// PasslinkRateIP is how many sign-in links one client IP may request
+	// per hour (a NAT or office shares one, hence higher).
+	PasslinkRateIP int `yaml:"passlink_rate_ip" env:"SESAME_PASSLINK_RATE_IP" flag:"passlink-rate-ip" usage:"sign-in link requests allowed per client IP and hour"`
+	// SignupUnknownMail is what a sign-in link request for an address
+	// without an account sends: offer (a link that creates the account;
+	// with signup_open, otherwise it acts as notice), notice (a "no account
+	// here" mail) or none. The web page is the same in every case.
+	SignupUnknownMail string `yaml:"signup_unknown_mail" env:"SESAME_SIGNUP_UNKNOWN_MAIL" flag:"signup-unknown-mail" usage:"mail for an unknown address: offer (create the account; needs signup-open), notice or none"`
 	// ConfigFile is the YAML file the configuration was read from, if any.
 	// It cannot be set from the file itself.
 	ConfigFile string `yaml:"-" env:"SESAME_CONFIG" flag:"config" usage:"path to a YAML config file"`
@@ -131,6 +161,13 @@ func Default() Config {
 		UserVerification:  "preferred",
 		Attestation:       "none",
 		SignupOpen:        true,
+		SMTPPort:          587,
+		SMTPTLS:           "starttls",
+		MailFrom:          "Sesame <no-reply@localhost>",
+		PasslinkTTL:       10 * time.Minute,
+		PasslinkRateEmail: 5,
+		PasslinkRateIP:    30,
+		SignupUnknownMail: "offer",
 	}
 }
 
@@ -234,6 +271,11 @@ func maskURLPassword(raw string) string {
 	}
 	return out
 }
+
+// MailConfigured reports whether an SMTP server is configured. Without one,
+// dev mode logs mails; outside dev nothing can be delivered, which start-up
+// should say loudly.
+func (c Config) MailConfigured() bool { return c.SMTPHost != "" }
 
 // WebAuthnRPID is the relying party id: RPID, or the issuer's host.
 func (c Config) WebAuthnRPID() string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -59,6 +60,19 @@ func (c Config) Validate() error {
 		{!slices.Contains([]string{"none", "direct"}, c.Attestation), fmt.Sprintf("attestation: must be none or direct (got %q)", c.Attestation)},
 		{len(c.AAGUIDAllow) > 0 && c.Attestation != "direct", "aaguid-allow: needs attestation direct (an authenticator's model is only known from its attestation)"},
 		{c.RPID != "" && strings.ContainsAny(c.RPID, ":/ "), fmt.Sprintf("rp-id: must be a host name such as example.com (got %q)", c.RPID)},
+		{c.smtpHostProblem() != "", "smtp-host: " + c.smtpHostProblem()},
+		{c.SMTPPort < 1 || c.SMTPPort > 65535, fmt.Sprintf("smtp-port: must be between 1 and 65535 (got %d)", c.SMTPPort)},
+		{!slices.Contains([]string{"starttls", "tls", "none"}, c.SMTPTLS), fmt.Sprintf("smtp-tls: must be starttls, tls or none (got %q)", c.SMTPTLS)},
+		// Mail (sign-in links) and credentials in clear text are only
+		// acceptable to a relay on this machine.
+		{c.SMTPTLS == "none" && c.SMTPHost != "" && !isLoopbackHost(c.SMTPHost), fmt.Sprintf("smtp-tls: none is allowed only for localhost, 127.0.0.1 or ::1 (smtp-host is %q)", c.SMTPHost)},
+		{c.SMTPPassword != "" && c.SMTPUsername == "", "smtp-password: set smtp-username too (without a user name no authentication happens)"},
+		{strings.ContainsAny(c.SMTPUsername, "\r\n"), "smtp-username: must not contain line breaks"},
+		{c.mailFromProblem() != "", "mail-from: " + c.mailFromProblem()},
+		outside("passlink-ttl", c.PasslinkTTL, time.Minute, time.Hour),
+		{c.PasslinkRateEmail < 1 || c.PasslinkRateEmail > 1000, fmt.Sprintf("passlink-rate-email: must be between 1 and 1000 (got %d)", c.PasslinkRateEmail)},
+		{c.PasslinkRateIP < 1 || c.PasslinkRateIP > 100000, fmt.Sprintf("passlink-rate-ip: must be between 1 and 100000 (got %d)", c.PasslinkRateIP)},
+		{!slices.Contains([]string{"offer", "notice", "none"}, c.SignupUnknownMail), fmt.Sprintf("signup-unknown-mail: must be offer, notice or none (got %q)", c.SignupUnknownMail)},
 	}
 	var errs []error
 	for _, chk := range checks {
@@ -109,6 +123,33 @@ func (c Config) issuerProblem() string {
 	// slash would produce a double slash and an iss mismatch.
 	if strings.HasSuffix(c.Issuer, "/") {
 		return "must not end with a slash"
+	}
+	return ""
+}
+
+// smtpHostProblem returns why the SMTP host is unusable, or "". The port
+// has its own setting, so host:port is refused rather than guessed at.
+func (c Config) smtpHostProblem() string {
+	h := c.SMTPHost
+	switch {
+	case h == "":
+		return ""
+	case strings.ContainsAny(h, " \t\r\n/@"):
+		return fmt.Sprintf("must be a host name or IP address (got %q)", h)
+	}
+	if _, _, err := net.SplitHostPort(h); err == nil {
+		return fmt.Sprintf("must be a host name without a port; set the port with smtp-port (got %q)", h)
+	}
+	return ""
+}
+
+// mailFromProblem returns why the From address is unusable, or "".
+func (c Config) mailFromProblem() string {
+	if strings.ContainsAny(c.MailFrom, "\r\n") {
+		return "must not contain line breaks"
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		return fmt.Sprintf("must be an address such as \"Example Login <login@example.com>\" (got %q: %v)", c.MailFrom, err)
 	}
 	return ""
 }

@@ -16,10 +16,13 @@ import (
 
 	"github.com/sesame-idp/sesame/authn"
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/mail"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/keys"
+	"github.com/sesame-idp/sesame/ratelimit"
 	"github.com/sesame-idp/sesame/secret"
 	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/static"
@@ -35,6 +38,8 @@ const (
 	PurposeCookies     = "cookies"
 	PurposeSecretCache = "client-secret-cache"
 	PurposeFakeCreds   = "fake-credential-ids"
+	PurposePasslink    = "passlink-codes"
+	PurposeRateLimit   = "rate-limit-keys"
 )
 
 // maxBody bounds request bodies: OAuth requests and page forms are small;
@@ -58,7 +63,9 @@ type Server struct {
 	keys     *keys.Manager
 	provider *oidc.Provider
 	sessions *websession.Manager
-	engine   *gin.Engine
+	// outbox delivers mails (passlinks); nil when mail is off.
+	outbox *mail.Outbox
+	engine *gin.Engine
 }
 
 // New builds the server: keys are ensured, caches and handlers set up.
@@ -115,14 +122,56 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
+	outbox, passlinks, err := newPasslinks(cfg, deps, log)
+	if err != nil {
+		return nil, err
+	}
 	hosted := authn.New(authn.Deps{
-		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Logger: log,
+		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Logger: log,
 		SignupOpen: cfg.SignupOpen, RPID: cfg.WebAuthnRPID(),
 	})
 
-	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions}
+	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox}
 	s.engine = s.routes(hosted)
 	return s, nil
+}
+
+// newPasslinks builds the mail outbox and the passlink method. Mail goes
+// through SMTP when smtp-host is set; in dev mode without it, to the log
+// (the developer clicks the link there). Outside dev without SMTP no mail
+// can be delivered, so the method is off (nil, nil) rather than promising
+// mails that never come.
+func newPasslinks(cfg config.Config, deps Deps, log *slog.Logger) (*mail.Outbox, *passlink.Service, error) {
+	var sender mail.Sender
+	switch {
+	case cfg.MailConfigured():
+		sender = mail.NewSMTPSender(mail.SMTPConfig{
+			Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			TLS: cfg.SMTPTLS, From: cfg.MailFrom,
+		})
+	case cfg.Dev:
+		log.Warn("no SMTP server configured (smtp-host): dev mode writes mails, sign-in links included, to the log")
+		sender = mail.NewLogSender(log)
+	default:
+		log.Warn("no SMTP server configured (smtp-host): sign-in links by email are off")
+		return nil, nil, nil
+	}
+	outbox := mail.NewOutbox(deps.Store, sender, mail.OutboxOptions{Logger: log})
+	limiter := ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit)))
+	svc, err := passlink.New(passlink.Config{
+		BaseURL:     cfg.Issuer,
+		Product:     cfg.RPName,
+		TTL:         cfg.PasslinkTTL,
+		RateEmail:   cfg.PasslinkRateEmail,
+		RateIP:      cfg.PasslinkRateIP,
+		SignupOpen:  cfg.SignupOpen,
+		UnknownMail: cfg.SignupUnknownMail,
+		CodeKey:     secret.Derive(deps.Secret, PurposePasslink),
+	}, deps.Store, outbox, limiter, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("passlinks: %w", err)
+	}
+	return outbox, svc, nil
 }
 
 func isHTTPS(issuer string) bool {
@@ -186,6 +235,10 @@ func (s *Server) Provider() *oidc.Provider { return s.provider }
 // Sessions exposes the login-session manager (for test helpers).
 func (s *Server) Sessions() *websession.Manager { return s.sessions }
 
+// Outbox exposes the mail outbox (nil when mail is off), for tests that
+// deliver mail themselves.
+func (s *Server) Outbox() *mail.Outbox { return s.outbox }
+
 // Keys exposes the signing-key manager.
 func (s *Server) Keys() *keys.Manager { return s.keys }
 
@@ -213,6 +266,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	go s.keys.Run(jobs)
+	if s.outbox != nil {
+		go s.outbox.Run(jobs)
+	}
 	go s.janitor(jobs)
 
 	errc := make(chan error, 1)

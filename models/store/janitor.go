@@ -25,7 +25,10 @@ func (s *Store) SweepExpired(ctx context.Context, grace time.Duration) (int64, e
 		{"sweep webauthn ceremonies", &models.WebAuthnCeremony{}, "expires_at < ?", cut},
 		{"sweep interactions", &models.Interaction{}, "expires_at < ?", cut},
 		{"sweep login sessions", &models.LoginSession{}, "expires_at < ?", cut},
+		{"sweep passlinks", &models.Passlink{}, "expires_at < ?", cut},
 		{"sweep signing keys", &models.SigningKey{}, "state = 'retired' AND expires_at < ?", now},
+		{"sweep rate limits", &models.RateLimit{}, "expires_at < ?", now},
+		{"sweep mail outbox", &models.OutboxMail{}, "status IN ('sent', 'failed') AND created_at < ?", now.Add(-MailRetention)},
 	}
 	for _, st := range steps {
 		res := s.conn(ctx).Where(st.where, st.arg).Delete(st.model)

@@ -35,6 +35,9 @@ var AllModels = []any{
 	&models.WebAuthnCredential{},
 	&models.WebAuthnCeremony{},
 	&models.AuthEvent{},
+	&models.Passlink{},
+	&models.OutboxMail{},
+	&models.RateLimit{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -58,6 +61,9 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"LoginSessions", loginSessionTests},
 		{"Interactions", interactionTests},
 		{"Consents", consentTests},
+		{"Passlinks", passlinkTests},
+		{"Outbox", outboxTests},
+		{"RateLimits", rateLimitTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Timestamps", timeTests},

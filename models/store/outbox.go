@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// MailRetention is how long sent and failed mails stay in the outbox (for
+// support questions such as "was my mail sent?") before the janitor
+// deletes them.
+const MailRetention = 7 * 24 * time.Hour
+
+// EnqueueMail inserts a pending mail. Called with a WithTx context, the mail
+// commits or rolls back with the caller's other writes.
+func (s *Store) EnqueueMail(ctx context.Context, m *models.OutboxMail) error {
+	return mapErr("enqueue mail", s.conn(ctx).Create(m).Error)
+}
+
+// GetMail loads an outbox mail by id.
+func (s *Store) GetMail(ctx context.Context, id string) (*models.OutboxMail, error) {
+	var m models.OutboxMail
+	if err := s.conn(ctx).Where("id = ?", id).Take(&m).Error; err != nil {
+		return nil, mapErr("get mail", err)
+	}
+	return &m, nil
+}
+
+// DueMails returns up to limit pending mails whose next attempt is due at
+// now and that no worker holds a live lease on, oldest due first. They are
+// candidates only: a worker must win ClaimMail before sending one.
+func (s *Store) DueMails(ctx context.Context, now time.Time, limit int) ([]models.OutboxMail, error) {
+	now = dbTime(now)
+	var out []models.OutboxMail
+	err := s.conn(ctx).
+		Where("status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", models.MailPending, now, now).
+		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
+	return out, mapErr("list due mails", err)
+}
+
+// ClaimMail takes a lease on a due mail until lease: one conditional
+// update, so of several workers (on any replica) exactly one wins; the
+// others get ErrConsumed. The lease value is the winner's fencing token for
+// MarkMailSent and RetryMail.
+func (s *Store) ClaimMail(ctx context.Context, id string, now, lease time.Time) error {
+	now = dbTime(now)
+	res := s.conn(ctx).Model(&models.OutboxMail{}).
+		Where("id = ? AND status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", id, models.MailPending, now, now).
+		Update("locked_until", dbTime(lease))
+	if res.Error != nil {
+		return mapErr("claim mail", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("claim mail: %w", models.ErrConsumed)
+	}
+	return nil
+}
+
+// MarkMailSent records a delivery by the holder of lease: status sent, one
+// more attempt, the lease released and the bodies (which may hold a live
+// sign-in link) cleared. ErrConsumed means the lease was lost to another
+// worker (this one overran it).
+func (s *Store) MarkMailSent(ctx context.Context, id string, lease, at time.Time) error {
+	res := s.conn(ctx).Model(&models.OutboxMail{}).
+		Where("id = ? AND status = ? AND locked_until = ?", id, models.MailPending, dbTime(lease)).
+		Updates(map[string]any{
+			"status":       models.MailSent,
+			"attempts":     gorm.Expr("attempts + 1"),
+			"sent_at":      dbTime(at),
+			"locked_until": nil,
+			"last_error":   "",
+			"text_body":    "",
+			"html_body":    "",
+		})
+	return leaseHeld("mark mail sent", res.Error, res.RowsAffected)
+}
+
+// RetryMail records a failed attempt by the holder of lease: one more
+// attempt, the error, and either the next attempt's time (the lease is
+// released) or, when failed is set, status failed with the bodies cleared.
+// ErrConsumed means the lease was lost to another worker.
+func (s *Store) RetryMail(ctx context.Context, id string, lease, next time.Time, lastErr string, failed bool) error {
+	set := map[string]any{
+		"attempts":        gorm.Expr("attempts + 1"),
+		"next_attempt_at": dbTime(next),
+		"locked_until":    nil,
+		"last_error":      lastErr,
+	}
+	if failed {
+		set["status"] = models.MailFailed
+		set["text_body"] = ""
+		set["html_body"] = ""
+	}
+	res := s.conn(ctx).Model(&models.OutboxMail{}).
+		Where("id = ? AND status = ? AND locked_until = ?", id, models.MailPending, dbTime(lease)).
+		Updates(set)
+	return leaseHeld("retry mail", res.Error, res.RowsAffected)
+}
+
+// CountMails counts outbox mails in a status (e.g. the pending backlog, for
+// health checks and statistics).
+func (s *Store) CountMails(ctx context.Context, status string) (int64, error) {
+	var n int64
+	err := s.conn(ctx).Model(&models.OutboxMail{}).Where("status = ?", status).Count(&n).Error
+	return n, mapErr("count mails", err)
+}
+
+func leaseHeld(op string, err error, rows int64) error {
+	if err != nil {
+		return mapErr(op, err)
+	}
+	if rows != 1 {
+		return fmt.Errorf("%s: lease lost: %w", op, models.ErrConsumed)
+	}
+	return nil
+}

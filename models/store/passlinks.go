@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// CreatePasslink inserts a passlink request. Called with a WithTx context
+// (together with the outbox mail), both commit or neither does.
+func (s *Store) CreatePasslink(ctx context.Context, p *models.Passlink) error {
+	return mapErr("create passlink", s.conn(ctx).Create(p).Error)
+}
+
+// GetPasslink loads a passlink request by id, whatever its state.
+func (s *Store) GetPasslink(ctx context.Context, id string) (*models.Passlink, error) {
+	var p models.Passlink
+	if err := s.conn(ctx).Where("id = ?", id).Take(&p).Error; err != nil {
+		return nil, mapErr("get passlink", err)
+	}
+	return &p, nil
+}
+
+// GetPasslinkByTokenHash loads the passlink whose link token hashes to
+// hash, whatever its state (the caller explains used and expired links).
+func (s *Store) GetPasslinkByTokenHash(ctx context.Context, hash string) (*models.Passlink, error) {
+	var p models.Passlink
+	if err := s.conn(ctx).Where("token_hash = ?", hash).Take(&p).Error; err != nil {
+		return nil, mapErr("get passlink", err)
+	}
+	return &p, nil
+}
+
+// UsePasslink ends a pending, unexpired link with outcome (one of
+// models.PasslinkSignedIn, Approved, Denied, Locked). It is one conditional
+// update, so of any number of concurrent callers exactly one wins; the
+// others get ErrConsumed. An expired link is ErrExpired, an unknown one
+// ErrNotFound.
+func (s *Store) UsePasslink(ctx context.Context, id, outcome string, now time.Time) error {
+	now = dbTime(now)
+	res := s.conn(ctx).Model(&models.Passlink{}).
+		Where("id = ? AND used_at IS NULL AND expires_at > ?", id, now).
+		Updates(map[string]any{"used_at": now, "outcome": outcome})
+	if res.Error != nil {
+		return mapErr("use passlink", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	return s.whyNotPending(ctx, "use passlink", id, now)
+}
+
+// whyNotPending says why a conditional update on a pending link touched no
+// row.
+func (s *Store) whyNotPending(ctx context.Context, op, id string, now time.Time) error {
+	p, err := s.GetPasslink(ctx, id)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %w", op, unwrapSentinel(err))
+	case p.UsedAt != nil:
+		return fmt.Errorf("%s: %w", op, models.ErrConsumed)
+	case !p.ExpiresAt.After(now):
+		return fmt.Errorf("%s: %w", op, models.ErrExpired)
+	default:
+		// Pending and live, yet the update lost: another caller took the
+		// last code attempt.
+		return fmt.Errorf("%s: %w", op, models.ErrConsumed)
+	}
+}
+
+func unwrapSentinel(err error) error {
+	for _, s := range []error{models.ErrNotFound, models.ErrConsumed, models.ErrExpired} {
+		if errors.Is(err, s) {
+			return s
+		}
+	}
+	return err
+}
+
+// SpendPasslinkAttempt counts one code attempt on a pending, unexpired
+// link, unless max attempts were already spent, and returns the count
+// including this one. The increment is conditional, so concurrent guesses
+// can never spend more than max attempts in total; once they are spent
+// (or the link is used) it returns ErrConsumed, ErrExpired after expiry.
+func (s *Store) SpendPasslinkAttempt(ctx context.Context, id string, max int, now time.Time) (int, error) {
+	now = dbTime(now)
+	var n int
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Model(&models.Passlink{}).
+			Where("id = ? AND used_at IS NULL AND expires_at > ? AND code_attempts < ?", id, now, max).
+			Update("code_attempts", gorm.Expr("code_attempts + 1"))
+		if res.Error != nil {
+			return mapErr("spend passlink attempt", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return s.whyNotPending(ctx, "spend passlink attempt", id, now)
+		}
+		// Read inside the transaction: the row is locked by the update,
+		// so this is this caller's count.
+		return mapErr("spend passlink attempt", s.conn(ctx).Model(&models.Passlink{}).
+			Where("id = ?", id).Select("code_attempts").Scan(&n).Error)
+	})
+	return n, err
+}
+
+// SetPasslinkUser records the account a sign-up link created.
+func (s *Store) SetPasslinkUser(ctx context.Context, id, userID string) error {
+	res := s.conn(ctx).Model(&models.Passlink{}).Where("id = ?", id).Update("user_id", userID)
+	return affected("set passlink user", res)
+}
+
+// CompletePasslink lets the requesting browser take an approval given on
+// another device, once: approved links only, at most once (ErrConsumed
+// after), and only if the approval is more recent than notBefore
+// (ErrExpired otherwise).
+func (s *Store) CompletePasslink(ctx context.Context, id string, notBefore, now time.Time) error {
+	now = dbTime(now)
+	res := s.conn(ctx).Model(&models.Passlink{}).
+		Where("id = ? AND outcome = ? AND completed_at IS NULL AND used_at > ?", id, models.PasslinkApproved, dbTime(notBefore)).
+		Update("completed_at", now)
+	if res.Error != nil {
+		return mapErr("complete passlink", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	p, err := s.GetPasslink(ctx, id)
+	switch {
+	case err != nil:
+		return fmt.Errorf("complete passlink: %w", unwrapSentinel(err))
+	case p.Outcome != models.PasslinkApproved || p.CompletedAt != nil:
+		return fmt.Errorf("complete passlink: %w", models.ErrConsumed)
+	default:
+		return fmt.Errorf("complete passlink: %w", models.ErrExpired)
+	}
+}
+
+// SetUserEmailVerified marks a user's address as proven (a passlink from
+// it was used).
+func (s *Store) SetUserEmailVerified(ctx context.Context, id string) error {
+	res := s.conn(ctx).Model(&models.User{}).Where("id = ?", id).
+		Updates(map[string]any{"email_verified": true, "updated_at": Now()})
+	return affected("set user email verified", res)
+}

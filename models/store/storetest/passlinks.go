@@ -1,0 +1,179 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+func newPasslink(userID string, expiresIn time.Duration) *models.Passlink {
+	id := newID("pl")
+	return &models.Passlink{
+		ID:                 id,
+		TokenHash:          randHex(32),
+		Purpose:            models.PasslinkLogin,
+		Email:              id + "@Example.test",
+		EmailNormalized:    id + "@example.test",
+		UserID:             userID,
+		InteractionID:      newID("ia"),
+		ClientID:           newID("client"),
+		BrowserHash:        randHex(32),
+		CodeHash:           randHex(32),
+		RequesterUserAgent: "storetest/1.0",
+		RequesterIP:        "192.0.2.7",
+		ExpiresAt:          at(expiresIn),
+	}
+}
+
+func createPasslink(t *testing.T, s *store.Store, userID string, expiresIn time.Duration) *models.Passlink {
+	t.Helper()
+	p := newPasslink(userID, expiresIn)
+	must(t, s.CreatePasslink(t.Context(), p))
+	return p
+}
+
+// passlinkTests: a passlink is single use by a conditional update
+// (RowsAffected == 1 wins), its code attempts are capped even under
+// concurrent guesses, and an approval is taken once.
+var passlinkTests = []subtest{
+	{"CreateGet", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		p := createPasslink(t, s, u.ID, 10*time.Minute)
+		if p.CreatedAt.IsZero() {
+			t.Error("CreatedAt not set")
+		}
+		got, err := s.GetPasslink(t.Context(), p.ID)
+		must(t, err)
+		sameRow(t, p, got)
+		got, err = s.GetPasslinkByTokenHash(t.Context(), p.TokenHash)
+		must(t, err)
+		sameRow(t, p, got)
+		_, err = s.GetPasslinkByTokenHash(t.Context(), randHex(32))
+		wantErr(t, "unknown token hash", err, models.ErrNotFound)
+		_, err = s.GetPasslink(t.Context(), newID("pl"))
+		wantErr(t, "unknown id", err, models.ErrNotFound)
+	}},
+	{"TokenHashUnique", func(t *testing.T, s *store.Store) {
+		p := createPasslink(t, s, "", time.Minute)
+		q := newPasslink("", time.Minute)
+		q.TokenHash = p.TokenHash
+		wantErr(t, "second link with the same token hash", s.CreatePasslink(t.Context(), q), models.ErrAlreadyExists)
+	}},
+	{"UseOnce", func(t *testing.T, s *store.Store) {
+		p := createPasslink(t, s, "", 10*time.Minute)
+		now := store.Now()
+		must(t, s.UsePasslink(t.Context(), p.ID, models.PasslinkSignedIn, now))
+		wantErr(t, "replay", s.UsePasslink(t.Context(), p.ID, models.PasslinkSignedIn, now), models.ErrConsumed)
+		got, err := s.GetPasslink(t.Context(), p.ID)
+		must(t, err)
+		if got.Outcome != models.PasslinkSignedIn || got.UsedAt == nil || !got.UsedAt.Equal(now) {
+			t.Errorf("after use: outcome %q used_at %v", got.Outcome, got.UsedAt)
+		}
+		wantErr(t, "unknown", s.UsePasslink(t.Context(), newID("pl"), models.PasslinkSignedIn, now), models.ErrNotFound)
+	}},
+	{"UseExpired", func(t *testing.T, s *store.Store) {
+		p := createPasslink(t, s, "", -time.Second)
+		wantErr(t, "expired", s.UsePasslink(t.Context(), p.ID, models.PasslinkSignedIn, store.Now()), models.ErrExpired)
+		// Expiry is judged by the caller's clock.
+		q := createPasslink(t, s, "", time.Minute)
+		wantErr(t, "expired by the clock", s.UsePasslink(t.Context(), q.ID, models.PasslinkApproved, at(2*time.Minute)), models.ErrExpired)
+	}},
+	{"UseRace", func(t *testing.T, s *store.Store) {
+		p := createPasslink(t, s, "", 10*time.Minute)
+		errs := race(racers, func() error {
+			return s.UsePasslink(t.Context(), p.ID, models.PasslinkSignedIn, store.Now())
+		})
+		exactlyOneWins(t, errs, models.ErrConsumed)
+	}},
+	{"AttemptsCapped", func(t *testing.T, s *store.Store) {
+		p := createPasslink(t, s, "", 10*time.Minute)
+		for want := 1; want <= 5; want++ {
+			n, err := s.SpendPasslinkAttempt(t.Context(), p.ID, 5, store.Now())
+			must(t, err)
+			if n != want {
+				t.Fatalf("attempt %d counted as %d", want, n)
+			}
+		}
+		_, err := s.SpendPasslinkAttempt(t.Context(), p.ID, 5, store.Now())
+		wantErr(t, "sixth attempt", err, models.ErrConsumed)
+
+		used := createPasslink(t, s, "", 10*time.Minute)
+		must(t, s.UsePasslink(t.Context(), used.ID, models.PasslinkDenied, store.Now()))
+		_, err = s.SpendPasslinkAttempt(t.Context(), used.ID, 5, store.Now())
+		wantErr(t, "attempt on a used link", err, models.ErrConsumed)
+
+		old := createPasslink(t, s, "", -time.Second)
+		_, err = s.SpendPasslinkAttempt(t.Context(), old.ID, 5, store.Now())
+		wantErr(t, "attempt on an expired link", err, models.ErrExpired)
+	}},
+	{"AttemptsCappedUnderRace", func(t *testing.T, s *store.Store) {
+		p := createPasslink(t, s, "", 10*time.Minute)
+		errs := race(racers, func() error {
+			_, err := s.SpendPasslinkAttempt(t.Context(), p.ID, 5, store.Now())
+			return err
+		})
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, models.ErrConsumed):
+				t.Errorf("racer: %v", err)
+			}
+		}
+		got, err := s.GetPasslink(t.Context(), p.ID)
+		must(t, err)
+		if ok != 5 || got.CodeAttempts != 5 {
+			t.Errorf("%d racers spent an attempt, %d stored; want 5 and 5", ok, got.CodeAttempts)
+		}
+	}},
+	{"CompleteOnce", func(t *testing.T, s *store.Store) {
+		p := createPasslink(t, s, "", 10*time.Minute)
+		now := store.Now()
+		wantErr(t, "complete a pending link", s.CompletePasslink(t.Context(), p.ID, now.Add(-time.Minute), now), models.ErrConsumed)
+		must(t, s.UsePasslink(t.Context(), p.ID, models.PasslinkApproved, now))
+		errs := race(racers, func() error {
+			return s.CompletePasslink(t.Context(), p.ID, now.Add(-time.Minute), store.Now())
+		})
+		exactlyOneWins(t, errs, models.ErrConsumed)
+
+		late := createPasslink(t, s, "", 10*time.Minute)
+		must(t, s.UsePasslink(t.Context(), late.ID, models.PasslinkApproved, now))
+		wantErr(t, "complete a stale approval", s.CompletePasslink(t.Context(), late.ID, now.Add(time.Second), now.Add(time.Minute)), models.ErrExpired)
+
+		denied := createPasslink(t, s, "", 10*time.Minute)
+		must(t, s.UsePasslink(t.Context(), denied.ID, models.PasslinkDenied, now))
+		wantErr(t, "complete a denied link", s.CompletePasslink(t.Context(), denied.ID, now.Add(-time.Minute), now), models.ErrConsumed)
+		wantErr(t, "complete unknown", s.CompletePasslink(t.Context(), newID("pl"), now, now), models.ErrNotFound)
+	}},
+	{"SetUserAndVerify", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		p := createPasslink(t, s, "", 10*time.Minute)
+		must(t, s.SetPasslinkUser(t.Context(), p.ID, u.ID))
+		got, err := s.GetPasslink(t.Context(), p.ID)
+		must(t, err)
+		if got.UserID != u.ID {
+			t.Errorf("user %q, want %q", got.UserID, u.ID)
+		}
+		must(t, s.SetUserEmailVerified(t.Context(), u.ID))
+		gu, err := s.GetUser(t.Context(), u.ID)
+		must(t, err)
+		if !gu.EmailVerified {
+			t.Error("email not verified")
+		}
+		wantErr(t, "verify unknown user", s.SetUserEmailVerified(t.Context(), newID("user")), models.ErrNotFound)
+	}},
+	{"Sweep", func(t *testing.T, s *store.Store) {
+		dead := createPasslink(t, s, "", -time.Hour)
+		live := createPasslink(t, s, "", time.Hour)
+		_, err := s.SweepExpired(t.Context(), 10*time.Minute)
+		must(t, err)
+		_, err = s.GetPasslink(t.Context(), dead.ID)
+		wantErr(t, "swept passlink", err, models.ErrNotFound)
+		_, err = s.GetPasslink(t.Context(), live.ID)
+		wantErr(t, "live passlink", err, nil)
+	}},
+}

@@ -1,0 +1,250 @@
+// Sesame's passlink pages: the login page's "Email me a sign-in link"
+// carries the typed address along; the requesting tab waits for the link
+// to be used (polling /passlink/status) and takes an approval given on
+// another device; the link's forms refuse a second submit; the passkey
+// offer after a passlink sign-in registers a passkey and continues.
+// No dependencies; served from 'self' (CSP: no inline script).
+(function () {
+  "use strict";
+
+  var page = document.getElementById("page");
+  if (!page) { return; }
+
+  function post(url, body, csrf) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf || "" },
+      body: JSON.stringify(body)
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (!resp.ok) {
+          var err = new Error(data.message || "Something went wrong. Please try again.");
+          err.data = data;
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  function busy(button, on) {
+    if (!button) { return; }
+    button.disabled = on;
+    button.setAttribute("aria-busy", on ? "true" : "false");
+    var sp = button.querySelector(".spinner");
+    if (sp) { sp.hidden = !on; }
+  }
+
+  // --- login page: take the typed address along ---
+  function initLoginLink() {
+    var link = document.getElementById("passlink-link");
+    var email = document.getElementById("email");
+    if (!link || !email) { return; }
+    link.addEventListener("click", function () {
+      var v = email.value.trim();
+      if (!v || v.length > 254) { return; }
+      var u = new URL(link.getAttribute("href"), location.href);
+      u.searchParams.set("email", v);
+      link.setAttribute("href", u.pathname + u.search);
+    });
+  }
+
+  // --- forms that use the link: one submit only (double clicks) ---
+  function guardForms() {
+    var forms = document.querySelectorAll("form.passlink-form");
+    Array.prototype.forEach.call(forms, function (form) {
+      form.addEventListener("submit", function (ev) {
+        if (form.dataset.sent) { ev.preventDefault(); return; }
+        form.dataset.sent = "1";
+        var btn = ev.submitter;
+        if (btn) {
+          btn.setAttribute("aria-busy", "true");
+          var sp = btn.querySelector(".spinner");
+          if (sp) { sp.hidden = false; }
+        }
+        // Disabled only after the browser has built the form data: a
+        // disabled submit button would not send its name and value.
+        setTimeout(function () {
+          Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = true; });
+        }, 0);
+      });
+    });
+    // Back from the next page (bfcache): make the form usable again.
+    window.addEventListener("pageshow", function (ev) {
+      if (!ev.persisted) { return; }
+      Array.prototype.forEach.call(forms, function (form) {
+        delete form.dataset.sent;
+        Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) {
+          b.disabled = false;
+          b.removeAttribute("aria-busy");
+          var sp = b.querySelector(".spinner");
+          if (sp) { sp.hidden = true; }
+        });
+      });
+    });
+  }
+
+  // --- "check your inbox": wait for the link ---
+  var POLL_MS = 2000;
+
+  function initSent() {
+    var id = page.dataset.request, csrf = page.dataset.csrf;
+    var expires = parseInt(page.dataset.expires, 10) || 0;
+    var status = document.getElementById("passlink-status");
+    var text = document.getElementById("passlink-status-text");
+    var errEl = document.getElementById("passlink-error");
+    var again = document.getElementById("passlink-again");
+    var timer = null, stopped = false;
+
+    function finish(state, msg, problem) {
+      stopped = true;
+      clearTimeout(timer);
+      page.dataset.state = state;
+      var sp = status.querySelector(".spinner");
+      if (sp) { sp.hidden = true; }
+      if (problem) {
+        status.hidden = true;
+        errEl.textContent = msg;
+        errEl.hidden = false;
+        again.hidden = false;
+      } else {
+        text.textContent = msg;
+      }
+    }
+    function schedule() {
+      if (!stopped) { timer = setTimeout(poll, POLL_MS); }
+    }
+    function complete() {
+      text.textContent = "Approved. Signing you in…";
+      post("/passlink/complete", { request: id }, csrf)
+        .then(function (data) {
+          stopped = true;
+          page.dataset.state = "completing";
+          location.assign(data.redirect);
+        })
+        .catch(function (err) { finish("failed", err.message, true); });
+    }
+    function poll() {
+      if (stopped) { return; }
+      if (expires && Date.now() > expires + 5000) {
+        finish("expired", "The link has expired. Ask for a new one.", true);
+        return;
+      }
+      fetch("/passlink/status/" + encodeURIComponent(id), { credentials: "same-origin", cache: "no-store" })
+        .then(function (resp) { return resp.ok ? resp.json() : { state: "pending" }; })
+        .then(function (data) {
+          switch (data.state) {
+            case "approved":
+              stopped = true;
+              complete();
+              return;
+            case "signed_in":
+              finish(data.state, "You signed in with the link in another tab. You can close this one.", false);
+              return;
+            case "completed":
+              finish(data.state, "This sign-in was completed in another tab. You can close this one.", false);
+              return;
+            case "denied":
+              finish(data.state, "The sign-in was denied on the other device.", true);
+              return;
+            case "locked":
+              finish(data.state, "A wrong code was typed too many times, so the link no longer works.", true);
+              return;
+            case "expired":
+              finish(data.state, "The link has expired. Ask for a new one.", true);
+              return;
+          }
+          page.dataset.state = "pending";
+          schedule();
+        })
+        .catch(schedule); // offline for a moment: keep waiting
+    }
+    page.dataset.state = "pending";
+    schedule();
+  }
+
+  // --- the passkey offer after a passlink sign-in ---
+  function b64urlToBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+    return out.buffer;
+  }
+  function bufToB64url(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function creationOptions(json) {
+    if (PublicKeyCredential.parseCreationOptionsFromJSON) {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    var o = Object.assign({}, json);
+    o.challenge = b64urlToBuf(json.challenge);
+    o.user = Object.assign({}, json.user, { id: b64urlToBuf(json.user.id) });
+    o.excludeCredentials = (json.excludeCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: b64urlToBuf(c.id) });
+    });
+    return o;
+  }
+  function credentialJSON(cred) {
+    if (typeof cred.toJSON === "function") {
+      try { return cred.toJSON(); } catch (e) { /* fall through */ }
+    }
+    var r = cred.response;
+    var out = {
+      id: cred.id, rawId: bufToB64url(cred.rawId), type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: { clientDataJSON: bufToB64url(r.clientDataJSON), attestationObject: bufToB64url(r.attestationObject) }
+    };
+    if (r.getTransports) { out.response.transports = r.getTransports(); }
+    return out;
+  }
+
+  function initPasskeyOffer() {
+    var add = document.getElementById("add-passkey");
+    var statusEl = document.getElementById("status");
+    var next = page.dataset.next || "/account", csrf = page.dataset.csrf;
+    if (!add) { return; }
+    if (!(window.PublicKeyCredential && navigator.credentials && navigator.credentials.create)) {
+      add.disabled = true;
+      document.getElementById("no-webauthn").hidden = false;
+      return;
+    }
+    add.addEventListener("click", function () {
+      statusEl.hidden = true;
+      busy(add, true);
+      post("/webauthn/register/options", {}, csrf)
+        .then(function (opts) {
+          return navigator.credentials.create({ publicKey: creationOptions(opts.publicKey) })
+            .then(function (cred) {
+              return post("/webauthn/register/verify", { ceremony: opts.ceremony, credential: credentialJSON(cred) }, csrf);
+            });
+        })
+        .then(function () {
+          page.dataset.state = "added";
+          location.assign(next);
+        })
+        .catch(function (err) {
+          busy(add, false);
+          var msg = err && err.data && err.data.message;
+          if (!msg && err && err.name === "NotAllowedError") { msg = "No passkey was created. Try again, or choose Not now."; }
+          if (!msg && err && err.name === "InvalidStateError") { msg = "This device already has a passkey for your account."; }
+          if (!msg && err && err.name === "AbortError") { return; }
+          statusEl.textContent = msg || "Something went wrong. Try again, or choose Not now.";
+          statusEl.hidden = false;
+        });
+    });
+  }
+
+  switch (page.dataset.page) {
+    case "login": initLoginLink(); break;
+    case "passlink-request": guardForms(); break;
+    case "passlink-sent": initSent(); break;
+    case "passlink-confirm": guardForms(); break;
+    case "passlink-passkey": initPasskeyOffer(); break;
+  }
+})();
