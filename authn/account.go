@@ -33,7 +33,6 @@ type sessionView struct {
 // handleAccount shows the signed-in user's apps (remembered consents) and
 // sessions.
 func (h *Handler) handleAccount(c *gin.Context) {
-	ctx := c.Request.Context()
 	ls, u, err := h.currentUser(c)
 	if err != nil {
 		h.fail(c, err)
@@ -45,6 +44,22 @@ func (h *Handler) handleAccount(c *gin.Context) {
 			h.fail(c, err)
 		}
 		return
+	}
+	h.renderAccount(c, http.StatusOK, ls, u, nil)
+}
+
+// renderAccount renders the account page; pa, when given, is the password
+// section with a refusal to show (otherwise it is loaded).
+func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSession, u *models.User, pa *passwordAccount) {
+	ctx := c.Request.Context()
+	c.Header("Cache-Control", "no-store")
+	if pa == nil {
+		p, err := h.passwordAccount(c, ls, u)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		pa = &p
 	}
 	consents, err := h.st.ListConsents(ctx, u.ID)
 	if err != nil {
@@ -65,9 +80,14 @@ func (h *Handler) handleAccount(c *gin.Context) {
 		return
 	}
 	cv := make([]credentialView, 0, len(creds))
+	var kv []credentialView
 	accepted := make([]string, 0, len(creds))
 	for _, cr := range creds {
-		cv = append(cv, newCredentialView(cr))
+		if cr.Kind == models.CredentialSecurityKey {
+			kv = append(kv, newCredentialView(cr))
+		} else {
+			cv = append(cv, newCredentialView(cr))
+		}
 		accepted = append(accepted, cr.ID)
 	}
 	acceptedJSON, _ := json.Marshal(accepted)
@@ -83,13 +103,15 @@ func (h *Handler) handleAccount(c *gin.Context) {
 			LastSeen: s.LastSeenAt.Format("2 Jan 2006 15:04 MST"), Current: s.ID == ls.ID,
 		})
 	}
-	if err := h.pages.Render(c.Writer, http.StatusOK, "account", templates.Page{
+	if err := h.pages.Render(c.Writer, status, "account", templates.Page{
 		Title: "Your account",
 		Data: map[string]any{
 			"User":       u,
 			"UserHandle": base64.RawURLEncoding.EncodeToString([]byte(u.ID)),
 			"RPID":       h.rpID,
 			"Passkeys":   cv,
+			"Keys":       kv,
+			"Password":   pa,
 			"Accepted":   string(acceptedJSON),
 			"Apps":       apps,
 			"Sessions":   sv,
@@ -246,12 +268,12 @@ func (h *Handler) handleRenamePasskey(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/account?done=passkey_renamed")
 }
 
-// handleDeletePasskey deletes one of the user's passkeys. The last
-// credential cannot be deleted here: the user would be locked out (the
-// email-link recovery path comes with passlinks).
+// handleDeletePasskey deletes one of the user's passkeys or security keys,
+// unless credentialRemovable says no: the last credential (the user would
+// be locked out), or the last security key of a password that needs one.
 func (h *Handler) handleDeletePasskey(c *gin.Context) {
 	ctx := c.Request.Context()
-	_, u, ok := h.accountAction(c)
+	ls, u, ok := h.accountAction(c)
 	if !ok {
 		return
 	}
@@ -260,16 +282,28 @@ func (h *Handler) handleDeletePasskey(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	if len(creds) <= 1 {
-		c.Redirect(http.StatusSeeOther, "/account?done=last_passkey")
+	pa, err := h.passwordAccount(c, ls, u)
+	if err != nil {
+		h.fail(c, err)
 		return
 	}
-	err = h.st.DeleteCredential(ctx, u.ID, c.PostForm("id"))
+	id := c.PostForm("id")
+	if why := credentialRemovable(creds, id, pa.HasPassword, pa.RequireKey); why != "" {
+		c.Redirect(http.StatusSeeOther, "/account?done="+why)
+		return
+	}
+	done := "passkey_deleted"
+	for _, cr := range creds {
+		if cr.ID == id && cr.Kind == models.CredentialSecurityKey {
+			done = "key_deleted"
+		}
+	}
+	err = h.st.DeleteCredential(ctx, u.ID, id)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		h.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/account?done=passkey_deleted")
+	c.Redirect(http.StatusSeeOther, "/account?done="+done)
 }
 
 // handleRename changes the user's display name.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
@@ -39,6 +40,10 @@ type Store interface {
 	DeleteConsent(ctx context.Context, userID, clientID string) error
 	ListUserLoginSessions(ctx context.Context, userID string) ([]models.LoginSession, error)
 	RevokeLoginSession(ctx context.Context, id string) error
+	// Passwords (password_handlers.go).
+	GetUserPassword(ctx context.Context, userID string) (*models.UserPassword, error)
+	ChangeUserPassword(ctx context.Context, userID, hash, keepSessionID string) error
+	ResetUserPassword(ctx context.Context, userID, hash string) error
 }
 
 // Deps are the hosted pages' collaborators.
@@ -49,6 +54,8 @@ type Deps struct {
 	Passkeys *passkey.Service
 	// Passlinks is the sign-in-by-email method; nil turns it off.
 	Passlinks *passlink.Service
+	// Passwords is the password + security key method; nil turns it off.
+	Passwords *password.Service
 	Logger    *slog.Logger
 	// SignupOpen lets anyone create an account.
 	SignupOpen bool
@@ -63,6 +70,7 @@ type Handler struct {
 	pages      *templates.Renderer
 	passkeys   *passkey.Service
 	passlinks  *passlink.Service
+	passwords  *password.Service
 	log        *slog.Logger
 	signupOpen bool
 	rpID       string
@@ -71,7 +79,7 @@ type Handler struct {
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
 	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
-		log: deps.Logger, signupOpen: deps.SignupOpen, rpID: deps.RPID}
+		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, rpID: deps.RPID}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -99,6 +107,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	if h.passlinks != nil {
 		h.mountPasslinks(r)
 	}
+	h.mountPasswords(r)
 }
 
 // pageError is an error with a message fit for people.

@@ -2,6 +2,8 @@ package authn
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,16 +18,23 @@ type loginView struct {
 	CSRF        string
 	Passkey     bool
 	// Passlink offers "Email me a sign-in link".
-	Passlink   bool
+	Passlink bool
+	// Password offers "Use password and security key".
+	Password   bool
 	SignupOpen bool
 	RPID       string
+	// StrongOnly: the request asks for a phishing-resistant sign-in, so
+	// the page offers only methods that give one (for the "nothing
+	// available" explanation).
+	StrongOnly bool
 }
 
 // handleLogin shows the sign-in page, for an interaction (an app asked)
 // or on its own (to reach the account page). It offers only the methods
 // that the client's policy allows.
 func (h *Handler) handleLogin(c *gin.Context) {
-	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil, SignupOpen: h.signupOpen, RPID: h.rpID}
+	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil,
+		Password: h.passwords != nil, SignupOpen: h.signupOpen, RPID: h.rpID}
 	title, app := "Sign in", ""
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
@@ -36,10 +45,25 @@ func (h *Handler) handleLogin(c *gin.Context) {
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
 		view.Passkey = clientAllows(client, models.MethodPasskey)
 		view.Passlink = h.passlinks != nil && passlinkOffered(in, client)
+		// Password + security key is phishing-resistant, so it qualifies
+		// for every acr (a user without a key enrols one first).
+		view.Password = h.passwords != nil && clientAllows(client, models.MethodPasswordKey)
+		view.StrongOnly = !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues))
 		title, app = "Sign in to "+client.Name, client.Name
 	}
+	status := http.StatusOK
+	switch {
+	case !view.Passkey && view.Password:
+		// The password page is this app's sign-in page (it links to an
+		// emailed link when that is allowed too).
+		c.Redirect(http.StatusSeeOther, "/login/password?interaction="+url.QueryEscape(view.Interaction))
+		return
+	case !view.Passkey && !view.Passlink:
+		// A clear page rather than a form that cannot work.
+		status, title = http.StatusForbidden, "No way to sign in to "+app
+	}
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, http.StatusOK, "login", templates.Page{Title: title, AppName: app, Data: view}); err != nil {
+	if err := h.pages.Render(c.Writer, status, "login", templates.Page{Title: title, AppName: app, Data: view}); err != nil {
 		h.fail(c, err)
 	}
 }

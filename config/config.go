@@ -131,6 +131,29 @@ type Config struct {
 	// with signup_open, otherwise it acts as notice), notice (a "no account
 	// here" mail) or none. The web page is the same in every case.
 	SignupUnknownMail string `yaml:"signup_unknown_mail" env:"SESAME_SIGNUP_UNKNOWN_MAIL" flag:"signup-unknown-mail" usage:"mail for an unknown address: offer (create the account; needs signup-open), notice or none"`
+	// PasswordMemory, PasswordIterations and PasswordParallelism are the
+	// argon2id parameters of new password hashes (RFC 9106: m in KiB, t
+	// passes, p lanes); the defaults are OWASP's minimum (19 MiB, 2, 1).
+	// Hashes made with other values still verify and are upgraded at the
+	// user's next sign-in.
+	PasswordMemory      int `yaml:"password_argon2_memory" env:"SESAME_PASSWORD_ARGON2_MEMORY" flag:"password-argon2-memory" usage:"argon2id memory per password hash, in KiB"`
+	PasswordIterations  int `yaml:"password_argon2_iterations" env:"SESAME_PASSWORD_ARGON2_ITERATIONS" flag:"password-argon2-iterations" usage:"argon2id passes per password hash"`
+	PasswordParallelism int `yaml:"password_argon2_parallelism" env:"SESAME_PASSWORD_ARGON2_PARALLELISM" flag:"password-argon2-parallelism" usage:"argon2id lanes per password hash"`
+	// PasswordMinLength is the shortest new password, in characters (NIST
+	// SP 800-63B: at least 8; a verifier must allow 64).
+	PasswordMinLength int `yaml:"password_min_length" env:"SESAME_PASSWORD_MIN_LENGTH" flag:"password-min-length" usage:"minimum length of a new password in characters (8 to 64)"`
+	// RequireSecurityKey makes a security key mandatory after a password:
+	// a user without one enrols it right after the password, before any
+	// session. Off, a user without a key signs in with the password alone
+	// (acr basic).
+	RequireSecurityKey bool `yaml:"require_security_key" env:"SESAME_REQUIRE_SECURITY_KEY" flag:"require-security-key" usage:"password sign-in always needs a security key (enrolled at the first sign-in)"`
+	// SMTPCAFile is a PEM file of certificates to trust for the SMTP
+	// server's TLS (a private CA, or a self-signed relay such as the
+	// Mailpit of compose.yaml), in addition to the system roots.
+	SMTPCAFile string `yaml:"smtp_ca_file" env:"SESAME_SMTP_CA_FILE" flag:"smtp-ca-file" usage:"PEM file with extra CA certificates to trust for SMTP TLS"`
+	// ConsoleIdleTimeout signs an admin out of the console after this long
+	// without a request.
+	ConsoleIdleTimeout time.Duration `yaml:"console_idle_timeout" env:"SESAME_CONSOLE_IDLE_TIMEOUT" flag:"console-idle-timeout" usage:"admin console idle timeout (1m to 12h)"`
 	// ConfigFile is the YAML file the configuration was read from, if any.
 	// It cannot be set from the file itself.
 	ConfigFile string `yaml:"-" env:"SESAME_CONFIG" flag:"config" usage:"path to a YAML config file"`
@@ -168,6 +191,14 @@ func Default() Config {
 		PasslinkRateEmail: 5,
 		PasslinkRateIP:    30,
 		SignupUnknownMail: "offer",
+		// Passwords: argon2id at OWASP's minimum (authn/password.DefaultParams).
+		PasswordMemory:      19 * 1024,
+		PasswordIterations:  2,
+		PasswordParallelism: 1,
+		PasswordMinLength:   10,
+		RequireSecurityKey:  true,
+		// An admin session is worth more than a user's: idle ones end soon.
+		ConsoleIdleTimeout: 15 * time.Minute,
 	}
 }
 

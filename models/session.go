@@ -18,6 +18,9 @@ type LoginSession struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
+	// SteppedUpAt is when the user last confirmed with a fresh
+	// user-verified passkey assertion (the console's step-up); nil if never.
+	SteppedUpAt *time.Time
 }
 
 // Interaction is a paused authorization request waiting for the user to

@@ -12,6 +12,9 @@ type User struct {
 	EmailVerified   bool
 	DisplayName     string
 	Disabled        bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Role is RoleAdmin for console administrators, "" otherwise
+	// (migration 00006).
+	Role      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }

@@ -4,12 +4,15 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,7 +20,9 @@ import (
 	"github.com/sesame-idp/sesame/authn"
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/mail"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
@@ -65,7 +70,11 @@ type Server struct {
 	sessions *websession.Manager
 	// outbox delivers mails (passlinks); nil when mail is off.
 	outbox *mail.Outbox
-	engine *gin.Engine
+	// console is the admin console's backend (services, auth, admin API).
+	console *console.Console
+	stats   *console.StatsService
+	pages   *templates.Renderer
+	engine  *gin.Engine
 }
 
 // New builds the server: keys are ensured, caches and handlers set up.
@@ -74,6 +83,11 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	log := deps.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	// Global policies saved in the console override the configuration;
+	// the components below read them once, so changes need a restart.
+	if err := console.ApplyStoredPolicy(ctx, deps.Store, &cfg); err != nil {
+		log.Warn("console policies not applied", "err", err)
 	}
 	km, err := keys.NewManager(deps.Store, secret.Derive(deps.Secret, PurposeSigningKeys), keys.Options{
 		RotationPeriod: cfg.KeyRotationPeriod,
@@ -126,12 +140,29 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Password + security key: argon2id per config; the throttle counts in
+	// the database (ratelimit), so it holds across replicas.
+	passwords, err := password.NewService(password.Config{
+		Params: cfg.PasswordParams(), MinLength: cfg.PasswordMinLength, RequireSecurityKey: cfg.RequireSecurityKey,
+	}, deps.Store, ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit))), log)
+	if err != nil {
+		return nil, fmt.Errorf("passwords: %w", err)
+	}
 	hosted := authn.New(authn.Deps{
-		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Logger: log,
+		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
 		SignupOpen: cfg.SignupOpen, RPID: cfg.WebAuthnRPID(),
 	})
 
-	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox}
+	stats := console.NewStatsService(deps.Store, console.StatsOptions{Logger: log})
+	cons, err := console.New(cfg, console.Deps{
+		Store: deps.Store, Provider: provider, Keys: km, Sessions: sessions, Passkeys: passkeys, Stats: stats, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+
+	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
+		console: cons, stats: stats, pages: pages}
 	s.engine = s.routes(hosted)
 	return s, nil
 }
@@ -145,9 +176,13 @@ func newPasslinks(cfg config.Config, deps Deps, log *slog.Logger) (*mail.Outbox,
 	var sender mail.Sender
 	switch {
 	case cfg.MailConfigured():
+		tlsCfg, err := smtpTLSConfig(cfg.SMTPCAFile)
+		if err != nil {
+			return nil, nil, err
+		}
 		sender = mail.NewSMTPSender(mail.SMTPConfig{
 			Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
-			TLS: cfg.SMTPTLS, From: cfg.MailFrom,
+			TLS: cfg.SMTPTLS, From: cfg.MailFrom, TLSConfig: tlsCfg,
 		})
 	case cfg.Dev:
 		log.Warn("no SMTP server configured (smtp-host): dev mode writes mails, sign-in links included, to the log")
@@ -172,6 +207,27 @@ func newPasslinks(cfg config.Config, deps Deps, log *slog.Logger) (*mail.Outbox,
 		return nil, nil, fmt.Errorf("passlinks: %w", err)
 	}
 	return outbox, svc, nil
+}
+
+// smtpTLSConfig trusts the certificates of caFile (PEM) besides the
+// system roots, e.g. a private CA or the self-signed Mailpit of
+// compose.yaml; nil when caFile is empty.
+func smtpTLSConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("smtp-ca-file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("smtp-ca-file: no PEM certificate in %s", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 func isHTTPS(issuer string) bool {
@@ -210,6 +266,11 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 	pages := r.Group("", middleware.SameOriginForms(s.cfg.Issuer), middleware.NoStore())
 	hosted.Mount(pages)
 
+	// The admin console: sign-in, setup links, step-up and the admin API
+	// (console.Mount), and the console pages behind console.Auth.
+	s.console.Mount(r)
+	console.NewUI(console.UIDeps{Console: s.console, Stats: s.stats, Pages: s.pages, Store: s.st, Logger: s.log}).MountUI(s.console.AdminPages(r))
+
 	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
 	r.NoMethod(func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "405 method not allowed") })
 	return r
@@ -238,6 +299,9 @@ func (s *Server) Sessions() *websession.Manager { return s.sessions }
 // Outbox exposes the mail outbox (nil when mail is off), for tests that
 // deliver mail themselves.
 func (s *Server) Outbox() *mail.Outbox { return s.outbox }
+
+// Console exposes the admin console's backend (services, auth).
+func (s *Server) Console() *console.Console { return s.console }
 
 // Keys exposes the signing-key manager.
 func (s *Server) Keys() *keys.Manager { return s.keys }
@@ -306,6 +370,12 @@ func (s *Server) janitor(ctx context.Context) {
 		if err != nil {
 			s.log.WarnContext(ctx, "janitor", "err", err)
 			continue
+		}
+		// Admin setup links (console); idempotent, so every replica may.
+		if m, err := s.st.DeleteExpiredAdminInvites(ctx, time.Hour); err != nil {
+			s.log.WarnContext(ctx, "janitor: admin invites", "err", err)
+		} else {
+			n += m
 		}
 		if n > 0 {
 			s.log.InfoContext(ctx, "janitor swept expired rows", "rows", n)

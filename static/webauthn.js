@@ -136,6 +136,12 @@
     return !!(window.PublicKeyCredential && navigator.credentials && navigator.credentials.get);
   }
 
+  // The helpers password.js (loaded after this file) shares.
+  window.SesameWebAuthn = {
+    creationOptions: creationOptions, requestOptions: requestOptions, credentialJSON: credentialJSON,
+    post: post, busy: busy, supported: supported
+  };
+
   // --- sign in ---
   var conditional = null; // AbortController of the autofill request
 

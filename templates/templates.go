@@ -19,7 +19,20 @@ var files embed.FS
 
 // Renderer renders pages by name (file name without .html).
 type Renderer struct {
-	pages map[string]*template.Template
+	pages   map[string]*template.Template
+	layouts map[string]string
+}
+
+// consolePrefix marks the admin console's pages: they fill the "content"
+// block of console_layout.html (left navigation) instead of layout.html.
+const consolePrefix = "console_"
+
+// layoutOf returns the layout file a page is rendered in.
+func layoutOf(page string) string {
+	if strings.HasPrefix(page, consolePrefix) {
+		return consolePrefix + "layout.html"
+	}
+	return "layout.html"
 }
 
 // New parses every page with the layout.
@@ -28,7 +41,7 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{pages: map[string]*template.Template{}}
+	r := &Renderer{pages: map[string]*template.Template{}, layouts: map[string]string{}}
 	funcs := template.FuncMap{
 		"initial": func(s string) string {
 			s = strings.TrimSpace(s)
@@ -39,14 +52,17 @@ func New() (*Renderer, error) {
 		},
 	}
 	for _, n := range names {
-		if n == "layout.html" {
+		layout := layoutOf(n)
+		if n == layout {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "layout.html", n)
+		t, err := template.New(layout).Funcs(funcs).ParseFS(files, layout, n)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", n, err)
 		}
-		r.pages[strings.TrimSuffix(path.Base(n), ".html")] = t
+		name := strings.TrimSuffix(path.Base(n), ".html")
+		r.pages[name] = t
+		r.layouts[name] = layout
 	}
 	return r, nil
 }
@@ -66,7 +82,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 		return fmt.Errorf("render: no page %q", name)
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+	if err := t.ExecuteTemplate(&buf, r.layouts[name], p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -23,6 +23,15 @@
 //     victim clicks it; the requesting browser then takes the approval once
 //     (Service.Complete). Service.Deny ends it.
 //
+// A password reset (Request with Reset) is a passlink of purpose
+// models.PasslinkReset: same limits, same answer, a "no account here"
+// notice for an unknown address (never a sign-up). Its link leads to
+// ResetPath, not to a sign-in: only LookupReset and Reset know it, and
+// Reset spends it in the transaction that stores the new password. It
+// works in any browser: it only proves the mailbox, and whoever opens it
+// chooses the password. Lookup never finds a reset link, nor LookupReset
+// a sign-in link.
+//
 // A passlink proves the mailbox, not a phishing-resistant credential: the
 // result is amr ["otp"] (RFC 8176) with acr models.ACRBasic.
 package passlink

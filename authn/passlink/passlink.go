@@ -327,6 +327,10 @@ type Request struct {
 	// Device describes UserAgent for people ("Chrome on macOS").
 	Device string
 	IP     string
+	// Reset asks for a password reset link (models.PasslinkReset): it
+	// leads to a "choose a new password" page and signs nobody in. An
+	// unknown address gets the notice (or nothing), never a sign-up.
+	Reset bool
 }
 
 // Sent is the answer to a request: the same shape whatever happened.
@@ -391,10 +395,17 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 	purpose, userID := models.PasslinkNone, ""
 	u, err := s.st.GetUserByEmail(ctx, email)
 	switch {
+	case err == nil && !u.Disabled && r.Reset:
+		purpose, userID = models.PasslinkReset, u.ID
 	case err == nil && !u.Disabled:
 		purpose, userID = models.PasslinkLogin, u.ID
 	case err == nil:
 		purpose = models.PasslinkNone // a disabled account gets nothing
+	case errors.Is(err, models.ErrNotFound) && r.Reset:
+		purpose = models.PasslinkNotice
+		if s.cfg.UnknownMail == UnknownNone {
+			purpose = models.PasslinkNone
+		}
 	case errors.Is(err, models.ErrNotFound):
 		purpose = s.unknownPurpose()
 	default:
@@ -478,10 +489,16 @@ func (s *Service) message(purpose, email, token string, r Request, now time.Time
 		RequestedAt: now.Format("2 Jan 2006 at 15:04 MST"),
 	}
 	name, subject := "passlink", "Sign in to "+app
-	switch purpose {
-	case models.PasslinkSignup:
+	switch {
+	case purpose == models.PasslinkReset:
+		name, subject = "password_reset", "Reset your "+app+" password"
+		data.Link = s.cfg.BaseURL + ResetPath + token
+	case r.Reset: // an address without an account
+		name, subject = "password_reset_notice", "No "+app+" account for this address"
+		data.Link = ""
+	case purpose == models.PasslinkSignup:
 		name, subject = "passlink_signup", "Create your "+app+" account"
-	case models.PasslinkNotice, models.PasslinkNone:
+	case purpose == models.PasslinkNotice, purpose == models.PasslinkNone:
 		name, subject = "passlink_notice", "No "+app+" account for this address"
 		data.Link = ""
 	}
@@ -513,6 +530,9 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// ResetPath is where a reset link leads: ResetPath + token, on the issuer.
+const ResetPath = "/password/reset/"
 
 // Link is a looked-up link, for the confirmation page.
 type Link struct {
@@ -723,6 +743,77 @@ func (s *Service) account(ctx context.Context, p *models.Passlink, displayName s
 		return nil, false, fmt.Errorf("passlink: create account: %w", err)
 	}
 	return u, true, nil
+}
+
+// LookupReset finds the password reset link of token without changing
+// anything, like Lookup (ErrInvalidLink, ErrExpired, ErrUsed). Only reset
+// links are found here, and Lookup never finds one, so a reset link can
+// never sign in and a sign-in link can never set a password. A reset link
+// works in any browser: it only proves the mailbox, and whoever opens it
+// chooses the password.
+func (s *Service) LookupReset(ctx context.Context, token string) (*Link, error) {
+	if !ValidToken(token) {
+		return nil, ErrInvalidLink
+	}
+	p, err := s.st.GetPasslinkByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, ErrInvalidLink
+	}
+	if err != nil {
+		return nil, fmt.Errorf("passlink: look up link: %w", err)
+	}
+	if p.Purpose != models.PasslinkReset {
+		return nil, ErrInvalidLink
+	}
+	l := &Link{Passlink: *p}
+	switch {
+	case p.UsedAt != nil:
+		return l, ErrUsed
+	case !p.ExpiresAt.After(s.now()):
+		return l, ErrExpired
+	}
+	return l, nil
+}
+
+// Reset uses a reset link: in one transaction the link is spent (exactly
+// one of concurrent callers gets past this), the account loaded (not
+// disabled), set(ctx, user) called (it stores the new password; its error
+// rolls everything back, the link included) and the address marked
+// verified (the link proved it).
+func (s *Service) Reset(ctx context.Context, token string, set func(ctx context.Context, u *models.User) error) (*Result, error) {
+	l, err := s.LookupReset(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	res := &Result{InteractionID: l.InteractionID, RequestID: l.ID}
+	err = s.st.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.st.UsePasslink(ctx, l.ID, models.PasslinkPasswordReset, now); err != nil {
+			return s.useErr(ctx, l.ID, err)
+		}
+		u, err := s.st.GetUser(ctx, l.UserID)
+		if errors.Is(err, models.ErrNotFound) || (err == nil && u.Disabled) {
+			return ErrUserUnavailable
+		}
+		if err != nil {
+			return fmt.Errorf("passlink: load user: %w", err)
+		}
+		if err := set(ctx, u); err != nil {
+			return err
+		}
+		if !u.EmailVerified {
+			if err := s.st.SetUserEmailVerified(ctx, u.ID); err != nil {
+				return err
+			}
+			u.EmailVerified = true
+		}
+		res.User = u
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // States of a request, as the requesting page sees them.

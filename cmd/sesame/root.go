@@ -111,6 +111,7 @@ YAML file (--config); every command reads the same ones.`,
 		c.clientCmd(),
 		c.userCmd(),
 		c.keysCmd(),
+		c.adminCmd(),
 		c.healthcheckCmd(),
 	)
 	return root

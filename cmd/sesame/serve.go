@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/secret"
 	"github.com/sesame-idp/sesame/server"
 )
@@ -47,6 +48,15 @@ optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 				return err
 			}
 			printBanner(cmd.ErrOrStderr(), cfg)
+			if cfg.Dev {
+				// First run: no admin yet, so print a link that makes one.
+				link, err := console.EnsureSetupLink(ctx, st, cfg.Issuer)
+				if err != nil {
+					log.Warn("admin setup link", "err", err)
+				} else if link != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "No admin yet. Open this one-time link to become the first admin (24 hours):\n  %s\n\n", link)
+				}
+			}
 			return srv.Run(ctx)
 		},
 	}

@@ -63,10 +63,16 @@ func (s *Store) RenameCredential(ctx context.Context, userID, id, name string) e
 	return affected("rename credential", res)
 }
 
-// DeleteCredential removes one of userID's credentials.
+// DeleteCredential removes one of userID's credentials, and refreshes the
+// user's "has a passkey" flag of the statistics in the same transaction.
 func (s *Store) DeleteCredential(ctx context.Context, userID, id string) error {
-	res := s.conn(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&models.WebAuthnCredential{})
-	return affected("delete credential", res)
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&models.WebAuthnCredential{})
+		if err := affected("delete credential", res); err != nil {
+			return err
+		}
+		return s.MarkPasskeyRemoved(ctx, userID)
+	})
 }
 
 // CreateCeremony inserts a WebAuthn ceremony.
@@ -104,11 +110,6 @@ func (s *Store) ConsumeCeremony(ctx context.Context, id string) (*models.WebAuth
 		return nil, err
 	}
 	return &c, nil
-}
-
-// RecordAuthEvent stores an auth event.
-func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error {
-	return mapErr("record auth event", s.conn(ctx).Create(e).Error)
 }
 
 // ListAuthEvents returns a user's most recent events (newest first).

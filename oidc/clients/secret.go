@@ -56,3 +56,18 @@ func randomString(n int) (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
+
+// newClientID returns a random client id that starts with a letter or
+// digit: an id beginning with "-" would be read as a flag by command-line
+// tools (including ours), and "_" looks odd in URLs.
+func newClientID() (string, error) {
+	for {
+		id, err := randomString(idBytes)
+		if err != nil {
+			return "", err
+		}
+		if c := id[0]; c != '-' && c != '_' {
+			return id, nil
+		}
+	}
+}

@@ -38,7 +38,7 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*models.Client, string
 	if err := spec.Validate(); err != nil {
 		return nil, "", err
 	}
-	id, err := randomString(idBytes)
+	id, err := newClientID()
 	if err != nil {
 		return nil, "", fmt.Errorf("create client: %w", err)
 	}

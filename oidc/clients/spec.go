@@ -26,6 +26,11 @@ const (
 	ScopeProfile       = "profile"
 	ScopeEmail         = "email"
 	ScopeOfflineAccess = "offline_access"
+	// ScopeAdmin grants the admin API (/api/admin/v1). Only a confidential
+	// client that uses client_credentials alone may hold it, so the token
+	// stands for the client and never for a user who happened to consent;
+	// only the CLI and the admin API (as an admin) register such clients.
+	ScopeAdmin = "sesame:admin"
 
 	AuthNone              = "none"
 	AuthClientSecretBasic = "client_secret_basic"
@@ -223,8 +228,11 @@ func (s Spec) Validate() error {
 		}
 	}
 
-	if bad := notIn(s.Scopes, scopes); bad != "" {
-		add(invalid("scopes", "unsupported %q (allowed: %s)", bad, strings.Join(scopes, ", ")))
+	if bad := notIn(s.Scopes, append(slices.Clip(scopes), ScopeAdmin)); bad != "" {
+		add(invalid("scopes", "unsupported %q (allowed: %s, %s)", bad, strings.Join(scopes, ", "), ScopeAdmin))
+	}
+	if slices.Contains(s.Scopes, ScopeAdmin) && (!s.clientCredentialsOnly() || s.Public) {
+		add(invalid("scopes", "%s is only for confidential clients whose only grant type is client_credentials", ScopeAdmin))
 	}
 
 	if s.Public {

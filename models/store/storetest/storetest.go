@@ -38,6 +38,15 @@ var AllModels = []any{
 	&models.Passlink{},
 	&models.OutboxMail{},
 	&models.RateLimit{},
+	&models.UserPassword{},
+	&models.AuthEventMinute{},
+	&models.AuthEventHour{},
+	&models.AuthEventDay{},
+	&models.UserDay{},
+	&models.UserLastActive{},
+	&models.AdminInvite{},
+	&models.AuditEntry{},
+	&models.Policy{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -64,6 +73,11 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Passlinks", passlinkTests},
 		{"Outbox", outboxTests},
 		{"RateLimits", rateLimitTests},
+		{"Passwords", passwordTests},
+		{"Stats", statsTests},
+		{"Admins", adminTests},
+		{"Audit", auditTests},
+		{"Policies", policyTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Timestamps", timeTests},

@@ -1,0 +1,455 @@
+package console
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/oidc/clients"
+)
+
+// APIPrefix is where the admin API lives.
+const APIPrefix = "/api/admin/v1"
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// OpenAPI returns the admin API's OpenAPI 3 document (JSON).
+func OpenAPI() []byte { return bytes.Clone(openAPIDoc) }
+
+// List is the envelope of every listing.
+type List[T any] struct {
+	Items []T `json:"items"`
+	// HasMore says another page follows; NextOffset or NextCursor fetch it.
+	HasMore    bool   `json:"has_more"`
+	NextOffset *int   `json:"next_offset,omitempty"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// apiHandler is a thin handler: parse, call a service, answer.
+type apiHandler func(g *gin.Context) error
+
+func (c *Console) api(fn apiHandler) gin.HandlerFunc {
+	return func(g *gin.Context) {
+		if err := fn(g); err != nil {
+			c.abort(g, toProblem(err))
+		}
+	}
+}
+
+func (c *Console) mountAPI(r gin.IRouter) {
+	r.Use(c.apiAuth())
+	step := c.RequireStepUp()
+	r.GET("/openapi.json", func(g *gin.Context) { g.Data(http.StatusOK, "application/json", openAPIDoc) })
+
+	r.GET("/clients", c.api(c.apiListClients))
+	r.POST("/clients", c.api(c.apiCreateClient))
+	r.GET("/clients/:id", c.api(c.apiGetClient))
+	r.PUT("/clients/:id", c.api(c.apiUpdateClient))
+	r.POST("/clients/:id/rotate-secret", c.api(c.apiRotateClientSecret))
+	r.DELETE("/clients/:id", step, c.api(c.apiDeleteClient))
+
+	r.GET("/users", c.api(c.apiListUsers))
+	r.GET("/users/:id", c.api(c.apiGetUser))
+	r.POST("/users/:id/disable", c.api(c.apiDisableUser))
+	r.POST("/users/:id/enable", c.api(c.apiEnableUser))
+	r.POST("/users/:id/grant-admin", c.api(c.apiGrantAdmin))
+	r.POST("/users/:id/revoke-admin", step, c.api(c.apiRevokeAdmin))
+	r.DELETE("/users/:id", step, c.api(c.apiDeleteUser))
+	r.DELETE("/users/:id/credentials/:cred", step, c.api(c.apiRemoveCredential))
+	r.POST("/admin-invites", c.api(c.apiInvite))
+
+	r.GET("/keys", c.api(c.apiListKeys))
+	r.POST("/keys/rotate", step, c.api(c.apiRotateKeys))
+
+	r.GET("/policies", c.api(c.apiGetPolicy))
+	r.PUT("/policies", c.api(c.apiPutPolicy))
+
+	r.GET("/audit", c.api(c.apiListAudit))
+
+	if c.stats != nil {
+		r.GET("/stats/headline", c.api(c.apiStatsHeadline))
+		r.GET("/stats/dashboard", c.api(c.apiStatsDashboard))
+	}
+}
+
+// --- parameters ---
+
+// page reads limit and offset, bounded.
+func page(g *gin.Context) (offset, limit int, err error) {
+	if v := g.Query("limit"); v != "" {
+		n, e := strconv.Atoi(v)
+		if e != nil || n < 1 || n > MaxLimit {
+			return 0, 0, invalid("limit", "a number from 1 to %d", MaxLimit)
+		}
+		limit = n
+	}
+	if v := g.Query("offset"); v != "" {
+		n, e := strconv.Atoi(v)
+		if e != nil || n < 0 || n > MaxOffset {
+			return 0, 0, invalid("offset", "a number from 0 to %d", MaxOffset)
+		}
+		offset = n
+	}
+	return offset, ClampLimit(limit), nil
+}
+
+func query(g *gin.Context, name string) (string, error) {
+	v := g.Query(name)
+	if len(v) > MaxQueryLen {
+		return "", invalid(name, "at most %d characters", MaxQueryLen)
+	}
+	return v, nil
+}
+
+func listOf[T any](items []T, more bool, offset, limit int) List[T] {
+	l := List[T]{Items: items, HasMore: more}
+	if more {
+		n := offset + limit
+		l.NextOffset = &n
+	}
+	return l
+}
+
+// decode reads a JSON body strictly: unknown fields are errors, so a typo
+// is not silently ignored.
+func decode(g *gin.Context, v any) error {
+	if ct := g.ContentType(); ct != "application/json" {
+		return problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Send JSON", "Content-Type must be application/json.")
+	}
+	dec := json.NewDecoder(io.LimitReader(g.Request.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return problem(http.StatusRequestEntityTooLarge, "too-large", "The request is too large", "")
+		}
+		return problem(http.StatusBadRequest, "bad-json", "The body is not valid JSON for this request", err.Error())
+	}
+	return nil
+}
+
+// --- clients ---
+
+func (c *Console) apiListClients(g *gin.Context) error {
+	offset, limit, err := page(g)
+	if err != nil {
+		return err
+	}
+	q, err := query(g, "q")
+	if err != nil {
+		return err
+	}
+	items, more, err := c.Clients.List(g.Request.Context(), q, offset, limit)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, listOf(items, more, offset, limit))
+	return nil
+}
+
+// clientWithSecret is a client plus its secret, present exactly once:
+// in the answer that created or rotated it.
+type clientWithSecret struct {
+	*ClientView
+	Secret string `json:"client_secret,omitempty"`
+}
+
+func (c *Console) apiCreateClient(g *gin.Context) error {
+	var spec clients.Spec
+	if err := decode(g, &spec); err != nil {
+		return err
+	}
+	v, secret, err := c.Clients.Create(g.Request.Context(), spec)
+	if err != nil {
+		return err
+	}
+	g.Header("Location", APIPrefix+"/clients/"+v.ID)
+	g.JSON(http.StatusCreated, clientWithSecret{ClientView: v, Secret: secret})
+	return nil
+}
+
+func (c *Console) apiGetClient(g *gin.Context) error {
+	v, err := c.Clients.Get(g.Request.Context(), g.Param("id"))
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, v)
+	return nil
+}
+
+func (c *Console) apiUpdateClient(g *gin.Context) error {
+	var spec clients.Spec
+	if err := decode(g, &spec); err != nil {
+		return err
+	}
+	rotate := g.Query("rotate_secret") == "true"
+	v, secret, err := c.Clients.Update(g.Request.Context(), g.Param("id"), spec, rotate)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, clientWithSecret{ClientView: v, Secret: secret})
+	return nil
+}
+
+func (c *Console) apiRotateClientSecret(g *gin.Context) error {
+	secret, err := c.Clients.RotateSecret(g.Request.Context(), g.Param("id"))
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, gin.H{"client_id": g.Param("id"), "client_secret": secret})
+	return nil
+}
+
+func (c *Console) apiDeleteClient(g *gin.Context) error {
+	if err := c.Clients.Delete(g.Request.Context(), g.Param("id")); err != nil {
+		return err
+	}
+	g.Status(http.StatusNoContent)
+	return nil
+}
+
+// --- users ---
+
+func (c *Console) apiListUsers(g *gin.Context) error {
+	offset, limit, err := page(g)
+	if err != nil {
+		return err
+	}
+	q, err := query(g, "q")
+	if err != nil {
+		return err
+	}
+	items, more, err := c.Users.Search(g.Request.Context(), q, offset, limit)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, listOf(items, more, offset, limit))
+	return nil
+}
+
+func (c *Console) apiGetUser(g *gin.Context) error {
+	d, err := c.Users.Show(g.Request.Context(), g.Param("id"))
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, d)
+	return nil
+}
+
+func (c *Console) apiDisableUser(g *gin.Context) error {
+	// Disabling an admin is destructive for the console itself.
+	admin, err := c.Users.IsAdmin(g.Request.Context(), g.Param("id"))
+	if err != nil {
+		return err
+	}
+	if admin && !c.steppedUp(g) {
+		return ErrStepUpRequired
+	}
+	return c.userResult(g)(c.Users.SetDisabled(g.Request.Context(), g.Param("id"), true))
+}
+
+func (c *Console) apiEnableUser(g *gin.Context) error {
+	return c.userResult(g)(c.Users.SetDisabled(g.Request.Context(), g.Param("id"), false))
+}
+
+func (c *Console) apiGrantAdmin(g *gin.Context) error {
+	return c.userResult(g)(c.Users.SetAdmin(g.Request.Context(), g.Param("id"), true))
+}
+
+func (c *Console) apiRevokeAdmin(g *gin.Context) error {
+	return c.userResult(g)(c.Users.SetAdmin(g.Request.Context(), g.Param("id"), false))
+}
+
+func (c *Console) userResult(g *gin.Context) func(*UserView, error) error {
+	return func(v *UserView, err error) error {
+		if err != nil {
+			return err
+		}
+		g.JSON(http.StatusOK, v)
+		return nil
+	}
+}
+
+func (c *Console) apiDeleteUser(g *gin.Context) error {
+	if err := c.Users.Delete(g.Request.Context(), g.Param("id")); err != nil {
+		return err
+	}
+	g.Status(http.StatusNoContent)
+	return nil
+}
+
+func (c *Console) apiRemoveCredential(g *gin.Context) error {
+	if err := c.Users.RemoveCredential(g.Request.Context(), g.Param("id"), g.Param("cred")); err != nil {
+		return err
+	}
+	g.Status(http.StatusNoContent)
+	return nil
+}
+
+func (c *Console) apiInvite(g *gin.Context) error {
+	var req struct {
+		Email string `json:"email"`
+	}
+	if err := decode(g, &req); err != nil {
+		return err
+	}
+	link, err := Invite(g.Request.Context(), c.st, c.cfg.Issuer, req.Email)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusCreated, gin.H{"email": strings.TrimSpace(req.Email), "url": link, "expires_at": time.Now().UTC().Add(InviteTTL)})
+	return nil
+}
+
+// --- keys ---
+
+func (c *Console) apiListKeys(g *gin.Context) error {
+	l, err := c.Keys.List(g.Request.Context())
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, gin.H{"items": l})
+	return nil
+}
+
+func (c *Console) apiRotateKeys(g *gin.Context) error {
+	var req struct {
+		Alg string `json:"alg"`
+	}
+	if g.Request.ContentLength != 0 {
+		if err := decode(g, &req); err != nil {
+			return err
+		}
+	}
+	l, err := c.Keys.Rotate(g.Request.Context(), req.Alg)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, gin.H{"items": l})
+	return nil
+}
+
+// --- policies ---
+
+type policyResponse struct {
+	Policy
+	RestartRequired []string `json:"restart_required"`
+}
+
+func (c *Console) apiGetPolicy(g *gin.Context) error {
+	p, err := c.Policies.Current(g.Request.Context())
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, policyResponse{Policy: p, RestartRequired: RestartRequired})
+	return nil
+}
+
+func (c *Console) apiPutPolicy(g *gin.Context) error {
+	var p Policy
+	if err := decode(g, &p); err != nil {
+		return err
+	}
+	saved, err := c.Policies.Update(g.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, policyResponse{Policy: saved, RestartRequired: RestartRequired})
+	return nil
+}
+
+// --- audit ---
+
+func (c *Console) apiListAudit(g *gin.Context) error {
+	_, limit, err := page(g)
+	if err != nil {
+		return err
+	}
+	q := AuditQuery{Limit: limit, Cursor: g.Query("cursor")}
+	for name, dst := range map[string]*string{"actor_id": &q.ActorID, "action": &q.Action, "target_type": &q.TargetType, "target_id": &q.TargetID} {
+		if *dst, err = query(g, name); err != nil {
+			return err
+		}
+	}
+	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
+		if v := g.Query(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return invalid(name, "an RFC 3339 time such as 2026-01-02T15:04:05Z")
+			}
+			*dst = t
+		}
+	}
+	p, err := c.Audit.List(g.Request.Context(), q)
+	if err != nil {
+		return err
+	}
+	items := make([]auditView, len(p.Items))
+	for i, e := range p.Items {
+		items[i] = auditView{ID: e.ID, At: e.At, Actor: auditActor{Kind: e.ActorKind, ID: e.ActorID, Label: e.ActorLabel},
+			Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
+			Before: rawOrNull(e.BeforeJSON), After: rawOrNull(e.AfterJSON), IP: e.IP, UserAgent: e.UserAgent}
+	}
+	g.JSON(http.StatusOK, List[auditView]{Items: items, HasMore: p.NextCursor != "", NextCursor: p.NextCursor})
+	return nil
+}
+
+type auditActor struct {
+	Kind  string `json:"kind"`
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+type auditView struct {
+	ID         string          `json:"id"`
+	At         time.Time       `json:"at"`
+	Actor      auditActor      `json:"actor"`
+	Action     string          `json:"action"`
+	TargetType string          `json:"target_type"`
+	TargetID   string          `json:"target_id"`
+	Before     json.RawMessage `json:"before"`
+	After      json.RawMessage `json:"after"`
+	IP         string          `json:"ip"`
+	UserAgent  string          `json:"user_agent"`
+}
+
+func rawOrNull(s string) json.RawMessage {
+	if s == "" || !json.Valid([]byte(s)) {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(s)
+}
+
+// --- statistics (the stats service of stats.go) ---
+
+func (c *Console) apiStatsHeadline(g *gin.Context) error {
+	h, err := c.stats.Headline(g.Request.Context())
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, h)
+	return nil
+}
+
+func (c *Console) apiStatsDashboard(g *gin.Context) error {
+	name := g.DefaultQuery("range", "24h")
+	r := RangeByName(name)
+	if r.Name != name {
+		return invalid("range", "one of 1h, 24h, 7d, 30d")
+	}
+	d, err := c.stats.Dashboard(g.Request.Context(), r)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, d)
+	return nil
+}

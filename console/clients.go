@@ -1,0 +1,186 @@
+package console
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/oidc/clients"
+)
+
+// ClientCache is the provider's client cache (oidc.Provider); nil in the
+// CLI, where other processes' caches expire by TTL.
+type ClientCache interface {
+	InvalidateClient(id string)
+}
+
+// Clients manages OAuth clients through oidc/clients (which owns the
+// rules), then drops the provider's cached copy and audits the change.
+type Clients struct {
+	svc      *clients.Service
+	st       *store.Store
+	cache    ClientCache
+	audit    *Audit
+	policies *Policies
+}
+
+// ClientView is a client as the console and API show it: the settable
+// fields plus metadata; never the secret or its hash.
+type ClientView struct {
+	ID string `json:"client_id"`
+	clients.Spec
+	HasSecret bool      `json:"has_secret"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ViewClient builds the view of c.
+func ViewClient(c *models.Client) ClientView {
+	return ClientView{ID: c.ID, Spec: clients.ToSpec(c), HasSecret: c.SecretHash != "", CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+// List returns clients whose name or id contains q (case-insensitively),
+// ordered by name, and whether more follow. Clients are few; the whole
+// list is read and paged in memory.
+func (s *Clients) List(ctx context.Context, q string, offset, limit int) ([]ClientView, bool, error) {
+	if len(q) > MaxQueryLen {
+		return nil, false, invalid("q", "at most %d characters", MaxQueryLen)
+	}
+	if offset < 0 || offset > MaxOffset {
+		return nil, false, invalid("offset", "between 0 and %d", MaxOffset)
+	}
+	limit = ClampLimit(limit)
+	all, err := s.svc.List(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	q = strings.ToLower(strings.TrimSpace(q))
+	out := []ClientView{}
+	for i := range all {
+		c := &all[i]
+		if q != "" && !strings.Contains(strings.ToLower(c.Name), q) && !strings.Contains(strings.ToLower(c.ID), q) {
+			continue
+		}
+		out = append(out, ViewClient(c))
+	}
+	if offset >= len(out) {
+		return []ClientView{}, false, nil
+	}
+	out = out[offset:]
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// Get returns one client.
+func (s *Clients) Get(ctx context.Context, id string) (*ClientView, error) {
+	c, err := s.svc.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := ViewClient(c)
+	return &v, nil
+}
+
+// Create registers a client; the plain secret (confidential clients) is
+// returned once and appears nowhere else.
+func (s *Clients) Create(ctx context.Context, spec clients.Spec) (*ClientView, string, error) {
+	if len(spec.AllowedLoginMethods) == 0 && s.policies != nil {
+		p, err := s.policies.Current(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		spec.AllowedLoginMethods = slices.Clone(p.DefaultLoginMethods)
+	}
+	c, secret, err := s.svc.Create(ctx, spec)
+	if err != nil {
+		return nil, "", err
+	}
+	v := ViewClient(c)
+	if err := s.audit.Record(ctx, "client.create", "client", c.ID, nil, v); err != nil {
+		return nil, "", err
+	}
+	return &v, secret, nil
+}
+
+// Update replaces a client's settings; with rotate it also issues a new
+// secret (returned once).
+func (s *Clients) Update(ctx context.Context, id string, spec clients.Spec, rotate bool) (*ClientView, string, error) {
+	before, err := s.svc.Get(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	bv := ViewClient(before)
+	var (
+		c      *models.Client
+		secret string
+	)
+	if rotate {
+		c, secret, err = s.svc.UpdateAndRotateSecret(ctx, id, spec)
+	} else {
+		c, err = s.svc.Update(ctx, id, spec)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	s.invalidate(id)
+	v := ViewClient(c)
+	action := "client.update"
+	if rotate {
+		action = "client.update_rotate_secret"
+	}
+	if err := s.audit.Record(ctx, action, "client", id, bv, v); err != nil {
+		return nil, "", err
+	}
+	return &v, secret, nil
+}
+
+// RotateSecret issues a new secret at once; the old one stops working.
+func (s *Clients) RotateSecret(ctx context.Context, id string) (string, error) {
+	secret, err := s.svc.RotateSecret(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	s.invalidate(id)
+	if err := s.audit.Record(ctx, "client.rotate_secret", "client", id, nil, nil); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// Delete removes a client and everything issued to it.
+func (s *Clients) Delete(ctx context.Context, id string) error {
+	before, err := s.svc.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := checkStepUp(ctx, s.st); err != nil {
+		return err
+	}
+	if err := s.svc.Delete(ctx, id); err != nil {
+		return err
+	}
+	s.invalidate(id)
+	return s.audit.Record(ctx, "client.delete", "client", id, ViewClient(before), nil)
+}
+
+func (s *Clients) invalidate(id string) {
+	if s.cache != nil {
+		s.cache.InvalidateClient(id)
+	}
+}
+
+// HasAdminScope reports whether the stored client may still use the admin
+// API: it exists and is still registered with the sesame:admin scope.
+func (s *Clients) HasAdminScope(ctx context.Context, id string) (*models.Client, bool, error) {
+	c, err := s.svc.Get(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	return c, slices.Contains(c.Scopes, clients.ScopeAdmin), nil
+}

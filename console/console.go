@@ -1,0 +1,116 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/oidc/keys"
+	"github.com/sesame-idp/sesame/server/middleware"
+	"github.com/sesame-idp/sesame/websession"
+)
+
+// Services are the admin operations, shared by the API, the console UI
+// and the CLI.
+type Services struct {
+	Clients  *Clients
+	Users    *Users
+	Keys     *Keys
+	Policies *Policies
+	Audit    *Audit
+}
+
+// NewServices builds the services. cache (the provider's client cache)
+// and km may be nil where they do not exist (the CLI); Keys is then nil.
+func NewServices(st *store.Store, cfg config.Config, cache ClientCache, km *keys.Manager, log *slog.Logger) *Services {
+	if log == nil {
+		log = slog.Default()
+	}
+	audit := &Audit{st: st, log: log}
+	pol := &Policies{st: st, base: cfg, audit: audit}
+	s := &Services{
+		Audit:    audit,
+		Policies: pol,
+		Clients:  &Clients{svc: clients.NewService(st), st: st, cache: cache, audit: audit, policies: pol},
+		Users:    &Users{st: st, audit: audit},
+	}
+	if km != nil {
+		s.Keys = &Keys{km: km, st: st, audit: audit}
+	}
+	return s
+}
+
+// Introspector checks bearer access tokens in-process (oidc.Provider).
+type Introspector interface {
+	ClientCache
+	IntrospectAccessToken(ctx context.Context, token string) (subject, clientID string, scopes []string, err error)
+}
+
+// Deps are the console's collaborators.
+type Deps struct {
+	Store    *store.Store
+	Provider Introspector
+	Keys     *keys.Manager
+	Sessions *websession.Manager
+	Passkeys *passkey.Service
+	// Stats, when set, backs the API's /stats endpoints.
+	Stats  *StatsService
+	Logger *slog.Logger
+}
+
+// Console is the admin console's backend: services, auth and the API.
+type Console struct {
+	*Services
+	cfg      config.Config
+	st       *store.Store
+	provider Introspector
+	sessions *websession.Manager
+	passkeys *passkey.Service
+	stats    *StatsService
+	log      *slog.Logger
+	idle     time.Duration
+	now      func() time.Time
+}
+
+// New builds the console backend.
+func New(cfg config.Config, deps Deps) (*Console, error) {
+	if deps.Store == nil || deps.Sessions == nil || deps.Passkeys == nil || deps.Provider == nil || deps.Keys == nil {
+		return nil, errors.New("console: missing dependency")
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	idle := cfg.ConsoleIdleTimeout
+	if idle <= 0 {
+		idle = 15 * time.Minute
+	}
+	return &Console{
+		Services: NewServices(deps.Store, cfg, deps.Provider, deps.Keys, log),
+		cfg:      cfg, st: deps.Store, provider: deps.Provider, sessions: deps.Sessions, passkeys: deps.Passkeys,
+		stats: deps.Stats, log: log, idle: idle, now: time.Now,
+	}, nil
+}
+
+// AdminPages returns a group on r whose routes need a console admin
+// (same-origin forms, no-store, Auth); the console UI mounts its pages
+// there with their full /console/... paths.
+func (c *Console) AdminPages(r gin.IRouter) gin.IRouter {
+	return r.Group("", middleware.SameOriginForms(c.cfg.Issuer), middleware.NoStore(), c.Auth())
+}
+
+// Mount registers the console's routes (login, setup, step-up, the admin
+// API; the UI engineer's pages mount on the Console group) on r.
+func (c *Console) Mount(r gin.IRouter) {
+	pages := r.Group("/console", middleware.SameOriginForms(c.cfg.Issuer), middleware.NoStore())
+	c.mountAuth(pages)
+	c.mountSetup(pages)
+	c.mountAPI(r.Group("/api/admin/v1", middleware.NoStore()))
+}

@@ -1,0 +1,21 @@
+// Package console is Sesame's admin side: the services every admin action
+// goes through (clients, users, keys, policies, audit), the console's
+// authentication (an admin's phishing-resistant login session with an idle
+// timeout, step-up before destructive actions, CSRF), the first-admin
+// setup link, and the admin REST API under /api/admin/v1.
+//
+// The flow of an admin request:
+//  1. Auth resolves the caller: a bearer access token Sesame issued by
+//     client_credentials with the sesame:admin scope (checked in-process
+//     through oidc.Provider), or the console's login session cookie (admin
+//     role, acr phishing-resistant, not idle; unsafe methods need the CSRF
+//     header). Anyone else is refused: 401, or a redirect to sign in.
+//  2. The Actor (who, from where) rides in the request context.
+//  3. RequireStepUp guards destructive routes: a passkey assertion with
+//     user verification within the last five minutes.
+//  4. Handlers are thin: they call a service; services validate, change
+//     the store, invalidate caches and write the audit entry.
+//
+// The console UI (ui_*.go) and the statistics (stats*.go) live beside this
+// code and use the same services; the CLI uses them too.
+package console

@@ -1,0 +1,258 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+// GlobalPolicy is the name of the global defaults document.
+const GlobalPolicy = "global"
+
+// PolicyCacheTTL bounds how stale a replica's view of the policies is.
+const PolicyCacheTTL = 10 * time.Second
+
+// Duration is a time.Duration written as Go duration text ("10m0s").
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`must be a duration such as "15m" or "720h"`)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf(`must be a duration such as "15m" or "720h" (got %q)`, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Policy is the global defaults an admin sets in the console.
+//
+// Which component reads what, and when (the rest of Sesame reads its
+// settings when it starts, so most of these apply at the next restart of
+// each replica; RestartRequired lists them):
+//   - default_login_methods: read live (cached) by Clients.Create for a
+//     client registered without allowed_login_methods;
+//   - signup_open, user_verification, attestation, aaguid_allow,
+//     aaguid_deny, passlink_ttl, passlink_rate_email, passlink_rate_ip,
+//     login_session_ttl, access_token_ttl, refresh_token_ttl, id_token_ttl:
+//     applied over the configuration at start-up (server.New calls
+//     ApplyStoredPolicy), so they need a restart.
+type Policy struct {
+	SignupOpen          bool     `json:"signup_open"`
+	DefaultLoginMethods []string `json:"default_login_methods"`
+	UserVerification    string   `json:"user_verification"`
+	Attestation         string   `json:"attestation"`
+	AAGUIDAllow         []string `json:"aaguid_allow"`
+	AAGUIDDeny          []string `json:"aaguid_deny"`
+	PasslinkTTL         Duration `json:"passlink_ttl"`
+	PasslinkRateEmail   int      `json:"passlink_rate_email"`
+	PasslinkRateIP      int      `json:"passlink_rate_ip"`
+	LoginSessionTTL     Duration `json:"login_session_ttl"`
+	AccessTokenTTL      Duration `json:"access_token_ttl"`
+	RefreshTokenTTL     Duration `json:"refresh_token_ttl"`
+	IDTokenTTL          Duration `json:"id_token_ttl"`
+}
+
+// RestartRequired names the policy fields that take effect only when a
+// replica restarts.
+var RestartRequired = []string{"signup_open", "user_verification", "attestation", "aaguid_allow", "aaguid_deny",
+	"passlink_ttl", "passlink_rate_email", "passlink_rate_ip", "login_session_ttl", "access_token_ttl",
+	"refresh_token_ttl", "id_token_ttl"}
+
+var loginMethods = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
+
+// PolicyFromConfig is the policy a configuration implies (the defaults
+// before an admin saved any).
+func PolicyFromConfig(c config.Config) Policy {
+	return Policy{
+		SignupOpen: c.SignupOpen, DefaultLoginMethods: slices.Clone(loginMethods),
+		UserVerification: c.UserVerification, Attestation: c.Attestation,
+		AAGUIDAllow: nonNil(slices.Clone(c.AAGUIDAllow)), AAGUIDDeny: nonNil(slices.Clone(c.AAGUIDDeny)),
+		PasslinkTTL: Duration(c.PasslinkTTL), PasslinkRateEmail: c.PasslinkRateEmail, PasslinkRateIP: c.PasslinkRateIP,
+		LoginSessionTTL: Duration(c.LoginSessionTTL), AccessTokenTTL: Duration(c.AccessTokenTTL),
+		RefreshTokenTTL: Duration(c.RefreshTokenTTL), IDTokenTTL: Duration(c.IDTokenTTL),
+	}
+}
+
+// Apply writes p's settings over c.
+func (p Policy) Apply(c *config.Config) {
+	c.SignupOpen = p.SignupOpen
+	c.UserVerification = p.UserVerification
+	c.Attestation = p.Attestation
+	c.AAGUIDAllow = slices.Clone(p.AAGUIDAllow)
+	c.AAGUIDDeny = slices.Clone(p.AAGUIDDeny)
+	c.PasslinkTTL = time.Duration(p.PasslinkTTL)
+	c.PasslinkRateEmail = p.PasslinkRateEmail
+	c.PasslinkRateIP = p.PasslinkRateIP
+	c.LoginSessionTTL = time.Duration(p.LoginSessionTTL)
+	c.AccessTokenTTL = time.Duration(p.AccessTokenTTL)
+	c.RefreshTokenTTL = time.Duration(p.RefreshTokenTTL)
+	c.IDTokenTTL = time.Duration(p.IDTokenTTL)
+}
+
+// Validate checks p with the configuration's own rules (ranges, enums,
+// AAGUID syntax), applied over base.
+func (p Policy) Validate(base config.Config) error {
+	if len(p.DefaultLoginMethods) == 0 {
+		return invalid("default_login_methods", "at least one is required")
+	}
+	for _, m := range p.DefaultLoginMethods {
+		if !slices.Contains(loginMethods, m) {
+			return invalid("default_login_methods", "unsupported %q (allowed: %v)", m, loginMethods)
+		}
+	}
+	if len(p.AAGUIDAllow) > 500 || len(p.AAGUIDDeny) > 500 {
+		return invalid("aaguid_allow", "at most 500 entries per list")
+	}
+	c := base
+	p.Apply(&c)
+	// Only problems the policy brings count: the base configuration was
+	// accepted at start-up (and may hold test-only values).
+	known := map[string]bool{}
+	for _, e := range configErrors(base.Validate()) {
+		known[e] = true
+	}
+	var out *Problem
+	for _, e := range configErrors(c.Validate()) {
+		if known[e] {
+			continue
+		}
+		if out == nil {
+			out = invalid("policy", "%s", e)
+			continue
+		}
+		out.Errors = append(out.Errors, FieldError{Field: "policy", Message: e})
+	}
+	if out != nil {
+		return out
+	}
+	return nil
+}
+
+// configErrors splits config.Validate's joined error into messages.
+func configErrors(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, configErrors(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// Policies reads and writes the global policy, with a short cache so a hot
+// path can ask on every request.
+type Policies struct {
+	st    *store.Store
+	base  config.Config
+	audit *Audit
+
+	mu      sync.Mutex
+	cached  *Policy
+	expires time.Time
+}
+
+// Current returns the effective policy: the stored one, or the
+// configuration's.
+func (s *Policies) Current(ctx context.Context) (Policy, error) {
+	s.mu.Lock()
+	if s.cached != nil && time.Now().Before(s.expires) {
+		p := *s.cached
+		s.mu.Unlock()
+		return p, nil
+	}
+	s.mu.Unlock()
+	p, err := loadPolicy(ctx, s.st, s.base)
+	if err != nil {
+		return Policy{}, err
+	}
+	s.mu.Lock()
+	s.cached, s.expires = &p, time.Now().Add(PolicyCacheTTL)
+	s.mu.Unlock()
+	return p, nil
+}
+
+func loadPolicy(ctx context.Context, st *store.Store, base config.Config) (Policy, error) {
+	p := PolicyFromConfig(base)
+	row, err := st.GetPolicy(ctx, GlobalPolicy)
+	if errors.Is(err, models.ErrNotFound) {
+		return p, nil
+	}
+	if err != nil {
+		return Policy{}, err
+	}
+	if err := json.Unmarshal([]byte(row.Value), &p); err != nil {
+		return Policy{}, fmt.Errorf("decode stored policy: %w", err)
+	}
+	p.AAGUIDAllow, p.AAGUIDDeny = nonNil(p.AAGUIDAllow), nonNil(p.AAGUIDDeny)
+	return p, nil
+}
+
+// Update validates and stores p.
+func (s *Policies) Update(ctx context.Context, p Policy) (Policy, error) {
+	p.AAGUIDAllow, p.AAGUIDDeny = nonNil(p.AAGUIDAllow), nonNil(p.AAGUIDDeny)
+	if err := p.Validate(s.base); err != nil {
+		return Policy{}, err
+	}
+	before, err := s.Current(ctx)
+	if err != nil {
+		return Policy{}, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return Policy{}, err
+	}
+	act := ActorFrom(ctx)
+	if err := s.st.PutPolicy(ctx, &models.Policy{Name: GlobalPolicy, Value: string(b), UpdatedBy: act.Kind + ":" + act.ID}); err != nil {
+		return Policy{}, err
+	}
+	s.mu.Lock()
+	s.cached = nil
+	s.mu.Unlock()
+	if err := s.audit.Record(ctx, "policy.update", "policy", GlobalPolicy, before, p); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+// ApplyStoredPolicy overlays the stored global policy (if any) on cfg; the
+// server calls it at start-up, before it builds the components that read
+// these settings. A stored policy that no longer validates against cfg is
+// reported and not applied.
+func ApplyStoredPolicy(ctx context.Context, st *store.Store, cfg *config.Config) error {
+	row, err := st.GetPolicy(ctx, GlobalPolicy)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p := PolicyFromConfig(*cfg)
+	if err := json.Unmarshal([]byte(row.Value), &p); err != nil {
+		return fmt.Errorf("stored policy: %w", err)
+	}
+	if err := p.Validate(*cfg); err != nil {
+		return fmt.Errorf("stored policy not applied: %w", err)
+	}
+	p.Apply(cfg)
+	return nil
+}

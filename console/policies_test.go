@@ -1,0 +1,71 @@
+package console_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
+	"github.com/sesame-idp/sesame/oidc/clients"
+)
+
+// Saved policies: validated with the configuration's own rules, audited,
+// read back through the cache, applied over the configuration at the next
+// start, and the default login methods used for new clients at once.
+func TestPoliciesRoundTrip(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	cfg := config.Default()
+	cfg.Dev = true
+	svc := console.NewServices(st, cfg, nil, nil, nil)
+	ctx := console.WithActor(context.Background(), console.CLIActor())
+
+	p, err := svc.Policies.Current(ctx)
+	if err != nil || p.SignupOpen != cfg.SignupOpen || time.Duration(p.PasslinkTTL) != cfg.PasslinkTTL {
+		t.Fatalf("defaults = %+v, %v", p, err)
+	}
+	bad := p
+	bad.PasslinkTTL = console.Duration(5 * time.Hour)
+	if _, err := svc.Policies.Update(ctx, bad); err == nil {
+		t.Error("a passlink TTL of 5h was accepted")
+	}
+	bad = p
+	bad.AAGUIDDeny = []string{"not-a-uuid"}
+	if _, err := svc.Policies.Update(ctx, bad); err == nil {
+		t.Error("a malformed AAGUID was accepted")
+	}
+	p.SignupOpen = false
+	p.UserVerification = "required"
+	p.AccessTokenTTL = console.Duration(10 * time.Minute)
+	p.DefaultLoginMethods = []string{models.MethodPasskey}
+	if _, err := svc.Policies.Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := svc.Policies.Current(ctx); got.SignupOpen || got.UserVerification != "required" {
+		t.Errorf("read back %+v", got)
+	}
+	next := cfg
+	if err := console.ApplyStoredPolicy(ctx, st, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.SignupOpen || next.UserVerification != "required" || next.AccessTokenTTL != 10*time.Minute {
+		t.Errorf("applied config: signup %v uv %q access %s", next.SignupOpen, next.UserVerification, next.AccessTokenTTL)
+	}
+	c, _, err := svc.Clients.Create(ctx, clients.Spec{Name: "new", RedirectURIs: []string{"https://n.example/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.AllowedLoginMethods, []string{models.MethodPasskey}) {
+		t.Errorf("new client's methods %v, want the policy's default", c.AllowedLoginMethods)
+	}
+	rows, _ := st.ListAuditEntries(ctx, storeFilter("policy.update"), 5)
+	if len(rows) != 1 || rows[0].ActorKind != models.ActorCLI {
+		t.Errorf("policy audit rows %+v", rows)
+	}
+}
+
+func storeFilter(action string) store.AuditFilter { return store.AuditFilter{Action: action} }

@@ -1,0 +1,223 @@
+package console
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// UI serves the console's pages (server-rendered from templates/console_*,
+// with static/console.js and console.css) and the live feed. Pages call
+// the same services as the admin API. Changes that are not destructive
+// post a form here; destructive ones (delete a client or user, remove a
+// credential, rotate keys) go from console.js to the admin API, which
+// demands a fresh passkey confirmation (step-up) first.
+type UI struct {
+	c     *Console
+	stats *StatsService
+	pages *templates.Renderer
+	st    *store.Store
+	log   *slog.Logger
+}
+
+// UIDeps are what the pages are built from.
+type UIDeps struct {
+	// Console gives the services and the CSRF token; without it only the
+	// dashboard is served.
+	Console *Console
+	Stats   *StatsService
+	Pages   *templates.Renderer
+	Store   *store.Store
+	Logger  *slog.Logger
+}
+
+// NewUI returns the console pages.
+func NewUI(d UIDeps) *UI {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &UI{c: d.Console, stats: d.Stats, pages: d.Pages, st: d.Store, log: d.Logger}
+}
+
+// MountUI registers the pages on r, which must already carry the
+// console's authentication (Console.AdminPages).
+func (u *UI) MountUI(r gin.IRouter) {
+	r.GET("/console", u.handle(u.dashboard))
+	r.GET("/console/events", u.stats.ServeEvents)
+	if u.c == nil {
+		return
+	}
+	r.GET("/console/clients", u.handle(u.clientList))
+	r.GET("/console/clients/new", u.handle(u.clientNew))
+	r.POST("/console/clients", u.handle(u.clientCreate))
+	r.GET("/console/clients/:id", u.handle(u.clientShow))
+	r.POST("/console/clients/:id", u.handle(u.clientUpdate))
+	r.POST("/console/clients/:id/rotate-secret", u.handle(u.clientRotate))
+	r.GET("/console/users", u.handle(u.userList))
+	r.GET("/console/users/:id", u.handle(u.userShow))
+	r.POST("/console/users/:id/disable", u.handle(u.userDisable))
+	r.POST("/console/users/:id/enable", u.handle(u.userEnable))
+	r.GET("/console/policies", u.handle(u.policiesShow))
+	r.POST("/console/policies", u.handle(u.policiesSave))
+	r.GET("/console/keys", u.handle(u.keysShow))
+	r.GET("/console/audit", u.handle(u.auditList))
+}
+
+// uiPage is the Data of every console page.
+type uiPage struct {
+	Nav   string // the section in the left navigation
+	Admin string // who is signed in
+	CSRF  string
+	// Flash is a one-line confirmation of the last change ("Client saved").
+	Flash string
+	Body  any
+}
+
+// handle adapts a page handler that returns an error: a problem the
+// person can act on is shown as such; anything else is logged once.
+func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		err := fn(c)
+		if err == nil {
+			return
+		}
+		p := toProblem(err)
+		msg := p.Detail
+		if msg == "" {
+			msg = p.Title + "."
+		}
+		if p.Status >= 500 {
+			u.log.ErrorContext(c.Request.Context(), "console page", "path", c.Request.URL.Path, "err", err)
+			msg = "Something went wrong on our side. Try again in a moment."
+		}
+		if p.Status == http.StatusNotFound {
+			msg = "There is nothing here. It may have been deleted."
+		}
+		_ = u.render(c, p.Status, "console_error", p.Title, "", map[string]string{"Message": msg})
+	}
+}
+
+func (u *UI) render(c *gin.Context, status int, page, title, nav string, body any) error {
+	actor := ActorFrom(c.Request.Context())
+	p := uiPage{Nav: nav, Admin: actor.Label, Body: body, Flash: flashText(c.Query("done"))}
+	if u.c != nil {
+		p.CSRF = u.c.CSRFToken(c)
+	}
+	// Forms rendered by shared sub-templates carry their own token.
+	switch b := body.(type) {
+	case clientForm:
+		b.CSRF = p.CSRF
+		p.Body = b
+	case clientShowView:
+		b.Form.CSRF = p.CSRF
+		p.Body = b
+	}
+	return u.pages.Render(c.Writer, status, page, templates.Page{Title: title, Data: p})
+}
+
+// flashText is the confirmation shown after a change (?done=…).
+func flashText(code string) string {
+	return map[string]string{
+		"client_saved":   "Client saved.",
+		"client_deleted": "Client deleted.",
+		"user_disabled":  "User disabled: their sessions and tokens were revoked.",
+		"user_enabled":   "User enabled.",
+		"user_deleted":   "User deleted.",
+		"cred_removed":   "Credential removed.",
+		"policies_saved": "Policies saved.",
+		"keys_rotated":   "A new signing key was created.",
+	}[code]
+}
+
+// redirectDone sends the browser to path with a confirmation code.
+func redirectDone(c *gin.Context, path, code string) {
+	c.Redirect(http.StatusSeeOther, path+"?done="+url.QueryEscape(code))
+}
+
+// pageParams reads ?page (1-based) into an offset for size rows a page.
+func pageParams(c *gin.Context, size int) (page, offset int) {
+	page, _ = strconv.Atoi(c.Query("page"))
+	page = max(1, min(page, MaxOffset/size))
+	return page, (page - 1) * size
+}
+
+// uiPager is the pagination row under a table.
+type uiPager struct {
+	Page       int
+	Prev, Next string // URLs, "" when there is none
+}
+
+func uiMakePager(base url.Values, path string, page int, more bool) uiPager {
+	p := uiPager{Page: page}
+	link := func(n int) string {
+		q := url.Values{}
+		for k, v := range base {
+			if len(v) > 0 && v[0] != "" {
+				q[k] = v
+			}
+		}
+		if n > 1 {
+			q.Set("page", strconv.Itoa(n))
+		}
+		if len(q) == 0 {
+			return path
+		}
+		return path + "?" + q.Encode()
+	}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if more {
+		p.Next = link(page + 1)
+	}
+	return p
+}
+
+// percent formats a 0..1 share.
+func uiPercent(f float64) string {
+	if f == 0 {
+		return "0%"
+	}
+	if f < 0.01 {
+		return "<1%"
+	}
+	return strconv.Itoa(int(f*100+0.5)) + "%"
+}
+
+// number formats a count with thousands separators.
+func uiNumber(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if n < 0 {
+		return s
+	}
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// when formats a time for tables (UTC, to the minute).
+func uiWhen(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func uiWhenPtr(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return uiWhen(*t)
+}

@@ -1,0 +1,220 @@
+package console
+
+import (
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// --- Policies --------------------------------------------------------
+
+type policyView struct {
+	P           Policy
+	Methods     []uiOption
+	UV          []uiOption
+	Attestation []uiOption
+	Allow, Deny string
+	Durations   []durationField
+	Errors      map[string]string
+	Problem     string
+}
+
+type durationField struct {
+	Name, Label, Value, Hint string
+}
+
+func newPolicyView(p Policy) policyView {
+	v := policyView{P: p, Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{}}
+	for _, m := range loginMethods {
+		v.Methods = append(v.Methods, uiOption{Value: m, Label: MethodName(m), Checked: slices.Contains(p.DefaultLoginMethods, m)})
+	}
+	for _, o := range []string{"required", "preferred", "discouraged"} {
+		v.UV = append(v.UV, uiOption{Value: o, Label: o, Checked: p.UserVerification == o})
+	}
+	for _, o := range []string{"none", "direct"} {
+		v.Attestation = append(v.Attestation, uiOption{Value: o, Label: o, Checked: p.Attestation == o})
+	}
+	d := func(x Duration) string { return uiDuration(time.Duration(x)) }
+	v.Durations = []durationField{
+		{"passlink_ttl", "Sign-in link expiry", d(p.PasslinkTTL), "e.g. 10m"},
+		{"login_session_ttl", "Login session lifetime", d(p.LoginSessionTTL), "e.g. 720h"},
+		{"access_token_ttl", "Access token lifetime", d(p.AccessTokenTTL), "e.g. 1h"},
+		{"refresh_token_ttl", "Refresh token lifetime", d(p.RefreshTokenTTL), "e.g. 720h"},
+		{"id_token_ttl", "ID token lifetime", d(p.IDTokenTTL), "e.g. 1h"},
+	}
+	return v
+}
+
+func (u *UI) policiesShow(c *gin.Context) error {
+	p, err := u.c.Policies.Current(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	return u.render(c, 200, "console_policies", "Policies", "policies", newPolicyView(p))
+}
+
+func (u *UI) policiesSave(c *gin.Context) error {
+	errs := map[string]string{}
+	p := Policy{
+		SignupOpen:          c.PostForm("signup_open") == "on",
+		DefaultLoginMethods: c.PostFormArray("default_login_methods"),
+		UserVerification:    c.PostForm("user_verification"),
+		Attestation:         c.PostForm("attestation"),
+		AAGUIDAllow:         strings.Fields(c.PostForm("aaguid_allow")),
+		AAGUIDDeny:          strings.Fields(c.PostForm("aaguid_deny")),
+	}
+	num := func(name string) int {
+		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))
+		if err != nil || n < 0 {
+			errs[name] = "Enter a whole number."
+		}
+		return n
+	}
+	p.PasslinkRateEmail, p.PasslinkRateIP = num("passlink_rate_email"), num("passlink_rate_ip")
+	dur := func(name string) Duration {
+		d, err := time.ParseDuration(strings.TrimSpace(c.PostForm(name)))
+		if err != nil || d <= 0 {
+			errs[name] = "Enter a duration such as 10m, 1h or 720h."
+		}
+		return Duration(d)
+	}
+	p.PasslinkTTL, p.LoginSessionTTL = dur("passlink_ttl"), dur("login_session_ttl")
+	p.AccessTokenTTL, p.RefreshTokenTTL, p.IDTokenTTL = dur("access_token_ttl"), dur("refresh_token_ttl"), dur("id_token_ttl")
+	if len(errs) == 0 {
+		_, err := u.c.Policies.Update(c.Request.Context(), p)
+		if err == nil {
+			redirectDone(c, "/console/policies", "policies_saved")
+			return nil
+		}
+		pr := toProblem(err)
+		if pr.Status != 422 {
+			return err
+		}
+		for _, fe := range pr.Errors {
+			errs[fe.Field] = fe.Message
+		}
+		if len(pr.Errors) == 0 {
+			errs["_"] = pr.Detail
+		}
+	}
+	v := newPolicyView(p)
+	for _, f := range v.Durations {
+		if errs[f.Name] != "" {
+			for i := range v.Durations {
+				if v.Durations[i].Name == f.Name {
+					v.Durations[i].Value = c.PostForm(f.Name)
+				}
+			}
+		}
+	}
+	v.Errors, v.Problem = errs, "The policies were not saved. Check the fields marked below."
+	return u.render(c, 422, "console_policies", "Policies", "policies", v)
+}
+
+// --- Keys ------------------------------------------------------------
+
+type keyRow struct {
+	KID, Alg, State, StateClass, Created, Activated, Retired, Expires string
+}
+
+func (u *UI) keysShow(c *gin.Context) error {
+	ks, err := u.c.Keys.List(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	order := map[string]int{"current": 0, "active": 0, "next": 1, "retired": 2}
+	var rows []keyRow
+	for _, k := range ks {
+		r := keyRow{KID: k.KID, Alg: k.Alg, State: k.State, Created: uiWhen(k.CreatedAt), Activated: uiWhenPtr(k.ActivatedAt),
+			Retired: uiWhenPtr(k.RetiredAt), Expires: uiWhenPtr(k.ExpiresAt)}
+		switch k.State {
+		case "current", "active":
+			r.StateClass = "ok"
+		case "next":
+			r.StateClass = "info"
+		}
+		if k.RetiredAt == nil {
+			r.Retired = "—"
+		}
+		if k.ExpiresAt == nil {
+			r.Expires = "—"
+		}
+		rows = append(rows, r)
+	}
+	slices.SortStableFunc(rows, func(a, b keyRow) int {
+		if d := order[a.State] - order[b.State]; d != 0 {
+			return d
+		}
+		return strings.Compare(a.Alg, b.Alg)
+	})
+	return u.render(c, 200, "console_keys", "Signing keys", "keys", rows)
+}
+
+// --- Audit log -------------------------------------------------------
+
+type uiAuditRow struct {
+	At, Actor, ActorKind, Action, TargetType, TargetID, IP, Before, After string
+}
+
+type uiAuditView struct {
+	Action, TargetType, TargetID, Actor string
+	Rows                                []uiAuditRow
+	Next                                string
+	Filtered                            bool
+}
+
+func (u *UI) auditList(c *gin.Context) error {
+	bound := func(s string) string {
+		s = strings.TrimSpace(s)
+		if len(s) > MaxQueryLen {
+			s = s[:MaxQueryLen]
+		}
+		return s
+	}
+	v := uiAuditView{Action: bound(c.Query("action")), TargetType: bound(c.Query("target_type")), TargetID: bound(c.Query("target_id")), Actor: bound(c.Query("actor_id"))}
+	v.Filtered = v.Action != "" || v.TargetType != "" || v.TargetID != "" || v.Actor != ""
+	page, err := u.c.Audit.List(c.Request.Context(), AuditQuery{Action: v.Action, TargetType: v.TargetType, TargetID: v.TargetID,
+		ActorID: v.Actor, Cursor: bound(c.Query("cursor")), Limit: 50})
+	if err != nil {
+		return err
+	}
+	for _, e := range page.Items {
+		v.Rows = append(v.Rows, uiAuditRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Actor: actorLabel(e), ActorKind: e.ActorKind,
+			Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, Before: e.BeforeJSON, After: e.AfterJSON})
+	}
+	if page.NextCursor != "" {
+		q := url.Values{"cursor": {page.NextCursor}}
+		for k, val := range map[string]string{"action": v.Action, "target_type": v.TargetType, "target_id": v.TargetID, "actor_id": v.Actor} {
+			if val != "" {
+				q.Set(k, val)
+			}
+		}
+		v.Next = "/console/audit?" + q.Encode()
+	}
+	return u.render(c, 200, "console_audit", "Audit log", "audit", v)
+}
+
+func actorLabel(e models.AuditEntry) string {
+	if e.ActorLabel != "" {
+		return e.ActorLabel
+	}
+	return e.ActorID
+}
+
+// uiDuration writes d the short way people type it: 10m, 1h30m, 336h.
+func uiDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -1,0 +1,122 @@
+package console
+
+import (
+	"fmt"
+	"hash/crc32"
+	"html"
+	"html/template"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Charts are drawn on the server as inline SVG: no JavaScript library, no
+// inline style (the CSP forbids it) — colours come from classes in
+// console.css, so dark mode works. Each chart carries a title and a text
+// description for screen readers; the legend beside it lists the totals.
+
+const (
+	padL, padR = 44, 12
+	padT, padB = 12, 28
+)
+
+// niceMax rounds m up to 1, 2 or 5 times a power of ten (at least 4), so
+// the grid lines fall on round numbers.
+func niceMax(m int64) int64 {
+	if m < 4 {
+		return 4
+	}
+	p := int64(1)
+	for p*10 <= m {
+		p *= 10
+	}
+	for _, f := range []int64{1, 2, 5, 10} {
+		if f*p >= m {
+			return f * p
+		}
+	}
+	return 10 * p
+}
+
+// timeLabel formats a bucket start for the x axis.
+func timeLabel(t time.Time, step time.Duration) string {
+	if step >= time.Hour {
+		if step >= 24*time.Hour || t.Hour() == 0 {
+			return t.Format("Jan 2")
+		}
+		return t.Format("Jan 2 15:04")
+	}
+	return t.Format("15:04")
+}
+
+// chartHTML draws c for a full-width panel twice, wide for laptops and
+// narrow for phones (CSS shows one), so the labels keep a readable size
+// on both. A half-width panel is about as wide as a phone: one narrow
+// drawing serves both.
+func chartHTML(c TimeChart, title string, half bool) template.HTML {
+	if half {
+		return chartSVG(c, title, "half", 400, 210)
+	}
+	return chartSVG(c, title, "wide", 900, 200) + chartSVG(c, title, "narrow", 360, 210)
+}
+
+// chartSVG draws c as lines, one per series (class s0, s1 …).
+func chartSVG(c TimeChart, title, class string, chartW, chartH int) template.HTML {
+	n := len(c.Times)
+	if n == 0 {
+		return ""
+	}
+	top := niceMax(c.Max())
+	plotW := float64(chartW - padL - padR)
+	plotH := float64(chartH - padT - padB)
+	x := func(i int) float64 {
+		if n == 1 {
+			return padL + plotW/2
+		}
+		return padL + plotW*float64(i)/float64(n-1)
+	}
+	y := func(v int64) float64 { return padT + plotH - plotH*float64(v)/float64(top) }
+
+	var b strings.Builder
+	id := "chart-" + class + "-" + strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(title))), 36)
+	var desc []string
+	for _, s := range c.Series {
+		desc = append(desc, fmt.Sprintf("%s: %d", s.Name, s.Total))
+	}
+	fmt.Fprintf(&b, `<svg class="chart %s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d">`, class, chartW, chartH, id, id)
+	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s, from %s to %s UTC. Totals: %s.</desc>`,
+		id, html.EscapeString(title), id, html.EscapeString(title),
+		c.Times[0].Format("Jan 2 15:04"), c.Times[n-1].Add(c.Step).Format("Jan 2 15:04"), html.EscapeString(strings.Join(desc, "; ")))
+	// Grid and y labels.
+	for _, v := range []int64{0, top / 2, top} {
+		yy := y(v)
+		fmt.Fprintf(&b, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, padL, chartW-padR, yy, yy)
+		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%d</text>`, padL-6, yy+4, v)
+	}
+	// X labels: start, middle, end.
+	for _, i := range []int{0, n / 2, n - 1} {
+		if i == n/2 && chartW < 380 {
+			continue
+		}
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case n - 1:
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x(i), chartH-8, anchor, timeLabel(c.Times[i], c.Step))
+	}
+	for k, s := range c.Series {
+		if s.Total == 0 {
+			continue
+		}
+		var pts strings.Builder
+		for i, v := range s.Points {
+			fmt.Fprintf(&pts, "%.1f,%.1f ", x(i), y(v))
+		}
+		fmt.Fprintf(&b, `<polyline class="line s%d" points="%s"/>`, k%6, strings.TrimSpace(pts.String()))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) //nolint:gosec // built above from numbers and escaped text
+}

@@ -1,0 +1,263 @@
+package console
+
+import (
+	"cmp"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
+)
+
+// uiPageSize is how many rows a console table shows.
+const uiPageSize = 20
+
+type uiOption struct {
+	Value, Label, Hint string
+	Checked            bool
+}
+
+type clientForm struct {
+	Action       string // where the form posts
+	Submit       string // the button's label
+	New          bool
+	Spec         clients.Spec
+	Redirects    string // one per line
+	PostLogouts  string
+	Confidential bool
+	AuthMethods  []uiOption
+	Grants       []uiOption
+	Scopes       []uiOption
+	Methods      []uiOption
+	Algs         []uiOption
+	Errors       map[string]string // field → message
+	CSRF         string
+	Problem      string
+}
+
+func newClientForm(spec clients.Spec, isNew bool) clientForm {
+	f := clientForm{New: isNew, Spec: spec, Redirects: strings.Join(spec.RedirectURIs, "\n"),
+		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Confidential: !spec.Public, Errors: map[string]string{}}
+	has := func(l []string, v string) bool { return slices.Contains(l, v) }
+	for _, m := range []uiOption{
+		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
+		{Value: clients.AuthClientSecretPost, Label: "Client secret (form post)"},
+		{Value: clients.AuthPrivateKeyJWT, Label: "Private key JWT"},
+	} {
+		m.Checked = spec.TokenEndpointAuthMethod == m.Value
+		f.AuthMethods = append(f.AuthMethods, m)
+	}
+	for _, g := range []uiOption{
+		{Value: clients.GrantAuthorizationCode, Label: "Authorization code", Hint: "people sign in"},
+		{Value: clients.GrantRefreshToken, Label: "Refresh token", Hint: "stay signed in"},
+		{Value: clients.GrantClientCredentials, Label: "Client credentials", Hint: "machine to machine"},
+	} {
+		g.Checked = has(spec.GrantTypes, g.Value)
+		f.Grants = append(f.Grants, g)
+	}
+	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeAdmin} {
+		f.Scopes = append(f.Scopes, uiOption{Value: s, Label: s, Checked: has(spec.Scopes, s)})
+	}
+	for _, m := range []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey} {
+		f.Methods = append(f.Methods, uiOption{Value: m, Label: MethodName(m), Checked: has(spec.AllowedLoginMethods, m)})
+	}
+	for _, a := range []string{clients.AlgRS256, clients.AlgES256, clients.AlgEdDSA} {
+		f.Algs = append(f.Algs, uiOption{Value: a, Label: a, Checked: spec.IDTokenSignedAlg == a})
+	}
+	return f
+}
+
+// specFromForm reads a client's settings from the posted form.
+func specFromForm(c *gin.Context) clients.Spec {
+	lines := func(name string) []string { return strings.Fields(c.PostForm(name)) }
+	s := clients.Spec{
+		Name:                   c.PostForm("client_name"),
+		RedirectURIs:           lines("redirect_uris"),
+		PostLogoutRedirectURIs: lines("post_logout_redirect_uris"),
+		GrantTypes:             c.PostFormArray("grant_types"),
+		Scopes:                 c.PostFormArray("scopes"),
+		Public:                 c.PostForm("client_type") == "public",
+		IDTokenSignedAlg:       c.PostForm("id_token_signed_response_alg"),
+		SkipConsent:            c.PostForm("skip_consent") == "on",
+		AllowedLoginMethods:    c.PostFormArray("allowed_login_methods"),
+		JWKSURI:                c.PostForm("jwks_uri"),
+	}
+	if !s.Public {
+		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")
+	}
+	return s
+}
+
+// formErrors puts a validation problem's messages next to their fields.
+func (f *clientForm) setErrors(err error) bool {
+	p := toProblem(err)
+	if p.Status != 422 && p.Status != 409 {
+		return false
+	}
+	for _, fe := range p.Errors {
+		f.Errors[fe.Field] = fe.Message
+	}
+	f.Problem = "Check the fields marked below."
+	if len(p.Errors) == 0 {
+		f.Problem = cmp.Or(p.Detail, p.Title)
+	}
+	return true
+}
+
+type clientRow struct {
+	ID, Name, Type, Grants, Created string
+}
+
+type clientListView struct {
+	Query string
+	Sort  string
+	Rows  []clientRow
+	Pager uiPager
+	Total int
+	Sorts []uiOption
+}
+
+func (u *UI) clientList(c *gin.Context) error {
+	ctx := c.Request.Context()
+	q := strings.TrimSpace(c.Query("q"))
+	if len(q) > MaxQueryLen {
+		q = q[:MaxQueryLen]
+	}
+	sortBy := c.Query("sort")
+	if sortBy != "created" {
+		sortBy = "name"
+	}
+	// Clients are few: read them all (a page at a time), sort, page.
+	var all []ClientView
+	for off := 0; off <= MaxOffset; off += MaxLimit {
+		part, more, err := u.c.Clients.List(ctx, q, off, MaxLimit)
+		if err != nil {
+			return err
+		}
+		all = append(all, part...)
+		if !more {
+			break
+		}
+	}
+	if sortBy == "created" {
+		slices.SortStableFunc(all, func(a, b ClientView) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	}
+	page, offset := pageParams(c, uiPageSize)
+	v := clientListView{Query: q, Sort: sortBy, Total: len(all),
+		Sorts: []uiOption{{Value: "name", Label: "Name", Checked: sortBy == "name"}, {Value: "created", Label: "Newest first", Checked: sortBy == "created"}}}
+	end := min(offset+uiPageSize, len(all))
+	for _, cl := range all[min(offset, len(all)):end] {
+		typ := "Confidential"
+		if cl.Public {
+			typ = "Public"
+		}
+		v.Rows = append(v.Rows, clientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt)})
+	}
+	v.Pager = uiMakePager(url.Values{"q": {q}, "sort": {sortBy}}, "/console/clients", page, end < len(all))
+	return u.render(c, 200, "console_clients", "Clients", "clients", v)
+}
+
+func (u *UI) clientNew(c *gin.Context) error {
+	spec := clients.Spec{}
+	spec.Normalize()
+	f := newClientForm(spec, true)
+	f.Action, f.Submit = "/console/clients", "Register client"
+	return u.render(c, 200, "console_client_form", "Register a client", "clients", f)
+}
+
+func (u *UI) clientCreate(c *gin.Context) error {
+	spec := specFromForm(c)
+	view, secret, err := u.c.Clients.Create(c.Request.Context(), spec)
+	if err != nil {
+		spec.Normalize()
+		f := newClientForm(spec, true)
+		f.Action, f.Submit = "/console/clients", "Register client"
+		if f.setErrors(err) {
+			return u.render(c, 422, "console_client_form", "Register a client", "clients", f)
+		}
+		return err
+	}
+	return u.renderSecret(c, view, secret, true)
+}
+
+type secretView struct {
+	Client ClientView
+	Secret string
+	New    bool
+}
+
+func (u *UI) renderSecret(c *gin.Context, view *ClientView, secret string, isNew bool) error {
+	title := "Client registered"
+	if !isNew {
+		title = "New client secret"
+	}
+	return u.render(c, 200, "console_client_secret", title, "clients", secretView{Client: *view, Secret: secret, New: isNew})
+}
+
+type clientShowView struct {
+	Client ClientView
+	Form   clientForm
+	Type   string
+}
+
+func (u *UI) clientShow(c *gin.Context) error {
+	view, err := u.c.Clients.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return u.renderClient(c, 200, view, nil)
+}
+
+func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *clientForm) error {
+	if f == nil {
+		nf := newClientForm(view.Spec, false)
+		f = &nf
+	}
+	f.Action, f.Submit = "/console/clients/"+url.PathEscape(view.ID), "Save changes"
+	typ := "Confidential"
+	if view.Public {
+		typ = "Public"
+	}
+	return u.render(c, status, "console_client", view.Name, "clients", clientShowView{Client: *view, Form: *f, Type: typ})
+}
+
+func (u *UI) clientUpdate(c *gin.Context) error {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	spec := specFromForm(c)
+	view, secret, err := u.c.Clients.Update(ctx, id, spec, false)
+	if err != nil {
+		cur, gerr := u.c.Clients.Get(ctx, id)
+		if gerr != nil {
+			return gerr
+		}
+		spec.Normalize()
+		f := newClientForm(spec, false)
+		if f.setErrors(err) {
+			return u.renderClient(c, 422, cur, &f)
+		}
+		return err
+	}
+	if secret != "" { // became confidential: its first secret
+		return u.renderSecret(c, view, secret, false)
+	}
+	redirectDone(c, "/console/clients/"+url.PathEscape(id), "client_saved")
+	return nil
+}
+
+func (u *UI) clientRotate(c *gin.Context) error {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	secret, err := u.c.Clients.RotateSecret(ctx, id)
+	if err != nil {
+		return err
+	}
+	view, err := u.c.Clients.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return u.renderSecret(c, view, secret, false)
+}

@@ -1,0 +1,140 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/internal/testenv"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
+)
+
+// uiAdmin starts Sesame with an admin signed in (a phishing-resistant
+// login session made through the store, as a passkey sign-in would) and
+// returns the env and the admin's browser.
+func uiAdmin(t *testing.T, opts ...testenv.Option) (*testenv.Env, *http.Client, *models.User) {
+	t.Helper()
+	env := testenv.New(t, opts...)
+	admin := env.CreateUser("admin@example.test")
+	must(t, env.Store.SetUserRole(context.Background(), admin.ID, models.RoleAdmin))
+	browser := env.Browser()
+	env.Login(browser, admin.ID, []string{"pop", "user", "mfa"}, models.ACRPhishingResistant, time.Now())
+	return env, browser, admin
+}
+
+func getPage(t *testing.T, b *http.Client, u string, status int) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := b.Do(req)
+	must(t, err)
+	defer func() { _ = res.Body.Close() }()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != status {
+		t.Fatalf("GET %s: %d, want %d\n%s", u, res.StatusCode, status, body)
+	}
+	return string(body)
+}
+
+// csrfOf reads the page's CSRF token (the layout's meta tag).
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	const marker = `<meta name="csrf-token" content="`
+	i := strings.Index(page, marker)
+	if i < 0 {
+		t.Fatal("page has no CSRF token")
+	}
+	rest := page[i+len(marker):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+func postForm(t *testing.T, b *http.Client, env *testenv.Env, path string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.Issuer+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", env.Issuer)
+	req.Header.Set("Accept", "text/html")
+	res, err := b.Do(req)
+	must(t, err)
+	defer func() { _ = res.Body.Close() }()
+	body, _ := io.ReadAll(res.Body)
+	return res, string(body)
+}
+
+// TestConsolePagesRender visits every console page as an admin, and walks
+// the client form: errors next to their fields, the secret shown once.
+func TestConsolePagesRender(t *testing.T) {
+	env, browser, admin := uiAdmin(t)
+	ctx := context.Background()
+	id, _ := env.CreateClient(clients.Spec{Name: "Acme Notes", RedirectURIs: []string{"https://notes.example/cb"}})
+	must(t, env.Store.RecordAuthEvent(ctx, &models.AuthEvent{ID: "ev1", At: time.Now(), UserID: admin.ID, ClientID: id,
+		Method: models.MethodPasskey, Event: "login", Result: "success"}))
+
+	for _, p := range []struct{ path, want string }{
+		{"/console", "Sign-ins today"},
+		{"/console?range=7d", "Last 7 days"},
+		{"/console/clients", "Acme Notes"},
+		{"/console/clients?q=nothing-like-this", "No client matches"},
+		{"/console/clients/new", "Register a client"},
+		{"/console/clients/" + id, "Delete this client"},
+		{"/console/users", "admin@example.test"},
+		{"/console/users/" + admin.ID, "Recent sign-ins"},
+		{"/console/policies", "Save policies"},
+		{"/console/keys", "Rotate now"},
+		{"/console/audit", "Audit log"},
+	} {
+		body := getPage(t, browser, env.Issuer+p.path, http.StatusOK)
+		if !strings.Contains(body, p.want) {
+			t.Errorf("%s does not say %q", p.path, p.want)
+		}
+	}
+	if body := getPage(t, browser, env.Issuer+"/console", 200); !strings.Contains(body, "admin@example.test") || !strings.Contains(body, "<svg") {
+		t.Error("dashboard lacks the live feed entry or the charts")
+	}
+	getPage(t, browser, env.Issuer+"/console/clients/no-such-client", http.StatusNotFound)
+
+	// Anonymous: sent to the console sign-in.
+	anon := env.Browser()
+	anon.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, _ := http.NewRequest(http.MethodGet, env.Issuer+"/console/clients", nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := anon.Do(req)
+	must(t, err)
+	_ = res.Body.Close()
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/login") {
+		t.Errorf("anonymous GET /console/clients: %d %s, want a redirect to the sign-in", res.StatusCode, loc)
+	}
+
+	// Register a client: a bad redirect URI is refused next to its field.
+	csrf := csrfOf(t, getPage(t, browser, env.Issuer+"/console/clients/new", 200))
+	form := url.Values{"csrf_token": {csrf}, "client_name": {"Billing"}, "redirect_uris": {"https://billing.example/cb#frag"},
+		"client_type": {"confidential"}, "token_endpoint_auth_method": {"client_secret_basic"},
+		"grant_types": {"authorization_code", "refresh_token"}, "scopes": {"openid", "email"}, "allowed_login_methods": {"passkey"}}
+	res, body := postForm(t, browser, env, "/console/clients", form)
+	if res.StatusCode != 422 || !strings.Contains(body, `id="redirect_uris-error"`) || !strings.Contains(body, "fragment") {
+		t.Fatalf("bad redirect URI: %d, want 422 with the message by the field\n%s", res.StatusCode, body)
+	}
+	form.Set("redirect_uris", "https://billing.example/cb")
+	res, body = postForm(t, browser, env, "/console/clients", form)
+	if res.StatusCode != 200 || !strings.Contains(body, `id="client-secret"`) || !strings.Contains(body, "only time it is shown") {
+		t.Fatalf("create client: %d, want the secret page\n%s", res.StatusCode, body)
+	}
+	// The secret appears on that page only.
+	secretAt := strings.Index(body, `id="client-secret" value="`) + len(`id="client-secret" value="`)
+	secret := body[secretAt : secretAt+strings.IndexByte(body[secretAt:], '"')]
+	list := getPage(t, browser, env.Issuer+"/console/clients", 200)
+	if !strings.Contains(list, "Billing") || strings.Contains(list, secret) {
+		t.Error("the client list does not show Billing, or shows its secret")
+	}
+
+	// Without the CSRF token a form post is refused.
+	form.Del("csrf_token")
+	if res, _ := postForm(t, browser, env, "/console/clients", form); res.StatusCode != http.StatusForbidden {
+		t.Errorf("form post without CSRF token: %d, want 403", res.StatusCode)
+	}
+}

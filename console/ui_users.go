@@ -1,0 +1,135 @@
+package console
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+type userRow struct {
+	ID, Email, Name, Created string
+	Disabled, Admin          bool
+}
+
+type userListView struct {
+	Query string
+	Rows  []userRow
+	Pager uiPager
+}
+
+func (u *UI) userList(c *gin.Context) error {
+	q := strings.TrimSpace(c.Query("q"))
+	if len(q) > MaxQueryLen {
+		q = q[:MaxQueryLen]
+	}
+	page, offset := pageParams(c, uiPageSize)
+	users, more, err := u.c.Users.Search(c.Request.Context(), q, offset, uiPageSize)
+	if err != nil {
+		return err
+	}
+	v := userListView{Query: q, Pager: uiMakePager(url.Values{"q": {q}}, "/console/users", page, more)}
+	for _, us := range users {
+		v.Rows = append(v.Rows, userRow{ID: us.ID, Email: us.Email, Name: us.DisplayName, Created: uiWhen(us.CreatedAt),
+			Disabled: us.Disabled, Admin: us.Admin})
+	}
+	return u.render(c, 200, "console_users", "Users", "users", v)
+}
+
+type credRow struct {
+	ID, Name, Kind, Model, Storage, Created, LastUsed, AAGUID string
+	Flagged                                                   bool
+}
+
+type sessionRow struct {
+	Started, LastSeen, Expires, Methods, IP, Device string
+}
+
+type eventRow struct {
+	At, Event, Method, Client, Reason, IP string
+	OK                                    bool
+}
+
+type userShowView struct {
+	User     UserView
+	Creds    []credRow
+	Sessions []sessionRow
+	Events   []eventRow
+}
+
+func (u *UI) userShow(c *gin.Context) error {
+	ctx := c.Request.Context()
+	d, err := u.c.Users.Show(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	names, err := u.stats.clientNames(ctx)
+	if err != nil {
+		return err
+	}
+	v := userShowView{User: d.User}
+	for _, cr := range d.Credentials {
+		r := credRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt),
+			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: "Passkey", Storage: "Device-bound"}
+		if cr.Kind == models.CredentialSecurityKey {
+			r.Kind = "Security key"
+		}
+		if cr.Synced {
+			r.Storage = "Synced"
+		}
+		if r.Model == "" {
+			r.Model = "Unknown model"
+		}
+		if r.Name == "" {
+			r.Name = r.Model
+		}
+		v.Creds = append(v.Creds, r)
+	}
+	for _, s := range d.Sessions {
+		v.Sessions = append(v.Sessions, sessionRow{Started: uiWhen(s.AuthTime), LastSeen: uiWhen(s.LastSeenAt), Expires: uiWhen(s.ExpiresAt),
+			Methods: strings.Join(s.AMR, ", "), IP: s.IP, Device: uiTrunc(s.UserAgent, 60)})
+	}
+	for _, e := range d.Events {
+		r := eventRow{At: uiWhen(e.At), Method: MethodName(e.Method), Client: clientName(names, e.ClientID), Reason: e.Reason, IP: e.IP,
+			OK: e.Result == models.ResultSuccess}
+		r.Event = e.Event
+		switch {
+		case e.Event == models.EventLogin && r.OK:
+			r.Event = "Signed in"
+		case e.Event == models.EventLogin:
+			r.Event = "Sign-in failed"
+		case e.Event == models.EventRegister && r.OK:
+			r.Event = "Credential added"
+		}
+		v.Events = append(v.Events, r)
+	}
+	return u.render(c, 200, "console_user", d.User.Email, "users", v)
+}
+
+func uiTrunc(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func (u *UI) userDisable(c *gin.Context) error {
+	id := c.Param("id")
+	if _, err := u.c.Users.SetDisabled(c.Request.Context(), id, true); err != nil {
+		return err
+	}
+	redirectDone(c, "/console/users/"+url.PathEscape(id), "user_disabled")
+	return nil
+}
+
+func (u *UI) userEnable(c *gin.Context) error {
+	id := c.Param("id")
+	if _, err := u.c.Users.SetDisabled(c.Request.Context(), id, false); err != nil {
+		return err
+	}
+	redirectDone(c, "/console/users/"+url.PathEscape(id), "user_enabled")
+	return nil
+}

@@ -1,0 +1,141 @@
+// The console's sign-in, setup link and step-up ceremonies. Served from
+// 'self'; talks JSON to /console/login/*, /console/setup/{token}/* and
+// /console/stepup/*. Other console pages can call
+// window.SesameConsole.stepUp() before a destructive request.
+(function () {
+  "use strict";
+
+  function b64urlToBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+    return out.buffer;
+  }
+  function bufToB64url(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function mapIds(list) {
+    return (list || []).map(function (c) { return Object.assign({}, c, { id: b64urlToBuf(c.id) }); });
+  }
+  function creationOptions(json) {
+    if (PublicKeyCredential.parseCreationOptionsFromJSON) { return PublicKeyCredential.parseCreationOptionsFromJSON(json); }
+    var o = Object.assign({}, json);
+    o.challenge = b64urlToBuf(json.challenge);
+    o.user = Object.assign({}, json.user, { id: b64urlToBuf(json.user.id) });
+    o.excludeCredentials = mapIds(json.excludeCredentials);
+    return o;
+  }
+  function requestOptions(json) {
+    if (PublicKeyCredential.parseRequestOptionsFromJSON) { return PublicKeyCredential.parseRequestOptionsFromJSON(json); }
+    var o = Object.assign({}, json);
+    o.challenge = b64urlToBuf(json.challenge);
+    o.allowCredentials = mapIds(json.allowCredentials);
+    return o;
+  }
+  function credentialJSON(cred) {
+    if (typeof cred.toJSON === "function") { try { return cred.toJSON(); } catch (e) { /* fall back */ } }
+    var r = cred.response, out = {
+      id: cred.id, rawId: bufToB64url(cred.rawId), type: cred.type,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: { clientDataJSON: bufToB64url(r.clientDataJSON) }
+    };
+    if (r.attestationObject) {
+      out.response.attestationObject = bufToB64url(r.attestationObject);
+      if (r.getTransports) { out.response.transports = r.getTransports(); }
+    } else {
+      out.response.authenticatorData = bufToB64url(r.authenticatorData);
+      out.response.signature = bufToB64url(r.signature);
+      if (r.userHandle) { out.response.userHandle = bufToB64url(r.userHandle); }
+    }
+    return out;
+  }
+
+  function csrfToken() {
+    var page = document.getElementById("page");
+    if (page && page.dataset.csrf) { return page.dataset.csrf; }
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.content : "";
+  }
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+      body: JSON.stringify(body || {})
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (!resp.ok) {
+          var err = new Error(data.detail || data.title || "Something went wrong. Please try again.");
+          err.data = data;
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+  function message(err, creating) {
+    if (!err) { return "Something went wrong. Please try again."; }
+    if (err.data) { return err.data.detail || err.data.title; }
+    if (err.name === "NotAllowedError") {
+      return creating ? "No passkey was created. Try again when you're ready." : "No passkey was used. Try again.";
+    }
+    if (err.name === "InvalidStateError") { return "This device already has a passkey for this account."; }
+    if (err.name === "AbortError") { return ""; }
+    return err.message || "Something went wrong. Please try again.";
+  }
+
+  function get(prefix, extra) {
+    return post(prefix + "/options", {}).then(function (opts) {
+      return navigator.credentials.get({ publicKey: requestOptions(opts.publicKey) }).then(function (cred) {
+        return post(prefix + "/verify", Object.assign({ ceremony: opts.ceremony, credential: credentialJSON(cred) }, extra || {}));
+      });
+    });
+  }
+  function create(prefix) {
+    return post(prefix + "/options", {}).then(function (opts) {
+      return navigator.credentials.create({ publicKey: creationOptions(opts.publicKey) }).then(function (cred) {
+        return post(prefix + "/verify", { ceremony: opts.ceremony, credential: credentialJSON(cred) });
+      });
+    });
+  }
+
+  // Confirm with a user-verified passkey; resolves when the server has
+  // recorded the step-up (valid for five minutes).
+  window.SesameConsole = { stepUp: function () { return get("/console/stepup"); }, csrfToken: csrfToken };
+
+  var page = document.getElementById("page");
+  if (!page) { return; }
+  var button = document.getElementById("console-action");
+  var status = document.getElementById("status");
+  if (!button) { return; }
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    button.disabled = true;
+    document.getElementById("no-webauthn").hidden = false;
+    return;
+  }
+  function run(p, creating) {
+    status.hidden = true;
+    button.disabled = true;
+    var sp = button.querySelector(".spinner");
+    if (sp) { sp.hidden = false; }
+    p.then(function (data) { location.assign(data.redirect || "/console"); })
+      .catch(function (err) {
+        button.disabled = false;
+        if (sp) { sp.hidden = true; }
+        var msg = message(err, creating);
+        if (msg) { status.textContent = msg; status.hidden = false; }
+      });
+  }
+  button.addEventListener("click", function () {
+    switch (page.dataset.page) {
+      case "console-login":
+        run(get("/console/login", { "return": page.dataset["return"] || "/console" }), false);
+        break;
+      case "console-setup":
+        run(create("/console/setup/" + encodeURIComponent(page.dataset.token)), true);
+        break;
+    }
+  });
+})();

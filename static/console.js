@@ -1,0 +1,220 @@
+// Sesame console: live dashboard (server-sent events), copy buttons,
+// confirmations and redirect-URI checks as they are typed. No framework;
+// every page works without it (the server re-validates everything).
+(function () {
+  "use strict";
+
+  // --- Live dashboard ---------------------------------------------------
+  function liveDashboard() {
+    var body = document.getElementById("feed-body");
+    if (!body || !window.EventSource) { return; }
+    var status = document.getElementById("live-status");
+    var empty = document.getElementById("feed-empty");
+    var refreshTimer = null, lastRefresh = 0;
+
+    function setStatus(ok) {
+      if (!status) { return; }
+      status.textContent = ok ? "Live" : "Reconnecting…";
+      status.classList.toggle("off", !ok);
+    }
+
+    function cell(text, cls) {
+      var td = document.createElement("td");
+      if (cls) { td.className = cls; }
+      td.textContent = text;
+      return td;
+    }
+
+    function addRow(it) {
+      var tr = document.createElement("tr");
+      tr.className = "fresh" + (it.ok ? "" : " failed");
+      tr.appendChild(cell(it.time, "num"));
+      tr.appendChild(cell(it.user, "user"));
+      var ev = cell(it.event);
+      if (it.reason) {
+        var r = document.createElement("span");
+        r.className = "muted";
+        r.textContent = " (" + it.reason + ")";
+        ev.appendChild(r);
+      }
+      tr.appendChild(ev);
+      tr.appendChild(cell(it.method, "hide-sm"));
+      tr.appendChild(cell(it.client, "hide-sm"));
+      body.insertBefore(tr, body.firstChild);
+    }
+
+    // Headline numbers and charts: fetch this page again and swap them
+    // in, at most every 5 seconds.
+    function refresh() {
+      var wait = Math.max(0, 5000 - (Date.now() - lastRefresh));
+      if (refreshTimer) { return; }
+      refreshTimer = setTimeout(function () {
+        refreshTimer = null;
+        lastRefresh = Date.now();
+        fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+          .then(function (html) {
+            var doc = new DOMParser().parseFromString(html, "text/html");
+            var next = doc.getElementById("live-region"), cur = document.getElementById("live-region");
+            if (next && cur) { cur.replaceWith(document.importNode(next, true)); }
+          })
+          .catch(function () {});
+      }, wait);
+    }
+
+    // Live only while someone uses the page: after 10 minutes without
+    // input the stream closes (so an unattended dashboard does not keep
+    // the console session alive past its idle timeout) and reopens on the
+    // next key press, click, touch or scroll.
+    var es = null, lastInput = Date.now(), idleAfter = 10 * 60 * 1000;
+    function onSignin(e) {
+      var items;
+      try { items = JSON.parse(e.data); } catch (err) { return; }
+      for (var i = items.length - 1; i >= 0; i--) { addRow(items[i]); }
+      while (body.rows.length > 20) { body.deleteRow(body.rows.length - 1); }
+      if (empty) { empty.hidden = true; }
+      document.documentElement.dataset.liveEvents = String((+document.documentElement.dataset.liveEvents || 0) + items.length);
+      refresh();
+    }
+    function connect() {
+      es = new EventSource("/console/events");
+      es.addEventListener("open", function () { setStatus(true); });
+      es.addEventListener("error", function () { if (es && es.readyState !== EventSource.OPEN) { setStatus(false); } });
+      es.addEventListener("signin", onSignin);
+    }
+    function pause() {
+      if (!es) { return; }
+      es.close();
+      es = null;
+      if (status) { status.textContent = "Paused while you are away"; status.classList.add("off"); }
+    }
+    ["keydown", "pointerdown", "scroll", "touchstart"].forEach(function (ev) {
+      window.addEventListener(ev, function () {
+        lastInput = Date.now();
+        if (!es) { connect(); refresh(); }
+      }, { passive: true });
+    });
+    setInterval(function () { if (Date.now() - lastInput > idleAfter) { pause(); } }, 30000);
+    connect();
+  }
+
+  // --- Copy buttons -----------------------------------------------------
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var input = document.getElementById(b.dataset.copy);
+        if (!input) { return; }
+        input.select();
+        var done = function () { b.textContent = "Copied"; setTimeout(function () { b.textContent = "Copy"; }, 2000); };
+        if (navigator.clipboard) {
+          navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+        } else {
+          document.execCommand("copy");
+          done();
+        }
+      });
+    });
+  }
+
+  // --- Confirmations ----------------------------------------------------
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]:not([data-api])").forEach(function (f) {
+      f.addEventListener("submit", function (e) {
+        if (!window.confirm(f.dataset.confirm)) { e.preventDefault(); }
+      });
+    });
+  }
+
+  // --- Redirect URIs, checked as typed (the server checks again) -------
+  function uriProblem(raw) {
+    var u;
+    if (/[*]/.test(raw)) { return "Wildcards are not allowed: register each address exactly."; }
+    try { u = new URL(raw); } catch (e) { return "Not an absolute URL (it needs https://…)."; }
+    var scheme = u.protocol.replace(":", "");
+    if (scheme === "javascript" || scheme === "data" || scheme === "vbscript") { return "The " + scheme + ": scheme is not allowed."; }
+    if (u.hash || raw.indexOf("#") >= 0) { return "Remove the #fragment: redirect URIs cannot have one."; }
+    var loop = u.hostname === "localhost" || u.hostname === "127.0.0.1" || u.hostname === "[::1]";
+    if (scheme === "http" && !loop) { return "Use https (plain http only for localhost)."; }
+    return "";
+  }
+
+  function uriFields() {
+    document.querySelectorAll("textarea[data-validate=uris]").forEach(function (ta) {
+      var out = document.getElementById(ta.id + "-error");
+      function check() {
+        var problems = [];
+        ta.value.split(/\s+/).forEach(function (line) {
+          if (!line) { return; }
+          var p = uriProblem(line);
+          if (p) { problems.push(line + ": " + p); }
+        });
+        ta.setAttribute("aria-invalid", problems.length ? "true" : "false");
+        if (out) { out.textContent = problems.join(" "); out.hidden = problems.length === 0; }
+      }
+      ta.addEventListener("input", check);
+      ta.addEventListener("blur", check);
+    });
+  }
+
+  // --- Destructive actions through the admin API, with step-up ----------
+  // <form data-api="/api/admin/v1/…" data-method="DELETE" data-confirm="…"
+  // data-done="/console/…">: confirm, call the API with the CSRF header;
+  // when it asks for a fresh passkey confirmation, get one
+  // (SesameConsole.stepUp, console-auth.js) and try once more.
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.content : "";
+  }
+  function callAPI(f) {
+    return fetch(f.dataset.api, {
+      method: f.dataset.method || "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf(), "Accept": "application/json" }
+    }).then(function (r) {
+      if (r.ok) { return { ok: true }; }
+      return r.json().catch(function () { return {}; }).then(function (p) { return { ok: false, problem: p }; });
+    });
+  }
+  function apiActions() {
+    document.querySelectorAll("form[data-api]").forEach(function (f) {
+      var out = f.querySelector(".form-status");
+      var button = f.querySelector("button");
+      f.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (f.dataset.confirm && !window.confirm(f.dataset.confirm)) { return; }
+        if (out) { out.hidden = true; }
+        button.disabled = true;
+        var fail = function (msg) {
+          button.disabled = false;
+          if (out) { out.textContent = msg; out.hidden = false; }
+        };
+        var done = function (res) {
+          if (res.ok) { location.assign(f.dataset.done || location.href); return; }
+          var p = res.problem || {};
+          if (/step-up-required$/.test(p.type || "") && window.SesameConsole && !f.dataset.steppedUp) {
+            f.dataset.steppedUp = "1";
+            window.SesameConsole.stepUp().then(function () { return callAPI(f); }).then(done, function (err) {
+              fail(err && err.name === "NotAllowedError" ? "No passkey was used, so nothing was changed." :
+                ((err && err.message) || "The confirmation did not work. Nothing was changed."));
+            });
+            return;
+          }
+          fail(p.detail || p.title || "That did not work. Nothing was changed.");
+        };
+        callAPI(f).then(done, function () { fail("The server could not be reached. Nothing was changed."); });
+      });
+    });
+  }
+
+  function init() {
+    liveDashboard();
+    copyButtons();
+    confirmations();
+    uriFields();
+    apiActions();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
