@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"os"
+	"os/user"
 
 	"github.com/sesame-idp/sesame/models"
 )
@@ -36,5 +38,18 @@ func ActorFrom(ctx context.Context) Actor {
 	return Actor{Kind: models.ActorSystem, Label: "system"}
 }
 
-// CLIActor is the actor for the sesame command line.
-func CLIActor() Actor { return Actor{Kind: models.ActorCLI, Label: "sesame CLI"} }
+// CLIActor is the actor for the sesame command line: "cli:" and the
+// operating system user who ran it, as the audit log shows it.
+func CLIActor() Actor {
+	name := ""
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if name == "" {
+		name = os.Getenv("USER")
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	return Actor{Kind: models.ActorCLI, Label: "cli:" + name}
+}

@@ -55,6 +55,8 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.GET("/clients/:id", c.api(c.apiGetClient))
 	r.PUT("/clients/:id", c.api(c.apiUpdateClient))
 	r.POST("/clients/:id/rotate-secret", c.api(c.apiRotateClientSecret))
+	r.POST("/clients/:id/disable", c.api(c.apiSetClientDisabled(true)))
+	r.POST("/clients/:id/enable", c.api(c.apiSetClientDisabled(false)))
 	r.DELETE("/clients/:id", step, c.api(c.apiDeleteClient))
 
 	r.GET("/users", c.api(c.apiListUsers))
@@ -207,6 +209,17 @@ func (c *Console) apiRotateClientSecret(g *gin.Context) error {
 	}
 	g.JSON(http.StatusOK, gin.H{"client_id": g.Param("id"), "client_secret": secret})
 	return nil
+}
+
+func (c *Console) apiSetClientDisabled(disabled bool) func(*gin.Context) error {
+	return func(g *gin.Context) error {
+		v, err := c.Clients.SetDisabled(g.Request.Context(), g.Param("id"), disabled)
+		if err != nil {
+			return err
+		}
+		g.JSON(http.StatusOK, v)
+		return nil
+	}
 }
 
 func (c *Console) apiDeleteClient(g *gin.Context) error {

@@ -244,6 +244,13 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		api.call(s, "PUT", p+"/clients/"+created.ID, clients.Spec{Name: "Web app 2", RedirectURIs: []string{"https://app.example/cb"}}, 200)
 		api.call(s, "PUT", p+"/clients/"+created.ID+"?rotate_secret=true", clients.Spec{Name: "Web app 2", RedirectURIs: []string{"https://app.example/cb"}}, 200)
 		api.call(s, "POST", p+"/clients/"+created.ID+"/rotate-secret", nil, 200)
+		api.call(s, "PUT", p+"/clients/"+created.ID, clients.Spec{Name: "Web app 2", RedirectURIs: []string{"https://app.example/cb"},
+			LogoURI: "https://app.example/logo.svg", AccessTokenTTL: 600, RefreshTokenTTL: 86400, IDTokenTTL: 300,
+			MinACR: models.ACRPhishingResistant, UserVerification: "required"}, 200)
+		api.call(s, "PUT", p+"/clients/"+created.ID, clients.Spec{Name: "Web app 2", RedirectURIs: []string{"https://app.example/cb"}, AccessTokenTTL: 5}, 422)
+		api.call(s, "POST", p+"/clients/"+created.ID+"/disable", nil, 200)
+		api.call(s, "POST", p+"/clients/"+created.ID+"/enable", nil, 200)
+		api.call(s, "POST", p+"/clients/nope/disable", nil, 404)
 
 		// Users.
 		u := env.CreateUser("searchable@example.test")

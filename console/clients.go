@@ -140,6 +140,34 @@ func (s *Clients) Update(ctx context.Context, id string, spec clients.Spec, rota
 	return &v, secret, nil
 }
 
+// SetDisabled disables or enables a client. A disabled client is refused
+// at once on this replica (others within the provider's client cache TTL)
+// at the authorization and token endpoints, and its existing tokens stop
+// working.
+func (s *Clients) SetDisabled(ctx context.Context, id string, disabled bool) (*ClientView, error) {
+	before, err := s.svc.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	bv := ViewClient(before)
+	spec := clients.ToSpec(before)
+	spec.Disabled = disabled
+	c, err := s.svc.Update(ctx, id, spec)
+	if err != nil {
+		return nil, err
+	}
+	s.invalidate(id)
+	v := ViewClient(c)
+	action := "client.enable"
+	if disabled {
+		action = "client.disable"
+	}
+	if err := s.audit.Record(ctx, action, "client", id, bv, v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // RotateSecret issues a new secret at once; the old one stops working.
 func (s *Clients) RotateSecret(ctx context.Context, id string) (string, error) {
 	secret, err := s.svc.RotateSecret(ctx, id)

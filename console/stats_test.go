@@ -180,3 +180,25 @@ func TestStatsFromSeededEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsRangesWithinRetention: every dashboard range reads a rollup the
+// janitor keeps at least as long as the range spans (models/store
+// SweepExpired), so no range shows a hole where swept rows were.
+func TestStatsRangesWithinRetention(t *testing.T) {
+	retention := map[time.Duration]time.Duration{
+		time.Minute:    store.MinuteRollupRetention,
+		time.Hour:      store.HourRollupRetention,
+		24 * time.Hour: 1 << 62, // per-day counters are kept for good
+	}
+	for _, r := range console.StatsRanges {
+		keep, ok := retention[r.Grain]
+		if !ok {
+			t.Errorf("range %s reads grain %v, which has no rollup", r.Name, r.Grain)
+			continue
+		}
+		// The first bucket starts up to one step before now-span.
+		if need := r.Span + r.Step; need > keep {
+			t.Errorf("range %s needs %v of %v rollups, the janitor keeps %v", r.Name, need, r.Grain, keep)
+		}
+	}
+}

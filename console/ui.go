@@ -60,6 +60,7 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.GET("/console/clients/:id", u.handle(u.clientShow))
 	r.POST("/console/clients/:id", u.handle(u.clientUpdate))
 	r.POST("/console/clients/:id/rotate-secret", u.handle(u.clientRotate))
+	r.POST("/console/clients/:id/disabled", u.handle(u.clientSetDisabled))
 	r.GET("/console/users", u.handle(u.userList))
 	r.GET("/console/users/:id", u.handle(u.userShow))
 	r.POST("/console/users/:id/disable", u.handle(u.userDisable))
@@ -125,14 +126,16 @@ func (u *UI) render(c *gin.Context, status int, page, title, nav string, body an
 // flashText is the confirmation shown after a change (?done=…).
 func flashText(code string) string {
 	return map[string]string{
-		"client_saved":   "Client saved.",
-		"client_deleted": "Client deleted.",
-		"user_disabled":  "User disabled: their sessions and tokens were revoked.",
-		"user_enabled":   "User enabled.",
-		"user_deleted":   "User deleted.",
-		"cred_removed":   "Credential removed.",
-		"policies_saved": "Policies saved.",
-		"keys_rotated":   "A new signing key was created.",
+		"client_saved":    "Client saved.",
+		"client_deleted":  "Client deleted.",
+		"client_disabled": "Client disabled: it can no longer sign people in or get tokens.",
+		"client_enabled":  "Client enabled.",
+		"user_disabled":   "User disabled: their sessions and tokens were revoked.",
+		"user_enabled":    "User enabled.",
+		"user_deleted":    "User deleted.",
+		"cred_removed":    "Credential removed.",
+		"policies_saved":  "Policies saved.",
+		"keys_rotated":    "A new signing key was created.",
 	}[code]
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -33,6 +34,8 @@ type clientForm struct {
 	Scopes       []uiOption
 	Methods      []uiOption
 	Algs         []uiOption
+	ACRs         []uiOption
+	UVs          []uiOption
 	Errors       map[string]string // field → message
 	CSRF         string
 	Problem      string
@@ -67,6 +70,23 @@ func newClientForm(spec clients.Spec, isNew bool) clientForm {
 	for _, a := range []string{clients.AlgRS256, clients.AlgES256, clients.AlgEdDSA} {
 		f.Algs = append(f.Algs, uiOption{Value: a, Label: a, Checked: spec.IDTokenSignedAlg == a})
 	}
+	for _, a := range []uiOption{
+		{Value: "", Label: "Whatever the app asks for"},
+		{Value: models.ACRBasic, Label: "At least basic (any method)"},
+		{Value: models.ACRPhishingResistant, Label: "Phishing-resistant (passkey, or password + security key)"},
+	} {
+		a.Checked = spec.MinACR == a.Value
+		f.ACRs = append(f.ACRs, a)
+	}
+	for _, v := range []uiOption{
+		{Value: "", Label: "Global policy"},
+		{Value: "required", Label: "Required (PIN, fingerprint or face every time)"},
+		{Value: "preferred", Label: "Preferred"},
+		{Value: "discouraged", Label: "Discouraged"},
+	} {
+		v.Checked = spec.UserVerification == v.Value
+		f.UVs = append(f.UVs, v)
+	}
 	return f
 }
 
@@ -84,11 +104,33 @@ func specFromForm(c *gin.Context) clients.Spec {
 		SkipConsent:            c.PostForm("skip_consent") == "on",
 		AllowedLoginMethods:    c.PostFormArray("allowed_login_methods"),
 		JWKSURI:                c.PostForm("jwks_uri"),
+		Disabled:               c.PostForm("disabled") == "on",
+		LogoURI:                c.PostForm("logo_uri"),
+		AccessTokenTTL:         formSeconds(c, "access_token_ttl"),
+		RefreshTokenTTL:        formSeconds(c, "refresh_token_ttl"),
+		IDTokenTTL:             formSeconds(c, "id_token_ttl"),
+		MinACR:                 c.PostForm("min_acr"),
+		UserVerification:       c.PostForm("user_verification"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")
 	}
 	return s
+}
+
+// formSeconds reads a lifetime in seconds; empty is 0 (the global
+// setting) and anything unparsable -1, which validation refuses with the
+// field's message.
+func formSeconds(c *gin.Context, name string) int {
+	v := strings.TrimSpace(c.PostForm(name))
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // formErrors puts a validation problem's messages next to their fields.
@@ -109,6 +151,7 @@ func (f *clientForm) setErrors(err error) bool {
 
 type clientRow struct {
 	ID, Name, Type, Grants, Created string
+	Disabled                        bool
 }
 
 type clientListView struct {
@@ -154,7 +197,7 @@ func (u *UI) clientList(c *gin.Context) error {
 		if cl.Public {
 			typ = "Public"
 		}
-		v.Rows = append(v.Rows, clientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt)})
+		v.Rows = append(v.Rows, clientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt), Disabled: cl.Disabled})
 	}
 	v.Pager = uiMakePager(url.Values{"q": {q}, "sort": {sortBy}}, "/console/clients", page, end < len(all))
 	return u.render(c, 200, "console_clients", "Clients", "clients", v)
@@ -245,6 +288,21 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 		return u.renderSecret(c, view, secret, false)
 	}
 	redirectDone(c, "/console/clients/"+url.PathEscape(id), "client_saved")
+	return nil
+}
+
+// clientSetDisabled disables or enables a client (the button on its page).
+func (u *UI) clientSetDisabled(c *gin.Context) error {
+	id := c.Param("id")
+	disabled := c.PostForm("disabled") == "true"
+	if _, err := u.c.Clients.SetDisabled(c.Request.Context(), id, disabled); err != nil {
+		return err
+	}
+	done := "client_enabled"
+	if disabled {
+		done = "client_disabled"
+	}
+	redirectDone(c, "/console/clients/"+url.PathEscape(id), done)
 	return nil
 }
 

@@ -2,7 +2,10 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/models"
@@ -167,6 +170,25 @@ func (s *Users) guardAdminChange(ctx context.Context, u *models.User) error {
 		return ErrLastAdmin
 	}
 	return nil
+}
+
+// Create adds a user (the CLI's user create; people otherwise sign up on
+// the hosted pages). A taken address gives an error wrapping
+// models.ErrAlreadyExists.
+func (s *Users) Create(ctx context.Context, email, name string, verified bool) (*UserView, error) {
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	u := &models.User{ID: id.String(), Email: email, DisplayName: name, EmailVerified: verified}
+	if err := s.st.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	v := ViewUser(u)
+	if err := s.audit.Record(ctx, "user.create", "user", u.ID, nil, v); err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // IsAdmin reports whether the user holds the admin role (the API uses it

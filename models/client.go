@@ -29,6 +29,21 @@ type Client struct {
 	JWKSURI             string `gorm:"column:jwks_uri"`
 	SkipConsent         bool
 	AllowedLoginMethods StringList
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Disabled clients are refused everywhere (authorize, token, existing
+	// grants) until enabled again.
+	Disabled bool
+	// LogoURI is shown on the hosted pages: https or data:image/svg+xml.
+	LogoURI string
+	// Token lifetimes in seconds; 0 means the global setting.
+	AccessTokenTTL  int `gorm:"column:access_token_ttl"`
+	RefreshTokenTTL int `gorm:"column:refresh_token_ttl"`
+	IDTokenTTL      int `gorm:"column:id_token_ttl"`
+	// MinACR is an acr every authorization request of this client asks for
+	// at least, as if its acr_values contained it; "" for none.
+	MinACR string `gorm:"column:min_acr"`
+	// UserVerification is the passkey user verification this client asks
+	// for ("required", "preferred", "discouraged"); "" for the global policy.
+	UserVerification string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }

@@ -229,7 +229,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		}
 		maxAge = n
 	}
-	acrValues := strings.Fields(form.Get("acr_values"))
+	acrValues := client.acrValues(strings.Fields(form.Get("acr_values")))
 
 	ls, err := p.sessions.Current(c.Request)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -380,6 +380,12 @@ func (p *Provider) interact(c *gin.Context, ar fosite.AuthorizeRequester, in *mo
 	if in == nil {
 		form := ar.GetRequestForm()
 		now := time.Now().UTC().Truncate(time.Microsecond)
+		// The client's minimum acr goes into the stored acr_values, so the
+		// hosted login offers only the methods that reach it.
+		acr := form.Get("acr_values")
+		if cl, ok := ar.GetClient().(*Client); ok && cl.m.MinACR != "" {
+			acr = strings.Join(cl.acrValues(strings.Fields(acr)), " ")
+		}
 		in = &models.Interaction{
 			ID:          websession.RandomToken(24),
 			BrowserHash: p.sessions.Browser(c.Writer, c.Request),
@@ -387,7 +393,7 @@ func (p *Provider) interact(c *gin.Context, ar fosite.AuthorizeRequester, in *mo
 			Query:       form.Encode(),
 			Prompt:      form.Get("prompt"),
 			LoginHint:   form.Get("login_hint"),
-			ACRValues:   form.Get("acr_values"),
+			ACRValues:   acr,
 			CreatedAt:   now,
 			ExpiresAt:   now.Add(p.cfg.InteractionTTL),
 		}

@@ -2,6 +2,8 @@ package oidc
 
 import (
 	"encoding/json"
+	"slices"
+	"time"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
@@ -19,6 +21,8 @@ var (
 	_ fosite.Client              = (*Client)(nil)
 	_ fosite.OpenIDConnectClient = (*Client)(nil)
 	_ fosite.ResponseModeClient  = (*Client)(nil)
+	// Per-client token lifetimes (fosite asks on every issued token).
+	_ fosite.ClientWithCustomTokenLifespans = (*Client)(nil)
 )
 
 func newClient(m *models.Client) *Client {
@@ -95,4 +99,46 @@ func hashHint(alg string) string {
 		return "Ed512"
 	}
 	return alg
+}
+
+// GetEffectiveLifespan returns the client's own lifetime for a token type
+// when it set one (validated within the global bounds by oidc/clients),
+// the global fallback otherwise. It applies to every grant: the code
+// exchange, refreshes and client_credentials.
+func (c *Client) GetEffectiveLifespan(_ fosite.GrantType, tt fosite.TokenType, fallback time.Duration) time.Duration {
+	var secs int
+	switch tt {
+	case fosite.AccessToken:
+		secs = c.m.AccessTokenTTL
+	case fosite.RefreshToken:
+		secs = c.m.RefreshTokenTTL
+	case fosite.IDToken:
+		secs = c.m.IDTokenTTL
+	}
+	if secs <= 0 {
+		return fallback
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// acrValues is the acr_values the provider acts on: the request's, raised
+// to the client's minimum acr when it has one. Known levels below the
+// minimum are dropped and the minimum added, so that ACRSatisfies (which
+// accepts the lowest known requested level) never accepts less than the
+// minimum; unknown values are kept (they are ignored anyway).
+func (c *Client) acrValues(requested []string) []string {
+	min := models.ACRLevel(c.m.MinACR)
+	if min < 0 {
+		return requested
+	}
+	out := make([]string, 0, len(requested)+1)
+	for _, v := range requested {
+		if l := models.ACRLevel(v); l < 0 || l >= min {
+			out = append(out, v)
+		}
+	}
+	if !slices.Contains(out, c.m.MinACR) {
+		out = append(out, c.m.MinACR)
+	}
+	return out
 }

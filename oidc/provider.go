@@ -184,7 +184,7 @@ func (p *Provider) Mount(r gin.IRouter) {
 // client manager for the storage adapter.
 func (p *Provider) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	if c, ok := p.clients.Get(id); ok {
-		return c, nil
+		return enabled(c)
 	}
 	if id == "" || len(id) > 200 {
 		return nil, fosite.ErrNotFound
@@ -198,6 +198,18 @@ func (p *Provider) GetClient(ctx context.Context, id string) (fosite.Client, err
 	}
 	c := newClient(m)
 	p.clients.Add(id, c)
+	return enabled(c)
+}
+
+// enabled refuses a disabled client as if it did not exist: fosite then
+// answers invalid_client at the token endpoint, the authorization endpoint
+// shows an error page, and grants already issued to it (refresh tokens,
+// access tokens at userinfo and introspection) stop working, since the
+// storage adapter loads the client of every stored request here too.
+func enabled(c *Client) (fosite.Client, error) {
+	if c.m.Disabled {
+		return nil, fosite.ErrNotFound.WithHint("The client is disabled.")
+	}
 	return c, nil
 }
 

@@ -43,6 +43,7 @@ func New() (*Renderer, error) {
 	}
 	r := &Renderer{pages: map[string]*template.Template{}, layouts: map[string]string{}}
 	funcs := template.FuncMap{
+		"logoURL": logoURL,
 		"initial": func(s string) string {
 			s = strings.TrimSpace(s)
 			if s == "" {
@@ -71,7 +72,25 @@ func New() (*Renderer, error) {
 type Page struct {
 	Title   string
 	AppName string
+	// AppLogo is the client's logo_uri (https or data:image/svg+xml); the
+	// header shows the name's initial when it is empty or unusable.
+	AppLogo string
 	Data    any
+}
+
+// logoURL returns a logo URI the header may load, or "": only https URLs
+// and inline SVG (clients.Spec validates the same on registration; this
+// re-checks what reaches the page). A data: URI must be marked safe for
+// html/template, which otherwise replaces it.
+func logoURL(s string) template.URL {
+	lower := strings.ToLower(s)
+	switch {
+	case strings.HasPrefix(lower, "https://"):
+		return template.URL(s)
+	case strings.HasPrefix(lower, "data:image/svg+xml;") || strings.HasPrefix(lower, "data:image/svg+xml,"):
+		return template.URL(s)
+	}
+	return ""
 }
 
 // Render writes page name with status. It renders into a buffer first so a

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -36,6 +37,13 @@ type clientFlags struct {
 	jwksURI        string
 	skipConsent    bool
 	loginMethods   []string
+	disabled       bool
+	logoURI        string
+	accessTTL      time.Duration
+	refreshTTL     time.Duration
+	idTTL          time.Duration
+	minACR         string
+	uv             string
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -54,7 +62,14 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.jwks, "jwks", "", "the client's public keys for private_key_jwt: a JWK Set as JSON, or @FILE")
 	fs.StringVar(&f.jwksURI, "jwks-uri", "", "https URL of the client's JWK Set, for private_key_jwt")
 	fs.BoolVar(&f.skipConsent, "skip-consent", false, "do not ask users for consent (first-party apps)")
-	fs.StringSliceVar(&f.loginMethods, "login-method", nil, "allowed login method (repeatable): passkey, passlink, password_security_key (default all)")
+	fs.StringSliceVar(&f.loginMethods, "login-method", nil, "allowed login method (repeatable): passkey, passlink, password_security_key (default: the policy's default methods)")
+	fs.BoolVar(&f.disabled, "disabled", false, "disable the client (refused at authorize and token, its tokens stop working); --disabled=false enables it")
+	fs.StringVar(&f.logoURI, "logo-uri", "", "logo shown on the sign-in pages: an https URL or a data:image/svg+xml URI")
+	fs.DurationVar(&f.accessTTL, "access-token-ttl", 0, "access token lifetime for this client, 1m to 24h (0: the global setting)")
+	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime for this client, 1h to 8760h (0: the global setting)")
+	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
+	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
+	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 }
 
 // specFlags are the flag names register defines.
@@ -62,6 +77,7 @@ var specFlags = []string{
 	"name", "redirect-uri", "post-logout-redirect-uri", "grant-type", "response-type", "scope",
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
+	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -137,6 +153,32 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	if changed("login-method") {
 		s.AllowedLoginMethods = f.loginMethods
 	}
+	if changed("disabled") {
+		s.Disabled = f.disabled
+	}
+	if changed("logo-uri") {
+		s.LogoURI = f.logoURI
+	}
+	ttls := []struct {
+		flag string
+		v    time.Duration
+		dst  *int
+	}{{"access-token-ttl", f.accessTTL, &s.AccessTokenTTL}, {"refresh-token-ttl", f.refreshTTL, &s.RefreshTokenTTL}, {"id-token-ttl", f.idTTL, &s.IDTokenTTL}}
+	for _, t := range ttls {
+		if !changed(t.flag) {
+			continue
+		}
+		if t.v%time.Second != 0 {
+			return usageError(fmt.Errorf("--%s: whole seconds only (got %v)", t.flag, t.v))
+		}
+		*t.dst = int(t.v / time.Second)
+	}
+	if changed("min-acr") {
+		s.MinACR = f.minACR
+	}
+	if changed("user-verification") {
+		s.UserVerification = f.uv
+	}
 	return nil
 }
 
@@ -150,8 +192,8 @@ type clientView struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func viewOf(c *models.Client, plainSecret string) clientView {
-	return clientView{ClientID: c.ID, ClientSecret: plainSecret, Spec: clients.ToSpec(c), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+func viewOf(c *console.ClientView, plainSecret string) clientView {
+	return clientView{ClientID: c.ID, ClientSecret: plainSecret, Spec: c.Spec, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -194,8 +236,8 @@ func (c *cli) clientCreateCmd() *cobra.Command {
 			if err := f.apply(cmd.Flags(), &spec); err != nil {
 				return err
 			}
-			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
-				cl, plain, err := clients.NewService(st).Create(ctx, spec)
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
+				cl, plain, err := svc.Clients.Create(ctx, spec)
 				if err != nil {
 					return err
 				}
@@ -228,10 +270,17 @@ func (c *cli) clientListCmd() *cobra.Command {
 		Short: "List clients",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
-				list, err := clients.NewService(st).List(ctx)
-				if err != nil {
-					return err
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
+				var list []console.ClientView
+				for off := 0; off <= console.MaxOffset; off += console.MaxLimit {
+					part, more, err := svc.Clients.List(ctx, "", off, console.MaxLimit)
+					if err != nil {
+						return err
+					}
+					list = append(list, part...)
+					if !more {
+						break
+					}
 				}
 				out := cmd.OutOrStdout()
 				if asJSON {
@@ -258,7 +307,7 @@ func (c *cli) clientListCmd() *cobra.Command {
 	return cmd
 }
 
-func clientType(cl *models.Client) string {
+func clientType(cl *console.ClientView) string {
 	if cl.Public {
 		return "public"
 	}
@@ -284,8 +333,8 @@ func (c *cli) clientShowCmd() *cobra.Command {
 		Short: "Show a client's settings",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
-				cl, err := clients.NewService(st).Get(ctx, args[0])
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
+				cl, err := svc.Clients.Get(ctx, args[0])
 				if err != nil {
 					return clientErr(args[0], err)
 				}
@@ -302,8 +351,8 @@ func (c *cli) clientShowCmd() *cobra.Command {
 
 // printClient prints the details with the field names used in JSON and in
 // validation errors.
-func printClient(w io.Writer, cl *models.Client) error {
-	s := clients.ToSpec(cl)
+func printClient(w io.Writer, cl *console.ClientView) error {
+	s := cl.Spec
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k string, vs ...string) {
 		if len(vs) == 0 {
@@ -320,7 +369,7 @@ func printClient(w io.Writer, cl *models.Client) error {
 	row("client_name:", oneLine(s.Name))
 	row("type:", clientType(cl))
 	row("token_endpoint_auth_method:", s.TokenEndpointAuthMethod)
-	if cl.SecretHash != "" {
+	if cl.HasSecret {
 		row("client_secret:", "set, stored hashed (rotate with: sesame client update "+cl.ID+" --rotate-secret)")
 	}
 	row("redirect_uris:", s.RedirectURIs...)
@@ -337,6 +386,24 @@ func printClient(w io.Writer, cl *models.Client) error {
 	}
 	row("skip_consent:", yesNo(s.SkipConsent))
 	row("allowed_login_methods:", strings.Join(s.AllowedLoginMethods, " "))
+	row("disabled:", yesNo(s.Disabled))
+	if s.LogoURI != "" {
+		row("logo_uri:", oneLine(s.LogoURI))
+	}
+	for _, t := range []struct {
+		name string
+		secs int
+	}{{"access_token_ttl:", s.AccessTokenTTL}, {"refresh_token_ttl:", s.RefreshTokenTTL}, {"id_token_ttl:", s.IDTokenTTL}} {
+		if t.secs > 0 {
+			row(t.name, (time.Duration(t.secs) * time.Second).String())
+		}
+	}
+	if s.MinACR != "" {
+		row("min_acr:", s.MinACR)
+	}
+	if s.UserVerification != "" {
+		row("user_verification:", s.UserVerification)
+	}
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()
@@ -363,36 +430,31 @@ working at once.`,
 			if !changedSpec && !rotate {
 				return usageError(errors.New("nothing to update: give the flags to change (see sesame client update --help)"))
 			}
-			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
-				svc := clients.NewService(st)
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
 				var (
-					cl    *models.Client
+					cl    *console.ClientView
 					plain string
 					err   error
 				)
 				if !changedSpec {
-					if plain, err = svc.RotateSecret(ctx, id); err != nil {
+					if plain, err = svc.Clients.RotateSecret(ctx, id); err != nil {
 						return clientErr(id, err)
 					}
-					cl, err = svc.Get(ctx, id)
+					cl, err = svc.Clients.Get(ctx, id)
 				} else {
-					cl, err = svc.Get(ctx, id)
+					cl, err = svc.Clients.Get(ctx, id)
 					if err != nil {
 						return clientErr(id, err)
 					}
-					spec := clients.ToSpec(cl)
+					spec := cl.Spec
 					if err := f.apply(fs, &spec); err != nil {
 						return err
 					}
 					spec.Normalize()
-					if !rotate && clients.UsesSecret(spec.TokenEndpointAuthMethod) && cl.SecretHash == "" && spec.Validate() == nil {
+					if !rotate && clients.UsesSecret(spec.TokenEndpointAuthMethod) && !cl.HasSecret && spec.Validate() == nil {
 						return usageError(fmt.Errorf("token_endpoint_auth_method: client %s has no secret yet; add --rotate-secret to issue one", id))
 					}
-					if rotate {
-						cl, plain, err = svc.UpdateAndRotateSecret(ctx, id, spec)
-					} else {
-						cl, err = svc.Update(ctx, id, spec)
-					}
+					cl, plain, err = svc.Clients.Update(ctx, id, spec, rotate)
 				}
 				if err != nil {
 					return clientErr(id, err)
@@ -423,9 +485,8 @@ func (c *cli) clientDeleteCmd() *cobra.Command {
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
-				svc := clients.NewService(st)
-				cl, err := svc.Get(ctx, id)
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
+				cl, err := svc.Clients.Get(ctx, id)
 				if err != nil {
 					return clientErr(id, err)
 				}
@@ -438,7 +499,7 @@ func (c *cli) clientDeleteCmd() *cobra.Command {
 						return errors.New("not deleted")
 					}
 				}
-				if err := svc.Delete(ctx, id); err != nil {
+				if err := svc.Clients.Delete(ctx, id); err != nil {
 					return clientErr(id, err)
 				}
 				if asJSON {

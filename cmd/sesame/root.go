@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )
@@ -217,4 +218,25 @@ func (c *cli) withStore(cmd *cobra.Command, fn func(ctx context.Context, st *sto
 	}
 	defer st.Close()
 	return fn(ctx, st)
+}
+
+// withServices runs fn with the console's services over the configured
+// store, acting as "cli:<os user>": the CLI goes through the same rules
+// and the same audit log as the console and the admin API, never around
+// them. st is for reads only. Other processes' client caches expire by
+// their TTL.
+func (c *cli) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc *console.Services, st *store.Store) error) error {
+	cfg, err := c.loadConfig(cmd, false)
+	if err != nil {
+		return err
+	}
+	log := cliLogger(cfg, cmd.ErrOrStderr())
+	ctx := cmd.Context()
+	st, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := console.NewServices(st, cfg, nil, nil, log)
+	return fn(console.WithActor(ctx, console.CLIActor()), svc, st)
 }

@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 )
@@ -25,6 +25,11 @@ type userView struct {
 	Disabled      bool      `json:"disabled"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func userFromView(v *console.UserView) *models.User {
+	return &models.User{ID: v.ID, Email: v.Email, EmailVerified: v.EmailVerified, DisplayName: v.DisplayName,
+		Disabled: v.Disabled, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 }
 
 func userViewOf(u *models.User) userView {
@@ -76,18 +81,15 @@ func (c *cli) userCreateCmd() *cobra.Command {
 				return usageError(fmt.Errorf("--email: %q is not an e-mail address", email))
 			}
 			name = strings.TrimSpace(name)
-			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
-				id, err := uuid.NewRandom()
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
+				v, err := svc.Users.Create(ctx, email, name, verified)
 				if err != nil {
-					return fmt.Errorf("create user: %w", err)
-				}
-				u := &models.User{ID: id.String(), Email: email, DisplayName: name, EmailVerified: verified}
-				if err := st.CreateUser(ctx, u); err != nil {
 					if errors.Is(err, models.ErrAlreadyExists) {
 						return fmt.Errorf("a user with e-mail %s already exists", email)
 					}
 					return err
 				}
+				u := userFromView(v)
 				if asJSON {
 					return writeJSON(cmd.OutOrStdout(), userViewOf(u))
 				}
@@ -199,12 +201,14 @@ func (c *cli) userDisableCmd() *cobra.Command {
 		Short: "Disable a user (signing them out everywhere), or enable them again",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
 				u, err := findUser(ctx, st, args[0])
 				if err != nil {
 					return err
 				}
-				if err := st.SetUserDisabled(ctx, u.ID, !enable); err != nil {
+				// The console's rules hold here too: e.g. the last enabled
+				// admin cannot be disabled.
+				if _, err := svc.Users.SetDisabled(ctx, u.ID, !enable); err != nil {
 					return err
 				}
 				if u, err = st.GetUser(ctx, u.ID); err != nil {

@@ -7,6 +7,13 @@ import (
 	"github.com/sesame-idp/sesame/models"
 )
 
+// Retention of the statistics rollups (see SweepExpired).
+const (
+	MinuteRollupRetention = 2 * 24 * time.Hour
+	HourRollupRetention   = 90 * 24 * time.Hour
+	UserDayRetention      = 400 * 24 * time.Hour
+)
+
 // SweepExpired deletes rows past their expiry in every table that has one.
 // grace keeps expired rows a little longer (e.g. so a reused, expired
 // refresh token is still recognised as reuse for a while).
@@ -29,6 +36,13 @@ func (s *Store) SweepExpired(ctx context.Context, grace time.Duration) (int64, e
 		{"sweep signing keys", &models.SigningKey{}, "state = 'retired' AND expires_at < ?", now},
 		{"sweep rate limits", &models.RateLimit{}, "expires_at < ?", now},
 		{"sweep mail outbox", &models.OutboxMail{}, "status IN ('sent', 'failed') AND created_at < ?", now.Add(-MailRetention)},
+		// Statistics rollups: each grain is kept as long as the dashboard
+		// ranges that read it need (console/stats.go: 1 h reads minutes,
+		// 24 h and 7 d read hours, 30 d and the headline read days).
+		// Per-day counters are kept for good; they are small.
+		{"sweep minute rollups", &models.AuthEventMinute{}, "bucket < ?", now.Add(-MinuteRollupRetention)},
+		{"sweep hour rollups", &models.AuthEventHour{}, "bucket < ?", now.Add(-HourRollupRetention)},
+		{"sweep user days", &models.UserDay{}, "day < ?", now.Add(-UserDayRetention)},
 	}
 	for _, st := range steps {
 		res := s.conn(ctx).Where(st.where, st.arg).Delete(st.model)

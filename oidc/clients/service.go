@@ -159,6 +159,13 @@ func ToSpec(c *models.Client) Spec {
 		JWKSURI:                 c.JWKSURI,
 		SkipConsent:             c.SkipConsent,
 		AllowedLoginMethods:     list(c.AllowedLoginMethods),
+		Disabled:                c.Disabled,
+		LogoURI:                 c.LogoURI,
+		AccessTokenTTL:          c.AccessTokenTTL,
+		RefreshTokenTTL:         c.RefreshTokenTTL,
+		IDTokenTTL:              c.IDTokenTTL,
+		MinACR:                  c.MinACR,
+		UserVerification:        c.UserVerification,
 	}
 }
 
@@ -185,6 +192,13 @@ func apply(c *models.Client, s Spec) {
 	c.JWKSURI = s.JWKSURI
 	c.SkipConsent = s.SkipConsent
 	c.AllowedLoginMethods = models.StringList(slices.Clone(s.AllowedLoginMethods))
+	c.Disabled = s.Disabled
+	c.LogoURI = s.LogoURI
+	c.AccessTokenTTL = s.AccessTokenTTL
+	c.RefreshTokenTTL = s.RefreshTokenTTL
+	c.IDTokenTTL = s.IDTokenTTL
+	c.MinACR = s.MinACR
+	c.UserVerification = s.UserVerification
 }
 
 // newSecret returns a fresh secret and its hash.

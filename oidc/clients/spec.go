@@ -79,7 +79,37 @@ type Spec struct {
 	JWKSURI             string   `json:"jwks_uri,omitempty"`
 	SkipConsent         bool     `json:"skip_consent"`
 	AllowedLoginMethods []string `json:"allowed_login_methods"`
+	// Disabled clients are refused everywhere until enabled again.
+	Disabled bool `json:"disabled"`
+	// LogoURI (DCR's logo_uri) is shown on the hosted pages: an https URL
+	// or a data:image/svg+xml URI; "" shows the name's initial.
+	LogoURI string `json:"logo_uri"`
+	// Token lifetimes in whole seconds; 0 uses the global setting. Each
+	// must lie within the global bounds: access and ID tokens 60 s to 24 h,
+	// refresh tokens 1 h to 8760 h (the same as the server's flags).
+	AccessTokenTTL  int `json:"access_token_ttl"`
+	RefreshTokenTTL int `json:"refresh_token_ttl"`
+	IDTokenTTL      int `json:"id_token_ttl"`
+	// MinACR is an acr every sign-in for this client must reach, as if
+	// each request's acr_values contained it; "" for none.
+	MinACR string `json:"min_acr"`
+	// UserVerification is the passkey user verification this client asks
+	// for: required, preferred or discouraged; "" follows the global policy.
+	UserVerification string `json:"user_verification"`
 }
+
+// Bounds of per-client token lifetimes, in seconds: the global bounds of
+// config.Validate.
+const (
+	MinTokenTTL        = 60
+	MaxTokenTTL        = 24 * 3600
+	MinRefreshTokenTTL = 3600
+	MaxRefreshTokenTTL = 8760 * 3600
+	maxLogoLen         = 64 << 10
+)
+
+// UserVerifications are the values of user_verification besides "".
+var UserVerifications = []string{"required", "preferred", "discouraged"}
 
 // ValidationError is one rejected setting. Field is the JSON name.
 type ValidationError struct {
@@ -125,6 +155,9 @@ func (s *Spec) Normalize() {
 	s.IDTokenSignedAlg = strings.TrimSpace(s.IDTokenSignedAlg)
 	s.JWKS = strings.TrimSpace(s.JWKS)
 	s.JWKSURI = strings.TrimSpace(s.JWKSURI)
+	s.LogoURI = strings.TrimSpace(s.LogoURI)
+	s.MinACR = strings.TrimSpace(s.MinACR)
+	s.UserVerification = strings.TrimSpace(s.UserVerification)
 
 	if len(s.GrantTypes) == 0 {
 		s.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
@@ -282,6 +315,35 @@ func (s Spec) Validate() error {
 		add(invalid("allowed_login_methods", "at least one is required"))
 	}
 
+	if s.LogoURI != "" {
+		if msg := logoURIProblem(s.LogoURI); msg != "" {
+			add(invalid("logo_uri", "%s", msg))
+		}
+	}
+	for _, ttl := range []struct {
+		field    string
+		v        int
+		min, max int
+	}{
+		{"access_token_ttl", s.AccessTokenTTL, MinTokenTTL, MaxTokenTTL},
+		{"refresh_token_ttl", s.RefreshTokenTTL, MinRefreshTokenTTL, MaxRefreshTokenTTL},
+		{"id_token_ttl", s.IDTokenTTL, MinTokenTTL, MaxTokenTTL},
+	} {
+		if ttl.v != 0 && (ttl.v < ttl.min || ttl.v > ttl.max) {
+			add(invalid(ttl.field, "must be 0 (the global setting) or between %d and %d seconds", ttl.min, ttl.max))
+		}
+	}
+	if s.MinACR != "" && models.ACRLevel(s.MinACR) < 0 {
+		add(invalid("min_acr", "unsupported %q (allowed: %s)", s.MinACR, strings.Join(models.ACRLevels, ", ")))
+	}
+	if s.MinACR == models.ACRPhishingResistant && len(s.AllowedLoginMethods) > 0 &&
+		!slices.Contains(s.AllowedLoginMethods, models.MethodPasskey) && !slices.Contains(s.AllowedLoginMethods, models.MethodPasswordKey) {
+		add(invalid("min_acr", "%s needs a phishing-resistant login method (passkey or password_security_key)", s.MinACR))
+	}
+	if s.UserVerification != "" && !slices.Contains(UserVerifications, s.UserVerification) {
+		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))
+	}
+
 	switch len(errs) {
 	case 0:
 		return nil
@@ -349,6 +411,37 @@ func redirectURIProblem(raw string) string {
 		if u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 			return "must have a path after the scheme, such as com.example.app:/callback (RFC 8252 §7.1)"
 		}
+	}
+	return ""
+}
+
+// logoURIProblem says why raw cannot be a logo, or "": an absolute https
+// URL, or an SVG image inline (data:image/svg+xml, the only data type
+// allowed; an <img> never runs an SVG's scripts).
+func logoURIProblem(raw string) string {
+	if strings.HasPrefix(strings.ToLower(raw), "data:") {
+		if len(raw) > maxLogoLen {
+			return fmt.Sprintf("is larger than %d bytes", maxLogoLen)
+		}
+		meta, _, ok := strings.Cut(raw[len("data:"):], ",")
+		mediaType, _, _ := strings.Cut(meta, ";")
+		if !ok || !strings.EqualFold(mediaType, "image/svg+xml") {
+			return "must be an https URL or a data:image/svg+xml URI"
+		}
+		return ""
+	}
+	if len(raw) > maxURILen {
+		return fmt.Sprintf("is longer than %d characters", maxURILen)
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "must not contain spaces or control characters"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Hostname() == "" {
+		return "must be an https URL or a data:image/svg+xml URI"
+	}
+	if u.User != nil {
+		return "must not contain user info"
 	}
 	return ""
 }

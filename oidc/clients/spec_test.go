@@ -220,3 +220,51 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		t.Errorf("Error() = %q, want field: message lines", err)
 	}
 }
+
+// TestClientSettingsValidation covers the console's client settings: logo,
+// token lifetimes within the global bounds, minimum acr and passkey user
+// verification.
+func TestClientSettingsValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Spec)
+		field string // "" when valid
+	}{
+		{"https logo", func(s *Spec) { s.LogoURI = "https://app.example.com/logo.png" }, ""},
+		{"svg data logo", func(s *Spec) { s.LogoURI = "data:image/svg+xml;base64,PHN2Zy8+" }, ""},
+		{"http logo", func(s *Spec) { s.LogoURI = "http://app.example.com/logo.png" }, "logo_uri"},
+		{"javascript logo", func(s *Spec) { s.LogoURI = "javascript:alert(1)" }, "logo_uri"},
+		{"png data logo", func(s *Spec) { s.LogoURI = "data:image/png;base64,AAAA" }, "logo_uri"},
+		{"html data logo", func(s *Spec) { s.LogoURI = "data:text/html,<script>1</script>" }, "logo_uri"},
+		{"huge data logo", func(s *Spec) { s.LogoURI = "data:image/svg+xml," + strings.Repeat("a", maxLogoLen) }, "logo_uri"},
+		{"ttls in bounds", func(s *Spec) { s.AccessTokenTTL, s.RefreshTokenTTL, s.IDTokenTTL = 60, 8760*3600, 86400 }, ""},
+		{"access ttl too short", func(s *Spec) { s.AccessTokenTTL = 59 }, "access_token_ttl"},
+		{"access ttl too long", func(s *Spec) { s.AccessTokenTTL = 86401 }, "access_token_ttl"},
+		{"negative refresh ttl", func(s *Spec) { s.RefreshTokenTTL = -1 }, "refresh_token_ttl"},
+		{"refresh ttl too short", func(s *Spec) { s.RefreshTokenTTL = 600 }, "refresh_token_ttl"},
+		{"id ttl too long", func(s *Spec) { s.IDTokenTTL = 86401 }, "id_token_ttl"},
+		{"min acr phr", func(s *Spec) { s.MinACR = "urn:sesame:acr:phr" }, ""},
+		{"unknown min acr", func(s *Spec) { s.MinACR = "urn:other" }, "min_acr"},
+		{"phr without a phr method", func(s *Spec) {
+			s.MinACR, s.AllowedLoginMethods = "urn:sesame:acr:phr", []string{"passlink"}
+		}, "min_acr"},
+		{"uv required", func(s *Spec) { s.UserVerification = "required" }, ""},
+		{"uv bogus", func(s *Spec) { s.UserVerification = "always" }, "user_verification"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base()
+			tc.edit(&s)
+			s.Normalize()
+			err := s.Validate()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("valid spec refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.field+":") {
+				t.Fatalf("want a %s error, got %v", tc.field, err)
+			}
+		})
+	}
+}

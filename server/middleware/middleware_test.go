@@ -275,7 +275,7 @@ func TestRecovery(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	const baseCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+	const baseCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 	common := map[string]string{
 		"X-Content-Type-Options":     "nosniff",
 		"Referrer-Policy":            "same-origin",

@@ -12,8 +12,10 @@ import (
 // formActionKey is the gin context key holding extra form-action sources.
 const formActionKey = "sesame.csp_form_action"
 
+// img-src allows https: for the clients' logos (clients.Spec logo_uri);
+// images cannot run script.
 const (
-	cspBeforeFormAction = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'"
+	cspBeforeFormAction = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; form-action 'self'"
 	cspAfterFormAction  = "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 

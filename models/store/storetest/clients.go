@@ -76,6 +76,13 @@ var clientTests = []subtest{
 			JWKSURI:                 "https://renamed.example/jwks",
 			SkipConsent:             false,
 			AllowedLoginMethods:     models.StringList{models.MethodPasswordKey},
+			Disabled:                true,
+			LogoURI:                 "data:image/svg+xml;base64,PHN2Zy8+",
+			AccessTokenTTL:          300,
+			RefreshTokenTTL:         7200,
+			IDTokenTTL:              120,
+			MinACR:                  models.ACRPhishingResistant,
+			UserVerification:        "required",
 			// A caller cannot move the creation time.
 			CreatedAt: at(-24 * time.Hour),
 		}

@@ -80,6 +80,50 @@ var sweepTests = []subtest{
 		wantRequests(t, s, false, graceReq)
 		wantRequests(t, s, true, liveReq)
 	}},
+	{"RollupRetention", func(t *testing.T, s *store.Store) {
+		// Per-minute counters live 2 days, per-hour 90, per-day for good;
+		// user_days 400 days. Each event is counted in all three rollups.
+		client := newID("client")
+		u := createUser(t, s)
+		now := store.Now()
+		ages := []time.Duration{time.Hour, 3 * 24 * time.Hour, 100 * 24 * time.Hour, 500 * 24 * time.Hour}
+		for _, age := range ages {
+			recordEvent(t, s, models.AuthEvent{At: now.Add(-age), UserID: u.ID, ClientID: client,
+				Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess})
+		}
+		_, err := s.SweepExpired(t.Context(), 0)
+		must(t, err)
+
+		count := func(grain time.Duration) int64 {
+			rows, err := s.CountAuthEvents(t.Context(), store.CountQuery{Grain: grain,
+				From: now.Add(-600 * 24 * time.Hour), To: now.Add(24 * time.Hour), By: []string{"client_id"}})
+			must(t, err)
+			var n int64
+			for _, r := range rows {
+				if r.ClientID == client {
+					n += r.Total
+				}
+			}
+			return n
+		}
+		for _, c := range []struct {
+			name  string
+			grain time.Duration
+			want  int64
+		}{{"minute", time.Minute, 1}, {"hour", time.Hour, 2}, {"day", 24 * time.Hour, 4}} {
+			if got := count(c.grain); got != c.want {
+				t.Errorf("%s rollups after sweep count %d events, want %d", c.name, got, c.want)
+			}
+		}
+		perDay, err := s.ActiveUsersPerDay(t.Context(), now.Add(-600*24*time.Hour), now.Add(24*time.Hour))
+		must(t, err)
+		if old := now.Add(-500 * 24 * time.Hour).Truncate(24 * time.Hour); perDay[old] != 0 {
+			t.Errorf("user day 500 days ago kept (%d active), want swept", perDay[old])
+		}
+		if recent := now.Add(-100 * 24 * time.Hour).Truncate(24 * time.Hour); perDay[recent] < 1 {
+			t.Errorf("user day 100 days ago swept, want kept")
+		}
+	}},
 	{"OnceConcurrently", func(t *testing.T, s *store.Store) {
 		// Replicas sweeping at once: none fails, and the rows are gone.
 		dead := createInteraction(t, s, newID("client"), -time.Hour)
