@@ -36,6 +36,9 @@ func (h *Handler) handleLogin(c *gin.Context) {
 	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil,
 		Password: h.passwords != nil, SignupOpen: h.signupOpen, RPID: h.rpID}
 	title, app := "Sign in", ""
+	if c.Query("interaction") == "" {
+		h.rememberReturn(c) // login_return.go
+	}
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
 		if err != nil {

@@ -187,7 +187,7 @@ func (h *Handler) handleLoginVerify(c *gin.Context) {
 		return
 	}
 	h.record(c, res.User.ID, res.InteractionID, "login", models.ResultSuccess, "", res.Credential.AAGUID)
-	c.JSON(http.StatusOK, gin.H{"redirect": h.afterLogin(c, res.InteractionID, ls.ID)})
+	c.JSON(http.StatusOK, gin.H{"redirect": h.afterStrongLogin(c, res.InteractionID, ls.ID)})
 }
 
 // afterLogin records the login on the interaction and says where to go.

@@ -189,6 +189,8 @@ type passlinkConfirmView struct {
 	Requested   string
 	Error       string
 	Name        string
+	// Admin: an administrator sent the link; it signs in this browser.
+	Admin bool
 }
 
 // handlePasslinkOpen shows what the link will do. It changes nothing.
@@ -227,7 +229,7 @@ func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
 		Device: describeUserAgent(l.RequesterUserAgent), Requested: requestedAgo(l.CreatedAt, time.Now()),
-		Error: msg, Name: name,
+		Error: msg, Name: name, Admin: l.Purpose == models.PasslinkAdmin,
 	}})
 	if err != nil {
 		h.fail(c, err)
@@ -385,8 +387,11 @@ func (h *Handler) passlinkSignIn(c *gin.Context, res *passlink.Result) (string, 
 		return "", err
 	}
 	reason := ""
-	if res.Created {
+	switch {
+	case res.Created:
 		reason = "signup"
+	case res.Admin:
+		reason = "admin_link"
 	}
 	h.recordPasslink(c, res.User.ID, h.passlinkClient(c, res), "login", models.ResultSuccess, reason)
 	next := h.afterLogin(c, res.InteractionID, ls.ID)

@@ -117,6 +117,9 @@ func (h *Handler) handlePasswordPage(c *gin.Context) {
 	case "key_ready", "reset":
 		view.Notice = n
 	}
+	if in == nil && c.Query("return") != "" {
+		h.rememberReturn(c) // login_return.go
+	}
 	title, app := "Sign in", ""
 	if in != nil {
 		view.Interaction = in.ID
@@ -289,7 +292,7 @@ func (h *Handler) handlePasswordKey(c *gin.Context) {
 	}
 	h.recordPassword(c, res.User.ID, res.InteractionID, "login", models.ResultSuccess, "", res.Credential.AAGUID)
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"redirect": h.afterLogin(c, res.InteractionID, ls.ID)})
+	c.JSON(http.StatusOK, gin.H{"redirect": h.afterStrongLogin(c, res.InteractionID, ls.ID)})
 }
 
 // handlePasswordEnrol finishes the enrolment of a first security key

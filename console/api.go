@@ -64,6 +64,7 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.POST("/users/:id/disable", c.api(c.apiDisableUser))
 	r.POST("/users/:id/enable", c.api(c.apiEnableUser))
 	r.POST("/users/:id/grant-admin", c.api(c.apiGrantAdmin))
+	r.POST("/users/:id/passlink", c.api(c.apiSendPasslink))
 	r.POST("/users/:id/revoke-admin", step, c.api(c.apiRevokeAdmin))
 	r.DELETE("/users/:id", step, c.api(c.apiDeleteUser))
 	r.DELETE("/users/:id/credentials/:cred", step, c.api(c.apiRemoveCredential))

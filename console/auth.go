@@ -214,7 +214,8 @@ func (c *Console) bearer(g *gin.Context, header string) {
 }
 
 // RequireStepUp guards destructive actions: a console session must have
-// confirmed with a user-verified passkey within StepUpWindow. API clients
+// confirmed with a user-verified passkey (or its password and a security
+// key, stepup_password.go) within StepUpWindow. API clients
 // (bearer tokens) have no passkey to confirm with; their token, bound to a
 // confidential client's credentials, is the proof.
 func (c *Console) RequireStepUp() gin.HandlerFunc {
@@ -274,6 +275,7 @@ func (c *Console) mountAuth(r gin.IRouter) {
 	r.POST("/logout", c.Auth(), c.handleLogout)
 	r.POST("/stepup/options", c.Auth(), c.handleStepUpOptions)
 	r.POST("/stepup/verify", c.Auth(), c.handleStepUpVerify)
+	c.mountPasswordStepUp(r) // stepup_password.go
 }
 
 const maxJSONBody = passkey.MaxResponseBytes + 4<<10

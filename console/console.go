@@ -9,6 +9,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -60,6 +62,10 @@ type Deps struct {
 	Keys     *keys.Manager
 	Sessions *websession.Manager
 	Passkeys *passkey.Service
+	// Passlinks, when set, lets admins send sign-in links.
+	Passlinks *passlink.Service
+	// Passwords, when set, offers the password + security key step-up.
+	Passwords *password.Service
 	// Stats, when set, backs the API's /stats endpoints.
 	Stats  *StatsService
 	Logger *slog.Logger
@@ -73,10 +79,12 @@ type Console struct {
 	provider Introspector
 	sessions *websession.Manager
 	passkeys *passkey.Service
-	stats    *StatsService
-	log      *slog.Logger
-	idle     time.Duration
-	now      func() time.Time
+	// passwords backs the password + security key step-up (nil: off).
+	passwords *password.Service
+	stats     *StatsService
+	log       *slog.Logger
+	idle      time.Duration
+	now       func() time.Time
 }
 
 // New builds the console backend.
@@ -92,11 +100,16 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 	if idle <= 0 {
 		idle = 15 * time.Minute
 	}
-	return &Console{
+	c := &Console{
 		Services: NewServices(deps.Store, cfg, deps.Provider, deps.Keys, log),
 		cfg:      cfg, st: deps.Store, provider: deps.Provider, sessions: deps.Sessions, passkeys: deps.Passkeys,
 		stats: deps.Stats, log: log, idle: idle, now: time.Now,
-	}, nil
+	}
+	if deps.Passlinks != nil {
+		c.Users.SetPasslinks(deps.Passlinks)
+	}
+	c.passwords = deps.Passwords
+	return c, nil
 }
 
 // AdminPages returns a group on r whose routes need a console admin

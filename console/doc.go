@@ -11,8 +11,9 @@
 //     role, acr phishing-resistant, not idle; unsafe methods need the CSRF
 //     header). Anyone else is refused: 401, or a redirect to sign in.
 //  2. The Actor (who, from where) rides in the request context.
-//  3. RequireStepUp guards destructive routes: a passkey assertion with
-//     user verification within the last five minutes.
+//  3. RequireStepUp guards destructive routes: within the last five
+//     minutes, a passkey assertion with user verification, or the password
+//     again and a security key assertion (stepup_password.go).
 //  4. Handlers are thin: they call a service; services validate, change
 //     the store, invalidate caches and write the audit entry.
 //

@@ -68,7 +68,7 @@ var (
 	errCrossSite = problem(http.StatusForbidden, "cross-site", "Cross-site request refused", "")
 	// ErrStepUpRequired asks for a fresh passkey confirmation.
 	ErrStepUpRequired = problem(http.StatusForbidden, "step-up-required", "Confirm with your passkey",
-		"This action needs a fresh confirmation with your passkey (POST /console/stepup/options, then /console/stepup/verify).")
+		"This action needs a fresh confirmation with your passkey (POST /console/stepup/options, then /console/stepup/verify) or your password and security key (/console/stepup/password/options, then /console/stepup/password/verify).")
 	errNotFound = problem(http.StatusNotFound, "not-found", "Not found", "")
 )
 

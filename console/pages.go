@@ -30,7 +30,7 @@ var authPages = template.Must(template.New("page").Parse(`<!doctype html>
 {{if .Action}}<div class="actions">
   <button type="button" id="console-action" class="primary"><span class="spinner" aria-hidden="true" hidden></span>{{.Action}}</button>
 </div>{{end}}
-{{if eq .Page "console-login"}}<p class="muted footer-link">Admin with a password and security key? <a href="/login">Sign in here</a>, then open the console again.</p>{{end}}
+{{if eq .Page "console-login"}}<p class="muted footer-link">Admin with a password and security key? <a href="/login?return={{.Return}}" id="password-signin">Sign in here</a>; you come back to the console.</p>{{end}}
 <p id="no-webauthn" class="notice" role="status" hidden>This browser can't use passkeys. Try an up-to-date browser.</p>
 </main>
 <footer class="brand">Sesame console</footer>

@@ -134,6 +134,7 @@ func flashText(code string) string {
 		"user_enabled":    "User enabled.",
 		"user_deleted":    "User deleted.",
 		"cred_removed":    "Credential removed.",
+		"passlink_sent":   "Sign-in link sent. It works once, in whichever browser opens it.",
 		"policies_saved":  "Policies saved.",
 		"keys_rotated":    "A new signing key was created.",
 	}[code]

@@ -138,3 +138,61 @@ func TestConsolePagesRender(t *testing.T) {
 		t.Errorf("form post without CSRF token: %d, want 403", res.StatusCode)
 	}
 }
+
+// TestConsoleClientSettingsForm: the form's client settings (logo, token
+// lifetimes, required assurance, user verification) are saved, bad ones
+// are refused next to their fields, and the disable button disables and
+// enables the client.
+func TestConsoleClientSettingsForm(t *testing.T) {
+	env, browser, _ := uiAdmin(t)
+	ctx := context.Background()
+	id, _ := env.CreateClient(clients.Spec{Name: "Acme Notes", RedirectURIs: []string{"https://notes.example/cb"}})
+	csrf := csrfOf(t, getPage(t, browser, env.Issuer+"/console/clients/"+id, 200))
+	form := url.Values{"csrf_token": {csrf}, "client_name": {"Acme Notes"}, "redirect_uris": {"https://notes.example/cb"},
+		"client_type": {"confidential"}, "token_endpoint_auth_method": {"client_secret_basic"},
+		"grant_types": {"authorization_code", "refresh_token"}, "scopes": {"openid", "offline_access"}, "allowed_login_methods": {"passkey"},
+		"logo_uri": {"javascript:alert(1)"}, "access_token_ttl": {"5"}, "refresh_token_ttl": {"soon"}, "id_token_ttl": {""},
+		"min_acr": {models.ACRPhishingResistant}, "user_verification": {"required"}}
+	res, body := postForm(t, browser, env, "/console/clients/"+id, form)
+	if res.StatusCode != 422 {
+		t.Fatalf("bad settings: %d, want 422", res.StatusCode)
+	}
+	for _, want := range []string{"https URL or a data:image/svg+xml", "between 60 and 86400 seconds", "between 3600 and"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the form does not say %q", want)
+		}
+	}
+	form.Set("logo_uri", "https://notes.example/logo.svg")
+	form.Set("access_token_ttl", "600")
+	form.Set("refresh_token_ttl", "")
+	res, body = postForm(t, browser, env, "/console/clients/"+id, form)
+	if res.StatusCode != 200 || !strings.Contains(body, "Client saved") {
+		t.Fatalf("save settings: %d\n%s", res.StatusCode, body)
+	}
+	c, err := env.Store.GetClient(ctx, id)
+	must(t, err)
+	if c.LogoURI != "https://notes.example/logo.svg" || c.AccessTokenTTL != 600 || c.RefreshTokenTTL != 0 ||
+		c.MinACR != models.ACRPhishingResistant || c.UserVerification != "required" || c.Disabled {
+		t.Fatalf("stored %+v", c)
+	}
+
+	res, body = postForm(t, browser, env, "/console/clients/"+id+"/disabled", url.Values{"csrf_token": {csrf}, "disabled": {"true"}})
+	if res.StatusCode != 200 || !strings.Contains(body, "Enable client") {
+		t.Fatalf("disable: %d\n%s", res.StatusCode, body)
+	}
+	if c, _ = env.Store.GetClient(ctx, id); !c.Disabled {
+		t.Fatal("client not disabled")
+	}
+	// Saving the settings of a disabled client keeps it disabled.
+	form.Set("disabled", "on")
+	if res, _ = postForm(t, browser, env, "/console/clients/"+id, form); res.StatusCode != 200 {
+		t.Fatalf("save a disabled client: %d", res.StatusCode)
+	}
+	if c, _ = env.Store.GetClient(ctx, id); !c.Disabled {
+		t.Fatal("saving the form enabled the client")
+	}
+	postForm(t, browser, env, "/console/clients/"+id+"/disabled", url.Values{"csrf_token": {csrf}, "disabled": {"false"}})
+	if c, _ = env.Store.GetClient(ctx, id); c.Disabled {
+		t.Fatal("client not enabled again")
+	}
+}

@@ -53,10 +53,12 @@ type eventRow struct {
 }
 
 type userShowView struct {
-	User     UserView
-	Creds    []credRow
-	Sessions []sessionRow
-	Events   []eventRow
+	User UserView
+	// Passlinks: "send a sign-in link" is available.
+	Passlinks bool
+	Creds     []credRow
+	Sessions  []sessionRow
+	Events    []eventRow
 }
 
 func (u *UI) userShow(c *gin.Context) error {
@@ -69,7 +71,7 @@ func (u *UI) userShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := userShowView{User: d.User}
+	v := userShowView{User: d.User, Passlinks: u.c != nil && u.c.Users.CanSendPasslink()}
 	for _, cr := range d.Credentials {
 		r := credRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt),
 			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: "Passkey", Storage: "Device-bound"}

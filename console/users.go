@@ -16,6 +16,8 @@ import (
 type Users struct {
 	st    *store.Store
 	audit *Audit
+	// passlinks sends sign-in links (users_passlink.go); nil: off.
+	passlinks PasslinkSender
 }
 
 // UserView is a user as the console and API show it.

@@ -123,8 +123,12 @@ func TestClientMinimumACRActsAsACRValues_OIDCCore_3_1_2_1(t *testing.T) {
 	forEachDB(t, func(t *testing.T, env *testenv.Env) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true, MinACR: models.ACRPhishingResistant})
 		env.Login(f.b, f.user.ID, []string{"otp"}, models.ACRBasic, time.Now())
-		resp, _, verifier := f.start("state-acr", url.Values{"acr_values": {models.ACRBasic}})
+		resp, body, verifier := f.start("state-acr", url.Values{"acr_values": {models.ACRBasic}})
 		in := interactionFrom(t, resp, "/login")
+		// The hosted login offers only methods that reach the minimum.
+		if strings.Contains(body, `id="passlink-link"`) {
+			t.Error("the login page offers an emailed link to a client that requires phishing-resistant sign-in")
+		}
 		stored, err := env.Store.GetInteraction(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
@@ -143,6 +147,10 @@ func TestClientMinimumACRActsAsACRValues_OIDCCore_3_1_2_1(t *testing.T) {
 
 		t.Run("without a minimum the basic session is reused", func(t *testing.T) {
 			g := newE2EFlow(t, env, clients.Spec{SkipConsent: true})
+			// Without a session, its login page offers the emailed link.
+			if _, body, _ := g.start("state-nosession", url.Values{}); !strings.Contains(body, `id="passlink-link"`) {
+				t.Error("the login page of a client without a minimum acr lacks the emailed link")
+			}
 			env.Login(g.b, g.user.ID, []string{"otp"}, models.ACRBasic, time.Now())
 			resp, _, _ := g.start("state-basic", url.Values{})
 			if q := callback(t, resp); q.Get("code") == "" {

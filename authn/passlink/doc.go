@@ -32,6 +32,11 @@
 // chooses the password. Lookup never finds a reset link, nor LookupReset
 // a sign-in link.
 //
+// An administrator's link (Service.SendAdmin, purpose models.PasslinkAdmin)
+// was asked for by no browser: it has no binding and no code, so the
+// browser that opens it signs in (after the confirmation POST), once; it
+// counts against the address's limit and the sender's.
+//
 // A passlink proves the mailbox, not a phishing-resistant credential: the
 // result is amr ["otp"] (RFC 8176) with acr models.ACRBasic.
 package passlink

@@ -556,10 +556,12 @@ func (s *Service) Lookup(ctx context.Context, token, browserHash string) (*Link,
 	if err != nil {
 		return nil, fmt.Errorf("passlink: look up link: %w", err)
 	}
-	if p.Purpose != models.PasslinkLogin && p.Purpose != models.PasslinkSignup {
+	if p.Purpose != models.PasslinkLogin && p.Purpose != models.PasslinkSignup && !isAdminLink(p) {
 		return nil, ErrInvalidLink // no such link was ever sent
 	}
-	l := &Link{Passlink: *p, SameBrowser: sameHash(p.BrowserHash, browserHash)}
+	// An administrator's link was asked for by no browser: the one that
+	// opens it is the one it signs in.
+	l := &Link{Passlink: *p, SameBrowser: sameHash(p.BrowserHash, browserHash) || isAdminLink(p)}
 	switch {
 	case p.UsedAt != nil:
 		return l, ErrUsed
@@ -580,6 +582,8 @@ type Result struct {
 	// Created: the account was created by this link (sign-up).
 	Created   bool
 	RequestID string
+	// Admin: an administrator sent the link (models.PasslinkAdmin).
+	Admin bool
 }
 
 // SignIn uses the link in the browser that asked. displayName names a
@@ -604,6 +608,9 @@ func (s *Service) Approve(ctx context.Context, token, browserHash, code, display
 	l, err := s.Lookup(ctx, token, browserHash)
 	if err != nil {
 		return nil, err
+	}
+	if isAdminLink(&l.Passlink) {
+		return nil, ErrInvalidLink // no code exists; SignIn uses it
 	}
 	code = strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' || r == '\u00a0' {
@@ -674,7 +681,7 @@ func (s *Service) useErr(ctx context.Context, id string, err error) error {
 // sign-up, its address marked verified).
 func (s *Service) use(ctx context.Context, p *models.Passlink, outcome, displayName string) (*Result, error) {
 	now := s.now()
-	res := &Result{InteractionID: p.InteractionID, RequestID: p.ID}
+	res := &Result{InteractionID: p.InteractionID, RequestID: p.ID, Admin: isAdminLink(p)}
 	err := s.st.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.st.UsePasslink(ctx, p.ID, outcome, now); err != nil {
 			return s.useErr(ctx, p.ID, err)
@@ -708,7 +715,7 @@ func (s *Service) use(ctx context.Context, p *models.Passlink, outcome, displayN
 // unless someone created it meanwhile (the link proves the address
 // either way).
 func (s *Service) account(ctx context.Context, p *models.Passlink, displayName string) (*models.User, bool, error) {
-	if p.Purpose == models.PasslinkLogin {
+	if p.Purpose == models.PasslinkLogin || isAdminLink(p) {
 		u, err := s.st.GetUser(ctx, p.UserID)
 		if errors.Is(err, models.ErrNotFound) {
 			return nil, false, ErrUserUnavailable

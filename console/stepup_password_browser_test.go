@@ -1,0 +1,74 @@
+package console_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/internal/axe"
+	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/internal/testenv"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
+)
+
+// TestConsolePasswordKeyAdminInChromium: an admin who uses a password and
+// a security key (CDP virtual security key: no resident key, no user
+// verification) follows the console's "sign in with a password and
+// security key" link, comes back to the console page they asked for
+// (/login?return), and deletes a client: the console's confirmation asks
+// for the password, then the key (step-up), and the client is gone.
+func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
+	env := testenv.New(t, testenv.With(func(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 64, 1 }))
+	bg := context.Background()
+	const pw = "correct horse battery staple 42"
+	u := env.CreateUser("keyadmin@example.test")
+	h, err := password.NewHasher(env.Config.PasswordParams()).Hash(pw)
+	must(t, err)
+	must(t, env.Store.SetUserPassword(bg, u.ID, h))
+	must(t, env.Store.SetUserRole(bg, u.ID, models.RoleAdmin))
+
+	ctx := browsertest.New(t)
+	restore := browsertest.WithoutAutofill(t, ctx)
+	defer restore()
+	browsertest.AddAuthenticator(t, ctx, browsertest.SecurityKey())
+
+	// First time: the password, then the key is set up (a basic sign-in).
+	browsertest.Do(t, ctx, "enrol a key", chromedp.Navigate(env.Issuer+"/login/password"), chromedp.WaitVisible("#password-form"),
+		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw),
+		chromedp.Click("#password-continue"), chromedp.WaitVisible("#key-button"), chromedp.Click("#key-button"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/account")
+
+	// The console sends a basic session to its sign-in page, which links
+	// to the password + key sign-in with the way back.
+	browsertest.Do(t, ctx, "open the console", chromedp.Navigate(env.Issuer+"/console/users"), chromedp.WaitVisible("#password-signin"))
+	browsertest.Do(t, ctx, "password + key", chromedp.Click("#password-signin"), chromedp.WaitVisible("#password-link"),
+		chromedp.Click("#password-link"), chromedp.WaitVisible("#password-form"),
+		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw), chromedp.Click("#password-continue"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/users")
+
+	view, _, err := env.Server.Console().Clients.Create(bg, clients.Spec{Name: "Old App", RedirectURIs: []string{"https://old.example/cb"}})
+	must(t, err)
+	browsertest.Do(t, ctx, "open the client", chromedp.Navigate(env.Issuer+"/console/clients/"+view.ID), chromedp.WaitVisible("#client_name"),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = function () { return true; }`))
+	browsertest.Do(t, ctx, "delete it",
+		chromedp.Click("details.danger-zone summary"),
+		chromedp.Click(`details.danger-zone button[type=submit]`),
+		chromedp.WaitVisible("#stepup-password"))
+	browsertest.Screenshot(t, ctx, "console-stepup-password-key")
+	for _, v := range axe.Check(t, ctx) {
+		if v.Serious() {
+			t.Errorf("step-up dialog: %s", v)
+		}
+	}
+	browsertest.Do(t, ctx, "confirm with password and key",
+		chromedp.SendKeys("#stepup-password", pw), chromedp.Click("#stepup-password-key"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/clients?done=client_deleted")
+	if _, err := env.Store.GetClient(bg, view.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("client still there after delete: %v", err)
+	}
+}
