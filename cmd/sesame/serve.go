@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,9 @@ optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 			}
 			ctx := cmd.Context()
 			log := newLogger(cfg, cmd.ErrOrStderr())
+			// The one process-wide logger: packages that fall back to
+			// slog.Default log in the configured format too.
+			slog.SetDefault(log)
 			sec, err := secret.Resolve(cfg, log)
 			if err != nil {
 				return usageError(err)
@@ -73,6 +77,8 @@ func printBanner(w io.Writer, cfg config.Config) {
 	fmt.Fprintf(w, "  listening: %s\n", cfg.Listen)
 	fmt.Fprintf(w, "  database:  %s\n", describeDB(cfg))
 	fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration\n", cfg.Issuer)
+	fmt.Fprintf(w, "  sign in:   %s/login  (create an account there with a passkey)\n", cfg.Issuer)
+	fmt.Fprintf(w, "  console:   %s/console\n", cfg.Issuer)
 	if cfg.Dev {
 		extra := ""
 		if cfg.DatabaseURL == "" && cfg.DataDir != config.Default().DataDir {
