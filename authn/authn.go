@@ -57,8 +57,12 @@ type Deps struct {
 	// Passwords is the password + security key method; nil turns it off.
 	Passwords *password.Service
 	Logger    *slog.Logger
-	// SignupOpen lets anyone create an account.
+	// SignupOpen lets anyone create an account (at start-up; Policies,
+	// when set, is asked on each request instead).
 	SignupOpen bool
+	// Policies is the live global policy (the console's); nil keeps the
+	// start-up configuration.
+	Policies PolicySource
 	// RPID is the WebAuthn relying party id (for the page's signal calls).
 	RPID string
 }
@@ -73,13 +77,34 @@ type Handler struct {
 	passwords  *password.Service
 	log        *slog.Logger
 	signupOpen bool
+	policies   PolicySource
 	rpID       string
+}
+
+// PolicySource gives the live global policy; it is asked on each request,
+// so it should cache.
+type PolicySource interface {
+	SignupOpen(ctx context.Context) (bool, error)
+}
+
+// signupAllowed reports whether sign-up is open now: the live policy, or
+// the start-up configuration when it is unavailable.
+func (h *Handler) signupAllowed(c *gin.Context) bool {
+	if h.policies == nil {
+		return h.signupOpen
+	}
+	open, err := h.policies.SignupOpen(c.Request.Context())
+	if err != nil {
+		h.log.WarnContext(c.Request.Context(), "policy unavailable; using the configuration", "err", err)
+		return h.signupOpen
+	}
+	return open
 }
 
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
 	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
-		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, rpID: deps.RPID}
+		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, policies: deps.Policies, rpID: deps.RPID}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -186,6 +211,14 @@ func (h *Handler) interaction(c *gin.Context, id string) (*models.Interaction, *
 		return nil, nil, err
 	}
 	return in, client, nil
+}
+
+// appLogo is the logo the hosted pages show for client (none without one).
+func appLogo(client *models.Client) string {
+	if client == nil {
+		return ""
+	}
+	return client.LogoURI
 }
 
 func resumeURL(interactionID string) string {

@@ -47,6 +47,7 @@ func (h *Handler) handleConsent(c *gin.Context) {
 	if err := h.pages.Render(c.Writer, http.StatusOK, "consent", templates.Page{
 		Title:   "Allow " + client.Name,
 		AppName: client.Name,
+		AppLogo: client.LogoURI,
 		Data: map[string]any{
 			"Interaction": in.ID,
 			"CSRF":        h.sessions.CSRFToken(c.Writer, c.Request),

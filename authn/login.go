@@ -34,8 +34,8 @@ type loginView struct {
 // that the client's policy allows.
 func (h *Handler) handleLogin(c *gin.Context) {
 	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil,
-		Password: h.passwords != nil, SignupOpen: h.signupOpen, RPID: h.rpID}
-	title, app := "Sign in", ""
+		Password: h.passwords != nil, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
+	title, app, logo := "Sign in", "", ""
 	if c.Query("interaction") == "" {
 		h.rememberReturn(c) // login_return.go
 	}
@@ -52,7 +52,7 @@ func (h *Handler) handleLogin(c *gin.Context) {
 		// for every acr (a user without a key enrols one first).
 		view.Password = h.passwords != nil && clientAllows(client, models.MethodPasswordKey)
 		view.StrongOnly = !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues))
-		title, app = "Sign in to "+client.Name, client.Name
+		title, app, logo = "Sign in to "+client.Name, client.Name, client.LogoURI
 	}
 	status := http.StatusOK
 	switch {
@@ -66,15 +66,15 @@ func (h *Handler) handleLogin(c *gin.Context) {
 		status, title = http.StatusForbidden, "No way to sign in to "+app
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, status, "login", templates.Page{Title: title, AppName: app, Data: view}); err != nil {
+	if err := h.pages.Render(c.Writer, status, "login", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view}); err != nil {
 		h.fail(c, err)
 	}
 }
 
 // handleSignup shows the account creation page.
 func (h *Handler) handleSignup(c *gin.Context) {
-	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, SignupOpen: h.signupOpen, RPID: h.rpID}
-	title, app := "Create your account", ""
+	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
+	title, app, logo := "Create your account", "", ""
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
 		if err != nil {
@@ -83,10 +83,10 @@ func (h *Handler) handleSignup(c *gin.Context) {
 		}
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
 		view.Passkey = clientAllows(client, models.MethodPasskey)
-		title, app = "Create your account for "+client.Name, client.Name
+		title, app, logo = "Create your account for "+client.Name, client.Name, client.LogoURI
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, http.StatusOK, "signup", templates.Page{Title: title, AppName: app, Data: view}); err != nil {
+	if err := h.pages.Render(c.Writer, http.StatusOK, "signup", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view}); err != nil {
 		h.fail(c, err)
 	}
 }

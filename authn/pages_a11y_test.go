@@ -50,7 +50,8 @@ type hostedPage struct {
 // SESAME_SCREENSHOTS set it saves a PNG of each view for people to look at.
 func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	env := testenv.New(t)
-	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes"}) // consent is asked
+	// Consent is asked; the logo (inline SVG) puts an <img> in the header.
+	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", LogoURI: "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA0MCA0MCI+PHJlY3Qgd2lkdGg9IjQwIiBoZWlnaHQ9IjQwIiByeD0iOCIgZmlsbD0iIzI3NTRjNSIvPjwvc3ZnPg=="})
 	ctx := browsertest.New(t)
 	recordCSPViolations(t, ctx)
 

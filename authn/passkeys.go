@@ -89,6 +89,16 @@ func (h *Handler) methodAllowed(c *gin.Context, interactionID, method string) (*
 	return in, client, nil
 }
 
+// clientPasskeyOptions are the passkey ceremony options the interaction's
+// client asks for: its user verification, when set, overrides the global
+// policy. Without a client (the account page) the policy applies.
+func clientPasskeyOptions(c *models.Client) passkey.Options {
+	if c == nil {
+		return passkey.Options{}
+	}
+	return passkey.Options{UserVerification: c.UserVerification}
+}
+
 func clientAllows(c *models.Client, method string) bool {
 	return len(c.AllowedLoginMethods) == 0 || c.AllowedLoginMethods.Has(method)
 }
@@ -123,7 +133,7 @@ func (h *Handler) handleLoginOptions(c *gin.Context) {
 		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The request could not be read.")
 		return
 	}
-	in, _, err := h.methodAllowed(c, req.Interaction, models.MethodPasskey)
+	in, client, err := h.methodAllowed(c, req.Interaction, models.MethodPasskey)
 	if err != nil {
 		h.pageErrJSON(c, err)
 		return
@@ -132,13 +142,14 @@ func (h *Handler) handleLoginOptions(c *gin.Context) {
 	if in != nil {
 		inID = in.ID
 	}
+	o := clientPasskeyOptions(client)
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	var opts json.RawMessage
 	var ceremony string
 	email := strings.TrimSpace(req.Email)
 	switch {
 	case email == "":
-		opts, ceremony, err = h.passkeys.BeginLogin(ctx, nil, browser, inID)
+		opts, ceremony, err = h.passkeys.BeginLoginWith(ctx, nil, o, browser, inID)
 	case len(email) > 254 || !strings.Contains(email, "@"):
 		h.jsonError(c, http.StatusBadRequest, "invalid_email", "Enter a valid email address.")
 		return
@@ -146,9 +157,9 @@ func (h *Handler) handleLoginOptions(c *gin.Context) {
 		u, uerr := h.st.GetUserByEmail(ctx, email)
 		switch {
 		case uerr == nil && !u.Disabled:
-			opts, ceremony, err = h.passkeys.BeginLogin(ctx, u, browser, inID)
+			opts, ceremony, err = h.passkeys.BeginLoginWith(ctx, u, o, browser, inID)
 		case uerr == nil || errors.Is(uerr, models.ErrNotFound):
-			opts, ceremony, err = h.passkeys.BeginLoginUnknown(ctx, email, browser, inID)
+			opts, ceremony, err = h.passkeys.BeginLoginUnknownWith(ctx, email, o, browser, inID)
 		default:
 			err = uerr
 		}
@@ -228,11 +239,11 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 	if ls != nil && req.Email == "" {
 		opts, ceremony, err = h.passkeys.BeginRegistration(ctx, u, nil, models.CredentialPasskey, browser, "")
 	} else {
-		if !h.signupOpen {
+		if !h.signupAllowed(c) {
 			h.jsonError(c, http.StatusForbidden, "signup_closed", "New accounts can't be created here. Ask your administrator for an invitation.")
 			return
 		}
-		in, _, err := h.methodAllowed(c, req.Interaction, models.MethodPasskey)
+		in, client, err := h.methodAllowed(c, req.Interaction, models.MethodPasskey)
 		if err != nil {
 			h.pageErrJSON(c, err)
 			return
@@ -246,7 +257,7 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 		if in != nil {
 			inID = in.ID
 		}
-		opts, ceremony, err = h.passkeys.BeginRegistration(ctx, nil, &passkey.NewUser{Email: email, DisplayName: name}, models.CredentialPasskey, browser, inID)
+		opts, ceremony, err = h.passkeys.BeginRegistrationWith(ctx, nil, &passkey.NewUser{Email: email, DisplayName: name}, models.CredentialPasskey, clientPasskeyOptions(client), browser, inID)
 	}
 	if err != nil {
 		h.passkeyError(c, err, "", "")

@@ -100,7 +100,7 @@ func (h *Handler) renderPasslinkForm(c *gin.Context, status int, client *models.
 		title, app = "Sign in to "+client.Name, client.Name
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, status, "passlink_request", templates.Page{Title: title, AppName: app, Data: view}); err != nil {
+	if err := h.pages.Render(c.Writer, status, "passlink_request", templates.Page{Title: title, AppName: app, AppLogo: appLogo(client), Data: view}); err != nil {
 		h.fail(c, err)
 	}
 }
@@ -163,16 +163,16 @@ func (h *Handler) handlePasslinkRequest(c *gin.Context) {
 		h.recordPasslink(c, sent.UserID, req.ClientID, "request", models.ResultSuccess, "")
 	}
 	newLink := "/passlink"
-	title, app := "Check your inbox", ""
+	title, app, logo := "Check your inbox", "", ""
 	if in != nil {
 		newLink += "?interaction=" + url.QueryEscape(in.ID)
-		app = client.Name
+		app, logo = client.Name, client.LogoURI
 	}
 	code := sent.Code[:3] + " " + sent.Code[3:]
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, http.StatusOK, "passlink_sent", templates.Page{Title: title, AppName: app, Data: passlinkSentView{
+	if err := h.pages.Render(c.Writer, http.StatusOK, "passlink_sent", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: passlinkSentView{
 		RequestID: sent.RequestID, Code: code, CodeSpoken: strings.Join(strings.Split(sent.Code, ""), " "),
-		MaskedEmail: sent.MaskedEmail, Expiry: passlink.HumanDuration(h.passlinks.TTL()),
+		MaskedEmail: sent.MaskedEmail, Expiry: passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())),
 		ExpiresMS: sent.ExpiresAt.UnixMilli(), CSRF: h.sessions.CSRFToken(c.Writer, c.Request), NewLink: newLink,
 	}}); err != nil {
 		h.fail(c, err)
@@ -205,10 +205,10 @@ func (h *Handler) handlePasslinkOpen(c *gin.Context) {
 }
 
 func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.Link, msg, name string) {
-	app := ""
+	app, logo := "", ""
 	if l.ClientID != "" {
 		if cl, err := h.st.GetClient(c.Request.Context(), l.ClientID); err == nil {
-			app = cl.Name
+			app, logo = cl.Name, cl.LogoURI
 		}
 	}
 	signup := l.Purpose == models.PasslinkSignup
@@ -224,7 +224,7 @@ func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.
 		title = "Sign in"
 	}
 	c.Header("Cache-Control", "no-store")
-	err := h.pages.Render(c.Writer, status, "passlink_confirm", templates.Page{Title: title, AppName: app, Data: passlinkConfirmView{
+	err := h.pages.Render(c.Writer, status, "passlink_confirm", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: passlinkConfirmView{
 		// Lookup checked the token's shape.
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
@@ -323,7 +323,7 @@ func (h *Handler) handlePasslinkUse(c *gin.Context) {
 			view.Message = "Done. Go back to the other device: it continues by itself. You're signed in here too."
 			view.ButtonLabel, view.ButtonHref = "Go to your account", "/account"
 		}
-		h.renderResult(c, http.StatusOK, "Sign-in approved", "", view)
+		h.renderResult(c, http.StatusOK, "Sign-in approved", nil, view)
 	case "deny":
 		l, err := h.passlinks.Deny(ctx, token, browser)
 		if err != nil {
@@ -331,7 +331,7 @@ func (h *Handler) handlePasslinkUse(c *gin.Context) {
 			return
 		}
 		h.recordPasslink(c, l.UserID, l.ClientID, "approve", models.ResultFailure, "denied")
-		h.renderResult(c, http.StatusOK, "Sign-in denied", "", resultView{OK: true,
+		h.renderResult(c, http.StatusOK, "Sign-in denied", nil, resultView{OK: true,
 			Message: "Nobody was signed in, and the link no longer works.",
 			Hint:    "If you didn't ask for it, you can ignore the mail. If you did, request a new link."})
 	default:
@@ -526,9 +526,13 @@ type resultView struct {
 	SecondHref  string
 }
 
-func (h *Handler) renderResult(c *gin.Context, status int, title, app string, v resultView) {
+func (h *Handler) renderResult(c *gin.Context, status int, title string, client *models.Client, v resultView) {
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, status, "passlink_result", templates.Page{Title: title, AppName: app, Data: v}); err != nil {
+	app := ""
+	if client != nil {
+		app = client.Name
+	}
+	if err := h.pages.Render(c.Writer, status, "passlink_result", templates.Page{Title: title, AppName: app, AppLogo: appLogo(client), Data: v}); err != nil {
 		h.fail(c, err)
 	}
 }
@@ -545,7 +549,7 @@ func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) {
 		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived, or ask for a new one."
 	case errors.Is(err, passlink.ErrExpired):
 		title = "This link has expired"
-		v.Message = "Sign-in links work for " + passlink.HumanDuration(h.passlinks.TTL()) + ", and this one is older."
+		v.Message = "Sign-in links work for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ", and this one is older."
 	case errors.Is(err, passlink.ErrLocked) || (l != nil && l.Outcome == models.PasslinkLocked):
 		title = "This link is locked"
 		v.Message = "A wrong code was typed too many times, so the link no longer works."
@@ -576,7 +580,7 @@ func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) {
 		h.fail(c, err)
 		return
 	}
-	h.renderResult(c, status, title, "", v)
+	h.renderResult(c, status, title, nil, v)
 }
 
 // newLinkURL is where to ask for a new link: for the same authorization

@@ -120,7 +120,7 @@ func (h *Handler) handlePasswordPage(c *gin.Context) {
 	if in == nil && c.Query("return") != "" {
 		h.rememberReturn(c) // login_return.go
 	}
-	title, app := "Sign in", ""
+	title, app, logo := "Sign in", "", ""
 	if in != nil {
 		view.Interaction = in.ID
 		if view.Email == "" {
@@ -128,10 +128,10 @@ func (h *Handler) handlePasswordPage(c *gin.Context) {
 		}
 		view.Other = h.passkeys != nil && clientAllows(client, models.MethodPasskey)
 		view.Passlink = !view.Other && h.passlinks != nil && passlinkOffered(in, client)
-		title, app = "Sign in to "+client.Name, client.Name
+		title, app, logo = "Sign in to "+client.Name, client.Name, client.LogoURI
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, http.StatusOK, "password_login", templates.Page{Title: title, AppName: app, Data: view}); err != nil {
+	if err := h.pages.Render(c.Writer, http.StatusOK, "password_login", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view}); err != nil {
 		h.fail(c, err)
 	}
 }
@@ -449,7 +449,7 @@ func (h *Handler) renderForgot(c *gin.Context, status int, client *models.Client
 		app = client.Name
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, status, "password_forgot", templates.Page{Title: "Reset your password", AppName: app, Data: view}); err != nil {
+	if err := h.pages.Render(c.Writer, status, "password_forgot", templates.Page{Title: "Reset your password", AppName: app, AppLogo: appLogo(client), Data: view}); err != nil {
 		h.fail(c, err)
 	}
 }
@@ -498,13 +498,13 @@ func (h *Handler) handleForgotRequest(c *gin.Context) {
 		h.recordPassword(c, sent.UserID, req.InteractionID, "reset_request", models.ResultSuccess, "", "")
 	}
 	back := "/login/password"
-	app := ""
+	var app *models.Client
 	if in != nil {
 		back += "?interaction=" + url.QueryEscape(in.ID)
-		app = client.Name
+		app = client
 	}
 	h.renderResult(c, http.StatusOK, "Check your inbox", app, resultView{OK: true,
-		Message:     "We sent a link to " + sent.MaskedEmail + " to choose a new password. It works for " + passlink.HumanDuration(h.passlinks.TTL()) + ".",
+		Message:     "We sent a link to " + sent.MaskedEmail + " to choose a new password. It works for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ".",
 		Hint:        "No mail? Check your spam folder, or make sure you typed the address you signed up with.",
 		ButtonLabel: "Back to sign-in", ButtonHref: back,
 	})
@@ -598,7 +598,7 @@ func (h *Handler) resetProblem(c *gin.Context, err error) {
 		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived, or ask for a new one."
 	case errors.Is(err, passlink.ErrExpired):
 		title = "This link has expired"
-		v.Message = "Password reset links work for " + passlink.HumanDuration(h.passlinks.TTL()) + ", and this one is older."
+		v.Message = "Password reset links work for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ", and this one is older."
 	case errors.Is(err, passlink.ErrUsed):
 		title = "This link was already used"
 		v.Message = "Each link works once. If you chose a new password with it, sign in with that password."
@@ -611,7 +611,7 @@ func (h *Handler) resetProblem(c *gin.Context, err error) {
 		h.fail(c, err)
 		return
 	}
-	h.renderResult(c, status, title, "", v)
+	h.renderResult(c, status, title, nil, v)
 }
 
 // --- Account ---

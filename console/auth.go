@@ -304,6 +304,32 @@ func (c *Console) readJSON(g *gin.Context) ([]byte, bool) {
 	return body, true
 }
 
+// readVerify reads the request that finishes a ceremony (readJSON, then
+// the ceremony and the credential); what names the authenticator whose
+// response could not be read.
+func (c *Console) readVerify(g *gin.Context, what string) (verifyRequest, bool) {
+	var req verifyRequest
+	body, ok := c.readJSON(g)
+	if !ok {
+		return req, false
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
+		c.abort(g, invalid("credential", "the %s response could not be read", what))
+		return req, false
+	}
+	return req, true
+}
+
+// answerOptions answers the options of a ceremony begun, or the problem
+// of beginning it.
+func (c *Console) answerOptions(g *gin.Context, opts any, id string, err error) {
+	if err != nil {
+		c.passkeyProblem(g, err)
+		return
+	}
+	g.JSON(http.StatusOK, gin.H{"publicKey": opts, "ceremony": id})
+}
+
 func (c *Console) passkeyProblem(g *gin.Context, err error) {
 	status, code, msg := passkey.HTTPStatusAndCode(err)
 	if status >= 500 {
@@ -319,22 +345,13 @@ func (c *Console) handleLoginOptions(g *gin.Context) {
 		return
 	}
 	opts, id, err := c.passkeys.BeginLogin(g.Request.Context(), nil, c.sessions.Browser(g.Writer, g.Request), "")
-	if err != nil {
-		c.passkeyProblem(g, err)
-		return
-	}
-	g.JSON(http.StatusOK, gin.H{"publicKey": opts, "ceremony": id})
+	c.answerOptions(g, opts, id, err)
 }
 
 func (c *Console) handleLoginVerify(g *gin.Context) {
 	ctx := g.Request.Context()
-	body, ok := c.readJSON(g)
+	req, ok := c.readVerify(g, "passkey")
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		c.abort(g, invalid("credential", "the passkey response could not be read"))
 		return
 	}
 	res, err := c.passkeys.FinishLogin(ctx, req.Ceremony, c.sessions.Browser(g.Writer, g.Request), req.Credential)
@@ -376,22 +393,13 @@ func (c *Console) handleStepUpOptions(g *gin.Context) {
 	}
 	_, u := Session(g)
 	opts, id, err := c.passkeys.BeginLogin(g.Request.Context(), u, c.sessions.Browser(g.Writer, g.Request), "")
-	if err != nil {
-		c.passkeyProblem(g, err)
-		return
-	}
-	g.JSON(http.StatusOK, gin.H{"publicKey": opts, "ceremony": id})
+	c.answerOptions(g, opts, id, err)
 }
 
 func (c *Console) handleStepUpVerify(g *gin.Context) {
 	ctx := g.Request.Context()
-	body, ok := c.readJSON(g)
+	req, ok := c.readVerify(g, "passkey")
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		c.abort(g, invalid("credential", "the passkey response could not be read"))
 		return
 	}
 	ls, u := Session(g)

@@ -20,6 +20,7 @@ var authPages = template.Must(template.New("page").Parse(`<!doctype html>
 <title>{{.Title}} · Sesame console</title>
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/style.css">
+<script src="/static/webauthn.js" defer></script>
 <script src="/static/console-auth.js" defer></script>
 </head>
 <body>

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sesame-idp/sesame/authn"
+	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
@@ -42,16 +45,19 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Policy is the global defaults an admin sets in the console.
 //
-// Which component reads what, and when (the rest of Sesame reads its
-// settings when it starts, so most of these apply at the next restart of
-// each replica; RestartRequired lists them):
+// Which component reads what, and when (RestartRequired lists the
+// fields that wait for a restart):
 //   - default_login_methods: read live (cached) by Clients.Create for a
 //     client registered without allowed_login_methods;
 //   - signup_open, user_verification, attestation, aaguid_allow,
-//     aaguid_deny, passlink_ttl, passlink_rate_email, passlink_rate_ip,
-//     login_session_ttl, access_token_ttl, refresh_token_ttl, id_token_ttl:
+//     aaguid_deny, passlink_ttl, passlink_rate_email, passlink_rate_ip:
+//     read live (cached, PolicyCacheTTL) by the hosted pages, the passkey
+//     service and the passlink service on each request, through the
+//     PolicySource methods below;
+//   - login_session_ttl, access_token_ttl, refresh_token_ttl, id_token_ttl:
 //     applied over the configuration at start-up (server.New calls
-//     ApplyStoredPolicy), so they need a restart.
+//     ApplyStoredPolicy): fosite's configuration and the session manager
+//     are built once, so they need a restart.
 type Policy struct {
 	SignupOpen          bool     `json:"signup_open"`
 	DefaultLoginMethods []string `json:"default_login_methods"`
@@ -70,9 +76,7 @@ type Policy struct {
 
 // RestartRequired names the policy fields that take effect only when a
 // replica restarts.
-var RestartRequired = []string{"signup_open", "user_verification", "attestation", "aaguid_allow", "aaguid_deny",
-	"passlink_ttl", "passlink_rate_email", "passlink_rate_ip", "login_session_ttl", "access_token_ttl",
-	"refresh_token_ttl", "id_token_ttl"}
+var RestartRequired = []string{"login_session_ttl", "access_token_ttl", "refresh_token_ttl", "id_token_ttl"}
 
 var loginMethods = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
 
@@ -189,6 +193,41 @@ func (s *Policies) Current(ctx context.Context) (Policy, error) {
 	s.cached, s.expires = &p, time.Now().Add(PolicyCacheTTL)
 	s.mu.Unlock()
 	return p, nil
+}
+
+var (
+	_ passkey.PolicySource  = (*Policies)(nil)
+	_ passlink.PolicySource = (*Policies)(nil)
+	_ authn.PolicySource    = (*Policies)(nil)
+)
+
+// PasskeyPolicy is the passkey part of the current policy.
+func (s *Policies) PasskeyPolicy(ctx context.Context) (passkey.Policy, error) {
+	p, err := s.Current(ctx)
+	if err != nil {
+		return passkey.Policy{}, err
+	}
+	return passkey.Policy{UserVerification: p.UserVerification, Attestation: p.Attestation,
+		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny)}, nil
+}
+
+// PasslinkPolicy is the passlink part of the current policy.
+func (s *Policies) PasslinkPolicy(ctx context.Context) (passlink.Policy, error) {
+	p, err := s.Current(ctx)
+	if err != nil {
+		return passlink.Policy{}, err
+	}
+	return passlink.Policy{TTL: time.Duration(p.PasslinkTTL), RateEmail: p.PasslinkRateEmail, RateIP: p.PasslinkRateIP,
+		SignupOpen: p.SignupOpen}, nil
+}
+
+// SignupOpen reports whether the current policy lets anyone sign up.
+func (s *Policies) SignupOpen(ctx context.Context) (bool, error) {
+	p, err := s.Current(ctx)
+	if err != nil {
+		return false, err
+	}
+	return p.SignupOpen, nil
 }
 
 func loadPolicy(ctx context.Context, st *store.Store, base config.Config) (Policy, error) {

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,22 +140,13 @@ func (c *Console) handleSetupOptions(g *gin.Context) {
 		return
 	}
 	opts, id, err := c.passkeys.BeginRegistration(g.Request.Context(), u, nu, models.CredentialPasskey, c.sessions.Browser(g.Writer, g.Request), "")
-	if err != nil {
-		c.passkeyProblem(g, err)
-		return
-	}
-	g.JSON(http.StatusOK, gin.H{"publicKey": opts, "ceremony": id})
+	c.answerOptions(g, opts, id, err)
 }
 
 func (c *Console) handleSetupVerify(g *gin.Context) {
 	ctx := g.Request.Context()
-	body, ok := c.readJSON(g)
+	req, ok := c.readVerify(g, "passkey")
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		c.abort(g, invalid("credential", "the passkey response could not be read"))
 		return
 	}
 	in, p := c.invite(g)

@@ -128,22 +128,13 @@ func (c *Console) handlePasswordStepUpOptions(g *gin.Context) {
 		return
 	}
 	opts, id, err := c.passkeys.BeginSecurityKeyLogin(ctx, u, passwordStepUpBinding(c.sessions.Browser(g.Writer, g.Request)), "")
-	if err != nil {
-		c.passkeyProblem(g, err)
-		return
-	}
-	g.JSON(http.StatusOK, gin.H{"publicKey": opts, "ceremony": id})
+	c.answerOptions(g, opts, id, err)
 }
 
 func (c *Console) handlePasswordStepUpVerify(g *gin.Context) {
 	ctx := g.Request.Context()
-	body, ok := c.readJSON(g)
+	req, ok := c.readVerify(g, "security key's")
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		c.abort(g, invalid("credential", "the security key's response could not be read"))
 		return
 	}
 	ls, u := Session(g)

@@ -43,10 +43,10 @@ func newPolicyView(p Policy) policyView {
 	d := func(x Duration) string { return uiDuration(time.Duration(x)) }
 	v.Durations = []durationField{
 		{"passlink_ttl", "Sign-in link expiry", d(p.PasslinkTTL), "e.g. 10m"},
-		{"login_session_ttl", "Login session lifetime", d(p.LoginSessionTTL), "e.g. 720h"},
-		{"access_token_ttl", "Access token lifetime", d(p.AccessTokenTTL), "e.g. 1h"},
-		{"refresh_token_ttl", "Refresh token lifetime", d(p.RefreshTokenTTL), "e.g. 720h"},
-		{"id_token_ttl", "ID token lifetime", d(p.IDTokenTTL), "e.g. 1h"},
+		{"login_session_ttl", "Login session lifetime", d(p.LoginSessionTTL), "e.g. 720h; applies when Sesame restarts"},
+		{"access_token_ttl", "Access token lifetime", d(p.AccessTokenTTL), "e.g. 1h; applies when Sesame restarts"},
+		{"refresh_token_ttl", "Refresh token lifetime", d(p.RefreshTokenTTL), "e.g. 720h; applies when Sesame restarts"},
+		{"id_token_ttl", "ID token lifetime", d(p.IDTokenTTL), "e.g. 1h; applies when Sesame restarts"},
 	}
 	return v
 }

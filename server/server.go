@@ -84,8 +84,10 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	// Global policies saved in the console override the configuration;
-	// the components below read them once, so changes need a restart.
+	// Global policies saved in the console override the configuration at
+	// start-up (the token and session lifetimes are read only then); the
+	// passkey, passlink and sign-up settings are also read live from the
+	// console's Policies (wired below).
 	if err := console.ApplyStoredPolicy(ctx, deps.Store, &cfg); err != nil {
 		log.Warn("console policies not applied", "err", err)
 	}
@@ -148,11 +150,6 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passwords: %w", err)
 	}
-	hosted := authn.New(authn.Deps{
-		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
-		SignupOpen: cfg.SignupOpen, RPID: cfg.WebAuthnRPID(),
-	})
-
 	stats := console.NewStatsService(deps.Store, console.StatsOptions{Logger: log})
 	cons, err := console.New(cfg, console.Deps{
 		Store: deps.Store, Provider: provider, Keys: km, Sessions: sessions, Passkeys: passkeys, Stats: stats, Logger: log,
@@ -161,6 +158,17 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
+	// One cached policy (console.PolicyCacheTTL) read on each request; a
+	// change saved on this replica is seen at once, on others within
+	// the cache's lifetime.
+	passkeys.SetPolicySource(cons.Policies)
+	if passlinks != nil {
+		passlinks.SetPolicySource(cons.Policies)
+	}
+	hosted := authn.New(authn.Deps{
+		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
+		SignupOpen: cfg.SignupOpen, Policies: cons.Policies, RPID: cfg.WebAuthnRPID(),
+	})
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
 		console: cons, stats: stats, pages: pages}

@@ -1,57 +1,13 @@
 // The console's sign-in, setup link and step-up ceremonies. Served from
 // 'self'; talks JSON to /console/login/*, /console/setup/{token}/* and
 // /console/stepup/*. Other console pages can call
-// window.SesameConsole.stepUp() before a destructive request.
+// window.SesameConsole.stepUp() before a destructive request. Uses the
+// helpers of webauthn.js (window.SesameWebAuthn), loaded before this file.
 (function () {
   "use strict";
 
-  function b64urlToBuf(s) {
-    s = s.replace(/-/g, "+").replace(/_/g, "/");
-    while (s.length % 4) { s += "="; }
-    var bin = atob(s), out = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
-    return out.buffer;
-  }
-  function bufToB64url(buf) {
-    var bytes = new Uint8Array(buf), bin = "";
-    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
-    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-  function mapIds(list) {
-    return (list || []).map(function (c) { return Object.assign({}, c, { id: b64urlToBuf(c.id) }); });
-  }
-  function creationOptions(json) {
-    if (PublicKeyCredential.parseCreationOptionsFromJSON) { return PublicKeyCredential.parseCreationOptionsFromJSON(json); }
-    var o = Object.assign({}, json);
-    o.challenge = b64urlToBuf(json.challenge);
-    o.user = Object.assign({}, json.user, { id: b64urlToBuf(json.user.id) });
-    o.excludeCredentials = mapIds(json.excludeCredentials);
-    return o;
-  }
-  function requestOptions(json) {
-    if (PublicKeyCredential.parseRequestOptionsFromJSON) { return PublicKeyCredential.parseRequestOptionsFromJSON(json); }
-    var o = Object.assign({}, json);
-    o.challenge = b64urlToBuf(json.challenge);
-    o.allowCredentials = mapIds(json.allowCredentials);
-    return o;
-  }
-  function credentialJSON(cred) {
-    if (typeof cred.toJSON === "function") { try { return cred.toJSON(); } catch (e) { /* fall back */ } }
-    var r = cred.response, out = {
-      id: cred.id, rawId: bufToB64url(cred.rawId), type: cred.type,
-      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-      response: { clientDataJSON: bufToB64url(r.clientDataJSON) }
-    };
-    if (r.attestationObject) {
-      out.response.attestationObject = bufToB64url(r.attestationObject);
-      if (r.getTransports) { out.response.transports = r.getTransports(); }
-    } else {
-      out.response.authenticatorData = bufToB64url(r.authenticatorData);
-      out.response.signature = bufToB64url(r.signature);
-      if (r.userHandle) { out.response.userHandle = bufToB64url(r.userHandle); }
-    }
-    return out;
-  }
+  var W = window.SesameWebAuthn;
+  var requestOptions = W.requestOptions, creationOptions = W.creationOptions, credentialJSON = W.credentialJSON;
 
   function csrfToken() {
     var page = document.getElementById("page");
@@ -59,21 +15,10 @@
     var m = document.querySelector('meta[name="csrf-token"]');
     return m ? m.content : "";
   }
+  // The console answers problems as RFC 9457 problem details.
+  function problemText(data) { return data.detail || data.title; }
   function post(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
-      body: JSON.stringify(body || {})
-    }).then(function (resp) {
-      return resp.json().catch(function () { return {}; }).then(function (data) {
-        if (!resp.ok) {
-          var err = new Error(data.detail || data.title || "Something went wrong. Please try again.");
-          err.data = data;
-          throw err;
-        }
-        return data;
-      });
-    });
+    return W.postJSON(url, body || {}, csrfToken(), problemText);
   }
   function message(err, creating) {
     if (!err) { return "Something went wrong. Please try again."; }

@@ -3,38 +3,17 @@
 // to be used (polling /passlink/status) and takes an approval given on
 // another device; the link's forms refuse a second submit; the passkey
 // offer after a passlink sign-in registers a passkey and continues.
-// No dependencies; served from 'self' (CSP: no inline script).
+// Uses the helpers of webauthn.js (window.SesameWebAuthn), which the
+// pages load first; served from 'self' (CSP: no inline script).
 (function () {
   "use strict";
 
   var page = document.getElementById("page");
   if (!page) { return; }
 
-  function post(url, body, csrf) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf || "" },
-      body: JSON.stringify(body)
-    }).then(function (resp) {
-      return resp.json().catch(function () { return {}; }).then(function (data) {
-        if (!resp.ok) {
-          var err = new Error(data.message || "Something went wrong. Please try again.");
-          err.data = data;
-          throw err;
-        }
-        return data;
-      });
-    });
-  }
-
-  function busy(button, on) {
-    if (!button) { return; }
-    button.disabled = on;
-    button.setAttribute("aria-busy", on ? "true" : "false");
-    var sp = button.querySelector(".spinner");
-    if (sp) { sp.hidden = !on; }
-  }
+  // The JSON and WebAuthn helpers of webauthn.js, loaded before this file.
+  var W = window.SesameWebAuthn;
+  var post = W.postJSON, busy = W.busy;
 
   // --- login page: take the typed address along ---
   function initLoginLink() {
@@ -165,45 +144,6 @@
   }
 
   // --- the passkey offer after a passlink sign-in ---
-  function b64urlToBuf(s) {
-    s = s.replace(/-/g, "+").replace(/_/g, "/");
-    while (s.length % 4) { s += "="; }
-    var bin = atob(s), out = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
-    return out.buffer;
-  }
-  function bufToB64url(buf) {
-    var bytes = new Uint8Array(buf), bin = "";
-    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
-    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-  function creationOptions(json) {
-    if (PublicKeyCredential.parseCreationOptionsFromJSON) {
-      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
-    }
-    var o = Object.assign({}, json);
-    o.challenge = b64urlToBuf(json.challenge);
-    o.user = Object.assign({}, json.user, { id: b64urlToBuf(json.user.id) });
-    o.excludeCredentials = (json.excludeCredentials || []).map(function (c) {
-      return Object.assign({}, c, { id: b64urlToBuf(c.id) });
-    });
-    return o;
-  }
-  function credentialJSON(cred) {
-    if (typeof cred.toJSON === "function") {
-      try { return cred.toJSON(); } catch (e) { /* fall through */ }
-    }
-    var r = cred.response;
-    var out = {
-      id: cred.id, rawId: bufToB64url(cred.rawId), type: cred.type,
-      authenticatorAttachment: cred.authenticatorAttachment || undefined,
-      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-      response: { clientDataJSON: bufToB64url(r.clientDataJSON), attestationObject: bufToB64url(r.attestationObject) }
-    };
-    if (r.getTransports) { out.response.transports = r.getTransports(); }
-    return out;
-  }
-
   function initPasskeyOffer() {
     var add = document.getElementById("add-passkey");
     var statusEl = document.getElementById("status");
@@ -219,9 +159,9 @@
       busy(add, true);
       post("/webauthn/register/options", {}, csrf)
         .then(function (opts) {
-          return navigator.credentials.create({ publicKey: creationOptions(opts.publicKey) })
+          return navigator.credentials.create({ publicKey: W.creationOptions(opts.publicKey) })
             .then(function (cred) {
-              return post("/webauthn/register/verify", { ceremony: opts.ceremony, credential: credentialJSON(cred) }, csrf);
+              return post("/webauthn/register/verify", { ceremony: opts.ceremony, credential: W.credentialJSON(cred) }, csrf);
             });
         })
         .then(function () {

@@ -2,14 +2,12 @@
 // sign up and account management. No dependencies; served from 'self'.
 // Uses PublicKeyCredential.parse*OptionsFromJSON / toJSON where the browser
 // has them and a small base64url fallback where it does not.
+//
+// window.SesameWebAuthn carries the WebAuthn and JSON helpers that
+// password.js, passlink.js and console-auth.js (each loaded after this
+// file) share; it is set on every page, with or without #page.
 (function () {
   "use strict";
-
-  var page = document.getElementById("page");
-  if (!page) { return; }
-  var csrf = page.dataset.csrf || "";
-  var interaction = page.dataset.interaction || "";
-  var rpId = page.dataset.rpId || location.hostname;
 
   // --- base64url helpers (fallback path) ---
   function b64urlToBuf(s) {
@@ -69,14 +67,6 @@
     return out;
   }
 
-  // --- UI helpers ---
-  var statusEl = document.getElementById("status");
-  function showError(msg) {
-    if (!statusEl) { alert(msg); return; }
-    statusEl.textContent = msg;
-    statusEl.hidden = false;
-  }
-  function clearError() { if (statusEl) { statusEl.hidden = true; statusEl.textContent = ""; } }
   function busy(button, on) {
     if (!button) { return; }
     button.disabled = on;
@@ -85,16 +75,23 @@
     if (sp) { sp.hidden = !on; }
   }
 
-  function post(url, body) {
+  function supported() {
+    return !!(window.PublicKeyCredential && navigator.credentials && navigator.credentials.get);
+  }
+
+  // POSTs body as JSON with the CSRF token and resolves with the JSON
+  // answer. An answer that is not 2xx rejects with an Error whose data is
+  // the answer and whose message is messageOf(data) (default: data.message).
+  function postJSON(url, body, token, messageOf) {
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": token || "" },
       body: JSON.stringify(body)
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok) {
-          var err = new Error(data.message || "Something went wrong. Please try again.");
+          var err = new Error((messageOf ? messageOf(data) : data.message) || "Something went wrong. Please try again.");
           err.data = data;
           throw err;
         }
@@ -102,6 +99,28 @@
       });
     });
   }
+
+  var page = document.getElementById("page");
+  var csrf = page ? page.dataset.csrf || "" : "";
+  function post(url, body) { return postJSON(url, body, csrf); }
+
+  window.SesameWebAuthn = {
+    creationOptions: creationOptions, requestOptions: requestOptions, credentialJSON: credentialJSON,
+    post: post, postJSON: postJSON, busy: busy, supported: supported
+  };
+
+  if (!page) { return; }
+  var interaction = page.dataset.interaction || "";
+  var rpId = page.dataset.rpId || location.hostname;
+
+  // --- UI helpers ---
+  var statusEl = document.getElementById("status");
+  function showError(msg) {
+    if (!statusEl) { alert(msg); return; }
+    statusEl.textContent = msg;
+    statusEl.hidden = false;
+  }
+  function clearError() { if (statusEl) { statusEl.hidden = true; statusEl.textContent = ""; } }
 
   // Words for what the browser says when a ceremony does not complete.
   function ceremonyMessage(err, creating) {
@@ -132,15 +151,6 @@
     }
   }
 
-  function supported() {
-    return !!(window.PublicKeyCredential && navigator.credentials && navigator.credentials.get);
-  }
-
-  // The helpers password.js (loaded after this file) shares.
-  window.SesameWebAuthn = {
-    creationOptions: creationOptions, requestOptions: requestOptions, credentialJSON: credentialJSON,
-    post: post, busy: busy, supported: supported
-  };
 
   // --- sign in ---
   var conditional = null; // AbortController of the autofill request

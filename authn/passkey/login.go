@@ -44,7 +44,18 @@ type Result struct {
 // It returns the JSON for PublicKeyCredential.parseRequestOptionsFromJSON
 // (the publicKey member) and the ceremony id.
 func (s *Service) BeginLogin(ctx context.Context, user *models.User, browserHash, interactionID string) (json.RawMessage, string, error) {
-	return s.beginLogin(ctx, user, models.CredentialPasskey, s.uv, browserHash, interactionID)
+	return s.BeginLoginWith(ctx, user, Options{}, browserHash, interactionID)
+}
+
+// BeginLoginWith is BeginLogin with per-ceremony options (the requesting
+// client's user verification). A ceremony begun with UV required is
+// refused at the finish without the UV flag (ErrUserVerificationRequired).
+func (s *Service) BeginLoginWith(ctx context.Context, user *models.User, o Options, browserHash, interactionID string) (json.RawMessage, string, error) {
+	uv, err := s.uvFor(ctx, o)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.beginLogin(ctx, user, models.CredentialPasskey, uv, browserHash, interactionID)
 }
 
 // BeginSecurityKeyLogin starts the second step of a password sign-in: an
@@ -64,12 +75,22 @@ func (s *Service) BeginSecurityKeyLogin(ctx context.Context, user *models.User, 
 // does not reveal whether the account exists. The ceremony can never
 // finish successfully.
 func (s *Service) BeginLoginUnknown(ctx context.Context, email, browserHash, interactionID string) (json.RawMessage, string, error) {
+	return s.BeginLoginUnknownWith(ctx, email, Options{}, browserHash, interactionID)
+}
+
+// BeginLoginUnknownWith is BeginLoginUnknown with per-ceremony options, so
+// the fake options have the same user verification as a real user's.
+func (s *Service) BeginLoginUnknownWith(ctx context.Context, email string, o Options, browserHash, interactionID string) (json.RawMessage, string, error) {
+	uv, err := s.uvFor(ctx, o)
+	if err != nil {
+		return nil, "", err
+	}
 	// The same reads as for a real user, so the time taken does not tell
 	// either.
 	if _, err := s.st.ListUserCredentials(ctx, "unknown:"+email); err != nil {
 		return nil, "", fmt.Errorf("passkey: %w", err)
 	}
-	return s.beginFakeLogin(ctx, email, models.CredentialPasskey, s.uv, browserHash, interactionID)
+	return s.beginFakeLogin(ctx, email, models.CredentialPasskey, uv, browserHash, interactionID)
 }
 
 func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string, uv protocol.UserVerificationRequirement, browserHash, interactionID string) (json.RawMessage, string, error) {

@@ -67,14 +67,15 @@ func loadMDS(path, root string, now time.Time, log *slog.Logger) (metadata.Provi
 // attestation proves nothing about the model); with it, go-webauthn's
 // metadata validation ties an attested AAGUID to its vendor's roots.
 func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.AttestationObject, aaguid string) *Error {
+	r := s.rules(ctx)
 	disclosed := aaguid != ZeroAAGUID
-	if s.deny[aaguid] && (disclosed || s.direct) {
+	if r.deny[aaguid] && (disclosed || r.direct) {
 		return fail(ErrAttestationRefused, "authenticator model "+aaguid+" is denied")
 	}
-	if !s.direct {
+	if !r.direct {
 		return nil
 	}
-	if len(s.allow) > 0 && !s.allow[aaguid] {
+	if len(r.allow) > 0 && !r.allow[aaguid] {
 		return fail(ErrAttestationRefused, "authenticator model "+aaguid+" is not on the allow list")
 	}
 	if s.mds == nil {

@@ -47,6 +47,11 @@ type Config struct {
 	// UserVerification is the policy for passkeys: "required",
 	// "preferred" (default) or "discouraged". Security keys (a second
 	// factor after a password) always use "discouraged".
+	//
+	// UserVerification, Attestation, AAGUIDAllow and AAGUIDDeny are the
+	// start-up values: a PolicySource (SetPolicySource) replaces them at
+	// each ceremony, and a client's Options.UserVerification overrides the
+	// user verification of its own ceremonies.
 	UserVerification string
 	// Attestation is the conveyance asked at registration: "none"
 	// (default) or "direct".
@@ -102,6 +107,85 @@ type Service struct {
 	deny     map[string]bool
 	mds      metadata.Provider
 	fakeKey  []byte
+	policy   PolicySource
+}
+
+// Policy is the part of Config an admin may change while Sesame runs
+// (the console's global policies). Values are checked as in New; a policy
+// that does not pass is ignored (logged) and Config applies.
+type Policy struct {
+	UserVerification string
+	Attestation      string
+	AAGUIDAllow      []string
+	AAGUIDDeny       []string
+}
+
+// PolicySource gives the live policy. It is asked at each ceremony, so it
+// should cache (the console's Policies keeps a copy for a few seconds).
+type PolicySource interface {
+	PasskeyPolicy(ctx context.Context) (Policy, error)
+}
+
+// SetPolicySource makes the service follow src instead of the start-up
+// Config for the settings in Policy; call it before serving.
+func (s *Service) SetPolicySource(src PolicySource) { s.policy = src }
+
+// rules are the policy one ceremony runs under.
+type rules struct {
+	uv          protocol.UserVerificationRequirement
+	direct      bool
+	allow, deny map[string]bool
+}
+
+// rules returns the live policy, or Config's when there is no source or
+// it fails or gives something New would refuse.
+func (s *Service) rules(ctx context.Context) rules {
+	static := rules{uv: s.uv, direct: s.direct, allow: s.allow, deny: s.deny}
+	if s.policy == nil {
+		return static
+	}
+	p, err := s.policy.PasskeyPolicy(ctx)
+	if err == nil {
+		var r rules
+		r, err = s.checkPolicy(p)
+		if err == nil {
+			return r
+		}
+	}
+	s.log.WarnContext(ctx, "passkey: live policy not used; using the configuration", "err", err)
+	return static
+}
+
+func (s *Service) checkPolicy(p Policy) (rules, error) {
+	r := rules{uv: protocol.UserVerificationRequirement(p.UserVerification), direct: p.Attestation == "direct"}
+	switch p.UserVerification {
+	case "required", "preferred", "discouraged":
+	case "":
+		r.uv = s.uv
+	default:
+		return rules{}, fmt.Errorf("user verification %q", p.UserVerification)
+	}
+	switch p.Attestation {
+	case "none", "direct":
+	case "":
+		r.direct = s.direct
+	default:
+		return rules{}, fmt.Errorf("attestation %q", p.Attestation)
+	}
+	var err error
+	if r.allow, err = parseAAGUIDSet("aaguid allow", p.AAGUIDAllow); err != nil {
+		return rules{}, err
+	}
+	if r.deny, err = parseAAGUIDSet("aaguid deny", p.AAGUIDDeny); err != nil {
+		return rules{}, err
+	}
+	if len(r.allow) > 0 && !r.direct {
+		return rules{}, errors.New("an AAGUID allow list needs attestation direct")
+	}
+	if s.mds != nil && !r.direct {
+		return rules{}, errors.New("an MDS file needs attestation direct")
+	}
+	return r, nil
 }
 
 // New checks cfg and returns the service.
@@ -196,6 +280,25 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
 	return s, nil
+}
+
+// Options adjust one passkey ceremony.
+type Options struct {
+	// UserVerification overrides the policy for this ceremony:
+	// "required", "preferred" or "discouraged"; "" keeps the policy. It is
+	// the requesting client's setting (models.Client.UserVerification).
+	UserVerification string
+}
+
+// uvFor is the user verification requirement of a ceremony begun with o.
+func (s *Service) uvFor(ctx context.Context, o Options) (protocol.UserVerificationRequirement, error) {
+	switch o.UserVerification {
+	case "":
+		return s.rules(ctx).uv, nil
+	case "required", "preferred", "discouraged":
+		return protocol.UserVerificationRequirement(o.UserVerification), nil
+	}
+	return "", fail(ErrBadInput, fmt.Sprintf("unknown user verification %q", o.UserVerification))
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

@@ -34,6 +34,16 @@ type NewUser struct {
 // It returns the JSON for PublicKeyCredential.parseCreationOptionsFromJSON
 // (the publicKey member) and the ceremony id.
 func (s *Service) BeginRegistration(ctx context.Context, user *models.User, nu *NewUser, kind, browserHash, interactionID string) (json.RawMessage, string, error) {
+	return s.BeginRegistrationWith(ctx, user, nu, kind, Options{}, browserHash, interactionID)
+}
+
+// BeginRegistrationWith is BeginRegistration with per-ceremony options
+// (the requesting client's user verification; security keys ignore it).
+func (s *Service) BeginRegistrationWith(ctx context.Context, user *models.User, nu *NewUser, kind string, o Options, browserHash, interactionID string) (json.RawMessage, string, error) {
+	uv, err := s.uvFor(ctx, o)
+	if err != nil {
+		return nil, "", err
+	}
 	if !validKind(kind) {
 		return nil, "", fail(ErrBadInput, fmt.Sprintf("unknown credential kind %q", kind))
 	}
@@ -78,7 +88,7 @@ func (s *Service) BeginRegistration(ctx context.Context, user *models.User, nu *
 	sel := protocol.AuthenticatorSelection{
 		ResidentKey:        protocol.ResidentKeyRequirementRequired,
 		RequireResidentKey: protocol.ResidentKeyRequired(),
-		UserVerification:   s.uv,
+		UserVerification:   uv,
 	}
 	var hints []protocol.PublicKeyCredentialHints
 	if kind == models.CredentialSecurityKey {
@@ -90,9 +100,14 @@ func (s *Service) BeginRegistration(ctx context.Context, user *models.User, nu *
 		}
 		hints = []protocol.PublicKeyCredentialHints{protocol.PublicKeyCredentialHintSecurityKey}
 	}
+	conveyance := protocol.PreferNoAttestation
+	if s.rules(ctx).direct {
+		conveyance = protocol.PreferDirectAttestation
+	}
 	opts := []webauthn.RegistrationOption{
 		webauthn.WithAuthenticatorSelection(sel),
 		webauthn.WithExclusions(exclude),
+		webauthn.WithConveyancePreference(conveyance),
 	}
 	if len(hints) > 0 {
 		opts = append(opts, webauthn.WithPublicKeyCredentialHints(hints))

@@ -39,6 +39,7 @@ type AdminSent struct {
 // (the GET never does), once, within TTL. It counts against the address's
 // limit like every other request, and against the sender's (RateIP).
 func (s *Service) SendAdmin(ctx context.Context, r AdminRequest) (*AdminSent, error) {
+	cfg := s.live(ctx)
 	u, err := s.st.GetUser(ctx, r.UserID)
 	if err != nil {
 		return nil, err // models.ErrNotFound for the caller
@@ -51,7 +52,7 @@ func (s *Service) SendAdmin(ctx context.Context, r AdminRequest) (*AdminSent, er
 		return nil, err
 	}
 	if r.AdminID != "" {
-		ok, _, err := s.limit.Allow(ctx, "passlink:admin:"+r.AdminID, s.cfg.RateIP, s.cfg.RateWindow)
+		ok, _, err := s.limit.Allow(ctx, "passlink:admin:"+r.AdminID, cfg.RateIP, cfg.RateWindow)
 		if err != nil {
 			return nil, fmt.Errorf("passlink: rate limit: %w", err)
 		}
@@ -60,7 +61,7 @@ func (s *Service) SendAdmin(ctx context.Context, r AdminRequest) (*AdminSent, er
 		}
 	}
 	norm := NormalizeEmail(email)
-	ok, _, err := s.limit.Allow(ctx, "passlink:email:"+norm, s.cfg.RateEmail, s.cfg.RateWindow)
+	ok, _, err := s.limit.Allow(ctx, "passlink:email:"+norm, cfg.RateEmail, cfg.RateWindow)
 	if err != nil {
 		return nil, fmt.Errorf("passlink: rate limit: %w", err)
 	}
@@ -74,15 +75,15 @@ func (s *Service) SendAdmin(ctx context.Context, r AdminRequest) (*AdminSent, er
 		UserID: u.ID, RequesterIP: truncate(r.IP, 64), RequesterUserAgent: "administrator",
 		// No code exists: an HMAC of a random value nobody saw.
 		CodeHash:  s.codeHash(id, randomToken(idBytes)),
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
+		CreatedAt: now, ExpiresAt: now.Add(cfg.TTL),
 	}
 	app := oneLine(r.AppName)
 	if app == "" {
-		app = oneLine(s.cfg.Product)
+		app = oneLine(cfg.Product)
 	}
 	text, html, err := templates.RenderMail("passlink_admin", MailData{
-		AppName: app, Product: oneLine(s.cfg.Product), Email: email, Link: s.cfg.BaseURL + "/passlink/" + token,
-		Expiry: HumanDuration(s.cfg.TTL), RequestedAt: now.Format("2 Jan 2006 at 15:04 MST"),
+		AppName: app, Product: oneLine(cfg.Product), Email: email, Link: cfg.BaseURL + "/passlink/" + token,
+		Expiry: HumanDuration(cfg.TTL), RequestedAt: now.Format("2 Jan 2006 at 15:04 MST"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("passlink: %w", err)

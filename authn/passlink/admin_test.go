@@ -86,7 +86,7 @@ func TestAdminLinkSignsInAnyBrowserOnce(t *testing.T) {
 
 		// Expiry.
 		token = e.sendAdmin(t, u)
-		e.clock.Add(e.svc.TTL() + time.Second)
+		e.clock.Add(e.svc.TTL(context.Background()) + time.Second)
 		if _, err := e.svc.SignIn(ctx, token, browserA, ""); !errors.Is(err, passlink.ErrExpired) {
 			t.Errorf("expired: %v", err)
 		}

@@ -121,6 +121,7 @@ type Service struct {
 	mailer Mailer
 	limit  Limiter
 	log    *slog.Logger
+	policy PolicySource
 }
 
 // New checks cfg and returns the service.
@@ -172,8 +173,54 @@ func New(cfg Config, st Store, mailer Mailer, limiter Limiter, log *slog.Logger)
 	return &Service{cfg: cfg, st: st, mailer: mailer, limit: limiter, log: log}, nil
 }
 
-// TTL is how long a link works.
-func (s *Service) TTL() time.Duration { return s.cfg.TTL }
+// TTL is how long a link requested now works.
+func (s *Service) TTL(ctx context.Context) time.Duration { return s.live(ctx).TTL }
+
+// Policy is the part of Config an admin may change while Sesame runs
+// (the console's global policies).
+type Policy struct {
+	// TTL, RateEmail and RateIP replace Config's when positive.
+	TTL       time.Duration
+	RateEmail int
+	RateIP    int
+	// SignupOpen replaces Config's.
+	SignupOpen bool
+}
+
+// PolicySource gives the live policy. It is asked on every request, so it
+// should cache (the console's Policies keeps a copy for a few seconds).
+type PolicySource interface {
+	PasslinkPolicy(ctx context.Context) (Policy, error)
+}
+
+// SetPolicySource makes the service follow src instead of the start-up
+// Config for the settings in Policy; call it before serving.
+func (s *Service) SetPolicySource(src PolicySource) { s.policy = src }
+
+// live is the configuration with the live policy applied; when the source
+// fails, Config is used (and the failure logged).
+func (s *Service) live(ctx context.Context) Config {
+	cfg := s.cfg
+	if s.policy == nil {
+		return cfg
+	}
+	p, err := s.policy.PasslinkPolicy(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "passlink: policy unavailable; using the configuration", "err", err)
+		return cfg
+	}
+	if p.TTL > 0 {
+		cfg.TTL = p.TTL
+	}
+	if p.RateEmail > 0 {
+		cfg.RateEmail = p.RateEmail
+	}
+	if p.RateIP > 0 {
+		cfg.RateIP = p.RateIP
+	}
+	cfg.SignupOpen = p.SignupOpen
+	return cfg
+}
 
 // MaxCodeAttempts is how many codes may be typed for one link.
 func (s *Service) MaxCodeAttempts() int { return s.cfg.MaxCodeAttempts }
@@ -356,6 +403,7 @@ type Sent struct {
 // Request handles a request for a link. The only error a person should
 // see is ErrInvalidEmail (a typo); everything else is a server error.
 func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
+	cfg := s.live(ctx)
 	email, err := ParseEmail(r.Email)
 	if err != nil {
 		return nil, err
@@ -365,14 +413,14 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 	}
 	now := s.now()
 	id, code := randomToken(idBytes), randomCode()
-	sent := &Sent{RequestID: id, Code: code, MaskedEmail: MaskEmail(email), ExpiresAt: now.Add(s.cfg.TTL)}
+	sent := &Sent{RequestID: id, Code: code, MaskedEmail: MaskEmail(email), ExpiresAt: now.Add(cfg.TTL)}
 
 	// Limits first: a flood costs a counter update per request, no row
 	// and no mail. The IP is checked before the address so one client
 	// cannot use up a victim's address quota beyond its own.
 	norm := NormalizeEmail(email)
 	if r.IP != "" {
-		ok, _, err := s.limit.Allow(ctx, "passlink:ip:"+r.IP, s.cfg.RateIP, s.cfg.RateWindow)
+		ok, _, err := s.limit.Allow(ctx, "passlink:ip:"+r.IP, cfg.RateIP, cfg.RateWindow)
 		if err != nil {
 			return nil, fmt.Errorf("passlink: rate limit: %w", err)
 		}
@@ -381,7 +429,7 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 			return sent, nil
 		}
 	}
-	ok, _, err := s.limit.Allow(ctx, "passlink:email:"+norm, s.cfg.RateEmail, s.cfg.RateWindow)
+	ok, _, err := s.limit.Allow(ctx, "passlink:email:"+norm, cfg.RateEmail, cfg.RateWindow)
 	if err != nil {
 		return nil, fmt.Errorf("passlink: rate limit: %w", err)
 	}
@@ -403,11 +451,11 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 		purpose = models.PasslinkNone // a disabled account gets nothing
 	case errors.Is(err, models.ErrNotFound) && r.Reset:
 		purpose = models.PasslinkNotice
-		if s.cfg.UnknownMail == UnknownNone {
+		if cfg.UnknownMail == UnknownNone {
 			purpose = models.PasslinkNone
 		}
 	case errors.Is(err, models.ErrNotFound):
-		purpose = s.unknownPurpose()
+		purpose = s.unknownPurpose(cfg)
 	default:
 		return nil, fmt.Errorf("passlink: look up address: %w", err)
 	}
@@ -421,7 +469,7 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 		CodeHash: s.codeHash(id, code), RequesterUserAgent: ua, RequesterIP: truncate(r.IP, 64),
 		CreatedAt: now, ExpiresAt: sent.ExpiresAt,
 	}
-	msg, err := s.message(purpose, email, token, r, now)
+	msg, err := s.message(cfg, purpose, email, token, r, now)
 	if err != nil {
 		return nil, err
 	}
@@ -446,10 +494,10 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 	return sent, nil
 }
 
-func (s *Service) unknownPurpose() string {
-	switch s.cfg.UnknownMail {
+func (s *Service) unknownPurpose(cfg Config) string {
+	switch cfg.UnknownMail {
 	case UnknownOffer:
-		if s.cfg.SignupOpen {
+		if cfg.SignupOpen {
 			return models.PasslinkSignup
 		}
 		return models.PasslinkNotice
@@ -473,26 +521,26 @@ type MailData struct {
 
 // message renders the mail of a request. It is rendered for every
 // purpose, including silence, so every request costs the same.
-func (s *Service) message(purpose, email, token string, r Request, now time.Time) (mail.Message, error) {
+func (s *Service) message(cfg Config, purpose, email, token string, r Request, now time.Time) (mail.Message, error) {
 	app := oneLine(r.AppName)
 	if app == "" {
-		app = oneLine(s.cfg.Product)
+		app = oneLine(cfg.Product)
 	}
 	device := oneLine(r.Device)
 	if device == "" {
 		device = "an unknown device"
 	}
 	data := MailData{
-		AppName: app, Product: oneLine(s.cfg.Product), Email: email,
-		Link:   s.cfg.BaseURL + "/passlink/" + token,
-		Expiry: HumanDuration(s.cfg.TTL), Device: device,
+		AppName: app, Product: oneLine(cfg.Product), Email: email,
+		Link:   cfg.BaseURL + "/passlink/" + token,
+		Expiry: HumanDuration(cfg.TTL), Device: device,
 		RequestedAt: now.Format("2 Jan 2006 at 15:04 MST"),
 	}
 	name, subject := "passlink", "Sign in to "+app
 	switch {
 	case purpose == models.PasslinkReset:
 		name, subject = "password_reset", "Reset your "+app+" password"
-		data.Link = s.cfg.BaseURL + ResetPath + token
+		data.Link = cfg.BaseURL + ResetPath + token
 	case r.Reset: // an address without an account
 		name, subject = "password_reset_notice", "No "+app+" account for this address"
 		data.Link = ""
@@ -715,6 +763,7 @@ func (s *Service) use(ctx context.Context, p *models.Passlink, outcome, displayN
 // unless someone created it meanwhile (the link proves the address
 // either way).
 func (s *Service) account(ctx context.Context, p *models.Passlink, displayName string) (*models.User, bool, error) {
+	cfg := s.live(ctx)
 	if p.Purpose == models.PasslinkLogin || isAdminLink(p) {
 		u, err := s.st.GetUser(ctx, p.UserID)
 		if errors.Is(err, models.ErrNotFound) {
@@ -737,7 +786,7 @@ func (s *Service) account(ctx context.Context, p *models.Passlink, displayName s
 	case !errors.Is(err, models.ErrNotFound):
 		return nil, false, fmt.Errorf("passlink: look up address: %w", err)
 	}
-	if !s.cfg.SignupOpen {
+	if !cfg.SignupOpen {
 		// Sign-up was closed after the link was sent.
 		return nil, false, ErrUserUnavailable
 	}
@@ -872,6 +921,7 @@ func (s *Service) Status(ctx context.Context, requestID, browserHash string) (st
 // Complete lets the requesting browser take an approval given on another
 // device, exactly once, within TTL of the approval.
 func (s *Service) Complete(ctx context.Context, requestID, browserHash string) (*Result, error) {
+	cfg := s.live(ctx)
 	if requestID == "" || len(requestID) > MaxRequestIDLen {
 		return nil, ErrInvalidLink
 	}
@@ -889,7 +939,7 @@ func (s *Service) Complete(ctx context.Context, requestID, browserHash string) (
 		return nil, ErrNotApproved
 	}
 	now := s.now()
-	if err := s.st.CompletePasslink(ctx, p.ID, now.Add(-s.cfg.TTL), now); err != nil {
+	if err := s.st.CompletePasslink(ctx, p.ID, now.Add(-cfg.TTL), now); err != nil {
 		switch {
 		case errors.Is(err, models.ErrConsumed):
 			return nil, ErrUsed

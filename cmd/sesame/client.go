@@ -96,36 +96,24 @@ func (f *clientFlags) anyChanged(fs *pflag.FlagSet) bool {
 // client_secret_basic.
 func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	changed := fs.Changed
-	if changed("name") {
-		s.Name = f.name
-	}
-	if changed("redirect-uri") {
-		s.RedirectURIs = f.redirectURIs
-	}
-	if changed("post-logout-redirect-uri") {
-		s.PostLogoutRedirectURIs = f.postLogoutURIs
-	}
+	setChanged(fs, "name", &s.Name, f.name)
+	setChanged(fs, "redirect-uri", &s.RedirectURIs, f.redirectURIs)
+	setChanged(fs, "post-logout-redirect-uri", &s.PostLogoutRedirectURIs, f.postLogoutURIs)
 	if changed("grant-type") {
 		s.GrantTypes = f.grantTypes
 		if !changed("response-type") {
 			s.ResponseTypes = nil
 		}
 	}
-	if changed("response-type") {
-		s.ResponseTypes = f.responseTypes
-	}
-	if changed("scope") {
-		s.Scopes = f.scopes
-	}
+	setChanged(fs, "response-type", &s.ResponseTypes, f.responseTypes)
+	setChanged(fs, "scope", &s.Scopes, f.scopes)
 	if changed("public") {
 		s.Public = f.public
 		if !changed("token-endpoint-auth-method") {
 			s.TokenEndpointAuthMethod = ""
 		}
 	}
-	if changed("token-endpoint-auth-method") {
-		s.TokenEndpointAuthMethod = f.authMethod
-	}
+	setChanged(fs, "token-endpoint-auth-method", &s.TokenEndpointAuthMethod, f.authMethod)
 	if changed("id-token-alg") || changed("id-token-signed-response-alg") {
 		s.IDTokenSignedAlg = f.idTokenAlg
 	}
@@ -140,25 +128,15 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 		}
 		s.JWKS = v
 	}
-	if changed("jwks-uri") {
-		s.JWKSURI = f.jwksURI
-	}
+	setChanged(fs, "jwks-uri", &s.JWKSURI, f.jwksURI)
 	if s.TokenEndpointAuthMethod != clients.AuthPrivateKeyJWT && !changed("jwks") && !changed("jwks-uri") {
 		// Keys only mean something for private_key_jwt.
 		s.JWKS, s.JWKSURI = "", ""
 	}
-	if changed("skip-consent") {
-		s.SkipConsent = f.skipConsent
-	}
-	if changed("login-method") {
-		s.AllowedLoginMethods = f.loginMethods
-	}
-	if changed("disabled") {
-		s.Disabled = f.disabled
-	}
-	if changed("logo-uri") {
-		s.LogoURI = f.logoURI
-	}
+	setChanged(fs, "skip-consent", &s.SkipConsent, f.skipConsent)
+	setChanged(fs, "login-method", &s.AllowedLoginMethods, f.loginMethods)
+	setChanged(fs, "disabled", &s.Disabled, f.disabled)
+	setChanged(fs, "logo-uri", &s.LogoURI, f.logoURI)
 	ttls := []struct {
 		flag string
 		v    time.Duration
@@ -173,13 +151,16 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 		}
 		*t.dst = int(t.v / time.Second)
 	}
-	if changed("min-acr") {
-		s.MinACR = f.minACR
-	}
-	if changed("user-verification") {
-		s.UserVerification = f.uv
-	}
+	setChanged(fs, "min-acr", &s.MinACR, f.minACR)
+	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
 	return nil
+}
+
+// setChanged sets *dst to v when the flag name was given.
+func setChanged[T any](fs *pflag.FlagSet, name string, dst *T, v T) {
+	if fs.Changed(name) {
+		*dst = v
+	}
 }
 
 // clientView is a client as the CLI shows it in JSON: never the secret
