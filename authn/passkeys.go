@@ -59,6 +59,52 @@ func (h *Handler) apiGuard(c *gin.Context) ([]byte, bool) {
 	return body, true
 }
 
+// readJSON passes the API guard and decodes the body into v; on failure
+// it has answered.
+func (h *Handler) readJSON(c *gin.Context, v any) bool {
+	body, ok := h.apiGuard(c)
+	if !ok {
+		return false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The request could not be read.")
+		return false
+	}
+	return true
+}
+
+// passkeyUnreadable answers a passkey response that cannot be read.
+const passkeyUnreadable = "The passkey response could not be read."
+
+// readVerify passes the API guard and decodes the end of a ceremony; a
+// body without a ceremony or a credential is answered with unreadable.
+func (h *Handler) readVerify(c *gin.Context, unreadable string) (verifyRequest, bool) {
+	var req verifyRequest
+	body, ok := h.apiGuard(c)
+	if !ok {
+		return req, false
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
+		h.jsonError(c, http.StatusBadRequest, "invalid_request", unreadable)
+		return req, false
+	}
+	return req, true
+}
+
+// noStoreJSON answers v as JSON that no cache keeps.
+func noStoreJSON(c *gin.Context, status int, v any) {
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, v)
+}
+
+// interactionID is the id of in, or "" without one.
+func interactionID(in *models.Interaction) string {
+	if in == nil {
+		return ""
+	}
+	return in.ID
+}
+
 // optionsRequest is what the page sends to begin a ceremony.
 type optionsRequest struct {
 	Interaction string `json:"interaction"`
@@ -87,6 +133,17 @@ func (h *Handler) methodAllowed(c *gin.Context, interactionID, method string) (*
 			msg: "This app does not allow this way of signing in."}
 	}
 	return in, client, nil
+}
+
+// allowedJSON is methodAllowed for the JSON API: when the method is not
+// allowed (or the interaction is gone) it has answered.
+func (h *Handler) allowedJSON(c *gin.Context, interactionID, method string) (*models.Interaction, *models.Client, bool) {
+	in, client, err := h.methodAllowed(c, interactionID, method)
+	if err != nil {
+		h.pageErrJSON(c, err)
+		return nil, nil, false
+	}
+	return in, client, true
 }
 
 // clientPasskeyOptions are the passkey ceremony options the interaction's
@@ -124,28 +181,20 @@ type optionsResponse struct {
 // email gets options of the same shape as a known one.
 func (h *Handler) handleLoginOptions(c *gin.Context) {
 	ctx := c.Request.Context()
-	body, ok := h.apiGuard(c)
+	var req optionsRequest
+	if !h.readJSON(c, &req) {
+		return
+	}
+	in, client, ok := h.allowedJSON(c, req.Interaction, models.MethodPasskey)
 	if !ok {
 		return
 	}
-	var req optionsRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The request could not be read.")
-		return
-	}
-	in, client, err := h.methodAllowed(c, req.Interaction, models.MethodPasskey)
-	if err != nil {
-		h.pageErrJSON(c, err)
-		return
-	}
-	inID := ""
-	if in != nil {
-		inID = in.ID
-	}
+	inID := interactionID(in)
 	o := clientPasskeyOptions(client)
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	var opts json.RawMessage
 	var ceremony string
+	var err error
 	email := strings.TrimSpace(req.Email)
 	switch {
 	case email == "":
@@ -168,20 +217,14 @@ func (h *Handler) handleLoginOptions(c *gin.Context) {
 		h.passkeyError(c, err, "", "")
 		return
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
+	noStoreJSON(c, http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
 }
 
 // handleLoginVerify finishes a passkey sign-in and starts the session.
 func (h *Handler) handleLoginVerify(c *gin.Context) {
 	ctx := c.Request.Context()
-	body, ok := h.apiGuard(c)
+	req, ok := h.readVerify(c, passkeyUnreadable)
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The passkey response could not be read.")
 		return
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
@@ -218,13 +261,8 @@ func (h *Handler) afterLogin(c *gin.Context, interactionID, sessionID string) st
 // account.
 func (h *Handler) handleRegisterOptions(c *gin.Context) {
 	ctx := c.Request.Context()
-	body, ok := h.apiGuard(c)
-	if !ok {
-		return
-	}
 	var req optionsRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The request could not be read.")
+	if !h.readJSON(c, &req) {
 		return
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
@@ -243,7 +281,11 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 			h.jsonError(c, http.StatusForbidden, "signup_closed", "New accounts can't be created here. Ask your administrator for an invitation.")
 			return
 		}
-		in, client, err := h.methodAllowed(c, req.Interaction, models.MethodPasskey)
+		// No ":=" here: it would shadow err and lose BeginRegistration's
+		// error below.
+		var in *models.Interaction
+		var client *models.Client
+		in, client, err = h.methodAllowed(c, req.Interaction, models.MethodPasskey)
 		if err != nil {
 			h.pageErrJSON(c, err)
 			return
@@ -253,18 +295,13 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 			h.jsonError(c, http.StatusBadRequest, "invalid_signup", msg)
 			return
 		}
-		inID := ""
-		if in != nil {
-			inID = in.ID
-		}
-		opts, ceremony, err = h.passkeys.BeginRegistrationWith(ctx, nil, &passkey.NewUser{Email: email, DisplayName: name}, models.CredentialPasskey, clientPasskeyOptions(client), browser, inID)
+		opts, ceremony, err = h.passkeys.BeginRegistrationWith(ctx, nil, &passkey.NewUser{Email: email, DisplayName: name}, models.CredentialPasskey, clientPasskeyOptions(client), browser, interactionID(in))
 	}
 	if err != nil {
 		h.passkeyError(c, err, "", "")
 		return
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
+	noStoreJSON(c, http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
 }
 
 // registrationBinding is what a registration ceremony is bound to: this
@@ -295,13 +332,8 @@ func checkSignup(email, name string) string {
 // user is signed in with the passkey just created.
 func (h *Handler) handleRegisterVerify(c *gin.Context) {
 	ctx := c.Request.Context()
-	body, ok := h.apiGuard(c)
+	req, ok := h.readVerify(c, passkeyUnreadable)
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The passkey response could not be read.")
 		return
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
@@ -338,13 +370,44 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"redirect": h.afterLogin(c, inID, nls.ID)})
 }
 
+// authMethod is what differs between the methods that finish WebAuthn
+// ceremonies through this API: passkeys, and the security key step of
+// password sign-in.
+type authMethod struct {
+	// method is the models.Method* recorded on auth events.
+	method string
+	// logName names the method in log lines.
+	logName string
+	// answers rewords the passkey service's refusals, by code.
+	answers map[string]string
+	// signalUnknown adds the unknown credential's id (and the RP ID) to
+	// the answer, for signalUnknownCredential.
+	signalUnknown bool
+	// maxUserAgent cuts the recorded User-Agent (0: kept whole).
+	maxUserAgent int
+}
+
+var (
+	passkeyMethod  = authMethod{method: models.MethodPasskey, logName: "passkey", signalUnknown: true, maxUserAgent: 300}
+	passwordMethod = authMethod{method: models.MethodPasswordKey, logName: "security key", answers: keyAnswers}
+)
+
 // passkeyError answers a passkey error as JSON and records the failure.
 func (h *Handler) passkeyError(c *gin.Context, err error, userID, event string) {
+	h.ceremonyError(c, passkeyMethod, err, userID, event)
+}
+
+// ceremonyError answers a refused ceremony step of method as JSON and,
+// for an event, records the failure.
+func (h *Handler) ceremonyError(c *gin.Context, m authMethod, err error, userID, event string) {
 	status, code, msg := passkey.HTTPStatusAndCode(err)
 	if status >= 500 {
-		h.log.ErrorContext(c.Request.Context(), "passkey", "err", err)
+		h.log.ErrorContext(c.Request.Context(), m.logName, "err", err)
 	} else {
-		h.log.InfoContext(c.Request.Context(), "passkey refused", "code", code, "err", err)
+		h.log.InfoContext(c.Request.Context(), m.logName+" refused", "code", code, "err", err)
+	}
+	if a, ok := m.answers[code]; ok {
+		msg = a
 	}
 	if event != "" {
 		var pe *passkey.Error
@@ -355,10 +418,10 @@ func (h *Handler) passkeyError(c *gin.Context, err error, userID, event string) 
 			}
 			aaguid, interactionID = pe.AAGUID, pe.InteractionID
 		}
-		h.record(c, userID, interactionID, event, models.ResultFailure, code, aaguid)
+		h.recordEvent(c, m, userID, interactionID, event, models.ResultFailure, code, aaguid)
 	}
 	resp := apiError{Error: code, Message: msg}
-	if errors.Is(err, passkey.ErrUnknownCredential) {
+	if m.signalUnknown && errors.Is(err, passkey.ErrUnknownCredential) {
 		resp.UnknownCredentialID = passkey.CredentialID(err)
 		resp.RPID = h.rpID
 	}
@@ -366,8 +429,14 @@ func (h *Handler) passkeyError(c *gin.Context, err error, userID, event string) 
 	c.AbortWithStatusJSON(status, resp)
 }
 
-// record stores an auth event; failures to record are logged, not fatal.
+// record stores a passkey auth event.
 func (h *Handler) record(c *gin.Context, userID, interactionID, event, result, reason, aaguid string) {
+	h.recordEvent(c, passkeyMethod, userID, interactionID, event, result, reason, aaguid)
+}
+
+// recordEvent stores an auth event of method; failures to record are
+// logged, not fatal.
+func (h *Handler) recordEvent(c *gin.Context, m authMethod, userID, interactionID, event, result, reason, aaguid string) {
 	ctx := c.Request.Context()
 	clientID := ""
 	if interactionID != "" {
@@ -376,12 +445,12 @@ func (h *Handler) record(c *gin.Context, userID, interactionID, event, result, r
 		}
 	}
 	ua := c.Request.UserAgent()
-	if len(ua) > 300 {
-		ua = ua[:300]
+	if m.maxUserAgent > 0 && len(ua) > m.maxUserAgent {
+		ua = ua[:m.maxUserAgent]
 	}
 	e := &models.AuthEvent{
 		ID: websession.RandomToken(16), At: time.Now().UTC(), UserID: userID, ClientID: clientID,
-		Method: models.MethodPasskey, Event: event, Result: result, Reason: reason, AAGUID: aaguid,
+		Method: m.method, Event: event, Result: result, Reason: reason, AAGUID: aaguid,
 		IP: c.ClientIP(), UserAgent: ua,
 	}
 	if err := h.passkeys.Record(ctx, e); err != nil {

@@ -1,7 +1,6 @@
 package authn
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -116,18 +115,18 @@ type passlinkSentView struct {
 	NewLink     string
 }
 
-// handlePasslinkRequest sends a link. The answer is the same page for
-// every valid address, known or not, limited or not.
-func (h *Handler) handlePasslinkRequest(c *gin.Context) {
-	ctx := c.Request.Context()
+// linkForm checks a posted "email me a link" form and makes its request,
+// for the interaction (and client) lookup finds; when it cannot, it has
+// answered.
+func (h *Handler) linkForm(c *gin.Context, lookup func(*gin.Context, string) (*models.Interaction, *models.Client, error)) (*models.Interaction, *models.Client, passlink.Request, bool) {
 	if !h.sessions.CheckCSRF(c.Request, c.PostForm("csrf")) {
 		h.fail(c, errBadForm)
-		return
+		return nil, nil, passlink.Request{}, false
 	}
-	in, client, err := h.passlinkInteraction(c, c.PostForm("interaction"))
+	in, client, err := lookup(c, c.PostForm("interaction"))
 	if err != nil {
 		h.fail(c, err)
-		return
+		return nil, nil, passlink.Request{}, false
 	}
 	ua := c.Request.UserAgent()
 	req := passlink.Request{
@@ -140,20 +139,46 @@ func (h *Handler) handlePasslinkRequest(c *gin.Context) {
 	if in != nil {
 		req.InteractionID, req.ClientID, req.AppName = in.ID, client.ID, client.Name
 	}
-	sent, err := h.passlinks.Request(ctx, req)
+	return in, client, req, true
+}
+
+// sendLink sends the link req asks for. An invalid address is answered
+// by invalid (the form again, saying msg), any other failure by the error
+// page; both return false.
+func (h *Handler) sendLink(c *gin.Context, req passlink.Request, invalid func(msg string)) (*passlink.Sent, bool) {
+	sent, err := h.passlinks.Request(c.Request.Context(), req)
 	if errors.Is(err, passlink.ErrInvalidEmail) {
-		view := passlinkFormView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Error: "Enter a valid email address, like name@example.com."}
-		if in != nil {
-			view.Interaction = in.ID
-		}
-		if e := c.PostForm("email"); len(e) <= 254 && !strings.ContainsAny(e, "\r\n") {
-			view.Email = e
-		}
-		h.renderPasslinkForm(c, http.StatusBadRequest, client, view)
-		return
+		invalid("Enter a valid email address, like name@example.com.")
+		return nil, false
 	}
 	if err != nil {
 		h.fail(c, err)
+		return nil, false
+	}
+	return sent, true
+}
+
+// formEmail is an email address a form may show again, or "".
+func formEmail(e string) string {
+	if len(e) <= 254 && !strings.ContainsAny(e, "\r\n") {
+		return e
+	}
+	return ""
+}
+
+// handlePasslinkRequest sends a link. The answer is the same page for
+// every valid address, known or not, limited or not.
+func (h *Handler) handlePasslinkRequest(c *gin.Context) {
+	ctx := c.Request.Context()
+	in, client, req, ok := h.linkForm(c, h.passlinkInteraction)
+	if !ok {
+		return
+	}
+	sent, ok := h.sendLink(c, req, func(msg string) {
+		h.renderPasslinkForm(c, http.StatusBadRequest, client, passlinkFormView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Error: msg,
+			Interaction: interactionID(in), Email: formEmail(c.PostForm("email"))})
+	})
+	if !ok {
 		return
 	}
 	if sent.Limited {
@@ -475,14 +500,13 @@ func (h *Handler) handlePasslinkStatus(c *gin.Context) {
 
 // handlePasslinkComplete takes an approval in the requesting browser.
 func (h *Handler) handlePasslinkComplete(c *gin.Context) {
-	body, ok := h.apiGuard(c)
-	if !ok {
-		return
-	}
 	var req struct {
 		Request string `json:"request"`
 	}
-	if err := json.Unmarshal(body, &req); err != nil || req.Request == "" {
+	if !h.readJSON(c, &req) {
+		return
+	}
+	if req.Request == "" {
 		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The request could not be read.")
 		return
 	}

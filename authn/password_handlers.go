@@ -13,7 +13,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/models"
@@ -110,9 +109,7 @@ func (h *Handler) handlePasswordPage(c *gin.Context) {
 		return
 	}
 	view := passwordView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), RPID: h.rpID, Forgot: h.passlinks != nil, Other: true}
-	if e := strings.TrimSpace(c.Query("email")); len(e) <= 254 && !strings.ContainsAny(e, "\r\n") {
-		view.Email = e
-	}
+	view.Email = formEmail(strings.TrimSpace(c.Query("email")))
 	switch n := c.Query("done"); n {
 	case "key_ready", "reset":
 		view.Notice = n
@@ -157,26 +154,17 @@ type stepResponse struct {
 // the account.
 func (h *Handler) handlePasswordSignIn(c *gin.Context) {
 	ctx := c.Request.Context()
-	body, ok := h.apiGuard(c)
-	if !ok {
-		return
-	}
 	var req passwordRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The request could not be read.")
+	if !h.readJSON(c, &req) {
 		return
 	}
 	// The client's policy first: a forged post for a client that does not
 	// allow passwords is refused before anything is looked up or counted.
-	in, _, err := h.methodAllowed(c, req.Interaction, models.MethodPasswordKey)
-	if err != nil {
-		h.pageErrJSON(c, err)
+	in, _, ok := h.allowedJSON(c, req.Interaction, models.MethodPasswordKey)
+	if !ok {
 		return
 	}
-	inID := ""
-	if in != nil {
-		inID = in.ID
-	}
+	inID := interactionID(in)
 	if req.Password == "" {
 		h.jsonError(c, http.StatusBadRequest, "password_missing", "Enter your password.")
 		return
@@ -192,7 +180,7 @@ func (h *Handler) handlePasswordSignIn(c *gin.Context) {
 		return
 	case errors.As(err, &throttled):
 		h.log.InfoContext(ctx, "password sign-in throttled", "by", throttled.By, "retry_after", throttled.RetryAfter)
-		h.recordPassword(c, "", inID, "login", models.ResultFailure, "throttled", "")
+		h.recordEvent(c, passwordMethod, "", inID, "login", models.ResultFailure, "throttled", "")
 		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Round(time.Second)/time.Second)+1))
 		msg := "Too many attempts. Try again in " + aboutDuration(throttled.RetryAfter) + "."
 		if h.passlinks != nil {
@@ -201,7 +189,7 @@ func (h *Handler) handlePasswordSignIn(c *gin.Context) {
 		h.jsonError(c, http.StatusTooManyRequests, "throttled", msg)
 		return
 	case errors.Is(err, password.ErrWrongPassword):
-		h.recordPassword(c, "", inID, "login", models.ResultFailure, "wrong_password", "")
+		h.recordEvent(c, passwordMethod, "", inID, "login", models.ResultFailure, "wrong_password", "")
 		h.jsonError(c, http.StatusUnauthorized, "wrong_password", "Your email or password is wrong.")
 		return
 	case errors.Is(err, password.ErrDisabled):
@@ -243,34 +231,28 @@ func (h *Handler) handlePasswordSignIn(c *gin.Context) {
 			h.pageErrJSON(c, serr)
 			return
 		}
-		h.recordPassword(c, u.ID, inID, "login", models.ResultSuccess, "password_only", "")
+		h.recordEvent(c, passwordMethod, u.ID, inID, "login", models.ResultSuccess, "password_only", "")
 		resp.Redirect = h.afterLogin(c, inID, ls.ID)
 	}
 	if err != nil {
-		h.keyError(c, err, u.ID, "")
+		h.ceremonyError(c, passwordMethod, err, u.ID, "")
 		return
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, resp)
+	noStoreJSON(c, http.StatusOK, resp)
 }
 
 // handlePasswordKey finishes the second step: the security key assertion
 // of the ceremony the right password began.
 func (h *Handler) handlePasswordKey(c *gin.Context) {
 	ctx := c.Request.Context()
-	body, ok := h.apiGuard(c)
+	req, ok := h.readVerify(c, keyUnreadable)
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The security key's response could not be read.")
 		return
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	res, err := h.passkeys.FinishLogin(ctx, req.Ceremony, secondFactorBinding(browser), req.Credential)
 	if err != nil {
-		h.keyError(c, err, "", "login")
+		h.ceremonyError(c, passwordMethod, err, "", "login")
 		return
 	}
 	if res.Credential.Kind != models.CredentialSecurityKey {
@@ -290,9 +272,8 @@ func (h *Handler) handlePasswordKey(c *gin.Context) {
 		h.pageErrJSON(c, err)
 		return
 	}
-	h.recordPassword(c, res.User.ID, res.InteractionID, "login", models.ResultSuccess, "", res.Credential.AAGUID)
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"redirect": h.afterStrongLogin(c, res.InteractionID, ls.ID)})
+	h.recordEvent(c, passwordMethod, res.User.ID, res.InteractionID, "login", models.ResultSuccess, "", res.Credential.AAGUID)
+	noStoreJSON(c, http.StatusOK, gin.H{"redirect": h.afterStrongLogin(c, res.InteractionID, ls.ID)})
 }
 
 // handlePasswordEnrol finishes the enrolment of a first security key
@@ -301,22 +282,17 @@ func (h *Handler) handlePasswordKey(c *gin.Context) {
 // person signs in once more, now with the key.
 func (h *Handler) handlePasswordEnrol(c *gin.Context) {
 	ctx := c.Request.Context()
-	body, ok := h.apiGuard(c)
+	req, ok := h.readVerify(c, keyUnreadable)
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The security key's response could not be read.")
 		return
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	u, cred, inID, err := h.passkeys.FinishRegistration(ctx, req.Ceremony, enrolBinding(browser), req.Credential)
 	if err != nil {
-		h.keyError(c, err, "", "register")
+		h.ceremonyError(c, passwordMethod, err, "", "register")
 		return
 	}
-	h.recordPassword(c, u.ID, inID, "register", models.ResultSuccess, "security_key", cred.AAGUID)
+	h.recordEvent(c, passwordMethod, u.ID, inID, "register", models.ResultSuccess, "security_key", cred.AAGUID)
 	ls, err := h.sessions.Start(ctx, c.Writer, c.Request, websession.Login{
 		UserID: u.ID, AMR: []string{"pwd"}, ACR: models.ACRBasic, AuthTime: time.Now(),
 	})
@@ -324,7 +300,7 @@ func (h *Handler) handlePasswordEnrol(c *gin.Context) {
 		h.pageErrJSON(c, err)
 		return
 	}
-	h.recordPassword(c, u.ID, inID, "login", models.ResultSuccess, "enrolled", cred.AAGUID)
+	h.recordEvent(c, passwordMethod, u.ID, inID, "login", models.ResultSuccess, "enrolled", cred.AAGUID)
 	next := ""
 	if inID != "" {
 		if in, err := h.st.GetInteraction(ctx, inID); err == nil && !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues)) {
@@ -336,9 +312,11 @@ func (h *Handler) handlePasswordEnrol(c *gin.Context) {
 	if next == "" {
 		next = h.afterLogin(c, inID, ls.ID)
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"redirect": next})
+	noStoreJSON(c, http.StatusOK, gin.H{"redirect": next})
 }
+
+// keyUnreadable answers a security key response that cannot be read.
+const keyUnreadable = "The security key's response could not be read."
 
 // keyAnswers words the passkey service's refusals for a security key.
 var keyAnswers = map[string]string{
@@ -351,52 +329,6 @@ var keyAnswers = map[string]string{
 	"ceremony_expired":      "This sign-in took too long and expired. Start again.",
 	"ceremony_used":         "This sign-in was already used. Start again.",
 	"wrong_browser":         "This sign-in was started in another browser or tab. Start again here.",
-}
-
-// keyError answers a refused security key step and records it.
-func (h *Handler) keyError(c *gin.Context, err error, userID, event string) {
-	status, code, msg := passkey.HTTPStatusAndCode(err)
-	if status >= 500 {
-		h.log.ErrorContext(c.Request.Context(), "security key", "err", err)
-	} else {
-		h.log.InfoContext(c.Request.Context(), "security key refused", "code", code, "err", err)
-	}
-	if m, ok := keyAnswers[code]; ok {
-		msg = m
-	}
-	if event != "" {
-		var pe *passkey.Error
-		aaguid, inID := "", ""
-		if errors.As(err, &pe) {
-			if userID == "" {
-				userID = pe.UserID
-			}
-			aaguid, inID = pe.AAGUID, pe.InteractionID
-		}
-		h.recordPassword(c, userID, inID, event, models.ResultFailure, code, aaguid)
-	}
-	c.Header("Cache-Control", "no-store")
-	c.AbortWithStatusJSON(status, apiError{Error: code, Message: msg})
-}
-
-// recordPassword stores an auth event of this method; failures to record
-// are logged, not fatal.
-func (h *Handler) recordPassword(c *gin.Context, userID, interactionID, event, result, reason, aaguid string) {
-	ctx := c.Request.Context()
-	clientID := ""
-	if interactionID != "" {
-		if in, err := h.st.GetInteraction(ctx, interactionID); in != nil && (err == nil || errors.Is(err, models.ErrConsumed)) {
-			clientID = in.ClientID
-		}
-	}
-	e := &models.AuthEvent{
-		ID: websession.RandomToken(16), At: time.Now().UTC(), UserID: userID, ClientID: clientID,
-		Method: models.MethodPasswordKey, Event: event, Result: result, Reason: reason, AAGUID: aaguid,
-		IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
-	}
-	if err := h.passkeys.Record(ctx, e); err != nil {
-		h.log.WarnContext(ctx, "record auth event", "err", err)
-	}
 }
 
 // aboutDuration says a wait the way people do: "45 seconds", "2 minutes".
@@ -434,12 +366,8 @@ func (h *Handler) handleForgotForm(c *gin.Context) {
 		return
 	}
 	view := forgotView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request)}
-	if e := strings.TrimSpace(c.Query("email")); len(e) <= 254 && !strings.ContainsAny(e, "\r\n") {
-		view.Email = e
-	}
-	if in != nil {
-		view.Interaction = in.ID
-	}
+	view.Email = formEmail(strings.TrimSpace(c.Query("email")))
+	view.Interaction = interactionID(in)
 	h.renderForgot(c, http.StatusOK, client, view)
 }
 
@@ -458,44 +386,23 @@ func (h *Handler) renderForgot(c *gin.Context, status int, client *models.Client
 // every valid address, known or not, limited or not.
 func (h *Handler) handleForgotRequest(c *gin.Context) {
 	ctx := c.Request.Context()
-	if !h.sessions.CheckCSRF(c.Request, c.PostForm("csrf")) {
-		h.fail(c, errBadForm)
+	in, client, req, ok := h.linkForm(c, h.resetInteraction)
+	if !ok {
 		return
 	}
-	in, client, err := h.resetInteraction(c, c.PostForm("interaction"))
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	ua := c.Request.UserAgent()
-	req := passlink.Request{
-		Email: c.PostForm("email"), BrowserHash: h.sessions.Browser(c.Writer, c.Request),
-		UserAgent: ua, Device: describeUserAgent(ua), IP: c.ClientIP(), Reset: true,
-	}
-	if in != nil {
-		req.InteractionID, req.ClientID, req.AppName = in.ID, client.ID, client.Name
-	}
-	sent, err := h.passlinks.Request(ctx, req)
-	if errors.Is(err, passlink.ErrInvalidEmail) {
-		view := forgotView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Error: "Enter a valid email address, like name@example.com."}
-		if in != nil {
-			view.Interaction = in.ID
-		}
-		if e := c.PostForm("email"); len(e) <= 254 && !strings.ContainsAny(e, "\r\n") {
-			view.Email = e
-		}
-		h.renderForgot(c, http.StatusBadRequest, client, view)
-		return
-	}
-	if err != nil {
-		h.fail(c, err)
+	req.Reset = true
+	sent, ok := h.sendLink(c, req, func(msg string) {
+		h.renderForgot(c, http.StatusBadRequest, client, forgotView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Error: msg,
+			Interaction: interactionID(in), Email: formEmail(c.PostForm("email"))})
+	})
+	if !ok {
 		return
 	}
 	if sent.Limited {
 		h.log.InfoContext(ctx, "password reset request rate limited", "by", sent.LimitedBy)
-		h.recordPassword(c, "", req.InteractionID, "reset_request", models.ResultFailure, "rate_limited", "")
+		h.recordEvent(c, passwordMethod, "", req.InteractionID, "reset_request", models.ResultFailure, "rate_limited", "")
 	} else {
-		h.recordPassword(c, sent.UserID, req.InteractionID, "reset_request", models.ResultSuccess, "", "")
+		h.recordEvent(c, passwordMethod, sent.UserID, req.InteractionID, "reset_request", models.ResultSuccess, "", "")
 	}
 	back := "/login/password"
 	var app *models.Client
@@ -574,7 +481,7 @@ func (h *Handler) handleResetPost(c *gin.Context) {
 		h.resetProblem(c, err)
 		return
 	}
-	h.recordPassword(c, res.User.ID, res.InteractionID, "reset", models.ResultSuccess, "", "")
+	h.recordEvent(c, passwordMethod, res.User.ID, res.InteractionID, "reset", models.ResultSuccess, "", "")
 	// The reset signed this browser out too: clear its cookie.
 	if err := h.sessions.End(ctx, c.Writer, c.Request); err != nil {
 		h.log.WarnContext(ctx, "end session after reset", "err", err)
@@ -675,12 +582,27 @@ func (h *Handler) handleAccountPassword(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	h.recordPassword(c, u.ID, "", "password_change", models.ResultSuccess, "", "")
+	h.recordEvent(c, passwordMethod, u.ID, "", "password_change", models.ResultSuccess, "", "")
 	done := "password_changed"
 	if !pa.HasPassword {
 		done = "password_set"
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done="+done+"#password")
+}
+
+// keyAccount is the signed-in account a security key is added to; when
+// there is none it has answered.
+func (h *Handler) keyAccount(c *gin.Context) (*models.LoginSession, *models.User, bool) {
+	ls, u, err := h.currentUser(c)
+	if err != nil {
+		h.pageErrJSON(c, err)
+		return nil, nil, false
+	}
+	if ls == nil {
+		h.jsonError(c, http.StatusUnauthorized, "signed_out", "You were signed out. Sign in again to add a security key.")
+		return nil, nil, false
+	}
+	return ls, u, true
 }
 
 // handleSecurityKeyOptions begins adding a security key to the signed-in
@@ -690,56 +612,39 @@ func (h *Handler) handleSecurityKeyOptions(c *gin.Context) {
 	if _, ok := h.apiGuard(c); !ok {
 		return
 	}
-	ls, u, err := h.currentUser(c)
-	if err != nil {
-		h.pageErrJSON(c, err)
-		return
-	}
-	if ls == nil {
-		h.jsonError(c, http.StatusUnauthorized, "signed_out", "You were signed out. Sign in again to add a security key.")
+	ls, u, ok := h.keyAccount(c)
+	if !ok {
 		return
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	opts, ceremony, err := h.passkeys.BeginRegistration(ctx, u, nil, models.CredentialSecurityKey, accountKeyBinding(browser, ls), "")
 	if err != nil {
-		h.keyError(c, err, u.ID, "")
+		h.ceremonyError(c, passwordMethod, err, u.ID, "")
 		return
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
+	noStoreJSON(c, http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
 }
 
 // handleSecurityKeyVerify stores the security key added from the account
 // page (only in the session that asked for it).
 func (h *Handler) handleSecurityKeyVerify(c *gin.Context) {
 	ctx := c.Request.Context()
-	body, ok := h.apiGuard(c)
+	req, ok := h.readVerify(c, keyUnreadable)
 	if !ok {
 		return
 	}
-	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The security key's response could not be read.")
-		return
-	}
-	ls, cur, err := h.currentUser(c)
-	if err != nil {
-		h.pageErrJSON(c, err)
-		return
-	}
-	if ls == nil {
-		h.jsonError(c, http.StatusUnauthorized, "signed_out", "You were signed out. Sign in again to add a security key.")
+	ls, cur, ok := h.keyAccount(c)
+	if !ok {
 		return
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	u, cred, _, err := h.passkeys.FinishRegistration(ctx, req.Ceremony, accountKeyBinding(browser, ls), req.Credential)
 	if err != nil {
-		h.keyError(c, err, cur.ID, "register")
+		h.ceremonyError(c, passwordMethod, err, cur.ID, "register")
 		return
 	}
-	h.recordPassword(c, u.ID, "", "register", models.ResultSuccess, "security_key", cred.AAGUID)
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"redirect": "/account?done=key_added#security-keys"})
+	h.recordEvent(c, passwordMethod, u.ID, "", "register", models.ResultSuccess, "security_key", cred.AAGUID)
+	noStoreJSON(c, http.StatusOK, gin.H{"redirect": "/account?done=key_added#security-keys"})
 }
 
 // credentialRemovable says why one of the user's credentials may not be

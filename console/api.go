@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -113,6 +114,45 @@ func query(g *gin.Context, name string) (string, error) {
 	return v, nil
 }
 
+// search answers one page of a search: the q, offset and limit
+// parameters in, a List out.
+func search[T any](g *gin.Context, find func(ctx context.Context, q string, offset, limit int) ([]T, bool, error)) error {
+	offset, limit, err := page(g)
+	if err != nil {
+		return err
+	}
+	q, err := query(g, "q")
+	if err != nil {
+		return err
+	}
+	items, more, err := find(g.Request.Context(), q, offset, limit)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, listOf(items, more, offset, limit))
+	return nil
+}
+
+// answer makes the answer of a service's (v, err): v with 200 OK, or err.
+func answer(g *gin.Context) func(v any, err error) error {
+	return func(v any, err error) error {
+		if err != nil {
+			return err
+		}
+		g.JSON(http.StatusOK, v)
+		return nil
+	}
+}
+
+// noContent answers 204 No Content, or returns err.
+func noContent(g *gin.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	g.Status(http.StatusNoContent)
+	return nil
+}
+
 func listOf[T any](items []T, more bool, offset, limit int) List[T] {
 	l := List[T]{Items: items, HasMore: more}
 	if more {
@@ -143,20 +183,7 @@ func decode(g *gin.Context, v any) error {
 // --- clients ---
 
 func (c *Console) apiListClients(g *gin.Context) error {
-	offset, limit, err := page(g)
-	if err != nil {
-		return err
-	}
-	q, err := query(g, "q")
-	if err != nil {
-		return err
-	}
-	items, more, err := c.Clients.List(g.Request.Context(), q, offset, limit)
-	if err != nil {
-		return err
-	}
-	g.JSON(http.StatusOK, listOf(items, more, offset, limit))
-	return nil
+	return search(g, c.Clients.List)
 }
 
 // clientWithSecret is a client plus its secret, present exactly once:
@@ -181,12 +208,7 @@ func (c *Console) apiCreateClient(g *gin.Context) error {
 }
 
 func (c *Console) apiGetClient(g *gin.Context) error {
-	v, err := c.Clients.Get(g.Request.Context(), g.Param("id"))
-	if err != nil {
-		return err
-	}
-	g.JSON(http.StatusOK, v)
-	return nil
+	return answer(g)(c.Clients.Get(g.Request.Context(), g.Param("id")))
 }
 
 func (c *Console) apiUpdateClient(g *gin.Context) error {
@@ -214,49 +236,22 @@ func (c *Console) apiRotateClientSecret(g *gin.Context) error {
 
 func (c *Console) apiSetClientDisabled(disabled bool) func(*gin.Context) error {
 	return func(g *gin.Context) error {
-		v, err := c.Clients.SetDisabled(g.Request.Context(), g.Param("id"), disabled)
-		if err != nil {
-			return err
-		}
-		g.JSON(http.StatusOK, v)
-		return nil
+		return answer(g)(c.Clients.SetDisabled(g.Request.Context(), g.Param("id"), disabled))
 	}
 }
 
 func (c *Console) apiDeleteClient(g *gin.Context) error {
-	if err := c.Clients.Delete(g.Request.Context(), g.Param("id")); err != nil {
-		return err
-	}
-	g.Status(http.StatusNoContent)
-	return nil
+	return noContent(g, c.Clients.Delete(g.Request.Context(), g.Param("id")))
 }
 
 // --- users ---
 
 func (c *Console) apiListUsers(g *gin.Context) error {
-	offset, limit, err := page(g)
-	if err != nil {
-		return err
-	}
-	q, err := query(g, "q")
-	if err != nil {
-		return err
-	}
-	items, more, err := c.Users.Search(g.Request.Context(), q, offset, limit)
-	if err != nil {
-		return err
-	}
-	g.JSON(http.StatusOK, listOf(items, more, offset, limit))
-	return nil
+	return search(g, c.Users.Search)
 }
 
 func (c *Console) apiGetUser(g *gin.Context) error {
-	d, err := c.Users.Show(g.Request.Context(), g.Param("id"))
-	if err != nil {
-		return err
-	}
-	g.JSON(http.StatusOK, d)
-	return nil
+	return answer(g)(c.Users.Show(g.Request.Context(), g.Param("id")))
 }
 
 func (c *Console) apiDisableUser(g *gin.Context) error {
@@ -268,45 +263,27 @@ func (c *Console) apiDisableUser(g *gin.Context) error {
 	if admin && !c.steppedUp(g) {
 		return ErrStepUpRequired
 	}
-	return c.userResult(g)(c.Users.SetDisabled(g.Request.Context(), g.Param("id"), true))
+	return answer(g)(c.Users.SetDisabled(g.Request.Context(), g.Param("id"), true))
 }
 
 func (c *Console) apiEnableUser(g *gin.Context) error {
-	return c.userResult(g)(c.Users.SetDisabled(g.Request.Context(), g.Param("id"), false))
+	return answer(g)(c.Users.SetDisabled(g.Request.Context(), g.Param("id"), false))
 }
 
 func (c *Console) apiGrantAdmin(g *gin.Context) error {
-	return c.userResult(g)(c.Users.SetAdmin(g.Request.Context(), g.Param("id"), true))
+	return answer(g)(c.Users.SetAdmin(g.Request.Context(), g.Param("id"), true))
 }
 
 func (c *Console) apiRevokeAdmin(g *gin.Context) error {
-	return c.userResult(g)(c.Users.SetAdmin(g.Request.Context(), g.Param("id"), false))
-}
-
-func (c *Console) userResult(g *gin.Context) func(*UserView, error) error {
-	return func(v *UserView, err error) error {
-		if err != nil {
-			return err
-		}
-		g.JSON(http.StatusOK, v)
-		return nil
-	}
+	return answer(g)(c.Users.SetAdmin(g.Request.Context(), g.Param("id"), false))
 }
 
 func (c *Console) apiDeleteUser(g *gin.Context) error {
-	if err := c.Users.Delete(g.Request.Context(), g.Param("id")); err != nil {
-		return err
-	}
-	g.Status(http.StatusNoContent)
-	return nil
+	return noContent(g, c.Users.Delete(g.Request.Context(), g.Param("id")))
 }
 
 func (c *Console) apiRemoveCredential(g *gin.Context) error {
-	if err := c.Users.RemoveCredential(g.Request.Context(), g.Param("id"), g.Param("cred")); err != nil {
-		return err
-	}
-	g.Status(http.StatusNoContent)
-	return nil
+	return noContent(g, c.Users.RemoveCredential(g.Request.Context(), g.Param("id"), g.Param("cred")))
 }
 
 func (c *Console) apiInvite(g *gin.Context) error {
@@ -446,12 +423,7 @@ func rawOrNull(s string) json.RawMessage {
 // --- statistics (the stats service of stats.go) ---
 
 func (c *Console) apiStatsHeadline(g *gin.Context) error {
-	h, err := c.stats.Headline(g.Request.Context())
-	if err != nil {
-		return err
-	}
-	g.JSON(http.StatusOK, h)
-	return nil
+	return answer(g)(c.stats.Headline(g.Request.Context()))
 }
 
 func (c *Console) apiStatsDashboard(g *gin.Context) error {
@@ -460,10 +432,5 @@ func (c *Console) apiStatsDashboard(g *gin.Context) error {
 	if r.Name != name {
 		return invalid("range", "one of 1h, 24h, 7d, 30d")
 	}
-	d, err := c.stats.Dashboard(g.Request.Context(), r)
-	if err != nil {
-		return err
-	}
-	g.JSON(http.StatusOK, d)
-	return nil
+	return answer(g)(c.stats.Dashboard(g.Request.Context(), r))
 }
