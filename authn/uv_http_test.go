@@ -95,3 +95,27 @@ func clientRequiringUV(t *testing.T, opts ...testenv.Option) {
 		t.Fatalf("sign-in for the lax client redirected to %q", r)
 	}
 }
+
+// TestSignupOptionsErrorIsAnswered: when the passkey service refuses to
+// begin a sign-up (here: a client whose stored user-verification setting
+// is corrupt), the page gets a 4xx JSON error — never 200 with no options.
+func TestSignupOptionsErrorIsAnswered(t *testing.T) {
+	env := testenv.New(t)
+	rp := newRelyingParty(t, env, clients.Spec{Name: "Broken", SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
+	sqlDB, err := env.Store.SQLDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlDB.Exec(`UPDATE clients SET user_verification = 'bogus' WHERE id = ?`, rp.clientID); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, env)
+	ia := b.openAuthorization(rp.start())
+	res := b.post("/webauthn/register/options", map[string]string{"interaction": ia, "email": "eve@example.com", "name": "Eve"})
+	if res.status == http.StatusOK {
+		t.Fatalf("sign-up options for a broken client answered 200: %s", res.body)
+	}
+	if res.status < 400 || res.status >= 500 {
+		t.Fatalf("status %d, want a 4xx", res.status)
+	}
+}
