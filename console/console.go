@@ -105,6 +105,7 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 		cfg:      cfg, st: deps.Store, provider: deps.Provider, sessions: deps.Sessions, passkeys: deps.Passkeys,
 		stats: deps.Stats, log: log, idle: idle, now: time.Now,
 	}
+	c.Policies.checkMDS = deps.Passkeys.CheckMDSFile
 	if deps.Passlinks != nil {
 		c.Users.SetPasslinks(deps.Passlinks)
 	}

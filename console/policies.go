@@ -15,6 +15,8 @@ import (
 	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/oidc"
+	"github.com/sesame-idp/sesame/websession"
 )
 
 // GlobalPolicy is the name of the global defaults document.
@@ -50,14 +52,21 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 //   - default_login_methods: read live (cached) by Clients.Create for a
 //     client registered without allowed_login_methods;
 //   - signup_open, user_verification, attestation, aaguid_allow,
-//     aaguid_deny, passlink_ttl, passlink_rate_email, passlink_rate_ip:
-//     read live (cached, PolicyCacheTTL) by the hosted pages, the passkey
-//     service and the passlink service on each request, through the
-//     PolicySource methods below;
-//   - login_session_ttl, access_token_ttl, refresh_token_ttl, id_token_ttl:
-//     applied over the configuration at start-up (server.New calls
-//     ApplyStoredPolicy): fosite's configuration and the session manager
-//     are built once, so they need a restart.
+//     aaguid_deny, mds_file, passlink_ttl, passlink_rate_email,
+//     passlink_rate_ip: read live (cached, PolicyCacheTTL) by the hosted
+//     pages, the passkey service and the passlink service on each
+//     request, through the PolicySource methods below; the passkey
+//     service loads an MDS file when the path changes (a file that fails
+//     to load keeps the previous metadata, logged);
+//   - login_session_ttl: read live by the session manager for each new
+//     login session (sessions already started keep their expiry);
+//   - access_token_ttl, refresh_token_ttl, id_token_ttl: read live by the
+//     OIDC provider for each token it issues, unless the client set its
+//     own lifetime. The authorization code lifetime is configuration only.
+//
+// server.New also applies the stored policy over the configuration at
+// start-up (ApplyStoredPolicy), so start-time consumers (the signing key
+// retention, sized by the ID token lifetime) see it.
 type Policy struct {
 	SignupOpen          bool     `json:"signup_open"`
 	DefaultLoginMethods []string `json:"default_login_methods"`
@@ -72,11 +81,13 @@ type Policy struct {
 	AccessTokenTTL      Duration `json:"access_token_ttl"`
 	RefreshTokenTTL     Duration `json:"refresh_token_ttl"`
 	IDTokenTTL          Duration `json:"id_token_ttl"`
+	MDSFile             string   `json:"mds_file"`
 }
 
 // RestartRequired names the policy fields that take effect only when a
 // replica restarts.
-var RestartRequired = []string{"login_session_ttl", "access_token_ttl", "refresh_token_ttl", "id_token_ttl"}
+// None do: every field is read live (cached, PolicyCacheTTL).
+var RestartRequired = []string{}
 
 var loginMethods = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
 
@@ -90,6 +101,7 @@ func PolicyFromConfig(c config.Config) Policy {
 		PasslinkTTL: Duration(c.PasslinkTTL), PasslinkRateEmail: c.PasslinkRateEmail, PasslinkRateIP: c.PasslinkRateIP,
 		LoginSessionTTL: Duration(c.LoginSessionTTL), AccessTokenTTL: Duration(c.AccessTokenTTL),
 		RefreshTokenTTL: Duration(c.RefreshTokenTTL), IDTokenTTL: Duration(c.IDTokenTTL),
+		MDSFile: c.MDSFile,
 	}
 }
 
@@ -107,6 +119,9 @@ func (p Policy) Apply(c *config.Config) {
 	c.AccessTokenTTL = time.Duration(p.AccessTokenTTL)
 	c.RefreshTokenTTL = time.Duration(p.RefreshTokenTTL)
 	c.IDTokenTTL = time.Duration(p.IDTokenTTL)
+	// MDSFile is not applied: the passkey service starts with the
+	// configuration's file and switches to the policy's live, so a stored
+	// file that went missing cannot stop Sesame from starting.
 }
 
 // Validate checks p with the configuration's own rules (ranges, enums,
@@ -122,6 +137,12 @@ func (p Policy) Validate(base config.Config) error {
 	}
 	if len(p.AAGUIDAllow) > 500 || len(p.AAGUIDDeny) > 500 {
 		return invalid("aaguid_allow", "at most 500 entries per list")
+	}
+	if len(p.MDSFile) > 4096 {
+		return invalid("mds_file", "at most 4096 characters")
+	}
+	if p.MDSFile != "" && p.Attestation != "direct" {
+		return invalid("mds_file", `an MDS file needs attestation "direct"`)
 	}
 	c := base
 	p.Apply(&c)
@@ -169,6 +190,9 @@ type Policies struct {
 	st    *store.Store
 	base  config.Config
 	audit *Audit
+	// checkMDS verifies a policy's MDS file before it is saved (the
+	// passkey service's, with its root; FIDO's root by default).
+	checkMDS func(path string) error
 
 	mu      sync.Mutex
 	cached  *Policy
@@ -196,10 +220,31 @@ func (s *Policies) Current(ctx context.Context) (Policy, error) {
 }
 
 var (
-	_ passkey.PolicySource  = (*Policies)(nil)
-	_ passlink.PolicySource = (*Policies)(nil)
-	_ authn.PolicySource    = (*Policies)(nil)
+	_ passkey.PolicySource    = (*Policies)(nil)
+	_ passlink.PolicySource   = (*Policies)(nil)
+	_ authn.PolicySource      = (*Policies)(nil)
+	_ oidc.PolicySource       = (*Policies)(nil)
+	_ websession.PolicySource = (*Policies)(nil)
 )
+
+// TokenLifespans is the token part of the current policy.
+func (s *Policies) TokenLifespans(ctx context.Context) (oidc.Lifespans, error) {
+	p, err := s.Current(ctx)
+	if err != nil {
+		return oidc.Lifespans{}, err
+	}
+	return oidc.Lifespans{AccessToken: time.Duration(p.AccessTokenTTL), RefreshToken: time.Duration(p.RefreshTokenTTL),
+		IDToken: time.Duration(p.IDTokenTTL)}, nil
+}
+
+// LoginSessionTTL is the login-session lifetime of the current policy.
+func (s *Policies) LoginSessionTTL(ctx context.Context) (time.Duration, error) {
+	p, err := s.Current(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(p.LoginSessionTTL), nil
+}
 
 // PasskeyPolicy is the passkey part of the current policy.
 func (s *Policies) PasskeyPolicy(ctx context.Context) (passkey.Policy, error) {
@@ -208,7 +253,7 @@ func (s *Policies) PasskeyPolicy(ctx context.Context) (passkey.Policy, error) {
 		return passkey.Policy{}, err
 	}
 	return passkey.Policy{UserVerification: p.UserVerification, Attestation: p.Attestation,
-		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny)}, nil
+		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny), MDSFile: p.MDSFile}, nil
 }
 
 // PasslinkPolicy is the passlink part of the current policy.
@@ -255,6 +300,15 @@ func (s *Policies) Update(ctx context.Context, p Policy) (Policy, error) {
 	before, err := s.Current(ctx)
 	if err != nil {
 		return Policy{}, err
+	}
+	if p.MDSFile != "" {
+		check := s.checkMDS
+		if check == nil {
+			check = func(path string) error { return passkey.CheckMDSFile(path, "") }
+		}
+		if err := check(p.MDSFile); err != nil {
+			return Policy{}, invalid("mds_file", "not a usable FIDO MDS3 BLOB: %v", err)
+		}
 	}
 	b, err := json.Marshal(p)
 	if err != nil {

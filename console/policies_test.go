@@ -2,12 +2,16 @@ package console_test
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
@@ -69,3 +73,43 @@ func TestPoliciesRoundTrip(t *testing.T) {
 }
 
 func storeFilter(action string) store.AuditFilter { return store.AuditFilter{Action: action} }
+
+// TestPolicyMDSFileRefusedWhenUnusable: a policy naming an MDS file that
+// is missing, not a signed BLOB, or set without attestation "direct" is
+// refused with an error on the mds_file field, and nothing is saved.
+func TestPolicyMDSFileRefusedWhenUnusable(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { policyMDSFileRefused(t) })
+	t.Run("postgres", func(t *testing.T) { policyMDSFileRefused(t, testenv.Postgres()) })
+}
+
+func policyMDSFileRefused(t *testing.T, opts ...testenv.Option) {
+	env := testenv.New(t, opts...)
+	pols := env.Server.Console().Policies
+	ctx := console.WithActor(context.Background(), console.CLIActor())
+	garbage := filepath.Join(t.TempDir(), "garbage.jwt")
+	if err := os.WriteFile(garbage, []byte("not a jwt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct{ path, attestation string }{
+		"missing file":        {filepath.Join(t.TempDir(), "none.jwt"), "direct"},
+		"not a signed BLOB":   {garbage, "direct"},
+		"without attestation": {garbage, "none"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := pols.Current(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Attestation, p.MDSFile = tc.attestation, tc.path
+			_, err = pols.Update(ctx, p)
+			var pr *console.Problem
+			if !errors.As(err, &pr) || pr.Status != 422 || len(pr.Errors) == 0 || pr.Errors[0].Field != "mds_file" {
+				t.Fatalf("update with MDS file %s: err = %v, want a 422 on mds_file", tc.path, err)
+			}
+			t.Logf("refused: %s", pr.Errors[0].Message)
+			if got, _ := pols.Current(ctx); got.MDSFile != "" {
+				t.Fatalf("stored MDS file %q after a refusal", got.MDSFile)
+			}
+		})
+	}
+}

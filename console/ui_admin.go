@@ -43,10 +43,10 @@ func newPolicyView(p Policy) policyView {
 	d := func(x Duration) string { return uiDuration(time.Duration(x)) }
 	v.Durations = []durationField{
 		{"passlink_ttl", "Sign-in link expiry", d(p.PasslinkTTL), "e.g. 10m"},
-		{"login_session_ttl", "Login session lifetime", d(p.LoginSessionTTL), "e.g. 720h; applies when Sesame restarts"},
-		{"access_token_ttl", "Access token lifetime", d(p.AccessTokenTTL), "e.g. 1h; applies when Sesame restarts"},
-		{"refresh_token_ttl", "Refresh token lifetime", d(p.RefreshTokenTTL), "e.g. 720h; applies when Sesame restarts"},
-		{"id_token_ttl", "ID token lifetime", d(p.IDTokenTTL), "e.g. 1h; applies when Sesame restarts"},
+		{"login_session_ttl", "Login session lifetime", d(p.LoginSessionTTL), "e.g. 720h; applies to sessions started from now on"},
+		{"access_token_ttl", "Access token lifetime", d(p.AccessTokenTTL), "e.g. 1h; applies to tokens issued from now on, unless the app sets its own"},
+		{"refresh_token_ttl", "Refresh token lifetime", d(p.RefreshTokenTTL), "e.g. 720h; applies to tokens issued from now on, unless the app sets its own"},
+		{"id_token_ttl", "ID token lifetime", d(p.IDTokenTTL), "e.g. 1h; applies to tokens issued from now on, unless the app sets its own"},
 	}
 	return v
 }
@@ -68,6 +68,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		Attestation:         c.PostForm("attestation"),
 		AAGUIDAllow:         strings.Fields(c.PostForm("aaguid_allow")),
 		AAGUIDDeny:          strings.Fields(c.PostForm("aaguid_deny")),
+		MDSFile:             strings.TrimSpace(c.PostForm("mds_file")),
 	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))

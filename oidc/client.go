@@ -15,6 +15,10 @@ import (
 type Client struct {
 	m    *models.Client
 	jwks *jose.JSONWebKeySet
+	// global holds the admin's global token lifetimes, resolved when the
+	// client was handed out for one request (Provider.GetClient); zero
+	// fields fall through to fosite's configured default.
+	global Lifespans
 }
 
 var (
@@ -101,24 +105,33 @@ func hashHint(alg string) string {
 	return alg
 }
 
-// GetEffectiveLifespan returns the client's own lifetime for a token type
-// when it set one (validated within the global bounds by oidc/clients),
-// the global fallback otherwise. It applies to every grant: the code
-// exchange, refreshes and client_credentials.
+// GetEffectiveLifespan returns, for a token type, the client's own
+// lifetime when it set one (validated within the global bounds by
+// oidc/clients), else the global policy's (Lifespans, read live), else
+// fosite's configured fallback. fosite v0.49 asks it for access and
+// refresh tokens in the code exchange and on refresh, for access tokens
+// in client_credentials, and for ID tokens in the code exchange and on
+// refresh. It never asks for authorization codes (their lifetime is the
+// configuration's AuthorizeCodeLifespan).
 func (c *Client) GetEffectiveLifespan(_ fosite.GrantType, tt fosite.TokenType, fallback time.Duration) time.Duration {
 	var secs int
+	var global time.Duration
 	switch tt {
 	case fosite.AccessToken:
-		secs = c.m.AccessTokenTTL
+		secs, global = c.m.AccessTokenTTL, c.global.AccessToken
 	case fosite.RefreshToken:
-		secs = c.m.RefreshTokenTTL
+		secs, global = c.m.RefreshTokenTTL, c.global.RefreshToken
 	case fosite.IDToken:
-		secs = c.m.IDTokenTTL
+		secs, global = c.m.IDTokenTTL, c.global.IDToken
 	}
-	if secs <= 0 {
+	switch {
+	case secs > 0:
+		return time.Duration(secs) * time.Second
+	case global > 0:
+		return global
+	default:
 		return fallback
 	}
-	return time.Duration(secs) * time.Second
 }
 
 // acrValues is the acr_values the provider acts on: the request's, raised

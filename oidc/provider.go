@@ -52,6 +52,21 @@ type DataStore interface {
 	RevokeLoginSession(ctx context.Context, id string) error
 }
 
+// Lifespans are global token lifetimes set by an admin; a zero field means
+// "the configuration's" (Config).
+type Lifespans struct {
+	AccessToken  time.Duration
+	RefreshToken time.Duration
+	IDToken      time.Duration
+}
+
+// PolicySource supplies the live global token lifetimes (the console's
+// stored policy). It is asked each time a client is handed to fosite, so
+// a cached implementation is expected.
+type PolicySource interface {
+	TokenLifespans(ctx context.Context) (Lifespans, error)
+}
+
 // Deps are the provider's collaborators.
 type Deps struct {
 	Store    DataStore
@@ -61,12 +76,19 @@ type Deps struct {
 	Logger   *slog.Logger
 }
 
+// SetPolicySource makes the provider read the global token lifetimes live
+// from src (a client's own lifetimes still win); without one they are the
+// Config's. The server sets it once the console, which owns the policies
+// and itself uses the provider, is built; call it before serving.
+func (p *Provider) SetPolicySource(src PolicySource) { p.policies = src }
+
 // Provider is the OpenID Connect provider.
 type Provider struct {
 	cfg       Config
 	st        DataStore
 	keys      *keys.Manager
 	sessions  *websession.Manager
+	policies  PolicySource
 	pages     *templates.Renderer
 	log       *slog.Logger
 	fosite    fosite.OAuth2Provider
@@ -184,7 +206,7 @@ func (p *Provider) Mount(r gin.IRouter) {
 // client manager for the storage adapter.
 func (p *Provider) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	if c, ok := p.clients.Get(id); ok {
-		return enabled(c)
+		return p.withPolicy(ctx, c)
 	}
 	if id == "" || len(id) > 200 {
 		return nil, fosite.ErrNotFound
@@ -198,7 +220,28 @@ func (p *Provider) GetClient(ctx context.Context, id string) (fosite.Client, err
 	}
 	c := newClient(m)
 	p.clients.Add(id, c)
-	return enabled(c)
+	return p.withPolicy(ctx, c)
+}
+
+// withPolicy returns a per-request copy of a cached client carrying the
+// current global token lifetimes: fosite's GetEffectiveLifespan has no
+// context, so they are resolved here, with the request's. A policy that
+// cannot be read leaves the configuration's lifetimes in force.
+func (p *Provider) withPolicy(ctx context.Context, c *Client) (fosite.Client, error) {
+	if c.m.Disabled {
+		return enabled(c)
+	}
+	if p.policies == nil {
+		return c, nil
+	}
+	l, err := p.policies.TokenLifespans(ctx)
+	if err != nil {
+		p.log.WarnContext(ctx, "token lifetimes from policy not read; using the configuration's", "err", err)
+		return c, nil
+	}
+	cp := *c
+	cp.global = l
+	return &cp, nil
 }
 
 // enabled refuses a disabled client as if it did not exist: fosite then

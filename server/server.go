@@ -85,9 +85,10 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		log = slog.Default()
 	}
 	// Global policies saved in the console override the configuration at
-	// start-up (the token and session lifetimes are read only then); the
-	// passkey, passlink and sign-up settings are also read live from the
-	// console's Policies (wired below).
+	// start-up (so the signing keys' retention covers the stored ID token
+	// lifetime); the passkey, passlink, sign-up, token and session
+	// settings are also read live from the console's Policies (wired
+	// below).
 	if err := console.ApplyStoredPolicy(ctx, deps.Store, &cfg); err != nil {
 		log.Warn("console policies not applied", "err", err)
 	}
@@ -162,6 +163,8 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	// change saved on this replica is seen at once, on others within
 	// the cache's lifetime.
 	passkeys.SetPolicySource(cons.Policies)
+	provider.SetPolicySource(cons.Policies)
+	sessions.SetPolicySource(cons.Policies)
 	if passlinks != nil {
 		passlinks.SetPolicySource(cons.Policies)
 	}

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -42,10 +43,37 @@ type Config struct {
 	CSRFKey []byte
 }
 
+// PolicySource supplies the live login-session lifetime (the console's
+// stored policy); it is asked on each Start, so a cached implementation is
+// expected. A zero duration means "the Config's".
+type PolicySource interface {
+	LoginSessionTTL(ctx context.Context) (time.Duration, error)
+}
+
 // Manager issues and reads the cookies.
 type Manager struct {
-	st  Store
-	cfg Config
+	st     Store
+	cfg    Config
+	policy PolicySource
+}
+
+// SetPolicySource makes Start read the session lifetime from src; the
+// server sets it once the console (which owns the policies) is built,
+// before serving.
+func (m *Manager) SetPolicySource(src PolicySource) { m.policy = src }
+
+// sessionTTL is the lifetime for a session started now: the policy's when
+// set and readable, the configuration's otherwise.
+func (m *Manager) sessionTTL(ctx context.Context) time.Duration {
+	if m.policy != nil {
+		ttl, err := m.policy.LoginSessionTTL(ctx)
+		if err != nil {
+			slog.WarnContext(ctx, "login session lifetime from policy not read; using the configuration's", "err", err)
+		} else if ttl > 0 {
+			return ttl
+		}
+	}
+	return m.cfg.SessionTTL
 }
 
 // New returns a Manager.
@@ -126,14 +154,15 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			return nil, fmt.Errorf("start login session: end previous: %w", err)
 		}
 	}
-	ls, secret, err := NewLoginSession(l, m.cfg.SessionTTL, r.UserAgent(), clientIP(r))
+	ttl := m.sessionTTL(ctx)
+	ls, secret, err := NewLoginSession(l, ttl, r.UserAgent(), clientIP(r))
 	if err != nil {
 		return nil, err
 	}
 	if err := m.st.CreateLoginSession(ctx, ls); err != nil {
 		return nil, fmt.Errorf("start login session: %w", err)
 	}
-	m.set(w, sessionCookie, secret, int(m.cfg.SessionTTL/time.Second))
+	m.set(w, sessionCookie, secret, int(ttl/time.Second))
 	return ls, nil
 }
 

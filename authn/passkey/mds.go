@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/go-webauthn/webauthn/metadata"
@@ -58,6 +59,65 @@ func loadMDS(path, root string, now time.Time, log *slog.Logger) (metadata.Provi
 	)
 }
 
+// mdsRetry is how long a policy's MDS file that failed to load is left
+// alone before the next attempt (the admin may fix the file in place).
+const mdsRetry = time.Minute
+
+// liveMDS is the metadata the live policy names: loaded when the policy's
+// path differs from the one in use, so a save in the console switches
+// every replica over without a restart. A file that fails to load (gone,
+// unreadable, badly signed) keeps the previous metadata in force and is
+// logged; it is retried after mdsRetry, not on every ceremony.
+type liveMDS struct {
+	mu       sync.Mutex
+	path     string
+	mds      metadata.Provider
+	failed   string
+	failedAt time.Time
+}
+
+func (l *liveMDS) get(ctx context.Context, s *Service, path string) metadata.Provider {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if path == l.path {
+		return l.mds
+	}
+	if path == "" {
+		s.log.InfoContext(ctx, "passkey: FIDO metadata turned off by policy", "previous_file", l.path)
+		l.path, l.mds, l.failed = "", nil, ""
+		return nil
+	}
+	now := s.now()
+	if path == l.failed && now.Sub(l.failedAt) < mdsRetry {
+		return l.mds
+	}
+	mds, err := loadMDS(path, s.cfg.MDSRoot, now, s.log)
+	if err != nil {
+		s.log.WarnContext(ctx, "passkey: FIDO metadata file from policy not loaded; keeping the previous metadata",
+			"file", path, "previous_file", l.path, "err", err)
+		l.failed, l.failedAt = path, now
+		return l.mds
+	}
+	s.log.InfoContext(ctx, "passkey: FIDO metadata loaded from policy", "file", path, "previous_file", l.path)
+	l.path, l.mds, l.failed = path, mds, ""
+	return mds
+}
+
+// CheckMDSFile reports whether path is a FIDO MDS3 BLOB this service would
+// load: it exists, its signature chains to the configured root and it
+// parses. The console calls it before saving a policy that names a file.
+func (s *Service) CheckMDSFile(path string) error {
+	return CheckMDSFile(path, s.cfg.MDSRoot)
+}
+
+// CheckMDSFile reports whether path is a FIDO MDS3 BLOB whose signature
+// chains to root (base64 DER; FIDO's production root when empty) and that
+// parses.
+func CheckMDSFile(path, root string) error {
+	_, err := loadMDS(path, root, time.Now(), slog.New(slog.DiscardHandler))
+	return err
+}
+
 // checkAttestationPolicy applies the registration policy to a verified
 // attestation: the AAGUID deny list (with "none" only when the
 // authenticator disclosed its model), and with "direct" the allow list and
@@ -78,7 +138,7 @@ func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.Atte
 	if len(r.allow) > 0 && !r.allow[aaguid] {
 		return fail(ErrAttestationRefused, "authenticator model "+aaguid+" is not on the allow list")
 	}
-	if s.mds == nil {
+	if r.mds == nil {
 		return nil
 	}
 	id, err := uuid.Parse(aaguid)
@@ -86,7 +146,7 @@ func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.Atte
 		return fail(ErrAttestationRefused, "malformed AAGUID")
 	}
 	x5cs, _ := att.AttStatement["x5c"].([]any)
-	if perr := protocol.ValidateMetadataWithAuthenticatorData(ctx, s.mds, id, att.Type, att.Format, x5cs, &att.AuthData); perr != nil {
+	if perr := protocol.ValidateMetadataWithAuthenticatorData(ctx, r.mds, id, att.Type, att.Format, x5cs, &att.AuthData); perr != nil {
 		return fail(ErrAttestationRefused, "FIDO metadata check failed: "+perr.DevInfo)
 	}
 	return nil
@@ -97,18 +157,19 @@ func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.Atte
 // compromise). Models absent from the metadata are not refused here: they
 // passed (or predate) the registration policy.
 func (s *Service) checkMetadataStatus(ctx context.Context, aaguid string) *Error {
-	if s.mds == nil {
+	mds := s.rules(ctx).mds
+	if mds == nil {
 		return nil
 	}
 	id, err := uuid.Parse(aaguid)
 	if err != nil || id == uuid.Nil {
 		return nil
 	}
-	entry, err := s.mds.GetEntry(ctx, id)
+	entry, err := mds.GetEntry(ctx, id)
 	if err != nil || entry == nil {
 		return nil
 	}
-	if err := s.mds.ValidateStatusReports(ctx, entry.StatusReports); err != nil {
+	if err := mds.ValidateStatusReports(ctx, entry.StatusReports); err != nil {
 		return failWith(ErrAttestationRefused, "authenticator model "+aaguid+" has an undesired FIDO status", err)
 	}
 	return nil

@@ -62,7 +62,9 @@ type Config struct {
 	// AAGUIDDeny lists authenticator models that may not register.
 	AAGUIDDeny []string
 	// MDSFile is an optional FIDO MDS3 BLOB (the JWT downloaded from
-	// https://mds3.fidoalliance.org/); needs Attestation "direct".
+	// https://mds3.fidoalliance.org/); needs Attestation "direct". It is
+	// loaded by New; a PolicySource naming another file switches to it
+	// live (Policy.MDSFile).
 	MDSFile string
 	// MDSRoot overrides the certificate (base64 DER) the MDS BLOB must
 	// chain to; empty means FIDO's production root. For tests.
@@ -108,6 +110,7 @@ type Service struct {
 	mds      metadata.Provider
 	fakeKey  []byte
 	policy   PolicySource
+	live     liveMDS
 }
 
 // Policy is the part of Config an admin may change while Sesame runs
@@ -118,6 +121,11 @@ type Policy struct {
 	Attestation      string
 	AAGUIDAllow      []string
 	AAGUIDDeny       []string
+	// MDSFile is the FIDO MDS3 BLOB to check attestations against; ""
+	// means none. When it names another file than the one in use, the
+	// service loads it (liveMDS); a file that fails to load leaves the
+	// previous metadata in force.
+	MDSFile string
 }
 
 // PolicySource gives the live policy. It is asked at each ceremony, so it
@@ -135,12 +143,13 @@ type rules struct {
 	uv          protocol.UserVerificationRequirement
 	direct      bool
 	allow, deny map[string]bool
+	mds         metadata.Provider
 }
 
 // rules returns the live policy, or Config's when there is no source or
 // it fails or gives something New would refuse.
 func (s *Service) rules(ctx context.Context) rules {
-	static := rules{uv: s.uv, direct: s.direct, allow: s.allow, deny: s.deny}
+	static := rules{uv: s.uv, direct: s.direct, allow: s.allow, deny: s.deny, mds: s.mds}
 	if s.policy == nil {
 		return static
 	}
@@ -149,6 +158,7 @@ func (s *Service) rules(ctx context.Context) rules {
 		var r rules
 		r, err = s.checkPolicy(p)
 		if err == nil {
+			r.mds = s.live.get(ctx, s, p.MDSFile)
 			return r
 		}
 	}
@@ -182,7 +192,7 @@ func (s *Service) checkPolicy(p Policy) (rules, error) {
 	if len(r.allow) > 0 && !r.direct {
 		return rules{}, errors.New("an AAGUID allow list needs attestation direct")
 	}
-	if s.mds != nil && !r.direct {
+	if p.MDSFile != "" && !r.direct {
 		return rules{}, errors.New("an MDS file needs attestation direct")
 	}
 	return r, nil
@@ -257,6 +267,7 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 			return nil, fmt.Errorf("passkey: %w", err)
 		}
 	}
+	s.live = liveMDS{path: cfg.MDSFile, mds: s.mds}
 	if len(s.fakeKey) == 0 {
 		s.fakeKey = make([]byte, 32)
 		_, _ = rand.Read(s.fakeKey) // crypto/rand.Read never fails (Go 1.24+)
