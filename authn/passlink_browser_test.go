@@ -52,8 +52,11 @@ func TestPasslinkJourneyInChromium(t *testing.T) {
 	a := rp.start()
 	browsertest.Do(t, ctx, "open authorization", chromedp.Navigate(a.url), chromedp.WaitVisible("#passlink-link"))
 	checkHostedPage(t, ctx, hostedPage{name: "passlink-1-login", primary: "#passkey-button"})
-	browsertest.Do(t, ctx, "ask for a link",
-		chromedp.SendKeys("#email", email), chromedp.Click("#passlink-link"), chromedp.WaitVisible("#passlink-form"))
+	browsertest.WaitLoaded(t, ctx)
+	browsertest.Do(t, ctx, "ask for a link", chromedp.SendKeys("#email", email), chromedp.Click("#passlink-link"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/passlink?")
+	browsertest.Do(t, ctx, "request form", chromedp.WaitVisible("#passlink-form"))
+	browsertest.WaitLoaded(t, ctx)
 	if got := browsertest.Eval[string](t, ctx, `document.getElementById("email").value`); got != email {
 		t.Fatalf("the request form has %q, want the address typed on the login page", got)
 	}
@@ -80,10 +83,13 @@ func TestPasslinkJourneyInChromium(t *testing.T) {
 	// device asked, types the code the first screen shows (a wrong one
 	// first) and approves; the first tab continues by itself.
 	a = rp.start(oauth2.SetAuthURLParam("prompt", "login"))
-	browsertest.Do(t, ctx, "ask again",
-		chromedp.Navigate(a.url), chromedp.WaitVisible("#passlink-link"),
-		chromedp.SendKeys("#email", email), chromedp.Click("#passlink-link"), chromedp.WaitVisible("#passlink-form"),
-		chromedp.Click("#passlink-send"), chromedp.WaitVisible("#passlink-code"))
+	browsertest.Do(t, ctx, "ask again", chromedp.Navigate(a.url), chromedp.WaitVisible("#passlink-link"))
+	browsertest.WaitLoaded(t, ctx)
+	browsertest.Do(t, ctx, "to the request form", chromedp.SendKeys("#email", email), chromedp.Click("#passlink-link"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/passlink?")
+	browsertest.Do(t, ctx, "request form", chromedp.WaitVisible("#passlink-form"))
+	browsertest.WaitLoaded(t, ctx)
+	browsertest.Do(t, ctx, "send again", chromedp.Click("#passlink-send"), chromedp.WaitVisible("#passlink-code"))
 	code := strings.ReplaceAll(browsertest.Eval[string](t, ctx, `document.getElementById("passlink-code").innerText`), " ", "")
 	if len(code) != 6 {
 		t.Fatalf("code %q", code)

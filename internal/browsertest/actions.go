@@ -146,3 +146,18 @@ func WithoutAutofill(t testing.TB, ctx context.Context) (restore func()) {
 		}
 	}
 }
+
+// WaitLoaded waits until the tab's document has finished loading (its
+// deferred scripts have run), so a click is not lost to a page that is
+// still wiring its handlers.
+func WaitLoaded(t testing.TB, ctx context.Context) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState`)); s == "complete" {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("page never finished loading: %s", Location(t, ctx))
+}
