@@ -44,6 +44,17 @@ func New() (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}, layouts: map[string]string{}}
 	funcs := template.FuncMap{
 		"logoURL": logoURL,
+		// dict passes several values to a shared block:
+		// {{template "x" (dict "Key" value ...)}}.
+		"dict": func(kv ...any) map[string]any {
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i+1 < len(kv); i += 2 {
+				if k, ok := kv[i].(string); ok {
+					m[k] = kv[i+1]
+				}
+			}
+			return m
+		},
 		"initial": func(s string) string {
 			s = strings.TrimSpace(s)
 			if s == "" {
