@@ -25,10 +25,10 @@ import (
 	"github.com/descope/virtualwebauthn"
 	"golang.org/x/oauth2"
 
-	"github.com/sesame-idp/sesame/config"
-	"github.com/sesame-idp/sesame/internal/testenv"
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // The passkey JSON API driven over real HTTP, as static/webauthn.js drives
@@ -116,12 +116,12 @@ func (d *authenticator) getAs(t *testing.T, publicKey json.RawMessage, rp virtua
 // last hosted page it loaded (the page's data-csrf attribute).
 type browser struct {
 	t    *testing.T
-	env  *testenv.Env
+	env  *servertest.Env
 	c    *http.Client
 	csrf string
 }
 
-func newBrowser(t *testing.T, env *testenv.Env) *browser {
+func newBrowser(t *testing.T, env *servertest.Env) *browser {
 	return &browser{t: t, env: env, c: env.Browser()}
 }
 
@@ -295,7 +295,7 @@ func (b *browser) signIn(interaction, email string, d *authenticator) string {
 
 // snapshot is what a refused request must leave untouched: every user,
 // credential (with its counter and flags) and login session.
-func snapshot(t *testing.T, env *testenv.Env) string {
+func snapshot(t *testing.T, env *servertest.Env) string {
 	t.Helper()
 	db, err := env.Store.SQLDB()
 	if err != nil {
@@ -329,7 +329,7 @@ func snapshot(t *testing.T, env *testenv.Env) string {
 	return out.String()
 }
 
-func countRows(t *testing.T, env *testenv.Env, table string) int {
+func countRows(t *testing.T, env *servertest.Env, table string) int {
 	t.Helper()
 	db, err := env.Store.SQLDB()
 	if err != nil {
@@ -369,15 +369,15 @@ func wantAPIError(t *testing.T, res apiResponse, status int, code string) {
 // fixture is a running Sesame with one client and one account (Ada)
 // signed up with a passkey through the API.
 type fixture struct {
-	env   *testenv.Env
+	env   *servertest.Env
 	rp    *relyingParty
 	ada   *authenticator
 	adaID string
 }
 
-func newFixture(t *testing.T, opts ...testenv.Option) *fixture {
+func newFixture(t *testing.T, opts ...servertest.Option) *fixture {
 	t.Helper()
-	env := testenv.New(t, opts...)
+	env := servertest.New(t, opts...)
 	f := &fixture{env: env, rp: newRelyingParty(t, env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"}), ada: newAuthenticator()}
 	b := newBrowser(t, env)
 	b.page("/signup")
@@ -409,11 +409,11 @@ func (f *fixture) loginPage(t *testing.T) (*browser, string) {
 // It runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
 func TestPasskeyAPISignUpAndSignIn(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { passkeyJourney(t) })
-	t.Run("postgres", func(t *testing.T) { passkeyJourney(t, testenv.Postgres()) })
+	t.Run("postgres", func(t *testing.T) { passkeyJourney(t, servertest.Postgres()) })
 }
 
-func passkeyJourney(t *testing.T, opts ...testenv.Option) {
-	env := testenv.New(t, opts...)
+func passkeyJourney(t *testing.T, opts ...servertest.Option) {
+	env := servertest.New(t, opts...)
 	rp := newRelyingParty(t, env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 	b := newBrowser(t, env)
 	dev := newAuthenticator()
@@ -884,7 +884,7 @@ func TestPasskeyAPICeremonyOfAnotherBrowserIsSpent(t *testing.T) {
 // TestPasskeySignupClosed: with sign-up closed, nobody can create an
 // account through the API, and nothing is written.
 func TestPasskeySignupClosed(t *testing.T) {
-	env := testenv.New(t, func(c *config.Config) { c.SignupOpen = false })
+	env := servertest.New(t, func(c *config.Config) { c.SignupOpen = false })
 	rp := newRelyingParty(t, env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 	b := newBrowser(t, env)
 	ia := b.openAuthorization(rp.start())
@@ -1077,9 +1077,9 @@ type account struct {
 	session  *models.LoginSession
 }
 
-// signedIn signs userID in (through the store, as testenv does) and
+// signedIn signs userID in (through the store, as servertest does) and
 // loads /account for its CSRF token.
-func signedIn(t *testing.T, env *testenv.Env, userID string) *account {
+func signedIn(t *testing.T, env *servertest.Env, userID string) *account {
 	t.Helper()
 	b := newBrowser(t, env)
 	ls := env.Login(b.c, userID, []string{"pop"}, models.ACRPhishingResistant, time.Now())
@@ -1130,7 +1130,7 @@ func (a *account) addPasskey(t *testing.T) *authenticator {
 	return d
 }
 
-func credentialOf(t *testing.T, env *testenv.Env, id string) *models.WebAuthnCredential {
+func credentialOf(t *testing.T, env *servertest.Env, id string) *models.WebAuthnCredential {
 	t.Helper()
 	c, err := env.Store.GetCredential(context.Background(), id)
 	if err != nil {
@@ -1144,7 +1144,7 @@ func credentialOf(t *testing.T, env *testenv.Env, id string) *models.WebAuthnCre
 // object references), need the CSRF token, refuse to delete the last
 // passkey, and validate the display name.
 func TestAccountPagesTouchOnlyTheirOwner(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	// Ada and Bob, each with a passkey registered through the API.
 	adaB := newBrowser(t, env)
 	adaB.page("/signup")
@@ -1269,7 +1269,7 @@ func TestAccountPagesTouchOnlyTheirOwner(t *testing.T) {
 }
 
 // bobCSRF is a valid CSRF token, of another browser.
-func bobCSRF(t *testing.T, env *testenv.Env, userID string) string {
+func bobCSRF(t *testing.T, env *servertest.Env, userID string) string {
 	t.Helper()
 	return signedIn(t, env, userID).csrf
 }
@@ -1290,7 +1290,7 @@ func mangle(s string) string {
 // is not signed back in: sign-out and revocation are final (OWASP ASVS
 // 4.0 V3.3.1).
 func TestAddPasskeyNeedsTheSessionThatAskedForIt(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	ctx := context.Background()
 	ada := env.CreateUser("ada@example.com")
 	bob := env.CreateUser("bob@example.com")

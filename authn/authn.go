@@ -13,10 +13,10 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // ResumePath is where the browser returns to the provider.
@@ -177,7 +177,7 @@ func (h *Handler) fail(c *gin.Context, err error) {
 		Data: map[string]string{
 			"Message":   pe.msg,
 			"Hint":      pe.hint,
-			"RequestID": middleware.RequestIDFrom(c.Request.Context()),
+			"RequestID": httpx.RequestIDFrom(c.Request.Context()),
 		},
 	}); rerr != nil {
 		h.log.ErrorContext(c.Request.Context(), "render error page", "err", rerr)

@@ -16,9 +16,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sesame-idp/sesame/internal/browsertest"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // relyingParty is a stock OIDC client (go-oidc + x/oauth2) with a real
@@ -31,7 +31,7 @@ type relyingParty struct {
 	callback string
 }
 
-func newRelyingParty(t *testing.T, env *testenv.Env, spec clients.Spec) *relyingParty {
+func newRelyingParty(t *testing.T, env *servertest.Env, spec clients.Spec) *relyingParty {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,7 +128,7 @@ type idClaims struct {
 // signs in. Each authorization ends in a code that a stock OIDC client
 // exchanges for a verified ID token.
 func TestPasskeyJourneyInChromium(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	rp := newRelyingParty(t, env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 	ctx := browsertest.New(t)
 	auth1 := browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())

@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
 )
 
@@ -115,11 +115,11 @@ func (h *Handler) handleConsentPost(c *gin.Context) {
 // client's redirect_uri on another origin.
 func allowRedirect(c *gin.Context, in *models.Interaction, client *models.Client) {
 	if q, err := url.ParseQuery(in.Query); err == nil && q.Get("redirect_uri") != "" {
-		middleware.AllowFormAction(c, q.Get("redirect_uri"))
+		httpx.AllowFormAction(c, q.Get("redirect_uri"))
 		return
 	}
 	// Without redirect_uri the provider uses the client's only one.
 	for _, ru := range client.RedirectURIs {
-		middleware.AllowFormAction(c, ru)
+		httpx.AllowFormAction(c, ru)
 	}
 }

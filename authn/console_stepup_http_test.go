@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // An admin who signs in with a password and a security key confirms a
@@ -18,7 +18,7 @@ import (
 // recorded as the session's step-up. A wrong password, another user's key
 // or a ceremony of another step gets no step-up.
 func TestConsoleStepUpWithPasswordAndSecurityKey(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...testenv.Option) {
+	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
 		env := newPWEnv(t, opts...)
 		ctx := context.Background()
 		const pw = "correct horse battery staple 42"

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestPolicyChangesApplyWithoutRestart: a global policy saved through the
@@ -19,11 +19,11 @@ import (
 // options (WebAuthn §5.4.6) — with no restart.
 func TestPolicyChangesApplyWithoutRestart(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { policyChangesApplyLive(t) })
-	t.Run("postgres", func(t *testing.T) { policyChangesApplyLive(t, testenv.Postgres()) })
+	t.Run("postgres", func(t *testing.T) { policyChangesApplyLive(t, servertest.Postgres()) })
 }
 
-func policyChangesApplyLive(t *testing.T, opts ...testenv.Option) {
-	env := testenv.New(t, opts...)
+func policyChangesApplyLive(t *testing.T, opts ...servertest.Option) {
+	env := servertest.New(t, opts...)
 	rp := newRelyingParty(t, env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 	pols := env.Server.Console().Policies
 	ctx := context.Background()

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/internal/testenv"
-	"github.com/sesame-idp/sesame/websession"
+	"github.com/sesame-idp/sesame/internal/websession"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestLoginSessionLifetimePolicyAppliesWithoutRestart: the login-session
@@ -17,11 +17,11 @@ import (
 // starts (its stored expiry and the cookie's Max-Age), with no restart.
 func TestLoginSessionLifetimePolicyAppliesWithoutRestart(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { loginSessionTTLLive(t) })
-	t.Run("postgres", func(t *testing.T) { loginSessionTTLLive(t, testenv.Postgres()) })
+	t.Run("postgres", func(t *testing.T) { loginSessionTTLLive(t, servertest.Postgres()) })
 }
 
-func loginSessionTTLLive(t *testing.T, opts ...testenv.Option) {
-	env := testenv.New(t, opts...)
+func loginSessionTTLLive(t *testing.T, opts ...servertest.Option) {
+	env := servertest.New(t, opts...)
 	ctx := context.Background()
 	user := env.CreateUser("ttl@example.com")
 	start := func() (time.Duration, *http.Cookie) {

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestHostedPagesShowClientLogo: the pages an interaction's client is
@@ -14,7 +14,7 @@ import (
 // with the app's name as alternative text (WCAG 2.2 SC 1.1.1) instead of
 // the initial; a client without a logo keeps the initial.
 func TestHostedPagesShowClientLogo(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	const logo = "https://acme.example/logo.png"
 	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", LogoURI: logo, SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 	plain := newRelyingParty(t, env, clients.Spec{Name: "Plain App", SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})

@@ -15,8 +15,8 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/axe"
 	"github.com/sesame-idp/sesame/internal/browsertest"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // viewport is one way a page is looked at: a laptop or a phone, light or
@@ -49,7 +49,7 @@ type hostedPage struct {
 // visible focus indicator on everything reachable with Tab. With
 // SESAME_SCREENSHOTS set it saves a PNG of each view for people to look at.
 func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	// Consent is asked; the logo (inline SVG) puts an <img> in the header.
 	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", LogoURI: "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA0MCA0MCI+PHJlY3Qgd2lkdGg9IjQwIiBoZWlnaHQ9IjQwIiByeD0iOCIgZmlsbD0iIzI3NTRjNSIvPjwvc3ZnPg=="})
 	ctx := browsertest.New(t)

@@ -12,8 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // The passkey JSON API used by static/webauthn.js. Requests are same-origin

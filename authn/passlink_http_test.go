@@ -16,12 +16,12 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/sesame-idp/sesame/config"
-	"github.com/sesame-idp/sesame/internal/testenv"
-	"github.com/sesame-idp/sesame/mail"
-	"github.com/sesame-idp/sesame/mail/mailtest"
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/mail"
+	"github.com/sesame-idp/sesame/internal/mail/mailtest"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // Passlinks over real HTTP, with the mails going through a real SMTP
@@ -29,16 +29,16 @@ import (
 
 // plEnv is a Sesame whose mail reaches a test SMTP server.
 type plEnv struct {
-	*testenv.Env
+	*servertest.Env
 	smtp *mailtest.Server
 }
 
 // newPLEnv starts Sesame with its own outbox loop delivering to a test
 // SMTP server, as `sesame serve` does.
-func newPLEnv(t *testing.T, opts ...testenv.Option) *plEnv {
+func newPLEnv(t *testing.T, opts ...servertest.Option) *plEnv {
 	t.Helper()
 	srv := mailtest.Start(t)
-	env := testenv.New(t, append([]testenv.Option{testenv.SMTP(srv)}, opts...)...)
+	env := servertest.New(t, append([]servertest.Option{servertest.SMTP(srv)}, opts...)...)
 	env.DeliverMail()
 	return &plEnv{Env: env, smtp: srv}
 }
@@ -208,9 +208,9 @@ func plCount(t *testing.T, env *plEnv, q string) int {
 
 // plDialects runs fn on SQLite and, when TEST_DATABASE_URL is set, on
 // PostgreSQL.
-func plDialects(t *testing.T, fn func(t *testing.T, opts ...testenv.Option)) {
+func plDialects(t *testing.T, fn func(t *testing.T, opts ...servertest.Option)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t) })
-	t.Run("postgres", func(t *testing.T) { fn(t, testenv.Postgres()) })
+	t.Run("postgres", func(t *testing.T) { fn(t, servertest.Postgres()) })
 }
 
 // neutral removes what legitimately differs between two "check your
@@ -221,7 +221,7 @@ var neutralRE = regexp.MustCompile(`data-request="[^"]*"|data-expires="\d+"|Code
 // addresses get the same page, byte for byte apart from the request's
 // random values, in similar time (no account enumeration).
 func TestPasslinkRequestRevealsNothing(t *testing.T) {
-	env := newPLEnv(t, testenv.With(func(c *config.Config) { c.PasslinkRateIP = 1000 }))
+	env := newPLEnv(t, servertest.With(func(c *config.Config) { c.PasslinkRateIP = 1000 }))
 	b := env.client(t)
 	known := "known-" + randomString() + "@example.com"
 	plUser(t, env, known, true)
@@ -295,7 +295,7 @@ func median(ds []time.Duration) time.Duration {
 // acr basic, marks the address verified, and resumes the authorization.
 // Replays and double clicks sign in once.
 func TestPasslinkSameBrowserSignIn(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...testenv.Option) {
+	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
 		env := newPLEnv(t, opts...)
 		rp := newRelyingParty(t, env.Env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 		b := env.client(t)
@@ -554,7 +554,7 @@ func TestPasslinkRequestBadInput(t *testing.T) {
 // approval once; without "also sign me in" the other device gets no
 // session.
 func TestPasslinkCrossDevice(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...testenv.Option) {
+	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
 		env := newPLEnv(t, opts...)
 		rp := newRelyingParty(t, env.Env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 		desk, phone := env.client(t), env.client(t)
@@ -742,7 +742,7 @@ func TestPasslinkSignupAndRecovery(t *testing.T) {
 // link works.
 func TestPasslinkSMTPOutage(t *testing.T) {
 	srv := mailtest.Start(t)
-	env := &plEnv{Env: testenv.New(t, testenv.SMTP(srv)), smtp: srv}
+	env := &plEnv{Env: servertest.New(t, servertest.SMTP(srv)), smtp: srv}
 	srv.Stop()
 	env.DeliverMail(mail.OutboxOptions{PollInterval: 50 * time.Millisecond, BaseBackoff: 200 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
 

@@ -12,11 +12,11 @@ import (
 
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/internal/ratelimit"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
-	"github.com/sesame-idp/sesame/ratelimit"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // BenchmarkPasswordAndKeySignIn is a whole password + security key sign-in

@@ -15,9 +15,9 @@ import (
 
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // The password + security key method (issue 5). Sign-in is two steps on

@@ -17,11 +17,11 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sesame-idp/sesame/authn/password"
-	"github.com/sesame-idp/sesame/config"
-	"github.com/sesame-idp/sesame/internal/testenv"
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // The password + security key method over real HTTP, as
@@ -34,18 +34,18 @@ func fastPasswords(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 
 
 // pwEnv is a Sesame with one client that skips consent.
 type pwEnv struct {
-	*testenv.Env
+	*servertest.Env
 	rp *relyingParty
 }
 
-func newPWEnv(t *testing.T, opts ...testenv.Option) *pwEnv {
+func newPWEnv(t *testing.T, opts ...servertest.Option) *pwEnv {
 	t.Helper()
-	env := testenv.New(t, append([]testenv.Option{testenv.With(fastPasswords)}, opts...)...)
+	env := servertest.New(t, append([]servertest.Option{servertest.With(fastPasswords)}, opts...)...)
 	return &pwEnv{Env: env, rp: newRelyingParty(t, env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})}
 }
 
 // pwUser creates an account, with a password unless pw is "".
-func pwUser(t *testing.T, env *testenv.Env, email, pw string) *models.User {
+func pwUser(t *testing.T, env *servertest.Env, email, pw string) *models.User {
 	t.Helper()
 	u := env.CreateUser(email)
 	if pw != "" {
@@ -122,10 +122,10 @@ func (b *browser) enrol(interaction, email, pw string, key *authenticator) strin
 // "hwk", "mfa"] at the phishing-resistant acr (RFC 8176 §2).
 func TestPasswordSignInWithSecurityKey(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { passwordJourney(t) })
-	t.Run("postgres", func(t *testing.T) { passwordJourney(t, testenv.Postgres()) })
+	t.Run("postgres", func(t *testing.T) { passwordJourney(t, servertest.Postgres()) })
 }
 
-func passwordJourney(t *testing.T, opts ...testenv.Option) {
+func passwordJourney(t *testing.T, opts ...servertest.Option) {
 	env := newPWEnv(t, opts...)
 	u := pwUser(t, env.Env, "ada@example.com", "correct horse battery staple")
 	key := newSecurityKey()
@@ -379,7 +379,7 @@ func (r *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
 // client whose methods cannot give what a request demands gets a clear
 // page.
 func TestPasswordClientPolicy(t *testing.T) {
-	env := testenv.New(t, testenv.With(fastPasswords))
+	env := servertest.New(t, servertest.With(fastPasswords))
 	pwUser(t, env, "ada@example.com", "correct horse battery staple")
 	passkeyOnly := newRelyingParty(t, env, clients.Spec{Name: "Passkey Shop", SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none",
 		AllowedLoginMethods: []string{models.MethodPasskey}})
@@ -422,7 +422,7 @@ func TestPasswordClientPolicy(t *testing.T) {
 // one first, after which the person signs in once more with it). A
 // password + key session meets the level without a new login.
 func TestPasswordACR(t *testing.T) {
-	env := newPWEnv(t, testenv.With(func(c *config.Config) { c.RequireSecurityKey = false }))
+	env := newPWEnv(t, servertest.With(func(c *config.Config) { c.RequireSecurityKey = false }))
 	u := pwUser(t, env.Env, "ada@example.com", "correct horse battery staple")
 	b := newBrowser(t, env.Env)
 

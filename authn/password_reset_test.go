@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 var resetLinkRE = regexp.MustCompile(`/password/reset/([A-Za-z0-9_-]{43})`)
@@ -22,8 +22,8 @@ var resetLinkRE = regexp.MustCompile(`/password/reset/([A-Za-z0-9_-]{43})`)
 // signs the user out everywhere, in one transaction. A reset link never
 // signs in and a sign-in link never sets a password.
 func TestPasswordResetByPasslink(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...testenv.Option) {
-		env := newPLEnv(t, append(opts, testenv.With(fastPasswords))...)
+	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
+		env := newPLEnv(t, append(opts, servertest.With(fastPasswords))...)
 		email := "ada-" + randomString()[:6] + "@example.com"
 		u := pwUser(t, env.Env, email, "correct horse battery staple")
 		elsewhere := newBrowser(t, env.Env)
@@ -123,7 +123,7 @@ func TestPasswordResetByPasslink(t *testing.T) {
 // TestPasswordResetSetsAFirstPassword: a passkey-only account can get a
 // password through the reset link (and a disabled one cannot).
 func TestPasswordResetSetsAFirstPassword(t *testing.T) {
-	env := newPLEnv(t, testenv.With(fastPasswords))
+	env := newPLEnv(t, servertest.With(fastPasswords))
 	u := env.CreateUser("carol@example.com")
 	b := env.client(t)
 	b.get("/password/forgot")

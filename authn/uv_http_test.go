@@ -9,8 +9,8 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestClientRequiringUserVerification: for a client whose
@@ -21,11 +21,11 @@ import (
 // in to a client that follows the global policy ("preferred").
 func TestClientRequiringUserVerification(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { clientRequiringUV(t) })
-	t.Run("postgres", func(t *testing.T) { clientRequiringUV(t, testenv.Postgres()) })
+	t.Run("postgres", func(t *testing.T) { clientRequiringUV(t, servertest.Postgres()) })
 }
 
-func clientRequiringUV(t *testing.T, opts ...testenv.Option) {
-	env := testenv.New(t, opts...)
+func clientRequiringUV(t *testing.T, opts ...servertest.Option) {
+	env := servertest.New(t, opts...)
 	strict := newRelyingParty(t, env, clients.Spec{Name: "Strict", SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none", UserVerification: "required"})
 	lax := newRelyingParty(t, env, clients.Spec{Name: "Lax", SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 
@@ -100,7 +100,7 @@ func clientRequiringUV(t *testing.T, opts ...testenv.Option) {
 // begin a sign-up (here: a client whose stored user-verification setting
 // is corrupt), the page gets a 4xx JSON error — never 200 with no options.
 func TestSignupOptionsErrorIsAnswered(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	rp := newRelyingParty(t, env, clients.Spec{Name: "Broken", SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 	sqlDB, err := env.Store.SQLDB()
 	if err != nil {

@@ -20,28 +20,28 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // dialects runs fn on SQLite, and on PostgreSQL when TEST_DATABASE_URL is
 // set.
-func dialects(t *testing.T, fn func(t *testing.T, opts ...testenv.Option)) {
+func dialects(t *testing.T, fn func(t *testing.T, opts ...servertest.Option)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t) })
 	t.Run("postgres", func(t *testing.T) {
 		if os.Getenv("TEST_DATABASE_URL") == "" {
 			t.Skip("TEST_DATABASE_URL not set")
 		}
-		fn(t, testenv.Postgres())
+		fn(t, servertest.Postgres())
 	})
 }
 
 // caller is an HTTP client of the admin API or console.
 type caller struct {
 	t       *testing.T
-	env     *testenv.Env
+	env     *servertest.Env
 	http    *http.Client
 	csrf    string
 	bearer  string
@@ -52,7 +52,7 @@ var csrfRe = regexp.MustCompile(`data-csrf="([^"]+)"`)
 
 // browser returns a caller with a fresh cookie jar and the console's CSRF
 // token for it (read from the sign-in page, which sets the binding cookie).
-func browser(t *testing.T, env *testenv.Env) *caller {
+func browser(t *testing.T, env *servertest.Env) *caller {
 	t.Helper()
 	c := &caller{t: t, env: env, http: env.Browser()}
 	// See every answer as it is: a redirect to sign in is a refusal.
@@ -91,7 +91,7 @@ func (c *caller) signIn(role, acr string) (*models.User, *models.LoginSession) {
 
 // adminToken registers a client_credentials client with the admin scope
 // and returns an access token for it.
-func adminToken(t *testing.T, env *testenv.Env, scopes ...string) string {
+func adminToken(t *testing.T, env *servertest.Env, scopes ...string) string {
 	t.Helper()
 	if len(scopes) == 0 {
 		scopes = []string{clients.ScopeAdmin}
@@ -165,7 +165,7 @@ type spec struct {
 	seen   map[string]bool
 }
 
-func loadSpec(t *testing.T, env *testenv.Env) *spec {
+func loadSpec(t *testing.T, env *servertest.Env) *spec {
 	t.Helper()
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(console.OpenAPI())
@@ -213,8 +213,8 @@ func (c *caller) call(s *spec, method, path string, body any, want int) []byte {
 }
 
 func TestAPIResponsesMatchOpenAPI(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...testenv.Option) {
-		env := testenv.New(t, opts...)
+	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
 		s := loadSpec(t, env)
 		api := &caller{t: t, env: env, bearer: adminToken(t, env)}
 		p := console.APIPrefix
@@ -327,7 +327,7 @@ func openAPIPath(p string) string {
 
 // The audit log records who changed what, from where, with before/after.
 func TestAuditRecordsChanges(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	api := &caller{t: t, env: env, bearer: adminToken(t, env)}
 	resp, b, _ := api.do("POST", console.APIPrefix+"/clients", clients.Spec{Name: "Audited", RedirectURIs: []string{"https://a.example/cb"}})
 	if resp.StatusCode != 201 {

@@ -15,12 +15,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/clients"
-	"github.com/sesame-idp/sesame/server/middleware"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // StepUpWindow is how long a passkey confirmation allows destructive
@@ -157,7 +157,7 @@ func (c *Console) apiAuth() gin.HandlerFunc {
 			c.bearer(g, h)
 			return
 		}
-		if !isSafe(g.Request.Method) && !middleware.SameOrigin(g.Request, c.cfg.Issuer) {
+		if !isSafe(g.Request.Method) && !httpx.SameOrigin(g.Request, c.cfg.Issuer) {
 			c.abort(g, errCrossSite)
 			return
 		}
@@ -259,7 +259,7 @@ func (c *Console) abort(g *gin.Context, p *Problem) {
 		c.log.ErrorContext(g.Request.Context(), "console", "path", g.Request.URL.Path, "err", p)
 	}
 	out := *p
-	out.RequestID = middleware.RequestIDFrom(g.Request.Context())
+	out.RequestID = httpx.RequestIDFrom(g.Request.Context())
 	g.Header("Cache-Control", "no-store")
 	b, _ := json.Marshal(out)
 	g.Data(out.Status, "application/problem+json", b)

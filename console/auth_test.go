@@ -11,9 +11,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // publicConsoleRoutes are the console routes anyone may call, and why
@@ -45,8 +45,8 @@ func fill(path string) string {
 // refused too. The test walks gin's whole route table, so a route added
 // later without Auth fails it.
 func TestEveryAdminRouteRefusesNonAdmins(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...testenv.Option) {
-		env := testenv.New(t, opts...)
+	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
 
 		anon := browser(t, env)
 		user := browser(t, env)
@@ -124,8 +124,8 @@ func TestEveryAdminRouteRefusesNonAdmins(t *testing.T) {
 // An admin's console session reaches the API with the CSRF header;
 // destructive actions need a fresh passkey confirmation (step-up).
 func TestConsoleSessionAndStepUp(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...testenv.Option) {
-		env := testenv.New(t, opts...)
+	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
 		admin := browser(t, env)
 		_, ls := admin.signIn(models.RoleAdmin, models.ACRPhishingResistant)
 
@@ -175,7 +175,7 @@ func TestConsoleSessionAndStepUp(t *testing.T) {
 // Disabling an admin needs a step-up; disabling a user revokes their
 // sessions and tokens at once; an admin cannot disable themself.
 func TestDisableUser(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	admin := browser(t, env)
 	me, ls := admin.signIn(models.RoleAdmin, models.ACRPhishingResistant)
 	other := browser(t, env)

@@ -11,12 +11,12 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
-	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/oidc/keys"
-	"github.com/sesame-idp/sesame/server/middleware"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // Services are the admin operations, shared by the API, the console UI
@@ -117,14 +117,14 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 // (same-origin forms, no-store, Auth); the console UI mounts its pages
 // there with their full /console/... paths.
 func (c *Console) AdminPages(r gin.IRouter) gin.IRouter {
-	return r.Group("", middleware.SameOriginForms(c.cfg.Issuer), middleware.NoStore(), c.Auth())
+	return r.Group("", httpx.SameOriginForms(c.cfg.Issuer), httpx.NoStore(), c.Auth())
 }
 
 // Mount registers the console's routes (login, setup, step-up, the admin
 // API; the UI engineer's pages mount on the Console group) on r.
 func (c *Console) Mount(r gin.IRouter) {
-	pages := r.Group("/console", middleware.SameOriginForms(c.cfg.Issuer), middleware.NoStore())
+	pages := r.Group("/console", httpx.SameOriginForms(c.cfg.Issuer), httpx.NoStore())
 	c.mountAuth(pages)
 	c.mountSetup(pages)
-	c.mountAPI(r.Group("/api/admin/v1", middleware.NoStore()))
+	c.mountAPI(r.Group("/api/admin/v1", httpx.NoStore()))
 }

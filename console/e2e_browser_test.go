@@ -18,9 +18,9 @@ import (
 
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/browsertest"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // callbackServer is the relying party's redirect target on loopback, so
@@ -56,8 +56,8 @@ func callbackServer(t *testing.T) string {
 //     client's refresh token stops working: invalid_grant;
 //  6. the admin disables the client: invalid_client at the token endpoint.
 func TestConsoleEndToEnd(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...testenv.Option) {
-		env := testenv.New(t, opts...)
+	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
 		bg := context.Background()
 
 		// 1. The first admin, through the setup link.

@@ -12,11 +12,11 @@ import (
 	"github.com/sesame-idp/sesame/authn"
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
-	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // GlobalPolicy is the name of the global defaults document.

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/internal/testenv"
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // Saved policies: validated with the configuration's own rules, audited,
@@ -79,11 +79,11 @@ func storeFilter(action string) store.AuditFilter { return store.AuditFilter{Act
 // refused with an error on the mds_file field, and nothing is saved.
 func TestPolicyMDSFileRefusedWhenUnusable(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { policyMDSFileRefused(t) })
-	t.Run("postgres", func(t *testing.T) { policyMDSFileRefused(t, testenv.Postgres()) })
+	t.Run("postgres", func(t *testing.T) { policyMDSFileRefused(t, servertest.Postgres()) })
 }
 
-func policyMDSFileRefused(t *testing.T, opts ...testenv.Option) {
-	env := testenv.New(t, opts...)
+func policyMDSFileRefused(t *testing.T, opts ...servertest.Option) {
+	env := servertest.New(t, opts...)
 	pols := env.Server.Console().Policies
 	ctx := console.WithActor(context.Background(), console.CLIActor())
 	garbage := filepath.Join(t.TempDir(), "garbage.jwt")

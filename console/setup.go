@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // InviteTTL is how long an admin setup link works.

@@ -14,10 +14,10 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // authenticator is a virtual passkey authenticator with one credential.
@@ -49,11 +49,11 @@ func p256Key() []byte {
 	}
 }
 
-func (d *authenticator) rp(env *testenv.Env) virtualwebauthn.RelyingParty {
+func (d *authenticator) rp(env *servertest.Env) virtualwebauthn.RelyingParty {
 	return virtualwebauthn.RelyingParty{ID: "localhost", Name: "Sesame", Origin: env.Issuer}
 }
 
-func (d *authenticator) create(t *testing.T, env *testenv.Env, publicKey json.RawMessage) json.RawMessage {
+func (d *authenticator) create(t *testing.T, env *servertest.Env, publicKey json.RawMessage) json.RawMessage {
 	t.Helper()
 	ao, err := virtualwebauthn.ParseAttestationOptions(string(publicKey))
 	if err != nil {
@@ -63,7 +63,7 @@ func (d *authenticator) create(t *testing.T, env *testenv.Env, publicKey json.Ra
 	return json.RawMessage(virtualwebauthn.CreateAttestationResponse(d.rp(env), d.auth, d.cred, *ao))
 }
 
-func (d *authenticator) get(t *testing.T, env *testenv.Env, publicKey json.RawMessage) json.RawMessage {
+func (d *authenticator) get(t *testing.T, env *servertest.Env, publicKey json.RawMessage) json.RawMessage {
 	t.Helper()
 	ao, err := virtualwebauthn.ParseAssertionOptions(string(publicKey))
 	if err != nil {
@@ -96,8 +96,8 @@ func (c *caller) json(method, path string, body any, want int) ceremony {
 // the passkey, confirms a destructive action with it (step-up), and a
 // non-admin's passkey does not open the console.
 func TestSetupLinkMakesFirstAdmin(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...testenv.Option) {
-		env := testenv.New(t, opts...)
+	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
 		ctx := context.Background()
 		email := console.DevAdminEmail
 		var link string

@@ -10,8 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // Step-up with a password and a security key, for admins who sign in that

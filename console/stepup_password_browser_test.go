@@ -8,12 +8,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sesame-idp/sesame/authn/password"
-	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/internal/axe"
 	"github.com/sesame-idp/sesame/internal/browsertest"
-	"github.com/sesame-idp/sesame/internal/testenv"
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestConsolePasswordKeyAdminInChromium: an admin who uses a password and
@@ -23,7 +23,7 @@ import (
 // (/login?return), and deletes a client: the console's confirmation asks
 // for the password, then the key (step-up), and the client is gone.
 func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
-	env := testenv.New(t, testenv.With(func(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 64, 1 }))
+	env := servertest.New(t, servertest.With(func(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 64, 1 }))
 	bg := context.Background()
 	const pw = "correct horse battery staple 42"
 	u := env.CreateUser("keyadmin@example.test")

@@ -18,9 +18,9 @@ import (
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/axe"
 	"github.com/sesame-idp/sesame/internal/browsertest"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestConsolePagesInChromium opens every console page as a signed-in admin
@@ -243,7 +243,7 @@ func setConsoleView(t *testing.T, ctx context.Context, v consoleView) {
 // client from its page; the console asks for the passkey again (step-up)
 // when the API demands it, and the client is gone.
 func TestConsoleDeleteClientWithStepUp(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	ctx := browsertest.New(t)
 	bg := context.Background()
 	browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())

@@ -9,17 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // uiAdmin starts Sesame with an admin signed in (a phishing-resistant
 // login session made through the store, as a passkey sign-in would) and
 // returns the env and the admin's browser.
-func uiAdmin(t *testing.T, opts ...testenv.Option) (*testenv.Env, *http.Client, *models.User) {
+func uiAdmin(t *testing.T, opts ...servertest.Option) (*servertest.Env, *http.Client, *models.User) {
 	t.Helper()
-	env := testenv.New(t, opts...)
+	env := servertest.New(t, opts...)
 	admin := env.CreateUser("admin@example.test")
 	must(t, env.Store.SetUserRole(context.Background(), admin.ID, models.RoleAdmin))
 	browser := env.Browser()
@@ -53,7 +53,7 @@ func csrfOf(t *testing.T, page string) string {
 	return rest[:strings.IndexByte(rest, '"')]
 }
 
-func postForm(t *testing.T, b *http.Client, env *testenv.Env, path string, form url.Values) (*http.Response, string) {
+func postForm(t *testing.T, b *http.Client, env *servertest.Env, path string, form url.Values) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, env.Issuer+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

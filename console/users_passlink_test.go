@@ -7,16 +7,16 @@ import (
 	"testing"
 
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // The user page offers "Send a sign-in link" (to an enabled user), and
 // the API's send is audit-logged with who sent it to whom.
 func TestSendPasslinkFromConsole(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...testenv.Option) {
-		env := testenv.New(t, opts...)
+	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
 		admin := browser(t, env)
 		me, _ := admin.signIn(models.RoleAdmin, models.ACRPhishingResistant)
 		u := env.CreateUser("lost-keys@example.test")

@@ -1,7 +1,7 @@
 package oidc_test
 
 // Benchmarks of the hot protocol paths over loopback HTTP against a real
-// Sesame (testenv), on SQLite and on PostgreSQL (skipped without
+// Sesame (servertest), on SQLite and on PostgreSQL (skipped without
 // TEST_DATABASE_URL). Allocations count both sides: the Go HTTP client and
 // the server run in this process.
 //
@@ -18,15 +18,15 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // benchForEachDB runs fn as a sub-benchmark per database.
-func benchForEachDB(b *testing.B, fn func(b *testing.B, env *testenv.Env)) {
-	b.Run("sqlite", func(b *testing.B) { fn(b, testenv.New(b)) })
-	b.Run("postgres", func(b *testing.B) { fn(b, testenv.New(b, testenv.Postgres())) })
+func benchForEachDB(b *testing.B, fn func(b *testing.B, env *servertest.Env)) {
+	b.Run("sqlite", func(b *testing.B) { fn(b, servertest.New(b)) })
+	b.Run("postgres", func(b *testing.B) { fn(b, servertest.New(b, servertest.Postgres())) })
 }
 
 // benchClient is a keep-alive HTTP client that does not follow redirects.
@@ -65,7 +65,7 @@ func benchReport(b *testing.B) {
 // client_secret_basic. The first call (before the timer) pays the argon2id
 // check; the rest hit the verified-secret cache.
 func BenchmarkTokenClientCredentials(b *testing.B) {
-	benchForEachDB(b, func(b *testing.B, env *testenv.Env) {
+	benchForEachDB(b, func(b *testing.B, env *servertest.Env) {
 		id, secret := env.CreateClient(clients.Spec{Name: "Bench M2M", GrantTypes: []string{"client_credentials"}})
 		hc := benchClient(nil)
 		body := url.Values{"grant_type": {"client_credentials"}}.Encode()
@@ -91,7 +91,7 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 // The b.N codes are made before the timer starts, by a signed-in browser;
 // only the exchanges are timed.
 func BenchmarkTokenCodeExchange(b *testing.B) {
-	benchForEachDB(b, func(b *testing.B, env *testenv.Env) {
+	benchForEachDB(b, func(b *testing.B, env *servertest.Env) {
 		id, _ := env.CreateClient(clients.Spec{Name: "Bench SPA", Public: true, SkipConsent: true, RedirectURIs: []string{redirectURI}})
 		browser := benchSignedIn(b, env)
 		verifier := oauth2.GenerateVerifier()
@@ -119,7 +119,7 @@ func BenchmarkTokenCodeExchange(b *testing.B) {
 // existing login session: session lookup, user load, and the code, OpenID
 // Connect and PKCE records written in one transaction, then the redirect.
 func BenchmarkAuthorizeSSO(b *testing.B) {
-	benchForEachDB(b, func(b *testing.B, env *testenv.Env) {
+	benchForEachDB(b, func(b *testing.B, env *servertest.Env) {
 		id, _ := env.CreateClient(clients.Spec{Name: "Bench SPA", Public: true, SkipConsent: true, RedirectURIs: []string{redirectURI}})
 		browser := benchSignedIn(b, env)
 		authURL := benchAuthURL(env, id, oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier()))
@@ -135,7 +135,7 @@ func BenchmarkAuthorizeSSO(b *testing.B) {
 }
 
 // benchSignedIn returns a no-redirect browser with a login session.
-func benchSignedIn(b *testing.B, env *testenv.Env) *http.Client {
+func benchSignedIn(b *testing.B, env *servertest.Env) *http.Client {
 	b.Helper()
 	u := env.CreateUser("bench@example.com")
 	jarClient := env.Browser()
@@ -143,7 +143,7 @@ func benchSignedIn(b *testing.B, env *testenv.Env) *http.Client {
 	return benchClient(jarClient.Jar)
 }
 
-func benchAuthURL(env *testenv.Env, clientID, challenge string) string {
+func benchAuthURL(env *servertest.Env, clientID, challenge string) string {
 	return env.Issuer + "/oauth2/authorize?" + url.Values{
 		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirectURI},
 		"scope": {"openid profile email"}, "state": {"bench-state-0123456789"}, "nonce": {"bench-nonce-0123456789"},

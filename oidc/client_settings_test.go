@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // setClient changes a stored client and drops the provider's cached copy,
 // as the console does.
-func setClient(t *testing.T, env *testenv.Env, id string, change func(*models.Client)) {
+func setClient(t *testing.T, env *servertest.Env, id string, change func(*models.Client)) {
 	t.Helper()
 	c, err := env.Store.GetClient(context.Background(), id)
 	if err != nil {
@@ -35,7 +35,7 @@ func setClient(t *testing.T, env *testenv.Env, id string, change func(*models.Cl
 // them.
 func TestDisabledClientIsRefusedEverywhere_RFC6749_5_2(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true})
 		tok := f.tokens("openid", "offline_access")
 		if tok.RefreshToken == "" {
@@ -82,7 +82,7 @@ func (f *e2eFlow) wantActiveStatus(token string) {
 // global ones for access, refresh and ID tokens; unset ones fall back.
 func TestPerClientTokenLifetimes(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true, AccessTokenTTL: 300, RefreshTokenTTL: 7200, IDTokenTTL: 120})
 		tok := f.tokens("openid", "offline_access")
 		if d := time.Until(tok.Expiry); d > 300*time.Second || d < 290*time.Second {
@@ -120,7 +120,7 @@ func TestPerClientTokenLifetimes(t *testing.T) {
 // weaker acr_values in the request cannot lower it.
 func TestClientMinimumACRActsAsACRValues_OIDCCore_3_1_2_1(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true, MinACR: models.ACRPhishingResistant})
 		env.Login(f.b, f.user.ID, []string{"otp"}, models.ACRBasic, time.Now())
 		resp, body, verifier := f.start("state-acr", url.Values{"acr_values": {models.ACRBasic}})

@@ -9,8 +9,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
 )
 
@@ -22,7 +22,7 @@ func (p *Provider) errorPage(c *gin.Context, status int, title, msg, hint string
 		Data: map[string]string{
 			"Message":   msg,
 			"Hint":      hint,
-			"RequestID": middleware.RequestIDFrom(c.Request.Context()),
+			"RequestID": httpx.RequestIDFrom(c.Request.Context()),
 		},
 	})
 	if err != nil {
@@ -71,7 +71,7 @@ func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeReq
 	redir := *ar.GetRedirectURI()
 	redir.Fragment = ""
 	if ar.GetResponseMode() == fosite.ResponseModeFormPost {
-		middleware.AllowFormAction(c, redir.String())
+		httpx.AllowFormAction(c, redir.String())
 		name := ""
 		if cl, ok := ar.GetClient().(*Client); ok {
 			name = cl.m.Name

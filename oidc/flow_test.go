@@ -9,16 +9,16 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestCodeFlowPKCE drives a stock OIDC client (go-oidc + x/oauth2) through
 // authorization code + PKCE to a verified ID token (OIDC Core §3.1,
 // RFC 7636), on every database.
 func TestCodeFlowPKCE(t *testing.T) {
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		for _, tc := range []struct {
 			name string
 			spec clients.Spec
@@ -98,7 +98,7 @@ func TestCodeFlowPKCE(t *testing.T) {
 
 // forEachDB runs fn on SQLite and, when TEST_DATABASE_URL is set, on
 // PostgreSQL.
-func forEachDB(t *testing.T, fn func(t *testing.T, env *testenv.Env)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, testenv.New(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, testenv.New(t, testenv.Postgres())) })
+func forEachDB(t *testing.T, fn func(t *testing.T, env *servertest.Env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, servertest.New(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, servertest.New(t, servertest.Postgres())) })
 }

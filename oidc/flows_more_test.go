@@ -32,10 +32,10 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
-	"github.com/sesame-idp/sesame/websession"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // postLogoutURI is the post-logout redirect URI the logout tests register.
@@ -44,13 +44,13 @@ const postLogoutURI = "http://127.0.0.1:9999/logged-out"
 // e2eFlow is one relying party, one browser and one user.
 type e2eFlow struct {
 	t    *testing.T
-	env  *testenv.Env
+	env  *servertest.Env
 	r    *rp
 	b    *http.Client
 	user *models.User
 }
 
-func newE2EFlow(t *testing.T, env *testenv.Env, spec clients.Spec) *e2eFlow {
+func newE2EFlow(t *testing.T, env *servertest.Env, spec clients.Spec) *e2eFlow {
 	t.Helper()
 	return &e2eFlow{
 		t: t, env: env, r: newRP(t, env, spec), b: env.Browser(),
@@ -160,7 +160,7 @@ func wantOAuthError(t *testing.T, err error, code string) {
 
 // postEndpoint POSTs form to an endpoint of the issuer, authenticated with
 // HTTP Basic when clientID is set, and decodes a JSON answer.
-func postEndpoint(t *testing.T, env *testenv.Env, path, clientID, secret string, form url.Values) (*http.Response, map[string]any) {
+func postEndpoint(t *testing.T, env *servertest.Env, path, clientID, secret string, form url.Values) (*http.Response, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, env.Issuer+path, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -223,7 +223,7 @@ func (f *e2eFlow) revoke(token, hint string) {
 }
 
 // userinfo calls the userinfo endpoint with a bearer token.
-func userinfo(t *testing.T, env *testenv.Env, token string) (*http.Response, map[string]any) {
+func userinfo(t *testing.T, env *servertest.Env, token string) (*http.Response, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, env.Issuer+"/oauth2/userinfo", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -282,7 +282,7 @@ func claimsOf(t *testing.T, idt *gooidc.IDToken) idClaims {
 
 // wantAuthorizeError asserts resp redirects to the client with error, the
 // request's state and the issuer (RFC 6749 §4.1.2.1, RFC 9207 §2).
-func wantAuthorizeError(t *testing.T, env *testenv.Env, resp *http.Response, code, state string) {
+func wantAuthorizeError(t *testing.T, env *servertest.Env, resp *http.Response, code, state string) {
 	t.Helper()
 	q := callback(t, resp)
 	if q.Get("error") != code || q.Get("state") != state || q.Get("iss") != env.Issuer || q.Get("code") != "" {
@@ -298,7 +298,7 @@ func wantAuthorizeError(t *testing.T, env *testenv.Env, resp *http.Response, cod
 // exchanges.
 func TestFormPostDeliversToTheRedirectURIOnly_OAuthFormPost_2(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true})
 		state := "state-form-post-0123"
 		resp, body, verifier := f.start(state, url.Values{"response_mode": {"form_post"}})
@@ -364,7 +364,7 @@ func TestFormPostDeliversToTheRedirectURIOnly_OAuthFormPost_2(t *testing.T) {
 // account page deletes the grant and its tokens.
 func TestConsentIsAskedRememberedAndRevocable_OIDCCore_3_1_2_4(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
 		f := newE2EFlow(t, env, clients.Spec{Name: "Consent Test App"})
 		scopes := url.Values{"scope": {"openid profile email offline_access"}}
@@ -482,7 +482,7 @@ func TestConsentIsAskedRememberedAndRevocable_OIDCCore_3_1_2_4(t *testing.T) {
 // access token die too (RFC 9700 §4.14.2, RFC 6749 §10.4).
 func TestRefreshTokenReuseRevokesTheFamily_RFC9700_4_14(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true})
 		tok := f.tokens("openid", "profile", "offline_access")
 		if tok.RefreshToken == "" {
@@ -528,7 +528,7 @@ func TestRefreshTokenReuseRevokesTheFamily_RFC9700_4_14(t *testing.T) {
 // openid (RFC 6750 §3.1).
 func TestClientCredentialsTokenCarriesNoUserAccess_RFC6749_4_4(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		id, secret := env.CreateClient(clients.Spec{Name: "Machine", GrantTypes: []string{"client_credentials"}, Scopes: []string{"profile"}})
 		cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: env.Issuer + "/oauth2/token", Scopes: []string{"profile"}}
 		tok, err := cc.Token(context.Background())
@@ -564,7 +564,7 @@ func TestClientCredentialsTokenCarriesNoUserAccess_RFC6749_4_4(t *testing.T) {
 // 6749 §5.2).
 func TestIntrospectionAnswersOnlyAuthenticatedClients_RFC7662_2(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true})
 		tok := f.tokens("openid", "email", "offline_access")
 
@@ -637,7 +637,7 @@ func TestIntrospectionAnswersOnlyAuthenticatedClients_RFC7662_2(t *testing.T) {
 // answers 200 (RFC 7009 §2.2).
 func TestRevokedTokensAreDead_RFC7009_2(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		t.Run("access token", func(t *testing.T) {
 			f := newE2EFlow(t, env, clients.Spec{SkipConsent: true})
 			tok := f.tokens("openid", "offline_access")
@@ -678,7 +678,7 @@ func TestRevokedTokensAreDead_RFC7009_2(t *testing.T) {
 // carries this browser's CSRF token.
 func TestLogoutEndsTheSessionAndItsTokens_OIDCRPInitiatedLogout_2(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		spec := clients.Spec{SkipConsent: true, PostLogoutRedirectURIs: []string{postLogoutURI}}
 
 		t.Run("id_token_hint", func(t *testing.T) {
@@ -752,7 +752,7 @@ func TestLogoutEndsTheSessionAndItsTokens_OIDCRPInitiatedLogout_2(t *testing.T) 
 // §3.1.2.1, §3.1.2.3, §2 for auth_time and acr).
 func TestPromptMaxAgeACRForceFreshLogin_OIDCCore_3_1_2_1(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
 		skip := clients.Spec{SkipConsent: true}
 
@@ -854,7 +854,7 @@ func TestPromptMaxAgeACRForceFreshLogin_OIDCCore_3_1_2_1(t *testing.T) {
 // after it because the JWKS keeps the retired key (OIDC Core §10.1.1).
 func TestIDTokensVerifyPerAlgAndAcrossKeyRotation_OIDCCore_10_1_1(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
 		for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 			t.Run(alg, func(t *testing.T) {
@@ -971,7 +971,7 @@ func clientKey(t *testing.T, alg string) jwk.Key {
 
 // registerJWTClient registers a client_credentials client that
 // authenticates with private_key_jwt and the public part of key.
-func registerJWTClient(t *testing.T, env *testenv.Env, key jwk.Key) string {
+func registerJWTClient(t *testing.T, env *servertest.Env, key jwk.Key) string {
 	t.Helper()
 	pub, err := jwk.PublicKeyOf(key)
 	if err != nil {
@@ -1020,7 +1020,7 @@ const jwtBearerAssertion = "urn:ietf:params:oauth:client-assertion-type:jwt-bear
 // invalid_client (RFC 7523 §3 item 7).
 func TestPrivateKeyJWTAssertionIsSingleUse_RFC7523_3(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		priv := clientKey(t, "ES256")
 		id := registerJWTClient(t, env, priv)
 		tokenURL := env.Issuer + "/oauth2/token"
@@ -1115,7 +1115,7 @@ func getJSON(t *testing.T, u string, v any) {
 // algorithm.
 func TestDiscoveryListsOnlyWhatWorks_OIDCDiscovery_3(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		resp, err := http.Get(env.Issuer + "/.well-known/openid-configuration")
 		if err != nil {
 			t.Fatal(err)

@@ -11,22 +11,22 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 const redirectURI = "http://127.0.0.1:9999/callback"
 
 // rp is a relying party built from stock libraries.
 type rp struct {
-	env      *testenv.Env
+	env      *servertest.Env
 	provider *gooidc.Provider
 	oauth    oauth2.Config
 	clientID string
 	secret   string
 }
 
-func newRP(t *testing.T, env *testenv.Env, spec clients.Spec) *rp {
+func newRP(t *testing.T, env *servertest.Env, spec clients.Spec) *rp {
 	t.Helper()
 	if spec.Name == "" {
 		spec.Name = "Test App"

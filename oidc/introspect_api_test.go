@@ -10,16 +10,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // IntrospectAccessToken answers like the introspection endpoint (RFC 7662
 // §2.2): a live access token gives its subject, client and scopes;
 // anything else is inactive.
 func TestIntrospectAccessToken(t *testing.T) {
-	env := testenv.New(t)
+	env := servertest.New(t)
 	id, secret := env.CreateClient(clients.Spec{Name: "m2m", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{clients.ScopeAdmin}})
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {clients.ScopeAdmin}}
 	req, _ := http.NewRequest(http.MethodPost, env.Issuer+oidc.PathToken, strings.NewReader(form.Encode()))

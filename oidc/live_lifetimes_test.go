@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/internal/testenv"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // setPolicy saves a change to the global policy through the console's
 // service, as an admin does.
-func setPolicy(t *testing.T, env *testenv.Env, edit func(p *console.Policy)) {
+func setPolicy(t *testing.T, env *servertest.Env, edit func(p *console.Policy)) {
 	t.Helper()
 	pols := env.Server.Console().Policies
 	p, err := pols.Current(context.Background())
@@ -36,7 +36,7 @@ func within(d, want time.Duration) bool { return d <= want+5*time.Second && d >=
 // lifetime still wins.
 func TestTokenLifetimePolicyAppliesWithoutRestart(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true})
 		tok := f.tokens("openid", "offline_access")
 		if d := time.Until(tok.Expiry); !within(d, env.Config.AccessTokenTTL) {

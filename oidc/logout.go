@@ -9,9 +9,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/keys"
-	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/templates"
 )
 
@@ -98,7 +98,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 		if redirect != "" {
 			// The confirmation POST redirects there; CSP form-action
 			// applies to that redirect.
-			middleware.AllowFormAction(c, redirect)
+			httpx.AllowFormAction(c, redirect)
 		}
 		if err := p.pages.Render(c.Writer, http.StatusOK, "logout", templates.Page{
 			Title:   "Sign out",

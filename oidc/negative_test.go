@@ -29,10 +29,10 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"golang.org/x/oauth2"
 
-	"github.com/sesame-idp/sesame/config"
-	"github.com/sesame-idp/sesame/internal/testenv"
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 const negState = "neg-state-0123456789"
@@ -41,12 +41,12 @@ const negState = "neg-state-0123456789"
 // the section that states it.
 type negCase struct {
 	name string
-	fn   func(t *testing.T, env *testenv.Env)
+	fn   func(t *testing.T, env *servertest.Env)
 }
 
 // negRunAll runs the cases in order as subtests on one environment; each
 // case registers its own clients and users and checks rows with snapshots.
-func negRunAll(t *testing.T, env *testenv.Env, cases []negCase) {
+func negRunAll(t *testing.T, env *servertest.Env, cases []negCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, env) })
@@ -57,7 +57,7 @@ func negRunAll(t *testing.T, env *testenv.Env, cases []negCase) {
 // §4.1.2.1; RFC 7636; OIDC Core §3.1.2).
 func TestBadInputAuthorize(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		negRunAll(t, env, []negCase{
 			{"InexactRedirectURIIsNeverRedirectedTo_RFC6749_3_1_2_4", negInexactRedirectURIIsNeverRedirectedTo},
 			{"UnknownOrMissingClientIDGetsPage_RFC6749_4_1_2_1", negUnknownOrMissingClientIDGetsPage},
@@ -79,7 +79,7 @@ func TestBadInputAuthorize(t *testing.T) {
 // RFC 7636 §4.6).
 func TestBadInputToken(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		negRunAll(t, env, []negCase{
 			{"WrongCodeVerifierIsInvalidGrant_RFC7636_4_6", negWrongCodeVerifierIsInvalidGrant},
 			{"ReusedCodeFailsAndRevokesItsTokens_RFC6749_4_1_2", negReusedCodeFailsAndRevokesItsTokens},
@@ -100,7 +100,7 @@ func TestBadInputToken(t *testing.T) {
 // hosted pages and disabled users (RFC 6750 §3.1; RFC 6749 §10.12).
 func TestBadInputSessionsAndPages(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, env *testenv.Env) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
 		negRunAll(t, env, []negCase{
 			{"UserinfoNeedsAValidBearerToken_RFC6750_3_1", negUserinfoNeedsAValidBearerToken},
 			{"InteractionIsBoundToItsBrowserAndSingleUse_RFC6749_10_12", negInteractionIsBoundToItsBrowserAndSingleUse},
@@ -114,8 +114,8 @@ func TestBadInputSessionsAndPages(t *testing.T) {
 // environment where both live a millisecond.
 func TestBadInputExpiry(t *testing.T) {
 	t.Parallel()
-	negForEachDB(t, []testenv.Option{negAuthCodeTTL(time.Millisecond), negInteractionTTL(time.Millisecond)},
-		func(t *testing.T, env *testenv.Env) {
+	negForEachDB(t, []servertest.Option{negAuthCodeTTL(time.Millisecond), negInteractionTTL(time.Millisecond)},
+		func(t *testing.T, env *servertest.Env) {
 			negRunAll(t, env, []negCase{
 				{"ExpiredCodeIsInvalidGrant_RFC6749_4_1_2", negExpiredCodeIsInvalidGrant},
 				{"ExpiredInteractionGetsPage_RFC6749_10_12", negExpiredInteractionGetsPage},
@@ -129,7 +129,7 @@ func TestBadInputExpiry(t *testing.T) {
 // that is not registered byte for byte (RFC 6749 §3.1.2.3, simple string
 // comparison) gets an error page, never a redirect and never a form_post
 // (RFC 6749 §3.1.2.4, §4.1.2.1), and parks no interaction.
-func negInexactRedirectURIIsNeverRedirectedTo(t *testing.T, env *testenv.Env) {
+func negInexactRedirectURIIsNeverRedirectedTo(t *testing.T, env *servertest.Env) {
 	const registered = "https://app.example.com:8443/cb"
 	id, _ := env.CreateClient(clients.Spec{Name: "Exact", SkipConsent: true,
 		RedirectURIs: []string{registered, redirectURI}})
@@ -180,7 +180,7 @@ func negInexactRedirectURIIsNeverRedirectedTo(t *testing.T, env *testenv.Env) {
 
 // negUnknownOrMissingClientIDGetsPage: without a valid
 // client the redirect_uri cannot be verified, so the user sees a page.
-func negUnknownOrMissingClientIDGetsPage(t *testing.T, env *testenv.Env) {
+func negUnknownOrMissingClientIDGetsPage(t *testing.T, env *servertest.Env) {
 	before := negSnapshot(t, env)
 	for name, clientID := range map[string]string{
 		"unknown": "no-such-client", "missing": "", "huge": strings.Repeat("c", 300),
@@ -203,7 +203,7 @@ func negUnknownOrMissingClientIDGetsPage(t *testing.T, env *testenv.Env) {
 // send an S256 code_challenge; without one, or with "plain", the client
 // gets invalid_request at once (with state and iss, RFC 9207) — before a
 // login is asked for, and without writing an interaction or a code.
-func negPublicClientWithoutPKCEIsRefused(t *testing.T, env *testenv.Env) {
+func negPublicClientWithoutPKCEIsRefused(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	signedIn, _ := negSignedIn(t, env)
 	_, challenge := negPKCE()
@@ -233,7 +233,7 @@ func negPublicClientWithoutPKCEIsRefused(t *testing.T, env *testenv.Env) {
 
 // negPlainPKCEIsRefusedForConfidentialClients: "plain" is
 // refused for every client (only S256 is advertised).
-func negPlainPKCEIsRefusedForConfidentialClients(t *testing.T, env *testenv.Env) {
+func negPlainPKCEIsRefusedForConfidentialClients(t *testing.T, env *servertest.Env) {
 	id, _ := env.CreateClient(clients.Spec{Name: "Conf", SkipConsent: true, RedirectURIs: []string{redirectURI}})
 	b, _ := negSignedIn(t, env)
 	before := negSnapshot(t, env)
@@ -248,7 +248,7 @@ func negPlainPKCEIsRefusedForConfidentialClients(t *testing.T, env *testenv.Env)
 // not strip the code of its PKCE binding: retrying without any verifier
 // still fails (no PKCE downgrade), while the rightful client, holding the
 // right verifier, is not locked out by someone else's guess.
-func negWrongCodeVerifierIsInvalidGrant(t *testing.T, env *testenv.Env) {
+func negWrongCodeVerifierIsInvalidGrant(t *testing.T, env *servertest.Env) {
 	b, _ := negSignedIn(t, env)
 	for _, public := range []bool{true, false} {
 		t.Run(fmt.Sprintf("public=%v", public), func(t *testing.T) {
@@ -284,7 +284,7 @@ func negWrongCodeVerifierIsInvalidGrant(t *testing.T, env *testenv.Env) {
 
 // negOnlyCodeResponseTypeIsServed: response types other
 // than code get unsupported_response_type and never a token.
-func negOnlyCodeResponseTypeIsServed(t *testing.T, env *testenv.Env) {
+func negOnlyCodeResponseTypeIsServed(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	b, _ := negSignedIn(t, env)
 	_, challenge := negPKCE()
@@ -305,7 +305,7 @@ func negOnlyCodeResponseTypeIsServed(t *testing.T, env *testenv.Env) {
 
 // negUnsupportedResponseModeIsRefused: only query and
 // form_post are served; others are refused and nothing is issued.
-func negUnsupportedResponseModeIsRefused(t *testing.T, env *testenv.Env) {
+func negUnsupportedResponseModeIsRefused(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	b, _ := negSignedIn(t, env)
 	_, challenge := negPKCE()
@@ -327,7 +327,7 @@ func negUnsupportedResponseModeIsRefused(t *testing.T, env *testenv.Env) {
 
 // negUnregisteredScopeIsInvalidScope: a scope the client
 // did not register is refused with invalid_scope to the redirect URI.
-func negUnregisteredScopeIsInvalidScope(t *testing.T, env *testenv.Env) {
+func negUnregisteredScopeIsInvalidScope(t *testing.T, env *servertest.Env) {
 	id, _ := env.CreateClient(clients.Spec{Name: "Narrow", Public: true, SkipConsent: true,
 		RedirectURIs: []string{redirectURI}, Scopes: []string{"openid"}})
 	b, _ := negSignedIn(t, env)
@@ -348,7 +348,7 @@ func negUnregisteredScopeIsInvalidScope(t *testing.T, env *testenv.Env) {
 // negReusedCodeFailsAndRevokesItsTokens: a code works once;
 // its second use gets invalid_grant and revokes the access and refresh
 // tokens issued from the first (RFC 6749 §4.1.2, §10.5).
-func negReusedCodeFailsAndRevokesItsTokens(t *testing.T, env *testenv.Env) {
+func negReusedCodeFailsAndRevokesItsTokens(t *testing.T, env *servertest.Env) {
 	id, secret := env.CreateClient(clients.Spec{Name: "Conf", SkipConsent: true, RedirectURIs: []string{redirectURI}})
 	b, _ := negSignedIn(t, env)
 	verifier, challenge := negPKCE()
@@ -388,7 +388,7 @@ func negReusedCodeFailsAndRevokesItsTokens(t *testing.T, env *testenv.Env) {
 // negConcurrentCodeExchangesHaveOneWinner: of concurrent
 // exchanges of one code exactly one succeeds; the others get invalid_grant
 // (never a 500 from the race).
-func negConcurrentCodeExchangesHaveOneWinner(t *testing.T, env *testenv.Env) {
+func negConcurrentCodeExchangesHaveOneWinner(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	b, _ := negSignedIn(t, env)
 	for round := range 3 {
@@ -428,7 +428,7 @@ func negConcurrentCodeExchangesHaveOneWinner(t *testing.T, env *testenv.Env) {
 // another client, or with a redirect_uri other than the one of the
 // authorization request, gets invalid_grant; such attempts do not spend the
 // code of the rightful client.
-func negCodeIsBoundToClientAndRedirectURI(t *testing.T, env *testenv.Env) {
+func negCodeIsBoundToClientAndRedirectURI(t *testing.T, env *servertest.Env) {
 	const other = "https://app.example.com/cb"
 	id, secret := env.CreateClient(clients.Spec{Name: "A", SkipConsent: true, RedirectURIs: []string{redirectURI, other}})
 	otherID, otherSecret := env.CreateClient(clients.Spec{Name: "B", SkipConsent: true, RedirectURIs: []string{redirectURI, other}})
@@ -458,7 +458,7 @@ func negCodeIsBoundToClientAndRedirectURI(t *testing.T, env *testenv.Env) {
 
 // negExpiredCodeIsInvalidGrant: a code past its lifetime
 // gets invalid_grant.
-func negExpiredCodeIsInvalidGrant(t *testing.T, env *testenv.Env) {
+func negExpiredCodeIsInvalidGrant(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	b, _ := negSignedIn(t, env)
 	verifier, challenge := negPKCE()
@@ -471,7 +471,7 @@ func negExpiredCodeIsInvalidGrant(t *testing.T, env *testenv.Env) {
 
 // negUnknownOrGarbageCodeIsInvalidGrant: codes that were never
 // issued get invalid_grant, whatever their shape.
-func negUnknownOrGarbageCodeIsInvalidGrant(t *testing.T, env *testenv.Env) {
+func negUnknownOrGarbageCodeIsInvalidGrant(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	verifier, _ := negPKCE()
 	for _, code := range []string{"garbage", "ory_ac_x.y", "a.b.c", strings.Repeat("x", 2000), "\x00", ""} {
@@ -488,7 +488,7 @@ func negUnknownOrGarbageCodeIsInvalidGrant(t *testing.T, env *testenv.Env) {
 // other than the registered one gets 401 invalid_client with a
 // WWW-Authenticate header. A cached good secret does not make a wrong one
 // pass.
-func negFailedClientAuthenticationIs401InvalidClient(t *testing.T, env *testenv.Env) {
+func negFailedClientAuthenticationIs401InvalidClient(t *testing.T, env *servertest.Env) {
 	basicID, basicSecret := env.CreateClient(clients.Spec{Name: "Basic", GrantTypes: []string{"client_credentials"}})
 	postID, postSecret := env.CreateClient(clients.Spec{Name: "Post", GrantTypes: []string{"client_credentials"},
 		TokenEndpointAuthMethod: "client_secret_post"})
@@ -535,7 +535,7 @@ func negFailedClientAuthenticationIs401InvalidClient(t *testing.T, env *testenv.
 // unsupported_grant_type; a missing one invalid_request; client_credentials
 // for a client not registered for it unauthorized_client; and a public
 // client may never use client_credentials (RFC 6749 §4.4).
-func negUnsupportedGrantTypesAreRefused(t *testing.T, env *testenv.Env) {
+func negUnsupportedGrantTypesAreRefused(t *testing.T, env *servertest.Env) {
 	id, secret := env.CreateClient(clients.Spec{Name: "Code only", SkipConsent: true, RedirectURIs: []string{redirectURI}})
 	pubID := negPublicClient(t, env)
 	before := negSnapshot(t, env)
@@ -575,7 +575,7 @@ func negUnsupportedGrantTypesAreRefused(t *testing.T, env *testenv.Env) {
 // is bound to its client; another client's attempt and garbage get
 // invalid_grant, a wider scope invalid_scope, and none of these attempts
 // spends the rightful token.
-func negForeignOrGarbageRefreshTokenIsInvalidGrant(t *testing.T, env *testenv.Env) {
+func negForeignOrGarbageRefreshTokenIsInvalidGrant(t *testing.T, env *servertest.Env) {
 	id, secret := env.CreateClient(clients.Spec{Name: "A", SkipConsent: true, RedirectURIs: []string{redirectURI}})
 	otherID, otherSecret := env.CreateClient(clients.Spec{Name: "B", SkipConsent: true, RedirectURIs: []string{redirectURI}})
 	b, _ := negSignedIn(t, env)
@@ -604,7 +604,7 @@ func negForeignOrGarbageRefreshTokenIsInvalidGrant(t *testing.T, env *testenv.En
 // negOversizedParametersAreRefused: oversized or too many authorization
 // parameters get a 400 page (or 413 for an oversized body), and nothing is
 // parked.
-func negOversizedParametersAreRefused(t *testing.T, env *testenv.Env) {
+func negOversizedParametersAreRefused(t *testing.T, env *servertest.Env) {
 	before := negSnapshot(t, env)
 	id := negPublicClient(t, env)
 	_, challenge := negPKCE()
@@ -658,7 +658,7 @@ func negOversizedParametersAreRefused(t *testing.T, env *testenv.Env) {
 // negOversizedTokenRequestIs413: a token request body over the 64 KiB
 // limit gets 413 with an OAuth JSON error, whether its length is declared
 // or streamed (chunked).
-func negOversizedTokenRequestIs413(t *testing.T, env *testenv.Env) {
+func negOversizedTokenRequestIs413(t *testing.T, env *servertest.Env) {
 	big := url.Values{"grant_type": {"client_credentials"}, "pad": {strings.Repeat("p", 70<<10)}}.Encode()
 	for _, streamed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("token body over 64 KiB streamed=%v", streamed), func(t *testing.T) {
@@ -677,7 +677,7 @@ func negOversizedTokenRequestIs413(t *testing.T, env *testenv.Env) {
 // negRepeatedAuthorizeParameterIsInvalidRequest: a protocol parameter
 // sent twice (RFC 6749 §3.1: "MUST NOT be included more than once") is
 // refused on a page, whichever copy a parser would pick.
-func negRepeatedAuthorizeParameterIsInvalidRequest(t *testing.T, env *testenv.Env) {
+func negRepeatedAuthorizeParameterIsInvalidRequest(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	b, _ := negSignedIn(t, env)
 	_, challenge := negPKCE()
@@ -710,7 +710,7 @@ func negRepeatedAuthorizeParameterIsInvalidRequest(t *testing.T, env *testenv.En
 // registered keys — is refused with request_not_supported /
 // request_uri_not_supported (OIDC Core §6, §3.1.2.6), never merged into the
 // request.
-func negRequestObjectIsNotSupported(t *testing.T, env *testenv.Env) {
+func negRequestObjectIsNotSupported(t *testing.T, env *servertest.Env) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -740,7 +740,7 @@ func negRequestObjectIsNotSupported(t *testing.T, env *testenv.Env) {
 
 // negRepeatedTokenParameterIsInvalidRequest: a token request parameter
 // sent twice (RFC 6749 §3.2) is invalid_request and spends nothing.
-func negRepeatedTokenParameterIsInvalidRequest(t *testing.T, env *testenv.Env) {
+func negRepeatedTokenParameterIsInvalidRequest(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	b, _ := negSignedIn(t, env)
 	verifier, challenge := negPKCE()
@@ -760,7 +760,7 @@ func negRepeatedTokenParameterIsInvalidRequest(t *testing.T, env *testenv.Env) {
 // negTwoClientAuthenticationMethodsAreInvalidRequest: a client "MUST NOT
 // use more than one authentication method in each request" (RFC 6749
 // §2.3); the token endpoint answers invalid_request (§5.2).
-func negTwoClientAuthenticationMethodsAreInvalidRequest(t *testing.T, env *testenv.Env) {
+func negTwoClientAuthenticationMethodsAreInvalidRequest(t *testing.T, env *servertest.Env) {
 	id, secret := env.CreateClient(clients.Spec{Name: "M2M", GrantTypes: []string{"client_credentials"}})
 	cc := url.Values{"grant_type": {"client_credentials"}}
 	for _, extra := range []url.Values{
@@ -782,7 +782,7 @@ func negTwoClientAuthenticationMethodsAreInvalidRequest(t *testing.T, env *teste
 // negUserinfoNeedsAValidBearerToken: no token is 401 with a
 // Bearer challenge; a bad token is 401 invalid_token; the form-encoded body
 // parameter is accepted on POST (RFC 6750 §2.2).
-func negUserinfoNeedsAValidBearerToken(t *testing.T, env *testenv.Env) {
+func negUserinfoNeedsAValidBearerToken(t *testing.T, env *servertest.Env) {
 	ui := env.Issuer + "/oauth2/userinfo"
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		req, _ := http.NewRequest(method, ui, nil)
@@ -834,7 +834,7 @@ func negUserinfoNeedsAValidBearerToken(t *testing.T, env *testenv.Env) {
 // authorization resumes only in the browser that started it (login CSRF and
 // session-swap defence, RFC 6749 §10.12), only once, and only while it
 // lives; garbage ids get a page.
-func negInteractionIsBoundToItsBrowserAndSingleUse(t *testing.T, env *testenv.Env) {
+func negInteractionIsBoundToItsBrowserAndSingleUse(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	u := env.CreateUser(negEmail())
 	_, challenge := negPKCE()
@@ -873,7 +873,7 @@ func negInteractionIsBoundToItsBrowserAndSingleUse(t *testing.T, env *testenv.En
 
 // negExpiredInteractionGetsPage: a parked authorization
 // past its lifetime cannot be resumed.
-func negExpiredInteractionGetsPage(t *testing.T, env *testenv.Env) {
+func negExpiredInteractionGetsPage(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	_, challenge := negPKCE()
 	a := env.Browser()
@@ -894,7 +894,7 @@ func negExpiredInteractionGetsPage(t *testing.T, env *testenv.Env) {
 // combined with another value, an unknown prompt value, and a max_age that
 // is not a non-negative integer get invalid_request — whether or not the
 // user is signed in — and nothing is written.
-func negMalformedPromptOrMaxAgeIsInvalidRequest(t *testing.T, env *testenv.Env) {
+func negMalformedPromptOrMaxAgeIsInvalidRequest(t *testing.T, env *servertest.Env) {
 	id := negPublicClient(t, env)
 	consentID, _ := env.CreateClient(clients.Spec{Name: "Asks consent", Public: true, RedirectURIs: []string{redirectURI}})
 	signedIn, _ := negSignedIn(t, env)
@@ -933,7 +933,7 @@ func negMalformedPromptOrMaxAgeIsInvalidRequest(t *testing.T, env *testenv.Env) 
 // refused while the response is being made — an id_token_hint that is
 // garbage (invalid_request) or names another user (login_required) — leaves
 // no half-written code, PKCE or OpenID Connect record behind.
-func negRefusedAuthorizationWritesNoCode(t *testing.T, env *testenv.Env) {
+func negRefusedAuthorizationWritesNoCode(t *testing.T, env *servertest.Env) {
 	id, secret := env.CreateClient(clients.Spec{Name: "A", SkipConsent: true, RedirectURIs: []string{redirectURI}})
 	other, _ := negSignedIn(t, env)
 	otherIDToken, _ := negExchange(t, env, other, id, secret, "openid")["id_token"].(string)
@@ -962,7 +962,7 @@ func negRefusedAuthorizationWritesNoCode(t *testing.T, env *testenv.Env) {
 
 // negCrossSiteFormPostIsRefused: state-changing hosted pages
 // refuse form posts from other sites (Origin / Sec-Fetch-Site), 403.
-func negCrossSiteFormPostIsRefused(t *testing.T, env *testenv.Env) {
+func negCrossSiteFormPostIsRefused(t *testing.T, env *servertest.Env) {
 	b, _ := negSignedIn(t, env)
 	for _, path := range []string{"/consent", "/account/signout", "/account/apps/revoke", "/account/sessions/revoke"} {
 		for _, h := range []map[string]string{
@@ -1000,7 +1000,7 @@ func negCrossSiteFormPostIsRefused(t *testing.T, env *testenv.Env) {
 // disabled, the SSO session no longer signs them in (login page, or
 // login_required for prompt=none), earlier refresh tokens get
 // invalid_grant and earlier access tokens 401 at userinfo.
-func negDisabledUserLosesSessionsAndTokens(t *testing.T, env *testenv.Env) {
+func negDisabledUserLosesSessionsAndTokens(t *testing.T, env *servertest.Env) {
 	id, secret := env.CreateClient(clients.Spec{Name: "A", SkipConsent: true, RedirectURIs: []string{redirectURI}})
 	b, u := negSignedIn(t, env)
 	tok := negExchange(t, env, b, id, secret, "openid email offline_access")
@@ -1062,28 +1062,28 @@ var negUserSeq atomic.Int64
 func negEmail() string { return fmt.Sprintf("neg-%d@example.com", negUserSeq.Add(1)) }
 
 // negForEachDB is forEachDB with options for the environment.
-func negForEachDB(t *testing.T, opts []testenv.Option, fn func(t *testing.T, env *testenv.Env)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, testenv.New(t, opts...)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, testenv.New(t, append(slices.Clone(opts), testenv.Postgres())...)) })
+func negForEachDB(t *testing.T, opts []servertest.Option, fn func(t *testing.T, env *servertest.Env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, servertest.New(t, opts...)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, servertest.New(t, append(slices.Clone(opts), servertest.Postgres())...)) })
 }
 
-func negAuthCodeTTL(d time.Duration) testenv.Option {
+func negAuthCodeTTL(d time.Duration) servertest.Option {
 	return func(c *config.Config) { c.AuthCodeTTL = d }
 }
 
-func negInteractionTTL(d time.Duration) testenv.Option {
+func negInteractionTTL(d time.Duration) servertest.Option {
 	return func(c *config.Config) { c.InteractionTTL = d }
 }
 
 // negPublicClient registers a skip-consent public client on redirectURI.
-func negPublicClient(t *testing.T, env *testenv.Env) string {
+func negPublicClient(t *testing.T, env *servertest.Env) string {
 	t.Helper()
 	id, _ := env.CreateClient(clients.Spec{Name: "Public", Public: true, SkipConsent: true, RedirectURIs: []string{redirectURI}})
 	return id
 }
 
 // negSignedIn returns a browser with a login session for a new user.
-func negSignedIn(t *testing.T, env *testenv.Env) (*http.Client, *models.User) {
+func negSignedIn(t *testing.T, env *servertest.Env) (*http.Client, *models.User) {
 	t.Helper()
 	u := env.CreateUser(negEmail())
 	b := env.Browser()
@@ -1120,7 +1120,7 @@ func negAuthForm(clientID, redirect string, extra url.Values) url.Values {
 	return q
 }
 
-func negAuthURL(env *testenv.Env, clientID, redirect string, extra url.Values) string {
+func negAuthURL(env *servertest.Env, clientID, redirect string, extra url.Values) string {
 	return env.Issuer + "/oauth2/authorize?" + negAuthForm(clientID, redirect, extra).Encode()
 }
 
@@ -1174,7 +1174,7 @@ func negWantPage(t *testing.T, resp *http.Response, body string, status int) {
 
 // negCallback asserts a redirect to the client's callback and returns its
 // query.
-func negCallback(t *testing.T, env *testenv.Env, resp *http.Response, body string) url.Values {
+func negCallback(t *testing.T, env *servertest.Env, resp *http.Response, body string) url.Values {
 	t.Helper()
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("status %d at %s, want a redirect to the client\n%.500s", resp.StatusCode, resp.Request.URL, body)
@@ -1191,7 +1191,7 @@ func negCallback(t *testing.T, env *testenv.Env, resp *http.Response, body strin
 
 // negWantRedirectError asserts an error redirect to the client with state
 // and iss (RFC 9207) and one of the error codes.
-func negWantRedirectError(t *testing.T, env *testenv.Env, resp *http.Response, body string, codes ...string) {
+func negWantRedirectError(t *testing.T, env *servertest.Env, resp *http.Response, body string, codes ...string) {
 	t.Helper()
 	q := negCallback(t, env, resp, body)
 	if !slices.Contains(codes, q.Get("error")) || q.Get("state") != negState || q.Get("iss") != env.Issuer {
@@ -1217,7 +1217,7 @@ func negWantNoToken(t *testing.T, resp *http.Response, body string) {
 }
 
 // negCount counts the rows of a table through the store's SQL handle.
-func negCount(t *testing.T, env *testenv.Env, table string) int {
+func negCount(t *testing.T, env *servertest.Env, table string) int {
 	t.Helper()
 	db, err := env.Store.SQLDB()
 	if err != nil {
@@ -1234,13 +1234,13 @@ func negCount(t *testing.T, env *testenv.Env, table string) int {
 // interactions and fosite's request records (codes, tokens, PKCE, OIDC).
 type negRows struct{ interactions, requests int }
 
-func negSnapshot(t *testing.T, env *testenv.Env) negRows {
+func negSnapshot(t *testing.T, env *servertest.Env) negRows {
 	t.Helper()
 	return negRows{negCount(t, env, "interactions"), negCount(t, env, "oauth2_requests")}
 }
 
 // same asserts no row was added or removed since the snapshot.
-func (r negRows) same(t *testing.T, env *testenv.Env) {
+func (r negRows) same(t *testing.T, env *servertest.Env) {
 	t.Helper()
 	if now := negSnapshot(t, env); now != r {
 		t.Fatalf("rows changed: interactions %d -> %d, oauth2 requests %d -> %d",
@@ -1257,7 +1257,7 @@ type negTokenResp struct {
 
 func (r negTokenResp) err() string { s, _ := r.Body["error"].(string); return s }
 
-func negTokenRequest(env *testenv.Env, form url.Values, id, secret string) *http.Request {
+func negTokenRequest(env *servertest.Env, form url.Values, id, secret string) *http.Request {
 	req, _ := http.NewRequest(http.MethodPost, env.Issuer+"/oauth2/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if id != "" {
@@ -1267,7 +1267,7 @@ func negTokenRequest(env *testenv.Env, form url.Values, id, secret string) *http
 }
 
 // negToken posts a token request (with client_secret_basic when id is set).
-func negToken(t *testing.T, env *testenv.Env, form url.Values, id, secret string) negTokenResp {
+func negToken(t *testing.T, env *servertest.Env, form url.Values, id, secret string) negTokenResp {
 	t.Helper()
 	return negTokenResult(t, negTokenRequest(env, form, id, secret))
 }
@@ -1282,7 +1282,7 @@ func negTokenResult(t *testing.T, req *http.Request) negTokenResp {
 }
 
 // negTokenNoFatal is negToken for goroutines.
-func negTokenNoFatal(env *testenv.Env, form url.Values, id, secret string) negTokenResp {
+func negTokenNoFatal(env *servertest.Env, form url.Values, id, secret string) negTokenResp {
 	r, err := negSend(negTokenRequest(env, form, id, secret))
 	if err != nil {
 		return negTokenResp{Status: -1, Raw: err.Error()}
@@ -1322,7 +1322,7 @@ func negWantOAuthError(t *testing.T, r negTokenResp, status int, codes ...string
 
 // negCode drives an authorization with a signed-in browser for a
 // skip-consent client and returns the callback query.
-func negCode(t *testing.T, env *testenv.Env, b *http.Client, clientID, redirect string, extra url.Values) url.Values {
+func negCode(t *testing.T, env *servertest.Env, b *http.Client, clientID, redirect string, extra url.Values) url.Values {
 	t.Helper()
 	resp, body := negGet(t, b, negAuthURL(env, clientID, redirect, extra))
 	q := negCallback(t, env, resp, body)
@@ -1333,7 +1333,7 @@ func negCode(t *testing.T, env *testenv.Env, b *http.Client, clientID, redirect 
 }
 
 // negExchange gets tokens for a confidential client with a signed-in browser.
-func negExchange(t *testing.T, env *testenv.Env, b *http.Client, id, secret, scope string) map[string]any {
+func negExchange(t *testing.T, env *servertest.Env, b *http.Client, id, secret, scope string) map[string]any {
 	t.Helper()
 	verifier, challenge := negPKCE()
 	code := negCode(t, env, b, id, redirectURI, url.Values{"code_challenge": {challenge}, "scope": {scope}}).Get("code")
@@ -1346,7 +1346,7 @@ func negExchange(t *testing.T, env *testenv.Env, b *http.Client, id, secret, sco
 }
 
 // negIntrospect reports whether a token is active (RFC 7662).
-func negIntrospect(t *testing.T, env *testenv.Env, id, secret, token string) bool {
+func negIntrospect(t *testing.T, env *servertest.Env, id, secret, token string) bool {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, env.Issuer+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -16,11 +16,11 @@ import (
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/openid"
 
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/oidc/keys"
 	"github.com/sesame-idp/sesame/templates"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // Config holds the provider's settings; cmd fills it from config.Config.

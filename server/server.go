@@ -21,18 +21,18 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
-	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/mail"
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/mail"
+	"github.com/sesame-idp/sesame/internal/ratelimit"
+	"github.com/sesame-idp/sesame/internal/secret"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/keys"
-	"github.com/sesame-idp/sesame/ratelimit"
-	"github.com/sesame-idp/sesame/secret"
-	"github.com/sesame-idp/sesame/server/middleware"
 	"github.com/sesame-idp/sesame/static"
 	"github.com/sesame-idp/sesame/templates"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // Purposes for keys derived from the system secret. Each use gets its own
@@ -257,11 +257,11 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.Use(
-		middleware.RequestID(),
-		middleware.Logger(s.log),
-		middleware.Recovery(s.log),
-		middleware.SecurityHeaders(isHTTPS(s.cfg.Issuer)),
-		middleware.BodyLimit(maxBody),
+		httpx.RequestID(),
+		httpx.Logger(s.log),
+		httpx.Recovery(s.log),
+		httpx.SecurityHeaders(isHTTPS(s.cfg.Issuer)),
+		httpx.BodyLimit(maxBody),
 	)
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	r.GET("/readyz", s.handleReady)
@@ -271,11 +271,11 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 
 	// Protocol endpoints: cross-site requests are their normal case
 	// (clients post to /token, RPs post logout), so no same-origin check.
-	proto := r.Group("", middleware.NoStore())
+	proto := r.Group("", httpx.NoStore())
 	s.provider.Mount(proto)
 
 	// Hosted pages: forms must come from our own origin.
-	pages := r.Group("", middleware.SameOriginForms(s.cfg.Issuer), middleware.NoStore())
+	pages := r.Group("", httpx.SameOriginForms(s.cfg.Issuer), httpx.NoStore())
 	hosted.Mount(pages)
 
 	// The admin console: sign-in, setup links, step-up and the admin API

@@ -10,11 +10,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/authn/passlink"
-	"github.com/sesame-idp/sesame/mail"
+	"github.com/sesame-idp/sesame/internal/mail"
+	"github.com/sesame-idp/sesame/internal/ratelimit"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
-	"github.com/sesame-idp/sesame/ratelimit"
 )
 
 // Compile-time checks of the contracts the wiring relies on.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models/store"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 func TestAdminInvite(t *testing.T) {

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/oidc/keys"
-	"github.com/sesame-idp/sesame/secret"
 	"github.com/sesame-idp/sesame/server"
 )
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/internal/config"
 )
 
 func (c *cli) configCmd() *cobra.Command {

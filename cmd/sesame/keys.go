@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/oidc/keys"
-	"github.com/sesame-idp/sesame/secret"
 	"github.com/sesame-idp/sesame/server"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )

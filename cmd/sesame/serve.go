@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sesame-idp/sesame/config"
 	"github.com/sesame-idp/sesame/console"
-	"github.com/sesame-idp/sesame/secret"
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/server"
 )
 

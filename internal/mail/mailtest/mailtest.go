@@ -39,7 +39,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"github.com/sesame-idp/sesame/mail"
+	"github.com/sesame-idp/sesame/internal/mail"
 )
 
 // Message is one mail the server accepted.

@@ -14,7 +14,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/internal/config"
 )
 
 // MinLen is the shortest system secret accepted, in bytes. Even base64 text

@@ -1,4 +1,4 @@
-package testenv
+package servertest
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/sesame-idp/sesame/config"
-	"github.com/sesame-idp/sesame/mail"
-	"github.com/sesame-idp/sesame/mail/mailtest"
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/mail"
+	"github.com/sesame-idp/sesame/internal/mail/mailtest"
 )
 
 // SMTP points the server's mail at a test SMTP server (mail/mailtest) on
@@ -37,7 +37,7 @@ func (e *Env) DeliverMail(opts ...mail.OutboxOptions) {
 	if len(opts) == 0 {
 		ob = e.Server.Outbox()
 		if ob == nil {
-			e.T.Fatal("testenv: the server has no outbox (mail is off)")
+			e.T.Fatal("servertest: the server has no outbox (mail is off)")
 		}
 	} else {
 		sender := mail.NewSMTPSender(mail.SMTPConfig{

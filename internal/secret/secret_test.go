@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/internal/config"
 )
 
 const longSecret = "0123456789abcdef0123456789abcdef-extra"

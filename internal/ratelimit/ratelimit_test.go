@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-idp/sesame/internal/ratelimit"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
-	"github.com/sesame-idp/sesame/ratelimit"
 )
 
 var _ ratelimit.Store = (*store.Store)(nil)

@@ -1,7 +1,7 @@
-// Package testenv starts a real Sesame on a loopback port for tests and
+// Package servertest starts a real Sesame on a loopback port for tests and
 // gives them what a signed-in browser would have. Sessions are created
 // through Go (the store and websession), never through an HTTP backdoor.
-package testenv
+package servertest
 
 import (
 	"context"
@@ -18,13 +18,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/sesame-idp/sesame/config"
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server"
-	"github.com/sesame-idp/sesame/websession"
 )
 
 // Env is a running Sesame.

@@ -1,4 +1,4 @@
-// Package middleware holds the gin middlewares shared by every Sesame HTTP
+// Package httpx holds the HTTP plumbing and gin middlewares shared by every Sesame HTTP
 // surface (OAuth 2.0 / OpenID Connect endpoints, hosted login pages and the
 // admin API).
 //
@@ -16,4 +16,4 @@
 //	r.POST("/oauth2/token", middleware.NoStore(), tokenHandler)
 //
 // Only the standard library, log/slog and gin are used.
-package middleware
+package httpx

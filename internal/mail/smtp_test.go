@@ -12,8 +12,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/sesame-idp/sesame/mail"
-	"github.com/sesame-idp/sesame/mail/mailtest"
+	"github.com/sesame-idp/sesame/internal/mail"
+	"github.com/sesame-idp/sesame/internal/mail/mailtest"
 )
 
 // longLink is longer than a quoted-printable line, so it arrives

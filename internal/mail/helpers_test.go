@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-idp/sesame/mail"
+	"github.com/sesame-idp/sesame/internal/mail"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 )
