@@ -210,6 +210,9 @@ func (h *Handler) interaction(c *gin.Context, id string) (*models.Interaction, *
 	if err != nil {
 		return nil, nil, err
 	}
+	// Any page of this sign-in may hold the form whose POST ends at the
+	// app; let that redirect pass CSP form-action.
+	allowRedirect(c, in, client)
 	return in, client, nil
 }
 

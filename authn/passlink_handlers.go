@@ -230,10 +230,18 @@ func (h *Handler) handlePasslinkOpen(c *gin.Context) {
 }
 
 func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.Link, msg, name string) {
+	ctx := c.Request.Context()
 	app, logo := "", ""
 	if l.ClientID != "" {
-		if cl, err := h.st.GetClient(c.Request.Context(), l.ClientID); err == nil {
+		if cl, err := h.st.GetClient(ctx, l.ClientID); err == nil {
 			app, logo = cl.Name, cl.LogoURI
+			if l.SameBrowser && l.InteractionID != "" {
+				// "Sign in" here ends at the app when the authorization
+				// needs nothing more (a returning user who consented).
+				if in, err := h.st.GetInteraction(ctx, l.InteractionID); err == nil {
+					allowRedirect(c, in, cl)
+				}
+			}
 		}
 	}
 	signup := l.Purpose == models.PasslinkSignup
@@ -337,6 +345,9 @@ func (h *Handler) handlePasslinkUse(c *gin.Context) {
 		}
 		h.recordPasslink(c, res.User.ID, h.passlinkClient(c, res), "approve", models.ResultSuccess, "")
 		view := resultView{OK: true, Message: "Done. Go back to the other device: it continues by itself."}
+		if res.Proof.Removed() {
+			view.Hint = "This was the first time this address was confirmed, so for your safety we removed the passkeys, password and sessions that were added to the account before."
+		}
 		if c.PostForm("also") != "" {
 			if _, err := h.sessions.Start(ctx, c.Writer, c.Request, websession.Login{
 				UserID: res.User.ID, AMR: passlink.AMR, ACR: passlink.ACR, AuthTime: time.Now(),
@@ -350,15 +361,17 @@ func (h *Handler) handlePasslinkUse(c *gin.Context) {
 		}
 		h.renderResult(c, http.StatusOK, "Sign-in approved", nil, view)
 	case "deny":
-		l, err := h.passlinks.Deny(ctx, token, browser)
+		// A report, not a cancellation: see passlink.Service.Report.
+		l, err := h.passlinks.Report(ctx, token, browser)
 		if err != nil {
 			h.passlinkProblem(c, l, err)
 			return
 		}
-		h.recordPasslink(c, l.UserID, l.ClientID, "approve", models.ResultFailure, "denied")
-		h.renderResult(c, http.StatusOK, "Sign-in denied", nil, resultView{OK: true,
-			Message: "Nobody was signed in, and the link no longer works.",
-			Hint:    "If you didn't ask for it, you can ignore the mail. If you did, request a new link."})
+		h.recordPasslink(c, l.UserID, l.ClientID, "approve", models.ResultFailure, "reported")
+		h.renderResult(c, http.StatusOK, "Nobody was signed in", nil, resultView{OK: true,
+			Message: "Thanks for telling us. Nobody can sign in with this link without the code shown on the other screen, and it stops working within " +
+				passlink.HumanDuration(h.passlinks.TTL(ctx)) + ".",
+			Hint: "You can ignore the mail. Never tell anyone a sign-in code."})
 	default:
 		h.fail(c, errBadForm)
 	}
@@ -420,8 +433,18 @@ func (h *Handler) passlinkSignIn(c *gin.Context, res *passlink.Result) (string, 
 	}
 	h.recordPasslink(c, res.User.ID, h.passlinkClient(c, res), "login", models.ResultSuccess, reason)
 	next := h.afterLogin(c, res.InteractionID, ls.ID)
-	return h.passkeyOfferOr(c, res.User, next), nil
+	offer := h.passkeyOfferOr(c, res.User, next)
+	if res.Proof.Removed() && offer != next {
+		// Tell the person why their passkeys are gone (the offer page is
+		// where they land: the account has none now).
+		offer += "&notice=" + noticeAddressProven
+	}
+	return offer, nil
 }
+
+// noticeAddressProven marks the passkey offer shown after the first proof
+// of an address removed what the account held before.
+const noticeAddressProven = "address-proven"
 
 func (h *Handler) passlinkClient(c *gin.Context, res *passlink.Result) string {
 	if res.InteractionID == "" {
@@ -478,8 +501,9 @@ func (h *Handler) handlePasskeyOffer(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	if err := h.pages.Render(c.Writer, http.StatusOK, "passlink_passkey", templates.Page{
 		Title: "Add a passkey so next time is one tap",
-		Data: map[string]string{
+		Data: map[string]any{
 			"CSRF": h.sessions.CSRFToken(c.Writer, c.Request), "Next": next, "Email": u.Email, "RPID": h.rpID,
+			"AddressProven": c.Query("notice") == noticeAddressProven,
 		},
 	}); err != nil {
 		h.fail(c, err)

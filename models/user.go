@@ -18,3 +18,22 @@ type User struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// AddressProof is what the first proof of a user's address removed: what
+// the account held before anyone had shown they own the address.
+type AddressProof struct {
+	// FirstProof: the address was unproven until now.
+	FirstProof bool
+	// Credentials is the number of passkeys and security keys removed.
+	Credentials int
+	// Password: a password was removed.
+	Password bool
+	// Sessions is the number of live login sessions ended (their tokens
+	// went with them).
+	Sessions int
+}
+
+// Removed reports whether the proof removed anything.
+func (p *AddressProof) Removed() bool {
+	return p != nil && (p.Credentials > 0 || p.Password || p.Sessions > 0)
+}

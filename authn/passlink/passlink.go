@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,7 +91,8 @@ type Store interface {
 	GetUser(ctx context.Context, id string) (*models.User, error)
 	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
 	CreateUser(ctx context.Context, u *models.User) error
-	SetUserEmailVerified(ctx context.Context, id string) error
+	ProveUserEmail(ctx context.Context, id string) (*models.AddressProof, error)
+	CreateAuditEntry(ctx context.Context, e *models.AuditEntry) error
 	CreatePasslink(ctx context.Context, p *models.Passlink) error
 	GetPasslink(ctx context.Context, id string) (*models.Passlink, error)
 	GetPasslinkByTokenHash(ctx context.Context, hash string) (*models.Passlink, error)
@@ -632,6 +634,9 @@ type Result struct {
 	RequestID string
 	// Admin: an administrator sent the link (models.PasslinkAdmin).
 	Admin bool
+	// Proof is set when this link was the first proof of the account's
+	// address: what the account held before it was removed.
+	Proof *models.AddressProof
 }
 
 // SignIn uses the link in the browser that asked. displayName names a
@@ -687,14 +692,19 @@ func (s *Service) Approve(ctx context.Context, token, browserHash, code, display
 	return s.use(ctx, &l.Passlink, models.PasslinkApproved, displayName)
 }
 
-// Deny ends the link on the device that opened it: nobody is signed in.
-func (s *Service) Deny(ctx context.Context, token, browserHash string) (*Link, error) {
+// Report takes "it wasn't me" from the device that opened a link another
+// browser asked for. It ends nothing: the requester — perhaps the rightful
+// one, whose mail a scanner opened and whose buttons it pressed — still
+// needs the code only that screen shows, and without it nobody gets in;
+// the link expires by itself. The link must be one that could still be
+// approved (Lookup's errors otherwise). The caller records the report.
+func (s *Service) Report(ctx context.Context, token, browserHash string) (*Link, error) {
 	l, err := s.Lookup(ctx, token, browserHash)
 	if err != nil {
 		return l, err
 	}
-	if err := s.st.UsePasslink(ctx, l.ID, models.PasslinkDenied, s.now()); err != nil {
-		return l, s.useErr(ctx, l.ID, err)
+	if l.SameBrowser || isAdminLink(&l.Passlink) {
+		return l, ErrInvalidLink // nothing to report: this browser asked
 	}
 	return l, nil
 }
@@ -743,19 +753,50 @@ func (s *Service) use(ctx context.Context, p *models.Passlink, outcome, displayN
 				return err
 			}
 		}
-		if !u.EmailVerified {
-			if err := s.st.SetUserEmailVerified(ctx, u.ID); err != nil {
-				return err
-			}
-			u.EmailVerified = true
+		proof, err := s.proveAddress(ctx, u)
+		if err != nil {
+			return err
 		}
-		res.User, res.Created = u, created
+		res.User, res.Created, res.Proof = u, created, proof
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// proveAddress marks u's address proven, inside the caller's transaction.
+// At the first proof the store removes what the account held before it
+// (see store.ProveUserEmail: someone may have signed up with another
+// person's address and waited for its owner); that is audited. It returns
+// the proof when this was the first one, else nil.
+func (s *Service) proveAddress(ctx context.Context, u *models.User) (*models.AddressProof, error) {
+	if u.EmailVerified {
+		return nil, nil
+	}
+	proof, err := s.st.ProveUserEmail(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("passlink: prove address: %w", err)
+	}
+	u.EmailVerified = true
+	if !proof.FirstProof {
+		return nil, nil
+	}
+	if proof.Removed() {
+		after, _ := json.Marshal(map[string]any{"credentials_removed": proof.Credentials,
+			"password_removed": proof.Password, "sessions_ended": proof.Sessions})
+		if err := s.st.CreateAuditEntry(ctx, &models.AuditEntry{
+			ID: uuid.NewString(), At: s.now(), ActorID: u.ID, ActorKind: models.ActorSystem,
+			ActorLabel: "first proof of the address by an emailed link", Action: "user.address_proven",
+			TargetType: "user", TargetID: u.ID, AfterJSON: string(after),
+		}); err != nil {
+			return nil, fmt.Errorf("passlink: audit address proof: %w", err)
+		}
+		s.log.InfoContext(ctx, "first proof of an address removed earlier credentials", "user_id", u.ID,
+			"credentials", proof.Credentials, "password", proof.Password, "sessions", proof.Sessions)
+	}
+	return proof, nil
 }
 
 // account is the user a used link signs in: the known one for a login
@@ -854,16 +895,16 @@ func (s *Service) Reset(ctx context.Context, token string, set func(ctx context.
 		if err != nil {
 			return fmt.Errorf("passlink: load user: %w", err)
 		}
+		// Proof first: it removes a password set before the address was
+		// proven, never the one chosen now.
+		proof, err := s.proveAddress(ctx, u)
+		if err != nil {
+			return err
+		}
 		if err := set(ctx, u); err != nil {
 			return err
 		}
-		if !u.EmailVerified {
-			if err := s.st.SetUserEmailVerified(ctx, u.ID); err != nil {
-				return err
-			}
-			u.EmailVerified = true
-		}
-		res.User = u
+		res.User, res.Proof = u, proof
 		return nil
 	})
 	if err != nil {

@@ -140,10 +140,54 @@ func (s *Store) CompletePasslink(ctx context.Context, id string, notBefore, now 
 	}
 }
 
-// SetUserEmailVerified marks a user's address as proven (a passlink from
-// it was used).
-func (s *Store) SetUserEmailVerified(ctx context.Context, id string) error {
-	res := s.conn(ctx).Model(&models.User{}).Where("id = ?", id).
-		Updates(map[string]any{"email_verified": true, "updated_at": Now()})
-	return affected("set user email verified", res)
+// ProveUserEmail marks a user's address as proven (a link sent to it was
+// used). The first proof of an address never proven before also ends
+// everything the account held until then — passkeys and security keys,
+// password, login sessions, tokens and consents — in the same
+// transaction: whoever made them had not shown they own the address, and
+// might be someone who signed up with another person's address to wait
+// for its owner (account pre-hijacking). Proving an address that is
+// already proven changes nothing. ErrNotFound for an unknown user.
+func (s *Store) ProveUserEmail(ctx context.Context, id string) (*models.AddressProof, error) {
+	proof := &models.AddressProof{}
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Model(&models.User{}).Where("id = ? AND email_verified = ?", id, false).
+			Updates(map[string]any{"email_verified": true, "updated_at": Now()})
+		if res.Error != nil {
+			return mapErr("prove user email", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			// Already proven, or no such user: say which.
+			_, err := s.GetUser(ctx, id)
+			return err
+		}
+		proof.FirstProof = true
+		creds := s.conn(ctx).Where("user_id = ?", id).Delete(&models.WebAuthnCredential{})
+		if creds.Error != nil {
+			return mapErr("prove user email: remove credentials", creds.Error)
+		}
+		proof.Credentials = int(creds.RowsAffected)
+		pw := s.conn(ctx).Where("user_id = ?", id).Delete(&models.UserPassword{})
+		if pw.Error != nil {
+			return mapErr("prove user email: remove password", pw.Error)
+		}
+		proof.Password = pw.RowsAffected > 0
+		var live int64
+		if err := s.conn(ctx).Model(&models.LoginSession{}).Where("user_id = ? AND revoked_at IS NULL", id).
+			Count(&live).Error; err != nil {
+			return mapErr("prove user email: count sessions", err)
+		}
+		proof.Sessions = int(live)
+		if err := s.RevokeUserLoginSessions(ctx, id); err != nil {
+			return err
+		}
+		if err := s.conn(ctx).Where("user_id = ?", id).Delete(&models.Consent{}).Error; err != nil {
+			return mapErr("prove user email: remove consents", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return proof, nil
 }

@@ -158,13 +158,62 @@ var passlinkTests = []subtest{
 		if got.UserID != u.ID {
 			t.Errorf("user %q, want %q", got.UserID, u.ID)
 		}
-		must(t, s.SetUserEmailVerified(t.Context(), u.ID))
+		proof, err := s.ProveUserEmail(t.Context(), u.ID)
+		must(t, err)
 		gu, err := s.GetUser(t.Context(), u.ID)
 		must(t, err)
-		if !gu.EmailVerified {
-			t.Error("email not verified")
+		if !gu.EmailVerified || !proof.FirstProof || proof.Removed() {
+			t.Errorf("verified %v, proof %+v; want verified, a first proof that removed nothing", gu.EmailVerified, proof)
 		}
-		wantErr(t, "verify unknown user", s.SetUserEmailVerified(t.Context(), newID("user")), models.ErrNotFound)
+		_, err = s.ProveUserEmail(t.Context(), newID("user"))
+		wantErr(t, "verify unknown user", err, models.ErrNotFound)
+	}},
+	// Account pre-hijacking: what an account held before its address was
+	// ever proven goes at the first proof; later proofs remove nothing.
+	{"FirstAddressProofEndsEarlierCredentials", func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		u, other := createUser(t, s), createUser(t, s)
+		c := createClient(t, s)
+		for _, owner := range []string{u.ID, u.ID, other.ID} {
+			must(t, s.CreateCredential(ctx, &models.WebAuthnCredential{ID: newID("cred"), UserID: owner, Kind: models.CredentialPasskey, PublicKey: "pk"}))
+		}
+		must(t, s.SetUserPassword(ctx, u.ID, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"))
+		ls := createLoginSession(t, s, u.ID, time.Hour)
+		_, access, refresh := grantTokens(t, s, c.ID, u.ID, ls.ID)
+		must(t, s.SaveConsent(ctx, &models.Consent{UserID: u.ID, ClientID: c.ID, Scopes: models.StringList{"openid"}}))
+
+		proof, err := s.ProveUserEmail(ctx, u.ID)
+		must(t, err)
+		want := models.AddressProof{FirstProof: true, Credentials: 2, Password: true, Sessions: 1}
+		if *proof != want {
+			t.Errorf("proof %+v, want %+v", *proof, want)
+		}
+		creds, err := s.ListUserCredentials(ctx, u.ID)
+		must(t, err)
+		if len(creds) != 0 {
+			t.Errorf("%d credentials left, want 0", len(creds))
+		}
+		_, err = s.GetUserPassword(ctx, u.ID)
+		wantErr(t, "password after proof", err, models.ErrNotFound)
+		_, err = s.GetLoginSession(ctx, ls.ID)
+		wantErr(t, "login session after the first proof", err, models.ErrNotFound)
+		wantRequests(t, s, false, access, refresh)
+		_, err = s.GetConsent(ctx, u.ID, c.ID)
+		wantErr(t, "consent after proof", err, models.ErrNotFound)
+		if oc, err := s.ListUserCredentials(ctx, other.ID); err != nil || len(oc) != 1 {
+			t.Errorf("another user's credentials: %d, %v; want 1 untouched", len(oc), err)
+		}
+
+		// Made after the proof: kept by every later proof.
+		must(t, s.CreateCredential(ctx, &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, Kind: models.CredentialPasskey, PublicKey: "pk"}))
+		again, err := s.ProveUserEmail(ctx, u.ID)
+		must(t, err)
+		if again.FirstProof || again.Removed() {
+			t.Errorf("second proof %+v, want nothing removed", *again)
+		}
+		if creds, _ := s.ListUserCredentials(ctx, u.ID); len(creds) != 1 {
+			t.Errorf("%d credentials after a second proof, want 1", len(creds))
+		}
 	}},
 	{"Sweep", func(t *testing.T, s *store.Store) {
 		dead := createPasslink(t, s, "", -time.Hour)
