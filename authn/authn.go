@@ -165,11 +165,11 @@ var errInteractionGone = &pageError{
 func (h *Handler) fail(c *gin.Context, err error) {
 	var pe *pageError
 	if !errors.As(err, &pe) {
-		h.log.ErrorContext(c.Request.Context(), "hosted page", "path", c.Request.URL.Path, "err", err)
+		h.log.ErrorContext(c.Request.Context(), "hosted page", "path", httpx.RoutePath(c), "err", err)
 		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
 			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
 	} else if pe.cause != nil && pe.status >= 500 {
-		h.log.ErrorContext(c.Request.Context(), "hosted page", "path", c.Request.URL.Path, "err", pe.cause)
+		h.log.ErrorContext(c.Request.Context(), "hosted page", "path", httpx.RoutePath(c), "err", pe.cause)
 	}
 	c.Header("Cache-Control", "no-store")
 	if rerr := h.pages.Render(c.Writer, pe.status, "error", templates.Page{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -95,7 +96,7 @@ func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 			msg = p.Title + "."
 		}
 		if p.Status >= 500 {
-			u.log.ErrorContext(c.Request.Context(), "console page", "path", c.Request.URL.Path, "err", err)
+			u.log.ErrorContext(c.Request.Context(), "console page", "path", httpx.RoutePath(c), "err", err)
 			msg = "Something went wrong on our side. Try again in a moment."
 		}
 		if p.Status == http.StatusNotFound {

@@ -8,7 +8,8 @@ import (
 )
 
 // Logger writes one structured line per finished request so operators get an
-// access log that never contains query strings (they can carry codes/tokens).
+// access log that never contains a bearer secret: it logs the route pattern
+// (/passlink/:token, not the token), never the raw path or query string.
 //
 // Level is Error for 5xx, Warn for 4xx and Info otherwise; successful
 // /healthz and /readyz probes are logged at Debug to keep the log quiet.
@@ -20,12 +21,12 @@ func Logger(log *slog.Logger) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		start := time.Now()
-		path := c.Request.URL.Path // never RawQuery / RequestURI
 		method := c.Request.Method
 
 		c.Next()
 
 		status := c.Writer.Status()
+		path := RoutePath(c)
 		level := slog.LevelInfo
 		switch {
 		case status >= 500:
@@ -57,4 +58,15 @@ func Logger(log *slog.Logger) gin.HandlerFunc {
 		}
 		log.LogAttrs(ctx, level, "http request", attrs...)
 	}
+}
+
+// RoutePath is the request's route pattern for logs ("/passlink/:token"):
+// raw paths carry bearer secrets (sign-in links, setup links) and queries
+// carry codes. Probes keep their literal path; a request that matched no
+// route is logged as "(unmatched)", its path unread.
+func RoutePath(c *gin.Context) string {
+	if p := c.FullPath(); p != "" {
+		return p
+	}
+	return "(unmatched)"
 }

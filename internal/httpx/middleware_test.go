@@ -96,6 +96,7 @@ func TestLogger(t *testing.T) {
 	tests := []struct {
 		name      string
 		level     slog.Level
+		route     string // the route pattern; "" = the target's path, "-" = none
 		target    string
 		handler   gin.HandlerFunc
 		wantLine  bool
@@ -135,6 +136,16 @@ func TestLogger(t *testing.T) {
 			wantLine: true, wantLevel: "DEBUG", wantPath: "/readyz", wantCode: 200,
 		},
 		{
+			name: "route pattern, not the secret in the path", level: slog.LevelInfo,
+			route: "/passlink/:token", target: "/passlink/SECRETCODE", handler: ok,
+			wantLine: true, wantLevel: "INFO", wantPath: "/passlink/:token", wantCode: 200,
+		},
+		{
+			name: "unmatched path not read", level: slog.LevelInfo,
+			route: "-", target: "/console/setup/SECRETCODE", handler: func(c *gin.Context) { c.Status(http.StatusNotFound) },
+			wantLine: true, wantLevel: "WARN", wantPath: "(unmatched)", wantCode: 404,
+		},
+		{
 			name: "failing healthz still logged", level: slog.LevelInfo,
 			target:   "/healthz",
 			handler:  func(c *gin.Context) { c.Status(http.StatusServiceUnavailable) },
@@ -147,7 +158,17 @@ func TestLogger(t *testing.T) {
 			log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: tt.level}))
 			req := httptest.NewRequest(http.MethodGet, tt.target, nil)
 			req.Header.Set("X-Request-Id", "req-1")
-			serve(t, req, tt.handler, RequestID(), Logger(log))
+			r := gin.New()
+			r.Use(RequestID(), Logger(log))
+			switch tt.route {
+			case "-":
+				r.NoRoute(tt.handler)
+			case "":
+				r.GET(req.URL.Path, tt.handler)
+			default:
+				r.GET(tt.route, tt.handler)
+			}
+			r.ServeHTTP(httptest.NewRecorder(), req)
 			if !tt.wantLine {
 				if buf.Len() != 0 {
 					t.Fatalf("unexpected log: %s", buf.String())

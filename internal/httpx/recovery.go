@@ -44,7 +44,7 @@ func Recovery(log *slog.Logger) gin.HandlerFunc {
 				slog.Any("panic", rec),
 				slog.String("stack", string(debug.Stack())),
 				slog.String("method", c.Request.Method),
-				slog.String("path", c.Request.URL.Path),
+				slog.String("path", RoutePath(c)),
 				slog.String("request_id", RequestIDFrom(c)),
 			)
 			c.Error(errors.New("panic recovered")) //nolint:errcheck // recorded for Logger only

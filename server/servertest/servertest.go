@@ -48,6 +48,23 @@ func Postgres() Option { return func(c *config.Config) { c.DatabaseURL = "postgr
 // secure context for WebAuthn in Chromium).
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
+	var w io.Writer = io.Discard
+	level := slog.LevelWarn
+	if os.Getenv("SESAME_TEST_LOG") != "" {
+		w, level = os.Stderr, slog.LevelDebug
+	}
+	return start(t, slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), opts...)
+}
+
+// NewLogged is New with every log line, down to debug, written to w: for
+// tests of what the logs say (and must not say).
+func NewLogged(t testing.TB, w io.Writer, opts ...Option) *Env {
+	t.Helper()
+	return start(t, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), opts...)
+}
+
+func start(t testing.TB, log *slog.Logger, opts ...Option) *Env {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Dev = true
 	cfg.DataDir = t.TempDir()
@@ -67,15 +84,6 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.Issuer = "http://localhost:" + portOf(ln.Addr())
 	cfg.Listen = ln.Addr().String()
 	secretBytes := []byte("test-system-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
-	level := slog.LevelWarn
-	if os.Getenv("SESAME_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	var w io.Writer = io.Discard
-	if os.Getenv("SESAME_TEST_LOG") != "" {
-		w = os.Stderr
-	}
-	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	srv, err := server.New(context.Background(), server.Deps{Config: cfg, Store: st, Secret: secretBytes, Logger: log})
 	if err != nil {
 		t.Fatalf("server: %v", err)
