@@ -29,9 +29,10 @@ type Services struct {
 	Audit    *Audit
 }
 
-// NewServices builds the services. cache (the provider's client cache)
-// and km may be nil where they do not exist (the CLI); Keys is then nil.
-func NewServices(st *store.Store, cfg config.Config, cache ClientCache, km *keys.Manager, log *slog.Logger) *Services {
+// NewServices builds the services. secrets stores new client secrets;
+// cache (the provider's client cache) and km may be nil where they do not
+// exist (the CLI); Keys is then nil.
+func NewServices(st *store.Store, cfg config.Config, secrets *clients.Secrets, cache ClientCache, km *keys.Manager, log *slog.Logger) *Services {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -40,7 +41,7 @@ func NewServices(st *store.Store, cfg config.Config, cache ClientCache, km *keys
 	s := &Services{
 		Audit:    audit,
 		Policies: pol,
-		Clients:  &Clients{svc: clients.NewService(st), st: st, cache: cache, audit: audit, policies: pol},
+		Clients:  &Clients{svc: clients.NewService(st, secrets), st: st, cache: cache, audit: audit, policies: pol},
 		Users:    &Users{st: st, audit: audit},
 	}
 	if km != nil {
@@ -69,6 +70,8 @@ type Deps struct {
 	// Stats, when set, backs the API's /stats endpoints.
 	Stats  *StatsService
 	Logger *slog.Logger
+	// Secrets stores new client secrets (required).
+	Secrets *clients.Secrets
 }
 
 // Console is the admin console's backend: services, auth and the API.
@@ -89,7 +92,7 @@ type Console struct {
 
 // New builds the console backend.
 func New(cfg config.Config, deps Deps) (*Console, error) {
-	if deps.Store == nil || deps.Sessions == nil || deps.Passkeys == nil || deps.Provider == nil || deps.Keys == nil {
+	if deps.Store == nil || deps.Sessions == nil || deps.Passkeys == nil || deps.Provider == nil || deps.Keys == nil || deps.Secrets == nil {
 		return nil, errors.New("console: missing dependency")
 	}
 	log := deps.Logger
@@ -101,7 +104,7 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 		idle = 15 * time.Minute
 	}
 	c := &Console{
-		Services: NewServices(deps.Store, cfg, deps.Provider, deps.Keys, log),
+		Services: NewServices(deps.Store, cfg, deps.Secrets, deps.Provider, deps.Keys, log),
 		cfg:      cfg, st: deps.Store, provider: deps.Provider, sessions: deps.Sessions, passkeys: deps.Passkeys,
 		stats: deps.Stats, log: log, idle: idle, now: time.Now,
 	}

@@ -25,7 +25,7 @@ func TestPoliciesRoundTrip(t *testing.T) {
 	st := storetest.OpenSQLite(t)
 	cfg := config.Default()
 	cfg.Dev = true
-	svc := console.NewServices(st, cfg, nil, nil, nil)
+	svc := console.NewServices(st, cfg, nil, nil, nil, nil)
 	ctx := console.WithActor(context.Background(), console.CLIActor())
 
 	p, err := svc.Policies.Current(ctx)

@@ -2,8 +2,6 @@ package oidc
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +48,7 @@ type DataStore interface {
 	GetConsent(ctx context.Context, userID, clientID string) (*models.Consent, error)
 	GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error)
 	RevokeLoginSession(ctx context.Context, id string) error
+	ReplaceClientSecretHash(ctx context.Context, old, hash string) error
 }
 
 // Lifespans are global token lifetimes set by an admin; a zero field means
@@ -74,6 +73,10 @@ type Deps struct {
 	Sessions *websession.Manager
 	Pages    *templates.Renderer
 	Logger   *slog.Logger
+	// Secrets verifies client secrets (required).
+	Secrets *clients.Secrets
+	// AuthFailures throttles failed client authentication; nil turns it off.
+	AuthFailures FailureLimiter
 }
 
 // SetPolicySource makes the provider read the global token lifetimes live
@@ -102,6 +105,9 @@ type Provider struct {
 func New(cfg Config, deps Deps) (*Provider, error) {
 	if len(cfg.HMACKey) < 32 {
 		return nil, errors.New("oidc: HMAC key must be at least 32 bytes")
+	}
+	if deps.Secrets == nil {
+		return nil, errors.New("oidc: no client secret hasher")
 	}
 	if cfg.ClientCacheTTL <= 0 {
 		cfg.ClientCacheTTL = 30 * time.Second
@@ -137,7 +143,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		RefreshTokenScopes:             []string{"offline_access"},
 		MinParameterEntropy:            fosite.MinParameterEntropy,
 		AllowedPromptValues:            []string{"none", "login", "consent"},
-		ClientSecretsHasher:            newSecretHasher(cfg.CacheKey),
+		ClientSecretsHasher:            newSecretHasher(cfg.CacheKey, deps.Secrets, deps.AuthFailures, deps.Store, p.log),
 		SendDebugMessagesToClients:     false,
 		FormPostHTMLTemplate:           nil,
 		JWTScopeClaimKey:               0,
@@ -259,55 +265,6 @@ func enabled(c *Client) (fosite.Client, error) {
 // InvalidateClient drops a client from this replica's cache (after an
 // update through this process; other replicas expire it by TTL).
 func (p *Provider) InvalidateClient(id string) { p.clients.Remove(id) }
-
-// secretHasher verifies client secrets with argon2id and remembers a
-// successful check by a keyed hash of (stored hash, presented secret), so a
-// confidential client pays the slow hash once per cache lifetime rather
-// than on every token request. Failed checks are never cached.
-type secretHasher struct {
-	key   []byte
-	cache *expirable.LRU[[32]byte, struct{}]
-}
-
-func newSecretHasher(key []byte) *secretHasher {
-	return &secretHasher{key: key, cache: expirable.NewLRU[[32]byte, struct{}](4096, nil, 10*time.Minute)}
-}
-
-func (h *secretHasher) cacheKey(hash, secret []byte) [32]byte {
-	m := hmac.New(sha256.New, h.key)
-	m.Write(hash)
-	m.Write([]byte{0})
-	m.Write(secret)
-	var k [32]byte
-	copy(k[:], m.Sum(nil))
-	return k
-}
-
-// Compare implements fosite.Hasher.
-func (h *secretHasher) Compare(_ context.Context, hash, secret []byte) error {
-	if len(hash) == 0 || len(secret) == 0 || len(secret) > 512 {
-		return errors.New("secret mismatch")
-	}
-	k := h.cacheKey(hash, secret)
-	if _, ok := h.cache.Get(k); ok {
-		return nil
-	}
-	ok, err := clients.VerifySecret(string(hash), string(secret))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("secret mismatch")
-	}
-	h.cache.Add(k, struct{}{})
-	return nil
-}
-
-// Hash implements fosite.Hasher.
-func (h *secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
-	s, err := clients.HashSecret(string(data))
-	return []byte(s), err
-}
 
 func (p *Provider) handleJWKS(c *gin.Context) {
 	b, err := p.keys.JWKS(c.Request.Context())

@@ -181,6 +181,7 @@ func (s *Storage) get(ctx context.Context, kind, signature string, session fosit
 
 // GetClient implements fosite.ClientManager.
 func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	noteClient(ctx, id)
 	return s.clients.GetClient(ctx, id)
 }
 

@@ -17,7 +17,7 @@ import (
 var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
 
 func (p *Provider) handleToken(c *gin.Context) {
-	ctx := c.Request.Context()
+	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	// Parse here: fosite's ParseMultipartForm swallows a body read error of
 	// ParseForm (and reports "empty body"); a body over the limit is 413.
 	// Multipart bodies are left to fosite.
@@ -106,7 +106,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 }
 
 func (p *Provider) handleIntrospect(c *gin.Context) {
-	ctx := c.Request.Context()
+	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	ir, err := p.fosite.NewIntrospectionRequest(ctx, c.Request, NewSession())
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
@@ -131,7 +131,7 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 }
 
 func (p *Provider) handleRevoke(c *gin.Context) {
-	ctx := c.Request.Context()
+	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	err := p.fosite.NewRevocationRequest(ctx, c.Request)
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/hashgate"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/mail"
 	"github.com/sesame-idp/sesame/internal/ratelimit"
@@ -30,6 +31,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
+	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/oidc/keys"
 	"github.com/sesame-idp/sesame/static"
 	"github.com/sesame-idp/sesame/templates"
@@ -45,7 +47,16 @@ const (
 	PurposeFakeCreds   = "fake-credential-ids"
 	PurposePasslink    = "passlink-codes"
 	PurposeRateLimit   = "rate-limit-keys"
+	PurposeClientHash  = "client-secret-hash"
 )
+
+// ClientSecrets is the client secret hasher for the system secret sys:
+// every process that creates or checks client secrets (serve, the CLI)
+// must derive the same key. gate bounds its memory-hard checks (nil: one
+// of its own).
+func ClientSecrets(sys []byte, gate *hashgate.Gate) (*clients.Secrets, error) {
+	return clients.NewSecrets(secret.Derive(sys, PurposeClientHash), gate)
+}
 
 // maxBody bounds request bodies: OAuth requests and page forms are small;
 // WebAuthn responses are a few KiB.
@@ -112,6 +123,14 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		SessionTTL: cfg.LoginSessionTTL,
 		CSRFKey:    secret.Derive(deps.Secret, PurposeCookies),
 	})
+	// One bound on memory-hard hashing (argon2id) for the whole process:
+	// password checks and old or imported client secrets share it.
+	gate := hashgate.New(0)
+	secrets, err := ClientSecrets(deps.Secret, gate)
+	if err != nil {
+		return nil, err
+	}
+	authLimiter := ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit)))
 	provider, err := oidc.New(oidc.Config{
 		Issuer:          cfg.Issuer,
 		AccessTokenTTL:  cfg.AccessTokenTTL,
@@ -121,7 +140,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		InteractionTTL:  cfg.InteractionTTL,
 		HMACKey:         secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:        secret.Derive(deps.Secret, PurposeSecretCache),
-	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log})
+	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Secrets: secrets, AuthFailures: authLimiter})
 	if err != nil {
 		return nil, err
 	}
@@ -146,15 +165,15 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	// Password + security key: argon2id per config; the throttle counts in
 	// the database (ratelimit), so it holds across replicas.
 	passwords, err := password.NewService(password.Config{
-		Params: cfg.PasswordParams(), MinLength: cfg.PasswordMinLength, RequireSecurityKey: cfg.RequireSecurityKey,
-	}, deps.Store, ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit))), log)
+		Params: cfg.PasswordParams(), MinLength: cfg.PasswordMinLength, RequireSecurityKey: cfg.RequireSecurityKey, Gate: gate,
+	}, deps.Store, authLimiter, log)
 	if err != nil {
 		return nil, fmt.Errorf("passwords: %w", err)
 	}
 	stats := console.NewStatsService(deps.Store, console.StatsOptions{Logger: log})
 	cons, err := console.New(cfg, console.Deps{
 		Store: deps.Store, Provider: provider, Keys: km, Sessions: sessions, Passkeys: passkeys, Stats: stats, Logger: log,
-		Passlinks: passlinks, Passwords: passwords,
+		Passlinks: passlinks, Passwords: passwords, Secrets: secrets,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)

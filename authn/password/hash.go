@@ -1,16 +1,18 @@
 package password
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 
 	"github.com/alexedwards/argon2id"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/sesame-idp/sesame/internal/hashgate"
 )
 
 // Params are argon2id's cost parameters (RFC 9106). They are written into
@@ -74,7 +76,7 @@ type Hasher struct {
 	// dummy is a hash of a random password made with params, for
 	// VerifyDummy.
 	dummy string
-	slots chan struct{}
+	gate  *hashgate.Gate
 	// hashes counts argon2id computations (tests check that refused input
 	// is never hashed).
 	hashes atomic.Int64
@@ -83,11 +85,18 @@ type Hasher struct {
 // NewHasher returns a Hasher making hashes with params. It panics when
 // params are invalid (call Params.Validate on configured values first).
 // It spends one hash to make the dummy for VerifyDummy.
-func NewHasher(params Params) *Hasher {
+func NewHasher(params Params) *Hasher { return newHasher(params, nil) }
+
+// newHasher is NewHasher whose hashes pass through gate (the process-wide
+// bound on memory-hard work; a gate of its own when nil).
+func newHasher(params Params, gate *hashgate.Gate) *Hasher {
 	if err := params.Validate(); err != nil {
 		panic("password: " + err.Error())
 	}
-	h := &Hasher{params: params, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	if gate == nil {
+		gate = hashgate.New(0)
+	}
+	h := &Hasher{params: params, gate: gate}
 	dummy, err := h.Hash(rand.Text())
 	if err != nil {
 		panic("password: make dummy hash: " + err.Error())
@@ -167,12 +176,14 @@ func (h *Hasher) VerifyDummy(password string) {
 	_, _, _ = h.Verify(password, h.dummy)
 }
 
+// acquire waits for a slot of the gate. Password checks have no deadline
+// of their own: the caller's request bounds them.
 func (h *Hasher) acquire() {
-	h.slots <- struct{}{}
+	_ = h.gate.Acquire(context.Background())
 	h.hashes.Add(1)
 }
 
-func (h *Hasher) release() { <-h.slots }
+func (h *Hasher) release() { h.gate.Release() }
 
 // Normalize applies Unicode NFKC before hashing and checking (NIST SP
 // 800-63B §5.1.1.2: verifiers SHOULD normalize), so the same passphrase

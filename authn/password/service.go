@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-idp/sesame/internal/hashgate"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	RequireSecurityKey bool
 	// Limits throttle sign-in attempts (DefaultLimits when nil).
 	Limits *Limits
+	// Gate bounds the memory-hard hashing of the whole process (shared
+	// with client secret checks); one of its own when nil.
+	Gate *hashgate.Gate
 }
 
 // Store is the part of the data layer the service uses; *store.Store
@@ -86,7 +90,7 @@ func NewService(cfg Config, st Store, limiter Limiter, log *slog.Logger) (*Servi
 		return nil, fmt.Errorf("password: %w", err)
 	}
 	return &Service{
-		cfg: cfg, hasher: NewHasher(cfg.Params), policy: Policy{MinLength: cfg.MinLength},
+		cfg: cfg, hasher: newHasher(cfg.Params, cfg.Gate), policy: Policy{MinLength: cfg.MinLength},
 		st: st, limit: limiter, limits: limits, log: log,
 	}, nil
 }

@@ -5,14 +5,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/sesame-idp/sesame/oidc/clients"
 )
 
 func TestClientLifecycle(t *testing.T) {
 	dir := t.TempDir()
 
-	created := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "create", "--json",
+	created := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json",
 		"--name", "My app",
 		"--redirect-uri", "http://localhost:3000/callback",
 		"--redirect-uri", "https://app.example.com/cb?a=1,2",
@@ -26,15 +24,15 @@ func TestClientLifecycle(t *testing.T) {
 	}
 
 	// show finds it, never with the secret or its hash.
-	r := mustOK(t, inDir(t, dir, "client", "show", created.ClientID, "--json"))
-	if strings.Contains(r.stdout, created.ClientSecret) || strings.Contains(r.stdout, "argon2id") || strings.Contains(r.stdout, `"client_secret":`) {
+	r := mustOK(t, withSecret(t, dir, "client", "show", created.ClientID, "--json"))
+	if strings.Contains(r.stdout, created.ClientSecret) || strings.Contains(r.stdout, "hmac-sha256") || strings.Contains(r.stdout, `"client_secret":`) {
 		t.Fatalf("show leaks the secret: %s", r.stdout)
 	}
 	shown := decode[clientView](t, r)
 	if shown.Name != "My app" || shown.TokenEndpointAuthMethod != "client_secret_basic" {
 		t.Fatalf("show --json = %+v", shown)
 	}
-	r = mustOK(t, inDir(t, dir, "client", "show", created.ClientID))
+	r = mustOK(t, withSecret(t, dir, "client", "show", created.ClientID))
 	if !strings.Contains(r.stdout, "My app") || !strings.Contains(r.stdout, "https://app.example.com/bye") || strings.Contains(r.stdout, created.ClientSecret) {
 		t.Fatalf("show:\n%s", r.stdout)
 	}
@@ -45,13 +43,13 @@ func TestClientLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := clients.VerifySecret(stored.SecretHash, created.ClientSecret); err != nil || !ok {
+	if ok, _, err := testClientSecrets(t).Verify(context.Background(), stored.SecretHash, created.ClientSecret); err != nil || !ok {
 		t.Fatalf("printed secret does not verify: %v %v", ok, err)
 	}
 
 	// update changes only what was given.
-	mustOK(t, inDir(t, dir, "client", "update", created.ClientID, "--name", "Renamed", "--scope", "openid,email", "--skip-consent"))
-	after := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "show", created.ClientID, "--json")))
+	mustOK(t, withSecret(t, dir, "client", "update", created.ClientID, "--name", "Renamed", "--scope", "openid,email", "--skip-consent"))
+	after := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "show", created.ClientID, "--json")))
 	want := shown
 	want.Name = "Renamed"
 	want.Scopes = []string{"openid", "email"}
@@ -62,39 +60,39 @@ func TestClientLifecycle(t *testing.T) {
 	}
 
 	// --rotate-secret prints a new secret; the old one stops working.
-	rot := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "update", created.ClientID, "--rotate-secret", "--json")))
+	rot := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", created.ClientID, "--rotate-secret", "--json")))
 	if rot.ClientSecret == "" || rot.ClientSecret == created.ClientSecret {
 		t.Fatalf("rotate-secret: %+v", rot)
 	}
 	stored, _ = st.GetClient(context.Background(), created.ClientID)
-	if ok, _ := clients.VerifySecret(stored.SecretHash, rot.ClientSecret); !ok {
+	if ok, _, _ := testClientSecrets(t).Verify(context.Background(), stored.SecretHash, rot.ClientSecret); !ok {
 		t.Fatal("rotated secret does not verify")
 	}
-	if ok, _ := clients.VerifySecret(stored.SecretHash, created.ClientSecret); ok {
+	if ok, _, _ := testClientSecrets(t).Verify(context.Background(), stored.SecretHash, created.ClientSecret); ok {
 		t.Fatal("old secret still verifies")
 	}
 
 	// list shows it.
-	r = mustOK(t, inDir(t, dir, "client", "list"))
+	r = mustOK(t, withSecret(t, dir, "client", "list"))
 	if !strings.Contains(r.stdout, "ID") || !strings.Contains(r.stdout, created.ClientID) || !strings.Contains(r.stdout, "confidential") {
 		t.Fatalf("list:\n%s", r.stdout)
 	}
-	if l := decode[[]clientView](t, mustOK(t, inDir(t, dir, "client", "list", "--json"))); len(l) != 1 || l[0].ClientID != created.ClientID || l[0].ClientSecret != "" {
+	if l := decode[[]clientView](t, mustOK(t, withSecret(t, dir, "client", "list", "--json"))); len(l) != 1 || l[0].ClientID != created.ClientID || l[0].ClientSecret != "" {
 		t.Fatalf("list --json = %+v", l)
 	}
 
 	// delete refuses without --yes when nobody can answer.
-	r = inDir(t, dir, "client", "delete", created.ClientID)
+	r = withSecret(t, dir, "client", "delete", created.ClientID)
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--yes") {
 		t.Fatalf("delete without --yes: %+v", r)
 	}
-	mustOK(t, inDir(t, dir, "client", "show", created.ClientID))
-	mustOK(t, inDir(t, dir, "client", "delete", created.ClientID, "--yes"))
-	r = inDir(t, dir, "client", "show", created.ClientID)
+	mustOK(t, withSecret(t, dir, "client", "show", created.ClientID))
+	mustOK(t, withSecret(t, dir, "client", "delete", created.ClientID, "--yes"))
+	r = withSecret(t, dir, "client", "show", created.ClientID)
 	if r.code != exitFailure || !strings.Contains(r.stderr, "client "+created.ClientID+" not found") {
 		t.Fatalf("show after delete: %+v", r)
 	}
-	if r := inDir(t, dir, "client", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
+	if r := withSecret(t, dir, "client", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
 		t.Fatalf("list after delete: %q", r.stdout)
 	}
 }
@@ -124,36 +122,36 @@ func TestClientCreateRejects(t *testing.T) {
 			}
 		})
 	}
-	if r := inDir(t, dir, "client", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
+	if r := withSecret(t, dir, "client", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
 		t.Fatalf("rejected clients were stored: %s", r.stdout)
 	}
 }
 
 func TestClientVariants(t *testing.T) {
 	dir := t.TempDir()
-	pub := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "create", "--json", "--name", "SPA", "--public", "--redirect-uri", "http://127.0.0.1:5173/cb", "--login-method", "passkey")))
+	pub := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json", "--name", "SPA", "--public", "--redirect-uri", "http://127.0.0.1:5173/cb", "--login-method", "passkey")))
 	if pub.ClientSecret != "" || !pub.Public || pub.TokenEndpointAuthMethod != "none" || !reflect.DeepEqual(pub.AllowedLoginMethods, []string{"passkey"}) {
 		t.Fatalf("public client: %+v", pub)
 	}
-	cc := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "create", "--json", "--name", "Batch", "--grant-type", "client_credentials")))
+	cc := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json", "--name", "Batch", "--grant-type", "client_credentials")))
 	if cc.ClientSecret == "" || len(cc.Scopes) != 0 || len(cc.ResponseTypes) != 0 {
 		t.Fatalf("client_credentials client: %+v", cc)
 	}
 
 	// A public client turned confidential needs a new secret.
-	r := inDir(t, dir, "client", "update", pub.ClientID, "--public=false")
+	r := withSecret(t, dir, "client", "update", pub.ClientID, "--public=false")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--rotate-secret") {
 		t.Fatalf("public -> confidential without --rotate-secret: %+v", r)
 	}
-	conf := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "update", pub.ClientID, "--public=false", "--rotate-secret", "--json")))
+	conf := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", pub.ClientID, "--public=false", "--rotate-secret", "--json")))
 	if conf.Public || conf.ClientSecret == "" || conf.TokenEndpointAuthMethod != "client_secret_basic" {
 		t.Fatalf("after switch: %+v", conf)
 	}
 
-	if r := inDir(t, dir, "client", "update", pub.ClientID); r.code != exitUsage || !strings.Contains(r.stderr, "nothing to update") {
+	if r := withSecret(t, dir, "client", "update", pub.ClientID); r.code != exitUsage || !strings.Contains(r.stderr, "nothing to update") {
 		t.Fatalf("update without flags: %+v", r)
 	}
-	if r := inDir(t, dir, "client", "update", "nope", "--name", "x"); r.code != exitFailure || !strings.Contains(r.stderr, "client nope not found") {
+	if r := withSecret(t, dir, "client", "update", "nope", "--name", "x"); r.code != exitFailure || !strings.Contains(r.stderr, "client nope not found") {
 		t.Fatalf("update unknown: %+v", r)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server"
 )
 
 // result is one CLI run.
@@ -58,4 +60,21 @@ func openTestStore(t *testing.T, dir string) *store.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// withSecret runs the CLI in dir with the system secret configured (client
+// secrets are hashed under a key derived from it).
+func withSecret(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	return sesame(t, map[string]string{"SESAME_SYSTEM_SECRET": testSecret}, append(args, "--data-dir", dir)...)
+}
+
+// testClientSecrets verifies client secrets as a server with testSecret.
+func testClientSecrets(t *testing.T) *clients.Secrets {
+	t.Helper()
+	s, err := server.ClientSecrets([]byte(testSecret), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

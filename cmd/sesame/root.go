@@ -13,8 +13,10 @@ import (
 
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server"
 )
 
 // Exit codes.
@@ -232,11 +234,20 @@ func (c *cli) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc 
 	}
 	log := cliLogger(cfg, cmd.ErrOrStderr())
 	ctx := cmd.Context()
+	// New client secrets are hashed under a key from the system secret, as
+	// the server derives it; without a configured secret the other
+	// commands still work and making a secret says what is missing.
+	var secrets *clients.Secrets
+	if sec, err := secret.Resolve(cfg, log); err == nil {
+		if secrets, err = server.ClientSecrets(sec, nil); err != nil {
+			return err
+		}
+	}
 	st, err := openStore(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := console.NewServices(st, cfg, nil, nil, log)
+	svc := console.NewServices(st, cfg, secrets, nil, nil, log)
 	return fn(console.WithActor(ctx, console.CLIActor()), svc, st)
 }

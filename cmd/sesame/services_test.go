@@ -15,14 +15,14 @@ import (
 // be disabled).
 func TestCLIGoesThroughConsoleServices(t *testing.T) {
 	dir := t.TempDir()
-	cl := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "create", "--json", "--name", "Audited",
+	cl := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json", "--name", "Audited",
 		"--redirect-uri", "https://app.example.com/cb")))
-	mustOK(t, inDir(t, dir, "client", "update", cl.ClientID, "--skip-consent"))
-	mustOK(t, inDir(t, dir, "client", "update", cl.ClientID, "--rotate-secret"))
+	mustOK(t, withSecret(t, dir, "client", "update", cl.ClientID, "--skip-consent"))
+	mustOK(t, withSecret(t, dir, "client", "update", cl.ClientID, "--rotate-secret"))
 	u := decode[userView](t, mustOK(t, inDir(t, dir, "user", "create", "--json", "--email", "audit@example.com")))
 	mustOK(t, inDir(t, dir, "user", "disable", u.ID))
 	mustOK(t, inDir(t, dir, "user", "disable", u.ID, "--enable"))
-	mustOK(t, inDir(t, dir, "client", "delete", cl.ClientID, "--yes"))
+	mustOK(t, withSecret(t, dir, "client", "delete", cl.ClientID, "--yes"))
 
 	st := openTestStore(t, dir)
 	ctx := context.Background()
@@ -59,7 +59,7 @@ func TestCLIGoesThroughConsoleServices(t *testing.T) {
 // TestClientSettingsFlags: the console's client settings are CLI flags.
 func TestClientSettingsFlags(t *testing.T) {
 	dir := t.TempDir()
-	cl := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "create", "--json", "--name", "Settings",
+	cl := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json", "--name", "Settings",
 		"--redirect-uri", "https://app.example.com/cb", "--logo-uri", "https://app.example.com/logo.svg",
 		"--access-token-ttl", "10m", "--refresh-token-ttl", "48h", "--id-token-ttl", "5m",
 		"--min-acr", models.ACRPhishingResistant, "--user-verification", "required")))
@@ -67,14 +67,14 @@ func TestClientSettingsFlags(t *testing.T) {
 		cl.IDTokenTTL != 300 || cl.MinACR != models.ACRPhishingResistant || cl.UserVerification != "required" || cl.Disabled {
 		t.Fatalf("created %+v", cl)
 	}
-	mustOK(t, inDir(t, dir, "client", "update", cl.ClientID, "--disabled"))
-	r := mustOK(t, inDir(t, dir, "client", "show", cl.ClientID))
+	mustOK(t, withSecret(t, dir, "client", "update", cl.ClientID, "--disabled"))
+	r := mustOK(t, withSecret(t, dir, "client", "show", cl.ClientID))
 	for _, want := range []string{"disabled:", "yes", "access_token_ttl:", "10m0s", "min_acr:", "user_verification:", "logo_uri:"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if v := decode[clientView](t, mustOK(t, inDir(t, dir, "client", "update", cl.ClientID, "--disabled=false", "--json"))); v.Disabled {
+	if v := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", cl.ClientID, "--disabled=false", "--json"))); v.Disabled {
 		t.Fatal("--disabled=false did not enable the client")
 	}
 	for _, bad := range [][]string{

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sesame-idp/sesame/models"
 )
@@ -34,6 +35,22 @@ func (s *Store) UpdateClient(ctx context.Context, c *models.Client) error {
 	// writes to the model, and c must carry the stored value.
 	res := s.conn(ctx).Model(c).Where("id = ?", c.ID).Select("*").Omit("id", "created_at").Updates(c)
 	return affected("update client", res)
+}
+
+// ReplaceClientSecretHash swaps a client's stored secret hash from old to
+// hash (an upgrade of its stored form after a successful check), only if
+// it is still old: a rotation in between wins, and the loser gets
+// ErrConsumed (as does a hash no client has).
+func (s *Store) ReplaceClientSecretHash(ctx context.Context, old, hash string) error {
+	res := s.conn(ctx).Model(&models.Client{}).Where("secret_hash = ?", old).
+		Updates(map[string]any{"secret_hash": hash, "updated_at": Now()})
+	if res.Error != nil {
+		return mapErr("replace client secret hash", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("replace client secret hash: %w", models.ErrConsumed)
+	}
+	return nil
 }
 
 // DeleteClient removes a client and everything issued to it.

@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -19,11 +20,14 @@ type Store interface {
 
 // Service registers and manages clients.
 type Service struct {
-	st Store
+	st      Store
+	secrets *Secrets
 }
 
-// NewService returns a Service over st.
-func NewService(st Store) *Service { return &Service{st: st} }
+// NewService returns a Service over st that stores new secrets in the form
+// secrets makes; with nil secrets it manages clients but cannot make a
+// secret (ErrNoSecretKey).
+func NewService(st Store, secrets *Secrets) *Service { return &Service{st: st, secrets: secrets} }
 
 const (
 	idBytes     = 16 // 128-bit client ids
@@ -46,7 +50,7 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*models.Client, string
 	apply(c, spec)
 	var plain string
 	if UsesSecret(spec.TokenEndpointAuthMethod) {
-		if plain, c.SecretHash, err = newSecret(); err != nil {
+		if plain, c.SecretHash, err = s.newSecret(); err != nil {
 			return nil, "", fmt.Errorf("create client: %w", err)
 		}
 	}
@@ -103,7 +107,7 @@ func (s *Service) update(ctx context.Context, id string, spec Spec, rotate bool)
 		}
 		c.SecretHash = ""
 	case rotate:
-		if plain, c.SecretHash, err = newSecret(); err != nil {
+		if plain, c.SecretHash, err = s.newSecret(); err != nil {
 			return nil, "", fmt.Errorf("update client: %w", err)
 		}
 	case c.SecretHash == "":
@@ -126,7 +130,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
 	if !UsesSecret(c.TokenEndpointAuthMethod) {
 		return "", invalid("token_endpoint_auth_method", "%s clients have no secret to rotate", c.TokenEndpointAuthMethod)
 	}
-	plain, hash, err := newSecret()
+	plain, hash, err := s.newSecret()
 	if err != nil {
 		return "", fmt.Errorf("rotate client secret: %w", err)
 	}
@@ -201,15 +205,18 @@ func apply(c *models.Client, s Spec) {
 	c.UserVerification = s.UserVerification
 }
 
-// newSecret returns a fresh secret and its hash.
-func newSecret() (plain, hash string, err error) {
+// ErrNoSecretKey: the service was built without the key client secrets
+// are hashed under, so it cannot make one.
+var ErrNoSecretKey = errors.New("client secrets are hashed with a key derived from the system secret: set SESAME_SYSTEM_SECRET or --system-secret-file (or use --dev)")
+
+// newSecret returns a fresh 256-bit secret and its stored form.
+func (s *Service) newSecret() (plain, hash string, err error) {
+	if s.secrets == nil {
+		return "", "", ErrNoSecretKey
+	}
 	plain, err = randomString(secretBytes)
 	if err != nil {
 		return "", "", err
 	}
-	hash, err = HashSecret(plain)
-	if err != nil {
-		return "", "", err
-	}
-	return plain, hash, nil
+	return plain, s.secrets.Hash(plain), nil
 }

@@ -33,12 +33,21 @@ func newService(t *testing.T) (*Service, *store.Store) {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return NewService(st), st
+	return NewService(st, testSecrets(t)), st
+}
+
+func testSecrets(t *testing.T) *Secrets {
+	t.Helper()
+	s, err := NewSecrets([]byte("client-secret-hash-key-0123456789abcdef"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func mustVerify(t *testing.T, hash, secret string) bool {
 	t.Helper()
-	ok, err := VerifySecret(hash, secret)
+	ok, _, err := testSecrets(t).Verify(context.Background(), hash, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +98,8 @@ func TestCreate(t *testing.T) {
 				if raw, err := base64.RawURLEncoding.DecodeString(plain); err != nil || len(raw) != 32 {
 					t.Errorf("secret %q is not 32 bytes base64url", plain)
 				}
-				if !strings.HasPrefix(got.SecretHash, "$argon2id$") || strings.Contains(got.SecretHash, plain) {
-					t.Errorf("stored secret is not an argon2id hash: %q", got.SecretHash)
+				if !strings.HasPrefix(got.SecretHash, "$hmac-sha256$") || strings.Contains(got.SecretHash, plain) {
+					t.Errorf("stored secret is not a keyed hash: %q", got.SecretHash)
 				}
 				if !mustVerify(t, got.SecretHash, plain) || mustVerify(t, got.SecretHash, plain+"x") {
 					t.Error("stored hash does not verify the secret exactly")
@@ -230,27 +239,62 @@ func TestListAndDelete(t *testing.T) {
 	}
 }
 
-func TestHashSecretParams(t *testing.T) {
-	p := HashParams
-	t.Cleanup(func() { HashParams = p })
-	HashParams.Memory, HashParams.Iterations = 19*1024, 2
-	h, err := HashSecret("s3cret")
+// TestSecretForms: generated secrets are stored as a keyed HMAC (no
+// memory-hard work per guess); argon2id hashes (weak or old secrets) still
+// verify, with the real OWASP parameters, and a match asks for an upgrade.
+func TestSecretForms(t *testing.T) {
+	ctx := context.Background()
+	s := testSecrets(t)
+	h := s.Hash("s3cret")
+	if !strings.HasPrefix(h, "$hmac-sha256$") || MemoryHard(h) || strings.Contains(h, "s3cret") {
+		t.Fatalf("generated-secret hash %q", h)
+	}
+	for _, tc := range []struct {
+		hash, secret string
+		ok, upgrade  bool
+		wantErr      bool
+	}{
+		{hash: h, secret: "s3cret", ok: true},
+		{hash: h, secret: "S3cret"},
+		{hash: "", secret: "anything"},
+		{hash: "garbage", secret: "x", wantErr: true},
+		{hash: "$hmac-sha256$!!", secret: "x", wantErr: true},
+	} {
+		ok, up, err := s.Verify(ctx, tc.hash, tc.secret)
+		if ok != tc.ok || up != tc.upgrade || (err != nil) != tc.wantErr {
+			t.Errorf("Verify(%q, %q) = %v, %v, %v", tc.hash, tc.secret, ok, up, err)
+		}
+	}
+	other, err := NewSecrets([]byte("another-key-of-at-least-32-bytes-000000"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
-		t.Fatalf("hash %q does not record OWASP's minimum parameters", h)
+	if ok, _, _ := other.Verify(ctx, h, "s3cret"); ok {
+		t.Fatal("an HMAC hash verified under another key")
 	}
-	if ok, err := VerifySecret(h, "s3cret"); err != nil || !ok {
-		t.Fatalf("verify: %v %v", ok, err)
+	if _, err := NewSecrets([]byte("short"), nil); err == nil {
+		t.Fatal("a short key was accepted")
 	}
-	if ok, _ := VerifySecret(h, "S3cret"); ok {
-		t.Fatal("wrong secret verified")
+
+	p := HashParams
+	t.Cleanup(func() { HashParams = p })
+	HashParams.Memory, HashParams.Iterations = 19*1024, 2
+	old, err := HashMemoryHard("s3cret")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ok, err := VerifySecret("", "anything"); ok || err != nil {
-		t.Fatalf("empty hash: %v %v", ok, err)
+	if !strings.HasPrefix(old, "$argon2id$v=19$m=19456,t=2,p=1$") || !MemoryHard(old) {
+		t.Fatalf("hash %q does not record OWASP's minimum parameters", old)
 	}
-	if _, err := VerifySecret("garbage", "x"); err == nil {
-		t.Fatal("malformed hash must be an error")
+	if ok, up, err := s.Verify(ctx, old, "s3cret"); !ok || !up || err != nil {
+		t.Fatalf("argon2id match: %v %v %v, want a match that asks for an upgrade", ok, up, err)
+	}
+	if ok, up, _ := s.Verify(ctx, old, "S3cret"); ok || up {
+		t.Fatal("wrong secret verified against argon2id")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := s.Verify(cancelled, old, "s3cret"); err == nil {
+		t.Fatal("a memory-hard check ran for a caller that had given up")
 	}
 }

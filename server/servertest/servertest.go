@@ -102,7 +102,11 @@ func portOf(a net.Addr) string {
 // CreateClient registers a client; it returns the id and the plain secret.
 func (e *Env) CreateClient(spec clients.Spec) (string, string) {
 	e.T.Helper()
-	c, secret, err := clients.NewService(e.Store).Create(context.Background(), spec)
+	secrets, err := server.ClientSecrets(e.Secret, nil)
+	if err != nil {
+		e.T.Fatalf("client secrets: %v", err)
+	}
+	c, secret, err := clients.NewService(e.Store, secrets).Create(context.Background(), spec)
 	if err != nil {
 		e.T.Fatalf("create client: %v", err)
 	}

@@ -57,6 +57,23 @@ var clientTests = []subtest{
 		sameRow(t, a, &mine[0])
 		sameRow(t, b, &mine[1])
 	}},
+	// The stored form of a secret is upgraded only while it is unchanged:
+	// a rotation that lands first wins.
+	{"ReplaceClientSecretHash", func(t *testing.T, s *store.Store) {
+		c, other := createClient(t, s), newClient()
+		other.SecretHash = "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXI$aGFzaA"
+		must(t, s.CreateClient(t.Context(), other))
+		must(t, s.ReplaceClientSecretHash(t.Context(), c.SecretHash, "$hmac-sha256$new"))
+		got, err := s.GetClient(t.Context(), c.ID)
+		must(t, err)
+		if got.SecretHash != "$hmac-sha256$new" {
+			t.Errorf("secret hash %q after the upgrade", got.SecretHash)
+		}
+		if o, _ := s.GetClient(t.Context(), other.ID); o.SecretHash != other.SecretHash {
+			t.Errorf("another client's hash changed to %q", o.SecretHash)
+		}
+		wantErr(t, "upgrade of a replaced hash", s.ReplaceClientSecretHash(t.Context(), c.SecretHash, "$hmac-sha256$late"), models.ErrConsumed)
+	}},
 	{"UpdateAllFields", func(t *testing.T, s *store.Store) {
 		c := createClient(t, s)
 		created := c.CreatedAt
