@@ -408,8 +408,7 @@ func (f *fixture) loginPage(t *testing.T) (*browser, string) {
 // §3.1.2.5). Amr values follow RFC 8176 §2.
 // It runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
 func TestPasskeyAPISignUpAndSignIn(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { passkeyJourney(t) })
-	t.Run("postgres", func(t *testing.T) { passkeyJourney(t, servertest.Postgres()) })
+	servertest.EachDialect(t, passkeyJourney)
 }
 
 func passkeyJourney(t *testing.T, opts ...servertest.Option) {

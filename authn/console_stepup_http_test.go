@@ -18,7 +18,7 @@ import (
 // recorded as the session's step-up. A wrong password, another user's key
 // or a ceremony of another step gets no step-up.
 func TestConsoleStepUpWithPasswordAndSecurityKey(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := newPWEnv(t, opts...)
 		ctx := context.Background()
 		const pw = "correct horse battery staple 42"

@@ -18,8 +18,7 @@ import (
 // it again, and requiring user verification shows in the next passkey
 // options (WebAuthn §5.4.6) — with no restart.
 func TestPolicyChangesApplyWithoutRestart(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { policyChangesApplyLive(t) })
-	t.Run("postgres", func(t *testing.T) { policyChangesApplyLive(t, servertest.Postgres()) })
+	servertest.EachDialect(t, policyChangesApplyLive)
 }
 
 func policyChangesApplyLive(t *testing.T, opts ...servertest.Option) {

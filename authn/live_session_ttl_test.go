@@ -16,8 +16,7 @@ import (
 // lifetime an admin saves governs the next session the running server
 // starts (its stored expiry and the cookie's Max-Age), with no restart.
 func TestLoginSessionLifetimePolicyAppliesWithoutRestart(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { loginSessionTTLLive(t) })
-	t.Run("postgres", func(t *testing.T) { loginSessionTTLLive(t, servertest.Postgres()) })
+	servertest.EachDialect(t, loginSessionTTLLive)
 }
 
 func loginSessionTTLLive(t *testing.T, opts ...servertest.Option) {

@@ -31,7 +31,7 @@ func sendAdminLink(t *testing.T, admin *plClient, userID string) int {
 // 8176 §2), and leads a user without a passkey to add one; it is
 // audit-logged and rate-limited like every other link.
 func TestAdminPasslinkSignsInTheOpeningBrowserOnce(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := newPLEnv(t, opts...)
 		ctx := context.Background()
 		adminUser := plUser(t, env, "admin-"+randomString()+"@example.test", true)

@@ -206,13 +206,6 @@ func plCount(t *testing.T, env *plEnv, q string) int {
 	return n
 }
 
-// plDialects runs fn on SQLite and, when TEST_DATABASE_URL is set, on
-// PostgreSQL.
-func plDialects(t *testing.T, fn func(t *testing.T, opts ...servertest.Option)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t) })
-	t.Run("postgres", func(t *testing.T) { fn(t, servertest.Postgres()) })
-}
-
 // neutral removes what legitimately differs between two "check your
 // inbox" pages (the request id, the code, the expiry instant).
 var neutralRE = regexp.MustCompile(`data-request="[^"]*"|data-expires="\d+"|Code: [\d ]+"|>\d{3} \d{3}<`)
@@ -295,7 +288,7 @@ func median(ds []time.Duration) time.Duration {
 // acr basic, marks the address verified, and resumes the authorization.
 // Replays and double clicks sign in once.
 func TestPasslinkSameBrowserSignIn(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := newPLEnv(t, opts...)
 		rp := newRelyingParty(t, env.Env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 		b := env.client(t)
@@ -554,7 +547,7 @@ func TestPasslinkRequestBadInput(t *testing.T) {
 // approval once; without "also sign me in" the other device gets no
 // session.
 func TestPasslinkCrossDevice(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := newPLEnv(t, opts...)
 		rp := newRelyingParty(t, env.Env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 		desk, phone := env.client(t), env.client(t)

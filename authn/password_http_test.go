@@ -121,8 +121,7 @@ func (b *browser) enrol(interaction, email, pw string, key *authenticator) strin
 // restricted to that key, and the stock OIDC client gets amr ["pwd",
 // "hwk", "mfa"] at the phishing-resistant acr (RFC 8176 §2).
 func TestPasswordSignInWithSecurityKey(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { passwordJourney(t) })
-	t.Run("postgres", func(t *testing.T) { passwordJourney(t, servertest.Postgres()) })
+	servertest.EachDialect(t, passwordJourney)
 }
 
 func passwordJourney(t *testing.T, opts ...servertest.Option) {

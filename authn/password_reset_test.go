@@ -22,7 +22,7 @@ var resetLinkRE = regexp.MustCompile(`/password/reset/([A-Za-z0-9_-]{43})`)
 // signs the user out everywhere, in one transaction. A reset link never
 // signs in and a sign-in link never sets a password.
 func TestPasswordResetByPasslink(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := newPLEnv(t, append(opts, servertest.With(fastPasswords))...)
 		email := "ada-" + randomString()[:6] + "@example.com"
 		u := pwUser(t, env.Env, email, "correct horse battery staple")

@@ -20,8 +20,7 @@ import (
 // verify that the UV bit … is set"), while the same passkey still signs
 // in to a client that follows the global policy ("preferred").
 func TestClientRequiringUserVerification(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { clientRequiringUV(t) })
-	t.Run("postgres", func(t *testing.T) { clientRequiringUV(t, servertest.Postgres()) })
+	servertest.EachDialect(t, clientRequiringUV)
 }
 
 func clientRequiringUV(t *testing.T, opts ...servertest.Option) {

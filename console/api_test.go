@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,18 +24,6 @@ import (
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
-
-// dialects runs fn on SQLite, and on PostgreSQL when TEST_DATABASE_URL is
-// set.
-func dialects(t *testing.T, fn func(t *testing.T, opts ...servertest.Option)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t) })
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv("TEST_DATABASE_URL") == "" {
-			t.Skip("TEST_DATABASE_URL not set")
-		}
-		fn(t, servertest.Postgres())
-	})
-}
 
 // caller is an HTTP client of the admin API or console.
 type caller struct {
@@ -213,7 +200,7 @@ func (c *caller) call(s *spec, method, path string, body any, want int) []byte {
 }
 
 func TestAPIResponsesMatchOpenAPI(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := servertest.New(t, opts...)
 		s := loadSpec(t, env)
 		api := &caller{t: t, env: env, bearer: adminToken(t, env)}

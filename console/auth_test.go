@@ -45,7 +45,7 @@ func fill(path string) string {
 // refused too. The test walks gin's whole route table, so a route added
 // later without Auth fails it.
 func TestEveryAdminRouteRefusesNonAdmins(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := servertest.New(t, opts...)
 
 		anon := browser(t, env)
@@ -124,7 +124,7 @@ func TestEveryAdminRouteRefusesNonAdmins(t *testing.T) {
 // An admin's console session reaches the API with the CSRF header;
 // destructive actions need a fresh passkey confirmation (step-up).
 func TestConsoleSessionAndStepUp(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := servertest.New(t, opts...)
 		admin := browser(t, env)
 		_, ls := admin.signIn(models.RoleAdmin, models.ACRPhishingResistant)

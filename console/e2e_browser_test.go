@@ -56,7 +56,7 @@ func callbackServer(t *testing.T) string {
 //     client's refresh token stops working: invalid_grant;
 //  6. the admin disables the client: invalid_client at the token endpoint.
 func TestConsoleEndToEnd(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := servertest.New(t, opts...)
 		bg := context.Background()
 

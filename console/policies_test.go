@@ -78,8 +78,7 @@ func storeFilter(action string) store.AuditFilter { return store.AuditFilter{Act
 // is missing, not a signed BLOB, or set without attestation "direct" is
 // refused with an error on the mds_file field, and nothing is saved.
 func TestPolicyMDSFileRefusedWhenUnusable(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { policyMDSFileRefused(t) })
-	t.Run("postgres", func(t *testing.T) { policyMDSFileRefused(t, servertest.Postgres()) })
+	servertest.EachDialect(t, policyMDSFileRefused)
 }
 
 func policyMDSFileRefused(t *testing.T, opts ...servertest.Option) {

@@ -96,7 +96,7 @@ func (c *caller) json(method, path string, body any, want int) ceremony {
 // the passkey, confirms a destructive action with it (step-up), and a
 // non-admin's passkey does not open the console.
 func TestSetupLinkMakesFirstAdmin(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := servertest.New(t, opts...)
 		ctx := context.Background()
 		email := console.DevAdminEmail

@@ -26,8 +26,7 @@ import (
 //
 // SESAME_BENCH_EVENTS changes the number of events (default 1,000,000).
 
-func BenchmarkDashboardSQLite(b *testing.B)   { benchDashboard(b, storetest.OpenSQLite(b)) }
-func BenchmarkDashboardPostgres(b *testing.B) { benchDashboard(b, storetest.OpenPostgres(b)) }
+func BenchmarkDashboard(b *testing.B) { storetest.EachDialect(b, benchDashboard) }
 
 const (
 	benchUsers   = 50_000

@@ -94,91 +94,86 @@ func sameMap(t *testing.T, what string, got, want map[string]int64) {
 // TestStatsFromSeededEvents checks every number of the dashboard against a
 // hand-counted history, on each range.
 func TestStatsFromSeededEvents(t *testing.T) {
-	for _, d := range []struct {
-		name string
-		open func(testing.TB) *store.Store
-	}{{"sqlite", storetest.OpenSQLite}, {"postgres", storetest.OpenPostgres}} {
-		t.Run(d.name, func(t *testing.T) {
-			f := newStatsFixture(t, d.open(t))
-			ctx := t.Context()
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
+		f := newStatsFixture(t, st)
+		ctx := t.Context()
 
-			h, err := f.svc.Headline(ctx)
-			must(t, err)
-			want := console.Headline{SignInsToday: 4, FailuresToday: 1, ActiveToday: 3, ActiveMonth: 3,
-				PasskeySignInsToday: 2.0 / 4, PasskeyUsers: 2.0 / 3}
-			if h != want {
-				t.Errorf("headline = %+v, want %+v", h, want)
-			}
+		h, err := f.svc.Headline(ctx)
+		must(t, err)
+		want := console.Headline{SignInsToday: 4, FailuresToday: 1, ActiveToday: 3, ActiveMonth: 3,
+			PasskeySignInsToday: 2.0 / 4, PasskeyUsers: 2.0 / 3}
+		if h != want {
+			t.Errorf("headline = %+v, want %+v", h, want)
+		}
 
-			for _, tc := range []struct {
-				rng              string
-				byMethod         map[string]int64
-				byClient         map[string]int64
-				newAccounts      int64
-				failures         int
-				fallbacks, toKey int64
-				active, withKey  int64
-			}{
-				{"1h", map[string]int64{"Passkey": 1, "Email link": 2}, map[string]int64{"Acme Notes": 2, "Account page": 1}, 1, 1, 2, 1, 3, 2},
-				{"24h", map[string]int64{"Passkey": 2, "Email link": 2}, map[string]int64{"Acme Notes": 3, "Account page": 1}, 2, 1, 2, 1, 3, 2},
-				{"7d", map[string]int64{"Passkey": 3, "Email link": 2}, map[string]int64{"Acme Notes": 3, "Account page": 2}, 2, 1, 2, 1, 3, 2},
-				{"30d", map[string]int64{"Passkey": 3, "Email link": 2}, map[string]int64{"Acme Notes": 3, "Account page": 2}, 2, 1, 2, 1, 3, 2},
-			} {
-				t.Run(tc.rng, func(t *testing.T) {
-					r := console.RangeByName(tc.rng)
-					dash, err := f.svc.Dashboard(ctx, r)
-					must(t, err)
-					if n := len(dash.ByMethod.Times); n != int(r.Span/r.Step) {
-						t.Errorf("%d buckets, want %d", n, r.Span/r.Step)
-					}
-					if last := dash.ByMethod.Times[len(dash.ByMethod.Times)-1]; last.After(f.now) || !last.Add(r.Step).After(f.now) {
-						t.Errorf("last bucket starts %v: does not hold now (%v)", last, f.now)
-					}
-					sameMap(t, "sign-ins by method", seriesTotals(dash.ByMethod), tc.byMethod)
-					sameMap(t, "sign-ins by app", seriesTotals(dash.ByClient), tc.byClient)
-					if got := dash.NewAccounts.Total(); got != tc.newAccounts {
-						t.Errorf("new accounts = %d, want %d", got, tc.newAccounts)
-					}
-					if len(dash.Failures) != tc.failures || dash.Failures[0].Name != "Passkey: timeout" || dash.Failures[0].Total != 1 {
-						t.Errorf("failures = %+v, want one Passkey: timeout", dash.Failures)
-					}
-					a := dash.Adoption
-					if a.Fallbacks != tc.fallbacks || a.FallbackToKey != tc.toKey {
-						t.Errorf("fallbacks %d → passkey %d, want %d → %d", a.Fallbacks, a.FallbackToKey, tc.fallbacks, tc.toKey)
-					}
-					if a.ActiveUsers != tc.active || a.WithPasskey != tc.withKey {
-						t.Errorf("active users %d with a passkey %d, want %d and %d", a.ActiveUsers, a.WithPasskey, tc.active, tc.withKey)
-					}
-					c := dash.Credentials
-					if c.Synced != 1 || c.DeviceBound != 1 || c.Passkeys != 2 {
-						t.Errorf("credentials = %+v, want 1 synced and 1 device-bound passkey", c)
-					}
-					models := map[string]int64{}
-					for _, m := range c.TopModels {
-						models[m.Name] = m.Total
-					}
-					sameMap(t, "top models", models, map[string]int64{"iCloud Keychain": 1, "Unknown model": 1})
-				})
-			}
-
-			feed, err := f.svc.Feed(ctx, 10)
-			must(t, err)
-			var got []string
-			for _, it := range feed {
-				got = append(got, it.User+" "+it.Event)
-			}
-			wantFeed := []string{"ada@example.test Signed in", "bob@example.test Sign-in failed", "bob@example.test Passkey added",
-				"bob@example.test Signed up", "cy@example.test Signed in", "ada@example.test Signed in", "ada@example.test Signed in"}
-			if len(got) != len(wantFeed) {
-				t.Fatalf("feed = %q, want %q", got, wantFeed)
-			}
-			for i := range got {
-				if got[i] != wantFeed[i] {
-					t.Errorf("feed[%d] = %q, want %q", i, got[i], wantFeed[i])
+		for _, tc := range []struct {
+			rng              string
+			byMethod         map[string]int64
+			byClient         map[string]int64
+			newAccounts      int64
+			failures         int
+			fallbacks, toKey int64
+			active, withKey  int64
+		}{
+			{"1h", map[string]int64{"Passkey": 1, "Email link": 2}, map[string]int64{"Acme Notes": 2, "Account page": 1}, 1, 1, 2, 1, 3, 2},
+			{"24h", map[string]int64{"Passkey": 2, "Email link": 2}, map[string]int64{"Acme Notes": 3, "Account page": 1}, 2, 1, 2, 1, 3, 2},
+			{"7d", map[string]int64{"Passkey": 3, "Email link": 2}, map[string]int64{"Acme Notes": 3, "Account page": 2}, 2, 1, 2, 1, 3, 2},
+			{"30d", map[string]int64{"Passkey": 3, "Email link": 2}, map[string]int64{"Acme Notes": 3, "Account page": 2}, 2, 1, 2, 1, 3, 2},
+		} {
+			t.Run(tc.rng, func(t *testing.T) {
+				r := console.RangeByName(tc.rng)
+				dash, err := f.svc.Dashboard(ctx, r)
+				must(t, err)
+				if n := len(dash.ByMethod.Times); n != int(r.Span/r.Step) {
+					t.Errorf("%d buckets, want %d", n, r.Span/r.Step)
 				}
+				if last := dash.ByMethod.Times[len(dash.ByMethod.Times)-1]; last.After(f.now) || !last.Add(r.Step).After(f.now) {
+					t.Errorf("last bucket starts %v: does not hold now (%v)", last, f.now)
+				}
+				sameMap(t, "sign-ins by method", seriesTotals(dash.ByMethod), tc.byMethod)
+				sameMap(t, "sign-ins by app", seriesTotals(dash.ByClient), tc.byClient)
+				if got := dash.NewAccounts.Total(); got != tc.newAccounts {
+					t.Errorf("new accounts = %d, want %d", got, tc.newAccounts)
+				}
+				if len(dash.Failures) != tc.failures || dash.Failures[0].Name != "Passkey: timeout" || dash.Failures[0].Total != 1 {
+					t.Errorf("failures = %+v, want one Passkey: timeout", dash.Failures)
+				}
+				a := dash.Adoption
+				if a.Fallbacks != tc.fallbacks || a.FallbackToKey != tc.toKey {
+					t.Errorf("fallbacks %d → passkey %d, want %d → %d", a.Fallbacks, a.FallbackToKey, tc.fallbacks, tc.toKey)
+				}
+				if a.ActiveUsers != tc.active || a.WithPasskey != tc.withKey {
+					t.Errorf("active users %d with a passkey %d, want %d and %d", a.ActiveUsers, a.WithPasskey, tc.active, tc.withKey)
+				}
+				c := dash.Credentials
+				if c.Synced != 1 || c.DeviceBound != 1 || c.Passkeys != 2 {
+					t.Errorf("credentials = %+v, want 1 synced and 1 device-bound passkey", c)
+				}
+				models := map[string]int64{}
+				for _, m := range c.TopModels {
+					models[m.Name] = m.Total
+				}
+				sameMap(t, "top models", models, map[string]int64{"iCloud Keychain": 1, "Unknown model": 1})
+			})
+		}
+
+		feed, err := f.svc.Feed(ctx, 10)
+		must(t, err)
+		var got []string
+		for _, it := range feed {
+			got = append(got, it.User+" "+it.Event)
+		}
+		wantFeed := []string{"ada@example.test Signed in", "bob@example.test Sign-in failed", "bob@example.test Passkey added",
+			"bob@example.test Signed up", "cy@example.test Signed in", "ada@example.test Signed in", "ada@example.test Signed in"}
+		if len(got) != len(wantFeed) {
+			t.Fatalf("feed = %q, want %q", got, wantFeed)
+		}
+		for i := range got {
+			if got[i] != wantFeed[i] {
+				t.Errorf("feed[%d] = %q, want %q", i, got[i], wantFeed[i])
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestStatsRangesWithinRetention: every dashboard range reads a rollup the

@@ -15,7 +15,7 @@ import (
 // The user page offers "Send a sign-in link" (to an enabled user), and
 // the API's send is audit-logged with who sent it to whom.
 func TestSendPasslinkFromConsole(t *testing.T) {
-	dialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := servertest.New(t, opts...)
 		admin := browser(t, env)
 		me, _ := admin.signIn(models.RoleAdmin, models.ACRPhishingResistant)

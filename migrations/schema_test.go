@@ -23,14 +23,6 @@ import (
 // gooseTable is goose's own bookkeeping, not part of Sesame's schema.
 const gooseTable = "goose_db_version"
 
-var dialects = []struct {
-	name string
-	open func(testing.TB) *store.Store
-}{
-	{migrations.SQLite, storetest.OpenSQLite},
-	{migrations.Postgres, storetest.OpenPostgres}, // skips without TEST_DATABASE_URL
-}
-
 // col is one column as both dialects can describe it: a portable type
 // class (text, int, bool, time), nullability and primary-key membership.
 type col struct {
@@ -97,109 +89,101 @@ func TestDialectsHaveSameSchema(t *testing.T) {
 // agree: one model per table, one field per column and back, pointer
 // fields exactly on the nullable columns, compatible types.
 func TestModelsMatchSchema(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.name, func(t *testing.T) {
-			db := inspect(t, d.open(t))
-			modelTables := map[string]bool{}
-			for _, m := range storetest.AllModels {
-				sch, err := schema.Parse(m, &sync.Map{}, schema.NamingStrategy{})
-				if err != nil {
-					t.Fatalf("parse %T: %v", m, err)
+	storetest.EachDialect(t, func(t *testing.T, s *store.Store) {
+		db := inspect(t, s)
+		modelTables := map[string]bool{}
+		for _, m := range storetest.AllModels {
+			sch, err := schema.Parse(m, &sync.Map{}, schema.NamingStrategy{})
+			if err != nil {
+				t.Fatalf("parse %T: %v", m, err)
+			}
+			if modelTables[sch.Table] {
+				t.Errorf("%T: table %s has two models", m, sch.Table)
+			}
+			modelTables[sch.Table] = true
+			cols, ok := db.Columns[sch.Table]
+			if !ok {
+				t.Errorf("%T: table %s does not exist", m, sch.Table)
+				continue
+			}
+			fields := map[string]*schema.Field{}
+			for _, f := range sch.Fields {
+				if f.DBName == "" {
+					continue // not persisted (gorm:"-")
 				}
-				if modelTables[sch.Table] {
-					t.Errorf("%T: table %s has two models", m, sch.Table)
-				}
-				modelTables[sch.Table] = true
-				cols, ok := db.Columns[sch.Table]
+				fields[f.DBName] = f
+				c, ok := cols[f.DBName]
 				if !ok {
-					t.Errorf("%T: table %s does not exist", m, sch.Table)
+					t.Errorf("%T.%s: no column %s.%s", m, f.Name, sch.Table, f.DBName)
 					continue
 				}
-				fields := map[string]*schema.Field{}
-				for _, f := range sch.Fields {
-					if f.DBName == "" {
-						continue // not persisted (gorm:"-")
-					}
-					fields[f.DBName] = f
-					c, ok := cols[f.DBName]
-					if !ok {
-						t.Errorf("%T.%s: no column %s.%s", m, f.Name, sch.Table, f.DBName)
-						continue
-					}
-					if nullable := f.FieldType.Kind() == reflect.Pointer; nullable != c.Nullable {
-						t.Errorf("%T.%s (%s): column %s.%s nullable = %v", m, f.Name, f.FieldType, sch.Table, f.DBName, c.Nullable)
-					}
-					if want := goTypeClass(f.FieldType); want != c.Type {
-						t.Errorf("%T.%s (%s): column %s.%s is %s, want %s", m, f.Name, f.FieldType, sch.Table, f.DBName, c.Type, want)
-					}
-					if f.PrimaryKey != c.PK {
-						t.Errorf("%T.%s: primary key in model %v, in table %v", m, f.Name, f.PrimaryKey, c.PK)
-					}
+				if nullable := f.FieldType.Kind() == reflect.Pointer; nullable != c.Nullable {
+					t.Errorf("%T.%s (%s): column %s.%s nullable = %v", m, f.Name, f.FieldType, sch.Table, f.DBName, c.Nullable)
 				}
-				for name := range cols {
-					if fields[name] == nil {
-						t.Errorf("column %s.%s: no field in %T", sch.Table, name, m)
-					}
+				if want := goTypeClass(f.FieldType); want != c.Type {
+					t.Errorf("%T.%s (%s): column %s.%s is %s, want %s", m, f.Name, f.FieldType, sch.Table, f.DBName, c.Type, want)
+				}
+				if f.PrimaryKey != c.PK {
+					t.Errorf("%T.%s: primary key in model %v, in table %v", m, f.Name, f.PrimaryKey, c.PK)
 				}
 			}
-			for _, table := range db.tables() {
-				if !modelTables[table] {
-					t.Errorf("table %s: no model in storetest.AllModels", table)
+			for name := range cols {
+				if fields[name] == nil {
+					t.Errorf("column %s.%s: no field in %T", sch.Table, name, m)
 				}
 			}
-		})
-	}
+		}
+		for _, table := range db.tables() {
+			if !modelTables[table] {
+				t.Errorf("table %s: no model in storetest.AllModels", table)
+			}
+		}
+	})
 }
 
 // TestMigrateTwiceIsNoop proves a second run applies nothing and goose
 // reports every migration applied.
 func TestMigrateTwiceIsNoop(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.name, func(t *testing.T) {
-			s := d.open(t) // migrated once
-			before := inspect(t, s)
-			if err := s.Migrate(t.Context()); err != nil {
-				t.Fatalf("second migrate: %v", err)
-			}
-			p := provider(t, s)
-			res, err := p.Up(t.Context())
-			if err != nil {
-				t.Fatalf("third migrate: %v", err)
-			}
-			if len(res) != 0 {
-				t.Errorf("migrating again applied %d migrations", len(res))
-			}
-			wantAllApplied(t, p)
-			if after := inspect(t, s); !reflect.DeepEqual(before, after) {
-				t.Error("migrating again changed the schema")
-			}
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, s *store.Store) { // migrated once
+		before := inspect(t, s)
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+		p := provider(t, s)
+		res, err := p.Up(t.Context())
+		if err != nil {
+			t.Fatalf("third migrate: %v", err)
+		}
+		if len(res) != 0 {
+			t.Errorf("migrating again applied %d migrations", len(res))
+		}
+		wantAllApplied(t, p)
+		if after := inspect(t, s); !reflect.DeepEqual(before, after) {
+			t.Error("migrating again changed the schema")
+		}
+	})
 }
 
 // TestMigrateDownUp proves every Down section undoes its Up: down to zero
 // leaves no table, and up again rebuilds the same schema.
 func TestMigrateDownUp(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.name, func(t *testing.T) {
-			s := d.open(t)
-			before := inspect(t, s)
-			p := provider(t, s)
-			if _, err := p.DownTo(t.Context(), 0); err != nil {
-				t.Fatalf("down to 0: %v", err)
-			}
-			if left := inspect(t, s).tables(); len(left) != 0 {
-				t.Errorf("tables left after migrating down: %v", left)
-			}
-			if _, err := p.Up(t.Context()); err != nil {
-				t.Fatalf("up again: %v", err)
-			}
-			wantAllApplied(t, p)
-			if after := inspect(t, s); !reflect.DeepEqual(before, after) {
-				t.Error("down and up again built a different schema")
-			}
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, s *store.Store) {
+		before := inspect(t, s)
+		p := provider(t, s)
+		if _, err := p.DownTo(t.Context(), 0); err != nil {
+			t.Fatalf("down to 0: %v", err)
+		}
+		if left := inspect(t, s).tables(); len(left) != 0 {
+			t.Errorf("tables left after migrating down: %v", left)
+		}
+		if _, err := p.Up(t.Context()); err != nil {
+			t.Fatalf("up again: %v", err)
+		}
+		wantAllApplied(t, p)
+		if after := inspect(t, s); !reflect.DeepEqual(before, after) {
+			t.Error("down and up again built a different schema")
+		}
+	})
 }
 
 func provider(t *testing.T, s *store.Store) *goose.Provider {

@@ -25,8 +25,7 @@ import (
 
 // benchForEachDB runs fn as a sub-benchmark per database.
 func benchForEachDB(b *testing.B, fn func(b *testing.B, env *servertest.Env)) {
-	b.Run("sqlite", func(b *testing.B) { fn(b, servertest.New(b)) })
-	b.Run("postgres", func(b *testing.B) { fn(b, servertest.New(b, servertest.Postgres())) })
+	servertest.EachDialect(b, func(b *testing.B, db ...servertest.Option) { fn(b, servertest.New(b, db...)) })
 }
 
 // benchClient is a keep-alive HTTP client that does not follow redirects.

@@ -96,9 +96,7 @@ func TestCodeFlowPKCE(t *testing.T) {
 	})
 }
 
-// forEachDB runs fn on SQLite and, when TEST_DATABASE_URL is set, on
-// PostgreSQL.
+// forEachDB runs fn on a fresh server per database (servertest.EachDialect).
 func forEachDB(t *testing.T, fn func(t *testing.T, env *servertest.Env)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, servertest.New(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, servertest.New(t, servertest.Postgres())) })
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) { fn(t, servertest.New(t, db...)) })
 }

@@ -1063,8 +1063,9 @@ func negEmail() string { return fmt.Sprintf("neg-%d@example.com", negUserSeq.Add
 
 // negForEachDB is forEachDB with options for the environment.
 func negForEachDB(t *testing.T, opts []servertest.Option, fn func(t *testing.T, env *servertest.Env)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, servertest.New(t, opts...)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, servertest.New(t, append(slices.Clone(opts), servertest.Postgres())...)) })
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		fn(t, servertest.New(t, append(slices.Clone(opts), db...)...))
+	})
 }
 
 func negAuthCodeTTL(d time.Duration) servertest.Option {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // BenchmarkPasskeyLogin is a whole passkey sign-in without a browser:
@@ -11,10 +12,10 @@ import (
 // assertion, FinishLogin (ceremony consumed, credential and user read,
 // verification, counter update).
 func BenchmarkPasskeyLogin(b *testing.B) {
-	for _, d := range dialects {
+	storetest.ForEachDialect(b, func(b *testing.B, d storetest.Dialect) {
 		for _, style := range []string{"username-first", "usernameless"} {
-			b.Run(d.name+"/"+style, func(b *testing.B) {
-				e := newEnv(b, d.open(b), nil)
+			b.Run(style, func(b *testing.B) {
+				e := newEnv(b, d.Open(b), nil)
 				user := e.createUser("bench@example.test")
 				dev := newDevice(deviceOpts{})
 				e.register(user, nil, models.CredentialPasskey, dev)
@@ -36,5 +37,5 @@ func BenchmarkPasskeyLogin(b *testing.B) {
 				}
 			})
 		}
-	}
+	})
 }

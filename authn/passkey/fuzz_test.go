@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/descope/virtualwebauthn"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // fuzzEnv is a service on the in-memory store (see memStore) with one
@@ -21,7 +21,7 @@ func fuzzEnv(f *testing.F, d *device) (*env, *models.User) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	e := &env{t: f, svc: svc, clock: &clock{t: time.Now()}, ctx: context.Background()}
+	e := &env{t: f, svc: svc, clock: storetest.NewClock(), ctx: context.Background()}
 	svc.cfg.Now = e.clock.Now
 	opts, cid, err := svc.BeginRegistration(e.ctx, nil, &NewUser{Email: "fuzz@example.test"}, models.CredentialPasskey, testBrowser, testIA)
 	if err != nil {

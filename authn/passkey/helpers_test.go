@@ -12,9 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/descope/virtualwebauthn"
 	"github.com/google/uuid"
@@ -33,40 +31,12 @@ const (
 
 var testRP = virtualwebauthn.RelyingParty{ID: testRPID, Name: "Sesame", Origin: testOrigin}
 
-// dialects are the stores every test runs on: SQLite always, PostgreSQL
-// when TEST_DATABASE_URL is set.
-var dialects = []struct {
-	name string
-	open func(testing.TB) *store.Store
-}{
-	{"sqlite", storetest.OpenSQLite},
-	{"postgres", storetest.OpenPostgres},
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is one service on one fresh store.
 type env struct {
 	t     testing.TB
 	st    *store.Store
 	svc   *Service
-	clock *clock
+	clock *storetest.Clock
 	ctx   context.Context
 }
 
@@ -74,7 +44,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func newEnv(t testing.TB, st *store.Store, mutate func(*Config)) *env {
 	t.Helper()
-	c := &clock{t: time.Now()}
+	c := storetest.NewClock()
 	cfg := Config{
 		RPID:              testRPID,
 		RPName:            "Sesame",
@@ -92,16 +62,6 @@ func newEnv(t testing.TB, st *store.Store, mutate func(*Config)) *env {
 		t.Fatalf("New: %v", err)
 	}
 	return &env{t: t, st: st, svc: svc, clock: c, ctx: context.Background()}
-}
-
-// eachDialect runs fn as a subtest per dialect; open gives a fresh,
-// migrated store (one per test case, so "nothing written" can compare
-// whole tables).
-func eachDialect(t *testing.T, fn func(t *testing.T, open func(testing.TB) *store.Store)) {
-	t.Helper()
-	for _, d := range dialects {
-		t.Run(d.name, func(t *testing.T) { fn(t, d.open) })
-	}
 }
 
 // device is a virtual authenticator holding one credential.

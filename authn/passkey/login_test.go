@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // TestLogin signs in username-first and usernameless (discoverable, user
@@ -24,10 +24,10 @@ func TestLogin(t *testing.T) {
 		{"usernameless, synced, verified", deviceOpts{backupEligible: true}, true, []string{"pop", "user", "mfa"}},
 		{"usernameless, device-bound, presence only", deviceOpts{noUV: true, counter: 7}, true, []string{"pop", "hwk", "user"}},
 	}
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				st := open(t)
+				st := dialect.Open(t)
 				e := newEnv(t, st, nil)
 				other := e.createUser("other@example.test")
 				e.register(other, nil, models.CredentialPasskey, newDevice(deviceOpts{}))
@@ -64,7 +64,7 @@ func TestLogin(t *testing.T) {
 					t.Errorf("options = %s", opts)
 				}
 
-				e.clock.Add(1)
+				e.clock.Advance(1)
 				d.cred.Counter += 2
 				res, err := e.svc.FinishLogin(e.ctx, cid, testBrowser, d.assert(t, opts, testRP, nil))
 				if err != nil {
@@ -97,8 +97,8 @@ func TestLogin(t *testing.T) {
 // TestZeroCounter: synced passkeys never count (always 0); that is not a
 // regression (WebAuthn §7.2 step 22 applies only when a counter is used).
 func TestZeroCounter(t *testing.T) {
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
-		st := open(t)
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
+		st := dialect.Open(t)
 		e := newEnv(t, st, nil)
 		user := e.createUser("zero@example.test")
 		d := newDevice(deviceOpts{backupEligible: true, backupState: true})
@@ -119,8 +119,8 @@ func TestZeroCounter(t *testing.T) {
 // in through BeginSecurityKeyLogin, and is refused where a passkey is
 // needed: it would skip the password.
 func TestSecurityKeyLogin(t *testing.T) {
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
-		st := open(t)
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
+		st := dialect.Open(t)
 		e := newEnv(t, st, func(c *Config) { c.UserVerification = "required" })
 		user := e.createUser("key@example.test")
 		key := newDevice(deviceOpts{noUV: true})
@@ -200,8 +200,8 @@ func ids(t *testing.T, opts json.RawMessage) []string {
 // as a real user's, stable per address, different between addresses, so
 // the answer does not tell whether the account exists.
 func TestBeginLoginUnknown(t *testing.T) {
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
-		st := open(t)
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
+		st := dialect.Open(t)
 		e := newEnv(t, st, nil)
 		user := e.createUser("real@example.test")
 		d := newDevice(deviceOpts{})

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // fixedPolicy is a PolicySource an admin edits between ceremonies.
@@ -65,9 +65,9 @@ func TestMDSFileFromPolicyReloadsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		logs := &syncBuffer{}
-		e := newEnv(t, open(t), func(c *Config) { c.MDSRoot = signer.root })
+		e := newEnv(t, dialect.Open(t), func(c *Config) { c.MDSRoot = signer.root })
 		e.svc.log = slog.New(slog.NewTextHandler(logs, nil))
 		pol := &fixedPolicy{p: Policy{UserVerification: "preferred", Attestation: "direct"}}
 		e.svc.SetPolicySource(pol)
@@ -119,7 +119,7 @@ func TestMDSFileFromPolicyReloadsLive(t *testing.T) {
 // accepts a BLOB signed by the root and refuses the rest.
 func TestCheckMDSFile(t *testing.T) {
 	signer, other := newMDSSigner(t), newMDSSigner(t)
-	e := newEnv(t, dialects[0].open(t), func(c *Config) { c.MDSRoot = signer.root })
+	e := newEnv(t, storetest.OpenSQLite(t), func(c *Config) { c.MDSRoot = signer.root })
 	if err := e.svc.CheckMDSFile(signer.blob(t)); err != nil {
 		t.Fatalf("a BLOB signed by the root: %v", err)
 	}

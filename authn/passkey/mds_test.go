@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
@@ -113,10 +112,10 @@ func TestMDS(t *testing.T) {
 		{"attestation type the statement does not list", mds(mdsEntry{listed, "FIDO_CERTIFIED", []string{"basic_full"}}), listed, ErrAttestationRefused},
 		{"revoked model", mds(mdsEntry{listed, "REVOKED", []string{"basic_surrogate"}}), listed, ErrAttestationRefused},
 	}
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				e := newEnv(t, open(t), tc.cfg)
+				e := newEnv(t, dialect.Open(t), tc.cfg)
 				user := e.createUser("mds@example.test")
 				opts, cid, err := e.svc.BeginRegistration(e.ctx, user, nil, models.CredentialSecurityKey, testBrowser, testIA)
 				if err != nil {
@@ -141,7 +140,7 @@ func TestMDS(t *testing.T) {
 		}
 
 		t.Run("model revoked after registration", func(t *testing.T) {
-			st := open(t)
+			st := dialect.Open(t)
 			e := newEnv(t, st, certified)
 			user := e.createUser("later@example.test")
 			d := newDevice(deviceOpts{aaguid: listed, noUV: true})

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // TestClientUserVerificationIsEnforced: a ceremony begun for a client
@@ -17,9 +17,9 @@ import (
 // global policy ("preferred" here).
 func TestClientUserVerificationIsEnforced(t *testing.T) {
 	required := Options{UserVerification: "required"}
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		t.Run("login", func(t *testing.T) {
-			e := newEnv(t, open(t), nil)
+			e := newEnv(t, dialect.Open(t), nil)
 			user := e.createUser("user@example.test")
 			d := newDevice(deviceOpts{noUV: true})
 			e.register(user, nil, models.CredentialPasskey, d)
@@ -61,7 +61,7 @@ func TestClientUserVerificationIsEnforced(t *testing.T) {
 			}
 		})
 		t.Run("unknown address", func(t *testing.T) {
-			e := newEnv(t, open(t), nil)
+			e := newEnv(t, dialect.Open(t), nil)
 			opts, _, err := e.svc.BeginLoginUnknownWith(e.ctx, "nobody@example.test", required, testBrowser, testIA)
 			if err != nil {
 				t.Fatal(err)
@@ -69,7 +69,7 @@ func TestClientUserVerificationIsEnforced(t *testing.T) {
 			wantUV(t, opts, "required") // same shape as a real user's
 		})
 		t.Run("sign-up", func(t *testing.T) {
-			e := newEnv(t, open(t), nil)
+			e := newEnv(t, dialect.Open(t), nil)
 			opts, cid, err := e.svc.BeginRegistrationWith(e.ctx, nil, &NewUser{Email: "new@example.test", DisplayName: "New"}, models.CredentialPasskey, required, testBrowser, testIA)
 			if err != nil {
 				t.Fatal(err)
@@ -91,7 +91,7 @@ func TestClientUserVerificationIsEnforced(t *testing.T) {
 			e.wantUnchanged(before)
 		})
 		t.Run("bad value", func(t *testing.T) {
-			e := newEnv(t, open(t), nil)
+			e := newEnv(t, dialect.Open(t), nil)
 			_, _, err := e.svc.BeginLoginWith(e.ctx, nil, Options{UserVerification: "sometimes"}, testBrowser, testIA)
 			if !errors.Is(err, ErrBadInput) {
 				t.Fatalf("err = %v, want ErrBadInput", err)
@@ -128,8 +128,8 @@ func (f *fakePolicy) PasskeyPolicy(context.Context) (Policy, error) { return f.p
 // would refuse leaves Config in force.
 func TestLivePolicyAppliesToNextCeremony(t *testing.T) {
 	const model = "11111111-2222-3333-4444-555555555555"
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
-		e := newEnv(t, open(t), nil)
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
+		e := newEnv(t, dialect.Open(t), nil)
 		src := &fakePolicy{p: Policy{UserVerification: "preferred", Attestation: "none"}}
 		e.svc.SetPolicySource(src)
 		user := e.createUser("user@example.test")

@@ -12,7 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // Body edits shared by the registration and login tables.
@@ -156,8 +156,8 @@ func TestRegistrationRefused(t *testing.T) {
 		}, want: ErrCeremonyUsed},
 		{name: "ceremony from another browser", finish: finishRegAs("browser-hash-2"), want: ErrCeremonyWrongBrowser},
 		{name: "no browser binding", finish: finishRegAs(""), want: ErrCeremonyWrongBrowser},
-		{name: "ceremony expired (service clock)", before: func(e *env, _ string, _ []byte) { e.clock.Add(DefaultCeremonyTTL + time.Second) }, want: ErrCeremonyExpired},
-		{name: "ceremony expired (store clock)", setup: func(e *env, _ *device) { e.clock.Add(-time.Hour) }, want: ErrCeremonyExpired},
+		{name: "ceremony expired (service clock)", before: func(e *env, _ string, _ []byte) { e.clock.Advance(DefaultCeremonyTTL + time.Second) }, want: ErrCeremonyExpired},
+		{name: "ceremony expired (store clock)", setup: func(e *env, _ *device) { e.clock.Advance(-time.Hour) }, want: ErrCeremonyExpired},
 		{name: "unknown ceremony", finish: func(e *env, _ string, body []byte) error {
 			_, _, _, err := e.svc.FinishRegistration(e.ctx, randomID(), testBrowser, body)
 			return err
@@ -176,10 +176,10 @@ func TestRegistrationRefused(t *testing.T) {
 			e.createUser("taken@Example.test")
 		}, want: ErrEmailTaken},
 	}
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				e := newEnv(t, open(t), tc.cfg)
+				e := newEnv(t, dialect.Open(t), tc.cfg)
 				d := newDevice(tc.dev)
 				var user *models.User
 				if tc.signup == nil {
@@ -324,7 +324,7 @@ func TestLoginRefused(t *testing.T) {
 			}
 		}, want: ErrCeremonyUsed},
 		{name: "ceremony from another browser", finish: finishLoginAs("browser-hash-2"), want: ErrCeremonyWrongBrowser},
-		{name: "ceremony expired", before: func(e *env, _ string, _ []byte) { e.clock.Add(DefaultCeremonyTTL) }, want: ErrCeremonyExpired},
+		{name: "ceremony expired", before: func(e *env, _ string, _ []byte) { e.clock.Advance(DefaultCeremonyTTL) }, want: ErrCeremonyExpired},
 		{name: "registration ceremony finished as a login", finish: func(e *env, _ string, body []byte) error {
 			_, cid, err := e.svc.BeginRegistration(e.ctx, nil, &NewUser{Email: "x@example.test"}, models.CredentialPasskey, testBrowser, testIA)
 			if err != nil {
@@ -335,10 +335,10 @@ func TestLoginRefused(t *testing.T) {
 		}, want: ErrCeremonyNotFound},
 		{name: "oversized body", body: oversized, want: ErrTooLarge},
 	}
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				e := newEnv(t, open(t), tc.cfg)
+				e := newEnv(t, dialect.Open(t), tc.cfg)
 				user := e.createUser("user@example.test")
 				d := newDevice(tc.dev)
 				e.register(user, nil, models.CredentialPasskey, d)
@@ -388,9 +388,9 @@ func TestLoginRefused(t *testing.T) {
 // is refused, the credential flagged (the only write), and refused from
 // then on, even with a higher counter.
 func TestCounterRegression(t *testing.T) {
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		for _, back := range []uint32{0, 3} { // equal, lower
-			e := newEnv(t, open(t), nil)
+			e := newEnv(t, dialect.Open(t), nil)
 			user := e.createUser("clone@example.test")
 			d := newDevice(deviceOpts{counter: 5})
 			e.register(user, nil, models.CredentialPasskey, d)
@@ -435,8 +435,8 @@ func TestCounterRegression(t *testing.T) {
 // TestSignUpCredentialExists: a sign-up with a credential id registered to
 // someone else creates no user.
 func TestSignUpCredentialExists(t *testing.T) {
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
-		e := newEnv(t, open(t), nil)
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
+		e := newEnv(t, dialect.Open(t), nil)
 		d := newDevice(deviceOpts{})
 		e.register(e.createUser("owner@example.test"), nil, models.CredentialPasskey, d)
 		snap := e.snapshot()

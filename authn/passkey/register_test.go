@@ -8,6 +8,7 @@ import (
 
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // TestRegistration registers passkeys and security keys (WebAuthn §7.1)
@@ -59,10 +60,10 @@ func TestRegistration(t *testing.T) {
 			wantName: "Security key",
 		},
 	}
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				st := open(t)
+				st := dialect.Open(t)
 				e := newEnv(t, st, nil)
 				user := e.createUser(tc.name + "@example.test")
 				old := newDevice(deviceOpts{})
@@ -120,8 +121,8 @@ func TestRegistration(t *testing.T) {
 // the address is normalized and stays unverified until a passlink proves
 // it.
 func TestSignUp(t *testing.T) {
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
-		st := open(t)
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
+		st := dialect.Open(t)
 		e := newEnv(t, st, nil)
 		d := newDevice(deviceOpts{backupEligible: true})
 		u, c := e.register(nil, &NewUser{Email: "  New.Person@Example.TEST ", DisplayName: " New Person "}, models.CredentialPasskey, d)
@@ -156,8 +157,8 @@ func (f failingCredentialStore) CreateCredential(context.Context, *models.WebAut
 // TestSignUpIsAtomic: when the credential cannot be stored the new user is
 // rolled back too (no account without a way in).
 func TestSignUpIsAtomic(t *testing.T) {
-	eachDialect(t, func(t *testing.T, open func(testing.TB) *store.Store) {
-		st := open(t)
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
+		st := dialect.Open(t)
 		e := newEnv(t, st, nil)
 		svc, err := New(e.svc.cfg, failingCredentialStore{st}, quietLogger())
 		if err != nil {

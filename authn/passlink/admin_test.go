@@ -11,6 +11,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // sendAdmin sends an administrator's link to u and returns its token.
@@ -36,7 +37,7 @@ func (e *env) sendAdmin(t *testing.T, u *models.User) string {
 // never approves another browser, and its request id tells nobody
 // anything (Status stays pending, Complete refuses).
 func TestAdminLinkSignsInAnyBrowserOnce(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := context.Background()
 		u := createUser(t, st, "lost@example.com", false)
@@ -86,7 +87,7 @@ func TestAdminLinkSignsInAnyBrowserOnce(t *testing.T) {
 
 		// Expiry.
 		token = e.sendAdmin(t, u)
-		e.clock.Add(e.svc.TTL(context.Background()) + time.Second)
+		e.clock.Advance(e.svc.TTL(context.Background()) + time.Second)
 		if _, err := e.svc.SignIn(ctx, token, browserA, ""); !errors.Is(err, passlink.ErrExpired) {
 			t.Errorf("expired: %v", err)
 		}
@@ -107,7 +108,7 @@ func TestAdminLinkSignsInAnyBrowserOnce(t *testing.T) {
 // Admin links count against the address's hourly limit like every other
 // request, and against the sender's.
 func TestAdminLinkRateLimited(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, func(c *passlink.Config) { c.RateEmail, c.RateIP = 2, 3 })
 		ctx := context.Background()
 		a, b := createUser(t, st, "a@example.com", true), createUser(t, st, "b@example.com", true)

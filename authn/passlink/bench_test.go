@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // BenchmarkRequestRedeem measures one passlink from request to sign-in
@@ -17,29 +19,26 @@ import (
 //	TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
 //	  go test -run '^$' -bench RequestRedeem -benchtime 2s ./authn/passlink/
 func BenchmarkRequestRedeem(b *testing.B) {
-	for _, d := range dialects {
-		b.Run(d.name, func(b *testing.B) {
-			st := d.open(b)
-			e := newEnv(b, st, func(c *passlink.Config) { c.RateEmail, c.RateIP = 1<<30, 1<<30 })
-			b.Run("serial", func(b *testing.B) {
+	storetest.EachDialect(b, func(b *testing.B, st *store.Store) {
+		e := newEnv(b, st, func(c *passlink.Config) { c.RateEmail, c.RateIP = 1<<30, 1<<30 })
+		b.Run("serial", func(b *testing.B) {
+			email := addr()
+			createUser(b, st, email, true)
+			for b.Loop() {
+				requestRedeem(b, e, email)
+			}
+		})
+		// Concurrent sign-ins of different people (one address each).
+		b.Run("parallel", func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
 				email := addr()
 				createUser(b, st, email, true)
-				for b.Loop() {
+				for pb.Next() {
 					requestRedeem(b, e, email)
 				}
 			})
-			// Concurrent sign-ins of different people (one address each).
-			b.Run("parallel", func(b *testing.B) {
-				b.RunParallel(func(pb *testing.PB) {
-					email := addr()
-					createUser(b, st, email, true)
-					for pb.Next() {
-						requestRedeem(b, e, email)
-					}
-				})
-			})
 		})
-	}
+	})
 }
 
 // requestRedeem requests a link and signs in with it, using the token of

@@ -24,39 +24,6 @@ var (
 	_ passlink.Limiter = (*ratelimit.Limiter)(nil)
 )
 
-// dialects: SQLite always, PostgreSQL when TEST_DATABASE_URL is set.
-var dialects = []struct {
-	name string
-	open func(testing.TB) *store.Store
-}{
-	{"sqlite", storetest.OpenSQLite},
-	{"postgres", storetest.OpenPostgres},
-}
-
-func eachDialect(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	for _, d := range dialects {
-		t.Run(d.name, func(t *testing.T) { fn(t, d.open(t)) })
-	}
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // inbox is the outside world's mail server: a Sender that keeps what it
 // is given.
 type inbox struct {
@@ -74,7 +41,7 @@ func (b *inbox) Send(_ context.Context, m mail.Message) error {
 type env struct {
 	st     *store.Store
 	svc    *passlink.Service
-	clock  *clock
+	clock  *storetest.Clock
 	outbox *mail.Outbox
 	inbox  *inbox
 	capt   *capture
@@ -89,7 +56,7 @@ func newEnv(t testing.TB, st *store.Store, mods ...func(*passlink.Config)) *env 
 	t.Helper()
 	// Early in an hour, so a test's requests share one hourly rate-limit
 	// window (fixed windows start on the hour).
-	clk := &clock{t: time.Now().UTC().Truncate(time.Hour).Add(time.Minute)}
+	clk := storetest.NewClockAt(time.Now().UTC().Truncate(time.Hour).Add(time.Minute))
 	in := &inbox{}
 	ob := mail.NewOutbox(st, in, mail.OutboxOptions{})
 	cfg := passlink.Config{

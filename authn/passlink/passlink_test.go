@@ -14,6 +14,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 func addr() string { return "p-" + uuid.NewString()[:8] + "@example.com" }
@@ -23,7 +24,7 @@ func addr() string { return "p-" + uuid.NewString()[:8] + "@example.com" }
 // a Sent of the same shape, each request a row, and the mail says what
 // fits the account.
 func TestRequestSameAnswerForEveryAddress(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		cases := []struct {
 			name        string
@@ -97,7 +98,7 @@ func TestRequestSameAnswerForEveryAddress(t *testing.T) {
 // TestRequestRefusesBadAddresses: header injection and anything that is
 // not one plain address is refused before anything is stored or counted.
 func TestRequestRefusesBadAddresses(t *testing.T) {
-	st := dialects[0].open(t)
+	st := storetest.OpenSQLite(t)
 	e := newEnv(t, st)
 	bad := []string{
 		"", "   ", "no-at-sign", "@example.com", "a@", "a@@example.com",
@@ -134,7 +135,7 @@ func TestRequestRefusesBadAddresses(t *testing.T) {
 // TestRateLimits: per address (5 an hour) and per IP (30 an hour); over
 // a limit the answer has the same shape, with no row and no mail.
 func TestRateLimits(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st)
 		email := addr()
@@ -162,7 +163,7 @@ func TestRateLimits(t *testing.T) {
 			t.Fatalf("%d mails, want 5", n)
 		}
 		// An hour later the address may ask again.
-		e.clock.Add(time.Hour)
+		e.clock.Advance(time.Hour)
 		if sent, _ := e.request(t, email); sent.Limited {
 			t.Fatal("still limited an hour later")
 		}
@@ -191,7 +192,7 @@ func TestRateLimits(t *testing.T) {
 // leaves it usable; malformed and tampered tokens are refused before any
 // lookup.
 func TestLookupChangesNothing(t *testing.T) {
-	st := dialects[0].open(t)
+	st := storetest.OpenSQLite(t)
 	e := newEnv(t, st)
 	email := addr()
 	u := createUser(t, st, email, false)
@@ -229,7 +230,7 @@ func TestLookupChangesNothing(t *testing.T) {
 // TestSignInSingleUse: a link signs in once, in the browser that asked,
 // before it expires; replays and other browsers are refused.
 func TestSignInSingleUse(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st)
 		email := addr()
@@ -251,7 +252,7 @@ func TestSignInSingleUse(t *testing.T) {
 		}
 
 		_, token = e.request(t, email)
-		e.clock.Add(10*time.Minute + time.Second)
+		e.clock.Advance(10*time.Minute + time.Second)
 		if _, err := e.svc.SignIn(ctx, token, browserA, ""); !errors.Is(err, passlink.ErrExpired) {
 			t.Fatalf("expired: %v", err)
 		}
@@ -261,7 +262,7 @@ func TestSignInSingleUse(t *testing.T) {
 // TestSignInRace: N concurrent uses of one link (double clicks, or a
 // replay racing the real use) sign in exactly once.
 func TestSignInRace(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		email := addr()
 		createUser(t, st, email, true)
@@ -297,7 +298,7 @@ func TestSignInRace(t *testing.T) {
 // requesting screen shows; the requesting browser then takes the approval
 // exactly once.
 func TestCrossDeviceApproval(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st)
 		email := addr()
@@ -388,7 +389,7 @@ func TestCrossDeviceApproval(t *testing.T) {
 		if _, err := e.svc.Approve(ctx, token, browserB, sent.Code, ""); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Add(11 * time.Minute)
+		e.clock.Advance(11 * time.Minute)
 		if _, err := e.svc.Complete(ctx, sent.RequestID, browserA); !errors.Is(err, passlink.ErrExpired) {
 			t.Fatalf("complete a stale approval: %v", err)
 		}
@@ -408,7 +409,7 @@ func wrongCode(code string) string {
 // the fifth wrong one kills the request, and the right code is then
 // refused too.
 func TestWrongCodesLock(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st)
 		email := addr()
@@ -460,7 +461,7 @@ func TestWrongCodesLock(t *testing.T) {
 // creates the account with the address verified; a second sign-up link
 // for the same address signs into that account instead of failing.
 func TestSignupLink(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st)
 		email := addr()
@@ -493,7 +494,7 @@ func TestSignupLink(t *testing.T) {
 // TestDisabledAfterRequest: an account disabled after the link was sent
 // is not signed in.
 func TestDisabledAfterRequest(t *testing.T) {
-	st := dialects[0].open(t)
+	st := storetest.OpenSQLite(t)
 	e := newEnv(t, st)
 	email := addr()
 	u := createUser(t, st, email, true)

@@ -8,6 +8,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 type fakePolicy struct{ p passlink.Policy }
@@ -18,7 +19,7 @@ func (f *fakePolicy) PasslinkPolicy(context.Context) (passlink.Policy, error) { 
 // limit and open sign-up come from the PolicySource (the console's global
 // policy) at each request, so an admin's change needs no restart.
 func TestLivePolicyAppliesToNextRequest(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		src := &fakePolicy{p: passlink.Policy{TTL: 10 * time.Minute, RateEmail: 5, RateIP: 30, SignupOpen: true}}
 		e.svc.SetPolicySource(src)

@@ -12,6 +12,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 var resetRE = regexp.MustCompile(`https://id\.example/password/reset/([A-Za-z0-9_-]{43})`)
@@ -47,7 +48,7 @@ func (e *env) requestReset(t *testing.T, email string) (string, string) {
 // link; Reset spends the link once, running the caller's change in the
 // same transaction.
 func TestResetLinks(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		ctx := context.Background()
 		u := createUser(t, st, "ada@example.test", false)
@@ -129,7 +130,7 @@ func TestResetLinks(t *testing.T) {
 
 		// Expiry.
 		token, _ = e.requestReset(t, "ada@example.test")
-		e.clock.Add(11 * time.Minute)
+		e.clock.Advance(11 * time.Minute)
 		if _, err := e.svc.Reset(ctx, token, func(context.Context, *models.User) error { return nil }); !errors.Is(err, passlink.ErrExpired) {
 			t.Fatalf("expired reset link: %v", err)
 		}
@@ -152,4 +153,4 @@ func TestResetRequestsShareTheLimits(t *testing.T) {
 	}
 }
 
-func storeOf(t *testing.T) *store.Store { return dialects[0].open(t) }
+func storeOf(t *testing.T) *store.Store { return storetest.OpenSQLite(t) }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,43 +21,18 @@ import (
 // TEST_DATABASE_URL is set) with the database-backed rate limiter and a
 // settable clock.
 
-var dialects = []struct {
-	name string
-	open func(testing.TB) *store.Store
-}{
-	{"sqlite", storetest.OpenSQLite},
-	{"postgres", storetest.OpenPostgres},
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 type svcEnv struct {
 	t     testing.TB
 	st    *store.Store
 	svc   *Service
-	clock *clock
+	clock *storetest.Clock
 	ctx   context.Context
 }
 
 func newSvcEnv(t testing.TB, st *store.Store, cfg Config) *svcEnv {
 	t.Helper()
 	// A fixed hour, so tests know where the windows start and end.
-	c := &clock{t: time.Date(2031, 3, 4, 10, 0, 0, 0, time.UTC)}
+	c := storetest.NewClockAt(time.Date(2031, 3, 4, 10, 0, 0, 0, time.UTC))
 	if cfg.Params == (Params{}) {
 		cfg.Params = fastParams
 	}
@@ -92,12 +66,6 @@ func (e *svcEnv) signIn(email, pw, ip string) (*Verified, error) {
 	return e.svc.SignIn(e.ctx, Attempt{Email: email, Password: pw, IP: ip})
 }
 
-func eachDialect(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	for _, d := range dialects {
-		t.Run(d.name, func(t *testing.T) { fn(t, d.open(t)) })
-	}
-}
-
 const goodPassword = "correct horse battery staple"
 
 // TestSignInAnswersNeverTellAccountsApart: a wrong password, an unknown
@@ -105,7 +73,7 @@ const goodPassword = "correct horse battery staple"
 // account's wrong password all get ErrWrongPassword, after exactly one
 // argon2id computation each; only the right password signs in.
 func TestSignInAnswersNeverTellAccountsApart(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		e := newSvcEnv(t, st, Config{})
 		ada := e.user("ada@example.test", goodPassword)
 		e.user("passkey-only@example.test", "")
@@ -175,7 +143,7 @@ func TestSignInBoundsInputBeforeWork(t *testing.T) {
 // password stores a hash with the new ones (once); a wrong one changes
 // nothing.
 func TestSignInUpgradesHash(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		old := newSvcEnv(t, st, Config{Params: fastParams})
 		u := old.user("ada@example.test", goodPassword)
 		stronger := fastParams
@@ -216,7 +184,7 @@ func TestSignInUpgradesHash(t *testing.T) {
 // oracle), other accounts and other addresses carry on, and every wait
 // ends by itself.
 func TestThrottleBackOffGrows(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		e := newSvcEnv(t, st, Config{})
 		e.user("ada@example.test", goodPassword)
 		e.user("bob@example.test", goodPassword)
@@ -313,7 +281,7 @@ func TestThrottleUnknownAddressLikeKnown(t *testing.T) {
 // which the throttle does not gate) starts the account's counts afresh,
 // so the owner is not kept out.
 func TestThrottleAccountLimitAndReset(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		limits := Limits{AccountIP: []Limit{{5, time.Minute}}, Account: []Limit{{8, 24 * time.Hour}}}
 		e := newSvcEnv(t, st, Config{Limits: &limits})
 		u := e.user("ada@example.test", goodPassword)
@@ -444,19 +412,17 @@ func TestNewServiceRefusesBadConfig(t *testing.T) {
 // BenchmarkSignIn is one password sign-in check at DefaultParams on each
 // database: the reads, the throttle's counts and one argon2id.
 func BenchmarkSignIn(b *testing.B) {
-	for _, d := range dialects {
-		b.Run(d.name, func(b *testing.B) {
-			// DefaultLimits' five counters, never reached.
-			big := []Limit{{1 << 30, time.Minute}, {1 << 30, time.Hour}}
-			limits := Limits{IP: big, AccountIP: big, Account: []Limit{{1 << 30, 24 * time.Hour}}}
-			e := newSvcEnv(b, d.open(b), Config{Params: DefaultParams, Limits: &limits})
-			e.user("bench@example.test", goodPassword)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := e.signIn("bench@example.test", goodPassword, "192.0.2.1"); err != nil {
-					b.Fatal(err)
-				}
+	storetest.EachDialect(b, func(b *testing.B, st *store.Store) {
+		// DefaultLimits' five counters, never reached.
+		big := []Limit{{1 << 30, time.Minute}, {1 << 30, time.Hour}}
+		limits := Limits{IP: big, AccountIP: big, Account: []Limit{{1 << 30, 24 * time.Hour}}}
+		e := newSvcEnv(b, st, Config{Params: DefaultParams, Limits: &limits})
+		e.user("bench@example.test", goodPassword)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.signIn("bench@example.test", goodPassword, "192.0.2.1"); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/mail/mailtest"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // mailsIn counts the outbox mails in a status.
@@ -40,10 +41,10 @@ func soleMail(t *testing.T, st *store.Store) *models.OutboxMail {
 // passlink is requested; the mail waits in the outbox and arrives exactly
 // once when the server is back.
 func TestOutboxSMTPDownThenUpExactlyOnce(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		srv := mailtest.Start(t)
 		srv.Stop()
-		clk := newClock()
+		clk := storetest.NewClock()
 		ob := mail.NewOutbox(st, mail.NewSMTPSender(srv.SMTPConfig(from)), mail.OutboxOptions{Now: clk.Now})
 
 		must(t, ob.Enqueue(t.Context(), passlinkMessage("zoe@example.test")))
@@ -97,7 +98,7 @@ func TestOutboxSMTPDownThenUpExactlyOnce(t *testing.T) {
 // TestOutboxWorkersDeliverEachMailOnce: two replicas' workers polling the
 // same database at once deliver every mail exactly once.
 func TestOutboxWorkersDeliverEachMailOnce(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		const mails = 30
 		srv := mailtest.Start(t)
 		sender := mail.NewSMTPSender(srv.SMTPConfig(from))
@@ -148,9 +149,9 @@ func TestOutboxWorkersDeliverEachMailOnce(t *testing.T) {
 // at-least-once edge: had the dead worker's send gone through, this is the
 // second copy (with the same Message-ID).
 func TestOutboxCrashAfterClaimRetriesAfterLease(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		srv := mailtest.Start(t)
-		clk := newClock()
+		clk := storetest.NewClock()
 		ob := mail.NewOutbox(st, mail.NewSMTPSender(srv.SMTPConfig(from)), mail.OutboxOptions{Now: clk.Now, Lease: 2 * time.Minute})
 		must(t, ob.Enqueue(t.Context(), passlinkMessage("zoe@example.test")))
 		m := soleMail(t, st)
@@ -204,8 +205,8 @@ func (f *flakySender) Send(ctx context.Context, m mail.Message) error {
 }
 
 func TestOutboxBackoffThenGiveUp(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
-		clk := newClock()
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
+		clk := storetest.NewClock()
 		sender := &flakySender{fails: 1000, err: errors.New("421 service not available")}
 		ob := mail.NewOutbox(st, sender, mail.OutboxOptions{
 			Now: clk.Now, MaxAttempts: 5, BaseBackoff: 10 * time.Second, MaxBackoff: 60 * time.Second,
@@ -251,14 +252,14 @@ func TestOutboxBackoffThenGiveUp(t *testing.T) {
 // TestOutboxPermanentFailureGivesUpAtOnce: 550 "no such user" is not
 // retried, and does not hold up the other mails of the pass.
 func TestOutboxPermanentFailureGivesUpAtOnce(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		srv := mailtest.Start(t, mailtest.WithRcptCheck(func(to string) error {
 			if to == "nobody@example.test" {
 				return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 			}
 			return nil
 		}))
-		clk := newClock()
+		clk := storetest.NewClock()
 		ob := mail.NewOutbox(st, mail.NewSMTPSender(srv.SMTPConfig(from)), mail.OutboxOptions{Now: clk.Now})
 		must(t, ob.Enqueue(t.Context(), passlinkMessage("nobody@example.test")))
 		clk.Advance(time.Millisecond) // due first
@@ -283,7 +284,7 @@ func TestOutboxPermanentFailureGivesUpAtOnce(t *testing.T) {
 // TestOutboxEnqueueCommitsWithTheCaller: a mail enqueued in a transaction
 // that rolls back is never sent; one that commits is.
 func TestOutboxEnqueueCommitsWithTheCaller(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		srv := mailtest.Start(t)
 		ob := mail.NewOutbox(st, mail.NewSMTPSender(srv.SMTPConfig(from)), mail.OutboxOptions{})
 		boom := errors.New("boom")
@@ -312,7 +313,7 @@ func TestOutboxEnqueueCommitsWithTheCaller(t *testing.T) {
 // started (a restart) at once, and a new mail as soon as it is kicked, not
 // at the next poll; each exactly once.
 func TestOutboxRunDeliversOnStartAndKick(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		srv := mailtest.Start(t)
 		sender := mail.NewSMTPSender(srv.SMTPConfig(from))
 		before := mail.NewOutbox(st, sender, mail.OutboxOptions{})
@@ -350,7 +351,7 @@ func TestOutboxRunDeliversOnStartAndKick(t *testing.T) {
 // context while a mail is being sent must not lose the "sent" mark (that
 // would mean a duplicate after the lease).
 func TestOutboxCancelledAfterSendStillMarksSent(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx, cancel := context.WithCancel(t.Context())
 		sender := senderFunc(func(context.Context, mail.Message) error {
 			cancel() // shutdown arrives right as the server accepts the mail

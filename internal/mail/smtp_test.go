@@ -14,6 +14,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/mail"
 	"github.com/sesame-idp/sesame/internal/mail/mailtest"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // longLink is longer than a quoted-printable line, so it arrives
@@ -289,7 +290,7 @@ func TestHeaderInjectionRefused(t *testing.T) {
 	smtpSender := mail.NewSMTPSender(srv.SMTPConfig(from))
 	var logBuf bytes.Buffer
 	logSender := mail.NewLogSender(slog.New(slog.NewJSONHandler(&logBuf, nil)))
-	st := dialects[0].open(t)
+	st := storetest.OpenSQLite(t)
 	outbox := mail.NewOutbox(st, smtpSender, mail.OutboxOptions{})
 
 	for name, mod := range bad {

@@ -16,44 +16,13 @@ import (
 
 var _ ratelimit.Store = (*store.Store)(nil)
 
-var dialects = []struct {
-	name string
-	open func(testing.TB) *store.Store
-}{
-	{"sqlite", storetest.OpenSQLite},
-	{"postgres", storetest.OpenPostgres}, // skips without TEST_DATABASE_URL
-}
-
-func eachDialect(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	for _, d := range dialects {
-		t.Run(d.name, func(t *testing.T) { fn(t, d.open(t)) })
-	}
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // hour is a window boundary; tests start a little after it, in a zone far
 // from UTC so the windows must be computed in UTC.
 var hour = time.Date(2031, 3, 4, 10, 0, 0, 0, time.UTC)
 
-func newLimiter(t *testing.T, st *store.Store, at time.Time, opts ...ratelimit.Option) (*ratelimit.Limiter, *clock) {
+func newLimiter(t *testing.T, st *store.Store, at time.Time, opts ...ratelimit.Option) (*ratelimit.Limiter, *storetest.Clock) {
 	t.Helper()
-	clk := &clock{t: at.In(time.FixedZone("UTC+05:45", 5*3600+45*60))}
+	clk := storetest.NewClockAt(at.In(time.FixedZone("UTC+05:45", 5*3600+45*60)))
 	return ratelimit.New(st, clk.Now, opts...), clk
 }
 
@@ -76,7 +45,7 @@ func peek(t *testing.T, l *ratelimit.Limiter, key string, limit int, window time
 }
 
 func TestAllowUpToLimitThenRefuse(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		l, _ := newLimiter(t, st, hour.Add(15*time.Minute))
 		const key = "passlink:email:zoe@example.test"
 		if n := peek(t, l, key, 5, time.Hour); n != 5 {
@@ -108,7 +77,7 @@ func TestAllowUpToLimitThenRefuse(t *testing.T) {
 }
 
 func TestWindowRollsOver(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		l, clk := newLimiter(t, st, hour.Add(59*time.Minute+59*time.Second))
 		const key = "passlink:ip:192.0.2.7"
 		for range 3 {
@@ -142,7 +111,7 @@ func TestWindowRollsOver(t *testing.T) {
 // TestConcurrentAttemptsExactLimit: 50 attempts at once (as from several
 // replicas) let exactly limit through.
 func TestConcurrentAttemptsExactLimit(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		const attempts, limit = 50, 10
 		l, _ := newLimiter(t, st, hour.Add(time.Minute))
 		var allowed atomic.Int64
@@ -175,7 +144,7 @@ func TestConcurrentAttemptsExactLimit(t *testing.T) {
 
 // TestKeysStoredOnlyHashed: the table never holds the address or IP.
 func TestKeysStoredOnlyHashed(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		plain, _ := newLimiter(t, st, hour)
 		keyed, _ := newLimiter(t, st, hour, ratelimit.WithSecret([]byte("0123456789abcdef0123456789abcdef")))
 		allow(t, plain, "passlink:email:zoe@example.test", 5, time.Hour)
@@ -216,7 +185,7 @@ func TestKeysStoredOnlyHashed(t *testing.T) {
 // TestWindowsOfOneKeyIndependent: one key limited per minute and per hour
 // keeps two counts, even where both windows start at the same instant.
 func TestWindowsOfOneKeyIndependent(t *testing.T) {
-	eachDialect(t, func(t *testing.T, st *store.Store) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		l, _ := newLimiter(t, st, hour)
 		const key = "passlink:ip:198.51.100.1"
 		if ok, _ := allow(t, l, key, 1, time.Minute); !ok {

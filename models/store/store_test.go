@@ -7,14 +7,12 @@ import (
 	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
-// TestSQLite runs the conformance suite on a fresh SQLite file.
-func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) *store.Store { return storetest.OpenSQLite(t) })
-}
-
-// TestPostgres runs the conformance suite in a fresh schema of the database
-// named by TEST_DATABASE_URL; it skips when that is unset.
-func TestPostgres(t *testing.T) {
-	storetest.OpenPostgres(t) // skips early, before any subtest, when unset
-	storetest.Run(t, func(t *testing.T) *store.Store { return storetest.OpenPostgres(t) })
+// TestConformance runs the conformance suite on each dialect: a fresh
+// SQLite file, and a fresh schema of the database named by
+// TEST_DATABASE_URL (skipped when that is unset).
+func TestConformance(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, d storetest.Dialect) {
+		d.Open(t) // skips early, before any subtest, when the database is missing
+		storetest.Run(t, func(t *testing.T) *store.Store { return d.Open(t) })
+	})
 }

@@ -17,33 +17,12 @@ import (
 
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 var _ Store = (*store.Store)(nil)
 
 var testEncKey = bytes.Repeat([]byte{0x5e}, 32)
-
-// fakeClock is the test's clock; it starts at the real time so the store's
-// own expiry filter (real clock) keeps every key the manager has not
-// dropped itself.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Now().UTC()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func openStore(t testing.TB, path string) *store.Store {
 	t.Helper()
@@ -288,7 +267,7 @@ func TestRotateKeepsRetiredKeyPublishedUntilTokensExpire(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			ctx := context.Background()
 			st := newStore(t)
-			clock := newClock()
+			clock := storetest.NewClock()
 			m := newManager(t, st, Options{Algs: []string{RS256, ES256, EdDSA}, MaxTokenTTL: maxTTL, CacheTTL: cacheTTL, Now: clock.Now})
 			if err := m.Ensure(ctx); err != nil {
 				t.Fatal(err)
@@ -427,7 +406,7 @@ func TestRotationLoserReturnsNil(t *testing.T) {
 func TestEnsureRepairsDuplicateCurrentKeys(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	clock := newClock()
+	clock := storetest.NewClock()
 	m := newManager(t, st, Options{Algs: []string{RS256}, Now: clock.Now})
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)
@@ -463,7 +442,7 @@ func TestRotateDueHonoursPeriod(t *testing.T) {
 	const period = 24 * time.Hour
 	ctx := context.Background()
 	st := newStore(t)
-	clock := newClock()
+	clock := storetest.NewClock()
 	m := newManager(t, st, Options{Algs: []string{RS256, ES256}, RotationPeriod: period, Now: clock.Now})
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)
@@ -503,7 +482,7 @@ func TestRotateDueHonoursPeriod(t *testing.T) {
 func TestRunRotatesWhenDue(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	st := newStore(t)
-	clock := newClock()
+	clock := storetest.NewClock()
 	m := newManager(t, st, Options{Algs: []string{RS256}, RotationPeriod: time.Hour, Now: clock.Now})
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)

@@ -41,8 +41,23 @@ type Env struct {
 // Option adjusts the config before the server starts.
 type Option func(*config.Config)
 
-// Postgres runs the env on PostgreSQL (skips when TEST_DATABASE_URL is unset).
-func Postgres() Option { return func(c *config.Config) { c.DatabaseURL = "postgres" } }
+// Postgres runs the env on PostgreSQL (see storetest.OpenPostgres: skips
+// when TEST_DATABASE_URL is unset, fails when SESAME_REQUIRE_POSTGRES is set).
+func Postgres() Option { return func(c *config.Config) { c.DatabaseURL = storetest.Postgres.Name } }
+
+// EachDialect runs fn as a subtest (or sub-benchmark) per database of
+// storetest.Dialects; the options fn is given select that database and go
+// to New.
+func EachDialect[T storetest.TB[T]](t T, fn func(t T, opts ...Option)) {
+	t.Helper()
+	storetest.ForEachDialect(t, func(t T, d storetest.Dialect) {
+		var opts []Option
+		if d.Name == storetest.Postgres.Name {
+			opts = append(opts, Postgres())
+		}
+		fn(t, opts...)
+	})
+}
 
 // New starts Sesame on 127.0.0.1 with issuer http://localhost:PORT (a
 // secure context for WebAuthn in Chromium).
@@ -71,12 +86,11 @@ func start(t testing.TB, log *slog.Logger, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	var st *store.Store
-	if cfg.DatabaseURL == "postgres" {
-		st = storetest.OpenPostgres(t)
-	} else {
-		st = storetest.OpenSQLite(t)
+	d := storetest.SQLite
+	if cfg.DatabaseURL == storetest.Postgres.Name {
+		d = storetest.Postgres
 	}
+	st := d.Open(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)

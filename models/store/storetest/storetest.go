@@ -1,8 +1,12 @@
 // Package storetest is the conformance suite of models/store: one set of
 // table-driven tests that every dialect must pass (after dex's
 // storage/conformance). models/store runs it on SQLite always and on
-// PostgreSQL when TEST_DATABASE_URL is set; other packages reuse its
-// OpenSQLite and OpenPostgres helpers for a migrated test store.
+// PostgreSQL when TEST_DATABASE_URL is set.
+//
+// It is also the one home of the test support every store-backed package
+// shares: OpenSQLite and OpenPostgres for a migrated test store, Dialects
+// with EachDialect and ForEachDialect for the run-on-both-dialects loop,
+// and Clock, the settable test clock.
 //
 // Every test makes its own rows with random ids and only asserts on those,
 // so the suite may share one database with other tests.
