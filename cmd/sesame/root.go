@@ -13,6 +13,7 @@ import (
 
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )
@@ -237,6 +238,6 @@ func (c *cli) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc 
 		return err
 	}
 	defer st.Close()
-	svc := console.NewServices(st, cfg, nil, nil, log)
+	svc := console.NewServices(st, cfg, policy.New(st, cfg), nil, nil, log)
 	return fn(console.WithActor(ctx, console.CLIActor()), svc, st)
 }
