@@ -145,8 +145,12 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	}
 	// Password + security key: argon2id per config; the throttle counts in
 	// the database (ratelimit), so it holds across replicas.
+	params, err := passwordParams(cfg)
+	if err != nil {
+		return nil, err
+	}
 	passwords, err := password.NewService(password.Config{
-		Params: cfg.PasswordParams(), MinLength: cfg.PasswordMinLength, RequireSecurityKey: cfg.RequireSecurityKey,
+		Params: params, MinLength: cfg.PasswordMinLength, RequireSecurityKey: cfg.RequireSecurityKey,
 	}, deps.Store, ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit))), log)
 	if err != nil {
 		return nil, fmt.Errorf("passwords: %w", err)

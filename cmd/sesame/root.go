@@ -16,6 +16,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server"
 )
 
 // Exit codes.
@@ -147,7 +148,7 @@ func (c *cli) loadConfig(cmd *cobra.Command, needSecret bool) (config.Config, er
 	if !needSecret {
 		check.Dev = true
 	}
-	if err := check.Validate(); err != nil {
+	if err := server.ValidateConfig(check); err != nil {
 		return config.Config{}, usageError(fmt.Errorf("invalid configuration:\n%s", indentAll(err.Error())))
 	}
 	return cfg, nil
