@@ -1,5 +1,8 @@
 // Package server wires Sesame's parts into one HTTP server: the store,
-// the OIDC provider, the hosted pages, middleware and background jobs.
+// the live global policy (built first, handed to every reader at
+// construction), the OIDC provider, the hosted pages, the console,
+// middleware and background jobs. ValidateConfig is the complete check of
+// a configuration, including the settings a component owns.
 package server
 
 import (
