@@ -60,7 +60,7 @@ type Deps struct {
 	// SignupOpen lets anyone create an account (at start-up; Policies,
 	// when set, is asked on each request instead).
 	SignupOpen bool
-	// Policies is the live global policy (the console's); nil keeps the
+	// Policies is the live global policy (internal/policy); nil keeps the
 	// start-up configuration.
 	Policies PolicySource
 	// RPID is the WebAuthn relying party id (for the page's signal calls).

@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
@@ -26,7 +26,7 @@ func policyChangesApplyLive(t *testing.T, opts ...servertest.Option) {
 	rp := newRelyingParty(t, env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 	pols := env.Server.Console().Policies
 	ctx := context.Background()
-	set := func(edit func(p *console.Policy)) {
+	set := func(edit func(p *policy.Policy)) {
 		t.Helper()
 		p, err := pols.Current(ctx)
 		if err != nil {
@@ -47,7 +47,7 @@ func policyChangesApplyLive(t *testing.T, opts ...servertest.Option) {
 		t.Fatalf("sign-up with the configuration's open sign-up: %s", res)
 	}
 
-	set(func(p *console.Policy) { p.SignupOpen = false })
+	set(func(p *policy.Policy) { p.SignupOpen = false })
 	for _, in := range []string{ia, ""} {
 		wantAPIError(t, signUp(b, in), http.StatusForbidden, "signup_closed")
 	}
@@ -55,12 +55,12 @@ func policyChangesApplyLive(t *testing.T, opts ...servertest.Option) {
 		t.Error("the login page still offers sign-up after it was closed")
 	}
 
-	set(func(p *console.Policy) { p.SignupOpen = true })
+	set(func(p *policy.Policy) { p.SignupOpen = true })
 	if res := signUp(b, ia); res.status != http.StatusOK {
 		t.Fatalf("sign-up after reopening: %s", res)
 	}
 
-	set(func(p *console.Policy) { p.UserVerification = "required" })
+	set(func(p *policy.Policy) { p.UserVerification = "required" })
 	o := b.options("/webauthn/login/options", map[string]string{"interaction": ia})
 	var pk struct {
 		UserVerification string `json:"userVerification"`

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
@@ -58,7 +58,7 @@ func loginSessionTTLLive(t *testing.T, opts ...servertest.Option) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.LoginSessionTTL = console.Duration(90 * time.Minute)
+	p.LoginSessionTTL = policy.Duration(90 * time.Minute)
 	if _, err := pols.Update(ctx, p); err != nil {
 		t.Fatalf("update policy: %v", err)
 	}

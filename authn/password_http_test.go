@@ -49,7 +49,11 @@ func pwUser(t *testing.T, env *servertest.Env, email, pw string) *models.User {
 	t.Helper()
 	u := env.CreateUser(email)
 	if pw != "" {
-		h, err := password.NewHasher(env.Config.PasswordParams()).Hash(pw)
+		params, err := password.ParamsFrom(env.Config.PasswordMemory, env.Config.PasswordIterations, env.Config.PasswordParallelism)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := password.NewHasher(params).Hash(pw)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ import (
 // audited. (Account pre-hijacking, "classic-federated merge" variant in
 // Sudhodanan & Paverd, USENIX Security 2022.)
 func TestAddressProofEndsPreHijackedAccount(t *testing.T) {
-	plDialects(t, func(t *testing.T, opts ...servertest.Option) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		ctx := context.Background()
 		env := newPLEnv(t, opts...)
 		rp := newRelyingParty(t, env.Env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )
 
@@ -332,7 +333,7 @@ func (c *Console) apiRotateKeys(g *gin.Context) error {
 // --- policies ---
 
 type policyResponse struct {
-	Policy
+	policy.Policy
 	RestartRequired []string `json:"restart_required"`
 }
 
@@ -346,7 +347,7 @@ func (c *Console) apiGetPolicy(g *gin.Context) error {
 }
 
 func (c *Console) apiPutPolicy(g *gin.Context) error {
-	var p Policy
+	var p policy.Policy
 	if err := decode(g, &p); err != nil {
 		return err
 	}

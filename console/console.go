@@ -29,15 +29,16 @@ type Services struct {
 	Audit    *Audit
 }
 
-// NewServices builds the services. secrets stores new client secrets;
-// cache (the provider's client cache) and km may be nil where they do not
-// exist (the CLI); Keys is then nil.
-func NewServices(st *store.Store, cfg config.Config, secrets *clients.Secrets, cache ClientCache, km *keys.Manager, log *slog.Logger) *Services {
+// NewServices builds the services. live is the global policy every
+// reader asks (policy.New over st and cfg); secrets stores new client
+// secrets. cache (the provider's client cache) and km may be nil where they
+// do not exist (the CLI); Keys is then nil.
+func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *clients.Secrets, cache ClientCache, km *keys.Manager, log *slog.Logger) *Services {
 	if log == nil {
 		log = slog.Default()
 	}
 	audit := &Audit{st: st, log: log}
-	pol := &Policies{st: st, base: cfg, audit: audit}
+	pol := &Policies{live: live, base: cfg, audit: audit}
 	s := &Services{
 		Audit:    audit,
 		Policies: pol,
@@ -63,6 +64,10 @@ type Deps struct {
 	Keys     *keys.Manager
 	Sessions *websession.Manager
 	Passkeys *passkey.Service
+	// Policy is the live global policy, shared with its readers (the
+	// provider, the methods, the session manager), so a change saved here
+	// applies on this replica at once.
+	Policy LivePolicy
 	// Passlinks, when set, lets admins send sign-in links.
 	Passlinks *passlink.Service
 	// Passwords, when set, offers the password + security key step-up.
@@ -92,7 +97,7 @@ type Console struct {
 
 // New builds the console backend.
 func New(cfg config.Config, deps Deps) (*Console, error) {
-	if deps.Store == nil || deps.Sessions == nil || deps.Passkeys == nil || deps.Provider == nil || deps.Keys == nil || deps.Secrets == nil {
+	if deps.Store == nil || deps.Sessions == nil || deps.Passkeys == nil || deps.Provider == nil || deps.Keys == nil || deps.Policy == nil || deps.Secrets == nil {
 		return nil, errors.New("console: missing dependency")
 	}
 	log := deps.Logger
@@ -104,7 +109,7 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 		idle = 15 * time.Minute
 	}
 	c := &Console{
-		Services: NewServices(deps.Store, cfg, deps.Secrets, deps.Provider, deps.Keys, log),
+		Services: NewServices(deps.Store, cfg, deps.Policy, deps.Secrets, deps.Provider, deps.Keys, log),
 		cfg:      cfg, st: deps.Store, provider: deps.Provider, sessions: deps.Sessions, passkeys: deps.Passkeys,
 		stats: deps.Stats, log: log, idle: idle, now: time.Now,
 	}

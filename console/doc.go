@@ -19,4 +19,10 @@
 //
 // The console UI (ui_*.go) and the statistics (stats*.go) live beside this
 // code and use the same services; the CLI uses them too.
+//
+// The global policy is internal/policy's: its readers (provider, methods,
+// sessions) get it from the server at construction. The console only
+// changes it: Policies.Update validates (the configuration's rules, the
+// MDS file through the passkey service), saves through policy.Live and
+// audits.
 package console

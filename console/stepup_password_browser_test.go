@@ -27,7 +27,9 @@ func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
 	bg := context.Background()
 	const pw = "correct horse battery staple 42"
 	u := env.CreateUser("keyadmin@example.test")
-	h, err := password.NewHasher(env.Config.PasswordParams()).Hash(pw)
+	params, err := password.ParamsFrom(env.Config.PasswordMemory, env.Config.PasswordIterations, env.Config.PasswordParallelism)
+	must(t, err)
+	h, err := password.NewHasher(params).Hash(pw)
 	must(t, err)
 	must(t, env.Store.SetUserPassword(bg, u.ID, h))
 	must(t, env.Store.SetUserRole(bg, u.ID, models.RoleAdmin))

@@ -9,13 +9,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 )
 
 // --- Policies --------------------------------------------------------
 
 type policyView struct {
-	P           Policy
+	P           policy.Policy
 	Methods     []uiOption
 	UV          []uiOption
 	Attestation []uiOption
@@ -29,9 +30,9 @@ type durationField struct {
 	Name, Label, Value, Hint string
 }
 
-func newPolicyView(p Policy) policyView {
+func newPolicyView(p policy.Policy) policyView {
 	v := policyView{P: p, Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{}}
-	for _, m := range loginMethods {
+	for _, m := range policy.LoginMethods {
 		v.Methods = append(v.Methods, uiOption{Value: m, Label: MethodName(m), Checked: slices.Contains(p.DefaultLoginMethods, m)})
 	}
 	for _, o := range []string{"required", "preferred", "discouraged"} {
@@ -40,7 +41,7 @@ func newPolicyView(p Policy) policyView {
 	for _, o := range []string{"none", "direct"} {
 		v.Attestation = append(v.Attestation, uiOption{Value: o, Label: o, Checked: p.Attestation == o})
 	}
-	d := func(x Duration) string { return uiDuration(time.Duration(x)) }
+	d := func(x policy.Duration) string { return uiDuration(time.Duration(x)) }
 	v.Durations = []durationField{
 		{"passlink_ttl", "Sign-in link expiry", d(p.PasslinkTTL), "e.g. 10m"},
 		{"login_session_ttl", "Login session lifetime", d(p.LoginSessionTTL), "e.g. 720h; applies to sessions started from now on"},
@@ -61,7 +62,7 @@ func (u *UI) policiesShow(c *gin.Context) error {
 
 func (u *UI) policiesSave(c *gin.Context) error {
 	errs := map[string]string{}
-	p := Policy{
+	p := policy.Policy{
 		SignupOpen:          c.PostForm("signup_open") == "on",
 		DefaultLoginMethods: c.PostFormArray("default_login_methods"),
 		UserVerification:    c.PostForm("user_verification"),
@@ -78,12 +79,12 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		return n
 	}
 	p.PasslinkRateEmail, p.PasslinkRateIP = num("passlink_rate_email"), num("passlink_rate_ip")
-	dur := func(name string) Duration {
+	dur := func(name string) policy.Duration {
 		d, err := time.ParseDuration(strings.TrimSpace(c.PostForm(name)))
 		if err != nil || d <= 0 {
 			errs[name] = "Enter a duration such as 10m, 1h or 720h."
 		}
-		return Duration(d)
+		return policy.Duration(d)
 	}
 	p.PasslinkTTL, p.LoginSessionTTL = dur("passlink_ttl"), dur("login_session_ttl")
 	p.AccessTokenTTL, p.RefreshTokenTTL, p.IDTokenTTL = dur("access_token_ttl"), dur("refresh_token_ttl"), dur("id_token_ttl")

@@ -8,6 +8,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -18,7 +19,7 @@ type Client struct {
 	// global holds the admin's global token lifetimes, resolved when the
 	// client was handed out for one request (Provider.GetClient); zero
 	// fields fall through to fosite's configured default.
-	global Lifespans
+	global policy.Lifespans
 }
 
 var (
@@ -107,7 +108,7 @@ func hashHint(alg string) string {
 
 // GetEffectiveLifespan returns, for a token type, the client's own
 // lifetime when it set one (validated within the global bounds by
-// oidc/clients), else the global policy's (Lifespans, read live), else
+// oidc/clients), else the global policy's (policy.Lifespans, read live), else
 // fosite's configured fallback. fosite v0.49 asks it for access and
 // refresh tokens in the code exchange and on refresh, for access tokens
 // in client_credentials, and for ID tokens in the code exchange and on

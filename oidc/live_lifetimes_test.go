@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
@@ -14,7 +14,7 @@ import (
 
 // setPolicy saves a change to the global policy through the console's
 // service, as an admin does.
-func setPolicy(t *testing.T, env *servertest.Env, edit func(p *console.Policy)) {
+func setPolicy(t *testing.T, env *servertest.Env, edit func(p *policy.Policy)) {
 	t.Helper()
 	pols := env.Server.Console().Policies
 	p, err := pols.Current(context.Background())
@@ -43,10 +43,10 @@ func TestTokenLifetimePolicyAppliesWithoutRestart(t *testing.T) {
 			t.Fatalf("access token before the change expires in %v, want %v", d, env.Config.AccessTokenTTL)
 		}
 
-		setPolicy(t, env, func(p *console.Policy) {
-			p.AccessTokenTTL = console.Duration(7 * time.Minute)
-			p.RefreshTokenTTL = console.Duration(3 * time.Hour)
-			p.IDTokenTTL = console.Duration(4 * time.Minute)
+		setPolicy(t, env, func(p *policy.Policy) {
+			p.AccessTokenTTL = policy.Duration(7 * time.Minute)
+			p.RefreshTokenTTL = policy.Duration(3 * time.Hour)
+			p.IDTokenTTL = policy.Duration(4 * time.Minute)
 		})
 		tok = f.tokens("openid", "offline_access")
 		if d := time.Until(tok.Expiry); !within(d, 7*time.Minute) {
@@ -65,7 +65,7 @@ func TestTokenLifetimePolicyAppliesWithoutRestart(t *testing.T) {
 			t.Fatalf("refresh token after the change expires in %v, want 3h", d)
 		}
 
-		setPolicy(t, env, func(p *console.Policy) { p.AccessTokenTTL = console.Duration(9 * time.Minute) })
+		setPolicy(t, env, func(p *policy.Policy) { p.AccessTokenTTL = policy.Duration(9 * time.Minute) })
 		ref, err := f.refresh(tok.RefreshToken)
 		if err != nil {
 			t.Fatalf("refresh: %v", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/openid"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -51,19 +52,12 @@ type DataStore interface {
 	ReplaceClientSecretHash(ctx context.Context, old, hash string) error
 }
 
-// Lifespans are global token lifetimes set by an admin; a zero field means
-// "the configuration's" (Config).
-type Lifespans struct {
-	AccessToken  time.Duration
-	RefreshToken time.Duration
-	IDToken      time.Duration
-}
-
-// PolicySource supplies the live global token lifetimes (the console's
-// stored policy). It is asked each time a client is handed to fosite, so
-// a cached implementation is expected.
+// PolicySource supplies the live global token lifetimes (the global
+// policy, internal/policy; a zero field means the Config's). It is asked
+// each time a client is handed to fosite, so a cached implementation is
+// expected.
 type PolicySource interface {
-	TokenLifespans(ctx context.Context) (Lifespans, error)
+	TokenLifespans(ctx context.Context) (policy.Lifespans, error)
 }
 
 // Deps are the provider's collaborators.
@@ -77,13 +71,10 @@ type Deps struct {
 	Secrets *clients.Secrets
 	// AuthFailures throttles failed client authentication; nil turns it off.
 	AuthFailures FailureLimiter
+	// Policy, when set, gives the global token lifetimes live (a client's
+	// own lifetimes still win); without one they are the Config's.
+	Policy PolicySource
 }
-
-// SetPolicySource makes the provider read the global token lifetimes live
-// from src (a client's own lifetimes still win); without one they are the
-// Config's. The server sets it once the console, which owns the policies
-// and itself uses the provider, is built; call it before serving.
-func (p *Provider) SetPolicySource(src PolicySource) { p.policies = src }
 
 // Provider is the OpenID Connect provider.
 type Provider struct {
@@ -117,6 +108,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		st:       deps.Store,
 		keys:     deps.Keys,
 		sessions: deps.Sessions,
+		policies: deps.Policy,
 		pages:    deps.Pages,
 		log:      deps.Logger,
 		// Client records change rarely; a short TTL bounds how long another

@@ -1,5 +1,8 @@
 // Package server wires Sesame's parts into one HTTP server: the store,
-// the OIDC provider, the hosted pages, middleware and background jobs.
+// the live global policy (built first, handed to every reader at
+// construction), the OIDC provider, the hosted pages, the console,
+// middleware and background jobs. ValidateConfig is the complete check of
+// a configuration, including the settings a component owns.
 package server
 
 import (
@@ -26,6 +29,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/hashgate"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/mail"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/ratelimit"
 	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/internal/websession"
@@ -95,17 +99,14 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	// Global policies saved in the console override the configuration at
-	// start-up (so the signing keys' retention covers the stored ID token
-	// lifetime); the passkey, passlink, sign-up, token and session
-	// settings are also read live from the console's Policies (wired
-	// below).
-	if err := console.ApplyStoredPolicy(ctx, deps.Store, &cfg); err != nil {
-		log.Warn("console policies not applied", "err", err)
-	}
+	// The live global policy, built first and handed to each reader at
+	// construction: one cached copy (policy.CacheTTL) asked on each
+	// request; a change saved on this replica (the console) is seen at
+	// once, on others within the cache's lifetime.
+	live := policy.New(deps.Store, cfg)
 	km, err := keys.NewManager(deps.Store, secret.Derive(deps.Secret, PurposeSigningKeys), keys.Options{
 		RotationPeriod: cfg.KeyRotationPeriod,
-		MaxTokenTTL:    cfg.IDTokenTTL,
+		MaxTokenTTL:    idTokenTTL(ctx, live, cfg, log),
 		Logger:         log,
 	})
 	if err != nil {
@@ -122,6 +123,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		Secure:     !cfg.IssuerIsLocalhost() || isHTTPS(cfg.Issuer),
 		SessionTTL: cfg.LoginSessionTTL,
 		CSRFKey:    secret.Derive(deps.Secret, PurposeCookies),
+		Policy:     live,
 	})
 	// One bound on memory-hard hashing (argon2id) for the whole process:
 	// password checks and old or imported client secrets share it.
@@ -140,7 +142,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		InteractionTTL:  cfg.InteractionTTL,
 		HMACKey:         secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:        secret.Derive(deps.Secret, PurposeSecretCache),
-	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Secrets: secrets, AuthFailures: authLimiter})
+	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter})
 	if err != nil {
 		return nil, err
 	}
@@ -154,18 +156,23 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		AAGUIDDeny:        cfg.AAGUIDDeny,
 		MDSFile:           cfg.MDSFile,
 		FakeCredentialKey: secret.Derive(deps.Secret, PurposeFakeCreds),
+		Policy:            live,
 	}, deps.Store, log)
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
-	outbox, passlinks, err := newPasslinks(cfg, deps, log)
+	outbox, passlinks, err := newPasslinks(cfg, deps, live, log)
 	if err != nil {
 		return nil, err
 	}
 	// Password + security key: argon2id per config; the throttle counts in
 	// the database (ratelimit), so it holds across replicas.
+	params, err := passwordParams(cfg)
+	if err != nil {
+		return nil, err
+	}
 	passwords, err := password.NewService(password.Config{
-		Params: cfg.PasswordParams(), MinLength: cfg.PasswordMinLength, RequireSecurityKey: cfg.RequireSecurityKey, Gate: gate,
+		Params: params, MinLength: cfg.PasswordMinLength, RequireSecurityKey: cfg.RequireSecurityKey, Gate: gate,
 	}, deps.Store, authLimiter, log)
 	if err != nil {
 		return nil, fmt.Errorf("passwords: %w", err)
@@ -173,23 +180,14 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	stats := console.NewStatsService(deps.Store, console.StatsOptions{Logger: log})
 	cons, err := console.New(cfg, console.Deps{
 		Store: deps.Store, Provider: provider, Keys: km, Sessions: sessions, Passkeys: passkeys, Stats: stats, Logger: log,
-		Passlinks: passlinks, Passwords: passwords, Secrets: secrets,
+		Passlinks: passlinks, Passwords: passwords, Policy: live, Secrets: secrets,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	// One cached policy (console.PolicyCacheTTL) read on each request; a
-	// change saved on this replica is seen at once, on others within
-	// the cache's lifetime.
-	passkeys.SetPolicySource(cons.Policies)
-	provider.SetPolicySource(cons.Policies)
-	sessions.SetPolicySource(cons.Policies)
-	if passlinks != nil {
-		passlinks.SetPolicySource(cons.Policies)
-	}
 	hosted := authn.New(authn.Deps{
 		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
-		SignupOpen: cfg.SignupOpen, Policies: cons.Policies, RPID: cfg.WebAuthnRPID(),
+		SignupOpen: cfg.SignupOpen, Policies: live, RPID: cfg.WebAuthnRPID(),
 	})
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
@@ -203,7 +201,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 // (the developer clicks the link there). Outside dev without SMTP no mail
 // can be delivered, so the method is off (nil, nil) rather than promising
 // mails that never come.
-func newPasslinks(cfg config.Config, deps Deps, log *slog.Logger) (*mail.Outbox, *passlink.Service, error) {
+func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, log *slog.Logger) (*mail.Outbox, *passlink.Service, error) {
 	var sender mail.Sender
 	switch {
 	case cfg.MailConfigured():
@@ -233,11 +231,27 @@ func newPasslinks(cfg config.Config, deps Deps, log *slog.Logger) (*mail.Outbox,
 		SignupOpen:  cfg.SignupOpen,
 		UnknownMail: cfg.SignupUnknownMail,
 		CodeKey:     secret.Derive(deps.Secret, PurposePasslink),
+		Policy:      live,
 	}, deps.Store, outbox, limiter, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("passlinks: %w", err)
 	}
 	return outbox, svc, nil
+}
+
+// idTokenTTL is the ID token lifetime the signing keys' retention is
+// sized by at start-up: the global policy's (an admin may have saved a
+// longer one than the configuration's), or the configuration's when the
+// policy cannot be read.
+func idTokenTTL(ctx context.Context, live *policy.Live, cfg config.Config, log *slog.Logger) time.Duration {
+	l, err := live.TokenLifespans(ctx)
+	if err != nil || l.IDToken <= 0 {
+		if err != nil {
+			log.Warn("global policy not read; signing keys sized by the configured ID token lifetime", "err", err)
+		}
+		return cfg.IDTokenTTL
+	}
+	return l.IDToken
 }
 
 // smtpTLSConfig trusts the certificates of caFile (PEM) besides the

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 )
@@ -17,10 +18,10 @@ import (
 // fixedPolicy is a PolicySource an admin edits between ceremonies.
 type fixedPolicy struct {
 	mu sync.Mutex
-	p  Policy
+	p  policy.Passkey
 }
 
-func (f *fixedPolicy) PasskeyPolicy(context.Context) (Policy, error) {
+func (f *fixedPolicy) PasskeyPolicy(context.Context) (policy.Passkey, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.p, nil
@@ -67,10 +68,9 @@ func TestMDSFileFromPolicyReloadsLive(t *testing.T) {
 
 	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		logs := &syncBuffer{}
-		e := newEnv(t, dialect.Open(t), func(c *Config) { c.MDSRoot = signer.root })
+		pol := &fixedPolicy{p: policy.Passkey{UserVerification: "preferred", Attestation: "direct"}}
+		e := newEnv(t, dialect.Open(t), func(c *Config) { c.MDSRoot, c.Policy = signer.root, pol })
 		e.svc.log = slog.New(slog.NewTextHandler(logs, nil))
-		pol := &fixedPolicy{p: Policy{UserVerification: "preferred", Attestation: "direct"}}
-		e.svc.SetPolicySource(pol)
 		n := 0
 		tryRegister := func(aaguid string) error {
 			t.Helper()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 )
@@ -115,27 +116,26 @@ func wantUV(t testing.TB, opts json.RawMessage, want string) {
 
 // fakePolicy is a PolicySource an admin edits between requests.
 type fakePolicy struct {
-	p   Policy
+	p   policy.Passkey
 	err error
 }
 
-func (f *fakePolicy) PasskeyPolicy(context.Context) (Policy, error) { return f.p, f.err }
+func (f *fakePolicy) PasskeyPolicy(context.Context) (policy.Passkey, error) { return f.p, f.err }
 
 // TestLivePolicyAppliesToNextCeremony: the policy from the PolicySource
-// (the console's global policy) governs each new ceremony without a new
+// (the global policy, internal/policy) governs each new ceremony without a new
 // Service: user verification, attestation conveyance (WebAuthn §5.4.7)
 // and the AAGUID deny list; a source that fails or gives a policy New
 // would refuse leaves Config in force.
 func TestLivePolicyAppliesToNextCeremony(t *testing.T) {
 	const model = "11111111-2222-3333-4444-555555555555"
 	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
-		e := newEnv(t, dialect.Open(t), nil)
-		src := &fakePolicy{p: Policy{UserVerification: "preferred", Attestation: "none"}}
-		e.svc.SetPolicySource(src)
+		src := &fakePolicy{p: policy.Passkey{UserVerification: "preferred", Attestation: "none"}}
+		e := newEnv(t, dialect.Open(t), func(c *Config) { c.Policy = src })
 		user := e.createUser("user@example.test")
 		e.register(user, nil, models.CredentialPasskey, newDevice(deviceOpts{aaguid: model}))
 
-		src.p = Policy{UserVerification: "required", Attestation: "direct", AAGUIDDeny: []string{model}}
+		src.p = policy.Passkey{UserVerification: "required", Attestation: "direct", AAGUIDDeny: []string{model}}
 		opts, _, err := e.svc.BeginLogin(e.ctx, user, testBrowser, testIA)
 		if err != nil {
 			t.Fatal(err)
@@ -157,10 +157,10 @@ func TestLivePolicyAppliesToNextCeremony(t *testing.T) {
 		// Unusable policies fall back to Config ("preferred").
 		for _, bad := range []*fakePolicy{
 			{err: errors.New("database down")},
-			{p: Policy{UserVerification: "always"}},
-			{p: Policy{Attestation: "none", AAGUIDAllow: []string{model}}},
+			{p: policy.Passkey{UserVerification: "always"}},
+			{p: policy.Passkey{Attestation: "none", AAGUIDAllow: []string{model}}},
 		} {
-			e.svc.SetPolicySource(bad)
+			*src = *bad
 			opts, _, err := e.svc.BeginLogin(e.ctx, user, testBrowser, testIA)
 			if err != nil {
 				t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -49,9 +50,9 @@ type Config struct {
 	// factor after a password) always use "discouraged".
 	//
 	// UserVerification, Attestation, AAGUIDAllow and AAGUIDDeny are the
-	// start-up values: a PolicySource (SetPolicySource) replaces them at
-	// each ceremony, and a client's Options.UserVerification overrides the
-	// user verification of its own ceremonies.
+	// start-up values: Policy, when set, replaces them at each ceremony,
+	// and a client's Options.UserVerification overrides the user
+	// verification of its own ceremonies.
 	UserVerification string
 	// Attestation is the conveyance asked at registration: "none"
 	// (default) or "direct".
@@ -63,8 +64,8 @@ type Config struct {
 	AAGUIDDeny []string
 	// MDSFile is an optional FIDO MDS3 BLOB (the JWT downloaded from
 	// https://mds3.fidoalliance.org/); needs Attestation "direct". It is
-	// loaded by New; a PolicySource naming another file switches to it
-	// live (Policy.MDSFile).
+	// loaded by New; a Policy naming another file switches to it live
+	// (policy.Passkey.MDSFile).
 	MDSFile string
 	// MDSRoot overrides the certificate (base64 DER) the MDS BLOB must
 	// chain to; empty means FIDO's production root. For tests.
@@ -78,6 +79,9 @@ type Config struct {
 	FakeCredentialKey []byte
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Policy, when set, is the live policy (internal/policy), asked at
+	// each ceremony; nil keeps the settings above.
+	Policy PolicySource
 }
 
 // Store is the part of the data layer the service uses; *store.Store
@@ -109,34 +113,16 @@ type Service struct {
 	deny     map[string]bool
 	mds      metadata.Provider
 	fakeKey  []byte
-	policy   PolicySource
 	live     liveMDS
 }
 
-// Policy is the part of Config an admin may change while Sesame runs
-// (the console's global policies). Values are checked as in New; a policy
-// that does not pass is ignored (logged) and Config applies.
-type Policy struct {
-	UserVerification string
-	Attestation      string
-	AAGUIDAllow      []string
-	AAGUIDDeny       []string
-	// MDSFile is the FIDO MDS3 BLOB to check attestations against; ""
-	// means none. When it names another file than the one in use, the
-	// service loads it (liveMDS); a file that fails to load leaves the
-	// previous metadata in force.
-	MDSFile string
-}
-
-// PolicySource gives the live policy. It is asked at each ceremony, so it
-// should cache (the console's Policies keeps a copy for a few seconds).
+// PolicySource gives the part of the global policy an admin may change
+// while Sesame runs. It is asked at each ceremony, so it should cache
+// (policy.Live keeps a copy for a few seconds). Values are checked as in
+// New; a policy that does not pass is ignored (logged) and Config applies.
 type PolicySource interface {
-	PasskeyPolicy(ctx context.Context) (Policy, error)
+	PasskeyPolicy(ctx context.Context) (policy.Passkey, error)
 }
-
-// SetPolicySource makes the service follow src instead of the start-up
-// Config for the settings in Policy; call it before serving.
-func (s *Service) SetPolicySource(src PolicySource) { s.policy = src }
 
 // rules are the policy one ceremony runs under.
 type rules struct {
@@ -150,10 +136,10 @@ type rules struct {
 // it fails or gives something New would refuse.
 func (s *Service) rules(ctx context.Context) rules {
 	static := rules{uv: s.uv, direct: s.direct, allow: s.allow, deny: s.deny, mds: s.mds}
-	if s.policy == nil {
+	if s.cfg.Policy == nil {
 		return static
 	}
-	p, err := s.policy.PasskeyPolicy(ctx)
+	p, err := s.cfg.Policy.PasskeyPolicy(ctx)
 	if err == nil {
 		var r rules
 		r, err = s.checkPolicy(p)
@@ -166,7 +152,7 @@ func (s *Service) rules(ctx context.Context) rules {
 	return static
 }
 
-func (s *Service) checkPolicy(p Policy) (rules, error) {
+func (s *Service) checkPolicy(p policy.Passkey) (rules, error) {
 	r := rules{uv: protocol.UserVerificationRequirement(p.UserVerification), direct: p.Attestation == "direct"}
 	switch p.UserVerification {
 	case "required", "preferred", "discouraged":

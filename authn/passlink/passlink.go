@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/internal/mail"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -75,6 +76,9 @@ type Config struct {
 	MaxCodeAttempts int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Policy, when set, is the live policy (internal/policy), asked on
+	// every request; it replaces TTL, RateEmail, RateIP and SignupOpen.
+	Policy PolicySource
 }
 
 // Unknown-address policies.
@@ -123,7 +127,6 @@ type Service struct {
 	mailer Mailer
 	limit  Limiter
 	log    *slog.Logger
-	policy PolicySource
 }
 
 // New checks cfg and returns the service.
@@ -178,35 +181,22 @@ func New(cfg Config, st Store, mailer Mailer, limiter Limiter, log *slog.Logger)
 // TTL is how long a link requested now works.
 func (s *Service) TTL(ctx context.Context) time.Duration { return s.live(ctx).TTL }
 
-// Policy is the part of Config an admin may change while Sesame runs
-// (the console's global policies).
-type Policy struct {
-	// TTL, RateEmail and RateIP replace Config's when positive.
-	TTL       time.Duration
-	RateEmail int
-	RateIP    int
-	// SignupOpen replaces Config's.
-	SignupOpen bool
-}
-
-// PolicySource gives the live policy. It is asked on every request, so it
-// should cache (the console's Policies keeps a copy for a few seconds).
+// PolicySource gives the part of the global policy an admin may change
+// while Sesame runs (TTL, RateEmail and RateIP replace Config's when
+// positive; SignupOpen replaces Config's). It is asked on every request,
+// so it should cache (policy.Live keeps a copy for a few seconds).
 type PolicySource interface {
-	PasslinkPolicy(ctx context.Context) (Policy, error)
+	PasslinkPolicy(ctx context.Context) (policy.Passlink, error)
 }
-
-// SetPolicySource makes the service follow src instead of the start-up
-// Config for the settings in Policy; call it before serving.
-func (s *Service) SetPolicySource(src PolicySource) { s.policy = src }
 
 // live is the configuration with the live policy applied; when the source
 // fails, Config is used (and the failure logged).
 func (s *Service) live(ctx context.Context) Config {
 	cfg := s.cfg
-	if s.policy == nil {
+	if cfg.Policy == nil {
 		return cfg
 	}
-	p, err := s.policy.PasslinkPolicy(ctx)
+	p, err := cfg.Policy.PasslinkPolicy(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "passlink: policy unavailable; using the configuration", "err", err)
 		return cfg

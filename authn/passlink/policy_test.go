@@ -6,30 +6,30 @@ import (
 	"time"
 
 	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
-type fakePolicy struct{ p passlink.Policy }
+type fakePolicy struct{ p policy.Passlink }
 
-func (f *fakePolicy) PasslinkPolicy(context.Context) (passlink.Policy, error) { return f.p, nil }
+func (f *fakePolicy) PasslinkPolicy(context.Context) (policy.Passlink, error) { return f.p, nil }
 
 // TestLivePolicyAppliesToNextRequest: the expiry, the per-address rate
-// limit and open sign-up come from the PolicySource (the console's global
-// policy) at each request, so an admin's change needs no restart.
+// limit and open sign-up come from the PolicySource (the global policy,
+// internal/policy) at each request, so an admin's change needs no restart.
 func TestLivePolicyAppliesToNextRequest(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
-		e := newEnv(t, st)
-		src := &fakePolicy{p: passlink.Policy{TTL: 10 * time.Minute, RateEmail: 5, RateIP: 30, SignupOpen: true}}
-		e.svc.SetPolicySource(src)
+		src := &fakePolicy{p: policy.Passlink{TTL: 10 * time.Minute, RateEmail: 5, RateIP: 30, SignupOpen: true}}
+		e := newEnv(t, st, func(c *passlink.Config) { c.Policy = src })
 		email := addr()
 		sent, _ := e.request(t, email)
 		if sent.Purpose != models.PasslinkSignup {
 			t.Fatalf("purpose %q with sign-up open, want %q", sent.Purpose, models.PasslinkSignup)
 		}
 
-		src.p = passlink.Policy{TTL: 3 * time.Minute, RateEmail: 2, RateIP: 30, SignupOpen: false}
+		src.p = policy.Passlink{TTL: 3 * time.Minute, RateEmail: 2, RateIP: 30, SignupOpen: false}
 		if got := e.svc.TTL(context.Background()); got != 3*time.Minute {
 			t.Fatalf("TTL = %v, want 3m", got)
 		}

@@ -50,8 +50,8 @@ const (
 // bounds).
 var ErrInvalidHash = errors.New("invalid password hash")
 
-// Validate checks p against the bounds above; configuration calls it so
-// that NewHasher cannot fail.
+// Validate checks p against the bounds above; ParamsFrom and NewService
+// call it so that NewHasher cannot fail.
 func (p Params) Validate() error {
 	switch {
 	case p.Iterations < 1 || p.Iterations > MaxIterations:
@@ -66,6 +66,28 @@ func (p Params) Validate() error {
 		return fmt.Errorf("argon2id key length %d not in [%d, %d]", p.KeyLength, minKeyLength, maxKeyLength)
 	}
 	return nil
+}
+
+// ParamsFrom returns DefaultParams with an operator's cost settings
+// (memory in KiB, passes, lanes, as configured), checked against the
+// bounds above: memory up to MaxMemory and at least 8 KiB per lane, 1 to
+// MaxIterations passes, 1 to 255 lanes. The error says which setting is
+// out of range and by how much; the caller names the setting.
+func ParamsFrom(memory, iterations, parallelism int) (Params, error) {
+	switch {
+	case parallelism < 1 || parallelism > 255:
+		return Params{}, fmt.Errorf("parallelism must be between 1 and 255 (got %d)", parallelism)
+	case memory < 0 || memory > MaxMemory:
+		return Params{}, fmt.Errorf("memory must be between 8 KiB per lane and %d KiB (got %d)", MaxMemory, memory)
+	case iterations < 1 || iterations > MaxIterations:
+		return Params{}, fmt.Errorf("iterations must be between 1 and %d (got %d)", MaxIterations, iterations)
+	}
+	p := DefaultParams
+	p.Memory, p.Iterations, p.Parallelism = uint32(memory), uint32(iterations), uint8(parallelism)
+	if err := p.Validate(); err != nil {
+		return Params{}, err
+	}
+	return p, nil
 }
 
 // Hasher hashes and verifies passwords with argon2id. It is safe for

@@ -13,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/server"
 )
 
 // No Docker engine runs here, so compose.yaml is checked by loading it
@@ -102,7 +103,7 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("compose environment: %v", err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := server.ValidateConfig(cfg); err != nil {
 		t.Errorf("compose environment does not validate: %v", err)
 	}
 	if cfg.SMTPHost != "mailpit" || cfg.SMTPTLS == "none" || cfg.SMTPCAFile == "" {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/server"
 )
 
 func (c *cli) configCmd() *cobra.Command {
@@ -25,7 +26,7 @@ the command exit with status 2.`,
 			if err := cfg.Masked().WriteYAML(cmd.OutOrStdout()); err != nil {
 				return err
 			}
-			if err := cfg.Validate(); err != nil {
+			if err := server.ValidateConfig(cfg); err != nil {
 				return usageError(fmt.Errorf("invalid configuration:\n%s", indentAll(err.Error())))
 			}
 			return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/secret"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server"
@@ -148,7 +149,7 @@ func (c *cli) loadConfig(cmd *cobra.Command, needSecret bool) (config.Config, er
 	if !needSecret {
 		check.Dev = true
 	}
-	if err := check.Validate(); err != nil {
+	if err := server.ValidateConfig(check); err != nil {
 		return config.Config{}, usageError(fmt.Errorf("invalid configuration:\n%s", indentAll(err.Error())))
 	}
 	return cfg, nil
@@ -248,6 +249,6 @@ func (c *cli) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc 
 		return err
 	}
 	defer st.Close()
-	svc := console.NewServices(st, cfg, secrets, nil, nil, log)
+	svc := console.NewServices(st, cfg, policy.New(st, cfg), secrets, nil, nil, log)
 	return fn(console.WithActor(ctx, console.CLIActor()), svc, st)
 }

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/sesame-idp/sesame/authn/password"
 )
 
 // minSecretLen keeps the system secret in the range where key derivation gets
@@ -29,7 +27,10 @@ type check struct {
 // Validate checks the configuration and reports every problem at once, each
 // prefixed with the setting's flag name, so an operator can fix them in a
 // single pass. Validate does no I/O (it does not open SystemSecretFile or the
-// database); those failures surface when the server starts.
+// database); those failures surface when the server starts. Settings whose
+// rules belong to a component (the argon2id costs, password-argon2-*: the
+// password method's) are checked by that component; server.ValidateConfig
+// runs both.
 func (c Config) Validate() error {
 	issuer, listen := c.issuerProblem(), c.listenProblem()
 	checks := []check{
@@ -76,7 +77,6 @@ func (c Config) Validate() error {
 		{c.PasslinkRateIP < 1 || c.PasslinkRateIP > 100000, fmt.Sprintf("passlink-rate-ip: must be between 1 and 100000 (got %d)", c.PasslinkRateIP)},
 		outside("console-idle-timeout", c.ConsoleIdleTimeout, time.Minute, 12*time.Hour),
 		{!slices.Contains([]string{"offer", "notice", "none"}, c.SignupUnknownMail), fmt.Sprintf("signup-unknown-mail: must be offer, notice or none (got %q)", c.SignupUnknownMail)},
-		{c.passwordParamsProblem() != "", "password-argon2-*: " + c.passwordParamsProblem()},
 		{c.PasswordMinLength < 8 || c.PasswordMinLength > 64, fmt.Sprintf("password-min-length: must be between 8 and 64 (got %d)", c.PasswordMinLength)},
 	}
 	var errs []error
@@ -227,31 +227,4 @@ func validUUID(s string) bool {
 		}
 	}
 	return true
-}
-
-// PasswordParams are the argon2id parameters of new password hashes.
-func (c Config) PasswordParams() password.Params {
-	p := password.DefaultParams
-	p.Memory, p.Iterations = uint32(max(c.PasswordMemory, 0)), uint32(max(c.PasswordIterations, 0))
-	p.Parallelism = uint8(min(max(c.PasswordParallelism, 0), 255))
-	return p
-}
-
-// passwordParamsProblem checks the argon2id settings against the bounds
-// authn/password enforces (memory up to 1 GiB, 1–16 passes, at least one
-// lane and 8 KiB per lane), or returns "".
-func (c Config) passwordParamsProblem() string {
-	if c.PasswordParallelism < 1 || c.PasswordParallelism > 255 {
-		return fmt.Sprintf("parallelism must be between 1 and 255 (got %d)", c.PasswordParallelism)
-	}
-	if c.PasswordMemory < 0 || c.PasswordMemory > password.MaxMemory {
-		return fmt.Sprintf("memory must be between 8 KiB per lane and %d KiB (got %d)", password.MaxMemory, c.PasswordMemory)
-	}
-	if c.PasswordIterations < 1 || c.PasswordIterations > password.MaxIterations {
-		return fmt.Sprintf("iterations must be between 1 and %d (got %d)", password.MaxIterations, c.PasswordIterations)
-	}
-	if err := c.PasswordParams().Validate(); err != nil {
-		return err.Error()
-	}
-	return ""
 }

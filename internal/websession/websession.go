@@ -41,32 +41,29 @@ type Config struct {
 	SessionTTL time.Duration
 	// CSRFKey is a 32-byte key derived from the system secret.
 	CSRFKey []byte
+	// Policy, when set, gives the live login-session lifetime, which then
+	// replaces SessionTTL for each session started.
+	Policy PolicySource
 }
 
-// PolicySource supplies the live login-session lifetime (the console's
-// stored policy); it is asked on each Start, so a cached implementation is
-// expected. A zero duration means "the Config's".
+// PolicySource supplies the live login-session lifetime (the global
+// policy, internal/policy); it is asked on each Start, so a cached
+// implementation is expected. A zero duration means "the Config's".
 type PolicySource interface {
 	LoginSessionTTL(ctx context.Context) (time.Duration, error)
 }
 
 // Manager issues and reads the cookies.
 type Manager struct {
-	st     Store
-	cfg    Config
-	policy PolicySource
+	st  Store
+	cfg Config
 }
-
-// SetPolicySource makes Start read the session lifetime from src; the
-// server sets it once the console (which owns the policies) is built,
-// before serving.
-func (m *Manager) SetPolicySource(src PolicySource) { m.policy = src }
 
 // sessionTTL is the lifetime for a session started now: the policy's when
 // set and readable, the configuration's otherwise.
 func (m *Manager) sessionTTL(ctx context.Context) time.Duration {
-	if m.policy != nil {
-		ttl, err := m.policy.LoginSessionTTL(ctx)
+	if m.cfg.Policy != nil {
+		ttl, err := m.cfg.Policy.LoginSessionTTL(ctx)
 		if err != nil {
 			slog.WarnContext(ctx, "login session lifetime from policy not read; using the configuration's", "err", err)
 		} else if ttl > 0 {

@@ -1,0 +1,142 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/models"
+)
+
+// CacheTTL bounds how stale a replica's view of the policy is.
+const CacheTTL = 10 * time.Second
+
+// Store is the part of the data layer Live uses; *store.Store satisfies
+// it.
+type Store interface {
+	GetPolicy(ctx context.Context, name string) (*models.Policy, error)
+	PutPolicy(ctx context.Context, p *models.Policy) error
+}
+
+// Live is the effective policy of this replica: the stored document, or
+// the configuration's defaults before an admin saved one, cached for
+// CacheTTL. It is safe for concurrent use.
+type Live struct {
+	st   Store
+	base config.Config
+	now  func() time.Time // the cache's clock
+
+	mu      sync.Mutex
+	cached  *Policy
+	expires time.Time
+}
+
+// New returns the live policy over st, with base (the configuration) for
+// the fields a stored document does not set.
+func New(st Store, base config.Config) *Live { return &Live{st: st, base: base, now: time.Now} }
+
+// Current returns the effective policy: the stored one, or the
+// configuration's.
+func (l *Live) Current(ctx context.Context) (Policy, error) {
+	l.mu.Lock()
+	if l.cached != nil && l.now().Before(l.expires) {
+		p := *l.cached
+		l.mu.Unlock()
+		return p, nil
+	}
+	l.mu.Unlock()
+	p, err := load(ctx, l.st, l.base)
+	if err != nil {
+		return Policy{}, err
+	}
+	l.mu.Lock()
+	l.cached, l.expires = &p, l.now().Add(CacheTTL)
+	l.mu.Unlock()
+	return p, nil
+}
+
+// Save stores p as the global policy, updatedBy naming who did it
+// ("kind:id"), and drops this replica's cached copy so the change applies
+// here at once. It does not validate p: the console does, with the rules
+// of the readers.
+func (l *Live) Save(ctx context.Context, p Policy, updatedBy string) error {
+	b, err := json.Marshal(p.Normalize())
+	if err != nil {
+		return err
+	}
+	if err := l.st.PutPolicy(ctx, &models.Policy{Name: Global, Value: string(b), UpdatedBy: updatedBy}); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.cached = nil
+	l.mu.Unlock()
+	return nil
+}
+
+func load(ctx context.Context, st Store, base config.Config) (Policy, error) {
+	p := FromConfig(base)
+	row, err := st.GetPolicy(ctx, Global)
+	if errors.Is(err, models.ErrNotFound) {
+		return p, nil
+	}
+	if err != nil {
+		return Policy{}, err
+	}
+	if err := json.Unmarshal([]byte(row.Value), &p); err != nil {
+		return Policy{}, fmt.Errorf("decode stored policy: %w", err)
+	}
+	return p.Normalize(), nil
+}
+
+// TokenLifespans is the token part of the current policy.
+func (l *Live) TokenLifespans(ctx context.Context) (Lifespans, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return Lifespans{}, err
+	}
+	return Lifespans{AccessToken: time.Duration(p.AccessTokenTTL), RefreshToken: time.Duration(p.RefreshTokenTTL),
+		IDToken: time.Duration(p.IDTokenTTL)}, nil
+}
+
+// LoginSessionTTL is the login-session lifetime of the current policy.
+func (l *Live) LoginSessionTTL(ctx context.Context) (time.Duration, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(p.LoginSessionTTL), nil
+}
+
+// PasskeyPolicy is the passkey part of the current policy.
+func (l *Live) PasskeyPolicy(ctx context.Context) (Passkey, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return Passkey{}, err
+	}
+	return Passkey{UserVerification: p.UserVerification, Attestation: p.Attestation,
+		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny), MDSFile: p.MDSFile}, nil
+}
+
+// PasslinkPolicy is the passlink part of the current policy.
+func (l *Live) PasslinkPolicy(ctx context.Context) (Passlink, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return Passlink{}, err
+	}
+	return Passlink{TTL: time.Duration(p.PasslinkTTL), RateEmail: p.PasslinkRateEmail, RateIP: p.PasslinkRateIP,
+		SignupOpen: p.SignupOpen}, nil
+}
+
+// SignupOpen reports whether the current policy lets anyone sign up.
+func (l *Live) SignupOpen(ctx context.Context) (bool, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return false, err
+	}
+	return p.SignupOpen, nil
+}

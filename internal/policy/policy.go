@@ -1,0 +1,140 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/models"
+)
+
+// Global is the name of the global defaults document in the store.
+const Global = "global"
+
+// Duration is a time.Duration written as Go duration text ("10m0s").
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`must be a duration such as "15m" or "720h"`)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf(`must be a duration such as "15m" or "720h" (got %q)`, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Policy is the global defaults an admin sets in the console. Which reader
+// asks for which field is listed in the package documentation; every field
+// is read live (cached, CacheTTL).
+type Policy struct {
+	SignupOpen          bool     `json:"signup_open"`
+	DefaultLoginMethods []string `json:"default_login_methods"`
+	UserVerification    string   `json:"user_verification"`
+	Attestation         string   `json:"attestation"`
+	AAGUIDAllow         []string `json:"aaguid_allow"`
+	AAGUIDDeny          []string `json:"aaguid_deny"`
+	PasslinkTTL         Duration `json:"passlink_ttl"`
+	PasslinkRateEmail   int      `json:"passlink_rate_email"`
+	PasslinkRateIP      int      `json:"passlink_rate_ip"`
+	LoginSessionTTL     Duration `json:"login_session_ttl"`
+	AccessTokenTTL      Duration `json:"access_token_ttl"`
+	RefreshTokenTTL     Duration `json:"refresh_token_ttl"`
+	IDTokenTTL          Duration `json:"id_token_ttl"`
+	MDSFile             string   `json:"mds_file"`
+}
+
+// LoginMethods are the sign-in methods a policy may name as defaults.
+var LoginMethods = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
+
+// FromConfig is the policy a configuration implies (the defaults before an
+// admin saved any).
+func FromConfig(c config.Config) Policy {
+	return Policy{
+		SignupOpen: c.SignupOpen, DefaultLoginMethods: slices.Clone(LoginMethods),
+		UserVerification: c.UserVerification, Attestation: c.Attestation,
+		AAGUIDAllow: nonNil(slices.Clone(c.AAGUIDAllow)), AAGUIDDeny: nonNil(slices.Clone(c.AAGUIDDeny)),
+		PasslinkTTL: Duration(c.PasslinkTTL), PasslinkRateEmail: c.PasslinkRateEmail, PasslinkRateIP: c.PasslinkRateIP,
+		LoginSessionTTL: Duration(c.LoginSessionTTL), AccessTokenTTL: Duration(c.AccessTokenTTL),
+		RefreshTokenTTL: Duration(c.RefreshTokenTTL), IDTokenTTL: Duration(c.IDTokenTTL),
+		MDSFile: c.MDSFile,
+	}
+}
+
+// Over returns base with p's settings in place of its own: the
+// configuration p implies, for checking p with the configuration's rules.
+// base itself is not changed.
+func (p Policy) Over(base config.Config) config.Config {
+	c := base
+	c.SignupOpen = p.SignupOpen
+	c.UserVerification = p.UserVerification
+	c.Attestation = p.Attestation
+	c.AAGUIDAllow = slices.Clone(p.AAGUIDAllow)
+	c.AAGUIDDeny = slices.Clone(p.AAGUIDDeny)
+	c.PasslinkTTL = time.Duration(p.PasslinkTTL)
+	c.PasslinkRateEmail = p.PasslinkRateEmail
+	c.PasslinkRateIP = p.PasslinkRateIP
+	c.LoginSessionTTL = time.Duration(p.LoginSessionTTL)
+	c.AccessTokenTTL = time.Duration(p.AccessTokenTTL)
+	c.RefreshTokenTTL = time.Duration(p.RefreshTokenTTL)
+	c.IDTokenTTL = time.Duration(p.IDTokenTTL)
+	// MDSFile is left out: the configuration's file is checked when the
+	// passkey service starts, the policy's when it is saved.
+	return c
+}
+
+// Normalize makes absent AAGUID lists empty, so they encode as [] rather
+// than null.
+func (p Policy) Normalize() Policy {
+	p.AAGUIDAllow, p.AAGUIDDeny = nonNil(p.AAGUIDAllow), nonNil(p.AAGUIDDeny)
+	return p
+}
+
+// Lifespans are the global token lifetimes; a zero field means "the
+// configuration's".
+type Lifespans struct {
+	AccessToken  time.Duration
+	RefreshToken time.Duration
+	IDToken      time.Duration
+}
+
+// Passkey is the passkey part of the policy. The passkey service checks
+// the values as it checks its configuration and ignores (logs) a part it
+// would refuse.
+type Passkey struct {
+	UserVerification string
+	Attestation      string
+	AAGUIDAllow      []string
+	AAGUIDDeny       []string
+	// MDSFile is the FIDO MDS3 BLOB to check attestations against; ""
+	// means none. The passkey service loads a file it has not loaded yet;
+	// one that fails to load leaves the previous metadata in force.
+	MDSFile string
+}
+
+// Passlink is the passlink part of the policy.
+type Passlink struct {
+	// TTL, RateEmail and RateIP replace the configuration's when positive.
+	TTL       time.Duration
+	RateEmail int
+	RateIP    int
+	// SignupOpen replaces the configuration's.
+	SignupOpen bool
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
