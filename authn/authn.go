@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,15 +17,10 @@ import (
 	"github.com/sesame-idp/sesame/templates"
 )
 
-// ResumePath is where the browser returns to the provider.
-const ResumePath = "/oauth2/authorize/resume"
-
 // Store is the part of the data layer the hosted pages use.
 type Store interface {
 	GetInteraction(ctx context.Context, id string) (*models.Interaction, error)
 	CompleteInteractionLogin(ctx context.Context, id, loginSessionID string) error
-	SetInteractionConsent(ctx context.Context, id string) error
-	SetInteractionError(ctx context.Context, id, code string) error
 	GetClient(ctx context.Context, id string) (*models.Client, error)
 	GetUser(ctx context.Context, id string) (*models.User, error)
 	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
@@ -35,7 +28,6 @@ type Store interface {
 	RenameCredential(ctx context.Context, userID, id, name string) error
 	DeleteCredential(ctx context.Context, userID, id string) error
 	SetUserDisplayName(ctx context.Context, id, name string) error
-	SaveConsent(ctx context.Context, c *models.Consent) error
 	ListConsents(ctx context.Context, userID string) ([]models.Consent, error)
 	DeleteConsent(ctx context.Context, userID, clientID string) error
 	ListUserLoginSessions(ctx context.Context, userID string) ([]models.LoginSession, error)
@@ -65,6 +57,9 @@ type Deps struct {
 	Policies PolicySource
 	// RPID is the WebAuthn relying party id (for the page's signal calls).
 	RPID string
+	// ResumeURL is where the browser returns to the provider once an
+	// interaction is done (oidc.ResumeURL).
+	ResumeURL func(interactionID string) string
 }
 
 // Handler serves the hosted pages.
@@ -79,6 +74,7 @@ type Handler struct {
 	signupOpen bool
 	policies   PolicySource
 	rpID       string
+	resumeURL  func(interactionID string) string
 }
 
 // PolicySource gives the live global policy; it is asked on each request,
@@ -104,7 +100,11 @@ func (h *Handler) signupAllowed(c *gin.Context) bool {
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
 	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
-		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, policies: deps.Policies, rpID: deps.RPID}
+		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, policies: deps.Policies, rpID: deps.RPID,
+		resumeURL: deps.ResumeURL}
+	if h.resumeURL == nil {
+		panic("authn: Deps.ResumeURL is required")
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -123,8 +123,6 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST("/account/passkeys/rename", h.handleRenamePasskey)
 	r.POST("/account/passkeys/delete", h.handleDeletePasskey)
 	r.POST("/account/name", h.handleRename)
-	r.GET("/consent", h.handleConsent)
-	r.POST("/consent", h.handleConsentPost)
 	r.GET("/account", h.handleAccount)
 	r.POST("/account/apps/revoke", h.handleRevokeApp)
 	r.POST("/account/sessions/revoke", h.handleRevokeSession)
@@ -159,6 +157,9 @@ var errInteractionGone = &pageError{
 	msg:    "This sign-in request has expired or was already completed.",
 	hint:   "Go back to the app and sign in again.",
 }
+
+var errBadForm = &pageError{status: http.StatusForbidden, title: "Please try again",
+	msg: "This form expired or was sent from another page.", hint: "Go back, reload the page and try again."}
 
 // fail renders err as a page; unexpected errors are logged once here and
 // shown as a generic message.
@@ -222,19 +223,6 @@ func appLogo(client *models.Client) string {
 		return ""
 	}
 	return client.LogoURI
-}
-
-func resumeURL(interactionID string) string {
-	return ResumePath + "?interaction=" + url.QueryEscape(interactionID)
-}
-
-// requestedScopes reads the scopes of the parked request.
-func requestedScopes(in *models.Interaction) []string {
-	q, err := url.ParseQuery(in.Query)
-	if err != nil {
-		return nil
-	}
-	return strings.Fields(q.Get("scope"))
 }
 
 // currentUser returns the signed-in user of this browser, or nil.

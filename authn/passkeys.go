@@ -248,7 +248,7 @@ func (h *Handler) handleLoginVerify(c *gin.Context) {
 func (h *Handler) afterLogin(c *gin.Context, interactionID, sessionID string) string {
 	if interactionID != "" {
 		if err := h.st.CompleteInteractionLogin(c.Request.Context(), interactionID, sessionID); err == nil {
-			return resumeURL(interactionID)
+			return h.resumeURL(interactionID)
 		}
 		// The interaction expired meanwhile: the user is signed in all the
 		// same; the account page says so.

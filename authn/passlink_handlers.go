@@ -475,20 +475,31 @@ func (h *Handler) passkeyOfferOr(c *gin.Context, u *models.User, next string) st
 	return "/passlink/passkey?next=" + url.QueryEscape(next)
 }
 
-// nextRE is where the passkey offer may continue to: our own resume URL
-// or the account page, nothing else (no open redirect).
-var nextRE = regexp.MustCompile(`^(/account|` + regexp.QuoteMeta(ResumePath) + `\?interaction=[A-Za-z0-9_-]{1,64})$`)
+// nextRE is a well-formed interaction id.
+var nextRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-func safeNext(next string) string {
-	if nextRE.MatchString(next) {
+// safeNext is where the passkey offer may continue to: the account page or
+// exactly the provider's resume URL for a well-formed interaction id,
+// nothing else (no open redirect).
+func (h *Handler) safeNext(next string) string {
+	if next == "/account" {
 		return next
+	}
+	if u, err := url.Parse(next); err == nil {
+		for _, vs := range u.Query() {
+			for _, id := range vs {
+				if nextRE.MatchString(id) && h.resumeURL(id) == next {
+					return next
+				}
+			}
+		}
 	}
 	return "/account"
 }
 
 // handlePasskeyOffer offers a passkey after a passlink sign-in.
 func (h *Handler) handlePasskeyOffer(c *gin.Context) {
-	next := safeNext(c.Query("next"))
+	next := h.safeNext(c.Query("next"))
 	ls, u, err := h.currentUser(c)
 	if err != nil {
 		h.fail(c, err)
@@ -616,7 +627,7 @@ func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) {
 			v.SecondLabel, v.SecondHref = "Email me a new link", newLink
 			if l != nil && l.SameBrowser && l.InteractionID != "" {
 				if in, ierr := h.st.GetInteraction(c.Request.Context(), l.InteractionID); ierr == nil && in.LoginSessionID == ls.ID {
-					v.ButtonHref = resumeURL(in.ID)
+					v.ButtonHref = h.resumeURL(in.ID)
 				}
 			}
 		}

@@ -30,12 +30,20 @@ type Interaction struct {
 	ID          string `gorm:"primaryKey"`
 	BrowserHash string
 	ClientID    string
-	// Query is the original authorization request's parameters, URL-encoded.
-	Query     string
-	Prompt    string
-	MaxAge    *int
-	LoginHint string
-	ACRValues string `gorm:"column:acr_values"`
+	// Query is the original authorization request's parameters,
+	// URL-encoded. Only the provider (oidc) reads it; what the hosted pages
+	// need from the request has its own field.
+	Query string
+	// Scopes are the requested scopes.
+	Scopes StringList
+	// RedirectURI is where the response will go: the request's
+	// redirect_uri, or the client's only registered one when it was
+	// omitted (what fosite uses).
+	RedirectURI string `gorm:"column:redirect_uri"`
+	Prompt      string
+	MaxAge      *int
+	LoginHint   string
+	ACRValues   string `gorm:"column:acr_values"`
 	// LoginSessionID is set by authn when the user has signed in.
 	LoginSessionID string
 	// ConsentGiven is set when the user approved the consent page.

@@ -391,11 +391,16 @@ func (p *Provider) interact(c *gin.Context, ar fosite.AuthorizeRequester, in *mo
 			BrowserHash: p.sessions.Browser(c.Writer, c.Request),
 			ClientID:    ar.GetClient().GetID(),
 			Query:       form.Encode(),
+			Scopes:      models.StringList(ar.GetRequestedScopes()),
 			Prompt:      form.Get("prompt"),
 			LoginHint:   form.Get("login_hint"),
 			ACRValues:   acr,
 			CreatedAt:   now,
 			ExpiresAt:   now.Add(p.cfg.InteractionTTL),
+		}
+		// fosite resolved it: the client's only one when omitted.
+		if ru := ar.GetRedirectURI(); ru != nil {
+			in.RedirectURI = ru.String()
 		}
 		if v, err := strconv.Atoi(form.Get("max_age")); err == nil {
 			in.MaxAge = &v

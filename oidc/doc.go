@@ -4,11 +4,15 @@
 // browser holds a login session that satisfies prompt, max_age and
 // acr_values, and consent is on record (or the client skips it), a code is
 // issued at once. Otherwise the request is parked as an interaction in the
-// database, bound to this browser, and the browser goes to the hosted
-// pages (authn), which sign the user in and mark the interaction done. The
-// browser then comes back to /oauth2/authorize/resume, where the stored
-// request is validated by fosite again and the code issued. oidc and authn
-// never import each other: they meet at the interaction row and two URLs.
+// database (its query, which only this package reads, plus the scopes and
+// the redirect URI fosite resolved), bound to this browser, and the
+// browser goes either to the hosted sign-in pages (authn), which sign the
+// user in and mark the interaction done, or to the provider's own consent
+// page (consent.go, mounted by MountPages), which records the grant or
+// access_denied. The browser then comes back to /oauth2/authorize/resume
+// (ResumeURL, handed to authn at construction), where the stored request
+// is validated by fosite again and the code issued. oidc and authn never
+// import each other: they meet at the interaction row and two URLs.
 //
 // Tokens are opaque HMAC tokens whose signatures are stored (one table,
 // see models.OAuth2Request); ID tokens are JWTs signed by oidc/keys.

@@ -47,6 +47,10 @@ type DataStore interface {
 	GetInteraction(ctx context.Context, id string) (*models.Interaction, error)
 	ConsumeInteraction(ctx context.Context, id string) error
 	GetConsent(ctx context.Context, userID, clientID string) (*models.Consent, error)
+	// The consent page (consent.go).
+	SaveConsent(ctx context.Context, c *models.Consent) error
+	SetInteractionConsent(ctx context.Context, id string) error
+	SetInteractionError(ctx context.Context, id, code string) error
 	GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error)
 	RevokeLoginSession(ctx context.Context, id string) error
 	ReplaceClientSecretHash(ctx context.Context, old, hash string) error
@@ -178,13 +182,15 @@ const (
 	PathIntrospect = "/oauth2/introspect"
 	PathRevoke     = "/oauth2/revoke"
 	PathLogout     = "/oauth2/logout"
-	// PathLogin and PathConsent are authn's pages.
+	// PathLogin is authn's sign-in page; PathConsent is the provider's
+	// consent page (consent.go, mounted by MountPages).
 	PathLogin   = "/login"
 	PathConsent = "/consent"
 )
 
-// Mount registers the provider's endpoints. pages is the route group with
-// the hosted-page middleware (same-origin form checks).
+// Mount registers the provider's protocol endpoints (no same-origin form
+// check: cross-site requests are their normal case); MountPages registers
+// its hosted page.
 func (p *Provider) Mount(r gin.IRouter) {
 	r.GET(PathDiscovery, p.handleDiscovery)
 	r.GET(PathJWKS, p.handleJWKS)

@@ -188,6 +188,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	hosted := authn.New(authn.Deps{
 		Store: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
 		SignupOpen: cfg.SignupOpen, Policies: live, RPID: cfg.WebAuthnRPID(),
+		ResumeURL: oidc.ResumeURL,
 	})
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
@@ -310,6 +311,7 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 	// Hosted pages: forms must come from our own origin.
 	pages := r.Group("", httpx.SameOriginForms(s.cfg.Issuer), httpx.NoStore())
 	hosted.Mount(pages)
+	s.provider.MountPages(pages)
 
 	// The admin console: sign-in, setup links, step-up and the admin API
 	// (console.Mount), and the console pages behind console.Auth.

@@ -137,6 +137,16 @@ var interactionTests = []subtest{
 			t.Errorf("MaxAge = %v, want 0", got.MaxAge)
 		}
 
+		// A request without scopes (fosite allows it) keeps an empty list.
+		noScopes := newInteraction(in.ClientID, 10*time.Minute)
+		noScopes.Scopes = nil
+		must(t, s.CreateInteraction(t.Context(), noScopes))
+		got, err = s.GetInteraction(t.Context(), noScopes.ID)
+		must(t, err)
+		if len(got.Scopes) != 0 || got.RedirectURI != noScopes.RedirectURI {
+			t.Errorf("Scopes %v RedirectURI %q, want none and %q", got.Scopes, got.RedirectURI, noScopes.RedirectURI)
+		}
+
 		_, err = s.GetInteraction(t.Context(), newID("ia"))
 		wantErr(t, "get missing interaction", err, models.ErrNotFound)
 		dup := newInteraction(in.ClientID, time.Minute)

@@ -1,0 +1,238 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// The consent page is a step of the authorization flow: authorize parks
+// the request and sends the browser here when the signed-in user has not
+// granted the client the requested scopes. Allow records the grant (merged
+// with earlier ones by the store) and marks the interaction; Cancel marks
+// it access_denied. Either way the browser goes back to the resume URL,
+// where the provider answers the client. The page reads the parked
+// request's scopes and redirect URI from the interaction row, the user
+// from the browser's login session.
+
+type scopeView struct{ Title, Description string }
+
+var scopeText = map[string]scopeView{
+	"openid":         {"Sign you in", "Know it is you, with a stable identifier."},
+	"profile":        {"See your name", "Your display name."},
+	"email":          {"See your email address", "And whether it is verified."},
+	"offline_access": {"Stay connected", "Keep access while you are not using the app."},
+}
+
+// ResumeURL is where the hosted pages send the browser once an interaction
+// is done (handed to authn at construction).
+func ResumeURL(interactionID string) string {
+	return PathResume + "?interaction=" + url.QueryEscape(interactionID)
+}
+
+// MountPages registers the provider's own hosted page (consent) on r,
+// which must carry the same-origin form middleware.
+func (p *Provider) MountPages(r gin.IRouter) {
+	r.GET(PathConsent, p.handleConsent)
+	r.POST(PathConsent, p.handleConsentPost)
+}
+
+func (p *Provider) handleConsent(c *gin.Context) {
+	in, client, err := p.pageInteraction(c, c.Query("interaction"))
+	if err != nil {
+		p.pageFail(c, err)
+		return
+	}
+	u, err := p.signedInUser(c)
+	if err != nil {
+		p.pageFail(c, err)
+		return
+	}
+	if u == nil {
+		// Signed out meanwhile: resuming sends the browser to sign in.
+		c.Redirect(http.StatusSeeOther, ResumeURL(in.ID))
+		return
+	}
+	// The form's POST ends, through the resume URL, at the client.
+	allowClientRedirect(c, in, client)
+	var scopes []scopeView
+	for _, s := range requestedScopes(in) {
+		if v, ok := scopeText[s]; ok {
+			scopes = append(scopes, v)
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	if err := p.pages.Render(c.Writer, http.StatusOK, "consent", templates.Page{
+		Title:   "Allow " + client.Name,
+		AppName: client.Name,
+		AppLogo: client.LogoURI,
+		Data: map[string]any{
+			"Interaction": in.ID,
+			"CSRF":        p.sessions.CSRFToken(c.Writer, c.Request),
+			"UserEmail":   u.Email,
+			"Scopes":      scopes,
+		},
+	}); err != nil {
+		p.pageFail(c, err)
+	}
+}
+
+func (p *Provider) handleConsentPost(c *gin.Context) {
+	ctx := c.Request.Context()
+	if !p.sessions.CheckCSRF(c.Request, c.PostForm("csrf")) {
+		p.pageFail(c, errBadForm)
+		return
+	}
+	in, client, err := p.pageInteraction(c, c.PostForm("interaction"))
+	if err != nil {
+		p.pageFail(c, err)
+		return
+	}
+	u, err := p.signedInUser(c)
+	if err != nil {
+		p.pageFail(c, err)
+		return
+	}
+	if u == nil {
+		c.Redirect(http.StatusSeeOther, ResumeURL(in.ID))
+		return
+	}
+	if c.PostForm("decision") != "allow" {
+		if err := p.st.SetInteractionError(ctx, in.ID, "access_denied"); err != nil {
+			p.pageFail(c, errInteractionGone)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, ResumeURL(in.ID))
+		return
+	}
+	// Remember what was granted, merged with earlier grants to this client.
+	var allowed []string
+	for _, s := range requestedScopes(in) {
+		if client.Scopes.Has(s) {
+			allowed = append(allowed, s)
+		}
+	}
+	if err := p.st.SaveConsent(ctx, &models.Consent{UserID: u.ID, ClientID: client.ID, Scopes: allowed}); err != nil {
+		p.pageFail(c, err)
+		return
+	}
+	if err := p.st.SetInteractionConsent(ctx, in.ID); err != nil {
+		p.pageFail(c, errInteractionGone)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, ResumeURL(in.ID))
+}
+
+// requestedScopes are the parked request's scopes. A row parked by a
+// release before interactions stored them (a rolling upgrade) has none;
+// its query says the same thing.
+func requestedScopes(in *models.Interaction) []string {
+	if len(in.Scopes) > 0 {
+		return in.Scopes
+	}
+	q, err := url.ParseQuery(in.Query)
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(q.Get("scope"))
+}
+
+// allowClientRedirect lets the page's form submission end at the client:
+// the browser applies CSP form-action to every redirect after a form POST.
+func allowClientRedirect(c *gin.Context, in *models.Interaction, client *models.Client) {
+	if in.RedirectURI != "" {
+		httpx.AllowFormAction(c, in.RedirectURI)
+		return
+	}
+	// A row parked before the redirect URI was stored: any of the client's.
+	for _, ru := range client.RedirectURIs {
+		httpx.AllowFormAction(c, ru)
+	}
+}
+
+// pageError is a hosted-page failure with words fit for people.
+type pageError struct {
+	status           int
+	title, msg, hint string
+}
+
+func (e *pageError) Error() string { return e.msg }
+
+var (
+	errInteractionGone = &pageError{status: http.StatusBadRequest, title: "This sign-in request has expired",
+		msg: "This sign-in request has expired or was already completed.", hint: "Go back to the app and sign in again."}
+	errOtherBrowser = &pageError{status: http.StatusForbidden, title: "Open this in the browser you started in",
+		msg: "This sign-in was started in a different browser.", hint: "Go back to the app in the browser where you started."}
+	errBadForm = &pageError{status: http.StatusForbidden, title: "Please try again",
+		msg: "This form expired or was sent from another page.", hint: "Go back, reload the page and try again."}
+)
+
+// pageFail renders err on the error page; unexpected errors are logged
+// once here and shown as a generic message.
+func (p *Provider) pageFail(c *gin.Context, err error) {
+	var pe *pageError
+	if !errors.As(err, &pe) {
+		p.log.ErrorContext(c.Request.Context(), "hosted page", "path", c.Request.URL.Path, "err", err)
+		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
+			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
+	}
+	c.Header("Cache-Control", "no-store")
+	p.errorPage(c, pe.status, pe.title, pe.msg, pe.hint)
+}
+
+// pageInteraction loads the interaction a hosted page names, checks it
+// belongs to this browser and loads its client.
+func (p *Provider) pageInteraction(c *gin.Context, id string) (*models.Interaction, *models.Client, error) {
+	ctx := c.Request.Context()
+	if id == "" || len(id) > 64 {
+		return nil, nil, errInteractionGone
+	}
+	in, err := p.st.GetInteraction(ctx, id)
+	switch {
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrExpired), errors.Is(err, models.ErrConsumed):
+		return nil, nil, errInteractionGone
+	case err != nil:
+		return nil, nil, err
+	}
+	if !p.sessions.SameBrowser(c.Request, in.BrowserHash) {
+		return nil, nil, errOtherBrowser
+	}
+	client, err := p.st.GetClient(ctx, in.ClientID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, errInteractionGone
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, client, nil
+}
+
+// signedInUser returns the user of this browser's live login session, or
+// nil when nobody (or a disabled user) is signed in.
+func (p *Provider) signedInUser(c *gin.Context) (*models.User, error) {
+	ls, err := p.sessions.Current(c.Request)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := p.st.GetUser(c.Request.Context(), ls.UserID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, nil
+	}
+	return u, nil
+}
