@@ -15,7 +15,6 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )
@@ -260,7 +259,7 @@ func (c *Console) steppedUp(g *gin.Context) bool {
 // user's session must have confirmed with a user-verified passkey within
 // StepUpWindow. API clients (bearer tokens) and the CLI (shell access to
 // the server) have no passkey to confirm with and pass.
-func checkStepUp(ctx context.Context, st *store.Store) error {
+func checkStepUp(ctx context.Context, st stepUpStore) error {
 	a := ActorFrom(ctx)
 	if a.Kind != models.ActorUser {
 		return nil
