@@ -2,7 +2,9 @@ package console_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
 
@@ -51,4 +54,25 @@ func TestConsoleSignInThroughLoginInChromium(t *testing.T) {
 	browsertest.Do(t, ctx, "sign in with the passkey", chromedp.Click("#passkey-button"))
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/users?q=ada")
 	browsertest.Do(t, ctx, "the page asked for", chromedp.WaitVisible("#q"))
+
+	// A signed-in user who is not an admin gets a page that says so, with
+	// the way to sign in as someone else (signing in again as themself
+	// would only lead back here).
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	plain := env.CreateUser("plain@example.test")
+	hb := env.Browser()
+	env.Login(hb, plain.ID, []string{"pop", "user", "mfa"}, models.ACRPhishingResistant, time.Now())
+	iss, _ := url.Parse(env.Issuer)
+	for _, c := range hb.Jar.Cookies(iss) {
+		if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: env.Issuer}); err != nil {
+			t.Fatalf("set cookie: %v", err)
+		}
+	}
+	browsertest.Do(t, ctx, "open the console as a non-admin", chromedp.Navigate(env.Issuer+"/console/clients"), chromedp.WaitVisible("#switch-account"))
+	browsertest.WaitText(t, ctx, "main", "plain@example.test")
+	checkConsolePage(t, ctx, "console-not-admin", false)
+	browsertest.Do(t, ctx, "sign in as someone else", chromedp.Click("#switch-account"), chromedp.WaitVisible("#passkey-button"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/login?return=%2Fconsole%2Fclients")
 }
