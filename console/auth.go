@@ -112,8 +112,9 @@ func (c *Console) adminSession(r *http.Request) (*models.LoginSession, *models.U
 // Auth guards the console's pages and JSON endpoints: an admin's
 // phishing-resistant, non-idle login session. Unsafe methods also need
 // the CSRF token (X-CSRF-Token header or csrf_token form field). A page
-// request (GET that accepts HTML) that fails is sent to the console
-// sign-in with a return path; anything else gets a problem.
+// request (GET that accepts HTML) that fails is sent to the hosted
+// sign-in with a return path (LoginURL), or shown why a non-admin is
+// refused; anything else gets a problem.
 func (c *Console) Auth() gin.HandlerFunc {
 	return func(g *gin.Context) {
 		ls, u, p := c.adminSession(g.Request)
@@ -152,7 +153,7 @@ func (c *Console) setSession(g *gin.Context, ls *models.LoginSession, u *models.
 }
 
 func (c *Console) csrfOK(g *gin.Context) bool {
-	tok := g.GetHeader("X-CSRF-Token")
+	tok := g.GetHeader(httpx.CSRFHeader)
 	if tok == "" && strings.HasPrefix(g.ContentType(), "application/x-www-form-urlencoded") {
 		tok = g.PostForm("csrf_token")
 	}
@@ -184,7 +185,7 @@ func (c *Console) apiAuth() gin.HandlerFunc {
 			return
 		}
 		ls, u, p := c.adminSession(g.Request)
-		if p == nil && !isSafe(g.Request.Method) && !c.sessions.CheckCSRF(g.Request, g.GetHeader("X-CSRF-Token")) {
+		if p == nil && !isSafe(g.Request.Method) && !c.sessions.CheckCSRF(g.Request, g.GetHeader(httpx.CSRFHeader)) {
 			p = errCSRF
 		}
 		if p != nil {
