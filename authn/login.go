@@ -37,7 +37,12 @@ func (h *Handler) handleLogin(c *gin.Context) {
 		Password: h.passwords != nil, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
 	title, app, logo := "Sign in", "", ""
 	if c.Query("interaction") == "" {
-		h.rememberReturn(c) // login_return.go
+		// login_return.go. The console sends its admins here and accepts
+		// only a phishing-resistant sign-in: offer just those, by name.
+		if ret := h.rememberReturn(c); ret == "/console" || strings.HasPrefix(ret, "/console/") {
+			title, app = "Sign in to the console", "Sesame console"
+			view.Passlink, view.SignupOpen = false, false
+		}
 	}
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)

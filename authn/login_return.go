@@ -1,11 +1,9 @@
 package authn
 
 import (
-	"net/url"
-	"path"
-	"strings"
-
 	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/internal/httpx"
 )
 
 // /login?return=/console/… brings a person back where they were (the
@@ -17,46 +15,15 @@ import (
 // returnRoots are the trees a return path may lead into.
 var returnRoots = []string{"/console", "/account"}
 
-// safeReturn returns p, normalised, when it is a same-origin relative
-// path under /console or /account, and "" otherwise: no scheme, host,
-// user info or scheme-relative "//" (also spelt "/\" or with encoded
-// slashes), no control characters, no ".." that climbs out of the tree.
-func safeReturn(p string) string {
-	if p == "" || len(p) > 1000 || p[0] != '/' || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
-		return ""
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x21 || p[i] == 0x7f {
-			return ""
-		}
-	}
-	u, err := url.Parse(p)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || u.Fragment != "" {
-		return ""
-	}
-	// An encoded slash or backslash (%2F, %5C) would mean something else
-	// to the next reader of the path: refuse rather than interpret.
-	if u.RawPath != "" || strings.ContainsAny(u.Path, "\\") {
-		return ""
-	}
-	clean := path.Clean(u.Path)
-	ok := false
-	for _, root := range returnRoots {
-		if clean == root || strings.HasPrefix(clean, root+"/") {
-			ok = true
-		}
-	}
-	if !ok {
-		return ""
-	}
-	out := &url.URL{Path: clean, RawQuery: u.RawQuery}
-	return out.RequestURI()
-}
+// safeReturn is httpx.SafeReturn (the one strict guard) for returnRoots.
+func safeReturn(p string) string { return httpx.SafeReturn(p, returnRoots...) }
 
 // rememberReturn keeps the page's ?return for the sign-in that follows
-// (or forgets an old one).
-func (h *Handler) rememberReturn(c *gin.Context) {
-	h.sessions.SetReturn(c.Writer, safeReturn(c.Query("return")))
+// (or forgets an old one) and returns what it kept.
+func (h *Handler) rememberReturn(c *gin.Context) string {
+	ret := safeReturn(c.Query("return"))
+	h.sessions.SetReturn(c.Writer, ret)
+	return ret
 }
 
 // afterStrongLogin is afterLogin for the passkey and password + security

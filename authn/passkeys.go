@@ -3,7 +3,6 @@ package authn
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 )
@@ -37,37 +37,44 @@ func (h *Handler) jsonError(c *gin.Context, status int, code, msg string) {
 	c.AbortWithStatusJSON(status, apiError{Error: code, Message: msg})
 }
 
-// apiGuard checks the CSRF header and returns the body, bounded.
-func (h *Handler) apiGuard(c *gin.Context) ([]byte, bool) {
-	if !h.sessions.CheckCSRF(c.Request, c.GetHeader("X-CSRF-Token")) {
+// jsonBody is the JSON API's guard and reader: the CSRF header, JSON, a
+// bounded body (the same-origin check is SameOriginForms', on every page
+// route).
+func (h *Handler) jsonBody() httpx.JSONReader {
+	return httpx.JSONReader{CSRF: h.sessions, MaxBytes: maxJSONBody}
+}
+
+// jsonBodyError answers an error of jsonBody; unreadable is the message
+// for a body that is not the JSON expected.
+func (h *Handler) jsonBodyError(c *gin.Context, err error, unreadable string) {
+	switch {
+	case errors.Is(err, httpx.ErrCSRF), errors.Is(err, httpx.ErrCrossSite):
 		h.jsonError(c, http.StatusForbidden, "csrf", "This page expired. Reload it and try again.")
-		return nil, false
-	}
-	if ct := c.ContentType(); ct != "application/json" {
+	case errors.Is(err, httpx.ErrNotJSON):
 		h.jsonError(c, http.StatusUnsupportedMediaType, "invalid_request", "Send JSON.")
-		return nil, false
+	case errors.Is(err, httpx.ErrTooLarge):
+		h.jsonError(c, http.StatusRequestEntityTooLarge, "too_large", "The request is too large.")
+	default:
+		h.jsonError(c, http.StatusBadRequest, "invalid_request", unreadable)
 	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxJSONBody+1))
+}
+
+// apiGuard passes jsonBody and returns the body; on failure it has
+// answered.
+func (h *Handler) apiGuard(c *gin.Context) ([]byte, bool) {
+	body, err := h.jsonBody().Read(c.Request)
 	if err != nil {
-		h.jsonError(c, http.StatusRequestEntityTooLarge, "too_large", "The request is too large.")
-		return nil, false
-	}
-	if len(body) > maxJSONBody {
-		h.jsonError(c, http.StatusRequestEntityTooLarge, "too_large", "The request is too large.")
+		h.jsonBodyError(c, err, "")
 		return nil, false
 	}
 	return body, true
 }
 
-// readJSON passes the API guard and decodes the body into v; on failure
-// it has answered.
+// readJSON passes jsonBody and decodes the body into v; on failure it
+// has answered.
 func (h *Handler) readJSON(c *gin.Context, v any) bool {
-	body, ok := h.apiGuard(c)
-	if !ok {
-		return false
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", "The request could not be read.")
+	if err := h.jsonBody().Decode(c.Request, v); err != nil {
+		h.jsonBodyError(c, err, "The request could not be read.")
 		return false
 	}
 	return true
@@ -80,11 +87,11 @@ const passkeyUnreadable = "The passkey response could not be read."
 // body without a ceremony or a credential is answered with unreadable.
 func (h *Handler) readVerify(c *gin.Context, unreadable string) (verifyRequest, bool) {
 	var req verifyRequest
-	body, ok := h.apiGuard(c)
-	if !ok {
+	if err := h.jsonBody().Decode(c.Request, &req); err != nil {
+		h.jsonBodyError(c, err, unreadable)
 		return req, false
 	}
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
+	if req.Ceremony == "" || len(req.Credential) == 0 {
 		h.jsonError(c, http.StatusBadRequest, "invalid_request", unreadable)
 		return req, false
 	}

@@ -39,7 +39,7 @@ func TestAdminPasslinkSignsInTheOpeningBrowserOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		admin := env.client(t)
-		admin.get("/console/login") // the CSRF token
+		admin.get("/login") // the CSRF token
 		env.Login(admin.c, adminUser.ID, []string{"pop", "mfa"}, models.ACRPhishingResistant, time.Now())
 		email := "pat-" + randomString() + "@example.test"
 		u := plUser(t, env, email, false)

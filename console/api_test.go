@@ -37,8 +37,8 @@ type caller struct {
 
 var csrfRe = regexp.MustCompile(`data-csrf="([^"]+)"`)
 
-// browser returns a caller with a fresh cookie jar and the console's CSRF
-// token for it (read from the sign-in page, which sets the binding cookie).
+// browser returns a caller with a fresh cookie jar and the CSRF token for
+// it (read from the hosted sign-in page, which sets the binding cookie).
 func browser(t *testing.T, env *servertest.Env) *caller {
 	t.Helper()
 	c := &caller{t: t, env: env, http: env.Browser()}
@@ -52,7 +52,7 @@ func browser(t *testing.T, env *servertest.Env) *caller {
 	resp.Body.Close()
 	m := csrfRe.FindSubmatch(b)
 	if m == nil {
-		t.Fatalf("no CSRF token on the console sign-in page (status %d)", resp.StatusCode)
+		t.Fatalf("no CSRF token on the sign-in page (status %d)", resp.StatusCode)
 	}
 	c.csrf = string(m[1])
 	return c

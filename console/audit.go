@@ -38,7 +38,7 @@ func ClampLimit(limit int) int {
 
 // Audit writes and reads the audit log.
 type Audit struct {
-	st  *store.Store
+	st  auditStore
 	log *slog.Logger
 }
 

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -16,9 +14,7 @@ import (
 
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/internal/httpx"
-	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )
@@ -30,11 +26,30 @@ const StepUpWindow = 5 * time.Minute
 // touchEvery limits idle-timeout bookkeeping to one write per this long.
 const touchEvery = 30 * time.Second
 
-// Console paths outside the authenticated area.
+// Where the console sends people.
 const (
-	PathLogin = "/console/login"
+	// PathLogin is the hosted sign-in (authn), the one door for admins
+	// too: the console sends a page request without a good admin session
+	// to PathLogin?return=<the page>, and a passkey or password + security
+	// key sign-in comes back there.
+	PathLogin = "/login"
 	PathHome  = "/console"
 )
+
+// returnRoot is the tree of console pages a sign-in may return to.
+const returnRoot = "/console"
+
+// LoginURL is the hosted sign-in that returns to the console page ret
+// (checked with httpx.SafeReturn; the console's home when it is not a
+// console path).
+func LoginURL(ret string) string {
+	if r := httpx.SafeReturn(ret, returnRoot); r != "" {
+		ret = r
+	} else {
+		ret = PathHome
+	}
+	return PathLogin + "?return=" + url.QueryEscape(ret)
+}
 
 var (
 	errNeedPhishingResistant = problem(http.StatusForbidden, "phishing-resistant-required",
@@ -97,8 +112,9 @@ func (c *Console) adminSession(r *http.Request) (*models.LoginSession, *models.U
 // Auth guards the console's pages and JSON endpoints: an admin's
 // phishing-resistant, non-idle login session. Unsafe methods also need
 // the CSRF token (X-CSRF-Token header or csrf_token form field). A page
-// request (GET that accepts HTML) that fails is sent to the console
-// sign-in with a return path; anything else gets a problem.
+// request (GET that accepts HTML) that fails is sent to the hosted
+// sign-in with a return path (LoginURL), or shown why a non-admin is
+// refused; anything else gets a problem.
 func (c *Console) Auth() gin.HandlerFunc {
 	return func(g *gin.Context) {
 		ls, u, p := c.adminSession(g.Request)
@@ -106,10 +122,17 @@ func (c *Console) Auth() gin.HandlerFunc {
 			p = errCSRF
 		}
 		if p != nil {
-			// The sign-in page explains each case (not an admin, a link by
-			// email is not enough, idle) and offers the passkey sign-in.
-			if isPage(g.Request) && p != errCSRF {
-				g.Redirect(http.StatusSeeOther, PathLogin+"?return="+url.QueryEscape(g.Request.URL.RequestURI()))
+			// A page request goes to the hosted sign-in, which comes back
+			// here after a phishing-resistant sign-in (no session, a link
+			// by email only, idle). A signed-in non-admin would only come
+			// back to the same refusal: a page says so instead.
+			switch {
+			case isPage(g.Request) && p == errNotAdmin:
+				c.renderNotAdmin(g)
+				g.Abort()
+				return
+			case isPage(g.Request) && p != errCSRF:
+				g.Redirect(http.StatusSeeOther, LoginURL(g.Request.URL.RequestURI()))
 				g.Abort()
 				return
 			}
@@ -130,7 +153,7 @@ func (c *Console) setSession(g *gin.Context, ls *models.LoginSession, u *models.
 }
 
 func (c *Console) csrfOK(g *gin.Context) bool {
-	tok := g.GetHeader("X-CSRF-Token")
+	tok := g.GetHeader(httpx.CSRFHeader)
 	if tok == "" && strings.HasPrefix(g.ContentType(), "application/x-www-form-urlencoded") {
 		tok = g.PostForm("csrf_token")
 	}
@@ -162,7 +185,7 @@ func (c *Console) apiAuth() gin.HandlerFunc {
 			return
 		}
 		ls, u, p := c.adminSession(g.Request)
-		if p == nil && !isSafe(g.Request.Method) && !c.sessions.CheckCSRF(g.Request, g.GetHeader("X-CSRF-Token")) {
+		if p == nil && !isSafe(g.Request.Method) && !c.sessions.CheckCSRF(g.Request, g.GetHeader(httpx.CSRFHeader)) {
 			p = errCSRF
 		}
 		if p != nil {
@@ -237,7 +260,7 @@ func (c *Console) steppedUp(g *gin.Context) bool {
 // user's session must have confirmed with a user-verified passkey within
 // StepUpWindow. API clients (bearer tokens) and the CLI (shell access to
 // the server) have no passkey to confirm with and pass.
-func checkStepUp(ctx context.Context, st *store.Store) error {
+func checkStepUp(ctx context.Context, st stepUpStore) error {
 	a := ActorFrom(ctx)
 	if a.Kind != models.ActorUser {
 		return nil
@@ -258,20 +281,12 @@ func (c *Console) abort(g *gin.Context, p *Problem) {
 	if p.Status >= 500 {
 		c.log.ErrorContext(g.Request.Context(), "console", "path", g.Request.URL.Path, "err", p)
 	}
-	out := *p
-	out.RequestID = httpx.RequestIDFrom(g.Request.Context())
-	g.Header("Cache-Control", "no-store")
-	b, _ := json.Marshal(out)
-	g.Data(out.Status, "application/problem+json", b)
-	g.Abort()
+	httpx.WriteProblem(g, p)
 }
 
-// --- sign-in and step-up (JSON like authn's passkey API) ---
+// --- sign-out and step-up (JSON like authn's passkey API) ---
 
 func (c *Console) mountAuth(r gin.IRouter) {
-	r.GET("/login", c.handleLoginPage)
-	r.POST("/login/options", c.handleLoginOptions)
-	r.POST("/login/verify", c.handleLoginVerify)
 	r.POST("/logout", c.Auth(), c.handleLogout)
 	r.POST("/stepup/options", c.Auth(), c.handleStepUpOptions)
 	r.POST("/stepup/verify", c.Auth(), c.handleStepUpVerify)
@@ -283,37 +298,52 @@ const maxJSONBody = passkey.MaxResponseBytes + 4<<10
 type verifyRequest struct {
 	Ceremony   string          `json:"ceremony"`
 	Credential json.RawMessage `json:"credential"`
-	Return     string          `json:"return"`
 }
 
-// readJSON checks the CSRF header and reads a bounded JSON body.
+// jsonBody is the guard and reader of the console's JSON posts: same
+// origin, the CSRF header, JSON, a bounded body.
+func (c *Console) jsonBody() httpx.JSONReader {
+	return httpx.JSONReader{Origin: c.cfg.Issuer, CSRF: c.sessions, MaxBytes: maxJSONBody}
+}
+
+// jsonProblem maps an error of httpx.JSONReader to a problem.
+func jsonProblem(err error) *Problem {
+	switch {
+	case errors.Is(err, httpx.ErrCrossSite):
+		return errCrossSite
+	case errors.Is(err, httpx.ErrCSRF):
+		return errCSRF
+	case errors.Is(err, httpx.ErrNotJSON):
+		return problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Send JSON", "Content-Type must be application/json.")
+	case errors.Is(err, httpx.ErrTooLarge):
+		return problem(http.StatusRequestEntityTooLarge, "too-large", "The request is too large", "")
+	}
+	return problem(http.StatusBadRequest, "bad-json", "The body is not valid JSON for this request",
+		strings.TrimPrefix(err.Error(), httpx.ErrInvalidJSON.Error()+": "))
+}
+
+// readJSON passes jsonBody and returns the body; on failure it has
+// answered.
 func (c *Console) readJSON(g *gin.Context) ([]byte, bool) {
-	if !c.sessions.CheckCSRF(g.Request, g.GetHeader("X-CSRF-Token")) {
-		c.abort(g, errCSRF)
-		return nil, false
-	}
-	if g.ContentType() != "application/json" {
-		c.abort(g, problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Send JSON", ""))
-		return nil, false
-	}
-	body, err := io.ReadAll(io.LimitReader(g.Request.Body, maxJSONBody+1))
-	if err != nil || len(body) > maxJSONBody {
-		c.abort(g, problem(http.StatusRequestEntityTooLarge, "too-large", "The request is too large", ""))
+	body, err := c.jsonBody().Read(g.Request)
+	if err != nil {
+		c.abort(g, jsonProblem(err))
 		return nil, false
 	}
 	return body, true
 }
 
-// readVerify reads the request that finishes a ceremony (readJSON, then
+// readVerify reads the request that finishes a ceremony (jsonBody, then
 // the ceremony and the credential); what names the authenticator whose
 // response could not be read.
 func (c *Console) readVerify(g *gin.Context, what string) (verifyRequest, bool) {
 	var req verifyRequest
-	body, ok := c.readJSON(g)
-	if !ok {
+	err := c.jsonBody().Decode(g.Request, &req)
+	if err != nil && !errors.Is(err, httpx.ErrInvalidJSON) {
+		c.abort(g, jsonProblem(err))
 		return req, false
 	}
-	if err := json.Unmarshal(body, &req); err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
+	if err != nil || req.Ceremony == "" || len(req.Credential) == 0 {
 		c.abort(g, invalid("credential", "the %s response could not be read", what))
 		return req, false
 	}
@@ -340,48 +370,13 @@ func (c *Console) passkeyProblem(g *gin.Context, err error) {
 	c.abort(g, problem(status, "passkey-"+code, msg, ""))
 }
 
-func (c *Console) handleLoginOptions(g *gin.Context) {
-	if _, ok := c.readJSON(g); !ok {
-		return
-	}
-	opts, id, err := c.passkeys.BeginLogin(g.Request.Context(), nil, c.sessions.Browser(g.Writer, g.Request), "")
-	c.answerOptions(g, opts, id, err)
-}
-
-func (c *Console) handleLoginVerify(g *gin.Context) {
-	ctx := g.Request.Context()
-	req, ok := c.readVerify(g, "passkey")
-	if !ok {
-		return
-	}
-	res, err := c.passkeys.FinishLogin(ctx, req.Ceremony, c.sessions.Browser(g.Writer, g.Request), req.Credential)
-	if err != nil {
-		c.recordEvent(g, "", "login", models.ResultFailure, "", err)
-		c.passkeyProblem(g, err)
-		return
-	}
-	if !res.User.IsAdmin() {
-		c.recordEvent(g, res.User.ID, "login", models.ResultFailure, res.Credential.AAGUID, errors.New("not_admin"))
-		c.abort(g, errNotAdmin)
-		return
-	}
-	if _, err := c.sessions.Start(ctx, g.Writer, g.Request, websession.Login{
-		UserID: res.User.ID, AMR: res.AMR, ACR: res.ACR, AuthTime: time.Now(),
-	}); err != nil {
-		c.abort(g, toProblem(err))
-		return
-	}
-	c.recordEvent(g, res.User.ID, "login", models.ResultSuccess, res.Credential.AAGUID, nil)
-	g.JSON(http.StatusOK, gin.H{"redirect": SafeReturn(req.Return)})
-}
-
 func (c *Console) handleLogout(g *gin.Context) {
 	if err := c.sessions.End(g.Request.Context(), g.Writer, g.Request); err != nil {
 		c.abort(g, toProblem(err))
 		return
 	}
 	if isPage(g.Request) || strings.HasPrefix(g.ContentType(), "application/x-www-form-urlencoded") {
-		g.Redirect(http.StatusSeeOther, PathLogin)
+		g.Redirect(http.StatusSeeOther, LoginURL(PathHome))
 		return
 	}
 	g.Status(http.StatusNoContent)
@@ -429,8 +424,8 @@ func (c *Console) handleStepUpVerify(g *gin.Context) {
 	g.JSON(http.StatusOK, gin.H{"stepped_up_until": now.Add(StepUpWindow)})
 }
 
-// recordEvent stores an auth event of the console's sign-ins; failures
-// to record are logged, not fatal.
+// recordEvent stores an auth event of a passkey step-up; failures to
+// record are logged, not fatal.
 func (c *Console) recordEvent(g *gin.Context, userID, event, result, aaguid string, cause error) {
 	e := &models.AuthEvent{UserID: userID, Method: models.MethodPasskey, Event: event, Result: result, AAGUID: aaguid,
 		IP: g.ClientIP(), UserAgent: g.Request.UserAgent(), ClientID: "console"}
@@ -443,23 +438,4 @@ func (c *Console) recordEvent(g *gin.Context, userID, event, result, aaguid stri
 	if err != nil {
 		c.log.WarnContext(g.Request.Context(), "console: record auth event", "err", err)
 	}
-}
-
-// SafeReturn returns p when it is a path inside the console on this
-// origin, else the console's home: never another origin ("//evil",
-// "/\evil", "https://…").
-func SafeReturn(p string) string {
-	if p == "" || len(p) > 1000 || !strings.HasPrefix(p, "/console") || strings.ContainsAny(p, "\\\r\n\t") ||
-		strings.HasPrefix(p, "//") {
-		return PathHome
-	}
-	u, err := url.Parse(p)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
-		return PathHome
-	}
-	u.Path, u.RawPath = path.Clean(u.Path), ""
-	if u.Path != "/console" && !strings.HasPrefix(u.Path, "/console/") {
-		return PathHome
-	}
-	return u.RequestURI()
 }

@@ -17,12 +17,9 @@ import (
 )
 
 // publicConsoleRoutes are the console routes anyone may call, and why
-// none of them grants admin rights by itself: sign-in needs an admin's
-// passkey assertion; setup needs a live one-time setup token.
+// none of them grants admin rights by itself: setup needs a live one-time
+// setup token. Admins sign in at the hosted /login like everyone.
 var publicConsoleRoutes = map[string]string{
-	"GET /console/login":                 "sign-in page",
-	"POST /console/login/options":        "begins a passkey assertion (CSRF-checked)",
-	"POST /console/login/verify":         "refuses non-admins and failed assertions",
 	"GET /console/setup/:token":          "needs a live setup token",
 	"POST /console/setup/:token/options": "needs a live setup token",
 	"POST /console/setup/:token/verify":  "needs a live setup token and a registered passkey",
@@ -76,11 +73,6 @@ func TestEveryAdminRouteRefusesNonAdmins(t *testing.T) {
 			key := r.Method + " " + r.Path
 			if _, ok := publicConsoleRoutes[key]; ok {
 				public++
-				// Without a ceremony or a setup token, the public routes give
-				// nothing but the sign-in page and a challenge to sign.
-				if key == "GET /console/login" || key == "POST /console/login/options" {
-					continue
-				}
 				for name, c := range map[string]*caller{"anonymous": anon, "non-admin": user} {
 					resp, body, _ := c.do(r.Method, fill(r.Path), map[string]any{})
 					if resp.StatusCode < 400 {
@@ -200,20 +192,21 @@ func TestDisableUser(t *testing.T) {
 	}
 }
 
-// The sign-in return path never leaves the console.
-func TestSafeReturn(t *testing.T) {
+// The console sends people to the hosted sign-in with a way back that
+// never leaves the console (the guard is httpx.SafeReturn's, tested there).
+func TestLoginURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                             "/console",
-		"/console/clients?q=a":         "/console/clients?q=a",
-		"//evil.example/console":       "/console",
-		"/console/../account":          "/console",
-		"https://evil.example/console": "/console",
-		"/\\evil.example":              "/console",
-		"/consolex":                    "/console",
-		"/console\r\nX: y":             "/console",
+		"":                             "/login?return=%2Fconsole",
+		"/console/clients?q=a":         "/login?return=%2Fconsole%2Fclients%3Fq%3Da",
+		"//evil.example/console":       "/login?return=%2Fconsole",
+		"/console/../account":          "/login?return=%2Fconsole",
+		"https://evil.example/console": "/login?return=%2Fconsole",
+		"/\\evil.example":              "/login?return=%2Fconsole",
+		"/consolex":                    "/login?return=%2Fconsole",
+		"/console\r\nX: y":             "/login?return=%2Fconsole",
 	} {
-		if got := console.SafeReturn(in); got != want {
-			t.Errorf("SafeReturn(%q) = %q, want %q", in, got, want)
+		if got := console.LoginURL(in); got != want {
+			t.Errorf("LoginURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

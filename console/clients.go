@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )
 
@@ -21,7 +20,7 @@ type ClientCache interface {
 // rules), then drops the provider's cached copy and audits the change.
 type Clients struct {
 	svc      *clients.Service
-	st       *store.Store
+	st       stepUpStore
 	cache    ClientCache
 	audit    *Audit
 	policies *Policies

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/oidc/keys"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // Services are the admin operations, shared by the API, the console UI
@@ -73,7 +75,10 @@ type Deps struct {
 	// Passwords, when set, offers the password + security key step-up.
 	Passwords *password.Service
 	// Stats, when set, backs the API's /stats endpoints.
-	Stats  *StatsService
+	Stats *StatsService
+	// Pages renders the setup and refusal pages; nil parses the
+	// embedded templates.
+	Pages  *templates.Renderer
 	Logger *slog.Logger
 	// Secrets stores new client secrets (required).
 	Secrets *clients.Secrets
@@ -90,6 +95,7 @@ type Console struct {
 	// passwords backs the password + security key step-up (nil: off).
 	passwords *password.Service
 	stats     *StatsService
+	pages     *templates.Renderer
 	log       *slog.Logger
 	idle      time.Duration
 	now       func() time.Time
@@ -108,10 +114,17 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 	if idle <= 0 {
 		idle = 15 * time.Minute
 	}
+	pages := deps.Pages
+	if pages == nil {
+		var err error
+		if pages, err = templates.New(); err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+	}
 	c := &Console{
 		Services: NewServices(deps.Store, cfg, deps.Policy, deps.Secrets, deps.Provider, deps.Keys, log),
 		cfg:      cfg, st: deps.Store, provider: deps.Provider, sessions: deps.Sessions, passkeys: deps.Passkeys,
-		stats: deps.Stats, log: log, idle: idle, now: time.Now,
+		stats: deps.Stats, pages: pages, log: log, idle: idle, now: time.Now,
 	}
 	c.Policies.checkMDS = deps.Passkeys.CheckMDSFile
 	if deps.Passlinks != nil {
@@ -128,8 +141,9 @@ func (c *Console) AdminPages(r gin.IRouter) gin.IRouter {
 	return r.Group("", httpx.SameOriginForms(c.cfg.Issuer), httpx.NoStore(), c.Auth())
 }
 
-// Mount registers the console's routes (login, setup, step-up, the admin
-// API; the UI engineer's pages mount on the Console group) on r.
+// Mount registers the console's routes (sign-out, setup, step-up, the
+// admin API; the pages mount on AdminPages) on r. Signing in is authn's
+// /login (PathLogin).
 func (c *Console) Mount(r gin.IRouter) {
 	pages := r.Group("/console", httpx.SameOriginForms(c.cfg.Issuer), httpx.NoStore())
 	c.mountAuth(pages)

@@ -5,50 +5,21 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )
 
-// Problem is an RFC 9457 problem detail: the one error shape of the admin
-// API (application/problem+json) and of the console's JSON endpoints.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	// Errors lists rejected fields of a request body.
-	Errors []FieldError `json:"errors,omitempty"`
-	// RequestID helps find the log line of an unexpected error.
-	RequestID string `json:"request_id,omitempty"`
-	cause     error
-}
+// Problem is an RFC 9457 problem detail (httpx.Problem): the one error
+// shape of the admin API (application/problem+json) and of the console's
+// JSON endpoints, written by httpx.WriteProblem.
+type Problem = httpx.Problem
 
 // FieldError is one rejected field.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-func (p *Problem) Error() string {
-	msg := p.Title
-	switch {
-	case p.cause != nil:
-		msg += ": " + p.cause.Error()
-	case p.Detail != "":
-		msg += ": " + p.Detail
-	}
-	for _, e := range p.Errors {
-		msg += "; " + e.Field + ": " + e.Message
-	}
-	return msg
-}
-
-func (p *Problem) Unwrap() error { return p.cause }
-
-const problemBase = "https://sesame.dev/problems/"
+type FieldError = httpx.FieldError
 
 func problem(status int, kind, title, detail string) *Problem {
-	return &Problem{Type: problemBase + kind, Title: title, Status: status, Detail: detail}
+	return httpx.NewProblem(status, kind, title, detail)
 }
 
 // Errors the services return; the API maps them with toProblem.
@@ -100,7 +71,7 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusConflict, "conflict", "Already exists", "")
 	}
 	out := problem(http.StatusInternalServerError, "internal", "Something went wrong", "")
-	out.cause = err
+	out.Cause = err
 	return out
 }
 

@@ -4,14 +4,13 @@ import (
 	"context"
 	"slices"
 
-	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/keys"
 )
 
 // Keys shows the signing keys and rotates them.
 type Keys struct {
 	km    *keys.Manager
-	st    *store.Store
+	st    stepUpStore
 	audit *Audit
 }
 

@@ -1,89 +1,74 @@
 package console
 
 import (
-	"html/template"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
 )
 
-// The console's sign-in and setup pages: small, with the hosted pages'
-// stylesheet and a script from /static (CSP script-src 'self').
-var authPages = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-<title>{{.Title}} · Sesame console</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/style.css">
-<script src="/static/webauthn.js" defer></script>
-<script src="/static/console-auth.js" defer></script>
-</head>
-<body>
-<main class="card" id="page" data-page="{{.Page}}" data-csrf="{{.CSRF}}" data-return="{{.Return}}" data-token="{{.Token}}">
-<h1>{{.Title}}</h1>
-{{if .Message}}<p class="muted">{{.Message}}</p>{{end}}
-<div id="status" class="alert" role="alert" hidden></div>
-{{if .Action}}<div class="actions">
-  <button type="button" id="console-action" class="primary"><span class="spinner" aria-hidden="true" hidden></span>{{.Action}}</button>
-</div>{{end}}
-{{if eq .Page "console-login"}}<p class="muted footer-link">Admin with a password and security key? <a href="/login?return={{.Return}}" id="password-signin">Sign in here</a>; you come back to the console.</p>{{end}}
-<p id="no-webauthn" class="notice" role="status" hidden>This browser can't use passkeys. Try an up-to-date browser.</p>
-</main>
-<footer class="brand">Sesame console</footer>
-</body>
-</html>`))
+// The console's two pages outside its shell, in the hosted pages' layout:
+// the first-admin setup link (templates/admin_setup.html with
+// static/console-setup.js) and the refusal of a signed-in non-admin
+// (templates/admin_refused.html). Signing in is the hosted /login.
 
-type authPage struct {
-	Page, Title, Message, Action, CSRF, Return, Token string
+// appName heads the hosted layout on the console's pages.
+const appName = "Sesame console"
+
+// setupView is the data of admin_setup.html.
+type setupView struct {
+	CSRF, Token, Message string
+	// Action labels the button that creates the passkey; empty when the
+	// page can only explain.
+	Action string
 }
 
-func (c *Console) renderAuthPage(g *gin.Context, status int, p authPage) {
-	p.CSRF = c.CSRFToken(g)
-	g.Header("Content-Type", "text/html; charset=utf-8")
-	g.Status(status)
-	if err := authPages.Execute(g.Writer, p); err != nil {
-		c.log.ErrorContext(g.Request.Context(), "console: render page", "err", err)
+// refusedView is the data of admin_refused.html.
+type refusedView struct {
+	Email string
+	// Login signs in with another account and comes back.
+	Login string
+}
+
+func (c *Console) render(g *gin.Context, status int, name, title string, data any) {
+	g.Header("Cache-Control", "no-store")
+	if err := c.pages.Render(g.Writer, status, name, templates.Page{Title: title, AppName: appName, Data: data}); err != nil {
+		c.log.ErrorContext(g.Request.Context(), "console: render page", "page", name, "err", err)
+		c.abort(g, toProblem(err))
 	}
 }
 
-func (c *Console) handleLoginPage(g *gin.Context) {
-	p := authPage{Page: "console-login", Title: "Sign in to the console", Action: "Sign in with a passkey",
-		Message: "Admins sign in with a passkey.", Return: SafeReturn(g.Query("return"))}
-	if ls, u, prob := c.adminSession(g.Request); prob == nil && ls != nil && u != nil {
-		g.Redirect(http.StatusSeeOther, p.Return)
-		return
-	} else if prob == errNotAdmin {
-		p.Message = "The account you are signed in with is not an admin. Sign in with an admin's passkey."
-	} else if prob == errNeedPhishingResistant {
-		p.Message = "You signed in with a link by email. The console needs your passkey: sign in with it."
-	} else if prob == errIdle {
-		p.Message = "You were signed out of the console after a while without activity. Sign in again."
+// renderNotAdmin answers a console page asked for by a signed-in user who
+// is not an admin: signing in again as them would only lead back here.
+func (c *Console) renderNotAdmin(g *gin.Context) {
+	v := refusedView{Login: LoginURL(g.Request.URL.RequestURI())}
+	if ls, err := c.sessions.Current(g.Request); err == nil {
+		if u, err := c.st.GetUser(g.Request.Context(), ls.UserID); err == nil {
+			v.Email = u.Email
+		}
 	}
-	c.renderAuthPage(g, http.StatusOK, p)
+	c.render(g, http.StatusForbidden, "admin_refused", "Not an admin", v)
 }
 
 func (c *Console) handleSetupPage(g *gin.Context) {
 	in, prob := c.invite(g)
 	if prob != nil {
-		c.renderAuthPage(g, prob.Status, authPage{Page: "console-setup-gone", Title: prob.Title, Message: prob.Detail})
+		c.render(g, prob.Status, "admin_setup", prob.Title, setupView{CSRF: c.CSRFToken(g), Message: prob.Detail})
 		return
 	}
-	p := authPage{Page: "console-setup", Title: "Become a Sesame admin", Token: g.Param("token"),
+	v := setupView{CSRF: c.CSRFToken(g), Token: g.Param("token"),
 		Message: "Create a passkey for " + in.Email + " to manage this Sesame. This link works once.",
 		Action:  "Create a passkey"}
 	u, _, prob := c.setupUser(g, in)
 	switch {
 	case prob != nil:
-		p.Message, p.Action = prob.Detail, ""
+		v.Message, v.Action = prob.Detail, ""
 	case u != nil && u.Role == models.RoleAdmin:
-		p.Message = "You are signed in as " + u.Email + ", already an admin. Creating a passkey here uses up the link."
+		v.Message = "You are signed in as " + u.Email + ", already an admin. Creating a passkey here uses up the link."
 	case u != nil:
-		p.Message = "You are signed in as " + u.Email + ". Add a passkey to become an admin."
+		v.Message = "You are signed in as " + u.Email + ". Add a passkey to become an admin."
 	}
-	c.renderAuthPage(g, http.StatusOK, p)
+	c.render(g, http.StatusOK, "admin_setup", "Become a Sesame admin", v)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -93,7 +94,8 @@ func (c *caller) json(method, path string, body any, want int) ceremony {
 // The first admin: the dev bootstrap prints a one-time link; registering
 // a passkey through it makes a new admin account, signed in to the
 // console; the link then stops working; the admin signs in again with
-// the passkey, confirms a destructive action with it (step-up), and a
+// the passkey at the hosted /login (sent there by a console page, and
+// back), confirms a destructive action with it (step-up), and a
 // non-admin's passkey does not open the console.
 func TestSetupLinkMakesFirstAdmin(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
@@ -147,13 +149,25 @@ func TestSetupLinkMakesFirstAdmin(t *testing.T) {
 			t.Error("a setup link is minted although an admin exists")
 		}
 
-		// Sign in to the console with the passkey in a fresh browser.
+		// Sign in to the console with the passkey in a fresh browser: a
+		// console page sends it to the hosted /login, which comes back.
 		admin := browser(t, env)
-		o = admin.json("POST", "/console/login/options", map[string]any{}, http.StatusOK)
-		v = admin.json("POST", "/console/login/verify", map[string]any{"ceremony": o.Ceremony,
-			"credential": dev.get(t, env, o.PublicKey), "return": "//evil.example/"}, http.StatusOK)
-		if v.Redirect != console.PathHome {
-			t.Errorf("login redirect %q, want %q", v.Redirect, console.PathHome)
+		admin.headers = map[string]string{"Accept": "text/html"}
+		resp, _, _ := admin.do("GET", "/console/users?q=a", nil)
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || loc != console.PathLogin+"?return="+url.QueryEscape("/console/users?q=a") {
+			t.Fatalf("console page without a session: %d to %q, want the hosted sign-in with the way back", resp.StatusCode, loc)
+		}
+		admin.do("GET", loc, nil)
+		admin.headers = nil
+		if got := admin.passkeySignIn(dev); got != "/console/users?q=a" {
+			t.Errorf("login redirect %q, want /console/users?q=a", got)
+		}
+		// A return path to another site is never followed.
+		evil := browser(t, env)
+		evil.do("GET", console.PathLogin+"?return="+url.QueryEscape("//evil.example/"), nil)
+		if got := evil.passkeySignIn(dev); got != "/account" {
+			t.Errorf("login redirect %q, want /account", got)
 		}
 		id, _ := env.CreateClient(clients.Spec{Name: "Doomed", RedirectURIs: []string{"https://d.example/cb"}})
 		if resp, _, _ := admin.do("DELETE", console.APIPrefix+"/clients/"+id, nil); resp.StatusCode != http.StatusForbidden {
@@ -182,14 +196,41 @@ func TestSetupLinkMakesFirstAdmin(t *testing.T) {
 			t.Errorf("setup for an existing account without signing in: %d, want 409", resp.StatusCode)
 		}
 
-		// A non-admin's passkey does not open the console.
+		// A non-admin's passkey signs in at /login but does not open the
+		// console: its pages say so, its API refuses.
 		plain := newAuthenticator()
 		nb := browser(t, env)
 		nb.signIn("", models.ACRPhishingResistant) // an account to add a passkey to
-		_ = plain
-		o = nb.json("POST", "/console/login/options", map[string]any{}, http.StatusOK)
-		if resp, _, _ := nb.do("POST", "/console/login/verify", map[string]any{"ceremony": o.Ceremony, "credential": plain.get(t, env, o.PublicKey)}); resp.StatusCode < 400 {
-			t.Errorf("unknown passkey at console sign-in: %d", resp.StatusCode)
+		o = nb.json("POST", "/webauthn/register/options", map[string]any{}, http.StatusOK)
+		nb.json("POST", "/webauthn/register/verify", map[string]any{"ceremony": o.Ceremony, "credential": plain.create(t, env, o.PublicKey)}, http.StatusOK)
+		fresh := browser(t, env)
+		fresh.do("GET", console.PathLogin+"?return=%2Fconsole", nil)
+		if got := fresh.passkeySignIn(plain); got != console.PathHome {
+			t.Errorf("non-admin login redirect %q, want %q", got, console.PathHome)
+		}
+		fresh.headers = map[string]string{"Accept": "text/html"}
+		if resp, body, _ := fresh.do("GET", console.PathHome, nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "no access to the console") {
+			t.Errorf("console page for a non-admin: %d %.300s", resp.StatusCode, body)
+		}
+		fresh.headers = nil
+		if resp, _, _ := fresh.do("GET", console.APIPrefix+"/users", nil); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("admin API for a non-admin: %d, want 403", resp.StatusCode)
+		}
+		// A passkey Sesame does not know signs nobody in.
+		stranger := newAuthenticator()
+		sb := browser(t, env)
+		o = sb.json("POST", "/webauthn/login/options", map[string]any{}, http.StatusOK)
+		if resp, _, _ := sb.do("POST", "/webauthn/login/verify", map[string]any{"ceremony": o.Ceremony, "credential": stranger.get(t, env, o.PublicKey)}); resp.StatusCode < 400 {
+			t.Errorf("unknown passkey at sign-in: %d", resp.StatusCode)
 		}
 	})
+}
+
+// passkeySignIn signs in with dev's passkey through the hosted sign-in's
+// JSON API (what /login's button does) and returns where the page goes.
+func (c *caller) passkeySignIn(dev *authenticator) string {
+	c.t.Helper()
+	o := c.json("POST", "/webauthn/login/options", map[string]any{}, http.StatusOK)
+	v := c.json("POST", "/webauthn/login/verify", map[string]any{"ceremony": o.Ceremony, "credential": dev.get(c.t, c.env, o.PublicKey)}, http.StatusOK)
+	return v.Redirect
 }

@@ -139,7 +139,7 @@ type Dashboard struct {
 // StatsService computes the console's statistics.
 type StatsService struct {
 	log *slog.Logger
-	st  *store.Store
+	st  StatsStore
 	now func() time.Time
 	hub *statsHub
 }
@@ -155,7 +155,7 @@ type StatsOptions struct {
 }
 
 // NewStatsService returns the statistics service over st.
-func NewStatsService(st *store.Store, opts StatsOptions) *StatsService {
+func NewStatsService(st StatsStore, opts StatsOptions) *StatsService {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

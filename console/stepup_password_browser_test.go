@@ -18,9 +18,9 @@ import (
 
 // TestConsolePasswordKeyAdminInChromium: an admin who uses a password and
 // a security key (CDP virtual security key: no resident key, no user
-// verification) follows the console's "sign in with a password and
-// security key" link, comes back to the console page they asked for
-// (/login?return), and deletes a client: the console's confirmation asks
+// verification) is sent by the console to the hosted sign-in, takes its
+// "password and security key" way, comes back to the console page they
+// asked for (/login?return), and deletes a client: the console's confirmation asks
 // for the password, then the key (step-up), and the client is gone.
 func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
 	env := servertest.New(t, servertest.With(func(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 64, 1 }))
@@ -45,10 +45,11 @@ func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
 		chromedp.Click("#password-continue"), chromedp.WaitVisible("#key-button"), chromedp.Click("#key-button"))
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/account")
 
-	// The console sends a basic session to its sign-in page, which links
-	// to the password + key sign-in with the way back.
-	browsertest.Do(t, ctx, "open the console", chromedp.Navigate(env.Issuer+"/console/users"), chromedp.WaitVisible("#password-signin"))
-	browsertest.Do(t, ctx, "password + key", chromedp.Click("#password-signin"), chromedp.WaitVisible("#password-link"),
+	// The console sends a basic session to the hosted sign-in with the way
+	// back; it offers the password + key sign-in.
+	browsertest.Do(t, ctx, "open the console", chromedp.Navigate(env.Issuer+"/console/users"), chromedp.WaitVisible("#password-link"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/login?return=%2Fconsole%2Fusers")
+	browsertest.Do(t, ctx, "password + key",
 		chromedp.Click("#password-link"), chromedp.WaitVisible("#password-form"),
 		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw), chromedp.Click("#password-continue"))
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/users")

@@ -33,8 +33,8 @@ import (
 // of each view.
 //
 // The admin's login session is made through the store and its cookie set
-// in Chromium (what a passkey sign-in leaves behind); the console's own
-// passkey sign-in and step-up are the backend's tests.
+// in Chromium (what a passkey sign-in at /login leaves behind); signing
+// in through /login is TestConsoleSignInThroughLoginInChromium's.
 func TestConsolePagesInChromium(t *testing.T) {
 	env, httpBrowser, admin := uiAdmin(t)
 	ctx := browsertest.New(t)

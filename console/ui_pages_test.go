@@ -98,7 +98,7 @@ func TestConsolePagesRender(t *testing.T) {
 	}
 	getPage(t, browser, env.Issuer+"/console/clients/no-such-client", http.StatusNotFound)
 
-	// Anonymous: sent to the console sign-in.
+	// Anonymous: sent to the hosted sign-in, with the way back.
 	anon := env.Browser()
 	anon.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	req, _ := http.NewRequest(http.MethodGet, env.Issuer+"/console/clients", nil)
@@ -106,7 +106,7 @@ func TestConsolePagesRender(t *testing.T) {
 	res, err := anon.Do(req)
 	must(t, err)
 	_ = res.Body.Close()
-	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/login") {
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/login?return=%2Fconsole%2Fclients" {
 		t.Errorf("anonymous GET /console/clients: %d %s, want a redirect to the sign-in", res.StatusCode, loc)
 	}
 

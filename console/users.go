@@ -9,12 +9,11 @@ import (
 
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/models/store"
 )
 
 // Users manages end users and admins.
 type Users struct {
-	st    *store.Store
+	st    userStore
 	audit *Audit
 	// passlinks sends sign-in links (users_passlink.go); nil: off.
 	passlinks PasslinkSender

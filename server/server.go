@@ -180,7 +180,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	stats := console.NewStatsService(deps.Store, console.StatsOptions{Logger: log})
 	cons, err := console.New(cfg, console.Deps{
 		Store: deps.Store, Provider: provider, Keys: km, Sessions: sessions, Passkeys: passkeys, Stats: stats, Logger: log,
-		Passlinks: passlinks, Passwords: passwords, Policy: live, Secrets: secrets,
+		Passlinks: passlinks, Passwords: passwords, Policy: live, Secrets: secrets, Pages: pages,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)

@@ -156,11 +156,161 @@
     });
   }
 
+  // --- Step-up: confirm it's you before a destructive action ----------
+  // The passkey (/console/stepup/*) or the password again and a security
+  // key (/console/stepup/password/*), in a dialog; window.SesameConsole.stepUp
+  // resolves once the server recorded it (five minutes). Uses the helpers
+  // of webauthn.js (window.SesameWebAuthn), loaded before this file.
+  function stepUpModule() {
+    if (!window.SesameWebAuthn) { return; }
+    var W = window.SesameWebAuthn;
+    var requestOptions = W.requestOptions, credentialJSON = W.credentialJSON;
+
+    function csrfToken() {
+      var m = document.querySelector('meta[name="csrf-token"]');
+      return m ? m.content : "";
+    }
+    // The console answers problems as RFC 9457 problem details.
+    function problemText(data) { return data.detail || data.title; }
+    function post(url, body) {
+      return W.postJSON(url, body || {}, csrfToken(), problemText);
+    }
+    function message(err) {
+      if (!err) { return "Something went wrong. Please try again."; }
+      if (err.data) { return err.data.detail || err.data.title; }
+      if (err.name === "NotAllowedError") { return "No passkey was used. Try again."; }
+      if (err.name === "AbortError") { return ""; }
+      return err.message || "Something went wrong. Please try again.";
+    }
+
+    function get(prefix, extra) {
+      return post(prefix + "/options", {}).then(function (opts) {
+        return navigator.credentials.get({ publicKey: requestOptions(opts.publicKey) }).then(function (cred) {
+          return post(prefix + "/verify", Object.assign({ ceremony: opts.ceremony, credential: credentialJSON(cred) }, extra || {}));
+        });
+      });
+    }
+    // Password + security key step-up: the password again, then the key.
+    function passwordStepUp(pw) {
+      return post("/console/stepup/password/options", { password: pw }).then(function (opts) {
+        return navigator.credentials.get({ publicKey: requestOptions(opts.publicKey) }).then(function (cred) {
+          return post("/console/stepup/password/verify", { ceremony: opts.ceremony, credential: credentialJSON(cred) });
+        });
+      });
+    }
+
+    // The confirmation dialog: a password field (password + security key)
+    // and, when the admin also has a passkey, a button for it. Resolves once
+    // the server recorded the step-up; rejects when cancelled.
+    function stepUpDialog(methods) {
+      return new Promise(function (resolve, reject) {
+        var d = document.createElement("dialog");
+        d.className = "stepup-dialog";
+        d.setAttribute("aria-labelledby", "stepup-title");
+        var h = document.createElement("h2");
+        h.id = "stepup-title";
+        h.textContent = "Confirm it's you";
+        var p = document.createElement("p");
+        p.textContent = "Type your password, then use your security key.";
+        var form = document.createElement("form");
+        form.method = "dialog";
+        var label = document.createElement("label");
+        label.htmlFor = "stepup-password";
+        label.textContent = "Password";
+        var input = document.createElement("input");
+        input.type = "password";
+        input.id = "stepup-password";
+        input.autocomplete = "current-password";
+        input.required = true;
+        var err = document.createElement("p");
+        err.className = "field-error";
+        err.id = "stepup-error";
+        err.setAttribute("role", "alert");
+        err.hidden = true;
+        input.setAttribute("aria-describedby", "stepup-error");
+        var actions = document.createElement("p");
+        var ok = document.createElement("button");
+        ok.type = "submit";
+        ok.id = "stepup-password-key";
+        ok.className = "primary";
+        ok.textContent = "Confirm with security key";
+        var cancel = document.createElement("button");
+        cancel.type = "button";
+        cancel.textContent = "Cancel";
+        actions.appendChild(ok);
+        actions.appendChild(document.createTextNode(" "));
+        if (methods.passkey) {
+          var pk = document.createElement("button");
+          pk.type = "button";
+          pk.id = "stepup-passkey";
+          pk.textContent = "Use my passkey instead";
+          pk.addEventListener("click", function () { finish(get("/console/stepup")); });
+          actions.appendChild(pk);
+          actions.appendChild(document.createTextNode(" "));
+        }
+        actions.appendChild(cancel);
+        form.appendChild(label);
+        form.appendChild(input);
+        form.appendChild(err);
+        form.appendChild(actions);
+        d.appendChild(h);
+        d.appendChild(p);
+        d.appendChild(form);
+        document.body.appendChild(d);
+        var settled = false;
+        function close() { if (d.open) { d.close(); } d.remove(); }
+        function finish(promise) {
+          err.hidden = true;
+          ok.disabled = true;
+          promise.then(function (res) { settled = true; close(); resolve(res); }, function (e) {
+            ok.disabled = false;
+            var msg = message(e);
+            if (e && e.name === "NotAllowedError") { msg = "No security key or passkey was used. Try again."; }
+            err.textContent = msg || "That did not work. Try again.";
+            err.hidden = false;
+            input.setAttribute("aria-invalid", "true");
+            input.focus();
+          });
+        }
+        form.addEventListener("submit", function (e) {
+          e.preventDefault();
+          if (!input.value) { input.focus(); return; }
+          var pw = input.value;
+          input.value = "";
+          finish(passwordStepUp(pw));
+        });
+        function abort() {
+          if (settled) { return; }
+          settled = true;
+          close();
+          reject(new Error("Not confirmed, so nothing was changed."));
+        }
+        cancel.addEventListener("click", abort);
+        d.addEventListener("cancel", function (e) { e.preventDefault(); abort(); });
+        d.showModal();
+        input.focus();
+      });
+    }
+
+    // Confirm with whatever this admin has: a user-verified passkey
+    // directly; a password + security key (or a choice of both) in a
+    // dialog. Resolves when the server has recorded the step-up (valid for
+    // five minutes).
+    function stepUp() {
+      return post("/console/stepup/methods", {}).then(function (m) {
+        if (m.password_key) { return stepUpDialog(m); }
+        return get("/console/stepup");
+      });
+    }
+    window.SesameConsole = { stepUp: stepUp, csrfToken: csrfToken };
+  }
+  stepUpModule();
+
   // --- Destructive actions through the admin API, with step-up ----------
   // <form data-api="/api/admin/v1/…" data-method="DELETE" data-confirm="…"
   // data-done="/console/…">: confirm, call the API with the CSRF header;
   // when it asks for a fresh passkey confirmation, get one
-  // (SesameConsole.stepUp, console-auth.js) and try once more.
+  // (SesameConsole.stepUp, above) and try once more.
   function csrf() {
     var m = document.querySelector('meta[name="csrf-token"]');
     return m ? m.content : "";

@@ -4,7 +4,7 @@
 // has them and a small base64url fallback where it does not.
 //
 // window.SesameWebAuthn carries the WebAuthn and JSON helpers that
-// password.js, passlink.js and console-auth.js (each loaded after this
+// password.js, passlink.js, console.js and console-setup.js (each loaded after this
 // file) share; it is set on every page, with or without #page.
 (function () {
   "use strict";

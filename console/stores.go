@@ -1,0 +1,63 @@
+package console
+
+import (
+	"context"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+// The slices of the store each console service uses, declared here on
+// the consumer's side (*store.Store has them all): a service's
+// dependencies can be read off its interface, and it can be tested with
+// a fake. Policies, the sign-out and step-up handlers and the setup link
+// still take *store.Store (transactions, sessions, invites).
+
+// stepUpStore is what the step-up rule reads (checkStepUp).
+type stepUpStore interface {
+	GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error)
+}
+
+// auditStore backs Audit.
+type auditStore interface {
+	CreateAuditEntry(ctx context.Context, e *models.AuditEntry) error
+	ListAuditEntries(ctx context.Context, f store.AuditFilter, limit int) ([]models.AuditEntry, error)
+}
+
+// userStore backs Users.
+type userStore interface {
+	stepUpStore
+	SearchUsers(ctx context.Context, q string, offset, limit int) ([]models.User, error)
+	GetUser(ctx context.Context, id string) (*models.User, error)
+	ListUserCredentials(ctx context.Context, userID string) ([]models.WebAuthnCredential, error)
+	ListUserLoginSessions(ctx context.Context, userID string) ([]models.LoginSession, error)
+	ListAuthEvents(ctx context.Context, userID string, limit int) ([]models.AuthEvent, error)
+	CountAdmins(ctx context.Context) (int64, error)
+	CreateUser(ctx context.Context, u *models.User) error
+	SetUserDisabled(ctx context.Context, id string, disabled bool) error
+	SetUserRole(ctx context.Context, id, role string) error
+	DeleteUser(ctx context.Context, id string) error
+	GetCredential(ctx context.Context, id string) (*models.WebAuthnCredential, error)
+	DeleteCredential(ctx context.Context, userID, id string) error
+}
+
+// StatsStore backs StatsService: counts and recent events, never a scan
+// of whole tables on a hot path.
+type StatsStore interface {
+	CountActiveUsersSince(ctx context.Context, from time.Time, withPasskey bool) (int64, error)
+	CountAuthEvents(ctx context.Context, q store.CountQuery) ([]store.CountRow, error)
+	CountCredentials(ctx context.Context) ([]store.CredentialCount, error)
+	ListClients(ctx context.Context) ([]models.Client, error)
+	NewAccountsPerDay(ctx context.Context, from, to time.Time) (map[time.Time]int64, error)
+	NewAccountsPerHour(ctx context.Context, from, to time.Time) (map[time.Time]int64, error)
+	RecentAuthEvents(ctx context.Context, since time.Time, limit int) ([]models.AuthEvent, error)
+	UsersByID(ctx context.Context, ids []string) (map[string]*models.User, error)
+}
+
+// *store.Store is every one of them.
+var (
+	_ auditStore = (*store.Store)(nil)
+	_ userStore  = (*store.Store)(nil)
+	_ StatsStore = (*store.Store)(nil)
+)
