@@ -279,7 +279,7 @@ func checkStepUp(ctx context.Context, st stepUpStore) error {
 // abort writes p as application/problem+json; 5xx causes are logged once.
 func (c *Console) abort(g *gin.Context, p *Problem) {
 	if p.Status >= 500 {
-		c.log.ErrorContext(g.Request.Context(), "console", "path", g.Request.URL.Path, "err", p)
+		c.log.ErrorContext(g.Request.Context(), "console", "path", httpx.RoutePath(g), "err", p)
 	}
 	httpx.WriteProblem(g, p)
 }

@@ -179,7 +179,7 @@ var (
 func (p *Provider) pageFail(c *gin.Context, err error) {
 	var pe *pageError
 	if !errors.As(err, &pe) {
-		p.log.ErrorContext(c.Request.Context(), "hosted page", "path", c.Request.URL.Path, "err", err)
+		p.log.ErrorContext(c.Request.Context(), "hosted page", "path", httpx.RoutePath(c), "err", err)
 		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
 			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
 	}
