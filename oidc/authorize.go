@@ -57,6 +57,13 @@ func (p *Provider) handleAuthorize(c *gin.Context) {
 	}
 	c.Request.Form.Del("request")
 	c.Request.Form.Del("request_uri")
+	// state is optional (RFC 6749 §4.1.1, OIDC Core §3.1.2.1: PKCE or the
+	// nonce protect the flow); fosite insists on one, so a request without
+	// it carries a marker that the response never echoes. One that is
+	// present still needs fosite's minimum length.
+	if !c.Request.Form.Has("state") {
+		c.Request.Form.Set("state", stateAbsent)
+	}
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, c.Request)
 	if err == nil && unsupported != nil {
 		err = unsupported
@@ -65,7 +72,43 @@ func (p *Provider) handleAuthorize(c *gin.Context) {
 		p.authorizeError(c, ar, err)
 		return
 	}
+	if err := checkRedirectURI(ar); err != nil {
+		// Not a registered redirect URI: never send anything there.
+		p.authorizeError(c, nil, err)
+		return
+	}
 	p.authorize(c, ar, nil)
+}
+
+// stateAbsent stands in for a state the client did not send; it is never
+// sent back (writeAuthorizeRedirect).
+const stateAbsent = "sesame:state-absent:2c1f6b0e"
+
+// checkRedirectURI narrows fosite's loopback rule (any port for a
+// registered http://127.0.0.1 or [::1] redirect URI): a variable port is
+// for native apps, which are public clients (RFC 8252 §7.3), and must be a
+// real port; a confidential client's redirect URI matches exactly (RFC 9700
+// §4.1.3).
+func checkRedirectURI(ar fosite.AuthorizeRequester) error {
+	raw := ar.GetRequestForm().Get("redirect_uri")
+	if raw == "" {
+		return nil // fosite used the client's only registered URI
+	}
+	client := ar.GetClient()
+	if slices.Contains(client.GetRedirectURIs(), raw) {
+		return nil
+	}
+	if !client.IsPublic() {
+		return fosite.ErrInvalidRequest.WithHint("The redirect_uri does not exactly match a registered one; only native (public) clients may vary the loopback port.")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fosite.ErrInvalidRequest.WithHint("The redirect_uri is not a valid URL.")
+	}
+	if port, err := strconv.Atoi(u.Port()); err != nil || port < 1 || port > 65535 {
+		return fosite.ErrInvalidRequest.WithHint("The redirect_uri's loopback port is not a valid port.")
+	}
+	return nil
 }
 
 // singleParams are the protocol parameters that "MUST NOT be included more
@@ -189,6 +232,11 @@ func checkAuthorizeRequest(ar fosite.AuthorizeRequester) error {
 	}
 	if slices.Contains(prompts, "none") && len(prompts) > 1 {
 		return fosite.ErrInvalidRequest.WithHint("prompt=none must not be combined with other values.")
+	}
+	// fosite would only refuse a short nonce at the token endpoint, after
+	// the user signed in for a code that can never be exchanged.
+	if n := form.Get("nonce"); n != "" && len(n) < fosite.MinParameterEntropy {
+		return fosite.ErrInvalidRequest.WithHintf("Parameter 'nonce' must be at least %d characters long.", fosite.MinParameterEntropy)
 	}
 	challenge, method := form.Get("code_challenge"), form.Get("code_challenge_method")
 	switch {

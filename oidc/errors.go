@@ -68,6 +68,9 @@ func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, 
 func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeRequester, values url.Values) {
 	c.Header("Cache-Control", "no-store")
 	c.Header("Pragma", "no-cache")
+	if ar.GetState() == stateAbsent {
+		values.Del("state")
+	}
 	redir := *ar.GetRedirectURI()
 	redir.Fragment = ""
 	if ar.GetResponseMode() == fosite.ResponseModeFormPost {

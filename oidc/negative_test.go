@@ -71,6 +71,8 @@ func TestBadInputAuthorize(t *testing.T) {
 			{"OversizedParametersAreRefused_RFC6749_4_1_2_1", negOversizedParametersAreRefused},
 			{"RepeatedParameterIsInvalidRequest_RFC6749_3_1", negRepeatedAuthorizeParameterIsInvalidRequest},
 			{"RequestObjectIsNotSupported_OIDCCore_6_1", negRequestObjectIsNotSupported},
+			{"StateIsOptional_RFC6749_4_1_1", negStateIsOptional},
+			{"ShortNonceIsRefusedAtAuthorize_OIDCCore_3_1_2_1", negShortNonceIsRefusedAtAuthorize},
 		})
 	})
 }
@@ -168,14 +170,74 @@ func negInexactRedirectURIIsNeverRedirectedTo(t *testing.T, env *servertest.Env)
 			})
 		}
 	}
-	// RFC 8252 §7.3: for a loopback IP literal only the port may vary.
-	t.Run("loopback port may vary (RFC 8252 §7.3)", func(t *testing.T) {
-		_, challenge := negPKCE()
-		q := negCode(t, env, b, id, "http://127.0.0.1:12345/callback", url.Values{"code_challenge": {challenge}})
+	// RFC 8252 §7.3: for a loopback IP literal only the port may vary, and
+	// only for native apps (public clients), and only to a real port; a
+	// confidential client matches exactly (RFC 9700 §4.1.3).
+	_, challenge := negPKCE()
+	pub := negPublicClient(t, env)
+	t.Run("loopback port may vary for a public client (RFC 8252 §7.3)", func(t *testing.T) {
+		q := negCode(t, env, b, pub, "http://127.0.0.1:12345/callback", url.Values{"code_challenge": {challenge}})
 		if q.Get("code") == "" {
 			t.Fatalf("no code: %v", q)
 		}
 	})
+	for _, tc := range []struct{ name, client, uri string }{
+		{"confidential client on another loopback port", id, "http://127.0.0.1:12345/callback"},
+		{"public client on port 0", pub, "http://127.0.0.1:0/callback"},
+		{"public client on port 99999", pub, "http://127.0.0.1:99999/callback"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := negCount(t, env, "interactions")
+			resp, body := negGet(t, b, negAuthURL(env, tc.client, tc.uri, url.Values{"code_challenge": {challenge}}))
+			negWantPage(t, resp, body, http.StatusBadRequest)
+			if n := negCount(t, env, "interactions"); n != before {
+				t.Fatalf("interactions: %d, want %d", n, before)
+			}
+		})
+	}
+}
+
+// negStateIsOptional: state is optional (RFC 6749 §4.1.1, OIDC Core
+// §3.1.2.1): without one the request gets a code and the response carries
+// no state; one that is present must still be long enough.
+func negStateIsOptional(t *testing.T, env *servertest.Env) {
+	pub := negPublicClient(t, env)
+	b, _ := negSignedIn(t, env)
+	_, challenge := negPKCE()
+	resp, body := negGet(t, b, negAuthURL(env, pub, redirectURI, url.Values{"code_challenge": {challenge}, "state": nil}))
+	q := negCallback(t, env, resp, body)
+	if q.Get("code") == "" || q.Has("state") || q.Get("iss") != env.Issuer {
+		t.Fatalf("callback %v, want a code, iss and no state", q)
+	}
+	for _, mode := range []string{"query", "form_post"} {
+		resp, body = negGet(t, b, negAuthURL(env, pub, redirectURI, url.Values{"code_challenge": {challenge}, "state": nil,
+			"response_mode": {mode}, "prompt": {"bogus"}}))
+		if strings.Contains(resp.Header.Get("Location")+body, "state") {
+			t.Fatalf("%s error response carries a state:\n%s %s", mode, resp.Header.Get("Location"), body)
+		}
+	}
+	resp, body = negGet(t, b, negAuthURL(env, pub, redirectURI, url.Values{"code_challenge": {challenge}, "state": {"short"}}))
+	q = negCallback(t, env, resp, body)
+	if q.Get("error") != "invalid_state" {
+		t.Fatalf("a 5-character state: %v, want invalid_state", q)
+	}
+	// Without state, a request object is refused as such.
+	resp, body = negGet(t, b, negAuthURL(env, pub, redirectURI, url.Values{"code_challenge": {challenge}, "state": nil, "request": {"e30.e30."}}))
+	if q := negCallback(t, env, resp, body); q.Get("error") != "request_not_supported" {
+		t.Fatalf("request object without state: %v, want request_not_supported", q)
+	}
+}
+
+// negShortNonceIsRefusedAtAuthorize: a nonce too short to be a nonce is
+// invalid_request at once, not a code that can never be exchanged.
+func negShortNonceIsRefusedAtAuthorize(t *testing.T, env *servertest.Env) {
+	pub := negPublicClient(t, env)
+	b, _ := negSignedIn(t, env)
+	_, challenge := negPKCE()
+	before := negSnapshot(t, env)
+	resp, body := negGet(t, b, negAuthURL(env, pub, redirectURI, url.Values{"code_challenge": {challenge}, "nonce": {"abc"}}))
+	negWantRedirectError(t, env, resp, body, "invalid_request")
+	before.same(t, env)
 }
 
 // negUnknownOrMissingClientIDGetsPage: without a valid
