@@ -40,14 +40,17 @@ func Location(t testing.TB, ctx context.Context) string {
 	return loc
 }
 
-// WaitLocation waits until the tab's URL starts with prefix and returns it.
+// WaitLocation waits until the tab shows a document whose URL starts with
+// prefix and which has finished loading, and returns the URL. (The URL
+// alone changes before the new document is parsed: a query right after it
+// could still see nothing, or the old page.)
 func WaitLocation(t testing.TB, ctx context.Context, prefix string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var loc string
 	for time.Now().Before(deadline) {
-		loc, _ = chromedp.Run(ctx, chromedp.Location())
-		if strings.HasPrefix(loc, prefix) {
+		loc, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" ? document.location.href : ""`))
+		if loc != "" && strings.HasPrefix(loc, prefix) {
 			return loc
 		}
 		time.Sleep(50 * time.Millisecond)
