@@ -65,13 +65,29 @@ func attemptFrom(ctx context.Context) *authAttempt {
 }
 
 // noteClient records the client id being authenticated, if ctx is an
-// authentication attempt.
+// authentication attempt. Client authentication is the first client
+// lookup of a request; later ones (the client of a token being
+// introspected) do not replace it.
 func noteClient(ctx context.Context, id string) {
 	if a := attemptFrom(ctx); a != nil {
 		a.mu.Lock()
-		a.id = id
+		if a.id == "" {
+			a.id = id
+		}
 		a.mu.Unlock()
 	}
+}
+
+// authenticatedClient is the client that authenticated in ctx's request,
+// or "".
+func authenticatedClient(ctx context.Context) string {
+	a := attemptFrom(ctx)
+	if a == nil {
+		return ""
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.id
 }
 
 // secretHasher is fosite's client secret Hasher. It verifies through

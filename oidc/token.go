@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/oidc/keys"
 )
 
@@ -126,7 +128,13 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 		}
 	}
 	// fosite answers {"active":false} for unknown, expired and revoked
-	// tokens (an inactive_token error here).
+	// tokens (an inactive_token error here). A live token is described
+	// only to the client it was issued to, or to a resource server allowed
+	// to introspect any (clients.ScopeIntrospect); to anyone else it is as
+	// good as unknown.
+	if err == nil && !p.mayIntrospect(ctx, authenticatedClient(ctx), ir) {
+		ir = &fosite.IntrospectionResponse{Active: false}
+	}
 	p.fosite.WriteIntrospectionResponse(ctx, c.Writer, ir)
 }
 
@@ -195,4 +203,20 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// mayIntrospect reports whether caller may learn about the token of ir.
+func (p *Provider) mayIntrospect(ctx context.Context, caller string, ir fosite.IntrospectionResponder) bool {
+	ar := ir.GetAccessRequester()
+	if caller == "" || ar == nil || ar.GetClient() == nil {
+		return false
+	}
+	if ar.GetClient().GetID() == caller {
+		return true
+	}
+	c, err := p.GetClient(ctx, caller)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(c.GetScopes(), clients.ScopeIntrospect)
 }

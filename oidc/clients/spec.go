@@ -31,6 +31,11 @@ const (
 	// stands for the client and never for a user who happened to consent;
 	// only the CLI and the admin API (as an admin) register such clients.
 	ScopeAdmin = "sesame:admin"
+	// ScopeIntrospect, registered on a confidential client (a resource
+	// server), lets it introspect tokens issued to other clients (RFC 7662
+	// §4: the server decides who may learn what). Without it a client
+	// learns only about its own tokens; anything else is {"active":false}.
+	ScopeIntrospect = "sesame:introspect"
 
 	AuthNone              = "none"
 	AuthClientSecretBasic = "client_secret_basic"
@@ -261,8 +266,11 @@ func (s Spec) Validate() error {
 		}
 	}
 
-	if bad := notIn(s.Scopes, append(slices.Clip(scopes), ScopeAdmin)); bad != "" {
-		add(invalid("scopes", "unsupported %q (allowed: %s, %s)", bad, strings.Join(scopes, ", "), ScopeAdmin))
+	if bad := notIn(s.Scopes, append(slices.Clip(scopes), ScopeAdmin, ScopeIntrospect)); bad != "" {
+		add(invalid("scopes", "unsupported %q (allowed: %s, %s, %s)", bad, strings.Join(scopes, ", "), ScopeAdmin, ScopeIntrospect))
+	}
+	if slices.Contains(s.Scopes, ScopeIntrospect) && s.Public {
+		add(invalid("scopes", "%s is only for confidential clients (resource servers that authenticate)", ScopeIntrospect))
 	}
 	if slices.Contains(s.Scopes, ScopeAdmin) && (!s.clientCredentialsOnly() || s.Public) {
 		add(invalid("scopes", "%s is only for confidential clients whose only grant type is client_credentials", ScopeAdmin))
