@@ -65,13 +65,17 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 	m.newPerson("squatter", victim, "", browsertest.Passkey())
 	m.newPerson("victim", victim, "", nil)
 	m.newPerson("stranger", "", "", nil) // never signs in
-	m.newPerson("phone", "", "", nil)    // approves links for the others
+	// Second devices that approve links for the people who ask.
+	for _, who := range []string{"ada", "cyd", "dora"} {
+		m.newPerson(who+"-phone", "", "", nil)
+	}
 
 	const (
 		phr   = models.ACRPhishingResistant
 		basic = models.ACRBasic
 	)
 	otp := []string{"otp"}
+	lanes, order := map[string][]cell{}, []string(nil)
 	for _, c := range []cell{
 		// Ada: a verified account without a passkey.
 		{who: "ada", method: "link", state: "returning without passkey, not consented", client: "conf", consent: true,
@@ -129,7 +133,7 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 			wantPasskey: true, wantACR: phr, wantVerified: false},
 		// The first proof of her address removes what was made before it —
 		// her own passkey, sessions and consents — and tells her why.
-		{who: "dora", method: "link-other-device", state: "unverified address (first proof)", client: "conf", consent: true,
+		{who: "dora", method: "link-other-device", state: "unverified address (first proof)", client: "conf", req: reqLogin, consent: true,
 			offer: offerNotNow, proven: true, wantAMR: otp, wantACR: basic, wantVerified: true},
 
 		// Account pre-hijacking: a squatter signs up with the victim's
@@ -147,11 +151,40 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 		{who: "stranger", method: "session", state: "no session", client: "publicSkip", req: reqNone, wantError: "login_required"},
 		{who: "stranger", method: "session", state: "no session", client: "conf", req: reqNone, formPost: true, wantError: "login_required"},
 	} {
-		if !t.Run(c.name(), func(t *testing.T) { m.run(t, c) }) {
-			// A person's later cells start from the state this one left.
-			m.people[c.who].broken = true
+		lane := c.who
+		if lane == "victim" {
+			lane = "squatter" // the victim's cells sit between the squatter's
 		}
+		if _, ok := lanes[lane]; !ok {
+			order = append(order, lane)
+		}
+		lanes[lane] = append(lanes[lane], c)
 	}
+	// The people are independent, so their lanes run side by side (the
+	// browser and the server spend much of a journey waiting); a person's
+	// cells run in order, each starting from the state the last one left.
+	// Two at a time: the machine has two cores, and more lanes only make
+	// every step slower.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 2)
+	for _, lane := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			broken := false
+			for _, c := range lanes[lane] {
+				broken = !t.Run(c.name(), func(t *testing.T) {
+					if broken {
+						t.Fatalf("an earlier cell of lane %s failed; this one starts from its state", lane)
+					}
+					m.run(t, c)
+				}) || broken
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Request kinds.
@@ -222,7 +255,6 @@ type person struct {
 	authOpts         *webauthn.VirtualAuthenticatorOptions
 	csp              *cspWatch
 	restoreAutofill  func()
-	broken           bool
 }
 
 func (m *matrix) newPerson(name, email, sub string, auth *webauthn.VirtualAuthenticatorOptions) {
@@ -242,9 +274,6 @@ func (m *matrix) newPerson(name, email, sub string, auth *webauthn.VirtualAuthen
 
 func (m *matrix) run(t *testing.T, c cell) {
 	p := m.people[c.who]
-	if p.broken {
-		t.Fatalf("an earlier cell of %s failed; this one starts from its state", c.who)
-	}
 	rp := m.rps[c.client]
 	var opts []oauth2.AuthCodeOption
 	if c.req != reqPlain {
@@ -259,7 +288,10 @@ func (m *matrix) run(t *testing.T, c cell) {
 	}
 	a := rp.start(opts...)
 	defer func() {
-		for _, pp := range m.people {
+		for _, pp := range []*person{p, m.people[c.who+"-phone"]} {
+			if pp == nil {
+				continue
+			}
 			if v := pp.csp.take(); len(v) > 0 {
 				t.Errorf("CSP violations in %s's browser:\n  %s", pp.name, strings.Join(v, "\n  "))
 			}
@@ -349,7 +381,7 @@ func (m *matrix) signInByLink(t *testing.T, c cell, p *person) {
 	link := m.nextLink(t, p.email)
 
 	if c.method == "link-other-device" {
-		phone := m.people["phone"]
+		phone := m.people[p.name+"-phone"]
 		browsertest.Do(t, phone.ctx, "open the link on the phone", chromedp.Navigate(link), chromedp.WaitVisible("#code"))
 		browsertest.WaitLoaded(t, phone.ctx)
 		browsertest.Do(t, phone.ctx, "approve", chromedp.SendKeys("#code", code), chromedp.Click("#approve-button"), chromedp.WaitVisible(".notice"))
@@ -373,7 +405,11 @@ func (m *matrix) signInByLink(t *testing.T, c cell, p *person) {
 	browsertest.Do(t, p.ctx, "passkey offer", chromedp.WaitVisible("#add-passkey"))
 	browsertest.WaitLoaded(t, p.ctx)
 	notice := browsertest.Eval[string](t, p.ctx, `(document.querySelector("p.notice:not([hidden])") || {innerText: ""}).innerText`)
-	if c.proven != strings.Contains(notice, "first time this address was confirmed") {
+	// Approved on another device, the proof happened there and the phone's
+	// page explains it (checked above); the asking tab's offer is not told
+	// (Complete does not know what the approval removed), so only a
+	// same-browser proof is checked here.
+	if c.method != "link-other-device" && c.proven != strings.Contains(notice, "first time this address was confirmed") {
 		t.Errorf("passkey offer (first proof %v) shows the notice %q", c.proven, notice)
 	}
 	switch c.offer {
