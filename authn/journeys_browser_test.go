@@ -61,12 +61,13 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 	m.newPerson("bob", bob.Email, bob.ID, browsertest.SecurityKey())
 	m.newPerson("cyd", "cyd-"+randomString()[:6]+"@example.com", "", nil)                     // no account yet; signs up by link
 	m.newPerson("dora", "dora-"+randomString()[:6]+"@example.com", "", browsertest.Passkey()) // signs up with a passkey
+	m.newPerson("eve", "eve-"+randomString()[:6]+"@example.com", "", nil)                     // signs up by link, approved on her phone
 	victim := "vic-" + randomString()[:6] + "@example.com"
 	m.newPerson("squatter", victim, "", browsertest.Passkey())
 	m.newPerson("victim", victim, "", nil)
 	m.newPerson("stranger", "", "", nil) // never signs in
 	// Second devices that approve links for the people who ask.
-	for _, who := range []string{"ada", "cyd", "dora"} {
+	for _, who := range []string{"ada", "cyd", "dora", "eve"} {
 		m.newPerson(who+"-phone", "", "", nil)
 	}
 
@@ -118,6 +119,10 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 		{who: "cyd", method: "session", state: "live session", client: "publicSkip", req: reqNone,
 			wantAMR: otp, wantACR: basic, wantVerified: true},
 		{who: "cyd", method: "link", state: "returning without passkey, consented", client: "conf", req: reqMaxAge0, formPost: true,
+			offer: offerNotNow, wantAMR: otp, wantACR: basic, wantVerified: true},
+
+		// Eve: no account; asks on her laptop, approves on her phone.
+		{who: "eve", method: "link-other-device", state: "new (sign-up by link)", client: "public", req: reqMaxAge0, consent: true, signup: true,
 			offer: offerNotNow, wantAMR: otp, wantACR: basic, wantVerified: true},
 
 		// Dora: signs up with a passkey (unverified address), proves it later.
