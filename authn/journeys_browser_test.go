@@ -42,6 +42,9 @@ import (
 // (autofill) request headlessly as a person picking the passkey would, so
 // the autofill cells sign in without a click; what headless Chromium
 // cannot show is the autofill dropdown itself.
+//
+// (One file over ~500 lines: the table, the drivers of each method and the
+// CSP watch are read together when a cell fails.)
 func TestJourneyMatrixInChromium(t *testing.T) {
 	env := newPLEnv(t)
 	m := &matrix{t: t, env: env, root: browsertest.New(t), people: map[string]*person{}, seenMail: map[string]bool{}}
