@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -29,6 +30,9 @@ type relyingParty struct {
 	oauth    oauth2.Config
 	clientID string
 	callback string
+
+	mu     sync.Mutex
+	posted []url.Values // what response_mode=form_post sent to the callback
 }
 
 func newRelyingParty(t *testing.T, env *servertest.Env, spec clients.Spec) *relyingParty {
@@ -37,7 +41,13 @@ func newRelyingParty(t *testing.T, env *servertest.Env, spec clients.Spec) *rely
 	if err != nil {
 		t.Fatal(err)
 	}
+	rp := &relyingParty{t: t}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.ParseForm() == nil {
+			rp.mu.Lock()
+			rp.posted = append(rp.posted, r.PostForm)
+			rp.mu.Unlock()
+		}
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte(`<!doctype html><title>Callback</title><h1>Back at the app</h1>`))
 	})}
@@ -53,10 +63,24 @@ func newRelyingParty(t *testing.T, env *servertest.Env, spec clients.Spec) *rely
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
-	return &relyingParty{t: t, provider: p, clientID: id, callback: callback, oauth: oauth2.Config{
+	rp.provider, rp.clientID, rp.callback = p, id, callback
+	rp.oauth = oauth2.Config{
 		ClientID: id, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: callback,
 		Scopes: []string{"openid", "profile", "email"},
-	}}
+	}
+	return rp
+}
+
+// postedFor returns the form_post answer the callback received for state.
+func (rp *relyingParty) postedFor(state string) (url.Values, bool) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	for _, v := range rp.posted {
+		if v.Get("state") == state {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // authorization is one started authorization request.
@@ -83,9 +107,15 @@ func (a *authorization) finish(t *testing.T, callbackURL string) idClaims {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := u.Query()
+	return a.exchange(t, callbackURL, u.Query())
+}
+
+// exchange checks the authorization response q (from the callback's query
+// or its form_post body), exchanges the code and verifies the ID token.
+func (a *authorization) exchange(t *testing.T, where string, q url.Values) idClaims {
+	t.Helper()
 	if q.Get("state") != a.state || q.Get("code") == "" || q.Get("iss") == "" {
-		t.Fatalf("callback %s: want state %s, a code and iss", callbackURL, a.state)
+		t.Fatalf("callback %s: want state %s, a code and iss", where, a.state)
 	}
 	ctx := context.Background()
 	tok, err := a.rp.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(a.verifier))
