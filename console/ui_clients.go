@@ -61,7 +61,7 @@ func newClientForm(spec clients.Spec, isNew bool) clientForm {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)
 	}
-	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeAdmin} {
+	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeAdmin, clients.ScopeIntrospect} {
 		f.Scopes = append(f.Scopes, uiOption{Value: s, Label: s, Checked: has(spec.Scopes, s)})
 	}
 	for _, m := range []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey} {
