@@ -155,12 +155,19 @@ func (h *Handler) allowedJSON(c *gin.Context, interactionID, method string) (*mo
 
 // clientPasskeyOptions are the passkey ceremony options the interaction's
 // client asks for: its user verification, when set, overrides the global
-// policy. Without a client (the account page) the policy applies.
-func clientPasskeyOptions(c *models.Client) passkey.Options {
+// policy, and a request for the phishing-resistant level (acr_values or
+// the client's minimum) requires it — only a user-verified passkey reaches
+// that level (passkey.ACRFor). Without a client (the account page) the
+// policy applies.
+func clientPasskeyOptions(in *models.Interaction, c *models.Client) passkey.Options {
 	if c == nil {
 		return passkey.Options{}
 	}
-	return passkey.Options{UserVerification: c.UserVerification}
+	o := passkey.Options{UserVerification: c.UserVerification}
+	if in != nil && !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues)) {
+		o.UserVerification = "required"
+	}
+	return o
 }
 
 func clientAllows(c *models.Client, method string) bool {
@@ -197,7 +204,7 @@ func (h *Handler) handleLoginOptions(c *gin.Context) {
 		return
 	}
 	inID := interactionID(in)
-	o := clientPasskeyOptions(client)
+	o := clientPasskeyOptions(in, client)
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	var opts json.RawMessage
 	var ceremony string
@@ -302,7 +309,7 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 			h.jsonError(c, http.StatusBadRequest, "invalid_signup", msg)
 			return
 		}
-		opts, ceremony, err = h.passkeys.BeginRegistrationWith(ctx, nil, &passkey.NewUser{Email: email, DisplayName: name}, models.CredentialPasskey, clientPasskeyOptions(client), browser, interactionID(in))
+		opts, ceremony, err = h.passkeys.BeginRegistrationWith(ctx, nil, &passkey.NewUser{Email: email, DisplayName: name}, models.CredentialPasskey, clientPasskeyOptions(in, client), browser, interactionID(in))
 	}
 	if err != nil {
 		h.passkeyError(c, err, "", "")
@@ -369,7 +376,7 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) {
 	if !cred.BackupEligible {
 		amr = append(amr, "hwk")
 	}
-	nls, err := h.sessions.Start(ctx, c.Writer, c.Request, websession.Login{UserID: u.ID, AMR: amr, ACR: models.ACRPhishingResistant, AuthTime: time.Now()})
+	nls, err := h.sessions.Start(ctx, c.Writer, c.Request, websession.Login{UserID: u.ID, AMR: amr, ACR: passkey.ACRFor(cred.UserVerified), AuthTime: time.Now()})
 	if err != nil {
 		h.pageErrJSON(c, err)
 		return

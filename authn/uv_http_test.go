@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/descope/virtualwebauthn"
+	"golang.org/x/oauth2"
 
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
@@ -93,6 +96,57 @@ func clientRequiringUV(t *testing.T, opts ...servertest.Option) {
 	if r := b3.signIn(ia, "ada@example.com", dev); !strings.HasPrefix(r, "/oauth2/authorize/resume") {
 		t.Fatalf("sign-in for the lax client redirected to %q", r)
 	}
+}
+
+// TestPasskeyWithoutUserVerificationIsOneFactor: under the default
+// "preferred" policy a passkey assertion without the UV flag still signs
+// in, but as one factor — amr without "mfa", acr basic — so it never
+// satisfies a request for the phishing-resistant level; such a request
+// asks the authenticator for user verification (WebAuthn §5.4.6) and an
+// assertion without it is refused. With UV the same client gets phr.
+func TestPasskeyWithoutUserVerificationIsOneFactor(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
+		rp := newRelyingParty(t, env, clients.Spec{Name: "Notes", SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
+		presence := newAuthenticator()
+		presence.auth.Options.UserNotVerified = true
+		b := newBrowser(t, env)
+		b.page("/signup")
+		b.signUp("", "ada@example.com", "Ada Lovelace", presence)
+
+		// Plain request (another browser): signed in, one factor.
+		b = newBrowser(t, env)
+		a := rp.start()
+		claims := a.finish(t, b.follow(b.signIn(b.openAuthorization(a), "ada@example.com", presence)))
+		if claims.ACR != models.ACRBasic || slices.Contains(claims.AMR, "mfa") || !slices.Contains(claims.AMR, "pop") {
+			t.Fatalf("claims %+v, want acr basic and amr pop without mfa", claims)
+		}
+
+		// acr_values phr: UV is required, and presence alone is refused.
+		b2 := newBrowser(t, env)
+		ia := b2.openAuthorization(rp.start(oauth2.SetAuthURLParam("acr_values", models.ACRPhishingResistant)))
+		o := b2.options("/webauthn/login/options", map[string]string{"interaction": ia, "email": "ada@example.com"})
+		var pk struct {
+			UserVerification string `json:"userVerification"`
+		}
+		if err := json.Unmarshal(o.PublicKey, &pk); err != nil || pk.UserVerification != "required" {
+			t.Fatalf("options for a phr request = %s, want userVerification required", o.PublicKey)
+		}
+		wantAPIError(t, b2.post("/webauthn/login/verify", verifyBody(o.Ceremony, presence.get(t, o.PublicKey, env.Issuer))),
+			http.StatusForbidden, "user_verification_required")
+
+		// A user-verified passkey reaches phr.
+		verified := newAuthenticator()
+		b3 := newBrowser(t, env)
+		b3.page("/signup")
+		b3.signUp("", "grace@example.com", "Grace Hopper", verified)
+		b3 = newBrowser(t, env)
+		a = rp.start(oauth2.SetAuthURLParam("acr_values", models.ACRPhishingResistant))
+		claims = a.finish(t, b3.follow(b3.signIn(b3.openAuthorization(a), "grace@example.com", verified)))
+		if claims.ACR != models.ACRPhishingResistant || !slices.Contains(claims.AMR, "mfa") {
+			t.Fatalf("claims %+v, want acr phr with mfa", claims)
+		}
+	})
 }
 
 // TestSignupOptionsErrorIsAnswered: when the passkey service refuses to

@@ -27,8 +27,7 @@ type Result struct {
 	// user presence was tested; "mfa" when user verification happened (a
 	// verified passkey is possession plus a PIN or biometric).
 	AMR []string
-	// ACR is models.ACRPhishingResistant: the assertion is bound to our
-	// origin and RP ID.
+	// ACR is ACRFor(user verified): see ACRFor.
 	ACR           string
 	InteractionID string
 }
@@ -329,9 +328,22 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 		User:          user,
 		Credential:    rec,
 		AMR:           amrFor(flags),
-		ACR:           models.ACRPhishingResistant,
+		ACR:           ACRFor(flags.HasUserVerified()),
 		InteractionID: cer.InteractionID,
 	}, nil
+}
+
+// ACRFor is the acr of a passkey ceremony: phishing-resistant
+// (models.ACRPhishingResistant) only when the authenticator verified the
+// user — a passkey is then possession bound to our origin plus a PIN or
+// biometric. Without user verification it is one factor, possession,
+// which reaches only models.ACRBasic (its amr has no "mfa"), so it never
+// satisfies a request for the phishing-resistant level.
+func ACRFor(userVerified bool) string {
+	if userVerified {
+		return models.ACRPhishingResistant
+	}
+	return models.ACRBasic
 }
 
 // amrFor derives RFC 8176 methods from the authenticator data flags.
