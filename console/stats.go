@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
@@ -142,7 +143,14 @@ type StatsService struct {
 	st  StatsStore
 	now func() time.Time
 	hub *statsHub
+	// closed ends every live stream (Close, at server shutdown).
+	closed    chan struct{}
+	closeOnce sync.Once
 }
+
+// Close ends every open live-feed stream now and any opened later: a
+// server shutting down must not wait for dashboards left open.
+func (s *StatsService) Close() { s.closeOnce.Do(func() { close(s.closed) }) }
 
 // StatsOptions tune the service; zero values are fine.
 type StatsOptions struct {
@@ -165,7 +173,7 @@ func NewStatsService(st StatsStore, opts StatsOptions) *StatsService {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &StatsService{st: st, log: opts.Logger, now: func() time.Time { return opts.Now().UTC() }}
+	s := &StatsService{st: st, log: opts.Logger, now: func() time.Time { return opts.Now().UTC() }, closed: make(chan struct{})}
 	s.hub = newStatsHub(s, opts.PollInterval)
 	return s
 }

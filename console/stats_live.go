@@ -155,6 +155,8 @@ func (s *StatsService) ServeEvents(c *gin.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.closed:
+			return
 		case <-beat.C:
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
 				return

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -90,6 +91,11 @@ type Server struct {
 	stats   *console.StatsService
 	pages   *templates.Renderer
 	engine  *gin.Engine
+	// draining makes /readyz fail while the server finishes its work.
+	draining atomic.Bool
+	// probed is when /readyz was last asked (Unix nanoseconds): only a
+	// server that something probes is drained before it stops listening.
+	probed atomic.Int64
 }
 
 // New builds the server: keys are ensured, caches and handlers set up.
@@ -324,6 +330,11 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 }
 
 func (s *Server) handleReady(c *gin.Context) {
+	s.probed.Store(time.Now().UnixNano())
+	if s.draining.Load() {
+		c.String(http.StatusServiceUnavailable, "shutting down")
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.st.Ping(ctx); err != nil {
@@ -393,13 +404,30 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.drain()
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	// Open live-feed streams end now; Shutdown waits for active requests.
+	srv.RegisterOnShutdown(s.stats.Close)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// drain fails /readyz and, when a load balancer or orchestrator has been
+// probing it (within the last minute), keeps serving for the configured
+// drain delay so it stops sending traffic before the listener closes. A
+// server nobody probes (a developer's, behind nothing) stops at once.
+func (s *Server) drain() {
+	s.draining.Store(true)
+	last := s.probed.Load()
+	if s.cfg.ShutdownDrainDelay <= 0 || last == 0 || time.Since(time.Unix(0, last)) > time.Minute {
+		return
+	}
+	s.log.Info("draining: /readyz fails while traffic moves away", "delay", s.cfg.ShutdownDrainDelay.String())
+	time.Sleep(s.cfg.ShutdownDrainDelay)
 }
 
 // janitor sweeps expired rows every few minutes. On PostgreSQL only the

@@ -73,6 +73,9 @@ type Config struct {
 	KeyRotationPeriod time.Duration `yaml:"key_rotation_period" env:"SESAME_KEY_ROTATION_PERIOD" flag:"key-rotation-period" usage:"signing key rotation period; 0 disables automatic rotation, otherwise at least 1h"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SESAME_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" usage:"graceful shutdown timeout"`
+	// ShutdownDrainDelay is how long /readyz fails before the listener
+	// closes, when something has been probing /readyz.
+	ShutdownDrainDelay time.Duration `yaml:"shutdown_drain_delay" env:"SESAME_SHUTDOWN_DRAIN_DELAY" flag:"shutdown-drain-delay" usage:"on shutdown, how long /readyz fails before the listener closes (when probed)"`
 	// TrustedProxies lists IPs or CIDRs of reverse proxies whose
 	// X-Forwarded-* headers are believed; headers from anyone else are
 	// ignored so clients cannot spoof their address.
@@ -164,33 +167,34 @@ type Config struct {
 // https issuer and a system secret.
 func Default() Config {
 	return Config{
-		Issuer:            "http://localhost:8080",
-		Listen:            ":8080",
-		DataDir:           "data",
-		Migrate:           true,
-		LogLevel:          "info",
-		LogFormat:         "json",
-		DBMaxOpenConns:    10,
-		DBMaxIdleConns:    5,
-		AccessTokenTTL:    time.Hour,
-		RefreshTokenTTL:   720 * time.Hour,
-		IDTokenTTL:        time.Hour,
-		AuthCodeTTL:       2 * time.Minute,
-		LoginSessionTTL:   336 * time.Hour,
-		InteractionTTL:    10 * time.Minute,
-		KeyRotationPeriod: 720 * time.Hour,
-		ShutdownTimeout:   15 * time.Second,
-		RPName:            "Sesame",
-		UserVerification:  "preferred",
-		Attestation:       "none",
-		SignupOpen:        true,
-		SMTPPort:          587,
-		SMTPTLS:           "starttls",
-		MailFrom:          "Sesame <no-reply@localhost>",
-		PasslinkTTL:       10 * time.Minute,
-		PasslinkRateEmail: 5,
-		PasslinkRateIP:    30,
-		SignupUnknownMail: "offer",
+		Issuer:             "http://localhost:8080",
+		Listen:             ":8080",
+		DataDir:            "data",
+		Migrate:            true,
+		LogLevel:           "info",
+		LogFormat:          "json",
+		DBMaxOpenConns:     10,
+		DBMaxIdleConns:     5,
+		AccessTokenTTL:     time.Hour,
+		RefreshTokenTTL:    720 * time.Hour,
+		IDTokenTTL:         time.Hour,
+		AuthCodeTTL:        2 * time.Minute,
+		LoginSessionTTL:    336 * time.Hour,
+		InteractionTTL:     10 * time.Minute,
+		KeyRotationPeriod:  720 * time.Hour,
+		ShutdownTimeout:    15 * time.Second,
+		ShutdownDrainDelay: 5 * time.Second,
+		RPName:             "Sesame",
+		UserVerification:   "preferred",
+		Attestation:        "none",
+		SignupOpen:         true,
+		SMTPPort:           587,
+		SMTPTLS:            "starttls",
+		MailFrom:           "Sesame <no-reply@localhost>",
+		PasslinkTTL:        10 * time.Minute,
+		PasslinkRateEmail:  5,
+		PasslinkRateIP:     30,
+		SignupUnknownMail:  "offer",
 		// Passwords: argon2id at OWASP's minimum (authn/password.DefaultParams).
 		PasswordMemory:      19 * 1024,
 		PasswordIterations:  2,

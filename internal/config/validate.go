@@ -59,6 +59,7 @@ func (c Config) Validate() error {
 		// Rotating more often than hourly would outpace clients' JWKS caches.
 		{c.KeyRotationPeriod < 0 || (c.KeyRotationPeriod > 0 && c.KeyRotationPeriod < time.Hour), fmt.Sprintf("key-rotation-period: must be 0 (disabled) or at least 1h (got %s)", short(c.KeyRotationPeriod))},
 		{c.ShutdownTimeout < 0, fmt.Sprintf("shutdown-timeout: must not be negative (got %s)", short(c.ShutdownTimeout))},
+		{c.ShutdownDrainDelay < 0 || c.ShutdownDrainDelay > time.Minute, fmt.Sprintf("shutdown-drain-delay: must be between 0 and 1m (got %s)", short(c.ShutdownDrainDelay))},
 		{!slices.Contains([]string{"required", "preferred", "discouraged"}, c.UserVerification), fmt.Sprintf("user-verification: must be required, preferred or discouraged (got %q)", c.UserVerification)},
 		{!slices.Contains([]string{"none", "direct"}, c.Attestation), fmt.Sprintf("attestation: must be none or direct (got %q)", c.Attestation)},
 		{len(c.AAGUIDAllow) > 0 && c.Attestation != "direct", "aaguid-allow: needs attestation direct (an authenticator's model is only known from its attestation)"},
