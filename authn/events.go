@@ -3,8 +3,8 @@ package authn
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -73,13 +73,10 @@ func (h *Handler) record(c *gin.Context, e authEvent) {
 	}
 }
 
-// truncate cuts s to at most n bytes on a character boundary.
+// truncate cuts s to at most n bytes, dropping a character cut in two.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return strings.ToValidUTF8(s[:n], "")
 }

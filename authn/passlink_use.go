@@ -342,19 +342,33 @@ func (h *Handler) renderResult(c *gin.Context, status int, title string, client 
 	return h.pages.Render(c.Writer, status, "passlink_result", templates.Page{Title: title, AppName: app, AppLogo: appLogo(client), Data: v})
 }
 
+// linkTrouble explains what sign-in and reset links share: a malformed
+// or an expired link (kind names the links), or an account that can no
+// longer sign in. Otherwise the title is "".
+func (h *Handler) linkTrouble(c *gin.Context, err error, kind string, v *resultView) (status int, title string) {
+	switch {
+	case errors.Is(err, passlink.ErrInvalidLink):
+		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived, or ask for a new one."
+		return http.StatusBadRequest, "This link doesn't work"
+	case errors.Is(err, passlink.ErrExpired):
+		v.Message = kind + " links work for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ", and this one is older."
+		return http.StatusGone, "This link has expired"
+	case errors.Is(err, passlink.ErrUserUnavailable):
+		v.Message = "The account for this address is not available."
+		v.Hint, v.ButtonLabel, v.ButtonHref = "Contact your administrator.", "", ""
+		return http.StatusForbidden, "This account can't sign in"
+	}
+	return http.StatusGone, ""
+}
+
 // passlinkProblem explains a link that cannot be used, with a way to
 // get a new one.
 func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) error {
 	newLink := h.newLinkURL(c, l)
 	v := resultView{ButtonLabel: "Email me a new link", ButtonHref: newLink}
-	status, title := http.StatusGone, ""
+	status, title := h.linkTrouble(c, err, "Sign-in", &v)
 	switch {
-	case errors.Is(err, passlink.ErrInvalidLink):
-		status, title = http.StatusBadRequest, "This link doesn't work"
-		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived, or ask for a new one."
-	case errors.Is(err, passlink.ErrExpired):
-		title = "This link has expired"
-		v.Message = "Sign-in links work for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ", and this one is older."
+	case title != "":
 	case errors.Is(err, passlink.ErrLocked) || (l != nil && l.Outcome == models.PasslinkLocked):
 		title = "This link is locked"
 		v.Message = "A wrong code was typed too many times, so the link no longer works."
@@ -377,10 +391,6 @@ func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) e
 				}
 			}
 		}
-	case errors.Is(err, passlink.ErrUserUnavailable):
-		status, title = http.StatusForbidden, "This account can't sign in"
-		v.Message = "The account for this address is not available."
-		v.Hint, v.ButtonLabel, v.ButtonHref = "Contact your administrator.", "", ""
 	default:
 		return err
 	}

@@ -153,22 +153,13 @@ func (h *Handler) handleResetPost(c *gin.Context) error {
 // resetProblem explains a reset link that cannot be used.
 func (h *Handler) resetProblem(c *gin.Context, err error) error {
 	v := resultView{ButtonLabel: "Email me a new link", ButtonHref: "/password/forgot"}
-	status, title := http.StatusGone, ""
+	status, title := h.linkTrouble(c, err, "Password reset", &v)
 	switch {
-	case errors.Is(err, passlink.ErrInvalidLink):
-		status, title = http.StatusBadRequest, "This link doesn't work"
-		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived, or ask for a new one."
-	case errors.Is(err, passlink.ErrExpired):
-		title = "This link has expired"
-		v.Message = "Password reset links work for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ", and this one is older."
+	case title != "":
 	case errors.Is(err, passlink.ErrUsed):
 		title = "This link was already used"
 		v.Message = "Each link works once. If you chose a new password with it, sign in with that password."
 		v.SecondLabel, v.SecondHref = "Sign in", "/login/password"
-	case errors.Is(err, passlink.ErrUserUnavailable):
-		status, title = http.StatusForbidden, "This account can't sign in"
-		v.Message = "The account for this address is not available."
-		v.Hint, v.ButtonLabel, v.ButtonHref = "Contact your administrator.", "", ""
 	default:
 		return err
 	}

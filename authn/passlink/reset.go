@@ -21,27 +21,12 @@ const ResetPath = "/password/reset/"
 // works in any browser: it only proves the mailbox, and whoever opens it
 // chooses the password.
 func (s *Service) LookupReset(ctx context.Context, token string) (*Link, error) {
-	if !ValidToken(token) {
-		return nil, ErrInvalidLink
-	}
-	p, err := s.st.GetPasslinkByTokenHash(ctx, hashToken(token))
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, ErrInvalidLink
-	}
-	if err != nil {
-		return nil, fmt.Errorf("passlink: look up link: %w", err)
-	}
-	if p.Purpose != models.PasslinkReset {
-		return nil, ErrInvalidLink
-	}
-	l := &Link{Passlink: *p}
-	switch {
-	case p.UsedAt != nil:
-		return l, ErrUsed
-	case !p.ExpiresAt.After(s.now()):
-		return l, ErrExpired
-	}
-	return l, nil
+	return s.find(ctx, token, func(p *models.Passlink) *Link {
+		if p.Purpose != models.PasslinkReset {
+			return nil
+		}
+		return &Link{Passlink: *p}
+	})
 }
 
 // Reset uses a reset link: in one transaction the link is spent (exactly

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sesame-idp/sesame/internal/websession"
 )
 
 // Secrets and addresses: link tokens and their hashes, the
@@ -75,16 +76,11 @@ func HumanDuration(d time.Duration) string {
 	}
 }
 
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// randomToken and hashToken are the cookie secrets' (websession): n
+// random bytes in base64url, and the hex SHA-256 that is stored.
+func randomToken(n int) string { return websession.RandomToken(n) }
 
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func hashToken(token string) string { return websession.Hash(token) }
 
 func randomCode() string {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))

@@ -28,6 +28,20 @@ type Link struct {
 // ErrInvalidLink; an expired link ErrExpired and a used one ErrUsed, both
 // with the link, so the page can explain what happened.
 func (s *Service) Lookup(ctx context.Context, token, browserHash string) (*Link, error) {
+	return s.find(ctx, token, func(p *models.Passlink) *Link {
+		if p.Purpose != models.PasslinkLogin && p.Purpose != models.PasslinkSignup && !isAdminLink(p) {
+			return nil // no such link was ever sent
+		}
+		// An administrator's link was asked for by no browser: the one
+		// that opens it is the one it signs in.
+		return &Link{Passlink: *p, SameBrowser: sameHash(p.BrowserHash, browserHash) || isAdminLink(p)}
+	})
+}
+
+// find looks up the link of token for Lookup and LookupReset: link makes
+// the Link of a row of the right purpose (nil for any other). A used link
+// is ErrUsed and an expired one ErrExpired, both with the link.
+func (s *Service) find(ctx context.Context, token string, link func(p *models.Passlink) *Link) (*Link, error) {
 	if !ValidToken(token) {
 		return nil, ErrInvalidLink
 	}
@@ -38,13 +52,10 @@ func (s *Service) Lookup(ctx context.Context, token, browserHash string) (*Link,
 	if err != nil {
 		return nil, fmt.Errorf("passlink: look up link: %w", err)
 	}
-	if p.Purpose != models.PasslinkLogin && p.Purpose != models.PasslinkSignup && !isAdminLink(p) {
-		return nil, ErrInvalidLink // no such link was ever sent
-	}
-	// An administrator's link was asked for by no browser: the one that
-	// opens it is the one it signs in.
-	l := &Link{Passlink: *p, SameBrowser: sameHash(p.BrowserHash, browserHash) || isAdminLink(p)}
+	l := link(p)
 	switch {
+	case l == nil:
+		return nil, ErrInvalidLink
 	case p.UsedAt != nil:
 		return l, ErrUsed
 	case !p.ExpiresAt.After(s.now()):
