@@ -32,39 +32,33 @@ type sessionView struct {
 
 // handleAccount shows the signed-in user's apps (remembered consents) and
 // sessions.
-func (h *Handler) handleAccount(c *gin.Context) {
+func (h *Handler) handleAccount(c *gin.Context) error {
 	ls, u, err := h.currentUser(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	if ls == nil {
-		if err := h.pages.Render(c.Writer, http.StatusOK, "signed_out", templates.Page{Title: "Your account"}); err != nil {
-			h.fail(c, err)
-		}
-		return
+		return h.pages.Render(c.Writer, http.StatusOK, "signed_out", templates.Page{Title: "Your account"})
 	}
-	h.renderAccount(c, http.StatusOK, ls, u, nil)
+	return h.renderAccount(c, http.StatusOK, ls, u, nil)
 }
 
 // renderAccount renders the account page; pa, when given, is the password
 // section with a refusal to show (otherwise it is loaded).
-func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSession, u *models.User, pa *passwordAccount) {
+func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSession, u *models.User, pa *passwordAccount) error {
 	ctx := c.Request.Context()
 	c.Header("Cache-Control", "no-store")
 	if pa == nil {
 		p, err := h.passwordAccount(c, ls, u)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		pa = &p
 	}
 	consents, err := h.st.ListConsents(ctx, u.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	apps := make([]appView, 0, len(consents))
 	for _, cs := range consents {
@@ -76,8 +70,7 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 	}
 	creds, err := h.st.ListUserCredentials(ctx, u.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	cv := make([]credentialView, 0, len(creds))
 	var kv []credentialView
@@ -93,8 +86,7 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 	acceptedJSON, _ := json.Marshal(accepted)
 	sessions, err := h.st.ListUserLoginSessions(ctx, u.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	sv := make([]sessionView, 0, len(sessions))
 	for _, s := range sessions {
@@ -103,7 +95,7 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 			LastSeen: s.LastSeenAt.Format("2 Jan 2006 15:04 MST"), Current: s.ID == ls.ID,
 		})
 	}
-	if err := h.pages.Render(c.Writer, status, "account", templates.Page{
+	return h.pages.Render(c.Writer, status, "account", templates.Page{
 		Title: "Your account",
 		Data: map[string]any{
 			"User":       u,
@@ -118,87 +110,81 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 			"CSRF":       h.sessions.CSRFToken(c.Writer, c.Request),
 			"Notice":     c.Query("done"),
 		},
-	}); err != nil {
-		h.fail(c, err)
-	}
+	})
 }
 
-// accountAction checks the form and the session for an account change.
-func (h *Handler) accountAction(c *gin.Context) (*models.LoginSession, *models.User, bool) {
+// accountAction checks the form and the session for an account change; a
+// signed-out browser is sent to /account.
+func (h *Handler) accountAction(c *gin.Context) (*models.LoginSession, *models.User, error) {
 	if !h.sessions.CheckCSRF(c.Request, c.PostForm("csrf")) {
-		h.fail(c, errBadForm)
-		return nil, nil, false
+		return nil, nil, errBadForm
 	}
 	ls, u, err := h.currentUser(c)
 	if err != nil {
-		h.fail(c, err)
-		return nil, nil, false
+		return nil, nil, err
 	}
 	if ls == nil {
-		c.Redirect(http.StatusSeeOther, "/account")
-		return nil, nil, false
+		return nil, nil, seeOther("/account")
 	}
-	return ls, u, true
+	return ls, u, nil
 }
 
 // handleRevokeApp withdraws a consent and the app's tokens.
-func (h *Handler) handleRevokeApp(c *gin.Context) {
-	_, u, ok := h.accountAction(c)
-	if !ok {
-		return
+func (h *Handler) handleRevokeApp(c *gin.Context) error {
+	_, u, err := h.accountAction(c)
+	if err != nil {
+		return err
 	}
-	err := h.st.DeleteConsent(c.Request.Context(), u.ID, c.PostForm("client_id"))
+	err = h.st.DeleteConsent(c.Request.Context(), u.ID, c.PostForm("client_id"))
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done=app")
+	return nil
 }
 
 // handleRevokeSession signs out one of the user's other sessions.
-func (h *Handler) handleRevokeSession(c *gin.Context) {
+func (h *Handler) handleRevokeSession(c *gin.Context) error {
 	ctx := c.Request.Context()
-	ls, u, ok := h.accountAction(c)
-	if !ok {
-		return
+	ls, u, err := h.accountAction(c)
+	if err != nil {
+		return err
 	}
 	id := c.PostForm("session_id")
 	// Only the user's own sessions: look the id up in their list.
 	sessions, err := h.st.ListUserLoginSessions(ctx, u.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	for _, s := range sessions {
 		if s.ID == id {
 			if id == ls.ID {
 				if err := h.sessions.End(ctx, c.Writer, c.Request); err != nil {
-					h.fail(c, err)
-					return
+					return err
 				}
 				c.Redirect(http.StatusSeeOther, "/account")
-				return
+				return nil
 			}
 			if err := h.st.RevokeLoginSession(ctx, id); err != nil && !errors.Is(err, models.ErrNotFound) {
-				h.fail(c, err)
-				return
+				return err
 			}
 			break
 		}
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done=session")
+	return nil
 }
 
 // handleSignOut ends this browser's session.
-func (h *Handler) handleSignOut(c *gin.Context) {
-	if _, _, ok := h.accountAction(c); !ok {
-		return
+func (h *Handler) handleSignOut(c *gin.Context) error {
+	if _, _, err := h.accountAction(c); err != nil {
+		return err
 	}
 	if err := h.sessions.End(c.Request.Context(), c.Writer, c.Request); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Redirect(http.StatusSeeOther, "/account")
+	return nil
 }
 
 type credentialView struct {
@@ -250,47 +236,45 @@ func humanTime(t time.Time) string {
 }
 
 // handleRenamePasskey renames one of the user's passkeys.
-func (h *Handler) handleRenamePasskey(c *gin.Context) {
-	_, u, ok := h.accountAction(c)
-	if !ok {
-		return
+func (h *Handler) handleRenamePasskey(c *gin.Context) error {
+	_, u, err := h.accountAction(c)
+	if err != nil {
+		return err
 	}
 	name := strings.TrimSpace(c.PostForm("name"))
 	if name == "" || utf8.RuneCountInString(name) > 64 { // characters, as the form's maxlength counts
 		c.Redirect(http.StatusSeeOther, "/account?done=bad_name")
-		return
+		return nil
 	}
-	err := h.st.RenameCredential(c.Request.Context(), u.ID, c.PostForm("id"), name)
+	err = h.st.RenameCredential(c.Request.Context(), u.ID, c.PostForm("id"), name)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done=passkey_renamed")
+	return nil
 }
 
 // handleDeletePasskey deletes one of the user's passkeys or security keys,
 // unless credentialRemovable says no: the last credential (the user would
 // be locked out), or the last security key of a password that needs one.
-func (h *Handler) handleDeletePasskey(c *gin.Context) {
+func (h *Handler) handleDeletePasskey(c *gin.Context) error {
 	ctx := c.Request.Context()
-	ls, u, ok := h.accountAction(c)
-	if !ok {
-		return
+	ls, u, err := h.accountAction(c)
+	if err != nil {
+		return err
 	}
 	creds, err := h.st.ListUserCredentials(ctx, u.ID)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	pa, err := h.passwordAccount(c, ls, u)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	id := c.PostForm("id")
 	if why := credentialRemovable(creds, id, pa.HasPassword, pa.RequireKey); why != "" {
 		c.Redirect(http.StatusSeeOther, "/account?done="+why)
-		return
+		return nil
 	}
 	done := "passkey_deleted"
 	for _, cr := range creds {
@@ -300,26 +284,26 @@ func (h *Handler) handleDeletePasskey(c *gin.Context) {
 	}
 	err = h.st.DeleteCredential(ctx, u.ID, id)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done="+done)
+	return nil
 }
 
 // handleRename changes the user's display name.
-func (h *Handler) handleRename(c *gin.Context) {
-	_, u, ok := h.accountAction(c)
-	if !ok {
-		return
+func (h *Handler) handleRename(c *gin.Context) error {
+	_, u, err := h.accountAction(c)
+	if err != nil {
+		return err
 	}
 	name := strings.TrimSpace(c.PostForm("display_name"))
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		c.Redirect(http.StatusSeeOther, "/account?done=bad_name")
-		return
+		return nil
 	}
 	if err := h.st.SetUserDisplayName(c.Request.Context(), u.ID, name); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done=name")
+	return nil
 }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
-	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
@@ -40,7 +38,10 @@ type Store interface {
 
 // Deps are the hosted pages' collaborators.
 type Deps struct {
-	Store    Store
+	Store Store
+	// Events records the auth events of every method (*store.Store);
+	// nil: Store, when it records events, else none are recorded.
+	Events   EventRecorder
 	Sessions *websession.Manager
 	Pages    *templates.Renderer
 	Passkeys *passkey.Service
@@ -65,6 +66,7 @@ type Deps struct {
 // Handler serves the hosted pages.
 type Handler struct {
 	st         Store
+	events     EventRecorder
 	sessions   *websession.Manager
 	pages      *templates.Renderer
 	passkeys   *passkey.Service
@@ -99,11 +101,14 @@ func (h *Handler) signupAllowed(c *gin.Context) bool {
 
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
-	h := &Handler{st: deps.Store, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
+	h := &Handler{st: deps.Store, events: deps.Events, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
 		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, policies: deps.Policies, rpID: deps.RPID,
 		resumeURL: deps.ResumeURL}
 	if h.resumeURL == nil {
 		panic("authn: Deps.ResumeURL is required")
+	}
+	if er, ok := deps.Store.(EventRecorder); ok && h.events == nil {
+		h.events = er
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -114,115 +119,23 @@ func New(deps Deps) *Handler {
 // Mount registers the pages on r, which must carry the same-origin form
 // middleware.
 func (h *Handler) Mount(r gin.IRouter) {
-	r.GET("/login", h.handleLogin)
-	r.GET("/signup", h.handleSignup)
-	r.POST("/webauthn/login/options", h.handleLoginOptions)
-	r.POST("/webauthn/login/verify", h.handleLoginVerify)
-	r.POST("/webauthn/register/options", h.handleRegisterOptions)
-	r.POST("/webauthn/register/verify", h.handleRegisterVerify)
-	r.POST("/account/passkeys/rename", h.handleRenamePasskey)
-	r.POST("/account/passkeys/delete", h.handleDeletePasskey)
-	r.POST("/account/name", h.handleRename)
-	r.GET("/account", h.handleAccount)
-	r.POST("/account/apps/revoke", h.handleRevokeApp)
-	r.POST("/account/sessions/revoke", h.handleRevokeSession)
-	r.POST("/account/signout", h.handleSignOut)
+	r.GET("/login", h.page(h.handleLogin))
+	r.GET("/signup", h.page(h.handleSignup))
+	r.POST("/webauthn/login/options", h.api(h.handleLoginOptions))
+	r.POST("/webauthn/login/verify", h.api(h.handleLoginVerify))
+	r.POST("/webauthn/register/options", h.api(h.handleRegisterOptions))
+	r.POST("/webauthn/register/verify", h.api(h.handleRegisterVerify))
+	r.POST("/account/passkeys/rename", h.page(h.handleRenamePasskey))
+	r.POST("/account/passkeys/delete", h.page(h.handleDeletePasskey))
+	r.POST("/account/name", h.page(h.handleRename))
+	r.GET("/account", h.page(h.handleAccount))
+	r.POST("/account/apps/revoke", h.page(h.handleRevokeApp))
+	r.POST("/account/sessions/revoke", h.page(h.handleRevokeSession))
+	r.POST("/account/signout", h.page(h.handleSignOut))
 	if h.passlinks != nil {
 		h.mountPasslinks(r)
 	}
 	h.mountPasswords(r)
-}
-
-// pageError is an error with a message fit for people.
-type pageError struct {
-	status int
-	title  string
-	msg    string
-	hint   string
-	cause  error
-}
-
-func (e *pageError) Error() string {
-	if e.cause != nil {
-		return e.msg + ": " + e.cause.Error()
-	}
-	return e.msg
-}
-
-func (e *pageError) Unwrap() error { return e.cause }
-
-var errInteractionGone = &pageError{
-	status: http.StatusBadRequest,
-	title:  "This sign-in request has expired",
-	msg:    "This sign-in request has expired or was already completed.",
-	hint:   "Go back to the app and sign in again.",
-}
-
-var errBadForm = &pageError{status: http.StatusForbidden, title: "Please try again",
-	msg: "This form expired or was sent from another page.", hint: "Go back, reload the page and try again."}
-
-// fail renders err as a page; unexpected errors are logged once here and
-// shown as a generic message.
-func (h *Handler) fail(c *gin.Context, err error) {
-	var pe *pageError
-	if !errors.As(err, &pe) {
-		h.log.ErrorContext(c.Request.Context(), "hosted page", "path", httpx.RoutePath(c), "err", err)
-		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
-			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
-	} else if pe.cause != nil && pe.status >= 500 {
-		h.log.ErrorContext(c.Request.Context(), "hosted page", "path", httpx.RoutePath(c), "err", pe.cause)
-	}
-	c.Header("Cache-Control", "no-store")
-	if rerr := h.pages.Render(c.Writer, pe.status, "error", templates.Page{
-		Title: pe.title,
-		Data: map[string]string{
-			"Message":   pe.msg,
-			"Hint":      pe.hint,
-			"RequestID": httpx.RequestIDFrom(c.Request.Context()),
-		},
-	}); rerr != nil {
-		h.log.ErrorContext(c.Request.Context(), "render error page", "err", rerr)
-	}
-	c.Abort()
-}
-
-// interaction loads the interaction named in the request and checks it
-// belongs to this browser.
-func (h *Handler) interaction(c *gin.Context, id string) (*models.Interaction, *models.Client, error) {
-	ctx := c.Request.Context()
-	if id == "" || len(id) > 64 {
-		return nil, nil, errInteractionGone
-	}
-	in, err := h.st.GetInteraction(ctx, id)
-	switch {
-	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrExpired), errors.Is(err, models.ErrConsumed):
-		return nil, nil, errInteractionGone
-	case err != nil:
-		return nil, nil, err
-	}
-	if !h.sessions.SameBrowser(c.Request, in.BrowserHash) {
-		return nil, nil, &pageError{status: http.StatusForbidden, title: "Open this in the browser you started in",
-			msg: "This sign-in was started in a different browser.", hint: "Go back to the app in the browser where you started."}
-	}
-	client, err := h.st.GetClient(ctx, in.ClientID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, nil, errInteractionGone
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	// Any page of this sign-in may hold the form whose POST ends at the
-	// app; let that redirect pass CSP form-action.
-	allowRedirect(c, in, client)
-	return in, client, nil
-}
-
-// appLogo is the logo the hosted pages show for client (none without one).
-func appLogo(client *models.Client) string {
-	if client == nil {
-		return ""
-	}
-	return client.LogoURI
 }
 
 // currentUser returns the signed-in user of this browser, or nil.

@@ -32,7 +32,7 @@ type loginView struct {
 // handleLogin shows the sign-in page, for an interaction (an app asked)
 // or on its own (to reach the account page). It offers only the methods
 // that the client's policy allows.
-func (h *Handler) handleLogin(c *gin.Context) {
+func (h *Handler) handleLogin(c *gin.Context) error {
 	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil,
 		Password: h.passwords != nil, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
 	title, app, logo := "Sign in", "", ""
@@ -47,8 +47,7 @@ func (h *Handler) handleLogin(c *gin.Context) {
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
 		view.Passkey = clientAllows(client, models.MethodPasskey)
@@ -65,33 +64,28 @@ func (h *Handler) handleLogin(c *gin.Context) {
 		// The password page is this app's sign-in page (it links to an
 		// emailed link when that is allowed too).
 		c.Redirect(http.StatusSeeOther, "/login/password?interaction="+url.QueryEscape(view.Interaction))
-		return
+		return nil
 	case !view.Passkey && !view.Passlink:
 		// A clear page rather than a form that cannot work.
 		status, title = http.StatusForbidden, "No way to sign in to "+app
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, status, "login", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view}); err != nil {
-		h.fail(c, err)
-	}
+	return h.pages.Render(c.Writer, status, "login", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view})
 }
 
 // handleSignup shows the account creation page.
-func (h *Handler) handleSignup(c *gin.Context) {
+func (h *Handler) handleSignup(c *gin.Context) error {
 	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
 	title, app, logo := "Create your account", "", ""
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
 		view.Passkey = clientAllows(client, models.MethodPasskey)
 		title, app, logo = "Create your account for "+client.Name, client.Name, client.LogoURI
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := h.pages.Render(c.Writer, http.StatusOK, "signup", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view}); err != nil {
-		h.fail(c, err)
-	}
+	return h.pages.Render(c.Writer, http.StatusOK, "signup", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view})
 }

@@ -25,15 +25,3 @@ func (h *Handler) rememberReturn(c *gin.Context) string {
 	h.sessions.SetReturn(c.Writer, ret)
 	return ret
 }
-
-// afterStrongLogin is afterLogin for the passkey and password + security
-// key sign-ins: without an interaction, the remembered return path (if
-// any, and still safe) instead of the account page.
-func (h *Handler) afterStrongLogin(c *gin.Context, interactionID, sessionID string) string {
-	if interactionID == "" {
-		if r := safeReturn(h.sessions.TakeReturn(c.Writer, c.Request)); r != "" {
-			return r
-		}
-	}
-	return h.afterLogin(c, interactionID, sessionID)
-}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -23,20 +22,6 @@ import (
 // maxJSONBody bounds a WebAuthn response: a few KiB in practice.
 const maxJSONBody = 64 << 10
 
-type apiError struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-	// UnknownCredentialID lets the page tell the passkey manager to forget
-	// a credential this server no longer knows (signalUnknownCredential).
-	UnknownCredentialID string `json:"unknownCredentialId,omitempty"`
-	RPID                string `json:"rpId,omitempty"`
-}
-
-func (h *Handler) jsonError(c *gin.Context, status int, code, msg string) {
-	c.Header("Cache-Control", "no-store")
-	c.AbortWithStatusJSON(status, apiError{Error: code, Message: msg})
-}
-
 // jsonBody is the JSON API's guard and reader: the CSRF header, JSON, a
 // bounded body (the same-origin check is SameOriginForms', on every page
 // route).
@@ -44,72 +29,51 @@ func (h *Handler) jsonBody() httpx.JSONReader {
 	return httpx.JSONReader{CSRF: h.sessions, MaxBytes: maxJSONBody}
 }
 
-// jsonBodyError answers an error of jsonBody; unreadable is the message
-// for a body that is not the JSON expected.
-func (h *Handler) jsonBodyError(c *gin.Context, err error, unreadable string) {
+// bodyError is the refusal of an error of jsonBody; unreadable is the
+// message for a body that is not the JSON expected.
+func bodyError(err error, unreadable string) error {
 	switch {
 	case errors.Is(err, httpx.ErrCSRF), errors.Is(err, httpx.ErrCrossSite):
-		h.jsonError(c, http.StatusForbidden, "csrf", "This page expired. Reload it and try again.")
+		return refuse(http.StatusForbidden, "csrf", "This page expired. Reload it and try again.")
 	case errors.Is(err, httpx.ErrNotJSON):
-		h.jsonError(c, http.StatusUnsupportedMediaType, "invalid_request", "Send JSON.")
+		return refuse(http.StatusUnsupportedMediaType, "invalid_request", "Send JSON.")
 	case errors.Is(err, httpx.ErrTooLarge):
-		h.jsonError(c, http.StatusRequestEntityTooLarge, "too_large", "The request is too large.")
+		return refuse(http.StatusRequestEntityTooLarge, "too_large", "The request is too large.")
 	default:
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", unreadable)
+		return refuse(http.StatusBadRequest, "invalid_request", unreadable)
 	}
 }
 
-// apiGuard passes jsonBody and returns the body; on failure it has
-// answered.
-func (h *Handler) apiGuard(c *gin.Context) ([]byte, bool) {
-	body, err := h.jsonBody().Read(c.Request)
-	if err != nil {
-		h.jsonBodyError(c, err, "")
-		return nil, false
+// apiGuard passes jsonBody for a request without a body worth reading.
+func (h *Handler) apiGuard(c *gin.Context) error {
+	if _, err := h.jsonBody().Read(c.Request); err != nil {
+		return bodyError(err, "")
 	}
-	return body, true
+	return nil
 }
 
-// readJSON passes jsonBody and decodes the body into v; on failure it
-// has answered.
-func (h *Handler) readJSON(c *gin.Context, v any) bool {
+// readJSON passes jsonBody and decodes the body into v.
+func (h *Handler) readJSON(c *gin.Context, v any) error {
 	if err := h.jsonBody().Decode(c.Request, v); err != nil {
-		h.jsonBodyError(c, err, "The request could not be read.")
-		return false
+		return bodyError(err, "The request could not be read.")
 	}
-	return true
+	return nil
 }
 
 // passkeyUnreadable answers a passkey response that cannot be read.
 const passkeyUnreadable = "The passkey response could not be read."
 
 // readVerify passes the API guard and decodes the end of a ceremony; a
-// body without a ceremony or a credential is answered with unreadable.
-func (h *Handler) readVerify(c *gin.Context, unreadable string) (verifyRequest, bool) {
+// body without a ceremony or a credential is refused with unreadable.
+func (h *Handler) readVerify(c *gin.Context, unreadable string) (verifyRequest, error) {
 	var req verifyRequest
 	if err := h.jsonBody().Decode(c.Request, &req); err != nil {
-		h.jsonBodyError(c, err, unreadable)
-		return req, false
+		return req, bodyError(err, unreadable)
 	}
 	if req.Ceremony == "" || len(req.Credential) == 0 {
-		h.jsonError(c, http.StatusBadRequest, "invalid_request", unreadable)
-		return req, false
+		return req, refuse(http.StatusBadRequest, "invalid_request", unreadable)
 	}
-	return req, true
-}
-
-// noStoreJSON answers v as JSON that no cache keeps.
-func noStoreJSON(c *gin.Context, status int, v any) {
-	c.Header("Cache-Control", "no-store")
-	c.JSON(status, v)
-}
-
-// interactionID is the id of in, or "" without one.
-func interactionID(in *models.Interaction) string {
-	if in == nil {
-		return ""
-	}
-	return in.ID
+	return req, nil
 }
 
 // optionsRequest is what the page sends to begin a ceremony.
@@ -123,34 +87,6 @@ type optionsRequest struct {
 type verifyRequest struct {
 	Ceremony   string          `json:"ceremony"`
 	Credential json.RawMessage `json:"credential"`
-}
-
-// methodAllowed reports whether the interaction's client allows method.
-// Without an interaction (signing in to the account page) every method is.
-func (h *Handler) methodAllowed(c *gin.Context, interactionID, method string) (*models.Interaction, *models.Client, error) {
-	if interactionID == "" {
-		return nil, nil, nil
-	}
-	in, client, err := h.interaction(c, interactionID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !clientAllows(client, method) {
-		return nil, nil, &pageError{status: http.StatusForbidden, title: "Not available",
-			msg: "This app does not allow this way of signing in."}
-	}
-	return in, client, nil
-}
-
-// allowedJSON is methodAllowed for the JSON API: when the method is not
-// allowed (or the interaction is gone) it has answered.
-func (h *Handler) allowedJSON(c *gin.Context, interactionID, method string) (*models.Interaction, *models.Client, bool) {
-	in, client, err := h.methodAllowed(c, interactionID, method)
-	if err != nil {
-		h.pageErrJSON(c, err)
-		return nil, nil, false
-	}
-	return in, client, true
 }
 
 // clientPasskeyOptions are the passkey ceremony options the interaction's
@@ -170,21 +106,6 @@ func clientPasskeyOptions(in *models.Interaction, c *models.Client) passkey.Opti
 	return o
 }
 
-func clientAllows(c *models.Client, method string) bool {
-	return len(c.AllowedLoginMethods) == 0 || c.AllowedLoginMethods.Has(method)
-}
-
-// pageErrJSON answers a pageError (or any error) as JSON.
-func (h *Handler) pageErrJSON(c *gin.Context, err error) {
-	var pe *pageError
-	if errors.As(err, &pe) {
-		h.jsonError(c, pe.status, "interaction", pe.msg+" "+pe.hint)
-		return
-	}
-	h.log.ErrorContext(c.Request.Context(), "passkey api", "err", err)
-	h.jsonError(c, http.StatusInternalServerError, "server_error", "Something went wrong on our side. Please try again.")
-}
-
 type optionsResponse struct {
 	Ceremony  string          `json:"ceremony"`
 	PublicKey json.RawMessage `json:"publicKey"`
@@ -193,29 +114,27 @@ type optionsResponse struct {
 // handleLoginOptions begins a passkey sign-in: username-first when an
 // email is given, discoverable (button or autofill) otherwise. An unknown
 // email gets options of the same shape as a known one.
-func (h *Handler) handleLoginOptions(c *gin.Context) {
+func (h *Handler) handleLoginOptions(c *gin.Context) error {
 	ctx := c.Request.Context()
 	var req optionsRequest
-	if !h.readJSON(c, &req) {
-		return
+	if err := h.readJSON(c, &req); err != nil {
+		return err
 	}
-	in, client, ok := h.allowedJSON(c, req.Interaction, models.MethodPasskey)
-	if !ok {
-		return
+	in, client, err := h.methodAllowed(c, req.Interaction, models.MethodPasskey)
+	if err != nil {
+		return err
 	}
 	inID := interactionID(in)
 	o := clientPasskeyOptions(in, client)
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	var opts json.RawMessage
 	var ceremony string
-	var err error
 	email := strings.TrimSpace(req.Email)
 	switch {
 	case email == "":
 		opts, ceremony, err = h.passkeys.BeginLoginWith(ctx, nil, o, browser, inID)
 	case len(email) > 254 || !strings.Contains(email, "@"):
-		h.jsonError(c, http.StatusBadRequest, "invalid_email", "Enter a valid email address.")
-		return
+		return refuse(http.StatusBadRequest, "invalid_email", "Enter a valid email address.")
 	default:
 		u, uerr := h.st.GetUserByEmail(ctx, email)
 		switch {
@@ -228,62 +147,44 @@ func (h *Handler) handleLoginOptions(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		h.passkeyError(c, err, "", "")
-		return
+		return h.ceremonyError(c, passkeyMethod, err, "", "")
 	}
-	noStoreJSON(c, http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
+	return noStoreJSON(c, http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
 }
 
 // handleLoginVerify finishes a passkey sign-in and starts the session.
-func (h *Handler) handleLoginVerify(c *gin.Context) {
-	ctx := c.Request.Context()
-	req, ok := h.readVerify(c, passkeyUnreadable)
-	if !ok {
-		return
+func (h *Handler) handleLoginVerify(c *gin.Context) error {
+	req, err := h.readVerify(c, passkeyUnreadable)
+	if err != nil {
+		return err
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
-	res, err := h.passkeys.FinishLogin(ctx, req.Ceremony, browser, req.Credential)
+	res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
 	if err != nil {
-		h.passkeyError(c, err, "", "login")
-		return
+		return h.ceremonyError(c, passkeyMethod, err, "", "login")
 	}
-	ls, err := h.sessions.Start(ctx, c.Writer, c.Request, websession.Login{
-		UserID: res.User.ID, AMR: res.AMR, ACR: res.ACR, AuthTime: time.Now(),
-	})
+	next, err := h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
+		interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true})
 	if err != nil {
-		h.pageErrJSON(c, err)
-		return
+		return err
 	}
-	h.record(c, res.User.ID, res.InteractionID, "login", models.ResultSuccess, "", res.Credential.AAGUID)
-	c.JSON(http.StatusOK, gin.H{"redirect": h.afterStrongLogin(c, res.InteractionID, ls.ID)})
-}
-
-// afterLogin records the login on the interaction and says where to go.
-func (h *Handler) afterLogin(c *gin.Context, interactionID, sessionID string) string {
-	if interactionID != "" {
-		if err := h.st.CompleteInteractionLogin(c.Request.Context(), interactionID, sessionID); err == nil {
-			return h.resumeURL(interactionID)
-		}
-		// The interaction expired meanwhile: the user is signed in all the
-		// same; the account page says so.
-	}
-	return "/account"
+	c.JSON(http.StatusOK, gin.H{"redirect": next})
+	return nil
 }
 
 // handleRegisterOptions begins a passkey registration: sign-up when nobody
 // is signed in (email and name given), or adding a passkey to the signed-in
 // account.
-func (h *Handler) handleRegisterOptions(c *gin.Context) {
+func (h *Handler) handleRegisterOptions(c *gin.Context) error {
 	ctx := c.Request.Context()
 	var req optionsRequest
-	if !h.readJSON(c, &req) {
-		return
+	if err := h.readJSON(c, &req); err != nil {
+		return err
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	ls, u, err := h.currentUser(c)
 	if err != nil {
-		h.pageErrJSON(c, err)
-		return
+		return err
 	}
 	browser = registrationBinding(browser, ls)
 	var opts json.RawMessage
@@ -292,8 +193,7 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 		opts, ceremony, err = h.passkeys.BeginRegistration(ctx, u, nil, models.CredentialPasskey, browser, "")
 	} else {
 		if !h.signupAllowed(c) {
-			h.jsonError(c, http.StatusForbidden, "signup_closed", "New accounts can't be created here. Ask your administrator for an invitation.")
-			return
+			return refuse(http.StatusForbidden, "signup_closed", "New accounts can't be created here. Ask your administrator for an invitation.")
 		}
 		// No ":=" here: it would shadow err and lose BeginRegistration's
 		// error below.
@@ -301,21 +201,18 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) {
 		var client *models.Client
 		in, client, err = h.methodAllowed(c, req.Interaction, models.MethodPasskey)
 		if err != nil {
-			h.pageErrJSON(c, err)
-			return
+			return err
 		}
 		email, name := strings.TrimSpace(req.Email), strings.TrimSpace(req.Name)
 		if msg := checkSignup(email, name); msg != "" {
-			h.jsonError(c, http.StatusBadRequest, "invalid_signup", msg)
-			return
+			return refuse(http.StatusBadRequest, "invalid_signup", msg)
 		}
 		opts, ceremony, err = h.passkeys.BeginRegistrationWith(ctx, nil, &passkey.NewUser{Email: email, DisplayName: name}, models.CredentialPasskey, clientPasskeyOptions(in, client), browser, interactionID(in))
 	}
 	if err != nil {
-		h.passkeyError(c, err, "", "")
-		return
+		return h.ceremonyError(c, passkeyMethod, err, "", "")
 	}
-	noStoreJSON(c, http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
+	return noStoreJSON(c, http.StatusOK, optionsResponse{Ceremony: ceremony, PublicKey: opts})
 }
 
 // registrationBinding is what a registration ceremony is bound to: this
@@ -344,28 +241,25 @@ func checkSignup(email, name string) string {
 
 // handleRegisterVerify finishes a registration. After sign-up the new
 // user is signed in with the passkey just created.
-func (h *Handler) handleRegisterVerify(c *gin.Context) {
-	ctx := c.Request.Context()
-	req, ok := h.readVerify(c, passkeyUnreadable)
-	if !ok {
-		return
+func (h *Handler) handleRegisterVerify(c *gin.Context) error {
+	req, err := h.readVerify(c, passkeyUnreadable)
+	if err != nil {
+		return err
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	ls, cur, err := h.currentUser(c)
 	if err != nil {
-		h.pageErrJSON(c, err)
-		return
+		return err
 	}
-	u, cred, inID, err := h.passkeys.FinishRegistration(ctx, req.Ceremony, registrationBinding(browser, ls), req.Credential)
+	u, cred, inID, err := h.passkeys.FinishRegistration(c.Request.Context(), req.Ceremony, registrationBinding(browser, ls), req.Credential)
 	if err != nil {
-		h.passkeyError(c, err, "", "register")
-		return
+		return h.ceremonyError(c, passkeyMethod, err, "", "register")
 	}
-	h.record(c, u.ID, inID, "register", models.ResultSuccess, "", cred.AAGUID)
 	if ls != nil && cur.ID == u.ID {
 		// A passkey added to the signed-in account.
+		h.record(c, authEvent{method: models.MethodPasskey, userID: u.ID, interactionID: inID, name: "register", aaguid: cred.AAGUID})
 		c.JSON(http.StatusOK, gin.H{"redirect": "/account?done=passkey_added"})
-		return
+		return nil
 	}
 	// Sign-up: creating a passkey proved possession (and UV if the
 	// authenticator did it), the same as signing in with it.
@@ -376,12 +270,13 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) {
 	if !cred.BackupEligible {
 		amr = append(amr, "hwk")
 	}
-	nls, err := h.sessions.Start(ctx, c.Writer, c.Request, websession.Login{UserID: u.ID, AMR: amr, ACR: passkey.ACRFor(cred.UserVerified), AuthTime: time.Now()})
+	next, err := h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: amr, acr: passkey.ACRFor(cred.UserVerified),
+		interactionID: inID, event: "register", aaguid: cred.AAGUID})
 	if err != nil {
-		h.pageErrJSON(c, err)
-		return
+		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"redirect": h.afterLogin(c, inID, nls.ID)})
+	c.JSON(http.StatusOK, gin.H{"redirect": next})
+	return nil
 }
 
 // authMethod is what differs between the methods that finish WebAuthn
@@ -397,23 +292,16 @@ type authMethod struct {
 	// signalUnknown adds the unknown credential's id (and the RP ID) to
 	// the answer, for signalUnknownCredential.
 	signalUnknown bool
-	// maxUserAgent cuts the recorded User-Agent (0: kept whole).
-	maxUserAgent int
 }
 
 var (
-	passkeyMethod  = authMethod{method: models.MethodPasskey, logName: "passkey", signalUnknown: true, maxUserAgent: 300}
+	passkeyMethod  = authMethod{method: models.MethodPasskey, logName: "passkey", signalUnknown: true}
 	passwordMethod = authMethod{method: models.MethodPasswordKey, logName: "security key", answers: keyAnswers}
 )
 
-// passkeyError answers a passkey error as JSON and records the failure.
-func (h *Handler) passkeyError(c *gin.Context, err error, userID, event string) {
-	h.ceremonyError(c, passkeyMethod, err, userID, event)
-}
-
-// ceremonyError answers a refused ceremony step of method as JSON and,
-// for an event, records the failure.
-func (h *Handler) ceremonyError(c *gin.Context, m authMethod, err error, userID, event string) {
+// ceremonyError is the refusal of a ceremony step of method and, for an
+// event, records the failure.
+func (h *Handler) ceremonyError(c *gin.Context, m authMethod, err error, userID, event string) error {
 	status, code, msg := passkey.HTTPStatusAndCode(err)
 	if status >= 500 {
 		h.log.ErrorContext(c.Request.Context(), m.logName, "err", err)
@@ -424,50 +312,20 @@ func (h *Handler) ceremonyError(c *gin.Context, m authMethod, err error, userID,
 		msg = a
 	}
 	if event != "" {
+		e := authEvent{method: m.method, userID: userID, name: event, result: models.ResultFailure, reason: code}
 		var pe *passkey.Error
-		aaguid, interactionID := "", ""
 		if errors.As(err, &pe) {
-			if userID == "" {
-				userID = pe.UserID
+			if e.userID == "" {
+				e.userID = pe.UserID
 			}
-			aaguid, interactionID = pe.AAGUID, pe.InteractionID
+			e.aaguid, e.interactionID = pe.AAGUID, pe.InteractionID
 		}
-		h.recordEvent(c, m, userID, interactionID, event, models.ResultFailure, code, aaguid)
+		h.record(c, e)
 	}
-	resp := apiError{Error: code, Message: msg}
+	resp := refuse(status, code, msg)
 	if m.signalUnknown && errors.Is(err, passkey.ErrUnknownCredential) {
 		resp.UnknownCredentialID = passkey.CredentialID(err)
 		resp.RPID = h.rpID
 	}
-	c.Header("Cache-Control", "no-store")
-	c.AbortWithStatusJSON(status, resp)
-}
-
-// record stores a passkey auth event.
-func (h *Handler) record(c *gin.Context, userID, interactionID, event, result, reason, aaguid string) {
-	h.recordEvent(c, passkeyMethod, userID, interactionID, event, result, reason, aaguid)
-}
-
-// recordEvent stores an auth event of method; failures to record are
-// logged, not fatal.
-func (h *Handler) recordEvent(c *gin.Context, m authMethod, userID, interactionID, event, result, reason, aaguid string) {
-	ctx := c.Request.Context()
-	clientID := ""
-	if interactionID != "" {
-		if in, err := h.st.GetInteraction(ctx, interactionID); in != nil && (err == nil || errors.Is(err, models.ErrConsumed)) {
-			clientID = in.ClientID
-		}
-	}
-	ua := c.Request.UserAgent()
-	if m.maxUserAgent > 0 && len(ua) > m.maxUserAgent {
-		ua = ua[:m.maxUserAgent]
-	}
-	e := &models.AuthEvent{
-		ID: websession.RandomToken(16), At: time.Now().UTC(), UserID: userID, ClientID: clientID,
-		Method: m.method, Event: event, Result: result, Reason: reason, AAGUID: aaguid,
-		IP: c.ClientIP(), UserAgent: ua,
-	}
-	if err := h.passkeys.Record(ctx, e); err != nil {
-		h.log.WarnContext(ctx, "record auth event", "err", err)
-	}
+	return resp
 }

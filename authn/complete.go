@@ -1,0 +1,68 @@
+package authn
+
+import (
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/internal/websession"
+	"github.com/sesame-idp/sesame/models"
+)
+
+// signIn is an authentication a method finished: who, how (amr, acr) and
+// what to record. completeSignIn turns it into a login session.
+type signIn struct {
+	user *models.User
+	// method is the models.Method* recorded on the event.
+	method string
+	amr    []string
+	acr    string
+	// interactionID is the authorization waiting for this sign-in ("" for
+	// the account page or the console).
+	interactionID string
+	// event is the event recorded ("login" unless set), with reason and
+	// aaguid.
+	event  string
+	reason string
+	aaguid string
+	// strong: a passkey or password + security key sign-in; without an
+	// interaction it may return to the console (login_return.go).
+	strong bool
+	// holdInteraction, when set, is where to go instead of handing the
+	// interaction back: it stays open for a stronger sign-in.
+	holdInteraction string
+}
+
+// completeSignIn is the end of every sign-in, whatever the method: it
+// starts the login session, records the event, marks the interaction and
+// says where the browser goes next.
+func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
+	ls, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
+		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: time.Now(),
+	})
+	if err != nil {
+		return "", err
+	}
+	event := s.event
+	if event == "" {
+		event = "login"
+	}
+	h.record(c, authEvent{method: s.method, userID: s.user.ID, interactionID: s.interactionID, name: event,
+		reason: s.reason, aaguid: s.aaguid})
+	switch {
+	case s.holdInteraction != "":
+		return s.holdInteraction, nil
+	case s.strong && s.interactionID == "":
+		// login_return.go: the console's (or account's) return path.
+		if r := safeReturn(h.sessions.TakeReturn(c.Writer, c.Request)); r != "" {
+			return r, nil
+		}
+	case s.interactionID != "":
+		if err := h.st.CompleteInteractionLogin(c.Request.Context(), s.interactionID, ls.ID); err == nil {
+			return h.resumeURL(s.interactionID), nil
+		}
+		// The interaction expired meanwhile: the user is signed in all the
+		// same; the account page says so.
+	}
+	return "/account", nil
+}

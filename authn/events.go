@@ -1,0 +1,82 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/internal/websession"
+	"github.com/sesame-idp/sesame/models"
+)
+
+// EventRecorder stores the auth events the statistics count; *store.Store
+// implements it. Every method's events go through it, from here: the
+// method services only authenticate.
+type EventRecorder interface {
+	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
+}
+
+// authEvent is an auth event about to be recorded.
+type authEvent struct {
+	// method is the models.Method* of the event.
+	method string
+	userID string
+	// interactionID names the interaction the event belongs to; its
+	// client is taken from the interaction already loaded in this request
+	// (requestInteraction), unless clientID is given.
+	interactionID string
+	clientID      string
+	// name is the event ("login", "register", "request", …).
+	name   string
+	result string
+	reason string
+	aaguid string
+}
+
+// Bounds of the free text of an event.
+const (
+	maxEventReason    = 200
+	maxEventUserAgent = 500
+	// maxPasskeyUserAgent is what passkey events have always kept.
+	maxPasskeyUserAgent = 300
+)
+
+// record stores e with this request's IP and User-Agent; failures to
+// record are logged, not fatal.
+func (h *Handler) record(c *gin.Context, e authEvent) {
+	ctx := c.Request.Context()
+	if h.events == nil {
+		return
+	}
+	if e.clientID == "" && e.interactionID != "" {
+		if ri := h.requestInteraction(c, e.interactionID); ri.in != nil && (ri.err == nil || errors.Is(ri.err, models.ErrConsumed)) {
+			e.clientID = ri.in.ClientID
+		}
+	}
+	if e.result == "" {
+		e.result = models.ResultSuccess
+	}
+	maxUA := maxEventUserAgent
+	if e.method == models.MethodPasskey {
+		maxUA = maxPasskeyUserAgent
+	}
+	ev := &models.AuthEvent{
+		ID: websession.RandomToken(16), At: time.Now().UTC(), UserID: e.userID, ClientID: e.clientID,
+		Method: e.method, Event: e.name, Result: e.result, Reason: truncate(e.reason, maxEventReason), AAGUID: e.aaguid,
+		IP: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), maxUA),
+	}
+	if err := h.events.RecordAuthEvent(ctx, ev); err != nil {
+		h.log.WarnContext(ctx, "record auth event", "method", e.method, "err", err)
+	}
+}
+
+// truncate cuts s to at most n bytes, dropping a character cut in two.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

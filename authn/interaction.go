@@ -1,0 +1,127 @@
+package authn
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/models"
+)
+
+// The interaction a request names is read once per request, with its
+// client: the pages check it, completeSignIn marks it and the events take
+// their client id from it, all from the same copy.
+
+// loadedInteraction is what the store said about one interaction (and its
+// client), kept for the rest of the request.
+type loadedInteraction struct {
+	in        *models.Interaction
+	err       error
+	client    *models.Client
+	clientErr error
+}
+
+// interactionKey keys the loaded interactions in the gin context.
+const interactionKey = "authn.interactions"
+
+// requestInteraction loads the interaction id and its client, once per
+// request. The interaction may be set with an error (consumed, expired).
+func (h *Handler) requestInteraction(c *gin.Context, id string) *loadedInteraction {
+	memo, _ := c.Get(interactionKey)
+	loaded, _ := memo.(map[string]*loadedInteraction)
+	if li, ok := loaded[id]; ok {
+		return li
+	}
+	ctx := c.Request.Context()
+	li := &loadedInteraction{}
+	li.in, li.err = h.st.GetInteraction(ctx, id)
+	if li.in != nil {
+		li.client, li.clientErr = h.st.GetClient(ctx, li.in.ClientID)
+	}
+	if loaded == nil {
+		loaded = map[string]*loadedInteraction{}
+		c.Set(interactionKey, loaded)
+	}
+	loaded[id] = li
+	return li
+}
+
+// interaction loads the interaction named in the request and checks it
+// belongs to this browser.
+func (h *Handler) interaction(c *gin.Context, id string) (*models.Interaction, *models.Client, error) {
+	if id == "" || len(id) > 64 {
+		return nil, nil, errInteractionGone
+	}
+	li := h.requestInteraction(c, id)
+	switch err := li.err; {
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrExpired), errors.Is(err, models.ErrConsumed):
+		return nil, nil, errInteractionGone
+	case err != nil:
+		return nil, nil, err
+	}
+	in := li.in
+	if !h.sessions.SameBrowser(c.Request, in.BrowserHash) {
+		return nil, nil, &pageError{status: http.StatusForbidden, title: "Open this in the browser you started in",
+			msg: "This sign-in was started in a different browser.", hint: "Go back to the app in the browser where you started."}
+	}
+	if errors.Is(li.clientErr, models.ErrNotFound) {
+		return nil, nil, errInteractionGone
+	}
+	if li.clientErr != nil {
+		return nil, nil, li.clientErr
+	}
+	// Any page of this sign-in may hold the form whose POST ends at the
+	// app; let that redirect pass CSP form-action.
+	allowRedirect(c, in, li.client)
+	return in, li.client, nil
+}
+
+// liveInteraction is the interaction id of this request when it is still
+// waiting (neither consumed nor expired), or nil.
+func (h *Handler) liveInteraction(c *gin.Context, id string) *models.Interaction {
+	if id == "" {
+		return nil
+	}
+	if li := h.requestInteraction(c, id); li.err == nil {
+		return li.in
+	}
+	return nil
+}
+
+// methodAllowed reports whether the interaction's client allows method.
+// Without an interaction (signing in to the account page) every method is.
+func (h *Handler) methodAllowed(c *gin.Context, interactionID, method string) (*models.Interaction, *models.Client, error) {
+	if interactionID == "" {
+		return nil, nil, nil
+	}
+	in, client, err := h.interaction(c, interactionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !clientAllows(client, method) {
+		return nil, nil, &pageError{status: http.StatusForbidden, title: "Not available",
+			msg: "This app does not allow this way of signing in."}
+	}
+	return in, client, nil
+}
+
+func clientAllows(c *models.Client, method string) bool {
+	return len(c.AllowedLoginMethods) == 0 || c.AllowedLoginMethods.Has(method)
+}
+
+// interactionID is the id of in, or "" without one.
+func interactionID(in *models.Interaction) string {
+	if in == nil {
+		return ""
+	}
+	return in.ID
+}
+
+// appLogo is the logo the hosted pages show for client (none without one).
+func appLogo(client *models.Client) string {
+	if client == nil {
+		return ""
+	}
+	return client.LogoURI
+}

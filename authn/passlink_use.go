@@ -1,0 +1,410 @@
+package authn
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// Opening and using a link: the confirmation page (GET, changes nothing),
+// its POST (sign in here, approve or report another device's request),
+// the pages that explain a link that cannot be used, and the passkey
+// offer after a link sign-in.
+
+type passlinkConfirmView struct {
+	Token       string
+	CSRF        string
+	SameBrowser bool
+	Signup      bool
+	MaskedEmail string
+	Device      string
+	Requested   string
+	Error       string
+	Name        string
+	// Admin: an administrator sent the link; it signs in this browser.
+	Admin bool
+}
+
+// handlePasslinkOpen shows what the link will do. It changes nothing.
+func (h *Handler) handlePasslinkOpen(c *gin.Context) error {
+	browser := h.sessions.Browser(c.Writer, c.Request)
+	l, err := h.passlinks.Lookup(c.Request.Context(), c.Param("token"), browser)
+	if err != nil {
+		return h.passlinkProblem(c, l, err)
+	}
+	return h.renderPasslinkConfirm(c, http.StatusOK, l, "", "")
+}
+
+func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.Link, msg, name string) error {
+	app, logo := "", ""
+	if l.ClientID != "" {
+		if cl, err := h.st.GetClient(c.Request.Context(), l.ClientID); err == nil {
+			app, logo = cl.Name, cl.LogoURI
+			if l.SameBrowser && l.InteractionID != "" {
+				// "Sign in" here ends at the app when the authorization
+				// needs nothing more (a returning user who consented).
+				if in := h.liveInteraction(c, l.InteractionID); in != nil {
+					allowRedirect(c, in, cl)
+				}
+			}
+		}
+	}
+	signup := l.Purpose == models.PasslinkSignup
+	var title string
+	switch {
+	case !l.SameBrowser:
+		title = "Approve a sign-in on another device"
+	case signup:
+		title = "Create your account"
+	case app != "":
+		title = "Sign in to " + app
+	default:
+		title = "Sign in"
+	}
+	c.Header("Cache-Control", "no-store")
+	return h.pages.Render(c.Writer, status, "passlink_confirm", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: passlinkConfirmView{
+		// Lookup checked the token's shape.
+		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
+		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
+		Device: describeUserAgent(l.RequesterUserAgent), Requested: requestedAgo(l.CreatedAt, time.Now()),
+		Error: msg, Name: name, Admin: l.Purpose == models.PasslinkAdmin,
+	}})
+}
+
+// requestedAgo says when a request was made, approximately and exactly.
+func requestedAgo(t, now time.Time) string {
+	d := now.Sub(t)
+	var ago string
+	switch {
+	case d < time.Minute:
+		ago = "just now"
+	case d < 2*time.Minute:
+		ago = "1 minute ago"
+	case d < time.Hour:
+		ago = fmt.Sprintf("%d minutes ago", int(d/time.Minute))
+	default:
+		ago = "over an hour ago"
+	}
+	return ago + " (" + t.UTC().Format("15:04 MST") + ")"
+}
+
+// handlePasslinkUse signs in (this browser asked), or approves or denies
+// the requesting browser (another one asked).
+func (h *Handler) handlePasslinkUse(c *gin.Context) error {
+	if !h.sessions.CheckCSRF(c.Request, c.PostForm("csrf")) {
+		return errBadForm
+	}
+	token := c.Param("token")
+	browser := h.sessions.Browser(c.Writer, c.Request)
+	name := strings.TrimSpace(c.PostForm("name"))
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	switch c.PostForm("action") {
+	case "signin":
+		return h.passlinkUseHere(c, token, browser, name)
+	case "approve":
+		return h.passlinkApprove(c, token, browser, name)
+	case "deny":
+		// A report, not a cancellation: see passlink.Service.Report.
+		ctx := c.Request.Context()
+		l, err := h.passlinks.Report(ctx, token, browser)
+		if err != nil {
+			return h.passlinkProblem(c, l, err)
+		}
+		h.recordPasslink(c, l, "approve", models.ResultFailure, "reported")
+		return h.renderResult(c, http.StatusOK, "Nobody was signed in", nil, resultView{OK: true,
+			Message: "Thanks for telling us. Nobody can sign in with this link without the code shown on the other screen, and it stops working within " +
+				passlink.HumanDuration(h.passlinks.TTL(ctx)) + ".",
+			Hint: "You can ignore the mail. Never tell anyone a sign-in code."})
+	default:
+		return errBadForm
+	}
+}
+
+// passlinkUseHere signs in this browser, which asked for the link.
+func (h *Handler) passlinkUseHere(c *gin.Context, token, browser, name string) error {
+	ctx := c.Request.Context()
+	res, err := h.passlinks.SignIn(ctx, token, browser, name)
+	if errors.Is(err, passlink.ErrOtherBrowser) {
+		// The binding cookie changed since the page was shown: ask for
+		// the code like any other device.
+		l, lerr := h.passlinks.Lookup(ctx, token, browser)
+		if lerr != nil {
+			return h.passlinkProblem(c, l, lerr)
+		}
+		return h.renderPasslinkConfirm(c, http.StatusOK, l, "", name)
+	}
+	if err != nil {
+		return h.passlinkUseFailed(c, token, browser, err)
+	}
+	next, err := h.passlinkSignIn(c, res)
+	if err != nil {
+		return err
+	}
+	c.Redirect(http.StatusSeeOther, next)
+	return nil
+}
+
+// passlinkApprove approves the requesting browser with the code its
+// screen shows, and signs in this one too when asked ("also").
+func (h *Handler) passlinkApprove(c *gin.Context, token, browser, name string) error {
+	res, err := h.passlinks.Approve(c.Request.Context(), token, browser, c.PostForm("code"), name)
+	var wrong *passlink.WrongCodeError
+	switch {
+	case errors.Is(err, passlink.ErrCodeFormat):
+		return h.passlinkCodeError(c, token, browser, "Enter the 6-digit code shown on the screen where you asked for the link.", name)
+	case errors.As(err, &wrong):
+		if l, _ := h.passlinks.Lookup(c.Request.Context(), token, browser); l != nil {
+			h.recordPasslink(c, l, "approve", models.ResultFailure, "wrong_code")
+		}
+		msg := "That code doesn't match. 1 try left."
+		if wrong.Left != 1 {
+			msg = fmt.Sprintf("That code doesn't match. %d tries left.", wrong.Left)
+		}
+		return h.passlinkCodeError(c, token, browser, msg, name)
+	case err != nil:
+		return h.passlinkUseFailed(c, token, browser, err)
+	}
+	h.record(c, authEvent{method: models.MethodPasslink, userID: res.User.ID, interactionID: res.InteractionID, name: "approve"})
+	view := resultView{OK: true, Message: "Done. Go back to the other device: it continues by itself."}
+	if res.Proof.Removed() {
+		view.Hint = "This was the first time this address was confirmed, so for your safety we removed the passkeys, password and sessions that were added to the account before."
+	}
+	if c.PostForm("also") != "" {
+		// Signed in here too, for no authorization: the interaction is the
+		// other browser's.
+		if _, err := h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasslink, amr: passlink.AMR, acr: passlink.ACR}); err != nil {
+			return err
+		}
+		view.Message = "Done. Go back to the other device: it continues by itself. You're signed in here too."
+		view.ButtonLabel, view.ButtonHref = "Go to your account", "/account"
+	}
+	return h.renderResult(c, http.StatusOK, "Sign-in approved", nil, view)
+}
+
+// passlinkCodeError shows the approval page again with msg at the code.
+func (h *Handler) passlinkCodeError(c *gin.Context, token, browser, msg, name string) error {
+	l, err := h.passlinks.Lookup(c.Request.Context(), token, browser)
+	if err != nil {
+		return h.passlinkProblem(c, l, err)
+	}
+	l.SameBrowser = false // keep the approval form, whatever the cookie says
+	return h.renderPasslinkConfirm(c, http.StatusBadRequest, l, msg, name)
+}
+
+// passlinkUseFailed records a refused use and explains it.
+func (h *Handler) passlinkUseFailed(c *gin.Context, token, browser string, err error) error {
+	l, _ := h.passlinks.Lookup(c.Request.Context(), token, browser)
+	if reason := passlinkReason(err); reason != "" && l != nil {
+		h.recordPasslink(c, l, "login", models.ResultFailure, reason)
+	}
+	return h.passlinkProblem(c, l, err)
+}
+
+func passlinkReason(err error) string {
+	switch {
+	case errors.Is(err, passlink.ErrExpired):
+		return "expired"
+	case errors.Is(err, passlink.ErrUsed):
+		return "replayed"
+	case errors.Is(err, passlink.ErrLocked):
+		return "locked"
+	case errors.Is(err, passlink.ErrUserUnavailable):
+		return "user_unavailable"
+	case errors.Is(err, passlink.ErrInvalidLink):
+		return "invalid_link"
+	}
+	return ""
+}
+
+// recordPasslink records an event about link l (its user and client).
+func (h *Handler) recordPasslink(c *gin.Context, l *passlink.Link, event, result, reason string) {
+	h.record(c, authEvent{method: models.MethodPasslink, userID: l.UserID, clientID: l.ClientID, name: event, result: result, reason: reason})
+}
+
+// passlinkSignIn signs this browser in for res (completeSignIn) and says
+// where to go: the authorization (or account page), by way of the passkey
+// offer for someone who has none.
+func (h *Handler) passlinkSignIn(c *gin.Context, res *passlink.Result) (string, error) {
+	reason := ""
+	switch {
+	case res.Created:
+		reason = "signup"
+	case res.Admin:
+		reason = "admin_link"
+	}
+	next, err := h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasslink, amr: passlink.AMR, acr: passlink.ACR,
+		interactionID: res.InteractionID, reason: reason})
+	if err != nil {
+		return "", err
+	}
+	offer := h.passkeyOfferOr(c, res.User, next)
+	if res.Proof.Removed() && offer != next {
+		// Tell the person why their passkeys are gone (the offer page is
+		// where they land: the account has none now).
+		offer += "&notice=" + noticeAddressProven
+	}
+	return offer, nil
+}
+
+// noticeAddressProven marks the passkey offer shown after the first proof
+// of an address removed what the account held before.
+const noticeAddressProven = "address-proven"
+
+// passkeyOfferOr sends a user without a usable passkey to the page that
+// offers one, then on to next.
+func (h *Handler) passkeyOfferOr(c *gin.Context, u *models.User, next string) string {
+	if h.passkeys == nil {
+		return next
+	}
+	creds, err := h.st.ListUserCredentials(c.Request.Context(), u.ID)
+	if err != nil {
+		h.log.WarnContext(c.Request.Context(), "list credentials for passkey offer", "err", err)
+		return next
+	}
+	for _, cr := range creds {
+		if cr.Kind == models.CredentialPasskey && !cr.CloneWarning {
+			return next
+		}
+	}
+	return "/passlink/passkey?next=" + url.QueryEscape(next)
+}
+
+// nextRE is a well-formed interaction id.
+var nextRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// safeNext is where the passkey offer may continue to: the account page or
+// exactly the provider's resume URL for a well-formed interaction id,
+// nothing else (no open redirect).
+func (h *Handler) safeNext(next string) string {
+	if next == "/account" {
+		return next
+	}
+	if u, err := url.Parse(next); err == nil {
+		for _, vs := range u.Query() {
+			for _, id := range vs {
+				if nextRE.MatchString(id) && h.resumeURL(id) == next {
+					return next
+				}
+			}
+		}
+	}
+	return "/account"
+}
+
+// handlePasskeyOffer offers a passkey after a passlink sign-in.
+func (h *Handler) handlePasskeyOffer(c *gin.Context) error {
+	next := h.safeNext(c.Query("next"))
+	ls, u, err := h.currentUser(c)
+	if err != nil {
+		return err
+	}
+	if ls == nil || h.passkeys == nil {
+		return seeOther(next)
+	}
+	c.Header("Cache-Control", "no-store")
+	return h.pages.Render(c.Writer, http.StatusOK, "passlink_passkey", templates.Page{
+		Title: "Add a passkey so next time is one tap",
+		Data: map[string]any{
+			"CSRF": h.sessions.CSRFToken(c.Writer, c.Request), "Next": next, "Email": u.Email, "RPID": h.rpID,
+			"AddressProven": c.Query("notice") == noticeAddressProven,
+		},
+	})
+}
+
+type resultView struct {
+	OK          bool
+	Message     string
+	Hint        string
+	ButtonLabel string
+	ButtonHref  string
+	SecondLabel string
+	SecondHref  string
+}
+
+func (h *Handler) renderResult(c *gin.Context, status int, title string, client *models.Client, v resultView) error {
+	c.Header("Cache-Control", "no-store")
+	app := ""
+	if client != nil {
+		app = client.Name
+	}
+	return h.pages.Render(c.Writer, status, "passlink_result", templates.Page{Title: title, AppName: app, AppLogo: appLogo(client), Data: v})
+}
+
+// linkTrouble explains what sign-in and reset links share: a malformed
+// or an expired link (kind names the links), or an account that can no
+// longer sign in. Otherwise the title is "".
+func (h *Handler) linkTrouble(c *gin.Context, err error, kind string, v *resultView) (status int, title string) {
+	switch {
+	case errors.Is(err, passlink.ErrInvalidLink):
+		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived, or ask for a new one."
+		return http.StatusBadRequest, "This link doesn't work"
+	case errors.Is(err, passlink.ErrExpired):
+		v.Message = kind + " links work for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ", and this one is older."
+		return http.StatusGone, "This link has expired"
+	case errors.Is(err, passlink.ErrUserUnavailable):
+		v.Message = "The account for this address is not available."
+		v.Hint, v.ButtonLabel, v.ButtonHref = "Contact your administrator.", "", ""
+		return http.StatusForbidden, "This account can't sign in"
+	}
+	return http.StatusGone, ""
+}
+
+// passlinkProblem explains a link that cannot be used, with a way to
+// get a new one.
+func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) error {
+	newLink := h.newLinkURL(c, l)
+	v := resultView{ButtonLabel: "Email me a new link", ButtonHref: newLink}
+	status, title := h.linkTrouble(c, err, "Sign-in", &v)
+	switch {
+	case title != "":
+	case errors.Is(err, passlink.ErrLocked) || (l != nil && l.Outcome == models.PasslinkLocked):
+		title = "This link is locked"
+		v.Message = "A wrong code was typed too many times, so the link no longer works."
+	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkApproved:
+		title = "This sign-in was already approved"
+		v.Message = "Each link works once. Go back to " + describeUserAgent(l.RequesterUserAgent) + ", where it continues."
+	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkDenied:
+		title = "This sign-in was denied"
+		v.Message = "Nobody was signed in with this link, and it no longer works."
+	case errors.Is(err, passlink.ErrUsed):
+		title = "This link was already used"
+		v.Message = "Each link works once."
+		if ls, _, _ := h.currentUser(c); ls != nil {
+			v.OK, v.Hint = true, "You're already signed in here."
+			v.ButtonLabel, v.ButtonHref = "Continue", "/account"
+			v.SecondLabel, v.SecondHref = "Email me a new link", newLink
+			if l != nil && l.SameBrowser && l.InteractionID != "" {
+				if in := h.liveInteraction(c, l.InteractionID); in != nil && in.LoginSessionID == ls.ID {
+					v.ButtonHref = h.resumeURL(in.ID)
+				}
+			}
+		}
+	default:
+		return err
+	}
+	return h.renderResult(c, status, title, nil, v)
+}
+
+// newLinkURL is where to ask for a new link: for the same authorization
+// when this browser asked and it is still waiting.
+func (h *Handler) newLinkURL(c *gin.Context, l *passlink.Link) string {
+	if l == nil || !l.SameBrowser || l.InteractionID == "" {
+		return "/passlink"
+	}
+	if h.liveInteraction(c, l.InteractionID) == nil {
+		return "/passlink"
+	}
+	return "/passlink?interaction=" + url.QueryEscape(l.InteractionID)
+}

@@ -1,0 +1,155 @@
+package authn
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// One responder for every route. Handlers return an error; page routes
+// (wrapped by page) answer it with the HTML error page, JSON routes
+// (wrapped by api) with {"error": code, "message": text}. That JSON shape
+// is not problem+json on purpose: the page scripts (static/webauthn.js,
+// passlink.js, password.js) read data.error, data.message and
+// data.unknownCredentialId, and the tests hold the API to it. An
+// unexpected error is logged once, here, and shown as a plain message.
+
+// handlerFunc is a route that answers its own success and returns its
+// failure.
+type handlerFunc func(c *gin.Context) error
+
+// page wraps a page route: an error becomes the HTML error page (or,
+// for seeOther, a redirect).
+func (h *Handler) page(fn handlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		err := fn(c)
+		var to seeOther
+		switch {
+		case err == nil:
+		case errors.As(err, &to):
+			c.Redirect(http.StatusSeeOther, string(to))
+		default:
+			h.fail(c, err)
+		}
+	}
+}
+
+// seeOther ends a page route with a redirect instead of the page: a form
+// posted by a browser that is no longer signed in goes to /account.
+type seeOther string
+
+func (s seeOther) Error() string { return "see " + string(s) }
+
+// api wraps a JSON route: an error becomes a JSON refusal.
+func (h *Handler) api(fn handlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := fn(c); err != nil {
+			h.failJSON(c, err)
+		}
+	}
+}
+
+// pageError is an error with a message fit for people.
+type pageError struct {
+	status int
+	title  string
+	msg    string
+	hint   string
+	cause  error
+}
+
+func (e *pageError) Error() string {
+	if e.cause != nil {
+		return e.msg + ": " + e.cause.Error()
+	}
+	return e.msg
+}
+
+func (e *pageError) Unwrap() error { return e.cause }
+
+// apiError is a refusal of the JSON API, as the page scripts read it.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"error"`
+	Message string `json:"message"`
+	// UnknownCredentialID lets the page tell the passkey manager to forget
+	// a credential this server no longer knows (signalUnknownCredential).
+	UnknownCredentialID string `json:"unknownCredentialId,omitempty"`
+	RPID                string `json:"rpId,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+// refuse is a JSON refusal with status, code and a message for people.
+func refuse(status int, code, msg string) *apiError {
+	return &apiError{Status: status, Code: code, Message: msg}
+}
+
+var errInteractionGone = &pageError{
+	status: http.StatusBadRequest,
+	title:  "This sign-in request has expired",
+	msg:    "This sign-in request has expired or was already completed.",
+	hint:   "Go back to the app and sign in again.",
+}
+
+var errBadForm = &pageError{status: http.StatusForbidden, title: "Please try again",
+	msg: "This form expired or was sent from another page.", hint: "Go back, reload the page and try again."}
+
+// fail renders err as a page; unexpected errors are logged once here and
+// shown as a generic message.
+func (h *Handler) fail(c *gin.Context, err error) {
+	var pe *pageError
+	if !errors.As(err, &pe) {
+		h.logFailure(c, "hosted page", err)
+		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
+			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
+	} else if pe.cause != nil && pe.status >= 500 {
+		h.logFailure(c, "hosted page", pe.cause)
+	}
+	c.Header("Cache-Control", "no-store")
+	if rerr := h.pages.Render(c.Writer, pe.status, "error", templates.Page{
+		Title: pe.title,
+		Data: map[string]string{
+			"Message":   pe.msg,
+			"Hint":      pe.hint,
+			"RequestID": httpx.RequestIDFrom(c.Request.Context()),
+		},
+	}); rerr != nil {
+		h.log.ErrorContext(c.Request.Context(), "render error page", "err", rerr)
+	}
+	c.Abort()
+}
+
+// failJSON answers err as a JSON refusal: an apiError as it is, a
+// pageError (the interaction is gone, the method not allowed) as code
+// "interaction", anything else as a logged 500.
+func (h *Handler) failJSON(c *gin.Context, err error) {
+	var ae *apiError
+	var pe *pageError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &pe):
+		ae = refuse(pe.status, "interaction", pe.msg+" "+pe.hint)
+	default:
+		h.logFailure(c, "hosted api", err)
+		ae = refuse(http.StatusInternalServerError, "server_error", "Something went wrong on our side. Please try again.")
+	}
+	c.Header("Cache-Control", "no-store")
+	c.AbortWithStatusJSON(ae.Status, ae)
+}
+
+func (h *Handler) logFailure(c *gin.Context, what string, err error) {
+	h.log.LogAttrs(c.Request.Context(), slog.LevelError, what, slog.String("path", httpx.RoutePath(c)), slog.Any("err", err))
+}
+
+// noStoreJSON answers v as JSON that no cache keeps.
+func noStoreJSON(c *gin.Context, status int, v any) error {
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, v)
+	return nil
+}
