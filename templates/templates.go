@@ -104,6 +104,12 @@ func logoURL(s string) template.URL {
 	return ""
 }
 
+// render sets p.Data to the page's view and renders it.
+func (r *Renderer) render(w http.ResponseWriter, status int, name string, p Page, data any) error {
+	p.Data = data
+	return r.Render(w, status, name, p)
+}
+
 // Render writes page name with status. It renders into a buffer first so a
 // template error never leaves a half-written page.
 func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page) error {
