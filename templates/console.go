@@ -172,9 +172,9 @@ type ClientForm struct {
 // ClientSpec is the part of a client's settings the form shows as plain
 // fields (the rest are Options).
 type ClientSpec struct {
-	Name, LogoURI, JWKSURI                     string
+	Name, LogoURI, JWKSURI                      string
 	AccessTokenTTL, RefreshTokenTTL, IDTokenTTL int // seconds; 0 is the global setting
-	SkipConsent, Disabled                      bool
+	SkipConsent, Disabled                       bool
 }
 
 // ConsoleClientForm renders "register a client".

@@ -2,10 +2,13 @@ package templates
 
 import (
 	"html/template"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -52,7 +55,9 @@ func examplePages() []struct {
 		{"account_empty", func(r *Renderer, w http.ResponseWriter) error {
 			return r.Account(w, 200, Page{Title: "Your account"}, AccountView{Password: AccountPassword{On: true}, Notice: "reauth"})
 		}},
-		{"signed_out", func(r *Renderer, w http.ResponseWriter) error { return r.SignedOut(w, 200, Page{Title: "Your account"}) }},
+		{"signed_out", func(r *Renderer, w http.ResponseWriter) error {
+			return r.SignedOut(w, 200, Page{Title: "Your account"})
+		}},
 		{"error", func(r *Renderer, w http.ResponseWriter) error {
 			return r.Error(w, 400, p, ErrorView{Message: "Broken.", Hint: "Try again.", RequestID: "req1"})
 		}},
@@ -173,5 +178,30 @@ func TestEveryPageRenders(t *testing.T) {
 				t.Errorf("content type %q, %d bytes", ct, w.Body.Len())
 			}
 		})
+	}
+}
+
+// TestNewNamesMissingPage: a page a typed method renders is checked at
+// start-up, not at its first request.
+func TestNewNamesMissingPage(t *testing.T) {
+	for _, missing := range []string{"hosted/consent.html", "console/users.html", "hosted/layout.html", "console/layout.html"} {
+		fsys := fstest.MapFS{}
+		err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || p == missing {
+				return err
+			}
+			b, err := fs.ReadFile(files, p)
+			fsys[p] = &fstest.MapFile{Data: b}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := newFrom(fsys); err == nil || !strings.Contains(err.Error(), missing) {
+			t.Errorf("without %s: New = %v, want an error naming it", missing, err)
+		}
+	}
+	if _, err := newFrom(files); err != nil {
+		t.Fatalf("all pages: %v", err)
 	}
 }
