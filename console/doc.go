@@ -10,7 +10,7 @@
 // /login?return=<the page> (LoginURL; the return path is checked by
 // httpx.SafeReturn on both sides), and a passkey or password + security
 // key sign-in comes back there. A signed-in non-admin gets a page saying
-// so (templates/admin_refused.html), never the console.
+// so (templates/hosted/admin_refused.html), never the console.
 //
 // The flow of an admin request:
 //  1. Auth resolves the caller: a bearer access token Sesame issued by

@@ -14,7 +14,7 @@ import (
 	"github.com/sesame-idp/sesame/templates"
 )
 
-// UI serves the console's pages (server-rendered from templates/console_*,
+// UI serves the console's pages (server-rendered from templates/console/,
 // with static/console.js and console.css) and the live feed. Pages call
 // the same services as the admin API. Changes that are not destructive
 // post a form here; destructive ones (delete a client or user, remove a
@@ -72,16 +72,6 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.GET("/console/audit", u.handle(u.auditList))
 }
 
-// uiPage is the Data of every console page.
-type uiPage struct {
-	Nav   string // the section in the left navigation
-	Admin string // who is signed in
-	CSRF  string
-	// Flash is a one-line confirmation of the last change ("Client saved").
-	Flash string
-	Body  any
-}
-
 // handle adapts a page handler that returns an error: a problem the
 // person can act on is shown as such; anything else is logged once.
 func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
@@ -102,26 +92,17 @@ func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 		if p.Status == http.StatusNotFound {
 			msg = "There is nothing here. It may have been deleted."
 		}
-		_ = u.render(c, p.Status, "console_error", p.Title, "", map[string]string{"Message": msg})
+		_ = u.pages.ConsoleError(c.Writer, p.Status, templates.Page{Title: p.Title}, u.shell(c, ""), templates.ConsoleErrorView{Message: msg})
 	}
 }
 
-func (u *UI) render(c *gin.Context, status int, page, title, nav string, body any) error {
-	actor := ActorFrom(c.Request.Context())
-	p := uiPage{Nav: nav, Admin: actor.Label, Body: body, Flash: flashText(c.Query("done"))}
+// shell is what the console layout shows around a page of section nav.
+func (u *UI) shell(c *gin.Context, nav string) templates.ConsoleShell {
+	s := templates.ConsoleShell{Nav: nav, Admin: ActorFrom(c.Request.Context()).Label, Flash: flashText(c.Query("done"))}
 	if u.c != nil {
-		p.CSRF = u.c.CSRFToken(c)
+		s.CSRF = u.c.CSRFToken(c)
 	}
-	// Forms rendered by shared sub-templates carry their own token.
-	switch b := body.(type) {
-	case clientForm:
-		b.CSRF = p.CSRF
-		p.Body = b
-	case clientShowView:
-		b.Form.CSRF = p.CSRF
-		p.Body = b
-	}
-	return u.pages.Render(c.Writer, status, page, templates.Page{Title: title, Data: p})
+	return s
 }
 
 // flashText is the confirmation shown after a change (?done=…).
@@ -153,14 +134,8 @@ func pageParams(c *gin.Context, size int) (page, offset int) {
 	return page, (page - 1) * size
 }
 
-// uiPager is the pagination row under a table.
-type uiPager struct {
-	Page       int
-	Prev, Next string // URLs, "" when there is none
-}
-
-func uiMakePager(base url.Values, path string, page int, more bool) uiPager {
-	p := uiPager{Page: page}
+func uiMakePager(base url.Values, path string, page int, more bool) templates.Pager {
+	p := templates.Pager{Page: page}
 	link := func(n int) string {
 		q := url.Values{}
 		for k, v := range base {

@@ -11,43 +11,32 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // --- Policies --------------------------------------------------------
 
-type policyView struct {
-	P           policy.Policy
-	Methods     []uiOption
-	UV          []uiOption
-	Attestation []uiOption
-	Allow, Deny string
-	Durations   []durationField
-	Errors      map[string]string
-	Problem     string
-}
-
-type durationField struct {
-	Name, Label, Value, Hint string
-}
-
-func newPolicyView(p policy.Policy) policyView {
-	v := policyView{P: p, Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{}}
+func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
+	v := templates.ConsolePoliciesView{
+		P:     templates.PolicyFields{SignupOpen: p.SignupOpen, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile},
+		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
+	}
 	for _, m := range policy.LoginMethods {
-		v.Methods = append(v.Methods, uiOption{Value: m, Label: MethodName(m), Checked: slices.Contains(p.DefaultLoginMethods, m)})
+		v.Methods = append(v.Methods, templates.Option{Value: m, Label: MethodName(m), Checked: slices.Contains(p.DefaultLoginMethods, m)})
 	}
 	for _, o := range []string{"required", "preferred", "discouraged"} {
-		v.UV = append(v.UV, uiOption{Value: o, Label: o, Checked: p.UserVerification == o})
+		v.UV = append(v.UV, templates.Option{Value: o, Label: o, Checked: p.UserVerification == o})
 	}
 	for _, o := range []string{"none", "direct"} {
-		v.Attestation = append(v.Attestation, uiOption{Value: o, Label: o, Checked: p.Attestation == o})
+		v.Attestation = append(v.Attestation, templates.Option{Value: o, Label: o, Checked: p.Attestation == o})
 	}
 	d := func(x policy.Duration) string { return uiDuration(time.Duration(x)) }
-	v.Durations = []durationField{
-		{"passlink_ttl", "Sign-in link expiry", d(p.PasslinkTTL), "e.g. 10m"},
-		{"login_session_ttl", "Login session lifetime", d(p.LoginSessionTTL), "e.g. 720h; applies to sessions started from now on"},
-		{"access_token_ttl", "Access token lifetime", d(p.AccessTokenTTL), "e.g. 1h; applies to tokens issued from now on, unless the app sets its own"},
-		{"refresh_token_ttl", "Refresh token lifetime", d(p.RefreshTokenTTL), "e.g. 720h; applies to tokens issued from now on, unless the app sets its own"},
-		{"id_token_ttl", "ID token lifetime", d(p.IDTokenTTL), "e.g. 1h; applies to tokens issued from now on, unless the app sets its own"},
+	v.Durations = []templates.DurationField{
+		{Name: "passlink_ttl", Label: "Sign-in link expiry", Value: d(p.PasslinkTTL), Hint: "e.g. 10m"},
+		{Name: "login_session_ttl", Label: "Login session lifetime", Value: d(p.LoginSessionTTL), Hint: "e.g. 720h; applies to sessions started from now on"},
+		{Name: "access_token_ttl", Label: "Access token lifetime", Value: d(p.AccessTokenTTL), Hint: "e.g. 1h; applies to tokens issued from now on, unless the app sets its own"},
+		{Name: "refresh_token_ttl", Label: "Refresh token lifetime", Value: d(p.RefreshTokenTTL), Hint: "e.g. 720h; applies to tokens issued from now on, unless the app sets its own"},
+		{Name: "id_token_ttl", Label: "ID token lifetime", Value: d(p.IDTokenTTL), Hint: "e.g. 1h; applies to tokens issued from now on, unless the app sets its own"},
 	}
 	return v
 }
@@ -57,7 +46,7 @@ func (u *UI) policiesShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return u.render(c, 200, "console_policies", "Policies", "policies", newPolicyView(p))
+	return u.pages.ConsolePolicies(c.Writer, 200, templates.Page{Title: "Policies"}, u.shell(c, "policies"), newPolicyView(p))
 }
 
 func (u *UI) policiesSave(c *gin.Context) error {
@@ -116,14 +105,10 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		}
 	}
 	v.Errors, v.Problem = errs, "The policies were not saved. Check the fields marked below."
-	return u.render(c, 422, "console_policies", "Policies", "policies", v)
+	return u.pages.ConsolePolicies(c.Writer, 422, templates.Page{Title: "Policies"}, u.shell(c, "policies"), v)
 }
 
 // --- Keys ------------------------------------------------------------
-
-type keyRow struct {
-	KID, Alg, State, StateClass, Created, Activated, Retired, Expires string
-}
 
 func (u *UI) keysShow(c *gin.Context) error {
 	ks, err := u.c.Keys.List(c.Request.Context())
@@ -131,9 +116,9 @@ func (u *UI) keysShow(c *gin.Context) error {
 		return err
 	}
 	order := map[string]int{"current": 0, "active": 0, "next": 1, "retired": 2}
-	var rows []keyRow
+	var rows []templates.KeyRow
 	for _, k := range ks {
-		r := keyRow{KID: k.KID, Alg: k.Alg, State: k.State, Created: uiWhen(k.CreatedAt), Activated: uiWhenPtr(k.ActivatedAt),
+		r := templates.KeyRow{KID: k.KID, Alg: k.Alg, State: k.State, Created: uiWhen(k.CreatedAt), Activated: uiWhenPtr(k.ActivatedAt),
 			Retired: uiWhenPtr(k.RetiredAt), Expires: uiWhenPtr(k.ExpiresAt)}
 		switch k.State {
 		case "current", "active":
@@ -149,27 +134,16 @@ func (u *UI) keysShow(c *gin.Context) error {
 		}
 		rows = append(rows, r)
 	}
-	slices.SortStableFunc(rows, func(a, b keyRow) int {
+	slices.SortStableFunc(rows, func(a, b templates.KeyRow) int {
 		if d := order[a.State] - order[b.State]; d != 0 {
 			return d
 		}
 		return strings.Compare(a.Alg, b.Alg)
 	})
-	return u.render(c, 200, "console_keys", "Signing keys", "keys", rows)
+	return u.pages.ConsoleKeys(c.Writer, 200, templates.Page{Title: "Signing keys"}, u.shell(c, "keys"), rows)
 }
 
 // --- Audit log -------------------------------------------------------
-
-type uiAuditRow struct {
-	At, Actor, ActorKind, Action, TargetType, TargetID, IP, Before, After string
-}
-
-type uiAuditView struct {
-	Action, TargetType, TargetID, Actor string
-	Rows                                []uiAuditRow
-	Next                                string
-	Filtered                            bool
-}
 
 func (u *UI) auditList(c *gin.Context) error {
 	bound := func(s string) string {
@@ -179,7 +153,7 @@ func (u *UI) auditList(c *gin.Context) error {
 		}
 		return s
 	}
-	v := uiAuditView{Action: bound(c.Query("action")), TargetType: bound(c.Query("target_type")), TargetID: bound(c.Query("target_id")), Actor: bound(c.Query("actor_id"))}
+	v := templates.ConsoleAuditView{Action: bound(c.Query("action")), TargetType: bound(c.Query("target_type")), TargetID: bound(c.Query("target_id")), Actor: bound(c.Query("actor_id"))}
 	v.Filtered = v.Action != "" || v.TargetType != "" || v.TargetID != "" || v.Actor != ""
 	page, err := u.c.Audit.List(c.Request.Context(), AuditQuery{Action: v.Action, TargetType: v.TargetType, TargetID: v.TargetID,
 		ActorID: v.Actor, Cursor: bound(c.Query("cursor")), Limit: 50})
@@ -187,7 +161,7 @@ func (u *UI) auditList(c *gin.Context) error {
 		return err
 	}
 	for _, e := range page.Items {
-		v.Rows = append(v.Rows, uiAuditRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Actor: actorLabel(e), ActorKind: e.ActorKind,
+		v.Rows = append(v.Rows, templates.AuditRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Actor: actorLabel(e), ActorKind: e.ActorKind,
 			Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, Before: e.BeforeJSON, After: e.AfterJSON})
 	}
 	if page.NextCursor != "" {
@@ -199,7 +173,7 @@ func (u *UI) auditList(c *gin.Context) error {
 		}
 		v.Next = "/console/audit?" + q.Encode()
 	}
-	return u.render(c, 200, "console_audit", "Audit log", "audit", v)
+	return u.pages.ConsoleAudit(c.Writer, 200, templates.Page{Title: "Audit log"}, u.shell(c, "audit"), v)
 }
 
 func actorLabel(e models.AuditEntry) string {

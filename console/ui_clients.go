@@ -11,41 +11,20 @@ import (
 
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // uiPageSize is how many rows a console table shows.
 const uiPageSize = 20
 
-type uiOption struct {
-	Value, Label, Hint string
-	Checked            bool
-}
-
-type clientForm struct {
-	Action       string // where the form posts
-	Submit       string // the button's label
-	New          bool
-	Spec         clients.Spec
-	Redirects    string // one per line
-	PostLogouts  string
-	Confidential bool
-	AuthMethods  []uiOption
-	Grants       []uiOption
-	Scopes       []uiOption
-	Methods      []uiOption
-	Algs         []uiOption
-	ACRs         []uiOption
-	UVs          []uiOption
-	Errors       map[string]string // field → message
-	CSRF         string
-	Problem      string
-}
-
-func newClientForm(spec clients.Spec, isNew bool) clientForm {
-	f := clientForm{New: isNew, Spec: spec, Redirects: strings.Join(spec.RedirectURIs, "\n"),
-		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Confidential: !spec.Public, Errors: map[string]string{}}
+func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
+	f := templates.ClientForm{New: isNew, Redirects: strings.Join(spec.RedirectURIs, "\n"),
+		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
+		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
+			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
+			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
-	for _, m := range []uiOption{
+	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
 		{Value: clients.AuthClientSecretPost, Label: "Client secret (form post)"},
 		{Value: clients.AuthPrivateKeyJWT, Label: "Private key JWT"},
@@ -53,7 +32,7 @@ func newClientForm(spec clients.Spec, isNew bool) clientForm {
 		m.Checked = spec.TokenEndpointAuthMethod == m.Value
 		f.AuthMethods = append(f.AuthMethods, m)
 	}
-	for _, g := range []uiOption{
+	for _, g := range []templates.Option{
 		{Value: clients.GrantAuthorizationCode, Label: "Authorization code", Hint: "people sign in"},
 		{Value: clients.GrantRefreshToken, Label: "Refresh token", Hint: "stay signed in"},
 		{Value: clients.GrantClientCredentials, Label: "Client credentials", Hint: "machine to machine"},
@@ -62,15 +41,15 @@ func newClientForm(spec clients.Spec, isNew bool) clientForm {
 		f.Grants = append(f.Grants, g)
 	}
 	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeAdmin, clients.ScopeIntrospect} {
-		f.Scopes = append(f.Scopes, uiOption{Value: s, Label: s, Checked: has(spec.Scopes, s)})
+		f.Scopes = append(f.Scopes, templates.Option{Value: s, Label: s, Checked: has(spec.Scopes, s)})
 	}
 	for _, m := range []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey} {
-		f.Methods = append(f.Methods, uiOption{Value: m, Label: MethodName(m), Checked: has(spec.AllowedLoginMethods, m)})
+		f.Methods = append(f.Methods, templates.Option{Value: m, Label: MethodName(m), Checked: has(spec.AllowedLoginMethods, m)})
 	}
 	for _, a := range []string{clients.AlgRS256, clients.AlgES256, clients.AlgEdDSA} {
-		f.Algs = append(f.Algs, uiOption{Value: a, Label: a, Checked: spec.IDTokenSignedAlg == a})
+		f.Algs = append(f.Algs, templates.Option{Value: a, Label: a, Checked: spec.IDTokenSignedAlg == a})
 	}
-	for _, a := range []uiOption{
+	for _, a := range []templates.Option{
 		{Value: "", Label: "Whatever the app asks for"},
 		{Value: models.ACRBasic, Label: "At least basic (any method)"},
 		{Value: models.ACRPhishingResistant, Label: "Phishing-resistant (passkey, or password + security key)"},
@@ -78,7 +57,7 @@ func newClientForm(spec clients.Spec, isNew bool) clientForm {
 		a.Checked = spec.MinACR == a.Value
 		f.ACRs = append(f.ACRs, a)
 	}
-	for _, v := range []uiOption{
+	for _, v := range []templates.Option{
 		{Value: "", Label: "Global policy"},
 		{Value: "required", Label: "Required (PIN, fingerprint or face every time)"},
 		{Value: "preferred", Label: "Preferred"},
@@ -133,8 +112,9 @@ func formSeconds(c *gin.Context, name string) int {
 	return n
 }
 
-// formErrors puts a validation problem's messages next to their fields.
-func (f *clientForm) setErrors(err error) bool {
+// setFormErrors puts a validation problem's messages next to their
+// fields; it reports whether err was such a problem.
+func setFormErrors(f *templates.ClientForm, err error) bool {
 	p := toProblem(err)
 	if p.Status != 422 && p.Status != 409 {
 		return false
@@ -147,20 +127,6 @@ func (f *clientForm) setErrors(err error) bool {
 		f.Problem = cmp.Or(p.Detail, p.Title)
 	}
 	return true
-}
-
-type clientRow struct {
-	ID, Name, Type, Grants, Created string
-	Disabled                        bool
-}
-
-type clientListView struct {
-	Query string
-	Sort  string
-	Rows  []clientRow
-	Pager uiPager
-	Total int
-	Sorts []uiOption
 }
 
 func (u *UI) clientList(c *gin.Context) error {
@@ -189,18 +155,18 @@ func (u *UI) clientList(c *gin.Context) error {
 		slices.SortStableFunc(all, func(a, b ClientView) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	}
 	page, offset := pageParams(c, uiPageSize)
-	v := clientListView{Query: q, Sort: sortBy, Total: len(all),
-		Sorts: []uiOption{{Value: "name", Label: "Name", Checked: sortBy == "name"}, {Value: "created", Label: "Newest first", Checked: sortBy == "created"}}}
+	v := templates.ConsoleClientsView{Query: q, Sort: sortBy, Total: len(all),
+		Sorts: []templates.Option{{Value: "name", Label: "Name", Checked: sortBy == "name"}, {Value: "created", Label: "Newest first", Checked: sortBy == "created"}}}
 	end := min(offset+uiPageSize, len(all))
 	for _, cl := range all[min(offset, len(all)):end] {
 		typ := "Confidential"
 		if cl.Public {
 			typ = "Public"
 		}
-		v.Rows = append(v.Rows, clientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt), Disabled: cl.Disabled})
+		v.Rows = append(v.Rows, templates.ClientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt), Disabled: cl.Disabled})
 	}
 	v.Pager = uiMakePager(url.Values{"q": {q}, "sort": {sortBy}}, "/console/clients", page, end < len(all))
-	return u.render(c, 200, "console_clients", "Clients", "clients", v)
+	return u.pages.ConsoleClients(c.Writer, 200, templates.Page{Title: "Clients"}, u.shell(c, "clients"), v)
 }
 
 func (u *UI) clientNew(c *gin.Context) error {
@@ -208,7 +174,7 @@ func (u *UI) clientNew(c *gin.Context) error {
 	spec.Normalize()
 	f := newClientForm(spec, true)
 	f.Action, f.Submit = "/console/clients", "Register client"
-	return u.render(c, 200, "console_client_form", "Register a client", "clients", f)
+	return u.pages.ConsoleClientForm(c.Writer, 200, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 }
 
 func (u *UI) clientCreate(c *gin.Context) error {
@@ -218,18 +184,12 @@ func (u *UI) clientCreate(c *gin.Context) error {
 		spec.Normalize()
 		f := newClientForm(spec, true)
 		f.Action, f.Submit = "/console/clients", "Register client"
-		if f.setErrors(err) {
-			return u.render(c, 422, "console_client_form", "Register a client", "clients", f)
+		if setFormErrors(&f, err) {
+			return u.pages.ConsoleClientForm(c.Writer, 422, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 		}
 		return err
 	}
 	return u.renderSecret(c, view, secret, true)
-}
-
-type secretView struct {
-	Client ClientView
-	Secret string
-	New    bool
 }
 
 func (u *UI) renderSecret(c *gin.Context, view *ClientView, secret string, isNew bool) error {
@@ -237,13 +197,13 @@ func (u *UI) renderSecret(c *gin.Context, view *ClientView, secret string, isNew
 	if !isNew {
 		title = "New client secret"
 	}
-	return u.render(c, 200, "console_client_secret", title, "clients", secretView{Client: *view, Secret: secret, New: isNew})
+	return u.pages.ConsoleClientSecret(c.Writer, 200, templates.Page{Title: title}, u.shell(c, "clients"),
+		templates.ConsoleClientSecretView{Client: clientSummary(view), Secret: secret, New: isNew})
 }
 
-type clientShowView struct {
-	Client ClientView
-	Form   clientForm
-	Type   string
+// clientSummary is what a client's page shows of it.
+func clientSummary(v *ClientView) templates.ClientSummary {
+	return templates.ClientSummary{ID: v.ID, Name: v.Name, Disabled: v.Disabled, HasSecret: v.HasSecret, CreatedAt: v.CreatedAt}
 }
 
 func (u *UI) clientShow(c *gin.Context) error {
@@ -254,7 +214,7 @@ func (u *UI) clientShow(c *gin.Context) error {
 	return u.renderClient(c, 200, view, nil)
 }
 
-func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *clientForm) error {
+func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *templates.ClientForm) error {
 	if f == nil {
 		nf := newClientForm(view.Spec, false)
 		f = &nf
@@ -264,7 +224,8 @@ func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *clien
 	if view.Public {
 		typ = "Public"
 	}
-	return u.render(c, status, "console_client", view.Name, "clients", clientShowView{Client: *view, Form: *f, Type: typ})
+	return u.pages.ConsoleClient(c.Writer, status, templates.Page{Title: view.Name}, u.shell(c, "clients"),
+		templates.ConsoleClientView{Client: clientSummary(view), Form: *f, Type: typ})
 }
 
 func (u *UI) clientUpdate(c *gin.Context) error {
@@ -279,7 +240,7 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 		}
 		spec.Normalize()
 		f := newClientForm(spec, false)
-		if f.setErrors(err) {
+		if setFormErrors(&f, err) {
 			return u.renderClient(c, 422, cur, &f)
 		}
 		return err

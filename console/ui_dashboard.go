@@ -1,62 +1,12 @@
 package console
 
 import (
-	"html/template"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/templates"
 )
-
-type rangeLink struct {
-	Name, Label string
-	Current     bool
-}
-
-type legendItem struct {
-	Class, Name, Total string
-}
-
-type chartView struct {
-	Title  string
-	SVG    template.HTML
-	Legend []legendItem
-	Empty  bool
-	// EmptyText says what an empty chart means.
-	EmptyText string
-}
-
-type barItem struct {
-	Name, Total string
-	// Width is a CSS class w0 … w20 (5% steps): the CSP forbids inline style.
-	Width string
-}
-
-type dashboardView struct {
-	Range         StatsRange
-	Ranges        []rangeLink
-	Headline      Headline
-	SignIns       string
-	Failures      string
-	Active        string
-	ActiveMonth   string
-	PasskeyShare  string
-	PasskeyUsers  string
-	ByMethod      chartView
-	ByClient      chartView
-	NewAccounts   chartView
-	FailureBars   []barItem
-	Adoption      Adoption
-	SignInShare   string
-	UserShare     string
-	Fallbacks     string
-	FallbackToKey string
-	FallbackShare string
-	Synced        string
-	DeviceBound   string
-	SyncedBar     string
-	Models        []barItem
-	Feed          []FeedItem
-}
 
 func (u *UI) dashboard(c *gin.Context) error {
 	ctx := c.Request.Context()
@@ -69,8 +19,8 @@ func (u *UI) dashboard(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := dashboardView{
-		Range: r, Headline: d.Headline, Feed: feed, Adoption: d.Adoption,
+	v := templates.ConsoleDashboardView{
+		Range:   templates.RangeLink{Name: r.Name, Label: r.Label},
 		SignIns: uiNumber(d.Headline.SignInsToday), Failures: uiNumber(d.Headline.FailuresToday),
 		Active: uiNumber(d.Headline.ActiveToday), ActiveMonth: uiNumber(d.Headline.ActiveMonth),
 		PasskeyShare: uiPercent(d.Headline.PasskeySignInsToday), PasskeyUsers: uiPercent(d.Headline.PasskeyUsers),
@@ -84,32 +34,35 @@ func (u *UI) dashboard(c *gin.Context) error {
 		SyncedBar: widthClass(ratio(d.Credentials.Synced, d.Credentials.Synced+d.Credentials.DeviceBound)),
 	}
 	for _, rr := range StatsRanges {
-		v.Ranges = append(v.Ranges, rangeLink{Name: rr.Name, Label: rr.Name, Current: rr.Name == r.Name})
+		v.Ranges = append(v.Ranges, templates.RangeLink{Name: rr.Name, Label: rr.Name, Current: rr.Name == r.Name})
 	}
 	v.FailureBars = uiBars(d.Failures, 8)
 	v.Models = uiBars(d.Credentials.TopModels, 8)
-	return u.render(c, 200, "console_dashboard", "Dashboard", "dashboard", v)
+	for _, f := range feed {
+		v.Feed = append(v.Feed, templates.FeedRow{Time: f.Time, User: f.User, Method: f.Method, Client: f.Client, Event: f.Event, OK: f.OK, Reason: f.Reason})
+	}
+	return u.pages.ConsoleDashboard(c.Writer, 200, templates.Page{Title: "Dashboard"}, u.shell(c, "dashboard"), v)
 }
 
-func uiChart(c TimeChart, title, empty string, half bool) chartView {
-	v := chartView{Title: title, SVG: chartHTML(c, title, half), Empty: c.Total() == 0, EmptyText: empty}
+func uiChart(c TimeChart, title, empty string, half bool) templates.Chart {
+	v := templates.Chart{Title: title, SVG: chartHTML(c, title, half), Empty: c.Total() == 0, EmptyText: empty}
 	for i, s := range c.Series {
-		v.Legend = append(v.Legend, legendItem{Class: "s" + string(rune('0'+i%6)), Name: s.Name, Total: uiNumber(s.Total)})
+		v.Legend = append(v.Legend, templates.LegendItem{Class: "s" + string(rune('0'+i%6)), Name: s.Name, Total: uiNumber(s.Total)})
 	}
 	return v
 }
 
-func uiBars(cs []Count, n int) []barItem {
+func uiBars(cs []Count, n int) []templates.Bar {
 	var top int64
 	for _, c := range cs {
 		top = max(top, c.Total)
 	}
-	var out []barItem
+	var out []templates.Bar
 	for i, c := range cs {
 		if i == n {
 			break
 		}
-		out = append(out, barItem{Name: c.Name, Total: uiNumber(c.Total), Width: widthClass(ratio(c.Total, top))})
+		out = append(out, templates.Bar{Name: c.Name, Total: uiNumber(c.Total), Width: widthClass(ratio(c.Total, top))})
 	}
 	return out
 }

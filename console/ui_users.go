@@ -7,18 +7,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
 )
-
-type userRow struct {
-	ID, Email, Name, Created string
-	Disabled, Admin          bool
-}
-
-type userListView struct {
-	Query string
-	Rows  []userRow
-	Pager uiPager
-}
 
 func (u *UI) userList(c *gin.Context) error {
 	q := strings.TrimSpace(c.Query("q"))
@@ -30,35 +20,12 @@ func (u *UI) userList(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := userListView{Query: q, Pager: uiMakePager(url.Values{"q": {q}}, "/console/users", page, more)}
+	v := templates.ConsoleUsersView{Query: q, Pager: uiMakePager(url.Values{"q": {q}}, "/console/users", page, more)}
 	for _, us := range users {
-		v.Rows = append(v.Rows, userRow{ID: us.ID, Email: us.Email, Name: us.DisplayName, Created: uiWhen(us.CreatedAt),
+		v.Rows = append(v.Rows, templates.UserRow{ID: us.ID, Email: us.Email, Name: us.DisplayName, Created: uiWhen(us.CreatedAt),
 			Disabled: us.Disabled, Admin: us.Admin})
 	}
-	return u.render(c, 200, "console_users", "Users", "users", v)
-}
-
-type credRow struct {
-	ID, Name, Kind, Model, Storage, Created, LastUsed, AAGUID string
-	Flagged                                                   bool
-}
-
-type sessionRow struct {
-	Started, LastSeen, Expires, Methods, IP, Device string
-}
-
-type eventRow struct {
-	At, Event, Method, Client, Reason, IP string
-	OK                                    bool
-}
-
-type userShowView struct {
-	User UserView
-	// Passlinks: "send a sign-in link" is available.
-	Passlinks bool
-	Creds     []credRow
-	Sessions  []sessionRow
-	Events    []eventRow
+	return u.pages.ConsoleUsers(c.Writer, 200, templates.Page{Title: "Users"}, u.shell(c, "users"), v)
 }
 
 func (u *UI) userShow(c *gin.Context) error {
@@ -71,9 +38,11 @@ func (u *UI) userShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := userShowView{User: d.User, Passlinks: u.c != nil && u.c.Users.CanSendPasslink()}
+	du := d.User
+	v := templates.ConsoleUserView{User: templates.UserSummary{ID: du.ID, Email: du.Email, EmailVerified: du.EmailVerified,
+		DisplayName: du.DisplayName, Disabled: du.Disabled, Admin: du.Admin, CreatedAt: du.CreatedAt}, Passlinks: u.c != nil && u.c.Users.CanSendPasslink()}
 	for _, cr := range d.Credentials {
-		r := credRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt),
+		r := templates.CredRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt),
 			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: "Passkey", Storage: "Device-bound"}
 		if cr.Kind == models.CredentialSecurityKey {
 			r.Kind = "Security key"
@@ -90,11 +59,11 @@ func (u *UI) userShow(c *gin.Context) error {
 		v.Creds = append(v.Creds, r)
 	}
 	for _, s := range d.Sessions {
-		v.Sessions = append(v.Sessions, sessionRow{Started: uiWhen(s.AuthTime), LastSeen: uiWhen(s.LastSeenAt), Expires: uiWhen(s.ExpiresAt),
+		v.Sessions = append(v.Sessions, templates.SessionRow{Started: uiWhen(s.AuthTime), LastSeen: uiWhen(s.LastSeenAt), Expires: uiWhen(s.ExpiresAt),
 			Methods: strings.Join(s.AMR, ", "), IP: s.IP, Device: uiTrunc(s.UserAgent, 60)})
 	}
 	for _, e := range d.Events {
-		r := eventRow{At: uiWhen(e.At), Method: MethodName(e.Method), Client: clientName(names, e.ClientID), Reason: e.Reason, IP: e.IP,
+		r := templates.EventRow{At: uiWhen(e.At), Method: MethodName(e.Method), Client: clientName(names, e.ClientID), Reason: e.Reason, IP: e.IP,
 			OK: e.Result == models.ResultSuccess}
 		r.Event = e.Event
 		switch {
@@ -107,7 +76,7 @@ func (u *UI) userShow(c *gin.Context) error {
 		}
 		v.Events = append(v.Events, r)
 	}
-	return u.render(c, 200, "console_user", d.User.Email, "users", v)
+	return u.pages.ConsoleUser(c.Writer, 200, templates.Page{Title: d.User.Email}, u.shell(c, "users"), v)
 }
 
 func uiTrunc(s string, n int) string {

@@ -22,13 +22,11 @@ import (
 // request's scopes and redirect URI from the interaction row, the user
 // from the browser's login session.
 
-type scopeView struct{ Title, Description string }
-
-var scopeText = map[string]scopeView{
-	"openid":         {"Sign you in", "Know it is you, with a stable identifier."},
-	"profile":        {"See your name", "Your display name."},
-	"email":          {"See your email address", "And whether it is verified."},
-	"offline_access": {"Stay connected", "Keep access while you are not using the app."},
+var scopeText = map[string]templates.ScopeView{
+	"openid":         {Title: "Sign you in", Description: "Know it is you, with a stable identifier."},
+	"profile":        {Title: "See your name", Description: "Your display name."},
+	"email":          {Title: "See your email address", Description: "And whether it is verified."},
+	"offline_access": {Title: "Stay connected", Description: "Keep access while you are not using the app."},
 }
 
 // ResumeURL is where the hosted pages send the browser once an interaction
@@ -62,23 +60,22 @@ func (p *Provider) handleConsent(c *gin.Context) {
 	}
 	// The form's POST ends, through the resume URL, at the client.
 	allowClientRedirect(c, in, client)
-	var scopes []scopeView
+	var scopes []templates.ScopeView
 	for _, s := range requestedScopes(in) {
 		if v, ok := scopeText[s]; ok {
 			scopes = append(scopes, v)
 		}
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := p.pages.Render(c.Writer, http.StatusOK, "consent", templates.Page{
+	if err := p.pages.Consent(c.Writer, http.StatusOK, templates.Page{
 		Title:   "Allow " + client.Name,
 		AppName: client.Name,
 		AppLogo: client.LogoURI,
-		Data: map[string]any{
-			"Interaction": in.ID,
-			"CSRF":        p.sessions.CSRFToken(c.Writer, c.Request),
-			"UserEmail":   u.Email,
-			"Scopes":      scopes,
-		},
+	}, templates.ConsentView{
+		Interaction: in.ID,
+		CSRF:        p.sessions.CSRFToken(c.Writer, c.Request),
+		UserEmail:   u.Email,
+		Scopes:      scopes,
 	}); err != nil {
 		p.pageFail(c, err)
 	}

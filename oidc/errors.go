@@ -17,13 +17,10 @@ import (
 // errorPage renders a plain page for errors that must not be redirected
 // (an unverified redirect_uri, a broken interaction).
 func (p *Provider) errorPage(c *gin.Context, status int, title, msg, hint string) {
-	err := p.pages.Render(c.Writer, status, "error", templates.Page{
-		Title: title,
-		Data: map[string]string{
-			"Message":   msg,
-			"Hint":      hint,
-			"RequestID": httpx.RequestIDFrom(c.Request.Context()),
-		},
+	err := p.pages.Error(c.Writer, status, templates.Page{Title: title}, templates.ErrorView{
+		Message:   msg,
+		Hint:      hint,
+		RequestID: httpx.RequestIDFrom(c.Request.Context()),
 	})
 	if err != nil {
 		p.log.ErrorContext(c.Request.Context(), "render error page", "err", err)
@@ -79,11 +76,8 @@ func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeReq
 		if cl, ok := ar.GetClient().(*Client); ok {
 			name = cl.m.Name
 		}
-		err := p.pages.Render(c.Writer, http.StatusOK, "form_post", templates.Page{
-			Title:   "Returning to the app",
-			AppName: name,
-			Data:    map[string]any{"Action": redir.String(), "Values": values},
-		})
+		err := p.pages.FormPost(c.Writer, http.StatusOK, templates.Page{Title: "Returning to the app", AppName: name},
+			templates.FormPostView{Action: redir.String(), Values: values})
 		if err != nil {
 			p.log.ErrorContext(c.Request.Context(), "render form_post", "err", err)
 		}

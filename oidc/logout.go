@@ -100,11 +100,8 @@ func (p *Provider) handleLogout(c *gin.Context) {
 			// applies to that redirect.
 			httpx.AllowFormAction(c, redirect)
 		}
-		if err := p.pages.Render(c.Writer, http.StatusOK, "logout", templates.Page{
-			Title:   "Sign out",
-			AppName: name,
-			Data:    map[string]any{"Params": params, "CSRF": p.sessions.CSRFToken(c.Writer, c.Request)},
-		}); err != nil {
+		if err := p.pages.Logout(c.Writer, http.StatusOK, templates.Page{Title: "Sign out", AppName: name},
+			templates.LogoutView{Params: params, CSRF: p.sessions.CSRFToken(c.Writer, c.Request)}); err != nil {
 			p.log.ErrorContext(ctx, "render logout", "err", err)
 		}
 		return
@@ -125,7 +122,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, u.String())
 		return
 	}
-	if err := p.pages.Render(c.Writer, http.StatusOK, "logged_out", templates.Page{Title: "Signed out"}); err != nil {
+	if err := p.pages.LoggedOut(c.Writer, http.StatusOK, templates.Page{Title: "Signed out"}); err != nil {
 		p.log.ErrorContext(ctx, "render logged_out", "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-// The first-admin setup link's page (templates/admin_setup.html): create
+// The first-admin setup link's page (templates/hosted/admin_setup.html): create
 // a passkey through /console/setup/{token}/options and /verify, then go
 // to the console. Served from 'self'; uses the helpers of webauthn.js
 // (window.SesameWebAuthn), loaded before this file.

@@ -57,6 +57,26 @@ func loadMail() {
 	}
 }
 
+// mails are the emails the sign-in methods send; New checks them.
+var mails = []string{
+	"passlink", "passlink_admin", "passlink_notice", "passlink_signup",
+	"password_reset", "password_reset_notice",
+}
+
+// checkMail parses the emails and fails naming one that is missing.
+func checkMail() error {
+	mailOnce.Do(loadMail)
+	if mailErr != nil {
+		return mailErr
+	}
+	for _, n := range mails {
+		if _, ok := mailSet[n]; !ok {
+			return fmt.Errorf("templates: missing mail mail/%s.txt", n)
+		}
+	}
+	return nil
+}
+
 // RenderMail renders mail name (mail/NAME.txt and mail/NAME.html) with
 // data and returns the plain-text and HTML bodies.
 func RenderMail(name string, data any) (text, html string, err error) {

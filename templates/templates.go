@@ -1,6 +1,3 @@
-// Package templates embeds the server-rendered pages and renders them with
-// html/template (contextual escaping). Each page is a file that fills the
-// "content" block of layout.html.
 package templates
 
 import (
@@ -14,72 +11,109 @@ import (
 	"strings"
 )
 
-//go:embed *.html
+//go:embed hosted/*.html console/*.html
 var files embed.FS
 
-// Renderer renders pages by name (file name without .html).
+// layout is the file, in each folder, that the folder's pages fill.
+const layout = "layout.html"
+
+// folder is a sub-folder of pages sharing a layout.
+type folder struct {
+	dir string
+	// prefix makes a page's name from its file's (console/users.html is
+	// "console_users"), so names stay unique across folders.
+	prefix string
+	// pages are the files the typed methods render, without .html.
+	pages []string
+}
+
+var folders = []folder{
+	{dir: "hosted", pages: []string{
+		"login", "signup", "account", "signed_out", "error", "consent", "form_post", "logout", "logged_out",
+		"passlink_request", "passlink_sent", "passlink_confirm", "passlink_passkey", "passlink_result",
+		"password_login", "password_forgot", "password_reset", "admin_setup", "admin_refused",
+	}},
+	{dir: "console", prefix: "console_", pages: []string{
+		"error", "dashboard", "clients", "client_form", "client", "client_secret", "users", "user",
+		"policies", "keys", "audit",
+	}},
+}
+
+// Renderer renders pages by name. It is safe for concurrent use.
 type Renderer struct {
-	pages   map[string]*template.Template
-	layouts map[string]string
+	pages map[string]*template.Template
 }
 
-// consolePrefix marks the admin console's pages: they fill the "content"
-// block of console_layout.html (left navigation) instead of layout.html.
-const consolePrefix = "console_"
-
-// layoutOf returns the layout file a page is rendered in.
-func layoutOf(page string) string {
-	if strings.HasPrefix(page, consolePrefix) {
-		return consolePrefix + "layout.html"
-	}
-	return "layout.html"
-}
-
-// New parses every page with the layout.
+// New parses every page with its folder's layout. It fails, naming the
+// file, when a page a typed method renders (or a layout, or an email) is
+// missing or does not parse.
 func New() (*Renderer, error) {
-	names, err := fs.Glob(files, "*.html")
+	r, err := newFrom(files)
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{pages: map[string]*template.Template{}, layouts: map[string]string{}}
-	funcs := template.FuncMap{
-		"logoURL": logoURL,
-		// dict passes several values to a shared block:
-		// {{template "x" (dict "Key" value ...)}}.
-		"dict": func(kv ...any) map[string]any {
-			m := make(map[string]any, len(kv)/2)
-			for i := 0; i+1 < len(kv); i += 2 {
-				if k, ok := kv[i].(string); ok {
-					m[k] = kv[i+1]
-				}
-			}
-			return m
-		},
-		"initial": func(s string) string {
-			s = strings.TrimSpace(s)
-			if s == "" {
-				return "?"
-			}
-			return strings.ToUpper(string([]rune(s)[:1]))
-		},
-	}
-	for _, n := range names {
-		layout := layoutOf(n)
-		if n == layout {
-			continue
-		}
-		t, err := template.New(layout).Funcs(funcs).ParseFS(files, layout, n)
-		if err != nil {
-			return nil, fmt.Errorf("parse template %s: %w", n, err)
-		}
-		name := strings.TrimSuffix(path.Base(n), ".html")
-		r.pages[name] = t
-		r.layouts[name] = layout
+	if err := checkMail(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
 
-// Page is what every page gets: its own data in Data.
+// newFrom parses the pages in fsys (the embedded files, or a test's).
+func newFrom(fsys fs.FS) (*Renderer, error) {
+	r := &Renderer{pages: map[string]*template.Template{}}
+	for _, f := range folders {
+		lay := path.Join(f.dir, layout)
+		if _, err := fs.Stat(fsys, lay); err != nil {
+			return nil, fmt.Errorf("templates: missing layout %s", lay)
+		}
+		for _, p := range f.pages {
+			if _, err := fs.Stat(fsys, path.Join(f.dir, p+".html")); err != nil {
+				return nil, fmt.Errorf("templates: missing page %s", path.Join(f.dir, p+".html"))
+			}
+		}
+		names, err := fs.Glob(fsys, path.Join(f.dir, "*.html"))
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if n == lay {
+				continue
+			}
+			t, err := template.New(layout).Funcs(funcs).ParseFS(fsys, lay, n)
+			if err != nil {
+				return nil, fmt.Errorf("templates: parse %s: %w", n, err)
+			}
+			r.pages[f.prefix+strings.TrimSuffix(path.Base(n), ".html")] = t
+		}
+	}
+	return r, nil
+}
+
+var funcs = template.FuncMap{
+	"logoURL": logoURL,
+	// dict passes several values to a shared block:
+	// {{template "x" (dict "Key" value ...)}}.
+	"dict": func(kv ...any) map[string]any {
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			if k, ok := kv[i].(string); ok {
+				m[k] = kv[i+1]
+			}
+		}
+		return m
+	},
+	"initial": func(s string) string {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return "?"
+		}
+		return strings.ToUpper(string([]rune(s)[:1]))
+	},
+}
+
+// Page is what every page gets: the layout's title and the requesting
+// app's name and logo, and the page's own view in Data (set by the typed
+// render methods).
 type Page struct {
 	Title   string
 	AppName string
@@ -104,15 +138,25 @@ func logoURL(s string) template.URL {
 	return ""
 }
 
-// Render writes page name with status. It renders into a buffer first so a
-// template error never leaves a half-written page.
+// render sets p.Data to the page's view and renders it.
+func (r *Renderer) render(w http.ResponseWriter, status int, name string, p Page, data any) error {
+	p.Data = data
+	return r.Render(w, status, name, p)
+}
+
+// Render writes page name (its file name without .html; a console page's
+// is prefixed "console_") with status and p.Data as the page's view,
+// unchecked. New code should use the page's typed method (Login, Consent,
+// ConsoleUsers …), which takes the view the page reads. Render renders
+// into a buffer first so a template error never leaves a half-written
+// page.
 func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page) error {
 	t, ok := r.pages[name]
 	if !ok {
 		return fmt.Errorf("render: no page %q", name)
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, r.layouts[name], p); err != nil {
+	if err := t.ExecuteTemplate(&buf, layout, p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -1,0 +1,341 @@
+package templates
+
+import (
+	"html/template"
+	"net/http"
+	"time"
+)
+
+// The console's pages (templates/console/*.html, in console/layout.html
+// with the left navigation): one view type and one render method per
+// page. Every method takes the shell (navigation, who is signed in, CSRF
+// token, flash) and the page's own view, and sets p.Data to both.
+
+// ConsoleShell is what the console layout shows around every page.
+type ConsoleShell struct {
+	Nav   string // the section in the left navigation
+	Admin string // who is signed in
+	CSRF  string
+	// Flash is a one-line confirmation of the last change ("Client saved").
+	Flash string
+}
+
+// consoleData is the Data of every console page: the shell's fields and
+// the page's view in Body.
+type consoleData struct {
+	ConsoleShell
+	Body any
+}
+
+func (r *Renderer) console(w http.ResponseWriter, status int, name string, p Page, s ConsoleShell, body any) error {
+	return r.render(w, status, name, p, consoleData{ConsoleShell: s, Body: body})
+}
+
+// Option is a checkbox, radio button or select option.
+type Option struct {
+	Value, Label, Hint string
+	Checked            bool
+}
+
+// Pager is the pagination row under a table.
+type Pager struct {
+	Page       int
+	Prev, Next string // URLs, "" when there is none
+}
+
+// ConsoleErrorView is the data of the console's error page.
+type ConsoleErrorView struct{ Message string }
+
+// ConsoleError renders a problem inside the console's shell.
+func (r *Renderer) ConsoleError(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleErrorView) error {
+	return r.console(w, status, "console_error", p, s, v)
+}
+
+// --- Dashboard ---
+
+// ConsoleDashboardView is the data of the dashboard.
+type ConsoleDashboardView struct {
+	Range         RangeLink // the range shown (its Label heads the page)
+	Ranges        []RangeLink
+	SignIns       string
+	Failures      string
+	Active        string
+	ActiveMonth   string
+	PasskeyShare  string
+	PasskeyUsers  string
+	ByMethod      Chart
+	ByClient      Chart
+	NewAccounts   Chart
+	FailureBars   []Bar
+	SignInShare   string
+	UserShare     string
+	Fallbacks     string
+	FallbackToKey string
+	FallbackShare string
+	Synced        string
+	DeviceBound   string
+	SyncedBar     string
+	Models        []Bar
+	Feed          []FeedRow
+}
+
+// RangeLink is a time range the dashboard offers.
+type RangeLink struct {
+	Name, Label string
+	Current     bool
+}
+
+// Chart is a time-series chart drawn on the server as inline SVG.
+type Chart struct {
+	Title  string
+	SVG    template.HTML
+	Legend []LegendItem
+	Empty  bool
+	// EmptyText says what an empty chart means.
+	EmptyText string
+}
+
+// LegendItem is a chart's series and its total.
+type LegendItem struct {
+	Class, Name, Total string
+}
+
+// Bar is a horizontal bar.
+type Bar struct {
+	Name, Total string
+	// Width is a CSS class w0 … w20 (5% steps): the CSP forbids inline style.
+	Width string
+}
+
+// FeedRow is an entry of the live feed of sign-ins.
+type FeedRow struct {
+	Time   string // "15:04:05" UTC
+	User   string
+	Method string
+	Client string
+	Event  string
+	OK     bool
+	Reason string
+}
+
+// ConsoleDashboard renders the dashboard.
+func (r *Renderer) ConsoleDashboard(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleDashboardView) error {
+	return r.console(w, status, "console_dashboard", p, s, v)
+}
+
+// --- Clients ---
+
+// ClientRow is a line of the clients table.
+type ClientRow struct {
+	ID, Name, Type, Grants, Created string
+	Disabled                        bool
+}
+
+// ConsoleClientsView is the data of the clients table.
+type ConsoleClientsView struct {
+	Query string
+	Sort  string
+	Rows  []ClientRow
+	Pager Pager
+	Total int
+	Sorts []Option
+}
+
+// ConsoleClients renders the clients table.
+func (r *Renderer) ConsoleClients(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleClientsView) error {
+	return r.console(w, status, "console_clients", p, s, v)
+}
+
+// ClientForm is the form that registers or edits a client (the layout's
+// "console_client_fields"). Its CSRF is the shell's, set by the render
+// methods.
+type ClientForm struct {
+	Action       string // where the form posts
+	Submit       string // the button's label
+	New          bool
+	Spec         ClientSpec
+	Redirects    string // one per line
+	PostLogouts  string
+	Confidential bool
+	AuthMethods  []Option
+	Grants       []Option
+	Scopes       []Option
+	Methods      []Option
+	Algs         []Option
+	ACRs         []Option
+	UVs          []Option
+	Errors       map[string]string // field → message
+	CSRF         string
+	Problem      string
+}
+
+// ClientSpec is the part of a client's settings the form shows as plain
+// fields (the rest are Options).
+type ClientSpec struct {
+	Name, LogoURI, JWKSURI                      string
+	AccessTokenTTL, RefreshTokenTTL, IDTokenTTL int // seconds; 0 is the global setting
+	SkipConsent, Disabled                       bool
+}
+
+// ConsoleClientForm renders "register a client".
+func (r *Renderer) ConsoleClientForm(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ClientForm) error {
+	v.CSRF = s.CSRF
+	return r.console(w, status, "console_client_form", p, s, v)
+}
+
+// ClientSummary is a client as its page heads it.
+type ClientSummary struct {
+	ID, Name  string
+	Disabled  bool
+	HasSecret bool
+	CreatedAt time.Time
+}
+
+// ConsoleClientView is the data of a client's page.
+type ConsoleClientView struct {
+	Client ClientSummary
+	Form   ClientForm
+	Type   string // "Confidential" or "Public"
+}
+
+// ConsoleClient renders a client's page (its settings form included).
+func (r *Renderer) ConsoleClient(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleClientView) error {
+	v.Form.CSRF = s.CSRF
+	return r.console(w, status, "console_client", p, s, v)
+}
+
+// ConsoleClientSecretView is the data of the page that shows a new client
+// secret once.
+type ConsoleClientSecretView struct {
+	Client ClientSummary
+	Secret string
+	New    bool // the client was just registered
+}
+
+// ConsoleClientSecret renders a new client secret, shown once.
+func (r *Renderer) ConsoleClientSecret(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleClientSecretView) error {
+	return r.console(w, status, "console_client_secret", p, s, v)
+}
+
+// --- Users ---
+
+// UserRow is a line of the users table.
+type UserRow struct {
+	ID, Email, Name, Created string
+	Disabled, Admin          bool
+}
+
+// ConsoleUsersView is the data of the users table.
+type ConsoleUsersView struct {
+	Query string
+	Rows  []UserRow
+	Pager Pager
+}
+
+// ConsoleUsers renders the users table.
+func (r *Renderer) ConsoleUsers(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleUsersView) error {
+	return r.console(w, status, "console_users", p, s, v)
+}
+
+// UserSummary is a user as their page heads them.
+type UserSummary struct {
+	ID            string
+	Email         string
+	EmailVerified bool
+	DisplayName   string
+	Disabled      bool
+	Admin         bool
+	CreatedAt     time.Time
+}
+
+// CredRow is a line of a user's credentials.
+type CredRow struct {
+	ID, Name, Kind, Model, Storage, Created, LastUsed, AAGUID string
+	Flagged                                                   bool
+}
+
+// SessionRow is a line of a user's login sessions.
+type SessionRow struct {
+	Started, LastSeen, Expires, Methods, IP, Device string
+}
+
+// EventRow is a line of a user's recent sign-ins.
+type EventRow struct {
+	At, Event, Method, Client, Reason, IP string
+	OK                                    bool
+}
+
+// ConsoleUserView is the data of a user's page.
+type ConsoleUserView struct {
+	User UserSummary
+	// Passlinks: "send a sign-in link" is available.
+	Passlinks bool
+	Creds     []CredRow
+	Sessions  []SessionRow
+	Events    []EventRow
+}
+
+// ConsoleUser renders a user's page.
+func (r *Renderer) ConsoleUser(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleUserView) error {
+	return r.console(w, status, "console_user", p, s, v)
+}
+
+// --- Policies, keys, audit ---
+
+// PolicyFields are the global policy's plain fields the form shows (the
+// rest are Options and Durations).
+type PolicyFields struct {
+	SignupOpen                        bool
+	PasslinkRateEmail, PasslinkRateIP int
+	MDSFile                           string
+}
+
+// DurationField is a duration input ("10m", "720h").
+type DurationField struct {
+	Name, Label, Value, Hint string
+}
+
+// ConsolePoliciesView is the data of the policies form.
+type ConsolePoliciesView struct {
+	P           PolicyFields
+	Methods     []Option
+	UV          []Option
+	Attestation []Option
+	Allow, Deny string // AAGUIDs, one per line
+	Durations   []DurationField
+	Errors      map[string]string // field → message
+	Problem     string
+}
+
+// ConsolePolicies renders the policies form.
+func (r *Renderer) ConsolePolicies(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsolePoliciesView) error {
+	return r.console(w, status, "console_policies", p, s, v)
+}
+
+// KeyRow is a line of the signing keys table.
+type KeyRow struct {
+	KID, Alg, State, StateClass, Created, Activated, Retired, Expires string
+}
+
+// ConsoleKeys renders the signing keys table.
+func (r *Renderer) ConsoleKeys(w http.ResponseWriter, status int, p Page, s ConsoleShell, rows []KeyRow) error {
+	return r.console(w, status, "console_keys", p, s, rows)
+}
+
+// AuditRow is a line of the audit log.
+type AuditRow struct {
+	At, Actor, ActorKind, Action, TargetType, TargetID, IP, Before, After string
+}
+
+// ConsoleAuditView is the data of the audit log.
+type ConsoleAuditView struct {
+	Action, TargetType, TargetID, Actor string // the filters
+	Rows                                []AuditRow
+	Next                                string
+	Filtered                            bool
+}
+
+// ConsoleAudit renders the audit log.
+func (r *Renderer) ConsoleAudit(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleAuditView) error {
+	return r.console(w, status, "console_audit", p, s, v)
+}

@@ -1,0 +1,325 @@
+package templates
+
+import (
+	"net/http"
+	"net/url"
+)
+
+// The hosted pages (templates/hosted/*.html, in hosted/layout.html): one
+// view type and one render method per page. Each method sets p.Data to
+// its view; p carries the title and the requesting app's name and logo.
+
+// LoginView is the data of the sign-in and sign-up pages.
+type LoginView struct {
+	Interaction string
+	LoginHint   string
+	CSRF        string
+	Passkey     bool
+	// Passlink offers "Email me a sign-in link".
+	Passlink bool
+	// Password offers "Use password and security key".
+	Password   bool
+	SignupOpen bool
+	RPID       string
+	// StrongOnly: the request asks for a phishing-resistant sign-in, so
+	// the page offers only methods that give one.
+	StrongOnly bool
+}
+
+// Login renders the sign-in page (/login).
+func (r *Renderer) Login(w http.ResponseWriter, status int, p Page, v LoginView) error {
+	return r.render(w, status, "login", p, v)
+}
+
+// Signup renders the sign-up page (/signup).
+func (r *Renderer) Signup(w http.ResponseWriter, status int, p Page, v LoginView) error {
+	return r.render(w, status, "signup", p, v)
+}
+
+// AccountView is the data of the account page.
+type AccountView struct {
+	User AccountUser
+	// UserHandle is the WebAuthn user handle (base64url of the user id).
+	UserHandle string
+	RPID       string
+	Passkeys   []CredentialView
+	// Keys are the security keys (second factor after a password).
+	Keys     []CredentialView
+	Password AccountPassword
+	// Accepted is the JSON array of the user's credential ids.
+	Accepted string
+	Apps     []AppView
+	Sessions []SessionView
+	CSRF     string
+	// Notice is the confirmation or refusal to show (?done=…).
+	Notice string
+}
+
+// AccountUser is who the account page is about.
+type AccountUser struct {
+	Email       string
+	DisplayName string
+}
+
+// CredentialView is a passkey or security key on the account page.
+type CredentialView struct {
+	ID       string
+	Name     string
+	Kind     string
+	Created  string
+	LastUsed string
+	Sync     string
+	Flagged  bool
+}
+
+// AccountPassword is the password and security key part of the account page.
+type AccountPassword struct {
+	// On: the method is configured.
+	On          bool
+	HasPassword bool
+	// Recent: signed in recently enough to change the password.
+	Recent     bool
+	RequireKey bool
+	MinLength  int
+	Error      string
+}
+
+// AppView is an app the user granted access (a remembered consent).
+type AppView struct {
+	ClientID string
+	Name     string
+	Scopes   []string
+	Since    string
+}
+
+// SessionView is one of the user's login sessions.
+type SessionView struct {
+	ID       string
+	Device   string
+	Since    string
+	LastSeen string
+	Current  bool
+}
+
+// Account renders the signed-in user's account page (/account).
+func (r *Renderer) Account(w http.ResponseWriter, status int, p Page, v AccountView) error {
+	return r.render(w, status, "account", p, v)
+}
+
+// SignedOut renders the account page's "you are not signed in".
+func (r *Renderer) SignedOut(w http.ResponseWriter, status int, p Page) error {
+	return r.render(w, status, "signed_out", p, nil)
+}
+
+// ErrorView is the data of the error page.
+type ErrorView struct {
+	Message string
+	Hint    string
+	// RequestID lets support find the log line.
+	RequestID string
+}
+
+// Error renders the hosted error page.
+func (r *Renderer) Error(w http.ResponseWriter, status int, p Page, v ErrorView) error {
+	return r.render(w, status, "error", p, v)
+}
+
+// ConsentView is the data of the consent page.
+type ConsentView struct {
+	Interaction string
+	CSRF        string
+	UserEmail   string
+	Scopes      []ScopeView
+}
+
+// ScopeView is a requested scope in everyday words.
+type ScopeView struct{ Title, Description string }
+
+// Consent renders the consent page.
+func (r *Renderer) Consent(w http.ResponseWriter, status int, p Page, v ConsentView) error {
+	return r.render(w, status, "consent", p, v)
+}
+
+// FormPostView is the data of the form_post response mode's page.
+type FormPostView struct {
+	// Action is the client's redirect URI.
+	Action string
+	Values url.Values
+}
+
+// FormPost renders the self-submitting form that carries an authorization
+// response to the client (OAuth 2.0 Form Post Response Mode).
+func (r *Renderer) FormPost(w http.ResponseWriter, status int, p Page, v FormPostView) error {
+	return r.render(w, status, "form_post", p, v)
+}
+
+// LogoutView is the data of the sign-out confirmation page.
+type LogoutView struct {
+	// Params are the end-session request's parameters, posted again.
+	Params map[string]string
+	CSRF   string
+}
+
+// Logout renders the sign-out confirmation page.
+func (r *Renderer) Logout(w http.ResponseWriter, status int, p Page, v LogoutView) error {
+	return r.render(w, status, "logout", p, v)
+}
+
+// LoggedOut renders "you are signed out" after an end-session request.
+func (r *Renderer) LoggedOut(w http.ResponseWriter, status int, p Page) error {
+	return r.render(w, status, "logged_out", p, nil)
+}
+
+// PasslinkRequestView is the data of the "email me a sign-in link" form.
+type PasslinkRequestView struct {
+	Interaction string
+	Email       string
+	CSRF        string
+	Error       string
+}
+
+// PasslinkRequest renders the "email me a sign-in link" form.
+func (r *Renderer) PasslinkRequest(w http.ResponseWriter, status int, p Page, v PasslinkRequestView) error {
+	return r.render(w, status, "passlink_request", p, v)
+}
+
+// PasslinkSentView is the data of "check your inbox".
+type PasslinkSentView struct {
+	RequestID   string
+	Code        string
+	CodeSpoken  string
+	MaskedEmail string
+	Expiry      string
+	ExpiresMS   int64
+	CSRF        string
+	NewLink     string
+}
+
+// PasslinkSent renders "check your inbox".
+func (r *Renderer) PasslinkSent(w http.ResponseWriter, status int, p Page, v PasslinkSentView) error {
+	return r.render(w, status, "passlink_sent", p, v)
+}
+
+// PasslinkConfirmView is the data of the page an emailed link opens.
+type PasslinkConfirmView struct {
+	Token       string
+	CSRF        string
+	SameBrowser bool
+	Signup      bool
+	MaskedEmail string
+	Device      string
+	Requested   string
+	Error       string
+	Name        string
+	// Admin: an administrator sent the link; it signs in this browser.
+	Admin bool
+}
+
+// PasslinkConfirm renders the page an emailed link opens.
+func (r *Renderer) PasslinkConfirm(w http.ResponseWriter, status int, p Page, v PasslinkConfirmView) error {
+	return r.render(w, status, "passlink_confirm", p, v)
+}
+
+// PasslinkPasskeyView is the data of "add a passkey" after a passlink.
+type PasslinkPasskeyView struct {
+	CSRF          string
+	Next          string
+	Email         string
+	RPID          string
+	AddressProven bool
+}
+
+// PasslinkPasskey renders "add a passkey so next time is one tap".
+func (r *Renderer) PasslinkPasskey(w http.ResponseWriter, status int, p Page, v PasslinkPasskeyView) error {
+	return r.render(w, status, "passlink_passkey", p, v)
+}
+
+// PasslinkResultView is the data of a passlink's outcome page.
+type PasslinkResultView struct {
+	OK          bool
+	Message     string
+	Hint        string
+	ButtonLabel string
+	ButtonHref  string
+	SecondLabel string
+	SecondHref  string
+}
+
+// PasslinkResult renders a passlink's outcome.
+func (r *Renderer) PasslinkResult(w http.ResponseWriter, status int, p Page, v PasslinkResultView) error {
+	return r.render(w, status, "passlink_result", p, v)
+}
+
+// PasswordLoginView is the data of the password sign-in page.
+type PasswordLoginView struct {
+	Interaction string
+	Email       string
+	CSRF        string
+	RPID        string
+	// Notice is a state to explain ("key_ready", "reset").
+	Notice string
+	// Other links back to the login page when it offers more.
+	Other bool
+	// Forgot offers a reset link (mail is on).
+	Forgot bool
+	// Passlink offers "Email me a sign-in link".
+	Passlink bool
+}
+
+// PasswordLogin renders the email + password sign-in page.
+func (r *Renderer) PasswordLogin(w http.ResponseWriter, status int, p Page, v PasswordLoginView) error {
+	return r.render(w, status, "password_login", p, v)
+}
+
+// PasswordForgotView is the data of "reset your password".
+type PasswordForgotView struct {
+	Interaction string
+	Email       string
+	CSRF        string
+	Error       string
+}
+
+// PasswordForgot renders "reset your password".
+func (r *Renderer) PasswordForgot(w http.ResponseWriter, status int, p Page, v PasswordForgotView) error {
+	return r.render(w, status, "password_forgot", p, v)
+}
+
+// PasswordResetView is the data of "choose a new password".
+type PasswordResetView struct {
+	Token     string
+	CSRF      string
+	Email     string
+	MinLength int
+	Error     string
+}
+
+// PasswordReset renders "choose a new password" (from a reset link).
+func (r *Renderer) PasswordReset(w http.ResponseWriter, status int, p Page, v PasswordResetView) error {
+	return r.render(w, status, "password_reset", p, v)
+}
+
+// AdminSetupView is the data of the first-admin setup link's page.
+type AdminSetupView struct {
+	CSRF, Token, Message string
+	// Action labels the button that creates the passkey; empty when the
+	// page can only explain.
+	Action string
+}
+
+// AdminSetup renders the first-admin setup link's page (hosted layout).
+func (r *Renderer) AdminSetup(w http.ResponseWriter, status int, p Page, v AdminSetupView) error {
+	return r.render(w, status, "admin_setup", p, v)
+}
+
+// AdminRefusedView is the data of the console's refusal of a non-admin.
+type AdminRefusedView struct {
+	Email string
+	// Login signs in with another account and comes back.
+	Login string
+}
+
+// AdminRefused renders the console's refusal of a signed-in non-admin
+// (hosted layout).
+func (r *Renderer) AdminRefused(w http.ResponseWriter, status int, p Page, v AdminRefusedView) error {
+	return r.render(w, status, "admin_refused", p, v)
+}

@@ -1,0 +1,207 @@
+package templates
+
+import (
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+// examplePages renders every page through its typed method with an
+// example view that takes the templates' branches (non-empty lists, set
+// flags), so a field a template names but its view lacks fails here:
+// html/template reports a missing field only when it executes it.
+func examplePages() []struct {
+	name   string
+	render func(*Renderer, http.ResponseWriter) error
+} {
+	p := Page{Title: "Example", AppName: "Acme", AppLogo: "https://acme.example/logo.png"}
+	shell := ConsoleShell{Nav: "clients", Admin: "admin@example.test", CSRF: "csrf-token", Flash: "Client saved."}
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	opts := []Option{{Value: "a", Label: "A", Hint: "first", Checked: true}, {Value: "b", Label: "B"}}
+	pager := Pager{Page: 2, Prev: "/console/x", Next: "/console/x?page=3"}
+	cred := CredentialView{ID: "cred1", Name: "MacBook", Kind: "Passkey", Created: "1 Mar 2025", LastUsed: "Never used", Sync: "Synced", Flagged: true}
+	form := ClientForm{Action: "/console/clients", Submit: "Register client", New: true,
+		Spec:      ClientSpec{Name: "Acme", LogoURI: "https://acme.example/l.png", JWKSURI: "https://acme.example/jwks", AccessTokenTTL: 3600, RefreshTokenTTL: 7200, IDTokenTTL: 600, SkipConsent: true, Disabled: true},
+		Redirects: "https://acme.example/cb", PostLogouts: "https://acme.example/", Confidential: true,
+		AuthMethods: opts, Grants: opts, Scopes: opts, Methods: opts, Algs: opts, ACRs: opts, UVs: opts,
+		Errors: map[string]string{"client_name": "Enter a name.", "redirect_uris": "No fragments."}, Problem: "Check the fields marked below."}
+	client := ClientSummary{ID: "c1", Name: "Acme", Disabled: true, HasSecret: true, CreatedAt: at}
+	chart := Chart{Title: "Sign-ins", SVG: template.HTML(`<svg></svg>`), Legend: []LegendItem{{Class: "s0", Name: "Passkey", Total: "3"}}, EmptyText: "None yet."}
+	bars := []Bar{{Name: "x", Total: "1", Width: "w20"}}
+	type page = struct {
+		name   string
+		render func(*Renderer, http.ResponseWriter) error
+	}
+	return []page{
+		{"login", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Login(w, 200, p, LoginView{Interaction: "i1", LoginHint: "a@example.test", CSRF: "t", Passkey: true, Passlink: true, Password: true, SignupOpen: true, RPID: "localhost", StrongOnly: true})
+		}},
+		{"login_none", func(r *Renderer, w http.ResponseWriter) error { return r.Login(w, 200, p, LoginView{StrongOnly: true}) }},
+		{"signup", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Signup(w, 200, p, LoginView{Interaction: "i1", LoginHint: "a@example.test", CSRF: "t", Passkey: true, SignupOpen: true, RPID: "localhost"})
+		}},
+		{"account", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Account(w, 200, Page{Title: "Your account"}, AccountView{User: AccountUser{Email: "a@example.test", DisplayName: "Ann"}, UserHandle: "dTE", RPID: "localhost",
+				Passkeys: []CredentialView{cred}, Keys: []CredentialView{cred}, Password: AccountPassword{On: true, HasPassword: true, Recent: true, RequireKey: true, MinLength: 12, Error: "Too short."},
+				Accepted: `["cred1"]`, Apps: []AppView{{ClientID: "c1", Name: "Acme", Scopes: []string{"openid"}, Since: "1 Mar 2025"}},
+				Sessions: []SessionView{{ID: "s1", Device: "Firefox on Linux", Since: "1 Mar", LastSeen: "2 Mar", Current: true}, {ID: "s2"}}, CSRF: "t", Notice: "password_set"})
+		}},
+		{"account_empty", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Account(w, 200, Page{Title: "Your account"}, AccountView{Password: AccountPassword{On: true}, Notice: "reauth"})
+		}},
+		{"signed_out", func(r *Renderer, w http.ResponseWriter) error {
+			return r.SignedOut(w, 200, Page{Title: "Your account"})
+		}},
+		{"error", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Error(w, 400, p, ErrorView{Message: "Broken.", Hint: "Try again.", RequestID: "req1"})
+		}},
+		{"consent", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Consent(w, 200, p, ConsentView{Interaction: "i1", CSRF: "t", UserEmail: "a@example.test", Scopes: []ScopeView{{"Sign you in", "Know it is you."}}})
+		}},
+		{"form_post", func(r *Renderer, w http.ResponseWriter) error {
+			return r.FormPost(w, 200, p, FormPostView{Action: "https://acme.example/cb", Values: url.Values{"code": {"abc"}, "state": {"s"}}})
+		}},
+		{"logout", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Logout(w, 200, p, LogoutView{Params: map[string]string{"client_id": "c1", "state": "s"}, CSRF: "t"})
+		}},
+		{"logged_out", func(r *Renderer, w http.ResponseWriter) error { return r.LoggedOut(w, 200, Page{Title: "Signed out"}) }},
+		{"passlink_request", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasslinkRequest(w, 200, p, PasslinkRequestView{Interaction: "i1", Email: "a@example.test", CSRF: "t", Error: "Enter an address."})
+		}},
+		{"passlink_sent", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasslinkSent(w, 200, p, PasslinkSentView{RequestID: "r1", Code: "123", CodeSpoken: "1 2 3", MaskedEmail: "a…@example.test", Expiry: "10 minutes", ExpiresMS: 1, CSRF: "t", NewLink: "/passlink/new"})
+		}},
+		{"passlink_confirm", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasslinkConfirm(w, 200, p, PasslinkConfirmView{Token: "tok", CSRF: "t", SameBrowser: true, Signup: true, MaskedEmail: "a…@example.test", Device: "Firefox", Requested: "now", Error: "Expired.", Name: "Ann", Admin: true})
+		}},
+		{"passlink_confirm_other", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasslinkConfirm(w, 200, p, PasslinkConfirmView{Token: "tok", CSRF: "t"})
+		}},
+		{"passlink_passkey", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasslinkPasskey(w, 200, Page{Title: "Add a passkey"}, PasslinkPasskeyView{CSRF: "t", Next: "/account", Email: "a@example.test", RPID: "localhost", AddressProven: true})
+		}},
+		{"passlink_result", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasslinkResult(w, 200, p, PasslinkResultView{OK: true, Message: "Done.", Hint: "Close this tab.", ButtonLabel: "Go", ButtonHref: "/", SecondLabel: "Other", SecondHref: "/login"})
+		}},
+		{"password_login", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasswordLogin(w, 200, p, PasswordLoginView{Interaction: "i1", Email: "a@example.test", CSRF: "t", RPID: "localhost", Notice: "key_ready", Other: true, Forgot: true, Passlink: true})
+		}},
+		{"password_forgot", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasswordForgot(w, 200, p, PasswordForgotView{Interaction: "i1", Email: "a@example.test", CSRF: "t", Error: "Enter an address."})
+		}},
+		{"password_reset", func(r *Renderer, w http.ResponseWriter) error {
+			return r.PasswordReset(w, 200, Page{Title: "Choose a new password"}, PasswordResetView{Token: "tok", CSRF: "t", Email: "a@example.test", MinLength: 12, Error: "Too short."})
+		}},
+		{"admin_setup", func(r *Renderer, w http.ResponseWriter) error {
+			return r.AdminSetup(w, 200, Page{Title: "Become a Sesame admin", AppName: "Sesame console"}, AdminSetupView{CSRF: "t", Token: "tok", Message: "Create a passkey.", Action: "Create a passkey"})
+		}},
+		{"admin_refused", func(r *Renderer, w http.ResponseWriter) error {
+			return r.AdminRefused(w, 403, Page{Title: "Not an admin", AppName: "Sesame console"}, AdminRefusedView{Email: "a@example.test", Login: "/login?return=%2Fconsole"})
+		}},
+		{"console_error", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleError(w, 404, Page{Title: "Not found"}, shell, ConsoleErrorView{Message: "There is nothing here."})
+		}},
+		{"console_dashboard", func(r *Renderer, w http.ResponseWriter) error {
+			rl := RangeLink{Name: "24h", Label: "Last 24 hours", Current: true}
+			return r.ConsoleDashboard(w, 200, Page{Title: "Dashboard"}, shell, ConsoleDashboardView{Range: rl, Ranges: []RangeLink{rl, {Name: "7d", Label: "7d"}},
+				SignIns: "1", Failures: "2", Active: "3", ActiveMonth: "4", PasskeyShare: "50%", PasskeyUsers: "60%",
+				ByMethod: chart, ByClient: Chart{Title: "By app", Empty: true, EmptyText: "None."}, NewAccounts: chart, FailureBars: bars,
+				SignInShare: "1%", UserShare: "2%", Fallbacks: "3", FallbackToKey: "1", FallbackShare: "33%", Synced: "2", DeviceBound: "1", SyncedBar: "w13",
+				Models: bars, Feed: []FeedRow{{Time: "05:06:07", User: "a@example.test", Method: "Passkey", Client: "Acme", Event: "Signed in", OK: true}, {Event: "Sign-in failed", Reason: "cancelled"}}})
+		}},
+		{"console_dashboard_empty", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleDashboard(w, 200, Page{Title: "Dashboard"}, ConsoleShell{}, ConsoleDashboardView{})
+		}},
+		{"console_clients", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleClients(w, 200, Page{Title: "Clients"}, shell, ConsoleClientsView{Query: "ac", Sort: "name", Rows: []ClientRow{{ID: "c1", Name: "Acme", Type: "Public", Grants: "authorization_code", Created: "2025-03-04 05:06", Disabled: true}},
+				Pager: pager, Total: 1, Sorts: opts})
+		}},
+		{"console_clients_empty", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleClients(w, 200, Page{Title: "Clients"}, shell, ConsoleClientsView{Query: "zz"})
+		}},
+		{"console_client_form", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleClientForm(w, 422, Page{Title: "Register a client"}, shell, form)
+		}},
+		{"console_client", func(r *Renderer, w http.ResponseWriter) error {
+			f := form
+			f.New = false
+			return r.ConsoleClient(w, 200, Page{Title: "Acme"}, shell, ConsoleClientView{Client: client, Form: f, Type: "Confidential"})
+		}},
+		{"console_client_secret", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleClientSecret(w, 200, Page{Title: "Client registered"}, shell, ConsoleClientSecretView{Client: client, Secret: "s3cret", New: true})
+		}},
+		{"console_users", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleUsers(w, 200, Page{Title: "Users"}, shell, ConsoleUsersView{Query: "a", Rows: []UserRow{{ID: "u1", Email: "a@example.test", Name: "Ann", Created: "2025-03-04", Disabled: true, Admin: true}}, Pager: pager})
+		}},
+		{"console_user", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleUser(w, 200, Page{Title: "a@example.test"}, shell, ConsoleUserView{
+				User:      UserSummary{ID: "u1", Email: "a@example.test", EmailVerified: true, DisplayName: "Ann", Disabled: true, Admin: true, CreatedAt: at},
+				Passlinks: true,
+				Creds:     []CredRow{{ID: "cr1", Name: "Key", Kind: "Security key", Model: "YubiKey", Storage: "Device-bound", Created: "2025", LastUsed: "never", AAGUID: "00", Flagged: true}},
+				Sessions:  []SessionRow{{Started: "a", LastSeen: "b", Expires: "c", Methods: "pop", IP: "127.0.0.1", Device: "Firefox"}},
+				Events:    []EventRow{{At: "a", Event: "Signed in", Method: "Passkey", Client: "Acme", Reason: "", IP: "127.0.0.1", OK: true}, {Event: "Sign-in failed", Reason: "x"}}})
+		}},
+		{"console_policies", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsolePolicies(w, 422, Page{Title: "Policies"}, shell, ConsolePoliciesView{P: PolicyFields{SignupOpen: true, PasslinkRateEmail: 5, PasslinkRateIP: 20, MDSFile: "/mds"},
+				Methods: opts, UV: opts, Attestation: opts, Allow: "a", Deny: "b", Durations: []DurationField{{Name: "passlink_ttl", Label: "Link expiry", Value: "10m", Hint: "e.g. 10m"}},
+				Errors: map[string]string{"passlink_ttl": "Enter a duration.", "_": "x"}, Problem: "Not saved."})
+		}},
+		{"console_keys", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleKeys(w, 200, Page{Title: "Signing keys"}, shell, []KeyRow{{KID: "k1", Alg: "RS256", State: "current", StateClass: "ok", Created: "a", Activated: "b", Retired: "—", Expires: "—"}})
+		}},
+		{"console_audit", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleAudit(w, 200, Page{Title: "Audit log"}, shell, ConsoleAuditView{Action: "client.create", Filtered: true, Next: "/console/audit?cursor=x",
+				Rows: []AuditRow{{At: "a", Actor: "admin", ActorKind: "user", Action: "client.create", TargetType: "client", TargetID: "c1", IP: "127.0.0.1", Before: "{}", After: `{"a":1}`}}})
+		}},
+	}
+}
+
+// TestEveryPageRenders renders each page with an example view.
+func TestEveryPageRenders(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range examplePages() {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			if err := tc.render(r, w); err != nil {
+				t.Fatal(err)
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" || w.Body.Len() == 0 {
+				t.Errorf("content type %q, %d bytes", ct, w.Body.Len())
+			}
+		})
+	}
+}
+
+// TestNewNamesMissingPage: a page a typed method renders is checked at
+// start-up, not at its first request.
+func TestNewNamesMissingPage(t *testing.T) {
+	for _, missing := range []string{"hosted/consent.html", "console/users.html", "hosted/layout.html", "console/layout.html"} {
+		fsys := fstest.MapFS{}
+		err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || p == missing {
+				return err
+			}
+			b, err := fs.ReadFile(files, p)
+			fsys[p] = &fstest.MapFile{Data: b}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := newFrom(fsys); err == nil || !strings.Contains(err.Error(), missing) {
+			t.Errorf("without %s: New = %v, want an error naming it", missing, err)
+		}
+	}
+	if _, err := newFrom(files); err != nil {
+		t.Fatalf("all pages: %v", err)
+	}
+}
