@@ -16,6 +16,7 @@ import (
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
 
@@ -27,7 +28,11 @@ func TestPoliciesRoundTrip(t *testing.T) {
 	st := storetest.OpenSQLite(t)
 	cfg := config.Default()
 	cfg.Dev = true
-	svc := console.NewServices(st, cfg, policy.New(st, cfg), nil, nil, nil, nil)
+	secrets, err := server.ClientSecrets([]byte("test-system-secret-0123456789-abcdefghijklmnop"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := console.NewServices(st, cfg, policy.New(st, cfg), secrets, nil, nil, nil)
 	ctx := console.WithActor(context.Background(), console.CLIActor())
 
 	p, err := svc.Policies.Current(ctx)

@@ -52,7 +52,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 	for _, a := range []templates.Option{
 		{Value: "", Label: "Whatever the app asks for"},
 		{Value: models.ACRBasic, Label: "At least basic (any method)"},
-		{Value: models.ACRPhishingResistant, Label: "Phishing-resistant (passkey, or password + security key)"},
+		{Value: models.ACRPhishingResistant, Label: "Phishing-resistant (user-verified passkey, or password + security key)"},
 	} {
 		a.Checked = spec.MinACR == a.Value
 		f.ACRs = append(f.ACRs, a)
