@@ -172,7 +172,7 @@ func (p *Provider) handleResume(c *gin.Context) {
 		p.errorPage(c, http.StatusServiceUnavailable, "Please try again in a moment",
 			"We can't continue your sign-in right now.", "Reload this page in a few seconds.")
 		return
-case err != nil:
+	case err != nil:
 		p.log.ErrorContext(ctx, "load interaction", "err", err)
 		p.errorPage(c, http.StatusInternalServerError, "Something went wrong", "We could not continue your sign-in.", "Please try again.")
 		return

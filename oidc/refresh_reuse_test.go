@@ -197,4 +197,3 @@ func TestRefreshReuseAfterTheIntervalRevokesTheFamily_RFC9700_4_14_2(t *testing.
 		negWantOAuthError(t, refreshAt(env.Issuer, f.r.clientID, f.r.secret, next.str("refresh_token")), http.StatusBadRequest, "invalid_grant")
 	})
 }
-
