@@ -11,4 +11,9 @@ var (
 	// ErrConsumed means a single-use record (code, link, ceremony) was
 	// already used; the conditional update that consumes it affected no row.
 	ErrConsumed = errors.New("already consumed")
+	// ErrUnavailable means the database could not be reached or did not
+	// answer in time (connection refused or lost, a deadline, SQLite still
+	// locked after its busy timeout): a transient outage, not a fault of
+	// the request. Endpoints answer 503 with Retry-After.
+	ErrUnavailable = errors.New("database unavailable")
 )

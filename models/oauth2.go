@@ -33,6 +33,11 @@ type OAuth2Request struct {
 	// AccessSignature links a refresh token to the access token issued with it.
 	AccessSignature string
 	CreatedAt       time.Time
+	// DeactivatedAt is when the record stopped being active (a refresh
+	// token's rotation or revocation, a code's use); nil while active and
+	// on records deactivated before it was kept. The refresh-token reuse
+	// interval is measured from it.
+	DeactivatedAt *time.Time
 }
 
 // TableName pins the table name.

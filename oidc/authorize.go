@@ -167,6 +167,11 @@ func (p *Provider) handleResume(c *gin.Context) {
 		p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
 			"This sign-in request has expired or was already completed.", "Go back to the app and sign in again.")
 		return
+	case unavailable(c, err):
+		p.log.ErrorContext(ctx, "load interaction", "err", err)
+		p.errorPage(c, http.StatusServiceUnavailable, "Please try again in a moment",
+			"We can't continue your sign-in right now.", "Reload this page in a few seconds.")
+		return
 	case err != nil:
 		p.log.ErrorContext(ctx, "load interaction", "err", err)
 		p.errorPage(c, http.StatusInternalServerError, "Something went wrong", "We could not continue your sign-in.", "Please try again.")

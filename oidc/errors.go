@@ -28,11 +28,32 @@ func (p *Provider) errorPage(c *gin.Context, status int, title, msg, hint string
 	c.Abort()
 }
 
+// retryAfter is the Retry-After (seconds) of a 503 for a database outage:
+// long enough not to hammer a database coming back, short enough for a
+// failover or a restart to be bridged by one retry.
+const retryAfter = "3"
+
+// unavailable tells whether err (through fosite's wrapping: RFC6749Error
+// and pkg/errors both unwrap to their cause) is a database outage, and if
+// so sets Retry-After on the response.
+func unavailable(c *gin.Context, err error) bool {
+	if !errors.Is(err, models.ErrUnavailable) {
+		return false
+	}
+	c.Header("Retry-After", retryAfter)
+	return true
+}
+
 // authorizeError answers an authorization request with an error: to the
 // client's redirect URI (with state and iss, RFC 9207) only when fosite
-// verified it as registered exactly; otherwise on an error page.
+// verified it as registered exactly; otherwise on an error page. A
+// database outage is temporarily_unavailable (RFC 6749 §4.1.2.1) with
+// status 503 and Retry-After, whichever way it is delivered.
 func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, err error) {
 	ctx := c.Request.Context()
+	if unavailable(c, err) {
+		err = fosite.ErrTemporarilyUnavailable.WithHint("The service is briefly unavailable; try again in a few seconds.").WithWrap(err)
+	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField >= 500 {
 		p.log.ErrorContext(ctx, "authorize", "err", err, "debug", rfc.DebugField)
@@ -95,10 +116,16 @@ func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeReq
 
 // tokenError maps storage races to their OAuth meaning and writes the
 // error with fosite's writer (which sets WWW-Authenticate for
-// invalid_client).
+// invalid_client). A database outage is server_error with status 503 and
+// Retry-After (RFC 6749 §5.2 has no temporarily_unavailable; RFC 9110
+// §15.6.4 lets a client retry a 503), whatever fosite wrapped it in.
 func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err error) {
 	ctx := c.Request.Context()
 	switch {
+	case unavailable(c, err):
+		e := fosite.ErrServerError.WithHint("The service is briefly unavailable; retry in a few seconds.").WithWrap(err)
+		e.CodeField = http.StatusServiceUnavailable
+		err = e
 	case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode), errors.Is(err, models.ErrConsumed):
 		// Two exchanges of one code raced; the loser learns the code is spent.
 		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
@@ -122,6 +149,8 @@ func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err err
 // the protocol detail goes to the page's hint for developers.
 func plainWords(rfc *fosite.RFC6749Error) string {
 	switch {
+	case rfc.ErrorField == fosite.ErrTemporarilyUnavailable.ErrorField:
+		return "We can't complete sign-ins for a moment. Please try again in a few seconds."
 	case rfc.CodeField >= 500:
 		return "Something went wrong on our side. Please try again."
 	case rfc.ErrorField == fosite.ErrInvalidClient.ErrorField:

@@ -30,6 +30,10 @@ type Config struct {
 	IDTokenTTL      time.Duration
 	AuthCodeTTL     time.Duration
 	InteractionTTL  time.Duration
+	// RefreshTokenReuseInterval is how long a rotated refresh token may be
+	// presented again by its client for a fresh pair without revoking its
+	// family (concurrent refreshes, retries); 0 turns it off.
+	RefreshTokenReuseInterval time.Duration
 	// HMACKey signs opaque tokens (32 bytes derived from the system secret).
 	HMACKey []byte
 	// CacheKey keys the verified-client-secret cache.
@@ -122,7 +126,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.storage = NewStorage(deps.Store, p)
+	p.storage = NewStorage(deps.Store, p, cfg.RefreshTokenReuseInterval)
 	p.fcfg = &fosite.Config{
 		AccessTokenLifespan:            cfg.AccessTokenTTL,
 		RefreshTokenLifespan:           cfg.RefreshTokenTTL,

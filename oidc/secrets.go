@@ -48,8 +48,12 @@ type secretStore interface {
 // client). fosite's Hasher sees only the context, so it travels there.
 type authAttempt struct {
 	ip string
-	mu sync.Mutex
-	id string
+	// refresh marks a refresh_token grant (set by the token endpoint before
+	// fosite runs): only there may a just-rotated refresh token be
+	// presented again (Storage.inReuseInterval).
+	refresh bool
+	mu      sync.Mutex
+	id      string
 }
 
 type authAttemptKey struct{}
@@ -88,6 +92,18 @@ func authenticatedClient(ctx context.Context) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.id
+}
+
+// refreshingClient returns the id of the client authenticated in ctx when
+// ctx is a refresh_token grant at the token endpoint.
+func refreshingClient(ctx context.Context) (string, bool) {
+	a := attemptFrom(ctx)
+	if a == nil || !a.refresh {
+		return "", false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.id, a.id != ""
 }
 
 // secretHasher is fosite's client secret Hasher. It verifies through

@@ -23,6 +23,7 @@ type Store interface {
 	GetOAuth2Request(ctx context.Context, kind, signature string) (*models.OAuth2Request, error)
 	DeactivateOAuth2Request(ctx context.Context, kind, signature string) error
 	DeactivateOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error
+	HasActiveOAuth2Request(ctx context.Context, kind, requestID string) (bool, error)
 	DeleteOAuth2Request(ctx context.Context, kind, signature string) error
 	DeleteOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error
 	JTIUsed(ctx context.Context, jti string) (bool, error)
@@ -42,6 +43,11 @@ type clientGetter interface {
 type Storage struct {
 	st      Store
 	clients clientGetter
+	// reuseInterval is how long after its rotation a refresh token may be
+	// presented again by its client (a concurrent refresh, a retry after
+	// a timeout) and get a fresh pair instead of revoking the family; 0
+	// turns the allowance off.
+	reuseInterval time.Duration
 }
 
 var (
@@ -53,9 +59,10 @@ var (
 	_ storage.Transactional              = (*Storage)(nil)
 )
 
-// NewStorage returns the fosite storage adapter.
-func NewStorage(st Store, clients clientGetter) *Storage {
-	return &Storage{st: st, clients: clients}
+// NewStorage returns the fosite storage adapter; reuseInterval is the
+// refresh-token reuse interval (see Storage.GetRefreshTokenSession).
+func NewStorage(st Store, clients clientGetter, reuseInterval time.Duration) *Storage {
+	return &Storage{st: st, clients: clients, reuseInterval: max(reuseInterval, 0)}
 }
 
 // storedRequest is the JSON form of a fosite request. Secrets never get
@@ -140,27 +147,39 @@ func expiry(kind string, sess fosite.Session) time.Time {
 }
 
 func (s *Storage) get(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.Request, bool, error) {
-	row, err := s.st.GetOAuth2Request(ctx, kind, signature)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, false, fosite.ErrNotFound
-	}
+	req, row, err := s.getRow(ctx, kind, signature, session)
 	if err != nil {
 		return nil, false, err
 	}
+	return req, row.Active, nil
+}
+
+// getRow is get with the stored record.
+func (s *Storage) getRow(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.Request, *models.OAuth2Request, error) {
+	row, err := s.st.GetOAuth2Request(ctx, kind, signature)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, fosite.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
 	var sr storedRequest
 	if err := json.Unmarshal([]byte(row.Data), &sr); err != nil {
-		return nil, false, fmt.Errorf("decode request: %w", err)
+		return nil, nil, fmt.Errorf("decode request: %w", err)
 	}
 	if session == nil {
 		session = NewSession()
 	}
 	if err := json.Unmarshal(sr.Session, session); err != nil {
-		return nil, false, fmt.Errorf("decode session: %w", err)
+		return nil, nil, fmt.Errorf("decode session: %w", err)
 	}
 	client, err := s.clients.GetClient(ctx, sr.ClientID)
+	if errors.Is(err, models.ErrUnavailable) {
+		return nil, nil, err
+	}
 	if err != nil {
-		// A deleted client's grants are dead.
-		return nil, false, fosite.ErrNotFound
+		// A deleted or disabled client's grants are dead.
+		return nil, nil, fosite.ErrNotFound
 	}
 	req := &fosite.Request{
 		ID:                sr.ID,
@@ -176,7 +195,7 @@ func (s *Storage) get(ctx context.Context, kind, signature string, session fosit
 	if req.Form == nil {
 		req.Form = url.Values{}
 	}
-	return req, row.Active, nil
+	return req, row, nil
 }
 
 // GetClient implements fosite.ClientManager.
@@ -264,16 +283,47 @@ func (s *Storage) CreateRefreshTokenSession(ctx context.Context, signature, acce
 }
 
 // GetRefreshTokenSession returns fosite.ErrInactiveToken (with the
-// request) for a rotated-out token, which fosite treats as reuse.
+// request) for a rotated-out token, which fosite treats as reuse and
+// answers by revoking the family (RFC 9700 §4.14.2). The one exception is
+// the reuse interval (see inReuseInterval): a token rotated moments ago,
+// presented again by its own client in a refresh grant, is returned as
+// valid, so fosite issues a fresh pair and revokes nothing.
 func (s *Storage) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
-	req, active, err := s.get(ctx, models.KindRefreshToken, signature, session)
+	req, row, err := s.getRow(ctx, models.KindRefreshToken, signature, session)
 	if err != nil {
 		return nil, err
 	}
-	if !active {
-		return req, fosite.ErrInactiveToken
+	if row.Active {
+		return req, nil
 	}
-	return req, nil
+	ok, err := s.inReuseInterval(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return req, nil
+	}
+	return req, fosite.ErrInactiveToken
+}
+
+// inReuseInterval reports whether an inactive refresh token may still be
+// exchanged: two concurrent refreshes of one token (two tabs, a retry after
+// a timeout, two replicas) must not make the loser look like a thief and
+// kill the winner's fresh pair. It holds only when all of these do:
+//   - the interval is on and the token was deactivated less than it ago;
+//   - this is a refresh grant by the client the token was issued to (an
+//     introspection or revocation, or another client, sees it as spent);
+//   - the family is alive: a successor of the same request id is active,
+//     so the token was rotated, not revoked (a revocation, a detected
+//     reuse or a reused code leaves no active refresh token).
+func (s *Storage) inReuseInterval(ctx context.Context, row *models.OAuth2Request) (bool, error) {
+	if s.reuseInterval <= 0 || row.DeactivatedAt == nil || time.Since(*row.DeactivatedAt) >= s.reuseInterval {
+		return false, nil
+	}
+	if client, ok := refreshingClient(ctx); !ok || client != row.ClientID {
+		return false, nil
+	}
+	return s.st.HasActiveOAuth2Request(ctx, models.KindRefreshToken, row.RequestID)
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
@@ -283,13 +333,29 @@ func (s *Storage) DeleteRefreshTokenSession(ctx context.Context, signature strin
 
 // RotateRefreshToken retires the presented refresh token (kept, inactive,
 // so a later reuse is recognised and revokes the family) and the access
-// tokens of the grant. The conditional update makes a refresh token single
-// use even under concurrent requests.
+// tokens of the grant. The conditional update makes the rotation happen
+// once even under concurrent requests. A request that loses it to a
+// concurrent refresh, or presents a token rotated within the reuse
+// interval, rotates nothing and deletes nothing: the winner's refresh and
+// access tokens stay valid beside the pair this request gets.
 func (s *Storage) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	if err := s.st.DeactivateOAuth2Request(ctx, models.KindRefreshToken, signature); err != nil {
-		if errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrNotFound) {
-			return fmt.Errorf("%w: %w", fosite.ErrSerializationFailure, err)
+	err := s.st.DeactivateOAuth2Request(ctx, models.KindRefreshToken, signature)
+	if errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrNotFound) {
+		row, gerr := s.st.GetOAuth2Request(ctx, models.KindRefreshToken, signature)
+		if gerr == nil && row.RequestID == requestID {
+			ok, ierr := s.inReuseInterval(ctx, row)
+			if ierr != nil {
+				return ierr
+			}
+			if ok {
+				return nil
+			}
+		} else if errors.Is(gerr, models.ErrUnavailable) {
+			return gerr
 		}
+		return fmt.Errorf("%w: %w", fosite.ErrSerializationFailure, err)
+	}
+	if err != nil {
 		return err
 	}
 	return s.st.DeleteOAuth2RequestsByRequestID(ctx, models.KindAccessToken, requestID)

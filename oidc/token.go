@@ -39,6 +39,9 @@ func (p *Provider) handleToken(c *gin.Context) {
 		p.tokenError(c, nil, err)
 		return
 	}
+	if form.Get("grant_type") == "refresh_token" {
+		attemptFrom(ctx).refresh = true
+	}
 	// RFC 6749 §2.3: "MUST NOT use more than one authentication method";
 	// fosite would silently prefer one of them.
 	_, _, basic := c.Request.BasicAuth()

@@ -140,14 +140,15 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	}
 	authLimiter := ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit)))
 	provider, err := oidc.New(oidc.Config{
-		Issuer:          cfg.Issuer,
-		AccessTokenTTL:  cfg.AccessTokenTTL,
-		RefreshTokenTTL: cfg.RefreshTokenTTL,
-		IDTokenTTL:      cfg.IDTokenTTL,
-		AuthCodeTTL:     cfg.AuthCodeTTL,
-		InteractionTTL:  cfg.InteractionTTL,
-		HMACKey:         secret.Derive(deps.Secret, PurposeTokenHMAC),
-		CacheKey:        secret.Derive(deps.Secret, PurposeSecretCache),
+		Issuer:                    cfg.Issuer,
+		AccessTokenTTL:            cfg.AccessTokenTTL,
+		RefreshTokenTTL:           cfg.RefreshTokenTTL,
+		IDTokenTTL:                cfg.IDTokenTTL,
+		AuthCodeTTL:               cfg.AuthCodeTTL,
+		InteractionTTL:            cfg.InteractionTTL,
+		RefreshTokenReuseInterval: cfg.RefreshTokenReuseInterval,
+		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
+		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter})
 	if err != nil {
 		return nil, err

@@ -58,6 +58,11 @@ type Config struct {
 	AccessTokenTTL time.Duration `yaml:"access_token_ttl" env:"SESAME_ACCESS_TOKEN_TTL" flag:"access-token-ttl" usage:"access token lifetime (1m to 24h)"`
 	// RefreshTokenTTL is the lifetime of issued refresh tokens.
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl" env:"SESAME_REFRESH_TOKEN_TTL" flag:"refresh-token-ttl" usage:"refresh token lifetime (1h to 8760h)"`
+	// RefreshTokenReuseInterval is how long after its rotation a refresh
+	// token presented again by the same client gets a fresh pair instead of
+	// revoking its family: concurrent refreshes (two tabs, a retry after a
+	// timeout, two replicas) are not theft. 0 turns it off.
+	RefreshTokenReuseInterval time.Duration `yaml:"refresh_token_reuse_interval" env:"SESAME_REFRESH_TOKEN_REUSE_INTERVAL" flag:"refresh-token-reuse-interval" usage:"how long a rotated refresh token may be presented again by its client without revoking the grant (0 to 60s; 0 disables)"`
 	// IDTokenTTL is the lifetime of issued ID tokens.
 	IDTokenTTL time.Duration `yaml:"id_token_ttl" env:"SESAME_ID_TOKEN_TTL" flag:"id-token-ttl" usage:"ID token lifetime (1m to 24h)"`
 	// AuthCodeTTL is the lifetime of authorization codes. RFC 6749 §4.1.2
@@ -167,34 +172,35 @@ type Config struct {
 // https issuer and a system secret.
 func Default() Config {
 	return Config{
-		Issuer:             "http://localhost:8080",
-		Listen:             ":8080",
-		DataDir:            "data",
-		Migrate:            true,
-		LogLevel:           "info",
-		LogFormat:          "json",
-		DBMaxOpenConns:     10,
-		DBMaxIdleConns:     5,
-		AccessTokenTTL:     time.Hour,
-		RefreshTokenTTL:    720 * time.Hour,
-		IDTokenTTL:         time.Hour,
-		AuthCodeTTL:        2 * time.Minute,
-		LoginSessionTTL:    336 * time.Hour,
-		InteractionTTL:     10 * time.Minute,
-		KeyRotationPeriod:  720 * time.Hour,
-		ShutdownTimeout:    15 * time.Second,
-		ShutdownDrainDelay: 5 * time.Second,
-		RPName:             "Sesame",
-		UserVerification:   "preferred",
-		Attestation:        "none",
-		SignupOpen:         true,
-		SMTPPort:           587,
-		SMTPTLS:            "starttls",
-		MailFrom:           "Sesame <no-reply@localhost>",
-		PasslinkTTL:        10 * time.Minute,
-		PasslinkRateEmail:  5,
-		PasslinkRateIP:     30,
-		SignupUnknownMail:  "offer",
+		Issuer:                    "http://localhost:8080",
+		Listen:                    ":8080",
+		DataDir:                   "data",
+		Migrate:                   true,
+		LogLevel:                  "info",
+		LogFormat:                 "json",
+		DBMaxOpenConns:            10,
+		DBMaxIdleConns:            5,
+		AccessTokenTTL:            time.Hour,
+		RefreshTokenTTL:           720 * time.Hour,
+		RefreshTokenReuseInterval: 10 * time.Second,
+		IDTokenTTL:                time.Hour,
+		AuthCodeTTL:               2 * time.Minute,
+		LoginSessionTTL:           336 * time.Hour,
+		InteractionTTL:            10 * time.Minute,
+		KeyRotationPeriod:         720 * time.Hour,
+		ShutdownTimeout:           15 * time.Second,
+		ShutdownDrainDelay:        5 * time.Second,
+		RPName:                    "Sesame",
+		UserVerification:          "preferred",
+		Attestation:               "none",
+		SignupOpen:                true,
+		SMTPPort:                  587,
+		SMTPTLS:                   "starttls",
+		MailFrom:                  "Sesame <no-reply@localhost>",
+		PasslinkTTL:               10 * time.Minute,
+		PasslinkRateEmail:         5,
+		PasslinkRateIP:            30,
+		SignupUnknownMail:         "offer",
 		// Passwords: argon2id at OWASP's minimum (authn/password.DefaultParams).
 		PasswordMemory:      19 * 1024,
 		PasswordIterations:  2,

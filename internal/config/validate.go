@@ -50,6 +50,9 @@ func (c Config) Validate() error {
 		{c.DBMaxIdleConns < 0 || c.DBMaxIdleConns > c.DBMaxOpenConns, fmt.Sprintf("db-max-idle-conns: must be between 0 and db-max-open-conns (%d) (got %d)", c.DBMaxOpenConns, c.DBMaxIdleConns)},
 		outside("access-token-ttl", c.AccessTokenTTL, time.Minute, 24*time.Hour),
 		outside("refresh-token-ttl", c.RefreshTokenTTL, time.Hour, 8760*time.Hour),
+		// Longer than a retry needs would let a stolen spent token pass
+		// unnoticed (RFC 9700 §4.14.2).
+		outside("refresh-token-reuse-interval", c.RefreshTokenReuseInterval, 0, time.Minute),
 		outside("id-token-ttl", c.IDTokenTTL, time.Minute, 24*time.Hour),
 		// RFC 6749 §4.1.2 recommends a maximum authorization code lifetime
 		// of 10 minutes.

@@ -26,13 +26,13 @@ func (s *Store) GetOAuth2Request(ctx context.Context, kind, signature string) (*
 	return &r, nil
 }
 
-// DeactivateOAuth2Request marks one active record inactive. It is the
-// single-use gate for authorization codes: exactly one caller wins, the
-// others get ErrConsumed.
+// DeactivateOAuth2Request marks one active record inactive and stamps
+// DeactivatedAt. It is the single-use gate for authorization codes and
+// refresh tokens: exactly one caller wins, the others get ErrConsumed.
 func (s *Store) DeactivateOAuth2Request(ctx context.Context, kind, signature string) error {
 	res := s.conn(ctx).Model(&models.OAuth2Request{}).
 		Where("kind = ? AND signature = ? AND active = ?", kind, signature, true).
-		Update("active", false)
+		Updates(map[string]any{"active": false, "deactivated_at": Now()})
 	if res.Error != nil {
 		return mapErr("deactivate oauth2 request", res.Error)
 	}
@@ -42,13 +42,28 @@ func (s *Store) DeactivateOAuth2Request(ctx context.Context, kind, signature str
 	return nil
 }
 
-// DeactivateOAuth2RequestsByRequestID marks every record of kind born of
-// requestID inactive (refresh rotation and family revocation).
+// DeactivateOAuth2RequestsByRequestID marks every active record of kind
+// born of requestID inactive (family revocation). Records already inactive
+// keep their DeactivatedAt.
 func (s *Store) DeactivateOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error {
 	err := s.conn(ctx).Model(&models.OAuth2Request{}).
-		Where("kind = ? AND request_id = ?", kind, requestID).
-		Update("active", false).Error
+		Where("kind = ? AND request_id = ? AND active = ?", kind, requestID, true).
+		Updates(map[string]any{"active": false, "deactivated_at": Now()}).Error
 	return mapErr("deactivate oauth2 requests", err)
+}
+
+// HasActiveOAuth2Request reports whether any record of kind born of
+// requestID is still active: for refresh tokens, whether the family lives
+// (a rotation leaves a successor active; a revocation leaves none).
+func (s *Store) HasActiveOAuth2Request(ctx context.Context, kind, requestID string) (bool, error) {
+	var n int64
+	err := s.conn(ctx).Model(&models.OAuth2Request{}).
+		Where("kind = ? AND request_id = ? AND active = ?", kind, requestID, true).
+		Count(&n).Error
+	if err != nil {
+		return false, mapErr("check active oauth2 requests", err)
+	}
+	return n > 0, nil
 }
 
 // DeleteOAuth2Request deletes one record; deleting a missing one is no error.

@@ -260,7 +260,7 @@ func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
 	}
 	tx := s.db.WithContext(ctx).Begin()
 	if tx.Error != nil {
-		return ctx, fmt.Errorf("begin transaction: %w", tx.Error)
+		return ctx, mapErr("begin transaction", tx.Error)
 	}
 	return context.WithValue(ctx, txKey{}, tx), nil
 }
@@ -272,7 +272,7 @@ func (s *Store) Commit(ctx context.Context) error {
 		return errors.New("commit: no transaction in context")
 	}
 	if err := tx.Commit().Error; err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return mapErr("commit", err)
 	}
 	return nil
 }
@@ -298,6 +298,8 @@ func mapErr(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, models.ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%s: %w", op, models.ErrAlreadyExists)
+	case unavailable(err):
+		return fmt.Errorf("%s: %w: %w", op, models.ErrUnavailable, err)
 	default:
 		return fmt.Errorf("%s: %w", op, err)
 	}

@@ -36,6 +36,9 @@ type Env struct {
 	Issuer string
 	Config config.Config
 	Secret []byte
+
+	log   *slog.Logger
+	dbURL string
 }
 
 // Option adjusts the config before the server starts.
@@ -86,11 +89,11 @@ func start(t testing.TB, log *slog.Logger, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d := storetest.SQLite
+	open := storetest.OpenSQLiteURL
 	if cfg.DatabaseURL == storetest.Postgres.Name {
-		d = storetest.Postgres
+		open = storetest.OpenPostgresURL
 	}
-	st := d.Open(t)
+	st, dbURL := open(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -98,14 +101,52 @@ func start(t testing.TB, log *slog.Logger, opts ...Option) *Env {
 	cfg.Issuer = "http://localhost:" + portOf(ln.Addr())
 	cfg.Listen = ln.Addr().String()
 	secretBytes := []byte("test-system-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
-	srv, err := server.New(context.Background(), server.Deps{Config: cfg, Store: st, Secret: secretBytes, Logger: log})
+	e := &Env{T: t, Store: st, Issuer: cfg.Issuer, Config: cfg, Secret: secretBytes, log: log, dbURL: dbURL}
+	e.serve(ln)
+	return e
+}
+
+func (e *Env) serve(ln net.Listener) {
+	e.T.Helper()
+	srv, err := server.New(context.Background(), server.Deps{Config: e.Config, Store: e.Store, Secret: e.Secret, Logger: e.log})
 	if err != nil {
-		t.Fatalf("server: %v", err)
+		e.T.Fatalf("server: %v", err)
 	}
 	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}}
 	hs.Start()
-	t.Cleanup(hs.Close)
-	return &Env{T: t, Store: st, Server: srv, HTTP: hs, Issuer: cfg.Issuer, Config: cfg, Secret: secretBytes}
+	e.T.Cleanup(hs.Close)
+	e.Server, e.HTTP = srv, hs
+}
+
+// DatabaseURL is the URL of the env's database (a SQLite path, or a
+// PostgreSQL URL whose search_path is the test's schema).
+func (e *Env) DatabaseURL() string { return e.dbURL }
+
+// Replica starts a second Sesame on the same database with its own
+// connection pool and caches, as another replica behind a load balancer:
+// the same issuer, secret and configuration, another port. Requests to
+// Replica().HTTP.URL reach it; Issuer stays the shared public one.
+func (e *Env) Replica() *Env {
+	e.T.Helper()
+	st, err := store.Open(context.Background(), e.dbURL, store.Options{})
+	if err != nil {
+		e.T.Fatalf("replica store: %v", err)
+	}
+	e.T.Cleanup(func() { _ = st.Close() })
+	return e.ReplicaOn(st)
+}
+
+// ReplicaOn is Replica on a store the test opened itself (for instance
+// one whose connection the test can cut).
+func (e *Env) ReplicaOn(st *store.Store) *Env {
+	e.T.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.T.Fatalf("listen: %v", err)
+	}
+	r := &Env{T: e.T, Store: st, Issuer: e.Issuer, Config: e.Config, Secret: e.Secret, log: e.log, dbURL: e.dbURL}
+	r.serve(ln)
+	return r
 }
 
 func portOf(a net.Addr) string {

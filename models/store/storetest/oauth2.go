@@ -34,11 +34,20 @@ var oauth2Tests = []subtest{
 	}},
 	{"DeactivateSingleUse", func(t *testing.T, s *store.Store) {
 		r := createRequest(t, s, models.KindAuthorizeCode, newID("req"), newID("client"), newID("user"), "")
+		if r.DeactivatedAt != nil {
+			t.Error("a new record has DeactivatedAt")
+		}
+		before := store.Now()
 		must(t, s.DeactivateOAuth2Request(t.Context(), r.Kind, r.Signature))
+		after := store.Now()
 		got, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
 		must(t, err)
 		if got.Active {
 			t.Error("record still active after deactivation")
+		}
+		// The refresh-token reuse interval is measured from it.
+		if got.DeactivatedAt == nil || got.DeactivatedAt.Before(before) || got.DeactivatedAt.After(after) {
+			t.Errorf("DeactivatedAt = %v, want within [%v, %v]", got.DeactivatedAt, before, after)
 		}
 		wantErr(t, "deactivate twice", s.DeactivateOAuth2Request(t.Context(), r.Kind, r.Signature), models.ErrConsumed)
 		wantErr(t, "deactivate missing", s.DeactivateOAuth2Request(t.Context(), r.Kind, newID("sig")), models.ErrConsumed)
@@ -56,6 +65,21 @@ var oauth2Tests = []subtest{
 		access := createRequest(t, s, models.KindAccessToken, rid, client, subject, "")
 		otherRefresh := createRequest(t, s, models.KindRefreshToken, otherRID, client, subject, "")
 
+		for _, c := range []struct {
+			kind, rid string
+			want      bool
+		}{{models.KindRefreshToken, rid, true}, {models.KindAccessToken, rid, true}, {models.KindAuthorizeCode, rid, false}, {models.KindRefreshToken, newID("req"), false}} {
+			got, err := s.HasActiveOAuth2Request(t.Context(), c.kind, c.rid)
+			must(t, err)
+			if got != c.want {
+				t.Errorf("HasActiveOAuth2Request(%s) = %v, want %v", c.kind, got, c.want)
+			}
+		}
+		// A record deactivated earlier (a rotation) keeps its time when the
+		// family is revoked.
+		must(t, s.DeactivateOAuth2Request(t.Context(), refresh1.Kind, refresh1.Signature))
+		rotated, err := s.GetOAuth2Request(t.Context(), refresh1.Kind, refresh1.Signature)
+		must(t, err)
 		must(t, s.DeactivateOAuth2RequestsByRequestID(t.Context(), models.KindRefreshToken, rid))
 		for _, c := range []struct {
 			r      *models.OAuth2Request
@@ -66,6 +90,15 @@ var oauth2Tests = []subtest{
 			if got.Active != c.active {
 				t.Errorf("%s of %s: active = %v, want %v", c.r.Kind, c.r.RequestID, got.Active, c.active)
 			}
+		}
+		if got, err := s.GetOAuth2Request(t.Context(), refresh1.Kind, refresh1.Signature); err != nil || got.DeactivatedAt == nil || !got.DeactivatedAt.Equal(*rotated.DeactivatedAt) {
+			t.Errorf("revocation moved a rotated record's DeactivatedAt: %v, %v → %v", err, rotated.DeactivatedAt, got)
+		}
+		if got, err := s.GetOAuth2Request(t.Context(), refresh2.Kind, refresh2.Signature); err != nil || got.DeactivatedAt == nil {
+			t.Errorf("revoked record without DeactivatedAt: %v", err)
+		}
+		if has, err := s.HasActiveOAuth2Request(t.Context(), models.KindRefreshToken, rid); err != nil || has {
+			t.Errorf("HasActiveOAuth2Request after revocation = %v, %v", has, err)
 		}
 		// Again is no error (revoking a revoked family is fine).
 		must(t, s.DeactivateOAuth2RequestsByRequestID(t.Context(), models.KindRefreshToken, rid))

@@ -24,6 +24,14 @@ const EnvRequirePostgres = "SESAME_REQUIRE_POSTGRES"
 // and closes it when the test ends.
 func OpenSQLite(t testing.TB) *store.Store {
 	t.Helper()
+	s, _ := OpenSQLiteURL(t)
+	return s
+}
+
+// OpenSQLiteURL is OpenSQLite that also returns the database's URL, for a
+// second store on the same database (another replica's pool).
+func OpenSQLiteURL(t testing.TB) (*store.Store, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "sesame.db")
 	s, err := store.Open(t.Context(), path, store.Options{})
 	if err != nil {
@@ -33,13 +41,22 @@ func OpenSQLite(t testing.TB) *store.Store {
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("migrate sqlite store: %v", err)
 	}
-	return s
+	return s, path
 }
 
 // OpenPostgres opens a migrated store in a fresh schema of the database
 // named by TEST_DATABASE_URL and drops the schema when the test ends. It
 // skips the test when TEST_DATABASE_URL is unset.
 func OpenPostgres(t testing.TB) *store.Store {
+	t.Helper()
+	s, _ := OpenPostgresURL(t)
+	return s
+}
+
+// OpenPostgresURL is OpenPostgres that also returns the URL of the fresh
+// schema, for a second store on it (another replica's pool, or one behind
+// a proxy a test can cut).
+func OpenPostgresURL(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	base := os.Getenv(EnvPostgresURL)
 	if base == "" {
@@ -89,5 +106,5 @@ func OpenPostgres(t testing.TB) *store.Store {
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("migrate postgres schema %s: %v", schema, err)
 	}
-	return s
+	return s, u.String()
 }
