@@ -154,6 +154,19 @@ type Config struct {
 	// ConsoleIdleTimeout signs an admin out of the console after this long
 	// without a request.
 	ConsoleIdleTimeout time.Duration `yaml:"console_idle_timeout" env:"SESAME_CONSOLE_IDLE_TIMEOUT" flag:"console-idle-timeout" usage:"admin console idle timeout (1m to 12h)"`
+	// AuthEventRetention is how long raw auth events (each sign-in
+	// attempt, also refused and rate-limited ones) are kept; the console's
+	// statistics read rollups with their own retention, so older events are
+	// only the per-user activity list's. 0 keeps them for good.
+	AuthEventRetention time.Duration `yaml:"auth_event_retention" env:"SESAME_AUTH_EVENT_RETENTION" flag:"auth-event-retention" usage:"how long raw auth events are kept (statistics live on in rollups); 0 keeps them, otherwise at least 24h"`
+	// AuditRetention is how long audit log entries are kept; 0 (the
+	// default) keeps the log forever.
+	AuditRetention time.Duration `yaml:"audit_retention" env:"SESAME_AUDIT_RETENTION" flag:"audit-retention" usage:"how long audit log entries are kept; 0 keeps them forever, otherwise at least 24h"`
+	// OutboundAllowCIDRs are the loopback, private, link-local or other
+	// internal networks Sesame may still fetch from (a client's jwks_uri);
+	// every such address is refused by default, so a client registration
+	// cannot make Sesame reach internal services (SSRF).
+	OutboundAllowCIDRs []string `yaml:"outbound_allow_cidrs" env:"SESAME_OUTBOUND_ALLOW_CIDRS" flag:"outbound-allow-cidr" usage:"internal network (CIDR) that outbound fetches such as a client's jwks_uri may reach (repeatable; comma-separated in the environment)"`
 	// ConfigFile is the YAML file the configuration was read from, if any.
 	// It cannot be set from the file itself.
 	ConfigFile string `yaml:"-" env:"SESAME_CONFIG" flag:"config" usage:"path to a YAML config file"`
@@ -199,6 +212,8 @@ func Default() Config {
 		RequireSecurityKey:  true,
 		// An admin session is worth more than a user's: idle ones end soon.
 		ConsoleIdleTimeout: 15 * time.Minute,
+		// Raw auth events for a quarter; the rollups keep the statistics.
+		AuthEventRetention: 90 * 24 * time.Hour,
 	}
 }
 
