@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -322,6 +323,18 @@ func maskURLPassword(raw string) string {
 // dev mode logs mails; outside dev nothing can be delivered, which start-up
 // should say loudly.
 func (c Config) MailConfigured() bool { return c.SMTPHost != "" }
+
+// OutboundAllowPrefixes parses OutboundAllowCIDRs (Validate reports the
+// ones that do not parse; they are left out here).
+func (c Config) OutboundAllowPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.OutboundAllowCIDRs {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}
 
 // WebAuthnRPID is the relying party id: RPID, or the issuer's host.
 func (c Config) WebAuthnRPID() string {
