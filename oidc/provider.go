@@ -82,6 +82,9 @@ type Deps struct {
 	// Policy, when set, gives the global token lifetimes live (a client's
 	// own lifetimes still win); without one they are the Config's.
 	Policy PolicySource
+	// Outbound fetches clients' jwks_uri; nil means httpx.OutboundClient
+	// with no internal network allowed (jwks_fetch.go).
+	Outbound *http.Client
 }
 
 // Provider is the OpenID Connect provider.
@@ -148,6 +151,11 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		FormPostHTMLTemplate:           nil,
 		JWTScopeClaimKey:               0,
 	}
+	// The only URLs fosite fetches are others' choice: a client's jwks_uri
+	// (and request_uri, refused here): through the guarded client only.
+	jwks := newJWKSFetcher(deps.Outbound, p.log)
+	p.fcfg.JWKSFetcherStrategy = jwks
+	p.fcfg.HTTPClient = jwks.http()
 	signer := &keys.Signer{M: deps.Keys}
 	strategy := &compose.CommonStrategy{
 		CoreStrategy: compose.NewOAuth2HMACStrategy(p.fcfg),

@@ -149,7 +149,9 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		RefreshTokenReuseInterval: cfg.RefreshTokenReuseInterval,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
-	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter})
+	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
+		// Clients' jwks_uri: internal addresses only where the operator allows.
+		Outbound: httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()})})
 	if err != nil {
 		return nil, err
 	}
@@ -431,8 +433,10 @@ func (s *Server) drain() {
 	time.Sleep(s.cfg.ShutdownDrainDelay)
 }
 
-// janitor sweeps expired rows every few minutes. On PostgreSQL only the
-// replica holding an advisory lock sweeps; the others skip that round.
+// janitor sweeps expired rows, and auth events and audit entries past
+// their retention, every few minutes, in bounded batches. On PostgreSQL
+// only the replica holding an advisory lock sweeps; the others skip that
+// round.
 func (s *Server) janitor(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -442,7 +446,10 @@ func (s *Server) janitor(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n, err := s.st.SweepExpiredOnce(ctx, time.Hour)
+		n, err := s.st.SweepExpiredOnce(ctx, time.Hour, store.Retention{
+			AuthEvents: s.cfg.AuthEventRetention,
+			Audit:      s.cfg.AuditRetention,
+		})
 		if err != nil {
 			s.log.WarnContext(ctx, "janitor", "err", err)
 			continue

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -162,6 +163,19 @@ type Config struct {
 	// ConsoleIdleTimeout signs an admin out of the console after this long
 	// without a request.
 	ConsoleIdleTimeout time.Duration `yaml:"console_idle_timeout" env:"SESAME_CONSOLE_IDLE_TIMEOUT" flag:"console-idle-timeout" usage:"admin console idle timeout (1m to 12h)"`
+	// AuthEventRetention is how long raw auth events (each sign-in
+	// attempt, also refused and rate-limited ones) are kept; the console's
+	// statistics read rollups with their own retention, so older events are
+	// only the per-user activity list's. 0 keeps them for good.
+	AuthEventRetention time.Duration `yaml:"auth_event_retention" env:"SESAME_AUTH_EVENT_RETENTION" flag:"auth-event-retention" usage:"how long raw auth events are kept (statistics live on in rollups); 0 keeps them, otherwise at least 24h"`
+	// AuditRetention is how long audit log entries are kept; 0 (the
+	// default) keeps the log forever.
+	AuditRetention time.Duration `yaml:"audit_retention" env:"SESAME_AUDIT_RETENTION" flag:"audit-retention" usage:"how long audit log entries are kept; 0 keeps them forever, otherwise at least 24h"`
+	// OutboundAllowCIDRs are the loopback, private, link-local or other
+	// internal networks Sesame may still fetch from (a client's jwks_uri);
+	// every such address is refused by default, so a client registration
+	// cannot make Sesame reach internal services (SSRF).
+	OutboundAllowCIDRs []string `yaml:"outbound_allow_cidrs" env:"SESAME_OUTBOUND_ALLOW_CIDRS" flag:"outbound-allow-cidr" usage:"internal network (CIDR) that outbound fetches such as a client's jwks_uri may reach (repeatable; comma-separated in the environment)"`
 	// ConfigFile is the YAML file the configuration was read from, if any.
 	// It cannot be set from the file itself.
 	ConfigFile string `yaml:"-" env:"SESAME_CONFIG" flag:"config" usage:"path to a YAML config file"`
@@ -209,6 +223,8 @@ func Default() Config {
 		RequireSecurityKey:  true,
 		// An admin session is worth more than a user's: idle ones end soon.
 		ConsoleIdleTimeout: 15 * time.Minute,
+		// Raw auth events for a quarter; the rollups keep the statistics.
+		AuthEventRetention: 90 * 24 * time.Hour,
 	}
 }
 
@@ -317,6 +333,18 @@ func maskURLPassword(raw string) string {
 // dev mode logs mails; outside dev nothing can be delivered, which start-up
 // should say loudly.
 func (c Config) MailConfigured() bool { return c.SMTPHost != "" }
+
+// OutboundAllowPrefixes parses OutboundAllowCIDRs (Validate reports the
+// ones that do not parse; they are left out here).
+func (c Config) OutboundAllowPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.OutboundAllowCIDRs {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}
 
 // WebAuthnRPID is the relying party id: RPID, or the issuer's host.
 func (c Config) WebAuthnRPID() string {

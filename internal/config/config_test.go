@@ -154,6 +154,20 @@ trusted_proxies: [10.0.0.0/8]
 			env:  map[string]string{"SESAME_TRUSTED_PROXIES": " 10.0.0.1, 172.16.0.0/12,,fd00::/8 "},
 			want: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "172.16.0.0/12", "fd00::/8"} },
 		},
+		{
+			name: "retention and outbound settings from env and flags",
+			env: map[string]string{
+				"SESAME_AUTH_EVENT_RETENTION": "720h",
+				"SESAME_AUDIT_RETENTION":      "8760h",
+				"SESAME_OUTBOUND_ALLOW_CIDRS": "10.1.0.0/16, fd00::/8",
+			},
+			args: []string{"--audit-retention=17520h", "--outbound-allow-cidr", "127.0.0.0/8"},
+			want: func(c *Config) {
+				c.AuthEventRetention = 720 * time.Hour
+				c.AuditRetention = 17520 * time.Hour
+				c.OutboundAllowCIDRs = []string{"127.0.0.0/8"}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -374,6 +388,28 @@ func TestValidate(t *testing.T) {
 				"database-url:", "access-token-ttl: must be between 1m and 24h (got 30s)",
 				"refresh-token-ttl:", "id-token-ttl:", "auth-code-ttl: must be between 10s and 10m",
 				"login-session-ttl:", "interaction-ttl:", "key-rotation-period:", `trusted-proxy: "proxy.local"`,
+			},
+		},
+		{
+			name: "retention and outbound allow-list problems named",
+			mod: func(c *Config) {
+				c.Dev = true
+				c.AuthEventRetention = time.Hour
+				c.AuditRetention = -time.Hour
+				c.OutboundAllowCIDRs = []string{"127.0.0.0/8", "10.0.0.1", "intranet"}
+			},
+			wantErr: []string{
+				"auth-event-retention: must be 0 (keep for good) or at least 24h (got 1h)",
+				"audit-retention: must be 0 (keep for good) or at least 24h (got -1h)",
+				`outbound-allow-cidr: "10.0.0.1" is not a CIDR`, `outbound-allow-cidr: "intranet" is not a CIDR`,
+			},
+		},
+		{
+			name: "retention kept for good and an allow-list",
+			mod: func(c *Config) {
+				c.Dev = true
+				c.AuthEventRetention, c.AuditRetention = 0, 365*24*time.Hour
+				c.OutboundAllowCIDRs = []string{"127.0.0.0/8", "::1/128", "10.20.0.0/16"}
 			},
 		},
 		{

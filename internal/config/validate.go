@@ -81,6 +81,10 @@ func (c Config) Validate() error {
 		{c.PasslinkRateIP < 1 || c.PasslinkRateIP > 100000, fmt.Sprintf("passlink-rate-ip: must be between 1 and 100000 (got %d)", c.PasslinkRateIP)},
 		outside("console-idle-timeout", c.ConsoleIdleTimeout, time.Minute, 12*time.Hour),
 		{!slices.Contains([]string{"offer", "notice", "none"}, c.SignupUnknownMail), fmt.Sprintf("signup-unknown-mail: must be offer, notice or none (got %q)", c.SignupUnknownMail)},
+		// Less than a day would empty the activity list and the console's
+		// live feed between two looks; 0 means keep.
+		retention("auth-event-retention", c.AuthEventRetention),
+		retention("audit-retention", c.AuditRetention),
 		{c.PasswordMinLength < 8 || c.PasswordMinLength > 64, fmt.Sprintf("password-min-length: must be between 8 and 64 (got %d)", c.PasswordMinLength)},
 	}
 	var errs []error
@@ -99,6 +103,11 @@ func (c Config) Validate() error {
 			if !validUUID(a) {
 				errs = append(errs, fmt.Errorf("aaguid: %q is not a UUID", a))
 			}
+		}
+	}
+	for _, p := range c.OutboundAllowCIDRs {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("outbound-allow-cidr: %q is not a CIDR such as 10.0.0.0/8 or fd00::/8", p))
 		}
 	}
 	for _, p := range c.TrustedProxies {
@@ -195,6 +204,11 @@ func validIPOrCIDR(s string) bool {
 	}
 	_, err := netip.ParsePrefix(s)
 	return err == nil
+}
+
+// retention checks a keep-for duration: 0 (keep for good) or at least a day.
+func retention(name string, d time.Duration) check {
+	return check{d < 0 || (d > 0 && d < 24*time.Hour), fmt.Sprintf("%s: must be 0 (keep for good) or at least 24h (got %s)", name, short(d))}
 }
 
 // outside builds a range check with a message naming the limits.

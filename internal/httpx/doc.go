@@ -30,6 +30,12 @@
 //     ErrTooLarge, ErrInvalidJSON) that each caller maps to its own shape.
 //   - Problem and WriteProblem: RFC 9457 application/problem+json, the
 //     console's and the admin API's error shape.
+//   - OutboundClient: the HTTP client for URLs others chose (a client's
+//     jwks_uri). Loopback, private, link-local, CGNAT, multicast and
+//     unspecified addresses are refused at connect time (net.Dialer
+//     Control, so DNS rebinding cannot slip past) unless an allow-list
+//     names their network; 5 s per exchange, 64 KiB per body, no proxy,
+//     no redirects (outbound.go).
 //
 // Only the standard library, log/slog and gin are used; httpx imports no
 // other Sesame package.

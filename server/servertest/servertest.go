@@ -226,3 +226,10 @@ func (e *Env) CompleteInteraction(browser *http.Client, interactionID, userID st
 	}
 	return ls
 }
+
+// AllowOutbound lets the server's outbound fetches (a client's jwks_uri)
+// reach the given networks, e.g. "127.0.0.0/8" for a JWKS served by the
+// test on loopback; internal addresses are refused otherwise.
+func AllowOutbound(cidrs ...string) Option {
+	return func(c *config.Config) { c.OutboundAllowCIDRs = append(c.OutboundAllowCIDRs, cidrs...) }
+}

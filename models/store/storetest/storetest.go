@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Policies", policyTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
+		{"Retention", retentionTests},
 		{"Timestamps", timeTests},
 	}
 	for _, g := range groups {

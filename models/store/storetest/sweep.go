@@ -129,7 +129,7 @@ var sweepTests = []subtest{
 		dead := createInteraction(t, s, newID("client"), -time.Hour)
 		live := createInteraction(t, s, dead.ClientID, time.Hour)
 		errs := race(4, func() error {
-			_, err := s.SweepExpiredOnce(t.Context(), 0)
+			_, err := s.SweepExpiredOnce(t.Context(), 0, store.Retention{})
 			return err
 		})
 		for _, err := range errs {
@@ -140,7 +140,7 @@ var sweepTests = []subtest{
 		_, err := s.GetInteraction(t.Context(), dead.ID)
 		for i := 0; i < 50 && !errors.Is(err, models.ErrNotFound); i++ {
 			time.Sleep(20 * time.Millisecond)
-			_, err = s.SweepExpiredOnce(t.Context(), 0)
+			_, err = s.SweepExpiredOnce(t.Context(), 0, store.Retention{})
 			must(t, err)
 			_, err = s.GetInteraction(t.Context(), dead.ID)
 		}
