@@ -375,6 +375,9 @@ func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) e
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkApproved:
 		title = "This sign-in was already approved"
 		v.Message = "Each link works once. Go back to " + describeUserAgent(l.RequesterUserAgent) + ", where it continues."
+	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkSuperseded:
+		title = "A newer link was sent"
+		v.Message = "You asked for another link after this one, so only the newest works. Use the link in the latest mail."
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkDenied:
 		title = "This sign-in was denied"
 		v.Message = "Nobody was signed in with this link, and it no longer works."

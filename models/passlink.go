@@ -33,6 +33,9 @@ const (
 	PasslinkDenied = "denied"
 	// PasslinkLocked: too many wrong codes; the request is dead.
 	PasslinkLocked = "locked"
+	// PasslinkSuperseded: a newer link was requested for the same sign-in;
+	// only the newest one works.
+	PasslinkSuperseded = "superseded"
 )
 
 // Passlink is one request for a sign-in link by email. Only the SHA-256

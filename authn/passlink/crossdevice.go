@@ -51,6 +51,8 @@ func (s *Service) Status(ctx context.Context, requestID, browserHash string) (st
 		return StateDenied, nil
 	case p.Outcome == models.PasslinkLocked:
 		return StateLocked, nil
+	case p.Outcome == models.PasslinkSuperseded:
+		return StateExpired, nil // a newer request took its place
 	case !p.ExpiresAt.After(s.now()):
 		return StateExpired, nil
 	}

@@ -90,6 +90,7 @@ type Store interface {
 	ProveUserEmail(ctx context.Context, id string) (*models.AddressProof, error)
 	CreateAuditEntry(ctx context.Context, e *models.AuditEntry) error
 	CreatePasslink(ctx context.Context, p *models.Passlink) error
+	SupersedePasslinks(ctx context.Context, p *models.Passlink, now time.Time) (int64, error)
 	GetPasslink(ctx context.Context, id string) (*models.Passlink, error)
 	GetPasslinkByTokenHash(ctx context.Context, hash string) (*models.Passlink, error)
 	UsePasslink(ctx context.Context, id, outcome string, now time.Time) error

@@ -133,6 +133,11 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 		if err := s.st.CreatePasslink(ctx, row); err != nil {
 			return err
 		}
+		// Only the newest link of a sign-in works: a stale mail cannot
+		// be used after the person asked again.
+		if _, err := s.st.SupersedePasslinks(ctx, row, now); err != nil {
+			return err
+		}
 		if purpose == models.PasslinkNone {
 			return nil
 		}

@@ -17,6 +17,22 @@ func (s *Store) CreatePasslink(ctx context.Context, p *models.Passlink) error {
 	return mapErr("create passlink", s.conn(ctx).Create(p).Error)
 }
 
+// SupersedePasslinks ends, as superseded, the pending sign-in and sign-up
+// links that p replaces: those of the same interaction or, without one,
+// those the same browser asked for the same address. Call it in the
+// transaction that creates p, so only the newest link of a sign-in works.
+func (s *Store) SupersedePasslinks(ctx context.Context, p *models.Passlink, now time.Time) (int64, error) {
+	q := s.conn(ctx).Model(&models.Passlink{}).
+		Where("id <> ? AND used_at IS NULL AND purpose IN ?", p.ID, []string{models.PasslinkLogin, models.PasslinkSignup})
+	if p.InteractionID != "" {
+		q = q.Where("interaction_id = ?", p.InteractionID)
+	} else {
+		q = q.Where("interaction_id = '' AND browser_hash = ? AND email_normalized = ?", p.BrowserHash, p.EmailNormalized)
+	}
+	res := q.Updates(map[string]any{"used_at": now, "outcome": models.PasslinkSuperseded})
+	return res.RowsAffected, mapErr("supersede passlinks", res.Error)
+}
+
 // GetPasslink loads a passlink request by id, whatever its state.
 func (s *Store) GetPasslink(ctx context.Context, id string) (*models.Passlink, error) {
 	var p models.Passlink
