@@ -15,21 +15,6 @@ import (
 	"github.com/sesame-idp/sesame/templates"
 )
 
-type appView struct {
-	ClientID string
-	Name     string
-	Scopes   []string
-	Since    string
-}
-
-type sessionView struct {
-	ID       string
-	Device   string
-	Since    string
-	LastSeen string
-	Current  bool
-}
-
 // handleAccount shows the signed-in user's apps (remembered consents) and
 // sessions.
 func (h *Handler) handleAccount(c *gin.Context) error {
@@ -39,14 +24,14 @@ func (h *Handler) handleAccount(c *gin.Context) error {
 	}
 	c.Header("Cache-Control", "no-store")
 	if ls == nil {
-		return h.pages.Render(c.Writer, http.StatusOK, "signed_out", templates.Page{Title: "Your account"})
+		return h.pages.SignedOut(c.Writer, http.StatusOK, templates.Page{Title: "Your account"})
 	}
 	return h.renderAccount(c, http.StatusOK, ls, u, nil)
 }
 
 // renderAccount renders the account page; pa, when given, is the password
 // section with a refusal to show (otherwise it is loaded).
-func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSession, u *models.User, pa *passwordAccount) error {
+func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSession, u *models.User, pa *templates.AccountPassword) error {
 	ctx := c.Request.Context()
 	c.Header("Cache-Control", "no-store")
 	if pa == nil {
@@ -60,20 +45,20 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 	if err != nil {
 		return err
 	}
-	apps := make([]appView, 0, len(consents))
+	apps := make([]templates.AppView, 0, len(consents))
 	for _, cs := range consents {
 		name := cs.ClientID
 		if cl, err := h.st.GetClient(ctx, cs.ClientID); err == nil {
 			name = cl.Name
 		}
-		apps = append(apps, appView{ClientID: cs.ClientID, Name: name, Scopes: cs.Scopes, Since: cs.CreatedAt.Format("2 Jan 2006")})
+		apps = append(apps, templates.AppView{ClientID: cs.ClientID, Name: name, Scopes: cs.Scopes, Since: cs.CreatedAt.Format("2 Jan 2006")})
 	}
 	creds, err := h.st.ListUserCredentials(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	cv := make([]credentialView, 0, len(creds))
-	var kv []credentialView
+	cv := make([]templates.CredentialView, 0, len(creds))
+	var kv []templates.CredentialView
 	accepted := make([]string, 0, len(creds))
 	for _, cr := range creds {
 		if cr.Kind == models.CredentialSecurityKey {
@@ -88,28 +73,25 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 	if err != nil {
 		return err
 	}
-	sv := make([]sessionView, 0, len(sessions))
+	sv := make([]templates.SessionView, 0, len(sessions))
 	for _, s := range sessions {
-		sv = append(sv, sessionView{
+		sv = append(sv, templates.SessionView{
 			ID: s.ID, Device: describeUserAgent(s.UserAgent), Since: s.CreatedAt.Format("2 Jan 2006 15:04 MST"),
 			LastSeen: s.LastSeenAt.Format("2 Jan 2006 15:04 MST"), Current: s.ID == ls.ID,
 		})
 	}
-	return h.pages.Render(c.Writer, status, "account", templates.Page{
-		Title: "Your account",
-		Data: map[string]any{
-			"User":       u,
-			"UserHandle": base64.RawURLEncoding.EncodeToString([]byte(u.ID)),
-			"RPID":       h.rpID,
-			"Passkeys":   cv,
-			"Keys":       kv,
-			"Password":   pa,
-			"Accepted":   string(acceptedJSON),
-			"Apps":       apps,
-			"Sessions":   sv,
-			"CSRF":       h.sessions.CSRFToken(c.Writer, c.Request),
-			"Notice":     c.Query("done"),
-		},
+	return h.pages.Account(c.Writer, status, templates.Page{Title: "Your account"}, templates.AccountView{
+		User:       templates.AccountUser{Email: u.Email, DisplayName: u.DisplayName},
+		UserHandle: base64.RawURLEncoding.EncodeToString([]byte(u.ID)),
+		RPID:       h.rpID,
+		Passkeys:   cv,
+		Keys:       kv,
+		Password:   *pa,
+		Accepted:   string(acceptedJSON),
+		Apps:       apps,
+		Sessions:   sv,
+		CSRF:       h.sessions.CSRFToken(c.Writer, c.Request),
+		Notice:     c.Query("done"),
 	})
 }
 
@@ -187,18 +169,8 @@ func (h *Handler) handleSignOut(c *gin.Context) error {
 	return nil
 }
 
-type credentialView struct {
-	ID       string
-	Name     string
-	Kind     string
-	Created  string
-	LastUsed string
-	Sync     string
-	Flagged  bool
-}
-
-func newCredentialView(c models.WebAuthnCredential) credentialView {
-	v := credentialView{ID: c.ID, Name: c.Name, Created: c.CreatedAt.Format("2 Jan 2006"), LastUsed: "Never used", Flagged: c.CloneWarning}
+func newCredentialView(c models.WebAuthnCredential) templates.CredentialView {
+	v := templates.CredentialView{ID: c.ID, Name: c.Name, Created: c.CreatedAt.Format("2 Jan 2006"), LastUsed: "Never used", Flagged: c.CloneWarning}
 	if c.LastUsedAt != nil {
 		v.LastUsed = "Last used " + humanTime(*c.LastUsedAt)
 	}

@@ -11,29 +11,11 @@ import (
 	"github.com/sesame-idp/sesame/templates"
 )
 
-// loginView is the data of the sign-in and sign-up pages.
-type loginView struct {
-	Interaction string
-	LoginHint   string
-	CSRF        string
-	Passkey     bool
-	// Passlink offers "Email me a sign-in link".
-	Passlink bool
-	// Password offers "Use password and security key".
-	Password   bool
-	SignupOpen bool
-	RPID       string
-	// StrongOnly: the request asks for a phishing-resistant sign-in, so
-	// the page offers only methods that give one (for the "nothing
-	// available" explanation).
-	StrongOnly bool
-}
-
 // handleLogin shows the sign-in page, for an interaction (an app asked)
 // or on its own (to reach the account page). It offers only the methods
 // that the client's policy allows.
 func (h *Handler) handleLogin(c *gin.Context) error {
-	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil,
+	view := templates.LoginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil,
 		Password: h.passwords != nil, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
 	title, app, logo := "Sign in", "", ""
 	if c.Query("interaction") == "" {
@@ -70,12 +52,12 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 		status, title = http.StatusForbidden, "No way to sign in to "+app
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, status, "login", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view})
+	return h.pages.Login(c.Writer, status, templates.Page{Title: title, AppName: app, AppLogo: logo}, view)
 }
 
 // handleSignup shows the account creation page.
 func (h *Handler) handleSignup(c *gin.Context) error {
-	view := loginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
+	view := templates.LoginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
 	title, app, logo := "Create your account", "", ""
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
@@ -87,5 +69,5 @@ func (h *Handler) handleSignup(c *gin.Context) error {
 		title, app, logo = "Create your account for "+client.Name, client.Name, client.LogoURI
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, http.StatusOK, "signup", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view})
+	return h.pages.Signup(c.Writer, http.StatusOK, templates.Page{Title: title, AppName: app, AppLogo: logo}, view)
 }

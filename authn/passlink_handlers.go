@@ -62,20 +62,13 @@ func (h *Handler) passlinkInteraction(c *gin.Context, id string) (*models.Intera
 	return in, client, nil
 }
 
-type passlinkFormView struct {
-	Interaction string
-	Email       string
-	CSRF        string
-	Error       string
-}
-
 // handlePasslinkForm asks for the address to send a link to.
 func (h *Handler) handlePasslinkForm(c *gin.Context) error {
 	in, client, err := h.passlinkInteraction(c, c.Query("interaction"))
 	if err != nil {
 		return err
 	}
-	view := passlinkFormView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Email: strings.TrimSpace(c.Query("email"))}
+	view := templates.PasslinkRequestView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Email: strings.TrimSpace(c.Query("email"))}
 	if len(view.Email) > 254 {
 		view.Email = ""
 	}
@@ -88,24 +81,13 @@ func (h *Handler) handlePasslinkForm(c *gin.Context) error {
 	return h.renderPasslinkForm(c, http.StatusOK, client, view)
 }
 
-func (h *Handler) renderPasslinkForm(c *gin.Context, status int, client *models.Client, view passlinkFormView) error {
+func (h *Handler) renderPasslinkForm(c *gin.Context, status int, client *models.Client, view templates.PasslinkRequestView) error {
 	title, app := "Get a sign-in link", ""
 	if client != nil {
 		title, app = "Sign in to "+client.Name, client.Name
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, status, "passlink_request", templates.Page{Title: title, AppName: app, AppLogo: appLogo(client), Data: view})
-}
-
-type passlinkSentView struct {
-	RequestID   string
-	Code        string
-	CodeSpoken  string
-	MaskedEmail string
-	Expiry      string
-	ExpiresMS   int64
-	CSRF        string
-	NewLink     string
+	return h.pages.PasslinkRequest(c.Writer, status, templates.Page{Title: title, AppName: app, AppLogo: appLogo(client)}, view)
 }
 
 // linkForm checks a posted "email me a link" form and makes its request,
@@ -171,7 +153,7 @@ func (h *Handler) handlePasslinkRequest(c *gin.Context) error {
 		return err
 	}
 	sent, err := h.sendLink(c, req, models.MethodPasslink, func(msg string) error {
-		return h.renderPasslinkForm(c, http.StatusBadRequest, client, passlinkFormView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Error: msg,
+		return h.renderPasslinkForm(c, http.StatusBadRequest, client, templates.PasslinkRequestView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Error: msg,
 			Interaction: interactionID(in), Email: formEmail(c.PostForm("email"))})
 	})
 	if sent == nil {
@@ -185,11 +167,11 @@ func (h *Handler) handlePasslinkRequest(c *gin.Context) error {
 	}
 	code := sent.Code[:3] + " " + sent.Code[3:]
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, http.StatusOK, "passlink_sent", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: passlinkSentView{
+	return h.pages.PasslinkSent(c.Writer, http.StatusOK, templates.Page{Title: title, AppName: app, AppLogo: logo}, templates.PasslinkSentView{
 		RequestID: sent.RequestID, Code: code, CodeSpoken: strings.Join(strings.Split(sent.Code, ""), " "),
 		MaskedEmail: sent.MaskedEmail, Expiry: passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())),
 		ExpiresMS: sent.ExpiresAt.UnixMilli(), CSRF: h.sessions.CSRFToken(c.Writer, c.Request), NewLink: newLink,
-	}})
+	})
 }
 
 // handlePasslinkStatus answers the requesting page's poll.

@@ -21,20 +21,6 @@ import (
 // the pages that explain a link that cannot be used, and the passkey
 // offer after a link sign-in.
 
-type passlinkConfirmView struct {
-	Token       string
-	CSRF        string
-	SameBrowser bool
-	Signup      bool
-	MaskedEmail string
-	Device      string
-	Requested   string
-	Error       string
-	Name        string
-	// Admin: an administrator sent the link; it signs in this browser.
-	Admin bool
-}
-
 // handlePasslinkOpen shows what the link will do. It changes nothing.
 func (h *Handler) handlePasslinkOpen(c *gin.Context) error {
 	browser := h.sessions.Browser(c.Writer, c.Request)
@@ -72,13 +58,13 @@ func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.
 		title = "Sign in"
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, status, "passlink_confirm", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: passlinkConfirmView{
+	return h.pages.PasslinkConfirm(c.Writer, status, templates.Page{Title: title, AppName: app, AppLogo: logo}, templates.PasslinkConfirmView{
 		// Lookup checked the token's shape.
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
 		Device: describeUserAgent(l.RequesterUserAgent), Requested: requestedAgo(l.CreatedAt, time.Now()),
 		Error: msg, Name: name, Admin: l.Purpose == models.PasslinkAdmin,
-	}})
+	})
 }
 
 // requestedAgo says when a request was made, approximately and exactly.
@@ -123,7 +109,7 @@ func (h *Handler) handlePasslinkUse(c *gin.Context) error {
 			return h.passlinkProblem(c, l, err)
 		}
 		h.recordPasslink(c, l, "approve", models.ResultFailure, "reported")
-		return h.renderResult(c, http.StatusOK, "Nobody was signed in", nil, resultView{OK: true,
+		return h.renderResult(c, http.StatusOK, "Nobody was signed in", nil, templates.PasslinkResultView{OK: true,
 			Message: "Thanks for telling us. Nobody can sign in with this link without the code shown on the other screen, and it stops working within " +
 				passlink.HumanDuration(h.passlinks.TTL(ctx)) + ".",
 			Hint: "You can ignore the mail. Never tell anyone a sign-in code."})
@@ -177,7 +163,7 @@ func (h *Handler) passlinkApprove(c *gin.Context, token, browser, name string) e
 		return h.passlinkUseFailed(c, token, browser, err)
 	}
 	h.record(c, authEvent{method: models.MethodPasslink, userID: res.User.ID, interactionID: res.InteractionID, name: "approve"})
-	view := resultView{OK: true, Message: "Done. Go back to the other device: it continues by itself."}
+	view := templates.PasslinkResultView{OK: true, Message: "Done. Go back to the other device: it continues by itself."}
 	if res.Proof.Removed() {
 		view.Hint = "This was the first time this address was confirmed, so for your safety we removed the passkeys, password and sessions that were added to the account before."
 	}
@@ -314,38 +300,25 @@ func (h *Handler) handlePasskeyOffer(c *gin.Context) error {
 		return seeOther(next)
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, http.StatusOK, "passlink_passkey", templates.Page{
-		Title: "Add a passkey so next time is one tap",
-		Data: map[string]any{
-			"CSRF": h.sessions.CSRFToken(c.Writer, c.Request), "Next": next, "Email": u.Email, "RPID": h.rpID,
-			"AddressProven": c.Query("notice") == noticeAddressProven,
-		},
+	return h.pages.PasslinkPasskey(c.Writer, http.StatusOK, templates.Page{Title: "Add a passkey so next time is one tap"}, templates.PasslinkPasskeyView{
+		CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Next: next, Email: u.Email, RPID: h.rpID,
+		AddressProven: c.Query("notice") == noticeAddressProven,
 	})
 }
 
-type resultView struct {
-	OK          bool
-	Message     string
-	Hint        string
-	ButtonLabel string
-	ButtonHref  string
-	SecondLabel string
-	SecondHref  string
-}
-
-func (h *Handler) renderResult(c *gin.Context, status int, title string, client *models.Client, v resultView) error {
+func (h *Handler) renderResult(c *gin.Context, status int, title string, client *models.Client, v templates.PasslinkResultView) error {
 	c.Header("Cache-Control", "no-store")
 	app := ""
 	if client != nil {
 		app = client.Name
 	}
-	return h.pages.Render(c.Writer, status, "passlink_result", templates.Page{Title: title, AppName: app, AppLogo: appLogo(client), Data: v})
+	return h.pages.PasslinkResult(c.Writer, status, templates.Page{Title: title, AppName: app, AppLogo: appLogo(client)}, v)
 }
 
 // linkTrouble explains what sign-in and reset links share: a malformed
 // or an expired link (kind names the links), or an account that can no
 // longer sign in. Otherwise the title is "".
-func (h *Handler) linkTrouble(c *gin.Context, err error, kind string, v *resultView) (status int, title string) {
+func (h *Handler) linkTrouble(c *gin.Context, err error, kind string, v *templates.PasslinkResultView) (status int, title string) {
 	switch {
 	case errors.Is(err, passlink.ErrInvalidLink):
 		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived, or ask for a new one."
@@ -365,7 +338,7 @@ func (h *Handler) linkTrouble(c *gin.Context, err error, kind string, v *resultV
 // get a new one.
 func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) error {
 	newLink := h.newLinkURL(c, l)
-	v := resultView{ButtonLabel: "Email me a new link", ButtonHref: newLink}
+	v := templates.PasslinkResultView{ButtonLabel: "Email me a new link", ButtonHref: newLink}
 	status, title := h.linkTrouble(c, err, "Sign-in", &v)
 	switch {
 	case title != "":

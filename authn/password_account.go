@@ -9,29 +9,20 @@ import (
 
 	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // The password and security key part of /account: set or change the
 // password after a recent sign-in, add security keys, and which
 // credential may be deleted.
 
-// passwordAccount is the password and security key part of /account.
-type passwordAccount struct {
-	// On: the method is configured.
-	On          bool
-	HasPassword bool
-	// Recent: signed in within recentAuth, so the password may change.
-	Recent     bool
-	RequireKey bool
-	MinLength  int
-	Error      string
-}
-
-func (h *Handler) passwordAccount(c *gin.Context, ls *models.LoginSession, u *models.User) (passwordAccount, error) {
+// passwordAccount is the password and security key part of /account
+// (Recent: signed in within recentAuth, so the password may change).
+func (h *Handler) passwordAccount(c *gin.Context, ls *models.LoginSession, u *models.User) (templates.AccountPassword, error) {
 	if h.passwords == nil {
-		return passwordAccount{}, nil
+		return templates.AccountPassword{}, nil
 	}
-	pa := passwordAccount{On: true, RequireKey: h.passwords.RequireSecurityKey(), MinLength: h.passwords.MinLength(),
+	pa := templates.AccountPassword{On: true, RequireKey: h.passwords.RequireSecurityKey(), MinLength: h.passwords.MinLength(),
 		Recent: time.Since(ls.AuthTime) <= recentAuth}
 	_, err := h.st.GetUserPassword(c.Request.Context(), u.ID)
 	switch {

@@ -82,23 +82,6 @@ func (h *Handler) mountPasswords(r gin.IRouter) {
 	}
 }
 
-// passwordView is the data of the password sign-in page.
-type passwordView struct {
-	Interaction string
-	Email       string
-	CSRF        string
-	RPID        string
-	// Notice is a state to explain ("key_ready", "reset").
-	Notice string
-	// Other links back to the login page when it offers more.
-	Other bool
-	// Forgot offers a reset link (mail is on).
-	Forgot bool
-	// Passlink offers "Email me a sign-in link" (no passkey page to
-	// offer it).
-	Passlink bool
-}
-
 // handlePasswordPage shows the email + password form. The login page
 // sends people here; a client that allows only this method lands here.
 func (h *Handler) handlePasswordPage(c *gin.Context) error {
@@ -106,7 +89,7 @@ func (h *Handler) handlePasswordPage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	view := passwordView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), RPID: h.rpID, Forgot: h.passlinks != nil, Other: true}
+	view := templates.PasswordLoginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), RPID: h.rpID, Forgot: h.passlinks != nil, Other: true}
 	view.Email = formEmail(strings.TrimSpace(c.Query("email")))
 	switch n := c.Query("done"); n {
 	case "key_ready", "reset":
@@ -126,7 +109,7 @@ func (h *Handler) handlePasswordPage(c *gin.Context) error {
 		title, app, logo = "Sign in to "+client.Name, client.Name, client.LogoURI
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, http.StatusOK, "password_login", templates.Page{Title: title, AppName: app, AppLogo: logo, Data: view})
+	return h.pages.PasswordLogin(c.Writer, http.StatusOK, templates.Page{Title: title, AppName: app, AppLogo: logo}, view)
 }
 
 // passwordRequest is the first step: who and the password.

@@ -18,13 +18,6 @@ import (
 // Password reset by passlink (see password_handlers.go): /password/forgot
 // sends a reset link; its page chooses the new password.
 
-type forgotView struct {
-	Interaction string
-	Email       string
-	CSRF        string
-	Error       string
-}
-
 // resetInteraction loads the interaction a reset page names (or none)
 // and checks that its client allows passwords.
 func (h *Handler) resetInteraction(c *gin.Context, id string) (*models.Interaction, *models.Client, error) {
@@ -37,19 +30,19 @@ func (h *Handler) handleForgotForm(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	view := forgotView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request)}
+	view := templates.PasswordForgotView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request)}
 	view.Email = formEmail(strings.TrimSpace(c.Query("email")))
 	view.Interaction = interactionID(in)
 	return h.renderForgot(c, http.StatusOK, client, view)
 }
 
-func (h *Handler) renderForgot(c *gin.Context, status int, client *models.Client, view forgotView) error {
+func (h *Handler) renderForgot(c *gin.Context, status int, client *models.Client, view templates.PasswordForgotView) error {
 	app := ""
 	if client != nil {
 		app = client.Name
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, status, "password_forgot", templates.Page{Title: "Reset your password", AppName: app, AppLogo: appLogo(client), Data: view})
+	return h.pages.PasswordForgot(c.Writer, status, templates.Page{Title: "Reset your password", AppName: app, AppLogo: appLogo(client)}, view)
 }
 
 // handleForgotRequest sends a reset link. The answer is the same page for
@@ -61,7 +54,7 @@ func (h *Handler) handleForgotRequest(c *gin.Context) error {
 	}
 	req.Reset = true
 	sent, err := h.sendLink(c, req, models.MethodPasswordKey, func(msg string) error {
-		return h.renderForgot(c, http.StatusBadRequest, client, forgotView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Error: msg,
+		return h.renderForgot(c, http.StatusBadRequest, client, templates.PasswordForgotView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Error: msg,
 			Interaction: interactionID(in), Email: formEmail(c.PostForm("email"))})
 	})
 	if sent == nil {
@@ -73,19 +66,11 @@ func (h *Handler) handleForgotRequest(c *gin.Context) error {
 		back += "?interaction=" + url.QueryEscape(in.ID)
 		app = client
 	}
-	return h.renderResult(c, http.StatusOK, "Check your inbox", app, resultView{OK: true,
+	return h.renderResult(c, http.StatusOK, "Check your inbox", app, templates.PasslinkResultView{OK: true,
 		Message:     "We sent a link to " + sent.MaskedEmail + " to choose a new password. It works for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ".",
 		Hint:        "No mail? Check your spam folder, or make sure you typed the address you signed up with.",
 		ButtonLabel: "Back to sign-in", ButtonHref: back,
 	})
-}
-
-type resetView struct {
-	Token     string
-	CSRF      string
-	Email     string
-	MinLength int
-	Error     string
 }
 
 // handleResetForm shows "choose a new password" for a reset link. It
@@ -102,10 +87,10 @@ func (h *Handler) renderReset(c *gin.Context, status int, l *passlink.Link, msg 
 	// The token is in the path; Referrer-Policy same-origin (the
 	// middleware's) keeps it from other sites, and the page links nowhere.
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Render(c.Writer, status, "password_reset", templates.Page{Title: "Choose a new password", Data: resetView{
+	return h.pages.PasswordReset(c.Writer, status, templates.Page{Title: "Choose a new password"}, templates.PasswordResetView{
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Email: l.Email,
 		MinLength: h.passwords.MinLength(), Error: msg,
-	}})
+	})
 }
 
 // handleResetPost sets the new password: the rules first (nothing is
@@ -152,7 +137,7 @@ func (h *Handler) handleResetPost(c *gin.Context) error {
 
 // resetProblem explains a reset link that cannot be used.
 func (h *Handler) resetProblem(c *gin.Context, err error) error {
-	v := resultView{ButtonLabel: "Email me a new link", ButtonHref: "/password/forgot"}
+	v := templates.PasslinkResultView{ButtonLabel: "Email me a new link", ButtonHref: "/password/forgot"}
 	status, title := h.linkTrouble(c, err, "Password reset", &v)
 	switch {
 	case title != "":

@@ -112,13 +112,10 @@ func (h *Handler) fail(c *gin.Context, err error) {
 		h.logFailure(c, "hosted page", pe.cause)
 	}
 	c.Header("Cache-Control", "no-store")
-	if rerr := h.pages.Render(c.Writer, pe.status, "error", templates.Page{
-		Title: pe.title,
-		Data: map[string]string{
-			"Message":   pe.msg,
-			"Hint":      pe.hint,
-			"RequestID": httpx.RequestIDFrom(c.Request.Context()),
-		},
+	if rerr := h.pages.Error(c.Writer, pe.status, templates.Page{Title: pe.title}, templates.ErrorView{
+		Message:   pe.msg,
+		Hint:      pe.hint,
+		RequestID: httpx.RequestIDFrom(c.Request.Context()),
 	}); rerr != nil {
 		h.log.ErrorContext(c.Request.Context(), "render error page", "err", rerr)
 	}
