@@ -259,6 +259,37 @@ func TestSignInSingleUse(t *testing.T) {
 	})
 }
 
+// TestNewerLinkSupersedesOlder: asking again for the same sign-in (same
+// interaction, or the same browser and address) ends the older links, so a
+// stale mail cannot sign in; another browser's link for the address stays.
+func TestNewerLinkSupersedesOlder(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		email := addr()
+		createUser(t, st, email, true)
+
+		other, err := e.svc.Request(ctx, passlink.Request{Email: email, BrowserHash: browserB, UserAgent: "Firefox", IP: "192.0.2.11"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, first := e.request(t, email)
+		_, second := e.request(t, email)
+		if _, err := e.svc.SignIn(ctx, first, browserA, ""); !errors.Is(err, passlink.ErrUsed) {
+			t.Fatalf("the older link: %v, want ErrUsed", err)
+		}
+		if l, err := e.svc.Lookup(ctx, first, browserA); l == nil || l.Outcome != models.PasslinkSuperseded {
+			t.Fatalf("older link: %+v, %v; want superseded", l, err)
+		}
+		if _, err := e.svc.SignIn(ctx, second, browserA, ""); err != nil {
+			t.Fatalf("the newest link: %v", err)
+		}
+		if s, _ := e.svc.Status(ctx, other.RequestID, browserB); s != passlink.StatePending {
+			t.Fatalf("another browser's request: %q, want still pending", s)
+		}
+	})
+}
+
 // TestSignInRace: N concurrent uses of one link (double clicks, or a
 // replay racing the real use) sign in exactly once.
 func TestSignInRace(t *testing.T) {
@@ -459,19 +490,29 @@ func TestWrongCodesLock(t *testing.T) {
 
 // TestSignupLink: an unknown address with open sign-up gets a link that
 // creates the account with the address verified; a second sign-up link
-// for the same address signs into that account instead of failing.
+// for the same address (asked from another browser) signs into that
+// account instead of failing.
 func TestSignupLink(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st)
 		email := addr()
 		_, t1 := e.request(t, email)
-		_, t2 := e.request(t, strings.ToUpper(email[:1])+email[1:])
+		before := len(e.deliver(t))
+		if _, err := e.svc.Request(ctx, passlink.Request{Email: strings.ToUpper(email[:1]) + email[1:], BrowserHash: browserB,
+			UserAgent: "Firefox", IP: "192.0.2.11"}); err != nil {
+			t.Fatal(err)
+		}
+		msgs := e.deliver(t)
+		if len(msgs) != before+1 {
+			t.Fatalf("%d mails for the second request", len(msgs)-before)
+		}
+		t2 := tokenOf(msgs[before])
 		res, err := e.svc.SignIn(ctx, t1, browserA, "  Grace Hopper ")
 		if err != nil || !res.Created || res.User.DisplayName != "Grace Hopper" || !res.User.EmailVerified || res.User.Email != email {
 			t.Fatalf("sign-up: %+v %v", res, err)
 		}
-		res2, err := e.svc.SignIn(ctx, t2, browserA, "Other")
+		res2, err := e.svc.SignIn(ctx, t2, browserB, "Other")
 		if err != nil || res2.Created || res2.User.ID != res.User.ID {
 			t.Fatalf("second sign-up link: %+v %v", res2, err)
 		}

@@ -39,6 +39,45 @@ func createPasslink(t *testing.T, s *store.Store, userID string, expiresIn time.
 // (RowsAffected == 1 wins), its code attempts are capped even under
 // concurrent guesses, and an approval is taken once.
 var passlinkTests = []subtest{
+	// A new link ends the pending sign-in links it replaces: the same
+	// interaction's, or (without one) the same browser's for the address;
+	// used, reset and other links stay as they are.
+	{"Supersede", func(t *testing.T, s *store.Store) {
+		now := store.Now()
+		old := createPasslink(t, s, "", 10*time.Minute)
+		otherIA := createPasslink(t, s, "", 10*time.Minute)
+		reset := newPasslink("", 10*time.Minute)
+		reset.Purpose, reset.InteractionID = models.PasslinkReset, old.InteractionID
+		must(t, s.CreatePasslink(t.Context(), reset))
+		next := newPasslink("", 10*time.Minute)
+		next.InteractionID = old.InteractionID
+		must(t, s.CreatePasslink(t.Context(), next))
+		n, err := s.SupersedePasslinks(t.Context(), next, now)
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("superseded %d, want 1", n)
+		}
+		for _, tc := range []struct {
+			p    *models.Passlink
+			want string
+		}{{old, models.PasslinkSuperseded}, {otherIA, ""}, {reset, ""}, {next, ""}} {
+			got, err := s.GetPasslink(t.Context(), tc.p.ID)
+			must(t, err)
+			if got.Outcome != tc.want || (tc.want == "") != (got.UsedAt == nil) {
+				t.Errorf("passlink %s: outcome %q used %v, want %q", tc.p.ID, got.Outcome, got.UsedAt, tc.want)
+			}
+		}
+		// Without an interaction: the same browser and address only.
+		a := newPasslink("", 10*time.Minute)
+		a.InteractionID = ""
+		must(t, s.CreatePasslink(t.Context(), a))
+		b := *a
+		b.ID, b.TokenHash = newID("pl"), randHex(32)
+		must(t, s.CreatePasslink(t.Context(), &b))
+		if n, err := s.SupersedePasslinks(t.Context(), &b, now); err != nil || n != 1 {
+			t.Fatalf("superseded %d, %v; want the same browser's older link", n, err)
+		}
+	}},
 	{"CreateGet", func(t *testing.T, s *store.Store) {
 		u := createUser(t, s)
 		p := createPasslink(t, s, u.ID, 10*time.Minute)
