@@ -16,11 +16,13 @@ import (
 )
 
 // Limits on failed client authentication (documented in SECURITY.md).
-// Per client IP, every failure counts; per client, failures against a
-// memory-hard (argon2id) secret count, since only those cost real work.
-// A throttled attempt is refused before any hashing. A client whose
-// verification is cached (it authenticated recently) is never throttled,
-// so a flood of wrong guesses cannot lock a working client out.
+// Only failures against a memory-hard (argon2id) secret count, per client
+// IP and per client, since only those cost real work (or could guess a
+// weak secret): a wrong guess at a 256-bit generated secret costs one
+// HMAC, less than counting it would. A throttled attempt is refused
+// before any hashing. A client whose verification is cached (it
+// authenticated recently) is never throttled, so a flood of wrong guesses
+// cannot lock a working client out.
 const (
 	authFailuresPerIP     = 30
 	authFailuresPerClient = 10
@@ -186,7 +188,7 @@ type failureKey struct {
 
 func (h *secretHasher) failureKeys(ctx context.Context, hard bool) []failureKey {
 	a := attemptFrom(ctx)
-	if h.limit == nil || a == nil {
+	if h.limit == nil || a == nil || !hard {
 		return nil
 	}
 	var keys []failureKey
@@ -196,7 +198,7 @@ func (h *secretHasher) failureKeys(ctx context.Context, hard bool) []failureKey 
 	a.mu.Lock()
 	id := a.id
 	a.mu.Unlock()
-	if hard && id != "" {
+	if id != "" {
 		keys = append(keys, failureKey{"client-auth-fail:client:" + id, authFailuresPerClient})
 	}
 	return keys
