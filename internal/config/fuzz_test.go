@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzConfigFile: any YAML file either fails with an error or loads a
-// configuration that validation can judge without panicking and that
+// configuration that validation judges without panicking; a valid one
 // survives a round trip through WriteYAML (what `sesame config` prints
 // loads back to the same settings).
 func FuzzConfigFile(f *testing.F) {
@@ -28,7 +28,9 @@ func FuzzConfigFile(f *testing.F) {
 		if loadFile(&cfg, path) != nil {
 			return
 		}
-		_ = cfg.Validate()
+		if cfg.Validate() != nil {
+			return
+		}
 		var out bytes.Buffer
 		if err := cfg.WriteYAML(&out); err != nil {
 			t.Fatalf("WriteYAML: %v", err)
