@@ -42,20 +42,31 @@ func (p *Provider) MountPages(r gin.IRouter) {
 	r.POST(PathConsent, p.handleConsentPost)
 }
 
-func (p *Provider) handleConsent(c *gin.Context) {
-	in, client, err := p.pageInteraction(c, c.Query("interaction"))
+// consentStep loads what both consent requests need: the interaction of
+// this browser, its client and the signed-in user. When it cannot, it has
+// answered (an error page, or — signed out meanwhile — the resume URL,
+// which sends the browser to sign in).
+func (p *Provider) consentStep(c *gin.Context, interactionID string) (*models.Interaction, *models.Client, *models.User, bool) {
+	in, client, err := p.pageInteraction(c, interactionID)
 	if err != nil {
 		p.pageFail(c, err)
-		return
+		return nil, nil, nil, false
 	}
 	u, err := p.signedInUser(c)
 	if err != nil {
 		p.pageFail(c, err)
-		return
+		return nil, nil, nil, false
 	}
 	if u == nil {
-		// Signed out meanwhile: resuming sends the browser to sign in.
 		c.Redirect(http.StatusSeeOther, ResumeURL(in.ID))
+		return nil, nil, nil, false
+	}
+	return in, client, u, true
+}
+
+func (p *Provider) handleConsent(c *gin.Context) {
+	in, client, u, ok := p.consentStep(c, c.Query("interaction"))
+	if !ok {
 		return
 	}
 	// The form's POST ends, through the resume URL, at the client.
@@ -87,18 +98,8 @@ func (p *Provider) handleConsentPost(c *gin.Context) {
 		p.pageFail(c, errBadForm)
 		return
 	}
-	in, client, err := p.pageInteraction(c, c.PostForm("interaction"))
-	if err != nil {
-		p.pageFail(c, err)
-		return
-	}
-	u, err := p.signedInUser(c)
-	if err != nil {
-		p.pageFail(c, err)
-		return
-	}
-	if u == nil {
-		c.Redirect(http.StatusSeeOther, ResumeURL(in.ID))
+	in, client, u, ok := p.consentStep(c, c.PostForm("interaction"))
+	if !ok {
 		return
 	}
 	if c.PostForm("decision") != "allow" {
