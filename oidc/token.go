@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -35,6 +36,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 		return
 	}
 	form := c.Request.PostForm
+	p.allowBrowserClient(c, form.Get("client_id"))
 	if err := checkRepeats(form); err != nil {
 		p.tokenError(c, nil, err)
 		return
@@ -222,4 +224,27 @@ func (p *Provider) mayIntrospect(ctx context.Context, caller string, ir fosite.I
 		return false
 	}
 	return slices.Contains(c.GetScopes(), clients.ScopeIntrospect)
+}
+
+// allowBrowserClient lets a browser app read the token endpoint's answer
+// (CORS): a public client — a single-page app using PKCE, which sends its
+// client_id in the body — from the origin of one of its registered redirect
+// URIs. A form POST without custom headers needs no preflight; confidential
+// clients never run in a browser and get no CORS headers.
+func (p *Provider) allowBrowserClient(c *gin.Context, clientID string) {
+	origin := c.GetHeader("Origin")
+	if origin == "" || clientID == "" {
+		return
+	}
+	c.Header("Vary", "Origin")
+	fc, err := p.GetClient(c.Request.Context(), clientID)
+	if err != nil || !fc.IsPublic() {
+		return
+	}
+	for _, ru := range fc.GetRedirectURIs() {
+		if u, err := url.Parse(ru); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Scheme+"://"+u.Host == origin {
+			c.Header("Access-Control-Allow-Origin", origin)
+			return
+		}
+	}
 }
