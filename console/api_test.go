@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -282,6 +283,13 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		api.call(s, "GET", p+"/audit?limit=2&cursor="+url.QueryEscape(page.NextCursor), nil, 200)
 		api.call(s, "GET", p+"/audit?action=client.create&target_type=client", nil, 200)
 		api.call(s, "GET", p+"/audit?cursor=!!", nil, 422)
+		// Cursors are authenticated: a position of the caller's choosing, or
+		// a tampered one, is refused rather than queried.
+		crafted := base64.RawURLEncoding.EncodeToString([]byte("2099-01-01T00:00:00Z|zzz"))
+		api.call(s, "GET", p+"/audit?cursor="+url.QueryEscape(crafted), nil, 422)
+		enc, sig, _ := strings.Cut(page.NextCursor, ".")
+		api.call(s, "GET", p+"/audit?cursor="+url.QueryEscape(crafted+"."+sig), nil, 422)
+		api.call(s, "GET", p+"/audit?cursor="+url.QueryEscape(enc+"."+crafted), nil, 422)
 		api.call(s, "GET", p+"/audit?since=yesterday", nil, 422)
 		api.call(s, "GET", p+"/stats/headline", nil, 200)
 		api.call(s, "GET", p+"/stats/dashboard?range=7d", nil, 200)

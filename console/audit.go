@@ -2,11 +2,15 @@ package console
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,6 +44,21 @@ func ClampLimit(limit int) int {
 type Audit struct {
 	st  auditStore
 	log *slog.Logger
+	// cursorKey authenticates page cursors; a random one per process
+	// when nil (cursors then work within this process only).
+	cursorKey []byte
+	keyOnce   sync.Once
+}
+
+// key is the cursor key, made on first use when none was given.
+func (a *Audit) key() []byte {
+	a.keyOnce.Do(func() {
+		if a.cursorKey == nil {
+			a.cursorKey = make([]byte, 32)
+			_, _ = rand.Read(a.cursorKey)
+		}
+	})
+	return a.cursorKey
 }
 
 // Record appends an entry for the actor in ctx. before and after are
@@ -103,7 +122,7 @@ func (a *Audit) List(ctx context.Context, q AuditQuery) (*AuditPage, error) {
 	}
 	f := store.AuditFilter{ActorID: q.ActorID, Action: q.Action, TargetType: q.TargetType, TargetID: q.TargetID, Since: q.Since, Until: q.Until}
 	if q.Cursor != "" {
-		at, id, err := decodeCursor(q.Cursor)
+		at, id, err := decodeCursor(a.key(), q.Cursor)
 		if err != nil {
 			return nil, invalid("cursor", "not a cursor from a previous page")
 		}
@@ -118,22 +137,40 @@ func (a *Audit) List(ctx context.Context, q AuditQuery) (*AuditPage, error) {
 	if len(rows) > limit {
 		page.Items = rows[:limit]
 		last := page.Items[limit-1]
-		page.NextCursor = encodeCursor(last.At, last.ID)
+		page.NextCursor = encodeCursor(a.key(), last.At, last.ID)
 	}
 	return page, nil
 }
 
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+// encodeCursor makes an opaque, authenticated page cursor: the position
+// and an HMAC of it, so a client can only hand back cursors it was given
+// (a crafted one is 400, never a query of its choosing).
+func encodeCursor(key []byte, at time.Time, id string) string {
+	pos := at.UTC().Format(time.RFC3339Nano) + "|" + id
+	return base64.RawURLEncoding.EncodeToString([]byte(pos)) + "." + base64.RawURLEncoding.EncodeToString(cursorMAC(key, pos))
 }
 
-func decodeCursor(c string) (time.Time, string, error) {
+func cursorMAC(key []byte, pos string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("audit-cursor|" + pos))
+	return m.Sum(nil)[:16]
+}
+
+func decodeCursor(key []byte, c string) (time.Time, string, error) {
 	if len(c) > 300 {
 		return time.Time{}, "", fmt.Errorf("cursor too long")
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	enc, sig, ok := strings.Cut(c, ".")
+	if !ok {
+		return time.Time{}, "", fmt.Errorf("bad cursor")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(enc)
 	if err != nil {
 		return time.Time{}, "", err
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, cursorMAC(key, string(b))) {
+		return time.Time{}, "", fmt.Errorf("bad cursor")
 	}
 	ts, id, ok := strings.Cut(string(b), "|")
 	if !ok || id == "" {

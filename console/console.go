@@ -82,6 +82,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Secrets stores new client secrets (required).
 	Secrets *clients.Secrets
+	// CursorKey authenticates the audit log's page cursors (the same on
+	// every replica: derive it from the system secret); random when nil.
+	CursorKey []byte
 }
 
 // Console is the admin console's backend: services, auth and the API.
@@ -131,6 +134,7 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 		c.Users.SetPasslinks(deps.Passlinks)
 	}
 	c.passwords = deps.Passwords
+	c.Audit.cursorKey = deps.CursorKey
 	return c, nil
 }
 

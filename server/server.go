@@ -53,6 +53,7 @@ const (
 	PurposePasslink    = "passlink-codes"
 	PurposeRateLimit   = "rate-limit-keys"
 	PurposeClientHash  = "client-secret-hash"
+	PurposeCursors     = "page-cursors"
 )
 
 // ClientSecrets is the client secret hasher for the system secret sys:
@@ -190,6 +191,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	cons, err := console.New(cfg, console.Deps{
 		Store: deps.Store, Provider: provider, Keys: km, Sessions: sessions, Passkeys: passkeys, Stats: stats, Logger: log,
 		Passlinks: passlinks, Passwords: passwords, Policy: live, Secrets: secrets, Pages: pages,
+		CursorKey: secret.Derive(deps.Secret, PurposeCursors),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
