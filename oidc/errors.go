@@ -133,6 +133,11 @@ func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err err
 		// A replayed client assertion is a failed client authentication
 		// (RFC 7523 §3 item 7, §3.2), not fosite's non-standard jti_known.
 		err = fosite.ErrInvalidClient.WithHint("The client assertion was already used.")
+	case assertionKeyNotFound(c, err):
+		// An assertion naming a key the client did not register (kid,
+		// or no usable key) is a failed client authentication too (RFC
+		// 7523 §3.2), not fosite's invalid_request.
+		err = fosite.ErrInvalidClient.WithHint("The client assertion is not signed by a key registered for this client.").WithWrap(err)
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField >= 500 {
@@ -164,4 +169,15 @@ func plainWords(rfc *fosite.RFC6749Error) string {
 	default:
 		return "The app sent a sign-in request that isn't valid."
 	}
+}
+
+// assertionKeyNotFound reports fosite's refusal of a client assertion
+// whose signing key is not in the client's JWKS (findPublicKey).
+func assertionKeyNotFound(c *gin.Context, err error) bool {
+	if c.Request.PostForm.Get("client_assertion") == "" {
+		return false
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	return rfc.ErrorField == fosite.ErrInvalidRequest.ErrorField &&
+		(strings.Contains(rfc.HintField, "JSON Web Key Set") || strings.Contains(rfc.HintField, "signing key with kid"))
 }
