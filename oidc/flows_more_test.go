@@ -975,17 +975,7 @@ func clientKey(t *testing.T, alg string) jwk.Key {
 // authenticates with private_key_jwt and the public part of key.
 func registerJWTClient(t *testing.T, env *servertest.Env, key jwk.Key) string {
 	t.Helper()
-	pub, err := jwk.PublicKeyOf(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = pub.Set(jwk.KeyUsageKey, "sig")
-	set := jwk.NewSet()
-	_ = set.AddKey(pub)
-	jwks, err := json.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
+	jwks := publicJWKS(t, key)
 	id, secret := env.CreateClient(clients.Spec{
 		Name: "JWT Machine", GrantTypes: []string{"client_credentials"}, Scopes: []string{"profile"},
 		TokenEndpointAuthMethod: "private_key_jwt", JWKS: string(jwks),
@@ -1190,4 +1180,21 @@ func TestDiscoveryListsOnlyWhatWorks_OIDCDiscovery_3(t *testing.T) {
 			t.Fatalf("go-oidc discovery: %v", err)
 		}
 	})
+}
+
+// publicJWKS is the JSON key set with the public part of key, for signing.
+func publicJWKS(t *testing.T, key jwk.Key) []byte {
+	t.Helper()
+	pub, err := jwk.PublicKeyOf(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = pub.Set(jwk.KeyUsageKey, "sig")
+	set := jwk.NewSet()
+	_ = set.AddKey(pub)
+	jwks, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jwks
 }

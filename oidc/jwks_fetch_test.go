@@ -2,15 +2,12 @@ package oidc_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
@@ -28,17 +25,7 @@ func TestClientJWKSURIFetchIsGuarded_CWE918(t *testing.T) {
 	t.Parallel()
 	// RS256: the assertion alg of a client with a jwks_uri (oidc/client.go).
 	priv := clientKey(t, "RS256")
-	pub, err := jwk.PublicKeyOf(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = pub.Set(jwk.KeyUsageKey, "sig")
-	set := jwk.NewSet()
-	_ = set.AddKey(pub)
-	jwks, err := json.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
+	jwks := publicJWKS(t, priv)
 	big := append(jwks[:len(jwks)-1:len(jwks)-1], []byte(`,"padding":"`+strings.Repeat("a", 64<<10)+`"}`)...)
 
 	var mu sync.Mutex

@@ -108,9 +108,15 @@ func createUser(t testing.TB, st *store.Store, email string, verified bool) *mod
 // and the token of the mail it caused ("" when none).
 func (e *env) request(t testing.TB, email string) (*passlink.Sent, string) {
 	t.Helper()
+	return e.requestFrom(t, browserA, email)
+}
+
+// requestFrom is request from the browser with the given binding hash.
+func (e *env) requestFrom(t testing.TB, browser, email string) (*passlink.Sent, string) {
+	t.Helper()
 	before := len(e.deliver(t))
 	sent, err := e.svc.Request(context.Background(), passlink.Request{
-		Email: email, BrowserHash: browserA, UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0", Device: "Chrome on Linux", IP: "192.0.2.10",
+		Email: email, BrowserHash: browser, UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0", Device: "Chrome on Linux", IP: "192.0.2.10",
 	})
 	if err != nil {
 		t.Fatalf("request %q: %v", email, err)
