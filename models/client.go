@@ -44,6 +44,9 @@ type Client struct {
 	// UserVerification is the passkey user verification this client asks
 	// for ("required", "preferred", "discouraged"); "" for the global policy.
 	UserVerification string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// AllowedGroups are the names of the groups whose members may sign in
+	// to this client; empty lets every user in (migration 00013).
+	AllowedGroups StringList
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }

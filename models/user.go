@@ -14,9 +14,20 @@ type User struct {
 	Disabled        bool
 	// Role is RoleAdmin for console administrators, "" otherwise
 	// (migration 00006).
-	Role      string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Role string
+	// Username is the preferred_username claim when set; lower-case and
+	// unique, nil when unset (migration 00013).
+	Username *string
+	// Standard profile claims (OIDC Core §5.1), released with "profile".
+	GivenName  string
+	FamilyName string
+	Locale     string
+	Picture    string
+	// Attributes are admin-set values that custom scopes release as
+	// claims: a JSON object of at most 4 KiB.
+	Attributes JSONObject
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // AddressProof is what the first proof of a user's address removed: what

@@ -13,6 +13,9 @@ func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSp
 // CreateUser inserts u; EmailNormalized is derived from Email.
 func (s *Store) CreateUser(ctx context.Context, u *models.User) error {
 	u.EmailNormalized = NormalizeEmail(u.Email)
+	if u.Attributes == nil {
+		u.Attributes = models.JSONObject{} // as it reads back
+	}
 	return mapErr("create user", s.conn(ctx).Create(u).Error)
 }
 

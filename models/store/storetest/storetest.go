@@ -51,6 +51,8 @@ var AllModels = []any{
 	&models.AdminInvite{},
 	&models.AuditEntry{},
 	&models.Policy{},
+	&models.Group{},
+	&models.GroupMember{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -82,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Admins", adminTests},
 		{"Audit", auditTests},
 		{"Policies", policyTests},
+		{"Groups", groupTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},

@@ -1,0 +1,69 @@
+package models
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Group is a named set of users. Its name is unique and is what tokens
+// carry in the groups claim and what clients list in AllowedGroups.
+type Group struct {
+	ID          string `gorm:"primaryKey"`
+	Name        string
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// Members is filled by GetGroup only (not a column).
+	Members []User `gorm:"-"`
+	// MemberCount is filled by ListGroups only (not a column).
+	MemberCount int64 `gorm:"-"`
+}
+
+// GroupMember makes a user a member of a group.
+type GroupMember struct {
+	GroupID   string `gorm:"primaryKey"`
+	UserID    string `gorm:"primaryKey"`
+	CreatedAt time.Time
+}
+
+// JSONObject is a JSON object stored as text in both dialects (the
+// users.attributes column): never nil when read, {} when empty.
+type JSONObject map[string]any
+
+// Value implements driver.Valuer.
+func (o JSONObject) Value() (driver.Value, error) {
+	if o == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(map[string]any(o))
+	if err != nil {
+		return nil, fmt.Errorf("encode json object: %w", err)
+	}
+	return string(b), nil
+}
+
+// Scan implements sql.Scanner.
+func (o *JSONObject) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*o = JSONObject{}
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("scan json object: unsupported type %T", src)
+	}
+	out := JSONObject{}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			return fmt.Errorf("scan json object: %w", err)
+		}
+	}
+	*o = out
+	return nil
+}
