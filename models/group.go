@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -66,4 +67,27 @@ func (o *JSONObject) Scan(src any) error {
 	}
 	*o = out
 	return nil
+}
+
+// MaxGroupNameLen bounds a group name: it travels in every token of its
+// members.
+const MaxGroupNameLen = 64
+
+// GroupNameProblem says what is wrong with a group name ("" when it is
+// valid): 1 to 64 characters, letters, digits and . _ : - , starting with
+// a letter or digit, so names are safe in claims, URLs and CLI arguments.
+func GroupNameProblem(name string) string {
+	if name == "" {
+		return "required"
+	}
+	if len(name) > MaxGroupNameLen {
+		return fmt.Sprintf("at most %d characters", MaxGroupNameLen)
+	}
+	for i, r := range name {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("._:-", r)) {
+			return "only letters, digits and . _ : - (starting with a letter or digit)"
+		}
+	}
+	return ""
 }

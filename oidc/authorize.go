@@ -316,6 +316,16 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		return
 	}
 
+	groups, allowed, err := p.grantGroups(ctx, client, user.ID, ar.GetRequestedScopes())
+	if err != nil {
+		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	if !allowed {
+		p.noAccess(c, ar, client, user, in, promptNone)
+		return
+	}
+
 	if !client.m.SkipConsent && (in == nil || !in.ConsentGiven) {
 		need := slices.Contains(prompts, "consent")
 		if !need {
@@ -357,7 +367,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 			return
 		}
 	}
-	sess := p.newUserSession(user, ls, client, ar.GetGrantedScopes(), requestedAt)
+	sess := p.newUserSession(user, groups, ls, client, ar.GetGrantedScopes(), requestedAt)
 	// fosite stores the code, then the OpenID Connect and PKCE records, and
 	// may refuse after the first (e.g. an id_token_hint for another user):
 	// one transaction leaves either all of them or none.
@@ -385,7 +395,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 
 // newUserSession builds the session fosite stores with the grant: the ID
 // token claims (auth_time, amr, acr, sid and the scope claims).
-func (p *Provider) newUserSession(u *models.User, ls *models.LoginSession, client *Client, scopes fosite.Arguments, requestedAt time.Time) *Session {
+func (p *Provider) newUserSession(u *models.User, groups []string, ls *models.LoginSession, client *Client, scopes fosite.Arguments, requestedAt time.Time) *Session {
 	s := NewSession()
 	s.Subject = u.ID
 	s.SID = ls.ID
@@ -401,15 +411,18 @@ func (p *Provider) newUserSession(u *models.User, ls *models.LoginSession, clien
 		AuthenticationContextClassReference: ls.ACR,
 		Extra:                               map[string]any{"sid": ls.ID},
 	}
-	for k, v := range userClaims(u, scopes) {
+	for k, v := range userClaims(u, groups, scopes) {
 		claims.Extra[k] = v
 	}
 	s.Claims = claims
+	s.setAccessClaims(groups, scopes)
 	return s
 }
 
-// userClaims are the standard claims a scope set releases (OIDC Core §5.4).
-func userClaims(u *models.User, scopes fosite.Arguments) map[string]any {
+// userClaims are the claims a scope set releases (OIDC Core §5.4): the
+// standard profile and email claims, and groups (nil unless the groups
+// scope was granted).
+func userClaims(u *models.User, groups []string, scopes fosite.Arguments) map[string]any {
 	out := map[string]any{}
 	if scopes.Has("profile") {
 		name := u.DisplayName
@@ -417,11 +430,27 @@ func userClaims(u *models.User, scopes fosite.Arguments) map[string]any {
 			name = u.Email
 		}
 		out["name"] = name
-		out["preferred_username"] = u.Email
+		// A real username when set; the address is not one (it changes,
+		// and apps that key accounts on preferred_username would merge
+		// people who reuse an address).
+		if u.Username != nil && *u.Username != "" {
+			out["preferred_username"] = *u.Username
+		}
+		for k, v := range map[string]string{"given_name": u.GivenName, "family_name": u.FamilyName, "locale": u.Locale, "picture": u.Picture} {
+			if v != "" {
+				out[k] = v
+			}
+		}
 	}
 	if scopes.Has("email") {
 		out["email"] = u.Email
 		out["email_verified"] = u.EmailVerified
+	}
+	if scopes.Has(ScopeGroups) {
+		if groups == nil {
+			groups = []string{}
+		}
+		out["groups"] = groups
 	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // Scopes Sesame knows.
-var supportedScopes = []string{"openid", "profile", "email", "offline_access"}
+var supportedScopes = []string{"openid", "profile", "email", "offline_access", ScopeGroups}
 
 // buildDiscovery serializes the discovery document once: it lists only
 // what the provider really does (OIDC Discovery 1.0 §3, RFC 8414).
@@ -42,7 +42,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"introspection_endpoint_auth_methods_supported":    introspectionAuth,
 		"revocation_endpoint_auth_methods_supported":       authMethods,
 		"code_challenge_methods_supported":                 []string{"S256"},
-		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "name", "preferred_username", "email", "email_verified"},
+		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "name", "preferred_username", "given_name", "family_name", "locale", "picture", "email", "email_verified", "groups"},
 		"prompt_values_supported":                          []string{"none", "login", "consent"},
 		"acr_values_supported":                             models.ACRLevels,
 		"claims_parameter_supported":                       false,

@@ -47,6 +47,8 @@ type DataStore interface {
 	Store
 	GetClient(ctx context.Context, id string) (*models.Client, error)
 	GetUser(ctx context.Context, id string) (*models.User, error)
+	// UserGroups names the groups a user belongs to (groups.go).
+	UserGroups(ctx context.Context, userID string) ([]string, error)
 	CreateInteraction(ctx context.Context, in *models.Interaction) error
 	GetInteraction(ctx context.Context, id string) (*models.Interaction, error)
 	ConsumeInteraction(ctx context.Context, id string) error

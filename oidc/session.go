@@ -1,11 +1,14 @@
 package oidc
 
 import (
+	"maps"
 	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/sesame-idp/sesame/models"
 )
 
 // Session is what fosite stores with every grant: the ID token claims plus
@@ -14,9 +17,31 @@ type Session struct {
 	*openid.DefaultSession `json:"oidc"`
 	SID                    string `json:"sid,omitempty"`
 	ClientID               string `json:"client_id,omitempty"`
+	// Ext are the claims introspection adds for the access token (groups
+	// and custom scopes' claims), as they were when the token was issued.
+	Ext map[string]any `json:"ext,omitempty"`
 }
 
-var _ openid.Session = (*Session)(nil)
+var (
+	_ openid.Session            = (*Session)(nil)
+	_ fosite.ExtraClaimsSession = (*Session)(nil)
+)
+
+// GetExtraClaims implements fosite.ExtraClaimsSession: the claims fosite's
+// introspection response adds (RFC 7662 §2.2 allows extensions).
+func (s *Session) GetExtraClaims() map[string]any { return s.Ext }
+
+// setAccessClaims records the claims of the grant that introspection
+// tells a resource server: groups when the groups scope was granted.
+func (s *Session) setAccessClaims(groups []string, scopes fosite.Arguments) {
+	s.Ext = nil
+	if scopes.Has(ScopeGroups) {
+		if groups == nil {
+			groups = []string{}
+		}
+		s.Ext = map[string]any{"groups": groups}
+	}
+}
 
 // NewSession returns an empty session ready for fosite to hydrate.
 func NewSession() *Session {
@@ -37,7 +62,7 @@ func (s *Session) Clone() fosite.Session {
 		return nil
 	}
 	ds, _ := s.DefaultSession.Clone().(*openid.DefaultSession)
-	return &Session{DefaultSession: ds, SID: s.SID, ClientID: s.ClientID}
+	return &Session{DefaultSession: ds, SID: s.SID, ClientID: s.ClientID, Ext: maps.Clone(s.Ext)}
 }
 
 // subjectAndTimes is a small helper for tests and userinfo.
@@ -47,3 +72,24 @@ func (s *Session) authTime() time.Time {
 	}
 	return s.Claims.AuthTime
 }
+
+// refreshClaims brings the scope claims of a refreshed grant up to date
+// (OIDC Core §12.2: the new ID token describes the user as now).
+func (s *Session) refreshClaims(u *models.User, groups []string, scopes fosite.Arguments) {
+	if s.DefaultSession == nil || s.Claims == nil {
+		return
+	}
+	if s.Claims.Extra == nil {
+		s.Claims.Extra = map[string]any{}
+	}
+	for _, k := range scopeClaimNames {
+		delete(s.Claims.Extra, k)
+	}
+	for k, v := range userClaims(u, groups, scopes) {
+		s.Claims.Extra[k] = v
+	}
+	s.setAccessClaims(groups, scopes)
+}
+
+// scopeClaimNames are the claims userClaims may release.
+var scopeClaimNames = []string{"name", "preferred_username", "given_name", "family_name", "locale", "picture", "email", "email_verified", "groups"}

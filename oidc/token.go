@@ -95,6 +95,21 @@ func (p *Provider) handleToken(c *gin.Context) {
 			p.tokenError(c, ar, fosite.ErrServerError.WithWrap(err))
 			return
 		}
+		// Membership is read again for every refresh: a user taken out of
+		// the client's allowed groups gets no new tokens (RFC 6749 §5.2),
+		// and the groups claim follows the user's current groups.
+		groups, allowed, err := p.grantGroups(ctx, client, u.ID, ar.GetGrantedScopes())
+		if err != nil {
+			p.tokenError(c, ar, fosite.ErrServerError.WithWrap(err))
+			return
+		}
+		if !allowed {
+			p.tokenError(c, ar, fosite.ErrInvalidGrant.WithHint("The user is no longer allowed to use this client."))
+			return
+		}
+		if s, ok := ar.GetSession().(*Session); ok {
+			s.refreshClaims(u, groups, ar.GetGrantedScopes())
+		}
 		// fosite ignores the scope parameter of a refresh; one that exceeds
 		// the original grant is invalid_scope (RFC 6749 §6, §5.2).
 		for _, s := range strings.Fields(form.Get("scope")) {
@@ -198,7 +213,16 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "The user of this token is no longer active."})
 		return
 	}
-	claims := userClaims(u, ar.GetGrantedScopes())
+	var groups []string
+	if ar.GetGrantedScopes().Has(ScopeGroups) {
+		groups, err = p.st.UserGroups(ctx, u.ID)
+	}
+	if err != nil {
+		p.log.ErrorContext(ctx, "userinfo", "err", err)
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+		return
+	}
+	claims := userClaims(u, groups, ar.GetGrantedScopes())
 	claims["sub"] = u.ID
 	c.JSON(http.StatusOK, claims)
 }

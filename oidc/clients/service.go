@@ -16,6 +16,8 @@ type Store interface {
 	ListClients(ctx context.Context) ([]models.Client, error)
 	UpdateClient(ctx context.Context, c *models.Client) error
 	DeleteClient(ctx context.Context, id string) error
+	// MissingGroups returns those of names that name no group.
+	MissingGroups(ctx context.Context, names []string) ([]string, error)
 }
 
 // Service registers and manages clients.
@@ -38,8 +40,7 @@ const (
 // client_secret_basic and client_secret_post, the plain secret, which is
 // not kept anywhere and must be shown to the caller once; otherwise "".
 func (s *Service) Create(ctx context.Context, spec Spec) (*models.Client, string, error) {
-	spec.Normalize()
-	if err := spec.Validate(); err != nil {
+	if err := s.check(ctx, &spec); err != nil {
 		return nil, "", err
 	}
 	id, err := newClientID()
@@ -58,6 +59,23 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*models.Client, string
 		return nil, "", err
 	}
 	return c, plain, nil
+}
+
+// check normalizes and validates spec, and refuses allowed groups that do
+// not exist (a typo would otherwise lock every user out).
+func (s *Service) check(ctx context.Context, spec *Spec) error {
+	spec.Normalize()
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	missing, err := s.st.MissingGroups(ctx, spec.AllowedGroups)
+	if err != nil {
+		return fmt.Errorf("check client groups: %w", err)
+	}
+	if len(missing) > 0 {
+		return invalid("allowed_groups", "unknown group %q", missing[0])
+	}
+	return nil
 }
 
 // Get returns a client; an unknown id gives an error wrapping
@@ -90,8 +108,7 @@ func (s *Service) UpdateAndRotateSecret(ctx context.Context, id string, spec Spe
 }
 
 func (s *Service) update(ctx context.Context, id string, spec Spec, rotate bool) (*models.Client, string, error) {
-	spec.Normalize()
-	if err := spec.Validate(); err != nil {
+	if err := s.check(ctx, &spec); err != nil {
 		return nil, "", err
 	}
 	c, err := s.st.GetClient(ctx, id)
@@ -170,6 +187,7 @@ func ToSpec(c *models.Client) Spec {
 		IDTokenTTL:              c.IDTokenTTL,
 		MinACR:                  c.MinACR,
 		UserVerification:        c.UserVerification,
+		AllowedGroups:           list(c.AllowedGroups),
 	}
 }
 
@@ -198,6 +216,7 @@ func apply(c *models.Client, s Spec) {
 	c.AllowedLoginMethods = models.StringList(slices.Clone(s.AllowedLoginMethods))
 	c.Disabled = s.Disabled
 	c.LogoURI = s.LogoURI
+	c.AllowedGroups = models.StringList(slices.Clone(s.AllowedGroups))
 	c.AccessTokenTTL = s.AccessTokenTTL
 	c.RefreshTokenTTL = s.RefreshTokenTTL
 	c.IDTokenTTL = s.IDTokenTTL

@@ -26,6 +26,8 @@ const (
 	ScopeProfile       = "profile"
 	ScopeEmail         = "email"
 	ScopeOfflineAccess = "offline_access"
+	// ScopeGroups releases the groups claim.
+	ScopeGroups = "groups"
 	// ScopeAdmin grants the admin API (/api/admin/v1). Only a confidential
 	// client that uses client_credentials alone may hold it, so the token
 	// stands for the client and never for a user who happened to consent;
@@ -59,9 +61,11 @@ var (
 	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
 	responseTypes = []string{ResponseTypeCode}
 	scopes        = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
-	confAuth      = []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT}
-	algs          = []string{AlgRS256, AlgES256, AlgEdDSA}
-	loginMethods  = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
+	// userScopes are the scopes a client may register beyond the defaults.
+	userScopes   = append(slices.Clip(scopes), ScopeGroups)
+	confAuth     = []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT}
+	algs         = []string{AlgRS256, AlgES256, AlgEdDSA}
+	loginMethods = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
 )
 
 // Spec is the settable part of a client, with the field names of OpenID
@@ -101,6 +105,9 @@ type Spec struct {
 	// UserVerification is the passkey user verification this client asks
 	// for: required, preferred or discouraged; "" follows the global policy.
 	UserVerification string `json:"user_verification"`
+	// AllowedGroups names the groups whose members may use this client;
+	// empty lets every user in. Each must name an existing group.
+	AllowedGroups []string `json:"allowed_groups"`
 }
 
 // Bounds of per-client token lifetimes, in seconds: the global bounds of
@@ -111,6 +118,7 @@ const (
 	MinRefreshTokenTTL = 3600
 	MaxRefreshTokenTTL = 8760 * 3600
 	maxLogoLen         = 64 << 10
+	maxAllowedGroups   = 50
 )
 
 // UserVerifications are the values of user_verification besides "".
@@ -156,6 +164,7 @@ func (s *Spec) Normalize() {
 	s.ResponseTypes = clean(s.ResponseTypes)
 	s.Scopes = clean(s.Scopes)
 	s.AllowedLoginMethods = clean(s.AllowedLoginMethods)
+	s.AllowedGroups = clean(s.AllowedGroups)
 	s.TokenEndpointAuthMethod = strings.TrimSpace(s.TokenEndpointAuthMethod)
 	s.IDTokenSignedAlg = strings.TrimSpace(s.IDTokenSignedAlg)
 	s.JWKS = strings.TrimSpace(s.JWKS)
@@ -266,8 +275,19 @@ func (s Spec) Validate() error {
 		}
 	}
 
-	if bad := notIn(s.Scopes, append(slices.Clip(scopes), ScopeAdmin, ScopeIntrospect)); bad != "" {
-		add(invalid("scopes", "unsupported %q (allowed: %s, %s, %s)", bad, strings.Join(scopes, ", "), ScopeAdmin, ScopeIntrospect))
+	if bad := notIn(s.Scopes, append(slices.Clip(userScopes), ScopeAdmin, ScopeIntrospect)); bad != "" {
+		add(invalid("scopes", "unsupported %q (allowed: %s, %s, %s)", bad, strings.Join(userScopes, ", "), ScopeAdmin, ScopeIntrospect))
+	}
+	if len(s.AllowedGroups) > maxAllowedGroups {
+		add(invalid("allowed_groups", "at most %d", maxAllowedGroups))
+	}
+	for _, g := range s.AllowedGroups {
+		if msg := models.GroupNameProblem(g); msg != "" {
+			add(invalid("allowed_groups", "%q: %s", g, msg))
+		}
+	}
+	if len(s.AllowedGroups) > 0 && !slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
+		add(invalid("allowed_groups", "only limits clients that sign users in (the authorization_code grant)"))
 	}
 	if slices.Contains(s.Scopes, ScopeIntrospect) && s.Public {
 		add(invalid("scopes", "%s is only for confidential clients (resource servers that authenticate)", ScopeIntrospect))
