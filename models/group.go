@@ -91,3 +91,67 @@ func GroupNameProblem(name string) string {
 	}
 	return ""
 }
+
+// Claim sources of a custom scope.
+const (
+	ClaimFromAttribute = "attribute"
+	ClaimFromGroups    = "groups"
+)
+
+// CustomScope is a scope defined by an admin: granting it releases its
+// claims.
+type CustomScope struct {
+	Name        string `gorm:"primaryKey"`
+	Description string
+	Claims      ScopeClaims
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// ScopeClaim is one claim a custom scope releases: the value of the user's
+// attribute Attribute (Source ClaimFromAttribute), or the user's group
+// names (Source ClaimFromGroups).
+type ScopeClaim struct {
+	Claim     string `json:"claim"`
+	Source    string `json:"source"`
+	Attribute string `json:"attribute,omitempty"`
+}
+
+// ScopeClaims is a []ScopeClaim stored as JSON text.
+type ScopeClaims []ScopeClaim
+
+// Value implements driver.Valuer.
+func (l ScopeClaims) Value() (driver.Value, error) {
+	if l == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]ScopeClaim(l))
+	if err != nil {
+		return nil, fmt.Errorf("encode scope claims: %w", err)
+	}
+	return string(b), nil
+}
+
+// Scan implements sql.Scanner.
+func (l *ScopeClaims) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*l = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("scan scope claims: unsupported type %T", src)
+	}
+	var out []ScopeClaim
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			return fmt.Errorf("scan scope claims: %w", err)
+		}
+	}
+	*l = out
+	return nil
+}

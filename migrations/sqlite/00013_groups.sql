@@ -32,7 +32,19 @@ ALTER TABLE users ADD COLUMN picture TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
 CREATE UNIQUE INDEX users_username ON users (username);
 
+-- Custom scopes defined by admins: each releases named claims taken from a
+-- user's attributes or groups (claims: a JSON list of
+-- {"claim", "source", "attribute"}).
+CREATE TABLE custom_scopes (
+    name        TEXT NOT NULL PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    claims      TEXT NOT NULL DEFAULT '[]',
+    created_at  DATETIME NOT NULL,
+    updated_at  DATETIME NOT NULL
+);
+
 -- +goose Down
+DROP TABLE custom_scopes;
 DROP INDEX users_username;
 ALTER TABLE users DROP COLUMN attributes;
 ALTER TABLE users DROP COLUMN picture;

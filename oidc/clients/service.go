@@ -18,6 +18,7 @@ type Store interface {
 	DeleteClient(ctx context.Context, id string) error
 	// MissingGroups returns those of names that name no group.
 	MissingGroups(ctx context.Context, names []string) ([]string, error)
+	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 }
 
 // Service registers and manages clients.
@@ -74,6 +75,24 @@ func (s *Service) check(ctx context.Context, spec *Spec) error {
 	}
 	if len(missing) > 0 {
 		return invalid("allowed_groups", "unknown group %q", missing[0])
+	}
+	var custom []string
+	for _, sc := range spec.Scopes {
+		if !slices.Contains(userScopes, sc) && sc != ScopeAdmin && sc != ScopeIntrospect {
+			custom = append(custom, sc)
+		}
+	}
+	if len(custom) == 0 {
+		return nil
+	}
+	defined, err := s.st.ListCustomScopes(ctx)
+	if err != nil {
+		return fmt.Errorf("check client scopes: %w", err)
+	}
+	for _, sc := range custom {
+		if !slices.ContainsFunc(defined, func(d models.CustomScope) bool { return d.Name == sc }) {
+			return invalid("scopes", "unknown scope %q (define it as a custom scope first)", sc)
+		}
 	}
 	return nil
 }

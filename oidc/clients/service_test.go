@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
@@ -57,6 +58,14 @@ func mustVerify(t *testing.T, hash, secret string) bool {
 func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	svc, st := newService(t)
+	now := time.Now().UTC()
+	if err := st.CreateGroup(ctx, &models.Group{ID: "g1", Name: "staff", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateCustomScope(ctx, &models.CustomScope{Name: "roles", CreatedAt: now, UpdatedAt: now,
+		Claims: models.ScopeClaims{{Claim: "app_roles", Source: models.ClaimFromAttribute, Attribute: "roles"}}}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		spec       Spec
@@ -68,6 +77,10 @@ func TestCreate(t *testing.T) {
 		{name: "public gets none", spec: Spec{Name: "SPA", Public: true, RedirectURIs: []string{"http://localhost:3000/cb"}}},
 		{name: "private_key_jwt gets none", spec: Spec{Name: "JWT", RedirectURIs: []string{"https://a.example/cb"}, TokenEndpointAuthMethod: "private_key_jwt", JWKSURI: "https://a.example/jwks"}},
 		{name: "invalid is not stored", spec: Spec{Name: "Bad", RedirectURIs: []string{"http://a.example/cb"}}, wantErr: "redirect_uris"},
+		{name: "unknown group is not stored", spec: Spec{Name: "G", RedirectURIs: []string{"https://a.example/cb"}, AllowedGroups: []string{"staff", "nobody-here"}}, wantErr: `unknown group "nobody-here"`},
+		{name: "known group", spec: Spec{Name: "G", RedirectURIs: []string{"https://a.example/cb"}, AllowedGroups: []string{"staff"}}, wantSecret: true},
+		{name: "unknown custom scope is not stored", spec: Spec{Name: "S", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"openid", "nosuch"}}, wantErr: `unknown scope "nosuch"`},
+		{name: "known custom scope", spec: Spec{Name: "S", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"openid", "roles"}}, wantSecret: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -275,8 +275,11 @@ func (s Spec) Validate() error {
 		}
 	}
 
-	if bad := notIn(s.Scopes, append(slices.Clip(userScopes), ScopeAdmin, ScopeIntrospect)); bad != "" {
-		add(invalid("scopes", "unsupported %q (allowed: %s, %s, %s)", bad, strings.Join(userScopes, ", "), ScopeAdmin, ScopeIntrospect))
+	// Other names must be custom scopes: Service checks they exist.
+	for _, sc := range s.Scopes {
+		if !slices.Contains(userScopes, sc) && sc != ScopeAdmin && sc != ScopeIntrospect && !customScopeName(sc) {
+			add(invalid("scopes", "unsupported %q (allowed: %s, %s, %s, or a custom scope)", sc, strings.Join(userScopes, ", "), ScopeAdmin, ScopeIntrospect))
+		}
 	}
 	if len(s.AllowedGroups) > maxAllowedGroups {
 		add(invalid("allowed_groups", "at most %d", maxAllowedGroups))
@@ -372,6 +375,11 @@ func (s Spec) Validate() error {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))
 	}
 
+	return joinErrs(errs)
+}
+
+// joinErrs is nil, the one error, or all of them joined.
+func joinErrs(errs []error) error {
 	switch len(errs) {
 	case 0:
 		return nil

@@ -107,7 +107,9 @@ func TestValidate(t *testing.T) {
 			s.GrantTypes = []string{"client_credentials"}
 			s.RedirectURIs = nil
 		}},
-		{name: "unknown scope", mod: func(s *Spec) { s.Scopes = []string{"openid", "admin"} }, field: "scopes", msg: "admin"},
+		{name: "unknown scope", mod: func(s *Spec) { s.Scopes = []string{"openid", "Admin!"} }, field: "scopes", msg: "Admin!"},
+		{name: "sesame namespace", mod: func(s *Spec) { s.Scopes = []string{"openid", "sesame:other"} }, field: "scopes", msg: "sesame:other"},
+		{name: "bad group name", mod: func(s *Spec) { s.AllowedGroups = []string{"no spaces"} }, field: "allowed_groups", msg: "no spaces"},
 		{name: "public client", mod: func(s *Spec) { s.Public = true }},
 		{name: "public client with secret method refused", mod: func(s *Spec) {
 			s.Public = true

@@ -137,3 +137,32 @@ var groupTests = []subtest{
 		wantErr(t, "missing user", s.SetUserProfile(ctx, newID("nouser"), p), models.ErrNotFound)
 	}},
 }
+
+var customScopeTests = []subtest{
+	{"CRUD", func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		name := "roles_" + randHex(4)
+		sc := &models.CustomScope{Name: name, Description: "roles", CreatedAt: at(0), UpdatedAt: at(0),
+			Claims: models.ScopeClaims{{Claim: "roles", Source: models.ClaimFromAttribute, Attribute: "roles"}}}
+		must(t, s.CreateCustomScope(ctx, sc))
+		wantErr(t, "same name", s.CreateCustomScope(ctx, &models.CustomScope{Name: name, CreatedAt: at(0), UpdatedAt: at(0)}), models.ErrAlreadyExists)
+		sc.Claims = append(sc.Claims, models.ScopeClaim{Claim: "teams", Source: models.ClaimFromGroups})
+		sc.Description = "roles and teams"
+		must(t, s.UpdateCustomScope(ctx, sc))
+		got, err := s.GetCustomScope(ctx, name)
+		must(t, err)
+		if got.Description != "roles and teams" || len(got.Claims) != 2 || got.Claims[1] != sc.Claims[1] {
+			t.Errorf("GetCustomScope = %+v", got)
+		}
+		list, err := s.ListCustomScopes(ctx)
+		must(t, err)
+		if !slices.ContainsFunc(list, func(x models.CustomScope) bool { return x.Name == name }) {
+			t.Errorf("ListCustomScopes misses %s", name)
+		}
+		must(t, s.DeleteCustomScope(ctx, name))
+		_, err = s.GetCustomScope(ctx, name)
+		wantErr(t, "deleted", err, models.ErrNotFound)
+		wantErr(t, "delete again", s.DeleteCustomScope(ctx, name), models.ErrNotFound)
+		wantErr(t, "update missing", s.UpdateCustomScope(ctx, sc), models.ErrNotFound)
+	}},
+}

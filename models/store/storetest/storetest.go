@@ -53,6 +53,7 @@ var AllModels = []any{
 	&models.Policy{},
 	&models.Group{},
 	&models.GroupMember{},
+	&models.CustomScope{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -85,6 +86,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Audit", auditTests},
 		{"Policies", policyTests},
 		{"Groups", groupTests},
+		{"CustomScopes", customScopeTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},
