@@ -157,7 +157,8 @@ type StatsOptions struct {
 	// Now is the clock (tests); time.Now by default.
 	Now func() time.Time
 	// PollInterval is how often the live feed looks for new events in the
-	// database (2 s by default).
+	// database besides when woken (Wake, from the store's change feed):
+	// 30 s by default, a safety net only.
 	PollInterval time.Duration
 	Logger       *slog.Logger
 }
@@ -168,7 +169,7 @@ func NewStatsService(st StatsStore, opts StatsOptions) *StatsService {
 		opts.Now = time.Now
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 2 * time.Second
+		opts.PollInterval = 30 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -97,7 +97,38 @@ type Server struct {
 	// probed is when /readyz was last asked (Unix nanoseconds): only a
 	// server that something probes is drained before it stops listening.
 	probed atomic.Int64
+	// unsubscribe ends the caches' subscription to the change feed.
+	unsubscribe func()
 }
+
+// changeHandler drops what this replica caches when any replica announces
+// a change (models/store's change feed: PostgreSQL NOTIFY, in-process on
+// SQLite), and everything after a resync. The caches' TTLs stay as the
+// safety net. Users are not cached (sessions are read per request), so
+// their announcements need nothing here.
+func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager, stats *console.StatsService) func(store.Change) {
+	return func(c store.Change) {
+		switch c.Kind {
+		case store.ChangeClient:
+			provider.InvalidateClient(c.ID)
+		case store.ChangePolicy:
+			live.Invalidate()
+		case store.ChangeKeys:
+			km.Invalidate()
+		case store.ChangeAuthEvent:
+			stats.Wake()
+		case store.ChangeResync:
+			provider.InvalidateClients()
+			live.Invalidate()
+			km.Invalidate()
+			stats.Wake()
+		}
+	}
+}
+
+// Close ends the server's subscription to the store's change feed (the
+// store's listener stops with the store).
+func (s *Server) Close() { s.unsubscribe() }
 
 // New builds the server: keys are ensured, caches and handlers set up.
 func New(ctx context.Context, deps Deps) (*Server, error) {
@@ -204,6 +235,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
 		console: cons, stats: stats, pages: pages}
+	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
 	s.engine = s.routes(hosted)
 	return s, nil
 }
