@@ -85,7 +85,12 @@ func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 		if msg == "" {
 			msg = p.Title + "."
 		}
-		if p.Status >= 500 {
+		switch {
+		case p.Status == http.StatusServiceUnavailable:
+			u.log.WarnContext(c.Request.Context(), "console page: database unavailable", "path", httpx.RoutePath(c), "err", err)
+			c.Header("Retry-After", httpx.OutageRetryAfter)
+			msg = httpx.OutageMessage + " " + httpx.OutageHint
+		case p.Status >= 500:
 			u.log.ErrorContext(c.Request.Context(), "console page", "path", httpx.RoutePath(c), "err", err)
 			msg = "Something went wrong on our side. Try again in a moment."
 		}

@@ -37,6 +37,10 @@
 //     names their network; 5 s per exchange, 64 KiB per body, no proxy,
 //     no redirects (outbound.go).
 //
-// Only the standard library, log/slog and gin are used; httpx imports no
-// other Sesame package.
+//   - Outage and OutageProblem: a database outage (models.ErrUnavailable,
+//     or the deadline of RequestTimeout) is a 503 with Retry-After on every
+//     surface; each answers it in its own shape (outage.go).
+//
+// Only the standard library, log/slog, gin and models (for its outage
+// sentinel) are used.
 package httpx
