@@ -47,11 +47,15 @@ func NewUI(d UIDeps) *UI {
 	return &UI{c: d.Console, stats: d.Stats, pages: d.Pages, st: d.Store, log: d.Logger}
 }
 
+// PathEvents is the console's live feed (server-sent events): a stream
+// that no request deadline may cut.
+const PathEvents = "/console/events"
+
 // MountUI registers the pages on r, which must already carry the
 // console's authentication (Console.AdminPages).
 func (u *UI) MountUI(r gin.IRouter) {
 	r.GET("/console", u.handle(u.dashboard))
-	r.GET("/console/events", u.stats.ServeEvents)
+	r.GET(PathEvents, u.stats.ServeEvents)
 	if u.c == nil {
 		return
 	}

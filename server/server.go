@@ -339,6 +339,10 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 		httpx.Recovery(s.log),
 		httpx.SecurityHeaders(isHTTPS(s.cfg.Issuer)),
 		httpx.BodyLimit(maxBody),
+		// Every request has a deadline, so slow queries or a held pool end
+		// in 503 rather than a pile of waiting requests; the live feed is
+		// a stream that lives as long as its page.
+		httpx.RequestTimeout(s.cfg.RequestTimeout, console.PathEvents),
 	)
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	r.GET("/readyz", s.handleReady)

@@ -55,6 +55,14 @@ type Config struct {
 	DBMaxOpenConns int `yaml:"db_max_open_conns" env:"SESAME_DB_MAX_OPEN_CONNS" flag:"db-max-open-conns" usage:"maximum open database connections"`
 	// DBMaxIdleConns is how many pooled connections are kept idle.
 	DBMaxIdleConns int `yaml:"db_max_idle_conns" env:"SESAME_DB_MAX_IDLE_CONNS" flag:"db-max-idle-conns" usage:"maximum idle database connections (at most db-max-open-conns)"`
+	// DBRetryMaxDelay caps the back-off between attempts to reach the
+	// database at start: serve stays alive (not ready) and keeps trying
+	// instead of exiting and being restarted in a loop.
+	DBRetryMaxDelay time.Duration `yaml:"db_retry_max_delay" env:"SESAME_DB_RETRY_MAX_DELAY" flag:"db-retry-max-delay" usage:"at start, the longest wait between attempts to reach the database (1s to 10m)"`
+	// RequestTimeout is the deadline of each request (not of event
+	// streams): a database that hangs or a pool held by slow queries ends
+	// in a 503 instead of requests piling up.
+	RequestTimeout time.Duration `yaml:"request_timeout" env:"SESAME_REQUEST_TIMEOUT" flag:"request-timeout" usage:"deadline of each request; past it the database work is abandoned and the answer is 503 (1s to 5m)"`
 	// AccessTokenTTL is the lifetime of issued access tokens.
 	AccessTokenTTL time.Duration `yaml:"access_token_ttl" env:"SESAME_ACCESS_TOKEN_TTL" flag:"access-token-ttl" usage:"access token lifetime (1m to 24h)"`
 	// RefreshTokenTTL is the lifetime of issued refresh tokens.
@@ -194,6 +202,8 @@ func Default() Config {
 		LogFormat:                 "json",
 		DBMaxOpenConns:            10,
 		DBMaxIdleConns:            5,
+		DBRetryMaxDelay:           30 * time.Second,
+		RequestTimeout:            10 * time.Second,
 		AccessTokenTTL:            time.Hour,
 		RefreshTokenTTL:           720 * time.Hour,
 		RefreshTokenReuseInterval: 10 * time.Second,

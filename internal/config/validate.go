@@ -48,6 +48,8 @@ func (c Config) Validate() error {
 		{!slices.Contains([]string{"json", "text"}, c.LogFormat), fmt.Sprintf("log-format: must be json or text (got %q)", c.LogFormat)},
 		{c.DBMaxOpenConns < 1, fmt.Sprintf("db-max-open-conns: must be at least 1 (got %d)", c.DBMaxOpenConns)},
 		{c.DBMaxIdleConns < 0 || c.DBMaxIdleConns > c.DBMaxOpenConns, fmt.Sprintf("db-max-idle-conns: must be between 0 and db-max-open-conns (%d) (got %d)", c.DBMaxOpenConns, c.DBMaxIdleConns)},
+		outside("db-retry-max-delay", c.DBRetryMaxDelay, time.Second, 10*time.Minute),
+		outside("request-timeout", c.RequestTimeout, time.Second, 5*time.Minute),
 		outside("access-token-ttl", c.AccessTokenTTL, time.Minute, 24*time.Hour),
 		outside("refresh-token-ttl", c.RefreshTokenTTL, time.Hour, 8760*time.Hour),
 		// Longer than a retry needs would let a stolen spent token pass
