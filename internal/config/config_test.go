@@ -393,6 +393,7 @@ func TestValidate(t *testing.T) {
 		{
 			name: "database retry and request deadline bounded",
 			mod: func(c *Config) {
+				c.Dev = true
 				c.DBRetryMaxDelay = 500 * time.Millisecond
 				c.RequestTimeout = 0
 			},
