@@ -402,30 +402,42 @@ func (s *Server) Outbox() *mail.Outbox { return s.outbox }
 // Console exposes the admin console's backend (services, auth).
 func (s *Server) Console() *console.Console { return s.console }
 
+// Store exposes the server's store.
+func (s *Server) Store() *store.Store { return s.st }
+
 // Keys exposes the signing-key manager.
 func (s *Server) Keys() *keys.Manager { return s.keys }
 
-// Run serves on the configured address until ctx ends, then shuts down
-// gracefully; background jobs (key rotation, the janitor) run alongside.
-func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
-	}
-	return s.Serve(ctx, ln)
+// Serve serves s on ln until ctx ends, then shuts down gracefully;
+// background jobs (key rotation, the janitor) run alongside. (serve uses
+// Boot, which also waits for the database.)
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	h := &swapHandler{}
+	h.set(s.engine)
+	srv, errc := startHTTP(ln, h, s.log)
+	s.log.Info("sesame listening", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer)
+	return s.serve(ctx, srv, errc)
 }
 
-// Serve is Run on a given listener.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+// startHTTP serves h on ln in the background; errc gets Serve's result.
+func startHTTP(ln net.Listener, h http.Handler, log *slog.Logger) (*http.Server, chan error) {
 	srv := &http.Server{
-		Handler:           s.engine,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	return srv, errc
+}
+
+// serve runs the background jobs beside srv (already serving this
+// server's routes) until ctx ends, then drains and shuts down.
+func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) error {
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	go s.keys.Run(jobs)
@@ -434,9 +446,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	go s.janitor(jobs)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("sesame listening", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer)
+	s.log.Info("sesame ready", "issuer", s.cfg.Issuer)
 	select {
 	case err := <-errc:
 		if errors.Is(err, http.ErrServerClosed) {

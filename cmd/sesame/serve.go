@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/secret"
+	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/server"
 )
 
@@ -41,27 +43,23 @@ optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 			if err != nil {
 				return usageError(err)
 			}
-			// Migrations run in openStore unless --migrate=false.
-			st, err := openStore(ctx, cfg, log, true)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			srv, err := server.New(ctx, server.Deps{Config: cfg, Store: st, Secret: sec, Logger: log})
-			if err != nil {
-				return err
-			}
 			printBanner(cmd.ErrOrStderr(), cfg)
-			if cfg.Dev {
+			// Migrations run in openStore unless --migrate=false. A
+			// database that is not reachable yet is waited for: alive,
+			// not ready, retrying with back-off (server.Boot).
+			open := func(ctx context.Context) (*store.Store, error) { return openStore(ctx, cfg, log, true) }
+			return server.Boot(ctx, server.Deps{Config: cfg, Secret: sec, Logger: log}, open, func(srv *server.Server) {
+				if !cfg.Dev {
+					return
+				}
 				// First run: no admin yet, so print a link that makes one.
-				link, err := console.EnsureSetupLink(ctx, st, cfg.Issuer)
+				link, err := console.EnsureSetupLink(ctx, srv.Store(), cfg.Issuer)
 				if err != nil {
 					log.Warn("admin setup link", "err", err)
 				} else if link != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "No admin yet. Open this one-time link to become the first admin (24 hours):\n  %s\n\n", link)
 				}
-			}
-			return srv.Run(ctx)
+			})
 		},
 	}
 }

@@ -58,7 +58,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		Logger:                 logger.Discard,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, openErr("open "+dialect+" database", err)
 	}
 	if err := registerTimeNormalizer(db); err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -84,7 +84,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("ping %s database: %w", dialect, err)
+		return nil, openErr("ping "+dialect+" database", err)
 	}
 	st := &Store{db: db, dialect: dialect, feed: &Feed{dialect: dialect, dsn: dsn, log: log}}
 	if dialect == migrations.Postgres {
@@ -231,8 +231,20 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = migrations.Up(ctx, sqlDB, s.dialect)
-	return err
+	if _, err = migrations.Up(ctx, sqlDB, s.dialect); err != nil {
+		return openErr("migrate", err)
+	}
+	return nil
+}
+
+// openErr wraps an error of opening or migrating the database, marking
+// it models.ErrUnavailable when the database could not be reached (so
+// serve waits for it rather than exiting).
+func openErr(op string, err error) error {
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, models.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // Ping checks the database answers.
