@@ -124,6 +124,12 @@ func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err err
 		// A replayed client assertion is a failed client authentication
 		// (RFC 7523 §3 item 7, §3.2), not fosite's non-standard jti_known.
 		err = fosite.ErrInvalidClient.WithHint("The client assertion was already used.")
+	case assertionUnrecognized(c, err):
+		// fosite hands some refusals of a client assertion's claims (an
+		// expired one) back as a bare JWT validation error, which its
+		// writer turns into a 500; it is a failed client authentication
+		// (RFC 7523 §3 items 4 and 5, §3.2).
+		err = fosite.ErrInvalidClient.WithHint("The client assertion is not valid (expired, not yet valid or malformed).").WithWrap(err)
 	case assertionKeyNotFound(c, err):
 		// An assertion naming a key the client did not register (kid,
 		// or no usable key) is a failed client authentication too (RFC
@@ -171,4 +177,14 @@ func assertionKeyNotFound(c *gin.Context, err error) bool {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	return rfc.ErrorField == fosite.ErrInvalidRequest.ErrorField &&
 		(strings.Contains(rfc.HintField, "JSON Web Key Set") || strings.Contains(rfc.HintField, "signing key with kid"))
+}
+
+// assertionUnrecognized reports an error of a request carrying a client
+// assertion that fosite left without an OAuth error code.
+func assertionUnrecognized(c *gin.Context, err error) bool {
+	if c.Request.PostForm.Get("client_assertion") == "" {
+		return false
+	}
+	var rfc *fosite.RFC6749Error
+	return !errors.As(err, &rfc)
 }
