@@ -62,7 +62,10 @@ func BootOn(ctx context.Context, ln net.Listener, deps Deps, open Opener, ready 
 		}
 		return err
 	}
-	defer func() { _ = s.st.Close() }()
+	defer func() {
+		s.Close()
+		_ = s.st.Close()
+	}()
 	h.set(s.engine)
 	if ready != nil {
 		ready(s)
