@@ -117,6 +117,7 @@ YAML file (--config); every command reads the same ones.`,
 		c.keysCmd(),
 		c.adminCmd(),
 		c.healthcheckCmd(),
+		c.versionCmd(),
 	)
 	return root
 }
