@@ -37,9 +37,9 @@ func TestFrom(t *testing.T) {
 			wantStringContain: []string{"sesame devel (commit abcdef012345+dirty, "},
 		},
 		{
-			name: "go install module@version",
-			bi:   &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.9.0"}},
-			want: Info{Version: "0.9.0", GoVersion: "go1.26.8"},
+			name:              "go install module@version",
+			bi:                &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.9.0"}},
+			want:              Info{Version: "0.9.0", GoVersion: "go1.26.8"},
 			wantStringContain: []string{"sesame 0.9.0 (go1.26.8 "},
 		},
 		{
