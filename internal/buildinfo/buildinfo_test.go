@@ -1,6 +1,7 @@
 package buildinfo
 
 import (
+	"os"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -67,5 +68,25 @@ func TestFrom(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReleaseConfigStampsThisPackage: the release build's -X flags name
+// this package's variables (a rename would silently leave "devel").
+func TestReleaseConfigStampsThisPackage(t *testing.T) {
+	raw, err := os.ReadFile("../../.goreleaser.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"version", "commit", "date"} {
+		want := "-X github.com/sesame-idp/sesame/internal/buildinfo." + v + "="
+		if !strings.Contains(string(raw), want) {
+			t.Errorf(".goreleaser.yaml lacks %s", want)
+		}
+	}
+	for _, w := range []string{"goos: [linux, darwin, windows]", "goarch: [amd64, arm64]", "sboms:", "checksum:", "dockerfile: Dockerfile.release", "linux/arm64"} {
+		if !strings.Contains(string(raw), w) {
+			t.Errorf(".goreleaser.yaml lacks %q", w)
+		}
 	}
 }
