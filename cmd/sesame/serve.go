@@ -30,7 +30,7 @@ and a system secret (SESAME_SYSTEM_SECRET or --system-secret-file), and
 optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd, true)
+			cfg, err := c.loadServeConfig(cmd)
 			if err != nil {
 				return err
 			}
@@ -42,6 +42,9 @@ optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 			sec, err := secret.Resolve(cfg, log)
 			if err != nil {
 				return usageError(err)
+			}
+			if ip, lp, bad := cfg.IssuerPortMismatch(); bad {
+				log.Warn("issuer port differs from the listen port", "issuer", cfg.Issuer, "issuer_port", ip, "listen_port", lp)
 			}
 			printBanner(cmd.ErrOrStderr(), cfg)
 			// Migrations run in openStore unless --migrate=false. A
@@ -77,6 +80,9 @@ func printBanner(w io.Writer, cfg config.Config) {
 	fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration\n", cfg.Issuer)
 	fmt.Fprintf(w, "  sign in:   %s/login  (create an account there with a passkey)\n", cfg.Issuer)
 	fmt.Fprintf(w, "  console:   %s/console\n", cfg.Issuer)
+	if ip, lp, bad := cfg.IssuerPortMismatch(); bad {
+		fmt.Fprintf(w, "\nWARNING: the issuer is on port %s but Sesame listens on port %s: the links above and\nevery redirect lead nowhere. Set the issuer to match, e.g. --issuer http://localhost:%s\n", ip, lp, lp)
+	}
 	if cfg.Dev {
 		extra := ""
 		if cfg.DatabaseURL == "" && cfg.DataDir != config.Default().DataDir {
