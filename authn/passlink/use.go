@@ -104,14 +104,9 @@ func (s *Service) Approve(ctx context.Context, token, browserHash, code, display
 	if isAdminLink(&l.Passlink) {
 		return nil, ErrInvalidLink // no code exists; SignIn uses it
 	}
-	code = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '\u00a0' {
-			return -1
-		}
-		return r
-	}, code)
-	if len(code) != codeDigits || strings.Trim(code, "0123456789") != "" {
-		return nil, ErrCodeFormat
+	code, err = typedCode(code)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	n, err := s.st.SpendPasslinkAttempt(ctx, l.ID, s.cfg.MaxCodeAttempts, now)

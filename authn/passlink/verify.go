@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sesame-idp/sesame/internal/mail"
@@ -191,14 +190,9 @@ func (s *Service) VerifyCode(ctx context.Context, id, browserHash, code string) 
 	if err != nil {
 		return nil, err
 	}
-	code = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '\u00a0' {
-			return -1
-		}
-		return r
-	}, code)
-	if len(code) != codeDigits || strings.Trim(code, "0123456789") != "" {
-		return nil, ErrCodeFormat
+	code, err = typedCode(code)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	n, err := s.st.SpendPasslinkAttempt(ctx, id, s.cfg.MaxCodeAttempts, now)
