@@ -49,5 +49,5 @@ type Client struct {
 	// (require_verified_email) says (migration 00014).
 	RequireVerifiedEmail bool
 	CreatedAt            time.Time
-	UpdatedAt        time.Time
+	UpdatedAt            time.Time
 }

@@ -14,8 +14,8 @@ type User struct {
 	// came (migration 00014); the next passkey sign-in asks once for a
 	// proof even where the policy does not require one.
 	EmailVerificationDue bool
-	DisplayName     string
-	Disabled        bool
+	DisplayName          string
+	Disabled             bool
 	// Role is RoleAdmin for console administrators, "" otherwise
 	// (migration 00006).
 	Role      string
