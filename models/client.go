@@ -44,6 +44,10 @@ type Client struct {
 	// UserVerification is the passkey user verification this client asks
 	// for ("required", "preferred", "discouraged"); "" for the global policy.
 	UserVerification string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// RequireVerifiedEmail: everyone who signs in to this client must have
+	// proven their address first, whatever the global policy
+	// (require_verified_email) says (migration 00014).
+	RequireVerifiedEmail bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }

@@ -229,9 +229,12 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	}
 	hosted := authn.New(authn.Deps{
 		Store: deps.Store, Events: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
-		SignupOpen: cfg.SignupOpen, Policies: live, RPID: cfg.WebAuthnRPID(),
+		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
 		ResumeURL: oidc.ResumeURL,
 	})
+	if passlinks == nil && cfg.RequireVerifiedEmail {
+		log.Warn("require_verified_email is on but mail is off (smtp-host): addresses cannot be proven, so passkey sign-ups are not held for a proof")
+	}
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
 		console: cons, stats: stats, pages: pages}

@@ -149,3 +149,13 @@ func (l *Live) SignupOpen(ctx context.Context) (bool, error) {
 	}
 	return p.SignupOpen, nil
 }
+
+// RequireVerifiedEmail reports whether the current policy holds passkey
+// sign-ins of unproven addresses until they are proven.
+func (l *Live) RequireVerifiedEmail(ctx context.Context) (bool, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return false, err
+	}
+	return p.RequireVerifiedEmail, nil
+}

@@ -101,6 +101,9 @@ type Spec struct {
 	// UserVerification is the passkey user verification this client asks
 	// for: required, preferred or discouraged; "" follows the global policy.
 	UserVerification string `json:"user_verification"`
+	// RequireVerifiedEmail: everyone who signs in to this client proves
+	// their address first, whatever the global require_verified_email.
+	RequireVerifiedEmail bool `json:"require_verified_email"`
 }
 
 // Bounds of per-client token lifetimes, in seconds: the global bounds of
