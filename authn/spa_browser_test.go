@@ -56,7 +56,7 @@ try {
 // validated ID token claims in the page — the code exchanged by the page
 // itself, which needs the token endpoint's CORS answer for that origin.
 func TestBrowserAppSignsInWithOauth4webapiInChromium(t *testing.T) {
-	env := servertest.New(t)
+	env := servertest.New(t, servertest.UnverifiedEmails()) // about the SPA, not the mail
 	lib, err := os.ReadFile("testdata/oauth4webapi/index.js")
 	if err != nil {
 		t.Fatal(err)

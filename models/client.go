@@ -47,6 +47,10 @@ type Client struct {
 	// AllowedGroups are the names of the groups whose members may sign in
 	// to this client; empty lets every user in (migration 00013).
 	AllowedGroups StringList
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// RequireVerifiedEmail: everyone who signs in to this client must have
+	// proven their address first, whatever the global policy
+	// (require_verified_email) says (migration 00014).
+	RequireVerifiedEmail bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }

@@ -274,9 +274,15 @@ func enabled(c *Client) (fosite.Client, error) {
 	return c, nil
 }
 
-// InvalidateClient drops a client from this replica's cache (after an
-// update through this process; other replicas expire it by TTL).
+// InvalidateClient drops a client from this replica's cache: after an
+// update through this process, and when another replica announces one
+// (the server subscribes it to models/store's change feed; the TTL is
+// only the safety net).
 func (p *Provider) InvalidateClient(id string) { p.clients.Remove(id) }
+
+// InvalidateClients drops every cached client (the change feed missed
+// announcements while reconnecting).
+func (p *Provider) InvalidateClients() { p.clients.Purge() }
 
 func (p *Provider) handleJWKS(c *gin.Context) {
 	b, err := p.keys.JWKS(c.Request.Context())

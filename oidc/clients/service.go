@@ -207,6 +207,7 @@ func ToSpec(c *models.Client) Spec {
 		MinACR:                  c.MinACR,
 		UserVerification:        c.UserVerification,
 		AllowedGroups:           list(c.AllowedGroups),
+		RequireVerifiedEmail:    c.RequireVerifiedEmail,
 	}
 }
 
@@ -241,6 +242,7 @@ func apply(c *models.Client, s Spec) {
 	c.IDTokenTTL = s.IDTokenTTL
 	c.MinACR = s.MinACR
 	c.UserVerification = s.UserVerification
+	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

@@ -108,6 +108,9 @@ type Spec struct {
 	// AllowedGroups names the groups whose members may use this client;
 	// empty lets every user in. Each must name an existing group.
 	AllowedGroups []string `json:"allowed_groups"`
+	// RequireVerifiedEmail: everyone who signs in to this client proves
+	// their address first, whatever the global require_verified_email.
+	RequireVerifiedEmail bool `json:"require_verified_email"`
 }
 
 // Bounds of per-client token lifetimes, in seconds: the global bounds of
