@@ -44,6 +44,10 @@ type Client struct {
 	// UserVerification is the passkey user verification this client asks
 	// for ("required", "preferred", "discouraged"); "" for the global policy.
 	UserVerification string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// AllowedWebOrigins are the browser origins (scheme://host[:port]) whose
+	// pages may read the protocol endpoints' answers (CORS); empty means the
+	// origins of the redirect URIs for a public client and none otherwise.
+	AllowedWebOrigins StringList
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -36,7 +35,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 		return
 	}
 	form := c.Request.PostForm
-	p.allowBrowserClient(c, form.Get("client_id"))
+	p.corsForClient(c, false)
 	if err := checkRepeats(form); err != nil {
 		p.tokenError(c, nil, err)
 		return
@@ -115,6 +114,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 func (p *Provider) handleIntrospect(c *gin.Context) {
 	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	ir, err := p.fosite.NewIntrospectionRequest(ctx, c.Request, NewSession())
+	p.corsForClient(c, true) // after fosite has parsed the form
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		switch rfc.ErrorField {
@@ -146,6 +146,7 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 func (p *Provider) handleRevoke(c *gin.Context) {
 	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	err := p.fosite.NewRevocationRequest(ctx, c.Request)
+	p.corsForClient(c, false) // after fosite has parsed the form
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		if rfc.CodeField >= 500 {
@@ -163,7 +164,9 @@ func (p *Provider) handleRevoke(c *gin.Context) {
 func (p *Provider) handleUserinfo(c *gin.Context) {
 	ctx := c.Request.Context()
 	c.Header("Cache-Control", "no-store")
-	c.Header("Access-Control-Allow-Origin", "*")
+	// Until the token names its client, any client's origin may read the
+	// (error) answer; then only that client's.
+	p.corsAnyClient(c)
 	token := fosite.AccessTokenFromRequest(c.Request)
 	if token == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="sesame"`)
@@ -182,6 +185,7 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "The access token is invalid or expired."})
 		return
 	}
+	corsKeepForClient(c, ar.GetClient())
 	if !ar.GetGrantedScopes().Has("openid") {
 		c.Header("WWW-Authenticate", `Bearer realm="sesame", error="insufficient_scope", scope="openid"`)
 		c.JSON(http.StatusForbidden, gin.H{"error": "insufficient_scope", "error_description": "The access token was not granted the openid scope."})
@@ -224,27 +228,4 @@ func (p *Provider) mayIntrospect(ctx context.Context, caller string, ir fosite.I
 		return false
 	}
 	return slices.Contains(c.GetScopes(), clients.ScopeIntrospect)
-}
-
-// allowBrowserClient lets a browser app read the token endpoint's answer
-// (CORS): a public client — a single-page app using PKCE, which sends its
-// client_id in the body — from the origin of one of its registered redirect
-// URIs. A form POST without custom headers needs no preflight; confidential
-// clients never run in a browser and get no CORS headers.
-func (p *Provider) allowBrowserClient(c *gin.Context, clientID string) {
-	origin := c.GetHeader("Origin")
-	if origin == "" || clientID == "" {
-		return
-	}
-	c.Header("Vary", "Origin")
-	fc, err := p.GetClient(c.Request.Context(), clientID)
-	if err != nil || !fc.IsPublic() {
-		return
-	}
-	for _, ru := range fc.GetRedirectURIs() {
-		if u, err := url.Parse(ru); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Scheme+"://"+u.Host == origin {
-			c.Header("Access-Control-Allow-Origin", origin)
-			return
-		}
-	}
 }

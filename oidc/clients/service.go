@@ -170,6 +170,7 @@ func ToSpec(c *models.Client) Spec {
 		IDTokenTTL:              c.IDTokenTTL,
 		MinACR:                  c.MinACR,
 		UserVerification:        c.UserVerification,
+		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 	}
 }
 
@@ -203,6 +204,7 @@ func apply(c *models.Client, s Spec) {
 	c.IDTokenTTL = s.IDTokenTTL
 	c.MinACR = s.MinACR
 	c.UserVerification = s.UserVerification
+	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets
