@@ -68,6 +68,10 @@ func TestCreate(t *testing.T) {
 		{name: "public gets none", spec: Spec{Name: "SPA", Public: true, RedirectURIs: []string{"http://localhost:3000/cb"}}},
 		{name: "private_key_jwt gets none", spec: Spec{Name: "JWT", RedirectURIs: []string{"https://a.example/cb"}, TokenEndpointAuthMethod: "private_key_jwt", JWKSURI: "https://a.example/jwks"}},
 		{name: "invalid is not stored", spec: Spec{Name: "Bad", RedirectURIs: []string{"http://a.example/cb"}}, wantErr: "redirect_uris"},
+		{name: "web origins are stored", spec: Spec{Name: "SPA", Public: true, RedirectURIs: []string{"https://app.example/cb"},
+			AllowedWebOrigins: []string{"https://app.example", "http://localhost:5173"}}},
+		{name: "an origin with a path is not stored", spec: Spec{Name: "SPA", Public: true, RedirectURIs: []string{"https://app.example/cb"},
+			AllowedWebOrigins: []string{"https://app.example/app"}}, wantErr: "allowed_web_origins"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,6 +26,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		TokenEndpointAuthMethod: "client_secret_basic",
 		IDTokenSignedAlg:        "RS256",
 		AllowedLoginMethods:     []string{"passkey", "passlink", "password_security_key"},
+		AllowedWebOrigins:       []string{},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got  %+v\nwant %+v", s, want)
