@@ -63,7 +63,7 @@ try {
     const a = document.getElementById("logout");
     a.href = logout.href;
     a.hidden = false;
-    out.textContent = JSON.stringify({sub: claims.sub, email: claims.email, rotated: refreshed.refresh_token !== first.refresh_token,
+    out.textContent = JSON.stringify({sub: claims.sub, email: claims.email, iss: claims.iss, aud: claims.aud, acr: claims.acr, rotated: refreshed.refresh_token !== first.refresh_token,
       new_access: refreshed.access_token !== first.access_token, userinfo_sub: info.sub, userinfo_email: info.email, after_revoke: afterRevoke});
   }
 } catch (e) {
@@ -114,7 +114,9 @@ func serveApp(t *testing.T, page func(origin string) string) string {
 	return origin
 }
 
-// TestBrowserAppCORSJourneyWithOauth4webapiInChromium: a browser app on
+// TestBrowserAppCORSJourneyWithOauth4webapiInChromium: the journeys'
+// second, browser-side stock client (it replaces the sign-in-only test
+// TestBrowserAppSignsInWithOauth4webapiInChromium). A browser app on
 // another loopback origin, with the stock oauth4webapi, goes the whole way
 // through CORS: a new user signs up with a passkey, the page exchanges the
 // code, refreshes, calls userinfo, revokes the refresh token (which then
@@ -149,6 +151,10 @@ func TestBrowserAppCORSJourneyWithOauth4webapiInChromium(t *testing.T) {
 			var r map[string]any
 			if err := json.Unmarshal([]byte(got), &r); err != nil {
 				t.Fatalf("%s: result %q: %v", what, got, err)
+			}
+			aud, _ := r["aud"].([]any)
+			if r["iss"] != env.Issuer || len(aud) != 1 || aud[0] != id || r["acr"] == "" || r["acr"] == nil {
+				t.Fatalf("%s: ID token claims %v, want iss %s, aud %s and an acr", what, r, env.Issuer, id)
 			}
 			if r["sub"] == "" || r["userinfo_sub"] != r["sub"] || r["email"] != email || r["userinfo_email"] != email ||
 				r["rotated"] != true || r["new_access"] != true || r["after_revoke"] != "invalid_grant" {
