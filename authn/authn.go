@@ -34,6 +34,8 @@ type Store interface {
 	GetUserPassword(ctx context.Context, userID string) (*models.UserPassword, error)
 	ChangeUserPassword(ctx context.Context, userID, hash, keepSessionID string) error
 	ResetUserPassword(ctx context.Context, userID, hash string) error
+	// Verified emails (verify_email.go).
+	ClearEmailVerificationDue(ctx context.Context, id string) error
 }
 
 // Deps are the hosted pages' collaborators.
@@ -53,6 +55,11 @@ type Deps struct {
 	// SignupOpen lets anyone create an account (at start-up; Policies,
 	// when set, is asked on each request instead).
 	SignupOpen bool
+	// RequireVerifiedEmail holds passkey sign-ins of unproven addresses
+	// until a mailed code proves them (at start-up; Policies, when it
+	// implements VerifiedEmailPolicy, is asked on each sign-in instead).
+	// Without Passlinks (no mail) nothing is held.
+	RequireVerifiedEmail bool
 	// Policies is the live global policy (internal/policy); nil keeps the
 	// start-up configuration.
 	Policies PolicySource
@@ -74,9 +81,11 @@ type Handler struct {
 	passwords  *password.Service
 	log        *slog.Logger
 	signupOpen bool
-	policies   PolicySource
-	rpID       string
-	resumeURL  func(interactionID string) string
+	// requireVerifiedEmail is Deps.RequireVerifiedEmail.
+	requireVerifiedEmail bool
+	policies             PolicySource
+	rpID                 string
+	resumeURL            func(interactionID string) string
 }
 
 // PolicySource gives the live global policy; it is asked on each request,
@@ -102,7 +111,7 @@ func (h *Handler) signupAllowed(c *gin.Context) bool {
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
 	h := &Handler{st: deps.Store, events: deps.Events, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
-		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, policies: deps.Policies, rpID: deps.RPID,
+		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, requireVerifiedEmail: deps.RequireVerifiedEmail, policies: deps.Policies, rpID: deps.RPID,
 		resumeURL: deps.ResumeURL}
 	if h.resumeURL == nil {
 		panic("authn: Deps.ResumeURL is required")
@@ -134,6 +143,12 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST("/account/signout", h.page(h.handleSignOut))
 	if h.passlinks != nil {
 		h.mountPasslinks(r)
+		r.GET("/verify-email", h.page(h.handleVerifyEmail))
+		r.POST("/verify-email", h.page(h.handleVerifyCode))
+		r.POST("/verify-email/resend", h.page(h.handleVerifyResend))
+		r.POST("/verify-email/skip", h.page(h.handleVerifySkip))
+		r.GET(passlink.VerifyPath+":token", h.page(h.handleVerifyLinkOpen))
+		r.POST(passlink.VerifyPath+":token", h.page(h.handleVerifyLinkUse))
 	}
 	h.mountPasswords(r)
 }

@@ -158,7 +158,7 @@ type idClaims struct {
 // signs in. Each authorization ends in a code that a stock OIDC client
 // exchanges for a verified ID token.
 func TestPasskeyJourneyInChromium(t *testing.T) {
-	env := servertest.New(t)
+	env := servertest.New(t, servertest.UnverifiedEmails()) // about the passkey journey, not the mail
 	rp := newRelyingParty(t, env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 	ctx := browsertest.New(t)
 	auth1 := browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())

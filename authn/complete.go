@@ -31,12 +31,23 @@ type signIn struct {
 	// holdInteraction, when set, is where to go instead of handing the
 	// interaction back: it stays open for a stronger sign-in.
 	holdInteraction string
+	// credentialID is the passkey used (or created, at sign-up): the one
+	// that survives a proof of the address (verify_email.go).
+	credentialID string
+	// verified: the address question is settled for this sign-in (proven
+	// or skipped on the verification page); never hold it again.
+	verified bool
 }
 
 // completeSignIn is the end of every sign-in, whatever the method: it
 // starts the login session, records the event, marks the interaction and
 // says where the browser goes next.
 func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
+	// An unproven address may have to be proven first: then no session
+	// starts and the interaction waits (verify_email.go).
+	if next, held, err := h.holdForProof(c, s); held || err != nil {
+		return next, err
+	}
 	ls, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
 		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: time.Now(),
 	})

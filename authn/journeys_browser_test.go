@@ -19,6 +19,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/browsertest"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestJourneyMatrixInChromium runs the sign-in journeys people take, in one
@@ -46,7 +47,7 @@ import (
 // (One file over ~500 lines: the table, the drivers of each method and the
 // CSP watch are read together when a cell fails.)
 func TestJourneyMatrixInChromium(t *testing.T) {
-	env := newPLEnv(t)
+	env := newPLEnv(t, servertest.UnverifiedEmails()) // the matrix is about methods; verify_email_http_test.go proves the proof step
 	m := &matrix{t: t, env: env, root: browsertest.New(t), people: map[string]*person{}, seenMail: map[string]bool{}}
 	// Clients. Every request is from a stock client with PKCE; "conf" and
 	// "confSkip" also authenticate with a secret at the token endpoint.

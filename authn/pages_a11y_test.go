@@ -91,6 +91,16 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 		chromedp.SendKeys("#name", "Ada Lovelace"),
 		chromedp.Click("#signup-button"),
 	)
+	// The sign-up is held until the address is proven
+	// (require_verified_email, the default): the code page, then the code
+	// from the mail (the outbox: no delivery loop runs here).
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/verify-email?")
+	browsertest.Do(t, ctx, "wait for the code page", chromedp.WaitVisible("#verify-button"))
+	checkHostedPage(t, ctx, hostedPage{name: "verify-email", primary: "#verify-button"})
+	browsertest.Do(t, ctx, "type the code",
+		chromedp.SendKeys("#code", outboxVerifyCode(t, env, "ada@example.com")),
+		chromedp.Click("#verify-button"),
+	)
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/consent?interaction=")
 	browsertest.Do(t, ctx, "wait for consent", chromedp.WaitVisible(`button[value="allow"]`))
 	checkHostedPage(t, ctx, hostedPage{name: "consent", primary: `button[value="allow"]`})

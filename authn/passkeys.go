@@ -164,7 +164,7 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 		return h.ceremonyError(c, passkeyMethod, err, "", "login")
 	}
 	next, err := h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
-		interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true})
+		interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID})
 	if err != nil {
 		return err
 	}
@@ -271,7 +271,7 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 		amr = append(amr, "hwk")
 	}
 	next, err := h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: amr, acr: passkey.ACRFor(cred.UserVerified),
-		interactionID: inID, event: "register", aaguid: cred.AAGUID})
+		interactionID: inID, event: "register", aaguid: cred.AAGUID, credentialID: cred.ID})
 	if err != nil {
 		return err
 	}

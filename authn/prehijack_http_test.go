@@ -25,7 +25,7 @@ import (
 func TestAddressProofEndsPreHijackedAccount(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		ctx := context.Background()
-		env := newPLEnv(t, opts...)
+		env := newPLEnv(t, append(opts, servertest.UnverifiedEmails())...) // the squatter signs up where no proof is required
 		rp := newRelyingParty(t, env.Env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
 		victim := "victim-" + randomString() + "@example.com"
 

@@ -104,7 +104,10 @@ var errBadForm = &pageError{status: http.StatusForbidden, title: "Please try aga
 // shown as a generic message.
 func (h *Handler) fail(c *gin.Context, err error) {
 	var pe *pageError
-	if !errors.As(err, &pe) {
+	if httpx.Outage(c, err) {
+		h.log.WarnContext(c.Request.Context(), "hosted page: database unavailable", "path", httpx.RoutePath(c), "err", err)
+		pe = &pageError{status: http.StatusServiceUnavailable, title: httpx.OutageTitle, msg: httpx.OutageMessage, hint: httpx.OutageHint}
+	} else if !errors.As(err, &pe) {
 		h.logFailure(c, "hosted page", err)
 		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
 			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
@@ -124,11 +127,15 @@ func (h *Handler) fail(c *gin.Context, err error) {
 
 // failJSON answers err as a JSON refusal: an apiError as it is, a
 // pageError (the interaction is gone, the method not allowed) as code
-// "interaction", anything else as a logged 500.
+// "interaction", a database outage as a 503 "unavailable", anything else
+// as a logged 500.
 func (h *Handler) failJSON(c *gin.Context, err error) {
 	var ae *apiError
 	var pe *pageError
 	switch {
+	case httpx.Outage(c, err):
+		h.log.WarnContext(c.Request.Context(), "hosted api: database unavailable", "path", httpx.RoutePath(c), "err", err)
+		ae = refuse(http.StatusServiceUnavailable, "unavailable", httpx.OutageMessage+" "+httpx.OutageHint)
 	case errors.As(err, &ae):
 	case errors.As(err, &pe):
 		ae = refuse(pe.status, "interaction", pe.msg+" "+pe.hint)

@@ -125,7 +125,7 @@ func serveApp(t *testing.T, page func(origin string) string) string {
 // an origin no client registered can read none of it.
 func TestBrowserAppCORSJourneyWithOauth4webapiInChromium(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
-		env := servertest.New(t, opts...)
+		env := servertest.New(t, append(opts, servertest.UnverifiedEmails())...) // about CORS, not the mail
 		var id string
 		appOrigin := serveApp(t, func(origin string) string {
 			return fmt.Sprintf(journeyPage, env.Issuer, id, origin+"/app.html", origin+"/bye.html")

@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // StepUpWindow is how long a passkey confirmation allows destructive
@@ -81,6 +82,11 @@ const (
 func (c *Console) adminSession(r *http.Request) (*models.LoginSession, *models.User, *Problem) {
 	ctx := r.Context()
 	ls, err := c.sessions.Current(r)
+	if errors.Is(err, models.ErrUnavailable) {
+		// Not knowing who this is differs from knowing nobody signed in:
+		// sending an admin to sign in again would not help.
+		return nil, nil, httpx.OutageProblem(err)
+	}
 	if err != nil {
 		if !errors.Is(err, models.ErrNotFound) {
 			c.log.ErrorContext(ctx, "console: load session", "err", err)
@@ -88,6 +94,9 @@ func (c *Console) adminSession(r *http.Request) (*models.LoginSession, *models.U
 		return nil, nil, errUnauthenticated
 	}
 	u, err := c.st.GetUser(ctx, ls.UserID)
+	if errors.Is(err, models.ErrUnavailable) {
+		return nil, nil, httpx.OutageProblem(err)
+	}
 	if err != nil || u.Disabled {
 		return nil, nil, errUnauthenticated
 	}
@@ -127,6 +136,11 @@ func (c *Console) Auth() gin.HandlerFunc {
 			// by email only, idle). A signed-in non-admin would only come
 			// back to the same refusal: a page says so instead.
 			switch {
+			case isPage(g.Request) && p.Status == http.StatusServiceUnavailable:
+				// Who this is cannot be known now; signing in again would
+				// not help either.
+				c.renderOutage(g, p)
+				return
 			case isPage(g.Request) && p == errNotAdmin:
 				c.renderNotAdmin(g)
 				g.Abort()
@@ -277,7 +291,23 @@ func checkStepUp(ctx context.Context, st stepUpStore) error {
 }
 
 // abort writes p as application/problem+json; 5xx causes are logged once.
+// renderOutage answers a console page during a database outage: the
+// plain 503 page with Retry-After.
+func (c *Console) renderOutage(g *gin.Context, p *Problem) {
+	c.log.WarnContext(g.Request.Context(), "console: database unavailable", "path", httpx.RoutePath(g), "err", p)
+	g.Header("Retry-After", httpx.OutageRetryAfter)
+	if err := c.pages.Error(g.Writer, http.StatusServiceUnavailable, templates.Page{Title: httpx.OutageTitle}, templates.ErrorView{
+		Message: httpx.OutageMessage, Hint: httpx.OutageHint, RequestID: httpx.RequestIDFrom(g.Request.Context()),
+	}); err != nil {
+		c.log.ErrorContext(g.Request.Context(), "render error page", "err", err)
+	}
+	g.Abort()
+}
+
 func (c *Console) abort(g *gin.Context, p *Problem) {
+	if p.Status == http.StatusServiceUnavailable {
+		g.Header("Retry-After", httpx.OutageRetryAfter)
+	}
 	if p.Status >= 500 {
 		c.log.ErrorContext(g.Request.Context(), "console", "path", httpx.RoutePath(g), "err", p)
 	}

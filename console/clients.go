@@ -141,8 +141,8 @@ func (s *Clients) Update(ctx context.Context, id string, spec clients.Spec, rota
 }
 
 // SetDisabled disables or enables a client. A disabled client is refused
-// at once on this replica (others within the provider's client cache TTL)
-// at the authorization and token endpoints, and its existing tokens stop
+// at once on this replica (others as soon as the store's change feed
+// reaches them; the client cache's TTL is only the safety net) at the authorization and token endpoints, and its existing tokens stop
 // working.
 func (s *Clients) SetDisabled(ctx context.Context, id string, disabled bool) (*ClientView, error) {
 	before, err := s.svc.Get(ctx, id)

@@ -57,7 +57,7 @@ func callbackServer(t *testing.T) string {
 //  6. the admin disables the client: invalid_client at the token endpoint.
 func TestConsoleEndToEnd(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
-		env := servertest.New(t, opts...)
+		env := servertest.New(t, append(opts, servertest.UnverifiedEmails())...)
 		bg := context.Background()
 
 		// 1. The first admin, through the setup link.

@@ -50,8 +50,9 @@ func invalid(field, format string, args ...any) *Problem {
 	return p
 }
 
-// toProblem maps any error to a problem; unexpected errors become a 500
-// whose cause the middleware logs.
+// toProblem maps any error to a problem; a database outage is a 503
+// (abort sets Retry-After), unexpected errors a 500 whose cause the
+// middleware logs.
 func toProblem(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
@@ -65,6 +66,8 @@ func toProblem(err error) *Problem {
 		return out
 	}
 	switch {
+	case errors.Is(err, models.ErrUnavailable):
+		return httpx.OutageProblem(err)
 	case errors.Is(err, models.ErrNotFound):
 		return problem(http.StatusNotFound, "not-found", "Not found", "")
 	case errors.Is(err, models.ErrAlreadyExists):

@@ -24,7 +24,7 @@ import (
 // for. The sign-in page passes the console pages' checks (axe, labels,
 // one h1, no sideways scrolling, visible focus) in light and dark.
 func TestConsoleSignInThroughLoginInChromium(t *testing.T) {
-	env := servertest.New(t)
+	env := servertest.New(t, servertest.UnverifiedEmails()) // about the console sign-in, not the mail
 	ctx := browsertest.New(t)
 	browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())
 	link, err := console.Invite(context.Background(), env.Store, env.Issuer, "door@example.test")

@@ -99,7 +99,7 @@ func (c *caller) json(method, path string, body any, want int) ceremony {
 // non-admin's passkey does not open the console.
 func TestSetupLinkMakesFirstAdmin(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
-		env := servertest.New(t, opts...)
+		env := servertest.New(t, append(opts, servertest.UnverifiedEmails())...)
 		ctx := context.Background()
 		email := console.DevAdminEmail
 		var link string

@@ -157,7 +157,9 @@ type StatsOptions struct {
 	// Now is the clock (tests); time.Now by default.
 	Now func() time.Time
 	// PollInterval is how often the live feed looks for new events in the
-	// database (2 s by default).
+	// database besides when woken (Wake, from the store's change feed):
+	// 2 s by default, a safety net only (one indexed query, and only while
+	// a dashboard is open).
 	PollInterval time.Duration
 	Logger       *slog.Logger
 }

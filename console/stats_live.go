@@ -14,15 +14,16 @@ import (
 	"github.com/sesame-idp/sesame/models"
 )
 
-// Live updates. Any replica may record an event, so the feed cannot rely on
-// an in-process signal: one goroutine per replica (only while a dashboard
-// is open) polls the database every PollInterval for events newer than the
+// Live updates. Any replica may record an event; the store announces each
+// on its change feed (PostgreSQL NOTIFY, delivered to every replica; in
+// process on SQLite), and the server calls Wake. One goroutine per replica
+// (only while a dashboard is open) then reads the events newer than the
 // last it saw — one indexed query on auth_events.at — and fans them out to
-// the open /console/events streams. Events are looked for from a few
-// seconds before the newest seen, with the ids seen recently remembered,
-// so an event committed late by a slow transaction is not missed and none
-// is sent twice. A dashboard therefore shows a sign-in within about
-// PollInterval of it, on every replica.
+// the open /console/events streams. It also looks every PollInterval, as a
+// safety net for an announcement lost while the feed reconnected. Events
+// are looked for from a few seconds before the newest seen, with the ids
+// seen recently remembered, so an event committed late by a slow
+// transaction is not missed and none is sent twice.
 
 // liveLookBack is how far before the newest seen event each poll looks.
 const liveLookBack = 5 * time.Second
@@ -31,13 +32,26 @@ type statsHub struct {
 	s        *StatsService
 	interval time.Duration
 
+	// wake is signalled when an event was recorded somewhere (Wake).
+	wake chan struct{}
+
 	mu      sync.Mutex
 	subs    map[chan []FeedItem]struct{}
 	running bool
 }
 
 func newStatsHub(s *StatsService, interval time.Duration) *statsHub {
-	return &statsHub{s: s, interval: interval, subs: map[chan []FeedItem]struct{}{}}
+	return &statsHub{s: s, interval: interval, subs: map[chan []FeedItem]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the live feed that an auth event was recorded (on any
+// replica): open dashboards get it now rather than at the next poll. It
+// never blocks; wakes while a read is under way fold into one more read.
+func (s *StatsService) Wake() {
+	select {
+	case s.hub.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Subscribe returns a channel of new feed items and a func to unsubscribe.
@@ -104,7 +118,10 @@ func (h *statsHub) run(start time.Time) {
 				h.broadcast(items)
 			}
 		}
-		<-t.C
+		select {
+		case <-t.C:
+		case <-h.wake:
+		}
 	}
 }
 

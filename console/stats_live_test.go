@@ -18,10 +18,25 @@ import (
 
 // TestLiveFeedDeliversNewEvent reads /console/events as a browser's
 // EventSource would and records a sign-in through the store (as any
-// replica would): the stream carries it within seconds.
+// replica would): the stream carries it within seconds, found by the
+// safety-net poll alone, or at once when woken (the server calls Wake on
+// the store's change feed) with no poll in the test's lifetime.
 func TestLiveFeedDeliversNewEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		poll time.Duration
+		wake bool
+	}{
+		{"poll", 200 * time.Millisecond, false},
+		{"wake", time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { liveFeedDelivers(t, tc.poll, tc.wake) })
+	}
+}
+
+func liveFeedDelivers(t *testing.T, poll time.Duration, wake bool) {
 	st := storetest.OpenSQLite(t)
-	svc := console.NewStatsService(st, console.StatsOptions{PollInterval: 200 * time.Millisecond})
+	svc := console.NewStatsService(st, console.StatsOptions{PollInterval: poll})
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.GET("/console/events", svc.ServeEvents)
@@ -70,6 +85,9 @@ func TestLiveFeedDeliversNewEvent(t *testing.T) {
 	start := time.Now()
 	must(t, st.RecordAuthEvent(t.Context(), &models.AuthEvent{ID: "new", At: time.Now(), UserID: "u1",
 		Method: models.MethodPasskey, Event: "login", Result: "success"}))
+	if wake {
+		svc.Wake()
+	}
 	waitLine("event: signin", 5*time.Second)
 	data := strings.TrimPrefix(waitLine("data: ", time.Second), "data: ")
 	var items []console.FeedItem

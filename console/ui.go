@@ -47,11 +47,15 @@ func NewUI(d UIDeps) *UI {
 	return &UI{c: d.Console, stats: d.Stats, pages: d.Pages, st: d.Store, log: d.Logger}
 }
 
+// PathEvents is the console's live feed (server-sent events): a stream
+// that no request deadline may cut.
+const PathEvents = "/console/events"
+
 // MountUI registers the pages on r, which must already carry the
 // console's authentication (Console.AdminPages).
 func (u *UI) MountUI(r gin.IRouter) {
 	r.GET("/console", u.handle(u.dashboard))
-	r.GET("/console/events", u.stats.ServeEvents)
+	r.GET(PathEvents, u.stats.ServeEvents)
 	if u.c == nil {
 		return
 	}
@@ -85,7 +89,12 @@ func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 		if msg == "" {
 			msg = p.Title + "."
 		}
-		if p.Status >= 500 {
+		switch {
+		case p.Status == http.StatusServiceUnavailable:
+			u.log.WarnContext(c.Request.Context(), "console page: database unavailable", "path", httpx.RoutePath(c), "err", err)
+			c.Header("Retry-After", httpx.OutageRetryAfter)
+			msg = httpx.OutageMessage + " " + httpx.OutageHint
+		case p.Status >= 500:
 			u.log.ErrorContext(c.Request.Context(), "console page", "path", httpx.RoutePath(c), "err", err)
 			msg = "Something went wrong on our side. Try again in a moment."
 		}

@@ -18,7 +18,7 @@ import (
 
 func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 	v := templates.ConsolePoliciesView{
-		P:     templates.PolicyFields{SignupOpen: p.SignupOpen, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile},
+		P:     templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile},
 		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
 	}
 	for _, m := range policy.LoginMethods {
@@ -52,13 +52,14 @@ func (u *UI) policiesShow(c *gin.Context) error {
 func (u *UI) policiesSave(c *gin.Context) error {
 	errs := map[string]string{}
 	p := policy.Policy{
-		SignupOpen:          c.PostForm("signup_open") == "on",
-		DefaultLoginMethods: c.PostFormArray("default_login_methods"),
-		UserVerification:    c.PostForm("user_verification"),
-		Attestation:         c.PostForm("attestation"),
-		AAGUIDAllow:         strings.Fields(c.PostForm("aaguid_allow")),
-		AAGUIDDeny:          strings.Fields(c.PostForm("aaguid_deny")),
-		MDSFile:             strings.TrimSpace(c.PostForm("mds_file")),
+		SignupOpen:           c.PostForm("signup_open") == "on",
+		RequireVerifiedEmail: c.PostForm("require_verified_email") == "on",
+		DefaultLoginMethods:  c.PostFormArray("default_login_methods"),
+		UserVerification:     c.PostForm("user_verification"),
+		Attestation:          c.PostForm("attestation"),
+		AAGUIDAllow:          strings.Fields(c.PostForm("aaguid_allow")),
+		AAGUIDDeny:           strings.Fields(c.PostForm("aaguid_deny")),
+		MDSFile:              strings.TrimSpace(c.PostForm("mds_file")),
 	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))

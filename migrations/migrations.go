@@ -25,11 +25,14 @@ const (
 // Provider returns a goose provider for db in the given dialect.
 func Provider(db *sql.DB, dialect string) (*goose.Provider, error) {
 	var gd goose.Dialect
+	var opts []goose.ProviderOption
 	switch dialect {
 	case SQLite:
+		// One file, one writer: SQLite's own locking serialises migrators.
 		gd = goose.DialectSQLite3
 	case Postgres:
 		gd = goose.DialectPostgres
+		opts = append(opts, goose.WithSessionLocker(advisoryLock{}))
 	default:
 		return nil, fmt.Errorf("migrations: unknown dialect %q", dialect)
 	}
@@ -37,14 +40,16 @@ func Provider(db *sql.DB, dialect string) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(gd, db, sub)
+	p, err := goose.NewProvider(gd, db, sub, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: new provider: %w", err)
 	}
 	return p, nil
 }
 
-// Up applies every pending migration.
+// Up applies every pending migration. On PostgreSQL it holds an advisory
+// lock while it does (see advisoryLock), so concurrent callers on one
+// schema apply each migration once.
 func Up(ctx context.Context, db *sql.DB, dialect string) ([]*goose.MigrationResult, error) {
 	p, err := Provider(db, dialect)
 	if err != nil {

@@ -48,6 +48,10 @@ type Client struct {
 	// pages may read the protocol endpoints' answers (CORS); empty means the
 	// origins of the redirect URIs for a public client and none otherwise.
 	AllowedWebOrigins StringList
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// RequireVerifiedEmail: everyone who signs in to this client must have
+	// proven their address first, whatever the global policy
+	// (require_verified_email) says (migration 00014).
+	RequireVerifiedEmail bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }

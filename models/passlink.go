@@ -15,6 +15,12 @@ const (
 	// PasslinkNotice: the address has no account and sign-up is closed; a
 	// "no account here" mail was sent, without a link.
 	PasslinkNotice = "notice"
+	// PasslinkVerify proves the address of the account that is signing
+	// in (a passkey sign-up, or an unproven account's sign-in): the mail
+	// carries a code to type on the page that waits and a link that does
+	// the same in that browser. It holds the sign-in (PendingLogin) until
+	// then.
+	PasslinkVerify = "verify"
 	// PasslinkNone: nothing was sent (closed sign-up configured to stay
 	// silent, or a disabled account).
 	PasslinkNone = "none"
@@ -33,6 +39,12 @@ const (
 	PasslinkDenied = "denied"
 	// PasslinkLocked: too many wrong codes; the request is dead.
 	PasslinkLocked = "locked"
+	// PasslinkVerified: a verification code (or its link) proved the
+	// address and the held sign-in went on.
+	PasslinkVerified = "verified"
+	// PasslinkSkipped: the person skipped a verification the policy did
+	// not require.
+	PasslinkSkipped = "skipped"
 	// PasslinkSuperseded: a newer link was requested for the same sign-in;
 	// only the newest one works.
 	PasslinkSuperseded = "superseded"
@@ -70,6 +82,23 @@ type Passlink struct {
 	UsedAt *time.Time
 	// CompletedAt is when the requesting browser took an approval.
 	CompletedAt *time.Time
+	// PendingLogin is the sign-in a verification holds (JSON of
+	// PendingLogin); "" for the other purposes.
+	PendingLogin string
+}
+
+// PendingLogin is a passkey sign-in held until the address is proven: what
+// the login session will say, and which passkey survives the proof (the
+// one this browser just created or used; store.ProveUserEmailKeeping).
+type PendingLogin struct {
+	AMR          []string `json:"amr"`
+	ACR          string   `json:"acr"`
+	CredentialID string   `json:"credential_id"`
+	AAGUID       string   `json:"aaguid,omitempty"`
+	Event        string   `json:"event,omitempty"`
+	Strong       bool     `json:"strong,omitempty"`
+	// Skippable: the policy did not require the proof when it was asked.
+	Skippable bool `json:"skippable,omitempty"`
 }
 
 // TableName pins the table name.

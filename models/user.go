@@ -10,8 +10,12 @@ type User struct {
 	Email           string
 	EmailNormalized string
 	EmailVerified   bool
-	DisplayName     string
-	Disabled        bool
+	// EmailVerificationDue: the address was unproven when verified emails
+	// came (migration 00014); the next passkey sign-in asks once for a
+	// proof even where the policy does not require one.
+	EmailVerificationDue bool
+	DisplayName          string
+	Disabled             bool
 	// Role is RoleAdmin for console administrators, "" otherwise
 	// (migration 00006).
 	Role      string

@@ -13,6 +13,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/keys"
@@ -167,10 +168,8 @@ func (p *Provider) handleResume(c *gin.Context) {
 		p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
 			"This sign-in request has expired or was already completed.", "Go back to the app and sign in again.")
 		return
-	case unavailable(c, err):
-		p.log.ErrorContext(ctx, "load interaction", "err", err)
-		p.errorPage(c, http.StatusServiceUnavailable, "Please try again in a moment",
-			"We can't continue your sign-in right now.", "Reload this page in a few seconds.")
+	case httpx.Outage(c, err):
+		p.outagePage(c, err)
 		return
 	case err != nil:
 		p.log.ErrorContext(ctx, "load interaction", "err", err)

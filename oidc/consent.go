@@ -175,6 +175,10 @@ var (
 // pageFail renders err on the error page; unexpected errors are logged
 // once here and shown as a generic message.
 func (p *Provider) pageFail(c *gin.Context, err error) {
+	if httpx.Outage(c, err) {
+		p.outagePage(c, err)
+		return
+	}
 	var pe *pageError
 	if !errors.As(err, &pe) {
 		p.log.ErrorContext(c.Request.Context(), "hosted page", "path", httpx.RoutePath(c), "err", err)

@@ -14,6 +14,13 @@ import (
 	"github.com/sesame-idp/sesame/templates"
 )
 
+// outagePage answers a page request during a database outage: 503 with
+// Retry-After (set by httpx.Outage) and a plain "try again" page.
+func (p *Provider) outagePage(c *gin.Context, err error) {
+	p.log.WarnContext(c.Request.Context(), "database unavailable", "path", httpx.RoutePath(c), "err", err)
+	p.errorPage(c, http.StatusServiceUnavailable, httpx.OutageTitle, httpx.OutageMessage, httpx.OutageHint)
+}
+
 // errorPage renders a plain page for errors that must not be redirected
 // (an unverified redirect_uri, a broken interaction).
 func (p *Provider) errorPage(c *gin.Context, status int, title, msg, hint string) {
@@ -28,22 +35,6 @@ func (p *Provider) errorPage(c *gin.Context, status int, title, msg, hint string
 	c.Abort()
 }
 
-// retryAfter is the Retry-After (seconds) of a 503 for a database outage:
-// long enough not to hammer a database coming back, short enough for a
-// failover or a restart to be bridged by one retry.
-const retryAfter = "3"
-
-// unavailable tells whether err (through fosite's wrapping: RFC6749Error
-// and pkg/errors both unwrap to their cause) is a database outage, and if
-// so sets Retry-After on the response.
-func unavailable(c *gin.Context, err error) bool {
-	if !errors.Is(err, models.ErrUnavailable) {
-		return false
-	}
-	c.Header("Retry-After", retryAfter)
-	return true
-}
-
 // authorizeError answers an authorization request with an error: to the
 // client's redirect URI (with state and iss, RFC 9207) only when fosite
 // verified it as registered exactly; otherwise on an error page. A
@@ -51,7 +42,7 @@ func unavailable(c *gin.Context, err error) bool {
 // status 503 and Retry-After, whichever way it is delivered.
 func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, err error) {
 	ctx := c.Request.Context()
-	if unavailable(c, err) {
+	if httpx.Outage(c, err) {
 		err = fosite.ErrTemporarilyUnavailable.WithHint("The service is briefly unavailable; try again in a few seconds.").WithWrap(err)
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
@@ -122,7 +113,7 @@ func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeReq
 func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err error) {
 	ctx := c.Request.Context()
 	switch {
-	case unavailable(c, err):
+	case httpx.Outage(c, err):
 		e := fosite.ErrServerError.WithHint("The service is briefly unavailable; retry in a few seconds.").WithWrap(err)
 		e.CodeField = http.StatusServiceUnavailable
 		err = e
@@ -133,6 +124,12 @@ func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err err
 		// A replayed client assertion is a failed client authentication
 		// (RFC 7523 §3 item 7, §3.2), not fosite's non-standard jti_known.
 		err = fosite.ErrInvalidClient.WithHint("The client assertion was already used.")
+	case assertionUnrecognized(c, err):
+		// fosite hands some refusals of a client assertion's claims (an
+		// expired one) back as a bare JWT validation error, which its
+		// writer turns into a 500; it is a failed client authentication
+		// (RFC 7523 §3 items 4 and 5, §3.2).
+		err = fosite.ErrInvalidClient.WithHint("The client assertion is not valid (expired, not yet valid or malformed).").WithWrap(err)
 	case assertionKeyNotFound(c, err):
 		// An assertion naming a key the client did not register (kid,
 		// or no usable key) is a failed client authentication too (RFC
@@ -180,4 +177,14 @@ func assertionKeyNotFound(c *gin.Context, err error) bool {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	return rfc.ErrorField == fosite.ErrInvalidRequest.ErrorField &&
 		(strings.Contains(rfc.HintField, "JSON Web Key Set") || strings.Contains(rfc.HintField, "signing key with kid"))
+}
+
+// assertionUnrecognized reports an error of a request carrying a client
+// assertion that fosite left without an OAuth error code.
+func assertionUnrecognized(c *gin.Context, err error) bool {
+	if c.Request.PostForm.Get("client_assertion") == "" {
+		return false
+	}
+	var rfc *fosite.RFC6749Error
+	return !errors.As(err, &rfc)
 }

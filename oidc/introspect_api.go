@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/ory/fosite"
+
+	"github.com/sesame-idp/sesame/models"
 )
 
 // ErrInactiveToken is returned by IntrospectAccessToken for a token that is
@@ -22,7 +24,7 @@ func (p *Provider) IntrospectAccessToken(ctx context.Context, token string) (sub
 	sess := NewSession()
 	use, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, sess)
 	if err != nil {
-		if fosite.ErrorToRFC6749Error(err).CodeField >= 500 {
+		if errors.Is(err, models.ErrUnavailable) || fosite.ErrorToRFC6749Error(err).CodeField >= 500 {
 			return "", "", nil, err
 		}
 		return "", "", nil, ErrInactiveToken

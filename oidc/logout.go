@@ -74,6 +74,10 @@ func (p *Provider) handleLogout(c *gin.Context) {
 	}
 
 	ls, err := p.sessions.Current(c.Request)
+	if httpx.Outage(c, err) {
+		p.outagePage(c, err)
+		return
+	}
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		p.log.ErrorContext(ctx, "logout", "err", err)
 		p.errorPage(c, http.StatusInternalServerError, "Sign-out failed", "Something went wrong. Please try again.", "")
@@ -106,7 +110,13 @@ func (p *Provider) handleLogout(c *gin.Context) {
 		}
 		return
 	}
+	// End keeps the cookie when the session could not be deleted: the page
+	// says sign-out failed, never "signed out" with the session alive.
 	if err := p.sessions.End(ctx, c.Writer, c.Request); err != nil {
+		if httpx.Outage(c, err) {
+			p.errorPage(c, http.StatusServiceUnavailable, "Sign-out failed", "We could not sign you out: part of our service is briefly unavailable. You are still signed in.", httpx.OutageHint)
+			return
+		}
 		p.log.ErrorContext(ctx, "logout", "err", err)
 		p.errorPage(c, http.StatusInternalServerError, "Sign-out failed", "Something went wrong. Please try again.", "")
 		return

@@ -278,12 +278,18 @@ func enabled(c *Client) (fosite.Client, error) {
 }
 
 // InvalidateClient drops a client from this replica's cache, and the
-// union of the clients' web origins (after a change through this process;
-// other replicas expire them by TTL).
+// union of the clients' web origins (cors.go): after an update through
+// this process, and when another replica announces one (the server
+// subscribes it to models/store's change feed; the TTL is only the safety
+// net).
 func (p *Provider) InvalidateClient(id string) {
 	p.clients.Remove(id)
 	p.originCache.invalidate()
 }
+
+// InvalidateClients drops every cached client (the change feed missed
+// announcements while reconnecting).
+func (p *Provider) InvalidateClients() { p.clients.Purge() }
 
 func (p *Provider) handleJWKS(c *gin.Context) {
 	b, err := p.keys.JWKS(c.Request.Context())

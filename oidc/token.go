@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/oidc/keys"
@@ -115,6 +117,17 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	ir, err := p.fosite.NewIntrospectionRequest(ctx, c.Request, NewSession())
 	p.corsForClient(c, true) // after fosite has parsed the form
+	if err == nil && ir.IsActive() {
+		// Deciding who may see the token reads the caller's client record.
+		err = p.introspectionOutage(ctx, ir)
+	}
+	if httpx.Outage(c, err) {
+		// fosite would answer {"active":false}: a resource server would
+		// then refuse a valid token as if it were revoked. 503 tells it to
+		// retry (RFC 7662 §2.3 allows any RFC 6749 error response).
+		p.unavailableJSON(c, "introspect", err)
+		return
+	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		switch rfc.ErrorField {
@@ -147,6 +160,18 @@ func (p *Provider) handleRevoke(c *gin.Context) {
 	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	err := p.fosite.NewRevocationRequest(ctx, c.Request)
 	p.corsForClient(c, false) // after fosite has parsed the form
+	// fosite turns a failed store write into a bare temporarily_unavailable
+	// (its cause dropped) and its writer then answers 200: the client would
+	// believe a live token revoked. RFC 7009 §2.2.1: 503, and the client
+	// assumes the token still exists and retries.
+	if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+		c.Header("Retry-After", httpx.OutageRetryAfter)
+		err = fmt.Errorf("%w: %w", models.ErrUnavailable, err)
+	}
+	if httpx.Outage(c, err) {
+		p.unavailableJSON(c, "revoke", err)
+		return
+	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		if rfc.CodeField >= 500 {
@@ -175,6 +200,10 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 	}
 	sess := NewSession()
 	use, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, sess)
+	if httpx.Outage(c, err) {
+		p.unavailableJSON(c, "userinfo", err)
+		return
+	}
 	if err != nil || use != fosite.AccessToken {
 		if err != nil && fosite.ErrorToRFC6749Error(err).CodeField >= 500 {
 			p.log.ErrorContext(ctx, "userinfo", "err", err)
@@ -192,6 +221,10 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		return
 	}
 	u, err := p.st.GetUser(ctx, sess.GetSubject())
+	if httpx.Outage(c, err) {
+		p.unavailableJSON(c, "userinfo", err)
+		return
+	}
 	if err != nil || u.Disabled {
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
 			p.log.ErrorContext(ctx, "userinfo", "err", err)
@@ -212,6 +245,31 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// introspectionOutage reads the caller's client record when mayIntrospect
+// will need it (a token of another client), so an outage there is told
+// apart from a refusal.
+func (p *Provider) introspectionOutage(ctx context.Context, ir fosite.IntrospectionResponder) error {
+	caller := authenticatedClient(ctx)
+	ar := ir.GetAccessRequester()
+	if caller == "" || ar == nil || ar.GetClient() == nil || ar.GetClient().GetID() == caller {
+		return nil
+	}
+	if _, err := p.GetClient(ctx, caller); errors.Is(err, models.ErrUnavailable) {
+		return err
+	}
+	return nil
+}
+
+// unavailableJSON answers a JSON protocol endpoint during a database
+// outage: 503 temporarily_unavailable (Retry-After is set by httpx.Outage).
+func (p *Provider) unavailableJSON(c *gin.Context, what string, err error) {
+	p.log.WarnContext(c.Request.Context(), what+": database unavailable", "err", err)
+	c.Header("Cache-Control", "no-store")
+	c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{
+		"error": fosite.ErrTemporarilyUnavailable.ErrorField, "error_description": "The service is briefly unavailable; retry in a few seconds.",
+	})
 }
 
 // mayIntrospect reports whether caller may learn about the token of ir.

@@ -97,7 +97,38 @@ type Server struct {
 	// probed is when /readyz was last asked (Unix nanoseconds): only a
 	// server that something probes is drained before it stops listening.
 	probed atomic.Int64
+	// unsubscribe ends the caches' subscription to the change feed.
+	unsubscribe func()
 }
+
+// changeHandler drops what this replica caches when any replica announces
+// a change (models/store's change feed: PostgreSQL NOTIFY, in-process on
+// SQLite), and everything after a resync. The caches' TTLs stay as the
+// safety net. Users are not cached (sessions are read per request), so
+// their announcements need nothing here.
+func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager, stats *console.StatsService) func(store.Change) {
+	return func(c store.Change) {
+		switch c.Kind {
+		case store.ChangeClient:
+			provider.InvalidateClient(c.ID)
+		case store.ChangePolicy:
+			live.Invalidate()
+		case store.ChangeKeys:
+			km.Invalidate()
+		case store.ChangeAuthEvent:
+			stats.Wake()
+		case store.ChangeResync:
+			provider.InvalidateClients()
+			live.Invalidate()
+			km.Invalidate()
+			stats.Wake()
+		}
+	}
+}
+
+// Close ends the server's subscription to the store's change feed (the
+// store's listener stops with the store).
+func (s *Server) Close() { s.unsubscribe() }
 
 // New builds the server: keys are ensured, caches and handlers set up.
 func New(ctx context.Context, deps Deps) (*Server, error) {
@@ -198,12 +229,16 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	}
 	hosted := authn.New(authn.Deps{
 		Store: deps.Store, Events: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
-		SignupOpen: cfg.SignupOpen, Policies: live, RPID: cfg.WebAuthnRPID(),
+		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
 		ResumeURL: oidc.ResumeURL,
 	})
+	if passlinks == nil && cfg.RequireVerifiedEmail {
+		log.Warn("require_verified_email is on but mail is off (smtp-host): addresses cannot be proven, so passkey sign-ups are not held for a proof")
+	}
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
 		console: cons, stats: stats, pages: pages}
+	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
 	s.engine = s.routes(hosted)
 	return s, nil
 }
@@ -307,6 +342,10 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 		httpx.Recovery(s.log),
 		httpx.SecurityHeaders(isHTTPS(s.cfg.Issuer)),
 		httpx.BodyLimit(maxBody),
+		// Every request has a deadline, so slow queries or a held pool end
+		// in 503 rather than a pile of waiting requests; the live feed is
+		// a stream that lives as long as its page.
+		httpx.RequestTimeout(s.cfg.RequestTimeout, console.PathEvents),
 	)
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	r.GET("/readyz", s.handleReady)
@@ -366,30 +405,42 @@ func (s *Server) Outbox() *mail.Outbox { return s.outbox }
 // Console exposes the admin console's backend (services, auth).
 func (s *Server) Console() *console.Console { return s.console }
 
+// Store exposes the server's store.
+func (s *Server) Store() *store.Store { return s.st }
+
 // Keys exposes the signing-key manager.
 func (s *Server) Keys() *keys.Manager { return s.keys }
 
-// Run serves on the configured address until ctx ends, then shuts down
-// gracefully; background jobs (key rotation, the janitor) run alongside.
-func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
-	}
-	return s.Serve(ctx, ln)
+// Serve serves s on ln until ctx ends, then shuts down gracefully;
+// background jobs (key rotation, the janitor) run alongside. (serve uses
+// Boot, which also waits for the database.)
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	h := &swapHandler{}
+	h.set(s.engine)
+	srv, errc := startHTTP(ln, h, s.log)
+	s.log.Info("sesame listening", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer)
+	return s.serve(ctx, srv, errc)
 }
 
-// Serve is Run on a given listener.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+// startHTTP serves h on ln in the background; errc gets Serve's result.
+func startHTTP(ln net.Listener, h http.Handler, log *slog.Logger) (*http.Server, chan error) {
 	srv := &http.Server{
-		Handler:           s.engine,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	return srv, errc
+}
+
+// serve runs the background jobs beside srv (already serving this
+// server's routes) until ctx ends, then drains and shuts down.
+func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) error {
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	go s.keys.Run(jobs)
@@ -398,9 +449,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	go s.janitor(jobs)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("sesame listening", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer)
+	s.log.Info("sesame ready", "issuer", s.cfg.Issuer)
 	select {
 	case err := <-errc:
 		if errors.Is(err, http.ErrServerClosed) {

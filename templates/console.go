@@ -302,6 +302,7 @@ func (r *Renderer) ConsoleUser(w http.ResponseWriter, status int, p Page, s Cons
 // rest are Options and Durations).
 type PolicyFields struct {
 	SignupOpen                        bool
+	RequireVerifiedEmail              bool
 	PasslinkRateEmail, PasslinkRateIP int
 	MDSFile                           string
 }

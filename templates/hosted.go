@@ -323,3 +323,27 @@ type AdminRefusedView struct {
 func (r *Renderer) AdminRefused(w http.ResponseWriter, status int, p Page, v AdminRefusedView) error {
 	return r.render(w, status, "admin_refused", p, v)
 }
+
+// VerifyEmailView is the data of the page that asks for the code mailed to
+// prove an address (or, with Token, confirms the mailed link).
+type VerifyEmailView struct {
+	RequestID   string
+	MaskedEmail string
+	Expiry      string
+	CSRF        string
+	// Error is the refusal of the code typed; Notice a confirmation
+	// ("A new code is on its way").
+	Error  string
+	Notice string
+	// Created: a passkey sign-up (its passkey is saved).
+	Created bool
+	// Skippable: the policy does not require the proof.
+	Skippable bool
+	// Token: the page a mailed link opens in the browser that waits.
+	Token string
+}
+
+// VerifyEmail renders the email verification page (/verify-email).
+func (r *Renderer) VerifyEmail(w http.ResponseWriter, status int, p Page, v VerifyEmailView) error {
+	return r.render(w, status, "verify_email", p, v)
+}

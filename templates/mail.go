@@ -60,7 +60,7 @@ func loadMail() {
 // mails are the emails the sign-in methods send; New checks them.
 var mails = []string{
 	"passlink", "passlink_admin", "passlink_notice", "passlink_signup",
-	"password_reset", "password_reset_notice",
+	"password_reset", "password_reset_notice", "verify_email",
 }
 
 // checkMail parses the emails and fails naming one that is missing.

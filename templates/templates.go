@@ -31,7 +31,7 @@ var folders = []folder{
 	{dir: "hosted", pages: []string{
 		"login", "signup", "account", "signed_out", "error", "consent", "form_post", "logout", "logged_out",
 		"passlink_request", "passlink_sent", "passlink_confirm", "passlink_passkey", "passlink_result",
-		"password_login", "password_forgot", "password_reset", "admin_setup", "admin_refused",
+		"password_login", "password_forgot", "password_reset", "admin_setup", "admin_refused", "verify_email",
 	}},
 	{dir: "console", prefix: "console_", pages: []string{
 		"error", "dashboard", "clients", "client_form", "client", "client_secret", "users", "user",

@@ -88,6 +88,7 @@ type Store interface {
 	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
 	CreateUser(ctx context.Context, u *models.User) error
 	ProveUserEmail(ctx context.Context, id string) (*models.AddressProof, error)
+	ProveUserEmailKeeping(ctx context.Context, id, keepCredentialID string) (*models.AddressProof, error)
 	CreateAuditEntry(ctx context.Context, e *models.AuditEntry) error
 	CreatePasslink(ctx context.Context, p *models.Passlink) error
 	SupersedePasslinks(ctx context.Context, p *models.Passlink, now time.Time) (int64, error)

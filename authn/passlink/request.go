@@ -171,10 +171,12 @@ func (s *Service) unknownPurpose(cfg Config) string {
 
 // MailData is what the mail templates get.
 type MailData struct {
-	AppName     string
-	Product     string
-	Email       string
-	Link        string
+	AppName string
+	Product string
+	Email   string
+	Link    string
+	// Code is a verification mail's six-digit code.
+	Code        string
 	Expiry      string
 	Device      string
 	RequestedAt string

@@ -54,7 +54,7 @@ func (s *Service) Reset(ctx context.Context, token string, set func(ctx context.
 		}
 		// Proof first: it removes a password set before the address was
 		// proven, never the one chosen now.
-		proof, err := s.proveAddress(ctx, u)
+		proof, err := s.proveAddress(ctx, u, "")
 		if err != nil {
 			return err
 		}

@@ -116,3 +116,18 @@ func ValidToken(token string) bool {
 func sameHash(a, b string) bool {
 	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
+
+// typedCode is a code as typed, without the spaces and dashes people put
+// in it; ErrCodeFormat unless six digits remain (no try is spent then).
+func typedCode(code string) (string, error) {
+	code = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\u00a0' {
+			return -1
+		}
+		return r
+	}, code)
+	if len(code) != codeDigits || strings.Trim(code, "0123456789") != "" {
+		return "", ErrCodeFormat
+	}
+	return code, nil
+}

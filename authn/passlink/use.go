@@ -104,14 +104,9 @@ func (s *Service) Approve(ctx context.Context, token, browserHash, code, display
 	if isAdminLink(&l.Passlink) {
 		return nil, ErrInvalidLink // no code exists; SignIn uses it
 	}
-	code = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '\u00a0' {
-			return -1
-		}
-		return r
-	}, code)
-	if len(code) != codeDigits || strings.Trim(code, "0123456789") != "" {
-		return nil, ErrCodeFormat
+	code, err = typedCode(code)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	n, err := s.st.SpendPasslinkAttempt(ctx, l.ID, s.cfg.MaxCodeAttempts, now)
@@ -192,7 +187,7 @@ func (s *Service) use(ctx context.Context, p *models.Passlink, outcome, displayN
 				return err
 			}
 		}
-		proof, err := s.proveAddress(ctx, u)
+		proof, err := s.proveAddress(ctx, u, "")
 		if err != nil {
 			return err
 		}
@@ -209,12 +204,20 @@ func (s *Service) use(ctx context.Context, p *models.Passlink, outcome, displayN
 // At the first proof the store removes what the account held before it
 // (see store.ProveUserEmail: someone may have signed up with another
 // person's address and waited for its owner); that is audited. It returns
-// the proof when this was the first one, else nil.
-func (s *Service) proveAddress(ctx context.Context, u *models.User) (*models.AddressProof, error) {
+// the proof when this was the first one, else nil. keepCredentialID, when
+// set, is the passkey the prover holds (a verification code's held
+// sign-in): it survives (store.ProveUserEmailKeeping).
+func (s *Service) proveAddress(ctx context.Context, u *models.User, keepCredentialID string) (*models.AddressProof, error) {
 	if u.EmailVerified {
 		return nil, nil
 	}
-	proof, err := s.st.ProveUserEmail(ctx, u.ID)
+	var proof *models.AddressProof
+	var err error
+	if keepCredentialID != "" {
+		proof, err = s.st.ProveUserEmailKeeping(ctx, u.ID, keepCredentialID)
+	} else {
+		proof, err = s.st.ProveUserEmail(ctx, u.ID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("passlink: prove address: %w", err)
 	}
@@ -227,7 +230,7 @@ func (s *Service) proveAddress(ctx context.Context, u *models.User) (*models.Add
 			"password_removed": proof.Password, "sessions_ended": proof.Sessions})
 		if err := s.st.CreateAuditEntry(ctx, &models.AuditEntry{
 			ID: uuid.NewString(), At: s.now(), ActorID: u.ID, ActorKind: models.ActorSystem,
-			ActorLabel: "first proof of the address by an emailed link", Action: "user.address_proven",
+			ActorLabel: "first proof of the address by an emailed link or code", Action: "user.address_proven",
 			TargetType: "user", TargetID: u.ID, AfterJSON: string(after),
 		}); err != nil {
 			return nil, fmt.Errorf("passlink: audit address proof: %w", err)

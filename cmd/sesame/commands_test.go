@@ -33,8 +33,22 @@ func TestConfigMasksSecrets(t *testing.T) {
 
 	// A configuration serve would refuse is still printed, with the reason.
 	r = sesame(t, nil, "config", "--log-level", "loud")
-	if r.code != exitUsage || !strings.Contains(r.stdout, "log_level: loud") || !strings.Contains(r.stderr, "log-level:") {
+	if r.code != 0 || !strings.Contains(r.stdout, "log_level: loud") || !strings.Contains(r.stderr, "log-level:") {
 		t.Fatalf("config with a bad value: %+v", r)
+	}
+	// --check is the validating form: non-zero when serve would refuse.
+	r = sesame(t, nil, "config", "--check", "--log-level", "loud")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "log-level:") {
+		t.Fatalf("config --check with a bad value: %+v", r)
+	}
+	r = sesame(t, map[string]string{"SESAME_SYSTEM_SECRET": testSecret}, "config", "--check")
+	if r.code != 0 {
+		t.Fatalf("config --check of a good configuration: %+v", r)
+	}
+	// Secret files are checked too: set but missing names the setting.
+	r = sesame(t, map[string]string{"SESAME_SYSTEM_SECRET": testSecret, "SESAME_SMTP_PASSWORD_FILE": "/nonexistent/smtp"}, "config", "--check")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "smtp-password-file (SESAME_SMTP_PASSWORD_FILE)") {
+		t.Fatalf("config --check with a missing secret file: %+v", r)
 	}
 }
 
@@ -245,5 +259,79 @@ func TestBanner(t *testing.T) {
 func TestSigningKeysPurpose(t *testing.T) {
 	if server.PurposeSigningKeys != "signing-keys" {
 		t.Fatalf("server.PurposeSigningKeys = %q, want signing-keys", server.PurposeSigningKeys)
+	}
+}
+
+// TestAdminCommandsFindTheDevDataDir: after serve --dev made ./data (its
+// generated secret), admin commands use it without --dev, secret included
+// (keys list decrypts with it); with a database configured they do not.
+func TestAdminCommandsFindTheDevDataDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir, cfg.Dev = dir, true
+	if _, err := secret.Resolve(cfg, nil); err != nil { // what serve --dev does first
+		t.Fatal(err)
+	}
+	mustOK(t, inDir(t, dir, "keys", "rotate"))
+	r := mustOK(t, inDir(t, dir, "keys", "list"))
+	if !strings.Contains(r.stderr, "using the dev data directory") {
+		t.Errorf("no note that the dev data directory is used: %q", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "RS256") {
+		t.Errorf("keys list: %q", r.stdout)
+	}
+	// Without the generated secret nothing is guessed.
+	r = inDir(t, t.TempDir(), "keys", "list")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "system-secret: required") {
+		t.Errorf("keys list without a dev data dir: %+v", r)
+	}
+}
+
+// TestHelpShowsOnlyTheCommandsFlags: server settings appear under serve
+// and config only; admin commands show the database and secret flags.
+func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
+	tests := []struct {
+		args       []string
+		want, lack []string
+	}{
+		{[]string{"serve"}, []string{"--smtp-host", "--listen", "--data-dir", "--smtp-password-file", "--config"}, nil},
+		{[]string{"client", "list"}, []string{"--data-dir", "--database-url-file", "--system-secret-file", "--json"}, []string{"--smtp-host", "--listen", "--passlink-ttl"}},
+		{[]string{"client", "create"}, []string{"--access-token-ttl", "--redirect-uri"}, []string{"--smtp-host"}},
+		{[]string{"user", "list"}, []string{"--data-dir"}, []string{"--smtp-host", "--system-secret"}},
+		{[]string{"healthcheck"}, []string{"--listen"}, []string{"--smtp-host", "--data-dir"}},
+		{[]string{"version"}, []string{"--json"}, []string{"--smtp-host", "--data-dir"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := mustOK(t, sesame(t, nil, append(tt.args, "--help")...))
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w+" ") {
+					t.Errorf("help lacks %s", w)
+				}
+			}
+			for _, l := range tt.lack {
+				if strings.Contains(r.stdout, l+" ") {
+					t.Errorf("help shows %s", l)
+				}
+			}
+		})
+	}
+}
+
+func TestBannerWarnsWhenIssuerPortDiffers(t *testing.T) {
+	cfg := config.Default()
+	cfg.Listen = ":9000"
+	var b bytes.Buffer
+	printBanner(&b, cfg)
+	if !strings.Contains(b.String(), "WARNING: the issuer is on port 8080 but Sesame listens on port 9000") || !strings.Contains(b.String(), "--issuer http://localhost:9000") {
+		t.Errorf("banner:\n%s", b.String())
+	}
+	for _, c := range []struct{ issuer, listen string }{{"http://localhost:9000", ":9000"}, {"https://login.example.com", ":8080"}, {"http://127.0.0.1", "127.0.0.1:80"}} {
+		cfg.Issuer, cfg.Listen = c.issuer, c.listen
+		b.Reset()
+		printBanner(&b, cfg)
+		if strings.Contains(b.String(), "WARNING") {
+			t.Errorf("%s on %s: unexpected warning:\n%s", c.issuer, c.listen, b.String())
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,7 +105,9 @@ YAML file (--config); every command reads the same ones.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
-	config.RegisterFlags(root.PersistentFlags())
+	// --config applies to every command; each command adds the setting
+	// flags it uses (settingFlags).
+	config.RegisterFlags(root.PersistentFlags(), "config")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError(fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath()))
 	})
@@ -117,9 +120,41 @@ YAML file (--config); every command reads the same ones.`,
 		c.keysCmd(),
 		c.adminCmd(),
 		c.healthcheckCmd(),
+		c.versionCmd(),
 	)
+	for _, sub := range root.Commands() {
+		names, ok := settingFlags[sub.Name()]
+		if !ok {
+			continue
+		}
+		if names == nil { // every setting (--config is the root's)
+			names = slices.DeleteFunc(config.FlagNames(), func(n string) bool { return n == "config" })
+		}
+		// Persistent, so that "client create" shows client's.
+		config.RegisterFlags(sub.PersistentFlags(), names...)
+	}
 	return root
 }
+
+// Setting flags by command (beyond --config): serve and config take every
+// setting; the admin commands only those that find and open the database,
+// and the secret where they hash or decrypt with it. Settings without a
+// flag here still come from the environment and the config file. A
+// command missing from the map has no setting flags (version).
+var (
+	dbFlags      = []string{"data-dir", "database-url", "database-url-file", "dev", "migrate", "db-max-open-conns", "db-max-idle-conns", "log-level"}
+	secretFlags  = []string{"system-secret", "system-secret-file"}
+	settingFlags = map[string][]string{
+		"serve":       nil,
+		"config":      nil,
+		"migrate":     dbFlags,
+		"client":      slices.Concat(dbFlags, secretFlags),
+		"user":        dbFlags,
+		"keys":        slices.Concat(dbFlags, secretFlags, []string{"key-rotation-period", "id-token-ttl", "access-token-ttl"}),
+		"admin":       slices.Concat(dbFlags, []string{"issuer"}),
+		"healthcheck": {"listen"},
+	}
+)
 
 // Argument validators whose errors are usage errors (exit 2).
 var noArgs = usageArgs(cobra.NoArgs)
@@ -135,15 +170,36 @@ func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-// loadConfig reads the effective configuration for cmd and validates it.
-// Commands that do not use the system secret (everything but serve and
-// keys) are validated as in dev mode, which only relaxes the rule that a
-// secret must be configured: an operator can list clients without holding
-// the secret.
+// loadConfig reads the effective configuration for an admin command,
+// reads the secrets given as files, and validates it. Commands that do not
+// use the system secret (everything but keys) are validated as in dev
+// mode, which only relaxes the rule that a secret must be configured: an
+// operator can list clients without holding the secret.
+//
+// With no database and no secret configured, an admin command uses the
+// dev data directory when serve --dev has made one (its generated secret
+// exists): "sesame keys list" right after "sesame serve --dev" works
+// without repeating --dev.
 func (c *cli) loadConfig(cmd *cobra.Command, needSecret bool) (config.Config, error) {
+	return c.load(cmd, needSecret, true)
+}
+
+// loadServeConfig is loadConfig for serve, which never guesses dev mode.
+func (c *cli) loadServeConfig(cmd *cobra.Command) (config.Config, error) {
+	return c.load(cmd, true, false)
+}
+
+func (c *cli) load(cmd *cobra.Command, needSecret, adoptDev bool) (config.Config, error) {
 	cfg, err := config.Load(cmd.Flags(), c.getenv)
 	if err != nil {
 		return config.Config{}, usageError(err)
+	}
+	if cfg, err = secret.ReadFiles(cfg); err != nil {
+		return config.Config{}, usageError(fmt.Errorf("invalid configuration:\n%s", indentAll(err.Error())))
+	}
+	if adoptDev && usesDevDataDir(cfg) {
+		cfg.Dev = true
+		fmt.Fprintf(cmd.ErrOrStderr(), "sesame: no database or system secret configured; using the dev data directory %s (as serve --dev)\n", cfg.DataDir)
 	}
 	check := cfg
 	if !needSecret {
@@ -153,6 +209,17 @@ func (c *cli) loadConfig(cmd *cobra.Command, needSecret bool) (config.Config, er
 		return config.Config{}, usageError(fmt.Errorf("invalid configuration:\n%s", indentAll(err.Error())))
 	}
 	return cfg, nil
+}
+
+// usesDevDataDir reports whether cfg configures neither a database nor a
+// system secret while the data directory holds the secret serve --dev
+// generated: the set-up a developer's admin commands mean.
+func usesDevDataDir(cfg config.Config) bool {
+	if cfg.Dev || cfg.DatabaseURL != "" || cfg.SystemSecret != "" || cfg.SystemSecretFile != "" {
+		return false
+	}
+	fi, err := os.Stat(cfg.SecretFilePath())
+	return err == nil && fi.Mode().IsRegular()
 }
 
 func indentAll(s string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/secret"
+	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/server"
 )
 
@@ -28,7 +30,7 @@ and a system secret (SESAME_SYSTEM_SECRET or --system-secret-file), and
 optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd, true)
+			cfg, err := c.loadServeConfig(cmd)
 			if err != nil {
 				return err
 			}
@@ -41,27 +43,26 @@ optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 			if err != nil {
 				return usageError(err)
 			}
-			// Migrations run in openStore unless --migrate=false.
-			st, err := openStore(ctx, cfg, log, true)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			srv, err := server.New(ctx, server.Deps{Config: cfg, Store: st, Secret: sec, Logger: log})
-			if err != nil {
-				return err
+			if ip, lp, bad := cfg.IssuerPortMismatch(); bad {
+				log.Warn("issuer port differs from the listen port", "issuer", cfg.Issuer, "issuer_port", ip, "listen_port", lp)
 			}
 			printBanner(cmd.ErrOrStderr(), cfg)
-			if cfg.Dev {
+			// Migrations run in openStore unless --migrate=false. A
+			// database that is not reachable yet is waited for: alive,
+			// not ready, retrying with back-off (server.Boot).
+			open := func(ctx context.Context) (*store.Store, error) { return openStore(ctx, cfg, log, true) }
+			return server.Boot(ctx, server.Deps{Config: cfg, Secret: sec, Logger: log}, open, func(srv *server.Server) {
+				if !cfg.Dev {
+					return
+				}
 				// First run: no admin yet, so print a link that makes one.
-				link, err := console.EnsureSetupLink(ctx, st, cfg.Issuer)
+				link, err := console.EnsureSetupLink(ctx, srv.Store(), cfg.Issuer)
 				if err != nil {
 					log.Warn("admin setup link", "err", err)
 				} else if link != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "No admin yet. Open this one-time link to become the first admin (24 hours):\n  %s\n\n", link)
 				}
-			}
-			return srv.Run(ctx)
+			})
 		},
 	}
 }
@@ -79,6 +80,9 @@ func printBanner(w io.Writer, cfg config.Config) {
 	fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration\n", cfg.Issuer)
 	fmt.Fprintf(w, "  sign in:   %s/login  (create an account there with a passkey)\n", cfg.Issuer)
 	fmt.Fprintf(w, "  console:   %s/console\n", cfg.Issuer)
+	if ip, lp, bad := cfg.IssuerPortMismatch(); bad {
+		fmt.Fprintf(w, "\nWARNING: the issuer is on port %s but Sesame listens on port %s: the links above and\nevery redirect lead nowhere. Set the issuer to match, e.g. --issuer http://localhost:%s\n", ip, lp, lp)
+	}
 	if cfg.Dev {
 		extra := ""
 		if cfg.DatabaseURL == "" && cfg.DataDir != config.Default().DataDir {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -15,8 +16,11 @@ import (
 // Struct tags drive loading: yaml is the key in the config file ("-" means
 // the setting cannot come from the file), env lists environment variables in
 // order of preference (comma-separated), flag is the command-line flag name,
-// usage is the flag help text, and secret marks values that Masked must hide
-// ("true" hides the whole value, "url" hides only a URL's password).
+// usage is the flag help text, doc (optional) a longer text for the README's
+// settings table, and secret marks values that Masked must hide ("true"
+// hides the whole value, "url" hides only a URL's password). Every secret
+// setting X has a companion XFile (yaml x_file, env SESAME_X_FILE, flag
+// --x-file) naming a file to read it from (a test enforces it).
 type Config struct {
 	// Issuer is the public base URL of the provider. It becomes the "iss"
 	// claim and the prefix of every discovery URL, so it must be exactly what
@@ -35,6 +39,9 @@ type Config struct {
 	// DATABASE_URL is honoured as a fallback because most PaaS platforms
 	// inject it.
 	DatabaseURL string `yaml:"database_url" env:"SESAME_DATABASE_URL,DATABASE_URL" flag:"database-url" secret:"url" usage:"database URL (postgres://, postgresql://, sqlite://PATH or file:PATH); empty means SQLite in data-dir"`
+	// DatabaseURLFile names a file holding the database URL, so its
+	// password can come from a mounted secret rather than the environment.
+	DatabaseURLFile string `yaml:"database_url_file" env:"SESAME_DATABASE_URL_FILE" flag:"database-url-file" usage:"path to a file holding the database URL (e.g. a mounted secret)"`
 	// SystemSecret is the master secret used to derive encryption and
 	// signing keys for data at rest.
 	SystemSecret string `yaml:"system_secret" env:"SESAME_SYSTEM_SECRET" flag:"system-secret" secret:"true" usage:"master secret, at least 32 characters (prefer system-secret-file or the environment; flags show up in ps)"`
@@ -55,6 +62,14 @@ type Config struct {
 	DBMaxOpenConns int `yaml:"db_max_open_conns" env:"SESAME_DB_MAX_OPEN_CONNS" flag:"db-max-open-conns" usage:"maximum open database connections"`
 	// DBMaxIdleConns is how many pooled connections are kept idle.
 	DBMaxIdleConns int `yaml:"db_max_idle_conns" env:"SESAME_DB_MAX_IDLE_CONNS" flag:"db-max-idle-conns" usage:"maximum idle database connections (at most db-max-open-conns)"`
+	// DBRetryMaxDelay caps the back-off between attempts to reach the
+	// database at start: serve stays alive (not ready) and keeps trying
+	// instead of exiting and being restarted in a loop.
+	DBRetryMaxDelay time.Duration `yaml:"db_retry_max_delay" env:"SESAME_DB_RETRY_MAX_DELAY" flag:"db-retry-max-delay" usage:"at start, the longest wait between attempts to reach the database (1s to 10m)"`
+	// RequestTimeout is the deadline of each request (not of event
+	// streams): a database that hangs or a pool held by slow queries ends
+	// in a 503 instead of requests piling up.
+	RequestTimeout time.Duration `yaml:"request_timeout" env:"SESAME_REQUEST_TIMEOUT" flag:"request-timeout" usage:"deadline of each request; past it the database work is abandoned and the answer is 503 (1s to 5m)"`
 	// AccessTokenTTL is the lifetime of issued access tokens.
 	AccessTokenTTL time.Duration `yaml:"access_token_ttl" env:"SESAME_ACCESS_TOKEN_TTL" flag:"access-token-ttl" usage:"access token lifetime (1m to 24h)"`
 	// RefreshTokenTTL is the lifetime of issued refresh tokens.
@@ -110,6 +125,11 @@ type Config struct {
 	MDSFile string `yaml:"mds_file" env:"SESAME_MDS_FILE" flag:"mds-file" usage:"FIDO MDS3 metadata BLOB file for attestation checks"`
 	// SignupOpen lets anyone create an account.
 	SignupOpen bool `yaml:"signup_open" env:"SESAME_SIGNUP_OPEN" flag:"signup-open" usage:"allow anyone to create an account"`
+	// RequireVerifiedEmail holds a passkey sign-up (and the sign-in of an
+	// account whose address is unproven) until a code mailed to the
+	// address is typed (authn/verify_email.go). It needs mail (smtp-host,
+	// or dev mode's log); without mail it cannot be enforced and is off.
+	RequireVerifiedEmail bool `yaml:"require_verified_email" env:"SESAME_REQUIRE_VERIFIED_EMAIL" flag:"require-verified-email" usage:"passkey sign-ups prove their email address with a mailed code before signing in"`
 	// SMTPHost is the mail server Sesame sends through (passlinks). Empty
 	// means no SMTP: in dev mode mails are written to the log instead, so
 	// a developer can click the link; outside dev, mail cannot be sent.
@@ -121,6 +141,8 @@ type Config struct {
 	SMTPUsername string `yaml:"smtp_username" env:"SESAME_SMTP_USERNAME" flag:"smtp-username" usage:"SMTP user name; empty means no SMTP authentication"`
 	// SMTPPassword is the SMTP user's password.
 	SMTPPassword string `yaml:"smtp_password" env:"SESAME_SMTP_PASSWORD" flag:"smtp-password" secret:"true" usage:"SMTP password (prefer the environment; flags show up in ps)"`
+	// SMTPPasswordFile names a file holding the SMTP password.
+	SMTPPasswordFile string `yaml:"smtp_password_file" env:"SESAME_SMTP_PASSWORD_FILE" flag:"smtp-password-file" usage:"path to a file holding the SMTP password (e.g. a mounted secret)"`
 	// SMTPTLS is the transport security: starttls (upgrade required, never
 	// falls back to plain text), tls (implicit TLS, usually port 465), or
 	// none, allowed only for a relay on the loopback interface.
@@ -194,6 +216,8 @@ func Default() Config {
 		LogFormat:                 "json",
 		DBMaxOpenConns:            10,
 		DBMaxIdleConns:            5,
+		DBRetryMaxDelay:           30 * time.Second,
+		RequestTimeout:            10 * time.Second,
 		AccessTokenTTL:            time.Hour,
 		RefreshTokenTTL:           720 * time.Hour,
 		RefreshTokenReuseInterval: 10 * time.Second,
@@ -208,6 +232,7 @@ func Default() Config {
 		UserVerification:          "preferred",
 		Attestation:               "none",
 		SignupOpen:                true,
+		RequireVerifiedEmail:      true,
 		SMTPPort:                  587,
 		SMTPTLS:                   "starttls",
 		MailFrom:                  "Sesame <no-reply@localhost>",
@@ -249,6 +274,27 @@ func (c Config) IssuerIsLocalhost() bool {
 		return false
 	}
 	return isLoopbackHost(u.Hostname())
+}
+
+// IssuerPortMismatch reports, for a loopback issuer, when its port is not
+// the one Sesame listens on: every link and redirect built from the issuer
+// would then point at nothing ("--listen :9000" alone leaves the issuer on
+// 8080). A public issuer is normally behind a proxy on another port, so it
+// is never reported.
+func (c Config) IssuerPortMismatch() (issuerPort, listenPort string, mismatch bool) {
+	u, err := url.Parse(c.Issuer)
+	if err != nil || !isLoopbackHost(u.Hostname()) {
+		return "", "", false
+	}
+	issuerPort = u.Port()
+	if issuerPort == "" {
+		issuerPort = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	_, listenPort, err = net.SplitHostPort(c.Listen)
+	if err != nil || listenPort == "0" {
+		return "", "", false
+	}
+	return issuerPort, listenPort, issuerPort != listenPort
 }
 
 // isLoopbackHost deliberately accepts only the three spellings clients

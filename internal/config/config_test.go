@@ -391,6 +391,15 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "database retry and request deadline bounded",
+			mod: func(c *Config) {
+				c.Dev = true
+				c.DBRetryMaxDelay = 500 * time.Millisecond
+				c.RequestTimeout = 0
+			},
+			wantErr: []string{"db-retry-max-delay: must be between 1s and 10m (got 500ms)", "request-timeout: must be between 1s and 5m (got 0s)"},
+		},
+		{
 			name: "retention and outbound allow-list problems named",
 			mod: func(c *Config) {
 				c.Dev = true

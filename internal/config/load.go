@@ -86,15 +86,28 @@ func settings() []setting {
 	return out
 }
 
-// RegisterFlags adds one flag per setting to fs. Defaults come from Default
-// so that --help shows them, and each usage line names the environment
-// variable too, since that is how most deployments configure Sesame.
-func RegisterFlags(fs *pflag.FlagSet) {
+// flagAnnotation marks the flags RegisterFlags made, so Load reads only
+// those: a command's own flag of the same name (client create's
+// --access-token-ttl is the client's lifetime) is not a setting.
+const flagAnnotation = "sesame/setting"
+
+// RegisterFlags adds one flag per setting to fs, or, given flag names, only
+// those (a command shows only the settings it uses; the rest still come
+// from the environment and the config file). An unknown name panics: a
+// programming error the tests catch. Defaults come from Default so that
+// --help shows them, and each usage line names the environment variable
+// too, since that is how most deployments configure Sesame.
+func RegisterFlags(fs *pflag.FlagSet, names ...string) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
 	d := reflect.ValueOf(Default())
 	for _, s := range settings() {
-		if s.flag == "" {
+		if s.flag == "" || (len(names) > 0 && !want[s.flag]) {
 			continue
 		}
+		delete(want, s.flag)
 		usage := s.usage
 		if len(s.envs) > 0 {
 			usage += " (env " + strings.Join(s.envs, " or ") + ")"
@@ -114,7 +127,28 @@ func RegisterFlags(fs *pflag.FlagSet) {
 			// matching the comma-separated environment form.
 			fs.StringSlice(s.flag, def.Interface().([]string), usage)
 		}
+		_ = fs.SetAnnotation(s.flag, flagAnnotation, []string{s.field})
 	}
+	for n := range want {
+		panic("config: RegisterFlags: no setting has the flag --" + n)
+	}
+}
+
+// FlagNames lists every setting's flag name, in Config's field order.
+func FlagNames() []string {
+	var out []string
+	for _, s := range settings() {
+		if s.flag != "" {
+			out = append(out, s.flag)
+		}
+	}
+	return out
+}
+
+// isSettingFlag reports whether fl was registered by RegisterFlags.
+func isSettingFlag(fl *pflag.Flag) bool {
+	_, ok := fl.Annotations[flagAnnotation]
+	return ok
 }
 
 // Load builds the effective configuration: defaults, then the YAML file named
@@ -134,7 +168,7 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	v := reflect.ValueOf(&cfg).Elem()
 
 	path := getenv(configEnv)
-	if fs != nil && fs.Changed(configFlag) {
+	if fl := flagOf(fs, configFlag); fl != nil && fl.Changed {
 		p, err := fs.GetString(configFlag)
 		if err != nil {
 			return Config{}, fmt.Errorf("flag --%s: %w", configFlag, err)
@@ -163,10 +197,11 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 
 	if fs != nil {
 		for _, s := range specs {
-			if s.flag == "" || !fs.Changed(s.flag) {
+			fl := flagOf(fs, s.flag)
+			if fl == nil || !fl.Changed {
 				continue
 			}
-			if err := setFlag(v.Field(s.index), s, fs.Lookup(s.flag)); err != nil {
+			if err := setFlag(v.Field(s.index), s, fl); err != nil {
 				return Config{}, fmt.Errorf("flag --%s: %w", s.flag, err)
 			}
 		}
@@ -177,6 +212,18 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
 	cfg.ConfigFile = path
 	return cfg, nil
+}
+
+// flagOf is the setting flag name in fs, or nil when fs has none (or only
+// a command's own flag of that name).
+func flagOf(fs *pflag.FlagSet, name string) *pflag.Flag {
+	if fs == nil || name == "" {
+		return nil
+	}
+	if fl := fs.Lookup(name); fl != nil && isSettingFlag(fl) {
+		return fl
+	}
+	return nil
 }
 
 // loadFile applies the YAML file at path on top of cfg.

@@ -26,8 +26,9 @@ type check struct {
 
 // Validate checks the configuration and reports every problem at once, each
 // prefixed with the setting's flag name, so an operator can fix them in a
-// single pass. Validate does no I/O (it does not open SystemSecretFile or the
-// database); those failures surface when the server starts. Settings whose
+// single pass. Validate does no I/O (it does not open the secret files —
+// secret.ReadFiles does — or the database); those failures surface when
+// the server starts. Settings whose
 // rules belong to a component (the argon2id costs, password-argon2-*: the
 // password method's) are checked by that component; server.ValidateConfig
 // runs both.
@@ -39,8 +40,6 @@ func (c Config) Validate() error {
 		{c.DataDir == "", "data-dir: must not be empty"},
 		{!validDatabaseURL(c.DatabaseURL), "database-url: must be empty (embedded SQLite in data-dir) or start with postgres://, postgresql://, sqlite:// or file:"},
 		{c.SystemSecret != "" && utf8.RuneCountInString(c.SystemSecret) < minSecretLen, fmt.Sprintf("system-secret: must be at least %d characters (generate one with: openssl rand -base64 48)", minSecretLen)},
-		// Two sources would leave it unclear which one encrypted existing data.
-		{c.SystemSecret != "" && c.SystemSecretFile != "", "system-secret: set either system-secret or system-secret-file, not both"},
 		// Outside dev a generated secret would be lost with the container,
 		// making stored data undecryptable, so require an explicit one.
 		{!c.Dev && c.SystemSecret == "" && c.SystemSecretFile == "", "system-secret: required outside --dev (set SESAME_SYSTEM_SECRET or --system-secret-file; generate one with: openssl rand -base64 48)"},
@@ -48,6 +47,8 @@ func (c Config) Validate() error {
 		{!slices.Contains([]string{"json", "text"}, c.LogFormat), fmt.Sprintf("log-format: must be json or text (got %q)", c.LogFormat)},
 		{c.DBMaxOpenConns < 1, fmt.Sprintf("db-max-open-conns: must be at least 1 (got %d)", c.DBMaxOpenConns)},
 		{c.DBMaxIdleConns < 0 || c.DBMaxIdleConns > c.DBMaxOpenConns, fmt.Sprintf("db-max-idle-conns: must be between 0 and db-max-open-conns (%d) (got %d)", c.DBMaxOpenConns, c.DBMaxIdleConns)},
+		outside("db-retry-max-delay", c.DBRetryMaxDelay, time.Second, 10*time.Minute),
+		outside("request-timeout", c.RequestTimeout, time.Second, 5*time.Minute),
 		outside("access-token-ttl", c.AccessTokenTTL, time.Minute, 24*time.Hour),
 		outside("refresh-token-ttl", c.RefreshTokenTTL, time.Hour, 8760*time.Hour),
 		// Longer than a retry needs would let a stolen spent token pass
@@ -87,6 +88,7 @@ func (c Config) Validate() error {
 		retention("audit-retention", c.AuditRetention),
 		{c.PasswordMinLength < 8 || c.PasswordMinLength > 64, fmt.Sprintf("password-min-length: must be between 8 and 64 (got %d)", c.PasswordMinLength)},
 	}
+	checks = append(checks, c.secretSourceProblems()...)
 	var errs []error
 	for _, chk := range checks {
 		if chk.bad {

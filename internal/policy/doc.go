@@ -15,7 +15,8 @@
 //     service reloads when the path changes);
 //   - the passlink service: PasslinkPolicy, at each request (expiry, rate
 //     limits, open sign-up);
-//   - the hosted pages: SignupOpen;
+//   - the hosted pages: SignupOpen, and RequireVerifiedEmail at each
+//     passkey sign-in of an unproven address;
 //   - the console: Current, for the policy page and the default login
 //     methods of new clients, and Save, after its own validation and
 //     before its audit entry.

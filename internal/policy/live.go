@@ -78,6 +78,15 @@ func (l *Live) Save(ctx context.Context, p Policy, updatedBy string) error {
 	return nil
 }
 
+// Invalidate drops the cached copy, so the next reader loads the stored
+// policy: the server calls it when another replica announces a change
+// (models/store's change feed).
+func (l *Live) Invalidate() {
+	l.mu.Lock()
+	l.cached = nil
+	l.mu.Unlock()
+}
+
 func load(ctx context.Context, st Store, base config.Config) (Policy, error) {
 	p := FromConfig(base)
 	row, err := st.GetPolicy(ctx, Global)
@@ -139,4 +148,14 @@ func (l *Live) SignupOpen(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return p.SignupOpen, nil
+}
+
+// RequireVerifiedEmail reports whether the current policy holds passkey
+// sign-ins of unproven addresses until they are proven.
+func (l *Live) RequireVerifiedEmail(ctx context.Context) (bool, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return false, err
+	}
+	return p.RequireVerifiedEmail, nil
 }

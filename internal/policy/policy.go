@@ -38,20 +38,23 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // asks for which field is listed in the package documentation; every field
 // is read live (cached, CacheTTL).
 type Policy struct {
-	SignupOpen          bool     `json:"signup_open"`
-	DefaultLoginMethods []string `json:"default_login_methods"`
-	UserVerification    string   `json:"user_verification"`
-	Attestation         string   `json:"attestation"`
-	AAGUIDAllow         []string `json:"aaguid_allow"`
-	AAGUIDDeny          []string `json:"aaguid_deny"`
-	PasslinkTTL         Duration `json:"passlink_ttl"`
-	PasslinkRateEmail   int      `json:"passlink_rate_email"`
-	PasslinkRateIP      int      `json:"passlink_rate_ip"`
-	LoginSessionTTL     Duration `json:"login_session_ttl"`
-	AccessTokenTTL      Duration `json:"access_token_ttl"`
-	RefreshTokenTTL     Duration `json:"refresh_token_ttl"`
-	IDTokenTTL          Duration `json:"id_token_ttl"`
-	MDSFile             string   `json:"mds_file"`
+	SignupOpen bool `json:"signup_open"`
+	// RequireVerifiedEmail: passkey sign-ups (and unproven accounts at
+	// sign-in) prove their address before they are signed in.
+	RequireVerifiedEmail bool     `json:"require_verified_email"`
+	DefaultLoginMethods  []string `json:"default_login_methods"`
+	UserVerification     string   `json:"user_verification"`
+	Attestation          string   `json:"attestation"`
+	AAGUIDAllow          []string `json:"aaguid_allow"`
+	AAGUIDDeny           []string `json:"aaguid_deny"`
+	PasslinkTTL          Duration `json:"passlink_ttl"`
+	PasslinkRateEmail    int      `json:"passlink_rate_email"`
+	PasslinkRateIP       int      `json:"passlink_rate_ip"`
+	LoginSessionTTL      Duration `json:"login_session_ttl"`
+	AccessTokenTTL       Duration `json:"access_token_ttl"`
+	RefreshTokenTTL      Duration `json:"refresh_token_ttl"`
+	IDTokenTTL           Duration `json:"id_token_ttl"`
+	MDSFile              string   `json:"mds_file"`
 }
 
 // LoginMethods are the sign-in methods a policy may name as defaults.
@@ -61,7 +64,7 @@ var LoginMethods = []string{models.MethodPasskey, models.MethodPasslink, models.
 // admin saved any).
 func FromConfig(c config.Config) Policy {
 	return Policy{
-		SignupOpen: c.SignupOpen, DefaultLoginMethods: slices.Clone(LoginMethods),
+		SignupOpen: c.SignupOpen, RequireVerifiedEmail: c.RequireVerifiedEmail, DefaultLoginMethods: slices.Clone(LoginMethods),
 		UserVerification: c.UserVerification, Attestation: c.Attestation,
 		AAGUIDAllow: nonNil(slices.Clone(c.AAGUIDAllow)), AAGUIDDeny: nonNil(slices.Clone(c.AAGUIDDeny)),
 		PasslinkTTL: Duration(c.PasslinkTTL), PasslinkRateEmail: c.PasslinkRateEmail, PasslinkRateIP: c.PasslinkRateIP,
@@ -77,6 +80,7 @@ func FromConfig(c config.Config) Policy {
 func (p Policy) Over(base config.Config) config.Config {
 	c := base
 	c.SignupOpen = p.SignupOpen
+	c.RequireVerifiedEmail = p.RequireVerifiedEmail
 	c.UserVerification = p.UserVerification
 	c.Attestation = p.Attestation
 	c.AAGUIDAllow = slices.Clone(p.AAGUIDAllow)

@@ -39,7 +39,7 @@ func Resolve(cfg config.Config, log *slog.Logger) ([]byte, error) {
 	case cfg.SystemSecret != "":
 		return checkLen([]byte(cfg.SystemSecret), "system-secret")
 	case cfg.SystemSecretFile != "":
-		b, err := readPrivate(cfg.SystemSecretFile, "system-secret-file")
+		b, err := readPrivate(cfg.SystemSecretFile, "system-secret-file", true)
 		if err != nil {
 			return nil, err
 		}
@@ -72,8 +72,11 @@ func checkLen(b []byte, what string) ([]byte, error) {
 }
 
 // readPrivate reads a secret file after checking, on the open descriptor,
-// that nobody but the owner can read it.
-func readPrivate(path, setting string) ([]byte, error) {
+// that it is private (see permissionProblem). setting names the setting
+// that pointed at the file, for the error. mounted allows the
+// root-owned, group-readable form of a Kubernetes Secret volume; the dev
+// secret file, which Sesame writes itself, must be owner-only.
+func readPrivate(path, setting string, mounted bool) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", setting, err)
@@ -87,14 +90,78 @@ func readPrivate(path, setting string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %s is a directory", setting, path)
 	}
 	// Windows has no Unix permission bits to check.
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s: %s is accessible by group or others (mode %04o); restrict it with: chmod 600 %s", setting, path, fi.Mode().Perm(), path)
+	if runtime.GOOS != "windows" {
+		uid, known := fileOwner(fi)
+		if !mounted {
+			known = false
+		}
+		if p := permissionProblem(fi.Mode().Perm(), uid, known); p != "" {
+			return nil, fmt.Errorf("%s: %s %s (mode %04o); restrict it with: chmod 600 %s", setting, path, p, fi.Mode().Perm(), path)
+		}
 	}
 	b, err := readAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: read %s: %w", setting, path, err)
 	}
 	return []byte(strings.TrimSpace(string(b))), nil
+}
+
+// permissionProblem says why a secret file with these permission bits and
+// owner is not private enough, or "". Owner-only (0600, 0400) is always
+// fine. Group-readable is fine only for a root-owned, group-read-only
+// file: that is how Kubernetes mounts a Secret volume for a non-root pod
+// (root:fsGroup, defaultMode 0440), and the group is the pod's own.
+// Anything for others, or group write, is refused.
+func permissionProblem(mode fs.FileMode, uid int, uidKnown bool) string {
+	switch {
+	case mode&0o007 != 0:
+		return "is accessible by others"
+	case mode&0o070 == 0:
+		return ""
+	case mode&0o020 != 0:
+		return "is writable by its group"
+	case uidKnown && uid == 0:
+		return ""
+	default:
+		return "is accessible by group (allowed only for a root-owned, group-read-only file such as a Kubernetes Secret volume)"
+	}
+}
+
+// ReadFiles returns cfg with every secret setting that names a file (the
+// *-file settings: database-url-file, smtp-password-file,
+// system-secret-file, …) replaced by that file's content, surrounding
+// whitespace trimmed, and the file setting cleared. A file that is
+// missing, unreadable, not private (see permissionProblem) or empty is an
+// error naming the file setting. A secret set both ways is an error too.
+func ReadFiles(cfg config.Config) (config.Config, error) {
+	var errs []error
+	for _, sf := range cfg.SecretFiles() {
+		what := sf.FileSetting
+		if sf.Env != "" {
+			what += " (" + sf.Env + ")"
+		}
+		if sf.AlsoSet {
+			errs = append(errs, fmt.Errorf("%s: set either %s or %s, not both", sf.Setting, sf.Setting, sf.FileSetting))
+			continue
+		}
+		b, err := readPrivate(sf.Path, what, true)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if len(b) == 0 {
+			errs = append(errs, fmt.Errorf("%s: %s is empty", what, sf.Path))
+			continue
+		}
+		cfg, err = cfg.WithSecret(sf.Setting, string(b))
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
 }
 
 // readAll reads at most 64 KiB: a secret file is a line, not a dump.
@@ -112,7 +179,7 @@ func readAll(f *os.File) ([]byte, error) {
 
 // devSecret reads the dev secret file, creating it on first use.
 func devSecret(dataDir, path string, log *slog.Logger) ([]byte, error) {
-	b, err := readPrivate(path, "dev system secret")
+	b, err := readPrivate(path, "dev system secret", false)
 	if err == nil {
 		return checkLen(b, "dev system secret "+path)
 	}
@@ -130,7 +197,7 @@ func devSecret(dataDir, path string, log *slog.Logger) ([]byte, error) {
 	// O_EXCL: if another process created the file meanwhile, use theirs.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		b, err := readPrivate(path, "dev system secret")
+		b, err := readPrivate(path, "dev system secret", false)
 		if err != nil {
 			return nil, err
 		}

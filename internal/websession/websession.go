@@ -198,17 +198,18 @@ func (m *Manager) SessionCookie(secret string) *http.Cookie {
 
 // End revokes the browser's session (and its tokens) and clears the cookie.
 func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	m.set(w, sessionCookie, "", -1)
 	ls, err := m.Current(r)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	if err := m.st.RevokeLoginSession(ctx, ls.ID); err != nil && !errors.Is(err, models.ErrNotFound) {
-		return fmt.Errorf("end login session: %w", err)
+	if err == nil {
+		if err := m.st.RevokeLoginSession(ctx, ls.ID); err != nil && !errors.Is(err, models.ErrNotFound) {
+			// The cookie stays: the session is still alive, and the browser
+			// must not be told (nor believe) it is signed out.
+			return fmt.Errorf("end login session: %w", err)
+		}
 	}
+	m.set(w, sessionCookie, "", -1)
 	return nil
 }
 

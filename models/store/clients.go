@@ -33,8 +33,13 @@ func (s *Store) ListClients(ctx context.Context) ([]models.Client, error) {
 func (s *Store) UpdateClient(ctx context.Context, c *models.Client) error {
 	// Model(c), not Model(&models.Client{}): gorm assigns the updated_at it
 	// writes to the model, and c must carry the stored value.
-	res := s.conn(ctx).Model(c).Where("id = ?", c.ID).Select("*").Omit("id", "created_at").Updates(c)
-	return affected("update client", res)
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Model(c).Where("id = ?", c.ID).Select("*").Omit("id", "created_at").Updates(c)
+		if err := affected("update client", res); err != nil {
+			return err
+		}
+		return s.notify(ctx, ChangeClient, c.ID)
+	})
 }
 
 // ReplaceClientSecretHash swaps a client's stored secret hash from old to
@@ -42,15 +47,26 @@ func (s *Store) UpdateClient(ctx context.Context, c *models.Client) error {
 // it is still old: a rotation in between wins, and the loser gets
 // ErrConsumed (as does a hash no client has).
 func (s *Store) ReplaceClientSecretHash(ctx context.Context, old, hash string) error {
-	res := s.conn(ctx).Model(&models.Client{}).Where("secret_hash = ?", old).
-		Updates(map[string]any{"secret_hash": hash, "updated_at": Now()})
-	if res.Error != nil {
-		return mapErr("replace client secret hash", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("replace client secret hash: %w", models.ErrConsumed)
-	}
-	return nil
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		var ids []string
+		if err := s.conn(ctx).Model(&models.Client{}).Where("secret_hash = ?", old).Pluck("id", &ids).Error; err != nil {
+			return mapErr("replace client secret hash", err)
+		}
+		res := s.conn(ctx).Model(&models.Client{}).Where("secret_hash = ?", old).
+			Updates(map[string]any{"secret_hash": hash, "updated_at": Now()})
+		if res.Error != nil {
+			return mapErr("replace client secret hash", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("replace client secret hash: %w", models.ErrConsumed)
+		}
+		for _, id := range ids {
+			if err := s.notify(ctx, ChangeClient, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // DeleteClient removes a client and everything issued to it.
@@ -65,6 +81,9 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		if err := s.conn(ctx).Where("client_id = ?", id).Delete(&models.Consent{}).Error; err != nil {
 			return mapErr("delete client consents", err)
 		}
-		return affected("delete client", s.conn(ctx).Where("id = ?", id).Delete(&models.Client{}))
+		if err := affected("delete client", s.conn(ctx).Where("id = ?", id).Delete(&models.Client{})); err != nil {
+			return err
+		}
+		return s.notify(ctx, ChangeClient, id)
 	})
 }

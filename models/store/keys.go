@@ -9,7 +9,12 @@ import (
 
 // CreateSigningKey inserts a key.
 func (s *Store) CreateSigningKey(ctx context.Context, k *models.SigningKey) error {
-	return mapErr("create signing key", s.conn(ctx).Create(k).Error)
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.conn(ctx).Create(k).Error; err != nil {
+			return mapErr("create signing key", err)
+		}
+		return s.notify(ctx, ChangeKeys, k.KID)
+	})
 }
 
 // ListSigningKeys returns every key not yet expired, newest first.
@@ -32,8 +37,13 @@ func (s *Store) SetSigningKeyState(ctx context.Context, kid, from, to string, at
 		upd["retired_at"] = dbTime(at)
 		upd["expires_at"] = dbTimePtr(expiresAt)
 	}
-	res := s.conn(ctx).Model(&models.SigningKey{}).Where("kid = ? AND state = ?", kid, from).Updates(upd)
-	return affected("set signing key state", res)
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Model(&models.SigningKey{}).Where("kid = ? AND state = ?", kid, from).Updates(upd)
+		if err := affected("set signing key state", res); err != nil {
+			return err
+		}
+		return s.notify(ctx, ChangeKeys, kid)
+	})
 }
 
 // DeleteExpiredSigningKeys removes retired keys past their expiry.

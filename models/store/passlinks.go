@@ -17,13 +17,13 @@ func (s *Store) CreatePasslink(ctx context.Context, p *models.Passlink) error {
 	return mapErr("create passlink", s.conn(ctx).Create(p).Error)
 }
 
-// SupersedePasslinks ends, as superseded, the pending sign-in and sign-up
-// links that p replaces: those of the same interaction or, without one,
+// SupersedePasslinks ends, as superseded, the pending sign-in, sign-up and
+// verification links that p replaces: those of the same interaction or, without one,
 // those the same browser asked for the same address. Call it in the
 // transaction that creates p, so only the newest link of a sign-in works.
 func (s *Store) SupersedePasslinks(ctx context.Context, p *models.Passlink, now time.Time) (int64, error) {
 	q := s.conn(ctx).Model(&models.Passlink{}).
-		Where("id <> ? AND used_at IS NULL AND purpose IN ?", p.ID, []string{models.PasslinkLogin, models.PasslinkSignup})
+		Where("id <> ? AND used_at IS NULL AND purpose IN ?", p.ID, []string{models.PasslinkLogin, models.PasslinkSignup, models.PasslinkVerify})
 	if p.InteractionID != "" {
 		q = q.Where("interaction_id = ?", p.InteractionID)
 	} else {
@@ -206,4 +206,54 @@ func (s *Store) ProveUserEmail(ctx context.Context, id string) (*models.AddressP
 		return nil, err
 	}
 	return proof, nil
+}
+
+// ProveUserEmailKeeping is ProveUserEmail for a proof made by the holder
+// of one credential, in the flow that just created or used it (a passkey
+// sign-up, or the sign-in of an unproven account): everything the account
+// held before the proof goes, as ProveUserEmail says, except that
+// credential, which the prover has just shown they hold. The order is
+// the point: the proof ends what was there (sessions included, so the
+// caller starts the held sign-in's session only after this returns), then
+// the kept credential is put back in the same transaction. The proof's
+// Credentials count leaves the kept one out. A keep id that is not the
+// user's keeps nothing.
+func (s *Store) ProveUserEmailKeeping(ctx context.Context, id, keepCredentialID string) (*models.AddressProof, error) {
+	var proof *models.AddressProof
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		var kept *models.WebAuthnCredential
+		if keepCredentialID != "" {
+			var c models.WebAuthnCredential
+			err := s.conn(ctx).Where("id = ? AND user_id = ?", keepCredentialID, id).Take(&c).Error
+			switch {
+			case err == nil:
+				kept = &c
+			case !errors.Is(err, gorm.ErrRecordNotFound):
+				return mapErr("prove user email: load kept credential", err)
+			}
+		}
+		var err error
+		if proof, err = s.ProveUserEmail(ctx, id); err != nil {
+			return err
+		}
+		if kept == nil || !proof.FirstProof {
+			return nil
+		}
+		if err := s.conn(ctx).Create(kept).Error; err != nil {
+			return mapErr("prove user email: keep credential", err)
+		}
+		proof.Credentials--
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return proof, nil
+}
+
+// ClearEmailVerificationDue records that a user was asked once to prove
+// their address (models.User.EmailVerificationDue).
+func (s *Store) ClearEmailVerificationDue(ctx context.Context, id string) error {
+	return mapErr("clear email verification due", s.conn(ctx).Model(&models.User{}).Where("id = ?", id).
+		Update("email_verification_due", false).Error)
 }

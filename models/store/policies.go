@@ -25,7 +25,10 @@ func (s *Store) PutPolicy(ctx context.Context, p *models.Policy) error {
 		switch {
 		case errors.Is(err, models.ErrNotFound):
 			p.Version = 1
-			return mapErr("put policy", s.conn(ctx).Create(p).Error)
+			if err := s.conn(ctx).Create(p).Error; err != nil {
+				return mapErr("put policy", err)
+			}
+			return s.notify(ctx, ChangePolicy, p.Name)
 		case err != nil:
 			return err
 		}
@@ -38,6 +41,6 @@ func (s *Store) PutPolicy(ctx context.Context, p *models.Policy) error {
 		if res.RowsAffected == 0 {
 			return errors.New("put policy: changed concurrently, try again")
 		}
-		return nil
+		return s.notify(ctx, ChangePolicy, p.Name)
 	})
 }

@@ -50,7 +50,10 @@ func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error 
 		if err := s.conn(ctx).Create(e).Error; err != nil {
 			return mapErr("record auth event", err)
 		}
-		return s.rollUp(ctx, e)
+		if err := s.rollUp(ctx, e); err != nil {
+			return err
+		}
+		return s.notify(ctx, ChangeAuthEvent, e.ID)
 	})
 }
 

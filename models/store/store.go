@@ -36,6 +36,7 @@ type Options struct {
 type Store struct {
 	db      *gorm.DB
 	dialect string
+	feed    *Feed
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects
@@ -45,6 +46,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	db, err := gorm.Open(conn, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
@@ -53,7 +58,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		Logger:                 logger.Discard,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, openErr("open "+dialect+" database", err)
 	}
 	if err := registerTimeNormalizer(db); err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -79,9 +84,20 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("ping %s database: %w", dialect, err)
+		return nil, openErr("ping "+dialect+" database", err)
 	}
-	return &Store{db: db, dialect: dialect}, nil
+	st := &Store{db: db, dialect: dialect, feed: &Feed{dialect: dialect, dsn: dsn, log: log}}
+	if dialect == migrations.Postgres {
+		var schema string
+		if err := db.WithContext(ctx).Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("open %s database: current schema: %w", dialect, err)
+		}
+		st.feed.channel = changeChannel(schema)
+	} else {
+		st.feed.local = joinLocalHub(sqlitePath(dsn), st.feed)
+	}
+	return st, nil
 }
 
 func dialector(dsn string) (string, gorm.Dialector, error) {
@@ -101,10 +117,7 @@ func dialector(dsn string) (string, gorm.Dialector, error) {
 	case dsn == "":
 		return "", nil, errors.New("open database: empty database URL")
 	}
-	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+	path := sqlitePath(dsn)
 	if path == "" || strings.Contains(path, ":memory:") {
 		return "", nil, errors.New("open database: SQLite needs a file path (an in-memory database is one per connection)")
 	}
@@ -126,6 +139,15 @@ func dialector(dsn string) (string, gorm.Dialector, error) {
 	// read-then-write transactions never deadlock upgrading their locks.
 	q.Add("_txlock", "immediate")
 	return migrations.SQLite, sqlite.Open(path + "?" + q.Encode()), nil
+}
+
+// sqlitePath is the file of a SQLite database URL.
+func sqlitePath(dsn string) string {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path
 }
 
 // Now is the store's clock: UTC, truncated to microseconds so both dialects
@@ -209,8 +231,20 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = migrations.Up(ctx, sqlDB, s.dialect)
-	return err
+	if _, err = migrations.Up(ctx, sqlDB, s.dialect); err != nil {
+		return openErr("migrate", err)
+	}
+	return nil
+}
+
+// openErr wraps an error of opening or migrating the database, marking
+// it models.ErrUnavailable when the database could not be reached (so
+// serve waits for it rather than exiting).
+func openErr(op string, err error) error {
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, models.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // Ping checks the database answers.
@@ -222,8 +256,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close closes the pool.
+// Close stops the change feed's listener and closes the pool.
 func (s *Store) Close() error {
+	s.feed.close()
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
@@ -247,9 +282,14 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) 
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
+	pending := new([]Change)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), pendingKey{}, pending))
 	})
+	if err == nil {
+		s.publishPending(pending)
+	}
+	return err
 }
 
 // BeginTx starts a transaction and returns a context carrying it; finish it
@@ -262,7 +302,7 @@ func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
 	if tx.Error != nil {
 		return ctx, mapErr("begin transaction", tx.Error)
 	}
-	return context.WithValue(ctx, txKey{}, tx), nil
+	return context.WithValue(context.WithValue(ctx, txKey{}, tx), pendingKey{}, new([]Change)), nil
 }
 
 // Commit commits the transaction in ctx.
@@ -273,6 +313,9 @@ func (s *Store) Commit(ctx context.Context) error {
 	}
 	if err := tx.Commit().Error; err != nil {
 		return mapErr("commit", err)
+	}
+	if p, ok := ctx.Value(pendingKey{}).(*[]Change); ok {
+		s.publishPending(p)
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) e
 		if err := affected("set user disabled", res); err != nil {
 			return err
 		}
+		if err := s.notify(ctx, ChangeUser, id); err != nil {
+			return err
+		}
 		if disabled {
 			return s.RevokeUserLoginSessions(ctx, id)
 		}

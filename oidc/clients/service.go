@@ -171,6 +171,7 @@ func ToSpec(c *models.Client) Spec {
 		MinACR:                  c.MinACR,
 		UserVerification:        c.UserVerification,
 		AllowedWebOrigins:       list(c.AllowedWebOrigins),
+		RequireVerifiedEmail:    c.RequireVerifiedEmail,
 	}
 }
 
@@ -205,6 +206,7 @@ func apply(c *models.Client, s Spec) {
 	c.MinACR = s.MinACR
 	c.UserVerification = s.UserVerification
 	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
+	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

@@ -106,6 +106,9 @@ type Spec struct {
 	// endpoints (CORS). Empty: the origins of the redirect URIs for a public
 	// client, none for a confidential one (see WebOrigins).
 	AllowedWebOrigins []string `json:"allowed_web_origins"`
+	// RequireVerifiedEmail: everyone who signs in to this client proves
+	// their address first, whatever the global require_verified_email.
+	RequireVerifiedEmail bool `json:"require_verified_email"`
 }
 
 // Bounds of per-client token lifetimes, in seconds: the global bounds of

@@ -219,6 +219,18 @@ func (m *Manager) snapshot(ctx context.Context) (*snapshot, error) {
 	return fresh, nil
 }
 
+// Invalidate marks the in-memory key set stale, so the next reader loads
+// it again: the server calls it when a replica announces a key change
+// (models/store's change feed), which makes a rotation on one replica
+// apply on the others at once rather than within CacheTTL.
+func (m *Manager) Invalidate() {
+	if s := m.snap.Load(); s != nil {
+		stale := *s
+		stale.validUntil = time.Time{}
+		m.snap.CompareAndSwap(s, &stale)
+	}
+}
+
 // Reload drops the in-memory key set and reads it again.
 func (m *Manager) Reload(ctx context.Context) error {
 	m.mu.Lock()

@@ -236,3 +236,8 @@ func (e *Env) CompleteInteraction(browser *http.Client, interactionID, userID st
 func AllowOutbound(cidrs ...string) Option {
 	return func(c *config.Config) { c.OutboundAllowCIDRs = append(c.OutboundAllowCIDRs, cidrs...) }
 }
+
+// UnverifiedEmails turns require_verified_email off, for tests of
+// something else that sign people up with a passkey and do not read their
+// mail (the policy is on by default).
+func UnverifiedEmails() Option { return func(c *config.Config) { c.RequireVerifiedEmail = false } }

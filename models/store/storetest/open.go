@@ -58,6 +58,23 @@ func OpenPostgres(t testing.TB) *store.Store {
 // a proxy a test can cut).
 func OpenPostgresURL(t testing.TB) (*store.Store, string) {
 	t.Helper()
+	dbURL := EmptyPostgresURL(t)
+	s, err := store.Open(t.Context(), dbURL, store.Options{})
+	if err != nil {
+		t.Fatalf("open postgres store: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("migrate postgres schema: %v", err)
+	}
+	return s, dbURL
+}
+
+// EmptyPostgresURL is the URL of a fresh, unmigrated schema of the
+// database named by TEST_DATABASE_URL, dropped when the test ends (skips
+// like OpenPostgres).
+func EmptyPostgresURL(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(EnvPostgresURL)
 	if base == "" {
 		if os.Getenv(EnvRequirePostgres) != "" {
@@ -98,13 +115,5 @@ func OpenPostgresURL(t testing.TB) (*store.Store, string) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	s, err := store.Open(t.Context(), u.String(), store.Options{})
-	if err != nil {
-		t.Fatalf("open postgres store in schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate postgres schema %s: %v", schema, err)
-	}
-	return s, u.String()
+	return u.String()
 }

@@ -10,15 +10,17 @@ import (
 
 // Proxy is a TCP proxy in front of a database server that a test can cut,
 // to see what the code does when the database goes away mid-test: Cut
-// closes the listener and every proxied connection, so pooled connections
-// break and new ones are refused, at once and for good (no sleeping on a
-// real outage).
+// closes every proxied connection and turns new ones away (accepted and
+// closed at once, as a server that is down), so pooled connections break
+// and new ones fail without waiting; Restore brings the database back, as
+// a restart that came back up. The proxy stops when the test ends.
 type Proxy struct {
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
 	conns  []net.Conn
 	cut    bool
+	closed bool
 }
 
 // ProxiedURL starts a Proxy to the host of the PostgreSQL URL dbURL and
@@ -35,7 +37,7 @@ func ProxiedURL(t testing.TB, dbURL string) (string, *Proxy) {
 	}
 	p := &Proxy{ln: ln, target: u.Host}
 	go p.serve()
-	t.Cleanup(p.Cut)
+	t.Cleanup(p.close)
 	u.Host = ln.Addr().String()
 	return u.String(), p
 }
@@ -46,6 +48,13 @@ func (p *Proxy) serve() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		down := p.cut
+		p.mu.Unlock()
+		if down {
+			_ = c.Close()
+			continue
+		}
 		up, err := net.Dial("tcp", p.target)
 		if err != nil {
 			_ = c.Close()
@@ -55,7 +64,7 @@ func (p *Proxy) serve() {
 		if p.cut {
 			p.mu.Unlock()
 			_, _ = c.Close(), up.Close()
-			return
+			continue
 		}
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
@@ -64,17 +73,31 @@ func (p *Proxy) serve() {
 	}
 }
 
-// Cut takes the database away: the port is closed and every connection
-// through the proxy is dropped.
+// Cut takes the database away: every connection through the proxy is
+// dropped and new ones are closed as soon as they arrive.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cut {
-		return
-	}
 	p.cut = true
-	_ = p.ln.Close()
 	for _, c := range p.conns {
 		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// Restore brings the database back after Cut: new connections reach it.
+func (p *Proxy) Restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
+func (p *Proxy) close() {
+	p.Cut()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.closed = true
+		_ = p.ln.Close()
 	}
 }
