@@ -100,6 +100,7 @@ func (s *Clients) Create(ctx context.Context, spec clients.Spec) (*ClientView, s
 	if err != nil {
 		return nil, "", err
 	}
+	s.invalidate(c.ID) // the provider's union of web origins (CORS)
 	v := ViewClient(c)
 	if err := s.audit.Record(ctx, "client.create", "client", c.ID, nil, v); err != nil {
 		return nil, "", err

@@ -98,7 +98,34 @@ document.addEventListener("securitypolicyviolation", function (e) { window.__csp
 	if got := browsertest.Eval[string](t, ctx, `document.querySelector("#client-secret").value`); len(got) < 20 {
 		t.Errorf("client secret %q looks too short", got)
 	}
+	// What the developer needs next: the issuer, discovery, the client's
+	// registration and a go-oidc snippet with its id (a confidential client).
+	secretPage := browsertest.Eval[string](t, ctx, `document.querySelector("main").innerText`)
+	snippet := browsertest.Eval[string](t, ctx, `document.querySelector("#snippet").value`)
+	newID := browsertest.Eval[string](t, ctx, `document.querySelector("#client-id").value`)
+	if browsertest.Eval[string](t, ctx, `document.querySelector("#discovery").value`) != env.Issuer+"/.well-known/openid-configuration" ||
+		browsertest.Eval[string](t, ctx, `document.querySelector("#issuer").value`) != env.Issuer ||
+		!strings.Contains(secretPage, "https://billing.example/cb") || !strings.Contains(secretPage, "Allowed web origins") ||
+		!strings.Contains(snippet, "oidc.NewProvider(ctx, "+strconv.Quote(env.Issuer)+")") || !strings.Contains(snippet, strconv.Quote(newID)) {
+		t.Errorf("the client-secret page lacks the setup facts:\n%s\nsnippet:\n%s", secretPage, snippet)
+	}
 	checkConsolePage(t, ctx, "console-client-secret", false)
+	// A public browser app: no secret; its web origins default to its
+	// redirect URIs' and the snippet uses oauth4webapi.
+	open("/console/clients/new", "#client_name")
+	browsertest.Do(t, ctx, "register a public client",
+		chromedp.SetValue("#redirect_uris", "http://localhost:5173/callback"),
+		chromedp.SendKeys("#client_name", "Shop SPA"),
+		chromedp.Click(`input[name=client_type][value=public]`),
+		chromedp.Click(`form.client-form button[type=submit]`),
+		chromedp.WaitVisible("#snippet"))
+	secretPage = browsertest.Eval[string](t, ctx, `document.querySelector("main").innerText`)
+	snippet = browsertest.Eval[string](t, ctx, `document.querySelector("#snippet").value`)
+	if !strings.Contains(secretPage, "http://localhost:5173\nFrom the redirect URIs") || !strings.Contains(snippet, `import * as oauth from "oauth4webapi"`) ||
+		!strings.Contains(snippet, `redirect_uri = "http://localhost:5173/callback"`) {
+		t.Errorf("the public client's page:\n%s\nsnippet:\n%s", secretPage, snippet)
+	}
+	checkConsolePage(t, ctx, "console-client-public", false)
 	open("/console/clients/"+id, "#client_name")
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
 	checkConsolePage(t, ctx, "console-client", false)

@@ -19,7 +19,7 @@ const uiPageSize = 20
 
 func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 	f := templates.ClientForm{New: isNew, Redirects: strings.Join(spec.RedirectURIs, "\n"),
-		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
+		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled}}
@@ -76,6 +76,7 @@ func specFromForm(c *gin.Context) clients.Spec {
 		Name:                   c.PostForm("client_name"),
 		RedirectURIs:           lines("redirect_uris"),
 		PostLogoutRedirectURIs: lines("post_logout_redirect_uris"),
+		AllowedWebOrigins:      lines("allowed_web_origins"),
 		GrantTypes:             c.PostFormArray("grant_types"),
 		Scopes:                 c.PostFormArray("scopes"),
 		Public:                 c.PostForm("client_type") == "public",
@@ -198,7 +199,7 @@ func (u *UI) renderSecret(c *gin.Context, view *ClientView, secret string, isNew
 		title = "New client secret"
 	}
 	return u.pages.ConsoleClientSecret(c.Writer, 200, templates.Page{Title: title}, u.shell(c, "clients"),
-		templates.ConsoleClientSecretView{Client: clientSummary(view), Secret: secret, New: isNew})
+		templates.ConsoleClientSecretView{Client: clientSummary(view), Secret: secret, New: isNew, Setup: clientSetup(u.c.cfg.Issuer, view)})
 }
 
 // clientSummary is what a client's page shows of it.

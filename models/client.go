@@ -47,6 +47,10 @@ type Client struct {
 	// AllowedGroups are the names of the groups whose members may sign in
 	// to this client; empty lets every user in (migration 00013).
 	AllowedGroups StringList
+	// AllowedWebOrigins are the browser origins (scheme://host[:port]) whose
+	// pages may read the protocol endpoints' answers (CORS); empty means the
+	// origins of the redirect URIs for a public client and none otherwise.
+	AllowedWebOrigins StringList
 	// RequireVerifiedEmail: everyone who signs in to this client must have
 	// proven their address first, whatever the global policy
 	// (require_verified_email) says (migration 00014).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
 )
 
 // Client adapts a stored client to fosite's client interfaces.
@@ -20,6 +21,9 @@ type Client struct {
 	// client was handed out for one request (Provider.GetClient); zero
 	// fields fall through to fosite's configured default.
 	global policy.Lifespans
+	// origins are the browser origins whose pages may read this client's
+	// answers (clients.WebOrigins), worked out once per cached copy.
+	origins []string
 }
 
 var (
@@ -31,7 +35,7 @@ var (
 )
 
 func newClient(m *models.Client) *Client {
-	c := &Client{m: m}
+	c := &Client{m: m, origins: clients.WebOrigins(m)}
 	if m.JWKS != "" {
 		var set jose.JSONWebKeySet
 		if err := json.Unmarshal([]byte(m.JWKS), &set); err == nil {

@@ -59,6 +59,6 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 
 func (p *Provider) handleDiscovery(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")
-	c.Header("Access-Control-Allow-Origin", "*")
+	p.corsAnyClient(c)
 	c.Data(http.StatusOK, "application/json", p.discovery)
 }

@@ -60,6 +60,8 @@ type DataStore interface {
 	GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error)
 	RevokeLoginSession(ctx context.Context, id string) error
 	ReplaceClientSecretHash(ctx context.Context, old, hash string) error
+	// ListClients feeds the union of the clients' web origins (cors.go).
+	ListClients(ctx context.Context) ([]models.Client, error)
 }
 
 // PolicySource supplies the live global token lifetimes (the global
@@ -103,6 +105,8 @@ type Provider struct {
 	storage   *Storage
 	clients   *expirable.LRU[string, *Client]
 	discovery []byte
+	// originCache is the union of the clients' web origins (cors.go).
+	originCache originCache
 }
 
 // New builds the provider.
@@ -218,6 +222,7 @@ func (p *Provider) Mount(r gin.IRouter) {
 	r.POST(PathRevoke, p.handleRevoke)
 	r.GET(PathLogout, p.handleLogout)
 	r.POST(PathLogout, p.handleLogout)
+	p.mountCORS(r)
 }
 
 // GetClient loads a client through the cache. It implements fosite's
@@ -274,11 +279,15 @@ func enabled(c *Client) (fosite.Client, error) {
 	return c, nil
 }
 
-// InvalidateClient drops a client from this replica's cache: after an
-// update through this process, and when another replica announces one
-// (the server subscribes it to models/store's change feed; the TTL is
-// only the safety net).
-func (p *Provider) InvalidateClient(id string) { p.clients.Remove(id) }
+// InvalidateClient drops a client from this replica's cache, and the
+// union of the clients' web origins (cors.go): after an update through
+// this process, and when another replica announces one (the server
+// subscribes it to models/store's change feed; the TTL is only the safety
+// net).
+func (p *Provider) InvalidateClient(id string) {
+	p.clients.Remove(id)
+	p.originCache.invalidate()
+}
 
 // InvalidateClients drops every cached client (the change feed missed
 // announcements while reconnecting).
@@ -292,6 +301,6 @@ func (p *Provider) handleJWKS(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "public, max-age=300")
-	c.Header("Access-Control-Allow-Origin", "*")
+	p.corsAnyClient(c)
 	c.Data(http.StatusOK, "application/jwk-set+json", b)
 }

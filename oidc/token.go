@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -38,7 +37,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 		return
 	}
 	form := c.Request.PostForm
-	p.allowBrowserClient(c, form.Get("client_id"))
+	p.corsForClient(c, false)
 	if err := checkRepeats(form); err != nil {
 		p.tokenError(c, nil, err)
 		return
@@ -132,6 +131,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 func (p *Provider) handleIntrospect(c *gin.Context) {
 	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	ir, err := p.fosite.NewIntrospectionRequest(ctx, c.Request, NewSession())
+	p.corsForClient(c, true) // after fosite has parsed the form
 	if err == nil && ir.IsActive() {
 		// Deciding who may see the token reads the caller's client record.
 		err = p.introspectionOutage(ctx, ir)
@@ -174,6 +174,7 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 func (p *Provider) handleRevoke(c *gin.Context) {
 	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
 	err := p.fosite.NewRevocationRequest(ctx, c.Request)
+	p.corsForClient(c, false) // after fosite has parsed the form
 	// fosite turns a failed store write into a bare temporarily_unavailable
 	// (its cause dropped) and its writer then answers 200: the client would
 	// believe a live token revoked. RFC 7009 §2.2.1: 503, and the client
@@ -203,7 +204,9 @@ func (p *Provider) handleRevoke(c *gin.Context) {
 func (p *Provider) handleUserinfo(c *gin.Context) {
 	ctx := c.Request.Context()
 	c.Header("Cache-Control", "no-store")
-	c.Header("Access-Control-Allow-Origin", "*")
+	// Until the token names its client, any client's origin may read the
+	// (error) answer; then only that client's.
+	p.corsAnyClient(c)
 	token := fosite.AccessTokenFromRequest(c.Request)
 	if token == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="sesame"`)
@@ -226,6 +229,7 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "The access token is invalid or expired."})
 		return
 	}
+	corsKeepForClient(c, ar.GetClient())
 	if !ar.GetGrantedScopes().Has("openid") {
 		c.Header("WWW-Authenticate", `Bearer realm="sesame", error="insufficient_scope", scope="openid"`)
 		c.JSON(http.StatusForbidden, gin.H{"error": "insufficient_scope", "error_description": "The access token was not granted the openid scope."})
@@ -306,27 +310,4 @@ func (p *Provider) mayIntrospect(ctx context.Context, caller string, ir fosite.I
 		return false
 	}
 	return slices.Contains(c.GetScopes(), clients.ScopeIntrospect)
-}
-
-// allowBrowserClient lets a browser app read the token endpoint's answer
-// (CORS): a public client — a single-page app using PKCE, which sends its
-// client_id in the body — from the origin of one of its registered redirect
-// URIs. A form POST without custom headers needs no preflight; confidential
-// clients never run in a browser and get no CORS headers.
-func (p *Provider) allowBrowserClient(c *gin.Context, clientID string) {
-	origin := c.GetHeader("Origin")
-	if origin == "" || clientID == "" {
-		return
-	}
-	c.Header("Vary", "Origin")
-	fc, err := p.GetClient(c.Request.Context(), clientID)
-	if err != nil || !fc.IsPublic() {
-		return
-	}
-	for _, ru := range fc.GetRedirectURIs() {
-		if u, err := url.Parse(ru); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Scheme+"://"+u.Host == origin {
-			c.Header("Access-Control-Allow-Origin", origin)
-			return
-		}
-	}
 }

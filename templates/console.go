@@ -156,6 +156,7 @@ type ClientForm struct {
 	Spec         ClientSpec
 	Redirects    string // one per line
 	PostLogouts  string
+	Origins      string // allowed web origins, one per line
 	Confidential bool
 	AuthMethods  []Option
 	Grants       []Option
@@ -210,6 +211,21 @@ type ConsoleClientSecretView struct {
 	Client ClientSummary
 	Secret string
 	New    bool // the client was just registered
+	Setup  ClientSetup
+}
+
+// ClientSetup is what a developer needs next to connect an app: where the
+// provider is, the client's registration, and a snippet for a stock
+// library.
+type ClientSetup struct {
+	Issuer, Discovery string
+	Public            bool
+	RedirectURIs      []string
+	WebOrigins        []string
+	OriginsDefault    bool   // WebOrigins are the redirect URIs' (none registered)
+	Library           string // the snippet's library, e.g. "oauth4webapi"
+	LibraryURL        string
+	Snippet           string
 }
 
 // ConsoleClientSecret renders a new client secret, shown once.

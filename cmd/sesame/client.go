@@ -44,6 +44,7 @@ type clientFlags struct {
 	idTTL          time.Duration
 	minACR         string
 	uv             string
+	webOrigins     []string
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -70,6 +71,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
+	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
 // specFlags are the flag names register defines.
@@ -78,6 +80,7 @@ var specFlags = []string{
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
+	"allowed-web-origin",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -153,6 +156,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	}
 	setChanged(fs, "min-acr", &s.MinACR, f.minACR)
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
+	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	return nil
 }
 
@@ -355,6 +359,11 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	}
 	row("redirect_uris:", s.RedirectURIs...)
 	row("post_logout_redirect_uris:", s.PostLogoutRedirectURIs...)
+	webOrigins := clients.WebOrigins(&models.Client{Public: s.Public, RedirectURIs: s.RedirectURIs, AllowedWebOrigins: s.AllowedWebOrigins})
+	if len(s.AllowedWebOrigins) == 0 && len(webOrigins) > 0 {
+		webOrigins[0] += " (from the redirect URIs)"
+	}
+	row("allowed_web_origins:", webOrigins...)
 	row("grant_types:", s.GrantTypes...)
 	row("response_types:", s.ResponseTypes...)
 	row("scopes:", strings.Join(s.Scopes, " "))

@@ -110,6 +110,9 @@ func TestClientCreateRejects(t *testing.T) {
 		{"no name", []string{"--redirect-uri", "https://app.example.com/cb"}, "client_name"},
 		{"public client_credentials", []string{"--name", "x", "--public", "--grant-type", "client_credentials"}, "grant_types"},
 		{"unknown alg", []string{"--name", "x", "--redirect-uri", "https://a.example/cb", "--id-token-alg", "HS256"}, "id_token_signed_response_alg"},
+		{"web origin with a path", []string{"--name", "x", "--public", "--redirect-uri", "https://a.example/cb", "--allowed-web-origin", "https://a.example/app"}, "allowed_web_origins"},
+		{"wildcard web origin", []string{"--name", "x", "--public", "--redirect-uri", "https://a.example/cb", "--allowed-web-origin", "https://*.a.example"}, "allowed_web_origins"},
+		{"null web origin", []string{"--name", "x", "--public", "--redirect-uri", "https://a.example/cb", "--allowed-web-origin", "null"}, "allowed_web_origins"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +135,16 @@ func TestClientVariants(t *testing.T) {
 	pub := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json", "--name", "SPA", "--public", "--redirect-uri", "http://127.0.0.1:5173/cb", "--login-method", "passkey")))
 	if pub.ClientSecret != "" || !pub.Public || pub.TokenEndpointAuthMethod != "none" || !reflect.DeepEqual(pub.AllowedLoginMethods, []string{"passkey"}) {
 		t.Fatalf("public client: %+v", pub)
+	}
+	if r := mustOK(t, withSecret(t, dir, "client", "show", pub.ClientID)); !strings.Contains(r.stdout, "http://127.0.0.1:5173 (from the redirect URIs)") {
+		t.Fatalf("show does not name the default web origin:\n%s", r.stdout)
+	}
+	mustOK(t, withSecret(t, dir, "client", "update", pub.ClientID, "--allowed-web-origin", "https://shop.example", "--allowed-web-origin", "http://localhost:5173"))
+	if got := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "show", pub.ClientID, "--json"))); !reflect.DeepEqual(got.AllowedWebOrigins, []string{"https://shop.example", "http://localhost:5173"}) {
+		t.Fatalf("allowed_web_origins = %v", got.AllowedWebOrigins)
+	}
+	if r := withSecret(t, dir, "client", "update", pub.ClientID, "--allowed-web-origin", "https://shop.example/"); r.code != exitUsage || !strings.Contains(r.stderr, "allowed_web_origins:") {
+		t.Fatalf("update with an origin with a path: %+v", r)
 	}
 	cc := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json", "--name", "Batch", "--grant-type", "client_credentials")))
 	if cc.ClientSecret == "" || len(cc.Scopes) != 0 || len(cc.ResponseTypes) != 0 {

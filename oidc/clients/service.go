@@ -207,6 +207,7 @@ func ToSpec(c *models.Client) Spec {
 		MinACR:                  c.MinACR,
 		UserVerification:        c.UserVerification,
 		AllowedGroups:           list(c.AllowedGroups),
+		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
 	}
 }
@@ -242,6 +243,7 @@ func apply(c *models.Client, s Spec) {
 	c.IDTokenTTL = s.IDTokenTTL
 	c.MinACR = s.MinACR
 	c.UserVerification = s.UserVerification
+	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 }
 

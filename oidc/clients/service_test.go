@@ -81,6 +81,10 @@ func TestCreate(t *testing.T) {
 		{name: "known group", spec: Spec{Name: "G", RedirectURIs: []string{"https://a.example/cb"}, AllowedGroups: []string{"staff"}}, wantSecret: true},
 		{name: "unknown custom scope is not stored", spec: Spec{Name: "S", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"openid", "nosuch"}}, wantErr: `unknown scope "nosuch"`},
 		{name: "known custom scope", spec: Spec{Name: "S", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"openid", "roles"}}, wantSecret: true},
+		{name: "web origins are stored", spec: Spec{Name: "SPA", Public: true, RedirectURIs: []string{"https://app.example/cb"},
+			AllowedWebOrigins: []string{"https://app.example", "http://localhost:5173"}}},
+		{name: "an origin with a path is not stored", spec: Spec{Name: "SPA", Public: true, RedirectURIs: []string{"https://app.example/cb"},
+			AllowedWebOrigins: []string{"https://app.example/app"}}, wantErr: "allowed_web_origins"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

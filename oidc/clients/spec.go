@@ -108,6 +108,11 @@ type Spec struct {
 	// AllowedGroups names the groups whose members may use this client;
 	// empty lets every user in. Each must name an existing group.
 	AllowedGroups []string `json:"allowed_groups"`
+	// AllowedWebOrigins are the browser origins (scheme://host[:port]) whose
+	// pages may call the token, userinfo, revocation and introspection
+	// endpoints (CORS). Empty: the origins of the redirect URIs for a public
+	// client, none for a confidential one (see WebOrigins).
+	AllowedWebOrigins []string `json:"allowed_web_origins"`
 	// RequireVerifiedEmail: everyone who signs in to this client proves
 	// their address first, whatever the global require_verified_email.
 	RequireVerifiedEmail bool `json:"require_verified_email"`
@@ -168,6 +173,7 @@ func (s *Spec) Normalize() {
 	s.Scopes = clean(s.Scopes)
 	s.AllowedLoginMethods = clean(s.AllowedLoginMethods)
 	s.AllowedGroups = clean(s.AllowedGroups)
+	s.AllowedWebOrigins = clean(s.AllowedWebOrigins)
 	s.TokenEndpointAuthMethod = strings.TrimSpace(s.TokenEndpointAuthMethod)
 	s.IDTokenSignedAlg = strings.TrimSpace(s.IDTokenSignedAlg)
 	s.JWKS = strings.TrimSpace(s.JWKS)
@@ -373,6 +379,14 @@ func (s Spec) Validate() error {
 	if s.MinACR == models.ACRPhishingResistant && len(s.AllowedLoginMethods) > 0 &&
 		!slices.Contains(s.AllowedLoginMethods, models.MethodPasskey) && !slices.Contains(s.AllowedLoginMethods, models.MethodPasswordKey) {
 		add(invalid("min_acr", "%s needs a phishing-resistant login method (passkey or password_security_key)", s.MinACR))
+	}
+	if len(s.AllowedWebOrigins) > maxURIs {
+		add(invalid("allowed_web_origins", "at most %d", maxURIs))
+	}
+	for _, o := range s.AllowedWebOrigins {
+		if msg := OriginProblem(o); msg != "" {
+			add(invalid("allowed_web_origins", "%q %s", o, msg))
+		}
 	}
 	if s.UserVerification != "" && !slices.Contains(UserVerifications, s.UserVerification) {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))

@@ -27,6 +27,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		IDTokenSignedAlg:        "RS256",
 		AllowedLoginMethods:     []string{"passkey", "passlink", "password_security_key"},
 		AllowedGroups:           []string{},
+		AllowedWebOrigins:       []string{},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got  %+v\nwant %+v", s, want)

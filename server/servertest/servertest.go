@@ -165,6 +165,9 @@ func (e *Env) CreateClient(spec clients.Spec) (string, string) {
 	if err != nil {
 		e.T.Fatalf("create client: %v", err)
 	}
+	// As the console does: the provider's union of web origins (CORS)
+	// takes the new client in at once.
+	e.Server.Provider().InvalidateClient(c.ID)
 	return c.ID, secret
 }
 
