@@ -75,6 +75,9 @@ type Deps struct {
 	// Secret is the raw system secret; purposes derive their own keys.
 	Secret []byte
 	Logger *slog.Logger
+	// Clock is this replica's clock (nil: time.Now). Only tests offset it,
+	// to show replicas with skewed clocks agree (server/clustertest).
+	Clock func() time.Time
 }
 
 // Server is a configured Sesame.

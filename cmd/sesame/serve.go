@@ -51,7 +51,11 @@ optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 			// database that is not reachable yet is waited for: alive,
 			// not ready, retrying with back-off (server.Boot).
 			open := func(ctx context.Context) (*store.Store, error) { return openStore(ctx, cfg, log, true) }
-			return server.Boot(ctx, server.Deps{Config: cfg, Secret: sec, Logger: log}, open, func(srv *server.Server) {
+			clock, err := replicaClock()
+			if err != nil {
+				return usageError(err)
+			}
+			return server.Boot(ctx, server.Deps{Config: cfg, Secret: sec, Logger: log, Clock: clock}, open, func(srv *server.Server) {
 				if !cfg.Dev {
 					return
 				}
