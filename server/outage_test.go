@@ -45,6 +45,45 @@ func cuttable(t *testing.T, env *servertest.Env) (*store.Store, func()) {
 	return st, proxy.Cut
 }
 
+// settled returns once replica has heard every change announced on
+// primary so far: it waits for replica's listener, then announces one more
+// change (a no-op update of client id) and waits for it, as PostgreSQL
+// delivers a listener's notifications in commit order. On SQLite
+// announcements are delivered before the write returns.
+func settled(t *testing.T, primary, replica *store.Store, postgres bool, id string) {
+	t.Helper()
+	ctx := t.Context()
+	feed := replica.Changes()
+	heard := make(chan struct{}, 1)
+	defer feed.Subscribe(func(c store.Change) {
+		if c.Kind == store.ChangeClient && c.ID == id {
+			select {
+			case heard <- struct{}{}:
+			default:
+			}
+		}
+	})()
+	deadline := time.Now().Add(10 * time.Second)
+	for postgres && feed.ListenerPID() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica's change listener never connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c, err := primary.GetClient(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := primary.UpdateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-heard:
+	case <-time.After(time.Until(deadline)):
+		t.Fatal("the replica did not hear the announcement within 10 s")
+	}
+}
+
 // tokenResponse posts form to the token endpoint at base.
 func tokenResponse(t *testing.T, base, clientID, secret string, form url.Values) map[string]any {
 	t.Helper()
@@ -117,6 +156,11 @@ func TestDatabaseOutageEverywhereIs503(t *testing.T) {
 		at, rt := signedInTokens(t, env, b, rp, rpSecret)
 		adminTok, _ := tokenResponse(t, env.Issuer, adminClient, adminSecret, url.Values{"grant_type": {"client_credentials"},
 			"scope": {clients.ScopeAdmin}})["access_token"].(string)
+
+		// Every announcement of the set-up (the secret-hash upgrade of the
+		// first token request among them) must reach the replica before it
+		// caches the client, or a late one empties that cache after the cut.
+		settled(t, env.Store, st, strings.HasPrefix(env.DatabaseURL(), "postgres"), adminClient)
 
 		// A parked sign-in (an interaction) of a browser that is not signed
 		// in, and the CSRF token of its login page, taken from the replica
