@@ -40,7 +40,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)
 	}
-	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeAdmin, clients.ScopeIntrospect} {
+	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeGroups, clients.ScopeAdmin, clients.ScopeIntrospect} {
 		f.Scopes = append(f.Scopes, templates.Option{Value: s, Label: s, Checked: has(spec.Scopes, s)})
 	}
 	// The allowed groups, checked; the page adds the other groups

@@ -179,7 +179,7 @@ func profileForm(p ProfileSpec) templates.ProfileForm {
 		Attributes: "{}", Errors: map[string]string{}}
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(p.Attributes, &obj) == nil && len(obj) > 0 {
-		if b, err := json.MarshalIndent(obj, "", "  "); err == nil {
+		if b, err := marshalJSON(obj, "  "); err == nil {
 			f.Attributes = string(b)
 		}
 	}
