@@ -274,6 +274,9 @@ func TestHelmChartRefuses(t *testing.T) {
 		{"ServiceMonitor with nothing to scrape", base + "metrics: {port: 0, serviceMonitor: {enabled: true}}\n", "set metrics.port"},
 		{"HPA without a CPU request", base + "autoscaling: {enabled: true}\nresources: {requests: {cpu: null}}\n", "needs resources.requests.cpu"},
 		{"HPA floor above ceiling", base + "autoscaling: {enabled: true, minReplicas: 5, maxReplicas: 2}\n", "must not exceed"},
+		{"misspelled value", base + "replicacount: 3\n", "replicacount"},
+		{"misspelled nested value", base + "ingress: {enable: true}\n", "enable"},
+		{"metrics on the main port's number", base + "metrics: {port: 8080}\n", "metrics.port"},
 		{"drain beyond Sesame's bound", base + "shutdown: {drainDelaySeconds: 90}\n", "between 0 and 60"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,4 +295,3 @@ func labelsOf(obj any) map[string]string {
 	}
 	return nil
 }
-
