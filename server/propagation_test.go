@@ -28,18 +28,7 @@ const propagationDeadline = 5 * time.Second
 // with client_secret_basic; it returns the status and the decoded body.
 func tokenAt(t *testing.T, baseURL, id, secret string) (int, map[string]any) {
 	t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequest(http.MethodPost, baseURL+"/oauth2/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return resp.StatusCode, body
+	return postTokenAt(t, baseURL, id, secret, url.Values{"grant_type": {"client_credentials"}})
 }
 
 // within polls cond every few milliseconds until it holds and returns how
