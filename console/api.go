@@ -71,6 +71,12 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.DELETE("/users/:id/credentials/:cred", step, c.api(c.apiRemoveCredential))
 	r.POST("/admin-invites", c.api(c.apiInvite))
 
+	r.GET("/scopes", c.api(c.apiListScopes))
+	r.POST("/scopes", c.api(c.apiCreateScope))
+	r.GET("/scopes/:name", c.api(c.apiGetScope))
+	r.PUT("/scopes/:name", c.api(c.apiUpdateScope))
+	r.DELETE("/scopes/:name", c.api(c.apiDeleteScope))
+
 	r.GET("/keys", c.api(c.apiListKeys))
 	r.POST("/keys/rotate", step, c.api(c.apiRotateKeys))
 

@@ -42,6 +42,16 @@ type userStore interface {
 	DeleteCredential(ctx context.Context, userID, id string) error
 }
 
+// scopeStore backs Scopes.
+type scopeStore interface {
+	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
+	GetCustomScope(ctx context.Context, name string) (*models.CustomScope, error)
+	CreateCustomScope(ctx context.Context, sc *models.CustomScope) error
+	UpdateCustomScope(ctx context.Context, sc *models.CustomScope) error
+	DeleteCustomScope(ctx context.Context, name string) error
+	ListClients(ctx context.Context) ([]models.Client, error)
+}
+
 // StatsStore backs StatsService: counts and recent events, never a scan
 // of whole tables on a hot path.
 type StatsStore interface {
@@ -59,5 +69,6 @@ type StatsStore interface {
 var (
 	_ auditStore = (*store.Store)(nil)
 	_ userStore  = (*store.Store)(nil)
+	_ scopeStore = (*store.Store)(nil)
 	_ StatsStore = (*store.Store)(nil)
 )
