@@ -40,7 +40,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)
 	}
-	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeAdmin, clients.ScopeIntrospect} {
+	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeGroups, clients.ScopeAdmin, clients.ScopeIntrospect} {
 		f.Scopes = append(f.Scopes, templates.Option{Value: s, Label: s, Checked: has(spec.Scopes, s)})
 	}
 	for _, m := range []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey} {
@@ -175,6 +175,9 @@ func (u *UI) clientNew(c *gin.Context) error {
 	spec.Normalize()
 	f := newClientForm(spec, true)
 	f.Action, f.Submit = "/console/clients", "Register client"
+	if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+		return err
+	}
 	return u.pages.ConsoleClientForm(c.Writer, 200, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 }
 
@@ -185,6 +188,9 @@ func (u *UI) clientCreate(c *gin.Context) error {
 		spec.Normalize()
 		f := newClientForm(spec, true)
 		f.Action, f.Submit = "/console/clients", "Register client"
+		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+			return err
+		}
 		if setFormErrors(&f, err) {
 			return u.pages.ConsoleClientForm(c.Writer, 422, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 		}
@@ -218,6 +224,9 @@ func (u *UI) clientShow(c *gin.Context) error {
 func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *templates.ClientForm) error {
 	if f == nil {
 		nf := newClientForm(view.Spec, false)
+		if err := u.customScopeOptions(c, &nf, view.Scopes); err != nil {
+			return err
+		}
 		f = &nf
 	}
 	f.Action, f.Submit = "/console/clients/"+url.PathEscape(view.ID), "Save changes"
@@ -241,6 +250,9 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 		}
 		spec.Normalize()
 		f := newClientForm(spec, false)
+		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+			return err
+		}
 		if setFormErrors(&f, err) {
 			return u.renderClient(c, 422, cur, &f)
 		}
