@@ -27,6 +27,7 @@ type Services struct {
 	Clients  *Clients
 	Users    *Users
 	Scopes   *Scopes
+	Groups   *Groups
 	Keys     *Keys
 	Policies *Policies
 	Audit    *Audit
@@ -48,6 +49,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 		Clients:  &Clients{svc: clients.NewService(st, secrets), st: st, cache: cache, audit: audit, policies: pol},
 		Users:    &Users{st: st, audit: audit},
 		Scopes:   &Scopes{st: st, audit: audit},
+		Groups:   &Groups{st: st, audit: audit},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc

@@ -210,8 +210,4 @@ func viewScope(d *models.CustomScope, users map[string][]string) ScopeView {
 }
 
 // errScopeTaken answers a name another scope holds.
-var errScopeTaken = func() *Problem {
-	p := problem(http.StatusConflict, "conflict", "Already exists", "")
-	p.Errors = []FieldError{{Field: "name", Message: "another custom scope has this name"}}
-	return p
-}()
+var errScopeTaken = fieldConflict("name", "another custom scope has this name")
