@@ -47,7 +47,8 @@ type userStore interface {
 // groupStore backs Groups.
 type groupStore interface {
 	ListGroups(ctx context.Context) ([]models.Group, error)
-	GetGroup(ctx context.Context, name string) (*models.Group, error)
+	GroupSummary(ctx context.Context, name string) (*models.Group, error)
+	GroupMembers(ctx context.Context, groupID string, offset, limit int) ([]models.User, error)
 	CreateGroup(ctx context.Context, g *models.Group) error
 	UpdateGroupDescription(ctx context.Context, name, description string) error
 	DeleteGroup(ctx context.Context, name string) error
