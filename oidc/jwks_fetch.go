@@ -32,9 +32,9 @@ type jwksFetcher struct {
 	inner fosite.JWKSFetcherStrategy
 	rc    *retryablehttp.Client
 	log   *slog.Logger
-	// tracer spans each resolution under the token request's span: fosite
-	// builds the HTTP request without the context, so the fetch's own
-	// client span (the outbound transport's) starts a trace of its own.
+	// tracer spans each resolution under the token request's span, so a
+	// trace shows whether fosite's cache answered or the outbound
+	// transport's GET (its child) went out.
 	tracer trace.Tracer
 }
 
