@@ -69,7 +69,18 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.POST("/users/:id/revoke-admin", step, c.api(c.apiRevokeAdmin))
 	r.DELETE("/users/:id", step, c.api(c.apiDeleteUser))
 	r.DELETE("/users/:id/credentials/:cred", step, c.api(c.apiRemoveCredential))
+	r.PUT("/users/:id/profile", c.api(c.apiSetProfile))
+	r.GET("/users/:id/groups", c.api(c.apiUserGroups))
 	r.POST("/admin-invites", c.api(c.apiInvite))
+
+	r.GET("/groups", c.api(c.apiListGroups))
+	r.POST("/groups", c.api(c.apiCreateGroup))
+	r.GET("/groups/:name", c.api(c.apiGetGroup))
+	r.PUT("/groups/:name", c.api(c.apiUpdateGroup))
+	r.DELETE("/groups/:name", c.api(c.apiDeleteGroup))
+	r.GET("/groups/:name/members", c.api(c.apiGroupMembers))
+	r.POST("/groups/:name/members", c.api(c.apiAddGroupMember))
+	r.DELETE("/groups/:name/members/:user", c.api(c.apiRemoveGroupMember))
 
 	r.GET("/keys", c.api(c.apiListKeys))
 	r.POST("/keys/rotate", step, c.api(c.apiRotateKeys))
