@@ -9,10 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/mail"
+	"github.com/sesame-idp/sesame/internal/mail/mailtest"
+	"github.com/sesame-idp/sesame/internal/telemetry"
 	"github.com/sesame-idp/sesame/internal/telemetry/telemetrytest"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 	"github.com/sesame-idp/sesame/server"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestMetricsListen: metrics_listen serves /metrics alone (no other
@@ -109,4 +117,62 @@ func portOf(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	return port
+}
+
+// TestOutboxMetricsAndSMTPSpan: a mail waiting in the outbox shows as
+// pending with its age at the next scrape; once the outbox delivers it
+// to a real SMTP server it is counted as sent, nothing is pending, and
+// the delivery is an "smtp send" client span.
+func TestOutboxMetricsAndSMTPSpan(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		exp := tracetest.NewInMemoryExporter()
+		tr, err := telemetry.NewTracing(context.Background(), telemetry.TracingOptions{Exporter: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+		smtp := mailtest.Start(t)
+		const token = "metrics-token-0123456789abcdef"
+		env := servertest.NewTraced(t, tr, append(opts, servertest.SMTP(smtp), servertest.With(func(c *config.Config) { c.MetricsToken = token }))...)
+		if err := env.Server.Outbox().Enqueue(context.Background(), mail.Message{To: "ops@example.com", Subject: "Hello", Text: "hi", Kind: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // an age above zero
+		sc := telemetrytest.Get(t, env.Issuer+"/metrics", token)
+		if v, _ := sc.Value("sesame_mail_outbox_mails", map[string]string{"status": "pending"}); v != 1 {
+			t.Fatalf("pending mails %v, want 1", v)
+		}
+		if v, _ := sc.Value("sesame_mail_outbox_oldest_pending_age_seconds", nil); v <= 0 || v > 60 {
+			t.Fatalf("oldest pending age %v s, want a few milliseconds", v)
+		}
+		env.DeliverMail()
+		smtp.WaitFor(t, 1, 10*time.Second)
+		var pending, sent float64
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			sc = telemetrytest.Get(t, env.Issuer+"/metrics", token)
+			pending, _ = sc.Value("sesame_mail_outbox_mails", map[string]string{"status": "pending"})
+			sent, _ = sc.Value("sesame_mail_outbox_mails", map[string]string{"status": "sent"})
+			if pending == 0 && sent == 1 {
+				break
+			}
+		}
+		if pending != 0 || sent != 1 {
+			t.Fatalf("after delivery: %v pending, %v sent; want 0 and 1", pending, sent)
+		}
+		if v, _ := sc.Value("sesame_mail_outbox_oldest_pending_age_seconds", nil); v != 0 {
+			t.Fatalf("oldest pending age %v with nothing pending, want 0", v)
+		}
+		var smtpSpans int
+		for _, s := range exp.GetSpans() {
+			if s.Name == "smtp send" {
+				smtpSpans++
+				if s.SpanKind != trace.SpanKindClient || s.Status.Code == codes.Error {
+					t.Errorf("smtp span kind %v status %v", s.SpanKind, s.Status)
+				}
+			}
+		}
+		if smtpSpans != 1 {
+			t.Fatalf("%d smtp send spans, want 1", smtpSpans)
+		}
+	})
 }
