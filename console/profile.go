@@ -58,7 +58,7 @@ func ProfileOf(u *models.User) ProfileSpec {
 		p.Username = *u.Username
 	}
 	if len(u.Attributes) > 0 {
-		if b, err := json.Marshal(u.Attributes); err == nil {
+		if b, err := marshalJSON(u.Attributes, ""); err == nil {
 			p.Attributes = b
 		}
 	}
@@ -158,7 +158,7 @@ func attributesOf(raw json.RawMessage) (models.JSONObject, []error) {
 	if raw[0] != '{' || dec.Decode(&obj) != nil || dec.More() {
 		return nil, bad("must be a JSON object, such as {\"department\": \"R&D\"}")
 	}
-	compact, err := json.Marshal(obj)
+	compact, err := marshalJSON(obj, "")
 	if err != nil {
 		return nil, bad("must be a JSON object")
 	}
@@ -224,4 +224,18 @@ func (s *Users) Profile(ctx context.Context, id string) (*ProfileSpec, error) {
 	}
 	p := ProfileOf(u)
 	return &p, nil
+}
+
+// marshalJSON encodes v as JSON without escaping <, > and & (attributes
+// are data, not HTML: "R&D" stays "R&D" and counts 3 bytes), indented
+// when indent is set.
+func marshalJSON(v any, indent string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }

@@ -40,8 +40,13 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)
 	}
-	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeAdmin, clients.ScopeIntrospect} {
+	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeGroups, clients.ScopeAdmin, clients.ScopeIntrospect} {
 		f.Scopes = append(f.Scopes, templates.Option{Value: s, Label: s, Checked: has(spec.Scopes, s)})
+	}
+	// The allowed groups, checked; the page adds the other groups
+	// (UI.groupOptions).
+	for _, g := range spec.AllowedGroups {
+		f.Groups = append(f.Groups, templates.Option{Value: g, Label: g, Checked: true})
 	}
 	for _, m := range []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey} {
 		f.Methods = append(f.Methods, templates.Option{Value: m, Label: MethodName(m), Checked: has(spec.AllowedLoginMethods, m)})
@@ -91,6 +96,7 @@ func specFromForm(c *gin.Context) clients.Spec {
 		IDTokenTTL:             formSeconds(c, "id_token_ttl"),
 		MinACR:                 c.PostForm("min_acr"),
 		UserVerification:       c.PostForm("user_verification"),
+		AllowedGroups:          c.PostFormArray("allowed_groups"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")
@@ -175,6 +181,10 @@ func (u *UI) clientNew(c *gin.Context) error {
 	spec.Normalize()
 	f := newClientForm(spec, true)
 	f.Action, f.Submit = "/console/clients", "Register client"
+	var err error
+	if f.Groups, err = u.groupOptions(c.Request.Context(), nil); err != nil {
+		return err
+	}
 	return u.pages.ConsoleClientForm(c.Writer, 200, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 }
 
@@ -186,6 +196,9 @@ func (u *UI) clientCreate(c *gin.Context) error {
 		f := newClientForm(spec, true)
 		f.Action, f.Submit = "/console/clients", "Register client"
 		if setFormErrors(&f, err) {
+			if f.Groups, err = u.groupOptions(c.Request.Context(), checkedValues(f.Groups)); err != nil {
+				return err
+			}
 			return u.pages.ConsoleClientForm(c.Writer, 422, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 		}
 		return err
@@ -221,6 +234,11 @@ func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *templ
 		f = &nf
 	}
 	f.Action, f.Submit = "/console/clients/"+url.PathEscape(view.ID), "Save changes"
+	groups, err := u.groupOptions(c.Request.Context(), checkedValues(f.Groups))
+	if err != nil {
+		return err
+	}
+	f.Groups = groups
 	typ := "Confidential"
 	if view.Public {
 		typ = "Public"
