@@ -62,6 +62,8 @@ type DataStore interface {
 	GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error)
 	RevokeLoginSession(ctx context.Context, id string) error
 	ReplaceClientSecretHash(ctx context.Context, old, hash string) error
+	// ListCustomScopes feeds the custom scopes (scopes.go).
+	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 	// ListClients feeds the union of the clients' web origins (cors.go).
 	ListClients(ctx context.Context) ([]models.Client, error)
 }
@@ -109,18 +111,21 @@ type TokenObserver interface {
 
 // Provider is the OpenID Connect provider.
 type Provider struct {
-	cfg       Config
-	st        DataStore
-	keys      *keys.Manager
-	sessions  *websession.Manager
-	policies  PolicySource
-	pages     *templates.Renderer
-	log       *slog.Logger
-	fosite    fosite.OAuth2Provider
-	fcfg      *fosite.Config
-	storage   *Storage
-	clients   *expirable.LRU[string, *Client]
+	cfg      Config
+	st       DataStore
+	keys     *keys.Manager
+	sessions *websession.Manager
+	policies PolicySource
+	pages    *templates.Renderer
+	log      *slog.Logger
+	fosite   fosite.OAuth2Provider
+	fcfg     *fosite.Config
+	storage  *Storage
+	clients  *expirable.LRU[string, *Client]
+	// discovery is the document without custom scopes, served until they
+	// can be read; scopes the custom scopes and the full document.
 	discovery []byte
+	scopes    scopeCache
 	// originCache is the union of the clients' web origins (cors.go).
 	originCache originCache
 	tokens      TokenObserver
@@ -201,7 +206,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
 	)
-	d, err := p.buildDiscovery()
+	d, err := p.buildDiscovery(nil)
 	if err != nil {
 		return nil, err
 	}

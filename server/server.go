@@ -123,6 +123,8 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 		switch c.Kind {
 		case store.ChangeClient:
 			provider.InvalidateClient(c.ID)
+		case store.ChangeScope:
+			provider.InvalidateScopes()
 		case store.ChangePolicy:
 			live.Invalidate()
 		case store.ChangeKeys:
@@ -131,6 +133,7 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 			stats.Wake()
 		case store.ChangeResync:
 			provider.InvalidateClients()
+			provider.InvalidateScopes()
 			live.Invalidate()
 			km.Invalidate()
 			stats.Wake()
