@@ -126,6 +126,9 @@ func (p *Provider) handleToken(c *gin.Context) {
 		return
 	}
 	p.fosite.WriteAccessResponse(ctx, c.Writer, ar, resp)
+	if p.tokens != nil {
+		p.tokens.TokenIssued(form.Get("grant_type"), client.GetID())
+	}
 }
 
 func (p *Provider) handleIntrospect(c *gin.Context) {
