@@ -73,6 +73,12 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.GET("/users/:id/groups", c.api(c.apiUserGroups))
 	r.POST("/admin-invites", c.api(c.apiInvite))
 
+	r.GET("/scopes", c.api(c.apiListScopes))
+	r.POST("/scopes", c.api(c.apiCreateScope))
+	r.GET("/scopes/:name", c.api(c.apiGetScope))
+	r.PUT("/scopes/:name", c.api(c.apiUpdateScope))
+	r.DELETE("/scopes/:name", c.api(c.apiDeleteScope))
+
 	r.GET("/groups", c.api(c.apiListGroups))
 	r.POST("/groups", c.api(c.apiCreateGroup))
 	r.GET("/groups/:name", c.api(c.apiGetGroup))

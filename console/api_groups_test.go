@@ -167,6 +167,18 @@ func TestGroupsAPI(t *testing.T) {
 		if len(members.Items) != 2 || members.Items[0].Email != "ada@example.test" || members.Items[1].Email != "bob@example.test" {
 			t.Errorf("members: %s", b)
 		}
+		// Members come a page at a time.
+		_, b, _ = api.do("GET", p+"/groups/engineering/members?limit=1&offset=1", nil)
+		var page console.List[console.UserView]
+		must(t, json.Unmarshal(b, &page))
+		if len(page.Items) != 1 || page.Items[0].Email != "bob@example.test" || page.HasMore {
+			t.Errorf("second page of members: %s", b)
+		}
+		_, b, _ = api.do("GET", p+"/groups/engineering/members?limit=1", nil)
+		must(t, json.Unmarshal(b, &page))
+		if len(page.Items) != 1 || page.Items[0].Email != "ada@example.test" || !page.HasMore || page.NextOffset == nil || *page.NextOffset != 1 {
+			t.Errorf("first page of members: %s", b)
+		}
 		_, b, _ = api.do("GET", p+"/groups/engineering", nil)
 		var g console.GroupView
 		must(t, json.Unmarshal(b, &g))

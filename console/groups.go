@@ -119,29 +119,38 @@ func pageOf[T any](all []T, offset, limit int) ([]T, bool, error) {
 
 // Get returns one group with its member count.
 func (s *Groups) Get(ctx context.Context, name string) (*GroupView, error) {
-	g, err := s.st.GetGroup(ctx, name)
+	g, err := s.st.GroupSummary(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	g.MemberCount = int64(len(g.Members))
 	v := viewGroup(g)
 	return &v, nil
 }
 
-// Members returns a page of a group's members, ordered by address.
+// Members returns a page of a group's members, ordered by address, and
+// whether more follow.
 func (s *Groups) Members(ctx context.Context, name string, offset, limit int) ([]UserView, bool, error) {
 	if offset < 0 || offset > MaxOffset {
 		return nil, false, invalid("offset", "between 0 and %d", MaxOffset)
 	}
-	g, err := s.st.GetGroup(ctx, name)
+	g, err := s.st.GroupSummary(ctx, name)
 	if err != nil {
 		return nil, false, err
 	}
-	out := make([]UserView, len(g.Members))
-	for i := range g.Members {
-		out[i] = ViewUser(&g.Members[i])
+	limit = ClampLimit(limit)
+	rows, err := s.st.GroupMembers(ctx, g.ID, offset, limit+1)
+	if err != nil {
+		return nil, false, err
 	}
-	return pageOf(out, offset, ClampLimit(limit))
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	out := make([]UserView, len(rows))
+	for i := range rows {
+		out[i] = ViewUser(&rows[i])
+	}
+	return out, more, nil
 }
 
 // Create adds a group; a taken name is a 409 naming the field.
@@ -263,7 +272,7 @@ func (s *Groups) resolveUser(ctx context.Context, ref string) (*models.User, err
 // AddMember makes the user (an id or an email address) a member of the
 // group; the user's next token carries it.
 func (s *Groups) AddMember(ctx context.Context, name, userRef string) (*UserView, error) {
-	if _, err := s.st.GetGroup(ctx, name); err != nil {
+	if _, err := s.st.GroupSummary(ctx, name); err != nil {
 		return nil, err
 	}
 	u, err := s.resolveUser(ctx, userRef)
@@ -285,7 +294,7 @@ func (s *Groups) AddMember(ctx context.Context, name, userRef string) (*UserView
 
 // RemoveMember ends a membership; the user's next token lacks the group.
 func (s *Groups) RemoveMember(ctx context.Context, name, userID string) error {
-	if _, err := s.st.GetGroup(ctx, name); err != nil {
+	if _, err := s.st.GroupSummary(ctx, name); err != nil {
 		return err
 	}
 	if err := s.st.RemoveGroupMember(ctx, name, userID); err != nil {

@@ -47,7 +47,8 @@ type userStore interface {
 // groupStore backs Groups.
 type groupStore interface {
 	ListGroups(ctx context.Context) ([]models.Group, error)
-	GetGroup(ctx context.Context, name string) (*models.Group, error)
+	GroupSummary(ctx context.Context, name string) (*models.Group, error)
+	GroupMembers(ctx context.Context, groupID string, offset, limit int) ([]models.User, error)
 	CreateGroup(ctx context.Context, g *models.Group) error
 	UpdateGroupDescription(ctx context.Context, name, description string) error
 	DeleteGroup(ctx context.Context, name string) error
@@ -56,6 +57,16 @@ type groupStore interface {
 	UserGroups(ctx context.Context, userID string) ([]string, error)
 	GetUser(ctx context.Context, id string) (*models.User, error)
 	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
+	ListClients(ctx context.Context) ([]models.Client, error)
+}
+
+// scopeStore backs Scopes.
+type scopeStore interface {
+	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
+	GetCustomScope(ctx context.Context, name string) (*models.CustomScope, error)
+	CreateCustomScope(ctx context.Context, sc *models.CustomScope) error
+	UpdateCustomScope(ctx context.Context, sc *models.CustomScope) error
+	DeleteCustomScope(ctx context.Context, name string) error
 	ListClients(ctx context.Context) ([]models.Client, error)
 }
 
@@ -76,6 +87,7 @@ type StatsStore interface {
 var (
 	_ auditStore = (*store.Store)(nil)
 	_ userStore  = (*store.Store)(nil)
+	_ scopeStore = (*store.Store)(nil)
 	_ groupStore = (*store.Store)(nil)
 	_ StatsStore = (*store.Store)(nil)
 )

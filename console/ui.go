@@ -71,6 +71,10 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.POST("/console/users/:id/disable", u.handle(u.userDisable))
 	r.POST("/console/users/:id/enable", u.handle(u.userEnable))
 	u.mountGroups(r)
+	r.GET("/console/scopes", u.handle(u.scopeList))
+	r.POST("/console/scopes", u.handle(u.scopeCreate))
+	r.GET("/console/scopes/:name", u.handle(u.scopeShow))
+	r.POST("/console/scopes/:name", u.handle(u.scopeUpdate))
 	r.GET("/console/policies", u.handle(u.policiesShow))
 	r.POST("/console/policies", u.handle(u.policiesSave))
 	r.GET("/console/keys", u.handle(u.keysShow))
@@ -137,6 +141,8 @@ func flashText(code string) string {
 		"profile_saved":   "Profile saved.",
 		"group_joined":    "Added to the group: their next token carries it.",
 		"group_left":      "Removed from the group: their next token no longer carries it.",
+		"scope_saved":     "Scope saved.",
+		"scope_deleted":   "Scope deleted.",
 	}[code]
 }
 

@@ -127,6 +127,19 @@ func TestConsolePagesInChromium(t *testing.T) {
 		t.Error("user page does not name the passkey's model and storage")
 	}
 	checkConsolePage(t, ctx, "console-user", false)
+	open("/console/scopes", "#scope_name")
+	browsertest.Do(t, ctx, "define a scope that shadows a claim",
+		chromedp.SendKeys("#scope_name", "hr"), chromedp.SendKeys("#scope_description", "Your HR record"),
+		chromedp.SendKeys("#scope_claims", "email = attribute:mail"),
+		chromedp.Click(`form.scope-form button[type=submit]`), chromedp.WaitVisible("#scope_claims-error"))
+	checkConsolePage(t, ctx, "console-scopes-error", false)
+	browsertest.Do(t, ctx, "define a scope",
+		chromedp.SetValue("#scope_claims", "roles = attribute:roles\nteams = groups"),
+		chromedp.Click(`form.scope-form button[type=submit]`), chromedp.WaitVisible("details.danger-zone"))
+	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
+	checkConsolePage(t, ctx, "console-scope", false)
+	open("/console/scopes", "#scope_name")
+	checkConsolePage(t, ctx, "console-scopes", false)
 	open("/console/policies", "#user_verification")
 	checkConsolePage(t, ctx, "console-policies", false)
 	open("/console/keys", "table")

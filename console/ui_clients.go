@@ -181,6 +181,9 @@ func (u *UI) clientNew(c *gin.Context) error {
 	spec.Normalize()
 	f := newClientForm(spec, true)
 	f.Action, f.Submit = "/console/clients", "Register client"
+	if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+		return err
+	}
 	var err error
 	if f.Groups, err = u.groupOptions(c.Request.Context(), nil); err != nil {
 		return err
@@ -195,6 +198,9 @@ func (u *UI) clientCreate(c *gin.Context) error {
 		spec.Normalize()
 		f := newClientForm(spec, true)
 		f.Action, f.Submit = "/console/clients", "Register client"
+		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+			return err
+		}
 		if setFormErrors(&f, err) {
 			if f.Groups, err = u.groupOptions(c.Request.Context(), checkedValues(f.Groups)); err != nil {
 				return err
@@ -231,6 +237,9 @@ func (u *UI) clientShow(c *gin.Context) error {
 func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *templates.ClientForm) error {
 	if f == nil {
 		nf := newClientForm(view.Spec, false)
+		if err := u.customScopeOptions(c, &nf, view.Scopes); err != nil {
+			return err
+		}
 		f = &nf
 	}
 	f.Action, f.Submit = "/console/clients/"+url.PathEscape(view.ID), "Save changes"
@@ -259,6 +268,9 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 		}
 		spec.Normalize()
 		f := newClientForm(spec, false)
+		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+			return err
+		}
 		if setFormErrors(&f, err) {
 			return u.renderClient(c, 422, cur, &f)
 		}

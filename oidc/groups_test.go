@@ -225,6 +225,11 @@ func TestPreferredUsernameOnlyFromAUsername(t *testing.T) {
 		if _, ui := userinfo(t, env, tok.AccessToken); ui["preferred_username"] != nil {
 			t.Fatalf("userinfo has preferred_username without a username: %v", ui)
 		}
+		// Introspection tells a resource server the address and whether it
+		// is proven, with the email scope (RFC 7662 §2.2 extensions).
+		if in := f.wantActive(tok.AccessToken, "access_token", true); in["email"] != f.user.Email || in["email_verified"] != true {
+			t.Fatalf("introspection = %v, want email and email_verified", in)
+		}
 
 		username := "ada" + strings.ToLower(websession.RandomToken(4))
 		username = strings.NewReplacer("-", "", "_", "").Replace(username)
@@ -251,6 +256,10 @@ func TestPreferredUsernameOnlyFromAUsername(t *testing.T) {
 		tok = f.tokens("openid", "email")
 		if c := f.idTokenClaims(tok); c["preferred_username"] != nil || c["given_name"] != nil {
 			t.Fatalf("profile claims without the profile scope: %v", c)
+		}
+		tok = f.tokens("openid")
+		if in := f.wantActive(tok.AccessToken, "access_token", true); in["email"] != nil || in["email_verified"] != nil {
+			t.Fatalf("introspection without the email scope = %v", in)
 		}
 	})
 }

@@ -172,6 +172,14 @@ func examplePages() []struct {
 		{"console_keys", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleKeys(w, 200, Page{Title: "Signing keys"}, shell, []KeyRow{{KID: "k1", Alg: "RS256", State: "current", StateClass: "ok", Created: "a", Activated: "b", Retired: "—", Expires: "—"}})
 		}},
+		{"console_scopes", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleScopes(w, 422, Page{Title: "Custom scopes"}, shell, ConsoleScopesView{Rows: []ScopeRow{{Name: "roles", Claims: "roles, teams", Clients: 2, Description: "Your roles"}},
+				Form: ScopeForm{New: true, Action: "/console/scopes", Submit: "Define scope", Name: "x", Claims: "email = attribute:mail", Errors: map[string]string{"claims": "Claim \"email\" is registered."}, Problem: "Not saved."}})
+		}},
+		{"console_scope", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleScope(w, 200, Page{Title: "Scope roles"}, shell, ConsoleScopeView{Name: "roles", Clients: []ClientSummary{{ID: "c1", Name: "Acme"}},
+				Form: ScopeForm{Action: "/console/scopes/roles", Submit: "Save changes", Name: "roles", Claims: "roles = attribute:roles", Errors: map[string]string{}}})
+		}},
 		{"console_audit", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleAudit(w, 200, Page{Title: "Audit log"}, shell, ConsoleAuditView{Action: "client.create", Filtered: true, Next: "/console/audit?cursor=x",
 				Rows: []AuditRow{{At: "a", Actor: "admin", ActorKind: "user", Action: "client.create", TargetType: "client", TargetID: "c1", IP: "127.0.0.1", Before: "{}", After: `{"a":1}`}}})
