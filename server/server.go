@@ -26,6 +26,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/hashgate"
 	"github.com/sesame-idp/sesame/internal/httpx"
@@ -75,9 +76,10 @@ type Deps struct {
 	// Secret is the raw system secret; purposes derive their own keys.
 	Secret []byte
 	Logger *slog.Logger
-	// Clock is this replica's clock (nil: time.Now). Only tests offset it,
-	// to show replicas with skewed clocks agree (server/clustertest).
-	Clock func() time.Time
+	// ClockOffset offsets this process's clock (internal/clock). Only
+	// tests set it, to show replicas with skewed clocks agree
+	// (server/clustertest).
+	ClockOffset time.Duration
 }
 
 // Server is a configured Sesame.
@@ -140,6 +142,9 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if deps.ClockOffset != 0 {
+		clock.SetOffset(deps.ClockOffset)
+	}
 	// The live global policy, built first and handed to each reader at
 	// construction: one cached copy (policy.CacheTTL) asked on each
 	// request; a change saved on this replica (the console) is seen at
@@ -182,6 +187,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		AuthCodeTTL:               cfg.AuthCodeTTL,
 		InteractionTTL:            cfg.InteractionTTL,
 		RefreshTokenReuseInterval: cfg.RefreshTokenReuseInterval,
+		ClockSkewLeeway:           cfg.ClockSkewLeeway,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
