@@ -25,6 +25,10 @@ import (
 	"github.com/sesame-idp/sesame/internal/clock"
 )
 
+// fosite's JWT checks (client assertions, id_token_hint) read the
+// replica's clock, as everything else does.
+func init() { jwt.TimeFunc = clock.Now }
+
 // SetExpiresAt implements fosite.Session. fosite computes expiries from
 // the system clock; they are kept in this replica's clock (the same but in
 // skew tests, where internal/clock is offset).
