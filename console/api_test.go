@@ -261,6 +261,8 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		api.call(s, "POST", p+"/admin-invites", map[string]string{"email": "new-admin@example.test"}, 201)
 		api.call(s, "POST", p+"/admin-invites", map[string]string{"email": "nope"}, 422)
 
+		exerciseScopesAPI(t, env, api, s)
+
 		// Keys, policies, audit, stats.
 		api.call(s, "GET", p+"/keys", nil, 200)
 		api.call(s, "POST", p+"/keys/rotate", nil, 200)
@@ -297,6 +299,7 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 
 		api.call(s, "DELETE", p+"/clients/"+created.ID, nil, 204)
 		api.call(s, "DELETE", p+"/clients/"+created.ID, nil, 404)
+		callGroupsAPI(t, env, s, api)
 
 		// Errors of authentication match the document too.
 		anon := &caller{t: t, env: env}

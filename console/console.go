@@ -26,6 +26,8 @@ import (
 type Services struct {
 	Clients  *Clients
 	Users    *Users
+	Scopes   *Scopes
+	Groups   *Groups
 	Keys     *Keys
 	Policies *Policies
 	Audit    *Audit
@@ -46,6 +48,11 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 		Policies: pol,
 		Clients:  &Clients{svc: clients.NewService(st, secrets), st: st, cache: cache, audit: audit, policies: pol},
 		Users:    &Users{st: st, audit: audit},
+		Scopes:   &Scopes{st: st, audit: audit},
+		Groups:   &Groups{st: st, audit: audit},
+	}
+	if sc, ok := cache.(ScopeCache); ok {
+		s.Scopes.cache = sc
 	}
 	if km != nil {
 		s.Keys = &Keys{km: km, st: st, audit: audit}

@@ -40,6 +40,34 @@ type userStore interface {
 	DeleteUser(ctx context.Context, id string) error
 	GetCredential(ctx context.Context, id string) (*models.WebAuthnCredential, error)
 	DeleteCredential(ctx context.Context, userID, id string) error
+	SetUserProfile(ctx context.Context, id string, p store.UserProfile) error
+	UserGroups(ctx context.Context, userID string) ([]string, error)
+}
+
+// groupStore backs Groups.
+type groupStore interface {
+	ListGroups(ctx context.Context) ([]models.Group, error)
+	GroupSummary(ctx context.Context, name string) (*models.Group, error)
+	GroupMembers(ctx context.Context, groupID string, offset, limit int) ([]models.User, error)
+	CreateGroup(ctx context.Context, g *models.Group) error
+	UpdateGroupDescription(ctx context.Context, name, description string) error
+	DeleteGroup(ctx context.Context, name string) error
+	AddGroupMember(ctx context.Context, name, userID string) error
+	RemoveGroupMember(ctx context.Context, name, userID string) error
+	UserGroups(ctx context.Context, userID string) ([]string, error)
+	GetUser(ctx context.Context, id string) (*models.User, error)
+	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
+	ListClients(ctx context.Context) ([]models.Client, error)
+}
+
+// scopeStore backs Scopes.
+type scopeStore interface {
+	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
+	GetCustomScope(ctx context.Context, name string) (*models.CustomScope, error)
+	CreateCustomScope(ctx context.Context, sc *models.CustomScope) error
+	UpdateCustomScope(ctx context.Context, sc *models.CustomScope) error
+	DeleteCustomScope(ctx context.Context, name string) error
+	ListClients(ctx context.Context) ([]models.Client, error)
 }
 
 // StatsStore backs StatsService: counts and recent events, never a scan
@@ -59,5 +87,7 @@ type StatsStore interface {
 var (
 	_ auditStore = (*store.Store)(nil)
 	_ userStore  = (*store.Store)(nil)
+	_ scopeStore = (*store.Store)(nil)
+	_ groupStore = (*store.Store)(nil)
 	_ StatsStore = (*store.Store)(nil)
 )

@@ -70,6 +70,11 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.GET("/console/users/:id", u.handle(u.userShow))
 	r.POST("/console/users/:id/disable", u.handle(u.userDisable))
 	r.POST("/console/users/:id/enable", u.handle(u.userEnable))
+	u.mountGroups(r)
+	r.GET("/console/scopes", u.handle(u.scopeList))
+	r.POST("/console/scopes", u.handle(u.scopeCreate))
+	r.GET("/console/scopes/:name", u.handle(u.scopeShow))
+	r.POST("/console/scopes/:name", u.handle(u.scopeUpdate))
 	r.GET("/console/policies", u.handle(u.policiesShow))
 	r.POST("/console/policies", u.handle(u.policiesSave))
 	r.GET("/console/keys", u.handle(u.keysShow))
@@ -128,6 +133,16 @@ func flashText(code string) string {
 		"passlink_sent":   "Sign-in link sent. It works once, in whichever browser opens it.",
 		"policies_saved":  "Policies saved.",
 		"keys_rotated":    "A new signing key was created.",
+		"group_created":   "Group created. Add its members below.",
+		"group_saved":     "Group saved.",
+		"group_deleted":   "Group deleted.",
+		"member_added":    "Member added: their next token carries the group.",
+		"member_removed":  "Member removed: their next token no longer carries the group.",
+		"profile_saved":   "Profile saved.",
+		"group_joined":    "Added to the group: their next token carries it.",
+		"group_left":      "Removed from the group: their next token no longer carries it.",
+		"scope_saved":     "Scope saved.",
+		"scope_deleted":   "Scope deleted.",
 	}[code]
 }
 

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -62,17 +63,7 @@ func TestConsolePagesInChromium(t *testing.T) {
 		must(t, env.Store.RecordAuthEvent(bg, &e))
 	}
 
-	// The admin's session cookie, into Chromium.
-	iss, _ := url.Parse(env.Issuer)
-	for _, c := range httpBrowser.Jar.Cookies(iss) {
-		if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: env.Issuer}); err != nil {
-			t.Fatalf("set cookie: %v", err)
-		}
-	}
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__csp = [];
-document.addEventListener("securitypolicyviolation", function (e) { window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sample || "")); });`}); err != nil {
-		t.Fatal(err)
-	}
+	adminInChromium(t, ctx, env, httpBrowser)
 
 	open := func(path, waitFor string) {
 		t.Helper()
@@ -136,6 +127,19 @@ document.addEventListener("securitypolicyviolation", function (e) { window.__csp
 		t.Error("user page does not name the passkey's model and storage")
 	}
 	checkConsolePage(t, ctx, "console-user", false)
+	open("/console/scopes", "#scope_name")
+	browsertest.Do(t, ctx, "define a scope that shadows a claim",
+		chromedp.SendKeys("#scope_name", "hr"), chromedp.SendKeys("#scope_description", "Your HR record"),
+		chromedp.SendKeys("#scope_claims", "email = attribute:mail"),
+		chromedp.Click(`form.scope-form button[type=submit]`), chromedp.WaitVisible("#scope_claims-error"))
+	checkConsolePage(t, ctx, "console-scopes-error", false)
+	browsertest.Do(t, ctx, "define a scope",
+		chromedp.SetValue("#scope_claims", "roles = attribute:roles\nteams = groups"),
+		chromedp.Click(`form.scope-form button[type=submit]`), chromedp.WaitVisible("details.danger-zone"))
+	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
+	checkConsolePage(t, ctx, "console-scope", false)
+	open("/console/scopes", "#scope_name")
+	checkConsolePage(t, ctx, "console-scopes", false)
 	open("/console/policies", "#user_verification")
 	checkConsolePage(t, ctx, "console-policies", false)
 	open("/console/keys", "table")
@@ -162,6 +166,23 @@ document.addEventListener("securitypolicyviolation", function (e) { window.__csp
 		time.Sleep(200 * time.Millisecond)
 	}
 	_ = admin
+}
+
+// adminInChromium puts the admin's session cookie (httpBrowser's) into
+// Chromium and records every CSP violation in window.__csp, which
+// checkConsolePage reports.
+func adminInChromium(t *testing.T, ctx context.Context, env *servertest.Env, httpBrowser *http.Client) {
+	t.Helper()
+	iss, _ := url.Parse(env.Issuer)
+	for _, c := range httpBrowser.Jar.Cookies(iss) {
+		if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: env.Issuer}); err != nil {
+			t.Fatalf("set cookie: %v", err)
+		}
+	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) { window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sample || "")); });`}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type consoleView struct {

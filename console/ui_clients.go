@@ -40,8 +40,13 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)
 	}
-	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeAdmin, clients.ScopeIntrospect} {
+	for _, s := range []string{clients.ScopeOpenID, clients.ScopeProfile, clients.ScopeEmail, clients.ScopeOfflineAccess, clients.ScopeGroups, clients.ScopeAdmin, clients.ScopeIntrospect} {
 		f.Scopes = append(f.Scopes, templates.Option{Value: s, Label: s, Checked: has(spec.Scopes, s)})
+	}
+	// The allowed groups, checked; the page adds the other groups
+	// (UI.groupOptions).
+	for _, g := range spec.AllowedGroups {
+		f.Groups = append(f.Groups, templates.Option{Value: g, Label: g, Checked: true})
 	}
 	for _, m := range []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey} {
 		f.Methods = append(f.Methods, templates.Option{Value: m, Label: MethodName(m), Checked: has(spec.AllowedLoginMethods, m)})
@@ -91,6 +96,7 @@ func specFromForm(c *gin.Context) clients.Spec {
 		IDTokenTTL:             formSeconds(c, "id_token_ttl"),
 		MinACR:                 c.PostForm("min_acr"),
 		UserVerification:       c.PostForm("user_verification"),
+		AllowedGroups:          c.PostFormArray("allowed_groups"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")
@@ -175,6 +181,13 @@ func (u *UI) clientNew(c *gin.Context) error {
 	spec.Normalize()
 	f := newClientForm(spec, true)
 	f.Action, f.Submit = "/console/clients", "Register client"
+	if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+		return err
+	}
+	var err error
+	if f.Groups, err = u.groupOptions(c.Request.Context(), nil); err != nil {
+		return err
+	}
 	return u.pages.ConsoleClientForm(c.Writer, 200, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 }
 
@@ -185,7 +198,13 @@ func (u *UI) clientCreate(c *gin.Context) error {
 		spec.Normalize()
 		f := newClientForm(spec, true)
 		f.Action, f.Submit = "/console/clients", "Register client"
+		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+			return err
+		}
 		if setFormErrors(&f, err) {
+			if f.Groups, err = u.groupOptions(c.Request.Context(), checkedValues(f.Groups)); err != nil {
+				return err
+			}
 			return u.pages.ConsoleClientForm(c.Writer, 422, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 		}
 		return err
@@ -218,9 +237,17 @@ func (u *UI) clientShow(c *gin.Context) error {
 func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *templates.ClientForm) error {
 	if f == nil {
 		nf := newClientForm(view.Spec, false)
+		if err := u.customScopeOptions(c, &nf, view.Scopes); err != nil {
+			return err
+		}
 		f = &nf
 	}
 	f.Action, f.Submit = "/console/clients/"+url.PathEscape(view.ID), "Save changes"
+	groups, err := u.groupOptions(c.Request.Context(), checkedValues(f.Groups))
+	if err != nil {
+		return err
+	}
+	f.Groups = groups
 	typ := "Confidential"
 	if view.Public {
 		typ = "Public"
@@ -241,6 +268,9 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 		}
 		spec.Normalize()
 		f := newClientForm(spec, false)
+		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+			return err
+		}
 		if setFormErrors(&f, err) {
 			return u.renderClient(c, 422, cur, &f)
 		}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -29,6 +30,12 @@ func (u *UI) userList(c *gin.Context) error {
 }
 
 func (u *UI) userShow(c *gin.Context) error {
+	return u.renderUser(c, http.StatusOK, nil, "")
+}
+
+// renderUser shows a user's page; profile, when set, is a refused profile
+// edit and groupErr a refused group change.
+func (u *UI) renderUser(c *gin.Context, status int, profile *templates.ProfileForm, groupErr string) error {
 	ctx := c.Request.Context()
 	d, err := u.c.Users.Show(ctx, c.Param("id"))
 	if err != nil {
@@ -41,6 +48,15 @@ func (u *UI) userShow(c *gin.Context) error {
 	du := d.User
 	v := templates.ConsoleUserView{User: templates.UserSummary{ID: du.ID, Email: du.Email, EmailVerified: du.EmailVerified,
 		DisplayName: du.DisplayName, Disabled: du.Disabled, Admin: du.Admin, CreatedAt: du.CreatedAt}, Passlinks: u.c != nil && u.c.Users.CanSendPasslink()}
+	if profile == nil {
+		f := profileForm(d.Profile)
+		profile = &f
+	}
+	v.Profile = *profile
+	if v.Groups, err = u.userGroups(ctx, d.Groups); err != nil {
+		return err
+	}
+	v.Groups.Error = groupErr
 	for _, cr := range d.Credentials {
 		r := templates.CredRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt),
 			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: "Passkey", Storage: "Device-bound"}
@@ -76,7 +92,7 @@ func (u *UI) userShow(c *gin.Context) error {
 		}
 		v.Events = append(v.Events, r)
 	}
-	return u.pages.ConsoleUser(c.Writer, 200, templates.Page{Title: d.User.Email}, u.shell(c, "users"), v)
+	return u.pages.ConsoleUser(c.Writer, status, templates.Page{Title: d.User.Email}, u.shell(c, "users"), v)
 }
 
 func uiTrunc(s string, n int) string {

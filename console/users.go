@@ -21,20 +21,26 @@ type Users struct {
 
 // UserView is a user as the console and API show it.
 type UserView struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	DisplayName   string    `json:"display_name"`
-	Disabled      bool      `json:"disabled"`
-	Admin         bool      `json:"admin"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            string `json:"id"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	DisplayName   string `json:"display_name"`
+	// Username is the preferred_username claim; "" when unset.
+	Username  string    `json:"username"`
+	Disabled  bool      `json:"disabled"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ViewUser builds the view of u.
 func ViewUser(u *models.User) UserView {
-	return UserView{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, DisplayName: u.DisplayName,
+	v := UserView{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, DisplayName: u.DisplayName,
 		Disabled: u.Disabled, Admin: u.IsAdmin(), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if u.Username != nil {
+		v.Username = *u.Username
+	}
+	return v
 }
 
 // CredentialView is a WebAuthn credential without its key material.
@@ -74,10 +80,12 @@ type EventView struct {
 	IP       string    `json:"ip"`
 }
 
-// UserDetail is the user page: the user, credentials, live sessions and
-// recent sign-ins.
+// UserDetail is the user page: the user, their profile and groups,
+// credentials, live sessions and recent sign-ins.
 type UserDetail struct {
 	User        UserView         `json:"user"`
+	Profile     ProfileSpec      `json:"profile"`
+	Groups      []string         `json:"groups"`
 	Credentials []CredentialView `json:"credentials"`
 	Sessions    []SessionView    `json:"sessions"`
 	Events      []EventView      `json:"recent_events"`
@@ -129,7 +137,11 @@ func (s *Users) Show(ctx context.Context, id string) (*UserDetail, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &UserDetail{User: ViewUser(u), Credentials: []CredentialView{}, Sessions: []SessionView{}, Events: []EventView{}}
+	groups, err := s.st.UserGroups(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &UserDetail{User: ViewUser(u), Profile: ProfileOf(u), Groups: nonNil(groups), Credentials: []CredentialView{}, Sessions: []SessionView{}, Events: []EventView{}}
 	for _, c := range creds {
 		d.Credentials = append(d.Credentials, CredentialView{ID: c.ID, Kind: c.Kind, Name: c.Name, AAGUID: c.AAGUID,
 			Model: passkey.AuthenticatorName(c.AAGUID), Synced: c.BackupEligible, UV: c.UserVerified, Flagged: c.CloneWarning,

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -61,7 +62,11 @@ func (o *JSONObject) Scan(src any) error {
 	}
 	out := JSONObject{}
 	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out); err != nil {
+		// Numbers stay json.Number: an attribute such as an employee id
+		// keeps every digit on its way into a token.
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&out); err != nil {
 			return fmt.Errorf("scan json object: %w", err)
 		}
 	}

@@ -316,7 +316,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		return
 	}
 
-	groups, allowed, err := p.grantGroups(ctx, client, user.ID, ar.GetRequestedScopes())
+	g, allowed, err := p.grantGroups(ctx, client, user.ID, ar.GetRequestedScopes())
 	if err != nil {
 		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 		return
@@ -372,7 +372,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 			return
 		}
 	}
-	sess := p.newUserSession(user, groups, ls, client, ar.GetGrantedScopes(), requestedAt)
+	sess := p.newUserSession(user, g, ls, client, ar.GetGrantedScopes(), requestedAt)
 	// fosite stores the code, then the OpenID Connect and PKCE records, and
 	// may refuse after the first (e.g. an id_token_hint for another user):
 	// one transaction leaves either all of them or none.
@@ -400,7 +400,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 
 // newUserSession builds the session fosite stores with the grant: the ID
 // token claims (auth_time, amr, acr, sid and the scope claims).
-func (p *Provider) newUserSession(u *models.User, groups []string, ls *models.LoginSession, client *Client, scopes fosite.Arguments, requestedAt time.Time) *Session {
+func (p *Provider) newUserSession(u *models.User, g grant, ls *models.LoginSession, client *Client, scopes fosite.Arguments, requestedAt time.Time) *Session {
 	s := NewSession()
 	s.Subject = u.ID
 	s.SID = ls.ID
@@ -425,18 +425,20 @@ func (p *Provider) newUserSession(u *models.User, groups []string, ls *models.Lo
 		AuthenticationContextClassReference: ls.ACR,
 		Extra:                               map[string]any{"sid": ls.ID},
 	}
-	for k, v := range userClaims(u, groups, scopes) {
+	released := userClaims(u, g, scopes)
+	for k, v := range released {
 		claims.Extra[k] = v
 	}
 	s.Claims = claims
-	s.setAccessClaims(groups, scopes)
+	s.setAccessClaims(released)
 	return s
 }
 
 // userClaims are the claims a scope set releases (OIDC Core §5.4): the
-// standard profile and email claims, and groups (nil unless the groups
-// scope was granted).
-func userClaims(u *models.User, groups []string, scopes fosite.Arguments) map[string]any {
+// standard profile and email claims, groups (when the groups scope was
+// granted) and the claims of the granted custom scopes.
+func userClaims(u *models.User, g grant, scopes fosite.Arguments) map[string]any {
+	groups := g.groups
 	out := map[string]any{}
 	if scopes.Has("profile") {
 		name := u.DisplayName
@@ -466,6 +468,7 @@ func userClaims(u *models.User, groups []string, scopes fosite.Arguments) map[st
 		}
 		out["groups"] = groups
 	}
+	addCustomClaims(out, u, groups, slices.DeleteFunc(slices.Clone(g.custom), func(d models.CustomScope) bool { return !scopes.Has(d.Name) }))
 	return out
 }
 

@@ -27,6 +27,7 @@ var scopeText = map[string]templates.ScopeView{
 	"profile":        {Title: "See your name", Description: "Your display name."},
 	"email":          {Title: "See your email address", Description: "And whether it is verified."},
 	"offline_access": {Title: "Stay connected", Description: "Keep access while you are not using the app."},
+	ScopeGroups:      {Title: "See your groups", Description: "The names of the groups you belong to."},
 }
 
 // ResumeURL is where the hosted pages send the browser once an interaction
@@ -71,10 +72,21 @@ func (p *Provider) handleConsent(c *gin.Context) {
 	}
 	// The form's POST ends, through the resume URL, at the client.
 	allowClientRedirect(c, in, client)
+	// Custom scopes say what they share, in the admin's words.
+	custom, err := p.grantedCustom(c.Request.Context(), requestedScopes(in))
+	if err != nil {
+		p.pageFail(c, err)
+		return
+	}
 	var scopes []templates.ScopeView
 	for _, s := range requestedScopes(in) {
 		if v, ok := scopeText[s]; ok {
 			scopes = append(scopes, v)
+		}
+		for _, d := range custom {
+			if d.Name == s {
+				scopes = append(scopes, customScopeView(d))
+			}
 		}
 	}
 	c.Header("Cache-Control", "no-store")

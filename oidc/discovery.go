@@ -9,12 +9,14 @@ import (
 	"github.com/sesame-idp/sesame/models"
 )
 
-// Scopes Sesame knows.
-var supportedScopes = []string{"openid", "profile", "email", "offline_access", ScopeGroups}
+// supportedClaims are the claims of the built-in scopes and the ID token.
+var supportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "name", "preferred_username", "given_name", "family_name", "locale", "picture", "email", "email_verified", "groups"}
 
-// buildDiscovery serializes the discovery document once: it lists only
-// what the provider really does (OIDC Discovery 1.0 §3, RFC 8414).
-func (p *Provider) buildDiscovery() ([]byte, error) {
+// buildDiscovery serializes the discovery document: it lists only what
+// the provider really does (OIDC Discovery 1.0 §3, RFC 8414), the custom
+// scopes defs and their claims included (rebuilt when they change,
+// scopes.go).
+func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 	iss := p.cfg.Issuer
 	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	// fosite verifies RSA and ECDSA client assertions, not EdDSA ones, and
@@ -31,7 +33,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"end_session_endpoint":                             iss + PathLogout,
 		"introspection_endpoint":                           iss + PathIntrospect,
 		"revocation_endpoint":                              iss + PathRevoke,
-		"scopes_supported":                                 supportedScopes,
+		"scopes_supported":                                 discoveryScopes(defs),
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query", "form_post"},
 		"grant_types_supported":                            []string{"authorization_code", "refresh_token", "client_credentials"},
@@ -42,7 +44,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"introspection_endpoint_auth_methods_supported":    introspectionAuth,
 		"revocation_endpoint_auth_methods_supported":       authMethods,
 		"code_challenge_methods_supported":                 []string{"S256"},
-		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash", "name", "preferred_username", "given_name", "family_name", "locale", "picture", "email", "email_verified", "groups"},
+		"claims_supported":                                 discoveryClaims(defs),
 		"prompt_values_supported":                          []string{"none", "login", "consent"},
 		"acr_values_supported":                             models.ACRLevels,
 		"claims_parameter_supported":                       false,
@@ -60,5 +62,10 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 func (p *Provider) handleDiscovery(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")
 	p.corsAnyClient(c)
-	c.Data(http.StatusOK, "application/json", p.discovery)
+	_, doc, err := p.customScopes(c.Request.Context())
+	if err != nil {
+		// The last copy (or the built-in scopes alone) serves meanwhile.
+		p.log.WarnContext(c.Request.Context(), "discovery: load custom scopes", "err", err)
+	}
+	c.Data(http.StatusOK, "application/json", doc)
 }

@@ -143,6 +143,9 @@ func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err err
 	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
 		c.Header("WWW-Authenticate", `Basic realm="sesame", error="invalid_client"`)
 	}
+	if p.tokens != nil {
+		p.tokens.TokenRefused(c.Request.PostForm.Get("grant_type"), rfc.ErrorField)
+	}
 	p.fosite.WriteAccessError(ctx, c.Writer, ar, err)
 	c.Abort()
 }

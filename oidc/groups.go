@@ -14,26 +14,45 @@ import (
 // ScopeGroups releases the groups claim: the names of the user's groups.
 const ScopeGroups = "groups"
 
-// grantGroups loads the user's group names when the client limits who may
-// use it or the grant releases the groups claim (nil otherwise: no query
-// for the common case), and reports whether the user may use the client.
-// Read fresh for every token, so a membership change takes effect at the
-// next one.
-func (p *Provider) grantGroups(ctx context.Context, client *Client, userID string, scopes fosite.Arguments) (groups []string, allowed bool, err error) {
-	limited := len(client.m.AllowedGroups) > 0
-	if !limited && !scopes.Has(ScopeGroups) {
-		return nil, true, nil
-	}
-	groups, err = p.st.UserGroups(ctx, userID)
+// grant is what a grant's claims are built from besides the user: the
+// user's group names (nil when nothing needs them) and the definitions of
+// the granted custom scopes.
+type grant struct {
+	groups []string
+	custom []models.CustomScope
+}
+
+// grantGroups loads what the claims of a grant need and reports whether
+// the user may use the client. The user's group names are read when the
+// client limits who may use it or a granted scope releases groups (not
+// otherwise: no query for the common case), fresh for every token, so a
+// membership change takes effect at the next one.
+func (p *Provider) grantGroups(ctx context.Context, client *Client, userID string, scopes fosite.Arguments) (g grant, allowed bool, err error) {
+	g, err = p.loadGrant(ctx, userID, scopes, len(client.m.AllowedGroups) > 0)
 	if err != nil {
-		return nil, false, err
+		return g, false, err
 	}
-	if groups == nil {
-		groups = []string{}
-	}
-	return groups, !limited || slices.ContainsFunc(groups, func(g string) bool {
-		return slices.Contains(client.m.AllowedGroups, g)
+	return g, len(client.m.AllowedGroups) == 0 || slices.ContainsFunc(g.groups, func(name string) bool {
+		return slices.Contains(client.m.AllowedGroups, name)
 	}), nil
+}
+
+// loadGrant loads the granted custom scopes and, when wanted or released,
+// the user's groups.
+func (p *Provider) loadGrant(ctx context.Context, userID string, scopes fosite.Arguments, wantGroups bool) (g grant, err error) {
+	if g.custom, err = p.grantedCustom(ctx, scopes); err != nil {
+		return g, err
+	}
+	if !wantGroups && !scopes.Has(ScopeGroups) && !needsGroups(g.custom) {
+		return g, nil
+	}
+	if g.groups, err = p.st.UserGroups(ctx, userID); err != nil {
+		return g, err
+	}
+	if g.groups == nil {
+		g.groups = []string{}
+	}
+	return g, nil
 }
 
 // noAccess answers a signed-in user outside the client's allowed groups:

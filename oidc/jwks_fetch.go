@@ -9,6 +9,10 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/ory/fosite"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/sesame-idp/sesame/internal/httpx"
 )
@@ -28,11 +32,18 @@ type jwksFetcher struct {
 	inner fosite.JWKSFetcherStrategy
 	rc    *retryablehttp.Client
 	log   *slog.Logger
+	// tracer spans each resolution under the token request's span, so a
+	// trace shows whether fosite's cache answered or the outbound
+	// transport's GET (its child) went out.
+	tracer trace.Tracer
 }
 
 var _ fosite.JWKSFetcherStrategy = (*jwksFetcher)(nil)
 
-func newJWKSFetcher(hc *http.Client, log *slog.Logger) *jwksFetcher {
+func newJWKSFetcher(hc *http.Client, log *slog.Logger, tracer trace.Tracer) *jwksFetcher {
+	if tracer == nil {
+		tracer = noop.NewTracerProvider().Tracer("")
+	}
 	if hc == nil {
 		hc = httpx.OutboundClient(httpx.OutboundOptions{})
 	}
@@ -42,17 +53,20 @@ func newJWKSFetcher(hc *http.Client, log *slog.Logger) *jwksFetcher {
 	// tens of seconds and multiply what each request makes Sesame fetch.
 	rc.RetryMax = 0
 	rc.Logger = nil
-	return &jwksFetcher{inner: fosite.NewDefaultJWKSFetcherStrategy(fosite.JWKSFetcherWithHTTPClient(rc)), rc: rc, log: log}
+	return &jwksFetcher{inner: fosite.NewDefaultJWKSFetcherStrategy(fosite.JWKSFetcherWithHTTPClient(rc)), rc: rc, log: log, tracer: tracer}
 }
 
 // http is the guarded client in fosite's type, for fosite's other fetches.
 func (f *jwksFetcher) http() *retryablehttp.Client { return f.rc }
 
 func (f *jwksFetcher) Resolve(ctx context.Context, location string, ignoreCache bool) (*jose.JSONWebKeySet, error) {
+	ctx, span := f.tracer.Start(ctx, "resolve client jwks_uri", trace.WithAttributes(attribute.String("url.full", location), attribute.Bool("sesame.ignore_cache", ignoreCache)))
+	defer span.End()
 	set, err := f.inner.Resolve(ctx, location, ignoreCache)
 	if err == nil {
 		return set, nil
 	}
+	span.SetStatus(codes.Error, "fetch failed")
 	cause := err.Error()
 	if rfc := new(fosite.RFC6749Error); errors.As(err, &rfc) && rfc.DebugField != "" {
 		cause = rfc.DebugField

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,6 +14,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/openid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/websession"
@@ -63,6 +65,8 @@ type DataStore interface {
 	GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error)
 	RevokeLoginSession(ctx context.Context, id string) error
 	ReplaceClientSecretHash(ctx context.Context, old, hash string) error
+	// ListCustomScopes feeds the custom scopes (scopes.go).
+	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 	// ListClients feeds the union of the clients' web origins (cors.go).
 	ListClients(ctx context.Context) ([]models.Client, error)
 }
@@ -92,6 +96,20 @@ type Deps struct {
 	// Outbound fetches clients' jwks_uri; nil means httpx.OutboundClient
 	// with no internal network allowed (jwks_fetch.go).
 	Outbound *http.Client
+	// Tokens counts the token endpoint's answers; nil counts nothing.
+	Tokens TokenObserver
+	// Tracer makes spans of work a request's own spans do not show (a
+	// jwks_uri fetch, whose HTTP request fosite makes without the
+	// request's context); nil traces nothing.
+	Tracer trace.Tracer
+}
+
+// TokenObserver is told of every token endpoint answer
+// (internal/telemetry.Metrics implements it). clientID is set only for a
+// client the provider authenticated; errorCode is the OAuth error code.
+type TokenObserver interface {
+	TokenIssued(grantType, clientID string)
+	TokenRefused(grantType, errorCode string)
 }
 
 // Provider is the OpenID Connect provider.
@@ -110,9 +128,15 @@ type Provider struct {
 	fcfg             *fosite.Config
 	storage          *Storage
 	clients          *expirable.LRU[string, *Client]
-	discovery        []byte
+	// discovery is the document without custom scopes, served until they
+	// can be read; scopes the custom scopes and the full document.
+	discovery []byte
+	scopes    scopeCache
 	// originCache is the union of the clients' web origins (cors.go).
 	originCache originCache
+	tokens      TokenObserver
+	// clientHits and clientMisses count lookups of the client cache.
+	clientHits, clientMisses atomic.Uint64
 }
 
 // New builds the provider.
@@ -134,6 +158,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		policies: deps.Policy,
 		pages:    deps.Pages,
 		log:      deps.Logger,
+		tokens:   deps.Tokens,
 		// Client records change rarely; a short TTL bounds how long another
 		// replica serves a stale copy after an update.
 		clients: expirable.NewLRU[string, *Client](1024, nil, cfg.ClientCacheTTL),
@@ -166,7 +191,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	}
 	// The only URLs fosite fetches are others' choice: a client's jwks_uri
 	// (and request_uri, refused here): through the guarded client only.
-	jwks := newJWKSFetcher(deps.Outbound, p.log)
+	jwks := newJWKSFetcher(deps.Outbound, p.log, deps.Tracer)
 	p.fcfg.JWKSFetcherStrategy = jwks
 	p.fcfg.HTTPClient = jwks.http()
 	signer := &keys.Signer{M: deps.Keys}
@@ -191,7 +216,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	// Client assertions get the clock-skew leeway (skew.go).
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
-	d, err := p.buildDiscovery()
+	d, err := p.buildDiscovery(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -239,8 +264,10 @@ func (p *Provider) Mount(r gin.IRouter) {
 // client manager for the storage adapter.
 func (p *Provider) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	if c, ok := p.clients.Get(id); ok {
+		p.clientHits.Add(1)
 		return p.withPolicy(ctx, c)
 	}
+	p.clientMisses.Add(1)
 	if id == "" || len(id) > 200 {
 		return nil, fosite.ErrNotFound
 	}
@@ -297,6 +324,11 @@ func enabled(c *Client) (fosite.Client, error) {
 func (p *Provider) InvalidateClient(id string) {
 	p.clients.Remove(id)
 	p.originCache.invalidate()
+}
+
+// ClientCacheStats reports the client cache's hits and misses so far.
+func (p *Provider) ClientCacheStats() (hits, misses uint64) {
+	return p.clientHits.Load(), p.clientMisses.Load()
 }
 
 // InvalidateClients drops every cached client (the change feed missed

@@ -32,14 +32,12 @@ var (
 func (s *Session) GetExtraClaims() map[string]any { return s.Ext }
 
 // setAccessClaims records the claims of the grant that introspection
-// tells a resource server: groups when the groups scope was granted.
-func (s *Session) setAccessClaims(groups []string, scopes fosite.Arguments) {
+// tells a resource server: those the granted scopes release (RFC 7662
+// §2.2 allows extensions; fosite keeps its own fields).
+func (s *Session) setAccessClaims(released map[string]any) {
 	s.Ext = nil
-	if scopes.Has(ScopeGroups) {
-		if groups == nil {
-			groups = []string{}
-		}
-		s.Ext = map[string]any{"groups": groups}
+	if len(released) > 0 {
+		s.Ext = maps.Clone(released)
 	}
 }
 
@@ -74,22 +72,21 @@ func (s *Session) authTime() time.Time {
 }
 
 // refreshClaims brings the scope claims of a refreshed grant up to date
-// (OIDC Core §12.2: the new ID token describes the user as now).
-func (s *Session) refreshClaims(u *models.User, groups []string, scopes fosite.Arguments) {
+// (OIDC Core §12.2: the new ID token describes the user as now): every
+// released claim is dropped (sid is the only other extra claim) and the
+// current ones added.
+func (s *Session) refreshClaims(u *models.User, g grant, scopes fosite.Arguments) {
 	if s.DefaultSession == nil || s.Claims == nil {
 		return
 	}
-	if s.Claims.Extra == nil {
-		s.Claims.Extra = map[string]any{}
+	extra := map[string]any{}
+	if sid, ok := s.Claims.Extra["sid"]; ok {
+		extra["sid"] = sid
 	}
-	for _, k := range scopeClaimNames {
-		delete(s.Claims.Extra, k)
+	released := userClaims(u, g, scopes)
+	for k, v := range released {
+		extra[k] = v
 	}
-	for k, v := range userClaims(u, groups, scopes) {
-		s.Claims.Extra[k] = v
-	}
-	s.setAccessClaims(groups, scopes)
+	s.Claims.Extra = extra
+	s.setAccessClaims(released)
 }
-
-// scopeClaimNames are the claims userClaims may release.
-var scopeClaimNames = []string{"name", "preferred_username", "given_name", "family_name", "locale", "picture", "email", "email_verified", "groups"}

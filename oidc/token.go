@@ -99,7 +99,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 		// Membership is read again for every refresh: a user taken out of
 		// the client's allowed groups gets no new tokens (RFC 6749 §5.2),
 		// and the groups claim follows the user's current groups.
-		groups, allowed, err := p.grantGroups(ctx, client, u.ID, ar.GetGrantedScopes())
+		g, allowed, err := p.grantGroups(ctx, client, u.ID, ar.GetGrantedScopes())
 		if err != nil {
 			p.tokenError(c, ar, fosite.ErrServerError.WithWrap(err))
 			return
@@ -109,7 +109,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 			return
 		}
 		if s, ok := ar.GetSession().(*Session); ok {
-			s.refreshClaims(u, groups, ar.GetGrantedScopes())
+			s.refreshClaims(u, g, ar.GetGrantedScopes())
 		}
 		// fosite ignores the scope parameter of a refresh; one that exceeds
 		// the original grant is invalid_scope (RFC 6749 §6, §5.2).
@@ -126,6 +126,9 @@ func (p *Provider) handleToken(c *gin.Context) {
 		return
 	}
 	p.fosite.WriteAccessResponse(ctx, c.Writer, ar, resp)
+	if p.tokens != nil {
+		p.tokens.TokenIssued(form.Get("grant_type"), client.GetID())
+	}
 }
 
 func (p *Provider) handleIntrospect(c *gin.Context) {
@@ -250,16 +253,13 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "The user of this token is no longer active."})
 		return
 	}
-	var groups []string
-	if ar.GetGrantedScopes().Has(ScopeGroups) {
-		groups, err = p.st.UserGroups(ctx, u.ID)
-	}
+	g, err := p.loadGrant(ctx, u.ID, ar.GetGrantedScopes(), false)
 	if err != nil {
 		p.log.ErrorContext(ctx, "userinfo", "err", err)
 		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
 		return
 	}
-	claims := userClaims(u, groups, ar.GetGrantedScopes())
+	claims := userClaims(u, g, ar.GetGrantedScopes())
 	claims["sub"] = u.ID
 	c.JSON(http.StatusOK, claims)
 }

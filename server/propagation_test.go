@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,38 @@ func TestChangesReachTheOtherReplica(t *testing.T) {
 				got, _ := body["expires_in"].(float64)
 				return got <= 42
 			})
+		})
+
+		t.Run("custom scope", func(t *testing.T) {
+			scopesOf := func() []string {
+				resp, err := http.Get(b.HTTP.URL + "/.well-known/openid-configuration")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var doc struct {
+					Scopes []string `json:"scopes_supported"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+					t.Fatal(err)
+				}
+				return doc.Scopes
+			}
+			if slices.Contains(scopesOf(), "propagated") { // B now caches the scopes
+				t.Fatal("B lists the scope before it exists")
+			}
+			now := time.Now()
+			start := time.Now()
+			if err := a.Store.CreateCustomScope(ctx, &models.CustomScope{Name: "propagated", CreatedAt: now, UpdatedAt: now,
+				Claims: models.ScopeClaims{{Claim: "propagated_roles", Source: models.ClaimFromAttribute, Attribute: "roles"}}}); err != nil {
+				t.Fatal(err)
+			}
+			within(t, "scope defined on A, in B's discovery", start, func() bool { return slices.Contains(scopesOf(), "propagated") })
+			start = time.Now()
+			if err := a.Store.DeleteCustomScope(ctx, "propagated"); err != nil {
+				t.Fatal(err)
+			}
+			within(t, "scope deleted on A, gone from B's discovery", start, func() bool { return !slices.Contains(scopesOf(), "propagated") })
 		})
 
 		t.Run("key rotation", func(t *testing.T) {

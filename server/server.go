@@ -34,6 +34,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/ratelimit"
 	"github.com/sesame-idp/sesame/internal/secret"
+	"github.com/sesame-idp/sesame/internal/telemetry"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
@@ -80,6 +81,9 @@ type Deps struct {
 	// tests set it, to show replicas with skewed clocks agree
 	// (server/clustertest).
 	ClockOffset time.Duration
+	// Tracing, when set, is used instead of the one the tracing setting
+	// would start (tests: an in-memory exporter); the caller shuts it down.
+	Tracing *telemetry.Tracing
 }
 
 // Server is a configured Sesame.
@@ -104,6 +108,11 @@ type Server struct {
 	probed atomic.Int64
 	// unsubscribe ends the caches' subscription to the change feed.
 	unsubscribe func()
+	metrics     *telemetry.Metrics
+	tracing     *telemetry.Tracing
+	// ownTracing: the server started tracing and shuts it down.
+	ownTracing  bool
+	metricsAddr atomic.Pointer[string]
 }
 
 // changeHandler drops what this replica caches when any replica announces
@@ -116,6 +125,8 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 		switch c.Kind {
 		case store.ChangeClient:
 			provider.InvalidateClient(c.ID)
+		case store.ChangeScope:
+			provider.InvalidateScopes()
 		case store.ChangePolicy:
 			live.Invalidate()
 		case store.ChangeKeys:
@@ -124,6 +135,7 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 			stats.Wake()
 		case store.ChangeResync:
 			provider.InvalidateClients()
+			provider.InvalidateScopes()
 			live.Invalidate()
 			km.Invalidate()
 			stats.Wake()
@@ -132,8 +144,18 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 }
 
 // Close ends the server's subscription to the store's change feed (the
-// store's listener stops with the store).
-func (s *Server) Close() { s.unsubscribe() }
+// store's listener stops with the store) and flushes the spans of tracing
+// it started.
+func (s *Server) Close() {
+	s.unsubscribe()
+	if s.ownTracing {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.tracing.Shutdown(ctx); err != nil {
+			s.log.Warn("tracing: flush on close", "err", err)
+		}
+	}
+}
 
 // New builds the server: keys are ensured, caches and handlers set up.
 func New(ctx context.Context, deps Deps) (*Server, error) {
@@ -145,6 +167,15 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if deps.ClockOffset != 0 {
 		clock.SetOffset(deps.ClockOffset)
 	}
+	tracing, ownTracing, err := newTracing(ctx, deps)
+	if err != nil {
+		return nil, err
+	}
+	deps.Tracing = tracing
+	if err := traceStore(deps.Store, tracing); err != nil {
+		return nil, err
+	}
+	metrics := telemetry.NewMetrics()
 	// The live global policy, built first and handed to each reader at
 	// construction: one cached copy (policy.CacheTTL) asked on each
 	// request; a change saved on this replica (the console) is seen at
@@ -178,7 +209,10 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	authLimiter := ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit)))
+	authLimiter := ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit)), ratelimit.WithOnLimited(metrics.RateLimited))
+	// Clients' jwks_uri: internal addresses only where the operator allows.
+	outbound := httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()})
+	outbound.Transport = tracing.Transport(outbound.Transport)
 	provider, err := oidc.New(oidc.Config{
 		Issuer:                    cfg.Issuer,
 		AccessTokenTTL:            cfg.AccessTokenTTL,
@@ -191,8 +225,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
-		// Clients' jwks_uri: internal addresses only where the operator allows.
-		Outbound: httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()})})
+		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer()})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +244,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
-	outbox, passlinks, err := newPasslinks(cfg, deps, live, log)
+	outbox, passlinks, err := newPasslinks(cfg, deps, live, metrics, log)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +260,9 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passwords: %w", err)
 	}
+	if err := collect(metrics, deps.Store, provider, live, km); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	stats := console.NewStatsService(deps.Store, console.StatsOptions{Logger: log})
 	cons, err := console.New(cfg, console.Deps{
 		Store: deps.Store, Provider: provider, Keys: km, Sessions: sessions, Passkeys: passkeys, Stats: stats, Logger: log,
@@ -237,7 +273,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	hosted := authn.New(authn.Deps{
-		Store: deps.Store, Events: deps.Store, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
+		Store: deps.Store, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
 		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
 		ResumeURL: oidc.ResumeURL,
 	})
@@ -246,7 +282,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	}
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
-		console: cons, stats: stats, pages: pages}
+		console: cons, stats: stats, pages: pages, metrics: metrics, tracing: tracing, ownTracing: ownTracing}
 	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
 	s.engine = s.routes(hosted)
 	return s, nil
@@ -257,7 +293,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 // (the developer clicks the link there). Outside dev without SMTP no mail
 // can be delivered, so the method is off (nil, nil) rather than promising
 // mails that never come.
-func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, log *slog.Logger) (*mail.Outbox, *passlink.Service, error) {
+func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, metrics *telemetry.Metrics, log *slog.Logger) (*mail.Outbox, *passlink.Service, error) {
 	var sender mail.Sender
 	switch {
 	case cfg.MailConfigured():
@@ -276,8 +312,11 @@ func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, log *slog.Log
 		log.Warn("no SMTP server configured (smtp-host): sign-in links by email are off")
 		return nil, nil, nil
 	}
+	if deps.Tracing != nil {
+		sender = tracedSender{next: sender, tracer: deps.Tracing.Tracer()}
+	}
 	outbox := mail.NewOutbox(deps.Store, sender, mail.OutboxOptions{Logger: log})
-	limiter := ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit)))
+	limiter := ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit)), ratelimit.WithOnLimited(metrics.RateLimited))
 	svc, err := passlink.New(passlink.Config{
 		BaseURL:     cfg.Issuer,
 		Product:     cfg.RPName,
@@ -345,7 +384,11 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 	} else {
 		_ = r.SetTrustedProxies(nil)
 	}
+	if s.tracing != nil {
+		r.Use(s.tracing.Middleware())
+	}
 	r.Use(
+		s.metrics.Middleware(),
 		httpx.RequestID(),
 		httpx.Logger(s.log),
 		httpx.Recovery(s.log),
@@ -358,6 +401,9 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 	)
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	r.GET("/readyz", s.handleReady)
+	if s.cfg.MetricsToken != "" {
+		r.GET(telemetry.PathMetrics, gin.WrapH(s.metrics.Handler(s.cfg.MetricsToken)))
+	}
 	r.GET("/static/*path", gin.WrapH(static.Handler()))
 	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/account") })
@@ -452,6 +498,10 @@ func startHTTP(ln net.Listener, h http.Handler, log *slog.Logger) (*http.Server,
 func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) error {
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
+	if err := s.serveMetrics(jobs); err != nil {
+		_ = srv.Close()
+		return err
+	}
 	go s.keys.Run(jobs)
 	if s.outbox != nil {
 		go s.outbox.Run(jobs)

@@ -165,9 +165,11 @@ type ClientForm struct {
 	Algs         []Option
 	ACRs         []Option
 	UVs          []Option
-	Errors       map[string]string // field → message
-	CSRF         string
-	Problem      string
+	// Groups are every group, those the client allows checked.
+	Groups  []Option
+	Errors  map[string]string // field → message
+	CSRF    string
+	Problem string
 }
 
 // ClientSpec is the part of a client's settings the form shows as plain
@@ -289,6 +291,8 @@ type ConsoleUserView struct {
 	Creds     []CredRow
 	Sessions  []SessionRow
 	Events    []EventRow
+	Profile   ProfileForm
+	Groups    UserGroups
 }
 
 // ConsoleUser renders a user's page.

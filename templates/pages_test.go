@@ -29,7 +29,7 @@ func examplePages() []struct {
 	form := ClientForm{Action: "/console/clients", Submit: "Register client", New: true,
 		Spec:      ClientSpec{Name: "Acme", LogoURI: "https://acme.example/l.png", JWKSURI: "https://acme.example/jwks", AccessTokenTTL: 3600, RefreshTokenTTL: 7200, IDTokenTTL: 600, SkipConsent: true, Disabled: true},
 		Redirects: "https://acme.example/cb", PostLogouts: "https://acme.example/", Confidential: true,
-		AuthMethods: opts, Grants: opts, Scopes: opts, Methods: opts, Algs: opts, ACRs: opts, UVs: opts,
+		AuthMethods: opts, Grants: opts, Scopes: opts, Methods: opts, Algs: opts, ACRs: opts, UVs: opts, Groups: opts,
 		Errors: map[string]string{"client_name": "Enter a name.", "redirect_uris": "No fragments."}, Problem: "Check the fields marked below."}
 	client := ClientSummary{ID: "c1", Name: "Acme", Disabled: true, HasSecret: true, CreatedAt: at}
 	chart := Chart{Title: "Sign-ins", SVG: template.HTML(`<svg></svg>`), Legend: []LegendItem{{Class: "s0", Name: "Passkey", Total: "3"}}, EmptyText: "None yet."}
@@ -145,7 +145,24 @@ func examplePages() []struct {
 				Passlinks: true,
 				Creds:     []CredRow{{ID: "cr1", Name: "Key", Kind: "Security key", Model: "YubiKey", Storage: "Device-bound", Created: "2025", LastUsed: "never", AAGUID: "00", Flagged: true}},
 				Sessions:  []SessionRow{{Started: "a", LastSeen: "b", Expires: "c", Methods: "pop", IP: "127.0.0.1", Device: "Firefox"}},
-				Events:    []EventRow{{At: "a", Event: "Signed in", Method: "Passkey", Client: "Acme", Reason: "", IP: "127.0.0.1", OK: true}, {Event: "Sign-in failed", Reason: "x"}}})
+				Events:    []EventRow{{At: "a", Event: "Signed in", Method: "Passkey", Client: "Acme", Reason: "", IP: "127.0.0.1", OK: true}, {Event: "Sign-in failed", Reason: "x"}},
+				Profile:   ProfileForm{Username: "ann", Locale: "en", Attributes: "{}", Errors: map[string]string{"username": "taken", "attributes": "too big"}, Problem: "Nothing was saved."},
+				Groups:    UserGroups{Names: []string{"staff"}, Join: opts, Error: "gone"}})
+		}},
+		{"console_groups", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleGroups(w, 200, Page{Title: "Groups"}, shell, ConsoleGroupsView{Query: "st", Rows: []GroupRow{{Name: "staff", Description: "Payroll", Members: 3, Created: "2025-03-04"}}, Pager: pager})
+		}},
+		{"console_groups_empty", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleGroups(w, 200, Page{Title: "Groups"}, shell, ConsoleGroupsView{})
+		}},
+		{"console_group_form", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleGroupForm(w, 422, Page{Title: "Create a group"}, shell, GroupForm{Action: "/console/groups", Submit: "Create group", New: true,
+				Name: "a b", Errors: map[string]string{"name": "only letters", "description": "too long"}, Problem: "Nothing was saved."})
+		}},
+		{"console_group", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleGroup(w, 200, Page{Title: "staff"}, shell, ConsoleGroupView{Group: GroupSummary{Name: "staff", Members: 1, CreatedAt: at},
+				Form: GroupForm{Description: "Payroll", Errors: map[string]string{}}, Members: []MemberRow{{ID: "u1", Email: "a@example.test", Name: "Ann"}},
+				Pager: pager, Clients: []string{"Wiki"}, AddValue: "nobody@example.test", AddError: "There is no user."})
 		}},
 		{"console_policies", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsolePolicies(w, 422, Page{Title: "Policies"}, shell, ConsolePoliciesView{P: PolicyFields{SignupOpen: true, PasslinkRateEmail: 5, PasslinkRateIP: 20, MDSFile: "/mds"},
@@ -154,6 +171,14 @@ func examplePages() []struct {
 		}},
 		{"console_keys", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleKeys(w, 200, Page{Title: "Signing keys"}, shell, []KeyRow{{KID: "k1", Alg: "RS256", State: "current", StateClass: "ok", Created: "a", Activated: "b", Retired: "—", Expires: "—"}})
+		}},
+		{"console_scopes", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleScopes(w, 422, Page{Title: "Custom scopes"}, shell, ConsoleScopesView{Rows: []ScopeRow{{Name: "roles", Claims: "roles, teams", Clients: 2, Description: "Your roles"}},
+				Form: ScopeForm{New: true, Action: "/console/scopes", Submit: "Define scope", Name: "x", Claims: "email = attribute:mail", Errors: map[string]string{"claims": "Claim \"email\" is registered."}, Problem: "Not saved."}})
+		}},
+		{"console_scope", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleScope(w, 200, Page{Title: "Scope roles"}, shell, ConsoleScopeView{Name: "roles", Clients: []ClientSummary{{ID: "c1", Name: "Acme"}},
+				Form: ScopeForm{Action: "/console/scopes/roles", Submit: "Save changes", Name: "roles", Claims: "roles = attribute:roles", Errors: map[string]string{}}})
 		}},
 		{"console_audit", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleAudit(w, 200, Page{Title: "Audit log"}, shell, ConsoleAuditView{Action: "client.create", Filtered: true, Next: "/console/audit?cursor=x",

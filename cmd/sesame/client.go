@@ -45,6 +45,7 @@ type clientFlags struct {
 	minACR         string
 	uv             string
 	webOrigins     []string
+	allowedGroups  []string
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -71,6 +72,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
+	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -80,7 +82,7 @@ var specFlags = []string{
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
-	"allowed-web-origin",
+	"allowed-web-origin", "allowed-group",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -157,6 +159,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "min-acr", &s.MinACR, f.minACR)
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
+	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
 	return nil
 }
 
@@ -364,6 +367,11 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 		webOrigins[0] += " (from the redirect URIs)"
 	}
 	row("allowed_web_origins:", webOrigins...)
+	if len(s.AllowedGroups) == 0 {
+		row("allowed_groups:", "- (every user)")
+	} else {
+		row("allowed_groups:", s.AllowedGroups...)
+	}
 	row("grant_types:", s.GrantTypes...)
 	row("response_types:", s.ResponseTypes...)
 	row("scopes:", strings.Join(s.Scopes, " "))

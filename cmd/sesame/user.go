@@ -22,18 +22,27 @@ type userView struct {
 	Email         string    `json:"email"`
 	EmailVerified bool      `json:"email_verified"`
 	Name          string    `json:"name"`
+	Username      string    `json:"username,omitempty"`
 	Disabled      bool      `json:"disabled"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func userFromView(v *console.UserView) *models.User {
-	return &models.User{ID: v.ID, Email: v.Email, EmailVerified: v.EmailVerified, DisplayName: v.DisplayName,
+	var username *string
+	if v.Username != "" {
+		username = &v.Username
+	}
+	return &models.User{Username: username, ID: v.ID, Email: v.Email, EmailVerified: v.EmailVerified, DisplayName: v.DisplayName,
 		Disabled: v.Disabled, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 }
 
 func userViewOf(u *models.User) userView {
-	return userView{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.DisplayName, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	v := userView{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.DisplayName, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if u.Username != nil {
+		v.Username = *u.Username
+	}
+	return v
 }
 
 // findUser looks a user up by id, or by address when ref contains "@".
@@ -56,11 +65,11 @@ func findUser(ctx context.Context, st *store.Store, ref string) (*models.User, e
 func (c *cli) userCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
-		Short: "Create, list, show and disable users",
+		Short: "Create, list, show and disable users; set their profiles",
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(c.userCreateCmd(), c.userListCmd(), c.userShowCmd(), c.userDisableCmd())
+	cmd.AddCommand(c.userCreateCmd(), c.userListCmd(), c.userShowCmd(), c.userDisableCmd(), c.userProfileCmd(), c.userGroupsCmd())
 	return cmd
 }
 
@@ -183,6 +192,7 @@ func (c *cli) userShowCmd() *cobra.Command {
 				fmt.Fprintf(tw, "email:\t%s\n", u.Email)
 				fmt.Fprintf(tw, "email_verified:\t%s\n", yesNo(u.EmailVerified))
 				fmt.Fprintf(tw, "name:\t%s\n", orDash(oneLine(u.DisplayName)))
+				fmt.Fprintf(tw, "username:\t%s\n", orDash(userViewOf(u).Username))
 				fmt.Fprintf(tw, "status:\t%s\n", status(u.Disabled))
 				fmt.Fprintf(tw, "created_at:\t%s\n", u.CreatedAt.UTC().Format(time.RFC3339))
 				fmt.Fprintf(tw, "updated_at:\t%s\n", u.UpdatedAt.UTC().Format(time.RFC3339))

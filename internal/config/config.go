@@ -204,6 +204,22 @@ type Config struct {
 	// every such address is refused by default, so a client registration
 	// cannot make Sesame reach internal services (SSRF).
 	OutboundAllowCIDRs []string `yaml:"outbound_allow_cidrs" env:"SESAME_OUTBOUND_ALLOW_CIDRS" flag:"outbound-allow-cidr" usage:"internal network (CIDR) that outbound fetches such as a client's jwks_uri may reach (repeatable; comma-separated in the environment)"`
+	// MetricsListen is a second address that serves only /metrics, for a
+	// Prometheus that scrapes inside the cluster while the main listener
+	// faces the internet. Empty: none.
+	MetricsListen string `yaml:"metrics_listen" env:"SESAME_METRICS_LISTEN" flag:"metrics-listen" usage:"separate address serving only /metrics (host:port, e.g. :9090); empty: none" doc:"Separate address serving only /metrics (host:port, e.g. :9090), without authentication unless metrics_token is set: bind it where only the scraper reaches it. Empty: none."`
+	// MetricsToken is the bearer token /metrics requires. On the main
+	// listener /metrics exists only when it is set: metrics name clients
+	// and show sign-in rates, which the internet need not see.
+	MetricsToken string `yaml:"metrics_token" env:"SESAME_METRICS_TOKEN" flag:"metrics-token" secret:"true" usage:"bearer token that /metrics requires; on the main listener /metrics is served only when it is set" doc:"Bearer token /metrics requires (Authorization: Bearer …). On the main listener /metrics is served only when it is set (404 otherwise); on metrics_listen it is required when set."`
+	// MetricsTokenFile names a file holding the metrics token.
+	MetricsTokenFile string `yaml:"metrics_token_file" env:"SESAME_METRICS_TOKEN_FILE" flag:"metrics-token-file" usage:"path to a file holding the metrics bearer token (e.g. a mounted secret)"`
+	// Tracing exports OpenTelemetry traces (OTLP over HTTP): a span per
+	// request, per SQL statement and per outbound call.
+	Tracing bool `yaml:"tracing" env:"SESAME_TRACING" flag:"tracing" usage:"export OpenTelemetry traces over OTLP/HTTP (see tracing-endpoint and the OTEL_ variables)" doc:"Export OpenTelemetry traces over OTLP/HTTP: a span per request (named by its route), per SQL statement and per outbound call (jwks_uri, SMTP). The standard OTEL_EXPORTER_OTLP_*, OTEL_TRACES_SAMPLER, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES variables apply."`
+	// TracingEndpoint is the OTLP/HTTP traces URL; empty leaves it to
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT.
+	TracingEndpoint string `yaml:"tracing_endpoint" env:"SESAME_TRACING_ENDPOINT" flag:"tracing-endpoint" usage:"OTLP/HTTP traces URL, e.g. http://otel-collector:4318/v1/traces; empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318)"`
 	// ConfigFile is the YAML file the configuration was read from, if any.
 	// It cannot be set from the file itself.
 	ConfigFile string `yaml:"-" env:"SESAME_CONFIG" flag:"config" usage:"path to a YAML config file"`

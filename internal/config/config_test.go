@@ -319,6 +319,30 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "metrics and tracing settings",
+			mod: func(c *Config) {
+				c.SystemSecret = testSecret
+				c.MetricsListen, c.MetricsToken = ":9090", "0123456789abcdef"
+				c.Tracing, c.TracingEndpoint = true, "http://otel-collector:4318/v1/traces"
+			},
+		},
+		{
+			name: "bad metrics and tracing settings",
+			mod: func(c *Config) {
+				c.SystemSecret = testSecret
+				c.MetricsListen, c.MetricsToken, c.TracingEndpoint = "9090", "short", "otel-collector:4318"
+			},
+			wantErr: []string{"metrics-listen: must be host:port", "metrics-token: must be at least 16 characters", "tracing-endpoint: must be an http:// or https:// URL"},
+		},
+		{
+			name: "metrics on the main address",
+			mod: func(c *Config) {
+				c.SystemSecret = testSecret
+				c.MetricsListen = c.Listen
+			},
+			wantErr: []string{"metrics-listen: must differ from listen"},
+		},
+		{
 			name:    "non-dev without secret",
 			mod:     func(c *Config) { c.Issuer = "https://id.example.com" },
 			wantErr: []string{"system-secret: required outside --dev (set SESAME_SYSTEM_SECRET or --system-secret-file; generate one with: openssl rand -base64 48)"},

@@ -89,6 +89,10 @@ func (c Config) Validate() error {
 		// live feed between two looks; 0 means keep.
 		retention("auth-event-retention", c.AuthEventRetention),
 		retention("audit-retention", c.AuditRetention),
+		{c.MetricsListen != "" && listenProblem(c.MetricsListen) != "", "metrics-listen: " + listenProblem(c.MetricsListen)},
+		{c.MetricsListen != "" && c.MetricsListen == c.Listen, "metrics-listen: must differ from listen (the main listener serves /metrics itself when metrics-token is set)"},
+		{c.MetricsToken != "" && utf8.RuneCountInString(c.MetricsToken) < 16, "metrics-token: must be at least 16 characters (generate one with: openssl rand -base64 24)"},
+		{c.TracingEndpoint != "" && !isHTTPURL(c.TracingEndpoint), fmt.Sprintf("tracing-endpoint: must be an http:// or https:// URL such as http://otel-collector:4318/v1/traces (got %q)", c.TracingEndpoint)},
 		{c.PasswordMinLength < 8 || c.PasswordMinLength > 64, fmt.Sprintf("password-min-length: must be between 8 and 64 (got %d)", c.PasswordMinLength)},
 	}
 	checks = append(checks, c.secretSourceProblems()...)
@@ -178,17 +182,26 @@ func (c Config) mailFromProblem() string {
 }
 
 // listenProblem returns why the listen address is unusable, or "".
-func (c Config) listenProblem() string {
-	_, port, err := net.SplitHostPort(c.Listen)
+func (c Config) listenProblem() string { return listenProblem(c.Listen) }
+
+// listenProblem returns why addr cannot be listened on, or "".
+func listenProblem(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Sprintf("must be host:port, e.g. :8080 or 127.0.0.1:8080 (got %q)", c.Listen)
+		return fmt.Sprintf("must be host:port, e.g. :8080 or 127.0.0.1:8080 (got %q)", addr)
 	}
 	// Named ports (":http") are legal for net.Listen, so only range-check
 	// numeric ones.
 	if n, err := strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
-		return fmt.Sprintf("port must be between 0 and 65535 (got %q)", c.Listen)
+		return fmt.Sprintf("port must be between 0 and 65535 (got %q)", addr)
 	}
 	return ""
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func validDatabaseURL(s string) bool {

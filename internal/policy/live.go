@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sesame-idp/sesame/internal/config"
@@ -34,7 +35,12 @@ type Live struct {
 	mu      sync.Mutex
 	cached  *Policy
 	expires time.Time
+	// hits and misses count Current's reads: cached, or loaded.
+	hits, misses atomic.Uint64
 }
+
+// CacheStats reports the cached policy's hits and misses so far.
+func (l *Live) CacheStats() (hits, misses uint64) { return l.hits.Load(), l.misses.Load() }
 
 // New returns the live policy over st, with base (the configuration) for
 // the fields a stored document does not set.
@@ -47,9 +53,11 @@ func (l *Live) Current(ctx context.Context) (Policy, error) {
 	if l.cached != nil && l.now().Before(l.expires) {
 		p := *l.cached
 		l.mu.Unlock()
+		l.hits.Add(1)
 		return p, nil
 	}
 	l.mu.Unlock()
+	l.misses.Add(1)
 	p, err := load(ctx, l.st, l.base)
 	if err != nil {
 		return Policy{}, err

@@ -50,6 +50,8 @@ type Limiter struct {
 	st     Store
 	now    func() time.Time
 	secret []byte
+	// onLimited is told the key of each refused attempt (WithOnLimited).
+	onLimited func(key string)
 }
 
 // Option configures a Limiter.
@@ -61,6 +63,13 @@ type Option func(*Limiter)
 // every count.
 func WithSecret(secret []byte) Option {
 	return func(l *Limiter) { l.secret = append([]byte(nil), secret...) }
+}
+
+// WithOnLimited calls fn with the key of every attempt refused for being
+// over its limit (metrics count them by the key's kind; the key itself
+// names an address or IP and must not be a label).
+func WithOnLimited(fn func(key string)) Option {
+	return func(l *Limiter) { l.onLimited = fn }
 }
 
 // New returns a limiter over st; now is the clock (time.Now when nil).
@@ -96,6 +105,9 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.
 	}
 	if n <= limit {
 		return true, 0, nil
+	}
+	if l.onLimited != nil {
+		l.onLimited(key)
 	}
 	return false, start.Add(window).Sub(now), nil
 }

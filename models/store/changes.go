@@ -40,6 +40,7 @@ const (
 	ChangeUser      = "user"       // ID: the user's id (disabled or enabled)
 	ChangePolicy    = "policy"     // ID: the policy's name
 	ChangeKeys      = "keys"       // ID: the signing key's kid
+	ChangeScope     = "scope"      // ID: the custom scope's name
 	ChangeAuthEvent = "auth_event" // ID: the event's id (the console's live feed)
 	// ChangeResync is the feed's own: announcements may have been missed
 	// (the listener reconnected), so drop every cached entry.

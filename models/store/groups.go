@@ -28,6 +28,40 @@ func (s *Store) GetGroup(ctx context.Context, name string) (*models.Group, error
 	return &g, nil
 }
 
+// GroupSummary loads a group by name with its member count, without
+// loading the members (one query; GroupMembers pages them).
+func (s *Store) GroupSummary(ctx context.Context, name string) (*models.Group, error) {
+	type row struct {
+		models.Group
+		N int64
+	}
+	var rows []row
+	err := s.conn(ctx).Table("groups").
+		Select("groups.*, (SELECT COUNT(*) FROM group_members WHERE group_members.group_id = groups.id) AS n").
+		Where("groups.name = ?", name).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return nil, mapErr("group summary", err)
+	}
+	if len(rows) == 0 {
+		return nil, mapErr("group summary", models.ErrNotFound)
+	}
+	g := rows[0].Group
+	g.MemberCount = rows[0].N
+	return &g, nil
+}
+
+// GroupMembers returns at most limit members of the group with id
+// groupID from offset, ordered by address (an indexed page: groups may
+// be large).
+func (s *Store) GroupMembers(ctx context.Context, groupID string, offset, limit int) ([]models.User, error) {
+	var out []models.User
+	err := s.conn(ctx).Model(&models.User{}).
+		Joins("JOIN group_members ON group_members.user_id = users.id").
+		Where("group_members.group_id = ?", groupID).
+		Order("users.email_normalized").Offset(offset).Limit(limit).Find(&out).Error
+	return out, mapErr("group members", err)
+}
+
 // ListGroups returns every group ordered by name, with its member count
 // (one query).
 func (s *Store) ListGroups(ctx context.Context) ([]models.Group, error) {

@@ -109,6 +109,32 @@ func (s *Store) CountMails(ctx context.Context, status string) (int64, error) {
 	return n, mapErr("count mails", err)
 }
 
+// OutboxStats counts outbox mails per status and returns the creation
+// time of the oldest pending one (zero when none is pending), for the
+// metrics a scrape reads: two indexed reads, no row is locked.
+func (s *Store) OutboxStats(ctx context.Context) (map[string]int64, time.Time, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	db := s.conn(ctx)
+	err := db.Model(&models.OutboxMail{}).Select("status, count(*) AS n").Group("status").Scan(&rows).Error
+	if err != nil {
+		return nil, time.Time{}, mapErr("outbox stats", err)
+	}
+	out := map[string]int64{models.MailPending: 0}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	var oldest []time.Time
+	err = db.Model(&models.OutboxMail{}).Where("status = ?", models.MailPending).
+		Order("created_at").Limit(1).Pluck("created_at", &oldest).Error
+	if err != nil || len(oldest) == 0 {
+		return out, time.Time{}, mapErr("outbox stats", err)
+	}
+	return out, oldest[0].UTC(), nil
+}
+
 func leaseHeld(op string, err error, rows int64) error {
 	if err != nil {
 		return mapErr(op, err)

@@ -226,6 +226,10 @@ func (s *Store) Dialect() string { return s.dialect }
 // SQLDB exposes the pool for migrations and health checks.
 func (s *Store) SQLDB() (*sql.DB, error) { return s.db.DB() }
 
+// Use installs a gorm plugin on the store's connection (the server's
+// tracing: a span per statement).
+func (s *Store) Use(p gorm.Plugin) error { return s.db.Use(p) }
+
 // Migrate applies pending migrations.
 func (s *Store) Migrate(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

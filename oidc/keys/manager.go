@@ -99,7 +99,14 @@ type Manager struct {
 	mu       sync.Mutex // serializes reloads
 	snap     atomic.Pointer[snapshot]
 	lastMiss atomic.Int64 // unix nanoseconds of the last reload for an unknown kid
+	// hits and misses count reads of the in-memory set: fresh, or loaded.
+	hits, misses atomic.Uint64
 }
+
+// CacheStats reports the in-memory key set's hits (a fresh set, or the
+// previous one served while another goroutine reloads) and misses (reads
+// that loaded the set from the store).
+func (m *Manager) CacheStats() (hits, misses uint64) { return m.hits.Load(), m.misses.Load() }
 
 // entry is one published key. Entries are immutable once in a snapshot.
 type entry struct {
@@ -191,17 +198,21 @@ func (m *Manager) now() time.Time { return m.clock().UTC().Truncate(time.Microse
 func (m *Manager) snapshot(ctx context.Context) (*snapshot, error) {
 	s := m.snap.Load()
 	if s != nil && m.now().Before(s.validUntil) {
+		m.hits.Add(1)
 		return s, nil
 	}
 	if s == nil {
 		m.mu.Lock()
 	} else if !m.mu.TryLock() {
+		m.hits.Add(1)
 		return s, nil
 	}
 	defer m.mu.Unlock()
 	if cur := m.snap.Load(); cur != nil && cur != s && m.now().Before(cur.validUntil) {
+		m.hits.Add(1)
 		return cur, nil
 	}
+	m.misses.Add(1)
 	fresh, err := m.load(ctx)
 	if err != nil {
 		if s == nil {

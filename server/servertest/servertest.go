@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/telemetry"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
@@ -39,6 +40,8 @@ type Env struct {
 
 	log   *slog.Logger
 	dbURL string
+	// tracing is handed to the server (NewTraced).
+	tracing *telemetry.Tracing
 }
 
 // Option adjusts the config before the server starts.
@@ -81,7 +84,19 @@ func NewLogged(t testing.TB, w io.Writer, opts ...Option) *Env {
 	return start(t, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), opts...)
 }
 
+// NewTraced is New with the server's spans going to tr (e.g. an
+// in-memory exporter's): the test shuts tr down.
+func NewTraced(t testing.TB, tr *telemetry.Tracing, opts ...Option) *Env {
+	t.Helper()
+	return startWith(t, slog.New(slog.NewTextHandler(io.Discard, nil)), tr, opts...)
+}
+
 func start(t testing.TB, log *slog.Logger, opts ...Option) *Env {
+	t.Helper()
+	return startWith(t, log, nil, opts...)
+}
+
+func startWith(t testing.TB, log *slog.Logger, tr *telemetry.Tracing, opts ...Option) *Env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Dev = true
@@ -101,14 +116,14 @@ func start(t testing.TB, log *slog.Logger, opts ...Option) *Env {
 	cfg.Issuer = "http://localhost:" + portOf(ln.Addr())
 	cfg.Listen = ln.Addr().String()
 	secretBytes := []byte("test-system-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
-	e := &Env{T: t, Store: st, Issuer: cfg.Issuer, Config: cfg, Secret: secretBytes, log: log, dbURL: dbURL}
+	e := &Env{T: t, Store: st, Issuer: cfg.Issuer, Config: cfg, Secret: secretBytes, log: log, dbURL: dbURL, tracing: tr}
 	e.serve(ln)
 	return e
 }
 
 func (e *Env) serve(ln net.Listener) {
 	e.T.Helper()
-	srv, err := server.New(context.Background(), server.Deps{Config: e.Config, Store: e.Store, Secret: e.Secret, Logger: e.log})
+	srv, err := server.New(context.Background(), server.Deps{Config: e.Config, Store: e.Store, Secret: e.Secret, Logger: e.log, Tracing: e.tracing})
 	if err != nil {
 		e.T.Fatalf("server: %v", err)
 	}

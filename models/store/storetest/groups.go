@@ -85,6 +85,35 @@ var groupTests = []subtest{
 			t.Errorf("deleted user still a member: %+v", got.Members)
 		}
 	}},
+	{"SummaryAndMemberPages", func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		g := createGroup(t, s)
+		var emails []string
+		for range 5 {
+			u := createUser(t, s)
+			must(t, s.AddGroupMember(ctx, g.Name, u.ID))
+			emails = append(emails, u.EmailNormalized)
+		}
+		slices.Sort(emails)
+		sum, err := s.GroupSummary(ctx, g.Name)
+		must(t, err)
+		if sum.ID != g.ID || sum.MemberCount != 5 || sum.Description != g.Description || len(sum.Members) != 0 {
+			t.Errorf("GroupSummary = %+v", sum)
+		}
+		var got []string
+		for off := 0; off < 6; off += 2 {
+			page, err := s.GroupMembers(ctx, g.ID, off, 2)
+			must(t, err)
+			for _, u := range page {
+				got = append(got, u.EmailNormalized)
+			}
+		}
+		if !slices.Equal(got, emails) {
+			t.Errorf("pages of members = %v, want %v", got, emails)
+		}
+		_, err = s.GroupSummary(ctx, newID("nogroup"))
+		wantErr(t, "summary of a missing group", err, models.ErrNotFound)
+	}},
 	{"MissingGroups", func(t *testing.T, s *store.Store) {
 		g := createGroup(t, s)
 		gone := newID("gone")
