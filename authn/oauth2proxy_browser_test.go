@@ -285,4 +285,9 @@ func TestOAuth2ProxyGroupsAndVerifiedEmailInChromium(t *testing.T) {
 	if got := up.requests(); len(got) != before {
 		t.Fatalf("the upstream saw requests for Bob: %v", got[before:])
 	}
+	// The page's way on is a fresh sign-in for the same app.
+	browsertest.Do(t, ctx, "sign in with another account", chromedp.Click("#error-action"), chromedp.WaitVisible("#passkey-button"))
+	if loc := browsertest.Location(t, ctx); !strings.HasPrefix(loc, env.Issuer+"/login?interaction=") {
+		t.Fatalf("the no-access page's link led to %s", loc)
+	}
 }

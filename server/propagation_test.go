@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
@@ -27,18 +29,7 @@ const propagationDeadline = 5 * time.Second
 // with client_secret_basic; it returns the status and the decoded body.
 func tokenAt(t *testing.T, baseURL, id, secret string) (int, map[string]any) {
 	t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequest(http.MethodPost, baseURL+"/oauth2/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return resp.StatusCode, body
+	return postTokenAt(t, baseURL, id, secret, url.Values{"grant_type": {"client_credentials"}})
 }
 
 // within polls cond every few milliseconds until it holds and returns how
@@ -331,4 +322,140 @@ func disableClient(ctx context.Context, svc *clients.Service, id string) (*model
 	spec := clients.ToSpec(c)
 	spec.Disabled = true
 	return svc.Update(ctx, id, spec)
+}
+
+// postTokenAt posts a token request to base with client_secret_basic and
+// returns the status and the decoded body.
+func postTokenAt(t *testing.T, base, id, secret string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+// userinfoAt asks base's userinfo endpoint with the access token.
+func userinfoAt(t *testing.T, base, at string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/oauth2/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+at)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestUserChangesReachTheOtherReplica: a user disabled, or taken out of
+// the group a client admits, on replica A is refused by replica B within
+// a second — refresh (invalid_grant), userinfo (401) and, for the disabled
+// user, the browser session at /authorize. Nothing caches users or
+// memberships (every one of these reads them per request, so neither
+// write needs the change feed); the test holds B to the second the issue
+// asks for, whatever a future cache does.
+func TestUserChangesReachTheOtherReplica(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		a := servertest.New(t, opts...)
+		b := a.Replica()
+		ctx := t.Context()
+		refresh := func(id, secret, rt string) (int, map[string]any) {
+			return postTokenAt(t, b.HTTP.URL, id, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		}
+		// refreshed refreshes at B and returns the new access and refresh
+		// tokens (a refresh revokes the previous ones).
+		refreshed := func(id, secret, rt string) (string, string) {
+			st, body := refresh(id, secret, rt)
+			at, _ := body["access_token"].(string)
+			next, _ := body["refresh_token"].(string)
+			if st != http.StatusOK || next == "" || at == "" {
+				t.Fatalf("B before the change: refresh %d %v", st, body)
+			}
+			return at, next
+		}
+		atMostASecond := func(what string, d time.Duration) {
+			if d > time.Second {
+				t.Errorf("%s: %v; want within 1 s", what, d)
+			}
+		}
+
+		t.Run("disable", func(t *testing.T) {
+			id, secret := a.CreateClient(clients.Spec{Name: "RP", SkipConsent: true, RedirectURIs: []string{outageRedirect}})
+			u := a.CreateUser("disable-me@example.com")
+			browser := a.Browser()
+			a.Login(browser, u.ID, []string{"pop", "user", "mfa"}, models.ACRPhishingResistant, time.Now())
+			_, rt := signedInTokens(t, a, browser, id, secret)
+			at, rt := refreshed(id, secret, rt)
+			if st := userinfoAt(t, b.HTTP.URL, at); st != http.StatusOK {
+				t.Fatalf("B before: userinfo %d", st)
+			}
+			// The browser's session, presented to B.
+			bURL, _ := url.Parse(b.HTTP.URL)
+			iss, _ := url.Parse(a.Issuer)
+			browser.Jar.SetCookies(bURL, browser.Jar.Cookies(iss))
+			authorizeAtB := func() *http.Response {
+				q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {outageRedirect}, "scope": {"openid"},
+					"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
+				resp, err := browser.Get(b.HTTP.URL + "/oauth2/authorize?" + q.Encode())
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			if loc := authorizeAtB().Header.Get("Location"); !strings.Contains(loc, "code=") {
+				t.Fatalf("B before: authorize with the session redirected to %q; want a code", loc)
+			}
+
+			start := time.Now()
+			if err := a.Store.SetUserDisabled(ctx, u.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			atMostASecond("refresh", within(t, "disabled on A, refresh refused by B", start, func() bool {
+				st, body := refresh(id, secret, rt)
+				return st == http.StatusBadRequest && body["error"] == "invalid_grant"
+			}))
+			atMostASecond("userinfo", within(t, "disabled on A, userinfo refused by B", start, func() bool {
+				return userinfoAt(t, b.HTTP.URL, at) == http.StatusUnauthorized
+			}))
+			atMostASecond("session", within(t, "disabled on A, B's authorize asks for a sign-in", start, func() bool {
+				resp := authorizeAtB()
+				return resp.StatusCode == http.StatusOK && resp.Request.URL.Query().Get("interaction") != "" ||
+					resp.StatusCode/100 == 3 && !strings.Contains(resp.Header.Get("Location"), "code=")
+			}))
+		})
+
+		t.Run("group membership", func(t *testing.T) {
+			now := store.Now()
+			if err := a.Store.CreateGroup(ctx, &models.Group{ID: "grp-staff", Name: "staff", CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			id, secret := a.CreateClient(clients.Spec{Name: "Staff RP", SkipConsent: true, RedirectURIs: []string{outageRedirect},
+				AllowedGroups: []string{"staff"}})
+			u := a.CreateUser("staff@example.com")
+			if err := a.Store.AddGroupMember(ctx, "staff", u.ID); err != nil {
+				t.Fatal(err)
+			}
+			browser := a.Browser()
+			a.Login(browser, u.ID, []string{"pop", "user", "mfa"}, models.ACRPhishingResistant, time.Now())
+			_, rt := signedInTokens(t, a, browser, id, secret)
+			_, rt = refreshed(id, secret, rt)
+
+			start := time.Now()
+			if err := a.Store.RemoveGroupMember(ctx, "staff", u.ID); err != nil {
+				t.Fatal(err)
+			}
+			atMostASecond("refresh", within(t, "removed from the group on A, refresh refused by B", start, func() bool {
+				st, body := refresh(id, secret, rt)
+				return st == http.StatusBadRequest && body["error"] == "invalid_grant"
+			}))
+		})
+	})
 }

@@ -134,6 +134,16 @@ func RegisterFlags(fs *pflag.FlagSet, names ...string) {
 	}
 }
 
+// EnvNames lists every environment variable a setting reads (a setting
+// may have more than one), in Config's field order.
+func EnvNames() []string {
+	var out []string
+	for _, s := range settings() {
+		out = append(out, s.envs...)
+	}
+	return out
+}
+
 // FlagNames lists every setting's flag name, in Config's field order.
 func FlagNames() []string {
 	var out []string

@@ -21,7 +21,10 @@ import (
 // write such a cache depends on announces itself here, in the transaction
 // that makes it, so every replica can drop the entry at once instead of
 // serving a stale copy until its TTL runs out (the TTLs stay, as a safety
-// net for a lost message).
+// net for a lost message). Users and group memberships are not cached (the
+// token endpoint, userinfo and authorize read them per request), so a
+// membership change announces nothing; a user's disable announces itself
+// for subscribers outside the caches.
 //
 // On PostgreSQL the announcement is pg_notify on one channel per schema
 // (so replicas of one deployment hear each other and parallel test
