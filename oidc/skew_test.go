@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
@@ -95,5 +96,52 @@ func TestClientAssertionClockSkewLeeway_RFC7523_3(t *testing.T) {
 				t.Fatalf("the replayed assertion was accepted after its exp: %s", r.Raw)
 			}
 		})
+	})
+}
+
+// TestExpiryLeeway_CodeAndAccessToken: with clock_skew_leeway L, a code
+// or an access token is honoured until its expiry plus L and refused
+// after (one host here, so the leeway is seen with 1 ms lifetimes and a
+// 1.5 s leeway; TestClockSkewBetweenReplicas in server/clustertest shows
+// it across replicas 3 minutes apart).
+func TestExpiryLeeway_CodeAndAccessToken(t *testing.T) {
+	t.Parallel()
+	const leeway = 1500 * time.Millisecond
+	opts := []servertest.Option{negAuthCodeTTL(time.Millisecond), func(c *config.Config) {
+		c.ClockSkewLeeway, c.AccessTokenTTL = leeway, time.Millisecond
+	}}
+	negForEachDB(t, opts, func(t *testing.T, env *servertest.Env) {
+		id := negPublicClient(t, env)
+		b, _ := negSignedIn(t, env)
+		exchange := func(wait time.Duration) negTokenResp {
+			verifier, challenge := negPKCE()
+			code := negCode(t, env, b, id, redirectURI, url.Values{"code_challenge": {challenge}}).Get("code")
+			time.Sleep(wait)
+			return negToken(t, env, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI},
+				"code_verifier": {verifier}, "client_id": {id}}, "", "")
+		}
+		userinfo := func(at string) int {
+			req, _ := http.NewRequest(http.MethodGet, env.Issuer+"/oauth2/userinfo", nil)
+			req.Header.Set("Authorization", "Bearer "+at)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		r := exchange(50 * time.Millisecond)
+		at, _ := r.Body["access_token"].(string)
+		if r.Status != http.StatusOK || at == "" {
+			t.Fatalf("a code 50 ms past its expiry, within the leeway: %d %s", r.Status, r.Raw)
+		}
+		if s := userinfo(at); s != http.StatusOK {
+			t.Fatalf("an access token just past its expiry, within the leeway: userinfo %d", s)
+		}
+		time.Sleep(leeway + 300*time.Millisecond)
+		if s := userinfo(at); s != http.StatusUnauthorized {
+			t.Fatalf("an access token past expiry plus leeway: userinfo %d, want 401", s)
+		}
+		negWantOAuthError(t, exchange(leeway+300*time.Millisecond), http.StatusBadRequest, "invalid_grant")
 	})
 }
