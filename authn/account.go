@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -193,7 +194,7 @@ func newCredentialView(c models.WebAuthnCredential) templates.CredentialView {
 
 // humanTime says "today", "yesterday" or a date.
 func humanTime(t time.Time) string {
-	d := time.Since(t)
+	d := clock.Since(t)
 	switch {
 	case d < time.Minute:
 		return "just now"

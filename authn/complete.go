@@ -1,10 +1,9 @@
 package authn
 
 import (
-	"time"
-
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 )
@@ -49,7 +48,7 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 		return next, err
 	}
 	ls, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
-		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: time.Now(),
+		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(),
 	})
 	if err != nil {
 		return "", err

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 )
@@ -64,7 +64,7 @@ func (h *Handler) record(c *gin.Context, e authEvent) {
 		maxUA = maxPasskeyUserAgent
 	}
 	ev := &models.AuthEvent{
-		ID: websession.RandomToken(16), At: time.Now().UTC(), UserID: e.userID, ClientID: e.clientID,
+		ID: websession.RandomToken(16), At: clock.Now().UTC(), UserID: e.userID, ClientID: e.clientID,
 		Method: e.method, Event: e.name, Result: e.result, Reason: truncate(e.reason, maxEventReason), AAGUID: e.aaguid,
 		IP: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), maxUA),
 	}

@@ -213,8 +213,11 @@ func signUpToCodePage(t *testing.T, ctx context.Context, env *servertest.Env, st
 // no allowed group: Sesame shows "You don't have access to Intranet", the
 // proxy gets no code, and the upstream never sees him.
 func TestOAuth2ProxyGroupsAndVerifiedEmailInChromium(t *testing.T) {
-	bin := oauth2ProxyBinary(t) // before the clock of anything else starts
-	t.Logf("oauth2-proxy: %s", bin)
+	// Chromium first: without it (and SESAME_REQUIRE_BROWSER unset) the
+	// test skips before building anything; then the proxy binary, before
+	// the clock of anything else starts.
+	ctx := browsertest.New(t)
+	t.Logf("oauth2-proxy: %s", oauth2ProxyBinary(t))
 	smtp := mailtest.Start(t)
 	env := servertest.New(t, servertest.SMTP(smtp))
 	env.DeliverMail()
@@ -233,7 +236,6 @@ func TestOAuth2ProxyGroupsAndVerifiedEmailInChromium(t *testing.T) {
 	up := startUpstream(t)
 	proxy := startOAuth2Proxy(t, env.Issuer, id, secret, port, up, "--allowed-group=staff")
 
-	ctx := browsertest.New(t)
 	browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())
 
 	// Ada: passkey sign-up, added to staff while the code is on its way,
@@ -284,5 +286,10 @@ func TestOAuth2ProxyGroupsAndVerifiedEmailInChromium(t *testing.T) {
 	browsertest.WaitText(t, ctx, "h1", "have access to Intranet")
 	if got := up.requests(); len(got) != before {
 		t.Fatalf("the upstream saw requests for Bob: %v", got[before:])
+	}
+	// The page's way on is a fresh sign-in for the same app.
+	browsertest.Do(t, ctx, "sign in with another account", chromedp.Click("#error-action"), chromedp.WaitVisible("#passkey-button"))
+	if loc := browsertest.Location(t, ctx); !strings.HasPrefix(loc, env.Issuer+"/login?interaction=") {
+		t.Fatalf("the no-access page's link led to %s", loc)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/axe"
 	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
@@ -120,6 +121,16 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	// Open "Manage" so the rename and delete forms are checked too.
 	browsertest.Do(t, ctx, "open manage", chromedp.Click("details.manage summary"), chromedp.WaitVisible(`form[action="/account/passkeys/rename"] input[name="name"]`))
 	checkHostedPage(t, ctx, hostedPage{name: "account", primary: "#add-passkey", dark: true})
+
+	// An app limited to a group Ada is not in: the no-access page.
+	now := time.Now()
+	if err := env.Store.CreateGroup(context.Background(), &models.Group{ID: "grp-payroll", Name: "payroll", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	payroll := newRelyingParty(t, env, clients.Spec{Name: "Payroll", SkipConsent: true, AllowedGroups: []string{"payroll"}})
+	browsertest.Do(t, ctx, "open an app Ada may not use", chromedp.Navigate(payroll.start().url), chromedp.WaitVisible("#error-action"))
+	browsertest.WaitText(t, ctx, "h1", "You don't have access to Payroll")
+	checkHostedPage(t, ctx, hostedPage{name: "no-access", primary: "#error-action", dark: true})
 
 	// form_post: the page submits itself at once, so form submission is
 	// stubbed out while it is checked (its own script still runs).

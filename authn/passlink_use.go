@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -62,7 +63,7 @@ func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.
 		// Lookup checked the token's shape.
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
-		Device: describeUserAgent(l.RequesterUserAgent), Requested: requestedAgo(l.CreatedAt, time.Now()),
+		Device: describeUserAgent(l.RequesterUserAgent), Requested: requestedAgo(l.CreatedAt, clock.Now()),
 		Error: msg, Name: name, Admin: l.Purpose == models.PasslinkAdmin,
 	})
 }

@@ -3,11 +3,11 @@ package authn
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -23,7 +23,7 @@ func (h *Handler) passwordAccount(c *gin.Context, ls *models.LoginSession, u *mo
 		return templates.AccountPassword{}, nil
 	}
 	pa := templates.AccountPassword{On: true, RequireKey: h.passwords.RequireSecurityKey(), MinLength: h.passwords.MinLength(),
-		Recent: time.Since(ls.AuthTime) <= recentAuth}
+		Recent: clock.Since(ls.AuthTime) <= recentAuth}
 	_, err := h.st.GetUserPassword(c.Request.Context(), u.ID)
 	switch {
 	case err == nil:
@@ -41,7 +41,7 @@ func (h *Handler) handleAccountPassword(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if time.Since(ls.AuthTime) > recentAuth {
+	if clock.Since(ls.AuthTime) > recentAuth {
 		return seeOther("/account?done=reauth#password")
 	}
 	pa, err := h.passwordAccount(c, ls, u)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -306,7 +307,7 @@ func (c *Console) apiInvite(g *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	g.JSON(http.StatusCreated, gin.H{"email": strings.TrimSpace(req.Email), "url": link, "expires_at": time.Now().UTC().Add(InviteTTL)})
+	g.JSON(http.StatusCreated, gin.H{"email": strings.TrimSpace(req.Email), "url": link, "expires_at": clock.Now().UTC().Add(InviteTTL)})
 	return nil
 }
 

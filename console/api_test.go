@@ -79,7 +79,7 @@ func (c *caller) signIn(role, acr string) (*models.User, *models.LoginSession) {
 
 // adminToken registers a client_credentials client with the admin scope
 // and returns an access token for it.
-func adminToken(t *testing.T, env *servertest.Env, scopes ...string) string {
+func adminToken(t testing.TB, env *servertest.Env, scopes ...string) string {
 	t.Helper()
 	if len(scopes) == 0 {
 		scopes = []string{clients.ScopeAdmin}

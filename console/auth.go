@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc"
@@ -284,7 +285,7 @@ func checkStepUp(ctx context.Context, st stepUpStore) error {
 	}
 	// Read now: the confirmation may have happened after Auth loaded it.
 	ls, err := st.GetLoginSession(ctx, a.SessionID)
-	if err != nil || ls.SteppedUpAt == nil || time.Since(*ls.SteppedUpAt) > StepUpWindow {
+	if err != nil || ls.SteppedUpAt == nil || clock.Since(*ls.SteppedUpAt) > StepUpWindow {
 		return ErrStepUpRequired
 	}
 	return nil

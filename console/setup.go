@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
@@ -185,7 +186,7 @@ func (c *Console) handleSetupVerify(g *gin.Context) {
 	}
 	// Registering the passkey proved possession of it on this origin.
 	if _, err := c.sessions.Start(ctx, g.Writer, g.Request, websession.Login{
-		UserID: u.ID, AMR: []string{"pop", "user"}, ACR: models.ACRPhishingResistant, AuthTime: time.Now(),
+		UserID: u.ID, AMR: []string{"pop", "user"}, ACR: models.ACRPhishingResistant, AuthTime: clock.Now(),
 	}); err != nil {
 		c.abort(g, toProblem(err))
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
@@ -293,7 +294,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	fresh := in != nil && ls != nil && in.LoginSessionID != "" && ls.ID == in.LoginSessionID
 	needLogin := ls == nil ||
 		(slices.Contains(prompts, "login") && !fresh) ||
-		(maxAge >= 0 && !fresh && time.Since(ls.AuthTime) > time.Duration(maxAge)*time.Second) ||
+		(maxAge >= 0 && !fresh && clock.Since(ls.AuthTime) > time.Duration(maxAge)*time.Second) ||
 		!models.ACRSatisfies(ls.ACR, acrValues)
 	var user *models.User
 	if !needLogin {
@@ -357,9 +358,14 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
-	requestedAt := time.Now().UTC()
+	requestedAt := clock.Now().UTC()
 	if in != nil {
 		requestedAt = in.CreatedAt
+		if fresh && requestedAt.After(ls.AuthTime) {
+			// The interaction and the login were stamped by replicas
+			// whose clocks may be apart (skew.go).
+			requestedAt = ls.AuthTime
+		}
 		if err := p.st.ConsumeInteraction(ctx, in.ID); err != nil {
 			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
 				"This sign-in request was already completed.", "Go back to the app and sign in again.")
@@ -399,12 +405,21 @@ func (p *Provider) newUserSession(u *models.User, g grant, ls *models.LoginSessi
 	s.Subject = u.ID
 	s.SID = ls.ID
 	s.ClientID = client.GetID()
+	// The sign-in and the request were stamped by replicas whose clocks
+	// may be apart (skew.go); fosite refuses an auth_time ahead of its own
+	// clock or, under prompt=login, before the request. A login made for
+	// this request is not before it (authorize), nor later than now.
+	authTime := ls.AuthTime.Add(-clock.Offset())
+	requestedAt = requestedAt.Add(-clock.Offset())
+	if now := time.Now(); authTime.After(now) {
+		authTime = now
+	}
 	claims := &jwt.IDTokenClaims{
 		Subject: u.ID,
 		Issuer:  p.cfg.Issuer,
 		// Second precision on both sides keeps fosite's prompt=login and
 		// max_age comparisons exact.
-		AuthTime:                            ls.AuthTime.UTC().Truncate(time.Second),
+		AuthTime:                            authTime.UTC().Truncate(time.Second),
 		RequestedAt:                         requestedAt.UTC().Truncate(time.Second),
 		AuthenticationMethodsReferences:     ls.AMR,
 		AuthenticationContextClassReference: ls.ACR,
@@ -463,7 +478,7 @@ func (p *Provider) interact(c *gin.Context, ar fosite.AuthorizeRequester, in *mo
 	ctx := c.Request.Context()
 	if in == nil {
 		form := ar.GetRequestForm()
-		now := time.Now().UTC().Truncate(time.Microsecond)
+		now := clock.Now().UTC().Truncate(time.Microsecond)
 		// The client's minimum acr goes into the stored acr_values, so the
 		// hosted login offers only the methods that reach it.
 		acr := form.Get("acr_values")

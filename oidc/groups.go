@@ -3,12 +3,15 @@ package oidc
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/gin-gonic/gin"
 	"github.com/ory/fosite"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // ScopeGroups releases the groups claim: the names of the user's groups.
@@ -72,7 +75,22 @@ func (p *Provider) noAccess(c *gin.Context, ar fosite.AuthorizeRequester, client
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	p.errorPage(c, http.StatusForbidden, "You don't have access to "+client.m.Name,
-		"You're signed in as "+u.Email+", but this account isn't allowed to use "+client.m.Name+".",
-		"Ask the administrator of "+client.m.Name+" for access, or sign out and use another account.")
+	// The way on: the same request again, asking for a fresh sign-in
+	// (prompt=login), so another account can be used.
+	again := url.Values{}
+	for k, v := range ar.GetRequestForm() {
+		again[k] = slices.Clone(v)
+	}
+	again.Set("prompt", "login")
+	err := p.pages.Error(c.Writer, http.StatusForbidden, templates.Page{Title: "You don't have access to " + client.m.Name, AppName: client.m.Name, AppLogo: client.m.LogoURI},
+		templates.ErrorView{
+			Message:   "You're signed in as " + u.Email + ", but this account isn't allowed to use " + client.m.Name + ".",
+			Hint:      "Ask the administrator of " + client.m.Name + " for access, or sign in with another account.",
+			RequestID: httpx.RequestIDFrom(ctx),
+			Link:      PathAuthorize + "?" + again.Encode(), LinkLabel: "Sign in with another account",
+		})
+	if err != nil {
+		p.log.ErrorContext(ctx, "render no-access page", "err", err)
+	}
+	c.Abort()
 }

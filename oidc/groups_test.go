@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -165,6 +166,29 @@ func TestUserOutsideAllowedGroupsGetsNoCode_OIDCCore_3_1_2_6(t *testing.T) {
 			if strings.Contains(resp.Request.URL.String(), "code=") || resp.Header.Get("Location") != "" {
 				t.Fatalf("outsider: sent towards the client: %s %s", resp.Request.URL, resp.Header.Get("Location"))
 			}
+			// The way on: the same request with prompt=login, where another
+			// account (a member) signs in and the app gets its code.
+			m := regexp.MustCompile(`id="error-action" class="button primary" href="([^"]+)"`).FindStringSubmatch(body)
+			if m == nil || !strings.Contains(body, "Sign in with another account") {
+				t.Fatalf("outsider: no way to sign in with another account:\n%s", body)
+			}
+			again, err := url.Parse(htmlUnescape(m[1]))
+			if err != nil || again.Path != "/oauth2/authorize" || again.Query().Get("prompt") != "login" || again.Query().Get("client_id") != f.r.clientID {
+				t.Fatalf("outsider: the link is %s", m[1])
+			}
+			member := env.CreateUser("member-" + strings.ToLower(websession.RandomToken(6)) + "@example.com")
+			if err := env.Store.AddGroupMember(context.Background(), staff, member.ID); err != nil {
+				t.Fatal(err)
+			}
+			other := env.Browser()
+			linkResp, _ := get(t, other, env.Issuer+again.String())
+			in := interactionFrom(t, linkResp, "/login")
+			env.CompleteInteraction(other, in, member.ID, []string{"pop", "hwk", "user"}, models.ACRPhishingResistant)
+			linkResp, _ = get(t, other, env.Issuer+"/oauth2/authorize/resume?interaction="+url.QueryEscape(in))
+			if q := callback(t, linkResp); q.Get("code") == "" || q.Get("state") != "state-outsider" {
+				t.Fatalf("another account after the link: %v", q)
+			}
+
 			// The session stays: prompt=none tells the app access_denied.
 			resp, _, _ = f.start("state-none", url.Values{"prompt": {"none"}})
 			wantAuthorizeError(t, env, resp, "access_denied", "state-none")

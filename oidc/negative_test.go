@@ -116,7 +116,9 @@ func TestBadInputSessionsAndPages(t *testing.T) {
 // environment where both live a millisecond.
 func TestBadInputExpiry(t *testing.T) {
 	t.Parallel()
-	negForEachDB(t, []servertest.Option{negAuthCodeTTL(time.Millisecond), negInteractionTTL(time.Millisecond)},
+	// No clock-skew leeway: one host, one clock (skew_test.go has it).
+	noLeeway := func(c *config.Config) { c.ClockSkewLeeway = 0 }
+	negForEachDB(t, []servertest.Option{negAuthCodeTTL(time.Millisecond), negInteractionTTL(time.Millisecond), noLeeway},
 		func(t *testing.T, env *servertest.Env) {
 			negRunAll(t, env, []negCase{
 				{"ExpiredCodeIsInvalidGrant_RFC6749_4_1_2", negExpiredCodeIsInvalidGrant},

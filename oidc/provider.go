@@ -36,6 +36,9 @@ type Config struct {
 	// presented again by its client for a fresh pair without revoking its
 	// family (concurrent refreshes, retries); 0 turns it off.
 	RefreshTokenReuseInterval time.Duration
+	// ClockSkewLeeway is how far apart replicas' (and clients') clocks may
+	// be (skew.go).
+	ClockSkewLeeway time.Duration
 	// HMACKey signs opaque tokens (32 bytes derived from the system secret).
 	HMACKey []byte
 	// CacheKey keys the verified-client-secret cache.
@@ -111,17 +114,20 @@ type TokenObserver interface {
 
 // Provider is the OpenID Connect provider.
 type Provider struct {
-	cfg      Config
-	st       DataStore
-	keys     *keys.Manager
-	sessions *websession.Manager
-	policies PolicySource
-	pages    *templates.Renderer
-	log      *slog.Logger
-	fosite   fosite.OAuth2Provider
-	fcfg     *fosite.Config
-	storage  *Storage
-	clients  *expirable.LRU[string, *Client]
+	// fositeClientAuth is fosite's own client authentication, which
+	// authenticateClient extends.
+	fositeClientAuth fosite.ClientAuthenticationStrategy
+	cfg              Config
+	st               DataStore
+	keys             *keys.Manager
+	sessions         *websession.Manager
+	policies         PolicySource
+	pages            *templates.Renderer
+	log              *slog.Logger
+	fosite           fosite.OAuth2Provider
+	fcfg             *fosite.Config
+	storage          *Storage
+	clients          *expirable.LRU[string, *Client]
 	// discovery is the document without custom scopes, served until they
 	// can be read; scopes the custom scopes and the full document.
 	discovery []byte
@@ -161,6 +167,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		p.log = slog.Default()
 	}
 	p.storage = NewStorage(deps.Store, p, cfg.RefreshTokenReuseInterval)
+	p.storage.assertionLeeway = max(cfg.ClockSkewLeeway, 0)
 	p.fcfg = &fosite.Config{
 		AccessTokenLifespan:            cfg.AccessTokenTTL,
 		RefreshTokenLifespan:           cfg.RefreshTokenTTL,
@@ -189,7 +196,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.fcfg.HTTPClient = jwks.http()
 	signer := &keys.Signer{M: deps.Keys}
 	strategy := &compose.CommonStrategy{
-		CoreStrategy: compose.NewOAuth2HMACStrategy(p.fcfg),
+		CoreStrategy: &skewStrategy{HMACSHAStrategy: compose.NewOAuth2HMACStrategy(p.fcfg), leeway: max(cfg.ClockSkewLeeway, 0)},
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{
 			Signer: signer,
 			Config: p.fcfg,
@@ -206,6 +213,9 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
 	)
+	// Client assertions get the clock-skew leeway (skew.go).
+	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
+	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
 	d, err := p.buildDiscovery(nil)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite/handler/pkce"
 	"github.com/ory/fosite/storage"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -24,6 +25,7 @@ type Store interface {
 	DeactivateOAuth2Request(ctx context.Context, kind, signature string) error
 	DeactivateOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error
 	HasActiveOAuth2Request(ctx context.Context, kind, requestID string) (bool, error)
+	DeactivatedWithin(ctx context.Context, kind, signature string, d time.Duration) (bool, error)
 	DeleteOAuth2Request(ctx context.Context, kind, signature string) error
 	DeleteOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error
 	JTIUsed(ctx context.Context, jti string) (bool, error)
@@ -48,6 +50,9 @@ type Storage struct {
 	// a timeout) and get a fresh pair instead of revoking the family; 0
 	// turns the allowance off.
 	reuseInterval time.Duration
+	// assertionLeeway is how long past its exp a client assertion is
+	// still accepted (Config.ClockSkewLeeway).
+	assertionLeeway time.Duration
 }
 
 var (
@@ -118,7 +123,7 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 		ExpiresAt:       expiry(kind, r.GetSession()),
 		Data:            string(data),
 		AccessSignature: accessSignature,
-		CreatedAt:       time.Now().UTC(),
+		CreatedAt:       clock.Now().UTC(),
 	}
 	if sess, ok := r.GetSession().(*Session); ok {
 		row.Subject = sess.GetSubject()
@@ -143,7 +148,7 @@ func expiry(kind string, sess fosite.Session) time.Time {
 		}
 	}
 	// No lifetime known (e.g. refresh tokens without expiry): keep a year.
-	return time.Now().UTC().Add(365 * 24 * time.Hour)
+	return clock.Now().UTC().Add(365 * 24 * time.Hour)
 }
 
 func (s *Storage) get(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.Request, bool, error) {
@@ -219,7 +224,9 @@ func (s *Storage) ClientAssertionJWTValid(ctx context.Context, jti string) error
 
 // SetClientAssertionJWT implements fosite.ClientManager.
 func (s *Storage) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
-	err := s.st.MarkJTIUsed(ctx, jti, exp)
+	// Remembered for the leeway past its expiry too: an assertion is
+	// accepted that long after its exp (skew.go), so it must stay spent.
+	err := s.st.MarkJTIUsed(ctx, jti, exp.Add(s.assertionLeeway))
 	if errors.Is(err, models.ErrAlreadyExists) {
 		return fosite.ErrJTIKnown
 	}
@@ -317,11 +324,16 @@ func (s *Storage) GetRefreshTokenSession(ctx context.Context, signature string, 
 //     so the token was rotated, not revoked (a revocation, a detected
 //     reuse or a reused code leaves no active refresh token).
 func (s *Storage) inReuseInterval(ctx context.Context, row *models.OAuth2Request) (bool, error) {
-	if s.reuseInterval <= 0 || row.DeactivatedAt == nil || time.Since(*row.DeactivatedAt) >= s.reuseInterval {
+	if s.reuseInterval <= 0 || row.DeactivatedAt == nil {
 		return false, nil
 	}
 	if client, ok := refreshingClient(ctx); !ok || client != row.ClientID {
 		return false, nil
+	}
+	// "Less than the interval ago" by the clock that stamped the rotation
+	// (the database's), not this replica's, which may be minutes apart.
+	if ok, err := s.st.DeactivatedWithin(ctx, models.KindRefreshToken, row.Signature, s.reuseInterval); err != nil || !ok {
+		return false, err
 	}
 	return s.st.HasActiveOAuth2Request(ctx, models.KindRefreshToken, row.RequestID)
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
@@ -44,6 +45,9 @@ func Boot(ctx context.Context, deps Deps, open Opener, ready func(*Server)) erro
 
 // BootOn is Boot on a given listener; deps.Store is set from open.
 func BootOn(ctx context.Context, ln net.Listener, deps Deps, open Opener, ready func(*Server)) error {
+	if deps.ClockOffset != 0 {
+		clock.SetOffset(deps.ClockOffset) // before the store stamps anything
+	}
 	log := deps.Logger
 	if log == nil {
 		log = slog.Default()

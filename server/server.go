@@ -26,6 +26,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/hashgate"
 	"github.com/sesame-idp/sesame/internal/httpx"
@@ -76,9 +77,10 @@ type Deps struct {
 	// Secret is the raw system secret; purposes derive their own keys.
 	Secret []byte
 	Logger *slog.Logger
-	// Clock is this replica's clock (nil: time.Now). Only tests offset it,
-	// to show replicas with skewed clocks agree (server/clustertest).
-	Clock func() time.Time
+	// ClockOffset offsets this process's clock (internal/clock). Only
+	// tests set it, to show replicas with skewed clocks agree
+	// (server/clustertest).
+	ClockOffset time.Duration
 	// Tracing, when set, is used instead of the one the tracing setting
 	// would start (tests: an in-memory exporter); the caller shuts it down.
 	Tracing *telemetry.Tracing
@@ -162,6 +164,9 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if deps.ClockOffset != 0 {
+		clock.SetOffset(deps.ClockOffset)
+	}
 	tracing, ownTracing, err := newTracing(ctx, deps)
 	if err != nil {
 		return nil, err
@@ -216,6 +221,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		AuthCodeTTL:               cfg.AuthCodeTTL,
 		InteractionTTL:            cfg.InteractionTTL,
 		RefreshTokenReuseInterval: cfg.RefreshTokenReuseInterval,
+		ClockSkewLeeway:           cfg.ClockSkewLeeway,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,

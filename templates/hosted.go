@@ -117,6 +117,8 @@ type ErrorView struct {
 	Hint    string
 	// RequestID lets support find the log line.
 	RequestID string
+	// Link, when set, is the page's one way on (LinkLabel says where).
+	Link, LinkLabel string
 }
 
 // Error renders the hosted error page.

@@ -4,6 +4,6 @@ package main
 
 import "time"
 
-// replicaClock is the server's clock: nil, the real one. Only a binary
-// built with the sesame_testclock tag (server/clustertest's) can offset it.
-func replicaClock() (func() time.Time, error) { return nil, nil }
+// replicaClockOffset is 0: the real clock. Only a binary built with the
+// sesame_testclock tag (server/clustertest's) can offset it.
+func replicaClockOffset() (time.Duration, error) { return 0, nil }

@@ -8,19 +8,19 @@ import (
 	"time"
 )
 
-// replicaClock offsets this process's server clock by
+// replicaClockOffset offsets this process's server clock by
 // SESAME_TEST_CLOCK_OFFSET (a Go duration such as -90s). It exists only in
 // binaries built with the sesame_testclock tag, which server/clustertest
 // builds to run replicas with skewed clocks; release builds never read the
 // variable.
-func replicaClock() (func() time.Time, error) {
+func replicaClockOffset() (time.Duration, error) {
 	v := os.Getenv("SESAME_TEST_CLOCK_OFFSET")
 	if v == "" {
-		return nil, nil
+		return 0, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return nil, fmt.Errorf("SESAME_TEST_CLOCK_OFFSET: %w", err)
+		return 0, fmt.Errorf("SESAME_TEST_CLOCK_OFFSET: %w", err)
 	}
-	return func() time.Time { return time.Now().Add(d) }, nil
+	return d, nil
 }

@@ -51,11 +51,11 @@ optionally DATABASE_URL=postgres://... for PostgreSQL.`,
 			// database that is not reachable yet is waited for: alive,
 			// not ready, retrying with back-off (server.Boot).
 			open := func(ctx context.Context) (*store.Store, error) { return openStore(ctx, cfg, log, true) }
-			clock, err := replicaClock()
+			offset, err := replicaClockOffset()
 			if err != nil {
 				return usageError(err)
 			}
-			return server.Boot(ctx, server.Deps{Config: cfg, Secret: sec, Logger: log, Clock: clock}, open, func(srv *server.Server) {
+			return server.Boot(ctx, server.Deps{Config: cfg, Secret: sec, Logger: log, ClockOffset: offset}, open, func(srv *server.Server) {
 				if !cfg.Dev {
 					return
 				}

@@ -79,6 +79,12 @@ type Config struct {
 	// revoking its family: concurrent refreshes (two tabs, a retry after a
 	// timeout, two replicas) are not theft. 0 turns it off.
 	RefreshTokenReuseInterval time.Duration `yaml:"refresh_token_reuse_interval" env:"SESAME_REFRESH_TOKEN_REUSE_INTERVAL" flag:"refresh-token-reuse-interval" usage:"how long a rotated refresh token may be presented again by its client without revoking the grant (0 to 60s; 0 disables)"`
+	// ClockSkewLeeway is how far apart the clocks of replicas (and of
+	// clients signing assertions) may be: a code, token or client
+	// assertion is accepted up to this long past its expiry, and an
+	// assertion issued up to this long in the future. Keep replicas on NTP;
+	// this only absorbs the drift NTP leaves.
+	ClockSkewLeeway time.Duration `yaml:"clock_skew_leeway" env:"SESAME_CLOCK_SKEW_LEEWAY" flag:"clock-skew-leeway" usage:"how far apart replicas' and clients' clocks may be: codes, tokens and client assertions are accepted this long past expiry, assertions this long before their iat/nbf (0 to 5m)"`
 	// IDTokenTTL is the lifetime of issued ID tokens.
 	IDTokenTTL time.Duration `yaml:"id_token_ttl" env:"SESAME_ID_TOKEN_TTL" flag:"id-token-ttl" usage:"ID token lifetime (1m to 24h)"`
 	// AuthCodeTTL is the lifetime of authorization codes. RFC 6749 §4.1.2
@@ -237,6 +243,7 @@ func Default() Config {
 		AccessTokenTTL:            time.Hour,
 		RefreshTokenTTL:           720 * time.Hour,
 		RefreshTokenReuseInterval: 10 * time.Second,
+		ClockSkewLeeway:           2 * time.Minute,
 		IDTokenTTL:                time.Hour,
 		AuthCodeTTL:               2 * time.Minute,
 		LoginSessionTTL:           336 * time.Hour,

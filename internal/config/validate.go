@@ -54,6 +54,9 @@ func (c Config) Validate() error {
 		// Longer than a retry needs would let a stolen spent token pass
 		// unnoticed (RFC 9700 §4.14.2).
 		outside("refresh-token-reuse-interval", c.RefreshTokenReuseInterval, 0, time.Minute),
+		// Beyond a few minutes it is not skew but a broken clock, and a
+		// revoked-by-expiry token would live on.
+		outside("clock-skew-leeway", c.ClockSkewLeeway, 0, 5*time.Minute),
 		outside("id-token-ttl", c.IDTokenTTL, time.Minute, 24*time.Hour),
 		// RFC 6749 §4.1.2 recommends a maximum authorization code lifetime
 		// of 10 minutes.

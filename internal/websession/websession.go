@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -166,7 +167,7 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // NewLoginSession builds a session row and the cookie secret for it. Tests
 // use it (with the store) to sign a user in without any HTTP backdoor.
 func NewLoginSession(l Login, ttl time.Duration, userAgent, ip string) (*models.LoginSession, string, error) {
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := clock.Now().UTC().Truncate(time.Microsecond)
 	at := l.AuthTime
 	if at.IsZero() {
 		at = now

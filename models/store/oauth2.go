@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/sesame-idp/sesame/migrations"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -32,7 +34,7 @@ func (s *Store) GetOAuth2Request(ctx context.Context, kind, signature string) (*
 func (s *Store) DeactivateOAuth2Request(ctx context.Context, kind, signature string) error {
 	res := s.conn(ctx).Model(&models.OAuth2Request{}).
 		Where("kind = ? AND signature = ? AND active = ?", kind, signature, true).
-		Updates(map[string]any{"active": false, "deactivated_at": Now()})
+		Updates(map[string]any{"active": false, "deactivated_at": s.dbNow()})
 	if res.Error != nil {
 		return mapErr("deactivate oauth2 request", res.Error)
 	}
@@ -50,6 +52,34 @@ func (s *Store) DeactivateOAuth2RequestsByRequestID(ctx context.Context, kind, r
 		Where("kind = ? AND request_id = ? AND active = ?", kind, requestID, true).
 		Updates(map[string]any{"active": false, "deactivated_at": Now()}).Error
 	return mapErr("deactivate oauth2 requests", err)
+}
+
+// dbNow is the time a write stamps when replicas must agree on it: on
+// PostgreSQL the database's clock (replicas' clocks may be apart, the
+// database has one), on SQLite (one host) Now.
+func (s *Store) dbNow() any {
+	if s.dialect == migrations.Postgres {
+		return gorm.Expr("date_trunc('microseconds', clock_timestamp())")
+	}
+	return Now()
+}
+
+// DeactivatedWithin reports whether the record of kind under signature was
+// deactivated less than d ago, by the same clock DeactivateOAuth2Request
+// stamped it with (dbNow): two replicas whose clocks are apart agree.
+func (s *Store) DeactivatedWithin(ctx context.Context, kind, signature string, d time.Duration) (bool, error) {
+	q := s.conn(ctx).Model(&models.OAuth2Request{}).
+		Where("kind = ? AND signature = ? AND active = ? AND deactivated_at IS NOT NULL", kind, signature, false)
+	if s.dialect == migrations.Postgres {
+		q = q.Where("deactivated_at > clock_timestamp() - make_interval(secs => ?)", d.Seconds())
+	} else {
+		q = q.Where("deactivated_at > ?", Now().Add(-d))
+	}
+	var n int64
+	if err := q.Count(&n).Error; err != nil {
+		return false, mapErr("check deactivation time", err)
+	}
+	return n > 0, nil
 }
 
 // HasActiveOAuth2Request reports whether any record of kind born of

@@ -21,6 +21,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/migrations"
 	"github.com/sesame-idp/sesame/models"
 )
@@ -152,7 +153,7 @@ func sqlitePath(dsn string) string {
 
 // Now is the store's clock: UTC, truncated to microseconds so both dialects
 // round-trip timestamps identically.
-func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+func Now() time.Time { return clock.Now().UTC().Truncate(time.Microsecond) }
 
 // dbTime is t as the store writes it: UTC, microseconds (see Now).
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

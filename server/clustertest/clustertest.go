@@ -20,6 +20,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,6 +64,9 @@ type Options struct {
 	ClockOffsets []time.Duration
 	// Env is extra environment (SESAME_*=…) for every replica.
 	Env []string
+	// Stats has each replica serve its goroutine count and heap on a
+	// loopback port of its own (Cluster.Stats), for the soak test.
+	Stats bool
 }
 
 // Cluster is a running set of replicas on one database.
@@ -91,8 +95,10 @@ type Replica struct {
 	Addr string
 	env  []string
 	log  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	// stats is the replica's stats address ("" without Options.Stats).
+	stats string
+	cmd   *exec.Cmd
+	done  chan struct{}
 	// down is set when the replica refused a connection or was stopped.
 	down atomic.Bool
 }
@@ -159,18 +165,17 @@ func Start(t testing.TB, o Options) *Cluster {
 		Secret: []byte("clustertest-system-secret-0123456789-abcdefghijklmnop"),
 	}
 	for i := range o.Replicas {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("listen: %v", err)
-		}
-		addr := ln.Addr().String()
 		// The port is free again for the process; nothing else on this
 		// machine asks for a specific port in between.
-		_ = ln.Close()
+		addr := freeAddr(t)
 		r := &Replica{Name: "r" + strconv.Itoa(i), Addr: addr, log: filepath.Join(t.TempDir(), "replica.log")}
 		r.env = append(baseEnv(), c.replicaEnv(addr)...)
 		if i < len(o.ClockOffsets) && o.ClockOffsets[i] != 0 {
 			r.env = append(r.env, ClockOffsetEnv+"="+o.ClockOffsets[i].String())
+		}
+		if o.Stats {
+			r.stats = freeAddr(t)
+			r.env = append(r.env, "SESAME_TEST_STATS_ADDR="+r.stats)
 		}
 		r.env = append(r.env, o.Env...)
 		c.Replicas = append(c.Replicas, r)
@@ -311,6 +316,60 @@ func (r *Replica) stop(sig syscall.Signal) {
 		_ = r.cmd.Process.Kill()
 		<-r.done
 	}
+}
+
+// freeAddr is a loopback address with a port free right now.
+func freeAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// Stats is a replica's runtime as its stats listener (Options.Stats) and
+// /proc see it.
+type Stats struct {
+	Goroutines int
+	// HeapAlloc is the live heap after a collection.
+	HeapAlloc uint64
+	// RSS is the process's resident set (VmRSS).
+	RSS uint64
+}
+
+// Stats collects replica i's garbage and reports its goroutines, live
+// heap and resident memory.
+func (c *Cluster) Stats(i int) (Stats, error) {
+	r := c.Replicas[i]
+	if r.stats == "" {
+		return Stats{}, errors.New("cluster started without Options.Stats")
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + r.stats + "/?gc=1")
+	if err != nil {
+		return Stats{}, err
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Goroutines int    `json:"goroutines"`
+		HeapAlloc  uint64 `json:"heap_alloc"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return Stats{}, err
+	}
+	st := Stats{Goroutines: v.Goroutines, HeapAlloc: v.HeapAlloc}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+	if err != nil {
+		return Stats{}, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			st.RSS = kb << 10
+		}
+	}
+	return st, nil
 }
 
 // Log returns what replica i wrote so far.

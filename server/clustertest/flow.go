@@ -152,8 +152,12 @@ func NewRP(ctx context.Context, issuer, clientID, secret, callback string, hc *h
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
+	// client_secret_basic, as registered: x/oauth2's auto-detection would
+	// retry a refused request in the body and report that refusal instead.
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInHeader
 	return &RP{Provider: p, HTTP: hc, OAuth: oauth2.Config{
-		ClientID: clientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: callback,
+		ClientID: clientID, ClientSecret: secret, Endpoint: ep, RedirectURL: callback,
 		Scopes: []string{"openid", "profile", "email", "offline_access"},
 	}}, nil
 }
@@ -314,4 +318,36 @@ func Random() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Pinner is an http.RoundTripper that sends every request to one replica
+// (through the proxy's PinHeader) while Pin names one, round-robin
+// otherwise.
+type Pinner struct {
+	Base http.RoundTripper
+	mu   sync.Mutex
+	pin  string
+}
+
+// Pin sends the following requests to replica name ("" for any).
+func (p *Pinner) Pin(name string) {
+	p.mu.Lock()
+	p.pin = name
+	p.mu.Unlock()
+}
+
+// RoundTrip implements http.RoundTripper.
+func (p *Pinner) RoundTrip(req *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	pin := p.pin
+	p.mu.Unlock()
+	if pin != "" {
+		req = req.Clone(req.Context())
+		req.Header.Set(PinHeader, pin)
+	}
+	base := p.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(req)
 }

@@ -52,6 +52,35 @@ var oauth2Tests = []subtest{
 		wantErr(t, "deactivate twice", s.DeactivateOAuth2Request(t.Context(), r.Kind, r.Signature), models.ErrConsumed)
 		wantErr(t, "deactivate missing", s.DeactivateOAuth2Request(t.Context(), r.Kind, newID("sig")), models.ErrConsumed)
 	}},
+	{"DeactivatedWithin", func(t *testing.T, s *store.Store) {
+		// The reuse interval's clock: the one that stamped the
+		// deactivation (the database's on PostgreSQL).
+		r := createRequest(t, s, models.KindRefreshToken, newID("req"), newID("client"), newID("user"), "")
+		within, err := s.DeactivatedWithin(t.Context(), r.Kind, r.Signature, time.Minute)
+		must(t, err)
+		if within {
+			t.Error("an active record counts as deactivated")
+		}
+		must(t, s.DeactivateOAuth2Request(t.Context(), r.Kind, r.Signature))
+		for _, tc := range []struct {
+			d    time.Duration
+			want bool
+		}{{time.Minute, true}, {time.Second, true}, {time.Microsecond, false}} {
+			if tc.d == time.Microsecond {
+				time.Sleep(2 * time.Millisecond)
+			}
+			got, err := s.DeactivatedWithin(t.Context(), r.Kind, r.Signature, tc.d)
+			must(t, err)
+			if got != tc.want {
+				t.Errorf("DeactivatedWithin(%s) = %v, want %v", tc.d, got, tc.want)
+			}
+		}
+		other, err := s.DeactivatedWithin(t.Context(), models.KindAccessToken, r.Signature, time.Minute)
+		must(t, err)
+		if other {
+			t.Error("another kind's record counts")
+		}
+	}},
 	{"DeactivateRace", func(t *testing.T, s *store.Store) {
 		r := createRequest(t, s, models.KindAuthorizeCode, newID("req"), newID("client"), newID("user"), "")
 		errs := race(racers, func() error { return s.DeactivateOAuth2Request(t.Context(), r.Kind, r.Signature) })
