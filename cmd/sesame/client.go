@@ -259,16 +259,11 @@ func (c *cli) clientListCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
-				var list []console.ClientView
-				for off := 0; off <= console.MaxOffset; off += console.MaxLimit {
-					part, more, err := svc.Clients.List(ctx, "", off, console.MaxLimit)
-					if err != nil {
-						return err
-					}
-					list = append(list, part...)
-					if !more {
-						break
-					}
+				list, err := allPages(func(off, limit int) ([]console.ClientView, bool, error) {
+					return svc.Clients.List(ctx, "", off, limit)
+				})
+				if err != nil {
+					return err
 				}
 				out := cmd.OutOrStdout()
 				if asJSON {
@@ -534,4 +529,21 @@ func confirm(cmd *cobra.Command, question string) (bool, error) {
 // terminal).
 func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
+// allPages collects every page of a console list, as far as the console
+// lets a list be paged (console.MaxOffset).
+func allPages[T any](page func(offset, limit int) ([]T, bool, error)) ([]T, error) {
+	all := []T{}
+	for off := 0; off <= console.MaxOffset; off += console.MaxLimit {
+		part, more, err := page(off, console.MaxLimit)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, part...)
+		if !more {
+			break
+		}
+	}
+	return all, nil
 }

@@ -45,16 +45,11 @@ func (c *cli) groupListCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
-				list := []console.GroupView{}
-				for off := 0; off <= console.MaxOffset; off += console.MaxLimit {
-					part, more, err := svc.Groups.List(ctx, "", off, console.MaxLimit)
-					if err != nil {
-						return err
-					}
-					list = append(list, part...)
-					if !more {
-						break
-					}
+				list, err := allPages(func(off, limit int) ([]console.GroupView, bool, error) {
+					return svc.Groups.List(ctx, "", off, limit)
+				})
+				if err != nil {
+					return err
 				}
 				out := cmd.OutOrStdout()
 				if asJSON {
@@ -122,18 +117,15 @@ func (c *cli) groupShowCmd() *cobra.Command {
 				if err != nil {
 					return groupErr(args[0], err)
 				}
-				d := groupDetail{GroupView: *g, Members: []userView{}}
-				for off := 0; off <= console.MaxOffset; off += console.MaxLimit {
-					part, more, err := svc.Groups.Members(ctx, args[0], off, console.MaxLimit)
-					if err != nil {
-						return groupErr(args[0], err)
-					}
-					for i := range part {
-						d.Members = append(d.Members, userViewOf(userFromView(&part[i])))
-					}
-					if !more {
-						break
-					}
+				members, err := allPages(func(off, limit int) ([]console.UserView, bool, error) {
+					return svc.Groups.Members(ctx, args[0], off, limit)
+				})
+				if err != nil {
+					return groupErr(args[0], err)
+				}
+				d := groupDetail{GroupView: *g, Members: make([]userView, 0, len(members))}
+				for i := range members {
+					d.Members = append(d.Members, userViewOf(userFromView(&members[i])))
 				}
 				out := cmd.OutOrStdout()
 				if asJSON {
