@@ -142,14 +142,7 @@ func (s *Groups) Members(ctx context.Context, name string, offset, limit int) ([
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(rows) > limit
-	if more {
-		rows = rows[:limit]
-	}
-	out := make([]UserView, len(rows))
-	for i := range rows {
-		out[i] = ViewUser(&rows[i])
-	}
+	out, more := userPage(rows, limit)
 	return out, more, nil
 }
 

@@ -108,14 +108,7 @@ func (s *Users) Search(ctx context.Context, q string, offset, limit int) ([]User
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(rows) > limit
-	if more {
-		rows = rows[:limit]
-	}
-	out := make([]UserView, len(rows))
-	for i := range rows {
-		out[i] = ViewUser(&rows[i])
-	}
+	out, more := userPage(rows, limit)
 	return out, more, nil
 }
 
@@ -319,4 +312,18 @@ func (s *Users) RemoveCredential(ctx context.Context, userID, credID string) err
 	}
 	return s.audit.Record(ctx, "user.remove_credential", "user", userID,
 		map[string]string{"credential_id": c.ID, "kind": c.Kind, "name": c.Name, "aaguid": c.AAGUID}, nil)
+}
+
+// userPage turns rows fetched with one extra (limit+1) into a page of views
+// and whether more follow.
+func userPage(rows []models.User, limit int) ([]UserView, bool) {
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	out := make([]UserView, len(rows))
+	for i := range rows {
+		out[i] = ViewUser(&rows[i])
+	}
+	return out, more
 }
