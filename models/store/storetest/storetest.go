@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Passwords", passwordTests},
 		{"Stats", statsTests},
 		{"Admins", adminTests},
+		{"Everyday", everydayTests},
 		{"Audit", auditTests},
 		{"Policies", policyTests},
 		{"Groups", groupTests},
