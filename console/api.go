@@ -62,10 +62,15 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.DELETE("/clients/:id", step, c.api(c.apiDeleteClient))
 
 	r.GET("/users", c.api(c.apiListUsers))
+	r.POST("/users", c.api(c.apiAddUser))
 	r.GET("/users/:id", c.api(c.apiGetUser))
+	r.PATCH("/users/:id", c.api(c.apiUpdateUser))
+	r.GET("/users/:id/events", c.api(c.apiUserEvents))
+	r.POST("/users/:id/revoke-sessions", c.api(c.apiRevokeSessions))
+	r.POST("/users/:id/revoke-grants", c.api(c.apiRevokeGrants))
 	r.POST("/users/:id/disable", c.api(c.apiDisableUser))
 	r.POST("/users/:id/enable", c.api(c.apiEnableUser))
-	r.POST("/users/:id/grant-admin", c.api(c.apiGrantAdmin))
+	r.POST("/users/:id/grant-admin", step, c.api(c.apiGrantAdmin))
 	r.POST("/users/:id/passlink", c.api(c.apiSendPasslink))
 	r.POST("/users/:id/revoke-admin", step, c.api(c.apiRevokeAdmin))
 	r.DELETE("/users/:id", step, c.api(c.apiDeleteUser))
@@ -255,10 +260,6 @@ func (c *Console) apiDeleteClient(g *gin.Context) error {
 }
 
 // --- users ---
-
-func (c *Console) apiListUsers(g *gin.Context) error {
-	return search(g, c.Users.Search)
-}
 
 func (c *Console) apiGetUser(g *gin.Context) error {
 	return answer(g)(c.Users.Show(g.Request.Context(), g.Param("id")))

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 )
 
@@ -24,6 +26,7 @@ type Clients struct {
 	cache    ClientCache
 	audit    *Audit
 	policies *Policies
+	activity clientActivityStore
 }
 
 // ClientView is a client as the console and API show it: the settable
@@ -34,6 +37,20 @@ type ClientView struct {
 	HasSecret bool      `json:"has_secret"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// The list's activity columns (List only): the last successful
+	// sign-in within ActivityWindow and the distinct users who signed in
+	// then; absent elsewhere.
+	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
+	ActiveUsers *int64     `json:"active_users,omitempty"`
+}
+
+// ActivityWindow is how far back the clients list looks for last use and
+// active users.
+const ActivityWindow = 30 * 24 * time.Hour
+
+// clientActivityStore backs the clients list's activity columns.
+type clientActivityStore interface {
+	ClientsActivity(ctx context.Context, from time.Time) (map[string]store.ClientActivity, error)
 }
 
 // ViewClient builds the view of c.
@@ -57,13 +74,23 @@ func (s *Clients) List(ctx context.Context, q string, offset, limit int) ([]Clie
 		return nil, false, err
 	}
 	q = strings.ToLower(strings.TrimSpace(q))
+	act, err := s.activity.ClientsActivity(ctx, clock.Now().Add(-ActivityWindow))
+	if err != nil {
+		return nil, false, err
+	}
 	out := []ClientView{}
 	for i := range all {
 		c := &all[i]
 		if q != "" && !strings.Contains(strings.ToLower(c.Name), q) && !strings.Contains(strings.ToLower(c.ID), q) {
 			continue
 		}
-		out = append(out, ViewClient(c))
+		v := ViewClient(c)
+		a := act[c.ID]
+		v.ActiveUsers = &a.ActiveUsers
+		if !a.LastUsed.IsZero() {
+			v.LastUsedAt = &a.LastUsed
+		}
+		out = append(out, v)
 	}
 	if offset >= len(out) {
 		return []ClientView{}, false, nil

@@ -46,7 +46,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 	s := &Services{
 		Audit:    audit,
 		Policies: pol,
-		Clients:  &Clients{svc: clients.NewService(st, secrets), st: st, cache: cache, audit: audit, policies: pol},
+		Clients:  &Clients{svc: clients.NewService(st, secrets), st: st, cache: cache, audit: audit, policies: pol, activity: st},
 		Users:    &Users{st: st, audit: audit},
 		Scopes:   &Scopes{st: st, audit: audit},
 		Groups:   &Groups{st: st, audit: audit},

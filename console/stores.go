@@ -42,6 +42,15 @@ type userStore interface {
 	DeleteCredential(ctx context.Context, userID, id string) error
 	SetUserProfile(ctx context.Context, id string, p store.UserProfile) error
 	UserGroups(ctx context.Context, userID string) ([]string, error)
+	// The everyday actions (users_admin.go).
+	SearchUsersFiltered(ctx context.Context, f store.UserFilter, offset, limit int) ([]models.User, error)
+	UsersActivity(ctx context.Context, ids []string) (map[string]store.UserActivity, error)
+	ListUserAuthEvents(ctx context.Context, userID string, f store.EventFilter, limit int) ([]models.AuthEvent, error)
+	SetUserIdentity(ctx context.Context, id string, in store.UserIdentity) error
+	CountLiveLoginSessions(ctx context.Context, userID string) (int64, error)
+	RevokeUserLoginSessions(ctx context.Context, userID string) error
+	ListConsents(ctx context.Context, userID string) ([]models.Consent, error)
+	RevokeUserGrants(ctx context.Context, userID string) (int64, error)
 }
 
 // groupStore backs Groups.

@@ -78,6 +78,8 @@ type EventView struct {
 	Reason   string    `json:"reason"`
 	ClientID string    `json:"client_id"`
 	IP       string    `json:"ip"`
+	// UserAgent is the browser's User-Agent header as sent.
+	UserAgent string `json:"user_agent"`
 }
 
 // UserDetail is the user page: the user, their profile and groups,
@@ -145,8 +147,7 @@ func (s *Users) Show(ctx context.Context, id string) (*UserDetail, error) {
 			AuthTime: ls.AuthTime, LastSeenAt: ls.LastSeenAt, ExpiresAt: ls.ExpiresAt})
 	}
 	for _, e := range events {
-		d.Events = append(d.Events, EventView{At: e.At, Event: e.Event, Method: e.Method, Result: e.Result, Reason: e.Reason,
-			ClientID: e.ClientID, IP: e.IP})
+		d.Events = append(d.Events, eventView(e))
 	}
 	return d, nil
 }
@@ -250,9 +251,11 @@ func (s *Users) SetAdmin(ctx context.Context, id string, admin bool) (*UserView,
 		if err := s.guardAdminChange(ctx, u); err != nil {
 			return nil, err
 		}
-		if err := checkStepUp(ctx, s.st); err != nil {
-			return nil, err
-		}
+	}
+	// Either way it changes who holds the keys to everything: a fresh
+	// confirmation that the admin is at the keyboard.
+	if err := checkStepUp(ctx, s.st); err != nil {
+		return nil, err
 	}
 	before := ViewUser(u)
 	role := ""

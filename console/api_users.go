@@ -1,0 +1,93 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// The admin API's everyday user actions (users_admin.go).
+
+// boolQuery reads an optional true/false query parameter.
+func boolQuery(g *gin.Context, name string) (bool, error) {
+	switch g.Query(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, invalid(name, "true or false")
+}
+
+func (c *Console) apiListUsers(g *gin.Context) error {
+	offset, limit, err := page(g)
+	if err != nil {
+		return err
+	}
+	var q UserQuery
+	if q.Query, err = query(g, "q"); err != nil {
+		return err
+	}
+	for name, dst := range map[string]*bool{"admin": &q.Admins, "disabled": &q.Disabled, "unverified": &q.Unverified} {
+		if *dst, err = boolQuery(g, name); err != nil {
+			return err
+		}
+	}
+	items, more, err := c.Users.List(g.Request.Context(), q, offset, limit)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, listOf(items, more, offset, limit))
+	return nil
+}
+
+func (c *Console) apiAddUser(g *gin.Context) error {
+	var in NewUser
+	if err := decode(g, &in); err != nil {
+		return err
+	}
+	added, err := c.Users.Add(g.Request.Context(), in)
+	if err != nil {
+		return err
+	}
+	g.Header("Location", APIPrefix+"/users/"+url.PathEscape(added.User.ID))
+	g.JSON(http.StatusCreated, added)
+	return nil
+}
+
+func (c *Console) apiUpdateUser(g *gin.Context) error {
+	var in UserUpdate
+	if err := decode(g, &in); err != nil {
+		return err
+	}
+	return answer(g)(c.Users.Update(g.Request.Context(), g.Param("id"), in))
+}
+
+func (c *Console) apiRevokeSessions(g *gin.Context) error {
+	return answer(g)(c.Users.SignOutEverywhere(g.Request.Context(), g.Param("id")))
+}
+
+func (c *Console) apiRevokeGrants(g *gin.Context) error {
+	return answer(g)(c.Users.RevokeGrants(g.Request.Context(), g.Param("id")))
+}
+
+func (c *Console) apiUserEvents(g *gin.Context) error {
+	_, limit, err := page(g)
+	if err != nil {
+		return err
+	}
+	var q HistoryQuery
+	for name, dst := range map[string]*string{"result": &q.Result, "method": &q.Method, "client_id": &q.ClientID} {
+		if *dst, err = query(g, name); err != nil {
+			return err
+		}
+	}
+	if v := g.Query("before"); v != "" {
+		if q.Before, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return invalid("before", "an RFC 3339 time such as 2026-01-02T15:04:05Z")
+		}
+	}
+	return answer(g)(c.Users.History(g.Request.Context(), g.Param("id"), q, limit))
+}
