@@ -17,7 +17,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(c.adminInviteCmd())
+	cmd.AddCommand(c.adminInviteCmd(), c.adminRoleCmd(true), c.adminRoleCmd(false))
 	return cmd
 }
 

@@ -69,7 +69,8 @@ func (c *cli) userCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(c.userCreateCmd(), c.userListCmd(), c.userShowCmd(), c.userDisableCmd(), c.userProfileCmd(), c.userGroupsCmd())
+	cmd.AddCommand(c.userCreateCmd(), c.userListCmd(), c.userShowCmd(), c.userDisableCmd(), c.userProfileCmd(), c.userGroupsCmd(),
+		c.userUpdateCmd(), c.userRevokeCmd(false), c.userRevokeCmd(true), c.userEventsCmd())
 	return cmd
 }
 
@@ -116,44 +117,60 @@ func (c *cli) userCreateCmd() *cobra.Command {
 
 func (c *cli) userListCmd() *cobra.Command {
 	var asJSON bool
+	var q console.UserQuery
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List users",
+		Use:   "list [--admins] [--disabled] [--unverified] [--search TEXT]",
+		Short: "List users, with their last sign-in and credentials",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
-				views := []userView{}
-				const page = 500
-				for offset := 0; ; offset += page {
-					us, err := st.ListUsers(ctx, offset, page)
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
+				type row struct {
+					userView
+					Admin        bool       `json:"admin"`
+					LastSignInAt *time.Time `json:"last_sign_in_at"`
+					Credentials  int64      `json:"credentials"`
+				}
+				rows := []row{}
+				for offset := 0; offset <= console.MaxOffset; offset += console.MaxLimit {
+					items, more, err := svc.Users.List(ctx, q, offset, console.MaxLimit)
 					if err != nil {
 						return err
 					}
-					for i := range us {
-						views = append(views, userViewOf(&us[i]))
+					for i := range items {
+						rows = append(rows, row{userView: userViewOf(userFromView(&items[i].UserView)), Admin: items[i].Admin,
+							LastSignInAt: items[i].LastSignInAt, Credentials: items[i].Credentials})
 					}
-					if len(us) < page {
+					if !more {
 						break
 					}
 				}
 				out := cmd.OutOrStdout()
 				if asJSON {
-					return writeJSON(out, views)
+					return writeJSON(out, rows)
 				}
-				if len(views) == 0 {
-					fmt.Fprintln(out, "No users yet.")
+				if len(rows) == 0 {
+					fmt.Fprintln(out, "No users match.")
 					return nil
 				}
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tEMAIL\tVERIFIED\tSTATUS\tNAME")
-				for _, u := range views {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, yesNo(u.EmailVerified), status(u.Disabled), orDash(oneLine(u.Name)))
+				fmt.Fprintln(tw, "ID\tEMAIL\tVERIFIED\tSTATUS\tADMIN\tLAST SIGN-IN\tKEYS\tNAME")
+				for _, u := range rows {
+					last := "never"
+					if u.LastSignInAt != nil {
+						last = u.LastSignInAt.UTC().Format("2006-01-02 15:04")
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.ID, u.Email, yesNo(u.EmailVerified), status(u.Disabled), yesNo(u.Admin),
+						last, u.Credentials, orDash(oneLine(u.Name)))
 				}
 				return tw.Flush()
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	cmd.Flags().BoolVar(&q.Admins, "admins", false, "only admins")
+	cmd.Flags().BoolVar(&q.Disabled, "disabled", false, "only disabled users")
+	cmd.Flags().BoolVar(&q.Unverified, "unverified", false, "only users whose address is unproven")
+	cmd.Flags().StringVar(&q.Query, "search", "", "only users whose address or name contains TEXT")
 	return cmd
 }
 
