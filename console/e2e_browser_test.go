@@ -177,11 +177,12 @@ func TestConsoleEndToEnd(t *testing.T) {
 		}
 		browsertest.Do(t, admin, "open the user's page",
 			chromedp.Navigate(env.Issuer+"/console/users/"+u.ID),
-			chromedp.WaitVisible(`form[action$="/disable"] button`),
-			// The page asks "Disable …?" first; say yes.
-			chromedp.Evaluate[chromedp.Void](`window.confirm = function () { return true; }`),
-			chromedp.Click(`form[action$="/disable"] button`),
-			chromedp.WaitVisible(`form[action$="/enable"] button`))
+			chromedp.Click("details.danger-zone summary"),
+			chromedp.WaitVisible(`#disable-user button`),
+			chromedp.Click(`#disable-user button`))
+		// The page asks "Disable …?" first, in its own dialog; say yes.
+		acceptConfirmation(t, admin)
+		browsertest.Do(t, admin, "see the user disabled", chromedp.WaitVisible(`form[action$="/enable"] button`))
 		if u, err = env.Store.GetUser(bg, u.ID); err != nil || !u.Disabled {
 			t.Fatalf("user after disabling in the console: %+v, %v", u, err)
 		}
@@ -196,8 +197,8 @@ func TestConsoleEndToEnd(t *testing.T) {
 		browsertest.Do(t, admin, "disable the client",
 			chromedp.Navigate(env.Issuer+"/console/clients/"+clientID),
 			chromedp.WaitVisible("#disable-client"),
-			chromedp.Evaluate[chromedp.Void](`window.confirm = function () { return true; }`),
 			chromedp.Click("#disable-client"))
+		acceptConfirmation(t, admin)
 		browsertest.WaitText(t, admin, "main", "Enable client")
 		_, err = rp.TokenSource(bg, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 		if !errors.As(err, &re) || re.ErrorCode != "invalid_client" {

@@ -56,12 +56,12 @@ func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
 
 	view, _, err := env.Server.Console().Clients.Create(bg, clients.Spec{Name: "Old App", RedirectURIs: []string{"https://old.example/cb"}})
 	must(t, err)
-	browsertest.Do(t, ctx, "open the client", chromedp.Navigate(env.Issuer+"/console/clients/"+view.ID), chromedp.WaitVisible("#client_name"),
-		chromedp.Evaluate[chromedp.Void](`window.confirm = function () { return true; }`))
+	browsertest.Do(t, ctx, "open the client", chromedp.Navigate(env.Issuer+"/console/clients/"+view.ID), chromedp.WaitVisible("#client_name"))
 	browsertest.Do(t, ctx, "delete it",
 		chromedp.Click("details.danger-zone summary"),
-		chromedp.Click(`details.danger-zone button[type=submit]`),
-		chromedp.WaitVisible("#stepup-password"))
+		chromedp.Click(`details.danger-zone button[type=submit]`))
+	acceptConfirmation(t, ctx)
+	browsertest.Do(t, ctx, "wait for the step-up", chromedp.WaitVisible("#stepup-password"))
 	browsertest.Screenshot(t, ctx, "console-stepup-password-key")
 	for _, v := range axe.Check(t, ctx) {
 		if v.Serious() {

@@ -74,12 +74,14 @@ func TestConsolePagesInChromium(t *testing.T) {
 	open("/console?range=30d", "#feed")
 	checkConsolePage(t, ctx, "console-dashboard-30d", false)
 	open("/console/clients", "#register-client")
-	checkConsolePage(t, ctx, "console-clients", false)
+	checkConsolePage(t, ctx, "console-clients", true)
 	open("/console/clients/new", "#client_name")
 	// A redirect URI is checked as it is typed.
 	browsertest.Do(t, ctx, "type a bad redirect URI", chromedp.SendKeys("#redirect_uris", "https://app.example/cb#x"), chromedp.Click("#client_name"))
 	browsertest.WaitText(t, ctx, "#redirect_uris-error", "fragment")
-	checkConsolePage(t, ctx, "console-client-new", false)
+	checkConsolePage(t, ctx, "console-client-new", true)
+	browsertest.Do(t, ctx, "open the advanced settings", chromedp.Click("details.advanced summary"))
+	checkConsolePage(t, ctx, "console-client-new-advanced", false)
 	// Register it properly: the secret is shown once, with a warning.
 	browsertest.Do(t, ctx, "register a client",
 		chromedp.SetValue("#redirect_uris", "https://billing.example/cb"),
@@ -121,12 +123,33 @@ func TestConsolePagesInChromium(t *testing.T) {
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
 	checkConsolePage(t, ctx, "console-client", false)
 	open("/console/users", "#q")
-	checkConsolePage(t, ctx, "console-users", false)
+	checkConsolePage(t, ctx, "console-users", true)
+	open("/console/users?unverified=true&q=nobody-at-all", "#q")
+	checkConsolePage(t, ctx, "console-users-none", false)
+	open("/console/users/new", "#user_email")
+	checkConsolePage(t, ctx, "console-user-new", true)
+	open("/console/admins/invite", "#invite-email")
+	checkConsolePage(t, ctx, "console-admin-invite", true)
+	browsertest.Do(t, ctx, "invite an admin", chromedp.SendKeys("#invite-email", "root@example.test"), chromedp.Click(`main form button[type=submit]`),
+		chromedp.WaitVisible("#invite-link"))
+	checkConsolePage(t, ctx, "console-admin-invite-link", false)
 	open("/console/users/"+ada.ID, "#creds-h")
 	if !browsertest.Eval[bool](t, ctx, `document.body.innerText.includes("iCloud Keychain") && document.body.innerText.includes("Synced")`) {
 		t.Error("user page does not name the passkey's model and storage")
 	}
-	checkConsolePage(t, ctx, "console-user", false)
+	browsertest.Do(t, ctx, "open the edit and the danger zone", chromedp.Click("details.change summary"), chromedp.Click("details.danger-zone summary"))
+	checkConsolePage(t, ctx, "console-user", true)
+	// The confirmation is a modal dialog, checked like a page; Escape
+	// cancels it and nothing happens.
+	browsertest.Do(t, ctx, "ask to sign ada out", chromedp.Click("#revoke-sessions button"), chromedp.WaitVisible("dialog.confirm-dialog"))
+	checkConsolePage(t, ctx, "console-confirm", true)
+	browsertest.Do(t, ctx, "cancel with Escape", chromedp.KeyEvent(kb.Escape))
+	if browsertest.Eval[bool](t, ctx, `!!document.querySelector("dialog.confirm-dialog")`) || !browsertest.Eval[bool](t, ctx, `document.activeElement === document.querySelector("#revoke-sessions button")`) {
+		t.Error("Escape did not close the confirmation, or the focus did not return to its button")
+	}
+	browsertest.Do(t, ctx, "sign ada out", chromedp.Click("#revoke-sessions button"))
+	acceptConfirmation(t, ctx)
+	browsertest.WaitText(t, ctx, "main", "Signed out everywhere")
 	open("/console/scopes", "#scope_name")
 	browsertest.Do(t, ctx, "define a scope that shadows a claim",
 		chromedp.SendKeys("#scope_name", "hr"), chromedp.SendKeys("#scope_description", "Your HR record"),
@@ -183,6 +206,26 @@ func adminInChromium(t *testing.T, ctx context.Context, env *servertest.Env, htt
 document.addEventListener("securitypolicyviolation", function (e) { window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sample || "")); });`}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// acceptConfirmation answers the console's confirmation dialog (not the
+// browser's confirm()) with its confirm button, after checking it is an
+// accessible modal that names what will be lost.
+func acceptConfirmation(t *testing.T, ctx context.Context) {
+	t.Helper()
+	browsertest.Do(t, ctx, "wait for the confirmation", chromedp.WaitVisible("dialog.confirm-dialog .confirm-ok"))
+	d := browsertest.Eval[struct {
+		Modal, Labelled, CancelFocused bool
+		Text                           string
+	}](t, ctx, `(function () {
+  var d = document.querySelector("dialog.confirm-dialog");
+  var t = document.getElementById(d.getAttribute("aria-labelledby")), p = document.getElementById(d.getAttribute("aria-describedby"));
+  return {Modal: d.matches(":modal"), Labelled: !!t && t.textContent.trim() !== "" && !!p, CancelFocused: document.activeElement === d.querySelector(".confirm-cancel"), Text: p ? p.textContent : ""};
+})()`)
+	if !d.Modal || !d.Labelled || !d.CancelFocused || d.Text == "" {
+		t.Errorf("confirmation dialog: %+v, want a labelled modal with the focus on Cancel", d)
+	}
+	browsertest.Do(t, ctx, "confirm", chromedp.Click("dialog.confirm-dialog .confirm-ok"))
 }
 
 type consoleView struct {
@@ -304,15 +347,11 @@ func TestConsoleDeleteClientWithStepUp(t *testing.T) {
 
 	view, _, err := env.Server.Console().Clients.Create(bg, clients.Spec{Name: "Old App", RedirectURIs: []string{"https://old.example/cb"}})
 	must(t, err)
-	// Accept the confirmation dialog (and count it).
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.confirm = function (m) { window.__confirmed = m; return true; };`}); err != nil {
-		t.Fatal(err)
-	}
 	browsertest.Do(t, ctx, "open the client", chromedp.Navigate(env.Issuer+"/console/clients/"+view.ID), chromedp.WaitVisible("#client_name"))
 	browsertest.Do(t, ctx, "delete it",
 		chromedp.Click("details.danger-zone summary"),
 		chromedp.Click(`details.danger-zone button[type=submit]`))
+	acceptConfirmation(t, ctx)
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/clients?done=client_deleted")
 	browsertest.WaitText(t, ctx, "main", "Client deleted.")
 	if _, err := env.Store.GetClient(bg, view.ID); !errors.Is(err, models.ErrNotFound) {

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"cmp"
 	"net/url"
 	"slices"
 	"strconv"
@@ -120,20 +119,10 @@ func formSeconds(c *gin.Context, name string) int {
 }
 
 // setFormErrors puts a validation problem's messages next to their
-// fields; it reports whether err was such a problem.
+// fields (every one of a field); it reports whether err was such a
+// problem.
 func setFormErrors(f *templates.ClientForm, err error) bool {
-	p := toProblem(err)
-	if p.Status != 422 && p.Status != 409 {
-		return false
-	}
-	for _, fe := range p.Errors {
-		f.Errors[fe.Field] = fe.Message
-	}
-	f.Problem = "Check the fields marked below."
-	if len(p.Errors) == 0 {
-		f.Problem = cmp.Or(p.Detail, p.Title)
-	}
-	return true
+	return fieldErrors(err, f.Errors, &f.Problem)
 }
 
 func (u *UI) clientList(c *gin.Context) error {
@@ -170,7 +159,15 @@ func (u *UI) clientList(c *gin.Context) error {
 		if cl.Public {
 			typ = "Public"
 		}
-		v.Rows = append(v.Rows, templates.ClientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt), Disabled: cl.Disabled})
+		row := templates.ClientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt), Disabled: cl.Disabled,
+			LastUsed: "not in 30 days", ActiveUsers: "0"}
+		if cl.LastUsedAt != nil {
+			row.LastUsed = uiAgo(cl.LastUsedAt)
+		}
+		if cl.ActiveUsers != nil {
+			row.ActiveUsers = uiNumber(*cl.ActiveUsers)
+		}
+		v.Rows = append(v.Rows, row)
 	}
 	v.Pager = uiMakePager(url.Values{"q": {q}, "sort": {sortBy}}, "/console/clients", page, end < len(all))
 	return u.pages.ConsoleClients(c.Writer, 200, templates.Page{Title: "Clients"}, u.shell(c, "clients"), v)

@@ -68,7 +68,13 @@ func fieldErrors(err error, errs map[string]string, problemText *string) bool {
 	if p.Status != http.StatusUnprocessableEntity && p.Status != http.StatusConflict {
 		return false
 	}
+	// Every message of a field, not only the last (several bad redirect
+	// URIs are each named).
 	for _, fe := range p.Errors {
+		if prev := errs[fe.Field]; prev != "" {
+			errs[fe.Field] = prev + "; " + fe.Message
+			continue
+		}
 		errs[fe.Field] = fe.Message
 	}
 	*problemText = "Nothing was saved. Check the fields marked below."

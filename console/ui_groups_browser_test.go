@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sesame-idp/sesame/internal/browsertest"
@@ -25,11 +24,6 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 	ctx := browsertest.New(t)
 	bg := context.Background()
 	adminInChromium(t, ctx, env, httpBrowser)
-	// Accept every confirmation dialog.
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.confirm = function (m) { window.__confirmed = m; return true; };`}); err != nil {
-		t.Fatal(err)
-	}
 	ada := env.CreateUser("ada@example.test")
 	env.CreateUser("bob@example.test")
 	id, _ := env.CreateClient(clients.Spec{Name: "Payroll", RedirectURIs: []string{"https://payroll.example/cb"}})
@@ -63,6 +57,7 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 	checkConsolePage(t, ctx, "console-group", false)
 
 	browsertest.Do(t, ctx, "remove bob", chromedp.Click(`button[aria-label="Remove bob@example.test"]`))
+	acceptConfirmation(t, ctx)
 	browsertest.WaitText(t, ctx, "main", "Member removed")
 	if names, _ := env.Store.UserGroups(bg, ada.ID); !slices.Equal(names, []string{"payroll"}) {
 		t.Errorf("ada's groups = %v", names)
@@ -104,6 +99,7 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 	open("/console/groups/payroll", "#members-h")
 	browsertest.WaitText(t, ctx, "dl.facts", "Payroll")
 	browsertest.Do(t, ctx, "delete it", chromedp.Click("details.danger-zone summary"), chromedp.Click(`details.danger-zone button[type=submit]`))
+	acceptConfirmation(t, ctx)
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/groups?done=group_deleted")
 	browsertest.WaitText(t, ctx, "main", "Group deleted.")
 	if _, err := env.Store.GetGroup(bg, "payroll"); err == nil {

@@ -91,6 +91,15 @@ type UserDetail struct {
 	Credentials []CredentialView `json:"credentials"`
 	Sessions    []SessionView    `json:"sessions"`
 	Events      []EventView      `json:"recent_events"`
+	// Grants are the apps the user granted access (remembered consents).
+	Grants []GrantView `json:"grants"`
+}
+
+// GrantView is an app a user granted access, with the scopes granted.
+type GrantView struct {
+	ClientID  string    `json:"client_id"`
+	Scopes    []string  `json:"scopes"`
+	GrantedAt time.Time `json:"granted_at"`
 }
 
 // recentEvents is how many auth events the user page shows.
@@ -136,7 +145,15 @@ func (s *Users) Show(ctx context.Context, id string) (*UserDetail, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &UserDetail{User: ViewUser(u), Profile: ProfileOf(u), Groups: nonNil(groups), Credentials: []CredentialView{}, Sessions: []SessionView{}, Events: []EventView{}}
+	consents, err := s.st.ListConsents(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &UserDetail{User: ViewUser(u), Profile: ProfileOf(u), Groups: nonNil(groups), Credentials: []CredentialView{}, Sessions: []SessionView{}, Events: []EventView{},
+		Grants: make([]GrantView, 0, len(consents))}
+	for _, c := range consents {
+		d.Grants = append(d.Grants, GrantView{ClientID: c.ClientID, Scopes: nonNil(c.Scopes), GrantedAt: c.UpdatedAt})
+	}
 	for _, c := range creds {
 		d.Credentials = append(d.Credentials, CredentialView{ID: c.ID, Kind: c.Kind, Name: c.Name, AAGUID: c.AAGUID,
 			Model: passkey.AuthenticatorName(c.AAGUID), Synced: c.BackupEligible, UV: c.UserVerified, Flagged: c.CloneWarning,

@@ -117,10 +117,71 @@
   }
 
   // --- Confirmations ----------------------------------------------------
+  // <form data-confirm="What will be lost" data-confirm-title="Delete …?"
+  // data-confirm-action="Delete">: a modal dialog (not the browser's
+  // confirm()) that names what will be lost; Cancel has the focus, Escape
+  // cancels, and focus returns to the button that asked. Resolves true
+  // when confirmed.
+  var dialogSeq = 0;
+  function confirmDialog(f, opener) {
+    return new Promise(function (resolve) {
+      var n = ++dialogSeq;
+      var d = document.createElement("dialog");
+      d.className = "confirm-dialog";
+      d.setAttribute("role", "alertdialog");
+      d.setAttribute("aria-modal", "true");
+      d.setAttribute("aria-labelledby", "confirm-title-" + n);
+      d.setAttribute("aria-describedby", "confirm-text-" + n);
+      var h = document.createElement("h2");
+      h.id = "confirm-title-" + n;
+      h.textContent = f.dataset.confirmTitle || "Are you sure?";
+      var p = document.createElement("p");
+      p.id = "confirm-text-" + n;
+      p.textContent = f.dataset.confirm;
+      var actions = document.createElement("p");
+      actions.className = "dialog-actions";
+      var cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "confirm-cancel";
+      cancel.textContent = "Cancel";
+      var ok = document.createElement("button");
+      ok.type = "button";
+      ok.className = "confirm-ok " + (f.dataset.confirmStyle || "danger");
+      ok.textContent = f.dataset.confirmAction || (opener && opener.textContent.trim()) || "Confirm";
+      actions.appendChild(cancel);
+      actions.appendChild(ok);
+      d.appendChild(h);
+      d.appendChild(p);
+      d.appendChild(actions);
+      document.body.appendChild(d);
+      var answered = false;
+      function done(yes) {
+        if (answered) { return; }
+        answered = true;
+        if (d.open) { d.close(); }
+        d.remove();
+        if (opener && opener.focus) { opener.focus(); }
+        resolve(yes);
+      }
+      cancel.addEventListener("click", function () { done(false); });
+      ok.addEventListener("click", function () { done(true); });
+      d.addEventListener("cancel", function (e) { e.preventDefault(); done(false); });
+      d.showModal();
+      cancel.focus();
+    });
+  }
+
   function confirmations() {
     document.querySelectorAll("form[data-confirm]:not([data-api])").forEach(function (f) {
       f.addEventListener("submit", function (e) {
-        if (!window.confirm(f.dataset.confirm)) { e.preventDefault(); }
+        if (f.dataset.confirmed === "1") { return; }
+        e.preventDefault();
+        var opener = e.submitter || f.querySelector("button[type=submit], button:not([type])");
+        confirmDialog(f, opener).then(function (yes) {
+          if (!yes) { return; }
+          f.dataset.confirmed = "1";
+          if (f.requestSubmit) { f.requestSubmit(opener || undefined); } else { f.submit(); }
+        });
       });
     });
   }
@@ -330,7 +391,13 @@
       var button = f.querySelector("button");
       f.addEventListener("submit", function (e) {
         e.preventDefault();
-        if (f.dataset.confirm && !window.confirm(f.dataset.confirm)) { return; }
+        if (f.dataset.confirm) {
+          confirmDialog(f, button).then(function (yes) { if (yes) { send(); } });
+          return;
+        }
+        send();
+      });
+      function send() {
         if (out) { out.hidden = true; }
         button.disabled = true;
         var fail = function (msg) {
@@ -351,7 +418,7 @@
           fail(p.detail || p.title || "That did not work. Nothing was changed.");
         };
         callAPI(f).then(done, function () { fail("The server could not be reached. Nothing was changed."); });
-      });
+      }
     });
   }
 

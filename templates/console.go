@@ -128,7 +128,10 @@ func (r *Renderer) ConsoleDashboard(w http.ResponseWriter, status int, p Page, s
 // ClientRow is a line of the clients table.
 type ClientRow struct {
 	ID, Name, Type, Grants, Created string
-	Disabled                        bool
+	// LastUsed is the last sign-in within the activity window ("not in
+	// 30 days" otherwise); ActiveUsers the distinct users then.
+	LastUsed, ActiveUsers string
+	Disabled              bool
 }
 
 // ConsoleClientsView is the data of the clients table.
@@ -170,6 +173,22 @@ type ClientForm struct {
 	Errors  map[string]string // field → message
 	CSRF    string
 	Problem string
+}
+
+// clientEssentials are the fields the client form shows before its
+// "Advanced settings" fold.
+var clientEssentials = map[string]bool{"client_name": true, "public": true, "redirect_uris": true, "post_logout_redirect_uris": true,
+	"allowed_groups": true, "logo_uri": true}
+
+// AdvancedOpen reports whether a field in the "Advanced settings" fold
+// has an error, so the fold opens with it in view.
+func (f ClientForm) AdvancedOpen() bool {
+	for field := range f.Errors {
+		if !clientEssentials[field] {
+			return true
+		}
+	}
+	return false
 }
 
 // ClientSpec is the part of a client's settings the form shows as plain
@@ -240,14 +259,47 @@ func (r *Renderer) ConsoleClientSecret(w http.ResponseWriter, status int, p Page
 // UserRow is a line of the users table.
 type UserRow struct {
 	ID, Email, Name, Created string
-	Disabled, Admin          bool
+	// LastSignIn is the last successful sign-in ("never" when none);
+	// Credentials counts passkeys and security keys.
+	LastSignIn, Credentials   string
+	Disabled, Admin, Verified bool
 }
 
 // ConsoleUsersView is the data of the users table.
 type ConsoleUsersView struct {
 	Query string
-	Rows  []UserRow
-	Pager Pager
+	// Filters are the admin/disabled/unverified checkboxes.
+	Filters  []Option
+	Filtered bool
+	Rows     []UserRow
+	Pager    Pager
+}
+
+// UserForm is the "add a user" form, or a user's identity edit.
+type UserForm struct {
+	Email, DisplayName string
+	Verified, SendLink bool
+	// Passlinks: a sign-up link can be sent.
+	Passlinks bool
+	Errors    map[string]string
+	Problem   string
+}
+
+// ConsoleUserNew renders "add a user".
+func (r *Renderer) ConsoleUserNew(w http.ResponseWriter, status int, p Page, s ConsoleShell, v UserForm) error {
+	return r.console(w, status, "console_user_new", p, s, v)
+}
+
+// AdminInviteView is the "invite an admin" page: the form, or the link
+// made (shown once).
+type AdminInviteView struct {
+	Email, Link, Expires string
+	Error                string
+}
+
+// ConsoleAdminInvite renders "invite an admin".
+func (r *Renderer) ConsoleAdminInvite(w http.ResponseWriter, status int, p Page, s ConsoleShell, v AdminInviteView) error {
+	return r.console(w, status, "console_admin_invite", p, s, v)
 }
 
 // ConsoleUsers renders the users table.
@@ -288,11 +340,26 @@ type ConsoleUserView struct {
 	User UserSummary
 	// Passlinks: "send a sign-in link" is available.
 	Passlinks bool
-	Creds     []CredRow
-	Sessions  []SessionRow
-	Events    []EventRow
-	Profile   ProfileForm
-	Groups    UserGroups
+	// Self: the page is the signed-in admin's own (no admin, disable or
+	// delete actions on oneself).
+	Self     bool
+	Identity UserForm
+	Creds    []CredRow
+	Sessions []SessionRow
+	Events   []EventRow
+	// History filters and the link to older events.
+	History HistoryFilter
+	Profile ProfileForm
+	Groups  UserGroups
+	// Grants is the number of apps the user has granted access.
+	Grants int
+}
+
+// HistoryFilter is the sign-in history's filter row.
+type HistoryFilter struct {
+	Results, Methods, Clients []Option
+	Filtered                  bool
+	Older                     string // URL of the next older page, "" when none
 }
 
 // ConsoleUser renders a user's page.

@@ -34,7 +34,7 @@ var folders = []folder{
 		"password_login", "password_forgot", "password_reset", "admin_setup", "admin_refused", "verify_email",
 	}},
 	{dir: "console", prefix: "console_", pages: []string{
-		"error", "dashboard", "clients", "client_form", "client", "client_secret", "users", "user",
+		"error", "dashboard", "clients", "client_form", "client", "client_secret", "users", "user", "user_new", "admin_invite",
 		"policies", "keys", "audit", "groups", "group", "group_form", "scopes", "scope",
 	}},
 }

@@ -1,0 +1,100 @@
+package console
+
+import (
+	"strings"
+
+	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/models"
+)
+
+// Words for what the event log stores as codes: the console shows people
+// "Wrong password", not wrong_password (the API keeps the codes).
+
+// reasonTexts are the stable reason codes the methods record
+// (authn/passkey's error codes, the passlink and password handlers').
+var reasonTexts = map[string]string{
+	"timeout":                    "timed out",
+	"signup":                     "signed up",
+	"admin_link":                 "link from an admin",
+	"password_only":              "password only",
+	"enrolled":                   "security key enrolled",
+	"security_key":               "security key",
+	"throttled":                  "too many tries",
+	"wrong_password":             "wrong password",
+	"wrong_code":                 "wrong code",
+	"rate_limited":               "too many requests",
+	"expired":                    "link expired",
+	"replayed":                   "link already used",
+	"locked":                     "locked after wrong codes",
+	"user_unavailable":           "account unavailable",
+	"invalid_link":               "invalid link",
+	"last_passkey":               "last passkey",
+	"last_security_key":          "last security key",
+	"too_large":                  "response too large",
+	"ceremony_not_found":         "request unknown or expired",
+	"ceremony_expired":           "request expired",
+	"ceremony_used":              "request already used",
+	"wrong_browser":              "started in another browser",
+	"invalid_response":           "unreadable response",
+	"user_verification_required": "not unlocked (no PIN or biometric)",
+	"verification_failed":        "response did not verify",
+	"credential_suspended":       "passkey blocked (possible clone)",
+	"credential_exists":          "passkey already registered",
+	"unknown_credential":         "passkey not registered",
+	"wrong_credential":           "another account's passkey",
+	"wrong_credential_kind":      "security key used alone",
+	"account_disabled":           "account disabled",
+	"email_taken":                "address already registered",
+	"authenticator_not_allowed":  "authenticator not allowed",
+	"invalid_request":            "invalid request",
+	"server_error":               "server error",
+	"cancelled":                  "cancelled",
+	"not_allowed":                "cancelled or not allowed",
+}
+
+// ReasonText is a reason code in words; an unknown code has its
+// underscores replaced, so it still reads as words.
+func ReasonText(code string) string {
+	if code == "" {
+		return ""
+	}
+	if t, ok := reasonTexts[code]; ok {
+		return t
+	}
+	return strings.ReplaceAll(code, "_", " ")
+}
+
+// eventTexts name an event by its outcome: success, then failure.
+var eventTexts = map[string][2]string{
+	models.EventLogin:    {"Signed in", "Sign-in failed"},
+	models.EventRegister: {"Credential added", "Credential not added"},
+	"step_up":            {"Confirmed for the console", "Console confirmation failed"},
+	"password_change":    {"Password changed", "Password not changed"},
+	"reset":              {"Password reset", "Password reset failed"},
+	"verify_email":       {"Address verified", "Address not verified"},
+	"request":            {"Sign-in link requested", "Sign-in link refused"},
+	"approve":            {"Sign-in link approved", "Sign-in link not approved"},
+}
+
+// EventText is an event and its result in words.
+func EventText(event, result string) string {
+	i := 0
+	if result != models.ResultSuccess {
+		i = 1
+	}
+	if t, ok := eventTexts[event]; ok {
+		return t[i]
+	}
+	words := strings.ReplaceAll(event, "_", " ")
+	if words == "" {
+		words = "event"
+	}
+	words = strings.ToUpper(words[:1]) + words[1:]
+	if i == 1 {
+		return words + " failed"
+	}
+	return words
+}
+
+// DeviceName is a User-Agent in words ("Chrome on macOS").
+func DeviceName(ua string) string { return httpx.DescribeUserAgent(ua) }

@@ -1,0 +1,45 @@
+package httpx
+
+import "strings"
+
+// DescribeUserAgent turns a User-Agent into "Chrome on macOS"-style text.
+// It is for people reading session lists and sign-in histories, not for
+// decisions.
+func DescribeUserAgent(ua string) string {
+	browser := "Unknown browser"
+	switch {
+	case strings.Contains(ua, "Edg/"):
+		browser = "Edge"
+	case strings.Contains(ua, "OPR/"):
+		browser = "Opera"
+	case strings.Contains(ua, "Firefox/"):
+		browser = "Firefox"
+	case strings.Contains(ua, "HeadlessChrome/"), strings.Contains(ua, "Chrome/"), strings.Contains(ua, "Chromium/"):
+		browser = "Chrome"
+	case strings.Contains(ua, "Safari/"):
+		browser = "Safari"
+	case strings.HasPrefix(ua, "curl/"):
+		browser = "curl"
+	case strings.HasPrefix(ua, "Go-http-client"):
+		browser = "Go program"
+	}
+	os := ""
+	switch {
+	case strings.Contains(ua, "iPhone"), strings.Contains(ua, "iPad"):
+		os = "iOS"
+	case strings.Contains(ua, "Android"):
+		os = "Android"
+	case strings.Contains(ua, "Mac OS X"), strings.Contains(ua, "Macintosh"):
+		os = "macOS"
+	case strings.Contains(ua, "Windows"):
+		os = "Windows"
+	case strings.Contains(ua, "CrOS"):
+		os = "ChromeOS"
+	case strings.Contains(ua, "Linux"):
+		os = "Linux"
+	}
+	if os == "" {
+		return browser
+	}
+	return browser + " on " + os
+}
