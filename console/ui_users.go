@@ -247,7 +247,9 @@ func historyFilter(q HistoryQuery, names map[string]string, grants []GrantView) 
 		add(g.ClientID)
 	}
 	add(q.ClientID)
-	slices.SortFunc(f.Clients[1:], func(a, b templates.Option) int { return strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)) })
+	slices.SortFunc(f.Clients[1:], func(a, b templates.Option) int {
+		return strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label))
+	})
 	return f
 }
 
