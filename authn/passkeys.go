@@ -271,7 +271,7 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 		amr = append(amr, "hwk")
 	}
 	next, err := h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: amr, acr: passkey.ACRFor(cred.UserVerified),
-		interactionID: inID, event: "register", aaguid: cred.AAGUID, credentialID: cred.ID})
+		interactionID: inID, event: "register", reason: "signup", aaguid: cred.AAGUID, credentialID: cred.ID})
 	if err != nil {
 		return err
 	}

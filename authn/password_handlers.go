@@ -170,7 +170,14 @@ func (h *Handler) handlePasswordSignIn(c *gin.Context) error {
 		}
 		return refuse(http.StatusTooManyRequests, "throttled", msg)
 	case errors.Is(err, password.ErrWrongPassword):
-		h.record(c, passwordEvent("", inID, "login", models.ResultFailure, "wrong_password", ""))
+		// The event names the account when the address has one, so the
+		// console shows whose password was wrong (the person who typed it
+		// learns nothing: the answer is the same either way).
+		uid := ""
+		if u, uerr := h.st.GetUserByEmail(ctx, req.Email); uerr == nil {
+			uid = u.ID
+		}
+		h.record(c, passwordEvent(uid, inID, "login", models.ResultFailure, "wrong_password", ""))
 		return refuse(http.StatusUnauthorized, "wrong_password", "Your email or password is wrong.")
 	case errors.Is(err, password.ErrDisabled):
 		return refuse(http.StatusForbidden, "account_disabled", "This account is disabled. Contact your administrator.")

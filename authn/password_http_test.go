@@ -249,6 +249,32 @@ func TestPasswordSignInRefusals(t *testing.T) {
 		}
 		unchanged(tc.name)
 	}
+	// The failures are recorded against the account the address names
+	// (the console shows whose password was wrong), and against nobody
+	// for an unknown address.
+	ada, err := env.Store.GetUserByEmail(context.Background(), "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := env.Store.RecentAuthEvents(context.Background(), time.Time{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adaFailed, anonFailed int
+	for _, e := range evs {
+		if e.Reason != "wrong_password" {
+			continue
+		}
+		switch e.UserID {
+		case ada.ID:
+			adaFailed++
+		case "":
+			anonFailed++
+		}
+	}
+	if adaFailed != 1 || anonFailed != 1 {
+		t.Errorf("wrong-password events: %d for ada, %d for nobody; want 1 and 1", adaFailed, anonFailed)
+	}
 	if res := b.passwordStep("", "ada@example.com", strings.Repeat("x", password.MaxBytes+1)); true {
 		wantAPIError(t, res, http.StatusBadRequest, "password_too_long")
 	}

@@ -91,6 +91,8 @@ func TestConsoleEndToEnd(t *testing.T) {
 		browsertest.Do(t, admin, "fill in and submit the form",
 			chromedp.SendKeys("#client_name", "Acme Notes"),
 			chromedp.SendKeys("#redirect_uris", callback),
+			// Lifetimes and consent are advanced settings, folded away.
+			chromedp.Click("details.advanced summary"),
 			chromedp.SendKeys("#access_token_ttl", "600"),
 			chromedp.Click(`input[name=skip_consent]`),
 			chromedp.Click(`form.client-form button[type=submit]`),

@@ -75,6 +75,22 @@ func (c TimeChart) Max() int64 {
 	return m
 }
 
+// MaxStack is the largest bucket of all series added up (the top of a
+// stacked bar chart).
+func (c TimeChart) MaxStack() int64 {
+	var m int64
+	for i := range c.Times {
+		var sum int64
+		for _, s := range c.Series {
+			if i < len(s.Points) {
+				sum += s.Points[i]
+			}
+		}
+		m = max(m, sum)
+	}
+	return m
+}
+
 // Total sums every series.
 func (c TimeChart) Total() int64 {
 	var t int64
@@ -371,7 +387,7 @@ func (s *StatsService) Dashboard(ctx context.Context, r StatsRange) (*Dashboard,
 		if reason == "" {
 			reason = "unspecified"
 		}
-		d.Failures = append(d.Failures, Count{Key: f.Method + ":" + f.Reason, Name: MethodName(f.Method) + ": " + reason, Total: f.Total})
+		d.Failures = append(d.Failures, Count{Key: f.Method + ":" + f.Reason, Name: MethodName(f.Method) + ": " + ReasonText(reason), Total: f.Total})
 	}
 	slices.SortFunc(d.Failures, func(a, b Count) int { return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Name, b.Name)) })
 
@@ -578,18 +594,14 @@ func (s *StatsService) feedItems(ctx context.Context, evs []models.AuthEvent) ([
 		} else {
 			it.User = "Deleted user"
 		}
+		// Words, not codes; a sign-up is "Signed up" whichever method
+		// made it (a link's is a sign-in, a passkey's a registration).
+		it.Event, it.Reason = EventText(e.Event, e.Result), ReasonText(e.Reason)
 		switch {
-		case e.Event == models.EventLogin && it.OK:
-			it.Event = "Signed in"
-			if e.Reason == "signup" {
-				it.Event, it.Reason = "Signed up", ""
-			}
-		case e.Event == models.EventLogin:
-			it.Event = "Sign-in failed"
-		case it.OK:
-			it.Event = "Passkey added"
-		default:
-			it.Event = "Passkey not added"
+		case it.OK && e.Reason == "signup":
+			it.Event, it.Reason = "Signed up", ""
+		case e.Event == models.EventRegister && e.Method == models.MethodPasskey:
+			it.Event = map[bool]string{true: "Passkey added", false: "Passkey not added"}[it.OK]
 		}
 		out = append(out, it)
 	}

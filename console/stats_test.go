@@ -135,8 +135,8 @@ func TestStatsFromSeededEvents(t *testing.T) {
 				if got := dash.NewAccounts.Total(); got != tc.newAccounts {
 					t.Errorf("new accounts = %d, want %d", got, tc.newAccounts)
 				}
-				if len(dash.Failures) != tc.failures || dash.Failures[0].Name != "Passkey: timeout" || dash.Failures[0].Total != 1 {
-					t.Errorf("failures = %+v, want one Passkey: timeout", dash.Failures)
+				if len(dash.Failures) != tc.failures || dash.Failures[0].Name != "Passkey: timed out" || dash.Failures[0].Total != 1 {
+					t.Errorf("failures = %+v, want one Passkey: timed out", dash.Failures)
 				}
 				a := dash.Adoption
 				if a.Fallbacks != tc.fallbacks || a.FallbackToKey != tc.toKey {

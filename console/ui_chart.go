@@ -60,21 +60,25 @@ func chartHTML(c TimeChart, title string, half bool) template.HTML {
 	return chartSVG(c, title, "wide", 900, 200) + chartSVG(c, title, "narrow", 360, 210)
 }
 
-// chartSVG draws c as lines, one per series (class s0, s1 …).
+// chartSVG draws c as stacked bars, one bar per bucket and one colour per
+// series (class s0, s1 …): counts per hour or day are amounts, and bars
+// read as such where a line suggests a flow between the buckets. The y
+// axis starts at zero and tops at a round number above the largest stack.
 func chartSVG(c TimeChart, title, class string, chartW, chartH int) template.HTML {
 	n := len(c.Times)
 	if n == 0 {
 		return ""
 	}
-	top := niceMax(c.Max())
+	top := niceMax(c.MaxStack())
 	plotW := float64(chartW - padL - padR)
 	plotH := float64(chartH - padT - padB)
-	x := func(i int) float64 {
-		if n == 1 {
-			return padL + plotW/2
-		}
-		return padL + plotW*float64(i)/float64(n-1)
+	slot := plotW / float64(n)
+	// A gap between bars where there is room for one.
+	barW := slot
+	if slot >= 4 {
+		barW = slot * 0.75
 	}
+	x := func(i int) float64 { return padL + slot*float64(i) + slot/2 }
 	y := func(v int64) float64 { return padT + plotH - plotH*float64(v)/float64(top) }
 
 	var b strings.Builder
@@ -98,24 +102,26 @@ func chartSVG(c TimeChart, title, class string, chartW, chartH int) template.HTM
 		if i == n/2 && chartW < 380 {
 			continue
 		}
-		anchor := "middle"
+		anchor, xx := "middle", x(i)
 		switch i {
 		case 0:
-			anchor = "start"
+			anchor, xx = "start", padL
 		case n - 1:
-			anchor = "end"
+			anchor, xx = "end", float64(chartW-padR)
 		}
-		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x(i), chartH-8, anchor, timeLabel(c.Times[i], c.Step))
+		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="%s">%s</text>`, xx, chartH-8, anchor, timeLabel(c.Times[i], c.Step))
 	}
-	for k, s := range c.Series {
-		if s.Total == 0 {
-			continue
+	for i := range n {
+		var base int64
+		for k, s := range c.Series {
+			if i >= len(s.Points) || s.Points[i] == 0 {
+				continue
+			}
+			v := s.Points[i]
+			y0, y1 := y(base), y(base+v)
+			fmt.Fprintf(&b, `<rect class="col s%d" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`, k%6, x(i)-barW/2, y1, barW, y0-y1)
+			base += v
 		}
-		var pts strings.Builder
-		for i, v := range s.Points {
-			fmt.Fprintf(&pts, "%.1f,%.1f ", x(i), y(v))
-		}
-		fmt.Fprintf(&b, `<polyline class="line s%d" points="%s"/>`, k%6, strings.TrimSpace(pts.String()))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // built above from numbers and escaped text

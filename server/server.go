@@ -389,6 +389,7 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 	}
 	r.Use(
 		s.metrics.Middleware(),
+		httpx.ErrorPages(s.errorPage),
 		httpx.RequestID(),
 		httpx.Logger(s.log),
 		httpx.Recovery(s.log),
@@ -423,9 +424,23 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 	s.console.Mount(r)
 	console.NewUI(console.UIDeps{Console: s.console, Stats: s.stats, Pages: s.pages, Store: s.st, Logger: s.log}).MountUI(s.console.AdminPages(r))
 
-	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
-	r.NoMethod(func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "405 method not allowed") })
+	r.NoRoute(httpx.NotFound)
+	r.NoMethod(httpx.MethodNotAllowed)
 	return r
+}
+
+// errorPage is the hosted error page for the answers no handler writes
+// (httpx.ErrorPages: no route, wrong method, a panic, a cross-site form,
+// a body too large), in the same look as every other page.
+func (s *Server) errorPage(c *gin.Context, status int, title, message string) {
+	c.Header("Cache-Control", "no-store")
+	v := templates.ErrorView{Message: message, RequestID: httpx.RequestIDFrom(c.Request.Context())}
+	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		v.Link, v.LinkLabel = "/account", "Go to your account"
+	}
+	if err := s.pages.Error(c.Writer, status, templates.Page{Title: title}, v); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render error page", "err", err)
+	}
 }
 
 func (s *Server) handleReady(c *gin.Context) {

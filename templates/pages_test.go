@@ -139,6 +139,12 @@ func examplePages() []struct {
 		{"console_users", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleUsers(w, 200, Page{Title: "Users"}, shell, ConsoleUsersView{Query: "a", Rows: []UserRow{{ID: "u1", Email: "a@example.test", Name: "Ann", Created: "2025-03-04", Disabled: true, Admin: true}}, Pager: pager})
 		}},
+		{"console_user_new", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleUserNew(w, 422, Page{Title: "Add a user"}, shell, UserForm{Email: "x", Passlinks: true, SendLink: true, Errors: map[string]string{"email": "bad"}, Problem: "Check"})
+		}},
+		{"console_admin_invite", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleAdminInvite(w, 200, Page{Title: "Invite an admin"}, shell, AdminInviteView{Email: "a@example.test", Link: "https://id.example/console/setup/x", Expires: "2026-01-02 15:04"})
+		}},
 		{"console_user", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleUser(w, 200, Page{Title: "a@example.test"}, shell, ConsoleUserView{
 				User:      UserSummary{ID: "u1", Email: "a@example.test", EmailVerified: true, DisplayName: "Ann", Disabled: true, Admin: true, CreatedAt: at},
@@ -228,5 +234,36 @@ func TestNewNamesMissingPage(t *testing.T) {
 	}
 	if _, err := newFrom(files); err != nil {
 		t.Fatalf("all pages: %v", err)
+	}
+}
+
+// TestPasslinkConfirmNamesTheApp: the page opened on another device says
+// "create an account for Acme Notes" / "sign in to Acme Notes" — not
+// "create an account to …".
+func TestPasslinkConfirmNamesTheApp(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		signup     bool
+		want, not string
+	}{
+		{true, "create an account for Acme Notes as", "account to"},
+		{false, "sign in to Acme Notes as", "account"},
+	} {
+		w := httptest.NewRecorder()
+		if err := r.PasslinkConfirm(w, 200, Page{Title: "Confirm", AppName: "Acme Notes"}, PasslinkConfirmView{Token: "t", CSRF: "c", Signup: tc.signup, MaskedEmail: "a…@example.test"}); err != nil {
+			t.Fatal(err)
+		}
+		body := w.Body.String()
+		i := strings.Index(body, "Someone asked to ")
+		if i < 0 {
+			t.Fatalf("signup %v: no request sentence", tc.signup)
+		}
+		line := body[i : i+strings.Index(body[i:], "</p>")]
+		if !strings.Contains(line, tc.want) || strings.Contains(line, tc.not) {
+			t.Errorf("signup %v: %q, want %q", tc.signup, line, tc.want)
+		}
 	}
 }

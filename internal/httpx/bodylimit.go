@@ -35,7 +35,7 @@ func BodyLimit(n int64) gin.HandlerFunc {
 				c.Header("Cache-Control", "no-store")
 				c.Data(http.StatusRequestEntityTooLarge, "application/json; charset=utf-8", apiTooLargeBody)
 			default:
-				c.Data(http.StatusRequestEntityTooLarge, "text/plain; charset=utf-8", []byte("Request Entity Too Large\n"))
+				writeError(c, http.StatusRequestEntityTooLarge, "Too large", "What was sent is too large to accept.", []byte("Request Entity Too Large\n"))
 			}
 			c.Abort()
 			return

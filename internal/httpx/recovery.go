@@ -75,7 +75,8 @@ func writeServerError(c *gin.Context) {
 	case prefersJSON(c.GetHeader("Accept")):
 		c.Data(http.StatusInternalServerError, "application/json; charset=utf-8", oauthServerErrorBody)
 	default:
-		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", plainServerErrorBody)
+		writeError(c, http.StatusInternalServerError, "Something went wrong",
+			"Something went wrong on our side. Try again in a moment.", plainServerErrorBody)
 	}
 	c.Abort()
 }

@@ -34,8 +34,7 @@ func SameOriginForms(allowedOrigin string) gin.HandlerFunc {
 		}
 		c.Error(errors.New("cross-site form submission refused")) //nolint:errcheck // recorded for Logger only
 		c.Header("Cache-Control", "no-store")
-		c.Data(http.StatusForbidden, "text/plain; charset=utf-8", []byte(crossSiteFormBody))
-		c.Abort()
+		writeError(c, http.StatusForbidden, "Form refused", "This form was submitted from another site and was refused. Go back to the page and try again.", []byte(crossSiteFormBody))
 	}
 }
 
