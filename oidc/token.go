@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -184,7 +185,29 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 	if err == nil && !p.mayIntrospect(ctx, authenticatedClient(ctx), ir) {
 		ir = &fosite.IntrospectionResponse{Active: false}
 	}
+	if ir != nil && ir.IsActive() {
+		markTokenUse(ir)
+	}
 	p.fosite.WriteIntrospectionResponse(ctx, c.Writer, ir)
+}
+
+// markTokenUse names the kind of token in an introspection answer,
+// token_use "access_token" or "refresh_token" (as Ory Hydra does): fosite
+// answers alike for both, so a resource server could otherwise take a
+// refresh token presented as a bearer token for an access token. The
+// session was loaded for this request alone, so the claim goes nowhere
+// else.
+func markTokenUse(ir fosite.IntrospectionResponder) {
+	sess, ok := ir.GetAccessRequester().GetSession().(*Session)
+	if !ok {
+		return
+	}
+	ext := maps.Clone(sess.Ext)
+	if ext == nil {
+		ext = map[string]any{}
+	}
+	ext["token_use"] = string(ir.GetTokenUse())
+	sess.Ext = ext
 }
 
 func (p *Provider) handleRevoke(c *gin.Context) {
