@@ -62,6 +62,18 @@ func findUser(ctx context.Context, st *store.Store, ref string) (*models.User, e
 	return u, err
 }
 
+// withUser runs fn with the services and the user ref names (an id, or an
+// address when it contains "@").
+func (c *cli) withUser(cmd *cobra.Command, ref string, fn func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error) error {
+	return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
+		u, err := findUser(ctx, st, ref)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, svc, st, u)
+	})
+}
+
 func (c *cli) userCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
@@ -228,17 +240,14 @@ func (c *cli) userDisableCmd() *cobra.Command {
 		Short: "Disable a user (signing them out everywhere), or enable them again",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
-				u, err := findUser(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
 				// The console's rules hold here too: e.g. the last enabled
 				// admin cannot be disabled.
 				if _, err := svc.Users.SetDisabled(ctx, u.ID, !enable); err != nil {
 					return err
 				}
-				if u, err = st.GetUser(ctx, u.ID); err != nil {
+				u, err := st.GetUser(ctx, u.ID)
+				if err != nil {
 					return err
 				}
 				out := cmd.OutOrStdout()

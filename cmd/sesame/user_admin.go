@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 )
 
@@ -46,11 +47,7 @@ to prove it at their next sign-in.`,
 			if up == (console.UserUpdate{}) {
 				return usageError(fmt.Errorf("nothing to change: give --email, --name, --verified or --unverified"))
 			}
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
-				u, err := findUser(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
 				v, err := svc.Users.Update(ctx, u.ID, up)
 				if err != nil {
 					return err
@@ -84,12 +81,11 @@ func (c *cli) userRevokeCmd(grants bool) *cobra.Command {
 		Short: short,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
-				u, err := findUser(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
-				var r *console.Revoked
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
+				var (
+					r   *console.Revoked
+					err error
+				)
 				if grants {
 					r, err = svc.Users.RevokeGrants(ctx, u.ID)
 				} else {
@@ -125,11 +121,7 @@ func (c *cli) userEventsCmd() *cobra.Command {
 		Example: `  sesame user events ada@example.com --result failure`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
-				u, err := findUser(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
 				h, err := svc.Users.History(ctx, u.ID, console.HistoryQuery{Result: result, Method: method, ClientID: client}, limit)
 				if err != nil {
 					return usageError(err)
@@ -174,11 +166,7 @@ func (c *cli) adminRoleCmd(grant bool) *cobra.Command {
 		Short: short,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
-				u, err := findUser(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
 				v, err := svc.Users.SetAdmin(ctx, u.ID, grant)
 				if err != nil {
 					return err

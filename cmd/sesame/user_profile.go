@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 )
 
@@ -88,11 +89,7 @@ email, groups, ...).`,
   sesame user profile ada@example.com --attributes '{}'`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
-				u, err := findUser(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
 				p, err := svc.Users.Profile(ctx, u.ID)
 				if err != nil {
 					return err
@@ -141,11 +138,7 @@ func (c *cli) userGroupsCmd() *cobra.Command {
 		Short: "List the groups a user belongs to",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
-				u, err := findUser(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
 				names, err := svc.Groups.UserGroups(ctx, u.ID)
 				if err != nil {
 					return err
