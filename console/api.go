@@ -63,6 +63,8 @@ func (c *Console) mountAPI(r gin.IRouter) {
 
 	r.GET("/users", c.api(c.apiListUsers))
 	r.POST("/users", c.api(c.apiAddUser))
+	r.GET("/users/export", c.api(c.apiExportUsers))
+	r.POST("/users/import", c.api(c.apiImportUsers))
 	r.GET("/users/:id", c.api(c.apiGetUser))
 	r.PATCH("/users/:id", c.api(c.apiUpdateUser))
 	r.GET("/users/:id/events", c.api(c.apiUserEvents))

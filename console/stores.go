@@ -51,6 +51,12 @@ type userStore interface {
 	RevokeUserLoginSessions(ctx context.Context, userID string) error
 	ListConsents(ctx context.Context, userID string) ([]models.Consent, error)
 	RevokeUserGrants(ctx context.Context, userID string) (int64, error)
+	// Bulk import and export (users_bulk.go).
+	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
+	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
+	MissingGroups(ctx context.Context, names []string) ([]string, error)
+	AddGroupMember(ctx context.Context, name, userID string) error
+	GroupsOfUsers(ctx context.Context, ids []string) (map[string][]string, error)
 }
 
 // groupStore backs Groups.

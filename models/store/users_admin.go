@@ -242,3 +242,27 @@ func (s *Store) CountLiveLoginSessions(ctx context.Context, userID string) (int6
 	err := s.conn(ctx).Model(&models.LoginSession{}).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, Now()).Count(&n).Error
 	return n, mapErr("count login sessions", err)
 }
+
+// GroupsOfUsers returns the group names of each of the users ids (an
+// export page): one query, whatever the number of users. Users in no
+// group are absent from the map.
+func (s *Store) GroupsOfUsers(ctx context.Context, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		UserID string
+		Name   string
+	}
+	err := s.conn(ctx).Table("group_members").Select("group_members.user_id, groups.name").
+		Joins("JOIN groups ON groups.id = group_members.group_id").
+		Where("group_members.user_id IN ?", ids).Order("groups.name").Scan(&rows).Error
+	if err != nil {
+		return nil, mapErr("groups of users", err)
+	}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], r.Name)
+	}
+	return out, nil
+}

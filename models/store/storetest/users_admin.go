@@ -183,4 +183,23 @@ var everydayTests = []subtest{
 			t.Errorf("live sessions after revoke = %d", live)
 		}
 	}},
+	{"GroupsOfUsers", func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		a, b, none := createUser(t, s), createUser(t, s), createUser(t, s)
+		g1, g2 := "g-"+randHex(4), "g-"+randHex(4)
+		if g1 > g2 {
+			g1, g2 = g2, g1
+		}
+		for _, g := range []string{g1, g2} {
+			must(t, s.CreateGroup(ctx, &models.Group{ID: newID("grp"), Name: g}))
+		}
+		must(t, s.AddGroupMember(ctx, g2, a.ID))
+		must(t, s.AddGroupMember(ctx, g1, a.ID))
+		must(t, s.AddGroupMember(ctx, g2, b.ID))
+		got, err := s.GroupsOfUsers(ctx, []string{a.ID, b.ID, none.ID})
+		must(t, err)
+		if len(got[a.ID]) != 2 || got[a.ID][0] != g1 || got[a.ID][1] != g2 || len(got[b.ID]) != 1 || len(got[none.ID]) != 0 {
+			t.Errorf("groups of users = %v", got)
+		}
+	}},
 }
