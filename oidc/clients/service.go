@@ -209,6 +209,9 @@ func ToSpec(c *models.Client) Spec {
 		AllowedGroups:           list(c.AllowedGroups),
 		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
+		BackchannelLogoutURI:    c.BackchannelLogoutURI,
+
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 	}
 }
 
@@ -245,6 +248,8 @@ func apply(c *models.Client, s Spec) {
 	c.UserVerification = s.UserVerification
 	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
+	c.BackchannelLogoutURI = s.BackchannelLogoutURI
+	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

@@ -47,38 +47,50 @@ func (s *Signer) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.
 	if claims == nil {
 		return "", "", errors.New("sign token: nil claims")
 	}
-	alg := AlgFrom(ctx)
-	e, err := s.M.signingEntry(ctx, alg)
+	var extra map[string]any
+	if header != nil {
+		extra = header.ToMap()
+	}
+	raw, err := s.M.Sign(ctx, AlgFrom(ctx), "JWT", claims, extra)
 	if err != nil {
-		return "", "", fmt.Errorf("sign token: %w", err)
+		return "", "", err
+	}
+	return raw, raw[strings.LastIndexByte(raw, '.')+1:], nil
+}
+
+// Sign signs claims (any JSON-encodable value) as a compact JWS with the
+// current key for alg. The protected header carries alg, kid and typ (e.g.
+// "JWT", or "logout+jwt" for a back-channel logout token), plus the
+// entries of header except those three.
+func (m *Manager) Sign(ctx context.Context, alg, typ string, claims any, header map[string]any) (string, error) {
+	e, err := m.signingEntry(ctx, alg)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
-		return "", "", fmt.Errorf("sign token: encode claims: %w", err)
+		return "", fmt.Errorf("sign token: encode claims: %w", err)
 	}
 	hdr := jws.NewHeaders()
-	if header != nil {
-		for k, v := range header.ToMap() {
-			if k == jws.AlgorithmKey || k == jws.KeyIDKey || k == jws.TypeKey {
-				continue // ours, not the caller's
-			}
-			if err := hdr.Set(k, v); err != nil {
-				return "", "", fmt.Errorf("sign token: header %q: %w", k, err)
-			}
+	for k, v := range header {
+		if k == jws.AlgorithmKey || k == jws.KeyIDKey || k == jws.TypeKey {
+			continue // ours, not the caller's
+		}
+		if err := hdr.Set(k, v); err != nil {
+			return "", fmt.Errorf("sign token: header %q: %w", k, err)
 		}
 	}
 	if err := hdr.Set(jws.KeyIDKey, e.info.KID); err != nil {
-		return "", "", fmt.Errorf("sign token: %w", err)
+		return "", fmt.Errorf("sign token: %w", err)
 	}
-	if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
-		return "", "", fmt.Errorf("sign token: %w", err)
+	if err := hdr.Set(jws.TypeKey, typ); err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
 	}
 	tok, err := jws.Sign(payload, jws.WithKey(jwa.SignatureAlgorithm(alg), e.signer, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
-		return "", "", fmt.Errorf("sign token: %w", err)
+		return "", fmt.Errorf("sign token: %w", err)
 	}
-	raw := string(tok)
-	return raw, raw[strings.LastIndexByte(raw, '.')+1:], nil
+	return string(tok), nil
 }
 
 // Decode verifies token with the published key its kid names (any state)
