@@ -21,6 +21,7 @@ package oidc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -150,7 +151,11 @@ func (p *Provider) LogoutToken(ctx context.Context, c *Client, n models.LogoutNo
 		"sub":    n.UserID,
 		"sid":    n.SessionID,
 	}
-	tok, err := p.keys.Sign(ctx, c.idTokenAlg(), "logout+jwt", claims, nil)
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("logout token: %w", err)
+	}
+	tok, err := p.keys.Sign(ctx, c.idTokenAlg(), "logout+jwt", payload, nil)
 	if err != nil {
 		return "", fmt.Errorf("logout token: %w", err)
 	}

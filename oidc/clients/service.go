@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -212,6 +213,7 @@ func ToSpec(c *models.Client) Spec {
 		BackchannelLogoutURI:    c.BackchannelLogoutURI,
 
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		AccessTokenFormat:                cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
 	}
 }
 
@@ -250,6 +252,7 @@ func apply(c *models.Client, s Spec) {
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.BackchannelLogoutURI = s.BackchannelLogoutURI
 	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
+	c.AccessTokenFormat = s.AccessTokenFormat
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

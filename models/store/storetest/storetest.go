@@ -56,6 +56,7 @@ var AllModels = []any{
 	&models.CustomScope{},
 	&models.SessionClient{},
 	&models.LogoutNotice{},
+	&models.Resource{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -90,6 +91,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Policies", policyTests},
 		{"Groups", groupTests},
 		{"CustomScopes", customScopeTests},
+		{"Resources", resourceTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},
