@@ -2,9 +2,7 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -167,36 +165,14 @@ var logoutTests = []subtest{
 			ours[ns[0].ID] = true
 		}
 		now := at(time.Second)
-		var mu sync.Mutex
-		claims := map[string]int{}
-		errs := race(6, func() error {
-			due, err := s.DueLogoutNotices(t.Context(), now, 1000)
-			if err != nil {
-				return err
+		claimEachOnce(t, 6, ours, func() ([]string, error) {
+			ns, err := s.DueLogoutNotices(t.Context(), now, 1000)
+			out := make([]string, len(ns))
+			for i, n := range ns {
+				out[i] = n.ID
 			}
-			for _, n := range due {
-				if !ours[n.ID] {
-					continue
-				}
-				switch err := s.ClaimLogoutNotice(t.Context(), n.ID, now, now.Add(2*time.Minute)); {
-				case err == nil:
-					mu.Lock()
-					claims[n.ID]++
-					mu.Unlock()
-				case !errors.Is(err, models.ErrConsumed):
-					return err
-				}
-			}
-			return nil
-		})
-		for _, err := range errs {
-			must(t, err)
-		}
-		for _, id := range ids {
-			if claims[id] != 1 {
-				t.Errorf("notice %s claimed %d times, want once", id, claims[id])
-			}
-		}
+			return out, err
+		}, func(id string) error { return s.ClaimLogoutNotice(t.Context(), id, now, now.Add(2*time.Minute)) })
 		lease := now.Add(2 * time.Minute)
 		wantErr(t, "mark with a wrong lease", s.MarkLogoutNoticeSent(t.Context(), ids[0], lease.Add(time.Second), now), models.ErrConsumed)
 		must(t, s.MarkLogoutNoticeSent(t.Context(), ids[0], lease, now))
