@@ -246,7 +246,7 @@ func TestPasslinkConfirmNamesTheApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		signup     bool
+		signup    bool
 		want, not string
 	}{
 		{true, "create an account for Acme Notes as", "account to"},
