@@ -85,9 +85,9 @@ type ImportReport struct {
 	Rows      []ImportResult `json:"rows"`
 }
 
-// numberedRow is a parsed row with where it came from, or why it could
+// ImportLine is a parsed row with where it came from, or why it could
 // not be read.
-type numberedRow struct {
+type ImportLine struct {
 	n   int
 	row ImportRow
 	err *Problem
@@ -97,7 +97,7 @@ type numberedRow struct {
 // (one object a line, unknown fields refused). A file that cannot be
 // read as a whole (no header, an unknown column, too many rows) is an
 // error; a row that cannot be read is reported as that row's problem.
-func ParseImport(r io.Reader, format string) ([]numberedRow, error) {
+func ParseImport(r io.Reader, format string) ([]ImportLine, error) {
 	switch format {
 	case FormatCSV:
 		return parseCSV(r)
@@ -107,7 +107,7 @@ func ParseImport(r io.Reader, format string) ([]numberedRow, error) {
 	return nil, invalid("format", "csv or jsonl")
 }
 
-func parseCSV(r io.Reader) ([]numberedRow, error) {
+func parseCSV(r io.Reader) ([]ImportLine, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	head, err := cr.Read()
@@ -131,7 +131,7 @@ func parseCSV(r io.Reader) ([]numberedRow, error) {
 	if _, ok := col["email"]; !ok {
 		return nil, invalid("file", "the header has no email column")
 	}
-	var out []numberedRow
+	var out []ImportLine
 	for n := 2; ; n++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -152,7 +152,7 @@ func parseCSV(r io.Reader) ([]numberedRow, error) {
 			}
 			return ""
 		}
-		nr := numberedRow{n: n, row: ImportRow{Email: cell("email"), Name: cell("name"), Groups: strings.FieldsFunc(cell("groups"), func(r rune) bool { return r == ';' || r == ' ' || r == ',' })}}
+		nr := ImportLine{n: n, row: ImportRow{Email: cell("email"), Name: cell("name"), Groups: strings.FieldsFunc(cell("groups"), func(r rune) bool { return r == ';' || r == ' ' || r == ',' })}}
 		if a := cell("attributes"); a != "" {
 			nr.row.Attributes = json.RawMessage(a)
 		}
@@ -178,10 +178,10 @@ func parseBool(v string) (bool, bool) {
 	return false, false
 }
 
-func parseJSONL(r io.Reader) ([]numberedRow, error) {
+func parseJSONL(r io.Reader) ([]ImportLine, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), MaxAttributesBytes*4)
-	var out []numberedRow
+	var out []ImportLine
 	for n := 1; sc.Scan(); n++ {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
@@ -190,10 +190,22 @@ func parseJSONL(r io.Reader) ([]numberedRow, error) {
 		if len(out) >= MaxImportRows {
 			return nil, invalid("file", "at most %d rows at once", MaxImportRows)
 		}
-		nr := numberedRow{n: n}
+		nr := ImportLine{n: n}
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&nr.row); err != nil || dec.More() {
+		// The export's fields that only Sesame sets are read past, so an
+		// export imports back unchanged.
+		var row struct {
+			ImportRow
+			ID        json.RawMessage `json:"id"`
+			Username  json.RawMessage `json:"username"`
+			Disabled  json.RawMessage `json:"disabled"`
+			Admin     json.RawMessage `json:"admin"`
+			CreatedAt json.RawMessage `json:"created_at"`
+		}
+		err := dec.Decode(&row)
+		nr.row = row.ImportRow
+		if err != nil || dec.More() {
 			nr.err = invalid("row", "not a JSON object with the fields %s", strings.Join([]string{"email", "name", "verified", "groups", "attributes"}, ", "))
 		}
 		out = append(out, nr)
@@ -206,7 +218,7 @@ func parseJSONL(r io.Reader) ([]numberedRow, error) {
 
 // Import applies rows (ParseImport's) and reports each one; with dryRun
 // nothing is written.
-func (s *Users) Import(ctx context.Context, rows []numberedRow, dryRun bool) (*ImportReport, error) {
+func (s *Users) Import(ctx context.Context, rows []ImportLine, dryRun bool) (*ImportReport, error) {
 	rep := &ImportReport{DryRun: dryRun, Rows: make([]ImportResult, 0, len(rows))}
 	seen := map[string]int{}
 	for _, nr := range rows {
@@ -243,7 +255,7 @@ type importView struct {
 	Attributes models.JSONObject `json:"attributes"`
 }
 
-func (s *Users) importRow(ctx context.Context, nr numberedRow, seen map[string]int, dryRun bool, res *ImportResult) error {
+func (s *Users) importRow(ctx context.Context, nr ImportLine, seen map[string]int, dryRun bool, res *ImportResult) error {
 	if nr.err != nil {
 		return nr.err
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -55,4 +57,44 @@ func TestUserEverydayCommands(t *testing.T) {
 	}
 	mustOK(t, inDir(t, dir, "admin", "grant", "bob@example.com"))
 	mustOK(t, inDir(t, dir, "admin", "revoke", u.ID))
+}
+
+// TestUserImportExportCommands: import a CSV file (a dry run first, an
+// invalid row reported and the exit status 1), import it again (nothing
+// changes), export as JSON Lines to a file and import that back.
+func TestUserImportExportCommands(t *testing.T) {
+	dir := t.TempDir()
+	mustOK(t, inDir(t, dir, "group", "create", "staff"))
+	csvPath := filepath.Join(dir, "people.csv")
+	if err := os.WriteFile(csvPath, []byte("email,name,verified,groups\nada@example.com,Ada,yes,staff\nbad,,,\nbob@example.com,Bob,,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := inDir(t, dir, "user", "import", csvPath, "--dry-run")
+	if r.code != exitFailure || !strings.Contains(r.stdout, "Dry run, nothing written: 2 created, 0 updated, 0 unchanged, 1 invalid.") {
+		t.Fatalf("dry run: %+v", r)
+	}
+	if l := decode[[]userView](t, mustOK(t, inDir(t, dir, "user", "list", "--json"))); len(l) != 0 {
+		t.Fatalf("a dry run wrote: %+v", l)
+	}
+	if r := inDir(t, dir, "user", "import", csvPath); r.code != exitFailure || !strings.Contains(r.stdout, "2 created") || !strings.Contains(r.stdout, "a bare email address") {
+		t.Fatalf("import: %+v", r)
+	}
+	if r := inDir(t, dir, "user", "import", csvPath); !strings.Contains(r.stdout, "0 created, 0 updated, 2 unchanged, 1 invalid") {
+		t.Fatalf("second import: %+v", r)
+	}
+	out := filepath.Join(dir, "users.jsonl")
+	mustOK(t, inDir(t, dir, "user", "export", "-o", out))
+	b, err := os.ReadFile(out)
+	if err != nil || strings.Count(string(b), "\n") != 2 || !strings.Contains(string(b), `"groups":["staff"]`) {
+		t.Fatalf("export: %s %v", b, err)
+	}
+	if r := mustOK(t, inDir(t, dir, "user", "import", out)); !strings.Contains(r.stdout, "0 created, 0 updated, 2 unchanged, 0 invalid") {
+		t.Fatalf("import of the export:\n%s", r.stdout)
+	}
+	if r := mustOK(t, inDir(t, dir, "user", "export", "--admins")); strings.TrimSpace(r.stdout) != "email,name,verified,groups,attributes,id,username,disabled,admin,created_at" {
+		t.Fatalf("export of no admins:\n%s", r.stdout)
+	}
+	if r := inDir(t, dir, "user", "import", filepath.Join(dir, "people.txt")); r.code != exitUsage {
+		t.Fatalf("unknown format: %+v", r)
+	}
 }
