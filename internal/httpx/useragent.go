@@ -1,10 +1,10 @@
-package authn
+package httpx
 
 import "strings"
 
-// describeUserAgent turns a User-Agent into "Chrome on macOS"-style text.
+// DescribeUserAgent turns a User-Agent into "Chrome on macOS"-style text.
 // It is for people reading their session list, not for decisions.
-func describeUserAgent(ua string) string {
+func DescribeUserAgent(ua string) string {
 	browser := "Unknown browser"
 	switch {
 	case strings.Contains(ua, "Edg/"):
