@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -64,26 +63,9 @@ func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.
 		// Lookup checked the token's shape.
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
-		Device: httpx.DescribeUserAgent(l.RequesterUserAgent), Requested: requestedAgo(l.CreatedAt, clock.Now()),
+		Device: httpx.DescribeUserAgent(l.RequesterUserAgent), Requested: httpx.RequestedAgo(l.CreatedAt, clock.Now()),
 		Error: msg, Name: name, Admin: l.Purpose == models.PasslinkAdmin,
 	})
-}
-
-// requestedAgo says when a request was made, approximately and exactly.
-func requestedAgo(t, now time.Time) string {
-	d := now.Sub(t)
-	var ago string
-	switch {
-	case d < time.Minute:
-		ago = "just now"
-	case d < 2*time.Minute:
-		ago = "1 minute ago"
-	case d < time.Hour:
-		ago = fmt.Sprintf("%d minutes ago", int(d/time.Minute))
-	default:
-		ago = "over an hour ago"
-	}
-	return ago + " (" + t.UTC().Format("15:04 MST") + ")"
 }
 
 // handlePasslinkUse signs in (this browser asked), or approves or denies
