@@ -530,4 +530,3 @@ func TestDeviceGrantOff(t *testing.T) {
 		t.Fatalf("%d %v", a.status, a.body)
 	}
 }
-
