@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -41,7 +42,7 @@ type tokenAnswer struct {
 
 func (a tokenAnswer) str(k string) string { s, _ := a.body[k].(string); return s }
 
-func postJSON(t *testing.T, u string, form url.Values, user, pass string) tokenAnswer {
+func postJSON(t testing.TB, u string, form url.Values, user, pass string) tokenAnswer {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -52,13 +53,25 @@ func postJSON(t *testing.T, u string, form url.Values, user, pass string) tokenA
 	if err != nil {
 		t.Fatalf("POST %s: %v", u, err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	a := tokenAnswer{status: resp.StatusCode}
-	if err := json.Unmarshal(raw, &a.body); err != nil {
-		t.Fatalf("POST %s: status %d, not JSON: %s", u, resp.StatusCode, raw)
+	body, err := decodeBody(resp)
+	if err != nil {
+		t.Fatalf("POST %s: status %d: %v", u, resp.StatusCode, err)
 	}
-	return a
+	return tokenAnswer{status: resp.StatusCode, body: body}
+}
+
+// decodeBody reads a JSON object answer and closes the body.
+func decodeBody(resp *http.Response) (map[string]any, error) {
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return nil, fmt.Errorf("not JSON: %s", raw)
+	}
+	return body, nil
 }
 
 // startDevice asks for a device authorization.
@@ -72,7 +85,7 @@ func startDevice(t *testing.T, env *servertest.Env, clientID, secret, scope stri
 	return postJSON(t, env.Issuer+"/oauth2/device/authorize", form, clientID, secret)
 }
 
-func pollDevice(t *testing.T, base, clientID, deviceCode string) tokenAnswer {
+func pollDevice(t testing.TB, base, clientID, deviceCode string) tokenAnswer {
 	t.Helper()
 	return postJSON(t, base+"/oauth2/token", url.Values{"grant_type": {deviceGrant}, "client_id": {clientID}, "device_code": {deviceCode}}, "", "")
 }
