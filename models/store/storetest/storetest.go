@@ -55,6 +55,7 @@ var AllModels = []any{
 	&models.Group{},
 	&models.GroupMember{},
 	&models.CustomScope{},
+	&models.Resource{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -89,6 +90,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Policies", policyTests},
 		{"Groups", groupTests},
 		{"CustomScopes", customScopeTests},
+		{"Resources", resourceTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},
