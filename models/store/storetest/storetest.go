@@ -55,6 +55,8 @@ var AllModels = []any{
 	&models.Group{},
 	&models.GroupMember{},
 	&models.CustomScope{},
+	&models.SessionClient{},
+	&models.LogoutNotice{},
 	&models.Resource{},
 }
 
@@ -82,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Consents", consentTests},
 		{"Passlinks", passlinkTests},
 		{"Outbox", outboxTests},
+		{"Logout", logoutTests},
 		{"RateLimits", rateLimitTests},
 		{"Passwords", passwordTests},
 		{"Stats", statsTests},
