@@ -201,6 +201,8 @@ type ClientSpec struct {
 	SkipConsent, Disabled                       bool
 	BackchannelLogoutURI                        string
 	BackchannelLogoutSessionRequired            bool
+	FrontchannelLogoutURI                       string
+	FrontchannelLogoutSessionRequired           bool
 }
 
 // ConsoleClientForm renders "register a client".
