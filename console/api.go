@@ -103,6 +103,8 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.PUT("/policies", c.api(c.apiPutPolicy))
 
 	r.GET("/audit", c.api(c.apiListAudit))
+	r.GET("/audit/export", c.api(c.apiExportAudit))
+	r.GET("/events/export", c.api(c.apiExportEvents))
 
 	if c.stats != nil {
 		r.GET("/stats/headline", c.api(c.apiStatsHeadline))
@@ -373,18 +375,21 @@ func (c *Console) apiPutPolicy(g *gin.Context) error {
 
 // --- audit ---
 
-func (c *Console) apiListAudit(g *gin.Context) error {
-	_, limit, err := page(g)
-	if err != nil {
-		return err
-	}
-	q := AuditQuery{Limit: limit, Cursor: g.Query("cursor")}
+// auditQuery reads the audit log's filters and date range.
+func auditQuery(g *gin.Context) (AuditQuery, error) {
+	var q AuditQuery
+	var err error
 	for name, dst := range map[string]*string{"actor_id": &q.ActorID, "action": &q.Action, "target_type": &q.TargetType, "target_id": &q.TargetID} {
 		if *dst, err = query(g, name); err != nil {
-			return err
+			return q, err
 		}
 	}
-	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
+	return q, timeRange(g, &q.Since, &q.Until)
+}
+
+// timeRange reads the since and until parameters (RFC 3339).
+func timeRange(g *gin.Context, since, until *time.Time) error {
+	for name, dst := range map[string]*time.Time{"since": since, "until": until} {
 		if v := g.Query(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
@@ -393,15 +398,26 @@ func (c *Console) apiListAudit(g *gin.Context) error {
 			*dst = t
 		}
 	}
+	return nil
+}
+
+func (c *Console) apiListAudit(g *gin.Context) error {
+	_, limit, err := page(g)
+	if err != nil {
+		return err
+	}
+	q, err := auditQuery(g)
+	if err != nil {
+		return err
+	}
+	q.Limit, q.Cursor = limit, g.Query("cursor")
 	p, err := c.Audit.List(g.Request.Context(), q)
 	if err != nil {
 		return err
 	}
 	items := make([]auditView, len(p.Items))
 	for i, e := range p.Items {
-		items[i] = auditView{ID: e.ID, At: e.At, Actor: auditActor{Kind: e.ActorKind, ID: e.ActorID, Label: e.ActorLabel},
-			Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
-			Before: rawOrNull(e.BeforeJSON), After: rawOrNull(e.AfterJSON), IP: e.IP, UserAgent: e.UserAgent}
+		items[i] = auditViewOf(e)
 	}
 	g.JSON(http.StatusOK, List[auditView]{Items: items, HasMore: p.NextCursor != "", NextCursor: p.NextCursor})
 	return nil

@@ -255,6 +255,7 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		api.call(s, "POST", p+"/users/"+u.ID+"/passlink", nil, 202)
 		exerciseEverydayUsersAPI(t, env, api, s, u)
 		exerciseBulkUsersAPI(t, env, api, s)
+		exerciseExportsAPI(t, env, api, s)
 		api.call(s, "POST", p+"/users/nope/passlink", nil, 404)
 		api.call(s, "DELETE", p+"/users/"+u.ID+"/credentials/nope", nil, 404)
 		api.call(s, "DELETE", p+"/users/"+u.ID, nil, 204)

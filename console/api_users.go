@@ -1,6 +1,7 @@
 package console
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -132,10 +133,6 @@ func (c *Console) apiImportUsers(g *gin.Context) error {
 }
 
 func (c *Console) apiExportUsers(g *gin.Context) error {
-	format := g.DefaultQuery("format", FormatCSV)
-	if format != FormatCSV && format != FormatJSONL {
-		return invalid("format", "csv or jsonl")
-	}
 	var q UserQuery
 	var err error
 	if q.Query, err = query(g, "q"); err != nil {
@@ -146,26 +143,61 @@ func (c *Console) apiExportUsers(g *gin.Context) error {
 			return err
 		}
 	}
-	writeExportHeaders(g, format)
-	// Written as read: a failure after the first byte can only cut the
-	// stream short, and is logged.
-	if err := c.Users.Export(g.Request.Context(), g.Writer, q, format); err != nil {
-		if !g.Writer.Written() {
+	return c.streamExport(g, "users", func(w io.Writer, format string) error {
+		return c.Users.Export(g.Request.Context(), w, q, format)
+	})
+}
+
+func (c *Console) apiExportAudit(g *gin.Context) error {
+	q, err := auditQuery(g)
+	if err != nil {
+		return err
+	}
+	return c.streamExport(g, "audit", func(w io.Writer, format string) error {
+		return c.Audit.Export(g.Request.Context(), w, q, format)
+	})
+}
+
+func (c *Console) apiExportEvents(g *gin.Context) error {
+	var q EventQuery
+	var err error
+	for name, dst := range map[string]*string{"user_id": &q.UserID, "client_id": &q.ClientID, "method": &q.Method, "result": &q.Result, "event": &q.Event} {
+		if *dst, err = query(g, name); err != nil {
 			return err
 		}
-		c.log.ErrorContext(g.Request.Context(), "export users: cut short", "err", err)
+	}
+	if err := timeRange(g, &q.Since, &q.Until); err != nil {
+		return err
+	}
+	return c.streamExport(g, "sign-in-events", func(w io.Writer, format string) error {
+		return ExportEvents(g.Request.Context(), c.st, w, q, format)
+	})
+}
+
+// streamExport answers an export: the format (csv, the default, or
+// jsonl) checked first, then the download's headers and the rows as they
+// are read. A failure after the first byte can only cut the stream
+// short, and is logged.
+func (c *Console) streamExport(g *gin.Context, name string, write func(w io.Writer, format string) error) error {
+	format := g.DefaultQuery("format", FormatCSV)
+	ct, ext := "text/csv; charset=utf-8", "csv"
+	switch format {
+	case FormatCSV:
+	case FormatJSONL:
+		ct, ext = "application/x-ndjson", "jsonl"
+	default:
+		return invalid("format", "csv or jsonl")
+	}
+	g.Header("Content-Type", ct)
+	g.Header("Content-Disposition", `attachment; filename="sesame-`+name+`-`+time.Now().UTC().Format("2006-01-02")+`.`+ext+`"`)
+	g.Status(http.StatusOK)
+	if err := write(g.Writer, format); err != nil {
+		if !g.Writer.Written() {
+			g.Writer.Header().Del("Content-Disposition")
+			return err
+		}
+		c.log.ErrorContext(g.Request.Context(), "export cut short", "export", name, "err", err)
 		g.Abort()
 	}
 	return nil
-}
-
-// writeExportHeaders names the download.
-func writeExportHeaders(g *gin.Context, format string) {
-	ct, ext := "text/csv; charset=utf-8", "csv"
-	if format == FormatJSONL {
-		ct, ext = "application/x-ndjson", "jsonl"
-	}
-	g.Header("Content-Type", ct)
-	g.Header("Content-Disposition", `attachment; filename="sesame-users-`+time.Now().UTC().Format("2006-01-02")+`.`+ext+`"`)
-	g.Status(http.StatusOK)
 }

@@ -155,6 +155,7 @@ func (u *UI) auditList(c *gin.Context) error {
 		return s
 	}
 	v := templates.ConsoleAuditView{Action: bound(c.Query("action")), TargetType: bound(c.Query("target_type")), TargetID: bound(c.Query("target_id")), Actor: bound(c.Query("actor_id"))}
+	v.ExportCSV, v.ExportJSONL = exportLinks("audit", url.Values{"action": {v.Action}, "target_type": {v.TargetType}, "target_id": {v.TargetID}, "actor_id": {v.Actor}})
 	v.Filtered = v.Action != "" || v.TargetType != "" || v.TargetID != "" || v.Actor != ""
 	page, err := u.c.Audit.List(c.Request.Context(), AuditQuery{Action: v.Action, TargetType: v.TargetType, TargetID: v.TargetID,
 		ActorID: v.Actor, Cursor: bound(c.Query("cursor")), Limit: 50})

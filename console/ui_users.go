@@ -57,6 +57,7 @@ func (u *UI) userList(c *gin.Context) error {
 		return err
 	}
 	v.Pager = uiMakePager(base, "/console/users", page, more)
+	v.ExportCSV, v.ExportJSONL = exportLinks("users", base)
 	for _, us := range users {
 		v.Rows = append(v.Rows, templates.UserRow{ID: us.ID, Email: us.Email, Name: us.DisplayName, Created: uiWhen(us.CreatedAt),
 			Disabled: us.Disabled, Admin: us.Admin, Verified: us.EmailVerified, LastSignIn: uiAgo(us.LastSignInAt), Credentials: uiNumber(us.Credentials)})
@@ -191,6 +192,7 @@ func (u *UI) renderUserPage(c *gin.Context, status int, st userPageState) error 
 		v.Events = append(v.Events, eventRow(e, names))
 	}
 	v.History = historyFilter(hq, names, d.Grants)
+	v.ExportCSV, v.ExportJSONL = exportLinks("events", url.Values{"user_id": {id}, "result": {hq.Result}, "method": {hq.Method}, "client_id": {hq.ClientID}})
 	if hist.HasMore {
 		q := c.Request.URL.Query()
 		q.Set("before", hist.NextBefore)

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -71,6 +72,20 @@ func TestConsoleUsersEveryday(t *testing.T) {
 	// Filters: unverified finds nobody of ours now; admins finds the admin.
 	if p := getPage(t, browser, env.Issuer+"/console/users?admin=true", 200); !strings.Contains(p, admin.Email) || strings.Contains(p, "lin.wei@example.test") {
 		t.Error("the admins filter")
+	}
+
+	// The list's download links work with the console session: what the
+	// filters show, as CSV.
+	if p := getPage(t, browser, env.Issuer+"/console/users?q=lin.wei", 200); !strings.Contains(p, `href="/api/admin/v1/users/export?q=lin.wei"`) {
+		t.Error("the users list has no export link with its filter")
+	}
+	req, _ := http.NewRequest(http.MethodGet, env.Issuer+"/api/admin/v1/users/export?q=lin.wei", nil)
+	dl, err := browser.Do(req)
+	must(t, err)
+	csvBody, _ := io.ReadAll(dl.Body)
+	_ = dl.Body.Close()
+	if dl.StatusCode != 200 || !strings.HasPrefix(dl.Header.Get("Content-Disposition"), "attachment;") || !strings.Contains(string(csvBody), "\nlin.wei@example.test,Lin Wei,true,") {
+		t.Errorf("export from the console: %d %q\n%s", dl.StatusCode, dl.Header.Get("Content-Disposition"), csvBody)
 	}
 
 	// History with filters and words, not codes.

@@ -437,27 +437,16 @@ type ExportRow struct {
 	CreatedAt  time.Time         `json:"created_at"`
 }
 
-// exportPage is how many users an export reads at a time.
-const exportPage = 500
-
 // Export writes every user q selects as CSV (with a header row, the
 // import's columns first) or JSON Lines, a page at a time.
 func (s *Users) Export(ctx context.Context, w io.Writer, q UserQuery, format string) error {
-	if format != FormatCSV && format != FormatJSONL {
-		return invalid("format", "csv or jsonl")
+	ew, err := newExportWriter(w, format, append(slices.Clone(importColumns), exportOnlyColumns...))
+	if err != nil {
+		return err
 	}
-	var cw *csv.Writer
-	if format == FormatCSV {
-		cw = csv.NewWriter(w)
-		if err := cw.Write(append(slices.Clone(importColumns), exportOnlyColumns...)); err != nil {
-			return err
-		}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
 	f := store.UserFilter{Query: q.Query, Admins: q.Admins, Disabled: q.Disabled, Unverified: q.Unverified}
-	for offset := 0; ; offset += exportPage {
-		users, err := s.st.SearchUsersFiltered(ctx, f, offset, exportPage)
+	for offset := 0; ; offset += exportPageSize {
+		users, err := s.st.SearchUsersFiltered(ctx, f, offset, exportPageSize)
 		if err != nil {
 			return err
 		}
@@ -471,31 +460,23 @@ func (s *Users) Export(ctx context.Context, w io.Writer, q UserQuery, format str
 		}
 		for i := range users {
 			u := &users[i]
-			v := ViewUser(u)
 			r := ExportRow{ID: u.ID, Email: u.Email, Name: u.DisplayName, Verified: u.EmailVerified, Groups: nonNil(groups[u.ID]),
-				Attributes: orEmpty(u.Attributes), Username: v.Username, Disabled: u.Disabled, Admin: u.IsAdmin(), CreatedAt: u.CreatedAt.UTC()}
-			if cw == nil {
-				if err := enc.Encode(r); err != nil {
-					return err
-				}
-				continue
-			}
+				Attributes: orEmpty(u.Attributes), Username: ViewUser(u).Username, Disabled: u.Disabled, Admin: u.IsAdmin(), CreatedAt: u.CreatedAt.UTC()}
 			attrs, err := marshalJSON(r.Attributes, "")
 			if err != nil {
 				return err
 			}
-			if err := cw.Write([]string{r.Email, r.Name, strconv.FormatBool(r.Verified), strings.Join(r.Groups, ";"), string(attrs), r.ID, r.Username,
-				strconv.FormatBool(r.Disabled), strconv.FormatBool(r.Admin), r.CreatedAt.Format(time.RFC3339)}); err != nil {
+			if err := ew.write(r, func() []string {
+				return []string{r.Email, r.Name, strconv.FormatBool(r.Verified), strings.Join(r.Groups, ";"), string(attrs), r.ID, r.Username,
+					strconv.FormatBool(r.Disabled), strconv.FormatBool(r.Admin), r.CreatedAt.Format(time.RFC3339)}
+			}); err != nil {
 				return err
 			}
 		}
-		if cw != nil {
-			cw.Flush()
-			if err := cw.Error(); err != nil {
-				return err
-			}
+		if err := ew.flush(); err != nil {
+			return err
 		}
-		if len(users) < exportPage {
+		if len(users) < exportPageSize {
 			return nil
 		}
 	}

@@ -279,6 +279,9 @@ type ConsoleUsersView struct {
 	Filtered bool
 	Rows     []UserRow
 	Pager    Pager
+	// ExportCSV and ExportJSONL download what the page shows (its
+	// filters) from the admin API.
+	ExportCSV, ExportJSONL string
 }
 
 // UserForm is the "add a user" form, or a user's identity edit.
@@ -355,6 +358,8 @@ type ConsoleUserView struct {
 	Events   []EventRow
 	// History filters and the link to older events.
 	History HistoryFilter
+	// ExportCSV and ExportJSONL download the filtered sign-ins.
+	ExportCSV, ExportJSONL string
 	Profile ProfileForm
 	Groups  UserGroups
 	// Grants is the number of apps the user has granted access.
@@ -423,6 +428,9 @@ type AuditRow struct {
 
 // ConsoleAuditView is the data of the audit log.
 type ConsoleAuditView struct {
+	// ExportCSV and ExportJSONL download what the page shows (its
+	// filters) from the admin API.
+	ExportCSV, ExportJSONL string
 	Action, TargetType, TargetID, Actor string // the filters
 	Rows                                []AuditRow
 	Next                                string

@@ -266,3 +266,38 @@ func (s *Store) GroupsOfUsers(ctx context.Context, ids []string) (map[string][]s
 	}
 	return out, nil
 }
+
+// EventRange selects auth events for an export: a time range [Since,
+// Until) (zero: open), optional equality filters, and a keyset position
+// (events strictly before (BeforeAt, BeforeID), newest first).
+type EventRange struct {
+	Since, Until          time.Time
+	UserID, ClientID      string
+	Method, Result, Event string
+	BeforeAt              time.Time
+	BeforeID              string
+}
+
+// ListAuthEventsRange returns the events r selects, newest first, at
+// most limit: a page of an export, read by keyset over the at index.
+func (s *Store) ListAuthEventsRange(ctx context.Context, r EventRange, limit int) ([]models.AuthEvent, error) {
+	tx := s.conn(ctx).Model(&models.AuthEvent{})
+	for col, v := range map[string]string{"user_id": r.UserID, "client_id": r.ClientID, "method": r.Method, "result": r.Result, "event": r.Event} {
+		if v != "" {
+			tx = tx.Where(col+" = ?", v)
+		}
+	}
+	if !r.Since.IsZero() {
+		tx = tx.Where("at >= ?", dbTime(r.Since))
+	}
+	if !r.Until.IsZero() {
+		tx = tx.Where("at < ?", dbTime(r.Until))
+	}
+	if !r.BeforeAt.IsZero() {
+		b := dbTime(r.BeforeAt)
+		tx = tx.Where("(at < ? OR (at = ? AND id < ?))", b, b, r.BeforeID)
+	}
+	var out []models.AuthEvent
+	err := tx.Order("at DESC, id DESC").Limit(limit).Find(&out).Error
+	return out, mapErr("list auth events", err)
+}

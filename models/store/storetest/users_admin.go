@@ -202,4 +202,49 @@ var everydayTests = []subtest{
 			t.Errorf("groups of users = %v", got)
 		}
 	}},
+	{"ListAuthEventsRangePagesByKeyset", func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		u := createUser(t, s)
+		c := createClient(t, s)
+		same := at(-time.Hour)
+		var ids []string
+		for i := range 5 {
+			e := models.AuthEvent{ID: newID("ev"), UserID: u.ID, ClientID: c.ID, Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess, At: same}
+			if i == 4 {
+				e.Result, e.At = models.ResultFailure, at(-30*time.Minute)
+			}
+			must(t, s.RecordAuthEvent(ctx, &e))
+			ids = append(ids, e.ID)
+		}
+		// Four events at the same instant page by id, none twice.
+		r := store.EventRange{UserID: u.ID, Result: models.ResultSuccess}
+		seen := map[string]bool{}
+		for range 10 {
+			page, err := s.ListAuthEventsRange(ctx, r, 3)
+			must(t, err)
+			for _, e := range page {
+				if seen[e.ID] {
+					t.Fatalf("%s listed twice", e.ID)
+				}
+				seen[e.ID] = true
+			}
+			if len(page) < 3 {
+				break
+			}
+			r.BeforeAt, r.BeforeID = page[len(page)-1].At, page[len(page)-1].ID
+		}
+		if len(seen) != 4 {
+			t.Errorf("paged %d successes, want 4", len(seen))
+		}
+		got, err := s.ListAuthEventsRange(ctx, store.EventRange{ClientID: c.ID, Since: at(-45 * time.Minute)}, 10)
+		must(t, err)
+		if len(got) != 1 || got[0].ID != ids[4] {
+			t.Errorf("since: %+v", got)
+		}
+		got, err = s.ListAuthEventsRange(ctx, store.EventRange{ClientID: c.ID, Until: at(-45 * time.Minute)}, 10)
+		must(t, err)
+		if len(got) != 4 {
+			t.Errorf("until: %d events", len(got))
+		}
+	}},
 }
