@@ -285,6 +285,13 @@ type Options struct {
 	// "required", "preferred" or "discouraged"; "" keeps the policy. It is
 	// the requesting client's setting (models.Client.UserVerification).
 	UserVerification string
+	// MinACR is the assurance level the ceremony is for (models/acr.go),
+	// "" for none. A username-first sign-in then lists only the
+	// credentials that can reach it (CanReach) in allowCredentials, and a
+	// registration for a device-bound level hints at authenticators that
+	// keep their keys (security keys, this device). Levels from phr up need
+	// user verification: the caller asks for it in UserVerification.
+	MinACR string
 }
 
 // uvFor is the user verification requirement of a ceremony begun with o.

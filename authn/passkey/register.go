@@ -99,6 +99,10 @@ func (s *Service) BeginRegistrationWith(ctx context.Context, user *models.User, 
 			UserVerification:        protocol.VerificationDiscouraged,
 		}
 		hints = []protocol.PublicKeyCredentialHints{protocol.PublicKeyCredentialHintSecurityKey}
+	} else if models.ACRAtLeast(o.MinACR, models.ACRDeviceBound) {
+		// Synced passkeys (often offered through "hybrid", a phone) do not
+		// reach this level: suggest keys that stay where they are made.
+		hints = []protocol.PublicKeyCredentialHints{protocol.PublicKeyCredentialHintSecurityKey, protocol.PublicKeyCredentialHintClientDevice}
 	}
 	conveyance := protocol.PreferNoAttestation
 	if s.rules(ctx).direct {
@@ -189,8 +193,9 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHas
 	if err != nil {
 		return failed(failWith(ErrVerification, "attestation", err))
 	}
-	if err := s.checkAttestationPolicy(ctx, att, aaguid); err != nil {
-		return failed(err)
+	attested, perr := s.checkAttestationPolicy(ctx, att, aaguid)
+	if perr != nil {
+		return failed(perr)
 	}
 	switch _, err := s.st.GetCredential(ctx, credID); {
 	case err == nil:
@@ -227,6 +232,7 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHas
 		UserVerified:      cred.Flags.UserVerified,
 		BackupEligible:    cred.Flags.BackupEligible,
 		BackupState:       cred.Flags.BackupState,
+		Attested:          attested,
 		CreatedAt:         now,
 		UpdatedAt:         now,
 	}

@@ -70,7 +70,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", 0, "access token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime for this client, 1h to 8760h (0: the global setting)")
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
-	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
+	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach, one of "+strings.Join(models.ACRLevels, ", ")+" (weakest first; empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
