@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -179,8 +180,26 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"redirect": next})
+	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(c, res.User.ID)})
 	return nil
+}
+
+// acceptedSignal is what the page passes to
+// PublicKeyCredential.signalAllAcceptedCredentials after a sign-in, so
+// the passkey manager can hide passkeys of this account that the server
+// no longer accepts (deleted elsewhere). Nil (no signal) when the list
+// cannot be read: a partial list would hide good passkeys.
+func (h *Handler) acceptedSignal(c *gin.Context, userID string) gin.H {
+	creds, err := h.st.ListUserCredentials(c.Request.Context(), userID)
+	if err != nil {
+		h.log.WarnContext(c.Request.Context(), "passkey: list credentials for the accepted signal", "err", err)
+		return nil
+	}
+	ids := make([]string, 0, len(creds))
+	for _, cr := range creds {
+		ids = append(ids, cr.ID)
+	}
+	return gin.H{"rpId": h.rpID, "userId": base64.RawURLEncoding.EncodeToString([]byte(userID)), "allAcceptedCredentialIds": ids}
 }
 
 // handleRegisterOptions begins a passkey registration: sign-up when nobody

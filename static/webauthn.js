@@ -155,9 +155,19 @@
   // --- sign in ---
   var conditional = null; // AbortController of the autofill request
 
+  // After a sign-in, tell the passkey manager which of this account's
+  // credentials the server still accepts (a passkey deleted elsewhere
+  // disappears from the list), where the browser supports it.
+  function signalAccepted(s) {
+    if (s && window.PublicKeyCredential && PublicKeyCredential.signalAllAcceptedCredentials) {
+      PublicKeyCredential.signalAllAcceptedCredentials({ rpId: s.rpId || rpId, userId: s.userId, allAcceptedCredentialIds: s.allAcceptedCredentialIds || [] })
+        .catch(function () {});
+    }
+  }
+
   function finishLogin(ceremony, cred) {
     return post("/webauthn/login/verify", { ceremony: ceremony, credential: credentialJSON(cred) })
-      .then(function (data) { location.assign(data.redirect); });
+      .then(function (data) { signalAccepted(data.signal); location.assign(data.redirect); });
   }
 
   function login(email, button, noAutofill) {

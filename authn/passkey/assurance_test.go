@@ -157,3 +157,39 @@ func TestSelfAttestationIsNotAttested(t *testing.T) {
 		}
 	})
 }
+
+// TestAttestedNeedsMetadataNow: a credential attested at enrolment
+// reaches the attested level only while FIDO metadata is in force and
+// lists its model as certified without an undesired status; without
+// metadata at the sign-in it is device-bound (the status is unknown), and
+// a synced one never is attested.
+func TestAttestedNeedsMetadataNow(t *testing.T) {
+	const model = "0a1b2c3d-0000-4000-8000-00000000000a"
+	signer := mdstest.NewSigner(t)
+	with := func(status string) func(*Config) {
+		path := signer.Blob(t, mdstest.Entry{AAGUID: model, Status: status, Types: []string{"basic_full"}})
+		return func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", path, signer.Root }
+	}
+	st := storetest.OpenSQLite(t)
+	rec := &models.WebAuthnCredential{Kind: models.CredentialPasskey, AAGUID: model, UserVerified: true, Attested: true}
+	for _, tc := range []struct {
+		name   string
+		cfg    func(*Config)
+		synced bool
+		want   string
+	}{
+		{"certified", with("FIDO_CERTIFIED_L2"), false, models.ACRAttested},
+		{"no metadata now", nil, false, models.ACRDeviceBound},
+		{"listed but not certified", with("NOT_FIDO_CERTIFIED"), false, models.ACRDeviceBound},
+		{"certified, synced", with("FIDO_CERTIFIED_L1"), true, models.ACRUserVerified},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, st, tc.cfg)
+			r := *rec
+			r.BackupEligible = tc.synced
+			if got := ACRFor(e.svc.CredentialFacts(e.ctx, &r)); got != tc.want {
+				t.Fatalf("acr = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -148,7 +149,7 @@ func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.Atte
 	}
 	x5cs, _ := att.AttStatement["x5c"].([]any)
 	if perr := protocol.ValidateMetadataWithAuthenticatorData(ctx, r.mds, id, att.Type, att.Format, x5cs, &att.AuthData); perr != nil {
-		return false, fail(ErrAttestationRefused, "FIDO metadata check failed: "+perr.DevInfo)
+		return false, failWith(ErrAttestationRefused, "FIDO metadata check failed: "+strings.TrimSpace(perr.Details+" "+perr.DevInfo), perr.Err)
 	}
 	return s.attested(ctx, r.mds, att, aaguid), nil
 }

@@ -287,10 +287,9 @@ type Options struct {
 	UserVerification string
 	// MinACR is the assurance level the ceremony is for (models/acr.go),
 	// "" for none. A username-first sign-in then lists only the
-	// credentials that can reach it (CanReach) in allowCredentials, and a
-	// registration for a device-bound level hints at authenticators that
-	// keep their keys (security keys, this device). Levels from phr up need
-	// user verification: the caller asks for it in UserVerification.
+	// credentials that can reach it (CanReach) in allowCredentials. Levels
+	// from phr up need user verification: the caller asks for it in
+	// UserVerification.
 	MinACR string
 }
 

@@ -99,11 +99,11 @@ func (s *Service) BeginRegistrationWith(ctx context.Context, user *models.User, 
 			UserVerification:        protocol.VerificationDiscouraged,
 		}
 		hints = []protocol.PublicKeyCredentialHints{protocol.PublicKeyCredentialHintSecurityKey}
-	} else if models.ACRAtLeast(o.MinACR, models.ACRDeviceBound) {
-		// Synced passkeys (often offered through "hybrid", a phone) do not
-		// reach this level: suggest keys that stay where they are made.
-		hints = []protocol.PublicKeyCredentialHints{protocol.PublicKeyCredentialHintSecurityKey, protocol.PublicKeyCredentialHintClientDevice}
 	}
+	// No hints for the device-bound levels: go-webauthn turns the first
+	// hint into an authenticatorAttachment, and both attachments have
+	// device-bound authenticators (security keys; TPM-backed platform
+	// keys). The page says what qualifies; the finish checks it.
 	conveyance := protocol.PreferNoAttestation
 	if s.rules(ctx).direct {
 		conveyance = protocol.PreferDirectAttestation

@@ -118,3 +118,47 @@ func (s *Signer) Bytes(t testing.TB, entries ...Entry) []byte {
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// AnchorFor returns a CA certificate (base64 DER) for the key that signed
+// leaf: leaf's issuer name and public key, with CA rights, so that leaf
+// chains to it when listed among a model's attestation roots. It is for
+// attestation certificates that are self-issued without CA rights, such
+// as Chromium's virtual authenticator's (a new one per credential, so the
+// certificate itself cannot be the anchor); a vendor's metadata lists the
+// CA its batch certificates are issued by. Only the self-issued case is
+// supported: leaf's public key is taken as the issuer's.
+func (s *Signer) AnchorFor(t testing.TB, leaf *x509.Certificate) string {
+	t.Helper()
+	if leaf.Subject.String() != leaf.Issuer.String() {
+		t.Fatalf("AnchorFor: %s is issued by %s, not self-issued", leaf.Subject, leaf.Issuer)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(2),
+		RawSubject:            leaf.RawIssuer, // byte for byte: chains are built on raw names
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		// Go's chain building skips a candidate issuer with the leaf's
+		// subject and key unless their subjectAltNames differ (a guard
+		// against cross-signing loops); the leaf has none.
+		DNSNames: []string{"attestation-ca.test"},
+	}
+	// A trust anchor's own signature is never checked; the test root signs
+	// it so that it is a well-formed certificate.
+	parent, err := x509.ParseCertificate(s.rootDER())
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, leaf.PublicKey, s.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
+}
+
+func (s *Signer) rootDER() []byte {
+	der, _ := base64.StdEncoding.DecodeString(s.Root)
+	return der
+}
