@@ -22,7 +22,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
-			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled}}
+			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
+			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -74,6 +75,13 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		v.Checked = spec.UserVerification == v.Value
 		f.UVs = append(f.UVs, v)
 	}
+	for _, v := range []templates.Option{
+		{Value: models.TokenFormatOpaque, Label: "Opaque (APIs ask the introspection endpoint)"},
+		{Value: models.TokenFormatJWT, Label: "JWT (RFC 9068; APIs verify them against the JWKS)"},
+	} {
+		v.Checked = spec.AccessTokenFormat == v.Value || (spec.AccessTokenFormat == "" && v.Value == models.TokenFormatOpaque)
+		f.TokenFormats = append(f.TokenFormats, v)
+	}
 	return f
 }
 
@@ -100,6 +108,10 @@ func specFromForm(c *gin.Context) clients.Spec {
 		MinACR:                 c.PostForm("min_acr"),
 		UserVerification:       c.PostForm("user_verification"),
 		AllowedGroups:          c.PostFormArray("allowed_groups"),
+		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
+
+		BackchannelLogoutSessionRequired: c.PostForm("backchannel_logout_session_required") == "on",
+		AccessTokenFormat:                c.PostForm("access_token_format"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

@@ -16,6 +16,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sesame-idp/sesame/internal/outbox"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
@@ -69,6 +70,12 @@ type DataStore interface {
 	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 	// ListClients feeds the union of the clients' web origins (cors.go).
 	ListClients(ctx context.Context) ([]models.Client, error)
+	// RecordSessionClient and the logout outbox: back-channel logout
+	// (backchannel.go).
+	RecordSessionClient(ctx context.Context, sc *models.SessionClient) error
+	LogoutStore
+	// ListResources feeds the resource indicators (resources.go).
+	ListResources(ctx context.Context) ([]models.Resource, error)
 }
 
 // PolicySource supplies the live global token lifetimes (the global
@@ -98,6 +105,9 @@ type Deps struct {
 	Outbound *http.Client
 	// Tokens counts the token endpoint's answers; nil counts nothing.
 	Tokens TokenObserver
+	// LogoutDelivery tunes the back-channel logout outbox (backchannel.go);
+	// zero values take the defaults.
+	LogoutDelivery outbox.Options
 	// Tracer makes spans of work a request's own spans do not show (a
 	// jwks_uri fetch, whose HTTP request fosite makes without the
 	// request's context); nil traces nothing.
@@ -132,9 +142,13 @@ type Provider struct {
 	// can be read; scopes the custom scopes and the full document.
 	discovery []byte
 	scopes    scopeCache
+	// resources is the registry of resources (resources.go).
+	resources resourceCache
 	// originCache is the union of the clients' web origins (cors.go).
 	originCache originCache
 	tokens      TokenObserver
+	// backchannel delivers logout tokens (backchannel.go).
+	backchannel *BackchannelLogout
 	// clientHits and clientMisses count lookups of the client cache.
 	clientHits, clientMisses atomic.Uint64
 }
@@ -178,7 +192,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		TokenURL:                       cfg.Issuer + PathToken,
 		GlobalSecret:                   cfg.HMACKey[:32],
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
-		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+		AudienceMatchingStrategy:       acceptAudience, // resources.go
 		EnforcePKCEForPublicClients:    true,
 		EnablePKCEPlainChallengeMethod: false,
 		RefreshTokenScopes:             []string{"offline_access"},
@@ -196,7 +210,11 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.fcfg.HTTPClient = jwks.http()
 	signer := &keys.Signer{M: deps.Keys}
 	strategy := &compose.CommonStrategy{
-		CoreStrategy: &skewStrategy{HMACSHAStrategy: compose.NewOAuth2HMACStrategy(p.fcfg), leeway: max(cfg.ClockSkewLeeway, 0)},
+		CoreStrategy: &tokenStrategy{
+			skewStrategy: &skewStrategy{HMACSHAStrategy: compose.NewOAuth2HMACStrategy(p.fcfg), leeway: max(cfg.ClockSkewLeeway, 0)},
+			keys:         deps.Keys,
+			issuer:       cfg.Issuer,
+		},
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{
 			Signer: signer,
 			Config: p.fcfg,
@@ -216,6 +234,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	// Client assertions get the clock-skew leeway (skew.go).
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
+	p.backchannel = p.NewBackchannelLogout(deps.Store, deps.Outbound, deps.LogoutDelivery)
 	d, err := p.buildDiscovery(nil)
 	if err != nil {
 		return nil, err
@@ -223,6 +242,10 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.discovery = d
 	return p, nil
 }
+
+// BackchannelLogout is the deliverer of logout tokens; the server runs
+// its Run loop on every replica.
+func (p *Provider) BackchannelLogout() *BackchannelLogout { return p.backchannel }
 
 // Endpoint paths.
 const (

@@ -165,6 +165,8 @@ type ClientForm struct {
 	Algs         []Option
 	ACRs         []Option
 	UVs          []Option
+	// TokenFormats are the access token formats, the client's checked.
+	TokenFormats []Option
 	// Groups are every group, those the client allows checked.
 	Groups  []Option
 	Errors  map[string]string // field → message
@@ -178,6 +180,8 @@ type ClientSpec struct {
 	Name, LogoURI, JWKSURI                      string
 	AccessTokenTTL, RefreshTokenTTL, IDTokenTTL int // seconds; 0 is the global setting
 	SkipConsent, Disabled                       bool
+	BackchannelLogoutURI                        string
+	BackchannelLogoutSessionRequired            bool
 }
 
 // ConsoleClientForm renders "register a client".

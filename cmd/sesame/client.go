@@ -46,6 +46,9 @@ type clientFlags struct {
 	uv             string
 	webOrigins     []string
 	allowedGroups  []string
+	bcLogoutURI    string
+	bcLogoutSID    bool
+	tokenFormat    string
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -73,6 +76,9 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach, one of "+strings.Join(models.ACRLevels, ", ")+" (weakest first; empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
+	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
+	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
+	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -82,7 +88,7 @@ var specFlags = []string{
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
-	"allowed-web-origin", "allowed-group",
+	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -160,6 +166,12 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
+	setChanged(fs, "backchannel-logout-uri", &s.BackchannelLogoutURI, f.bcLogoutURI)
+	setChanged(fs, "backchannel-logout-session-required", &s.BackchannelLogoutSessionRequired, f.bcLogoutSID)
+	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
+		s.BackchannelLogoutSessionRequired = false
+	}
+	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
 	return nil
 }
 
@@ -397,6 +409,11 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	if s.UserVerification != "" {
 		row("user_verification:", s.UserVerification)
 	}
+	if s.BackchannelLogoutURI != "" {
+		row("backchannel_logout_uri:", s.BackchannelLogoutURI)
+		row("backchannel_logout_session_required:", yesNo(s.BackchannelLogoutSessionRequired))
+	}
+	row("access_token_format:", s.AccessTokenFormat)
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()

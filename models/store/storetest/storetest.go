@@ -54,6 +54,9 @@ var AllModels = []any{
 	&models.Group{},
 	&models.GroupMember{},
 	&models.CustomScope{},
+	&models.SessionClient{},
+	&models.LogoutNotice{},
+	&models.Resource{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -79,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Consents", consentTests},
 		{"Passlinks", passlinkTests},
 		{"Outbox", outboxTests},
+		{"Logout", logoutTests},
 		{"RateLimits", rateLimitTests},
 		{"Passwords", passwordTests},
 		{"Stats", statsTests},
@@ -87,6 +91,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Policies", policyTests},
 		{"Groups", groupTests},
 		{"CustomScopes", customScopeTests},
+		{"Resources", resourceTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},
