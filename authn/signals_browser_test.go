@@ -166,6 +166,7 @@ func TestWebAuthnSignalsInChromium(t *testing.T) {
 	browsertest.RemoveAuthenticator(t, ctx, stale)
 	old := browsertest.NewTab(t, ctx)
 	onNewDocument(t, old, withoutSignals)
+	defer browsertest.WithoutAutofill(t, old)()
 	current := browsertest.AddAuthenticator(t, old, browsertest.Passkey())
 	browsertest.AddCredential(t, old, current, secondCred)
 	browsertest.Do(t, old, "sign in without the signal methods", chromedp.Navigate(env.Issuer+"/login"), chromedp.WaitVisible("#passkey-button"), chromedp.Click("#passkey-button"))

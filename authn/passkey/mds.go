@@ -160,15 +160,8 @@ func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.Atte
 // passed (or predate) the registration policy.
 func (s *Service) checkMetadataStatus(ctx context.Context, aaguid string) *Error {
 	mds := s.rules(ctx).mds
-	if mds == nil {
-		return nil
-	}
-	id, err := uuid.Parse(aaguid)
-	if err != nil || id == uuid.Nil {
-		return nil
-	}
-	entry, err := mds.GetEntry(ctx, id)
-	if err != nil || entry == nil {
+	entry := metadataEntry(ctx, mds, aaguid)
+	if entry == nil {
 		return nil
 	}
 	if err := mds.ValidateStatusReports(ctx, entry.StatusReports); err != nil {
