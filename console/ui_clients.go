@@ -23,7 +23,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
-			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired}}
+			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
+			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -109,7 +110,10 @@ func specFromForm(c *gin.Context) clients.Spec {
 		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
 
 		BackchannelLogoutSessionRequired: c.PostForm("backchannel_logout_session_required") == "on",
-		AccessTokenFormat:                c.PostForm("access_token_format"),
+		FrontchannelLogoutURI:            c.PostForm("frontchannel_logout_uri"),
+
+		FrontchannelLogoutSessionRequired: c.PostForm("frontchannel_logout_session_required") == "on",
+		AccessTokenFormat:                 c.PostForm("access_token_format"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")
