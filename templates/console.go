@@ -360,8 +360,8 @@ type ConsoleUserView struct {
 	History HistoryFilter
 	// ExportCSV and ExportJSONL download the filtered sign-ins.
 	ExportCSV, ExportJSONL string
-	Profile ProfileForm
-	Groups  UserGroups
+	Profile                ProfileForm
+	Groups                 UserGroups
 	// Grants is the number of apps the user has granted access.
 	Grants int
 }
@@ -430,7 +430,7 @@ type AuditRow struct {
 type ConsoleAuditView struct {
 	// ExportCSV and ExportJSONL download what the page shows (its
 	// filters) from the admin API.
-	ExportCSV, ExportJSONL string
+	ExportCSV, ExportJSONL              string
 	Action, TargetType, TargetID, Actor string // the filters
 	Rows                                []AuditRow
 	Next                                string
