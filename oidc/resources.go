@@ -115,7 +115,6 @@ func (p *Provider) requestedResources(ctx context.Context, form url.Values) ([]m
 	return out, nil
 }
 
-
 // scopeAllowed reports whether scope s may go with the resources rs: an
 // OpenID scope always, another one when a resource allows it (a resource
 // with no scopes listed allows any).
