@@ -47,6 +47,7 @@ type clientFlags struct {
 	webOrigins     []string
 	allowedGroups  []string
 	tokenFormat    string
+	dpopBound      bool
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -75,6 +76,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
+	fs.BoolVar(&f.dpopBound, "dpop-bound-access-tokens", false, "require DPoP (RFC 9449) on every token request, so all the client's tokens are bound to its key; --dpop-bound-access-tokens=false lifts it")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -84,7 +86,7 @@ var specFlags = []string{
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
-	"allowed-web-origin", "allowed-group", "access-token-format",
+	"allowed-web-origin", "allowed-group", "access-token-format", "dpop-bound-access-tokens",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -163,6 +165,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
+	setChanged(fs, "dpop-bound-access-tokens", &s.DPoPBoundAccessTokens, f.dpopBound)
 	return nil
 }
 
@@ -401,6 +404,7 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 		row("user_verification:", s.UserVerification)
 	}
 	row("access_token_format:", s.AccessTokenFormat)
+	row("dpop_bound_access_tokens:", yesNo(s.DPoPBoundAccessTokens))
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()

@@ -211,6 +211,7 @@ func ToSpec(c *models.Client) Spec {
 		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
 		AccessTokenFormat:       cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		DPoPBoundAccessTokens:   c.DPoPBoundAccessTokens,
 	}
 }
 
@@ -248,6 +249,7 @@ func apply(c *models.Client, s Spec) {
 	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.AccessTokenFormat = s.AccessTokenFormat
+	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets
