@@ -22,7 +22,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
-			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens}}
+			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens,
+			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -104,8 +105,11 @@ func specFromForm(c *gin.Context) clients.Spec {
 		MinACR:                 c.PostForm("min_acr"),
 		UserVerification:       c.PostForm("user_verification"),
 		AllowedGroups:          c.PostFormArray("allowed_groups"),
-		AccessTokenFormat:      c.PostForm("access_token_format"),
-		DPoPBoundAccessTokens:  c.PostForm("dpop_bound_access_tokens") == "on",
+		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
+
+		BackchannelLogoutSessionRequired: c.PostForm("backchannel_logout_session_required") == "on",
+		AccessTokenFormat:                c.PostForm("access_token_format"),
+		DPoPBoundAccessTokens:            c.PostForm("dpop_bound_access_tokens") == "on",
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

@@ -405,6 +405,12 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		return
 	}
 	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(txCtx, client.idTokenAlg()), ar, sess)
+	if err == nil {
+		// The session signed in to this client: it hears of the session's
+		// end (back-channel logout, backchannel.go).
+		err = p.st.RecordSessionClient(txCtx, &models.SessionClient{SessionID: ls.ID, ClientID: client.GetID(),
+			UserID: user.ID, CreatedAt: clock.Now(), ExpiresAt: ls.ExpiresAt})
+	}
 	if err != nil {
 		if rerr := p.storage.Rollback(txCtx); rerr != nil {
 			p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)

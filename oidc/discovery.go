@@ -52,7 +52,8 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"request_uri_parameter_supported":                  false,
 		"authorization_response_iss_parameter_supported":   true,
 		"frontchannel_logout_supported":                    false,
-		"backchannel_logout_supported":                     false,
+		"backchannel_logout_supported":                     true,
+		"backchannel_logout_session_supported":             true,
 		"userinfo_signing_alg_values_supported":            []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")

@@ -16,6 +16,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sesame-idp/sesame/internal/outbox"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
@@ -73,6 +74,10 @@ type DataStore interface {
 	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 	// ListClients feeds the union of the clients' web origins (cors.go).
 	ListClients(ctx context.Context) ([]models.Client, error)
+	// RecordSessionClient and the logout outbox: back-channel logout
+	// (backchannel.go).
+	RecordSessionClient(ctx context.Context, sc *models.SessionClient) error
+	LogoutStore
 	// ListResources feeds the resource indicators (resources.go).
 	ListResources(ctx context.Context) ([]models.Resource, error)
 }
@@ -104,6 +109,9 @@ type Deps struct {
 	Outbound *http.Client
 	// Tokens counts the token endpoint's answers; nil counts nothing.
 	Tokens TokenObserver
+	// LogoutDelivery tunes the back-channel logout outbox (backchannel.go);
+	// zero values take the defaults.
+	LogoutDelivery outbox.Options
 	// Tracer makes spans of work a request's own spans do not show (a
 	// jwks_uri fetch, whose HTTP request fosite makes without the
 	// request's context); nil traces nothing.
@@ -143,6 +151,8 @@ type Provider struct {
 	// originCache is the union of the clients' web origins (cors.go).
 	originCache originCache
 	tokens      TokenObserver
+	// backchannel delivers logout tokens (backchannel.go).
+	backchannel *BackchannelLogout
 	// clientHits and clientMisses count lookups of the client cache.
 	clientHits, clientMisses atomic.Uint64
 }
@@ -228,6 +238,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	// Client assertions get the clock-skew leeway (skew.go).
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
+	p.backchannel = p.NewBackchannelLogout(deps.Store, deps.Outbound, deps.LogoutDelivery)
 	d, err := p.buildDiscovery(nil)
 	if err != nil {
 		return nil, err
@@ -235,6 +246,10 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.discovery = d
 	return p, nil
 }
+
+// BackchannelLogout is the deliverer of logout tokens; the server runs
+// its Run loop on every replica.
+func (p *Provider) BackchannelLogout() *BackchannelLogout { return p.backchannel }
 
 // Endpoint paths.
 const (

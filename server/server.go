@@ -509,6 +509,7 @@ func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) e
 		return err
 	}
 	go s.keys.Run(jobs)
+	go s.provider.BackchannelLogout().Run(jobs)
 	if s.outbox != nil {
 		go s.outbox.Run(jobs)
 	}

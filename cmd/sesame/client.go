@@ -46,6 +46,8 @@ type clientFlags struct {
 	uv             string
 	webOrigins     []string
 	allowedGroups  []string
+	bcLogoutURI    string
+	bcLogoutSID    bool
 	tokenFormat    string
 	dpopBound      bool
 }
@@ -75,6 +77,8 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
+	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
+	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
 	fs.BoolVar(&f.dpopBound, "dpop-bound-access-tokens", false, "require DPoP (RFC 9449) on every token request, so all the client's tokens are bound to its key; --dpop-bound-access-tokens=false lifts it")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
@@ -86,7 +90,7 @@ var specFlags = []string{
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
-	"allowed-web-origin", "allowed-group", "access-token-format", "dpop-bound-access-tokens",
+	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required", "dpop-bound-access-tokens",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -164,6 +168,11 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
+	setChanged(fs, "backchannel-logout-uri", &s.BackchannelLogoutURI, f.bcLogoutURI)
+	setChanged(fs, "backchannel-logout-session-required", &s.BackchannelLogoutSessionRequired, f.bcLogoutSID)
+	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
+		s.BackchannelLogoutSessionRequired = false
+	}
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
 	setChanged(fs, "dpop-bound-access-tokens", &s.DPoPBoundAccessTokens, f.dpopBound)
 	return nil
@@ -402,6 +411,10 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	}
 	if s.UserVerification != "" {
 		row("user_verification:", s.UserVerification)
+	}
+	if s.BackchannelLogoutURI != "" {
+		row("backchannel_logout_uri:", s.BackchannelLogoutURI)
+		row("backchannel_logout_session_required:", yesNo(s.BackchannelLogoutSessionRequired))
 	}
 	row("access_token_format:", s.AccessTokenFormat)
 	row("dpop_bound_access_tokens:", yesNo(s.DPoPBoundAccessTokens))

@@ -167,6 +167,21 @@ func TestValidate(t *testing.T) {
 		{name: "EdDSA", mod: func(s *Spec) { s.IDTokenSignedAlg = "EdDSA" }},
 		{name: "alg none refused", mod: func(s *Spec) { s.IDTokenSignedAlg = "none" }, field: "id_token_signed_response_alg"},
 		{name: "HS256 refused", mod: func(s *Spec) { s.IDTokenSignedAlg = "HS256" }, field: "id_token_signed_response_alg"},
+		{name: "backchannel logout uri", mod: func(s *Spec) {
+			s.BackchannelLogoutURI = "https://app.example.com/logout?x=1"
+			s.BackchannelLogoutSessionRequired = true
+		}},
+		{name: "backchannel logout on loopback http", mod: func(s *Spec) { s.BackchannelLogoutURI = "http://127.0.0.1:9000/bcl" }},
+		{name: "backchannel logout http elsewhere refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "http://app.example.com/bcl" }, field: "backchannel_logout_uri", msg: "https"},
+		{name: "backchannel logout fragment refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "https://app.example.com/bcl#x" }, field: "backchannel_logout_uri", msg: "fragment"},
+		{name: "backchannel logout relative refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "/bcl" }, field: "backchannel_logout_uri", msg: "absolute"},
+		{name: "backchannel logout javascript refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "javascript:alert(1)" }, field: "backchannel_logout_uri"},
+		{name: "backchannel logout userinfo refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "https://u:p@app.example.com/bcl" }, field: "backchannel_logout_uri", msg: "user info"},
+		{name: "backchannel logout without sign-in refused", mod: func(s *Spec) {
+			s.GrantTypes, s.ResponseTypes, s.RedirectURIs = []string{"client_credentials"}, nil, nil
+			s.BackchannelLogoutURI = "https://app.example.com/bcl"
+		}, field: "backchannel_logout_uri", msg: "authorization_code"},
+		{name: "session required without uri refused", mod: func(s *Spec) { s.BackchannelLogoutSessionRequired = true }, field: "backchannel_logout_session_required"},
 		{name: "one login method", mod: func(s *Spec) { s.AllowedLoginMethods = []string{"passkey"} }},
 		{name: "unknown login method", mod: func(s *Spec) { s.AllowedLoginMethods = []string{"password"} }, field: "allowed_login_methods"},
 	}

@@ -54,6 +54,8 @@ var AllModels = []any{
 	&models.Group{},
 	&models.GroupMember{},
 	&models.CustomScope{},
+	&models.SessionClient{},
+	&models.LogoutNotice{},
 	&models.Resource{},
 }
 
@@ -80,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Consents", consentTests},
 		{"Passlinks", passlinkTests},
 		{"Outbox", outboxTests},
+		{"Logout", logoutTests},
 		{"RateLimits", rateLimitTests},
 		{"Passwords", passwordTests},
 		{"Stats", statsTests},
