@@ -37,6 +37,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		{Value: clients.GrantAuthorizationCode, Label: "Authorization code", Hint: "people sign in"},
 		{Value: clients.GrantRefreshToken, Label: "Refresh token", Hint: "stay signed in"},
 		{Value: clients.GrantClientCredentials, Label: "Client credentials", Hint: "machine to machine"},
+		{Value: clients.GrantDeviceCode, Label: "Device code", Hint: "TVs and command lines sign in on another screen"},
 	} {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)

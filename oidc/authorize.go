@@ -186,6 +186,10 @@ func (p *Provider) handleResume(c *gin.Context) {
 			"This sign-in was started in a different browser.", "Go back to the app in the browser where you started and sign in there.")
 		return
 	}
+	if deviceID := deviceInteraction(in); deviceID != "" {
+		p.deviceResume(c, in, deviceID)
+		return
+	}
 	req := c.Request.Clone(ctx)
 	req.Method = http.MethodGet
 	req.URL = &url.URL{Path: PathAuthorize, RawQuery: in.Query}

@@ -36,7 +36,7 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"scopes_supported":                                 discoveryScopes(defs),
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query", "form_post"},
-		"grant_types_supported":                            []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                            p.grantTypes,
 		"subject_types_supported":                          []string{"public"},
 		"id_token_signing_alg_values_supported":            p.keys.Algs(),
 		"token_endpoint_auth_methods_supported":            authMethods,
@@ -59,6 +59,9 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 	delete(doc, "userinfo_signing_alg_values_supported")
 	if p.cfg.DPoP {
 		doc["dpop_signing_alg_values_supported"] = DPoPAlgs
+	}
+	if p.cfg.DeviceGrant {
+		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}
 	return json.Marshal(doc)
 }

@@ -275,9 +275,10 @@ func (p *Provider) bindDPoP(ctx context.Context, ar fosite.AccessRequester, clie
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	sess.DPoPJKT = proof.JKT
-	if ar.GetGrantTypes().ExactOne("authorization_code") && client.IsPublic() {
-		// A public client's refresh token is bound to the key too (RFC
-		// 9449 §5); a confidential client's is bound by its credentials.
+	if !ar.GetGrantTypes().ExactOne("refresh_token") && client.IsPublic() {
+		// A public client's refresh token (from a code or a device grant)
+		// is bound to the key too (RFC 9449 §5); a confidential client's
+		// is bound by its credentials.
 		sess.RefreshJKT = proof.JKT
 	}
 	return nil

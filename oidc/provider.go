@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,12 @@ type Config struct {
 	// every proof to carry a server-provided nonce.
 	DPoP      bool
 	DPoPNonce bool
+	// DeviceGrant serves the device authorization grant (device.go);
+	// DeviceCodeTTL and DevicePollInterval are its code lifetime and
+	// minimum poll interval (whole seconds).
+	DeviceGrant        bool
+	DeviceCodeTTL      time.Duration
+	DevicePollInterval time.Duration
 }
 
 // DataStore is the part of the store the provider uses beyond fosite's.
@@ -80,6 +87,7 @@ type DataStore interface {
 	LogoutStore
 	// ListResources feeds the resource indicators (resources.go).
 	ListResources(ctx context.Context) ([]models.Resource, error)
+	DeviceStore
 }
 
 // PolicySource supplies the live global token lifetimes (the global
@@ -155,6 +163,10 @@ type Provider struct {
 	backchannel *BackchannelLogout
 	// clientHits and clientMisses count lookups of the client cache.
 	clientHits, clientMisses atomic.Uint64
+	// grantTypes are the grants the token endpoint serves.
+	grantTypes []string
+	// failures counts wrong user codes (device_pages.go); nil: no limit.
+	failures FailureLimiter
 }
 
 // New builds the provider.
@@ -177,6 +189,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		pages:    deps.Pages,
 		log:      deps.Logger,
 		tokens:   deps.Tokens,
+		failures: deps.AuthFailures,
 		// Client records change rarely; a short TTL bounds how long another
 		// replica serves a stale copy after an update.
 		clients: expirable.NewLRU[string, *Client](1024, nil, cfg.ClientCacheTTL),
@@ -225,7 +238,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		},
 		Signer: signer,
 	}
-	p.fosite = compose.Compose(p.fcfg, p.storage, strategy,
+	factories := []compose.Factory{
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
@@ -234,7 +247,13 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
-	)
+	}
+	p.grantTypes = slices.Clone(baseGrantTypes)
+	if cfg.DeviceGrant {
+		factories = append(factories, p.deviceGrantFactory)
+		p.grantTypes = append(p.grantTypes, clients.GrantDeviceCode)
+	}
+	p.fosite = compose.Compose(p.fcfg, p.storage, strategy, factories...)
 	// Client assertions get the clock-skew leeway (skew.go).
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
@@ -284,6 +303,9 @@ func (p *Provider) Mount(r gin.IRouter) {
 	r.POST(PathRevoke, p.handleRevoke)
 	r.GET(PathLogout, p.handleLogout)
 	r.POST(PathLogout, p.handleLogout)
+	if p.cfg.DeviceGrant {
+		r.POST(PathDeviceAuthorize, p.handleDeviceAuthorize)
+	}
 	p.mountCORS(r)
 }
 

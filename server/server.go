@@ -229,6 +229,9 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		DPoPNonce:                 cfg.DPoPNonce,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
+		DeviceGrant:               cfg.DeviceGrant,
+		DeviceCodeTTL:             cfg.DeviceCodeTTL,
+		DevicePollInterval:        cfg.DevicePollInterval,
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
 		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer()})
 	if err != nil {

@@ -57,7 +57,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	// StringArray, not StringSlice: a URI may contain a comma.
 	fs.StringArrayVar(&f.redirectURIs, "redirect-uri", nil, "redirect URI (repeatable): https, http on localhost/127.0.0.1/[::1], or a private-use scheme like com.example.app:/cb")
 	fs.StringArrayVar(&f.postLogoutURIs, "post-logout-redirect-uri", nil, "post-logout redirect URI (repeatable)")
-	fs.StringSliceVar(&f.grantTypes, "grant-type", nil, "grant type (repeatable): authorization_code, refresh_token, client_credentials (default authorization_code,refresh_token)")
+	fs.StringSliceVar(&f.grantTypes, "grant-type", nil, "grant type (repeatable): authorization_code, refresh_token, client_credentials, device_code (RFC 8628; default authorization_code,refresh_token)")
 	fs.StringSliceVar(&f.responseTypes, "response-type", nil, "response type (repeatable): code (default with authorization_code)")
 	fs.StringSliceVar(&f.scopes, "scope", nil, "allowed scope (repeatable): openid, profile, email, offline_access (default all)")
 	fs.BoolVar(&f.public, "public", false, "public client (SPA or native app): no secret, PKCE required")
@@ -113,7 +113,14 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "redirect-uri", &s.RedirectURIs, f.redirectURIs)
 	setChanged(fs, "post-logout-redirect-uri", &s.PostLogoutRedirectURIs, f.postLogoutURIs)
 	if changed("grant-type") {
-		s.GrantTypes = f.grantTypes
+		s.GrantTypes = make([]string, 0, len(f.grantTypes))
+		for _, g := range f.grantTypes {
+			// The device grant's name is a URN; "device_code" says the same.
+			if g == "device_code" {
+				g = clients.GrantDeviceCode
+			}
+			s.GrantTypes = append(s.GrantTypes, g)
+		}
 		if !changed("response-type") {
 			s.ResponseTypes = nil
 		}

@@ -72,6 +72,7 @@ func (s *Store) sweepExpired(ctx context.Context, grace time.Duration, batch int
 		{"sweep jtis", "used_jtis", "jti_hash", "expires_at < ?", now},
 		{"sweep webauthn ceremonies", "webauthn_ceremonies", "id", "expires_at < ?", cut},
 		{"sweep interactions", "interactions", "id", "expires_at < ?", cut},
+		{"sweep device codes", "device_codes", "id", "expires_at < ?", cut},
 		{"sweep login sessions", "login_sessions", "id", "expires_at < ?", cut},
 		{"sweep passlinks", "passlinks", "id", "expires_at < ?", cut},
 		{"sweep signing keys", "signing_keys", "kid", "state = 'retired' AND expires_at < ?", now},

@@ -19,6 +19,9 @@ const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
+	// GrantDeviceCode is the device authorization grant (RFC 8628): TVs,
+	// CLIs and kiosks sign people in on another screen.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 
 	ResponseTypeCode = "code"
 
@@ -58,7 +61,7 @@ const (
 )
 
 var (
-	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
 	responseTypes = []string{ResponseTypeCode}
 	scopes        = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
 	// userScopes are the scopes a client may register beyond the defaults.
@@ -271,10 +274,11 @@ func (s Spec) Validate() error {
 		add(invalid("grant_types", "at least one is required"))
 	}
 	authCode := slices.Contains(s.GrantTypes, GrantAuthorizationCode)
-	if slices.Contains(s.GrantTypes, GrantRefreshToken) && !authCode {
-		// Refresh tokens are only issued from a code exchange here
+	signsIn := authCode || slices.Contains(s.GrantTypes, GrantDeviceCode)
+	if slices.Contains(s.GrantTypes, GrantRefreshToken) && !signsIn {
+		// Refresh tokens are only issued where a user signs in here
 		// (client_credentials gets none, RFC 6749 §4.4.3).
-		add(invalid("grant_types", "refresh_token needs authorization_code"))
+		add(invalid("grant_types", "refresh_token needs authorization_code or the device grant"))
 	}
 
 	if bad := notIn(s.ResponseTypes, responseTypes); bad != "" {
@@ -321,8 +325,8 @@ func (s Spec) Validate() error {
 			add(invalid("allowed_groups", "%q: %s", g, msg))
 		}
 	}
-	if len(s.AllowedGroups) > 0 && !slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
-		add(invalid("allowed_groups", "only limits clients that sign users in (the authorization_code grant)"))
+	if len(s.AllowedGroups) > 0 && !signsIn {
+		add(invalid("allowed_groups", "only limits clients that sign users in (the authorization_code or device grant)"))
 	}
 	if slices.Contains(s.Scopes, ScopeIntrospect) && s.Public {
 		add(invalid("scopes", "%s is only for confidential clients (resource servers that authenticate)", ScopeIntrospect))

@@ -105,6 +105,20 @@ func TestValidate(t *testing.T) {
 			s.ResponseTypes = []string{"code"}
 		}, field: "response_types"},
 		{name: "refresh without code refused", mod: func(s *Spec) { s.GrantTypes = []string{"refresh_token"} }, field: "grant_types"},
+		// RFC 8628: a device needs no redirect URI, may be public and may
+		// hold refresh tokens and allowed groups.
+		{name: "public device client with refresh, no redirect", mod: func(s *Spec) {
+			s.Public = true
+			s.TokenEndpointAuthMethod = "none"
+			s.GrantTypes = []string{GrantDeviceCode, "refresh_token"}
+			s.ResponseTypes = nil
+			s.RedirectURIs = nil
+			s.AllowedGroups = []string{"staff"}
+		}},
+		{name: "response type with device grant only refused", mod: func(s *Spec) {
+			s.GrantTypes = []string{GrantDeviceCode}
+			s.ResponseTypes = []string{"code"}
+		}, field: "response_types"},
 		{name: "client credentials only, no redirect", mod: func(s *Spec) {
 			s.GrantTypes = []string{"client_credentials"}
 			s.RedirectURIs = nil
