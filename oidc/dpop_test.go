@@ -210,6 +210,11 @@ func TestDPoP_PublicClient(t *testing.T) {
 			t.Fatalf("introspection = %v", intro)
 		}
 
+		_, rintro := postEndpoint(t, env, "/oauth2/introspect", rsID, rsSecret, url.Values{"token": {rt}, "token_type_hint": {"refresh_token"}})
+		if cnf, _ := rintro["cnf"].(map[string]any); rintro["active"] != true || cnf["jkt"] != key.jkt {
+			t.Fatalf("introspection of the public client's refresh token = %v", rintro)
+		}
+
 		// userinfo: the DPoP scheme with a fresh proof of the key.
 		uiProof := key.proof(t, "GET", uiURL, proofOpts{token: at})
 		if resp, out := dpopUserinfo(t, env.Issuer, "DPoP", at, uiProof); resp.StatusCode != http.StatusOK || out["sub"] != f.user.ID {
@@ -321,8 +326,15 @@ func TestDPoP_ClientRequiresAndCodeBinding(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
 			t.Fatalf("dpop_jkt code with its key: %d %v", resp.StatusCode, out)
 		}
-		// A confidential client's refresh token is not bound: a refresh
-		// without a proof gets a bearer token.
+		// A confidential client's refresh token is not bound: introspection
+		// shows no cnf for it, and a refresh without a proof gets a bearer
+		// token.
+		if ri := f.introspect(out["refresh_token"].(string), "refresh_token"); ri["active"] != true || ri["cnf"] != nil {
+			t.Fatalf("introspection of a confidential client's refresh token: %v", ri)
+		}
+		if ai := f.introspect(out["access_token"].(string), "access_token"); ai["cnf"] == nil {
+			t.Fatalf("introspection of its bound access token: %v", ai)
+		}
 		resp, out = postToken(t, env.Issuer, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {out["refresh_token"].(string)}}, f.r.clientID, f.r.secret)
 		if resp.StatusCode != http.StatusOK || strings.ToLower(out["token_type"].(string)) != "bearer" {
 			t.Fatalf("confidential refresh without a proof: %d %v", resp.StatusCode, out)
