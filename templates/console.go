@@ -182,6 +182,8 @@ type ClientSpec struct {
 	SkipConsent, Disabled                       bool
 	BackchannelLogoutURI                        string
 	BackchannelLogoutSessionRequired            bool
+	FrontchannelLogoutURI                       string
+	FrontchannelLogoutSessionRequired           bool
 	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
 	DPoPBound bool
 }

@@ -213,8 +213,11 @@ func ToSpec(c *models.Client) Spec {
 		BackchannelLogoutURI:    c.BackchannelLogoutURI,
 
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
-		AccessTokenFormat:                cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
-		DPoPBoundAccessTokens:            c.DPoPBoundAccessTokens,
+		FrontchannelLogoutURI:            c.FrontchannelLogoutURI,
+
+		FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
+		AccessTokenFormat:                 cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		DPoPBoundAccessTokens:             c.DPoPBoundAccessTokens,
 	}
 }
 
@@ -253,6 +256,8 @@ func apply(c *models.Client, s Spec) {
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.BackchannelLogoutURI = s.BackchannelLogoutURI
 	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
+	c.FrontchannelLogoutURI = s.FrontchannelLogoutURI
+	c.FrontchannelLogoutSessionRequired = s.FrontchannelLogoutSessionRequired
 	c.AccessTokenFormat = s.AccessTokenFormat
 	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
 }

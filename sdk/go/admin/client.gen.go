@@ -790,7 +790,13 @@ type Client struct {
 	CreatedAt            time.Time `json:"created_at"`
 
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
-	Disabled                 *bool                           `json:"disabled,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
+	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
+
+	// FrontchannelLogoutUri OpenID Connect Front-Channel Logout 1.0: when someone signs out at /oauth2/logout, the sign-out page loads this URL in a hidden iframe (CSP frame-src allows exactly these origins) before it returns to the app, so the app can end its own session. Its scheme, host and port must be those of a redirect URI; https, or http on localhost; no fragment. Empty: none.
+	FrontchannelLogoutUri    *string                         `json:"frontchannel_logout_uri,omitempty"`
 	GrantTypes               []ClientGrantTypes              `json:"grant_types"`
 	HasSecret                bool                            `json:"has_secret"`
 	IdTokenSignedResponseAlg *ClientIdTokenSignedResponseAlg `json:"id_token_signed_response_alg,omitempty"`
@@ -878,7 +884,13 @@ type ClientSpec struct {
 	ClientName           *string `json:"client_name,omitempty"`
 
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
-	Disabled                 *bool                               `json:"disabled,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
+	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
+
+	// FrontchannelLogoutUri OpenID Connect Front-Channel Logout 1.0: when someone signs out at /oauth2/logout, the sign-out page loads this URL in a hidden iframe (CSP frame-src allows exactly these origins) before it returns to the app, so the app can end its own session. Its scheme, host and port must be those of a redirect URI; https, or http on localhost; no fragment. Empty: none.
+	FrontchannelLogoutUri    *string                             `json:"frontchannel_logout_uri,omitempty"`
 	GrantTypes               *[]ClientSpecGrantTypes             `json:"grant_types,omitempty"`
 	IdTokenSignedResponseAlg *ClientSpecIdTokenSignedResponseAlg `json:"id_token_signed_response_alg,omitempty"`
 
@@ -962,7 +974,13 @@ type ClientWithSecret struct {
 	CreatedAt    time.Time `json:"created_at"`
 
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
-	Disabled                 *bool                                     `json:"disabled,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
+	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
+
+	// FrontchannelLogoutUri OpenID Connect Front-Channel Logout 1.0: when someone signs out at /oauth2/logout, the sign-out page loads this URL in a hidden iframe (CSP frame-src allows exactly these origins) before it returns to the app, so the app can end its own session. Its scheme, host and port must be those of a redirect URI; https, or http on localhost; no fragment. Empty: none.
+	FrontchannelLogoutUri    *string                                   `json:"frontchannel_logout_uri,omitempty"`
 	GrantTypes               []ClientWithSecretGrantTypes              `json:"grant_types"`
 	HasSecret                bool                                      `json:"has_secret"`
 	IdTokenSignedResponseAlg *ClientWithSecretIdTokenSignedResponseAlg `json:"id_token_signed_response_alg,omitempty"`
