@@ -61,6 +61,9 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		{Value: "", Label: "Whatever the app asks for"},
 		{Value: models.ACRBasic, Label: "At least basic (any method)"},
 		{Value: models.ACRPhishingResistant, Label: "Phishing-resistant (user-verified passkey, or password + security key)"},
+		{Value: models.ACRUserVerified, Label: "User-verified passkey (PIN, fingerprint or face)"},
+		{Value: models.ACRDeviceBound, Label: "Device-bound passkey (not synced; e.g. a security key)"},
+		{Value: models.ACRAttested, Label: "Attested hardware (device-bound, certified model per FIDO metadata)"},
 	} {
 		a.Checked = spec.MinACR == a.Value
 		f.ACRs = append(f.ACRs, a)

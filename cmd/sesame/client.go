@@ -75,7 +75,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", 0, "access token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime for this client, 1h to 8760h (0: the global setting)")
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
-	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
+	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach, one of "+strings.Join(models.ACRLevels, ", ")+" (weakest first; empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")

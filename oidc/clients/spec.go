@@ -413,6 +413,9 @@ func (s Spec) Validate() error {
 		!slices.Contains(s.AllowedLoginMethods, models.MethodPasskey) && !slices.Contains(s.AllowedLoginMethods, models.MethodPasswordKey) {
 		add(invalid("min_acr", "%s needs a phishing-resistant login method (passkey or password_security_key)", s.MinACR))
 	}
+	if models.ACRAtLeast(s.MinACR, models.ACRUserVerified) && len(s.AllowedLoginMethods) > 0 && !slices.Contains(s.AllowedLoginMethods, models.MethodPasskey) {
+		add(invalid("min_acr", "%s is reached only with a passkey: allow the passkey login method", s.MinACR))
+	}
 	if len(s.AllowedWebOrigins) > maxURIs {
 		add(invalid("allowed_web_origins", "at most %d", maxURIs))
 	}
