@@ -124,9 +124,12 @@ func (e ClientIdTokenSignedResponseAlg) Valid() bool {
 
 // Defines values for ClientMinAcr.
 const (
-	ClientMinAcrEmpty             ClientMinAcr = ""
-	ClientMinAcrUrnSesameAcrBasic ClientMinAcr = "urn:sesame:acr:basic"
-	ClientMinAcrUrnSesameAcrPhr   ClientMinAcr = "urn:sesame:acr:phr"
+	ClientMinAcrEmpty                          ClientMinAcr = ""
+	ClientMinAcrUrnSesameAcrBasic              ClientMinAcr = "urn:sesame:acr:basic"
+	ClientMinAcrUrnSesameAcrPasskeyAttested    ClientMinAcr = "urn:sesame:acr:passkey:attested"
+	ClientMinAcrUrnSesameAcrPasskeyDeviceBound ClientMinAcr = "urn:sesame:acr:passkey:device-bound"
+	ClientMinAcrUrnSesameAcrPasskeyUv          ClientMinAcr = "urn:sesame:acr:passkey:uv"
+	ClientMinAcrUrnSesameAcrPhr                ClientMinAcr = "urn:sesame:acr:phr"
 )
 
 // Valid indicates whether the value is a known member of the ClientMinAcr enum.
@@ -135,6 +138,12 @@ func (e ClientMinAcr) Valid() bool {
 	case ClientMinAcrEmpty:
 		return true
 	case ClientMinAcrUrnSesameAcrBasic:
+		return true
+	case ClientMinAcrUrnSesameAcrPasskeyAttested:
+		return true
+	case ClientMinAcrUrnSesameAcrPasskeyDeviceBound:
+		return true
+	case ClientMinAcrUrnSesameAcrPasskeyUv:
 		return true
 	case ClientMinAcrUrnSesameAcrPhr:
 		return true
@@ -289,9 +298,12 @@ func (e ClientSpecIdTokenSignedResponseAlg) Valid() bool {
 
 // Defines values for ClientSpecMinAcr.
 const (
-	ClientSpecMinAcrEmpty             ClientSpecMinAcr = ""
-	ClientSpecMinAcrUrnSesameAcrBasic ClientSpecMinAcr = "urn:sesame:acr:basic"
-	ClientSpecMinAcrUrnSesameAcrPhr   ClientSpecMinAcr = "urn:sesame:acr:phr"
+	ClientSpecMinAcrEmpty                          ClientSpecMinAcr = ""
+	ClientSpecMinAcrUrnSesameAcrBasic              ClientSpecMinAcr = "urn:sesame:acr:basic"
+	ClientSpecMinAcrUrnSesameAcrPasskeyAttested    ClientSpecMinAcr = "urn:sesame:acr:passkey:attested"
+	ClientSpecMinAcrUrnSesameAcrPasskeyDeviceBound ClientSpecMinAcr = "urn:sesame:acr:passkey:device-bound"
+	ClientSpecMinAcrUrnSesameAcrPasskeyUv          ClientSpecMinAcr = "urn:sesame:acr:passkey:uv"
+	ClientSpecMinAcrUrnSesameAcrPhr                ClientSpecMinAcr = "urn:sesame:acr:phr"
 )
 
 // Valid indicates whether the value is a known member of the ClientSpecMinAcr enum.
@@ -300,6 +312,12 @@ func (e ClientSpecMinAcr) Valid() bool {
 	case ClientSpecMinAcrEmpty:
 		return true
 	case ClientSpecMinAcrUrnSesameAcrBasic:
+		return true
+	case ClientSpecMinAcrUrnSesameAcrPasskeyAttested:
+		return true
+	case ClientSpecMinAcrUrnSesameAcrPasskeyDeviceBound:
+		return true
+	case ClientSpecMinAcrUrnSesameAcrPasskeyUv:
 		return true
 	case ClientSpecMinAcrUrnSesameAcrPhr:
 		return true
@@ -454,9 +472,12 @@ func (e ClientWithSecretIdTokenSignedResponseAlg) Valid() bool {
 
 // Defines values for ClientWithSecretMinAcr.
 const (
-	ClientWithSecretMinAcrEmpty             ClientWithSecretMinAcr = ""
-	ClientWithSecretMinAcrUrnSesameAcrBasic ClientWithSecretMinAcr = "urn:sesame:acr:basic"
-	ClientWithSecretMinAcrUrnSesameAcrPhr   ClientWithSecretMinAcr = "urn:sesame:acr:phr"
+	ClientWithSecretMinAcrEmpty                          ClientWithSecretMinAcr = ""
+	ClientWithSecretMinAcrUrnSesameAcrBasic              ClientWithSecretMinAcr = "urn:sesame:acr:basic"
+	ClientWithSecretMinAcrUrnSesameAcrPasskeyAttested    ClientWithSecretMinAcr = "urn:sesame:acr:passkey:attested"
+	ClientWithSecretMinAcrUrnSesameAcrPasskeyDeviceBound ClientWithSecretMinAcr = "urn:sesame:acr:passkey:device-bound"
+	ClientWithSecretMinAcrUrnSesameAcrPasskeyUv          ClientWithSecretMinAcr = "urn:sesame:acr:passkey:uv"
+	ClientWithSecretMinAcrUrnSesameAcrPhr                ClientWithSecretMinAcr = "urn:sesame:acr:phr"
 )
 
 // Valid indicates whether the value is a known member of the ClientWithSecretMinAcr enum.
@@ -465,6 +486,12 @@ func (e ClientWithSecretMinAcr) Valid() bool {
 	case ClientWithSecretMinAcrEmpty:
 		return true
 	case ClientWithSecretMinAcrUrnSesameAcrBasic:
+		return true
+	case ClientWithSecretMinAcrUrnSesameAcrPasskeyAttested:
+		return true
+	case ClientWithSecretMinAcrUrnSesameAcrPasskeyDeviceBound:
+		return true
+	case ClientWithSecretMinAcrUrnSesameAcrPasskeyUv:
 		return true
 	case ClientWithSecretMinAcrUrnSesameAcrPhr:
 		return true
@@ -809,7 +836,7 @@ type Client struct {
 	// LogoUri Shown on the hosted pages: an https URL or a data:image/svg+xml URI; empty for the name's initial.
 	LogoUri *string `json:"logo_uri,omitempty"`
 
-	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 	MinAcr                 *ClientMinAcr `json:"min_acr,omitempty"`
 	PostLogoutRedirectUris *[]string     `json:"post_logout_redirect_uris,omitempty"`
 	Public                 *bool         `json:"public,omitempty"`
@@ -842,7 +869,7 @@ type ClientGrantTypes string
 // ClientIdTokenSignedResponseAlg defines model for Client.IdTokenSignedResponseAlg.
 type ClientIdTokenSignedResponseAlg string
 
-// ClientMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+// ClientMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 type ClientMinAcr string
 
 // ClientResponseTypes defines model for Client.ResponseTypes.
@@ -902,7 +929,7 @@ type ClientSpec struct {
 	// LogoUri Shown on the hosted pages: an https URL or a data:image/svg+xml URI; empty for the name's initial.
 	LogoUri *string `json:"logo_uri,omitempty"`
 
-	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 	MinAcr                 *ClientSpecMinAcr `json:"min_acr,omitempty"`
 	PostLogoutRedirectUris *[]string         `json:"post_logout_redirect_uris,omitempty"`
 	Public                 *bool             `json:"public,omitempty"`
@@ -934,7 +961,7 @@ type ClientSpecGrantTypes string
 // ClientSpecIdTokenSignedResponseAlg defines model for ClientSpec.IdTokenSignedResponseAlg.
 type ClientSpecIdTokenSignedResponseAlg string
 
-// ClientSpecMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+// ClientSpecMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 type ClientSpecMinAcr string
 
 // ClientSpecResponseTypes defines model for ClientSpec.ResponseTypes.
@@ -993,7 +1020,7 @@ type ClientWithSecret struct {
 	// LogoUri Shown on the hosted pages: an https URL or a data:image/svg+xml URI; empty for the name's initial.
 	LogoUri *string `json:"logo_uri,omitempty"`
 
-	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 	MinAcr                 *ClientWithSecretMinAcr `json:"min_acr,omitempty"`
 	PostLogoutRedirectUris *[]string               `json:"post_logout_redirect_uris,omitempty"`
 	Public                 *bool                   `json:"public,omitempty"`
@@ -1026,7 +1053,7 @@ type ClientWithSecretGrantTypes string
 // ClientWithSecretIdTokenSignedResponseAlg defines model for ClientWithSecret.IdTokenSignedResponseAlg.
 type ClientWithSecretIdTokenSignedResponseAlg string
 
-// ClientWithSecretMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+// ClientWithSecretMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 type ClientWithSecretMinAcr string
 
 // ClientWithSecretResponseTypes defines model for ClientWithSecret.ResponseTypes.
