@@ -217,6 +217,7 @@ func ToSpec(c *models.Client) Spec {
 
 		FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
 		AccessTokenFormat:                 cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		DPoPBoundAccessTokens:             c.DPoPBoundAccessTokens,
 	}
 }
 
@@ -258,6 +259,7 @@ func apply(c *models.Client, s Spec) {
 	c.FrontchannelLogoutURI = s.FrontchannelLogoutURI
 	c.FrontchannelLogoutSessionRequired = s.FrontchannelLogoutSessionRequired
 	c.AccessTokenFormat = s.AccessTokenFormat
+	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets
