@@ -46,10 +46,14 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 	s := &Services{
 		Audit:    audit,
 		Policies: pol,
-		Clients:  &Clients{svc: clients.NewService(st, secrets), st: st, cache: cache, audit: audit, policies: pol},
-		Users:    &Users{st: st, audit: audit},
-		Scopes:   &Scopes{st: st, audit: audit},
-		Groups:   &Groups{st: st, audit: audit},
+		Clients: &Clients{svc: clients.NewService(st, secrets,
+			// A pairwise client's sector_identifier_uri is fetched like a
+			// jwks_uri: guarded, internal networks only when allowed.
+			clients.WithOutbound(httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()}))),
+			st: st, cache: cache, audit: audit, policies: pol},
+		Users:  &Users{st: st, audit: audit},
+		Scopes: &Scopes{st: st, audit: audit},
+		Groups: &Groups{st: st, audit: audit},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc
