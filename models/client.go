@@ -71,7 +71,7 @@ type Client struct {
 	// SubjectType is "public" (sub is the user's id) or "pairwise" (sub
 	// is derived from the user's id and the sector identifier: the host of
 	// SectorIdentifierURI when set, else of the redirect URIs; migration
-	// 00019; oidc/pairwise.go).
+	// 00020; oidc/pairwise.go).
 	SubjectType         string
 	SectorIdentifierURI string `gorm:"column:sector_identifier_uri"`
 	// AccessTokenFormat is TokenFormatJWT for RFC 9068 JWT access tokens;

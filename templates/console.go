@@ -186,6 +186,8 @@ type ClientSpec struct {
 	FrontchannelLogoutURI                       string
 	FrontchannelLogoutSessionRequired           bool
 	SectorIdentifierURI                         string
+	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
+	DPoPBound bool
 }
 
 // ConsoleClientForm renders "register a client".

@@ -246,6 +246,7 @@ func ToSpec(c *models.Client) Spec {
 		SubjectType:                       cmp.Or(c.SubjectType, SubjectPublic),
 		SectorIdentifierURI:               c.SectorIdentifierURI,
 		AccessTokenFormat:                 cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		DPoPBoundAccessTokens:             c.DPoPBoundAccessTokens,
 	}
 }
 
@@ -289,6 +290,7 @@ func apply(c *models.Client, s Spec) {
 	c.SubjectType = s.SubjectType
 	c.SectorIdentifierURI = s.SectorIdentifierURI
 	c.AccessTokenFormat = s.AccessTokenFormat
+	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets
