@@ -429,6 +429,11 @@ func (p *Provider) applyResources(ctx context.Context, ar fosite.AccessRequester
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	sess.JWTAccess = jwt || client.m.AccessTokenFormat == models.TokenFormatJWT
+	if sess.JWTAccess && len(aud) == 0 {
+		// RFC 9068 §3: without a resource, the default audience: the
+		// client itself; introspection reports the same aud.
+		sess.AccessAud = []string{client.GetID()}
+	}
 	return nil
 }
 
