@@ -165,6 +165,7 @@ type ClientForm struct {
 	Algs         []Option
 	ACRs         []Option
 	UVs          []Option
+	SubjectTypes []Option
 	// TokenFormats are the access token formats, the client's checked.
 	TokenFormats []Option
 	// Groups are every group, those the client allows checked.
@@ -184,6 +185,7 @@ type ClientSpec struct {
 	BackchannelLogoutSessionRequired            bool
 	FrontchannelLogoutURI                       string
 	FrontchannelLogoutSessionRequired           bool
+	SectorIdentifierURI                         string
 	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
 	DPoPBound bool
 }

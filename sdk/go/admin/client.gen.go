@@ -167,6 +167,24 @@ func (e ClientResponseTypes) Valid() bool {
 	}
 }
 
+// Defines values for ClientSubjectType.
+const (
+	ClientSubjectTypePairwise ClientSubjectType = "pairwise"
+	ClientSubjectTypePublic   ClientSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientSubjectType enum.
+func (e ClientSubjectType) Valid() bool {
+	switch e {
+	case ClientSubjectTypePairwise:
+		return true
+	case ClientSubjectTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientTokenEndpointAuthMethod.
 const (
 	ClientTokenEndpointAuthMethodClientSecretBasic ClientTokenEndpointAuthMethod = "client_secret_basic"
@@ -341,6 +359,24 @@ func (e ClientSpecResponseTypes) Valid() bool {
 	}
 }
 
+// Defines values for ClientSpecSubjectType.
+const (
+	ClientSpecSubjectTypePairwise ClientSpecSubjectType = "pairwise"
+	ClientSpecSubjectTypePublic   ClientSpecSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientSpecSubjectType enum.
+func (e ClientSpecSubjectType) Valid() bool {
+	switch e {
+	case ClientSpecSubjectTypePairwise:
+		return true
+	case ClientSpecSubjectTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientSpecTokenEndpointAuthMethod.
 const (
 	ClientSpecTokenEndpointAuthMethodClientSecretBasic ClientSpecTokenEndpointAuthMethod = "client_secret_basic"
@@ -509,6 +545,24 @@ const (
 func (e ClientWithSecretResponseTypes) Valid() bool {
 	switch e {
 	case ClientWithSecretResponseTypesCode:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientWithSecretSubjectType.
+const (
+	ClientWithSecretSubjectTypePairwise ClientWithSecretSubjectType = "pairwise"
+	ClientWithSecretSubjectTypePublic   ClientWithSecretSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientWithSecretSubjectType enum.
+func (e ClientWithSecretSubjectType) Valid() bool {
+	switch e {
+	case ClientWithSecretSubjectTypePairwise:
+		return true
+	case ClientWithSecretSubjectTypePublic:
 		return true
 	default:
 		return false
@@ -885,10 +939,16 @@ type Client struct {
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
 
 	// RequireVerifiedEmail Everyone who signs in to this client proves their email address first (a mailed code), whatever the global policy says.
-	RequireVerifiedEmail    *bool                         `json:"require_verified_email,omitempty"`
-	ResponseTypes           *[]ClientResponseTypes        `json:"response_types,omitempty"`
-	Scopes                  []string                      `json:"scopes"`
-	SkipConsent             *bool                         `json:"skip_consent,omitempty"`
+	RequireVerifiedEmail *bool                  `json:"require_verified_email,omitempty"`
+	ResponseTypes        *[]ClientResponseTypes `json:"response_types,omitempty"`
+	Scopes               []string               `json:"scopes"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType             *ClientSubjectType            `json:"subject_type,omitempty"`
 	TokenEndpointAuthMethod ClientTokenEndpointAuthMethod `json:"token_endpoint_auth_method"`
 	UpdatedAt               time.Time                     `json:"updated_at"`
 
@@ -913,6 +973,9 @@ type ClientMinAcr string
 
 // ClientResponseTypes defines model for Client.ResponseTypes.
 type ClientResponseTypes string
+
+// ClientSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientSubjectType string
 
 // ClientTokenEndpointAuthMethod defines model for Client.TokenEndpointAuthMethod.
 type ClientTokenEndpointAuthMethod string
@@ -981,10 +1044,16 @@ type ClientSpec struct {
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
 
 	// RequireVerifiedEmail Everyone who signs in to this client proves their email address first (a mailed code), whatever the global policy says.
-	RequireVerifiedEmail    *bool                              `json:"require_verified_email,omitempty"`
-	ResponseTypes           *[]ClientSpecResponseTypes         `json:"response_types,omitempty"`
-	Scopes                  *[]string                          `json:"scopes,omitempty"`
-	SkipConsent             *bool                              `json:"skip_consent,omitempty"`
+	RequireVerifiedEmail *bool                      `json:"require_verified_email,omitempty"`
+	ResponseTypes        *[]ClientSpecResponseTypes `json:"response_types,omitempty"`
+	Scopes               *[]string                  `json:"scopes,omitempty"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType             *ClientSpecSubjectType             `json:"subject_type,omitempty"`
 	TokenEndpointAuthMethod *ClientSpecTokenEndpointAuthMethod `json:"token_endpoint_auth_method,omitempty"`
 
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
@@ -1008,6 +1077,9 @@ type ClientSpecMinAcr string
 
 // ClientSpecResponseTypes defines model for ClientSpec.ResponseTypes.
 type ClientSpecResponseTypes string
+
+// ClientSpecSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientSpecSubjectType string
 
 // ClientSpecTokenEndpointAuthMethod defines model for ClientSpec.TokenEndpointAuthMethod.
 type ClientSpecTokenEndpointAuthMethod string
@@ -1075,10 +1147,16 @@ type ClientWithSecret struct {
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
 
 	// RequireVerifiedEmail Everyone who signs in to this client proves their email address first (a mailed code), whatever the global policy says.
-	RequireVerifiedEmail    *bool                                   `json:"require_verified_email,omitempty"`
-	ResponseTypes           *[]ClientWithSecretResponseTypes        `json:"response_types,omitempty"`
-	Scopes                  []string                                `json:"scopes"`
-	SkipConsent             *bool                                   `json:"skip_consent,omitempty"`
+	RequireVerifiedEmail *bool                            `json:"require_verified_email,omitempty"`
+	ResponseTypes        *[]ClientWithSecretResponseTypes `json:"response_types,omitempty"`
+	Scopes               []string                         `json:"scopes"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType             *ClientWithSecretSubjectType            `json:"subject_type,omitempty"`
 	TokenEndpointAuthMethod ClientWithSecretTokenEndpointAuthMethod `json:"token_endpoint_auth_method"`
 	UpdatedAt               time.Time                               `json:"updated_at"`
 
@@ -1103,6 +1181,9 @@ type ClientWithSecretMinAcr string
 
 // ClientWithSecretResponseTypes defines model for ClientWithSecret.ResponseTypes.
 type ClientWithSecretResponseTypes string
+
+// ClientWithSecretSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientWithSecretSubjectType string
 
 // ClientWithSecretTokenEndpointAuthMethod defines model for ClientWithSecret.TokenEndpointAuthMethod.
 type ClientWithSecretTokenEndpointAuthMethod string
