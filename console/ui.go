@@ -72,6 +72,10 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.POST("/console/scopes", u.handle(u.scopeCreate))
 	r.GET("/console/scopes/:name", u.handle(u.scopeShow))
 	r.POST("/console/scopes/:name", u.handle(u.scopeUpdate))
+	r.GET("/console/resources", u.handle(u.resourceList))
+	r.POST("/console/resources", u.handle(u.resourceCreate))
+	r.GET("/console/resources/:name", u.handle(u.resourceShow))
+	r.POST("/console/resources/:name", u.handle(u.resourceUpdate))
 	r.GET("/console/policies", u.handle(u.policiesShow))
 	r.POST("/console/policies", u.handle(u.policiesSave))
 	r.GET("/console/keys", u.handle(u.keysShow))
@@ -147,6 +151,8 @@ func flashText(code string) string {
 		"group_left":       "Removed from the group: their next token no longer carries it.",
 		"scope_saved":      "Scope saved.",
 		"scope_deleted":    "Scope deleted.",
+		"resource_saved":   "Resource saved.",
+		"resource_deleted": "Resource deleted.",
 	}[code]
 }
 

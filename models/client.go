@@ -68,6 +68,12 @@ type Client struct {
 	// parameters (migration 00018).
 	FrontchannelLogoutURI             string `gorm:"column:frontchannel_logout_uri"`
 	FrontchannelLogoutSessionRequired bool
+	// SubjectType is "public" (sub is the user's id) or "pairwise" (sub
+	// is derived from the user's id and the sector identifier: the host of
+	// SectorIdentifierURI when set, else of the redirect URIs; migration
+	// 00020; oidc/pairwise.go).
+	SubjectType         string
+	SectorIdentifierURI string `gorm:"column:sector_identifier_uri"`
 	// AccessTokenFormat is TokenFormatJWT for RFC 9068 JWT access tokens;
 	// "" or TokenFormatOpaque for opaque ones (a resource asked for with
 	// the resource parameter may still ask for JWTs; migration 00015).

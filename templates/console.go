@@ -168,6 +168,7 @@ type ClientForm struct {
 	Algs         []Option
 	ACRs         []Option
 	UVs          []Option
+	SubjectTypes []Option
 	// TokenFormats are the access token formats, the client's checked.
 	TokenFormats []Option
 	// Groups are every group, those the client allows checked.
@@ -203,6 +204,9 @@ type ClientSpec struct {
 	BackchannelLogoutSessionRequired            bool
 	FrontchannelLogoutURI                       string
 	FrontchannelLogoutSessionRequired           bool
+	SectorIdentifierURI                         string
+	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
+	DPoPBound bool
 }
 
 // ConsoleClientForm renders "register a client".

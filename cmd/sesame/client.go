@@ -50,7 +50,10 @@ type clientFlags struct {
 	bcLogoutSID    bool
 	fcLogoutURI    string
 	fcLogoutSID    bool
+	subjectType    string
+	sectorURI      string
 	tokenFormat    string
+	dpopBound      bool
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -82,7 +85,10 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
 	fs.StringVar(&f.fcLogoutURI, "frontchannel-logout-uri", "", "page of the client that Sesame's logout page loads in a hidden iframe (OIDC Front-Channel Logout): the scheme, host and port of a redirect URI; --frontchannel-logout-uri= removes it")
 	fs.BoolVar(&f.fcLogoutSID, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URL")
+	fs.StringVar(&f.subjectType, "subject-type", "", "public (default: sub is the user's id) or pairwise (OIDC Core 8.1: an identifier of the client's sector alone)")
+	fs.StringVar(&f.sectorURI, "sector-identifier-uri", "", "pairwise only: https URL of a JSON array listing every redirect URI; its host is the sector (fetched and checked when saved)")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
+	fs.BoolVar(&f.dpopBound, "dpop-bound-access-tokens", false, "require DPoP (RFC 9449) on every token request, so all the client's tokens are bound to its key; --dpop-bound-access-tokens=false lifts it")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -93,7 +99,8 @@ var specFlags = []string{
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
-	"frontchannel-logout-uri", "frontchannel-logout-session-required",
+	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
+	"subject-type", "sector-identifier-uri",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -183,12 +190,18 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
 		s.BackchannelLogoutSessionRequired = false
 	}
+	setChanged(fs, "subject-type", &s.SubjectType, f.subjectType)
+	setChanged(fs, "sector-identifier-uri", &s.SectorIdentifierURI, f.sectorURI)
+	if s.SubjectType != clients.SubjectPairwise && !changed("sector-identifier-uri") {
+		s.SectorIdentifierURI = ""
+	}
 	setChanged(fs, "frontchannel-logout-uri", &s.FrontchannelLogoutURI, f.fcLogoutURI)
 	setChanged(fs, "frontchannel-logout-session-required", &s.FrontchannelLogoutSessionRequired, f.fcLogoutSID)
 	if s.FrontchannelLogoutURI == "" && !changed("frontchannel-logout-session-required") {
 		s.FrontchannelLogoutSessionRequired = false
 	}
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
+	setChanged(fs, "dpop-bound-access-tokens", &s.DPoPBoundAccessTokens, f.dpopBound)
 	return nil
 }
 
@@ -430,11 +443,16 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 		row("backchannel_logout_uri:", s.BackchannelLogoutURI)
 		row("backchannel_logout_session_required:", yesNo(s.BackchannelLogoutSessionRequired))
 	}
+	row("subject_type:", s.SubjectType)
+	if s.SectorIdentifierURI != "" {
+		row("sector_identifier_uri:", s.SectorIdentifierURI)
+	}
 	if s.FrontchannelLogoutURI != "" {
 		row("frontchannel_logout_uri:", s.FrontchannelLogoutURI)
 		row("frontchannel_logout_session_required:", yesNo(s.FrontchannelLogoutSessionRequired))
 	}
 	row("access_token_format:", s.AccessTokenFormat)
+	row("dpop_bound_access_tokens:", yesNo(s.DPoPBoundAccessTokens))
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()
