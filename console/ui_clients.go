@@ -23,7 +23,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
-			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
+			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens,
 			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
 			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
@@ -128,6 +128,7 @@ func specFromForm(c *gin.Context) clients.Spec {
 
 		FrontchannelLogoutSessionRequired: c.PostForm("frontchannel_logout_session_required") == "on",
 		AccessTokenFormat:                 c.PostForm("access_token_format"),
+		DPoPBoundAccessTokens:             c.PostForm("dpop_bound_access_tokens") == "on",
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

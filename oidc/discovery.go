@@ -58,6 +58,9 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"userinfo_signing_alg_values_supported":            []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")
+	if p.cfg.DPoP {
+		doc["dpop_signing_alg_values_supported"] = DPoPAlgs
+	}
 	if p.cfg.DeviceGrant {
 		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}

@@ -124,7 +124,7 @@ func TestJWTAccessToken_PerClient(t *testing.T) {
 		}
 
 		out := f.wantActive(tok.AccessToken, "access_token", true)
-		if out["sub"] != f.user.ID || out["client_id"] != f.r.clientID {
+		if aud, _ := out["aud"].([]any); out["sub"] != f.user.ID || out["client_id"] != f.r.clientID || len(aud) != 1 || aud[0] != f.r.clientID {
 			t.Fatalf("introspection = %v", out)
 		}
 		if resp, ui := userinfo(t, env, tok.AccessToken); resp.StatusCode != http.StatusOK || ui["sub"] != f.user.ID {

@@ -225,6 +225,8 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		InteractionTTL:            cfg.InteractionTTL,
 		RefreshTokenReuseInterval: cfg.RefreshTokenReuseInterval,
 		ClockSkewLeeway:           cfg.ClockSkewLeeway,
+		DPoP:                      cfg.DPoP,
+		DPoPNonce:                 cfg.DPoPNonce,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
 		DeviceGrant:               cfg.DeviceGrant,

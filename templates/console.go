@@ -189,6 +189,8 @@ type ClientSpec struct {
 	BackchannelLogoutSessionRequired            bool
 	FrontchannelLogoutURI                       string
 	FrontchannelLogoutSessionRequired           bool
+	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
+	DPoPBound bool
 }
 
 // ConsoleClientForm renders "register a client".

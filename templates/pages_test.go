@@ -70,7 +70,9 @@ func examplePages() []struct {
 		{"logout", func(r *Renderer, w http.ResponseWriter) error {
 			return r.Logout(w, 200, p, LogoutView{Params: map[string]string{"client_id": "c1", "state": "s"}, CSRF: "t"})
 		}},
-		{"logged_out", func(r *Renderer, w http.ResponseWriter) error { return r.LoggedOut(w, 200, Page{Title: "Signed out"}, LoggedOutView{}) }},
+		{"logged_out", func(r *Renderer, w http.ResponseWriter) error {
+			return r.LoggedOut(w, 200, Page{Title: "Signed out"}, LoggedOutView{})
+		}},
 		{"logged_out", func(r *Renderer, w http.ResponseWriter) error {
 			return r.LoggedOut(w, 200, Page{Title: "Signed out", AppName: "Acme"}, LoggedOutView{
 				Frames: []LogoutFrame{{URL: "https://app.example/fc?iss=x&sid=y", Name: "Acme"}}, Continue: "https://app.example/bye?state=s"})
@@ -183,6 +185,15 @@ func examplePages() []struct {
 		{"console_scope", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleScope(w, 200, Page{Title: "Scope roles"}, shell, ConsoleScopeView{Name: "roles", Clients: []ClientSummary{{ID: "c1", Name: "Acme"}},
 				Form: ScopeForm{Action: "/console/scopes/roles", Submit: "Save changes", Name: "roles", Claims: "roles = attribute:roles", Errors: map[string]string{}}})
+		}},
+		{"console_resources", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleResources(w, 422, Page{Title: "Resources"}, shell, ConsoleResourcesView{Rows: []ResourceRow{{Name: "orders", Audience: "https://api.example.com/orders", Format: "JWT", Scopes: "orders:read"}},
+				Form: ResourceForm{New: true, Action: "/console/resources", Submit: "Register resource", Name: "x", Audience: "/x", Scopes: opts, Formats: opts,
+					Errors: map[string]string{"audience": "Must be an absolute URI."}, Problem: "Not saved."}})
+		}},
+		{"console_resource", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleResource(w, 200, Page{Title: "Resource orders"}, shell, ConsoleResourceView{Name: "orders",
+				Form: ResourceForm{Action: "/console/resources/orders", Submit: "Save changes", Name: "orders", Audience: "https://api.example.com/orders", Scopes: opts, Formats: opts, Errors: map[string]string{}}})
 		}},
 		{"console_audit", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleAudit(w, 200, Page{Title: "Audit log"}, shell, ConsoleAuditView{Action: "client.create", Filtered: true, Next: "/console/audit?cursor=x",

@@ -52,6 +52,7 @@ type clientFlags struct {
 	fcLogoutURI    string
 	fcLogoutSID    bool
 	tokenFormat    string
+	dpopBound      bool
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -85,6 +86,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.fcLogoutURI, "frontchannel-logout-uri", "", "page of the client that Sesame's logout page loads in a hidden iframe (OIDC Front-Channel Logout): the scheme, host and port of a redirect URI; --frontchannel-logout-uri= removes it")
 	fs.BoolVar(&f.fcLogoutSID, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URL")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
+	fs.BoolVar(&f.dpopBound, "dpop-bound-access-tokens", false, "require DPoP (RFC 9449) on every token request, so all the client's tokens are bound to its key; --dpop-bound-access-tokens=false lifts it")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -95,7 +97,7 @@ var specFlags = []string{
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
-	"frontchannel-logout-uri", "frontchannel-logout-session-required",
+	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -192,6 +194,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 		s.FrontchannelLogoutSessionRequired = false
 	}
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
+	setChanged(fs, "dpop-bound-access-tokens", &s.DPoPBoundAccessTokens, f.dpopBound)
 	return nil
 }
 
@@ -441,6 +444,7 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 		row("frontchannel_logout_session_required:", yesNo(s.FrontchannelLogoutSessionRequired))
 	}
 	row("access_token_format:", s.AccessTokenFormat)
+	row("dpop_bound_access_tokens:", yesNo(s.DPoPBoundAccessTokens))
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()

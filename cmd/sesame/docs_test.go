@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
-
 )
 
 // The reference pages under docs/ are generated from the code, so they
@@ -28,8 +27,8 @@ const docsDir = "../../docs"
 
 func TestDocsReference(t *testing.T) {
 	for name, gen := range map[string]func(t *testing.T) string{
-		"cli.md":           cliPage,
-		"admin-api.md":     adminAPIPage,
+		"cli.md":       cliPage,
+		"admin-api.md": adminAPIPage,
 	} {
 		path := filepath.Join(docsDir, name)
 		want := gen(t)

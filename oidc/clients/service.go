@@ -218,6 +218,7 @@ func ToSpec(c *models.Client) Spec {
 
 		FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
 		AccessTokenFormat:                 cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		DPoPBoundAccessTokens:             c.DPoPBoundAccessTokens,
 	}
 }
 
@@ -260,6 +261,7 @@ func apply(c *models.Client, s Spec) {
 	c.FrontchannelLogoutURI = s.FrontchannelLogoutURI
 	c.FrontchannelLogoutSessionRequired = s.FrontchannelLogoutSessionRequired
 	c.AccessTokenFormat = s.AccessTokenFormat
+	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

@@ -145,6 +145,9 @@ type Spec struct {
 	// (RFC 9068, verifiable against the JWKS). A resource named in the
 	// resource parameter may ask for JWTs too.
 	AccessTokenFormat string `json:"access_token_format"`
+	// DPoPBoundAccessTokens: every token request of this client must carry
+	// a DPoP proof, so all its tokens are bound to its key (RFC 9449 §5.2).
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
 }
 
 // AccessTokenFormats are the values of access_token_format.
