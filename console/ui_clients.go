@@ -25,7 +25,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens,
 			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
-			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired}}
+			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired,
+			SectorIdentifierURI: spec.SectorIdentifierURI}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -88,6 +89,13 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		f.UVs = append(f.UVs, v)
 	}
 	for _, v := range []templates.Option{
+		{Value: clients.SubjectPublic, Label: "Public — the same for every app"},
+		{Value: clients.SubjectPairwise, Label: "Pairwise — this app's own"},
+	} {
+		v.Checked = spec.SubjectType == v.Value || (spec.SubjectType == "" && v.Value == clients.SubjectPublic)
+		f.SubjectTypes = append(f.SubjectTypes, v)
+	}
+	for _, v := range []templates.Option{
 		{Value: models.TokenFormatOpaque, Label: "Opaque (APIs ask the introspection endpoint)"},
 		{Value: models.TokenFormatJWT, Label: "JWT (RFC 9068; APIs verify them against the JWKS)"},
 	} {
@@ -127,6 +135,8 @@ func specFromForm(c *gin.Context) clients.Spec {
 		FrontchannelLogoutURI:            c.PostForm("frontchannel_logout_uri"),
 
 		FrontchannelLogoutSessionRequired: c.PostForm("frontchannel_logout_session_required") == "on",
+		SubjectType:                       c.PostForm("subject_type"),
+		SectorIdentifierURI:               c.PostForm("sector_identifier_uri"),
 		AccessTokenFormat:                 c.PostForm("access_token_format"),
 		DPoPBoundAccessTokens:             c.PostForm("dpop_bound_access_tokens") == "on",
 	}

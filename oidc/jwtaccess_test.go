@@ -362,3 +362,29 @@ func TestResourceIndicators_ClientCredentials(t *testing.T) {
 		}
 	})
 }
+
+// TestResourceIndicators_ConsentNamesTheAPIs: the consent page names the
+// resources the access is for (their description and audience), and the
+// allowed grant's token is for them.
+func TestResourceIndicators_ConsentNamesTheAPIs(t *testing.T) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
+		createScope(t, env, "orders:read")
+		createResource(t, env, models.Resource{Name: "orders", Description: "Acme Orders API", Audience: ordersAPI, Scopes: models.StringList{"orders:read"}})
+		f := newE2EFlow(t, env, clients.Spec{Name: "Shop", Scopes: []string{"openid", "orders:read"}})
+		f.r.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+		resp, _, verifier := f.start("state-consent-res", url.Values{"scope": {"openid orders:read"}, "resource": {ordersAPI}})
+		resp, body, _ := f.signIn(resp, models.ACRPhishingResistant)
+		in := interactionFrom(t, resp, "/consent")
+		for _, want := range []string{"With these services", "Acme Orders API", ordersAPI} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("consent page lacks %q:\n%s", want, body)
+			}
+		}
+		resp, _ = postPage(t, f.b, env.Issuer+"/consent", url.Values{"interaction": {in}, "csrf": {formValue(t, body, "csrf")}, "decision": {"allow"}})
+		q := callback(t, resp)
+		tok := f.exchange(q.Get("code"), verifier)
+		if at := apiVerify(t, env, tok.AccessToken, ordersAPI); claim(at, "scope") != "openid orders:read" {
+			t.Fatalf("token scope %v", claim(at, "scope"))
+		}
+	})
+}

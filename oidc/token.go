@@ -219,6 +219,7 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 		ir = &fosite.IntrospectionResponse{Active: false}
 	}
 	if ir != nil && ir.IsActive() {
+		pairwiseIntrospection(p, ir)
 		markTokenUse(ir)
 	}
 	p.fosite.WriteIntrospectionResponse(ctx, c.Writer, ir)
@@ -371,7 +372,11 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		return
 	}
 	claims := userClaims(u, g, ar.GetGrantedScopes())
-	claims["sub"] = u.ID
+	var cm *models.Client
+	if cl, ok := ar.GetClient().(*Client); ok {
+		cm = cl.m
+	}
+	claims["sub"] = p.subjectFor(cm, u.ID)
 	c.JSON(http.StatusOK, claims)
 }
 

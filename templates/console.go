@@ -165,6 +165,7 @@ type ClientForm struct {
 	Algs         []Option
 	ACRs         []Option
 	UVs          []Option
+	SubjectTypes []Option
 	// Synced are the synced-passkey policies, the client's checked.
 	Synced []Option
 	// Lockout, when set, lists who a synced-passkey block would lock out:
@@ -189,6 +190,7 @@ type ClientSpec struct {
 	BackchannelLogoutSessionRequired            bool
 	FrontchannelLogoutURI                       string
 	FrontchannelLogoutSessionRequired           bool
+	SectorIdentifierURI                         string
 	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
 	DPoPBound bool
 }

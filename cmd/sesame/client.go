@@ -51,6 +51,8 @@ type clientFlags struct {
 	bcLogoutSID    bool
 	fcLogoutURI    string
 	fcLogoutSID    bool
+	subjectType    string
+	sectorURI      string
 	tokenFormat    string
 	dpopBound      bool
 }
@@ -85,6 +87,8 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
 	fs.StringVar(&f.fcLogoutURI, "frontchannel-logout-uri", "", "page of the client that Sesame's logout page loads in a hidden iframe (OIDC Front-Channel Logout): the scheme, host and port of a redirect URI; --frontchannel-logout-uri= removes it")
 	fs.BoolVar(&f.fcLogoutSID, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URL")
+	fs.StringVar(&f.subjectType, "subject-type", "", "public (default: sub is the user's id) or pairwise (OIDC Core 8.1: an identifier of the client's sector alone)")
+	fs.StringVar(&f.sectorURI, "sector-identifier-uri", "", "pairwise only: https URL of a JSON array listing every redirect URI; its host is the sector (fetched and checked when saved)")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
 	fs.BoolVar(&f.dpopBound, "dpop-bound-access-tokens", false, "require DPoP (RFC 9449) on every token request, so all the client's tokens are bound to its key; --dpop-bound-access-tokens=false lifts it")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
@@ -98,6 +102,7 @@ var specFlags = []string{
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
 	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
+	"subject-type", "sector-identifier-uri",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -187,6 +192,11 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "backchannel-logout-session-required", &s.BackchannelLogoutSessionRequired, f.bcLogoutSID)
 	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
 		s.BackchannelLogoutSessionRequired = false
+	}
+	setChanged(fs, "subject-type", &s.SubjectType, f.subjectType)
+	setChanged(fs, "sector-identifier-uri", &s.SectorIdentifierURI, f.sectorURI)
+	if s.SubjectType != clients.SubjectPairwise && !changed("sector-identifier-uri") {
+		s.SectorIdentifierURI = ""
 	}
 	setChanged(fs, "frontchannel-logout-uri", &s.FrontchannelLogoutURI, f.fcLogoutURI)
 	setChanged(fs, "frontchannel-logout-session-required", &s.FrontchannelLogoutSessionRequired, f.fcLogoutSID)
@@ -438,6 +448,10 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	if s.BackchannelLogoutURI != "" {
 		row("backchannel_logout_uri:", s.BackchannelLogoutURI)
 		row("backchannel_logout_session_required:", yesNo(s.BackchannelLogoutSessionRequired))
+	}
+	row("subject_type:", s.SubjectType)
+	if s.SectorIdentifierURI != "" {
+		row("sector_identifier_uri:", s.SectorIdentifierURI)
 	}
 	if s.FrontchannelLogoutURI != "" {
 		row("frontchannel_logout_uri:", s.FrontchannelLogoutURI)

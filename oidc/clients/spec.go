@@ -48,6 +48,9 @@ const (
 	AuthClientSecretPost  = "client_secret_post"
 	AuthPrivateKeyJWT     = "private_key_jwt"
 
+	SubjectPublic   = "public"
+	SubjectPairwise = "pairwise"
+
 	AlgRS256 = "RS256"
 	AlgES256 = "ES256"
 	AlgEdDSA = "EdDSA"
@@ -140,6 +143,15 @@ type Spec struct {
 	// FrontchannelLogoutSessionRequired: the iframe's URL gets the iss and
 	// sid query parameters.
 	FrontchannelLogoutSessionRequired bool `json:"frontchannel_logout_session_required"`
+	// SubjectType is "public" (the default: sub is the user's id,
+	// the same for every client) or "pairwise" (OIDC Core §8.1: a sub of
+	// its own per sector identifier, so apps cannot correlate users).
+	SubjectType string `json:"subject_type"`
+	// SectorIdentifierURI (pairwise only) is an https URL serving a JSON
+	// array that lists every redirect URI of the client; its host is the
+	// sector identifier, shared by clients that should see the same sub.
+	// Without one, the redirect URIs must all have the same host.
+	SectorIdentifierURI string `json:"sector_identifier_uri"`
 	// AccessTokenFormat is how this client's access tokens are issued:
 	// "opaque" (the default; only introspection describes them) or "jwt"
 	// (RFC 9068, verifiable against the JWKS). A resource named in the
@@ -219,6 +231,11 @@ func (s *Spec) Normalize() {
 	s.SyncedPasskeys = strings.TrimSpace(s.SyncedPasskeys)
 	s.BackchannelLogoutURI = strings.TrimSpace(s.BackchannelLogoutURI)
 	s.FrontchannelLogoutURI = strings.TrimSpace(s.FrontchannelLogoutURI)
+	s.SubjectType = strings.TrimSpace(s.SubjectType)
+	if s.SubjectType == "" {
+		s.SubjectType = SubjectPublic
+	}
+	s.SectorIdentifierURI = strings.TrimSpace(s.SectorIdentifierURI)
 	s.AccessTokenFormat = strings.TrimSpace(s.AccessTokenFormat)
 	if s.AccessTokenFormat == "" {
 		s.AccessTokenFormat = models.TokenFormatOpaque
@@ -453,6 +470,26 @@ func (s Spec) Validate() error {
 			add(invalid("frontchannel_logout_uri", "%q must have the scheme, host and port of one of the redirect URIs", s.FrontchannelLogoutURI))
 		}
 	}
+	switch s.SubjectType {
+	case SubjectPublic:
+		if s.SectorIdentifierURI != "" {
+			add(invalid("sector_identifier_uri", "only used with subject_type pairwise"))
+		}
+	case SubjectPairwise:
+		switch {
+		case !authCode:
+			add(invalid("subject_type", "pairwise is only for clients that sign users in (the authorization_code grant)"))
+		case s.SectorIdentifierURI != "":
+			if msg := jwksURIProblem(s.SectorIdentifierURI); msg != "" {
+				add(invalid("sector_identifier_uri", "%q %s", s.SectorIdentifierURI, msg))
+			}
+		case SectorIdentifier(s.SectorIdentifierURI, s.RedirectURIs) == "":
+			// OIDC Registration §2 (sector_identifier_uri), Core §8.1.
+			add(invalid("sector_identifier_uri", "required when the redirect URIs do not all have the same host"))
+		}
+	default:
+		add(invalid("subject_type", "unsupported %q (allowed: public, pairwise)", s.SubjectType))
+	}
 	if s.FrontchannelLogoutSessionRequired && s.FrontchannelLogoutURI == "" {
 		add(invalid("frontchannel_logout_session_required", "needs a frontchannel_logout_uri"))
 	}
@@ -604,6 +641,32 @@ func logoutURIProblem(raw string) string {
 		return "must not contain user info"
 	}
 	return ""
+}
+
+// SectorIdentifier is the sector identifier of a pairwise client (OIDC
+// Core §8.1): the host of sectorURI when set, else the one host all
+// redirectURIs share (lower-cased); "" when they have none or several.
+func SectorIdentifier(sectorURI string, redirectURIs []string) string {
+	if sectorURI != "" {
+		u, err := url.Parse(sectorURI)
+		if err != nil {
+			return ""
+		}
+		return strings.ToLower(u.Hostname())
+	}
+	host := ""
+	for _, r := range redirectURIs {
+		u, err := url.Parse(r)
+		if err != nil || u.Hostname() == "" {
+			return ""
+		}
+		h := strings.ToLower(u.Hostname())
+		if host != "" && h != host {
+			return ""
+		}
+		host = h
+	}
+	return host
 }
 
 // sameOriginAsOne reports whether raw has the scheme, host and port of one

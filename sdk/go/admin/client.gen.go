@@ -167,6 +167,24 @@ func (e ClientResponseTypes) Valid() bool {
 	}
 }
 
+// Defines values for ClientSubjectType.
+const (
+	ClientSubjectTypePairwise ClientSubjectType = "pairwise"
+	ClientSubjectTypePublic   ClientSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientSubjectType enum.
+func (e ClientSubjectType) Valid() bool {
+	switch e {
+	case ClientSubjectTypePairwise:
+		return true
+	case ClientSubjectTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientSyncedPasskeys.
 const (
 	ClientSyncedPasskeysAllow ClientSyncedPasskeys = "allow"
@@ -365,6 +383,24 @@ func (e ClientSpecResponseTypes) Valid() bool {
 	}
 }
 
+// Defines values for ClientSpecSubjectType.
+const (
+	ClientSpecSubjectTypePairwise ClientSpecSubjectType = "pairwise"
+	ClientSpecSubjectTypePublic   ClientSpecSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientSpecSubjectType enum.
+func (e ClientSpecSubjectType) Valid() bool {
+	switch e {
+	case ClientSpecSubjectTypePairwise:
+		return true
+	case ClientSpecSubjectTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientSpecSyncedPasskeys.
 const (
 	ClientSpecSyncedPasskeysAllow ClientSpecSyncedPasskeys = "allow"
@@ -557,6 +593,24 @@ const (
 func (e ClientWithSecretResponseTypes) Valid() bool {
 	switch e {
 	case ClientWithSecretResponseTypesCode:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientWithSecretSubjectType.
+const (
+	ClientWithSecretSubjectTypePairwise ClientWithSecretSubjectType = "pairwise"
+	ClientWithSecretSubjectTypePublic   ClientWithSecretSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientWithSecretSubjectType enum.
+func (e ClientWithSecretSubjectType) Valid() bool {
+	switch e {
+	case ClientWithSecretSubjectTypePairwise:
+		return true
+	case ClientWithSecretSubjectTypePublic:
 		return true
 	default:
 		return false
@@ -1008,7 +1062,13 @@ type Client struct {
 	RequireVerifiedEmail *bool                  `json:"require_verified_email,omitempty"`
 	ResponseTypes        *[]ClientResponseTypes `json:"response_types,omitempty"`
 	Scopes               []string               `json:"scopes"`
-	SkipConsent          *bool                  `json:"skip_consent,omitempty"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType *ClientSubjectType `json:"subject_type,omitempty"`
 
 	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
 	SyncedPasskeys          *ClientSyncedPasskeys         `json:"synced_passkeys,omitempty"`
@@ -1036,6 +1096,9 @@ type ClientMinAcr string
 
 // ClientResponseTypes defines model for Client.ResponseTypes.
 type ClientResponseTypes string
+
+// ClientSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientSubjectType string
 
 // ClientSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
 type ClientSyncedPasskeys string
@@ -1110,7 +1173,13 @@ type ClientSpec struct {
 	RequireVerifiedEmail *bool                      `json:"require_verified_email,omitempty"`
 	ResponseTypes        *[]ClientSpecResponseTypes `json:"response_types,omitempty"`
 	Scopes               *[]string                  `json:"scopes,omitempty"`
-	SkipConsent          *bool                      `json:"skip_consent,omitempty"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType *ClientSpecSubjectType `json:"subject_type,omitempty"`
 
 	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
 	SyncedPasskeys          *ClientSpecSyncedPasskeys          `json:"synced_passkeys,omitempty"`
@@ -1137,6 +1206,9 @@ type ClientSpecMinAcr string
 
 // ClientSpecResponseTypes defines model for ClientSpec.ResponseTypes.
 type ClientSpecResponseTypes string
+
+// ClientSpecSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientSpecSubjectType string
 
 // ClientSpecSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
 type ClientSpecSyncedPasskeys string
@@ -1210,7 +1282,13 @@ type ClientWithSecret struct {
 	RequireVerifiedEmail *bool                            `json:"require_verified_email,omitempty"`
 	ResponseTypes        *[]ClientWithSecretResponseTypes `json:"response_types,omitempty"`
 	Scopes               []string                         `json:"scopes"`
-	SkipConsent          *bool                            `json:"skip_consent,omitempty"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType *ClientWithSecretSubjectType `json:"subject_type,omitempty"`
 
 	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
 	SyncedPasskeys          *ClientWithSecretSyncedPasskeys         `json:"synced_passkeys,omitempty"`
@@ -1238,6 +1316,9 @@ type ClientWithSecretMinAcr string
 
 // ClientWithSecretResponseTypes defines model for ClientWithSecret.ResponseTypes.
 type ClientWithSecretResponseTypes string
+
+// ClientWithSecretSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientWithSecretSubjectType string
 
 // ClientWithSecretSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
 type ClientWithSecretSyncedPasskeys string
