@@ -44,6 +44,11 @@ type Client struct {
 	// UserVerification is the passkey user verification this client asks
 	// for ("required", "preferred", "discouraged"); "" for the global policy.
 	UserVerification string
+	// SyncedPasskeys is what happens to passkeys that may sync between
+	// devices at this client's sign-ins and sign-ups: "allow", "block",
+	// "grace" (accepted, warned and recorded); "" follows the global
+	// policy (migration 00021).
+	SyncedPasskeys string
 	// AllowedGroups are the names of the groups whose members may sign in
 	// to this client; empty lets every user in (migration 00013).
 	AllowedGroups StringList

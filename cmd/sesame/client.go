@@ -44,6 +44,7 @@ type clientFlags struct {
 	idTTL          time.Duration
 	minACR         string
 	uv             string
+	synced         string
 	webOrigins     []string
 	allowedGroups  []string
 	bcLogoutURI    string
@@ -79,6 +80,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime for this client, 1h to 8760h (0: the global setting)")
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach, one of "+strings.Join(models.ACRLevels, ", ")+" (weakest first; empty: none)")
+	fs.StringVar(&f.synced, "synced-passkeys", "", "passkeys that may sync between devices, for this client: allow, block or grace (accepted, warned and recorded); empty: the global policy")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
@@ -97,7 +99,7 @@ var specFlags = []string{
 	"name", "redirect-uri", "post-logout-redirect-uri", "grant-type", "response-type", "scope",
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
-	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
+	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
 	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
 	"subject-type", "sector-identifier-uri",
@@ -183,6 +185,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	}
 	setChanged(fs, "min-acr", &s.MinACR, f.minACR)
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
+	setChanged(fs, "synced-passkeys", &s.SyncedPasskeys, f.synced)
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
 	setChanged(fs, "backchannel-logout-uri", &s.BackchannelLogoutURI, f.bcLogoutURI)
@@ -435,6 +438,9 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	}
 	if s.MinACR != "" {
 		row("min_acr:", s.MinACR)
+	}
+	if s.SyncedPasskeys != "" {
+		row("synced_passkeys:", s.SyncedPasskeys)
 	}
 	if s.UserVerification != "" {
 		row("user_verification:", s.UserVerification)

@@ -234,6 +234,7 @@ func ToSpec(c *models.Client) Spec {
 		IDTokenTTL:              c.IDTokenTTL,
 		MinACR:                  c.MinACR,
 		UserVerification:        c.UserVerification,
+		SyncedPasskeys:          c.SyncedPasskeys,
 		AllowedGroups:           list(c.AllowedGroups),
 		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
@@ -281,6 +282,7 @@ func apply(c *models.Client, s Spec) {
 	c.IDTokenTTL = s.IDTokenTTL
 	c.MinACR = s.MinACR
 	c.UserVerification = s.UserVerification
+	c.SyncedPasskeys = s.SyncedPasskeys
 	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.BackchannelLogoutURI = s.BackchannelLogoutURI

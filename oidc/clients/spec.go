@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -111,6 +112,11 @@ type Spec struct {
 	// UserVerification is the passkey user verification this client asks
 	// for: required, preferred or discouraged; "" follows the global policy.
 	UserVerification string `json:"user_verification"`
+	// SyncedPasskeys is what happens to passkeys that may sync between
+	// devices (backup eligible) at this client's sign-ins and sign-ups:
+	// allow, block, or grace (accepted, each use warned and recorded); ""
+	// follows the global policy.
+	SyncedPasskeys string `json:"synced_passkeys"`
 	// AllowedGroups names the groups whose members may use this client;
 	// empty lets every user in. Each must name an existing group.
 	AllowedGroups []string `json:"allowed_groups"`
@@ -222,6 +228,7 @@ func (s *Spec) Normalize() {
 	s.LogoURI = strings.TrimSpace(s.LogoURI)
 	s.MinACR = strings.TrimSpace(s.MinACR)
 	s.UserVerification = strings.TrimSpace(s.UserVerification)
+	s.SyncedPasskeys = strings.TrimSpace(s.SyncedPasskeys)
 	s.BackchannelLogoutURI = strings.TrimSpace(s.BackchannelLogoutURI)
 	s.FrontchannelLogoutURI = strings.TrimSpace(s.FrontchannelLogoutURI)
 	s.SubjectType = strings.TrimSpace(s.SubjectType)
@@ -485,6 +492,9 @@ func (s Spec) Validate() error {
 	}
 	if s.FrontchannelLogoutSessionRequired && s.FrontchannelLogoutURI == "" {
 		add(invalid("frontchannel_logout_session_required", "needs a frontchannel_logout_uri"))
+	}
+	if s.SyncedPasskeys != "" && !slices.Contains(policy.SyncedPolicies, s.SyncedPasskeys) {
+		add(invalid("synced_passkeys", "unsupported %q (allowed: %s, or empty for the global policy)", s.SyncedPasskeys, strings.Join(policy.SyncedPolicies, ", ")))
 	}
 	if s.UserVerification != "" && !slices.Contains(UserVerifications, s.UserVerification) {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))

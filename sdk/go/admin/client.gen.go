@@ -185,6 +185,30 @@ func (e ClientSubjectType) Valid() bool {
 	}
 }
 
+// Defines values for ClientSyncedPasskeys.
+const (
+	ClientSyncedPasskeysAllow ClientSyncedPasskeys = "allow"
+	ClientSyncedPasskeysBlock ClientSyncedPasskeys = "block"
+	ClientSyncedPasskeysEmpty ClientSyncedPasskeys = ""
+	ClientSyncedPasskeysGrace ClientSyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientSyncedPasskeys enum.
+func (e ClientSyncedPasskeys) Valid() bool {
+	switch e {
+	case ClientSyncedPasskeysAllow:
+		return true
+	case ClientSyncedPasskeysBlock:
+		return true
+	case ClientSyncedPasskeysEmpty:
+		return true
+	case ClientSyncedPasskeysGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientTokenEndpointAuthMethod.
 const (
 	ClientTokenEndpointAuthMethodClientSecretBasic ClientTokenEndpointAuthMethod = "client_secret_basic"
@@ -371,6 +395,30 @@ func (e ClientSpecSubjectType) Valid() bool {
 	case ClientSpecSubjectTypePairwise:
 		return true
 	case ClientSpecSubjectTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientSpecSyncedPasskeys.
+const (
+	ClientSpecSyncedPasskeysAllow ClientSpecSyncedPasskeys = "allow"
+	ClientSpecSyncedPasskeysBlock ClientSpecSyncedPasskeys = "block"
+	ClientSpecSyncedPasskeysEmpty ClientSpecSyncedPasskeys = ""
+	ClientSpecSyncedPasskeysGrace ClientSpecSyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientSpecSyncedPasskeys enum.
+func (e ClientSpecSyncedPasskeys) Valid() bool {
+	switch e {
+	case ClientSpecSyncedPasskeysAllow:
+		return true
+	case ClientSpecSyncedPasskeysBlock:
+		return true
+	case ClientSpecSyncedPasskeysEmpty:
+		return true
+	case ClientSpecSyncedPasskeysGrace:
 		return true
 	default:
 		return false
@@ -569,6 +617,30 @@ func (e ClientWithSecretSubjectType) Valid() bool {
 	}
 }
 
+// Defines values for ClientWithSecretSyncedPasskeys.
+const (
+	ClientWithSecretSyncedPasskeysAllow ClientWithSecretSyncedPasskeys = "allow"
+	ClientWithSecretSyncedPasskeysBlock ClientWithSecretSyncedPasskeys = "block"
+	ClientWithSecretSyncedPasskeysEmpty ClientWithSecretSyncedPasskeys = ""
+	ClientWithSecretSyncedPasskeysGrace ClientWithSecretSyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientWithSecretSyncedPasskeys enum.
+func (e ClientWithSecretSyncedPasskeys) Valid() bool {
+	switch e {
+	case ClientWithSecretSyncedPasskeysAllow:
+		return true
+	case ClientWithSecretSyncedPasskeysBlock:
+		return true
+	case ClientWithSecretSyncedPasskeysEmpty:
+		return true
+	case ClientWithSecretSyncedPasskeysGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientWithSecretTokenEndpointAuthMethod.
 const (
 	ClientWithSecretTokenEndpointAuthMethodClientSecretBasic ClientWithSecretTokenEndpointAuthMethod = "client_secret_basic"
@@ -677,6 +749,30 @@ func (e PolicyDefaultLoginMethods) Valid() bool {
 	}
 }
 
+// Defines values for PolicySyncedPasskeys.
+const (
+	PolicySyncedPasskeysAllow PolicySyncedPasskeys = "allow"
+	PolicySyncedPasskeysBlock PolicySyncedPasskeys = "block"
+	PolicySyncedPasskeysEmpty PolicySyncedPasskeys = ""
+	PolicySyncedPasskeysGrace PolicySyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the PolicySyncedPasskeys enum.
+func (e PolicySyncedPasskeys) Valid() bool {
+	switch e {
+	case PolicySyncedPasskeysAllow:
+		return true
+	case PolicySyncedPasskeysBlock:
+		return true
+	case PolicySyncedPasskeysEmpty:
+		return true
+	case PolicySyncedPasskeysGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PolicyUserVerification.
 const (
 	PolicyUserVerificationDiscouraged PolicyUserVerification = "discouraged"
@@ -731,6 +827,30 @@ func (e PolicyResponseDefaultLoginMethods) Valid() bool {
 	case PolicyResponseDefaultLoginMethodsPasslink:
 		return true
 	case PolicyResponseDefaultLoginMethodsPasswordSecurityKey:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyResponseSyncedPasskeys.
+const (
+	PolicyResponseSyncedPasskeysAllow PolicyResponseSyncedPasskeys = "allow"
+	PolicyResponseSyncedPasskeysBlock PolicyResponseSyncedPasskeys = "block"
+	PolicyResponseSyncedPasskeysEmpty PolicyResponseSyncedPasskeys = ""
+	PolicyResponseSyncedPasskeysGrace PolicyResponseSyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the PolicyResponseSyncedPasskeys enum.
+func (e PolicyResponseSyncedPasskeys) Valid() bool {
+	switch e {
+	case PolicyResponseSyncedPasskeysAllow:
+		return true
+	case PolicyResponseSyncedPasskeysBlock:
+		return true
+	case PolicyResponseSyncedPasskeysEmpty:
+		return true
+	case PolicyResponseSyncedPasskeysGrace:
 		return true
 	default:
 		return false
@@ -948,7 +1068,10 @@ type Client struct {
 	SkipConsent         *bool   `json:"skip_consent,omitempty"`
 
 	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
-	SubjectType             *ClientSubjectType            `json:"subject_type,omitempty"`
+	SubjectType *ClientSubjectType `json:"subject_type,omitempty"`
+
+	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+	SyncedPasskeys          *ClientSyncedPasskeys         `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod ClientTokenEndpointAuthMethod `json:"token_endpoint_auth_method"`
 	UpdatedAt               time.Time                     `json:"updated_at"`
 
@@ -976,6 +1099,9 @@ type ClientResponseTypes string
 
 // ClientSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
 type ClientSubjectType string
+
+// ClientSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+type ClientSyncedPasskeys string
 
 // ClientTokenEndpointAuthMethod defines model for Client.TokenEndpointAuthMethod.
 type ClientTokenEndpointAuthMethod string
@@ -1053,7 +1179,10 @@ type ClientSpec struct {
 	SkipConsent         *bool   `json:"skip_consent,omitempty"`
 
 	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
-	SubjectType             *ClientSpecSubjectType             `json:"subject_type,omitempty"`
+	SubjectType *ClientSpecSubjectType `json:"subject_type,omitempty"`
+
+	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+	SyncedPasskeys          *ClientSpecSyncedPasskeys          `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod *ClientSpecTokenEndpointAuthMethod `json:"token_endpoint_auth_method,omitempty"`
 
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
@@ -1080,6 +1209,9 @@ type ClientSpecResponseTypes string
 
 // ClientSpecSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
 type ClientSpecSubjectType string
+
+// ClientSpecSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+type ClientSpecSyncedPasskeys string
 
 // ClientSpecTokenEndpointAuthMethod defines model for ClientSpec.TokenEndpointAuthMethod.
 type ClientSpecTokenEndpointAuthMethod string
@@ -1156,7 +1288,10 @@ type ClientWithSecret struct {
 	SkipConsent         *bool   `json:"skip_consent,omitempty"`
 
 	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
-	SubjectType             *ClientWithSecretSubjectType            `json:"subject_type,omitempty"`
+	SubjectType *ClientWithSecretSubjectType `json:"subject_type,omitempty"`
+
+	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+	SyncedPasskeys          *ClientWithSecretSyncedPasskeys         `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod ClientWithSecretTokenEndpointAuthMethod `json:"token_endpoint_auth_method"`
 	UpdatedAt               time.Time                               `json:"updated_at"`
 
@@ -1184,6 +1319,9 @@ type ClientWithSecretResponseTypes string
 
 // ClientWithSecretSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
 type ClientWithSecretSubjectType string
+
+// ClientWithSecretSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+type ClientWithSecretSyncedPasskeys string
 
 // ClientWithSecretTokenEndpointAuthMethod defines model for ClientWithSecret.TokenEndpointAuthMethod.
 type ClientWithSecretTokenEndpointAuthMethod string
@@ -1322,9 +1460,12 @@ type Policy struct {
 	RefreshTokenTtl string `json:"refresh_token_ttl"`
 
 	// RequireVerifiedEmail Passkey sign-ups (and accounts whose address is unproven, at sign-in) prove their email address with a mailed code before they are signed in.
-	RequireVerifiedEmail *bool                  `json:"require_verified_email,omitempty"`
-	SignupOpen           bool                   `json:"signup_open"`
-	UserVerification     PolicyUserVerification `json:"user_verification"`
+	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
+	SignupOpen           bool  `json:"signup_open"`
+
+	// SyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
+	SyncedPasskeys   *PolicySyncedPasskeys  `json:"synced_passkeys,omitempty"`
+	UserVerification PolicyUserVerification `json:"user_verification"`
 }
 
 // PolicyAttestation defines model for Policy.Attestation.
@@ -1332,6 +1473,9 @@ type PolicyAttestation string
 
 // PolicyDefaultLoginMethods defines model for Policy.DefaultLoginMethods.
 type PolicyDefaultLoginMethods string
+
+// PolicySyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
+type PolicySyncedPasskeys string
 
 // PolicyUserVerification defines model for Policy.UserVerification.
 type PolicyUserVerification string
@@ -1367,8 +1511,11 @@ type PolicyResponse struct {
 	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
 
 	// RestartRequired The policy fields that take effect only when each replica restarts; currently none: every field applies within the policy cache's 10 seconds (new login sessions and newly issued tokens get the new lifetimes; existing ones keep theirs).
-	RestartRequired  []string                       `json:"restart_required"`
-	SignupOpen       bool                           `json:"signup_open"`
+	RestartRequired []string `json:"restart_required"`
+	SignupOpen      bool     `json:"signup_open"`
+
+	// SyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
+	SyncedPasskeys   *PolicyResponseSyncedPasskeys  `json:"synced_passkeys,omitempty"`
 	UserVerification PolicyResponseUserVerification `json:"user_verification"`
 }
 
@@ -1377,6 +1524,9 @@ type PolicyResponseAttestation string
 
 // PolicyResponseDefaultLoginMethods defines model for PolicyResponse.DefaultLoginMethods.
 type PolicyResponseDefaultLoginMethods string
+
+// PolicyResponseSyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
+type PolicyResponseSyncedPasskeys string
 
 // PolicyResponseUserVerification defines model for PolicyResponse.UserVerification.
 type PolicyResponseUserVerification string
