@@ -189,8 +189,12 @@ var clientEssentials = map[string]bool{"client_name": true, "public": true, "red
 	"allowed_groups": true, "logo_uri": true}
 
 // AdvancedOpen reports whether a field in the "Advanced settings" fold
-// has an error, so the fold opens with it in view.
+// has an error or the synced-passkey lockout warning, so the fold opens
+// with it in view.
 func (f ClientForm) AdvancedOpen() bool {
+	if f.Lockout != nil {
+		return true
+	}
 	for field := range f.Errors {
 		if !clientEssentials[field] {
 			return true
