@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
@@ -24,17 +25,27 @@ func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 	for _, m := range policy.LoginMethods {
 		v.Methods = append(v.Methods, templates.Option{Value: m, Label: MethodName(m), Checked: slices.Contains(p.DefaultLoginMethods, m)})
 	}
-	for _, o := range []string{"required", "preferred", "discouraged"} {
-		v.UV = append(v.UV, templates.Option{Value: o, Label: o, Checked: p.UserVerification == o})
+	for _, o := range []templates.Option{
+		{Value: "required", Label: "Required — PIN, fingerprint or face every time"},
+		{Value: "preferred", Label: "Preferred — when the device can"},
+		{Value: "discouraged", Label: "Discouraged — a touch is enough"},
+	} {
+		o.Checked = p.UserVerification == o.Value
+		v.UV = append(v.UV, o)
 	}
 	for _, o := range []templates.Option{{Value: policy.SyncedAllow, Label: "Allow"}, {Value: policy.SyncedGrace, Label: "Grace: allow, warn and record each use"},
 		{Value: policy.SyncedBlock, Label: "Block (only device-bound passkeys)"}} {
 		o.Checked = p.SyncedPasskeys == o.Value || (p.SyncedPasskeys == "" && o.Value == policy.SyncedAllow)
 		v.Synced = append(v.Synced, o)
 	}
-	for _, o := range []string{"none", "direct"} {
-		v.Attestation = append(v.Attestation, templates.Option{Value: o, Label: o, Checked: p.Attestation == o})
+	for _, o := range []templates.Option{
+		{Value: "none", Label: "None — any passkey, its model unproven"},
+		{Value: "direct", Label: "Direct — the device proves its model (needed for the model lists)"},
+	} {
+		o.Checked = p.Attestation == o.Value
+		v.Attestation = append(v.Attestation, o)
 	}
+	v.AllowNames, v.DenyNames = aaguidNames(p.AAGUIDAllow), aaguidNames(p.AAGUIDDeny)
 	d := func(x policy.Duration) string { return uiDuration(time.Duration(x)) }
 	v.Durations = []templates.DurationField{
 		{Name: "passlink_ttl", Label: "Sign-in link expiry", Value: d(p.PasslinkTTL), Hint: "e.g. 10m"},
@@ -204,6 +215,19 @@ func actorLabel(e models.AuditEntry) string {
 		return e.ActorLabel
 	}
 	return e.ActorID
+}
+
+// aaguidNames names the authenticator model of each AAGUID.
+func aaguidNames(ids []string) []templates.Option {
+	var out []templates.Option
+	for _, id := range ids {
+		name := passkey.AuthenticatorName(id)
+		if name == "" {
+			name = "unknown model"
+		}
+		out = append(out, templates.Option{Value: id, Label: name})
+	}
+	return out
 }
 
 // uiDuration writes d the short way people type it: 10m, 1h30m, 336h.

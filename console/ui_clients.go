@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,7 +22,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 	f := templates.ClientForm{New: isNew, Redirects: strings.Join(spec.RedirectURIs, "\n"),
 		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
-			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
+			AccessTokenTTL: secondsText(spec.AccessTokenTTL), RefreshTokenTTL: secondsText(spec.RefreshTokenTTL), IDTokenTTL: secondsText(spec.IDTokenTTL),
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens,
 			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
 			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired,
@@ -145,7 +146,8 @@ func specFromForm(c *gin.Context) clients.Spec {
 	return s
 }
 
-// formSeconds reads a lifetime in seconds; empty is 0 (the global
+// formSeconds reads a lifetime as a duration ("10m", "720h", the
+// policies page's units) or a number of seconds; empty is 0 (the global
 // setting) and anything unparsable -1, which validation refuses with the
 // field's message.
 func formSeconds(c *gin.Context, name string) int {
@@ -153,11 +155,22 @@ func formSeconds(c *gin.Context, name string) int {
 	if v == "" {
 		return 0
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
+	if n, err := strconv.Atoi(v); err == nil {
+		return n
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d%time.Second != 0 || d < 0 || d > 10*365*24*time.Hour {
 		return -1
 	}
-	return n
+	return int(d / time.Second)
+}
+
+// secondsText shows a lifetime in seconds as a duration ("" for 0).
+func secondsText(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return uiDuration(time.Duration(n) * time.Second)
 }
 
 // setFormErrors puts a validation problem's messages next to their

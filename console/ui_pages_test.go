@@ -178,6 +178,18 @@ func TestConsoleClientSettingsForm(t *testing.T) {
 		c.MinACR != models.ACRPhishingResistant || c.UserVerification != "required" || c.Disabled {
 		t.Fatalf("stored %+v", c)
 	}
+	// Lifetimes read and show as durations, like the policies page.
+	if page := getPage(t, browser, env.Issuer+"/console/clients/"+id, 200); !strings.Contains(page, `name="access_token_ttl" class="short" autocapitalize="none" spellcheck="false" value="10m"`) {
+		t.Error("the access token lifetime is not shown as 10m")
+	}
+	form.Set("access_token_ttl", "15m")
+	form.Set("id_token_ttl", "1h30m")
+	if res, _ = postForm(t, browser, env, "/console/clients/"+id, form); res.StatusCode != 200 {
+		t.Fatalf("save durations: %d", res.StatusCode)
+	}
+	if c, _ = env.Store.GetClient(ctx, id); c.AccessTokenTTL != 900 || c.IDTokenTTL != 5400 {
+		t.Fatalf("durations stored as %d and %d seconds", c.AccessTokenTTL, c.IDTokenTTL)
+	}
 
 	res, body = postForm(t, browser, env, "/console/clients/"+id+"/disabled", url.Values{"csrf_token": {csrf}, "disabled": {"true"}})
 	if res.StatusCode != 200 || !strings.Contains(body, "Enable client") {

@@ -206,8 +206,10 @@ func (f ClientForm) AdvancedOpen() bool {
 // ClientSpec is the part of a client's settings the form shows as plain
 // fields (the rest are Options).
 type ClientSpec struct {
-	Name, LogoURI, JWKSURI                      string
-	AccessTokenTTL, RefreshTokenTTL, IDTokenTTL int // seconds; 0 is the global setting
+	Name, LogoURI, JWKSURI string
+	// Lifetimes as durations people type ("10m", "720h"), like the
+	// policies page; "" is the global setting.
+	AccessTokenTTL, RefreshTokenTTL, IDTokenTTL string
 	SkipConsent, Disabled                       bool
 	BackchannelLogoutURI                        string
 	BackchannelLogoutSessionRequired            bool
@@ -418,9 +420,11 @@ type ConsolePoliciesView struct {
 	Synced      []Option
 	Lockout     *Lockout
 	Allow, Deny string // AAGUIDs, one per line
-	Durations   []DurationField
-	Errors      map[string]string // field → message
-	Problem     string
+	// AllowNames and DenyNames name the models of those AAGUIDs.
+	AllowNames, DenyNames []Option
+	Durations             []DurationField
+	Errors                map[string]string // field → message
+	Problem               string
 }
 
 // ConsolePolicies renders the policies form.

@@ -27,7 +27,7 @@ func examplePages() []struct {
 	pager := Pager{Page: 2, Prev: "/console/x", Next: "/console/x?page=3"}
 	cred := CredentialView{ID: "cred1", Name: "MacBook", Kind: "Passkey", Created: "1 Mar 2025", LastUsed: "Never used", Sync: "Synced", Flagged: true}
 	form := ClientForm{Action: "/console/clients", Submit: "Register client", New: true,
-		Spec:      ClientSpec{Name: "Acme", LogoURI: "https://acme.example/l.png", JWKSURI: "https://acme.example/jwks", AccessTokenTTL: 3600, RefreshTokenTTL: 7200, IDTokenTTL: 600, SkipConsent: true, Disabled: true},
+		Spec:      ClientSpec{Name: "Acme", LogoURI: "https://acme.example/l.png", JWKSURI: "https://acme.example/jwks", AccessTokenTTL: "1h", RefreshTokenTTL: "2h", IDTokenTTL: "10m", SkipConsent: true, Disabled: true},
 		Redirects: "https://acme.example/cb", PostLogouts: "https://acme.example/", Confidential: true,
 		AuthMethods: opts, Grants: opts, Scopes: opts, Methods: opts, Algs: opts, ACRs: opts, UVs: opts, Groups: opts,
 		Errors: map[string]string{"client_name": "Enter a name.", "redirect_uris": "No fragments."}, Problem: "Check the fields marked below."}
