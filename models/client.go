@@ -61,6 +61,10 @@ type Client struct {
 	// (migration 00016; Sesame always sends sid).
 	BackchannelLogoutURI             string `gorm:"column:backchannel_logout_uri"`
 	BackchannelLogoutSessionRequired bool
+	// RequirePushedAuthorizationRequests: this client's authorization
+	// requests must come through the PAR endpoint (RFC 9126 §6,
+	// migration 00018).
+	RequirePushedAuthorizationRequests bool `gorm:"column:require_pushed_authorization_requests"`
 	// AccessTokenFormat is TokenFormatJWT for RFC 9068 JWT access tokens;
 	// "" or TokenFormatOpaque for opaque ones (a resource asked for with
 	// the resource parameter may still ask for JWTs; migration 00015).

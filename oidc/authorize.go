@@ -50,29 +50,40 @@ func (p *Provider) handleAuthorize(c *gin.Context) {
 	// Request objects are not supported (discovery says so), so fosite must
 	// not merge one into the request (it would accept alg "none"); the
 	// client learns it once its redirect_uri is verified (OIDC Core §6).
+	// A request_uri of a pushed request (par.go) is the request itself:
+	// only client_id goes with it (RFC 9126 §4).
 	var unsupported error
+	pushed := p.isPushed(ctx, c.Request.Form)
 	switch form := c.Request.Form; {
 	case form.Has("request"):
 		unsupported = fosite.ErrRequestNotSupported
-	case form.Has("request_uri"):
+	case form.Has("request_uri") && !pushed:
 		unsupported = fosite.ErrRequestURINotSupported
-	case form.Has("audience"):
+	case form.Has("audience") && !pushed:
 		// fosite's own audience parameter: resource (RFC 8707) is the
 		// standard one, and the only one that narrows a token here.
 		unsupported = fosite.ErrInvalidRequest.WithHint("The audience parameter is not supported; use resource (RFC 8707).")
 	}
-	c.Request.Form.Del("request")
-	c.Request.Form.Del("request_uri")
-	// state is optional (RFC 6749 §4.1.1, OIDC Core §3.1.2.1: PKCE or the
-	// nonce protect the flow); fosite insists on one, so a request without
-	// it carries a marker that the response never echoes. One that is
-	// present still needs fosite's minimum length.
-	if !c.Request.Form.Has("state") {
-		c.Request.Form.Set("state", stateAbsent)
+	if pushed && unsupported == nil {
+		c.Request.Form = pushedOnly(c.Request.Form)
+	} else {
+		pushed = false
+		c.Request.Form.Del("request")
+		c.Request.Form.Del("request_uri")
+		// state is optional (RFC 6749 §4.1.1, OIDC Core §3.1.2.1: PKCE or
+		// the nonce protect the flow); fosite insists on one, so a request
+		// without it carries a marker that the response never echoes. One
+		// that is present still needs fosite's minimum length.
+		if !c.Request.Form.Has("state") {
+			c.Request.Form.Set("state", stateAbsent)
+		}
 	}
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, c.Request)
 	if err == nil && unsupported != nil {
 		err = unsupported
+	}
+	if err == nil && !pushed && p.parRequired(ar.GetClient()) {
+		err = fosite.ErrInvalidRequest.WithHint("This client must push its authorization requests to the pushed_authorization_request_endpoint first (RFC 9126).")
 	}
 	if err != nil {
 		p.authorizeError(c, ar, err)
@@ -513,11 +524,19 @@ func (p *Provider) interact(c *gin.Context, ar fosite.AuthorizeRequester, in *mo
 		if cl, ok := ar.GetClient().(*Client); ok && cl.m.MinACR != "" {
 			acr = strings.Join(cl.acrValues(strings.Fields(acr)), " ")
 		}
+		// A pushed request's request_uri is spent: the resume re-validates
+		// the pushed parameters themselves.
+		query := url.Values{}
+		for k, v := range form {
+			if k != "request_uri" {
+				query[k] = v
+			}
+		}
 		in = &models.Interaction{
 			ID:          websession.RandomToken(24),
 			BrowserHash: p.sessions.Browser(c.Writer, c.Request),
 			ClientID:    ar.GetClient().GetID(),
-			Query:       form.Encode(),
+			Query:       query.Encode(),
 			Scopes:      models.StringList(ar.GetRequestedScopes()),
 			Prompt:      form.Get("prompt"),
 			LoginHint:   form.Get("login_hint"),

@@ -57,6 +57,8 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"userinfo_signing_alg_values_supported":            []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")
+	doc["pushed_authorization_request_endpoint"] = iss + PathPAR
+	doc["require_pushed_authorization_requests"] = p.cfg.RequirePAR
 	if p.cfg.DeviceGrant {
 		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,10 @@ type Config struct {
 	DeviceGrant        bool
 	DeviceCodeTTL      time.Duration
 	DevicePollInterval time.Duration
+	// RequirePAR makes every client push its authorization requests
+	// (par.go); PARTTL is how long a request_uri lives.
+	RequirePAR bool
+	PARTTL     time.Duration
 }
 
 // DataStore is the part of the store the provider uses beyond fosite's.
@@ -216,6 +221,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		FormPostHTMLTemplate:           nil,
 		JWTScopeClaimKey:               0,
 	}
+	p.fcfg.PushedAuthorizeContextLifespan = cmp.Or(cfg.PARTTL, time.Minute)
 	// The only URLs fosite fetches are others' choice: a client's jwks_uri
 	// (and request_uri, refused here): through the guarded client only.
 	jwks := newJWKSFetcher(deps.Outbound, p.log, deps.Tracer)
@@ -243,6 +249,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
+		compose.PushedAuthorizeHandlerFactory,
 	}
 	p.grantTypes = slices.Clone(baseGrantTypes)
 	if cfg.DeviceGrant {
@@ -299,6 +306,7 @@ func (p *Provider) Mount(r gin.IRouter) {
 	r.POST(PathRevoke, p.handleRevoke)
 	r.GET(PathLogout, p.handleLogout)
 	r.POST(PathLogout, p.handleLogout)
+	r.POST(PathPAR, p.handlePAR)
 	if p.cfg.DeviceGrant {
 		r.POST(PathDeviceAuthorize, p.handleDeviceAuthorize)
 	}

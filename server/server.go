@@ -230,6 +230,8 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		DeviceGrant:               cfg.DeviceGrant,
 		DeviceCodeTTL:             cfg.DeviceCodeTTL,
 		DevicePollInterval:        cfg.DevicePollInterval,
+		RequirePAR:                cfg.RequirePushedAuthorizationRequests,
+		PARTTL:                    cfg.PushedAuthorizationRequestTTL,
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
 		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer()})
 	if err != nil {

@@ -212,8 +212,9 @@ func ToSpec(c *models.Client) Spec {
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
 		BackchannelLogoutURI:    c.BackchannelLogoutURI,
 
-		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
-		AccessTokenFormat:                cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		BackchannelLogoutSessionRequired:   c.BackchannelLogoutSessionRequired,
+		RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
+		AccessTokenFormat:                  cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
 	}
 }
 
@@ -252,6 +253,7 @@ func apply(c *models.Client, s Spec) {
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.BackchannelLogoutURI = s.BackchannelLogoutURI
 	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
+	c.RequirePushedAuthorizationRequests = s.RequirePushedAuthorizationRequests
 	c.AccessTokenFormat = s.AccessTokenFormat
 }
 

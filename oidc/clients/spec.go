@@ -126,6 +126,10 @@ type Spec struct {
 	// BackchannelLogoutSessionRequired: the client needs the sid claim in
 	// its logout tokens (Sesame always sends it).
 	BackchannelLogoutSessionRequired bool `json:"backchannel_logout_session_required"`
+	// RequirePushedAuthorizationRequests: the client's authorization
+	// requests must be pushed first (RFC 9126 §6); a request sent only
+	// through the browser is refused.
+	RequirePushedAuthorizationRequests bool `json:"require_pushed_authorization_requests"`
 	// AccessTokenFormat is how this client's access tokens are issued:
 	// "opaque" (the default; only introspection describes them) or "jwt"
 	// (RFC 9068, verifiable against the JWKS). A resource named in the
@@ -418,6 +422,9 @@ func (s Spec) Validate() error {
 		} else if !authCode {
 			add(invalid("backchannel_logout_uri", "only for clients that sign users in (the authorization_code grant)"))
 		}
+	}
+	if s.RequirePushedAuthorizationRequests && !authCode {
+		add(invalid("require_pushed_authorization_requests", "only applies to the authorization_code grant"))
 	}
 	if s.BackchannelLogoutSessionRequired && s.BackchannelLogoutURI == "" {
 		add(invalid("backchannel_logout_session_required", "needs a backchannel_logout_uri"))
