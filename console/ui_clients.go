@@ -23,7 +23,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
-			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired}}
+			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
+			RequirePAR: spec.RequirePushedAuthorizationRequests}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -108,8 +109,9 @@ func specFromForm(c *gin.Context) clients.Spec {
 		AllowedGroups:          c.PostFormArray("allowed_groups"),
 		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
 
-		BackchannelLogoutSessionRequired: c.PostForm("backchannel_logout_session_required") == "on",
-		AccessTokenFormat:                c.PostForm("access_token_format"),
+		BackchannelLogoutSessionRequired:   c.PostForm("backchannel_logout_session_required") == "on",
+		RequirePushedAuthorizationRequests: c.PostForm("require_pushed_authorization_requests") == "on",
+		AccessTokenFormat:                  c.PostForm("access_token_format"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

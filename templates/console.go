@@ -182,6 +182,8 @@ type ClientSpec struct {
 	SkipConsent, Disabled                       bool
 	BackchannelLogoutURI                        string
 	BackchannelLogoutSessionRequired            bool
+	// RequirePAR: the client must push its authorization requests.
+	RequirePAR bool
 }
 
 // ConsoleClientForm renders "register a client".

@@ -48,6 +48,7 @@ type clientFlags struct {
 	allowedGroups  []string
 	bcLogoutURI    string
 	bcLogoutSID    bool
+	requirePAR     bool
 	tokenFormat    string
 }
 
@@ -78,6 +79,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
 	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
+	fs.BoolVar(&f.requirePAR, "require-par", false, "the client must push its authorization requests first (RFC 9126, require_pushed_authorization_requests)")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
@@ -89,6 +91,7 @@ var specFlags = []string{
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
+	"require-par",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -175,6 +178,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
 	setChanged(fs, "backchannel-logout-uri", &s.BackchannelLogoutURI, f.bcLogoutURI)
 	setChanged(fs, "backchannel-logout-session-required", &s.BackchannelLogoutSessionRequired, f.bcLogoutSID)
+	setChanged(fs, "require-par", &s.RequirePushedAuthorizationRequests, f.requirePAR)
 	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
 		s.BackchannelLogoutSessionRequired = false
 	}
@@ -421,6 +425,9 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 		row("backchannel_logout_session_required:", yesNo(s.BackchannelLogoutSessionRequired))
 	}
 	row("access_token_format:", s.AccessTokenFormat)
+	if s.RequirePushedAuthorizationRequests {
+		row("require_pushed_authorization_requests:", "yes")
+	}
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()
