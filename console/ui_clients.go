@@ -24,7 +24,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
 			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
-			RequirePAR: spec.RequirePushedAuthorizationRequests}}
+			RequirePAR:            spec.RequirePushedAuthorizationRequests,
+			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -109,7 +110,10 @@ func specFromForm(c *gin.Context) clients.Spec {
 		AllowedGroups:          c.PostFormArray("allowed_groups"),
 		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
 
-		BackchannelLogoutSessionRequired:   c.PostForm("backchannel_logout_session_required") == "on",
+		BackchannelLogoutSessionRequired: c.PostForm("backchannel_logout_session_required") == "on",
+		FrontchannelLogoutURI:            c.PostForm("frontchannel_logout_uri"),
+
+		FrontchannelLogoutSessionRequired:  c.PostForm("frontchannel_logout_session_required") == "on",
 		RequirePushedAuthorizationRequests: c.PostForm("require_pushed_authorization_requests") == "on",
 		AccessTokenFormat:                  c.PostForm("access_token_format"),
 	}

@@ -182,6 +182,8 @@ type ClientSpec struct {
 	SkipConsent, Disabled                       bool
 	BackchannelLogoutURI                        string
 	BackchannelLogoutSessionRequired            bool
+	FrontchannelLogoutURI                       string
+	FrontchannelLogoutSessionRequired           bool
 	// RequirePAR: the client must push its authorization requests.
 	RequirePAR bool
 }

@@ -167,9 +167,23 @@ func (r *Renderer) Logout(w http.ResponseWriter, status int, p Page, v LogoutVie
 	return r.render(w, status, "logout", p, v)
 }
 
+// LoggedOutView is the data of "you are signed out": the apps' front-channel
+// logout pages to load in hidden iframes, and where to go once they have
+// loaded (the app's post-logout redirect URI, "" to stay).
+type LoggedOutView struct {
+	Frames   []LogoutFrame
+	Continue string
+}
+
+// LogoutFrame is one app's front-channel logout page.
+type LogoutFrame struct {
+	URL  string
+	Name string // the app's name, for the iframe's title
+}
+
 // LoggedOut renders "you are signed out" after an end-session request.
-func (r *Renderer) LoggedOut(w http.ResponseWriter, status int, p Page) error {
-	return r.render(w, status, "logged_out", p, nil)
+func (r *Renderer) LoggedOut(w http.ResponseWriter, status int, p Page, v LoggedOutView) error {
+	return r.render(w, status, "logged_out", p, v)
 }
 
 // PasslinkRequestView is the data of the "email me a sign-in link" form.

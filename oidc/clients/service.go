@@ -212,7 +212,10 @@ func ToSpec(c *models.Client) Spec {
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
 		BackchannelLogoutURI:    c.BackchannelLogoutURI,
 
-		BackchannelLogoutSessionRequired:   c.BackchannelLogoutSessionRequired,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI:            c.FrontchannelLogoutURI,
+
+		FrontchannelLogoutSessionRequired:  c.FrontchannelLogoutSessionRequired,
 		RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 		AccessTokenFormat:                  cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
 	}
@@ -253,6 +256,8 @@ func apply(c *models.Client, s Spec) {
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.BackchannelLogoutURI = s.BackchannelLogoutURI
 	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
+	c.FrontchannelLogoutURI = s.FrontchannelLogoutURI
+	c.FrontchannelLogoutSessionRequired = s.FrontchannelLogoutSessionRequired
 	c.RequirePushedAuthorizationRequests = s.RequirePushedAuthorizationRequests
 	c.AccessTokenFormat = s.AccessTokenFormat
 }
