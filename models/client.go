@@ -65,7 +65,7 @@ type Client struct {
 	// when a session this client signed in to signs out in the browser
 	// (OIDC Front-Channel Logout 1.0); "" for none. With
 	// FrontchannelLogoutSessionRequired it gets iss and sid as query
-	// parameters (migration 00019).
+	// parameters (migration 00018).
 	FrontchannelLogoutURI             string `gorm:"column:frontchannel_logout_uri"`
 	FrontchannelLogoutSessionRequired bool
 	// RequirePushedAuthorizationRequests: this client's authorization
