@@ -195,7 +195,7 @@ func TestPasskeyJourneyInChromium(t *testing.T) {
 	if claims.Email != "ada@example.com" || claims.EmailVerified || claims.Name != "Ada Lovelace" {
 		t.Fatalf("sign-up claims = %+v (email must be unverified until a passlink proves it)", claims)
 	}
-	if !slices.Contains(claims.AMR, "pop") || claims.ACR != models.ACRPhishingResistant {
+	if !slices.Contains(claims.AMR, "pop") || claims.ACR != models.ACRDeviceBound {
 		t.Fatalf("sign-up amr/acr = %v %q", claims.AMR, claims.ACR)
 	}
 	sub := claims.Sub

@@ -140,6 +140,19 @@ func TestConsolePagesInChromium(t *testing.T) {
 	checkConsolePage(t, ctx, "console-scope", false)
 	open("/console/scopes", "#scope_name")
 	checkConsolePage(t, ctx, "console-scopes", false)
+	open("/console/resources", "#resource_name")
+	browsertest.Do(t, ctx, "register a resource with a fragment in its audience",
+		chromedp.SendKeys("#resource_name", "orders"), chromedp.SendKeys("#resource_description", "Orders API"),
+		chromedp.SendKeys("#resource_audience", "https://api.example.com/orders#v1"),
+		chromedp.Click(`form.resource-form button[type=submit]`), chromedp.WaitVisible("#resource_audience-error"))
+	checkConsolePage(t, ctx, "console-resources-error", true)
+	browsertest.Do(t, ctx, "register a resource",
+		chromedp.SetValue("#resource_audience", "https://api.example.com/orders"),
+		chromedp.Click(`form.resource-form button[type=submit]`), chromedp.WaitVisible("details.danger-zone"))
+	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
+	checkConsolePage(t, ctx, "console-resource", true)
+	open("/console/resources", "#resource_name")
+	checkConsolePage(t, ctx, "console-resources", true)
 	open("/console/policies", "#user_verification")
 	checkConsolePage(t, ctx, "console-policies", false)
 	open("/console/keys", "table")

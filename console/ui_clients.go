@@ -22,7 +22,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
-			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
+			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens,
 			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
 			RequirePAR:            spec.RequirePushedAuthorizationRequests,
 			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired}}
@@ -62,6 +62,9 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		{Value: "", Label: "Whatever the app asks for"},
 		{Value: models.ACRBasic, Label: "At least basic (any method)"},
 		{Value: models.ACRPhishingResistant, Label: "Phishing-resistant (user-verified passkey, or password + security key)"},
+		{Value: models.ACRUserVerified, Label: "User-verified passkey (PIN, fingerprint or face)"},
+		{Value: models.ACRDeviceBound, Label: "Device-bound passkey (not synced; e.g. a security key)"},
+		{Value: models.ACRAttested, Label: "Attested hardware (device-bound, certified model per FIDO metadata)"},
 	} {
 		a.Checked = spec.MinACR == a.Value
 		f.ACRs = append(f.ACRs, a)
@@ -114,8 +117,9 @@ func specFromForm(c *gin.Context) clients.Spec {
 		FrontchannelLogoutURI:            c.PostForm("frontchannel_logout_uri"),
 
 		FrontchannelLogoutSessionRequired:  c.PostForm("frontchannel_logout_session_required") == "on",
-		RequirePushedAuthorizationRequests: c.PostForm("require_pushed_authorization_requests") == "on",
 		AccessTokenFormat:                  c.PostForm("access_token_format"),
+		DPoPBoundAccessTokens:              c.PostForm("dpop_bound_access_tokens") == "on",
+		RequirePushedAuthorizationRequests: c.PostForm("require_pushed_authorization_requests") == "on",
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

@@ -70,7 +70,7 @@ type Client struct {
 	FrontchannelLogoutSessionRequired bool
 	// RequirePushedAuthorizationRequests: this client's authorization
 	// requests must come through the PAR endpoint (RFC 9126 §6,
-	// migration 00019).
+	// migration 00020).
 	RequirePushedAuthorizationRequests bool `gorm:"column:require_pushed_authorization_requests"`
 	// AccessTokenFormat is TokenFormatJWT for RFC 9068 JWT access tokens;
 	// "" or TokenFormatOpaque for opaque ones (a resource asked for with

@@ -58,6 +58,9 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"userinfo_signing_alg_values_supported":            []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")
+	if p.cfg.DPoP {
+		doc["dpop_signing_alg_values_supported"] = DPoPAlgs
+	}
 	doc["pushed_authorization_request_endpoint"] = iss + PathPAR
 	doc["require_pushed_authorization_requests"] = p.cfg.RequirePAR
 	if p.cfg.DeviceGrant {

@@ -47,6 +47,13 @@ type accessClaims struct {
 	AuthTime int64    `json:"auth_time,omitempty"`
 	ACR      string   `json:"acr,omitempty"`
 	Groups   []string `json:"groups,omitempty"`
+	// Cnf binds a DPoP-bound token to its key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the cnf claim (RFC 7800) of a DPoP-bound token.
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // audience is one string when there is one, a list otherwise (RFC 7519
@@ -131,6 +138,9 @@ func (s *tokenStrategy) signAccessToken(ctx context.Context, r fosite.Requester,
 				c.Groups = []string{}
 			}
 		}
+	}
+	if sess.DPoPJKT != "" {
+		c.Cnf = &confirmation{JKT: sess.DPoPJKT}
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {

@@ -48,6 +48,10 @@ type Config struct {
 	CacheKey []byte
 	// ClientCacheTTL bounds how stale a replica's view of a client may be.
 	ClientCacheTTL time.Duration
+	// DPoP accepts DPoP proofs (RFC 9449, dpop.go); DPoPNonce requires
+	// every proof to carry a server-provided nonce.
+	DPoP      bool
+	DPoPNonce bool
 	// DeviceGrant serves the device authorization grant (device.go);
 	// DeviceCodeTTL and DevicePollInterval are its code lifetime and
 	// minimum poll interval (whole seconds).

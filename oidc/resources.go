@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/ory/fosite"
 
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
 )
 
 // Resource indicators (RFC 8707). A client names the APIs it wants a token
@@ -94,7 +94,7 @@ func (p *Provider) requestedResources(ctx context.Context, form url.Values) ([]m
 		return nil, errInvalidTarget.WithHintf("At most %d resource parameters are accepted.", maxResources)
 	}
 	for _, v := range values {
-		if msg := ResourceURIProblem(v); msg != "" {
+		if msg := clients.ResourceURIProblem(v); msg != "" {
 			return nil, errInvalidTarget.WithHintf("The resource '%s' %s.", v, msg)
 		}
 	}
@@ -113,23 +113,6 @@ func (p *Provider) requestedResources(ctx context.Context, form url.Values) ([]m
 		}
 	}
 	return out, nil
-}
-
-// ResourceURIProblem says why v cannot be a resource indicator (RFC 8707
-// §2: an absolute URI without a fragment), or "".
-func ResourceURIProblem(v string) string {
-	u, err := url.Parse(v)
-	switch {
-	case v == "" || strings.TrimSpace(v) != v:
-		return "is empty or has surrounding spaces"
-	case err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == ""):
-		return "is not an absolute URI"
-	case u.Fragment != "" || strings.Contains(v, "#"):
-		return "must not contain a fragment"
-	case len(v) > maxParamLen:
-		return "is too long"
-	}
-	return ""
 }
 
 // scopeAllowed reports whether scope s may go with the resources rs: an

@@ -225,6 +225,8 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		InteractionTTL:            cfg.InteractionTTL,
 		RefreshTokenReuseInterval: cfg.RefreshTokenReuseInterval,
 		ClockSkewLeeway:           cfg.ClockSkewLeeway,
+		DPoP:                      cfg.DPoP,
+		DPoPNonce:                 cfg.DPoPNonce,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
 		DeviceGrant:               cfg.DeviceGrant,
@@ -246,6 +248,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		AAGUIDAllow:       cfg.AAGUIDAllow,
 		AAGUIDDeny:        cfg.AAGUIDDeny,
 		MDSFile:           cfg.MDSFile,
+		MDSRoot:           cfg.MDSRoot,
 		FakeCredentialKey: secret.Derive(deps.Secret, PurposeFakeCreds),
 		Policy:            live,
 	}, deps.Store, log)

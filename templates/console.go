@@ -184,6 +184,8 @@ type ClientSpec struct {
 	BackchannelLogoutSessionRequired            bool
 	FrontchannelLogoutURI                       string
 	FrontchannelLogoutSessionRequired           bool
+	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
+	DPoPBound bool
 	// RequirePAR: the client must push its authorization requests.
 	RequirePAR bool
 }

@@ -24,6 +24,15 @@ type LoginView struct {
 	// StrongOnly: the request asks for a phishing-resistant sign-in, so
 	// the page offers only methods that give one.
 	StrongOnly bool
+	// Level describes, in words, the assurance level the request asks for
+	// when it is above basic ("" otherwise).
+	Level string
+	// StepUp: StepUpEmail's account is signed in below the passkey level
+	// the app asks for; the page asks for one of its qualifying passkeys
+	// (Qualifying of them), or, with none, offers to add one.
+	StepUp      bool
+	StepUpEmail string
+	Qualifying  int
 }
 
 // Login renders the sign-in page (/login).

@@ -186,6 +186,15 @@ func examplePages() []struct {
 			return r.ConsoleScope(w, 200, Page{Title: "Scope roles"}, shell, ConsoleScopeView{Name: "roles", Clients: []ClientSummary{{ID: "c1", Name: "Acme"}},
 				Form: ScopeForm{Action: "/console/scopes/roles", Submit: "Save changes", Name: "roles", Claims: "roles = attribute:roles", Errors: map[string]string{}}})
 		}},
+		{"console_resources", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleResources(w, 422, Page{Title: "Resources"}, shell, ConsoleResourcesView{Rows: []ResourceRow{{Name: "orders", Audience: "https://api.example.com/orders", Format: "JWT", Scopes: "orders:read"}},
+				Form: ResourceForm{New: true, Action: "/console/resources", Submit: "Register resource", Name: "x", Audience: "/x", Scopes: opts, Formats: opts,
+					Errors: map[string]string{"audience": "Must be an absolute URI."}, Problem: "Not saved."}})
+		}},
+		{"console_resource", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleResource(w, 200, Page{Title: "Resource orders"}, shell, ConsoleResourceView{Name: "orders",
+				Form: ResourceForm{Action: "/console/resources/orders", Submit: "Save changes", Name: "orders", Audience: "https://api.example.com/orders", Scopes: opts, Formats: opts, Errors: map[string]string{}}})
+		}},
 		{"console_audit", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleAudit(w, 200, Page{Title: "Audit log"}, shell, ConsoleAuditView{Action: "client.create", Filtered: true, Next: "/console/audit?cursor=x",
 				Rows: []AuditRow{{At: "a", Actor: "admin", ActorKind: "user", Action: "client.create", TargetType: "client", TargetID: "c1", IP: "127.0.0.1", Before: "{}", After: `{"a":1}`}}})

@@ -52,6 +52,7 @@ type clientFlags struct {
 	fcLogoutSID    bool
 	requirePAR     bool
 	tokenFormat    string
+	dpopBound      bool
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -76,7 +77,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", 0, "access token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime for this client, 1h to 8760h (0: the global setting)")
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
-	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
+	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach, one of "+strings.Join(models.ACRLevels, ", ")+" (weakest first; empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
@@ -85,6 +86,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.fcLogoutSID, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URL")
 	fs.BoolVar(&f.requirePAR, "require-par", false, "the client must push its authorization requests first (RFC 9126, require_pushed_authorization_requests)")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
+	fs.BoolVar(&f.dpopBound, "dpop-bound-access-tokens", false, "require DPoP (RFC 9449) on every token request, so all the client's tokens are bound to its key; --dpop-bound-access-tokens=false lifts it")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -95,7 +97,7 @@ var specFlags = []string{
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
-	"frontchannel-logout-uri", "frontchannel-logout-session-required",
+	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
 	"require-par",
 }
 
@@ -193,6 +195,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 		s.FrontchannelLogoutSessionRequired = false
 	}
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
+	setChanged(fs, "dpop-bound-access-tokens", &s.DPoPBoundAccessTokens, f.dpopBound)
 	return nil
 }
 
@@ -439,6 +442,7 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 		row("frontchannel_logout_session_required:", yesNo(s.FrontchannelLogoutSessionRequired))
 	}
 	row("access_token_format:", s.AccessTokenFormat)
+	row("dpop_bound_access_tokens:", yesNo(s.DPoPBoundAccessTokens))
 	if s.RequirePushedAuthorizationRequests {
 		row("require_pushed_authorization_requests:", "yes")
 	}

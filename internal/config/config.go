@@ -85,6 +85,14 @@ type Config struct {
 	// assertion issued up to this long in the future. Keep replicas on NTP;
 	// this only absorbs the drift NTP leaves.
 	ClockSkewLeeway time.Duration `yaml:"clock_skew_leeway" env:"SESAME_CLOCK_SKEW_LEEWAY" flag:"clock-skew-leeway" usage:"how far apart replicas' and clients' clocks may be: codes, tokens and client assertions are accepted this long past expiry, assertions this long before their iat/nbf (0 to 5m)"`
+	// DPoP accepts DPoP proofs (RFC 9449) at the token and userinfo
+	// endpoints: tokens bound to the client's key. Off: the DPoP header is
+	// ignored, discovery does not advertise it, and clients registered
+	// with dpop_bound_access_tokens get no tokens.
+	DPoP bool `yaml:"dpop" env:"SESAME_DPOP" flag:"dpop" usage:"accept DPoP proofs (RFC 9449): access and refresh tokens bound to the client's key"`
+	// DPoPNonce requires every DPoP proof to carry a nonce the server
+	// provided (RFC 9449 §8): a proof made in advance cannot be used.
+	DPoPNonce bool `yaml:"dpop_nonce" env:"SESAME_DPOP_NONCE" flag:"dpop-nonce" usage:"require a server-provided nonce (DPoP-Nonce) in every DPoP proof"`
 	// IDTokenTTL is the lifetime of issued ID tokens.
 	IDTokenTTL time.Duration `yaml:"id_token_ttl" env:"SESAME_ID_TOKEN_TTL" flag:"id-token-ttl" usage:"ID token lifetime (1m to 24h)"`
 	// AuthCodeTTL is the lifetime of authorization codes. RFC 6749 §4.1.2
@@ -147,6 +155,10 @@ type Config struct {
 	// MDSFile is a FIDO Metadata Service (MDS3) BLOB to check attested
 	// authenticators against.
 	MDSFile string `yaml:"mds_file" env:"SESAME_MDS_FILE" flag:"mds-file" usage:"FIDO MDS3 metadata BLOB file for attestation checks"`
+	// MDSRoot is the certificate (base64 DER) the MDS BLOB's signature
+	// must chain to; empty means the FIDO Alliance's production root. For
+	// a private metadata service (enterprise-issued keys) or tests.
+	MDSRoot string `yaml:"mds_root" env:"SESAME_MDS_ROOT" flag:"mds-root" usage:"root certificate (base64 DER) the MDS BLOB must chain to (default: the FIDO Alliance root)"`
 	// SignupOpen lets anyone create an account.
 	SignupOpen bool `yaml:"signup_open" env:"SESAME_SIGNUP_OPEN" flag:"signup-open" usage:"allow anyone to create an account"`
 	// RequireVerifiedEmail holds a passkey sign-up (and the sign-in of an
@@ -262,6 +274,7 @@ func Default() Config {
 		RefreshTokenTTL:               720 * time.Hour,
 		RefreshTokenReuseInterval:     10 * time.Second,
 		ClockSkewLeeway:               2 * time.Minute,
+		DPoP:                          true,
 		IDTokenTTL:                    time.Hour,
 		AuthCodeTTL:                   2 * time.Minute,
 		LoginSessionTTL:               336 * time.Hour,
@@ -269,7 +282,6 @@ func Default() Config {
 		DeviceGrant:                   true,
 		DeviceCodeTTL:                 10 * time.Minute,
 		DevicePollInterval:            5 * time.Second,
-		PushedAuthorizationRequestTTL: time.Minute,
 		KeyRotationPeriod:             720 * time.Hour,
 		ShutdownTimeout:               15 * time.Second,
 		ShutdownDrainDelay:            5 * time.Second,
@@ -285,6 +297,7 @@ func Default() Config {
 		PasslinkRateEmail:             5,
 		PasslinkRateIP:                30,
 		SignupUnknownMail:             "offer",
+		PushedAuthorizationRequestTTL: time.Minute,
 		// Passwords: argon2id at OWASP's minimum (authn/password.DefaultParams).
 		PasswordMemory:      19 * 1024,
 		PasswordIterations:  2,

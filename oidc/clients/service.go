@@ -216,8 +216,9 @@ func ToSpec(c *models.Client) Spec {
 		FrontchannelLogoutURI:            c.FrontchannelLogoutURI,
 
 		FrontchannelLogoutSessionRequired:  c.FrontchannelLogoutSessionRequired,
-		RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 		AccessTokenFormat:                  cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		DPoPBoundAccessTokens:              c.DPoPBoundAccessTokens,
+		RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 	}
 }
 
@@ -260,6 +261,7 @@ func apply(c *models.Client, s Spec) {
 	c.FrontchannelLogoutSessionRequired = s.FrontchannelLogoutSessionRequired
 	c.RequirePushedAuthorizationRequests = s.RequirePushedAuthorizationRequests
 	c.AccessTokenFormat = s.AccessTokenFormat
+	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

@@ -143,6 +143,9 @@ type Spec struct {
 	// (RFC 9068, verifiable against the JWKS). A resource named in the
 	// resource parameter may ask for JWTs too.
 	AccessTokenFormat string `json:"access_token_format"`
+	// DPoPBoundAccessTokens: every token request of this client must carry
+	// a DPoP proof, so all its tokens are bound to its key (RFC 9449 §5.2).
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
 }
 
 // AccessTokenFormats are the values of access_token_format.
@@ -416,6 +419,9 @@ func (s Spec) Validate() error {
 	if s.MinACR == models.ACRPhishingResistant && len(s.AllowedLoginMethods) > 0 &&
 		!slices.Contains(s.AllowedLoginMethods, models.MethodPasskey) && !slices.Contains(s.AllowedLoginMethods, models.MethodPasswordKey) {
 		add(invalid("min_acr", "%s needs a phishing-resistant login method (passkey or password_security_key)", s.MinACR))
+	}
+	if models.ACRAtLeast(s.MinACR, models.ACRUserVerified) && len(s.AllowedLoginMethods) > 0 && !slices.Contains(s.AllowedLoginMethods, models.MethodPasskey) {
+		add(invalid("min_acr", "%s is reached only with a passkey: allow the passkey login method", s.MinACR))
 	}
 	if len(s.AllowedWebOrigins) > maxURIs {
 		add(invalid("allowed_web_origins", "at most %d", maxURIs))

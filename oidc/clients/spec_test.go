@@ -291,6 +291,12 @@ func TestClientSettingsValidation(t *testing.T) {
 		{"phr without a phr method", func(s *Spec) {
 			s.MinACR, s.AllowedLoginMethods = "urn:sesame:acr:phr", []string{"passlink"}
 		}, "min_acr"},
+		{"device-bound with passkeys", func(s *Spec) {
+			s.MinACR, s.AllowedLoginMethods = "urn:sesame:acr:passkey:device-bound", []string{"passkey", "passlink"}
+		}, ""},
+		{"a passkey level without passkeys", func(s *Spec) {
+			s.MinACR, s.AllowedLoginMethods = "urn:sesame:acr:passkey:uv", []string{"password_security_key"}
+		}, "min_acr"},
 		{"uv required", func(s *Spec) { s.UserVerification = "required" }, ""},
 		{"uv bogus", func(s *Spec) { s.UserVerification = "always" }, "user_verification"},
 		{"access token format bogus", func(s *Spec) { s.AccessTokenFormat = "paseto" }, "access_token_format"},
