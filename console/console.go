@@ -45,9 +45,13 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 	audit := &Audit{st: st, log: log}
 	pol := &Policies{live: live, base: cfg, audit: audit}
 	s := &Services{
-		Audit:     audit,
-		Policies:  pol,
-		Clients:   &Clients{svc: clients.NewService(st, secrets), st: st, cache: cache, audit: audit, policies: pol},
+		Audit:    audit,
+		Policies: pol,
+		Clients: &Clients{svc: clients.NewService(st, secrets,
+			// A pairwise client's sector_identifier_uri is fetched like a
+			// jwks_uri: guarded, internal networks only when allowed.
+			clients.WithOutbound(httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()}))),
+			st: st, cache: cache, audit: audit, policies: pol},
 		Users:     &Users{st: st, audit: audit},
 		Scopes:    &Scopes{st: st, audit: audit},
 		Resources: &Resources{st: st, audit: audit},

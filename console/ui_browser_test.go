@@ -120,6 +120,13 @@ func TestConsolePagesInChromium(t *testing.T) {
 	open("/console/clients/"+id, "#client_name")
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
 	checkConsolePage(t, ctx, "console-client", false)
+	// Blocking synced passkeys names who it locks out (Ada's only passkey
+	// syncs) before anything is saved.
+	open("/console/clients/"+id, "#synced_passkeys")
+	browsertest.Do(t, ctx, "block synced passkeys", chromedp.SetValue("#synced_passkeys", "block"),
+		chromedp.Click(`form.client-form button[type=submit]`), chromedp.WaitVisible("#lockout"))
+	browsertest.WaitText(t, ctx, "#lockout", "ada@example.test")
+	checkConsolePage(t, ctx, "console-client-lockout", false)
 	open("/console/users", "#q")
 	checkConsolePage(t, ctx, "console-users", false)
 	open("/console/users/"+ada.ID, "#creds-h")

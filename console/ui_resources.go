@@ -48,15 +48,7 @@ func (u *UI) resourceForm(c *gin.Context, spec clients.ResourceSpec, isNew bool,
 		o.Checked = o.Value == format
 		f.Formats = append(f.Formats, o)
 	}
-	if err != nil {
-		for _, fe := range toProblem(err).Errors {
-			if f.Errors[fe.Field] != "" {
-				f.Errors[fe.Field] += " "
-			}
-			f.Errors[fe.Field] += capitalize(fe.Message) + "."
-		}
-		f.Problem = "Not saved: correct the fields marked below."
-	}
+	f.Problem = fieldMessages(err, f.Errors)
 	return f, nil
 }
 

@@ -459,7 +459,7 @@ func (p *Provider) newUserSession(u *models.User, g grant, ls *models.LoginSessi
 		authTime = now
 	}
 	claims := &jwt.IDTokenClaims{
-		Subject: u.ID,
+		Subject: p.subjectFor(client.m, u.ID),
 		Issuer:  p.cfg.Issuer,
 		// Second precision on both sides keeps fosite's prompt=login and
 		// max_age comparisons exact.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/websession"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/keys"
 )
 
@@ -74,6 +75,8 @@ type tokenStrategy struct {
 	*skewStrategy
 	keys   *keys.Manager
 	issuer string
+	// subject maps a user's id to the sub the client sees (pairwise.go).
+	subject func(m *models.Client, userID string) string
 }
 
 var _ oauth2.CoreStrategy = (*tokenStrategy)(nil)
@@ -124,6 +127,9 @@ func (s *tokenStrategy) signAccessToken(ctx context.Context, r fosite.Requester,
 		JTI:      websession.RandomToken(18),
 		ClientID: clientID,
 		Scope:    strings.Join(scopes, " "),
+	}
+	if cl, ok := r.GetClient().(*Client); ok && c.Subject != clientID {
+		c.Subject = s.subject(cl.m, c.Subject)
 	}
 	if c.Subject != clientID && sess.DefaultSession != nil && sess.Claims != nil {
 		// A user's token (client_credentials tokens have the client as

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // Resource indicators (RFC 8707). A client names the APIs it wants a token
@@ -160,6 +161,32 @@ func (p *Provider) anyJWT(ctx context.Context, auds []string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// resourceViews names the resources an interaction's request asks for,
+// for the consent page; those that cannot be resolved (deleted since, or
+// the registry unreadable) are left out — the resumed request is checked
+// again anyway.
+func (p *Provider) resourceViews(ctx context.Context, in *models.Interaction) []templates.ScopeView {
+	q, err := url.ParseQuery(in.Query)
+	if err != nil || len(q["resource"]) == 0 {
+		return nil
+	}
+	reg, err := p.resourcesByAudience(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []templates.ScopeView
+	for _, a := range q["resource"] {
+		if r, ok := reg[a]; ok {
+			title := r.Description
+			if title == "" {
+				title = r.Name
+			}
+			out = append(out, templates.ScopeView{Title: title, Description: r.Audience})
+		}
+	}
+	return out
 }
 
 // acceptAudience is fosite's audience matching strategy here: the grant's

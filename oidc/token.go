@@ -219,6 +219,7 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 		ir = &fosite.IntrospectionResponse{Active: false}
 	}
 	if ir != nil && ir.IsActive() {
+		pairwiseIntrospection(p, ir)
 		markTokenUse(ir)
 	}
 	p.fosite.WriteIntrospectionResponse(ctx, c.Writer, ir)
@@ -371,7 +372,11 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		return
 	}
 	claims := userClaims(u, g, ar.GetGrantedScopes())
-	claims["sub"] = u.ID
+	var cm *models.Client
+	if cl, ok := ar.GetClient().(*Client); ok {
+		cm = cl.m
+	}
+	claims["sub"] = p.subjectFor(cm, u.ID)
 	c.JSON(http.StatusOK, claims)
 }
 
@@ -424,6 +429,11 @@ func (p *Provider) applyResources(ctx context.Context, ar fosite.AccessRequester
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	sess.JWTAccess = jwt || client.m.AccessTokenFormat == models.TokenFormatJWT
+	if sess.JWTAccess && len(aud) == 0 {
+		// RFC 9068 §3: without a resource, the default audience: the
+		// client itself; introspection reports the same aud.
+		sess.AccessAud = []string{client.GetID()}
+	}
 	return nil
 }
 

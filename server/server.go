@@ -56,6 +56,9 @@ const (
 	PurposeRateLimit   = "rate-limit-keys"
 	PurposeClientHash  = "client-secret-hash"
 	PurposeCursors     = "page-cursors"
+	// PurposePairwise keys pairwise subject identifiers (oidc/pairwise.go):
+	// changing the system secret changes every pairwise sub.
+	PurposePairwise = "pairwise-subjects"
 )
 
 // ClientSecrets is the client secret hasher for the system secret sys:
@@ -229,6 +232,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		DPoPNonce:                 cfg.DPoPNonce,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
+		PairwiseKey:               secret.Derive(deps.Secret, PurposePairwise),
 		DeviceGrant:               cfg.DeviceGrant,
 		DeviceCodeTTL:             cfg.DeviceCodeTTL,
 		DevicePollInterval:        cfg.DevicePollInterval,

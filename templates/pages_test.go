@@ -62,7 +62,8 @@ func examplePages() []struct {
 			return r.Error(w, 400, p, ErrorView{Message: "Broken.", Hint: "Try again.", RequestID: "req1"})
 		}},
 		{"consent", func(r *Renderer, w http.ResponseWriter) error {
-			return r.Consent(w, 200, p, ConsentView{Interaction: "i1", CSRF: "t", UserEmail: "a@example.test", Scopes: []ScopeView{{"Sign you in", "Know it is you."}}})
+			return r.Consent(w, 200, p, ConsentView{Interaction: "i1", CSRF: "t", UserEmail: "a@example.test", Scopes: []ScopeView{{"Sign you in", "Know it is you."}},
+				Resources: []ScopeView{{"Orders API", "https://api.example.com/orders"}}})
 		}},
 		{"form_post", func(r *Renderer, w http.ResponseWriter) error {
 			return r.FormPost(w, 200, p, FormPostView{Action: "https://acme.example/cb", Values: url.Values{"code": {"abc"}, "state": {"s"}}})
