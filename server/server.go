@@ -507,6 +507,7 @@ func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) e
 		go s.outbox.Run(jobs)
 	}
 	go s.janitor(jobs)
+	go s.aggregator(jobs)
 
 	s.log.Info("sesame ready", "issuer", s.cfg.Issuer)
 	select {
@@ -541,6 +542,29 @@ func (s *Server) drain() {
 	}
 	s.log.Info("draining: /readyz fails while traffic moves away", "delay", s.cfg.ShutdownDrainDelay.String())
 	time.Sleep(s.cfg.ShutdownDrainDelay)
+}
+
+// rollupInterval is how often the aggregator counts new auth events into
+// the statistics rollups. Reads of the rollups catch up first, so this
+// only bounds how much a read may find to do.
+const rollupInterval = time.Second
+
+// aggregator counts pending auth events into the statistics rollups, off
+// the sign-in's path (store.RollUpPending: one replica at a time, each
+// event exactly once).
+func (s *Server) aggregator(ctx context.Context) {
+	t := time.NewTicker(rollupInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.st.RollUpPending(ctx, 0); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "statistics aggregator", "err", err)
+		}
+	}
 }
 
 // janitor sweeps expired rows, and auth events and audit entries past
