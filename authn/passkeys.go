@@ -159,14 +159,23 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 		return err
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
-	res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
-	if err != nil {
-		return h.ceremonyError(c, passkeyMethod, err, "", "login")
-	}
-	next, err := h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
-		interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID})
+	var next string
+	var refused error
+	err = h.inTx(c, func() error {
+		res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
+		if err != nil {
+			refused = err // the spent ceremony (and a clone flag) commit
+			return nil
+		}
+		next, err = h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
+			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID})
+		return err
+	})
 	if err != nil {
 		return err
+	}
+	if refused != nil {
+		return h.ceremonyError(c, passkeyMethod, refused, "", "login")
 	}
 	c.JSON(http.StatusOK, gin.H{"redirect": next})
 	return nil
@@ -251,6 +260,10 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// The registration commits on its own (its refusals — an address
+	// already taken, a credential already registered — are constraint
+	// violations, which would end a surrounding PostgreSQL transaction);
+	// the sign-in it starts is one transaction (inTx).
 	u, cred, inID, err := h.passkeys.FinishRegistration(c.Request.Context(), req.Ceremony, registrationBinding(browser, ls), req.Credential)
 	if err != nil {
 		return h.ceremonyError(c, passkeyMethod, err, "", "register")
@@ -270,8 +283,12 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 	if !cred.BackupEligible {
 		amr = append(amr, "hwk")
 	}
-	next, err := h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: amr, acr: passkey.ACRFor(cred.UserVerified),
-		interactionID: inID, event: "register", aaguid: cred.AAGUID, credentialID: cred.ID})
+	var next string
+	err = h.inTx(c, func() error {
+		next, err = h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: amr, acr: passkey.ACRFor(cred.UserVerified),
+			interactionID: inID, event: "register", aaguid: cred.AAGUID, credentialID: cred.ID})
+		return err
+	})
 	if err != nil {
 		return err
 	}

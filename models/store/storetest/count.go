@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,7 +23,10 @@ type Statements struct {
 	mu   sync.Mutex
 	by   map[string]int64
 	rows map[string]int64
-	tx0  int64
+	// autocommits counts the writes outside a transaction: each is a
+	// commit of its own.
+	autocommits int64
+	tx0         int64
 }
 
 // CountStatements installs a counter on st (for the rest of its life).
@@ -57,22 +61,26 @@ func (c *Statements) Initialize(db *gorm.DB) error {
 }
 
 func (c *Statements) count(db *gorm.DB) {
-	sql := db.Statement.SQL.String()
-	if sql == "" {
+	q := db.Statement.SQL.String()
+	if q == "" {
 		return
 	}
-	key := statementKind(sql)
+	key := statementKind(q)
+	_, inTx := db.Statement.ConnPool.(*sql.Tx)
 	c.mu.Lock()
 	c.by[key]++
 	if !strings.HasPrefix(key, "SELECT") {
 		c.rows[key] += db.RowsAffected
+		if !inTx {
+			c.autocommits++
+		}
 	}
 	c.mu.Unlock()
 }
 
 // statementKind is the verb and the first table a statement names.
-func statementKind(sql string) string {
-	f := strings.Fields(sql)
+func statementKind(q string) string {
+	f := strings.Fields(q)
 	if len(f) == 0 {
 		return "?"
 	}
@@ -92,6 +100,7 @@ func (c *Statements) Reset() {
 	defer c.mu.Unlock()
 	clear(c.by)
 	clear(c.rows)
+	c.autocommits = 0
 	c.tx0 = c.st.Transactions()
 }
 
@@ -115,6 +124,14 @@ func (c *Statements) RowWrites() int64 {
 		n += v
 	}
 	return n
+}
+
+// Commits is the number of commits since Reset: the transactions and the
+// writes outside one. Each waits for the database's log flush.
+func (c *Statements) Commits() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.autocommits + c.Transactions()
 }
 
 // Transactions is the number of transactions since Reset.
