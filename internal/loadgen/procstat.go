@@ -72,30 +72,46 @@ func SelfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BackendCPU adds up the CPU time of the PostgreSQL backends serving db's
-// database (whose application_name is the one db's connections carry, when
-// sameApp), this reading connection included, read from /proc on this machine (PostgreSQL on loopback). The
-// backends of a pool live as long as their connections, so the difference
-// of two readings is what the database spent on the work between them.
-func BackendCPU(ctx context.Context, db *sql.DB, sameApp bool) (time.Duration, error) {
+// BackendCPU reads the CPU time of each PostgreSQL backend serving db's
+// database (only those whose application_name is the one db's connections
+// carry, when sameApp), this reading connection included, from /proc on
+// this machine (PostgreSQL on loopback). A pool's backends live as long as
+// its connections: CPUDelta of two readings is what the database spent on
+// the work between them.
+func BackendCPU(ctx context.Context, db *sql.DB, sameApp bool) (map[int]time.Duration, error) {
 	q := `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`
 	if sameApp {
 		q += ` AND application_name = current_setting('application_name')`
 	}
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return 0, fmt.Errorf("backend cpu: %w", err)
+		return nil, fmt.Errorf("backend cpu: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var total time.Duration
+	out := map[int]time.Duration{}
 	for rows.Next() {
 		var pid int
 		if err := rows.Scan(&pid); err != nil {
-			return 0, fmt.Errorf("backend cpu: %w", err)
+			return nil, fmt.Errorf("backend cpu: %w", err)
 		}
 		if d, err := ProcessCPU(pid); err == nil { // gone meanwhile: skip
-			total += d
+			out[pid] = d
 		}
 	}
-	return total, rows.Err()
+	return out, rows.Err()
+}
+
+// CPUDelta is the CPU the backends of after spent since before: a backend
+// that is new counts whole; one that ended between the readings is not
+// seen (its last moments are missed, never counted twice).
+func CPUDelta(before, after map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range after {
+		if t0, ok := before[pid]; ok && t0 <= t {
+			d += t - t0
+		} else if !ok {
+			d += t
+		}
+	}
+	return d
 }
