@@ -71,6 +71,13 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		v.Checked = spec.UserVerification == v.Value
 		f.UVs = append(f.UVs, v)
 	}
+	for _, v := range []templates.Option{
+		{Value: models.TokenFormatOpaque, Label: "Opaque (APIs ask the introspection endpoint)"},
+		{Value: models.TokenFormatJWT, Label: "JWT (RFC 9068; APIs verify them against the JWKS)"},
+	} {
+		v.Checked = spec.AccessTokenFormat == v.Value || (spec.AccessTokenFormat == "" && v.Value == models.TokenFormatOpaque)
+		f.TokenFormats = append(f.TokenFormats, v)
+	}
 	return f
 }
 
@@ -97,6 +104,7 @@ func specFromForm(c *gin.Context) clients.Spec {
 		MinACR:                 c.PostForm("min_acr"),
 		UserVerification:       c.PostForm("user_verification"),
 		AllowedGroups:          c.PostFormArray("allowed_groups"),
+		AccessTokenFormat:      c.PostForm("access_token_format"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

@@ -55,6 +55,13 @@ type Client struct {
 	// proven their address first, whatever the global policy
 	// (require_verified_email) says (migration 00014).
 	RequireVerifiedEmail bool
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// AccessTokenFormat is TokenFormatJWT for RFC 9068 JWT access tokens;
+	// "" or TokenFormatOpaque for opaque ones (a resource asked for with
+	// the resource parameter may still ask for JWTs; migration 00015).
+	AccessTokenFormat string
+	// DPoPBoundAccessTokens: the client must bind every token to a DPoP
+	// key (RFC 9449 §5.2, dpop_bound_access_tokens).
+	DPoPBoundAccessTokens bool `gorm:"column:dpop_bound_access_tokens"`
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
 }

@@ -56,6 +56,10 @@ func (p *Provider) handleAuthorize(c *gin.Context) {
 		unsupported = fosite.ErrRequestNotSupported
 	case form.Has("request_uri"):
 		unsupported = fosite.ErrRequestURINotSupported
+	case form.Has("audience"):
+		// fosite's own audience parameter: resource (RFC 8707) is the
+		// standard one, and the only one that narrows a token here.
+		unsupported = fosite.ErrInvalidRequest.WithHint("The audience parameter is not supported; use resource (RFC 8707).")
 	}
 	c.Request.Form.Del("request")
 	c.Request.Form.Del("request_uri")
@@ -271,6 +275,16 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		return
 	}
 	form := ar.GetRequestForm()
+	// Resource indicators (resources.go) are checked before anyone signs
+	// in for a request that cannot succeed.
+	resources, err := p.requestedResources(ctx, form)
+	if err == nil {
+		err = checkResourceScopes(resources, ar.GetRequestedScopes())
+	}
+	if err != nil {
+		p.authorizeError(c, ar, err)
+		return
+	}
 	prompts := strings.Fields(form.Get("prompt"))
 	promptNone := slices.Contains(prompts, "none")
 	maxAge := -1
@@ -357,6 +371,10 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
+	}
+	ar.SetRequestedAudience(resourceAudiences(resources))
+	for _, a := range resourceAudiences(resources) {
+		ar.GrantAudience(a)
 	}
 	requestedAt := clock.Now().UTC()
 	if in != nil {

@@ -560,8 +560,8 @@ func TestClientCredentialsTokenCarriesNoUserAccess_RFC6749_4_4(t *testing.T) {
 }
 
 // TestIntrospectionAnswersOnlyAuthenticatedClients_RFC7662_2: RFC 7662 §2.2
-// answers for an access token (active, sub, client_id, scope, exp) and a
-// refresh token, active=false for an unknown token, and 401 with
+// answers for an access token (active, sub, client_id, scope, exp,
+// token_use) and a refresh token (token_use refresh_token), active=false for an unknown token, and 401 with
 // WWW-Authenticate for a caller without client authentication (§2.1, RFC
 // 6749 §5.2).
 func TestIntrospectionAnswersOnlyAuthenticatedClients_RFC7662_2(t *testing.T) {
@@ -572,7 +572,7 @@ func TestIntrospectionAnswersOnlyAuthenticatedClients_RFC7662_2(t *testing.T) {
 
 		out := f.wantActive(tok.AccessToken, "access_token", true)
 		exp, _ := out["exp"].(float64)
-		if out["sub"] != f.user.ID || out["client_id"] != f.r.clientID || out["scope"] != "openid email offline_access" ||
+		if out["sub"] != f.user.ID || out["client_id"] != f.r.clientID || out["scope"] != "openid email offline_access" || out["token_use"] != "access_token" ||
 			time.Unix(int64(exp), 0).Before(time.Now()) || time.Unix(int64(exp), 0).After(time.Now().Add(env.Config.AccessTokenTTL+time.Minute)) {
 			t.Fatalf("access token introspection = %v", out)
 		}
@@ -581,7 +581,8 @@ func TestIntrospectionAnswersOnlyAuthenticatedClients_RFC7662_2(t *testing.T) {
 			t.Fatalf("introspection without hint: %v", out)
 		}
 		out = f.wantActive(tok.RefreshToken, "refresh_token", true)
-		if out["sub"] != f.user.ID || out["client_id"] != f.r.clientID {
+		// token_use tells a resource server it is not an access token.
+		if out["sub"] != f.user.ID || out["client_id"] != f.r.clientID || out["token_use"] != "refresh_token" {
 			t.Fatalf("refresh token introspection = %v", out)
 		}
 		if out := f.introspect("not-a-token."+websession.RandomToken(32), ""); len(out) != 1 || out["active"] != false {

@@ -69,6 +69,8 @@ type DataStore interface {
 	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 	// ListClients feeds the union of the clients' web origins (cors.go).
 	ListClients(ctx context.Context) ([]models.Client, error)
+	// ListResources feeds the resource indicators (resources.go).
+	ListResources(ctx context.Context) ([]models.Resource, error)
 }
 
 // PolicySource supplies the live global token lifetimes (the global
@@ -132,6 +134,8 @@ type Provider struct {
 	// can be read; scopes the custom scopes and the full document.
 	discovery []byte
 	scopes    scopeCache
+	// resources is the registry of resources (resources.go).
+	resources resourceCache
 	// originCache is the union of the clients' web origins (cors.go).
 	originCache originCache
 	tokens      TokenObserver
@@ -178,7 +182,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		TokenURL:                       cfg.Issuer + PathToken,
 		GlobalSecret:                   cfg.HMACKey[:32],
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
-		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+		AudienceMatchingStrategy:       acceptAudience, // resources.go
 		EnforcePKCEForPublicClients:    true,
 		EnablePKCEPlainChallengeMethod: false,
 		RefreshTokenScopes:             []string{"offline_access"},
@@ -196,7 +200,11 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.fcfg.HTTPClient = jwks.http()
 	signer := &keys.Signer{M: deps.Keys}
 	strategy := &compose.CommonStrategy{
-		CoreStrategy: &skewStrategy{HMACSHAStrategy: compose.NewOAuth2HMACStrategy(p.fcfg), leeway: max(cfg.ClockSkewLeeway, 0)},
+		CoreStrategy: &tokenStrategy{
+			skewStrategy: &skewStrategy{HMACSHAStrategy: compose.NewOAuth2HMACStrategy(p.fcfg), leeway: max(cfg.ClockSkewLeeway, 0)},
+			keys:         deps.Keys,
+			issuer:       cfg.Issuer,
+		},
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{
 			Signer: signer,
 			Config: p.fcfg,

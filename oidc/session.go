@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -20,6 +21,15 @@ type Session struct {
 	// Ext are the claims introspection adds for the access token (groups
 	// and custom scopes' claims), as they were when the token was issued.
 	Ext map[string]any `json:"ext,omitempty"`
+	// JWTAccess: the access token is an RFC 9068 JWT (jwtaccess.go),
+	// decided at the token endpoint for each token.
+	JWTAccess bool `json:"jwt_at,omitempty"`
+	// AccessAud and AccessScope narrow the access token's audience and
+	// scopes below the grant's (resource parameters at the token
+	// endpoint, RFC 8707 §2.2); nil leaves the grant's. The refresh token
+	// keeps the grant's.
+	AccessAud   []string `json:"at_aud,omitempty"`
+	AccessScope []string `json:"at_scope,omitempty"`
 }
 
 var (
@@ -60,7 +70,8 @@ func (s *Session) Clone() fosite.Session {
 		return nil
 	}
 	ds, _ := s.DefaultSession.Clone().(*openid.DefaultSession)
-	return &Session{DefaultSession: ds, SID: s.SID, ClientID: s.ClientID, Ext: maps.Clone(s.Ext)}
+	return &Session{DefaultSession: ds, SID: s.SID, ClientID: s.ClientID, Ext: maps.Clone(s.Ext),
+		JWTAccess: s.JWTAccess, AccessAud: slices.Clone(s.AccessAud), AccessScope: slices.Clone(s.AccessScope)}
 }
 
 // subjectAndTimes is a small helper for tests and userinfo.

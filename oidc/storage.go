@@ -99,14 +99,25 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
+	grantedScope, grantedAudience := r.GetGrantedScopes(), r.GetGrantedAudience()
+	if ss, ok := r.GetSession().(*Session); ok && kind == models.KindAccessToken {
+		// An access token narrowed by resource parameters (resources.go)
+		// is described by introspection as narrowed.
+		if ss.AccessScope != nil {
+			grantedScope = ss.AccessScope
+		}
+		if ss.AccessAud != nil {
+			grantedAudience = ss.AccessAud
+		}
+	}
 	data, err := json.Marshal(storedRequest{
 		ID:                r.GetID(),
 		RequestedAt:       r.GetRequestedAt(),
 		ClientID:          r.GetClient().GetID(),
 		RequestedScope:    r.GetRequestedScopes(),
-		GrantedScope:      r.GetGrantedScopes(),
+		GrantedScope:      grantedScope,
 		RequestedAudience: r.GetRequestedAudience(),
-		GrantedAudience:   r.GetGrantedAudience(),
+		GrantedAudience:   grantedAudience,
 		Form:              form,
 		Session:           sess,
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -56,6 +57,12 @@ func (p *Provider) handleToken(c *gin.Context) {
 	// RFC 6749 §5.2 calls that unsupported_grant_type.
 	if gt := form.Get("grant_type"); gt != "" && !slices.Contains(grantTypes, gt) {
 		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHint("Supported grant types: authorization_code, refresh_token, client_credentials."))
+		return
+	}
+	if form.Has("audience") {
+		// fosite's own audience parameter: resource (RFC 8707) is the
+		// standard one, and the only one that narrows a token here.
+		p.tokenError(c, nil, fosite.ErrInvalidRequest.WithHint("The audience parameter is not supported; use resource (RFC 8707)."))
 		return
 	}
 	sess := NewSession()
@@ -120,10 +127,17 @@ func (p *Provider) handleToken(c *gin.Context) {
 			}
 		}
 	}
+	if err := p.applyResources(ctx, ar, client); err != nil {
+		p.tokenError(c, ar, err)
+		return
+	}
 	resp, err := p.fosite.NewAccessResponse(keys.WithAlg(ctx, client.idTokenAlg()), ar)
 	if err != nil {
 		p.tokenError(c, ar, err)
 		return
+	}
+	if s, ok := ar.GetSession().(*Session); ok && s.AccessScope != nil {
+		resp.SetScopes(s.AccessScope)
 	}
 	p.fosite.WriteAccessResponse(ctx, c.Writer, ar, resp)
 	if p.tokens != nil {
@@ -171,7 +185,29 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 	if err == nil && !p.mayIntrospect(ctx, authenticatedClient(ctx), ir) {
 		ir = &fosite.IntrospectionResponse{Active: false}
 	}
+	if ir != nil && ir.IsActive() {
+		markTokenUse(ir)
+	}
 	p.fosite.WriteIntrospectionResponse(ctx, c.Writer, ir)
+}
+
+// markTokenUse names the kind of token in an introspection answer,
+// token_use "access_token" or "refresh_token" (as Ory Hydra does): fosite
+// answers alike for both, so a resource server could otherwise take a
+// refresh token presented as a bearer token for an access token. The
+// session was loaded for this request alone, so the claim goes nowhere
+// else.
+func markTokenUse(ir fosite.IntrospectionResponder) {
+	sess, ok := ir.GetAccessRequester().GetSession().(*Session)
+	if !ok {
+		return
+	}
+	ext := maps.Clone(sess.Ext)
+	if ext == nil {
+		ext = map[string]any{}
+	}
+	ext["token_use"] = string(ir.GetTokenUse())
+	sess.Ext = ext
 }
 
 func (p *Provider) handleRevoke(c *gin.Context) {
@@ -262,6 +298,58 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 	claims := userClaims(u, g, ar.GetGrantedScopes())
 	claims["sub"] = u.ID
 	c.JSON(http.StatusOK, claims)
+}
+
+// applyResources sets the access token's audience and format from the
+// resource parameters (resources.go, RFC 8707 §2.2) and the client's and
+// resources' token formats (jwtaccess.go). A client_credentials token gets
+// the resources as its grant; a code exchange or a refresh may narrow the
+// grant's audience (and its scopes) to some of its resources.
+func (p *Provider) applyResources(ctx context.Context, ar fosite.AccessRequester, client *Client) error {
+	sess, ok := ar.GetSession().(*Session)
+	if !ok {
+		return fosite.ErrServerError.WithDebug("unexpected session type")
+	}
+	sess.AccessAud, sess.AccessScope = nil, nil
+	rs, err := p.requestedResources(ctx, ar.GetRequestForm())
+	if err != nil {
+		return err
+	}
+	var aud []string
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		if err := checkResourceScopes(rs, ar.GetGrantedScopes()); err != nil {
+			return err
+		}
+		aud = resourceAudiences(rs)
+		ar.SetRequestedAudience(aud)
+		for _, a := range aud {
+			ar.GrantAudience(a)
+		}
+	} else {
+		// The grant's audience (a code's is set from its authorization
+		// request, a refresh token's from the original grant).
+		aud = ar.GetRequestedAudience()
+		if len(rs) > 0 {
+			for _, r := range rs {
+				if !slices.Contains(aud, r.Audience) {
+					return errInvalidTarget.WithHintf("The resource '%s' was not part of the authorization grant.", r.Audience)
+				}
+			}
+			scopes := ar.GetGrantedScopes()
+			if len(scopes) == 0 {
+				scopes = ar.GetRequestedScopes() // a code's, granted whole
+			}
+			aud = resourceAudiences(rs)
+			sess.AccessAud = aud
+			sess.AccessScope = slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !scopeAllowed(rs, s) })
+		}
+	}
+	jwt, err := p.anyJWT(ctx, aud)
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err)
+	}
+	sess.JWTAccess = jwt || client.m.AccessTokenFormat == models.TokenFormatJWT
+	return nil
 }
 
 func btoi(b bool) int {

@@ -127,6 +127,8 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 			provider.InvalidateClient(c.ID)
 		case store.ChangeScope:
 			provider.InvalidateScopes()
+		case store.ChangeResource:
+			provider.InvalidateResources()
 		case store.ChangePolicy:
 			live.Invalidate()
 		case store.ChangeKeys:
@@ -136,6 +138,7 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 		case store.ChangeResync:
 			provider.InvalidateClients()
 			provider.InvalidateScopes()
+			provider.InvalidateResources()
 			live.Invalidate()
 			km.Invalidate()
 			stats.Wake()
@@ -183,7 +186,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	live := policy.New(deps.Store, cfg)
 	km, err := keys.NewManager(deps.Store, secret.Derive(deps.Secret, PurposeSigningKeys), keys.Options{
 		RotationPeriod: cfg.KeyRotationPeriod,
-		MaxTokenTTL:    idTokenTTL(ctx, live, cfg, log),
+		MaxTokenTTL:    signedTokenTTL(ctx, live, cfg, log),
 		Logger:         log,
 	})
 	if err != nil {
@@ -334,19 +337,20 @@ func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, metrics *tele
 	return outbox, svc, nil
 }
 
-// idTokenTTL is the ID token lifetime the signing keys' retention is
-// sized by at start-up: the global policy's (an admin may have saved a
-// longer one than the configuration's), or the configuration's when the
-// policy cannot be read.
-func idTokenTTL(ctx context.Context, live *policy.Live, cfg config.Config, log *slog.Logger) time.Duration {
+// signedTokenTTL is the longest lifetime of a token the signing keys
+// sign, which sizes how long a retired key stays published: ID tokens and
+// JWT access tokens (RFC 9068; a client may set its own access token
+// lifetime up to clients.MaxTokenTTL). The global policy's lifetimes (an
+// admin may have saved longer ones than the configuration's) count when
+// they can be read.
+func signedTokenTTL(ctx context.Context, live *policy.Live, cfg config.Config, log *slog.Logger) time.Duration {
+	ttl := max(cfg.IDTokenTTL, cfg.AccessTokenTTL, time.Duration(clients.MaxTokenTTL)*time.Second)
 	l, err := live.TokenLifespans(ctx)
-	if err != nil || l.IDToken <= 0 {
-		if err != nil {
-			log.Warn("global policy not read; signing keys sized by the configured ID token lifetime", "err", err)
-		}
-		return cfg.IDTokenTTL
+	if err != nil {
+		log.Warn("global policy not read; signing keys sized by the configured token lifetimes", "err", err)
+		return ttl
 	}
-	return l.IDToken
+	return max(ttl, l.IDToken, l.AccessToken)
 }
 
 // smtpTLSConfig trusts the certificates of caFile (PEM) besides the

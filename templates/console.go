@@ -165,6 +165,8 @@ type ClientForm struct {
 	Algs         []Option
 	ACRs         []Option
 	UVs          []Option
+	// TokenFormats are the access token formats, the client's checked.
+	TokenFormats []Option
 	// Groups are every group, those the client allows checked.
 	Groups  []Option
 	Errors  map[string]string // field → message

@@ -46,6 +46,7 @@ type clientFlags struct {
 	uv             string
 	webOrigins     []string
 	allowedGroups  []string
+	tokenFormat    string
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -73,6 +74,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
+	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -82,7 +84,7 @@ var specFlags = []string{
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
-	"allowed-web-origin", "allowed-group",
+	"allowed-web-origin", "allowed-group", "access-token-format",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -160,6 +162,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
+	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
 	return nil
 }
 
@@ -397,6 +400,7 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	if s.UserVerification != "" {
 		row("user_verification:", s.UserVerification)
 	}
+	row("access_token_format:", s.AccessTokenFormat)
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesame-idp/sesame/internal/secret"
+	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/oidc/keys"
 	"github.com/sesame-idp/sesame/server"
 )
@@ -48,7 +49,7 @@ func (c *cli) withKeys(cmd *cobra.Command, fn func(ctx context.Context, m *keys.
 		RotationPeriod: cfg.KeyRotationPeriod,
 		// A retired key must stay published while any token it signed is
 		// valid; the longer of the two lifetimes covers JWT access tokens.
-		MaxTokenTTL: max(cfg.IDTokenTTL, cfg.AccessTokenTTL),
+		MaxTokenTTL: max(cfg.IDTokenTTL, cfg.AccessTokenTTL, time.Duration(clients.MaxTokenTTL)*time.Second),
 		Logger:      log,
 	})
 	if err != nil {

@@ -44,6 +44,7 @@ const (
 	ChangePolicy    = "policy"     // ID: the policy's name
 	ChangeKeys      = "keys"       // ID: the signing key's kid
 	ChangeScope     = "scope"      // ID: the custom scope's name
+	ChangeResource  = "resource"   // ID: the resource's name
 	ChangeAuthEvent = "auth_event" // ID: the event's id (the console's live feed)
 	// ChangeResync is the feed's own: announcements may have been missed
 	// (the listener reconnected), so drop every cached entry.

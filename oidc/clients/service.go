@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -209,6 +210,7 @@ func ToSpec(c *models.Client) Spec {
 		AllowedGroups:           list(c.AllowedGroups),
 		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
+		AccessTokenFormat:       cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
 	}
 }
 
@@ -245,6 +247,7 @@ func apply(c *models.Client, s Spec) {
 	c.UserVerification = s.UserVerification
 	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
+	c.AccessTokenFormat = s.AccessTokenFormat
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

@@ -116,7 +116,15 @@ type Spec struct {
 	// RequireVerifiedEmail: everyone who signs in to this client proves
 	// their address first, whatever the global require_verified_email.
 	RequireVerifiedEmail bool `json:"require_verified_email"`
+	// AccessTokenFormat is how this client's access tokens are issued:
+	// "opaque" (the default; only introspection describes them) or "jwt"
+	// (RFC 9068, verifiable against the JWKS). A resource named in the
+	// resource parameter may ask for JWTs too.
+	AccessTokenFormat string `json:"access_token_format"`
 }
+
+// AccessTokenFormats are the values of access_token_format.
+var AccessTokenFormats = []string{models.TokenFormatOpaque, models.TokenFormatJWT}
 
 // Bounds of per-client token lifetimes, in seconds: the global bounds of
 // config.Validate.
@@ -181,6 +189,10 @@ func (s *Spec) Normalize() {
 	s.LogoURI = strings.TrimSpace(s.LogoURI)
 	s.MinACR = strings.TrimSpace(s.MinACR)
 	s.UserVerification = strings.TrimSpace(s.UserVerification)
+	s.AccessTokenFormat = strings.TrimSpace(s.AccessTokenFormat)
+	if s.AccessTokenFormat == "" {
+		s.AccessTokenFormat = models.TokenFormatOpaque
+	}
 
 	if len(s.GrantTypes) == 0 {
 		s.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
@@ -390,6 +402,10 @@ func (s Spec) Validate() error {
 	}
 	if s.UserVerification != "" && !slices.Contains(UserVerifications, s.UserVerification) {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))
+	}
+
+	if !slices.Contains(AccessTokenFormats, s.AccessTokenFormat) {
+		add(invalid("access_token_format", "unsupported %q (allowed: %s)", s.AccessTokenFormat, strings.Join(AccessTokenFormats, ", ")))
 	}
 
 	return joinErrs(errs)

@@ -28,6 +28,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		AllowedLoginMethods:     []string{"passkey", "passlink", "password_security_key"},
 		AllowedGroups:           []string{},
 		AllowedWebOrigins:       []string{},
+		AccessTokenFormat:       "opaque",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got  %+v\nwant %+v", s, want)
@@ -254,6 +255,8 @@ func TestClientSettingsValidation(t *testing.T) {
 		}, "min_acr"},
 		{"uv required", func(s *Spec) { s.UserVerification = "required" }, ""},
 		{"uv bogus", func(s *Spec) { s.UserVerification = "always" }, "user_verification"},
+		{"access token format bogus", func(s *Spec) { s.AccessTokenFormat = "paseto" }, "access_token_format"},
+		{"access token format case", func(s *Spec) { s.AccessTokenFormat = "JWT" }, "access_token_format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := base()

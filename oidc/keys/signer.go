@@ -47,38 +47,84 @@ func (s *Signer) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.
 	if claims == nil {
 		return "", "", errors.New("sign token: nil claims")
 	}
-	alg := AlgFrom(ctx)
-	e, err := s.M.signingEntry(ctx, alg)
-	if err != nil {
-		return "", "", fmt.Errorf("sign token: %w", err)
-	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", "", fmt.Errorf("sign token: encode claims: %w", err)
 	}
-	hdr := jws.NewHeaders()
+	var extra map[string]any
 	if header != nil {
-		for k, v := range header.ToMap() {
-			if k == jws.AlgorithmKey || k == jws.KeyIDKey || k == jws.TypeKey {
-				continue // ours, not the caller's
-			}
-			if err := hdr.Set(k, v); err != nil {
-				return "", "", fmt.Errorf("sign token: header %q: %w", k, err)
-			}
+		extra = header.ToMap()
+	}
+	raw, err := s.M.Sign(ctx, AlgFrom(ctx), "JWT", payload, extra)
+	if err != nil {
+		return "", "", err
+	}
+	return raw, raw[strings.LastIndexByte(raw, '.')+1:], nil
+}
+
+// Sign signs payload (JSON claims) with the current key for alg. The
+// protected header carries alg, kid and typ, plus the entries of extra
+// except those three (the caller's never override them).
+func (m *Manager) Sign(ctx context.Context, alg, typ string, payload []byte, extra map[string]any) (string, error) {
+	e, err := m.signingEntry(ctx, alg)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	hdr := jws.NewHeaders()
+	for k, v := range extra {
+		if k == jws.AlgorithmKey || k == jws.KeyIDKey || k == jws.TypeKey {
+			continue // ours, not the caller's
+		}
+		if err := hdr.Set(k, v); err != nil {
+			return "", fmt.Errorf("sign token: header %q: %w", k, err)
 		}
 	}
 	if err := hdr.Set(jws.KeyIDKey, e.info.KID); err != nil {
-		return "", "", fmt.Errorf("sign token: %w", err)
+		return "", fmt.Errorf("sign token: %w", err)
 	}
-	if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
-		return "", "", fmt.Errorf("sign token: %w", err)
+	if err := hdr.Set(jws.TypeKey, typ); err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
 	}
 	tok, err := jws.Sign(payload, jws.WithKey(jwa.SignatureAlgorithm(alg), e.signer, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
-		return "", "", fmt.Errorf("sign token: %w", err)
+		return "", fmt.Errorf("sign token: %w", err)
 	}
-	raw := string(tok)
-	return raw, raw[strings.LastIndexByte(raw, '.')+1:], nil
+	return string(tok), nil
+}
+
+// Verify checks a compact JWS signed by one of the published keys (any
+// state): the kid must name one, the alg must be that key's (RFC 8725
+// §3.1) and typ, when want is not empty, must equal want. It returns the
+// payload; time claims are the caller's to check.
+func (m *Manager) Verify(ctx context.Context, token []byte, want string) ([]byte, error) {
+	msg, err := jws.Parse(token)
+	if err != nil {
+		return nil, fmt.Errorf("verify token: %w", err)
+	}
+	sigs := msg.Signatures()
+	if len(sigs) != 1 {
+		return nil, errors.New("verify token: exactly one signature expected")
+	}
+	h := sigs[0].ProtectedHeaders()
+	if want != "" && !strings.EqualFold(h.Type(), want) {
+		return nil, fmt.Errorf("verify token: typ %q, want %q", h.Type(), want)
+	}
+	kid := h.KeyID()
+	if kid == "" {
+		return nil, errors.New("verify token: no kid in header")
+	}
+	e, err := m.publicEntry(ctx, kid)
+	if err != nil {
+		return nil, fmt.Errorf("verify token: %w", err)
+	}
+	if string(h.Algorithm()) != e.info.Alg {
+		return nil, fmt.Errorf("verify token: alg %q does not match key %s (%s)", h.Algorithm(), kid, e.info.Alg)
+	}
+	payload, err := jws.Verify(token, jws.WithKey(jwa.SignatureAlgorithm(e.info.Alg), e.pub))
+	if err != nil {
+		return nil, fmt.Errorf("verify token: %w", err)
+	}
+	return payload, nil
 }
 
 // Decode verifies token with the published key its kid names (any state)

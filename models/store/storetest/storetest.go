@@ -54,6 +54,7 @@ var AllModels = []any{
 	&models.Group{},
 	&models.GroupMember{},
 	&models.CustomScope{},
+	&models.Resource{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -87,6 +88,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Policies", policyTests},
 		{"Groups", groupTests},
 		{"CustomScopes", customScopeTests},
+		{"Resources", resourceTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},
