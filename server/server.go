@@ -36,6 +36,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/internal/telemetry"
 	"github.com/sesame-idp/sesame/internal/websession"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -276,7 +277,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	hosted := authn.New(authn.Deps{
-		Store: deps.Store, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
+		Store: hostedStore{Store: deps.Store, clients: provider}, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
 		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
 		ResumeURL: oidc.ResumeURL,
 	})
@@ -289,6 +290,22 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
 	s.engine = s.routes(hosted)
 	return s, nil
+}
+
+// hostedStore is the store of the hosted sign-in pages, reading clients
+// through the provider's client cache: every request of a sign-in reads
+// its interaction's client, which changes only when an admin edits it (and
+// then the cache is invalidated on every replica).
+type hostedStore struct {
+	*store.Store
+	clients interface {
+		ClientModel(ctx context.Context, id string) (*models.Client, error)
+	}
+}
+
+// GetClient reads a client through the cache.
+func (s hostedStore) GetClient(ctx context.Context, id string) (*models.Client, error) {
+	return s.clients.ClientModel(ctx, id)
 }
 
 // newPasslinks builds the mail outbox and the passlink method. Mail goes

@@ -26,13 +26,15 @@ type Statements struct {
 	// autocommits counts the writes outside a transaction: each is a
 	// commit of its own.
 	autocommits int64
-	tx0         int64
+	// outside counts the writes outside a transaction, per kind.
+	outside map[string]int64
+	tx0     int64
 }
 
 // CountStatements installs a counter on st (for the rest of its life).
 func CountStatements(t testing.TB, st *store.Store) *Statements {
 	t.Helper()
-	c := &Statements{st: st, by: map[string]int64{}, rows: map[string]int64{}}
+	c := &Statements{st: st, by: map[string]int64{}, rows: map[string]int64{}, outside: map[string]int64{}}
 	if err := st.Use(c); err != nil {
 		t.Fatalf("count statements: %v", err)
 	}
@@ -73,6 +75,7 @@ func (c *Statements) count(db *gorm.DB) {
 		c.rows[key] += db.RowsAffected
 		if !inTx {
 			c.autocommits++
+			c.outside[key]++
 		}
 	}
 	c.mu.Unlock()
@@ -100,6 +103,7 @@ func (c *Statements) Reset() {
 	defer c.mu.Unlock()
 	clear(c.by)
 	clear(c.rows)
+	clear(c.outside)
 	c.autocommits = 0
 	c.tx0 = c.st.Transactions()
 }
@@ -156,6 +160,9 @@ func (c *Statements) Report(ops int) string {
 		fmt.Fprintf(&b, "  %5.2f  %s", float64(c.by[k])/float64(ops), k)
 		if r := c.rows[k]; r > 0 {
 			fmt.Fprintf(&b, " (%.2f rows)", float64(r)/float64(ops))
+		}
+		if o := c.outside[k]; o > 0 {
+			fmt.Fprintf(&b, " [%.2f outside a transaction]", float64(o)/float64(ops))
 		}
 		b.WriteByte('\n')
 	}
