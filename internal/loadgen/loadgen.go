@@ -159,19 +159,7 @@ func (b *Browser) post(ctx context.Context, path string, v, out any) error {
 	req.Header.Set("X-CSRF-Token", b.csrf)
 	req.Header.Set("Origin", b.origin)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST %s: status %d: %.200s", path, resp.StatusCode, body)
-	}
-	return json.Unmarshal(body, out)
+	return b.send(req, out)
 }
 
 type ceremony struct {
@@ -351,6 +339,11 @@ func (b *Browser) form(ctx context.Context, path string, cl Client, form url.Val
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(cl.ID), url.QueryEscape(cl.Secret))
+	return b.send(req, out)
+}
+
+// send does req and decodes its 200 answer's JSON into out.
+func (b *Browser) send(req *http.Request, out any) error {
 	resp, err := b.c.Do(req)
 	if err != nil {
 		return err
@@ -361,7 +354,7 @@ func (b *Browser) form(ctx context.Context, path string, cl Client, form url.Val
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST %s: status %d: %.200s", path, resp.StatusCode, body)
+		return fmt.Errorf("%s %s: status %d: %.200s", req.Method, req.URL.Path, resp.StatusCode, body)
 	}
 	return json.Unmarshal(body, out)
 }
