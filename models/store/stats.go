@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/sesame-idp/sesame/migrations"
 	"github.com/sesame-idp/sesame/models"
 )
@@ -125,7 +127,9 @@ func (s *Store) rollUpBatch(ctx context.Context) (int, error) {
 	var n int
 	err := s.WithTx(ctx, func(ctx context.Context) error {
 		if s.dialect == migrations.Postgres {
-			if err := s.conn(ctx).Exec("SELECT pg_advisory_xact_lock(?)", rollupLockID).Error; err != nil {
+			// Keyed by schema too: deployments (and tests) sharing a
+			// database in separate schemas do not wait for each other.
+			if err := s.conn(ctx).Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", rollupLockID).Error; err != nil {
 				return mapErr("roll up auth events: lock", err)
 			}
 		}
@@ -247,7 +251,42 @@ func (s *Store) upsertCounters(ctx context.Context, table string, rows []CountRo
 // markActive records active users: a (day, user) row per day and each
 // user's last active day, with has_passkey refreshed ("active users with a
 // passkey" then counts an index range instead of joining credentials).
+// Users deleted since their event are left out (the rows would break the
+// foreign keys, and the deletion removed their activity anyway); on
+// PostgreSQL the others are locked against deletion until the commit.
 func (s *Store) markActive(ctx context.Context, days map[[2]string]time.Time, lastDay map[string]time.Time) error {
+	if len(lastDay) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(lastDay))
+	for u := range lastDay {
+		ids = append(ids, u)
+	}
+	slices.Sort(ids)
+	live := make(map[string]bool, len(ids))
+	for i := 0; i < len(ids); i += sqlBatch {
+		q := s.conn(ctx).Model(&models.User{}).Where("id IN ?", ids[i:min(i+sqlBatch, len(ids))])
+		if s.dialect == migrations.Postgres {
+			q = q.Clauses(clause.Locking{Strength: "KEY SHARE"})
+		}
+		var found []string
+		if err := q.Pluck("id", &found).Error; err != nil {
+			return mapErr("record active user", err)
+		}
+		for _, id := range found {
+			live[id] = true
+		}
+	}
+	for k := range days {
+		if !live[k[1]] {
+			delete(days, k)
+		}
+	}
+	for u := range lastDay {
+		if !live[u] {
+			delete(lastDay, u)
+		}
+	}
 	type dayUser struct {
 		day  time.Time
 		user string
@@ -262,7 +301,7 @@ func (s *Store) markActive(ctx context.Context, days map[[2]string]time.Time, la
 		}
 		return cmp.Compare(a.user, b.user)
 	})
-	for i := 0; i < len(du); i += sqlBatch {
+	for i := 0; i < len(du); i += sqlBatch { // none when every user is gone
 		chunk := du[i:min(i+sqlBatch, len(du))]
 		q := "INSERT INTO user_days (day, user_id) VALUES " + strings.Repeat("(?, ?), ", len(chunk)-1) + "(?, ?) ON CONFLICT (day, user_id) DO NOTHING"
 		args := make([]any, 0, 2*len(chunk))

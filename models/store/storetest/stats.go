@@ -151,6 +151,39 @@ var statsTests = []subtest{
 			}
 		}
 	}},
+	{"DeletedUserDoesNotStallTheAggregator", func(t *testing.T, s *store.Store) {
+		// A user deleted between the sign-in and the aggregation: the
+		// event is counted, the user is not made active again (the
+		// deletion removed that), and the events after it are counted.
+		m := pastMinute()
+		client := newID("client")
+		gone, kept := createUser(t, s), createUser(t, s)
+		for _, u := range []*models.User{gone, kept} {
+			must(t, s.RecordAuthEvent(t.Context(), &models.AuthEvent{ID: newID("event"), At: m, UserID: u.ID, ClientID: client,
+				Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess}))
+		}
+		must(t, s.DeleteUser(t.Context(), gone.ID))
+		rows, err := s.CountAuthEvents(t.Context(), store.CountQuery{From: m, To: m.Add(time.Minute), By: []string{"client_id"}})
+		must(t, err)
+		var got int64
+		for _, r := range rows {
+			if r.ClientID == client {
+				got += r.Total
+			}
+		}
+		if got != 2 {
+			t.Errorf("counted %d sign-ins, want 2", got)
+		}
+		if d := lastDay(t, s, kept.ID); !d.Equal(m.Truncate(24 * time.Hour)) {
+			t.Errorf("the remaining user's last day = %v", d)
+		}
+		if d := lastDay(t, s, gone.ID); !d.IsZero() {
+			t.Errorf("the deleted user is active again (%v)", d)
+		}
+		if n, err := s.RollUpPending(t.Context(), 0); err != nil || n != 0 {
+			t.Errorf("left pending: %d (%v)", n, err)
+		}
+	}},
 	{"ConcurrentEventsAllCounted", func(t *testing.T, s *store.Store) {
 		m := pastMinute()
 		client := newID("client")
