@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/internal/clock"
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -77,7 +78,7 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 	sv := make([]templates.SessionView, 0, len(sessions))
 	for _, s := range sessions {
 		sv = append(sv, templates.SessionView{
-			ID: s.ID, Device: describeUserAgent(s.UserAgent), Since: s.CreatedAt.Format("2 Jan 2006 15:04 MST"),
+			ID: s.ID, Device: httpx.DescribeUserAgent(s.UserAgent), Since: s.CreatedAt.Format("2 Jan 2006 15:04 MST"),
 			LastSeen: s.LastSeenAt.Format("2 Jan 2006 15:04 MST"), Current: s.ID == ls.ID,
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -105,7 +106,7 @@ func (h *Handler) linkForm(c *gin.Context, lookup func(*gin.Context, string) (*m
 		Email:       c.PostForm("email"),
 		BrowserHash: h.sessions.Browser(c.Writer, c.Request),
 		UserAgent:   ua,
-		Device:      describeUserAgent(ua),
+		Device:      httpx.DescribeUserAgent(ua),
 		IP:          c.ClientIP(),
 	}
 	if in != nil {

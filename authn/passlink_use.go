@@ -7,12 +7,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/internal/clock"
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -63,26 +63,9 @@ func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.
 		// Lookup checked the token's shape.
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
-		Device: describeUserAgent(l.RequesterUserAgent), Requested: requestedAgo(l.CreatedAt, clock.Now()),
+		Device: httpx.DescribeUserAgent(l.RequesterUserAgent), Requested: httpx.RequestedAgo(l.CreatedAt, clock.Now()),
 		Error: msg, Name: name, Admin: l.Purpose == models.PasslinkAdmin,
 	})
-}
-
-// requestedAgo says when a request was made, approximately and exactly.
-func requestedAgo(t, now time.Time) string {
-	d := now.Sub(t)
-	var ago string
-	switch {
-	case d < time.Minute:
-		ago = "just now"
-	case d < 2*time.Minute:
-		ago = "1 minute ago"
-	case d < time.Hour:
-		ago = fmt.Sprintf("%d minutes ago", int(d/time.Minute))
-	default:
-		ago = "over an hour ago"
-	}
-	return ago + " (" + t.UTC().Format("15:04 MST") + ")"
 }
 
 // handlePasslinkUse signs in (this browser asked), or approves or denies
@@ -348,7 +331,7 @@ func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) e
 		v.Message = "A wrong code was typed too many times, so the link no longer works."
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkApproved:
 		title = "This sign-in was already approved"
-		v.Message = "Each link works once. Go back to " + describeUserAgent(l.RequesterUserAgent) + ", where it continues."
+		v.Message = "Each link works once. Go back to " + httpx.DescribeUserAgent(l.RequesterUserAgent) + ", where it continues."
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkSuperseded:
 		title = "A newer link was sent"
 		v.Message = "You asked for another link after this one, so only the newest works. Use the link in the latest mail."

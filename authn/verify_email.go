@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -91,7 +92,7 @@ func verifyPage(id string, created bool, notice string) string {
 func (h *Handler) verifyRequest(c *gin.Context) passlink.VerifyRequest {
 	ua := c.Request.UserAgent()
 	return passlink.VerifyRequest{BrowserHash: h.sessions.Browser(c.Writer, c.Request), UserAgent: ua,
-		Device: describeUserAgent(ua), IP: c.ClientIP()}
+		Device: httpx.DescribeUserAgent(ua), IP: c.ClientIP()}
 }
 
 // VerifiedEmailPolicy is the live policy's require_verified_email.

@@ -22,7 +22,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
-			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled}}
+			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
+			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -36,6 +37,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		{Value: clients.GrantAuthorizationCode, Label: "Authorization code", Hint: "people sign in"},
 		{Value: clients.GrantRefreshToken, Label: "Refresh token", Hint: "stay signed in"},
 		{Value: clients.GrantClientCredentials, Label: "Client credentials", Hint: "machine to machine"},
+		{Value: clients.GrantDeviceCode, Label: "Device code", Hint: "TVs and command lines sign in on another screen"},
 	} {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)
@@ -104,7 +106,10 @@ func specFromForm(c *gin.Context) clients.Spec {
 		MinACR:                 c.PostForm("min_acr"),
 		UserVerification:       c.PostForm("user_verification"),
 		AllowedGroups:          c.PostFormArray("allowed_groups"),
-		AccessTokenFormat:      c.PostForm("access_token_format"),
+		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
+
+		BackchannelLogoutSessionRequired: c.PostForm("backchannel_logout_session_required") == "on",
+		AccessTokenFormat:                c.PostForm("access_token_format"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

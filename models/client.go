@@ -55,6 +55,12 @@ type Client struct {
 	// proven their address first, whatever the global policy
 	// (require_verified_email) says (migration 00014).
 	RequireVerifiedEmail bool
+	// BackchannelLogoutURI receives a logout token when a session this
+	// client signed in to ends (OIDC Back-Channel Logout 1.0); "" for none.
+	// BackchannelLogoutSessionRequired: the client needs sid in it
+	// (migration 00016; Sesame always sends sid).
+	BackchannelLogoutURI             string `gorm:"column:backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool
 	// AccessTokenFormat is TokenFormatJWT for RFC 9068 JWT access tokens;
 	// "" or TokenFormatOpaque for opaque ones (a resource asked for with
 	// the resource parameter may still ask for JWTs; migration 00015).

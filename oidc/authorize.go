@@ -186,6 +186,10 @@ func (p *Provider) handleResume(c *gin.Context) {
 			"This sign-in was started in a different browser.", "Go back to the app in the browser where you started and sign in there.")
 		return
 	}
+	if deviceID := deviceInteraction(in); deviceID != "" {
+		p.deviceResume(c, in, deviceID)
+		return
+	}
 	req := c.Request.Clone(ctx)
 	req.Method = http.MethodGet
 	req.URL = &url.URL{Path: PathAuthorize, RawQuery: in.Query}
@@ -406,6 +410,12 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		}
 	}
 	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(txCtx, client.idTokenAlg()), ar, sess)
+	if err == nil {
+		// The session signed in to this client: it hears of the session's
+		// end (back-channel logout, backchannel.go).
+		err = p.st.RecordSessionClient(txCtx, &models.SessionClient{SessionID: ls.ID, ClientID: client.GetID(),
+			UserID: user.ID, CreatedAt: clock.Now(), ExpiresAt: ls.ExpiresAt})
+	}
 	if err != nil {
 		if rerr := p.storage.Rollback(txCtx); rerr != nil {
 			p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)

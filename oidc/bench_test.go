@@ -11,6 +11,7 @@ package oidc_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
@@ -190,6 +192,50 @@ func BenchmarkCORSPreflight(b *testing.B) {
 		b.ResetTimer()
 		for range b.N {
 			do()
+		}
+		b.StopTimer()
+		benchReport(b)
+	})
+}
+
+// BenchmarkBackchannelLogout: a login session that signed in to one client
+// with a back-channel logout URI ends (the revocation and its queued
+// notice, one transaction), then one delivery pass signs the RS256 logout
+// token and POSTs it to the client on loopback (answering 204). Creating
+// the session is not timed.
+func BenchmarkBackchannelLogout(b *testing.B) {
+	servertest.EachDialect(b, func(b *testing.B, db ...servertest.Option) {
+		env := servertest.New(b, append(db, servertest.AllowOutbound("127.0.0.0/8"))...)
+		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		b.Cleanup(recv.Close)
+		id, _ := env.CreateClient(clients.Spec{Name: "Bench app", SkipConsent: true, RedirectURIs: []string{redirectURI}, BackchannelLogoutURI: recv.URL + "/bcl"})
+		u := env.CreateUser("bench-bcl@example.com")
+		ctx := b.Context()
+		bcl := env.Server.Provider().BackchannelLogout()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			ls, _, err := websession.NewLoginSession(websession.Login{UserID: u.ID, AMR: []string{"pop"}, ACR: models.ACRBasic, AuthTime: time.Now()}, time.Hour, "bench", "127.0.0.1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := env.Store.CreateLoginSession(ctx, ls); err != nil {
+				b.Fatal(err)
+			}
+			if err := env.Store.RecordSessionClient(ctx, &models.SessionClient{SessionID: ls.ID, ClientID: id, UserID: u.ID, CreatedAt: time.Now(), ExpiresAt: ls.ExpiresAt}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if err := env.Store.RevokeLoginSession(ctx, ls.ID); err != nil {
+				b.Fatal(err)
+			}
+			if n, err := bcl.DeliverDue(ctx); n != 1 || err != nil {
+				b.Fatalf("delivered %d: %v", n, err)
+			}
 		}
 		b.StopTimer()
 		benchReport(b)

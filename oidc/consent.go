@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -41,6 +42,9 @@ func ResumeURL(interactionID string) string {
 func (p *Provider) MountPages(r gin.IRouter) {
 	r.GET(PathConsent, p.handleConsent)
 	r.POST(PathConsent, p.handleConsentPost)
+	if p.cfg.DeviceGrant {
+		p.mountDevicePages(r)
+	}
 }
 
 // consentStep loads what both consent requests need: the interaction of
@@ -72,22 +76,10 @@ func (p *Provider) handleConsent(c *gin.Context) {
 	}
 	// The form's POST ends, through the resume URL, at the client.
 	allowClientRedirect(c, in, client)
-	// Custom scopes say what they share, in the admin's words.
-	custom, err := p.grantedCustom(c.Request.Context(), requestedScopes(in))
+	scopes, err := p.scopeViews(c.Request.Context(), requestedScopes(in))
 	if err != nil {
 		p.pageFail(c, err)
 		return
-	}
-	var scopes []templates.ScopeView
-	for _, s := range requestedScopes(in) {
-		if v, ok := scopeText[s]; ok {
-			scopes = append(scopes, v)
-		}
-		for _, d := range custom {
-			if d.Name == s {
-				scopes = append(scopes, customScopeView(d))
-			}
-		}
 	}
 	c.Header("Cache-Control", "no-store")
 	if err := p.pages.Consent(c.Writer, http.StatusOK, templates.Page{
@@ -138,6 +130,27 @@ func (p *Provider) handleConsentPost(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, ResumeURL(in.ID))
+}
+
+// scopeViews says in everyday words what scopes share: the built-in ones
+// in ours, custom scopes in the admin's.
+func (p *Provider) scopeViews(ctx context.Context, requested []string) ([]templates.ScopeView, error) {
+	custom, err := p.grantedCustom(ctx, requested)
+	if err != nil {
+		return nil, err
+	}
+	var scopes []templates.ScopeView
+	for _, s := range requested {
+		if v, ok := scopeText[s]; ok {
+			scopes = append(scopes, v)
+		}
+		for _, d := range custom {
+			if d.Name == s {
+				scopes = append(scopes, customScopeView(d))
+			}
+		}
+	}
+	return scopes, nil
 }
 
 // requestedScopes are the parked request's scopes. A row parked by a

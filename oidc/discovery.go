@@ -36,7 +36,7 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"scopes_supported":                                 discoveryScopes(defs),
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query", "form_post"},
-		"grant_types_supported":                            []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                            p.grantTypes,
 		"subject_types_supported":                          []string{"public"},
 		"id_token_signing_alg_values_supported":            p.keys.Algs(),
 		"token_endpoint_auth_methods_supported":            authMethods,
@@ -52,10 +52,14 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"request_uri_parameter_supported":                  false,
 		"authorization_response_iss_parameter_supported":   true,
 		"frontchannel_logout_supported":                    false,
-		"backchannel_logout_supported":                     false,
+		"backchannel_logout_supported":                     true,
+		"backchannel_logout_session_supported":             true,
 		"userinfo_signing_alg_values_supported":            []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")
+	if p.cfg.DeviceGrant {
+		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
+	}
 	return json.Marshal(doc)
 }
 

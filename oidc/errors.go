@@ -111,7 +111,35 @@ func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeReq
 // Retry-After (RFC 6749 §5.2 has no temporarily_unavailable; RFC 9110
 // §15.6.4 lets a client retry a 503), whatever fosite wrapped it in.
 func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err error) {
+	err = p.tokenErrorMeaning(c, err)
+	if p.tokens != nil {
+		p.tokens.TokenRefused(c.Request.PostForm.Get("grant_type"), fosite.ErrorToRFC6749Error(err).ErrorField)
+	}
+	p.writeProtocolError(c, ar, err)
+}
+
+// protocolError is tokenError without the count: the answer of the other
+// JSON endpoints that speak RFC 6749 §5.2 errors (device authorization).
+func (p *Provider) protocolError(c *gin.Context, ar fosite.AccessRequester, err error) {
+	p.writeProtocolError(c, ar, p.tokenErrorMeaning(c, err))
+}
+
+func (p *Provider) writeProtocolError(c *gin.Context, ar fosite.AccessRequester, err error) {
 	ctx := c.Request.Context()
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		p.log.ErrorContext(ctx, "token", "path", httpx.RoutePath(c), "err", err, "debug", rfc.DebugField)
+	}
+	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		c.Header("WWW-Authenticate", `Basic realm="sesame", error="invalid_client"`)
+	}
+	p.fosite.WriteAccessError(ctx, c.Writer, ar, err)
+	c.Abort()
+}
+
+// tokenErrorMeaning maps storage races, outages and fosite's odd answers
+// to client assertions to their OAuth meaning.
+func (p *Provider) tokenErrorMeaning(c *gin.Context, err error) error {
 	switch {
 	case httpx.Outage(c, err):
 		e := fosite.ErrServerError.WithHint("The service is briefly unavailable; retry in a few seconds.").WithWrap(err)
@@ -136,18 +164,7 @@ func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err err
 		// 7523 §3.2), not fosite's invalid_request.
 		err = fosite.ErrInvalidClient.WithHint("The client assertion is not signed by a key registered for this client.").WithWrap(err)
 	}
-	rfc := fosite.ErrorToRFC6749Error(err)
-	if rfc.CodeField >= 500 {
-		p.log.ErrorContext(ctx, "token", "err", err, "debug", rfc.DebugField)
-	}
-	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
-		c.Header("WWW-Authenticate", `Basic realm="sesame", error="invalid_client"`)
-	}
-	if p.tokens != nil {
-		p.tokens.TokenRefused(c.Request.PostForm.Get("grant_type"), rfc.ErrorField)
-	}
-	p.fosite.WriteAccessError(ctx, c.Writer, ar, err)
-	c.Abort()
+	return err
 }
 
 // plainWords says in everyday language why a sign-in request was refused;

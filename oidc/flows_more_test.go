@@ -1172,7 +1172,7 @@ func TestDiscoveryListsOnlyWhatWorks_OIDCDiscovery_3(t *testing.T) {
 			}
 		}
 		for _, gt := range strs("grant_types_supported") {
-			if !slices.Contains([]string{"authorization_code", "refresh_token", "client_credentials"}, gt) {
+			if !slices.Contains([]string{"authorization_code", "refresh_token", "client_credentials", clients.GrantDeviceCode}, gt) {
 				t.Fatalf("grant type %q is listed but not implemented", gt)
 			}
 		}

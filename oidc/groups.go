@@ -74,7 +74,6 @@ func (p *Provider) noAccess(c *gin.Context, ar fosite.AuthorizeRequester, client
 		p.authorizeError(c, ar, fosite.ErrAccessDenied.WithHint("The user is not a member of a group allowed to use this client."))
 		return
 	}
-	c.Header("Cache-Control", "no-store")
 	// The way on: the same request again, asking for a fresh sign-in
 	// (prompt=login), so another account can be used.
 	again := url.Values{}
@@ -82,12 +81,20 @@ func (p *Provider) noAccess(c *gin.Context, ar fosite.AuthorizeRequester, client
 		again[k] = slices.Clone(v)
 	}
 	again.Set("prompt", "login")
+	p.noAccessPage(c, client, u, PathAuthorize+"?"+again.Encode())
+}
+
+// noAccessPage tells a signed-in user plainly that the client is not for
+// them; link signs in with another account.
+func (p *Provider) noAccessPage(c *gin.Context, client *Client, u *models.User, link string) {
+	ctx := c.Request.Context()
+	c.Header("Cache-Control", "no-store")
 	err := p.pages.Error(c.Writer, http.StatusForbidden, templates.Page{Title: "You don't have access to " + client.m.Name, AppName: client.m.Name, AppLogo: client.m.LogoURI},
 		templates.ErrorView{
 			Message:   "You're signed in as " + u.Email + ", but this account isn't allowed to use " + client.m.Name + ".",
 			Hint:      "Ask the administrator of " + client.m.Name + " for access, or sign in with another account.",
 			RequestID: httpx.RequestIDFrom(ctx),
-			Link:      PathAuthorize + "?" + again.Encode(), LinkLabel: "Sign in with another account",
+			Link:      link, LinkLabel: "Sign in with another account",
 		})
 	if err != nil {
 		p.log.ErrorContext(ctx, "render no-access page", "err", err)

@@ -121,6 +121,9 @@ func (p *Provider) handleLogout(c *gin.Context) {
 		p.errorPage(c, http.StatusInternalServerError, "Sign-out failed", "Something went wrong. Please try again.", "")
 		return
 	}
+	// The clients the session signed in to hear of it now rather than at
+	// the next poll (backchannel.go).
+	p.backchannel.Kick()
 	c.Header("Cache-Control", "no-store")
 	if redirect != "" {
 		u, _ := url.Parse(redirect)

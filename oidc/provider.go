@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sesame-idp/sesame/internal/outbox"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
@@ -45,6 +47,12 @@ type Config struct {
 	CacheKey []byte
 	// ClientCacheTTL bounds how stale a replica's view of a client may be.
 	ClientCacheTTL time.Duration
+	// DeviceGrant serves the device authorization grant (device.go);
+	// DeviceCodeTTL and DevicePollInterval are its code lifetime and
+	// minimum poll interval (whole seconds).
+	DeviceGrant        bool
+	DeviceCodeTTL      time.Duration
+	DevicePollInterval time.Duration
 }
 
 // DataStore is the part of the store the provider uses beyond fosite's.
@@ -69,8 +77,13 @@ type DataStore interface {
 	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 	// ListClients feeds the union of the clients' web origins (cors.go).
 	ListClients(ctx context.Context) ([]models.Client, error)
+	// RecordSessionClient and the logout outbox: back-channel logout
+	// (backchannel.go).
+	RecordSessionClient(ctx context.Context, sc *models.SessionClient) error
+	LogoutStore
 	// ListResources feeds the resource indicators (resources.go).
 	ListResources(ctx context.Context) ([]models.Resource, error)
+	DeviceStore
 }
 
 // PolicySource supplies the live global token lifetimes (the global
@@ -100,6 +113,9 @@ type Deps struct {
 	Outbound *http.Client
 	// Tokens counts the token endpoint's answers; nil counts nothing.
 	Tokens TokenObserver
+	// LogoutDelivery tunes the back-channel logout outbox (backchannel.go);
+	// zero values take the defaults.
+	LogoutDelivery outbox.Options
 	// Tracer makes spans of work a request's own spans do not show (a
 	// jwks_uri fetch, whose HTTP request fosite makes without the
 	// request's context); nil traces nothing.
@@ -139,8 +155,14 @@ type Provider struct {
 	// originCache is the union of the clients' web origins (cors.go).
 	originCache originCache
 	tokens      TokenObserver
+	// backchannel delivers logout tokens (backchannel.go).
+	backchannel *BackchannelLogout
 	// clientHits and clientMisses count lookups of the client cache.
 	clientHits, clientMisses atomic.Uint64
+	// grantTypes are the grants the token endpoint serves.
+	grantTypes []string
+	// failures counts wrong user codes (device_pages.go); nil: no limit.
+	failures FailureLimiter
 }
 
 // New builds the provider.
@@ -163,6 +185,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		pages:    deps.Pages,
 		log:      deps.Logger,
 		tokens:   deps.Tokens,
+		failures: deps.AuthFailures,
 		// Client records change rarely; a short TTL bounds how long another
 		// replica serves a stale copy after an update.
 		clients: expirable.NewLRU[string, *Client](1024, nil, cfg.ClientCacheTTL),
@@ -211,7 +234,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		},
 		Signer: signer,
 	}
-	p.fosite = compose.Compose(p.fcfg, p.storage, strategy,
+	factories := []compose.Factory{
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
@@ -220,11 +243,18 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
-	)
+	}
+	p.grantTypes = slices.Clone(baseGrantTypes)
+	if cfg.DeviceGrant {
+		factories = append(factories, p.deviceGrantFactory)
+		p.grantTypes = append(p.grantTypes, clients.GrantDeviceCode)
+	}
+	p.fosite = compose.Compose(p.fcfg, p.storage, strategy, factories...)
 	askHandlersFirst(p.fcfg) // dispatch.go
 	// Client assertions get the clock-skew leeway (skew.go).
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
+	p.backchannel = p.NewBackchannelLogout(deps.Store, deps.Outbound, deps.LogoutDelivery)
 	d, err := p.buildDiscovery(nil)
 	if err != nil {
 		return nil, err
@@ -232,6 +262,10 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.discovery = d
 	return p, nil
 }
+
+// BackchannelLogout is the deliverer of logout tokens; the server runs
+// its Run loop on every replica.
+func (p *Provider) BackchannelLogout() *BackchannelLogout { return p.backchannel }
 
 // Endpoint paths.
 const (
@@ -266,6 +300,9 @@ func (p *Provider) Mount(r gin.IRouter) {
 	r.POST(PathRevoke, p.handleRevoke)
 	r.GET(PathLogout, p.handleLogout)
 	r.POST(PathLogout, p.handleLogout)
+	if p.cfg.DeviceGrant {
+		r.POST(PathDeviceAuthorize, p.handleDeviceAuthorize)
+	}
 	p.mountCORS(r)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -18,45 +19,25 @@ import (
 	"github.com/sesame-idp/sesame/oidc/keys"
 )
 
-// grantTypes are the grants the token endpoint serves (case-sensitive).
-var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+// baseGrantTypes are the grants the token endpoint always serves
+// (case-sensitive); the device grant is added when it is on.
+var baseGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
 
 func (p *Provider) handleToken(c *gin.Context) {
 	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
-	// Parse here: fosite's ParseMultipartForm swallows a body read error of
-	// ParseForm (and reports "empty body"); a body over the limit is 413.
-	// Multipart bodies are left to fosite.
-	if err := c.Request.ParseForm(); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			e := fosite.ErrInvalidRequest.WithHint("The request body is too large.")
-			e.CodeField = http.StatusRequestEntityTooLarge
-			p.tokenError(c, nil, e)
-			return
-		}
-		p.tokenError(c, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be parsed.").WithWrap(err))
-		return
-	}
-	form := c.Request.PostForm
+	form, err := p.tokenForm(c)
 	p.corsForClient(c, false)
-	if err := checkRepeats(form); err != nil {
+	if err != nil {
 		p.tokenError(c, nil, err)
 		return
 	}
 	if form.Get("grant_type") == "refresh_token" {
 		attemptFrom(ctx).refresh = true
 	}
-	// RFC 6749 §2.3: "MUST NOT use more than one authentication method";
-	// fosite would silently prefer one of them.
-	_, _, basic := c.Request.BasicAuth()
-	if n := btoi(basic) + btoi(form.Has("client_secret")) + btoi(form.Has("client_assertion")); n > 1 {
-		p.tokenError(c, nil, fosite.ErrInvalidRequest.WithHint("Use exactly one client authentication method."))
-		return
-	}
 	// fosite answers a grant no handler serves with a bare invalid_request;
 	// RFC 6749 §5.2 calls that unsupported_grant_type.
-	if gt := form.Get("grant_type"); gt != "" && !slices.Contains(grantTypes, gt) {
-		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHint("Supported grant types: authorization_code, refresh_token, client_credentials."))
+	if gt := form.Get("grant_type"); gt != "" && !slices.Contains(p.grantTypes, gt) {
+		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHintf("Supported grant types: %s.", strings.Join(p.grantTypes, ", ")))
 		return
 	}
 	if form.Has("audience") {
@@ -143,6 +124,35 @@ func (p *Provider) handleToken(c *gin.Context) {
 	if p.tokens != nil {
 		p.tokens.TokenIssued(form.Get("grant_type"), client.GetID())
 	}
+}
+
+// tokenForm parses a POST to the token or device authorization endpoint
+// and refuses what RFC 6749 forbids before fosite sees it: repeated
+// parameters and more than one client authentication method. fosite's
+// ParseMultipartForm swallows a body read error of ParseForm (and reports
+// "empty body"), so the body is parsed here; one over the limit is 413.
+// Multipart bodies are left to fosite.
+func (p *Provider) tokenForm(c *gin.Context) (url.Values, error) {
+	if err := c.Request.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			e := fosite.ErrInvalidRequest.WithHint("The request body is too large.")
+			e.CodeField = http.StatusRequestEntityTooLarge
+			return nil, e
+		}
+		return nil, fosite.ErrInvalidRequest.WithHint("The request body could not be parsed.").WithWrap(err)
+	}
+	form := c.Request.PostForm
+	if err := checkRepeats(form); err != nil {
+		return nil, err
+	}
+	// RFC 6749 §2.3: "MUST NOT use more than one authentication method";
+	// fosite would silently prefer one of them.
+	_, _, basic := c.Request.BasicAuth()
+	if n := btoi(basic) + btoi(form.Has("client_secret")) + btoi(form.Has("client_assertion")); n > 1 {
+		return nil, fosite.ErrInvalidRequest.WithHint("Use exactly one client authentication method.")
+	}
+	return form, nil
 }
 
 func (p *Provider) handleIntrospect(c *gin.Context) {

@@ -8,6 +8,7 @@
 package sdk_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,5 +39,22 @@ func TestNestedModules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAdminClientOpenAPIIsCurrent: the Go SDK's admin client is generated
+// from a copy of the admin API's OpenAPI document; it must be the document
+// Sesame serves.
+func TestAdminClientOpenAPIIsCurrent(t *testing.T) {
+	served, err := os.ReadFile("../console/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := os.ReadFile("go/admin/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(served, copied) {
+		t.Fatal("sdk/go/admin/openapi.json differs from console/openapi.json: cp console/openapi.json sdk/go/admin/ && (cd sdk/go && go generate ./admin)")
 	}
 }

@@ -228,6 +228,9 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		ClockSkewLeeway:           cfg.ClockSkewLeeway,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
+		DeviceGrant:               cfg.DeviceGrant,
+		DeviceCodeTTL:             cfg.DeviceCodeTTL,
+		DevicePollInterval:        cfg.DevicePollInterval,
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
 		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer()})
 	if err != nil {
@@ -524,6 +527,7 @@ func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) e
 		return err
 	}
 	go s.keys.Run(jobs)
+	go s.provider.BackchannelLogout().Run(jobs)
 	if s.outbox != nil {
 		go s.outbox.Run(jobs)
 	}

@@ -180,6 +180,8 @@ type ClientSpec struct {
 	Name, LogoURI, JWKSURI                      string
 	AccessTokenTTL, RefreshTokenTTL, IDTokenTTL int // seconds; 0 is the global setting
 	SkipConsent, Disabled                       bool
+	BackchannelLogoutURI                        string
+	BackchannelLogoutSessionRequired            bool
 }
 
 // ConsoleClientForm renders "register a client".

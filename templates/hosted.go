@@ -349,3 +349,46 @@ type VerifyEmailView struct {
 func (r *Renderer) VerifyEmail(w http.ResponseWriter, status int, p Page, v VerifyEmailView) error {
 	return r.render(w, status, "verify_email", p, v)
 }
+
+// DeviceView is the data of the device page (/device), where a person
+// types the code a device (TV, CLI) shows (RFC 8628 §3.3).
+type DeviceView struct {
+	CSRF string
+	// Code is the code to show in the field: the one typed, or the one
+	// from verification_uri_complete.
+	Code string
+	// Prefilled: the code came with the link (a QR code); the person is
+	// asked to check it against the device's.
+	Prefilled bool
+	Error     string
+}
+
+// Device renders the device page.
+func (r *Renderer) Device(w http.ResponseWriter, status int, p Page, v DeviceView) error {
+	return r.render(w, status, "device", p, v)
+}
+
+// DeviceConfirmView is the data of the device confirmation page: which
+// app, on which device, asks for what.
+type DeviceConfirmView struct {
+	Interaction string
+	CSRF        string
+	UserEmail   string
+	// Device describes the asking device ("Go program on Linux"),
+	// Requested says when it asked and IP from where.
+	Device, Requested, IP string
+	Scopes                []ScopeView
+}
+
+// DeviceConfirm renders the device confirmation page.
+func (r *Renderer) DeviceConfirm(w http.ResponseWriter, status int, p Page, v DeviceConfirmView) error {
+	return r.render(w, status, "device_confirm", p, v)
+}
+
+// DeviceDoneView is the data of the page after a device decision.
+type DeviceDoneView struct{ Approved bool }
+
+// DeviceDone renders the page after a device was approved or denied.
+func (r *Renderer) DeviceDone(w http.ResponseWriter, status int, p Page, v DeviceDoneView) error {
+	return r.render(w, status, "device_done", p, v)
+}

@@ -46,6 +46,8 @@ type clientFlags struct {
 	uv             string
 	webOrigins     []string
 	allowedGroups  []string
+	bcLogoutURI    string
+	bcLogoutSID    bool
 	tokenFormat    string
 }
 
@@ -54,7 +56,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	// StringArray, not StringSlice: a URI may contain a comma.
 	fs.StringArrayVar(&f.redirectURIs, "redirect-uri", nil, "redirect URI (repeatable): https, http on localhost/127.0.0.1/[::1], or a private-use scheme like com.example.app:/cb")
 	fs.StringArrayVar(&f.postLogoutURIs, "post-logout-redirect-uri", nil, "post-logout redirect URI (repeatable)")
-	fs.StringSliceVar(&f.grantTypes, "grant-type", nil, "grant type (repeatable): authorization_code, refresh_token, client_credentials (default authorization_code,refresh_token)")
+	fs.StringSliceVar(&f.grantTypes, "grant-type", nil, "grant type (repeatable): authorization_code, refresh_token, client_credentials, device_code (RFC 8628; default authorization_code,refresh_token)")
 	fs.StringSliceVar(&f.responseTypes, "response-type", nil, "response type (repeatable): code (default with authorization_code)")
 	fs.StringSliceVar(&f.scopes, "scope", nil, "allowed scope (repeatable): openid, profile, email, offline_access (default all)")
 	fs.BoolVar(&f.public, "public", false, "public client (SPA or native app): no secret, PKCE required")
@@ -74,6 +76,8 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
+	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
+	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
@@ -84,7 +88,7 @@ var specFlags = []string{
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
-	"allowed-web-origin", "allowed-group", "access-token-format",
+	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -107,7 +111,14 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "redirect-uri", &s.RedirectURIs, f.redirectURIs)
 	setChanged(fs, "post-logout-redirect-uri", &s.PostLogoutRedirectURIs, f.postLogoutURIs)
 	if changed("grant-type") {
-		s.GrantTypes = f.grantTypes
+		s.GrantTypes = make([]string, 0, len(f.grantTypes))
+		for _, g := range f.grantTypes {
+			// The device grant's name is a URN; "device_code" says the same.
+			if g == "device_code" {
+				g = clients.GrantDeviceCode
+			}
+			s.GrantTypes = append(s.GrantTypes, g)
+		}
 		if !changed("response-type") {
 			s.ResponseTypes = nil
 		}
@@ -162,6 +173,11 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
+	setChanged(fs, "backchannel-logout-uri", &s.BackchannelLogoutURI, f.bcLogoutURI)
+	setChanged(fs, "backchannel-logout-session-required", &s.BackchannelLogoutSessionRequired, f.bcLogoutSID)
+	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
+		s.BackchannelLogoutSessionRequired = false
+	}
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
 	return nil
 }
@@ -399,6 +415,10 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	}
 	if s.UserVerification != "" {
 		row("user_verification:", s.UserVerification)
+	}
+	if s.BackchannelLogoutURI != "" {
+		row("backchannel_logout_uri:", s.BackchannelLogoutURI)
+		row("backchannel_logout_session_required:", yesNo(s.BackchannelLogoutSessionRequired))
 	}
 	row("access_token_format:", s.AccessTokenFormat)
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))

@@ -151,6 +151,14 @@ func TestClientVariants(t *testing.T) {
 		t.Fatalf("client_credentials client: %+v", cc)
 	}
 
+	// The device grant (RFC 8628) by its short name: a public CLI with
+	// refresh tokens and no redirect URI.
+	dev := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json", "--name", "Acme CLI", "--public",
+		"--grant-type", "device_code", "--grant-type", "refresh_token")))
+	if !reflect.DeepEqual(dev.GrantTypes, []string{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token"}) || len(dev.ResponseTypes) != 0 || dev.ClientSecret != "" {
+		t.Fatalf("device client: %+v", dev)
+	}
+
 	// A public client turned confidential needs a new secret.
 	r := withSecret(t, dir, "client", "update", pub.ClientID, "--public=false")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--rotate-secret") {

@@ -86,6 +86,13 @@ func signIn(env *servertest.Env, b *http.Client, u *models.User) {
 // and returns the tokens.
 func userTokens(t *testing.T, env *servertest.Env, u *models.User, clientID, secret, redirect string, scopes ...string) *oauth2.Token {
 	t.Helper()
+	return userTokensFor(t, env, u, clientID, secret, redirect, "", scopes...)
+}
+
+// userTokensFor is userTokens with a resource indicator (RFC 8707; ""
+// for none).
+func userTokensFor(t *testing.T, env *servertest.Env, u *models.User, clientID, secret, redirect, resource string, scopes ...string) *oauth2.Token {
+	t.Helper()
 	ctx := context.Background()
 	provider, err := oidc.NewProvider(ctx, env.Issuer)
 	if err != nil {
@@ -95,7 +102,11 @@ func userTokens(t *testing.T, env *servertest.Env, u *models.User, clientID, sec
 	b := env.Browser()
 	signIn(env, b, u)
 	verifier, state := oauth2.GenerateVerifier(), rand.Text()
-	resp, err := b.Get(conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)))
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if resource != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("resource", resource))
+	}
+	resp, err := b.Get(conf.AuthCodeURL(state, opts...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,17 @@ type Config struct {
 	// InteractionTTL is how long a user has to finish a login or consent
 	// screen.
 	InteractionTTL time.Duration `yaml:"interaction_ttl" env:"SESAME_INTERACTION_TTL" flag:"interaction-ttl" usage:"time allowed to complete a login or consent interaction (1m to 1h)"`
+	// DeviceGrant serves the device authorization grant (RFC 8628:
+	// /oauth2/device/authorize, the /device page) to the clients
+	// registered for it; off, those endpoints are 404 and discovery does
+	// not name them.
+	DeviceGrant bool `yaml:"device_grant" env:"SESAME_DEVICE_GRANT" flag:"device-grant" usage:"serve the device authorization grant (RFC 8628) to clients registered for it"`
+	// DeviceCodeTTL is how long a device code and its user code live: the
+	// person has this long to type the code and approve.
+	DeviceCodeTTL time.Duration `yaml:"device_code_ttl" env:"SESAME_DEVICE_CODE_TTL" flag:"device-code-ttl" usage:"device and user code lifetime (1m to 30m)"`
+	// DevicePollInterval is the least time between a device's polls of the
+	// token endpoint; faster polls get slow_down (RFC 8628 §3.5).
+	DevicePollInterval time.Duration `yaml:"device_poll_interval" env:"SESAME_DEVICE_POLL_INTERVAL" flag:"device-poll-interval" usage:"minimum time between a device's token polls, whole seconds (1s to 60s)"`
 	// KeyRotationPeriod is how often signing keys are rotated; 0 disables
 	// automatic rotation.
 	KeyRotationPeriod time.Duration `yaml:"key_rotation_period" env:"SESAME_KEY_ROTATION_PERIOD" flag:"key-rotation-period" usage:"signing key rotation period; 0 disables automatic rotation, otherwise at least 1h"`
@@ -248,6 +259,9 @@ func Default() Config {
 		AuthCodeTTL:               2 * time.Minute,
 		LoginSessionTTL:           336 * time.Hour,
 		InteractionTTL:            10 * time.Minute,
+		DeviceGrant:               true,
+		DeviceCodeTTL:             10 * time.Minute,
+		DevicePollInterval:        5 * time.Second,
 		KeyRotationPeriod:         720 * time.Hour,
 		ShutdownTimeout:           15 * time.Second,
 		ShutdownDrainDelay:        5 * time.Second,

@@ -63,6 +63,10 @@ func (c Config) Validate() error {
 		outside("auth-code-ttl", c.AuthCodeTTL, 10*time.Second, 10*time.Minute),
 		outside("login-session-ttl", c.LoginSessionTTL, 5*time.Minute, 8760*time.Hour),
 		outside("interaction-ttl", c.InteractionTTL, time.Minute, time.Hour),
+		// RFC 8628 §6.1: user codes are short, so they must not live long.
+		outside("device-code-ttl", c.DeviceCodeTTL, time.Minute, 30*time.Minute),
+		outside("device-poll-interval", c.DevicePollInterval, time.Second, time.Minute),
+		{c.DevicePollInterval%time.Second != 0, fmt.Sprintf("device-poll-interval: must be whole seconds (got %s)", short(c.DevicePollInterval))},
 		// Rotating more often than hourly would outpace clients' JWKS caches.
 		{c.KeyRotationPeriod < 0 || (c.KeyRotationPeriod > 0 && c.KeyRotationPeriod < time.Hour), fmt.Sprintf("key-rotation-period: must be 0 (disabled) or at least 1h (got %s)", short(c.KeyRotationPeriod))},
 		{c.ShutdownTimeout < 0, fmt.Sprintf("shutdown-timeout: must not be negative (got %s)", short(c.ShutdownTimeout))},

@@ -84,10 +84,13 @@ func (s *Store) sweepExpired(ctx context.Context, grace time.Duration, batch int
 		{"sweep jtis", "used_jtis", "jti_hash", "expires_at < ?", now},
 		{"sweep webauthn ceremonies", "webauthn_ceremonies", "id", "expires_at < ?", cut},
 		{"sweep interactions", "interactions", "id", "expires_at < ?", cut},
+		{"sweep device codes", "device_codes", "id", "expires_at < ?", cut},
 		{"sweep login sessions", "login_sessions", "id", "expires_at < ?", cut},
 		{"sweep passlinks", "passlinks", "id", "expires_at < ?", cut},
 		{"sweep signing keys", "signing_keys", "kid", "state = 'retired' AND expires_at < ?", now},
 		{"sweep rate limits", "rate_limits", "key_hash, window_start", "expires_at < ?", now},
+		{"sweep session clients", "session_clients", "session_id, client_id", "expires_at < ?", cut},
+		{"sweep logout outbox", "logout_outbox", "id", "status IN ('sent', 'failed') AND created_at < ?", now.Add(-LogoutRetention)},
 		{"sweep mail outbox", "mail_outbox", "id", "status IN ('sent', 'failed') AND created_at < ?", now.Add(-MailRetention)},
 		// Statistics rollups: each grain is kept as long as the dashboard
 		// ranges that read it need (console/stats.go: 1 h reads minutes,

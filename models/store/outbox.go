@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,12 +35,9 @@ func (s *Store) GetMail(ctx context.Context, id string) (*models.OutboxMail, err
 // now and that no worker holds a live lease on, oldest due first. They are
 // candidates only: a worker must win ClaimMail before sending one.
 func (s *Store) DueMails(ctx context.Context, now time.Time, limit int) ([]models.OutboxMail, error) {
-	now = dbTime(now)
 	var out []models.OutboxMail
-	err := s.conn(ctx).
-		Where("status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", models.MailPending, now, now).
-		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
-	return out, mapErr("list due mails", err)
+	err := s.dueRows(ctx, "list due mails", &out, now, limit)
+	return out, err
 }
 
 // ClaimMail takes a lease on a due mail until lease: one conditional
@@ -47,17 +45,7 @@ func (s *Store) DueMails(ctx context.Context, now time.Time, limit int) ([]model
 // others get ErrConsumed. The lease value is the winner's fencing token for
 // MarkMailSent and RetryMail.
 func (s *Store) ClaimMail(ctx context.Context, id string, now, lease time.Time) error {
-	now = dbTime(now)
-	res := s.conn(ctx).Model(&models.OutboxMail{}).
-		Where("id = ? AND status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", id, models.MailPending, now, now).
-		Update("locked_until", dbTime(lease))
-	if res.Error != nil {
-		return mapErr("claim mail", res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("claim mail: %w", models.ErrConsumed)
-	}
-	return nil
+	return s.claimRow(ctx, "claim mail", &models.OutboxMail{}, id, now, lease)
 }
 
 // MarkMailSent records a delivery by the holder of lease: status sent, one
@@ -65,18 +53,7 @@ func (s *Store) ClaimMail(ctx context.Context, id string, now, lease time.Time) 
 // sign-in link) cleared. ErrConsumed means the lease was lost to another
 // worker (this one overran it).
 func (s *Store) MarkMailSent(ctx context.Context, id string, lease, at time.Time) error {
-	res := s.conn(ctx).Model(&models.OutboxMail{}).
-		Where("id = ? AND status = ? AND locked_until = ?", id, models.MailPending, dbTime(lease)).
-		Updates(map[string]any{
-			"status":       models.MailSent,
-			"attempts":     gorm.Expr("attempts + 1"),
-			"sent_at":      dbTime(at),
-			"locked_until": nil,
-			"last_error":   "",
-			"text_body":    "",
-			"html_body":    "",
-		})
-	return leaseHeld("mark mail sent", res.Error, res.RowsAffected)
+	return s.finishRow(ctx, "mark mail sent", &models.OutboxMail{}, id, lease, sentSet(at, map[string]any{"text_body": "", "html_body": ""}))
 }
 
 // RetryMail records a failed attempt by the holder of lease: one more
@@ -84,6 +61,67 @@ func (s *Store) MarkMailSent(ctx context.Context, id string, lease, at time.Time
 // released) or, when failed is set, status failed with the bodies cleared.
 // ErrConsumed means the lease was lost to another worker.
 func (s *Store) RetryMail(ctx context.Context, id string, lease, next time.Time, lastErr string, failed bool) error {
+	return s.finishRow(ctx, "retry mail", &models.OutboxMail{}, id, lease,
+		retrySet(next, lastErr, failed, map[string]any{"text_body": "", "html_body": ""}))
+}
+
+// The lease protocol of an outbox table (mail_outbox, logout_outbox): rows
+// with status, attempts, next_attempt_at, last_error, locked_until and
+// sent_at, worked by internal/outbox.
+
+// dueRows lists into dest up to limit pending rows of dest's table whose
+// next attempt is due at now and that no worker holds a live lease on,
+// oldest due first. They are candidates only: a worker must win the claim.
+func (s *Store) dueRows(ctx context.Context, op string, dest any, now time.Time, limit int) error {
+	now = dbTime(now)
+	err := s.conn(ctx).
+		Where("status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", models.MailPending, now, now).
+		Order("next_attempt_at, id").Limit(limit).Find(dest).Error
+	return mapErr(op, err)
+}
+
+// claimRow takes a lease on a due row until lease: one conditional update,
+// so of several workers (on any replica) exactly one wins; the others get
+// ErrConsumed.
+func (s *Store) claimRow(ctx context.Context, op string, model any, id string, now, lease time.Time) error {
+	now = dbTime(now)
+	res := s.conn(ctx).Model(model).
+		Where("id = ? AND status = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", id, models.MailPending, now, now).
+		Update("locked_until", dbTime(lease))
+	if res.Error != nil {
+		return mapErr(op, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("%s: %w", op, models.ErrConsumed)
+	}
+	return nil
+}
+
+// finishRow applies set to a pending row whose lease is still lease (the
+// fencing token); ErrConsumed means the lease was lost to another worker.
+func (s *Store) finishRow(ctx context.Context, op string, model any, id string, lease time.Time, set map[string]any) error {
+	res := s.conn(ctx).Model(model).
+		Where("id = ? AND status = ? AND locked_until = ?", id, models.MailPending, dbTime(lease)).
+		Updates(set)
+	return leaseHeld(op, res.Error, res.RowsAffected)
+}
+
+// sentSet records a delivery at at, plus clear (columns to blank).
+func sentSet(at time.Time, clear map[string]any) map[string]any {
+	set := map[string]any{
+		"status":       models.MailSent,
+		"attempts":     gorm.Expr("attempts + 1"),
+		"sent_at":      dbTime(at),
+		"locked_until": nil,
+		"last_error":   "",
+	}
+	maps.Copy(set, clear)
+	return set
+}
+
+// retrySet records a failed attempt: the next one at next, or, when
+// failed, status failed with clear applied.
+func retrySet(next time.Time, lastErr string, failed bool, clear map[string]any) map[string]any {
 	set := map[string]any{
 		"attempts":        gorm.Expr("attempts + 1"),
 		"next_attempt_at": dbTime(next),
@@ -92,13 +130,9 @@ func (s *Store) RetryMail(ctx context.Context, id string, lease, next time.Time,
 	}
 	if failed {
 		set["status"] = models.MailFailed
-		set["text_body"] = ""
-		set["html_body"] = ""
+		maps.Copy(set, clear)
 	}
-	res := s.conn(ctx).Model(&models.OutboxMail{}).
-		Where("id = ? AND status = ? AND locked_until = ?", id, models.MailPending, dbTime(lease)).
-		Updates(set)
-	return leaseHeld("retry mail", res.Error, res.RowsAffected)
+	return set
 }
 
 // CountMails counts outbox mails in a status (e.g. the pending backlog, for

@@ -53,13 +53,11 @@ func (s *Store) ChangeUserPassword(ctx context.Context, userID, hash, keepSessio
 		if err := s.SetUserPassword(ctx, userID, hash); err != nil {
 			return err
 		}
-		err := s.conn(ctx).Model(&models.LoginSession{}).
-			Where("user_id = ? AND id <> ? AND revoked_at IS NULL", userID, keepSessionID).
-			Update("revoked_at", Now()).Error
-		if err != nil {
-			return mapErr("change user password: revoke other sessions", err)
+		if _, err := s.endSessions(ctx, "change user password: revoke other sessions",
+			"user_id = ? AND id <> ? AND revoked_at IS NULL", userID, keepSessionID); err != nil {
+			return err
 		}
-		err = s.conn(ctx).Where("subject = ? AND session_id <> ? AND kind IN ?", userID, keepSessionID,
+		err := s.conn(ctx).Where("subject = ? AND session_id <> ? AND kind IN ?", userID, keepSessionID,
 			[]string{models.KindAccessToken, models.KindRefreshToken}).Delete(&models.OAuth2Request{}).Error
 		if err != nil {
 			return fmt.Errorf("change user password: %w", mapErr("revoke other tokens", err))

@@ -41,10 +41,14 @@ func (s *Store) ListUserLoginSessions(ctx context.Context, userID string) ([]mod
 	return out, mapErr("list login sessions", err)
 }
 
-// RevokeLoginSession ends a session and deletes the tokens issued from it.
+// RevokeLoginSession ends a session and deletes the tokens issued from it;
+// the clients it signed in to get a logout notice (endSessions).
 func (s *Store) RevokeLoginSession(ctx context.Context, id string) error {
 	return s.WithTx(ctx, func(ctx context.Context) error {
-		res := s.conn(ctx).Model(&models.LoginSession{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", Now())
+		res, err := s.endSessions(ctx, "revoke login session", "id = ? AND revoked_at IS NULL", id)
+		if err != nil {
+			return err
+		}
 		if err := affected("revoke login session", res); err != nil {
 			return err
 		}
@@ -53,12 +57,11 @@ func (s *Store) RevokeLoginSession(ctx context.Context, id string) error {
 }
 
 // RevokeUserLoginSessions ends every session of a user and deletes all the
-// user's tokens.
+// user's tokens; the sessions' clients get logout notices (endSessions).
 func (s *Store) RevokeUserLoginSessions(ctx context.Context, userID string) error {
 	return s.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.conn(ctx).Model(&models.LoginSession{}).Where("user_id = ? AND revoked_at IS NULL", userID).
-			Update("revoked_at", Now()).Error; err != nil {
-			return mapErr("revoke user login sessions", err)
+		if _, err := s.endSessions(ctx, "revoke user login sessions", "user_id = ? AND revoked_at IS NULL", userID); err != nil {
+			return err
 		}
 		err := s.conn(ctx).Where("subject = ? AND kind IN ?", userID,
 			[]string{models.KindAccessToken, models.KindRefreshToken}).Delete(&models.OAuth2Request{}).Error

@@ -210,7 +210,10 @@ func ToSpec(c *models.Client) Spec {
 		AllowedGroups:           list(c.AllowedGroups),
 		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
-		AccessTokenFormat:       cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		BackchannelLogoutURI:    c.BackchannelLogoutURI,
+
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		AccessTokenFormat:                cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
 	}
 }
 
@@ -247,6 +250,8 @@ func apply(c *models.Client, s Spec) {
 	c.UserVerification = s.UserVerification
 	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
+	c.BackchannelLogoutURI = s.BackchannelLogoutURI
+	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
 	c.AccessTokenFormat = s.AccessTokenFormat
 }
 

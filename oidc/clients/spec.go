@@ -19,6 +19,9 @@ const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
+	// GrantDeviceCode is the device authorization grant (RFC 8628): TVs,
+	// CLIs and kiosks sign people in on another screen.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 
 	ResponseTypeCode = "code"
 
@@ -58,7 +61,7 @@ const (
 )
 
 var (
-	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
 	responseTypes = []string{ResponseTypeCode}
 	scopes        = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
 	// userScopes are the scopes a client may register beyond the defaults.
@@ -116,6 +119,13 @@ type Spec struct {
 	// RequireVerifiedEmail: everyone who signs in to this client proves
 	// their address first, whatever the global require_verified_email.
 	RequireVerifiedEmail bool `json:"require_verified_email"`
+	// BackchannelLogoutURI receives a signed logout token when a session
+	// that signed in to this client ends (OIDC Back-Channel Logout 1.0):
+	// an https URL, or http on a loopback host; "" for none.
+	BackchannelLogoutURI string `json:"backchannel_logout_uri"`
+	// BackchannelLogoutSessionRequired: the client needs the sid claim in
+	// its logout tokens (Sesame always sends it).
+	BackchannelLogoutSessionRequired bool `json:"backchannel_logout_session_required"`
 	// AccessTokenFormat is how this client's access tokens are issued:
 	// "opaque" (the default; only introspection describes them) or "jwt"
 	// (RFC 9068, verifiable against the JWKS). A resource named in the
@@ -189,6 +199,7 @@ func (s *Spec) Normalize() {
 	s.LogoURI = strings.TrimSpace(s.LogoURI)
 	s.MinACR = strings.TrimSpace(s.MinACR)
 	s.UserVerification = strings.TrimSpace(s.UserVerification)
+	s.BackchannelLogoutURI = strings.TrimSpace(s.BackchannelLogoutURI)
 	s.AccessTokenFormat = strings.TrimSpace(s.AccessTokenFormat)
 	if s.AccessTokenFormat == "" {
 		s.AccessTokenFormat = models.TokenFormatOpaque
@@ -260,10 +271,11 @@ func (s Spec) Validate() error {
 		add(invalid("grant_types", "at least one is required"))
 	}
 	authCode := slices.Contains(s.GrantTypes, GrantAuthorizationCode)
-	if slices.Contains(s.GrantTypes, GrantRefreshToken) && !authCode {
-		// Refresh tokens are only issued from a code exchange here
+	signsIn := authCode || slices.Contains(s.GrantTypes, GrantDeviceCode)
+	if slices.Contains(s.GrantTypes, GrantRefreshToken) && !signsIn {
+		// Refresh tokens are only issued where a user signs in here
 		// (client_credentials gets none, RFC 6749 §4.4.3).
-		add(invalid("grant_types", "refresh_token needs authorization_code"))
+		add(invalid("grant_types", "refresh_token needs authorization_code or the device grant"))
 	}
 
 	if bad := notIn(s.ResponseTypes, responseTypes); bad != "" {
@@ -310,8 +322,8 @@ func (s Spec) Validate() error {
 			add(invalid("allowed_groups", "%q: %s", g, msg))
 		}
 	}
-	if len(s.AllowedGroups) > 0 && !slices.Contains(s.GrantTypes, GrantAuthorizationCode) {
-		add(invalid("allowed_groups", "only limits clients that sign users in (the authorization_code grant)"))
+	if len(s.AllowedGroups) > 0 && !signsIn {
+		add(invalid("allowed_groups", "only limits clients that sign users in (the authorization_code or device grant)"))
 	}
 	if slices.Contains(s.Scopes, ScopeIntrospect) && s.Public {
 		add(invalid("scopes", "%s is only for confidential clients (resource servers that authenticate)", ScopeIntrospect))
@@ -399,6 +411,16 @@ func (s Spec) Validate() error {
 		if msg := OriginProblem(o); msg != "" {
 			add(invalid("allowed_web_origins", "%q %s", o, msg))
 		}
+	}
+	if s.BackchannelLogoutURI != "" {
+		if msg := logoutURIProblem(s.BackchannelLogoutURI); msg != "" {
+			add(invalid("backchannel_logout_uri", "%q %s", s.BackchannelLogoutURI, msg))
+		} else if !authCode {
+			add(invalid("backchannel_logout_uri", "only for clients that sign users in (the authorization_code grant)"))
+		}
+	}
+	if s.BackchannelLogoutSessionRequired && s.BackchannelLogoutURI == "" {
+		add(invalid("backchannel_logout_session_required", "needs a backchannel_logout_uri"))
 	}
 	if s.UserVerification != "" && !slices.Contains(UserVerifications, s.UserVerification) {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))
@@ -517,6 +539,34 @@ func logoURIProblem(raw string) string {
 
 func isLoopback(host string) bool {
 	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+}
+
+// logoutURIProblem says why raw cannot be a logout URI (back- or
+// front-channel), or "": absolute, https (http only on a loopback host, for
+// development), no fragment (OIDC Back-Channel Logout 1.0 §2.2, Front-
+// Channel Logout 1.0 §2), no user info. Where it may point is checked
+// again at delivery: the outbound client refuses internal addresses.
+func logoutURIProblem(raw string) string {
+	if len(raw) > maxURILen {
+		return fmt.Sprintf("is longer than %d characters", maxURILen)
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "must not contain spaces or control characters"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "must be an absolute https URL"
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return "must use https (http is allowed only for localhost, 127.0.0.1 or [::1])"
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return "must not contain a fragment"
+	}
+	if u.User != nil {
+		return "must not contain user info"
+	}
+	return ""
 }
 
 func jwksURIProblem(raw string) string {

@@ -105,6 +105,20 @@ func TestValidate(t *testing.T) {
 			s.ResponseTypes = []string{"code"}
 		}, field: "response_types"},
 		{name: "refresh without code refused", mod: func(s *Spec) { s.GrantTypes = []string{"refresh_token"} }, field: "grant_types"},
+		// RFC 8628: a device needs no redirect URI, may be public and may
+		// hold refresh tokens and allowed groups.
+		{name: "public device client with refresh, no redirect", mod: func(s *Spec) {
+			s.Public = true
+			s.TokenEndpointAuthMethod = "none"
+			s.GrantTypes = []string{GrantDeviceCode, "refresh_token"}
+			s.ResponseTypes = nil
+			s.RedirectURIs = nil
+			s.AllowedGroups = []string{"staff"}
+		}},
+		{name: "response type with device grant only refused", mod: func(s *Spec) {
+			s.GrantTypes = []string{GrantDeviceCode}
+			s.ResponseTypes = []string{"code"}
+		}, field: "response_types"},
 		{name: "client credentials only, no redirect", mod: func(s *Spec) {
 			s.GrantTypes = []string{"client_credentials"}
 			s.RedirectURIs = nil
@@ -167,6 +181,21 @@ func TestValidate(t *testing.T) {
 		{name: "EdDSA", mod: func(s *Spec) { s.IDTokenSignedAlg = "EdDSA" }},
 		{name: "alg none refused", mod: func(s *Spec) { s.IDTokenSignedAlg = "none" }, field: "id_token_signed_response_alg"},
 		{name: "HS256 refused", mod: func(s *Spec) { s.IDTokenSignedAlg = "HS256" }, field: "id_token_signed_response_alg"},
+		{name: "backchannel logout uri", mod: func(s *Spec) {
+			s.BackchannelLogoutURI = "https://app.example.com/logout?x=1"
+			s.BackchannelLogoutSessionRequired = true
+		}},
+		{name: "backchannel logout on loopback http", mod: func(s *Spec) { s.BackchannelLogoutURI = "http://127.0.0.1:9000/bcl" }},
+		{name: "backchannel logout http elsewhere refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "http://app.example.com/bcl" }, field: "backchannel_logout_uri", msg: "https"},
+		{name: "backchannel logout fragment refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "https://app.example.com/bcl#x" }, field: "backchannel_logout_uri", msg: "fragment"},
+		{name: "backchannel logout relative refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "/bcl" }, field: "backchannel_logout_uri", msg: "absolute"},
+		{name: "backchannel logout javascript refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "javascript:alert(1)" }, field: "backchannel_logout_uri"},
+		{name: "backchannel logout userinfo refused", mod: func(s *Spec) { s.BackchannelLogoutURI = "https://u:p@app.example.com/bcl" }, field: "backchannel_logout_uri", msg: "user info"},
+		{name: "backchannel logout without sign-in refused", mod: func(s *Spec) {
+			s.GrantTypes, s.ResponseTypes, s.RedirectURIs = []string{"client_credentials"}, nil, nil
+			s.BackchannelLogoutURI = "https://app.example.com/bcl"
+		}, field: "backchannel_logout_uri", msg: "authorization_code"},
+		{name: "session required without uri refused", mod: func(s *Spec) { s.BackchannelLogoutSessionRequired = true }, field: "backchannel_logout_session_required"},
 		{name: "one login method", mod: func(s *Spec) { s.AllowedLoginMethods = []string{"passkey"} }},
 		{name: "unknown login method", mod: func(s *Spec) { s.AllowedLoginMethods = []string{"password"} }, field: "allowed_login_methods"},
 	}

@@ -116,37 +116,17 @@ var outboxTests = []subtest{
 		for range mails {
 			ours[enqueueMail(t, s).ID] = true
 		}
-		var mu sync.Mutex
-		claims := map[string]int{}
-		errs := race(workers, func() error {
-			due, err := s.DueMails(t.Context(), now, 1000)
-			if err != nil {
-				return err
+		due := func() ([]string, error) {
+			ms, err := s.DueMails(t.Context(), now, 1000)
+			ids := make([]string, len(ms))
+			for i, m := range ms {
+				ids[i] = m.ID
 			}
-			for _, m := range due {
-				if !ours[m.ID] {
-					continue
-				}
-				err := s.ClaimMail(t.Context(), m.ID, now, now.Add(2*time.Minute))
-				switch {
-				case err == nil:
-					mu.Lock()
-					claims[m.ID]++
-					mu.Unlock()
-				case !errors.Is(err, models.ErrConsumed):
-					return err
-				}
-			}
-			return nil
+			return ids, err
+		}
+		claimEachOnce(t, workers, ours, due, func(id string) error {
+			return s.ClaimMail(t.Context(), id, now, now.Add(2*time.Minute))
 		})
-		for _, err := range errs {
-			must(t, err)
-		}
-		for id := range ours {
-			if claims[id] != 1 {
-				t.Errorf("mail %s claimed %d times, want 1", id, claims[id])
-			}
-		}
 		// A claimed mail cannot be claimed again while the lease lives.
 		for id := range ours {
 			wantErr(t, "claim leased mail", s.ClaimMail(t.Context(), id, now.Add(time.Minute), now.Add(3*time.Minute)), models.ErrConsumed)
@@ -290,4 +270,41 @@ var outboxTests = []subtest{
 			wantErr(t, "pending or recent mail", err, nil)
 		}
 	}},
+}
+
+// claimEachOnce races workers that each list the due rows and claim every
+// one of ours, and checks that each of ours was claimed exactly once (the
+// lease protocol of every outbox table).
+func claimEachOnce(t *testing.T, workers int, ours map[string]bool, due func() ([]string, error), claim func(id string) error) {
+	t.Helper()
+	var mu sync.Mutex
+	claims := map[string]int{}
+	errs := race(workers, func() error {
+		ids, err := due()
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if !ours[id] {
+				continue
+			}
+			switch err := claim(id); {
+			case err == nil:
+				mu.Lock()
+				claims[id]++
+				mu.Unlock()
+			case !errors.Is(err, models.ErrConsumed):
+				return err
+			}
+		}
+		return nil
+	})
+	for _, err := range errs {
+		must(t, err)
+	}
+	for id := range ours {
+		if claims[id] != 1 {
+			t.Errorf("row %s claimed %d times, want 1", id, claims[id])
+		}
+	}
 }

@@ -35,6 +35,7 @@ var AllModels = []any{
 	&models.SigningKey{},
 	&models.LoginSession{},
 	&models.Interaction{},
+	&models.DeviceCode{},
 	&models.Consent{},
 	&models.WebAuthnCredential{},
 	&models.WebAuthnCeremony{},
@@ -54,6 +55,8 @@ var AllModels = []any{
 	&models.Group{},
 	&models.GroupMember{},
 	&models.CustomScope{},
+	&models.SessionClient{},
+	&models.LogoutNotice{},
 	&models.Resource{},
 }
 
@@ -77,9 +80,11 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"SigningKeys", keyTests},
 		{"LoginSessions", loginSessionTests},
 		{"Interactions", interactionTests},
+		{"DeviceCodes", deviceTests},
 		{"Consents", consentTests},
 		{"Passlinks", passlinkTests},
 		{"Outbox", outboxTests},
+		{"Logout", logoutTests},
 		{"RateLimits", rateLimitTests},
 		{"Passwords", passwordTests},
 		{"Stats", statsTests},

@@ -1,10 +1,14 @@
-package authn
+package httpx
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
-// describeUserAgent turns a User-Agent into "Chrome on macOS"-style text.
+// DescribeUserAgent turns a User-Agent into "Chrome on macOS"-style text.
 // It is for people reading their session list, not for decisions.
-func describeUserAgent(ua string) string {
+func DescribeUserAgent(ua string) string {
 	browser := "Unknown browser"
 	switch {
 	case strings.Contains(ua, "Edg/"):
@@ -41,4 +45,21 @@ func describeUserAgent(ua string) string {
 		return browser
 	}
 	return browser + " on " + os
+}
+
+// RequestedAgo says when a request was made, approximately and exactly.
+func RequestedAgo(t, now time.Time) string {
+	d := now.Sub(t)
+	var ago string
+	switch {
+	case d < time.Minute:
+		ago = "just now"
+	case d < 2*time.Minute:
+		ago = "1 minute ago"
+	case d < time.Hour:
+		ago = fmt.Sprintf("%d minutes ago", int(d/time.Minute))
+	default:
+		ago = "over an hour ago"
+	}
+	return ago + " (" + t.UTC().Format("15:04 MST") + ")"
 }
