@@ -458,7 +458,7 @@ func passkeyJourney(t *testing.T, opts ...servertest.Option) {
 	if claims.Email != "ada@example.com" || !claims.EmailVerified || claims.Name != "Ada Lovelace" {
 		t.Fatalf("sign-up claims = %+v (the address was proven)", claims)
 	}
-	if !slices.Contains(claims.AMR, "pop") || claims.ACR != models.ACRPhishingResistant {
+	if !slices.Contains(claims.AMR, "pop") || claims.ACR != models.ACRUserVerified {
 		t.Fatalf("sign-up amr/acr = %v %q", claims.AMR, claims.ACR)
 	}
 	sub := claims.Sub

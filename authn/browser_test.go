@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -33,6 +34,10 @@ type relyingParty struct {
 
 	mu     sync.Mutex
 	posted []url.Values // what response_mode=form_post sent to the callback
+	// frontchannel are the queries of the loads of its front-channel
+	// logout page (a spec's FrontchannelLogoutURI given as a path is on
+	// the callback server).
+	frontchannel []url.Values
 }
 
 func newRelyingParty(t *testing.T, env *servertest.Env, spec clients.Spec) *relyingParty {
@@ -48,13 +53,22 @@ func newRelyingParty(t *testing.T, env *servertest.Env, spec clients.Spec) *rely
 			rp.posted = append(rp.posted, r.PostForm)
 			rp.mu.Unlock()
 		}
+		if r.URL.Path == "/frontchannel-logout" {
+			rp.mu.Lock()
+			rp.frontchannel = append(rp.frontchannel, r.URL.Query())
+			rp.mu.Unlock()
+		}
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte(`<!doctype html><title>Callback</title><h1>Back at the app</h1>`))
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	callback := "http://127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port) + "/callback"
+	origin := "http://127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	callback := origin + "/callback"
 	spec.RedirectURIs = []string{callback}
+	if strings.HasPrefix(spec.FrontchannelLogoutURI, "/") {
+		spec.FrontchannelLogoutURI = origin + spec.FrontchannelLogoutURI
+	}
 	if spec.Name == "" {
 		spec.Name = "Acme Notes"
 	}
@@ -181,7 +195,7 @@ func TestPasskeyJourneyInChromium(t *testing.T) {
 	if claims.Email != "ada@example.com" || claims.EmailVerified || claims.Name != "Ada Lovelace" {
 		t.Fatalf("sign-up claims = %+v (email must be unverified until a passlink proves it)", claims)
 	}
-	if !slices.Contains(claims.AMR, "pop") || claims.ACR != models.ACRPhishingResistant {
+	if !slices.Contains(claims.AMR, "pop") || claims.ACR != models.ACRDeviceBound {
 		t.Fatalf("sign-up amr/acr = %v %q", claims.AMR, claims.ACR)
 	}
 	sub := claims.Sub

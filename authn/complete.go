@@ -49,6 +49,7 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 	if next, held, err := h.holdForProof(c, s); held || err != nil {
 		return next, err
 	}
+	h.holdBelowLevel(c, &s)
 	ls, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
 		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(),
 	})

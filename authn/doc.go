@@ -16,5 +16,7 @@
 // page's). Events go through one EventRecorder (events.go) and take their
 // client from the interaction read once per request (interaction.go).
 // Which methods a page offers is the client's allowed_login_methods,
-// narrowed to those that meet the request's acr_values.
+// narrowed to those that meet the request's acr_values; a passkey level
+// asked of someone signed in below it turns the login page into a
+// step-up page for that account (assurance.go).
 package authn

@@ -78,6 +78,9 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 	const (
 		phr   = models.ACRPhishingResistant
 		basic = models.ACRBasic
+		// Chromium's virtual passkeys are device-bound (BE=0) and verify
+		// their user: models/acr.go.
+		bound = models.ACRDeviceBound
 	)
 	otp := []string{"otp"}
 	lanes, order := map[string][]cell{}, []string(nil)
@@ -91,11 +94,11 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 		{who: "ada", method: "link", state: "returning with passkey, consented", client: "conf", req: reqLogin,
 			wantAMR: otp, wantACR: basic, wantVerified: true},
 		{who: "ada", method: "passkey-username", state: "returning with passkey, consented (session at basic)", client: "conf", req: reqStepUp,
-			noLinkOffered: true, wantPasskey: true, wantACR: phr, wantVerified: true},
+			noLinkOffered: true, wantPasskey: true, wantACR: bound, wantVerified: true},
 		{who: "ada", method: "passkey-button", state: "returning with passkey, not consented", client: "public", req: reqMaxAge0, formPost: true, consent: true,
-			wantPasskey: true, wantACR: phr, wantVerified: true},
+			wantPasskey: true, wantACR: bound, wantVerified: true},
 		{who: "ada", method: "autofill", state: "returning with passkey", client: "publicSkip", req: reqLogin,
-			wantPasskey: true, wantACR: phr, wantVerified: true},
+			wantPasskey: true, wantACR: bound, wantVerified: true},
 		{who: "ada", method: "link-other-device", state: "returning with passkey", client: "confSkip", req: reqMaxAge0,
 			wantAMR: otp, wantACR: basic, wantVerified: true},
 		{who: "ada", method: "session", state: "live session, consented", client: "conf", req: reqNone,
@@ -103,7 +106,7 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 		{who: "ada", method: "recovery-link", state: "returning, passkey gone (device and account)", client: "conf", req: reqLogin,
 			offer: offerAdd, wantAMR: otp, wantACR: basic, wantVerified: true},
 		{who: "ada", method: "passkey-button", state: "returning with the recovered passkey", client: "publicSkip", req: reqStepUp, formPost: true,
-			noLinkOffered: true, wantPasskey: true, wantACR: phr, wantVerified: true},
+			noLinkOffered: true, wantPasskey: true, wantACR: bound, wantVerified: true},
 
 		// Bob: password + security key.
 		{who: "bob", method: "password", state: "returning without key (enrols one), not consented", client: "conf", consent: true,
@@ -131,15 +134,15 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 
 		// Dora: signs up with a passkey (unverified address), proves it later.
 		{who: "dora", method: "passkey-signup", state: "new", client: "conf", consent: true,
-			wantPasskey: true, wantACR: phr, wantVerified: false},
+			wantPasskey: true, wantACR: bound, wantVerified: false},
 		{who: "dora", method: "passkey-button", state: "unverified address", client: "publicSkip", req: reqLogin, formPost: true,
-			wantPasskey: true, wantACR: phr, wantVerified: false},
+			wantPasskey: true, wantACR: bound, wantVerified: false},
 		{who: "dora", method: "passkey-username", state: "unverified address, consented", client: "conf", req: reqMaxAge0,
-			wantPasskey: true, wantACR: phr, wantVerified: false},
+			wantPasskey: true, wantACR: bound, wantVerified: false},
 		{who: "dora", method: "autofill", state: "unverified address", client: "confSkip", req: reqLogin,
-			wantPasskey: true, wantACR: phr, wantVerified: false},
+			wantPasskey: true, wantACR: bound, wantVerified: false},
 		{who: "dora", method: "session", state: "live session, unverified address", client: "conf", req: reqNone,
-			wantPasskey: true, wantACR: phr, wantVerified: false},
+			wantPasskey: true, wantACR: bound, wantVerified: false},
 		// The first proof of her address removes what was made before it —
 		// her own passkey, sessions and consents — and tells her why.
 		{who: "dora", method: "link-other-device", state: "unverified address (first proof)", client: "conf", req: reqLogin, consent: true,
@@ -148,7 +151,7 @@ func TestJourneyMatrixInChromium(t *testing.T) {
 		// Account pre-hijacking: a squatter signs up with the victim's
 		// address; the victim's link takes the account back.
 		{who: "squatter", method: "passkey-signup", state: "new (someone else's address)", client: "publicSkip",
-			wantPasskey: true, wantACR: phr, wantVerified: false},
+			wantPasskey: true, wantACR: bound, wantVerified: false},
 		{who: "victim", method: "link", state: "unverified address, made by a squatter", client: "conf", consent: true,
 			offer: offerNotNow, proven: true, sameSubAs: "squatter", wantAMR: otp, wantACR: basic, wantVerified: true},
 		{who: "squatter", method: "session", state: "session removed by the proof", client: "publicSkip", req: reqNone,

@@ -34,11 +34,29 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
 		view.Passkey = clientAllows(client, models.MethodPasskey)
 		view.Passlink = h.passlinks != nil && passlinkOffered(in, client)
+		level := requiredACR(in)
 		// Password + security key is phishing-resistant, so it qualifies
-		// for every acr (a user without a key enrols one first).
-		view.Password = h.passwords != nil && clientAllows(client, models.MethodPasswordKey)
+		// up to phr (a user without a key enrols one first); the passkey
+		// levels above it need a passkey (assurance.go).
+		view.Password = h.passwords != nil && clientAllows(client, models.MethodPasswordKey) && !passkeyLevel(level)
 		view.StrongOnly = !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues))
+		if view.StrongOnly {
+			view.Level = levelWords(level)
+		}
 		title, app, logo = "Sign in to "+client.Name, client.Name, client.LogoURI
+		if view.Passkey {
+			su, err := h.stepUpFor(c, in)
+			if err != nil {
+				return err
+			}
+			if su != nil {
+				view.StepUp, view.StepUpEmail, view.Qualifying = true, su.user.Email, su.qualifying
+				view.Passlink, view.Password, view.SignupOpen = false, false, false
+				if su.qualifying == 0 {
+					title = "Add a passkey for " + client.Name
+				}
+			}
+		}
 	}
 	status := http.StatusOK
 	switch {

@@ -105,6 +105,19 @@ func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;").Replace(s)
 }
 
+// oauth2ProxyGuideFlags are the settings docs/integrations/oauth2-proxy.md
+// documents (TestOAuth2ProxyGuideMatchesCI keeps them equal); the others
+// depend on where the test runs.
+var oauth2ProxyGuideFlags = []string{
+	"--provider=oidc",
+	"--provider-display-name=Sesame",
+	"--email-domain=*",
+	"--scope=openid email profile groups",
+	"--code-challenge-method=S256",
+	"--skip-provider-button=true",
+	"--pass-user-headers=true",
+}
+
 // startOAuth2Proxy runs oauth2-proxy in front of up, as the OIDC client
 // clientID of the issuer, until the test ends; it returns the proxy's URL
 // (on localhost, as the browser reaches it).
@@ -124,12 +137,7 @@ func startOAuth2Proxy(t *testing.T, issuer, clientID, secret string, port int, u
 		"--upstream=" + up.url,
 		"--cookie-secret=" + base64.RawURLEncoding.EncodeToString(cookie)[:32],
 		"--cookie-secure=false",
-		"--email-domain=*",
-		"--scope=openid email profile groups",
-		"--code-challenge-method=S256",
-		"--skip-provider-button=true",
-		"--pass-user-headers=true",
-	}, extra...)
+	}, append(oauth2ProxyGuideFlags, extra...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, oauth2ProxyBinary(t), args...)
 	logs := &lockedBuffer{}

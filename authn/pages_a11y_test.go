@@ -52,7 +52,8 @@ type hostedPage struct {
 func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	env := servertest.New(t)
 	// Consent is asked; the logo (inline SVG) puts an <img> in the header.
-	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", LogoURI: "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA0MCA0MCI+PHJlY3Qgd2lkdGg9IjQwIiBoZWlnaHQ9IjQwIiByeD0iOCIgZmlsbD0iIzI3NTRjNSIvPjwvc3ZnPg=="})
+	// It has a front-channel logout page, so the signed-out page frames it.
+	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", FrontchannelLogoutURI: "/frontchannel-logout", FrontchannelLogoutSessionRequired: true, LogoURI: "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA0MCA0MCI+PHJlY3Qgd2lkdGg9IjQwIiBoZWlnaHQ9IjQwIiByeD0iOCIgZmlsbD0iIzI3NTRjNSIvPjwvc3ZnPg=="})
 	ctx := browsertest.New(t)
 	recordCSPViolations(t, ctx)
 
@@ -148,7 +149,15 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	checkHostedPage(t, ctx, hostedPage{name: "logout", primary: `button[value="yes"]`})
 	browsertest.Do(t, ctx, "confirm logout", chromedp.Click(`button[value="yes"]`))
 	browsertest.WaitText(t, ctx, "h1", "signed out")
-	checkHostedPage(t, ctx, hostedPage{name: "logged-out"})
+	// Acme Notes' front-channel logout page loads in the hidden iframe
+	// (Front-Channel Logout 1.0), with iss and sid; then the page says so.
+	browsertest.WaitText(t, ctx, "#logout-status", "and of the apps")
+	rp.mu.Lock()
+	if len(rp.frontchannel) != 1 || rp.frontchannel[0].Get("iss") != env.Issuer || rp.frontchannel[0].Get("sid") == "" {
+		t.Errorf("Acme Notes' front-channel logout page was loaded %v, want once with iss and sid", rp.frontchannel)
+	}
+	rp.mu.Unlock()
+	checkHostedPage(t, ctx, hostedPage{name: "logged-out", dark: true})
 }
 
 // checkHostedPage checks the tab's current page in each viewport and

@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -91,17 +92,19 @@ type verifyRequest struct {
 
 // clientPasskeyOptions are the passkey ceremony options the interaction's
 // client asks for: its user verification, when set, overrides the global
-// policy, and a request for the phishing-resistant level (acr_values or
-// the client's minimum) requires it — only a user-verified passkey reaches
-// that level (passkey.ACRFor). Without a client (the account page) the
-// policy applies.
+// policy, and a request for a level above basic (acr_values or the
+// client's minimum) requires it — only a user-verified passkey reaches
+// those levels (passkey.ACRFor) — and names the level, so that a
+// username-first sign-in offers only the passkeys that can reach it.
+// Without a client (the account page) the policy applies.
 func clientPasskeyOptions(in *models.Interaction, c *models.Client) passkey.Options {
 	if c == nil {
 		return passkey.Options{}
 	}
 	o := passkey.Options{UserVerification: c.UserVerification}
-	if in != nil && !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues)) {
+	if level := requiredACR(in); level != "" && level != models.ACRBasic {
 		o.UserVerification = "required"
+		o.MinACR = level
 	}
 	return o
 }
@@ -130,7 +133,16 @@ func (h *Handler) handleLoginOptions(c *gin.Context) error {
 	var opts json.RawMessage
 	var ceremony string
 	email := strings.TrimSpace(req.Email)
+	var su *stepUp
+	if email == "" && in != nil {
+		if su, err = h.stepUpFor(c, in); err != nil {
+			return err
+		}
+	}
 	switch {
+	case su != nil:
+		// The signed-in account's qualifying passkeys only.
+		opts, ceremony, err = h.passkeys.BeginLoginWith(ctx, su.user, o, browser, inID)
 	case email == "":
 		opts, ceremony, err = h.passkeys.BeginLoginWith(ctx, nil, o, browser, inID)
 	case len(email) > 254 || !strings.Contains(email, "@"):
@@ -159,7 +171,7 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 		return err
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
-	var next string
+	var next, userID string
 	var refused error
 	err = h.inTx(c, func() error {
 		res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
@@ -167,6 +179,7 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 			refused = err // the spent ceremony (and a clone flag) commit
 			return nil
 		}
+		userID = res.User.ID
 		next, err = h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
 			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID})
 		return err
@@ -177,8 +190,26 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 	if refused != nil {
 		return h.ceremonyError(c, passkeyMethod, refused, "", "login")
 	}
-	c.JSON(http.StatusOK, gin.H{"redirect": next})
+	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(c, userID)})
 	return nil
+}
+
+// acceptedSignal is what the page passes to
+// PublicKeyCredential.signalAllAcceptedCredentials after a sign-in, so
+// the passkey manager can hide passkeys of this account that the server
+// no longer accepts (deleted elsewhere). Nil (no signal) when the list
+// cannot be read: a partial list would hide good passkeys.
+func (h *Handler) acceptedSignal(c *gin.Context, userID string) gin.H {
+	creds, err := h.st.ListUserCredentials(c.Request.Context(), userID)
+	if err != nil {
+		h.log.WarnContext(c.Request.Context(), "passkey: list credentials for the accepted signal", "err", err)
+		return nil
+	}
+	ids := make([]string, 0, len(creds))
+	for _, cr := range creds {
+		ids = append(ids, cr.ID)
+	}
+	return gin.H{"rpId": h.rpID, "userId": base64.RawURLEncoding.EncodeToString([]byte(userID)), "allAcceptedCredentialIds": ids}
 }
 
 // handleRegisterOptions begins a passkey registration: sign-up when nobody
@@ -199,7 +230,15 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) error {
 	var opts json.RawMessage
 	var ceremony string
 	if ls != nil && req.Email == "" {
-		opts, ceremony, err = h.passkeys.BeginRegistration(ctx, u, nil, models.CredentialPasskey, browser, "")
+		// Adding a passkey to the signed-in account: from the account
+		// page, or from a step-up page to reach the level an app asks for
+		// (the new passkey then signs in to it).
+		var in *models.Interaction
+		var client *models.Client
+		if in, client, err = h.methodAllowed(c, req.Interaction, models.MethodPasskey); err != nil {
+			return err
+		}
+		opts, ceremony, err = h.passkeys.BeginRegistrationWith(ctx, u, nil, models.CredentialPasskey, clientPasskeyOptions(in, client), browser, interactionID(in))
 	} else {
 		if !h.signupAllowed(c) {
 			return refuse(http.StatusForbidden, "signup_closed", "New accounts can't be created here. Ask your administrator for an invitation.")
@@ -268,24 +307,19 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 	if err != nil {
 		return h.ceremonyError(c, passkeyMethod, err, "", "register")
 	}
-	if ls != nil && cur.ID == u.ID {
+	if ls != nil && cur.ID == u.ID && inID == "" {
 		// A passkey added to the signed-in account.
 		h.record(c, authEvent{method: models.MethodPasskey, userID: u.ID, interactionID: inID, name: "register", aaguid: cred.AAGUID})
 		c.JSON(http.StatusOK, gin.H{"redirect": "/account?done=passkey_added"})
 		return nil
 	}
-	// Sign-up: creating a passkey proved possession (and UV if the
-	// authenticator did it), the same as signing in with it.
-	amr := []string{"pop", "user"}
-	if cred.UserVerified {
-		amr = append(amr, "mfa")
-	}
-	if !cred.BackupEligible {
-		amr = append(amr, "hwk")
-	}
+	// Sign-up, or a passkey added on a step-up page: creating a passkey
+	// proved possession (and UV if the authenticator did it), the same as
+	// signing in with it.
+	facts := h.passkeys.CredentialFacts(c.Request.Context(), cred)
 	var next string
 	err = h.inTx(c, func() error {
-		next, err = h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: amr, acr: passkey.ACRFor(cred.UserVerified),
+		next, err = h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: passkey.AMRFor(facts), acr: passkey.ACRFor(facts),
 			interactionID: inID, event: "register", aaguid: cred.AAGUID, credentialID: cred.ID})
 		return err
 	})

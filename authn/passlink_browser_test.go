@@ -151,7 +151,7 @@ func TestPasslinkJourneyInChromium(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "passlink-10-login-phr")
 	browsertest.Do(t, ctx, "passkey button", chromedp.Click("#passkey-button"))
 	c := a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
-	if c.Sub != u.ID || c.ACR != models.ACRPhishingResistant || !slices.Contains(c.AMR, "pop") {
+	if c.Sub != u.ID || c.ACR != models.ACRDeviceBound || !slices.Contains(c.AMR, "pop") {
 		t.Fatalf("passkey claims = %+v", c)
 	}
 }

@@ -135,7 +135,8 @@ func TestPasskeyWithoutUserVerificationIsOneFactor(t *testing.T) {
 		wantAPIError(t, b2.post("/webauthn/login/verify", verifyBody(o.Ceremony, presence.get(t, o.PublicKey, env.Issuer))),
 			http.StatusForbidden, "user_verification_required")
 
-		// A user-verified passkey reaches phr.
+		// A user-verified passkey passes a phr request, at its own level:
+		// this one is synced (BE=1), so passkey:uv (models/acr.go).
 		verified := newAuthenticator()
 		b3 := newBrowser(t, env)
 		b3.page("/signup")
@@ -143,8 +144,8 @@ func TestPasskeyWithoutUserVerificationIsOneFactor(t *testing.T) {
 		b3 = newBrowser(t, env)
 		a = rp.start(oauth2.SetAuthURLParam("acr_values", models.ACRPhishingResistant))
 		claims = a.finish(t, b3.follow(b3.signIn(b3.openAuthorization(a), "grace@example.com", verified)))
-		if claims.ACR != models.ACRPhishingResistant || !slices.Contains(claims.AMR, "mfa") {
-			t.Fatalf("claims %+v, want acr phr with mfa", claims)
+		if claims.ACR != models.ACRUserVerified || !slices.Contains(claims.AMR, "mfa") {
+			t.Fatalf("claims %+v, want acr passkey:uv with mfa", claims)
 		}
 	})
 }

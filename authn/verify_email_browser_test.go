@@ -50,7 +50,7 @@ func TestVerifiedEmailJourneyInChromium(t *testing.T) {
 	if claims.Email != "grace@example.com" || !claims.EmailVerified || claims.Name != "Grace Hopper" {
 		t.Fatalf("ID token after the proof = %+v, want email_verified true", claims)
 	}
-	if claims.ACR != models.ACRPhishingResistant || !strings.Contains(strings.Join(claims.AMR, " "), "pop") {
+	if claims.ACR != models.ACRDeviceBound || !strings.Contains(strings.Join(claims.AMR, " "), "pop") {
 		t.Fatalf("the sign-up's passkey is not in the ID token: amr %v acr %q", claims.AMR, claims.ACR)
 	}
 	if u, err = env.Store.GetUserByEmail(context.Background(), "grace@example.com"); err != nil || !u.EmailVerified {

@@ -104,7 +104,8 @@ func (c *Console) adminSession(r *http.Request) (*models.LoginSession, *models.U
 	if !u.IsAdmin() {
 		return nil, nil, errNotAdmin
 	}
-	if ls.ACR != models.ACRPhishingResistant {
+	// phr or any passkey level above it (models/acr.go).
+	if !models.ACRAtLeast(ls.ACR, models.ACRPhishingResistant) {
 		return nil, nil, errNeedPhishingResistant
 	}
 	now := c.now().UTC()

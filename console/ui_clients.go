@@ -23,7 +23,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
-			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired}}
+			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
+			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -60,6 +61,9 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		{Value: "", Label: "Whatever the app asks for"},
 		{Value: models.ACRBasic, Label: "At least basic (any method)"},
 		{Value: models.ACRPhishingResistant, Label: "Phishing-resistant (user-verified passkey, or password + security key)"},
+		{Value: models.ACRUserVerified, Label: "User-verified passkey (PIN, fingerprint or face)"},
+		{Value: models.ACRDeviceBound, Label: "Device-bound passkey (not synced; e.g. a security key)"},
+		{Value: models.ACRAttested, Label: "Attested hardware (device-bound, certified model per FIDO metadata)"},
 	} {
 		a.Checked = spec.MinACR == a.Value
 		f.ACRs = append(f.ACRs, a)
@@ -109,7 +113,10 @@ func specFromForm(c *gin.Context) clients.Spec {
 		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
 
 		BackchannelLogoutSessionRequired: c.PostForm("backchannel_logout_session_required") == "on",
-		AccessTokenFormat:                c.PostForm("access_token_format"),
+		FrontchannelLogoutURI:            c.PostForm("frontchannel_logout_uri"),
+
+		FrontchannelLogoutSessionRequired: c.PostForm("frontchannel_logout_session_required") == "on",
+		AccessTokenFormat:                 c.PostForm("access_token_format"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

@@ -61,6 +61,13 @@ type Client struct {
 	// (migration 00016; Sesame always sends sid).
 	BackchannelLogoutURI             string `gorm:"column:backchannel_logout_uri"`
 	BackchannelLogoutSessionRequired bool
+	// FrontchannelLogoutURI is loaded in a hidden iframe of the logout page
+	// when a session this client signed in to signs out in the browser
+	// (OIDC Front-Channel Logout 1.0); "" for none. With
+	// FrontchannelLogoutSessionRequired it gets iss and sid as query
+	// parameters (migration 00018).
+	FrontchannelLogoutURI             string `gorm:"column:frontchannel_logout_uri"`
+	FrontchannelLogoutSessionRequired bool
 	// AccessTokenFormat is TokenFormatJWT for RFC 9068 JWT access tokens;
 	// "" or TokenFormatOpaque for opaque ones (a resource asked for with
 	// the resource parameter may still ask for JWTs; migration 00015).

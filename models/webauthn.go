@@ -34,9 +34,16 @@ type WebAuthnCredential struct {
 	// CloneWarning is set when the sign counter went backwards: the
 	// credential may have been cloned, and is refused from then on.
 	CloneWarning bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	LastUsedAt   *time.Time
+	// Attested is set when the registration's attestation (basic or
+	// attestation CA, not self or none) was verified against FIDO
+	// metadata: the chain reached the model's trust anchors and the model
+	// had a FIDO certification. It is the enrolment half of the attested
+	// assurance level (models.ACRAttested); the model's status is checked
+	// again at each sign-in.
+	Attested   bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	LastUsedAt *time.Time
 }
 
 // TableName pins the table name.

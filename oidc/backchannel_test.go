@@ -187,8 +187,7 @@ func withReceiver(t *testing.T, env *servertest.Env, spec clients.Spec, share *e
 	spec.BackchannelLogoutURI = recv.uri()
 	var f *e2eFlow
 	if share == nil {
-		f = &e2eFlow{t: t, env: env, r: newRP(t, env, spec), b: env.Browser(),
-			user: env.CreateUser("bcl-" + websession.RandomToken(8) + "@example.com")}
+		f = freshFlow(t, env, spec)
 	} else {
 		f = &e2eFlow{t: t, env: env, r: newRP(t, env, spec), b: share.b, user: share.user}
 	}
@@ -377,6 +376,14 @@ func TestBackchannelLogoutRefusesInternalTargets(t *testing.T) {
 		}
 		r.none(t, 100*time.Millisecond)
 	})
+}
+
+// freshFlow is newE2EFlow with a user of its own (newE2EFlow names the
+// user after the test, so one test gets one).
+func freshFlow(t *testing.T, env *servertest.Env, spec clients.Spec) *e2eFlow {
+	t.Helper()
+	return &e2eFlow{t: t, env: env, r: newRP(t, env, spec), b: env.Browser(),
+		user: env.CreateUser("flow-" + websession.RandomToken(8) + "@example.com")}
 }
 
 // sessionOf is the id of the user's one live login session.

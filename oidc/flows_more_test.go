@@ -1160,6 +1160,14 @@ func TestDiscoveryListsOnlyWhatWorks_OIDCDiscovery_3(t *testing.T) {
 		if doc["authorization_response_iss_parameter_supported"] != true {
 			t.Fatal("authorization_response_iss_parameter_supported is not true")
 		}
+		// Both logout channels, with sid (backchannel_test.go,
+		// frontchannel_test.go).
+		for _, key := range []string{"backchannel_logout_supported", "backchannel_logout_session_supported",
+			"frontchannel_logout_supported", "frontchannel_logout_session_supported"} {
+			if doc[key] != true {
+				t.Errorf("%s = %v, want true", key, doc[key])
+			}
+		}
 		algs := strs("id_token_signing_alg_values_supported")
 		for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 			if !slices.Contains(algs, alg) {

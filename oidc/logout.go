@@ -110,6 +110,9 @@ func (p *Provider) handleLogout(c *gin.Context) {
 		}
 		return
 	}
+	// The clients to tell in this browser (front-channel), read while the
+	// session still lists them.
+	frames := p.frontchannelFrames(ctx, ls)
 	// End keeps the cookie when the session could not be deleted: the page
 	// says sign-out failed, never "signed out" with the session alive.
 	if err := p.sessions.End(ctx, c.Writer, c.Request); err != nil {
@@ -125,6 +128,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 	// the next poll (backchannel.go).
 	p.backchannel.Kick()
 	c.Header("Cache-Control", "no-store")
+	var next string
 	if redirect != "" {
 		u, _ := url.Parse(redirect)
 		if state != "" {
@@ -132,10 +136,21 @@ func (p *Provider) handleLogout(c *gin.Context) {
 			q.Set("state", state)
 			u.RawQuery = q.Encode()
 		}
-		c.Redirect(http.StatusSeeOther, u.String())
+		next = u.String()
+	}
+	if next != "" && len(frames) == 0 {
+		c.Redirect(http.StatusSeeOther, next)
 		return
 	}
-	if err := p.pages.LoggedOut(c.Writer, http.StatusOK, templates.Page{Title: "Signed out"}); err != nil {
+	// With front-channel clients the page loads them first, then goes on
+	// to next (frontchannel.go, static/logout.js).
+	allowFrames(c, frames)
+	name := ""
+	if client != nil {
+		name = client.m.Name
+	}
+	if err := p.pages.LoggedOut(c.Writer, http.StatusOK, templates.Page{Title: "Signed out", AppName: name},
+		templates.LoggedOutView{Frames: frames, Continue: next}); err != nil {
 		p.log.ErrorContext(ctx, "render logged_out", "err", err)
 	}
 }

@@ -80,6 +80,8 @@ type DataStore interface {
 	// RecordSessionClient and the logout outbox: back-channel logout
 	// (backchannel.go).
 	RecordSessionClient(ctx context.Context, sc *models.SessionClient) error
+	// ListSessionClients: front-channel logout (frontchannel.go).
+	ListSessionClients(ctx context.Context, sessionID string) ([]models.SessionClient, error)
 	LogoutStore
 	// ListResources feeds the resource indicators (resources.go).
 	ListResources(ctx context.Context) ([]models.Resource, error)

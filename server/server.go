@@ -245,6 +245,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		AAGUIDAllow:       cfg.AAGUIDAllow,
 		AAGUIDDeny:        cfg.AAGUIDDeny,
 		MDSFile:           cfg.MDSFile,
+		MDSRoot:           cfg.MDSRoot,
 		FakeCredentialKey: secret.Derive(deps.Secret, PurposeFakeCreds),
 		Policy:            live,
 	}, deps.Store, log)

@@ -155,12 +155,22 @@
   // --- sign in ---
   var conditional = null; // AbortController of the autofill request
 
-  function finishLogin(ceremony, cred) {
-    return post("/webauthn/login/verify", { ceremony: ceremony, credential: credentialJSON(cred) })
-      .then(function (data) { location.assign(data.redirect); });
+  // After a sign-in, tell the passkey manager which of this account's
+  // credentials the server still accepts (a passkey deleted elsewhere
+  // disappears from the list), where the browser supports it.
+  function signalAccepted(s) {
+    if (s && window.PublicKeyCredential && PublicKeyCredential.signalAllAcceptedCredentials) {
+      PublicKeyCredential.signalAllAcceptedCredentials({ rpId: s.rpId || rpId, userId: s.userId, allAcceptedCredentialIds: s.allAcceptedCredentialIds || [] })
+        .catch(function () {});
+    }
   }
 
-  function login(email, button) {
+  function finishLogin(ceremony, cred) {
+    return post("/webauthn/login/verify", { ceremony: ceremony, credential: credentialJSON(cred) })
+      .then(function (data) { signalAccepted(data.signal); location.assign(data.redirect); });
+  }
+
+  function login(email, button, noAutofill) {
     clearError();
     if (conditional) { conditional.abort(); conditional = null; }
     busy(button, true);
@@ -174,7 +184,7 @@
         if (err && err.data) { signalUnknown(err.data); }
         var msg = ceremonyMessage(err, false);
         if (msg) { showError(msg); }
-        startConditional();
+        if (!noAutofill) { startConditional(); }
       });
   }
 
@@ -216,7 +226,24 @@
     }).catch(function () {});
   }
 
+  // Step-up (an app asks for a passkey level the signed-in account has
+  // not reached): the button asks for the account's qualifying passkeys
+  // (the server knows whose), or a new passkey is added and signs in.
+  function initStepUp() {
+    var button = document.getElementById("passkey-button");
+    var enrol = document.getElementById("enrol-button");
+    if (!supported()) {
+      if (button) { button.disabled = true; }
+      if (enrol) { enrol.disabled = true; }
+      document.getElementById("no-webauthn").hidden = false;
+      return;
+    }
+    if (button) { button.addEventListener("click", function () { login("", button, true); }); }
+    if (enrol) { enrol.addEventListener("click", function () { register({ interaction: interaction }, enrol); }); }
+  }
+
   function initLogin() {
+    if (page.dataset.stepup) { initStepUp(); return; }
     var button = document.getElementById("passkey-button");
     var form = document.getElementById("email-form");
     if (!button) { return; }

@@ -182,6 +182,8 @@ type ClientSpec struct {
 	SkipConsent, Disabled                       bool
 	BackchannelLogoutURI                        string
 	BackchannelLogoutSessionRequired            bool
+	FrontchannelLogoutURI                       string
+	FrontchannelLogoutSessionRequired           bool
 }
 
 // ConsoleClientForm renders "register a client".

@@ -24,6 +24,15 @@ type LoginView struct {
 	// StrongOnly: the request asks for a phishing-resistant sign-in, so
 	// the page offers only methods that give one.
 	StrongOnly bool
+	// Level describes, in words, the assurance level the request asks for
+	// when it is above basic ("" otherwise).
+	Level string
+	// StepUp: StepUpEmail's account is signed in below the passkey level
+	// the app asks for; the page asks for one of its qualifying passkeys
+	// (Qualifying of them), or, with none, offers to add one.
+	StepUp      bool
+	StepUpEmail string
+	Qualifying  int
 }
 
 // Login renders the sign-in page (/login).
@@ -167,9 +176,23 @@ func (r *Renderer) Logout(w http.ResponseWriter, status int, p Page, v LogoutVie
 	return r.render(w, status, "logout", p, v)
 }
 
+// LoggedOutView is the data of "you are signed out": the apps' front-channel
+// logout pages to load in hidden iframes, and where to go once they have
+// loaded (the app's post-logout redirect URI, "" to stay).
+type LoggedOutView struct {
+	Frames   []LogoutFrame
+	Continue string
+}
+
+// LogoutFrame is one app's front-channel logout page.
+type LogoutFrame struct {
+	URL  string
+	Name string // the app's name, for the iframe's title
+}
+
 // LoggedOut renders "you are signed out" after an end-session request.
-func (r *Renderer) LoggedOut(w http.ResponseWriter, status int, p Page) error {
-	return r.render(w, status, "logged_out", p, nil)
+func (r *Renderer) LoggedOut(w http.ResponseWriter, status int, p Page, v LoggedOutView) error {
+	return r.render(w, status, "logged_out", p, v)
 }
 
 // PasslinkRequestView is the data of the "email me a sign-in link" form.

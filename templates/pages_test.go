@@ -70,7 +70,13 @@ func examplePages() []struct {
 		{"logout", func(r *Renderer, w http.ResponseWriter) error {
 			return r.Logout(w, 200, p, LogoutView{Params: map[string]string{"client_id": "c1", "state": "s"}, CSRF: "t"})
 		}},
-		{"logged_out", func(r *Renderer, w http.ResponseWriter) error { return r.LoggedOut(w, 200, Page{Title: "Signed out"}) }},
+		{"logged_out", func(r *Renderer, w http.ResponseWriter) error {
+			return r.LoggedOut(w, 200, Page{Title: "Signed out"}, LoggedOutView{})
+		}},
+		{"logged_out", func(r *Renderer, w http.ResponseWriter) error {
+			return r.LoggedOut(w, 200, Page{Title: "Signed out", AppName: "Acme"}, LoggedOutView{
+				Frames: []LogoutFrame{{URL: "https://app.example/fc?iss=x&sid=y", Name: "Acme"}}, Continue: "https://app.example/bye?state=s"})
+		}},
 		{"passlink_request", func(r *Renderer, w http.ResponseWriter) error {
 			return r.PasslinkRequest(w, 200, p, PasslinkRequestView{Interaction: "i1", Email: "a@example.test", CSRF: "t", Error: "Enter an address."})
 		}},

@@ -102,7 +102,7 @@ func FuzzFinishLogin(f *testing.F) {
 			}
 			return
 		}
-		if res.User.ID != user.ID || res.Credential.ID != d.id() || res.ACR != models.ACRPhishingResistant {
+		if res.User.ID != user.ID || res.Credential.ID != d.id() || !models.ACRAtLeast(res.ACR, models.ACRUserVerified) {
 			t.Fatalf("signed in someone else: %+v", res)
 		}
 	})

@@ -22,12 +22,11 @@ import (
 type Result struct {
 	User       *models.User
 	Credential *models.WebAuthnCredential
-	// AMR lists the authentication methods (RFC 8176 §2): "pop" always;
-	// "hwk" when the key is device-bound (not backup eligible); "user" when
-	// user presence was tested; "mfa" when user verification happened (a
-	// verified passkey is possession plus a PIN or biometric).
+	// Facts are what this assertion proved about the credential.
+	Facts Facts
+	// AMR is AMRFor(Facts): the authentication methods (RFC 8176 §2).
 	AMR []string
-	// ACR is ACRFor(user verified): see ACRFor.
+	// ACR is ACRFor(Facts): the assurance level reached (models/acr.go).
 	ACR           string
 	InteractionID string
 }
@@ -54,7 +53,7 @@ func (s *Service) BeginLoginWith(ctx context.Context, user *models.User, o Optio
 	if err != nil {
 		return nil, "", err
 	}
-	return s.beginLogin(ctx, user, models.CredentialPasskey, uv, browserHash, interactionID)
+	return s.beginLogin(ctx, user, models.CredentialPasskey, uv, o.MinACR, browserHash, interactionID)
 }
 
 // BeginSecurityKeyLogin starts the second step of a password sign-in: an
@@ -64,7 +63,7 @@ func (s *Service) BeginSecurityKeyLogin(ctx context.Context, user *models.User, 
 	if user == nil {
 		return nil, "", fail(ErrBadInput, "a security key sign-in needs a user")
 	}
-	return s.beginLogin(ctx, user, models.CredentialSecurityKey, protocol.VerificationDiscouraged, browserHash, interactionID)
+	return s.beginLogin(ctx, user, models.CredentialSecurityKey, protocol.VerificationDiscouraged, "", browserHash, interactionID)
 }
 
 // BeginLoginUnknown answers a username-first sign-in for an address with
@@ -92,7 +91,7 @@ func (s *Service) BeginLoginUnknownWith(ctx context.Context, email string, o Opt
 	return s.beginFakeLogin(ctx, email, models.CredentialPasskey, uv, browserHash, interactionID)
 }
 
-func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string, uv protocol.UserVerificationRequirement, browserHash, interactionID string) (json.RawMessage, string, error) {
+func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string, uv protocol.UserVerificationRequirement, minACR, browserHash, interactionID string) (json.RawMessage, string, error) {
 	if browserHash == "" {
 		return nil, "", fail(ErrBadInput, "no browser binding")
 	}
@@ -110,7 +109,7 @@ func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string
 	}
 	wu := newWAUser(user.ID, user.Email, user.DisplayName)
 	for i := range creds {
-		if creds[i].Kind != kind {
+		if creds[i].Kind != kind || (minACR != "" && !CanReach(&creds[i], minACR)) {
 			continue
 		}
 		wc, err := toWebAuthn(&creds[i])
@@ -324,41 +323,15 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	rec.UserVerified, rec.BackupEligible, rec.BackupState = flags.HasUserVerified(), flags.HasBackupEligible(), flags.HasBackupState()
 	rec.LastUsedAt = &now
 	rec.UpdatedAt = now
+	facts := s.CredentialFacts(ctx, rec)
 	return &Result{
 		User:          user,
 		Credential:    rec,
-		AMR:           amrFor(flags),
-		ACR:           ACRFor(flags.HasUserVerified()),
+		Facts:         facts,
+		AMR:           AMRFor(facts),
+		ACR:           ACRFor(facts),
 		InteractionID: cer.InteractionID,
 	}, nil
-}
-
-// ACRFor is the acr of a passkey ceremony: phishing-resistant
-// (models.ACRPhishingResistant) only when the authenticator verified the
-// user — a passkey is then possession bound to our origin plus a PIN or
-// biometric. Without user verification it is one factor, possession,
-// which reaches only models.ACRBasic (its amr has no "mfa"), so it never
-// satisfies a request for the phishing-resistant level.
-func ACRFor(userVerified bool) string {
-	if userVerified {
-		return models.ACRPhishingResistant
-	}
-	return models.ACRBasic
-}
-
-// amrFor derives RFC 8176 methods from the authenticator data flags.
-func amrFor(f protocol.AuthenticatorFlags) []string {
-	amr := []string{"pop"}
-	if !f.HasBackupEligible() {
-		amr = append(amr, "hwk")
-	}
-	if f.HasUserPresent() {
-		amr = append(amr, "user")
-	}
-	if f.HasUserVerified() {
-		amr = append(amr, "mfa")
-	}
-	return amr
 }
 
 func containsID(ids [][]byte, id []byte) bool {

@@ -18,11 +18,12 @@ func TestLogin(t *testing.T) {
 		dev          deviceOpts
 		usernameless bool
 		wantAMR      []string
+		wantACR      string
 	}{
-		{"username-first, device-bound, verified", deviceOpts{counter: 1}, false, []string{"pop", "hwk", "user", "mfa"}},
-		{"username-first, synced, verified", deviceOpts{backupEligible: true, backupState: true}, false, []string{"pop", "user", "mfa"}},
-		{"usernameless, synced, verified", deviceOpts{backupEligible: true}, true, []string{"pop", "user", "mfa"}},
-		{"usernameless, device-bound, presence only", deviceOpts{noUV: true, counter: 7}, true, []string{"pop", "hwk", "user"}},
+		{"username-first, device-bound, verified", deviceOpts{counter: 1}, false, []string{"pop", "hwk", "user", "mfa"}, models.ACRDeviceBound},
+		{"username-first, synced, verified", deviceOpts{backupEligible: true, backupState: true}, false, []string{"pop", "swk", "user", "mfa"}, models.ACRUserVerified},
+		{"usernameless, synced, verified", deviceOpts{backupEligible: true}, true, []string{"pop", "swk", "user", "mfa"}, models.ACRUserVerified},
+		{"usernameless, device-bound, presence only", deviceOpts{noUV: true, counter: 7}, true, []string{"pop", "hwk", "user"}, models.ACRBasic},
 	}
 	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		for _, tc := range tests {
@@ -70,13 +71,10 @@ func TestLogin(t *testing.T) {
 				if err != nil {
 					t.Fatalf("FinishLogin: %v", err)
 				}
-				// Phishing-resistant only with user verification; presence
-				// alone is one factor (ACRFor).
-				wantACR := models.ACRPhishingResistant
-				if tc.dev.noUV {
-					wantACR = models.ACRBasic
-				}
-				if res.User.ID != user.ID || res.Credential.ID != d.id() || res.InteractionID != testIA || res.ACR != wantACR {
+				// A passkey level only with user verification (presence
+				// alone is one factor), device-bound when not backup
+				// eligible (ACRFor).
+				if res.User.ID != user.ID || res.Credential.ID != d.id() || res.InteractionID != testIA || res.ACR != tc.wantACR {
 					t.Errorf("result = %+v", res)
 				}
 				if !slices.Equal(res.AMR, tc.wantAMR) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,35 +122,36 @@ func CheckMDSFile(path, root string) error {
 // checkAttestationPolicy applies the registration policy to a verified
 // attestation: the AAGUID deny list (with "none" only when the
 // authenticator disclosed its model), and with "direct" the allow list and
-// the FIDO metadata (status, trust anchors, attestation types).
+// the FIDO metadata (status, trust anchors, attestation types). It
+// reports whether the credential is attested (see Service.attested).
 //
 // Without MDSFile the AAGUID is what the authenticator claims (self
 // attestation proves nothing about the model); with it, go-webauthn's
 // metadata validation ties an attested AAGUID to its vendor's roots.
-func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.AttestationObject, aaguid string) *Error {
+func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.AttestationObject, aaguid string) (bool, *Error) {
 	r := s.rules(ctx)
 	disclosed := aaguid != ZeroAAGUID
 	if r.deny[aaguid] && (disclosed || r.direct) {
-		return fail(ErrAttestationRefused, "authenticator model "+aaguid+" is denied")
+		return false, fail(ErrAttestationRefused, "authenticator model "+aaguid+" is denied")
 	}
 	if !r.direct {
-		return nil
+		return false, nil
 	}
 	if len(r.allow) > 0 && !r.allow[aaguid] {
-		return fail(ErrAttestationRefused, "authenticator model "+aaguid+" is not on the allow list")
+		return false, fail(ErrAttestationRefused, "authenticator model "+aaguid+" is not on the allow list")
 	}
 	if r.mds == nil {
-		return nil
+		return false, nil
 	}
 	id, err := uuid.Parse(aaguid)
 	if err != nil {
-		return fail(ErrAttestationRefused, "malformed AAGUID")
+		return false, fail(ErrAttestationRefused, "malformed AAGUID")
 	}
 	x5cs, _ := att.AttStatement["x5c"].([]any)
 	if perr := protocol.ValidateMetadataWithAuthenticatorData(ctx, r.mds, id, att.Type, att.Format, x5cs, &att.AuthData); perr != nil {
-		return fail(ErrAttestationRefused, "FIDO metadata check failed: "+perr.DevInfo)
+		return false, failWith(ErrAttestationRefused, "FIDO metadata check failed: "+strings.TrimSpace(perr.Details+" "+perr.DevInfo), perr.Err)
 	}
-	return nil
+	return s.attested(ctx, r.mds, att, aaguid), nil
 }
 
 // checkMetadataStatus refuses, at sign-in, a credential whose model FIDO
@@ -158,15 +160,8 @@ func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.Atte
 // passed (or predate) the registration policy.
 func (s *Service) checkMetadataStatus(ctx context.Context, aaguid string) *Error {
 	mds := s.rules(ctx).mds
-	if mds == nil {
-		return nil
-	}
-	id, err := uuid.Parse(aaguid)
-	if err != nil || id == uuid.Nil {
-		return nil
-	}
-	entry, err := mds.GetEntry(ctx, id)
-	if err != nil || entry == nil {
+	entry := metadataEntry(ctx, mds, aaguid)
+	if entry == nil {
 		return nil
 	}
 	if err := mds.ValidateStatusReports(ctx, entry.StatusReports); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sesame-idp/sesame/authn/passkey/mdstest"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store/storetest"
@@ -58,9 +59,9 @@ func (s *syncBuffer) String() string {
 // empty path turns the metadata checks off.
 func TestMDSFileFromPolicyReloadsLive(t *testing.T) {
 	const listed, absent = "0a1b2c3d-0000-4000-8000-000000000001", "0a1b2c3d-0000-4000-8000-000000000002"
-	signer, other := newMDSSigner(t), newMDSSigner(t)
-	good := signer.blob(t, mdsEntry{listed, "FIDO_CERTIFIED_L1", []string{"basic_surrogate"}})
-	forged := other.blob(t, mdsEntry{listed, "FIDO_CERTIFIED_L1", []string{"basic_surrogate"}}, mdsEntry{absent, "FIDO_CERTIFIED_L1", []string{"basic_surrogate"}})
+	signer, other := mdstest.NewSigner(t), mdstest.NewSigner(t)
+	good := signer.Blob(t, mdstest.Entry{AAGUID: listed, Status: "FIDO_CERTIFIED_L1", Types: []string{"basic_surrogate"}})
+	forged := other.Blob(t, mdstest.Entry{AAGUID: listed, Status: "FIDO_CERTIFIED_L1", Types: []string{"basic_surrogate"}}, mdstest.Entry{AAGUID: absent, Status: "FIDO_CERTIFIED_L1", Types: []string{"basic_surrogate"}})
 	garbage := filepath.Join(t.TempDir(), "garbage.jwt")
 	if err := os.WriteFile(garbage, []byte("not a jwt"), 0o600); err != nil {
 		t.Fatal(err)
@@ -69,7 +70,7 @@ func TestMDSFileFromPolicyReloadsLive(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		logs := &syncBuffer{}
 		pol := &fixedPolicy{p: policy.Passkey{UserVerification: "preferred", Attestation: "direct"}}
-		e := newEnv(t, dialect.Open(t), func(c *Config) { c.MDSRoot, c.Policy = signer.root, pol })
+		e := newEnv(t, dialect.Open(t), func(c *Config) { c.MDSRoot, c.Policy = signer.Root, pol })
 		e.svc.log = slog.New(slog.NewTextHandler(logs, nil))
 		n := 0
 		tryRegister := func(aaguid string) error {
@@ -118,20 +119,20 @@ func TestMDSFileFromPolicyReloadsLive(t *testing.T) {
 // TestCheckMDSFile: the check the console runs before saving a policy
 // accepts a BLOB signed by the root and refuses the rest.
 func TestCheckMDSFile(t *testing.T) {
-	signer, other := newMDSSigner(t), newMDSSigner(t)
-	e := newEnv(t, storetest.OpenSQLite(t), func(c *Config) { c.MDSRoot = signer.root })
-	if err := e.svc.CheckMDSFile(signer.blob(t)); err != nil {
+	signer, other := mdstest.NewSigner(t), mdstest.NewSigner(t)
+	e := newEnv(t, storetest.OpenSQLite(t), func(c *Config) { c.MDSRoot = signer.Root })
+	if err := e.svc.CheckMDSFile(signer.Blob(t)); err != nil {
 		t.Fatalf("a BLOB signed by the root: %v", err)
 	}
 	for name, path := range map[string]string{
-		"signed by another key": other.blob(t),
+		"signed by another key": other.Blob(t),
 		"missing":               filepath.Join(t.TempDir(), "none.jwt"),
 	} {
 		if err := e.svc.CheckMDSFile(path); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := CheckMDSFile(signer.blob(t), ""); err == nil {
+	if err := CheckMDSFile(signer.Blob(t), ""); err == nil {
 		t.Error("a test BLOB passed against the FIDO production root")
 	}
 }

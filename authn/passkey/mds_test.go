@@ -1,91 +1,14 @@
 package passkey
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/json"
-	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/sesame-idp/sesame/authn/passkey/mdstest"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 )
-
-// mdsSigner signs FIDO MDS3 BLOBs (JWS, ES256) with a test root, as the
-// FIDO Alliance signs the real one with theirs.
-type mdsSigner struct {
-	key  *ecdsa.PrivateKey
-	root string // base64 DER
-}
-
-func newMDSSigner(t testing.TB) *mdsSigner {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "Test MDS root"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &mdsSigner{key: key, root: base64.StdEncoding.EncodeToString(der)}
-}
-
-type mdsEntry struct {
-	aaguid, status string
-	types          []string
-}
-
-// blob writes a signed BLOB listing entries and returns its path.
-func (m *mdsSigner) blob(t testing.TB, entries ...mdsEntry) string {
-	t.Helper()
-	var list []map[string]any
-	for _, e := range entries {
-		list = append(list, map[string]any{
-			"aaguid": e.aaguid,
-			"metadataStatement": map[string]any{
-				"aaguid": e.aaguid, "description": "Test authenticator " + e.aaguid,
-				"protocolFamily": "fido2", "attestationTypes": e.types,
-			},
-			"statusReports":          []map[string]any{{"status": e.status, "effectiveDate": "2020-01-01"}},
-			"timeOfLastStatusChange": "2020-01-01",
-		})
-	}
-	payload, _ := json.Marshal(map[string]any{"legalHeader": "test", "no": 1, "nextUpdate": "2099-01-01", "entries": list})
-	header, _ := json.Marshal(map[string]any{"alg": "ES256", "typ": "JWT"})
-	signing := b64(header) + "." + b64(payload)
-	digest := sha256.Sum256([]byte(signing))
-	r, s, err := ecdsa.Sign(rand.Reader, m.key, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	path := filepath.Join(t.TempDir(), "mds.jwt")
-	if err := os.WriteFile(path, []byte(signing+"."+b64(sig)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // TestMDS: with attestation direct and a FIDO MDS3 BLOB, an authenticator
 // registers only when the metadata knows its model, its attestation type
@@ -93,12 +16,12 @@ func (m *mdsSigner) blob(t testing.TB, entries ...mdsEntry) string {
 // later is refused at sign-in (FIDO MDS 3.1 §3.1.8 status reports).
 func TestMDS(t *testing.T) {
 	const listed = "0a1b2c3d-0000-4000-8000-000000000001"
-	signer := newMDSSigner(t)
-	mds := func(entries ...mdsEntry) func(*Config) {
-		path := signer.blob(t, entries...)
-		return func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", path, signer.root }
+	signer := mdstest.NewSigner(t)
+	mds := func(entries ...mdstest.Entry) func(*Config) {
+		path := signer.Blob(t, entries...)
+		return func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", path, signer.Root }
 	}
-	certified := mds(mdsEntry{listed, "FIDO_CERTIFIED_L1", []string{"basic_surrogate"}})
+	certified := mds(mdstest.Entry{AAGUID: listed, Status: "FIDO_CERTIFIED_L1", Types: []string{"basic_surrogate"}})
 	tests := []struct {
 		name   string
 		cfg    func(*Config)
@@ -109,8 +32,8 @@ func TestMDS(t *testing.T) {
 		{"model absent from the metadata", certified, "0a1b2c3d-0000-4000-8000-000000000002", ErrAttestationRefused},
 		// A self-attested claim to be a model that attests with a vendor
 		// certificate proves nothing.
-		{"attestation type the statement does not list", mds(mdsEntry{listed, "FIDO_CERTIFIED", []string{"basic_full"}}), listed, ErrAttestationRefused},
-		{"revoked model", mds(mdsEntry{listed, "REVOKED", []string{"basic_surrogate"}}), listed, ErrAttestationRefused},
+		{"attestation type the statement does not list", mds(mdstest.Entry{AAGUID: listed, Status: "FIDO_CERTIFIED", Types: []string{"basic_full"}}), listed, ErrAttestationRefused},
+		{"revoked model", mds(mdstest.Entry{AAGUID: listed, Status: "REVOKED", Types: []string{"basic_surrogate"}}), listed, ErrAttestationRefused},
 	}
 	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
 		for _, tc := range tests {
@@ -145,7 +68,7 @@ func TestMDS(t *testing.T) {
 			user := e.createUser("later@example.test")
 			d := newDevice(deviceOpts{aaguid: listed, noUV: true})
 			e.register(user, nil, models.CredentialSecurityKey, d)
-			later := newEnv(t, st, mds(mdsEntry{listed, "REVOKED", []string{"basic_surrogate"}}))
+			later := newEnv(t, st, mds(mdstest.Entry{AAGUID: listed, Status: "REVOKED", Types: []string{"basic_surrogate"}}))
 			opts, cid, err := later.svc.BeginSecurityKeyLogin(e.ctx, user, testBrowser, testIA)
 			if err != nil {
 				t.Fatal(err)
@@ -164,7 +87,7 @@ func TestMDS(t *testing.T) {
 // not signed by the configured root.
 func TestConfig(t *testing.T) {
 	st := storetest.OpenSQLite(t)
-	signer, other := newMDSSigner(t), newMDSSigner(t)
+	signer, other := mdstest.NewSigner(t), mdstest.NewSigner(t)
 	base := Config{RPID: testRPID, Origins: []string{testOrigin}}
 	tests := []struct {
 		name string
@@ -179,10 +102,10 @@ func TestConfig(t *testing.T) {
 		{"bad attestation", func(c *Config) { c.Attestation = "enterprise" }, false},
 		{"allow list without direct", func(c *Config) { c.AAGUIDAllow = []string{listedAAGUID} }, false},
 		{"malformed deny list", func(c *Config) { c.AAGUIDDeny = []string{"yubikey"} }, false},
-		{"mds without direct", func(c *Config) { c.MDSFile = signer.blob(t); c.MDSRoot = signer.root }, false},
-		{"mds signed by its root", func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", signer.blob(t), signer.root }, true},
-		{"mds signed by another key", func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", other.blob(t), signer.root }, false},
-		{"mds checked against the FIDO root", func(c *Config) { c.Attestation, c.MDSFile = "direct", signer.blob(t) }, false},
+		{"mds without direct", func(c *Config) { c.MDSFile = signer.Blob(t); c.MDSRoot = signer.Root }, false},
+		{"mds signed by its root", func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", signer.Blob(t), signer.Root }, true},
+		{"mds signed by another key", func(c *Config) { c.Attestation, c.MDSFile, c.MDSRoot = "direct", other.Blob(t), signer.Root }, false},
+		{"mds checked against the FIDO root", func(c *Config) { c.Attestation, c.MDSFile = "direct", signer.Blob(t) }, false},
 		{"mds file missing", func(c *Config) { c.Attestation, c.MDSFile = "direct", filepath.Join(t.TempDir(), "none.jwt") }, false},
 	}
 	for _, tc := range tests {

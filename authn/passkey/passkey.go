@@ -285,6 +285,12 @@ type Options struct {
 	// "required", "preferred" or "discouraged"; "" keeps the policy. It is
 	// the requesting client's setting (models.Client.UserVerification).
 	UserVerification string
+	// MinACR is the assurance level the ceremony is for (models/acr.go),
+	// "" for none. A username-first sign-in then lists only the
+	// credentials that can reach it (CanReach) in allowCredentials. Levels
+	// from phr up need user verification: the caller asks for it in
+	// UserVerification.
+	MinACR string
 }
 
 // uvFor is the user verification requirement of a ceremony begun with o.

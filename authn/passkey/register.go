@@ -100,6 +100,10 @@ func (s *Service) BeginRegistrationWith(ctx context.Context, user *models.User, 
 		}
 		hints = []protocol.PublicKeyCredentialHints{protocol.PublicKeyCredentialHintSecurityKey}
 	}
+	// No hints for the device-bound levels: go-webauthn turns the first
+	// hint into an authenticatorAttachment, and both attachments have
+	// device-bound authenticators (security keys; TPM-backed platform
+	// keys). The page says what qualifies; the finish checks it.
 	conveyance := protocol.PreferNoAttestation
 	if s.rules(ctx).direct {
 		conveyance = protocol.PreferDirectAttestation
@@ -189,8 +193,9 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHas
 	if err != nil {
 		return failed(failWith(ErrVerification, "attestation", err))
 	}
-	if err := s.checkAttestationPolicy(ctx, att, aaguid); err != nil {
-		return failed(err)
+	attested, perr := s.checkAttestationPolicy(ctx, att, aaguid)
+	if perr != nil {
+		return failed(perr)
 	}
 	switch _, err := s.st.GetCredential(ctx, credID); {
 	case err == nil:
@@ -227,6 +232,7 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHas
 		UserVerified:      cred.Flags.UserVerified,
 		BackupEligible:    cred.Flags.BackupEligible,
 		BackupState:       cred.Flags.BackupState,
+		Attested:          attested,
 		CreatedAt:         now,
 		UpdatedAt:         now,
 	}

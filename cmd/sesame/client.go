@@ -48,6 +48,8 @@ type clientFlags struct {
 	allowedGroups  []string
 	bcLogoutURI    string
 	bcLogoutSID    bool
+	fcLogoutURI    string
+	fcLogoutSID    bool
 	tokenFormat    string
 }
 
@@ -73,11 +75,13 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", 0, "access token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime for this client, 1h to 8760h (0: the global setting)")
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
-	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach: urn:sesame:acr:basic or urn:sesame:acr:phr (empty: none)")
+	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach, one of "+strings.Join(models.ACRLevels, ", ")+" (weakest first; empty: none)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
 	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
+	fs.StringVar(&f.fcLogoutURI, "frontchannel-logout-uri", "", "page of the client that Sesame's logout page loads in a hidden iframe (OIDC Front-Channel Logout): the scheme, host and port of a redirect URI; --frontchannel-logout-uri= removes it")
+	fs.BoolVar(&f.fcLogoutSID, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URL")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
@@ -89,6 +93,7 @@ var specFlags = []string{
 	"jwks", "jwks-uri", "skip-consent", "login-method",
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
+	"frontchannel-logout-uri", "frontchannel-logout-session-required",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -177,6 +182,11 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "backchannel-logout-session-required", &s.BackchannelLogoutSessionRequired, f.bcLogoutSID)
 	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
 		s.BackchannelLogoutSessionRequired = false
+	}
+	setChanged(fs, "frontchannel-logout-uri", &s.FrontchannelLogoutURI, f.fcLogoutURI)
+	setChanged(fs, "frontchannel-logout-session-required", &s.FrontchannelLogoutSessionRequired, f.fcLogoutSID)
+	if s.FrontchannelLogoutURI == "" && !changed("frontchannel-logout-session-required") {
+		s.FrontchannelLogoutSessionRequired = false
 	}
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
 	return nil
@@ -419,6 +429,10 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	if s.BackchannelLogoutURI != "" {
 		row("backchannel_logout_uri:", s.BackchannelLogoutURI)
 		row("backchannel_logout_session_required:", yesNo(s.BackchannelLogoutSessionRequired))
+	}
+	if s.FrontchannelLogoutURI != "" {
+		row("frontchannel_logout_uri:", s.FrontchannelLogoutURI)
+		row("frontchannel_logout_session_required:", yesNo(s.FrontchannelLogoutSessionRequired))
 	}
 	row("access_token_format:", s.AccessTokenFormat)
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))

@@ -103,6 +103,18 @@ func RemoveAuthenticator(t testing.TB, ctx context.Context, id webauthn.Authenti
 	}
 }
 
+// SetUserVerified makes a virtual authenticator's user verification
+// succeed (on) or fail (off) from now on.
+func SetUserVerified(t testing.TB, ctx context.Context, id webauthn.AuthenticatorID, on bool) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tg, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: id, IsUserVerified: on})
+	})
+	if err != nil {
+		t.Fatalf("set user verified: %v", err)
+	}
+}
+
 // AddCredential puts an exported credential into an authenticator (to
 // simulate a passkey manager that still holds a credential).
 func AddCredential(t testing.TB, ctx context.Context, id webauthn.AuthenticatorID, c *webauthn.Credential) {

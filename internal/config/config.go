@@ -140,6 +140,10 @@ type Config struct {
 	// MDSFile is a FIDO Metadata Service (MDS3) BLOB to check attested
 	// authenticators against.
 	MDSFile string `yaml:"mds_file" env:"SESAME_MDS_FILE" flag:"mds-file" usage:"FIDO MDS3 metadata BLOB file for attestation checks"`
+	// MDSRoot is the certificate (base64 DER) the MDS BLOB's signature
+	// must chain to; empty means the FIDO Alliance's production root. For
+	// a private metadata service (enterprise-issued keys) or tests.
+	MDSRoot string `yaml:"mds_root" env:"SESAME_MDS_ROOT" flag:"mds-root" usage:"root certificate (base64 DER) the MDS BLOB must chain to (default: the FIDO Alliance root)"`
 	// SignupOpen lets anyone create an account.
 	SignupOpen bool `yaml:"signup_open" env:"SESAME_SIGNUP_OPEN" flag:"signup-open" usage:"allow anyone to create an account"`
 	// RequireVerifiedEmail holds a passkey sign-up (and the sign-in of an

@@ -324,6 +324,15 @@ func TestSecurityHeaders(t *testing.T) {
 			AllowFormAction(c, "https://a.example/other")
 			c.String(http.StatusOK, "<form>")
 		}, strings.Replace(baseCSP, "form-action 'self'", "form-action 'self' https://a.example http://localhost:8080", 1), ""},
+		{"front-channel frames beside a form origin", false, func(c *gin.Context) {
+			AllowFrameSrc(c, "https://App.example:443/fc-logout?iss=x&sid=y")
+			AllowFormAction(c, "https://app.example/bye")
+			AllowFrameSrc(c, "http://127.0.0.1:9000/fc")
+			AllowFrameSrc(c, "https://app.example/other")
+			AllowFrameSrc(c, "https://evil.example; script-src *")
+			AllowFrameSrc(c, "javascript:alert(1)")
+			c.String(http.StatusOK, "<iframe>")
+		}, strings.Replace(baseCSP, "form-action 'self'", "form-action 'self' https://app.example; frame-src 'self' https://app.example http://127.0.0.1:9000", 1), ""},
 		{"injection ignored", false, func(c *gin.Context) {
 			AllowFormAction(c, "https://evil.example; script-src *")
 			AllowFormAction(c, "https://evil.example'")

@@ -9,8 +9,12 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// formActionKey is the gin context key holding extra form-action sources.
-const formActionKey = "sesame.csp_form_action"
+// formActionKey and frameSrcKey are the gin context keys holding extra
+// form-action and frame-src sources.
+const (
+	formActionKey = "sesame.csp_form_action"
+	frameSrcKey   = "sesame.csp_frame_src"
+)
 
 // img-src allows https: for the clients' logos (clients.Spec logo_uri);
 // images cannot run script.
@@ -27,7 +31,7 @@ const (
 // Strict-Transport-Security is sent only when hsts is true (set it when the
 // server is reached over HTTPS, directly or via a TLS-terminating proxy).
 func SecurityHeaders(hsts bool) gin.HandlerFunc {
-	csp := buildCSP(nil)
+	csp := buildCSP(nil, nil)
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("Content-Security-Policy", csp)
@@ -53,30 +57,49 @@ func SecurityHeaders(hsts bool) gin.HandlerFunc {
 // used. Values that are not absolute http(s) URLs are ignored, so a hostile
 // redirect URI can never inject CSP directives. It must be called before the
 // response is written; calls accumulate.
-func AllowFormAction(c *gin.Context, origin string) {
+func AllowFormAction(c *gin.Context, origin string) { allowSource(c, formActionKey, origin) }
+
+// AllowFrameSrc adds origin to the CSP frame-src directive of this
+// response (otherwise default-src 'self' applies to frames), for the
+// logout page that loads the apps' front-channel logout URLs in iframes.
+// The same rules as AllowFormAction: only an absolute http(s) URL's
+// scheme://host[:port] is used, anything else ignored; calls accumulate.
+func AllowFrameSrc(c *gin.Context, origin string) { allowSource(c, frameSrcKey, origin) }
+
+func allowSource(c *gin.Context, key, origin string) {
 	o, ok := parseOrigin(origin, false)
 	if !ok || (!strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://")) {
 		return
 	}
-	var extra []string
-	if v, ok := c.Get(formActionKey); ok {
-		extra, _ = v.([]string)
-	}
+	extra := sources(c, key)
 	if slices.Contains(extra, o) {
 		return
 	}
-	extra = append(slices.Clip(extra), o)
-	c.Set(formActionKey, extra)
-	c.Writer.Header().Set("Content-Security-Policy", buildCSP(extra))
+	c.Set(key, append(slices.Clip(extra), o))
+	c.Writer.Header().Set("Content-Security-Policy", buildCSP(sources(c, formActionKey), sources(c, frameSrcKey)))
 }
 
-// buildCSP renders the policy with extra form-action sources.
-func buildCSP(formAction []string) string {
+func sources(c *gin.Context, key string) []string {
+	v, _ := c.Get(key)
+	s, _ := v.([]string)
+	return s
+}
+
+// buildCSP renders the policy with extra form-action sources and, when
+// there are any, a frame-src directive of 'self' and those.
+func buildCSP(formAction, frameSrc []string) string {
 	var b strings.Builder
 	b.WriteString(cspBeforeFormAction)
 	for _, s := range formAction {
 		b.WriteByte(' ')
 		b.WriteString(s)
+	}
+	if len(frameSrc) > 0 {
+		b.WriteString("; frame-src 'self'")
+		for _, s := range frameSrc {
+			b.WriteByte(' ')
+			b.WriteString(s)
+		}
 	}
 	b.WriteString(cspAfterFormAction)
 	return b.String()

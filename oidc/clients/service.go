@@ -213,7 +213,10 @@ func ToSpec(c *models.Client) Spec {
 		BackchannelLogoutURI:    c.BackchannelLogoutURI,
 
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
-		AccessTokenFormat:                cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		FrontchannelLogoutURI:            c.FrontchannelLogoutURI,
+
+		FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
+		AccessTokenFormat:                 cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
 	}
 }
 
@@ -252,6 +255,8 @@ func apply(c *models.Client, s Spec) {
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.BackchannelLogoutURI = s.BackchannelLogoutURI
 	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
+	c.FrontchannelLogoutURI = s.FrontchannelLogoutURI
+	c.FrontchannelLogoutSessionRequired = s.FrontchannelLogoutSessionRequired
 	c.AccessTokenFormat = s.AccessTokenFormat
 }
 

@@ -126,6 +126,14 @@ type Spec struct {
 	// BackchannelLogoutSessionRequired: the client needs the sid claim in
 	// its logout tokens (Sesame always sends it).
 	BackchannelLogoutSessionRequired bool `json:"backchannel_logout_session_required"`
+	// FrontchannelLogoutURI is loaded in a hidden iframe by Sesame's
+	// logout page when someone signs out in the browser (OIDC Front-Channel
+	// Logout 1.0); its scheme, host and port must be those of a redirect
+	// URI. "" for none.
+	FrontchannelLogoutURI string `json:"frontchannel_logout_uri"`
+	// FrontchannelLogoutSessionRequired: the iframe's URL gets the iss and
+	// sid query parameters.
+	FrontchannelLogoutSessionRequired bool `json:"frontchannel_logout_session_required"`
 	// AccessTokenFormat is how this client's access tokens are issued:
 	// "opaque" (the default; only introspection describes them) or "jwt"
 	// (RFC 9068, verifiable against the JWKS). A resource named in the
@@ -200,6 +208,7 @@ func (s *Spec) Normalize() {
 	s.MinACR = strings.TrimSpace(s.MinACR)
 	s.UserVerification = strings.TrimSpace(s.UserVerification)
 	s.BackchannelLogoutURI = strings.TrimSpace(s.BackchannelLogoutURI)
+	s.FrontchannelLogoutURI = strings.TrimSpace(s.FrontchannelLogoutURI)
 	s.AccessTokenFormat = strings.TrimSpace(s.AccessTokenFormat)
 	if s.AccessTokenFormat == "" {
 		s.AccessTokenFormat = models.TokenFormatOpaque
@@ -404,6 +413,9 @@ func (s Spec) Validate() error {
 		!slices.Contains(s.AllowedLoginMethods, models.MethodPasskey) && !slices.Contains(s.AllowedLoginMethods, models.MethodPasswordKey) {
 		add(invalid("min_acr", "%s needs a phishing-resistant login method (passkey or password_security_key)", s.MinACR))
 	}
+	if models.ACRAtLeast(s.MinACR, models.ACRUserVerified) && len(s.AllowedLoginMethods) > 0 && !slices.Contains(s.AllowedLoginMethods, models.MethodPasskey) {
+		add(invalid("min_acr", "%s is reached only with a passkey: allow the passkey login method", s.MinACR))
+	}
 	if len(s.AllowedWebOrigins) > maxURIs {
 		add(invalid("allowed_web_origins", "at most %d", maxURIs))
 	}
@@ -421,6 +433,18 @@ func (s Spec) Validate() error {
 	}
 	if s.BackchannelLogoutSessionRequired && s.BackchannelLogoutURI == "" {
 		add(invalid("backchannel_logout_session_required", "needs a backchannel_logout_uri"))
+	}
+	if s.FrontchannelLogoutURI != "" {
+		if msg := logoutURIProblem(s.FrontchannelLogoutURI); msg != "" {
+			add(invalid("frontchannel_logout_uri", "%q %s", s.FrontchannelLogoutURI, msg))
+		} else if !sameOriginAsOne(s.FrontchannelLogoutURI, s.RedirectURIs) {
+			// Front-Channel Logout 1.0 §2: the scheme, host and port of a
+			// registered redirect URI; the logout page frames no other site.
+			add(invalid("frontchannel_logout_uri", "%q must have the scheme, host and port of one of the redirect URIs", s.FrontchannelLogoutURI))
+		}
+	}
+	if s.FrontchannelLogoutSessionRequired && s.FrontchannelLogoutURI == "" {
+		add(invalid("frontchannel_logout_session_required", "needs a frontchannel_logout_uri"))
 	}
 	if s.UserVerification != "" && !slices.Contains(UserVerifications, s.UserVerification) {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))
@@ -567,6 +591,22 @@ func logoutURIProblem(raw string) string {
 		return "must not contain user info"
 	}
 	return ""
+}
+
+// sameOriginAsOne reports whether raw has the scheme, host and port of one
+// of uris (compared as parsed, scheme and host case-insensitively).
+func sameOriginAsOne(raw string, uris []string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	for _, r := range uris {
+		v, err := url.Parse(r)
+		if err == nil && strings.EqualFold(u.Scheme, v.Scheme) && strings.EqualFold(u.Host, v.Host) {
+			return true
+		}
+	}
+	return false
 }
 
 func jwksURIProblem(raw string) string {

@@ -195,6 +195,15 @@ func TestValidate(t *testing.T) {
 			s.GrantTypes, s.ResponseTypes, s.RedirectURIs = []string{"client_credentials"}, nil, nil
 			s.BackchannelLogoutURI = "https://app.example.com/bcl"
 		}, field: "backchannel_logout_uri", msg: "authorization_code"},
+		{name: "frontchannel logout uri on a redirect origin", mod: func(s *Spec) {
+			s.FrontchannelLogoutURI = "https://app.example.com/fc-logout?x=1"
+			s.FrontchannelLogoutSessionRequired = true
+		}},
+		{name: "frontchannel logout on another origin refused", mod: func(s *Spec) { s.FrontchannelLogoutURI = "https://evil.example.com/fc" }, field: "frontchannel_logout_uri", msg: "redirect URIs"},
+		{name: "frontchannel logout on another port refused", mod: func(s *Spec) { s.FrontchannelLogoutURI = "https://app.example.com:8443/fc" }, field: "frontchannel_logout_uri", msg: "redirect URIs"},
+		{name: "frontchannel logout javascript refused", mod: func(s *Spec) { s.FrontchannelLogoutURI = "javascript:alert(1)" }, field: "frontchannel_logout_uri"},
+		{name: "frontchannel logout fragment refused", mod: func(s *Spec) { s.FrontchannelLogoutURI = "https://app.example.com/fc#x" }, field: "frontchannel_logout_uri", msg: "fragment"},
+		{name: "frontchannel session required without uri refused", mod: func(s *Spec) { s.FrontchannelLogoutSessionRequired = true }, field: "frontchannel_logout_session_required"},
 		{name: "session required without uri refused", mod: func(s *Spec) { s.BackchannelLogoutSessionRequired = true }, field: "backchannel_logout_session_required"},
 		{name: "one login method", mod: func(s *Spec) { s.AllowedLoginMethods = []string{"passkey"} }},
 		{name: "unknown login method", mod: func(s *Spec) { s.AllowedLoginMethods = []string{"password"} }, field: "allowed_login_methods"},
@@ -281,6 +290,12 @@ func TestClientSettingsValidation(t *testing.T) {
 		{"unknown min acr", func(s *Spec) { s.MinACR = "urn:other" }, "min_acr"},
 		{"phr without a phr method", func(s *Spec) {
 			s.MinACR, s.AllowedLoginMethods = "urn:sesame:acr:phr", []string{"passlink"}
+		}, "min_acr"},
+		{"device-bound with passkeys", func(s *Spec) {
+			s.MinACR, s.AllowedLoginMethods = "urn:sesame:acr:passkey:device-bound", []string{"passkey", "passlink"}
+		}, ""},
+		{"a passkey level without passkeys", func(s *Spec) {
+			s.MinACR, s.AllowedLoginMethods = "urn:sesame:acr:passkey:uv", []string{"password_security_key"}
 		}, "min_acr"},
 		{"uv required", func(s *Spec) { s.UserVerification = "required" }, ""},
 		{"uv bogus", func(s *Spec) { s.UserVerification = "always" }, "user_verification"},

@@ -124,9 +124,12 @@ func (e ClientIdTokenSignedResponseAlg) Valid() bool {
 
 // Defines values for ClientMinAcr.
 const (
-	ClientMinAcrEmpty             ClientMinAcr = ""
-	ClientMinAcrUrnSesameAcrBasic ClientMinAcr = "urn:sesame:acr:basic"
-	ClientMinAcrUrnSesameAcrPhr   ClientMinAcr = "urn:sesame:acr:phr"
+	ClientMinAcrEmpty                          ClientMinAcr = ""
+	ClientMinAcrUrnSesameAcrBasic              ClientMinAcr = "urn:sesame:acr:basic"
+	ClientMinAcrUrnSesameAcrPasskeyAttested    ClientMinAcr = "urn:sesame:acr:passkey:attested"
+	ClientMinAcrUrnSesameAcrPasskeyDeviceBound ClientMinAcr = "urn:sesame:acr:passkey:device-bound"
+	ClientMinAcrUrnSesameAcrPasskeyUv          ClientMinAcr = "urn:sesame:acr:passkey:uv"
+	ClientMinAcrUrnSesameAcrPhr                ClientMinAcr = "urn:sesame:acr:phr"
 )
 
 // Valid indicates whether the value is a known member of the ClientMinAcr enum.
@@ -135,6 +138,12 @@ func (e ClientMinAcr) Valid() bool {
 	case ClientMinAcrEmpty:
 		return true
 	case ClientMinAcrUrnSesameAcrBasic:
+		return true
+	case ClientMinAcrUrnSesameAcrPasskeyAttested:
+		return true
+	case ClientMinAcrUrnSesameAcrPasskeyDeviceBound:
+		return true
+	case ClientMinAcrUrnSesameAcrPasskeyUv:
 		return true
 	case ClientMinAcrUrnSesameAcrPhr:
 		return true
@@ -289,9 +298,12 @@ func (e ClientSpecIdTokenSignedResponseAlg) Valid() bool {
 
 // Defines values for ClientSpecMinAcr.
 const (
-	ClientSpecMinAcrEmpty             ClientSpecMinAcr = ""
-	ClientSpecMinAcrUrnSesameAcrBasic ClientSpecMinAcr = "urn:sesame:acr:basic"
-	ClientSpecMinAcrUrnSesameAcrPhr   ClientSpecMinAcr = "urn:sesame:acr:phr"
+	ClientSpecMinAcrEmpty                          ClientSpecMinAcr = ""
+	ClientSpecMinAcrUrnSesameAcrBasic              ClientSpecMinAcr = "urn:sesame:acr:basic"
+	ClientSpecMinAcrUrnSesameAcrPasskeyAttested    ClientSpecMinAcr = "urn:sesame:acr:passkey:attested"
+	ClientSpecMinAcrUrnSesameAcrPasskeyDeviceBound ClientSpecMinAcr = "urn:sesame:acr:passkey:device-bound"
+	ClientSpecMinAcrUrnSesameAcrPasskeyUv          ClientSpecMinAcr = "urn:sesame:acr:passkey:uv"
+	ClientSpecMinAcrUrnSesameAcrPhr                ClientSpecMinAcr = "urn:sesame:acr:phr"
 )
 
 // Valid indicates whether the value is a known member of the ClientSpecMinAcr enum.
@@ -300,6 +312,12 @@ func (e ClientSpecMinAcr) Valid() bool {
 	case ClientSpecMinAcrEmpty:
 		return true
 	case ClientSpecMinAcrUrnSesameAcrBasic:
+		return true
+	case ClientSpecMinAcrUrnSesameAcrPasskeyAttested:
+		return true
+	case ClientSpecMinAcrUrnSesameAcrPasskeyDeviceBound:
+		return true
+	case ClientSpecMinAcrUrnSesameAcrPasskeyUv:
 		return true
 	case ClientSpecMinAcrUrnSesameAcrPhr:
 		return true
@@ -454,9 +472,12 @@ func (e ClientWithSecretIdTokenSignedResponseAlg) Valid() bool {
 
 // Defines values for ClientWithSecretMinAcr.
 const (
-	ClientWithSecretMinAcrEmpty             ClientWithSecretMinAcr = ""
-	ClientWithSecretMinAcrUrnSesameAcrBasic ClientWithSecretMinAcr = "urn:sesame:acr:basic"
-	ClientWithSecretMinAcrUrnSesameAcrPhr   ClientWithSecretMinAcr = "urn:sesame:acr:phr"
+	ClientWithSecretMinAcrEmpty                          ClientWithSecretMinAcr = ""
+	ClientWithSecretMinAcrUrnSesameAcrBasic              ClientWithSecretMinAcr = "urn:sesame:acr:basic"
+	ClientWithSecretMinAcrUrnSesameAcrPasskeyAttested    ClientWithSecretMinAcr = "urn:sesame:acr:passkey:attested"
+	ClientWithSecretMinAcrUrnSesameAcrPasskeyDeviceBound ClientWithSecretMinAcr = "urn:sesame:acr:passkey:device-bound"
+	ClientWithSecretMinAcrUrnSesameAcrPasskeyUv          ClientWithSecretMinAcr = "urn:sesame:acr:passkey:uv"
+	ClientWithSecretMinAcrUrnSesameAcrPhr                ClientWithSecretMinAcr = "urn:sesame:acr:phr"
 )
 
 // Valid indicates whether the value is a known member of the ClientWithSecretMinAcr enum.
@@ -465,6 +486,12 @@ func (e ClientWithSecretMinAcr) Valid() bool {
 	case ClientWithSecretMinAcrEmpty:
 		return true
 	case ClientWithSecretMinAcrUrnSesameAcrBasic:
+		return true
+	case ClientWithSecretMinAcrUrnSesameAcrPasskeyAttested:
+		return true
+	case ClientWithSecretMinAcrUrnSesameAcrPasskeyDeviceBound:
+		return true
+	case ClientWithSecretMinAcrUrnSesameAcrPasskeyUv:
 		return true
 	case ClientWithSecretMinAcrUrnSesameAcrPhr:
 		return true
@@ -790,7 +817,13 @@ type Client struct {
 	CreatedAt            time.Time `json:"created_at"`
 
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
-	Disabled                 *bool                           `json:"disabled,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
+	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
+
+	// FrontchannelLogoutUri OpenID Connect Front-Channel Logout 1.0: when someone signs out at /oauth2/logout, the sign-out page loads this URL in a hidden iframe (CSP frame-src allows exactly these origins) before it returns to the app, so the app can end its own session. Its scheme, host and port must be those of a redirect URI; https, or http on localhost; no fragment. Empty: none.
+	FrontchannelLogoutUri    *string                         `json:"frontchannel_logout_uri,omitempty"`
 	GrantTypes               []ClientGrantTypes              `json:"grant_types"`
 	HasSecret                bool                            `json:"has_secret"`
 	IdTokenSignedResponseAlg *ClientIdTokenSignedResponseAlg `json:"id_token_signed_response_alg,omitempty"`
@@ -803,7 +836,7 @@ type Client struct {
 	// LogoUri Shown on the hosted pages: an https URL or a data:image/svg+xml URI; empty for the name's initial.
 	LogoUri *string `json:"logo_uri,omitempty"`
 
-	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 	MinAcr                 *ClientMinAcr `json:"min_acr,omitempty"`
 	PostLogoutRedirectUris *[]string     `json:"post_logout_redirect_uris,omitempty"`
 	Public                 *bool         `json:"public,omitempty"`
@@ -836,7 +869,7 @@ type ClientGrantTypes string
 // ClientIdTokenSignedResponseAlg defines model for Client.IdTokenSignedResponseAlg.
 type ClientIdTokenSignedResponseAlg string
 
-// ClientMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+// ClientMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 type ClientMinAcr string
 
 // ClientResponseTypes defines model for Client.ResponseTypes.
@@ -878,7 +911,13 @@ type ClientSpec struct {
 	ClientName           *string `json:"client_name,omitempty"`
 
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
-	Disabled                 *bool                               `json:"disabled,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
+	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
+
+	// FrontchannelLogoutUri OpenID Connect Front-Channel Logout 1.0: when someone signs out at /oauth2/logout, the sign-out page loads this URL in a hidden iframe (CSP frame-src allows exactly these origins) before it returns to the app, so the app can end its own session. Its scheme, host and port must be those of a redirect URI; https, or http on localhost; no fragment. Empty: none.
+	FrontchannelLogoutUri    *string                             `json:"frontchannel_logout_uri,omitempty"`
 	GrantTypes               *[]ClientSpecGrantTypes             `json:"grant_types,omitempty"`
 	IdTokenSignedResponseAlg *ClientSpecIdTokenSignedResponseAlg `json:"id_token_signed_response_alg,omitempty"`
 
@@ -890,7 +929,7 @@ type ClientSpec struct {
 	// LogoUri Shown on the hosted pages: an https URL or a data:image/svg+xml URI; empty for the name's initial.
 	LogoUri *string `json:"logo_uri,omitempty"`
 
-	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 	MinAcr                 *ClientSpecMinAcr `json:"min_acr,omitempty"`
 	PostLogoutRedirectUris *[]string         `json:"post_logout_redirect_uris,omitempty"`
 	Public                 *bool             `json:"public,omitempty"`
@@ -922,7 +961,7 @@ type ClientSpecGrantTypes string
 // ClientSpecIdTokenSignedResponseAlg defines model for ClientSpec.IdTokenSignedResponseAlg.
 type ClientSpecIdTokenSignedResponseAlg string
 
-// ClientSpecMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+// ClientSpecMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 type ClientSpecMinAcr string
 
 // ClientSpecResponseTypes defines model for ClientSpec.ResponseTypes.
@@ -962,7 +1001,13 @@ type ClientWithSecret struct {
 	CreatedAt    time.Time `json:"created_at"`
 
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
-	Disabled                 *bool                                     `json:"disabled,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
+	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
+
+	// FrontchannelLogoutUri OpenID Connect Front-Channel Logout 1.0: when someone signs out at /oauth2/logout, the sign-out page loads this URL in a hidden iframe (CSP frame-src allows exactly these origins) before it returns to the app, so the app can end its own session. Its scheme, host and port must be those of a redirect URI; https, or http on localhost; no fragment. Empty: none.
+	FrontchannelLogoutUri    *string                                   `json:"frontchannel_logout_uri,omitempty"`
 	GrantTypes               []ClientWithSecretGrantTypes              `json:"grant_types"`
 	HasSecret                bool                                      `json:"has_secret"`
 	IdTokenSignedResponseAlg *ClientWithSecretIdTokenSignedResponseAlg `json:"id_token_signed_response_alg,omitempty"`
@@ -975,7 +1020,7 @@ type ClientWithSecret struct {
 	// LogoUri Shown on the hosted pages: an https URL or a data:image/svg+xml URI; empty for the name's initial.
 	LogoUri *string `json:"logo_uri,omitempty"`
 
-	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 	MinAcr                 *ClientWithSecretMinAcr `json:"min_acr,omitempty"`
 	PostLogoutRedirectUris *[]string               `json:"post_logout_redirect_uris,omitempty"`
 	Public                 *bool                   `json:"public,omitempty"`
@@ -1008,7 +1053,7 @@ type ClientWithSecretGrantTypes string
 // ClientWithSecretIdTokenSignedResponseAlg defines model for ClientWithSecret.IdTokenSignedResponseAlg.
 type ClientWithSecretIdTokenSignedResponseAlg string
 
-// ClientWithSecretMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it.
+// ClientWithSecretMinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
 type ClientWithSecretMinAcr string
 
 // ClientWithSecretResponseTypes defines model for ClientWithSecret.ResponseTypes.

@@ -23,7 +23,7 @@ import (
 // keys the test changes (rotation), and an introspection endpoint answering
 // from a map. The SDK's tests against a real Sesame are in examples/sdktest.
 type issuer struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu            sync.Mutex
@@ -34,7 +34,7 @@ type issuer struct {
 	introspectErr int
 }
 
-func newIssuer(t *testing.T) *issuer {
+func newIssuer(t testing.TB) *issuer {
 	is := &issuer{t: t, active: map[string]map[string]any{}}
 	mux := http.NewServeMux()
 	is.srv = httptest.NewServer(mux)

@@ -1,0 +1,95 @@
+package authn
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/models"
+)
+
+// Assurance levels above phr (models/acr.go) are reached only with a
+// passkey of the right kind. When an app asks for one and the person is
+// signed in below it, the login page becomes a step-up page for that
+// account: the passkey button asks for the account's qualifying passkeys
+// only (allowCredentials filtered by passkey.CanReach), or, when the
+// account has none, the page says so and offers to add one, which signs
+// in with the new passkey at the level it reaches. A sign-in that ends
+// below the level (a synced passkey picked for a device-bound request)
+// starts its session and comes back to this page instead of the app.
+
+// requiredACR is the level the interaction asks for (its acr_values,
+// already raised to the client's minimum by oidc), or "" for none.
+func requiredACR(in *models.Interaction) string {
+	if in == nil {
+		return ""
+	}
+	return models.ACRRequired(strings.Fields(in.ACRValues))
+}
+
+// passkeyLevel reports whether level is one only a passkey reaches.
+func passkeyLevel(level string) bool {
+	return models.ACRAtLeast(level, models.ACRUserVerified)
+}
+
+// levelWords describes a level for the person asked to reach it.
+func levelWords(level string) string {
+	switch level {
+	case models.ACRUserVerified:
+		return "a passkey that checks it's you (with a PIN, fingerprint or face)"
+	case models.ACRDeviceBound:
+		return "a passkey that stays on one device, such as a security key (not a passkey synced between devices)"
+	case models.ACRAttested:
+		return "a certified security key (a device-bound passkey of a model certified by the FIDO Alliance)"
+	case models.ACRPhishingResistant:
+		return "a phishing-resistant sign-in (a passkey, or a password with a security key)"
+	}
+	return "a stronger sign-in"
+}
+
+// stepUp is a signed-in person who must reach a passkey level.
+type stepUp struct {
+	user       *models.User
+	level      string
+	qualifying int
+}
+
+// stepUpFor returns the step-up of the interaction, or nil when it asks
+// for no passkey level or nobody is signed in below it.
+func (h *Handler) stepUpFor(c *gin.Context, in *models.Interaction) (*stepUp, error) {
+	level := requiredACR(in)
+	if !passkeyLevel(level) {
+		return nil, nil
+	}
+	ls, u, err := h.currentUser(c)
+	if err != nil || ls == nil || models.ACRAtLeast(ls.ACR, level) {
+		return nil, err
+	}
+	creds, err := h.st.ListUserCredentials(c.Request.Context(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	su := &stepUp{user: u, level: level}
+	for i := range creds {
+		if passkey.CanReach(&creds[i], level) {
+			su.qualifying++
+		}
+	}
+	return su, nil
+}
+
+// holdBelowLevel keeps the interaction open when s reaches less than the
+// passkey level it asks for: the browser goes back to the login page,
+// now a step-up page, rather than to the app (which would only send it
+// back).
+func (h *Handler) holdBelowLevel(c *gin.Context, s *signIn) {
+	if s.interactionID == "" || s.holdInteraction != "" {
+		return
+	}
+	in := h.liveInteraction(c, s.interactionID)
+	if level := requiredACR(in); passkeyLevel(level) && !models.ACRAtLeast(s.acr, level) {
+		s.holdInteraction = "/login?" + url.Values{"interaction": {in.ID}}.Encode()
+	}
+}
