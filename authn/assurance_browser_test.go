@@ -22,6 +22,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey/mdstest"
 	"github.com/sesame-idp/sesame/internal/browsertest"
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
@@ -103,6 +104,8 @@ func assuranceJourney(t *testing.T, env *servertest.Env, checkA11y bool) {
 	plain := newRelyingParty(t, env, spec)
 	spec.Name, spec.MinACR = "Vault", models.ACRAttested
 	vault := newRelyingParty(t, env, spec)
+	spec.Name, spec.MinACR, spec.SyncedPasskeys = "Strict", "", policy.SyncedBlock
+	strict := newRelyingParty(t, env, spec)
 
 	// Discovery lists the scheme, weakest first.
 	if got := discoveredACRs(t, env); !slices.Equal(got, models.ACRLevels) {
@@ -218,12 +221,25 @@ func assuranceJourney(t *testing.T, env *servertest.Env, checkA11y bool) {
 	if loc := browsertest.Location(t, ctx); !strings.HasPrefix(loc, env.Issuer+"/login?interaction=") {
 		t.Fatalf("a synced passkey for Vault went to %s", loc)
 	}
+	syncedCred = browsertest.Credentials(t, ctx, syncedID)[0] // its counter now
 	browsertest.RemoveAuthenticator(t, ctx, syncedID)
 	boundID = browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())
 	browsertest.AddCredential(t, ctx, boundID, boundCred)
 	browsertest.Do(t, ctx, "step up with the attested passkey", chromedp.Click("#passkey-button"))
 	claims = a.finish(t, browsertest.WaitLocation(t, ctx, vault.callback))
 	wantLevel(t, "vault after a synced passkey", claims, models.ACRAttested, "pop", "hwk", "user", "mfa", "pin")
+
+	// 7. Strict blocks synced passkeys (a policy, not a level): the synced
+	// one is refused with a clear message, and nothing signs in.
+	browsertest.RemoveAuthenticator(t, ctx, boundID)
+	syncedID = browsertest.AddAuthenticator(t, ctx, synced)
+	browsertest.AddCredential(t, ctx, syncedID, syncedCred)
+	a = strict.start(oauth2.SetAuthURLParam("prompt", "login"))
+	browsertest.Do(t, ctx, "strict with a synced passkey", chromedp.Navigate(a.url), chromedp.WaitVisible("#email-form"), chromedp.Click("#passkey-button"))
+	browsertest.WaitText(t, ctx, "#status", "Passkeys that sync between devices are not accepted here")
+	if loc := browsertest.Location(t, ctx); strings.HasPrefix(loc, strict.callback) {
+		t.Fatal("a synced passkey signed in to an app that blocks them")
+	}
 	for _, v := range browsertest.Eval[[]string](t, ctx, `window.__csp || []`) {
 		t.Errorf("the page's CSP blocked %s", v)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 )
@@ -101,7 +102,7 @@ func clientPasskeyOptions(in *models.Interaction, c *models.Client) passkey.Opti
 	if c == nil {
 		return passkey.Options{}
 	}
-	o := passkey.Options{UserVerification: c.UserVerification}
+	o := passkey.Options{UserVerification: c.UserVerification, SyncedPasskeys: c.SyncedPasskeys}
 	if level := requiredACR(in); level != "" && level != models.ACRBasic {
 		o.UserVerification = "required"
 		o.MinACR = level
@@ -180,8 +181,12 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 			return nil
 		}
 		userID = res.User.ID
-		next, err = h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
-			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID})
+		s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
+			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID}
+		if res.GraceSynced {
+			s.reason = h.graceSynced(c, res.User.ID, res.Credential.ID)
+		}
+		next, err = h.completeSignIn(c, s)
 		return err
 	})
 	if err != nil {
@@ -307,9 +312,13 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 	if err != nil {
 		return h.ceremonyError(c, passkeyMethod, err, "", "register")
 	}
+	var reason string
+	if cred.BackupEligible && cred.Kind == models.CredentialPasskey && h.passkeys.SyncedPolicy(c.Request.Context(), h.clientSynced(c, inID)) == policy.SyncedGrace {
+		reason = h.graceSynced(c, u.ID, cred.ID)
+	}
 	if ls != nil && cur.ID == u.ID && inID == "" {
 		// A passkey added to the signed-in account.
-		h.record(c, authEvent{method: models.MethodPasskey, userID: u.ID, interactionID: inID, name: "register", aaguid: cred.AAGUID})
+		h.record(c, authEvent{method: models.MethodPasskey, userID: u.ID, interactionID: inID, name: "register", aaguid: cred.AAGUID, reason: reason})
 		c.JSON(http.StatusOK, gin.H{"redirect": "/account?done=passkey_added"})
 		return nil
 	}
@@ -320,7 +329,7 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 	var next string
 	err = h.inTx(c, func() error {
 		next, err = h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: passkey.AMRFor(facts), acr: passkey.ACRFor(facts),
-			interactionID: inID, event: "register", aaguid: cred.AAGUID, credentialID: cred.ID})
+			interactionID: inID, event: "register", reason: reason, aaguid: cred.AAGUID, credentialID: cred.ID})
 		return err
 	})
 	if err != nil {
@@ -379,4 +388,25 @@ func (h *Handler) ceremonyError(c *gin.Context, m authMethod, err error, userID,
 		resp.RPID = h.rpID
 	}
 	return resp
+}
+
+// clientSynced is the synced-passkey policy of the interaction's client
+// ("" without one, or for a client that follows the global policy).
+func (h *Handler) clientSynced(c *gin.Context, interactionID string) string {
+	if interactionID == "" {
+		return ""
+	}
+	if li := h.requestInteraction(c, interactionID); li.client != nil {
+		return li.client.SyncedPasskeys
+	}
+	return ""
+}
+
+// graceSynced warns of a synced passkey accepted under the grace policy
+// and returns the reason recorded with its event (the console counts
+// them: who a "block" would lock out).
+func (h *Handler) graceSynced(c *gin.Context, userID, credentialID string) string {
+	h.log.WarnContext(c.Request.Context(), "passkey: synced passkey accepted under the grace policy; a block would refuse it",
+		"user_id", userID, "credential_id", credentialID)
+	return passkey.GraceSynced
 }

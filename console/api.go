@@ -79,6 +79,11 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.GET("/scopes/:name", c.api(c.apiGetScope))
 	r.PUT("/scopes/:name", c.api(c.apiUpdateScope))
 	r.DELETE("/scopes/:name", c.api(c.apiDeleteScope))
+	r.GET("/resources", c.api(c.apiListResources))
+	r.POST("/resources", c.api(c.apiCreateResource))
+	r.GET("/resources/:name", c.api(c.apiGetResource))
+	r.PUT("/resources/:name", c.api(c.apiUpdateResource))
+	r.DELETE("/resources/:name", c.api(c.apiDeleteResource))
 
 	r.GET("/groups", c.api(c.apiListGroups))
 	r.POST("/groups", c.api(c.apiCreateGroup))

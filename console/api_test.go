@@ -262,6 +262,7 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		api.call(s, "POST", p+"/admin-invites", map[string]string{"email": "nope"}, 422)
 
 		exerciseScopesAPI(t, env, api, s)
+		exerciseResourcesAPI(t, env, api, s)
 
 		// Keys, policies, audit, stats.
 		api.call(s, "GET", p+"/keys", nil, 200)

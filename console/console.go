@@ -24,13 +24,14 @@ import (
 // Services are the admin operations, shared by the API, the console UI
 // and the CLI.
 type Services struct {
-	Clients  *Clients
-	Users    *Users
-	Scopes   *Scopes
-	Groups   *Groups
-	Keys     *Keys
-	Policies *Policies
-	Audit    *Audit
+	Clients   *Clients
+	Users     *Users
+	Scopes    *Scopes
+	Resources *Resources
+	Groups    *Groups
+	Keys      *Keys
+	Policies  *Policies
+	Audit     *Audit
 }
 
 // NewServices builds the services. live is the global policy every
@@ -46,13 +47,21 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 	s := &Services{
 		Audit:    audit,
 		Policies: pol,
-		Clients:  &Clients{svc: clients.NewService(st, secrets), st: st, cache: cache, audit: audit, policies: pol},
-		Users:    &Users{st: st, audit: audit},
-		Scopes:   &Scopes{st: st, audit: audit},
-		Groups:   &Groups{st: st, audit: audit},
+		Clients: &Clients{svc: clients.NewService(st, secrets,
+			// A pairwise client's sector_identifier_uri is fetched like a
+			// jwks_uri: guarded, internal networks only when allowed.
+			clients.WithOutbound(httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()}))),
+			st: st, cache: cache, audit: audit, policies: pol},
+		Users:     &Users{st: st, audit: audit},
+		Scopes:    &Scopes{st: st, audit: audit},
+		Resources: &Resources{st: st, audit: audit},
+		Groups:    &Groups{st: st, audit: audit},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc
+	}
+	if rc, ok := cache.(ResourceCache); ok {
+		s.Resources.cache = rc
 	}
 	if km != nil {
 		s.Keys = &Keys{km: km, st: st, audit: audit}

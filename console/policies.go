@@ -47,6 +47,9 @@ func (s *Policies) Validate(p policy.Policy) error {
 			return invalid("default_login_methods", "unsupported %q (allowed: %v)", m, policy.LoginMethods)
 		}
 	}
+	if p.SyncedPasskeys != "" && !slices.Contains(policy.SyncedPolicies, p.SyncedPasskeys) {
+		return invalid("synced_passkeys", "unsupported %q (allowed: %v, or empty for allow)", p.SyncedPasskeys, policy.SyncedPolicies)
+	}
 	if len(p.AAGUIDAllow) > 500 || len(p.AAGUIDDeny) > 500 {
 		return invalid("aaguid_allow", "at most 500 entries per list")
 	}

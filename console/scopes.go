@@ -143,6 +143,20 @@ func (s *Scopes) Delete(ctx context.Context, name string) error {
 			"Remove it from the clients that may ask for it first: "+strings.Join(before.Clients, ", ")+".")
 		return p
 	}
+	rs, err := s.st.ListResources(ctx)
+	if err != nil {
+		return err
+	}
+	var apis []string
+	for _, r := range rs {
+		if slices.Contains(r.Scopes, name) {
+			apis = append(apis, r.Name)
+		}
+	}
+	if len(apis) > 0 {
+		return problem(http.StatusConflict, "scope-in-use", "The scope is in use",
+			"Remove it from the resources that allow it first: "+strings.Join(apis, ", ")+".")
+	}
 	if err := s.st.DeleteCustomScope(ctx, name); err != nil {
 		return err
 	}

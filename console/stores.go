@@ -68,6 +68,17 @@ type scopeStore interface {
 	UpdateCustomScope(ctx context.Context, sc *models.CustomScope) error
 	DeleteCustomScope(ctx context.Context, name string) error
 	ListClients(ctx context.Context) ([]models.Client, error)
+	ListResources(ctx context.Context) ([]models.Resource, error)
+}
+
+// resourceStore backs Resources.
+type resourceStore interface {
+	ListResources(ctx context.Context) ([]models.Resource, error)
+	GetResource(ctx context.Context, name string) (*models.Resource, error)
+	CreateResource(ctx context.Context, r *models.Resource) error
+	UpdateResource(ctx context.Context, r *models.Resource) error
+	DeleteResource(ctx context.Context, name string) error
+	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 }
 
 // StatsStore backs StatsService: counts and recent events, never a scan
@@ -85,9 +96,10 @@ type StatsStore interface {
 
 // *store.Store is every one of them.
 var (
-	_ auditStore = (*store.Store)(nil)
-	_ userStore  = (*store.Store)(nil)
-	_ scopeStore = (*store.Store)(nil)
-	_ groupStore = (*store.Store)(nil)
-	_ StatsStore = (*store.Store)(nil)
+	_ auditStore    = (*store.Store)(nil)
+	_ userStore     = (*store.Store)(nil)
+	_ scopeStore    = (*store.Store)(nil)
+	_ resourceStore = (*store.Store)(nil)
+	_ groupStore    = (*store.Store)(nil)
+	_ StatsStore    = (*store.Store)(nil)
 )

@@ -75,6 +75,10 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.POST("/console/scopes", u.handle(u.scopeCreate))
 	r.GET("/console/scopes/:name", u.handle(u.scopeShow))
 	r.POST("/console/scopes/:name", u.handle(u.scopeUpdate))
+	r.GET("/console/resources", u.handle(u.resourceList))
+	r.POST("/console/resources", u.handle(u.resourceCreate))
+	r.GET("/console/resources/:name", u.handle(u.resourceShow))
+	r.POST("/console/resources/:name", u.handle(u.resourceUpdate))
 	r.GET("/console/policies", u.handle(u.policiesShow))
 	r.POST("/console/policies", u.handle(u.policiesSave))
 	r.GET("/console/keys", u.handle(u.keysShow))
@@ -122,27 +126,29 @@ func (u *UI) shell(c *gin.Context, nav string) templates.ConsoleShell {
 // flashText is the confirmation shown after a change (?done=…).
 func flashText(code string) string {
 	return map[string]string{
-		"client_saved":    "Client saved.",
-		"client_deleted":  "Client deleted.",
-		"client_disabled": "Client disabled: it can no longer sign people in or get tokens.",
-		"client_enabled":  "Client enabled.",
-		"user_disabled":   "User disabled: their sessions and tokens were revoked.",
-		"user_enabled":    "User enabled.",
-		"user_deleted":    "User deleted.",
-		"cred_removed":    "Credential removed.",
-		"passlink_sent":   "Sign-in link sent. It works once, in whichever browser opens it.",
-		"policies_saved":  "Policies saved.",
-		"keys_rotated":    "A new signing key was created.",
-		"group_created":   "Group created. Add its members below.",
-		"group_saved":     "Group saved.",
-		"group_deleted":   "Group deleted.",
-		"member_added":    "Member added: their next token carries the group.",
-		"member_removed":  "Member removed: their next token no longer carries the group.",
-		"profile_saved":   "Profile saved.",
-		"group_joined":    "Added to the group: their next token carries it.",
-		"group_left":      "Removed from the group: their next token no longer carries it.",
-		"scope_saved":     "Scope saved.",
-		"scope_deleted":   "Scope deleted.",
+		"client_saved":     "Client saved.",
+		"client_deleted":   "Client deleted.",
+		"client_disabled":  "Client disabled: it can no longer sign people in or get tokens.",
+		"client_enabled":   "Client enabled.",
+		"user_disabled":    "User disabled: their sessions and tokens were revoked.",
+		"user_enabled":     "User enabled.",
+		"user_deleted":     "User deleted.",
+		"cred_removed":     "Credential removed.",
+		"passlink_sent":    "Sign-in link sent. It works once, in whichever browser opens it.",
+		"policies_saved":   "Policies saved.",
+		"keys_rotated":     "A new signing key was created.",
+		"group_created":    "Group created. Add its members below.",
+		"group_saved":      "Group saved.",
+		"group_deleted":    "Group deleted.",
+		"member_added":     "Member added: their next token carries the group.",
+		"member_removed":   "Member removed: their next token no longer carries the group.",
+		"profile_saved":    "Profile saved.",
+		"group_joined":     "Added to the group: their next token carries it.",
+		"group_left":       "Removed from the group: their next token no longer carries it.",
+		"scope_saved":      "Scope saved.",
+		"scope_deleted":    "Scope deleted.",
+		"resource_saved":   "Resource saved.",
+		"resource_deleted": "Resource deleted.",
 	}[code]
 }
 

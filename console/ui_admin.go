@@ -27,6 +27,11 @@ func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 	for _, o := range []string{"required", "preferred", "discouraged"} {
 		v.UV = append(v.UV, templates.Option{Value: o, Label: o, Checked: p.UserVerification == o})
 	}
+	for _, o := range []templates.Option{{Value: policy.SyncedAllow, Label: "Allow"}, {Value: policy.SyncedGrace, Label: "Grace: allow, warn and record each use"},
+		{Value: policy.SyncedBlock, Label: "Block (only device-bound passkeys)"}} {
+		o.Checked = p.SyncedPasskeys == o.Value || (p.SyncedPasskeys == "" && o.Value == policy.SyncedAllow)
+		v.Synced = append(v.Synced, o)
+	}
 	for _, o := range []string{"none", "direct"} {
 		v.Attestation = append(v.Attestation, templates.Option{Value: o, Label: o, Checked: p.Attestation == o})
 	}
@@ -60,6 +65,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		AAGUIDAllow:          strings.Fields(c.PostForm("aaguid_allow")),
 		AAGUIDDeny:           strings.Fields(c.PostForm("aaguid_deny")),
 		MDSFile:              strings.TrimSpace(c.PostForm("mds_file")),
+		SyncedPasskeys:       c.PostForm("synced_passkeys"),
 	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))
@@ -78,6 +84,21 @@ func (u *UI) policiesSave(c *gin.Context) error {
 	}
 	p.PasslinkTTL, p.LoginSessionTTL = dur("passlink_ttl"), dur("login_session_ttl")
 	p.AccessTokenTTL, p.RefreshTokenTTL, p.IDTokenTTL = dur("access_token_ttl"), dur("refresh_token_ttl"), dur("id_token_ttl")
+	var lockout *templates.Lockout
+	if len(errs) == 0 && p.SyncedPasskeys == policy.SyncedBlock && c.PostForm("confirm_lockout") != "on" {
+		cur, err := u.c.Policies.Current(c.Request.Context())
+		if err != nil {
+			return err
+		}
+		if cur.SyncedPasskeys != policy.SyncedBlock {
+			if lockout, err = u.lockout(c); err != nil {
+				return err
+			}
+			if lockout != nil {
+				errs["synced_passkeys"] = "This locks people out: confirm it below, or choose Grace first."
+			}
+		}
+	}
 	if len(errs) == 0 {
 		_, err := u.c.Policies.Update(c.Request.Context(), p)
 		if err == nil {
@@ -105,7 +126,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 			}
 		}
 	}
-	v.Errors, v.Problem = errs, "The policies were not saved. Check the fields marked below."
+	v.Errors, v.Problem, v.Lockout = errs, "The policies were not saved. Check the fields marked below.", lockout
 	return u.pages.ConsolePolicies(c.Writer, 422, templates.Page{Title: "Policies"}, u.shell(c, "policies"), v)
 }
 

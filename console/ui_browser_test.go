@@ -120,6 +120,13 @@ func TestConsolePagesInChromium(t *testing.T) {
 	open("/console/clients/"+id, "#client_name")
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
 	checkConsolePage(t, ctx, "console-client", false)
+	// Blocking synced passkeys names who it locks out (Ada's only passkey
+	// syncs) before anything is saved.
+	open("/console/clients/"+id, "#synced_passkeys")
+	browsertest.Do(t, ctx, "block synced passkeys", chromedp.SetValue("#synced_passkeys", "block"),
+		chromedp.Click(`form.client-form button[type=submit]`), chromedp.WaitVisible("#lockout"))
+	browsertest.WaitText(t, ctx, "#lockout", "ada@example.test")
+	checkConsolePage(t, ctx, "console-client-lockout", false)
 	open("/console/users", "#q")
 	checkConsolePage(t, ctx, "console-users", false)
 	open("/console/users/"+ada.ID, "#creds-h")
@@ -140,6 +147,19 @@ func TestConsolePagesInChromium(t *testing.T) {
 	checkConsolePage(t, ctx, "console-scope", false)
 	open("/console/scopes", "#scope_name")
 	checkConsolePage(t, ctx, "console-scopes", false)
+	open("/console/resources", "#resource_name")
+	browsertest.Do(t, ctx, "register a resource with a fragment in its audience",
+		chromedp.SendKeys("#resource_name", "orders"), chromedp.SendKeys("#resource_description", "Orders API"),
+		chromedp.SendKeys("#resource_audience", "https://api.example.com/orders#v1"),
+		chromedp.Click(`form.resource-form button[type=submit]`), chromedp.WaitVisible("#resource_audience-error"))
+	checkConsolePage(t, ctx, "console-resources-error", true)
+	browsertest.Do(t, ctx, "register a resource",
+		chromedp.SetValue("#resource_audience", "https://api.example.com/orders"),
+		chromedp.Click(`form.resource-form button[type=submit]`), chromedp.WaitVisible("details.danger-zone"))
+	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
+	checkConsolePage(t, ctx, "console-resource", true)
+	open("/console/resources", "#resource_name")
+	checkConsolePage(t, ctx, "console-resources", true)
 	open("/console/policies", "#user_verification")
 	checkConsolePage(t, ctx, "console-policies", false)
 	open("/console/keys", "table")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/templates"
@@ -22,9 +23,10 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: spec.AccessTokenTTL, RefreshTokenTTL: spec.RefreshTokenTTL, IDTokenTTL: spec.IDTokenTTL,
-			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled,
+			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens,
 			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
-			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired}}
+			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired,
+			SectorIdentifierURI: spec.SectorIdentifierURI}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
 		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
@@ -70,12 +72,28 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 	}
 	for _, v := range []templates.Option{
 		{Value: "", Label: "Global policy"},
+		{Value: policy.SyncedAllow, Label: "Allow"},
+		{Value: policy.SyncedGrace, Label: "Grace: allow, warn and record each use"},
+		{Value: policy.SyncedBlock, Label: "Block (only device-bound passkeys)"},
+	} {
+		v.Checked = spec.SyncedPasskeys == v.Value
+		f.Synced = append(f.Synced, v)
+	}
+	for _, v := range []templates.Option{
+		{Value: "", Label: "Global policy"},
 		{Value: "required", Label: "Required (PIN, fingerprint or face every time)"},
 		{Value: "preferred", Label: "Preferred"},
 		{Value: "discouraged", Label: "Discouraged"},
 	} {
 		v.Checked = spec.UserVerification == v.Value
 		f.UVs = append(f.UVs, v)
+	}
+	for _, v := range []templates.Option{
+		{Value: clients.SubjectPublic, Label: "Public — the same for every app"},
+		{Value: clients.SubjectPairwise, Label: "Pairwise — this app's own"},
+	} {
+		v.Checked = spec.SubjectType == v.Value || (spec.SubjectType == "" && v.Value == clients.SubjectPublic)
+		f.SubjectTypes = append(f.SubjectTypes, v)
 	}
 	for _, v := range []templates.Option{
 		{Value: models.TokenFormatOpaque, Label: "Opaque (APIs ask the introspection endpoint)"},
@@ -109,6 +127,7 @@ func specFromForm(c *gin.Context) clients.Spec {
 		IDTokenTTL:             formSeconds(c, "id_token_ttl"),
 		MinACR:                 c.PostForm("min_acr"),
 		UserVerification:       c.PostForm("user_verification"),
+		SyncedPasskeys:         c.PostForm("synced_passkeys"),
 		AllowedGroups:          c.PostFormArray("allowed_groups"),
 		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
 
@@ -116,7 +135,10 @@ func specFromForm(c *gin.Context) clients.Spec {
 		FrontchannelLogoutURI:            c.PostForm("frontchannel_logout_uri"),
 
 		FrontchannelLogoutSessionRequired: c.PostForm("frontchannel_logout_session_required") == "on",
+		SubjectType:                       c.PostForm("subject_type"),
+		SectorIdentifierURI:               c.PostForm("sector_identifier_uri"),
 		AccessTokenFormat:                 c.PostForm("access_token_format"),
+		DPoPBoundAccessTokens:             c.PostForm("dpop_bound_access_tokens") == "on",
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")
@@ -280,6 +302,23 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	spec := specFromForm(c)
+	if lo, err := u.lockoutBefore(c, id, spec); err != nil || lo != nil {
+		if err != nil {
+			return err
+		}
+		cur, err := u.c.Clients.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		spec.Normalize()
+		f := newClientForm(spec, false)
+		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
+			return err
+		}
+		f.Lockout = lo
+		f.Problem = "This change locks people out. Confirm it below, or choose Grace to see who uses synced passkeys first."
+		return u.renderClient(c, 409, cur, &f)
+	}
 	view, secret, err := u.c.Clients.Update(ctx, id, spec, false)
 	if err != nil {
 		cur, gerr := u.c.Clients.Get(ctx, id)
@@ -330,4 +369,35 @@ func (u *UI) clientRotate(c *gin.Context) error {
 		return err
 	}
 	return u.renderSecret(c, view, secret, false)
+}
+
+// lockoutPreview is how many of the people a stricter policy locks out the
+// console names.
+const lockoutPreview = 20
+
+// lockoutBefore is who saving spec for client id would lock out, when it
+// newly blocks synced passkeys and the form does not confirm it; nil when
+// nobody, or when confirmed.
+func (u *UI) lockoutBefore(c *gin.Context, id string, spec clients.Spec) (*templates.Lockout, error) {
+	if strings.TrimSpace(spec.SyncedPasskeys) != policy.SyncedBlock || c.PostForm("confirm_lockout") == "on" {
+		return nil, nil
+	}
+	cur, err := u.c.Clients.Get(c.Request.Context(), id)
+	if err != nil || cur.Spec.SyncedPasskeys == policy.SyncedBlock {
+		return nil, err
+	}
+	return u.lockout(c)
+}
+
+// lockout is who a synced-passkey block would lock out (nil: nobody).
+func (u *UI) lockout(c *gin.Context) (*templates.Lockout, error) {
+	n, users, err := u.c.st.UsersWithOnlySyncedPasskeys(c.Request.Context(), lockoutPreview)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	lo := &templates.Lockout{Count: n}
+	for _, usr := range users {
+		lo.Emails = append(lo.Emails, usr.Email)
+	}
+	return lo, nil
 }

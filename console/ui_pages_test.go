@@ -195,4 +195,27 @@ func TestConsoleClientSettingsForm(t *testing.T) {
 	if c, _ = env.Store.GetClient(ctx, id); c.Disabled {
 		t.Fatal("client not enabled again")
 	}
+
+	// Token settings: JWT access tokens and required DPoP; a bogus
+	// format is refused by its field and nothing changes.
+	form.Del("disabled")
+	form.Set("access_token_format", "paseto")
+	form.Set("dpop_bound_access_tokens", "on")
+	if res, body := postForm(t, browser, env, "/console/clients/"+id, form); res.StatusCode != 422 || !strings.Contains(body, "paseto") {
+		t.Fatalf("bogus access token format: %d", res.StatusCode)
+	}
+	if c, _ = env.Store.GetClient(ctx, id); c.AccessTokenFormat == "paseto" || c.DPoPBoundAccessTokens {
+		t.Fatalf("a refused form was written: %+v", c)
+	}
+	form.Set("access_token_format", "jwt")
+	if res, _ := postForm(t, browser, env, "/console/clients/"+id, form); res.StatusCode != 200 {
+		t.Fatalf("save token settings: %d", res.StatusCode)
+	}
+	if c, _ = env.Store.GetClient(ctx, id); c.AccessTokenFormat != "jwt" || !c.DPoPBoundAccessTokens {
+		t.Fatalf("token settings not stored: %q %v", c.AccessTokenFormat, c.DPoPBoundAccessTokens)
+	}
+	body = getPage(t, browser, env.Issuer+"/console/clients/"+id, 200)
+	if !strings.Contains(body, `value="jwt" selected`) || !strings.Contains(body, `name="dpop_bound_access_tokens" checked`) {
+		t.Fatal("the client's page does not show its token settings")
+	}
 }

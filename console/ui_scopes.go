@@ -61,17 +61,23 @@ func scopeForm(spec clients.ScopeSpec, isNew bool, raw string, err error) templa
 	} else {
 		f.Action, f.Submit = "/console/scopes/"+url.PathEscape(spec.Name), "Save changes"
 	}
-	if err != nil {
-		p := toProblem(err)
-		for _, fe := range p.Errors {
-			if f.Errors[fe.Field] != "" {
-				f.Errors[fe.Field] += " "
-			}
-			f.Errors[fe.Field] += capitalize(fe.Message) + "."
-		}
-		f.Problem = "Not saved: correct the fields marked below."
-	}
+	f.Problem = fieldMessages(err, f.Errors)
 	return f
+}
+
+// fieldMessages puts a refusal's messages by their fields (several for one
+// field joined) and returns the form's summary; nil err is "".
+func fieldMessages(err error, errs map[string]string) string {
+	if err == nil {
+		return ""
+	}
+	for _, fe := range toProblem(err).Errors {
+		if errs[fe.Field] != "" {
+			errs[fe.Field] += " "
+		}
+		errs[fe.Field] += capitalize(fe.Message) + "."
+	}
+	return "Not saved: correct the fields marked below."
 }
 
 func capitalize(s string) string {

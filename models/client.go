@@ -44,6 +44,11 @@ type Client struct {
 	// UserVerification is the passkey user verification this client asks
 	// for ("required", "preferred", "discouraged"); "" for the global policy.
 	UserVerification string
+	// SyncedPasskeys is what happens to passkeys that may sync between
+	// devices at this client's sign-ins and sign-ups: "allow", "block",
+	// "grace" (accepted, warned and recorded); "" follows the global
+	// policy (migration 00021).
+	SyncedPasskeys string
 	// AllowedGroups are the names of the groups whose members may sign in
 	// to this client; empty lets every user in (migration 00013).
 	AllowedGroups StringList
@@ -68,6 +73,12 @@ type Client struct {
 	// parameters (migration 00018).
 	FrontchannelLogoutURI             string `gorm:"column:frontchannel_logout_uri"`
 	FrontchannelLogoutSessionRequired bool
+	// SubjectType is "public" (sub is the user's id) or "pairwise" (sub
+	// is derived from the user's id and the sector identifier: the host of
+	// SectorIdentifierURI when set, else of the redirect URIs; migration
+	// 00020; oidc/pairwise.go).
+	SubjectType         string
+	SectorIdentifierURI string `gorm:"column:sector_identifier_uri"`
 	// AccessTokenFormat is TokenFormatJWT for RFC 9068 JWT access tokens;
 	// "" or TokenFormatOpaque for opaque ones (a resource asked for with
 	// the resource parameter may still ask for JWTs; migration 00015).

@@ -124,7 +124,7 @@ var singleParams = map[string]bool{
 	"response_mode": true, "nonce": true, "prompt": true, "max_age": true, "display": true,
 	"ui_locales": true, "claims_locales": true, "id_token_hint": true, "login_hint": true,
 	"acr_values": true, "claims": true, "request": true, "request_uri": true,
-	"code_challenge": true, "code_challenge_method": true,
+	"code_challenge": true, "code_challenge_method": true, "dpop_jkt": true,
 	"grant_type": true, "code": true, "code_verifier": true, "refresh_token": true,
 	"client_secret": true, "client_assertion": true, "client_assertion_type": true,
 }
@@ -285,6 +285,10 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	if err == nil {
 		err = checkResourceScopes(resources, ar.GetRequestedScopes())
 	}
+	if jkt := form.Get("dpop_jkt"); err == nil && form.Has("dpop_jkt") && (!p.cfg.DPoP || !validJKT(jkt)) {
+		// RFC 9449 §10: the code is bound to this key's thumbprint.
+		err = fosite.ErrInvalidRequest.WithHint("Parameter 'dpop_jkt' must be the base64url SHA-256 thumbprint of a JWK (and DPoP must be on).")
+	}
 	if err != nil {
 		p.authorizeError(c, ar, err)
 		return
@@ -390,6 +394,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		}
 	}
 	sess := p.newUserSession(user, g, ls, client, ar.GetGrantedScopes(), requestedAt)
+	sess.CodeJKT = form.Get("dpop_jkt")
 	// fosite stores the code, then the OpenID Connect and PKCE records, and
 	// may refuse after the first (e.g. an id_token_hint for another user):
 	// one transaction leaves either all of them or none. The interaction
@@ -455,7 +460,7 @@ func (p *Provider) newUserSession(u *models.User, g grant, ls *models.LoginSessi
 		authTime = now
 	}
 	claims := &jwt.IDTokenClaims{
-		Subject: u.ID,
+		Subject: p.subjectFor(client.m, u.ID),
 		Issuer:  p.cfg.Issuer,
 		// Second precision on both sides keeps fosite's prompt=login and
 		// max_age comparisons exact.

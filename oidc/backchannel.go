@@ -148,7 +148,7 @@ func (p *Provider) LogoutToken(ctx context.Context, c *Client, n models.LogoutNo
 		"exp":    now.Add(LogoutTokenTTL).Unix(),
 		"jti":    n.ID,
 		"events": map[string]any{BackchannelLogoutEvent: map[string]any{}},
-		"sub":    n.UserID,
+		"sub":    p.subjectFor(c.m, n.UserID),
 		"sid":    n.SessionID,
 	}
 	payload, err := json.Marshal(claims)

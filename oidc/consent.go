@@ -81,6 +81,7 @@ func (p *Provider) handleConsent(c *gin.Context) {
 		p.pageFail(c, err)
 		return
 	}
+	resources := p.resourceViews(c.Request.Context(), in)
 	c.Header("Cache-Control", "no-store")
 	if err := p.pages.Consent(c.Writer, http.StatusOK, templates.Page{
 		Title:   "Allow " + client.Name,
@@ -91,6 +92,7 @@ func (p *Provider) handleConsent(c *gin.Context) {
 		CSRF:        p.sessions.CSRFToken(c.Writer, c.Request),
 		UserEmail:   u.Email,
 		Scopes:      scopes,
+		Resources:   resources,
 	}); err != nil {
 		p.pageFail(c, err)
 	}

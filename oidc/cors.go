@@ -41,7 +41,7 @@ const corsMaxAge = "600"
 // corsAllowHeaders are the request headers a page may send beyond the
 // CORS-safelisted ones: a bearer token or Basic credentials, and a JSON or
 // form Content-Type.
-const corsAllowHeaders = "Authorization, Content-Type"
+const corsAllowHeaders = "Authorization, Content-Type, DPoP"
 
 // corsRoute is one endpoint's CORS rule: the methods it serves and which
 // clients' origins may call it when no client is known.
@@ -150,7 +150,7 @@ func setAllowOrigin(c *gin.Context, origin string) {
 	h := c.Writer.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	// Bearer and client errors explain themselves in WWW-Authenticate.
-	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, DPoP-Nonce")
 }
 
 // originSet is the union of the enabled clients' origins at one moment.

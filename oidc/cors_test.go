@@ -142,7 +142,7 @@ func TestCORSEndpoints(t *testing.T) {
 				wantCORS(t, "preflight", resp, tc.origin, prefOK)
 				if prefOK {
 					h := resp.Header
-					if !strings.Contains(h.Get("Access-Control-Allow-Methods"), tc.method) || h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type" ||
+					if !strings.Contains(h.Get("Access-Control-Allow-Methods"), tc.method) || h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type, DPoP" ||
 						h.Get("Access-Control-Max-Age") != "600" {
 						t.Fatalf("preflight headers %v", h)
 					}

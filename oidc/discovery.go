@@ -37,7 +37,7 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query", "form_post"},
 		"grant_types_supported":                            p.grantTypes,
-		"subject_types_supported":                          []string{"public"},
+		"subject_types_supported":                          []string{"public", "pairwise"},
 		"id_token_signing_alg_values_supported":            p.keys.Algs(),
 		"token_endpoint_auth_methods_supported":            authMethods,
 		"token_endpoint_auth_signing_alg_values_supported": assertionAlgs,
@@ -58,6 +58,9 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"userinfo_signing_alg_values_supported":            []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")
+	if p.cfg.DPoP {
+		doc["dpop_signing_alg_values_supported"] = DPoPAlgs
+	}
 	if p.cfg.DeviceGrant {
 		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}

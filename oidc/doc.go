@@ -16,4 +16,8 @@
 //
 // Tokens are opaque HMAC tokens whose signatures are stored (one table,
 // see models.OAuth2Request); ID tokens are JWTs signed by oidc/keys.
+// Access tokens may be RFC 9068 JWTs instead, per client or per resource
+// (jwtaccess.go), stored by their signature all the same; the resource
+// parameter (RFC 8707, resources.go) sets and narrows their audience; DPoP
+// (RFC 9449, dpop.go) binds tokens to the client's key.
 package oidc

@@ -32,5 +32,10 @@ func (p *Provider) IntrospectAccessToken(ctx context.Context, token string) (sub
 	if use != fosite.AccessToken || ar == nil || ar.GetClient() == nil {
 		return "", "", nil, ErrInactiveToken
 	}
+	if sess.DPoPJKT != "" {
+		// A DPoP-bound token is no bearer token (RFC 9449 §7.2): this
+		// check has no proof to verify, so it refuses one.
+		return "", "", nil, ErrInactiveToken
+	}
 	return sess.GetSubject(), ar.GetClient().GetID(), []string(ar.GetGrantedScopes()), nil
 }

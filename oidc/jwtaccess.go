@@ -25,6 +25,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/websession"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/keys"
 )
 
@@ -47,6 +48,13 @@ type accessClaims struct {
 	AuthTime int64    `json:"auth_time,omitempty"`
 	ACR      string   `json:"acr,omitempty"`
 	Groups   []string `json:"groups,omitempty"`
+	// Cnf binds a DPoP-bound token to its key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the cnf claim (RFC 7800) of a DPoP-bound token.
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // audience is one string when there is one, a list otherwise (RFC 7519
@@ -67,6 +75,8 @@ type tokenStrategy struct {
 	*skewStrategy
 	keys   *keys.Manager
 	issuer string
+	// subject maps a user's id to the sub the client sees (pairwise.go).
+	subject func(m *models.Client, userID string) string
 }
 
 var _ oauth2.CoreStrategy = (*tokenStrategy)(nil)
@@ -118,6 +128,9 @@ func (s *tokenStrategy) signAccessToken(ctx context.Context, r fosite.Requester,
 		ClientID: clientID,
 		Scope:    strings.Join(scopes, " "),
 	}
+	if cl, ok := r.GetClient().(*Client); ok && c.Subject != clientID {
+		c.Subject = s.subject(cl.m, c.Subject)
+	}
 	if c.Subject != clientID && sess.DefaultSession != nil && sess.Claims != nil {
 		// A user's token (client_credentials tokens have the client as
 		// subject and no sign-in).
@@ -131,6 +144,9 @@ func (s *tokenStrategy) signAccessToken(ctx context.Context, r fosite.Requester,
 				c.Groups = []string{}
 			}
 		}
+	}
+	if sess.DPoPJKT != "" {
+		c.Cnf = &confirmation{JKT: sess.DPoPJKT}
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {

@@ -124,7 +124,7 @@ func TestJWTAccessToken_PerClient(t *testing.T) {
 		}
 
 		out := f.wantActive(tok.AccessToken, "access_token", true)
-		if out["sub"] != f.user.ID || out["client_id"] != f.r.clientID {
+		if aud, _ := out["aud"].([]any); out["sub"] != f.user.ID || out["client_id"] != f.r.clientID || len(aud) != 1 || aud[0] != f.r.clientID {
 			t.Fatalf("introspection = %v", out)
 		}
 		if resp, ui := userinfo(t, env, tok.AccessToken); resp.StatusCode != http.StatusOK || ui["sub"] != f.user.ID {
@@ -359,6 +359,32 @@ func TestResourceIndicators_ClientCredentials(t *testing.T) {
 		tok, err = cc([]string{"orders:read"}, nil)
 		if err != nil || !strings.HasPrefix(tok.AccessToken, "ory_at_") {
 			t.Fatalf("token without resource: %v %v", tok, err)
+		}
+	})
+}
+
+// TestResourceIndicators_ConsentNamesTheAPIs: the consent page names the
+// resources the access is for (their description and audience), and the
+// allowed grant's token is for them.
+func TestResourceIndicators_ConsentNamesTheAPIs(t *testing.T) {
+	forEachDB(t, func(t *testing.T, env *servertest.Env) {
+		createScope(t, env, "orders:read")
+		createResource(t, env, models.Resource{Name: "orders", Description: "Acme Orders API", Audience: ordersAPI, Scopes: models.StringList{"orders:read"}})
+		f := newE2EFlow(t, env, clients.Spec{Name: "Shop", Scopes: []string{"openid", "orders:read"}})
+		f.r.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+		resp, _, verifier := f.start("state-consent-res", url.Values{"scope": {"openid orders:read"}, "resource": {ordersAPI}})
+		resp, body, _ := f.signIn(resp, models.ACRPhishingResistant)
+		in := interactionFrom(t, resp, "/consent")
+		for _, want := range []string{"With these services", "Acme Orders API", ordersAPI} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("consent page lacks %q:\n%s", want, body)
+			}
+		}
+		resp, _ = postPage(t, f.b, env.Issuer+"/consent", url.Values{"interaction": {in}, "csrf": {formValue(t, body, "csrf")}, "decision": {"allow"}})
+		q := callback(t, resp)
+		tok := f.exchange(q.Get("code"), verifier)
+		if at := apiVerify(t, env, tok.AccessToken, ordersAPI); claim(at, "scope") != "openid orders:read" {
+			t.Fatalf("token scope %v", claim(at, "scope"))
 		}
 	})
 }

@@ -85,7 +85,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 	}
 	confirmed := ls == nil ||
 		(hintSID != "" && hintSID == ls.ID) ||
-		(hintSID == "" && hintSub != "" && hintSub == ls.UserID) ||
+		(hintSID == "" && hintSub != "" && hintSub == p.subjectFor(client.model(), ls.UserID)) ||
 		(c.Request.Method == http.MethodPost && f.Get("confirm") == "yes" && p.sessions.CheckCSRF(c.Request, f.Get("csrf")))
 	if !confirmed {
 		params := map[string]string{}

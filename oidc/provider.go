@@ -45,8 +45,15 @@ type Config struct {
 	HMACKey []byte
 	// CacheKey keys the verified-client-secret cache.
 	CacheKey []byte
+	// PairwiseKey keys pairwise subject identifiers (pairwise.go); empty
+	// derives one from HMACKey.
+	PairwiseKey []byte
 	// ClientCacheTTL bounds how stale a replica's view of a client may be.
 	ClientCacheTTL time.Duration
+	// DPoP accepts DPoP proofs (RFC 9449, dpop.go); DPoPNonce requires
+	// every proof to carry a server-provided nonce.
+	DPoP      bool
+	DPoPNonce bool
 	// DeviceGrant serves the device authorization grant (device.go);
 	// DeviceCodeTTL and DevicePollInterval are its code lifetime and
 	// minimum poll interval (whole seconds).
@@ -178,6 +185,11 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	if cfg.ClientCacheTTL <= 0 {
 		cfg.ClientCacheTTL = 30 * time.Second
 	}
+	if len(cfg.PairwiseKey) == 0 {
+		// A provider built without one (tests) still never hands a
+		// pairwise client the user's id.
+		cfg.PairwiseKey = keyFor(cfg.HMACKey, "pairwise-subjects")
+	}
 	p := &Provider{
 		cfg:      cfg,
 		st:       deps.Store,
@@ -229,6 +241,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 			skewStrategy: &skewStrategy{HMACSHAStrategy: compose.NewOAuth2HMACStrategy(p.fcfg), leeway: max(cfg.ClockSkewLeeway, 0)},
 			keys:         deps.Keys,
 			issuer:       cfg.Issuer,
+			subject:      p.subjectFor,
 		},
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{
 			Signer: signer,

@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/ory/fosite"
 
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // Resource indicators (RFC 8707). A client names the APIs it wants a token
@@ -94,7 +95,7 @@ func (p *Provider) requestedResources(ctx context.Context, form url.Values) ([]m
 		return nil, errInvalidTarget.WithHintf("At most %d resource parameters are accepted.", maxResources)
 	}
 	for _, v := range values {
-		if msg := ResourceURIProblem(v); msg != "" {
+		if msg := clients.ResourceURIProblem(v); msg != "" {
 			return nil, errInvalidTarget.WithHintf("The resource '%s' %s.", v, msg)
 		}
 	}
@@ -113,23 +114,6 @@ func (p *Provider) requestedResources(ctx context.Context, form url.Values) ([]m
 		}
 	}
 	return out, nil
-}
-
-// ResourceURIProblem says why v cannot be a resource indicator (RFC 8707
-// §2: an absolute URI without a fragment), or "".
-func ResourceURIProblem(v string) string {
-	u, err := url.Parse(v)
-	switch {
-	case v == "" || strings.TrimSpace(v) != v:
-		return "is empty or has surrounding spaces"
-	case err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == ""):
-		return "is not an absolute URI"
-	case u.Fragment != "" || strings.Contains(v, "#"):
-		return "must not contain a fragment"
-	case len(v) > maxParamLen:
-		return "is too long"
-	}
-	return ""
 }
 
 // scopeAllowed reports whether scope s may go with the resources rs: an
@@ -177,6 +161,32 @@ func (p *Provider) anyJWT(ctx context.Context, auds []string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// resourceViews names the resources an interaction's request asks for,
+// for the consent page; those that cannot be resolved (deleted since, or
+// the registry unreadable) are left out — the resumed request is checked
+// again anyway.
+func (p *Provider) resourceViews(ctx context.Context, in *models.Interaction) []templates.ScopeView {
+	q, err := url.ParseQuery(in.Query)
+	if err != nil || len(q["resource"]) == 0 {
+		return nil
+	}
+	reg, err := p.resourcesByAudience(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []templates.ScopeView
+	for _, a := range q["resource"] {
+		if r, ok := reg[a]; ok {
+			title := r.Description
+			if title == "" {
+				title = r.Name
+			}
+			out = append(out, templates.ScopeView{Title: title, Description: r.Audience})
+		}
+	}
+	return out
 }
 
 // acceptAudience is fosite's audience matching strategy here: the grant's

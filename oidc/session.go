@@ -30,6 +30,12 @@ type Session struct {
 	// keeps the grant's.
 	AccessAud   []string `json:"at_aud,omitempty"`
 	AccessScope []string `json:"at_scope,omitempty"`
+	// DPoPJKT is the thumbprint of the DPoP key the access token is bound
+	// to, RefreshJKT that of a public client's refresh token, CodeJKT the
+	// dpop_jkt of the authorization request (dpop.go, RFC 9449).
+	DPoPJKT    string `json:"jkt,omitempty"`
+	RefreshJKT string `json:"rt_jkt,omitempty"`
+	CodeJKT    string `json:"code_jkt,omitempty"`
 }
 
 var (
@@ -39,7 +45,20 @@ var (
 
 // GetExtraClaims implements fosite.ExtraClaimsSession: the claims fosite's
 // introspection response adds (RFC 7662 §2.2 allows extensions).
-func (s *Session) GetExtraClaims() map[string]any { return s.Ext }
+// A DPoP-bound token is described with its key's thumbprint (RFC 9449
+// §6.2).
+func (s *Session) GetExtraClaims() map[string]any {
+	if s.DPoPJKT == "" {
+		return s.Ext
+	}
+	out := maps.Clone(s.Ext)
+	if out == nil {
+		out = map[string]any{}
+	}
+	out["cnf"] = map[string]string{"jkt": s.DPoPJKT}
+	out["token_type"] = "DPoP"
+	return out
+}
 
 // setAccessClaims records the claims of the grant that introspection
 // tells a resource server: those the granted scopes release (RFC 7662
@@ -71,7 +90,8 @@ func (s *Session) Clone() fosite.Session {
 	}
 	ds, _ := s.DefaultSession.Clone().(*openid.DefaultSession)
 	return &Session{DefaultSession: ds, SID: s.SID, ClientID: s.ClientID, Ext: maps.Clone(s.Ext),
-		JWTAccess: s.JWTAccess, AccessAud: slices.Clone(s.AccessAud), AccessScope: slices.Clone(s.AccessScope)}
+		JWTAccess: s.JWTAccess, AccessAud: slices.Clone(s.AccessAud), AccessScope: slices.Clone(s.AccessScope),
+		DPoPJKT: s.DPoPJKT, RefreshJKT: s.RefreshJKT, CodeJKT: s.CodeJKT}
 }
 
 // subjectAndTimes is a small helper for tests and userinfo.

@@ -95,7 +95,15 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 	for _, k := range neverStored {
 		form.Del(k)
 	}
-	sess, err := json.Marshal(r.GetSession())
+	stored := r.GetSession()
+	if ss, ok := stored.(*Session); ok && kind == models.KindRefreshToken && ss.DPoPJKT != ss.RefreshJKT {
+		// A refresh token is bound to its own key, if any (dpop.go), not
+		// to the access token's: introspection describes it so.
+		cp, _ := ss.Clone().(*Session)
+		cp.DPoPJKT = ss.RefreshJKT
+		stored = cp
+	}
+	sess, err := json.Marshal(stored)
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}

@@ -46,6 +46,20 @@ func (p *Provider) handleToken(c *gin.Context) {
 		p.tokenError(c, nil, fosite.ErrInvalidRequest.WithHint("The audience parameter is not supported; use resource (RFC 8707)."))
 		return
 	}
+	// A DPoP proof is checked before anything else reads the grant
+	// (dpop.go); it is spent once the request is otherwise acceptable.
+	var proof *dpopProof
+	if p.cfg.DPoP {
+		if p.cfg.DPoPNonce {
+			c.Header("DPoP-Nonce", p.DPoPNonce())
+		}
+		pr, err := p.dpopProofOf(c.Request, PathToken, "")
+		if err != nil {
+			p.tokenError(c, nil, p.dpopError(c, err).rfc())
+			return
+		}
+		proof = pr
+	}
 	sess := NewSession()
 	ar, err := p.fosite.NewAccessRequest(ctx, c.Request, sess)
 	if err != nil {
@@ -112,13 +126,22 @@ func (p *Provider) handleToken(c *gin.Context) {
 		p.tokenError(c, ar, err)
 		return
 	}
+	if err := p.bindDPoP(ctx, ar, client, proof); err != nil {
+		p.tokenError(c, ar, err)
+		return
+	}
 	resp, err := p.fosite.NewAccessResponse(keys.WithAlg(ctx, client.idTokenAlg()), ar)
 	if err != nil {
 		p.tokenError(c, ar, err)
 		return
 	}
-	if s, ok := ar.GetSession().(*Session); ok && s.AccessScope != nil {
-		resp.SetScopes(s.AccessScope)
+	if s, ok := ar.GetSession().(*Session); ok {
+		if s.AccessScope != nil {
+			resp.SetScopes(s.AccessScope)
+		}
+		if s.DPoPJKT != "" {
+			resp.SetTokenType("DPoP") // RFC 9449 §5
+		}
 	}
 	p.fosite.WriteAccessResponse(ctx, c.Writer, ar, resp)
 	if p.tokens != nil {
@@ -196,6 +219,7 @@ func (p *Provider) handleIntrospect(c *gin.Context) {
 		ir = &fosite.IntrospectionResponse{Active: false}
 	}
 	if ir != nil && ir.IsActive() {
+		pairwiseIntrospection(p, ir)
 		markTokenUse(ir)
 	}
 	p.fosite.WriteIntrospectionResponse(ctx, c.Writer, ir)
@@ -256,11 +280,27 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 	// Until the token names its client, any client's origin may read the
 	// (error) answer; then only that client's.
 	p.corsAnyClient(c)
-	token := fosite.AccessTokenFromRequest(c.Request)
+	scheme, token := accessTokenOf(c.Request)
+	if scheme == "DPoP" && !p.cfg.DPoP {
+		scheme, token = "", ""
+	}
 	if token == "" {
-		c.Header("WWW-Authenticate", `Bearer realm="sesame"`)
-		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_request", "error_description": "No access token was presented."})
+		p.challenge(c, "", "invalid_request", "No access token was presented.")
 		return
+	}
+	// A DPoP proof for this token is checked first (nothing written yet).
+	var proof *dpopProof
+	if scheme == "DPoP" {
+		pr, err := p.dpopProofOf(c.Request, PathUserinfo, token)
+		if err == nil && pr == nil {
+			err = dpopInvalid("The DPoP scheme needs a DPoP proof.")
+		}
+		if err != nil {
+			de := p.dpopError(c, err)
+			p.challenge(c, "DPoP", de.code, de.hint)
+			return
+		}
+		proof = pr
 	}
 	sess := NewSession()
 	use, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, sess)
@@ -274,13 +314,40 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 			c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
 			return
 		}
-		c.Header("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token", error_description="The access token is invalid or expired."`)
-		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "The access token is invalid or expired."})
+		p.challenge(c, scheme, "invalid_token", "The access token is invalid or expired.")
 		return
+	}
+	// RFC 9449 §7: a bound token only with the DPoP scheme and a proof
+	// from its key; an unbound one only as a bearer token.
+	switch {
+	case sess.DPoPJKT != "" && proof == nil:
+		p.challenge(c, "DPoP", "invalid_token", "This access token is bound to a DPoP key: present it with the DPoP scheme and a proof.")
+		return
+	case sess.DPoPJKT == "" && proof != nil:
+		p.challenge(c, "Bearer", "invalid_token", "This access token is not DPoP-bound: present it as a bearer token.")
+		return
+	case proof != nil && proof.JKT != sess.DPoPJKT:
+		p.challenge(c, "DPoP", "invalid_dpop_proof", "The DPoP proof is signed with another key than the token is bound to.")
+		return
+	case proof != nil:
+		if err := p.spendDPoP(ctx, proof); err != nil {
+			if httpx.Outage(c, err) {
+				p.unavailableJSON(c, "userinfo", err)
+				return
+			}
+			var de *errDPoP
+			if !errors.As(err, &de) {
+				p.log.ErrorContext(ctx, "userinfo", "err", err)
+				c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+				return
+			}
+			p.challenge(c, "DPoP", de.code, de.hint)
+			return
+		}
 	}
 	corsKeepForClient(c, ar.GetClient())
 	if !ar.GetGrantedScopes().Has("openid") {
-		c.Header("WWW-Authenticate", `Bearer realm="sesame", error="insufficient_scope", scope="openid"`)
+		c.Header("WWW-Authenticate", authScheme(sess.DPoPJKT)+` realm="sesame", error="insufficient_scope", scope="openid"`)
 		c.JSON(http.StatusForbidden, gin.H{"error": "insufficient_scope", "error_description": "The access token was not granted the openid scope."})
 		return
 	}
@@ -295,8 +362,7 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 			c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
 			return
 		}
-		c.Header("WWW-Authenticate", `Bearer realm="sesame", error="invalid_token"`)
-		c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "The user of this token is no longer active."})
+		p.challenge(c, authScheme(sess.DPoPJKT), "invalid_token", "The user of this token is no longer active.")
 		return
 	}
 	g, err := p.loadGrant(ctx, u.ID, ar.GetGrantedScopes(), false)
@@ -306,7 +372,11 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		return
 	}
 	claims := userClaims(u, g, ar.GetGrantedScopes())
-	claims["sub"] = u.ID
+	var cm *models.Client
+	if cl, ok := ar.GetClient().(*Client); ok {
+		cm = cl.m
+	}
+	claims["sub"] = p.subjectFor(cm, u.ID)
 	c.JSON(http.StatusOK, claims)
 }
 
@@ -359,7 +429,64 @@ func (p *Provider) applyResources(ctx context.Context, ar fosite.AccessRequester
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	sess.JWTAccess = jwt || client.m.AccessTokenFormat == models.TokenFormatJWT
+	if sess.JWTAccess && len(aud) == 0 {
+		// RFC 9068 §3: without a resource, the default audience: the
+		// client itself; introspection reports the same aud.
+		sess.AccessAud = []string{client.GetID()}
+	}
 	return nil
+}
+
+// accessTokenOf reads the access token of a resource request: the
+// Authorization header's Bearer or DPoP scheme (RFC 6750 §2.1, RFC 9449
+// §7.1), or the form's access_token (RFC 6750 §2.2, bearer only).
+func accessTokenOf(r *http.Request) (scheme, token string) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		s, t, ok := strings.Cut(h, " ")
+		switch {
+		case !ok:
+			return "", ""
+		case strings.EqualFold(s, "Bearer"):
+			return "Bearer", strings.TrimSpace(t)
+		case strings.EqualFold(s, "DPoP"):
+			return "DPoP", strings.TrimSpace(t)
+		}
+		return "", ""
+	}
+	if t := fosite.AccessTokenFromRequest(r); t != "" {
+		return "Bearer", t
+	}
+	return "", ""
+}
+
+// authScheme is the scheme a token is presented with: DPoP when bound.
+func authScheme(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
+}
+
+// challenge answers a resource request with 401 and the challenge of
+// scheme (Bearer, or DPoP with the accepted algs; "" offers Bearer, and
+// DPoP too when it is on).
+func (p *Provider) challenge(c *gin.Context, scheme, code, desc string) {
+	param := func(s string) string { return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) }
+	attrs := ` realm="sesame"`
+	if code != "" && code != "invalid_request" {
+		attrs += `, error="` + code + `", error_description="` + param(desc) + `"`
+	}
+	dpop := `DPoP` + attrs + `, algs="` + strings.Join(DPoPAlgs, " ") + `"`
+	switch {
+	case scheme == "DPoP":
+		c.Header("WWW-Authenticate", dpop)
+	case scheme == "" && p.cfg.DPoP:
+		c.Header("WWW-Authenticate", `Bearer`+attrs)
+		c.Writer.Header().Add("WWW-Authenticate", dpop)
+	default:
+		c.Header("WWW-Authenticate", `Bearer`+attrs)
+	}
+	c.JSON(http.StatusUnauthorized, gin.H{"error": code, "error_description": desc})
 }
 
 func btoi(b bool) int {

@@ -57,6 +57,9 @@ const (
 	PurposeRateLimit   = "rate-limit-keys"
 	PurposeClientHash  = "client-secret-hash"
 	PurposeCursors     = "page-cursors"
+	// PurposePairwise keys pairwise subject identifiers (oidc/pairwise.go):
+	// changing the system secret changes every pairwise sub.
+	PurposePairwise = "pairwise-subjects"
 )
 
 // ClientSecrets is the client secret hasher for the system secret sys:
@@ -226,8 +229,11 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		InteractionTTL:            cfg.InteractionTTL,
 		RefreshTokenReuseInterval: cfg.RefreshTokenReuseInterval,
 		ClockSkewLeeway:           cfg.ClockSkewLeeway,
+		DPoP:                      cfg.DPoP,
+		DPoPNonce:                 cfg.DPoPNonce,
 		HMACKey:                   secret.Derive(deps.Secret, PurposeTokenHMAC),
 		CacheKey:                  secret.Derive(deps.Secret, PurposeSecretCache),
+		PairwiseKey:               secret.Derive(deps.Secret, PurposePairwise),
 		DeviceGrant:               cfg.DeviceGrant,
 		DeviceCodeTTL:             cfg.DeviceCodeTTL,
 		DevicePollInterval:        cfg.DevicePollInterval,

@@ -165,6 +165,12 @@ type ClientForm struct {
 	Algs         []Option
 	ACRs         []Option
 	UVs          []Option
+	SubjectTypes []Option
+	// Synced are the synced-passkey policies, the client's checked.
+	Synced []Option
+	// Lockout, when set, lists who a synced-passkey block would lock out:
+	// the form is shown again and saves only with confirm_lockout.
+	Lockout *Lockout
 	// TokenFormats are the access token formats, the client's checked.
 	TokenFormats []Option
 	// Groups are every group, those the client allows checked.
@@ -184,6 +190,9 @@ type ClientSpec struct {
 	BackchannelLogoutSessionRequired            bool
 	FrontchannelLogoutURI                       string
 	FrontchannelLogoutSessionRequired           bool
+	SectorIdentifierURI                         string
+	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
+	DPoPBound bool
 }
 
 // ConsoleClientForm renders "register a client".
@@ -328,6 +337,10 @@ type ConsolePoliciesView struct {
 	Methods     []Option
 	UV          []Option
 	Attestation []Option
+	// Synced are the synced-passkey policies; Lockout, when set, is who
+	// a block would lock out (saved only with confirm_lockout).
+	Synced      []Option
+	Lockout     *Lockout
 	Allow, Deny string // AAGUIDs, one per line
 	Durations   []DurationField
 	Errors      map[string]string // field → message
@@ -365,4 +378,11 @@ type ConsoleAuditView struct {
 // ConsoleAudit renders the audit log.
 func (r *Renderer) ConsoleAudit(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleAuditView) error {
 	return r.console(w, status, "console_audit", p, s, v)
+}
+
+// Lockout is who a stricter passkey policy would leave without a passkey
+// that signs in (Count in all; Emails the first of them).
+type Lockout struct {
+	Count  int64
+	Emails []string
 }

@@ -141,6 +141,10 @@ type ConsentView struct {
 	CSRF        string
 	UserEmail   string
 	Scopes      []ScopeView
+	// Resources are the APIs the access is for (RFC 8707 resource
+	// parameters): Title their description or name, Description their
+	// audience.
+	Resources []ScopeView
 }
 
 // ScopeView is a requested scope in everyday words.

@@ -62,7 +62,8 @@ func examplePages() []struct {
 			return r.Error(w, 400, p, ErrorView{Message: "Broken.", Hint: "Try again.", RequestID: "req1"})
 		}},
 		{"consent", func(r *Renderer, w http.ResponseWriter) error {
-			return r.Consent(w, 200, p, ConsentView{Interaction: "i1", CSRF: "t", UserEmail: "a@example.test", Scopes: []ScopeView{{"Sign you in", "Know it is you."}}})
+			return r.Consent(w, 200, p, ConsentView{Interaction: "i1", CSRF: "t", UserEmail: "a@example.test", Scopes: []ScopeView{{"Sign you in", "Know it is you."}},
+				Resources: []ScopeView{{"Orders API", "https://api.example.com/orders"}}})
 		}},
 		{"form_post", func(r *Renderer, w http.ResponseWriter) error {
 			return r.FormPost(w, 200, p, FormPostView{Action: "https://acme.example/cb", Values: url.Values{"code": {"abc"}, "state": {"s"}}})
@@ -185,6 +186,15 @@ func examplePages() []struct {
 		{"console_scope", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleScope(w, 200, Page{Title: "Scope roles"}, shell, ConsoleScopeView{Name: "roles", Clients: []ClientSummary{{ID: "c1", Name: "Acme"}},
 				Form: ScopeForm{Action: "/console/scopes/roles", Submit: "Save changes", Name: "roles", Claims: "roles = attribute:roles", Errors: map[string]string{}}})
+		}},
+		{"console_resources", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleResources(w, 422, Page{Title: "Resources"}, shell, ConsoleResourcesView{Rows: []ResourceRow{{Name: "orders", Audience: "https://api.example.com/orders", Format: "JWT", Scopes: "orders:read"}},
+				Form: ResourceForm{New: true, Action: "/console/resources", Submit: "Register resource", Name: "x", Audience: "/x", Scopes: opts, Formats: opts,
+					Errors: map[string]string{"audience": "Must be an absolute URI."}, Problem: "Not saved."}})
+		}},
+		{"console_resource", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleResource(w, 200, Page{Title: "Resource orders"}, shell, ConsoleResourceView{Name: "orders",
+				Form: ResourceForm{Action: "/console/resources/orders", Submit: "Save changes", Name: "orders", Audience: "https://api.example.com/orders", Scopes: opts, Formats: opts, Errors: map[string]string{}}})
 		}},
 		{"console_audit", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleAudit(w, 200, Page{Title: "Audit log"}, shell, ConsoleAuditView{Action: "client.create", Filtered: true, Next: "/console/audit?cursor=x",

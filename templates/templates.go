@@ -36,7 +36,7 @@ var folders = []folder{
 	}},
 	{dir: "console", prefix: "console_", pages: []string{
 		"error", "dashboard", "clients", "client_form", "client", "client_secret", "users", "user",
-		"policies", "keys", "audit", "groups", "group", "group_form", "scopes", "scope",
+		"policies", "keys", "audit", "groups", "group", "group_form", "scopes", "scope", "resources", "resource",
 	}},
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/google/uuid"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -187,3 +188,40 @@ func (s *Service) attested(ctx context.Context, mds metadata.Provider, att *prot
 	entry := metadataEntry(ctx, mds, aaguid)
 	return entry != nil && certified(entry.StatusReports, s.now())
 }
+
+// syncedRule is the synced-passkey policy a ceremony runs under: its
+// client's (kept with the ceremony), else the global one.
+func (s *Service) syncedRule(ctx context.Context, data *ceremonyData) string {
+	if data.Synced != "" {
+		return data.Synced
+	}
+	return s.rules(ctx).synced
+}
+
+// SyncedPolicy is the synced-passkey policy for a client whose own is
+// clientRule ("" follows the global policy): policy.SyncedAllow,
+// SyncedBlock or SyncedGrace ("" means allow).
+func (s *Service) SyncedPolicy(ctx context.Context, clientRule string) string {
+	return s.syncedRule(ctx, &ceremonyData{Synced: clientRule})
+}
+
+// checkSynced applies the synced-passkey policy to a passkey whose
+// authenticator data says backupEligible: refused under "block";
+// accepted and reported (grace) under "grace". Security keys, the second
+// factor of a password, are not subject to it.
+func (s *Service) checkSynced(ctx context.Context, data *ceremonyData, backupEligible bool) (grace bool, e *Error) {
+	if !backupEligible || data.Kind != models.CredentialPasskey {
+		return false, nil
+	}
+	switch s.syncedRule(ctx, data) {
+	case policy.SyncedBlock:
+		return false, fail(ErrSyncedRefused, "backup eligible passkey under a policy that blocks synced passkeys")
+	case policy.SyncedGrace:
+		return true, nil
+	}
+	return false, nil
+}
+
+// GraceSynced is the reason recorded with a sign-in or sign-up that a
+// "block" would have refused: a synced passkey under the grace policy.
+const GraceSynced = "grace:synced_passkey"

@@ -49,6 +49,9 @@ var (
 	// ErrAttestationRefused: the authenticator model is not allowed (AAGUID
 	// lists, FIDO metadata).
 	ErrAttestationRefused = errors.New("authenticator not allowed")
+	// ErrSyncedRefused: a passkey that may sync between devices (backup
+	// eligible) where the synced-passkey policy blocks them.
+	ErrSyncedRefused = errors.New("synced passkey not allowed")
 	// ErrTooLarge: the browser's response is larger than MaxResponseBytes.
 	ErrTooLarge = errors.New("response too large")
 	// ErrBadInput: the caller passed an invalid argument (empty email, unknown
@@ -159,6 +162,7 @@ var answers = []errorAnswer{
 	{ErrUserDisabled, http.StatusForbidden, "account_disabled", "This account is disabled. Contact your administrator."},
 	{ErrEmailTaken, http.StatusConflict, "email_taken", "An account could not be created with this email address. If you already have an account, sign in instead."},
 	{ErrAttestationRefused, http.StatusForbidden, "authenticator_not_allowed", "This kind of passkey or security key is not allowed here. Please use another one."},
+	{ErrSyncedRefused, http.StatusForbidden, "synced_passkey_refused", "Passkeys that sync between devices are not accepted here. Use a security key, or a passkey saved only on this device."},
 	{ErrBadInput, http.StatusBadRequest, "invalid_request", "The request was not valid."},
 }
 

@@ -29,6 +29,9 @@ type Result struct {
 	// ACR is ACRFor(Facts): the assurance level reached (models/acr.go).
 	ACR           string
 	InteractionID string
+	// GraceSynced: a synced passkey accepted under the grace policy (a
+	// "block" would have refused it); the caller records GraceSynced.
+	GraceSynced bool
 }
 
 // BeginLogin starts a passkey sign-in. With user != nil it is
@@ -53,7 +56,7 @@ func (s *Service) BeginLoginWith(ctx context.Context, user *models.User, o Optio
 	if err != nil {
 		return nil, "", err
 	}
-	return s.beginLogin(ctx, user, models.CredentialPasskey, uv, o.MinACR, browserHash, interactionID)
+	return s.beginLogin(ctx, user, models.CredentialPasskey, uv, o, browserHash, interactionID)
 }
 
 // BeginSecurityKeyLogin starts the second step of a password sign-in: an
@@ -63,7 +66,7 @@ func (s *Service) BeginSecurityKeyLogin(ctx context.Context, user *models.User, 
 	if user == nil {
 		return nil, "", fail(ErrBadInput, "a security key sign-in needs a user")
 	}
-	return s.beginLogin(ctx, user, models.CredentialSecurityKey, protocol.VerificationDiscouraged, "", browserHash, interactionID)
+	return s.beginLogin(ctx, user, models.CredentialSecurityKey, protocol.VerificationDiscouraged, Options{}, browserHash, interactionID)
 }
 
 // BeginLoginUnknown answers a username-first sign-in for an address with
@@ -91,7 +94,8 @@ func (s *Service) BeginLoginUnknownWith(ctx context.Context, email string, o Opt
 	return s.beginFakeLogin(ctx, email, models.CredentialPasskey, uv, browserHash, interactionID)
 }
 
-func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string, uv protocol.UserVerificationRequirement, minACR, browserHash, interactionID string) (json.RawMessage, string, error) {
+func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string, uv protocol.UserVerificationRequirement, o Options, browserHash, interactionID string) (json.RawMessage, string, error) {
+	minACR := o.MinACR
 	if browserHash == "" {
 		return nil, "", fail(ErrBadInput, "no browser binding")
 	}
@@ -101,7 +105,7 @@ func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string
 		if err != nil {
 			return nil, "", fmt.Errorf("passkey: begin discoverable login: %w", err)
 		}
-		return s.saveLogin(ctx, assertion, session, kind, loginDiscoverable, "", browserHash, interactionID)
+		return s.saveLogin(ctx, assertion, session, &ceremonyData{Kind: kind, Mode: loginDiscoverable, Synced: o.SyncedPasskeys}, "", browserHash, interactionID)
 	}
 	creds, err := s.st.ListUserCredentials(ctx, user.ID)
 	if err != nil {
@@ -125,7 +129,7 @@ func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string
 	if err != nil {
 		return nil, "", fmt.Errorf("passkey: begin login: %w", err)
 	}
-	return s.saveLogin(ctx, assertion, session, kind, loginUser, user.ID, browserHash, interactionID)
+	return s.saveLogin(ctx, assertion, session, &ceremonyData{Kind: kind, Mode: loginUser, Synced: o.SyncedPasskeys}, user.ID, browserHash, interactionID)
 }
 
 func (s *Service) beginFakeLogin(ctx context.Context, email, kind string, uv protocol.UserVerificationRequirement, browserHash, interactionID string) (json.RawMessage, string, error) {
@@ -140,7 +144,7 @@ func (s *Service) beginFakeLogin(ctx context.Context, email, kind string, uv pro
 	if err != nil {
 		return nil, "", fmt.Errorf("passkey: begin login: %w", err)
 	}
-	return s.saveLogin(ctx, assertion, session, kind, loginUnknown, "", browserHash, interactionID)
+	return s.saveLogin(ctx, assertion, session, &ceremonyData{Kind: kind, Mode: loginUnknown}, "", browserHash, interactionID)
 }
 
 // fakeCredentials derives one or two credential descriptors from the
@@ -182,12 +186,12 @@ func (s *Service) fakeBytes(email string, i, n int) []byte {
 	return out[:n]
 }
 
-func (s *Service) saveLogin(ctx context.Context, assertion *protocol.CredentialAssertion, session *webauthn.SessionData, kind, mode, userID, browserHash, interactionID string) (json.RawMessage, string, error) {
+func (s *Service) saveLogin(ctx context.Context, assertion *protocol.CredentialAssertion, session *webauthn.SessionData, data *ceremonyData, userID, browserHash, interactionID string) (json.RawMessage, string, error) {
 	options, err := json.Marshal(assertion.Response)
 	if err != nil {
 		return nil, "", fmt.Errorf("passkey: encode request options: %w", err)
 	}
-	data := &ceremonyData{Session: *session, Kind: kind, Mode: mode}
+	data.Session = *session
 	id, err := s.saveCeremony(ctx, models.CeremonyLogin, userID, browserHash, interactionID, data)
 	if err != nil {
 		return nil, "", err
@@ -290,6 +294,10 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	if e := s.checkMetadataStatus(ctx, rec.AAGUID); e != nil {
 		return failed(e)
 	}
+	grace, e := s.checkSynced(ctx, data, parsed.Response.AuthenticatorData.Flags.HasBackupEligible())
+	if e != nil {
+		return failed(e)
+	}
 
 	// §7.2 step 22: with a counter in use (either value non-zero), the new
 	// value must exceed the stored one, or there may be two copies of the
@@ -331,6 +339,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 		AMR:           AMRFor(facts),
 		ACR:           ACRFor(facts),
 		InteractionID: cer.InteractionID,
+		GraceSynced:   grace,
 	}, nil
 }
 

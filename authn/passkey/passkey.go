@@ -130,6 +130,9 @@ type rules struct {
 	direct      bool
 	allow, deny map[string]bool
 	mds         metadata.Provider
+	// synced is the global synced-passkey policy (policy.Synced*; ""
+	// allows).
+	synced string
 }
 
 // rules returns the live policy, or Config's when there is no source or
@@ -153,7 +156,10 @@ func (s *Service) rules(ctx context.Context) rules {
 }
 
 func (s *Service) checkPolicy(p policy.Passkey) (rules, error) {
-	r := rules{uv: protocol.UserVerificationRequirement(p.UserVerification), direct: p.Attestation == "direct"}
+	r := rules{uv: protocol.UserVerificationRequirement(p.UserVerification), direct: p.Attestation == "direct", synced: p.SyncedPasskeys}
+	if p.SyncedPasskeys != "" && !slices.Contains(policy.SyncedPolicies, p.SyncedPasskeys) {
+		return rules{}, fmt.Errorf("synced passkeys %q", p.SyncedPasskeys)
+	}
 	switch p.UserVerification {
 	case "required", "preferred", "discouraged":
 	case "":
@@ -291,6 +297,11 @@ type Options struct {
 	// from phr up need user verification: the caller asks for it in
 	// UserVerification.
 	MinACR string
+	// SyncedPasskeys is the requesting client's synced-passkey policy
+	// (policy.SyncedAllow, SyncedBlock, SyncedGrace); "" follows the
+	// global policy. It is kept with the ceremony and applied at its
+	// finish (syncedRule).
+	SyncedPasskeys string
 }
 
 // uvFor is the user verification requirement of a ceremony begun with o.
@@ -386,6 +397,8 @@ type ceremonyData struct {
 	Mode string `json:"mode,omitempty"`
 	// NewUser is the account a sign-up creates with its first credential.
 	NewUser *pendingUser `json:"new_user,omitempty"`
+	// Synced is the client's synced-passkey policy (Options.SyncedPasskeys).
+	Synced string `json:"synced,omitempty"`
 }
 
 type pendingUser struct {

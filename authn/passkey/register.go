@@ -124,7 +124,7 @@ func (s *Service) BeginRegistrationWith(ctx context.Context, user *models.User, 
 	if err != nil {
 		return nil, "", fmt.Errorf("passkey: encode creation options: %w", err)
 	}
-	data := &ceremonyData{Session: *session, Kind: kind, NewUser: pending}
+	data := &ceremonyData{Session: *session, Kind: kind, NewUser: pending, Synced: o.SyncedPasskeys}
 	id, err := s.saveCeremony(ctx, models.CeremonyRegister, userID, browserHash, interactionID, data)
 	if err != nil {
 		return nil, "", err
@@ -195,6 +195,9 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHas
 	}
 	attested, perr := s.checkAttestationPolicy(ctx, att, aaguid)
 	if perr != nil {
+		return failed(perr)
+	}
+	if _, perr := s.checkSynced(ctx, data, att.AuthData.Flags.HasBackupEligible()); perr != nil {
 		return failed(perr)
 	}
 	switch _, err := s.st.GetCredential(ctx, credID); {

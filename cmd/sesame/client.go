@@ -44,13 +44,17 @@ type clientFlags struct {
 	idTTL          time.Duration
 	minACR         string
 	uv             string
+	synced         string
 	webOrigins     []string
 	allowedGroups  []string
 	bcLogoutURI    string
 	bcLogoutSID    bool
 	fcLogoutURI    string
 	fcLogoutSID    bool
+	subjectType    string
+	sectorURI      string
 	tokenFormat    string
+	dpopBound      bool
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -76,13 +80,17 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime for this client, 1h to 8760h (0: the global setting)")
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach, one of "+strings.Join(models.ACRLevels, ", ")+" (weakest first; empty: none)")
+	fs.StringVar(&f.synced, "synced-passkeys", "", "passkeys that may sync between devices, for this client: allow, block or grace (accepted, warned and recorded); empty: the global policy")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
 	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
 	fs.StringVar(&f.fcLogoutURI, "frontchannel-logout-uri", "", "page of the client that Sesame's logout page loads in a hidden iframe (OIDC Front-Channel Logout): the scheme, host and port of a redirect URI; --frontchannel-logout-uri= removes it")
 	fs.BoolVar(&f.fcLogoutSID, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URL")
+	fs.StringVar(&f.subjectType, "subject-type", "", "public (default: sub is the user's id) or pairwise (OIDC Core 8.1: an identifier of the client's sector alone)")
+	fs.StringVar(&f.sectorURI, "sector-identifier-uri", "", "pairwise only: https URL of a JSON array listing every redirect URI; its host is the sector (fetched and checked when saved)")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
+	fs.BoolVar(&f.dpopBound, "dpop-bound-access-tokens", false, "require DPoP (RFC 9449) on every token request, so all the client's tokens are bound to its key; --dpop-bound-access-tokens=false lifts it")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -91,9 +99,10 @@ var specFlags = []string{
 	"name", "redirect-uri", "post-logout-redirect-uri", "grant-type", "response-type", "scope",
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
-	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification",
+	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
-	"frontchannel-logout-uri", "frontchannel-logout-session-required",
+	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
+	"subject-type", "sector-identifier-uri",
 }
 
 // anyChanged reports whether the user gave any client setting.
@@ -176,6 +185,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	}
 	setChanged(fs, "min-acr", &s.MinACR, f.minACR)
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
+	setChanged(fs, "synced-passkeys", &s.SyncedPasskeys, f.synced)
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
 	setChanged(fs, "backchannel-logout-uri", &s.BackchannelLogoutURI, f.bcLogoutURI)
@@ -183,12 +193,18 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
 		s.BackchannelLogoutSessionRequired = false
 	}
+	setChanged(fs, "subject-type", &s.SubjectType, f.subjectType)
+	setChanged(fs, "sector-identifier-uri", &s.SectorIdentifierURI, f.sectorURI)
+	if s.SubjectType != clients.SubjectPairwise && !changed("sector-identifier-uri") {
+		s.SectorIdentifierURI = ""
+	}
 	setChanged(fs, "frontchannel-logout-uri", &s.FrontchannelLogoutURI, f.fcLogoutURI)
 	setChanged(fs, "frontchannel-logout-session-required", &s.FrontchannelLogoutSessionRequired, f.fcLogoutSID)
 	if s.FrontchannelLogoutURI == "" && !changed("frontchannel-logout-session-required") {
 		s.FrontchannelLogoutSessionRequired = false
 	}
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
+	setChanged(fs, "dpop-bound-access-tokens", &s.DPoPBoundAccessTokens, f.dpopBound)
 	return nil
 }
 
@@ -423,6 +439,9 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	if s.MinACR != "" {
 		row("min_acr:", s.MinACR)
 	}
+	if s.SyncedPasskeys != "" {
+		row("synced_passkeys:", s.SyncedPasskeys)
+	}
 	if s.UserVerification != "" {
 		row("user_verification:", s.UserVerification)
 	}
@@ -430,11 +449,16 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 		row("backchannel_logout_uri:", s.BackchannelLogoutURI)
 		row("backchannel_logout_session_required:", yesNo(s.BackchannelLogoutSessionRequired))
 	}
+	row("subject_type:", s.SubjectType)
+	if s.SectorIdentifierURI != "" {
+		row("sector_identifier_uri:", s.SectorIdentifierURI)
+	}
 	if s.FrontchannelLogoutURI != "" {
 		row("frontchannel_logout_uri:", s.FrontchannelLogoutURI)
 		row("frontchannel_logout_session_required:", yesNo(s.FrontchannelLogoutSessionRequired))
 	}
 	row("access_token_format:", s.AccessTokenFormat)
+	row("dpop_bound_access_tokens:", yesNo(s.DPoPBoundAccessTokens))
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()

@@ -59,6 +59,23 @@ func TestClientLifecycle(t *testing.T) {
 		t.Fatalf("after update\n got  %+v\n want %+v", after, want)
 	}
 
+	// Token settings: JWT access tokens and required DPoP; a bogus format
+	// is refused (exit 2) and changes nothing.
+	if r := withSecret(t, dir, "client", "update", created.ClientID, "--access-token-format", "paseto"); r.code != exitUsage || !strings.Contains(r.stderr, "access_token_format") {
+		t.Fatalf("bogus access token format: %+v", r)
+	}
+	tok := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", created.ClientID, "--json", "--access-token-format", "jwt", "--dpop-bound-access-tokens")))
+	if tok.AccessTokenFormat != "jwt" || !tok.DPoPBoundAccessTokens || tok.Name != "Renamed" {
+		t.Fatalf("token settings: %+v", tok)
+	}
+	if r := mustOK(t, withSecret(t, dir, "client", "show", created.ClientID)); !strings.Contains(r.stdout, "access_token_format:") || !strings.Contains(r.stdout, "jwt") {
+		t.Fatalf("show:\n%s", r.stdout)
+	}
+	tok = decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", created.ClientID, "--json", "--access-token-format", "opaque", "--dpop-bound-access-tokens=false")))
+	if tok.AccessTokenFormat != "opaque" || tok.DPoPBoundAccessTokens {
+		t.Fatalf("token settings reset: %+v", tok)
+	}
+
 	// --rotate-secret prints a new secret; the old one stops working.
 	rot := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", created.ClientID, "--rotate-secret", "--json")))
 	if rot.ClientSecret == "" || rot.ClientSecret == created.ClientSecret {

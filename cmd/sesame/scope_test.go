@@ -24,7 +24,6 @@ func TestScopeLifecycle(t *testing.T) {
 		"shadows email":   {"scope", "create", "mail2", "--claim", "email=attribute:mail"},
 		"built-in name":   {"scope", "create", "profile", "--claim", "nick=attribute:nick"},
 		"claim twice":     {"scope", "create", "roles2", "--claim", "roles=attribute:r"},
-		"no claim":        {"scope", "create", "empty"},
 		"bad claim flag":  {"scope", "create", "odd", "--claim", "odd"},
 		"unknown source":  {"scope", "create", "odd", "--claim", "odd=ldap:x"},
 		"taken":           {"scope", "create", "roles", "--claim", "x=groups"},

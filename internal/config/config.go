@@ -85,6 +85,14 @@ type Config struct {
 	// assertion issued up to this long in the future. Keep replicas on NTP;
 	// this only absorbs the drift NTP leaves.
 	ClockSkewLeeway time.Duration `yaml:"clock_skew_leeway" env:"SESAME_CLOCK_SKEW_LEEWAY" flag:"clock-skew-leeway" usage:"how far apart replicas' and clients' clocks may be: codes, tokens and client assertions are accepted this long past expiry, assertions this long before their iat/nbf (0 to 5m)"`
+	// DPoP accepts DPoP proofs (RFC 9449) at the token and userinfo
+	// endpoints: tokens bound to the client's key. Off: the DPoP header is
+	// ignored, discovery does not advertise it, and clients registered
+	// with dpop_bound_access_tokens get no tokens.
+	DPoP bool `yaml:"dpop" env:"SESAME_DPOP" flag:"dpop" usage:"accept DPoP proofs (RFC 9449): access and refresh tokens bound to the client's key"`
+	// DPoPNonce requires every DPoP proof to carry a nonce the server
+	// provided (RFC 9449 §8): a proof made in advance cannot be used.
+	DPoPNonce bool `yaml:"dpop_nonce" env:"SESAME_DPOP_NONCE" flag:"dpop-nonce" usage:"require a server-provided nonce (DPoP-Nonce) in every DPoP proof"`
 	// IDTokenTTL is the lifetime of issued ID tokens.
 	IDTokenTTL time.Duration `yaml:"id_token_ttl" env:"SESAME_ID_TOKEN_TTL" flag:"id-token-ttl" usage:"ID token lifetime (1m to 24h)"`
 	// AuthCodeTTL is the lifetime of authorization codes. RFC 6749 §4.1.2
@@ -259,6 +267,7 @@ func Default() Config {
 		RefreshTokenTTL:           720 * time.Hour,
 		RefreshTokenReuseInterval: 10 * time.Second,
 		ClockSkewLeeway:           2 * time.Minute,
+		DPoP:                      true,
 		IDTokenTTL:                time.Hour,
 		AuthCodeTTL:               2 * time.Minute,
 		LoginSessionTTL:           336 * time.Hour,

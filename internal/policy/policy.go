@@ -55,7 +55,22 @@ type Policy struct {
 	RefreshTokenTTL      Duration `json:"refresh_token_ttl"`
 	IDTokenTTL           Duration `json:"id_token_ttl"`
 	MDSFile              string   `json:"mds_file"`
+	// SyncedPasskeys is what happens to passkeys that may sync between
+	// devices (backup eligible) of apps that do not set their own:
+	// SyncedAllow (or ""), SyncedBlock (refused at sign-up and sign-in)
+	// or SyncedGrace (accepted, each use warned and recorded).
+	SyncedPasskeys string `json:"synced_passkeys"`
 }
+
+// The synced-passkey policies (Policy.SyncedPasskeys, and a client's).
+const (
+	SyncedAllow = "allow"
+	SyncedBlock = "block"
+	SyncedGrace = "grace"
+)
+
+// SyncedPolicies are the values of a synced-passkey policy besides "".
+var SyncedPolicies = []string{SyncedAllow, SyncedBlock, SyncedGrace}
 
 // LoginMethods are the sign-in methods a policy may name as defaults.
 var LoginMethods = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
@@ -124,6 +139,8 @@ type Passkey struct {
 	// means none. The passkey service loads a file it has not loaded yet;
 	// one that fails to load leaves the previous metadata in force.
 	MDSFile string
+	// SyncedPasskeys is Policy.SyncedPasskeys.
+	SyncedPasskeys string
 }
 
 // Passlink is the passlink part of the policy.

@@ -67,10 +67,9 @@ func (s ScopeSpec) Validate() error {
 	if utf8.RuneCountInString(s.Description) > maxDescriptionLen || strings.IndexFunc(s.Description, unicode.IsControl) >= 0 {
 		add(invalid("description", "at most %d characters, no control characters", maxDescriptionLen))
 	}
-	switch {
-	case len(s.Claims) == 0:
-		add(invalid("claims", "at least one is required"))
-	case len(s.Claims) > maxClaimsPerScope:
+	// A scope without claims releases nothing: a permission for APIs
+	// (a resource's allowed scopes, RFC 8707).
+	if len(s.Claims) > maxClaimsPerScope {
 		add(invalid("claims", "at most %d", maxClaimsPerScope))
 	}
 	var seen []string

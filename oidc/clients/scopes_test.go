@@ -17,6 +17,7 @@ func TestScopeSpecValidate(t *testing.T) {
 		spec ScopeSpec
 		msg  string // "" = valid
 	}{
+		{"permission scope without claims", ScopeSpec{Name: "orders:read"}, ""},
 		{"attribute and groups", ScopeSpec{Name: "app:roles", Claims: []models.ScopeClaim{attr("app_roles", "roles"), {Claim: "teams", Source: models.ClaimFromGroups}}}, ""},
 		{"shadows sub", ScopeSpec{Name: "x", Claims: []models.ScopeClaim{attr("sub", "id")}}, `"sub" is a registered or standard claim`},
 		{"shadows email", ScopeSpec{Name: "x", Claims: []models.ScopeClaim{attr("email", "mail")}}, "registered or standard"},
@@ -24,7 +25,6 @@ func TestScopeSpecValidate(t *testing.T) {
 		{"built-in scope name", ScopeSpec{Name: "profile", Claims: []models.ScopeClaim{attr("a", "a")}}, "built-in scope"},
 		{"sesame namespace", ScopeSpec{Name: "sesame:x", Claims: []models.ScopeClaim{attr("a", "a")}}, "built-in scope"},
 		{"bad name", ScopeSpec{Name: "Roles!", Claims: []models.ScopeClaim{attr("a", "a")}}, "lower-case"},
-		{"no claims", ScopeSpec{Name: "x"}, "at least one"},
 		{"duplicate claim", ScopeSpec{Name: "x", Claims: []models.ScopeClaim{attr("a", "a"), attr("a", "b")}}, "listed twice"},
 		{"bad source", ScopeSpec{Name: "x", Claims: []models.ScopeClaim{{Claim: "a", Source: "email"}}}, "source must be"},
 		{"bad attribute", ScopeSpec{Name: "x", Claims: []models.ScopeClaim{attr("a", "no spaces")}}, "attribute"},

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -26,12 +28,32 @@ type Store interface {
 type Service struct {
 	st      Store
 	secrets *Secrets
+	// outbound fetches sector_identifier_uri documents (pairwise.go).
+	outbound *http.Client
 }
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithOutbound makes the service fetch others' URLs (a pairwise client's
+// sector_identifier_uri) with hc, which should be the server's guarded
+// outbound client (internal/httpx); the default is that client with no
+// internal network allowed.
+func WithOutbound(hc *http.Client) Option { return func(s *Service) { s.outbound = hc } }
 
 // NewService returns a Service over st that stores new secrets in the form
 // secrets makes; with nil secrets it manages clients but cannot make a
 // secret (ErrNoSecretKey).
-func NewService(st Store, secrets *Secrets) *Service { return &Service{st: st, secrets: secrets} }
+func NewService(st Store, secrets *Secrets, opts ...Option) *Service {
+	s := &Service{st: st, secrets: secrets}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.outbound == nil {
+		s.outbound = httpx.OutboundClient(httpx.OutboundOptions{})
+	}
+	return s
+}
 
 const (
 	idBytes     = 16 // 128-bit client ids
@@ -69,6 +91,11 @@ func (s *Service) check(ctx context.Context, spec *Spec) error {
 	spec.Normalize()
 	if err := spec.Validate(); err != nil {
 		return err
+	}
+	if spec.SubjectType == SubjectPairwise && spec.SectorIdentifierURI != "" {
+		if err := s.checkSector(ctx, spec.SectorIdentifierURI, spec.RedirectURIs); err != nil {
+			return err
+		}
 	}
 	missing, err := s.st.MissingGroups(ctx, spec.AllowedGroups)
 	if err != nil {
@@ -207,6 +234,7 @@ func ToSpec(c *models.Client) Spec {
 		IDTokenTTL:              c.IDTokenTTL,
 		MinACR:                  c.MinACR,
 		UserVerification:        c.UserVerification,
+		SyncedPasskeys:          c.SyncedPasskeys,
 		AllowedGroups:           list(c.AllowedGroups),
 		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
@@ -216,7 +244,10 @@ func ToSpec(c *models.Client) Spec {
 		FrontchannelLogoutURI:            c.FrontchannelLogoutURI,
 
 		FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
+		SubjectType:                       cmp.Or(c.SubjectType, SubjectPublic),
+		SectorIdentifierURI:               c.SectorIdentifierURI,
 		AccessTokenFormat:                 cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		DPoPBoundAccessTokens:             c.DPoPBoundAccessTokens,
 	}
 }
 
@@ -251,13 +282,17 @@ func apply(c *models.Client, s Spec) {
 	c.IDTokenTTL = s.IDTokenTTL
 	c.MinACR = s.MinACR
 	c.UserVerification = s.UserVerification
+	c.SyncedPasskeys = s.SyncedPasskeys
 	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.BackchannelLogoutURI = s.BackchannelLogoutURI
 	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
 	c.FrontchannelLogoutURI = s.FrontchannelLogoutURI
 	c.FrontchannelLogoutSessionRequired = s.FrontchannelLogoutSessionRequired
+	c.SubjectType = s.SubjectType
+	c.SectorIdentifierURI = s.SectorIdentifierURI
 	c.AccessTokenFormat = s.AccessTokenFormat
+	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

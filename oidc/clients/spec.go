@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -46,6 +47,9 @@ const (
 	AuthClientSecretBasic = "client_secret_basic"
 	AuthClientSecretPost  = "client_secret_post"
 	AuthPrivateKeyJWT     = "private_key_jwt"
+
+	SubjectPublic   = "public"
+	SubjectPairwise = "pairwise"
 
 	AlgRS256 = "RS256"
 	AlgES256 = "ES256"
@@ -108,6 +112,11 @@ type Spec struct {
 	// UserVerification is the passkey user verification this client asks
 	// for: required, preferred or discouraged; "" follows the global policy.
 	UserVerification string `json:"user_verification"`
+	// SyncedPasskeys is what happens to passkeys that may sync between
+	// devices (backup eligible) at this client's sign-ins and sign-ups:
+	// allow, block, or grace (accepted, each use warned and recorded); ""
+	// follows the global policy.
+	SyncedPasskeys string `json:"synced_passkeys"`
 	// AllowedGroups names the groups whose members may use this client;
 	// empty lets every user in. Each must name an existing group.
 	AllowedGroups []string `json:"allowed_groups"`
@@ -134,11 +143,23 @@ type Spec struct {
 	// FrontchannelLogoutSessionRequired: the iframe's URL gets the iss and
 	// sid query parameters.
 	FrontchannelLogoutSessionRequired bool `json:"frontchannel_logout_session_required"`
+	// SubjectType is "public" (the default: sub is the user's id,
+	// the same for every client) or "pairwise" (OIDC Core §8.1: a sub of
+	// its own per sector identifier, so apps cannot correlate users).
+	SubjectType string `json:"subject_type"`
+	// SectorIdentifierURI (pairwise only) is an https URL serving a JSON
+	// array that lists every redirect URI of the client; its host is the
+	// sector identifier, shared by clients that should see the same sub.
+	// Without one, the redirect URIs must all have the same host.
+	SectorIdentifierURI string `json:"sector_identifier_uri"`
 	// AccessTokenFormat is how this client's access tokens are issued:
 	// "opaque" (the default; only introspection describes them) or "jwt"
 	// (RFC 9068, verifiable against the JWKS). A resource named in the
 	// resource parameter may ask for JWTs too.
 	AccessTokenFormat string `json:"access_token_format"`
+	// DPoPBoundAccessTokens: every token request of this client must carry
+	// a DPoP proof, so all its tokens are bound to its key (RFC 9449 §5.2).
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
 }
 
 // AccessTokenFormats are the values of access_token_format.
@@ -207,8 +228,14 @@ func (s *Spec) Normalize() {
 	s.LogoURI = strings.TrimSpace(s.LogoURI)
 	s.MinACR = strings.TrimSpace(s.MinACR)
 	s.UserVerification = strings.TrimSpace(s.UserVerification)
+	s.SyncedPasskeys = strings.TrimSpace(s.SyncedPasskeys)
 	s.BackchannelLogoutURI = strings.TrimSpace(s.BackchannelLogoutURI)
 	s.FrontchannelLogoutURI = strings.TrimSpace(s.FrontchannelLogoutURI)
+	s.SubjectType = strings.TrimSpace(s.SubjectType)
+	if s.SubjectType == "" {
+		s.SubjectType = SubjectPublic
+	}
+	s.SectorIdentifierURI = strings.TrimSpace(s.SectorIdentifierURI)
 	s.AccessTokenFormat = strings.TrimSpace(s.AccessTokenFormat)
 	if s.AccessTokenFormat == "" {
 		s.AccessTokenFormat = models.TokenFormatOpaque
@@ -443,8 +470,31 @@ func (s Spec) Validate() error {
 			add(invalid("frontchannel_logout_uri", "%q must have the scheme, host and port of one of the redirect URIs", s.FrontchannelLogoutURI))
 		}
 	}
+	switch s.SubjectType {
+	case SubjectPublic:
+		if s.SectorIdentifierURI != "" {
+			add(invalid("sector_identifier_uri", "only used with subject_type pairwise"))
+		}
+	case SubjectPairwise:
+		switch {
+		case !authCode:
+			add(invalid("subject_type", "pairwise is only for clients that sign users in (the authorization_code grant)"))
+		case s.SectorIdentifierURI != "":
+			if msg := jwksURIProblem(s.SectorIdentifierURI); msg != "" {
+				add(invalid("sector_identifier_uri", "%q %s", s.SectorIdentifierURI, msg))
+			}
+		case SectorIdentifier(s.SectorIdentifierURI, s.RedirectURIs) == "":
+			// OIDC Registration §2 (sector_identifier_uri), Core §8.1.
+			add(invalid("sector_identifier_uri", "required when the redirect URIs do not all have the same host"))
+		}
+	default:
+		add(invalid("subject_type", "unsupported %q (allowed: public, pairwise)", s.SubjectType))
+	}
 	if s.FrontchannelLogoutSessionRequired && s.FrontchannelLogoutURI == "" {
 		add(invalid("frontchannel_logout_session_required", "needs a frontchannel_logout_uri"))
+	}
+	if s.SyncedPasskeys != "" && !slices.Contains(policy.SyncedPolicies, s.SyncedPasskeys) {
+		add(invalid("synced_passkeys", "unsupported %q (allowed: %s, or empty for the global policy)", s.SyncedPasskeys, strings.Join(policy.SyncedPolicies, ", ")))
 	}
 	if s.UserVerification != "" && !slices.Contains(UserVerifications, s.UserVerification) {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))
@@ -591,6 +641,32 @@ func logoutURIProblem(raw string) string {
 		return "must not contain user info"
 	}
 	return ""
+}
+
+// SectorIdentifier is the sector identifier of a pairwise client (OIDC
+// Core §8.1): the host of sectorURI when set, else the one host all
+// redirectURIs share (lower-cased); "" when they have none or several.
+func SectorIdentifier(sectorURI string, redirectURIs []string) string {
+	if sectorURI != "" {
+		u, err := url.Parse(sectorURI)
+		if err != nil {
+			return ""
+		}
+		return strings.ToLower(u.Hostname())
+	}
+	host := ""
+	for _, r := range redirectURIs {
+		u, err := url.Parse(r)
+		if err != nil || u.Hostname() == "" {
+			return ""
+		}
+		h := strings.ToLower(u.Hostname())
+		if host != "" && h != host {
+			return ""
+		}
+		host = h
+	}
+	return host
 }
 
 // sameOriginAsOne reports whether raw has the scheme, host and port of one

@@ -29,6 +29,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		AllowedGroups:           []string{},
 		AllowedWebOrigins:       []string{},
 		AccessTokenFormat:       "opaque",
+		SubjectType:             "public",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got  %+v\nwant %+v", s, want)
@@ -204,6 +205,33 @@ func TestValidate(t *testing.T) {
 		{name: "frontchannel logout javascript refused", mod: func(s *Spec) { s.FrontchannelLogoutURI = "javascript:alert(1)" }, field: "frontchannel_logout_uri"},
 		{name: "frontchannel logout fragment refused", mod: func(s *Spec) { s.FrontchannelLogoutURI = "https://app.example.com/fc#x" }, field: "frontchannel_logout_uri", msg: "fragment"},
 		{name: "frontchannel session required without uri refused", mod: func(s *Spec) { s.FrontchannelLogoutSessionRequired = true }, field: "frontchannel_logout_session_required"},
+		{name: "pairwise on one host", mod: func(s *Spec) {
+			s.SubjectType = "pairwise"
+			s.RedirectURIs = []string{"https://app.example.com/cb", "https://APP.example.com/cb2"}
+		}},
+		{name: "pairwise with a sector identifier", mod: func(s *Spec) {
+			s.SubjectType = "pairwise"
+			s.RedirectURIs = []string{"https://a.example.com/cb", "https://b.example.org/cb"}
+			s.SectorIdentifierURI = "https://example.com/sector.json"
+		}},
+		{name: "pairwise on several hosts needs a sector", mod: func(s *Spec) {
+			s.SubjectType = "pairwise"
+			s.RedirectURIs = []string{"https://a.example.com/cb", "https://b.example.org/cb"}
+		}, field: "sector_identifier_uri", msg: "same host"},
+		{name: "pairwise native app needs a sector", mod: func(s *Spec) {
+			s.SubjectType = "pairwise"
+			s.RedirectURIs = []string{"com.example.app:/cb"}
+		}, field: "sector_identifier_uri"},
+		{name: "sector identifier must be https", mod: func(s *Spec) {
+			s.SubjectType = "pairwise"
+			s.SectorIdentifierURI = "http://example.com/sector.json"
+		}, field: "sector_identifier_uri", msg: "https"},
+		{name: "sector identifier without pairwise refused", mod: func(s *Spec) { s.SectorIdentifierURI = "https://example.com/s.json" }, field: "sector_identifier_uri", msg: "pairwise"},
+		{name: "unknown subject type", mod: func(s *Spec) { s.SubjectType = "random" }, field: "subject_type"},
+		{name: "pairwise without sign-in refused", mod: func(s *Spec) {
+			s.GrantTypes, s.ResponseTypes, s.RedirectURIs = []string{"client_credentials"}, nil, nil
+			s.SubjectType = "pairwise"
+		}, field: "subject_type", msg: "authorization_code"},
 		{name: "session required without uri refused", mod: func(s *Spec) { s.BackchannelLogoutSessionRequired = true }, field: "backchannel_logout_session_required"},
 		{name: "one login method", mod: func(s *Spec) { s.AllowedLoginMethods = []string{"passkey"} }},
 		{name: "unknown login method", mod: func(s *Spec) { s.AllowedLoginMethods = []string{"password"} }, field: "allowed_login_methods"},

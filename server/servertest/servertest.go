@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/telemetry"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
@@ -176,7 +177,8 @@ func (e *Env) CreateClient(spec clients.Spec) (string, string) {
 	if err != nil {
 		e.T.Fatalf("client secrets: %v", err)
 	}
-	c, secret, err := clients.NewService(e.Store, secrets).Create(context.Background(), spec)
+	hc := httpx.OutboundClient(httpx.OutboundOptions{Allow: e.Config.OutboundAllowPrefixes()})
+	c, secret, err := clients.NewService(e.Store, secrets, clients.WithOutbound(hc)).Create(context.Background(), spec)
 	if err != nil {
 		e.T.Fatalf("create client: %v", err)
 	}

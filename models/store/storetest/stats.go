@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -318,6 +319,42 @@ var statsTests = []subtest{
 		}
 		if synced != 2 || bound != 1 {
 			t.Errorf("synced %d, device-bound %d; want 2 and 1", synced, bound)
+		}
+	}},
+	{"UsersWithOnlySyncedPasskeys", func(t *testing.T, s *store.Store) {
+		before, _, err := s.UsersWithOnlySyncedPasskeys(t.Context(), 0)
+		must(t, err)
+		passkey := func(u *models.User, be bool) {
+			must(t, s.CreateCredential(t.Context(), &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, Kind: models.CredentialPasskey,
+				PublicKey: "pk", BackupEligible: be, BackupState: be}))
+		}
+		onlySynced := createUser(t, s) // locked out by a block
+		passkey(onlySynced, true)
+		passkey(onlySynced, true)
+		mixed := createUser(t, s) // keeps a device-bound passkey
+		passkey(mixed, true)
+		passkey(mixed, false)
+		createUser(t, s) // no passkey: nothing to lose
+		disabled := createUser(t, s)
+		passkey(disabled, true)
+		must(t, s.SetUserDisabled(t.Context(), disabled.ID, true))
+		keyOnly := createUser(t, s) // a synced security key is not a passkey
+		must(t, s.CreateCredential(t.Context(), &models.WebAuthnCredential{ID: newID("cred"), UserID: keyOnly.ID, Kind: models.CredentialSecurityKey,
+			PublicKey: "pk", BackupEligible: true}))
+		n, users, err := s.UsersWithOnlySyncedPasskeys(t.Context(), 100000)
+		must(t, err)
+		if n != before+1 {
+			t.Fatalf("count %d, want %d", n, before+1)
+		}
+		var ids []string
+		for _, u := range users {
+			ids = append(ids, u.ID)
+		}
+		if !slices.Contains(ids, onlySynced.ID) || slices.Contains(ids, mixed.ID) || slices.Contains(ids, disabled.ID) || slices.Contains(ids, keyOnly.ID) {
+			t.Fatalf("listed %v; want %s and not %s, %s, %s", ids, onlySynced.ID, mixed.ID, disabled.ID, keyOnly.ID)
+		}
+		if _, few, err := s.UsersWithOnlySyncedPasskeys(t.Context(), 1); err != nil || len(few) != 1 {
+			t.Fatalf("limit 1 listed %d (%v)", len(few), err)
 		}
 	}},
 	{"RecentAuthEvents", func(t *testing.T, s *store.Store) {

@@ -167,6 +167,48 @@ func (e ClientResponseTypes) Valid() bool {
 	}
 }
 
+// Defines values for ClientSubjectType.
+const (
+	ClientSubjectTypePairwise ClientSubjectType = "pairwise"
+	ClientSubjectTypePublic   ClientSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientSubjectType enum.
+func (e ClientSubjectType) Valid() bool {
+	switch e {
+	case ClientSubjectTypePairwise:
+		return true
+	case ClientSubjectTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientSyncedPasskeys.
+const (
+	ClientSyncedPasskeysAllow ClientSyncedPasskeys = "allow"
+	ClientSyncedPasskeysBlock ClientSyncedPasskeys = "block"
+	ClientSyncedPasskeysEmpty ClientSyncedPasskeys = ""
+	ClientSyncedPasskeysGrace ClientSyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientSyncedPasskeys enum.
+func (e ClientSyncedPasskeys) Valid() bool {
+	switch e {
+	case ClientSyncedPasskeysAllow:
+		return true
+	case ClientSyncedPasskeysBlock:
+		return true
+	case ClientSyncedPasskeysEmpty:
+		return true
+	case ClientSyncedPasskeysGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientTokenEndpointAuthMethod.
 const (
 	ClientTokenEndpointAuthMethodClientSecretBasic ClientTokenEndpointAuthMethod = "client_secret_basic"
@@ -335,6 +377,48 @@ const (
 func (e ClientSpecResponseTypes) Valid() bool {
 	switch e {
 	case ClientSpecResponseTypesCode:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientSpecSubjectType.
+const (
+	ClientSpecSubjectTypePairwise ClientSpecSubjectType = "pairwise"
+	ClientSpecSubjectTypePublic   ClientSpecSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientSpecSubjectType enum.
+func (e ClientSpecSubjectType) Valid() bool {
+	switch e {
+	case ClientSpecSubjectTypePairwise:
+		return true
+	case ClientSpecSubjectTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientSpecSyncedPasskeys.
+const (
+	ClientSpecSyncedPasskeysAllow ClientSpecSyncedPasskeys = "allow"
+	ClientSpecSyncedPasskeysBlock ClientSpecSyncedPasskeys = "block"
+	ClientSpecSyncedPasskeysEmpty ClientSpecSyncedPasskeys = ""
+	ClientSpecSyncedPasskeysGrace ClientSpecSyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientSpecSyncedPasskeys enum.
+func (e ClientSpecSyncedPasskeys) Valid() bool {
+	switch e {
+	case ClientSpecSyncedPasskeysAllow:
+		return true
+	case ClientSpecSyncedPasskeysBlock:
+		return true
+	case ClientSpecSyncedPasskeysEmpty:
+		return true
+	case ClientSpecSyncedPasskeysGrace:
 		return true
 	default:
 		return false
@@ -515,6 +599,48 @@ func (e ClientWithSecretResponseTypes) Valid() bool {
 	}
 }
 
+// Defines values for ClientWithSecretSubjectType.
+const (
+	ClientWithSecretSubjectTypePairwise ClientWithSecretSubjectType = "pairwise"
+	ClientWithSecretSubjectTypePublic   ClientWithSecretSubjectType = "public"
+)
+
+// Valid indicates whether the value is a known member of the ClientWithSecretSubjectType enum.
+func (e ClientWithSecretSubjectType) Valid() bool {
+	switch e {
+	case ClientWithSecretSubjectTypePairwise:
+		return true
+	case ClientWithSecretSubjectTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientWithSecretSyncedPasskeys.
+const (
+	ClientWithSecretSyncedPasskeysAllow ClientWithSecretSyncedPasskeys = "allow"
+	ClientWithSecretSyncedPasskeysBlock ClientWithSecretSyncedPasskeys = "block"
+	ClientWithSecretSyncedPasskeysEmpty ClientWithSecretSyncedPasskeys = ""
+	ClientWithSecretSyncedPasskeysGrace ClientWithSecretSyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientWithSecretSyncedPasskeys enum.
+func (e ClientWithSecretSyncedPasskeys) Valid() bool {
+	switch e {
+	case ClientWithSecretSyncedPasskeysAllow:
+		return true
+	case ClientWithSecretSyncedPasskeysBlock:
+		return true
+	case ClientWithSecretSyncedPasskeysEmpty:
+		return true
+	case ClientWithSecretSyncedPasskeysGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientWithSecretTokenEndpointAuthMethod.
 const (
 	ClientWithSecretTokenEndpointAuthMethodClientSecretBasic ClientWithSecretTokenEndpointAuthMethod = "client_secret_basic"
@@ -623,6 +749,30 @@ func (e PolicyDefaultLoginMethods) Valid() bool {
 	}
 }
 
+// Defines values for PolicySyncedPasskeys.
+const (
+	PolicySyncedPasskeysAllow PolicySyncedPasskeys = "allow"
+	PolicySyncedPasskeysBlock PolicySyncedPasskeys = "block"
+	PolicySyncedPasskeysEmpty PolicySyncedPasskeys = ""
+	PolicySyncedPasskeysGrace PolicySyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the PolicySyncedPasskeys enum.
+func (e PolicySyncedPasskeys) Valid() bool {
+	switch e {
+	case PolicySyncedPasskeysAllow:
+		return true
+	case PolicySyncedPasskeysBlock:
+		return true
+	case PolicySyncedPasskeysEmpty:
+		return true
+	case PolicySyncedPasskeysGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PolicyUserVerification.
 const (
 	PolicyUserVerificationDiscouraged PolicyUserVerification = "discouraged"
@@ -683,6 +833,30 @@ func (e PolicyResponseDefaultLoginMethods) Valid() bool {
 	}
 }
 
+// Defines values for PolicyResponseSyncedPasskeys.
+const (
+	PolicyResponseSyncedPasskeysAllow PolicyResponseSyncedPasskeys = "allow"
+	PolicyResponseSyncedPasskeysBlock PolicyResponseSyncedPasskeys = "block"
+	PolicyResponseSyncedPasskeysEmpty PolicyResponseSyncedPasskeys = ""
+	PolicyResponseSyncedPasskeysGrace PolicyResponseSyncedPasskeys = "grace"
+)
+
+// Valid indicates whether the value is a known member of the PolicyResponseSyncedPasskeys enum.
+func (e PolicyResponseSyncedPasskeys) Valid() bool {
+	switch e {
+	case PolicyResponseSyncedPasskeysAllow:
+		return true
+	case PolicyResponseSyncedPasskeysBlock:
+		return true
+	case PolicyResponseSyncedPasskeysEmpty:
+		return true
+	case PolicyResponseSyncedPasskeysGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PolicyResponseUserVerification.
 const (
 	PolicyResponseUserVerificationDiscouraged PolicyResponseUserVerification = "discouraged"
@@ -698,6 +872,42 @@ func (e PolicyResponseUserVerification) Valid() bool {
 	case PolicyResponseUserVerificationPreferred:
 		return true
 	case PolicyResponseUserVerificationRequired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResourceAccessTokenFormat.
+const (
+	ResourceAccessTokenFormatJwt    ResourceAccessTokenFormat = "jwt"
+	ResourceAccessTokenFormatOpaque ResourceAccessTokenFormat = "opaque"
+)
+
+// Valid indicates whether the value is a known member of the ResourceAccessTokenFormat enum.
+func (e ResourceAccessTokenFormat) Valid() bool {
+	switch e {
+	case ResourceAccessTokenFormatJwt:
+		return true
+	case ResourceAccessTokenFormatOpaque:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResourceSpecAccessTokenFormat.
+const (
+	ResourceSpecAccessTokenFormatJwt    ResourceSpecAccessTokenFormat = "jwt"
+	ResourceSpecAccessTokenFormatOpaque ResourceSpecAccessTokenFormat = "opaque"
+)
+
+// Valid indicates whether the value is a known member of the ResourceSpecAccessTokenFormat enum.
+func (e ResourceSpecAccessTokenFormat) Valid() bool {
+	switch e {
+	case ResourceSpecAccessTokenFormatJwt:
+		return true
+	case ResourceSpecAccessTokenFormatOpaque:
 		return true
 	default:
 		return false
@@ -819,6 +1029,9 @@ type Client struct {
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
 	Disabled *bool `json:"disabled,omitempty"`
 
+	// DpopBoundAccessTokens Every token request of this client must carry a DPoP proof (RFC 9449 §5.2), so its access tokens (and a public client's refresh tokens) are bound to its key; a request without one is refused with invalid_dpop_proof.
+	DpopBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
+
 	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
 	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
 
@@ -846,10 +1059,19 @@ type Client struct {
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
 
 	// RequireVerifiedEmail Everyone who signs in to this client proves their email address first (a mailed code), whatever the global policy says.
-	RequireVerifiedEmail    *bool                         `json:"require_verified_email,omitempty"`
-	ResponseTypes           *[]ClientResponseTypes        `json:"response_types,omitempty"`
-	Scopes                  []string                      `json:"scopes"`
-	SkipConsent             *bool                         `json:"skip_consent,omitempty"`
+	RequireVerifiedEmail *bool                  `json:"require_verified_email,omitempty"`
+	ResponseTypes        *[]ClientResponseTypes `json:"response_types,omitempty"`
+	Scopes               []string               `json:"scopes"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType *ClientSubjectType `json:"subject_type,omitempty"`
+
+	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+	SyncedPasskeys          *ClientSyncedPasskeys         `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod ClientTokenEndpointAuthMethod `json:"token_endpoint_auth_method"`
 	UpdatedAt               time.Time                     `json:"updated_at"`
 
@@ -874,6 +1096,12 @@ type ClientMinAcr string
 
 // ClientResponseTypes defines model for Client.ResponseTypes.
 type ClientResponseTypes string
+
+// ClientSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientSubjectType string
+
+// ClientSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+type ClientSyncedPasskeys string
 
 // ClientTokenEndpointAuthMethod defines model for Client.TokenEndpointAuthMethod.
 type ClientTokenEndpointAuthMethod string
@@ -913,6 +1141,9 @@ type ClientSpec struct {
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
 	Disabled *bool `json:"disabled,omitempty"`
 
+	// DpopBoundAccessTokens Every token request of this client must carry a DPoP proof (RFC 9449 §5.2), so its access tokens (and a public client's refresh tokens) are bound to its key; a request without one is refused with invalid_dpop_proof.
+	DpopBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
+
 	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
 	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
 
@@ -939,10 +1170,19 @@ type ClientSpec struct {
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
 
 	// RequireVerifiedEmail Everyone who signs in to this client proves their email address first (a mailed code), whatever the global policy says.
-	RequireVerifiedEmail    *bool                              `json:"require_verified_email,omitempty"`
-	ResponseTypes           *[]ClientSpecResponseTypes         `json:"response_types,omitempty"`
-	Scopes                  *[]string                          `json:"scopes,omitempty"`
-	SkipConsent             *bool                              `json:"skip_consent,omitempty"`
+	RequireVerifiedEmail *bool                      `json:"require_verified_email,omitempty"`
+	ResponseTypes        *[]ClientSpecResponseTypes `json:"response_types,omitempty"`
+	Scopes               *[]string                  `json:"scopes,omitempty"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType *ClientSpecSubjectType `json:"subject_type,omitempty"`
+
+	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+	SyncedPasskeys          *ClientSpecSyncedPasskeys          `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod *ClientSpecTokenEndpointAuthMethod `json:"token_endpoint_auth_method,omitempty"`
 
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
@@ -966,6 +1206,12 @@ type ClientSpecMinAcr string
 
 // ClientSpecResponseTypes defines model for ClientSpec.ResponseTypes.
 type ClientSpecResponseTypes string
+
+// ClientSpecSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientSpecSubjectType string
+
+// ClientSpecSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+type ClientSpecSyncedPasskeys string
 
 // ClientSpecTokenEndpointAuthMethod defines model for ClientSpec.TokenEndpointAuthMethod.
 type ClientSpecTokenEndpointAuthMethod string
@@ -1003,6 +1249,9 @@ type ClientWithSecret struct {
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
 	Disabled *bool `json:"disabled,omitempty"`
 
+	// DpopBoundAccessTokens Every token request of this client must carry a DPoP proof (RFC 9449 §5.2), so its access tokens (and a public client's refresh tokens) are bound to its key; a request without one is refused with invalid_dpop_proof.
+	DpopBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
+
 	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
 	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
 
@@ -1030,10 +1279,19 @@ type ClientWithSecret struct {
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
 
 	// RequireVerifiedEmail Everyone who signs in to this client proves their email address first (a mailed code), whatever the global policy says.
-	RequireVerifiedEmail    *bool                                   `json:"require_verified_email,omitempty"`
-	ResponseTypes           *[]ClientWithSecretResponseTypes        `json:"response_types,omitempty"`
-	Scopes                  []string                                `json:"scopes"`
-	SkipConsent             *bool                                   `json:"skip_consent,omitempty"`
+	RequireVerifiedEmail *bool                            `json:"require_verified_email,omitempty"`
+	ResponseTypes        *[]ClientWithSecretResponseTypes `json:"response_types,omitempty"`
+	Scopes               []string                         `json:"scopes"`
+
+	// SectorIdentifierUri Pairwise only: an https URL serving a JSON array that lists every redirect URI of the client; its host is the sector identifier. Fetched (through the guarded outbound client) and checked when the client is saved; a fetch failure or an unlisted redirect URI is refused (422). Required when the redirect URIs are on several hosts.
+	SectorIdentifierUri *string `json:"sector_identifier_uri,omitempty"`
+	SkipConsent         *bool   `json:"skip_consent,omitempty"`
+
+	// SubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+	SubjectType *ClientWithSecretSubjectType `json:"subject_type,omitempty"`
+
+	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+	SyncedPasskeys          *ClientWithSecretSyncedPasskeys         `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod ClientWithSecretTokenEndpointAuthMethod `json:"token_endpoint_auth_method"`
 	UpdatedAt               time.Time                               `json:"updated_at"`
 
@@ -1058,6 +1316,12 @@ type ClientWithSecretMinAcr string
 
 // ClientWithSecretResponseTypes defines model for ClientWithSecret.ResponseTypes.
 type ClientWithSecretResponseTypes string
+
+// ClientWithSecretSubjectType OIDC Core 8.1: public (sub is the user's id, the same for every client) or pairwise (sub is derived from the user's id and the client's sector identifier, so clients of other sectors cannot correlate users; the same in ID tokens, userinfo, introspection, JWT access tokens and logout tokens). Only for clients with the authorization_code grant.
+type ClientWithSecretSubjectType string
+
+// ClientWithSecretSyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
+type ClientWithSecretSyncedPasskeys string
 
 // ClientWithSecretTokenEndpointAuthMethod defines model for ClientWithSecret.TokenEndpointAuthMethod.
 type ClientWithSecretTokenEndpointAuthMethod string
@@ -1196,9 +1460,12 @@ type Policy struct {
 	RefreshTokenTtl string `json:"refresh_token_ttl"`
 
 	// RequireVerifiedEmail Passkey sign-ups (and accounts whose address is unproven, at sign-in) prove their email address with a mailed code before they are signed in.
-	RequireVerifiedEmail *bool                  `json:"require_verified_email,omitempty"`
-	SignupOpen           bool                   `json:"signup_open"`
-	UserVerification     PolicyUserVerification `json:"user_verification"`
+	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
+	SignupOpen           bool  `json:"signup_open"`
+
+	// SyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
+	SyncedPasskeys   *PolicySyncedPasskeys  `json:"synced_passkeys,omitempty"`
+	UserVerification PolicyUserVerification `json:"user_verification"`
 }
 
 // PolicyAttestation defines model for Policy.Attestation.
@@ -1206,6 +1473,9 @@ type PolicyAttestation string
 
 // PolicyDefaultLoginMethods defines model for Policy.DefaultLoginMethods.
 type PolicyDefaultLoginMethods string
+
+// PolicySyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
+type PolicySyncedPasskeys string
 
 // PolicyUserVerification defines model for Policy.UserVerification.
 type PolicyUserVerification string
@@ -1241,8 +1511,11 @@ type PolicyResponse struct {
 	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
 
 	// RestartRequired The policy fields that take effect only when each replica restarts; currently none: every field applies within the policy cache's 10 seconds (new login sessions and newly issued tokens get the new lifetimes; existing ones keep theirs).
-	RestartRequired  []string                       `json:"restart_required"`
-	SignupOpen       bool                           `json:"signup_open"`
+	RestartRequired []string `json:"restart_required"`
+	SignupOpen      bool     `json:"signup_open"`
+
+	// SyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
+	SyncedPasskeys   *PolicyResponseSyncedPasskeys  `json:"synced_passkeys,omitempty"`
 	UserVerification PolicyResponseUserVerification `json:"user_verification"`
 }
 
@@ -1251,6 +1524,9 @@ type PolicyResponseAttestation string
 
 // PolicyResponseDefaultLoginMethods defines model for PolicyResponse.DefaultLoginMethods.
 type PolicyResponseDefaultLoginMethods string
+
+// PolicyResponseSyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
+type PolicyResponseSyncedPasskeys string
 
 // PolicyResponseUserVerification defines model for PolicyResponse.UserVerification.
 type PolicyResponseUserVerification string
@@ -1293,9 +1569,56 @@ type Profile struct {
 	Username *string `json:"username,omitempty"`
 }
 
+// Resource defines model for Resource.
+type Resource struct {
+	// AccessTokenFormat jwt: RFC 9068 access tokens (typ at+jwt, RS256, verifiable against the JWKS); opaque: only introspection describes them.
+	AccessTokenFormat *ResourceAccessTokenFormat `json:"access_token_format,omitempty"`
+
+	// Audience The resource indicator (RFC 8707): an absolute URI without a fragment, unique. Clients send it as the resource parameter; it becomes the access token's aud.
+	Audience    string    `json:"audience"`
+	CreatedAt   time.Time `json:"created_at"`
+	Description *string   `json:"description,omitempty"`
+
+	// Name A unique slug: lower-case letters, digits and . _ - (starting with a letter or digit); fixed once created
+	Name string `json:"name"`
+
+	// Scopes Custom scopes a token for this resource may carry besides the OpenID ones (openid, profile, email, offline_access, groups); each must be defined. Empty allows any scope the client holds. A request naming the resource with another scope is invalid_scope.
+	Scopes    *[]string `json:"scopes,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ResourceAccessTokenFormat jwt: RFC 9068 access tokens (typ at+jwt, RS256, verifiable against the JWKS); opaque: only introspection describes them.
+type ResourceAccessTokenFormat string
+
+// ResourceList defines model for ResourceList.
+type ResourceList struct {
+	HasMore bool       `json:"has_more"`
+	Items   []Resource `json:"items"`
+}
+
+// ResourceSpec defines model for ResourceSpec.
+type ResourceSpec struct {
+	// AccessTokenFormat jwt: RFC 9068 access tokens (typ at+jwt, RS256, verifiable against the JWKS); opaque: only introspection describes them.
+	AccessTokenFormat *ResourceSpecAccessTokenFormat `json:"access_token_format,omitempty"`
+
+	// Audience The resource indicator (RFC 8707): an absolute URI without a fragment, unique. Clients send it as the resource parameter; it becomes the access token's aud.
+	Audience    string  `json:"audience"`
+	Description *string `json:"description,omitempty"`
+
+	// Name A unique slug: lower-case letters, digits and . _ - (starting with a letter or digit); fixed once created
+	Name string `json:"name"`
+
+	// Scopes Custom scopes a token for this resource may carry besides the OpenID ones (openid, profile, email, offline_access, groups); each must be defined. Empty allows any scope the client holds. A request naming the resource with another scope is invalid_scope.
+	Scopes *[]string `json:"scopes,omitempty"`
+}
+
+// ResourceSpecAccessTokenFormat jwt: RFC 9068 access tokens (typ at+jwt, RS256, verifiable against the JWKS); opaque: only introspection describes them.
+type ResourceSpecAccessTokenFormat string
+
 // Scope defines model for Scope.
 type Scope struct {
-	Claims []ScopeClaim `json:"claims"`
+	// Claims The claims granting the scope releases; none makes a permission scope for APIs (a resource's allowed scopes)
+	Claims *[]ScopeClaim `json:"claims,omitempty"`
 
 	// Clients Ids of the clients that registered the scope
 	Clients   []string  `json:"clients"`
@@ -1332,7 +1655,8 @@ type ScopeList struct {
 
 // ScopeSpec defines model for ScopeSpec.
 type ScopeSpec struct {
-	Claims []ScopeClaim `json:"claims"`
+	// Claims The claims granting the scope releases; none makes a permission scope for APIs (a resource's allowed scopes)
+	Claims *[]ScopeClaim `json:"claims,omitempty"`
 
 	// Description What the consent page tells users
 	Description *string `json:"description,omitempty"`
@@ -1422,6 +1746,9 @@ type Offset = int
 
 // Q defines model for q.
 type Q = string
+
+// ResourceName defines model for resourceName.
+type ResourceName = string
 
 // ScopeName defines model for scopeName.
 type ScopeName = string
@@ -1517,6 +1844,12 @@ type RotateKeysJSONRequestBody RotateKeysJSONBody
 
 // PutPoliciesJSONRequestBody defines body for PutPolicies for application/json ContentType.
 type PutPoliciesJSONRequestBody = Policy
+
+// CreateResourceJSONRequestBody defines body for CreateResource for application/json ContentType.
+type CreateResourceJSONRequestBody = ResourceSpec
+
+// UpdateResourceJSONRequestBody defines body for UpdateResource for application/json ContentType.
+type UpdateResourceJSONRequestBody = ResourceSpec
 
 // CreateScopeJSONRequestBody defines body for CreateScope for application/json ContentType.
 type CreateScopeJSONRequestBody = ScopeSpec
@@ -1787,6 +2120,53 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /policies (the `PutPolicies` operationId).
 	PutPolicies(ctx context.Context, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListResources Every resource (API) for resource indicators, ordered by name
+	//
+	// Corresponds with GET /resources (the `ListResources` operationId).
+	ListResources(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateResourceWithBody Register a resource (an API): its audience, allowed scopes and access token format
+	//
+	// Refused (422, nothing written) for a malformed name, an audience that is not an absolute URI or has a fragment, an unknown or non-custom scope, or an unknown format; 409 when a resource has this name or audience.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /resources (the `CreateResource` operationId).
+	CreateResourceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateResource Register a resource (an API): its audience, allowed scopes and access token format
+	//
+	// Refused (422, nothing written) for a malformed name, an audience that is not an absolute URI or has a fragment, an unknown or non-custom scope, or an unknown format; 409 when a resource has this name or audience.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /resources (the `CreateResource` operationId).
+	CreateResource(ctx context.Context, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteResource Delete a resource: requests naming it are refused (invalid_target) from then on; tokens already issued live out their lifetime
+	//
+	// Corresponds with DELETE /resources/{name} (the `DeleteResource` operationId).
+	DeleteResource(ctx context.Context, name ResourceName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetResource One resource
+	//
+	// Corresponds with GET /resources/{name} (the `GetResource` operationId).
+	GetResource(ctx context.Context, name ResourceName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateResourceWithBody Replace a resource's description, audience, scopes and format (its name is fixed)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /resources/{name} (the `UpdateResource` operationId).
+	UpdateResourceWithBody(ctx context.Context, name ResourceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateResource Replace a resource's description, audience, scopes and format (its name is fixed)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /resources/{name} (the `UpdateResource` operationId).
+	UpdateResource(ctx context.Context, name ResourceName, body UpdateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListScopes Every custom scope, ordered by name
 	//
@@ -2399,6 +2779,123 @@ func (c *API) PutPoliciesWithBody(ctx context.Context, contentType string, body 
 // Corresponds with PUT /policies (the `PutPolicies` operationId).
 func (c *API) PutPolicies(ctx context.Context, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutPoliciesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListResources Every resource (API) for resource indicators, ordered by name
+//
+// Corresponds with GET /resources (the `ListResources` operationId).
+func (c *API) ListResources(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListResourcesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateResourceWithBody Register a resource (an API): its audience, allowed scopes and access token format
+//
+// Refused (422, nothing written) for a malformed name, an audience that is not an absolute URI or has a fragment, an unknown or non-custom scope, or an unknown format; 409 when a resource has this name or audience.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /resources (the `CreateResource` operationId).
+func (c *API) CreateResourceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateResourceRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateResource Register a resource (an API): its audience, allowed scopes and access token format
+//
+// Refused (422, nothing written) for a malformed name, an audience that is not an absolute URI or has a fragment, an unknown or non-custom scope, or an unknown format; 409 when a resource has this name or audience.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /resources (the `CreateResource` operationId).
+func (c *API) CreateResource(ctx context.Context, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateResourceRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteResource Delete a resource: requests naming it are refused (invalid_target) from then on; tokens already issued live out their lifetime
+//
+// Corresponds with DELETE /resources/{name} (the `DeleteResource` operationId).
+func (c *API) DeleteResource(ctx context.Context, name ResourceName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteResourceRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetResource One resource
+//
+// Corresponds with GET /resources/{name} (the `GetResource` operationId).
+func (c *API) GetResource(ctx context.Context, name ResourceName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetResourceRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateResourceWithBody Replace a resource's description, audience, scopes and format (its name is fixed)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /resources/{name} (the `UpdateResource` operationId).
+func (c *API) UpdateResourceWithBody(ctx context.Context, name ResourceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateResourceRequestWithBody(c.Server, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateResource Replace a resource's description, audience, scopes and format (its name is fixed)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /resources/{name} (the `UpdateResource` operationId).
+func (c *API) UpdateResource(ctx context.Context, name ResourceName, body UpdateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateResourceRequest(c.Server, name, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3837,6 +4334,188 @@ func NewPutPoliciesRequestWithBody(server string, contentType string, body io.Re
 	return req, nil
 }
 
+// NewListResourcesRequest constructs an http.Request for the ListResources method
+func NewListResourcesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/resources")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateResourceRequest calls the generic CreateResource builder with application/json body
+func NewCreateResourceRequest(server string, body CreateResourceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateResourceRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateResourceRequestWithBody constructs an http.Request for the CreateResource method, with any body, and a specified content type
+func NewCreateResourceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/resources")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteResourceRequest constructs an http.Request for the DeleteResource method
+func NewDeleteResourceRequest(server string, name ResourceName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/resources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetResourceRequest constructs an http.Request for the GetResource method
+func NewGetResourceRequest(server string, name ResourceName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/resources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateResourceRequest calls the generic UpdateResource builder with application/json body
+func NewUpdateResourceRequest(server string, name ResourceName, body UpdateResourceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateResourceRequestWithBody(server, name, "application/json", bodyReader)
+}
+
+// NewUpdateResourceRequestWithBody constructs an http.Request for the UpdateResource method, with any body, and a specified content type
+func NewUpdateResourceRequestWithBody(server string, name ResourceName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/resources/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListScopesRequest constructs an http.Request for the ListScopes method
 func NewListScopesRequest(server string) (*http.Request, error) {
 	var err error
@@ -4798,6 +5477,59 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /policies (the `PutPolicies` operationId).
 	PutPoliciesWithResponse(ctx context.Context, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error)
+
+	// ListResourcesWithResponse Every resource (API) for resource indicators, ordered by name
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /resources (the `ListResources` operationId).
+	ListResourcesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListResourcesResponse, error)
+
+	// CreateResourceWithBodyWithResponse Register a resource (an API): its audience, allowed scopes and access token format
+	//
+	// Refused (422, nothing written) for a malformed name, an audience that is not an absolute URI or has a fragment, an unknown or non-custom scope, or an unknown format; 409 when a resource has this name or audience.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /resources (the `CreateResource` operationId).
+	CreateResourceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error)
+
+	// CreateResourceWithResponse Register a resource (an API): its audience, allowed scopes and access token format
+	//
+	// Refused (422, nothing written) for a malformed name, an audience that is not an absolute URI or has a fragment, an unknown or non-custom scope, or an unknown format; 409 when a resource has this name or audience.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /resources (the `CreateResource` operationId).
+	CreateResourceWithResponse(ctx context.Context, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error)
+
+	// DeleteResourceWithResponse Delete a resource: requests naming it are refused (invalid_target) from then on; tokens already issued live out their lifetime
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /resources/{name} (the `DeleteResource` operationId).
+	DeleteResourceWithResponse(ctx context.Context, name ResourceName, reqEditors ...RequestEditorFn) (*DeleteResourceResponse, error)
+
+	// GetResourceWithResponse One resource
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /resources/{name} (the `GetResource` operationId).
+	GetResourceWithResponse(ctx context.Context, name ResourceName, reqEditors ...RequestEditorFn) (*GetResourceResponse, error)
+
+	// UpdateResourceWithBodyWithResponse Replace a resource's description, audience, scopes and format (its name is fixed)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /resources/{name} (the `UpdateResource` operationId).
+	UpdateResourceWithBodyWithResponse(ctx context.Context, name ResourceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateResourceResponse, error)
+
+	// UpdateResourceWithResponse Replace a resource's description, audience, scopes and format (its name is fixed)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /resources/{name} (the `UpdateResource` operationId).
+	UpdateResourceWithResponse(ctx context.Context, name ResourceName, body UpdateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateResourceResponse, error)
 
 	// ListScopesWithResponse Every custom scope, ordered by name
 	//
@@ -6546,6 +7278,358 @@ func (r PutPoliciesResponse) ContentType() string {
 	return ""
 }
 
+type ListResourcesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResourceList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListResourcesResponse) GetJSON200() *ResourceList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListResourcesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListResourcesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListResourcesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListResourcesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListResourcesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListResourcesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListResourcesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Resource
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateResourceResponse) GetJSON201() *Resource {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateResourceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteResourceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Resource
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetResourceResponse) GetJSON200() *Resource {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetResourceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetResourceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetResourceResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetResourceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateResourceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Resource
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateResourceResponse) GetJSON200() *Resource {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateResourceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateResourceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateResourceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateResourceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateResourceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListScopesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8219,6 +9303,101 @@ func (c *ClientWithResponses) PutPoliciesWithResponse(ctx context.Context, body 
 	return ParsePutPoliciesResponse(rsp)
 }
 
+// ListResourcesWithResponse Every resource (API) for resource indicators, ordered by name
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /resources (the `ListResources` operationId).
+func (c *ClientWithResponses) ListResourcesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListResourcesResponse, error) {
+	rsp, err := c.ListResources(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListResourcesResponse(rsp)
+}
+
+// CreateResourceWithBodyWithResponse Register a resource (an API): its audience, allowed scopes and access token format
+//
+// Refused (422, nothing written) for a malformed name, an audience that is not an absolute URI or has a fragment, an unknown or non-custom scope, or an unknown format; 409 when a resource has this name or audience.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /resources (the `CreateResource` operationId).
+func (c *ClientWithResponses) CreateResourceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error) {
+	rsp, err := c.CreateResourceWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateResourceResponse(rsp)
+}
+
+// CreateResourceWithResponse Register a resource (an API): its audience, allowed scopes and access token format
+//
+// Refused (422, nothing written) for a malformed name, an audience that is not an absolute URI or has a fragment, an unknown or non-custom scope, or an unknown format; 409 when a resource has this name or audience.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /resources (the `CreateResource` operationId).
+func (c *ClientWithResponses) CreateResourceWithResponse(ctx context.Context, body CreateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateResourceResponse, error) {
+	rsp, err := c.CreateResource(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateResourceResponse(rsp)
+}
+
+// DeleteResourceWithResponse Delete a resource: requests naming it are refused (invalid_target) from then on; tokens already issued live out their lifetime
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /resources/{name} (the `DeleteResource` operationId).
+func (c *ClientWithResponses) DeleteResourceWithResponse(ctx context.Context, name ResourceName, reqEditors ...RequestEditorFn) (*DeleteResourceResponse, error) {
+	rsp, err := c.DeleteResource(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteResourceResponse(rsp)
+}
+
+// GetResourceWithResponse One resource
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /resources/{name} (the `GetResource` operationId).
+func (c *ClientWithResponses) GetResourceWithResponse(ctx context.Context, name ResourceName, reqEditors ...RequestEditorFn) (*GetResourceResponse, error) {
+	rsp, err := c.GetResource(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetResourceResponse(rsp)
+}
+
+// UpdateResourceWithBodyWithResponse Replace a resource's description, audience, scopes and format (its name is fixed)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /resources/{name} (the `UpdateResource` operationId).
+func (c *ClientWithResponses) UpdateResourceWithBodyWithResponse(ctx context.Context, name ResourceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateResourceResponse, error) {
+	rsp, err := c.UpdateResourceWithBody(ctx, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateResourceResponse(rsp)
+}
+
+// UpdateResourceWithResponse Replace a resource's description, audience, scopes and format (its name is fixed)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /resources/{name} (the `UpdateResource` operationId).
+func (c *ClientWithResponses) UpdateResourceWithResponse(ctx context.Context, name ResourceName, body UpdateResourceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateResourceResponse, error) {
+	rsp, err := c.UpdateResource(ctx, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateResourceResponse(rsp)
+}
+
 // ListScopesWithResponse Every custom scope, ordered by name
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9732,6 +10911,286 @@ func ParsePutPoliciesResponse(rsp *http.Response) (*PutPoliciesResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListResourcesResponse parses an HTTP response from a ListResourcesWithResponse call
+func ParseListResourcesResponse(rsp *http.Response) (*ListResourcesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListResourcesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResourceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateResourceResponse parses an HTTP response from a CreateResourceWithResponse call
+func ParseCreateResourceResponse(rsp *http.Response) (*CreateResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Resource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteResourceResponse parses an HTTP response from a DeleteResourceWithResponse call
+func ParseDeleteResourceResponse(rsp *http.Response) (*DeleteResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetResourceResponse parses an HTTP response from a GetResourceWithResponse call
+func ParseGetResourceResponse(rsp *http.Response) (*GetResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Resource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateResourceResponse parses an HTTP response from a UpdateResourceWithResponse call
+func ParseUpdateResourceResponse(rsp *http.Response) (*UpdateResourceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateResourceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Resource
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

@@ -168,6 +168,7 @@ func TestJWTAccessTokenChecks(t *testing.T) {
 		{"signed by another key with the same kid", forged, "invalid"},
 		{"alg none", noneTok, "invalid"},
 		{"HS256", hsTok, "invalid"},
+		{"DPoP-bound (cnf.jkt) as a bearer token", is.sign(k, "at+jwt", is.at(map[string]any{"cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}})), "bound to a key"},
 		{"garbage with two dots", "a.b.c", "invalid"},
 		{"too long", strings.Repeat("a", maxTokenLen+1), "invalid"},
 	}
@@ -249,6 +250,7 @@ func TestIntrospectionCache(t *testing.T) {
 	is.active["live"] = map[string]any{"active": true, "sub": "user-1", "client_id": "spa", "scope": "openid orders:read", "exp": exp,
 		"groups": []any{"staff"}, "token_use": "access_token", "iss": is.srv.URL}
 	is.active["refresh"] = map[string]any{"active": true, "sub": "user-1", "token_use": "refresh_token", "exp": exp}
+	is.active["bound"] = map[string]any{"active": true, "sub": "user-1", "exp": exp, "token_use": "access_token", "cnf": map[string]any{"jkt": "x"}}
 	is.active["soon"] = map[string]any{"active": true, "sub": "user-2", "exp": float64(time.Now().Add(time.Second).Unix())}
 
 	for range 5 {
@@ -267,6 +269,9 @@ func TestIntrospectionCache(t *testing.T) {
 	}
 	if n := is.introspected.Load(); n != 2 {
 		t.Fatalf("%d introspections after junk, want 2", n)
+	}
+	if _, err := v.Verify(context.Background(), "bound"); err == nil || !strings.Contains(err.Error(), "bound to a key") {
+		t.Fatalf("DPoP-bound token as bearer: %v", err)
 	}
 	if _, err := v.Verify(context.Background(), "refresh"); err == nil || !strings.Contains(err.Error(), "not an access token") {
 		t.Fatalf("refresh token as bearer: %v", err)

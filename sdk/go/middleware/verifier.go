@@ -143,7 +143,20 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string) (*Token, error) {
 	if err := v.checkAudience(tok); err != nil {
 		return nil, err
 	}
+	if err := checkUnbound(claims); err != nil {
+		return nil, err
+	}
 	return tok, nil
+}
+
+// checkUnbound refuses a sender-constrained token (RFC 9449 DPoP, RFC 8705
+// mTLS: a cnf claim) presented as a bearer token: only the key holder may
+// use it, and this middleware does not check proofs of possession.
+func checkUnbound(claims map[string]any) error {
+	if _, bound := claims["cnf"]; bound {
+		return invalidToken("The access token is bound to a key (DPoP); this API accepts bearer tokens only.", nil)
+	}
+	return nil
 }
 
 func (v *Verifier) checkTimes(tok *Token, claims map[string]any) error {
@@ -230,6 +243,9 @@ func (v *Verifier) callIntrospection(ctx context.Context, raw string) (*Token, e
 		return nil, err
 	}
 	if err := v.checkAudience(tok); err != nil {
+		return nil, err
+	}
+	if err := checkUnbound(claims); err != nil {
 		return nil, err
 	}
 	return tok, nil

@@ -323,8 +323,11 @@ func (a *App) Session(r *http.Request) (*Session, bool) {
 
 // AccessToken returns a usable access token for the signed-in user,
 // refreshing it (and the session cookie, since the provider rotates the
-// refresh token) when it expires within Config.RefreshBefore. Call it before writing the
-// response body.
+// refresh token) when it expires within Config.RefreshBefore. Call it
+// before writing the response body. Two requests of one browser may both
+// refresh with the same refresh token (the cookie is the only state):
+// Sesame answers the second too within its refresh_token_reuse_interval
+// (10 s), and the cookie of the last response wins.
 func (a *App) AccessToken(w http.ResponseWriter, r *http.Request) (string, error) {
 	s, ok := a.Session(r)
 	if !ok {
