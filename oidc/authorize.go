@@ -403,21 +403,27 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 			// whose clocks may be apart (skew.go).
 			requestedAt = ls.AuthTime
 		}
-		if err := p.st.ConsumeInteraction(ctx, in.ID); err != nil {
-			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
-				"This sign-in request was already completed.", "Go back to the app and sign in again.")
-			return
-		}
 	}
 	sess := p.newUserSession(user, g, ls, client, ar.GetGrantedScopes(), requestedAt)
 	sess.CodeJKT = form.Get("dpop_jkt")
 	// fosite stores the code, then the OpenID Connect and PKCE records, and
 	// may refuse after the first (e.g. an id_token_hint for another user):
-	// one transaction leaves either all of them or none.
+	// one transaction leaves either all of them or none. The interaction
+	// is consumed in the same transaction (one commit for the step).
 	txCtx, err := p.storage.BeginTX(ctx)
 	if err != nil {
 		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 		return
+	}
+	if in != nil {
+		if err := p.st.ConsumeInteraction(txCtx, in.ID); err != nil {
+			if rerr := p.storage.Rollback(txCtx); rerr != nil {
+				p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)
+			}
+			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
+				"This sign-in request was already completed.", "Go back to the app and sign in again.")
+			return
+		}
 	}
 	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(txCtx, client.idTokenAlg()), ar, sess)
 	if err == nil {
@@ -429,6 +435,12 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	if err != nil {
 		if rerr := p.storage.Rollback(txCtx); rerr != nil {
 			p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)
+		}
+		// The interaction is spent all the same, as a refused request's is.
+		if in != nil {
+			if cerr := p.st.ConsumeInteraction(ctx, in.ID); cerr != nil {
+				p.log.WarnContext(ctx, "authorize: consume interaction", "err", cerr)
+			}
 		}
 		p.authorizeError(c, ar, err)
 		return

@@ -272,6 +272,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		p.grantTypes = append(p.grantTypes, clients.GrantDeviceCode)
 	}
 	p.fosite = compose.Compose(p.fcfg, p.storage, strategy, factories...)
+	askHandlersFirst(p.fcfg) // dispatch.go
 	// Client assertions get the clock-skew leeway (skew.go).
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
@@ -331,24 +332,48 @@ func (p *Provider) Mount(r gin.IRouter) {
 // GetClient loads a client through the cache. It implements fosite's
 // client manager for the storage adapter.
 func (p *Provider) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	if c, ok := p.clients.Get(id); ok {
-		p.clientHits.Add(1)
-		return p.withPolicy(ctx, c)
-	}
-	p.clientMisses.Add(1)
 	if id == "" || len(id) > 200 {
 		return nil, fosite.ErrNotFound
 	}
-	m, err := p.st.GetClient(ctx, id)
+	c, err := p.cachedClient(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, fosite.ErrNotFound.WithHint("Unknown client.")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load client: %w", err)
 	}
+	return p.withPolicy(ctx, c)
+}
+
+// ClientModel returns the stored client id through this replica's client
+// cache — the hosted sign-in pages read an interaction's client on every
+// request of a sign-in — invalidated like the provider's own copies
+// (InvalidateClient). The copy is shared: callers must not modify it.
+func (p *Provider) ClientModel(ctx context.Context, id string) (*models.Client, error) {
+	if id == "" || len(id) > 200 {
+		return nil, fmt.Errorf("load client: %w", models.ErrNotFound)
+	}
+	c, err := p.cachedClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.m, nil
+}
+
+// cachedClient loads a client through the cache (errors are the store's).
+func (p *Provider) cachedClient(ctx context.Context, id string) (*Client, error) {
+	if c, ok := p.clients.Get(id); ok {
+		p.clientHits.Add(1)
+		return c, nil
+	}
+	p.clientMisses.Add(1)
+	m, err := p.st.GetClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	c := newClient(m)
 	p.clients.Add(id, c)
-	return p.withPolicy(ctx, c)
+	return c, nil
 }
 
 // withPolicy returns a per-request copy of a cached client carrying the
