@@ -75,7 +75,7 @@ type Client struct {
 	FrontchannelLogoutSessionRequired bool
 	// RequirePushedAuthorizationRequests: this client's authorization
 	// requests must come through the PAR endpoint (RFC 9126 §6,
-	// migration 00022).
+	// migration 00023).
 	RequirePushedAuthorizationRequests bool `gorm:"column:require_pushed_authorization_requests"`
 	// SubjectType is "public" (sub is the user's id) or "pairwise" (sub
 	// is derived from the user's id and the sector identifier: the host of
