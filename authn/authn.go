@@ -36,6 +36,9 @@ type Store interface {
 	ResetUserPassword(ctx context.Context, userID, hash string) error
 	// Verified emails (verify_email.go).
 	ClearEmailVerificationDue(ctx context.Context, id string) error
+	// WithTx runs fn in one transaction carried by its context (the end
+	// of a sign-in: complete.go, inTx).
+	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Deps are the hosted pages' collaborators.

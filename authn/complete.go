@@ -1,6 +1,8 @@
 package authn
 
 import (
+	"context"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/internal/clock"
@@ -76,4 +78,20 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 		// same; the account page says so.
 	}
 	return "/account", nil
+}
+
+// inTx runs fn with the request's context carrying one transaction, so the
+// writes of a sign-in's end — the spent ceremony, the credential's
+// counter, the login session, the auth event and the marked interaction —
+// commit together: one commit instead of one per row, and never a partial
+// sign-in. fn's refusals that must stick (a spent ceremony, a clone flag)
+// are returned through its own variables with fn returning nil, so they
+// commit; an error fn returns rolls everything back.
+func (h *Handler) inTx(c *gin.Context, fn func() error) error {
+	req := c.Request
+	defer func() { c.Request = req }()
+	return h.st.WithTx(req.Context(), func(ctx context.Context) error {
+		c.Request = req.WithContext(ctx)
+		return fn()
+	})
 }

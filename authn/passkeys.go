@@ -172,20 +172,30 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 		return err
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
-	res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
-	if err != nil {
-		return h.ceremonyError(c, passkeyMethod, err, "", "login")
-	}
-	s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
-		interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID}
-	if res.GraceSynced {
-		s.reason = h.graceSynced(c, res.User.ID, res.Credential.ID)
-	}
-	next, err := h.completeSignIn(c, s)
+	var next, userID string
+	var refused error
+	err = h.inTx(c, func() error {
+		res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
+		if err != nil {
+			refused = err // the spent ceremony (and a clone flag) commit
+			return nil
+		}
+		userID = res.User.ID
+		s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
+			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID}
+		if res.GraceSynced {
+			s.reason = h.graceSynced(c, res.User.ID, res.Credential.ID)
+		}
+		next, err = h.completeSignIn(c, s)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(c, res.User.ID)})
+	if refused != nil {
+		return h.ceremonyError(c, passkeyMethod, refused, "", "login")
+	}
+	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(c, userID)})
 	return nil
 }
 
@@ -294,6 +304,10 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// The registration commits on its own (its refusals — an address
+	// already taken, a credential already registered — are constraint
+	// violations, which would end a surrounding PostgreSQL transaction);
+	// the sign-in it starts is one transaction (inTx).
 	u, cred, inID, err := h.passkeys.FinishRegistration(c.Request.Context(), req.Ceremony, registrationBinding(browser, ls), req.Credential)
 	if err != nil {
 		return h.ceremonyError(c, passkeyMethod, err, "", "register")
@@ -317,8 +331,12 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 		reason = "signup"
 	}
 	facts := h.passkeys.CredentialFacts(c.Request.Context(), cred)
-	next, err := h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: passkey.AMRFor(facts), acr: passkey.ACRFor(facts),
-		interactionID: inID, event: "register", reason: reason, aaguid: cred.AAGUID, credentialID: cred.ID})
+	var next string
+	err = h.inTx(c, func() error {
+		next, err = h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: passkey.AMRFor(facts), acr: passkey.ACRFor(facts),
+			interactionID: inID, event: "register", reason: reason, aaguid: cred.AAGUID, credentialID: cred.ID})
+		return err
+	})
 	if err != nil {
 		return err
 	}

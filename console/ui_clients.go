@@ -25,6 +25,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 			AccessTokenTTL: secondsText(spec.AccessTokenTTL), RefreshTokenTTL: secondsText(spec.RefreshTokenTTL), IDTokenTTL: secondsText(spec.IDTokenTTL),
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens,
 			BackchannelLogoutURI: spec.BackchannelLogoutURI, BackchannelLogoutSessionRequired: spec.BackchannelLogoutSessionRequired,
+			RequirePAR:            spec.RequirePushedAuthorizationRequests,
 			FrontchannelLogoutURI: spec.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: spec.FrontchannelLogoutSessionRequired,
 			SectorIdentifierURI: spec.SectorIdentifierURI}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
@@ -134,11 +135,12 @@ func specFromForm(c *gin.Context) clients.Spec {
 		BackchannelLogoutSessionRequired: c.PostForm("backchannel_logout_session_required") == "on",
 		FrontchannelLogoutURI:            c.PostForm("frontchannel_logout_uri"),
 
-		FrontchannelLogoutSessionRequired: c.PostForm("frontchannel_logout_session_required") == "on",
-		SubjectType:                       c.PostForm("subject_type"),
-		SectorIdentifierURI:               c.PostForm("sector_identifier_uri"),
-		AccessTokenFormat:                 c.PostForm("access_token_format"),
-		DPoPBoundAccessTokens:             c.PostForm("dpop_bound_access_tokens") == "on",
+		RequirePushedAuthorizationRequests: c.PostForm("require_pushed_authorization_requests") == "on",
+		FrontchannelLogoutSessionRequired:  c.PostForm("frontchannel_logout_session_required") == "on",
+		SubjectType:                        c.PostForm("subject_type"),
+		SectorIdentifierURI:                c.PostForm("sector_identifier_uri"),
+		AccessTokenFormat:                  c.PostForm("access_token_format"),
+		DPoPBoundAccessTokens:              c.PostForm("dpop_bound_access_tokens") == "on",
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

@@ -73,6 +73,10 @@ type Client struct {
 	// parameters (migration 00018).
 	FrontchannelLogoutURI             string `gorm:"column:frontchannel_logout_uri"`
 	FrontchannelLogoutSessionRequired bool
+	// RequirePushedAuthorizationRequests: this client's authorization
+	// requests must come through the PAR endpoint (RFC 9126 §6,
+	// migration 00023).
+	RequirePushedAuthorizationRequests bool `gorm:"column:require_pushed_authorization_requests"`
 	// SubjectType is "public" (sub is the user's id) or "pairwise" (sub
 	// is derived from the user's id and the sector identifier: the host of
 	// SectorIdentifierURI when set, else of the redirect URIs; migration

@@ -12,6 +12,9 @@ const (
 	KindRefreshToken  = "refresh"
 	KindPKCE          = "pkce"
 	KindOIDC          = "oidc"
+	// KindPAR is a pushed authorization request (RFC 9126) under the
+	// hash of its request_uri; deactivated when used (once).
+	KindPAR = "par"
 )
 
 // OAuth2Request is one fosite request record under one signature.

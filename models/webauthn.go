@@ -94,4 +94,7 @@ type AuthEvent struct {
 	AAGUID    string `gorm:"column:aaguid"`
 	IP        string `gorm:"column:ip"`
 	UserAgent string
+	// Pending: not yet counted in the statistics rollups (the store's
+	// aggregator clears it when it counts the event).
+	Pending bool `json:"-"`
 }

@@ -50,29 +50,40 @@ func (p *Provider) handleAuthorize(c *gin.Context) {
 	// Request objects are not supported (discovery says so), so fosite must
 	// not merge one into the request (it would accept alg "none"); the
 	// client learns it once its redirect_uri is verified (OIDC Core §6).
+	// A request_uri of a pushed request (par.go) is the request itself:
+	// only client_id goes with it (RFC 9126 §4).
 	var unsupported error
+	pushed := p.isPushed(ctx, c.Request.Form)
 	switch form := c.Request.Form; {
 	case form.Has("request"):
 		unsupported = fosite.ErrRequestNotSupported
-	case form.Has("request_uri"):
+	case form.Has("request_uri") && !pushed:
 		unsupported = fosite.ErrRequestURINotSupported
-	case form.Has("audience"):
+	case form.Has("audience") && !pushed:
 		// fosite's own audience parameter: resource (RFC 8707) is the
 		// standard one, and the only one that narrows a token here.
 		unsupported = fosite.ErrInvalidRequest.WithHint("The audience parameter is not supported; use resource (RFC 8707).")
 	}
-	c.Request.Form.Del("request")
-	c.Request.Form.Del("request_uri")
-	// state is optional (RFC 6749 §4.1.1, OIDC Core §3.1.2.1: PKCE or the
-	// nonce protect the flow); fosite insists on one, so a request without
-	// it carries a marker that the response never echoes. One that is
-	// present still needs fosite's minimum length.
-	if !c.Request.Form.Has("state") {
-		c.Request.Form.Set("state", stateAbsent)
+	if pushed && unsupported == nil {
+		c.Request.Form = pushedOnly(c.Request.Form)
+	} else {
+		pushed = false
+		c.Request.Form.Del("request")
+		c.Request.Form.Del("request_uri")
+		// state is optional (RFC 6749 §4.1.1, OIDC Core §3.1.2.1: PKCE or
+		// the nonce protect the flow); fosite insists on one, so a request
+		// without it carries a marker that the response never echoes. One
+		// that is present still needs fosite's minimum length.
+		if !c.Request.Form.Has("state") {
+			c.Request.Form.Set("state", stateAbsent)
+		}
 	}
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, c.Request)
 	if err == nil && unsupported != nil {
 		err = unsupported
+	}
+	if err == nil && !pushed && p.parRequired(ar.GetClient()) {
+		err = fosite.ErrInvalidRequest.WithHint("This client must push its authorization requests to the pushed_authorization_request_endpoint first (RFC 9126).")
 	}
 	if err != nil {
 		p.authorizeError(c, ar, err)
@@ -392,21 +403,27 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 			// whose clocks may be apart (skew.go).
 			requestedAt = ls.AuthTime
 		}
-		if err := p.st.ConsumeInteraction(ctx, in.ID); err != nil {
-			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
-				"This sign-in request was already completed.", "Go back to the app and sign in again.")
-			return
-		}
 	}
 	sess := p.newUserSession(user, g, ls, client, ar.GetGrantedScopes(), requestedAt)
 	sess.CodeJKT = form.Get("dpop_jkt")
 	// fosite stores the code, then the OpenID Connect and PKCE records, and
 	// may refuse after the first (e.g. an id_token_hint for another user):
-	// one transaction leaves either all of them or none.
+	// one transaction leaves either all of them or none. The interaction
+	// is consumed in the same transaction (one commit for the step).
 	txCtx, err := p.storage.BeginTX(ctx)
 	if err != nil {
 		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 		return
+	}
+	if in != nil {
+		if err := p.st.ConsumeInteraction(txCtx, in.ID); err != nil {
+			if rerr := p.storage.Rollback(txCtx); rerr != nil {
+				p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)
+			}
+			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
+				"This sign-in request was already completed.", "Go back to the app and sign in again.")
+			return
+		}
 	}
 	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(txCtx, client.idTokenAlg()), ar, sess)
 	if err == nil {
@@ -418,6 +435,12 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	if err != nil {
 		if rerr := p.storage.Rollback(txCtx); rerr != nil {
 			p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)
+		}
+		// The interaction is spent all the same, as a refused request's is.
+		if in != nil {
+			if cerr := p.st.ConsumeInteraction(ctx, in.ID); cerr != nil {
+				p.log.WarnContext(ctx, "authorize: consume interaction", "err", cerr)
+			}
 		}
 		p.authorizeError(c, ar, err)
 		return
@@ -518,11 +541,19 @@ func (p *Provider) interact(c *gin.Context, ar fosite.AuthorizeRequester, in *mo
 		if cl, ok := ar.GetClient().(*Client); ok && cl.m.MinACR != "" {
 			acr = strings.Join(cl.acrValues(strings.Fields(acr)), " ")
 		}
+		// A pushed request's request_uri is spent: the resume re-validates
+		// the pushed parameters themselves.
+		query := url.Values{}
+		for k, v := range form {
+			if k != "request_uri" {
+				query[k] = v
+			}
+		}
 		in = &models.Interaction{
 			ID:          websession.RandomToken(24),
 			BrowserHash: p.sessions.Browser(c.Writer, c.Request),
 			ClientID:    ar.GetClient().GetID(),
-			Query:       form.Encode(),
+			Query:       query.Encode(),
 			Scopes:      models.StringList(ar.GetRequestedScopes()),
 			Prompt:      form.Get("prompt"),
 			LoginHint:   form.Get("login_hint"),

@@ -57,6 +57,7 @@ var corsRoutes = []corsRoute{
 	{path: PathDiscovery, methods: []string{http.MethodGet}},
 	{path: PathJWKS, methods: []string{http.MethodGet}},
 	{path: PathToken, methods: []string{http.MethodPost}},
+	{path: PathPAR, methods: []string{http.MethodPost}},
 	{path: PathUserinfo, methods: []string{http.MethodGet, http.MethodPost}},
 	{path: PathRevoke, methods: []string{http.MethodPost}},
 	{path: PathIntrospect, methods: []string{http.MethodPost}, introspect: true},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
 
@@ -80,4 +81,33 @@ func BenchmarkDevicePoll(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkPARPush: a pushed authorization request (RFC 9126 §2) by a
+// confidential client with client_secret_basic (its secret check cached
+// after the first push): validation and one insert of the request.
+//
+//	go test -run '^$' -bench PARPush -benchtime 500x ./oidc/
+func BenchmarkPARPush(b *testing.B) {
+	servertest.EachDialect(b, func(b *testing.B, db ...servertest.Option) {
+		env := servertest.New(b, db...)
+		id, secret := env.CreateClient(clients.Spec{Name: "Bench PAR", RedirectURIs: []string{redirectURI}})
+		hc := benchClient(nil)
+		body := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirectURI}, "scope": {"openid"},
+			"state": {"state-0123456789"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+		do := func() {
+			req, _ := http.NewRequest(http.MethodPost, env.Issuer+"/oauth2/par", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+			benchDo(b, hc, req, http.StatusCreated)
+		}
+		do()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			do()
+		}
+		b.StopTimer()
+		benchReport(b)
+	})
 }

@@ -61,6 +61,8 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 	if p.cfg.DPoP {
 		doc["dpop_signing_alg_values_supported"] = DPoPAlgs
 	}
+	doc["pushed_authorization_request_endpoint"] = iss + PathPAR
+	doc["require_pushed_authorization_requests"] = p.cfg.RequirePAR
 	if p.cfg.DeviceGrant {
 		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}

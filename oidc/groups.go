@@ -81,6 +81,7 @@ func (p *Provider) noAccess(c *gin.Context, ar fosite.AuthorizeRequester, client
 		again[k] = slices.Clone(v)
 	}
 	again.Set("prompt", "login")
+	again.Del("request_uri") // spent; the pushed parameters are in the form
 	p.noAccessPage(c, client, u, PathAuthorize+"?"+again.Encode())
 }
 

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,6 +61,10 @@ type Config struct {
 	DeviceGrant        bool
 	DeviceCodeTTL      time.Duration
 	DevicePollInterval time.Duration
+	// RequirePAR makes every client push its authorization requests
+	// (par.go); PARTTL is how long a request_uri lives.
+	RequirePAR bool
+	PARTTL     time.Duration
 }
 
 // DataStore is the part of the store the provider uses beyond fosite's.
@@ -230,6 +235,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		FormPostHTMLTemplate:           nil,
 		JWTScopeClaimKey:               0,
 	}
+	p.fcfg.PushedAuthorizeContextLifespan = cmp.Or(cfg.PARTTL, time.Minute)
 	// The only URLs fosite fetches are others' choice: a client's jwks_uri
 	// (and request_uri, refused here): through the guarded client only.
 	jwks := newJWKSFetcher(deps.Outbound, p.log, deps.Tracer)
@@ -258,6 +264,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
+		compose.PushedAuthorizeHandlerFactory,
 	}
 	p.grantTypes = slices.Clone(baseGrantTypes)
 	if cfg.DeviceGrant {
@@ -265,6 +272,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		p.grantTypes = append(p.grantTypes, clients.GrantDeviceCode)
 	}
 	p.fosite = compose.Compose(p.fcfg, p.storage, strategy, factories...)
+	askHandlersFirst(p.fcfg) // dispatch.go
 	// Client assertions get the clock-skew leeway (skew.go).
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
@@ -314,6 +322,7 @@ func (p *Provider) Mount(r gin.IRouter) {
 	r.POST(PathRevoke, p.handleRevoke)
 	r.GET(PathLogout, p.handleLogout)
 	r.POST(PathLogout, p.handleLogout)
+	r.POST(PathPAR, p.handlePAR)
 	if p.cfg.DeviceGrant {
 		r.POST(PathDeviceAuthorize, p.handleDeviceAuthorize)
 	}
@@ -323,24 +332,48 @@ func (p *Provider) Mount(r gin.IRouter) {
 // GetClient loads a client through the cache. It implements fosite's
 // client manager for the storage adapter.
 func (p *Provider) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	if c, ok := p.clients.Get(id); ok {
-		p.clientHits.Add(1)
-		return p.withPolicy(ctx, c)
-	}
-	p.clientMisses.Add(1)
 	if id == "" || len(id) > 200 {
 		return nil, fosite.ErrNotFound
 	}
-	m, err := p.st.GetClient(ctx, id)
+	c, err := p.cachedClient(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, fosite.ErrNotFound.WithHint("Unknown client.")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load client: %w", err)
 	}
+	return p.withPolicy(ctx, c)
+}
+
+// ClientModel returns the stored client id through this replica's client
+// cache — the hosted sign-in pages read an interaction's client on every
+// request of a sign-in — invalidated like the provider's own copies
+// (InvalidateClient). The copy is shared: callers must not modify it.
+func (p *Provider) ClientModel(ctx context.Context, id string) (*models.Client, error) {
+	if id == "" || len(id) > 200 {
+		return nil, fmt.Errorf("load client: %w", models.ErrNotFound)
+	}
+	c, err := p.cachedClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.m, nil
+}
+
+// cachedClient loads a client through the cache (errors are the store's).
+func (p *Provider) cachedClient(ctx context.Context, id string) (*Client, error) {
+	if c, ok := p.clients.Get(id); ok {
+		p.clientHits.Add(1)
+		return c, nil
+	}
+	p.clientMisses.Add(1)
+	m, err := p.st.GetClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	c := newClient(m)
 	p.clients.Add(id, c)
-	return p.withPolicy(ctx, c)
+	return c, nil
 }
 
 // withPolicy returns a per-request copy of a cached client carrying the

@@ -82,6 +82,9 @@ type storedRequest struct {
 	GrantedAudience   []string        `json:"granted_audience,omitempty"`
 	Form              url.Values      `json:"form,omitempty"`
 	Session           json.RawMessage `json:"session"`
+	// Authorize is what a pushed authorization request holds beyond a
+	// request (par.go); nil for every other kind.
+	Authorize *storedAuthorize `json:"authorize,omitempty"`
 }
 
 // neverStored are form fields that are secrets or single-use proofs.
@@ -128,6 +131,7 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 		GrantedAudience:   grantedAudience,
 		Form:              form,
 		Session:           sess,
+		Authorize:         authorizeParts(kind, r),
 	})
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
@@ -160,6 +164,8 @@ func expiry(kind string, sess fosite.Session) time.Time {
 		tt = fosite.AccessToken
 	case models.KindRefreshToken:
 		tt = fosite.RefreshToken
+	case models.KindPAR:
+		tt = fosite.PushedAuthorizeRequestContext
 	}
 	if sess != nil {
 		if t := sess.GetExpiresAt(tt); !t.IsZero() {

@@ -36,6 +36,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/internal/telemetry"
 	"github.com/sesame-idp/sesame/internal/websession"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -236,6 +237,8 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		DeviceGrant:               cfg.DeviceGrant,
 		DeviceCodeTTL:             cfg.DeviceCodeTTL,
 		DevicePollInterval:        cfg.DevicePollInterval,
+		RequirePAR:                cfg.RequirePushedAuthorizationRequests,
+		PARTTL:                    cfg.PushedAuthorizationRequestTTL,
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
 		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer()})
 	if err != nil {
@@ -286,7 +289,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	hosted := authn.New(authn.Deps{
-		Store: deps.Store, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
+		Store: hostedStore{Store: deps.Store, clients: provider}, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
 		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
 		ResumeURL: oidc.ResumeURL,
 	})
@@ -299,6 +302,22 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
 	s.engine = s.routes(hosted)
 	return s, nil
+}
+
+// hostedStore is the store of the hosted sign-in pages, reading clients
+// through the provider's client cache: every request of a sign-in reads
+// its interaction's client, which changes only when an admin edits it (and
+// then the cache is invalidated on every replica).
+type hostedStore struct {
+	*store.Store
+	clients interface {
+		ClientModel(ctx context.Context, id string) (*models.Client, error)
+	}
+}
+
+// GetClient reads a client through the cache.
+func (s hostedStore) GetClient(ctx context.Context, id string) (*models.Client, error) {
+	return s.clients.ClientModel(ctx, id)
 }
 
 // newPasslinks builds the mail outbox and the passlink method. Mail goes
@@ -537,6 +556,7 @@ func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) e
 		go s.outbox.Run(jobs)
 	}
 	go s.janitor(jobs)
+	go s.aggregator(jobs)
 
 	s.log.Info("sesame ready", "issuer", s.cfg.Issuer)
 	select {
@@ -571,6 +591,29 @@ func (s *Server) drain() {
 	}
 	s.log.Info("draining: /readyz fails while traffic moves away", "delay", s.cfg.ShutdownDrainDelay.String())
 	time.Sleep(s.cfg.ShutdownDrainDelay)
+}
+
+// rollupInterval is how often the aggregator counts new auth events into
+// the statistics rollups. Reads of the rollups catch up first, so this
+// only bounds how much a read may find to do.
+const rollupInterval = time.Second
+
+// aggregator counts pending auth events into the statistics rollups, off
+// the sign-in's path (store.RollUpPending: one replica at a time, each
+// event exactly once).
+func (s *Server) aggregator(ctx context.Context) {
+	t := time.NewTicker(rollupInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.st.RollUpPending(ctx, 0); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "statistics aggregator", "err", err)
+		}
+	}
 }
 
 // janitor sweeps expired rows, and auth events and audit entries past

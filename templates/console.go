@@ -218,6 +218,8 @@ type ClientSpec struct {
 	SectorIdentifierURI                         string
 	// DPoPBound: the client must use DPoP (dpop_bound_access_tokens).
 	DPoPBound bool
+	// RequirePAR: the client must push its authorization requests.
+	RequirePAR bool
 }
 
 // ConsoleClientForm renders "register a client".

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestLoopbackOnly: the load tool never targets a non-loopback address.
@@ -40,5 +46,59 @@ func TestBoundsRefused(t *testing.T) {
 		if err := run(args, &strings.Builder{}); err == nil {
 			t.Errorf("%v: accepted", args)
 		}
+	}
+}
+
+// TestEveryOperationAgainstAServer: each operation runs against a real
+// server on both dialects without an error, and with -pid and -pg (the
+// test process is the server's) reports CPU per operation and peak RSS.
+func TestEveryOperationAgainstAServer(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, append(opts, servertest.UnverifiedEmails())...)
+		id, secret := env.CreateClient(clients.Spec{
+			Name: "Load", RedirectURIs: []string{"http://127.0.0.1:9/cb"}, SkipConsent: true,
+			GrantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
+			Scopes:     []string{"openid", "profile", "email", "offline_access"},
+		})
+		args := []string{"-op", "all", "-issuer", env.Issuer, "-client-id", id, "-client-secret", secret,
+			"-c", "2", "-d", "400ms", "-n", "20", "-pid", strconv.Itoa(os.Getpid())}
+		if env.Store.Dialect() == "postgres" {
+			args = append(args, "-pg", env.DatabaseURL())
+		}
+		var out strings.Builder
+		if err := run(args, &out); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		got := out.String()
+		for _, op := range ops {
+			i := strings.Index(got, op+", 2 workers")
+			if i < 0 {
+				t.Fatalf("no run of %s in:\n%s", op, got)
+			}
+			block := got[i:]
+			if j := strings.Index(block[1:], " workers, "); j >= 0 {
+				if k := strings.LastIndex(block[:j+1], "\n"); k > 0 {
+					block = block[:k]
+				}
+			}
+			if !regexp.MustCompile(`ops: [1-9]\d* \(`).MatchString(block) || !strings.Contains(block, "errors: 0") {
+				t.Errorf("%s did not run cleanly:\n%s", op, block)
+			}
+			if !regexp.MustCompile(`server: +cpu \d+\.\d\d ms/op, peak rss [1-9]\d* MB`).MatchString(block) {
+				t.Errorf("%s reports no server CPU and peak RSS:\n%s", op, block)
+			}
+			if env.Store.Dialect() == "postgres" && !regexp.MustCompile(`database: cpu \d+\.\d\d ms/op`).MatchString(block) {
+				t.Errorf("%s reports no database CPU:\n%s", op, block)
+			}
+		}
+		t.Logf("\n%s", got)
+	})
+}
+
+// TestDatabaseMustBeLoopback: -pg is refused unless it is on loopback.
+func TestDatabaseMustBeLoopback(t *testing.T) {
+	err := run([]string{"-op", "signin", "-issuer", "http://127.0.0.1:1", "-pg", "postgres://u@10.1.2.3:5432/db"}, &strings.Builder{})
+	if err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("a non-loopback database was accepted: %v", err)
 	}
 }

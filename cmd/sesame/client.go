@@ -51,6 +51,7 @@ type clientFlags struct {
 	bcLogoutSID    bool
 	fcLogoutURI    string
 	fcLogoutSID    bool
+	requirePAR     bool
 	subjectType    string
 	sectorURI      string
 	tokenFormat    string
@@ -87,6 +88,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.bcLogoutSID, "backchannel-logout-session-required", false, "the client needs the sid claim in its logout tokens")
 	fs.StringVar(&f.fcLogoutURI, "frontchannel-logout-uri", "", "page of the client that Sesame's logout page loads in a hidden iframe (OIDC Front-Channel Logout): the scheme, host and port of a redirect URI; --frontchannel-logout-uri= removes it")
 	fs.BoolVar(&f.fcLogoutSID, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URL")
+	fs.BoolVar(&f.requirePAR, "require-par", false, "the client must push its authorization requests first (RFC 9126, require_pushed_authorization_requests)")
 	fs.StringVar(&f.subjectType, "subject-type", "", "public (default: sub is the user's id) or pairwise (OIDC Core 8.1: an identifier of the client's sector alone)")
 	fs.StringVar(&f.sectorURI, "sector-identifier-uri", "", "pairwise only: https URL of a JSON array listing every redirect URI; its host is the sector (fetched and checked when saved)")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
@@ -102,6 +104,7 @@ var specFlags = []string{
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
 	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
+	"require-par",
 	"subject-type", "sector-identifier-uri",
 }
 
@@ -190,6 +193,7 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
 	setChanged(fs, "backchannel-logout-uri", &s.BackchannelLogoutURI, f.bcLogoutURI)
 	setChanged(fs, "backchannel-logout-session-required", &s.BackchannelLogoutSessionRequired, f.bcLogoutSID)
+	setChanged(fs, "require-par", &s.RequirePushedAuthorizationRequests, f.requirePAR)
 	if s.BackchannelLogoutURI == "" && !changed("backchannel-logout-session-required") {
 		s.BackchannelLogoutSessionRequired = false
 	}
@@ -459,6 +463,9 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	}
 	row("access_token_format:", s.AccessTokenFormat)
 	row("dpop_bound_access_tokens:", yesNo(s.DPoPBoundAccessTokens))
+	if s.RequirePushedAuthorizationRequests {
+		row("require_pushed_authorization_requests:", "yes")
+	}
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))
 	return tw.Flush()

@@ -176,6 +176,14 @@ func TestClientVariants(t *testing.T) {
 		t.Fatalf("device client: %+v", dev)
 	}
 
+	// PAR required, then not.
+	if got := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", pub.ClientID, "--require-par", "--json"))); !got.RequirePushedAuthorizationRequests {
+		t.Fatalf("--require-par: %+v", got)
+	}
+	if got := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", pub.ClientID, "--require-par=false", "--json"))); got.RequirePushedAuthorizationRequests {
+		t.Fatalf("--require-par=false: %+v", got)
+	}
+
 	// A public client turned confidential needs a new secret.
 	r := withSecret(t, dir, "client", "update", pub.ClientID, "--public=false")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--rotate-secret") {

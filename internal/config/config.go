@@ -114,6 +114,13 @@ type Config struct {
 	// DevicePollInterval is the least time between a device's polls of the
 	// token endpoint; faster polls get slow_down (RFC 8628 §3.5).
 	DevicePollInterval time.Duration `yaml:"device_poll_interval" env:"SESAME_DEVICE_POLL_INTERVAL" flag:"device-poll-interval" usage:"minimum time between a device's token polls, whole seconds (1s to 60s)"`
+	// RequirePushedAuthorizationRequests makes every client push its
+	// authorization requests first (RFC 9126); off, only the clients
+	// registered with require_pushed_authorization_requests must.
+	RequirePushedAuthorizationRequests bool `yaml:"require_pushed_authorization_requests" env:"SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS" flag:"require-pushed-authorization-requests" usage:"every client must push its authorization requests to the PAR endpoint first (RFC 9126)"`
+	// PushedAuthorizationRequestTTL is how long a pushed request's
+	// request_uri may be used (once).
+	PushedAuthorizationRequestTTL time.Duration `yaml:"pushed_authorization_request_ttl" env:"SESAME_PUSHED_AUTHORIZATION_REQUEST_TTL" flag:"pushed-authorization-request-ttl" usage:"lifetime of a pushed authorization request's request_uri (10s to 10m)"`
 	// KeyRotationPeriod is how often signing keys are rotated; 0 disables
 	// automatic rotation.
 	KeyRotationPeriod time.Duration `yaml:"key_rotation_period" env:"SESAME_KEY_ROTATION_PERIOD" flag:"key-rotation-period" usage:"signing key rotation period; 0 disables automatic rotation, otherwise at least 1h"`
@@ -253,43 +260,44 @@ type Config struct {
 // https issuer and a system secret.
 func Default() Config {
 	return Config{
-		Issuer:                    "http://localhost:8080",
-		Listen:                    ":8080",
-		DataDir:                   "data",
-		Migrate:                   true,
-		LogLevel:                  "info",
-		LogFormat:                 "json",
-		DBMaxOpenConns:            10,
-		DBMaxIdleConns:            5,
-		DBRetryMaxDelay:           30 * time.Second,
-		RequestTimeout:            10 * time.Second,
-		AccessTokenTTL:            time.Hour,
-		RefreshTokenTTL:           720 * time.Hour,
-		RefreshTokenReuseInterval: 10 * time.Second,
-		ClockSkewLeeway:           2 * time.Minute,
-		DPoP:                      true,
-		IDTokenTTL:                time.Hour,
-		AuthCodeTTL:               2 * time.Minute,
-		LoginSessionTTL:           336 * time.Hour,
-		InteractionTTL:            10 * time.Minute,
-		DeviceGrant:               true,
-		DeviceCodeTTL:             10 * time.Minute,
-		DevicePollInterval:        5 * time.Second,
-		KeyRotationPeriod:         720 * time.Hour,
-		ShutdownTimeout:           15 * time.Second,
-		ShutdownDrainDelay:        5 * time.Second,
-		RPName:                    "Sesame",
-		UserVerification:          "preferred",
-		Attestation:               "none",
-		SignupOpen:                true,
-		RequireVerifiedEmail:      true,
-		SMTPPort:                  587,
-		SMTPTLS:                   "starttls",
-		MailFrom:                  "Sesame <no-reply@localhost>",
-		PasslinkTTL:               10 * time.Minute,
-		PasslinkRateEmail:         5,
-		PasslinkRateIP:            30,
-		SignupUnknownMail:         "offer",
+		Issuer:                        "http://localhost:8080",
+		Listen:                        ":8080",
+		DataDir:                       "data",
+		Migrate:                       true,
+		LogLevel:                      "info",
+		LogFormat:                     "json",
+		DBMaxOpenConns:                10,
+		DBMaxIdleConns:                5,
+		DBRetryMaxDelay:               30 * time.Second,
+		RequestTimeout:                10 * time.Second,
+		AccessTokenTTL:                time.Hour,
+		RefreshTokenTTL:               720 * time.Hour,
+		RefreshTokenReuseInterval:     10 * time.Second,
+		ClockSkewLeeway:               2 * time.Minute,
+		DPoP:                          true,
+		IDTokenTTL:                    time.Hour,
+		AuthCodeTTL:                   2 * time.Minute,
+		LoginSessionTTL:               336 * time.Hour,
+		InteractionTTL:                10 * time.Minute,
+		DeviceGrant:                   true,
+		DeviceCodeTTL:                 10 * time.Minute,
+		DevicePollInterval:            5 * time.Second,
+		KeyRotationPeriod:             720 * time.Hour,
+		ShutdownTimeout:               15 * time.Second,
+		ShutdownDrainDelay:            5 * time.Second,
+		RPName:                        "Sesame",
+		UserVerification:              "preferred",
+		Attestation:                   "none",
+		SignupOpen:                    true,
+		RequireVerifiedEmail:          true,
+		SMTPPort:                      587,
+		SMTPTLS:                       "starttls",
+		MailFrom:                      "Sesame <no-reply@localhost>",
+		PasslinkTTL:                   10 * time.Minute,
+		PasslinkRateEmail:             5,
+		PasslinkRateIP:                30,
+		SignupUnknownMail:             "offer",
+		PushedAuthorizationRequestTTL: time.Minute,
 		// Passwords: argon2id at OWASP's minimum (authn/password.DefaultParams).
 		PasswordMemory:      19 * 1024,
 		PasswordIterations:  2,

@@ -66,6 +66,8 @@ func (c Config) Validate() error {
 		// RFC 8628 §6.1: user codes are short, so they must not live long.
 		outside("device-code-ttl", c.DeviceCodeTTL, time.Minute, 30*time.Minute),
 		outside("device-poll-interval", c.DevicePollInterval, time.Second, time.Minute),
+		// RFC 9126 §2.2: short-lived; the browser uses it at once.
+		outside("pushed-authorization-request-ttl", c.PushedAuthorizationRequestTTL, 10*time.Second, 10*time.Minute),
 		{c.DevicePollInterval%time.Second != 0, fmt.Sprintf("device-poll-interval: must be whole seconds (got %s)", short(c.DevicePollInterval))},
 		// Rotating more often than hourly would outpace clients' JWKS caches.
 		{c.KeyRotationPeriod < 0 || (c.KeyRotationPeriod > 0 && c.KeyRotationPeriod < time.Hour), fmt.Sprintf("key-rotation-period: must be 0 (disabled) or at least 1h (got %s)", short(c.KeyRotationPeriod))},

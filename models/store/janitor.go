@@ -60,7 +60,19 @@ type sweepStep struct {
 // refresh token is still recognised as reuse for a while). Rows go in
 // batches of SweepBatch, each its own short statement.
 func (s *Store) SweepExpired(ctx context.Context, grace time.Duration) (int64, error) {
+	if err := s.catchUpAll(ctx); err != nil {
+		return 0, err
+	}
 	return s.sweepExpired(ctx, grace, SweepBatch)
+}
+
+// catchUpAll counts every pending auth event before a sweep, so no event
+// is deleted, nor a rollup bucket swept, before it was counted.
+func (s *Store) catchUpAll(ctx context.Context) error {
+	if _, err := s.RollUpPending(ctx, 0); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) sweepExpired(ctx context.Context, grace time.Duration, batch int) (int64, error) {
@@ -95,10 +107,17 @@ func (s *Store) sweepExpired(ctx context.Context, grace time.Duration, batch int
 // says, in batches like SweepExpired. The console's statistics read only
 // the rollups (stats.go), so raw events may go long before the rollups do.
 func (s *Store) SweepRetained(ctx context.Context, r Retention) (int64, error) {
+	if err := s.catchUpAll(ctx); err != nil {
+		return 0, err
+	}
+	return s.sweepRetained(ctx, r)
+}
+
+func (s *Store) sweepRetained(ctx context.Context, r Retention) (int64, error) {
 	now := Now()
 	var steps []sweepStep
 	if r.AuthEvents > 0 {
-		steps = append(steps, sweepStep{"sweep auth events", "auth_events", "id", "at < ?", now.Add(-r.AuthEvents)})
+		steps = append(steps, sweepStep{"sweep auth events", "auth_events", "id", "at < ? AND NOT pending", now.Add(-r.AuthEvents)})
 	}
 	if r.Audit > 0 {
 		steps = append(steps, sweepStep{"sweep audit log", "audit_log", "id", "at < ?", now.Add(-r.Audit)})
@@ -156,8 +175,13 @@ func (s *Store) SweepExpiredOnce(ctx context.Context, grace time.Duration, r Ret
 		if err != nil {
 			return n, err
 		}
-		m, err := s.SweepRetained(ctx, r)
+		m, err := s.sweepRetained(ctx, r)
 		return n + m, err
+	}
+	// Before the pinned connection below: the aggregator runs its own
+	// transactions on the pool.
+	if err := s.catchUpAll(ctx); err != nil {
+		return 0, err
 	}
 	if s.dialect != "postgres" {
 		return run(ctx)

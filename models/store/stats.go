@@ -1,20 +1,32 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"gorm.io/gorm/clause"
 
 	"github.com/sesame-idp/sesame/migrations"
 	"github.com/sesame-idp/sesame/models"
 )
 
-// Statistics: auth events are rolled up, in the transaction that records
-// them, into per-minute and per-hour counters and a (day, user) table of
-// active users. The console's queries read only those (and the small
-// credentials table), never a range of raw auth_events, so they stay fast
-// with millions of events.
+// Statistics: auth events are rolled up into per-minute, per-hour and
+// per-day counters and a (day, user) table of active users. The console's
+// queries read only those (and the small credentials table), never a
+// range of raw auth_events, so they stay fast with millions of events.
+//
+// The rollups are off the sign-in's path: RecordAuthEvent writes only the
+// event, marked pending (one row, in the caller's transaction when there
+// is one). RollUpPending counts pending events in batches — one statement
+// per rollup table for a whole batch — and clears their flag in the same
+// transaction, so every event is counted exactly once whoever runs it and
+// however often. The server runs it every second (one replica at a time:
+// a PostgreSQL advisory lock), and every read of the rollups below runs it
+// first, so what a read returns counts every event committed before it.
 
 // rollupTables are the counter tables with their bucket size.
 var rollupTables = []struct {
@@ -40,66 +52,295 @@ func rollupTable(grain time.Duration) (string, error) {
 	return "", fmt.Errorf("no rollup per %v", grain)
 }
 
-// RecordAuthEvent stores an auth event and counts it in the rollups, in one
-// transaction: the counters never disagree with the events.
+// RecordAuthEvent stores an auth event, pending for the rollups, and wakes
+// the change feed (the console's live feed) when its transaction commits.
 func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error {
 	if e.At.IsZero() {
 		e.At = Now()
 	}
+	e.Pending = true
 	return s.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.conn(ctx).Create(e).Error; err != nil {
 			return mapErr("record auth event", err)
-		}
-		if err := s.rollUp(ctx, e); err != nil {
-			return err
 		}
 		return s.notify(ctx, ChangeAuthEvent, e.ID)
 	})
 }
 
-// rollUp counts e in the rollups (call inside the event's transaction).
-func (s *Store) rollUp(ctx context.Context, e *models.AuthEvent) error {
-	if err := s.bumpCounters(ctx, e.At, e.Method, e.ClientID, e.Event, e.Result, e.Reason, 1); err != nil {
-		return err
+// RollupBatch is how many pending events one aggregation transaction
+// counts at most.
+const RollupBatch = 1000
+
+// rollupLockID is the PostgreSQL advisory lock key of the aggregator.
+const rollupLockID = 0x5e5a3e02
+
+// maxRollupBatchesPerRead bounds the catch-up a read of the rollups does
+// before it answers; the background aggregator does the rest.
+const maxRollupBatchesPerRead = 20
+
+// RollUpPending counts pending auth events into the rollups, batch after
+// batch, until none is left or maxBatches batches ran (0: no bound). It
+// returns how many events it counted. Safe to run on every replica at
+// once: on PostgreSQL a transaction-scoped advisory lock lets one replica
+// aggregate at a time (the others wait for it, then find nothing left);
+// on SQLite the write lock does the same.
+func (s *Store) RollUpPending(ctx context.Context, maxBatches int) (int, error) {
+	total := 0
+	for b := 0; maxBatches <= 0 || b < maxBatches; b++ {
+		// A cheap probe of the partial index first: no transaction, no
+		// lock, when nothing is pending (the common case for a read).
+		var probe []string
+		if err := s.conn(ctx).Model(&models.AuthEvent{}).Where("pending").Limit(1).Pluck("id", &probe).Error; err != nil {
+			return total, mapErr("roll up auth events", err)
+		}
+		if len(probe) == 0 {
+			return total, nil
+		}
+		n, err := s.rollUpBatch(ctx)
+		total += n
+		if err != nil || n < RollupBatch {
+			return total, err
+		}
 	}
-	if e.Result != models.ResultSuccess || e.UserID == "" {
+	return total, nil
+}
+
+// pendingEvent is what the aggregator reads of an event.
+type pendingEvent struct {
+	ID       string
+	At       time.Time
+	UserID   string
+	ClientID string
+	Method   string
+	Event    string
+	Result   string
+	Reason   string
+}
+
+type counterKey struct {
+	bucket                                  time.Time
+	method, clientID, event, result, reason string
+}
+
+// rollUpBatch counts one batch of pending events in one transaction.
+func (s *Store) rollUpBatch(ctx context.Context) (int, error) {
+	var n int
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		if s.dialect == migrations.Postgres {
+			// Keyed by schema too: deployments (and tests) sharing a
+			// database in separate schemas do not wait for each other.
+			if err := s.conn(ctx).Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", rollupLockID).Error; err != nil {
+				return mapErr("roll up auth events: lock", err)
+			}
+		}
+		var evs []pendingEvent
+		err := s.conn(ctx).Model(&models.AuthEvent{}).
+			Select("id, at, user_id, client_id, method, event, result, reason").
+			Where("pending").Order("at, id").Limit(RollupBatch).Scan(&evs).Error
+		if err != nil {
+			return mapErr("roll up auth events", err)
+		}
+		n = len(evs)
+		if n == 0 {
+			return nil
+		}
+		counters := make([]map[counterKey]int64, len(rollupTables))
+		for i := range counters {
+			counters[i] = map[counterKey]int64{}
+		}
+		days := map[[2]string]time.Time{} // (day, user) of each active user
+		lastDay := map[string]time.Time{} // user → last active day
+		ids := make([]string, 0, n)
+		count := func(at time.Time, method, clientID, event, result, reason string) {
+			for i, t := range rollupTables {
+				counters[i][counterKey{at.UTC().Truncate(t.size), method, clientID, event, result, reason}]++
+			}
+		}
+		for _, e := range evs {
+			ids = append(ids, e.ID)
+			count(e.At, e.Method, e.ClientID, e.Event, e.Result, e.Reason)
+			if e.Result != models.ResultSuccess || e.UserID == "" || (e.Event != models.EventLogin && e.Event != models.EventRegister) {
+				continue
+			}
+			// Signing in, signing up and adding a passkey all mean the
+			// user was active that day.
+			day := e.At.UTC().Truncate(24 * time.Hour)
+			days[[2]string{day.Format(time.RFC3339), e.UserID}] = day
+			if day.After(lastDay[e.UserID]) {
+				lastDay[e.UserID] = day
+			}
+			if e.Event != models.EventRegister || e.Method != models.MethodPasskey {
+				continue
+			}
+			// A passkey right after a passlink sign-in: the fallback led
+			// to a passkey. One indexed lookup of this user's recent
+			// events (sign-ups and added passkeys only: rare).
+			var found []string
+			err := s.conn(ctx).Model(&models.AuthEvent{}).
+				Where("user_id = ? AND method = ? AND event = ? AND result = ? AND at >= ? AND at <= ?",
+					e.UserID, models.MethodPasslink, models.EventLogin, models.ResultSuccess, dbTime(e.At.Add(-models.FallbackWindow)), dbTime(e.At)).
+				Limit(1).Pluck("id", &found).Error
+			if err != nil {
+				return mapErr("roll up auth events", err)
+			}
+			if len(found) > 0 {
+				count(e.At, models.MethodPasslink, e.ClientID, models.EventPasskeyAfterFallback, models.ResultSuccess, "")
+			}
+		}
+		for i, t := range rollupTables {
+			rows := make([]CountRow, 0, len(counters[i]))
+			for k, v := range counters[i] {
+				rows = append(rows, CountRow{Bucket: k.bucket, Method: k.method, ClientID: k.clientID, Event: k.event, Result: k.result, Reason: k.reason, Total: v})
+			}
+			if err := s.upsertCounters(ctx, t.name, rows); err != nil {
+				return err
+			}
+		}
+		if err := s.markActive(ctx, days, lastDay); err != nil {
+			return err
+		}
+		for i := 0; i < len(ids); i += sqlBatch {
+			err := s.conn(ctx).Model(&models.AuthEvent{}).Where("id IN ?", ids[i:min(i+sqlBatch, len(ids))]).Update("pending", false).Error
+			if err != nil {
+				return mapErr("roll up auth events", err)
+			}
+		}
 		return nil
-	}
-	if e.Event != models.EventLogin && e.Event != models.EventRegister {
-		return nil
-	}
-	// Signing in, signing up and adding a passkey all mean the user was
-	// active that day.
-	day := e.At.UTC().Truncate(24 * time.Hour)
-	err := s.conn(ctx).Exec(`INSERT INTO user_days (day, user_id) VALUES (?, ?) ON CONFLICT (day, user_id) DO NOTHING`, day, e.UserID).Error
+	})
 	if err != nil {
-		return mapErr("record active user", err)
+		return 0, err
 	}
-	// has_passkey is refreshed at each sign-in: "active users with a
-	// passkey" then counts an index range instead of joining credentials.
-	err = s.conn(ctx).Exec(`INSERT INTO user_last_active (user_id, last_day, has_passkey)
-VALUES (?, ?, EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ? AND kind = ?))
+	return n, nil
+}
+
+// sqlBatch bounds the rows of one multi-row statement (well within both
+// dialects' limits on bound parameters).
+const sqlBatch = 500
+
+// upsertCounters adds rows to the counters of table, a multi-row upsert
+// per sqlBatch rows, in a fixed order (so two writers lock rows in the same
+// order and never deadlock).
+func (s *Store) upsertCounters(ctx context.Context, table string, rows []CountRow) error {
+	slices.SortFunc(rows, func(a, b CountRow) int {
+		if c := a.Bucket.Compare(b.Bucket); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Method+"\x00"+a.ClientID+"\x00"+a.Event+"\x00"+a.Result+"\x00"+a.Reason,
+			b.Method+"\x00"+b.ClientID+"\x00"+b.Event+"\x00"+b.Result+"\x00"+b.Reason)
+	})
+	for i := 0; i < len(rows); i += sqlBatch {
+		chunk := rows[i:min(i+sqlBatch, len(rows))]
+		var b strings.Builder
+		args := make([]any, 0, len(chunk)*7)
+		b.WriteString("INSERT INTO " + table + " (bucket, method, client_id, event, result, reason, total) VALUES ")
+		for j, r := range chunk {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, dbTime(r.Bucket), r.Method, r.ClientID, r.Event, r.Result, r.Reason, r.Total)
+		}
+		b.WriteString(" ON CONFLICT (bucket, method, client_id, event, result, reason) DO UPDATE SET total = " + table + ".total + excluded.total")
+		if err := s.conn(ctx).Exec(b.String(), args...).Error; err != nil {
+			return mapErr("roll up auth events", err)
+		}
+	}
+	return nil
+}
+
+// markActive records active users: a (day, user) row per day and each
+// user's last active day, with has_passkey refreshed ("active users with a
+// passkey" then counts an index range instead of joining credentials).
+// Users deleted since their event are left out (the rows would break the
+// foreign keys, and the deletion removed their activity anyway); on
+// PostgreSQL the others are locked against deletion until the commit.
+func (s *Store) markActive(ctx context.Context, days map[[2]string]time.Time, lastDay map[string]time.Time) error {
+	if len(lastDay) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(lastDay))
+	for u := range lastDay {
+		ids = append(ids, u)
+	}
+	slices.Sort(ids)
+	live := make(map[string]bool, len(ids))
+	for i := 0; i < len(ids); i += sqlBatch {
+		q := s.conn(ctx).Model(&models.User{}).Where("id IN ?", ids[i:min(i+sqlBatch, len(ids))])
+		if s.dialect == migrations.Postgres {
+			q = q.Clauses(clause.Locking{Strength: "KEY SHARE"})
+		}
+		var found []string
+		if err := q.Pluck("id", &found).Error; err != nil {
+			return mapErr("record active user", err)
+		}
+		for _, id := range found {
+			live[id] = true
+		}
+	}
+	for k := range days {
+		if !live[k[1]] {
+			delete(days, k)
+		}
+	}
+	for u := range lastDay {
+		if !live[u] {
+			delete(lastDay, u)
+		}
+	}
+	type dayUser struct {
+		day  time.Time
+		user string
+	}
+	du := make([]dayUser, 0, len(days))
+	for k, d := range days {
+		du = append(du, dayUser{d, k[1]})
+	}
+	slices.SortFunc(du, func(a, b dayUser) int {
+		if c := a.day.Compare(b.day); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.user, b.user)
+	})
+	for i := 0; i < len(du); i += sqlBatch { // none when every user is gone
+		chunk := du[i:min(i+sqlBatch, len(du))]
+		q := "INSERT INTO user_days (day, user_id) VALUES " + strings.Repeat("(?, ?), ", len(chunk)-1) + "(?, ?) ON CONFLICT (day, user_id) DO NOTHING"
+		args := make([]any, 0, 2*len(chunk))
+		for _, r := range chunk {
+			args = append(args, dbTime(r.day), r.user)
+		}
+		if err := s.conn(ctx).Exec(q, args...).Error; err != nil {
+			return mapErr("record active user", err)
+		}
+	}
+	users := make([]string, 0, len(lastDay))
+	for u := range lastDay {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	for i := 0; i < len(users); i += sqlBatch {
+		chunk := users[i:min(i+sqlBatch, len(users))]
+		q := "INSERT INTO user_last_active (user_id, last_day, has_passkey) VALUES " +
+			strings.Repeat("(?, ?, EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ? AND kind = ?)), ", len(chunk)-1) +
+			"(?, ?, EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ? AND kind = ?))" + `
 ON CONFLICT (user_id) DO UPDATE SET
   last_day = CASE WHEN excluded.last_day > user_last_active.last_day THEN excluded.last_day ELSE user_last_active.last_day END,
-  has_passkey = excluded.has_passkey`, e.UserID, day, e.UserID, models.CredentialPasskey).Error
-	if err != nil {
-		return mapErr("record active user", err)
+  has_passkey = excluded.has_passkey`
+		args := make([]any, 0, 4*len(chunk))
+		for _, u := range chunk {
+			args = append(args, u, dbTime(lastDay[u]), u, models.CredentialPasskey)
+		}
+		if err := s.conn(ctx).Exec(q, args...).Error; err != nil {
+			return mapErr("record active user", err)
+		}
 	}
-	if e.Event != models.EventRegister || e.Method != models.MethodPasskey {
-		return nil
-	}
-	// A passkey right after a passlink sign-in: the fallback led to a
-	// passkey. One indexed lookup of this user's recent events.
-	var n int64
-	err = s.conn(ctx).Model(&models.AuthEvent{}).
-		Where("user_id = ? AND method = ? AND event = ? AND result = ? AND at >= ? AND at <= ?",
-			e.UserID, models.MethodPasslink, models.EventLogin, models.ResultSuccess, dbTime(e.At.Add(-models.FallbackWindow)), dbTime(e.At)).
-		Limit(1).Count(&n).Error
-	if err != nil {
-		return mapErr("record auth event", err)
-	}
-	if n > 0 {
-		return s.bumpCounters(ctx, e.At, models.MethodPasslink, e.ClientID, models.EventPasskeyAfterFallback, models.ResultSuccess, "", 1)
+	return nil
+}
+
+// catchUp runs the aggregator before a read of the rollups (bounded; see
+// RollUpPending), so the read counts every event committed before it.
+func (s *Store) catchUp(ctx context.Context, op string) error {
+	if _, err := s.RollUpPending(ctx, maxRollupBatchesPerRead); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
 }
@@ -110,19 +351,6 @@ func (s *Store) MarkPasskeyRemoved(ctx context.Context, userID string) error {
 	err := s.conn(ctx).Exec(`UPDATE user_last_active SET has_passkey = EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ? AND kind = ?) WHERE user_id = ?`,
 		userID, models.CredentialPasskey, userID).Error
 	return mapErr("refresh passkey flag", err)
-}
-
-func (s *Store) bumpCounters(ctx context.Context, at time.Time, method, clientID, event, result, reason string, n int64) error {
-	for _, t := range rollupTables {
-		err := s.conn(ctx).Exec(`INSERT INTO `+t.name+` (bucket, method, client_id, event, result, reason, total)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (bucket, method, client_id, event, result, reason) DO UPDATE SET total = `+t.name+`.total + excluded.total`,
-			at.UTC().Truncate(t.size), method, clientID, event, result, reason, n).Error
-		if err != nil {
-			return mapErr("roll up auth event", err)
-		}
-	}
-	return nil
 }
 
 // CountRow is one group of rolled-up counters.
@@ -164,6 +392,9 @@ func (s *Store) CountAuthEvents(ctx context.Context, q CountQuery) ([]CountRow, 
 		if !countColumns[c] {
 			return nil, fmt.Errorf("count auth events: cannot group by %q", c)
 		}
+	}
+	if err := s.catchUp(ctx, "count auth events"); err != nil {
+		return nil, err
 	}
 	tx := s.conn(ctx).Table(table).Where("bucket >= ? AND bucket < ?", dbTime(q.From), dbTime(q.To))
 	if q.Event != "" {
@@ -224,6 +455,9 @@ func (s *Store) CountAuthEvents(ctx context.Context, q CountQuery) ([]CountRow, 
 // [from, to) (days are UTC midnights). With withPasskey, only those who
 // have a passkey.
 func (s *Store) CountActiveUsers(ctx context.Context, from, to time.Time, withPasskey bool) (int64, error) {
+	if err := s.catchUp(ctx, "count active users"); err != nil {
+		return 0, err
+	}
 	tx := s.conn(ctx).Table("user_days AS d").Where("d.day >= ? AND d.day < ?", dbTime(from), dbTime(to))
 	if withPasskey {
 		tx = tx.Where("EXISTS (SELECT 1 FROM webauthn_credentials c WHERE c.user_id = d.user_id AND c.kind = ?)", models.CredentialPasskey)
@@ -239,6 +473,9 @@ func (s *Store) CountActiveUsers(ctx context.Context, from, to time.Time, withPa
 // on a day at or after from (a UTC midnight): an index range count. With
 // withPasskey, only those who have a passkey.
 func (s *Store) CountActiveUsersSince(ctx context.Context, from time.Time, withPasskey bool) (int64, error) {
+	if err := s.catchUp(ctx, "count active users"); err != nil {
+		return 0, err
+	}
 	tx := s.conn(ctx).Table("user_last_active AS a").Where("a.last_day >= ?", dbTime(from))
 	if withPasskey {
 		tx = tx.Where("a.has_passkey = ?", true)
@@ -252,6 +489,9 @@ func (s *Store) CountActiveUsersSince(ctx context.Context, from time.Time, withP
 
 // ActiveUsersPerDay counts active users on each day in [from, to).
 func (s *Store) ActiveUsersPerDay(ctx context.Context, from, to time.Time) (map[time.Time]int64, error) {
+	if err := s.catchUp(ctx, "count active users per day"); err != nil {
+		return nil, err
+	}
 	var rows []struct {
 		Day   time.Time
 		Users int64
@@ -377,25 +617,7 @@ func (s *Store) BulkRollup(ctx context.Context, grain time.Duration, rows []Coun
 		return fmt.Errorf("bulk rollup: %w", err)
 	}
 	return s.WithTx(ctx, func(ctx context.Context) error {
-		const batch = 500
-		for i := 0; i < len(rows); i += batch {
-			chunk := rows[i:min(i+batch, len(rows))]
-			var b strings.Builder
-			args := make([]any, 0, len(chunk)*7)
-			b.WriteString("INSERT INTO " + table + " (bucket, method, client_id, event, result, reason, total) VALUES ")
-			for j, r := range chunk {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-				args = append(args, dbTime(r.Bucket), r.Method, r.ClientID, r.Event, r.Result, r.Reason, r.Total)
-			}
-			b.WriteString(" ON CONFLICT (bucket, method, client_id, event, result, reason) DO UPDATE SET total = " + table + ".total + excluded.total")
-			if err := s.conn(ctx).Exec(b.String(), args...).Error; err != nil {
-				return mapErr("bulk rollup", err)
-			}
-		}
-		return nil
+		return s.upsertCounters(ctx, table, slices.Clone(rows))
 	})
 }
 
@@ -403,6 +625,9 @@ func (s *Store) BulkRollup(ctx context.Context, grain time.Duration, rows []Coun
 // (zero when none) and whether the user has a passkey as far as the
 // statistics know.
 func (s *Store) LastActive(ctx context.Context, userID string) (time.Time, bool, error) {
+	if err := s.catchUp(ctx, "last active day"); err != nil {
+		return time.Time{}, false, err
+	}
 	var a models.UserLastActive
 	err := s.conn(ctx).Where("user_id = ?", userID).Limit(1).Find(&a).Error
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,8 @@ type Store struct {
 	db      *gorm.DB
 	dialect string
 	feed    *Feed
+	// txs counts the transactions begun (Transactions).
+	txs atomic.Int64
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects
@@ -220,6 +223,11 @@ func normalizeTimes(db *gorm.DB) {
 	}
 }
 
+// Transactions is how many transactions this store has begun (WithTx,
+// BeginTx): with the statements a gorm plugin counts, the round trips of a
+// flow (storetest.CountStatements).
+func (s *Store) Transactions() int64 { return s.txs.Load() }
+
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
@@ -287,6 +295,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) 
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
+	s.txs.Add(1)
 	pending := new([]Change)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), pendingKey{}, pending))
@@ -303,6 +312,7 @@ func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return ctx, errors.New("begin transaction: already in a transaction")
 	}
+	s.txs.Add(1)
 	tx := s.db.WithContext(ctx).Begin()
 	if tx.Error != nil {
 		return ctx, mapErr("begin transaction", tx.Error)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/sesame-idp/sesame/models"
 )
@@ -84,34 +85,27 @@ func (s *Store) CreateCeremony(ctx context.Context, c *models.WebAuthnCeremony) 
 
 // ConsumeCeremony marks a live ceremony used and returns it: exactly one
 // caller gets it; a used one is ErrConsumed, an expired or unknown one
-// ErrExpired / ErrNotFound.
+// ErrExpired / ErrNotFound. One conditional UPDATE … RETURNING; only a
+// refusal reads the row again, to say why.
 func (s *Store) ConsumeCeremony(ctx context.Context, id string) (*models.WebAuthnCeremony, error) {
-	var c models.WebAuthnCeremony
-	err := s.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
-			return mapErr("consume ceremony", err)
-		}
-		if c.ConsumedAt != nil {
-			return fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
-		}
-		if !c.ExpiresAt.After(Now()) {
-			return fmt.Errorf("consume ceremony: %w", models.ErrExpired)
-		}
-		now := Now()
-		res := s.conn(ctx).Model(&models.WebAuthnCeremony{}).Where("id = ? AND consumed_at IS NULL", id).Update("consumed_at", now)
-		if res.Error != nil {
-			return mapErr("consume ceremony", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
-		}
-		c.ConsumedAt = &now
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	now := Now()
+	var got []models.WebAuthnCeremony
+	res := s.conn(ctx).Model(&got).Clauses(clause.Returning{}).
+		Where("id = ? AND consumed_at IS NULL AND expires_at > ?", id, now).Update("consumed_at", now)
+	if res.Error != nil {
+		return nil, mapErr("consume ceremony", res.Error)
 	}
-	return &c, nil
+	if len(got) == 1 {
+		return &got[0], nil
+	}
+	var c models.WebAuthnCeremony
+	if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+		return nil, mapErr("consume ceremony", err)
+	}
+	if c.ConsumedAt != nil {
+		return nil, fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
+	}
+	return nil, fmt.Errorf("consume ceremony: %w", models.ErrExpired)
 }
 
 // ListAuthEvents returns a user's most recent events (newest first).

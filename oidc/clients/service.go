@@ -243,11 +243,12 @@ func ToSpec(c *models.Client) Spec {
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 		FrontchannelLogoutURI:            c.FrontchannelLogoutURI,
 
-		FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
-		SubjectType:                       cmp.Or(c.SubjectType, SubjectPublic),
-		SectorIdentifierURI:               c.SectorIdentifierURI,
-		AccessTokenFormat:                 cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
-		DPoPBoundAccessTokens:             c.DPoPBoundAccessTokens,
+		RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
+		FrontchannelLogoutSessionRequired:  c.FrontchannelLogoutSessionRequired,
+		SubjectType:                        cmp.Or(c.SubjectType, SubjectPublic),
+		SectorIdentifierURI:                c.SectorIdentifierURI,
+		AccessTokenFormat:                  cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
+		DPoPBoundAccessTokens:              c.DPoPBoundAccessTokens,
 	}
 }
 
@@ -289,6 +290,7 @@ func apply(c *models.Client, s Spec) {
 	c.BackchannelLogoutSessionRequired = s.BackchannelLogoutSessionRequired
 	c.FrontchannelLogoutURI = s.FrontchannelLogoutURI
 	c.FrontchannelLogoutSessionRequired = s.FrontchannelLogoutSessionRequired
+	c.RequirePushedAuthorizationRequests = s.RequirePushedAuthorizationRequests
 	c.SubjectType = s.SubjectType
 	c.SectorIdentifierURI = s.SectorIdentifierURI
 	c.AccessTokenFormat = s.AccessTokenFormat

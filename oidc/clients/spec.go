@@ -143,6 +143,10 @@ type Spec struct {
 	// FrontchannelLogoutSessionRequired: the iframe's URL gets the iss and
 	// sid query parameters.
 	FrontchannelLogoutSessionRequired bool `json:"frontchannel_logout_session_required"`
+	// RequirePushedAuthorizationRequests: the client's authorization
+	// requests must be pushed first (RFC 9126 §6); a request sent only
+	// through the browser is refused.
+	RequirePushedAuthorizationRequests bool `json:"require_pushed_authorization_requests"`
 	// SubjectType is "public" (the default: sub is the user's id,
 	// the same for every client) or "pairwise" (OIDC Core §8.1: a sub of
 	// its own per sector identifier, so apps cannot correlate users).
@@ -457,6 +461,9 @@ func (s Spec) Validate() error {
 		} else if !authCode {
 			add(invalid("backchannel_logout_uri", "only for clients that sign users in (the authorization_code grant)"))
 		}
+	}
+	if s.RequirePushedAuthorizationRequests && !authCode {
+		add(invalid("require_pushed_authorization_requests", "only applies to the authorization_code grant"))
 	}
 	if s.BackchannelLogoutSessionRequired && s.BackchannelLogoutURI == "" {
 		add(invalid("backchannel_logout_session_required", "needs a backchannel_logout_uri"))

@@ -114,6 +114,9 @@ func EmptyPostgresURL(t testing.TB) string {
 
 	q := u.Query()
 	q.Set("search_path", schema)
+	// Names this test's backends in pg_stat_activity (the flow benchmarks
+	// add up their CPU time).
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
 }

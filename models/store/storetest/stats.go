@@ -1,8 +1,11 @@
 package storetest
 
 import (
+	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,6 +91,98 @@ var statsTests = []subtest{
 			if r.ClientID == client {
 				t.Errorf("counted before the events: %+v", r)
 			}
+		}
+	}},
+	{"AggregatorCountsEachEventOnce", func(t *testing.T, s *store.Store) {
+		// More events than one batch, recorded in one transaction; then
+		// aggregators racing each other and new events: every committed
+		// event is counted exactly once, a rolled-back one never.
+		m := pastMinute()
+		client := newID("client")
+		ev := func() *models.AuthEvent {
+			return &models.AuthEvent{ID: newID("event"), At: m, ClientID: client, Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess}
+		}
+		const bulk = store.RollupBatch + 100
+		must(t, s.WithTx(t.Context(), func(ctx context.Context) error {
+			for range bulk {
+				if err := s.RecordAuthEvent(ctx, ev()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		rollback := errors.New("roll back")
+		if err := s.WithTx(t.Context(), func(ctx context.Context) error {
+			must(t, s.RecordAuthEvent(ctx, ev()))
+			return rollback
+		}); !errors.Is(err, rollback) {
+			t.Fatal(err)
+		}
+		var counted atomic.Int64
+		errs := race(racers, func() error {
+			if err := s.RecordAuthEvent(t.Context(), ev()); err != nil {
+				return err
+			}
+			n, err := s.RollUpPending(t.Context(), 0)
+			counted.Add(int64(n))
+			return err
+		})
+		for _, err := range errs {
+			must(t, err)
+		}
+		n, err := s.RollUpPending(t.Context(), 0)
+		must(t, err)
+		if total := counted.Load() + int64(n); total != bulk+racers {
+			t.Errorf("aggregators counted %d events, want %d", total, bulk+racers)
+		}
+		if n, err := s.RollUpPending(t.Context(), 0); err != nil || n != 0 {
+			t.Errorf("a second run counted %d (%v), want nothing left", n, err)
+		}
+		for _, grain := range []time.Duration{time.Minute, time.Hour, 24 * time.Hour} {
+			rows, err := s.CountAuthEvents(t.Context(), store.CountQuery{Grain: grain, From: m.Truncate(24 * time.Hour), To: m.Add(24 * time.Hour), By: []string{"client_id"}})
+			must(t, err)
+			var got int64
+			for _, r := range rows {
+				if r.ClientID == client {
+					got += r.Total
+				}
+			}
+			if got != bulk+racers {
+				t.Errorf("rollup per %v counts %d, want %d", grain, got, bulk+racers)
+			}
+		}
+	}},
+	{"DeletedUserDoesNotStallTheAggregator", func(t *testing.T, s *store.Store) {
+		// A user deleted between the sign-in and the aggregation: the
+		// event is counted, the user is not made active again (the
+		// deletion removed that), and the events after it are counted.
+		m := pastMinute()
+		client := newID("client")
+		gone, kept := createUser(t, s), createUser(t, s)
+		for _, u := range []*models.User{gone, kept} {
+			must(t, s.RecordAuthEvent(t.Context(), &models.AuthEvent{ID: newID("event"), At: m, UserID: u.ID, ClientID: client,
+				Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess}))
+		}
+		must(t, s.DeleteUser(t.Context(), gone.ID))
+		rows, err := s.CountAuthEvents(t.Context(), store.CountQuery{From: m, To: m.Add(time.Minute), By: []string{"client_id"}})
+		must(t, err)
+		var got int64
+		for _, r := range rows {
+			if r.ClientID == client {
+				got += r.Total
+			}
+		}
+		if got != 2 {
+			t.Errorf("counted %d sign-ins, want 2", got)
+		}
+		if d := lastDay(t, s, kept.ID); !d.Equal(m.Truncate(24 * time.Hour)) {
+			t.Errorf("the remaining user's last day = %v", d)
+		}
+		if d := lastDay(t, s, gone.ID); !d.IsZero() {
+			t.Errorf("the deleted user is active again (%v)", d)
+		}
+		if n, err := s.RollUpPending(t.Context(), 0); err != nil || n != 0 {
+			t.Errorf("left pending: %d (%v)", n, err)
 		}
 	}},
 	{"ConcurrentEventsAllCounted", func(t *testing.T, s *store.Store) {

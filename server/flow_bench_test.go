@@ -1,0 +1,222 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/internal/loadgen"
+	"github.com/sesame-idp/sesame/models/store/storetest"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
+)
+
+// The hot paths of a person and an app, over loopback HTTP against a real
+// server, with a software passkey (internal/loadgen, the same requests
+// cmd/sesame-load sends). Each benchmark reports, beside ns/op, the SQL
+// statements, transactions and row writes of one operation: the round
+// trips a change must not quietly add. SESAME_BENCH_STATEMENTS=1 logs
+// them per statement kind.
+
+// flowFixture is a server with a confidential client and one person signed
+// up with a passkey.
+type flowFixture struct {
+	env    *servertest.Env
+	count  *storetest.Statements
+	client loadgen.Client
+	rt     http.RoundTripper
+	b      *loadgen.Browser
+}
+
+func newFlowFixture(tb testing.TB, opts ...servertest.Option) *flowFixture {
+	tb.Helper()
+	env := servertest.New(tb, append(opts, servertest.UnverifiedEmails())...)
+	id, secret := env.CreateClient(clients.Spec{
+		Name: "Load", RedirectURIs: []string{"http://127.0.0.1:9/cb"}, SkipConsent: true,
+		GrantTypes: []string{"authorization_code", "refresh_token"},
+		Scopes:     []string{"openid", "profile", "email", "offline_access"},
+	})
+	f := &flowFixture{env: env, count: storetest.CountStatements(tb, env.Store),
+		client: loadgen.Client{ID: id, Secret: secret, RedirectURI: "http://127.0.0.1:9/cb"},
+		rt:     &http.Transport{MaxIdleConnsPerHost: 16}}
+	f.b = f.person(tb, "bench@example.com")
+	return f
+}
+
+// dbCPU reads the CPU time of this test's PostgreSQL backends (none on
+// SQLite, which runs in this process).
+func (f *flowFixture) dbCPU(tb testing.TB) map[int]time.Duration {
+	if f.env.Store.Dialect() != "postgres" {
+		return nil
+	}
+	db, err := f.env.Store.SQLDB()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := loadgen.BackendCPU(context.Background(), db, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// person signs a new person up, outside any app.
+func (f *flowFixture) person(tb testing.TB, email string) *loadgen.Browser {
+	tb.Helper()
+	key, err := loadgen.NewPasskey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := loadgen.NewBrowser(f.env.Issuer, f.rt, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := b.OpenSignup(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if next, err := b.SignUp(ctx, "", email, "Bench Person"); err != nil || next != "/account" {
+		tb.Fatalf("sign-up: %q, %v", next, err)
+	}
+	return b
+}
+
+// TestLoadFlows: every operation the load tool drives succeeds against a
+// real server on both dialects, with what a stock client expects (an ID
+// token and a refresh token from the code flow, a new pair from the
+// refresh, an active token at introspection).
+func TestLoadFlows(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		f := newFlowFixture(t, opts...)
+		ctx := context.Background()
+		if err := f.b.OpenLogin(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if next, err := f.b.SignIn(ctx, ""); err != nil || next != "/account" {
+			t.Fatalf("sign-in: %q, %v", next, err)
+		}
+		tok, err := f.b.CodeFlow(ctx, f.client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.IDToken == "" || tok.RefreshToken == "" || tok.TokenType != "bearer" {
+			t.Fatalf("code flow tokens: %+v", tok)
+		}
+		next, err := f.b.Refresh(ctx, f.client, tok.RefreshToken)
+		if err != nil || next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken {
+			t.Fatalf("refresh: %+v, %v", next, err)
+		}
+		if err := f.b.Introspect(ctx, f.client, next.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+		// The refreshed-away access token is no longer active.
+		if err := f.b.Introspect(ctx, f.client, tok.AccessToken); err == nil {
+			t.Fatal("the access token of a used refresh token is still active")
+		}
+		// A wrong secret is refused.
+		bad := f.client
+		bad.Secret = "wrong"
+		if err := f.b.Introspect(ctx, bad, next.AccessToken); err == nil {
+			t.Fatal("introspection with a wrong client secret succeeded")
+		}
+	})
+}
+
+// BenchmarkFlow: passkey sign-up, passkey sign-in (options + verify), the
+// full authorization-code flow with PKCE, a passkey, a confidential client
+// and an RS256 ID token, refresh and introspection — on each dialect.
+//
+//	go test -run '^$' -bench Flow -benchtime 200x ./server/
+func BenchmarkFlow(b *testing.B) {
+	servertest.EachDialect(b, func(b *testing.B, opts ...servertest.Option) {
+		f := newFlowFixture(b, opts...)
+		ctx := context.Background()
+		run := func(name string, setup func(b *testing.B), op func(b *testing.B, i int) error) {
+			b.Run(name, func(b *testing.B) {
+				if setup != nil {
+					setup(b)
+				}
+				f.count.Reset()
+				db0 := f.dbCPU(b)
+				cpu0 := loadgen.SelfCPU()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					if err := op(b, i); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				n := float64(b.N)
+				// CPU rather than wall time: the machine is shared. The
+				// process's CPU is the server's and the client's (both
+				// here); the database's is its backends' (PostgreSQL).
+				b.ReportMetric(float64(loadgen.SelfCPU()-cpu0)/n/1e6, "cpu-ms/op")
+				if f.env.Store.Dialect() == "postgres" {
+					b.ReportMetric(float64(loadgen.CPUDelta(db0, f.dbCPU(b)))/n/1e6, "pgcpu-ms/op")
+				}
+				b.ReportMetric(float64(f.count.Total())/n, "stmts/op")
+				b.ReportMetric(float64(f.count.Commits())/n, "commits/op")
+				b.ReportMetric(float64(f.count.RowWrites())/n, "rowwrites/op")
+				if os.Getenv("SESAME_BENCH_STATEMENTS") != "" && b.N > 1 {
+					// Straight to stderr: the benchmark log keeps only a few lines.
+					fmt.Fprintf(os.Stderr, "%s: statements per op (b.N=%d):\n%s", b.Name(), b.N, f.count.Report(b.N))
+				}
+			})
+		}
+		var signups int
+		run("signup", nil, func(b *testing.B, i int) error {
+			key, err := loadgen.NewPasskey()
+			if err != nil {
+				return err
+			}
+			br, err := loadgen.NewBrowser(f.env.Issuer, f.rt, key)
+			if err != nil {
+				return err
+			}
+			signups++
+			if err := br.OpenSignup(ctx); err != nil {
+				return err
+			}
+			_, err = br.SignUp(ctx, "", fmt.Sprintf("signup%d@example.com", signups), "New Person")
+			return err
+		})
+		run("signin", func(b *testing.B) {
+			if err := f.b.OpenLogin(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}, func(b *testing.B, i int) error {
+			_, err := f.b.SignIn(ctx, "")
+			return err
+		})
+		run("codeflow", nil, func(b *testing.B, i int) error {
+			_, err := f.b.CodeFlow(ctx, f.client)
+			return err
+		})
+		var refresh string
+		run("refresh", func(b *testing.B) {
+			tok, err := f.b.CodeFlow(ctx, f.client)
+			if err != nil {
+				b.Fatal(err)
+			}
+			refresh = tok.RefreshToken
+		}, func(b *testing.B, i int) error {
+			tok, err := f.b.Refresh(ctx, f.client, refresh)
+			refresh = tok.RefreshToken
+			return err
+		})
+		var access string
+		run("introspect", func(b *testing.B) {
+			tok, err := f.b.CodeFlow(ctx, f.client)
+			if err != nil {
+				b.Fatal(err)
+			}
+			access = tok.AccessToken
+		}, func(b *testing.B, i int) error {
+			return f.b.Introspect(ctx, f.client, access)
+		})
+	})
+}
