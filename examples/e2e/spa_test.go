@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,8 +108,21 @@ func TestSPACallsAPIInChromium(t *testing.T) {
 		browsertest.WaitText(t, ctx, "#who", email)
 
 		// Signing out through Sesame ends its session too.
+		// The SDK forgets the tokens (showing #sign-in) before it sends the
+		// browser to Sesame's end-session endpoint, so wait for the document
+		// that comes back from there: the marker set here is gone in it.
+		browsertest.Eval[bool](t, ctx, `window.beforeSignOut = true`)
 		browsertest.Do(t, ctx, "sign out", chromedp.Click("#sign-out"))
-		browsertest.WaitLocation(t, ctx, spa+"/")
+		// Evaluated step by step: a poll inside the page ends at each navigation.
+		back := `location.href.startsWith(` + strconv.Quote(spa+"/") + `) && window.beforeSignOut === undefined && document.readyState === "complete"`
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](back)); err == nil && ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never came back from Sesame's end-session endpoint (at %s)", browsertest.Location(t, ctx))
+			}
+		}
 		browsertest.Do(t, ctx, "signed out", chromedp.WaitVisible("#sign-in"))
 		// Sesame's session ended too: signing in asks for the passkey.
 		passkey := signInWithPasskey(t, ctx, env)
