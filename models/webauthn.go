@@ -40,10 +40,24 @@ type WebAuthnCredential struct {
 	// had a FIDO certification. It is the enrolment half of the attested
 	// assurance level (models.ACRAttested); the model's status is checked
 	// again at each sign-in.
-	Attested   bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	LastUsedAt *time.Time
+	Attested bool
+	// CompromisedStatus is the FIDO metadata status of the credential's
+	// model when it is one that makes the credential untrustworthy
+	// (ATTESTATION_KEY_COMPROMISE, USER_VERIFICATION_BYPASS,
+	// USER_KEY_REMOTE_COMPROMISE, USER_KEY_PHYSICAL_COMPROMISE, REVOKED);
+	// "" otherwise. Set (and cleared when the status is lifted) by the
+	// metadata check after each new BLOB (migration 00025);
+	// CompromisedAt is when it was first seen.
+	CompromisedStatus string
+	CompromisedAt     *time.Time
+	// SuspendedAt is set when the credential was suspended because its
+	// model was reported compromised (policy
+	// suspend_compromised_passkeys): it signs nobody in from then on, even
+	// when the status is lifted later; the user enrols another.
+	SuspendedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastUsedAt  *time.Time
 }
 
 // TableName pins the table name.

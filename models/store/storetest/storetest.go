@@ -58,6 +58,7 @@ var AllModels = []any{
 	&models.SessionClient{},
 	&models.LogoutNotice{},
 	&models.Resource{},
+	&models.FIDOMetadata{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -99,6 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},
 		{"Timestamps", timeTests},
+		{"FIDOMetadata", metadataTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
