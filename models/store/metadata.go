@@ -192,7 +192,9 @@ func (s *Store) SuspendCredential(ctx context.Context, id string, at time.Time) 
 // suspended or not, and returns up to limit of them, first flagged first.
 // The console's notice and credential health read it.
 func (s *Store) CompromisedCredentials(ctx context.Context, limit int) (int64, []models.WebAuthnCredential, error) {
-	q := func() *gorm.DB { return s.conn(ctx).Model(&models.WebAuthnCredential{}).Where("compromised_status <> ''") }
+	q := func() *gorm.DB {
+		return s.conn(ctx).Model(&models.WebAuthnCredential{}).Where("compromised_status <> ''")
+	}
 	var n int64
 	if err := q().Count(&n).Error; err != nil {
 		return 0, nil, mapErr("count compromised credentials", err)
