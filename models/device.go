@@ -26,7 +26,11 @@ type DeviceCode struct {
 	ClientID       string
 	// Scopes are the requested scopes (within the client's).
 	Scopes StringList
-	Status string
+	// Resources are the audiences of the registered resources the device
+	// asked for (RFC 8707 resource parameters; migration 00025): the
+	// tokens' audience.
+	Resources StringList
+	Status    string
 	// PollInterval is the minimum number of seconds between two polls;
 	// every slow_down adds 5 (RFC 8628 §3.5).
 	PollInterval int

@@ -169,6 +169,17 @@ func (p *Provider) handleDeviceAuthorize(c *gin.Context) {
 			return
 		}
 	}
+	// Resource indicators (RFC 8707 §2) as at the authorization endpoint:
+	// registered resources only, and scopes they allow; the tokens of the
+	// poll are for them (their aud, and a JWT when one asks for it).
+	resources, err := p.requestedResources(ctx, form)
+	if err == nil {
+		err = checkResourceScopes(resources, scopes)
+	}
+	if err != nil {
+		p.protocolError(c, nil, err)
+		return
+	}
 	deviceCode := websession.RandomToken(32)
 	now := clock.Now().UTC().Truncate(time.Microsecond)
 	ua := c.Request.UserAgent()
@@ -180,6 +191,7 @@ func (p *Provider) handleDeviceAuthorize(c *gin.Context) {
 		DeviceCodeHash: p.deviceHash("device", deviceCode),
 		ClientID:       client.GetID(),
 		Scopes:         models.StringList(scopes),
+		Resources:      models.StringList(resourceAudiences(resources)),
 		Status:         models.DevicePending,
 		PollInterval:   int(p.cfg.DevicePollInterval / time.Second),
 		UserAgent:      ua,
@@ -313,6 +325,13 @@ func (h *deviceGrantHandler) HandleTokenEndpointRequest(ctx context.Context, r f
 	r.SetRequestedScopes(fosite.Arguments(d.Scopes))
 	for _, s := range g.Scopes {
 		r.GrantScope(s)
+	}
+	// The resources of the device authorization are the grant's audience,
+	// as a code's are (applyResources then picks the token format, and a
+	// resource parameter of the poll may narrow it).
+	r.SetRequestedAudience(fosite.Arguments(d.Resources))
+	for _, a := range d.Resources {
+		r.GrantAudience(a)
 	}
 	gt := fosite.GrantType(clients.GrantDeviceCode)
 	now := time.Now().UTC()

@@ -285,6 +285,7 @@ func (p *Provider) handleDeviceConfirm(c *gin.Context) {
 		Requested:   httpx.RequestedAgo(st.d.CreatedAt, clock.Now()),
 		IP:          st.d.IP,
 		Scopes:      scopes,
+		Resources:   p.audienceViews(c.Request.Context(), st.d.Resources),
 	})
 	if err != nil {
 		p.pageFail(c, err)

@@ -169,7 +169,16 @@ func (p *Provider) anyJWT(ctx context.Context, auds []string) (bool, error) {
 // again anyway.
 func (p *Provider) resourceViews(ctx context.Context, in *models.Interaction) []templates.ScopeView {
 	q, err := url.ParseQuery(in.Query)
-	if err != nil || len(q["resource"]) == 0 {
+	if err != nil {
+		return nil
+	}
+	return p.audienceViews(ctx, q["resource"])
+}
+
+// audienceViews names the registered resources of auds for the consent
+// and device confirmation pages.
+func (p *Provider) audienceViews(ctx context.Context, auds []string) []templates.ScopeView {
+	if len(auds) == 0 {
 		return nil
 	}
 	reg, err := p.resourcesByAudience(ctx)
@@ -177,7 +186,7 @@ func (p *Provider) resourceViews(ctx context.Context, in *models.Interaction) []
 		return nil
 	}
 	var out []templates.ScopeView
-	for _, a := range q["resource"] {
+	for _, a := range auds {
 		if r, ok := reg[a]; ok {
 			title := r.Description
 			if title == "" {

@@ -405,6 +405,9 @@ type DeviceConfirmView struct {
 	// Requested says when it asked and IP from where.
 	Device, Requested, IP string
 	Scopes                []ScopeView
+	// Resources are the APIs the device asked access to (RFC 8707), as
+	// on the consent page.
+	Resources []ScopeView
 }
 
 // DeviceConfirm renders the device confirmation page.

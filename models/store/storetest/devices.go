@@ -16,6 +16,7 @@ func newDeviceCode(interval int, expiresIn time.Duration) *models.DeviceCode {
 		UserCodeHash:   randHex(32),
 		ClientID:       newID("client"),
 		Scopes:         models.StringList{"openid", "offline_access"},
+		Resources:      models.StringList{"https://api.example.com/orders"},
 		Status:         models.DevicePending,
 		PollInterval:   interval,
 		UserAgent:      "storetest-tv/1.0",
