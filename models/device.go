@@ -27,7 +27,7 @@ type DeviceCode struct {
 	// Scopes are the requested scopes (within the client's).
 	Scopes StringList
 	// Resources are the audiences of the registered resources the device
-	// asked for (RFC 8707 resource parameters; migration 00025): the
+	// asked for (RFC 8707 resource parameters; migration 00026): the
 	// tokens' audience.
 	Resources StringList
 	Status    string
