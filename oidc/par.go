@@ -19,7 +19,11 @@ package oidc
 // client, with the global switch) has a plain authorization request
 // refused with invalid_request. A request parked for sign-in keeps the
 // pushed parameters without the spent request_uri, so the resume
-// re-validates it like any other.
+// re-validates it like any other. Resource indicators (RFC 8707) are
+// checked at the push; dpop_jkt, or a DPoP proof sent with the push (RFC
+// 9449 §10.1), binds the code to a DPoP key: the pushed request keeps the
+// thumbprint as its dpop_jkt, which the authorization endpoint puts on the
+// code, redeemable then only with a proof of that key.
 
 import (
 	"context"
@@ -163,12 +167,32 @@ func (p *Provider) handlePAR(c *gin.Context) {
 		// As at the authorization endpoint: fosite insists on a state.
 		c.Request.Form.Set("state", stateAbsent)
 	}
+	// A DPoP proof at the push binds the code to its key (RFC 9449 §10.1),
+	// as dpop_jkt does; it is checked before anything is stored.
+	proof, err := p.parDPoP(c, form)
+	if err != nil {
+		p.parError(c, nil, err)
+		return
+	}
 	ar, err := p.fosite.NewPushedAuthorizeRequest(ctx, c.Request)
 	if err == nil {
 		err = checkRedirectURI(ar)
 	}
 	if err == nil {
 		err = checkAuthorizeRequest(ar)
+	}
+	if err == nil {
+		// Resource indicators (RFC 8707) are refused at the push, where
+		// the client reads the error, rather than at the redirect.
+		var rs []models.Resource
+		if rs, err = p.requestedResources(ctx, form); err == nil {
+			err = checkResourceScopes(rs, ar.GetRequestedScopes())
+		}
+	}
+	if err == nil && proof != nil {
+		if err = p.spendDPoP(ctx, proof); err != nil {
+			err = p.dpopError(c, err).rfc()
+		}
 	}
 	if err != nil {
 		p.parError(c, ar, err)
@@ -180,6 +204,36 @@ func (p *Provider) handlePAR(c *gin.Context) {
 		return
 	}
 	p.fosite.WritePushedAuthorizeResponse(ctx, c.Writer, ar, resp)
+}
+
+// parDPoP checks the dpop_jkt parameter and the DPoP proof of a push
+// (RFC 9449 §10): dpop_jkt must be a thumbprint, and when a proof comes
+// too it must be signed by that key (invalid_dpop_proof otherwise). A
+// proof alone binds the request to its key: its thumbprint becomes the
+// pushed request's dpop_jkt, which the authorization endpoint puts on the
+// code. The proof is returned to be spent once the push is acceptable.
+func (p *Provider) parDPoP(c *gin.Context, form url.Values) (*dpopProof, error) {
+	jkt := form.Get("dpop_jkt")
+	if form.Has("dpop_jkt") && (!p.cfg.DPoP || !validJKT(jkt)) {
+		return nil, fosite.ErrInvalidRequest.WithHint("Parameter 'dpop_jkt' must be the base64url SHA-256 thumbprint of a JWK (and DPoP must be on).")
+	}
+	if !p.cfg.DPoP {
+		return nil, nil
+	}
+	if p.cfg.DPoPNonce {
+		c.Header("DPoP-Nonce", p.DPoPNonce())
+	}
+	proof, err := p.dpopProofOf(c.Request, PathPAR, "")
+	switch {
+	case err != nil:
+		return nil, p.dpopError(c, err).rfc()
+	case proof == nil:
+		return nil, nil
+	case jkt != "" && jkt != proof.JKT:
+		return nil, dpopInvalid("The dpop_jkt parameter is not the thumbprint of the proof's key.").rfc()
+	}
+	c.Request.Form.Set("dpop_jkt", proof.JKT)
+	return proof, nil
 }
 
 // parError answers the PAR endpoint with an RFC 6749 §5.2 error (§2.3).
