@@ -77,7 +77,7 @@ func cors(origins []string, next http.Handler) http.Handler {
 			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
 			if r.Method == http.MethodOptions {
 				h.Set("Access-Control-Allow-Methods", "GET")
-				h.Set("Access-Control-Allow-Headers", "Authorization")
+				h.Set("Access-Control-Allow-Headers", "Authorization, DPoP")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return

@@ -17,6 +17,13 @@
 //     in a bounded LRU for [Config].IntrospectionCacheTTL (never past the
 //     token's expiry), so a revoked token may be honoured that long.
 //
+// A DPoP-bound token (RFC 9449: cnf.jkt in the JWT or in the
+// introspection answer) is accepted only as "Authorization: DPoP" with a
+// DPoP proof of its key for this request (htm, htu, iat within
+// [Config].DPoPMaxAge, ath, a jti not seen before by this process; see
+// dpop.go); otherwise the answer is 401 with a "WWW-Authenticate: DPoP"
+// challenge. [Config].RequireDPoP refuses bearer tokens.
+//
 // [Verifier.Require] is net/http middleware that answers RFC 6750 errors:
 // 401 with WWW-Authenticate error="invalid_token" for a missing, bad or
 // expired token, 403 error="insufficient_scope" when a required scope or

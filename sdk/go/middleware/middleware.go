@@ -44,6 +44,21 @@ type Config struct {
 	IntrospectionCacheTTL  time.Duration
 	// Realm goes into WWW-Authenticate (default "api").
 	Realm string
+	// DPoPMaxAge is how old a DPoP proof (its iat) may be, besides Leeway
+	// (default 60 s). DPoPReplayCacheSize bounds the proofs remembered to
+	// refuse replays (default 100,000, each for DPoPMaxAge plus twice
+	// Leeway): only when more proofs than that arrive within that window
+	// could the oldest be replayed. The cache is per process; behind
+	// several replicas a proof replayed to another replica is not caught.
+	DPoPMaxAge          time.Duration
+	DPoPReplayCacheSize int
+	// PublicURL is the API's external base URL (scheme and host, e.g.
+	// "https://api.example.com") that DPoP proofs name in htu; empty takes
+	// the request's Host, with https when the request came over TLS. Set
+	// it behind a proxy that terminates TLS or rewrites the host.
+	PublicURL string
+	// RequireDPoP refuses tokens that are not DPoP-bound (bearer tokens).
+	RequireDPoP bool
 }
 
 // Token is a verified access token.
@@ -139,6 +154,9 @@ type Error struct {
 	Description string
 	Scope       string // the scopes a 403 needs, for WWW-Authenticate
 	Err         error  // the cause, if any (not shown to the caller)
+	// DPoP makes the challenge a DPoP one (RFC 9449 §7.1): the request or
+	// the token used DPoP.
+	DPoP bool
 }
 
 func (e *Error) Error() string {
@@ -171,7 +189,11 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 	if !errors.As(err, &e) {
 		e = invalidToken("The access token is invalid.", err)
 	}
-	h := fmt.Sprintf("Bearer realm=%q", realm)
+	scheme := "Bearer"
+	if e.DPoP {
+		scheme = "DPoP"
+	}
+	h := fmt.Sprintf("%s realm=%q", scheme, realm)
 	if e.Status != http.StatusServiceUnavailable && !errors.Is(e, ErrNoToken) {
 		// RFC 6750 §3.1: a request without any credentials gets no error code.
 		h += fmt.Sprintf(", error=%q, error_description=%q", e.Code, e.Description)
@@ -179,7 +201,14 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 			h += fmt.Sprintf(", scope=%q", e.Scope)
 		}
 	}
+	if e.DPoP {
+		h += fmt.Sprintf(", algs=%q", dpopAlgNames())
+	}
 	w.Header().Set("WWW-Authenticate", h)
+	if errors.Is(e, ErrNoToken) && !e.DPoP {
+		// Either scheme will do (RFC 9449 §7.1).
+		w.Header().Add("WWW-Authenticate", fmt.Sprintf("DPoP realm=%q, algs=%q", realm, dpopAlgNames()))
+	}
 	if e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
@@ -212,25 +241,67 @@ func BearerToken(r *http.Request) string {
 	return strings.TrimSpace(h[7:])
 }
 
-// Authenticate verifies the request's bearer token and checks the
-// requirements. Errors are *Error (pass them to WriteError).
-func (v *Verifier) Authenticate(r *http.Request, reqs ...Requirement) (*Token, error) {
-	raw := BearerToken(r)
-	if raw == "" {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: "invalid_request", Description: "No bearer token was presented.", Err: ErrNoToken}
+// authorization reads the Authorization header's Bearer (RFC 6750 §2.1)
+// or DPoP (RFC 9449 §7.1) token.
+func authorization(r *http.Request) (scheme, token string) {
+	s, t, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch {
+	case !ok:
+		return "", ""
+	case strings.EqualFold(s, "Bearer"):
+		return "Bearer", strings.TrimSpace(t)
+	case strings.EqualFold(s, "DPoP"):
+		return "DPoP", strings.TrimSpace(t)
 	}
-	tok, err := v.Verify(r.Context(), raw)
+	return "", ""
+}
+
+// Authenticate verifies the request's access token and checks the
+// requirements: a bearer token, or a DPoP-bound one with its proof (see
+// the package documentation). Errors are *Error (pass them to WriteError).
+func (v *Verifier) Authenticate(r *http.Request, reqs ...Requirement) (*Token, error) {
+	scheme, raw := authorization(r)
+	if raw == "" {
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "invalid_request", Description: "No access token was presented.", Err: ErrNoToken, DPoP: v.cfg.RequireDPoP}
+	}
+	tok, err := v.verify(r.Context(), raw)
 	if err != nil {
+		var e *Error
+		if scheme == "DPoP" && errors.As(err, &e) {
+			c := *e // possibly cached: not changed in place
+			c.DPoP = true
+			return nil, &c
+		}
 		return nil, err
 	}
+	jkt := boundKey(tok)
+	switch {
+	case scheme == "Bearer" && jkt != "":
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "invalid_token", DPoP: true,
+			Description: "The access token is bound to a key: present it as a DPoP token with a proof."}
+	case scheme == "Bearer" && v.cfg.RequireDPoP:
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "invalid_token", DPoP: true,
+			Description: "This API accepts DPoP-bound access tokens only."}
+	case scheme == "DPoP" && jkt == "":
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "invalid_token", DPoP: true,
+			Description: "The access token is not bound to a key: present it as a bearer token."}
+	case scheme == "DPoP":
+		if err := v.checkDPoP(r, raw, jkt); err != nil {
+			return nil, err
+		}
+	}
 	if err := tok.Check(reqs...); err != nil {
+		var e *Error
+		if jkt != "" && errors.As(err, &e) {
+			e.DPoP = true
+		}
 		return nil, err
 	}
 	return tok, nil
 }
 
 // Require returns middleware that lets a request through only with a
-// valid bearer token meeting every requirement; the handler finds the
+// valid access token (bearer, or DPoP-bound with its proof) meeting every requirement; the handler finds the
 // token with FromContext.
 func (v *Verifier) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {

@@ -24,6 +24,8 @@ type Verifier struct {
 	keys       *keySet
 	introspect string
 	cache      *expirable.LRU[[32]byte, cached]
+	replay     *dpopReplay
+	public     *url.URL
 	log        *slog.Logger
 }
 
@@ -67,11 +69,27 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Realm == "" {
 		cfg.Realm = "api"
 	}
+	if cfg.DPoPMaxAge <= 0 {
+		cfg.DPoPMaxAge = time.Minute
+	}
+	if cfg.DPoPReplayCacheSize <= 0 {
+		cfg.DPoPReplayCacheSize = 100000
+	}
+	var public *url.URL
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("middleware: PublicURL %q is not an absolute URL", cfg.PublicURL)
+		}
+		public = u
+	}
 	d, err := discover(ctx, cfg.HTTPClient, cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
-	v := &Verifier{cfg: cfg, hc: cfg.HTTPClient, keys: newKeySet(cfg.HTTPClient, d.JWKSURI, cfg.JWKSMinRefresh, cfg.JWKSMaxAge)}
+	v := &Verifier{cfg: cfg, hc: cfg.HTTPClient, keys: newKeySet(cfg.HTTPClient, d.JWKSURI, cfg.JWKSMinRefresh, cfg.JWKSMaxAge), public: public,
+		// A proof is remembered as long as it could pass the iat check.
+		replay: &dpopReplay{seen: expirable.NewLRU[string, struct{}](cfg.DPoPReplayCacheSize, nil, cfg.DPoPMaxAge+2*cfg.Leeway+time.Second)}}
 	if cfg.ClientID != "" {
 		if d.IntrospectionEndpoint == "" {
 			return nil, errors.New("middleware: the issuer publishes no introspection_endpoint")
@@ -88,9 +106,23 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 // side (the issuer unreachable) to log; it returns v.
 func (v *Verifier) WithLogger(log *slog.Logger) *Verifier { v.log = log; return v }
 
-// Verify checks an access token: a JWT (three dot-separated parts) against
-// the JWKS, anything else by introspection. Every refusal is an *Error.
+// Verify checks a bearer access token: a JWT (three dot-separated parts)
+// against the JWKS, anything else by introspection. A DPoP-bound token is
+// refused (it needs its proof: use Authenticate or Require). Every
+// refusal is an *Error.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
+	tok, err := v.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUnbound(tok.Claims); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// verify checks a token whatever it is bound to.
+func (v *Verifier) verify(ctx context.Context, raw string) (*Token, error) {
 	if raw == "" || len(raw) > maxTokenLen {
 		return nil, invalidToken("The access token is invalid.", nil)
 	}
@@ -143,18 +175,17 @@ func (v *Verifier) verifyJWT(ctx context.Context, raw string) (*Token, error) {
 	if err := v.checkAudience(tok); err != nil {
 		return nil, err
 	}
-	if err := checkUnbound(claims); err != nil {
-		return nil, err
-	}
 	return tok, nil
 }
 
 // checkUnbound refuses a sender-constrained token (RFC 9449 DPoP, RFC 8705
 // mTLS: a cnf claim) presented as a bearer token: only the key holder may
-// use it, and this middleware does not check proofs of possession.
+// use it, with its proof.
 func checkUnbound(claims map[string]any) error {
 	if _, bound := claims["cnf"]; bound {
-		return invalidToken("The access token is bound to a key (DPoP); this API accepts bearer tokens only.", nil)
+		e := invalidToken("The access token is bound to a key (DPoP): present it with a DPoP proof.", nil)
+		e.DPoP = true
+		return e
 	}
 	return nil
 }
@@ -243,9 +274,6 @@ func (v *Verifier) callIntrospection(ctx context.Context, raw string) (*Token, e
 		return nil, err
 	}
 	if err := v.checkAudience(tok); err != nil {
-		return nil, err
-	}
-	if err := checkUnbound(claims); err != nil {
 		return nil, err
 	}
 	return tok, nil
