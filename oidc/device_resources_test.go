@@ -66,7 +66,7 @@ func TestDeviceResourceIndicators_RFC8707(t *testing.T) {
 		if resp.Request.URL.Path != "/device/confirm" {
 			t.Fatalf("after sign-in: %d at %s", resp.StatusCode, resp.Request.URL)
 		}
-		for _, want := range []string{"Orders API", ordersAPI} {
+		for _, want := range []string{"With <strong>Orders API</strong>", ordersAPI} {
 			if !strings.Contains(page, want) {
 				t.Fatalf("the confirmation page does not name the API (%q)", want)
 			}

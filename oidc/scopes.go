@@ -148,5 +148,9 @@ func customScopeView(d models.CustomScope) templates.ScopeView {
 	for _, c := range d.Claims {
 		names = append(names, c.Claim)
 	}
+	if len(names) == 0 {
+		// An API scope (resource indicators) releases no claims.
+		return templates.ScopeView{Title: title}
+	}
 	return templates.ScopeView{Title: title, Description: "Shares: " + strings.Join(names, ", ") + "."}
 }
