@@ -250,15 +250,22 @@ func (h *Handler) handleDeletePasskey(c *gin.Context) error {
 		c.Redirect(http.StatusSeeOther, "/account?done="+why)
 		return nil
 	}
-	done := "passkey_deleted"
+	done, method, aaguid := "passkey_deleted", models.MethodPasskey, ""
 	for _, cr := range creds {
-		if cr.ID == id && cr.Kind == models.CredentialSecurityKey {
-			done = "key_deleted"
+		if cr.ID == id {
+			aaguid = cr.AAGUID
+			if cr.Kind == models.CredentialSecurityKey {
+				done, method = "key_deleted", models.MethodPasswordKey
+			}
 		}
 	}
 	err = h.st.DeleteCredential(ctx, u.ID, id)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
+	}
+	if err == nil {
+		// In the user's history, and what credential.removed webhooks hear.
+		h.record(c, authEvent{method: method, userID: u.ID, name: models.EventCredentialRemoved, aaguid: aaguid})
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done="+done)
 	return nil

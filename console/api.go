@@ -107,6 +107,8 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.GET("/policies", c.api(c.apiGetPolicy))
 	r.PUT("/policies", c.api(c.apiPutPolicy))
 
+	c.mountWebhookAPI(r)
+
 	r.GET("/audit", c.api(c.apiListAudit))
 	r.GET("/audit/export", c.api(c.apiExportAudit))
 	r.GET("/events/export", c.api(c.apiExportEvents))

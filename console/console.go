@@ -32,6 +32,7 @@ type Services struct {
 	Keys      *Keys
 	Policies  *Policies
 	Audit     *Audit
+	Webhooks  *Webhooks
 }
 
 // NewServices builds the services. live is the global policy every
@@ -56,6 +57,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 		Scopes:    &Scopes{st: st, audit: audit},
 		Resources: &Resources{st: st, audit: audit},
 		Groups:    &Groups{st: st, audit: audit},
+		Webhooks:  &Webhooks{st: st, audit: audit, allow: cfg.OutboundAllowPrefixes()},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc

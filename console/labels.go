@@ -66,14 +66,15 @@ func ReasonText(code string) string {
 
 // eventTexts name an event by its outcome: success, then failure.
 var eventTexts = map[string][2]string{
-	models.EventLogin:    {"Signed in", "Sign-in failed"},
-	models.EventRegister: {"Credential added", "Credential not added"},
-	"step_up":            {"Confirmed for the console", "Console confirmation failed"},
-	"password_change":    {"Password changed", "Password not changed"},
-	"reset":              {"Password reset", "Password reset failed"},
-	"verify_email":       {"Address verified", "Address not verified"},
-	"request":            {"Sign-in link requested", "Sign-in link refused"},
-	"approve":            {"Sign-in link approved", "Sign-in link not approved"},
+	models.EventLogin:             {"Signed in", "Sign-in failed"},
+	models.EventRegister:          {"Credential added", "Credential not added"},
+	"step_up":                     {"Confirmed for the console", "Console confirmation failed"},
+	"password_change":             {"Password changed", "Password not changed"},
+	"reset":                       {"Password reset", "Password reset failed"},
+	"verify_email":                {"Address verified", "Address not verified"},
+	"request":                     {"Sign-in link requested", "Sign-in link refused"},
+	"approve":                     {"Sign-in link approved", "Sign-in link not approved"},
+	models.EventCredentialRemoved: {"Credential removed", "Credential not removed"},
 }
 
 // EventText is an event and its result in words.

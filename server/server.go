@@ -35,6 +35,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/ratelimit"
 	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/internal/telemetry"
+	"github.com/sesame-idp/sesame/internal/webhook"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
@@ -60,7 +61,15 @@ const (
 	// PurposePairwise keys pairwise subject identifiers (oidc/pairwise.go):
 	// changing the system secret changes every pairwise sub.
 	PurposePairwise = "pairwise-subjects"
+	// PurposeWebhookSecrets seals webhook endpoints' signing secrets.
+	PurposeWebhookSecrets = "webhook-secrets"
 )
+
+// WebhookBox seals and opens webhook endpoint secrets for the system
+// secret sys: the server and the CLI must derive the same key.
+func WebhookBox(sys []byte) (*webhook.Box, error) {
+	return webhook.NewBox(secret.Derive(sys, PurposeWebhookSecrets))
+}
 
 // ClientSecrets is the client secret hasher for the system secret sys:
 // every process that creates or checks client secrets (serve, the CLI)
@@ -100,6 +109,8 @@ type Server struct {
 	sessions *websession.Manager
 	// outbox delivers mails (passlinks); nil when mail is off.
 	outbox *mail.Outbox
+	// webhooks delivers the webhook outbox.
+	webhooks *webhook.Deliverer
 	// console is the admin console's backend (services, auth, admin API).
 	console *console.Console
 	stats   *console.StatsService
@@ -293,11 +304,21 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
 		ResumeURL: oidc.ResumeURL,
 	})
+	// Webhooks: sealed secrets, posted through the guarded outbound
+	// client (its own, for a longer timeout and a small answer bound).
+	box, err := WebhookBox(deps.Secret)
+	if err != nil {
+		return nil, err
+	}
+	hooksClient := httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes(), Timeout: webhook.DefaultTimeout, MaxBody: webhook.MaxResponseBody})
+	hooksClient.Transport = tracing.Transport(hooksClient.Transport)
+	hooks := webhook.NewDeliverer(deps.Store, box, hooksClient, webhook.Options{Logger: log})
+	cons.Webhooks.SetWebhookDelivery(box, hooks.Kick)
 	if passlinks == nil && cfg.RequireVerifiedEmail {
 		log.Warn("require_verified_email is on but mail is off (smtp-host): addresses cannot be proven, so passkey sign-ups are not held for a proof")
 	}
 
-	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox,
+	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox, webhooks: hooks,
 		console: cons, stats: stats, pages: pages, metrics: metrics, tracing: tracing, ownTracing: ownTracing}
 	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
 	s.engine = s.routes(hosted)
@@ -501,6 +522,9 @@ func (s *Server) Provider() *oidc.Provider { return s.provider }
 // Sessions exposes the login-session manager (for test helpers).
 func (s *Server) Sessions() *websession.Manager { return s.sessions }
 
+// Webhooks exposes the webhook deliverer, for tests that drive a pass.
+func (s *Server) Webhooks() *webhook.Deliverer { return s.webhooks }
+
 // Outbox exposes the mail outbox (nil when mail is off), for tests that
 // deliver mail themselves.
 func (s *Server) Outbox() *mail.Outbox { return s.outbox }
@@ -552,6 +576,7 @@ func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) e
 	}
 	go s.keys.Run(jobs)
 	go s.provider.BackchannelLogout().Run(jobs)
+	go s.webhooks.Run(jobs)
 	if s.outbox != nil {
 		go s.outbox.Run(jobs)
 	}

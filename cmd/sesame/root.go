@@ -16,6 +16,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/secret"
+	"github.com/sesame-idp/sesame/internal/webhook"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server"
@@ -120,6 +121,7 @@ YAML file (--config); every command reads the same ones.`,
 		c.resourceCmd(),
 		c.userCmd(),
 		c.groupCmd(),
+		c.webhookCmd(),
 		c.keysCmd(),
 		c.adminCmd(),
 		c.healthcheckCmd(),
@@ -156,6 +158,7 @@ var (
 		"resource":    dbFlags,
 		"user":        dbFlags,
 		"group":       dbFlags,
+		"webhook":     slices.Concat(dbFlags, secretFlags, []string{"outbound-allow-cidr"}),
 		"keys":        slices.Concat(dbFlags, secretFlags, []string{"key-rotation-period", "id-token-ttl", "access-token-ttl"}),
 		"admin":       slices.Concat(dbFlags, []string{"issuer"}),
 		"healthcheck": {"listen"},
@@ -312,8 +315,12 @@ func (c *cli) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc 
 	// the server derives it; without a configured secret the other
 	// commands still work and making a secret says what is missing.
 	var secrets *clients.Secrets
+	var box *webhook.Box
 	if sec, err := secret.Resolve(cfg, log); err == nil {
 		if secrets, err = server.ClientSecrets(sec, nil); err != nil {
+			return err
+		}
+		if box, err = server.WebhookBox(sec); err != nil {
 			return err
 		}
 	}
@@ -323,5 +330,9 @@ func (c *cli) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc 
 	}
 	defer st.Close()
 	svc := console.NewServices(st, cfg, policy.New(st, cfg), secrets, nil, nil, log)
+	if box != nil {
+		// The server's deliverer picks new messages up at its next poll.
+		svc.Webhooks.SetWebhookDelivery(box, nil)
+	}
 	return fn(console.WithActor(ctx, console.CLIActor()), svc, st)
 }

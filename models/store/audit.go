@@ -2,14 +2,31 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sesame-idp/sesame/models"
 )
 
-// CreateAuditEntry appends to the audit log.
+// CreateAuditEntry appends to the audit log and, in the same
+// transaction, queues the webhooks the entry emits (webhooks.go).
 func (s *Store) CreateAuditEntry(ctx context.Context, e *models.AuditEntry) error {
-	return mapErr("create audit entry", s.conn(ctx).Create(e).Error)
+	var targets map[string][]string
+	if types := models.WebhookTypesForAudit(e); len(types) > 0 {
+		var err error
+		if targets, err = s.webhookTargets(ctx, types); err != nil {
+			return fmt.Errorf("create audit entry: %w", err)
+		}
+	}
+	if len(targets) == 0 {
+		return mapErr("create audit entry", s.conn(ctx).Create(e).Error)
+	}
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.conn(ctx).Create(e).Error; err != nil {
+			return mapErr("create audit entry", err)
+		}
+		return s.queueWebhooks(ctx, targets, e.At, auditWebhookData(e))
+	})
 }
 
 // AuditFilter narrows an audit listing; zero fields do not filter.

@@ -46,6 +46,7 @@ const (
 	ChangeScope     = "scope"      // ID: the custom scope's name
 	ChangeResource  = "resource"   // ID: the resource's name
 	ChangeAuthEvent = "auth_event" // ID: the event's id (the console's live feed)
+	ChangeWebhook   = "webhook"    // ID: the webhook endpoint's id (the store's subscription cache)
 	// ChangeResync is the feed's own: announcements may have been missed
 	// (the listener reconnected), so drop every cached entry.
 	ChangeResync = "resync"

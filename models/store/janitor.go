@@ -91,6 +91,7 @@ func (s *Store) sweepExpired(ctx context.Context, grace time.Duration, batch int
 		{"sweep rate limits", "rate_limits", "key_hash, window_start", "expires_at < ?", now},
 		{"sweep session clients", "session_clients", "session_id, client_id", "expires_at < ?", cut},
 		{"sweep logout outbox", "logout_outbox", "id", "status IN ('sent', 'failed') AND created_at < ?", now.Add(-LogoutRetention)},
+		{"sweep webhook deliveries", "webhook_deliveries", "id", "status IN ('sent', 'failed') AND created_at < ?", now.Add(-WebhookRetention)},
 		{"sweep mail outbox", "mail_outbox", "id", "status IN ('sent', 'failed') AND created_at < ?", now.Add(-MailRetention)},
 		// Statistics rollups: each grain is kept as long as the dashboard
 		// ranges that read it need (console/stats.go: 1 h reads minutes,

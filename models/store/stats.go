@@ -52,8 +52,10 @@ func rollupTable(grain time.Duration) (string, error) {
 	return "", fmt.Errorf("no rollup per %v", grain)
 }
 
-// RecordAuthEvent stores an auth event, pending for the rollups, and wakes
-// the change feed (the console's live feed) when its transaction commits.
+// RecordAuthEvent stores an auth event, pending for the rollups, queues
+// the webhooks it emits (webhooks.go: nothing is read or written for them
+// while no endpoint subscribes) and wakes the change feed (the console's
+// live feed) when its transaction commits.
 func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error {
 	if e.At.IsZero() {
 		e.At = Now()
@@ -62,6 +64,17 @@ func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error 
 	return s.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.conn(ctx).Create(e).Error; err != nil {
 			return mapErr("record auth event", err)
+		}
+		if types := models.WebhookTypesForAuthEvent(e); len(types) > 0 {
+			targets, err := s.webhookTargets(ctx, types)
+			if err != nil {
+				return fmt.Errorf("record auth event: %w", err)
+			}
+			if len(targets) > 0 {
+				if err := s.queueWebhooks(ctx, targets, e.At, authEventWebhookData(e)); err != nil {
+					return err
+				}
+			}
 		}
 		return s.notify(ctx, ChangeAuthEvent, e.ID)
 	})

@@ -41,6 +41,8 @@ type Store struct {
 	feed    *Feed
 	// txs counts the transactions begun (Transactions).
 	txs atomic.Int64
+	// hooks caches the webhook subscriptions (webhooks.go).
+	hooks webhookSubs
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects

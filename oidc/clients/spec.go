@@ -627,6 +627,11 @@ func isLoopback(host string) bool {
 // development), no fragment (OIDC Back-Channel Logout 1.0 §2.2, Front-
 // Channel Logout 1.0 §2), no user info. Where it may point is checked
 // again at delivery: the outbound client refuses internal addresses.
+// PushURIProblem checks a URL Sesame posts to (a back-channel logout URI,
+// a webhook endpoint): absolute https (http only on loopback), no spaces,
+// fragment or user info. It returns "" or what is wrong.
+func PushURIProblem(raw string) string { return logoutURIProblem(raw) }
+
 func logoutURIProblem(raw string) string {
 	if len(raw) > maxURILen {
 		return fmt.Sprintf("is longer than %d characters", maxURILen)

@@ -59,6 +59,8 @@ var AllModels = []any{
 	&models.LogoutNotice{},
 	&models.Resource{},
 	&models.FIDOMetadata{},
+	&models.WebhookEndpoint{},
+	&models.WebhookDelivery{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -96,6 +98,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Groups", groupTests},
 		{"CustomScopes", customScopeTests},
 		{"Resources", resourceTests},
+		{"Webhooks", webhookTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},
