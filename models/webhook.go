@@ -136,18 +136,16 @@ func IsWebhookType(t string) bool {
 // auditWebhookTypes maps audit actions to event types. Actions not listed
 // (policies, keys, scopes, webhooks themselves, …) emit nothing.
 var auditWebhookTypes = map[string][]string{
-	"user.create":                 {WebhookUserCreated},
-	"user.update":                 {WebhookUserUpdated},
-	"user.update_profile":         {WebhookUserUpdated},
-	"user.disable":                {WebhookUserDisabled},
-	"user.enable":                 {WebhookUserEnabled},
-	"user.delete":                 {WebhookUserDeleted},
-	"user.self_delete":            {WebhookUserDeleted},
-	"user.delete_account":         {WebhookUserDeleted},
-	"account.delete":              {WebhookUserDeleted},
-	"user.change_email":           {WebhookUserEmailChanged},
-	"user.email_change":           {WebhookUserEmailChanged},
-	"account.email_change":        {WebhookUserEmailChanged},
+	"user.create":         {WebhookUserCreated},
+	"user.update":         {WebhookUserUpdated},
+	"user.update_profile": {WebhookUserUpdated},
+	"user.disable":        {WebhookUserDisabled},
+	"user.enable":         {WebhookUserEnabled},
+	"user.delete":         {WebhookUserDeleted},
+	// The end of a user's own deletion (the store's purge, by the system).
+	"user.deleted": {WebhookUserDeleted},
+	// A user's own proven change of address.
+	"user.email_changed":          {WebhookUserEmailChanged},
 	"user.revoke_sessions":        {WebhookUserSessionsRevoked},
 	"user.remove_credential":      {WebhookCredentialRemoved},
 	"user.grant_admin":            {WebhookAdminGranted},
