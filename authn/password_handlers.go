@@ -241,8 +241,14 @@ func (h *Handler) handlePasswordKey(c *gin.Context) error {
 	if res.Credential.BackupEligible {
 		key = "swk" // …or one that can leave the device (synced)
 	}
-	next, err := h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasswordKey, amr: []string{"pwd", key, "mfa"},
-		acr: models.ACRPhishingResistant, interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true})
+	amr, acr := []string{"pwd", key, "mfa"}, models.ACRPhishingResistant
+	if res.Facts.Compromised {
+		// The FIDO metadata reports the key's model compromised: the
+		// password is all that is proven (passkey.Facts.Compromised).
+		amr, acr = []string{"pwd", key}, models.ACRBasic
+	}
+	next, err := h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasswordKey, amr: amr,
+		acr: acr, interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true})
 	if err != nil {
 		return err
 	}

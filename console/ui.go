@@ -116,6 +116,7 @@ func (u *UI) shell(c *gin.Context, nav string) templates.ConsoleShell {
 	s := templates.ConsoleShell{Nav: nav, Admin: ActorFrom(c.Request.Context()).Label, Flash: flashText(c.Query("done"))}
 	if u.c != nil {
 		s.CSRF = u.c.CSRFToken(c)
+		s.Alerts = u.metadataAlerts(c.Request.Context())
 	}
 	return s
 }

@@ -19,7 +19,8 @@ import (
 
 func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 	v := templates.ConsolePoliciesView{
-		P:     templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile},
+		P: templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile,
+			SuspendCompromised: p.SuspendCompromisedPasskeys},
 		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
 	}
 	for _, m := range policy.LoginMethods {
@@ -62,7 +63,9 @@ func (u *UI) policiesShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return u.pages.ConsolePolicies(c.Writer, 200, templates.Page{Title: "Policies"}, u.shell(c, "policies"), newPolicyView(p))
+	v := newPolicyView(p)
+	v.Metadata = u.metadataView(c.Request.Context())
+	return u.pages.ConsolePolicies(c.Writer, 200, templates.Page{Title: "Policies"}, u.shell(c, "policies"), v)
 }
 
 func (u *UI) policiesSave(c *gin.Context) error {
@@ -77,6 +80,8 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		AAGUIDDeny:           strings.Fields(c.PostForm("aaguid_deny")),
 		MDSFile:              strings.TrimSpace(c.PostForm("mds_file")),
 		SyncedPasskeys:       c.PostForm("synced_passkeys"),
+		// The form posts it as a checkbox.
+		SuspendCompromisedPasskeys: c.PostForm("suspend_compromised_passkeys") == "on",
 	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))
@@ -138,6 +143,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		}
 	}
 	v.Errors, v.Problem, v.Lockout = errs, "The policies were not saved. Check the fields marked below.", lockout
+	v.Metadata = u.metadataView(c.Request.Context())
 	return u.pages.ConsolePolicies(c.Writer, 422, templates.Page{Title: "Policies"}, u.shell(c, "policies"), v)
 }
 

@@ -169,7 +169,8 @@ func (u *UI) renderUserPage(c *gin.Context, status int, st userPageState) error 
 	v.Groups.Error = st.groupErr
 	for _, cr := range d.Credentials {
 		r := templates.CredRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt),
-			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: "Passkey", Storage: "Device-bound"}
+			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: "Passkey", Storage: "Device-bound",
+			Compromised: cr.CompromisedStatus, Suspended: cr.SuspendedAt != nil}
 		if cr.Kind == models.CredentialSecurityKey {
 			r.Kind = "Security key"
 		}

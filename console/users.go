@@ -45,16 +45,20 @@ func ViewUser(u *models.User) UserView {
 
 // CredentialView is a WebAuthn credential without its key material.
 type CredentialView struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	Name       string     `json:"name"`
-	AAGUID     string     `json:"aaguid"`
-	Model      string     `json:"model"`
-	Synced     bool       `json:"synced"`
-	UV         bool       `json:"user_verified"`
-	Flagged    bool       `json:"clone_warning"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
+	ID      string `json:"id"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	AAGUID  string `json:"aaguid"`
+	Model   string `json:"model"`
+	Synced  bool   `json:"synced"`
+	UV      bool   `json:"user_verified"`
+	Flagged bool   `json:"clone_warning"`
+	// CompromisedStatus and SuspendedAt: the FIDO metadata reports the
+	// model compromised (authn/passkey/mdsfetch.go).
+	CompromisedStatus string     `json:"compromised_status"`
+	SuspendedAt       *time.Time `json:"suspended_at"`
+	CreatedAt         time.Time  `json:"created_at"`
+	LastUsedAt        *time.Time `json:"last_used_at"`
 }
 
 // SessionView is a login session without its secret.
@@ -157,7 +161,7 @@ func (s *Users) Show(ctx context.Context, id string) (*UserDetail, error) {
 	for _, c := range creds {
 		d.Credentials = append(d.Credentials, CredentialView{ID: c.ID, Kind: c.Kind, Name: c.Name, AAGUID: c.AAGUID,
 			Model: passkey.AuthenticatorName(c.AAGUID), Synced: c.BackupEligible, UV: c.UserVerified, Flagged: c.CloneWarning,
-			CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt})
+			CompromisedStatus: c.CompromisedStatus, SuspendedAt: c.SuspendedAt, CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt})
 	}
 	for _, ls := range sessions {
 		d.Sessions = append(d.Sessions, SessionView{ID: ls.ID, ACR: ls.ACR, AMR: nonNil(ls.AMR), IP: ls.IP, UserAgent: ls.UserAgent,

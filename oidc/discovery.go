@@ -15,8 +15,9 @@ var supportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "
 // buildDiscovery serializes the discovery document: it lists only what
 // the provider really does (OIDC Discovery 1.0 §3, RFC 8414), the custom
 // scopes defs and their claims included (rebuilt when they change,
-// scopes.go).
-func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
+// scopes.go), and the acr levels that can be reached now (acrs,
+// discovery_acr.go).
+func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string) ([]byte, error) {
 	iss := p.cfg.Issuer
 	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	// fosite verifies RSA and ECDSA client assertions, not EdDSA ones, and
@@ -46,7 +47,7 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope) ([]byte, error) {
 		"code_challenge_methods_supported":                 []string{"S256"},
 		"claims_supported":                                 discoveryClaims(defs),
 		"prompt_values_supported":                          []string{"none", "login", "consent"},
-		"acr_values_supported":                             models.ACRLevels,
+		"acr_values_supported":                             acrs,
 		"claims_parameter_supported":                       false,
 		"request_parameter_supported":                      false,
 		"request_uri_parameter_supported":                  false,

@@ -122,6 +122,9 @@ type Deps struct {
 	// Policy, when set, gives the global token lifetimes live (a client's
 	// own lifetimes still win); without one they are the Config's.
 	Policy PolicySource
+	// Assurance, when set, says which acr levels can be reached now; the
+	// discovery document lists only those (discovery_acr.go).
+	Assurance AssuranceSource
 	// Outbound fetches clients' jwks_uri; nil means httpx.OutboundClient
 	// with no internal network allowed (jwks_fetch.go).
 	Outbound *http.Client
@@ -177,6 +180,8 @@ type Provider struct {
 	grantTypes []string
 	// failures counts wrong user codes (device_pages.go); nil: no limit.
 	failures FailureLimiter
+	// assurance says which acr levels can be reached (discovery_acr.go).
+	assurance AssuranceSource
 }
 
 // New builds the provider.
@@ -277,7 +282,8 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
 	p.backchannel = p.NewBackchannelLogout(deps.Store, deps.Outbound, deps.LogoutDelivery)
-	d, err := p.buildDiscovery(nil)
+	p.assurance = deps.Assurance
+	d, err := p.buildDiscovery(nil, models.ACRLevels)
 	if err != nil {
 		return nil, err
 	}

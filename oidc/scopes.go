@@ -31,6 +31,8 @@ type scopeCache struct {
 	at   time.Time
 	defs []models.CustomScope
 	doc  []byte
+	// acrs are the acr levels doc lists.
+	acrs []string
 }
 
 // InvalidateScopes drops this replica's copy of the custom scopes (the
@@ -45,10 +47,21 @@ func (p *Provider) InvalidateScopes() {
 // with them, loading both when the copy is missing or stale. When the
 // store cannot answer, the last copy serves (or, before any, none).
 func (p *Provider) customScopes(ctx context.Context) ([]models.CustomScope, []byte, error) {
+	acrs := p.acrLevels(ctx)
 	c := &p.scopes
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.at.IsZero() && time.Since(c.at) < p.cfg.ClientCacheTTL {
+		if slices.Equal(c.acrs, acrs) {
+			return c.defs, c.doc, nil
+		}
+		// The reachable levels changed (metadata loaded or lost): the
+		// same scopes, a new document.
+		doc, err := p.buildDiscovery(c.defs, acrs)
+		if err != nil {
+			return c.defs, c.doc, err
+		}
+		c.doc, c.acrs = doc, acrs
 		return c.defs, c.doc, nil
 	}
 	defs, err := p.st.ListCustomScopes(ctx)
@@ -58,11 +71,11 @@ func (p *Provider) customScopes(ctx context.Context) ([]models.CustomScope, []by
 		}
 		return nil, p.discovery, err
 	}
-	doc, err := p.buildDiscovery(defs)
+	doc, err := p.buildDiscovery(defs, acrs)
 	if err != nil {
 		return nil, p.discovery, err
 	}
-	c.at, c.defs, c.doc = time.Now(), defs, doc
+	c.at, c.defs, c.doc, c.acrs = time.Now(), defs, doc, acrs
 	return defs, doc, nil
 }
 

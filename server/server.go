@@ -123,8 +123,12 @@ type Server struct {
 	probed atomic.Int64
 	// unsubscribe ends the caches' subscription to the change feed.
 	unsubscribe func()
-	metrics     *telemetry.Metrics
-	tracing     *telemetry.Tracing
+	// metadata keeps the FIDO metadata current (server/metadata.go);
+	// unsubscribeMetadata ends its subscription to the change feed.
+	metadata            *passkey.Sync
+	unsubscribeMetadata func()
+	metrics             *telemetry.Metrics
+	tracing             *telemetry.Tracing
 	// ownTracing: the server started tracing and shuts it down.
 	ownTracing  bool
 	metricsAddr atomic.Pointer[string]
@@ -166,6 +170,7 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 // it started.
 func (s *Server) Close() {
 	s.unsubscribe()
+	s.unsubscribeMetadata()
 	if s.ownTracing {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -231,6 +236,22 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	// Clients' jwks_uri: internal addresses only where the operator allows.
 	outbound := httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()})
 	outbound.Transport = tracing.Transport(outbound.Transport)
+	passkeys, err := passkey.New(passkey.Config{
+		RPID:              cfg.WebAuthnRPID(),
+		RPName:            cfg.RPName,
+		Origins:           cfg.WebAuthnOrigins(),
+		UserVerification:  cfg.UserVerification,
+		Attestation:       cfg.Attestation,
+		AAGUIDAllow:       cfg.AAGUIDAllow,
+		AAGUIDDeny:        cfg.AAGUIDDeny,
+		MDSFile:           cfg.MDSFile,
+		MDSRoot:           cfg.MDSRoot,
+		FakeCredentialKey: secret.Derive(deps.Secret, PurposeFakeCreds),
+		Policy:            live,
+	}, deps.Store, log)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
 	provider, err := oidc.New(oidc.Config{
 		Issuer:                    cfg.Issuer,
 		AccessTokenTTL:            cfg.AccessTokenTTL,
@@ -251,25 +272,9 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		RequirePAR:                cfg.RequirePushedAuthorizationRequests,
 		PARTTL:                    cfg.PushedAuthorizationRequestTTL,
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
-		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer()})
+		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer(), Assurance: passkeys})
 	if err != nil {
 		return nil, err
-	}
-	passkeys, err := passkey.New(passkey.Config{
-		RPID:              cfg.WebAuthnRPID(),
-		RPName:            cfg.RPName,
-		Origins:           cfg.WebAuthnOrigins(),
-		UserVerification:  cfg.UserVerification,
-		Attestation:       cfg.Attestation,
-		AAGUIDAllow:       cfg.AAGUIDAllow,
-		AAGUIDDeny:        cfg.AAGUIDDeny,
-		MDSFile:           cfg.MDSFile,
-		MDSRoot:           cfg.MDSRoot,
-		FakeCredentialKey: secret.Derive(deps.Secret, PurposeFakeCreds),
-		Policy:            live,
-	}, deps.Store, log)
-	if err != nil {
-		return nil, fmt.Errorf("passkeys: %w", err)
 	}
 	outbox, passlinks, err := newPasslinks(cfg, deps, live, metrics, log)
 	if err != nil {
@@ -321,6 +326,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox, webhooks: hooks,
 		console: cons, stats: stats, pages: pages, metrics: metrics, tracing: tracing, ownTracing: ownTracing}
 	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
+	s.metadata, s.unsubscribeMetadata = newMetadataSync(deps.Store, passkeys, metrics, cfg.MDSURL, cfg.MDSRefresh, cfg.MDSStaleGrace)
 	s.engine = s.routes(hosted)
 	return s, nil
 }
@@ -582,6 +588,7 @@ func (s *Server) serve(ctx context.Context, srv *http.Server, errc chan error) e
 	}
 	go s.janitor(jobs)
 	go s.aggregator(jobs)
+	go s.metadata.Run(jobs)
 
 	s.log.Info("sesame ready", "issuer", s.cfg.Issuer)
 	select {

@@ -18,7 +18,13 @@ type ConsoleShell struct {
 	CSRF  string
 	// Flash is a one-line confirmation of the last change ("Client saved").
 	Flash string
+	// Alerts are warnings every console page shows (stale FIDO metadata,
+	// credentials of a compromised model), each with a link.
+	Alerts []Alert
 }
+
+// Alert is a warning of the console's shell.
+type Alert struct{ Text, Link, LinkText string }
 
 // consoleData is the Data of every console page: the shell's fields and
 // the page's view in Body.
@@ -348,6 +354,10 @@ type UserSummary struct {
 type CredRow struct {
 	ID, Name, Kind, Model, Storage, Created, LastUsed, AAGUID string
 	Flagged                                                   bool
+	// Compromised is the FIDO status of its model when reported
+	// compromised; Suspended says it was suspended for it.
+	Compromised string
+	Suspended   bool
 }
 
 // SessionRow is a line of a user's login sessions.
@@ -404,6 +414,7 @@ type PolicyFields struct {
 	RequireVerifiedEmail              bool
 	PasslinkRateEmail, PasslinkRateIP int
 	MDSFile                           string
+	SuspendCompromised                bool
 }
 
 // DurationField is a duration input ("10m", "720h").
@@ -427,6 +438,14 @@ type ConsolePoliciesView struct {
 	Durations             []DurationField
 	Errors                map[string]string // field → message
 	Problem               string
+	// Metadata is the FIDO metadata in force.
+	Metadata MetadataView
+}
+
+// MetadataView describes the FIDO metadata in force (policies page).
+type MetadataView struct {
+	State, StateClass, Source, NextUpdate, Checked, LastError string
+	Serial                                                    int64
 }
 
 // ConsolePolicies renders the policies form.

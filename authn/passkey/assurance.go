@@ -38,6 +38,11 @@ type Facts struct {
 	// Attested: verified against FIDO metadata at enrolment and
 	// certified, with no undesired status, in the metadata now.
 	Attested bool
+	// Compromised: the FIDO metadata reports the credential's model
+	// compromised or revoked (now, or at the last check). Its claims (user
+	// verification, device binding) prove nothing: the sign-in reaches
+	// the basic level only.
+	Compromised bool
 	// UVMethod is "pin" or "fpt" (RFC 8176) when the FIDO metadata says
 	// that is the only way this model verifies its user; "" otherwise.
 	UVMethod string
@@ -46,7 +51,7 @@ type Facts struct {
 // ACRFor is the acr a passkey ceremony with these facts reaches.
 func ACRFor(f Facts) string {
 	switch {
-	case !f.UserVerified:
+	case !f.UserVerified, f.Compromised:
 		// One factor, possession: never phishing-resistant MFA.
 		return models.ACRBasic
 	case f.BackupEligible:
@@ -70,7 +75,7 @@ func AMRFor(f Facts) []string {
 		amr = append(amr, "hwk")
 	}
 	amr = append(amr, "user")
-	if f.UserVerified {
+	if f.UserVerified && !f.Compromised {
 		amr = append(amr, "mfa")
 		if f.UVMethod != "" {
 			amr = append(amr, f.UVMethod)
@@ -85,8 +90,11 @@ func AMRFor(f Facts) []string {
 // the model's status are known only at the sign-in itself. Security keys
 // (a password's second factor) reach no passkey level.
 func CanReach(c *models.WebAuthnCredential, min string) bool {
-	if c.Kind != models.CredentialPasskey || c.CloneWarning {
+	if c.Kind != models.CredentialPasskey || c.CloneWarning || c.SuspendedAt != nil {
 		return false
+	}
+	if c.CompromisedStatus != "" {
+		return min == models.ACRBasic
 	}
 	switch min {
 	case models.ACRDeviceBound:
@@ -104,6 +112,10 @@ func CanReach(c *models.WebAuthnCredential, min string) bool {
 func (s *Service) CredentialFacts(ctx context.Context, c *models.WebAuthnCredential) Facts {
 	f := Facts{UserVerified: c.UserVerified, BackupEligible: c.BackupEligible}
 	mds := s.rules(ctx).mds
+	f.Compromised = c.CompromisedStatus != "" || s.undesiredStatus(ctx, mds, c.AAGUID) != ""
+	if f.Compromised {
+		return f
+	}
 	entry := metadataEntry(ctx, mds, c.AAGUID)
 	if entry == nil {
 		return f

@@ -52,6 +52,10 @@ var (
 	// ErrSyncedRefused: a passkey that may sync between devices (backup
 	// eligible) where the synced-passkey policy blocks them.
 	ErrSyncedRefused = errors.New("synced passkey not allowed")
+	// ErrCredentialSuspended: the credential was suspended because the
+	// FIDO metadata reports its authenticator model compromised or revoked
+	// (policy suspend_compromised_passkeys).
+	ErrCredentialSuspended = errors.New("credential suspended: authenticator model compromised")
 	// ErrTooLarge: the browser's response is larger than MaxResponseBytes.
 	ErrTooLarge = errors.New("response too large")
 	// ErrBadInput: the caller passed an invalid argument (empty email, unknown
@@ -163,6 +167,7 @@ var answers = []errorAnswer{
 	{ErrEmailTaken, http.StatusConflict, "email_taken", "An account could not be created with this email address. If you already have an account, sign in instead."},
 	{ErrAttestationRefused, http.StatusForbidden, "authenticator_not_allowed", "This kind of passkey or security key is not allowed here. Please use another one."},
 	{ErrSyncedRefused, http.StatusForbidden, "synced_passkey_refused", "Passkeys that sync between devices are not accepted here. Use a security key, or a passkey saved only on this device."},
+	{ErrCredentialSuspended, http.StatusForbidden, "credential_model_compromised", "This passkey has been suspended: its maker reported this kind of device as unsafe. Sign in another way, such as a link by email, then add a new passkey to your account."},
 	{ErrBadInput, http.StatusBadRequest, "invalid_request", "The request was not valid."},
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -264,6 +265,9 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	if rec.CloneWarning {
 		return failed(fail(ErrCounterRegression, "credential was flagged as possibly cloned"))
 	}
+	if rec.SuspendedAt != nil {
+		return failed(fail(ErrCredentialSuspended, "suspended "+rec.SuspendedAt.Format(time.DateOnly)))
+	}
 	user, err := s.st.GetUser(ctx, rec.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
@@ -291,7 +295,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	if _, err := s.wa.ValidateLogin(wu, session, parsed); err != nil {
 		return failed(failWith(ErrVerification, "assertion", err))
 	}
-	if e := s.checkMetadataStatus(ctx, rec.AAGUID); e != nil {
+	if e := s.checkMetadataStatus(ctx, rec); e != nil {
 		return failed(e)
 	}
 	grace, e := s.checkSynced(ctx, data, parsed.Response.AuthenticatorData.Flags.HasBackupEligible())

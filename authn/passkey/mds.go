@@ -14,19 +14,48 @@ import (
 	"github.com/go-webauthn/webauthn/metadata/providers/memory"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/google/uuid"
+
+	"github.com/sesame-idp/sesame/models"
 )
 
-// loadMDS reads a FIDO MDS3 BLOB, checks its signature chains to root (FIDO's
-// production root when empty) and returns a provider that requires an
-// entry for every attested authenticator, verifies attestation chains
-// against the entry's trust anchors and the attestation type against the
-// statement, and refuses models with an undesired status (revoked,
-// compromised…).
-func loadMDS(path, root string, now time.Time, log *slog.Logger) (metadata.Provider, error) {
+// mdsCopy is one loaded FIDO metadata BLOB: the provider the checks
+// use, and what the status reports say about the copy.
+type mdsCopy struct {
+	provider metadata.Provider
+	// serial is the BLOB's "no"; nextUpdate its nextUpdate.
+	serial     int64
+	nextUpdate time.Time
+	// source is the file's path or the URL it was fetched from.
+	source string
+	// checkedAt is when the copy was last known current: the file's load,
+	// or the last good fetch (models.FIDOMetadata.CheckedAt).
+	checkedAt time.Time
+}
+
+// loadMDS reads a FIDO MDS3 BLOB from a file; see parseMDS.
+func loadMDS(path, root string, now time.Time, log *slog.Logger) (*mdsCopy, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read mds file: %w", err)
 	}
+	c, err := parseMDS(raw, root, log)
+	if err != nil {
+		return nil, fmt.Errorf("mds file %s: %w", path, err)
+	}
+	if c.nextUpdate.Before(now) {
+		log.Warn("passkey: the FIDO metadata BLOB is past its next update date; download a fresh one", "file", path, "next_update", c.nextUpdate.Format(time.DateOnly))
+	}
+	c.source, c.checkedAt = path, now
+	return c, nil
+}
+
+// parseMDS verifies a FIDO MDS3 BLOB with go-webauthn's decoder (its
+// signature chains to root, FIDO's production root when empty), parses it
+// and returns a provider that requires an entry for every attested
+// authenticator, verifies attestation chains against the entry's trust
+// anchors and the attestation type against the statement, and refuses
+// models with an undesired status (revoked, compromised…).
+func parseMDS(raw []byte, root string, log *slog.Logger) (*mdsCopy, error) {
 	opts := []metadata.DecoderOption{metadata.WithIgnoreEntryParsingErrors()}
 	if root != "" {
 		opts = append(opts, metadata.WithRootCertificate(root))
@@ -37,19 +66,16 @@ func loadMDS(path, root string, now time.Time, log *slog.Logger) (metadata.Provi
 	}
 	payload, err := dec.DecodeBytes(bytes.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("verify mds file %s: %w", path, err)
+		return nil, fmt.Errorf("verify mds blob: %w", err)
 	}
 	md, err := dec.Parse(payload)
 	if err != nil {
-		return nil, fmt.Errorf("parse mds file %s: %w", path, err)
+		return nil, fmt.Errorf("parse mds blob: %w", err)
 	}
 	if len(md.Unparsed) > 0 {
-		log.Warn("passkey: some FIDO metadata entries could not be parsed and are ignored", "file", path, "count", len(md.Unparsed))
+		log.Warn("passkey: some FIDO metadata entries could not be parsed and are ignored", "count", len(md.Unparsed))
 	}
-	if md.Parsed.NextUpdate.Before(now) {
-		log.Warn("passkey: the FIDO metadata BLOB is past its next update date; download a fresh one", "file", path, "next_update", md.Parsed.NextUpdate.Format(time.DateOnly))
-	}
-	return memory.New(
+	p, err := memory.New(
 		memory.WithMetadata(md.ToMap()),
 		memory.WithMetadataKeyIdentifiers(md.ToKeyIdentifierMap()),
 		memory.WithValidateEntry(true),
@@ -58,6 +84,17 @@ func loadMDS(path, root string, now time.Time, log *slog.Logger) (metadata.Provi
 		memory.WithValidateStatus(true),
 		memory.WithValidateAttestationTypes(true),
 	)
+	if err != nil {
+		return nil, fmt.Errorf("mds provider: %w", err)
+	}
+	return &mdsCopy{provider: p, serial: int64(md.Parsed.Number), nextUpdate: md.Parsed.NextUpdate}, nil
+}
+
+func (c *mdsCopy) mds() metadata.Provider {
+	if c == nil {
+		return nil
+	}
+	return c.provider
 }
 
 // mdsRetry is how long a policy's MDS file that failed to load is left
@@ -72,12 +109,12 @@ const mdsRetry = time.Minute
 type liveMDS struct {
 	mu       sync.Mutex
 	path     string
-	mds      metadata.Provider
+	mds      *mdsCopy
 	failed   string
 	failedAt time.Time
 }
 
-func (l *liveMDS) get(ctx context.Context, s *Service, path string) metadata.Provider {
+func (l *liveMDS) get(ctx context.Context, s *Service, path string) *mdsCopy {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if path == l.path {
@@ -154,18 +191,28 @@ func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.Atte
 	return s.attested(ctx, r.mds, att, aaguid), nil
 }
 
-// checkMetadataStatus refuses, at sign-in, a credential whose model FIDO
-// metadata now lists with an undesired status (e.g. revoked after a key
-// compromise). Models absent from the metadata are not refused here: they
-// passed (or predate) the registration policy.
-func (s *Service) checkMetadataStatus(ctx context.Context, aaguid string) *Error {
-	mds := s.rules(ctx).mds
-	entry := metadataEntry(ctx, mds, aaguid)
-	if entry == nil {
+// checkMetadataStatus applies, at sign-in, the FIDO status of the
+// credential's model: a model the metadata in force reports compromised or
+// revoked (or that the last check flagged, CompromisedStatus) suspends the
+// credential under the policy suspend_compromised_passkeys, and is
+// refused; without that policy the sign-in goes on at the basic level only
+// (CredentialFacts). Models absent from the metadata are not refused
+// here: they passed (or predate) the registration policy.
+func (s *Service) checkMetadataStatus(ctx context.Context, rec *models.WebAuthnCredential) *Error {
+	r := s.rules(ctx)
+	status := rec.CompromisedStatus
+	if st := s.undesiredStatus(ctx, r.mds, rec.AAGUID); st != "" {
+		status = st
+	}
+	if status == "" || !r.suspend {
 		return nil
 	}
-	if err := mds.ValidateStatusReports(ctx, entry.StatusReports); err != nil {
-		return failWith(ErrAttestationRefused, "authenticator model "+aaguid+" has an undesired FIDO status", err)
+	if ms, ok := s.st.(MetadataStore); ok {
+		c := *rec
+		c.CompromisedStatus = status
+		if err := s.suspend(ctx, ms, &c); err != nil {
+			s.log.ErrorContext(ctx, "passkey: suspend credential", "credential_id", rec.ID, "err", err)
+		}
 	}
-	return nil
+	return fail(ErrCredentialSuspended, "authenticator model "+rec.AAGUID+" has FIDO status "+status)
 }

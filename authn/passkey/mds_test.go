@@ -1,12 +1,16 @@
 package passkey
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sesame-idp/sesame/authn/passkey/mdstest"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
@@ -62,24 +66,61 @@ func TestMDS(t *testing.T) {
 			})
 		}
 
-		t.Run("model revoked after registration", func(t *testing.T) {
-			st := dialect.Open(t)
-			e := newEnv(t, st, certified)
-			user := e.createUser("later@example.test")
-			d := newDevice(deviceOpts{aaguid: listed, noUV: true})
-			e.register(user, nil, models.CredentialSecurityKey, d)
-			later := newEnv(t, st, mds(mdstest.Entry{AAGUID: listed, Status: "REVOKED", Types: []string{"basic_surrogate"}}))
-			opts, cid, err := later.svc.BeginSecurityKeyLogin(e.ctx, user, testBrowser, testIA)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.cred.Counter++
-			snap := e.snapshot()
-			_, err = later.svc.FinishLogin(e.ctx, cid, testBrowser, d.assert(t, opts, testRP, nil))
-			t.Logf("refused: %v", err)
-			wantErr(t, err, ErrAttestationRefused)
-			e.wantUnchanged(snap)
-		})
+		// FIDO MDS 3.1 §3.1.4 statuses: a REVOKED model's credentials
+		// prove nothing more than possession. Without the suspend policy
+		// they sign in at the basic level only; with it they are
+		// suspended (once, audited) and refused from then on.
+		for _, suspend := range []bool{false, true} {
+			t.Run(fmt.Sprintf("model revoked after registration, suspend=%v", suspend), func(t *testing.T) {
+				st := dialect.Open(t)
+				e := newEnv(t, st, certified)
+				user := e.createUser("later@example.test")
+				d := newDevice(deviceOpts{aaguid: listed})
+				_, cred := e.register(user, nil, models.CredentialPasskey, d)
+				revoked := signer.Blob(t, mdstest.Entry{AAGUID: listed, Status: "REVOKED", Types: []string{"basic_surrogate"}})
+				later := newEnv(t, st, func(c *Config) {
+					c.MDSRoot = signer.Root
+					c.Policy = &fixedPolicy{p: policy.Passkey{Attestation: "direct", MDSFile: revoked, SuspendCompromised: suspend}}
+				})
+				login := func() (*Result, error) {
+					opts, cid, err := later.svc.BeginLoginWith(e.ctx, user, Options{}, testBrowser, testIA)
+					if err != nil {
+						t.Fatal(err)
+					}
+					d.cred.Counter++
+					return later.svc.FinishLogin(e.ctx, cid, testBrowser, d.assert(t, opts, testRP, nil))
+				}
+				res, err := login()
+				if !suspend {
+					if err != nil {
+						t.Fatalf("sign-in with a revoked model's passkey: %v", err)
+					}
+					if res.ACR != models.ACRBasic || slices.Contains(res.AMR, "mfa") || !res.Facts.Compromised {
+						t.Fatalf("acr %s amr %v facts %+v, want basic without mfa", res.ACR, res.AMR, res.Facts)
+					}
+					return
+				}
+				wantErr(t, err, ErrCredentialSuspended)
+				got, gerr := st.GetCredential(e.ctx, cred.ID)
+				if gerr != nil || got.SuspendedAt == nil {
+					t.Fatalf("credential not suspended: %+v %v", got, gerr)
+				}
+				audit, _ := st.ListAuditEntries(e.ctx, store.AuditFilter{Action: "credential.suspended", TargetID: user.ID}, 10)
+				if len(audit) != 1 {
+					t.Fatalf("%d audit entries for the suspension", len(audit))
+				}
+				// Still refused once the model's status is lifted: a
+				// suspension outlives its cause.
+				lifted := newEnv(t, st, certified)
+				opts, cid, err := lifted.svc.BeginLoginWith(e.ctx, user, Options{}, testBrowser, testIA)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d.cred.Counter++
+				_, err = lifted.svc.FinishLogin(e.ctx, cid, testBrowser, d.assert(t, opts, testRP, nil))
+				wantErr(t, err, ErrCredentialSuspended)
+			})
+		}
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -111,9 +112,16 @@ type Service struct {
 	direct   bool
 	allow    map[string]bool
 	deny     map[string]bool
-	mds      metadata.Provider
+	mds      *mdsCopy
 	fakeKey  []byte
 	live     liveMDS
+	// fetched is the BLOB fetched from the metadata service and kept in
+	// the database (mdsfetch.go); when set it wins over the file.
+	fetched atomic.Pointer[mdsCopy]
+	// sync is the metadata sync, when there is one; fetchState the row it
+	// last read (without the BLOB), for MetadataStatus.
+	sync       atomic.Pointer[Sync]
+	fetchState atomic.Pointer[models.FIDOMetadata]
 }
 
 // PolicySource gives the part of the global policy an admin may change
@@ -130,6 +138,11 @@ type rules struct {
 	direct      bool
 	allow, deny map[string]bool
 	mds         metadata.Provider
+	// copy is the metadata BLOB mds comes from (nil without one).
+	copy *mdsCopy
+	// suspend: credentials of a model the metadata reports compromised
+	// are suspended (policy.Passkey.SuspendCompromised).
+	suspend bool
 	// synced is the global synced-passkey policy (policy.Synced*; ""
 	// allows).
 	synced string
@@ -138,7 +151,9 @@ type rules struct {
 // rules returns the live policy, or Config's when there is no source or
 // it fails or gives something New would refuse.
 func (s *Service) rules(ctx context.Context) rules {
-	static := rules{uv: s.uv, direct: s.direct, allow: s.allow, deny: s.deny, mds: s.mds}
+	static := rules{uv: s.uv, direct: s.direct, allow: s.allow, deny: s.deny}
+	static.copy = s.inForce(s.mds)
+	static.mds = static.copy.mds()
 	if s.cfg.Policy == nil {
 		return static
 	}
@@ -147,7 +162,8 @@ func (s *Service) rules(ctx context.Context) rules {
 		var r rules
 		r, err = s.checkPolicy(p)
 		if err == nil {
-			r.mds = s.live.get(ctx, s, p.MDSFile)
+			r.copy = s.inForce(s.live.get(ctx, s, p.MDSFile))
+			r.mds = r.copy.mds()
 			return r
 		}
 	}
@@ -155,8 +171,19 @@ func (s *Service) rules(ctx context.Context) rules {
 	return static
 }
 
+// inForce is the metadata the checks use: the BLOB fetched from the
+// metadata service when there is one, else the hand-supplied file (for
+// offline sites, and until the first good fetch).
+func (s *Service) inForce(file *mdsCopy) *mdsCopy {
+	if f := s.fetched.Load(); f != nil {
+		return f
+	}
+	return file
+}
+
 func (s *Service) checkPolicy(p policy.Passkey) (rules, error) {
-	r := rules{uv: protocol.UserVerificationRequirement(p.UserVerification), direct: p.Attestation == "direct", synced: p.SyncedPasskeys}
+	r := rules{uv: protocol.UserVerificationRequirement(p.UserVerification), direct: p.Attestation == "direct", synced: p.SyncedPasskeys,
+		suspend: p.SuspendCompromised}
 	if p.SyncedPasskeys != "" && !slices.Contains(policy.SyncedPolicies, p.SyncedPasskeys) {
 		return rules{}, fmt.Errorf("synced passkeys %q", p.SyncedPasskeys)
 	}

@@ -159,6 +159,16 @@ type Config struct {
 	// must chain to; empty means the FIDO Alliance's production root. For
 	// a private metadata service (enterprise-issued keys) or tests.
 	MDSRoot string `yaml:"mds_root" env:"SESAME_MDS_ROOT" flag:"mds-root" usage:"root certificate (base64 DER) the MDS BLOB must chain to (default: the FIDO Alliance root)"`
+	// MDSURL is the FIDO Metadata Service to fetch the MDS3 BLOB from on a
+	// schedule (one replica at a time; the last good copy is kept in the
+	// database for all). Empty fetches nothing: mds_file alone, for
+	// offline sites.
+	MDSURL string `yaml:"mds_url" env:"SESAME_MDS_URL" flag:"mds-url" usage:"FIDO Metadata Service URL to fetch the MDS3 BLOB from, e.g. https://mds3.fidoalliance.org/ (empty: mds-file only)"`
+	// MDSRefresh is how often the BLOB is fetched again.
+	MDSRefresh time.Duration `yaml:"mds_refresh" env:"SESAME_MDS_REFRESH" flag:"mds-refresh" usage:"how often the FIDO metadata BLOB is fetched again (1s to 720h)"`
+	// MDSStaleGrace is how long past its nextUpdate the metadata in force
+	// may be before the console and the metrics report it stale.
+	MDSStaleGrace time.Duration `yaml:"mds_stale_grace" env:"SESAME_MDS_STALE_GRACE" flag:"mds-stale-grace" usage:"how long past its nextUpdate the FIDO metadata may be before it is reported stale"`
 	// SignupOpen lets anyone create an account.
 	SignupOpen bool `yaml:"signup_open" env:"SESAME_SIGNUP_OPEN" flag:"signup-open" usage:"allow anyone to create an account"`
 	// RequireVerifiedEmail holds a passkey sign-up (and the sign-in of an
@@ -294,6 +304,8 @@ func Default() Config {
 		SMTPTLS:                       "starttls",
 		MailFrom:                      "Sesame <no-reply@localhost>",
 		PasslinkTTL:                   10 * time.Minute,
+		MDSRefresh:                    24 * time.Hour,
+		MDSStaleGrace:                 72 * time.Hour,
 		PasslinkRateEmail:             5,
 		PasslinkRateIP:                30,
 		SignupUnknownMail:             "offer",

@@ -136,7 +136,8 @@ func (l *Live) PasskeyPolicy(ctx context.Context) (Passkey, error) {
 		return Passkey{}, err
 	}
 	return Passkey{UserVerification: p.UserVerification, Attestation: p.Attestation,
-		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny), MDSFile: p.MDSFile, SyncedPasskeys: p.SyncedPasskeys}, nil
+		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny), MDSFile: p.MDSFile, SyncedPasskeys: p.SyncedPasskeys,
+		SuspendCompromised: p.SuspendCompromisedPasskeys}, nil
 }
 
 // PasslinkPolicy is the passlink part of the current policy.

@@ -60,6 +60,12 @@ type Policy struct {
 	// SyncedAllow (or ""), SyncedBlock (refused at sign-up and sign-in)
 	// or SyncedGrace (accepted, each use warned and recorded).
 	SyncedPasskeys string `json:"synced_passkeys"`
+	// SuspendCompromisedPasskeys: a credential whose authenticator model
+	// the FIDO metadata reports compromised or revoked is suspended (it
+	// signs nobody in again; the user enrols another). Off, such a
+	// credential still signs in, at the basic assurance level only, and
+	// the console shows it.
+	SuspendCompromisedPasskeys bool `json:"suspend_compromised_passkeys"`
 }
 
 // The synced-passkey policies (Policy.SyncedPasskeys, and a client's).
@@ -141,6 +147,8 @@ type Passkey struct {
 	MDSFile string
 	// SyncedPasskeys is Policy.SyncedPasskeys.
 	SyncedPasskeys string
+	// SuspendCompromised is Policy.SuspendCompromisedPasskeys.
+	SuspendCompromised bool
 }
 
 // Passlink is the passlink part of the policy.

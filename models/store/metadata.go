@@ -207,3 +207,12 @@ func (s *Store) CompromisedCredentials(ctx context.Context, limit int) (int64, [
 	}
 	return n, out, nil
 }
+
+// CompromisedCredentialCounts counts the credentials whose model is
+// reported compromised or revoked, and how many of them are suspended.
+func (s *Store) CompromisedCredentialCounts(ctx context.Context) (flagged, suspended int64, err error) {
+	var row struct{ Flagged, Suspended int64 }
+	err = s.conn(ctx).Model(&models.WebAuthnCredential{}).Select("COUNT(*) AS flagged, COUNT(suspended_at) AS suspended").
+		Where("compromised_status <> ''").Scan(&row).Error
+	return row.Flagged, row.Suspended, mapErr("count compromised credentials", err)
+}

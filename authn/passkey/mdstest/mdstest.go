@@ -77,9 +77,30 @@ func (s *Signer) Blob(t testing.TB, entries ...Entry) string {
 	return path
 }
 
-// Bytes returns a signed BLOB listing entries.
+// Bytes returns a signed BLOB listing entries (serial 1, next update in
+// 2099).
 func (s *Signer) Bytes(t testing.TB, entries ...Entry) []byte {
 	t.Helper()
+	return s.BytesWith(t, Header{}, entries...)
+}
+
+// Header is a BLOB's serial number ("no", default 1) and nextUpdate
+// (default 2099-01-01).
+type Header struct {
+	No         int
+	NextUpdate time.Time
+}
+
+// BytesWith returns a signed BLOB with header h listing entries.
+func (s *Signer) BytesWith(t testing.TB, h Header, entries ...Entry) []byte {
+	t.Helper()
+	if h.No == 0 {
+		h.No = 1
+	}
+	next := "2099-01-01"
+	if !h.NextUpdate.IsZero() {
+		next = h.NextUpdate.Format(time.DateOnly)
+	}
 	list := []map[string]any{}
 	for _, e := range entries {
 		stmt := map[string]any{
@@ -103,7 +124,7 @@ func (s *Signer) Bytes(t testing.TB, entries ...Entry) []byte {
 			"timeOfLastStatusChange": "2020-01-01",
 		})
 	}
-	payload, _ := json.Marshal(map[string]any{"legalHeader": "test", "no": 1, "nextUpdate": "2099-01-01", "entries": list})
+	payload, _ := json.Marshal(map[string]any{"legalHeader": "test", "no": h.No, "nextUpdate": next, "entries": list})
 	header, _ := json.Marshal(map[string]any{"alg": "ES256", "typ": "JWT"})
 	signing := b64(header) + "." + b64(payload)
 	digest := sha256.Sum256([]byte(signing))

@@ -160,6 +160,9 @@ var metadataTests = []subtest{
 		}
 		suspended := at(3 * time.Minute)
 		must(t, s.SuspendCredential(ctx, b1.ID, suspended))
+		if f, sus, err := s.CompromisedCredentialCounts(ctx); err != nil || f != 2 || sus != 1 {
+			t.Fatalf("counts: %d flagged, %d suspended, %v", f, sus, err)
+		}
 		wantErr(t, "second suspension", s.SuspendCredential(ctx, b1.ID, at(4*time.Minute)), models.ErrConsumed)
 		// The status is lifted: cleared, the suspension stays.
 		flagged, cleared, err = s.MarkCompromisedModels(ctx, map[string]string{}, at(5*time.Minute))

@@ -1742,6 +1742,9 @@ type Policy struct {
 	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
 	SignupOpen           bool  `json:"signup_open"`
 
+	// SuspendCompromisedPasskeys Suspend every credential whose authenticator model the FIDO metadata reports compromised or revoked (ATTESTATION_KEY_COMPROMISE, USER_VERIFICATION_BYPASS, USER_KEY_REMOTE_COMPROMISE, USER_KEY_PHYSICAL_COMPROMISE, REVOKED): it signs nobody in again, the user is told to sign in another way and add a new passkey, and each suspension is audited. Off, such credentials still sign in at the basic assurance level only, and the console reports them.
+	SuspendCompromisedPasskeys *bool `json:"suspend_compromised_passkeys,omitempty"`
+
 	// SyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
 	SyncedPasskeys   *PolicySyncedPasskeys  `json:"synced_passkeys,omitempty"`
 	UserVerification PolicyUserVerification `json:"user_verification"`
@@ -1792,6 +1795,9 @@ type PolicyResponse struct {
 	// RestartRequired The policy fields that take effect only when each replica restarts; currently none: every field applies within the policy cache's 10 seconds (new login sessions and newly issued tokens get the new lifetimes; existing ones keep theirs).
 	RestartRequired []string `json:"restart_required"`
 	SignupOpen      bool     `json:"signup_open"`
+
+	// SuspendCompromisedPasskeys Suspend every credential whose authenticator model the FIDO metadata reports compromised or revoked (ATTESTATION_KEY_COMPROMISE, USER_VERIFICATION_BYPASS, USER_KEY_REMOTE_COMPROMISE, USER_KEY_PHYSICAL_COMPROMISE, REVOKED): it signs nobody in again, the user is told to sign in another way and add a new passkey, and each suspension is audited. Off, such credentials still sign in at the basic assurance level only, and the console reports them.
+	SuspendCompromisedPasskeys *bool `json:"suspend_compromised_passkeys,omitempty"`
 
 	// SyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
 	SyncedPasskeys   *PolicyResponseSyncedPasskeys  `json:"synced_passkeys,omitempty"`
@@ -1979,16 +1985,22 @@ type UserActivityList struct {
 // UserDetail defines model for UserDetail.
 type UserDetail struct {
 	Credentials []struct {
-		Aaguid       string                    `json:"aaguid"`
-		CloneWarning bool                      `json:"clone_warning"`
-		CreatedAt    time.Time                 `json:"created_at"`
-		Id           string                    `json:"id"`
-		Kind         UserDetailCredentialsKind `json:"kind"`
-		LastUsedAt   *time.Time                `json:"last_used_at,omitempty"`
-		Model        string                    `json:"model"`
-		Name         string                    `json:"name"`
-		Synced       bool                      `json:"synced"`
-		UserVerified bool                      `json:"user_verified"`
+		Aaguid       string `json:"aaguid"`
+		CloneWarning bool   `json:"clone_warning"`
+
+		// CompromisedStatus The FIDO metadata status of the credential's authenticator model when it is reported compromised or revoked (e.g. REVOKED, ATTESTATION_KEY_COMPROMISE); empty otherwise.
+		CompromisedStatus *string                   `json:"compromised_status,omitempty"`
+		CreatedAt         time.Time                 `json:"created_at"`
+		Id                string                    `json:"id"`
+		Kind              UserDetailCredentialsKind `json:"kind"`
+		LastUsedAt        *time.Time                `json:"last_used_at,omitempty"`
+		Model             string                    `json:"model"`
+		Name              string                    `json:"name"`
+
+		// SuspendedAt When the credential was suspended because its model was reported compromised (policy suspend_compromised_passkeys); it signs nobody in.
+		SuspendedAt  *time.Time `json:"suspended_at,omitempty"`
+		Synced       bool       `json:"synced"`
+		UserVerified bool       `json:"user_verified"`
 	} `json:"credentials"`
 
 	// Grants Apps the user granted access (remembered consents).
