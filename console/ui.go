@@ -68,6 +68,7 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.POST("/console/clients/:id/disabled", u.handle(u.clientSetDisabled))
 	u.mountUsers(r)
 	u.mountGroups(r)
+	u.mountWebhooks(r)
 	r.GET("/console/scopes", u.handle(u.scopeList))
 	r.POST("/console/scopes", u.handle(u.scopeCreate))
 	r.GET("/console/scopes/:name", u.handle(u.scopeShow))
@@ -124,36 +125,40 @@ func (u *UI) shell(c *gin.Context, nav string) templates.ConsoleShell {
 // flashText is the confirmation shown after a change (?done=…).
 func flashText(code string) string {
 	return map[string]string{
-		"client_saved":     "Client saved.",
-		"client_deleted":   "Client deleted.",
-		"client_disabled":  "Client disabled: it can no longer sign people in or get tokens.",
-		"client_enabled":   "Client enabled.",
-		"user_disabled":    "User disabled: their sessions and tokens were revoked.",
-		"user_added":       "User added. They can sign up on any of your apps with this address.",
-		"user_added_link":  "User added, and a sign-up link is on its way to them.",
-		"user_saved":       "Saved.",
-		"sessions_revoked": "Signed out everywhere: their sessions and tokens were revoked. They can sign in again.",
-		"grants_revoked":   "App access withdrawn: each app asks for their consent again.",
-		"admin_granted":    "They are now an admin: they sign in to the console with a passkey.",
-		"admin_revoked":    "They are no longer an admin.",
-		"user_enabled":     "User enabled.",
-		"user_deleted":     "User deleted.",
-		"cred_removed":     "Credential removed.",
-		"passlink_sent":    "Sign-in link sent. It works once, in whichever browser opens it.",
-		"policies_saved":   "Policies saved.",
-		"keys_rotated":     "A new signing key was created.",
-		"group_created":    "Group created. Add its members below.",
-		"group_saved":      "Group saved.",
-		"group_deleted":    "Group deleted.",
-		"member_added":     "Member added: their next token carries the group.",
-		"member_removed":   "Member removed: their next token no longer carries the group.",
-		"profile_saved":    "Profile saved.",
-		"group_joined":     "Added to the group: their next token carries it.",
-		"group_left":       "Removed from the group: their next token no longer carries it.",
-		"scope_saved":      "Scope saved.",
-		"scope_deleted":    "Scope deleted.",
-		"resource_saved":   "Resource saved.",
-		"resource_deleted": "Resource deleted.",
+		"client_saved":        "Client saved.",
+		"client_deleted":      "Client deleted.",
+		"client_disabled":     "Client disabled: it can no longer sign people in or get tokens.",
+		"client_enabled":      "Client enabled.",
+		"user_disabled":       "User disabled: their sessions and tokens were revoked.",
+		"user_added":          "User added. They can sign up on any of your apps with this address.",
+		"user_added_link":     "User added, and a sign-up link is on its way to them.",
+		"user_saved":          "Saved.",
+		"sessions_revoked":    "Signed out everywhere: their sessions and tokens were revoked. They can sign in again.",
+		"grants_revoked":      "App access withdrawn: each app asks for their consent again.",
+		"admin_granted":       "They are now an admin: they sign in to the console with a passkey.",
+		"admin_revoked":       "They are no longer an admin.",
+		"user_enabled":        "User enabled.",
+		"user_deleted":        "User deleted.",
+		"cred_removed":        "Credential removed.",
+		"passlink_sent":       "Sign-in link sent. It works once, in whichever browser opens it.",
+		"policies_saved":      "Policies saved.",
+		"keys_rotated":        "A new signing key was created.",
+		"group_created":       "Group created. Add its members below.",
+		"webhook_enabled":     "Endpoint enabled.",
+		"webhook_disabled":    "Endpoint disabled.",
+		"webhook_deleted":     "Endpoint deleted.",
+		"webhook_redelivered": "Delivery queued again.",
+		"group_saved":         "Group saved.",
+		"group_deleted":       "Group deleted.",
+		"member_added":        "Member added: their next token carries the group.",
+		"member_removed":      "Member removed: their next token no longer carries the group.",
+		"profile_saved":       "Profile saved.",
+		"group_joined":        "Added to the group: their next token carries it.",
+		"group_left":          "Removed from the group: their next token no longer carries it.",
+		"scope_saved":         "Scope saved.",
+		"scope_deleted":       "Scope deleted.",
+		"resource_saved":      "Resource saved.",
+		"resource_deleted":    "Resource deleted.",
 	}[code]
 }
 

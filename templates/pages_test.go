@@ -177,6 +177,21 @@ func examplePages() []struct {
 				Form: GroupForm{Description: "Payroll", Errors: map[string]string{}}, Members: []MemberRow{{ID: "u1", Email: "a@example.test", Name: "Ann"}},
 				Pager: pager, Clients: []string{"Wiki"}, AddValue: "nobody@example.test", AddError: "There is no user."})
 		}},
+		{"console_webhooks", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleWebhooks(w, 422, Page{Title: "Webhooks"}, shell, ConsoleWebhooksView{Rows: []WebhookRow{{ID: "wh_1", URL: "https://crm.example/h", Description: "CRM", Events: "user.created", State: "Disabled", Warn: true}},
+				Events: opts, URL: "x", Errors: map[string]string{"url": "bad", "description": "long", "event_types": "none"}, Problem: "Nothing was saved."})
+		}},
+		{"console_webhooks_empty", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleWebhooks(w, 200, Page{Title: "Webhooks"}, shell, ConsoleWebhooksView{Events: opts, Errors: map[string]string{}})
+		}},
+		{"console_webhook", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleWebhook(w, 201, Page{Title: "Webhook endpoint"}, shell, ConsoleWebhookView{ID: "wh_1", URL: "https://crm.example/h", Description: "CRM",
+				Events: "user.created", Enabled: true, FailingSince: "2025-03-04", LastSuccess: "never", Created: "2025-03-04", Secret: "whsec_x",
+				Deliveries: []DeliveryRow{{ID: "msg_1", Event: "user.created", Status: "failed", Attempts: 10, Code: "HTTP 500", Latency: "12 ms", Error: "busy", Redeliver: true}}})
+		}},
+		{"console_webhook_disabled", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleWebhook(w, 200, Page{Title: "Webhook endpoint"}, shell, ConsoleWebhookView{ID: "wh_1", URL: "https://crm.example/h", DisabledReason: "Disabled automatically."})
+		}},
 		{"console_policies", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsolePolicies(w, 422, Page{Title: "Policies"}, shell, ConsolePoliciesView{P: PolicyFields{SignupOpen: true, PasslinkRateEmail: 5, PasslinkRateIP: 20, MDSFile: "/mds"},
 				Methods: opts, UV: opts, Attestation: opts, Allow: "a", Deny: "b", Durations: []DurationField{{Name: "passlink_ttl", Label: "Link expiry", Value: "10m", Hint: "e.g. 10m"}},

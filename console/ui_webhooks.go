@@ -1,0 +1,140 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// The console's webhook pages (webhooks.go): the endpoints with an "add"
+// form, and each endpoint's page with its state, delivery log and
+// redelivery. Forms post here.
+
+func (u *UI) mountWebhooks(r gin.IRouter) {
+	r.GET("/console/webhooks", u.handle(u.webhookList))
+	r.POST("/console/webhooks", u.handle(u.webhookCreate))
+	r.GET("/console/webhooks/:id", u.handle(u.webhookShow))
+	r.POST("/console/webhooks/:id/enabled", u.handle(u.webhookSetEnabled))
+	r.POST("/console/webhooks/:id/rotate-secret", u.handle(u.webhookRotate))
+	r.POST("/console/webhooks/:id/delete", u.handle(u.webhookDelete))
+	r.POST("/console/webhooks/:id/deliveries/:delivery/redeliver", u.handle(u.webhookRedeliver))
+}
+
+func webhookPath(id string) string { return "/console/webhooks/" + id }
+
+func (u *UI) renderWebhooks(c *gin.Context, status int, v templates.ConsoleWebhooksView, checked []string) error {
+	list, err := u.c.Webhooks.List(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	for _, w := range list {
+		row := templates.WebhookRow{ID: w.ID, URL: w.URL, Description: w.Description, Events: strings.Join(w.EventTypes, ", "), State: "Enabled"}
+		switch {
+		case !w.Enabled:
+			row.State, row.Warn = "Disabled", true
+		case w.FailingSince != nil:
+			row.State, row.Warn = "Failing since "+uiWhen(*w.FailingSince), true
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	for _, e := range models.WebhookCatalogue {
+		v.Events = append(v.Events, templates.Option{Value: e.Type, Label: e.Type, Hint: e.Description, Checked: slices.Contains(checked, e.Type)})
+	}
+	if v.Errors == nil {
+		v.Errors = map[string]string{}
+	}
+	return u.pages.ConsoleWebhooks(c.Writer, status, templates.Page{Title: "Webhooks"}, u.shell(c, "webhooks"), v)
+}
+
+func (u *UI) webhookList(c *gin.Context) error {
+	return u.renderWebhooks(c, http.StatusOK, templates.ConsoleWebhooksView{}, nil)
+}
+
+func (u *UI) webhookCreate(c *gin.Context) error {
+	spec := WebhookSpec{URL: c.PostForm("url"), Description: c.PostForm("description"), EventTypes: c.PostFormArray("event_types")}
+	w, err := u.c.Webhooks.Create(c.Request.Context(), spec)
+	if err != nil {
+		v := templates.ConsoleWebhooksView{URL: spec.URL, Description: spec.Description, Errors: map[string]string{}}
+		if fieldErrors(err, v.Errors, &v.Problem) {
+			return u.renderWebhooks(c, http.StatusUnprocessableEntity, v, spec.EventTypes)
+		}
+		return err
+	}
+	// The secret is shown in this answer only (no redirect carries it).
+	return u.renderWebhook(c, http.StatusCreated, w.ID, w.Secret)
+}
+
+func (u *UI) webhookShow(c *gin.Context) error { return u.renderWebhook(c, http.StatusOK, c.Param("id"), "") }
+
+func (u *UI) renderWebhook(c *gin.Context, status int, id, secret string) error {
+	ctx := c.Request.Context()
+	w, err := u.c.Webhooks.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	ds, err := u.c.Webhooks.Deliveries(ctx, id, "", 50)
+	if err != nil {
+		return err
+	}
+	v := templates.ConsoleWebhookView{ID: w.ID, URL: w.URL, Description: w.Description, Events: strings.Join(w.EventTypes, ", "),
+		Enabled: w.Enabled, DisabledReason: w.DisabledReason, LastSuccess: uiWhenPtr(w.LastSuccessAt), Created: uiWhen(w.CreatedAt), Secret: secret}
+	if w.FailingSince != nil {
+		v.FailingSince = uiWhen(*w.FailingSince)
+	}
+	for _, d := range ds {
+		row := templates.DeliveryRow{ID: d.ID, Event: d.EventType, Status: d.Status, Attempts: d.Attempts, Created: uiWhen(d.CreatedAt),
+			Error: d.LastError, Redeliver: d.Status != models.MailPending}
+		if d.ResponseCode != 0 {
+			row.Code = fmt.Sprintf("HTTP %d", d.ResponseCode)
+		}
+		if d.LastAttemptAt != nil {
+			row.Latency = fmt.Sprintf("%d ms", d.LatencyMS)
+		}
+		v.Deliveries = append(v.Deliveries, row)
+	}
+	title := "Webhook endpoint"
+	return u.pages.ConsoleWebhook(c.Writer, status, templates.Page{Title: title}, u.shell(c, "webhooks"), v)
+}
+
+func (u *UI) webhookSetEnabled(c *gin.Context) error {
+	enabled := c.PostForm("enabled") == "true"
+	if _, err := u.c.Webhooks.SetEnabled(c.Request.Context(), c.Param("id"), enabled); err != nil {
+		return err
+	}
+	code := "webhook_disabled"
+	if enabled {
+		code = "webhook_enabled"
+	}
+	redirectDone(c, webhookPath(c.Param("id")), code)
+	return nil
+}
+
+func (u *UI) webhookRotate(c *gin.Context) error {
+	secret, err := u.c.Webhooks.RotateSecret(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return u.renderWebhook(c, http.StatusOK, c.Param("id"), secret)
+}
+
+func (u *UI) webhookDelete(c *gin.Context) error {
+	if err := u.c.Webhooks.Delete(c.Request.Context(), c.Param("id")); err != nil {
+		return err
+	}
+	redirectDone(c, "/console/webhooks", "webhook_deleted")
+	return nil
+}
+
+func (u *UI) webhookRedeliver(c *gin.Context) error {
+	if _, err := u.c.Webhooks.Redeliver(c.Request.Context(), c.Param("id"), c.Param("delivery")); err != nil {
+		return err
+	}
+	redirectDone(c, webhookPath(c.Param("id")), "webhook_redelivered")
+	return nil
+}
