@@ -70,7 +70,9 @@ func (u *UI) webhookCreate(c *gin.Context) error {
 	return u.renderWebhook(c, http.StatusCreated, w.ID, w.Secret)
 }
 
-func (u *UI) webhookShow(c *gin.Context) error { return u.renderWebhook(c, http.StatusOK, c.Param("id"), "") }
+func (u *UI) webhookShow(c *gin.Context) error {
+	return u.renderWebhook(c, http.StatusOK, c.Param("id"), "")
+}
 
 func (u *UI) renderWebhook(c *gin.Context, status int, id, secret string) error {
 	ctx := c.Request.Context()
