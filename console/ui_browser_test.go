@@ -50,6 +50,12 @@ func TestConsolePagesInChromium(t *testing.T) {
 	ada := env.CreateUser("ada@example.test")
 	must(t, env.Store.CreateCredential(bg, &models.WebAuthnCredential{ID: "cred-ada", UserID: ada.ID, Kind: models.CredentialPasskey,
 		Name: "MacBook", PublicKey: "k", AAGUID: "fbfc3007-154e-4ecc-8c0b-6e020557d7bd", BackupEligible: true}))
+	// A key of a model the FIDO metadata reports revoked, suspended: the
+	// shell's warning on every page, the badges on the user's page.
+	suspendedAt := time.Now().UTC().Truncate(time.Second)
+	must(t, env.Store.CreateCredential(bg, &models.WebAuthnCredential{ID: "cred-ada-key", UserID: ada.ID, Kind: models.CredentialSecurityKey,
+		Name: "Old key", PublicKey: "k", AAGUID: "0a1b2c3d-0000-4000-8000-000000000001", CompromisedStatus: "REVOKED",
+		CompromisedAt: &suspendedAt, SuspendedAt: &suspendedAt}))
 	now := time.Now().UTC()
 	for i := range 40 {
 		e := models.AuthEvent{ID: "seed-" + strconv.Itoa(i), At: now.Add(-time.Duration(i*37) * time.Minute), UserID: ada.ID, ClientID: id,

@@ -35,6 +35,9 @@ func (u *UI) metadataAlerts(ctx context.Context) []templates.Alert {
 	}
 	if flagged > 0 {
 		text := fmt.Sprintf("%d passkeys or security keys are of a model the FIDO metadata reports compromised or revoked", flagged)
+		if flagged == 1 {
+			text = "1 passkey or security key is of a model the FIDO metadata reports compromised or revoked"
+		}
 		if suspended > 0 {
 			text += fmt.Sprintf(" (%d suspended)", suspended)
 		}
