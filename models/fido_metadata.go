@@ -7,7 +7,7 @@ import "time"
 const FIDOMetadataMDS3 = "mds3"
 
 // FIDOMetadata is the last good FIDO metadata BLOB of one source, kept in
-// the database so every replica uses the same copy (migration 00025). The
+// the database so every replica uses the same copy (migration 00028). The
 // row also coordinates the fetching: a replica fetches only after
 // claiming a round (Attempts is the compare-and-swap counter), so one
 // replica at a time asks the metadata service.

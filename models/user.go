@@ -30,8 +30,12 @@ type User struct {
 	// Attributes are admin-set values that custom scopes release as
 	// claims: a JSON object of at most 4 KiB.
 	Attributes JSONObject
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// DeletionDueAt is when the account's own deletion request takes
+	// effect (the janitor then purges it); nil when none is pending
+	// (migration 00028).
+	DeletionDueAt *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // AddressProof is what the first proof of a user's address removed: what

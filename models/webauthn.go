@@ -46,7 +46,7 @@ type WebAuthnCredential struct {
 	// (ATTESTATION_KEY_COMPROMISE, USER_VERIFICATION_BYPASS,
 	// USER_KEY_REMOTE_COMPROMISE, USER_KEY_PHYSICAL_COMPROMISE, REVOKED);
 	// "" otherwise. Set (and cleared when the status is lifted) by the
-	// metadata check after each new BLOB (migration 00025);
+	// metadata check after each new BLOB (migration 00028);
 	// CompromisedAt is when it was first seen.
 	CompromisedStatus string
 	CompromisedAt     *time.Time

@@ -61,6 +61,7 @@ var AllModels = []any{
 	&models.FIDOMetadata{},
 	&models.WebhookEndpoint{},
 	&models.WebhookDelivery{},
+	&models.RecoveryCode{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -93,6 +94,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Stats", statsTests},
 		{"Admins", adminTests},
 		{"Everyday", everydayTests},
+		{"Lifecycle", lifecycleTests},
 		{"Audit", auditTests},
 		{"Policies", policyTests},
 		{"Groups", groupTests},
