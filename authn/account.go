@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
@@ -34,6 +35,16 @@ func (h *Handler) handleAccount(c *gin.Context) error {
 // renderAccount renders the account page; pa, when given, is the password
 // section with a refusal to show (otherwise it is loaded).
 func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSession, u *models.User, pa *templates.AccountPassword) error {
+	return h.renderAccountPage(c, status, ls, u, pa, nil)
+}
+
+// renderAccountWith renders the account page with edit applied to its
+// view (a refusal beside a field).
+func (h *Handler) renderAccountWith(c *gin.Context, status int, ls *models.LoginSession, u *models.User, edit func(v *templates.AccountView)) error {
+	return h.renderAccountPage(c, status, ls, u, nil, edit)
+}
+
+func (h *Handler) renderAccountPage(c *gin.Context, status int, ls *models.LoginSession, u *models.User, pa *templates.AccountPassword, edit func(v *templates.AccountView)) error {
 	ctx := c.Request.Context()
 	c.Header("Cache-Control", "no-store")
 	if pa == nil {
@@ -82,7 +93,7 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 			LastSeen: s.LastSeenAt.Format("2 Jan 2006 15:04 MST"), Current: s.ID == ls.ID,
 		})
 	}
-	return h.pages.Account(c.Writer, status, templates.Page{Title: "Your account"}, templates.AccountView{
+	v := templates.AccountView{
 		User:       templates.AccountUser{Email: u.Email, DisplayName: u.DisplayName},
 		UserHandle: base64.RawURLEncoding.EncodeToString([]byte(u.ID)),
 		RPID:       h.rpID,
@@ -94,7 +105,18 @@ func (h *Handler) renderAccount(c *gin.Context, status int, ls *models.LoginSess
 		Sessions:   sv,
 		CSRF:       h.sessions.CSRFToken(c.Writer, c.Request),
 		Notice:     c.Query("done"),
-	})
+		// Self-service (account_self.go).
+		CanChangeEmail: h.passlinks != nil,
+		Fresh:          freshPasskey(ls),
+		DeletionGrace:  passlink.HumanDuration(h.deletionGrace),
+	}
+	if u.DeletionDueAt != nil {
+		v.DeletionDue = u.DeletionDueAt.Format("2 January 2006")
+	}
+	if edit != nil {
+		edit(&v)
+	}
+	return h.pages.Account(c.Writer, status, templates.Page{Title: "Your account"}, v)
 }
 
 // accountAction checks the form and the session for an account change; a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -36,6 +37,16 @@ type Store interface {
 	ResetUserPassword(ctx context.Context, userID, hash string) error
 	// Verified emails (verify_email.go).
 	ClearEmailVerificationDue(ctx context.Context, id string) error
+	// Self-service (account_self.go) and the janitor's purge.
+	CreateAuditEntry(ctx context.Context, e *models.AuditEntry) error
+	CountAdmins(ctx context.Context) (int64, error)
+	RevokeUserLoginSessions(ctx context.Context, userID string) error
+	ScheduleUserDeletion(ctx context.Context, id string, due time.Time) error
+	CancelUserDeletion(ctx context.Context, id string) (bool, error)
+	DueUserDeletions(ctx context.Context, now time.Time, limit int) ([]string, error)
+	PurgeUser(ctx context.Context, id, pseudonym string, now time.Time) error
+	SetUserEmailProven(ctx context.Context, id, email string) (*models.User, error)
+	ProveCurrentEmail(ctx context.Context, id, email string) error
 	// WithTx runs fn in one transaction carried by its context (the end
 	// of a sign-in: complete.go, inTx).
 	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
@@ -71,6 +82,12 @@ type Deps struct {
 	// ResumeURL is where the browser returns to the provider once an
 	// interaction is done (oidc.ResumeURL).
 	ResumeURL func(interactionID string) string
+	// DeletionGrace is how long a requested account deletion waits
+	// (default DefaultDeletionGrace).
+	DeletionGrace time.Duration
+	// PseudonymKey keys the pseudonym a deleted user keeps in the audit
+	// log (derived from the system secret); required for the purge.
+	PseudonymKey []byte
 }
 
 // Handler serves the hosted pages.
@@ -89,6 +106,8 @@ type Handler struct {
 	policies             PolicySource
 	rpID                 string
 	resumeURL            func(interactionID string) string
+	deletionGrace        time.Duration
+	pseudonymKey         []byte
 }
 
 // PolicySource gives the live global policy; it is asked on each request,
@@ -115,7 +134,10 @@ func (h *Handler) signupAllowed(c *gin.Context) bool {
 func New(deps Deps) *Handler {
 	h := &Handler{st: deps.Store, events: deps.Events, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
 		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, requireVerifiedEmail: deps.RequireVerifiedEmail, policies: deps.Policies, rpID: deps.RPID,
-		resumeURL: deps.ResumeURL}
+		resumeURL: deps.ResumeURL, deletionGrace: deps.DeletionGrace, pseudonymKey: deps.PseudonymKey}
+	if h.deletionGrace <= 0 {
+		h.deletionGrace = DefaultDeletionGrace
+	}
 	if h.resumeURL == nil {
 		panic("authn: Deps.ResumeURL is required")
 	}
@@ -144,7 +166,12 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.POST("/account/apps/revoke", h.page(h.handleRevokeApp))
 	r.POST("/account/sessions/revoke", h.page(h.handleRevokeSession))
 	r.POST("/account/signout", h.page(h.handleSignOut))
+	r.POST("/account/delete", h.page(h.handleDeleteAccount))
+	r.POST("/account/delete/cancel", h.page(h.handleCancelDeletion))
 	if h.passlinks != nil {
+		r.POST("/account/email", h.page(h.handleEmailChange))
+		r.GET(passlink.AccountPath+":token", h.page(h.handleAccountLinkOpen))
+		r.POST(passlink.AccountPath+":token", h.page(h.handleAccountLinkUse))
 		h.mountPasslinks(r)
 		r.GET("/verify-email", h.page(h.handleVerifyEmail))
 		r.POST("/verify-email", h.page(h.handleVerifyCode))

@@ -57,6 +57,11 @@ type userStore interface {
 	MissingGroups(ctx context.Context, names []string) ([]string, error)
 	AddGroupMember(ctx context.Context, name, userID string) error
 	GroupsOfUsers(ctx context.Context, ids []string) (map[string][]string, error)
+	// The user's own lifecycle as the admin sees and touches it
+	// (users_admin.go, users.go).
+	InvalidateAddressLinks(ctx context.Context, emailNormalized string) (int64, error)
+	CountRecoveryCodes(ctx context.Context, userID string) (int64, error)
+	DeleteRecoveryCodes(ctx context.Context, userID string) (int64, error)
 }
 
 // groupStore backs Groups.

@@ -26,17 +26,20 @@ type UserView struct {
 	EmailVerified bool   `json:"email_verified"`
 	DisplayName   string `json:"display_name"`
 	// Username is the preferred_username claim; "" when unset.
-	Username  string    `json:"username"`
-	Disabled  bool      `json:"disabled"`
-	Admin     bool      `json:"admin"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Username string `json:"username"`
+	Disabled bool   `json:"disabled"`
+	Admin    bool   `json:"admin"`
+	// DeletionDueAt is when the user's own deletion request takes effect;
+	// null when none is pending.
+	DeletionDueAt *time.Time `json:"deletion_due_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // ViewUser builds the view of u.
 func ViewUser(u *models.User) UserView {
 	v := UserView{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, DisplayName: u.DisplayName,
-		Disabled: u.Disabled, Admin: u.IsAdmin(), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Disabled: u.Disabled, Admin: u.IsAdmin(), DeletionDueAt: u.DeletionDueAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 	if u.Username != nil {
 		v.Username = *u.Username
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 )
@@ -203,11 +204,24 @@ func (s *Users) Update(ctx context.Context, id string, in UserUpdate) (*UserView
 		return nil, err
 	}
 	before := ViewUser(u)
-	if err := s.st.SetUserIdentity(ctx, id, next); err != nil {
-		if errors.Is(err, models.ErrAlreadyExists) {
-			return nil, fieldConflict("email", "another user has this address")
+	moved := store.NormalizeEmail(next.Email) != u.EmailNormalized
+	err = s.st.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.st.SetUserIdentity(ctx, id, next); err != nil {
+			return err
 		}
+		if !moved {
+			return nil
+		}
+		return s.addressMoved(ctx, u, next)
+	})
+	if errors.Is(err, models.ErrAlreadyExists) {
+		return nil, fieldConflict("email", "another user has this address")
+	}
+	if err != nil {
 		return nil, err
+	}
+	if moved && s.passlinks != nil {
+		s.passlinks.Kick()
 	}
 	if u, err = s.st.GetUser(ctx, id); err != nil {
 		return nil, err
@@ -217,6 +231,36 @@ func (s *Users) Update(ctx context.Context, id string, in UserUpdate) (*UserView
 		return nil, err
 	}
 	return &after, nil
+}
+
+// ReverifyTTL is how long the link that proves an address an
+// administrator set works.
+const ReverifyTTL = 24 * time.Hour
+
+// addressMoved is what follows an administrator's change of a user's
+// address, in its transaction: sign-in links and codes still pending for
+// the old address are spent (they must not sign in by a mailbox the
+// account no longer has); where mail is on, the old address gets a
+// notice and the new one, unless the administrator marked it verified, a
+// link that proves it (store.ProveCurrentEmail). Until then the address
+// is unverified and the next passkey sign-in asks for the proof
+// (models.User.EmailVerificationDue), the path that existed before.
+func (s *Users) addressMoved(ctx context.Context, u *models.User, next store.UserIdentity) error {
+	if _, err := s.st.InvalidateAddressLinks(ctx, u.EmailNormalized); err != nil {
+		return err
+	}
+	if s.passlinks == nil {
+		return nil
+	}
+	if !next.EmailVerified {
+		if err := s.passlinks.SendAccountMail(ctx, passlink.AccountMail{Purpose: models.PasslinkEmailConfirm, UserID: u.ID,
+			Email: next.Email, Template: "email_confirm", Subject: "Confirm your new email address", TTL: ReverifyTTL,
+			IP: ActorFrom(ctx).IP}); err != nil {
+			return err
+		}
+	}
+	return s.passlinks.SendAccountMail(ctx, passlink.AccountMail{UserID: u.ID, Email: u.Email,
+		Template: "email_changed_notice", Subject: "Your email address was changed", Other: map[string]string{"new": next.Email}})
 }
 
 func cmpOr(a, b string) string {

@@ -14,6 +14,10 @@ import (
 // satisfies it.
 type PasslinkSender interface {
 	SendAdmin(ctx context.Context, r passlink.AdminRequest) (*passlink.AdminSent, error)
+	// SendAccountMail queues a mail about the account (a re-verification
+	// link, a notice), in the caller's transaction; Kick sends it.
+	SendAccountMail(ctx context.Context, m passlink.AccountMail) error
+	Kick()
 }
 
 var _ PasslinkSender = (*passlink.Service)(nil)

@@ -63,6 +63,9 @@ const (
 	PurposePairwise = "pairwise-subjects"
 	// PurposeWebhookSecrets seals webhook endpoints' signing secrets.
 	PurposeWebhookSecrets = "webhook-secrets"
+	// PurposePseudonyms keys the pseudonym a deleted user keeps in the
+	// audit log (authn.Pseudonym).
+	PurposePseudonyms = "deleted-user-pseudonyms"
 )
 
 // WebhookBox seals and opens webhook endpoint secrets for the system
@@ -115,7 +118,9 @@ type Server struct {
 	console *console.Console
 	stats   *console.StatsService
 	pages   *templates.Renderer
-	engine  *gin.Engine
+	// hosted are the hosted pages (the janitor purges due deletions).
+	hosted *authn.Handler
+	engine *gin.Engine
 	// draining makes /readyz fail while the server finishes its work.
 	draining atomic.Bool
 	// probed is when /readyz was last asked (Unix nanoseconds): only a
@@ -307,7 +312,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	hosted := authn.New(authn.Deps{
 		Store: hostedStore{Store: deps.Store, clients: provider}, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
 		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
-		ResumeURL: oidc.ResumeURL,
+		ResumeURL: oidc.ResumeURL, DeletionGrace: cfg.AccountDeletionGrace, PseudonymKey: secret.Derive(deps.Secret, PurposePseudonyms),
 	})
 	// Webhooks: sealed secrets, posted through the guarded outbound
 	// client (its own, for a longer timeout and a small answer bound).
@@ -324,7 +329,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	}
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox, webhooks: hooks,
-		console: cons, stats: stats, pages: pages, metrics: metrics, tracing: tracing, ownTracing: ownTracing}
+		console: cons, stats: stats, pages: pages, hosted: hosted, metrics: metrics, tracing: tracing, ownTracing: ownTracing}
 	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
 	s.metadata, s.unsubscribeMetadata = newMetadataSync(deps.Store, passkeys, metrics, cfg.MDSURL, cfg.MDSRefresh, cfg.MDSStaleGrace)
 	s.engine = s.routes(hosted)
@@ -678,5 +683,16 @@ func (s *Server) janitor(ctx context.Context) {
 		if n > 0 {
 			s.log.InfoContext(ctx, "janitor swept expired rows", "rows", n)
 		}
+		// Accounts whose owners asked for their deletion, once the grace
+		// period is over (each purge one conditional transaction).
+		if _, err := s.hosted.PurgeDueDeletions(ctx, 100); err != nil {
+			s.log.WarnContext(ctx, "janitor: account deletions", "err", err)
+		}
 	}
+}
+
+// PurgeDueDeletions runs the janitor's account purge once (for tests and
+// the CLI): accounts whose deletion grace period is over are removed.
+func (s *Server) PurgeDueDeletions(ctx context.Context) (int, error) {
+	return s.hosted.PurgeDueDeletions(ctx, 100)
 }

@@ -347,6 +347,9 @@ type UserSummary struct {
 	DisplayName   string
 	Disabled      bool
 	Admin         bool
+	// DeletionDueAt: the user asked for their account's deletion, which
+	// takes effect then; nil when none is pending.
+	DeletionDueAt *time.Time
 	CreatedAt     time.Time
 }
 

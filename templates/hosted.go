@@ -62,6 +62,16 @@ type AccountView struct {
 	CSRF     string
 	// Notice is the confirmation or refusal to show (?done=…).
 	Notice string
+	// Self-service (account_self.go): whether the address may change
+	// here (mail is on), whether the last sign-in is a fresh passkey
+	// one (changes that need it are offered; otherwise "sign in again"),
+	// the pending deletion's date ("" when none) and the grace period.
+	CanChangeEmail bool
+	Fresh          bool
+	DeletionDue    string
+	DeletionGrace  string
+	EmailError     string
+	PendingEmail   string
 }
 
 // AccountUser is who the account page is about.
@@ -272,6 +282,22 @@ type PasslinkResultView struct {
 	ButtonHref  string
 	SecondLabel string
 	SecondHref  string
+}
+
+// AccountLinkView is the page a mailed account link opens (a change of
+// address to confirm or undo, a deletion to cancel): what the link does,
+// and the one button that does it (the GET changes nothing).
+type AccountLinkView struct {
+	Message, Hint string
+	Button        string
+	Danger        bool
+	Action        string
+	CSRF          string
+}
+
+// AccountLink renders the page of a mailed account link.
+func (r *Renderer) AccountLink(w http.ResponseWriter, status int, p Page, v AccountLinkView) error {
+	return r.render(w, status, "account_link", p, v)
 }
 
 // PasslinkResult renders a passlink's outcome.

@@ -61,6 +61,7 @@ func loadMail() {
 var mails = []string{
 	"passlink", "passlink_admin", "passlink_notice", "passlink_signup",
 	"password_reset", "password_reset_notice", "verify_email",
+	"email_confirm", "email_changed_notice", "email_change", "email_change_taken", "email_revert", "delete_scheduled",
 }
 
 // checkMail parses the emails and fails naming one that is missing.

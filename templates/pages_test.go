@@ -96,6 +96,9 @@ func examplePages() []struct {
 		{"passlink_result", func(r *Renderer, w http.ResponseWriter) error {
 			return r.PasslinkResult(w, 200, p, PasslinkResultView{OK: true, Message: "Done.", Hint: "Close this tab.", ButtonLabel: "Go", ButtonHref: "/", SecondLabel: "Other", SecondHref: "/login"})
 		}},
+		{"account_link", func(r *Renderer, w http.ResponseWriter) error {
+			return r.AccountLink(w, 200, p, AccountLinkView{Message: "Use this address.", Hint: "Once.", Button: "Confirm", Action: "/account/link/tok", CSRF: "t"})
+		}},
 		{"password_login", func(r *Renderer, w http.ResponseWriter) error {
 			return r.PasswordLogin(w, 200, p, PasswordLoginView{Interaction: "i1", Email: "a@example.test", CSRF: "t", RPID: "localhost", Notice: "key_ready", Other: true, Forgot: true, Passlink: true})
 		}},

@@ -67,6 +67,8 @@ func HumanDuration(d time.Duration) string {
 		return strconv.FormatInt(n, 10) + " " + unit + "s"
 	}
 	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int64(d/(24*time.Hour)), "day")
 	case d >= time.Hour && d%time.Hour == 0:
 		return plural(int64(d/time.Hour), "hour")
 	case d >= time.Minute:

@@ -195,6 +195,10 @@ type Config struct {
 	SMTPTLS string `yaml:"smtp_tls" env:"SESAME_SMTP_TLS" flag:"smtp-tls" usage:"SMTP transport security: starttls, tls (implicit) or none (loopback hosts only)"`
 	// MailFrom is the From address of every mail Sesame sends.
 	MailFrom string `yaml:"mail_from" env:"SESAME_MAIL_FROM" flag:"mail-from" usage:"From address of mails, e.g. \"Example Login <login@example.com>\""`
+	// AccountDeletionGrace is how long a user's own request to delete
+	// their account waits before the account is removed; signing in
+	// within it can cancel the request.
+	AccountDeletionGrace time.Duration `yaml:"account_deletion_grace" env:"SESAME_ACCOUNT_DELETION_GRACE" flag:"account-deletion-grace" usage:"grace period before a user's own account deletion takes effect (1h to 90 days)"`
 	// PasslinkTTL is how long an emailed sign-in link works.
 	PasslinkTTL time.Duration `yaml:"passlink_ttl" env:"SESAME_PASSLINK_TTL" flag:"passlink-ttl" usage:"lifetime of an emailed sign-in link (1m to 1h)"`
 	// PasslinkRateEmail is how many sign-in links one address may be sent
@@ -306,6 +310,7 @@ func Default() Config {
 		PasslinkTTL:                   10 * time.Minute,
 		MDSRefresh:                    24 * time.Hour,
 		MDSStaleGrace:                 72 * time.Hour,
+		AccountDeletionGrace:          7 * 24 * time.Hour,
 		PasslinkRateEmail:             5,
 		PasslinkRateIP:                30,
 		SignupUnknownMail:             "offer",

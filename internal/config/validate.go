@@ -90,6 +90,7 @@ func (c Config) Validate() error {
 		{c.MDSURL != "" && !isHTTPURL(c.MDSURL), fmt.Sprintf("mds-url: must be an http:// or https:// URL such as https://mds3.fidoalliance.org/ (got %q)", c.MDSURL)},
 		outside("mds-refresh", c.MDSRefresh, time.Second, 720*time.Hour),
 		outside("mds-stale-grace", c.MDSStaleGrace, 0, 8760*time.Hour),
+		outside("account-deletion-grace", c.AccountDeletionGrace, time.Hour, 90*24*time.Hour),
 		{c.PasslinkRateEmail < 1 || c.PasslinkRateEmail > 1000, fmt.Sprintf("passlink-rate-email: must be between 1 and 1000 (got %d)", c.PasslinkRateEmail)},
 		{c.PasslinkRateIP < 1 || c.PasslinkRateIP > 100000, fmt.Sprintf("passlink-rate-ip: must be between 1 and 100000 (got %d)", c.PasslinkRateIP)},
 		outside("console-idle-timeout", c.ConsoleIdleTimeout, time.Minute, 12*time.Hour),

@@ -1962,14 +1962,17 @@ type ScopeSpec struct {
 
 // User defines model for User.
 type User struct {
-	Admin         bool      `json:"admin"`
-	CreatedAt     time.Time `json:"created_at"`
-	Disabled      bool      `json:"disabled"`
-	DisplayName   string    `json:"display_name"`
-	Email         string    `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	Id            string    `json:"id"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DeletionDueAt When the user's own deletion request takes effect; null when none is pending.
+	DeletionDueAt *time.Time `json:"deletion_due_at,omitempty"`
+	Disabled      bool       `json:"disabled"`
+	DisplayName   string     `json:"display_name"`
+	Email         string     `json:"email"`
+	EmailVerified bool       `json:"email_verified"`
+	Id            string     `json:"id"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 
 	// Username The preferred_username claim; empty when unset.
 	Username *string `json:"username,omitempty"`
@@ -2054,12 +2057,15 @@ type UserListItem struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// Credentials Passkeys and security keys.
-	Credentials   int    `json:"credentials"`
-	Disabled      bool   `json:"disabled"`
-	DisplayName   string `json:"display_name"`
-	Email         string `json:"email"`
-	EmailVerified bool   `json:"email_verified"`
-	Id            string `json:"id"`
+	Credentials int `json:"credentials"`
+
+	// DeletionDueAt When the user's own deletion request takes effect; null when none is pending.
+	DeletionDueAt *time.Time `json:"deletion_due_at,omitempty"`
+	Disabled      bool       `json:"disabled"`
+	DisplayName   string     `json:"display_name"`
+	Email         string     `json:"email"`
+	EmailVerified bool       `json:"email_verified"`
+	Id            string     `json:"id"`
 
 	// LastSignInAt The last successful sign-in; null when none is recorded.
 	LastSignInAt *time.Time `json:"last_sign_in_at"`
