@@ -170,7 +170,9 @@ func (c *Console) setSession(g *gin.Context, ls *models.LoginSession, u *models.
 
 func (c *Console) csrfOK(g *gin.Context) bool {
 	tok := g.GetHeader(httpx.CSRFHeader)
-	if tok == "" && strings.HasPrefix(g.ContentType(), "application/x-www-form-urlencoded") {
+	// Forms post urlencoded, or multipart when they upload a file (the
+	// user import); the body limit bounds either.
+	if ct := g.ContentType(); tok == "" && (strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data")) {
 		tok = g.PostForm("csrf_token")
 	}
 	return c.sessions.CheckCSRF(g.Request, tok)

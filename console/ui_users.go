@@ -24,6 +24,7 @@ import (
 func (u *UI) mountUsers(r gin.IRouter) {
 	r.GET("/console/users", u.handle(u.userList))
 	r.GET("/console/users/new", u.handle(u.userNew))
+	u.mountImport(r)
 	r.POST("/console/users", u.handle(u.userCreate))
 	r.GET("/console/users/:id", u.handle(u.userShow))
 	r.POST("/console/users/:id/identity", u.handle(u.userSaveIdentity))

@@ -52,3 +52,32 @@ func (r *Renderer) ConsoleWebhook(w http.ResponseWriter, status int, p Page, s C
 	v.CSRF = s.CSRF
 	return r.console(w, status, "console_webhook", p, s, v)
 }
+
+// --- Bulk import of users (console/user_import.html) ---
+
+// ImportRowView is a line of an import's report.
+type ImportRowView struct {
+	Row                   int
+	Email, Action, Errors string
+	Invalid               bool
+}
+
+// ConsoleImportView is the import page: the upload form, then a dry run's
+// report with the "apply" form carrying the same file, then the result.
+type ConsoleImportView struct {
+	Format  string
+	Content string // the uploaded file, carried from the preview to the apply
+	Error   string
+	// Report: Done is set after an import was applied; else a preview.
+	Report                               bool
+	Done                                 bool
+	Created, Updated, Unchanged, Invalid int
+	Rows                                 []ImportRowView
+	CSRF                                 string
+}
+
+// ConsoleImport renders the import page.
+func (r *Renderer) ConsoleImport(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleImportView) error {
+	v.CSRF = s.CSRF
+	return r.console(w, status, "console_user_import", p, s, v)
+}

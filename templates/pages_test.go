@@ -184,6 +184,13 @@ func examplePages() []struct {
 			return r.ConsoleWebhooks(w, 422, Page{Title: "Webhooks"}, shell, ConsoleWebhooksView{Rows: []WebhookRow{{ID: "wh_1", URL: "https://crm.example/h", Description: "CRM", Events: "user.created", State: "Disabled", Warn: true}},
 				Events: opts, URL: "x", Errors: map[string]string{"url": "bad", "description": "long", "event_types": "none"}, Problem: "Nothing was saved."})
 		}},
+		{"console_user_import", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleImport(w, 200, Page{Title: "Import users"}, shell, ConsoleImportView{Format: "csv", Content: "email\na@example.test", Report: true,
+				Created: 1, Invalid: 1, Rows: []ImportRowView{{Row: 2, Email: "a@example.test", Action: "created"}, {Row: 3, Email: "x", Invalid: true, Errors: "email: not an address"}}, Error: "bad"})
+		}},
+		{"console_user_import_done", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleImport(w, 200, Page{Title: "Import users"}, shell, ConsoleImportView{Report: true, Done: true, Created: 1})
+		}},
 		{"console_webhooks_empty", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleWebhooks(w, 200, Page{Title: "Webhooks"}, shell, ConsoleWebhooksView{Events: opts, Errors: map[string]string{}})
 		}},
