@@ -20,7 +20,8 @@ const uiPageSize = 20
 
 func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 	f := templates.ClientForm{New: isNew, Redirects: strings.Join(spec.RedirectURIs, "\n"),
-		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
+		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"),
+		ExchangeTo: strings.Join(spec.TokenExchangeResources, "\n"), ExchangeFrom: strings.Join(spec.TokenExchangeSubjectAudiences, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
 		Spec: templates.ClientSpec{Name: spec.Name, LogoURI: spec.LogoURI, JWKSURI: spec.JWKSURI,
 			AccessTokenTTL: secondsText(spec.AccessTokenTTL), RefreshTokenTTL: secondsText(spec.RefreshTokenTTL), IDTokenTTL: secondsText(spec.IDTokenTTL),
 			SkipConsent: spec.SkipConsent, Disabled: spec.Disabled, DPoPBound: spec.DPoPBoundAccessTokens,
@@ -42,6 +43,7 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		{Value: clients.GrantRefreshToken, Label: "Refresh token", Hint: "stay signed in"},
 		{Value: clients.GrantClientCredentials, Label: "Client credentials", Hint: "machine to machine"},
 		{Value: clients.GrantDeviceCode, Label: "Device code", Hint: "TVs and command lines sign in on another screen"},
+		{Value: clients.GrantTokenExchange, Label: "Token exchange", Hint: "an API trades a user's token for one for another API (RFC 8693)"},
 	} {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)
@@ -141,6 +143,8 @@ func specFromForm(c *gin.Context) clients.Spec {
 		SectorIdentifierURI:                c.PostForm("sector_identifier_uri"),
 		AccessTokenFormat:                  c.PostForm("access_token_format"),
 		DPoPBoundAccessTokens:              c.PostForm("dpop_bound_access_tokens") == "on",
+		TokenExchangeResources:             lines("token_exchange_resources"),
+		TokenExchangeSubjectAudiences:      lines("token_exchange_subject_audiences"),
 	}
 	if !s.Public {
 		s.TokenEndpointAuthMethod = c.PostForm("token_endpoint_auth_method")

@@ -90,6 +90,12 @@ type Client struct {
 	// DPoPBoundAccessTokens: the client must bind every token to a DPoP
 	// key (RFC 9449 §5.2, dpop_bound_access_tokens).
 	DPoPBoundAccessTokens bool `gorm:"column:dpop_bound_access_tokens"`
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// TokenExchangeResources are the resource audiences this client may
+	// exchange a token for (RFC 8693, oidc/exchange.go); its subject tokens
+	// must name the client's id or one of TokenExchangeSubjectAudiences
+	// (the APIs it serves) in their audience (migration 00025).
+	TokenExchangeResources        StringList
+	TokenExchangeSubjectAudiences StringList
+	CreatedAt                     time.Time
+	UpdatedAt                     time.Time
 }

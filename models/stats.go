@@ -79,6 +79,10 @@ const (
 	// registered within FallbackWindow of a passlink sign-in by the same
 	// user (the fallback led to a passkey).
 	EventPasskeyAfterFallback = "passkey_after_fallback"
+	// EventTokenExchange is a token exchange (RFC 8693) at the token
+	// endpoint, granted or refused; its method is MethodTokenExchange.
+	EventTokenExchange  = "token_exchange"
+	MethodTokenExchange = "token_exchange"
 )
 
 // FallbackWindow is how soon after a passlink sign-in a new passkey counts

@@ -138,6 +138,9 @@ var singleParams = map[string]bool{
 	"code_challenge": true, "code_challenge_method": true, "dpop_jkt": true,
 	"grant_type": true, "code": true, "code_verifier": true, "refresh_token": true,
 	"client_secret": true, "client_assertion": true, "client_assertion_type": true,
+	// RFC 8693 §2.1 (exchange.go).
+	"subject_token": true, "subject_token_type": true, "actor_token": true, "actor_token_type": true,
+	"requested_token_type": true,
 }
 
 // checkRepeats refuses a protocol parameter sent more than once, so no

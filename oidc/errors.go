@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/templates"
 )
 
@@ -112,6 +114,9 @@ func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeReq
 // §15.6.4 lets a client retry a 503), whatever fosite wrapped it in.
 func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err error) {
 	err = p.tokenErrorMeaning(c, err)
+	if c.Request.PostForm.Get("grant_type") == clients.GrantTokenExchange && slices.Contains(p.grantTypes, clients.GrantTokenExchange) {
+		p.auditExchange(c, ar, err)
+	}
 	if p.tokens != nil {
 		p.tokens.TokenRefused(c.Request.PostForm.Get("grant_type"), fosite.ErrorToRFC6749Error(err).ErrorField)
 	}

@@ -50,6 +50,8 @@ type accessClaims struct {
 	Groups   []string `json:"groups,omitempty"`
 	// Cnf binds a DPoP-bound token to its key (RFC 9449 §6.1).
 	Cnf *confirmation `json:"cnf,omitempty"`
+	// Act names the actors of an exchanged token (RFC 8693 §4.1).
+	Act *Actor `json:"act,omitempty"`
 }
 
 // confirmation is the cnf claim (RFC 7800) of a DPoP-bound token.
@@ -131,6 +133,10 @@ func (s *tokenStrategy) signAccessToken(ctx context.Context, r fosite.Requester,
 	if cl, ok := r.GetClient().(*Client); ok && c.Subject != clientID {
 		c.Subject = s.subject(cl.m, c.Subject)
 	}
+	if sess.SubjectAs != "" {
+		c.Subject = sess.SubjectAs // an exchanged token keeps its subject token's sub
+	}
+	c.Act = sess.Act
 	if c.Subject != clientID && sess.DefaultSession != nil && sess.Claims != nil {
 		// A user's token (client_credentials tokens have the client as
 		// subject and no sign-in).

@@ -50,6 +50,10 @@ func pairwiseIntrospection(p *Provider, ir fosite.IntrospectionResponder) {
 	if !ok || !sok || sess.DefaultSession == nil || sess.Subject == "" || sess.Subject == cl.GetID() {
 		return // a client_credentials token names the client
 	}
+	if sess.SubjectAs != "" {
+		sess.Subject = sess.SubjectAs // exchange.go
+		return
+	}
 	sess.Subject = p.subjectFor(cl.m, sess.Subject)
 }
 

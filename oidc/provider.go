@@ -65,6 +65,9 @@ type Config struct {
 	// (par.go); PARTTL is how long a request_uri lives.
 	RequirePAR bool
 	PARTTL     time.Duration
+	// TokenExchange serves the token exchange grant (RFC 8693,
+	// exchange.go) to the clients registered for it.
+	TokenExchange bool
 }
 
 // DataStore is the part of the store the provider uses beyond fosite's.
@@ -98,6 +101,8 @@ type DataStore interface {
 	// ListResources feeds the resource indicators (resources.go).
 	ListResources(ctx context.Context) ([]models.Resource, error)
 	DeviceStore
+	// RecordAuthEvent records token exchanges (exchange.go).
+	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
 }
 
 // PolicySource supplies the live global token lifetimes (the global
@@ -275,6 +280,10 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	if cfg.DeviceGrant {
 		factories = append(factories, p.deviceGrantFactory)
 		p.grantTypes = append(p.grantTypes, clients.GrantDeviceCode)
+	}
+	if cfg.TokenExchange {
+		factories = append(factories, p.exchangeFactory)
+		p.grantTypes = append(p.grantTypes, clients.GrantTokenExchange)
 	}
 	p.fosite = compose.Compose(p.fcfg, p.storage, strategy, factories...)
 	askHandlersFirst(p.fcfg) // dispatch.go

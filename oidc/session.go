@@ -36,6 +36,11 @@ type Session struct {
 	DPoPJKT    string `json:"jkt,omitempty"`
 	RefreshJKT string `json:"rt_jkt,omitempty"`
 	CodeJKT    string `json:"code_jkt,omitempty"`
+	// Act is the actor chain of an exchanged token (RFC 8693 §4.1,
+	// exchange.go); SubjectAs the sub it shows, fixed at the exchange (the
+	// subject token's, as that token's client saw it, pairwise or not).
+	Act       *Actor `json:"act,omitempty"`
+	SubjectAs string `json:"sub_as,omitempty"`
 }
 
 var (
@@ -48,15 +53,20 @@ var (
 // A DPoP-bound token is described with its key's thumbprint (RFC 9449
 // §6.2).
 func (s *Session) GetExtraClaims() map[string]any {
-	if s.DPoPJKT == "" {
+	if s.DPoPJKT == "" && s.Act == nil {
 		return s.Ext
 	}
 	out := maps.Clone(s.Ext)
 	if out == nil {
 		out = map[string]any{}
 	}
-	out["cnf"] = map[string]string{"jkt": s.DPoPJKT}
-	out["token_type"] = "DPoP"
+	if s.DPoPJKT != "" {
+		out["cnf"] = map[string]string{"jkt": s.DPoPJKT}
+		out["token_type"] = "DPoP"
+	}
+	if s.Act != nil {
+		out["act"] = s.Act
+	}
 	return out
 }
 
@@ -91,7 +101,7 @@ func (s *Session) Clone() fosite.Session {
 	ds, _ := s.DefaultSession.Clone().(*openid.DefaultSession)
 	return &Session{DefaultSession: ds, SID: s.SID, ClientID: s.ClientID, Ext: maps.Clone(s.Ext),
 		JWTAccess: s.JWTAccess, AccessAud: slices.Clone(s.AccessAud), AccessScope: slices.Clone(s.AccessScope),
-		DPoPJKT: s.DPoPJKT, RefreshJKT: s.RefreshJKT, CodeJKT: s.CodeJKT}
+		DPoPJKT: s.DPoPJKT, RefreshJKT: s.RefreshJKT, CodeJKT: s.CodeJKT, Act: s.Act, SubjectAs: s.SubjectAs}
 }
 
 // subjectAndTimes is a small helper for tests and userinfo.

@@ -88,7 +88,7 @@ type storedRequest struct {
 }
 
 // neverStored are form fields that are secrets or single-use proofs.
-var neverStored = []string{"client_secret", "code_verifier", "password", "client_assertion", "refresh_token", "code"}
+var neverStored = []string{"client_secret", "code_verifier", "password", "client_assertion", "refresh_token", "code", "subject_token", "actor_token"}
 
 func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.Requester, accessSignature string) error {
 	form := url.Values{}
@@ -301,7 +301,33 @@ func (s *Storage) GetAccessTokenSession(ctx context.Context, signature string, s
 	if !active {
 		return req, fosite.ErrInactiveToken
 	}
+	if rv, ok := ctx.Value(revocationKey{}).(*revocation); ok && exchanged(req) {
+		rv.exchangedSig = signature
+	}
 	return req, nil
+}
+
+// revocationKey marks a revocation request's context (handleRevoke).
+type revocationKey struct{}
+
+// revocation remembers, during one revocation request, that the token
+// presented is an exchanged access token (exchange.go). It shares its
+// subject token's grant id, so fosite's revocation of "the grant" would
+// also end the user's own tokens: revoking it revokes it alone.
+type revocation struct{ exchangedSig string }
+
+// withRevocation marks ctx as a revocation request's.
+func withRevocation(ctx context.Context) context.Context {
+	return context.WithValue(ctx, revocationKey{}, &revocation{})
+}
+
+// exchangedRevocation is the signature of the exchanged access token
+// being revoked in ctx, or "".
+func exchangedRevocation(ctx context.Context) string {
+	if rv, ok := ctx.Value(revocationKey{}).(*revocation); ok {
+		return rv.exchangedSig
+	}
+	return ""
 }
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
@@ -401,11 +427,17 @@ func (s *Storage) RotateRefreshToken(ctx context.Context, requestID, signature s
 // RevokeRefreshToken deactivates every refresh token of a grant (its whole
 // rotation family shares the request id).
 func (s *Storage) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	if exchangedRevocation(ctx) != "" {
+		return nil // an exchanged token's grant is its subject token's
+	}
 	return s.st.DeactivateOAuth2RequestsByRequestID(ctx, models.KindRefreshToken, requestID)
 }
 
 // RevokeAccessToken deletes every access token of a grant.
 func (s *Storage) RevokeAccessToken(ctx context.Context, requestID string) error {
+	if sig := exchangedRevocation(ctx); sig != "" {
+		return s.st.DeleteOAuth2Request(ctx, models.KindAccessToken, sig)
+	}
 	return s.st.DeleteOAuth2RequestsByRequestID(ctx, models.KindAccessToken, requestID)
 }
 

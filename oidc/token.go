@@ -40,7 +40,8 @@ func (p *Provider) handleToken(c *gin.Context) {
 		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHintf("Supported grant types: %s.", strings.Join(p.grantTypes, ", ")))
 		return
 	}
-	if form.Has("audience") {
+	exchange := form.Get("grant_type") == clients.GrantTokenExchange
+	if form.Has("audience") && !exchange {
 		// fosite's own audience parameter: resource (RFC 8707) is the
 		// standard one, and the only one that narrows a token here.
 		p.tokenError(c, nil, fosite.ErrInvalidRequest.WithHint("The audience parameter is not supported; use resource (RFC 8707)."))
@@ -122,9 +123,11 @@ func (p *Provider) handleToken(c *gin.Context) {
 			}
 		}
 	}
-	if err := p.applyResources(ctx, ar, client); err != nil {
-		p.tokenError(c, ar, err)
-		return
+	if !exchange { // the exchange handler sets its own (exchange.go)
+		if err := p.applyResources(ctx, ar, client); err != nil {
+			p.tokenError(c, ar, err)
+			return
+		}
 	}
 	if err := p.bindDPoP(ctx, ar, client, proof); err != nil {
 		p.tokenError(c, ar, err)
@@ -144,6 +147,9 @@ func (p *Provider) handleToken(c *gin.Context) {
 		}
 	}
 	p.fosite.WriteAccessResponse(ctx, c.Writer, ar, resp)
+	if exchange {
+		p.auditExchange(c, ar, nil)
+	}
 	if p.tokens != nil {
 		p.tokens.TokenIssued(form.Get("grant_type"), client.GetID())
 	}
@@ -245,7 +251,7 @@ func markTokenUse(ir fosite.IntrospectionResponder) {
 }
 
 func (p *Provider) handleRevoke(c *gin.Context) {
-	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
+	ctx := withRevocation(withAuthAttempt(c.Request.Context(), c.ClientIP()))
 	err := p.fosite.NewRevocationRequest(ctx, c.Request)
 	p.corsForClient(c, false) // after fosite has parsed the form
 	// fosite turns a failed store write into a bare temporarily_unavailable
@@ -377,6 +383,9 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 		cm = cl.m
 	}
 	claims["sub"] = p.subjectFor(cm, u.ID)
+	if sess.SubjectAs != "" {
+		claims["sub"] = sess.SubjectAs // exchange.go
+	}
 	c.JSON(http.StatusOK, claims)
 }
 

@@ -276,6 +276,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		DevicePollInterval:        cfg.DevicePollInterval,
 		RequirePAR:                cfg.RequirePushedAuthorizationRequests,
 		PARTTL:                    cfg.PushedAuthorizationRequestTTL,
+		TokenExchange:             cfg.TokenExchange,
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
 		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer(), Assurance: passkeys})
 	if err != nil {

@@ -159,13 +159,17 @@ func (r *Renderer) ConsoleClients(w http.ResponseWriter, status int, p Page, s C
 // "console_client_fields"). Its CSRF is the shell's, set by the render
 // methods.
 type ClientForm struct {
-	Action       string // where the form posts
-	Submit       string // the button's label
-	New          bool
-	Spec         ClientSpec
-	Redirects    string // one per line
-	PostLogouts  string
-	Origins      string // allowed web origins, one per line
+	Action      string // where the form posts
+	Submit      string // the button's label
+	New         bool
+	Spec        ClientSpec
+	Redirects   string // one per line
+	PostLogouts string
+	Origins     string // allowed web origins, one per line
+	// ExchangeTo and ExchangeFrom are the token exchange targets and
+	// subject audiences, one per line.
+	ExchangeTo   string
+	ExchangeFrom string
 	Confidential bool
 	AuthMethods  []Option
 	Grants       []Option

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -56,6 +57,8 @@ type clientFlags struct {
 	sectorURI      string
 	tokenFormat    string
 	dpopBound      bool
+	exchangeTo     []string
+	exchangeFrom   []string
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
@@ -63,7 +66,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	// StringArray, not StringSlice: a URI may contain a comma.
 	fs.StringArrayVar(&f.redirectURIs, "redirect-uri", nil, "redirect URI (repeatable): https, http on localhost/127.0.0.1/[::1], or a private-use scheme like com.example.app:/cb")
 	fs.StringArrayVar(&f.postLogoutURIs, "post-logout-redirect-uri", nil, "post-logout redirect URI (repeatable)")
-	fs.StringSliceVar(&f.grantTypes, "grant-type", nil, "grant type (repeatable): authorization_code, refresh_token, client_credentials, device_code (RFC 8628; default authorization_code,refresh_token)")
+	fs.StringSliceVar(&f.grantTypes, "grant-type", nil, "grant type (repeatable): authorization_code, refresh_token, client_credentials, device_code (RFC 8628), token_exchange (RFC 8693; default authorization_code,refresh_token)")
 	fs.StringSliceVar(&f.responseTypes, "response-type", nil, "response type (repeatable): code (default with authorization_code)")
 	fs.StringSliceVar(&f.scopes, "scope", nil, "allowed scope (repeatable): openid, profile, email, offline_access (default all)")
 	fs.BoolVar(&f.public, "public", false, "public client (SPA or native app): no secret, PKCE required")
@@ -93,6 +96,8 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.sectorURI, "sector-identifier-uri", "", "pairwise only: https URL of a JSON array listing every redirect URI; its host is the sector (fetched and checked when saved)")
 	fs.StringVar(&f.tokenFormat, "access-token-format", "", "access tokens for this client: opaque (default) or jwt (RFC 9068, verifiable against the JWKS)")
 	fs.BoolVar(&f.dpopBound, "dpop-bound-access-tokens", false, "require DPoP (RFC 9449) on every token request, so all the client's tokens are bound to its key; --dpop-bound-access-tokens=false lifts it")
+	fs.StringArrayVar(&f.exchangeTo, "token-exchange-resource", nil, "token exchange (RFC 8693): a registered resource (its audience) this client may exchange tokens for (repeatable; needs --grant-type token_exchange); --token-exchange-resource= clears them")
+	fs.StringArrayVar(&f.exchangeFrom, "token-exchange-subject-audience", nil, "token exchange: an audience (an API this client serves) a subject token may carry for this client to exchange it, besides the client's id (repeatable)")
 	fs.StringSliceVar(&f.webOrigins, "allowed-web-origin", nil, "browser origin (scheme://host[:port], no path) whose pages may call the token, userinfo and revocation endpoints (repeatable; default: a public client's redirect URI origins)")
 }
 
@@ -104,7 +109,7 @@ var specFlags = []string{
 	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
 	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
-	"require-par",
+	"require-par", "token-exchange-resource", "token-exchange-subject-audience",
 	"subject-type", "sector-identifier-uri",
 }
 
@@ -131,8 +136,11 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 		s.GrantTypes = make([]string, 0, len(f.grantTypes))
 		for _, g := range f.grantTypes {
 			// The device grant's name is a URN; "device_code" says the same.
-			if g == "device_code" {
+			switch g {
+			case "device_code":
 				g = clients.GrantDeviceCode
+			case "token_exchange":
+				g = clients.GrantTokenExchange
 			}
 			s.GrantTypes = append(s.GrantTypes, g)
 		}
@@ -209,6 +217,17 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	}
 	setChanged(fs, "access-token-format", &s.AccessTokenFormat, f.tokenFormat)
 	setChanged(fs, "dpop-bound-access-tokens", &s.DPoPBoundAccessTokens, f.dpopBound)
+	setChanged(fs, "token-exchange-resource", &s.TokenExchangeResources, f.exchangeTo)
+	setChanged(fs, "token-exchange-subject-audience", &s.TokenExchangeSubjectAudiences, f.exchangeFrom)
+	if !slices.Contains(s.GrantTypes, clients.GrantTokenExchange) && changed("grant-type") {
+		// Dropping the grant drops its settings unless they were given.
+		if !changed("token-exchange-resource") {
+			s.TokenExchangeResources = nil
+		}
+		if !changed("token-exchange-subject-audience") {
+			s.TokenExchangeSubjectAudiences = nil
+		}
+	}
 	return nil
 }
 
@@ -465,6 +484,10 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	row("dpop_bound_access_tokens:", yesNo(s.DPoPBoundAccessTokens))
 	if s.RequirePushedAuthorizationRequests {
 		row("require_pushed_authorization_requests:", "yes")
+	}
+	if len(s.TokenExchangeResources) > 0 {
+		row("token_exchange_resources:", s.TokenExchangeResources...)
+		row("token_exchange_subject_audiences:", s.TokenExchangeSubjectAudiences...)
 	}
 	row("created_at:", cl.CreatedAt.UTC().Format(time.RFC3339))
 	row("updated_at:", cl.UpdatedAt.UTC().Format(time.RFC3339))

@@ -201,3 +201,30 @@ func TestClientVariants(t *testing.T) {
 		t.Fatalf("update unknown: %+v", r)
 	}
 }
+
+// TestClientTokenExchange: the token exchange grant and its per-client
+// targets from the CLI; an unregistered target and a public client are
+// refused (exit 2), and dropping the grant drops its targets.
+func TestClientTokenExchange(t *testing.T) {
+	dir := t.TempDir()
+	mustOK(t, withSecret(t, dir, "resource", "create", "orders", "--audience", "https://api.example.com/orders"))
+	if r := withSecret(t, dir, "client", "create", "--name", "API", "--grant-type", "token_exchange", "--token-exchange-resource", "https://api.example.com/nope"); r.code != exitUsage || !strings.Contains(r.stderr, "token_exchange_resources") {
+		t.Fatalf("unregistered target: %+v", r)
+	}
+	if r := withSecret(t, dir, "client", "create", "--name", "API", "--public", "--grant-type", "token_exchange", "--token-exchange-resource", "https://api.example.com/orders"); r.code != exitUsage || !strings.Contains(r.stderr, "confidential") {
+		t.Fatalf("public exchanging client: %+v", r)
+	}
+	c := decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "create", "--json", "--name", "API", "--grant-type", "token_exchange",
+		"--token-exchange-resource", "https://api.example.com/orders", "--token-exchange-subject-audience", "https://api.example.com/gateway")))
+	if !reflect.DeepEqual(c.GrantTypes, []string{"urn:ietf:params:oauth:grant-type:token-exchange"}) || !reflect.DeepEqual(c.TokenExchangeResources, []string{"https://api.example.com/orders"}) ||
+		!reflect.DeepEqual(c.TokenExchangeSubjectAudiences, []string{"https://api.example.com/gateway"}) {
+		t.Fatalf("created: %+v", c)
+	}
+	if r := mustOK(t, withSecret(t, dir, "client", "show", c.ClientID)); !strings.Contains(r.stdout, "token_exchange_resources:") {
+		t.Fatalf("show:\n%s", r.stdout)
+	}
+	c = decode[clientView](t, mustOK(t, withSecret(t, dir, "client", "update", c.ClientID, "--json", "--grant-type", "client_credentials")))
+	if len(c.TokenExchangeResources) != 0 || len(c.TokenExchangeSubjectAudiences) != 0 {
+		t.Fatalf("grant dropped, targets kept: %+v", c)
+	}
+}

@@ -22,6 +22,8 @@ type Store interface {
 	// MissingGroups returns those of names that name no group.
 	MissingGroups(ctx context.Context, names []string) ([]string, error)
 	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
+	// ListResources: a token exchange target must be registered.
+	ListResources(ctx context.Context) ([]models.Resource, error)
 }
 
 // Service registers and manages clients.
@@ -103,6 +105,9 @@ func (s *Service) check(ctx context.Context, spec *Spec) error {
 	}
 	if len(missing) > 0 {
 		return invalid("allowed_groups", "unknown group %q", missing[0])
+	}
+	if err := s.checkExchangeTargets(ctx, spec.TokenExchangeResources); err != nil {
+		return err
 	}
 	var custom []string
 	for _, sc := range spec.Scopes {
@@ -249,6 +254,8 @@ func ToSpec(c *models.Client) Spec {
 		SectorIdentifierURI:                c.SectorIdentifierURI,
 		AccessTokenFormat:                  cmp.Or(c.AccessTokenFormat, models.TokenFormatOpaque),
 		DPoPBoundAccessTokens:              c.DPoPBoundAccessTokens,
+		TokenExchangeResources:             list(c.TokenExchangeResources),
+		TokenExchangeSubjectAudiences:      list(c.TokenExchangeSubjectAudiences),
 	}
 }
 
@@ -295,6 +302,8 @@ func apply(c *models.Client, s Spec) {
 	c.SectorIdentifierURI = s.SectorIdentifierURI
 	c.AccessTokenFormat = s.AccessTokenFormat
 	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
+	c.TokenExchangeResources = models.StringList(slices.Clone(s.TokenExchangeResources))
+	c.TokenExchangeSubjectAudiences = models.StringList(slices.Clone(s.TokenExchangeSubjectAudiences))
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets
@@ -311,4 +320,22 @@ func (s *Service) newSecret() (plain, hash string, err error) {
 		return "", "", err
 	}
 	return plain, s.secrets.Hash(plain), nil
+}
+
+// checkExchangeTargets refuses token exchange targets that are not
+// registered resources (a typo would otherwise fail every exchange).
+func (s *Service) checkExchangeTargets(ctx context.Context, auds []string) error {
+	if len(auds) == 0 {
+		return nil
+	}
+	rs, err := s.st.ListResources(ctx)
+	if err != nil {
+		return fmt.Errorf("check token exchange resources: %w", err)
+	}
+	for _, a := range auds {
+		if !slices.ContainsFunc(rs, func(r models.Resource) bool { return r.Audience == a }) {
+			return invalid("token_exchange_resources", "%q is not a registered resource", a)
+		}
+	}
+	return nil
 }

@@ -23,6 +23,10 @@ const (
 	// GrantDeviceCode is the device authorization grant (RFC 8628): TVs,
 	// CLIs and kiosks sign people in on another screen.
 	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
+	// GrantTokenExchange is token exchange (RFC 8693): a confidential
+	// client (an API) trades a token it received for one for another
+	// resource, acting for the token's subject (oidc/exchange.go).
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 	ResponseTypeCode = "code"
 
@@ -65,7 +69,7 @@ const (
 )
 
 var (
-	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
+	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange}
 	responseTypes = []string{ResponseTypeCode}
 	scopes        = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
 	// userScopes are the scopes a client may register beyond the defaults.
@@ -164,6 +168,16 @@ type Spec struct {
 	// DPoPBoundAccessTokens: every token request of this client must carry
 	// a DPoP proof, so all its tokens are bound to its key (RFC 9449 §5.2).
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
+	// TokenExchangeResources are the registered resources (their
+	// audiences) this client may exchange tokens for with the token
+	// exchange grant (RFC 8693); at least one with that grant, none
+	// without it.
+	TokenExchangeResources []string `json:"token_exchange_resources"`
+	// TokenExchangeSubjectAudiences are the audiences (the APIs this client
+	// serves) a subject token may carry for this client to exchange it,
+	// besides the client's own id (RFC 8693 §2.1: the client must be a
+	// rightful holder of the token it presents).
+	TokenExchangeSubjectAudiences []string `json:"token_exchange_subject_audiences"`
 }
 
 // AccessTokenFormats are the values of access_token_format.
@@ -225,6 +239,8 @@ func (s *Spec) Normalize() {
 	s.AllowedLoginMethods = clean(s.AllowedLoginMethods)
 	s.AllowedGroups = clean(s.AllowedGroups)
 	s.AllowedWebOrigins = clean(s.AllowedWebOrigins)
+	s.TokenExchangeResources = clean(s.TokenExchangeResources)
+	s.TokenExchangeSubjectAudiences = clean(s.TokenExchangeSubjectAudiences)
 	s.TokenEndpointAuthMethod = strings.TrimSpace(s.TokenEndpointAuthMethod)
 	s.IDTokenSignedAlg = strings.TrimSpace(s.IDTokenSignedAlg)
 	s.JWKS = strings.TrimSpace(s.JWKS)
@@ -380,6 +396,11 @@ func (s Spec) Validate() error {
 			// RFC 6749 §4.4: client_credentials is for confidential clients only.
 			add(invalid("grant_types", "client_credentials needs a confidential client"))
 		}
+		if slices.Contains(s.GrantTypes, GrantTokenExchange) {
+			// A token it was handed is only a subject token in the hands
+			// of a client that proves who it is (RFC 8693 §2.1, §5).
+			add(invalid("grant_types", "token exchange needs a confidential client"))
+		}
 	} else if !slices.Contains(confAuth, s.TokenEndpointAuthMethod) {
 		add(invalid("token_endpoint_auth_method", "unsupported %q (allowed: none for public clients, %s)", s.TokenEndpointAuthMethod, strings.Join(confAuth, ", ")))
 	}
@@ -510,8 +531,38 @@ func (s Spec) Validate() error {
 	if !slices.Contains(AccessTokenFormats, s.AccessTokenFormat) {
 		add(invalid("access_token_format", "unsupported %q (allowed: %s)", s.AccessTokenFormat, strings.Join(AccessTokenFormats, ", ")))
 	}
+	s.validateTokenExchange(add)
 
 	return joinErrs(errs)
+}
+
+// validateTokenExchange checks the token exchange settings: targets only
+// with the grant, and at least one (a grant without one exchanges
+// nothing), each a resource indicator.
+func (s Spec) validateTokenExchange(add func(*ValidationError)) {
+	exchange := slices.Contains(s.GrantTypes, GrantTokenExchange)
+	for _, f := range []struct {
+		field string
+		v     []string
+	}{
+		{"token_exchange_resources", s.TokenExchangeResources},
+		{"token_exchange_subject_audiences", s.TokenExchangeSubjectAudiences},
+	} {
+		switch {
+		case !exchange && len(f.v) > 0:
+			add(invalid(f.field, "only used with the %s grant", GrantTokenExchange))
+		case len(f.v) > maxURIs:
+			add(invalid(f.field, "at most %d", maxURIs))
+		}
+		for _, v := range f.v {
+			if msg := ResourceURIProblem(v); msg != "" {
+				add(invalid(f.field, "%q %s", v, msg))
+			}
+		}
+	}
+	if exchange && len(s.TokenExchangeResources) == 0 {
+		add(invalid("token_exchange_resources", "name at least one resource this client may exchange tokens for"))
+	}
 }
 
 // joinErrs is nil, the one error, or all of them joined.

@@ -30,6 +30,9 @@ func TestNormalizeDefaults(t *testing.T) {
 		AllowedWebOrigins:       []string{},
 		AccessTokenFormat:       "opaque",
 		SubjectType:             "public",
+
+		TokenExchangeResources:        []string{},
+		TokenExchangeSubjectAudiences: []string{},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got  %+v\nwant %+v", s, want)
@@ -137,6 +140,31 @@ func TestValidate(t *testing.T) {
 			s.Public = true
 			s.GrantTypes = []string{"authorization_code", "client_credentials"}
 		}, field: "grant_types", msg: "confidential"},
+		// RFC 8693: token exchange, confidential clients with targets only.
+		{name: "token exchange", mod: func(s *Spec) {
+			s.GrantTypes = []string{GrantTokenExchange}
+			s.ResponseTypes = nil
+			s.TokenExchangeResources = []string{"https://api.example.com"}
+			s.TokenExchangeSubjectAudiences = []string{"urn:example:gateway"}
+		}},
+		{name: "token exchange without a target", mod: func(s *Spec) {
+			s.GrantTypes = []string{GrantTokenExchange}
+			s.ResponseTypes = nil
+		}, field: "token_exchange_resources", msg: "at least one"},
+		{name: "public token exchange refused", mod: func(s *Spec) {
+			s.Public, s.TokenEndpointAuthMethod = true, AuthNone
+			s.GrantTypes = []string{"authorization_code", GrantTokenExchange}
+			s.TokenExchangeResources = []string{"https://api.example.com"}
+		}, field: "grant_types", msg: "confidential"},
+		{name: "token exchange targets without the grant", mod: func(s *Spec) { s.TokenExchangeResources = []string{"https://api.example.com"} },
+			field: "token_exchange_resources", msg: "only used"},
+		{name: "token exchange audiences without the grant", mod: func(s *Spec) { s.TokenExchangeSubjectAudiences = []string{"https://api.example.com"} },
+			field: "token_exchange_subject_audiences", msg: "only used"},
+		{name: "token exchange target with a fragment", mod: func(s *Spec) {
+			s.GrantTypes = []string{GrantTokenExchange}
+			s.ResponseTypes = nil
+			s.TokenExchangeResources = []string{"https://api.example.com#x"}
+		}, field: "token_exchange_resources", msg: "fragment"},
 		{name: "client_secret_post", mod: func(s *Spec) { s.TokenEndpointAuthMethod = "client_secret_post" }},
 		{name: "unknown auth method", mod: func(s *Spec) { s.TokenEndpointAuthMethod = "tls_client_auth" }, field: "token_endpoint_auth_method"},
 		{name: "private_key_jwt with jwks", mod: func(s *Spec) {

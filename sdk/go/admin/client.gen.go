@@ -100,9 +100,11 @@ func (e ClientAllowedLoginMethods) Valid() bool {
 
 // Defines values for ClientGrantTypes.
 const (
-	ClientGrantTypesAuthorizationCode ClientGrantTypes = "authorization_code"
-	ClientGrantTypesClientCredentials ClientGrantTypes = "client_credentials"
-	ClientGrantTypesRefreshToken      ClientGrantTypes = "refresh_token"
+	ClientGrantTypesAuthorizationCode                        ClientGrantTypes = "authorization_code"
+	ClientGrantTypesClientCredentials                        ClientGrantTypes = "client_credentials"
+	ClientGrantTypesRefreshToken                             ClientGrantTypes = "refresh_token"
+	ClientGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode    ClientGrantTypes = "urn:ietf:params:oauth:grant-type:device_code"
+	ClientGrantTypesUrnIetfParamsOauthGrantTypeTokenExchange ClientGrantTypes = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
 // Valid indicates whether the value is a known member of the ClientGrantTypes enum.
@@ -113,6 +115,10 @@ func (e ClientGrantTypes) Valid() bool {
 	case ClientGrantTypesClientCredentials:
 		return true
 	case ClientGrantTypesRefreshToken:
+		return true
+	case ClientGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode:
+		return true
+	case ClientGrantTypesUrnIetfParamsOauthGrantTypeTokenExchange:
 		return true
 	default:
 		return false
@@ -316,9 +322,11 @@ func (e ClientSpecAllowedLoginMethods) Valid() bool {
 
 // Defines values for ClientSpecGrantTypes.
 const (
-	ClientSpecGrantTypesAuthorizationCode ClientSpecGrantTypes = "authorization_code"
-	ClientSpecGrantTypesClientCredentials ClientSpecGrantTypes = "client_credentials"
-	ClientSpecGrantTypesRefreshToken      ClientSpecGrantTypes = "refresh_token"
+	ClientSpecGrantTypesAuthorizationCode                        ClientSpecGrantTypes = "authorization_code"
+	ClientSpecGrantTypesClientCredentials                        ClientSpecGrantTypes = "client_credentials"
+	ClientSpecGrantTypesRefreshToken                             ClientSpecGrantTypes = "refresh_token"
+	ClientSpecGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode    ClientSpecGrantTypes = "urn:ietf:params:oauth:grant-type:device_code"
+	ClientSpecGrantTypesUrnIetfParamsOauthGrantTypeTokenExchange ClientSpecGrantTypes = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
 // Valid indicates whether the value is a known member of the ClientSpecGrantTypes enum.
@@ -329,6 +337,10 @@ func (e ClientSpecGrantTypes) Valid() bool {
 	case ClientSpecGrantTypesClientCredentials:
 		return true
 	case ClientSpecGrantTypesRefreshToken:
+		return true
+	case ClientSpecGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode:
+		return true
+	case ClientSpecGrantTypesUrnIetfParamsOauthGrantTypeTokenExchange:
 		return true
 	default:
 		return false
@@ -532,9 +544,11 @@ func (e ClientWithSecretAllowedLoginMethods) Valid() bool {
 
 // Defines values for ClientWithSecretGrantTypes.
 const (
-	ClientWithSecretGrantTypesAuthorizationCode ClientWithSecretGrantTypes = "authorization_code"
-	ClientWithSecretGrantTypesClientCredentials ClientWithSecretGrantTypes = "client_credentials"
-	ClientWithSecretGrantTypesRefreshToken      ClientWithSecretGrantTypes = "refresh_token"
+	ClientWithSecretGrantTypesAuthorizationCode                        ClientWithSecretGrantTypes = "authorization_code"
+	ClientWithSecretGrantTypesClientCredentials                        ClientWithSecretGrantTypes = "client_credentials"
+	ClientWithSecretGrantTypesRefreshToken                             ClientWithSecretGrantTypes = "refresh_token"
+	ClientWithSecretGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode    ClientWithSecretGrantTypes = "urn:ietf:params:oauth:grant-type:device_code"
+	ClientWithSecretGrantTypesUrnIetfParamsOauthGrantTypeTokenExchange ClientWithSecretGrantTypes = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
 // Valid indicates whether the value is a known member of the ClientWithSecretGrantTypes enum.
@@ -545,6 +559,10 @@ func (e ClientWithSecretGrantTypes) Valid() bool {
 	case ClientWithSecretGrantTypesClientCredentials:
 		return true
 	case ClientWithSecretGrantTypesRefreshToken:
+		return true
+	case ClientWithSecretGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode:
+		return true
+	case ClientWithSecretGrantTypesUrnIetfParamsOauthGrantTypeTokenExchange:
 		return true
 	default:
 		return false
@@ -1307,7 +1325,13 @@ type Client struct {
 	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
 	SyncedPasskeys          *ClientSyncedPasskeys         `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod ClientTokenEndpointAuthMethod `json:"token_endpoint_auth_method"`
-	UpdatedAt               time.Time                     `json:"updated_at"`
+
+	// TokenExchangeResources Token exchange (RFC 8693): the audiences of registered resources this client may exchange tokens for with the grant urn:ietf:params:oauth:grant-type:token-exchange. At least one with that grant (which needs a confidential client), none without it; an unregistered audience is refused (422) and nothing is written.
+	TokenExchangeResources *[]string `json:"token_exchange_resources,omitempty"`
+
+	// TokenExchangeSubjectAudiences Token exchange: the audiences (the APIs this client serves) a subject token may carry for this client to exchange it, besides the client's own id; a token issued to the client itself always qualifies. Only with the token exchange grant.
+	TokenExchangeSubjectAudiences *[]string `json:"token_exchange_subject_audiences,omitempty"`
+	UpdatedAt                     time.Time `json:"updated_at"`
 
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
 	UserVerification *ClientUserVerification `json:"user_verification,omitempty"`
@@ -1419,6 +1443,12 @@ type ClientSpec struct {
 	SyncedPasskeys          *ClientSpecSyncedPasskeys          `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod *ClientSpecTokenEndpointAuthMethod `json:"token_endpoint_auth_method,omitempty"`
 
+	// TokenExchangeResources Token exchange (RFC 8693): the audiences of registered resources this client may exchange tokens for with the grant urn:ietf:params:oauth:grant-type:token-exchange. At least one with that grant (which needs a confidential client), none without it; an unregistered audience is refused (422) and nothing is written.
+	TokenExchangeResources *[]string `json:"token_exchange_resources,omitempty"`
+
+	// TokenExchangeSubjectAudiences Token exchange: the audiences (the APIs this client serves) a subject token may carry for this client to exchange it, besides the client's own id; a token issued to the client itself always qualifies. Only with the token exchange grant.
+	TokenExchangeSubjectAudiences *[]string `json:"token_exchange_subject_audiences,omitempty"`
+
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
 	UserVerification *ClientSpecUserVerification `json:"user_verification,omitempty"`
 }
@@ -1527,7 +1557,13 @@ type ClientWithSecret struct {
 	// SyncedPasskeys Passkeys that may sync between devices (backup eligible) at this client's sign-ins and sign-ups: allow; block (refused, 403 synced_passkey_refused, before any account or session); grace (accepted, each use warned and recorded with the reason grace:synced_passkey). Empty follows the global policy.
 	SyncedPasskeys          *ClientWithSecretSyncedPasskeys         `json:"synced_passkeys,omitempty"`
 	TokenEndpointAuthMethod ClientWithSecretTokenEndpointAuthMethod `json:"token_endpoint_auth_method"`
-	UpdatedAt               time.Time                               `json:"updated_at"`
+
+	// TokenExchangeResources Token exchange (RFC 8693): the audiences of registered resources this client may exchange tokens for with the grant urn:ietf:params:oauth:grant-type:token-exchange. At least one with that grant (which needs a confidential client), none without it; an unregistered audience is refused (422) and nothing is written.
+	TokenExchangeResources *[]string `json:"token_exchange_resources,omitempty"`
+
+	// TokenExchangeSubjectAudiences Token exchange: the audiences (the APIs this client serves) a subject token may carry for this client to exchange it, besides the client's own id; a token issued to the client itself always qualifies. Only with the token exchange grant.
+	TokenExchangeSubjectAudiences *[]string `json:"token_exchange_subject_audiences,omitempty"`
+	UpdatedAt                     time.Time `json:"updated_at"`
 
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
 	UserVerification *ClientWithSecretUserVerification `json:"user_verification,omitempty"`
