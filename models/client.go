@@ -93,7 +93,7 @@ type Client struct {
 	// TokenExchangeResources are the resource audiences this client may
 	// exchange a token for (RFC 8693, oidc/exchange.go); its subject tokens
 	// must name the client's id or one of TokenExchangeSubjectAudiences
-	// (the APIs it serves) in their audience (migration 00028).
+	// (the APIs it serves) in their audience (migration 00029).
 	TokenExchangeResources        StringList
 	TokenExchangeSubjectAudiences StringList
 	CreatedAt                     time.Time
