@@ -145,7 +145,9 @@ var auditWebhookTypes = map[string][]string{
 	// The end of a user's own deletion (the store's purge, by the system).
 	"user.deleted": {WebhookUserDeleted},
 	// A user's own proven change of address.
-	"user.email_changed":          {WebhookUserEmailChanged},
+	"user.email_change":           {WebhookUserEmailChanged},
+	"user.email_revert":           {WebhookUserEmailChanged},
+	"user.email_proven":           {WebhookUserEmailVerified},
 	"user.revoke_sessions":        {WebhookUserSessionsRevoked},
 	"user.remove_credential":      {WebhookCredentialRemoved},
 	"user.grant_admin":            {WebhookAdminGranted},
