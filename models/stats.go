@@ -66,6 +66,11 @@ type UserLastActive struct {
 	UserID     string `gorm:"primaryKey"`
 	LastDay    time.Time
 	HasPasskey bool
+	// LastPasskeyAt is the user's last successful passkey sign-in or
+	// sign-up, LastOtherAt the last successful sign-in another way (nil:
+	// none recorded): the adoption funnel's "only passkeys lately".
+	LastPasskeyAt *time.Time
+	LastOtherAt   *time.Time
 }
 
 // TableName pins the table name.

@@ -163,6 +163,7 @@ func (s *Store) rollUpBatch(ctx context.Context) (int, error) {
 		}
 		days := map[[2]string]time.Time{} // (day, user) of each active user
 		lastDay := map[string]time.Time{} // user → last active day
+		last := lastSignIns{passkey: map[string]time.Time{}, other: map[string]time.Time{}}
 		ids := make([]string, 0, n)
 		count := func(at time.Time, method, clientID, event, result, reason string) {
 			for i, t := range rollupTables {
@@ -181,6 +182,12 @@ func (s *Store) rollUpBatch(ctx context.Context) (int, error) {
 			days[[2]string{day.Format(time.RFC3339), e.UserID}] = day
 			if day.After(lastDay[e.UserID]) {
 				lastDay[e.UserID] = day
+			}
+			switch {
+			case e.Method == models.MethodPasskey:
+				last.passkey[e.UserID] = later(last.passkey[e.UserID], e.At)
+			case e.Event == models.EventLogin:
+				last.other[e.UserID] = later(last.other[e.UserID], e.At)
 			}
 			if e.Event != models.EventRegister || e.Method != models.MethodPasskey {
 				continue
@@ -209,7 +216,7 @@ func (s *Store) rollUpBatch(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		if err := s.markActive(ctx, days, lastDay); err != nil {
+		if err := s.markActive(ctx, days, lastDay, last); err != nil {
 			return err
 		}
 		for i := 0; i < len(ids); i += sqlBatch {
@@ -261,13 +268,34 @@ func (s *Store) upsertCounters(ctx context.Context, table string, rows []CountRo
 	return nil
 }
 
+// lastSignIns are the users' latest sign-ins of a batch by passkey and by
+// other methods.
+type lastSignIns struct{ passkey, other map[string]time.Time }
+
+// later returns the later of a (zero: none) and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// nullTime is t for the database, NULL when zero.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := dbTime(t)
+	return &v
+}
+
 // markActive records active users: a (day, user) row per day and each
 // user's last active day, with has_passkey refreshed ("active users with a
 // passkey" then counts an index range instead of joining credentials).
 // Users deleted since their event are left out (the rows would break the
 // foreign keys, and the deletion removed their activity anyway); on
 // PostgreSQL the others are locked against deletion until the commit.
-func (s *Store) markActive(ctx context.Context, days map[[2]string]time.Time, lastDay map[string]time.Time) error {
+func (s *Store) markActive(ctx context.Context, days map[[2]string]time.Time, lastDay map[string]time.Time, last lastSignIns) error {
 	if len(lastDay) == 0 {
 		return nil
 	}
@@ -332,15 +360,23 @@ func (s *Store) markActive(ctx context.Context, days map[[2]string]time.Time, la
 	slices.Sort(users)
 	for i := 0; i < len(users); i += sqlBatch {
 		chunk := users[i:min(i+sqlBatch, len(users))]
-		q := "INSERT INTO user_last_active (user_id, last_day, has_passkey) VALUES " +
-			strings.Repeat("(?, ?, EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ? AND kind = ?)), ", len(chunk)-1) +
-			"(?, ?, EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ? AND kind = ?))" + `
+		// The latest of the stored and the new time (NULL > t is not
+		// true: a NULL never replaces a time).
+		latest := func(col string) string {
+			return col + " = CASE WHEN user_last_active." + col + " IS NULL OR excluded." + col + " > user_last_active." + col +
+				" THEN excluded." + col + " ELSE user_last_active." + col + " END"
+		}
+		q := "INSERT INTO user_last_active (user_id, last_day, last_passkey_at, last_other_at, has_passkey) VALUES " +
+			strings.Repeat("(?, ?, ?, ?, EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ? AND kind = ?)), ", len(chunk)-1) +
+			"(?, ?, ?, ?, EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_id = ? AND kind = ?))" + `
 ON CONFLICT (user_id) DO UPDATE SET
   last_day = CASE WHEN excluded.last_day > user_last_active.last_day THEN excluded.last_day ELSE user_last_active.last_day END,
+  ` + latest("last_passkey_at") + `,
+  ` + latest("last_other_at") + `,
   has_passkey = excluded.has_passkey`
-		args := make([]any, 0, 4*len(chunk))
+		args := make([]any, 0, 6*len(chunk))
 		for _, u := range chunk {
-			args = append(args, u, dbTime(lastDay[u]), u, models.CredentialPasskey)
+			args = append(args, u, dbTime(lastDay[u]), nullTime(last.passkey[u]), nullTime(last.other[u]), u, models.CredentialPasskey)
 		}
 		if err := s.conn(ctx).Exec(q, args...).Error; err != nil {
 			return mapErr("record active user", err)

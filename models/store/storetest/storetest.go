@@ -95,6 +95,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Admins", adminTests},
 		{"Everyday", everydayTests},
 		{"Lifecycle", lifecycleTests},
+		{"Health", healthTests},
 		{"Audit", auditTests},
 		{"Policies", policyTests},
 		{"Groups", groupTests},
