@@ -108,6 +108,8 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.PUT("/policies", c.api(c.apiPutPolicy))
 
 	c.mountWebhookAPI(r)
+	r.GET("/credentials", c.api(c.apiListCredentials))
+	r.GET("/credentials/health", c.api(c.apiCredentialHealth))
 
 	r.GET("/audit", c.api(c.apiListAudit))
 	r.GET("/audit/export", c.api(c.apiExportAudit))
@@ -116,6 +118,8 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	if c.stats != nil {
 		r.GET("/stats/headline", c.api(c.apiStatsHeadline))
 		r.GET("/stats/dashboard", c.api(c.apiStatsDashboard))
+		r.GET("/stats/funnel", c.api(c.apiStatsFunnel))
+		r.GET("/stats/drilldown", c.api(c.apiStatsDrilldown))
 	}
 }
 

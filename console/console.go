@@ -12,6 +12,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/websession"
@@ -33,6 +34,7 @@ type Services struct {
 	Policies  *Policies
 	Audit     *Audit
 	Webhooks  *Webhooks
+	Health    *Health
 }
 
 // NewServices builds the services. live is the global policy every
@@ -58,6 +60,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 		Resources: &Resources{st: st, audit: audit},
 		Groups:    &Groups{st: st, audit: audit},
 		Webhooks:  &Webhooks{st: st, audit: audit, allow: cfg.OutboundAllowPrefixes()},
+		Health:    &Health{st: st, live: live, now: clock.Now},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc

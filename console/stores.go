@@ -112,6 +112,7 @@ type StatsStore interface {
 	NewAccountsPerHour(ctx context.Context, from, to time.Time) (map[time.Time]int64, error)
 	RecentAuthEvents(ctx context.Context, since time.Time, limit int) ([]models.AuthEvent, error)
 	UsersByID(ctx context.Context, ids []string) (map[string]*models.User, error)
+	AdoptionFunnel(ctx context.Context, from time.Time) (store.Funnel, error)
 }
 
 // *store.Store is every one of them.
@@ -122,4 +123,5 @@ var (
 	_ resourceStore = (*store.Store)(nil)
 	_ groupStore    = (*store.Store)(nil)
 	_ StatsStore    = (*store.Store)(nil)
+	_ healthStore   = (*store.Store)(nil)
 )

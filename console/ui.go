@@ -26,6 +26,8 @@ type UI struct {
 	pages *templates.Renderer
 	st    *store.Store
 	log   *slog.Logger
+	// slow caches the dashboard's whole-table counts (ui_dashboard.go).
+	slow slowParts
 }
 
 // UIDeps are what the pages are built from.
@@ -56,6 +58,7 @@ const PathEvents = "/console/events"
 func (u *UI) MountUI(r gin.IRouter) {
 	r.GET("/console", u.handle(u.dashboard))
 	r.GET(PathEvents, u.stats.ServeEvents)
+	r.GET("/console/stats", u.handle(u.statsDrilldown))
 	if u.c == nil {
 		return
 	}
@@ -67,6 +70,7 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.POST("/console/clients/:id/rotate-secret", u.handle(u.clientRotate))
 	r.POST("/console/clients/:id/disabled", u.handle(u.clientSetDisabled))
 	u.mountUsers(r)
+	r.GET("/console/credentials", u.handle(u.credentialHealth))
 	u.mountGroups(r)
 	u.mountWebhooks(r)
 	r.GET("/console/scopes", u.handle(u.scopeList))

@@ -1,7 +1,10 @@
 package console
 
 import (
+	"context"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,8 +27,8 @@ func (u *UI) dashboard(c *gin.Context) error {
 		SignIns: uiNumber(d.Headline.SignInsToday), Failures: uiNumber(d.Headline.FailuresToday),
 		Active: uiNumber(d.Headline.ActiveToday), ActiveMonth: uiNumber(d.Headline.ActiveMonth),
 		PasskeyShare: uiPercent(d.Headline.PasskeySignInsToday), PasskeyUsers: uiPercent(d.Headline.PasskeyUsers),
-		ByMethod:    uiChart(d.ByMethod, "Sign-ins by method, "+strings.ToLower(r.Label), "No sign-ins in this range yet.", true),
-		ByClient:    uiChart(d.ByClient, "Sign-ins by app, "+strings.ToLower(r.Label), "No sign-ins in this range yet.", true),
+		ByMethod:    drillLegend(uiChart(d.ByMethod, "Sign-ins by method, "+strings.ToLower(r.Label), "No sign-ins in this range yet.", true), d.ByMethod, false, r.Name),
+		ByClient:    drillLegend(uiChart(d.ByClient, "Sign-ins by app, "+strings.ToLower(r.Label), "No sign-ins in this range yet.", true), d.ByClient, true, r.Name),
 		NewAccounts: uiChart(d.NewAccounts, "New accounts, "+strings.ToLower(r.Label), "No new accounts in this range.", false),
 		SignInShare: uiPercent(d.Adoption.PasskeyShare), UserShare: uiPercent(d.Adoption.UserShare),
 		Fallbacks: uiNumber(d.Adoption.Fallbacks), FallbackToKey: uiNumber(d.Adoption.FallbackToKey),
@@ -41,6 +44,11 @@ func (u *UI) dashboard(c *gin.Context) error {
 	for _, f := range feed {
 		v.Feed = append(v.Feed, templates.FeedRow{Time: f.Time, User: f.User, Method: f.Method, Client: f.Client, Event: f.Event, OK: f.OK, Reason: f.Reason})
 	}
+	health, funnel, err := u.slow.get(ctx, u)
+	if err != nil {
+		return err
+	}
+	v.Health, v.Funnel = health, funnel
 	return u.pages.ConsoleDashboard(c.Writer, 200, templates.Page{Title: "Dashboard"}, u.shell(c, "dashboard"), v)
 }
 
@@ -81,4 +89,72 @@ func uiItoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return string(rune('0'+i/10)) + string(rune('0'+i%10))
+}
+
+// funnelBars are the funnel's stages as bars on one axis from zero to
+// everyone who signed up.
+func funnelBars(f Funnel) []templates.FunnelBar {
+	out := make([]templates.FunnelBar, 0, len(f.Stages))
+	for i, st := range f.Stages {
+		out = append(out, templates.FunnelBar{Name: st.Name, Users: uiNumber(st.Users), OfSignedUp: uiPercent(st.OfSignedUp),
+			OfPrevious: uiPercent(st.OfPrevious), Width: widthClass(st.OfSignedUp), First: i == 0})
+	}
+	return out
+}
+
+// slowTTL is how long the dashboard reuses the credential health and the
+// funnel: each reads whole tables (credentials, users), and the live
+// dashboard fetches itself again every few seconds while sign-ins arrive.
+const slowTTL = time.Minute
+
+// slowParts caches the dashboard's whole-table counts (per UI, not
+// global); the health page and the API always count afresh.
+type slowParts struct {
+	mu     sync.Mutex
+	at     time.Time
+	health []templates.HealthItem
+	funnel []templates.FunnelBar
+}
+
+func (p *slowParts) get(ctx context.Context, u *UI) ([]templates.HealthItem, []templates.FunnelBar, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := u.stats.now()
+	if !p.at.IsZero() && now.Sub(p.at) < slowTTL && now.After(p.at) {
+		return p.health, p.funnel, nil
+	}
+	var health []templates.HealthItem
+	if u.c != nil {
+		sum, err := u.c.Health.Summary(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, it := range healthItems(sum, "") {
+			if it.Problem {
+				health = append(health, it)
+			}
+		}
+	}
+	f, err := u.stats.Funnel(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.at, p.health, p.funnel = now, health, funnelBars(f)
+	return p.health, p.funnel, nil
+}
+
+// drillLegend links each series of a by-method or by-app chart to its
+// drill-down page ("Other apps" has none).
+func drillLegend(ch templates.Chart, tc TimeChart, byClient bool, r string) templates.Chart {
+	for i := range ch.Legend {
+		key := tc.Series[i].Key
+		switch {
+		case byClient && key == "other":
+		case byClient:
+			ch.Legend[i].Link = drillLink(&key, "", r)
+		default:
+			ch.Legend[i].Link = drillLink(nil, key, r)
+		}
+	}
+	return ch
 }

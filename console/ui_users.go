@@ -11,6 +11,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/templates"
 )
 
@@ -168,10 +169,16 @@ func (u *UI) renderUserPage(c *gin.Context, status int, st userPageState) error 
 		return err
 	}
 	v.Groups.Error = st.groupErr
+	findings, err := u.c.Health.OfUser(ctx, id)
+	if err != nil {
+		return err
+	}
 	for _, cr := range d.Credentials {
 		r := templates.CredRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt),
 			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: "Passkey", Storage: "Device-bound",
-			Compromised: cr.CompromisedStatus, Suspended: cr.SuspendedAt != nil}
+			Compromised: cr.CompromisedStatus, Suspended: cr.SuspendedAt != nil,
+			// The model's FIDO status has its own badge (Compromised).
+			Badges: findingBadges(slices.DeleteFunc(slices.Clone(findings[cr.ID]), func(f string) bool { return f == store.FindingCompromisedModel }))}
 		if cr.Kind == models.CredentialSecurityKey {
 			r.Kind = "Security key"
 		}

@@ -83,6 +83,10 @@ type ConsoleDashboardView struct {
 	SyncedBar     string
 	Models        []Bar
 	Feed          []FeedRow
+	// Health are the credential findings that ask for action; Funnel the
+	// adoption stages.
+	Health []HealthItem
+	Funnel []FunnelBar
 }
 
 // RangeLink is a time range the dashboard offers.
@@ -104,6 +108,8 @@ type Chart struct {
 // LegendItem is a chart's series and its total.
 type LegendItem struct {
 	Class, Name, Total string
+	// Link is the series' drill-down page, "" for none.
+	Link string
 }
 
 // Bar is a horizontal bar.
@@ -365,6 +371,8 @@ type CredRow struct {
 	// compromised; Suspended says it was suspended for it.
 	Compromised string
 	Suspended   bool
+	// Badges are the credential's health findings.
+	Badges []Badge
 }
 
 // SessionRow is a line of a user's login sessions.

@@ -424,6 +424,9 @@ type CountQuery struct {
 	Event, Result string
 	// Methods filters when set.
 	Methods []string
+	// ClientID, when not nil, keeps only this client's counters ("" is
+	// the account page's).
+	ClientID *string
 	// By lists the columns to group by: any of bucket, method, client_id,
 	// event, result, reason. Empty sums everything into one row.
 	By []string
@@ -454,6 +457,9 @@ func (s *Store) CountAuthEvents(ctx context.Context, q CountQuery) ([]CountRow, 
 	}
 	if len(q.Methods) > 0 {
 		tx = tx.Where("method IN ?", q.Methods)
+	}
+	if q.ClientID != nil {
+		tx = tx.Where("client_id = ?", *q.ClientID)
 	}
 	sel := "SUM(total) AS total"
 	if len(q.By) > 0 {

@@ -725,6 +725,114 @@ func (e ClientWithSecretUserVerification) Valid() bool {
 	}
 }
 
+// Defines values for CredentialHealthItemsFinding.
+const (
+	CredentialHealthItemsFindingCloneWarning     CredentialHealthItemsFinding = "clone_warning"
+	CredentialHealthItemsFindingCompromisedModel CredentialHealthItemsFinding = "compromised_model"
+	CredentialHealthItemsFindingDeniedModel      CredentialHealthItemsFinding = "denied_model"
+	CredentialHealthItemsFindingDeviceBound      CredentialHealthItemsFinding = "device_bound"
+	CredentialHealthItemsFindingNeverUsed        CredentialHealthItemsFinding = "never_used"
+	CredentialHealthItemsFindingStale            CredentialHealthItemsFinding = "stale"
+	CredentialHealthItemsFindingSynced           CredentialHealthItemsFinding = "synced"
+)
+
+// Valid indicates whether the value is a known member of the CredentialHealthItemsFinding enum.
+func (e CredentialHealthItemsFinding) Valid() bool {
+	switch e {
+	case CredentialHealthItemsFindingCloneWarning:
+		return true
+	case CredentialHealthItemsFindingCompromisedModel:
+		return true
+	case CredentialHealthItemsFindingDeniedModel:
+		return true
+	case CredentialHealthItemsFindingDeviceBound:
+		return true
+	case CredentialHealthItemsFindingNeverUsed:
+		return true
+	case CredentialHealthItemsFindingStale:
+		return true
+	case CredentialHealthItemsFindingSynced:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialHealthListItemsFindings.
+const (
+	CredentialHealthListItemsFindingsCloneWarning     CredentialHealthListItemsFindings = "clone_warning"
+	CredentialHealthListItemsFindingsCompromisedModel CredentialHealthListItemsFindings = "compromised_model"
+	CredentialHealthListItemsFindingsDeniedModel      CredentialHealthListItemsFindings = "denied_model"
+	CredentialHealthListItemsFindingsDeviceBound      CredentialHealthListItemsFindings = "device_bound"
+	CredentialHealthListItemsFindingsNeverUsed        CredentialHealthListItemsFindings = "never_used"
+	CredentialHealthListItemsFindingsStale            CredentialHealthListItemsFindings = "stale"
+	CredentialHealthListItemsFindingsSynced           CredentialHealthListItemsFindings = "synced"
+)
+
+// Valid indicates whether the value is a known member of the CredentialHealthListItemsFindings enum.
+func (e CredentialHealthListItemsFindings) Valid() bool {
+	switch e {
+	case CredentialHealthListItemsFindingsCloneWarning:
+		return true
+	case CredentialHealthListItemsFindingsCompromisedModel:
+		return true
+	case CredentialHealthListItemsFindingsDeniedModel:
+		return true
+	case CredentialHealthListItemsFindingsDeviceBound:
+		return true
+	case CredentialHealthListItemsFindingsNeverUsed:
+		return true
+	case CredentialHealthListItemsFindingsStale:
+		return true
+	case CredentialHealthListItemsFindingsSynced:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialHealthListItemsKind.
+const (
+	CredentialHealthListItemsKindPasskey     CredentialHealthListItemsKind = "passkey"
+	CredentialHealthListItemsKindSecurityKey CredentialHealthListItemsKind = "security_key"
+)
+
+// Valid indicates whether the value is a known member of the CredentialHealthListItemsKind enum.
+func (e CredentialHealthListItemsKind) Valid() bool {
+	switch e {
+	case CredentialHealthListItemsKindPasskey:
+		return true
+	case CredentialHealthListItemsKindSecurityKey:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FunnelStagesKey.
+const (
+	FirstPasskey  FunnelStagesKey = "first_passkey"
+	PasskeyOnly   FunnelStagesKey = "passkey_only"
+	SecondPasskey FunnelStagesKey = "second_passkey"
+	SignedUp      FunnelStagesKey = "signed_up"
+)
+
+// Valid indicates whether the value is a known member of the FunnelStagesKey enum.
+func (e FunnelStagesKey) Valid() bool {
+	switch e {
+	case FirstPasskey:
+		return true
+	case PasskeyOnly:
+		return true
+	case SecondPasskey:
+		return true
+	case SignedUp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ImportReportRowsAction.
 const (
 	Created   ImportReportRowsAction = "created"
@@ -1049,6 +1157,39 @@ func (e ExportAuditParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for ListCredentialsParamsFinding.
+const (
+	ListCredentialsParamsFindingCloneWarning     ListCredentialsParamsFinding = "clone_warning"
+	ListCredentialsParamsFindingCompromisedModel ListCredentialsParamsFinding = "compromised_model"
+	ListCredentialsParamsFindingDeniedModel      ListCredentialsParamsFinding = "denied_model"
+	ListCredentialsParamsFindingDeviceBound      ListCredentialsParamsFinding = "device_bound"
+	ListCredentialsParamsFindingNeverUsed        ListCredentialsParamsFinding = "never_used"
+	ListCredentialsParamsFindingStale            ListCredentialsParamsFinding = "stale"
+	ListCredentialsParamsFindingSynced           ListCredentialsParamsFinding = "synced"
+)
+
+// Valid indicates whether the value is a known member of the ListCredentialsParamsFinding enum.
+func (e ListCredentialsParamsFinding) Valid() bool {
+	switch e {
+	case ListCredentialsParamsFindingCloneWarning:
+		return true
+	case ListCredentialsParamsFindingCompromisedModel:
+		return true
+	case ListCredentialsParamsFindingDeniedModel:
+		return true
+	case ListCredentialsParamsFindingDeviceBound:
+		return true
+	case ListCredentialsParamsFindingNeverUsed:
+		return true
+	case ListCredentialsParamsFindingStale:
+		return true
+	case ListCredentialsParamsFindingSynced:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportEventsParamsFormat.
 const (
 	ExportEventsParamsFormatCsv   ExportEventsParamsFormat = "csv"
@@ -1087,22 +1228,67 @@ func (e ExportEventsParamsResult) Valid() bool {
 
 // Defines values for StatsDashboardParamsRange.
 const (
-	N1h  StatsDashboardParamsRange = "1h"
-	N24h StatsDashboardParamsRange = "24h"
-	N30d StatsDashboardParamsRange = "30d"
-	N7d  StatsDashboardParamsRange = "7d"
+	StatsDashboardParamsRangeN1h  StatsDashboardParamsRange = "1h"
+	StatsDashboardParamsRangeN24h StatsDashboardParamsRange = "24h"
+	StatsDashboardParamsRangeN30d StatsDashboardParamsRange = "30d"
+	StatsDashboardParamsRangeN7d  StatsDashboardParamsRange = "7d"
 )
 
 // Valid indicates whether the value is a known member of the StatsDashboardParamsRange enum.
 func (e StatsDashboardParamsRange) Valid() bool {
 	switch e {
-	case N1h:
+	case StatsDashboardParamsRangeN1h:
 		return true
-	case N24h:
+	case StatsDashboardParamsRangeN24h:
 		return true
-	case N30d:
+	case StatsDashboardParamsRangeN30d:
 		return true
-	case N7d:
+	case StatsDashboardParamsRangeN7d:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatsDrilldownParamsRange.
+const (
+	StatsDrilldownParamsRangeN1h  StatsDrilldownParamsRange = "1h"
+	StatsDrilldownParamsRangeN24h StatsDrilldownParamsRange = "24h"
+	StatsDrilldownParamsRangeN30d StatsDrilldownParamsRange = "30d"
+	StatsDrilldownParamsRangeN7d  StatsDrilldownParamsRange = "7d"
+)
+
+// Valid indicates whether the value is a known member of the StatsDrilldownParamsRange enum.
+func (e StatsDrilldownParamsRange) Valid() bool {
+	switch e {
+	case StatsDrilldownParamsRangeN1h:
+		return true
+	case StatsDrilldownParamsRangeN24h:
+		return true
+	case StatsDrilldownParamsRangeN30d:
+		return true
+	case StatsDrilldownParamsRangeN7d:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatsDrilldownParamsMethod.
+const (
+	StatsDrilldownParamsMethodPasskey             StatsDrilldownParamsMethod = "passkey"
+	StatsDrilldownParamsMethodPasslink            StatsDrilldownParamsMethod = "passlink"
+	StatsDrilldownParamsMethodPasswordSecurityKey StatsDrilldownParamsMethod = "password_security_key"
+)
+
+// Valid indicates whether the value is a known member of the StatsDrilldownParamsMethod enum.
+func (e StatsDrilldownParamsMethod) Valid() bool {
+	switch e {
+	case StatsDrilldownParamsMethodPasskey:
+		return true
+	case StatsDrilldownParamsMethodPasslink:
+		return true
+	case StatsDrilldownParamsMethodPasswordSecurityKey:
 		return true
 	default:
 		return false
@@ -1599,6 +1785,57 @@ type ClientWithSecretTokenEndpointAuthMethod string
 // ClientWithSecretUserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
 type ClientWithSecretUserVerification string
 
+// CredentialHealth defines model for CredentialHealth.
+type CredentialHealth struct {
+	Credentials int64 `json:"credentials"`
+	Items       []struct {
+		// Checked False when nothing could judge the finding (no source of authenticator status): its counts are then 0.
+		Checked     bool                         `json:"checked"`
+		Credentials int64                        `json:"credentials"`
+		Description string                       `json:"description"`
+		Finding     CredentialHealthItemsFinding `json:"finding"`
+
+		// Problem The finding asks for action (synced and device_bound are facts).
+		Problem bool   `json:"problem"`
+		Title   string `json:"title"`
+		Users   int64  `json:"users"`
+	} `json:"items"`
+
+	// StaleAfter How long unused makes a credential stale (Go duration).
+	StaleAfter string `json:"stale_after"`
+	Users      int64  `json:"users"`
+}
+
+// CredentialHealthItemsFinding defines model for CredentialHealth.Items.Finding.
+type CredentialHealthItemsFinding string
+
+// CredentialHealthList defines model for CredentialHealthList.
+type CredentialHealthList struct {
+	HasMore bool `json:"has_more"`
+	Items   []struct {
+		Aaguid       string                              `json:"aaguid"`
+		CloneWarning bool                                `json:"clone_warning"`
+		CreatedAt    time.Time                           `json:"created_at"`
+		Email        string                              `json:"email"`
+		Findings     []CredentialHealthListItemsFindings `json:"findings"`
+		Id           string                              `json:"id"`
+		Kind         CredentialHealthListItemsKind       `json:"kind"`
+		LastUsedAt   *time.Time                          `json:"last_used_at,omitempty"`
+		Model        string                              `json:"model"`
+		Name         string                              `json:"name"`
+		Synced       bool                                `json:"synced"`
+		UserId       string                              `json:"user_id"`
+		UserVerified bool                                `json:"user_verified"`
+	} `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// CredentialHealthListItemsFindings defines model for CredentialHealthList.Items.Findings.
+type CredentialHealthListItemsFindings string
+
+// CredentialHealthListItemsKind defines model for CredentialHealthList.Items.Kind.
+type CredentialHealthListItemsKind string
+
 // Dashboard defines model for Dashboard.
 type Dashboard struct {
 	Adoption    map[string]interface{}    `json:"Adoption"`
@@ -1611,6 +1848,53 @@ type Dashboard struct {
 	Now         *time.Time                `json:"Now,omitempty"`
 	Range       map[string]interface{}    `json:"Range"`
 }
+
+// Drilldown defines model for Drilldown.
+type Drilldown struct {
+	Buckets []struct {
+		Failures int64     `json:"failures"`
+		SignIns  int64     `json:"sign_ins"`
+		Start    time.Time `json:"start"`
+	} `json:"buckets"`
+	ByClient []struct {
+		Key   string `json:"key"`
+		Name  string `json:"name"`
+		Total int64  `json:"total"`
+	} `json:"by_client"`
+	ByMethod []struct {
+		Key   string `json:"key"`
+		Name  string `json:"name"`
+		Total int64  `json:"total"`
+	} `json:"by_method"`
+	Client         string  `json:"client"`
+	ClientId       *string `json:"client_id"`
+	FailureRate    float32 `json:"failure_rate"`
+	FailureReasons []struct {
+		Key   string `json:"key"`
+		Name  string `json:"name"`
+		Total int64  `json:"total"`
+	} `json:"failure_reasons"`
+	Failures int64  `json:"failures"`
+	Method   string `json:"method"`
+	Range    string `json:"range"`
+	SignIns  int64  `json:"sign_ins"`
+}
+
+// Funnel defines model for Funnel.
+type Funnel struct {
+	// Since Start of the last stage's window (30 days).
+	Since  time.Time `json:"since"`
+	Stages []struct {
+		Key        FunnelStagesKey `json:"key"`
+		Name       string          `json:"name"`
+		OfPrevious float32         `json:"of_previous"`
+		OfSignedUp float32         `json:"of_signed_up"`
+		Users      int64           `json:"users"`
+	} `json:"stages"`
+}
+
+// FunnelStagesKey defines model for Funnel.Stages.Key.
+type FunnelStagesKey string
 
 // Group defines model for Group.
 type Group struct {
@@ -2275,6 +2559,19 @@ type UpdateClientParams struct {
 	RotateSecret *bool `form:"rotate_secret,omitempty" json:"rotate_secret,omitempty"`
 }
 
+// ListCredentialsParams defines parameters for ListCredentials.
+type ListCredentialsParams struct {
+	Limit   *Limit                        `form:"limit,omitempty" json:"limit,omitempty"`
+	Finding *ListCredentialsParamsFinding `form:"finding,omitempty" json:"finding,omitempty"`
+	UserId  *string                       `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListCredentialsParamsFinding defines parameters for ListCredentials.
+type ListCredentialsParamsFinding string
+
 // ExportEventsParams defines parameters for ExportEvents.
 type ExportEventsParams struct {
 	Format *ExportEventsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
@@ -2323,6 +2620,21 @@ type StatsDashboardParams struct {
 
 // StatsDashboardParamsRange defines parameters for StatsDashboard.
 type StatsDashboardParamsRange string
+
+// StatsDrilldownParams defines parameters for StatsDrilldown.
+type StatsDrilldownParams struct {
+	Range *StatsDrilldownParamsRange `form:"range,omitempty" json:"range,omitempty"`
+
+	// ClientId One app; present and empty: the account page
+	ClientId *string                     `form:"client_id,omitempty" json:"client_id,omitempty"`
+	Method   *StatsDrilldownParamsMethod `form:"method,omitempty" json:"method,omitempty"`
+}
+
+// StatsDrilldownParamsRange defines parameters for StatsDrilldown.
+type StatsDrilldownParamsRange string
+
+// StatsDrilldownParamsMethod defines parameters for StatsDrilldown.
+type StatsDrilldownParamsMethod string
 
 // ListUsersParams defines parameters for ListUsers.
 type ListUsersParams struct {
@@ -2597,6 +2909,16 @@ type ClientInterface interface {
 	// Corresponds with POST /clients/{id}/rotate-secret (the `RotateClientSecret` operationId).
 	RotateClientSecret(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCredentials Credentials with their findings, by id; filter by finding or user
+	//
+	// Corresponds with GET /credentials (the `ListCredentials` operationId).
+	ListCredentials(ctx context.Context, params *ListCredentialsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CredentialHealth Credential health: every finding with the credentials and users it concerns
+	//
+	// Corresponds with GET /credentials/health (the `CredentialHealth` operationId).
+	CredentialHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ExportEvents Export sign-in events (kept auth_event_retention) as CSV or JSON Lines, with filters and a date range
 	//
 	// Corresponds with GET /events/export (the `ExportEvents` operationId).
@@ -2810,6 +3132,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /stats/dashboard (the `StatsDashboard` operationId).
 	StatsDashboard(ctx context.Context, params *StatsDashboardParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatsDrilldown Sign-in statistics of one app or one method: per bucket, failures by reason, the other dimension's split
+	//
+	// Corresponds with GET /stats/drilldown (the `StatsDrilldown` operationId).
+	StatsDrilldown(ctx context.Context, params *StatsDrilldownParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StatsFunnel Passkey adoption funnel: nested stages with counts and shares
+	//
+	// Corresponds with GET /stats/funnel (the `StatsFunnel` operationId).
+	StatsFunnel(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StatsHeadline Today's headline numbers
 	//
@@ -3230,6 +3562,36 @@ func (c *API) EnableClient(ctx context.Context, id Id, reqEditors ...RequestEdit
 // Corresponds with POST /clients/{id}/rotate-secret (the `RotateClientSecret` operationId).
 func (c *API) RotateClientSecret(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateClientSecretRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCredentials Credentials with their findings, by id; filter by finding or user
+//
+// Corresponds with GET /credentials (the `ListCredentials` operationId).
+func (c *API) ListCredentials(ctx context.Context, params *ListCredentialsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCredentialsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CredentialHealth Credential health: every finding with the credentials and users it concerns
+//
+// Corresponds with GET /credentials/health (the `CredentialHealth` operationId).
+func (c *API) CredentialHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCredentialHealthRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3784,6 +4146,36 @@ func (c *API) UpdateScope(ctx context.Context, name ScopeName, body UpdateScopeJ
 // Corresponds with GET /stats/dashboard (the `StatsDashboard` operationId).
 func (c *API) StatsDashboard(ctx context.Context, params *StatsDashboardParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStatsDashboardRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatsDrilldown Sign-in statistics of one app or one method: per bucket, failures by reason, the other dimension's split
+//
+// Corresponds with GET /stats/drilldown (the `StatsDrilldown` operationId).
+func (c *API) StatsDrilldown(ctx context.Context, params *StatsDrilldownParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatsDrilldownRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StatsFunnel Passkey adoption funnel: nested stages with counts and shares
+//
+// Corresponds with GET /stats/funnel (the `StatsFunnel` operationId).
+func (c *API) StatsFunnel(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStatsFunnelRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -5026,6 +5418,123 @@ func NewRotateClientSecretRequest(server string, id Id) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListCredentialsRequest constructs an http.Request for the ListCredentials method
+func NewListCredentialsRequest(server string, params *ListCredentialsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/credentials")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Finding != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "finding", *params.Finding, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCredentialHealthRequest constructs an http.Request for the CredentialHealth method
+func NewCredentialHealthRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/credentials/health")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewExportEventsRequest constructs an http.Request for the ExportEvents method
 func NewExportEventsRequest(server string, params *ExportEventsParams) (*http.Request, error) {
 	var err error
@@ -6127,6 +6636,111 @@ func NewStatsDashboardRequest(server string, params *StatsDashboardParams) (*htt
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStatsDrilldownRequest constructs an http.Request for the StatsDrilldown method
+func NewStatsDrilldownRequest(server string, params *StatsDrilldownParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stats/drilldown")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Range != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ClientId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "client_id", *params.ClientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Method != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "method", *params.Method, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStatsFunnelRequest constructs an http.Request for the StatsFunnel method
+func NewStatsFunnelRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stats/funnel")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -7680,6 +8294,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /clients/{id}/rotate-secret (the `RotateClientSecret` operationId).
 	RotateClientSecretWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*RotateClientSecretResponse, error)
 
+	// ListCredentialsWithResponse Credentials with their findings, by id; filter by finding or user
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /credentials (the `ListCredentials` operationId).
+	ListCredentialsWithResponse(ctx context.Context, params *ListCredentialsParams, reqEditors ...RequestEditorFn) (*ListCredentialsResponse, error)
+
+	// CredentialHealthWithResponse Credential health: every finding with the credentials and users it concerns
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /credentials/health (the `CredentialHealth` operationId).
+	CredentialHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CredentialHealthResponse, error)
+
 	// ExportEventsWithResponse Export sign-in events (kept auth_event_retention) as CSV or JSON Lines, with filters and a date range
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7925,6 +8553,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /stats/dashboard (the `StatsDashboard` operationId).
 	StatsDashboardWithResponse(ctx context.Context, params *StatsDashboardParams, reqEditors ...RequestEditorFn) (*StatsDashboardResponse, error)
+
+	// StatsDrilldownWithResponse Sign-in statistics of one app or one method: per bucket, failures by reason, the other dimension's split
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stats/drilldown (the `StatsDrilldown` operationId).
+	StatsDrilldownWithResponse(ctx context.Context, params *StatsDrilldownParams, reqEditors ...RequestEditorFn) (*StatsDrilldownResponse, error)
+
+	// StatsFunnelWithResponse Passkey adoption funnel: nested stages with counts and shares
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stats/funnel (the `StatsFunnel` operationId).
+	StatsFunnelWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StatsFunnelResponse, error)
 
 	// StatsHeadlineWithResponse Today's headline numbers
 	//
@@ -8935,6 +9577,137 @@ func (r RotateClientSecretResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RotateClientSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListCredentialsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CredentialHealthList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCredentialsResponse) GetJSON200() *CredentialHealthList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCredentialsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCredentialsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListCredentialsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListCredentialsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCredentialsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCredentialsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCredentialsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCredentialsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CredentialHealthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CredentialHealth
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CredentialHealthResponse) GetJSON200() *CredentialHealth {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CredentialHealthResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CredentialHealthResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CredentialHealthResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CredentialHealthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CredentialHealthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CredentialHealthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CredentialHealthResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10667,6 +11440,137 @@ func (r StatsDashboardResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r StatsDashboardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatsDrilldownResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Drilldown
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StatsDrilldownResponse) GetJSON200() *Drilldown {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StatsDrilldownResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StatsDrilldownResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StatsDrilldownResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StatsDrilldownResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StatsDrilldownResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatsDrilldownResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatsDrilldownResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatsDrilldownResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StatsFunnelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Funnel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StatsFunnelResponse) GetJSON200() *Funnel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StatsFunnelResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StatsFunnelResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StatsFunnelResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StatsFunnelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StatsFunnelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StatsFunnelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StatsFunnelResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13091,6 +13995,32 @@ func (c *ClientWithResponses) RotateClientSecretWithResponse(ctx context.Context
 	return ParseRotateClientSecretResponse(rsp)
 }
 
+// ListCredentialsWithResponse Credentials with their findings, by id; filter by finding or user
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /credentials (the `ListCredentials` operationId).
+func (c *ClientWithResponses) ListCredentialsWithResponse(ctx context.Context, params *ListCredentialsParams, reqEditors ...RequestEditorFn) (*ListCredentialsResponse, error) {
+	rsp, err := c.ListCredentials(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCredentialsResponse(rsp)
+}
+
+// CredentialHealthWithResponse Credential health: every finding with the credentials and users it concerns
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /credentials/health (the `CredentialHealth` operationId).
+func (c *ClientWithResponses) CredentialHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CredentialHealthResponse, error) {
+	rsp, err := c.CredentialHealth(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCredentialHealthResponse(rsp)
+}
+
 // ExportEventsWithResponse Export sign-in events (kept auth_event_retention) as CSV or JSON Lines, with filters and a date range
 //
 // Returns a wrapper object for the known response body format(s).
@@ -13539,6 +14469,32 @@ func (c *ClientWithResponses) StatsDashboardWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseStatsDashboardResponse(rsp)
+}
+
+// StatsDrilldownWithResponse Sign-in statistics of one app or one method: per bucket, failures by reason, the other dimension's split
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stats/drilldown (the `StatsDrilldown` operationId).
+func (c *ClientWithResponses) StatsDrilldownWithResponse(ctx context.Context, params *StatsDrilldownParams, reqEditors ...RequestEditorFn) (*StatsDrilldownResponse, error) {
+	rsp, err := c.StatsDrilldown(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatsDrilldownResponse(rsp)
+}
+
+// StatsFunnelWithResponse Passkey adoption funnel: nested stages with counts and shares
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stats/funnel (the `StatsFunnel` operationId).
+func (c *ClientWithResponses) StatsFunnelWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StatsFunnelResponse, error) {
+	rsp, err := c.StatsFunnel(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatsFunnelResponse(rsp)
 }
 
 // StatsHeadlineWithResponse Today's headline numbers
@@ -14593,6 +15549,107 @@ func ParseRotateClientSecretResponse(rsp *http.Response) (*RotateClientSecretRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListCredentialsResponse parses an HTTP response from a ListCredentialsWithResponse call
+func ParseListCredentialsResponse(rsp *http.Response) (*ListCredentialsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCredentialsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CredentialHealthList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCredentialHealthResponse parses an HTTP response from a CredentialHealthWithResponse call
+func ParseCredentialHealthResponse(rsp *http.Response) (*CredentialHealthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CredentialHealthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CredentialHealth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -15962,6 +17019,107 @@ func ParseStatsDashboardResponse(rsp *http.Response) (*StatsDashboardResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatsDrilldownResponse parses an HTTP response from a StatsDrilldownWithResponse call
+func ParseStatsDrilldownResponse(rsp *http.Response) (*StatsDrilldownResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatsDrilldownResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Drilldown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStatsFunnelResponse parses an HTTP response from a StatsFunnelWithResponse call
+func ParseStatsFunnelResponse(rsp *http.Response) (*StatsFunnelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StatsFunnelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Funnel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+func (c *cli) credentialsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "credentials",
+		Short: "Inspect registered passkeys and security keys",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(c.credentialsHealthCmd())
+	return cmd
+}
+
+func (c *cli) credentialsHealthCmd() *cobra.Command {
+	var finding, user string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "health [--finding FINDING [--user USER_ID]] [--json]",
+		Short: "Count credentials by health finding, or list those with one finding",
+		Long: `Without --finding, counts every finding: possibly cloned, compromised model,
+model not allowed by the policy's AAGUID lists, never used, unused for 90 days,
+synced and device-bound. With --finding, lists the credentials that have it
+and their users.`,
+		Example: "  sesame credentials health\n  sesame credentials health --finding stale --json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
+				out := cmd.OutOrStdout()
+				if finding == "" && user == "" {
+					sum, err := svc.Health.Summary(ctx)
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						return writeJSON(out, sum)
+					}
+					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "FINDING\tCREDENTIALS\tUSERS\tWHAT")
+					for _, it := range sum.Items {
+						n := fmt.Sprint(it.Credentials)
+						if !it.Checked {
+							n = "not checked"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", it.Finding, n, it.Users, it.Title)
+					}
+					fmt.Fprintf(tw, "total\t%d\t%d\t\n", sum.Credentials, sum.Users)
+					return tw.Flush()
+				}
+				rows := []console.CredentialHealthView{}
+				q := console.HealthListQuery{Finding: finding, UserID: user, Limit: console.MaxLimit}
+				for {
+					l, err := svc.Health.List(ctx, q)
+					if err != nil {
+						return usageError(err)
+					}
+					rows = append(rows, l.Items...)
+					if !l.HasMore {
+						break
+					}
+					q.Cursor = l.NextCursor
+				}
+				if asJSON {
+					return writeJSON(out, rows)
+				}
+				if len(rows) == 0 {
+					fmt.Fprintln(out, "No credential matches.")
+					return nil
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USER\tCREDENTIAL\tMODEL\tLAST USED\tFINDINGS")
+				for _, r := range rows {
+					last := "never"
+					if r.LastUsedAt != nil {
+						last = r.LastUsedAt.UTC().Format("2006-01-02 15:04")
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", r.Email, orDash(oneLine(r.Name)), orDash(r.Model), last, r.Findings)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&finding, "finding", "", "clone_warning, compromised_model, denied_model, never_used, stale, synced or device_bound")
+	cmd.Flags().StringVar(&user, "user", "", "only this user's credentials (a user id)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
