@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 )
 
@@ -35,6 +37,7 @@ type ModelStatusSource interface {
 type healthStore interface {
 	CountCredentialHealth(ctx context.Context, q store.HealthQuery) (store.HealthCounts, error)
 	ListCredentialHealth(ctx context.Context, f store.HealthFilter, limit int) ([]store.CredentialHealth, error)
+	FIDOMetadataState(ctx context.Context, id string) (*models.FIDOMetadata, error)
 }
 
 // Health computes credential health.
@@ -75,7 +78,7 @@ type HealthSummary struct {
 // findingText are the findings in words: title and what to do.
 var findingText = map[string][2]string{
 	store.FindingCloneWarning:     {"Possibly cloned", "The signature counter went backwards, so a copy of the key may exist. Sesame refuses it; remove it and ask the user to add a new one."},
-	store.FindingCompromisedModel: {"Compromised model", "FIDO metadata reports the authenticator model compromised or revoked."},
+	store.FindingCompromisedModel: {"Compromised model", "FIDO metadata reports the authenticator model compromised or revoked (see the policy's suspend setting)."},
 	store.FindingDeniedModel:      {"Model not allowed", "The authenticator model is on the policy's deny list (or off its allow list): it can no longer sign in."},
 	store.FindingNeverUsed:        {"Never used", "Registered, and not used to sign in since."},
 	store.FindingStale:            {"Unused for 90 days", "Not used (or, never used, registered) in the last 90 days: the device may be lost or replaced."},
@@ -108,7 +111,15 @@ func (h *Health) query(ctx context.Context) (store.HealthQuery, bool, error) {
 		}
 	}
 	q.CompromisedAAGUIDs = normAAGUIDs(slices.Collect(maps.Keys(bad)))
-	return q, len(h.sources) > 0, nil
+	// Compromised models are known once FIDO metadata was loaded (its
+	// check flags the credentials) or a source answered.
+	checked := len(h.sources) > 0
+	if m, err := h.st.FIDOMetadataState(ctx, models.FIDOMetadataMDS3); err == nil {
+		checked = checked || m.FetchedAt != nil
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return q, false, err
+	}
+	return q, checked, nil
 }
 
 // normAAGUIDs writes AAGUIDs as the store keeps them (lower-case UUID

@@ -90,7 +90,7 @@ func TestCredentialHealthInChromium(t *testing.T) {
 	checkConsolePage(t, ctx, "console-user-health", true)
 
 	open("/console/credentials?finding=compromised_model", "#list-h")
-	if !strings.Contains(text("main"), "no source of authenticator status") {
+	if !strings.Contains(text("main"), "has not loaded FIDO metadata yet") {
 		t.Error("compromised models: no word that nothing checks them")
 	}
 	checkConsolePage(t, ctx, "console-credentials-unchecked", false)

@@ -28,8 +28,9 @@ const (
 	// FindingDeniedModel: its authenticator model (AAGUID) is on the
 	// policy's deny list, or off its allow list when there is one.
 	FindingDeniedModel = "denied_model"
-	// FindingCompromisedModel: a source of authenticator status (FIDO
-	// metadata) reports its model compromised or revoked.
+	// FindingCompromisedModel: FIDO metadata reports its model
+	// compromised or revoked (the credential's compromised_status, set by
+	// the metadata check), or a status source names its AAGUID.
 	FindingCompromisedModel = "compromised_model"
 	// FindingSynced and FindingDeviceBound split the credentials by
 	// backup eligibility: facts more than problems, counted alike.
@@ -80,13 +81,17 @@ func (q HealthQuery) healthConditions(t string) []condition {
 	if !q.StaleBefore.IsZero() {
 		stale = condition{sql: "COALESCE(" + t + "last_used_at, " + t + "created_at) < ?", args: []any{dbTime(q.StaleBefore)}}
 	}
+	// The FIDO metadata check marks each credential of a compromised or
+	// revoked model (compromised_status); sources add models by AAGUID.
+	bad := inList(t+"aaguid", q.CompromisedAAGUIDs)
+	compromised := condition{sql: "(" + t + "compromised_status <> '' OR " + bad.sql + ")", args: bad.args}
 	denied := inList(t+"aaguid", q.DeniedAAGUIDs)
 	if len(q.AllowedAAGUIDs) > 0 {
 		denied = condition{sql: "(" + denied.sql + " OR " + t + "aaguid NOT IN ?)", args: append(denied.args, q.AllowedAAGUIDs)}
 	}
 	return []condition{
 		{sql: t + "clone_warning = ?", args: []any{true}},
-		inList(t+"aaguid", q.CompromisedAAGUIDs),
+		compromised,
 		denied,
 		{sql: t + "last_used_at IS NULL"},
 		stale,

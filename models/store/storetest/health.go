@@ -33,18 +33,23 @@ var healthTests = []subtest{
 		old := mk(a, denied, at(-200*24*time.Hour), ptr(at(-100*24*time.Hour)), false, false)
 		cloned := mk(b, compromised, at(-10*24*time.Hour), ptr(at(-24*time.Hour)), true, true)
 		forgotten := mk(b, allowed, at(-200*24*time.Hour), nil, false, false)
+		// Flagged by the FIDO metadata check, whatever its AAGUID.
+		revoked := &models.WebAuthnCredential{ID: newID("cred"), UserID: b.ID, Kind: models.CredentialPasskey, PublicKey: "k", AAGUID: allowed,
+			CompromisedStatus: "REVOKED", LastUsedAt: ptr(at(-time.Hour))}
+		must(t, s.CreateCredential(ctx, revoked))
 		want := map[string][]string{
 			fresh:     {store.FindingNeverUsed, store.FindingSynced},
 			old:       {store.FindingDeniedModel, store.FindingStale, store.FindingDeviceBound},
 			cloned:    {store.FindingCloneWarning, store.FindingCompromisedModel, store.FindingSynced},
 			forgotten: {store.FindingNeverUsed, store.FindingStale, store.FindingDeviceBound},
+			revoked.ID: {store.FindingCompromisedModel, store.FindingDeviceBound},
 		}
 		// The counts: each finding's credentials and users went up by
 		// what the four credentials above hold.
 		after, err := s.CountCredentialHealth(ctx, q)
 		must(t, err)
-		if d := after.Total.Credentials - before.Total.Credentials; d != 4 {
-			t.Errorf("total credentials went up by %d, want 4", d)
+		if d := after.Total.Credentials - before.Total.Credentials; d != 5 {
+			t.Errorf("total credentials went up by %d, want 5", d)
 		}
 		if d := after.Total.Users - before.Total.Users; d != 2 {
 			t.Errorf("total users went up by %d, want 2", d)
@@ -55,7 +60,7 @@ var healthTests = []subtest{
 			for id, fs := range want {
 				if slices.Contains(fs, f) {
 					creds++
-					users[map[string]string{fresh: a.ID, old: a.ID, cloned: b.ID, forgotten: b.ID}[id]] = true
+					users[map[string]string{fresh: a.ID, old: a.ID, cloned: b.ID, forgotten: b.ID, revoked.ID: b.ID}[id]] = true
 				}
 			}
 			got := after.By[f]
@@ -65,11 +70,11 @@ var healthTests = []subtest{
 		}
 
 		// A user's credentials carry exactly their findings.
-		for _, u := range []*models.User{a, b} {
+		for u, n := range map[*models.User]int{a: 2, b: 3} {
 			rows, err := s.ListCredentialHealth(ctx, store.HealthFilter{HealthQuery: q, UserID: u.ID}, 10)
 			must(t, err)
-			if len(rows) != 2 {
-				t.Fatalf("%d credentials of %s, want 2", len(rows), u.ID)
+			if len(rows) != n {
+				t.Fatalf("%d credentials of %s, want %d", len(rows), u.ID, n)
 			}
 			for _, r := range rows {
 				if !slices.Equal(r.Findings, want[r.ID]) {
@@ -126,7 +131,7 @@ var healthTests = []subtest{
 		rows, err = s.ListCredentialHealth(ctx, store.HealthFilter{UserID: b.ID}, 10)
 		must(t, err)
 		for _, r := range rows {
-			if slices.Contains(r.Findings, store.FindingStale) || slices.Contains(r.Findings, store.FindingCompromisedModel) || slices.Contains(r.Findings, store.FindingDeniedModel) {
+			if slices.Contains(r.Findings, store.FindingStale) || (r.ID != revoked.ID && slices.Contains(r.Findings, store.FindingCompromisedModel)) || slices.Contains(r.Findings, store.FindingDeniedModel) {
 				t.Errorf("empty query found %v on %s", r.Findings, r.ID)
 			}
 		}
