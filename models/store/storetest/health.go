@@ -38,10 +38,10 @@ var healthTests = []subtest{
 			CompromisedStatus: "REVOKED", LastUsedAt: ptr(at(-time.Hour))}
 		must(t, s.CreateCredential(ctx, revoked))
 		want := map[string][]string{
-			fresh:     {store.FindingNeverUsed, store.FindingSynced},
-			old:       {store.FindingDeniedModel, store.FindingStale, store.FindingDeviceBound},
-			cloned:    {store.FindingCloneWarning, store.FindingCompromisedModel, store.FindingSynced},
-			forgotten: {store.FindingNeverUsed, store.FindingStale, store.FindingDeviceBound},
+			fresh:      {store.FindingNeverUsed, store.FindingSynced},
+			old:        {store.FindingDeniedModel, store.FindingStale, store.FindingDeviceBound},
+			cloned:     {store.FindingCloneWarning, store.FindingCompromisedModel, store.FindingSynced},
+			forgotten:  {store.FindingNeverUsed, store.FindingStale, store.FindingDeviceBound},
 			revoked.ID: {store.FindingCompromisedModel, store.FindingDeviceBound},
 		}
 		// The counts: each finding's credentials and users went up by
