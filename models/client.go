@@ -96,6 +96,24 @@ type Client struct {
 	// (the APIs it serves) in their audience (migration 00029).
 	TokenExchangeResources        StringList
 	TokenExchangeSubjectAudiences StringList
-	CreatedAt                     time.Time
-	UpdatedAt                     time.Time
+	// ClientURI, PolicyURI and TOSURI are the app's home page, privacy
+	// policy and terms (RFC 7591 §2), linked from the consent page;
+	// Contacts are people responsible for it (migration 00030).
+	ClientURI string `gorm:"column:client_uri"`
+	PolicyURI string `gorm:"column:policy_uri"`
+	TOSURI    string `gorm:"column:tos_uri"`
+	Contacts  StringList
+	// Dynamic: registered through the registration endpoint (RFC 7591)
+	// rather than by an admin. InitialAccessTokenID names the initial
+	// access token that allowed it ("" in open mode); RegisteredIP is the
+	// address the registration came from.
+	Dynamic              bool
+	InitialAccessTokenID string `gorm:"column:initial_access_token_id"`
+	RegisteredIP         string `gorm:"column:registered_ip"`
+	// RegistrationTokenHash is the HMAC-SHA-256 of the registration access
+	// token (RFC 7592) that reads, updates and deletes a dynamically
+	// registered client; "" for none.
+	RegistrationTokenHash string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
 }

@@ -125,6 +125,27 @@ type Config struct {
 	// PushedAuthorizationRequestTTL is how long a pushed request's
 	// request_uri may be used (once).
 	PushedAuthorizationRequestTTL time.Duration `yaml:"pushed_authorization_request_ttl" env:"SESAME_PUSHED_AUTHORIZATION_REQUEST_TTL" flag:"pushed-authorization-request-ttl" usage:"lifetime of a pushed authorization request's request_uri (10s to 10m)"`
+	// Registration is dynamic client registration (RFC 7591, /oauth2/register)
+	// and management (RFC 7592): off (the default; the endpoint is 404 and
+	// discovery does not name it), protected (each registration presents an
+	// initial access token an admin minted) or open (anyone may register a
+	// client, within the registration limits below). The console's
+	// policy page changes it live.
+	Registration string `yaml:"registration" env:"SESAME_REGISTRATION" flag:"registration" usage:"dynamic client registration (RFC 7591): off, protected (initial access tokens) or open"`
+	// RegistrationGrantTypes are the grant types a dynamically registered
+	// client may ask for.
+	RegistrationGrantTypes []string `yaml:"registration_grant_types" env:"SESAME_REGISTRATION_GRANT_TYPES" flag:"registration-grant-type" usage:"grant type a dynamically registered client may use (repeatable): authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code"`
+	// RegistrationRedirectSchemes are the redirect URI schemes a
+	// dynamically registered client may use: https, http (loopback hosts
+	// only, RFC 8252 §7.3, as for every client) and private-use (reverse-
+	// domain schemes of native apps, RFC 8252 §7.1).
+	RegistrationRedirectSchemes []string `yaml:"registration_redirect_schemes" env:"SESAME_REGISTRATION_REDIRECT_SCHEMES" flag:"registration-redirect-scheme" usage:"redirect URI scheme a dynamically registered client may use (repeatable): https, http (loopback only), private-use"`
+	// RegistrationMaxRedirectURIs bounds a dynamically registered client's
+	// redirect URIs.
+	RegistrationMaxRedirectURIs int `yaml:"registration_max_redirect_uris" env:"SESAME_REGISTRATION_MAX_REDIRECT_URIS" flag:"registration-max-redirect-uris" usage:"most redirect URIs a dynamically registered client may have (1 to 50)"`
+	// RegistrationRateIP is how many requests to the registration endpoint
+	// (registrations and their management) one client IP may make per hour.
+	RegistrationRateIP int `yaml:"registration_rate_ip" env:"SESAME_REGISTRATION_RATE_IP" flag:"registration-rate-ip" usage:"registration endpoint requests allowed per client IP and hour"`
 	// KeyRotationPeriod is how often signing keys are rotated; 0 disables
 	// automatic rotation.
 	KeyRotationPeriod time.Duration `yaml:"key_rotation_period" env:"SESAME_KEY_ROTATION_PERIOD" flag:"key-rotation-period" usage:"signing key rotation period; 0 disables automatic rotation, otherwise at least 1h"`
@@ -300,6 +321,11 @@ func Default() Config {
 		DeviceGrant:                   true,
 		DeviceCodeTTL:                 10 * time.Minute,
 		DevicePollInterval:            5 * time.Second,
+		Registration:                  "off",
+		RegistrationGrantTypes:        []string{"authorization_code", "refresh_token"},
+		RegistrationRedirectSchemes:   []string{"https", "http"},
+		RegistrationMaxRedirectURIs:   10,
+		RegistrationRateIP:            20,
 		KeyRotationPeriod:             720 * time.Hour,
 		ShutdownTimeout:               15 * time.Second,
 		ShutdownDrainDelay:            5 * time.Second,

@@ -103,6 +103,11 @@ func (c Config) Validate() error {
 		{c.MetricsListen != "" && c.MetricsListen == c.Listen, "metrics-listen: must differ from listen (the main listener serves /metrics itself when metrics-token is set)"},
 		{c.MetricsToken != "" && utf8.RuneCountInString(c.MetricsToken) < 16, "metrics-token: must be at least 16 characters (generate one with: openssl rand -base64 24)"},
 		{c.TracingEndpoint != "" && !isHTTPURL(c.TracingEndpoint), fmt.Sprintf("tracing-endpoint: must be an http:// or https:// URL such as http://otel-collector:4318/v1/traces (got %q)", c.TracingEndpoint)},
+		{!slices.Contains(RegistrationModes, c.Registration), fmt.Sprintf("registration: must be off, protected or open (got %q)", c.Registration)},
+		{len(c.RegistrationGrantTypes) == 0, "registration-grant-type: at least one is required"},
+		{len(c.RegistrationRedirectSchemes) == 0, "registration-redirect-scheme: at least one is required"},
+		{c.RegistrationMaxRedirectURIs < 1 || c.RegistrationMaxRedirectURIs > 50, fmt.Sprintf("registration-max-redirect-uris: must be between 1 and 50 (got %d)", c.RegistrationMaxRedirectURIs)},
+		{c.RegistrationRateIP < 1 || c.RegistrationRateIP > 100000, fmt.Sprintf("registration-rate-ip: must be between 1 and 100000 (got %d)", c.RegistrationRateIP)},
 		{c.PasswordMinLength < 8 || c.PasswordMinLength > 64, fmt.Sprintf("password-min-length: must be between 8 and 64 (got %d)", c.PasswordMinLength)},
 	}
 	checks = append(checks, c.secretSourceProblems()...)
@@ -122,6 +127,16 @@ func (c Config) Validate() error {
 			if !validUUID(a) {
 				errs = append(errs, fmt.Errorf("aaguid: %q is not a UUID", a))
 			}
+		}
+	}
+	for _, g := range c.RegistrationGrantTypes {
+		if !slices.Contains(RegistrationGrantTypes, g) {
+			errs = append(errs, fmt.Errorf("registration-grant-type: unsupported %q (allowed: %s)", g, strings.Join(RegistrationGrantTypes, ", ")))
+		}
+	}
+	for _, sc := range c.RegistrationRedirectSchemes {
+		if !slices.Contains(RegistrationRedirectSchemes, sc) {
+			errs = append(errs, fmt.Errorf("registration-redirect-scheme: unsupported %q (allowed: %s)", sc, strings.Join(RegistrationRedirectSchemes, ", ")))
 		}
 	}
 	for _, p := range c.OutboundAllowCIDRs {
@@ -274,3 +289,20 @@ func validUUID(s string) bool {
 	}
 	return true
 }
+
+// Dynamic client registration modes (Config.Registration).
+const (
+	RegistrationOff       = "off"
+	RegistrationProtected = "protected"
+	RegistrationOpen      = "open"
+)
+
+// RegistrationModes are the values of Config.Registration.
+var RegistrationModes = []string{RegistrationOff, RegistrationProtected, RegistrationOpen}
+
+// RegistrationGrantTypes are the grant types registration-grant-type may
+// name (oidc/clients spells the same values).
+var RegistrationGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}
+
+// RegistrationRedirectSchemes are the values of registration-redirect-scheme.
+var RegistrationRedirectSchemes = []string{"https", "http", "private-use"}

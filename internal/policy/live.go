@@ -150,6 +150,18 @@ func (l *Live) PasslinkPolicy(ctx context.Context) (Passlink, error) {
 		SignupOpen: p.SignupOpen}, nil
 }
 
+// RegistrationPolicy is the dynamic client registration part of the
+// current policy.
+func (l *Live) RegistrationPolicy(ctx context.Context) (Registration, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return Registration{}, err
+	}
+	return Registration{Mode: p.Registration, GrantTypes: slices.Clone(p.RegistrationGrantTypes),
+		RedirectSchemes: slices.Clone(p.RegistrationRedirectSchemes), MaxRedirectURIs: p.RegistrationMaxRedirectURIs,
+		RateIP: p.RegistrationRateIP}, nil
+}
+
 // SignupOpen reports whether the current policy lets anyone sign up.
 func (l *Live) SignupOpen(ctx context.Context) (bool, error) {
 	p, err := l.Current(ctx)

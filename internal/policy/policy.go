@@ -66,6 +66,14 @@ type Policy struct {
 	// credential still signs in, at the basic assurance level only, and
 	// the console shows it.
 	SuspendCompromisedPasskeys bool `json:"suspend_compromised_passkeys"`
+	// Registration is dynamic client registration (RFC 7591): "off",
+	// "protected" (initial access tokens) or "open"; the limits below
+	// bound what a registration may ask for (Registration).
+	Registration                string   `json:"registration"`
+	RegistrationGrantTypes      []string `json:"registration_grant_types"`
+	RegistrationRedirectSchemes []string `json:"registration_redirect_schemes"`
+	RegistrationMaxRedirectURIs int      `json:"registration_max_redirect_uris"`
+	RegistrationRateIP          int      `json:"registration_rate_ip"`
 }
 
 // The synced-passkey policies (Policy.SyncedPasskeys, and a client's).
@@ -91,7 +99,10 @@ func FromConfig(c config.Config) Policy {
 		PasslinkTTL: Duration(c.PasslinkTTL), PasslinkRateEmail: c.PasslinkRateEmail, PasslinkRateIP: c.PasslinkRateIP,
 		LoginSessionTTL: Duration(c.LoginSessionTTL), AccessTokenTTL: Duration(c.AccessTokenTTL),
 		RefreshTokenTTL: Duration(c.RefreshTokenTTL), IDTokenTTL: Duration(c.IDTokenTTL),
-		MDSFile: c.MDSFile,
+		MDSFile:      c.MDSFile,
+		Registration: c.Registration, RegistrationGrantTypes: nonNil(slices.Clone(c.RegistrationGrantTypes)),
+		RegistrationRedirectSchemes: nonNil(slices.Clone(c.RegistrationRedirectSchemes)),
+		RegistrationMaxRedirectURIs: c.RegistrationMaxRedirectURIs, RegistrationRateIP: c.RegistrationRateIP,
 	}
 }
 
@@ -113,6 +124,11 @@ func (p Policy) Over(base config.Config) config.Config {
 	c.AccessTokenTTL = time.Duration(p.AccessTokenTTL)
 	c.RefreshTokenTTL = time.Duration(p.RefreshTokenTTL)
 	c.IDTokenTTL = time.Duration(p.IDTokenTTL)
+	c.Registration = p.Registration
+	c.RegistrationGrantTypes = slices.Clone(p.RegistrationGrantTypes)
+	c.RegistrationRedirectSchemes = slices.Clone(p.RegistrationRedirectSchemes)
+	c.RegistrationMaxRedirectURIs = p.RegistrationMaxRedirectURIs
+	c.RegistrationRateIP = p.RegistrationRateIP
 	// MDSFile is left out: the configuration's file is checked when the
 	// passkey service starts, the policy's when it is saved.
 	return c
@@ -122,6 +138,8 @@ func (p Policy) Over(base config.Config) config.Config {
 // than null.
 func (p Policy) Normalize() Policy {
 	p.AAGUIDAllow, p.AAGUIDDeny = nonNil(p.AAGUIDAllow), nonNil(p.AAGUIDDeny)
+	p.RegistrationGrantTypes = nonNil(p.RegistrationGrantTypes)
+	p.RegistrationRedirectSchemes = nonNil(p.RegistrationRedirectSchemes)
 	return p
 }
 
@@ -149,6 +167,18 @@ type Passkey struct {
 	SyncedPasskeys string
 	// SuspendCompromised is Policy.SuspendCompromisedPasskeys.
 	SuspendCompromised bool
+}
+
+// Registration is the dynamic client registration part of the policy
+// (oidc/clients.Registrar).
+type Registration struct {
+	// Mode is config.RegistrationOff, RegistrationProtected or
+	// RegistrationOpen.
+	Mode            string
+	GrantTypes      []string
+	RedirectSchemes []string
+	MaxRedirectURIs int
+	RateIP          int
 }
 
 // Passlink is the passlink part of the policy.

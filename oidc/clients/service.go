@@ -256,6 +256,10 @@ func ToSpec(c *models.Client) Spec {
 		DPoPBoundAccessTokens:              c.DPoPBoundAccessTokens,
 		TokenExchangeResources:             list(c.TokenExchangeResources),
 		TokenExchangeSubjectAudiences:      list(c.TokenExchangeSubjectAudiences),
+		ClientURI:                          c.ClientURI,
+		PolicyURI:                          c.PolicyURI,
+		TOSURI:                             c.TOSURI,
+		Contacts:                           list(c.Contacts),
 	}
 }
 
@@ -304,6 +308,10 @@ func apply(c *models.Client, s Spec) {
 	c.DPoPBoundAccessTokens = s.DPoPBoundAccessTokens
 	c.TokenExchangeResources = models.StringList(slices.Clone(s.TokenExchangeResources))
 	c.TokenExchangeSubjectAudiences = models.StringList(slices.Clone(s.TokenExchangeSubjectAudiences))
+	c.ClientURI = s.ClientURI
+	c.PolicyURI = s.PolicyURI
+	c.TOSURI = s.TOSURI
+	c.Contacts = models.StringList(slices.Clone(s.Contacts))
 }
 
 // ErrNoSecretKey: the service was built without the key client secrets

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
@@ -178,6 +179,15 @@ type Spec struct {
 	// besides the client's own id (RFC 8693 §2.1: the client must be a
 	// rightful holder of the token it presents).
 	TokenExchangeSubjectAudiences []string `json:"token_exchange_subject_audiences"`
+	// ClientURI, PolicyURI and TOSURI are the app's home page, privacy
+	// policy and terms of service (RFC 7591 §2): https URLs the consent
+	// page links to; "" for none.
+	ClientURI string `json:"client_uri"`
+	PolicyURI string `json:"policy_uri"`
+	TOSURI    string `json:"tos_uri"`
+	// Contacts are email addresses of people responsible for the app
+	// (RFC 7591 §2), for admins only; never shown to users.
+	Contacts []string `json:"contacts"`
 }
 
 // AccessTokenFormats are the values of access_token_format.
@@ -192,6 +202,8 @@ const (
 	MaxRefreshTokenTTL = 8760 * 3600
 	maxLogoLen         = 64 << 10
 	maxAllowedGroups   = 50
+	maxContacts        = 10
+	maxContactLen      = 254 // RFC 5321 §4.5.3.1.3: the longest path
 )
 
 // UserVerifications are the values of user_verification besides "".
@@ -256,6 +268,10 @@ func (s *Spec) Normalize() {
 		s.SubjectType = SubjectPublic
 	}
 	s.SectorIdentifierURI = strings.TrimSpace(s.SectorIdentifierURI)
+	s.ClientURI = strings.TrimSpace(s.ClientURI)
+	s.PolicyURI = strings.TrimSpace(s.PolicyURI)
+	s.TOSURI = strings.TrimSpace(s.TOSURI)
+	s.Contacts = clean(s.Contacts)
 	s.AccessTokenFormat = strings.TrimSpace(s.AccessTokenFormat)
 	if s.AccessTokenFormat == "" {
 		s.AccessTokenFormat = models.TokenFormatOpaque
@@ -528,6 +544,22 @@ func (s Spec) Validate() error {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))
 	}
 
+	for _, u := range []struct{ field, v string }{{"client_uri", s.ClientURI}, {"policy_uri", s.PolicyURI}, {"tos_uri", s.TOSURI}} {
+		if u.v != "" {
+			if msg := pageURIProblem(u.v); msg != "" {
+				add(invalid(u.field, "%q %s", u.v, msg))
+			}
+		}
+	}
+	if len(s.Contacts) > maxContacts {
+		add(invalid("contacts", "at most %d", maxContacts))
+	}
+	for _, c := range s.Contacts {
+		if msg := contactProblem(c); msg != "" {
+			add(invalid("contacts", "%q %s", c, msg))
+		}
+	}
+
 	if !slices.Contains(AccessTokenFormats, s.AccessTokenFormat) {
 		add(invalid("access_token_format", "unsupported %q (allowed: %s)", s.AccessTokenFormat, strings.Join(AccessTokenFormats, ", ")))
 	}
@@ -665,6 +697,39 @@ func logoURIProblem(raw string) string {
 	}
 	if u.User != nil {
 		return "must not contain user info"
+	}
+	return ""
+}
+
+// pageURIProblem says why raw cannot be a page people are sent to
+// (client_uri, policy_uri, tos_uri), or "": an absolute https URL without
+// user info, which the consent page links to.
+func pageURIProblem(raw string) string {
+	if len(raw) > maxURILen {
+		return fmt.Sprintf("is longer than %d characters", maxURILen)
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "must not contain spaces or control characters"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Hostname() == "" {
+		return "must be an absolute https URL"
+	}
+	if u.User != nil {
+		return "must not contain user info"
+	}
+	return ""
+}
+
+// contactProblem says why c is not a contact email address, or "": a bare
+// address (no display name), as RFC 7591 §2's contacts are.
+func contactProblem(c string) string {
+	if len(c) > maxContactLen {
+		return fmt.Sprintf("is longer than %d characters", maxContactLen)
+	}
+	a, err := mail.ParseAddress(c)
+	if err != nil || a.Address != c || a.Name != "" {
+		return "must be an email address such as dev@example.com"
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package clients
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -33,6 +34,7 @@ func TestNormalizeDefaults(t *testing.T) {
 
 		TokenExchangeResources:        []string{},
 		TokenExchangeSubjectAudiences: []string{},
+		Contacts:                      []string{},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got  %+v\nwant %+v", s, want)
@@ -76,6 +78,21 @@ func TestValidate(t *testing.T) {
 		msg   string
 	}{
 		{name: "minimal web app", mod: func(*Spec) {}},
+		// RFC 7591 §2 informational metadata.
+		{name: "client, policy and tos uris", mod: func(s *Spec) {
+			s.ClientURI, s.PolicyURI, s.TOSURI = "https://app.example.com", "https://app.example.com/privacy", "https://app.example.com/tos"
+			s.Contacts = []string{"dev@app.example.com"}
+		}},
+		{name: "client_uri http refused", mod: func(s *Spec) { s.ClientURI = "http://app.example.com" }, field: "client_uri", msg: "https"},
+		{name: "policy_uri javascript refused", mod: func(s *Spec) { s.PolicyURI = "javascript:alert(1)" }, field: "policy_uri"},
+		{name: "tos_uri relative refused", mod: func(s *Spec) { s.TOSURI = "/tos" }, field: "tos_uri"},
+		{name: "contact not an address", mod: func(s *Spec) { s.Contacts = []string{"call me"} }, field: "contacts", msg: "email"},
+		{name: "contact with display name refused", mod: func(s *Spec) { s.Contacts = []string{"Dev <dev@app.example.com>"} }, field: "contacts"},
+		{name: "too many contacts", mod: func(s *Spec) {
+			for i := range 11 {
+				s.Contacts = append(s.Contacts, fmt.Sprintf("dev%d@app.example.com", i))
+			}
+		}, field: "contacts", msg: "at most"},
 		{name: "name required", mod: func(s *Spec) { s.Name = "  " }, field: "client_name"},
 		{name: "name too long", mod: func(s *Spec) { s.Name = strings.Repeat("x", 201) }, field: "client_name"},
 		{name: "name 200 runes ok", mod: func(s *Spec) { s.Name = strings.Repeat("é", 200) }},

@@ -62,6 +62,7 @@ var AllModels = []any{
 	&models.WebhookEndpoint{},
 	&models.WebhookDelivery{},
 	&models.RecoveryCode{},
+	&models.InitialAccessToken{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -102,6 +103,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"CustomScopes", customScopeTests},
 		{"Resources", resourceTests},
 		{"Webhooks", webhookTests},
+		{"InitialAccessTokens", initialAccessTokenTests},
 		{"Transactions", txTests},
 		{"Sweep", sweepTests},
 		{"Retention", retentionTests},
