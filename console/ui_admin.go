@@ -100,6 +100,9 @@ func (u *UI) policiesSave(c *gin.Context) error {
 	}
 	p.PasslinkTTL, p.LoginSessionTTL = dur("passlink_ttl"), dur("login_session_ttl")
 	p.AccessTokenTTL, p.RefreshTokenTTL, p.IDTokenTTL = dur("access_token_ttl"), dur("refresh_token_ttl"), dur("id_token_ttl")
+	if err := u.registrationFromForm(c, &p, errs); err != nil {
+		return err
+	}
 	var lockout *templates.Lockout
 	if len(errs) == 0 && p.SyncedPasskeys == policy.SyncedBlock && c.PostForm("confirm_lockout") != "on" {
 		cur, err := u.c.Policies.Current(c.Request.Context())

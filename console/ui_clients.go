@@ -318,6 +318,9 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	spec := specFromForm(c)
+	if err := u.keepRegistrationMetadata(c, id, &spec); err != nil {
+		return err
+	}
 	if lo, err := u.lockoutBefore(c, id, spec); err != nil || lo != nil {
 		if err != nil {
 			return err

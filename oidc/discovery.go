@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -16,8 +17,10 @@ var supportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "
 // the provider really does (OIDC Discovery 1.0 §3, RFC 8414), the custom
 // scopes defs and their claims included (rebuilt when they change,
 // scopes.go), and the acr levels that can be reached now (acrs,
-// discovery_acr.go).
-func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string) ([]byte, error) {
+// discovery_acr.go); with registration, it names the registration
+// endpoint (served while the policy's registration mode is on,
+// registration.go).
+func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, registration bool) ([]byte, error) {
 	iss := p.cfg.Issuer
 	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	// fosite verifies RSA and ECDSA client assertions, not EdDSA ones, and
@@ -67,16 +70,44 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string) ([]b
 	if p.cfg.DeviceGrant {
 		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}
+	if registration {
+		doc["registration_endpoint"] = iss + PathRegister
+	}
 	return json.Marshal(doc)
 }
 
 func (p *Provider) handleDiscovery(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")
 	p.corsAnyClient(c)
-	_, doc, err := p.customScopes(c.Request.Context())
+	ctx := c.Request.Context()
+	_, doc, err := p.customScopes(ctx)
 	if err != nil {
 		// The last copy (or the built-in scopes alone) serves meanwhile.
-		p.log.WarnContext(c.Request.Context(), "discovery: load custom scopes", "err", err)
+		p.log.WarnContext(ctx, "discovery: load custom scopes", "err", err)
+	}
+	if p.registrar != nil {
+		// The live policy (cached) says whether registration is on.
+		if _, err := p.registrar.Mode(ctx); err == nil {
+			doc = p.registrationDiscovery(doc)
+		}
 	}
 	c.Data(http.StatusOK, "application/json", doc)
+}
+
+// registrationDiscovery is the document doc (one customScopes returned)
+// with the registration endpoint: the copy built beside it.
+func (p *Provider) registrationDiscovery(doc []byte) []byte {
+	c := &p.scopes
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.docReg != nil && bytes.Equal(c.doc, doc) {
+		return c.docReg
+	}
+	if c.fallbackReg == nil {
+		c.fallbackReg, _ = p.buildDiscovery(nil, models.ACRLevels, true)
+	}
+	if c.fallbackReg == nil {
+		return doc
+	}
+	return c.fallbackReg
 }

@@ -138,6 +138,9 @@ type Deps struct {
 	// LogoutDelivery tunes the back-channel logout outbox (backchannel.go);
 	// zero values take the defaults.
 	LogoutDelivery outbox.Options
+	// Registrar serves dynamic client registration (registration.go);
+	// nil leaves the endpoint out whatever the policy says.
+	Registrar *clients.Registrar
 	// Tracer makes spans of work a request's own spans do not show (a
 	// jwks_uri fetch, whose HTTP request fosite makes without the
 	// request's context); nil traces nothing.
@@ -183,10 +186,13 @@ type Provider struct {
 	clientHits, clientMisses atomic.Uint64
 	// grantTypes are the grants the token endpoint serves.
 	grantTypes []string
-	// failures counts wrong user codes (device_pages.go); nil: no limit.
+	// failures counts wrong user codes (device_pages.go) and registration
+	// requests (registration.go); nil: no limit.
 	failures FailureLimiter
 	// assurance says which acr levels can be reached (discovery_acr.go).
 	assurance AssuranceSource
+	// registrar serves dynamic client registration; nil: none.
+	registrar *clients.Registrar
 }
 
 // New builds the provider.
@@ -206,15 +212,16 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		cfg.PairwiseKey = keyFor(cfg.HMACKey, "pairwise-subjects")
 	}
 	p := &Provider{
-		cfg:      cfg,
-		st:       deps.Store,
-		keys:     deps.Keys,
-		sessions: deps.Sessions,
-		policies: deps.Policy,
-		pages:    deps.Pages,
-		log:      deps.Logger,
-		tokens:   deps.Tokens,
-		failures: deps.AuthFailures,
+		cfg:       cfg,
+		st:        deps.Store,
+		keys:      deps.Keys,
+		sessions:  deps.Sessions,
+		policies:  deps.Policy,
+		pages:     deps.Pages,
+		log:       deps.Logger,
+		tokens:    deps.Tokens,
+		failures:  deps.AuthFailures,
+		registrar: deps.Registrar,
 		// Client records change rarely; a short TTL bounds how long another
 		// replica serves a stale copy after an update.
 		clients: expirable.NewLRU[string, *Client](1024, nil, cfg.ClientCacheTTL),
@@ -292,7 +299,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
 	p.backchannel = p.NewBackchannelLogout(deps.Store, deps.Outbound, deps.LogoutDelivery)
 	p.assurance = deps.Assurance
-	d, err := p.buildDiscovery(nil, models.ACRLevels)
+	d, err := p.buildDiscovery(nil, models.ACRLevels, false)
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +348,7 @@ func (p *Provider) Mount(r gin.IRouter) {
 	if p.cfg.DeviceGrant {
 		r.POST(PathDeviceAuthorize, p.handleDeviceAuthorize)
 	}
+	p.mountRegistration(r)
 	p.mountCORS(r)
 }
 

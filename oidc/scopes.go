@@ -33,6 +33,12 @@ type scopeCache struct {
 	doc  []byte
 	// acrs are the acr levels doc lists.
 	acrs []string
+	// docReg is doc naming the registration endpoint, served while
+	// registration is on.
+	docReg []byte
+	// fallbackReg is the document of no custom scopes with the
+	// registration endpoint, served when they cannot be read.
+	fallbackReg []byte
 }
 
 // InvalidateScopes drops this replica's copy of the custom scopes (the
@@ -57,11 +63,15 @@ func (p *Provider) customScopes(ctx context.Context) ([]models.CustomScope, []by
 		}
 		// The reachable levels changed (metadata loaded or lost): the
 		// same scopes, a new document.
-		doc, err := p.buildDiscovery(c.defs, acrs)
+		doc, err := p.buildDiscovery(c.defs, acrs, false)
 		if err != nil {
 			return c.defs, c.doc, err
 		}
-		c.doc, c.acrs = doc, acrs
+		docReg, err := p.buildDiscovery(c.defs, acrs, true)
+		if err != nil {
+			return c.defs, c.doc, err
+		}
+		c.doc, c.acrs, c.docReg = doc, acrs, docReg
 		return c.defs, c.doc, nil
 	}
 	defs, err := p.st.ListCustomScopes(ctx)
@@ -71,11 +81,15 @@ func (p *Provider) customScopes(ctx context.Context) ([]models.CustomScope, []by
 		}
 		return nil, p.discovery, err
 	}
-	doc, err := p.buildDiscovery(defs, acrs)
+	doc, err := p.buildDiscovery(defs, acrs, false)
 	if err != nil {
 		return nil, p.discovery, err
 	}
-	c.at, c.defs, c.doc, c.acrs = time.Now(), defs, doc, acrs
+	docReg, err := p.buildDiscovery(defs, acrs, true)
+	if err != nil {
+		return nil, p.discovery, err
+	}
+	c.at, c.defs, c.doc, c.acrs, c.docReg = time.Now(), defs, doc, acrs, docReg
 	return defs, doc, nil
 }
 

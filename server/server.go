@@ -257,6 +257,11 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
+	// Dynamic client registration: the rules in oidc/clients, switched by
+	// the live policy; its URLs are held to the outbound client's rule.
+	registrar := clients.NewRegistrar(clients.RegistrarConfig{Issuer: cfg.Issuer, RegistrationPath: oidc.PathRegister,
+		OutboundAllow: cfg.OutboundAllowPrefixes(), Logger: log},
+		clients.NewService(deps.Store, secrets, clients.WithOutbound(outbound)), deps.Store, secrets, live)
 	provider, err := oidc.New(oidc.Config{
 		Issuer:                    cfg.Issuer,
 		AccessTokenTTL:            cfg.AccessTokenTTL,
@@ -278,7 +283,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		PARTTL:                    cfg.PushedAuthorizationRequestTTL,
 		TokenExchange:             cfg.TokenExchange,
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
-		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer(), Assurance: passkeys})
+		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer(), Assurance: passkeys, Registrar: registrar})
 	if err != nil {
 		return nil, err
 	}

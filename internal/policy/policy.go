@@ -135,11 +135,27 @@ func (p Policy) Over(base config.Config) config.Config {
 }
 
 // Normalize makes absent AAGUID lists empty, so they encode as [] rather
-// than null.
+// than null, and fills absent registration settings with the defaults.
 func (p Policy) Normalize() Policy {
 	p.AAGUIDAllow, p.AAGUIDDeny = nonNil(p.AAGUIDAllow), nonNil(p.AAGUIDDeny)
-	p.RegistrationGrantTypes = nonNil(p.RegistrationGrantTypes)
-	p.RegistrationRedirectSchemes = nonNil(p.RegistrationRedirectSchemes)
+	// A document saved before registration existed (or an API client that
+	// does not know it) leaves registration off, with the default limits.
+	def := config.Default()
+	if p.Registration == "" {
+		p.Registration = config.RegistrationOff
+	}
+	if len(p.RegistrationGrantTypes) == 0 {
+		p.RegistrationGrantTypes = slices.Clone(def.RegistrationGrantTypes)
+	}
+	if len(p.RegistrationRedirectSchemes) == 0 {
+		p.RegistrationRedirectSchemes = slices.Clone(def.RegistrationRedirectSchemes)
+	}
+	if p.RegistrationMaxRedirectURIs == 0 {
+		p.RegistrationMaxRedirectURIs = def.RegistrationMaxRedirectURIs
+	}
+	if p.RegistrationRateIP == 0 {
+		p.RegistrationRateIP = def.RegistrationRateIP
+	}
 	return p
 }
 

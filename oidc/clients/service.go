@@ -24,7 +24,14 @@ type Store interface {
 	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 	// ListResources: a token exchange target must be registered.
 	ListResources(ctx context.Context) ([]models.Resource, error)
+	// WithTx runs fn in one transaction (a registration's other writes
+	// go with the client's, registration.go).
+	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
+
+// writeHook runs in the transaction that stores a client, just before
+// the client's row is written: it may change c and write rows of its own.
+type writeHook func(ctx context.Context, c *models.Client) error
 
 // Service registers and manages clients.
 type Service struct {
@@ -66,6 +73,11 @@ const (
 // client_secret_basic and client_secret_post, the plain secret, which is
 // not kept anywhere and must be shown to the caller once; otherwise "".
 func (s *Service) Create(ctx context.Context, spec Spec) (*models.Client, string, error) {
+	return s.create(ctx, spec, nil)
+}
+
+// create is Create with a hook that runs in the insert's transaction.
+func (s *Service) create(ctx context.Context, spec Spec, hook writeHook) (*models.Client, string, error) {
 	if err := s.check(ctx, &spec); err != nil {
 		return nil, "", err
 	}
@@ -81,10 +93,24 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*models.Client, string
 			return nil, "", fmt.Errorf("create client: %w", err)
 		}
 	}
-	if err := s.st.CreateClient(ctx, c); err != nil {
+	if err := s.write(ctx, c, hook, s.st.CreateClient); err != nil {
 		return nil, "", err
 	}
 	return c, plain, nil
+}
+
+// write stores c with store, after hook in the same transaction when
+// there is one.
+func (s *Service) write(ctx context.Context, c *models.Client, hook writeHook, store func(context.Context, *models.Client) error) error {
+	if hook == nil {
+		return store(ctx, c)
+	}
+	return s.st.WithTx(ctx, func(ctx context.Context) error {
+		if err := hook(ctx, c); err != nil {
+			return err
+		}
+		return store(ctx, c)
+	})
 }
 
 // check normalizes and validates spec, and refuses allowed groups that do
@@ -148,7 +174,7 @@ func (s *Service) List(ctx context.Context) ([]models.Client, error) {
 // secret to client_secret_basic or client_secret_post needs a new secret:
 // use UpdateAndRotateSecret.
 func (s *Service) Update(ctx context.Context, id string, spec Spec) (*models.Client, error) {
-	c, _, err := s.update(ctx, id, spec, false)
+	c, _, err := s.update(ctx, id, spec, false, nil)
 	return c, err
 }
 
@@ -156,10 +182,10 @@ func (s *Service) Update(ctx context.Context, id string, spec Spec) (*models.Cli
 // is the way to turn a public or private_key_jwt client into one that
 // authenticates with a secret.
 func (s *Service) UpdateAndRotateSecret(ctx context.Context, id string, spec Spec) (*models.Client, string, error) {
-	return s.update(ctx, id, spec, true)
+	return s.update(ctx, id, spec, true, nil)
 }
 
-func (s *Service) update(ctx context.Context, id string, spec Spec, rotate bool) (*models.Client, string, error) {
+func (s *Service) update(ctx context.Context, id string, spec Spec, rotate bool, hook writeHook) (*models.Client, string, error) {
 	if err := s.check(ctx, &spec); err != nil {
 		return nil, "", err
 	}
@@ -182,7 +208,7 @@ func (s *Service) update(ctx context.Context, id string, spec Spec, rotate bool)
 	case c.SecretHash == "":
 		return nil, "", invalid("token_endpoint_auth_method", "the client has no secret yet; rotate the secret in the same update to switch to %s", spec.TokenEndpointAuthMethod)
 	}
-	if err := s.st.UpdateClient(ctx, c); err != nil {
+	if err := s.write(ctx, c, hook, s.st.UpdateClient); err != nil {
 		return nil, "", err
 	}
 	return c, plain, nil

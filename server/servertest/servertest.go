@@ -20,6 +20,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/telemetry"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
@@ -187,6 +188,26 @@ func (e *Env) CreateClient(spec clients.Spec) (string, string) {
 	e.Server.Provider().InvalidateClient(c.ID)
 	return c.ID, secret
 }
+
+// MintInitialAccessToken mints an initial access token for dynamic client
+// registration (as an admin would) and returns its id and value.
+func (e *Env) MintInitialAccessToken(label string, uses int, ttl time.Duration) (string, string) {
+	e.T.Helper()
+	secrets, err := server.ClientSecrets(e.Secret, nil)
+	if err != nil {
+		e.T.Fatalf("client secrets: %v", err)
+	}
+	r := clients.NewRegistrar(clients.RegistrarConfig{Issuer: e.Issuer}, clients.NewService(e.Store, secrets), e.Store, secrets, policy.New(e.Store, e.Config))
+	t, tok, err := r.MintInitialToken(context.Background(), clients.InitialTokenSpec{Label: label, MaxUses: uses, TTL: ttl}, "cli:test")
+	if err != nil {
+		e.T.Fatalf("mint initial access token: %v", err)
+	}
+	return t.ID, tok
+}
+
+// Registration sets the dynamic client registration mode (off,
+// protected or open).
+func Registration(mode string) Option { return func(c *config.Config) { c.Registration = mode } }
 
 // CreateUser adds a user with the given address.
 func (e *Env) CreateUser(email string) *models.User {
