@@ -98,7 +98,7 @@ type Client struct {
 	TokenExchangeSubjectAudiences StringList
 	// ClientURI, PolicyURI and TOSURI are the app's home page, privacy
 	// policy and terms (RFC 7591 §2), linked from the consent page;
-	// Contacts are people responsible for it (migration 00030).
+	// Contacts are people responsible for it (migration 00031).
 	ClientURI string `gorm:"column:client_uri"`
 	PolicyURI string `gorm:"column:policy_uri"`
 	TOSURI    string `gorm:"column:tos_uri"`
