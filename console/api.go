@@ -108,6 +108,7 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.PUT("/policies", c.api(c.apiPutPolicy))
 
 	c.mountWebhookAPI(r)
+	c.mountBrandingAPI(r)
 	r.GET("/credentials", c.api(c.apiListCredentials))
 	r.GET("/credentials/health", c.api(c.apiCredentialHealth))
 

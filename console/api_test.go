@@ -313,6 +313,7 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		api.call(s, "DELETE", p+"/clients/"+created.ID, nil, 404)
 		callGroupsAPI(t, env, s, api)
 		exerciseWebhooksAPI(t, env, api, s)
+		exerciseBrandingAPI(t, env, api, s)
 
 		// Errors of authentication match the document too.
 		anon := &caller{t: t, env: env}

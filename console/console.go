@@ -12,6 +12,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/internal/branding"
 	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/httpx"
@@ -35,6 +36,7 @@ type Services struct {
 	Audit     *Audit
 	Webhooks  *Webhooks
 	Health    *Health
+	Branding  *Branding
 }
 
 // NewServices builds the services. live is the global policy every
@@ -61,6 +63,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 		Groups:    &Groups{st: st, audit: audit},
 		Webhooks:  &Webhooks{st: st, audit: audit, allow: cfg.OutboundAllowPrefixes()},
 		Health:    &Health{st: st, live: live, now: clock.Now},
+		Branding:  &Branding{st: st, live: branding.NewLive(st, log), audit: audit},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc
@@ -103,6 +106,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Secrets stores new client secrets (required).
 	Secrets *clients.Secrets
+	// Branding is the live branding the pages read, so a change saved
+	// here applies on this replica at once (nil: one of the console's own).
+	Branding *branding.Live
 	// CursorKey authenticates the audit log's page cursors (the same on
 	// every replica: derive it from the system secret); random when nil.
 	CursorKey []byte
@@ -156,6 +162,9 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 	}
 	c.passwords = deps.Passwords
 	c.Audit.cursorKey = deps.CursorKey
+	if deps.Branding != nil {
+		c.Branding.live = deps.Branding
+	}
 	return c, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/branding"
 	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/hashgate"
@@ -118,6 +119,8 @@ type Server struct {
 	console *console.Console
 	stats   *console.StatsService
 	pages   *templates.Renderer
+	// brand is the live branding (pages, mails, /branding/...).
+	brand *branding.Live
 	// hosted are the hosted pages (the janitor purges due deletions).
 	hosted *authn.Handler
 	engine *gin.Engine
@@ -144,7 +147,7 @@ type Server struct {
 // SQLite), and everything after a resync. The caches' TTLs stay as the
 // safety net. Users are not cached (sessions are read per request), so
 // their announcements need nothing here.
-func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager, stats *console.StatsService) func(store.Change) {
+func changeHandler(provider *oidc.Provider, live *policy.Live, brand *branding.Live, km *keys.Manager, stats *console.StatsService) func(store.Change) {
 	return func(c store.Change) {
 		switch c.Kind {
 		case store.ChangeClient:
@@ -154,6 +157,10 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 		case store.ChangeResource:
 			provider.InvalidateResources()
 		case store.ChangePolicy:
+			if c.ID == branding.Name {
+				brand.Invalidate()
+				return
+			}
 			live.Invalidate()
 		case store.ChangeKeys:
 			km.Invalidate()
@@ -164,6 +171,7 @@ func changeHandler(provider *oidc.Provider, live *policy.Live, km *keys.Manager,
 			provider.InvalidateScopes()
 			provider.InvalidateResources()
 			live.Invalidate()
+			brand.Invalidate()
 			km.Invalidate()
 			stats.Wake()
 		}
@@ -220,7 +228,10 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err := km.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	pages, err := templates.New()
+	// The operator's branding, read by every page through the renderer
+	// (cached; another replica's change arrives through the change feed).
+	brand := branding.NewLive(deps.Store, log)
+	pages, err := templates.New(templates.WithBrand(pageBrand(brand)))
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +321,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	cons, err := console.New(cfg, console.Deps{
 		Store: deps.Store, Provider: provider, Keys: km, Sessions: sessions, Passkeys: passkeys, Stats: stats, Logger: log,
 		Passlinks: passlinks, Passwords: passwords, Policy: live, Secrets: secrets, Pages: pages,
-		CursorKey: secret.Derive(deps.Secret, PurposeCursors),
+		CursorKey: secret.Derive(deps.Secret, PurposeCursors), Branding: brand,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -335,8 +346,8 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	}
 
 	s := &Server{cfg: cfg, st: deps.Store, log: log, keys: km, provider: provider, sessions: sessions, outbox: outbox, webhooks: hooks,
-		console: cons, stats: stats, pages: pages, hosted: hosted, metrics: metrics, tracing: tracing, ownTracing: ownTracing}
-	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, km, stats))
+		console: cons, stats: stats, pages: pages, hosted: hosted, metrics: metrics, tracing: tracing, ownTracing: ownTracing, brand: brand}
+	s.unsubscribe = deps.Store.Changes().Subscribe(changeHandler(provider, live, brand, km, stats))
 	s.metadata, s.unsubscribeMetadata = newMetadataSync(deps.Store, passkeys, metrics, cfg.MDSURL, cfg.MDSRefresh, cfg.MDSStaleGrace)
 	s.engine = s.routes(hosted)
 	return s, nil
@@ -477,6 +488,7 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 		r.GET(telemetry.PathMetrics, gin.WrapH(s.metrics.Handler(s.cfg.MetricsToken)))
 	}
 	r.GET("/static/*path", gin.WrapH(static.Handler()))
+	branding.Mount(r, s.brand, httpx.NotFound)
 	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/account") })
 
@@ -511,6 +523,15 @@ func (s *Server) errorPage(c *gin.Context, status int, title, message string) {
 	}
 	if err := s.pages.Error(c.Writer, status, templates.Page{Title: title}, v); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "render error page", "err", err)
+	}
+}
+
+// pageBrand adapts the live branding to what the layouts show.
+func pageBrand(live *branding.Live) templates.BrandFunc {
+	return func(primary, accent string) templates.Brand {
+		b := live.Cached()
+		return templates.Brand{Product: b.Product, LogoURL: b.LogoPath(), ThemeURL: b.ThemePath(primary, accent),
+			CSSURL: b.CSSPath(), SupportURL: b.SupportURL, PrivacyURL: b.PrivacyURL}
 	}
 }
 

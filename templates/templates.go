@@ -37,22 +37,38 @@ var folders = []folder{
 	{dir: "console", prefix: "console_", pages: []string{
 		"error", "dashboard", "clients", "client_form", "client", "client_secret", "users", "user", "user_new", "admin_invite",
 		"policies", "keys", "audit", "groups", "group", "group_form", "scopes", "scope", "resources", "resource",
-		"credentials", "stats",
+		"credentials", "stats", "branding",
 	}},
 }
 
 // Renderer renders pages by name. It is safe for concurrent use.
 type Renderer struct {
 	pages map[string]*template.Template
+	// brand gives every page the operator's branding (Page.Brand), with
+	// the page's app colours in place of the global ones; nil: Sesame's.
+	brand BrandFunc
 }
+
+// BrandFunc returns the branding for a page whose app has its own
+// primary and accent colours ("" for none).
+type BrandFunc func(appPrimary, appAccent string) Brand
+
+// RendererOption configures a Renderer.
+type RendererOption func(*Renderer)
+
+// WithBrand makes f the source of every page's Brand.
+func WithBrand(f BrandFunc) RendererOption { return func(r *Renderer) { r.brand = f } }
 
 // New parses every page with its folder's layout. It fails, naming the
 // file, when a page a typed method renders (or a layout, or an email) is
 // missing or does not parse.
-func New() (*Renderer, error) {
+func New(opts ...RendererOption) (*Renderer, error) {
 	r, err := newFrom(files)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range opts {
+		o(r)
 	}
 	if err := checkMail(); err != nil {
 		return nil, err
@@ -122,8 +138,29 @@ type Page struct {
 	// AppLogo is the client's logo_uri (https or data:image/svg+xml); the
 	// header shows the name's initial when it is empty or unusable.
 	AppLogo string
-	Data    any
+	// AppPrimary and AppAccent are the app's own colours (#rrggbb, ""
+	// for the global ones).
+	AppPrimary, AppAccent string
+	// Brand is set by the renderer (WithBrand), not by handlers.
+	Brand Brand
+	Data  any
 }
+
+// Brand is the operator's branding as the layouts use it: every URL is
+// this server's own (the logo and stylesheets are served under
+// /branding/), so the pages' CSP needs nothing new.
+type Brand struct {
+	// Product names the service ("Sesame" by default).
+	Product string
+	// LogoURL is the uploaded logo ("" for none), ThemeURL the colour
+	// stylesheet ("" for Sesame's colours), CSSURL the custom stylesheet.
+	LogoURL, ThemeURL, CSSURL string
+	// SupportURL and PrivacyURL are shown in the pages' footer.
+	SupportURL, PrivacyURL string
+}
+
+// sesameBrand is the branding of a renderer without WithBrand.
+var sesameBrand = Brand{Product: "Sesame"}
 
 // logoURL returns a logo URI the header may load, or "": only https URLs
 // and inline SVG (clients.Spec validates the same on registration; this
@@ -156,6 +193,10 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	t, ok := r.pages[name]
 	if !ok {
 		return fmt.Errorf("render: no page %q", name)
+	}
+	p.Brand = sesameBrand
+	if r.brand != nil {
+		p.Brand = r.brand(p.AppPrimary, p.AppAccent)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, layout, p); err != nil {

@@ -1440,6 +1440,61 @@ type AuthEvent struct {
 // AuthEventResult defines model for AuthEvent.Result.
 type AuthEventResult string
 
+// Branding defines model for Branding.
+type Branding struct {
+	// AccentColor The tile behind an app's initial and the console's mark, #rrggbb (empty: the primary colour).
+	AccentColor *string `json:"accent_color,omitempty"`
+
+	// CustomCss A stylesheet served after Sesame's own (at most 32 KiB, no @import).
+	CustomCss    *string `json:"custom_css,omitempty"`
+	CustomCssUrl *string `json:"custom_css_url,omitempty"`
+	Logo         *struct {
+		Sha256 string `json:"sha256"`
+		Size   int    `json:"size"`
+		Type   string `json:"type"`
+		Url    string `json:"url"`
+	} `json:"logo"`
+
+	// PrimaryColor Buttons and links, #rrggbb (empty: Sesame's).
+	PrimaryColor *string `json:"primary_color,omitempty"`
+
+	// PrivacyUrl "Privacy" link in the pages' footer (https).
+	PrivacyUrl *string `json:"privacy_url,omitempty"`
+
+	// Product The name the pages show.
+	Product string `json:"product"`
+
+	// ProductName Shown in the pages' footer, the console and mails; empty: Sesame.
+	ProductName *string `json:"product_name,omitempty"`
+
+	// SupportUrl "Help" link in the pages' footer (https or mailto:).
+	SupportUrl *string `json:"support_url,omitempty"`
+
+	// Warnings What the dark scheme shows differently (a colour too dark for dark pages is lightened there).
+	Warnings []string `json:"warnings"`
+}
+
+// BrandingSettings defines model for BrandingSettings.
+type BrandingSettings struct {
+	// AccentColor The tile behind an app's initial and the console's mark, #rrggbb (empty: the primary colour).
+	AccentColor *string `json:"accent_color,omitempty"`
+
+	// CustomCss A stylesheet served after Sesame's own (at most 32 KiB, no @import).
+	CustomCss *string `json:"custom_css,omitempty"`
+
+	// PrimaryColor Buttons and links, #rrggbb (empty: Sesame's).
+	PrimaryColor *string `json:"primary_color,omitempty"`
+
+	// PrivacyUrl "Privacy" link in the pages' footer (https).
+	PrivacyUrl *string `json:"privacy_url,omitempty"`
+
+	// ProductName Shown in the pages' footer, the console and mails; empty: Sesame.
+	ProductName *string `json:"product_name,omitempty"`
+
+	// SupportUrl "Help" link in the pages' footer (https or mailto:).
+	SupportUrl *string `json:"support_url,omitempty"`
+}
+
 // Client defines model for Client.
 type Client struct {
 	// AccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
@@ -2705,6 +2760,9 @@ type ListWebhookDeliveriesParamsStatus string
 // InviteAdminJSONRequestBody defines body for InviteAdmin for application/json ContentType.
 type InviteAdminJSONRequestBody InviteAdminJSONBody
 
+// PutBrandingJSONRequestBody defines body for PutBranding for application/json ContentType.
+type PutBrandingJSONRequestBody = BrandingSettings
+
 // CreateClientJSONRequestBody defines body for CreateClient for application/json ContentType.
 type CreateClientJSONRequestBody = ClientSpec
 
@@ -2850,6 +2908,45 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /audit/export (the `ExportAudit` operationId).
 	ExportAudit(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBranding Global branding
+	//
+	// The product name, colours, logo, support and privacy links and custom stylesheet every hosted page, console page and mail shows.
+	//
+	// Corresponds with GET /branding (the `GetBranding` operationId).
+	GetBranding(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutBrandingWithBody Replace the branding settings
+	//
+	// Replaces every setting but the logo. Colours are #rrggbb; the primary colour needs 4.5:1 contrast with the pages' white background and the accent 3:1, and a colour below that is refused with its ratio. Links are https (or mailto:). The custom stylesheet is at most 32 KiB, without @import; it is served as /branding/custom.css under the pages' unchanged content security policy. Every refused field is reported at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /branding (the `PutBranding` operationId).
+	PutBrandingWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutBranding Replace the branding settings
+	//
+	// Replaces every setting but the logo. Colours are #rrggbb; the primary colour needs 4.5:1 contrast with the pages' white background and the accent 3:1, and a colour below that is refused with its ratio. Links are https (or mailto:). The custom stylesheet is at most 32 KiB, without @import; it is served as /branding/custom.css under the pages' unchanged content security policy. Every refused field is reported at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /branding (the `PutBranding` operationId).
+	PutBranding(ctx context.Context, body PutBrandingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteBrandingLogo Remove the logo
+	//
+	// Corresponds with DELETE /branding/logo (the `DeleteBrandingLogo` operationId).
+	DeleteBrandingLogo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutBrandingLogoWithBody Upload the logo
+	//
+	// The body is the image itself: PNG, JPEG, GIF, WebP or SVG, at most 48 KiB. Its type is sniffed (the Content-Type sent is not trusted); an SVG with script, event handlers, entities or references outside itself is refused. The logo is stored in the database (every replica serves it) and served at /branding/logo with a sandboxing content security policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /branding/logo (the `PutBrandingLogo` operationId).
+	PutBrandingLogoWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListClients List and search clients
 	//
@@ -3404,6 +3501,95 @@ func (c *API) ListAudit(ctx context.Context, params *ListAuditParams, reqEditors
 // Corresponds with GET /audit/export (the `ExportAudit` operationId).
 func (c *API) ExportAudit(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBranding Global branding
+//
+// The product name, colours, logo, support and privacy links and custom stylesheet every hosted page, console page and mail shows.
+//
+// Corresponds with GET /branding (the `GetBranding` operationId).
+func (c *API) GetBranding(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBrandingRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutBrandingWithBody Replace the branding settings
+//
+// Replaces every setting but the logo. Colours are #rrggbb; the primary colour needs 4.5:1 contrast with the pages' white background and the accent 3:1, and a colour below that is refused with its ratio. Links are https (or mailto:). The custom stylesheet is at most 32 KiB, without @import; it is served as /branding/custom.css under the pages' unchanged content security policy. Every refused field is reported at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /branding (the `PutBranding` operationId).
+func (c *API) PutBrandingWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutBrandingRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutBranding Replace the branding settings
+//
+// Replaces every setting but the logo. Colours are #rrggbb; the primary colour needs 4.5:1 contrast with the pages' white background and the accent 3:1, and a colour below that is refused with its ratio. Links are https (or mailto:). The custom stylesheet is at most 32 KiB, without @import; it is served as /branding/custom.css under the pages' unchanged content security policy. Every refused field is reported at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /branding (the `PutBranding` operationId).
+func (c *API) PutBranding(ctx context.Context, body PutBrandingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutBrandingRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteBrandingLogo Remove the logo
+//
+// Corresponds with DELETE /branding/logo (the `DeleteBrandingLogo` operationId).
+func (c *API) DeleteBrandingLogo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteBrandingLogoRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutBrandingLogoWithBody Upload the logo
+//
+// The body is the image itself: PNG, JPEG, GIF, WebP or SVG, at most 48 KiB. Its type is sniffed (the Content-Type sent is not trusted); an SVG with script, event handlers, entities or references outside itself is refused. The logo is stored in the database (every replica serves it) and served at /branding/logo with a sandboxing content security policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /branding/logo (the `PutBrandingLogo` operationId).
+func (c *API) PutBrandingLogoWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutBrandingLogoRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5052,6 +5238,129 @@ func NewExportAuditRequest(server string, params *ExportAuditParams) (*http.Requ
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetBrandingRequest constructs an http.Request for the GetBranding method
+func NewGetBrandingRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/branding")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutBrandingRequest calls the generic PutBranding builder with application/json body
+func NewPutBrandingRequest(server string, body PutBrandingJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutBrandingRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutBrandingRequestWithBody constructs an http.Request for the PutBranding method, with any body, and a specified content type
+func NewPutBrandingRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/branding")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteBrandingLogoRequest constructs an http.Request for the DeleteBrandingLogo method
+func NewDeleteBrandingLogoRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/branding/logo")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutBrandingLogoRequestWithBody constructs an http.Request for the PutBrandingLogo method, with any body, and a specified content type
+func NewPutBrandingLogoRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/branding/logo")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8224,6 +8533,49 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /audit/export (the `ExportAudit` operationId).
 	ExportAuditWithResponse(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*ExportAuditResponse, error)
 
+	// GetBrandingWithResponse Global branding
+	//
+	// The product name, colours, logo, support and privacy links and custom stylesheet every hosted page, console page and mail shows.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /branding (the `GetBranding` operationId).
+	GetBrandingWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetBrandingResponse, error)
+
+	// PutBrandingWithBodyWithResponse Replace the branding settings
+	//
+	// Replaces every setting but the logo. Colours are #rrggbb; the primary colour needs 4.5:1 contrast with the pages' white background and the accent 3:1, and a colour below that is refused with its ratio. Links are https (or mailto:). The custom stylesheet is at most 32 KiB, without @import; it is served as /branding/custom.css under the pages' unchanged content security policy. Every refused field is reported at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /branding (the `PutBranding` operationId).
+	PutBrandingWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBrandingResponse, error)
+
+	// PutBrandingWithResponse Replace the branding settings
+	//
+	// Replaces every setting but the logo. Colours are #rrggbb; the primary colour needs 4.5:1 contrast with the pages' white background and the accent 3:1, and a colour below that is refused with its ratio. Links are https (or mailto:). The custom stylesheet is at most 32 KiB, without @import; it is served as /branding/custom.css under the pages' unchanged content security policy. Every refused field is reported at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /branding (the `PutBranding` operationId).
+	PutBrandingWithResponse(ctx context.Context, body PutBrandingJSONRequestBody, reqEditors ...RequestEditorFn) (*PutBrandingResponse, error)
+
+	// DeleteBrandingLogoWithResponse Remove the logo
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /branding/logo (the `DeleteBrandingLogo` operationId).
+	DeleteBrandingLogoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteBrandingLogoResponse, error)
+
+	// PutBrandingLogoWithBodyWithResponse Upload the logo
+	//
+	// The body is the image itself: PNG, JPEG, GIF, WebP or SVG, at most 48 KiB. Its type is sniffed (the Content-Type sent is not trusted); an SVG with script, event handlers, entities or references outside itself is refused. The logo is stored in the database (every replica serves it) and served at /branding/logo with a sandboxing content security policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /branding/logo (the `PutBrandingLogo` operationId).
+	PutBrandingLogoWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBrandingLogoResponse, error)
+
 	// ListClientsWithResponse List and search clients
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9019,6 +9371,275 @@ func (r ExportAuditResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExportAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetBrandingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Branding
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBrandingResponse) GetJSON200() *Branding {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetBrandingResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetBrandingResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetBrandingResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBrandingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBrandingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBrandingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBrandingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutBrandingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Branding
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutBrandingResponse) GetJSON200() *Branding {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutBrandingResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutBrandingResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutBrandingResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutBrandingResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutBrandingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutBrandingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutBrandingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutBrandingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteBrandingLogoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Branding
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteBrandingLogoResponse) GetJSON200() *Branding {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteBrandingLogoResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteBrandingLogoResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteBrandingLogoResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteBrandingLogoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteBrandingLogoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteBrandingLogoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteBrandingLogoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutBrandingLogoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Branding
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutBrandingLogoResponse) GetJSON200() *Branding {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutBrandingLogoResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutBrandingLogoResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutBrandingLogoResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutBrandingLogoResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutBrandingLogoResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutBrandingLogoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutBrandingLogoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutBrandingLogoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutBrandingLogoResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13865,6 +14486,79 @@ func (c *ClientWithResponses) ExportAuditWithResponse(ctx context.Context, param
 	return ParseExportAuditResponse(rsp)
 }
 
+// GetBrandingWithResponse Global branding
+//
+// The product name, colours, logo, support and privacy links and custom stylesheet every hosted page, console page and mail shows.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /branding (the `GetBranding` operationId).
+func (c *ClientWithResponses) GetBrandingWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetBrandingResponse, error) {
+	rsp, err := c.GetBranding(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBrandingResponse(rsp)
+}
+
+// PutBrandingWithBodyWithResponse Replace the branding settings
+//
+// Replaces every setting but the logo. Colours are #rrggbb; the primary colour needs 4.5:1 contrast with the pages' white background and the accent 3:1, and a colour below that is refused with its ratio. Links are https (or mailto:). The custom stylesheet is at most 32 KiB, without @import; it is served as /branding/custom.css under the pages' unchanged content security policy. Every refused field is reported at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /branding (the `PutBranding` operationId).
+func (c *ClientWithResponses) PutBrandingWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBrandingResponse, error) {
+	rsp, err := c.PutBrandingWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutBrandingResponse(rsp)
+}
+
+// PutBrandingWithResponse Replace the branding settings
+//
+// Replaces every setting but the logo. Colours are #rrggbb; the primary colour needs 4.5:1 contrast with the pages' white background and the accent 3:1, and a colour below that is refused with its ratio. Links are https (or mailto:). The custom stylesheet is at most 32 KiB, without @import; it is served as /branding/custom.css under the pages' unchanged content security policy. Every refused field is reported at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /branding (the `PutBranding` operationId).
+func (c *ClientWithResponses) PutBrandingWithResponse(ctx context.Context, body PutBrandingJSONRequestBody, reqEditors ...RequestEditorFn) (*PutBrandingResponse, error) {
+	rsp, err := c.PutBranding(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutBrandingResponse(rsp)
+}
+
+// DeleteBrandingLogoWithResponse Remove the logo
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /branding/logo (the `DeleteBrandingLogo` operationId).
+func (c *ClientWithResponses) DeleteBrandingLogoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteBrandingLogoResponse, error) {
+	rsp, err := c.DeleteBrandingLogo(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteBrandingLogoResponse(rsp)
+}
+
+// PutBrandingLogoWithBodyWithResponse Upload the logo
+//
+// The body is the image itself: PNG, JPEG, GIF, WebP or SVG, at most 48 KiB. Its type is sniffed (the Content-Type sent is not trusted); an SVG with script, event handlers, entities or references outside itself is refused. The logo is stored in the database (every replica serves it) and served at /branding/logo with a sandboxing content security policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /branding/logo (the `PutBrandingLogo` operationId).
+func (c *ClientWithResponses) PutBrandingLogoWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBrandingLogoResponse, error) {
+	rsp, err := c.PutBrandingLogoWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutBrandingLogoResponse(rsp)
+}
+
 // ListClientsWithResponse List and search clients
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15104,6 +15798,215 @@ func ParseExportAuditResponse(rsp *http.Response) (*ExportAuditResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetBrandingResponse parses an HTTP response from a GetBrandingWithResponse call
+func ParseGetBrandingResponse(rsp *http.Response) (*GetBrandingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBrandingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Branding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutBrandingResponse parses an HTTP response from a PutBrandingWithResponse call
+func ParsePutBrandingResponse(rsp *http.Response) (*PutBrandingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutBrandingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Branding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteBrandingLogoResponse parses an HTTP response from a DeleteBrandingLogoWithResponse call
+func ParseDeleteBrandingLogoResponse(rsp *http.Response) (*DeleteBrandingLogoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteBrandingLogoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Branding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutBrandingLogoResponse parses an HTTP response from a PutBrandingLogoWithResponse call
+func ParsePutBrandingLogoResponse(rsp *http.Response) (*PutBrandingLogoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutBrandingLogoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Branding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
