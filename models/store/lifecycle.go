@@ -228,6 +228,16 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID, hash string) error 
 	return affected("use recovery code", res)
 }
 
+// UnusedRecoveryCodeHashes returns the hashes of a user's unused
+// recovery codes (none for an unknown user), for a constant-time
+// comparison by the caller before UseRecoveryCode spends one.
+func (s *Store) UnusedRecoveryCodeHashes(ctx context.Context, userID string) ([]string, error) {
+	var out []string
+	err := s.conn(ctx).Model(&models.RecoveryCode{}).Where("user_id = ? AND used_at IS NULL", userID).
+		Order("code_hash").Pluck("code_hash", &out).Error
+	return out, mapErr("unused recovery codes", err)
+}
+
 // CountRecoveryCodes returns how many unused recovery codes a user has.
 func (s *Store) CountRecoveryCodes(ctx context.Context, userID string) (int64, error) {
 	var n int64

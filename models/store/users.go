@@ -37,6 +37,15 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*models.User,
 	return &u, nil
 }
 
+// GetUserByUsername loads a user by username (stored lower-case), case-insensitively.
+func (s *Store) GetUserByUsername(ctx context.Context, username string) (*models.User, error) {
+	var u models.User
+	if err := s.conn(ctx).Where("username = ?", strings.ToLower(strings.TrimSpace(username))).Take(&u).Error; err != nil {
+		return nil, mapErr("get user by username", err)
+	}
+	return &u, nil
+}
+
 // ListUsers returns users ordered by creation, at most limit from offset.
 func (s *Store) ListUsers(ctx context.Context, offset, limit int) ([]models.User, error) {
 	var out []models.User

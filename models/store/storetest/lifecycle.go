@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -206,6 +208,22 @@ var lifecycleTests = []subtest{
 		if n, _ := s.CountRecoveryCodes(ctx, u.ID); n != 3 {
 			t.Fatalf("%d codes, want 3", n)
 		}
+		got, err := s.UnusedRecoveryCodeHashes(ctx, u.ID)
+		must(t, err)
+		if want := slices.Sorted(slices.Values(hashes)); !slices.Equal(got, want) {
+			t.Fatalf("unused hashes %v, want %v", got, want)
+		}
+		if none, err := s.UnusedRecoveryCodeHashes(ctx, "no-such-user"); err != nil || len(none) != 0 {
+			t.Fatalf("unknown user: %v, %v", none, err)
+		}
+		// Recovery sign-in finds the account by address or username.
+		name := "rc-" + randHex(4)
+		must(t, s.SetUserProfile(ctx, u.ID, store.UserProfile{Username: &name}))
+		if byName, err := s.GetUserByUsername(ctx, " "+strings.ToUpper(name)); err != nil || byName.ID != u.ID {
+			t.Fatalf("by username: %v, %v", byName, err)
+		}
+		_, err = s.GetUserByUsername(ctx, "nobody-"+randHex(4))
+		wantErr(t, "an unknown username", err, models.ErrNotFound)
 		wantErr(t, "another user's code", s.UseRecoveryCode(ctx, other.ID, hashes[0]), models.ErrNotFound)
 		wantErr(t, "a wrong code", s.UseRecoveryCode(ctx, u.ID, randHex(16)), models.ErrNotFound)
 		var wins atomic.Int32
@@ -229,6 +247,9 @@ var lifecycleTests = []subtest{
 		}
 		if n, _ := s.CountRecoveryCodes(ctx, u.ID); n != 2 {
 			t.Errorf("%d unused codes, want 2", n)
+		}
+		if left, _ := s.UnusedRecoveryCodeHashes(ctx, u.ID); slices.Contains(left, hashes[0]) || len(left) != 2 {
+			t.Errorf("after use, unused hashes %v", left)
 		}
 		fresh := []string{randHex(16)}
 		must(t, s.ReplaceRecoveryCodes(ctx, u.ID, fresh))
