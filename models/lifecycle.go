@@ -35,7 +35,7 @@ const (
 )
 
 // RecoveryCode is one of a user's single-use recovery codes; only a keyed
-// hash of the code is stored (authn/recovery.go).
+// hash of the code is stored (authn/recovery).
 type RecoveryCode struct {
 	UserID    string `gorm:"primaryKey"`
 	CodeHash  string `gorm:"primaryKey"`
