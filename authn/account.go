@@ -110,6 +110,9 @@ func (h *Handler) renderAccountPage(c *gin.Context, status int, ls *models.Login
 		Fresh:          freshPasskey(ls),
 		DeletionGrace:  passlink.HumanDuration(h.deletionGrace),
 	}
+	if v.Recovery, err = h.recoveryView(c, u); err != nil {
+		return err
+	}
 	if u.DeletionDueAt != nil {
 		v.DeletionDue = u.DeletionDueAt.Format("2 January 2006")
 	}

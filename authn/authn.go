@@ -11,6 +11,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/authn/recovery"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
@@ -47,6 +48,8 @@ type Store interface {
 	PurgeUser(ctx context.Context, id, pseudonym string, now time.Time) error
 	SetUserEmailProven(ctx context.Context, id, email string) (*models.User, error)
 	ProveCurrentEmail(ctx context.Context, id, email string) error
+	// Recovery codes (recovery_codes.go): whether the user has a set.
+	HasRecoveryCodes(ctx context.Context, userID string) (bool, error)
 	// WithTx runs fn in one transaction carried by its context (the end
 	// of a sign-in: complete.go, inTx).
 	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
@@ -65,7 +68,10 @@ type Deps struct {
 	Passlinks *passlink.Service
 	// Passwords is the password + security key method; nil turns it off.
 	Passwords *password.Service
-	Logger    *slog.Logger
+	// Recovery is the recovery-code method; nil turns it off (the live
+	// policy, a RecoveryPolicy, switches it too).
+	Recovery *recovery.Service
+	Logger   *slog.Logger
 	// SignupOpen lets anyone create an account (at start-up; Policies,
 	// when set, is asked on each request instead).
 	SignupOpen bool
@@ -99,6 +105,7 @@ type Handler struct {
 	passkeys   *passkey.Service
 	passlinks  *passlink.Service
 	passwords  *password.Service
+	recovery   *recovery.Service
 	log        *slog.Logger
 	signupOpen bool
 	// requireVerifiedEmail is Deps.RequireVerifiedEmail.
@@ -133,7 +140,7 @@ func (h *Handler) signupAllowed(c *gin.Context) bool {
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
 	h := &Handler{st: deps.Store, events: deps.Events, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
-		passwords: deps.Passwords, log: deps.Logger, signupOpen: deps.SignupOpen, requireVerifiedEmail: deps.RequireVerifiedEmail, policies: deps.Policies, rpID: deps.RPID,
+		passwords: deps.Passwords, recovery: deps.Recovery, log: deps.Logger, signupOpen: deps.SignupOpen, requireVerifiedEmail: deps.RequireVerifiedEmail, policies: deps.Policies, rpID: deps.RPID,
 		resumeURL: deps.ResumeURL, deletionGrace: deps.DeletionGrace, pseudonymKey: deps.PseudonymKey}
 	if h.deletionGrace <= 0 {
 		h.deletionGrace = DefaultDeletionGrace
@@ -181,6 +188,9 @@ func (h *Handler) Mount(r gin.IRouter) {
 		r.POST(passlink.VerifyPath+":token", h.page(h.handleVerifyLinkUse))
 	}
 	h.mountPasswords(r)
+	h.mountRecovery(r)
+	// The passkey offer after a sign-in without one (a link, a code).
+	r.GET(passkeyOfferPath, h.page(h.handlePasskeyOffer))
 }
 
 // currentUser returns the signed-in user of this browser, or nil.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -18,12 +19,13 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 	view := templates.LoginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil,
 		Password: h.passwords != nil, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
 	title, app, logo := "Sign in", "", ""
+	consoleLogin := false
 	if c.Query("interaction") == "" {
 		// login_return.go. The console sends its admins here and accepts
 		// only a phishing-resistant sign-in: offer just those, by name.
 		if ret := h.rememberReturn(c); ret == "/console" || strings.HasPrefix(ret, "/console/") {
 			title, app = "Sign in to the console", "Sesame console"
-			view.Passlink, view.SignupOpen = false, false
+			view.Passlink, view.SignupOpen, consoleLogin = false, false, true
 		}
 	}
 	if id := c.Query("interaction"); id != "" {
@@ -58,6 +60,9 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 			}
 		}
 	}
+	// A recovery code gives a basic sign-in: offered where that is
+	// enough (not the console, not a step-up).
+	view.Recovery = !consoleLogin && !view.StrongOnly && !view.StepUp && h.recoveryMode(c) != policy.RecoveryOff
 	status := http.StatusOK
 	switch {
 	case !view.Passkey && view.Password:

@@ -173,6 +173,8 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	var next, userID string
+	var user *models.User
+	var amr []string
 	var refused error
 	err = h.inTx(c, func() error {
 		res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
@@ -180,7 +182,7 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 			refused = err // the spent ceremony (and a clone flag) commit
 			return nil
 		}
-		userID = res.User.ID
+		userID, user, amr = res.User.ID, res.User, res.AMR
 		s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
 			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID}
 		if res.GraceSynced {
@@ -195,6 +197,8 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 	if refused != nil {
 		return h.ceremonyError(c, passkeyMethod, refused, "", "login")
 	}
+	// The policy may ask for recovery codes first (recovery_codes.go).
+	next = h.recoveryPromptOr(c, user, amr, next)
 	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(c, userID)})
 	return nil
 }

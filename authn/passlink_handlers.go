@@ -26,7 +26,6 @@ func (h *Handler) mountPasslinks(r gin.IRouter) {
 	r.POST("/passlink", h.page(h.handlePasslinkRequest))
 	r.GET("/passlink/status/:id", h.api(h.handlePasslinkStatus))
 	r.POST("/passlink/complete", h.api(h.handlePasslinkComplete))
-	r.GET("/passlink/passkey", h.page(h.handlePasskeyOffer))
 	r.GET("/passlink/:token", h.page(h.handlePasslinkOpen))
 	r.POST("/passlink/:token", h.page(h.handlePasslinkUse))
 }

@@ -51,6 +51,9 @@ type plClient struct {
 	c    *http.Client
 	csrf string
 	ua   string
+	// ip, when set, is sent as X-Forwarded-For (for a server that trusts
+	// the loopback proxy: a client from another address).
+	ip string
 }
 
 func (e *plEnv) client(t *testing.T) *plClient {
@@ -69,6 +72,9 @@ func (b *plClient) abs(u string) string {
 func (b *plClient) do(req *http.Request) (*http.Response, string) {
 	b.t.Helper()
 	req.Header.Set("User-Agent", b.ua)
+	if b.ip != "" {
+		req.Header.Set("X-Forwarded-For", b.ip)
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)

@@ -248,8 +248,12 @@ func (h *Handler) passkeyOfferOr(c *gin.Context, u *models.User, next string) st
 			return next
 		}
 	}
-	return "/passlink/passkey?next=" + url.QueryEscape(next)
+	return passkeyOfferPath + "?next=" + url.QueryEscape(next)
 }
+
+// passkeyOfferPath is the page that offers a passkey after a sign-in
+// without one (a link, a recovery code).
+const passkeyOfferPath = "/passlink/passkey"
 
 // nextRE is a well-formed interaction id.
 var nextRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -283,11 +287,18 @@ func (h *Handler) handlePasskeyOffer(c *gin.Context) error {
 	if ls == nil || h.passkeys == nil {
 		return seeOther(next)
 	}
-	c.Header("Cache-Control", "no-store")
-	return h.pages.PasslinkPasskey(c.Writer, http.StatusOK, templates.Page{Title: "Add a passkey so next time is one tap"}, templates.PasslinkPasskeyView{
+	v := templates.PasslinkPasskeyView{
 		CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Next: next, Email: u.Email, RPID: h.rpID,
 		AddressProven: c.Query("notice") == noticeAddressProven,
-	})
+	}
+	if c.Query("via") == viaRecovery && h.recovery != nil {
+		if v.CodesLeft, err = h.recovery.Remaining(c.Request.Context(), u.ID); err != nil {
+			return err
+		}
+		v.Recovery = true
+	}
+	c.Header("Cache-Control", "no-store")
+	return h.pages.PasslinkPasskey(c.Writer, http.StatusOK, templates.Page{Title: "Add a passkey so next time is one tap"}, v)
 }
 
 func (h *Handler) renderResult(c *gin.Context, status int, title string, client *models.Client, v templates.PasslinkResultView) error {

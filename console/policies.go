@@ -50,6 +50,9 @@ func (s *Policies) Validate(p policy.Policy) error {
 	if p.SyncedPasskeys != "" && !slices.Contains(policy.SyncedPolicies, p.SyncedPasskeys) {
 		return invalid("synced_passkeys", "unsupported %q (allowed: %v, or empty for allow)", p.SyncedPasskeys, policy.SyncedPolicies)
 	}
+	if p.RecoveryCodes != "" && !slices.Contains(policy.RecoveryPolicies, p.RecoveryCodes) {
+		return invalid("recovery_codes", "unsupported %q (allowed: %v)", p.RecoveryCodes, policy.RecoveryPolicies)
+	}
 	if len(p.AAGUIDAllow) > 500 || len(p.AAGUIDDeny) > 500 {
 		return invalid("aaguid_allow", "at most 500 entries per list")
 	}

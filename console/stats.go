@@ -205,6 +205,8 @@ func MethodName(m string) string {
 		return "Email link"
 	case models.MethodPasswordKey:
 		return "Password + security key"
+	case models.MethodRecoveryCode:
+		return "Recovery code"
 	case "":
 		return "Unknown"
 	}

@@ -39,6 +39,12 @@ func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 		o.Checked = p.SyncedPasskeys == o.Value || (p.SyncedPasskeys == "" && o.Value == policy.SyncedAllow)
 		v.Synced = append(v.Synced, o)
 	}
+	for _, o := range []templates.Option{{Value: policy.RecoveryOff, Label: "Off"},
+		{Value: policy.RecoveryOffer, Label: "Offer: people may create codes on their account page"},
+		{Value: policy.RecoveryRequire, Label: "Require for accounts without a second passkey"}} {
+		o.Checked = p.RecoveryCodes == o.Value || (p.RecoveryCodes == "" && o.Value == policy.RecoveryOff)
+		v.Recovery = append(v.Recovery, o)
+	}
 	for _, o := range []templates.Option{
 		{Value: "none", Label: "None — any passkey, its model unproven"},
 		{Value: "direct", Label: "Direct — the device proves its model (needed for the model lists)"},
@@ -80,6 +86,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		AAGUIDDeny:           strings.Fields(c.PostForm("aaguid_deny")),
 		MDSFile:              strings.TrimSpace(c.PostForm("mds_file")),
 		SyncedPasskeys:       c.PostForm("synced_passkeys"),
+		RecoveryCodes:        c.PostForm("recovery_codes"),
 		// The form posts it as a checkbox.
 		SuspendCompromisedPasskeys: c.PostForm("suspend_compromised_passkeys") == "on",
 	}

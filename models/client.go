@@ -7,6 +7,9 @@ const (
 	MethodPasskey     = "passkey"
 	MethodPasslink    = "passlink"
 	MethodPasswordKey = "password_security_key"
+	// MethodRecoveryCode is a sign-in with a single-use recovery code
+	// (authn/recovery): switched by the global policy, not per client.
+	MethodRecoveryCode = "recovery_code"
 )
 
 // Client is a registered OAuth 2.0 / OIDC client (relying party).

@@ -46,6 +46,21 @@ type RecoveryCode struct {
 // TableName pins the table name.
 func (RecoveryCode) TableName() string { return "recovery_codes" }
 
+// Audit actions of recovery codes (and the auth events of the same names,
+// without the "user." prefix, in the user's history).
+const (
+	AuditRecoveryCodesGenerated   = "user.recovery_codes_generated"
+	AuditRecoveryCodeUsed         = "user.recovery_code_used"
+	AuditRecoveryCodesInvalidated = "user.recovery_codes_invalidated"
+)
+
+// Auth events of recovery codes (the sign-in itself is EventLogin with
+// MethodRecoveryCode).
+const (
+	EventRecoveryCodesGenerated   = "recovery_codes_generated"
+	EventRecoveryCodesInvalidated = "recovery_codes_invalidated"
+)
+
 // PseudonymPrefix starts how the audit log names a deleted user: "deleted:" and a
 // keyed hash of the user id, so entries about one deleted account can be
 // told apart and matched to each other, but not to the person.

@@ -81,15 +81,20 @@ const (
 	WebhookCredentialAdded     = "credential.added"
 	WebhookCredentialRemoved   = "credential.removed"
 	WebhookPasswordChanged     = "password.changed"
-	WebhookSigninSucceeded     = "signin.succeeded"
-	WebhookSigninFailed        = "signin.failed"
-	WebhookClientCreated       = "client.created"
-	WebhookClientUpdated       = "client.updated"
-	WebhookClientDeleted       = "client.deleted"
-	WebhookGroupMemberAdded    = "group.member_added"
-	WebhookGroupMemberRemoved  = "group.member_removed"
-	WebhookAdminGranted        = "admin.granted"
-	WebhookAdminRevoked        = "admin.revoked"
+	// Recovery codes (authn/recovery): a new set, one used to sign in,
+	// the set invalidated by an admin.
+	WebhookRecoveryCodesGenerated   = "recovery_codes.generated"
+	WebhookRecoveryCodeUsed         = "recovery_codes.used"
+	WebhookRecoveryCodesInvalidated = "recovery_codes.invalidated"
+	WebhookSigninSucceeded          = "signin.succeeded"
+	WebhookSigninFailed             = "signin.failed"
+	WebhookClientCreated            = "client.created"
+	WebhookClientUpdated            = "client.updated"
+	WebhookClientDeleted            = "client.deleted"
+	WebhookGroupMemberAdded         = "group.member_added"
+	WebhookGroupMemberRemoved       = "group.member_removed"
+	WebhookAdminGranted             = "admin.granted"
+	WebhookAdminRevoked             = "admin.revoked"
 )
 
 // WebhookEventType is one entry of the catalogue.
@@ -112,6 +117,9 @@ var WebhookCatalogue = []WebhookEventType{
 	{WebhookCredentialAdded, "A passkey or security key was registered."},
 	{WebhookCredentialRemoved, "A passkey or security key was removed, by the user or an admin."},
 	{WebhookPasswordChanged, "A user changed or reset their password."},
+	{WebhookRecoveryCodesGenerated, "A user created a new set of recovery codes (the old set stopped working)."},
+	{WebhookRecoveryCodeUsed, "A user signed in with one of their recovery codes."},
+	{WebhookRecoveryCodesInvalidated, "An admin invalidated a user's recovery codes."},
 	{WebhookSigninSucceeded, "A sign-in succeeded (any method)."},
 	{WebhookSigninFailed, "A sign-in failed (wrong password, unknown or refused passkey, expired link, …)."},
 	{WebhookClientCreated, "An application (OAuth client) was registered."},
@@ -161,6 +169,10 @@ var auditWebhookTypes = map[string][]string{
 	"client.disable":              {WebhookClientUpdated},
 	"client.delete":               {WebhookClientDeleted},
 	"group.add_member":            {WebhookGroupMemberAdded},
+	// Recovery codes: the user's own (authn) and the admin's (console).
+	AuditRecoveryCodesGenerated:   {WebhookRecoveryCodesGenerated},
+	AuditRecoveryCodeUsed:         {WebhookRecoveryCodeUsed},
+	AuditRecoveryCodesInvalidated: {WebhookRecoveryCodesInvalidated},
 	"group.remove_member":         {WebhookGroupMemberRemoved},
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
+	"github.com/sesame-idp/sesame/authn/recovery"
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/branding"
 	"github.com/sesame-idp/sesame/internal/clock"
@@ -67,6 +68,9 @@ const (
 	// PurposePseudonyms keys the pseudonym a deleted user keeps in the
 	// audit log (authn.Pseudonym).
 	PurposePseudonyms = "deleted-user-pseudonyms"
+	// PurposeRecoveryCodes keys the stored hashes of recovery codes
+	// (authn/recovery): changing the system secret invalidates them.
+	PurposeRecoveryCodes = "recovery-codes"
 )
 
 // WebhookBox seals and opens webhook endpoint secrets for the system
@@ -314,6 +318,12 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passwords: %w", err)
 	}
+	// Recovery codes: switched by the live policy; the throttle shares the
+	// database-backed limiter.
+	codes, err := recovery.New(deps.Store, authLimiter, secret.Derive(deps.Secret, PurposeRecoveryCodes), recovery.DefaultLimits)
+	if err != nil {
+		return nil, err
+	}
 	if err := collect(metrics, deps.Store, provider, live, km); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -327,7 +337,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	hosted := authn.New(authn.Deps{
-		Store: hostedStore{Store: deps.Store, clients: provider}, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Logger: log,
+		Store: hostedStore{Store: deps.Store, clients: provider}, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Recovery: codes, Logger: log,
 		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
 		ResumeURL: oidc.ResumeURL, DeletionGrace: cfg.AccountDeletionGrace, PseudonymKey: secret.Derive(deps.Secret, PurposePseudonyms),
 	})

@@ -445,8 +445,10 @@ type ConsolePoliciesView struct {
 	Attestation []Option
 	// Synced are the synced-passkey policies; Lockout, when set, is who
 	// a block would lock out (saved only with confirm_lockout).
-	Synced      []Option
-	Lockout     *Lockout
+	Synced  []Option
+	Lockout *Lockout
+	// Recovery are the recovery-code policies.
+	Recovery    []Option
 	Allow, Deny string // AAGUIDs, one per line
 	// AllowNames and DenyNames name the models of those AAGUIDs.
 	AllowNames, DenyNames []Option

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 )
@@ -33,6 +34,9 @@ type LoginView struct {
 	StepUp      bool
 	StepUpEmail string
 	Qualifying  int
+	// Recovery offers "Use a recovery code" (the policy allows it and
+	// the request accepts a basic sign-in).
+	Recovery bool
 }
 
 // Login renders the sign-in page (/login).
@@ -72,6 +76,18 @@ type AccountView struct {
 	DeletionGrace  string
 	EmailError     string
 	PendingEmail   string
+	// Recovery is the recovery-codes section (shown when the policy
+	// offers codes).
+	Recovery AccountRecovery
+}
+
+// AccountRecovery is the recovery-codes part of the account page.
+type AccountRecovery struct {
+	On bool
+	// Has: the account has a set (Left of its codes unused, of Count).
+	Has   bool
+	Left  int64
+	Count int
 }
 
 // AccountUser is who the account page is about.
@@ -266,11 +282,53 @@ type PasslinkPasskeyView struct {
 	Email         string
 	RPID          string
 	AddressProven bool
+	// Recovery: the sign-in used a recovery code (CodesLeft remain).
+	Recovery  bool
+	CodesLeft int64
 }
 
 // PasslinkPasskey renders "add a passkey so next time is one tap".
 func (r *Renderer) PasslinkPasskey(w http.ResponseWriter, status int, p Page, v PasslinkPasskeyView) error {
 	return r.render(w, status, "passlink_passkey", p, v)
+}
+
+// RecoveryLoginView is the data of "Use a recovery code" (/login/recovery).
+type RecoveryLoginView struct {
+	Interaction string
+	Identifier  string
+	CSRF        string
+	Error       string
+}
+
+// RecoveryLogin renders the sign-in with a recovery code.
+func (r *Renderer) RecoveryLogin(w http.ResponseWriter, status int, p Page, v RecoveryLoginView) error {
+	return r.render(w, status, "login_recovery", p, v)
+}
+
+// RecoveryCodesView is the data of the recovery codes page: the new
+// codes, shown once (Codes set), or the offer to create them.
+type RecoveryCodesView struct {
+	Codes []string
+	// Text is the codes one per line (copy); Download a data: URL of
+	// the same text, saved as FileName.
+	Text     string
+	Download template.URL
+	FileName string
+	// Replaced: an earlier set stopped working.
+	Replaced bool
+	// Required: the policy asks this account to create codes now.
+	Required bool
+	// Fresh: the sign-in is recent enough to create codes.
+	Fresh bool
+	Count int
+	CSRF  string
+	// Next is where to continue.
+	Next string
+}
+
+// RecoveryCodes renders the recovery codes page (/account/recovery-codes).
+func (r *Renderer) RecoveryCodes(w http.ResponseWriter, status int, p Page, v RecoveryCodesView) error {
+	return r.render(w, status, "recovery_codes", p, v)
 }
 
 // PasslinkResultView is the data of a passlink's outcome page.
@@ -447,4 +505,10 @@ type DeviceDoneView struct{ Approved bool }
 // DeviceDone renders the page after a device was approved or denied.
 func (r *Renderer) DeviceDone(w http.ResponseWriter, status int, p Page, v DeviceDoneView) error {
 	return r.render(w, status, "device_done", p, v)
+}
+
+// DataURL is a data: URL of text with the media type mt (a download
+// link that needs no script and no request).
+func DataURL(mt, text string) template.URL {
+	return template.URL("data:" + mt + "," + url.PathEscape(text))
 }

@@ -62,6 +62,7 @@ var mails = []string{
 	"passlink", "passlink_admin", "passlink_notice", "passlink_signup",
 	"password_reset", "password_reset_notice", "verify_email",
 	"email_confirm", "email_changed_notice", "email_change", "email_change_taken", "email_revert", "delete_scheduled",
+	"recovery_codes_generated", "recovery_code_used",
 }
 
 // checkMail parses the emails and fails naming one that is missing.

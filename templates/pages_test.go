@@ -50,10 +50,10 @@ func examplePages() []struct {
 			return r.Account(w, 200, Page{Title: "Your account"}, AccountView{User: AccountUser{Email: "a@example.test", DisplayName: "Ann"}, UserHandle: "dTE", RPID: "localhost",
 				Passkeys: []CredentialView{cred}, Keys: []CredentialView{cred}, Password: AccountPassword{On: true, HasPassword: true, Recent: true, RequireKey: true, MinLength: 12, Error: "Too short."},
 				Accepted: `["cred1"]`, Apps: []AppView{{ClientID: "c1", Name: "Acme", Scopes: []string{"openid"}, Since: "1 Mar 2025"}},
-				Sessions: []SessionView{{ID: "s1", Device: "Firefox on Linux", Since: "1 Mar", LastSeen: "2 Mar", Current: true}, {ID: "s2"}}, CSRF: "t", Notice: "password_set"})
+				Sessions: []SessionView{{ID: "s1", Device: "Firefox on Linux", Since: "1 Mar", LastSeen: "2 Mar", Current: true}, {ID: "s2"}}, CSRF: "t", Notice: "password_set", Fresh: true, Recovery: AccountRecovery{On: true, Has: true, Left: 2, Count: 10}})
 		}},
 		{"account_empty", func(r *Renderer, w http.ResponseWriter) error {
-			return r.Account(w, 200, Page{Title: "Your account"}, AccountView{Password: AccountPassword{On: true}, Notice: "reauth"})
+			return r.Account(w, 200, Page{Title: "Your account"}, AccountView{Password: AccountPassword{On: true}, Notice: "reauth", Recovery: AccountRecovery{On: true, Count: 10}})
 		}},
 		{"signed_out", func(r *Renderer, w http.ResponseWriter) error {
 			return r.SignedOut(w, 200, Page{Title: "Your account"})
@@ -91,7 +91,17 @@ func examplePages() []struct {
 			return r.PasslinkConfirm(w, 200, p, PasslinkConfirmView{Token: "tok", CSRF: "t"})
 		}},
 		{"passlink_passkey", func(r *Renderer, w http.ResponseWriter) error {
-			return r.PasslinkPasskey(w, 200, Page{Title: "Add a passkey"}, PasslinkPasskeyView{CSRF: "t", Next: "/account", Email: "a@example.test", RPID: "localhost", AddressProven: true})
+			return r.PasslinkPasskey(w, 200, Page{Title: "Add a passkey"}, PasslinkPasskeyView{CSRF: "t", Next: "/account", Email: "a@example.test", RPID: "localhost", AddressProven: true, Recovery: true, CodesLeft: 3})
+		}},
+		{"login_recovery", func(r *Renderer, w http.ResponseWriter) error {
+			return r.RecoveryLogin(w, 200, p, RecoveryLoginView{Interaction: "i1", Identifier: "a@example.test", CSRF: "t", Error: "That didn't work."})
+		}},
+		{"recovery_codes", func(r *Renderer, w http.ResponseWriter) error {
+			return r.RecoveryCodes(w, 200, Page{Title: "Your recovery codes"}, RecoveryCodesView{Codes: []string{"abcd-efgh-jkmn-pqrs"}, Text: "abcd-efgh-jkmn-pqrs",
+				Download: "data:text/plain,abcd", FileName: "codes.txt", Replaced: true, Count: 10, CSRF: "t", Next: "/account"})
+		}},
+		{"recovery_codes_offer", func(r *Renderer, w http.ResponseWriter) error {
+			return r.RecoveryCodes(w, 200, Page{Title: "Create recovery codes"}, RecoveryCodesView{Required: true, Fresh: true, Count: 10, CSRF: "t", Next: "/account"})
 		}},
 		{"passlink_result", func(r *Renderer, w http.ResponseWriter) error {
 			return r.PasslinkResult(w, 200, p, PasslinkResultView{OK: true, Message: "Done.", Hint: "Close this tab.", ButtonLabel: "Go", ButtonHref: "/", SecondLabel: "Other", SecondHref: "/login"})

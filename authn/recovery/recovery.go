@@ -158,7 +158,8 @@ type Match struct {
 
 // Verify throttles the attempt and checks the code in constant time
 // against the account's unused codes: a *ThrottledError, ErrWrongCode
-// (whatever was wrong), or the match to Spend.
+// (whatever was wrong; with a Match naming the account when there is
+// one, for its history, that Spend refuses), or the match to Spend.
 func (s *Service) Verify(ctx context.Context, a Attempt) (*Match, error) {
 	ident := normalizeIdentifier(a.Identifier)
 	if err := s.throttle(ctx, ident, a.IP); err != nil {
@@ -193,6 +194,10 @@ func (s *Service) Verify(ctx context.Context, a Attempt) (*Match, error) {
 		}
 	}
 	if found == "" || !ok || u == nil || u.Disabled {
+		if u != nil {
+			// The account, for its history; never a code to spend.
+			return &Match{User: u}, ErrWrongCode
+		}
 		return nil, ErrWrongCode
 	}
 	return &Match{User: u, hash: found}, nil
@@ -202,6 +207,9 @@ func (s *Service) Verify(ctx context.Context, a Attempt) (*Match, error) {
 // uses exactly one succeeds and the others get ErrWrongCode. It returns
 // how many unused codes remain.
 func (s *Service) Spend(ctx context.Context, m *Match) (int64, error) {
+	if m == nil || m.User == nil || m.hash == "" {
+		return 0, ErrWrongCode
+	}
 	err := s.st.UseRecoveryCode(ctx, m.User.ID, m.hash)
 	if errors.Is(err, models.ErrNotFound) {
 		return 0, ErrWrongCode

@@ -180,3 +180,16 @@ func (l *Live) RequireVerifiedEmail(ctx context.Context) (bool, error) {
 	}
 	return p.RequireVerifiedEmail, nil
 }
+
+// RecoveryCodes is the recovery-code policy now: RecoveryOff,
+// RecoveryOffer or RecoveryRequire.
+func (l *Live) RecoveryCodes(ctx context.Context) (string, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return "", err
+	}
+	if p.RecoveryCodes == "" {
+		return RecoveryOff, nil
+	}
+	return p.RecoveryCodes, nil
+}

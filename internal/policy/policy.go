@@ -74,7 +74,23 @@ type Policy struct {
 	RegistrationRedirectSchemes []string `json:"registration_redirect_schemes"`
 	RegistrationMaxRedirectURIs int      `json:"registration_max_redirect_uris"`
 	RegistrationRateIP          int      `json:"registration_rate_ip"`
+	// RecoveryCodes is the recovery-code method (authn/recovery):
+	// RecoveryOff (or ""), RecoveryOffer (people may create codes on
+	// their account page and sign in with one) or RecoveryRequire (also:
+	// after a passkey sign-in, an account without a second passkey and
+	// without codes is asked to create them).
+	RecoveryCodes string `json:"recovery_codes"`
 }
+
+// The recovery-code policies (Policy.RecoveryCodes).
+const (
+	RecoveryOff     = "off"
+	RecoveryOffer   = "offer"
+	RecoveryRequire = "require"
+)
+
+// RecoveryPolicies are the values of Policy.RecoveryCodes.
+var RecoveryPolicies = []string{RecoveryOff, RecoveryOffer, RecoveryRequire}
 
 // The synced-passkey policies (Policy.SyncedPasskeys, and a client's).
 const (
@@ -103,6 +119,7 @@ func FromConfig(c config.Config) Policy {
 		Registration: c.Registration, RegistrationGrantTypes: nonNil(slices.Clone(c.RegistrationGrantTypes)),
 		RegistrationRedirectSchemes: nonNil(slices.Clone(c.RegistrationRedirectSchemes)),
 		RegistrationMaxRedirectURIs: c.RegistrationMaxRedirectURIs, RegistrationRateIP: c.RegistrationRateIP,
+		RecoveryCodes: RecoveryOff,
 	}
 }
 
@@ -143,6 +160,9 @@ func (p Policy) Normalize() Policy {
 	def := config.Default()
 	if p.Registration == "" {
 		p.Registration = config.RegistrationOff
+	}
+	if p.RecoveryCodes == "" {
+		p.RecoveryCodes = RecoveryOff
 	}
 	if len(p.RegistrationGrantTypes) == 0 {
 		p.RegistrationGrantTypes = slices.Clone(def.RegistrationGrantTypes)

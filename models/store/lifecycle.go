@@ -238,6 +238,14 @@ func (s *Store) UnusedRecoveryCodeHashes(ctx context.Context, userID string) ([]
 	return out, mapErr("unused recovery codes", err)
 }
 
+// HasRecoveryCodes reports whether a user has a set of recovery codes,
+// used up or not.
+func (s *Store) HasRecoveryCodes(ctx context.Context, userID string) (bool, error) {
+	var n int64
+	err := s.conn(ctx).Model(&models.RecoveryCode{}).Where("user_id = ?", userID).Limit(1).Count(&n).Error
+	return n > 0, mapErr("has recovery codes", err)
+}
+
 // CountRecoveryCodes returns how many unused recovery codes a user has.
 func (s *Store) CountRecoveryCodes(ctx context.Context, userID string) (int64, error) {
 	var n int64

@@ -251,6 +251,11 @@ var lifecycleTests = []subtest{
 		if left, _ := s.UnusedRecoveryCodeHashes(ctx, u.ID); slices.Contains(left, hashes[0]) || len(left) != 2 {
 			t.Errorf("after use, unused hashes %v", left)
 		}
+		for _, id := range []string{u.ID, other.ID} {
+			if has, err := s.HasRecoveryCodes(ctx, id); err != nil || has != (id == u.ID) {
+				t.Errorf("has codes %s: %v, %v", id, has, err)
+			}
+		}
 		fresh := []string{randHex(16)}
 		must(t, s.ReplaceRecoveryCodes(ctx, u.ID, fresh))
 		wantErr(t, "a replaced code", s.UseRecoveryCode(ctx, u.ID, hashes[1]), models.ErrNotFound)
@@ -260,6 +265,9 @@ var lifecycleTests = []subtest{
 			t.Errorf("revoked %d unused codes, want 1", n)
 		}
 		wantErr(t, "a revoked code", s.UseRecoveryCode(ctx, u.ID, fresh[0]), models.ErrNotFound)
+		if has, err := s.HasRecoveryCodes(ctx, u.ID); err != nil || has {
+			t.Errorf("after revocation: has codes %v, %v", has, err)
+		}
 	}},
 }
 

@@ -917,6 +917,30 @@ func (e PolicyDefaultLoginMethods) Valid() bool {
 	}
 }
 
+// Defines values for PolicyRecoveryCodes.
+const (
+	PolicyRecoveryCodesEmpty   PolicyRecoveryCodes = ""
+	PolicyRecoveryCodesOff     PolicyRecoveryCodes = "off"
+	PolicyRecoveryCodesOffer   PolicyRecoveryCodes = "offer"
+	PolicyRecoveryCodesRequire PolicyRecoveryCodes = "require"
+)
+
+// Valid indicates whether the value is a known member of the PolicyRecoveryCodes enum.
+func (e PolicyRecoveryCodes) Valid() bool {
+	switch e {
+	case PolicyRecoveryCodesEmpty:
+		return true
+	case PolicyRecoveryCodesOff:
+		return true
+	case PolicyRecoveryCodesOffer:
+		return true
+	case PolicyRecoveryCodesRequire:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PolicySyncedPasskeys.
 const (
 	PolicySyncedPasskeysAllow PolicySyncedPasskeys = "allow"
@@ -995,6 +1019,30 @@ func (e PolicyResponseDefaultLoginMethods) Valid() bool {
 	case PolicyResponseDefaultLoginMethodsPasslink:
 		return true
 	case PolicyResponseDefaultLoginMethodsPasswordSecurityKey:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyResponseRecoveryCodes.
+const (
+	PolicyResponseRecoveryCodesEmpty   PolicyResponseRecoveryCodes = ""
+	PolicyResponseRecoveryCodesOff     PolicyResponseRecoveryCodes = "off"
+	PolicyResponseRecoveryCodesOffer   PolicyResponseRecoveryCodes = "offer"
+	PolicyResponseRecoveryCodesRequire PolicyResponseRecoveryCodes = "require"
+)
+
+// Valid indicates whether the value is a known member of the PolicyResponseRecoveryCodes enum.
+func (e PolicyResponseRecoveryCodes) Valid() bool {
+	switch e {
+	case PolicyResponseRecoveryCodesEmpty:
+		return true
+	case PolicyResponseRecoveryCodesOff:
+		return true
+	case PolicyResponseRecoveryCodesOffer:
+		return true
+	case PolicyResponseRecoveryCodesRequire:
 		return true
 	default:
 		return false
@@ -2110,6 +2158,9 @@ type Policy struct {
 	// PasslinkTtl Go duration, e.g. 15m0s or 720h0m0s
 	PasslinkTtl string `json:"passlink_ttl"`
 
+	// RecoveryCodes Recovery codes (ten single-use codes per user, for the day their passkeys are gone): off (also when empty; the default), offer (people may create codes on their account page and sign in with one at basic assurance, then are led to add a passkey) or require (also: after a passkey sign-in, an account with fewer than two passkeys and no codes is asked to create them).
+	RecoveryCodes *PolicyRecoveryCodes `json:"recovery_codes,omitempty"`
+
 	// RefreshTokenTtl Go duration, e.g. 15m0s or 720h0m0s
 	RefreshTokenTtl string `json:"refresh_token_ttl"`
 
@@ -2130,6 +2181,9 @@ type PolicyAttestation string
 
 // PolicyDefaultLoginMethods defines model for Policy.DefaultLoginMethods.
 type PolicyDefaultLoginMethods string
+
+// PolicyRecoveryCodes Recovery codes (ten single-use codes per user, for the day their passkeys are gone): off (also when empty; the default), offer (people may create codes on their account page and sign in with one at basic assurance, then are led to add a passkey) or require (also: after a passkey sign-in, an account with fewer than two passkeys and no codes is asked to create them).
+type PolicyRecoveryCodes string
 
 // PolicySyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
 type PolicySyncedPasskeys string
@@ -2161,6 +2215,9 @@ type PolicyResponse struct {
 	// PasslinkTtl Go duration, e.g. 15m0s or 720h0m0s
 	PasslinkTtl string `json:"passlink_ttl"`
 
+	// RecoveryCodes Recovery codes (ten single-use codes per user, for the day their passkeys are gone): off (also when empty; the default), offer (people may create codes on their account page and sign in with one at basic assurance, then are led to add a passkey) or require (also: after a passkey sign-in, an account with fewer than two passkeys and no codes is asked to create them).
+	RecoveryCodes *PolicyResponseRecoveryCodes `json:"recovery_codes,omitempty"`
+
 	// RefreshTokenTtl Go duration, e.g. 15m0s or 720h0m0s
 	RefreshTokenTtl string `json:"refresh_token_ttl"`
 
@@ -2184,6 +2241,9 @@ type PolicyResponseAttestation string
 
 // PolicyResponseDefaultLoginMethods defines model for PolicyResponse.DefaultLoginMethods.
 type PolicyResponseDefaultLoginMethods string
+
+// PolicyResponseRecoveryCodes Recovery codes (ten single-use codes per user, for the day their passkeys are gone): off (also when empty; the default), offer (people may create codes on their account page and sign in with one at basic assurance, then are led to add a passkey) or require (also: after a passkey sign-in, an account with fewer than two passkeys and no codes is asked to create them).
+type PolicyResponseRecoveryCodes string
 
 // PolicyResponseSyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
 type PolicyResponseSyncedPasskeys string
