@@ -133,7 +133,8 @@ func (h *Handler) handleEmailChange(c *gin.Context) error {
 		if err := h.passlinks.SendAccountMail(ctx, m); err != nil {
 			return err
 		}
-		return h.auditSelf(ctx, c, "user.email_change_requested", u.ID, "the account holder", nil, map[string]string{"email": email})
+		return h.auditSelf(ctx, c, "user.email_change_requested", u.ID, "the account holder",
+			map[string]any{"email": u.Email, "pending_email": nil}, map[string]string{"email": u.Email, "pending_email": email})
 	})
 	if err != nil {
 		return err
@@ -176,7 +177,8 @@ func (h *Handler) handleDeleteAccount(c *gin.Context) error {
 				return err
 			}
 		}
-		return h.auditSelf(ctx, c, "user.deletion_scheduled", u.ID, "the account holder", nil, map[string]any{"deletion_due_at": due})
+		return h.auditSelf(ctx, c, "user.deletion_scheduled", u.ID, "the account holder",
+			map[string]any{"deletion_due_at": nil}, map[string]any{"deletion_due_at": due})
 	})
 	if err != nil {
 		return err
@@ -206,11 +208,17 @@ func (h *Handler) handleCancelDeletion(c *gin.Context) error {
 
 func (h *Handler) cancelDeletion(ctx context.Context, c *gin.Context, userID, label string) error {
 	return h.st.WithTx(ctx, func(ctx context.Context) error {
+		u, err := h.st.GetUser(ctx, userID)
+		if err != nil || u.DeletionDueAt == nil {
+			return err
+		}
+		due := u.DeletionDueAt.UTC()
 		ok, err := h.st.CancelUserDeletion(ctx, userID)
 		if err != nil || !ok {
 			return err
 		}
-		return h.auditSelf(ctx, c, "user.deletion_cancelled", userID, label, nil, nil)
+		return h.auditSelf(ctx, c, "user.deletion_cancelled", userID, label,
+			map[string]any{"deletion_due_at": due}, map[string]any{"deletion_due_at": nil})
 	})
 }
 
@@ -275,7 +283,8 @@ func (h *Handler) handleAccountLinkUse(c *gin.Context) error {
 			if err := h.st.ProveCurrentEmail(ctx, p.UserID, p.Email); err != nil {
 				return err
 			}
-			return h.auditSelf(ctx, c, "user.email_proven", p.UserID, label, nil, map[string]any{"email": p.Email, "email_verified": true})
+			return h.auditSelf(ctx, c, "user.email_proven", p.UserID, label,
+				map[string]any{"email": p.Email, "email_verified": false}, map[string]any{"email": p.Email, "email_verified": true})
 		case models.PasslinkDeleteCancel:
 			return h.cancelDeletion(ctx, c, p.UserID, label)
 		}

@@ -70,6 +70,7 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.GET("/users/:id/events", c.api(c.apiUserEvents))
 	r.POST("/users/:id/revoke-sessions", c.api(c.apiRevokeSessions))
 	r.POST("/users/:id/revoke-grants", c.api(c.apiRevokeGrants))
+	r.POST("/users/:id/cancel-deletion", c.api(c.apiCancelDeletion))
 	r.POST("/users/:id/disable", c.api(c.apiDisableUser))
 	r.POST("/users/:id/enable", c.api(c.apiEnableUser))
 	r.POST("/users/:id/grant-admin", step, c.api(c.apiGrantAdmin))
@@ -114,6 +115,7 @@ func (c *Console) mountAPI(r gin.IRouter) {
 
 	r.GET("/audit", c.api(c.apiListAudit))
 	r.GET("/audit/export", c.api(c.apiExportAudit))
+	r.GET("/events", c.api(c.apiListEvents))
 	r.GET("/events/export", c.api(c.apiExportEvents))
 
 	if c.stats != nil {

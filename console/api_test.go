@@ -256,6 +256,8 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		exerciseEverydayUsersAPI(t, env, api, s, u)
 		exerciseBulkUsersAPI(t, env, api, s)
 		exerciseExportsAPI(t, env, api, s)
+		exerciseEventsSearchAPI(t, env, api, s)
+		exerciseCancelDeletionAPI(t, env, api, s)
 		api.call(s, "POST", p+"/users/nope/passlink", nil, 404)
 		api.call(s, "DELETE", p+"/users/"+u.ID+"/credentials/nope", nil, 404)
 		api.call(s, "DELETE", p+"/users/"+u.ID, nil, 204)

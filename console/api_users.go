@@ -158,19 +158,44 @@ func (c *Console) apiExportAudit(g *gin.Context) error {
 	})
 }
 
-func (c *Console) apiExportEvents(g *gin.Context) error {
-	var q EventQuery
+// eventSearch reads the sign-in events filters of GET /events and
+// /events/export.
+func eventSearch(g *gin.Context) (EventSearch, error) {
+	var q EventSearch
 	var err error
-	for name, dst := range map[string]*string{"user_id": &q.UserID, "client_id": &q.ClientID, "method": &q.Method, "result": &q.Result, "event": &q.Event} {
+	for name, dst := range map[string]*string{"user": &q.User, "user_id": &q.UserID, "client_id": &q.ClientID, "method": &q.Method, "result": &q.Result, "event": &q.Event} {
 		if *dst, err = query(g, name); err != nil {
-			return err
+			return q, err
 		}
 	}
-	if err := timeRange(g, &q.Since, &q.Until); err != nil {
+	return q, timeRange(g, &q.Since, &q.Until)
+}
+
+func (c *Console) apiListEvents(g *gin.Context) error {
+	_, limit, err := page(g)
+	if err != nil {
+		return err
+	}
+	q, err := eventSearch(g)
+	if err != nil {
+		return err
+	}
+	q.Limit, q.Cursor = limit, g.Query("cursor")
+	p, err := c.Events.Search(g.Request.Context(), q)
+	if err != nil {
+		return err
+	}
+	g.JSON(http.StatusOK, List[SignInEvent]{Items: p.Items, HasMore: p.NextCursor != "", NextCursor: p.NextCursor})
+	return nil
+}
+
+func (c *Console) apiExportEvents(g *gin.Context) error {
+	q, err := eventSearch(g)
+	if err != nil {
 		return err
 	}
 	return c.streamExport(g, "sign-in-events", func(w io.Writer, format string) error {
-		return ExportEvents(g.Request.Context(), c.st, w, q, format)
+		return c.Events.Export(g.Request.Context(), w, q, format)
 	})
 }
 
@@ -194,10 +219,15 @@ func (c *Console) streamExport(g *gin.Context, name string, write func(w io.Writ
 	if err := write(g.Writer, format); err != nil {
 		if !g.Writer.Written() {
 			g.Writer.Header().Del("Content-Disposition")
+			g.Writer.Header().Del("Content-Type")
 			return err
 		}
 		c.log.ErrorContext(g.Request.Context(), "export cut short", "export", name, "err", err)
 		g.Abort()
 	}
 	return nil
+}
+
+func (c *Console) apiCancelDeletion(g *gin.Context) error {
+	return answer(g)(c.Users.CancelDeletion(g.Request.Context(), g.Param("id")))
 }

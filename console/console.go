@@ -37,6 +37,7 @@ type Services struct {
 	Webhooks  *Webhooks
 	Health    *Health
 	Branding  *Branding
+	Events    *Events
 }
 
 // NewServices builds the services. live is the global policy every
@@ -64,6 +65,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 		Webhooks:  &Webhooks{st: st, audit: audit, allow: cfg.OutboundAllowPrefixes()},
 		Health:    &Health{st: st, live: live, now: clock.Now},
 		Branding:  &Branding{st: st, live: branding.NewLive(st, log), audit: audit},
+		Events:    &Events{st: st, key: audit.key},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc

@@ -112,8 +112,8 @@ type EventQuery struct {
 	Method, Result, Event string
 }
 
-// exportedEvent is one sign-in event of an export.
-type exportedEvent struct {
+// SignInEvent is one sign-in event as the search and the export show it.
+type SignInEvent struct {
 	ID        string    `json:"id"`
 	At        time.Time `json:"at"`
 	Event     string    `json:"event"`
@@ -128,10 +128,14 @@ type exportedEvent struct {
 	UserAgent string    `json:"user_agent"`
 }
 
+// eventExportHeader is the CSV header of an events export.
+var eventExportHeader = []string{"at", "event", "result", "reason", "method", "user_id", "email", "client_id", "aaguid", "ip", "user_agent", "id"}
+
 // eventExportStore is what an events export reads.
 type eventExportStore interface {
 	ListAuthEventsRange(ctx context.Context, r store.EventRange, limit int) ([]models.AuthEvent, error)
 	UsersByID(ctx context.Context, ids []string) (map[string]*models.User, error)
+	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
 }
 
 // ExportEvents writes the sign-in events q selects, newest first, with
@@ -142,7 +146,7 @@ func ExportEvents(ctx context.Context, st eventExportStore, w io.Writer, q Event
 			return invalid(name, "at most %d characters", MaxQueryLen)
 		}
 	}
-	ew, err := newExportWriter(w, format, []string{"at", "event", "result", "reason", "method", "user_id", "email", "client_id", "aaguid", "ip", "user_agent", "id"})
+	ew, err := newExportWriter(w, format, eventExportHeader)
 	if err != nil {
 		return err
 	}
@@ -152,22 +156,11 @@ func ExportEvents(ctx context.Context, st eventExportStore, w io.Writer, q Event
 		if err != nil {
 			return err
 		}
-		var ids []string
-		for _, e := range rows {
-			if e.UserID != "" {
-				ids = append(ids, e.UserID)
-			}
-		}
-		users, err := st.UsersByID(ctx, ids)
+		views, err := withEmails(ctx, st, rows)
 		if err != nil {
 			return err
 		}
-		for _, e := range rows {
-			v := exportedEvent{ID: e.ID, At: e.At.UTC(), Event: e.Event, Result: e.Result, Reason: e.Reason, Method: e.Method, UserID: e.UserID,
-				ClientID: e.ClientID, AAGUID: e.AAGUID, IP: e.IP, UserAgent: e.UserAgent}
-			if u := users[e.UserID]; u != nil {
-				v.Email = u.Email
-			}
+		for _, v := range views {
 			if err := ew.write(v, func() []string {
 				return []string{v.At.Format(time.RFC3339Nano), v.Event, v.Result, v.Reason, v.Method, v.UserID, v.Email, v.ClientID, v.AAGUID, v.IP, v.UserAgent, v.ID}
 			}); err != nil {

@@ -51,6 +51,7 @@ type userStore interface {
 	RevokeUserLoginSessions(ctx context.Context, userID string) error
 	ListConsents(ctx context.Context, userID string) ([]models.Consent, error)
 	RevokeUserGrants(ctx context.Context, userID string) (int64, error)
+	CancelUserDeletion(ctx context.Context, id string) (bool, error)
 	// Bulk import and export (users_bulk.go).
 	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
 	GetUserByEmail(ctx context.Context, email string) (*models.User, error)

@@ -70,6 +70,7 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.POST("/console/clients/:id/rotate-secret", u.handle(u.clientRotate))
 	r.POST("/console/clients/:id/disabled", u.handle(u.clientSetDisabled))
 	u.mountUsers(r)
+	r.GET(PathSignIns, u.handle(u.signIns))
 	r.GET("/console/credentials", u.handle(u.credentialHealth))
 	u.mountGroups(r)
 	u.mountWebhooks(r)
@@ -144,6 +145,7 @@ func flashText(code string) string {
 		"admin_revoked":         "They are no longer an admin.",
 		"user_enabled":          "User enabled.",
 		"user_deleted":          "User deleted.",
+		"deletion_cancelled":    "Deletion cancelled: the account and everything in it stay.",
 		"cred_removed":          "Credential removed.",
 		"passlink_sent":         "Sign-in link sent. It works once, in whichever browser opens it.",
 		"policies_saved":        "Policies saved.",

@@ -415,6 +415,29 @@ type HistoryFilter struct {
 	Older                     string // URL of the next older page, "" when none
 }
 
+// SignInRow is a line of the Sign-ins page: an event and whose it was
+// (UserLink "" for a deleted or unknown user).
+type SignInRow struct {
+	EventRow
+	Email, UserLink string
+}
+
+// ConsoleSignInsView is the data of the Sign-ins page.
+type ConsoleSignInsView struct {
+	// User, From and To are the filters typed (From and To as
+	// 2006-01-02); Filter the select boxes and the older page.
+	User, From, To string
+	Filter         HistoryFilter
+	Rows           []SignInRow
+	// ExportCSV and ExportJSONL download the filtered set.
+	ExportCSV, ExportJSONL string
+}
+
+// ConsoleSignIns renders the Sign-ins page.
+func (r *Renderer) ConsoleSignIns(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleSignInsView) error {
+	return r.console(w, status, "console_signins", p, s, v)
+}
+
 // ConsoleUser renders a user's page.
 func (r *Renderer) ConsoleUser(w http.ResponseWriter, status int, p Page, s ConsoleShell, v ConsoleUserView) error {
 	return r.console(w, status, "console_user", p, s, v)

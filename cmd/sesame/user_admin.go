@@ -181,3 +181,29 @@ func (c *cli) adminRoleCmd(grant bool) *cobra.Command {
 		},
 	}
 }
+
+// userCancelDeletionCmd withdraws a user's own deletion request during
+// its grace period.
+func (c *cli) userCancelDeletionCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "cancel-deletion USER_ID|EMAIL",
+		Short: "Withdraw a user's own request to delete their account (during its grace period)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
+				v, err := svc.Users.CancelDeletion(ctx, u.ID)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), v)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "The deletion %s asked for is cancelled; the account stays.\n", v.Email)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the user as JSON")
+	return cmd
+}

@@ -1148,6 +1148,24 @@ func (e ScopeClaimSource) Valid() bool {
 	}
 }
 
+// Defines values for SignInEventResult.
+const (
+	SignInEventResultFailure SignInEventResult = "failure"
+	SignInEventResultSuccess SignInEventResult = "success"
+)
+
+// Valid indicates whether the value is a known member of the SignInEventResult enum.
+func (e SignInEventResult) Valid() bool {
+	switch e {
+	case SignInEventResultFailure:
+		return true
+	case SignInEventResultSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserDetailCredentialsKind.
 const (
 	UserDetailCredentialsKindPasskey     UserDetailCredentialsKind = "passkey"
@@ -1232,6 +1250,24 @@ func (e ListCredentialsParamsFinding) Valid() bool {
 	case ListCredentialsParamsFindingStale:
 		return true
 	case ListCredentialsParamsFindingSynced:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListEventsParamsResult.
+const (
+	ListEventsParamsResultFailure ListEventsParamsResult = "failure"
+	ListEventsParamsResultSuccess ListEventsParamsResult = "success"
+)
+
+// Valid indicates whether the value is a known member of the ListEventsParamsResult enum.
+func (e ListEventsParamsResult) Valid() bool {
+	switch e {
+	case ListEventsParamsResultFailure:
+		return true
+	case ListEventsParamsResultSuccess:
 		return true
 	default:
 		return false
@@ -2395,6 +2431,36 @@ type ScopeSpec struct {
 	Name string `json:"name"`
 }
 
+// SignInEvent defines model for SignInEvent.
+type SignInEvent struct {
+	Aaguid   string    `json:"aaguid"`
+	At       time.Time `json:"at"`
+	ClientId string    `json:"client_id"`
+
+	// Email The user's current address; empty for a deleted or unknown user.
+	Email     string            `json:"email"`
+	Event     string            `json:"event"`
+	Id        string            `json:"id"`
+	Ip        string            `json:"ip"`
+	Method    string            `json:"method"`
+	Reason    string            `json:"reason"`
+	Result    SignInEventResult `json:"result"`
+	UserAgent string            `json:"user_agent"`
+
+	// UserId The user's ID; a pseudonym once the user deleted their account; empty for an unknown address.
+	UserId string `json:"user_id"`
+}
+
+// SignInEventResult defines model for SignInEvent.Result.
+type SignInEventResult string
+
+// SignInEventList defines model for SignInEventList.
+type SignInEventList struct {
+	HasMore    bool          `json:"has_more"`
+	Items      []SignInEvent `json:"items"`
+	NextCursor *string       `json:"next_cursor,omitempty"`
+}
+
 // User defines model for User.
 type User struct {
 	Admin     bool      `json:"admin"`
@@ -2687,6 +2753,31 @@ type ListCredentialsParams struct {
 // ListCredentialsParamsFinding defines parameters for ListCredentials.
 type ListCredentialsParamsFinding string
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Since From this time (inclusive).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Up to this time (exclusive).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// User A user's ID or email address (an address no account has selects nothing).
+	User     *string                 `form:"user,omitempty" json:"user,omitempty"`
+	UserId   *string                 `form:"user_id,omitempty" json:"user_id,omitempty"`
+	ClientId *string                 `form:"client_id,omitempty" json:"client_id,omitempty"`
+	Method   *string                 `form:"method,omitempty" json:"method,omitempty"`
+	Result   *ListEventsParamsResult `form:"result,omitempty" json:"result,omitempty"`
+	Event    *string                 `form:"event,omitempty" json:"event,omitempty"`
+}
+
+// ListEventsParamsResult defines parameters for ListEvents.
+type ListEventsParamsResult string
+
 // ExportEventsParams defines parameters for ExportEvents.
 type ExportEventsParams struct {
 	Format *ExportEventsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
@@ -2695,7 +2786,10 @@ type ExportEventsParams struct {
 	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
 
 	// Until Up to this time (exclusive).
-	Until    *time.Time                `form:"until,omitempty" json:"until,omitempty"`
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// User A user's ID or email address (an address no account has selects nothing).
+	User     *string                   `form:"user,omitempty" json:"user,omitempty"`
 	UserId   *string                   `form:"user_id,omitempty" json:"user_id,omitempty"`
 	ClientId *string                   `form:"client_id,omitempty" json:"client_id,omitempty"`
 	Method   *string                   `form:"method,omitempty" json:"method,omitempty"`
@@ -3076,6 +3170,11 @@ type ClientInterface interface {
 	// Corresponds with GET /credentials/health (the `CredentialHealth` operationId).
 	CredentialHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListEvents Search sign-in events (kept auth_event_retention) of every user, with filters and a date range, newest first
+	//
+	// Corresponds with GET /events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ExportEvents Export sign-in events (kept auth_event_retention) as CSV or JSON Lines, with filters and a date range
 	//
 	// Corresponds with GET /events/export (the `ExportEvents` operationId).
@@ -3361,6 +3460,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /users/{id} (the `UpdateUser` operationId).
 	UpdateUser(ctx context.Context, id Id, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelUserDeletion Withdraw a user's own request to delete their account, during its grace period (audited as user.deletion_cancelled)
+	//
+	// Corresponds with POST /users/{id}/cancel-deletion (the `CancelUserDeletion` operationId).
+	CancelUserDeletion(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveCredential Remove a passkey or security key (step-up)
 	//
@@ -3838,6 +3942,21 @@ func (c *API) ListCredentials(ctx context.Context, params *ListCredentialsParams
 // Corresponds with GET /credentials/health (the `CredentialHealth` operationId).
 func (c *API) CredentialHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCredentialHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents Search sign-in events (kept auth_event_retention) of every user, with filters and a date range, newest first
+//
+// Corresponds with GET /events (the `ListEvents` operationId).
+func (c *API) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4584,6 +4703,21 @@ func (c *API) UpdateUserWithBody(ctx context.Context, id Id, contentType string,
 // Corresponds with PATCH /users/{id} (the `UpdateUser` operationId).
 func (c *API) UpdateUser(ctx context.Context, id Id, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateUserRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelUserDeletion Withdraw a user's own request to delete their account, during its grace period (audited as user.deletion_cancelled)
+//
+// Corresponds with POST /users/{id}/cancel-deletion (the `CancelUserDeletion` operationId).
+func (c *API) CancelUserDeletion(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelUserDeletionRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -5904,6 +6038,168 @@ func NewCredentialHealthRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ClientId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "client_id", *params.ClientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Method != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "method", *params.Method, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Result != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "result", *params.Result, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Event != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "event", *params.Event, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewExportEventsRequest constructs an http.Request for the ExportEvents method
 func NewExportEventsRequest(server string, params *ExportEventsParams) (*http.Request, error) {
 	var err error
@@ -5959,6 +6255,18 @@ func NewExportEventsRequest(server string, params *ExportEventsParams) (*http.Re
 		if params.Until != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -7586,6 +7894,40 @@ func NewUpdateUserRequestWithBody(server string, id Id, contentType string, body
 	return req, nil
 }
 
+// NewCancelUserDeletionRequest constructs an http.Request for the CancelUserDeletion method
+func NewCancelUserDeletionRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/cancel-deletion", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRemoveCredentialRequest constructs an http.Request for the RemoveCredential method
 func NewRemoveCredentialRequest(server string, id Id, cred string) (*http.Request, error) {
 	var err error
@@ -8720,6 +9062,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /credentials/health (the `CredentialHealth` operationId).
 	CredentialHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CredentialHealthResponse, error)
 
+	// ListEventsWithResponse Search sign-in events (kept auth_event_retention) of every user, with filters and a date range, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
 	// ExportEventsWithResponse Export sign-in events (kept auth_event_retention) as CSV or JSON Lines, with filters and a date range
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9051,6 +9400,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /users/{id} (the `UpdateUser` operationId).
 	UpdateUserWithResponse(ctx context.Context, id Id, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error)
+
+	// CancelUserDeletionWithResponse Withdraw a user's own request to delete their account, during its grace period (audited as user.deletion_cancelled)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{id}/cancel-deletion (the `CancelUserDeletion` operationId).
+	CancelUserDeletionWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*CancelUserDeletionResponse, error)
 
 	// RemoveCredentialWithResponse Remove a passkey or security key (step-up)
 	//
@@ -10389,6 +10745,75 @@ func (r CredentialHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CredentialHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SignInEventList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *SignInEventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12817,6 +13242,82 @@ func (r UpdateUserResponse) ContentType() string {
 	return ""
 }
 
+type CancelUserDeletionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *User
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelUserDeletionResponse) GetJSON200() *User {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelUserDeletionResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelUserDeletionResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelUserDeletionResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelUserDeletionResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CancelUserDeletionResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelUserDeletionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelUserDeletionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelUserDeletionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelUserDeletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RemoveCredentialResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14775,6 +15276,19 @@ func (c *ClientWithResponses) CredentialHealthWithResponse(ctx context.Context, 
 	return ParseCredentialHealthResponse(rsp)
 }
 
+// ListEventsWithResponse Search sign-in events (kept auth_event_retention) of every user, with filters and a date range, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
+}
+
 // ExportEventsWithResponse Export sign-in events (kept auth_event_retention) as CSV or JSON Lines, with filters and a date range
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15381,6 +15895,19 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id Id,
 		return nil, err
 	}
 	return ParseUpdateUserResponse(rsp)
+}
+
+// CancelUserDeletionWithResponse Withdraw a user's own request to delete their account, during its grace period (audited as user.deletion_cancelled)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{id}/cancel-deletion (the `CancelUserDeletion` operationId).
+func (c *ClientWithResponses) CancelUserDeletionWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*CancelUserDeletionResponse, error) {
+	rsp, err := c.CancelUserDeletion(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelUserDeletionResponse(rsp)
 }
 
 // RemoveCredentialWithResponse Remove a passkey or security key (step-up)
@@ -16613,6 +17140,60 @@ func ParseCredentialHealthResponse(rsp *http.Response) (*CredentialHealthRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SignInEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -18525,6 +19106,67 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelUserDeletionResponse parses an HTTP response from a CancelUserDeletionWithResponse call
+func ParseCancelUserDeletionResponse(rsp *http.Response) (*CancelUserDeletionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelUserDeletionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
