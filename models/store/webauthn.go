@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/sesame-idp/sesame/models"
@@ -116,25 +115,9 @@ func (s *Store) ListAuthEvents(ctx context.Context, userID string, limit int) ([
 }
 
 // UsersWithOnlySyncedPasskeys counts the enabled users who have passkeys
-// and every one of them may sync between devices (backup eligible): whom
-// a synced-passkey block would leave without a passkey that signs in. It
-// returns up to limit of them, by email.
+// that sign in and every one of them may sync between devices (backup
+// eligible): whom a synced-passkey block would leave without a passkey
+// that signs in. It returns up to limit of them, by email.
 func (s *Store) UsersWithOnlySyncedPasskeys(ctx context.Context, limit int) (int64, []models.User, error) {
-	q := func() *gorm.DB {
-		return s.conn(ctx).Model(&models.User{}).
-			Where("disabled = ?", false).
-			Where("EXISTS (SELECT 1 FROM webauthn_credentials c WHERE c.user_id = users.id AND c.kind = ?)", models.CredentialPasskey).
-			Where("NOT EXISTS (SELECT 1 FROM webauthn_credentials c WHERE c.user_id = users.id AND c.kind = ? AND c.backup_eligible = ?)", models.CredentialPasskey, false)
-	}
-	var n int64
-	if err := q().Count(&n).Error; err != nil {
-		return 0, nil, mapErr("count users with only synced passkeys", err)
-	}
-	var users []models.User
-	if n > 0 && limit > 0 {
-		if err := q().Order("email").Limit(limit).Find(&users).Error; err != nil {
-			return 0, nil, mapErr("list users with only synced passkeys", err)
-		}
-	}
-	return n, users, nil
+	return s.UsersWithoutQualifyingPasskey(ctx, PasskeyRequirement{DeviceBound: true}, limit)
 }

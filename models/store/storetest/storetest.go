@@ -109,6 +109,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Retention", retentionTests},
 		{"Timestamps", timeTests},
 		{"FIDOMetadata", metadataTests},
+		{"Lockout", lockoutTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
