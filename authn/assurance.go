@@ -2,11 +2,13 @@ package authn
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -56,24 +58,46 @@ type stepUp struct {
 	qualifying int
 }
 
+// clientModels is the enforced AAGUID allow list of client c (nil when
+// it has none, or only in grace mode): its sign-ins need a passkey of one
+// of these models, attested (passkey/models.go), as a passkey level does.
+func clientModels(c *models.Client) []string {
+	if c == nil || c.AAGUIDAllowMode == policy.ModelGrace {
+		return nil
+	}
+	return c.AAGUIDAllow
+}
+
 // stepUpFor returns the step-up of the interaction, or nil when it asks
-// for no passkey level or nobody is signed in below it.
+// for no passkey level and its client for no authenticator model, or
+// nobody is signed in below that.
 func (h *Handler) stepUpFor(c *gin.Context, in *models.Interaction) (*stepUp, error) {
 	level := requiredACR(in)
-	if !passkeyLevel(level) {
+	var client *models.Client
+	if in != nil {
+		client = h.requestInteraction(c, in.ID).client
+	}
+	allow := clientModels(client)
+	if !passkeyLevel(level) && len(allow) == 0 {
 		return nil, nil
 	}
 	ls, u, err := h.currentUser(c)
-	if err != nil || ls == nil || models.ACRAtLeast(ls.ACR, level) {
+	if err != nil || ls == nil {
 		return nil, err
+	}
+	levelMet := !passkeyLevel(level) || models.ACRAtLeast(ls.ACR, level)
+	if levelMet && (len(allow) == 0 || slices.Contains(allow, ls.AAGUID)) {
+		return nil, nil
 	}
 	creds, err := h.st.ListUserCredentials(c.Request.Context(), u.ID)
 	if err != nil {
 		return nil, err
 	}
+	o := clientPasskeyOptions(in, client)
 	su := &stepUp{user: u, level: level}
 	for i := range creds {
-		if passkey.CanReach(&creds[i], level) {
+		if (!passkeyLevel(level) || passkey.CanReach(&creds[i], level)) && creds[i].Kind == models.CredentialPasskey &&
+			h.passkeys.ModelQualifies(c.Request.Context(), o, &creds[i]) {
 			su.qualifying++
 		}
 	}

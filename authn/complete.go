@@ -35,6 +35,9 @@ type signIn struct {
 	// credentialID is the passkey used (or created, at sign-up): the one
 	// that survives a proof of the address (verify_email.go).
 	credentialID string
+	// model is the passkey's attested model (passkey.AttestedModel): what
+	// an app's AAGUID allow list asks of the session.
+	model string
 	// verified: the address question is settled for this sign-in (proven
 	// or skipped on the verification page); never hold it again.
 	verified bool
@@ -51,7 +54,7 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 	}
 	h.holdBelowLevel(c, &s)
 	ls, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
-		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(),
+		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(), AAGUID: s.model,
 	})
 	if err != nil {
 		return "", err

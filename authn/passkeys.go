@@ -102,7 +102,8 @@ func clientPasskeyOptions(in *models.Interaction, c *models.Client) passkey.Opti
 	if c == nil {
 		return passkey.Options{}
 	}
-	o := passkey.Options{UserVerification: c.UserVerification, SyncedPasskeys: c.SyncedPasskeys}
+	o := passkey.Options{UserVerification: c.UserVerification, SyncedPasskeys: c.SyncedPasskeys,
+		AAGUIDAllow: c.AAGUIDAllow, AAGUIDAllowMode: c.AAGUIDAllowMode}
 	if level := requiredACR(in); level != "" && level != models.ACRBasic {
 		o.UserVerification = "required"
 		o.MinACR = level
@@ -184,9 +185,13 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 		}
 		userID, user, amr = res.User.ID, res.User, res.AMR
 		s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
-			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID}
+			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID,
+			model: passkey.AttestedModel(res.Credential)}
 		if res.GraceSynced {
 			s.reason = h.graceSynced(c, res.User.ID, res.Credential.ID)
+		}
+		if res.GraceModel {
+			s.reason = graceReasons(s.reason, h.graceModel(c, res.User.ID, res.Credential))
 		}
 		next, err = h.completeSignIn(c, s)
 		return err
@@ -320,6 +325,9 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 	if cred.BackupEligible && cred.Kind == models.CredentialPasskey && h.passkeys.SyncedPolicy(c.Request.Context(), h.clientSynced(c, inID)) == policy.SyncedGrace {
 		reason = h.graceSynced(c, u.ID, cred.ID)
 	}
+	if h.passkeys.ModelGraced(c.Request.Context(), h.clientPasskeyOptionsOf(c, inID), cred) {
+		reason = graceReasons(reason, h.graceModel(c, u.ID, cred))
+	}
 	if ls != nil && cur.ID == u.ID && inID == "" {
 		// A passkey added to the signed-in account.
 		h.record(c, authEvent{method: models.MethodPasskey, userID: u.ID, interactionID: inID, name: "register", aaguid: cred.AAGUID, reason: reason})
@@ -338,7 +346,7 @@ func (h *Handler) handleRegisterVerify(c *gin.Context) error {
 	var next string
 	err = h.inTx(c, func() error {
 		next, err = h.completeSignIn(c, signIn{user: u, method: models.MethodPasskey, amr: passkey.AMRFor(facts), acr: passkey.ACRFor(facts),
-			interactionID: inID, event: "register", reason: reason, aaguid: cred.AAGUID, credentialID: cred.ID})
+			interactionID: inID, event: "register", reason: reason, aaguid: cred.AAGUID, credentialID: cred.ID, model: passkey.AttestedModel(cred)})
 		return err
 	})
 	if err != nil {
@@ -418,4 +426,31 @@ func (h *Handler) graceSynced(c *gin.Context, userID, credentialID string) strin
 	h.log.WarnContext(c.Request.Context(), "passkey: synced passkey accepted under the grace policy; a block would refuse it",
 		"user_id", userID, "credential_id", credentialID)
 	return passkey.GraceSynced
+}
+
+// clientPasskeyOptionsOf is clientPasskeyOptions of the interaction id
+// names (the global policy's without one).
+func (h *Handler) clientPasskeyOptionsOf(c *gin.Context, interactionID string) passkey.Options {
+	if interactionID == "" {
+		return passkey.Options{}
+	}
+	li := h.requestInteraction(c, interactionID)
+	return clientPasskeyOptions(li.in, li.client)
+}
+
+// graceModel warns of a passkey off an allow list accepted under its
+// grace mode and returns the reason recorded with its event (the console
+// shows them: whom enforcing the list would lock out).
+func (h *Handler) graceModel(c *gin.Context, userID string, cred *models.WebAuthnCredential) string {
+	h.log.WarnContext(c.Request.Context(), "passkey: passkey off the AAGUID allow list accepted under the grace mode; enforcing would refuse it",
+		"user_id", userID, "credential_id", cred.ID, "aaguid", cred.AAGUID, "attestation_format", cred.AttestationFormat)
+	return passkey.GraceModel
+}
+
+// graceReasons joins the grace reasons of one event.
+func graceReasons(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " " + b
 }

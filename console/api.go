@@ -107,6 +107,7 @@ func (c *Console) mountAPI(r gin.IRouter) {
 
 	r.GET("/policies", c.api(c.apiGetPolicy))
 	r.PUT("/policies", c.api(c.apiPutPolicy))
+	c.mountLockoutAPI(r, step)
 
 	c.mountWebhookAPI(r)
 	c.mountBrandingAPI(r)
@@ -249,6 +250,9 @@ func (c *Console) apiUpdateClient(g *gin.Context) error {
 	if err := decode(g, &spec); err != nil {
 		return err
 	}
+	if err := c.clientLockout(g, g.Param("id"), spec); err != nil {
+		return err
+	}
 	rotate := g.Query("rotate_secret") == "true"
 	v, secret, err := c.Clients.Update(g.Request.Context(), g.Param("id"), spec, rotate)
 	if err != nil {
@@ -377,6 +381,9 @@ func (c *Console) apiGetPolicy(g *gin.Context) error {
 func (c *Console) apiPutPolicy(g *gin.Context) error {
 	var p policy.Policy
 	if err := decode(g, &p); err != nil {
+		return err
+	}
+	if err := c.policyLockout(g, p); err != nil {
 		return err
 	}
 	saved, err := c.Policies.Update(g.Request.Context(), p)

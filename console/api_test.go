@@ -316,6 +316,7 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		callGroupsAPI(t, env, s, api)
 		exerciseWebhooksAPI(t, env, api, s)
 		exerciseBrandingAPI(t, env, api, s)
+		exerciseLockoutAPI(t, env, api, s)
 
 		// Errors of authentication match the document too.
 		anon := &caller{t: t, env: env}

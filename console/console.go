@@ -49,7 +49,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 		log = slog.Default()
 	}
 	audit := &Audit{st: st, log: log}
-	pol := &Policies{live: live, base: cfg, audit: audit}
+	pol := &Policies{live: live, base: cfg, audit: audit, lock: st}
 	s := &Services{
 		Audit:    audit,
 		Policies: pol,
@@ -58,7 +58,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 			// jwks_uri: guarded, internal networks only when allowed.
 			clients.WithOutbound(httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()}))),
 			st: st, cache: cache, audit: audit, policies: pol, activity: st},
-		Users:     &Users{st: st, audit: audit},
+		Users:     &Users{st: st, audit: audit, live: live},
 		Scopes:    &Scopes{st: st, audit: audit},
 		Resources: &Resources{st: st, audit: audit},
 		Groups:    &Groups{st: st, audit: audit},

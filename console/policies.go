@@ -28,6 +28,8 @@ type Policies struct {
 	live  LivePolicy
 	base  config.Config
 	audit *Audit
+	// lock counts whom a stricter passkey policy locks out (lockout.go).
+	lock lockoutStore
 	// checkMDS verifies a policy's MDS file before it is saved (the
 	// passkey service's, with its root; FIDO's root by default).
 	checkMDS func(path string) error
@@ -52,6 +54,9 @@ func (s *Policies) Validate(p policy.Policy) error {
 	}
 	if p.RecoveryCodes != "" && !slices.Contains(policy.RecoveryPolicies, p.RecoveryCodes) {
 		return invalid("recovery_codes", "unsupported %q (allowed: %v)", p.RecoveryCodes, policy.RecoveryPolicies)
+	}
+	if p.AAGUIDAllowMode != "" && !slices.Contains(policy.ModelModes, p.AAGUIDAllowMode) {
+		return invalid("aaguid_allow_mode", "unsupported %q (allowed: %v, or empty for enforce)", p.AAGUIDAllowMode, policy.ModelModes)
 	}
 	if len(p.AAGUIDAllow) > 500 || len(p.AAGUIDDeny) > 500 {
 		return invalid("aaguid_allow", "at most 500 entries per list")

@@ -40,6 +40,9 @@ type userStore interface {
 	DeleteUser(ctx context.Context, id string) error
 	GetCredential(ctx context.Context, id string) (*models.WebAuthnCredential, error)
 	DeleteCredential(ctx context.Context, userID, id string) error
+	// Suspending a credential and lifting it (credentials_suspend.go).
+	SuspendCredential(ctx context.Context, id string, at time.Time) error
+	LiftCredentialSuspension(ctx context.Context, id string) error
 	SetUserProfile(ctx context.Context, id string, p store.UserProfile) error
 	UserGroups(ctx context.Context, userID string) ([]string, error)
 	// The everyday actions (users_admin.go).

@@ -17,6 +17,9 @@ type Users struct {
 	audit *Audit
 	// passlinks sends sign-in links (users_passlink.go); nil: off.
 	passlinks PasslinkSender
+	// live is the global policy (suspend_compromised_passkeys decides
+	// whether a lifted suspension would hold); nil: unknown, treated as on.
+	live LivePolicy
 }
 
 // UserView is a user as the console and API show it.

@@ -52,6 +52,12 @@ type Client struct {
 	// "grace" (accepted, warned and recorded); "" follows the global
 	// policy (migration 00021).
 	SyncedPasskeys string
+	// AAGUIDAllow, when not empty, are the only authenticator models
+	// whose attested passkeys sign in to this client (a minimum on top of
+	// the global list); AAGUIDAllowMode is "enforce" ("" too) or "grace"
+	// (accepted, warned and recorded) (migration 00033).
+	AAGUIDAllow     StringList `gorm:"column:aaguid_allow"`
+	AAGUIDAllowMode string     `gorm:"column:aaguid_allow_mode"`
 	// AllowedGroups are the names of the groups whose members may sign in
 	// to this client; empty lets every user in (migration 00013).
 	AllowedGroups StringList

@@ -6,12 +6,16 @@ import "time"
 // in a cookie; only its SHA-256 (TokenHash) is stored. ID is a separate
 // random id that appears in ID tokens as "sid".
 type LoginSession struct {
-	ID         string `gorm:"primaryKey"`
-	TokenHash  string
-	UserID     string
-	AuthTime   time.Time
-	AMR        StringList `gorm:"column:amr"`
-	ACR        string     `gorm:"column:acr"`
+	ID        string `gorm:"primaryKey"`
+	TokenHash string
+	UserID    string
+	AuthTime  time.Time
+	AMR       StringList `gorm:"column:amr"`
+	ACR       string     `gorm:"column:acr"`
+	// AAGUID is the attested authenticator model of the passkey the
+	// session began with; "" for other methods and unattested passkeys
+	// (migration 00033). An app's AAGUID allow list needs one of its own.
+	AAGUID     string `gorm:"column:aaguid"`
 	UserAgent  string
 	IP         string `gorm:"column:ip"`
 	CreatedAt  time.Time

@@ -331,7 +331,8 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	needLogin := ls == nil ||
 		(slices.Contains(prompts, "login") && !fresh) ||
 		(maxAge >= 0 && !fresh && clock.Since(ls.AuthTime) > time.Duration(maxAge)*time.Second) ||
-		!models.ACRSatisfies(ls.ACR, acrValues)
+		!models.ACRSatisfies(ls.ACR, acrValues) ||
+		!client.modelMet(ls)
 	var user *models.User
 	if !needLogin {
 		user, err = p.st.GetUser(ctx, ls.UserID)

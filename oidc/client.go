@@ -160,3 +160,15 @@ func (c *Client) acrValues(requested []string) []string {
 	}
 	return out
 }
+
+// modelMet reports whether login session ls meets the client's enforced
+// AAGUID allow list: it began with an attested passkey of one of its
+// models (LoginSession.AAGUID). Without a list, or in grace mode, every
+// session does; one that does not goes back to the login page, where
+// authn asks for a qualifying passkey (or to enrol one).
+func (c *Client) modelMet(ls *models.LoginSession) bool {
+	if len(c.m.AAGUIDAllow) == 0 || c.m.AAGUIDAllowMode == policy.ModelGrace {
+		return true
+	}
+	return slices.Contains(c.m.AAGUIDAllow, ls.AAGUID)
+}

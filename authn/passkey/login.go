@@ -33,6 +33,10 @@ type Result struct {
 	// GraceSynced: a synced passkey accepted under the grace policy (a
 	// "block" would have refused it); the caller records GraceSynced.
 	GraceSynced bool
+	// GraceModel: a passkey of a model off an allow list (or without an
+	// attestation) accepted under its grace mode; the caller records
+	// GraceModel.
+	GraceModel bool
 }
 
 // BeginLogin starts a passkey sign-in. With user != nil it is
@@ -106,7 +110,7 @@ func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string
 		if err != nil {
 			return nil, "", fmt.Errorf("passkey: begin discoverable login: %w", err)
 		}
-		return s.saveLogin(ctx, assertion, session, &ceremonyData{Kind: kind, Mode: loginDiscoverable, Synced: o.SyncedPasskeys}, "", browserHash, interactionID)
+		return s.saveLogin(ctx, assertion, session, (&ceremonyData{Kind: kind, Mode: loginDiscoverable}).clientRules(o), "", browserHash, interactionID)
 	}
 	creds, err := s.st.ListUserCredentials(ctx, user.ID)
 	if err != nil {
@@ -114,7 +118,7 @@ func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string
 	}
 	wu := newWAUser(user.ID, user.Email, user.DisplayName)
 	for i := range creds {
-		if creds[i].Kind != kind || (minACR != "" && !CanReach(&creds[i], minACR)) {
+		if creds[i].Kind != kind || (minACR != "" && !CanReach(&creds[i], minACR)) || !s.ModelQualifies(ctx, o, &creds[i]) {
 			continue
 		}
 		wc, err := toWebAuthn(&creds[i])
@@ -130,7 +134,7 @@ func (s *Service) beginLogin(ctx context.Context, user *models.User, kind string
 	if err != nil {
 		return nil, "", fmt.Errorf("passkey: begin login: %w", err)
 	}
-	return s.saveLogin(ctx, assertion, session, &ceremonyData{Kind: kind, Mode: loginUser, Synced: o.SyncedPasskeys}, user.ID, browserHash, interactionID)
+	return s.saveLogin(ctx, assertion, session, (&ceremonyData{Kind: kind, Mode: loginUser}).clientRules(o), user.ID, browserHash, interactionID)
 }
 
 func (s *Service) beginFakeLogin(ctx context.Context, email, kind string, uv protocol.UserVerificationRequirement, browserHash, interactionID string) (json.RawMessage, string, error) {
@@ -302,6 +306,10 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	if e != nil {
 		return failed(e)
 	}
+	graceModel, e := s.checkModel(ctx, data, rec.AAGUID, rec.AttestationFormat)
+	if e != nil {
+		return failed(e)
+	}
 
 	// §7.2 step 22: with a counter in use (either value non-zero), the new
 	// value must exceed the stored one, or there may be two copies of the
@@ -344,6 +352,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 		ACR:           ACRFor(facts),
 		InteractionID: cer.InteractionID,
 		GraceSynced:   grace,
+		GraceModel:    graceModel,
 	}, nil
 }
 

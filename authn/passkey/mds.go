@@ -158,8 +158,7 @@ func CheckMDSFile(path, root string) error {
 
 // checkAttestationPolicy applies the registration policy to a verified
 // attestation: the AAGUID deny list (with "none" only when the
-// authenticator disclosed its model), and with "direct" the allow list and
-// the FIDO metadata (status, trust anchors, attestation types). It
+// authenticator disclosed its model), and with "direct" the FIDO metadata (status, trust anchors, attestation types). It
 // reports whether the credential is attested (see Service.attested).
 //
 // Without MDSFile the AAGUID is what the authenticator claims (self
@@ -173,9 +172,6 @@ func (s *Service) checkAttestationPolicy(ctx context.Context, att *protocol.Atte
 	}
 	if !r.direct {
 		return false, nil
-	}
-	if len(r.allow) > 0 && !r.allow[aaguid] {
-		return false, fail(ErrAttestationRefused, "authenticator model "+aaguid+" is not on the allow list")
 	}
 	if r.mds == nil {
 		return false, nil

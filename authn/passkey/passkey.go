@@ -137,7 +137,10 @@ type rules struct {
 	uv          protocol.UserVerificationRequirement
 	direct      bool
 	allow, deny map[string]bool
-	mds         metadata.Provider
+	// allowGrace: a passkey off the allow list is accepted, warned and
+	// recorded (policy.ModelGrace) rather than refused.
+	allowGrace bool
+	mds        metadata.Provider
 	// copy is the metadata BLOB mds comes from (nil without one).
 	copy *mdsCopy
 	// suspend: credentials of a model the metadata reports compromised
@@ -183,7 +186,10 @@ func (s *Service) inForce(file *mdsCopy) *mdsCopy {
 
 func (s *Service) checkPolicy(p policy.Passkey) (rules, error) {
 	r := rules{uv: protocol.UserVerificationRequirement(p.UserVerification), direct: p.Attestation == "direct", synced: p.SyncedPasskeys,
-		suspend: p.SuspendCompromised}
+		suspend: p.SuspendCompromised, allowGrace: p.AAGUIDAllowMode == policy.ModelGrace}
+	if p.AAGUIDAllowMode != "" && !slices.Contains(policy.ModelModes, p.AAGUIDAllowMode) {
+		return rules{}, fmt.Errorf("aaguid allow mode %q", p.AAGUIDAllowMode)
+	}
 	if p.SyncedPasskeys != "" && !slices.Contains(policy.SyncedPolicies, p.SyncedPasskeys) {
 		return rules{}, fmt.Errorf("synced passkeys %q", p.SyncedPasskeys)
 	}
@@ -329,6 +335,12 @@ type Options struct {
 	// global policy. It is kept with the ceremony and applied at its
 	// finish (syncedRule).
 	SyncedPasskeys string
+	// AAGUIDAllow, when not empty, is the requesting client's allow list:
+	// only attested passkeys of these models sign in or sign up (besides
+	// the global list). AAGUIDAllowMode policy.ModelGrace accepts others,
+	// reported (Result.GraceModel). Kept with the ceremony.
+	AAGUIDAllow     []string
+	AAGUIDAllowMode string
 }
 
 // uvFor is the user verification requirement of a ceremony begun with o.
@@ -426,6 +438,19 @@ type ceremonyData struct {
 	NewUser *pendingUser `json:"new_user,omitempty"`
 	// Synced is the client's synced-passkey policy (Options.SyncedPasskeys).
 	Synced string `json:"synced,omitempty"`
+	// ModelAllow and ModelGrace are the client's allow list and its mode
+	// (Options.AAGUIDAllow, AAGUIDAllowMode).
+	ModelAllow []string `json:"model_allow,omitempty"`
+	ModelGrace bool     `json:"model_grace,omitempty"`
+}
+
+// clientRules keeps o's client policies with a ceremony.
+func (d *ceremonyData) clientRules(o Options) *ceremonyData {
+	d.Synced = o.SyncedPasskeys
+	if len(o.AAGUIDAllow) > 0 {
+		d.ModelAllow, d.ModelGrace = o.AAGUIDAllow, o.AAGUIDAllowMode == policy.ModelGrace
+	}
+	return d
 }
 
 type pendingUser struct {

@@ -105,7 +105,8 @@ func (s *Service) BeginRegistrationWith(ctx context.Context, user *models.User, 
 	// device-bound authenticators (security keys; TPM-backed platform
 	// keys). The page says what qualifies; the finish checks it.
 	conveyance := protocol.PreferNoAttestation
-	if s.rules(ctx).direct {
+	// A client's allow list needs the model proven, as the global one.
+	if s.rules(ctx).direct || len(o.AAGUIDAllow) > 0 {
 		conveyance = protocol.PreferDirectAttestation
 	}
 	opts := []webauthn.RegistrationOption{
@@ -124,7 +125,7 @@ func (s *Service) BeginRegistrationWith(ctx context.Context, user *models.User, 
 	if err != nil {
 		return nil, "", fmt.Errorf("passkey: encode creation options: %w", err)
 	}
-	data := &ceremonyData{Session: *session, Kind: kind, NewUser: pending, Synced: o.SyncedPasskeys}
+	data := (&ceremonyData{Session: *session, Kind: kind, NewUser: pending}).clientRules(o)
 	id, err := s.saveCeremony(ctx, models.CeremonyRegister, userID, browserHash, interactionID, data)
 	if err != nil {
 		return nil, "", err
@@ -198,6 +199,9 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremonyID, browserHas
 		return failed(perr)
 	}
 	if _, perr := s.checkSynced(ctx, data, att.AuthData.Flags.HasBackupEligible()); perr != nil {
+		return failed(perr)
+	}
+	if _, perr := s.checkModel(ctx, data, aaguid, att.Format); perr != nil {
 		return failed(perr)
 	}
 	switch _, err := s.st.GetCredential(ctx, credID); {

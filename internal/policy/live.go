@@ -136,7 +136,7 @@ func (l *Live) PasskeyPolicy(ctx context.Context) (Passkey, error) {
 		return Passkey{}, err
 	}
 	return Passkey{UserVerification: p.UserVerification, Attestation: p.Attestation,
-		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny), MDSFile: p.MDSFile, SyncedPasskeys: p.SyncedPasskeys,
+		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny), AAGUIDAllowMode: p.AAGUIDAllowMode, MDSFile: p.MDSFile, SyncedPasskeys: p.SyncedPasskeys,
 		SuspendCompromised: p.SuspendCompromisedPasskeys}, nil
 }
 

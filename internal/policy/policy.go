@@ -47,6 +47,11 @@ type Policy struct {
 	Attestation          string   `json:"attestation"`
 	AAGUIDAllow          []string `json:"aaguid_allow"`
 	AAGUIDDeny           []string `json:"aaguid_deny"`
+	// AAGUIDAllowMode is what the allow list does to a passkey of another
+	// model (or without an attestation): ModelEnforce (or "") refuses it
+	// at enrolment and sign-in, ModelGrace accepts it and warns and
+	// records each use (auth event reason GraceModel).
+	AAGUIDAllowMode string `json:"aaguid_allow_mode"`
 	PasslinkTTL          Duration `json:"passlink_ttl"`
 	PasslinkRateEmail    int      `json:"passlink_rate_email"`
 	PasslinkRateIP       int      `json:"passlink_rate_ip"`
@@ -98,6 +103,16 @@ const (
 	SyncedBlock = "block"
 	SyncedGrace = "grace"
 )
+
+// The modes of an AAGUID allow list (Policy.AAGUIDAllowMode, and a
+// client's).
+const (
+	ModelEnforce = "enforce"
+	ModelGrace   = "grace"
+)
+
+// ModelModes are the values of an allow list's mode besides "".
+var ModelModes = []string{ModelEnforce, ModelGrace}
 
 // SyncedPolicies are the values of a synced-passkey policy besides "".
 var SyncedPolicies = []string{SyncedAllow, SyncedBlock, SyncedGrace}
@@ -195,6 +210,8 @@ type Passkey struct {
 	Attestation      string
 	AAGUIDAllow      []string
 	AAGUIDDeny       []string
+	// AAGUIDAllowMode is Policy.AAGUIDAllowMode.
+	AAGUIDAllowMode string
 	// MDSFile is the FIDO MDS3 BLOB to check attestations against; ""
 	// means none. The passkey service loads a file it has not loaded yet;
 	// one that fails to load leaves the previous metadata in force.

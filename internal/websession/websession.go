@@ -139,6 +139,8 @@ type Login struct {
 	AMR      []string
 	ACR      string
 	AuthTime time.Time
+	// AAGUID is the attested model of the passkey used (LoginSession.AAGUID).
+	AAGUID string
 }
 
 // Start creates a login session for l and sets its cookie. An existing
@@ -183,6 +185,7 @@ func NewLoginSession(l Login, ttl time.Duration, userAgent, ip string) (*models.
 		AuthTime:   at.UTC().Truncate(time.Second),
 		AMR:        l.AMR,
 		ACR:        l.ACR,
+		AAGUID:     l.AAGUID,
 		UserAgent:  userAgent,
 		IP:         ip,
 		CreatedAt:  now,

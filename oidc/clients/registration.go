@@ -220,6 +220,7 @@ func keepAdminSettings(spec *Spec, cur Spec) {
 	spec.MinACR, spec.UserVerification, spec.SyncedPasskeys = cur.MinACR, cur.UserVerification, cur.SyncedPasskeys
 	spec.AllowedGroups, spec.AllowedWebOrigins, spec.RequireVerifiedEmail = cur.AllowedGroups, cur.AllowedWebOrigins, cur.RequireVerifiedEmail
 	spec.AccessTokenFormat = cur.AccessTokenFormat
+	spec.AAGUIDAllow, spec.AAGUIDAllowMode = cur.AAGUIDAllow, cur.AAGUIDAllowMode
 }
 
 // limits applies the policy's registration limits to a normalized spec.

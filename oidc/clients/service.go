@@ -266,6 +266,8 @@ func ToSpec(c *models.Client) Spec {
 		MinACR:                  c.MinACR,
 		UserVerification:        c.UserVerification,
 		SyncedPasskeys:          c.SyncedPasskeys,
+		AAGUIDAllow:             list(c.AAGUIDAllow),
+		AAGUIDAllowMode:         c.AAGUIDAllowMode,
 		AllowedGroups:           list(c.AllowedGroups),
 		AllowedWebOrigins:       list(c.AllowedWebOrigins),
 		RequireVerifiedEmail:    c.RequireVerifiedEmail,
@@ -321,6 +323,7 @@ func apply(c *models.Client, s Spec) {
 	c.MinACR = s.MinACR
 	c.UserVerification = s.UserVerification
 	c.SyncedPasskeys = s.SyncedPasskeys
+	c.AAGUIDAllow, c.AAGUIDAllowMode = models.StringList(s.AAGUIDAllow), s.AAGUIDAllowMode
 	c.AllowedWebOrigins = models.StringList(slices.Clone(s.AllowedWebOrigins))
 	c.RequireVerifiedEmail = s.RequireVerifiedEmail
 	c.BackchannelLogoutURI = s.BackchannelLogoutURI

@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 )
@@ -122,6 +124,13 @@ type Spec struct {
 	// allow, block, or grace (accepted, each use warned and recorded); ""
 	// follows the global policy.
 	SyncedPasskeys string `json:"synced_passkeys"`
+	// AAGUIDAllow, when not empty, are the only authenticator models whose
+	// attested passkeys sign in and sign up to this client, on top of the
+	// global allow list (a minimum: a passkey must pass both).
+	// AAGUIDAllowMode is enforce (refused; "" too) or grace (accepted,
+	// each use warned and recorded).
+	AAGUIDAllow     []string `json:"aaguid_allow"`
+	AAGUIDAllowMode string   `json:"aaguid_allow_mode"`
 	// AllowedGroups names the groups whose members may use this client;
 	// empty lets every user in. Each must name an existing group.
 	AllowedGroups []string `json:"allowed_groups"`
@@ -261,6 +270,8 @@ func (s *Spec) Normalize() {
 	s.MinACR = strings.TrimSpace(s.MinACR)
 	s.UserVerification = strings.TrimSpace(s.UserVerification)
 	s.SyncedPasskeys = strings.TrimSpace(s.SyncedPasskeys)
+	s.AAGUIDAllowMode = strings.TrimSpace(s.AAGUIDAllowMode)
+	s.AAGUIDAllow = normalAAGUIDs(s.AAGUIDAllow)
 	s.BackchannelLogoutURI = strings.TrimSpace(s.BackchannelLogoutURI)
 	s.FrontchannelLogoutURI = strings.TrimSpace(s.FrontchannelLogoutURI)
 	s.SubjectType = strings.TrimSpace(s.SubjectType)
@@ -539,6 +550,18 @@ func (s Spec) Validate() error {
 	}
 	if s.SyncedPasskeys != "" && !slices.Contains(policy.SyncedPolicies, s.SyncedPasskeys) {
 		add(invalid("synced_passkeys", "unsupported %q (allowed: %s, or empty for the global policy)", s.SyncedPasskeys, strings.Join(policy.SyncedPolicies, ", ")))
+	}
+	if s.AAGUIDAllowMode != "" && !slices.Contains(policy.ModelModes, s.AAGUIDAllowMode) {
+		add(invalid("aaguid_allow_mode", "unsupported %q (allowed: %s, or empty for enforce)", s.AAGUIDAllowMode, strings.Join(policy.ModelModes, ", ")))
+	}
+	if len(s.AAGUIDAllow) > 100 {
+		add(invalid("aaguid_allow", "at most 100 models"))
+	}
+	for _, a := range s.AAGUIDAllow {
+		if id, err := uuid.Parse(a); err != nil || id == uuid.Nil {
+			add(invalid("aaguid_allow", "%q is not an authenticator model's AAGUID (a UUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8)", a))
+			break
+		}
 	}
 	if s.UserVerification != "" && !slices.Contains(UserVerifications, s.UserVerification) {
 		add(invalid("user_verification", "unsupported %q (allowed: %s, or empty for the global policy)", s.UserVerification, strings.Join(UserVerifications, ", ")))
@@ -900,4 +923,17 @@ func publicJWKProblem(k map[string]json.RawMessage) string {
 	default:
 		return fmt.Sprintf("has unsupported kty %q (RSA, EC or OKP)", kty)
 	}
+}
+
+// normalAAGUIDs trims, lower-cases and de-duplicates an AAGUID list (as
+// the passkey service compares them), keeping its order.
+func normalAAGUIDs(l []string) []string {
+	out := make([]string, 0, len(l))
+	for _, a := range l {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -29,6 +29,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		AllowedLoginMethods:     []string{"passkey", "passlink", "password_security_key"},
 		AllowedGroups:           []string{},
 		AllowedWebOrigins:       []string{},
+		AAGUIDAllow:             []string{},
 		AccessTokenFormat:       "opaque",
 		SubjectType:             "public",
 

@@ -59,6 +59,27 @@ func (e AuthEventResult) Valid() bool {
 	}
 }
 
+// Defines values for ClientAaguidAllowMode.
+const (
+	ClientAaguidAllowModeEmpty   ClientAaguidAllowMode = ""
+	ClientAaguidAllowModeEnforce ClientAaguidAllowMode = "enforce"
+	ClientAaguidAllowModeGrace   ClientAaguidAllowMode = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientAaguidAllowMode enum.
+func (e ClientAaguidAllowMode) Valid() bool {
+	switch e {
+	case ClientAaguidAllowModeEmpty:
+		return true
+	case ClientAaguidAllowModeEnforce:
+		return true
+	case ClientAaguidAllowModeGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientAccessTokenFormat.
 const (
 	ClientAccessTokenFormatJwt    ClientAccessTokenFormat = "jwt"
@@ -281,6 +302,27 @@ func (e ClientUserVerification) Valid() bool {
 	}
 }
 
+// Defines values for ClientSpecAaguidAllowMode.
+const (
+	ClientSpecAaguidAllowModeEmpty   ClientSpecAaguidAllowMode = ""
+	ClientSpecAaguidAllowModeEnforce ClientSpecAaguidAllowMode = "enforce"
+	ClientSpecAaguidAllowModeGrace   ClientSpecAaguidAllowMode = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientSpecAaguidAllowMode enum.
+func (e ClientSpecAaguidAllowMode) Valid() bool {
+	switch e {
+	case ClientSpecAaguidAllowModeEmpty:
+		return true
+	case ClientSpecAaguidAllowModeEnforce:
+		return true
+	case ClientSpecAaguidAllowModeGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientSpecAccessTokenFormat.
 const (
 	ClientSpecAccessTokenFormatJwt    ClientSpecAccessTokenFormat = "jwt"
@@ -497,6 +539,27 @@ func (e ClientSpecUserVerification) Valid() bool {
 	case ClientSpecUserVerificationPreferred:
 		return true
 	case ClientSpecUserVerificationRequired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientWithSecretAaguidAllowMode.
+const (
+	ClientWithSecretAaguidAllowModeEmpty   ClientWithSecretAaguidAllowMode = ""
+	ClientWithSecretAaguidAllowModeEnforce ClientWithSecretAaguidAllowMode = "enforce"
+	ClientWithSecretAaguidAllowModeGrace   ClientWithSecretAaguidAllowMode = "grace"
+)
+
+// Valid indicates whether the value is a known member of the ClientWithSecretAaguidAllowMode enum.
+func (e ClientWithSecretAaguidAllowMode) Valid() bool {
+	switch e {
+	case ClientWithSecretAaguidAllowModeEmpty:
+		return true
+	case ClientWithSecretAaguidAllowModeEnforce:
+		return true
+	case ClientWithSecretAaguidAllowModeGrace:
 		return true
 	default:
 		return false
@@ -878,6 +941,27 @@ func (e KeyState) Valid() bool {
 	}
 }
 
+// Defines values for PolicyAaguidAllowMode.
+const (
+	PolicyAaguidAllowModeEmpty   PolicyAaguidAllowMode = ""
+	PolicyAaguidAllowModeEnforce PolicyAaguidAllowMode = "enforce"
+	PolicyAaguidAllowModeGrace   PolicyAaguidAllowMode = "grace"
+)
+
+// Valid indicates whether the value is a known member of the PolicyAaguidAllowMode enum.
+func (e PolicyAaguidAllowMode) Valid() bool {
+	switch e {
+	case PolicyAaguidAllowModeEmpty:
+		return true
+	case PolicyAaguidAllowModeEnforce:
+		return true
+	case PolicyAaguidAllowModeGrace:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PolicyAttestation.
 const (
 	PolicyAttestationDirect PolicyAttestation = "direct"
@@ -980,6 +1064,27 @@ func (e PolicyUserVerification) Valid() bool {
 	case PolicyUserVerificationPreferred:
 		return true
 	case PolicyUserVerificationRequired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyResponseAaguidAllowMode.
+const (
+	PolicyResponseAaguidAllowModeEmpty   PolicyResponseAaguidAllowMode = ""
+	PolicyResponseAaguidAllowModeEnforce PolicyResponseAaguidAllowMode = "enforce"
+	PolicyResponseAaguidAllowModeGrace   PolicyResponseAaguidAllowMode = "grace"
+)
+
+// Valid indicates whether the value is a known member of the PolicyResponseAaguidAllowMode enum.
+func (e PolicyResponseAaguidAllowMode) Valid() bool {
+	switch e {
+	case PolicyResponseAaguidAllowModeEmpty:
+		return true
+	case PolicyResponseAaguidAllowModeEnforce:
+		return true
+	case PolicyResponseAaguidAllowModeGrace:
 		return true
 	default:
 		return false
@@ -1223,6 +1328,21 @@ func (e ExportAuditParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for UpdateClientParamsConfirmLockout.
+const (
+	UpdateClientParamsConfirmLockoutTrue UpdateClientParamsConfirmLockout = "true"
+)
+
+// Valid indicates whether the value is a known member of the UpdateClientParamsConfirmLockout enum.
+func (e UpdateClientParamsConfirmLockout) Valid() bool {
+	switch e {
+	case UpdateClientParamsConfirmLockoutTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListCredentialsParamsFinding.
 const (
 	ListCredentialsParamsFindingCloneWarning     ListCredentialsParamsFinding = "clone_warning"
@@ -1304,6 +1424,21 @@ func (e ExportEventsParamsResult) Valid() bool {
 	case ExportEventsParamsResultFailure:
 		return true
 	case ExportEventsParamsResultSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PutPoliciesParamsConfirmLockout.
+const (
+	PutPoliciesParamsConfirmLockoutTrue PutPoliciesParamsConfirmLockout = "true"
+)
+
+// Valid indicates whether the value is a known member of the PutPoliciesParamsConfirmLockout enum.
+func (e PutPoliciesParamsConfirmLockout) Valid() bool {
+	switch e {
+	case PutPoliciesParamsConfirmLockoutTrue:
 		return true
 	default:
 		return false
@@ -1581,6 +1716,12 @@ type BrandingSettings struct {
 
 // Client defines model for Client.
 type Client struct {
+	// AaguidAllow Authenticator models (AAGUIDs) whose attested passkeys alone sign in and sign up to this client, on top of the global aaguid_allow (a passkey must pass both). A session begun another way goes back to the login page, which asks for a qualifying passkey or offers to enrol one. Empty: no list of its own.
+	AaguidAllow *[]string `json:"aaguid_allow,omitempty"`
+
+	// AaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
+	AaguidAllowMode *ClientAaguidAllowMode `json:"aaguid_allow_mode,omitempty"`
+
 	// AccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 	AccessTokenFormat *ClientAccessTokenFormat `json:"access_token_format,omitempty"`
 
@@ -1662,6 +1803,9 @@ type Client struct {
 	UserVerification *ClientUserVerification `json:"user_verification,omitempty"`
 }
 
+// ClientAaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
+type ClientAaguidAllowMode string
+
 // ClientAccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 type ClientAccessTokenFormat string
 
@@ -1701,6 +1845,12 @@ type ClientList struct {
 
 // ClientSpec defines model for ClientSpec.
 type ClientSpec struct {
+	// AaguidAllow Authenticator models (AAGUIDs) whose attested passkeys alone sign in and sign up to this client, on top of the global aaguid_allow (a passkey must pass both). A session begun another way goes back to the login page, which asks for a qualifying passkey or offers to enrol one. Empty: no list of its own.
+	AaguidAllow *[]string `json:"aaguid_allow,omitempty"`
+
+	// AaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
+	AaguidAllowMode *ClientSpecAaguidAllowMode `json:"aaguid_allow_mode,omitempty"`
+
 	// AccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 	AccessTokenFormat *ClientSpecAccessTokenFormat `json:"access_token_format,omitempty"`
 
@@ -1778,6 +1928,9 @@ type ClientSpec struct {
 	UserVerification *ClientSpecUserVerification `json:"user_verification,omitempty"`
 }
 
+// ClientSpecAaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
+type ClientSpecAaguidAllowMode string
+
 // ClientSpecAccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 type ClientSpecAccessTokenFormat string
 
@@ -1810,6 +1963,12 @@ type ClientSpecUserVerification string
 
 // ClientWithSecret defines model for ClientWithSecret.
 type ClientWithSecret struct {
+	// AaguidAllow Authenticator models (AAGUIDs) whose attested passkeys alone sign in and sign up to this client, on top of the global aaguid_allow (a passkey must pass both). A session begun another way goes back to the login page, which asks for a qualifying passkey or offers to enrol one. Empty: no list of its own.
+	AaguidAllow *[]string `json:"aaguid_allow,omitempty"`
+
+	// AaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
+	AaguidAllowMode *ClientWithSecretAaguidAllowMode `json:"aaguid_allow_mode,omitempty"`
+
 	// AccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 	AccessTokenFormat *ClientWithSecretAccessTokenFormat `json:"access_token_format,omitempty"`
 
@@ -1893,6 +2052,9 @@ type ClientWithSecret struct {
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
 	UserVerification *ClientWithSecretUserVerification `json:"user_verification,omitempty"`
 }
+
+// ClientWithSecretAaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
+type ClientWithSecretAaguidAllowMode string
 
 // ClientWithSecretAccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 type ClientWithSecretAccessTokenFormat string
@@ -2143,6 +2305,31 @@ type KeyList struct {
 	Items []Key `json:"items"`
 }
 
+// Lockout defines model for Lockout.
+type Lockout struct {
+	// Count People who have a passkey that signs in today and would have none that qualifies.
+	Count       int                `json:"count"`
+	Requirement LockoutRequirement `json:"requirement"`
+
+	// Users The first 20 of them, by address.
+	Users []struct {
+		Email string `json:"email"`
+		Id    string `json:"id"`
+	} `json:"users"`
+}
+
+// LockoutRequirement defines model for LockoutRequirement.
+type LockoutRequirement struct {
+	// AllowedAaguids When not empty, only attested passkeys of these models qualify.
+	AllowedAaguids []string `json:"allowed_aaguids"`
+
+	// DeviceBound Synced (backup eligible) passkeys are blocked.
+	DeviceBound bool `json:"device_bound"`
+
+	// NotCompromised Passkeys of models the FIDO metadata reports compromised are suspended.
+	NotCompromised bool `json:"not_compromised"`
+}
+
 // NewMember defines model for NewMember.
 type NewMember struct {
 	// User A user id or email address.
@@ -2172,8 +2359,12 @@ type PasslinkSent struct {
 
 // Policy defines model for Policy.
 type Policy struct {
+	// AaguidAllow Authenticator models (AAGUIDs) whose attested passkeys and security keys may enrol and sign in; empty allows every model. Needs attestation direct.
 	AaguidAllow []string `json:"aaguid_allow"`
-	AaguidDeny  []string `json:"aaguid_deny"`
+
+	// AaguidAllowMode What aaguid_allow does to a passkey of another model, or one enrolled without an attestation: enforce (also when empty: refused at enrolment and sign-in, 403 authenticator_not_allowed) or grace (accepted, each use warned and recorded with the reason grace:aaguid_allow).
+	AaguidAllowMode *PolicyAaguidAllowMode `json:"aaguid_allow_mode,omitempty"`
+	AaguidDeny      []string               `json:"aaguid_deny"`
 
 	// AccessTokenTtl Go duration, e.g. 15m0s or 720h0m0s
 	AccessTokenTtl      string                      `json:"access_token_ttl"`
@@ -2212,6 +2403,9 @@ type Policy struct {
 	UserVerification PolicyUserVerification `json:"user_verification"`
 }
 
+// PolicyAaguidAllowMode What aaguid_allow does to a passkey of another model, or one enrolled without an attestation: enforce (also when empty: refused at enrolment and sign-in, 403 authenticator_not_allowed) or grace (accepted, each use warned and recorded with the reason grace:aaguid_allow).
+type PolicyAaguidAllowMode string
+
 // PolicyAttestation defines model for Policy.Attestation.
 type PolicyAttestation string
 
@@ -2229,8 +2423,12 @@ type PolicyUserVerification string
 
 // PolicyResponse defines model for PolicyResponse.
 type PolicyResponse struct {
+	// AaguidAllow Authenticator models (AAGUIDs) whose attested passkeys and security keys may enrol and sign in; empty allows every model. Needs attestation direct.
 	AaguidAllow []string `json:"aaguid_allow"`
-	AaguidDeny  []string `json:"aaguid_deny"`
+
+	// AaguidAllowMode What aaguid_allow does to a passkey of another model, or one enrolled without an attestation: enforce (also when empty: refused at enrolment and sign-in, 403 authenticator_not_allowed) or grace (accepted, each use warned and recorded with the reason grace:aaguid_allow).
+	AaguidAllowMode *PolicyResponseAaguidAllowMode `json:"aaguid_allow_mode,omitempty"`
+	AaguidDeny      []string                       `json:"aaguid_deny"`
 
 	// AccessTokenTtl Go duration, e.g. 15m0s or 720h0m0s
 	AccessTokenTtl      string                              `json:"access_token_ttl"`
@@ -2271,6 +2469,9 @@ type PolicyResponse struct {
 	SyncedPasskeys   *PolicyResponseSyncedPasskeys  `json:"synced_passkeys,omitempty"`
 	UserVerification PolicyResponseUserVerification `json:"user_verification"`
 }
+
+// PolicyResponseAaguidAllowMode What aaguid_allow does to a passkey of another model, or one enrolled without an attestation: enforce (also when empty: refused at enrolment and sign-in, 403 authenticator_not_allowed) or grace (accepted, each use warned and recorded with the reason grace:aaguid_allow).
+type PolicyResponseAaguidAllowMode string
 
 // PolicyResponseAttestation defines model for PolicyResponse.Attestation.
 type PolicyResponseAttestation string
@@ -2738,7 +2939,13 @@ type ListClientsParams struct {
 // UpdateClientParams defines parameters for UpdateClient.
 type UpdateClientParams struct {
 	RotateSecret *bool `form:"rotate_secret,omitempty" json:"rotate_secret,omitempty"`
+
+	// ConfirmLockout Save even though the change leaves people without a passkey that signs in (see the preview); without it such a save is refused with 409 lockout.
+	ConfirmLockout *UpdateClientParamsConfirmLockout `form:"confirm_lockout,omitempty" json:"confirm_lockout,omitempty"`
 }
+
+// UpdateClientParamsConfirmLockout defines parameters for UpdateClient.
+type UpdateClientParamsConfirmLockout string
 
 // ListCredentialsParams defines parameters for ListCredentials.
 type ListCredentialsParams struct {
@@ -2821,6 +3028,15 @@ type ListGroupMembersParams struct {
 type RotateKeysJSONBody struct {
 	Alg *string `json:"alg,omitempty"`
 }
+
+// PutPoliciesParams defines parameters for PutPolicies.
+type PutPoliciesParams struct {
+	// ConfirmLockout Save even though the change leaves people without a passkey that signs in (see the preview); without it such a save is refused with 409 lockout.
+	ConfirmLockout *PutPoliciesParamsConfirmLockout `form:"confirm_lockout,omitempty" json:"confirm_lockout,omitempty"`
+}
+
+// PutPoliciesParamsConfirmLockout defines parameters for PutPolicies.
+type PutPoliciesParamsConfirmLockout string
 
 // StatsDashboardParams defines parameters for StatsDashboard.
 type StatsDashboardParams struct {
@@ -2923,6 +3139,9 @@ type CreateClientJSONRequestBody = ClientSpec
 // UpdateClientJSONRequestBody defines body for UpdateClient for application/json ContentType.
 type UpdateClientJSONRequestBody = ClientSpec
 
+// PreviewClientJSONRequestBody defines body for PreviewClient for application/json ContentType.
+type PreviewClientJSONRequestBody = ClientSpec
+
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = GroupSpec
 
@@ -2937,6 +3156,9 @@ type RotateKeysJSONRequestBody RotateKeysJSONBody
 
 // PutPoliciesJSONRequestBody defines body for PutPolicies for application/json ContentType.
 type PutPoliciesJSONRequestBody = Policy
+
+// PreviewPoliciesJSONRequestBody defines body for PreviewPolicies for application/json ContentType.
+type PreviewPoliciesJSONRequestBody = Policy
 
 // CreateResourceJSONRequestBody defines body for CreateResource for application/json ContentType.
 type CreateResourceJSONRequestBody = ResourceSpec
@@ -3155,6 +3377,20 @@ type ClientInterface interface {
 	// Corresponds with POST /clients/{id}/enable (the `EnableClient` operationId).
 	EnableClient(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreviewClientWithBody Preview who a client's settings would lock out of it, without saving them
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /clients/{id}/preview (the `PreviewClient` operationId).
+	PreviewClientWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewClient Preview who a client's settings would lock out of it, without saving them
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /clients/{id}/preview (the `PreviewClient` operationId).
+	PreviewClient(ctx context.Context, id Id, body PreviewClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RotateClientSecret New secret, shown once
 	//
 	// Corresponds with POST /clients/{id}/rotate-secret (the `RotateClientSecret` operationId).
@@ -3281,14 +3517,28 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /policies (the `PutPolicies` operationId).
-	PutPoliciesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutPoliciesWithBody(ctx context.Context, params *PutPoliciesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutPolicies Replace the global policies
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /policies (the `PutPolicies` operationId).
-	PutPolicies(ctx context.Context, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutPolicies(ctx context.Context, params *PutPoliciesParams, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewPoliciesWithBody Preview who a global policy would lock out, without saving it (synced passkeys blocked, an enforced AAGUID allow list, compromised models suspended)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
+	PreviewPoliciesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewPolicies Preview who a global policy would lock out, without saving it (synced passkeys blocked, an enforced AAGUID allow list, compromised models suspended)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
+	PreviewPolicies(ctx context.Context, body PreviewPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListResources Every resource (API) for resource indicators, ordered by name
 	//
@@ -3470,6 +3720,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /users/{id}/credentials/{cred} (the `RemoveCredential` operationId).
 	RemoveCredential(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendCredential Suspend a passkey or security key: it signs nobody in until the suspension is lifted (step-up)
+	//
+	// Corresponds with POST /users/{id}/credentials/{cred}/suspend (the `SuspendCredential` operationId).
+	SuspendCredential(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnsuspendCredential Lift a credential's suspension (step-up); refused while its model is reported compromised under suspend_compromised_passkeys
+	//
+	// Corresponds with POST /users/{id}/credentials/{cred}/unsuspend (the `UnsuspendCredential` operationId).
+	UnsuspendCredential(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DisableUser Disable; revokes sessions and tokens at once (step-up for admins)
 	//
@@ -3907,6 +4167,40 @@ func (c *API) EnableClient(ctx context.Context, id Id, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
+// PreviewClientWithBody Preview who a client's settings would lock out of it, without saving them
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /clients/{id}/preview (the `PreviewClient` operationId).
+func (c *API) PreviewClientWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewClientRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewClient Preview who a client's settings would lock out of it, without saving them
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /clients/{id}/preview (the `PreviewClient` operationId).
+func (c *API) PreviewClient(ctx context.Context, id Id, body PreviewClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewClientRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RotateClientSecret New secret, shown once
 //
 // Corresponds with POST /clients/{id}/rotate-secret (the `RotateClientSecret` operationId).
@@ -4243,8 +4537,8 @@ func (c *API) GetPolicies(ctx context.Context, reqEditors ...RequestEditorFn) (*
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /policies (the `PutPolicies` operationId).
-func (c *API) PutPoliciesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutPoliciesRequestWithBody(c.Server, contentType, body)
+func (c *API) PutPoliciesWithBody(ctx context.Context, params *PutPoliciesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutPoliciesRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4260,8 +4554,42 @@ func (c *API) PutPoliciesWithBody(ctx context.Context, contentType string, body 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /policies (the `PutPolicies` operationId).
-func (c *API) PutPolicies(ctx context.Context, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutPoliciesRequest(c.Server, body)
+func (c *API) PutPolicies(ctx context.Context, params *PutPoliciesParams, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutPoliciesRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewPoliciesWithBody Preview who a global policy would lock out, without saving it (synced passkeys blocked, an enforced AAGUID allow list, compromised models suspended)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
+func (c *API) PreviewPoliciesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewPoliciesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewPolicies Preview who a global policy would lock out, without saving it (synced passkeys blocked, an enforced AAGUID allow list, compromised models suspended)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
+func (c *API) PreviewPolicies(ctx context.Context, body PreviewPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewPoliciesRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4733,6 +5061,36 @@ func (c *API) CancelUserDeletion(ctx context.Context, id Id, reqEditors ...Reque
 // Corresponds with DELETE /users/{id}/credentials/{cred} (the `RemoveCredential` operationId).
 func (c *API) RemoveCredential(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemoveCredentialRequest(c.Server, id, cred)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendCredential Suspend a passkey or security key: it signs nobody in until the suspension is lifted (step-up)
+//
+// Corresponds with POST /users/{id}/credentials/{cred}/suspend (the `SuspendCredential` operationId).
+func (c *API) SuspendCredential(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendCredentialRequest(c.Server, id, cred)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnsuspendCredential Lift a credential's suspension (step-up); refused while its model is reported compromised under suspend_compromised_passkeys
+//
+// Corresponds with POST /users/{id}/credentials/{cred}/unsuspend (the `UnsuspendCredential` operationId).
+func (c *API) UnsuspendCredential(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnsuspendCredentialRequest(c.Server, id, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -5803,6 +6161,18 @@ func NewUpdateClientRequestWithBody(server string, id Id, params *UpdateClientPa
 
 		}
 
+		if params.ConfirmLockout != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "confirm_lockout", *params.ConfirmLockout, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -5883,6 +6253,53 @@ func NewEnableClientRequest(server string, id Id) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewPreviewClientRequest calls the generic PreviewClient builder with application/json body
+func NewPreviewClientRequest(server string, id Id, body PreviewClientJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewClientRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPreviewClientRequestWithBody constructs an http.Request for the PreviewClient method, with any body, and a specified content type
+func NewPreviewClientRequestWithBody(server string, id Id, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/clients/%s/preview", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6866,18 +7283,18 @@ func NewGetPoliciesRequest(server string) (*http.Request, error) {
 }
 
 // NewPutPoliciesRequest calls the generic PutPolicies builder with application/json body
-func NewPutPoliciesRequest(server string, body PutPoliciesJSONRequestBody) (*http.Request, error) {
+func NewPutPoliciesRequest(server string, params *PutPoliciesParams, body PutPoliciesJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewPutPoliciesRequestWithBody(server, "application/json", bodyReader)
+	return NewPutPoliciesRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewPutPoliciesRequestWithBody constructs an http.Request for the PutPolicies method, with any body, and a specified content type
-func NewPutPoliciesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewPutPoliciesRequestWithBody(server string, params *PutPoliciesParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6895,7 +7312,74 @@ func NewPutPoliciesRequestWithBody(server string, contentType string, body io.Re
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ConfirmLockout != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "confirm_lockout", *params.ConfirmLockout, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewPoliciesRequest calls the generic PreviewPolicies builder with application/json body
+func NewPreviewPoliciesRequest(server string, body PreviewPoliciesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewPoliciesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPreviewPoliciesRequestWithBody constructs an http.Request for the PreviewPolicies method, with any body, and a specified content type
+func NewPreviewPoliciesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/preview")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -7962,6 +8446,88 @@ func NewRemoveCredentialRequest(server string, id Id, cred string) (*http.Reques
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSuspendCredentialRequest constructs an http.Request for the SuspendCredential method
+func NewSuspendCredentialRequest(server string, id Id, cred string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "cred", cred, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/credentials/%s/suspend", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnsuspendCredentialRequest constructs an http.Request for the UnsuspendCredential method
+func NewUnsuspendCredentialRequest(server string, id Id, cred string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "cred", cred, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/credentials/%s/unsuspend", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -9041,6 +9607,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /clients/{id}/enable (the `EnableClient` operationId).
 	EnableClientWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*EnableClientResponse, error)
 
+	// PreviewClientWithBodyWithResponse Preview who a client's settings would lock out of it, without saving them
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /clients/{id}/preview (the `PreviewClient` operationId).
+	PreviewClientWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewClientResponse, error)
+
+	// PreviewClientWithResponse Preview who a client's settings would lock out of it, without saving them
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /clients/{id}/preview (the `PreviewClient` operationId).
+	PreviewClientWithResponse(ctx context.Context, id Id, body PreviewClientJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewClientResponse, error)
+
 	// RotateClientSecretWithResponse New secret, shown once
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9193,14 +9773,28 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /policies (the `PutPolicies` operationId).
-	PutPoliciesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error)
+	PutPoliciesWithBodyWithResponse(ctx context.Context, params *PutPoliciesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error)
 
 	// PutPoliciesWithResponse Replace the global policies
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /policies (the `PutPolicies` operationId).
-	PutPoliciesWithResponse(ctx context.Context, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error)
+	PutPoliciesWithResponse(ctx context.Context, params *PutPoliciesParams, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error)
+
+	// PreviewPoliciesWithBodyWithResponse Preview who a global policy would lock out, without saving it (synced passkeys blocked, an enforced AAGUID allow list, compromised models suspended)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
+	PreviewPoliciesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewPoliciesResponse, error)
+
+	// PreviewPoliciesWithResponse Preview who a global policy would lock out, without saving it (synced passkeys blocked, an enforced AAGUID allow list, compromised models suspended)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
+	PreviewPoliciesWithResponse(ctx context.Context, body PreviewPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewPoliciesResponse, error)
 
 	// ListResourcesWithResponse Every resource (API) for resource indicators, ordered by name
 	//
@@ -9414,6 +10008,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /users/{id}/credentials/{cred} (the `RemoveCredential` operationId).
 	RemoveCredentialWithResponse(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*RemoveCredentialResponse, error)
+
+	// SuspendCredentialWithResponse Suspend a passkey or security key: it signs nobody in until the suspension is lifted (step-up)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{id}/credentials/{cred}/suspend (the `SuspendCredential` operationId).
+	SuspendCredentialWithResponse(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*SuspendCredentialResponse, error)
+
+	// UnsuspendCredentialWithResponse Lift a credential's suspension (step-up); refused while its model is reported compromised under suspend_compromised_passkeys
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{id}/credentials/{cred}/unsuspend (the `UnsuspendCredential` operationId).
+	UnsuspendCredentialWithResponse(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*UnsuspendCredentialResponse, error)
 
 	// DisableUserWithResponse Disable; revokes sessions and tokens at once (step-up for admins)
 	//
@@ -10335,6 +10943,8 @@ type UpdateClientResponse struct {
 	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -10359,6 +10969,11 @@ func (r UpdateClientResponse) GetApplicationproblemJSON403() *Problem {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r UpdateClientResponse) GetApplicationproblemJSON404() *Problem {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateClientResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -10532,6 +11147,82 @@ func (r EnableClientResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r EnableClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PreviewClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Lockout
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewClientResponse) GetJSON200() *Lockout {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PreviewClientResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PreviewClientResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PreviewClientResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PreviewClientResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PreviewClientResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewClientResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11719,6 +12410,8 @@ type PutPoliciesResponse struct {
 	ApplicationproblemJSON401 *Problem
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -11738,6 +12431,11 @@ func (r PutPoliciesResponse) GetApplicationproblemJSON401() *Problem {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r PutPoliciesResponse) GetApplicationproblemJSON403() *Problem {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutPoliciesResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -11773,6 +12471,75 @@ func (r PutPoliciesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutPoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PreviewPoliciesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Lockout
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewPoliciesResponse) GetJSON200() *Lockout {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PreviewPoliciesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PreviewPoliciesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PreviewPoliciesResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PreviewPoliciesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewPoliciesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewPoliciesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewPoliciesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewPoliciesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13374,6 +14141,144 @@ func (r RemoveCredentialResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RemoveCredentialResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SuspendCredentialResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SuspendCredentialResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SuspendCredentialResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SuspendCredentialResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SuspendCredentialResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SuspendCredentialResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SuspendCredentialResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SuspendCredentialResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SuspendCredentialResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SuspendCredentialResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnsuspendCredentialResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnsuspendCredentialResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnsuspendCredentialResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnsuspendCredentialResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UnsuspendCredentialResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnsuspendCredentialResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnsuspendCredentialResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnsuspendCredentialResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnsuspendCredentialResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnsuspendCredentialResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15237,6 +16142,32 @@ func (c *ClientWithResponses) EnableClientWithResponse(ctx context.Context, id I
 	return ParseEnableClientResponse(rsp)
 }
 
+// PreviewClientWithBodyWithResponse Preview who a client's settings would lock out of it, without saving them
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /clients/{id}/preview (the `PreviewClient` operationId).
+func (c *ClientWithResponses) PreviewClientWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewClientResponse, error) {
+	rsp, err := c.PreviewClientWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewClientResponse(rsp)
+}
+
+// PreviewClientWithResponse Preview who a client's settings would lock out of it, without saving them
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /clients/{id}/preview (the `PreviewClient` operationId).
+func (c *ClientWithResponses) PreviewClientWithResponse(ctx context.Context, id Id, body PreviewClientJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewClientResponse, error) {
+	rsp, err := c.PreviewClient(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewClientResponse(rsp)
+}
+
 // RotateClientSecretWithResponse New secret, shown once
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15515,8 +16446,8 @@ func (c *ClientWithResponses) GetPoliciesWithResponse(ctx context.Context, reqEd
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /policies (the `PutPolicies` operationId).
-func (c *ClientWithResponses) PutPoliciesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error) {
-	rsp, err := c.PutPoliciesWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) PutPoliciesWithBodyWithResponse(ctx context.Context, params *PutPoliciesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error) {
+	rsp, err := c.PutPoliciesWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15528,12 +16459,38 @@ func (c *ClientWithResponses) PutPoliciesWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /policies (the `PutPolicies` operationId).
-func (c *ClientWithResponses) PutPoliciesWithResponse(ctx context.Context, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error) {
-	rsp, err := c.PutPolicies(ctx, body, reqEditors...)
+func (c *ClientWithResponses) PutPoliciesWithResponse(ctx context.Context, params *PutPoliciesParams, body PutPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPoliciesResponse, error) {
+	rsp, err := c.PutPolicies(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePutPoliciesResponse(rsp)
+}
+
+// PreviewPoliciesWithBodyWithResponse Preview who a global policy would lock out, without saving it (synced passkeys blocked, an enforced AAGUID allow list, compromised models suspended)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
+func (c *ClientWithResponses) PreviewPoliciesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewPoliciesResponse, error) {
+	rsp, err := c.PreviewPoliciesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewPoliciesResponse(rsp)
+}
+
+// PreviewPoliciesWithResponse Preview who a global policy would lock out, without saving it (synced passkeys blocked, an enforced AAGUID allow list, compromised models suspended)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
+func (c *ClientWithResponses) PreviewPoliciesWithResponse(ctx context.Context, body PreviewPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewPoliciesResponse, error) {
+	rsp, err := c.PreviewPolicies(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewPoliciesResponse(rsp)
 }
 
 // ListResourcesWithResponse Every resource (API) for resource indicators, ordered by name
@@ -15921,6 +16878,32 @@ func (c *ClientWithResponses) RemoveCredentialWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseRemoveCredentialResponse(rsp)
+}
+
+// SuspendCredentialWithResponse Suspend a passkey or security key: it signs nobody in until the suspension is lifted (step-up)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{id}/credentials/{cred}/suspend (the `SuspendCredential` operationId).
+func (c *ClientWithResponses) SuspendCredentialWithResponse(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*SuspendCredentialResponse, error) {
+	rsp, err := c.SuspendCredential(ctx, id, cred, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendCredentialResponse(rsp)
+}
+
+// UnsuspendCredentialWithResponse Lift a credential's suspension (step-up); refused while its model is reported compromised under suspend_compromised_passkeys
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{id}/credentials/{cred}/unsuspend (the `UnsuspendCredential` operationId).
+func (c *ClientWithResponses) UnsuspendCredentialWithResponse(ctx context.Context, id Id, cred string, reqEditors ...RequestEditorFn) (*UnsuspendCredentialResponse, error) {
+	rsp, err := c.UnsuspendCredential(ctx, id, cred, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnsuspendCredentialResponse(rsp)
 }
 
 // DisableUserWithResponse Disable; revokes sessions and tokens at once (step-up for admins)
@@ -16861,6 +17844,13 @@ func ParseUpdateClientResponse(rsp *http.Response) (*UpdateClientResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -16975,6 +17965,67 @@ func ParseEnableClientResponse(rsp *http.Response) (*EnableClientResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreviewClientResponse parses an HTTP response from a PreviewClientWithResponse call
+func ParsePreviewClientResponse(rsp *http.Response) (*PreviewClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Lockout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -17924,6 +18975,67 @@ func ParsePutPoliciesResponse(rsp *http.Response) (*PutPoliciesResponse, error) 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest PolicyResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreviewPoliciesResponse parses an HTTP response from a PreviewPoliciesWithResponse call
+func ParsePreviewPoliciesResponse(rsp *http.Response) (*PreviewPoliciesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewPoliciesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Lockout
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19217,6 +20329,120 @@ func ParseRemoveCredentialResponse(rsp *http.Response) (*RemoveCredentialRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSuspendCredentialResponse parses an HTTP response from a SuspendCredentialWithResponse call
+func ParseSuspendCredentialResponse(rsp *http.Response) (*SuspendCredentialResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SuspendCredentialResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUnsuspendCredentialResponse parses an HTTP response from a UnsuspendCredentialWithResponse call
+func ParseUnsuspendCredentialResponse(rsp *http.Response) (*UnsuspendCredentialResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnsuspendCredentialResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
