@@ -149,4 +149,3 @@ func errLockout(l Lockout) *Problem {
 		fmt.Sprintf("Saving this leaves %d %s without a passkey that signs in (%s). See who with the preview endpoint; send confirm_lockout=true to save anyway.",
 			l.Count, plural(int(l.Count), "person", "people"), who))
 }
-

@@ -103,7 +103,6 @@ func (s *Service) ModelName(ctx context.Context, aaguid string) string {
 	return AuthenticatorName(aaguid)
 }
 
-
 // AttestedModel is the model of credential c when its enrolment proved it
 // (an attestation statement), "" otherwise: what a login session keeps
 // for the allow lists of the apps it is used for.

@@ -51,15 +51,15 @@ type Policy struct {
 	// model (or without an attestation): ModelEnforce (or "") refuses it
 	// at enrolment and sign-in, ModelGrace accepts it and warns and
 	// records each use (auth event reason GraceModel).
-	AAGUIDAllowMode string `json:"aaguid_allow_mode"`
-	PasslinkTTL          Duration `json:"passlink_ttl"`
-	PasslinkRateEmail    int      `json:"passlink_rate_email"`
-	PasslinkRateIP       int      `json:"passlink_rate_ip"`
-	LoginSessionTTL      Duration `json:"login_session_ttl"`
-	AccessTokenTTL       Duration `json:"access_token_ttl"`
-	RefreshTokenTTL      Duration `json:"refresh_token_ttl"`
-	IDTokenTTL           Duration `json:"id_token_ttl"`
-	MDSFile              string   `json:"mds_file"`
+	AAGUIDAllowMode   string   `json:"aaguid_allow_mode"`
+	PasslinkTTL       Duration `json:"passlink_ttl"`
+	PasslinkRateEmail int      `json:"passlink_rate_email"`
+	PasslinkRateIP    int      `json:"passlink_rate_ip"`
+	LoginSessionTTL   Duration `json:"login_session_ttl"`
+	AccessTokenTTL    Duration `json:"access_token_ttl"`
+	RefreshTokenTTL   Duration `json:"refresh_token_ttl"`
+	IDTokenTTL        Duration `json:"id_token_ttl"`
+	MDSFile           string   `json:"mds_file"`
 	// SyncedPasskeys is what happens to passkeys that may sync between
 	// devices (backup eligible) of apps that do not set their own:
 	// SyncedAllow (or ""), SyncedBlock (refused at sign-up and sign-in)
