@@ -117,3 +117,22 @@ func (h *Handler) holdBelowLevel(c *gin.Context, s *signIn) {
 		s.holdInteraction = "/login?" + url.Values{"interaction": {in.ID}}.Encode()
 	}
 }
+
+// modelWords names an app's approved authenticator models for the person
+// asked to use one: their names from the FIDO metadata or the bundled
+// list, at most three, never bare AAGUIDs.
+func (h *Handler) modelWords(c *gin.Context, aaguids []string) string {
+	var names []string
+	for _, a := range aaguids {
+		if n := h.passkeys.ModelName(c.Request.Context(), a); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	switch {
+	case len(names) == 0:
+		return "of a model its administrator approved"
+	case len(names) > 3:
+		return "of a model its administrator approved, such as " + strings.Join(names[:3], ", ")
+	}
+	return "of a model its administrator approved (" + strings.Join(names, ", ") + ")"
+}

@@ -40,7 +40,9 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 		// Password + security key is phishing-resistant, so it qualifies
 		// up to phr (a user without a key enrols one first); the passkey
 		// levels above it need a passkey (assurance.go).
-		view.Password = h.passwords != nil && clientAllows(client, models.MethodPasswordKey) && !passkeyLevel(level)
+		// So do an app's approved authenticator models: a password sign-in
+		// proves none.
+		view.Password = h.passwords != nil && clientAllows(client, models.MethodPasswordKey) && !passkeyLevel(level) && len(clientModels(client)) == 0
 		view.StrongOnly = !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues))
 		if view.StrongOnly {
 			view.Level = levelWords(level)
@@ -53,6 +55,12 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 			}
 			if su != nil {
 				view.StepUp, view.StepUpEmail, view.Qualifying = true, su.user.Email, su.qualifying
+				if !passkeyLevel(level) {
+					view.Level = "a passkey"
+				}
+				if approved := clientModels(client); len(approved) > 0 {
+					view.Level += " " + h.modelWords(c, approved)
+				}
 				view.Passlink, view.Password, view.SignupOpen = false, false, false
 				if su.qualifying == 0 {
 					title = "Add a passkey for " + client.Name
