@@ -19,6 +19,31 @@ func (s *Store) CreateOAuth2Request(ctx context.Context, r *models.OAuth2Request
 	return mapErr("create oauth2 request", s.conn(ctx).Create(r).Error)
 }
 
+// CreateOAuth2Requests inserts records in one statement (a multi-row
+// INSERT): fosite writes a grant's code, PKCE and OpenID Connect records, or
+// a token pair, together, and one round trip does for all of them.
+func (s *Store) CreateOAuth2Requests(ctx context.Context, rs []*models.OAuth2Request) error {
+	switch len(rs) {
+	case 0:
+		return nil
+	case 1:
+		return s.CreateOAuth2Request(ctx, rs[0])
+	}
+	return mapErr("create oauth2 requests", s.conn(ctx).Create(&rs).Error)
+}
+
+// GetOAuth2RequestsBySignature loads the records of the given kinds under
+// one signature, active or not, in one statement: the authorization code,
+// PKCE and OpenID Connect records of a code share its signature, and the
+// token endpoint reads all three. Kinds without a record are absent.
+func (s *Store) GetOAuth2RequestsBySignature(ctx context.Context, signature string, kinds ...string) ([]models.OAuth2Request, error) {
+	var rs []models.OAuth2Request
+	if err := s.conn(ctx).Where("kind IN ? AND signature = ?", kinds, signature).Find(&rs).Error; err != nil {
+		return nil, mapErr("get oauth2 requests", err)
+	}
+	return rs, nil
+}
+
 // GetOAuth2Request loads the record of kind under signature, active or not.
 func (s *Store) GetOAuth2Request(ctx context.Context, kind, signature string) (*models.OAuth2Request, error) {
 	var r models.OAuth2Request

@@ -32,6 +32,56 @@ var oauth2Tests = []subtest{
 		_, err = s.GetOAuth2Request(t.Context(), models.KindAuthorizeCode, r.Signature)
 		wantErr(t, "get record under another kind", err, models.ErrNotFound)
 	}},
+	{"CreateManyGetBySignature", func(t *testing.T, s *store.Store) {
+		// A code's records share its signature and are written together
+		// (one multi-row INSERT) and read together (one SELECT).
+		rid, client, user := newID("req"), newID("client"), newID("user")
+		code := newRequest(models.KindAuthorizeCode, rid, client, user, "")
+		pkce, oidc := *code, *code
+		pkce.Kind, oidc.Kind = models.KindPKCE, models.KindOIDC
+		oidc.Data = `{"oidc":true}`
+		other := newRequest(models.KindAuthorizeCode, rid, client, user, "")
+		must(t, s.CreateOAuth2Requests(t.Context(), nil))
+		must(t, s.CreateOAuth2Requests(t.Context(), []*models.OAuth2Request{code, &pkce, &oidc, other}))
+		for _, r := range []*models.OAuth2Request{code, &pkce, &oidc, other} {
+			if r.CreatedAt.IsZero() {
+				t.Errorf("%s: CreatedAt not set", r.Kind)
+			}
+			got, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
+			must(t, err)
+			sameRow(t, r, got)
+		}
+		got, err := s.GetOAuth2RequestsBySignature(t.Context(), code.Signature, models.KindAuthorizeCode, models.KindPKCE, models.KindOIDC)
+		must(t, err)
+		byKind := map[string]models.OAuth2Request{}
+		for _, r := range got {
+			byKind[r.Kind] = r
+		}
+		if len(got) != 3 || len(byKind) != 3 {
+			t.Fatalf("records under the code's signature: %d (%v), want code, pkce and oidc", len(got), byKind)
+		}
+		for _, r := range []*models.OAuth2Request{code, &pkce, &oidc} {
+			g := byKind[r.Kind]
+			sameRow(t, r, &g)
+		}
+		got, err = s.GetOAuth2RequestsBySignature(t.Context(), code.Signature, models.KindPKCE)
+		must(t, err)
+		if len(got) != 1 || got[0].Kind != models.KindPKCE {
+			t.Errorf("only pkce asked: got %v", got)
+		}
+		got, err = s.GetOAuth2RequestsBySignature(t.Context(), newID("sig"), models.KindAuthorizeCode)
+		must(t, err)
+		if len(got) != 0 {
+			t.Errorf("unknown signature: got %v", got)
+		}
+		// One conflicting row fails the whole statement: nothing is written.
+		fresh := newRequest(models.KindAccessToken, rid, client, user, "")
+		dup := *code
+		wantErr(t, "create a batch with a duplicate", s.CreateOAuth2Requests(t.Context(), []*models.OAuth2Request{fresh, &dup}), models.ErrAlreadyExists)
+		if requestExists(t, s, fresh) {
+			t.Error("a failed batch wrote a row")
+		}
+	}},
 	{"DeactivateSingleUse", func(t *testing.T, s *store.Store) {
 		r := createRequest(t, s, models.KindAuthorizeCode, newID("req"), newID("client"), newID("user"), "")
 		if r.DeactivatedAt != nil {
