@@ -293,6 +293,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		p.grantTypes = append(p.grantTypes, clients.GrantTokenExchange)
 	}
 	p.fosite = compose.Compose(p.fcfg, p.storage, strategy, factories...)
+	p.storage.codeSignature = strategy.AuthorizeCodeSignature
 	askHandlersFirst(p.fcfg) // dispatch.go
 	// Client assertions get the clock-skew leeway (skew.go).
 	p.fositeClientAuth = p.fosite.(*fosite.Fosite).DefaultClientAuthenticationStrategy

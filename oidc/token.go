@@ -24,7 +24,9 @@ import (
 var baseGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
 
 func (p *Provider) handleToken(c *gin.Context) {
-	ctx := withAuthAttempt(c.Request.Context(), c.ClientIP())
+	// One memo of the records the request reads (storage.go): fosite's
+	// code grant reads the code's records more than once.
+	ctx := withRecordMemo(withAuthAttempt(c.Request.Context(), c.ClientIP()))
 	form, err := p.tokenForm(c)
 	p.corsForClient(c, false)
 	if err != nil {
