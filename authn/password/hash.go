@@ -106,7 +106,6 @@ type Hasher struct {
 
 // NewHasher returns a Hasher making hashes with params. It panics when
 // params are invalid (call Params.Validate on configured values first).
-// It spends one hash to make the dummy for VerifyDummy.
 func NewHasher(params Params) *Hasher { return newHasher(params, nil) }
 
 // newHasher is NewHasher whose hashes pass through gate (the process-wide
@@ -118,13 +117,20 @@ func newHasher(params Params, gate *hashgate.Gate) *Hasher {
 	if gate == nil {
 		gate = hashgate.New(0)
 	}
-	h := &Hasher{params: params, gate: gate}
-	dummy, err := h.Hash(rand.Text())
-	if err != nil {
-		panic("password: make dummy hash: " + err.Error())
-	}
-	h.dummy = dummy
-	return h
+	return &Hasher{params: params, gate: gate, dummy: dummyHash(params)}
+}
+
+// dummyHash is a hash in Hash's canonical form with params, a random salt
+// and a random key: verifying against it runs the same argon2id a real
+// hash does, and matches nothing. It is not computed: hashing a random
+// password at start-up cost Memory (19 MiB by default) and a hash's CPU
+// in every process, the largest part of its peak RSS (issue 9).
+func dummyHash(p Params) string {
+	salt, key := make([]byte, p.SaltLength), make([]byte, p.KeyLength)
+	_, _ = rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+)
+	_, _ = rand.Read(key)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Iterations, p.Parallelism,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
 // Hash returns the PHC string of password with a new random salt:

@@ -353,6 +353,14 @@ func TestSignInWorkUnknownLikeKnown(t *testing.T) {
 	if p, err := decode(h.dummy); err != nil || p != h.params {
 		t.Fatalf("the dummy hash has params %+v (%v), want the configured %+v", p, err, h.params)
 	}
+	// Making the dummy spent no hash (its 19 MiB were the start-up's
+	// peak RSS); a password never matches it.
+	if n := NewHasher(DefaultParams).hashes.Load(); n != 0 {
+		t.Errorf("NewHasher ran %d argon2id computations, want 0", n)
+	}
+	if ok, _, err := h.Verify("", h.dummy); ok || err != nil {
+		t.Errorf("the dummy hash: Verify = %v, %v; want no match, no error", ok, err)
+	}
 	for _, email := range []string{"ada@example.test", "nobody@example.test"} {
 		before := h.hashes.Load()
 		if _, err := e.signIn(email, "wrong horse battery staple", "192.0.2.1"); !errors.Is(err, ErrWrongPassword) {
