@@ -123,7 +123,7 @@ func (u *UI) shell(c *gin.Context, nav string) templates.ConsoleShell {
 	s := templates.ConsoleShell{Nav: nav, Admin: ActorFrom(c.Request.Context()).Label, Flash: flashText(c.Query("done"))}
 	if u.c != nil {
 		s.CSRF = u.c.CSRFToken(c)
-		s.Alerts = u.metadataAlerts(c.Request.Context())
+		s.Alerts = append(u.metadataAlerts(c.Request.Context()), u.webhookAlerts(c.Request.Context())...)
 	}
 	return s
 }
@@ -155,6 +155,7 @@ func flashText(code string) string {
 		"keys_rotated":          "A new signing key was created.",
 		"group_created":         "Group created. Add its members below.",
 		"webhook_enabled":       "Endpoint enabled.",
+		"webhook_saved":         "Endpoint saved.",
 		"webhook_disabled":      "Endpoint disabled.",
 		"webhook_deleted":       "Endpoint deleted.",
 		"webhook_redelivered":   "Delivery queued again.",

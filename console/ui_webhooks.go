@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -20,6 +21,7 @@ func (u *UI) mountWebhooks(r gin.IRouter) {
 	r.GET("/console/webhooks", u.handle(u.webhookList))
 	r.POST("/console/webhooks", u.handle(u.webhookCreate))
 	r.GET("/console/webhooks/:id", u.handle(u.webhookShow))
+	r.POST("/console/webhooks/:id", u.handle(u.webhookUpdate))
 	r.POST("/console/webhooks/:id/enabled", u.handle(u.webhookSetEnabled))
 	r.POST("/console/webhooks/:id/rotate-secret", u.handle(u.webhookRotate))
 	r.POST("/console/webhooks/:id/delete", u.handle(u.webhookDelete))
@@ -43,9 +45,7 @@ func (u *UI) renderWebhooks(c *gin.Context, status int, v templates.ConsoleWebho
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	for _, e := range models.WebhookCatalogue {
-		v.Events = append(v.Events, templates.Option{Value: e.Type, Label: e.Type, Hint: e.Description, Checked: slices.Contains(checked, e.Type)})
-	}
+	v.Events = webhookEventOptions(checked)
 	if v.Errors == nil {
 		v.Errors = map[string]string{}
 	}
@@ -74,7 +74,37 @@ func (u *UI) webhookShow(c *gin.Context) error {
 	return u.renderWebhook(c, http.StatusOK, c.Param("id"), "")
 }
 
+// webhookUpdate saves the edit form: URL, description, event types and
+// the enabled box, every bad field reported at once.
+func (u *UI) webhookUpdate(c *gin.Context) error {
+	enabled := c.PostForm("enabled") == "on"
+	spec := WebhookSpec{URL: c.PostForm("url"), Description: c.PostForm("description"), EventTypes: c.PostFormArray("event_types"), Enabled: &enabled}
+	if _, err := u.c.Webhooks.Update(c.Request.Context(), c.Param("id"), spec); err != nil {
+		f := templates.WebhookEditForm{URL: spec.URL, Description: spec.Description, Enabled: enabled, Events: webhookEventOptions(spec.EventTypes), Errors: map[string]string{}}
+		if fieldErrors(err, f.Errors, &f.Problem) {
+			return u.renderWebhookPage(c, http.StatusUnprocessableEntity, c.Param("id"), "", &f)
+		}
+		return err
+	}
+	redirectDone(c, webhookPath(c.Param("id")), "webhook_saved")
+	return nil
+}
+
+// webhookEventOptions is the catalogue as checkboxes, checked ones ticked.
+func webhookEventOptions(checked []string) []templates.Option {
+	var out []templates.Option
+	for _, e := range models.WebhookCatalogue {
+		out = append(out, templates.Option{Value: e.Type, Label: e.Type, Hint: e.Description, Checked: slices.Contains(checked, e.Type)})
+	}
+	return out
+}
+
 func (u *UI) renderWebhook(c *gin.Context, status int, id, secret string) error {
+	return u.renderWebhookPage(c, status, id, secret, nil)
+}
+
+// renderWebhookPage shows an endpoint; edit, when set, is a refused edit.
+func (u *UI) renderWebhookPage(c *gin.Context, status int, id, secret string, edit *templates.WebhookEditForm) error {
 	ctx := c.Request.Context()
 	w, err := u.c.Webhooks.Get(ctx, id)
 	if err != nil {
@@ -100,6 +130,10 @@ func (u *UI) renderWebhook(c *gin.Context, status int, id, secret string) error 
 		}
 		v.Deliveries = append(v.Deliveries, row)
 	}
+	if edit == nil {
+		edit = &templates.WebhookEditForm{URL: w.URL, Description: w.Description, Enabled: w.Enabled, Events: webhookEventOptions(w.EventTypes)}
+	}
+	v.Edit = *edit
 	title := "Webhook endpoint"
 	return u.pages.ConsoleWebhook(c.Writer, status, templates.Page{Title: title}, u.shell(c, "webhooks"), v)
 }
@@ -139,4 +173,31 @@ func (u *UI) webhookRedeliver(c *gin.Context) error {
 	}
 	redirectDone(c, webhookPath(c.Param("id")), "webhook_redelivered")
 	return nil
+}
+
+// webhookAlerts is the console-wide notice of endpoints the delivery
+// worker disabled on its own (a day of failures): nothing reaches them
+// until an admin enables them again, and nobody may be watching their
+// page. Endpoints an admin disabled are not news.
+func (u *UI) webhookAlerts(ctx context.Context) []templates.Alert {
+	list, err := u.c.Webhooks.List(ctx)
+	if err != nil {
+		u.log.WarnContext(ctx, "console: list webhook endpoints", "err", err)
+		return nil
+	}
+	var auto []WebhookView
+	for _, w := range list {
+		if !w.Enabled && w.DisabledReason != "" && w.DisabledReason != models.WebhookDisabledByAdmin {
+			auto = append(auto, w)
+		}
+	}
+	switch len(auto) {
+	case 0:
+		return nil
+	case 1:
+		return []templates.Alert{{Text: "The webhook endpoint " + auto[0].URL + " was disabled automatically after a day of failed deliveries: nothing is sent to it.",
+			Link: webhookPath(auto[0].ID), LinkText: "Review the endpoint"}}
+	}
+	return []templates.Alert{{Text: fmt.Sprintf("%d webhook endpoints were disabled automatically after a day of failed deliveries: nothing is sent to them.", len(auto)),
+		Link: "/console/webhooks", LinkText: "Review the endpoints"}}
 }

@@ -63,6 +63,10 @@ type WebhookAttempt struct {
 	Latency      time.Duration
 }
 
+// WebhookDisabledByAdmin is the disabled reason of an endpoint an admin
+// disabled; any other reason is the automatic disable's.
+const WebhookDisabledByAdmin = "Disabled by an admin."
+
 // The webhook event catalogue. Every type is derived from something
 // Sesame already records — an audit entry (an admin's or the system's
 // change) or an auth event (what a person did on the hosted pages) — by

@@ -45,6 +45,18 @@ type ConsoleWebhookView struct {
 	Secret     string
 	Deliveries []DeliveryRow
 	CSRF       string
+	// Edit is the edit form (the endpoint's values, or a refused edit's
+	// with its errors, then open).
+	Edit WebhookEditForm
+}
+
+// WebhookEditForm is the edit form of an endpoint.
+type WebhookEditForm struct {
+	URL, Description string
+	Enabled          bool
+	Events           []Option
+	Errors           map[string]string
+	Problem          string
 }
 
 // ConsoleWebhook renders an endpoint's page.

@@ -266,7 +266,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, id string, u WebhookE
 		case u.Enabled && !cur.Enabled:
 			set["disabled_reason"], set["disabled_at"], set["failing_since"] = "", nil, nil
 		case !u.Enabled && cur.Enabled:
-			set["disabled_reason"], set["disabled_at"] = "Disabled by an admin.", now
+			set["disabled_reason"], set["disabled_at"] = models.WebhookDisabledByAdmin, now
 		}
 		return affected("update webhook endpoint", s.conn(ctx).Model(&models.WebhookEndpoint{}).Where("id = ?", id).Updates(set))
 	})

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -58,6 +59,47 @@ var lifecycleTests = []subtest{
 		_, err = s.CancelUserDeletion(ctx, "no-such-user")
 		wantErr(t, "cancel unknown", err, models.ErrNotFound)
 		wantErr(t, "schedule unknown", s.ScheduleUserDeletion(ctx, "no-such-user", due), models.ErrNotFound)
+	}},
+	{"PurgeUserWebhookIsPseudonymous", func(t *testing.T, s *store.Store) {
+		// The user.deleted message of a self-deletion names the pseudonym
+		// only: no address, no name, no before/after (docs/webhooks.md).
+		ctx := t.Context()
+		u := createUser(t, s)
+		ep := &models.WebhookEndpoint{ID: newID("wh"), URL: "https://hooks.example/x", EventTypes: models.WebhookUserDeleted, Enabled: true, CreatedAt: at(0), UpdatedAt: at(0)}
+		must(t, s.CreateWebhookEndpoint(ctx, ep))
+		must(t, s.ScheduleUserDeletion(ctx, u.ID, at(-time.Minute)))
+		pseudo := models.PseudonymPrefix + randHex(8)
+		must(t, s.PurgeUser(ctx, u.ID, pseudo, at(0)))
+		ds, err := s.ListWebhookDeliveries(ctx, ep.ID, "", 10)
+		must(t, err)
+		if len(ds) != 1 || ds[0].EventType != models.WebhookUserDeleted {
+			t.Fatalf("deliveries %+v, want one user.deleted", ds)
+		}
+		var msg struct {
+			Type string `json:"type"`
+			Data struct {
+				Action string `json:"action"`
+				Actor  struct {
+					Kind string `json:"kind"`
+					ID   string `json:"id"`
+				} `json:"actor"`
+				Object struct {
+					Type string `json:"type"`
+					ID   string `json:"id"`
+				} `json:"object"`
+				Before json.RawMessage `json:"before"`
+				After  json.RawMessage `json:"after"`
+			} `json:"data"`
+		}
+		must(t, json.Unmarshal([]byte(ds[0].Payload), &msg))
+		d := msg.Data
+		if d.Action != "user.deleted" || d.Actor.Kind != models.ActorSystem || d.Object.Type != "user" || d.Object.ID != pseudo ||
+			len(d.Before) > 0 && string(d.Before) != "null" || len(d.After) > 0 && string(d.After) != "null" {
+			t.Errorf("user.deleted data: %s", ds[0].Payload)
+		}
+		if strings.Contains(ds[0].Payload, u.ID) || strings.Contains(ds[0].Payload, u.Email) {
+			t.Errorf("the message names the deleted user: %s", ds[0].Payload)
+		}
 	}},
 	{"PurgeUserLeavesAPseudonym", func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
