@@ -36,19 +36,20 @@ func passkeyLevel(level string) bool {
 	return models.ACRAtLeast(level, models.ACRUserVerified)
 }
 
-// levelWords describes a level for the person asked to reach it.
-func levelWords(level string) string {
+// levelKey is the catalogue key that describes a level for the person
+// asked to reach it.
+func levelKey(level string) string {
 	switch level {
 	case models.ACRUserVerified:
-		return "a passkey that checks it's you (with a PIN, fingerprint or face)"
+		return "level.user_verified"
 	case models.ACRDeviceBound:
-		return "a passkey that stays on one device, such as a security key (not a passkey synced between devices)"
+		return "level.device_bound"
 	case models.ACRAttested:
-		return "a certified security key (a device-bound passkey of a model certified by the FIDO Alliance)"
+		return "level.attested"
 	case models.ACRPhishingResistant:
-		return "a phishing-resistant sign-in (a passkey, or a password with a security key)"
+		return "level.phishing_resistant"
 	}
-	return "a stronger sign-in"
+	return "level.stronger"
 }
 
 // stepUp is a signed-in person who must reach a passkey level.

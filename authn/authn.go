@@ -28,6 +28,7 @@ type Store interface {
 	RenameCredential(ctx context.Context, userID, id, name string) error
 	DeleteCredential(ctx context.Context, userID, id string) error
 	SetUserDisplayName(ctx context.Context, id, name string) error
+	SetUserLocale(ctx context.Context, id, locale string) error
 	ListConsents(ctx context.Context, userID string) ([]models.Consent, error)
 	DeleteConsent(ctx context.Context, userID, clientID string) error
 	ListUserLoginSessions(ctx context.Context, userID string) ([]models.LoginSession, error)

@@ -59,6 +59,7 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	h.saveLocale(c, s.user)
 	event := s.event
 	if event == "" {
 		event = "login"

@@ -62,8 +62,7 @@ func (h *Handler) interaction(c *gin.Context, id string) (*models.Interaction, *
 	}
 	in := li.in
 	if !h.sessions.SameBrowser(c.Request, in.BrowserHash) {
-		return nil, nil, &pageError{status: http.StatusForbidden, title: "Open this in the browser you started in",
-			msg: "This sign-in was started in a different browser.", hint: "Go back to the app in the browser where you started."}
+		return nil, nil, errPage(http.StatusForbidden, "errors.other_browser")
 	}
 	if errors.Is(li.clientErr, models.ErrNotFound) {
 		return nil, nil, errInteractionGone
@@ -100,8 +99,7 @@ func (h *Handler) methodAllowed(c *gin.Context, interactionID, method string) (*
 		return nil, nil, err
 	}
 	if !clientAllows(client, method) {
-		return nil, nil, &pageError{status: http.StatusForbidden, title: "Not available",
-			msg: "This app does not allow this way of signing in."}
+		return nil, nil, errPage(http.StatusForbidden, "errors.method_not_allowed")
 	}
 	return in, client, nil
 }

@@ -18,13 +18,14 @@ import (
 func (h *Handler) handleLogin(c *gin.Context) error {
 	view := templates.LoginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, Passlink: h.passlinks != nil,
 		Password: h.passwords != nil, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
-	title, app, logo := "Sign in", "", ""
+	t := h.tr(c)
+	title, app, logo := t.T("login.title"), "", ""
 	consoleLogin := false
 	if c.Query("interaction") == "" {
 		// login_return.go. The console sends its admins here and accepts
 		// only a phishing-resistant sign-in: offer just those, by name.
 		if ret := h.rememberReturn(c); ret == "/console" || strings.HasPrefix(ret, "/console/") {
-			title, app = "Sign in to the console", "Sesame console"
+			title, app = t.T("login.title_console"), t.T("login.console_name")
 			view.Passlink, view.SignupOpen, consoleLogin = false, false, true
 		}
 	}
@@ -45,9 +46,9 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 		view.Password = h.passwords != nil && clientAllows(client, models.MethodPasswordKey) && !passkeyLevel(level) && len(clientModels(client)) == 0
 		view.StrongOnly = !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues))
 		if view.StrongOnly {
-			view.Level = levelWords(level)
+			view.Level = t.T(levelKey(level))
 		}
-		title, app, logo = "Sign in to "+client.Name, client.Name, client.LogoURI
+		title, app, logo = t.T("login.title_app", "app", client.Name), client.Name, client.LogoURI
 		if view.Passkey {
 			su, err := h.stepUpFor(c, in)
 			if err != nil {
@@ -63,7 +64,7 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 				}
 				view.Passlink, view.Password, view.SignupOpen = false, false, false
 				if su.qualifying == 0 {
-					title = "Add a passkey for " + client.Name
+					title = t.T("login.title_enrol", "app", client.Name)
 				}
 			}
 		}
@@ -80,16 +81,17 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 		return nil
 	case !view.Passkey && !view.Passlink:
 		// A clear page rather than a form that cannot work.
-		status, title = http.StatusForbidden, "No way to sign in to "+app
+		status, title = http.StatusForbidden, t.T("login.title_none", "app", app)
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Login(c.Writer, status, templates.Page{Title: title, AppName: app, AppLogo: logo}, view)
+	return h.pages.Login(c.Writer, status, t.page(title, app, logo), view)
 }
 
 // handleSignup shows the account creation page.
 func (h *Handler) handleSignup(c *gin.Context) error {
 	view := templates.LoginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
-	title, app, logo := "Create your account", "", ""
+	t := h.tr(c)
+	title, app, logo := t.T("signup.title"), "", ""
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
 		if err != nil {
@@ -97,8 +99,8 @@ func (h *Handler) handleSignup(c *gin.Context) error {
 		}
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
 		view.Passkey = clientAllows(client, models.MethodPasskey)
-		title, app, logo = "Create your account for "+client.Name, client.Name, client.LogoURI
+		title, app, logo = t.T("signup.title_app", "app", client.Name), client.Name, client.LogoURI
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Signup(c.Writer, http.StatusOK, templates.Page{Title: title, AppName: app, AppLogo: logo}, view)
+	return h.pages.Signup(c.Writer, http.StatusOK, t.page(title, app, logo), view)
 }

@@ -36,11 +36,11 @@ func (h *Handler) jsonBody() httpx.JSONReader {
 func bodyError(err error, unreadable string) error {
 	switch {
 	case errors.Is(err, httpx.ErrCSRF), errors.Is(err, httpx.ErrCrossSite):
-		return refuse(http.StatusForbidden, "csrf", "This page expired. Reload it and try again.")
+		return refuse(http.StatusForbidden, "csrf", "api.csrf")
 	case errors.Is(err, httpx.ErrNotJSON):
-		return refuse(http.StatusUnsupportedMediaType, "invalid_request", "Send JSON.")
+		return refuse(http.StatusUnsupportedMediaType, "invalid_request", "api.send_json")
 	case errors.Is(err, httpx.ErrTooLarge):
-		return refuse(http.StatusRequestEntityTooLarge, "too_large", "The request is too large.")
+		return refuse(http.StatusRequestEntityTooLarge, "too_large", "api.too_large")
 	default:
 		return refuse(http.StatusBadRequest, "invalid_request", unreadable)
 	}
@@ -57,13 +57,13 @@ func (h *Handler) apiGuard(c *gin.Context) error {
 // readJSON passes jsonBody and decodes the body into v.
 func (h *Handler) readJSON(c *gin.Context, v any) error {
 	if err := h.jsonBody().Decode(c.Request, v); err != nil {
-		return bodyError(err, "The request could not be read.")
+		return bodyError(err, "api.unreadable")
 	}
 	return nil
 }
 
 // passkeyUnreadable answers a passkey response that cannot be read.
-const passkeyUnreadable = "The passkey response could not be read."
+const passkeyUnreadable = "api.passkey_unreadable"
 
 // readVerify passes the API guard and decodes the end of a ceremony; a
 // body without a ceremony or a credential is refused with unreadable.
@@ -148,7 +148,7 @@ func (h *Handler) handleLoginOptions(c *gin.Context) error {
 	case email == "":
 		opts, ceremony, err = h.passkeys.BeginLoginWith(ctx, nil, o, browser, inID)
 	case len(email) > 254 || !strings.Contains(email, "@"):
-		return refuse(http.StatusBadRequest, "invalid_email", "Enter a valid email address.")
+		return refuse(http.StatusBadRequest, "invalid_email", "api.email_invalid")
 	default:
 		u, uerr := h.st.GetUserByEmail(ctx, email)
 		switch {
@@ -255,7 +255,7 @@ func (h *Handler) handleRegisterOptions(c *gin.Context) error {
 		opts, ceremony, err = h.passkeys.BeginRegistrationWith(ctx, u, nil, models.CredentialPasskey, clientPasskeyOptions(in, client), browser, interactionID(in))
 	} else {
 		if !h.signupAllowed(c) {
-			return refuse(http.StatusForbidden, "signup_closed", "New accounts can't be created here. Ask your administrator for an invitation.")
+			return refuse(http.StatusForbidden, "signup_closed", "api.signup_closed")
 		}
 		// No ":=" here: it would shadow err and lose BeginRegistration's
 		// error below.
@@ -292,11 +292,11 @@ func registrationBinding(browserHash string, ls *models.LoginSession) string {
 func checkSignup(email, name string) string {
 	switch {
 	case len(email) > 254 || !strings.Contains(email, "@") || strings.ContainsAny(email, " \r\n<>\"") || strings.HasPrefix(email, "@") || strings.HasSuffix(email, "@"):
-		return "Enter a valid email address."
+		return "api.email_invalid"
 	case name == "":
-		return "Enter your name."
+		return "api.name_missing"
 	case utf8.RuneCountInString(name) > 100: // characters, as the message and the form say
-		return "That name is too long (100 characters at most)."
+		return "api.name_too_long"
 	}
 	return ""
 }
@@ -364,8 +364,9 @@ type authMethod struct {
 	method string
 	// logName names the method in log lines.
 	logName string
-	// answers rewords the passkey service's refusals, by code.
-	answers map[string]string
+	// answers are the codes of the passkey service's refusals that this
+	// method rewords (api.key.CODE in the catalogue).
+	answers map[string]bool
 	// signalUnknown adds the unknown credential's id (and the RP ID) to
 	// the answer, for signalUnknownCredential.
 	signalUnknown bool
@@ -379,14 +380,17 @@ var (
 // ceremonyError is the refusal of a ceremony step of method and, for an
 // event, records the failure.
 func (h *Handler) ceremonyError(c *gin.Context, m authMethod, err error, userID, event string) error {
-	status, code, msg := passkey.HTTPStatusAndCode(err)
+	status, code, _ := passkey.HTTPStatusAndCode(err)
 	if status >= 500 {
 		h.log.ErrorContext(c.Request.Context(), m.logName, "err", err)
 	} else {
 		h.log.InfoContext(c.Request.Context(), m.logName+" refused", "code", code, "err", err)
 	}
-	if a, ok := m.answers[code]; ok {
-		msg = a
+	// The service's refusal in the page's words: by code, reworded
+	// for a security key where the method says so.
+	key := "api.passkey." + code
+	if m.answers[code] {
+		key = "api.key." + code
 	}
 	if event != "" {
 		e := authEvent{method: m.method, userID: userID, name: event, result: models.ResultFailure, reason: code}
@@ -399,7 +403,7 @@ func (h *Handler) ceremonyError(c *gin.Context, m authMethod, err error, userID,
 		}
 		h.record(c, e)
 	}
-	resp := refuse(status, code, msg)
+	resp := refuse(status, code, key)
 	if m.signalUnknown && errors.Is(err, passkey.ErrUnknownCredential) {
 		resp.UnknownCredentialID = passkey.CredentialID(err)
 		resp.RPID = h.rpID

@@ -51,13 +51,10 @@ func (h *Handler) passlinkInteraction(c *gin.Context, id string) (*models.Intera
 		return nil, nil, err
 	}
 	if !clientAllows(client, models.MethodPasslink) {
-		return nil, nil, &pageError{status: http.StatusForbidden, title: "Not available",
-			msg: client.Name + " does not allow signing in with an emailed link.", hint: "Go back and choose another way to sign in."}
+		return nil, nil, errPage(http.StatusForbidden, "errors.passlink_not_allowed", "app", client.Name)
 	}
 	if !passlinkOffered(in, client) {
-		return nil, nil, &pageError{status: http.StatusForbidden, title: "A passkey is needed",
-			msg:  client.Name + " asks for a passkey or security key for this sign-in; an emailed link is not enough.",
-			hint: "Go back and sign in with a passkey."}
+		return nil, nil, errPage(http.StatusForbidden, "errors.passlink_too_weak", "app", client.Name)
 	}
 	return in, client, nil
 }
@@ -82,12 +79,13 @@ func (h *Handler) handlePasslinkForm(c *gin.Context) error {
 }
 
 func (h *Handler) renderPasslinkForm(c *gin.Context, status int, client *models.Client, view templates.PasslinkRequestView) error {
-	title, app := "Get a sign-in link", ""
+	t := h.tr(c)
+	title, app := t.T("passlink.request_title"), ""
 	if client != nil {
-		title, app = "Sign in to "+client.Name, client.Name
+		title, app = t.T("login.title_app", "app", client.Name), client.Name
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasslinkRequest(c.Writer, status, templates.Page{Title: title, AppName: app, AppLogo: appLogo(client)}, view)
+	return h.pages.PasslinkRequest(c.Writer, status, t.page(title, app, appLogo(client)), view)
 }
 
 // linkForm checks a posted "email me a link" form and makes its request,
@@ -120,7 +118,7 @@ func (h *Handler) linkForm(c *gin.Context, lookup func(*gin.Context, string) (*m
 func (h *Handler) sendLink(c *gin.Context, req passlink.Request, method string, invalid func(msg string) error) (*passlink.Sent, error) {
 	sent, err := h.passlinks.Request(c.Request.Context(), req)
 	if errors.Is(err, passlink.ErrInvalidEmail) {
-		return nil, invalid("Enter a valid email address, like name@example.com.")
+		return nil, invalid(h.tr(c).T("api.email_example"))
 	}
 	if err != nil {
 		return nil, err
@@ -160,16 +158,17 @@ func (h *Handler) handlePasslinkRequest(c *gin.Context) error {
 		return err
 	}
 	newLink := "/passlink"
-	title, app, logo := "Check your inbox", "", ""
+	t := h.tr(c)
+	title, app, logo := t.T("passlink.sent_title"), "", ""
 	if in != nil {
 		newLink += "?interaction=" + url.QueryEscape(in.ID)
 		app, logo = client.Name, client.LogoURI
 	}
 	code := sent.Code[:3] + " " + sent.Code[3:]
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasslinkSent(c.Writer, http.StatusOK, templates.Page{Title: title, AppName: app, AppLogo: logo}, templates.PasslinkSentView{
+	return h.pages.PasslinkSent(c.Writer, http.StatusOK, t.page(title, app, logo), templates.PasslinkSentView{
 		RequestID: sent.RequestID, Code: code, CodeSpoken: strings.Join(strings.Split(sent.Code, ""), " "),
-		MaskedEmail: sent.MaskedEmail, Expiry: passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())),
+		MaskedEmail: sent.MaskedEmail, Expiry: t.duration(h.passlinks.TTL(c.Request.Context())),
 		ExpiresMS: sent.ExpiresAt.UnixMilli(), CSRF: h.sessions.CSRFToken(c.Writer, c.Request), NewLink: newLink,
 	})
 }
@@ -192,20 +191,20 @@ func (h *Handler) handlePasslinkComplete(c *gin.Context) error {
 		return err
 	}
 	if req.Request == "" {
-		return refuse(http.StatusBadRequest, "invalid_request", "The request could not be read.")
+		return refuse(http.StatusBadRequest, "invalid_request", "api.unreadable")
 	}
 	res, err := h.passlinks.Complete(c.Request.Context(), req.Request, h.sessions.Browser(c.Writer, c.Request))
 	switch {
 	case errors.Is(err, passlink.ErrNotApproved):
-		return refuse(http.StatusConflict, "not_approved", "The sign-in has not been approved yet.")
+		return refuse(http.StatusConflict, "not_approved", "api.not_approved")
 	case errors.Is(err, passlink.ErrUsed):
-		return refuse(http.StatusConflict, "used", "This sign-in was already completed.")
+		return refuse(http.StatusConflict, "used", "api.used")
 	case errors.Is(err, passlink.ErrExpired):
-		return refuse(http.StatusGone, "expired", "The approval has expired. Request a new link.")
+		return refuse(http.StatusGone, "expired", "api.approval_expired")
 	case errors.Is(err, passlink.ErrUserUnavailable):
-		return refuse(http.StatusForbidden, "user_unavailable", "This account can't sign in. Contact your administrator.")
+		return refuse(http.StatusForbidden, "user_unavailable", "api.user_unavailable")
 	case errors.Is(err, passlink.ErrInvalidLink):
-		return refuse(http.StatusNotFound, "unknown", "This sign-in request is unknown in this browser.")
+		return refuse(http.StatusNotFound, "unknown", "api.unknown_request")
 	case err != nil:
 		return err
 	}

@@ -2,7 +2,6 @@ package authn
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -47,19 +46,20 @@ func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.
 		}
 	}
 	signup := l.Purpose == models.PasslinkSignup
+	t := h.tr(c)
 	var title string
 	switch {
 	case !l.SameBrowser:
-		title = "Approve a sign-in on another device"
+		title = t.T("passlink.title_approve")
 	case signup:
-		title = "Create your account"
+		title = t.T("signup.title")
 	case app != "":
-		title = "Sign in to " + app
+		title = t.T("login.title_app", "app", app)
 	default:
-		title = "Sign in"
+		title = t.T("login.title")
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasslinkConfirm(c.Writer, status, templates.Page{Title: title, AppName: app, AppLogo: logo}, templates.PasslinkConfirmView{
+	return h.pages.PasslinkConfirm(c.Writer, status, t.page(title, app, logo), templates.PasslinkConfirmView{
 		// Lookup checked the token's shape.
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
@@ -93,10 +93,10 @@ func (h *Handler) handlePasslinkUse(c *gin.Context) error {
 			return h.passlinkProblem(c, l, err)
 		}
 		h.recordPasslink(c, l, "approve", models.ResultFailure, "reported")
-		return h.renderResult(c, http.StatusOK, "Nobody was signed in", nil, templates.PasslinkResultView{OK: true,
-			Message: "Thanks for telling us. Nobody can sign in with this link without the code shown on the other screen, and it stops working within " +
-				passlink.HumanDuration(h.passlinks.TTL(ctx)) + ".",
-			Hint: "You can ignore the mail. Never tell anyone a sign-in code."})
+		t := h.tr(c)
+		return h.renderResult(c, http.StatusOK, t.T("passlink.denied_title"), nil, templates.PasslinkResultView{OK: true,
+			Message: t.T("passlink.denied_msg", "expiry", t.duration(h.passlinks.TTL(ctx))),
+			Hint:    t.T("passlink.denied_hint")})
 	default:
 		return errBadForm
 	}
@@ -133,23 +133,20 @@ func (h *Handler) passlinkApprove(c *gin.Context, token, browser, name string) e
 	var wrong *passlink.WrongCodeError
 	switch {
 	case errors.Is(err, passlink.ErrCodeFormat):
-		return h.passlinkCodeError(c, token, browser, "Enter the 6-digit code shown on the screen where you asked for the link.", name)
+		return h.passlinkCodeError(c, token, browser, h.tr(c).T("passlink.code_format"), name)
 	case errors.As(err, &wrong):
 		if l, _ := h.passlinks.Lookup(c.Request.Context(), token, browser); l != nil {
 			h.recordPasslink(c, l, "approve", models.ResultFailure, "wrong_code")
 		}
-		msg := "That code doesn't match. 1 try left."
-		if wrong.Left != 1 {
-			msg = fmt.Sprintf("That code doesn't match. %d tries left.", wrong.Left)
-		}
-		return h.passlinkCodeError(c, token, browser, msg, name)
+		return h.passlinkCodeError(c, token, browser, h.tr(c).T("passlink.code_wrong", "count", wrong.Left), name)
 	case err != nil:
 		return h.passlinkUseFailed(c, token, browser, err)
 	}
 	h.record(c, authEvent{method: models.MethodPasslink, userID: res.User.ID, interactionID: res.InteractionID, name: "approve"})
-	view := templates.PasslinkResultView{OK: true, Message: "Done. Go back to the other device: it continues by itself."}
+	t := h.tr(c)
+	view := templates.PasslinkResultView{OK: true, Message: t.T("passlink.approved_msg")}
 	if res.Proof.Removed() {
-		view.Hint = "This was the first time this address was confirmed, so for your safety we removed the passkeys, password and sessions that were added to the account before."
+		view.Hint = t.T("passlink.approved_proof")
 	}
 	if c.PostForm("also") != "" {
 		// Signed in here too, for no authorization: the interaction is the
@@ -157,10 +154,10 @@ func (h *Handler) passlinkApprove(c *gin.Context, token, browser, name string) e
 		if _, err := h.completeSignIn(c, signIn{user: res.User, method: models.MethodPasslink, amr: passlink.AMR, acr: passlink.ACR}); err != nil {
 			return err
 		}
-		view.Message = "Done. Go back to the other device: it continues by itself. You're signed in here too."
-		view.ButtonLabel, view.ButtonHref = "Go to your account", "/account"
+		view.Message = t.T("passlink.approved_here_too")
+		view.ButtonLabel, view.ButtonHref = t.T("common.to_account"), "/account"
 	}
-	return h.renderResult(c, http.StatusOK, "Sign-in approved", nil, view)
+	return h.renderResult(c, http.StatusOK, t.T("passlink.approved_title"), nil, view)
 }
 
 // passlinkCodeError shows the approval page again with msg at the code.
@@ -298,7 +295,8 @@ func (h *Handler) handlePasskeyOffer(c *gin.Context) error {
 		v.Recovery = true
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasslinkPasskey(c.Writer, http.StatusOK, templates.Page{Title: "Add a passkey so next time is one tap"}, v)
+	t := h.tr(c)
+	return h.pages.PasslinkPasskey(c.Writer, http.StatusOK, t.page(t.T("passlink.passkey_title"), "", ""), v)
 }
 
 func (h *Handler) renderResult(c *gin.Context, status int, title string, client *models.Client, v templates.PasslinkResultView) error {
@@ -307,24 +305,26 @@ func (h *Handler) renderResult(c *gin.Context, status int, title string, client 
 	if client != nil {
 		app = client.Name
 	}
-	return h.pages.PasslinkResult(c.Writer, status, templates.Page{Title: title, AppName: app, AppLogo: appLogo(client)}, v)
+	return h.pages.PasslinkResult(c.Writer, status, h.tr(c).page(title, app, appLogo(client)), v)
 }
 
 // linkTrouble explains what sign-in and reset links share: a malformed
-// or an expired link (kind names the links), or an account that can no
-// longer sign in. Otherwise the title is "".
+// or an expired link (kind is the catalogue key of "KIND links work for
+// …"), or an account that can no longer sign in. Otherwise the title is
+// "".
 func (h *Handler) linkTrouble(c *gin.Context, err error, kind string, v *templates.PasslinkResultView) (status int, title string) {
+	t := h.tr(c)
 	switch {
 	case errors.Is(err, passlink.ErrInvalidLink):
-		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived, or ask for a new one."
-		return http.StatusBadRequest, "This link doesn't work"
+		v.Message = t.T("link.invalid_msg")
+		return http.StatusBadRequest, t.T("link.invalid_title")
 	case errors.Is(err, passlink.ErrExpired):
-		v.Message = kind + " links work for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ", and this one is older."
-		return http.StatusGone, "This link has expired"
+		v.Message = t.T(kind, "expiry", t.duration(h.passlinks.TTL(c.Request.Context())))
+		return http.StatusGone, t.T("link.expired_title")
 	case errors.Is(err, passlink.ErrUserUnavailable):
-		v.Message = "The account for this address is not available."
-		v.Hint, v.ButtonLabel, v.ButtonHref = "Contact your administrator.", "", ""
-		return http.StatusForbidden, "This account can't sign in"
+		v.Message = t.T("link.unavailable_msg")
+		v.Hint, v.ButtonLabel, v.ButtonHref = t.T("link.unavailable_hint"), "", ""
+		return http.StatusForbidden, t.T("link.unavailable_title")
 	}
 	return http.StatusGone, ""
 }
@@ -333,29 +333,30 @@ func (h *Handler) linkTrouble(c *gin.Context, err error, kind string, v *templat
 // get a new one.
 func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) error {
 	newLink := h.newLinkURL(c, l)
-	v := templates.PasslinkResultView{ButtonLabel: "Email me a new link", ButtonHref: newLink}
-	status, title := h.linkTrouble(c, err, "Sign-in", &v)
+	t := h.tr(c)
+	v := templates.PasslinkResultView{ButtonLabel: t.T("passlink.new_link"), ButtonHref: newLink}
+	status, title := h.linkTrouble(c, err, "link.expired_signin", &v)
 	switch {
 	case title != "":
 	case errors.Is(err, passlink.ErrLocked) || (l != nil && l.Outcome == models.PasslinkLocked):
-		title = "This link is locked"
-		v.Message = "A wrong code was typed too many times, so the link no longer works."
+		title = t.T("link.locked_title")
+		v.Message = t.T("js.passlink_locked")
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkApproved:
-		title = "This sign-in was already approved"
-		v.Message = "Each link works once. Go back to " + httpx.DescribeUserAgent(l.RequesterUserAgent) + ", where it continues."
+		title = t.T("link.approved_title")
+		v.Message = t.T("link.approved_msg", "device", httpx.DescribeUserAgent(l.RequesterUserAgent))
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkSuperseded:
-		title = "A newer link was sent"
-		v.Message = "You asked for another link after this one, so only the newest works. Use the link in the latest mail."
+		title = t.T("link.superseded_title")
+		v.Message = t.T("link.superseded_msg")
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkDenied:
-		title = "This sign-in was denied"
-		v.Message = "Nobody was signed in with this link, and it no longer works."
+		title = t.T("link.denied_title")
+		v.Message = t.T("link.denied_msg")
 	case errors.Is(err, passlink.ErrUsed):
-		title = "This link was already used"
-		v.Message = "Each link works once."
+		title = t.T("link.used_title")
+		v.Message = t.T("link.used_msg")
 		if ls, _, _ := h.currentUser(c); ls != nil {
-			v.OK, v.Hint = true, "You're already signed in here."
-			v.ButtonLabel, v.ButtonHref = "Continue", "/account"
-			v.SecondLabel, v.SecondHref = "Email me a new link", newLink
+			v.OK, v.Hint = true, t.T("link.used_signed_in")
+			v.ButtonLabel, v.ButtonHref = t.T("common.continue"), "/account"
+			v.SecondLabel, v.SecondHref = t.T("passlink.new_link"), newLink
 			if l != nil && l.SameBrowser && l.InteractionID != "" {
 				if in := h.liveInteraction(c, l.InteractionID); in != nil && in.LoginSessionID == ls.ID {
 					v.ButtonHref = h.resumeURL(in.ID)

@@ -76,7 +76,7 @@ func (h *Handler) keyAccount(c *gin.Context) (*models.LoginSession, *models.User
 		return nil, nil, err
 	}
 	if ls == nil {
-		return nil, nil, refuse(http.StatusUnauthorized, "signed_out", "You were signed out. Sign in again to add a security key.")
+		return nil, nil, refuse(http.StatusUnauthorized, "signed_out", "api.signed_out_key")
 	}
 	return ls, u, nil
 }

@@ -3,7 +3,6 @@ package authn
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -151,24 +150,24 @@ func (h *Handler) handlePasswordSignIn(c *gin.Context) error {
 	}
 	inID := interactionID(in)
 	if req.Password == "" {
-		return refuse(http.StatusBadRequest, "password_missing", "Enter your password.")
+		return refuse(http.StatusBadRequest, "password_missing", "api.password_missing")
 	}
 	v, err := h.passwords.SignIn(ctx, password.Attempt{Email: req.Email, Password: req.Password, IP: c.ClientIP()})
 	var throttled *password.ThrottledError
 	switch {
 	case errors.Is(err, password.ErrTooLong):
-		return refuse(http.StatusBadRequest, "password_too_long", fmt.Sprintf("That password is too long: passwords here are at most %d bytes.", password.MaxBytes))
+		return refuse(http.StatusBadRequest, "password_too_long", "api.password_too_long", "max", password.MaxBytes)
 	case errors.Is(err, password.ErrInvalidEmail):
-		return refuse(http.StatusBadRequest, "invalid_email", "Enter a valid email address, like name@example.com.")
+		return refuse(http.StatusBadRequest, "invalid_email", "api.email_example")
 	case errors.As(err, &throttled):
 		h.log.InfoContext(ctx, "password sign-in throttled", "by", throttled.By, "retry_after", throttled.RetryAfter)
 		h.record(c, passwordEvent("", inID, "login", models.ResultFailure, "throttled", ""))
 		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Round(time.Second)/time.Second)+1))
-		msg := "Too many attempts. Try again in " + aboutDuration(throttled.RetryAfter) + "."
+		key := "api.throttled"
 		if h.passlinks != nil {
-			msg += " Forgot your password? Reset it."
+			key = "api.throttled_reset"
 		}
-		return refuse(http.StatusTooManyRequests, "throttled", msg)
+		return refuse(http.StatusTooManyRequests, "throttled", key, "wait", aboutDuration(h.tr(c), throttled.RetryAfter))
 	case errors.Is(err, password.ErrWrongPassword):
 		// The event names the account when the address has one, so the
 		// console shows whose password was wrong (the person who typed it
@@ -178,9 +177,9 @@ func (h *Handler) handlePasswordSignIn(c *gin.Context) error {
 			uid = u.ID
 		}
 		h.record(c, passwordEvent(uid, inID, "login", models.ResultFailure, "wrong_password", ""))
-		return refuse(http.StatusUnauthorized, "wrong_password", "Your email or password is wrong.")
+		return refuse(http.StatusUnauthorized, "wrong_password", "api.wrong_password")
 	case errors.Is(err, password.ErrDisabled):
-		return refuse(http.StatusForbidden, "account_disabled", "This account is disabled. Contact your administrator.")
+		return refuse(http.StatusForbidden, "account_disabled", "api.account_disabled")
 	case err != nil:
 		return err
 	}
@@ -235,7 +234,7 @@ func (h *Handler) handlePasswordKey(c *gin.Context) error {
 	if res.Credential.Kind != models.CredentialSecurityKey {
 		// Cannot happen: only BeginSecurityKeyLogin makes ceremonies with
 		// this binding, and FinishLogin holds the credential to its kind.
-		return refuse(http.StatusBadRequest, "wrong_credential_kind", "Use the security key registered for your password sign-in.")
+		return refuse(http.StatusBadRequest, "wrong_credential_kind", "api.key_for_password")
 	}
 	key := "hwk" // RFC 8176: a hardware-bound key…
 	if res.Credential.BackupEligible {
@@ -285,29 +284,22 @@ func (h *Handler) handlePasswordEnrol(c *gin.Context) error {
 }
 
 // keyUnreadable answers a security key response that cannot be read.
-const keyUnreadable = "The security key's response could not be read."
+const keyUnreadable = "api.key_unreadable"
 
 // keyAnswers words the passkey service's refusals for a security key.
-var keyAnswers = map[string]string{
-	"unknown_credential":    "This security key isn't registered to your account. Use the key you set up for it.",
-	"wrong_credential":      "This security key isn't registered to your account. Use the key you set up for it.",
-	"wrong_credential_kind": "That is a passkey, not a security key. Use the security key you set up, or go back and sign in with the passkey.",
-	"credential_suspended":  "This security key looks like it was copied and has been blocked. Sign in another way and add a new key on your account page.",
-	"credential_exists":     "This security key is already registered. Use it to sign in, or use another key.",
-	"ceremony_not_found":    "This sign-in expired. Start again.",
-	"ceremony_expired":      "This sign-in took too long and expired. Start again.",
-	"ceremony_used":         "This sign-in was already used. Start again.",
-	"wrong_browser":         "This sign-in was started in another browser or tab. Start again here.",
+var keyAnswers = map[string]bool{
+	"unknown_credential": true, "wrong_credential": true, "wrong_credential_kind": true, "credential_suspended": true,
+	"credential_exists": true, "ceremony_not_found": true, "ceremony_expired": true, "ceremony_used": true, "wrong_browser": true,
 }
 
 // aboutDuration says a wait the way people do: "45 seconds", "2 minutes".
-func aboutDuration(d time.Duration) string {
+func aboutDuration(t tr, d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return passlink.HumanDuration(max(d.Round(time.Second), time.Second))
+		return t.duration(max(d.Round(time.Second), time.Second))
 	case d < time.Hour:
-		return passlink.HumanDuration(((d + time.Minute - 1) / time.Minute) * time.Minute)
+		return t.duration(((d + time.Minute - 1) / time.Minute) * time.Minute)
 	default:
-		return "about " + passlink.HumanDuration(((d+time.Hour-1)/time.Hour)*time.Hour)
+		return t.T("duration.about", "duration", t.duration(((d+time.Hour-1)/time.Hour)*time.Hour))
 	}
 }

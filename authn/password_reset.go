@@ -138,7 +138,7 @@ func (h *Handler) handleResetPost(c *gin.Context) error {
 // resetProblem explains a reset link that cannot be used.
 func (h *Handler) resetProblem(c *gin.Context, err error) error {
 	v := templates.PasslinkResultView{ButtonLabel: "Email me a new link", ButtonHref: "/password/forgot"}
-	status, title := h.linkTrouble(c, err, "Password reset", &v)
+	status, title := h.linkTrouble(c, err, "link.expired_reset", &v)
 	switch {
 	case title != "":
 	case errors.Is(err, passlink.ErrUsed):

@@ -66,8 +66,7 @@ func (h *Handler) mountRecovery(r gin.IRouter) {
 }
 
 // errRecoveryOff answers the recovery pages while the policy is off.
-var errRecoveryOff = &pageError{status: http.StatusNotFound, title: "Recovery codes are not available",
-	msg: "This service does not use recovery codes.", hint: "Sign in another way, or ask your administrator for a sign-in link."}
+var errRecoveryOff = errPage(http.StatusNotFound, "errors.recovery_off")
 
 // recoveryPage renders the sign-in with a code.
 func (h *Handler) recoveryPage(c *gin.Context, status int, in *models.Interaction, client *models.Client, v templates.RecoveryLoginView) error {
@@ -92,8 +91,7 @@ func (h *Handler) recoveryInteraction(c *gin.Context, id string) (*models.Intera
 		return nil, nil, err
 	}
 	if !models.ACRSatisfies(recovery.ACR, strings.Fields(in.ACRValues)) {
-		return nil, nil, &pageError{status: http.StatusForbidden, title: "A recovery code is not enough here",
-			msg: client.Name + " asks for " + levelWords(requiredACR(in)) + ".", hint: "Go back and sign in with a passkey."}
+		return nil, nil, errPage(http.StatusForbidden, "errors.recovery_too_weak", "app", client.Name, "level", msgKey(levelKey(requiredACR(in))))
 	}
 	return in, client, nil
 }

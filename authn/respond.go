@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -54,20 +55,46 @@ func (h *Handler) api(fn handlerFunc) gin.HandlerFunc {
 	}
 }
 
-// pageError is an error with a message fit for people.
+// pageError is an error with a message fit for people: key names its
+// title, message and (optional) hint in the catalogue (KEY.title, KEY.msg,
+// KEY.hint), filled from args; fail shows them in the page's language.
 type pageError struct {
 	status int
-	title  string
-	msg    string
-	hint   string
+	key    string
+	args   []any
 	cause  error
+}
+
+// errPage is a pageError with the messages under key.
+func errPage(status int, key string, args ...any) *pageError {
+	return &pageError{status: status, key: key, args: args}
 }
 
 func (e *pageError) Error() string {
 	if e.cause != nil {
-		return e.msg + ": " + e.cause.Error()
+		return e.key + ": " + e.cause.Error()
 	}
-	return e.msg
+	return e.key
+}
+
+// msgKey is a pageError argument that is itself a catalogue key (a
+// level's words), translated with the rest.
+type msgKey string
+
+// texts are e's title, message and hint in t's language.
+func (e *pageError) texts(t tr) (title, msg, hint string) {
+	args := make([]any, len(e.args))
+	for i, a := range e.args {
+		if k, ok := a.(msgKey); ok {
+			a = t.T(string(k))
+		}
+		args[i] = a
+	}
+	title, msg = t.T(e.key+".title", args...), t.T(e.key+".msg", args...)
+	if t.pages.Catalog().Has(t.lang, e.key+".hint") {
+		hint = t.T(e.key+".hint", args...)
+	}
+	return title, msg, hint
 }
 
 func (e *pageError) Unwrap() error { return e.cause }
@@ -81,24 +108,23 @@ type apiError struct {
 	// a credential this server no longer knows (signalUnknownCredential).
 	UnknownCredentialID string `json:"unknownCredentialId,omitempty"`
 	RPID                string `json:"rpId,omitempty"`
+	// key and args are the message in the catalogue; failJSON fills
+	// Message in the request's language.
+	key  string
+	args []any
 }
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+func (e *apiError) Error() string { return e.Code + ": " + e.key }
 
-// refuse is a JSON refusal with status, code and a message for people.
-func refuse(status int, code, msg string) *apiError {
-	return &apiError{Status: status, Code: code, Message: msg}
+// refuse is a JSON refusal with status, code and the catalogue key (and
+// placeholder name/value pairs) of a message for people.
+func refuse(status int, code, key string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, key: key, args: args}
 }
 
-var errInteractionGone = &pageError{
-	status: http.StatusBadRequest,
-	title:  "This sign-in request has expired",
-	msg:    "This sign-in request has expired or was already completed.",
-	hint:   "Go back to the app and sign in again.",
-}
+var errInteractionGone = errPage(http.StatusBadRequest, "errors.interaction_gone")
 
-var errBadForm = &pageError{status: http.StatusForbidden, title: "Please try again",
-	msg: "This form expired or was sent from another page.", hint: "Go back, reload the page and try again."}
+var errBadForm = errPage(http.StatusForbidden, "errors.bad_form")
 
 // fail renders err as a page; unexpected errors are logged once here and
 // shown as a generic message.
@@ -106,18 +132,19 @@ func (h *Handler) fail(c *gin.Context, err error) {
 	var pe *pageError
 	if httpx.Outage(c, err) {
 		h.log.WarnContext(c.Request.Context(), "hosted page: database unavailable", "path", httpx.RoutePath(c), "err", err)
-		pe = &pageError{status: http.StatusServiceUnavailable, title: httpx.OutageTitle, msg: httpx.OutageMessage, hint: httpx.OutageHint}
+		pe = errPage(http.StatusServiceUnavailable, "errors.outage")
 	} else if !errors.As(err, &pe) {
 		h.logFailure(c, "hosted page", err)
-		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
-			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
+		pe = errPage(http.StatusInternalServerError, "errors.internal")
 	} else if pe.cause != nil && pe.status >= 500 {
 		h.logFailure(c, "hosted page", pe.cause)
 	}
 	c.Header("Cache-Control", "no-store")
-	if rerr := h.pages.Error(c.Writer, pe.status, templates.Page{Title: pe.title}, templates.ErrorView{
-		Message:   pe.msg,
-		Hint:      pe.hint,
+	t := h.tr(c)
+	title, msg, hint := pe.texts(t)
+	if rerr := h.pages.Error(c.Writer, pe.status, t.page(title, "", ""), templates.ErrorView{
+		Message:   msg,
+		Hint:      hint,
 		RequestID: httpx.RequestIDFrom(c.Request.Context()),
 	}); rerr != nil {
 		h.log.ErrorContext(c.Request.Context(), "render error page", "err", rerr)
@@ -135,13 +162,20 @@ func (h *Handler) failJSON(c *gin.Context, err error) {
 	switch {
 	case httpx.Outage(c, err):
 		h.log.WarnContext(c.Request.Context(), "hosted api: database unavailable", "path", httpx.RoutePath(c), "err", err)
-		ae = refuse(http.StatusServiceUnavailable, "unavailable", httpx.OutageMessage+" "+httpx.OutageHint)
+		ae = refuse(http.StatusServiceUnavailable, "unavailable", "api.outage")
 	case errors.As(err, &ae):
 	case errors.As(err, &pe):
-		ae = refuse(pe.status, "interaction", pe.msg+" "+pe.hint)
+		_, msg, hint := pe.texts(h.tr(c))
+		ae = &apiError{Status: pe.status, Code: "interaction", Message: strings.TrimSpace(msg + " " + hint)}
 	default:
 		h.logFailure(c, "hosted api", err)
-		ae = refuse(http.StatusInternalServerError, "server_error", "Something went wrong on our side. Please try again.")
+		ae = refuse(http.StatusInternalServerError, "server_error", "api.internal")
+	}
+	if ae.key != "" {
+		// A copy: the refusal may be a shared value.
+		cp := *ae
+		cp.Message = h.tr(c).T(ae.key, ae.args...)
+		ae = &cp
 	}
 	c.Header("Cache-Control", "no-store")
 	c.AbortWithStatusJSON(ae.Status, ae)

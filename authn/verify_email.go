@@ -66,8 +66,7 @@ func (h *Handler) holdForProof(c *gin.Context, s signIn) (next string, held bool
 		Event: s.event, Strong: s.strong, Skippable: !required}
 	sent, err := h.passlinks.RequestVerification(ctx, r)
 	if errors.Is(err, passlink.ErrRateLimited) {
-		return "", true, refuse(http.StatusTooManyRequests, "rate_limited",
-			"Too many codes were sent to this address. Wait a while, then sign in again.")
+		return "", true, refuse(http.StatusTooManyRequests, "rate_limited", "api.codes_limited")
 	}
 	if err != nil {
 		return "", true, err
@@ -338,7 +337,7 @@ func (h *Handler) verifyTrouble(c *gin.Context, p *models.Passlink, err error) e
 	}
 	v := templates.PasslinkResultView{ButtonLabel: "Sign in again", ButtonHref: again,
 		Hint: "Sign in with your passkey again and we'll send a new code."}
-	status, title := h.linkTrouble(c, err, "Codes and", &v)
+	status, title := h.linkTrouble(c, err, "link.expired_codes", &v)
 	switch {
 	case errors.Is(err, passlink.ErrInvalidLink):
 		title = "This page doesn't work here"

@@ -52,14 +52,17 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, regi
 		"prompt_values_supported":                          []string{"none", "login", "consent"},
 		"acr_values_supported":                             acrs,
 		"claims_parameter_supported":                       false,
-		"request_parameter_supported":                      false,
-		"request_uri_parameter_supported":                  false,
-		"authorization_response_iss_parameter_supported":   true,
-		"frontchannel_logout_supported":                    true,
-		"frontchannel_logout_session_supported":            true,
-		"backchannel_logout_supported":                     true,
-		"backchannel_logout_session_supported":             true,
-		"userinfo_signing_alg_values_supported":            []string{},
+		// Exactly the languages with a catalogue (internal/i18n): the
+		// hosted pages honour ui_locales among them.
+		"ui_locales_supported":                           p.pages.Catalog().Languages(),
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"authorization_response_iss_parameter_supported": true,
+		"frontchannel_logout_supported":                  true,
+		"frontchannel_logout_session_supported":          true,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
+		"userinfo_signing_alg_values_supported":          []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")
 	if p.cfg.DPoP {

@@ -7,6 +7,8 @@
 // pages load first; served from 'self' (CSP: no inline script).
 (function () {
   "use strict";
+  // T is a message of the page's language (static/i18n.js).
+  function T(key, vars) { return window.SesameI18n ? window.SesameI18n.t(key, vars) : key; }
 
   var page = document.getElementById("page");
   if (!page) { return; }
@@ -95,7 +97,7 @@
       if (!stopped) { timer = setTimeout(poll, POLL_MS); }
     }
     function complete() {
-      text.textContent = "Approved. Signing you in…";
+      text.textContent = T("passlink_approved");
       post("/passlink/complete", { request: id }, csrf)
         .then(function (data) {
           stopped = true;
@@ -107,7 +109,7 @@
     function poll() {
       if (stopped) { return; }
       if (expires && Date.now() > expires + 5000) {
-        finish("expired", "The link has expired. Ask for a new one.", true);
+        finish("expired", T("passlink_expired"), true);
         return;
       }
       fetch("/passlink/status/" + encodeURIComponent(id), { credentials: "same-origin", cache: "no-store" })
@@ -119,19 +121,19 @@
               complete();
               return;
             case "signed_in":
-              finish(data.state, "You signed in with the link in another tab. You can close this one.", false);
+              finish(data.state, T("passlink_used_here"), false);
               return;
             case "completed":
-              finish(data.state, "This sign-in was completed in another tab. You can close this one.", false);
+              finish(data.state, T("passlink_done_elsewhere"), false);
               return;
             case "denied":
-              finish(data.state, "The sign-in was denied on the other device.", true);
+              finish(data.state, T("passlink_denied"), true);
               return;
             case "locked":
-              finish(data.state, "A wrong code was typed too many times, so the link no longer works.", true);
+              finish(data.state, T("passlink_locked"), true);
               return;
             case "expired":
-              finish(data.state, "The link has expired. Ask for a new one.", true);
+              finish(data.state, T("passlink_expired"), true);
               return;
           }
           page.dataset.state = "pending";
@@ -171,10 +173,10 @@
         .catch(function (err) {
           busy(add, false);
           var msg = err && err.data && err.data.message;
-          if (!msg && err && err.name === "NotAllowedError") { msg = "No passkey was created. Try again, or choose Not now."; }
-          if (!msg && err && err.name === "InvalidStateError") { msg = "This device already has a passkey for your account."; }
+          if (!msg && err && err.name === "NotAllowedError") { msg = T("passkey_not_created_later"); }
+          if (!msg && err && err.name === "InvalidStateError") { msg = T("passkey_exists_account"); }
           if (!msg && err && err.name === "AbortError") { return; }
-          statusEl.textContent = msg || "Something went wrong. Try again, or choose Not now.";
+          statusEl.textContent = msg || T("error_generic_later");
           statusEl.hidden = false;
         });
     });

@@ -5,6 +5,8 @@
 // webauthn.js (window.SesameWebAuthn) where the page loads it.
 (function () {
   "use strict";
+  // T is a message of the page's language (static/i18n.js).
+  function T(key, vars) { return window.SesameI18n ? window.SesameI18n.t(key, vars) : key; }
 
   var page = document.getElementById("page");
   if (!page) { return; }
@@ -42,14 +44,14 @@
     if (err && err.data && err.data.message) { return err.data.message; }
     switch (err && err.name) {
       case "NotAllowedError":
-        return creating ? "No security key was set up. Insert it and try again."
-                        : "No security key was used. Try again, with the key you set up for this account.";
+        return creating ? T("key_not_created")
+                        : T("key_not_used");
       case "InvalidStateError":
-        return "This security key is already registered to your account.";
+        return T("key_exists");
       case "SecurityError":
-        return "Security keys can't be used on this address. Check you are on the right site.";
+        return T("key_wrong_site");
       default:
-        return (err && err.message) || "Something went wrong. Please try again.";
+        return (err && err.message) || T("error_generic");
     }
   }
 
@@ -140,23 +142,23 @@
       clearField(email, emailErr);
       clearField(pw, pwErr);
       var addr = email.value.trim();
-      if (!addr || addr.indexOf("@") < 1) { fieldError(email, emailErr, "Enter your email address."); return; }
-      if (!pw.value) { fieldError(pw, pwErr, "Enter your password."); return; }
+      if (!addr || addr.indexOf("@") < 1) { fieldError(email, emailErr, T("email_missing")); return; }
+      if (!pw.value) { fieldError(pw, pwErr, T("password_missing")); return; }
       W.busy(button, true);
       W.post("/login/password", { interaction: interaction, email: addr, password: pw.value })
         .then(function (data) {
           if (data.redirect) { location.assign(data.redirect); return; }
           pw.value = "";
           if (data.step === "key") {
-            showStep("Use your security key", "Insert your security key and touch it when it blinks.");
-            label(keyButton, "Try again");
+            showStep(T("key_use_title"), T("key_use_text"));
+            label(keyButton, T("try_again"));
             keyButton.onclick = function () { useKey(data); };
             useKey(data);
           } else if (data.step === "enrol") {
-            showStep("Set up your security key",
-              "Your account needs a security key as a second step after your password. Insert your key, choose Set up, and touch it when it blinks.");
+            showStep(T("key_setup_title"),
+              T("key_setup_text"));
             keyWait.hidden = true;
-            label(keyButton, "Set up security key");
+            label(keyButton, T("key_setup_button"));
             keyButton.hidden = false;
             keyButton.onclick = function () { enrolKey(data); };
             keyButton.focus();

@@ -8,6 +8,8 @@
 // file) share; it is set on every page, with or without #page.
 (function () {
   "use strict";
+  // T is a message of the page's language (static/i18n.js).
+  function T(key, vars) { return window.SesameI18n ? window.SesameI18n.t(key, vars) : key; }
 
   // --- base64url helpers (fallback path) ---
   function b64urlToBuf(s) {
@@ -91,7 +93,7 @@
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (!resp.ok) {
-          var err = new Error((messageOf ? messageOf(data) : data.message) || "Something went wrong. Please try again.");
+          var err = new Error((messageOf ? messageOf(data) : data.message) || T("error_generic"));
           err.data = data;
           throw err;
         }
@@ -124,20 +126,20 @@
 
   // Words for what the browser says when a ceremony does not complete.
   function ceremonyMessage(err, creating) {
-    if (!err) { return "Something went wrong. Please try again."; }
+    if (!err) { return T("error_generic"); }
     if (err.data && err.data.message) { return err.data.message; }
     switch (err.name) {
       case "NotAllowedError":
-        return creating ? "No passkey was created. Try again when you're ready."
-                        : "No passkey was used. Try again or choose another way.";
+        return creating ? T("passkey_not_created")
+                        : T("passkey_not_used");
       case "InvalidStateError":
-        return "This device already has a passkey for this account. Use it to sign in.";
+        return T("passkey_exists");
       case "SecurityError":
-        return "Passkeys can't be used on this address. Check you are on the right site.";
+        return T("passkey_wrong_site");
       case "AbortError":
         return "";
       default:
-        return err.message || "Something went wrong. Please try again.";
+        return err.message || T("error_generic");
     }
   }
 
@@ -260,7 +262,7 @@
       var errEl = document.getElementById("email-error");
       var email = input.value.trim();
       if (!email || email.indexOf("@") < 1) {
-        errEl.textContent = "Enter your email address, or sign in with a passkey.";
+        errEl.textContent = T("email_or_passkey");
         errEl.hidden = false;
         input.setAttribute("aria-invalid", "true");
         input.focus();
@@ -305,8 +307,8 @@
       ev.preventDefault();
       var email = document.getElementById("email").value.trim();
       var name = document.getElementById("name").value.trim();
-      if (!email || email.indexOf("@") < 1) { showError("Enter a valid email address."); document.getElementById("email").focus(); return; }
-      if (!name) { showError("Enter your name."); document.getElementById("name").focus(); return; }
+      if (!email || email.indexOf("@") < 1) { showError(T("email_invalid")); document.getElementById("email").focus(); return; }
+      if (!name) { showError(T("name_missing")); document.getElementById("name").focus(); return; }
       register({ interaction: interaction, email: email, name: name }, button);
     });
   }

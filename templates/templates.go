@@ -3,12 +3,16 @@ package templates
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
+
+	"github.com/sesame-idp/sesame/internal/i18n"
 )
 
 //go:embed hosted/*.html console/*.html
@@ -42,9 +46,14 @@ var folders = []folder{
 	}},
 }
 
-// Renderer renders pages by name. It is safe for concurrent use.
+// Renderer renders pages by name, in each language of the catalogue. It
+// is safe for concurrent use.
 type Renderer struct {
-	pages map[string]*template.Template
+	cat *i18n.Catalog
+	// pages are parsed once per language (lang → name → page) so the "t"
+	// function each page calls is bound to its language without a
+	// per-request clone.
+	pages map[string]map[string]*template.Template
 	// brand gives every page the operator's branding (Page.Brand), with
 	// the page's app colours in place of the global ones; nil: Sesame's.
 	brand BrandFunc
@@ -77,9 +86,27 @@ func New(opts ...RendererOption) (*Renderer, error) {
 	return r, nil
 }
 
-// newFrom parses the pages in fsys (the embedded files, or a test's).
+// newFrom parses the pages in fsys (the embedded files, or a test's), once
+// for each language.
 func newFrom(fsys fs.FS) (*Renderer, error) {
-	r := &Renderer{pages: map[string]*template.Template{}}
+	cat, err := i18n.Load()
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{cat: cat, pages: map[string]map[string]*template.Template{}}
+	for _, lang := range cat.Languages() {
+		pages, err := parsePages(fsys, langFuncs(cat, lang))
+		if err != nil {
+			return nil, err
+		}
+		r.pages[lang] = pages
+	}
+	return r, nil
+}
+
+// parsePages parses every folder's pages with its layout and funcs.
+func parsePages(fsys fs.FS, fm template.FuncMap) (map[string]*template.Template, error) {
+	pages := map[string]*template.Template{}
 	for _, f := range folders {
 		lay := path.Join(f.dir, layout)
 		if _, err := fs.Stat(fsys, lay); err != nil {
@@ -98,14 +125,76 @@ func newFrom(fsys fs.FS) (*Renderer, error) {
 			if n == lay {
 				continue
 			}
-			t, err := template.New(layout).Funcs(funcs).ParseFS(fsys, lay, n)
+			t, err := template.New(layout).Funcs(funcs).Funcs(fm).ParseFS(fsys, lay, n)
 			if err != nil {
 				return nil, fmt.Errorf("templates: parse %s: %w", n, err)
 			}
-			r.pages[f.prefix+strings.TrimSuffix(path.Base(n), ".html")] = t
+			pages[f.prefix+strings.TrimSuffix(path.Base(n), ".html")] = t
 		}
 	}
-	return r, nil
+	return pages, nil
+}
+
+// Catalog is the message catalogue the pages are rendered with.
+func (r *Renderer) Catalog() *i18n.Catalog { return r.cat }
+
+// T is key's message in lang (i18n.Catalog.T), for the words a handler
+// puts on a page (titles, notices, errors).
+func (r *Renderer) T(lang, key string, args ...any) string { return r.cat.T(lang, key, args...) }
+
+// jsPrefix marks the messages the page scripts show; the layout hands
+// them over as JSON (static/i18n.js reads them).
+const jsPrefix = "js."
+
+// LangLink is one entry of the language switcher.
+type LangLink struct {
+	Code, Name string
+	Current    bool
+}
+
+// langFuncs are the functions bound to one language: "t" (its
+// messages), "languages" (the switcher), "langURL" and "jsMessages".
+func langFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
+	js := map[string]string{}
+	for _, k := range cat.Keys(lang) {
+		if strings.HasPrefix(k, jsPrefix) {
+			js[strings.TrimPrefix(k, jsPrefix)] = cat.T(lang, k)
+		}
+	}
+	// json.Marshal escapes <, > and &, so the block cannot end the
+	// <script type="application/json"> it sits in.
+	jsJSON, _ := json.Marshal(js)
+	var links []LangLink
+	for _, code := range cat.Languages() {
+		links = append(links, LangLink{Code: code, Name: cat.Name(code), Current: code == lang})
+	}
+	return template.FuncMap{
+		"t": func(key string, args ...any) any {
+			s := cat.T(lang, key, args...)
+			if strings.HasSuffix(key, "_html") {
+				// Trusted markup from the catalogue; T escaped the values.
+				return template.HTML(s)
+			}
+			return s
+		},
+		"lang":       func() string { return lang },
+		"languages":  func() []LangLink { return links },
+		"langURL":    langURL,
+		"jsMessages": func() template.JS { return template.JS(jsJSON) },
+	}
+}
+
+// langURL is the page at requestURI (this request's, from Page.Path) in
+// lang: the same path and query with lang set. Only a local path is kept,
+// so the link cannot lead off the site.
+func langURL(requestURI, lang string) string {
+	u, err := url.Parse(requestURI)
+	if err != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || u.Host != "" || u.Scheme != "" {
+		u = &url.URL{Path: "/"}
+	}
+	q := u.Query()
+	q.Set("lang", lang)
+	return (&url.URL{Path: u.Path, RawQuery: q.Encode()}).String()
 }
 
 var funcs = template.FuncMap{
@@ -134,6 +223,10 @@ var funcs = template.FuncMap{
 // app's name and logo, and the page's own view in Data (set by the typed
 // render methods).
 type Page struct {
+	// Lang is the page's language (i18n.Catalog.Negotiate); "" is the
+	// default. Path is the request URI the language switcher links to.
+	Lang    string
+	Path    string
 	Title   string
 	AppName string
 	// AppLogo is the client's logo_uri (https or data:image/svg+xml); the
@@ -191,7 +284,11 @@ func (r *Renderer) render(w http.ResponseWriter, status int, name string, p Page
 // into a buffer first so a template error never leaves a half-written
 // page.
 func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page) error {
-	t, ok := r.pages[name]
+	pages, ok := r.pages[p.Lang]
+	if !ok {
+		pages = r.pages[i18n.Default]
+	}
+	t, ok := pages[name]
 	if !ok {
 		return fmt.Errorf("render: no page %q", name)
 	}

@@ -78,3 +78,11 @@ func (s *Store) SetUserDisplayName(ctx context.Context, id, name string) error {
 		Updates(map[string]any{"display_name": name, "updated_at": Now()})
 	return affected("set user display name", res)
 }
+
+// SetUserLocale stores the language the user last chose or signed in
+// with (a BCP 47 tag; the hosted pages and mails use it).
+func (s *Store) SetUserLocale(ctx context.Context, id, locale string) error {
+	res := s.conn(ctx).Model(&models.User{}).Where("id = ?", id).
+		Updates(map[string]any{"locale": locale, "updated_at": Now()})
+	return affected("set user locale", res)
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +11,19 @@ import (
 )
 
 var userTests = []subtest{
+	{"SetLocale", func(t *testing.T, s *store.Store) {
+		id := newID("user")
+		must(t, s.CreateUser(t.Context(), &models.User{ID: id, Email: id + "@example.test", DisplayName: "Lena", Locale: "en-GB"}))
+		must(t, s.SetUserLocale(t.Context(), id, "de"))
+		got, err := s.GetUser(t.Context(), id)
+		must(t, err)
+		if got.Locale != "de" || got.DisplayName != "Lena" {
+			t.Errorf("after SetUserLocale: locale %q name %q, want de and the name kept", got.Locale, got.DisplayName)
+		}
+		if err := s.SetUserLocale(t.Context(), newID("nobody"), "de"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("SetUserLocale of nobody = %v, want ErrNotFound", err)
+		}
+	}},
 	{"CreateGet", func(t *testing.T, s *store.Store) {
 		id := newID("user")
 		u := &models.User{ID: id, Email: "  Mixed.Case+" + id + "@Example.TEST ", EmailVerified: true, DisplayName: "Zoë Example"}

@@ -1,0 +1,111 @@
+package authn
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/internal/i18n"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// The language of a hosted page (internal/i18n): the switcher's pick
+// (?lang=, then its cookie), the interaction's ui_locales, the browser's
+// Accept-Language, then the signed-in user's saved locale. The saved
+// locale costs a query, so it is read only when nothing before it decides.
+
+// savedLocaleKey memoises the signed-in user's locale in the gin context.
+const savedLocaleKey = "authn.saved_locale"
+
+// lang is this request's language.
+func (h *Handler) lang(c *gin.Context) string {
+	cat := h.pages.Catalog()
+	p := i18n.Prefs{Choice: h.sessions.Language(c.Request), AcceptLanguage: c.GetHeader("Accept-Language")}
+	if q := c.Query("lang"); q != "" && cat.Supported(q) {
+		if q != p.Choice {
+			h.sessions.SetLanguage(c.Writer, q)
+		}
+		p.Choice = q
+	}
+	p.UILocales = h.uiLocales(c)
+	if lang, ok := cat.Pick(p); ok {
+		return lang
+	}
+	p.Saved = h.savedLocale(c)
+	return cat.Negotiate(p)
+}
+
+// uiLocales is the ui_locales of the interaction this request loaded, if
+// any (OIDC Core §3.1.2.1: the request's preferred languages).
+func (h *Handler) uiLocales(c *gin.Context) string {
+	memo, _ := c.Get(interactionKey)
+	loaded, _ := memo.(map[string]*loadedInteraction)
+	for _, li := range loaded {
+		if li.in == nil {
+			continue
+		}
+		if q, err := url.ParseQuery(li.in.Query); err == nil && q.Get("ui_locales") != "" {
+			return q.Get("ui_locales")
+		}
+	}
+	return ""
+}
+
+// savedLocale is the signed-in user's stored locale, or "".
+func (h *Handler) savedLocale(c *gin.Context) string {
+	if v, ok := c.Get(savedLocaleKey); ok {
+		s, _ := v.(string)
+		return s
+	}
+	locale := ""
+	if ls, err := h.sessions.Current(c.Request); err == nil {
+		if u, err := h.st.GetUser(c.Request.Context(), ls.UserID); err == nil {
+			locale = u.Locale
+		}
+	}
+	c.Set(savedLocaleKey, locale)
+	return locale
+}
+
+// tr is a request's language and its messages.
+type tr struct {
+	lang  string
+	pages *templates.Renderer
+	path  string
+}
+
+// tr returns this request's translator.
+func (h *Handler) tr(c *gin.Context) tr {
+	return tr{lang: h.lang(c), pages: h.pages, path: c.Request.URL.RequestURI()}
+}
+
+// T is key's message in the request's language.
+func (t tr) T(key string, args ...any) string { return t.pages.T(t.lang, key, args...) }
+
+// page is the layout's data: the language, the switcher's path, the
+// title and the app.
+func (t tr) page(title, app, logo string) templates.Page {
+	return templates.Page{Lang: t.lang, Path: t.path, Title: title, AppName: app, AppLogo: logo}
+}
+
+// duration says d in the request's language ("10 minutes").
+func (t tr) duration(d time.Duration) string { return t.pages.Catalog().Duration(t.lang, d) }
+
+// saveLocale stores the language of this sign-in as the user's, so mails
+// and pages without a better source use it. A stored locale the language
+// already matches (en-GB for en) is kept: it may be the admin's, and is
+// more precise.
+func (h *Handler) saveLocale(c *gin.Context, u *models.User) {
+	lang := h.lang(c)
+	if got, ok := h.pages.Catalog().Match(u.Locale, false); ok && got == lang {
+		return
+	}
+	if err := h.st.SetUserLocale(c.Request.Context(), u.ID, lang); err != nil {
+		// A preference: the sign-in goes on without it.
+		h.log.WarnContext(c.Request.Context(), "save user locale", "err", err)
+		return
+	}
+	u.Locale = lang
+}
