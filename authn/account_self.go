@@ -120,12 +120,13 @@ func (h *Handler) handleEmailChange(c *gin.Context) error {
 		})
 	}
 	// Same work and the same answer whether the address is free or not.
-	m := passlink.AccountMail{UserID: u.ID, Email: email, IP: c.ClientIP(), Other: map[string]string{"old": u.Email}}
+	m := passlink.AccountMail{UserID: u.ID, Email: email, IP: c.ClientIP(), Other: map[string]string{"old": u.Email},
+		Lang: templates.MailLanguage(u.Locale, h.lang(c))}
 	switch other, err := h.st.GetUserByEmail(ctx, email); {
 	case err == nil && other.ID != u.ID:
-		m.Template, m.Subject = "email_change_taken", "This address already has an account"
+		m.Template = "email_change_taken"
 	case err == nil || errors.Is(err, models.ErrNotFound):
-		m.Purpose, m.Template, m.Subject, m.TTL = models.PasslinkEmailChange, "email_change", "Confirm your new email address", EmailChangeTTL
+		m.Purpose, m.Template, m.TTL = models.PasslinkEmailChange, "email_change", EmailChangeTTL
 	default:
 		return err
 	}
@@ -172,7 +173,7 @@ func (h *Handler) handleDeleteAccount(c *gin.Context) error {
 		}
 		if h.passlinks != nil {
 			if err := h.passlinks.SendAccountMail(ctx, passlink.AccountMail{Purpose: models.PasslinkDeleteCancel, UserID: u.ID,
-				Email: u.Email, Template: "delete_scheduled", Subject: "Your account will be deleted", TTL: h.deletionGrace,
+				Email: u.Email, Template: "delete_scheduled", Lang: templates.MailLanguage(u.Locale, h.lang(c)), TTL: h.deletionGrace,
 				IP: c.ClientIP(), Other: map[string]string{"due": due.Format("2 January 2006")}}); err != nil {
 				return err
 			}
@@ -271,7 +272,7 @@ func (h *Handler) handleAccountLinkUse(c *gin.Context) error {
 			} else if before.EmailNormalized != p.EmailNormalized {
 				revertTo = before.Email
 				if err := h.passlinks.SendAccountMail(ctx, passlink.AccountMail{Purpose: models.PasslinkEmailRevert, UserID: p.UserID,
-					Email: before.Email, Template: "email_revert", Subject: "Your email address was changed", TTL: EmailRevertTTL,
+					Email: before.Email, Template: "email_revert", Lang: templates.MailLanguage(before.Locale, h.lang(c)), TTL: EmailRevertTTL,
 					IP: c.ClientIP(), Other: map[string]string{"new": p.Email}}); err != nil {
 					return err
 				}

@@ -40,6 +40,12 @@ func (h *Handler) lang(c *gin.Context) string {
 // uiLocales is the ui_locales of the interaction this request loaded, if
 // any (OIDC Core §3.1.2.1: the request's preferred languages).
 func (h *Handler) uiLocales(c *gin.Context) string {
+	// A page may ask before its handler loads the interaction it names;
+	// the load is memoised for the handler (interaction.go). Only the
+	// language is read here: the handler still checks the browser.
+	if id := c.Query("interaction"); id != "" && len(id) <= 64 {
+		h.requestInteraction(c, id)
+	}
 	memo, _ := c.Get(interactionKey)
 	loaded, _ := memo.(map[string]*loadedInteraction)
 	for _, li := range loaded {

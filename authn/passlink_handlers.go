@@ -100,6 +100,7 @@ func (h *Handler) linkForm(c *gin.Context, lookup func(*gin.Context, string) (*m
 	}
 	ua := c.Request.UserAgent()
 	req := passlink.Request{
+		Lang:        h.lang(c),
 		Email:       c.PostForm("email"),
 		BrowserHash: h.sessions.Browser(c.Writer, c.Request),
 		UserAgent:   ua,

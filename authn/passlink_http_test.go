@@ -54,6 +54,8 @@ type plClient struct {
 	// ip, when set, is sent as X-Forwarded-For (for a server that trusts
 	// the loopback proxy: a client from another address).
 	ip string
+	// acceptLanguage, when set, is sent as Accept-Language.
+	acceptLanguage string
 }
 
 func (e *plEnv) client(t *testing.T) *plClient {
@@ -74,6 +76,9 @@ func (b *plClient) do(req *http.Request) (*http.Response, string) {
 	req.Header.Set("User-Agent", b.ua)
 	if b.ip != "" {
 		req.Header.Set("X-Forwarded-For", b.ip)
+	}
+	if b.acceptLanguage != "" {
+		req.Header.Set("Accept-Language", b.acceptLanguage)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {

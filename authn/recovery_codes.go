@@ -165,7 +165,7 @@ func (h *Handler) handleRecoverySignIn(c *gin.Context) error {
 		}
 		if h.passlinks != nil {
 			if err := h.passlinks.SendAccountMail(ctx, passlink.AccountMail{UserID: m.User.ID, Email: m.User.Email,
-				Template: "recovery_code_used", Subject: "A recovery code was used to sign in", IP: c.ClientIP(),
+				Template: "recovery_code_used", Lang: templates.MailLanguage(m.User.Locale, h.lang(c)), IP: c.ClientIP(),
 				Other: map[string]string{"left": strconv.FormatInt(left, 10), "ip": c.ClientIP()}}); err != nil {
 				return err
 			}
@@ -286,7 +286,7 @@ func (h *Handler) handleRecoveryGenerate(c *gin.Context) error {
 		h.record(c, authEvent{method: models.MethodRecoveryCode, userID: u.ID, name: models.EventRecoveryCodesGenerated})
 		if h.passlinks != nil {
 			return h.passlinks.SendAccountMail(ctx, passlink.AccountMail{UserID: u.ID, Email: u.Email,
-				Template: "recovery_codes_generated", Subject: "New recovery codes for your account", IP: c.ClientIP(),
+				Template: "recovery_codes_generated", Lang: templates.MailLanguage(u.Locale, h.lang(c)), IP: c.ClientIP(),
 				Other: map[string]string{"count": strconv.Itoa(len(codes))}})
 		}
 		return nil

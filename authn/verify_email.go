@@ -91,7 +91,7 @@ func verifyPage(id string, created bool, notice string) string {
 func (h *Handler) verifyRequest(c *gin.Context) passlink.VerifyRequest {
 	ua := c.Request.UserAgent()
 	return passlink.VerifyRequest{BrowserHash: h.sessions.Browser(c.Writer, c.Request), UserAgent: ua,
-		Device: httpx.DescribeUserAgent(ua), IP: c.ClientIP()}
+		Device: httpx.DescribeUserAgent(ua), IP: c.ClientIP(), Lang: h.lang(c)}
 }
 
 // VerifiedEmailPolicy is the live policy's require_verified_email.

@@ -14,6 +14,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // An administrator's everyday work on users: find them (filters, last
@@ -254,13 +255,13 @@ func (s *Users) addressMoved(ctx context.Context, u *models.User, next store.Use
 	}
 	if !next.EmailVerified {
 		if err := s.passlinks.SendAccountMail(ctx, passlink.AccountMail{Purpose: models.PasslinkEmailConfirm, UserID: u.ID,
-			Email: next.Email, Template: "email_confirm", Subject: "Confirm your new email address", TTL: ReverifyTTL,
+			Email: next.Email, Template: "email_confirm", Lang: templates.MailLanguage(u.Locale, ""), TTL: ReverifyTTL,
 			IP: ActorFrom(ctx).IP}); err != nil {
 			return err
 		}
 	}
 	return s.passlinks.SendAccountMail(ctx, passlink.AccountMail{UserID: u.ID, Email: u.Email,
-		Template: "email_changed_notice", Subject: "Your email address was changed", Other: map[string]string{"new": next.Email}})
+		Template: "email_changed_notice", Lang: templates.MailLanguage(u.Locale, ""), Other: map[string]string{"new": next.Email}})
 }
 
 func cmpOr(a, b string) string {

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
 )
 
 // German pages: each converted hosted page rendered in German shows no
@@ -19,6 +18,7 @@ var (
 	// Attributes people see or hear.
 	attrTextRe = regexp.MustCompile(`\s(?:aria-label|alt|title|placeholder)="([^"]*)"`)
 	tagRe      = regexp.MustCompile(`(?s)<[^>]*>`)
+	urlRe      = regexp.MustCompile(`(?:https?://|/)\S+|\S+@\S+`)
 	wordRe     = regexp.MustCompile(`[A-Za-zÄÖÜäöüß'’-]+`)
 	// englishWords are common English words that are not German words.
 	englishWords = map[string]bool{
@@ -42,9 +42,11 @@ func visibleText(page string) string {
 	return html.UnescapeString(text)
 }
 
-// englishIn returns the English words of text.
+// englishIn returns the English words of text (addresses and links
+// aside: their words are not the page's).
 func englishIn(text string) []string {
 	var found []string
+	text = urlRe.ReplaceAllString(text, " ")
 	for _, w := range wordRe.FindAllString(text, -1) {
 		if englishWords[strings.ToLower(w)] {
 			found = append(found, w)
@@ -75,7 +77,9 @@ func localizedPages(lang string) []struct {
 		{"login_passlink_only", func(r *Renderer, w http.ResponseWriter) error {
 			return r.Login(w, 200, p, LoginView{Interaction: "i1", Passlink: true})
 		}},
-		{"login_none", func(r *Renderer, w http.ResponseWriter) error { return r.Login(w, 403, p, LoginView{StrongOnly: true, Level: "Stufe"}) }},
+		{"login_none", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Login(w, 403, p, LoginView{StrongOnly: true, Level: "Stufe"})
+		}},
 		{"login_none_weak", func(r *Renderer, w http.ResponseWriter) error { return r.Login(w, 403, p, LoginView{}) }},
 		{"signup", func(r *Renderer, w http.ResponseWriter) error {
 			return r.Signup(w, 200, p, LoginView{Interaction: "i1", CSRF: "t", Passkey: true, SignupOpen: true, RPID: "localhost"})
@@ -152,6 +156,50 @@ func TestEnglishPagesAreEnglish(t *testing.T) {
 		}
 		if !strings.Contains(w.Body.String(), `<html lang="en">`) || len(englishIn(visibleText(w.Body.String()))) == 0 {
 			t.Errorf("%s: the English page is not seen as English", tc.name)
+		}
+	}
+}
+
+// testLinkMail and testAccountMail have the fields of passlink.MailData
+// and passlink.AccountMailData (which import this package).
+type testLinkMail struct {
+	AppName, Product, Email, Link, Code, Expiry, Device, RequestedAt string
+}
+
+type testAccountMail struct {
+	Product, Email, Link, Expiry string
+	Other                        map[string]string
+}
+
+// TestGermanMailsHaveNoEnglish renders every mail in German: subject,
+// text and HTML carry no English, and the HTML says lang="de".
+func TestGermanMailsHaveNoEnglish(t *testing.T) {
+	link := testLinkMail{AppName: "Acme", Product: "Sesame", Email: "a@example.test", Link: "https://id.example/passlink/x",
+		Code: "123456", Expiry: "10 Minuten", Device: "Firefox", RequestedAt: "5.12.2026 um 21:00 UTC"}
+	account := testAccountMail{Product: "Sesame", Email: "a@example.test", Link: "https://id.example/account/link/x", Expiry: "1 Tag",
+		Other: map[string]string{"due": "5.1.2027", "old": "o@example.test", "new": "n@example.test"}}
+	for _, name := range mails {
+		var data any = link
+		if !strings.HasPrefix(name, "passlink") && !strings.HasPrefix(name, "password") && name != "verify_email" {
+			data = account
+		}
+		for _, lang := range []string{"de", "en"} {
+			m, err := RenderMail(lang, name, data)
+			if err != nil {
+				t.Fatalf("%s (%s): %v", name, lang, err)
+			}
+			if m.Subject == "" || strings.Contains(m.Subject, "\n") {
+				t.Errorf("%s (%s): subject %q", name, lang, m.Subject)
+			}
+			en := englishIn(m.Subject + " " + m.Text + " " + visibleText(m.HTML))
+			switch {
+			case lang == "de" && len(en) > 0:
+				t.Errorf("%s: English in the German mail: %v\n%s\n%s", name, en, m.Subject, m.Text)
+			case lang == "de" && !strings.Contains(m.HTML, `<html lang="de">`):
+				t.Errorf("%s: German HTML without lang=de", name)
+			case lang == "en" && len(en) == 0:
+				t.Errorf("%s: the English mail is not seen as English", name)
+			}
 		}
 	}
 }

@@ -5,8 +5,12 @@ import (
 	"embed"
 	"fmt"
 	htmltemplate "html/template"
+	"strings"
 	"sync"
 	texttemplate "text/template"
+	"time"
+
+	"github.com/sesame-idp/sesame/internal/i18n"
 )
 
 // Mail bodies: mail/NAME.txt (text/template: plain text, nothing to
@@ -23,37 +27,49 @@ type mailTemplates struct {
 
 var (
 	mailOnce sync.Once
-	mailSet  map[string]mailTemplates
-	mailErr  error
+	mailCat  *i18n.Catalog
+	// mailSet is lang → name → the mail's templates.
+	mailSet map[string]map[string]mailTemplates
+	mailErr error
 )
 
 func loadMail() {
+	cat, err := i18n.Load()
+	if err != nil {
+		mailErr = err
+		return
+	}
 	entries, err := mailFiles.ReadDir("mail")
 	if err != nil {
 		mailErr = fmt.Errorf("mail templates: %w", err)
 		return
 	}
-	mailSet = map[string]mailTemplates{}
-	for _, e := range entries {
-		name := e.Name()
-		var base string
-		switch {
-		case len(name) > 4 && name[len(name)-4:] == ".txt":
-			base = name[:len(name)-4]
-		default:
-			continue
+	mailCat, mailSet = cat, map[string]map[string]mailTemplates{}
+	for _, lang := range cat.Languages() {
+		fm := map[string]any{
+			"t":    func(key string, args ...any) string { return cat.T(lang, key, args...) },
+			"lang": func() string { return lang },
 		}
-		t, err := texttemplate.ParseFS(mailFiles, "mail/"+name)
-		if err != nil {
-			mailErr = fmt.Errorf("parse mail template %s: %w", name, err)
-			return
+		set := map[string]mailTemplates{}
+		for _, e := range entries {
+			name := e.Name()
+			base, ok := strings.CutSuffix(name, ".txt")
+			if !ok {
+				continue
+			}
+			t, err := texttemplate.New(name).Funcs(fm).ParseFS(mailFiles, "mail/"+name)
+			if err != nil {
+				mailErr = fmt.Errorf("parse mail template %s: %w", name, err)
+				return
+			}
+			h, err := htmltemplate.New(base+".html").Funcs(fm).ParseFS(mailFiles, "mail/"+base+".html")
+			if err != nil {
+				mailErr = fmt.Errorf("parse mail template %s.html: %w", base, err)
+				return
+			}
+			set[base] = mailTemplates{text: t, html: h}
 		}
-		h, err := htmltemplate.ParseFS(mailFiles, "mail/"+base+".html")
-		if err != nil {
-			mailErr = fmt.Errorf("parse mail template %s.html: %w", base, err)
-			return
-		}
-		mailSet[base] = mailTemplates{text: t, html: h}
+		mailSet[lang] = set
 	}
 }
 
@@ -72,30 +88,78 @@ func checkMail() error {
 		return mailErr
 	}
 	for _, n := range mails {
-		if _, ok := mailSet[n]; !ok {
+		if _, ok := mailSet[i18n.Default][n]; !ok {
 			return fmt.Errorf("templates: missing mail mail/%s.txt", n)
 		}
 	}
 	return nil
 }
 
-// RenderMail renders mail name (mail/NAME.txt and mail/NAME.html) with
-// data and returns the plain-text and HTML bodies.
-func RenderMail(name string, data any) (text, html string, err error) {
+// Mail is a rendered email: its subject (the templates' "subject"
+// block) and its plain-text and HTML bodies.
+type Mail struct {
+	Subject, Text, HTML string
+}
+
+// MailLanguage is the language of a mail to a user: their saved locale
+// when a catalogue matches it, else the language of the request that
+// sent it (the page they were on), else the default.
+func MailLanguage(saved, requested string) string {
 	mailOnce.Do(loadMail)
 	if mailErr != nil {
-		return "", "", mailErr
+		return i18n.Default
 	}
-	t, ok := mailSet[name]
+	for _, v := range []string{saved, requested} {
+		if lang, ok := mailCat.Match(v, false); ok {
+			return lang
+		}
+	}
+	return i18n.Default
+}
+
+// MailT is key's message in lang, for what a sender puts in a mail's
+// data (a date, a duration, "an unknown device").
+func MailT(lang, key string, args ...any) string {
+	mailOnce.Do(loadMail)
+	if mailErr != nil {
+		return key
+	}
+	return mailCat.T(lang, key, args...)
+}
+
+// MailDuration says d in lang ("10 Minuten").
+func MailDuration(lang string, d time.Duration) string {
+	mailOnce.Do(loadMail)
+	if mailErr != nil {
+		return d.String()
+	}
+	return mailCat.Duration(lang, d)
+}
+
+// RenderMail renders mail name (mail/NAME.txt and mail/NAME.html) in
+// lang (the default when no catalogue has it) with data.
+func RenderMail(lang, name string, data any) (Mail, error) {
+	mailOnce.Do(loadMail)
+	if mailErr != nil {
+		return Mail{}, mailErr
+	}
+	set, ok := mailSet[lang]
 	if !ok {
-		return "", "", fmt.Errorf("render mail: no template %q", name)
+		set = mailSet[i18n.Default]
 	}
-	var tb, hb bytes.Buffer
+	t, ok := set[name]
+	if !ok {
+		return Mail{}, fmt.Errorf("render mail: no template %q", name)
+	}
+	var sb, tb, hb bytes.Buffer
+	if err := t.text.ExecuteTemplate(&sb, "subject", data); err != nil {
+		return Mail{}, fmt.Errorf("render mail %s (subject): %w", name, err)
+	}
 	if err := t.text.Execute(&tb, data); err != nil {
-		return "", "", fmt.Errorf("render mail %s (text): %w", name, err)
+		return Mail{}, fmt.Errorf("render mail %s (text): %w", name, err)
 	}
 	if err := t.html.Execute(&hb, data); err != nil {
-		return "", "", fmt.Errorf("render mail %s (html): %w", name, err)
+		return Mail{}, fmt.Errorf("render mail %s (html): %w", name, err)
 	}
-	return tb.String(), hb.String(), nil
+	return Mail{Subject: strings.TrimSpace(sb.String()), Text: tb.String(), HTML: hb.String()}, nil
 }

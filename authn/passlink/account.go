@@ -28,9 +28,12 @@ type AccountMail struct {
 	Purpose string
 	UserID  string
 	Email   string
-	// Template names the mail (templates/mail/NAME.txt and .html);
-	// Subject is its subject line.
-	Template, Subject string
+	// Template names the mail (templates/mail/NAME.txt and .html, which
+	// hold its subject).
+	Template string
+	// Lang is the mail's language (templates.MailLanguage of the user's
+	// saved locale and the page's).
+	Lang string
 	// TTL is how long the link works.
 	TTL time.Duration
 	// Data is what the template shows besides the link (MailData.Other).
@@ -61,13 +64,13 @@ func (s *Service) SendAccountMail(ctx context.Context, m AccountMail) error {
 			EmailNormalized: NormalizeEmail(m.Email), UserID: m.UserID, RequesterIP: truncate(m.IP, 64),
 			RequesterUserAgent: "account", CodeHash: s.codeHash(id, randomToken(idBytes)),
 			CreatedAt: now, ExpiresAt: now.Add(m.TTL)}
-		data.Link, data.Expiry = cfg.BaseURL+AccountPath+token, HumanDuration(m.TTL)
+		data.Link, data.Expiry = cfg.BaseURL+AccountPath+token, templates.MailDuration(m.Lang, m.TTL)
 	}
-	text, html, err := templates.RenderMail(m.Template, data)
+	rendered, err := templates.RenderMail(m.Lang, m.Template, data)
 	if err != nil {
 		return fmt.Errorf("passlink: %w", err)
 	}
-	msg := mail.Message{To: m.Email, Subject: oneLine(m.Subject), Text: text, HTML: html, Kind: "account_" + m.Template}
+	msg := mail.Message{To: m.Email, Subject: oneLine(rendered.Subject), Text: rendered.Text, HTML: rendered.HTML, Kind: "account_" + m.Template}
 	return s.st.WithTx(ctx, func(ctx context.Context) error {
 		if row != nil {
 			if err := s.st.CreatePasslink(ctx, row); err != nil {

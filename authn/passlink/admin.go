@@ -77,18 +77,15 @@ func (s *Service) SendAdmin(ctx context.Context, r AdminRequest) (*AdminSent, er
 		CodeHash:  s.codeHash(id, randomToken(idBytes)),
 		CreatedAt: now, ExpiresAt: now.Add(cfg.TTL),
 	}
-	app := oneLine(r.AppName)
-	if app == "" {
-		app = oneLine(cfg.Product)
-	}
-	text, html, err := templates.RenderMail("passlink_admin", MailData{
-		AppName: app, Product: oneLine(cfg.Product), Email: email, Link: cfg.BaseURL + "/passlink/" + token,
-		Expiry: HumanDuration(cfg.TTL), RequestedAt: now.Format("2 Jan 2006 at 15:04 MST"),
-	})
+	// No page asked: the user's saved locale, else the default.
+	lang := templates.MailLanguage(u.Locale, "")
+	data := mailData(cfg, lang, r.AppName, "", email, now)
+	data.Link = cfg.BaseURL + "/passlink/" + token
+	m, err := templates.RenderMail(lang, "passlink_admin", data)
 	if err != nil {
 		return nil, fmt.Errorf("passlink: %w", err)
 	}
-	msg := mail.Message{To: email, Subject: "Sign in to " + app, Text: text, HTML: html, Kind: "passlink_" + models.PasslinkAdmin}
+	msg := mail.Message{To: email, Subject: oneLine(m.Subject), Text: m.Text, HTML: m.HTML, Kind: "passlink_" + models.PasslinkAdmin}
 	err = s.st.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.st.CreatePasslink(ctx, row); err != nil {
 			return err

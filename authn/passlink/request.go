@@ -34,6 +34,9 @@ type Request struct {
 	// leads to a "choose a new password" page and signs nobody in. An
 	// unknown address gets the notice (or nothing), never a sign-up.
 	Reset bool
+	// Lang is the requesting page's language: the mail's, unless the
+	// account has a saved locale (templates.MailLanguage).
+	Lang string
 }
 
 // Sent is the answer to a request: the same shape whatever happened.
@@ -96,8 +99,11 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 
 	// Same work for every address from here: a lookup, a row, a rendered
 	// mail and (unless the policy is silence) an enqueued one.
-	purpose, userID := models.PasslinkNone, ""
+	purpose, userID, saved := models.PasslinkNone, "", ""
 	u, err := s.st.GetUserByEmail(ctx, email)
+	if err == nil {
+		saved = u.Locale
+	}
 	switch {
 	case err == nil && !u.Disabled && r.Reset:
 		purpose, userID = models.PasslinkReset, u.ID
@@ -125,7 +131,7 @@ func (s *Service) Request(ctx context.Context, r Request) (*Sent, error) {
 		CodeHash: s.codeHash(id, code), RequesterUserAgent: ua, RequesterIP: truncate(r.IP, 64),
 		CreatedAt: now, ExpiresAt: sent.ExpiresAt,
 	}
-	msg, err := s.message(cfg, purpose, email, token, r, now)
+	msg, err := s.message(cfg, purpose, email, token, r, templates.MailLanguage(saved, r.Lang), now)
 	if err != nil {
 		return nil, err
 	}
@@ -184,40 +190,43 @@ type MailData struct {
 
 // message renders the mail of a request. It is rendered for every
 // purpose, including silence, so every request costs the same.
-func (s *Service) message(cfg Config, purpose, email, token string, r Request, now time.Time) (mail.Message, error) {
-	app := oneLine(r.AppName)
-	if app == "" {
-		app = oneLine(cfg.Product)
-	}
-	device := oneLine(r.Device)
-	if device == "" {
-		device = "an unknown device"
-	}
-	data := MailData{
-		AppName: app, Product: oneLine(cfg.Product), Email: email,
-		Link:   cfg.BaseURL + "/passlink/" + token,
-		Expiry: HumanDuration(cfg.TTL), Device: device,
-		RequestedAt: now.Format("2 Jan 2006 at 15:04 MST"),
-	}
-	name, subject := "passlink", "Sign in to "+app
+func (s *Service) message(cfg Config, purpose, email, token string, r Request, lang string, now time.Time) (mail.Message, error) {
+	data := mailData(cfg, lang, r.AppName, r.Device, email, now)
+	data.Link = cfg.BaseURL + "/passlink/" + token
+	name := "passlink"
 	switch {
 	case purpose == models.PasslinkReset:
-		name, subject = "password_reset", "Reset your "+app+" password"
+		name = "password_reset"
 		data.Link = cfg.BaseURL + ResetPath + token
 	case r.Reset: // an address without an account
-		name, subject = "password_reset_notice", "No "+app+" account for this address"
+		name = "password_reset_notice"
 		data.Link = ""
 	case purpose == models.PasslinkSignup:
-		name, subject = "passlink_signup", "Create your "+app+" account"
+		name = "passlink_signup"
 	case purpose == models.PasslinkNotice, purpose == models.PasslinkNone:
-		name, subject = "passlink_notice", "No "+app+" account for this address"
+		name = "passlink_notice"
 		data.Link = ""
 	}
-	text, html, err := templates.RenderMail(name, data)
+	m, err := templates.RenderMail(lang, name, data)
 	if err != nil {
 		return mail.Message{}, fmt.Errorf("passlink: %w", err)
 	}
-	return mail.Message{To: email, Subject: subject, Text: text, HTML: html, Kind: "passlink_" + purpose}, nil
+	return mail.Message{To: email, Subject: oneLine(m.Subject), Text: m.Text, HTML: m.HTML, Kind: "passlink_" + purpose}, nil
+}
+
+// mailData is what every link mail says, in lang: the app (the product
+// without one), the device that asked, when, and how long links work.
+func mailData(cfg Config, lang, appName, device, email string, now time.Time) MailData {
+	app := oneLine(appName)
+	if app == "" {
+		app = oneLine(cfg.Product)
+	}
+	device = oneLine(device)
+	if device == "" {
+		device = templates.MailT(lang, "mail.unknown_device")
+	}
+	return MailData{AppName: app, Product: oneLine(cfg.Product), Email: email, Device: device,
+		Expiry: templates.MailDuration(lang, cfg.TTL), RequestedAt: now.Format(templates.MailT(lang, "mail.time_layout"))}
 }
 
 // oneLine makes admin- or browser-supplied text safe for a header and a

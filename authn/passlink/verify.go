@@ -47,6 +47,8 @@ type VerifyRequest struct {
 	IP            string
 	// Pending is the sign-in held until the proof.
 	Pending models.PendingLogin
+	// Lang is the page's language, for a user without a saved locale.
+	Lang string
 }
 
 // VerifySent is a sent verification code.
@@ -118,22 +120,14 @@ func (s *Service) RequestVerification(ctx context.Context, r VerifyRequest) (*Ve
 		CodeHash: s.codeHash(id, code), RequesterUserAgent: truncate(r.UserAgent, maxUserAgentLen),
 		RequesterIP: truncate(r.IP, 64), CreatedAt: now, ExpiresAt: now.Add(cfg.TTL), PendingLogin: string(pending),
 	}
-	app := oneLine(r.AppName)
-	if app == "" {
-		app = oneLine(cfg.Product)
-	}
-	device := oneLine(r.Device)
-	if device == "" {
-		device = "an unknown device"
-	}
-	text, html, err := templates.RenderMail("verify_email", MailData{
-		AppName: app, Product: oneLine(cfg.Product), Email: email, Link: cfg.BaseURL + VerifyPath + token,
-		Code: code, Expiry: HumanDuration(cfg.TTL), Device: device, RequestedAt: now.Format("2 Jan 2006 at 15:04 MST"),
-	})
+	lang := templates.MailLanguage(r.User.Locale, r.Lang)
+	data := mailData(cfg, lang, r.AppName, r.Device, email, now)
+	data.Link, data.Code = cfg.BaseURL+VerifyPath+token, code
+	m, err := templates.RenderMail(lang, "verify_email", data)
 	if err != nil {
 		return nil, fmt.Errorf("passlink: %w", err)
 	}
-	msg := mail.Message{To: email, Subject: code + " is your " + app + " code", Text: text, HTML: html,
+	msg := mail.Message{To: email, Subject: oneLine(m.Subject), Text: m.Text, HTML: m.HTML,
 		Kind: "passlink_" + models.PasslinkVerify}
 	err = s.st.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.st.CreatePasslink(ctx, row); err != nil {
