@@ -257,7 +257,14 @@ func (c *Catalog) Match(v string, accept bool) (string, bool) {
 	if accept {
 		t, _, err := language.ParseAcceptLanguage(v)
 		if err != nil {
-			return "", false
+			// One malformed entry does not void the others: keep the
+			// entries that parse, in the header's order.
+			t = nil
+			for _, part := range strings.Split(v, ",") {
+				if one, _, err := language.ParseAcceptLanguage(part); err == nil {
+					t = append(t, one...)
+				}
+			}
 		}
 		tags = t
 	} else {

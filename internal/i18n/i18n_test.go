@@ -1,0 +1,82 @@
+package i18n
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNegotiate(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		p    Prefs
+		want string
+	}{
+		{"nothing", Prefs{}, "en"},
+		{"choice over all", Prefs{Choice: "de", UILocales: "en", AcceptLanguage: "en", Saved: "en"}, "de"},
+		{"ui_locales over Accept-Language", Prefs{UILocales: "de", AcceptLanguage: "en-US"}, "de"},
+		{"ui_locales order", Prefs{UILocales: "ja de-CH en"}, "de"},
+		{"ui_locales with underscores", Prefs{UILocales: "de_AT"}, "de"},
+		{"unsupported ui_locales fall through", Prefs{UILocales: "fr ja", AcceptLanguage: "de"}, "de"},
+		{"Accept-Language q-values", Prefs{AcceptLanguage: "en;q=0.1, de;q=0.9"}, "de"},
+		{"Accept-Language with a bad entry", Prefs{AcceptLanguage: "de-DE,de;q=0.9;q=0.9,en;q=0.1"}, "de"},
+		{"Accept-Language over saved", Prefs{AcceptLanguage: "en-GB", Saved: "de"}, "en"},
+		{"saved when nothing else matches", Prefs{AcceptLanguage: "fr", Saved: "de-AT"}, "de"},
+		{"garbage everywhere", Prefs{Choice: "<x>", UILocales: "!!", AcceptLanguage: ";;;", Saved: "zz-ZZ-ZZ"}, "en"},
+	} {
+		if got := c.Negotiate(tc.p); got != tc.want {
+			t.Errorf("%s: Negotiate(%+v) = %q, want %q", tc.name, tc.p, got, tc.want)
+		}
+	}
+	if got := c.Languages(); len(got) != 2 || got[0] != "en" || got[1] != "de" {
+		t.Errorf("Languages() = %v, want [en de]", got)
+	}
+	if c.Name("de") != "Deutsch" || c.Name("en") != "English" {
+		t.Errorf("names %q %q", c.Name("de"), c.Name("en"))
+	}
+}
+
+func TestTPluralsPlaceholdersEscaping(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang, key string
+		args      []any
+		want      string
+	}{
+		{"en", "passlink.code_wrong", []any{"count", 1}, "That code doesn't match. 1 try left."},
+		{"en", "passlink.code_wrong", []any{"count", 3}, "That code doesn't match. 3 tries left."},
+		{"de", "passlink.code_wrong", []any{"count", 1}, "Dieser Code stimmt nicht. Noch 1 Versuch."},
+		{"de", "passlink.code_wrong", []any{"count", 0}, "Dieser Code stimmt nicht. Noch 0 Versuche."},
+		{"de", "login.title_app", []any{"app", "Acme"}, "Bei Acme anmelden"},
+		// _html keys escape their values; plain ones leave that to the
+		// template.
+		{"en", "login.stepup_signed_in_html", []any{"email", "<b>@x"}, "You are signed in as <strong>&lt;b&gt;@x</strong>. Confirm with a passkey of yours that qualifies."},
+		{"en", "login.title_app", []any{"app", "<b>"}, "Sign in to <b>"},
+		// Unknown language: the default's; unknown key: the key.
+		{"fr", "login.title", nil, "Sign in"},
+		{"de", "no.such.key", nil, "no.such.key"},
+	} {
+		if got := c.T(tc.lang, tc.key, tc.args...); got != tc.want {
+			t.Errorf("T(%s, %s, %v) = %q, want %q", tc.lang, tc.key, tc.args, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		lang string
+		d    time.Duration
+		want string
+	}{
+		{"en", 10 * time.Minute, "10 minutes"}, {"de", 10 * time.Minute, "10 Minuten"},
+		{"de", time.Minute, "1 Minute"}, {"de", 24 * time.Hour, "24 Stunden"}, {"de", 72 * time.Hour, "3 Tage"},
+		{"en", time.Hour, "1 hour"}, {"de", 30 * time.Second, "30 Sekunden"},
+	} {
+		if got := c.Duration(tc.lang, tc.d); got != tc.want {
+			t.Errorf("Duration(%s, %v) = %q, want %q", tc.lang, tc.d, got, tc.want)
+		}
+	}
+}
