@@ -110,6 +110,7 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	c.mountLockoutAPI(r, step)
 
 	c.mountWebhookAPI(r)
+	c.mountRegistrationAPI(r, step)
 	c.mountBrandingAPI(r)
 	r.GET("/credentials", c.api(c.apiListCredentials))
 	r.GET("/credentials/health", c.api(c.apiCredentialHealth))

@@ -34,9 +34,14 @@ type Clients struct {
 type ClientView struct {
 	ID string `json:"client_id"`
 	clients.Spec
-	HasSecret bool      `json:"has_secret"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	HasSecret bool `json:"has_secret"`
+	// Dynamic: the app registered itself (RFC 7591, /oauth2/register);
+	// InitialAccessTokenID names the initial access token it presented
+	// ("" in open mode and for admin-made clients).
+	Dynamic              bool      `json:"dynamic"`
+	InitialAccessTokenID string    `json:"initial_access_token_id,omitempty"`
+	CreatedAt            time.Time `json:"created_at"`
+	UpdatedAt            time.Time `json:"updated_at"`
 	// The list's activity columns (List only): the last successful
 	// sign-in within ActivityWindow and the distinct users who signed in
 	// then; absent elsewhere.
@@ -55,7 +60,8 @@ type clientActivityStore interface {
 
 // ViewClient builds the view of c.
 func ViewClient(c *models.Client) ClientView {
-	return ClientView{ID: c.ID, Spec: clients.ToSpec(c), HasSecret: c.SecretHash != "", CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	return ClientView{ID: c.ID, Spec: clients.ToSpec(c), HasSecret: c.SecretHash != "", Dynamic: c.Dynamic,
+		InitialAccessTokenID: c.InitialAccessTokenID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // List returns clients whose name or id contains q (case-insensitively),

@@ -38,6 +38,8 @@ type Services struct {
 	Health    *Health
 	Branding  *Branding
 	Events    *Events
+	// Registration mints and revokes initial access tokens.
+	Registration *Registration
 }
 
 // NewServices builds the services. live is the global policy every
@@ -50,22 +52,26 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 	}
 	audit := &Audit{st: st, log: log}
 	pol := &Policies{live: live, base: cfg, audit: audit, lock: st}
+	// A pairwise client's sector_identifier_uri is fetched like a jwks_uri:
+	// guarded, internal networks only when allowed.
+	csvc := clients.NewService(st, secrets, clients.WithOutbound(httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()})))
+	// The registrar mints initial access tokens with the same secrets as
+	// the server's, whose registration endpoint checks them.
+	reg := clients.NewRegistrar(clients.RegistrarConfig{Issuer: cfg.Issuer, OutboundAllow: cfg.OutboundAllowPrefixes(), Logger: log, Now: clock.Now},
+		csvc, st, secrets, live)
 	s := &Services{
-		Audit:    audit,
-		Policies: pol,
-		Clients: &Clients{svc: clients.NewService(st, secrets,
-			// A pairwise client's sector_identifier_uri is fetched like a
-			// jwks_uri: guarded, internal networks only when allowed.
-			clients.WithOutbound(httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()}))),
-			st: st, cache: cache, audit: audit, policies: pol, activity: st},
-		Users:     &Users{st: st, audit: audit, live: live},
-		Scopes:    &Scopes{st: st, audit: audit},
-		Resources: &Resources{st: st, audit: audit},
-		Groups:    &Groups{st: st, audit: audit},
-		Webhooks:  &Webhooks{st: st, audit: audit, allow: cfg.OutboundAllowPrefixes()},
-		Health:    &Health{st: st, live: live, now: clock.Now},
-		Branding:  &Branding{st: st, live: branding.NewLive(st, log), audit: audit},
-		Events:    &Events{st: st, key: audit.key},
+		Audit:        audit,
+		Policies:     pol,
+		Clients:      &Clients{svc: csvc, st: st, cache: cache, audit: audit, policies: pol, activity: st},
+		Registration: &Registration{reg: reg, st: st, audit: audit},
+		Users:        &Users{st: st, audit: audit, live: live},
+		Scopes:       &Scopes{st: st, audit: audit},
+		Resources:    &Resources{st: st, audit: audit},
+		Groups:       &Groups{st: st, audit: audit},
+		Webhooks:     &Webhooks{st: st, audit: audit, allow: cfg.OutboundAllowPrefixes()},
+		Health:       &Health{st: st, live: live, now: clock.Now},
+		Branding:     &Branding{st: st, live: branding.NewLive(st, log), audit: audit},
+		Events:       &Events{st: st, key: audit.key},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc

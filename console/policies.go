@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
@@ -67,6 +68,9 @@ func (s *Policies) Validate(p policy.Policy) error {
 	if p.MDSFile != "" && p.Attestation != "direct" {
 		return invalid("mds_file", `an MDS file needs attestation "direct"`)
 	}
+	if err := validateRegistration(p); err != nil {
+		return err
+	}
 	// Only problems the policy brings count: the base configuration was
 	// accepted at start-up (and may hold test-only values).
 	known := map[string]bool{}
@@ -83,6 +87,48 @@ func (s *Policies) Validate(p policy.Policy) error {
 			continue
 		}
 		out.Errors = append(out.Errors, FieldError{Field: "policy", Message: e})
+	}
+	if out != nil {
+		return out
+	}
+	return nil
+}
+
+// validateRegistration checks the dynamic registration fields, naming
+// each field at fault (config.Validate checks them again, by flag name).
+func validateRegistration(p policy.Policy) error {
+	var out *Problem
+	add := func(field, format string, args ...any) {
+		if out == nil {
+			out = invalid(field, format, args...)
+			return
+		}
+		out.Errors = append(out.Errors, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if !slices.Contains(config.RegistrationModes, p.Registration) {
+		add("registration", "unsupported %q (allowed: %v)", p.Registration, config.RegistrationModes)
+	}
+	if len(p.RegistrationGrantTypes) == 0 {
+		add("registration_grant_types", "at least one is required")
+	}
+	for _, g := range p.RegistrationGrantTypes {
+		if !slices.Contains(config.RegistrationGrantTypes, g) {
+			add("registration_grant_types", "unsupported %q (allowed: %v)", g, config.RegistrationGrantTypes)
+		}
+	}
+	if len(p.RegistrationRedirectSchemes) == 0 {
+		add("registration_redirect_schemes", "at least one is required")
+	}
+	for _, sc := range p.RegistrationRedirectSchemes {
+		if !slices.Contains(config.RegistrationRedirectSchemes, sc) {
+			add("registration_redirect_schemes", "unsupported %q (allowed: %v)", sc, config.RegistrationRedirectSchemes)
+		}
+	}
+	if p.RegistrationMaxRedirectURIs < 1 || p.RegistrationMaxRedirectURIs > 50 {
+		add("registration_max_redirect_uris", "must be between 1 and 50")
+	}
+	if p.RegistrationRateIP < 1 || p.RegistrationRateIP > 100000 {
+		add("registration_rate_ip", "must be between 1 and 100000")
 	}
 	if out != nil {
 		return out

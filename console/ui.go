@@ -74,6 +74,7 @@ func (u *UI) MountUI(r gin.IRouter) {
 	r.GET("/console/credentials", u.handle(u.credentialHealth))
 	u.mountGroups(r)
 	u.mountWebhooks(r)
+	u.mountRegistration(r)
 	r.GET("/console/scopes", u.handle(u.scopeList))
 	r.POST("/console/scopes", u.handle(u.scopeCreate))
 	r.GET("/console/scopes/:name", u.handle(u.scopeShow))
@@ -170,6 +171,7 @@ func flashText(code string) string {
 		"scope_deleted":         "Scope deleted.",
 		"resource_saved":        "Resource saved.",
 		"resource_deleted":      "Resource deleted.",
+		"token_revoked":         "Token revoked: it registers no more apps. The apps it registered stay.",
 	}[code]
 }
 

@@ -20,7 +20,7 @@ import (
 func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 	v := templates.ConsolePoliciesView{
 		P: templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile,
-			SuspendCompromised: p.SuspendCompromisedPasskeys},
+			SuspendCompromised: p.SuspendCompromisedPasskeys, RegistrationMaxRedirectURIs: p.RegistrationMaxRedirectURIs, RegistrationRateIP: p.RegistrationRateIP},
 		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
 	}
 	for _, m := range policy.LoginMethods {
@@ -53,6 +53,7 @@ func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 		v.Attestation = append(v.Attestation, o)
 	}
 	v.AllowNames, v.DenyNames = aaguidNames(p.AAGUIDAllow), aaguidNames(p.AAGUIDDeny)
+	v.RegModes, v.RegGrants, v.RegSchemes = registrationOptions(p)
 	d := func(x policy.Duration) string { return uiDuration(time.Duration(x)) }
 	v.Durations = []templates.DurationField{
 		{Name: "passlink_ttl", Label: "Sign-in link expiry", Value: d(p.PasslinkTTL), Hint: "e.g. 10m"},

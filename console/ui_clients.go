@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/url"
 	"slices"
 	"strconv"
@@ -221,7 +222,7 @@ func (u *UI) clientList(c *gin.Context) error {
 			typ = "Public"
 		}
 		row := templates.ClientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt), Disabled: cl.Disabled,
-			LastUsed: "not in 30 days", ActiveUsers: "0"}
+			LastUsed: "not in 30 days", ActiveUsers: "0", Dynamic: cl.Dynamic}
 		if cl.LastUsedAt != nil {
 			row.LastUsed = uiAgo(cl.LastUsedAt)
 		}
@@ -281,7 +282,27 @@ func (u *UI) renderSecret(c *gin.Context, view *ClientView, secret string, isNew
 
 // clientSummary is what a client's page shows of it.
 func clientSummary(v *ClientView) templates.ClientSummary {
-	return templates.ClientSummary{ID: v.ID, Name: v.Name, Disabled: v.Disabled, HasSecret: v.HasSecret, CreatedAt: v.CreatedAt}
+	return templates.ClientSummary{ID: v.ID, Name: v.Name, Disabled: v.Disabled, HasSecret: v.HasSecret, CreatedAt: v.CreatedAt,
+		Dynamic: v.Dynamic, ClientURI: v.ClientURI, PolicyURI: v.PolicyURI, TOSURI: v.TOSURI, Contacts: v.Contacts}
+}
+
+// registeredWith says how a dynamic client registered: with which initial
+// access token (its label while the token is kept), or openly.
+func (u *UI) registeredWith(c *gin.Context, v *ClientView) (string, error) {
+	if !v.Dynamic {
+		return "", nil
+	}
+	if v.InitialAccessTokenID == "" {
+		return "open registration", nil
+	}
+	t, err := u.c.Registration.Get(c.Request.Context(), v.InitialAccessTokenID)
+	if errors.Is(err, models.ErrNotFound) {
+		return "an initial access token since deleted (" + v.InitialAccessTokenID + ")", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "the initial access token “" + t.Label + "”", nil
 }
 
 func (u *UI) clientShow(c *gin.Context) error {
@@ -310,8 +331,12 @@ func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *templ
 	if view.Public {
 		typ = "Public"
 	}
+	sum := clientSummary(view)
+	if sum.RegisteredWith, err = u.registeredWith(c, view); err != nil {
+		return err
+	}
 	return u.pages.ConsoleClient(c.Writer, status, templates.Page{Title: view.Name}, u.shell(c, "clients"),
-		templates.ConsoleClientView{Client: clientSummary(view), Form: *f, Type: typ})
+		templates.ConsoleClientView{Client: sum, Form: *f, Type: typ})
 }
 
 func (u *UI) clientUpdate(c *gin.Context) error {

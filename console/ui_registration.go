@@ -1,23 +1,148 @@
 package console
 
 import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/templates"
 )
 
-// registrationFromForm sets p's dynamic registration settings from the
-// policies form; the settings the form does not show keep their current
-// values (so saving the page never switches registration by accident).
-func (u *UI) registrationFromForm(c *gin.Context, p *policy.Policy, errs map[string]string) error {
-	cur, err := u.c.Policies.Current(c.Request.Context())
+// The console's side of dynamic client registration (registration.go):
+// the App registration page (mode in force, initial access tokens, the
+// mint form that shows a token once; revoking goes through the admin API
+// with step-up, console.js), and the registration part of the policies
+// form.
+
+func (u *UI) mountRegistration(r gin.IRouter) {
+	r.GET("/console/registration", u.handle(u.registrationShow))
+	r.POST("/console/registration/tokens", u.handle(u.registrationMint))
+}
+
+// registrationModeText says what each mode means on the page.
+var registrationModeText = map[string]string{
+	config.RegistrationOff:       "Nobody can register an app: the endpoint answers 404 and discovery does not list it. Tokens minted now work once registration is protected.",
+	config.RegistrationProtected: "An app registers only with an initial access token minted here.",
+	config.RegistrationOpen:      "Anyone can register an app, within the limits set in Policies; no token is needed.",
+}
+
+func (u *UI) renderRegistration(c *gin.Context, status int, v templates.ConsoleRegistrationView) error {
+	ctx := c.Request.Context()
+	p, err := u.c.Policies.Current(ctx)
 	if err != nil {
 		return err
 	}
-	p.Registration, p.RegistrationGrantTypes, p.RegistrationRedirectSchemes = cur.Registration, cur.RegistrationGrantTypes, cur.RegistrationRedirectSchemes
-	p.RegistrationMaxRedirectURIs, p.RegistrationRateIP = cur.RegistrationMaxRedirectURIs, cur.RegistrationRateIP
+	v.Mode, v.ModeText = p.Registration, registrationModeText[p.Registration]
+	list, err := u.c.Registration.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range list {
+		row := templates.InitialTokenRow{ID: t.ID, Label: t.Label, CreatedBy: t.CreatedBy, Created: uiWhen(t.CreatedAt), Expires: uiWhen(t.ExpiresAt),
+			LastUsed: uiWhenPtr(t.LastUsedAt), Uses: t.Uses, MaxUses: t.MaxUses, UsesLeft: t.UsesLeft,
+			State: strings.ReplaceAll(t.State, "_", " "), StateClass: "", Revocable: t.State == TokenActive}
+		if row.Revocable {
+			row.StateClass = "ok"
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	if v.Errors == nil {
+		v.Errors = map[string]string{}
+	}
+	if v.ExpiresDays == "" {
+		v.ExpiresDays = "7"
+	}
+	if v.MaxUses == "" {
+		v.MaxUses = "1"
+	}
+	return u.pages.ConsoleRegistration(c.Writer, status, templates.Page{Title: "App registration"}, u.shell(c, "registration"), v)
+}
+
+func (u *UI) registrationShow(c *gin.Context) error {
+	return u.renderRegistration(c, http.StatusOK, templates.ConsoleRegistrationView{})
+}
+
+func (u *UI) registrationMint(c *gin.Context) error {
+	v := templates.ConsoleRegistrationView{Label: c.PostForm("label"), ExpiresDays: strings.TrimSpace(c.PostForm("expires_days")),
+		MaxUses: strings.TrimSpace(c.PostForm("max_uses")), Errors: map[string]string{}}
+	days, err := strconv.Atoi(v.ExpiresDays)
+	if err != nil || days < 1 || days > 365 {
+		v.Errors["expires_in"] = "Enter a whole number of days from 1 to 365."
+	}
+	uses, err := strconv.Atoi(v.MaxUses)
+	if err != nil {
+		v.Errors["max_uses"] = "Enter a whole number from 1 to 10000."
+	}
+	if len(v.Errors) == 0 {
+		t, err := u.c.Registration.Mint(c.Request.Context(), InitialTokenSpec{Label: v.Label, ExpiresIn: int64(days) * 86400, MaxUses: uses})
+		if err == nil {
+			// The value is shown in this answer only (no redirect carries it).
+			return u.renderRegistration(c, http.StatusCreated, templates.ConsoleRegistrationView{
+				Minted: &templates.MintedToken{ID: t.ID, Label: t.Label, Token: t.Token, Expires: uiWhen(t.ExpiresAt), MaxUses: t.MaxUses}})
+		}
+		if !fieldErrors(err, v.Errors, &v.Problem) {
+			return err
+		}
+	}
+	if v.Problem == "" {
+		v.Problem = "The token was not minted. Check the fields marked below."
+	}
+	return u.renderRegistration(c, http.StatusUnprocessableEntity, v)
+}
+
+// registrationFromForm sets p's dynamic registration settings from the
+// policies form; a form without them (an older page still open) keeps the
+// current values, so saving never switches registration by accident.
+func (u *UI) registrationFromForm(c *gin.Context, p *policy.Policy, errs map[string]string) error {
+	if c.PostForm("registration") == "" {
+		cur, err := u.c.Policies.Current(c.Request.Context())
+		if err != nil {
+			return err
+		}
+		p.Registration, p.RegistrationGrantTypes, p.RegistrationRedirectSchemes = cur.Registration, cur.RegistrationGrantTypes, cur.RegistrationRedirectSchemes
+		p.RegistrationMaxRedirectURIs, p.RegistrationRateIP = cur.RegistrationMaxRedirectURIs, cur.RegistrationRateIP
+		return nil
+	}
+	p.Registration = c.PostForm("registration")
+	p.RegistrationGrantTypes = c.PostFormArray("registration_grant_types")
+	p.RegistrationRedirectSchemes = c.PostFormArray("registration_redirect_schemes")
+	num := func(name string) int {
+		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))
+		if err != nil {
+			errs[name] = "Enter a whole number."
+		}
+		return n
+	}
+	p.RegistrationMaxRedirectURIs, p.RegistrationRateIP = num("registration_max_redirect_uris"), num("registration_rate_ip")
 	return nil
+}
+
+// registrationOptions are the policies form's registration choices.
+func registrationOptions(p policy.Policy) (modes, grants, schemes []templates.Option) {
+	for _, o := range []templates.Option{
+		{Value: config.RegistrationOff, Label: "Off — only admins register apps"},
+		{Value: config.RegistrationProtected, Label: "Protected — apps register with an initial access token"},
+		{Value: config.RegistrationOpen, Label: "Open — anyone can register an app"},
+	} {
+		o.Checked = p.Registration == o.Value
+		modes = append(modes, o)
+	}
+	grantLabels := map[string]string{"authorization_code": "Authorization code (sign-in)", "refresh_token": "Refresh token",
+		"client_credentials": "Client credentials (machine to machine)", "urn:ietf:params:oauth:grant-type:device_code": "Device code (TVs, consoles)"}
+	for _, g := range config.RegistrationGrantTypes {
+		grants = append(grants, templates.Option{Value: g, Label: grantLabels[g], Hint: g, Checked: slices.Contains(p.RegistrationGrantTypes, g)})
+	}
+	schemeLabels := map[string]string{"https": "https", "http": "http (loopback addresses only, for native apps)", "private-use": "Private-use schemes of native apps (com.example.app:/…)"}
+	for _, sc := range config.RegistrationRedirectSchemes {
+		schemes = append(schemes, templates.Option{Value: sc, Label: schemeLabels[sc], Checked: slices.Contains(p.RegistrationRedirectSchemes, sc)})
+	}
+	return modes, grants, schemes
 }
 
 // keepRegistrationMetadata keeps the RFC 7591 informational metadata the

@@ -144,6 +144,8 @@ type ClientRow struct {
 	// 30 days" otherwise); ActiveUsers the distinct users then.
 	LastUsed, ActiveUsers string
 	Disabled              bool
+	// Dynamic: the app registered itself (RFC 7591).
+	Dynamic bool
 }
 
 // ConsoleClientsView is the data of the clients table.
@@ -250,6 +252,13 @@ type ClientSummary struct {
 	Disabled  bool
 	HasSecret bool
 	CreatedAt time.Time
+	// Dynamic: the app registered itself (RFC 7591); RegisteredWith says
+	// how ("the initial access token “Partner Acme”", "open registration").
+	Dynamic        bool
+	RegisteredWith string
+	// The app's RFC 7591 informational metadata.
+	ClientURI, PolicyURI, TOSURI string
+	Contacts                     []string
 }
 
 // ConsoleClientView is the data of a client's page.
@@ -453,6 +462,8 @@ type PolicyFields struct {
 	PasslinkRateEmail, PasslinkRateIP int
 	MDSFile                           string
 	SuspendCompromised                bool
+	// Dynamic client registration limits.
+	RegistrationMaxRedirectURIs, RegistrationRateIP int
 }
 
 // DurationField is a duration input ("10m", "720h").
@@ -476,8 +487,11 @@ type ConsolePoliciesView struct {
 	// AllowNames and DenyNames name the models of those AAGUIDs.
 	AllowNames, DenyNames []Option
 	Durations             []DurationField
-	Errors                map[string]string // field → message
-	Problem               string
+	// Dynamic client registration: the mode, allowed grant types and
+	// redirect URI schemes.
+	RegModes, RegGrants, RegSchemes []Option
+	Errors                          map[string]string // field → message
+	Problem                         string
 	// Metadata is the FIDO metadata in force.
 	Metadata MetadataView
 }

@@ -123,6 +123,7 @@ YAML file (--config); every command reads the same ones.`,
 		c.credentialsCmd(),
 		c.groupCmd(),
 		c.webhookCmd(),
+		c.registrationCmd(),
 		c.brandingCmd(),
 		c.eventsCmd(),
 		c.keysCmd(),
@@ -165,9 +166,11 @@ var (
 		"credentials": dbFlags,
 		"branding":    dbFlags,
 		"events":      dbFlags,
-		"keys":        slices.Concat(dbFlags, secretFlags, []string{"key-rotation-period", "id-token-ttl", "access-token-ttl"}),
-		"admin":       slices.Concat(dbFlags, []string{"issuer"}),
-		"healthcheck": {"listen"},
+		// The secret: tokens are stored as its HMAC.
+		"registration": slices.Concat(dbFlags, secretFlags),
+		"keys":         slices.Concat(dbFlags, secretFlags, []string{"key-rotation-period", "id-token-ttl", "access-token-ttl"}),
+		"admin":        slices.Concat(dbFlags, []string{"issuer"}),
+		"healthcheck":  {"listen"},
 	}
 )
 

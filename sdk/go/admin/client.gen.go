@@ -920,6 +920,54 @@ func (e ImportReportRowsAction) Valid() bool {
 	}
 }
 
+// Defines values for InitialTokenState.
+const (
+	InitialTokenStateActive  InitialTokenState = "active"
+	InitialTokenStateExpired InitialTokenState = "expired"
+	InitialTokenStateRevoked InitialTokenState = "revoked"
+	InitialTokenStateUsedUp  InitialTokenState = "used_up"
+)
+
+// Valid indicates whether the value is a known member of the InitialTokenState enum.
+func (e InitialTokenState) Valid() bool {
+	switch e {
+	case InitialTokenStateActive:
+		return true
+	case InitialTokenStateExpired:
+		return true
+	case InitialTokenStateRevoked:
+		return true
+	case InitialTokenStateUsedUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InitialTokenCreatedState.
+const (
+	InitialTokenCreatedStateActive  InitialTokenCreatedState = "active"
+	InitialTokenCreatedStateExpired InitialTokenCreatedState = "expired"
+	InitialTokenCreatedStateRevoked InitialTokenCreatedState = "revoked"
+	InitialTokenCreatedStateUsedUp  InitialTokenCreatedState = "used_up"
+)
+
+// Valid indicates whether the value is a known member of the InitialTokenCreatedState enum.
+func (e InitialTokenCreatedState) Valid() bool {
+	switch e {
+	case InitialTokenCreatedStateActive:
+		return true
+	case InitialTokenCreatedStateExpired:
+		return true
+	case InitialTokenCreatedStateRevoked:
+		return true
+	case InitialTokenCreatedStateUsedUp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for KeyState.
 const (
 	Current KeyState = "current"
@@ -1019,6 +1067,72 @@ func (e PolicyRecoveryCodes) Valid() bool {
 	case PolicyRecoveryCodesOffer:
 		return true
 	case PolicyRecoveryCodesRequire:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyRegistration.
+const (
+	PolicyRegistrationOff       PolicyRegistration = "off"
+	PolicyRegistrationOpen      PolicyRegistration = "open"
+	PolicyRegistrationProtected PolicyRegistration = "protected"
+)
+
+// Valid indicates whether the value is a known member of the PolicyRegistration enum.
+func (e PolicyRegistration) Valid() bool {
+	switch e {
+	case PolicyRegistrationOff:
+		return true
+	case PolicyRegistrationOpen:
+		return true
+	case PolicyRegistrationProtected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyRegistrationGrantTypes.
+const (
+	PolicyRegistrationGrantTypesAuthorizationCode                     PolicyRegistrationGrantTypes = "authorization_code"
+	PolicyRegistrationGrantTypesClientCredentials                     PolicyRegistrationGrantTypes = "client_credentials"
+	PolicyRegistrationGrantTypesRefreshToken                          PolicyRegistrationGrantTypes = "refresh_token"
+	PolicyRegistrationGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode PolicyRegistrationGrantTypes = "urn:ietf:params:oauth:grant-type:device_code"
+)
+
+// Valid indicates whether the value is a known member of the PolicyRegistrationGrantTypes enum.
+func (e PolicyRegistrationGrantTypes) Valid() bool {
+	switch e {
+	case PolicyRegistrationGrantTypesAuthorizationCode:
+		return true
+	case PolicyRegistrationGrantTypesClientCredentials:
+		return true
+	case PolicyRegistrationGrantTypesRefreshToken:
+		return true
+	case PolicyRegistrationGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyRegistrationRedirectSchemes.
+const (
+	PolicyRegistrationRedirectSchemesHttp       PolicyRegistrationRedirectSchemes = "http"
+	PolicyRegistrationRedirectSchemesHttps      PolicyRegistrationRedirectSchemes = "https"
+	PolicyRegistrationRedirectSchemesPrivateUse PolicyRegistrationRedirectSchemes = "private-use"
+)
+
+// Valid indicates whether the value is a known member of the PolicyRegistrationRedirectSchemes enum.
+func (e PolicyRegistrationRedirectSchemes) Valid() bool {
+	switch e {
+	case PolicyRegistrationRedirectSchemesHttp:
+		return true
+	case PolicyRegistrationRedirectSchemesHttps:
+		return true
+	case PolicyRegistrationRedirectSchemesPrivateUse:
 		return true
 	default:
 		return false
@@ -1148,6 +1262,72 @@ func (e PolicyResponseRecoveryCodes) Valid() bool {
 	case PolicyResponseRecoveryCodesOffer:
 		return true
 	case PolicyResponseRecoveryCodesRequire:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyResponseRegistration.
+const (
+	PolicyResponseRegistrationOff       PolicyResponseRegistration = "off"
+	PolicyResponseRegistrationOpen      PolicyResponseRegistration = "open"
+	PolicyResponseRegistrationProtected PolicyResponseRegistration = "protected"
+)
+
+// Valid indicates whether the value is a known member of the PolicyResponseRegistration enum.
+func (e PolicyResponseRegistration) Valid() bool {
+	switch e {
+	case PolicyResponseRegistrationOff:
+		return true
+	case PolicyResponseRegistrationOpen:
+		return true
+	case PolicyResponseRegistrationProtected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyResponseRegistrationGrantTypes.
+const (
+	PolicyResponseRegistrationGrantTypesAuthorizationCode                     PolicyResponseRegistrationGrantTypes = "authorization_code"
+	PolicyResponseRegistrationGrantTypesClientCredentials                     PolicyResponseRegistrationGrantTypes = "client_credentials"
+	PolicyResponseRegistrationGrantTypesRefreshToken                          PolicyResponseRegistrationGrantTypes = "refresh_token"
+	PolicyResponseRegistrationGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode PolicyResponseRegistrationGrantTypes = "urn:ietf:params:oauth:grant-type:device_code"
+)
+
+// Valid indicates whether the value is a known member of the PolicyResponseRegistrationGrantTypes enum.
+func (e PolicyResponseRegistrationGrantTypes) Valid() bool {
+	switch e {
+	case PolicyResponseRegistrationGrantTypesAuthorizationCode:
+		return true
+	case PolicyResponseRegistrationGrantTypesClientCredentials:
+		return true
+	case PolicyResponseRegistrationGrantTypesRefreshToken:
+		return true
+	case PolicyResponseRegistrationGrantTypesUrnIetfParamsOauthGrantTypeDeviceCode:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyResponseRegistrationRedirectSchemes.
+const (
+	PolicyResponseRegistrationRedirectSchemesHttp       PolicyResponseRegistrationRedirectSchemes = "http"
+	PolicyResponseRegistrationRedirectSchemesHttps      PolicyResponseRegistrationRedirectSchemes = "https"
+	PolicyResponseRegistrationRedirectSchemesPrivateUse PolicyResponseRegistrationRedirectSchemes = "private-use"
+)
+
+// Valid indicates whether the value is a known member of the PolicyResponseRegistrationRedirectSchemes enum.
+func (e PolicyResponseRegistrationRedirectSchemes) Valid() bool {
+	switch e {
+	case PolicyResponseRegistrationRedirectSchemesHttp:
+		return true
+	case PolicyResponseRegistrationRedirectSchemesHttps:
+		return true
+	case PolicyResponseRegistrationRedirectSchemesPrivateUse:
 		return true
 	default:
 		return false
@@ -1739,16 +1919,25 @@ type Client struct {
 	BackchannelLogoutSessionRequired *bool `json:"backchannel_logout_session_required,omitempty"`
 
 	// BackchannelLogoutUri OpenID Connect Back-Channel Logout 1.0: when a login session that signed in to this client ends (sign-out, an admin revoking sessions, a disabled user, a password reset), Sesame POSTs a signed logout token (typ logout+jwt, with sid and sub) here, retried with back-off until the client answers 200 or 204. https, or http on localhost; no fragment. Empty: none. Needs the authorization_code grant.
-	BackchannelLogoutUri *string   `json:"backchannel_logout_uri,omitempty"`
-	ClientId             string    `json:"client_id"`
-	ClientName           string    `json:"client_name"`
-	CreatedAt            time.Time `json:"created_at"`
+	BackchannelLogoutUri *string `json:"backchannel_logout_uri,omitempty"`
+	ClientId             string  `json:"client_id"`
+	ClientName           string  `json:"client_name"`
+
+	// ClientUri The app's home page (RFC 7591 §2): an https URL; empty for none.
+	ClientUri *string `json:"client_uri,omitempty"`
+
+	// Contacts Email addresses of people responsible for the app (RFC 7591 §2).
+	Contacts  *[]string `json:"contacts,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
 	Disabled *bool `json:"disabled,omitempty"`
 
 	// DpopBoundAccessTokens Every token request of this client must carry a DPoP proof (RFC 9449 §5.2), so its access tokens (and a public client's refresh tokens) are bound to its key; a request without one is refused with invalid_dpop_proof.
 	DpopBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
+
+	// Dynamic The app registered itself at POST /oauth2/register (RFC 7591) rather than an admin.
+	Dynamic bool `json:"dynamic"`
 
 	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
 	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
@@ -1760,18 +1949,24 @@ type Client struct {
 	IdTokenSignedResponseAlg *ClientIdTokenSignedResponseAlg `json:"id_token_signed_response_alg,omitempty"`
 
 	// IdTokenTtl ID token lifetime in seconds: 0 for the global setting, otherwise 60 to 86400.
-	IdTokenTtl *int    `json:"id_token_ttl,omitempty"`
-	Jwks       *string `json:"jwks,omitempty"`
-	JwksUri    *string `json:"jwks_uri,omitempty"`
+	IdTokenTtl *int `json:"id_token_ttl,omitempty"`
+
+	// InitialAccessTokenId The initial access token it registered with (dynamic clients in the protected mode).
+	InitialAccessTokenId *string `json:"initial_access_token_id,omitempty"`
+	Jwks                 *string `json:"jwks,omitempty"`
+	JwksUri              *string `json:"jwks_uri,omitempty"`
 
 	// LogoUri Shown on the hosted pages: an https URL or a data:image/svg+xml URI; empty for the name's initial.
 	LogoUri *string `json:"logo_uri,omitempty"`
 
 	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
-	MinAcr                 *ClientMinAcr `json:"min_acr,omitempty"`
-	PostLogoutRedirectUris *[]string     `json:"post_logout_redirect_uris,omitempty"`
-	Public                 *bool         `json:"public,omitempty"`
-	RedirectUris           []string      `json:"redirect_uris"`
+	MinAcr *ClientMinAcr `json:"min_acr,omitempty"`
+
+	// PolicyUri The app's privacy policy (RFC 7591 §2): an https URL; empty for none.
+	PolicyUri              *string   `json:"policy_uri,omitempty"`
+	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
+	Public                 *bool     `json:"public,omitempty"`
+	RedirectUris           []string  `json:"redirect_uris"`
 
 	// RefreshTokenTtl Refresh token lifetime in seconds: 0 for the global setting, otherwise 3600 to 31536000.
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
@@ -1797,7 +1992,10 @@ type Client struct {
 
 	// TokenExchangeSubjectAudiences Token exchange: the audiences (the APIs this client serves) a subject token may carry for this client to exchange it, besides the client's own id; a token issued to the client itself always qualifies. Only with the token exchange grant.
 	TokenExchangeSubjectAudiences *[]string `json:"token_exchange_subject_audiences,omitempty"`
-	UpdatedAt                     time.Time `json:"updated_at"`
+
+	// TosUri The app's terms of service (RFC 7591 §2): an https URL; empty for none.
+	TosUri    *string   `json:"tos_uri,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
 	UserVerification *ClientUserVerification `json:"user_verification,omitempty"`
@@ -1871,6 +2069,12 @@ type ClientSpec struct {
 	BackchannelLogoutUri *string `json:"backchannel_logout_uri,omitempty"`
 	ClientName           *string `json:"client_name,omitempty"`
 
+	// ClientUri The app's home page (RFC 7591 §2): an https URL; empty for none.
+	ClientUri *string `json:"client_uri,omitempty"`
+
+	// Contacts Email addresses of people responsible for the app (RFC 7591 §2).
+	Contacts *[]string `json:"contacts,omitempty"`
+
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
 	Disabled *bool `json:"disabled,omitempty"`
 
@@ -1894,10 +2098,13 @@ type ClientSpec struct {
 	LogoUri *string `json:"logo_uri,omitempty"`
 
 	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
-	MinAcr                 *ClientSpecMinAcr `json:"min_acr,omitempty"`
-	PostLogoutRedirectUris *[]string         `json:"post_logout_redirect_uris,omitempty"`
-	Public                 *bool             `json:"public,omitempty"`
-	RedirectUris           *[]string         `json:"redirect_uris,omitempty"`
+	MinAcr *ClientSpecMinAcr `json:"min_acr,omitempty"`
+
+	// PolicyUri The app's privacy policy (RFC 7591 §2): an https URL; empty for none.
+	PolicyUri              *string   `json:"policy_uri,omitempty"`
+	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
+	Public                 *bool     `json:"public,omitempty"`
+	RedirectUris           *[]string `json:"redirect_uris,omitempty"`
 
 	// RefreshTokenTtl Refresh token lifetime in seconds: 0 for the global setting, otherwise 3600 to 31536000.
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
@@ -1923,6 +2130,9 @@ type ClientSpec struct {
 
 	// TokenExchangeSubjectAudiences Token exchange: the audiences (the APIs this client serves) a subject token may carry for this client to exchange it, besides the client's own id; a token issued to the client itself always qualifies. Only with the token exchange grant.
 	TokenExchangeSubjectAudiences *[]string `json:"token_exchange_subject_audiences,omitempty"`
+
+	// TosUri The app's terms of service (RFC 7591 §2): an https URL; empty for none.
+	TosUri *string `json:"tos_uri,omitempty"`
 
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
 	UserVerification *ClientSpecUserVerification `json:"user_verification,omitempty"`
@@ -1991,14 +2201,23 @@ type ClientWithSecret struct {
 	ClientName           string  `json:"client_name"`
 
 	// ClientSecret Shown exactly once.
-	ClientSecret *string   `json:"client_secret,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// ClientUri The app's home page (RFC 7591 §2): an https URL; empty for none.
+	ClientUri *string `json:"client_uri,omitempty"`
+
+	// Contacts Email addresses of people responsible for the app (RFC 7591 §2).
+	Contacts  *[]string `json:"contacts,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 
 	// Disabled A disabled client is refused at the authorization and token endpoints and its existing tokens stop working.
 	Disabled *bool `json:"disabled,omitempty"`
 
 	// DpopBoundAccessTokens Every token request of this client must carry a DPoP proof (RFC 9449 §5.2), so its access tokens (and a public client's refresh tokens) are bound to its key; a request without one is refused with invalid_dpop_proof.
 	DpopBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
+
+	// Dynamic The app registered itself at POST /oauth2/register (RFC 7591) rather than an admin.
+	Dynamic bool `json:"dynamic"`
 
 	// FrontchannelLogoutSessionRequired The iframe's URL gets the iss and sid query parameters. Needs frontchannel_logout_uri.
 	FrontchannelLogoutSessionRequired *bool `json:"frontchannel_logout_session_required,omitempty"`
@@ -2010,18 +2229,24 @@ type ClientWithSecret struct {
 	IdTokenSignedResponseAlg *ClientWithSecretIdTokenSignedResponseAlg `json:"id_token_signed_response_alg,omitempty"`
 
 	// IdTokenTtl ID token lifetime in seconds: 0 for the global setting, otherwise 60 to 86400.
-	IdTokenTtl *int    `json:"id_token_ttl,omitempty"`
-	Jwks       *string `json:"jwks,omitempty"`
-	JwksUri    *string `json:"jwks_uri,omitempty"`
+	IdTokenTtl *int `json:"id_token_ttl,omitempty"`
+
+	// InitialAccessTokenId The initial access token it registered with (dynamic clients in the protected mode).
+	InitialAccessTokenId *string `json:"initial_access_token_id,omitempty"`
+	Jwks                 *string `json:"jwks,omitempty"`
+	JwksUri              *string `json:"jwks_uri,omitempty"`
 
 	// LogoUri Shown on the hosted pages: an https URL or a data:image/svg+xml URI; empty for the name's initial.
 	LogoUri *string `json:"logo_uri,omitempty"`
 
 	// MinAcr An acr every sign-in for this client must reach, as if each request's acr_values contained it. The levels are ordered, weakest first: basic < phr (password + security key, or any user-verified passkey) < passkey:uv < passkey:device-bound (not backup eligible) < passkey:attested (attestation verified against FIDO metadata). A passkey level needs the passkey login method.
-	MinAcr                 *ClientWithSecretMinAcr `json:"min_acr,omitempty"`
-	PostLogoutRedirectUris *[]string               `json:"post_logout_redirect_uris,omitempty"`
-	Public                 *bool                   `json:"public,omitempty"`
-	RedirectUris           []string                `json:"redirect_uris"`
+	MinAcr *ClientWithSecretMinAcr `json:"min_acr,omitempty"`
+
+	// PolicyUri The app's privacy policy (RFC 7591 §2): an https URL; empty for none.
+	PolicyUri              *string   `json:"policy_uri,omitempty"`
+	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
+	Public                 *bool     `json:"public,omitempty"`
+	RedirectUris           []string  `json:"redirect_uris"`
 
 	// RefreshTokenTtl Refresh token lifetime in seconds: 0 for the global setting, otherwise 3600 to 31536000.
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
@@ -2047,7 +2272,10 @@ type ClientWithSecret struct {
 
 	// TokenExchangeSubjectAudiences Token exchange: the audiences (the APIs this client serves) a subject token may carry for this client to exchange it, besides the client's own id; a token issued to the client itself always qualifies. Only with the token exchange grant.
 	TokenExchangeSubjectAudiences *[]string `json:"token_exchange_subject_audiences,omitempty"`
-	UpdatedAt                     time.Time `json:"updated_at"`
+
+	// TosUri The app's terms of service (RFC 7591 §2): an https URL; empty for none.
+	TosUri    *string   `json:"tos_uri,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 
 	// UserVerification Passkey user verification for this client; empty follows the global policy. Enforced on passkey sign-in and sign-up for this client: with required, the options ask for user verification and an assertion without it is refused.
 	UserVerification *ClientWithSecretUserVerification `json:"user_verification,omitempty"`
@@ -2279,6 +2507,83 @@ type ImportReport struct {
 // ImportReportRowsAction defines model for ImportReport.Rows.Action.
 type ImportReportRowsAction string
 
+// InitialToken An initial access token for dynamic client registration (RFC 7591 §3) in the protected mode; never its value.
+type InitialToken struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// CreatedBy The admin who minted it, as the audit log names them.
+	CreatedBy string    `json:"created_by"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Id        string    `json:"id"`
+
+	// Label What it is for (who it was given to).
+	Label      string     `json:"label"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+
+	// MaxUses Registrations it allows.
+	MaxUses   int               `json:"max_uses"`
+	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
+	State     InitialTokenState `json:"state"`
+
+	// Uses Registrations made with it.
+	Uses int `json:"uses"`
+
+	// UsesLeft Registrations it may still make (0 unless active).
+	UsesLeft int `json:"uses_left"`
+}
+
+// InitialTokenState defines model for InitialToken.State.
+type InitialTokenState string
+
+// InitialTokenCreated defines model for InitialTokenCreated.
+type InitialTokenCreated struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// CreatedBy The admin who minted it, as the audit log names them.
+	CreatedBy string    `json:"created_by"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Id        string    `json:"id"`
+
+	// Label What it is for (who it was given to).
+	Label      string     `json:"label"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+
+	// MaxUses Registrations it allows.
+	MaxUses   int                      `json:"max_uses"`
+	RevokedAt *time.Time               `json:"revoked_at,omitempty"`
+	State     InitialTokenCreatedState `json:"state"`
+
+	// Token The bearer token a developer presents at POST /oauth2/register; shown once (only its HMAC is stored).
+	Token string `json:"token"`
+
+	// Uses Registrations made with it.
+	Uses int `json:"uses"`
+
+	// UsesLeft Registrations it may still make (0 unless active).
+	UsesLeft int `json:"uses_left"`
+}
+
+// InitialTokenCreatedState defines model for InitialTokenCreated.State.
+type InitialTokenCreatedState string
+
+// InitialTokenList defines model for InitialTokenList.
+type InitialTokenList struct {
+	HasMore bool           `json:"has_more"`
+	Items   []InitialToken `json:"items"`
+}
+
+// InitialTokenSpec defines model for InitialTokenSpec.
+type InitialTokenSpec struct {
+	// ExpiresIn Lifetime in seconds (1 minute to 365 days).
+	ExpiresIn int64 `json:"expires_in"`
+
+	// Label What it is for; required, no control characters.
+	Label string `json:"label"`
+
+	// MaxUses How many registrations it allows.
+	MaxUses int `json:"max_uses"`
+}
+
 // Invite defines model for Invite.
 type Invite struct {
 	Email     string    `json:"email"`
@@ -2391,6 +2696,21 @@ type Policy struct {
 	// RefreshTokenTtl Go duration, e.g. 15m0s or 720h0m0s
 	RefreshTokenTtl string `json:"refresh_token_ttl"`
 
+	// Registration Dynamic client registration (RFC 7591, POST /oauth2/register): off (discovery does not name the endpoint), protected (each registration presents an initial access token) or open.
+	Registration *PolicyRegistration `json:"registration,omitempty"`
+
+	// RegistrationGrantTypes Grant types a dynamically registered client may use; empty for the default (authorization_code, refresh_token).
+	RegistrationGrantTypes *[]PolicyRegistrationGrantTypes `json:"registration_grant_types,omitempty"`
+
+	// RegistrationMaxRedirectUris Most redirect URIs a dynamically registered client may have (1 to 50; 0 for the default, 10).
+	RegistrationMaxRedirectUris *int `json:"registration_max_redirect_uris,omitempty"`
+
+	// RegistrationRateIp Requests to the registration endpoint (registrations and their management) one client IP may make per hour, across replicas (0 for the default, 20).
+	RegistrationRateIp *int `json:"registration_rate_ip,omitempty"`
+
+	// RegistrationRedirectSchemes Redirect URI schemes a dynamically registered client may use: https, http (loopback only), private-use (reverse-domain schemes of native apps); empty for the default (https, http).
+	RegistrationRedirectSchemes *[]PolicyRegistrationRedirectSchemes `json:"registration_redirect_schemes,omitempty"`
+
 	// RequireVerifiedEmail Passkey sign-ups (and accounts whose address is unproven, at sign-in) prove their email address with a mailed code before they are signed in.
 	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
 	SignupOpen           bool  `json:"signup_open"`
@@ -2414,6 +2734,15 @@ type PolicyDefaultLoginMethods string
 
 // PolicyRecoveryCodes Recovery codes (ten single-use codes per user, for the day their passkeys are gone): off (also when empty; the default), offer (people may create codes on their account page and sign in with one at basic assurance, then are led to add a passkey) or require (also: after a passkey sign-in, an account with fewer than two passkeys and no codes is asked to create them).
 type PolicyRecoveryCodes string
+
+// PolicyRegistration Dynamic client registration (RFC 7591, POST /oauth2/register): off (discovery does not name the endpoint), protected (each registration presents an initial access token) or open.
+type PolicyRegistration string
+
+// PolicyRegistrationGrantTypes defines model for Policy.RegistrationGrantTypes.
+type PolicyRegistrationGrantTypes string
+
+// PolicyRegistrationRedirectSchemes defines model for Policy.RegistrationRedirectSchemes.
+type PolicyRegistrationRedirectSchemes string
 
 // PolicySyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
 type PolicySyncedPasskeys string
@@ -2455,6 +2784,21 @@ type PolicyResponse struct {
 	// RefreshTokenTtl Go duration, e.g. 15m0s or 720h0m0s
 	RefreshTokenTtl string `json:"refresh_token_ttl"`
 
+	// Registration Dynamic client registration (RFC 7591, POST /oauth2/register): off (discovery does not name the endpoint), protected (each registration presents an initial access token) or open.
+	Registration *PolicyResponseRegistration `json:"registration,omitempty"`
+
+	// RegistrationGrantTypes Grant types a dynamically registered client may use; empty for the default (authorization_code, refresh_token).
+	RegistrationGrantTypes *[]PolicyResponseRegistrationGrantTypes `json:"registration_grant_types,omitempty"`
+
+	// RegistrationMaxRedirectUris Most redirect URIs a dynamically registered client may have (1 to 50; 0 for the default, 10).
+	RegistrationMaxRedirectUris *int `json:"registration_max_redirect_uris,omitempty"`
+
+	// RegistrationRateIp Requests to the registration endpoint (registrations and their management) one client IP may make per hour, across replicas (0 for the default, 20).
+	RegistrationRateIp *int `json:"registration_rate_ip,omitempty"`
+
+	// RegistrationRedirectSchemes Redirect URI schemes a dynamically registered client may use: https, http (loopback only), private-use (reverse-domain schemes of native apps); empty for the default (https, http).
+	RegistrationRedirectSchemes *[]PolicyResponseRegistrationRedirectSchemes `json:"registration_redirect_schemes,omitempty"`
+
 	// RequireVerifiedEmail Passkey sign-ups (and accounts whose address is unproven, at sign-in) prove their email address with a mailed code before they are signed in.
 	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
 
@@ -2481,6 +2825,15 @@ type PolicyResponseDefaultLoginMethods string
 
 // PolicyResponseRecoveryCodes Recovery codes (ten single-use codes per user, for the day their passkeys are gone): off (also when empty; the default), offer (people may create codes on their account page and sign in with one at basic assurance, then are led to add a passkey) or require (also: after a passkey sign-in, an account with fewer than two passkeys and no codes is asked to create them).
 type PolicyResponseRecoveryCodes string
+
+// PolicyResponseRegistration Dynamic client registration (RFC 7591, POST /oauth2/register): off (discovery does not name the endpoint), protected (each registration presents an initial access token) or open.
+type PolicyResponseRegistration string
+
+// PolicyResponseRegistrationGrantTypes defines model for PolicyResponse.RegistrationGrantTypes.
+type PolicyResponseRegistrationGrantTypes string
+
+// PolicyResponseRegistrationRedirectSchemes defines model for PolicyResponse.RegistrationRedirectSchemes.
+type PolicyResponseRegistrationRedirectSchemes string
 
 // PolicyResponseSyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
 type PolicyResponseSyncedPasskeys string
@@ -3160,6 +3513,9 @@ type PutPoliciesJSONRequestBody = Policy
 // PreviewPoliciesJSONRequestBody defines body for PreviewPolicies for application/json ContentType.
 type PreviewPoliciesJSONRequestBody = Policy
 
+// CreateInitialTokenJSONRequestBody defines body for CreateInitialToken for application/json ContentType.
+type CreateInitialTokenJSONRequestBody = InitialTokenSpec
+
 // CreateResourceJSONRequestBody defines body for CreateResource for application/json ContentType.
 type CreateResourceJSONRequestBody = ResourceSpec
 
@@ -3539,6 +3895,35 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
 	PreviewPolicies(ctx context.Context, body PreviewPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListInitialTokens Initial access tokens for dynamic client registration, newest first (spent ones until the janitor deletes them 30 days later)
+	//
+	// Corresponds with GET /registration/initial-tokens (the `ListInitialTokens` operationId).
+	ListInitialTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateInitialTokenWithBody Mint an initial access token; its value is in this answer only
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /registration/initial-tokens (the `CreateInitialToken` operationId).
+	CreateInitialTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateInitialToken Mint an initial access token; its value is in this answer only
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /registration/initial-tokens (the `CreateInitialToken` operationId).
+	CreateInitialToken(ctx context.Context, body CreateInitialTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetInitialToken One initial access token
+	//
+	// Corresponds with GET /registration/initial-tokens/{id} (the `GetInitialToken` operationId).
+	GetInitialToken(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeInitialToken Revoke an initial access token at once (step-up); the clients it registered stay
+	//
+	// Corresponds with POST /registration/initial-tokens/{id}/revoke (the `RevokeInitialToken` operationId).
+	RevokeInitialToken(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListResources Every resource (API) for resource indicators, ordered by name
 	//
@@ -4590,6 +4975,85 @@ func (c *API) PreviewPoliciesWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
 func (c *API) PreviewPolicies(ctx context.Context, body PreviewPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreviewPoliciesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListInitialTokens Initial access tokens for dynamic client registration, newest first (spent ones until the janitor deletes them 30 days later)
+//
+// Corresponds with GET /registration/initial-tokens (the `ListInitialTokens` operationId).
+func (c *API) ListInitialTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListInitialTokensRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateInitialTokenWithBody Mint an initial access token; its value is in this answer only
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /registration/initial-tokens (the `CreateInitialToken` operationId).
+func (c *API) CreateInitialTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateInitialTokenRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateInitialToken Mint an initial access token; its value is in this answer only
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /registration/initial-tokens (the `CreateInitialToken` operationId).
+func (c *API) CreateInitialToken(ctx context.Context, body CreateInitialTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateInitialTokenRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetInitialToken One initial access token
+//
+// Corresponds with GET /registration/initial-tokens/{id} (the `GetInitialToken` operationId).
+func (c *API) GetInitialToken(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetInitialTokenRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeInitialToken Revoke an initial access token at once (step-up); the clients it registered stay
+//
+// Corresponds with POST /registration/initial-tokens/{id}/revoke (the `RevokeInitialToken` operationId).
+func (c *API) RevokeInitialToken(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeInitialTokenRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -7389,6 +7853,141 @@ func NewPreviewPoliciesRequestWithBody(server string, contentType string, body i
 	return req, nil
 }
 
+// NewListInitialTokensRequest constructs an http.Request for the ListInitialTokens method
+func NewListInitialTokensRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/registration/initial-tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateInitialTokenRequest calls the generic CreateInitialToken builder with application/json body
+func NewCreateInitialTokenRequest(server string, body CreateInitialTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateInitialTokenRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateInitialTokenRequestWithBody constructs an http.Request for the CreateInitialToken method, with any body, and a specified content type
+func NewCreateInitialTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/registration/initial-tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetInitialTokenRequest constructs an http.Request for the GetInitialToken method
+func NewGetInitialTokenRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/registration/initial-tokens/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokeInitialTokenRequest constructs an http.Request for the RevokeInitialToken method
+func NewRevokeInitialTokenRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/registration/initial-tokens/%s/revoke", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListResourcesRequest constructs an http.Request for the ListResources method
 func NewListResourcesRequest(server string) (*http.Request, error) {
 	var err error
@@ -9795,6 +10394,41 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /policies/preview (the `PreviewPolicies` operationId).
 	PreviewPoliciesWithResponse(ctx context.Context, body PreviewPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewPoliciesResponse, error)
+
+	// ListInitialTokensWithResponse Initial access tokens for dynamic client registration, newest first (spent ones until the janitor deletes them 30 days later)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /registration/initial-tokens (the `ListInitialTokens` operationId).
+	ListInitialTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListInitialTokensResponse, error)
+
+	// CreateInitialTokenWithBodyWithResponse Mint an initial access token; its value is in this answer only
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /registration/initial-tokens (the `CreateInitialToken` operationId).
+	CreateInitialTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateInitialTokenResponse, error)
+
+	// CreateInitialTokenWithResponse Mint an initial access token; its value is in this answer only
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /registration/initial-tokens (the `CreateInitialToken` operationId).
+	CreateInitialTokenWithResponse(ctx context.Context, body CreateInitialTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInitialTokenResponse, error)
+
+	// GetInitialTokenWithResponse One initial access token
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /registration/initial-tokens/{id} (the `GetInitialToken` operationId).
+	GetInitialTokenWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetInitialTokenResponse, error)
+
+	// RevokeInitialTokenWithResponse Revoke an initial access token at once (step-up); the clients it registered stay
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /registration/initial-tokens/{id}/revoke (the `RevokeInitialToken` operationId).
+	RevokeInitialTokenWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*RevokeInitialTokenResponse, error)
 
 	// ListResourcesWithResponse Every resource (API) for resource indicators, ordered by name
 	//
@@ -12540,6 +13174,282 @@ func (r PreviewPoliciesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PreviewPoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListInitialTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InitialTokenList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListInitialTokensResponse) GetJSON200() *InitialTokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListInitialTokensResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListInitialTokensResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListInitialTokensResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListInitialTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListInitialTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListInitialTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListInitialTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateInitialTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *InitialTokenCreated
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateInitialTokenResponse) GetJSON201() *InitialTokenCreated {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateInitialTokenResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateInitialTokenResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateInitialTokenResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateInitialTokenResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateInitialTokenResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateInitialTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateInitialTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateInitialTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateInitialTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetInitialTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InitialToken
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetInitialTokenResponse) GetJSON200() *InitialToken {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetInitialTokenResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetInitialTokenResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetInitialTokenResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetInitialTokenResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetInitialTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetInitialTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetInitialTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetInitialTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeInitialTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InitialToken
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeInitialTokenResponse) GetJSON200() *InitialToken {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeInitialTokenResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeInitialTokenResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeInitialTokenResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RevokeInitialTokenResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeInitialTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeInitialTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeInitialTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeInitialTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16493,6 +17403,71 @@ func (c *ClientWithResponses) PreviewPoliciesWithResponse(ctx context.Context, b
 	return ParsePreviewPoliciesResponse(rsp)
 }
 
+// ListInitialTokensWithResponse Initial access tokens for dynamic client registration, newest first (spent ones until the janitor deletes them 30 days later)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /registration/initial-tokens (the `ListInitialTokens` operationId).
+func (c *ClientWithResponses) ListInitialTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListInitialTokensResponse, error) {
+	rsp, err := c.ListInitialTokens(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListInitialTokensResponse(rsp)
+}
+
+// CreateInitialTokenWithBodyWithResponse Mint an initial access token; its value is in this answer only
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /registration/initial-tokens (the `CreateInitialToken` operationId).
+func (c *ClientWithResponses) CreateInitialTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateInitialTokenResponse, error) {
+	rsp, err := c.CreateInitialTokenWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateInitialTokenResponse(rsp)
+}
+
+// CreateInitialTokenWithResponse Mint an initial access token; its value is in this answer only
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /registration/initial-tokens (the `CreateInitialToken` operationId).
+func (c *ClientWithResponses) CreateInitialTokenWithResponse(ctx context.Context, body CreateInitialTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInitialTokenResponse, error) {
+	rsp, err := c.CreateInitialToken(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateInitialTokenResponse(rsp)
+}
+
+// GetInitialTokenWithResponse One initial access token
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /registration/initial-tokens/{id} (the `GetInitialToken` operationId).
+func (c *ClientWithResponses) GetInitialTokenWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetInitialTokenResponse, error) {
+	rsp, err := c.GetInitialToken(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetInitialTokenResponse(rsp)
+}
+
+// RevokeInitialTokenWithResponse Revoke an initial access token at once (step-up); the clients it registered stay
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /registration/initial-tokens/{id}/revoke (the `RevokeInitialToken` operationId).
+func (c *ClientWithResponses) RevokeInitialTokenWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*RevokeInitialTokenResponse, error) {
+	rsp, err := c.RevokeInitialToken(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeInitialTokenResponse(rsp)
+}
+
 // ListResourcesWithResponse Every resource (API) for resource indicators, ordered by name
 //
 // Returns a wrapper object for the known response body format(s).
@@ -19061,6 +20036,222 @@ func ParsePreviewPoliciesResponse(rsp *http.Response) (*PreviewPoliciesResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListInitialTokensResponse parses an HTTP response from a ListInitialTokensWithResponse call
+func ParseListInitialTokensResponse(rsp *http.Response) (*ListInitialTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListInitialTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InitialTokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateInitialTokenResponse parses an HTTP response from a CreateInitialTokenWithResponse call
+func ParseCreateInitialTokenResponse(rsp *http.Response) (*CreateInitialTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateInitialTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest InitialTokenCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetInitialTokenResponse parses an HTTP response from a GetInitialTokenWithResponse call
+func ParseGetInitialTokenResponse(rsp *http.Response) (*GetInitialTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetInitialTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InitialToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeInitialTokenResponse parses an HTTP response from a RevokeInitialTokenWithResponse call
+func ParseRevokeInitialTokenResponse(rsp *http.Response) (*RevokeInitialTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeInitialTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InitialToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
