@@ -93,6 +93,12 @@ func (s *Store) sweepExpired(ctx context.Context, grace time.Duration, batch int
 		{"sweep logout outbox", "logout_outbox", "id", "status IN ('sent', 'failed') AND created_at < ?", now.Add(-LogoutRetention)},
 		{"sweep webhook deliveries", "webhook_deliveries", "id", "status IN ('sent', 'failed') AND created_at < ?", now.Add(-WebhookRetention)},
 		{"sweep mail outbox", "mail_outbox", "id", "status IN ('sent', 'failed') AND created_at < ?", now.Add(-MailRetention)},
+		// Initial access tokens that can register nothing more, kept a
+		// while for the console's list and the audit trail. The table is
+		// small (admins mint each row), so these conditions need no index.
+		{"sweep expired initial access tokens", "initial_access_tokens", "id", "expires_at < ?", now.Add(-InitialTokenRetention)},
+		{"sweep revoked initial access tokens", "initial_access_tokens", "id", "revoked_at < ?", now.Add(-InitialTokenRetention)},
+		{"sweep used-up initial access tokens", "initial_access_tokens", "id", "uses >= max_uses AND last_used_at < ?", now.Add(-InitialTokenRetention)},
 		// Statistics rollups: each grain is kept as long as the dashboard
 		// ranges that read it need (console/stats.go: 1 h reads minutes,
 		// 24 h and 7 d read hours, 30 d and the headline read days).

@@ -10,6 +10,11 @@ import (
 	"github.com/sesame-idp/sesame/models"
 )
 
+// InitialTokenRetention is how long the janitor keeps an initial access
+// token after it became unusable (expired, revoked, or used up at its last
+// use), so the console still lists it for a while.
+const InitialTokenRetention = 30 * 24 * time.Hour
+
 // CreateInitialAccessToken inserts t.
 func (s *Store) CreateInitialAccessToken(ctx context.Context, t *models.InitialAccessToken) error {
 	t.CreatedAt = dbTime(t.CreatedAt)

@@ -110,4 +110,44 @@ var initialAccessTokenTests = []subtest{
 			t.Fatalf("hash after rotation %q, want %q", got.RegistrationTokenHash, next)
 		}
 	}},
+	{"SweepUnusableAfterRetention", func(t *testing.T, s *store.Store) {
+		// Each state twice: unusable for longer than the retention (swept)
+		// and for less (kept); an active token is always kept.
+		long, short := -store.InitialTokenRetention-time.Hour, -store.InitialTokenRetention+time.Hour
+		mk := func(mut func(tok *models.InitialAccessToken)) string {
+			tok := &models.InitialAccessToken{ID: newID("iat"), TokenHash: randHex(32), Label: "sweep", MaxUses: 2,
+				ExpiresAt: at(time.Hour), CreatedAt: at(2 * long)}
+			mut(tok)
+			must(t, s.CreateInitialAccessToken(t.Context(), tok))
+			return tok.ID
+		}
+		ptr := func(d time.Duration) *time.Time { v := at(d); return &v }
+		swept := []string{
+			mk(func(tok *models.InitialAccessToken) { tok.ExpiresAt = at(long) }),
+			mk(func(tok *models.InitialAccessToken) { tok.RevokedAt = ptr(long) }),
+			mk(func(tok *models.InitialAccessToken) { tok.Uses, tok.LastUsedAt = 2, ptr(long) }),
+		}
+		kept := []string{
+			mk(func(tok *models.InitialAccessToken) {}),
+			mk(func(tok *models.InitialAccessToken) { tok.ExpiresAt = at(short) }),
+			mk(func(tok *models.InitialAccessToken) { tok.RevokedAt = ptr(short) }),
+			mk(func(tok *models.InitialAccessToken) { tok.Uses, tok.LastUsedAt = 2, ptr(short) }),
+			// Used once of two, long ago, still unexpired: still usable.
+			mk(func(tok *models.InitialAccessToken) { tok.Uses, tok.LastUsedAt = 1, ptr(long) }),
+		}
+		n, err := s.SweepExpired(t.Context(), 0)
+		must(t, err)
+		if n < int64(len(swept)) {
+			t.Errorf("swept %d rows, want at least %d", n, len(swept))
+		}
+		for _, id := range swept {
+			_, err := s.GetInitialAccessToken(t.Context(), id)
+			wantErr(t, "token unusable beyond the retention", err, models.ErrNotFound)
+		}
+		for _, id := range kept {
+			if _, err := s.GetInitialAccessToken(t.Context(), id); err != nil {
+				t.Errorf("token %s swept too early: %v", id, err)
+			}
+		}
+	}},
 }
