@@ -317,6 +317,7 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		exerciseWebhooksAPI(t, env, api, s)
 		exerciseBrandingAPI(t, env, api, s)
 		exerciseLockoutAPI(t, env, api, s)
+		exerciseRegistrationAPI(t, env, api, s)
 
 		// Errors of authentication match the document too.
 		anon := &caller{t: t, env: env}

@@ -112,10 +112,17 @@ func (u *UI) registrationFromForm(c *gin.Context, p *policy.Policy, errs map[str
 	p.Registration = c.PostForm("registration")
 	p.RegistrationGrantTypes = c.PostFormArray("registration_grant_types")
 	p.RegistrationRedirectSchemes = c.PostFormArray("registration_redirect_schemes")
+	// Checked here: the policy reads an empty list as "the defaults".
+	if len(p.RegistrationGrantTypes) == 0 {
+		errs["registration_grant_types"] = "Choose at least one grant type."
+	}
+	if len(p.RegistrationRedirectSchemes) == 0 {
+		errs["registration_redirect_schemes"] = "Choose at least one scheme."
+	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))
-		if err != nil {
-			errs[name] = "Enter a whole number."
+		if err != nil || n < 1 {
+			errs[name] = "Enter a whole number of 1 or more."
 		}
 		return n
 	}
