@@ -71,28 +71,33 @@ func (u *UI) registrationShow(c *gin.Context) error {
 func (u *UI) registrationMint(c *gin.Context) error {
 	v := templates.ConsoleRegistrationView{Label: c.PostForm("label"), ExpiresDays: strings.TrimSpace(c.PostForm("expires_days")),
 		MaxUses: strings.TrimSpace(c.PostForm("max_uses")), Errors: map[string]string{}}
+	// The form's own checks (days, whole numbers) and the service's are
+	// reported together: the service is asked even when a number is bad.
+	own := map[string]string{}
 	days, err := strconv.Atoi(v.ExpiresDays)
 	if err != nil || days < 1 || days > 365 {
-		v.Errors["expires_in"] = "Enter a whole number of days from 1 to 365."
+		own["expires_in"], days = "Enter a whole number of days from 1 to 365.", 0
 	}
 	uses, err := strconv.Atoi(v.MaxUses)
 	if err != nil {
-		v.Errors["max_uses"] = "Enter a whole number from 1 to 10000."
+		own["max_uses"], uses = "Enter a whole number from 1 to 10000.", 0
 	}
-	if len(v.Errors) == 0 {
-		t, err := u.c.Registration.Mint(c.Request.Context(), InitialTokenSpec{Label: v.Label, ExpiresIn: int64(days) * 86400, MaxUses: uses})
-		if err == nil {
-			// The value is shown in this answer only (no redirect carries it).
-			return u.renderRegistration(c, http.StatusCreated, templates.ConsoleRegistrationView{
-				Minted: &templates.MintedToken{ID: t.ID, Label: t.Label, Token: t.Token, Expires: uiWhen(t.ExpiresAt), MaxUses: t.MaxUses}})
-		}
-		if !fieldErrors(err, v.Errors, &v.Problem) {
-			return err
-		}
+	t, err := u.c.Registration.Mint(c.Request.Context(), InitialTokenSpec{Label: v.Label, ExpiresIn: int64(days) * 86400, MaxUses: uses})
+	if err == nil {
+		// The value is shown in this answer only (no redirect carries it).
+		return u.renderRegistration(c, http.StatusCreated, templates.ConsoleRegistrationView{
+			Minted: &templates.MintedToken{ID: t.ID, Label: t.Label, Token: t.Token, Expires: uiWhen(t.ExpiresAt), MaxUses: t.MaxUses}})
 	}
-	if v.Problem == "" {
-		v.Problem = "The token was not minted. Check the fields marked below."
+	if !fieldErrors(err, v.Errors, &v.Problem) {
+		return err
 	}
+	if v.Errors["label"] == "required" {
+		v.Errors["label"] = "Enter a label: who the token is for."
+	}
+	for f, msg := range own {
+		v.Errors[f] = msg
+	}
+	v.Problem = "The token was not minted. Check the fields marked below."
 	return u.renderRegistration(c, http.StatusUnprocessableEntity, v)
 }
 
