@@ -204,10 +204,29 @@ func (u *UI) auditList(c *gin.Context) error {
 		return s
 	}
 	v := templates.ConsoleAuditView{Action: bound(c.Query("action")), TargetType: bound(c.Query("target_type")), TargetID: bound(c.Query("target_id")), Actor: bound(c.Query("actor_id"))}
-	v.ExportCSV, v.ExportJSONL = exportLinks("audit", url.Values{"action": {v.Action}, "target_type": {v.TargetType}, "target_id": {v.TargetID}, "actor_id": {v.Actor}})
-	v.Filtered = v.Action != "" || v.TargetType != "" || v.TargetID != "" || v.Actor != ""
+	// A date range (whole days, UTC); an unreadable date is dropped.
+	var since, until time.Time
+	if t, err := time.Parse(dateLayout, c.Query("from")); err == nil {
+		since, v.From = t, c.Query("from")
+	}
+	if t, err := time.Parse(dateLayout, c.Query("to")); err == nil && (since.IsZero() || !t.Before(since)) {
+		until, v.To = t.AddDate(0, 0, 1), c.Query("to")
+	}
+	filters := map[string]string{"action": v.Action, "target_type": v.TargetType, "target_id": v.TargetID, "actor_id": v.Actor}
+	export := url.Values{}
+	for k, val := range filters {
+		export.Set(k, val)
+	}
+	if !since.IsZero() {
+		export.Set("since", since.Format(time.RFC3339))
+	}
+	if !until.IsZero() {
+		export.Set("until", until.Format(time.RFC3339))
+	}
+	v.ExportCSV, v.ExportJSONL = exportLinks("audit", export)
+	v.Filtered = v.Action != "" || v.TargetType != "" || v.TargetID != "" || v.Actor != "" || v.From != "" || v.To != ""
 	page, err := u.c.Audit.List(c.Request.Context(), AuditQuery{Action: v.Action, TargetType: v.TargetType, TargetID: v.TargetID,
-		ActorID: v.Actor, Cursor: bound(c.Query("cursor")), Limit: 50})
+		ActorID: v.Actor, Since: since, Until: until, Cursor: bound(c.Query("cursor")), Limit: 50})
 	if err != nil {
 		return err
 	}
@@ -217,7 +236,8 @@ func (u *UI) auditList(c *gin.Context) error {
 	}
 	if page.NextCursor != "" {
 		q := url.Values{"cursor": {page.NextCursor}}
-		for k, val := range map[string]string{"action": v.Action, "target_type": v.TargetType, "target_id": v.TargetID, "actor_id": v.Actor} {
+		filters["from"], filters["to"] = v.From, v.To
+		for k, val := range filters {
 			if val != "" {
 				q.Set(k, val)
 			}

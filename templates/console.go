@@ -528,6 +528,7 @@ type ConsoleAuditView struct {
 	// filters) from the admin API.
 	ExportCSV, ExportJSONL              string
 	Action, TargetType, TargetID, Actor string // the filters
+	From, To                            string // the date range (2006-01-02)
 	Rows                                []AuditRow
 	Next                                string
 	Filtered                            bool
