@@ -38,7 +38,8 @@ func germanBrowser(t *testing.T, ctx context.Context) {
 // keeps its language on the next page.
 func TestGermanPasskeySignInInChromium(t *testing.T) {
 	env := servertest.New(t, servertest.UnverifiedEmails()) // about the language, not the mail
-	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
+	// Consent is asked: the provider's page is German too.
+	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", Public: true, TokenEndpointAuthMethod: "none"})
 	ctx := browsertest.New(t)
 	recordCSPViolations(t, ctx)
 	germanBrowser(t, ctx)
@@ -73,7 +74,13 @@ func TestGermanPasskeySignInInChromium(t *testing.T) {
 		chromedp.SendKeys("#email", "jonas@example.com"),
 		chromedp.SendKeys("#name", "Jonas Keller"),
 		chromedp.Click("#signup-button"),
+		chromedp.WaitVisible(`button[value="allow"]`),
 	)
+	lang("consent")
+	browsertest.WaitText(t, ctx, "h1", "Acme Notes möchte auf Ihr Konto zugreifen")
+	browsertest.WaitText(t, ctx, "ul.scopes", "Sie anmelden")
+	checkHostedPage(t, ctx, hostedPage{name: "de-consent", primary: `button[value="allow"]`})
+	browsertest.Do(t, ctx, "allow", chromedp.Click(`button[value="allow"]`))
 	claims := a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
 	if claims.Email != "jonas@example.com" {
 		t.Fatalf("sign-up claims = %+v", claims)

@@ -23,12 +23,12 @@ import (
 // request's scopes and redirect URI from the interaction row, the user
 // from the browser's login session.
 
-var scopeText = map[string]templates.ScopeView{
-	"openid":         {Title: "Sign you in", Description: "Know it is you, with a stable identifier."},
-	"profile":        {Title: "See your name", Description: "Your display name."},
-	"email":          {Title: "See your email address", Description: "And whether it is verified."},
-	"offline_access": {Title: "Stay connected", Description: "Keep access while you are not using the app."},
-	ScopeGroups:      {Title: "See your groups", Description: "The names of the groups you belong to."},
+var scopeText = map[string]string{
+	"openid":         "scope.openid",
+	"profile":        "scope.profile",
+	"email":          "scope.email",
+	"offline_access": "scope.offline_access",
+	ScopeGroups:      "scope.groups",
 }
 
 // ResumeURL is where the hosted pages send the browser once an interaction
@@ -76,7 +76,8 @@ func (p *Provider) handleConsent(c *gin.Context) {
 	}
 	// The form's POST ends, through the resume URL, at the client.
 	allowClientRedirect(c, in, client)
-	scopes, err := p.scopeViews(c.Request.Context(), requestedScopes(in))
+	lang := p.lang(c, in, u)
+	scopes, err := p.scopeViews(c.Request.Context(), lang, requestedScopes(in))
 	if err != nil {
 		p.pageFail(c, err)
 		return
@@ -84,7 +85,9 @@ func (p *Provider) handleConsent(c *gin.Context) {
 	resources := p.resourceViews(c.Request.Context(), in)
 	c.Header("Cache-Control", "no-store")
 	if err := p.pages.Consent(c.Writer, http.StatusOK, templates.Page{
-		Title:   "Allow " + client.Name,
+		Lang:    lang,
+		Path:    c.Request.URL.RequestURI(),
+		Title:   p.pages.T(lang, "consent.title", "app", client.Name),
 		AppName: client.Name,
 		AppLogo: client.LogoURI,
 	}, templates.ConsentView{
@@ -136,15 +139,15 @@ func (p *Provider) handleConsentPost(c *gin.Context) {
 
 // scopeViews says in everyday words what scopes share: the built-in ones
 // in ours, custom scopes in the admin's.
-func (p *Provider) scopeViews(ctx context.Context, requested []string) ([]templates.ScopeView, error) {
+func (p *Provider) scopeViews(ctx context.Context, lang string, requested []string) ([]templates.ScopeView, error) {
 	custom, err := p.grantedCustom(ctx, requested)
 	if err != nil {
 		return nil, err
 	}
 	var scopes []templates.ScopeView
 	for _, s := range requested {
-		if v, ok := scopeText[s]; ok {
-			scopes = append(scopes, v)
+		if k, ok := scopeText[s]; ok {
+			scopes = append(scopes, templates.ScopeView{Title: p.pages.T(lang, k+".title"), Description: p.pages.T(lang, k+".desc")})
 		}
 		for _, d := range custom {
 			if d.Name == s {

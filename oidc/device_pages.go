@@ -271,7 +271,7 @@ func (p *Provider) handleDeviceConfirm(c *gin.Context) {
 	if !ok {
 		return
 	}
-	scopes, err := p.scopeViews(c.Request.Context(), st.d.Scopes)
+	scopes, err := p.scopeViews(c.Request.Context(), p.lang(c, nil, nil), st.d.Scopes)
 	if err != nil {
 		p.pageFail(c, err)
 		return

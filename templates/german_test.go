@@ -109,6 +109,10 @@ func localizedPages(lang string) []struct {
 		{"passlink_result", func(r *Renderer, w http.ResponseWriter) error {
 			return r.PasslinkResult(w, 200, p, PasslinkResultView{OK: true, Message: "Erledigt.", Hint: "Hinweis.", ButtonLabel: "Weiter", ButtonHref: "/", SecondLabel: "Zurück", SecondHref: "/login"})
 		}},
+		{"consent", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Consent(w, 200, p, ConsentView{Interaction: "i1", CSRF: "t", UserEmail: "a@example.test", Scopes: []ScopeView{{"Sie anmelden", "Kennung."}},
+				Resources: []ScopeView{{"Bestellungen", "https://api.example.com/orders"}}})
+		}},
 		{"error", func(r *Renderer, w http.ResponseWriter) error {
 			return r.Error(w, 400, p, ErrorView{Message: "Kaputt.", Hint: "Später.", RequestID: "req1"})
 		}},

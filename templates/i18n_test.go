@@ -26,7 +26,7 @@ var (
 	// builds some keys from a prefix (errPage's KEY.title, KEY.msg,
 	// KEY.hint; "api.passkey." + code), so a literal also uses the keys
 	// it prefixes.
-	goKeyRe      = regexp.MustCompile(`"((?:api|common|duration|errors|level|link|login|mail|passlink|signup|error|consent|account|password|verify|device|logout|js)\.[a-z0-9_.]*)"`)
+	goKeyRe      = regexp.MustCompile(`"((?:api|common|duration|errors|level|link|login|mail|passlink|signup|error|consent|scope|account|password|verify|device|logout|js)\.[a-z0-9_.]*)"`)
 	placeholders = regexp.MustCompile(`\{[a-z_]+\}`)
 )
 
@@ -73,7 +73,7 @@ func TestCatalogsComplete(t *testing.T) {
 			used["js."+m[1]] = p
 		}
 	}
-	for _, dir := range []string{"authn", "oidc", "console", "templates", "internal/i18n"} {
+	for _, dir := range []string{"authn", "oidc", "templates", "internal/i18n"} {
 		for p, src := range repoFiles(t, dir, ".go") {
 			for _, m := range goKeyRe.FindAllStringSubmatch(src, -1) {
 				k := m[1]
