@@ -21,6 +21,7 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 	t := h.tr(c)
 	title, app, logo := t.T("login.title"), "", ""
 	consoleLogin := false
+	var colors [2]string // the app's own primary and accent colours
 	if c.Query("interaction") == "" {
 		// login_return.go. The console sends its admins here and accepts
 		// only a phishing-resistant sign-in: offer just those, by name.
@@ -49,6 +50,7 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 			view.Level = t.T(levelKey(level))
 		}
 		title, app, logo = t.T("login.title_app", "app", client.Name), client.Name, client.LogoURI
+		colors = [2]string{client.PrimaryColor, client.AccentColor}
 		if view.Passkey {
 			su, err := h.stepUpFor(c, in)
 			if err != nil {
@@ -84,7 +86,9 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 		status, title = http.StatusForbidden, t.T("login.title_none", "app", app)
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Login(c.Writer, status, t.page(title, app, logo), view)
+	page := t.page(title, app, logo)
+	page.AppPrimary, page.AppAccent = colors[0], colors[1]
+	return h.pages.Login(c.Writer, status, page, view)
 }
 
 // handleSignup shows the account creation page.
@@ -92,6 +96,7 @@ func (h *Handler) handleSignup(c *gin.Context) error {
 	view := templates.LoginView{CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Passkey: true, SignupOpen: h.signupAllowed(c), RPID: h.rpID}
 	t := h.tr(c)
 	title, app, logo := t.T("signup.title"), "", ""
+	var colors [2]string // the app's own primary and accent colours
 	if id := c.Query("interaction"); id != "" {
 		in, client, err := h.interaction(c, id)
 		if err != nil {
@@ -100,7 +105,10 @@ func (h *Handler) handleSignup(c *gin.Context) error {
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
 		view.Passkey = clientAllows(client, models.MethodPasskey)
 		title, app, logo = t.T("signup.title_app", "app", client.Name), client.Name, client.LogoURI
+		colors = [2]string{client.PrimaryColor, client.AccentColor}
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.Signup(c.Writer, http.StatusOK, t.page(title, app, logo), view)
+	page := t.page(title, app, logo)
+	page.AppPrimary, page.AppAccent = colors[0], colors[1]
+	return h.pages.Signup(c.Writer, http.StatusOK, page, view)
 }

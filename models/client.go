@@ -37,6 +37,10 @@ type Client struct {
 	Disabled bool
 	// LogoURI is shown on the hosted pages: https or data:image/svg+xml.
 	LogoURI string
+	// PrimaryColor and AccentColor replace the global branding's colours
+	// on the pages this client asks for (#rrggbb; '' for the global ones).
+	PrimaryColor string `gorm:"column:primary_color"`
+	AccentColor  string `gorm:"column:accent_color"`
 	// Token lifetimes in seconds; 0 means the global setting.
 	AccessTokenTTL  int `gorm:"column:access_token_ttl"`
 	RefreshTokenTTL int `gorm:"column:refresh_token_ttl"`

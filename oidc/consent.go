@@ -90,12 +90,17 @@ func (p *Provider) handleConsent(c *gin.Context) {
 		Title:   p.pages.T(lang, "consent.title", "app", client.Name),
 		AppName: client.Name,
 		AppLogo: client.LogoURI,
+		// The app's own colours, where it has them (internal/branding).
+		AppPrimary: client.PrimaryColor,
+		AppAccent:  client.AccentColor,
 	}, templates.ConsentView{
 		Interaction: in.ID,
 		CSRF:        p.sessions.CSRFToken(c.Writer, c.Request),
 		UserEmail:   u.Email,
 		Scopes:      scopes,
 		Resources:   resources,
+		PolicyURI:   client.PolicyURI,
+		TOSURI:      client.TOSURI,
 	}); err != nil {
 		p.pageFail(c, err)
 	}

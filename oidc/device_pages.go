@@ -263,7 +263,7 @@ func (p *Provider) confirmStep(c *gin.Context, interactionID string) (*deviceSte
 }
 
 func devicePage(title string, client *Client) templates.Page {
-	return templates.Page{Title: title, AppName: client.m.Name, AppLogo: client.m.LogoURI}
+	return templates.Page{Title: title, AppName: client.m.Name, AppLogo: client.m.LogoURI, AppPrimary: client.m.PrimaryColor, AppAccent: client.m.AccentColor}
 }
 
 func (p *Provider) handleDeviceConfirm(c *gin.Context) {

@@ -204,7 +204,7 @@ type ClientForm struct {
 // clientEssentials are the fields the client form shows before its
 // "Advanced settings" fold.
 var clientEssentials = map[string]bool{"client_name": true, "public": true, "redirect_uris": true, "post_logout_redirect_uris": true,
-	"allowed_groups": true, "logo_uri": true}
+	"allowed_groups": true, "logo_uri": true, "primary_color": true, "accent_color": true}
 
 // AdvancedOpen reports whether a field in the "Advanced settings" fold
 // has an error or the synced-passkey lockout warning, so the fold opens
@@ -225,6 +225,9 @@ func (f ClientForm) AdvancedOpen() bool {
 // fields (the rest are Options).
 type ClientSpec struct {
 	Name, LogoURI, JWKSURI string
+	// PrimaryColor and AccentColor are the app's own colours ("" for
+	// the global branding's).
+	PrimaryColor, AccentColor string
 	// Lifetimes as durations people type ("10m", "720h"), like the
 	// policies page; "" is the global setting.
 	AccessTokenTTL, RefreshTokenTTL, IDTokenTTL string

@@ -171,6 +171,9 @@ type ConsentView struct {
 	// parameters): Title their description or name, Description their
 	// audience.
 	Resources []ScopeView
+	// PolicyURI and TOSURI are the app's privacy policy and terms of
+	// service (its registered policy_uri and tos_uri; "" when none).
+	PolicyURI, TOSURI string
 }
 
 // ScopeView is a requested scope in everyday words.

@@ -40,6 +40,8 @@ type clientFlags struct {
 	loginMethods   []string
 	disabled       bool
 	logoURI        string
+	primaryColor   string
+	accentColor    string
 	accessTTL      time.Duration
 	refreshTTL     time.Duration
 	idTTL          time.Duration
@@ -80,6 +82,8 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.loginMethods, "login-method", nil, "allowed login method (repeatable): passkey, passlink, password_security_key (default: the policy's default methods)")
 	fs.BoolVar(&f.disabled, "disabled", false, "disable the client (refused at authorize and token, its tokens stop working); --disabled=false enables it")
 	fs.StringVar(&f.logoURI, "logo-uri", "", "logo shown on the sign-in pages: an https URL or a data:image/svg+xml URI")
+	fs.StringVar(&f.primaryColor, "primary-color", "", "this app's buttons and links on the sign-in pages, #rrggbb (4.5:1 contrast with white; empty: the global branding's)")
+	fs.StringVar(&f.accentColor, "accent-color", "", "the tile behind this app's initial on the sign-in pages, #rrggbb (3:1 contrast with white)")
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", 0, "access token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.DurationVar(&f.refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime for this client, 1h to 8760h (0: the global setting)")
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
@@ -106,7 +110,7 @@ var specFlags = []string{
 	"name", "redirect-uri", "post-logout-redirect-uri", "grant-type", "response-type", "scope",
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
-	"disabled", "logo-uri", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
+	"disabled", "logo-uri", "primary-color", "accent-color", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
 	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
 	"require-par", "token-exchange-resource", "token-exchange-subject-audience",
@@ -180,6 +184,8 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "login-method", &s.AllowedLoginMethods, f.loginMethods)
 	setChanged(fs, "disabled", &s.Disabled, f.disabled)
 	setChanged(fs, "logo-uri", &s.LogoURI, f.logoURI)
+	setChanged(fs, "primary-color", &s.PrimaryColor, f.primaryColor)
+	setChanged(fs, "accent-color", &s.AccentColor, f.accentColor)
 	ttls := []struct {
 		flag string
 		v    time.Duration
@@ -450,6 +456,9 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	row("disabled:", yesNo(s.Disabled))
 	if s.LogoURI != "" {
 		row("logo_uri:", oneLine(s.LogoURI))
+	}
+	if s.PrimaryColor != "" || s.AccentColor != "" {
+		row("colours:", strings.TrimSpace(s.PrimaryColor+" "+s.AccentColor))
 	}
 	for _, t := range []struct {
 		name string

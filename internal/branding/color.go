@@ -18,8 +18,16 @@ var (
 	darkCard  = RGB{0x1f, 0x22, 0x26}
 	darkBg    = RGB{0x15, 0x17, 0x1a}
 	darkText  = RGB{0, 0, 0}
-	minText   = 4.5 // WCAG 2.x 1.4.3, normal text
-	minNonTxt = 3.0 // WCAG 2.x 1.4.11, UI components
+	minText   = MinTextContrast
+	minNonTxt = MinAccentContrast
+)
+
+// The contrast minimums brand colours are held to against the light
+// pages: the primary colour is text (links) and carries text (buttons),
+// WCAG 2.x 1.4.3; the accent is a UI colour, 1.4.11.
+const (
+	MinTextContrast   = 4.5
+	MinAccentContrast = 3.0
 )
 
 // ParseColor reads "#rrggbb" or "#rgb" (case-insensitive).

@@ -74,13 +74,18 @@ func (s Settings) Normalize() Settings {
 	s.ProductName = strings.TrimSpace(s.ProductName)
 	s.SupportURL = strings.TrimSpace(s.SupportURL)
 	s.PrivacyURL = strings.TrimSpace(s.PrivacyURL)
-	for _, c := range []*string{&s.PrimaryColor, &s.AccentColor} {
-		*c = strings.ToLower(strings.TrimSpace(*c))
-		if v, err := ParseColor(*c); err == nil {
-			*c = v.Hex()
-		}
-	}
+	s.PrimaryColor, s.AccentColor = NormalizeColor(s.PrimaryColor), NormalizeColor(s.AccentColor)
 	return s
+}
+
+// NormalizeColor writes a colour as #rrggbb (anything else trimmed and
+// left for the validation to refuse).
+func NormalizeColor(c string) string {
+	c = strings.ToLower(strings.TrimSpace(c))
+	if v, err := ParseColor(c); err == nil {
+		return v.Hex()
+	}
+	return c
 }
 
 // Validate checks every field and reports every problem at once.

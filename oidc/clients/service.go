@@ -260,6 +260,8 @@ func ToSpec(c *models.Client) Spec {
 		AllowedLoginMethods:     list(c.AllowedLoginMethods),
 		Disabled:                c.Disabled,
 		LogoURI:                 c.LogoURI,
+		PrimaryColor:            c.PrimaryColor,
+		AccentColor:             c.AccentColor,
 		AccessTokenTTL:          c.AccessTokenTTL,
 		RefreshTokenTTL:         c.RefreshTokenTTL,
 		IDTokenTTL:              c.IDTokenTTL,
@@ -316,6 +318,8 @@ func apply(c *models.Client, s Spec) {
 	c.AllowedLoginMethods = models.StringList(slices.Clone(s.AllowedLoginMethods))
 	c.Disabled = s.Disabled
 	c.LogoURI = s.LogoURI
+	c.PrimaryColor = s.PrimaryColor
+	c.AccentColor = s.AccentColor
 	c.AllowedGroups = models.StringList(slices.Clone(s.AllowedGroups))
 	c.AccessTokenTTL = s.AccessTokenTTL
 	c.RefreshTokenTTL = s.RefreshTokenTTL

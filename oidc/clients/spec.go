@@ -1,6 +1,8 @@
 package clients
 
 import (
+	"github.com/sesame-idp/sesame/internal/branding"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,6 +109,11 @@ type Spec struct {
 	// LogoURI (DCR's logo_uri) is shown on the hosted pages: an https URL
 	// or a data:image/svg+xml URI; "" shows the name's initial.
 	LogoURI string `json:"logo_uri"`
+	// PrimaryColor and AccentColor are the app's own colours on the
+	// hosted pages (#rrggbb; "" for the global branding's), held to the
+	// same contrast rules (internal/branding).
+	PrimaryColor string `json:"primary_color,omitempty"`
+	AccentColor  string `json:"accent_color,omitempty"`
 	// Token lifetimes in whole seconds; 0 uses the global setting. Each
 	// must lie within the global bounds: access and ID tokens 60 s to 24 h,
 	// refresh tokens 1 h to 8760 h (the same as the server's flags).
@@ -267,6 +274,8 @@ func (s *Spec) Normalize() {
 	s.JWKS = strings.TrimSpace(s.JWKS)
 	s.JWKSURI = strings.TrimSpace(s.JWKSURI)
 	s.LogoURI = strings.TrimSpace(s.LogoURI)
+	s.PrimaryColor = branding.NormalizeColor(s.PrimaryColor)
+	s.AccentColor = branding.NormalizeColor(s.AccentColor)
 	s.MinACR = strings.TrimSpace(s.MinACR)
 	s.UserVerification = strings.TrimSpace(s.UserVerification)
 	s.SyncedPasskeys = strings.TrimSpace(s.SyncedPasskeys)
@@ -471,6 +480,12 @@ func (s Spec) Validate() error {
 		if msg := logoURIProblem(s.LogoURI); msg != "" {
 			add(invalid("logo_uri", "%s", msg))
 		}
+	}
+	if msg := branding.ColorProblem(s.PrimaryColor, branding.MinTextContrast); msg != "" {
+		add(invalid("primary_color", "%s", msg))
+	}
+	if msg := branding.ColorProblem(s.AccentColor, branding.MinAccentContrast); msg != "" {
+		add(invalid("accent_color", "%s", msg))
 	}
 	for _, ttl := range []struct {
 		field    string

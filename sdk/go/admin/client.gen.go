@@ -1902,6 +1902,9 @@ type Client struct {
 	// AaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
 	AaguidAllowMode *ClientAaguidAllowMode `json:"aaguid_allow_mode,omitempty"`
 
+	// AccentColor The tile behind this app's initial on the hosted pages, #rrggbb; needs 3:1 contrast with white. Empty: the global branding's.
+	AccentColor *string `json:"accent_color,omitempty"`
+
 	// AccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 	AccessTokenFormat *ClientAccessTokenFormat `json:"access_token_format,omitempty"`
 
@@ -1965,8 +1968,11 @@ type Client struct {
 	// PolicyUri The app's privacy policy (RFC 7591 §2): an https URL; empty for none.
 	PolicyUri              *string   `json:"policy_uri,omitempty"`
 	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
-	Public                 *bool     `json:"public,omitempty"`
-	RedirectUris           []string  `json:"redirect_uris"`
+
+	// PrimaryColor This app's buttons and links on the hosted pages, #rrggbb; needs 4.5:1 contrast with white. Empty: the global branding's.
+	PrimaryColor *string  `json:"primary_color,omitempty"`
+	Public       *bool    `json:"public,omitempty"`
+	RedirectUris []string `json:"redirect_uris"`
 
 	// RefreshTokenTtl Refresh token lifetime in seconds: 0 for the global setting, otherwise 3600 to 31536000.
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
@@ -2049,6 +2055,9 @@ type ClientSpec struct {
 	// AaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
 	AaguidAllowMode *ClientSpecAaguidAllowMode `json:"aaguid_allow_mode,omitempty"`
 
+	// AccentColor The tile behind this app's initial on the hosted pages, #rrggbb; needs 3:1 contrast with white. Empty: the global branding's.
+	AccentColor *string `json:"accent_color,omitempty"`
+
 	// AccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 	AccessTokenFormat *ClientSpecAccessTokenFormat `json:"access_token_format,omitempty"`
 
@@ -2103,8 +2112,11 @@ type ClientSpec struct {
 	// PolicyUri The app's privacy policy (RFC 7591 §2): an https URL; empty for none.
 	PolicyUri              *string   `json:"policy_uri,omitempty"`
 	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
-	Public                 *bool     `json:"public,omitempty"`
-	RedirectUris           *[]string `json:"redirect_uris,omitempty"`
+
+	// PrimaryColor This app's buttons and links on the hosted pages, #rrggbb; needs 4.5:1 contrast with white. Empty: the global branding's.
+	PrimaryColor *string   `json:"primary_color,omitempty"`
+	Public       *bool     `json:"public,omitempty"`
+	RedirectUris *[]string `json:"redirect_uris,omitempty"`
 
 	// RefreshTokenTtl Refresh token lifetime in seconds: 0 for the global setting, otherwise 3600 to 31536000.
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
@@ -2179,6 +2191,9 @@ type ClientWithSecret struct {
 	// AaguidAllowMode enforce (also when empty) refuses other passkeys; grace accepts them and records each use with the reason grace:aaguid_allow.
 	AaguidAllowMode *ClientWithSecretAaguidAllowMode `json:"aaguid_allow_mode,omitempty"`
 
+	// AccentColor The tile behind this app's initial on the hosted pages, #rrggbb; needs 3:1 contrast with white. Empty: the global branding's.
+	AccentColor *string `json:"accent_color,omitempty"`
+
 	// AccessTokenFormat How this client's access tokens are issued: opaque (only introspection describes them) or jwt (RFC 9068: typ at+jwt, signed RS256 with the keys of the JWKS, verifiable by an API without calling Sesame). A token for a resource registered with access_token_format jwt is a JWT whatever this says.
 	AccessTokenFormat *ClientWithSecretAccessTokenFormat `json:"access_token_format,omitempty"`
 
@@ -2245,8 +2260,11 @@ type ClientWithSecret struct {
 	// PolicyUri The app's privacy policy (RFC 7591 §2): an https URL; empty for none.
 	PolicyUri              *string   `json:"policy_uri,omitempty"`
 	PostLogoutRedirectUris *[]string `json:"post_logout_redirect_uris,omitempty"`
-	Public                 *bool     `json:"public,omitempty"`
-	RedirectUris           []string  `json:"redirect_uris"`
+
+	// PrimaryColor This app's buttons and links on the hosted pages, #rrggbb; needs 4.5:1 contrast with white. Empty: the global branding's.
+	PrimaryColor *string  `json:"primary_color,omitempty"`
+	Public       *bool    `json:"public,omitempty"`
+	RedirectUris []string `json:"redirect_uris"`
 
 	// RefreshTokenTtl Refresh token lifetime in seconds: 0 for the global setting, otherwise 3600 to 31536000.
 	RefreshTokenTtl *int `json:"refresh_token_ttl,omitempty"`
