@@ -78,6 +78,7 @@ func (c *Console) mountAPI(r gin.IRouter) {
 	r.POST("/users/:id/revoke-admin", step, c.api(c.apiRevokeAdmin))
 	r.DELETE("/users/:id", step, c.api(c.apiDeleteUser))
 	r.DELETE("/users/:id/credentials/:cred", step, c.api(c.apiRemoveCredential))
+	r.DELETE("/users/:id/recovery-codes", step, c.api(c.apiInvalidateRecoveryCodes))
 	r.PUT("/users/:id/profile", c.api(c.apiSetProfile))
 	r.GET("/users/:id/groups", c.api(c.apiUserGroups))
 	r.POST("/admin-invites", c.api(c.apiInvite))
@@ -314,6 +315,10 @@ func (c *Console) apiRevokeAdmin(g *gin.Context) error {
 
 func (c *Console) apiDeleteUser(g *gin.Context) error {
 	return noContent(g, c.Users.Delete(g.Request.Context(), g.Param("id")))
+}
+
+func (c *Console) apiInvalidateRecoveryCodes(g *gin.Context) error {
+	return answer(g)(c.Users.InvalidateRecoveryCodes(g.Request.Context(), g.Param("id")))
 }
 
 func (c *Console) apiRemoveCredential(g *gin.Context) error {

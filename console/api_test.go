@@ -259,6 +259,23 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		exerciseEventsSearchAPI(t, env, api, s)
 		exerciseCancelDeletionAPI(t, env, api, s)
 		api.call(s, "POST", p+"/users/nope/passlink", nil, 404)
+		// Recovery codes: counted on the user, invalidated (step-up), audited.
+		if err := env.Store.ReplaceRecoveryCodes(t.Context(), u.ID, []string{"hash-a", "hash-b"}); err != nil {
+			t.Fatal(err)
+		}
+		var ud struct {
+			RecoveryCodes int64 `json:"recovery_codes"`
+		}
+		_ = json.Unmarshal(api.call(s, "GET", p+"/users/"+u.ID, nil, 200), &ud)
+		var inv console.RecoveryCodesInvalidated
+		_ = json.Unmarshal(api.call(s, "DELETE", p+"/users/"+u.ID+"/recovery-codes", nil, 200), &inv)
+		if ud.RecoveryCodes != 2 || inv.Invalidated != 2 || inv.UserID != u.ID {
+			t.Errorf("recovery codes: shown %d, invalidated %+v", ud.RecoveryCodes, inv)
+		}
+		api.call(s, "DELETE", p+"/users/nope/recovery-codes", nil, 404)
+		if n, _ := env.Store.CountRecoveryCodes(t.Context(), u.ID); n != 0 {
+			t.Errorf("%d recovery codes left after invalidation", n)
+		}
 		api.call(s, "DELETE", p+"/users/"+u.ID+"/credentials/nope", nil, 404)
 		api.call(s, "DELETE", p+"/users/"+u.ID, nil, 204)
 		// The last admin stays.

@@ -66,6 +66,7 @@ type userStore interface {
 	InvalidateAddressLinks(ctx context.Context, emailNormalized string) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID string) (int64, error)
 	DeleteRecoveryCodes(ctx context.Context, userID string) (int64, error)
+	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
 }
 
 // groupStore backs Groups.

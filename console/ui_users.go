@@ -154,7 +154,7 @@ func (u *UI) renderUserPage(c *gin.Context, status int, st userPageState) error 
 	du := d.User
 	v := templates.ConsoleUserView{User: templates.UserSummary{ID: du.ID, Email: du.Email, EmailVerified: du.EmailVerified,
 		DisplayName: du.DisplayName, Disabled: du.Disabled, Admin: du.Admin, DeletionDueAt: du.DeletionDueAt, CreatedAt: du.CreatedAt}, Passlinks: u.c.Users.CanSendPasslink(),
-		Self: ActorFrom(ctx).ID == du.ID, Grants: len(d.Grants)}
+		Self: ActorFrom(ctx).ID == du.ID, Grants: len(d.Grants), RecoveryCodes: d.RecoveryCodes}
 	if st.identity != nil {
 		v.Identity = *st.identity
 	} else {

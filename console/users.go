@@ -103,6 +103,8 @@ type UserDetail struct {
 	Events      []EventView      `json:"recent_events"`
 	// Grants are the apps the user granted access (remembered consents).
 	Grants []GrantView `json:"grants"`
+	// RecoveryCodes is how many unused recovery codes the user has.
+	RecoveryCodes int64 `json:"recovery_codes"`
 }
 
 // GrantView is an app a user granted access, with the scopes granted.
@@ -161,6 +163,9 @@ func (s *Users) Show(ctx context.Context, id string) (*UserDetail, error) {
 	}
 	d := &UserDetail{User: ViewUser(u), Profile: ProfileOf(u), Groups: nonNil(groups), Credentials: []CredentialView{}, Sessions: []SessionView{}, Events: []EventView{},
 		Grants: make([]GrantView, 0, len(consents))}
+	if d.RecoveryCodes, err = s.st.CountRecoveryCodes(ctx, id); err != nil {
+		return nil, err
+	}
 	for _, c := range consents {
 		d.Grants = append(d.Grants, GrantView{ClientID: c.ClientID, Scopes: nonNil(c.Scopes), GrantedAt: c.UpdatedAt})
 	}

@@ -418,6 +418,8 @@ type ConsoleUserView struct {
 	Groups                 UserGroups
 	// Grants is the number of apps the user has granted access.
 	Grants int
+	// RecoveryCodes is how many unused recovery codes the user has.
+	RecoveryCodes int64
 }
 
 // HistoryFilter is the sign-in history's filter row.

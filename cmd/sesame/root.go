@@ -126,6 +126,7 @@ YAML file (--config); every command reads the same ones.`,
 		c.registrationCmd(),
 		c.brandingCmd(),
 		c.eventsCmd(),
+		c.policyCmd(),
 		c.keysCmd(),
 		c.adminCmd(),
 		c.healthcheckCmd(),
@@ -171,6 +172,7 @@ var (
 		"keys":         slices.Concat(dbFlags, secretFlags, []string{"key-rotation-period", "id-token-ttl", "access-token-ttl"}),
 		"admin":        slices.Concat(dbFlags, []string{"issuer"}),
 		"healthcheck":  {"listen"},
+		"policy":       dbFlags,
 	}
 )
 

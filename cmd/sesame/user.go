@@ -82,7 +82,7 @@ func (c *cli) userCmd() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(c.userCreateCmd(), c.userListCmd(), c.userShowCmd(), c.userDisableCmd(), c.userProfileCmd(), c.userGroupsCmd(),
-		c.userUpdateCmd(), c.userRevokeCmd(false), c.userRevokeCmd(true), c.userEventsCmd(), c.userImportCmd(), c.userExportCmd(), c.userCancelDeletionCmd())
+		c.userUpdateCmd(), c.userRevokeCmd(false), c.userRevokeCmd(true), c.userRecoveryCodesCmd(), c.userEventsCmd(), c.userImportCmd(), c.userExportCmd(), c.userCancelDeletionCmd())
 	return cmd
 }
 

@@ -207,3 +207,42 @@ func (c *cli) userCancelDeletionCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the user as JSON")
 	return cmd
 }
+
+// userRecoveryCodesCmd shows how many recovery codes a user has left, or
+// invalidates them all (--invalidate).
+func (c *cli) userRecoveryCodesCmd() *cobra.Command {
+	var invalidate, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "recovery-codes USER_ID|EMAIL",
+		Short: "Show how many recovery codes a user has left, or invalidate them (--invalidate)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withUser(cmd, args[0], func(ctx context.Context, svc *console.Services, st *store.Store, u *models.User) error {
+				out := cmd.OutOrStdout()
+				if invalidate {
+					r, err := svc.Users.InvalidateRecoveryCodes(ctx, u.ID)
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						return writeJSON(out, r)
+					}
+					fmt.Fprintf(out, "Invalidated %d unused recovery code(s) of %s; they can create new ones on their account page.\n", r.Invalidated, u.Email)
+					return nil
+				}
+				n, err := st.CountRecoveryCodes(ctx, u.ID)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(out, map[string]any{"user_id": u.ID, "recovery_codes": n})
+				}
+				fmt.Fprintf(out, "%s has %d unused recovery code(s).\n", u.Email, n)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&invalidate, "invalidate", false, "invalidate every recovery code of the user (audited)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sesame-idp/sesame/models/store"
 )
 
 // TestUserEverydayCommands: the console's everyday user actions on the
@@ -96,5 +99,39 @@ func TestUserImportExportCommands(t *testing.T) {
 	}
 	if r := inDir(t, dir, "user", "import", filepath.Join(dir, "people.txt")); r.code != exitUsage {
 		t.Fatalf("unknown format: %+v", r)
+	}
+}
+
+// TestRecoveryCodesCLI: the policy command switches recovery codes (and
+// refuses an unknown mode); "user recovery-codes" counts a user's unused
+// codes and invalidates them, audited.
+func TestRecoveryCodesCLI(t *testing.T) {
+	dir := t.TempDir()
+	u := decode[userView](t, mustOK(t, inDir(t, dir, "user", "create", "--email", "rc@example.com", "--json")))
+	if r := inDir(t, dir, "policy", "recovery-codes", "sometimes"); r.code != exitUsage {
+		t.Fatalf("unknown mode: %+v", r)
+	}
+	if r := mustOK(t, inDir(t, dir, "policy", "recovery-codes", "require")); !strings.Contains(r.stdout, "Recovery codes: require (was off)") {
+		t.Fatalf("set policy:\n%s", r.stdout)
+	}
+	if r := mustOK(t, inDir(t, dir, "policy", "show")); !strings.Contains(r.stdout, `"recovery_codes": "require"`) {
+		t.Fatalf("policy show:\n%s", r.stdout)
+	}
+	st := openTestStore(t, dir)
+	if err := st.ReplaceRecoveryCodes(context.Background(), u.ID, []string{"h1", "h2", "h3"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustOK(t, inDir(t, dir, "user", "recovery-codes", "rc@example.com")); !strings.Contains(r.stdout, "has 3 unused recovery code(s)") {
+		t.Fatalf("count:\n%s", r.stdout)
+	}
+	if r := mustOK(t, inDir(t, dir, "user", "recovery-codes", u.ID, "--invalidate")); !strings.Contains(r.stdout, "Invalidated 3 unused recovery code(s)") {
+		t.Fatalf("invalidate:\n%s", r.stdout)
+	}
+	if n, _ := st.CountRecoveryCodes(context.Background(), u.ID); n != 0 {
+		t.Fatalf("%d codes left after invalidation", n)
+	}
+	es, err := st.ListAuditEntries(context.Background(), store.AuditFilter{TargetType: "user", TargetID: u.ID}, 10)
+	if err != nil || len(es) == 0 || es[0].Action != "user.recovery_codes_invalidated" || es[0].BeforeJSON != `{"unused":3}` {
+		t.Fatalf("audit: %+v, %v", es, err)
 	}
 }

@@ -2897,6 +2897,13 @@ type Profile struct {
 	Username *string `json:"username,omitempty"`
 }
 
+// RecoveryCodesInvalidated defines model for RecoveryCodesInvalidated.
+type RecoveryCodesInvalidated struct {
+	// Invalidated How many unused codes stopped working
+	Invalidated int    `json:"invalidated"`
+	UserId      string `json:"user_id"`
+}
+
 // Resource defines model for Resource.
 type Resource struct {
 	// AccessTokenFormat jwt: RFC 9068 access tokens (typ at+jwt, RS256, verifiable against the JWKS); opaque: only introspection describes them.
@@ -3101,7 +3108,10 @@ type UserDetail struct {
 		Result    string    `json:"result"`
 		UserAgent *string   `json:"user_agent,omitempty"`
 	} `json:"recent_events"`
-	Sessions []struct {
+
+	// RecoveryCodes How many unused recovery codes the user has (0: none, or the policy's recovery codes were never used).
+	RecoveryCodes *int `json:"recovery_codes,omitempty"`
+	Sessions      []struct {
 		Acr        string    `json:"acr"`
 		Amr        []string  `json:"amr"`
 		AuthTime   time.Time `json:"auth_time"`
@@ -4179,6 +4189,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /users/{id}/profile (the `SetUserProfile` operationId).
 	SetUserProfile(ctx context.Context, id Id, body SetUserProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InvalidateUserRecoveryCodes Invalidate every recovery code of a user (needs a console step-up; audited)
+	//
+	// Corresponds with DELETE /users/{id}/recovery-codes (the `InvalidateUserRecoveryCodes` operationId).
+	InvalidateUserRecoveryCodes(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeAdmin Take the admin role (step-up)
 	//
@@ -5699,6 +5714,21 @@ func (c *API) SetUserProfileWithBody(ctx context.Context, id Id, contentType str
 // Corresponds with PUT /users/{id}/profile (the `SetUserProfile` operationId).
 func (c *API) SetUserProfile(ctx context.Context, id Id, body SetUserProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetUserProfileRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InvalidateUserRecoveryCodes Invalidate every recovery code of a user (needs a console step-up; audited)
+//
+// Corresponds with DELETE /users/{id}/recovery-codes (the `InvalidateUserRecoveryCodes` operationId).
+func (c *API) InvalidateUserRecoveryCodes(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInvalidateUserRecoveryCodesRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -9478,6 +9508,40 @@ func NewSetUserProfileRequestWithBody(server string, id Id, contentType string, 
 	return req, nil
 }
 
+// NewInvalidateUserRecoveryCodesRequest constructs an http.Request for the InvalidateUserRecoveryCodes method
+func NewInvalidateUserRecoveryCodesRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/recovery-codes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRevokeAdminRequest constructs an http.Request for the RevokeAdmin method
 func NewRevokeAdminRequest(server string, id Id) (*http.Request, error) {
 	var err error
@@ -10732,6 +10796,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /users/{id}/profile (the `SetUserProfile` operationId).
 	SetUserProfileWithResponse(ctx context.Context, id Id, body SetUserProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*SetUserProfileResponse, error)
+
+	// InvalidateUserRecoveryCodesWithResponse Invalidate every recovery code of a user (needs a console step-up; audited)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /users/{id}/recovery-codes (the `InvalidateUserRecoveryCodes` operationId).
+	InvalidateUserRecoveryCodesWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*InvalidateUserRecoveryCodesResponse, error)
 
 	// RevokeAdminWithResponse Take the admin role (step-up)
 	//
@@ -15745,6 +15816,75 @@ func (r SetUserProfileResponse) ContentType() string {
 	return ""
 }
 
+type InvalidateUserRecoveryCodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodesInvalidated
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InvalidateUserRecoveryCodesResponse) GetJSON200() *RecoveryCodesInvalidated {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r InvalidateUserRecoveryCodesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r InvalidateUserRecoveryCodesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r InvalidateUserRecoveryCodesResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r InvalidateUserRecoveryCodesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r InvalidateUserRecoveryCodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InvalidateUserRecoveryCodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InvalidateUserRecoveryCodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InvalidateUserRecoveryCodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RevokeAdminResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18003,6 +18143,19 @@ func (c *ClientWithResponses) SetUserProfileWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseSetUserProfileResponse(rsp)
+}
+
+// InvalidateUserRecoveryCodesWithResponse Invalidate every recovery code of a user (needs a console step-up; audited)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /users/{id}/recovery-codes (the `InvalidateUserRecoveryCodes` operationId).
+func (c *ClientWithResponses) InvalidateUserRecoveryCodesWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*InvalidateUserRecoveryCodesResponse, error) {
+	rsp, err := c.InvalidateUserRecoveryCodes(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInvalidateUserRecoveryCodesResponse(rsp)
 }
 
 // RevokeAdminWithResponse Take the admin role (step-up)
@@ -22079,6 +22232,60 @@ func ParseSetUserProfileResponse(rsp *http.Response) (*SetUserProfileResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseInvalidateUserRecoveryCodesResponse parses an HTTP response from a InvalidateUserRecoveryCodesWithResponse call
+func ParseInvalidateUserRecoveryCodesResponse(rsp *http.Response) (*InvalidateUserRecoveryCodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InvalidateUserRecoveryCodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodesInvalidated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
