@@ -166,7 +166,7 @@ func examplePages() []struct {
 			return r.ConsoleAdminInvite(w, 200, Page{Title: "Invite an admin"}, shell, AdminInviteView{Email: "a@example.test", Link: "https://id.example/console/setup/x", Expires: "2026-01-02 15:04"})
 		}},
 		{"console_user", func(r *Renderer, w http.ResponseWriter) error {
-			return r.ConsoleUser(w, 200, Page{Title: "a@example.test"}, shell, ConsoleUserView{RecoveryCodes: 4, 
+			return r.ConsoleUser(w, 200, Page{Title: "a@example.test"}, shell, ConsoleUserView{RecoveryCodes: 4,
 				User:      UserSummary{ID: "u1", Email: "a@example.test", EmailVerified: true, DisplayName: "Ann", Disabled: true, Admin: true, CreatedAt: at},
 				Passlinks: true,
 				Creds:     []CredRow{{ID: "cr1", Name: "Key", Kind: "Security key", Model: "YubiKey", Storage: "Device-bound", Created: "2025", LastUsed: "never", AAGUID: "00", Flagged: true}},
