@@ -64,10 +64,11 @@ func TestRecoveryCodesJourneyInChromium(t *testing.T) {
 	browsertest.WaitText(t, ctx, "#recovery-left", "10 of 10")
 
 	// Sign out; the passkey is lost with its device.
-	browsertest.Do(t, ctx, "sign out", chromedp.Click(`form[action="/account/signout"] button`), chromedp.WaitVisible("h1"))
+	browsertest.Do(t, ctx, "sign out", chromedp.Click(`form[action="/account/signout"] button`),
+		chromedp.WaitVisible(`.actions a.button.primary[href="/login"]`))
 	browsertest.RemoveAuthenticator(t, ctx, old)
 
-	browsertest.Do(t, ctx, "login page", chromedp.Navigate(env.Issuer+"/login"), chromedp.WaitVisible("#recovery-link"))
+	browsertest.Do(t, ctx, "login page", chromedp.Click(`a[href="/login"]`), chromedp.WaitVisible("#recovery-link"))
 	checkHostedPage(t, ctx, hostedPage{name: "recovery-3-login", primary: "#passkey-button"})
 	browsertest.Do(t, ctx, "use a recovery code", chromedp.Click("#recovery-link"), chromedp.WaitVisible("#recovery-form"))
 	checkHostedPage(t, ctx, hostedPage{name: "recovery-4-form", primary: "#recovery-continue", dark: true})
