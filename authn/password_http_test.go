@@ -356,7 +356,7 @@ func TestPasswordThrottleOverHTTP(t *testing.T) {
 	lb := &roundRobin{handlers: []http.Handler{env.Server.Handler(), second.Handler()}}
 	b.c.Transport = lb
 	b.page("/login/password")
-	awayFromMinuteEdge()
+	servertest.AwayFromWindowEdge(time.Minute, 20*time.Second)
 	for i := range 5 {
 		wantAPIError(t, b.passwordStep("", "ada@example.com", "wrong guess number "+string(rune('0'+i))), http.StatusUnauthorized, "wrong_password")
 	}
@@ -374,14 +374,6 @@ func TestPasswordThrottleOverHTTP(t *testing.T) {
 	// Another account is not affected.
 	pwUser(t, env.Env, "bob@example.com", "another good passphrase")
 	wantStep(t, b.passwordStep("", "bob@example.com", "another good passphrase"), "enrol")
-}
-
-// awayFromMinuteEdge waits out the last two seconds of a minute, so a
-// few attempts meant for one fixed one-minute window do not straddle two.
-func awayFromMinuteEdge() {
-	if now := time.Now(); now.Second() >= 58 {
-		time.Sleep(now.Truncate(time.Minute).Add(time.Minute + 50*time.Millisecond).Sub(now))
-	}
 }
 
 // roundRobin serves a client's requests in process, alternating between

@@ -279,3 +279,14 @@ func AllowOutbound(cidrs ...string) Option {
 // something else that sign people up with a passkey and do not read their
 // mail (the policy is on by default).
 func UnverifiedEmails() Option { return func(c *config.Config) { c.RequireVerifiedEmail = false } }
+
+// AwayFromWindowEdge waits, when less than need is left of the current
+// fixed window (internal/ratelimit aligns windows to multiples of their
+// length), for the next one to begin, so attempts a test means to count in
+// one window do not straddle two on a slow machine.
+func AwayFromWindowEdge(window, need time.Duration) {
+	now := time.Now()
+	if next := now.Truncate(window).Add(window); next.Sub(now) < need {
+		time.Sleep(next.Sub(now) + 50*time.Millisecond)
+	}
+}
