@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -48,6 +49,8 @@ type clientFlags struct {
 	minACR         string
 	uv             string
 	synced         string
+	aaguidAllow    []string
+	aaguidMode     string
 	webOrigins     []string
 	allowedGroups  []string
 	bcLogoutURI    string
@@ -89,6 +92,8 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.idTTL, "id-token-ttl", 0, "ID token lifetime for this client, 1m to 24h (0: the global setting)")
 	fs.StringVar(&f.minACR, "min-acr", "", "minimum acr every sign-in for this client must reach, one of "+strings.Join(models.ACRLevels, ", ")+" (weakest first; empty: none)")
 	fs.StringVar(&f.synced, "synced-passkeys", "", "passkeys that may sync between devices, for this client: allow, block or grace (accepted, warned and recorded); empty: the global policy")
+	fs.StringArrayVar(&f.aaguidAllow, "aaguid-allow", nil, "the only authenticator models (AAGUIDs) this client accepts, within the global allow list (repeatable; needs the global attestation \"direct\"); --aaguid-allow= lifts the client's own list")
+	fs.StringVar(&f.aaguidMode, "aaguid-allow-mode", "", "what this client's allow list does to another model: enforce (refused; empty too) or grace (accepted, each use warned and recorded)")
 	fs.StringVar(&f.uv, "user-verification", "", "passkey user verification for this client: required, preferred or discouraged (empty: the global policy)")
 	fs.StringSliceVar(&f.allowedGroups, "allowed-group", nil, "only members of this group may sign in (repeatable; an existing group, see sesame group list); --allowed-group= lets everyone in")
 	fs.StringVar(&f.bcLogoutURI, "backchannel-logout-uri", "", "URL that receives a signed logout token when a session that signed in to this client ends (OIDC Back-Channel Logout): https, or http on localhost; --backchannel-logout-uri= removes it")
@@ -110,7 +115,7 @@ var specFlags = []string{
 	"name", "redirect-uri", "post-logout-redirect-uri", "grant-type", "response-type", "scope",
 	"public", "token-endpoint-auth-method", "id-token-alg", "id-token-signed-response-alg",
 	"jwks", "jwks-uri", "skip-consent", "login-method",
-	"disabled", "logo-uri", "primary-color", "accent-color", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys",
+	"disabled", "logo-uri", "primary-color", "accent-color", "access-token-ttl", "refresh-token-ttl", "id-token-ttl", "min-acr", "user-verification", "synced-passkeys", "aaguid-allow", "aaguid-allow-mode",
 	"allowed-web-origin", "allowed-group", "access-token-format", "backchannel-logout-uri", "backchannel-logout-session-required",
 	"frontchannel-logout-uri", "frontchannel-logout-session-required", "dpop-bound-access-tokens",
 	"require-par", "token-exchange-resource", "token-exchange-subject-audience",
@@ -203,6 +208,8 @@ func (f *clientFlags) apply(fs *pflag.FlagSet, s *clients.Spec) error {
 	setChanged(fs, "min-acr", &s.MinACR, f.minACR)
 	setChanged(fs, "user-verification", &s.UserVerification, f.uv)
 	setChanged(fs, "synced-passkeys", &s.SyncedPasskeys, f.synced)
+	setChanged(fs, "aaguid-allow", &s.AAGUIDAllow, nonEmpty(f.aaguidAllow))
+	setChanged(fs, "aaguid-allow-mode", &s.AAGUIDAllowMode, f.aaguidMode)
 	setChanged(fs, "allowed-web-origin", &s.AllowedWebOrigins, f.webOrigins)
 	setChanged(fs, "allowed-group", &s.AllowedGroups, f.allowedGroups)
 	setChanged(fs, "backchannel-logout-uri", &s.BackchannelLogoutURI, f.bcLogoutURI)
@@ -474,6 +481,13 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 	if s.SyncedPasskeys != "" {
 		row("synced_passkeys:", s.SyncedPasskeys)
 	}
+	if len(s.AAGUIDAllow) > 0 {
+		mode := s.AAGUIDAllowMode
+		if mode == "" {
+			mode = policy.ModelEnforce
+		}
+		row("aaguid_allow:", strings.Join(s.AAGUIDAllow, " ")+" ("+mode+")")
+	}
 	if s.UserVerification != "" {
 		row("user_verification:", s.UserVerification)
 	}
@@ -505,14 +519,16 @@ func printClient(w io.Writer, cl *console.ClientView) error {
 
 func (c *cli) clientUpdateCmd() *cobra.Command {
 	var f clientFlags
-	var asJSON, rotate bool
+	var asJSON, rotate, yes bool
 	cmd := &cobra.Command{
 		Use:   "update CLIENT_ID [flags]",
 		Short: "Change a client's settings; only the flags given change",
 		Long: `Change a client's settings. Only the flags given change; a repeatable flag
 replaces the whole list (--scope openid --scope email leaves exactly those
 two). --rotate-secret issues a new secret, shown once; the old one stops
-working at once.`,
+working at once. A stricter passkey rule (--synced-passkeys block, an
+enforced --aaguid-allow list) that leaves anyone without a passkey that signs
+in to this client is refused, naming them, unless --yes is given.`,
 		Example: `  sesame client update ID --redirect-uri https://app.example.com/cb --redirect-uri http://localhost:3000/cb
   sesame client update ID --skip-consent
   sesame client update ID --rotate-secret`,
@@ -548,6 +564,20 @@ working at once.`,
 					if !rotate && clients.UsesSecret(spec.TokenEndpointAuthMethod) && !cl.HasSecret && spec.Validate() == nil {
 						return usageError(fmt.Errorf("token_endpoint_auth_method: client %s has no secret yet; add --rotate-secret to issue one", id))
 					}
+					// A stricter passkey rule is previewed as the console
+					// and the admin API preview it, and refused without
+					// --yes when it locks anyone out of this client.
+					if spec.Validate() == nil && !yes {
+						l, err := svc.Clients.Preview(ctx, id, spec)
+						if err != nil {
+							return clientErr(id, err)
+						}
+						if l.Count > 0 {
+							printLockout(cmd.ErrOrStderr(), l)
+							return fmt.Errorf("not saved: this locks %d %s out of client %s; check the list, then add --yes to save anyway (or use grace to warn first)",
+								l.Count, plural(l.Count, "person", "people"), id)
+						}
+					}
 					cl, plain, err = svc.Clients.Update(ctx, id, spec, rotate)
 				}
 				if err != nil {
@@ -567,6 +597,7 @@ working at once.`,
 	}
 	f.register(cmd.Flags())
 	cmd.Flags().BoolVar(&rotate, "rotate-secret", false, "issue a new client secret (shown once)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "save even when a stricter passkey rule locks people out of this client")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as JSON")
 	return cmd
 }

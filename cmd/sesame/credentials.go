@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 )
 
@@ -18,8 +20,51 @@ func (c *cli) credentialsCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(c.credentialsHealthCmd())
+	cmd.AddCommand(c.credentialsHealthCmd(), c.credentialSuspendCmd(true), c.credentialSuspendCmd(false))
 	return cmd
+}
+
+// credentialSuspendCmd suspends a credential (a lost device, a suspected
+// copy: it signs nobody in, nothing is deleted) or lifts a suspension,
+// through the console's Users service: the same checks and audit entry as
+// the user page's buttons and POST …/credentials/{id}/suspend.
+func (c *cli) credentialSuspendCmd(suspend bool) *cobra.Command {
+	use, short := "suspend CREDENTIAL_ID", "Suspend a credential: it signs nobody in until the suspension is lifted"
+	if !suspend {
+		use, short = "unsuspend CREDENTIAL_ID", "Lift a credential's suspension (refused while its model is reported compromised and the policy suspends such credentials)"
+	}
+	return &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Example: "  sesame credentials health --user USER_ID\n  sesame credentials " + use,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, st *store.Store) error {
+				cr, err := st.GetCredential(ctx, id)
+				if errors.Is(err, models.ErrNotFound) {
+					return fmt.Errorf("credential %s not found (see sesame credentials health --user USER_ID)", id)
+				}
+				if err != nil {
+					return err
+				}
+				if suspend {
+					err = svc.Users.SuspendCredential(ctx, cr.UserID, id)
+				} else {
+					err = svc.Users.LiftCredentialSuspension(ctx, cr.UserID, id)
+				}
+				if err != nil {
+					return cliProblem(err)
+				}
+				what := "Suspended"
+				if !suspend {
+					what = "Lifted the suspension of"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s credential %s (%s) of user %s.\n", what, id, orDash(oneLine(cr.Name)), cr.UserID)
+				return nil
+			})
+		},
+	}
 }
 
 func (c *cli) credentialsHealthCmd() *cobra.Command {
@@ -78,13 +123,13 @@ and their users.`,
 					return nil
 				}
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "USER\tCREDENTIAL\tMODEL\tLAST USED\tFINDINGS")
+				fmt.Fprintln(tw, "USER\tCREDENTIAL\tMODEL\tLAST USED\tFINDINGS\tID")
 				for _, r := range rows {
 					last := "never"
 					if r.LastUsedAt != nil {
 						last = r.LastUsedAt.UTC().Format("2006-01-02 15:04")
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", r.Email, orDash(oneLine(r.Name)), orDash(r.Model), last, r.Findings)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", r.Email, orDash(oneLine(r.Name)), orDash(r.Model), last, r.Findings, r.ID)
 				}
 				return tw.Flush()
 			})

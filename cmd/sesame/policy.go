@@ -12,12 +12,13 @@ import (
 	"github.com/sesame-idp/sesame/models/store"
 )
 
-// policyCmd reads the live global policy and sets its recovery-code part
-// (the console's policies page and PUT /policies change the rest).
+// policyCmd reads the live global policy and sets its passkey and
+// recovery-code parts (the console's policies page and PUT /policies
+// change the rest).
 func (c *cli) policyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
-		Short: "Show the global policy; set recovery codes",
+		Short: "Show the global policy; set its passkey rules and recovery codes",
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -56,6 +57,6 @@ func (c *cli) policyCmd() *cobra.Command {
 				return nil
 			})
 		},
-	})
+	}, c.policySetCmd())
 	return cmd
 }
