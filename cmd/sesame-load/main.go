@@ -9,7 +9,12 @@
 //	                   passkey sign-in, ending in the token exchange
 //	refresh            refresh-token grant (rotating)
 //	introspect         token introspection of an access token
-//	all                each of the above in turn
+//	device             a device's start (RFC 8628 device authorization)
+//	                   and its first poll, answered authorization_pending
+//	jwt                client_credentials for an API whose tokens are
+//	                   RFC 9068 JWTs (-resource), each verified as the API
+//	                   does, against the JWKS fetched once
+//	all                each of the above in turn (jwt only with -resource)
 //
 // It prints the rate, p50/p90/p99 latency and errors of each, and, given
 // the server's process id (-pid) and its PostgreSQL database (-pg), the
@@ -19,6 +24,7 @@
 //	go run ./cmd/sesame serve --dev --require-verified-email=false &
 //	go run ./cmd/sesame client create --name load --grant-type client_credentials \
 //	    --grant-type authorization_code --grant-type refresh_token \
+//	    --grant-type urn:ietf:params:oauth:grant-type:device_code \
 //	    --redirect-uri http://127.0.0.1:9/cb --skip-consent --json
 //	go run ./cmd/sesame-load -op all -client-id ID -client-secret SECRET -c 8 -d 15s -pid $(pgrep -n sesame)
 //
@@ -60,10 +66,10 @@ func main() {
 }
 
 // ops are the operations, in the order "all" runs them.
-var ops = []string{"clientcredentials", "signup", "signin", "codeflow", "refresh", "introspect"}
+var ops = []string{"clientcredentials", "signup", "signin", "codeflow", "refresh", "introspect", "device", "jwt"}
 
 // needsClient: the operations that need the confidential client.
-var needsClient = map[string]bool{"clientcredentials": true, "codeflow": true, "refresh": true, "introspect": true}
+var needsClient = map[string]bool{"clientcredentials": true, "codeflow": true, "refresh": true, "introspect": true, "device": true, "jwt": true}
 
 type options struct {
 	issuer      string
@@ -76,6 +82,7 @@ type options struct {
 	pg          string
 	pgSameApp   bool
 	workersSeed string
+	resource    string
 }
 
 func run(args []string, out io.Writer) error {
@@ -90,6 +97,7 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&o.dur, "d", 10*time.Second, "duration of each operation's run (at most 5m)")
 	fs.Int64Var(&o.max, "n", 1_000_000, "at most this many operations per run")
 	fs.IntVar(&o.pid, "pid", 0, "the server's process id, for its CPU per operation and peak RSS (same machine)")
+	fs.StringVar(&o.resource, "resource", "", "a registered API (resource URI) whose access tokens are JWTs, for -op jwt")
 	fs.StringVar(&o.pg, "pg", "", "the server's PostgreSQL database URL (loopback), for the database's CPU per operation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -99,9 +107,12 @@ func run(args []string, out io.Writer) error {
 	}
 	todo := []string{o.op}
 	if o.op == "all" {
-		todo = ops
+		todo = slices.DeleteFunc(slices.Clone(ops), func(op string) bool { return op == "jwt" && o.resource == "" })
 	}
 	for _, op := range todo {
+		if op == "jwt" && o.resource == "" {
+			return errors.New("-resource is required for jwt")
+		}
 		if !slices.Contains(ops, op) {
 			return fmt.Errorf("unknown -op %q", op)
 		}
@@ -195,14 +206,25 @@ type worker struct {
 	refresh string
 	access  string
 	id, n   int
+	api     *loadgen.APIVerifier
 }
 
 // setup prepares a worker for op: a person signed up with a passkey for
 // the sign-in operations, tokens for refresh and introspection.
 func setup(ctx context.Context, o options, op string, tr http.RoundTripper, i int) (*worker, error) {
 	w := &worker{id: i}
-	if op == "clientcredentials" {
+	switch op {
+	case "clientcredentials":
 		return w, nil
+	case "device", "jwt":
+		var err error
+		if w.b, err = loadgen.NewBrowser(o.issuer, tr, nil); err != nil {
+			return nil, err
+		}
+		if op == "jwt" {
+			w.api, err = loadgen.NewAPIVerifier(ctx, &http.Client{Transport: tr, Timeout: 10 * time.Second}, o.issuer, o.resource)
+		}
+		return w, err
 	}
 	key, err := loadgen.NewPasskey()
 	if err != nil {
@@ -279,6 +301,18 @@ func (w *worker) do(ctx context.Context, o options, op string, tr http.RoundTrip
 		return err
 	case "introspect":
 		return w.b.Introspect(ctx, o.client, w.access)
+	case "device":
+		code, err := w.b.DeviceStart(ctx, o.client)
+		if err != nil {
+			return err
+		}
+		return w.b.DevicePoll(ctx, o.client, code)
+	case "jwt":
+		tok, err := w.b.ClientCredentials(ctx, o.client, o.resource)
+		if err != nil {
+			return err
+		}
+		return w.api.Verify(tok.AccessToken)
 	}
 	return fmt.Errorf("unknown operation %q", op)
 }

@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
@@ -42,6 +44,7 @@ func TestBoundsRefused(t *testing.T) {
 		{"-client-id", "a", "-client-secret", "b", "-c", "1000"},
 		{"-client-id", "a", "-client-secret", "b", "-d", "1h"},
 		{"-client-secret", "b"},
+		{"-op", "jwt", "-client-id", "a", "-client-secret", "b"}, // no -resource
 	} {
 		if err := run(args, &strings.Builder{}); err == nil {
 			t.Errorf("%v: accepted", args)
@@ -57,10 +60,16 @@ func TestEveryOperationAgainstAServer(t *testing.T) {
 		env := servertest.New(t, append(opts, servertest.UnverifiedEmails())...)
 		id, secret := env.CreateClient(clients.Spec{
 			Name: "Load", RedirectURIs: []string{"http://127.0.0.1:9/cb"}, SkipConsent: true,
-			GrantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
+			GrantTypes: []string{"authorization_code", "refresh_token", "client_credentials", clients.GrantDeviceCode},
 			Scopes:     []string{"openid", "profile", "email", "offline_access"},
 		})
-		args := []string{"-op", "all", "-issuer", env.Issuer, "-client-id", id, "-client-secret", secret,
+		const api = "https://orders.example.com/"
+		now := time.Now().UTC()
+		if err := env.Store.CreateResource(t.Context(), &models.Resource{Name: "orders", Audience: api, Scopes: models.StringList{},
+			AccessTokenFormat: models.TokenFormatJWT, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"-op", "all", "-resource", api, "-issuer", env.Issuer, "-client-id", id, "-client-secret", secret,
 			"-c", "2", "-d", "400ms", "-n", "20", "-pid", strconv.Itoa(os.Getpid())}
 		if env.Store.Dialect() == "postgres" {
 			args = append(args, "-pg", env.DatabaseURL())
