@@ -11,9 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/internal/clock"
-	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -27,7 +25,8 @@ func (h *Handler) handleAccount(c *gin.Context) error {
 	}
 	c.Header("Cache-Control", "no-store")
 	if ls == nil {
-		return h.pages.SignedOut(c.Writer, http.StatusOK, templates.Page{Title: "Your account"})
+		t := h.tr(c)
+		return h.pages.SignedOut(c.Writer, http.StatusOK, t.page(t.T("account.title"), "", ""))
 	}
 	return h.renderAccount(c, http.StatusOK, ls, u, nil)
 }
@@ -47,6 +46,8 @@ func (h *Handler) renderAccountWith(c *gin.Context, status int, ls *models.Login
 func (h *Handler) renderAccountPage(c *gin.Context, status int, ls *models.LoginSession, u *models.User, pa *templates.AccountPassword, edit func(v *templates.AccountView)) error {
 	ctx := c.Request.Context()
 	c.Header("Cache-Control", "no-store")
+	t := h.tr(c)
+	cat, now := h.pages.Catalog(), clock.Now()
 	if pa == nil {
 		p, err := h.passwordAccount(c, ls, u)
 		if err != nil {
@@ -64,7 +65,7 @@ func (h *Handler) renderAccountPage(c *gin.Context, status int, ls *models.Login
 		if cl, err := h.st.GetClient(ctx, cs.ClientID); err == nil {
 			name = cl.Name
 		}
-		apps = append(apps, templates.AppView{ClientID: cs.ClientID, Name: name, Scopes: cs.Scopes, Since: cs.CreatedAt.Format("2 Jan 2006")})
+		apps = append(apps, templates.AppView{ClientID: cs.ClientID, Name: name, Scopes: cs.Scopes, Since: cat.Date(t.lang, cs.CreatedAt)})
 	}
 	creds, err := h.st.ListUserCredentials(ctx, u.ID)
 	if err != nil {
@@ -75,9 +76,9 @@ func (h *Handler) renderAccountPage(c *gin.Context, status int, ls *models.Login
 	accepted := make([]string, 0, len(creds))
 	for _, cr := range creds {
 		if cr.Kind == models.CredentialSecurityKey {
-			kv = append(kv, newCredentialView(cr))
+			kv = append(kv, newCredentialView(t, cr, now))
 		} else {
-			cv = append(cv, newCredentialView(cr))
+			cv = append(cv, newCredentialView(t, cr, now))
 		}
 		accepted = append(accepted, cr.ID)
 	}
@@ -89,8 +90,8 @@ func (h *Handler) renderAccountPage(c *gin.Context, status int, ls *models.Login
 	sv := make([]templates.SessionView, 0, len(sessions))
 	for _, s := range sessions {
 		sv = append(sv, templates.SessionView{
-			ID: s.ID, Device: httpx.DescribeUserAgent(s.UserAgent), Since: s.CreatedAt.Format("2 Jan 2006 15:04 MST"),
-			LastSeen: s.LastSeenAt.Format("2 Jan 2006 15:04 MST"), Current: s.ID == ls.ID,
+			ID: s.ID, Device: h.pages.DeviceName(t.lang, s.UserAgent), Since: cat.DateTime(t.lang, s.CreatedAt),
+			LastSeen: cat.DateTime(t.lang, s.LastSeenAt), Current: s.ID == ls.ID,
 		})
 	}
 	v := templates.AccountView{
@@ -108,18 +109,18 @@ func (h *Handler) renderAccountPage(c *gin.Context, status int, ls *models.Login
 		// Self-service (account_self.go).
 		CanChangeEmail: h.passlinks != nil,
 		Fresh:          freshPasskey(ls),
-		DeletionGrace:  passlink.HumanDuration(h.deletionGrace),
+		DeletionGrace:  t.duration(h.deletionGrace),
 	}
 	if v.Recovery, err = h.recoveryView(c, u); err != nil {
 		return err
 	}
 	if u.DeletionDueAt != nil {
-		v.DeletionDue = u.DeletionDueAt.Format("2 January 2006")
+		v.DeletionDue = cat.LongDate(t.lang, *u.DeletionDueAt)
 	}
 	if edit != nil {
 		edit(&v)
 	}
-	return h.pages.Account(c.Writer, status, templates.Page{Title: "Your account"}, v)
+	return h.pages.Account(c.Writer, status, t.page(t.T("account.title"), "", ""), v)
 }
 
 // accountAction checks the form and the session for an account change; a
@@ -196,42 +197,29 @@ func (h *Handler) handleSignOut(c *gin.Context) error {
 	return nil
 }
 
-func newCredentialView(c models.WebAuthnCredential) templates.CredentialView {
-	v := templates.CredentialView{ID: c.ID, Name: c.Name, Created: c.CreatedAt.Format("2 Jan 2006"), LastUsed: "Never used", Flagged: c.CloneWarning}
+// newCredentialView is a passkey or security key as the account page
+// lists it, in the page's language; now dates its last use.
+func newCredentialView(t tr, c models.WebAuthnCredential, now time.Time) templates.CredentialView {
+	cat := t.pages.Catalog()
+	v := templates.CredentialView{ID: c.ID, Name: c.Name, Created: cat.Date(t.lang, c.CreatedAt), LastUsed: t.T("account.never_used"), Flagged: c.CloneWarning}
 	if c.LastUsedAt != nil {
-		v.LastUsed = "Last used " + humanTime(*c.LastUsedAt)
+		v.LastUsed = t.T("account.last_used", "when", cat.Relative(t.lang, *c.LastUsedAt, now))
 	}
 	switch {
 	case c.Kind == models.CredentialSecurityKey:
-		v.Kind = "Security key · second factor"
+		v.Kind = t.T("account.kind_key")
 	default:
-		v.Kind = "Passkey"
+		v.Kind = t.T("account.kind_passkey")
 	}
 	switch {
 	case c.BackupState:
-		v.Sync = "Synced"
+		v.Sync = t.T("account.synced")
 	case c.BackupEligible:
-		v.Sync = "Can sync"
+		v.Sync = t.T("account.can_sync")
 	default:
-		v.Sync = "This device only"
+		v.Sync = t.T("account.device_only")
 	}
 	return v
-}
-
-// humanTime says "today", "yesterday" or a date.
-func humanTime(t time.Time) string {
-	d := clock.Since(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return "within the hour"
-	case d < 24*time.Hour:
-		return "today"
-	case d < 48*time.Hour:
-		return "yesterday"
-	}
-	return "on " + t.Format("2 Jan 2006")
 }
 
 // handleRenamePasskey renames one of the user's passkeys.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -102,12 +101,12 @@ func (h *Handler) handleEmailChange(c *gin.Context) error {
 	email, err := passlink.ParseEmail(c.PostForm("email"))
 	if err != nil {
 		return h.renderAccountWith(c, http.StatusBadRequest, ls, u, func(v *templates.AccountView) {
-			v.EmailError, v.PendingEmail = "Enter an email address such as ada@example.com.", c.PostForm("email")
+			v.EmailError, v.PendingEmail = h.tr(c).T("account.email_invalid"), c.PostForm("email")
 		})
 	}
 	if passlink.NormalizeEmail(email) == u.EmailNormalized {
 		return h.renderAccountWith(c, http.StatusBadRequest, ls, u, func(v *templates.AccountView) {
-			v.EmailError, v.PendingEmail = "That is already your address.", email
+			v.EmailError, v.PendingEmail = h.tr(c).T("account.email_same"), email
 		})
 	}
 	ok, err := h.passlinks.AllowAccount(ctx, "email:"+u.ID)
@@ -116,7 +115,7 @@ func (h *Handler) handleEmailChange(c *gin.Context) error {
 	}
 	if !ok {
 		return h.renderAccountWith(c, http.StatusTooManyRequests, ls, u, func(v *templates.AccountView) {
-			v.EmailError, v.PendingEmail = "Too many changes were asked for. Wait an hour, then try again.", email
+			v.EmailError, v.PendingEmail = h.tr(c).T("account.email_limited"), email
 		})
 	}
 	// Same work and the same answer whether the address is free or not.
@@ -172,9 +171,10 @@ func (h *Handler) handleDeleteAccount(c *gin.Context) error {
 			return err
 		}
 		if h.passlinks != nil {
+			lang := templates.MailLanguage(u.Locale, h.lang(c))
 			if err := h.passlinks.SendAccountMail(ctx, passlink.AccountMail{Purpose: models.PasslinkDeleteCancel, UserID: u.ID,
-				Email: u.Email, Template: "delete_scheduled", Lang: templates.MailLanguage(u.Locale, h.lang(c)), TTL: h.deletionGrace,
-				IP: c.ClientIP(), Other: map[string]string{"due": due.Format("2 January 2006")}}); err != nil {
+				Email: u.Email, Template: "delete_scheduled", Lang: lang, TTL: h.deletionGrace,
+				IP: c.ClientIP(), Other: map[string]string{"due": templates.MailDate(lang, due)}}); err != nil {
 				return err
 			}
 		}
@@ -189,9 +189,10 @@ func (h *Handler) handleDeleteAccount(c *gin.Context) error {
 	}
 	// Every session ended with the request; this browser's cookie goes too.
 	_ = h.sessions.End(ctx, c.Writer, c.Request)
-	return h.renderResult(c, http.StatusOK, "Your account will be deleted", nil, templates.PasslinkResultView{OK: true,
-		Message: "Your account will be deleted on " + due.Format("2 January 2006") + ". You were signed out everywhere.",
-		Hint:    "Changed your mind? Sign in before then and choose “Keep my account”, or use the link we emailed you."})
+	t := h.tr(c)
+	return h.renderResult(c, http.StatusOK, t.T("account.deleting_title"), nil, templates.PasslinkResultView{OK: true,
+		Message: t.T("account.deleting_msg", "date", t.pages.Catalog().LongDate(t.lang, due)),
+		Hint:    t.T("account.deleting_hint")})
 }
 
 // handleCancelDeletion keeps the signed-in account.
@@ -223,15 +224,17 @@ func (h *Handler) cancelDeletion(ctx context.Context, c *gin.Context, userID, la
 	})
 }
 
-// accountLinkPages says what each account link does, on its page.
+// accountLinkPages says what each account link does, on its page: the
+// catalogue's KEY.title, KEY.msg ({email}), KEY.hint and KEY.button.
 var accountLinkPages = map[string]struct {
-	title, message, hint, button string
-	danger                       bool
+	key    string
+	hint   bool
+	danger bool
 }{
-	models.PasslinkEmailChange:  {"Use this email address", "Use %s for your account from now on?", "Sign-in links and codes sent to your old address will stop working.", "Use this address", false},
-	models.PasslinkEmailConfirm: {"Confirm your email address", "Confirm that %s is your address?", "Apps can then trust it again.", "Confirm this address", false},
-	models.PasslinkEmailRevert:  {"Undo the change of address", "Make %s your account's address again?", "Every session of the account is signed out; sign in again afterwards.", "Undo the change", true},
-	models.PasslinkDeleteCancel: {"Keep your account", "Keep the account of %s? The deletion you asked for is cancelled.", "", "Keep my account", false},
+	models.PasslinkEmailChange:  {"account.link_change", true, false},
+	models.PasslinkEmailConfirm: {"account.link_confirm", true, false},
+	models.PasslinkEmailRevert:  {"account.link_revert", true, true},
+	models.PasslinkDeleteCancel: {"account.link_keep", false, false},
 }
 
 // handleAccountLinkOpen shows what a mailed account link does; it changes
@@ -243,8 +246,13 @@ func (h *Handler) handleAccountLinkOpen(c *gin.Context) error {
 	}
 	pg := accountLinkPages[l.Purpose]
 	c.Header("Cache-Control", "no-store")
-	return h.pages.AccountLink(c.Writer, http.StatusOK, templates.Page{Title: pg.title}, templates.AccountLinkView{
-		Message: fmt.Sprintf(pg.message, l.Email), Hint: pg.hint, Button: pg.button, Danger: pg.danger,
+	t := h.tr(c)
+	hint := ""
+	if pg.hint {
+		hint = t.T(pg.key + ".hint")
+	}
+	return h.pages.AccountLink(c.Writer, http.StatusOK, t.page(t.T(pg.key+".title"), "", ""), templates.AccountLinkView{
+		Message: t.T(pg.key+".msg", "email", l.Email), Hint: hint, Button: t.T(pg.key + ".button"), Danger: pg.danger,
 		Action: passlink.AccountPath + c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request)})
 }
 
@@ -297,39 +305,41 @@ func (h *Handler) handleAccountLinkUse(c *gin.Context) error {
 	if revertTo != "" {
 		h.passlinks.Kick()
 	}
-	v := templates.PasslinkResultView{OK: true, ButtonLabel: "Go to your account", ButtonHref: "/account"}
+	t := h.tr(c)
+	v := templates.PasslinkResultView{OK: true, ButtonLabel: t.T("common.to_account"), ButtonHref: "/account"}
 	title := ""
 	switch p.Purpose {
 	case models.PasslinkEmailChange:
-		title, v.Message = "Your address was changed", "Your account now uses "+p.Email+". We told your old address, in case it wasn't you."
+		title, v.Message = t.T("account.changed_title"), t.T("account.changed_msg", "email", p.Email)
 	case models.PasslinkEmailConfirm:
-		title, v.Message = "Address confirmed", p.Email+" is confirmed."
+		title, v.Message = t.T("account.confirmed_title"), t.T("account.confirmed_msg", "email", p.Email)
 	case models.PasslinkEmailRevert:
-		title, v.Message = "The change was undone", "Your account uses "+p.Email+" again, and was signed out everywhere."
-		v.Hint, v.ButtonLabel, v.ButtonHref = "Sign in again, and check your passkeys in your account.", "Sign in", "/login?return=/account"
+		title, v.Message = t.T("account.reverted_title"), t.T("account.reverted_msg", "email", p.Email)
+		v.Hint, v.ButtonLabel, v.ButtonHref = t.T("account.reverted_hint"), t.T("common.sign_in"), "/login?return=/account"
 	case models.PasslinkDeleteCancel:
-		title, v.Message = "Your account stays", "The deletion was cancelled. Nothing was removed."
+		title, v.Message = t.T("account.kept_title"), t.T("account.kept_msg")
 	}
 	return h.renderResult(c, http.StatusOK, title, nil, v)
 }
 
 // accountLinkProblem explains an account link that cannot be used.
 func (h *Handler) accountLinkProblem(c *gin.Context, err error) error {
-	v := templates.PasslinkResultView{ButtonLabel: "Go to your account", ButtonHref: "/account"}
+	t := h.tr(c)
+	v := templates.PasslinkResultView{ButtonLabel: t.T("common.to_account"), ButtonHref: "/account"}
 	status, title := http.StatusGone, ""
 	switch {
 	case errors.Is(err, passlink.ErrInvalidLink):
-		status, title = http.StatusNotFound, "This link doesn't work"
-		v.Message = "The link is incomplete or was changed. Open it exactly as it arrived."
+		status, title = http.StatusNotFound, t.T("link.invalid_title")
+		v.Message = t.T("account.link_invalid_msg")
 	case errors.Is(err, passlink.ErrExpired):
-		title, v.Message = "This link has expired", "For your safety these links work for a limited time. Ask again from your account page."
+		title, v.Message = t.T("link.expired_title"), t.T("account.link_expired_msg")
 	case errors.Is(err, passlink.ErrUsed):
-		title, v.Message = "This link was already used", "Each link works once, and a newer change may have replaced it."
+		title, v.Message = t.T("link.used_title"), t.T("account.link_used_msg")
 	case errors.Is(err, models.ErrAlreadyExists):
-		status, title = http.StatusConflict, "This address is taken"
-		v.Message = "Another account uses this address now, so nothing changed."
+		status, title = http.StatusConflict, t.T("account.link_taken_title")
+		v.Message = t.T("account.link_taken_msg")
 	case errors.Is(err, models.ErrNotFound):
-		title, v.Message = "This link no longer applies", "The account's address changed again, or the account no longer exists."
+		title, v.Message = t.T("account.link_gone_title"), t.T("account.link_gone_msg")
 	default:
 		return err
 	}

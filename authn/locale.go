@@ -115,3 +115,14 @@ func (h *Handler) saveLocale(c *gin.Context, u *models.User) {
 	}
 	u.Locale = lang
 }
+
+// appPage is page for a page on behalf of client (nil: none): its name,
+// logo and own colours, as the sign-in page shows them.
+func (t tr) appPage(title string, client *models.Client) templates.Page {
+	if client == nil {
+		return t.page(title, "", "")
+	}
+	p := t.page(title, client.Name, client.LogoURI)
+	p.AppPrimary, p.AppAccent = client.PrimaryColor, client.AccentColor
+	return p
+}

@@ -80,12 +80,12 @@ func (h *Handler) handlePasslinkForm(c *gin.Context) error {
 
 func (h *Handler) renderPasslinkForm(c *gin.Context, status int, client *models.Client, view templates.PasslinkRequestView) error {
 	t := h.tr(c)
-	title, app := t.T("passlink.request_title"), ""
+	title := t.T("passlink.request_title")
 	if client != nil {
-		title, app = t.T("login.title_app", "app", client.Name), client.Name
+		title = t.T("login.title_app", "app", client.Name)
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasslinkRequest(c.Writer, status, t.page(title, app, appLogo(client)), view)
+	return h.pages.PasslinkRequest(c.Writer, status, t.appPage(title, client), view)
 }
 
 // linkForm checks a posted "email me a link" form and makes its request,
@@ -160,14 +160,15 @@ func (h *Handler) handlePasslinkRequest(c *gin.Context) error {
 	}
 	newLink := "/passlink"
 	t := h.tr(c)
-	title, app, logo := t.T("passlink.sent_title"), "", ""
+	title := t.T("passlink.sent_title")
+	var app *models.Client
 	if in != nil {
 		newLink += "?interaction=" + url.QueryEscape(in.ID)
-		app, logo = client.Name, client.LogoURI
+		app = client
 	}
 	code := sent.Code[:3] + " " + sent.Code[3:]
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasslinkSent(c.Writer, http.StatusOK, t.page(title, app, logo), templates.PasslinkSentView{
+	return h.pages.PasslinkSent(c.Writer, http.StatusOK, t.appPage(title, app), templates.PasslinkSentView{
 		RequestID: sent.RequestID, Code: code, CodeSpoken: strings.Join(strings.Split(sent.Code, ""), " "),
 		MaskedEmail: sent.MaskedEmail, Expiry: t.duration(h.passlinks.TTL(c.Request.Context())),
 		ExpiresMS: sent.ExpiresAt.UnixMilli(), CSRF: h.sessions.CSRFToken(c.Writer, c.Request), NewLink: newLink,

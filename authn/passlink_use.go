@@ -11,7 +11,6 @@ import (
 
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/internal/clock"
-	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -32,10 +31,11 @@ func (h *Handler) handlePasslinkOpen(c *gin.Context) error {
 }
 
 func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.Link, msg, name string) error {
-	app, logo := "", ""
+	app := ""
+	var client *models.Client
 	if l.ClientID != "" {
 		if cl, err := h.st.GetClient(c.Request.Context(), l.ClientID); err == nil {
-			app, logo = cl.Name, cl.LogoURI
+			app, client = cl.Name, cl
 			if l.SameBrowser && l.InteractionID != "" {
 				// "Sign in" here ends at the app when the authorization
 				// needs nothing more (a returning user who consented).
@@ -59,11 +59,11 @@ func (h *Handler) renderPasslinkConfirm(c *gin.Context, status int, l *passlink.
 		title = t.T("login.title")
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasslinkConfirm(c.Writer, status, t.page(title, app, logo), templates.PasslinkConfirmView{
+	return h.pages.PasslinkConfirm(c.Writer, status, t.appPage(title, client), templates.PasslinkConfirmView{
 		// Lookup checked the token's shape.
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 		SameBrowser: l.SameBrowser, Signup: signup, MaskedEmail: passlink.MaskEmail(l.Email),
-		Device: httpx.DescribeUserAgent(l.RequesterUserAgent), Requested: httpx.RequestedAgo(l.CreatedAt, clock.Now()),
+		Device: h.pages.DeviceName(t.lang, l.RequesterUserAgent), Requested: h.pages.Ago(t.lang, l.CreatedAt, clock.Now()),
 		Error: msg, Name: name, Admin: l.Purpose == models.PasslinkAdmin,
 	})
 }
@@ -301,11 +301,7 @@ func (h *Handler) handlePasskeyOffer(c *gin.Context) error {
 
 func (h *Handler) renderResult(c *gin.Context, status int, title string, client *models.Client, v templates.PasslinkResultView) error {
 	c.Header("Cache-Control", "no-store")
-	app := ""
-	if client != nil {
-		app = client.Name
-	}
-	return h.pages.PasslinkResult(c.Writer, status, h.tr(c).page(title, app, appLogo(client)), v)
+	return h.pages.PasslinkResult(c.Writer, status, h.tr(c).appPage(title, client), v)
 }
 
 // linkTrouble explains what sign-in and reset links share: a malformed
@@ -343,7 +339,7 @@ func (h *Handler) passlinkProblem(c *gin.Context, l *passlink.Link, err error) e
 		v.Message = t.T("js.passlink_locked")
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkApproved:
 		title = t.T("link.approved_title")
-		v.Message = t.T("link.approved_msg", "device", httpx.DescribeUserAgent(l.RequesterUserAgent))
+		v.Message = t.T("link.approved_msg", "device", h.pages.DeviceName(t.lang, l.RequesterUserAgent))
 	case errors.Is(err, passlink.ErrUsed) && l != nil && l.Outcome == models.PasslinkSuperseded:
 		title = t.T("link.superseded_title")
 		v.Message = t.T("link.superseded_msg")

@@ -97,7 +97,9 @@ func (h *Handler) handlePasswordPage(c *gin.Context) error {
 	if in == nil && c.Query("return") != "" {
 		h.rememberReturn(c) // login_return.go
 	}
-	title, app, logo := "Sign in", "", ""
+	t := h.tr(c)
+	title := t.T("password.title")
+	var app *models.Client
 	if in != nil {
 		view.Interaction = in.ID
 		if view.Email == "" {
@@ -105,10 +107,10 @@ func (h *Handler) handlePasswordPage(c *gin.Context) error {
 		}
 		view.Other = h.passkeys != nil && clientAllows(client, models.MethodPasskey)
 		view.Passlink = !view.Other && h.passlinks != nil && passlinkOffered(in, client)
-		title, app, logo = "Sign in to "+client.Name, client.Name, client.LogoURI
+		title, app = t.T("password.title_app", "app", client.Name), client
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasswordLogin(c.Writer, http.StatusOK, templates.Page{Title: title, AppName: app, AppLogo: logo}, view)
+	return h.pages.PasswordLogin(c.Writer, http.StatusOK, t.appPage(title, app), view)
 }
 
 // passwordRequest is the first step: who and the password.

@@ -37,12 +37,9 @@ func (h *Handler) handleForgotForm(c *gin.Context) error {
 }
 
 func (h *Handler) renderForgot(c *gin.Context, status int, client *models.Client, view templates.PasswordForgotView) error {
-	app := ""
-	if client != nil {
-		app = client.Name
-	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasswordForgot(c.Writer, status, templates.Page{Title: "Reset your password", AppName: app, AppLogo: appLogo(client)}, view)
+	t := h.tr(c)
+	return h.pages.PasswordForgot(c.Writer, status, t.appPage(t.T("password.forgot_title"), client), view)
 }
 
 // handleForgotRequest sends a reset link. The answer is the same page for
@@ -66,10 +63,11 @@ func (h *Handler) handleForgotRequest(c *gin.Context) error {
 		back += "?interaction=" + url.QueryEscape(in.ID)
 		app = client
 	}
-	return h.renderResult(c, http.StatusOK, "Check your inbox", app, templates.PasslinkResultView{OK: true,
-		Message:     "We sent a link to " + sent.MaskedEmail + " to choose a new password. It works for " + passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())) + ".",
-		Hint:        "No mail? Check your spam folder, or make sure you typed the address you signed up with.",
-		ButtonLabel: "Back to sign-in", ButtonHref: back,
+	t := h.tr(c)
+	return h.renderResult(c, http.StatusOK, t.T("password.sent_title"), app, templates.PasslinkResultView{OK: true,
+		Message:     t.T("password.sent_msg", "email", sent.MaskedEmail, "expiry", t.duration(h.passlinks.TTL(c.Request.Context()))),
+		Hint:        t.T("password.sent_hint"),
+		ButtonLabel: t.T("password.back"), ButtonHref: back,
 	})
 }
 
@@ -87,7 +85,8 @@ func (h *Handler) renderReset(c *gin.Context, status int, l *passlink.Link, msg 
 	// The token is in the path; Referrer-Policy same-origin (the
 	// middleware's) keeps it from other sites, and the page links nowhere.
 	c.Header("Cache-Control", "no-store")
-	return h.pages.PasswordReset(c.Writer, status, templates.Page{Title: "Choose a new password"}, templates.PasswordResetView{
+	t := h.tr(c)
+	return h.pages.PasswordReset(c.Writer, status, t.page(t.T("password.reset_title"), "", ""), templates.PasswordResetView{
 		Token: c.Param("token"), CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Email: l.Email,
 		MinLength: h.passwords.MinLength(), Error: msg,
 	})
@@ -137,14 +136,15 @@ func (h *Handler) handleResetPost(c *gin.Context) error {
 
 // resetProblem explains a reset link that cannot be used.
 func (h *Handler) resetProblem(c *gin.Context, err error) error {
-	v := templates.PasslinkResultView{ButtonLabel: "Email me a new link", ButtonHref: "/password/forgot"}
+	t := h.tr(c)
+	v := templates.PasslinkResultView{ButtonLabel: t.T("password.new_link"), ButtonHref: "/password/forgot"}
 	status, title := h.linkTrouble(c, err, "link.expired_reset", &v)
 	switch {
 	case title != "":
 	case errors.Is(err, passlink.ErrUsed):
-		title = "This link was already used"
-		v.Message = "Each link works once. If you chose a new password with it, sign in with that password."
-		v.SecondLabel, v.SecondHref = "Sign in", "/login/password"
+		title = t.T("link.used_title")
+		v.Message = t.T("password.link_used_msg")
+		v.SecondLabel, v.SecondHref = t.T("common.sign_in"), "/login/password"
 	default:
 		return err
 	}

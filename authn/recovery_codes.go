@@ -70,11 +70,13 @@ var errRecoveryOff = errPage(http.StatusNotFound, "errors.recovery_off")
 
 // recoveryPage renders the sign-in with a code.
 func (h *Handler) recoveryPage(c *gin.Context, status int, in *models.Interaction, client *models.Client, v templates.RecoveryLoginView) error {
-	p := templates.Page{Title: "Use a recovery code"}
-	if in != nil {
+	t := h.tr(c)
+	if in == nil {
+		client = nil
+	} else {
 		v.Interaction = in.ID
-		p.AppName, p.AppLogo = client.Name, client.LogoURI
 	}
+	p := t.appPage(t.T("recovery.login_title"), client)
 	v.CSRF = h.sessions.CSRFToken(c.Writer, c.Request)
 	c.Header("Cache-Control", "no-store")
 	return h.pages.RecoveryLogin(c.Writer, status, p, v)
@@ -112,9 +114,9 @@ func (h *Handler) handleRecoveryForm(c *gin.Context) error {
 	return h.recoveryPage(c, http.StatusOK, in, client, v)
 }
 
-// wrongRecovery is the one answer for an unknown account and a wrong,
-// used or replaced code.
-const wrongRecovery = "That didn't work. Check the email or username and the code, and try again."
+// wrongRecovery is the key of the one answer for an unknown account and
+// a wrong, used or replaced code.
+const wrongRecovery = "recovery.wrong"
 
 // handleRecoverySignIn signs in with a recovery code.
 func (h *Handler) handleRecoverySignIn(c *gin.Context) error {
@@ -144,7 +146,8 @@ func (h *Handler) handleRecoverySignIn(c *gin.Context) error {
 		h.record(c, authEvent{method: models.MethodRecoveryCode, interactionID: interactionID, name: models.EventLogin,
 			result: models.ResultFailure, reason: "throttled_" + throttled.By})
 		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		v.Error = "Too many tries. Wait " + passlink.HumanDuration(throttled.RetryAfter.Truncate(time.Minute)+time.Minute) + ", then try again."
+		t := h.tr(c)
+		v.Error = t.T("recovery.throttled", "wait", t.duration(throttled.RetryAfter.Truncate(time.Minute)+time.Minute))
 		return h.recoveryPage(c, http.StatusTooManyRequests, in, client, v)
 	case errors.Is(err, recovery.ErrWrongCode):
 		return h.recoveryRefused(c, in, client, v, m, interactionID)
@@ -200,7 +203,7 @@ func (h *Handler) recoveryRefused(c *gin.Context, in *models.Interaction, client
 	}
 	h.record(c, authEvent{method: models.MethodRecoveryCode, userID: userID, interactionID: interactionID, name: models.EventLogin,
 		result: models.ResultFailure, reason: "wrong_code"})
-	v.Error = wrongRecovery
+	v.Error = h.tr(c).T(wrongRecovery)
 	return h.recoveryPage(c, http.StatusBadRequest, in, client, v)
 }
 
@@ -246,7 +249,7 @@ func (h *Handler) handleRecoveryOffer(c *gin.Context) error {
 		return err
 	}
 	c.Header("Cache-Control", "no-store")
-	return h.pages.RecoveryCodes(c.Writer, http.StatusOK, templates.Page{Title: "Create recovery codes"}, templates.RecoveryCodesView{
+	return h.pages.RecoveryCodes(c.Writer, http.StatusOK, h.tr(c).page(h.tr(c).T("recovery.create_title"), "", ""), templates.RecoveryCodesView{
 		Required: required, Fresh: freshPasskey(ls), Count: recovery.Count, CSRF: h.sessions.CSRFToken(c.Writer, c.Request), Next: next})
 }
 
@@ -299,7 +302,7 @@ func (h *Handler) handleRecoveryGenerate(c *gin.Context) error {
 	}
 	text := strings.Join(codes, "\n") + "\n"
 	c.Header("Cache-Control", "no-store")
-	return h.pages.RecoveryCodes(c.Writer, http.StatusOK, templates.Page{Title: "Your recovery codes"}, templates.RecoveryCodesView{
+	return h.pages.RecoveryCodes(c.Writer, http.StatusOK, h.tr(c).page(h.tr(c).T("recovery.codes_title"), "", ""), templates.RecoveryCodesView{
 		Codes: codes, Text: text, Download: templates.DataURL("text/plain;charset=utf-8", text), FileName: "recovery-codes.txt",
 		Replaced: had, Count: recovery.Count, Next: next})
 }

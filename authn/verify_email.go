@@ -3,7 +3,6 @@ package authn
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 
@@ -124,7 +123,7 @@ func (h *Handler) handleVerifyEmail(c *gin.Context) error {
 	}
 	notice := ""
 	if c.Query("notice") == "sent" {
-		notice = "A new code is on its way. Only the newest code works."
+		notice = h.tr(c).T("verify.new_code_sent")
 	}
 	return h.renderVerify(c, http.StatusOK, v, "", notice)
 }
@@ -132,9 +131,10 @@ func (h *Handler) handleVerifyEmail(c *gin.Context) error {
 func (h *Handler) renderVerify(c *gin.Context, status int, v *passlink.Verification, msg, notice string) error {
 	client := h.verifyClient(c, &v.Passlink)
 	c.Header("Cache-Control", "no-store")
-	return h.pages.VerifyEmail(c.Writer, status, templates.Page{Title: "Confirm your email", AppName: appName(client), AppLogo: appLogo(client)},
+	t := h.tr(c)
+	return h.pages.VerifyEmail(c.Writer, status, t.appPage(t.T("verify.title"), client),
 		templates.VerifyEmailView{RequestID: v.ID, MaskedEmail: passlink.MaskEmail(v.Email),
-			Expiry: passlink.HumanDuration(h.passlinks.TTL(c.Request.Context())), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
+			Expiry: t.duration(h.passlinks.TTL(c.Request.Context())), CSRF: h.sessions.CSRFToken(c.Writer, c.Request),
 			Error: msg, Notice: notice, Created: c.Query("created") == "1" || c.PostForm("created") == "1",
 			Skippable: v.Pending.Skippable && !h.verifiedEmailRequired(c, client)})
 }
@@ -176,14 +176,11 @@ func (h *Handler) handleVerifyCode(c *gin.Context) error {
 		if verr != nil {
 			return h.verifyProblem(c, v, verr)
 		}
-		msg := "Enter the 6-digit code from the email."
+		msg := h.tr(c).T("verify.code_missing")
 		if wrong != nil {
 			h.record(c, authEvent{method: models.MethodPasskey, userID: v.UserID, interactionID: v.InteractionID,
 				name: "verify_email", result: models.ResultFailure, reason: "wrong_code"})
-			msg = fmt.Sprintf("That code doesn't match. %d tries left.", wrong.Left)
-			if wrong.Left == 1 {
-				msg = "That code doesn't match. 1 try left."
-			}
+			msg = h.tr(c).T("passlink.code_wrong", "count", wrong.Left)
 		}
 		return h.renderVerify(c, http.StatusBadRequest, v, msg, "")
 	case err != nil:
@@ -213,7 +210,7 @@ func (h *Handler) handleVerifyResend(c *gin.Context) error {
 			return h.verifyProblem(c, v, verr)
 		}
 		return h.renderVerify(c, http.StatusTooManyRequests, v,
-			"Too many codes were sent to this address. Wait a while before asking again; the last code still works.", "")
+			h.tr(c).T("verify.codes_limited"), "")
 	}
 	if err != nil {
 		v, _ := h.passlinks.Verification(ctx, id, r.BrowserHash)
@@ -235,11 +232,11 @@ func (h *Handler) handleVerifySkip(c *gin.Context) error {
 	}
 	if h.verifiedEmailRequired(c, h.verifyClient(c, &v.Passlink)) {
 		// The policy changed since the page was shown.
-		return h.renderVerify(c, http.StatusForbidden, v, "Confirming your email is required to continue.", "")
+		return h.renderVerify(c, http.StatusForbidden, v, h.tr(c).T("verify.required"), "")
 	}
 	res, err := h.passlinks.SkipVerification(ctx, id, browser)
 	if errors.Is(err, passlink.ErrNotSkippable) {
-		return h.renderVerify(c, http.StatusForbidden, v, "Confirming your email is required to continue.", "")
+		return h.renderVerify(c, http.StatusForbidden, v, h.tr(c).T("verify.required"), "")
 	}
 	if err != nil {
 		return h.verifyProblem(c, v, err)
@@ -259,7 +256,8 @@ func (h *Handler) handleVerifyLinkOpen(c *gin.Context) error {
 	}
 	client := h.verifyClient(c, &l.Passlink)
 	c.Header("Cache-Control", "no-store")
-	return h.pages.VerifyEmail(c.Writer, http.StatusOK, templates.Page{Title: "Confirm your email", AppName: appName(client), AppLogo: appLogo(client)},
+	t := h.tr(c)
+	return h.pages.VerifyEmail(c.Writer, http.StatusOK, t.appPage(t.T("verify.title"), client),
 		templates.VerifyEmailView{Token: c.Param("token"), MaskedEmail: passlink.MaskEmail(l.Email), CSRF: h.sessions.CSRFToken(c.Writer, c.Request)})
 }
 
@@ -285,9 +283,10 @@ func (h *Handler) handleVerifyLinkUse(c *gin.Context) error {
 // waits: it proves nothing here, or a person tricked into clicking it
 // would let someone else's passkey into their account.
 func (h *Handler) verifyOtherBrowser(c *gin.Context) error {
-	return h.renderResult(c, http.StatusOK, "Open this link where you're signing in", nil, templates.PasslinkResultView{
-		Message: "This link works only in the browser where you created your passkey or signed in. There, open the link or type the code from the email.",
-		Hint:    "Didn't ask for this? Ignore the mail: nothing happens without the code."})
+	t := h.tr(c)
+	return h.renderResult(c, http.StatusOK, t.T("verify.elsewhere_title"), nil, templates.PasslinkResultView{
+		Message: t.T("verify.elsewhere_msg"),
+		Hint:    t.T("verify.elsewhere_hint")})
 }
 
 // finishVerified completes the sign-in a verification held.
@@ -335,27 +334,28 @@ func (h *Handler) verifyTrouble(c *gin.Context, p *models.Passlink, err error) e
 	if p != nil && p.InteractionID != "" && h.liveInteraction(c, p.InteractionID) != nil {
 		again = "/login?interaction=" + url.QueryEscape(p.InteractionID)
 	}
-	v := templates.PasslinkResultView{ButtonLabel: "Sign in again", ButtonHref: again,
-		Hint: "Sign in with your passkey again and we'll send a new code."}
+	t := h.tr(c)
+	v := templates.PasslinkResultView{ButtonLabel: t.T("common.sign_in_again"), ButtonHref: again,
+		Hint: t.T("verify.again_hint")}
 	status, title := h.linkTrouble(c, err, "link.expired_codes", &v)
 	switch {
 	case errors.Is(err, passlink.ErrInvalidLink):
-		title = "This page doesn't work here"
-		v.Message = "This confirmation belongs to another browser, or the link was changed."
+		title = t.T("verify.other_browser_title")
+		v.Message = t.T("verify.other_browser_msg")
 	case errors.Is(err, passlink.ErrExpired):
-		title = "This code has expired"
+		title = t.T("verify.expired_title")
 	case title != "":
 	case errors.Is(err, passlink.ErrLocked) || (p != nil && p.Outcome == models.PasslinkLocked):
-		status, title = http.StatusGone, "Too many wrong codes"
-		v.Message = "A wrong code was typed too many times, so this code no longer works."
+		status, title = http.StatusGone, t.T("verify.locked_title")
+		v.Message = t.T("verify.locked_msg")
 	case errors.Is(err, passlink.ErrUsed) && p != nil && p.Outcome == models.PasslinkSuperseded:
-		status, title = http.StatusGone, "A newer code was sent"
-		v.Message = "Only the newest code works. Use the one in the latest mail."
+		status, title = http.StatusGone, t.T("verify.superseded_title")
+		v.Message = t.T("verify.superseded_msg")
 		v.Hint, v.ButtonLabel, v.ButtonHref = "", "", ""
 	case errors.Is(err, passlink.ErrUsed):
-		status, title = http.StatusGone, "Already confirmed"
-		v.Message = "This code was already used. Each code works once."
-		v.Hint, v.ButtonLabel, v.ButtonHref = "", "Continue", "/account"
+		status, title = http.StatusGone, t.T("verify.used_title")
+		v.Message = t.T("verify.used_msg")
+		v.Hint, v.ButtonLabel, v.ButtonHref = "", t.T("common.continue"), "/account"
 	default:
 		return err
 	}

@@ -192,23 +192,22 @@ func allowClientRedirect(c *gin.Context, in *models.Interaction, client *models.
 
 // pageError is a hosted-page failure with words fit for people.
 type pageError struct {
-	status           int
-	title, msg, hint string
+	status int
+	// key names the page's words in the catalogue: KEY.title, KEY.msg
+	// and KEY.hint.
+	key string
 }
 
-func (e *pageError) Error() string { return e.msg }
+func (e *pageError) Error() string { return e.key }
 
 var (
-	errInteractionGone = &pageError{status: http.StatusBadRequest, title: "This sign-in request has expired",
-		msg: "This sign-in request has expired or was already completed.", hint: "Go back to the app and sign in again."}
-	errOtherBrowser = &pageError{status: http.StatusForbidden, title: "Open this in the browser you started in",
-		msg: "This sign-in was started in a different browser.", hint: "Go back to the app in the browser where you started."}
-	errBadForm = &pageError{status: http.StatusForbidden, title: "Please try again",
-		msg: "This form expired or was sent from another page.", hint: "Go back, reload the page and try again."}
+	errInteractionGone = &pageError{status: http.StatusBadRequest, key: "errors.interaction_gone"}
+	errOtherBrowser    = &pageError{status: http.StatusForbidden, key: "errors.other_browser"}
+	errBadForm         = &pageError{status: http.StatusForbidden, key: "errors.bad_form"}
 )
 
-// pageFail renders err on the error page; unexpected errors are logged
-// once here and shown as a generic message.
+// pageFail renders err on the error page, in the page's language;
+// unexpected errors are logged once here and shown as a generic message.
 func (p *Provider) pageFail(c *gin.Context, err error) {
 	if httpx.Outage(c, err) {
 		p.outagePage(c, err)
@@ -217,11 +216,10 @@ func (p *Provider) pageFail(c *gin.Context, err error) {
 	var pe *pageError
 	if !errors.As(err, &pe) {
 		p.log.ErrorContext(c.Request.Context(), "hosted page", "path", httpx.RoutePath(c), "err", err)
-		pe = &pageError{status: http.StatusInternalServerError, title: "Something went wrong",
-			msg: "Something went wrong on our side.", hint: "Please try again in a moment."}
+		pe = &pageError{status: http.StatusInternalServerError, key: "errors.internal"}
 	}
 	c.Header("Cache-Control", "no-store")
-	p.errorPage(c, pe.status, pe.title, pe.msg, pe.hint)
+	p.errorPage(c, pe.status, p.t(c, pe.key+".title"), p.t(c, pe.key+".msg"), p.t(c, pe.key+".hint"))
 }
 
 // pageInteraction loads the interaction a hosted page names, checks it

@@ -14,7 +14,6 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/sesame-idp/sesame/internal/clock"
-	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
@@ -29,8 +28,7 @@ import (
 // acr_values), its allowed groups, and the verified-email rule (held by
 // the hosted sign-in, which knows the interaction's client).
 
-var errDeviceGone = &pageError{status: http.StatusBadRequest, title: "This code has expired",
-	msg: "This device code has expired or was already used.", hint: "Start again on your device to get a new code."}
+var errDeviceGone = &pageError{status: http.StatusBadRequest, key: "errors.device_gone"}
 
 // deviceInteraction is the device authorization an interaction approves,
 // or "" for an authorization request.
@@ -52,7 +50,7 @@ func (p *Provider) mountDevicePages(r gin.IRouter) {
 func (p *Provider) renderDevice(c *gin.Context, status int, v templates.DeviceView) {
 	c.Header("Cache-Control", "no-store")
 	v.CSRF = p.sessions.CSRFToken(c.Writer, c.Request)
-	if err := p.pages.Device(c.Writer, status, templates.Page{Title: "Connect a device"}, v); err != nil {
+	if err := p.pages.Device(c.Writer, status, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.Path, Title: p.t(c, "device.title")}, v); err != nil {
 		p.log.ErrorContext(c.Request.Context(), "render device page", "err", err)
 	}
 }
@@ -91,14 +89,14 @@ func (p *Provider) handleDevicePost(c *gin.Context) {
 			return
 		}
 		if left == 0 {
-			v.Error = "Too many wrong codes were tried from here. Wait 15 minutes, then try again."
+			v.Error = p.t(c, "device.too_many")
 			p.renderDevice(c, http.StatusTooManyRequests, v)
 			return
 		}
 	}
 	code, ok := normalizeUserCode(typed)
 	if !ok {
-		v.Error = "Enter the 8-letter code shown on your device, like BCDF-GHJK."
+		v.Error = p.t(c, "device.code_shape")
 		p.renderDevice(c, http.StatusBadRequest, v)
 		return
 	}
@@ -110,14 +108,14 @@ func (p *Provider) handleDevicePost(c *gin.Context) {
 				p.log.WarnContext(ctx, "count wrong user code", "err", err)
 			}
 		}
-		v.Error = "That code isn't right. Check the code on your device and try again."
+		v.Error = p.t(c, "device.code_wrong")
 		p.renderDevice(c, http.StatusBadRequest, v)
 		return
 	case err != nil:
 		p.pageFail(c, err)
 		return
 	case d.Status != models.DevicePending || !d.ExpiresAt.After(clock.Now()):
-		v.Error = "That code has expired or was already used. Start again on your device to get a new code."
+		v.Error = p.t(c, "device.code_gone")
 		p.renderDevice(c, http.StatusBadRequest, v)
 		return
 	}
@@ -262,8 +260,8 @@ func (p *Provider) confirmStep(c *gin.Context, interactionID string) (*deviceSte
 	return p.loadDeviceStep(c, in, deviceID)
 }
 
-func devicePage(title string, client *Client) templates.Page {
-	return templates.Page{Title: title, AppName: client.m.Name, AppLogo: client.m.LogoURI, AppPrimary: client.m.PrimaryColor, AppAccent: client.m.AccentColor}
+func (p *Provider) devicePage(c *gin.Context, title string, client *Client) templates.Page {
+	return templates.Page{Lang: p.lang(c, nil, nil), Title: title, AppName: client.m.Name, AppLogo: client.m.LogoURI, AppPrimary: client.m.PrimaryColor, AppAccent: client.m.AccentColor}
 }
 
 func (p *Provider) handleDeviceConfirm(c *gin.Context) {
@@ -277,12 +275,12 @@ func (p *Provider) handleDeviceConfirm(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	err = p.pages.DeviceConfirm(c.Writer, http.StatusOK, devicePage("Sign in to "+st.client.m.Name+" on your device", st.client), templates.DeviceConfirmView{
+	err = p.pages.DeviceConfirm(c.Writer, http.StatusOK, p.devicePage(c, p.t(c, "device.confirm_title", "app", st.client.m.Name), st.client), templates.DeviceConfirmView{
 		Interaction: st.in.ID,
 		CSRF:        p.sessions.CSRFToken(c.Writer, c.Request),
 		UserEmail:   st.user.Email,
-		Device:      httpx.DescribeUserAgent(st.d.UserAgent),
-		Requested:   httpx.RequestedAgo(st.d.CreatedAt, clock.Now()),
+		Device:      p.pages.DeviceName(p.lang(c, nil, nil), st.d.UserAgent),
+		Requested:   p.pages.Ago(p.lang(c, nil, nil), st.d.CreatedAt, clock.Now()),
 		IP:          st.d.IP,
 		Scopes:      scopes,
 		Resources:   p.audienceViews(c.Request.Context(), st.d.Resources),
@@ -333,12 +331,12 @@ func (p *Provider) handleDeviceConfirmPost(c *gin.Context) {
 		p.pageFail(c, err)
 		return
 	}
-	title := "Your device is signed in"
+	title := p.t(c, "device.done_title")
 	if !approve {
-		title = "Request denied"
+		title = p.t(c, "device.denied_title")
 	}
 	c.Header("Cache-Control", "no-store")
-	if err := p.pages.DeviceDone(c.Writer, http.StatusOK, devicePage(title, st.client), templates.DeviceDoneView{Approved: approve}); err != nil {
+	if err := p.pages.DeviceDone(c.Writer, http.StatusOK, p.devicePage(c, title, st.client), templates.DeviceDoneView{Approved: approve}); err != nil {
 		p.pageFail(c, err)
 	}
 }

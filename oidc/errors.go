@@ -20,13 +20,13 @@ import (
 // Retry-After (set by httpx.Outage) and a plain "try again" page.
 func (p *Provider) outagePage(c *gin.Context, err error) {
 	p.log.WarnContext(c.Request.Context(), "database unavailable", "path", httpx.RoutePath(c), "err", err)
-	p.errorPage(c, http.StatusServiceUnavailable, httpx.OutageTitle, httpx.OutageMessage, httpx.OutageHint)
+	p.errorPage(c, http.StatusServiceUnavailable, p.t(c, "errors.outage.title"), p.t(c, "errors.outage.msg"), p.t(c, "errors.outage.hint"))
 }
 
 // errorPage renders a plain page for errors that must not be redirected
 // (an unverified redirect_uri, a broken interaction).
 func (p *Provider) errorPage(c *gin.Context, status int, title, msg, hint string) {
-	err := p.pages.Error(c.Writer, status, templates.Page{Title: title}, templates.ErrorView{
+	err := p.pages.Error(c.Writer, status, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.RequestURI(), Title: title}, templates.ErrorView{
 		Message:   msg,
 		Hint:      hint,
 		RequestID: httpx.RequestIDFrom(c.Request.Context()),
@@ -86,11 +86,10 @@ func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeReq
 	redir.Fragment = ""
 	if ar.GetResponseMode() == fosite.ResponseModeFormPost {
 		httpx.AllowFormAction(c, redir.String())
-		name := ""
-		if cl, ok := ar.GetClient().(*Client); ok {
-			name = cl.m.Name
-		}
-		err := p.pages.FormPost(c.Writer, http.StatusOK, templates.Page{Title: "Returning to the app", AppName: name},
+		cl, _ := ar.GetClient().(*Client)
+		name, primary, accent := cl.look()
+		err := p.pages.FormPost(c.Writer, http.StatusOK, templates.Page{Lang: p.lang(c, nil, nil), Title: p.t(c, "formpost.page_title"),
+			AppName: name, AppPrimary: primary, AppAccent: accent},
 			templates.FormPostView{Action: redir.String(), Values: values})
 		if err != nil {
 			p.log.ErrorContext(c.Request.Context(), "render form_post", "err", err)

@@ -90,12 +90,16 @@ func (p *Provider) noAccess(c *gin.Context, ar fosite.AuthorizeRequester, client
 func (p *Provider) noAccessPage(c *gin.Context, client *Client, u *models.User, link string) {
 	ctx := c.Request.Context()
 	c.Header("Cache-Control", "no-store")
-	err := p.pages.Error(c.Writer, http.StatusForbidden, templates.Page{Title: "You don't have access to " + client.m.Name, AppName: client.m.Name, AppLogo: client.m.LogoURI},
+	lang := p.lang(c, nil, u)
+	t := func(key string, args ...any) string { return p.pages.T(lang, key, args...) }
+	app := client.m.Name
+	err := p.pages.Error(c.Writer, http.StatusForbidden, templates.Page{Lang: lang, Title: t("errors.no_access.title", "app", app), AppName: app, AppLogo: client.m.LogoURI,
+		AppPrimary: client.m.PrimaryColor, AppAccent: client.m.AccentColor},
 		templates.ErrorView{
-			Message:   "You're signed in as " + u.Email + ", but this account isn't allowed to use " + client.m.Name + ".",
-			Hint:      "Ask the administrator of " + client.m.Name + " for access, or sign in with another account.",
+			Message:   t("errors.no_access.msg", "app", app, "email", u.Email),
+			Hint:      t("errors.no_access.hint", "app", app),
 			RequestID: httpx.RequestIDFrom(ctx),
-			Link:      link, LinkLabel: "Sign in with another account",
+			Link:      link, LinkLabel: t("errors.no_access.link"),
 		})
 	if err != nil {
 		p.log.ErrorContext(ctx, "render no-access page", "err", err)

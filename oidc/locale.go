@@ -32,3 +32,18 @@ func (p *Provider) lang(c *gin.Context, in *models.Interaction, u *models.User) 
 	}
 	return cat.Negotiate(pr)
 }
+
+// t is key's message in the language of this request's page (lang
+// without an interaction or user: the switcher, Accept-Language).
+func (p *Provider) t(c *gin.Context, key string, args ...any) string {
+	return p.pages.T(p.lang(c, nil, nil), key, args...)
+}
+
+// look is what a page shows of the client (nil: none): its name and its
+// own colours.
+func (c *Client) look() (name, primary, accent string) {
+	if c == nil || c.m == nil {
+		return "", "", ""
+	}
+	return c.m.Name, c.m.PrimaryColor, c.m.AccentColor
+}

@@ -22,11 +22,11 @@ import (
 func (p *Provider) handleLogout(c *gin.Context) {
 	ctx := c.Request.Context()
 	if err := c.Request.ParseForm(); err != nil {
-		p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The sign-out request could not be read.", "")
+		p.errorPage(c, http.StatusBadRequest, p.t(c, "logout.failed"), p.t(c, "logout.unreadable"), "")
 		return
 	}
 	if err := checkParams(c.Request.Form); err != nil {
-		p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The sign-out request is too large.", "")
+		p.errorPage(c, http.StatusBadRequest, p.t(c, "logout.failed"), p.t(c, "logout.too_large"), "")
 		return
 	}
 	f := c.Request.Form
@@ -37,11 +37,11 @@ func (p *Provider) handleLogout(c *gin.Context) {
 		tok, err := (&keys.Signer{M: p.keys}).Decode(ctx, hint)
 		var ve *jwt.ValidationError
 		if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired) && ve.Errors == jwt.ValidationErrorExpired) {
-			p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The app sent an invalid id_token_hint.", "Tell the app's developers.")
+			p.errorPage(c, http.StatusBadRequest, p.t(c, "logout.failed"), p.t(c, "logout.bad_hint"), p.t(c, "logout.tell_developers"))
 			return
 		}
 		if iss, _ := tok.Claims["iss"].(string); iss != p.cfg.Issuer {
-			p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The app sent an id_token_hint from another issuer.", "")
+			p.errorPage(c, http.StatusBadRequest, p.t(c, "logout.failed"), p.t(c, "logout.other_issuer"), "")
 			return
 		}
 		hintSub, _ = tok.Claims["sub"].(string)
@@ -50,7 +50,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 		if clientID == "" && len(aud) > 0 {
 			clientID = aud[0]
 		} else if clientID != "" && !slices.Contains(aud, clientID) {
-			p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "client_id does not match the id_token_hint.", "")
+			p.errorPage(c, http.StatusBadRequest, p.t(c, "logout.failed"), p.t(c, "logout.client_mismatch"), "")
 			return
 		}
 	}
@@ -58,7 +58,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 	if clientID != "" {
 		fc, err := p.GetClient(ctx, clientID)
 		if err != nil {
-			p.errorPage(c, http.StatusBadRequest, "Sign-out failed", "The app asking to sign you out is unknown.", "")
+			p.errorPage(c, http.StatusBadRequest, p.t(c, "logout.failed"), p.t(c, "logout.unknown_app"), "")
 			return
 		}
 		client = fc.(*Client)
@@ -67,8 +67,8 @@ func (p *Provider) handleLogout(c *gin.Context) {
 		// Exact match against the registered list only (no prefix or
 		// pattern), and only for an identified client.
 		if client == nil || !slices.Contains([]string(client.m.PostLogoutRedirectURIs), redirect) {
-			p.errorPage(c, http.StatusBadRequest, "Sign-out failed",
-				"The address to return to after sign-out is not registered for this app.", "Tell the app's developers.")
+			p.errorPage(c, http.StatusBadRequest, p.t(c, "logout.failed"),
+				p.t(c, "logout.bad_redirect"), p.t(c, "logout.tell_developers"))
 			return
 		}
 	}
@@ -80,7 +80,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 	}
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		p.log.ErrorContext(ctx, "logout", "err", err)
-		p.errorPage(c, http.StatusInternalServerError, "Sign-out failed", "Something went wrong. Please try again.", "")
+		p.errorPage(c, http.StatusInternalServerError, p.t(c, "logout.failed"), p.t(c, "logout.error"), "")
 		return
 	}
 	confirmed := ls == nil ||
@@ -94,17 +94,14 @@ func (p *Provider) handleLogout(c *gin.Context) {
 				params[k] = v
 			}
 		}
-		name := ""
-		if client != nil {
-			name = client.m.Name
-		}
+		name, primary, accent := client.look()
 		c.Header("Cache-Control", "no-store")
 		if redirect != "" {
 			// The confirmation POST redirects there; CSP form-action
 			// applies to that redirect.
 			httpx.AllowFormAction(c, redirect)
 		}
-		if err := p.pages.Logout(c.Writer, http.StatusOK, templates.Page{Title: "Sign out", AppName: name},
+		if err := p.pages.Logout(c.Writer, http.StatusOK, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.RequestURI(), Title: p.t(c, "logout.page_title"), AppName: name, AppPrimary: primary, AppAccent: accent},
 			templates.LogoutView{Params: params, CSRF: p.sessions.CSRFToken(c.Writer, c.Request)}); err != nil {
 			p.log.ErrorContext(ctx, "render logout", "err", err)
 		}
@@ -117,11 +114,11 @@ func (p *Provider) handleLogout(c *gin.Context) {
 	// says sign-out failed, never "signed out" with the session alive.
 	if err := p.sessions.End(ctx, c.Writer, c.Request); err != nil {
 		if httpx.Outage(c, err) {
-			p.errorPage(c, http.StatusServiceUnavailable, "Sign-out failed", "We could not sign you out: part of our service is briefly unavailable. You are still signed in.", httpx.OutageHint)
+			p.errorPage(c, http.StatusServiceUnavailable, p.t(c, "logout.failed"), p.t(c, "logout.outage"), p.t(c, "errors.outage.hint"))
 			return
 		}
 		p.log.ErrorContext(ctx, "logout", "err", err)
-		p.errorPage(c, http.StatusInternalServerError, "Sign-out failed", "Something went wrong. Please try again.", "")
+		p.errorPage(c, http.StatusInternalServerError, p.t(c, "logout.failed"), p.t(c, "logout.error"), "")
 		return
 	}
 	// The clients the session signed in to hear of it now rather than at
@@ -145,11 +142,8 @@ func (p *Provider) handleLogout(c *gin.Context) {
 	// With front-channel clients the page loads them first, then goes on
 	// to next (frontchannel.go, static/logout.js).
 	allowFrames(c, frames)
-	name := ""
-	if client != nil {
-		name = client.m.Name
-	}
-	if err := p.pages.LoggedOut(c.Writer, http.StatusOK, templates.Page{Title: "Signed out", AppName: name},
+	name, primary, accent := client.look()
+	if err := p.pages.LoggedOut(c.Writer, http.StatusOK, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.RequestURI(), Title: p.t(c, "logout.page_title_done"), AppName: name, AppPrimary: primary, AppAccent: accent},
 		templates.LoggedOutView{Frames: frames, Continue: next}); err != nil {
 		p.log.ErrorContext(ctx, "render logged_out", "err", err)
 	}

@@ -4,6 +4,7 @@
 // (window.SesameWebAuthn), loaded before this file.
 (function () {
   "use strict";
+  function T(key) { return window.SesameI18n ? window.SesameI18n.t(key) : key; }
 
   var W = window.SesameWebAuthn;
   var page = document.getElementById("page");
@@ -20,12 +21,12 @@
     return W.postJSON(url, body, page.dataset.csrf || "", function (data) { return data.detail || data.title; });
   }
   function message(err) {
-    if (!err) { return "Something went wrong. Please try again."; }
+    if (!err) { return T("error_generic"); }
     if (err.data) { return err.data.detail || err.data.title; }
-    if (err.name === "NotAllowedError") { return "No passkey was created. Try again when you're ready."; }
-    if (err.name === "InvalidStateError") { return "This device already has a passkey for this account."; }
+    if (err.name === "NotAllowedError") { return T("passkey_not_created"); }
+    if (err.name === "InvalidStateError") { return T("passkey_exists_this"); }
     if (err.name === "AbortError") { return ""; }
-    return err.message || "Something went wrong. Please try again.";
+    return err.message || T("error_generic");
   }
   function create(prefix) {
     return post(prefix + "/options", {}).then(function (opts) {

@@ -4,15 +4,16 @@
 // inline script).
 (function () {
   "use strict";
+  function T(key) { return window.SesameI18n ? window.SesameI18n.t(key) : key; }
   var btn = document.getElementById("copy-codes");
   var status = document.getElementById("copy-status");
   if (!btn || !navigator.clipboard || !navigator.clipboard.writeText) { return; }
   btn.hidden = false;
   btn.addEventListener("click", function () {
     navigator.clipboard.writeText(btn.dataset.codes).then(function () {
-      status.textContent = "Copied. Paste them somewhere safe.";
+      status.textContent = T("codes_copied");
     }, function () {
-      status.textContent = "Copying didn't work here. Use Download, or write the codes down.";
+      status.textContent = T("codes_copy_failed");
     });
   });
 })();

@@ -10,6 +10,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/i18n"
 )
 
@@ -134,6 +135,26 @@ func MailDuration(lang string, d time.Duration) string {
 		return d.String()
 	}
 	return mailCat.Duration(lang, d)
+}
+
+// MailDevice says the device a User-Agent names ("Chrome on macOS") in
+// lang.
+func MailDevice(lang, ua string) string {
+	mailOnce.Do(loadMail)
+	browser, os := httpx.UserAgentParts(ua)
+	if mailErr != nil {
+		return httpx.DescribeUserAgent(ua)
+	}
+	return mailCat.Device(lang, browser, os)
+}
+
+// MailDate is t's day in lang's long form ("2 January 2026", "2.1.2026").
+func MailDate(lang string, t time.Time) string {
+	mailOnce.Do(loadMail)
+	if mailErr != nil {
+		return t.UTC().Format("2 January 2006")
+	}
+	return mailCat.LongDate(lang, t)
 }
 
 // RenderMail renders mail name (mail/NAME.txt and mail/NAME.html) in

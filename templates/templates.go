@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
+	"github.com/sesame-idp/sesame/internal/httpx"
 	"github.com/sesame-idp/sesame/internal/i18n"
 )
 
@@ -304,4 +306,22 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// DeviceName says the device a User-Agent names ("Chrome on macOS") in lang.
+func (r *Renderer) DeviceName(lang, ua string) string {
+	browser, os := httpx.UserAgentParts(ua)
+	return r.cat.Device(lang, browser, os)
+}
+
+// Ago says when t was, seen at now ("5 minutes ago (21:04 UTC)"), in lang.
+func (r *Renderer) Ago(lang string, t, now time.Time) string { return r.cat.Ago(lang, t, now) }
+
+// Product is the operator's product name ("Sesame" unless branded), for
+// the words a handler puts on a page.
+func (r *Renderer) Product() string {
+	if r.brand == nil {
+		return sesameBrand.Product
+	}
+	return r.brand("", "").Product
 }

@@ -191,7 +191,7 @@ type MailData struct {
 // message renders the mail of a request. It is rendered for every
 // purpose, including silence, so every request costs the same.
 func (s *Service) message(cfg Config, purpose, email, token string, r Request, lang string, now time.Time) (mail.Message, error) {
-	data := mailData(cfg, lang, r.AppName, r.Device, email, now)
+	data := mailData(cfg, lang, r.AppName, mailDevice(lang, r.UserAgent, r.Device), email, now)
 	data.Link = cfg.BaseURL + "/passlink/" + token
 	name := "passlink"
 	switch {
@@ -226,7 +226,16 @@ func mailData(cfg Config, lang, appName, device, email string, now time.Time) Ma
 		device = templates.MailT(lang, "mail.unknown_device")
 	}
 	return MailData{AppName: app, Product: oneLine(cfg.Product), Email: email, Device: device,
-		Expiry: templates.MailDuration(lang, cfg.TTL), RequestedAt: now.Format(templates.MailT(lang, "mail.time_layout"))}
+		Expiry: templates.MailDuration(lang, cfg.TTL), RequestedAt: now.UTC().Format(templates.MailT(lang, "mail.time_layout"))}
+}
+
+// mailDevice is the asking device in the mail's language, from its
+// User-Agent; device (the page's words) when there is none.
+func mailDevice(lang, ua, device string) string {
+	if ua == "" {
+		return device
+	}
+	return templates.MailDevice(lang, ua)
 }
 
 // oneLine makes admin- or browser-supplied text safe for a header and a

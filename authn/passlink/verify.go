@@ -121,7 +121,7 @@ func (s *Service) RequestVerification(ctx context.Context, r VerifyRequest) (*Ve
 		RequesterIP: truncate(r.IP, 64), CreatedAt: now, ExpiresAt: now.Add(cfg.TTL), PendingLogin: string(pending),
 	}
 	lang := templates.MailLanguage(r.User.Locale, r.Lang)
-	data := mailData(cfg, lang, r.AppName, r.Device, email, now)
+	data := mailData(cfg, lang, r.AppName, mailDevice(lang, r.UserAgent, r.Device), email, now)
 	data.Link, data.Code = cfg.BaseURL+VerifyPath+token, code
 	m, err := templates.RenderMail(lang, "verify_email", data)
 	if err != nil {

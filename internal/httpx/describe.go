@@ -1,15 +1,33 @@
 package httpx
 
 import (
-	"fmt"
 	"strings"
-	"time"
 )
 
 // DescribeUserAgent turns a User-Agent into "Chrome on macOS"-style text.
 // It is for people reading their session list, not for decisions.
 func DescribeUserAgent(ua string) string {
-	browser := "Unknown browser"
+	browser, os := UserAgentParts(ua)
+	switch browser {
+	case "":
+		browser = "Unknown browser"
+	case GoProgram:
+		browser = "Go program"
+	}
+	if os == "" {
+		return browser
+	}
+	return browser + " on " + os
+}
+
+// GoProgram is UserAgentParts' browser for Go's default User-Agent, a
+// description rather than a name (pages say it in their language).
+const GoProgram = "go"
+
+// UserAgentParts are a User-Agent's browser and operating system names
+// ("Chrome", "macOS"): "" for one it does not know, GoProgram for Go's
+// client. Pages put them into words in their language.
+func UserAgentParts(ua string) (browser, os string) {
 	switch {
 	case strings.Contains(ua, "Edg/"):
 		browser = "Edge"
@@ -24,9 +42,8 @@ func DescribeUserAgent(ua string) string {
 	case strings.HasPrefix(ua, "curl/"):
 		browser = "curl"
 	case strings.HasPrefix(ua, "Go-http-client"):
-		browser = "Go program"
+		browser = GoProgram
 	}
-	os := ""
 	switch {
 	case strings.Contains(ua, "iPhone"), strings.Contains(ua, "iPad"):
 		os = "iOS"
@@ -41,25 +58,5 @@ func DescribeUserAgent(ua string) string {
 	case strings.Contains(ua, "Linux"):
 		os = "Linux"
 	}
-	if os == "" {
-		return browser
-	}
-	return browser + " on " + os
-}
-
-// RequestedAgo says when a request was made, approximately and exactly.
-func RequestedAgo(t, now time.Time) string {
-	d := now.Sub(t)
-	var ago string
-	switch {
-	case d < time.Minute:
-		ago = "just now"
-	case d < 2*time.Minute:
-		ago = "1 minute ago"
-	case d < time.Hour:
-		ago = fmt.Sprintf("%d minutes ago", int(d/time.Minute))
-	default:
-		ago = "over an hour ago"
-	}
-	return ago + " (" + t.UTC().Format("15:04 MST") + ")"
+	return browser, os
 }

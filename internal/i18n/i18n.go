@@ -298,3 +298,66 @@ func (c *Catalog) Duration(lang string, d time.Duration) string {
 		return c.T(lang, "duration.seconds", "count", int(d/time.Second))
 	}
 }
+
+// Device says a browser and operating system ("Chrome on macOS") in lang;
+// browser "" is an unknown one, "go" Go's HTTP client, os "" none known.
+func (c *Catalog) Device(lang, browser, os string) string {
+	switch browser {
+	case "":
+		browser = c.T(lang, "time.ua_unknown")
+	case "go":
+		browser = c.T(lang, "time.ua_program")
+	}
+	if os == "" {
+		return browser
+	}
+	return c.T(lang, "time.ua_on", "browser", browser, "os", os)
+}
+
+// Ago says when t was, seen at now, roughly and by the clock ("5 minutes
+// ago (21:04 UTC)"), in lang.
+func (c *Catalog) Ago(lang string, t, now time.Time) string {
+	d := now.Sub(t)
+	var ago string
+	switch {
+	case d < time.Minute:
+		ago = c.T(lang, "time.just_now")
+	case d < time.Hour:
+		ago = c.T(lang, "time.minutes_ago", "count", int(d/time.Minute))
+	default:
+		ago = c.T(lang, "time.over_an_hour")
+	}
+	return c.T(lang, "time.ago_at", "ago", ago, "time", t.UTC().Format(c.T(lang, "time.clock_layout")))
+}
+
+// Relative says a past day the way people do ("today", "yesterday", "on
+// 2 Jan 2026"), seen at now, in lang.
+func (c *Catalog) Relative(lang string, t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return c.T(lang, "time.just_now")
+	case d < time.Hour:
+		return c.T(lang, "time.within_hour")
+	case d < 24*time.Hour:
+		return c.T(lang, "time.today")
+	case d < 48*time.Hour:
+		return c.T(lang, "time.yesterday")
+	}
+	return c.T(lang, "time.on_date", "date", c.Date(lang, t))
+}
+
+// Date is t's day in lang's short form ("2 Jan 2026", "2.1.2026"), in UTC.
+func (c *Catalog) Date(lang string, t time.Time) string {
+	return t.UTC().Format(c.T(lang, "time.date_layout"))
+}
+
+// LongDate is t's day in lang's long form ("2 January 2026"), in UTC.
+func (c *Catalog) LongDate(lang string, t time.Time) string {
+	return t.UTC().Format(c.T(lang, "time.long_date_layout"))
+}
+
+// DateTime is t's day and time in lang ("2 Jan 2026 15:04 UTC"), in UTC.
+func (c *Catalog) DateTime(lang string, t time.Time) string {
+	return t.UTC().Format(c.T(lang, "time.datetime_layout"))
+}

@@ -80,3 +80,36 @@ func TestTPluralsPlaceholdersEscaping(t *testing.T) {
 		}
 	}
 }
+
+// TestDevicesAndTimes: device descriptions, relative times and dates in
+// each language.
+func TestDevicesAndTimes(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 21, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, got, want string
+	}{
+		{"device en", c.Device("en", "Chrome", "macOS"), "Chrome on macOS"},
+		{"device de", c.Device("de", "Chrome", "macOS"), "Chrome unter macOS"},
+		{"unknown de", c.Device("de", "", ""), "Unbekannter Browser"},
+		{"go de", c.Device("de", "go", "Linux"), "Go-Programm unter Linux"},
+		{"ago now en", c.Ago("en", now.Add(-10*time.Second), now), "just now (21:29 UTC)"},
+		{"ago 1 de", c.Ago("de", now.Add(-90*time.Second), now), "vor 1 Minute (21:28 UTC)"},
+		{"ago 5 en", c.Ago("en", now.Add(-5*time.Minute), now), "5 minutes ago (21:25 UTC)"},
+		{"ago hours de", c.Ago("de", now.Add(-3*time.Hour), now), "vor über einer Stunde (18:30 UTC)"},
+		{"relative today de", c.Relative("de", now.Add(-3*time.Hour), now), "heute"},
+		{"relative yesterday en", c.Relative("en", now.Add(-30*time.Hour), now), "yesterday"},
+		{"relative date de", c.Relative("de", now.AddDate(0, 0, -5), now), "am 1.12.2026"},
+		{"relative date en", c.Relative("en", now.AddDate(0, 0, -5), now), "on 1 Dec 2026"},
+		{"date de", c.Date("de", now), "6.12.2026"},
+		{"long date en", c.LongDate("en", now), "6 December 2026"},
+		{"date time de", c.DateTime("de", now), "6.12.2026, 21:30 UTC"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+}
