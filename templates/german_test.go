@@ -127,7 +127,7 @@ func localizedPages(lang string) []localizedPage {
 				Passkeys: []CredentialView{cred}, Keys: []CredentialView{cred}, Password: AccountPassword{On: true, HasPassword: true, Recent: true, RequireKey: true, MinLength: 12, Error: "Zu kurz."},
 				Accepted: `["c1"]`, Apps: []AppView{{ClientID: "c1", Name: "Acme", Since: "1.3.2025"}},
 				Sessions: []SessionView{{ID: "s1", Device: "Firefox", Since: "1.3.2025", Current: true}, {ID: "s2", Device: "Safari", Since: "2.3.2025"}},
-				CSRF: "t", Notice: "password_set", Fresh: true, CanChangeEmail: true, DeletionGrace: "7 Tage", Recovery: AccountRecovery{On: true, Has: true, Left: 2, Count: 10}})
+				CSRF:     "t", Notice: "password_set", Fresh: true, CanChangeEmail: true, DeletionGrace: "7 Tage", Recovery: AccountRecovery{On: true, Has: true, Left: 2, Count: 10}})
 		}},
 		{"account_stale", "account", func(r *Renderer, w http.ResponseWriter) error {
 			return r.Account(w, 200, bare, AccountView{User: AccountUser{Email: "a@example.test"}, Password: AccountPassword{On: true, RequireKey: true},
