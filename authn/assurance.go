@@ -129,11 +129,12 @@ func (h *Handler) modelWords(c *gin.Context, aaguids []string) string {
 			names = append(names, n)
 		}
 	}
+	t := h.tr(c)
 	switch {
 	case len(names) == 0:
-		return "of a model its administrator approved"
+		return t.T("level.model")
 	case len(names) > 3:
-		return "of a model its administrator approved, such as " + strings.Join(names[:3], ", ")
+		return t.T("level.model_such_as", "names", strings.Join(names[:3], ", "))
 	}
-	return "of a model its administrator approved (" + strings.Join(names, ", ") + ")"
+	return t.T("level.model_named", "names", strings.Join(names, ", "))
 }

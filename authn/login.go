@@ -59,7 +59,7 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 			if su != nil {
 				view.StepUp, view.StepUpEmail, view.Qualifying = true, su.user.Email, su.qualifying
 				if !passkeyLevel(level) {
-					view.Level = "a passkey"
+					view.Level = t.T("level.passkey")
 				}
 				if approved := clientModels(client); len(approved) > 0 {
 					view.Level += " " + h.modelWords(c, approved)

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/hashgate"
 	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/i18n"
 	"github.com/sesame-idp/sesame/internal/mail"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/internal/ratelimit"
@@ -302,7 +304,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	outbox, passlinks, err := newPasslinks(cfg, deps, live, metrics, log)
+	outbox, passlinks, err := newPasslinks(cfg, deps, live, brand, metrics, log)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +386,7 @@ func (s hostedStore) GetClient(ctx context.Context, id string) (*models.Client, 
 // (the developer clicks the link there). Outside dev without SMTP no mail
 // can be delivered, so the method is off (nil, nil) rather than promising
 // mails that never come.
-func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, metrics *telemetry.Metrics, log *slog.Logger) (*mail.Outbox, *passlink.Service, error) {
+func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, brand *branding.Live, metrics *telemetry.Metrics, log *slog.Logger) (*mail.Outbox, *passlink.Service, error) {
 	var sender mail.Sender
 	switch {
 	case cfg.MailConfigured():
@@ -418,6 +420,7 @@ func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, metrics *tele
 		UnknownMail: cfg.SignupUnknownMail,
 		CodeKey:     secret.Derive(deps.Secret, PurposePasslink),
 		Policy:      live,
+		Brand:       mailBrand(brand, cfg.Issuer),
 	}, deps.Store, outbox, limiter, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("passlinks: %w", err)
@@ -522,16 +525,31 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 	return r
 }
 
+// errorPageKeys are the catalogue's words (KEY.title, KEY.msg) for the
+// statuses httpx answers itself, one cause each.
+var errorPageKeys = map[int]string{
+	http.StatusNotFound:              "errors.not_found",
+	http.StatusMethodNotAllowed:      "errors.not_allowed",
+	http.StatusForbidden:             "errors.form_refused",
+	http.StatusRequestEntityTooLarge: "errors.too_large",
+	http.StatusInternalServerError:   "errors.server",
+}
+
 // errorPage is the hosted error page for the answers no handler writes
 // (httpx.ErrorPages: no route, wrong method, a panic, a cross-site form,
 // a body too large), in the same look as every other page.
 func (s *Server) errorPage(c *gin.Context, status int, title, message string) {
 	c.Header("Cache-Control", "no-store")
+	cat := s.pages.Catalog()
+	lang := cat.Negotiate(i18n.Prefs{Choice: s.sessions.Language(c.Request), AcceptLanguage: c.GetHeader("Accept-Language")})
+	if key, ok := errorPageKeys[status]; ok {
+		title, message = cat.T(lang, key+".title"), cat.T(lang, key+".msg")
+	}
 	v := templates.ErrorView{Message: message, RequestID: httpx.RequestIDFrom(c.Request.Context())}
 	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
-		v.Link, v.LinkLabel = "/account", "Go to your account"
+		v.Link, v.LinkLabel = "/account", cat.T(lang, "common.to_account")
 	}
-	if err := s.pages.Error(c.Writer, status, templates.Page{Title: title}, v); err != nil {
+	if err := s.pages.Error(c.Writer, status, templates.Page{Lang: lang, Path: c.Request.URL.RequestURI(), Title: title}, v); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "render error page", "err", err)
 	}
 }
@@ -542,6 +560,23 @@ func pageBrand(live *branding.Live) templates.BrandFunc {
 		b := live.Cached()
 		return templates.Brand{Product: b.Product, LogoURL: b.LogoPath(), ThemeURL: b.ThemePath(primary, accent),
 			CSSURL: b.CSSPath(), SupportURL: b.SupportURL, PrivacyURL: b.PrivacyURL}
+	}
+}
+
+// mailBrand adapts the live branding to what mails show: the logo by
+// its absolute URL on this server, the primary colour (valid on white,
+// as the console requires) with readable text on it.
+func mailBrand(live *branding.Live, issuer string) func(ctx context.Context) templates.MailBrand {
+	return func(ctx context.Context) templates.MailBrand {
+		b, _ := live.Current(ctx) // on error: the last branding, or Sesame's
+		mb := templates.MailBrand{Product: b.ProductName}
+		if p := b.LogoPath(); p != "" {
+			mb.LogoURL = strings.TrimSuffix(issuer, "/") + p
+		}
+		if c, err := branding.ParseColor(b.PrimaryColor); err == nil && branding.ColorProblem(b.PrimaryColor, branding.MinTextContrast) == "" {
+			mb.Primary, mb.OnPrimary = c.Hex(), branding.TextOn(c).Hex()
+		}
+		return mb
 	}
 }
 

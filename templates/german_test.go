@@ -324,10 +324,12 @@ func TestEnglishPagesAreEnglish(t *testing.T) {
 // testLinkMail and testAccountMail have the fields of passlink.MailData
 // and passlink.AccountMailData (which import this package).
 type testLinkMail struct {
+	Brand                                                            MailBrand
 	AppName, Product, Email, Link, Code, Expiry, Device, RequestedAt string
 }
 
 type testAccountMail struct {
+	Brand                        MailBrand
 	Product, Email, Link, Expiry string
 	Other                        map[string]string
 }
@@ -335,9 +337,9 @@ type testAccountMail struct {
 // TestGermanMailsHaveNoEnglish renders every mail in German: subject,
 // text and HTML carry no English, and the HTML says lang="de".
 func TestGermanMailsHaveNoEnglish(t *testing.T) {
-	link := testLinkMail{AppName: "Acme", Product: "Sesame", Email: "a@example.test", Link: "https://id.example/passlink/x",
+	link := testLinkMail{Brand: MailBrand{}.WithDefaults(), AppName: "Acme", Product: "Sesame", Email: "a@example.test", Link: "https://id.example/passlink/x",
 		Code: "123456", Expiry: "10 Minuten", Device: "Firefox", RequestedAt: "5.12.2026 um 21:00 UTC"}
-	account := testAccountMail{Product: "Sesame", Email: "a@example.test", Link: "https://id.example/account/link/x", Expiry: "1 Tag",
+	account := testAccountMail{Brand: MailBrand{}.WithDefaults(), Product: "Sesame", Email: "a@example.test", Link: "https://id.example/account/link/x", Expiry: "1 Tag",
 		Other: map[string]string{"due": "5.1.2027", "old": "o@example.test", "new": "n@example.test"}}
 	for _, name := range mails {
 		var data any = link
@@ -360,6 +362,39 @@ func TestGermanMailsHaveNoEnglish(t *testing.T) {
 				t.Errorf("%s: German HTML without lang=de", name)
 			case lang == "en" && len(en) == 0:
 				t.Errorf("%s: the English mail is not seen as English", name)
+			}
+		}
+	}
+}
+
+// TestMailsBranded renders every mail with an operator's branding: the
+// logo heads the HTML, the button and links take the brand colour (none
+// of Sesame's blue is left) and the product name signs it off.
+func TestMailsBranded(t *testing.T) {
+	brand := MailBrand{Product: "Acme ID", LogoURL: "https://id.example/branding/logo?v=abc", Primary: "#0f766e", OnPrimary: "#ffffff"}
+	for _, name := range mails {
+		var data any = testLinkMail{Brand: brand, AppName: "Acme", Product: "Acme ID", Email: "a@example.test", Link: "https://id.example/passlink/x",
+			Code: "123456", Expiry: "10 minutes", Device: "Firefox", RequestedAt: "5 Dec 2026 at 21:00 UTC"}
+		if !strings.HasPrefix(name, "passlink") && !strings.HasPrefix(name, "password") && name != "verify_email" {
+			data = testAccountMail{Brand: brand, Product: "Acme ID", Email: "a@example.test", Link: "https://id.example/account/link/x", Expiry: "1 day",
+				Other: map[string]string{"due": "5 January 2027", "old": "o@example.test", "new": "n@example.test", "count": "10"}}
+		}
+		for _, lang := range []string{"en", "de"} {
+			m, err := RenderMail(lang, name, data)
+			if err != nil {
+				t.Fatalf("%s (%s): %v", name, lang, err)
+			}
+			if !strings.Contains(m.HTML, `<img src="https://id.example/branding/logo?v=abc" alt="Acme ID"`) {
+				t.Errorf("%s (%s): no logo", name, lang)
+			}
+			if strings.Contains(m.HTML, mailPrimary) || strings.Contains(m.HTML, "ZgotmplZ") {
+				t.Errorf("%s (%s): Sesame's colour or a refused value left", name, lang)
+			}
+			if strings.Contains(m.HTML, `href="https://`) && !strings.Contains(m.HTML, "color:#0f766e") {
+				t.Errorf("%s (%s): links not in the brand colour", name, lang)
+			}
+			if !strings.Contains(m.HTML, ">Acme ID</p>") || !strings.Contains(m.Text, "Acme ID") {
+				t.Errorf("%s (%s): not signed with the product", name, lang)
 			}
 		}
 	}

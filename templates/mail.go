@@ -96,6 +96,31 @@ func checkMail() error {
 	return nil
 }
 
+// MailBrand is the operator's branding as mails show it: the product
+// name, an absolute logo URL ("" for none) and the button and link
+// colour with the text colour on it.
+type MailBrand struct {
+	Product, LogoURL   string
+	Primary, OnPrimary string
+}
+
+// Sesame's own mail colours.
+const (
+	mailPrimary   = "#2754c5"
+	mailOnPrimary = "#ffffff"
+)
+
+// WithDefaults fills what b leaves empty with Sesame's own.
+func (b MailBrand) WithDefaults() MailBrand {
+	if b.Product == "" {
+		b.Product = sesameBrand.Product
+	}
+	if b.Primary == "" || b.OnPrimary == "" {
+		b.Primary, b.OnPrimary = mailPrimary, mailOnPrimary
+	}
+	return b
+}
+
 // Mail is a rendered email: its subject (the templates' "subject"
 // block) and its plain-text and HTML bodies.
 type Mail struct {

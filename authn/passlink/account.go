@@ -43,6 +43,8 @@ type AccountMail struct {
 
 // AccountMailData is what an account mail template gets.
 type AccountMailData struct {
+	// Brand is the operator's product name, logo and colour.
+	Brand   templates.MailBrand
 	Product string
 	Email   string
 	Link    string
@@ -56,7 +58,7 @@ type AccountMailData struct {
 func (s *Service) SendAccountMail(ctx context.Context, m AccountMail) error {
 	cfg := s.live(ctx)
 	now := s.now()
-	data := AccountMailData{Product: oneLine(cfg.Product), Email: m.Email, Other: m.Other}
+	data := AccountMailData{Brand: cfg.brand, Product: oneLine(cfg.Product), Email: m.Email, Other: m.Other}
 	var row *models.Passlink
 	if m.Purpose != "" {
 		id, token := randomToken(idBytes), randomToken(tokenBytes)

@@ -11,6 +11,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/mail"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
 )
 
 // The service: its configuration, collaborators, clock and errors.
@@ -71,6 +72,13 @@ type Config struct {
 	// Policy, when set, is the live policy (internal/policy), asked on
 	// every request; it replaces TTL, RateEmail, RateIP and SignupOpen.
 	Policy PolicySource
+	// Brand, when set, is the operator's branding for mails (product
+	// name, logo, colour), asked for each mail; its product name, when
+	// set, replaces Product.
+	Brand func(ctx context.Context) templates.MailBrand
+
+	// brand is the branding live applied, with Sesame's defaults.
+	brand templates.MailBrand
 }
 
 // Unknown-address policies.
@@ -186,6 +194,14 @@ type PolicySource interface {
 // fails, Config is used (and the failure logged).
 func (s *Service) live(ctx context.Context) Config {
 	cfg := s.cfg
+	if cfg.Brand != nil {
+		cfg.brand = cfg.Brand(ctx)
+		if cfg.brand.Product != "" {
+			cfg.Product = cfg.brand.Product
+		}
+	}
+	cfg.brand.Product = oneLine(cfg.Product)
+	cfg.brand = cfg.brand.WithDefaults()
 	if cfg.Policy == nil {
 		return cfg
 	}

@@ -177,6 +177,8 @@ func (s *Service) unknownPurpose(cfg Config) string {
 
 // MailData is what the mail templates get.
 type MailData struct {
+	// Brand is the operator's product name, logo and colour.
+	Brand   templates.MailBrand
 	AppName string
 	Product string
 	Email   string
@@ -225,7 +227,7 @@ func mailData(cfg Config, lang, appName, device, email string, now time.Time) Ma
 	if device == "" {
 		device = templates.MailT(lang, "mail.unknown_device")
 	}
-	return MailData{AppName: app, Product: oneLine(cfg.Product), Email: email, Device: device,
+	return MailData{Brand: cfg.brand, AppName: app, Product: oneLine(cfg.Product), Email: email, Device: device,
 		Expiry: templates.MailDuration(lang, cfg.TTL), RequestedAt: now.UTC().Format(templates.MailT(lang, "mail.time_layout"))}
 }
 

@@ -1,0 +1,109 @@
+package authn_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
+)
+
+// TestGermanSelfServicePagesInChromium: a German browser (Accept-Language
+// de) meets the pages after sign-in in German: the email-code page (in
+// the app's own colour), the account page (dates, "last used", device
+// and sync words), the device-code page and sign-out with its result.
+// Each has <html lang="de">, no English sentence of the catalogue, and
+// passes the hosted-page checks (axe, one h1, labels, focus, no sideways
+// scrolling) at 1280×800 and 390×844, in light and dark.
+func TestGermanSelfServicePagesInChromium(t *testing.T) {
+	env := servertest.New(t)
+	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", PrimaryColor: "#0f766e", AccentColor: "#9333ea"})
+	ctx := browsertest.New(t)
+	recordCSPViolations(t, ctx)
+	germanBrowser(t, ctx)
+	browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())
+	restore := browsertest.WithoutAutofill(t, ctx)
+	defer restore()
+
+	german := func(where string, english ...string) {
+		t.Helper()
+		if got := browsertest.Eval[string](t, ctx, `document.documentElement.lang`); got != "de" {
+			t.Errorf("%s: <html lang=%q>, want de", where, got)
+		}
+		text := browsertest.Eval[string](t, ctx, `document.body.innerText`)
+		for _, en := range append(english, "Secured by", "Sign in", "Your account", "Continue", " ago", "Never used") {
+			if strings.Contains(text, en) {
+				t.Errorf("%s: English %q on the German page:\n%s", where, en, text)
+			}
+		}
+	}
+	bg := func(sel string) string {
+		return browsertest.Eval[string](t, ctx, `getComputedStyle(document.querySelector(`+jsQuote(sel)+`)).backgroundColor`)
+	}
+
+	// Sign up for Acme Notes; the address is proven with the mailed code.
+	a := rp.start()
+	browsertest.Do(t, ctx, "open authorization", chromedp.Navigate(a.url), chromedp.WaitVisible("#passkey-button"))
+	browsertest.Do(t, ctx, "go to sign-up", chromedp.Click(`a[href^="/signup"]`), chromedp.WaitVisible("#signup-form"))
+	browsertest.Do(t, ctx, "sign up",
+		chromedp.SendKeys("#email", "lena@example.com"),
+		chromedp.SendKeys("#name", "Lena Vogt"),
+		chromedp.Click("#signup-button"),
+	)
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/verify-email?")
+	browsertest.Do(t, ctx, "wait for the code page", chromedp.WaitVisible("#verify-button"))
+	browsertest.WaitText(t, ctx, "h1", "E-Mail-Adresse bestätigen")
+	german("verify-email", "We sent", "Skip")
+	if got := bg("#verify-button"); got != "rgb(15, 118, 110)" {
+		t.Errorf("verify-email: button %s, want Acme Notes' #0f766e", got)
+	}
+	checkHostedPage(t, ctx, hostedPage{name: "de-verify-email", primary: "#verify-button", dark: true})
+	browsertest.Do(t, ctx, "type the code",
+		chromedp.SendKeys("#code", outboxVerifyCode(t, env, "lena@example.com")),
+		chromedp.Click("#verify-button"),
+	)
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/consent?interaction=")
+	browsertest.Do(t, ctx, "allow", chromedp.WaitVisible(`button[value="allow"]`), chromedp.Click(`button[value="allow"]`))
+	a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
+
+	// The account page: every word German, dates and devices too.
+	browsertest.Do(t, ctx, "open account", chromedp.Navigate(env.Issuer+"/account"), chromedp.WaitVisible("#passkeys"))
+	browsertest.WaitText(t, ctx, "h1", "Ihr Konto")
+	browsertest.WaitText(t, ctx, "#passkeys", "Erstellt am ")
+	text := browsertest.Eval[string](t, ctx, `document.body.innerText`)
+	for _, want := range []string{"Dieses Gerät · Seit ", "Chrome unter Linux", "Apps mit Zugriff", "Acme Notes", "Konto löschen"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("account: %q missing:\n%s", want, text)
+		}
+	}
+	german("account", "Passkeys,", "Created", "Last used", "This device", " on Linux", "Delete")
+	browsertest.Do(t, ctx, "open manage", chromedp.Click("details.manage summary"), chromedp.WaitVisible(`form[action="/account/passkeys/rename"] input[name="name"]`))
+	checkHostedPage(t, ctx, hostedPage{name: "de-account", primary: "#add-passkey", dark: true})
+
+	// Connect a device: the code form.
+	browsertest.Do(t, ctx, "open device page", chromedp.Navigate(env.Issuer+"/device"), chromedp.WaitVisible("#device-form"))
+	browsertest.WaitText(t, ctx, "h1", "Gerät verbinden")
+	german("device", "Enter the code")
+	browsertest.Do(t, ctx, "send a malformed code", chromedp.SendKeys("#user_code", "XY"), chromedp.Click("#device-continue"), chromedp.WaitVisible("#code-error"))
+	browsertest.WaitText(t, ctx, "#code-error", "8-stelligen Code")
+	checkHostedPage(t, ctx, hostedPage{name: "de-device", primary: "#device-continue", dark: true})
+
+	// Sign out: the question, then the answer.
+	browsertest.Do(t, ctx, "open logout", chromedp.Navigate(env.Issuer+"/oauth2/logout"), chromedp.WaitVisible(`button[value="yes"]`))
+	browsertest.WaitText(t, ctx, "h1", "Abmelden?")
+	german("logout", "Stay signed in")
+	checkHostedPage(t, ctx, hostedPage{name: "de-logout", primary: `button[value="yes"]`, dark: true})
+	browsertest.Do(t, ctx, "confirm logout", chromedp.Click(`button[value="yes"]`))
+	browsertest.WaitText(t, ctx, "h1", "Sie sind abgemeldet")
+	german("logged-out", "signed out")
+	checkHostedPage(t, ctx, hostedPage{name: "de-logged-out", dark: true})
+
+	// Signed out, the account page says so in German.
+	browsertest.Do(t, ctx, "open account signed out", chromedp.Navigate(env.Issuer+"/account"), chromedp.WaitVisible("h1"))
+	browsertest.WaitText(t, ctx, "h1", "Ihr Konto")
+	german("signed-out", "You are not signed in")
+	checkHostedPage(t, ctx, hostedPage{name: "de-account-signed-out", primary: `a.button.primary[href="/login"]`, dark: true})
+}
