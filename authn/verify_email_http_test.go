@@ -15,7 +15,7 @@ import (
 )
 
 // verifyCodeRE finds the code in a verification mail's text.
-var verifyCodeRE = regexp.MustCompile(`Your code is: ([0-9]{6})`)
+var verifyCodeRE = regexp.MustCompile(`(?:Your code is|Ihr Code lautet): ([0-9]{6})`)
 
 // outboxVerifyMail is the newest verification mail waiting in the outbox
 // for email (servertest runs no delivery loop, so mails stay there).
