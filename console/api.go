@@ -219,7 +219,13 @@ func decode(g *gin.Context, v any) error {
 // --- clients ---
 
 func (c *Console) apiListClients(g *gin.Context) error {
-	return search(g, c.Clients.List)
+	registered, err := query(g, "registered")
+	if err != nil {
+		return err
+	}
+	return search(g, func(ctx context.Context, q string, offset, limit int) ([]ClientView, bool, error) {
+		return c.Clients.List(ctx, ClientQuery{Query: q, Registered: registered}, offset, limit)
+	})
 }
 
 // clientWithSecret is a client plus its secret, present exactly once:

@@ -64,12 +64,50 @@ func ViewClient(c *models.Client) ClientView {
 		InitialAccessTokenID: c.InitialAccessTokenID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
-// List returns clients whose name or id contains q (case-insensitively),
-// ordered by name, and whether more follow. Clients are few; the whole
-// list is read and paged in memory.
-func (s *Clients) List(ctx context.Context, q string, offset, limit int) ([]ClientView, bool, error) {
-	if len(q) > MaxQueryLen {
+// Who registered a client: the values of ClientQuery.Registered.
+const (
+	// RegisteredDynamic: the app registered itself (RFC 7591,
+	// /oauth2/register).
+	RegisteredDynamic = "dynamic"
+	// RegisteredAdmin: an admin created it (console, admin API, CLI).
+	RegisteredAdmin = "admin"
+)
+
+// RegisteredBy are the values of ClientQuery.Registered besides "".
+var RegisteredBy = []string{RegisteredDynamic, RegisteredAdmin}
+
+// ClientQuery selects clients for List.
+type ClientQuery struct {
+	// Query matches the name or id, case-insensitively; "" matches all.
+	Query string
+	// Registered keeps only the clients RegisteredDynamic or
+	// RegisteredAdmin; "" keeps both.
+	Registered string
+}
+
+// matches reports whether c is one of the clients q selects; query is
+// q.Query, trimmed and lower-cased.
+func (q ClientQuery) matches(c *models.Client, query string) bool {
+	if query != "" && !strings.Contains(strings.ToLower(c.Name), query) && !strings.Contains(strings.ToLower(c.ID), query) {
+		return false
+	}
+	switch q.Registered {
+	case RegisteredDynamic:
+		return c.Dynamic
+	case RegisteredAdmin:
+		return !c.Dynamic
+	}
+	return true
+}
+
+// List returns the clients q selects, ordered by name, and whether more
+// follow. Clients are few; the whole list is read and paged in memory.
+func (s *Clients) List(ctx context.Context, q ClientQuery, offset, limit int) ([]ClientView, bool, error) {
+	if len(q.Query) > MaxQueryLen {
 		return nil, false, invalid("q", "at most %d characters", MaxQueryLen)
+	}
+	if q.Registered != "" && !slices.Contains(RegisteredBy, q.Registered) {
+		return nil, false, invalid("registered", "%q is not one of %v", q.Registered, RegisteredBy)
 	}
 	if offset < 0 || offset > MaxOffset {
 		return nil, false, invalid("offset", "between 0 and %d", MaxOffset)
@@ -79,7 +117,7 @@ func (s *Clients) List(ctx context.Context, q string, offset, limit int) ([]Clie
 	if err != nil {
 		return nil, false, err
 	}
-	q = strings.ToLower(strings.TrimSpace(q))
+	query := strings.ToLower(strings.TrimSpace(q.Query))
 	act, err := s.activity.ClientsActivity(ctx, clock.Now().Add(-ActivityWindow))
 	if err != nil {
 		return nil, false, err
@@ -87,7 +125,7 @@ func (s *Clients) List(ctx context.Context, q string, offset, limit int) ([]Clie
 	out := []ClientView{}
 	for i := range all {
 		c := &all[i]
-		if q != "" && !strings.Contains(strings.ToLower(c.Name), q) && !strings.Contains(strings.ToLower(c.ID), q) {
+		if !q.matches(c, query) {
 			continue
 		}
 		v := ViewClient(c)

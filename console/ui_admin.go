@@ -20,7 +20,8 @@ import (
 func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 	v := templates.ConsolePoliciesView{
 		P: templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile,
-			SuspendCompromised: p.SuspendCompromisedPasskeys, RegistrationMaxRedirectURIs: p.RegistrationMaxRedirectURIs, RegistrationRateIP: p.RegistrationRateIP},
+			SuspendCompromised: p.SuspendCompromisedPasskeys, RegistrationMaxRedirectURIs: p.RegistrationMaxRedirectURIs, RegistrationRateIP: p.RegistrationRateIP,
+			TokenExchange: p.TokenExchange},
 		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
 	}
 	for _, m := range policy.LoginMethods {
@@ -88,8 +89,9 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		MDSFile:              strings.TrimSpace(c.PostForm("mds_file")),
 		SyncedPasskeys:       c.PostForm("synced_passkeys"),
 		RecoveryCodes:        c.PostForm("recovery_codes"),
-		// The form posts it as a checkbox.
+		// The form posts these as checkboxes.
 		SuspendCompromisedPasskeys: c.PostForm("suspend_compromised_passkeys") == "on",
+		TokenExchange:              c.PostForm("token_exchange") == "on",
 	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))

@@ -199,10 +199,14 @@ func (u *UI) clientList(c *gin.Context) error {
 	if sortBy != "created" {
 		sortBy = "name"
 	}
+	registered := c.Query("registered")
+	if !slices.Contains(RegisteredBy, registered) {
+		registered = ""
+	}
 	// Clients are few: read them all (a page at a time), sort, page.
 	var all []ClientView
 	for off := 0; off <= MaxOffset; off += MaxLimit {
-		part, more, err := u.c.Clients.List(ctx, q, off, MaxLimit)
+		part, more, err := u.c.Clients.List(ctx, ClientQuery{Query: q, Registered: registered}, off, MaxLimit)
 		if err != nil {
 			return err
 		}
@@ -215,8 +219,14 @@ func (u *UI) clientList(c *gin.Context) error {
 		slices.SortStableFunc(all, func(a, b ClientView) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	}
 	page, offset := pageParams(c, uiPageSize)
-	v := templates.ConsoleClientsView{Query: q, Sort: sortBy, Total: len(all),
+	v := templates.ConsoleClientsView{Query: q, Sort: sortBy, Total: len(all), Filtered: map[string]string{
+		RegisteredDynamic: "self-registered client", RegisteredAdmin: "client created by an admin"}[registered],
 		Sorts: []templates.Option{{Value: "name", Label: "Name", Checked: sortBy == "name"}, {Value: "created", Label: "Newest first", Checked: sortBy == "created"}}}
+	for _, o := range []templates.Option{{Value: "", Label: "Anyone"}, {Value: RegisteredDynamic, Label: "The app itself (RFC 7591)"},
+		{Value: RegisteredAdmin, Label: "An admin"}} {
+		o.Checked = registered == o.Value
+		v.Registered = append(v.Registered, o)
+	}
 	end := min(offset+uiPageSize, len(all))
 	for _, cl := range all[min(offset, len(all)):end] {
 		typ := "Confidential"
@@ -233,7 +243,7 @@ func (u *UI) clientList(c *gin.Context) error {
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	v.Pager = uiMakePager(url.Values{"q": {q}, "sort": {sortBy}}, "/console/clients", page, end < len(all))
+	v.Pager = uiMakePager(url.Values{"q": {q}, "sort": {sortBy}, "registered": {registered}}, "/console/clients", page, end < len(all))
 	return u.pages.ConsoleClients(c.Writer, 200, templates.Page{Title: "Clients"}, u.shell(c, "clients"), v)
 }
 

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -16,11 +17,9 @@ var supportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "
 // buildDiscovery serializes the discovery document: it lists only what
 // the provider really does (OIDC Discovery 1.0 §3, RFC 8414), the custom
 // scopes defs and their claims included (rebuilt when they change,
-// scopes.go), and the acr levels that can be reached now (acrs,
-// discovery_acr.go); with registration, it names the registration
-// endpoint (served while the policy's registration mode is on,
-// registration.go).
-func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, registration bool) ([]byte, error) {
+// scopes.go), the acr levels that can be reached now (acrs,
+// discovery_acr.go), and what the live policy switches on (f).
+func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, f discoveryFeatures) ([]byte, error) {
 	iss := p.cfg.Issuer
 	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	// fosite verifies RSA and ECDSA client assertions, not EdDSA ones, and
@@ -40,7 +39,7 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, regi
 		"scopes_supported":                                 discoveryScopes(defs),
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query", "form_post"},
-		"grant_types_supported":                            p.grantTypes,
+		"grant_types_supported":                            p.grantsWith(f.exchange),
 		"subject_types_supported":                          []string{"public", "pairwise"},
 		"id_token_signing_alg_values_supported":            p.keys.Algs(),
 		"token_endpoint_auth_methods_supported":            authMethods,
@@ -73,10 +72,31 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, regi
 	if p.cfg.DeviceGrant {
 		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}
-	if registration {
+	if f.registration {
 		doc["registration_endpoint"] = iss + PathRegister
 	}
 	return json.Marshal(doc)
+}
+
+// discoveryFeatures are the live policy's switches the discovery document
+// follows: each names what it adds only while it is on.
+type discoveryFeatures struct {
+	// registration names the registration endpoint (registration.go).
+	registration bool
+	// exchange lists the token exchange grant (exchange.go).
+	exchange bool
+}
+
+// features reads the switches from the live policy (cached): discovery
+// then says exactly what the token and registration endpoints do now, on
+// every replica (the change feed drops the policy's cached copy).
+func (p *Provider) features(ctx context.Context) discoveryFeatures {
+	f := discoveryFeatures{exchange: p.exchangeOn(ctx)}
+	if p.registrar != nil {
+		_, err := p.registrar.Mode(ctx)
+		f.registration = err == nil
+	}
+	return f
 }
 
 func (p *Provider) handleDiscovery(c *gin.Context) {
@@ -88,29 +108,34 @@ func (p *Provider) handleDiscovery(c *gin.Context) {
 		// The last copy (or the built-in scopes alone) serves meanwhile.
 		p.log.WarnContext(ctx, "discovery: load custom scopes", "err", err)
 	}
-	if p.registrar != nil {
-		// The live policy (cached) says whether registration is on.
-		if _, err := p.registrar.Mode(ctx); err == nil {
-			doc = p.registrationDiscovery(doc)
-		}
+	if f := p.features(ctx); f != (discoveryFeatures{}) {
+		doc = p.discoveryWith(doc, f)
 	}
 	c.Data(http.StatusOK, "application/json", doc)
 }
 
-// registrationDiscovery is the document doc (one customScopes returned)
-// with the registration endpoint: the copy built beside it.
-func (p *Provider) registrationDiscovery(doc []byte) []byte {
+// discoveryWith is the document doc (one customScopes returned) with the
+// switches f on: built from the same scopes and levels, once per variant.
+func (p *Provider) discoveryWith(doc []byte, f discoveryFeatures) []byte {
 	c := &p.scopes
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.docReg != nil && bytes.Equal(c.doc, doc) {
-		return c.docReg
+	variants, defs, acrs := &c.variants, c.defs, c.acrs
+	if c.doc == nil || !bytes.Equal(c.doc, doc) {
+		// doc is the fallback (no custom scopes could be read).
+		variants, defs, acrs = &c.fallbacks, nil, models.ACRLevels
 	}
-	if c.fallbackReg == nil {
-		c.fallbackReg, _ = p.buildDiscovery(nil, models.ACRLevels, true)
+	if d, ok := (*variants)[f]; ok {
+		return d
 	}
-	if c.fallbackReg == nil {
+	d, err := p.buildDiscovery(defs, acrs, f)
+	if err != nil {
+		p.log.Warn("discovery: build a variant", "err", err)
 		return doc
 	}
-	return c.fallbackReg
+	if *variants == nil {
+		*variants = map[discoveryFeatures][]byte{}
+	}
+	(*variants)[f] = d
+	return d
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -113,7 +112,7 @@ func (p *Provider) writeAuthorizeRedirect(c *gin.Context, ar fosite.AuthorizeReq
 // §15.6.4 lets a client retry a 503), whatever fosite wrapped it in.
 func (p *Provider) tokenError(c *gin.Context, ar fosite.AccessRequester, err error) {
 	err = p.tokenErrorMeaning(c, err)
-	if c.Request.PostForm.Get("grant_type") == clients.GrantTokenExchange && slices.Contains(p.grantTypes, clients.GrantTokenExchange) {
+	if c.Request.PostForm.Get("grant_type") == clients.GrantTokenExchange && p.exchangeOn(c.Request.Context()) {
 		p.auditExchange(c, ar, err)
 	}
 	if p.tokens != nil {

@@ -79,6 +79,30 @@ func (a *Actor) depth() int {
 	return n
 }
 
+// exchangeOn reports whether the live policy serves the token exchange
+// grant now; a policy that cannot be read leaves the configuration's
+// switch in force.
+func (p *Provider) exchangeOn(ctx context.Context) bool {
+	if p.policies == nil {
+		return p.cfg.TokenExchange
+	}
+	on, err := p.policies.TokenExchange(ctx)
+	if err != nil {
+		p.log.WarnContext(ctx, "token exchange switch from policy not read; using the configuration's", "err", err)
+		return p.cfg.TokenExchange
+	}
+	return on
+}
+
+// grantsWith is the list of grants the token endpoint serves, token
+// exchange among them when exchange is on.
+func (p *Provider) grantsWith(exchange bool) []string {
+	if !exchange {
+		return p.grantTypes
+	}
+	return append(slices.Clip(p.grantTypes), clients.GrantTokenExchange)
+}
+
 // exchangeFactory is a compose.Factory for the token exchange handler.
 func (p *Provider) exchangeFactory(_ fosite.Configurator, _ any, strategy any) any {
 	s := strategy.(*compose.CommonStrategy)

@@ -7,6 +7,7 @@ package oidc_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,8 +15,10 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/sesame-idp/sesame/internal/config"
+	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -336,4 +339,94 @@ func TestTokenExchange_DPoP(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
 		t.Fatalf("replayed proof: %d %v", resp.StatusCode, out)
 	}
+}
+
+// TestTokenExchange_LiveSwitch: the live policy switches the grant while
+// Sesame runs, on every replica. An API exchanging a user's token with
+// golang.org/x/oauth2's client (the grant type in its endpoint
+// parameters) gets unsupported_grant_type while the switch is off, a
+// token once an admin turns it on, and unsupported_grant_type again once
+// it is off; discovery on both replicas lists the grant exactly while it
+// is on.
+func TestTokenExchange_LiveSwitch(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		a := servertest.New(t, db...) // token_exchange off in the configuration
+		b := a.Replica()
+		x := newExchangeEnv(t, a)
+		ctx := t.Context()
+		exchangeAt := func(env *servertest.Env) (*oauth2.Token, error) {
+			cc := clientcredentials.Config{ClientID: x.aID, ClientSecret: x.aSecret, TokenURL: env.HTTP.URL + "/oauth2/token",
+				AuthStyle: oauth2.AuthStyleInHeader, EndpointParams: url.Values{"grant_type": {exchangeGrant},
+					"subject_token": {x.spaToken.AccessToken}, "subject_token_type": {accessType}, "resource": {apiB}}}
+			return cc.Token(ctx)
+		}
+		listedAt := func(env *servertest.Env) bool {
+			var doc map[string]any
+			getJSON(t, env.HTTP.URL+"/.well-known/openid-configuration", &doc)
+			for _, g := range doc["grant_types_supported"].([]any) {
+				if g == exchangeGrant {
+					return true
+				}
+			}
+			return false
+		}
+		refused := func(err error) bool {
+			var re *oauth2.RetrieveError
+			return errors.As(err, &re) && re.ErrorCode == "unsupported_grant_type"
+		}
+		admin := policy.New(a.Store, a.Config) // as the console or CLI saves it
+		set := func(on bool) {
+			p, err := admin.Current(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.TokenExchange = on
+			if err := admin.Save(ctx, p, "test:switch"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// waitFor polls until cond holds on both replicas: the change feed
+		// brings the change well within the policy cache's lifetime.
+		waitFor := func(what string, cond func(env *servertest.Env) bool) {
+			t.Helper()
+			deadline := time.Now().Add(policy.CacheTTL / 2)
+			for _, env := range []*servertest.Env{a, b} {
+				for !cond(env) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s: not seen at %s within %v", what, env.HTTP.URL, policy.CacheTTL/2)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}
+
+		for _, env := range []*servertest.Env{a, b} {
+			if _, err := exchangeAt(env); !refused(err) {
+				t.Fatalf("switched off in the configuration: exchange at %s = %v, want unsupported_grant_type", env.HTTP.URL, err)
+			}
+			if listedAt(env) {
+				t.Fatalf("switched off: %s's discovery lists the grant", env.HTTP.URL)
+			}
+		}
+
+		set(true)
+		waitFor("switched on", listedAt)
+		for _, env := range []*servertest.Env{a, b} {
+			tok, err := exchangeAt(env)
+			if err != nil {
+				t.Fatalf("switched on: exchange at %s: %v", env.HTTP.URL, err)
+			}
+			if at := apiVerify(t, a, tok.AccessToken, apiB); claim(at, "client_id") != x.aID {
+				t.Fatalf("exchanged token claims = %v", mustMap(t, at))
+			}
+		}
+
+		set(false)
+		waitFor("switched off again", func(env *servertest.Env) bool { return !listedAt(env) })
+		for _, env := range []*servertest.Env{a, b} {
+			if _, err := exchangeAt(env); !refused(err) {
+				t.Fatalf("switched off at run time: exchange at %s = %v, want unsupported_grant_type", env.HTTP.URL, err)
+			}
+		}
+	})
 }

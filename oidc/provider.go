@@ -66,7 +66,8 @@ type Config struct {
 	RequirePAR bool
 	PARTTL     time.Duration
 	// TokenExchange serves the token exchange grant (RFC 8693,
-	// exchange.go) to the clients registered for it.
+	// exchange.go) to the clients registered for it: the switch when
+	// there is no PolicySource, or while it cannot be read.
 	TokenExchange bool
 }
 
@@ -106,11 +107,12 @@ type DataStore interface {
 }
 
 // PolicySource supplies the live global token lifetimes (the global
-// policy, internal/policy; a zero field means the Config's). It is asked
-// each time a client is handed to fosite, so a cached implementation is
-// expected.
+// policy, internal/policy; a zero field means the Config's) and the token
+// exchange switch. It is asked each time a client is handed to fosite and
+// at each token request, so a cached implementation is expected.
 type PolicySource interface {
 	TokenLifespans(ctx context.Context) (policy.Lifespans, error)
+	TokenExchange(ctx context.Context) (bool, error)
 }
 
 // Deps are the provider's collaborators.
@@ -184,7 +186,9 @@ type Provider struct {
 	backchannel *BackchannelLogout
 	// clientHits and clientMisses count lookups of the client cache.
 	clientHits, clientMisses atomic.Uint64
-	// grantTypes are the grants the token endpoint serves.
+	// grantTypes are the grants the token endpoint serves whatever the
+	// live policy says; token exchange is added while it is on
+	// (grantsWith).
 	grantTypes []string
 	// failures counts wrong user codes (device_pages.go) and registration
 	// requests (registration.go); nil: no limit.
@@ -288,10 +292,9 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		factories = append(factories, p.deviceGrantFactory)
 		p.grantTypes = append(p.grantTypes, clients.GrantDeviceCode)
 	}
-	if cfg.TokenExchange {
-		factories = append(factories, p.exchangeFactory)
-		p.grantTypes = append(p.grantTypes, clients.GrantTokenExchange)
-	}
+	// Always composed: the live policy switches the grant (the token
+	// endpoint refuses it first while it is off, token.go).
+	factories = append(factories, p.exchangeFactory)
 	p.fosite = compose.Compose(p.fcfg, p.storage, strategy, factories...)
 	p.storage.codeSignature = strategy.AuthorizeCodeSignature
 	askHandlersFirst(p.fcfg) // dispatch.go
@@ -300,7 +303,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	p.fcfg.ClientAuthenticationStrategy = p.authenticateClient
 	p.backchannel = p.NewBackchannelLogout(deps.Store, deps.Outbound, deps.LogoutDelivery)
 	p.assurance = deps.Assurance
-	d, err := p.buildDiscovery(nil, models.ACRLevels, false)
+	d, err := p.buildDiscovery(nil, models.ACRLevels, discoveryFeatures{})
 	if err != nil {
 		return nil, err
 	}

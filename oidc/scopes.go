@@ -33,12 +33,13 @@ type scopeCache struct {
 	doc  []byte
 	// acrs are the acr levels doc lists.
 	acrs []string
-	// docReg is doc naming the registration endpoint, served while
-	// registration is on.
-	docReg []byte
-	// fallbackReg is the document of no custom scopes with the
-	// registration endpoint, served when they cannot be read.
-	fallbackReg []byte
+	// variants are doc with the live policy's switches on (the
+	// registration endpoint, the token exchange grant), built when first
+	// served and dropped whenever doc is rebuilt.
+	variants map[discoveryFeatures][]byte
+	// fallbacks are the same variants of the document of no custom
+	// scopes, served when they cannot be read.
+	fallbacks map[discoveryFeatures][]byte
 }
 
 // InvalidateScopes drops this replica's copy of the custom scopes (the
@@ -63,15 +64,11 @@ func (p *Provider) customScopes(ctx context.Context) ([]models.CustomScope, []by
 		}
 		// The reachable levels changed (metadata loaded or lost): the
 		// same scopes, a new document.
-		doc, err := p.buildDiscovery(c.defs, acrs, false)
+		doc, err := p.buildDiscovery(c.defs, acrs, discoveryFeatures{})
 		if err != nil {
 			return c.defs, c.doc, err
 		}
-		docReg, err := p.buildDiscovery(c.defs, acrs, true)
-		if err != nil {
-			return c.defs, c.doc, err
-		}
-		c.doc, c.acrs, c.docReg = doc, acrs, docReg
+		c.doc, c.acrs, c.variants = doc, acrs, nil
 		return c.defs, c.doc, nil
 	}
 	defs, err := p.st.ListCustomScopes(ctx)
@@ -81,15 +78,11 @@ func (p *Provider) customScopes(ctx context.Context) ([]models.CustomScope, []by
 		}
 		return nil, p.discovery, err
 	}
-	doc, err := p.buildDiscovery(defs, acrs, false)
+	doc, err := p.buildDiscovery(defs, acrs, discoveryFeatures{})
 	if err != nil {
 		return nil, p.discovery, err
 	}
-	docReg, err := p.buildDiscovery(defs, acrs, true)
-	if err != nil {
-		return nil, p.discovery, err
-	}
-	c.at, c.defs, c.doc, c.acrs, c.docReg = time.Now(), defs, doc, acrs, docReg
+	c.at, c.defs, c.doc, c.acrs, c.variants = time.Now(), defs, doc, acrs, nil
 	return defs, doc, nil
 }
 

@@ -38,11 +38,13 @@ func (p *Provider) handleToken(c *gin.Context) {
 	}
 	// fosite answers a grant no handler serves with a bare invalid_request;
 	// RFC 6749 §5.2 calls that unsupported_grant_type.
-	if gt := form.Get("grant_type"); gt != "" && !slices.Contains(p.grantTypes, gt) {
-		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHintf("Supported grant types: %s.", strings.Join(p.grantTypes, ", ")))
+	exchange := form.Get("grant_type") == clients.GrantTokenExchange
+	// Token exchange is switched by the live policy (read only for it).
+	if gt := form.Get("grant_type"); gt != "" && !slices.Contains(p.grantTypes, gt) && (!exchange || !p.exchangeOn(ctx)) {
+		grants := p.grantsWith(p.exchangeOn(ctx))
+		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHintf("Supported grant types: %s.", strings.Join(grants, ", ")))
 		return
 	}
-	exchange := form.Get("grant_type") == clients.GrantTokenExchange
 	if form.Has("audience") && !exchange {
 		// fosite's own audience parameter: resource (RFC 8707) is the
 		// standard one, and the only one that narrows a token here.

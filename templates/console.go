@@ -156,6 +156,12 @@ type ConsoleClientsView struct {
 	Pager Pager
 	Total int
 	Sorts []Option
+	// Registered is the filter by who registered the clients (anyone,
+	// the app itself through RFC 7591, an admin); Filtered names the
+	// clients the chosen one keeps, for the empty list's message ("" for
+	// anyone).
+	Registered []Option
+	Filtered   string
 }
 
 // ConsoleClients renders the clients table.
@@ -469,6 +475,8 @@ type PolicyFields struct {
 	SuspendCompromised                bool
 	// Dynamic client registration limits.
 	RegistrationMaxRedirectURIs, RegistrationRateIP int
+	// TokenExchange serves the token exchange grant (RFC 8693).
+	TokenExchange bool
 }
 
 // DurationField is a duration input ("10m", "720h").

@@ -257,12 +257,15 @@ type clientView struct {
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret,omitempty"`
 	clients.Spec
+	// Dynamic: the app registered itself (RFC 7591); absent for clients
+	// an admin created.
+	Dynamic   bool      `json:"dynamic,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func viewOf(c *console.ClientView, plainSecret string) clientView {
-	return clientView{ClientID: c.ID, ClientSecret: plainSecret, Spec: c.Spec, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	return clientView{ClientID: c.ID, ClientSecret: plainSecret, Spec: c.Spec, Dynamic: c.Dynamic, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -334,14 +337,18 @@ func (c *cli) clientCreateCmd() *cobra.Command {
 
 func (c *cli) clientListCmd() *cobra.Command {
 	var asJSON bool
+	var registered string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List clients",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if registered != "" && !slices.Contains(console.RegisteredBy, registered) {
+				return usageError(fmt.Errorf("--registered: %q is not one of %v", registered, console.RegisteredBy))
+			}
 			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
 				list, err := allPages(func(off, limit int) ([]console.ClientView, bool, error) {
-					return svc.Clients.List(ctx, "", off, limit)
+					return svc.Clients.List(ctx, console.ClientQuery{Registered: registered}, off, limit)
 				})
 				if err != nil {
 					return err
@@ -353,6 +360,11 @@ func (c *cli) clientListCmd() *cobra.Command {
 						views = append(views, viewOf(&list[i], ""))
 					}
 					return writeJSON(out, views)
+				}
+				if len(list) == 0 && registered != "" {
+					fmt.Fprintln(out, map[string]string{console.RegisteredDynamic: "No client registered itself.",
+						console.RegisteredAdmin: "No client was created by an admin."}[registered])
+					return nil
 				}
 				if len(list) == 0 {
 					fmt.Fprintln(out, `No clients yet. Register one with: sesame client create --name "My app" --redirect-uri http://localhost:3000/callback`)
@@ -368,6 +380,8 @@ func (c *cli) clientListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	cmd.Flags().StringVar(&registered, "registered", "", "only the clients that registered themselves (RFC 7591; --registered, or =dynamic) or that an admin created (--registered=admin)")
+	cmd.Flags().Lookup("registered").NoOptDefVal = console.RegisteredDynamic
 	return cmd
 }
 

@@ -116,8 +116,11 @@ type Config struct {
 	DevicePollInterval time.Duration `yaml:"device_poll_interval" env:"SESAME_DEVICE_POLL_INTERVAL" flag:"device-poll-interval" usage:"minimum time between a device's token polls, whole seconds (1s to 60s)"`
 	// TokenExchange serves the token exchange grant (RFC 8693) to the
 	// clients registered for it (grant type, target resources); off, the
-	// grant is unsupported_grant_type and discovery does not name it.
-	TokenExchange bool `yaml:"token_exchange" env:"SESAME_TOKEN_EXCHANGE" flag:"token-exchange" usage:"serve the token exchange grant (RFC 8693) to clients registered for it"`
+	// grant is unsupported_grant_type and discovery does not name it. It
+	// is the default of the live policy's switch, which the console's
+	// policies page, the admin API and `sesame policy token-exchange`
+	// change without a restart.
+	TokenExchange bool `yaml:"token_exchange" env:"SESAME_TOKEN_EXCHANGE" flag:"token-exchange" usage:"serve the token exchange grant (RFC 8693) to clients registered for it (the default of the live policy's switch)"`
 	// RequirePushedAuthorizationRequests makes every client push its
 	// authorization requests first (RFC 9126); off, only the clients
 	// registered with require_pushed_authorization_requests must.

@@ -7,7 +7,8 @@
 //
 //   - the OIDC provider: TokenLifespans, for each token it issues (a
 //     client's own lifetimes still win; the code lifetime is configuration
-//     only);
+//     only), and TokenExchange, at each token request and discovery
+//     document (the grant is served and listed exactly while it is on);
 //   - the session manager (websession): LoginSessionTTL, for each new login
 //     session (sessions already started keep their expiry);
 //   - the passkey service: PasskeyPolicy, at each ceremony (user

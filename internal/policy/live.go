@@ -193,3 +193,13 @@ func (l *Live) RecoveryCodes(ctx context.Context) (string, error) {
 	}
 	return p.RecoveryCodes, nil
 }
+
+// TokenExchange reports whether the current policy serves the token
+// exchange grant (RFC 8693).
+func (l *Live) TokenExchange(ctx context.Context) (bool, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return false, err
+	}
+	return p.TokenExchange, nil
+}

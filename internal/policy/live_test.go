@@ -127,3 +127,37 @@ func TestOverLeavesBaseAlone(t *testing.T) {
 		t.Fatalf("Over() = ttl %v deny %v", c.PasslinkTTL, c.AAGUIDDeny)
 	}
 }
+
+// TestTokenExchangeSwitch: the switch starts at the configuration's value,
+// a stored document saved before the switch existed keeps that value, and
+// a saved one wins.
+func TestTokenExchangeSwitch(t *testing.T) {
+	ctx := context.Background()
+	for _, base := range []bool{false, true} {
+		st := storetest.OpenSQLite(t)
+		cfg := config.Default()
+		cfg.TokenExchange = base
+		live := New(st, cfg)
+		if on, err := live.TokenExchange(ctx); err != nil || on != base {
+			t.Fatalf("configuration %v, nothing saved: %v, %v", base, on, err)
+		}
+		if err := st.PutPolicy(ctx, &models.Policy{Name: Global, Value: `{"signup_open":true}`, UpdatedBy: "cli:old"}); err != nil {
+			t.Fatal(err)
+		}
+		live.Invalidate()
+		if on, err := live.TokenExchange(ctx); err != nil || on != base {
+			t.Fatalf("configuration %v, a document without the switch: %v, %v", base, on, err)
+		}
+		p, err := live.Current(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.TokenExchange = !base
+		if err := live.Save(ctx, p, "cli:test"); err != nil {
+			t.Fatal(err)
+		}
+		if on, err := New(st, cfg).TokenExchange(ctx); err != nil || on != !base {
+			t.Fatalf("configuration %v, saved %v: another replica reads %v, %v", base, !base, on, err)
+		}
+	}
+}

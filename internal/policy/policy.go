@@ -85,6 +85,12 @@ type Policy struct {
 	// after a passkey sign-in, an account without a second passkey and
 	// without codes is asked to create them).
 	RecoveryCodes string `json:"recovery_codes"`
+	// TokenExchange serves the token exchange grant (RFC 8693) to the
+	// clients registered for it; off, the token endpoint answers
+	// unsupported_grant_type and discovery does not list the grant. A
+	// document saved before the switch existed keeps the configuration's
+	// value (token_exchange).
+	TokenExchange bool `json:"token_exchange"`
 }
 
 // The recovery-code policies (Policy.RecoveryCodes).
@@ -134,7 +140,7 @@ func FromConfig(c config.Config) Policy {
 		Registration: c.Registration, RegistrationGrantTypes: nonNil(slices.Clone(c.RegistrationGrantTypes)),
 		RegistrationRedirectSchemes: nonNil(slices.Clone(c.RegistrationRedirectSchemes)),
 		RegistrationMaxRedirectURIs: c.RegistrationMaxRedirectURIs, RegistrationRateIP: c.RegistrationRateIP,
-		RecoveryCodes: RecoveryOff,
+		RecoveryCodes: RecoveryOff, TokenExchange: c.TokenExchange,
 	}
 }
 
@@ -161,6 +167,7 @@ func (p Policy) Over(base config.Config) config.Config {
 	c.RegistrationRedirectSchemes = slices.Clone(p.RegistrationRedirectSchemes)
 	c.RegistrationMaxRedirectURIs = p.RegistrationMaxRedirectURIs
 	c.RegistrationRateIP = p.RegistrationRateIP
+	c.TokenExchange = p.TokenExchange
 	// MDSFile is left out: the configuration's file is checked when the
 	// passkey service starts, the policy's when it is saved.
 	return c

@@ -1508,6 +1508,24 @@ func (e ExportAuditParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for ListClientsParamsRegistered.
+const (
+	Admin   ListClientsParamsRegistered = "admin"
+	Dynamic ListClientsParamsRegistered = "dynamic"
+)
+
+// Valid indicates whether the value is a known member of the ListClientsParamsRegistered enum.
+func (e ListClientsParamsRegistered) Valid() bool {
+	switch e {
+	case Admin:
+		return true
+	case Dynamic:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateClientParamsConfirmLockout.
 const (
 	UpdateClientParamsConfirmLockoutTrue UpdateClientParamsConfirmLockout = "true"
@@ -2737,7 +2755,10 @@ type Policy struct {
 	SuspendCompromisedPasskeys *bool `json:"suspend_compromised_passkeys,omitempty"`
 
 	// SyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
-	SyncedPasskeys   *PolicySyncedPasskeys  `json:"synced_passkeys,omitempty"`
+	SyncedPasskeys *PolicySyncedPasskeys `json:"synced_passkeys,omitempty"`
+
+	// TokenExchange Serve the token exchange grant (RFC 8693, urn:ietf:params:oauth:grant-type:token-exchange) to the clients registered for it. Off (also when absent), the token endpoint answers unsupported_grant_type and discovery does not list the grant; on, both follow within seconds on every server. Defaults to the configuration's token_exchange until a policy is saved.
+	TokenExchange    *bool                  `json:"token_exchange,omitempty"`
 	UserVerification PolicyUserVerification `json:"user_verification"`
 }
 
@@ -2828,7 +2849,10 @@ type PolicyResponse struct {
 	SuspendCompromisedPasskeys *bool `json:"suspend_compromised_passkeys,omitempty"`
 
 	// SyncedPasskeys Passkeys that may sync between devices, for clients without their own synced_passkeys: allow (also when empty), block, or grace (accepted, warned and recorded).
-	SyncedPasskeys   *PolicyResponseSyncedPasskeys  `json:"synced_passkeys,omitempty"`
+	SyncedPasskeys *PolicyResponseSyncedPasskeys `json:"synced_passkeys,omitempty"`
+
+	// TokenExchange Serve the token exchange grant (RFC 8693, urn:ietf:params:oauth:grant-type:token-exchange) to the clients registered for it. Off (also when absent), the token endpoint answers unsupported_grant_type and discovery does not list the grant; on, both follow within seconds on every server. Defaults to the configuration's token_exchange until a policy is saved.
+	TokenExchange    *bool                          `json:"token_exchange,omitempty"`
 	UserVerification PolicyResponseUserVerification `json:"user_verification"`
 }
 
@@ -3312,10 +3336,16 @@ type ExportAuditParamsFormat string
 // ListClientsParams defines parameters for ListClients.
 type ListClientsParams struct {
 	// Q search text
-	Q      *Q      `form:"q,omitempty" json:"q,omitempty"`
-	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset *Offset `form:"offset,omitempty" json:"offset,omitempty"`
+	Q *Q `form:"q,omitempty" json:"q,omitempty"`
+
+	// Registered Only the clients that registered themselves through the registration endpoint (dynamic: RFC 7591, their dynamic field is true), or only those an admin created (admin: console, admin API or CLI); absent for both. Another value is a 422 problem naming the parameter.
+	Registered *ListClientsParamsRegistered `form:"registered,omitempty" json:"registered,omitempty"`
+	Limit      *Limit                       `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset     *Offset                      `form:"offset,omitempty" json:"offset,omitempty"`
 }
+
+// ListClientsParamsRegistered defines parameters for ListClients.
+type ListClientsParamsRegistered string
 
 // UpdateClientParams defines parameters for UpdateClient.
 type UpdateClientParams struct {
@@ -6460,6 +6490,18 @@ func NewListClientsRequest(server string, params *ListClientsParams) (*http.Requ
 		if params.Q != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Registered != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "registered", *params.Registered, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -1,0 +1,73 @@
+package console_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server/servertest"
+)
+
+// discoveryGrants reads the discovery document's grant_types_supported.
+func discoveryGrants(t *testing.T, env *servertest.Env) []string {
+	t.Helper()
+	resp, err := http.Get(env.Issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Grants []string `json:"grant_types_supported"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Grants
+}
+
+// TestAPITokenExchangeSwitch: the policy's token_exchange, read and set
+// through PUT /policies (answers checked against the OpenAPI document),
+// switches the grant in discovery at once and is audited; a value that is
+// not a boolean is refused and changes nothing. On SQLite and PostgreSQL.
+func TestAPITokenExchangeSwitch(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
+		s := loadSpec(t, env)
+		api := &caller{t: t, env: env, bearer: adminToken(t, env)}
+		p := console.APIPrefix
+		read := func() map[string]any {
+			var pol map[string]any
+			must(t, json.Unmarshal(api.call(s, "GET", p+"/policies", nil, 200), &pol))
+			delete(pol, "restart_required")
+			return pol
+		}
+		pol := read()
+		if pol["token_exchange"] != false || slices.Contains(discoveryGrants(t, env), clients.GrantTokenExchange) {
+			t.Fatalf("default: token_exchange %v, discovery %v", pol["token_exchange"], discoveryGrants(t, env))
+		}
+		for _, on := range []bool{true, false} {
+			pol["token_exchange"] = on
+			var saved map[string]any
+			must(t, json.Unmarshal(api.call(s, "PUT", p+"/policies", pol, 200), &saved))
+			if saved["token_exchange"] != on || read()["token_exchange"] != on {
+				t.Fatalf("PUT token_exchange %v: answered %v, read back %v", on, saved["token_exchange"], read()["token_exchange"])
+			}
+			if got := slices.Contains(discoveryGrants(t, env), clients.GrantTokenExchange); got != on {
+				t.Fatalf("token_exchange %v: discovery lists the grant: %v", on, got)
+			}
+		}
+		pol["token_exchange"] = "yes"
+		api.call(s, "PUT", p+"/policies", pol, 400)
+		if read()["token_exchange"] != false {
+			t.Fatal("a refused PUT changed token_exchange")
+		}
+		rows, err := env.Store.ListAuditEntries(t.Context(), storeFilter("policy.update"), 10)
+		must(t, err)
+		if len(rows) != 2 {
+			t.Fatalf("%d policy.update audit entries, want 2", len(rows))
+		}
+	})
+}
