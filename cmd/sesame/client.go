@@ -353,29 +353,19 @@ func (c *cli) clientListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					views := make([]clientView, 0, len(list))
-					for i := range list {
-						views = append(views, viewOf(&list[i], ""))
-					}
-					return writeJSON(out, views)
+				views := make([]clientView, 0, len(list))
+				for i := range list {
+					views = append(views, viewOf(&list[i], ""))
 				}
-				if len(list) == 0 && registered != "" {
-					fmt.Fprintln(out, map[string]string{console.RegisteredDynamic: "No client registered itself.",
-						console.RegisteredAdmin: "No client was created by an admin."}[registered])
-					return nil
+				empty := `No clients yet. Register one with: sesame client create --name "My app" --redirect-uri http://localhost:3000/callback`
+				if registered != "" {
+					empty = map[string]string{console.RegisteredDynamic: "No client registered itself.",
+						console.RegisteredAdmin: "No client was created by an admin."}[registered]
 				}
-				if len(list) == 0 {
-					fmt.Fprintln(out, `No clients yet. Register one with: sesame client create --name "My app" --redirect-uri http://localhost:3000/callback`)
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tNAME\tTYPE\tREDIRECT URIS")
-				for _, cl := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cl.ID, oneLine(cl.Name), clientType(&cl), orDash(strings.Join(cl.RedirectURIs, " ")))
-				}
-				return tw.Flush()
+				return printList(cmd.OutOrStdout(), asJSON, views, table[clientView]{empty: empty, header: "ID\tNAME\tTYPE\tREDIRECT URIS",
+					row: func(w io.Writer, cl clientView) {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", cl.ClientID, oneLine(cl.Name), publicOr(cl.Public), orDash(strings.Join(cl.RedirectURIs, " ")))
+					}})
 			})
 		},
 	}
@@ -385,8 +375,11 @@ func (c *cli) clientListCmd() *cobra.Command {
 	return cmd
 }
 
-func clientType(cl *console.ClientView) string {
-	if cl.Public {
+func clientType(cl *console.ClientView) string { return publicOr(cl.Public) }
+
+// publicOr names a client's type.
+func publicOr(public bool) string {
+	if public {
 		return "public"
 	}
 	return "confidential"

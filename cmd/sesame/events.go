@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,24 +103,13 @@ func (c *cli) eventsListCmd() *cobra.Command {
 					return badInput(err)
 				}
 				out := cmd.OutOrStdout()
-				if asJSON {
-					return writeJSON(out, p.Items)
-				}
-				if len(p.Items) == 0 {
-					fmt.Fprintln(out, "No sign-in events match.")
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "TIME (UTC)\tUSER\tEVENT\tRESULT\tMETHOD\tCLIENT\tIP")
-				for _, e := range p.Items {
-					res := e.Result
-					if e.Reason != "" {
-						res += " (" + e.Reason + ")"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.DateTime), orDash(cmpOr(e.Email, e.UserID)), e.Event, res,
-						console.MethodName(e.Method), orDash(e.ClientID), orDash(e.IP))
-				}
-				if err := tw.Flush(); err != nil {
+				err = printList(out, asJSON, p.Items, table[console.SignInEvent]{empty: "No sign-in events match.",
+					header: "TIME (UTC)\tUSER\tEVENT\tRESULT\tMETHOD\tCLIENT\tIP",
+					row: func(w io.Writer, e console.SignInEvent) {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.DateTime), orDash(cmpOr(e.Email, e.UserID)), e.Event, resultOf(e.Result, e.Reason),
+							console.MethodName(e.Method), orDash(e.ClientID), orDash(e.IP))
+					}})
+				if err != nil || asJSON || len(p.Items) == 0 {
 					return err
 				}
 				if p.NextCursor != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -38,38 +39,17 @@ func (c *cli) groupCmd() *cobra.Command {
 }
 
 func (c *cli) groupListCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List groups with their member counts",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
-				list, err := allPages(func(off, limit int) ([]console.GroupView, bool, error) {
-					return svc.Groups.List(ctx, "", off, limit)
-				})
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					return writeJSON(out, list)
-				}
-				if len(list) == 0 {
-					fmt.Fprintln(out, `No groups yet. Create one with: sesame group create staff --description "Everyone on the payroll"`)
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tMEMBERS\tDESCRIPTION")
-				for _, g := range list {
-					fmt.Fprintf(tw, "%s\t%d\t%s\n", g.Name, g.MemberCount, orDash(oneLine(g.Description)))
-				}
-				return tw.Flush()
-			})
+	return listCmd(c, "List groups with their member counts", func(ctx context.Context, svc *console.Services) ([]console.GroupView, error) {
+		return allPages(func(off, limit int) ([]console.GroupView, bool, error) {
+			return svc.Groups.List(ctx, "", off, limit)
+		})
+	}, table[console.GroupView]{
+		empty:  `No groups yet. Create one with: sesame group create staff --description "Everyone on the payroll"`,
+		header: "NAME\tMEMBERS\tDESCRIPTION",
+		row: func(w io.Writer, g console.GroupView) {
+			fmt.Fprintf(w, "%s\t%d\t%s\n", g.Name, g.MemberCount, orDash(oneLine(g.Description)))
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
-	return cmd
+	})
 }
 
 func (c *cli) groupCreateCmd() *cobra.Command {

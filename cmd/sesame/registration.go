@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -160,36 +161,15 @@ func (c *cli) registrationTokenCreateCmd() *cobra.Command {
 }
 
 func (c *cli) registrationTokenListCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List initial access tokens, newest first, with their state and uses left",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
-				list, err := svc.Registration.List(ctx)
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					return writeJSON(out, list)
-				}
-				if len(list) == 0 {
-					fmt.Fprintln(out, `No initial access tokens. Mint one with: sesame registration token create --label "partner Acme"`)
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tSTATE\tUSES\tLEFT\tEXPIRES\tLABEL")
-				for _, t := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", t.ID, t.State, t.Uses, t.MaxUses, t.UsesLeft, t.ExpiresAt.Format(time.RFC3339), oneLine(t.Label))
-				}
-				return tw.Flush()
-			})
+	return listCmd(c, "List initial access tokens, newest first, with their state and uses left", func(ctx context.Context, svc *console.Services) ([]console.InitialTokenView, error) {
+		return svc.Registration.List(ctx)
+	}, table[console.InitialTokenView]{
+		empty:  `No initial access tokens. Mint one with: sesame registration token create --label "partner Acme"`,
+		header: "ID\tSTATE\tUSES\tLEFT\tEXPIRES\tLABEL",
+		row: func(w io.Writer, t console.InitialTokenView) {
+			fmt.Fprintf(w, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", t.ID, t.State, t.Uses, t.MaxUses, t.UsesLeft, t.ExpiresAt.Format(time.RFC3339), oneLine(t.Label))
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
-	return cmd
+	})
 }
 
 func (c *cli) registrationTokenRevokeCmd() *cobra.Command {

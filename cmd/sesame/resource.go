@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -93,36 +92,15 @@ func (c *cli) resourceCreateCmd() *cobra.Command {
 }
 
 func (c *cli) resourceListCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List resources",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
-				list, err := svc.Resources.List(ctx)
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					return writeJSON(out, list)
-				}
-				if len(list) == 0 {
-					fmt.Fprintln(out, "No resources yet. Register one with: sesame resource create orders --audience https://api.example.com/orders")
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tAUDIENCE\tFORMAT\tSCOPES\tDESCRIPTION")
-				for _, r := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Audience, r.AccessTokenFormat, orDash(strings.Join(r.Scopes, " ")), orDash(oneLine(r.Description)))
-				}
-				return tw.Flush()
-			})
+	return listCmd(c, "List resources", func(ctx context.Context, svc *console.Services) ([]console.ResourceView, error) {
+		return svc.Resources.List(ctx)
+	}, table[console.ResourceView]{
+		empty:  "No resources yet. Register one with: sesame resource create orders --audience https://api.example.com/orders",
+		header: "NAME\tAUDIENCE\tFORMAT\tSCOPES\tDESCRIPTION",
+		row: func(w io.Writer, r console.ResourceView) {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Audience, r.AccessTokenFormat, orDash(strings.Join(r.Scopes, " ")), orDash(oneLine(r.Description)))
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
-	return cmd
+	})
 }
 
 func printResource(w io.Writer, v *console.ResourceView) {

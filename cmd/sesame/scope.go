@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -93,36 +92,15 @@ func (c *cli) scopeCreateCmd() *cobra.Command {
 }
 
 func (c *cli) scopeListCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List custom scopes",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
-				list, err := svc.Scopes.List(ctx)
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					return writeJSON(out, list)
-				}
-				if len(list) == 0 {
-					fmt.Fprintln(out, "No custom scopes yet. Define one with: sesame scope create roles --claim roles=attribute:roles")
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tCLAIMS\tCLIENTS\tDESCRIPTION")
-				for _, s := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name, claimList(s.Claims), len(s.Clients), orDash(oneLine(s.Description)))
-				}
-				return tw.Flush()
-			})
+	return listCmd(c, "List custom scopes", func(ctx context.Context, svc *console.Services) ([]console.ScopeView, error) {
+		return svc.Scopes.List(ctx)
+	}, table[console.ScopeView]{
+		empty:  "No custom scopes yet. Define one with: sesame scope create roles --claim roles=attribute:roles",
+		header: "NAME\tCLAIMS\tCLIENTS\tDESCRIPTION",
+		row: func(w io.Writer, s console.ScopeView) {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", s.Name, claimList(s.Claims), len(s.Clients), orDash(oneLine(s.Description)))
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
-	return cmd
+	})
 }
 
 // claimList shows claims as the --claim flag takes them.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"strings"
 	"text/tabwriter"
@@ -156,25 +157,16 @@ func (c *cli) userListCmd() *cobra.Command {
 						break
 					}
 				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					return writeJSON(out, rows)
-				}
-				if len(rows) == 0 {
-					fmt.Fprintln(out, "No users match.")
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tEMAIL\tVERIFIED\tSTATUS\tADMIN\tLAST SIGN-IN\tKEYS\tNAME")
-				for _, u := range rows {
-					last := "never"
-					if u.LastSignInAt != nil {
-						last = u.LastSignInAt.UTC().Format("2006-01-02 15:04")
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.ID, u.Email, yesNo(u.EmailVerified), status(u.Disabled), yesNo(u.Admin),
-						last, u.Credentials, orDash(oneLine(u.Name)))
-				}
-				return tw.Flush()
+				return printList(cmd.OutOrStdout(), asJSON, rows, table[row]{empty: "No users match.",
+					header: "ID\tEMAIL\tVERIFIED\tSTATUS\tADMIN\tLAST SIGN-IN\tKEYS\tNAME",
+					row: func(w io.Writer, u row) {
+						last := "never"
+						if u.LastSignInAt != nil {
+							last = u.LastSignInAt.UTC().Format("2006-01-02 15:04")
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.ID, u.Email, yesNo(u.EmailVerified), status(u.Disabled), yesNo(u.Admin),
+							last, u.Credentials, orDash(oneLine(u.Name)))
+					}})
 			})
 		},
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -130,20 +130,11 @@ func (c *cli) userEventsCmd() *cobra.Command {
 				if asJSON {
 					return writeJSON(out, h)
 				}
-				if len(h.Items) == 0 {
-					fmt.Fprintf(out, "No sign-ins of %s match.\n", u.Email)
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "TIME (UTC)\tEVENT\tRESULT\tMETHOD\tCLIENT\tIP")
-				for _, e := range h.Items {
-					res := e.Result
-					if e.Reason != "" {
-						res += " (" + e.Reason + ")"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.DateTime), e.Event, res, console.MethodName(e.Method), orDash(e.ClientID), orDash(e.IP))
-				}
-				return tw.Flush()
+				return printList(out, false, h.Items, table[console.EventView]{empty: fmt.Sprintf("No sign-ins of %s match.", u.Email),
+					header: "TIME (UTC)\tEVENT\tRESULT\tMETHOD\tCLIENT\tIP",
+					row: func(w io.Writer, e console.EventView) {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.DateTime), e.Event, resultOf(e.Result, e.Reason), console.MethodName(e.Method), orDash(e.ClientID), orDash(e.IP))
+					}})
 			})
 		},
 	}

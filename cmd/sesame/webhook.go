@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -42,36 +43,15 @@ func (c *cli) webhookCmd() *cobra.Command {
 }
 
 func (c *cli) webhookListCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List webhook endpoints",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
-				list, err := svc.Webhooks.List(ctx)
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					return writeJSON(out, list)
-				}
-				if len(list) == 0 {
-					fmt.Fprintln(out, "No webhook endpoints yet. Register one with: sesame webhook create https://hooks.example.com/sesame --event user.created")
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tSTATE\tURL\tEVENTS")
-				for _, w := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", w.ID, webhookState(w), w.URL, strings.Join(w.EventTypes, ","))
-				}
-				return tw.Flush()
-			})
+	return listCmd(c, "List webhook endpoints", func(ctx context.Context, svc *console.Services) ([]console.WebhookView, error) {
+		return svc.Webhooks.List(ctx)
+	}, table[console.WebhookView]{
+		empty:  "No webhook endpoints yet. Register one with: sesame webhook create https://hooks.example.com/sesame --event user.created",
+		header: "ID\tSTATE\tURL\tEVENTS",
+		row: func(w io.Writer, v console.WebhookView) {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", v.ID, webhookState(v), v.URL, strings.Join(v.EventTypes, ","))
 		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
-	return cmd
+	})
 }
 
 func webhookState(w console.WebhookView) string {
@@ -247,17 +227,12 @@ func (c *cli) webhookDeliveriesCmd() *cobra.Command {
 				if err != nil {
 					return webhookErr(args[0], err)
 				}
-				out := cmd.OutOrStdout()
-				if asJSON {
-					return writeJSON(out, list)
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tEVENT\tSTATUS\tATTEMPTS\tCODE\tLATENCY\tCREATED\tLAST ERROR")
-				for _, d := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%dms\t%s\t%s\n", d.ID, d.EventType, d.Status, d.Attempts, d.ResponseCode,
-						d.LatencyMS, d.CreatedAt.Format(time.RFC3339), orDash(oneLine(d.LastError)))
-				}
-				return tw.Flush()
+				return printList(cmd.OutOrStdout(), asJSON, list, table[console.WebhookDeliveryView]{
+					header: "ID\tEVENT\tSTATUS\tATTEMPTS\tCODE\tLATENCY\tCREATED\tLAST ERROR",
+					row: func(w io.Writer, d console.WebhookDeliveryView) {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%dms\t%s\t%s\n", d.ID, d.EventType, d.Status, d.Attempts, d.ResponseCode,
+							d.LatencyMS, d.CreatedAt.Format(time.RFC3339), orDash(oneLine(d.LastError)))
+					}})
 			})
 		},
 	}
