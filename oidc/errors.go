@@ -52,7 +52,7 @@ func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, 
 	}
 	c.Header("Cache-Control", "no-store")
 	if ar == nil || !ar.IsRedirectURIValid() {
-		desc := plainWords(rfc)
+		desc := p.t(c, plainWords(rfc))
 		status := rfc.CodeField
 		// A page answers a browser: 401 (invalid_client for an unknown
 		// client_id) would demand a WWW-Authenticate challenge the user
@@ -60,11 +60,13 @@ func (p *Provider) authorizeError(c *gin.Context, ar fosite.AuthorizeRequester, 
 		if status < 400 || status == http.StatusUnauthorized {
 			status = http.StatusBadRequest
 		}
-		hint := "Go back to the app you came from and try again. If it keeps happening, tell the app's developers: error " + rfc.ErrorField + "."
+		// The protocol detail is for the app's developers, so it stays
+		// as the OAuth error says it.
+		hint := p.t(c, "errors.authorize.hint_server", "error", rfc.ErrorField)
 		if rfc.CodeField < 500 {
-			hint = "Go back to the app you came from and try again. For the app's developers: " + rfc.ErrorField + " — " + rfc.GetDescription()
+			hint = p.t(c, "errors.authorize.hint", "error", rfc.ErrorField, "description", rfc.GetDescription())
 		}
-		p.errorPage(c, status, "This sign-in request can't be completed", desc, hint)
+		p.errorPage(c, status, p.t(c, "errors.authorize.title"), desc, hint)
 		return
 	}
 	values := rfc.ToValues()
@@ -170,24 +172,25 @@ func (p *Provider) tokenErrorMeaning(c *gin.Context, err error) error {
 	return err
 }
 
-// plainWords says in everyday language why a sign-in request was refused;
-// the protocol detail goes to the page's hint for developers.
+// plainWords is the catalogue key that says in everyday language why a
+// sign-in request was refused; the protocol detail goes to the page's
+// hint for developers.
 func plainWords(rfc *fosite.RFC6749Error) string {
 	switch {
 	case rfc.ErrorField == fosite.ErrTemporarilyUnavailable.ErrorField:
-		return "We can't complete sign-ins for a moment. Please try again in a few seconds."
+		return "errors.authorize.unavailable"
 	case rfc.CodeField >= 500:
-		return "Something went wrong on our side. Please try again."
+		return "errors.authorize.server"
 	case rfc.ErrorField == fosite.ErrInvalidClient.ErrorField:
-		return "This app isn't registered here, so it can't sign you in."
+		return "errors.authorize.unknown_app"
 	case strings.Contains(rfc.GetDescription(), "redirect_uri") || strings.Contains(rfc.GetDescription(), "redirect url"):
-		return "The app asked to send you back to an address it hasn't registered, so we stopped here to keep your account safe."
+		return "errors.authorize.redirect"
 	case rfc.ErrorField == fosite.ErrUnsupportedResponseType.ErrorField:
-		return "This app asked to sign you in in a way that isn't supported here."
+		return "errors.authorize.response_type"
 	case rfc.ErrorField == fosite.ErrInvalidScope.ErrorField:
-		return "This app asked for access it isn't allowed to request."
+		return "errors.authorize.scope"
 	default:
-		return "The app sent a sign-in request that isn't valid."
+		return "errors.authorize.invalid"
 	}
 }
 
