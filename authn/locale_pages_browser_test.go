@@ -101,6 +101,24 @@ func TestGermanSelfServicePagesInChromium(t *testing.T) {
 	german("logged-out", "signed out")
 	checkHostedPage(t, ctx, hostedPage{name: "de-logged-out", dark: true})
 
+	// An emailed link for Acme Notes: the request and the waiting page,
+	// German and in the app's colour.
+	a = rp.start()
+	browsertest.Do(t, ctx, "open login for a link", chromedp.Navigate(a.url), chromedp.WaitVisible("#passlink-link"),
+		chromedp.Click("#passlink-link"), chromedp.WaitVisible("#passlink-form"))
+	german("passlink-request", "Email me")
+	if got := bg("#passlink-send"); got != "rgb(15, 118, 110)" {
+		t.Errorf("passlink request: button %s, want Acme Notes' #0f766e", got)
+	}
+	checkHostedPage(t, ctx, hostedPage{name: "de-passlink-request", primary: "#passlink-send", dark: true})
+	browsertest.Do(t, ctx, "ask for a link", chromedp.SetValue("#email", "lena@example.com"), chromedp.Click("#passlink-send"),
+		chromedp.WaitVisible("#passlink-code"))
+	german("passlink-sent", "Check your inbox")
+	if theme := browsertest.Eval[string](t, ctx, `(document.querySelector('link[href*="/branding/theme.css"]') || {}).href || ""`); !strings.Contains(theme, "p=0f766e") {
+		t.Errorf("passlink sent: Acme Notes' colours not applied (theme %q)", theme)
+	}
+	checkHostedPage(t, ctx, hostedPage{name: "de-passlink-sent", dark: true})
+
 	// Signed out, the account page says so in German.
 	browsertest.Do(t, ctx, "open account signed out", chromedp.Navigate(env.Issuer+"/account"), chromedp.WaitVisible("h1"))
 	browsertest.WaitText(t, ctx, "h1", "Ihr Konto")
