@@ -1,12 +1,16 @@
 package authn_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
@@ -124,4 +128,60 @@ func TestGermanSelfServicePagesInChromium(t *testing.T) {
 	browsertest.WaitText(t, ctx, "h1", "Ihr Konto")
 	german("signed-out", "You are not signed in")
 	checkHostedPage(t, ctx, hostedPage{name: "de-account-signed-out", primary: `a.button.primary[href="/login"]`, dark: true})
+}
+
+// TestGermanDeviceFlowInChromium: a CLI (x/oauth2's device flow) asks; a
+// German browser opens verification_uri_complete, signs up with a
+// passkey and meets the confirmation in German, in the app's own colour:
+// which app, which device ("Go-Programm", the CLI's User-Agent in German)
+// and when ("gerade eben"); allowing gives the CLI its tokens. The
+// confirmation and the result pass the hosted-page checks, light and dark.
+func TestGermanDeviceFlowInChromium(t *testing.T) {
+	env := servertest.New(t, servertest.UnverifiedEmails(), func(c *config.Config) { c.DevicePollInterval = time.Second })
+	clientID, _ := env.CreateClient(clients.Spec{Name: "Acme TV", Public: true, TokenEndpointAuthMethod: "none", PrimaryColor: "#0f766e",
+		GrantTypes: []string{clients.GrantDeviceCode, "refresh_token"}, Scopes: []string{"openid", "email", "offline_access"}})
+	p, err := gooidc.NewProvider(context.Background(), env.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t)
+	recordCSPViolations(t, ctx)
+	germanBrowser(t, ctx)
+	browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())
+
+	cli := startCLI(t, p, clientID)
+	browsertest.Do(t, ctx, "open verification_uri_complete", chromedp.Navigate(cli.da.VerificationURIComplete), chromedp.WaitVisible("#device-continue"))
+	browsertest.WaitText(t, ctx, "main", "Prüfen Sie, ob dieser Code")
+	browsertest.Do(t, ctx, "continue", chromedp.Click("#device-continue"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/login?interaction=")
+	browsertest.Do(t, ctx, "go to sign-up", chromedp.WaitVisible("#passkey-button"), chromedp.Click(`a[href^="/signup?interaction="]`), chromedp.WaitVisible("#signup-form"))
+	browsertest.Do(t, ctx, "sign up with a passkey",
+		chromedp.SendKeys("#email", "tv@example.com"),
+		chromedp.SendKeys("#name", "Jonas Keller"),
+		chromedp.Click("#signup-button"),
+	)
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/device/confirm?interaction=")
+	browsertest.Do(t, ctx, "wait for the confirmation", chromedp.WaitVisible("#device-allow"))
+	browsertest.WaitText(t, ctx, "h1", "Auf Ihrem Gerät bei Acme TV anmelden?")
+	text := browsertest.Eval[string](t, ctx, `document.body.innerText`)
+	for _, want := range []string{"Angemeldet als tv@example.com", "Go-Programm", "gerade eben", "Acme TV erhält folgende Rechte", "Zulassen", "Ablehnen"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("confirmation does not say %q:\n%s", want, text)
+		}
+	}
+	for _, en := range []string{"Go program", "just now", "ago", "Allow", "Deny", "Signed in as"} {
+		if strings.Contains(text, en) {
+			t.Errorf("English %q on the German confirmation:\n%s", en, text)
+		}
+	}
+	if got := browsertest.Eval[string](t, ctx, `getComputedStyle(document.querySelector("#device-allow")).backgroundColor`); got != "rgb(15, 118, 110)" {
+		t.Errorf("Allow is %s, want Acme TV's #0f766e", got)
+	}
+	checkHostedPage(t, ctx, hostedPage{name: "de-device-confirm", primary: "#device-allow", dark: true})
+	browsertest.Do(t, ctx, "allow", chromedp.Click("#device-allow"), chromedp.WaitVisible(`#device-result[data-result="approved"]`))
+	browsertest.WaitText(t, ctx, "h1", "Ihr Gerät ist angemeldet")
+	checkHostedPage(t, ctx, hostedPage{name: "de-device-approved", dark: true})
+	if r := cli.wait(t); r.err != nil || r.tok.AccessToken == "" {
+		t.Fatalf("CLI: %v", r.err)
+	}
 }
