@@ -165,6 +165,9 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 		stats: deps.Stats, pages: pages, log: log, idle: idle, now: time.Now,
 	}
 	c.Policies.checkMDS = deps.Passkeys.CheckMDSFile
+	// Models are named as the sign-in pages name them: by the FIDO
+	// metadata in force first.
+	c.SetModelNamer(deps.Passkeys.ModelName)
 	if deps.Passlinks != nil {
 		c.Users.SetPasslinks(deps.Passlinks)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
 )
@@ -42,6 +41,8 @@ type healthStore interface {
 
 // Health computes credential health.
 type Health struct {
+	// names names authenticator models (SetModelNamer).
+	names   ModelNamer
 	st      healthStore
 	live    LivePolicy
 	sources []ModelStatusSource
@@ -197,7 +198,7 @@ func (h *Health) List(ctx context.Context, lq HealthListQuery) (List[CredentialH
 	for _, r := range rows {
 		c := r.WebAuthnCredential
 		out.Items = append(out.Items, CredentialHealthView{
-			CredentialView: CredentialView{ID: c.ID, Kind: c.Kind, Name: c.Name, AAGUID: c.AAGUID, Model: passkey.AuthenticatorName(c.AAGUID),
+			CredentialView: CredentialView{ID: c.ID, Kind: c.Kind, Name: c.Name, AAGUID: c.AAGUID, Model: h.names.name(ctx, c.AAGUID),
 				Synced: c.BackupEligible, UV: c.UserVerified, Flagged: c.CloneWarning, CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt},
 			UserID: c.UserID, Email: r.Email, Findings: nonNil(r.Findings)})
 	}

@@ -149,6 +149,8 @@ func flashText(code string) string {
 		"user_deleted":               "User deleted.",
 		"deletion_cancelled":         "Deletion cancelled: the account and everything in it stay.",
 		"cred_removed":               "Credential removed.",
+		"cred_suspended":             "Credential suspended: it signs nobody in until you lift the suspension.",
+		"cred_unsuspended":           "Suspension lifted: the credential signs in again.",
 		"passlink_sent":              "Sign-in link sent. It works once, in whichever browser opens it.",
 		"policies_saved":             "Policies saved.",
 		"branding_saved":             "Branding saved.",

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strconv"
@@ -54,6 +55,7 @@ func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 		v.Attestation = append(v.Attestation, o)
 	}
 	v.AllowNames, v.DenyNames = aaguidNames(p.AAGUIDAllow), aaguidNames(p.AAGUIDDeny)
+	v.AllowModes = allowModeOptions(p.AAGUIDAllowMode)
 	v.RegModes, v.RegGrants, v.RegSchemes = registrationOptions(p)
 	d := func(x policy.Duration) string { return uiDuration(time.Duration(x)) }
 	v.Durations = []templates.DurationField{
@@ -73,6 +75,7 @@ func (u *UI) policiesShow(c *gin.Context) error {
 	}
 	v := newPolicyView(p)
 	v.Metadata = u.metadataView(c.Request.Context())
+	u.nameModels(c.Request.Context(), v.AllowNames, v.DenyNames)
 	return u.pages.ConsolePolicies(c.Writer, 200, templates.Page{Title: "Policies"}, u.shell(c, "policies"), v)
 }
 
@@ -86,6 +89,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		Attestation:          c.PostForm("attestation"),
 		AAGUIDAllow:          strings.Fields(c.PostForm("aaguid_allow")),
 		AAGUIDDeny:           strings.Fields(c.PostForm("aaguid_deny")),
+		AAGUIDAllowMode:      c.PostForm("aaguid_allow_mode"),
 		MDSFile:              strings.TrimSpace(c.PostForm("mds_file")),
 		SyncedPasskeys:       c.PostForm("synced_passkeys"),
 		RecoveryCodes:        c.PostForm("recovery_codes"),
@@ -113,19 +117,16 @@ func (u *UI) policiesSave(c *gin.Context) error {
 	if err := u.registrationFromForm(c, &p, errs); err != nil {
 		return err
 	}
+	// A stricter passkey rule is previewed (Policies.Preview, as the
+	// admin API and the CLI do) and saved only once confirmed.
 	var lockout *templates.Lockout
-	if len(errs) == 0 && p.SyncedPasskeys == policy.SyncedBlock && c.PostForm("confirm_lockout") != "on" {
-		cur, err := u.c.Policies.Current(c.Request.Context())
+	if len(errs) == 0 && c.PostForm("confirm_lockout") != "on" && u.c.Policies.Validate(p.Normalize()) == nil {
+		l, err := u.c.Policies.Preview(c.Request.Context(), p)
 		if err != nil {
 			return err
 		}
-		if cur.SyncedPasskeys != policy.SyncedBlock {
-			if lockout, err = u.lockout(c); err != nil {
-				return err
-			}
-			if lockout != nil {
-				errs["synced_passkeys"] = "This locks people out: confirm it below, or choose Grace first."
-			}
+		if lockout = lockoutView(l); lockout != nil {
+			errs["_"] = "This change locks people out: see who below, then confirm, or choose Grace first to see who it affects."
 		}
 	}
 	if len(errs) == 0 {
@@ -156,7 +157,11 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		}
 	}
 	v.Errors, v.Problem, v.Lockout = errs, "The policies were not saved. Check the fields marked below.", lockout
+	if lockout != nil {
+		v.Problem = "The policies were not saved."
+	}
 	v.Metadata = u.metadataView(c.Request.Context())
+	u.nameModels(c.Request.Context(), v.AllowNames, v.DenyNames)
 	return u.pages.ConsolePolicies(c.Writer, 422, templates.Page{Title: "Policies"}, u.shell(c, "policies"), v)
 }
 
@@ -256,7 +261,58 @@ func actorLabel(e models.AuditEntry) string {
 	return e.ActorID
 }
 
-// aaguidNames names the authenticator model of each AAGUID.
+// allowModeOptions are an allow list's modes, mode selected: what
+// happens to passkeys of models off the list.
+func allowModeOptions(mode string) []templates.Option {
+	out := []templates.Option{
+		{Value: policy.ModelEnforce, Label: "Refuse them (enforce)"},
+		{Value: policy.ModelGrace, Label: "Accept, warn and record (grace)"},
+	}
+	for i := range out {
+		out[i].Checked = mode == out[i].Value || (mode == "" && out[i].Value == policy.ModelEnforce)
+	}
+	return out
+}
+
+// lockoutView is the console's notice of who a change locks out (nil:
+// nobody).
+func lockoutView(l Lockout) *templates.Lockout {
+	if l.Count == 0 {
+		return nil
+	}
+	v := &templates.Lockout{Count: l.Count}
+	for _, usr := range l.Users {
+		v.Emails = append(v.Emails, usr.Email)
+	}
+	v.More = l.Count - int64(len(v.Emails))
+	var needs []string
+	if l.Requirement.DeviceBound {
+		needs = append(needs, "device-bound (not synced)")
+	}
+	if len(l.Requirement.AllowedAAGUIDs) > 0 {
+		needs = append(needs, "of an allowed model, proven by attestation")
+	}
+	if l.Requirement.NotCompromised {
+		needs = append(needs, "of a model not reported compromised")
+	}
+	v.Needs = strings.Join(needs, ", ")
+	return v
+}
+
+// nameModels names the models of option lists made by aaguidNames as
+// the rest of the console does: by the FIDO metadata in force first.
+func (u *UI) nameModels(ctx context.Context, lists ...[]templates.Option) {
+	for _, l := range lists {
+		for i := range l {
+			if n := u.c.Users.names.name(ctx, l[i].Value); n != "" {
+				l[i].Label = n
+			}
+		}
+	}
+}
+
+// aaguidNames names the authenticator model of each AAGUID (the bundled
+// list; UI.nameModels adds the FIDO metadata's names).
 func aaguidNames(ids []string) []templates.Option {
 	var out []templates.Option
 	for _, id := range ids {

@@ -228,6 +228,13 @@ func adminInChromium(t *testing.T, ctx context.Context, env *servertest.Env, htt
 			t.Fatalf("set cookie: %v", err)
 		}
 	}
+	recordCSP(t, ctx)
+}
+
+// recordCSP collects the CSP violations of every page opened from now on
+// in window.__csp (checkConsolePage reports them).
+func recordCSP(t *testing.T, ctx context.Context) {
+	t.Helper()
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__csp = [];
 document.addEventListener("securitypolicyviolation", function (e) { window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sample || "")); });`}); err != nil {
 		t.Fatal(err)

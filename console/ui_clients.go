@@ -83,6 +83,8 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		v.Checked = spec.SyncedPasskeys == v.Value
 		f.Synced = append(f.Synced, v)
 	}
+	f.Allow, f.AllowNames = strings.Join(spec.AAGUIDAllow, "\n"), aaguidNames(spec.AAGUIDAllow)
+	f.AllowModes = allowModeOptions(spec.AAGUIDAllowMode)
 	for _, v := range []templates.Option{
 		{Value: "", Label: "Global policy"},
 		{Value: "required", Label: "Required (PIN, fingerprint or face every time)"},
@@ -134,6 +136,8 @@ func specFromForm(c *gin.Context) clients.Spec {
 		MinACR:                 c.PostForm("min_acr"),
 		UserVerification:       c.PostForm("user_verification"),
 		SyncedPasskeys:         c.PostForm("synced_passkeys"),
+		AAGUIDAllow:            lines("aaguid_allow"),
+		AAGUIDAllowMode:        c.PostForm("aaguid_allow_mode"),
 		AllowedGroups:          c.PostFormArray("allowed_groups"),
 		BackchannelLogoutURI:   c.PostForm("backchannel_logout_uri"),
 
@@ -259,6 +263,7 @@ func (u *UI) clientNew(c *gin.Context) error {
 	if f.Groups, err = u.groupOptions(c.Request.Context(), nil); err != nil {
 		return err
 	}
+	u.nameModels(c.Request.Context(), f.AllowNames)
 	return u.pages.ConsoleClientForm(c.Writer, 200, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 }
 
@@ -276,6 +281,7 @@ func (u *UI) clientCreate(c *gin.Context) error {
 			if f.Groups, err = u.groupOptions(c.Request.Context(), checkedValues(f.Groups)); err != nil {
 				return err
 			}
+			u.nameModels(c.Request.Context(), f.AllowNames)
 			return u.pages.ConsoleClientForm(c.Writer, 422, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
 		}
 		return err
@@ -334,6 +340,7 @@ func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *templ
 		f = &nf
 	}
 	f.Action, f.Submit = "/console/clients/"+url.PathEscape(view.ID), "Save changes"
+	u.nameModels(c.Request.Context(), f.AllowNames)
 	groups, err := u.groupOptions(c.Request.Context(), checkedValues(f.Groups))
 	if err != nil {
 		return err
@@ -372,7 +379,7 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 			return err
 		}
 		f.Lockout = lo
-		f.Problem = "This change locks people out. Confirm it below, or choose Grace to see who uses synced passkeys first."
+		f.Problem = "This change locks people out. Confirm it below, or choose Grace first to see who it affects."
 		return u.renderClient(c, 409, cur, &f)
 	}
 	view, secret, err := u.c.Clients.Update(ctx, id, spec, false)
@@ -427,33 +434,21 @@ func (u *UI) clientRotate(c *gin.Context) error {
 	return u.renderSecret(c, view, secret, false)
 }
 
-// lockoutPreview is how many of the people a stricter policy locks out the
-// console names.
-const lockoutPreview = 20
-
-// lockoutBefore is who saving spec for client id would lock out, when it
-// newly blocks synced passkeys and the form does not confirm it; nil when
-// nobody, or when confirmed.
+// lockoutBefore is who saving spec for client id would lock out of it
+// (Clients.Preview, as the admin API and the CLI ask) unless the form
+// confirms it; nil when nobody, when confirmed, or when spec is invalid
+// (the save reports that).
 func (u *UI) lockoutBefore(c *gin.Context, id string, spec clients.Spec) (*templates.Lockout, error) {
-	if strings.TrimSpace(spec.SyncedPasskeys) != policy.SyncedBlock || c.PostForm("confirm_lockout") == "on" {
+	if c.PostForm("confirm_lockout") == "on" {
 		return nil, nil
 	}
-	cur, err := u.c.Clients.Get(c.Request.Context(), id)
-	if err != nil || cur.Spec.SyncedPasskeys == policy.SyncedBlock {
+	spec.Normalize()
+	if spec.Validate() != nil {
+		return nil, nil
+	}
+	l, err := u.c.Clients.Preview(c.Request.Context(), id, spec)
+	if err != nil {
 		return nil, err
 	}
-	return u.lockout(c)
-}
-
-// lockout is who a synced-passkey block would lock out (nil: nobody).
-func (u *UI) lockout(c *gin.Context) (*templates.Lockout, error) {
-	n, users, err := u.c.st.UsersWithOnlySyncedPasskeys(c.Request.Context(), lockoutPreview)
-	if err != nil || n == 0 {
-		return nil, err
-	}
-	lo := &templates.Lockout{Count: n}
-	for _, usr := range users {
-		lo.Emails = append(lo.Emails, usr.Email)
-	}
-	return lo, nil
+	return lockoutView(l), nil
 }

@@ -20,7 +20,25 @@ type Users struct {
 	// live is the global policy (suspend_compromised_passkeys decides
 	// whether a lifted suspension would hold); nil: unknown, treated as on.
 	live LivePolicy
+	// names names authenticator models (ModelNamer).
+	names ModelNamer
 }
+
+// ModelNamer names an authenticator model by its AAGUID: the passkey
+// service's ModelName (the FIDO metadata in force, then the bundled
+// list). The zero value knows the bundled list only (the CLI).
+type ModelNamer func(ctx context.Context, aaguid string) string
+
+// name is the model of aaguid for people ("" when unknown).
+func (n ModelNamer) name(ctx context.Context, aaguid string) string {
+	if n == nil {
+		return passkey.AuthenticatorName(aaguid)
+	}
+	return n(ctx, aaguid)
+}
+
+// SetModelNamer makes the services name models with n (at wiring time).
+func (s *Services) SetModelNamer(n ModelNamer) { s.Users.names, s.Health.names = n, n }
 
 // UserView is a user as the console and API show it.
 type UserView struct {
@@ -171,7 +189,7 @@ func (s *Users) Show(ctx context.Context, id string) (*UserDetail, error) {
 	}
 	for _, c := range creds {
 		d.Credentials = append(d.Credentials, CredentialView{ID: c.ID, Kind: c.Kind, Name: c.Name, AAGUID: c.AAGUID,
-			Model: passkey.AuthenticatorName(c.AAGUID), Synced: c.BackupEligible, UV: c.UserVerified, Flagged: c.CloneWarning,
+			Model: s.names.name(ctx, c.AAGUID), Synced: c.BackupEligible, UV: c.UserVerified, Flagged: c.CloneWarning,
 			CompromisedStatus: c.CompromisedStatus, SuspendedAt: c.SuspendedAt, CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt})
 	}
 	for _, ls := range sessions {

@@ -195,8 +195,13 @@ type ClientForm struct {
 	SubjectTypes []Option
 	// Synced are the synced-passkey policies, the client's checked.
 	Synced []Option
-	// Lockout, when set, lists who a synced-passkey block would lock out:
-	// the form is shown again and saves only with confirm_lockout.
+	// Allow is the client's own AAGUID allow list, one per line;
+	// AllowNames name its models; AllowModes are the list's modes.
+	Allow      string
+	AllowNames []Option
+	AllowModes []Option
+	// Lockout, when set, lists who a stricter passkey rule would lock
+	// out: the form is shown again and saves only with confirm_lockout.
 	Lockout *Lockout
 	// TokenFormats are the access token formats, the client's checked.
 	TokenFormats []Option
@@ -491,9 +496,12 @@ type ConsolePoliciesView struct {
 	UV          []Option
 	Attestation []Option
 	// Synced are the synced-passkey policies; Lockout, when set, is who
-	// a block would lock out (saved only with confirm_lockout).
+	// a stricter passkey rule would lock out (saved only with
+	// confirm_lockout).
 	Synced  []Option
 	Lockout *Lockout
+	// AllowModes are the allow list's modes (enforce, grace).
+	AllowModes []Option
 	// Recovery are the recovery-code policies.
 	Recovery    []Option
 	Allow, Deny string // AAGUIDs, one per line
@@ -553,8 +561,12 @@ func (r *Renderer) ConsoleAudit(w http.ResponseWriter, status int, p Page, s Con
 }
 
 // Lockout is who a stricter passkey policy would leave without a passkey
-// that signs in (Count in all; Emails the first of them).
+// that signs in (Count in all; Emails the first of them); Needs says what
+// a passkey must be under it ("device-bound, of an allowed model").
 type Lockout struct {
 	Count  int64
 	Emails []string
+	Needs  string
+	// More is how many are not named (Count - len(Emails)).
+	More int64
 }

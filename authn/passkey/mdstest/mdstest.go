@@ -65,6 +65,9 @@ type Entry struct {
 	// UV lists the user verification methods it offers, each one
 	// alternative (fingerprint_internal, passcode_internal, …).
 	UV []string
+	// Description is the model's name for people ("" for
+	// "Test authenticator <AAGUID>").
+	Description string
 }
 
 // Blob writes a signed BLOB listing entries and returns its path.
@@ -103,8 +106,12 @@ func (s *Signer) BytesWith(t testing.TB, h Header, entries ...Entry) []byte {
 	}
 	list := []map[string]any{}
 	for _, e := range entries {
+		desc := e.Description
+		if desc == "" {
+			desc = "Test authenticator " + e.AAGUID
+		}
 		stmt := map[string]any{
-			"aaguid": e.AAGUID, "description": "Test authenticator " + e.AAGUID,
+			"aaguid": e.AAGUID, "description": desc,
 			"protocolFamily": "fido2", "attestationTypes": e.Types,
 		}
 		if len(e.Roots) > 0 {
