@@ -202,7 +202,13 @@ func startMinIO(t *testing.T, bin string, env []string, apiAddr, consoleAddr str
 // base URL.
 func listenForCallbacks(t *testing.T, path string) (<-chan url.Values, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return listenForCallbacksOn(t, "127.0.0.1:0", path, "Signed in")
+}
+
+// listenForCallbacksOn is listenForCallbacks on addr, answering with text.
+func listenForCallbacksOn(t *testing.T, addr, path, text string) (<-chan url.Values, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +219,7 @@ func listenForCallbacks(t *testing.T, path string) (<-chan url.Values, string) {
 			return
 		}
 		got <- r.URL.Query()
-		_, _ = w.Write([]byte("<!doctype html><title>App</title><p>Signed in</p>"))
+		_, _ = w.Write([]byte("<!doctype html><title>App</title><p>" + text + "</p>"))
 	})}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"regexp"
@@ -124,25 +121,7 @@ func TestVaultGuideInChromium(t *testing.T) {
 // -method=oidc` does and hands each callback's query to the test.
 func listenLikeVaultCLI(t *testing.T) <-chan url.Values {
 	t.Helper()
-	ln, err := net.Listen("tcp", "localhost:8250")
-	if err != nil {
-		t.Fatalf("Vault's CLI callback port: %v", err)
-	}
-	got := make(chan url.Values, 1)
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/oidc/callback" {
-			http.NotFound(w, r)
-			return
-		}
-		got <- r.URL.Query()
-		_, _ = w.Write([]byte("<!doctype html><title>Vault</title><p>Vault login complete</p>"))
-	})}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("callback listener: %v", err)
-		}
-	}()
-	t.Cleanup(func() { _ = srv.Close() })
+	got, _ := listenForCallbacksOn(t, "localhost:8250", "/oidc/callback", "Vault login complete")
 	return got
 }
 
