@@ -32,6 +32,7 @@ func (f *fixedPolicy) setMDS(path string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.p.MDSFile = path
+	f.p.Version++ // a new policy, as policy.Live gives after a save
 }
 
 // syncBuffer collects log output written from any goroutine.

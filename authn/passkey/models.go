@@ -23,33 +23,59 @@ import (
 // enforced allow list would have refused.
 const GraceModel = "grace:aaguid_allow"
 
-// modelList is one allow list and its mode.
+// modelList is one allow list and its mode: the global policy's parsed
+// set (kept per policy version, checkedPolicy), or a client's list as
+// its spec stores it (validated and lower-cased on save: onList compares
+// it in place, no parsing or allocation per sign-in).
 type modelList struct {
-	allow map[string]bool
+	set   map[string]bool
+	list  []string
 	grace bool
 }
 
 // lists are the allow lists a ceremony with client data runs under.
 func (s *Service) lists(ctx context.Context, data *ceremonyData) []modelList {
 	r := s.rules(ctx)
-	out := []modelList{{allow: r.allow, grace: r.allowGrace}}
+	out := []modelList{{set: r.allow, grace: r.allowGrace}}
 	if len(data.ModelAllow) > 0 {
-		own := make(map[string]bool, len(data.ModelAllow))
-		for _, a := range data.ModelAllow {
-			if id, err := uuid.Parse(strings.TrimSpace(a)); err == nil {
-				own[id.String()] = true
-			}
-		}
-		if len(own) == 0 {
-			own[ZeroAAGUID] = true // a list of nothing usable allows nothing
-		}
-		out = append(out, modelList{allow: own, grace: data.ModelGrace})
+		out = append(out, modelList{list: data.ModelAllow, grace: data.ModelGrace})
 	}
 	return out
 }
 
+// empty reports whether l allows every model.
+func (l modelList) empty() bool { return len(l.set) == 0 && len(l.list) == 0 }
+
 func passes(l modelList, aaguid, format string) bool {
-	return len(l.allow) == 0 || (format != "" && format != "none" && l.allow[aaguid])
+	if l.empty() {
+		return true
+	}
+	if format == "" || format == "none" {
+		return false
+	}
+	if l.set != nil {
+		return l.set[aaguid]
+	}
+	return onList(l.list, aaguid)
+}
+
+// onList reports whether a client's list names the model aaguid (the
+// store's form: lower-case, hyphenated). An entry in another form a
+// UUID may take (upper case, braces, urn:uuid:, no hyphens) is parsed; an
+// entry that is no UUID names nothing, so a list of nothing usable
+// allows nothing.
+func onList(list []string, aaguid string) bool {
+	for _, a := range list {
+		if a == aaguid {
+			return true
+		}
+		if len(a) != len(aaguid) || strings.ToLower(a) != a {
+			if id, err := uuid.Parse(strings.TrimSpace(a)); err == nil && id.String() == aaguid {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkModel applies the allow lists to a passkey of model aaguid
@@ -87,7 +113,7 @@ func (s *Service) ModelGraced(ctx context.Context, o Options, c *models.WebAuthn
 // enforced allow list (the global one, or the client's).
 func (s *Service) ModelsEnforced(ctx context.Context, o Options) bool {
 	for _, l := range s.lists(ctx, (&ceremonyData{}).clientRules(o)) {
-		if len(l.allow) > 0 && !l.grace {
+		if !l.empty() && !l.grace {
 			return true
 		}
 	}

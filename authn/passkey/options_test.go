@@ -135,7 +135,7 @@ func TestLivePolicyAppliesToNextCeremony(t *testing.T) {
 		user := e.createUser("user@example.test")
 		e.register(user, nil, models.CredentialPasskey, newDevice(deviceOpts{aaguid: model}))
 
-		src.p = policy.Passkey{UserVerification: "required", Attestation: "direct", AAGUIDDeny: []string{model}}
+		src.p = policy.Passkey{UserVerification: "required", Attestation: "direct", AAGUIDDeny: []string{model}, Version: 1}
 		opts, _, err := e.svc.BeginLogin(e.ctx, user, testBrowser, testIA)
 		if err != nil {
 			t.Fatal(err)

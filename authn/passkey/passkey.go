@@ -122,12 +122,25 @@ type Service struct {
 	// last read (without the BLOB), for MetadataStatus.
 	sync       atomic.Pointer[Sync]
 	fetchState atomic.Pointer[models.FIDOMetadata]
+	// checked is the last live policy checkPolicy judged, by version: its
+	// AAGUID lists (up to hundreds of models) are parsed once per saved
+	// policy, not at every ceremony (rules runs several times in each).
+	checked atomic.Pointer[checkedPolicy]
+}
+
+// checkedPolicy is checkPolicy's answer for one policy version.
+type checkedPolicy struct {
+	version int
+	r       rules
+	err     error
 }
 
 // PolicySource gives the part of the global policy an admin may change
 // while Sesame runs. It is asked at each ceremony, so it should cache
 // (policy.Live keeps a copy for a few seconds). Values are checked as in
 // New; a policy that does not pass is ignored (logged) and Config applies.
+// A different policy must come with a different Version: the service
+// keeps its reading of one version (the parsed AAGUID lists).
 type PolicySource interface {
 	PasskeyPolicy(ctx context.Context) (policy.Passkey, error)
 }
@@ -163,7 +176,7 @@ func (s *Service) rules(ctx context.Context) rules {
 	p, err := s.cfg.Policy.PasskeyPolicy(ctx)
 	if err == nil {
 		var r rules
-		r, err = s.checkPolicy(p)
+		r, err = s.checkedPolicy(p)
 		if err == nil {
 			r.copy = s.inForce(s.live.get(ctx, s, p.MDSFile))
 			r.mds = r.copy.mds()
@@ -182,6 +195,17 @@ func (s *Service) inForce(file *mdsCopy) *mdsCopy {
 		return f
 	}
 	return file
+}
+
+// checkedPolicy is checkPolicy(p), kept for p's version. The rules'
+// maps are shared by every ceremony of that version: read only.
+func (s *Service) checkedPolicy(p policy.Passkey) (rules, error) {
+	if c := s.checked.Load(); c != nil && c.version == p.Version {
+		return c.r, c.err
+	}
+	r, err := s.checkPolicy(p)
+	s.checked.Store(&checkedPolicy{version: p.Version, r: r, err: err})
+	return r, err
 }
 
 func (s *Service) checkPolicy(p policy.Passkey) (rules, error) {

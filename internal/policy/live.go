@@ -107,6 +107,7 @@ func load(ctx context.Context, st Store, base config.Config) (Policy, error) {
 	if err := json.Unmarshal([]byte(row.Value), &p); err != nil {
 		return Policy{}, fmt.Errorf("decode stored policy: %w", err)
 	}
+	p.Version = row.Version
 	return p.Normalize(), nil
 }
 
@@ -137,7 +138,7 @@ func (l *Live) PasskeyPolicy(ctx context.Context) (Passkey, error) {
 	}
 	return Passkey{UserVerification: p.UserVerification, Attestation: p.Attestation,
 		AAGUIDAllow: slices.Clone(p.AAGUIDAllow), AAGUIDDeny: slices.Clone(p.AAGUIDDeny), AAGUIDAllowMode: p.AAGUIDAllowMode, MDSFile: p.MDSFile, SyncedPasskeys: p.SyncedPasskeys,
-		SuspendCompromised: p.SuspendCompromisedPasskeys}, nil
+		SuspendCompromised: p.SuspendCompromisedPasskeys, Version: p.Version}, nil
 }
 
 // PasslinkPolicy is the passlink part of the current policy.

@@ -71,6 +71,12 @@ type Policy struct {
 	// credential still signs in, at the basic assurance level only, and
 	// the console shows it.
 	SuspendCompromisedPasskeys bool `json:"suspend_compromised_passkeys"`
+	// Version is the stored document's version (models.Policy.Version):
+	// it changes with every save, so readers may keep what they derive
+	// from a policy (parsed lists) until it changes. 0: the
+	// configuration's defaults, before an admin saved a policy. Not part
+	// of the document.
+	Version int `json:"-"`
 	// Registration is dynamic client registration (RFC 7591): "off",
 	// "protected" (initial access tokens) or "open"; the limits below
 	// bound what a registration may ask for (Registration).
@@ -227,6 +233,9 @@ type Passkey struct {
 	SyncedPasskeys string
 	// SuspendCompromised is Policy.SuspendCompromisedPasskeys.
 	SuspendCompromised bool
+	// Version is Policy.Version: a reader may cache what it derives from
+	// these fields (the parsed AAGUID lists) until it changes.
+	Version int
 }
 
 // Registration is the dynamic client registration part of the policy
