@@ -54,7 +54,13 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 	pol := &Policies{live: live, base: cfg, audit: audit, lock: st}
 	// A pairwise client's sector_identifier_uri is fetched like a jwks_uri:
 	// guarded, internal networks only when allowed.
-	csvc := clients.NewService(st, secrets, clients.WithOutbound(httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()})))
+	// The policy's pairwise switch decides whether a client may become
+	// pairwise.
+	csvc := clients.NewService(st, secrets, clients.WithOutbound(httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()})),
+		clients.WithPairwiseSwitch(func(ctx context.Context) (bool, error) {
+			p, err := live.Current(ctx)
+			return p.PairwiseSubjects, err
+		}))
 	// The registrar mints initial access tokens with the same secrets as
 	// the server's, whose registration endpoint checks them.
 	reg := clients.NewRegistrar(clients.RegistrarConfig{Issuer: cfg.Issuer, OutboundAllow: cfg.OutboundAllowPrefixes(), Logger: log, Now: clock.Now},

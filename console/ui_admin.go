@@ -22,7 +22,8 @@ func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 	v := templates.ConsolePoliciesView{
 		P: templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile,
 			SuspendCompromised: p.SuspendCompromisedPasskeys, RegistrationMaxRedirectURIs: p.RegistrationMaxRedirectURIs, RegistrationRateIP: p.RegistrationRateIP,
-			TokenExchange: p.TokenExchange},
+			TokenExchange: p.TokenExchange, BackchannelLogout: p.BackchannelLogout, FrontchannelLogout: p.FrontchannelLogout,
+			PairwiseSubjects: p.PairwiseSubjects},
 		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
 	}
 	for _, m := range policy.LoginMethods {
@@ -96,6 +97,9 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		// The form posts these as checkboxes.
 		SuspendCompromisedPasskeys: c.PostForm("suspend_compromised_passkeys") == "on",
 		TokenExchange:              c.PostForm("token_exchange") == "on",
+		BackchannelLogout:          c.PostForm("backchannel_logout") == "on",
+		FrontchannelLogout:         c.PostForm("frontchannel_logout") == "on",
+		PairwiseSubjects:           c.PostForm("pairwise_subjects") == "on",
 	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))

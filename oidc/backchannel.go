@@ -103,6 +103,11 @@ func (b *BackchannelLogout) DeliverDue(ctx context.Context) (int, error) {
 // are success (§2.8); another 4xx is the client refusing this token, which
 // a retry cannot change, except 408 and 429; anything else is retried.
 func (b *BackchannelLogout) deliver(ctx context.Context, n models.LogoutNotice) error {
+	if !b.p.protocol(ctx).BackchannelLogout {
+		// Off means no app hears of sign-outs this way: the notice is
+		// dropped (kept as failed, with the reason), not held for later.
+		return errPermanent{errors.New("back-channel logout is switched off (policy backchannel_logout)")}
+	}
 	m, err := b.p.st.GetClient(ctx, n.ClientID)
 	if errors.Is(err, models.ErrNotFound) {
 		return errPermanent{errors.New("the client was deleted")}

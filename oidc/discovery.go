@@ -40,7 +40,7 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, f di
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query", "form_post"},
 		"grant_types_supported":                            p.grantsWith(f.exchange),
-		"subject_types_supported":                          []string{"public", "pairwise"},
+		"subject_types_supported":                          subjectTypes(f.pairwise),
 		"id_token_signing_alg_values_supported":            p.keys.Algs(),
 		"token_endpoint_auth_methods_supported":            authMethods,
 		"token_endpoint_auth_signing_alg_values_supported": assertionAlgs,
@@ -57,10 +57,10 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, f di
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"authorization_response_iss_parameter_supported": true,
-		"frontchannel_logout_supported":                  true,
-		"frontchannel_logout_session_supported":          true,
-		"backchannel_logout_supported":                   true,
-		"backchannel_logout_session_supported":           true,
+		"frontchannel_logout_supported":                  f.frontchannel,
+		"frontchannel_logout_session_supported":          f.frontchannel,
+		"backchannel_logout_supported":                   f.backchannel,
+		"backchannel_logout_session_supported":           f.backchannel,
 		"userinfo_signing_alg_values_supported":          []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")
@@ -85,13 +85,27 @@ type discoveryFeatures struct {
 	registration bool
 	// exchange lists the token exchange grant (exchange.go).
 	exchange bool
+	// backchannel and frontchannel say the logout channels are served
+	// (backchannel.go, frontchannel.go); pairwise lists the pairwise
+	// subject type (pairwise.go).
+	backchannel, frontchannel, pairwise bool
+}
+
+// subjectTypes are the subject types clients may be registered with.
+func subjectTypes(pairwise bool) []string {
+	if pairwise {
+		return []string{"public", "pairwise"}
+	}
+	return []string{"public"}
 }
 
 // features reads the switches from the live policy (cached): discovery
 // then says exactly what the token and registration endpoints do now, on
 // every replica (the change feed drops the policy's cached copy).
 func (p *Provider) features(ctx context.Context) discoveryFeatures {
-	f := discoveryFeatures{exchange: p.exchangeOn(ctx)}
+	pr := p.protocol(ctx)
+	f := discoveryFeatures{exchange: p.exchangeOn(ctx), backchannel: pr.BackchannelLogout,
+		frontchannel: pr.FrontchannelLogout, pairwise: pr.PairwiseSubjects}
 	if p.registrar != nil {
 		_, err := p.registrar.Mode(ctx)
 		f.registration = err == nil

@@ -25,7 +25,7 @@ import (
 // clients session ls signed in to (none for a nil session). A failure to
 // read them is logged and costs only the iframes: the sign-out goes on.
 func (p *Provider) frontchannelFrames(ctx context.Context, ls *models.LoginSession) []templates.LogoutFrame {
-	if ls == nil {
+	if ls == nil || !p.protocol(ctx).FrontchannelLogout {
 		return nil
 	}
 	scs, err := p.st.ListSessionClients(ctx, ls.ID)

@@ -69,6 +69,10 @@ type Config struct {
 	// exchange.go) to the clients registered for it: the switch when
 	// there is no PolicySource, or while it cannot be read.
 	TokenExchange bool
+	// Protocol switches the logout channels and pairwise subjects
+	// (protocol.go): the switches when there is no PolicySource, or while
+	// it cannot be read.
+	Protocol policy.Protocol
 }
 
 // DataStore is the part of the store the provider uses beyond fosite's.
@@ -107,12 +111,13 @@ type DataStore interface {
 }
 
 // PolicySource supplies the live global token lifetimes (the global
-// policy, internal/policy; a zero field means the Config's) and the token
-// exchange switch. It is asked each time a client is handed to fosite and
+// policy, internal/policy; a zero field means the Config's), the token
+// exchange switch and the logout-channel and pairwise switches. It is asked each time a client is handed to fosite and
 // at each token request, so a cached implementation is expected.
 type PolicySource interface {
 	TokenLifespans(ctx context.Context) (policy.Lifespans, error)
 	TokenExchange(ctx context.Context) (bool, error)
+	Protocol(ctx context.Context) (policy.Protocol, error)
 }
 
 // Deps are the provider's collaborators.

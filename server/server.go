@@ -278,7 +278,10 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	// the live policy; its URLs are held to the outbound client's rule.
 	registrar := clients.NewRegistrar(clients.RegistrarConfig{Issuer: cfg.Issuer, RegistrationPath: oidc.PathRegister,
 		OutboundAllow: cfg.OutboundAllowPrefixes(), Logger: log},
-		clients.NewService(deps.Store, secrets, clients.WithOutbound(outbound)), deps.Store, secrets, live)
+		clients.NewService(deps.Store, secrets, clients.WithOutbound(outbound), clients.WithPairwiseSwitch(func(ctx context.Context) (bool, error) {
+			p, err := live.Current(ctx)
+			return p.PairwiseSubjects, err
+		})), deps.Store, secrets, live)
 	provider, err := oidc.New(oidc.Config{
 		Issuer:                    cfg.Issuer,
 		AccessTokenTTL:            cfg.AccessTokenTTL,
@@ -299,6 +302,8 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		RequirePAR:                cfg.RequirePushedAuthorizationRequests,
 		PARTTL:                    cfg.PushedAuthorizationRequestTTL,
 		TokenExchange:             cfg.TokenExchange,
+		Protocol: policy.Protocol{BackchannelLogout: cfg.BackchannelLogout, FrontchannelLogout: cfg.FrontchannelLogout,
+			PairwiseSubjects: cfg.PairwiseSubjects},
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
 		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer(), Assurance: passkeys, Registrar: registrar})
 	if err != nil {

@@ -482,6 +482,8 @@ type PolicyFields struct {
 	RegistrationMaxRedirectURIs, RegistrationRateIP int
 	// TokenExchange serves the token exchange grant (RFC 8693).
 	TokenExchange bool
+	// The logout channels and pairwise subjects.
+	BackchannelLogout, FrontchannelLogout, PairwiseSubjects bool
 }
 
 // DurationField is a duration input ("10m", "720h").

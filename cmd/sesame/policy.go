@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,12 +14,12 @@ import (
 )
 
 // policyCmd reads the live global policy and sets its passkey,
-// recovery-code and token exchange parts (the console's policies page and PUT /policies
+// recovery-code, token exchange, logout-channel and pairwise parts (the console's policies page and PUT /policies
 // change the rest).
 func (c *cli) policyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
-		Short: "Show the global policy; set its passkey rules, recovery codes and token exchange",
+		Short: "Show the global policy; set its passkey rules, recovery codes and protocol switches",
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -57,31 +58,46 @@ func (c *cli) policyCmd() *cobra.Command {
 				return nil
 			})
 		},
-	}, c.policySetCmd(), &cobra.Command{
-		Use:   "token-exchange on|off",
-		Short: "Serve the token exchange grant (RFC 8693) to the clients registered for it, or stop; discovery follows",
+	}, c.policySetCmd(),
+		c.policySwitchCmd("token-exchange", "Serve the token exchange grant (RFC 8693) to the clients registered for it, or stop; discovery follows",
+			"Token exchange", func(p *policy.Policy) *bool { return &p.TokenExchange }),
+		c.policySwitchCmd("backchannel-logout", "POST logout tokens to the apps' back-channel logout URIs when sessions end, or stop; discovery follows",
+			"Back-channel logout", func(p *policy.Policy) *bool { return &p.BackchannelLogout }),
+		c.policySwitchCmd("frontchannel-logout", "Load the apps' front-channel logout pages on the logout page, or stop; discovery follows",
+			"Front-channel logout", func(p *policy.Policy) *bool { return &p.FrontchannelLogout }),
+		c.policySwitchCmd("pairwise-subjects", "Let apps be made pairwise (their own sub per user), or stop (pairwise apps keep theirs); discovery follows",
+			"Pairwise subjects", func(p *policy.Policy) *bool { return &p.PairwiseSubjects }),
+	)
+	return cmd
+}
+
+// policySwitchCmd is "policy NAME on|off": it sets the policy's switch
+// that field points to and says what it was.
+func (c *cli) policySwitchCmd(name, short, label string, field func(*policy.Policy) *bool) *cobra.Command {
+	return &cobra.Command{
+		Use:   name + " on|off",
+		Short: short,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			on, ok := map[string]bool{"on": true, "off": false}[args[0]]
 			if !ok {
-				return usageError(fmt.Errorf("token exchange: %q is not on or off", args[0]))
+				return usageError(fmt.Errorf("%s: %q is not on or off", strings.ToLower(label), args[0]))
 			}
 			return c.withServices(cmd, func(ctx context.Context, svc *console.Services, _ *store.Store) error {
 				p, err := svc.Policies.Current(ctx)
 				if err != nil {
 					return err
 				}
-				before := p.TokenExchange
-				p.TokenExchange = on
+				before := *field(&p)
+				*field(&p) = on
 				if _, err := svc.Policies.Update(ctx, p); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Token exchange: %s (was %s). Every server applies it within %s.\n", onOff(on), onOff(before), policy.CacheTTL)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s (was %s). Every server applies it within %s.\n", label, onOff(on), onOff(before), policy.CacheTTL)
 				return nil
 			})
 		},
-	})
-	return cmd
+	}
 }
 
 func onOff(b bool) string {

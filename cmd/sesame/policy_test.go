@@ -8,6 +8,7 @@ import (
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // TestTokenExchangeCLI: "policy token-exchange on|off" switches the live
@@ -43,4 +44,66 @@ func TestTokenExchangeCLI(t *testing.T) {
 	if err != nil || len(es) != len(cases) || !strings.Contains(es[0].AfterJSON, `"token_exchange":false`) {
 		t.Fatalf("audit: %d entries, %v", len(es), err)
 	}
+}
+
+// TestProtocolSwitchesCLI: "policy backchannel-logout|frontchannel-logout|
+// pairwise-subjects on|off" switch the live policy on SQLite and
+// PostgreSQL (on by default, from the configuration), say what each was,
+// refuse another word, leave the other switches alone and are audited.
+func TestProtocolSwitchesCLI(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, d storetest.Dialect) {
+		cli, st := dialectCLI(t, d)
+		ctx := context.Background()
+		for _, tc := range []struct {
+			cmd, label, key string
+			get             func(policy.Protocol) bool
+		}{
+			{"backchannel-logout", "Back-channel logout", "backchannel_logout", func(p policy.Protocol) bool { return p.BackchannelLogout }},
+			{"frontchannel-logout", "Front-channel logout", "frontchannel_logout", func(p policy.Protocol) bool { return p.FrontchannelLogout }},
+			{"pairwise-subjects", "Pairwise subjects", "pairwise_subjects", func(p policy.Protocol) bool { return p.PairwiseSubjects }},
+		} {
+			t.Run(tc.cmd, func(t *testing.T) {
+				if r := cli("policy", tc.cmd, "yes"); r.code != exitUsage || !strings.Contains(r.stderr, `"yes" is not on or off`) {
+					t.Fatalf("unknown word: %+v", r)
+				}
+				before, err := policy.New(st, config.Default()).Protocol(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, step := range []struct {
+					arg, out string
+					want     bool
+				}{
+					{"off", tc.label + ": off (was on)", false},
+					{"off", tc.label + ": off (was off)", false},
+					{"on", tc.label + ": on (was off)", true},
+				} {
+					if r := mustOK(t, cli("policy", tc.cmd, step.arg)); !strings.Contains(r.stdout, step.out) {
+						t.Fatalf("%s %s: %s", tc.cmd, step.arg, r.stdout)
+					}
+					// What a server on the same database reads.
+					got, err := policy.New(st, config.Default()).Protocol(ctx)
+					if err != nil || tc.get(got) != step.want {
+						t.Fatalf("live policy after %s %s: %+v, %v", tc.cmd, step.arg, got, err)
+					}
+					after := got
+					switch tc.cmd { // the others untouched
+					case "backchannel-logout":
+						after.BackchannelLogout = before.BackchannelLogout
+					case "frontchannel-logout":
+						after.FrontchannelLogout = before.FrontchannelLogout
+					default:
+						after.PairwiseSubjects = before.PairwiseSubjects
+					}
+					if after != before {
+						t.Fatalf("%s changed other switches: %+v, was %+v", tc.cmd, got, before)
+					}
+				}
+				es, err := st.ListAuditEntries(ctx, store.AuditFilter{Action: "policy.update"}, 1)
+				if err != nil || len(es) != 1 || !strings.Contains(es[0].AfterJSON, `"`+tc.key+`":true`) || !strings.Contains(es[0].BeforeJSON, `"`+tc.key+`":false`) {
+					t.Fatalf("audit of %s: %+v, %v", tc.cmd, es, err)
+				}
+			})
+		}
+	})
 }

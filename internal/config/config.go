@@ -121,6 +121,25 @@ type Config struct {
 	// policies page, the admin API and `sesame policy token-exchange`
 	// change without a restart.
 	TokenExchange bool `yaml:"token_exchange" env:"SESAME_TOKEN_EXCHANGE" flag:"token-exchange" usage:"serve the token exchange grant (RFC 8693) to clients registered for it (the default of the live policy's switch)"`
+	// BackchannelLogout delivers back-channel logout tokens (OIDC
+	// Back-Channel Logout 1.0) to the clients that registered a
+	// backchannel_logout_uri; off, sign-outs reach no app that way and
+	// discovery says backchannel_logout_supported false. It is the default
+	// of the live policy's switch (console policies page, admin API,
+	// `sesame policy backchannel-logout`).
+	BackchannelLogout bool `yaml:"backchannel_logout" env:"SESAME_BACKCHANNEL_LOGOUT" flag:"backchannel-logout" usage:"POST logout tokens to the clients' back-channel logout URIs when a session ends (the default of the live policy's switch)"`
+	// FrontchannelLogout makes the logout page load the clients'
+	// frontchannel_logout_uri in hidden iframes (OIDC Front-Channel Logout
+	// 1.0); off, it loads none and discovery says
+	// frontchannel_logout_supported false. The default of the live
+	// policy's switch (`sesame policy frontchannel-logout`).
+	FrontchannelLogout bool `yaml:"frontchannel_logout" env:"SESAME_FRONTCHANNEL_LOGOUT" flag:"frontchannel-logout" usage:"load the clients' front-channel logout pages in the logout page (the default of the live policy's switch)"`
+	// PairwiseSubjects lets clients be registered with subject_type
+	// pairwise (OIDC Core §8.1); off, discovery lists only public and a
+	// client cannot be made pairwise, while clients already pairwise keep
+	// their subjects (an app's users never change identity). The default
+	// of the live policy's switch (`sesame policy pairwise-subjects`).
+	PairwiseSubjects bool `yaml:"pairwise_subjects" env:"SESAME_PAIRWISE_SUBJECTS" flag:"pairwise-subjects" usage:"let clients be registered with pairwise subject identifiers (the default of the live policy's switch)"`
 	// RequirePushedAuthorizationRequests makes every client push its
 	// authorization requests first (RFC 9126); off, only the clients
 	// registered with require_pushed_authorization_requests must.
@@ -322,6 +341,9 @@ func Default() Config {
 		LoginSessionTTL:               336 * time.Hour,
 		InteractionTTL:                10 * time.Minute,
 		DeviceGrant:                   true,
+		BackchannelLogout:             true,
+		FrontchannelLogout:            true,
+		PairwiseSubjects:              true,
 		DeviceCodeTTL:                 10 * time.Minute,
 		DevicePollInterval:            5 * time.Second,
 		Registration:                  "off",

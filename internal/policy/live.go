@@ -204,3 +204,19 @@ func (l *Live) TokenExchange(ctx context.Context) (bool, error) {
 	}
 	return p.TokenExchange, nil
 }
+
+// Protocol is the part of the current policy that switches the logout
+// channels and pairwise subjects (Policy.BackchannelLogout, …).
+type Protocol struct {
+	BackchannelLogout, FrontchannelLogout, PairwiseSubjects bool
+}
+
+// Protocol reports the current logout-channel and pairwise switches.
+func (l *Live) Protocol(ctx context.Context) (Protocol, error) {
+	p, err := l.Current(ctx)
+	if err != nil {
+		return Protocol{}, err
+	}
+	return Protocol{BackchannelLogout: p.BackchannelLogout, FrontchannelLogout: p.FrontchannelLogout,
+		PairwiseSubjects: p.PairwiseSubjects}, nil
+}

@@ -97,6 +97,17 @@ type Policy struct {
 	// document saved before the switch existed keeps the configuration's
 	// value (token_exchange).
 	TokenExchange bool `json:"token_exchange"`
+	// BackchannelLogout, FrontchannelLogout and PairwiseSubjects switch
+	// the logout channels and pairwise subjects (OIDC Back-Channel and
+	// Front-Channel Logout 1.0, OIDC Core §8.1): discovery advertises each
+	// exactly while it is on. Off, no logout token is sent (notices of
+	// sessions ending meanwhile are dropped, not held), the logout page
+	// loads no app's page, and no client can be made pairwise (those
+	// already pairwise keep their subjects). A document saved before the
+	// switches existed keeps the configuration's values.
+	BackchannelLogout  bool `json:"backchannel_logout"`
+	FrontchannelLogout bool `json:"frontchannel_logout"`
+	PairwiseSubjects   bool `json:"pairwise_subjects"`
 }
 
 // The recovery-code policies (Policy.RecoveryCodes).
@@ -147,6 +158,7 @@ func FromConfig(c config.Config) Policy {
 		RegistrationRedirectSchemes: nonNil(slices.Clone(c.RegistrationRedirectSchemes)),
 		RegistrationMaxRedirectURIs: c.RegistrationMaxRedirectURIs, RegistrationRateIP: c.RegistrationRateIP,
 		RecoveryCodes: RecoveryOff, TokenExchange: c.TokenExchange,
+		BackchannelLogout: c.BackchannelLogout, FrontchannelLogout: c.FrontchannelLogout, PairwiseSubjects: c.PairwiseSubjects,
 	}
 }
 
@@ -174,6 +186,9 @@ func (p Policy) Over(base config.Config) config.Config {
 	c.RegistrationMaxRedirectURIs = p.RegistrationMaxRedirectURIs
 	c.RegistrationRateIP = p.RegistrationRateIP
 	c.TokenExchange = p.TokenExchange
+	c.BackchannelLogout = p.BackchannelLogout
+	c.FrontchannelLogout = p.FrontchannelLogout
+	c.PairwiseSubjects = p.PairwiseSubjects
 	// MDSFile is left out: the configuration's file is checked when the
 	// passkey service starts, the policy's when it is saved.
 	return c

@@ -39,6 +39,9 @@ type Service struct {
 	secrets *Secrets
 	// outbound fetches sector_identifier_uri documents (pairwise.go).
 	outbound *http.Client
+	// pairwiseOn reports whether a client may become pairwise now (the
+	// live policy's pairwise_subjects); nil: always.
+	pairwiseOn func(ctx context.Context) (bool, error)
 }
 
 // Option configures a Service.
@@ -49,6 +52,14 @@ type Option func(*Service)
 // outbound client (internal/httpx); the default is that client with no
 // internal network allowed.
 func WithOutbound(hc *http.Client) Option { return func(s *Service) { s.outbound = hc } }
+
+// WithPairwiseSwitch makes the service refuse to make a client pairwise
+// while on reports false (the live policy's pairwise_subjects). A client
+// already pairwise stays so through updates: its users' subjects never
+// change under it.
+func WithPairwiseSwitch(on func(ctx context.Context) (bool, error)) Option {
+	return func(s *Service) { s.pairwiseOn = on }
+}
 
 // NewService returns a Service over st that stores new secrets in the form
 // secrets makes; with nil secrets it manages clients but cannot make a
@@ -79,6 +90,9 @@ func (s *Service) Create(ctx context.Context, spec Spec) (*models.Client, string
 // create is Create with a hook that runs in the insert's transaction.
 func (s *Service) create(ctx context.Context, spec Spec, hook writeHook) (*models.Client, string, error) {
 	if err := s.check(ctx, &spec); err != nil {
+		return nil, "", err
+	}
+	if err := s.checkPairwiseOn(ctx, spec, nil); err != nil {
 		return nil, "", err
 	}
 	id, err := newClientID()
@@ -191,6 +205,9 @@ func (s *Service) update(ctx context.Context, id string, spec Spec, rotate bool,
 	}
 	c, err := s.st.GetClient(ctx, id)
 	if err != nil {
+		return nil, "", err
+	}
+	if err := s.checkPairwiseOn(ctx, spec, c); err != nil {
 		return nil, "", err
 	}
 	apply(c, spec)
@@ -377,6 +394,22 @@ func (s *Service) checkExchangeTargets(ctx context.Context, auds []string) error
 		if !slices.ContainsFunc(rs, func(r models.Resource) bool { return r.Audience == a }) {
 			return invalid("token_exchange_resources", "%q is not a registered resource", a)
 		}
+	}
+	return nil
+}
+
+// checkPairwiseOn refuses to make a client pairwise (a new one, or cur
+// from public) while the policy's switch is off.
+func (s *Service) checkPairwiseOn(ctx context.Context, spec Spec, cur *models.Client) error {
+	if s.pairwiseOn == nil || spec.SubjectType != SubjectPairwise || (cur != nil && cur.SubjectType == SubjectPairwise) {
+		return nil
+	}
+	on, err := s.pairwiseOn(ctx)
+	if err != nil {
+		return fmt.Errorf("check client subject type: %w", err)
+	}
+	if !on {
+		return invalid("subject_type", "pairwise subjects are switched off (policy pairwise_subjects); only public is available")
 	}
 	return nil
 }

@@ -2708,9 +2708,15 @@ type Policy struct {
 	AaguidDeny      []string               `json:"aaguid_deny"`
 
 	// AccessTokenTtl Go duration, e.g. 15m0s or 720h0m0s
-	AccessTokenTtl      string                      `json:"access_token_ttl"`
-	Attestation         PolicyAttestation           `json:"attestation"`
+	AccessTokenTtl string            `json:"access_token_ttl"`
+	Attestation    PolicyAttestation `json:"attestation"`
+
+	// BackchannelLogout POST back-channel logout tokens (OIDC Back-Channel Logout 1.0) to the clients with a backchannel_logout_uri when a session that signed in to them ends. Off (also when absent), none is sent for sessions ending meanwhile (their notices are recorded as failed) and discovery says backchannel_logout_supported false. Defaults to the configuration's backchannel_logout (on) until a policy is saved.
+	BackchannelLogout   *bool                       `json:"backchannel_logout,omitempty"`
 	DefaultLoginMethods []PolicyDefaultLoginMethods `json:"default_login_methods"`
+
+	// FrontchannelLogout Load the clients' frontchannel_logout_uri pages in hidden iframes on the logout page (OIDC Front-Channel Logout 1.0). Off (also when absent), the page loads none and discovery says frontchannel_logout_supported false. Defaults to the configuration's frontchannel_logout (on) until a policy is saved.
+	FrontchannelLogout *bool `json:"frontchannel_logout,omitempty"`
 
 	// IdTokenTtl Go duration, e.g. 15m0s or 720h0m0s
 	IdTokenTtl string `json:"id_token_ttl"`
@@ -2719,9 +2725,12 @@ type Policy struct {
 	LoginSessionTtl string `json:"login_session_ttl"`
 
 	// MdsFile Path, on the Sesame host, of a FIDO MDS3 metadata BLOB that attestations are checked against (needs attestation direct); empty for none. Verified when saved (a file that is missing, not signed by the FIDO root or unparsable is refused); each replica loads it when the path changes, keeping its previous metadata if the load fails.
-	MdsFile           string `json:"mds_file"`
-	PasslinkRateEmail int    `json:"passlink_rate_email"`
-	PasslinkRateIp    int    `json:"passlink_rate_ip"`
+	MdsFile string `json:"mds_file"`
+
+	// PairwiseSubjects Let clients be registered or changed to subject_type pairwise (OIDC Core 8.1). Off (also when absent), discovery lists only the public subject type and making a client pairwise is refused (422 naming subject_type; invalid_client_metadata at the registration endpoint); clients already pairwise keep their subjects. Defaults to the configuration's pairwise_subjects (on) until a policy is saved.
+	PairwiseSubjects  *bool `json:"pairwise_subjects,omitempty"`
+	PasslinkRateEmail int   `json:"passlink_rate_email"`
+	PasslinkRateIp    int   `json:"passlink_rate_ip"`
 
 	// PasslinkTtl Go duration, e.g. 15m0s or 720h0m0s
 	PasslinkTtl string `json:"passlink_ttl"`
@@ -2799,9 +2808,15 @@ type PolicyResponse struct {
 	AaguidDeny      []string                       `json:"aaguid_deny"`
 
 	// AccessTokenTtl Go duration, e.g. 15m0s or 720h0m0s
-	AccessTokenTtl      string                              `json:"access_token_ttl"`
-	Attestation         PolicyResponseAttestation           `json:"attestation"`
+	AccessTokenTtl string                    `json:"access_token_ttl"`
+	Attestation    PolicyResponseAttestation `json:"attestation"`
+
+	// BackchannelLogout POST back-channel logout tokens (OIDC Back-Channel Logout 1.0) to the clients with a backchannel_logout_uri when a session that signed in to them ends. Off (also when absent), none is sent for sessions ending meanwhile (their notices are recorded as failed) and discovery says backchannel_logout_supported false. Defaults to the configuration's backchannel_logout (on) until a policy is saved.
+	BackchannelLogout   *bool                               `json:"backchannel_logout,omitempty"`
 	DefaultLoginMethods []PolicyResponseDefaultLoginMethods `json:"default_login_methods"`
+
+	// FrontchannelLogout Load the clients' frontchannel_logout_uri pages in hidden iframes on the logout page (OIDC Front-Channel Logout 1.0). Off (also when absent), the page loads none and discovery says frontchannel_logout_supported false. Defaults to the configuration's frontchannel_logout (on) until a policy is saved.
+	FrontchannelLogout *bool `json:"frontchannel_logout,omitempty"`
 
 	// IdTokenTtl Go duration, e.g. 15m0s or 720h0m0s
 	IdTokenTtl string `json:"id_token_ttl"`
@@ -2810,9 +2825,12 @@ type PolicyResponse struct {
 	LoginSessionTtl string `json:"login_session_ttl"`
 
 	// MdsFile Path, on the Sesame host, of a FIDO MDS3 metadata BLOB that attestations are checked against (needs attestation direct); empty for none. Verified when saved (a file that is missing, not signed by the FIDO root or unparsable is refused); each replica loads it when the path changes, keeping its previous metadata if the load fails.
-	MdsFile           string `json:"mds_file"`
-	PasslinkRateEmail int    `json:"passlink_rate_email"`
-	PasslinkRateIp    int    `json:"passlink_rate_ip"`
+	MdsFile string `json:"mds_file"`
+
+	// PairwiseSubjects Let clients be registered or changed to subject_type pairwise (OIDC Core 8.1). Off (also when absent), discovery lists only the public subject type and making a client pairwise is refused (422 naming subject_type; invalid_client_metadata at the registration endpoint); clients already pairwise keep their subjects. Defaults to the configuration's pairwise_subjects (on) until a policy is saved.
+	PairwiseSubjects  *bool `json:"pairwise_subjects,omitempty"`
+	PasslinkRateEmail int   `json:"passlink_rate_email"`
+	PasslinkRateIp    int   `json:"passlink_rate_ip"`
 
 	// PasslinkTtl Go duration, e.g. 15m0s or 720h0m0s
 	PasslinkTtl string `json:"passlink_ttl"`
