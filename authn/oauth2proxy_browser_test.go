@@ -8,9 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/browsertest"
 	"github.com/sesame-idp/sesame/internal/mail/mailtest"
+	"github.com/sesame-idp/sesame/internal/testbin"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
@@ -31,29 +30,11 @@ import (
 // the module list CI builds from; .ci/run installs the same).
 const oauth2ProxyModule = "github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6"
 
-// oauth2ProxyBinary returns oauth2-proxy from CI's cache
-// (~/.cache/sesame-ci/bin, where .ci/run installs it), building it there
-// when it is missing. A failed build fails the test: it never skips.
+// oauth2ProxyBinary returns oauth2-proxy from CI's cache (built there when
+// missing).
 func oauth2ProxyBinary(t *testing.T) string {
 	t.Helper()
-	home, err := os.UserHomeDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(home, ".cache", "sesame-ci", "bin")
-	bin := filepath.Join(dir, "oauth2-proxy")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	t.Logf("building %s into %s (once; .ci/run does it ahead)", oauth2ProxyModule, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", oauth2ProxyModule)
-	cmd.Env = append(os.Environ(), "GOBIN="+dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build oauth2-proxy: %v\n%s", err, out)
-	}
-	return bin
+	return testbin.Tool(t, "oauth2-proxy", oauth2ProxyModule)
 }
 
 // freePort returns a loopback port nobody listens on now.

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/internal/testbin"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
@@ -41,7 +42,7 @@ const minioModule = "github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
 // and write and read an object.
 func TestMinIOGuideInChromium(t *testing.T) {
 	guide := minioGuide(t)
-	bin := ciBinary(t, "minio", minioModule)
+	bin := testbin.Tool(t, "minio", minioModule)
 	env := servertest.New(t, servertest.UnverifiedEmails())
 	for _, g := range guide.groups {
 		group(t, env, g, nil)
@@ -228,31 +229,6 @@ func listenForCallbacksOn(t *testing.T, addr, path, text string) (<-chan url.Val
 	}()
 	t.Cleanup(func() { _ = srv.Close() })
 	return got, "http://" + ln.Addr().String()
-}
-
-// ciBinary returns a tool from CI's cache (~/.cache/sesame-ci/bin, where
-// .ci/run installs it), building module there when it is missing. A failed
-// build fails the test: it never skips.
-func ciBinary(t *testing.T, name, module string) string {
-	t.Helper()
-	home, err := os.UserHomeDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(home, ".cache", "sesame-ci", "bin")
-	bin := filepath.Join(dir, name)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	t.Logf("building %s into %s (once; .ci/run does it ahead)", module, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", module)
-	cmd.Env = append(os.Environ(), "GOBIN="+dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-	return bin
 }
 
 // minioGuideText is what docs/integrations/minio.md tells people to run.
