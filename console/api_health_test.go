@@ -36,6 +36,13 @@ func TestAPICredentialHealthAndFunnel(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Someone whose one passkey syncs: a block of synced passkeys
+		// would lock them out (u keeps a device-bound one).
+		syncedOnly := env.CreateUser("synced-only@example.test")
+		if err := env.Store.CreateCredential(ctx, &models.WebAuthnCredential{ID: "cred-synced", UserID: syncedOnly.ID, Kind: models.CredentialPasskey,
+			PublicKey: "k", BackupEligible: true, LastUsedAt: ptrTime(time.Now())}); err != nil {
+			t.Fatal(err)
+		}
 		var pol map[string]any
 		_ = json.Unmarshal(api.call(s, "GET", p+"/policies", nil, 200), &pol)
 		delete(pol, "restart_required")
@@ -50,7 +57,10 @@ func TestAPICredentialHealthAndFunnel(t *testing.T) {
 		for _, it := range sum.Items {
 			got[it.Finding] = it
 		}
-		for f, want := range map[string]int64{"clone_warning": 1, "stale": 1, "denied_model": 1, "never_used": 1, "synced": 1, "device_bound": 1, "compromised_model": 0} {
+		if sum.Credentials != 3 || sum.OnlySyncedUsers != 1 || sum.SyncedShare < 0.66 || sum.SyncedShare > 0.67 {
+			t.Errorf("credentials %d, only-synced people %d, synced share %v; want 3, 1, 2/3", sum.Credentials, sum.OnlySyncedUsers, sum.SyncedShare)
+		}
+		for f, want := range map[string]int64{"clone_warning": 1, "stale": 1, "denied_model": 1, "never_used": 1, "synced": 2, "device_bound": 1, "compromised_model": 0} {
 			if got[f].Credentials != want {
 				t.Errorf("%s: %d credentials, want %d", f, got[f].Credentials, want)
 			}

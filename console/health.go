@@ -37,6 +37,7 @@ type healthStore interface {
 	CountCredentialHealth(ctx context.Context, q store.HealthQuery) (store.HealthCounts, error)
 	ListCredentialHealth(ctx context.Context, f store.HealthFilter, limit int) ([]store.CredentialHealth, error)
 	FIDOMetadataState(ctx context.Context, id string) (*models.FIDOMetadata, error)
+	UsersWithOnlySyncedPasskeys(ctx context.Context, limit int) (int64, []models.User, error)
 }
 
 // Health computes credential health.
@@ -70,10 +71,16 @@ type HealthItem struct {
 
 // HealthSummary is credential health over every credential.
 type HealthSummary struct {
-	Credentials int64        `json:"credentials"`
-	Users       int64        `json:"users"`
-	StaleAfter  string       `json:"stale_after"`
-	Items       []HealthItem `json:"items"`
+	Credentials int64  `json:"credentials"`
+	Users       int64  `json:"users"`
+	StaleAfter  string `json:"stale_after"`
+	// SyncedShare is the share of the credentials that may sync between
+	// devices (backup eligible), 0..1.
+	SyncedShare float64 `json:"synced_share"`
+	// OnlySyncedUsers counts the people whose every passkey syncs: whom
+	// blocking synced passkeys would leave without one that signs in.
+	OnlySyncedUsers int64        `json:"only_synced_users"`
+	Items           []HealthItem `json:"items"`
 }
 
 // findingText are the findings in words: title and what to do.
@@ -147,7 +154,14 @@ func (h *Health) Summary(ctx context.Context) (*HealthSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &HealthSummary{Credentials: c.Total.Credentials, Users: c.Total.Users, StaleAfter: "2160h"}
+	only, _, err := h.st.UsersWithOnlySyncedPasskeys(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := &HealthSummary{Credentials: c.Total.Credentials, Users: c.Total.Users, StaleAfter: "2160h", OnlySyncedUsers: only}
+	if c.Total.Credentials > 0 {
+		out.SyncedShare = float64(c.By[store.FindingSynced].Credentials) / float64(c.Total.Credentials)
+	}
 	for _, f := range store.Findings {
 		it := HealthItem{Finding: f, Title: findingText[f][0], Description: findingText[f][1], Problem: isProblem(f),
 			Credentials: c.By[f].Credentials, Users: c.By[f].Users, Checked: f != store.FindingCompromisedModel || checked}

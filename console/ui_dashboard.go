@@ -44,11 +44,17 @@ func (u *UI) dashboard(c *gin.Context) error {
 	for _, f := range feed {
 		v.Feed = append(v.Feed, templates.FeedRow{Time: f.Time, User: f.User, Method: f.Method, Client: f.Client, Event: f.Event, OK: f.OK, Reason: f.Reason})
 	}
-	health, funnel, err := u.slow.get(ctx, u)
+	slow, err := u.slow.get(ctx, u)
 	if err != nil {
 		return err
 	}
-	v.Health, v.Funnel = health, funnel
+	v.Health, v.Funnel = slow.health, slow.funnel
+	if total := d.Credentials.Synced + d.Credentials.DeviceBound; total > 0 {
+		v.SyncedShare = uiPercent(ratio(d.Credentials.Synced, total))
+	}
+	if slow.onlySynced > 0 {
+		v.OnlySynced = uiNumber(slow.onlySynced)
+	}
 	return u.pages.ConsoleDashboard(c.Writer, 200, templates.Page{Title: "Dashboard"}, u.shell(c, "dashboard"), v)
 }
 
@@ -110,37 +116,47 @@ const slowTTL = time.Minute
 // slowParts caches the dashboard's whole-table counts (per UI, not
 // global); the health page and the API always count afresh.
 type slowParts struct {
-	mu     sync.Mutex
-	at     time.Time
-	health []templates.HealthItem
-	funnel []templates.FunnelBar
+	mu   sync.Mutex
+	at   time.Time
+	last slowCounts
 }
 
-func (p *slowParts) get(ctx context.Context, u *UI) ([]templates.HealthItem, []templates.FunnelBar, error) {
+// slowCounts are the dashboard's whole-table counts: the health findings
+// that ask for action, the funnel, and the people whose every passkey
+// syncs.
+type slowCounts struct {
+	health     []templates.HealthItem
+	funnel     []templates.FunnelBar
+	onlySynced int64
+}
+
+func (p *slowParts) get(ctx context.Context, u *UI) (slowCounts, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := u.stats.now()
 	if !p.at.IsZero() && now.Sub(p.at) < slowTTL && now.After(p.at) {
-		return p.health, p.funnel, nil
+		return p.last, nil
 	}
-	var health []templates.HealthItem
+	var out slowCounts
 	if u.c != nil {
 		sum, err := u.c.Health.Summary(ctx)
 		if err != nil {
-			return nil, nil, err
+			return slowCounts{}, err
 		}
 		for _, it := range healthItems(sum, "") {
 			if it.Problem {
-				health = append(health, it)
+				out.health = append(out.health, it)
 			}
 		}
+		out.onlySynced = sum.OnlySyncedUsers
 	}
 	f, err := u.stats.Funnel(ctx)
 	if err != nil {
-		return nil, nil, err
+		return slowCounts{}, err
 	}
-	p.at, p.health, p.funnel = now, health, funnelBars(f)
-	return p.health, p.funnel, nil
+	out.funnel = funnelBars(f)
+	p.at, p.last = now, out
+	return out, nil
 }
 
 // drillLegend links each series of a by-method or by-app chart to its

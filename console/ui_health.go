@@ -75,6 +75,10 @@ func (u *UI) credentialHealth(c *gin.Context) error {
 		return err
 	}
 	v := templates.ConsoleCredentialsView{Credentials: uiNumber(sum.Credentials), Users: uiNumber(sum.Users), Items: healthItems(sum, finding)}
+	if sum.Credentials > 0 {
+		v.SyncedShare = uiPercent(sum.SyncedShare)
+		v.OnlySynced = onlySyncedSentence(sum.OnlySyncedUsers)
+	}
 	for _, it := range v.Items {
 		if it.Current {
 			v.Current = it
@@ -101,4 +105,16 @@ func (u *UI) credentialHealth(c *gin.Context) error {
 		v.Next = healthLink(finding) + "&" + url.Values{"after": {l.NextCursor}}.Encode()
 	}
 	return u.pages.ConsoleCredentials(c.Writer, 200, templates.Page{Title: "Credential health"}, u.shell(c, "credentials"), v)
+}
+
+// onlySyncedSentence says how many people have only synced passkeys and
+// what that means for a block of synced passkeys.
+func onlySyncedSentence(n int64) string {
+	switch n {
+	case 0:
+		return "Everyone with a passkey has one that stays on its device: blocking synced passkeys would lock nobody out."
+	case 1:
+		return "1 person has only synced passkeys: blocking synced passkeys would leave them without one that signs in (the Policies page names them before it saves)."
+	}
+	return uiNumber(n) + " people have only synced passkeys: blocking synced passkeys would leave them without one that signs in (the Policies page names them before it saves)."
 }

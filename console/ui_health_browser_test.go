@@ -16,7 +16,8 @@ import (
 // TestCredentialHealthInChromium opens the dashboard's health card and
 // funnel, the credential health page and a user's page in Chromium (axe,
 // CSP, labels, focus, no sideways scrolling; light and dark, 1280 and 390
-// px) and follows a finding to the user it concerns.
+// px), the synced share and the people whose every passkey syncs, and
+// follows a finding to the user it concerns.
 func TestCredentialHealthInChromium(t *testing.T) {
 	env, httpBrowser, _ := uiAdmin(t)
 	ctx := browsertest.New(t)
@@ -57,6 +58,11 @@ func TestCredentialHealthInChromium(t *testing.T) {
 			t.Errorf("health card lacks %q:\n%s", want, card)
 		}
 	}
+	// The synced share, and who a block of synced passkeys would lock
+	// out: Ada (her YubiKey is clone-flagged, her MacBook syncs) and Bob.
+	if creds := text(`section[aria-labelledby="creds-h"] dl`); !strings.Contains(creds, "2 (67%)") || text("#only-synced dd") != "2" {
+		t.Errorf("credentials card lacks the synced share or the people with only synced passkeys:\n%s", creds)
+	}
 	checkConsolePage(t, ctx, "console-dashboard-health", true)
 
 	// The chart legends drill down into one method or one app.
@@ -76,6 +82,9 @@ func TestCredentialHealthInChromium(t *testing.T) {
 	browsertest.Do(t, ctx, "follow the stale finding", chromedp.Click(`a[href="/console/credentials?finding=stale"]`), chromedp.WaitVisible("#list-h"))
 	if got := text("#list-h"); got != "Unused for 90 days" {
 		t.Errorf("list heading %q", got)
+	}
+	if got := text("#synced-share"); !strings.Contains(got, "67% of them sync between devices") || !strings.Contains(got, "2 people have only synced passkeys") {
+		t.Errorf("health page synced share: %q", got)
 	}
 	rows := text("tbody")
 	if !strings.Contains(rows, ada.Email) || !strings.Contains(rows, "MacBook") || strings.Contains(rows, "YubiKey") || strings.Contains(rows, "Pixel") {

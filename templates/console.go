@@ -81,8 +81,13 @@ type ConsoleDashboardView struct {
 	Synced        string
 	DeviceBound   string
 	SyncedBar     string
-	Models        []Bar
-	Feed          []FeedRow
+	// SyncedShare is Synced as a share of all credentials ("67%");
+	// OnlySynced counts the people whose every passkey syncs (whom
+	// blocking synced passkeys would lock out); "" when none.
+	SyncedShare string
+	OnlySynced  string
+	Models      []Bar
+	Feed        []FeedRow
 	// Health are the credential findings that ask for action; Funnel the
 	// adoption stages.
 	Health []HealthItem

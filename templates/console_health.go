@@ -27,9 +27,13 @@ type HealthCredRow struct {
 // ConsoleCredentialsView is the data of the credential health page.
 type ConsoleCredentialsView struct {
 	Credentials, Users string
-	Items              []HealthItem
-	Current            HealthItem
-	Rows               []HealthCredRow
+	// SyncedShare is the share of credentials that sync ("67%");
+	// OnlySynced says, in a sentence, how many people have only synced
+	// passkeys.
+	SyncedShare, OnlySynced string
+	Items                   []HealthItem
+	Current                 HealthItem
+	Rows                    []HealthCredRow
 	// Next is the next page's URL, "" on the last.
 	Next string
 }

@@ -2366,9 +2366,15 @@ type CredentialHealth struct {
 		Users   int64  `json:"users"`
 	} `json:"items"`
 
+	// OnlySyncedUsers People whose every passkey syncs: whom blocking synced passkeys would leave without a passkey that signs in.
+	OnlySyncedUsers int64 `json:"only_synced_users"`
+
 	// StaleAfter How long unused makes a credential stale (Go duration).
 	StaleAfter string `json:"stale_after"`
-	Users      int64  `json:"users"`
+
+	// SyncedShare Share of the credentials that may sync between devices (backup eligible), 0 to 1.
+	SyncedShare float64 `json:"synced_share"`
+	Users       int64   `json:"users"`
 }
 
 // CredentialHealthItemsFinding defines model for CredentialHealth.Items.Finding.
