@@ -202,8 +202,9 @@ func withReceiver(t *testing.T, env *servertest.Env, spec clients.Spec, share *e
 // that registered a backchannel_logout_uri receives a logout token, which
 // an RP validating it as §2.6 says accepts, carrying the sid its ID token
 // carried, whichever way the session ends (RP-initiated logout with a hint,
-// the hosted confirmation page, an admin disabling the user, a password
-// reset); clients without a URI and sessions not signed in to a client
+// the hosted confirmation page, an admin disabling the user or signing them
+// out everywhere — in the store and through the console's service —, a
+// password reset); clients without a URI and sessions not signed in to a client
 // hear nothing.
 func TestBackchannelLogoutReachesEveryClientOfTheSession_BCLogout_2_7(t *testing.T) {
 	t.Parallel()
@@ -279,6 +280,22 @@ func TestBackchannelLogoutReachesEveryClientOfTheSession_BCLogout_2_7(t *testing
 		t.Run("admin disables the user", func(t *testing.T) {
 			a, _, ra, rb, _, sid := signIn(t)
 			if err := env.Store.SetUserDisabled(t.Context(), a.user.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			wantToken(t, ra, a.user.ID, sid)
+			wantToken(t, rb, a.user.ID, sid)
+		})
+		t.Run("admin signs the user out everywhere (console)", func(t *testing.T) {
+			a, _, ra, rb, _, sid := signIn(t)
+			if _, err := env.Server.Console().Users.SignOutEverywhere(t.Context(), a.user.ID); err != nil {
+				t.Fatal(err)
+			}
+			wantToken(t, ra, a.user.ID, sid)
+			wantToken(t, rb, a.user.ID, sid)
+		})
+		t.Run("admin disables the user (console)", func(t *testing.T) {
+			a, _, ra, rb, _, sid := signIn(t)
+			if _, err := env.Server.Console().Users.SetDisabled(t.Context(), a.user.ID, true); err != nil {
 				t.Fatal(err)
 			}
 			wantToken(t, ra, a.user.ID, sid)

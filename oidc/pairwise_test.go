@@ -154,42 +154,44 @@ func TestPairwiseSubjectEverywhere_OIDCCore_8_1(t *testing.T) {
 // refused with a sector_identifier_uri error and nothing is stored.
 func TestSectorIdentifierIsFetchedAndChecked_OIDCRegistration_5(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
-	srv, hc := sectorServer(t, map[string]string{
-		"/ok.json":      `["https://a.example/cb", "https://b.example/cb"]`,
-		"/partial.json": `["https://a.example/cb"]`,
-		"/object.json":  `{"redirect_uris": ["https://a.example/cb"]}`,
-	})
-	spec := func(path string) clients.Spec {
-		return clients.Spec{Name: "Pairwise", RedirectURIs: []string{"https://a.example/cb", "https://b.example/cb"},
-			SubjectType: clients.SubjectPairwise, SectorIdentifierURI: srv.URL + path}
-	}
-	ctx := context.Background()
-	if _, _, err := clientsWith(t, env, hc).Create(ctx, spec("/ok.json")); err != nil {
-		t.Fatalf("a sector listing every redirect URI: %v", err)
-	}
-	for _, tc := range []struct {
-		name, path string
-		hc         *http.Client
-		msg        string
-	}{
-		{"a redirect URI not listed", "/partial.json", hc, "does not list"},
-		{"not a JSON array", "/object.json", hc, "JSON array"},
-		{"not found", "/missing.json", hc, "404"},
-		{"loopback without outbound_allow_cidrs", "/ok.json", httpx.OutboundClient(httpx.OutboundOptions{}), "internal address"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before, _ := env.Store.ListClients(ctx)
-			_, _, err := clientsWith(t, env, tc.hc).Create(ctx, spec(tc.path))
-			var ve *clients.ValidationError
-			if !errors.As(err, &ve) || ve.Field != "sector_identifier_uri" || !strings.Contains(ve.Message, tc.msg) {
-				t.Fatalf("got %v, want a sector_identifier_uri error containing %q", err, tc.msg)
-			}
-			if after, _ := env.Store.ListClients(ctx); len(after) != len(before) {
-				t.Error("a refused registration stored a client")
-			}
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, db...)
+		srv, hc := sectorServer(t, map[string]string{
+			"/ok.json":      `["https://a.example/cb", "https://b.example/cb"]`,
+			"/partial.json": `["https://a.example/cb"]`,
+			"/object.json":  `{"redirect_uris": ["https://a.example/cb"]}`,
 		})
-	}
+		spec := func(path string) clients.Spec {
+			return clients.Spec{Name: "Pairwise", RedirectURIs: []string{"https://a.example/cb", "https://b.example/cb"},
+				SubjectType: clients.SubjectPairwise, SectorIdentifierURI: srv.URL + path}
+		}
+		ctx := context.Background()
+		if _, _, err := clientsWith(t, env, hc).Create(ctx, spec("/ok.json")); err != nil {
+			t.Fatalf("a sector listing every redirect URI: %v", err)
+		}
+		for _, tc := range []struct {
+			name, path string
+			hc         *http.Client
+			msg        string
+		}{
+			{"a redirect URI not listed", "/partial.json", hc, "does not list"},
+			{"not a JSON array", "/object.json", hc, "JSON array"},
+			{"not found", "/missing.json", hc, "404"},
+			{"loopback without outbound_allow_cidrs", "/ok.json", httpx.OutboundClient(httpx.OutboundOptions{}), "internal address"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before, _ := env.Store.ListClients(ctx)
+				_, _, err := clientsWith(t, env, tc.hc).Create(ctx, spec(tc.path))
+				var ve *clients.ValidationError
+				if !errors.As(err, &ve) || ve.Field != "sector_identifier_uri" || !strings.Contains(ve.Message, tc.msg) {
+					t.Fatalf("got %v, want a sector_identifier_uri error containing %q", err, tc.msg)
+				}
+				if after, _ := env.Store.ListClients(ctx); len(after) != len(before) {
+					t.Error("a refused registration stored a client")
+				}
+			})
+		}
+	})
 	// The subject is a function of the sector: two sectors, two subs.
 	key := []byte("0123456789abcdef0123456789abcdef")
 	if oidc.PairwiseSubject(key, "a.example", "u1") == oidc.PairwiseSubject(key, "b.example", "u1") ||

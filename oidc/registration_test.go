@@ -171,101 +171,103 @@ func TestDynamicRegistrationStockRequestThenCodeFlow_RFC7591_3(t *testing.T) {
 // metadata — the console form's rules and the registration policy's
 // limits — is a JSON 400 with RFC 7591's code, and registers nothing.
 func TestRegistrationRefusesBadMetadata_RFC7591_3_2_2(t *testing.T) {
-	env := servertest.New(t, servertest.Registration(config.RegistrationOpen), manyRegistrations)
-	ctx := context.Background()
-	before, err := env.Store.ListClients(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	with := func(k string, v any) map[string]any {
-		m := map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}}
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, servertest.Registration(config.RegistrationOpen), manyRegistrations)...)
+		ctx := context.Background()
+		before, err := env.Store.ListClients(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return m
-	}
-	const (
-		badURI  = "invalid_redirect_uri"
-		badMeta = "invalid_client_metadata"
-		badSS   = "invalid_software_statement"
-	)
-	for _, tc := range []struct {
-		name string
-		body any
-		code string
-		// in is a word the description must contain.
-		in string
-	}{
-		{"no redirect uri", with("redirect_uris", nil), badURI, "redirect_uris"},
-		{"http redirect uri", with("redirect_uris", []string{"http://app.example/cb"}), badURI, "https"},
-		{"fragment", with("redirect_uris", []string{"https://app.example/cb#x"}), badURI, "fragment"},
-		{"wildcard", with("redirect_uris", []string{"https://*.app.example/cb"}), badURI, "wildcard"},
-		{"relative", with("redirect_uris", []string{"/cb"}), badURI, "absolute"},
-		{"javascript", with("redirect_uris", []string{"javascript:alert(1)"}), badURI, "redirect_uris"},
-		{"private-use scheme not allowed by policy", with("redirect_uris", []string{"com.example.app:/cb"}), badURI, "private-use"},
-		{"too many redirect uris", with("redirect_uris", []string{"https://a.example/1", "https://a.example/2", "https://a.example/3", "https://a.example/4",
-			"https://a.example/5", "https://a.example/6", "https://a.example/7", "https://a.example/8", "https://a.example/9", "https://a.example/10", "https://a.example/11"}), badURI, "at most 10"},
-		{"redirect uris not a list", with("redirect_uris", "https://app.example/cb"), badMeta, "redirect_uris"},
-		{"post-logout uri http", with("post_logout_redirect_uris", []string{"http://app.example/bye"}), badMeta, "post_logout_redirect_uris"},
-		{"no name", with("client_name", nil), badMeta, "client_name"},
-		{"name with control characters", with("client_name", "Bad\x07App"), badMeta, "client_name"},
-		{"unknown grant", with("grant_types", []string{"password"}), badMeta, "password"},
-		{"implicit", with("grant_types", []string{"implicit"}), badMeta, "implicit"},
-		{"client_credentials not allowed by policy", with("grant_types", []string{"client_credentials"}), badMeta, "client_credentials"},
-		{"device grant not allowed by policy", with("grant_types", []string{"authorization_code", "urn:ietf:params:oauth:grant-type:device_code"}), badMeta, "device_code"},
-		{"token response type", with("response_types", []string{"token"}), badMeta, "response_types"},
-		{"unknown auth method", with("token_endpoint_auth_method", "client_secret_jwt"), badMeta, "token_endpoint_auth_method"},
-		{"private_key_jwt without keys", with("token_endpoint_auth_method", "private_key_jwt"), badMeta, "jwks"},
-		{"jwks with a private key", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
-			"jwks": map[string]any{"keys": []any{map[string]any{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "secret"}}}}, badMeta, "private key"},
-		{"jwks not an object", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt", "jwks": "keys"}, badMeta, "jwks"},
-		{"jwks and jwks_uri", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
-			"jwks": map[string]any{"keys": []any{map[string]any{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}}, "jwks_uri": "https://app.example/jwks"}, badMeta, "not both"},
-		{"jwks_uri on loopback", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
-			"jwks_uri": "https://127.0.0.1/jwks"}, badMeta, "internal address"},
-		{"jwks_uri on the metadata service", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
-			"jwks_uri": "https://169.254.169.254/latest"}, badMeta, "internal address"},
-		{"jwks_uri on localhost by name", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
-			"jwks_uri": "https://localhost/jwks"}, badMeta, "internal address"},
-		{"backchannel logout uri private", with("backchannel_logout_uri", "https://10.1.2.3/logout"), badMeta, "internal address"},
-		{"backchannel logout uri http loopback", with("backchannel_logout_uri", "http://127.0.0.1:8080/logout"), badMeta, "internal address"},
-		{"frontchannel logout uri private v6", with("frontchannel_logout_uri", "https://[fd00::1]/logout"), badMeta, "internal address"},
-		{"frontchannel logout uri other origin", with("frontchannel_logout_uri", "https://elsewhere.example/logout"), badMeta, "frontchannel_logout_uri"},
-		{"sector identifier on loopback", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "subject_type": "pairwise",
-			"sector_identifier_uri": "https://127.0.0.1/sector.json"}, badMeta, "internal address"},
-		{"sector identifier http", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "subject_type": "pairwise",
-			"sector_identifier_uri": "http://app.example/sector.json"}, badMeta, "sector_identifier_uri"},
-		{"unknown subject type", with("subject_type", "anonymous"), badMeta, "subject_type"},
-		{"unknown id token alg", with("id_token_signed_response_alg", "none"), badMeta, "id_token_signed_response_alg"},
-		{"admin scope", with("scope", "openid sesame:admin"), badMeta, "sesame:admin"},
-		{"introspection scope", with("scope", "sesame:introspect"), badMeta, "sesame:introspect"},
-		{"undefined custom scope", with("scope", "openid billing:read"), badMeta, "billing:read"},
-		{"logo not https", with("logo_uri", "http://app.example/logo.png"), badMeta, "logo_uri"},
-		{"client_uri not https", with("client_uri", "ftp://app.example"), badMeta, "client_uri"},
-		{"policy_uri relative", with("policy_uri", "/privacy"), badMeta, "policy_uri"},
-		{"tos_uri javascript", with("tos_uri", "javascript:alert(1)"), badMeta, "tos_uri"},
-		{"contact not an address", with("contacts", []string{"call us"}), badMeta, "contacts"},
-		{"contacts not a list", with("contacts", "dev@app.example"), badMeta, "contacts"},
-		{"session required without logout uri", with("backchannel_logout_session_required", true), badMeta, "backchannel_logout_uri"},
-		{"software statement", with("software_statement", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), badSS, "not supported"},
-		{"not JSON", "client_name=Bad", badMeta, "JSON"},
-		{"JSON array", `[]`, badMeta, "JSON"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resp, got := regCall(t, http.MethodPost, env.Issuer+"/oauth2/register", "", tc.body)
-			desc, _ := got["error_description"].(string)
-			if resp.StatusCode != http.StatusBadRequest || got["error"] != tc.code || !strings.Contains(desc, tc.in) ||
-				!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-				t.Fatalf("status %d, %v; want 400 %s mentioning %q", resp.StatusCode, got, tc.code, tc.in)
+		with := func(k string, v any) map[string]any {
+			m := map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}}
+			if v == nil {
+				delete(m, k)
+			} else {
+				m[k] = v
 			}
-		})
-	}
-	after, err := env.Store.ListClients(ctx)
-	if err != nil || len(after) != len(before) {
-		t.Fatalf("%d clients after refused registrations, want %d (%v)", len(after), len(before), err)
-	}
+			return m
+		}
+		const (
+			badURI  = "invalid_redirect_uri"
+			badMeta = "invalid_client_metadata"
+			badSS   = "invalid_software_statement"
+		)
+		for _, tc := range []struct {
+			name string
+			body any
+			code string
+			// in is a word the description must contain.
+			in string
+		}{
+			{"no redirect uri", with("redirect_uris", nil), badURI, "redirect_uris"},
+			{"http redirect uri", with("redirect_uris", []string{"http://app.example/cb"}), badURI, "https"},
+			{"fragment", with("redirect_uris", []string{"https://app.example/cb#x"}), badURI, "fragment"},
+			{"wildcard", with("redirect_uris", []string{"https://*.app.example/cb"}), badURI, "wildcard"},
+			{"relative", with("redirect_uris", []string{"/cb"}), badURI, "absolute"},
+			{"javascript", with("redirect_uris", []string{"javascript:alert(1)"}), badURI, "redirect_uris"},
+			{"private-use scheme not allowed by policy", with("redirect_uris", []string{"com.example.app:/cb"}), badURI, "private-use"},
+			{"too many redirect uris", with("redirect_uris", []string{"https://a.example/1", "https://a.example/2", "https://a.example/3", "https://a.example/4",
+				"https://a.example/5", "https://a.example/6", "https://a.example/7", "https://a.example/8", "https://a.example/9", "https://a.example/10", "https://a.example/11"}), badURI, "at most 10"},
+			{"redirect uris not a list", with("redirect_uris", "https://app.example/cb"), badMeta, "redirect_uris"},
+			{"post-logout uri http", with("post_logout_redirect_uris", []string{"http://app.example/bye"}), badMeta, "post_logout_redirect_uris"},
+			{"no name", with("client_name", nil), badMeta, "client_name"},
+			{"name with control characters", with("client_name", "Bad\x07App"), badMeta, "client_name"},
+			{"unknown grant", with("grant_types", []string{"password"}), badMeta, "password"},
+			{"implicit", with("grant_types", []string{"implicit"}), badMeta, "implicit"},
+			{"client_credentials not allowed by policy", with("grant_types", []string{"client_credentials"}), badMeta, "client_credentials"},
+			{"device grant not allowed by policy", with("grant_types", []string{"authorization_code", "urn:ietf:params:oauth:grant-type:device_code"}), badMeta, "device_code"},
+			{"token response type", with("response_types", []string{"token"}), badMeta, "response_types"},
+			{"unknown auth method", with("token_endpoint_auth_method", "client_secret_jwt"), badMeta, "token_endpoint_auth_method"},
+			{"private_key_jwt without keys", with("token_endpoint_auth_method", "private_key_jwt"), badMeta, "jwks"},
+			{"jwks with a private key", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
+				"jwks": map[string]any{"keys": []any{map[string]any{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "secret"}}}}, badMeta, "private key"},
+			{"jwks not an object", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt", "jwks": "keys"}, badMeta, "jwks"},
+			{"jwks and jwks_uri", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
+				"jwks": map[string]any{"keys": []any{map[string]any{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}}, "jwks_uri": "https://app.example/jwks"}, badMeta, "not both"},
+			{"jwks_uri on loopback", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
+				"jwks_uri": "https://127.0.0.1/jwks"}, badMeta, "internal address"},
+			{"jwks_uri on the metadata service", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
+				"jwks_uri": "https://169.254.169.254/latest"}, badMeta, "internal address"},
+			{"jwks_uri on localhost by name", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt",
+				"jwks_uri": "https://localhost/jwks"}, badMeta, "internal address"},
+			{"backchannel logout uri private", with("backchannel_logout_uri", "https://10.1.2.3/logout"), badMeta, "internal address"},
+			{"backchannel logout uri http loopback", with("backchannel_logout_uri", "http://127.0.0.1:8080/logout"), badMeta, "internal address"},
+			{"frontchannel logout uri private v6", with("frontchannel_logout_uri", "https://[fd00::1]/logout"), badMeta, "internal address"},
+			{"frontchannel logout uri other origin", with("frontchannel_logout_uri", "https://elsewhere.example/logout"), badMeta, "frontchannel_logout_uri"},
+			{"sector identifier on loopback", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "subject_type": "pairwise",
+				"sector_identifier_uri": "https://127.0.0.1/sector.json"}, badMeta, "internal address"},
+			{"sector identifier http", map[string]any{"client_name": "Bad App", "redirect_uris": []string{"https://app.example/cb"}, "subject_type": "pairwise",
+				"sector_identifier_uri": "http://app.example/sector.json"}, badMeta, "sector_identifier_uri"},
+			{"unknown subject type", with("subject_type", "anonymous"), badMeta, "subject_type"},
+			{"unknown id token alg", with("id_token_signed_response_alg", "none"), badMeta, "id_token_signed_response_alg"},
+			{"admin scope", with("scope", "openid sesame:admin"), badMeta, "sesame:admin"},
+			{"introspection scope", with("scope", "sesame:introspect"), badMeta, "sesame:introspect"},
+			{"undefined custom scope", with("scope", "openid billing:read"), badMeta, "billing:read"},
+			{"logo not https", with("logo_uri", "http://app.example/logo.png"), badMeta, "logo_uri"},
+			{"client_uri not https", with("client_uri", "ftp://app.example"), badMeta, "client_uri"},
+			{"policy_uri relative", with("policy_uri", "/privacy"), badMeta, "policy_uri"},
+			{"tos_uri javascript", with("tos_uri", "javascript:alert(1)"), badMeta, "tos_uri"},
+			{"contact not an address", with("contacts", []string{"call us"}), badMeta, "contacts"},
+			{"contacts not a list", with("contacts", "dev@app.example"), badMeta, "contacts"},
+			{"session required without logout uri", with("backchannel_logout_session_required", true), badMeta, "backchannel_logout_uri"},
+			{"software statement", with("software_statement", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), badSS, "not supported"},
+			{"not JSON", "client_name=Bad", badMeta, "JSON"},
+			{"JSON array", `[]`, badMeta, "JSON"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				resp, got := regCall(t, http.MethodPost, env.Issuer+"/oauth2/register", "", tc.body)
+				desc, _ := got["error_description"].(string)
+				if resp.StatusCode != http.StatusBadRequest || got["error"] != tc.code || !strings.Contains(desc, tc.in) ||
+					!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+					t.Fatalf("status %d, %v; want 400 %s mentioning %q", resp.StatusCode, got, tc.code, tc.in)
+				}
+			})
+		}
+		after, err := env.Store.ListClients(ctx)
+		if err != nil || len(after) != len(before) {
+			t.Fatalf("%d clients after refused registrations, want %d (%v)", len(after), len(before), err)
+		}
+	})
 }
 
 // TestRegistrationInitialAccessTokens_RFC7591_3: while protected, only a
