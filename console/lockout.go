@@ -147,5 +147,5 @@ func errLockout(l Lockout) *Problem {
 	}
 	return problem(http.StatusConflict, "lockout", "This locks people out",
 		fmt.Sprintf("Saving this leaves %d %s without a passkey that signs in (%s). See who with the preview endpoint; send confirm_lockout=true to save anyway.",
-			l.Count, plural(int(l.Count), "person", "people"), who))
+			l.Count, map[bool]string{true: "person", false: "people"}[l.Count == 1], who))
 }

@@ -492,7 +492,7 @@ func (s *StatsService) credentials(ctx context.Context) (Credentials, error) {
 		}
 		name := passkey.AuthenticatorName(r.AAGUID)
 		if name == "" {
-			name = "Unknown model"
+			name = unknownModel
 		}
 		byModel[name] += r.Total
 	}
@@ -531,6 +531,9 @@ func clientName(names map[string]string, id string) string {
 	return id + " (deleted)"
 }
 
+// unknownModel names the authenticators FIDO metadata does not know.
+const unknownModel = "Unknown model"
+
 // FeedItem is one line of the live feed.
 type FeedItem struct {
 	ID     string    `json:"id"`
@@ -542,6 +545,18 @@ type FeedItem struct {
 	Event  string    `json:"event"` // "Signed in", "Sign-in failed", "Passkey added" …
 	OK     bool      `json:"ok"`
 	Reason string    `json:"reason,omitempty"`
+	// codes are what the words above say, for the console to say them in
+	// the admin's language (ui_words.go).
+	codes feedCodes
+}
+
+// feedCodes are a feed line's stored codes.
+type feedCodes struct {
+	event, result, reason, method, clientID string
+	// user is "unknown" (no user id) or "deleted" when the line names no
+	// address; signup marks a sign-up.
+	user   string
+	signup bool
 }
 
 // feedEvent reports whether e belongs in the live feed: sign-ins and new
@@ -588,20 +603,21 @@ func (s *StatsService) feedItems(ctx context.Context, evs []models.AuthEvent) ([
 			continue
 		}
 		it := FeedItem{ID: e.ID, At: e.At.UTC(), Time: e.At.UTC().Format("15:04:05"), Method: MethodName(e.Method),
-			Client: clientName(names, e.ClientID), OK: e.Result == models.ResultSuccess, Reason: e.Reason}
+			Client: clientName(names, e.ClientID), OK: e.Result == models.ResultSuccess, Reason: e.Reason,
+			codes: feedCodes{event: e.Event, result: e.Result, reason: e.Reason, method: e.Method, clientID: e.ClientID}}
 		if u := users[e.UserID]; u != nil {
 			it.User = u.Email
 		} else if e.UserID == "" {
-			it.User = "Unknown user"
+			it.User, it.codes.user = "Unknown user", "unknown"
 		} else {
-			it.User = "Deleted user"
+			it.User, it.codes.user = "Deleted user", "deleted"
 		}
 		// Words, not codes; a sign-up is "Signed up" whichever method
 		// made it (a link's is a sign-in, a passkey's a registration).
 		it.Event, it.Reason = EventText(e.Event, e.Result), ReasonText(e.Reason)
 		switch {
 		case it.OK && e.Reason == "signup":
-			it.Event, it.Reason = "Signed up", ""
+			it.Event, it.Reason, it.codes.signup = "Signed up", "", true
 		case e.Event == models.EventRegister && e.Method == models.MethodPasskey:
 			it.Event = map[bool]string{true: "Passkey added", false: "Passkey not added"}[it.OK]
 		}

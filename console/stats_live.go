@@ -147,7 +147,11 @@ const sseMaxAge = 10 * time.Minute
 
 // ServeEvents streams new sign-ins as server-sent events: "signin" events
 // whose data is a JSON array of FeedItem, newest first.
-func (s *StatsService) ServeEvents(c *gin.Context) {
+func (s *StatsService) ServeEvents(c *gin.Context) { s.serveEvents(c, nil) }
+
+// serveEvents is ServeEvents with each batch passed through localize
+// (the console's: the words in the admin's language), when set.
+func (s *StatsService) serveEvents(c *gin.Context, localize func([]FeedItem) []FeedItem) {
 	w := c.Writer
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -179,6 +183,9 @@ func (s *StatsService) ServeEvents(c *gin.Context) {
 				return
 			}
 		case items := <-ch:
+			if localize != nil {
+				items = localize(items)
+			}
 			b, err := json.Marshal(items)
 			if err != nil {
 				return

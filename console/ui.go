@@ -57,11 +57,14 @@ const PathEvents = "/console/events"
 // console's authentication (Console.AdminPages).
 func (u *UI) MountUI(r gin.IRouter) {
 	r.GET("/console", u.handle(u.dashboard))
-	r.GET(PathEvents, u.stats.ServeEvents)
+	r.GET(PathEvents, func(c *gin.Context) {
+		u.stats.serveEvents(c, func(items []FeedItem) []FeedItem { return u.feedRows(c, items) })
+	})
 	r.GET("/console/stats", u.handle(u.statsDrilldown))
 	if u.c == nil {
 		return
 	}
+	r.POST("/console/language", u.handle(u.languageSave))
 	r.GET("/console/clients", u.handle(u.clientList))
 	r.GET("/console/clients/new", u.handle(u.clientNew))
 	r.POST("/console/clients", u.handle(u.clientCreate))
@@ -107,21 +110,25 @@ func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 		case p.Status == http.StatusServiceUnavailable:
 			u.log.WarnContext(c.Request.Context(), "console page: database unavailable", "path", httpx.RoutePath(c), "err", err)
 			c.Header("Retry-After", httpx.OutageRetryAfter)
-			msg = httpx.OutageMessage + " " + httpx.OutageHint
+			msg = u.T(c, "console.error.outage")
 		case p.Status >= 500:
 			u.log.ErrorContext(c.Request.Context(), "console page", "path", httpx.RoutePath(c), "err", err)
-			msg = "Something went wrong on our side. Try again in a moment."
+			msg = u.T(c, "console.error.server")
 		}
+		title := p.Title
 		if p.Status == http.StatusNotFound {
-			msg = "There is nothing here. It may have been deleted."
+			title, msg = u.T(c, "console.error.not_found_title"), u.T(c, "console.error.not_found")
 		}
-		_ = u.pages.ConsoleError(c.Writer, p.Status, templates.Page{Title: p.Title}, u.shell(c, ""), templates.ConsoleErrorView{Message: msg})
+		_ = u.pages.ConsoleError(c.Writer, p.Status, templates.Page{Title: title}, u.shell(c, ""), templates.ConsoleErrorView{Message: msg})
 	}
 }
 
 // shell is what the console layout shows around a page of section nav.
 func (u *UI) shell(c *gin.Context, nav string) templates.ConsoleShell {
-	s := templates.ConsoleShell{Nav: nav, Admin: ActorFrom(c.Request.Context()).Label, Flash: flashText(c.Query("done"))}
+	s := templates.ConsoleShell{Lang: u.lang(c), Path: c.Request.URL.RequestURI(), Nav: nav, Admin: ActorFrom(c.Request.Context()).Label}
+	if code := c.Query("done"); flashCodes[code] {
+		s.Flash = u.T(c, "console.flash."+code)
+	}
 	if u.c != nil {
 		s.CSRF = u.c.CSRFToken(c)
 		s.Alerts = append(u.metadataAlerts(c.Request.Context()), u.webhookAlerts(c.Request.Context())...)
@@ -129,53 +136,52 @@ func (u *UI) shell(c *gin.Context, nav string) templates.ConsoleShell {
 	return s
 }
 
-// flashText is the confirmation shown after a change (?done=…).
-func flashText(code string) string {
-	return map[string]string{
-		"client_saved":               "Client saved.",
-		"client_deleted":             "Client deleted.",
-		"client_disabled":            "Client disabled: it can no longer sign people in or get tokens.",
-		"client_enabled":             "Client enabled.",
-		"user_disabled":              "User disabled: their sessions and tokens were revoked.",
-		"user_added":                 "User added. They can sign up on any of your apps with this address.",
-		"user_added_link":            "User added, and a sign-up link is on its way to them.",
-		"user_saved":                 "Saved.",
-		"recovery_codes_invalidated": "Their recovery codes were invalidated. They can create new ones on their account page.",
-		"sessions_revoked":           "Signed out everywhere: their sessions and tokens were revoked. They can sign in again.",
-		"grants_revoked":             "App access withdrawn: each app asks for their consent again.",
-		"admin_granted":              "They are now an admin: they sign in to the console with a passkey.",
-		"admin_revoked":              "They are no longer an admin.",
-		"user_enabled":               "User enabled.",
-		"user_deleted":               "User deleted.",
-		"deletion_cancelled":         "Deletion cancelled: the account and everything in it stay.",
-		"cred_removed":               "Credential removed.",
-		"cred_suspended":             "Credential suspended: it signs nobody in until you lift the suspension.",
-		"cred_unsuspended":           "Suspension lifted: the credential signs in again.",
-		"passlink_sent":              "Sign-in link sent. It works once, in whichever browser opens it.",
-		"policies_saved":             "Policies saved.",
-		"branding_saved":             "Branding saved.",
-		"branding_logo":              "Logo uploaded.",
-		"branding_logo_removed":      "Logo removed.",
-		"keys_rotated":               "A new signing key was created.",
-		"group_created":              "Group created. Add its members below.",
-		"webhook_enabled":            "Endpoint enabled.",
-		"webhook_saved":              "Endpoint saved.",
-		"webhook_disabled":           "Endpoint disabled.",
-		"webhook_deleted":            "Endpoint deleted.",
-		"webhook_redelivered":        "Delivery queued again.",
-		"group_saved":                "Group saved.",
-		"group_deleted":              "Group deleted.",
-		"member_added":               "Member added: their next token carries the group.",
-		"member_removed":             "Member removed: their next token no longer carries the group.",
-		"profile_saved":              "Profile saved.",
-		"group_joined":               "Added to the group: their next token carries it.",
-		"group_left":                 "Removed from the group: their next token no longer carries it.",
-		"scope_saved":                "Scope saved.",
-		"scope_deleted":              "Scope deleted.",
-		"resource_saved":             "Resource saved.",
-		"resource_deleted":           "Resource deleted.",
-		"token_revoked":              "Token revoked: it registers no more apps. The apps it registered stay.",
-	}[code]
+// flashCodes are the confirmations shown after a change (?done=…); each
+// is the catalogue's console.flash.CODE.
+var flashCodes = map[string]bool{
+	"client_saved":               true,
+	"client_deleted":             true,
+	"client_disabled":            true,
+	"client_enabled":             true,
+	"user_disabled":              true,
+	"user_added":                 true,
+	"user_added_link":            true,
+	"user_saved":                 true,
+	"recovery_codes_invalidated": true,
+	"sessions_revoked":           true,
+	"grants_revoked":             true,
+	"admin_granted":              true,
+	"admin_revoked":              true,
+	"user_enabled":               true,
+	"user_deleted":               true,
+	"deletion_cancelled":         true,
+	"cred_removed":               true,
+	"cred_suspended":             true,
+	"cred_unsuspended":           true,
+	"passlink_sent":              true,
+	"policies_saved":             true,
+	"branding_saved":             true,
+	"branding_logo":              true,
+	"branding_logo_removed":      true,
+	"keys_rotated":               true,
+	"group_created":              true,
+	"webhook_enabled":            true,
+	"webhook_saved":              true,
+	"webhook_disabled":           true,
+	"webhook_deleted":            true,
+	"webhook_redelivered":        true,
+	"group_saved":                true,
+	"group_deleted":              true,
+	"member_added":               true,
+	"member_removed":             true,
+	"profile_saved":              true,
+	"group_joined":               true,
+	"group_left":                 true,
+	"scope_saved":                true,
+	"scope_deleted":              true,
+	"resource_saved":             true,
+	"resource_deleted":           true,
+	"token_revoked":              true,
 }
 
 // redirectDone sends the browser to path with a confirmation code.

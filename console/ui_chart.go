@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // Charts are drawn on the server as inline SVG: no JavaScript library, no
@@ -38,13 +40,29 @@ func niceMax(m int64) int64 {
 	return 10 * p
 }
 
+// chartWords are a chart's words in the admin's language: the layouts of
+// a day and of a day and time on the axis, and the description a screen
+// reader hears.
+type chartWords struct {
+	day, dayTime string
+	desc         func(title, from, to, totals string) string
+}
+
+// chartWords are the request's language's chart words.
+func (u *UI) chartWords(c *gin.Context) chartWords {
+	return chartWords{day: u.T(c, "console.chart.day_layout"), dayTime: u.T(c, "console.chart.day_time_layout"),
+		desc: func(title, from, to, totals string) string {
+			return u.T(c, "console.chart.desc", "title", title, "from", from, "to", to, "totals", totals)
+		}}
+}
+
 // timeLabel formats a bucket start for the x axis.
-func timeLabel(t time.Time, step time.Duration) string {
+func timeLabel(t time.Time, step time.Duration, w chartWords) string {
 	if step >= time.Hour {
 		if step >= 24*time.Hour || t.Hour() == 0 {
-			return t.Format("Jan 2")
+			return t.Format(w.day)
 		}
-		return t.Format("Jan 2 15:04")
+		return t.Format(w.dayTime)
 	}
 	return t.Format("15:04")
 }
@@ -53,18 +71,18 @@ func timeLabel(t time.Time, step time.Duration) string {
 // narrow for phones (CSS shows one), so the labels keep a readable size
 // on both. A half-width panel is about as wide as a phone: one narrow
 // drawing serves both.
-func chartHTML(c TimeChart, title string, half bool) template.HTML {
+func chartHTML(c TimeChart, title string, half bool, w chartWords) template.HTML {
 	if half {
-		return chartSVG(c, title, "half", 400, 210)
+		return chartSVG(c, title, "half", 400, 210, w)
 	}
-	return chartSVG(c, title, "wide", 900, 200) + chartSVG(c, title, "narrow", 360, 210)
+	return chartSVG(c, title, "wide", 900, 200, w) + chartSVG(c, title, "narrow", 360, 210, w)
 }
 
 // chartSVG draws c as stacked bars, one bar per bucket and one colour per
 // series (class s0, s1 …): counts per hour or day are amounts, and bars
 // read as such where a line suggests a flow between the buckets. The y
 // axis starts at zero and tops at a round number above the largest stack.
-func chartSVG(c TimeChart, title, class string, chartW, chartH int) template.HTML {
+func chartSVG(c TimeChart, title, class string, chartW, chartH int, w chartWords) template.HTML {
 	n := len(c.Times)
 	if n == 0 {
 		return ""
@@ -88,9 +106,8 @@ func chartSVG(c TimeChart, title, class string, chartW, chartH int) template.HTM
 		desc = append(desc, fmt.Sprintf("%s: %d", s.Name, s.Total))
 	}
 	fmt.Fprintf(&b, `<svg class="chart %s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d">`, class, chartW, chartH, id, id)
-	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s, from %s to %s UTC. Totals: %s.</desc>`,
-		id, html.EscapeString(title), id, html.EscapeString(title),
-		c.Times[0].Format("Jan 2 15:04"), c.Times[n-1].Add(c.Step).Format("Jan 2 15:04"), html.EscapeString(strings.Join(desc, "; ")))
+	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`,
+		id, html.EscapeString(title), id, html.EscapeString(w.desc(title, c.Times[0].Format(w.dayTime), c.Times[n-1].Add(c.Step).Format(w.dayTime), strings.Join(desc, "; "))))
 	// Grid and y labels.
 	for _, v := range []int64{0, top / 2, top} {
 		yy := y(v)
@@ -109,7 +126,7 @@ func chartSVG(c TimeChart, title, class string, chartW, chartH int) template.HTM
 		case n - 1:
 			anchor, xx = "end", float64(chartW-padR)
 		}
-		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="%s">%s</text>`, xx, chartH-8, anchor, timeLabel(c.Times[i], c.Step))
+		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="%s">%s</text>`, xx, chartH-8, anchor, html.EscapeString(timeLabel(c.Times[i], c.Step, w)))
 	}
 	for i := range n {
 		var base int64

@@ -240,7 +240,7 @@ func (u *UI) clientList(c *gin.Context) error {
 		row := templates.ClientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt), Disabled: cl.Disabled,
 			LastUsed: "not in 30 days", ActiveUsers: "0", Dynamic: cl.Dynamic}
 		if cl.LastUsedAt != nil {
-			row.LastUsed = uiAgo(cl.LastUsedAt)
+			row.LastUsed = u.ago(c, cl.LastUsedAt)
 		}
 		if cl.ActiveUsers != nil {
 			row.ActiveUsers = uiNumber(*cl.ActiveUsers)

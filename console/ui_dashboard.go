@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,61 +21,89 @@ func (u *UI) dashboard(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	rin := u.rangeIn(c, r)
+	pct := func(f float64) string { return u.pages.Catalog().Percent(u.lang(c), f) }
 	v := templates.ConsoleDashboardView{
-		Range:   templates.RangeLink{Name: r.Name, Label: r.Label},
-		SignIns: uiNumber(d.Headline.SignInsToday), Failures: uiNumber(d.Headline.FailuresToday),
-		Active: uiNumber(d.Headline.ActiveToday), ActiveMonth: uiNumber(d.Headline.ActiveMonth),
-		PasskeyShare: uiPercent(d.Headline.PasskeySignInsToday), PasskeyUsers: uiPercent(d.Headline.PasskeyUsers),
-		ByMethod:    drillLegend(uiChart(d.ByMethod, "Sign-ins by method, "+strings.ToLower(r.Label), "No sign-ins in this range yet.", true), d.ByMethod, false, r.Name),
-		ByClient:    drillLegend(uiChart(d.ByClient, "Sign-ins by app, "+strings.ToLower(r.Label), "No sign-ins in this range yet.", true), d.ByClient, true, r.Name),
-		NewAccounts: uiChart(d.NewAccounts, "New accounts, "+strings.ToLower(r.Label), "No new accounts in this range.", false),
-		SignInShare: uiPercent(d.Adoption.PasskeyShare), UserShare: uiPercent(d.Adoption.UserShare),
-		Fallbacks: uiNumber(d.Adoption.Fallbacks), FallbackToKey: uiNumber(d.Adoption.FallbackToKey),
-		FallbackShare: uiPercent(ratio(d.Adoption.FallbackToKey, d.Adoption.Fallbacks)),
-		Synced:        uiNumber(d.Credentials.Synced), DeviceBound: uiNumber(d.Credentials.DeviceBound),
+		Range:   templates.RangeLink{Name: r.Name, Label: u.rangeLabel(c, r)},
+		SignIns: u.number(c, d.Headline.SignInsToday), Failures: u.number(c, d.Headline.FailuresToday),
+		Active: u.number(c, d.Headline.ActiveToday), ActiveMonth: u.number(c, d.Headline.ActiveMonth),
+		PasskeyShare: pct(d.Headline.PasskeySignInsToday), PasskeyUsers: pct(d.Headline.PasskeyUsers),
+		ByMethod:    drillLegend(u.chart(c, d.ByMethod, true, u.T(c, "console.dashboard.by_method", "range", rin), u.T(c, "console.dashboard.no_signins"), true), d.ByMethod, false, r.Name),
+		ByClient:    drillLegend(u.chart(c, d.ByClient, false, u.T(c, "console.dashboard.by_app", "range", rin), u.T(c, "console.dashboard.no_signins"), true), d.ByClient, true, r.Name),
+		NewAccounts: u.chart(c, d.NewAccounts, false, u.T(c, "console.dashboard.new_accounts", "range", rin), u.T(c, "console.dashboard.no_accounts"), false),
+		SignInShare: pct(d.Adoption.PasskeyShare), UserShare: pct(d.Adoption.UserShare),
+		Fallbacks: u.number(c, d.Adoption.Fallbacks), FallbackToKey: u.number(c, d.Adoption.FallbackToKey),
+		FallbackShare: pct(ratio(d.Adoption.FallbackToKey, d.Adoption.Fallbacks)),
+		Synced:        u.number(c, d.Credentials.Synced), DeviceBound: u.number(c, d.Credentials.DeviceBound),
 		SyncedBar: widthClass(ratio(d.Credentials.Synced, d.Credentials.Synced+d.Credentials.DeviceBound)),
 	}
 	for _, rr := range StatsRanges {
-		v.Ranges = append(v.Ranges, templates.RangeLink{Name: rr.Name, Label: rr.Name, Current: rr.Name == r.Name})
+		v.Ranges = append(v.Ranges, templates.RangeLink{Name: rr.Name, Label: u.T(c, "console.range.short_"+rr.Name), Current: rr.Name == r.Name})
 	}
-	v.FailureBars = uiBars(d.Failures, 8)
-	v.Models = uiBars(d.Credentials.TopModels, 8)
-	for _, f := range feed {
+	fails := make([]Count, len(d.Failures))
+	for i, f := range d.Failures {
+		fails[i] = Count{Key: f.Key, Name: u.failureName(c, f), Total: f.Total}
+	}
+	v.FailureBars = u.bars(c, fails, 8)
+	models := make([]Count, len(d.Credentials.TopModels))
+	for i, m := range d.Credentials.TopModels {
+		models[i] = m
+		if m.Name == unknownModel {
+			models[i].Name = u.T(c, "console.dashboard.unknown_model")
+		}
+	}
+	v.Models = u.bars(c, models, 8)
+	for _, f := range u.feedRows(c, feed) {
 		v.Feed = append(v.Feed, templates.FeedRow{Time: f.Time, User: f.User, Method: f.Method, Client: f.Client, Event: f.Event, OK: f.OK, Reason: f.Reason})
 	}
-	slow, err := u.slow.get(ctx, u)
+	health, funnel, err := u.slow.get(ctx, u)
 	if err != nil {
 		return err
 	}
-	v.Health, v.Funnel = slow.health, slow.funnel
+	if health != nil {
+		for _, it := range u.healthItems(c, health, "") {
+			if it.Problem {
+				v.Health = append(v.Health, it)
+			}
+		}
+	}
+	v.Funnel = u.funnelBars(c, funnel)
 	if total := d.Credentials.Synced + d.Credentials.DeviceBound; total > 0 {
-		v.SyncedShare = uiPercent(ratio(d.Credentials.Synced, total))
+		v.SyncedShare = pct(ratio(d.Credentials.Synced, total))
 	}
-	if slow.onlySynced > 0 {
-		v.OnlySynced = uiNumber(slow.onlySynced)
+	if health != nil && health.OnlySyncedUsers > 0 {
+		v.OnlySynced = u.number(c, health.OnlySyncedUsers)
 	}
-	return u.pages.ConsoleDashboard(c.Writer, 200, templates.Page{Title: "Dashboard"}, u.shell(c, "dashboard"), v)
+	return u.pages.ConsoleDashboard(c.Writer, 200, u.page(c, "console.dashboard.title"), u.shell(c, "dashboard"), v)
 }
 
-func uiChart(c TimeChart, title, empty string, half bool) templates.Chart {
-	v := templates.Chart{Title: title, SVG: chartHTML(c, title, half), Empty: c.Total() == 0, EmptyText: empty}
-	for i, s := range c.Series {
-		v.Legend = append(v.Legend, templates.LegendItem{Class: "s" + string(rune('0'+i%6)), Name: s.Name, Total: uiNumber(s.Total)})
+// chart is a time chart in the admin's language: its series named from
+// their keys (byMethod: the keys are methods), its labels and numbers.
+func (u *UI) chart(c *gin.Context, tc TimeChart, byMethod bool, title, empty string, half bool) templates.Chart {
+	named := tc
+	named.Series = make([]Series, len(tc.Series))
+	for i, s := range tc.Series {
+		s.Name = u.seriesName(c, byMethod, s)
+		named.Series[i] = s
+	}
+	v := templates.Chart{Title: title, SVG: chartHTML(named, title, half, u.chartWords(c)), Empty: tc.Total() == 0, EmptyText: empty}
+	for i, s := range named.Series {
+		v.Legend = append(v.Legend, templates.LegendItem{Class: "s" + string(rune('0'+i%6)), Name: s.Name, Total: u.number(c, s.Total)})
 	}
 	return v
 }
 
-func uiBars(cs []Count, n int) []templates.Bar {
+func (u *UI) bars(c *gin.Context, cs []Count, n int) []templates.Bar {
 	var top int64
 	for _, c := range cs {
 		top = max(top, c.Total)
 	}
 	var out []templates.Bar
-	for i, c := range cs {
+	for i, cnt := range cs {
 		if i == n {
 			break
 		}
-		out = append(out, templates.Bar{Name: c.Name, Total: uiNumber(c.Total), Width: widthClass(ratio(c.Total, top))})
+		out = append(out, templates.Bar{Name: cnt.Name, Total: u.number(c, cnt.Total), Width: widthClass(ratio(cnt.Total, top))})
 	}
 	return out
 }
@@ -99,11 +126,12 @@ func uiItoa(i int) string {
 
 // funnelBars are the funnel's stages as bars on one axis from zero to
 // everyone who signed up.
-func funnelBars(f Funnel) []templates.FunnelBar {
+func (u *UI) funnelBars(c *gin.Context, f Funnel) []templates.FunnelBar {
+	pct := func(x float64) string { return u.pages.Catalog().Percent(u.lang(c), x) }
 	out := make([]templates.FunnelBar, 0, len(f.Stages))
 	for i, st := range f.Stages {
-		out = append(out, templates.FunnelBar{Name: st.Name, Users: uiNumber(st.Users), OfSignedUp: uiPercent(st.OfSignedUp),
-			OfPrevious: uiPercent(st.OfPrevious), Width: widthClass(st.OfSignedUp), First: i == 0})
+		out = append(out, templates.FunnelBar{Name: u.word(c, "console.funnel.", st.Key, st.Name), Users: u.number(c, st.Users), OfSignedUp: pct(st.OfSignedUp),
+			OfPrevious: pct(st.OfPrevious), Width: widthClass(st.OfSignedUp), First: i == 0})
 	}
 	return out
 }
@@ -114,49 +142,36 @@ func funnelBars(f Funnel) []templates.FunnelBar {
 const slowTTL = time.Minute
 
 // slowParts caches the dashboard's whole-table counts (per UI, not
-// global); the health page and the API always count afresh.
+// global); the health page and the API always count afresh. It keeps
+// counts, not words: each page says them in its admin's language.
 type slowParts struct {
-	mu   sync.Mutex
-	at   time.Time
-	last slowCounts
+	mu     sync.Mutex
+	at     time.Time
+	health *HealthSummary
+	funnel Funnel
 }
 
-// slowCounts are the dashboard's whole-table counts: the health findings
-// that ask for action, the funnel, and the people whose every passkey
-// syncs.
-type slowCounts struct {
-	health     []templates.HealthItem
-	funnel     []templates.FunnelBar
-	onlySynced int64
-}
-
-func (p *slowParts) get(ctx context.Context, u *UI) (slowCounts, error) {
+func (p *slowParts) get(ctx context.Context, u *UI) (*HealthSummary, Funnel, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := u.stats.now()
 	if !p.at.IsZero() && now.Sub(p.at) < slowTTL && now.After(p.at) {
-		return p.last, nil
+		return p.health, p.funnel, nil
 	}
-	var out slowCounts
+	var health *HealthSummary
 	if u.c != nil {
 		sum, err := u.c.Health.Summary(ctx)
 		if err != nil {
-			return slowCounts{}, err
+			return nil, Funnel{}, err
 		}
-		for _, it := range healthItems(sum, "") {
-			if it.Problem {
-				out.health = append(out.health, it)
-			}
-		}
-		out.onlySynced = sum.OnlySyncedUsers
+		health = sum
 	}
 	f, err := u.stats.Funnel(ctx)
 	if err != nil {
-		return slowCounts{}, err
+		return nil, Funnel{}, err
 	}
-	out.funnel = funnelBars(f)
-	p.at, p.last = now, out
-	return out, nil
+	p.at, p.health, p.funnel = now, health, f
+	return p.health, p.funnel, nil
 }
 
 // drillLegend links each series of a by-method or by-app chart to its

@@ -24,26 +24,32 @@ func healthLink(finding string) string {
 }
 
 // healthItems are the findings in words, with links.
-func healthItems(sum *HealthSummary, current string) []templates.HealthItem {
+func (u *UI) healthItems(c *gin.Context, sum *HealthSummary, current string) []templates.HealthItem {
 	out := make([]templates.HealthItem, 0, len(sum.Items))
 	for _, it := range sum.Items {
-		out = append(out, templates.HealthItem{Finding: it.Finding, Title: it.Title, Description: it.Description,
-			Credentials: uiNumber(it.Credentials), Users: uiNumber(it.Users), Link: healthLink(it.Finding),
+		out = append(out, templates.HealthItem{Finding: it.Finding, Title: u.findingTitle(c, it.Finding),
+			Description: u.word(c, "console.finding_desc.", it.Finding, it.Description),
+			Credentials: u.number(c, it.Credentials), Users: u.number(c, it.Users), Link: healthLink(it.Finding),
 			Problem: it.Problem, Zero: it.Credentials == 0, Unchecked: !it.Checked, Current: it.Finding == current})
 	}
 	return out
 }
 
+// findingTitle is a finding's name in words.
+func (u *UI) findingTitle(c *gin.Context, f string) string {
+	return u.word(c, "console.finding.", f, FindingTitle(f))
+}
+
 // findingBadges are a credential's problem findings as badges (storage is
 // a column of its own).
-func findingBadges(fs []string) []templates.Badge {
+func (u *UI) findingBadges(c *gin.Context, fs []string) []templates.Badge {
 	var out []templates.Badge
 	for _, f := range fs {
 		switch f {
 		case store.FindingCloneWarning, store.FindingCompromisedModel, store.FindingDeniedModel:
-			out = append(out, templates.Badge{Text: FindingTitle(f), Class: "bad"})
+			out = append(out, templates.Badge{Text: u.findingTitle(c, f), Class: "bad"})
 		case store.FindingNeverUsed, store.FindingStale:
-			out = append(out, templates.Badge{Text: FindingTitle(f), Class: "warn"})
+			out = append(out, templates.Badge{Text: u.findingTitle(c, f), Class: "warn"})
 		}
 	}
 	return out
@@ -74,10 +80,13 @@ func (u *UI) credentialHealth(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := templates.ConsoleCredentialsView{Credentials: uiNumber(sum.Credentials), Users: uiNumber(sum.Users), Items: healthItems(sum, finding)}
+	v := templates.ConsoleCredentialsView{Credentials: u.number(c, sum.Credentials), Users: u.number(c, sum.Users), Items: u.healthItems(c, sum, finding)}
 	if sum.Credentials > 0 {
-		v.SyncedShare = uiPercent(sum.SyncedShare)
-		v.OnlySynced = onlySyncedSentence(sum.OnlySyncedUsers)
+		v.SyncedShare = u.pages.Catalog().Percent(u.lang(c), sum.SyncedShare)
+		v.OnlySynced = u.T(c, "console.health.only_synced", "count", int(sum.OnlySyncedUsers))
+		if sum.OnlySyncedUsers == 0 {
+			v.OnlySynced = u.T(c, "console.health.only_synced_none")
+		}
 	}
 	for _, it := range v.Items {
 		if it.Current {
@@ -85,16 +94,17 @@ func (u *UI) credentialHealth(c *gin.Context) error {
 		}
 	}
 	for _, cr := range l.Items {
-		r := templates.HealthCredRow{ID: cr.ID, UserID: cr.UserID, Email: cr.Email, Name: cr.Name, Model: cr.Model, Kind: "Passkey", Storage: "Device-bound",
-			Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt), Badges: findingBadges(cr.Findings)}
+		r := templates.HealthCredRow{ID: cr.ID, UserID: cr.UserID, Email: cr.Email, Name: cr.Name, Model: cr.Model,
+			Kind: u.T(c, "console.cred.kind_passkey"), Storage: u.T(c, "console.cred.device_bound"),
+			Created: u.when(c, cr.CreatedAt), LastUsed: u.whenPtr(c, cr.LastUsedAt), Badges: u.findingBadges(c, cr.Findings)}
 		if cr.Kind == models.CredentialSecurityKey {
-			r.Kind = "Security key"
+			r.Kind = u.T(c, "console.cred.kind_key")
 		}
 		if cr.Synced {
-			r.Storage = "Synced"
+			r.Storage = u.T(c, "console.cred.synced")
 		}
 		if r.Model == "" {
-			r.Model = "Unknown model"
+			r.Model = u.T(c, "console.dashboard.unknown_model")
 		}
 		if r.Name == "" {
 			r.Name = r.Model
@@ -104,17 +114,5 @@ func (u *UI) credentialHealth(c *gin.Context) error {
 	if l.HasMore {
 		v.Next = healthLink(finding) + "&" + url.Values{"after": {l.NextCursor}}.Encode()
 	}
-	return u.pages.ConsoleCredentials(c.Writer, 200, templates.Page{Title: "Credential health"}, u.shell(c, "credentials"), v)
-}
-
-// onlySyncedSentence says how many people have only synced passkeys and
-// what that means for a block of synced passkeys.
-func onlySyncedSentence(n int64) string {
-	switch n {
-	case 0:
-		return "Everyone with a passkey has one that stays on its device: blocking synced passkeys would lock nobody out."
-	case 1:
-		return "1 person has only synced passkeys: blocking synced passkeys would leave them without one that signs in (the Policies page names them before it saves)."
-	}
-	return uiNumber(n) + " people have only synced passkeys: blocking synced passkeys would leave them without one that signs in (the Policies page names them before it saves)."
+	return u.pages.ConsoleCredentials(c.Writer, 200, u.page(c, "console.health.title"), u.shell(c, "credentials"), v)
 }

@@ -69,10 +69,10 @@ func (u *UI) signIns(c *gin.Context) error {
 		return err
 	}
 	v := templates.ConsoleSignInsView{User: q.User, From: from, To: to}
-	v.Filter = historyFilter(HistoryQuery{Result: q.Result, Method: q.Method, ClientID: q.ClientID}, names, nil)
+	v.Filter = u.historyFilter(c, HistoryQuery{Result: q.Result, Method: q.Method, ClientID: q.ClientID}, names, nil)
 	v.Filter.Filtered = v.Filter.Filtered || q.User != "" || from != "" || to != ""
 	for _, e := range page.Items {
-		r := templates.SignInRow{EventRow: eventRow(EventView{At: e.At, Event: e.Event, Method: e.Method, Result: e.Result, Reason: e.Reason,
+		r := templates.SignInRow{EventRow: u.eventRow(c, EventView{At: e.At, Event: e.Event, Method: e.Method, Result: e.Result, Reason: e.Reason,
 			ClientID: e.ClientID, IP: e.IP}, names), Email: e.Email}
 		if e.Email != "" {
 			r.UserLink = userPath(e.UserID)

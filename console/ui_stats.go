@@ -40,25 +40,37 @@ func (u *UI) statsDrilldown(c *gin.Context) error {
 	}
 	var title []string
 	if d.Client != "" {
-		title = append(title, d.Client)
+		title = append(title, u.clientLabel(c, *f.ClientID, d.Client))
 	}
 	if d.Method != "" {
-		title = append(title, d.Method)
+		title = append(title, u.methodName(c, f.Method))
 	}
 	if len(title) == 0 {
-		title = append(title, "All sign-ins")
+		title = append(title, u.T(c, "console.stats.all"))
 	}
-	v := templates.ConsoleStatsView{Title: "Sign-ins: " + strings.Join(title, ", "), Range: templates.RangeLink{Name: r.Name, Label: r.Label},
-		SignIns: uiNumber(d.SignIns), Failures: uiNumber(d.Failures), FailureRate: uiPercent(d.FailureRate),
-		Chart:   uiChart(d.Chart, "Sign-ins and failures, "+strings.ToLower(r.Label), "No sign-in attempts in this range.", false),
-		Reasons: uiBars(d.Reasons, 10)}
+	relabel := func(cs []Count, name func(Count) string) []Count {
+		out := make([]Count, len(cs))
+		for i, cnt := range cs {
+			out[i] = Count{Key: cnt.Key, Name: name(cnt), Total: cnt.Total}
+		}
+		return out
+	}
+	v := templates.ConsoleStatsView{Title: u.T(c, "console.stats.title", "what", strings.Join(title, ", ")), Range: templates.RangeLink{Name: r.Name, Label: u.rangeLabel(c, r)},
+		SignIns: u.number(c, d.SignIns), Failures: u.number(c, d.Failures), FailureRate: u.pages.Catalog().Percent(u.lang(c), d.FailureRate),
+		Chart: u.chart(c, d.Chart, false, u.T(c, "console.stats.chart", "range", u.rangeIn(c, r)), u.T(c, "console.stats.no_attempts"), false),
+		Reasons: u.bars(c, relabel(d.Reasons, func(cnt Count) string {
+			if cnt.Key == "" {
+				return u.reasonText(c, "unspecified")
+			}
+			return u.reasonText(c, cnt.Key)
+		}), 10)}
 	for _, rr := range StatsRanges {
-		v.Ranges = append(v.Ranges, templates.RangeLink{Name: drillLink(f.ClientID, f.Method, rr.Name), Label: rr.Name, Current: rr.Name == r.Name})
+		v.Ranges = append(v.Ranges, templates.RangeLink{Name: drillLink(f.ClientID, f.Method, rr.Name), Label: u.T(c, "console.range.short_"+rr.Name), Current: rr.Name == r.Name})
 	}
 	if f.ClientID != nil {
-		v.SplitTitle, v.Split = "Sign-ins by method", uiBars(d.ByMethod, 10)
+		v.SplitTitle, v.Split = u.T(c, "console.stats.by_method"), u.bars(c, relabel(d.ByMethod, func(cnt Count) string { return u.methodName(c, cnt.Key) }), 10)
 	} else {
-		v.SplitTitle, v.Split = "Sign-ins by app", uiBars(d.ByClient, 10)
+		v.SplitTitle, v.Split = u.T(c, "console.stats.by_app"), u.bars(c, relabel(d.ByClient, func(cnt Count) string { return u.clientLabel(c, cnt.Key, cnt.Name) }), 10)
 	}
 	filters := url.Values{"method": {f.Method}}
 	if f.ClientID != nil {

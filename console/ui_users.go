@@ -34,8 +34,9 @@ func (u *UI) mountUsers(r gin.IRouter) {
 	r.POST("/console/admins/invite", u.handle(u.adminInvite))
 }
 
-// userFilters are the list's checkboxes: query name and label.
-var userFilters = []templates.Option{{Value: "admin", Label: "Admins"}, {Value: "disabled", Label: "Disabled"}, {Value: "unverified", Label: "Unverified"}}
+// userFilters are the list's checkboxes: query names (each labelled by
+// console.users.filter_NAME).
+var userFilters = []string{"admin", "disabled", "unverified"}
 
 func (u *UI) userList(c *gin.Context) error {
 	q := UserQuery{Query: strings.TrimSpace(c.Query("q"))}
@@ -44,8 +45,8 @@ func (u *UI) userList(c *gin.Context) error {
 	}
 	v := templates.ConsoleUsersView{Query: q.Query}
 	base := url.Values{"q": {q.Query}}
-	for _, f := range userFilters {
-		f.Checked = c.Query(f.Value) == "true"
+	for _, name := range userFilters {
+		f := templates.Option{Value: name, Label: u.T(c, "console.users.filter_"+name), Checked: c.Query(name) == "true"}
 		v.Filters = append(v.Filters, f)
 		if f.Checked {
 			v.Filtered = true
@@ -61,42 +62,15 @@ func (u *UI) userList(c *gin.Context) error {
 	v.Pager = uiMakePager(base, "/console/users", page, more)
 	v.ExportCSV, v.ExportJSONL = exportLinks("users", base)
 	for _, us := range users {
-		v.Rows = append(v.Rows, templates.UserRow{ID: us.ID, Email: us.Email, Name: us.DisplayName, Created: uiWhen(us.CreatedAt),
-			Disabled: us.Disabled, Admin: us.Admin, Verified: us.EmailVerified, LastSignIn: uiAgo(us.LastSignInAt), Credentials: uiNumber(us.Credentials)})
+		v.Rows = append(v.Rows, templates.UserRow{ID: us.ID, Email: us.Email, Name: us.DisplayName, Created: u.when(c, us.CreatedAt),
+			Disabled: us.Disabled, Admin: us.Admin, Verified: us.EmailVerified, LastSignIn: u.ago(c, us.LastSignInAt), Credentials: u.number(c, us.Credentials)})
 	}
-	return u.pages.ConsoleUsers(c.Writer, 200, templates.Page{Title: "Users"}, u.shell(c, "users"), v)
-}
-
-// uiAgo is a past time as people say it: "just now", "5 min ago", "3 h
-// ago", "2 days ago", then the date; "never" for nil.
-func uiAgo(t *time.Time) string {
-	if t == nil {
-		return "never"
-	}
-	d := clock.Since(*t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return plural(int(d/time.Minute), "min", "min") + " ago"
-	case d < 24*time.Hour:
-		return plural(int(d/time.Hour), "hour", "hours") + " ago"
-	case d < 30*24*time.Hour:
-		return plural(int(d/(24*time.Hour)), "day", "days") + " ago"
-	}
-	return t.UTC().Format("2006-01-02")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return uiNumber(int64(n)) + " " + many
+	return u.pages.ConsoleUsers(c.Writer, 200, u.page(c, "console.users.title"), u.shell(c, "users"), v)
 }
 
 func (u *UI) userNew(c *gin.Context) error {
 	f := templates.UserForm{Passlinks: u.c.Users.CanSendPasslink(), SendLink: u.c.Users.CanSendPasslink(), Errors: map[string]string{}}
-	return u.pages.ConsoleUserNew(c.Writer, 200, templates.Page{Title: "Add a user"}, u.shell(c, "users"), f)
+	return u.pages.ConsoleUserNew(c.Writer, 200, u.page(c, "console.user_new.title"), u.shell(c, "users"), f)
 }
 
 func (u *UI) userCreate(c *gin.Context) error {
@@ -107,7 +81,7 @@ func (u *UI) userCreate(c *gin.Context) error {
 		f := templates.UserForm{Email: in.Email, DisplayName: in.DisplayName, Verified: in.EmailVerified, SendLink: in.SendLink,
 			Passlinks: u.c.Users.CanSendPasslink(), Errors: map[string]string{}}
 		if fieldErrors(err, f.Errors, &f.Problem) {
-			return u.pages.ConsoleUserNew(c.Writer, http.StatusUnprocessableEntity, templates.Page{Title: "Add a user"}, u.shell(c, "users"), f)
+			return u.pages.ConsoleUserNew(c.Writer, http.StatusUnprocessableEntity, u.page(c, "console.user_new.title"), u.shell(c, "users"), f)
 		}
 		return err
 	}
@@ -174,19 +148,19 @@ func (u *UI) renderUserPage(c *gin.Context, status int, st userPageState) error 
 		return err
 	}
 	for _, cr := range d.Credentials {
-		r := templates.CredRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: uiWhen(cr.CreatedAt), LastUsed: uiWhenPtr(cr.LastUsedAt),
-			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: "Passkey", Storage: "Device-bound",
+		r := templates.CredRow{ID: cr.ID, Name: cr.Name, Model: cr.Model, Created: u.when(c, cr.CreatedAt), LastUsed: u.whenPtr(c, cr.LastUsedAt),
+			AAGUID: cr.AAGUID, Flagged: cr.Flagged, Kind: u.T(c, "console.cred.kind_passkey"), Storage: u.T(c, "console.cred.device_bound"),
 			Compromised: cr.CompromisedStatus, Suspended: cr.SuspendedAt != nil,
 			// The model's FIDO status has its own badge (Compromised).
-			Badges: findingBadges(slices.DeleteFunc(slices.Clone(findings[cr.ID]), func(f string) bool { return f == store.FindingCompromisedModel }))}
+			Badges: u.findingBadges(c, slices.DeleteFunc(slices.Clone(findings[cr.ID]), func(f string) bool { return f == store.FindingCompromisedModel }))}
 		if cr.Kind == models.CredentialSecurityKey {
-			r.Kind = "Security key"
+			r.Kind = u.T(c, "console.cred.kind_key")
 		}
 		if cr.Synced {
-			r.Storage = "Synced"
+			r.Storage = u.T(c, "console.cred.synced")
 		}
 		if r.Model == "" {
-			r.Model = "Unknown model"
+			r.Model = u.T(c, "console.dashboard.unknown_model")
 		}
 		if r.Name == "" {
 			r.Name = r.Model
@@ -194,13 +168,13 @@ func (u *UI) renderUserPage(c *gin.Context, status int, st userPageState) error 
 		v.Creds = append(v.Creds, r)
 	}
 	for _, s := range d.Sessions {
-		v.Sessions = append(v.Sessions, templates.SessionRow{Started: uiWhen(s.AuthTime), LastSeen: uiWhen(s.LastSeenAt), Expires: uiWhen(s.ExpiresAt),
-			Methods: strings.Join(s.AMR, ", "), IP: s.IP, Device: DeviceName(s.UserAgent)})
+		v.Sessions = append(v.Sessions, templates.SessionRow{Started: u.when(c, s.AuthTime), LastSeen: u.when(c, s.LastSeenAt), Expires: u.when(c, s.ExpiresAt),
+			Methods: strings.Join(s.AMR, ", "), IP: s.IP, Device: u.pages.DeviceName(u.lang(c), s.UserAgent)})
 	}
 	for _, e := range hist.Items {
-		v.Events = append(v.Events, eventRow(e, names))
+		v.Events = append(v.Events, u.eventRow(c, e, names))
 	}
-	v.History = historyFilter(hq, names, d.Grants)
+	v.History = u.historyFilter(c, hq, names, d.Grants)
 	v.ExportCSV, v.ExportJSONL = exportLinks("events", url.Values{"user_id": {id}, "result": {hq.Result}, "method": {hq.Method}, "client_id": {hq.ClientID}})
 	if hist.HasMore {
 		q := c.Request.URL.Query()
@@ -232,24 +206,25 @@ func (u *UI) userHistory(c *gin.Context, id string) (HistoryQuery, *History, err
 
 // historyFilter is the history's filter row: results, methods, and the
 // apps the user signed in to or granted.
-func historyFilter(q HistoryQuery, names map[string]string, grants []GrantView) templates.HistoryFilter {
+func (u *UI) historyFilter(c *gin.Context, q HistoryQuery, names map[string]string, grants []GrantView) templates.HistoryFilter {
 	f := templates.HistoryFilter{Filtered: q.Result != "" || q.Method != "" || q.ClientID != ""}
-	for _, o := range []templates.Option{{Value: "", Label: "Any result"}, {Value: models.ResultSuccess, Label: "Succeeded"}, {Value: models.ResultFailure, Label: "Failed"}} {
+	for _, o := range []templates.Option{{Value: "", Label: u.T(c, "console.history.any_result")},
+		{Value: models.ResultSuccess, Label: u.T(c, "console.history.succeeded")}, {Value: models.ResultFailure, Label: u.T(c, "console.history.failed")}} {
 		o.Checked = o.Value == q.Result
 		f.Results = append(f.Results, o)
 	}
-	f.Methods = append(f.Methods, templates.Option{Value: "", Label: "Any method", Checked: q.Method == ""})
+	f.Methods = append(f.Methods, templates.Option{Value: "", Label: u.T(c, "console.history.any_method"), Checked: q.Method == ""})
 	for _, m := range historyMethods {
-		f.Methods = append(f.Methods, templates.Option{Value: m, Label: MethodName(m), Checked: m == q.Method})
+		f.Methods = append(f.Methods, templates.Option{Value: m, Label: u.methodName(c, m), Checked: m == q.Method})
 	}
-	f.Clients = append(f.Clients, templates.Option{Value: "", Label: "Any app", Checked: q.ClientID == ""})
+	f.Clients = append(f.Clients, templates.Option{Value: "", Label: u.T(c, "console.history.any_app"), Checked: q.ClientID == ""})
 	seen := map[string]bool{}
 	add := func(id string) {
 		if id == "" || seen[id] {
 			return
 		}
 		seen[id] = true
-		f.Clients = append(f.Clients, templates.Option{Value: id, Label: clientName(names, id), Checked: id == q.ClientID})
+		f.Clients = append(f.Clients, templates.Option{Value: id, Label: u.clientLabel(c, id, clientName(names, id)), Checked: id == q.ClientID})
 	}
 	for id := range names {
 		add(id)
@@ -265,9 +240,9 @@ func historyFilter(q HistoryQuery, names map[string]string, grants []GrantView) 
 }
 
 // eventRow is a line of the sign-in history, in words.
-func eventRow(e EventView, names map[string]string) templates.EventRow {
-	r := templates.EventRow{At: uiWhen(e.At), Method: MethodName(e.Method), Client: clientName(names, e.ClientID), Reason: ReasonText(e.Reason), IP: e.IP,
-		OK: e.Result == models.ResultSuccess, Event: EventText(e.Event, e.Result)}
+func (u *UI) eventRow(c *gin.Context, e EventView, names map[string]string) templates.EventRow {
+	r := templates.EventRow{At: u.when(c, e.At), Method: u.methodName(c, e.Method), Client: u.clientLabel(c, e.ClientID, clientName(names, e.ClientID)),
+		Reason: u.reasonText(c, e.Reason), IP: e.IP, OK: e.Result == models.ResultSuccess, Event: u.eventText(c, e.Event, e.Result)}
 	return r
 }
 
@@ -308,7 +283,7 @@ func (u *UI) userEnable(c *gin.Context) error {
 }
 
 func (u *UI) adminInviteForm(c *gin.Context) error {
-	return u.pages.ConsoleAdminInvite(c.Writer, 200, templates.Page{Title: "Invite an admin"}, u.shell(c, "users"), templates.AdminInviteView{})
+	return u.pages.ConsoleAdminInvite(c.Writer, 200, u.page(c, "console.invite.title"), u.shell(c, "users"), templates.AdminInviteView{})
 }
 
 func (u *UI) adminInvite(c *gin.Context) error {
@@ -324,8 +299,8 @@ func (u *UI) adminInvite(c *gin.Context) error {
 		if len(p.Errors) > 0 {
 			v.Error = "Enter " + p.Errors[0].Message + "."
 		}
-		return u.pages.ConsoleAdminInvite(c.Writer, http.StatusUnprocessableEntity, templates.Page{Title: "Invite an admin"}, u.shell(c, "users"), v)
+		return u.pages.ConsoleAdminInvite(c.Writer, http.StatusUnprocessableEntity, u.page(c, "console.invite.title"), u.shell(c, "users"), v)
 	}
-	v := templates.AdminInviteView{Email: email, Link: link, Expires: uiWhen(clock.Now().Add(InviteTTL))}
-	return u.pages.ConsoleAdminInvite(c.Writer, http.StatusOK, templates.Page{Title: "Invite an admin"}, u.shell(c, "users"), v)
+	v := templates.AdminInviteView{Email: email, Link: link, Expires: u.when(c, clock.Now().Add(InviteTTL))}
+	return u.pages.ConsoleAdminInvite(c.Writer, http.StatusOK, u.page(c, "console.invite.title"), u.shell(c, "users"), v)
 }

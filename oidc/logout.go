@@ -101,7 +101,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 			// applies to that redirect.
 			httpx.AllowFormAction(c, redirect)
 		}
-		if err := p.pages.Logout(c.Writer, http.StatusOK, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.Path, Title: p.t(c, "logout.page_title"), AppName: name, AppPrimary: primary, AppAccent: accent},
+		if err := p.pages.Logout(c.Writer, http.StatusOK, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.RequestURI(), Title: p.t(c, "logout.page_title"), AppName: name, AppPrimary: primary, AppAccent: accent},
 			templates.LogoutView{Params: params, CSRF: p.sessions.CSRFToken(c.Writer, c.Request)}); err != nil {
 			p.log.ErrorContext(ctx, "render logout", "err", err)
 		}
@@ -143,7 +143,7 @@ func (p *Provider) handleLogout(c *gin.Context) {
 	// to next (frontchannel.go, static/logout.js).
 	allowFrames(c, frames)
 	name, primary, accent := client.look()
-	if err := p.pages.LoggedOut(c.Writer, http.StatusOK, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.Path, Title: p.t(c, "logout.page_title_done"), AppName: name, AppPrimary: primary, AppAccent: accent},
+	if err := p.pages.LoggedOut(c.Writer, http.StatusOK, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.RequestURI(), Title: p.t(c, "logout.page_title_done"), AppName: name, AppPrimary: primary, AppAccent: accent},
 		templates.LoggedOutView{Frames: frames, Continue: next}); err != nil {
 		p.log.ErrorContext(ctx, "render logged_out", "err", err)
 	}

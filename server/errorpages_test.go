@@ -3,6 +3,7 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -87,5 +88,37 @@ func TestNotFoundPageInChromium(t *testing.T) {
 				t.Errorf("%s: axe: %s", v.name, vi)
 			}
 		}
+	}
+}
+
+// TestLanguageLinksKeepTheQuery: the language switch on the error and
+// sign-out pages leads to the same page with the same query (a logout
+// request keeps its client, state and redirect), encoded afresh: markup
+// in the query never reaches the page as it came.
+func TestLanguageLinksKeepTheQuery(t *testing.T) {
+	env := servertest.New(t)
+	const evil = `<script>alert(1)</script>`
+	for _, tc := range []struct{ name, path, want string }{
+		{"404 page", "/no/such/page?from=mail&x=" + url.QueryEscape(evil), `href="/no/such/page?from=mail&amp;lang=de&amp;x=%3Cscript%3Ealert%281%29%3C%2Fscript%3E"`},
+		{"logout error page", "/oauth2/logout?client_id=nobody&state=s1&q=" + url.QueryEscape(evil), `href="/oauth2/logout?client_id=nobody&amp;lang=de&amp;q=%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;state=s1"`},
+		{"signed-out page", "/oauth2/logout?state=s1&ui_locales=en", `href="/oauth2/logout?lang=de&amp;state=s1&amp;ui_locales=en"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, env.Issuer+tc.path, nil)
+			req.Header.Set("Accept", "text/html")
+			req.Header.Set("Accept-Language", "en")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if !strings.Contains(string(body), tc.want) {
+				t.Errorf("GET %s: %d, no switch link %s\n%s", tc.path, res.StatusCode, tc.want, body)
+			}
+			if strings.Contains(string(body), evil) || strings.Contains(string(body), "alert(1)") {
+				t.Errorf("GET %s: the query's markup is on the page", tc.path)
+			}
+		})
 	}
 }

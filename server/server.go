@@ -554,7 +554,7 @@ func (s *Server) errorPage(c *gin.Context, status int, title, message string) {
 	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 		v.Link, v.LinkLabel = "/account", cat.T(lang, "common.to_account")
 	}
-	if err := s.pages.Error(c.Writer, status, templates.Page{Lang: lang, Path: c.Request.URL.Path, Title: title}, v); err != nil {
+	if err := s.pages.Error(c.Writer, status, templates.Page{Lang: lang, Path: c.Request.URL.RequestURI(), Title: title}, v); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "render error page", "err", err)
 	}
 }

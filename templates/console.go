@@ -13,9 +13,13 @@ import (
 
 // ConsoleShell is what the console layout shows around every page.
 type ConsoleShell struct {
-	Nav   string // the section in the left navigation
-	Admin string // who is signed in
-	CSRF  string
+	// Lang is the admin's language (console/ui_lang.go) and Path this
+	// request's URI, which the language switch returns to; they become
+	// the page's Lang and Path.
+	Lang, Path string
+	Nav        string // the section in the left navigation
+	Admin      string // who is signed in
+	CSRF       string
 	// Flash is a one-line confirmation of the last change ("Client saved").
 	Flash string
 	// Alerts are warnings every console page shows (stale FIDO metadata,
@@ -34,6 +38,12 @@ type consoleData struct {
 }
 
 func (r *Renderer) console(w http.ResponseWriter, status int, name string, p Page, s ConsoleShell, body any) error {
+	if p.Lang == "" {
+		p.Lang = s.Lang
+	}
+	if p.Path == "" {
+		p.Path = s.Path
+	}
 	return r.render(w, status, name, p, consoleData{ConsoleShell: s, Body: body})
 }
 

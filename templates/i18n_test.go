@@ -26,7 +26,7 @@ var (
 	// builds some keys from a prefix (errPage's KEY.title, KEY.msg,
 	// KEY.hint; "api.passkey." + code), so a literal also uses the keys
 	// it prefixes.
-	goKeyRe      = regexp.MustCompile(`"((?:api|common|duration|errors|level|link|login|mail|passlink|signup|error|consent|scope|account|password|verify|device|logout|js|time|formpost|recovery|admin)\.[a-z0-9_.]*)"`)
+	goKeyRe      = regexp.MustCompile(`"((?:api|common|duration|errors|level|link|login|mail|passlink|signup|error|consent|scope|account|password|verify|device|logout|js|time|formpost|recovery|admin|console)\.[a-z0-9_.]*)"`)
 	placeholders = regexp.MustCompile(`\{[a-z_]+\}`)
 )
 
@@ -75,14 +75,24 @@ func TestCatalogsComplete(t *testing.T) {
 	}
 	for _, dir := range []string{"authn", "oidc", "templates", "internal/i18n", "console", "server"} {
 		for p, src := range repoFiles(t, dir, ".go") {
-			// Of the console and the server only the hosted pages are
-			// translated; their other literals (audit actions) are shaped
-			// like keys.
-			if (dir == "console" && filepath.Base(p) != "pages.go") || (dir == "server" && filepath.Base(p) != "server.go") {
+			// Of the server only its hosted pages are translated; the
+			// console's other literals (audit actions) are shaped like
+			// keys, so of its code only its pages.go (the hosted pages)
+			// and the console's own "console." keys count.
+			if dir == "server" && filepath.Base(p) != "server.go" {
 				continue
 			}
 			for _, m := range goKeyRe.FindAllStringSubmatch(src, -1) {
 				k := m[1]
+				// (Its context keys, "console.user", have one dot.)
+				if dir == "console" && filepath.Base(p) != "pages.go" && (!strings.HasPrefix(k, "console.") || strings.Count(k, ".") < 2) {
+					continue
+				}
+				if strings.HasSuffix(k, "_") {
+					// A prefix ending a word: "console.range.short_" + name.
+					prefixes[k] = p
+					continue
+				}
 				if strings.HasSuffix(k, ".") || !cat.Has(i18n.Default, k) {
 					prefixes[strings.TrimSuffix(k, ".")+"."] = p
 					continue

@@ -318,3 +318,27 @@ func TestPasslinkConfirmNamesTheApp(t *testing.T) {
 		}
 	}
 }
+
+// TestLangURL: the language switcher's link is this page with lang set:
+// its query kept, encoded afresh (nothing reflected as it came), never
+// another site.
+func TestLangURL(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"path", "/login", "/login?lang=de"},
+		{"query kept", "/oauth2/logout?client_id=c1&state=s%20t", "/oauth2/logout?client_id=c1&lang=de&state=s+t"},
+		{"lang replaced", "/x?lang=en&a=1", "/x?a=1&lang=de"},
+		{"markup encoded", `/nope?q=<script>alert(1)</script>&"x"='y'`, "/nope?%22x%22=%27y%27&lang=de&q=%3Cscript%3Ealert%281%29%3C%2Fscript%3E"},
+		{"javascript value", "/x?next=javascript:alert(1)", "/x?lang=de&next=javascript%3Aalert%281%29"},
+		{"bad escape dropped", "/x?a=%zz&b=2", "/x?b=2&lang=de"},
+		{"off-site", "https://evil.example/x?a=1", "/?lang=de"},
+		{"scheme-relative", "//evil.example/x", "/?lang=de"},
+		{"empty", "", "/?lang=de"},
+		{"too long", "/x?a=" + strings.Repeat("b", maxLangQuery), "/x?lang=de"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := langURL(tc.in, "de"); got != tc.want {
+				t.Errorf("langURL(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

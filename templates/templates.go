@@ -188,16 +188,26 @@ func langFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 
 // langURL is the page at requestURI (this request's, from Page.Path) in
 // lang: the same path and query with lang set. Only a local path is kept,
-// so the link cannot lead off the site.
+// so the link cannot lead off the site; the query is parsed and encoded
+// afresh (every special character percent-encoded, pairs that do not
+// parse dropped), so nothing of the request reaches the page as it came,
+// and a query longer than maxLangQuery is dropped whole.
 func langURL(requestURI, lang string) string {
 	u, err := url.Parse(requestURI)
 	if err != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || u.Host != "" || u.Scheme != "" {
 		u = &url.URL{Path: "/"}
 	}
+	if len(u.RawQuery) > maxLangQuery {
+		u.RawQuery = ""
+	}
 	q := u.Query()
 	q.Set("lang", lang)
 	return (&url.URL{Path: u.Path, RawQuery: q.Encode()}).String()
 }
+
+// maxLangQuery bounds the query a language link carries (a logout
+// request's id_token_hint fits).
+const maxLangQuery = 4096
 
 var funcs = template.FuncMap{
 	"logoURL": logoURL,

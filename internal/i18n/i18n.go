@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -352,9 +353,51 @@ func (c *Catalog) Date(lang string, t time.Time) string {
 	return t.UTC().Format(c.T(lang, "time.date_layout"))
 }
 
-// LongDate is t's day in lang's long form ("2 January 2026"), in UTC.
+// LongDate is t's day in lang's long form ("2 January 2026", "2. Januar
+// 2026"), in UTC. Go's layouts know only English month names, so the
+// layout names the month "{month}" and the catalogue's "time.months" (the
+// twelve names, space-separated) says it.
 func (c *Catalog) LongDate(lang string, t time.Time) string {
-	return t.UTC().Format(c.T(lang, "time.long_date_layout"))
+	t = t.UTC()
+	s := t.Format(c.T(lang, "time.long_date_layout"))
+	months := strings.Fields(c.T(lang, "time.months"))
+	if len(months) != 12 {
+		return strings.ReplaceAll(s, "{month}", t.Month().String())
+	}
+	return strings.ReplaceAll(s, "{month}", months[t.Month()-1])
+}
+
+// Number is n with lang's thousands separator ("12,345", "12.345").
+func (c *Catalog) Number(lang string, n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	sep := c.T(lang, "common.thousands_sep")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Percent is a 0..1 share as lang writes it ("42%", "42 %"): "<1%" for a
+// share under one in a hundred that is not none.
+func (c *Catalog) Percent(lang string, f float64) string {
+	switch {
+	case f == 0:
+		return c.T(lang, "common.percent", "n", "0")
+	case f < 0.01:
+		return c.T(lang, "common.percent", "n", "<1")
+	}
+	return c.T(lang, "common.percent", "n", strconv.Itoa(int(f*100+0.5)))
 }
 
 // DateTime is t's day and time in lang ("2 Jan 2026 15:04 UTC"), in UTC.

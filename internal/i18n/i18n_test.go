@@ -106,6 +106,14 @@ func TestDevicesAndTimes(t *testing.T) {
 		{"relative date en", c.Relative("en", now.AddDate(0, 0, -5), now), "on 1 Dec 2026"},
 		{"date de", c.Date("de", now), "6.12.2026"},
 		{"long date en", c.LongDate("en", now), "6 December 2026"},
+		{"long date de", c.LongDate("de", now), "6. Dezember 2026"},
+		{"long date de march", c.LongDate("de", now.AddDate(0, -9, 0)), "6. März 2026"},
+		{"number en", c.Number("en", 1234567), "1,234,567"},
+		{"number de", c.Number("de", 1234567), "1.234.567"},
+		{"number de small", c.Number("de", -999), "-999"},
+		{"percent en", c.Percent("en", 0.423), "42%"},
+		{"percent de", c.Percent("de", 0.423), "42\u00a0%"},
+		{"percent de tiny", c.Percent("de", 0.001), "<1\u00a0%"},
 		{"date time de", c.DateTime("de", now), "6.12.2026, 21:30 UTC"},
 	} {
 		if tc.got != tc.want {
