@@ -35,12 +35,14 @@ type logoutReceiver struct {
 	keys             *gooidc.RemoteKeySet
 	alg              string
 
-	mu       sync.Mutex
-	script   []int // statuses to answer first, in order
-	attempts int
-	tokens   []map[string]any // valid tokens received (repeats included)
-	problems []string
-	got      chan map[string]any
+	mu     sync.Mutex
+	script []int // statuses to answer first, in order
+	// onAttempt, when set, runs (under mu) at each request.
+	onAttempt func()
+	attempts  int
+	tokens    []map[string]any // valid tokens received (repeats included)
+	problems  []string
+	got       chan map[string]any
 }
 
 func newLogoutReceiver(t *testing.T, env *servertest.Env, alg string, script ...int) *logoutReceiver {
@@ -58,6 +60,9 @@ func (r *logoutReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts++
+	if r.onAttempt != nil {
+		r.onAttempt()
+	}
 	if len(r.script) > 0 {
 		status := r.script[0]
 		r.script = r.script[1:]
@@ -361,6 +366,53 @@ func TestBackchannelLogoutRetriesUntilTheClientAnswers_BCLogout_2_8(t *testing.T
 		defer rr.mu.Unlock()
 		if rr.attempts != 1 {
 			t.Errorf("the refusing client was asked %d times, want once", rr.attempts)
+		}
+	})
+}
+
+// TestBackchannelLogoutGivesUpAfterItsAttempts (bounded time, §2.8): a
+// client that keeps failing is asked MaxAttempts times, with a growing
+// back-off between the attempts, and then never again; the notice is
+// failed with the last answer.
+func TestBackchannelLogoutGivesUpAfterItsAttempts(t *testing.T) {
+	t.Parallel()
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, servertest.AllowOutbound("127.0.0.0/8"))...)
+		env.DeliverLogouts(outbox.Options{PollInterval: 20 * time.Millisecond, MaxAttempts: 3,
+			BaseBackoff: 150 * time.Millisecond, MaxBackoff: 600 * time.Millisecond})
+		down := http.StatusServiceUnavailable
+		f, r := withReceiver(t, env, clients.Spec{}, nil, down, down, down, down, down)
+		var times []time.Time
+		r.mu.Lock()
+		r.onAttempt = func() { times = append(times, time.Now()) }
+		r.mu.Unlock()
+		f.tokens("openid")
+		ls := sessionOf(t, env, f.user.ID)
+		if err := env.Store.RevokeLoginSession(t.Context(), ls); err != nil {
+			t.Fatal(err)
+		}
+		var n models.LogoutNotice
+		waitFor(t, func() bool {
+			ns, err := env.Store.ListLogoutNotices(t.Context(), ls)
+			if err != nil || len(ns) != 1 {
+				return false
+			}
+			n = ns[0]
+			return n.Status == models.MailFailed
+		})
+		if n.Attempts != 3 || !strings.Contains(n.LastError, "503") {
+			t.Errorf("notice %+v: want failed after 3 attempts with the 503", n)
+		}
+		time.Sleep(time.Second) // past the longest back-off: nobody asks again
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.attempts != 3 || len(times) != 3 {
+			t.Fatalf("the failing client was asked %d times, want 3", r.attempts)
+		}
+		// Back-off: at least half the base before the second attempt,
+		// half of twice the base before the third (jittered to [d/2, d]).
+		if d1, d2 := times[1].Sub(times[0]), times[2].Sub(times[1]); d1 < 75*time.Millisecond || d2 < 150*time.Millisecond {
+			t.Errorf("waits between attempts %v and %v, want at least 75ms and 150ms", d1, d2)
 		}
 	})
 }
