@@ -61,25 +61,10 @@ func TestMiddlewareDPoP_RFC9449_7(t *testing.T) {
 		key, other := newKey(t), newKey(t)
 		token := func(id, secret string, dpop bool) string {
 			t.Helper()
-			req, _ := http.NewRequest(http.MethodPost, env.Issuer+"/oauth2/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "scope": {"openid"}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(id, secret)
 			if dpop {
-				req.Header.Set("DPoP", dpopProof(t, key, http.MethodPost, env.Issuer+"/oauth2/token"))
+				return clientCredentials(t, env.Issuer, id, secret, key)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var out struct {
-				AccessToken string `json:"access_token"`
-				TokenType   string `json:"token_type"`
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || !strings.EqualFold(out.TokenType, map[bool]string{true: "DPoP", false: "bearer"}[dpop]) {
-				t.Fatalf("token: %s %+v %v", resp.Status, out, err)
-			}
-			return out.AccessToken
+			return clientCredentials(t, env.Issuer, id, secret, nil)
 		}
 		type answer struct {
 			status    int
@@ -205,6 +190,7 @@ type proof struct {
 	otherATH         string
 	iat              time.Time
 	noATH, noJTI     bool
+	jti              string            // instead of a random one
 	signer           *ecdsa.PrivateKey // signs instead of the key in the header
 }
 
@@ -222,6 +208,9 @@ func (p proof) sign(t *testing.T, key *ecdsa.PrivateKey) string {
 	}
 	if p.noATH || claims["ath"] == "" {
 		delete(claims, "ath")
+	}
+	if p.jti != "" {
+		claims["jti"] = p.jti
 	}
 	if p.noJTI {
 		delete(claims, "jti")
@@ -265,6 +254,31 @@ func unsignedProof(u string) string {
 	hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"dpop+jwt"}`))
 	body, _ := json.Marshal(map[string]any{"jti": rand.Text(), "htm": "GET", "htu": u, "iat": time.Now().Unix()})
 	return hdr + "." + base64.RawURLEncoding.EncodeToString(body) + "."
+}
+
+// clientCredentials gets an access token for client id: DPoP-bound to key
+// when key is not nil (the token type says so), a bearer token otherwise.
+func clientCredentials(t *testing.T, issuer, id, secret string, key *ecdsa.PrivateKey) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, issuer+"/oauth2/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "scope": {"openid"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	if key != nil {
+		req.Header.Set("DPoP", dpopProof(t, key, http.MethodPost, issuer+"/oauth2/token"))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || !strings.EqualFold(out.TokenType, map[bool]string{true: "DPoP", false: "bearer"}[key != nil]) {
+		t.Fatalf("token: %s %+v %v", resp.Status, out, err)
+	}
+	return out.AccessToken
 }
 
 // dpopProof signs a DPoP proof JWT for method and url (RFC 9449 §4.2).

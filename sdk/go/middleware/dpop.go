@@ -7,9 +7,9 @@ package middleware
 // to, for this request's method and URL (htm, htu; query and fragment
 // ignored), fresh (iat within DPoPMaxAge plus Leeway either way), hashing
 // the token (ath), and never seen before (its jti is remembered in a
-// bounded in-memory cache for as long as the proof could pass the iat
-// check). Such a token presented as a bearer token, or a proof that fails
-// any check, is 401 with a "WWW-Authenticate: DPoP" challenge.
+// DPoPReplayStore for as long as the proof could pass the iat check).
+// Such a token presented as a bearer token, or a proof that fails any
+// check, is 401 with a "WWW-Authenticate: DPoP" challenge.
 
 import (
 	"crypto"
@@ -21,11 +21,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // dpopAlgs are the proof algorithms accepted: asymmetric only (RFC 9449
@@ -36,27 +34,6 @@ const (
 	dpopMaxLen    = 8 << 10
 	dpopMaxJTILen = 256
 )
-
-// dpopReplay remembers the jti of every accepted proof, per key, until
-// the proof could no longer pass the iat check.
-type dpopReplay struct {
-	mu   sync.Mutex
-	seen *expirable.LRU[string, struct{}]
-}
-
-// spend records a proof's key and jti; false when it was seen already.
-// When more than DPoPReplayCacheSize proofs arrive within the window, the
-// oldest are forgotten first (the cache is bounded; see Config).
-func (c *dpopReplay) spend(jkt, jti string) bool {
-	k := jkt + "\x00" + jti
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.seen.Contains(k) {
-		return false
-	}
-	c.seen.Add(k, struct{}{})
-	return true
-}
 
 // dpopClaims are the claims of a proof (RFC 9449 §4.2).
 type dpopClaims struct {
@@ -136,7 +113,11 @@ func (v *Verifier) checkDPoP(r *http.Request, raw, jkt string) error {
 			Description: "The access token is bound to another key than the DPoP proof's."}
 	}
 	// Spent last: a proof refused for another reason may not burn its jti.
-	if !v.replay.spend(jkt, c.JTI) {
+	fresh, err := v.replay.Spend(r.Context(), replayKey(jkt, c.JTI), at.Add(v.cfg.DPoPMaxAge+2*v.cfg.Leeway+time.Second))
+	if err != nil {
+		return unavailable(err)
+	}
+	if !fresh {
 		return invalidProof("The DPoP proof was used before (its jti was seen).", nil)
 	}
 	return nil

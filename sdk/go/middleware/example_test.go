@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"log"
 	"net/http"
@@ -48,4 +49,22 @@ func ExampleVerifier_Verify() {
 		return
 	}
 	log.Printf("%s may proceed", tok.Subject)
+}
+
+// Several replicas of an API that accepts DPoP-bound tokens share the
+// record of spent proofs in their database, so a proof replayed to another
+// replica is refused too. db is opened with the database's driver, e.g.
+// sql.Open("pgx", url) with github.com/jackc/pgx/v5/stdlib imported.
+func ExampleNewSQLReplayStore() {
+	ctx := context.Background()
+	var db *sql.DB // the database every replica uses
+	replay, err := middleware.NewSQLReplayStore(ctx, db, "dpop_proofs")
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := middleware.New(ctx, middleware.Config{Issuer: "http://localhost:8080", DPoPReplay: replay})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("GET /orders", v.Require()(http.NotFoundHandler()))
 }

@@ -48,10 +48,13 @@ type Config struct {
 	// (default 60 s). DPoPReplayCacheSize bounds the proofs remembered to
 	// refuse replays (default 100,000, each for DPoPMaxAge plus twice
 	// Leeway): only when more proofs than that arrive within that window
-	// could the oldest be replayed. The cache is per process; behind
-	// several replicas a proof replayed to another replica is not caught.
+	// could the oldest be replayed. That cache is per process: behind
+	// several replicas set DPoPReplay to a store they share.
 	DPoPMaxAge          time.Duration
 	DPoPReplayCacheSize int
+	// DPoPReplay, when set, replaces the in-memory cache of seen proofs
+	// (see DPoPReplayStore and NewSQLReplayStore).
+	DPoPReplay DPoPReplayStore
 	// PublicURL is the API's external base URL (scheme and host, e.g.
 	// "https://api.example.com") that DPoP proofs name in htu; empty takes
 	// the request's Host, with https when the request came over TLS. Set

@@ -24,7 +24,7 @@ type Verifier struct {
 	keys       *keySet
 	introspect string
 	cache      *expirable.LRU[[32]byte, cached]
-	replay     *dpopReplay
+	replay     DPoPReplayStore
 	public     *url.URL
 	log        *slog.Logger
 }
@@ -88,8 +88,11 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
 	v := &Verifier{cfg: cfg, hc: cfg.HTTPClient, keys: newKeySet(cfg.HTTPClient, d.JWKSURI, cfg.JWKSMinRefresh, cfg.JWKSMaxAge), public: public,
+		replay: cfg.DPoPReplay}
+	if v.replay == nil {
 		// A proof is remembered as long as it could pass the iat check.
-		replay: &dpopReplay{seen: expirable.NewLRU[string, struct{}](cfg.DPoPReplayCacheSize, nil, cfg.DPoPMaxAge+2*cfg.Leeway+time.Second)}}
+		v.replay = newMemoryReplay(cfg.DPoPReplayCacheSize, cfg.DPoPMaxAge+2*cfg.Leeway+time.Second)
+	}
 	if cfg.ClientID != "" {
 		if d.IntrospectionEndpoint == "" {
 			return nil, errors.New("middleware: the issuer publishes no introspection_endpoint")
