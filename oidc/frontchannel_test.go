@@ -113,43 +113,46 @@ func newFCApp(t *testing.T) *fcApp {
 // TestFrontchannelLogoutIframesLoadInChromium: in a real browser, the
 // logout page's hidden iframes load each app's front-channel logout page
 // (with iss and sid) — so the page's CSP frame-src let them in — and only
-// then does the browser go on to the post_logout_redirect_uri.
+// then does the browser go on to the post_logout_redirect_uri. On SQLite
+// and PostgreSQL, one browser at a time.
 func TestFrontchannelLogoutIframesLoadInChromium(t *testing.T) {
-	env := servertest.New(t)
-	one, two := newFCApp(t), newFCApp(t)
-	a := newE2EFlow(t, env, clients.Spec{Name: "Notes", SkipConsent: true, RedirectURIs: []string{redirectURI, one.origin + "/cb"},
-		PostLogoutRedirectURIs: []string{one.origin + "/bye"},
-		FrontchannelLogoutURI:  one.origin + "/fc-logout", FrontchannelLogoutSessionRequired: true})
-	b := &e2eFlow{t: t, env: env, b: a.b, user: a.user, r: newRP(t, env, clients.Spec{Name: "Calendar", SkipConsent: true,
-		RedirectURIs: []string{redirectURI, two.origin + "/cb"}, FrontchannelLogoutURI: two.origin + "/fc-logout"})}
-	_, raw := a.verifyID(a.tokens("openid"))
-	b.tokens("openid")
-	sid := sessionOf(t, env, a.user.ID)
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, db...)
+		one, two := newFCApp(t), newFCApp(t)
+		a := newE2EFlow(t, env, clients.Spec{Name: "Notes", SkipConsent: true, RedirectURIs: []string{redirectURI, one.origin + "/cb"},
+			PostLogoutRedirectURIs: []string{one.origin + "/bye"},
+			FrontchannelLogoutURI:  one.origin + "/fc-logout", FrontchannelLogoutSessionRequired: true})
+		b := &e2eFlow{t: t, env: env, b: a.b, user: a.user, r: newRP(t, env, clients.Spec{Name: "Calendar", SkipConsent: true,
+			RedirectURIs: []string{redirectURI, two.origin + "/cb"}, FrontchannelLogoutURI: two.origin + "/fc-logout"})}
+		_, raw := a.verifyID(a.tokens("openid"))
+		b.tokens("openid")
+		sid := sessionOf(t, env, a.user.ID)
 
-	ctx := browsertest.New(t)
-	iss, _ := url.Parse(env.Issuer)
-	for _, c := range a.b.Jar.Cookies(iss) {
-		if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: env.Issuer}); err != nil {
-			t.Fatalf("set cookie: %v", err)
+		ctx := browsertest.New(t)
+		iss, _ := url.Parse(env.Issuer)
+		for _, c := range a.b.Jar.Cookies(iss) {
+			if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: env.Issuer}); err != nil {
+				t.Fatalf("set cookie: %v", err)
+			}
 		}
-	}
-	q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {one.origin + "/bye"}, "state": {"st-1"}}
-	browsertest.Do(t, ctx, "sign out", chromedp.Navigate(env.Issuer+oidc.PathLogout+"?"+q.Encode()))
-	browsertest.WaitLocation(t, ctx, one.origin+"/bye?state=st-1")
+		q := url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {one.origin + "/bye"}, "state": {"st-1"}}
+		browsertest.Do(t, ctx, "sign out", chromedp.Navigate(env.Issuer+oidc.PathLogout+"?"+q.Encode()))
+		browsertest.WaitLocation(t, ctx, one.origin+"/bye?state=st-1")
 
-	wantOne := "fc?" + url.Values{"iss": {env.Issuer}, "sid": {sid}}.Encode()
-	one.mu.Lock()
-	defer one.mu.Unlock()
-	two.mu.Lock()
-	defer two.mu.Unlock()
-	if len(one.hits) != 2 || one.hits[0] != wantOne || one.hits[1] != "bye?state=st-1" {
-		t.Errorf("Notes saw %q, want its front-channel page %q, then the return to /bye", one.hits, wantOne)
-	}
-	if len(two.hits) != 1 || two.hits[0] != "fc?" {
-		t.Errorf("Calendar saw %q, want its front-channel page without parameters", two.hits)
-	}
-	// The session is over in the browser too.
-	if _, err := env.Store.GetLoginSession(context.Background(), sid); err == nil {
-		t.Error("the login session is still alive")
-	}
+		wantOne := "fc?" + url.Values{"iss": {env.Issuer}, "sid": {sid}}.Encode()
+		one.mu.Lock()
+		defer one.mu.Unlock()
+		two.mu.Lock()
+		defer two.mu.Unlock()
+		if len(one.hits) != 2 || one.hits[0] != wantOne || one.hits[1] != "bye?state=st-1" {
+			t.Errorf("Notes saw %q, want its front-channel page %q, then the return to /bye", one.hits, wantOne)
+		}
+		if len(two.hits) != 1 || two.hits[0] != "fc?" {
+			t.Errorf("Calendar saw %q, want its front-channel page without parameters", two.hits)
+		}
+		// The session is over in the browser too.
+		if _, err := env.Store.GetLoginSession(context.Background(), sid); err == nil {
+			t.Error("the login session is still alive")
+		}
+	})
 }
