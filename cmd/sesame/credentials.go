@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -115,23 +116,15 @@ and their users.`,
 					}
 					q.Cursor = l.NextCursor
 				}
-				if asJSON {
-					return writeJSON(out, rows)
-				}
-				if len(rows) == 0 {
-					fmt.Fprintln(out, "No credential matches.")
-					return nil
-				}
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "USER\tCREDENTIAL\tMODEL\tLAST USED\tFINDINGS\tID")
-				for _, r := range rows {
-					last := "never"
-					if r.LastUsedAt != nil {
-						last = r.LastUsedAt.UTC().Format("2006-01-02 15:04")
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", r.Email, orDash(oneLine(r.Name)), orDash(r.Model), last, r.Findings, r.ID)
-				}
-				return tw.Flush()
+				return printList(out, asJSON, rows, table[console.CredentialHealthView]{empty: "No credential matches.",
+					header: "USER\tCREDENTIAL\tMODEL\tLAST USED\tFINDINGS\tID",
+					row: func(w io.Writer, r console.CredentialHealthView) {
+						last := "never"
+						if r.LastUsedAt != nil {
+							last = r.LastUsedAt.UTC().Format("2006-01-02 15:04")
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", r.Email, orDash(oneLine(r.Name)), orDash(r.Model), last, r.Findings, r.ID)
+					}})
 			})
 		},
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -112,16 +111,13 @@ func (c *cli) groupShowCmd() *cobra.Command {
 					return writeJSON(out, d)
 				}
 				fmt.Fprintf(out, "name:         %s\ndescription:  %s\nmembers:      %d\n", d.Name, orDash(oneLine(d.Description)), len(d.Members))
-				if len(d.Members) > 0 {
-					fmt.Fprintln(out)
-					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "ID\tEMAIL\tNAME")
-					for _, m := range d.Members {
-						fmt.Fprintf(tw, "%s\t%s\t%s\n", m.ID, m.Email, orDash(oneLine(m.Name)))
-					}
-					return tw.Flush()
+				if len(d.Members) == 0 {
+					return nil
 				}
-				return nil
+				fmt.Fprintln(out)
+				return printList(out, false, d.Members, table[userView]{header: "ID\tEMAIL\tNAME", row: func(w io.Writer, m userView) {
+					fmt.Fprintf(w, "%s\t%s\t%s\n", m.ID, m.Email, orDash(oneLine(m.Name)))
+				}})
 			})
 		},
 	}
