@@ -13,43 +13,48 @@ import (
 // reasonTexts are the stable reason codes the methods record
 // (authn/passkey's error codes, the passlink and password handlers').
 var reasonTexts = map[string]string{
-	"timeout":                    "timed out",
-	"signup":                     "signed up",
-	"admin_link":                 "link from an admin",
-	"password_only":              "password only",
-	"enrolled":                   "security key enrolled",
-	"security_key":               "security key",
-	"throttled":                  "too many tries",
-	"wrong_password":             "wrong password",
-	"wrong_code":                 "wrong code",
-	"rate_limited":               "too many requests",
-	"expired":                    "link expired",
-	"replayed":                   "link already used",
-	"locked":                     "locked after wrong codes",
-	"user_unavailable":           "account unavailable",
-	"invalid_link":               "invalid link",
-	"last_passkey":               "last passkey",
-	"last_security_key":          "last security key",
-	"too_large":                  "response too large",
-	"ceremony_not_found":         "request unknown or expired",
-	"ceremony_expired":           "request expired",
-	"ceremony_used":              "request already used",
-	"wrong_browser":              "started in another browser",
-	"invalid_response":           "unreadable response",
-	"user_verification_required": "not unlocked (no PIN or biometric)",
-	"verification_failed":        "response did not verify",
-	"credential_suspended":       "passkey blocked (possible clone)",
-	"credential_exists":          "passkey already registered",
-	"unknown_credential":         "passkey not registered",
-	"wrong_credential":           "another account's passkey",
-	"wrong_credential_kind":      "security key used alone",
-	"account_disabled":           "account disabled",
-	"email_taken":                "address already registered",
-	"authenticator_not_allowed":  "authenticator not allowed",
-	"invalid_request":            "invalid request",
-	"server_error":               "server error",
-	"cancelled":                  "cancelled",
-	"not_allowed":                "cancelled or not allowed",
+	"timeout":                      "timed out",
+	"signup":                       "signed up",
+	"admin_link":                   "link from an admin",
+	"password_only":                "password only",
+	"enrolled":                     "security key enrolled",
+	"security_key":                 "security key",
+	"throttled":                    "too many tries",
+	"wrong_password":               "wrong password",
+	"wrong_code":                   "wrong code",
+	"rate_limited":                 "too many requests",
+	"expired":                      "link expired",
+	"replayed":                     "link already used",
+	"locked":                       "locked after wrong codes",
+	"user_unavailable":             "account unavailable",
+	"invalid_link":                 "invalid link",
+	"last_passkey":                 "last passkey",
+	"last_security_key":            "last security key",
+	"too_large":                    "response too large",
+	"ceremony_not_found":           "request unknown or expired",
+	"ceremony_expired":             "request expired",
+	"ceremony_used":                "request already used",
+	"wrong_browser":                "started in another browser",
+	"invalid_response":             "unreadable response",
+	"user_verification_required":   "not unlocked (no PIN or biometric)",
+	"verification_failed":          "response did not verify",
+	"credential_suspended":         "passkey blocked (possible clone)",
+	"credential_exists":            "passkey already registered",
+	"unknown_credential":           "passkey not registered",
+	"wrong_credential":             "another account's passkey",
+	"wrong_credential_kind":        "security key used alone",
+	"account_disabled":             "account disabled",
+	"email_taken":                  "address already registered",
+	"authenticator_not_allowed":    "authenticator not allowed",
+	"synced_passkey_refused":       "synced passkey refused",
+	"credential_model_compromised": "passkey suspended (model compromised)",
+	// Grace modes: accepted, but an enforced policy would refuse it.
+	"grace:synced_passkey": "synced passkey, accepted in grace mode (a block would refuse it)",
+	"grace:aaguid_allow":   "model off the allow list, accepted in grace mode (enforcing would refuse it)",
+	"invalid_request":      "invalid request",
+	"server_error":         "server error",
+	"cancelled":            "cancelled",
+	"not_allowed":          "cancelled or not allowed",
 }
 
 // ReasonText is a reason code in words; an unknown code has its
@@ -60,6 +65,14 @@ func ReasonText(code string) string {
 	}
 	if t, ok := reasonTexts[code]; ok {
 		return t
+	}
+	if strings.Contains(code, " ") {
+		// Several reasons of one event (both grace modes): each in words.
+		parts := strings.Fields(code)
+		for i, p := range parts {
+			parts[i] = ReasonText(p)
+		}
+		return strings.Join(parts, "; ")
 	}
 	return strings.ReplaceAll(code, "_", " ")
 }

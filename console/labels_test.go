@@ -51,6 +51,8 @@ func TestLabels(t *testing.T) {
 		{console.EventText("something_new", models.ResultFailure), "Something new failed"},
 		{console.ReasonText("wrong_credential_kind"), "security key used alone"},
 		{console.ReasonText("brand_new_code"), "brand new code"},
+		{console.ReasonText("grace:synced_passkey grace:aaguid_allow"),
+			"synced passkey, accepted in grace mode (a block would refuse it); model off the allow list, accepted in grace mode (enforcing would refuse it)"},
 		{console.DeviceName("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"), "Chrome on macOS"},
 	} {
 		if tc.got != tc.want {
