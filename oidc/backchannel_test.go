@@ -417,6 +417,42 @@ func TestBackchannelLogoutGivesUpAfterItsAttempts(t *testing.T) {
 	})
 }
 
+// TestBackchannelLogoutSurvivesACrashedReplica (at least once, across
+// replicas): a replica that claimed a notice and died before delivering it
+// holds it only until its lease ends; then another replica's pump delivers
+// the token, which the receiving app accepts.
+func TestBackchannelLogoutSurvivesACrashedReplica(t *testing.T) {
+	t.Parallel()
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, servertest.AllowOutbound("127.0.0.0/8"))...)
+		f, r := withReceiver(t, env, clients.Spec{}, nil)
+		f.tokens("openid")
+		ls := sessionOf(t, env, f.user.ID)
+		if err := env.Store.RevokeLoginSession(t.Context(), ls); err != nil {
+			t.Fatal(err)
+		}
+		ns, err := env.Store.ListLogoutNotices(t.Context(), ls)
+		if err != nil || len(ns) != 1 {
+			t.Fatalf("notices %v, %v", ns, err)
+		}
+		// The crashed replica's claim: a lease, and nothing after it.
+		now := time.Now()
+		lease := now.Add(time.Second)
+		if err := env.Store.ClaimLogoutNotice(t.Context(), ns[0].ID, now, lease); err != nil {
+			t.Fatal(err)
+		}
+		env.Replica().DeliverLogouts(outbox.Options{PollInterval: 20 * time.Millisecond})
+		r.none(t, 600*time.Millisecond) // the lease holds
+		c := r.next(t)
+		if c["jti"] != ns[0].ID || c["sub"] != f.user.ID || c["sid"] != ls {
+			t.Errorf("token after the lease %v, want jti %s for the session", c, ns[0].ID)
+		}
+		if time.Now().Before(lease) {
+			t.Error("delivered while the crashed replica's lease was live")
+		}
+	})
+}
+
 // TestBackchannelLogoutRefusesInternalTargets (SSRF, CWE-918): without
 // outbound_allow_cidrs a back-channel logout URI on loopback is never
 // connected to; the notice fails at once with the reason.
