@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sesame-idp/sesame/console"
@@ -68,6 +69,67 @@ func TestAPITokenExchangeSwitch(t *testing.T) {
 		must(t, err)
 		if len(rows) != 2 {
 			t.Fatalf("%d policy.update audit entries, want 2", len(rows))
+		}
+	})
+}
+
+// TestAPIProtocolSwitches: the policy's backchannel_logout,
+// frontchannel_logout and pairwise_subjects (on by default), each set
+// through PUT /policies (answers checked against the OpenAPI document),
+// change what discovery advertises at once and only their own part, and
+// are audited; a value that is not a boolean is refused and changes
+// nothing. With pairwise_subjects off, POST /clients of a pairwise client
+// is a 422 naming subject_type. On SQLite and PostgreSQL.
+func TestAPIProtocolSwitches(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
+		s := loadSpec(t, env)
+		api := &caller{t: t, env: env, bearer: adminToken(t, env)}
+		p := console.APIPrefix
+		read := func() map[string]any {
+			var pol map[string]any
+			must(t, json.Unmarshal(api.call(s, "GET", p+"/policies", nil, 200), &pol))
+			delete(pol, "restart_required")
+			return pol
+		}
+		keys := []string{"backchannel_logout", "frontchannel_logout", "pairwise_subjects"}
+		pol := read()
+		if got := protocolAdvertised(t, env); got != [3]bool{true, true, true} {
+			t.Fatalf("default: policy %v %v %v, discovery %v", pol[keys[0]], pol[keys[1]], pol[keys[2]], got)
+		}
+		saves := 0
+		for i, key := range keys {
+			for _, on := range []bool{false, true} {
+				pol[key] = on
+				var saved map[string]any
+				must(t, json.Unmarshal(api.call(s, "PUT", p+"/policies", pol, 200), &saved))
+				saves++
+				if saved[key] != on || read()[key] != on {
+					t.Fatalf("PUT %s %v: answered %v, read back %v", key, on, saved[key], read()[key])
+				}
+				want := [3]bool{true, true, true}
+				want[i] = on
+				if got := protocolAdvertised(t, env); got != want {
+					t.Fatalf("%s %v: discovery advertises %v, want %v", key, on, got, want)
+				}
+				if key == "pairwise_subjects" && !on {
+					body := map[string]any{"client_name": "Pairwise", "redirect_uris": []string{"https://pw.example/cb"}, "subject_type": "pairwise"}
+					if out := string(api.call(s, "POST", p+"/clients", body, 422)); !strings.Contains(out, "subject_type") {
+						t.Fatalf("pairwise client while off: %s", out)
+					}
+				}
+			}
+			pol[key] = "no"
+			api.call(s, "PUT", p+"/policies", pol, 400)
+			if read()[key] != true {
+				t.Fatalf("a refused PUT changed %s", key)
+			}
+			pol[key] = true
+		}
+		rows, err := env.Store.ListAuditEntries(t.Context(), storeFilter("policy.update"), 20)
+		must(t, err)
+		if len(rows) != saves {
+			t.Fatalf("%d policy.update audit entries, want %d", len(rows), saves)
 		}
 	})
 }
