@@ -171,6 +171,10 @@ func New(cfg config.Config, deps Deps) (*Console, error) {
 		stats: deps.Stats, pages: pages, log: log, idle: idle, now: time.Now,
 	}
 	c.Policies.checkMDS = deps.Passkeys.CheckMDSFile
+	c.Health.metadataInForce = func(ctx context.Context) bool {
+		st := deps.Passkeys.MetadataStatus(ctx).State
+		return st == passkey.MetadataCurrent || st == passkey.MetadataStale
+	}
 	// Models are named as the sign-in pages name them: by the FIDO
 	// metadata in force first.
 	c.SetModelNamer(deps.Passkeys.ModelName)

@@ -48,6 +48,10 @@ type Health struct {
 	live    LivePolicy
 	sources []ModelStatusSource
 	now     func() time.Time
+	// metadataInForce reports whether FIDO metadata is in force (fetched
+	// or a hand-supplied file): the metadata check then flags the
+	// credentials of compromised models, so the finding is judged.
+	metadataInForce func(ctx context.Context) bool
 }
 
 // AddStatusSource adds a source of compromised models (at wiring time,
@@ -120,8 +124,9 @@ func (h *Health) query(ctx context.Context) (store.HealthQuery, bool, error) {
 	}
 	q.CompromisedAAGUIDs = normAAGUIDs(slices.Collect(maps.Keys(bad)))
 	// Compromised models are known once FIDO metadata was loaded (its
-	// check flags the credentials) or a source answered.
-	checked := len(h.sources) > 0
+	// check flags the credentials: fetched, or a hand-supplied file) or a
+	// source answered.
+	checked := len(h.sources) > 0 || (h.metadataInForce != nil && h.metadataInForce(ctx))
 	if m, err := h.st.FIDOMetadataState(ctx, models.FIDOMetadataMDS3); err == nil {
 		checked = checked || m.FetchedAt != nil
 	} else if !errors.Is(err, models.ErrNotFound) {
