@@ -18,7 +18,7 @@ import (
 
 // --- Policies --------------------------------------------------------
 
-func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
+func newPolicyView(p policy.Policy, t tfunc) templates.ConsolePoliciesView {
 	v := templates.ConsolePoliciesView{
 		P: templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile,
 			SuspendCompromised: p.SuspendCompromisedPasskeys, RegistrationMaxRedirectURIs: p.RegistrationMaxRedirectURIs, RegistrationRateIP: p.RegistrationRateIP,
@@ -27,44 +27,44 @@ func newPolicyView(p policy.Policy) templates.ConsolePoliciesView {
 		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
 	}
 	for _, m := range policy.LoginMethods {
-		v.Methods = append(v.Methods, templates.Option{Value: m, Label: MethodName(m), Checked: slices.Contains(p.DefaultLoginMethods, m)})
+		v.Methods = append(v.Methods, templates.Option{Value: m, Label: t("console.method." + m), Checked: slices.Contains(p.DefaultLoginMethods, m)})
 	}
 	for _, o := range []templates.Option{
-		{Value: "required", Label: "Required — PIN, fingerprint or face every time"},
-		{Value: "preferred", Label: "Preferred — when the device can"},
-		{Value: "discouraged", Label: "Discouraged — a touch is enough"},
+		{Value: "required", Label: t("console.policies.uv_required")},
+		{Value: "preferred", Label: t("console.policies.uv_preferred")},
+		{Value: "discouraged", Label: t("console.policies.uv_discouraged")},
 	} {
 		o.Checked = p.UserVerification == o.Value
 		v.UV = append(v.UV, o)
 	}
-	for _, o := range []templates.Option{{Value: policy.SyncedAllow, Label: "Allow"}, {Value: policy.SyncedGrace, Label: "Grace: allow, warn and record each use"},
-		{Value: policy.SyncedBlock, Label: "Block (only device-bound passkeys)"}} {
+	for _, o := range []templates.Option{{Value: policy.SyncedAllow, Label: t("console.policy.synced_allow")}, {Value: policy.SyncedGrace, Label: t("console.policy.synced_grace")},
+		{Value: policy.SyncedBlock, Label: t("console.policy.synced_block")}} {
 		o.Checked = p.SyncedPasskeys == o.Value || (p.SyncedPasskeys == "" && o.Value == policy.SyncedAllow)
 		v.Synced = append(v.Synced, o)
 	}
-	for _, o := range []templates.Option{{Value: policy.RecoveryOff, Label: "Off"},
-		{Value: policy.RecoveryOffer, Label: "Offer: people may create codes on their account page"},
-		{Value: policy.RecoveryRequire, Label: "Require for accounts without a second passkey"}} {
+	for _, o := range []templates.Option{{Value: policy.RecoveryOff, Label: t("console.policies.recovery_off")},
+		{Value: policy.RecoveryOffer, Label: t("console.policies.recovery_offer")},
+		{Value: policy.RecoveryRequire, Label: t("console.policies.recovery_require")}} {
 		o.Checked = p.RecoveryCodes == o.Value || (p.RecoveryCodes == "" && o.Value == policy.RecoveryOff)
 		v.Recovery = append(v.Recovery, o)
 	}
 	for _, o := range []templates.Option{
-		{Value: "none", Label: "None — any passkey, its model unproven"},
-		{Value: "direct", Label: "Direct — the device proves its model (needed for the model lists)"},
+		{Value: "none", Label: t("console.policies.att_none")},
+		{Value: "direct", Label: t("console.policies.att_direct")},
 	} {
 		o.Checked = p.Attestation == o.Value
 		v.Attestation = append(v.Attestation, o)
 	}
-	v.AllowNames, v.DenyNames = aaguidNames(p.AAGUIDAllow), aaguidNames(p.AAGUIDDeny)
-	v.AllowModes = allowModeOptions(p.AAGUIDAllowMode)
-	v.RegModes, v.RegGrants, v.RegSchemes = registrationOptions(p)
+	v.AllowNames, v.DenyNames = aaguidNames(p.AAGUIDAllow, t), aaguidNames(p.AAGUIDDeny, t)
+	v.AllowModes = allowModeOptions(p.AAGUIDAllowMode, t)
+	v.RegModes, v.RegGrants, v.RegSchemes = registrationOptions(p, t)
 	d := func(x policy.Duration) string { return uiDuration(time.Duration(x)) }
 	v.Durations = []templates.DurationField{
-		{Name: "passlink_ttl", Label: "Sign-in link expiry", Value: d(p.PasslinkTTL), Hint: "e.g. 10m"},
-		{Name: "login_session_ttl", Label: "Login session lifetime", Value: d(p.LoginSessionTTL), Hint: "e.g. 720h; applies to sessions started from now on"},
-		{Name: "access_token_ttl", Label: "Access token lifetime", Value: d(p.AccessTokenTTL), Hint: "e.g. 1h; applies to tokens issued from now on, unless the app sets its own"},
-		{Name: "refresh_token_ttl", Label: "Refresh token lifetime", Value: d(p.RefreshTokenTTL), Hint: "e.g. 720h; applies to tokens issued from now on, unless the app sets its own"},
-		{Name: "id_token_ttl", Label: "ID token lifetime", Value: d(p.IDTokenTTL), Hint: "e.g. 1h; applies to tokens issued from now on, unless the app sets its own"},
+		{Name: "passlink_ttl", Label: t("console.policies.passlink_ttl"), Value: d(p.PasslinkTTL), Hint: t("console.policies.passlink_ttl_hint")},
+		{Name: "login_session_ttl", Label: t("console.policies.session_ttl"), Value: d(p.LoginSessionTTL), Hint: t("console.policies.session_ttl_hint")},
+		{Name: "access_token_ttl", Label: t("console.policies.access_ttl"), Value: d(p.AccessTokenTTL), Hint: t("console.policies.token_ttl_hint")},
+		{Name: "refresh_token_ttl", Label: t("console.policies.refresh_ttl"), Value: d(p.RefreshTokenTTL), Hint: t("console.policies.refresh_ttl_hint")},
+		{Name: "id_token_ttl", Label: t("console.policies.id_ttl"), Value: d(p.IDTokenTTL), Hint: t("console.policies.token_ttl_hint")},
 	}
 	return v
 }
@@ -74,10 +74,10 @@ func (u *UI) policiesShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := newPolicyView(p)
+	v := newPolicyView(p, u.tr(c))
 	v.Metadata = u.metadataView(c.Request.Context())
 	u.nameModels(c.Request.Context(), v.AllowNames, v.DenyNames)
-	return u.pages.ConsolePolicies(c.Writer, 200, templates.Page{Title: "Policies"}, u.shell(c, "policies"), v)
+	return u.pages.ConsolePolicies(c.Writer, 200, u.page(c, "console.policies.title"), u.shell(c, "policies"), v)
 }
 
 func (u *UI) policiesSave(c *gin.Context) error {
@@ -104,7 +104,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))
 		if err != nil || n < 0 {
-			errs[name] = "Enter a whole number."
+			errs[name] = u.T(c, "console.policies.whole_number")
 		}
 		return n
 	}
@@ -112,7 +112,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 	dur := func(name string) policy.Duration {
 		d, err := time.ParseDuration(strings.TrimSpace(c.PostForm(name)))
 		if err != nil || d <= 0 {
-			errs[name] = "Enter a duration such as 10m, 1h or 720h."
+			errs[name] = u.T(c, "console.policies.duration")
 		}
 		return policy.Duration(d)
 	}
@@ -129,8 +129,8 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		if lockout = lockoutView(l); lockout != nil {
-			errs["_"] = "This change locks people out: see who below, then confirm, or choose Grace first to see who it affects."
+		if lockout = lockoutView(l, u.tr(c)); lockout != nil {
+			errs["_"] = u.T(c, "console.policies.lockout")
 		}
 	}
 	if len(errs) == 0 {
@@ -150,7 +150,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 			errs["_"] = pr.Detail
 		}
 	}
-	v := newPolicyView(p)
+	v := newPolicyView(p, u.tr(c))
 	for _, f := range v.Durations {
 		if errs[f.Name] != "" {
 			for i := range v.Durations {
@@ -160,13 +160,13 @@ func (u *UI) policiesSave(c *gin.Context) error {
 			}
 		}
 	}
-	v.Errors, v.Problem, v.Lockout = errs, "The policies were not saved. Check the fields marked below.", lockout
+	v.Errors, v.Problem, v.Lockout = errs, u.T(c, "console.policies.not_saved_fields"), lockout
 	if lockout != nil {
-		v.Problem = "The policies were not saved."
+		v.Problem = u.T(c, "console.policies.not_saved")
 	}
 	v.Metadata = u.metadataView(c.Request.Context())
 	u.nameModels(c.Request.Context(), v.AllowNames, v.DenyNames)
-	return u.pages.ConsolePolicies(c.Writer, 422, templates.Page{Title: "Policies"}, u.shell(c, "policies"), v)
+	return u.pages.ConsolePolicies(c.Writer, 422, u.page(c, "console.policies.title"), u.shell(c, "policies"), v)
 }
 
 // --- Keys ------------------------------------------------------------
@@ -179,8 +179,8 @@ func (u *UI) keysShow(c *gin.Context) error {
 	order := map[string]int{"current": 0, "active": 0, "next": 1, "retired": 2}
 	var rows []templates.KeyRow
 	for _, k := range ks {
-		r := templates.KeyRow{KID: k.KID, Alg: k.Alg, State: k.State, Created: uiWhen(k.CreatedAt), Activated: uiWhenPtr(k.ActivatedAt),
-			Retired: uiWhenPtr(k.RetiredAt), Expires: uiWhenPtr(k.ExpiresAt)}
+		r := templates.KeyRow{KID: k.KID, Alg: k.Alg, State: u.word(c, "console.keys.state_", k.State, k.State), Created: u.when(c, k.CreatedAt), Activated: u.whenPtr(c, k.ActivatedAt),
+			Retired: u.whenPtr(c, k.RetiredAt), Expires: u.whenPtr(c, k.ExpiresAt)}
 		switch k.State {
 		case "current", "active":
 			r.StateClass = "ok"
@@ -201,7 +201,7 @@ func (u *UI) keysShow(c *gin.Context) error {
 		}
 		return strings.Compare(a.Alg, b.Alg)
 	})
-	return u.pages.ConsoleKeys(c.Writer, 200, templates.Page{Title: "Signing keys"}, u.shell(c, "keys"), rows)
+	return u.pages.ConsoleKeys(c.Writer, 200, u.page(c, "console.keys.title"), u.shell(c, "keys"), rows)
 }
 
 // --- Audit log -------------------------------------------------------
@@ -242,7 +242,7 @@ func (u *UI) auditList(c *gin.Context) error {
 		return err
 	}
 	for _, e := range page.Items {
-		v.Rows = append(v.Rows, templates.AuditRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Actor: actorLabel(e), ActorKind: e.ActorKind,
+		v.Rows = append(v.Rows, templates.AuditRow{At: e.At.UTC().Format(u.T(c, "console.audit.time_layout")), Actor: actorLabel(e), ActorKind: e.ActorKind,
 			Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, Before: e.BeforeJSON, After: e.AfterJSON})
 	}
 	if page.NextCursor != "" {
@@ -255,7 +255,7 @@ func (u *UI) auditList(c *gin.Context) error {
 		}
 		v.Next = "/console/audit?" + q.Encode()
 	}
-	return u.pages.ConsoleAudit(c.Writer, 200, templates.Page{Title: "Audit log"}, u.shell(c, "audit"), v)
+	return u.pages.ConsoleAudit(c.Writer, 200, u.page(c, "console.audit.title"), u.shell(c, "audit"), v)
 }
 
 func actorLabel(e models.AuditEntry) string {
@@ -267,10 +267,10 @@ func actorLabel(e models.AuditEntry) string {
 
 // allowModeOptions are an allow list's modes, mode selected: what
 // happens to passkeys of models off the list.
-func allowModeOptions(mode string) []templates.Option {
+func allowModeOptions(mode string, t tfunc) []templates.Option {
 	out := []templates.Option{
-		{Value: policy.ModelEnforce, Label: "Refuse them (enforce)"},
-		{Value: policy.ModelGrace, Label: "Accept, warn and record (grace)"},
+		{Value: policy.ModelEnforce, Label: t("console.policies.model_enforce")},
+		{Value: policy.ModelGrace, Label: t("console.policies.model_grace")},
 	}
 	for i := range out {
 		out[i].Checked = mode == out[i].Value || (mode == "" && out[i].Value == policy.ModelEnforce)
@@ -280,7 +280,7 @@ func allowModeOptions(mode string) []templates.Option {
 
 // lockoutView is the console's notice of who a change locks out (nil:
 // nobody).
-func lockoutView(l Lockout) *templates.Lockout {
+func lockoutView(l Lockout, t tfunc) *templates.Lockout {
 	if l.Count == 0 {
 		return nil
 	}
@@ -291,13 +291,13 @@ func lockoutView(l Lockout) *templates.Lockout {
 	v.More = l.Count - int64(len(v.Emails))
 	var needs []string
 	if l.Requirement.DeviceBound {
-		needs = append(needs, "device-bound (not synced)")
+		needs = append(needs, t("console.lockout.needs_bound"))
 	}
 	if len(l.Requirement.AllowedAAGUIDs) > 0 {
-		needs = append(needs, "of an allowed model, proven by attestation")
+		needs = append(needs, t("console.lockout.needs_allowed"))
 	}
 	if l.Requirement.NotCompromised {
-		needs = append(needs, "of a model not reported compromised")
+		needs = append(needs, t("console.lockout.needs_not_compromised"))
 	}
 	v.Needs = strings.Join(needs, ", ")
 	return v
@@ -317,12 +317,12 @@ func (u *UI) nameModels(ctx context.Context, lists ...[]templates.Option) {
 
 // aaguidNames names the authenticator model of each AAGUID (the bundled
 // list; UI.nameModels adds the FIDO metadata's names).
-func aaguidNames(ids []string) []templates.Option {
+func aaguidNames(ids []string, t tfunc) []templates.Option {
 	var out []templates.Option
 	for _, id := range ids {
 		name := passkey.AuthenticatorName(id)
 		if name == "" {
-			name = "unknown model"
+			name = t("console.policies.unknown_model")
 		}
 		out = append(out, templates.Option{Value: id, Label: name})
 	}

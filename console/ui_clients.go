@@ -19,7 +19,7 @@ import (
 // uiPageSize is how many rows a console table shows.
 const uiPageSize = 20
 
-func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
+func newClientForm(spec clients.Spec, isNew bool, t tfunc) templates.ClientForm {
 	f := templates.ClientForm{New: isNew, Redirects: strings.Join(spec.RedirectURIs, "\n"),
 		PostLogouts: strings.Join(spec.PostLogoutRedirectURIs, "\n"), Origins: strings.Join(spec.AllowedWebOrigins, "\n"),
 		ExchangeTo: strings.Join(spec.TokenExchangeResources, "\n"), ExchangeFrom: strings.Join(spec.TokenExchangeSubjectAudiences, "\n"), Confidential: !spec.Public, Errors: map[string]string{},
@@ -32,19 +32,19 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 			SectorIdentifierURI: spec.SectorIdentifierURI}}
 	has := func(l []string, v string) bool { return slices.Contains(l, v) }
 	for _, m := range []templates.Option{
-		{Value: clients.AuthClientSecretBasic, Label: "Client secret (HTTP Basic)"},
-		{Value: clients.AuthClientSecretPost, Label: "Client secret (form post)"},
-		{Value: clients.AuthPrivateKeyJWT, Label: "Private key JWT"},
+		{Value: clients.AuthClientSecretBasic, Label: t("console.client.auth_basic")},
+		{Value: clients.AuthClientSecretPost, Label: t("console.client.auth_post")},
+		{Value: clients.AuthPrivateKeyJWT, Label: t("console.client.auth_jwt")},
 	} {
 		m.Checked = spec.TokenEndpointAuthMethod == m.Value
 		f.AuthMethods = append(f.AuthMethods, m)
 	}
 	for _, g := range []templates.Option{
-		{Value: clients.GrantAuthorizationCode, Label: "Authorization code", Hint: "people sign in"},
-		{Value: clients.GrantRefreshToken, Label: "Refresh token", Hint: "stay signed in"},
-		{Value: clients.GrantClientCredentials, Label: "Client credentials", Hint: "machine to machine"},
-		{Value: clients.GrantDeviceCode, Label: "Device code", Hint: "TVs and command lines sign in on another screen"},
-		{Value: clients.GrantTokenExchange, Label: "Token exchange", Hint: "an API trades a user's token for one for another API (RFC 8693)"},
+		{Value: clients.GrantAuthorizationCode, Label: t("console.client.grant_code"), Hint: t("console.client.grant_code_hint")},
+		{Value: clients.GrantRefreshToken, Label: t("console.client.grant_refresh"), Hint: t("console.client.grant_refresh_hint")},
+		{Value: clients.GrantClientCredentials, Label: t("console.client.grant_cc"), Hint: t("console.client.grant_cc_hint")},
+		{Value: clients.GrantDeviceCode, Label: t("console.client.grant_device"), Hint: t("console.client.grant_device_hint")},
+		{Value: clients.GrantTokenExchange, Label: t("console.client.grant_exchange"), Hint: t("console.client.grant_exchange_hint")},
 	} {
 		g.Checked = has(spec.GrantTypes, g.Value)
 		f.Grants = append(f.Grants, g)
@@ -58,52 +58,52 @@ func newClientForm(spec clients.Spec, isNew bool) templates.ClientForm {
 		f.Groups = append(f.Groups, templates.Option{Value: g, Label: g, Checked: true})
 	}
 	for _, m := range []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey} {
-		f.Methods = append(f.Methods, templates.Option{Value: m, Label: MethodName(m), Checked: has(spec.AllowedLoginMethods, m)})
+		f.Methods = append(f.Methods, templates.Option{Value: m, Label: t("console.method." + m), Checked: has(spec.AllowedLoginMethods, m)})
 	}
 	for _, a := range []string{clients.AlgRS256, clients.AlgES256, clients.AlgEdDSA} {
 		f.Algs = append(f.Algs, templates.Option{Value: a, Label: a, Checked: spec.IDTokenSignedAlg == a})
 	}
 	for _, a := range []templates.Option{
-		{Value: "", Label: "Whatever the app asks for"},
-		{Value: models.ACRBasic, Label: "At least basic (any method)"},
-		{Value: models.ACRPhishingResistant, Label: "Phishing-resistant (user-verified passkey, or password + security key)"},
-		{Value: models.ACRUserVerified, Label: "User-verified passkey (PIN, fingerprint or face)"},
-		{Value: models.ACRDeviceBound, Label: "Device-bound passkey (not synced; e.g. a security key)"},
-		{Value: models.ACRAttested, Label: "Attested hardware (device-bound, certified model per FIDO metadata)"},
+		{Value: "", Label: t("console.client.acr_any")},
+		{Value: models.ACRBasic, Label: t("console.client.acr_basic")},
+		{Value: models.ACRPhishingResistant, Label: t("console.client.acr_phr")},
+		{Value: models.ACRUserVerified, Label: t("console.client.acr_uv")},
+		{Value: models.ACRDeviceBound, Label: t("console.client.acr_bound")},
+		{Value: models.ACRAttested, Label: t("console.client.acr_attested")},
 	} {
 		a.Checked = spec.MinACR == a.Value
 		f.ACRs = append(f.ACRs, a)
 	}
 	for _, v := range []templates.Option{
-		{Value: "", Label: "Global policy"},
-		{Value: policy.SyncedAllow, Label: "Allow"},
-		{Value: policy.SyncedGrace, Label: "Grace: allow, warn and record each use"},
-		{Value: policy.SyncedBlock, Label: "Block (only device-bound passkeys)"},
+		{Value: "", Label: t("console.client.global_policy")},
+		{Value: policy.SyncedAllow, Label: t("console.policy.synced_allow")},
+		{Value: policy.SyncedGrace, Label: t("console.policy.synced_grace")},
+		{Value: policy.SyncedBlock, Label: t("console.policy.synced_block")},
 	} {
 		v.Checked = spec.SyncedPasskeys == v.Value
 		f.Synced = append(f.Synced, v)
 	}
-	f.Allow, f.AllowNames = strings.Join(spec.AAGUIDAllow, "\n"), aaguidNames(spec.AAGUIDAllow)
-	f.AllowModes = allowModeOptions(spec.AAGUIDAllowMode)
+	f.Allow, f.AllowNames = strings.Join(spec.AAGUIDAllow, "\n"), aaguidNames(spec.AAGUIDAllow, t)
+	f.AllowModes = allowModeOptions(spec.AAGUIDAllowMode, t)
 	for _, v := range []templates.Option{
-		{Value: "", Label: "Global policy"},
-		{Value: "required", Label: "Required (PIN, fingerprint or face every time)"},
-		{Value: "preferred", Label: "Preferred"},
-		{Value: "discouraged", Label: "Discouraged"},
+		{Value: "", Label: t("console.client.global_policy")},
+		{Value: "required", Label: t("console.client.uv_required")},
+		{Value: "preferred", Label: t("console.client.uv_preferred")},
+		{Value: "discouraged", Label: t("console.client.uv_discouraged")},
 	} {
 		v.Checked = spec.UserVerification == v.Value
 		f.UVs = append(f.UVs, v)
 	}
 	for _, v := range []templates.Option{
-		{Value: clients.SubjectPublic, Label: "Public — the same for every app"},
-		{Value: clients.SubjectPairwise, Label: "Pairwise — this app's own"},
+		{Value: clients.SubjectPublic, Label: t("console.client.subject_public")},
+		{Value: clients.SubjectPairwise, Label: t("console.client.subject_pairwise")},
 	} {
 		v.Checked = spec.SubjectType == v.Value || (spec.SubjectType == "" && v.Value == clients.SubjectPublic)
 		f.SubjectTypes = append(f.SubjectTypes, v)
 	}
 	for _, v := range []templates.Option{
-		{Value: models.TokenFormatOpaque, Label: "Opaque (APIs ask the introspection endpoint)"},
-		{Value: models.TokenFormatJWT, Label: "JWT (RFC 9068; APIs verify them against the JWKS)"},
+		{Value: models.TokenFormatOpaque, Label: t("console.client.format_opaque")},
+		{Value: models.TokenFormatJWT, Label: t("console.client.format_jwt")},
 	} {
 		v.Checked = spec.AccessTokenFormat == v.Value || (spec.AccessTokenFormat == "" && v.Value == models.TokenFormatOpaque)
 		f.TokenFormats = append(f.TokenFormats, v)
@@ -224,38 +224,38 @@ func (u *UI) clientList(c *gin.Context) error {
 	}
 	page, offset := pageParams(c, uiPageSize)
 	v := templates.ConsoleClientsView{Query: q, Sort: sortBy, Total: len(all), Filtered: map[string]string{
-		RegisteredDynamic: "self-registered client", RegisteredAdmin: "client created by an admin"}[registered],
-		Sorts: []templates.Option{{Value: "name", Label: "Name", Checked: sortBy == "name"}, {Value: "created", Label: "Newest first", Checked: sortBy == "created"}}}
-	for _, o := range []templates.Option{{Value: "", Label: "Anyone"}, {Value: RegisteredDynamic, Label: "The app itself (RFC 7591)"},
-		{Value: RegisteredAdmin, Label: "An admin"}} {
+		RegisteredDynamic: u.T(c, "console.clients.what_dynamic"), RegisteredAdmin: u.T(c, "console.clients.what_admin")}[registered],
+		Sorts: []templates.Option{{Value: "name", Label: u.T(c, "console.common.name"), Checked: sortBy == "name"}, {Value: "created", Label: u.T(c, "console.clients.newest"), Checked: sortBy == "created"}}}
+	for _, o := range []templates.Option{{Value: "", Label: u.T(c, "console.clients.by_anyone")}, {Value: RegisteredDynamic, Label: u.T(c, "console.clients.by_app")},
+		{Value: RegisteredAdmin, Label: u.T(c, "console.clients.by_admin")}} {
 		o.Checked = registered == o.Value
 		v.Registered = append(v.Registered, o)
 	}
 	end := min(offset+uiPageSize, len(all))
 	for _, cl := range all[min(offset, len(all)):end] {
-		typ := "Confidential"
+		typ := u.T(c, "console.clients.confidential")
 		if cl.Public {
-			typ = "Public"
+			typ = u.T(c, "console.clients.public")
 		}
-		row := templates.ClientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: uiWhen(cl.CreatedAt), Disabled: cl.Disabled,
-			LastUsed: "not in 30 days", ActiveUsers: "0", Dynamic: cl.Dynamic}
+		row := templates.ClientRow{ID: cl.ID, Name: cl.Name, Type: typ, Grants: strings.Join(cl.GrantTypes, ", "), Created: u.when(c, cl.CreatedAt), Disabled: cl.Disabled,
+			LastUsed: u.T(c, "console.clients.not_used"), ActiveUsers: "0", Dynamic: cl.Dynamic}
 		if cl.LastUsedAt != nil {
 			row.LastUsed = u.ago(c, cl.LastUsedAt)
 		}
 		if cl.ActiveUsers != nil {
-			row.ActiveUsers = uiNumber(*cl.ActiveUsers)
+			row.ActiveUsers = u.number(c, *cl.ActiveUsers)
 		}
 		v.Rows = append(v.Rows, row)
 	}
 	v.Pager = uiMakePager(url.Values{"q": {q}, "sort": {sortBy}, "registered": {registered}}, "/console/clients", page, end < len(all))
-	return u.pages.ConsoleClients(c.Writer, 200, templates.Page{Title: "Clients"}, u.shell(c, "clients"), v)
+	return u.pages.ConsoleClients(c.Writer, 200, u.page(c, "console.clients.title"), u.shell(c, "clients"), v)
 }
 
 func (u *UI) clientNew(c *gin.Context) error {
 	spec := clients.Spec{}
 	spec.Normalize()
-	f := newClientForm(spec, true)
-	f.Action, f.Submit = "/console/clients", "Register client"
+	f := newClientForm(spec, true, u.tr(c))
+	f.Action, f.Submit = "/console/clients", u.T(c, "console.clients.register")
 	if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
 		return err
 	}
@@ -264,7 +264,7 @@ func (u *UI) clientNew(c *gin.Context) error {
 		return err
 	}
 	u.nameModels(c.Request.Context(), f.AllowNames)
-	return u.pages.ConsoleClientForm(c.Writer, 200, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
+	return u.pages.ConsoleClientForm(c.Writer, 200, u.page(c, "console.client_form.title"), u.shell(c, "clients"), f)
 }
 
 func (u *UI) clientCreate(c *gin.Context) error {
@@ -272,8 +272,8 @@ func (u *UI) clientCreate(c *gin.Context) error {
 	view, secret, err := u.c.Clients.Create(c.Request.Context(), spec)
 	if err != nil {
 		spec.Normalize()
-		f := newClientForm(spec, true)
-		f.Action, f.Submit = "/console/clients", "Register client"
+		f := newClientForm(spec, true, u.tr(c))
+		f.Action, f.Submit = "/console/clients", u.T(c, "console.clients.register")
 		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
 			return err
 		}
@@ -282,7 +282,7 @@ func (u *UI) clientCreate(c *gin.Context) error {
 				return err
 			}
 			u.nameModels(c.Request.Context(), f.AllowNames)
-			return u.pages.ConsoleClientForm(c.Writer, 422, templates.Page{Title: "Register a client"}, u.shell(c, "clients"), f)
+			return u.pages.ConsoleClientForm(c.Writer, 422, u.page(c, "console.client_form.title"), u.shell(c, "clients"), f)
 		}
 		return err
 	}
@@ -290,9 +290,9 @@ func (u *UI) clientCreate(c *gin.Context) error {
 }
 
 func (u *UI) renderSecret(c *gin.Context, view *ClientView, secret string, isNew bool) error {
-	title := "Client registered"
+	title := u.T(c, "console.client_secret.title_new")
 	if !isNew {
-		title = "New client secret"
+		title = u.T(c, "console.client_secret.title_rotated")
 	}
 	return u.pages.ConsoleClientSecret(c.Writer, 200, templates.Page{Title: title}, u.shell(c, "clients"),
 		templates.ConsoleClientSecretView{Client: clientSummary(view), Secret: secret, New: isNew, Setup: clientSetup(u.c.cfg.Issuer, view)})
@@ -311,16 +311,16 @@ func (u *UI) registeredWith(c *gin.Context, v *ClientView) (string, error) {
 		return "", nil
 	}
 	if v.InitialAccessTokenID == "" {
-		return "open registration", nil
+		return u.T(c, "console.client.open_registration"), nil
 	}
 	t, err := u.c.Registration.Get(c.Request.Context(), v.InitialAccessTokenID)
 	if errors.Is(err, models.ErrNotFound) {
-		return "an initial access token since deleted (" + v.InitialAccessTokenID + ")", nil
+		return u.T(c, "console.client.token_deleted", "id", v.InitialAccessTokenID), nil
 	}
 	if err != nil {
 		return "", err
 	}
-	return "the initial access token “" + t.Label + "”", nil
+	return u.T(c, "console.client.token_label", "label", t.Label), nil
 }
 
 func (u *UI) clientShow(c *gin.Context) error {
@@ -333,22 +333,22 @@ func (u *UI) clientShow(c *gin.Context) error {
 
 func (u *UI) renderClient(c *gin.Context, status int, view *ClientView, f *templates.ClientForm) error {
 	if f == nil {
-		nf := newClientForm(view.Spec, false)
+		nf := newClientForm(view.Spec, false, u.tr(c))
 		if err := u.customScopeOptions(c, &nf, view.Scopes); err != nil {
 			return err
 		}
 		f = &nf
 	}
-	f.Action, f.Submit = "/console/clients/"+url.PathEscape(view.ID), "Save changes"
+	f.Action, f.Submit = "/console/clients/"+url.PathEscape(view.ID), u.T(c, "console.common.save_changes")
 	u.nameModels(c.Request.Context(), f.AllowNames)
 	groups, err := u.groupOptions(c.Request.Context(), checkedValues(f.Groups))
 	if err != nil {
 		return err
 	}
 	f.Groups = groups
-	typ := "Confidential"
+	typ := u.T(c, "console.clients.confidential")
 	if view.Public {
-		typ = "Public"
+		typ = u.T(c, "console.clients.public")
 	}
 	sum := clientSummary(view)
 	if sum.RegisteredWith, err = u.registeredWith(c, view); err != nil {
@@ -374,12 +374,12 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 			return err
 		}
 		spec.Normalize()
-		f := newClientForm(spec, false)
+		f := newClientForm(spec, false, u.tr(c))
 		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
 			return err
 		}
 		f.Lockout = lo
-		f.Problem = "This change locks people out. Confirm it below, or choose Grace first to see who it affects."
+		f.Problem = u.T(c, "console.lockout.problem")
 		return u.renderClient(c, 409, cur, &f)
 	}
 	view, secret, err := u.c.Clients.Update(ctx, id, spec, false)
@@ -389,7 +389,7 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 			return gerr
 		}
 		spec.Normalize()
-		f := newClientForm(spec, false)
+		f := newClientForm(spec, false, u.tr(c))
 		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
 			return err
 		}
@@ -450,5 +450,5 @@ func (u *UI) lockoutBefore(c *gin.Context, id string, spec clients.Spec) (*templ
 	if err != nil {
 		return nil, err
 	}
-	return lockoutView(l), nil
+	return lockoutView(l, u.tr(c)), nil
 }

@@ -21,7 +21,7 @@ func (u *UI) mountImport(r gin.IRouter) {
 }
 
 func (u *UI) renderImport(c *gin.Context, status int, v templates.ConsoleImportView) error {
-	return u.pages.ConsoleImport(c.Writer, status, templates.Page{Title: "Import users"}, u.shell(c, "users"), v)
+	return u.pages.ConsoleImport(c.Writer, status, u.page(c, "console.import.title"), u.shell(c, "users"), v)
 }
 
 func (u *UI) importForm(c *gin.Context) error {
@@ -38,7 +38,7 @@ func (u *UI) importRun(c *gin.Context) error {
 	if !apply {
 		fh, err := c.FormFile("file")
 		if err != nil {
-			return u.renderImport(c, http.StatusUnprocessableEntity, templates.ConsoleImportView{Format: format, Error: "Choose a file to import."})
+			return u.renderImport(c, http.StatusUnprocessableEntity, templates.ConsoleImportView{Format: format, Error: u.T(c, "console.import.choose_file")})
 		}
 		f, err := fh.Open()
 		if err != nil {
@@ -70,7 +70,7 @@ func (u *UI) importRun(c *gin.Context) error {
 	v := templates.ConsoleImportView{Format: format, Content: content, Report: true, Done: apply,
 		Created: rep.Created, Updated: rep.Updated, Unchanged: rep.Unchanged, Invalid: rep.Invalid}
 	for _, r := range rep.Rows {
-		row := templates.ImportRowView{Row: r.Row, Email: r.Email, Action: r.Action, Invalid: len(r.Errors) > 0}
+		row := templates.ImportRowView{Row: r.Row, Email: r.Email, Action: u.word(c, "console.import.action_", r.Action, r.Action), Invalid: len(r.Errors) > 0}
 		var msgs []string
 		for _, fe := range r.Errors {
 			msgs = append(msgs, fe.Field+": "+fe.Message)

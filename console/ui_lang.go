@@ -147,3 +147,12 @@ func (u *UI) languageSave(c *gin.Context) error {
 	c.Redirect(http.StatusSeeOther, back)
 	return nil
 }
+
+// tfunc says a catalogue key in one language, for the view builders
+// that run outside a handler's gin context.
+type tfunc func(key string, args ...any) string
+
+// tr is the request's tfunc.
+func (u *UI) tr(c *gin.Context) tfunc {
+	return func(key string, args ...any) string { return u.T(c, key, args...) }
+}

@@ -136,21 +136,21 @@ func (u *UI) registrationFromForm(c *gin.Context, p *policy.Policy, errs map[str
 }
 
 // registrationOptions are the policies form's registration choices.
-func registrationOptions(p policy.Policy) (modes, grants, schemes []templates.Option) {
+func registrationOptions(p policy.Policy, t tfunc) (modes, grants, schemes []templates.Option) {
 	for _, o := range []templates.Option{
-		{Value: config.RegistrationOff, Label: "Off — only admins register apps"},
-		{Value: config.RegistrationProtected, Label: "Protected — apps register with an initial access token"},
-		{Value: config.RegistrationOpen, Label: "Open — anyone can register an app"},
+		{Value: config.RegistrationOff, Label: t("console.registration.mode_off")},
+		{Value: config.RegistrationProtected, Label: t("console.registration.mode_protected")},
+		{Value: config.RegistrationOpen, Label: t("console.registration.mode_open")},
 	} {
 		o.Checked = p.Registration == o.Value
 		modes = append(modes, o)
 	}
-	grantLabels := map[string]string{"authorization_code": "Authorization code (sign-in)", "refresh_token": "Refresh token",
-		"client_credentials": "Client credentials (machine to machine)", "urn:ietf:params:oauth:grant-type:device_code": "Device code (TVs, consoles)"}
+	grantLabels := map[string]string{"authorization_code": t("console.registration.grant_code"), "refresh_token": t("console.client.grant_refresh"),
+		"client_credentials": t("console.registration.grant_cc"), "urn:ietf:params:oauth:grant-type:device_code": t("console.registration.grant_device")}
 	for _, g := range config.RegistrationGrantTypes {
 		grants = append(grants, templates.Option{Value: g, Label: grantLabels[g], Hint: g, Checked: slices.Contains(p.RegistrationGrantTypes, g)})
 	}
-	schemeLabels := map[string]string{"https": "https", "http": "http (loopback addresses only, for native apps)", "private-use": "Private-use schemes of native apps (com.example.app:/…)"}
+	schemeLabels := map[string]string{"https": "https", "http": t("console.registration.scheme_http"), "private-use": t("console.registration.scheme_private")}
 	for _, sc := range config.RegistrationRedirectSchemes {
 		schemes = append(schemes, templates.Option{Value: sc, Label: schemeLabels[sc], Checked: slices.Contains(p.RegistrationRedirectSchemes, sc)})
 	}

@@ -82,7 +82,7 @@ func TestConsoleCancelDeletionShown(t *testing.T) {
 	}
 	must(t, env.Store.ScheduleUserDeletion(context.Background(), u.ID, time.Date(2026, 12, 12, 10, 30, 0, 0, time.UTC)))
 	p := getPage(t, browser, env.Issuer+"/console/users/"+u.ID, 200)
-	for _, want := range []string{"Deletion requested.", "12 Dec 2026 at 10:30", `data-api="/api/admin/v1/users/` + u.ID + `/cancel-deletion"`, `data-confirm-title="Keep this account?"`} {
+	for _, want := range []string{"Deletion requested.", "12 December 2026 at 10:30", `data-api="/api/admin/v1/users/` + u.ID + `/cancel-deletion"`, `data-confirm-title="Keep this account?"`} {
 		if !strings.Contains(p, want) {
 			t.Errorf("user page lacks %q", want)
 		}

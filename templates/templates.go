@@ -179,10 +179,14 @@ func langFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 			}
 			return s
 		},
-		"lang":       func() string { return lang },
-		"languages":  func() []LangLink { return links },
-		"langURL":    langURL,
-		"jsMessages": func() template.JS { return template.JS(jsJSON) },
+		"lang": func() string { return lang },
+		// longDate ("6. Dezember 2026") and consoleTime (the console's
+		// compact date and time) say a time in lang, in UTC.
+		"longDate":    func(t time.Time) string { return cat.LongDate(lang, t) },
+		"consoleTime": func(t time.Time) string { return t.UTC().Format(cat.T(lang, "console.common.when_layout")) },
+		"languages":   func() []LangLink { return links },
+		"langURL":     langURL,
+		"jsMessages":  func() template.JS { return template.JS(jsJSON) },
 	}
 }
 
