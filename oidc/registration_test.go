@@ -317,30 +317,32 @@ func TestRegistrationInitialAccessTokens_RFC7591_3(t *testing.T) {
 // TestRegistrationModes: off is 404 and absent from discovery; open
 // registers without a token.
 func TestRegistrationModes(t *testing.T) {
-	off := servertest.New(t)
-	if resp, got := regCall(t, http.MethodPost, off.Issuer+"/oauth2/register", "", map[string]any{"client_name": "x"}); resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("off: %d %v", resp.StatusCode, got)
-	}
-	_, disc := regCall(t, http.MethodGet, off.Issuer+"/.well-known/openid-configuration", "", nil)
-	if _, ok := disc["registration_endpoint"]; ok {
-		t.Fatal("discovery names the registration endpoint while registration is off")
-	}
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		off := servertest.New(t, db...)
+		if resp, got := regCall(t, http.MethodPost, off.Issuer+"/oauth2/register", "", map[string]any{"client_name": "x"}); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("off: %d %v", resp.StatusCode, got)
+		}
+		_, disc := regCall(t, http.MethodGet, off.Issuer+"/.well-known/openid-configuration", "", nil)
+		if _, ok := disc["registration_endpoint"]; ok {
+			t.Fatal("discovery names the registration endpoint while registration is off")
+		}
 
-	open := servertest.New(t, servertest.Registration(config.RegistrationOpen), manyRegistrations)
-	_, disc = regCall(t, http.MethodGet, open.Issuer+"/.well-known/openid-configuration", "", nil)
-	if disc["registration_endpoint"] != open.Issuer+"/oauth2/register" {
-		t.Fatalf("open: discovery registration_endpoint %v", disc["registration_endpoint"])
-	}
-	resp, got := regCall(t, http.MethodPost, open.Issuer+"/oauth2/register", "", map[string]any{
-		"client_name": "Open SPA", "redirect_uris": []string{"https://spa.example/cb"}, "token_endpoint_auth_method": "none"})
-	if resp.StatusCode != http.StatusCreated || got["client_secret"] != nil || got["client_secret_expires_at"] != nil ||
-		got["grant_types"].([]any)[0] != "authorization_code" || len(got["grant_types"].([]any)) != 1 {
-		t.Fatalf("open public registration: %d %v", resp.StatusCode, got)
-	}
-	c, err := open.Store.GetClient(context.Background(), got["client_id"].(string))
-	if err != nil || !c.Dynamic || c.InitialAccessTokenID != "" || !c.Public {
-		t.Fatalf("open client %+v %v", c, err)
-	}
+		open := servertest.New(t, append(db, servertest.Registration(config.RegistrationOpen), manyRegistrations)...)
+		_, disc = regCall(t, http.MethodGet, open.Issuer+"/.well-known/openid-configuration", "", nil)
+		if disc["registration_endpoint"] != open.Issuer+"/oauth2/register" {
+			t.Fatalf("open: discovery registration_endpoint %v", disc["registration_endpoint"])
+		}
+		resp, got := regCall(t, http.MethodPost, open.Issuer+"/oauth2/register", "", map[string]any{
+			"client_name": "Open SPA", "redirect_uris": []string{"https://spa.example/cb"}, "token_endpoint_auth_method": "none"})
+		if resp.StatusCode != http.StatusCreated || got["client_secret"] != nil || got["client_secret_expires_at"] != nil ||
+			got["grant_types"].([]any)[0] != "authorization_code" || len(got["grant_types"].([]any)) != 1 {
+			t.Fatalf("open public registration: %d %v", resp.StatusCode, got)
+		}
+		c, err := open.Store.GetClient(context.Background(), got["client_id"].(string))
+		if err != nil || !c.Dynamic || c.InitialAccessTokenID != "" || !c.Public {
+			t.Fatalf("open client %+v %v", c, err)
+		}
+	})
 }
 
 // TestRegistrationManagement_RFC7592: the registration access token reads,
@@ -440,16 +442,22 @@ func TestRegistrationManagement_RFC7592(t *testing.T) {
 }
 
 // TestRegistrationRateLimit: every request to the endpoint counts against
-// the per-IP hourly limit; over it, 429 with Retry-After.
+// the per-IP hourly limit, across replicas; over it, 429 with Retry-After.
+// On SQLite and PostgreSQL.
 func TestRegistrationRateLimit(t *testing.T) {
-	env := servertest.New(t, servertest.Registration(config.RegistrationOpen), func(c *config.Config) { c.RegistrationRateIP = 3 })
-	for i := range 4 {
-		resp, got := regCall(t, http.MethodPost, env.Issuer+"/oauth2/register", "", map[string]any{"client_name": "x"})
-		switch {
-		case i < 3 && resp.StatusCode != http.StatusBadRequest:
-			t.Fatalf("request %d: %d %v", i+1, resp.StatusCode, got)
-		case i == 3 && (resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == ""):
-			t.Fatalf("request over the limit: %d %v", resp.StatusCode, got)
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, servertest.Registration(config.RegistrationOpen), func(c *config.Config) { c.RegistrationRateIP = 3 })...)
+		// Requests alternate between two replicas: the limit is counted in
+		// the database, so it holds across them.
+		replicas := []*servertest.Env{env, env.Replica()}
+		for i := range 4 {
+			resp, got := regCall(t, http.MethodPost, replicas[i%2].HTTP.URL+"/oauth2/register", "", map[string]any{"client_name": "x"})
+			switch {
+			case i < 3 && resp.StatusCode != http.StatusBadRequest:
+				t.Fatalf("request %d: %d %v", i+1, resp.StatusCode, got)
+			case i == 3 && (resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == ""):
+				t.Fatalf("request over the limit: %d %v", resp.StatusCode, got)
+			}
 		}
-	}
+	})
 }
