@@ -35,7 +35,9 @@ import (
 //     list allows; the same list in grace mode signs in and records it;
 //   - the global synced-passkey block refuses a synced passkey at
 //     sign-up and at sign-in, with a clear message; a client in grace
-//     mode accepts it and records grace:synced_passkey.
+//     mode accepts it and records grace:synced_passkey;
+//   - a client whose minimum is the user-verified level re-prompts a
+//     session signed in without user verification (UV off), requiring it.
 //
 // Each token's acr and amr say what happened (fpt: the metadata says the
 // model verifies users by fingerprint only).
@@ -80,6 +82,8 @@ func policiesJourney(t *testing.T, env *servertest.Env, aaguid, blob string, che
 	trial := newRelyingParty(t, env, spec)
 	spec.Name, spec.AAGUIDAllow, spec.AAGUIDAllowMode, spec.SyncedPasskeys = "Lenient", nil, "", policy.SyncedGrace
 	lenient := newRelyingParty(t, env, spec)
+	spec.Name, spec.SyncedPasskeys, spec.MinACR = "Notes", "", models.ACRUserVerified
+	notes := newRelyingParty(t, env, spec)
 
 	// Each person in a browser of their own, with one authenticator.
 	browser := func(o *webauthn.VirtualAuthenticatorOptions) (context.Context, webauthn.AuthenticatorID) {
@@ -92,13 +96,16 @@ func policiesJourney(t *testing.T, env *servertest.Env, aaguid, blob string, che
 		a := rp.start()
 		browsertest.Do(t, ctx, "open authorization", chromedp.Navigate(a.url), chromedp.WaitVisible("#passkey-button"))
 		browsertest.Do(t, ctx, "go to sign-up", chromedp.Click(`a[href^="/signup"]`), chromedp.WaitVisible("#signup-form"))
+		browsertest.WaitLoaded(t, ctx) // the form's script is wired
 		browsertest.Do(t, ctx, "sign up", chromedp.SendKeys("#email", email), chromedp.SendKeys("#name", "Someone"), chromedp.Click("#signup-button"))
 		return a
 	}
 	signIn := func(ctx context.Context, rp *relyingParty) *authorization {
 		t.Helper()
 		a := rp.start(oauth2.SetAuthURLParam("prompt", "login"))
-		browsertest.Do(t, ctx, "sign in", chromedp.Navigate(a.url), chromedp.WaitVisible("#email-form"), chromedp.Click("#passkey-button"))
+		browsertest.Do(t, ctx, "open sign-in", chromedp.Navigate(a.url), chromedp.WaitVisible("#email-form"))
+		browsertest.WaitLoaded(t, ctx)
+		browsertest.Do(t, ctx, "sign in", chromedp.Click("#passkey-button"))
 		return a
 	}
 	refused := func(ctx context.Context, rp *relyingParty, what, message string) {
@@ -124,7 +131,7 @@ func policiesJourney(t *testing.T, env *servertest.Env, aaguid, blob string, che
 	// 1. Under attestation "none" Ann enrols a device-bound passkey: the
 	// browser conveys no attestation (format none), so its model is not
 	// proven — device-bound, not attested. (No metadata yet: no pin/fpt.)
-	ann, _ := browser(browsertest.Passkey())
+	ann, annAuth := browser(browsertest.Passkey())
 	a := signUp(ann, plain, "ann@example.com")
 	wantLevel(t, "unattested sign-up", a.finish(t, browsertest.WaitLocation(t, ann, plain.callback)), models.ACRDeviceBound, "pop", "hwk", "user", "mfa")
 	annID := userID("ann@example.com")
@@ -217,6 +224,29 @@ func policiesJourney(t *testing.T, env *servertest.Env, aaguid, blob string, che
 	a = signIn(cat, lenient)
 	wantLevel(t, "synced sign-in in grace", a.finish(t, browsertest.WaitLocation(t, cat, lenient.callback)), models.ACRUserVerified, "pop", "swk", "user", "mfa", "fpt")
 	wantLastEvent(t, env, catID, models.ResultSuccess, passkey.GraceSynced)
+
+	// 6. Notes' minimum is the user-verified level. Ann signs in to
+	// Ledger with an authenticator that does not verify her (basic);
+	// Notes then asks again, offering her passkey and requiring user
+	// verification, and she reaches device-bound.
+	presence := browsertest.Passkey()
+	presence.HasUserVerification, presence.IsUserVerified = false, false
+	annAuth = moveCredential(t, ann, annAuth, presence)
+	a = plain.start(oauth2.SetAuthURLParam("prompt", "login"))
+	browsertest.Do(t, ann, "open sign-in", chromedp.Navigate(a.url), chromedp.WaitVisible("#email-form"))
+	browsertest.WaitLoaded(t, ann)
+	browsertest.Do(t, ann, "sign in without UV", chromedp.SendKeys("#email", "ann@example.com"), chromedp.Click("#continue-button"))
+	wantLevel(t, "presence only", a.finish(t, browsertest.WaitLocation(t, ann, plain.callback)), models.ACRBasic, "pop", "hwk", "user")
+	moveCredential(t, ann, annAuth, browsertest.Passkey())
+	a = notes.start()
+	browsertest.Do(t, ann, "open notes", chromedp.Navigate(a.url), chromedp.WaitVisible("#passkey-button"))
+	browsertest.WaitLoaded(t, ann)
+	browsertest.WaitText(t, ann, "#stepup-level", "checks it's you")
+	if ids := stepUpAllowed(t, ann); len(ids) != 1 {
+		t.Fatalf("step-up allowCredentials = %v, want Ann's one passkey", ids)
+	}
+	browsertest.Do(t, ann, "step up with UV", chromedp.Click("#passkey-button"))
+	wantLevel(t, "user-verified minimum", a.finish(t, browsertest.WaitLocation(t, ann, notes.callback)), models.ACRDeviceBound, "pop", "hwk", "user", "mfa", "fpt")
 }
 
 func hasReason(events []models.AuthEvent, reason string) bool {

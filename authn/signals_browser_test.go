@@ -91,9 +91,15 @@ func onlySignal(t *testing.T, what string, calls []signalCall, name string) sign
 // a name change, signalUnknownCredential after a sign-in with a deleted
 // passkey — each with this RP ID, the account's user handle and the
 // server's credential ids — and, in a browser without them (feature
-// detection), the same pages work and throw nothing.
+// detection), the same pages work and throw nothing. On SQLite and
+// PostgreSQL.
 func TestWebAuthnSignalsInChromium(t *testing.T) {
-	env := servertest.New(t, servertest.UnverifiedEmails())
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		signalsJourney(t, servertest.New(t, append(opts, servertest.UnverifiedEmails())...))
+	})
+}
+
+func signalsJourney(t *testing.T, env *servertest.Env) {
 	ctx := browsertest.New(t)
 	onNewDocument(t, ctx, signalRecorder)
 	defer browsertest.WithoutAutofill(t, ctx)()
