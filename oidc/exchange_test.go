@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -291,54 +292,58 @@ func TestTokenExchange_Refusals(t *testing.T) {
 // TestTokenExchange_Off: with the switch off the grant is unsupported and
 // discovery does not name it; on, it does.
 func TestTokenExchange_Off(t *testing.T) {
-	for _, on := range []bool{false, true} {
-		opts := []servertest.Option{}
-		if on {
-			opts = append(opts, withExchange())
-		}
-		env := servertest.New(t, opts...)
-		var doc map[string]any
-		getJSON(t, env.Issuer+"/.well-known/openid-configuration", &doc)
-		listed := false
-		for _, g := range doc["grant_types_supported"].([]any) {
-			listed = listed || g == exchangeGrant
-		}
-		if listed != on {
-			t.Fatalf("token_exchange %v: grant_types_supported = %v", on, doc["grant_types_supported"])
-		}
-		if !on {
-			_, out := postEndpoint(t, env, "/oauth2/token", "", "", url.Values{"grant_type": {exchangeGrant}, "subject_token": {"x"}})
-			if out["error"] != "unsupported_grant_type" {
-				t.Fatalf("switched off: %v", out)
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		for _, on := range []bool{false, true} {
+			opts := slices.Clone(db)
+			if on {
+				opts = append(opts, withExchange())
+			}
+			env := servertest.New(t, opts...)
+			var doc map[string]any
+			getJSON(t, env.Issuer+"/.well-known/openid-configuration", &doc)
+			listed := false
+			for _, g := range doc["grant_types_supported"].([]any) {
+				listed = listed || g == exchangeGrant
+			}
+			if listed != on {
+				t.Fatalf("token_exchange %v: grant_types_supported = %v", on, doc["grant_types_supported"])
+			}
+			if !on {
+				_, out := postEndpoint(t, env, "/oauth2/token", "", "", url.Values{"grant_type": {exchangeGrant}, "subject_token": {"x"}})
+				if out["error"] != "unsupported_grant_type" {
+					t.Fatalf("switched off: %v", out)
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestTokenExchange_DPoP: a request that carries a DPoP proof gets a token
 // bound to the proof's key (RFC 9449 §5: token_type DPoP, cnf.jkt in the
 // JWT and in introspection); a replayed proof is refused.
 func TestTokenExchange_DPoP(t *testing.T) {
-	env := servertest.New(t, withExchange())
-	x := newExchangeEnv(t, env)
-	k := newDPoPKey(t)
-	form := url.Values{"grant_type": {exchangeGrant}, "subject_token": {x.spaToken.AccessToken}, "subject_token_type": {accessType}, "resource": {apiB}}
-	proof := k.proof(t, http.MethodPost, env.Issuer+"/oauth2/token", proofOpts{})
-	resp, out := postToken(t, env.Issuer, form, x.aID, x.aSecret, proof)
-	if resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
-		t.Fatalf("exchange with DPoP: %d %v", resp.StatusCode, out)
-	}
-	at := apiVerify(t, env, out["access_token"].(string), apiB)
-	if cnf, _ := claim(at, "cnf").(map[string]any); cnf["jkt"] != k.jkt {
-		t.Fatalf("cnf = %v, want jkt %s", claim(at, "cnf"), k.jkt)
-	}
-	if in := x.introspectAs(x.aID, x.aSecret, out["access_token"].(string)); in["token_type"] != "DPoP" {
-		t.Fatalf("introspection = %v", in)
-	}
-	resp, out = postToken(t, env.Issuer, form, x.aID, x.aSecret, proof)
-	if resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
-		t.Fatalf("replayed proof: %d %v", resp.StatusCode, out)
-	}
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, withExchange())...)
+		x := newExchangeEnv(t, env)
+		k := newDPoPKey(t)
+		form := url.Values{"grant_type": {exchangeGrant}, "subject_token": {x.spaToken.AccessToken}, "subject_token_type": {accessType}, "resource": {apiB}}
+		proof := k.proof(t, http.MethodPost, env.Issuer+"/oauth2/token", proofOpts{})
+		resp, out := postToken(t, env.Issuer, form, x.aID, x.aSecret, proof)
+		if resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
+			t.Fatalf("exchange with DPoP: %d %v", resp.StatusCode, out)
+		}
+		at := apiVerify(t, env, out["access_token"].(string), apiB)
+		if cnf, _ := claim(at, "cnf").(map[string]any); cnf["jkt"] != k.jkt {
+			t.Fatalf("cnf = %v, want jkt %s", claim(at, "cnf"), k.jkt)
+		}
+		if in := x.introspectAs(x.aID, x.aSecret, out["access_token"].(string)); in["token_type"] != "DPoP" {
+			t.Fatalf("introspection = %v", in)
+		}
+		resp, out = postToken(t, env.Issuer, form, x.aID, x.aSecret, proof)
+		if resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
+			t.Fatalf("replayed proof: %d %v", resp.StatusCode, out)
+		}
+	})
 }
 
 // TestTokenExchange_LiveSwitch: the live policy switches the grant while
