@@ -11,15 +11,31 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/browsertest"
 	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // TestCredentialHealthInChromium opens the dashboard's health card and
 // funnel, the credential health page and a user's page in Chromium (axe,
 // CSP, labels, focus, no sideways scrolling; light and dark, 1280 and 390
-// px), the synced share and the people whose every passkey syncs, and
+// px; once), on SQLite and PostgreSQL, the synced share and the people whose every passkey syncs, and
 // follows a finding to the user it concerns.
 func TestCredentialHealthInChromium(t *testing.T) {
-	env, httpBrowser, _ := uiAdmin(t)
+	first := true
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		pages := first // axe and screenshots once: the pages are the same
+		first = false
+		credentialHealthJourney(t, pages, opts...)
+	})
+}
+
+func credentialHealthJourney(t *testing.T, pages bool, opts ...servertest.Option) {
+	env, httpBrowser, _ := uiAdmin(t, opts...)
+	check := func(t *testing.T, ctx context.Context, name string, dark bool) {
+		t.Helper()
+		if pages {
+			checkConsolePage(t, ctx, name, dark)
+		}
+	}
 	ctx := browsertest.New(t)
 	bg := context.Background()
 	old := time.Now().Add(-120 * 24 * time.Hour)
@@ -63,19 +79,19 @@ func TestCredentialHealthInChromium(t *testing.T) {
 	if creds := text(`section[aria-labelledby="creds-h"] dl`); !strings.Contains(creds, "2 (67%)") || text("#only-synced dd") != "2" {
 		t.Errorf("credentials card lacks the synced share or the people with only synced passkeys:\n%s", creds)
 	}
-	checkConsolePage(t, ctx, "console-dashboard-health", true)
+	check(t, ctx, "console-dashboard-health", true)
 
 	// The chart legends drill down into one method or one app.
 	browsertest.Do(t, ctx, "drill into passkeys", chromedp.Click(`a[href="/console/stats?method=passkey&range=24h"]`), chromedp.WaitVisible("#reasons-h"))
 	if got, main := text("h1"), text("main"); got != "Sign-ins: Passkey" || !strings.Contains(main, "Signed in\n1") || !strings.Contains(main, "Account page") {
 		t.Errorf("passkey drill-down %q:\n%s", got, main)
 	}
-	checkConsolePage(t, ctx, "console-stats-method", true)
+	check(t, ctx, "console-stats-method", true)
 	open("/console/stats?client_id=&range=7d", "#split-h")
 	if got, split := text("h1"), text(`section[aria-labelledby="split-h"]`); got != "Sign-ins: Account page" || !strings.Contains(split, "Passkey") {
 		t.Errorf("account page drill-down %q:\n%s", got, split)
 	}
-	checkConsolePage(t, ctx, "console-stats-client", false)
+	check(t, ctx, "console-stats-client", false)
 	open("/console", "#funnel-h")
 
 	// The card's finding opens the list; the list links to the user.
@@ -90,19 +106,19 @@ func TestCredentialHealthInChromium(t *testing.T) {
 	if !strings.Contains(rows, ada.Email) || !strings.Contains(rows, "MacBook") || strings.Contains(rows, "YubiKey") || strings.Contains(rows, "Pixel") {
 		t.Errorf("stale credentials:\n%s", rows)
 	}
-	checkConsolePage(t, ctx, "console-credentials", true)
+	check(t, ctx, "console-credentials", true)
 	browsertest.Do(t, ctx, "open the user", chromedp.Click(`tbody a[href^="/console/users/`+ada.ID+`"]`), chromedp.WaitVisible("#creds-h"))
 	creds := text("#creds-h + .table-wrap")
 	if !strings.Contains(creds, "MacBook Unused for 90 days") || !strings.Contains(creds, "YubiKey Possibly cloned") {
 		t.Errorf("user's credentials lack their findings:\n%s", creds)
 	}
-	checkConsolePage(t, ctx, "console-user-health", true)
+	check(t, ctx, "console-user-health", true)
 
 	open("/console/credentials?finding=compromised_model", "#list-h")
 	if !strings.Contains(text("main"), "has not loaded FIDO metadata yet") {
 		t.Error("compromised models: no word that nothing checks them")
 	}
-	checkConsolePage(t, ctx, "console-credentials-unchecked", false)
+	check(t, ctx, "console-credentials-unchecked", false)
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }
