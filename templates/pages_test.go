@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -285,6 +287,73 @@ func TestNewNamesMissingPage(t *testing.T) {
 	}
 	if _, err := newFrom(files); err != nil {
 		t.Fatalf("all pages: %v", err)
+	}
+}
+
+// TestNewNamesBrokenPage: a page that does not parse fails New, naming
+// its file, though pages are kept only once rendered.
+func TestNewNamesBrokenPage(t *testing.T) {
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, p)
+		fsys[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys["console/keys.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{if .Data}}unclosed{{end}`)}
+	if _, err := newFrom(fsys); err == nil || !strings.Contains(err.Error(), "console/keys.html") {
+		t.Fatalf("broken page: New = %v, want an error naming console/keys.html", err)
+	}
+}
+
+// TestPagesParsedOnFirstUse: New keeps no parsed page; rendering a page in
+// a language parses and keeps that one (pages nobody renders, such as the
+// console's in a replica serving sign-ins, hold no memory), the same
+// template serves every later render, and concurrent first renders agree.
+func TestPagesParsedOnFirstUse(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := func() (keys []string) {
+		r.pages.Range(func(k, _ any) bool { keys = append(keys, k.(string)); return true })
+		slices.Sort(keys)
+		return keys
+	}
+	if got := cached(); len(got) != 0 {
+		t.Fatalf("after New: %q parsed, want none", got)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			w := httptest.NewRecorder()
+			if err := r.Render(w, http.StatusOK, "signed_out", Page{Lang: "de", Title: "Konto"}); err != nil {
+				t.Error(err)
+			}
+			if !strings.Contains(w.Body.String(), `lang="de"`) {
+				t.Errorf("not German: %.200s", w.Body.String())
+			}
+		})
+	}
+	wg.Wait()
+	first, _ := r.pages.Load("de\x00signed_out")
+	w := httptest.NewRecorder()
+	if err := r.Render(w, http.StatusOK, "signed_out", Page{Lang: "xx", Title: "Account"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cached(), []string{"de\x00signed_out", "en\x00signed_out"}; !slices.Equal(got, want) {
+		t.Fatalf("parsed %q, want %q (an unknown language renders the default)", got, want)
+	}
+	if again, _ := r.pages.Load("de\x00signed_out"); again != first {
+		t.Fatal("a page was parsed again after its first render")
+	}
+	if err := r.Render(httptest.NewRecorder(), http.StatusOK, "no_such_page", Page{Lang: "en"}); err == nil {
+		t.Fatal("an unknown page rendered")
 	}
 }
 

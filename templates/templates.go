@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sesame-idp/sesame/internal/httpx"
@@ -52,10 +53,19 @@ var folders = []folder{
 // is safe for concurrent use.
 type Renderer struct {
 	cat *i18n.Catalog
-	// pages are parsed once per language (lang → name → page) so the "t"
-	// function each page calls is bound to its language without a
-	// per-request clone.
-	pages map[string]map[string]*template.Template
+	// fsys holds the page files; sources names each page's layout and
+	// file (name → [layout, file]).
+	fsys    fs.FS
+	sources map[string][2]string
+	// funcs are each language's functions ("t" bound to it, …).
+	funcs map[string]template.FuncMap
+	// pages caches parsed pages, lang+"\x00"+name → *template.Template.
+	// A page is parsed for a language the first time it is rendered in
+	// it, so the "t" function it calls is bound to its language without a
+	// per-request clone, and pages nobody visits (the console's in a
+	// replica serving sign-ins, a language nobody reads) hold no memory:
+	// every (page, language) parsed up front was most of the heap.
+	pages sync.Map
 	// brand gives every page the operator's branding (Page.Brand), with
 	// the page's app colours in place of the global ones; nil: Sesame's.
 	brand BrandFunc
@@ -88,27 +98,63 @@ func New(opts ...RendererOption) (*Renderer, error) {
 	return r, nil
 }
 
-// newFrom parses the pages in fsys (the embedded files, or a test's), once
-// for each language.
+// newFrom checks that every page in fsys (the embedded files, or a
+// test's) parses with its layout, so a broken page fails at start naming
+// its file; the parsed pages are dropped and parsed again on first use.
 func newFrom(fsys fs.FS) (*Renderer, error) {
 	cat, err := i18n.Load()
 	if err != nil {
 		return nil, err
 	}
-	r := &Renderer{cat: cat, pages: map[string]map[string]*template.Template{}}
+	r := &Renderer{cat: cat, fsys: fsys, funcs: map[string]template.FuncMap{}}
 	for _, lang := range cat.Languages() {
-		pages, err := parsePages(fsys, langFuncs(cat, lang))
-		if err != nil {
+		r.funcs[lang] = langFuncs(cat, lang)
+	}
+	// The files and the func names are the same in every language, so
+	// one language's parse checks them all.
+	if r.sources, err = pageSources(fsys); err != nil {
+		return nil, err
+	}
+	for name := range r.sources {
+		if _, err := r.parse(i18n.Default, name); err != nil {
 			return nil, err
 		}
-		r.pages[lang] = pages
 	}
 	return r, nil
 }
 
-// parsePages parses every folder's pages with its layout and funcs.
-func parsePages(fsys fs.FS, fm template.FuncMap) (map[string]*template.Template, error) {
-	pages := map[string]*template.Template{}
+// parse parses page name with its layout and lang's functions.
+func (r *Renderer) parse(lang, name string) (*template.Template, error) {
+	src, ok := r.sources[name]
+	if !ok {
+		return nil, fmt.Errorf("render: no page %q", name)
+	}
+	t, err := template.New(layout).Funcs(funcs).Funcs(r.funcs[lang]).ParseFS(r.fsys, src[0], src[1])
+	if err != nil {
+		return nil, fmt.Errorf("templates: parse %s: %w", src[1], err)
+	}
+	return t, nil
+}
+
+// page is name parsed for lang, from the cache or parsed now.
+func (r *Renderer) page(lang, name string) (*template.Template, error) {
+	key := lang + "\x00" + name
+	if t, ok := r.pages.Load(key); ok {
+		return t.(*template.Template), nil
+	}
+	t, err := r.parse(lang, name)
+	if err != nil {
+		return nil, err
+	}
+	// Two first renders at once may both parse; one copy is kept.
+	got, _ := r.pages.LoadOrStore(key, t)
+	return got.(*template.Template), nil
+}
+
+// pageSources finds every folder's pages (name → [layout, file]) and
+// checks that its layout and the pages the typed methods render exist.
+func pageSources(fsys fs.FS) (map[string][2]string, error) {
+	pages := map[string][2]string{}
 	for _, f := range folders {
 		lay := path.Join(f.dir, layout)
 		if _, err := fs.Stat(fsys, lay); err != nil {
@@ -127,11 +173,7 @@ func parsePages(fsys fs.FS, fm template.FuncMap) (map[string]*template.Template,
 			if n == lay {
 				continue
 			}
-			t, err := template.New(layout).Funcs(funcs).Funcs(fm).ParseFS(fsys, lay, n)
-			if err != nil {
-				return nil, fmt.Errorf("templates: parse %s: %w", n, err)
-			}
-			pages[f.prefix+strings.TrimSuffix(path.Base(n), ".html")] = t
+			pages[f.prefix+strings.TrimSuffix(path.Base(n), ".html")] = [2]string{lay, n}
 		}
 	}
 	return pages, nil
@@ -300,13 +342,13 @@ func (r *Renderer) render(w http.ResponseWriter, status int, name string, p Page
 // into a buffer first so a template error never leaves a half-written
 // page.
 func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page) error {
-	pages, ok := r.pages[p.Lang]
-	if !ok {
-		pages = r.pages[i18n.Default]
+	lang := p.Lang
+	if _, ok := r.funcs[lang]; !ok {
+		lang = i18n.Default
 	}
-	t, ok := pages[name]
-	if !ok {
-		return fmt.Errorf("render: no page %q", name)
+	t, err := r.page(lang, name)
+	if err != nil {
+		return err
 	}
 	p.Brand = sesameBrand
 	if r.brand != nil {
@@ -318,7 +360,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(buf.Bytes())
 	return err
 }
 
