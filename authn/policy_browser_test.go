@@ -29,13 +29,13 @@ import (
 // state (synced or device-bound):
 //   - the global AAGUID allow list, enforced, refuses a passkey enrolled
 //     without attestation (its model was never proven) and accepts an
-//     attested one of the listed model; in grace mode the first signs in
-//     and the event records grace:aaguid_allow;
+//     attested one of the listed model; in grace mode the first signs
+//     in, a warning is logged and the event records grace:aaguid_allow;
 //   - a client's own allow list, enforced, refuses a model the global
 //     list allows; the same list in grace mode signs in and records it;
 //   - the global synced-passkey block refuses a synced passkey at
 //     sign-up and at sign-in, with a clear message; a client in grace
-//     mode accepts it and records grace:synced_passkey;
+//     mode accepts it, warns and records grace:synced_passkey;
 //   - a client whose minimum is the user-verified level re-prompts a
 //     session signed in without user verification (UV off), requiring it.
 //
@@ -52,14 +52,15 @@ func TestPasskeyPoliciesInChromium(t *testing.T) {
 		first = false
 		// Attestation "none" to start with; the admin's policy later asks
 		// for it and names the metadata file (checked against this root).
-		env := servertest.New(t, append(opts, servertest.UnverifiedEmails(), servertest.With(func(c *config.Config) {
+		logs := &lockedBuffer{} // a grace mode warns in the log
+		env := servertest.NewLogged(t, logs, append(opts, servertest.UnverifiedEmails(), servertest.With(func(c *config.Config) {
 			c.Attestation, c.MDSRoot = "none", signer.Root
 		}))...)
-		policiesJourney(t, env, aaguid, blob, checkA11y)
+		policiesJourney(t, env, logs, aaguid, blob, checkA11y)
 	})
 }
 
-func policiesJourney(t *testing.T, env *servertest.Env, aaguid, blob string, checkA11y bool) {
+func policiesJourney(t *testing.T, env *servertest.Env, logs *lockedBuffer, aaguid, blob string, checkA11y bool) {
 	const otherModel = "ee882879-721c-4913-9775-3dfcce97072a"
 	bg := context.Background()
 	pols := env.Server.Console().Policies
@@ -165,6 +166,7 @@ func policiesJourney(t *testing.T, env *servertest.Env, aaguid, blob string, che
 	// a self attestation (TestSelfAttestationIsNotAttested).
 	wantLevel(t, "graced model", a.finish(t, browsertest.WaitLocation(t, ann, plain.callback)), models.ACRDeviceBound, "pop", "hwk", "user", "mfa", "fpt")
 	wantLastEvent(t, env, annID, models.ResultSuccess, passkey.GraceModel)
+	warned(t, logs, "off the AAGUID allow list accepted under the grace mode", annID)
 
 	// 4. Vault's own list (another model), enforced: Bob's passkey does
 	// not serve there though the global list allows it. Trial has the
@@ -224,6 +226,7 @@ func policiesJourney(t *testing.T, env *servertest.Env, aaguid, blob string, che
 	a = signIn(cat, lenient)
 	wantLevel(t, "synced sign-in in grace", a.finish(t, browsertest.WaitLocation(t, cat, lenient.callback)), models.ACRUserVerified, "pop", "swk", "user", "mfa", "fpt")
 	wantLastEvent(t, env, catID, models.ResultSuccess, passkey.GraceSynced)
+	warned(t, logs, "synced passkey accepted under the grace policy", catID)
 
 	// 6. Notes' minimum is the user-verified level. Ann signs in to
 	// Ledger with an authenticator that does not verify her (basic);
@@ -247,6 +250,17 @@ func policiesJourney(t *testing.T, env *servertest.Env, aaguid, blob string, che
 	}
 	browsertest.Do(t, ann, "step up with UV", chromedp.Click("#passkey-button"))
 	wantLevel(t, "user-verified minimum", a.finish(t, browsertest.WaitLocation(t, ann, notes.callback)), models.ACRDeviceBound, "pop", "hwk", "user", "mfa", "fpt")
+}
+
+// warned checks that a warning with message (about the user) was logged.
+func warned(t *testing.T, logs *lockedBuffer, message, userID string) {
+	t.Helper()
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, message) && strings.Contains(line, userID) && strings.Contains(line, "WARN") {
+			return
+		}
+	}
+	t.Errorf("no warning %q about %s logged", message, userID)
 }
 
 func hasReason(events []models.AuthEvent, reason string) bool {
