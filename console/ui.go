@@ -131,7 +131,7 @@ func (u *UI) shell(c *gin.Context, nav string) templates.ConsoleShell {
 	}
 	if u.c != nil {
 		s.CSRF = u.c.CSRFToken(c)
-		s.Alerts = append(u.metadataAlerts(c.Request.Context()), u.webhookAlerts(c.Request.Context())...)
+		s.Alerts = append(u.metadataAlerts(c), u.webhookAlerts(c)...)
 	}
 	return s
 }

@@ -75,7 +75,7 @@ func (u *UI) policiesShow(c *gin.Context) error {
 		return err
 	}
 	v := newPolicyView(p, u.tr(c))
-	v.Metadata = u.metadataView(c.Request.Context())
+	v.Metadata = u.metadataView(c)
 	u.nameModels(c.Request.Context(), v.AllowNames, v.DenyNames)
 	return u.pages.ConsolePolicies(c.Writer, 200, u.page(c, "console.policies.title"), u.shell(c, "policies"), v)
 }
@@ -164,7 +164,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 	if lockout != nil {
 		v.Problem = u.T(c, "console.policies.not_saved")
 	}
-	v.Metadata = u.metadataView(c.Request.Context())
+	v.Metadata = u.metadataView(c)
 	u.nameModels(c.Request.Context(), v.AllowNames, v.DenyNames)
 	return u.pages.ConsolePolicies(c.Writer, 422, u.page(c, "console.policies.title"), u.shell(c, "policies"), v)
 }

@@ -39,7 +39,7 @@ func (u *UI) brandingShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return u.pages.ConsoleBranding(c.Writer, http.StatusOK, templates.Page{Title: "Branding"}, u.shell(c, "branding"), brandingPage(v))
+	return u.pages.ConsoleBranding(c.Writer, http.StatusOK, u.page(c, "console.nav.branding"), u.shell(c, "branding"), brandingPage(v))
 }
 
 func (u *UI) brandingSave(c *gin.Context) error {
@@ -63,15 +63,15 @@ func (u *UI) brandingSave(c *gin.Context) error {
 	v := brandingPage(cur)
 	v.Form = templates.BrandingForm{ProductName: in.ProductName, PrimaryColor: in.PrimaryColor, AccentColor: in.AccentColor,
 		SupportURL: in.SupportURL, PrivacyURL: in.PrivacyURL, CustomCSS: in.CustomCSS, Errors: map[string]string{},
-		Problem: "The branding was not saved. Check the fields marked below."}
+		Problem: u.T(c, "console.branding.not_saved")}
 	for _, fe := range p.Errors {
 		v.Form.Errors[fe.Field] = fe.Message
 	}
-	return u.pages.ConsoleBranding(c.Writer, http.StatusUnprocessableEntity, templates.Page{Title: "Branding"}, u.shell(c, "branding"), v)
+	return u.pages.ConsoleBranding(c.Writer, http.StatusUnprocessableEntity, u.page(c, "console.nav.branding"), u.shell(c, "branding"), v)
 }
 
 func (u *UI) brandingLogo(c *gin.Context) error {
-	data, msg := readUpload(c, "logo")
+	data, msg := u.readUpload(c, "logo")
 	if msg == "" {
 		_, err := u.c.Branding.SetLogo(c.Request.Context(), data)
 		if err == nil {
@@ -90,27 +90,27 @@ func (u *UI) brandingLogo(c *gin.Context) error {
 	}
 	v := brandingPage(cur)
 	v.LogoError = msg
-	return u.pages.ConsoleBranding(c.Writer, http.StatusUnprocessableEntity, templates.Page{Title: "Branding"}, u.shell(c, "branding"), v)
+	return u.pages.ConsoleBranding(c.Writer, http.StatusUnprocessableEntity, u.page(c, "console.nav.branding"), u.shell(c, "branding"), v)
 }
 
 // readUpload reads the form's file field, or says what is wrong with it.
-func readUpload(c *gin.Context, field string) ([]byte, string) {
+func (u *UI) readUpload(c *gin.Context, field string) ([]byte, string) {
 	fh, err := c.FormFile(field)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, fmt.Sprintf("The file is too large: at most %d KiB.", branding.MaxLogoBytes>>10)
+			return nil, u.T(c, "console.branding.too_large", "kib", branding.MaxLogoBytes>>10)
 		}
-		return nil, "Choose an image file to upload."
+		return nil, u.T(c, "console.branding.choose_file")
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return nil, "The file could not be read. Try again."
+		return nil, u.T(c, "console.branding.unreadable")
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, branding.MaxLogoBytes+1))
 	if err != nil {
-		return nil, "The file could not be read. Try again."
+		return nil, u.T(c, "console.branding.unreadable")
 	}
 	return data, ""
 }

@@ -186,13 +186,6 @@ func secondsText(n int) string {
 	return uiDuration(time.Duration(n) * time.Second)
 }
 
-// setFormErrors puts a validation problem's messages next to their
-// fields (every one of a field); it reports whether err was such a
-// problem.
-func setFormErrors(f *templates.ClientForm, err error) bool {
-	return fieldErrors(err, f.Errors, &f.Problem)
-}
-
 func (u *UI) clientList(c *gin.Context) error {
 	ctx := c.Request.Context()
 	q := strings.TrimSpace(c.Query("q"))
@@ -277,7 +270,7 @@ func (u *UI) clientCreate(c *gin.Context) error {
 		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
 			return err
 		}
-		if setFormErrors(&f, err) {
+		if u.fieldErrors(c, err, f.Errors, &f.Problem) {
 			if f.Groups, err = u.groupOptions(c.Request.Context(), checkedValues(f.Groups)); err != nil {
 				return err
 			}
@@ -393,7 +386,7 @@ func (u *UI) clientUpdate(c *gin.Context) error {
 		if err := u.customScopeOptions(c, &f, spec.Scopes); err != nil {
 			return err
 		}
-		if setFormErrors(&f, err) {
+		if u.fieldErrors(c, err, f.Errors, &f.Problem) {
 			return u.renderClient(c, 422, cur, &f)
 		}
 		return err

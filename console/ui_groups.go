@@ -48,22 +48,22 @@ func (u *UI) groupList(c *gin.Context) error {
 	}
 	v := templates.ConsoleGroupsView{Query: q, Pager: uiMakePager(url.Values{"q": {q}}, "/console/groups", page, more)}
 	for _, g := range groups {
-		v.Rows = append(v.Rows, templates.GroupRow{Name: g.Name, Description: g.Description, Members: g.MemberCount, Created: uiWhen(g.CreatedAt)})
+		v.Rows = append(v.Rows, templates.GroupRow{Name: g.Name, Description: g.Description, Members: g.MemberCount, Created: u.when(c, g.CreatedAt)})
 	}
-	return u.pages.ConsoleGroups(c.Writer, http.StatusOK, templates.Page{Title: "Groups"}, u.shell(c, "groups"), v)
+	return u.pages.ConsoleGroups(c.Writer, http.StatusOK, u.page(c, "console.groups.title"), u.shell(c, "groups"), v)
 }
 
-func newGroupForm() templates.GroupForm {
-	return templates.GroupForm{Action: "/console/groups", Submit: "Create group", New: true, Errors: map[string]string{}}
+func newGroupForm(t tfunc) templates.GroupForm {
+	return templates.GroupForm{Action: "/console/groups", Submit: t("console.group_form.submit"), New: true, Errors: map[string]string{}}
 }
 
 func (u *UI) groupNew(c *gin.Context) error {
-	return u.pages.ConsoleGroupForm(c.Writer, http.StatusOK, templates.Page{Title: "Create a group"}, u.shell(c, "groups"), newGroupForm())
+	return u.pages.ConsoleGroupForm(c.Writer, http.StatusOK, u.page(c, "console.group_form.title"), u.shell(c, "groups"), newGroupForm(u.tr(c)))
 }
 
 // fieldErrors puts a refusal's messages by their fields (and reports
 // whether err was such a refusal): a 422, or a 409 naming a field.
-func fieldErrors(err error, errs map[string]string, problemText *string) bool {
+func (u *UI) fieldErrors(c *gin.Context, err error, errs map[string]string, problemText *string) bool {
 	p := toProblem(err)
 	if p.Status != http.StatusUnprocessableEntity && p.Status != http.StatusConflict {
 		return false
@@ -77,7 +77,7 @@ func fieldErrors(err error, errs map[string]string, problemText *string) bool {
 		}
 		errs[fe.Field] = fe.Message
 	}
-	*problemText = "Nothing was saved. Check the fields marked below."
+	*problemText = u.T(c, "console.form.not_saved")
 	if len(p.Errors) == 0 {
 		*problemText = p.Title + ". " + p.Detail
 	}
@@ -88,10 +88,10 @@ func (u *UI) groupCreate(c *gin.Context) error {
 	spec := GroupSpec{Name: c.PostForm("name"), Description: c.PostForm("description")}
 	g, err := u.c.Groups.Create(c.Request.Context(), spec)
 	if err != nil {
-		f := newGroupForm()
+		f := newGroupForm(u.tr(c))
 		f.Name, f.Description = spec.Name, spec.Description
-		if fieldErrors(err, f.Errors, &f.Problem) {
-			return u.pages.ConsoleGroupForm(c.Writer, http.StatusUnprocessableEntity, templates.Page{Title: "Create a group"}, u.shell(c, "groups"), f)
+		if u.fieldErrors(c, err, f.Errors, &f.Problem) {
+			return u.pages.ConsoleGroupForm(c.Writer, http.StatusUnprocessableEntity, u.page(c, "console.group_form.title"), u.shell(c, "groups"), f)
 		}
 		return err
 	}
@@ -124,7 +124,7 @@ func (u *UI) renderGroup(c *gin.Context, status int, form *templates.GroupForm, 
 	if form == nil {
 		form = &templates.GroupForm{Description: g.Description, Errors: map[string]string{}}
 	}
-	form.Action, form.Submit, form.Name = groupPath(name), "Save description", g.Name
+	form.Action, form.Submit, form.Name = groupPath(name), u.T(c, "console.group.save"), g.Name
 	v := templates.ConsoleGroupView{Group: templates.GroupSummary{Name: g.Name, Members: g.MemberCount, CreatedAt: g.CreatedAt},
 		Form: *form, Clients: allowing, AddValue: addValue, AddError: addError,
 		Pager: uiMakePager(url.Values{}, groupPath(name), page, more)}
@@ -139,7 +139,7 @@ func (u *UI) groupUpdate(c *gin.Context) error {
 	desc := c.PostForm("description")
 	if _, err := u.c.Groups.Update(c.Request.Context(), name, GroupSpec{Description: desc}); err != nil {
 		f := &templates.GroupForm{Description: desc, Errors: map[string]string{}}
-		if fieldErrors(err, f.Errors, &f.Problem) {
+		if u.fieldErrors(c, err, f.Errors, &f.Problem) {
 			return u.renderGroup(c, http.StatusUnprocessableEntity, f, "", "")
 		}
 		return err
@@ -155,9 +155,9 @@ func (u *UI) groupAddMember(c *gin.Context) error {
 		if p.Status == http.StatusUnprocessableEntity || p.Status == http.StatusConflict {
 			msg := p.Detail
 			if len(p.Errors) > 0 {
-				msg = "There is no user " + ref + ". Check the address, or find them under Users."
+				msg = u.T(c, "console.group.no_user", "user", ref)
 				if ref == "" {
-					msg = "Enter an email address or a user ID."
+					msg = u.T(c, "console.group.enter_user")
 				}
 			}
 			return u.renderGroup(c, http.StatusUnprocessableEntity, nil, ref, msg)
@@ -215,7 +215,7 @@ func (u *UI) userSaveProfile(c *gin.Context) error {
 	if _, err := u.c.Users.SetProfile(c.Request.Context(), id, spec); err != nil {
 		f := templates.ProfileForm{Username: spec.Username, GivenName: spec.GivenName, FamilyName: spec.FamilyName, Locale: spec.Locale,
 			Picture: spec.Picture, Attributes: string(spec.Attributes), Errors: map[string]string{}}
-		if fieldErrors(err, f.Errors, &f.Problem) {
+		if u.fieldErrors(c, err, f.Errors, &f.Problem) {
 			return u.renderUser(c, http.StatusUnprocessableEntity, &f, "")
 		}
 		return err
@@ -228,7 +228,7 @@ func (u *UI) userJoinGroup(c *gin.Context) error {
 	id := c.Param("id")
 	if _, err := u.c.Groups.AddMember(c.Request.Context(), c.PostForm("group"), id); err != nil {
 		if errors.Is(err, models.ErrNotFound) {
-			return u.renderUser(c, http.StatusUnprocessableEntity, nil, "That group no longer exists.")
+			return u.renderUser(c, http.StatusUnprocessableEntity, nil, u.T(c, "console.group.gone"))
 		}
 		if p := toProblem(err); p.Status == http.StatusConflict {
 			return u.renderUser(c, http.StatusConflict, nil, p.Detail)

@@ -1,9 +1,7 @@
 package console
 
 import (
-	"context"
-	"fmt"
-	"time"
+	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/templates"
@@ -17,16 +15,17 @@ import (
 // metadataAlerts are the shell's warnings about the FIDO metadata. A
 // failed read of the counts is logged and shows nothing: the warning is
 // an aid, never a reason for a page to fail.
-func (u *UI) metadataAlerts(ctx context.Context) []templates.Alert {
+func (u *UI) metadataAlerts(c *gin.Context) []templates.Alert {
+	ctx := c.Request.Context()
 	var out []templates.Alert
 	st := u.c.passkeys.MetadataStatus(ctx)
 	switch st.State {
 	case passkey.MetadataStale:
-		out = append(out, templates.Alert{Text: fmt.Sprintf("The FIDO metadata is stale: it was due to be replaced on %s, so new revocations of authenticator models may be missed.%s",
-			st.NextUpdate.Format(time.DateOnly), lastError(st)), Link: "/console/policies#metadata", LinkText: "Metadata status"})
+		out = append(out, templates.Alert{Text: u.T(c, "console.metadata.stale", "date", u.date(c, st.NextUpdate)) + u.lastError(c, st),
+			Link: "/console/policies#metadata", LinkText: u.T(c, "console.metadata.status")})
 	case passkey.MetadataMissing:
-		out = append(out, templates.Alert{Text: "No FIDO metadata could be loaded yet: authenticator models are not checked." + lastError(st),
-			Link: "/console/policies#metadata", LinkText: "Metadata status"})
+		out = append(out, templates.Alert{Text: u.T(c, "console.metadata.missing") + u.lastError(c, st),
+			Link: "/console/policies#metadata", LinkText: u.T(c, "console.metadata.status")})
 	}
 	flagged, suspended, err := u.c.st.CompromisedCredentialCounts(ctx)
 	if err != nil {
@@ -34,39 +33,35 @@ func (u *UI) metadataAlerts(ctx context.Context) []templates.Alert {
 		return out
 	}
 	if flagged > 0 {
-		text := fmt.Sprintf("%d passkeys or security keys are of a model the FIDO metadata reports compromised or revoked", flagged)
-		if flagged == 1 {
-			text = "1 passkey or security key is of a model the FIDO metadata reports compromised or revoked"
-		}
+		text := u.T(c, "console.metadata.compromised", "count", flagged)
 		if suspended > 0 {
-			text += fmt.Sprintf(" (%d suspended)", suspended)
+			text = u.T(c, "console.metadata.compromised_suspended", "count", flagged, "suspended", suspended)
 		}
-		out = append(out, templates.Alert{Text: text + ".", Link: "/console/audit?action=credential.model_compromised", LinkText: "Who is affected"})
+		out = append(out, templates.Alert{Text: text, Link: "/console/audit?action=credential.model_compromised", LinkText: u.T(c, "console.metadata.who")})
 	}
 	return out
 }
 
-func lastError(st passkey.MetadataStatus) string {
+func (u *UI) lastError(c *gin.Context, st passkey.MetadataStatus) string {
 	if st.LastError == "" {
 		return ""
 	}
-	return " Last fetch failed: " + st.LastError
+	return " " + u.T(c, "console.metadata.last_failed", "error", st.LastError)
 }
 
 // metadataView is the policies page's description of the metadata.
-func (u *UI) metadataView(ctx context.Context) templates.MetadataView {
-	st := u.c.passkeys.MetadataStatus(ctx)
-	v := templates.MetadataView{State: map[string]string{passkey.MetadataOff: "Off", passkey.MetadataMissing: "Not loaded",
-		passkey.MetadataCurrent: "Current", passkey.MetadataStale: "Stale"}[st.State], Source: st.Source, Serial: st.Serial, LastError: st.LastError}
+func (u *UI) metadataView(c *gin.Context) templates.MetadataView {
+	st := u.c.passkeys.MetadataStatus(c.Request.Context())
+	v := templates.MetadataView{State: u.word(c, "console.metadata.state_", st.State, st.State), Source: st.Source, Serial: st.Serial, LastError: st.LastError}
 	v.StateClass = map[string]string{passkey.MetadataCurrent: "ok", passkey.MetadataStale: "bad", passkey.MetadataMissing: "bad"}[st.State]
 	if st.Source == "" {
 		v.Source = st.URL
 	}
 	if !st.NextUpdate.IsZero() {
-		v.NextUpdate = st.NextUpdate.Format(time.DateOnly)
+		v.NextUpdate = u.date(c, st.NextUpdate)
 	}
 	if !st.CheckedAt.IsZero() {
-		v.Checked = uiWhen(st.CheckedAt)
+		v.Checked = u.when(c, st.CheckedAt)
 	}
 	return v
 }

@@ -25,28 +25,22 @@ func (u *UI) mountRegistration(r gin.IRouter) {
 	r.POST("/console/registration/tokens", u.handle(u.registrationMint))
 }
 
-// registrationModeText says what each mode means on the page.
-var registrationModeText = map[string]string{
-	config.RegistrationOff:       "Nobody can register an app: the endpoint answers 404 and discovery does not list it. Tokens minted now work once registration is protected.",
-	config.RegistrationProtected: "An app registers only with an initial access token minted here.",
-	config.RegistrationOpen:      "Anyone can register an app, within the limits set in Policies; no token is needed.",
-}
-
 func (u *UI) renderRegistration(c *gin.Context, status int, v templates.ConsoleRegistrationView) error {
 	ctx := c.Request.Context()
 	p, err := u.c.Policies.Current(ctx)
 	if err != nil {
 		return err
 	}
-	v.Mode, v.ModeText = p.Registration, registrationModeText[p.Registration]
+	v.Mode, v.ModeText = p.Registration, u.word(c, "console.registration.mode_text_", p.Registration, "")
+	v.ModeName = u.word(c, "console.registration.mode_name_", p.Registration, p.Registration)
 	list, err := u.c.Registration.List(ctx)
 	if err != nil {
 		return err
 	}
 	for _, t := range list {
-		row := templates.InitialTokenRow{ID: t.ID, Label: t.Label, CreatedBy: t.CreatedBy, Created: uiWhen(t.CreatedAt), Expires: uiWhen(t.ExpiresAt),
-			LastUsed: uiWhenPtr(t.LastUsedAt), Uses: t.Uses, MaxUses: t.MaxUses, UsesLeft: t.UsesLeft,
-			State: strings.ReplaceAll(t.State, "_", " "), StateClass: "", Revocable: t.State == TokenActive}
+		row := templates.InitialTokenRow{ID: t.ID, Label: t.Label, CreatedBy: t.CreatedBy, Created: u.when(c, t.CreatedAt), Expires: u.when(c, t.ExpiresAt),
+			LastUsed: u.whenPtr(c, t.LastUsedAt), Uses: t.Uses, MaxUses: t.MaxUses, UsesLeft: t.UsesLeft,
+			State: u.word(c, "console.registration.state_", t.State, strings.ReplaceAll(t.State, "_", " ")), StateClass: "", Revocable: t.State == TokenActive}
 		if row.Revocable {
 			row.StateClass = "ok"
 		}
@@ -61,7 +55,7 @@ func (u *UI) renderRegistration(c *gin.Context, status int, v templates.ConsoleR
 	if v.MaxUses == "" {
 		v.MaxUses = "1"
 	}
-	return u.pages.ConsoleRegistration(c.Writer, status, templates.Page{Title: "App registration"}, u.shell(c, "registration"), v)
+	return u.pages.ConsoleRegistration(c.Writer, status, u.page(c, "console.nav.registration"), u.shell(c, "registration"), v)
 }
 
 func (u *UI) registrationShow(c *gin.Context) error {
@@ -76,28 +70,28 @@ func (u *UI) registrationMint(c *gin.Context) error {
 	own := map[string]string{}
 	days, err := strconv.Atoi(v.ExpiresDays)
 	if err != nil || days < 1 || days > 365 {
-		own["expires_in"], days = "Enter a whole number of days from 1 to 365.", 0
+		own["expires_in"], days = u.T(c, "console.registration.days_error"), 0
 	}
 	uses, err := strconv.Atoi(v.MaxUses)
 	if err != nil {
-		own["max_uses"], uses = "Enter a whole number from 1 to 10000.", 0
+		own["max_uses"], uses = u.T(c, "console.registration.uses_error"), 0
 	}
 	t, err := u.c.Registration.Mint(c.Request.Context(), InitialTokenSpec{Label: v.Label, ExpiresIn: int64(days) * 86400, MaxUses: uses})
 	if err == nil {
 		// The value is shown in this answer only (no redirect carries it).
 		return u.renderRegistration(c, http.StatusCreated, templates.ConsoleRegistrationView{
-			Minted: &templates.MintedToken{ID: t.ID, Label: t.Label, Token: t.Token, Expires: uiWhen(t.ExpiresAt), MaxUses: t.MaxUses}})
+			Minted: &templates.MintedToken{ID: t.ID, Label: t.Label, Token: t.Token, Expires: u.when(c, t.ExpiresAt), MaxUses: t.MaxUses}})
 	}
-	if !fieldErrors(err, v.Errors, &v.Problem) {
+	if !u.fieldErrors(c, err, v.Errors, &v.Problem) {
 		return err
 	}
 	if v.Errors["label"] == "required" {
-		v.Errors["label"] = "Enter a label: who the token is for."
+		v.Errors["label"] = u.T(c, "console.registration.label_error")
 	}
 	for f, msg := range own {
 		v.Errors[f] = msg
 	}
-	v.Problem = "The token was not minted. Check the fields marked below."
+	v.Problem = u.T(c, "console.registration.not_minted")
 	return u.renderRegistration(c, http.StatusUnprocessableEntity, v)
 }
 
@@ -119,15 +113,15 @@ func (u *UI) registrationFromForm(c *gin.Context, p *policy.Policy, errs map[str
 	p.RegistrationRedirectSchemes = c.PostFormArray("registration_redirect_schemes")
 	// Checked here: the policy reads an empty list as "the defaults".
 	if len(p.RegistrationGrantTypes) == 0 {
-		errs["registration_grant_types"] = "Choose at least one grant type."
+		errs["registration_grant_types"] = u.T(c, "console.registration.choose_grant")
 	}
 	if len(p.RegistrationRedirectSchemes) == 0 {
-		errs["registration_redirect_schemes"] = "Choose at least one scheme."
+		errs["registration_redirect_schemes"] = u.T(c, "console.registration.choose_scheme")
 	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))
 		if err != nil || n < 1 {
-			errs[name] = "Enter a whole number of 1 or more."
+			errs[name] = u.T(c, "console.registration.number_error")
 		}
 		return n
 	}

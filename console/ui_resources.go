@@ -26,9 +26,9 @@ func resourceFromForm(c *gin.Context) clients.ResourceSpec {
 func (u *UI) resourceForm(c *gin.Context, spec clients.ResourceSpec, isNew bool, err error) (templates.ResourceForm, error) {
 	f := templates.ResourceForm{New: isNew, Name: spec.Name, Description: spec.Description, Audience: spec.Audience, Errors: map[string]string{}}
 	if isNew {
-		f.Action, f.Submit = "/console/resources", "Register resource"
+		f.Action, f.Submit = "/console/resources", u.T(c, "console.resources.register")
 	} else {
-		f.Action, f.Submit = "/console/resources/"+url.PathEscape(spec.Name), "Save changes"
+		f.Action, f.Submit = "/console/resources/"+url.PathEscape(spec.Name), u.T(c, "console.common.save_changes")
 	}
 	defs, lerr := u.c.Scopes.List(c.Request.Context())
 	if lerr != nil {
@@ -42,13 +42,13 @@ func (u *UI) resourceForm(c *gin.Context, spec clients.ResourceSpec, isNew bool,
 		format = models.TokenFormatJWT
 	}
 	for _, o := range []templates.Option{
-		{Value: models.TokenFormatJWT, Label: "JWT", Hint: "the API verifies them with the published keys (RFC 9068)"},
-		{Value: models.TokenFormatOpaque, Label: "Opaque", Hint: "the API asks the introspection endpoint"},
+		{Value: models.TokenFormatJWT, Label: "JWT", Hint: u.T(c, "console.resources.jwt_hint")},
+		{Value: models.TokenFormatOpaque, Label: u.T(c, "console.resources.opaque"), Hint: u.T(c, "console.resources.opaque_hint")},
 	} {
 		o.Checked = o.Value == format
 		f.Formats = append(f.Formats, o)
 	}
-	f.Problem = fieldMessages(err, f.Errors)
+	f.Problem = fieldMessages(err, f.Errors, u.tr(c))
 	return f, nil
 }
 
@@ -69,11 +69,11 @@ func (u *UI) renderResources(c *gin.Context, status int, spec clients.ResourceSp
 	for _, r := range list {
 		format := "JWT"
 		if r.AccessTokenFormat == models.TokenFormatOpaque {
-			format = "Opaque"
+			format = u.T(c, "console.resources.opaque")
 		}
 		v.Rows = append(v.Rows, templates.ResourceRow{Name: r.Name, Audience: r.Audience, Format: format, Scopes: strings.Join(r.Scopes, " "), Description: r.Description})
 	}
-	return u.pages.ConsoleResources(c.Writer, status, templates.Page{Title: "Resources"}, u.shell(c, "resources"), v)
+	return u.pages.ConsoleResources(c.Writer, status, u.page(c, "console.resources.title"), u.shell(c, "resources"), v)
 }
 
 func (u *UI) resourceCreate(c *gin.Context) error {
@@ -102,7 +102,7 @@ func (u *UI) renderResource(c *gin.Context, status int, name string, spec client
 	if err != nil {
 		return err
 	}
-	return u.pages.ConsoleResource(c.Writer, status, templates.Page{Title: "Resource " + name}, u.shell(c, "resources"), templates.ConsoleResourceView{Name: name, Form: f})
+	return u.pages.ConsoleResource(c.Writer, status, u.page(c, "console.resource.title", "name", name), u.shell(c, "resources"), templates.ConsoleResourceView{Name: name, Form: f})
 }
 
 func (u *UI) resourceUpdate(c *gin.Context) error {

@@ -51,23 +51,23 @@ func scopeFromForm(c *gin.Context) clients.ScopeSpec {
 
 // scopeForm is the form for spec; err, when a refusal, puts its messages
 // next to their fields.
-func scopeForm(spec clients.ScopeSpec, isNew bool, raw string, err error) templates.ScopeForm {
+func scopeForm(spec clients.ScopeSpec, isNew bool, raw string, err error, t tfunc) templates.ScopeForm {
 	f := templates.ScopeForm{New: isNew, Name: spec.Name, Description: spec.Description, Claims: raw, Errors: map[string]string{}}
 	if raw == "" {
 		f.Claims = claimLines(spec.Claims)
 	}
 	if isNew {
-		f.Action, f.Submit = "/console/scopes", "Define scope"
+		f.Action, f.Submit = "/console/scopes", t("console.scopes.define")
 	} else {
-		f.Action, f.Submit = "/console/scopes/"+url.PathEscape(spec.Name), "Save changes"
+		f.Action, f.Submit = "/console/scopes/"+url.PathEscape(spec.Name), t("console.common.save_changes")
 	}
-	f.Problem = fieldMessages(err, f.Errors)
+	f.Problem = fieldMessages(err, f.Errors, t)
 	return f
 }
 
 // fieldMessages puts a refusal's messages by their fields (several for one
 // field joined) and returns the form's summary; nil err is "".
-func fieldMessages(err error, errs map[string]string) string {
+func fieldMessages(err error, errs map[string]string, t tfunc) string {
 	if err == nil {
 		return ""
 	}
@@ -77,7 +77,7 @@ func fieldMessages(err error, errs map[string]string) string {
 		}
 		errs[fe.Field] += capitalize(fe.Message) + "."
 	}
-	return "Not saved: correct the fields marked below."
+	return t("console.form.not_saved_short")
 }
 
 func capitalize(s string) string {
@@ -88,7 +88,7 @@ func capitalize(s string) string {
 }
 
 func (u *UI) scopeList(c *gin.Context) error {
-	return u.renderScopes(c, 200, scopeForm(clients.ScopeSpec{}, true, "", nil))
+	return u.renderScopes(c, 200, scopeForm(clients.ScopeSpec{}, true, "", nil, u.tr(c)))
 }
 
 func (u *UI) renderScopes(c *gin.Context, status int, f templates.ScopeForm) error {
@@ -100,7 +100,7 @@ func (u *UI) renderScopes(c *gin.Context, status int, f templates.ScopeForm) err
 	for _, s := range list {
 		v.Rows = append(v.Rows, templates.ScopeRow{Name: s.Name, Description: s.Description, Claims: claimList(s.Claims), Clients: len(s.Clients)})
 	}
-	return u.pages.ConsoleScopes(c.Writer, status, templates.Page{Title: "Custom scopes"}, u.shell(c, "scopes"), v)
+	return u.pages.ConsoleScopes(c.Writer, status, u.page(c, "console.scopes.title"), u.shell(c, "scopes"), v)
 }
 
 // claimList is a one-line summary of claims.
@@ -117,7 +117,7 @@ func (u *UI) scopeCreate(c *gin.Context) error {
 	v, err := u.c.Scopes.Create(c.Request.Context(), spec)
 	if err != nil {
 		if p := toProblem(err); p.Status == 422 || p.Status == 409 {
-			return u.renderScopes(c, p.Status, scopeForm(spec, true, c.PostForm("claims"), err))
+			return u.renderScopes(c, p.Status, scopeForm(spec, true, c.PostForm("claims"), err, u.tr(c)))
 		}
 		return err
 	}
@@ -130,7 +130,7 @@ func (u *UI) scopeShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return u.renderScope(c, 200, v, scopeForm(v.ScopeSpec, false, "", nil))
+	return u.renderScope(c, 200, v, scopeForm(v.ScopeSpec, false, "", nil, u.tr(c)))
 }
 
 func (u *UI) renderScope(c *gin.Context, status int, v *ScopeView, f templates.ScopeForm) error {
@@ -142,7 +142,7 @@ func (u *UI) renderScope(c *gin.Context, status int, v *ScopeView, f templates.S
 		}
 		view.Clients = append(view.Clients, templates.ClientSummary{ID: id, Name: name})
 	}
-	return u.pages.ConsoleScope(c.Writer, status, templates.Page{Title: "Scope " + v.Name}, u.shell(c, "scopes"), view)
+	return u.pages.ConsoleScope(c.Writer, status, u.page(c, "console.scope.title", "name", v.Name), u.shell(c, "scopes"), view)
 }
 
 func (u *UI) scopeUpdate(c *gin.Context) error {
@@ -159,7 +159,7 @@ func (u *UI) scopeUpdate(c *gin.Context) error {
 		if gerr != nil {
 			return gerr
 		}
-		return u.renderScope(c, 422, cur, scopeForm(spec, false, c.PostForm("claims"), err))
+		return u.renderScope(c, 422, cur, scopeForm(spec, false, c.PostForm("claims"), err, u.tr(c)))
 	}
 	redirectDone(c, "/console/scopes/"+url.PathEscape(name), "scope_saved")
 	return nil

@@ -77,7 +77,7 @@ func (u *UI) signIns(c *gin.Context) error {
 		if e.Email != "" {
 			r.UserLink = userPath(e.UserID)
 		} else if e.UserID != "" {
-			r.Email = "deleted user"
+			r.Email = u.T(c, "console.signins.deleted_user")
 		}
 		v.Rows = append(v.Rows, r)
 	}
@@ -99,5 +99,5 @@ func (u *UI) signIns(c *gin.Context) error {
 		export.Set("until", q.Until.Format(time.RFC3339))
 	}
 	v.ExportCSV, v.ExportJSONL = exportLinks("events", export)
-	return u.pages.ConsoleSignIns(c.Writer, 200, templates.Page{Title: "Sign-ins"}, u.shell(c, "signins"), v)
+	return u.pages.ConsoleSignIns(c.Writer, 200, u.page(c, "console.nav.signins"), u.shell(c, "signins"), v)
 }

@@ -80,7 +80,7 @@ func (u *UI) userCreate(c *gin.Context) error {
 	if err != nil {
 		f := templates.UserForm{Email: in.Email, DisplayName: in.DisplayName, Verified: in.EmailVerified, SendLink: in.SendLink,
 			Passlinks: u.c.Users.CanSendPasslink(), Errors: map[string]string{}}
-		if fieldErrors(err, f.Errors, &f.Problem) {
+		if u.fieldErrors(c, err, f.Errors, &f.Problem) {
 			return u.pages.ConsoleUserNew(c.Writer, http.StatusUnprocessableEntity, u.page(c, "console.user_new.title"), u.shell(c, "users"), f)
 		}
 		return err
@@ -264,7 +264,7 @@ func (u *UI) userSaveIdentity(c *gin.Context) error {
 	}
 	if _, err := u.c.Users.Update(ctx, id, up); err != nil {
 		f := templates.UserForm{Email: email, DisplayName: name, Verified: verified, Errors: map[string]string{}}
-		if fieldErrors(err, f.Errors, &f.Problem) {
+		if u.fieldErrors(c, err, f.Errors, &f.Problem) {
 			return u.renderUserPage(c, http.StatusUnprocessableEntity, userPageState{identity: &f})
 		}
 		return err

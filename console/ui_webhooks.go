@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -36,20 +35,20 @@ func (u *UI) renderWebhooks(c *gin.Context, status int, v templates.ConsoleWebho
 		return err
 	}
 	for _, w := range list {
-		row := templates.WebhookRow{ID: w.ID, URL: w.URL, Description: w.Description, Events: strings.Join(w.EventTypes, ", "), State: "Enabled"}
+		row := templates.WebhookRow{ID: w.ID, URL: w.URL, Description: w.Description, Events: strings.Join(w.EventTypes, ", "), State: u.T(c, "console.client.enabled")}
 		switch {
 		case !w.Enabled:
-			row.State, row.Warn = "Disabled", true
+			row.State, row.Warn = u.T(c, "console.users.disabled"), true
 		case w.FailingSince != nil:
-			row.State, row.Warn = "Failing since "+uiWhen(*w.FailingSince), true
+			row.State, row.Warn = u.T(c, "console.webhook.failing_since", "when", u.when(c, *w.FailingSince)), true
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	v.Events = webhookEventOptions(checked)
+	v.Events = u.webhookEventOptions(c, checked)
 	if v.Errors == nil {
 		v.Errors = map[string]string{}
 	}
-	return u.pages.ConsoleWebhooks(c.Writer, status, templates.Page{Title: "Webhooks"}, u.shell(c, "webhooks"), v)
+	return u.pages.ConsoleWebhooks(c.Writer, status, u.page(c, "console.webhooks.title"), u.shell(c, "webhooks"), v)
 }
 
 func (u *UI) webhookList(c *gin.Context) error {
@@ -61,7 +60,7 @@ func (u *UI) webhookCreate(c *gin.Context) error {
 	w, err := u.c.Webhooks.Create(c.Request.Context(), spec)
 	if err != nil {
 		v := templates.ConsoleWebhooksView{URL: spec.URL, Description: spec.Description, Errors: map[string]string{}}
-		if fieldErrors(err, v.Errors, &v.Problem) {
+		if u.fieldErrors(c, err, v.Errors, &v.Problem) {
 			return u.renderWebhooks(c, http.StatusUnprocessableEntity, v, spec.EventTypes)
 		}
 		return err
@@ -80,8 +79,8 @@ func (u *UI) webhookUpdate(c *gin.Context) error {
 	enabled := c.PostForm("enabled") == "on"
 	spec := WebhookSpec{URL: c.PostForm("url"), Description: c.PostForm("description"), EventTypes: c.PostFormArray("event_types"), Enabled: &enabled}
 	if _, err := u.c.Webhooks.Update(c.Request.Context(), c.Param("id"), spec); err != nil {
-		f := templates.WebhookEditForm{URL: spec.URL, Description: spec.Description, Enabled: enabled, Events: webhookEventOptions(spec.EventTypes), Errors: map[string]string{}}
-		if fieldErrors(err, f.Errors, &f.Problem) {
+		f := templates.WebhookEditForm{URL: spec.URL, Description: spec.Description, Enabled: enabled, Events: u.webhookEventOptions(c, spec.EventTypes), Errors: map[string]string{}}
+		if u.fieldErrors(c, err, f.Errors, &f.Problem) {
 			return u.renderWebhookPage(c, http.StatusUnprocessableEntity, c.Param("id"), "", &f)
 		}
 		return err
@@ -91,10 +90,10 @@ func (u *UI) webhookUpdate(c *gin.Context) error {
 }
 
 // webhookEventOptions is the catalogue as checkboxes, checked ones ticked.
-func webhookEventOptions(checked []string) []templates.Option {
+func (u *UI) webhookEventOptions(c *gin.Context, checked []string) []templates.Option {
 	var out []templates.Option
 	for _, e := range models.WebhookCatalogue {
-		out = append(out, templates.Option{Value: e.Type, Label: e.Type, Hint: e.Description, Checked: slices.Contains(checked, e.Type)})
+		out = append(out, templates.Option{Value: e.Type, Label: e.Type, Hint: u.word(c, "console.webhook_event.", e.Type, e.Description), Checked: slices.Contains(checked, e.Type)})
 	}
 	return out
 }
@@ -115,12 +114,15 @@ func (u *UI) renderWebhookPage(c *gin.Context, status int, id, secret string, ed
 		return err
 	}
 	v := templates.ConsoleWebhookView{ID: w.ID, URL: w.URL, Description: w.Description, Events: strings.Join(w.EventTypes, ", "),
-		Enabled: w.Enabled, DisabledReason: w.DisabledReason, LastSuccess: uiWhenPtr(w.LastSuccessAt), Created: uiWhen(w.CreatedAt), Secret: secret}
+		Enabled: w.Enabled, DisabledReason: w.DisabledReason, LastSuccess: u.whenPtr(c, w.LastSuccessAt), Created: u.when(c, w.CreatedAt), Secret: secret}
+	if w.DisabledReason == models.WebhookDisabledByAdmin {
+		v.DisabledReason = u.T(c, "console.webhook.disabled_by_admin")
+	}
 	if w.FailingSince != nil {
-		v.FailingSince = uiWhen(*w.FailingSince)
+		v.FailingSince = u.when(c, *w.FailingSince)
 	}
 	for _, d := range ds {
-		row := templates.DeliveryRow{ID: d.ID, Event: d.EventType, Status: d.Status, Attempts: d.Attempts, Created: uiWhen(d.CreatedAt),
+		row := templates.DeliveryRow{ID: d.ID, Event: d.EventType, Status: u.word(c, "console.webhook.status_", d.Status, d.Status), Attempts: d.Attempts, Created: u.when(c, d.CreatedAt),
 			Error: d.LastError, Redeliver: d.Status != models.MailPending}
 		if d.ResponseCode != 0 {
 			row.Code = fmt.Sprintf("HTTP %d", d.ResponseCode)
@@ -131,11 +133,10 @@ func (u *UI) renderWebhookPage(c *gin.Context, status int, id, secret string, ed
 		v.Deliveries = append(v.Deliveries, row)
 	}
 	if edit == nil {
-		edit = &templates.WebhookEditForm{URL: w.URL, Description: w.Description, Enabled: w.Enabled, Events: webhookEventOptions(w.EventTypes)}
+		edit = &templates.WebhookEditForm{URL: w.URL, Description: w.Description, Enabled: w.Enabled, Events: u.webhookEventOptions(c, w.EventTypes)}
 	}
 	v.Edit = *edit
-	title := "Webhook endpoint"
-	return u.pages.ConsoleWebhook(c.Writer, status, templates.Page{Title: title}, u.shell(c, "webhooks"), v)
+	return u.pages.ConsoleWebhook(c.Writer, status, u.page(c, "console.webhook.title"), u.shell(c, "webhooks"), v)
 }
 
 func (u *UI) webhookSetEnabled(c *gin.Context) error {
@@ -179,7 +180,8 @@ func (u *UI) webhookRedeliver(c *gin.Context) error {
 // worker disabled on its own (a day of failures): nothing reaches them
 // until an admin enables them again, and nobody may be watching their
 // page. Endpoints an admin disabled are not news.
-func (u *UI) webhookAlerts(ctx context.Context) []templates.Alert {
+func (u *UI) webhookAlerts(c *gin.Context) []templates.Alert {
+	ctx := c.Request.Context()
 	list, err := u.c.Webhooks.List(ctx)
 	if err != nil {
 		u.log.WarnContext(ctx, "console: list webhook endpoints", "err", err)
@@ -195,9 +197,9 @@ func (u *UI) webhookAlerts(ctx context.Context) []templates.Alert {
 	case 0:
 		return nil
 	case 1:
-		return []templates.Alert{{Text: "The webhook endpoint " + auto[0].URL + " was disabled automatically after a day of failed deliveries: nothing is sent to it.",
-			Link: webhookPath(auto[0].ID), LinkText: "Review the endpoint"}}
+		return []templates.Alert{{Text: u.T(c, "console.webhook.auto_disabled_one", "url", auto[0].URL),
+			Link: webhookPath(auto[0].ID), LinkText: u.T(c, "console.webhook.review_one")}}
 	}
-	return []templates.Alert{{Text: fmt.Sprintf("%d webhook endpoints were disabled automatically after a day of failed deliveries: nothing is sent to them.", len(auto)),
-		Link: "/console/webhooks", LinkText: "Review the endpoints"}}
+	return []templates.Alert{{Text: u.T(c, "console.webhook.auto_disabled", "count", len(auto)),
+		Link: "/console/webhooks", LinkText: u.T(c, "console.webhook.review")}}
 }

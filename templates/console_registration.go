@@ -17,9 +17,10 @@ type InitialTokenRow struct {
 // ConsoleRegistrationView is the registration page: the mode in force, the
 // mint form, the tokens, and a minted token's value once.
 type ConsoleRegistrationView struct {
-	// Mode is off, protected or open; ModeText says what it means.
-	Mode, ModeText string
-	Rows           []InitialTokenRow
+	// Mode is off, protected or open; ModeName names it and ModeText
+	// says what it means, in the page's language.
+	Mode, ModeName, ModeText string
+	Rows                     []InitialTokenRow
 	// The mint form: its values and errors (field → message).
 	Label, ExpiresDays, MaxUses string
 	Errors                      map[string]string
