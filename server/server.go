@@ -206,6 +206,8 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Failures of requests whose client hung up are not the server's.
+	log = slog.New(httpx.DemoteClientGone(log.Handler()))
 	if deps.ClockOffset != 0 {
 		clock.SetOffset(deps.ClockOffset)
 	}

@@ -11,7 +11,8 @@ import (
 // access log that never contains a bearer secret: it logs the route pattern
 // (/passlink/:token, not the token), never the raw path or query string.
 //
-// Level is Error for 5xx, Warn for 4xx and Info otherwise; successful
+// Level is Error for 5xx, Warn for 4xx and Info otherwise (a 5xx whose
+// client went away is logged as 499 at Info: StatusClientClosed); successful
 // /healthz and /readyz probes are logged at Debug to keep the log quiet.
 // Place it after RequestID and before Recovery so recovered panics are logged
 // with their final 500 status.
@@ -22,6 +23,9 @@ func Logger(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		method := c.Request.Method
+		// The request's own context: later middleware (RequestTimeout)
+		// replaces c.Request's with one it cancels when it returns.
+		ctx := c.Request.Context()
 
 		c.Next()
 
@@ -29,6 +33,8 @@ func Logger(log *slog.Logger) gin.HandlerFunc {
 		path := RoutePath(c)
 		level := slog.LevelInfo
 		switch {
+		case status >= 500 && ClientGone(ctx):
+			status = StatusClientClosed
 		case status >= 500:
 			level = slog.LevelError
 		case status >= 400:
@@ -36,7 +42,6 @@ func Logger(log *slog.Logger) gin.HandlerFunc {
 		case path == "/healthz" || path == "/readyz":
 			level = slog.LevelDebug
 		}
-		ctx := c.Request.Context()
 		if !log.Enabled(ctx, level) {
 			return
 		}

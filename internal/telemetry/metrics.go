@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sesame-idp/sesame/internal/buildinfo"
+	"github.com/sesame-idp/sesame/internal/httpx"
 )
 
 // Namespace prefixes every metric Sesame defines.
@@ -120,9 +121,15 @@ func (m *Metrics) Middleware() gin.HandlerFunc {
 		start := time.Now()
 		m.inFlight.Inc()
 		defer m.inFlight.Dec()
+		ctx := c.Request.Context() // later middleware swaps in one it cancels
 		c.Next()
 		method, route := methodLabel(c.Request.Method), routeLabel(c)
-		m.requests.WithLabelValues(method, route, strconv.Itoa(c.Writer.Status())).Inc()
+		status := c.Writer.Status()
+		if status >= 500 && httpx.ClientGone(ctx) {
+			// Not the server's failure: kept out of the 5xx rate.
+			status = httpx.StatusClientClosed
+		}
+		m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 		m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 	}
 }

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -98,6 +99,30 @@ func TestHandlerToken(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != c.want {
 			t.Errorf("Authorization %q: %d, want %d", c.auth, rec.Code, c.want)
+		}
+	}
+}
+
+// TestClientGoneCountedApart: a 500 answered to a request whose client
+// hung up is counted as 499, out of the 5xx an alert watches; a 500 with
+// the client still there stays a 500.
+func TestClientGoneCountedApart(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	m := NewMetrics()
+	r := gin.New()
+	r.Use(m.Middleware())
+	r.GET("/token", func(c *gin.Context) { c.Status(http.StatusInternalServerError) })
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/token", nil).WithContext(gone))
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/token", nil))
+	body := scrape(t, m)
+	for _, want := range []string{
+		`sesame_http_requests_total{code="499",method="GET",route="/token"} 1`,
+		`sesame_http_requests_total{code="500",method="GET",route="/token"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %s", want)
 		}
 	}
 }
