@@ -31,8 +31,15 @@ func (u *UI) methodName(c *gin.Context, code string) string {
 	return u.word(c, "console.method.", code, MethodName(code))
 }
 
-// reasonText is a failure reason code in words.
+// reasonText is a failure reason code in words; an event with several
+// (both grace modes, space-separated) gets each in words.
 func (u *UI) reasonText(c *gin.Context, code string) string {
+	if parts := strings.Fields(code); len(parts) > 1 {
+		for i, p := range parts {
+			parts[i] = u.reasonText(c, p)
+		}
+		return strings.Join(parts, "; ")
+	}
 	return u.word(c, "console.reason.", code, ReasonText(code))
 }
 
