@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -220,46 +219,4 @@ func uiMakePager(base url.Values, path string, page int, more bool) templates.Pa
 		p.Next = link(page + 1)
 	}
 	return p
-}
-
-// percent formats a 0..1 share.
-func uiPercent(f float64) string {
-	if f == 0 {
-		return "0%"
-	}
-	if f < 0.01 {
-		return "<1%"
-	}
-	return strconv.Itoa(int(f*100+0.5)) + "%"
-}
-
-// number formats a count with thousands separators.
-func uiNumber(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	if n < 0 {
-		return s
-	}
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
-
-// when formats a time for tables (UTC, to the minute).
-func uiWhen(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04")
-}
-
-func uiWhenPtr(t *time.Time) string {
-	if t == nil {
-		return "never"
-	}
-	return uiWhen(*t)
 }

@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // The page's words (static/i18n.js; the catalogue's js.console_* keys).
+  function T(key, vars) { return window.SesameI18n ? window.SesameI18n.t(key, vars) : key; }
+
   // --- Live dashboard ---------------------------------------------------
   function liveDashboard() {
     var body = document.getElementById("feed-body");
@@ -14,7 +17,7 @@
 
     function setStatus(ok) {
       if (!status) { return; }
-      status.textContent = ok ? "Live" : "Reconnecting…";
+      status.textContent = ok ? T("console_live") : T("console_reconnecting");
       status.classList.toggle("off", !ok);
     }
 
@@ -86,7 +89,7 @@
       if (!es) { return; }
       es.close();
       es = null;
-      if (status) { status.textContent = "Paused while you are away"; status.classList.add("off"); }
+      if (status) { status.textContent = T("console_paused"); status.classList.add("off"); }
     }
     ["keydown", "pointerdown", "scroll", "touchstart"].forEach(function (ev) {
       window.addEventListener(ev, function () {
@@ -105,7 +108,8 @@
         var input = document.getElementById(b.dataset.copy);
         if (!input) { return; }
         input.select();
-        var done = function () { b.textContent = "Copied"; setTimeout(function () { b.textContent = "Copy"; }, 2000); };
+        var label = b.textContent;
+        var done = function () { b.textContent = T("console_copied"); setTimeout(function () { b.textContent = label; }, 2000); };
         if (navigator.clipboard) {
           navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
         } else {
@@ -134,7 +138,7 @@
       d.setAttribute("aria-describedby", "confirm-text-" + n);
       var h = document.createElement("h2");
       h.id = "confirm-title-" + n;
-      h.textContent = f.dataset.confirmTitle || "Are you sure?";
+      h.textContent = f.dataset.confirmTitle || T("console_are_you_sure");
       var p = document.createElement("p");
       p.id = "confirm-text-" + n;
       p.textContent = f.dataset.confirm;
@@ -143,11 +147,11 @@
       var cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "confirm-cancel";
-      cancel.textContent = "Cancel";
+      cancel.textContent = T("console_cancel");
       var ok = document.createElement("button");
       ok.type = "button";
       ok.className = "confirm-ok " + (f.dataset.confirmStyle || "danger");
-      ok.textContent = f.dataset.confirmAction || (opener && opener.textContent.trim()) || "Confirm";
+      ok.textContent = f.dataset.confirmAction || (opener && opener.textContent.trim()) || T("console_confirm");
       actions.appendChild(cancel);
       actions.appendChild(ok);
       d.appendChild(h);
@@ -189,13 +193,13 @@
   // --- Redirect URIs, checked as typed (the server checks again) -------
   function uriProblem(raw) {
     var u;
-    if (/[*]/.test(raw)) { return "Wildcards are not allowed: register each address exactly."; }
-    try { u = new URL(raw); } catch (e) { return "Not an absolute URL (it needs https://…)."; }
+    if (/[*]/.test(raw)) { return T("console_uri_wildcard"); }
+    try { u = new URL(raw); } catch (e) { return T("console_uri_absolute"); }
     var scheme = u.protocol.replace(":", "");
-    if (scheme === "javascript" || scheme === "data" || scheme === "vbscript") { return "The " + scheme + ": scheme is not allowed."; }
-    if (u.hash || raw.indexOf("#") >= 0) { return "Remove the #fragment: redirect URIs cannot have one."; }
+    if (scheme === "javascript" || scheme === "data" || scheme === "vbscript") { return T("console_uri_scheme", { scheme: scheme }); }
+    if (u.hash || raw.indexOf("#") >= 0) { return T("console_uri_fragment"); }
     var loop = u.hostname === "localhost" || u.hostname === "127.0.0.1" || u.hostname === "[::1]";
-    if (scheme === "http" && !loop) { return "Use https (plain http only for localhost)."; }
+    if (scheme === "http" && !loop) { return T("console_uri_https"); }
     return "";
   }
 
@@ -237,11 +241,11 @@
       return W.postJSON(url, body || {}, csrfToken(), problemText);
     }
     function message(err) {
-      if (!err) { return "Something went wrong. Please try again."; }
+      if (!err) { return T("console_error_generic"); }
       if (err.data) { return err.data.detail || err.data.title; }
-      if (err.name === "NotAllowedError") { return "No passkey was used. Try again."; }
+      if (err.name === "NotAllowedError") { return T("console_no_passkey"); }
       if (err.name === "AbortError") { return ""; }
-      return err.message || "Something went wrong. Please try again.";
+      return err.message || T("console_error_generic");
     }
 
     function get(prefix, extra) {
@@ -270,14 +274,14 @@
         d.setAttribute("aria-labelledby", "stepup-title");
         var h = document.createElement("h2");
         h.id = "stepup-title";
-        h.textContent = "Confirm it's you";
+        h.textContent = T("console_stepup_title");
         var p = document.createElement("p");
-        p.textContent = "Type your password, then use your security key.";
+        p.textContent = T("console_stepup_text");
         var form = document.createElement("form");
         form.method = "dialog";
         var label = document.createElement("label");
         label.htmlFor = "stepup-password";
-        label.textContent = "Password";
+        label.textContent = T("console_password");
         var input = document.createElement("input");
         input.type = "password";
         input.id = "stepup-password";
@@ -294,17 +298,17 @@
         ok.type = "submit";
         ok.id = "stepup-password-key";
         ok.className = "primary";
-        ok.textContent = "Confirm with security key";
+        ok.textContent = T("console_stepup_key");
         var cancel = document.createElement("button");
         cancel.type = "button";
-        cancel.textContent = "Cancel";
+        cancel.textContent = T("console_cancel");
         actions.appendChild(ok);
         actions.appendChild(document.createTextNode(" "));
         if (methods.passkey) {
           var pk = document.createElement("button");
           pk.type = "button";
           pk.id = "stepup-passkey";
-          pk.textContent = "Use my passkey instead";
+          pk.textContent = T("console_stepup_passkey");
           pk.addEventListener("click", function () { finish(get("/console/stepup")); });
           actions.appendChild(pk);
           actions.appendChild(document.createTextNode(" "));
@@ -326,8 +330,8 @@
           promise.then(function (res) { settled = true; close(); resolve(res); }, function (e) {
             ok.disabled = false;
             var msg = message(e);
-            if (e && e.name === "NotAllowedError") { msg = "No security key or passkey was used. Try again."; }
-            err.textContent = msg || "That did not work. Try again.";
+            if (e && e.name === "NotAllowedError") { msg = T("console_no_key"); }
+            err.textContent = msg || T("console_did_not_work");
             err.hidden = false;
             input.setAttribute("aria-invalid", "true");
             input.focus();
@@ -344,7 +348,7 @@
           if (settled) { return; }
           settled = true;
           close();
-          reject(new Error("Not confirmed, so nothing was changed."));
+          reject(new Error(T("console_not_confirmed")));
         }
         cancel.addEventListener("click", abort);
         d.addEventListener("cancel", function (e) { e.preventDefault(); abort(); });
@@ -410,14 +414,14 @@
           if (/step-up-required$/.test(p.type || "") && window.SesameConsole && !f.dataset.steppedUp) {
             f.dataset.steppedUp = "1";
             window.SesameConsole.stepUp().then(function () { return callAPI(f); }).then(done, function (err) {
-              fail(err && err.name === "NotAllowedError" ? "No passkey was used, so nothing was changed." :
-                ((err && err.message) || "The confirmation did not work. Nothing was changed."));
+              fail(err && err.name === "NotAllowedError" ? T("console_no_passkey_nothing") :
+                ((err && err.message) || T("console_confirm_failed")));
             });
             return;
           }
-          fail(p.detail || p.title || "That did not work. Nothing was changed.");
+          fail(p.detail || p.title || T("console_failed_nothing"));
         };
-        callAPI(f).then(done, function () { fail("The server could not be reached. Nothing was changed."); });
+        callAPI(f).then(done, function () { fail(T("console_unreachable")); });
       }
     });
   }
