@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sesame-idp/sesame/internal/browsertest"
@@ -27,15 +28,7 @@ func TestRecoveryCodesJourneyInChromium(t *testing.T) {
 	email := "grace-" + randomString()[:6] + "@example.com"
 	u := plUser(t, env, email, true)
 
-	// A passkey first: a link sign-in, then the offer page adds one.
-	old := browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())
-	browsertest.Do(t, ctx, "ask for a link", chromedp.Navigate(env.Issuer+"/login"), chromedp.WaitVisible("#passlink-link"),
-		chromedp.SendKeys("#email", email), chromedp.Click("#passlink-link"), chromedp.WaitVisible("#passlink-form"),
-		chromedp.Click("#passlink-send"), chromedp.WaitVisible("#passlink-code"))
-	_, link := env.mailTo(t, 1, email)
-	browsertest.Do(t, ctx, "use the link", chromedp.Navigate(env.Issuer+link), chromedp.WaitVisible("#passlink-signin"),
-		chromedp.Click("#passlink-signin"), chromedp.WaitVisible("#add-passkey"), chromedp.Click("#add-passkey"))
-	browsertest.WaitLocation(t, ctx, env.Issuer+"/account")
+	old := linkThenPasskey(t, env, ctx, email)
 
 	// The link sign-in is not fresh enough to create codes: sign in again
 	// with the passkey, as the page says.
@@ -95,4 +88,22 @@ func TestRecoveryCodesJourneyInChromium(t *testing.T) {
 	if err != nil || len(sessions) == 0 || sessions[0].ACR != models.ACRBasic {
 		t.Fatalf("session after a recovery code: %+v, %v (want basic)", sessions, err)
 	}
+}
+
+// linkThenPasskey gives the account of email (which has no credential) a
+// passkey as a person would: a sign-in link from the login page, then the
+// offer page's "add a passkey" on a new virtual authenticator. The browser
+// ends on /account, signed in by the link (not fresh enough for changes
+// that need a recent passkey sign-in). It returns the authenticator.
+func linkThenPasskey(t *testing.T, env *plEnv, ctx context.Context, email string) webauthn.AuthenticatorID {
+	t.Helper()
+	a := browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())
+	browsertest.Do(t, ctx, "ask for a link", chromedp.Navigate(env.Issuer+"/login"), chromedp.WaitVisible("#passlink-link"),
+		chromedp.SendKeys("#email", email), chromedp.Click("#passlink-link"), chromedp.WaitVisible("#passlink-form"),
+		chromedp.Click("#passlink-send"), chromedp.WaitVisible("#passlink-code"))
+	_, link := env.mailTo(t, 1, email)
+	browsertest.Do(t, ctx, "use the link", chromedp.Navigate(env.Issuer+link), chromedp.WaitVisible("#passlink-signin"),
+		chromedp.Click("#passlink-signin"), chromedp.WaitVisible("#add-passkey"), chromedp.Click("#add-passkey"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/account")
+	return a
 }

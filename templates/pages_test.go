@@ -269,18 +269,8 @@ func TestEveryPageRenders(t *testing.T) {
 // start-up, not at its first request.
 func TestNewNamesMissingPage(t *testing.T) {
 	for _, missing := range []string{"hosted/consent.html", "console/users.html", "hosted/layout.html", "console/layout.html"} {
-		fsys := fstest.MapFS{}
-		err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || p == missing {
-				return err
-			}
-			b, err := fs.ReadFile(files, p)
-			fsys[p] = &fstest.MapFile{Data: b}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		fsys := copyFiles(t)
+		delete(fsys, missing)
 		if _, err := newFrom(fsys); err == nil || !strings.Contains(err.Error(), missing) {
 			t.Errorf("without %s: New = %v, want an error naming it", missing, err)
 		}
@@ -290,9 +280,9 @@ func TestNewNamesMissingPage(t *testing.T) {
 	}
 }
 
-// TestNewNamesBrokenPage: a page that does not parse fails New, naming
-// its file, though pages are kept only once rendered.
-func TestNewNamesBrokenPage(t *testing.T) {
+// copyFiles is the embedded page files as a map a test can change.
+func copyFiles(t *testing.T) fstest.MapFS {
+	t.Helper()
 	fsys := fstest.MapFS{}
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -305,6 +295,13 @@ func TestNewNamesBrokenPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fsys
+}
+
+// TestNewNamesBrokenPage: a page that does not parse fails New, naming
+// its file, though pages are kept only once rendered.
+func TestNewNamesBrokenPage(t *testing.T) {
+	fsys := copyFiles(t)
 	fsys["console/keys.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{if .Data}}unclosed{{end}`)}
 	if _, err := newFrom(fsys); err == nil || !strings.Contains(err.Error(), "console/keys.html") {
 		t.Fatalf("broken page: New = %v, want an error naming console/keys.html", err)
