@@ -264,3 +264,33 @@ func TestWebhooksNeverReachInternalAddresses(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteWebhookNeedsStepUp: a console session deletes a webhook
+// endpoint (and its delivery log) only after a fresh passkey
+// confirmation, like the other destructive actions; the endpoint stays
+// until then.
+func TestDeleteWebhookNeedsStepUp(t *testing.T) {
+	env := servertest.New(t)
+	admin := browser(t, env)
+	_, ls := admin.signIn(models.RoleAdmin, models.ACRPhishingResistant)
+	resp, b, _ := admin.do("POST", console.APIPrefix+"/webhooks", map[string]any{"url": "https://hooks.example.test/sesame",
+		"event_types": []string{models.WebhookUserCreated}})
+	var created console.WebhookCreated
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(b, &created) != nil {
+		t.Fatalf("create from the console: %d %s", resp.StatusCode, b)
+	}
+	path := console.APIPrefix + "/webhooks/" + created.ID
+	resp, b, _ = admin.do("DELETE", path, nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "step-up-required") {
+		t.Fatalf("delete without step-up: %d %s", resp.StatusCode, b)
+	}
+	if _, err := env.Store.GetWebhookEndpoint(context.Background(), created.ID); err != nil {
+		t.Fatalf("the endpoint went without a step-up: %v", err)
+	}
+	if err := env.Store.SetLoginSessionSteppedUp(context.Background(), ls.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if resp, b, _ = admin.do("DELETE", path, nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete after step-up: %d %s", resp.StatusCode, b)
+	}
+}

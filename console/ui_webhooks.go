@@ -23,7 +23,6 @@ func (u *UI) mountWebhooks(r gin.IRouter) {
 	r.POST("/console/webhooks/:id", u.handle(u.webhookUpdate))
 	r.POST("/console/webhooks/:id/enabled", u.handle(u.webhookSetEnabled))
 	r.POST("/console/webhooks/:id/rotate-secret", u.handle(u.webhookRotate))
-	r.POST("/console/webhooks/:id/delete", u.handle(u.webhookDelete))
 	r.POST("/console/webhooks/:id/deliveries/:delivery/redeliver", u.handle(u.webhookRedeliver))
 }
 
@@ -158,14 +157,6 @@ func (u *UI) webhookRotate(c *gin.Context) error {
 		return err
 	}
 	return u.renderWebhook(c, http.StatusOK, c.Param("id"), secret)
-}
-
-func (u *UI) webhookDelete(c *gin.Context) error {
-	if err := u.c.Webhooks.Delete(c.Request.Context(), c.Param("id")); err != nil {
-		return err
-	}
-	redirectDone(c, "/console/webhooks", "webhook_deleted")
-	return nil
 }
 
 func (u *UI) webhookRedeliver(c *gin.Context) error {

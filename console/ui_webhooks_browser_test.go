@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -18,7 +19,7 @@ import (
 // sideways scrolling, visible focus) at 1280×800 and 390×844, light and
 // dark. SESAME_SCREENSHOTS=DIR saves a PNG of each view.
 func TestConsoleWebhooksInChromium(t *testing.T) {
-	env, httpBrowser, _ := uiAdmin(t)
+	env, httpBrowser, admin := uiAdmin(t)
 	ctx := browsertest.New(t)
 	adminInChromium(t, ctx, env, httpBrowser)
 	open := func(path, waitFor string) {
@@ -75,6 +76,15 @@ func TestConsoleWebhooksInChromium(t *testing.T) {
 	open("/console/webhooks", "table")
 	browsertest.WaitText(t, ctx, "table", "crm.example.test")
 	checkConsolePage(t, ctx, "console-webhooks", false)
+	// Deleting asks for a fresh passkey confirmation (the client deletion
+	// test walks that dialog); this admin confirmed a moment ago.
+	sessions, err := env.Store.ListUserLoginSessions(context.Background(), admin.ID)
+	if err != nil || len(sessions) == 0 {
+		t.Fatalf("admin sessions: %v %v", sessions, err)
+	}
+	if err := env.Store.SetLoginSessionSteppedUp(context.Background(), sessions[0].ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	open("/console/webhooks/"+id, "#toggle-webhook")
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"), chromedp.Click("#delete-webhook"))
 	acceptConfirmation(t, ctx)

@@ -42,6 +42,7 @@ type Webhooks struct {
 
 // webhookStore backs Webhooks.
 type webhookStore interface {
+	stepUpStore
 	CreateWebhookEndpoint(ctx context.Context, ep *models.WebhookEndpoint) error
 	GetWebhookEndpoint(ctx context.Context, id string) (*models.WebhookEndpoint, error)
 	ListWebhookEndpoints(ctx context.Context) ([]models.WebhookEndpoint, error)
@@ -344,10 +345,15 @@ func (s *Webhooks) RotateSecret(ctx context.Context, id string) (string, error) 
 	return secret, nil
 }
 
-// Delete removes an endpoint with its delivery log.
+// Delete removes an endpoint with its delivery log. From a console
+// session it needs a fresh passkey confirmation like the other destructive
+// actions (what goes is the record of every delivery).
 func (s *Webhooks) Delete(ctx context.Context, id string) error {
 	ep, err := s.get(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := checkStepUp(ctx, s.st); err != nil {
 		return err
 	}
 	if err := s.st.DeleteWebhookEndpoint(ctx, ep.ID); err != nil {
