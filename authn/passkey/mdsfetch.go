@@ -43,6 +43,9 @@ type MetadataStore interface {
 	SuspendCredential(ctx context.Context, id string, at time.Time) error
 	CompromisedCredentials(ctx context.Context, limit int) (int64, []models.WebAuthnCredential, error)
 	CreateAuditEntry(ctx context.Context, e *models.AuditEntry) error
+	// WithTx runs fn in one transaction (joining one ctx already has): a
+	// flag or a suspension and its audit entry commit together.
+	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // SyncConfig configures the metadata sync.
@@ -305,23 +308,36 @@ func (y *Sync) CheckCredentials(ctx context.Context) error {
 		}
 	}
 	now := y.svc.now()
-	flagged, cleared, err := y.st.MarkCompromisedModels(ctx, statuses, now)
+	// Each change commits with its audit entry: another replica (or a
+	// reader) never sees a flag that is not audited yet.
+	var flagged, cleared []models.WebAuthnCredential
+	err = y.st.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if flagged, cleared, err = y.st.MarkCompromisedModels(ctx, statuses, now); err != nil {
+			return err
+		}
+		for _, c := range flagged {
+			if err := y.audit(ctx, "credential.model_compromised", c, map[string]any{"compromised_status": c.CompromisedStatus}); err != nil {
+				return err
+			}
+		}
+		for _, c := range cleared {
+			if err := y.audit(ctx, "credential.model_status_cleared", c, map[string]any{"compromised_status": ""}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	for _, c := range flagged {
 		y.svc.log.WarnContext(ctx, "passkey: the FIDO metadata reports a credential's authenticator model compromised",
 			"credential_id", c.ID, "user_id", c.UserID, "aaguid", c.AAGUID, "status", c.CompromisedStatus)
-		if err := y.audit(ctx, "credential.model_compromised", c, map[string]any{"compromised_status": c.CompromisedStatus}); err != nil {
-			return err
-		}
 	}
 	for _, c := range cleared {
 		y.svc.log.InfoContext(ctx, "passkey: a credential's authenticator model is no longer reported compromised",
 			"credential_id", c.ID, "aaguid", c.AAGUID, "previous_status", c.CompromisedStatus)
-		if err := y.audit(ctx, "credential.model_status_cleared", c, map[string]any{"compromised_status": ""}); err != nil {
-			return err
-		}
 	}
 	if !r.suspend {
 		return nil
@@ -342,8 +358,14 @@ func (y *Sync) CheckCredentials(ctx context.Context) error {
 }
 
 // suspend suspends a credential of a compromised model and audits it once.
+// The suspension and its audit entry commit together.
 func (s *Service) suspend(ctx context.Context, st MetadataStore, c *models.WebAuthnCredential) error {
-	err := st.SuspendCredential(ctx, c.ID, s.now())
+	err := st.WithTx(ctx, func(ctx context.Context) error {
+		if err := st.SuspendCredential(ctx, c.ID, s.now()); err != nil {
+			return err
+		}
+		return auditCredential(ctx, st, s.now(), "credential.suspended", c, map[string]any{"suspended": true, "compromised_status": c.CompromisedStatus})
+	})
 	if errors.Is(err, models.ErrConsumed) {
 		return nil // suspended meanwhile (another replica, a sign-in)
 	}
@@ -352,7 +374,7 @@ func (s *Service) suspend(ctx context.Context, st MetadataStore, c *models.WebAu
 	}
 	s.log.WarnContext(ctx, "passkey: credential suspended: its authenticator model is reported compromised",
 		"credential_id", c.ID, "user_id", c.UserID, "aaguid", c.AAGUID, "status", c.CompromisedStatus)
-	return auditCredential(ctx, st, s.now(), "credential.suspended", c, map[string]any{"suspended": true, "compromised_status": c.CompromisedStatus})
+	return nil
 }
 
 func (y *Sync) audit(ctx context.Context, action string, c models.WebAuthnCredential, after map[string]any) error {

@@ -157,8 +157,8 @@ func TestLivePolicyAppliesToNextCeremony(t *testing.T) {
 		// Unusable policies fall back to Config ("preferred").
 		for _, bad := range []*fakePolicy{
 			{err: errors.New("database down")},
-			{p: policy.Passkey{UserVerification: "always"}},
-			{p: policy.Passkey{Attestation: "none", AAGUIDAllow: []string{model}}},
+			{p: policy.Passkey{UserVerification: "always", Version: 2}},
+			{p: policy.Passkey{Attestation: "none", AAGUIDAllow: []string{model}, Version: 3}},
 		} {
 			*src = *bad
 			opts, _, err := e.svc.BeginLogin(e.ctx, user, testBrowser, testIA)
