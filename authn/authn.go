@@ -12,6 +12,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/authn/recovery"
+	"github.com/sesame-idp/sesame/authn/upstream"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
@@ -51,6 +52,21 @@ type Store interface {
 	ProveCurrentEmail(ctx context.Context, id, email string) error
 	// Recovery codes (recovery_codes.go): whether the user has a set.
 	HasRecoveryCodes(ctx context.Context, userID string) (bool, error)
+	// Upstream sign-in (upstream_handlers.go): identities keyed by
+	// (provider, subject), accounts created for new ones, links held for
+	// a proof.
+	CreateUser(ctx context.Context, u *models.User) error
+	AddGroupMember(ctx context.Context, name, userID string) error
+	GetUpstreamProvider(ctx context.Context, id string) (*models.UpstreamProvider, error)
+	GetUpstreamIdentity(ctx context.Context, providerID, subject string) (*models.UpstreamIdentity, error)
+	CreateUpstreamIdentity(ctx context.Context, i *models.UpstreamIdentity) error
+	TouchUpstreamIdentity(ctx context.Context, id string, at time.Time) error
+	ListUserUpstreamIdentities(ctx context.Context, userID string) ([]models.UpstreamIdentity, error)
+	DeleteUpstreamIdentity(ctx context.Context, userID, id string) error
+	GetUpstreamFlow(ctx context.Context, id string) (*models.UpstreamFlow, error)
+	HoldUpstreamLink(ctx context.Context, id, subject, email, name, userID string, until time.Time) error
+	PendingUpstreamLink(ctx context.Context, userID, browser string, now time.Time) (*models.UpstreamFlow, error)
+	FinishUpstreamLink(ctx context.Context, id string, now time.Time) (*models.UpstreamFlow, error)
 	// WithTx runs fn in one transaction carried by its context (the end
 	// of a sign-in: complete.go, inTx).
 	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
@@ -69,6 +85,9 @@ type Deps struct {
 	Passlinks *passlink.Service
 	// Passwords is the password + security key method; nil turns it off.
 	Passwords *password.Service
+	// Upstream is sign-in through upstream identity providers; nil turns
+	// it off.
+	Upstream *upstream.Service
 	// Recovery is the recovery-code method; nil turns it off (the live
 	// policy, a RecoveryPolicy, switches it too).
 	Recovery *recovery.Service
@@ -107,6 +126,7 @@ type Handler struct {
 	passlinks  *passlink.Service
 	passwords  *password.Service
 	recovery   *recovery.Service
+	upstream   *upstream.Service
 	log        *slog.Logger
 	signupOpen bool
 	// requireVerifiedEmail is Deps.RequireVerifiedEmail.
@@ -141,7 +161,7 @@ func (h *Handler) signupAllowed(c *gin.Context) bool {
 // New returns the hosted pages handler.
 func New(deps Deps) *Handler {
 	h := &Handler{st: deps.Store, events: deps.Events, sessions: deps.Sessions, pages: deps.Pages, passkeys: deps.Passkeys, passlinks: deps.Passlinks,
-		passwords: deps.Passwords, recovery: deps.Recovery, log: deps.Logger, signupOpen: deps.SignupOpen, requireVerifiedEmail: deps.RequireVerifiedEmail, policies: deps.Policies, rpID: deps.RPID,
+		passwords: deps.Passwords, recovery: deps.Recovery, upstream: deps.Upstream, log: deps.Logger, signupOpen: deps.SignupOpen, requireVerifiedEmail: deps.RequireVerifiedEmail, policies: deps.Policies, rpID: deps.RPID,
 		resumeURL: deps.ResumeURL, deletionGrace: deps.DeletionGrace, pseudonymKey: deps.PseudonymKey}
 	if h.deletionGrace <= 0 {
 		h.deletionGrace = DefaultDeletionGrace
@@ -190,6 +210,7 @@ func (h *Handler) Mount(r gin.IRouter) {
 	}
 	h.mountPasswords(r)
 	h.mountRecovery(r)
+	h.mountUpstream(r)
 	// The passkey offer after a sign-in without one (a link, a code).
 	r.GET(passkeyOfferPath, h.page(h.handlePasskeyOffer))
 }

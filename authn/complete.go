@@ -60,6 +60,8 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 		return "", err
 	}
 	h.saveLocale(c, s.user)
+	// A proof of the account links the upstream identity waiting for it.
+	h.finishUpstreamLink(c, s)
 	event := s.event
 	if event == "" {
 		event = "login"

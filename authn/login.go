@@ -71,6 +71,11 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 			}
 		}
 	}
+	// Upstream providers give a basic sign-in too: not on the console's
+	// page, a step-up or a request for more.
+	if !consoleLogin && !view.StrongOnly && !view.StepUp && (view.Interaction == "" || view.Passlink || upstreamClientAllows(c, h, view.Interaction)) {
+		view.Upstreams = h.upstreamButtons(c, view.Interaction)
+	}
 	// A recovery code gives a basic sign-in: offered where that is
 	// enough (not the console, not a step-up).
 	view.Recovery = !consoleLogin && !view.StrongOnly && !view.StepUp && h.recoveryMode(c) != policy.RecoveryOff
@@ -81,7 +86,7 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 		// emailed link when that is allowed too).
 		c.Redirect(http.StatusSeeOther, "/login/password?interaction="+url.QueryEscape(view.Interaction))
 		return nil
-	case !view.Passkey && !view.Passlink:
+	case !view.Passkey && !view.Passlink && len(view.Upstreams) == 0:
 		// A clear page rather than a form that cannot work.
 		status, title = http.StatusForbidden, t.T("login.title_none", "app", app)
 	}

@@ -40,6 +40,8 @@ type Services struct {
 	Events    *Events
 	// Registration mints and revokes initial access tokens.
 	Registration *Registration
+	// Upstreams are the upstream identity providers (authn/upstream).
+	Upstreams *Upstreams
 }
 
 // NewServices builds the services. live is the global policy every
@@ -78,6 +80,7 @@ func NewServices(st *store.Store, cfg config.Config, live LivePolicy, secrets *c
 		Health:       &Health{st: st, live: live, now: clock.Now},
 		Branding:     &Branding{st: st, live: branding.NewLive(st, log), audit: audit},
 		Events:       &Events{st: st, key: audit.key},
+		Upstreams:    &Upstreams{st: st, audit: audit},
 	}
 	if sc, ok := cache.(ScopeCache); ok {
 		s.Scopes.cache = sc

@@ -51,3 +51,43 @@ func (l *StringList) Scan(src any) error {
 
 // Has reports whether s is in the list.
 func (l StringList) Has(s string) bool { return slices.Contains(l, s) }
+
+// StringMap is a map[string]string stored as a JSON object in a text
+// column (an upstream's claim names and group mapping).
+type StringMap map[string]string
+
+// Value implements driver.Valuer.
+func (m StringMap) Value() (driver.Value, error) {
+	if m == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(map[string]string(m))
+	if err != nil {
+		return nil, fmt.Errorf("encode string map: %w", err)
+	}
+	return string(b), nil
+}
+
+// Scan implements sql.Scanner.
+func (m *StringMap) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*m = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("scan string map: unsupported type %T", src)
+	}
+	out := map[string]string{}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			return fmt.Errorf("scan string map: %w", err)
+		}
+	}
+	*m = out
+	return nil
+}

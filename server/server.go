@@ -27,6 +27,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passlink"
 	"github.com/sesame-idp/sesame/authn/password"
 	"github.com/sesame-idp/sesame/authn/recovery"
+	"github.com/sesame-idp/sesame/authn/upstream"
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/branding"
 	"github.com/sesame-idp/sesame/internal/clock"
@@ -73,7 +74,16 @@ const (
 	// PurposeRecoveryCodes keys the stored hashes of recovery codes
 	// (authn/recovery): changing the system secret invalidates them.
 	PurposeRecoveryCodes = "recovery-codes"
+	// PurposeUpstream seals upstream providers' client secrets and the
+	// PKCE verifiers of redirects to them (authn/upstream).
+	PurposeUpstream = "upstream-secrets"
 )
+
+// UpstreamBox seals upstream providers' client secrets for the system
+// secret sys: the server and the CLI must derive the same key.
+func UpstreamBox(sys []byte) (*upstream.Box, error) {
+	return upstream.NewBox(secret.Derive(sys, PurposeUpstream))
+}
 
 // WebhookBox seals and opens webhook endpoint secrets for the system
 // secret sys: the server and the CLI must derive the same key.
@@ -345,7 +355,15 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	hosted := authn.New(authn.Deps{
+	// Upstream identity providers: every fetch (discovery, JWKS, token,
+	// GitHub's API) through the guarded outbound client.
+	upstreams, err := upstream.New(deps.Store, upstream.Config{RedirectURL: strings.TrimRight(cfg.Issuer, "/") + upstream.CallbackPath,
+		Key: secret.Derive(deps.Secret, PurposeUpstream), HTTPClient: outbound, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	cons.Upstreams.SetUpstreamBox(upstreams.Box(), upstreams.Forget)
+	hosted := authn.New(authn.Deps{Upstream: upstreams,
 		Store: hostedStore{Store: deps.Store, clients: provider}, Events: countedEvents{next: deps.Store, m: metrics}, Sessions: sessions, Pages: pages, Passkeys: passkeys, Passlinks: passlinks, Passwords: passwords, Recovery: codes, Logger: log,
 		SignupOpen: cfg.SignupOpen, RequireVerifiedEmail: cfg.RequireVerifiedEmail, Policies: live, RPID: cfg.WebAuthnRPID(),
 		ResumeURL: oidc.ResumeURL, DeletionGrace: cfg.AccountDeletionGrace, PseudonymKey: secret.Derive(deps.Secret, PurposePseudonyms),

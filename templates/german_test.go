@@ -204,6 +204,13 @@ func localizedPages(lang string) []localizedPage {
 		{"account_link", "account_link", func(r *Renderer, w http.ResponseWriter) error {
 			return r.AccountLink(w, 200, bare, AccountLinkView{Message: "Nachricht?", Hint: "Hinweis.", Button: "Los", Action: "/account/link/tok", CSRF: "t"})
 		}},
+		{"upstream_link", "upstream_link", func(r *Renderer, w http.ResponseWriter) error {
+			return r.UpstreamLink(w, 200, p, UpstreamLinkView{Provider: "Acme", MaskedEmail: "a…@example.test", LoginHref: "/login", PasslinkHref: "/passlink", Expiry: "10 Minuten"})
+		}},
+		{"login_upstream", "login", func(r *Renderer, w http.ResponseWriter) error {
+			return r.Login(w, 200, p, LoginView{Interaction: "i1", CSRF: "t", Passkey: true, Passlink: true, RPID: "localhost",
+				Upstreams: []UpstreamButton{{ID: "acme", Name: "Acme", Href: "/login/upstream?provider=acme"}}})
+		}},
 		{"login_recovery", "login_recovery", func(r *Renderer, w http.ResponseWriter) error {
 			return r.RecoveryLogin(w, 200, p, RecoveryLoginView{Interaction: "i1", Identifier: "a@example.test", CSRF: "t", Error: "Fehler."})
 		}},

@@ -37,6 +37,30 @@ type LoginView struct {
 	// Recovery offers "Use a recovery code" (the policy allows it and
 	// the request accepts a basic sign-in).
 	Recovery bool
+	// Upstreams are the "Continue with …" buttons of upstream providers.
+	Upstreams []UpstreamButton
+}
+
+// UpstreamButton is one upstream identity provider on the login page.
+type UpstreamButton struct {
+	ID, Name, Href string
+	// Icon is an https URL or data: URI ("" shows the name's initial).
+	Icon string
+}
+
+// UpstreamLinkView is the page of a new upstream identity whose verified
+// address belongs to an account: sign in to that account to link it.
+type UpstreamLinkView struct {
+	Provider, MaskedEmail string
+	LoginHref             string
+	// PasslinkHref is "" when mail is off.
+	PasslinkHref string
+	Expiry       string
+}
+
+// UpstreamLink renders the linking page (/login/upstream/link).
+func (r *Renderer) UpstreamLink(w http.ResponseWriter, status int, p Page, v UpstreamLinkView) error {
+	return r.render(w, status, "upstream_link", p, v)
 }
 
 // Login renders the sign-in page (/login).

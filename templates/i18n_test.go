@@ -26,7 +26,7 @@ var (
 	// builds some keys from a prefix (errPage's KEY.title, KEY.msg,
 	// KEY.hint; "api.passkey." + code), so a literal also uses the keys
 	// it prefixes.
-	goKeyRe      = regexp.MustCompile(`"((?:api|common|duration|errors|level|link|login|mail|passlink|signup|error|consent|scope|account|password|verify|device|logout|js|time|formpost|recovery|admin|console)\.[a-z0-9_.]*)"`)
+	goKeyRe      = regexp.MustCompile(`"((?:api|common|duration|errors|level|link|login|mail|passlink|signup|error|consent|scope|account|password|verify|device|logout|js|time|formpost|recovery|admin|console|upstream)\.[a-z0-9_.]*)"`)
 	placeholders = regexp.MustCompile(`\{[a-z_]+\}`)
 )
 

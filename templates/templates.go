@@ -40,7 +40,7 @@ var folders = []folder{
 		"passlink_request", "passlink_sent", "passlink_confirm", "passlink_passkey", "passlink_result",
 		"password_login", "password_forgot", "password_reset", "admin_setup", "admin_refused", "verify_email",
 		"device", "device_confirm", "device_done", "account_link",
-		"login_recovery", "recovery_codes",
+		"login_recovery", "recovery_codes", "upstream_link",
 	}},
 	{dir: "console", prefix: "console_", pages: []string{
 		"error", "dashboard", "clients", "client_form", "client", "client_secret", "users", "user", "user_new", "admin_invite",

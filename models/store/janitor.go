@@ -87,6 +87,7 @@ func (s *Store) sweepExpired(ctx context.Context, grace time.Duration, batch int
 		{"sweep device codes", "device_codes", "id", "expires_at < ?", cut},
 		{"sweep login sessions", "login_sessions", "id", "expires_at < ?", cut},
 		{"sweep passlinks", "passlinks", "id", "expires_at < ?", cut},
+		{"sweep upstream flows", "upstream_flows", "id", "expires_at < ?", cut},
 		{"sweep signing keys", "signing_keys", "kid", "state = 'retired' AND expires_at < ?", now},
 		{"sweep rate limits", "rate_limits", "key_hash, window_start", "expires_at < ?", now},
 		{"sweep session clients", "session_clients", "session_id, client_id", "expires_at < ?", cut},

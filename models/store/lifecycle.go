@@ -97,6 +97,8 @@ func (s *Store) PurgeUser(ctx context.Context, id, pseudonym string, now time.Ti
 				return db.Where("user_id = ? OR email_normalized = ?", id, u.EmailNormalized).Delete(&models.Passlink{}).Error
 			}},
 			{"ceremonies", func() error { return db.Where("user_id = ?", id).Delete(&models.WebAuthnCeremony{}).Error }},
+			{"upstream identities", func() error { return db.Where("user_id = ?", id).Delete(&models.UpstreamIdentity{}).Error }},
+			{"upstream links", func() error { return db.Where("link_user_id = ?", id).Delete(&models.UpstreamFlow{}).Error }},
 			{"session clients", func() error { return db.Where("user_id = ?", id).Delete(&models.SessionClient{}).Error }},
 			{"auth events", func() error {
 				return db.Model(&models.AuthEvent{}).Where("user_id = ?", id).

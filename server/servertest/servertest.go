@@ -115,7 +115,13 @@ func startWith(t testing.TB, log *slog.Logger, tr *telemetry.Tracing, opts ...Op
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	cfg.Issuer = "http://localhost:" + portOf(ln.Addr())
+	host := "localhost"
+	if cfg.Issuer == loopbackIPIssuer {
+		// WebAuthn wants a domain as RP id: passkeys do not work on
+		// this env's pages, but it starts.
+		host, cfg.RPID = "127.0.0.1", "localhost"
+	}
+	cfg.Issuer = "http://" + host + ":" + portOf(ln.Addr())
 	cfg.Listen = ln.Addr().String()
 	secretBytes := []byte("test-system-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
 	e := &Env{T: t, Store: st, Issuer: cfg.Issuer, Config: cfg, Secret: secretBytes, log: log, dbURL: dbURL, tracing: tr}
@@ -266,6 +272,32 @@ func (e *Env) CompleteInteraction(browser *http.Client, interactionID, userID st
 		e.T.Fatalf("complete interaction: %v", err)
 	}
 	return ls
+}
+
+// loopbackIPIssuer marks (in Config.Issuer, before the port is known) an
+// env reached as 127.0.0.1 rather than localhost.
+const loopbackIPIssuer = "http://127.0.0.1"
+
+// LoopbackIPIssuer makes the env's issuer http://127.0.0.1:PORT: a second
+// Sesame in one test (an upstream identity provider) whose cookies must
+// not mix with the first one's, which browsers would share on localhost
+// whatever the port. Its pages cannot use passkeys (WebAuthn refuses an
+// IP address as RP ID); sign people in with LoginCookie.
+func LoopbackIPIssuer() Option { return func(c *config.Config) { c.Issuer = loopbackIPIssuer } }
+
+// LoginCookie starts a login session for userID and returns its cookie,
+// for a browser (Chromium) to carry.
+func (e *Env) LoginCookie(userID string, amr []string, acr string) *http.Cookie {
+	e.T.Helper()
+	ls, secret, err := websession.NewLoginSession(websession.Login{UserID: userID, AMR: amr, ACR: acr, AuthTime: time.Now()},
+		e.Config.LoginSessionTTL, "Chromium test", "127.0.0.1")
+	if err != nil {
+		e.T.Fatalf("login session: %v", err)
+	}
+	if err := e.Store.CreateLoginSession(context.Background(), ls); err != nil {
+		e.T.Fatalf("login session: %v", err)
+	}
+	return e.Server.Sessions().SessionCookie(secret)
 }
 
 // AllowOutbound lets the server's outbound fetches (a client's jwks_uri)

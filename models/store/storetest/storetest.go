@@ -63,6 +63,9 @@ var AllModels = []any{
 	&models.WebhookDelivery{},
 	&models.RecoveryCode{},
 	&models.InitialAccessToken{},
+	&models.UpstreamProvider{},
+	&models.UpstreamIdentity{},
+	&models.UpstreamFlow{},
 }
 
 // subtest is one row of an aggregate's table.
@@ -110,6 +113,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Timestamps", timeTests},
 		{"FIDOMetadata", metadataTests},
 		{"Lockout", lockoutTests},
+		{"Upstream", upstreamTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

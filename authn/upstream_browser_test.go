@@ -1,0 +1,213 @@
+package authn_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	upstreamidp "github.com/sesame-idp/sesame/authn/upstream"
+	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/internal/policy"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/oidc/clients"
+	"github.com/sesame-idp/sesame/server"
+	"github.com/sesame-idp/sesame/server/servertest"
+)
+
+// upstreamEnv is a Sesame (env, on localhost) that signs people in
+// through a second, real Sesame (idp, on 127.0.0.1 so the browser keeps
+// their cookies apart) configured as the upstream OIDC provider "acme":
+// real discovery, real JWKS, real code exchange with PKCE.
+type upstreamEnv struct {
+	*plEnv
+	idp *servertest.Env
+	// services are the downstream's admin services (as the CLI builds
+	// them).
+	services *console.Services
+	// idpCookie is the browser's current session at the upstream.
+	idpCookie *http.Cookie
+}
+
+func newUpstreamEnv(t *testing.T, opts ...servertest.Option) *upstreamEnv {
+	t.Helper()
+	env := newPLEnv(t, append([]servertest.Option{servertest.AllowOutbound("127.0.0.0/8")}, opts...)...)
+	idp := servertest.New(t, append([]servertest.Option{servertest.LoopbackIPIssuer()}, opts...)...)
+	id, secret := idp.CreateClient(clients.Spec{Name: "Sesame downstream", RedirectURIs: []string{env.Issuer + upstreamidp.CallbackPath},
+		Scopes: []string{"openid", "email", "profile"}, SkipConsent: true})
+	svc := console.NewServices(env.Store, env.Config, policy.New(env.Store, env.Config), nil, nil, nil, slog.New(slog.DiscardHandler))
+	box, err := server.UpstreamBox(env.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Upstreams.SetUpstreamBox(box, nil)
+	ctx := console.WithActor(context.Background(), console.CLIActor())
+	if _, err := svc.Upstreams.Create(ctx, upstreamidp.Spec{ID: "acme", Name: "Acme Corp", Issuer: idp.Issuer, ClientID: id, ClientSecret: secret}); err != nil {
+		t.Fatalf("create upstream: %v", err)
+	}
+	return &upstreamEnv{plEnv: env, idp: idp, services: svc}
+}
+
+// signInUpstream makes the browser signed in at the upstream as a new
+// upstream user with email, and returns that user (its id is the
+// upstream subject).
+func (e *upstreamEnv) signInUpstream(t *testing.T, ctx context.Context, email string) *models.User {
+	t.Helper()
+	u := e.idp.CreateUser(email)
+	e.idpCookie = e.idp.LoginCookie(u.ID, []string{"pop", "hwk"}, models.ACRPhishingResistant)
+	e.setIdPCookie(t, ctx)
+	return u
+}
+
+func (e *upstreamEnv) setIdPCookie(t *testing.T, ctx context.Context) {
+	t.Helper()
+	c := e.idpCookie
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: e.idp.Issuer}); err != nil {
+		t.Fatalf("upstream session cookie: %v", err)
+	}
+}
+
+// signOutHere drops the downstream's cookies (the upstream session stays).
+func (e *upstreamEnv) signOutHere(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatalf("clear cookies: %v", err)
+	}
+	e.setIdPCookie(t, ctx)
+}
+
+func (e *upstreamEnv) identity(t *testing.T, subject string) *models.UpstreamIdentity {
+	t.Helper()
+	i, err := e.Store.GetUpstreamIdentity(context.Background(), "acme", subject)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i
+}
+
+// TestUpstreamSignInInChromium: an app's sign-in page offers "Continue
+// with Acme Corp"; the first upstream sign-in creates the account (its
+// address verified by the upstream) and offers a passkey; the app gets an
+// ID token with amr ["fed"] at basic assurance. A new upstream identity
+// whose verified address belongs to an existing account is not linked on
+// the address: the linking page asks for a proof, a proof of another
+// account links nothing, and an emailed link to the account's address
+// links it, after which the upstream signs straight in.
+func TestUpstreamSignInInChromium(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		e := newUpstreamEnv(t, opts...)
+		rp := newRelyingParty(t, e.Env, clients.Spec{Name: "Acme Notes", SkipConsent: true})
+		ctx := browsertest.New(t)
+		recordCSPViolations(t, ctx)
+		shots := !strings.Contains(t.Name(), "postgres")
+
+		// 1. First sign-in: an account is created.
+		alice := e.signInUpstream(t, ctx, "alice-"+randomString()[:6]+"@acme.example")
+		a := rp.start()
+		browsertest.Do(t, ctx, "login page", chromedp.Navigate(a.url), chromedp.WaitVisible("#upstream-acme"))
+		if shots {
+			checkHostedPage(t, ctx, hostedPage{name: "upstream-1-login", primary: "#passkey-button", dark: true})
+		}
+		browsertest.Do(t, ctx, "continue with acme", chromedp.Click("#upstream-acme"), chromedp.WaitVisible("#not-now"))
+		browsertest.WaitLocation(t, ctx, e.Issuer+"/passlink/passkey")
+		browsertest.Do(t, ctx, "not now", chromedp.Click("#not-now"))
+		claims := a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
+		u, err := e.Store.GetUserByEmail(context.Background(), alice.Email)
+		if err != nil {
+			t.Fatalf("no account for %s: %v", alice.Email, err)
+		}
+		if claims.Sub != u.ID || strings.Join(claims.AMR, " ") != "fed" || claims.ACR != models.ACRBasic || !u.EmailVerified {
+			t.Errorf("first sign-in: sub %s (account %s), amr %v, acr %s, verified %v", claims.Sub, u.ID, claims.AMR, claims.ACR, u.EmailVerified)
+		}
+		if i := e.identity(t, alice.ID); i == nil || i.UserID != u.ID {
+			t.Fatalf("identity (acme, %s) = %+v, want linked to %s", alice.ID, i, u.ID)
+		}
+		wantEvent(t, e, u.ID, "signup")
+
+		// 2. An existing account: no link on the address alone.
+		e.signOutHere(t, ctx)
+		bob := plUser(t, e.plEnv, "bob-"+randomString()[:6]+"@acme.example", true)
+		idpBob := e.signInUpstream(t, ctx, bob.Email)
+		a = rp.start()
+		browsertest.Do(t, ctx, "login page", chromedp.Navigate(a.url), chromedp.WaitVisible("#upstream-acme"),
+			chromedp.Click("#upstream-acme"), chromedp.WaitVisible("#link-passlink"))
+		browsertest.WaitLocation(t, ctx, e.Issuer+"/login/upstream/link")
+		if shots {
+			checkHostedPage(t, ctx, hostedPage{name: "upstream-2-link", primary: "#link-passkey", dark: true})
+		}
+		if i := e.identity(t, idpBob.ID); i != nil {
+			t.Fatalf("linked on the address alone: %+v", i)
+		}
+
+		// 2a. A proof of another account links nothing.
+		mallory := plUser(t, e.plEnv, "mallory-"+randomString()[:6]+"@example.com", true)
+		proveByLink(t, e, ctx, mallory.Email, 1)
+		if i := e.identity(t, idpBob.ID); i != nil {
+			t.Fatalf("linked by another account's proof: %+v", i)
+		}
+
+		// 2b. The account's own proof links it.
+		e.signOutHere(t, ctx)
+		a = rp.start()
+		browsertest.Do(t, ctx, "login page", chromedp.Navigate(a.url), chromedp.WaitVisible("#upstream-acme"),
+			chromedp.Click("#upstream-acme"), chromedp.WaitVisible("#link-passlink"))
+		proveByLink(t, e, ctx, bob.Email, 2)
+		claims = a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
+		if claims.Sub != bob.ID {
+			t.Fatalf("proof sign-in: sub %s, want %s", claims.Sub, bob.ID)
+		}
+		if i := e.identity(t, idpBob.ID); i == nil || i.UserID != bob.ID {
+			t.Fatalf("after the proof: identity %+v, want linked to %s", i, bob.ID)
+		}
+
+		// 2c. From now on the upstream signs straight in.
+		e.signOutHere(t, ctx)
+		a = rp.start()
+		browsertest.Do(t, ctx, "login page", chromedp.Navigate(a.url), chromedp.WaitVisible("#upstream-acme"),
+			chromedp.Click("#upstream-acme"), chromedp.WaitVisible("#not-now"), chromedp.Click("#not-now"))
+		claims = a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
+		if claims.Sub != bob.ID || strings.Join(claims.AMR, " ") != "fed" {
+			t.Fatalf("linked sign-in: sub %s amr %v, want %s [fed]", claims.Sub, claims.AMR, bob.ID)
+		}
+	})
+}
+
+// proveByLink follows the linking page's "Email me a sign-in link" for
+// email and uses the link in this browser, ending past the passkey offer;
+// n is the number of mails sent so far, this one included.
+func proveByLink(t *testing.T, e *upstreamEnv, ctx context.Context, email string, n int) {
+	t.Helper()
+	browsertest.Do(t, ctx, "email me a link", chromedp.Click("#link-passlink"), chromedp.WaitVisible("#passlink-form"),
+		chromedp.SendKeys("#email", email), chromedp.Click("#passlink-send"), chromedp.WaitVisible("#passlink-code"))
+	_, link := e.mailTo(t, n, email)
+	browsertest.Do(t, ctx, "use the link", chromedp.Navigate(e.Issuer+link), chromedp.WaitVisible("#passlink-signin"),
+		chromedp.Click("#passlink-signin"), chromedp.WaitVisible("#not-now"), chromedp.Click("#not-now"))
+}
+
+func wantEvent(t *testing.T, e *upstreamEnv, userID, reason string) {
+	t.Helper()
+	evs, err := e.Store.RecentAuthEvents(context.Background(), time.Now().Add(-time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.UserID == userID && ev.Method == models.MethodUpstream && ev.Result == models.ResultSuccess && ev.Reason == reason {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d upstream events (reason %q) for %s, want 1", n, reason, userID)
+	}
+}

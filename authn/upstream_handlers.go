@@ -1,0 +1,335 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/sesame-idp/sesame/authn/passlink"
+	"github.com/sesame-idp/sesame/authn/upstream"
+	"github.com/sesame-idp/sesame/internal/clock"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/templates"
+)
+
+// Sign-in through an upstream identity provider (authn/upstream): the
+// redirect there, the callback, and the link of a new upstream identity
+// to an existing account, which waits until the person proves that
+// account with a passkey or an emailed link (never on the address alone).
+
+const (
+	upstreamStartPath = "/login/upstream"
+	upstreamLinkPath  = "/login/upstream/link"
+)
+
+func (h *Handler) mountUpstream(r gin.IRouter) {
+	if h.upstream == nil {
+		return
+	}
+	r.GET(upstreamStartPath, h.page(h.handleUpstreamStart))
+	r.GET(upstream.CallbackPath, h.page(h.handleUpstreamCallback))
+	r.GET(upstreamLinkPath, h.page(h.handleUpstreamLink))
+}
+
+// upstreamButtons are the providers the login page offers for the
+// interaction (or none): upstream sign-ins are basic assurance, so they
+// are offered where an emailed link would be.
+func (h *Handler) upstreamButtons(c *gin.Context, interaction string) []templates.UpstreamButton {
+	if h.upstream == nil {
+		return nil
+	}
+	ps, err := h.upstream.Enabled(c.Request.Context())
+	if err != nil {
+		h.log.WarnContext(c.Request.Context(), "list upstream providers", "err", err)
+		return nil
+	}
+	out := make([]templates.UpstreamButton, 0, len(ps))
+	for _, p := range ps {
+		q := url.Values{"provider": {p.ID}}
+		if interaction != "" {
+			q.Set("interaction", interaction)
+		}
+		out = append(out, templates.UpstreamButton{ID: p.ID, Name: p.Name, Icon: p.Icon, Href: upstreamStartPath + "?" + q.Encode()})
+	}
+	return out
+}
+
+// handleUpstreamStart sends the browser to the upstream. It is a GET (a
+// link on the login page): a form's POST answered by a redirect to the
+// upstream would need the upstream in CSP form-action.
+func (h *Handler) handleUpstreamStart(c *gin.Context) error {
+	id := c.Query("interaction")
+	if id != "" {
+		in, client, err := h.interaction(c, id)
+		if err != nil {
+			return err
+		}
+		if !upstreamOffered(in, client) {
+			return errPage(http.StatusForbidden, "errors.method_not_allowed")
+		}
+	}
+	browser := h.sessions.Browser(c.Writer, c.Request)
+	to, err := h.upstream.Start(c.Request.Context(), c.Query("provider"), id, browser)
+	if errors.Is(err, upstream.ErrProvider) {
+		h.log.WarnContext(c.Request.Context(), "upstream start", "provider", c.Query("provider"), "err", err)
+		return errPage(http.StatusBadGateway, "upstream.unavailable")
+	}
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusSeeOther, to)
+	return nil
+}
+
+// upstreamOffered: the app accepts a basic sign-in by a method outside
+// Sesame's own (an app that allows emailed links, or names "upstream").
+func upstreamOffered(in *models.Interaction, client *models.Client) bool {
+	if !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues)) {
+		return false
+	}
+	return clientAllows(client, models.MethodUpstream) || clientAllows(client, models.MethodPasslink)
+}
+
+// handleUpstreamCallback validates the upstream's answer and signs in,
+// creates the account, or holds a link for a proof. Every refusal is a
+// plain page; nothing is written but the refusal's event.
+func (h *Handler) handleUpstreamCallback(c *gin.Context) error {
+	ctx := c.Request.Context()
+	browser := h.sessions.Browser(c.Writer, c.Request)
+	res, err := h.upstream.Finish(ctx, upstream.Callback{State: c.Query("state"), Code: c.Query("code"),
+		Error: c.Query("error"), ErrorDescription: c.Query("error_description")}, browser)
+	if err != nil {
+		return h.upstreamRefused(c, res, err)
+	}
+	return h.upstreamSignIn(c, res)
+}
+
+func (h *Handler) upstreamRefused(c *gin.Context, res *upstream.Result, err error) error {
+	ia := ""
+	if res != nil && res.Flow != nil {
+		ia = res.Flow.InteractionID
+	}
+	reason := upstream.Reason(err)
+	h.record(c, authEvent{method: models.MethodUpstream, interactionID: ia, name: models.EventLogin, result: models.ResultFailure, reason: reason})
+	h.log.InfoContext(c.Request.Context(), "upstream sign-in refused", "reason", reason, "err", err)
+	retry := "/login"
+	if ia != "" {
+		retry += "?interaction=" + url.QueryEscape(ia)
+	}
+	switch reason {
+	case "upstream_denied":
+		return &pageError{status: http.StatusForbidden, key: "upstream.denied", cause: err, args: []any{"retry", retry}}
+	case "bad_state":
+		return &pageError{status: http.StatusBadRequest, key: "upstream.bad_state", cause: err}
+	case "provider_unavailable":
+		return &pageError{status: http.StatusBadGateway, key: "upstream.unavailable", cause: err}
+	default:
+		return &pageError{status: http.StatusBadGateway, key: "upstream.bad_token", cause: err}
+	}
+}
+
+// upstreamSignIn acts on a validated identity. The identity is found by
+// (provider, subject) only; an address is never enough to reach an
+// account.
+func (h *Handler) upstreamSignIn(c *gin.Context, res *upstream.Result) error {
+	ctx := c.Request.Context()
+	p, id, f := res.Provider, res.Identity, res.Flow
+	link, err := h.st.GetUpstreamIdentity(ctx, p.ID, id.Subject)
+	switch {
+	case err == nil:
+		u, err := h.st.GetUser(ctx, link.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Disabled {
+			h.record(c, authEvent{method: models.MethodUpstream, userID: u.ID, interactionID: f.InteractionID, name: models.EventLogin,
+				result: models.ResultFailure, reason: "disabled"})
+			return errPage(http.StatusForbidden, "upstream.disabled")
+		}
+		return h.upstreamComplete(c, res, u, link, "")
+	case !errors.Is(err, models.ErrNotFound):
+		return err
+	}
+	// A new identity. Only a verified address counts, and only to find
+	// the account the person must then prove.
+	if !id.EmailVerified || id.Email == "" {
+		h.upstreamRefusal(c, f, "unverified_email")
+		return errPage(http.StatusForbidden, "upstream.unverified", "provider", p.Name)
+	}
+	existing, err := h.st.GetUserByEmail(ctx, id.Email)
+	switch {
+	case err == nil:
+		if err := h.st.HoldUpstreamLink(ctx, f.ID, id.Subject, id.Email, id.Name, existing.ID, clock.Now().Add(upstream.FlowTTL)); err != nil {
+			return err
+		}
+		h.record(c, authEvent{method: models.MethodUpstream, userID: existing.ID, interactionID: f.InteractionID, name: models.EventLogin,
+			result: models.ResultFailure, reason: "link_pending"})
+		c.Redirect(http.StatusSeeOther, upstreamLinkPath+"?flow="+url.QueryEscape(f.ID))
+		return nil
+	case !errors.Is(err, models.ErrNotFound):
+		return err
+	}
+	if p.Provisioning != models.ProvisionCreate {
+		h.upstreamRefusal(c, f, "no_account")
+		return errPage(http.StatusForbidden, "upstream.no_account", "provider", p.Name)
+	}
+	if !h.signupAllowed(c) {
+		h.upstreamRefusal(c, f, "signup_closed")
+		return errPage(http.StatusForbidden, "upstream.signup_closed")
+	}
+	u := &models.User{ID: uuid.NewString(), Email: id.Email, EmailVerified: true, DisplayName: id.Name}
+	ident := &models.UpstreamIdentity{ID: uuid.NewString(), ProviderID: p.ID, Subject: id.Subject, UserID: u.ID, Email: id.Email, CreatedAt: clock.Now()}
+	err = h.st.WithTx(ctx, func(ctx context.Context) error {
+		if err := h.st.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := h.st.CreateUpstreamIdentity(ctx, ident); err != nil {
+			return err
+		}
+		return h.mapGroups(ctx, p, u.ID, id.Groups)
+	})
+	if errors.Is(err, models.ErrAlreadyExists) {
+		// A race with another sign-up of the address or identity.
+		h.upstreamRefusal(c, f, "conflict")
+		return errPage(http.StatusConflict, "upstream.bad_state")
+	}
+	if err != nil {
+		return err
+	}
+	return h.upstreamComplete(c, res, u, ident, "signup")
+}
+
+func (h *Handler) upstreamRefusal(c *gin.Context, f *models.UpstreamFlow, reason string) {
+	h.record(c, authEvent{method: models.MethodUpstream, interactionID: f.InteractionID, name: models.EventLogin,
+		result: models.ResultFailure, reason: reason})
+}
+
+// mapGroups adds the user to the Sesame groups the provider maps the
+// upstream's groups to (groups that do not exist are skipped).
+func (h *Handler) mapGroups(ctx context.Context, p *models.UpstreamProvider, userID string, groups []string) error {
+	if len(p.GroupMap) == 0 {
+		return nil
+	}
+	var names []string
+	for _, g := range groups {
+		if to := p.GroupMap[g]; to != "" && !slices.Contains(names, to) {
+			names = append(names, to)
+		}
+	}
+	for _, n := range names {
+		if err := h.st.AddGroupMember(ctx, n, userID); err != nil && !errors.Is(err, models.ErrNotFound) && !errors.Is(err, models.ErrAlreadyExists) {
+			return err
+		}
+	}
+	return nil
+}
+
+// upstreamComplete ends an upstream sign-in like any other, then offers a
+// passkey as after an emailed link.
+func (h *Handler) upstreamComplete(c *gin.Context, res *upstream.Result, u *models.User, ident *models.UpstreamIdentity, reason string) error {
+	amr, acr := upstreamAssurance(res)
+	_ = h.st.TouchUpstreamIdentity(c.Request.Context(), ident.ID, clock.Now())
+	next, err := h.completeSignIn(c, signIn{user: u, method: models.MethodUpstream, amr: amr, acr: acr,
+		interactionID: res.Flow.InteractionID, reason: reason})
+	if err != nil {
+		return err
+	}
+	c.Redirect(http.StatusSeeOther, h.passkeyOfferOr(c, u, next))
+	return nil
+}
+
+// upstreamAssurance is ["fed"] at basic assurance; a provider trusted to
+// pass its own through adds its amr values, and its acr when that is one
+// of Sesame's levels.
+func upstreamAssurance(res *upstream.Result) ([]string, string) {
+	amr, acr := slices.Clone(upstream.AMR), upstream.ACR
+	if res.Provider == nil || !res.Provider.PassAMR {
+		return amr, acr
+	}
+	for _, a := range res.Identity.AMR {
+		if a != "" && !slices.Contains(amr, a) {
+			amr = append(amr, a)
+		}
+	}
+	if slices.Contains(models.ACRLevels, res.Identity.ACR) {
+		acr = res.Identity.ACR
+	}
+	return amr, acr
+}
+
+// handleUpstreamLink explains a pending link: the upstream's verified
+// address belongs to an account, and only signing in to that account
+// (passkey or emailed link) in this browser links the identity.
+func (h *Handler) handleUpstreamLink(c *gin.Context) error {
+	ctx := c.Request.Context()
+	f, err := h.st.GetUpstreamFlow(ctx, c.Query("flow"))
+	if err != nil || f.Stage != models.UpstreamLinkPending || !f.ExpiresAt.After(clock.Now()) || !h.sessions.SameBrowser(c.Request, f.BrowserHash) {
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		return errPage(http.StatusBadRequest, "upstream.link_gone")
+	}
+	p, err := h.st.GetUpstreamProvider(ctx, f.ProviderID)
+	if err != nil {
+		return err
+	}
+	var client *models.Client
+	q := ""
+	if f.InteractionID != "" {
+		in, cl, err := h.interaction(c, f.InteractionID)
+		if err != nil {
+			return err
+		}
+		client, q = cl, "?interaction="+url.QueryEscape(in.ID)
+	}
+	t := h.tr(c)
+	v := templates.UpstreamLinkView{Provider: p.Name, MaskedEmail: passlink.MaskEmail(f.Email), LoginHref: "/login" + q,
+		PasslinkHref: "", Expiry: t.duration(upstream.FlowTTL)}
+	if h.passlinks != nil {
+		v.PasslinkHref = "/passlink" + q
+	}
+	c.Header("Cache-Control", "no-store")
+	return h.pages.UpstreamLink(c.Writer, http.StatusOK, t.appPage(t.T("upstream.link_title", "provider", p.Name), client), v)
+}
+
+// finishUpstreamLink links a pending upstream identity once its account
+// is proven: called at the end of a passkey or emailed-link sign-in of
+// that account in the browser that holds the link. Anything else (another
+// account, another browser, an expired link) links nothing.
+func (h *Handler) finishUpstreamLink(c *gin.Context, s signIn) {
+	if h.upstream == nil || (s.method != models.MethodPasskey && s.method != models.MethodPasslink) {
+		return
+	}
+	ctx := c.Request.Context()
+	browser := h.sessions.Browser(c.Writer, c.Request)
+	f, err := h.st.PendingUpstreamLink(ctx, s.user.ID, browser, clock.Now())
+	if errors.Is(err, models.ErrNotFound) {
+		return
+	}
+	if err == nil {
+		if f, err = h.st.FinishUpstreamLink(ctx, f.ID, clock.Now()); err == nil {
+			err = h.st.CreateUpstreamIdentity(ctx, &models.UpstreamIdentity{ID: uuid.NewString(), ProviderID: f.ProviderID,
+				Subject: f.Subject, UserID: s.user.ID, Email: f.Email, CreatedAt: clock.Now()})
+		}
+	}
+	if err != nil {
+		h.log.WarnContext(ctx, "link upstream identity", "err", err)
+		return
+	}
+	h.record(c, authEvent{method: models.MethodUpstream, userID: s.user.ID, interactionID: s.interactionID, name: models.EventUpstreamLinked,
+		reason: f.ProviderID})
+}
+
+// upstreamClientAllows reports whether the interaction's app names the
+// upstream method (an app allowing emailed links accepts it already).
+func upstreamClientAllows(c *gin.Context, h *Handler, id string) bool {
+	in, client, err := h.interaction(c, id)
+	return err == nil && upstreamOffered(in, client)
+}
