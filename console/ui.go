@@ -101,7 +101,7 @@ func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 			return
 		}
 		p := toProblem(err)
-		msg := p.Detail
+		title, msg := p.Title, p.Detail
 		if msg == "" {
 			msg = p.Title + "."
 		}
@@ -109,12 +109,11 @@ func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 		case p.Status == http.StatusServiceUnavailable:
 			u.log.WarnContext(c.Request.Context(), "console page: database unavailable", "path", httpx.RoutePath(c), "err", err)
 			c.Header("Retry-After", httpx.OutageRetryAfter)
-			msg = u.T(c, "console.error.outage")
+			title, msg = u.T(c, "errors.outage.title"), u.T(c, "api.outage")
 		case p.Status >= 500:
 			u.log.ErrorContext(c.Request.Context(), "console page", "path", httpx.RoutePath(c), "err", err)
-			msg = u.T(c, "console.error.server")
+			title, msg = u.T(c, "errors.internal.title"), u.T(c, "console.error.server")
 		}
-		title := p.Title
 		if p.Status == http.StatusNotFound {
 			title, msg = u.T(c, "console.error.not_found_title"), u.T(c, "console.error.not_found")
 		}
