@@ -111,6 +111,9 @@ func (h *Handler) renderAccountPage(c *gin.Context, status int, ls *models.Login
 		Fresh:          freshPasskey(ls),
 		DeletionGrace:  t.duration(h.deletionGrace),
 	}
+	if v.Identities, err = h.identityViews(c, u); err != nil {
+		return err
+	}
 	if v.Recovery, err = h.recoveryView(c, u); err != nil {
 		return err
 	}

@@ -180,6 +180,23 @@ func TestUpstreamSignInInChromium(t *testing.T) {
 		if claims.Sub != bob.ID || strings.Join(claims.AMR, " ") != "fed" {
 			t.Fatalf("linked sign-in: sub %s amr %v, want %s [fed]", claims.Sub, claims.AMR, bob.ID)
 		}
+
+		// 3. The account page lists the linked identity; unlinking it
+		// means the next upstream sign-in asks for a proof again.
+		browsertest.Do(t, ctx, "account", chromedp.Navigate(e.Issuer+"/account"), chromedp.WaitVisible("#linked-identities"))
+		browsertest.WaitText(t, ctx, "#linked-identities", "Acme Corp")
+		if shots {
+			browsertest.Do(t, ctx, "scroll", chromedp.ScrollIntoView("#linked"))
+			checkHostedPage(t, ctx, hostedPage{name: "upstream-3-account"})
+		}
+		browsertest.Do(t, ctx, "unlink", chromedp.Click("#linked-identities button"), chromedp.WaitVisible(".notice"))
+		if i := e.identity(t, idpBob.ID); i != nil {
+			t.Fatalf("still linked after unlinking: %+v", i)
+		}
+		e.signOutHere(t, ctx)
+		a = rp.start()
+		browsertest.Do(t, ctx, "login page", chromedp.Navigate(a.url), chromedp.WaitVisible("#upstream-acme"),
+			chromedp.Click("#upstream-acme"), chromedp.WaitVisible("#link-passlink"))
 	})
 }
 

@@ -35,6 +35,7 @@ func (h *Handler) mountUpstream(r gin.IRouter) {
 	r.GET(upstreamStartPath, h.page(h.handleUpstreamStart))
 	r.GET(upstream.CallbackPath, h.page(h.handleUpstreamCallback))
 	r.GET(upstreamLinkPath, h.page(h.handleUpstreamLink))
+	r.POST("/account/upstream/remove", h.page(h.handleRemoveIdentity))
 }
 
 // upstreamButtons are the providers the login page offers for the
@@ -332,4 +333,46 @@ func (h *Handler) finishUpstreamLink(c *gin.Context, s signIn) {
 func upstreamClientAllows(c *gin.Context, h *Handler, id string) bool {
 	in, client, err := h.interaction(c, id)
 	return err == nil && upstreamOffered(in, client)
+}
+
+// identityViews lists the account's linked upstream identities.
+func (h *Handler) identityViews(c *gin.Context, u *models.User) ([]templates.IdentityView, error) {
+	if h.upstream == nil {
+		return nil, nil
+	}
+	ctx := c.Request.Context()
+	ids, err := h.st.ListUserUpstreamIdentities(ctx, u.ID)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	t := h.tr(c)
+	out := make([]templates.IdentityView, 0, len(ids))
+	for _, i := range ids {
+		name := i.ProviderID
+		if p, err := h.st.GetUpstreamProvider(ctx, i.ProviderID); err == nil {
+			name = p.Name
+		}
+		out = append(out, templates.IdentityView{ID: i.ID, Provider: name, Email: i.Email, Since: h.pages.Catalog().Date(t.lang, i.CreatedAt)})
+	}
+	return out, nil
+}
+
+// handleRemoveIdentity unlinks one of the account's upstream identities:
+// that provider no longer signs in to it (a new sign-in with it would ask
+// for a proof again).
+func (h *Handler) handleRemoveIdentity(c *gin.Context) error {
+	_, u, err := h.accountAction(c)
+	if err != nil {
+		return err
+	}
+	id := c.PostForm("identity_id")
+	err = h.st.DeleteUpstreamIdentity(c.Request.Context(), u.ID, id)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	if err == nil {
+		h.record(c, authEvent{method: models.MethodUpstream, userID: u.ID, name: models.EventUpstreamUnlinked})
+	}
+	c.Redirect(http.StatusSeeOther, "/account?done=upstream")
+	return nil
 }

@@ -55,6 +55,16 @@ var reasonTexts = map[string]string{
 	"server_error":         "server error",
 	"cancelled":            "cancelled",
 	"not_allowed":          "cancelled or not allowed",
+	// Upstream identity providers (authn/upstream).
+	"upstream_denied":      "refused at the upstream provider",
+	"bad_state":            "answer unknown, used or from another browser",
+	"bad_token":            "upstream token failed validation",
+	"id_token_expired":     "upstream ID token expired",
+	"provider_unavailable": "upstream provider unavailable",
+	"unverified_email":     "upstream address not verified",
+	"link_pending":         "link waits for a proof of the account",
+	"no_account":           "no account to link",
+	"signup_closed":        "sign-up closed",
 }
 
 // ReasonText is a reason code in words; an unknown code has its
@@ -88,6 +98,8 @@ var eventTexts = map[string][2]string{
 	"request":                     {"Sign-in link requested", "Sign-in link refused"},
 	"approve":                     {"Sign-in link approved", "Sign-in link not approved"},
 	models.EventCredentialRemoved: {"Credential removed", "Credential not removed"},
+	models.EventUpstreamLinked:    {"Sign-in service linked", "Sign-in service not linked"},
+	models.EventUpstreamUnlinked:  {"Sign-in service unlinked", "Sign-in service not unlinked"},
 }
 
 // EventText is an event and its result in words.

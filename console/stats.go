@@ -207,6 +207,8 @@ func MethodName(m string) string {
 		return "Password + security key"
 	case models.MethodRecoveryCode:
 		return "Recovery code"
+	case models.MethodUpstream:
+		return "Upstream provider"
 	case "":
 		return "Unknown"
 	}
@@ -214,7 +216,7 @@ func MethodName(m string) string {
 }
 
 // methodOrder keeps the method colours stable from chart to chart.
-var methodOrder = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
+var methodOrder = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey, models.MethodUpstream}
 
 // maxClientSeries is how many clients get their own line; the rest are
 // summed as "Other apps".

@@ -65,6 +65,7 @@ type userStore interface {
 	// (users_admin.go, users.go).
 	InvalidateAddressLinks(ctx context.Context, emailNormalized string) (int64, error)
 	CountRecoveryCodes(ctx context.Context, userID string) (int64, error)
+	ListUserUpstreamIdentities(ctx context.Context, userID string) ([]models.UpstreamIdentity, error)
 	DeleteRecoveryCodes(ctx context.Context, userID string) (int64, error)
 	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
 }

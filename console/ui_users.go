@@ -129,6 +129,16 @@ func (u *UI) renderUserPage(c *gin.Context, status int, st userPageState) error 
 	v := templates.ConsoleUserView{User: templates.UserSummary{ID: du.ID, Email: du.Email, EmailVerified: du.EmailVerified,
 		DisplayName: du.DisplayName, Disabled: du.Disabled, Admin: du.Admin, DeletionDueAt: du.DeletionDueAt, CreatedAt: du.CreatedAt}, Passlinks: u.c.Users.CanSendPasslink(),
 		Self: ActorFrom(ctx).ID == du.ID, Grants: len(d.Grants), RecoveryCodes: d.RecoveryCodes}
+	for _, i := range d.Identities {
+		name := i.Provider
+		if up, err := u.c.Upstreams.Get(ctx, i.Provider); err == nil {
+			name = up.Name
+		}
+		if i.Email != "" {
+			name += " (" + i.Email + ")"
+		}
+		v.Identities = append(v.Identities, name)
+	}
 	if st.identity != nil {
 		v.Identity = *st.identity
 	} else {

@@ -123,6 +123,19 @@ type UserDetail struct {
 	Grants []GrantView `json:"grants"`
 	// RecoveryCodes is how many unused recovery codes the user has.
 	RecoveryCodes int64 `json:"recovery_codes"`
+	// Identities are the upstream identities linked to the account.
+	Identities []IdentityView `json:"upstream_identities"`
+}
+
+// IdentityView is an upstream identity linked to an account: the
+// provider and its subject, and the verified address it had when linked.
+type IdentityView struct {
+	ID         string     `json:"id"`
+	Provider   string     `json:"provider"`
+	Subject    string     `json:"subject"`
+	Email      string     `json:"email"`
+	LinkedAt   time.Time  `json:"linked_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 }
 
 // GrantView is an app a user granted access, with the scopes granted.
@@ -183,6 +196,15 @@ func (s *Users) Show(ctx context.Context, id string) (*UserDetail, error) {
 		Grants: make([]GrantView, 0, len(consents))}
 	if d.RecoveryCodes, err = s.st.CountRecoveryCodes(ctx, id); err != nil {
 		return nil, err
+	}
+	ids, err := s.st.ListUserUpstreamIdentities(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d.Identities = make([]IdentityView, 0, len(ids))
+	for _, i := range ids {
+		d.Identities = append(d.Identities, IdentityView{ID: i.ID, Provider: i.ProviderID, Subject: i.Subject, Email: i.Email,
+			LinkedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt})
 	}
 	for _, c := range consents {
 		d.Grants = append(d.Grants, GrantView{ClientID: c.ClientID, Scopes: nonNil(c.Scopes), GrantedAt: c.UpdatedAt})

@@ -344,7 +344,7 @@ type History struct {
 }
 
 // historyMethods are the method filter's values.
-var historyMethods = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey}
+var historyMethods = []string{models.MethodPasskey, models.MethodPasslink, models.MethodPasswordKey, models.MethodUpstream}
 
 // History returns a user's sign-in events q selects, newest first.
 func (s *Users) History(ctx context.Context, id string, q HistoryQuery, limit int) (*History, error) {

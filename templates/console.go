@@ -446,6 +446,8 @@ type ConsoleUserView struct {
 	Grants int
 	// RecoveryCodes is how many unused recovery codes the user has.
 	RecoveryCodes int64
+	// Identities are the linked upstream identities ("Acme (a@acme.example)").
+	Identities []string
 }
 
 // HistoryFilter is the sign-in history's filter row.

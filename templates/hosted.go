@@ -73,8 +73,15 @@ func (r *Renderer) Signup(w http.ResponseWriter, status int, p Page, v LoginView
 	return r.render(w, status, "signup", p, v)
 }
 
+// IdentityView is an upstream identity linked to the account.
+type IdentityView struct {
+	ID, Provider, Email, Since string
+}
+
 // AccountView is the data of the account page.
 type AccountView struct {
+	// Identities are the linked upstream identities (authn/upstream).
+	Identities []IdentityView
 	User AccountUser
 	// UserHandle is the WebAuthn user handle (base64url of the user id).
 	UserHandle string

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -253,9 +254,19 @@ func (s *Spec) Provider(box *Box, keep string) *models.UpstreamProvider {
 	return p
 }
 
-// SpecOf is the spec of a stored provider, without its secret.
+// SpecOf is the spec of a stored provider, without its secret (empty
+// lists and maps, never null, as the API documents them).
 func SpecOf(p *models.UpstreamProvider) Spec {
-	return Spec{ID: p.ID, Name: p.Name, Kind: p.Kind, Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.Scopes,
-		Claims: p.Claims, Icon: p.Icon, Provisioning: p.Provisioning, GroupMap: p.GroupMap, Domains: p.Domains,
+	s := Spec{ID: p.ID, Name: p.Name, Kind: p.Kind, Issuer: p.Issuer, ClientID: p.ClientID, Scopes: slices.Clone([]string(p.Scopes)),
+		Claims: map[string]string{}, Icon: p.Icon, Provisioning: p.Provisioning, GroupMap: map[string]string{}, Domains: slices.Clone([]string(p.Domains)),
 		LocalMethods: p.LocalMethods, PassAMR: p.PassAMR, Disabled: p.Disabled}
+	maps.Copy(s.Claims, p.Claims)
+	maps.Copy(s.GroupMap, p.GroupMap)
+	if s.Scopes == nil {
+		s.Scopes = []string{}
+	}
+	if s.Domains == nil {
+		s.Domains = []string{}
+	}
+	return s
 }

@@ -1451,6 +1451,105 @@ func (e SignInEventResult) Valid() bool {
 	}
 }
 
+// Defines values for UpstreamKind.
+const (
+	UpstreamKindGithub UpstreamKind = "github"
+	UpstreamKindOidc   UpstreamKind = "oidc"
+)
+
+// Valid indicates whether the value is a known member of the UpstreamKind enum.
+func (e UpstreamKind) Valid() bool {
+	switch e {
+	case UpstreamKindGithub:
+		return true
+	case UpstreamKindOidc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpstreamProvisioning.
+const (
+	UpstreamProvisioningCreate UpstreamProvisioning = "create"
+	UpstreamProvisioningLink   UpstreamProvisioning = "link"
+)
+
+// Valid indicates whether the value is a known member of the UpstreamProvisioning enum.
+func (e UpstreamProvisioning) Valid() bool {
+	switch e {
+	case UpstreamProvisioningCreate:
+		return true
+	case UpstreamProvisioningLink:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpstreamSpecKind.
+const (
+	UpstreamSpecKindGithub UpstreamSpecKind = "github"
+	UpstreamSpecKindOidc   UpstreamSpecKind = "oidc"
+)
+
+// Valid indicates whether the value is a known member of the UpstreamSpecKind enum.
+func (e UpstreamSpecKind) Valid() bool {
+	switch e {
+	case UpstreamSpecKindGithub:
+		return true
+	case UpstreamSpecKindOidc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpstreamSpecPreset.
+const (
+	UpstreamSpecPresetApple     UpstreamSpecPreset = "apple"
+	UpstreamSpecPresetGithub    UpstreamSpecPreset = "github"
+	UpstreamSpecPresetGitlab    UpstreamSpecPreset = "gitlab"
+	UpstreamSpecPresetGoogle    UpstreamSpecPreset = "google"
+	UpstreamSpecPresetMicrosoft UpstreamSpecPreset = "microsoft"
+)
+
+// Valid indicates whether the value is a known member of the UpstreamSpecPreset enum.
+func (e UpstreamSpecPreset) Valid() bool {
+	switch e {
+	case UpstreamSpecPresetApple:
+		return true
+	case UpstreamSpecPresetGithub:
+		return true
+	case UpstreamSpecPresetGitlab:
+		return true
+	case UpstreamSpecPresetGoogle:
+		return true
+	case UpstreamSpecPresetMicrosoft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpstreamSpecProvisioning.
+const (
+	UpstreamSpecProvisioningCreate UpstreamSpecProvisioning = "create"
+	UpstreamSpecProvisioningLink   UpstreamSpecProvisioning = "link"
+)
+
+// Valid indicates whether the value is a known member of the UpstreamSpecProvisioning enum.
+func (e UpstreamSpecProvisioning) Valid() bool {
+	switch e {
+	case UpstreamSpecProvisioningCreate:
+		return true
+	case UpstreamSpecProvisioningLink:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UserDetailCredentialsKind.
 const (
 	UserDetailCredentialsKindPasskey     UserDetailCredentialsKind = "passkey"
@@ -3088,6 +3187,121 @@ type SignInEventList struct {
 	NextCursor *string       `json:"next_cursor,omitempty"`
 }
 
+// Upstream defines model for Upstream.
+type Upstream struct {
+	// Claims Upstream claim names for subject, email, email_verified, name, groups (the standard names when not mapped).
+	Claims    *map[string]string `json:"claims,omitempty"`
+	ClientId  string             `json:"client_id"`
+	CreatedAt time.Time          `json:"created_at"`
+	Disabled  *bool              `json:"disabled,omitempty"`
+
+	// Domains Email domains routed to this provider from the login page (home-realm discovery).
+	Domains *[]string `json:"domains,omitempty"`
+
+	// GroupMap Upstream group → Sesame group, applied when the account is created.
+	GroupMap        *map[string]string `json:"group_map,omitempty"`
+	HasClientSecret bool               `json:"has_client_secret"`
+
+	// Icon An https URL or a data:image/svg+xml or data:image/png URI.
+	Icon *string `json:"icon,omitempty"`
+
+	// Id Lower-case letters, digits and dashes (the preset's name when empty).
+	Id string `json:"id"`
+
+	// Issuer The OIDC issuer (discovery is read from it); for github, a GitHub Enterprise server's URL.
+	Issuer *string      `json:"issuer,omitempty"`
+	Kind   UpstreamKind `json:"kind"`
+
+	// LocalMethods Users of the domains may still use Sesame's own methods.
+	LocalMethods *bool `json:"local_methods,omitempty"`
+
+	// Name Shown on the button: "Continue with NAME".
+	Name string `json:"name"`
+
+	// PassAmr Trust the upstream's amr (and acr, when one of Sesame's levels) in the sign-in.
+	PassAmr *bool `json:"pass_amr,omitempty"`
+
+	// Provisioning create: a new identity with a verified address creates an account when sign-up is open; link: only existing accounts, after a proof.
+	Provisioning *UpstreamProvisioning `json:"provisioning,omitempty"`
+	Scopes       *[]string             `json:"scopes,omitempty"`
+	UpdatedAt    time.Time             `json:"updated_at"`
+}
+
+// UpstreamKind defines model for Upstream.Kind.
+type UpstreamKind string
+
+// UpstreamProvisioning create: a new identity with a verified address creates an account when sign-up is open; link: only existing accounts, after a proof.
+type UpstreamProvisioning string
+
+// UpstreamIdentity defines model for UpstreamIdentity.
+type UpstreamIdentity struct {
+	// Email The verified address the upstream gave when the identity was linked.
+	Email      string     `json:"email"`
+	Id         string     `json:"id"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	LinkedAt   time.Time  `json:"linked_at"`
+
+	// Provider The upstream provider's id.
+	Provider string `json:"provider"`
+
+	// Subject The upstream's subject (sub) of the person.
+	Subject string `json:"subject"`
+}
+
+// UpstreamList defines model for UpstreamList.
+type UpstreamList struct {
+	HasMore bool       `json:"has_more"`
+	Items   []Upstream `json:"items"`
+}
+
+// UpstreamSpec defines model for UpstreamSpec.
+type UpstreamSpec struct {
+	// Claims Upstream claim names for subject, email, email_verified, name, groups (the standard names when not mapped).
+	Claims       *map[string]string `json:"claims,omitempty"`
+	ClientId     string             `json:"client_id"`
+	ClientSecret *string            `json:"client_secret,omitempty"`
+	Disabled     *bool              `json:"disabled,omitempty"`
+
+	// Domains Email domains routed to this provider from the login page (home-realm discovery).
+	Domains *[]string `json:"domains,omitempty"`
+
+	// GroupMap Upstream group → Sesame group, applied when the account is created.
+	GroupMap *map[string]string `json:"group_map,omitempty"`
+
+	// Icon An https URL or a data:image/svg+xml or data:image/png URI.
+	Icon *string `json:"icon,omitempty"`
+
+	// Id Lower-case letters, digits and dashes (the preset's name when empty).
+	Id *string `json:"id,omitempty"`
+
+	// Issuer The OIDC issuer (discovery is read from it); for github, a GitHub Enterprise server's URL.
+	Issuer *string           `json:"issuer,omitempty"`
+	Kind   *UpstreamSpecKind `json:"kind,omitempty"`
+
+	// LocalMethods Users of the domains may still use Sesame's own methods.
+	LocalMethods *bool `json:"local_methods,omitempty"`
+
+	// Name Shown on the button: "Continue with NAME".
+	Name *string `json:"name,omitempty"`
+
+	// PassAmr Trust the upstream's amr (and acr, when one of Sesame's levels) in the sign-in.
+	PassAmr *bool               `json:"pass_amr,omitempty"`
+	Preset  *UpstreamSpecPreset `json:"preset,omitempty"`
+
+	// Provisioning create: a new identity with a verified address creates an account when sign-up is open; link: only existing accounts, after a proof.
+	Provisioning *UpstreamSpecProvisioning `json:"provisioning,omitempty"`
+	Scopes       *[]string                 `json:"scopes,omitempty"`
+}
+
+// UpstreamSpecKind defines model for UpstreamSpec.Kind.
+type UpstreamSpecKind string
+
+// UpstreamSpecPreset defines model for UpstreamSpec.Preset.
+type UpstreamSpecPreset string
+
+// UpstreamSpecProvisioning create: a new identity with a verified address creates an account when sign-up is open; link: only existing accounts, after a proof.
+type UpstreamSpecProvisioning string
+
 // User defines model for User.
 type User struct {
 	Admin     bool      `json:"admin"`
@@ -3169,7 +3383,10 @@ type UserDetail struct {
 		LastSeenAt time.Time `json:"last_seen_at"`
 		UserAgent  *string   `json:"user_agent,omitempty"`
 	} `json:"sessions"`
-	User User `json:"user"`
+
+	// UpstreamIdentities Upstream identities linked to the account (sign-in through an upstream identity provider), keyed by provider and subject.
+	UpstreamIdentities *[]UpstreamIdentity `json:"upstream_identities,omitempty"`
+	User               User                `json:"user"`
 }
 
 // UserDetailCredentialsKind defines model for UserDetail.Credentials.Kind.
@@ -3609,6 +3826,12 @@ type CreateScopeJSONRequestBody = ScopeSpec
 
 // UpdateScopeJSONRequestBody defines body for UpdateScope for application/json ContentType.
 type UpdateScopeJSONRequestBody = ScopeSpec
+
+// CreateUpstreamJSONRequestBody defines body for CreateUpstream for application/json ContentType.
+type CreateUpstreamJSONRequestBody = UpstreamSpec
+
+// UpdateUpstreamJSONRequestBody defines body for UpdateUpstream for application/json ContentType.
+type UpdateUpstreamJSONRequestBody = UpstreamSpec
 
 // AddUserJSONRequestBody defines body for AddUser for application/json ContentType.
 type AddUserJSONRequestBody = NewUser
@@ -4121,6 +4344,53 @@ type ClientInterface interface {
 	// Corresponds with GET /stats/headline (the `StatsHeadline` operationId).
 	StatsHeadline(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListUpstreams Every upstream identity provider, ordered by name
+	//
+	// Corresponds with GET /upstreams (the `ListUpstreams` operationId).
+	ListUpstreams(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUpstreamWithBody Add an upstream identity provider people may sign in through
+	//
+	// A preset (google, microsoft, apple, gitlab, github) fills the issuer, scopes and claim names the spec leaves empty. Refused (422, nothing written) for an invalid id, issuer (https, or http on loopback), kind, claim mapping, icon or provisioning rule, or without a client secret. The client secret is sealed with a key derived from the system secret and never returned.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /upstreams (the `CreateUpstream` operationId).
+	CreateUpstreamWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUpstream Add an upstream identity provider people may sign in through
+	//
+	// A preset (google, microsoft, apple, gitlab, github) fills the issuer, scopes and claim names the spec leaves empty. Refused (422, nothing written) for an invalid id, issuer (https, or http on loopback), kind, claim mapping, icon or provisioning rule, or without a client secret. The client secret is sealed with a key derived from the system secret and never returned.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /upstreams (the `CreateUpstream` operationId).
+	CreateUpstream(ctx context.Context, body CreateUpstreamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteUpstream Remove an upstream provider and unlink every identity of it
+	//
+	// Corresponds with DELETE /upstreams/{id} (the `DeleteUpstream` operationId).
+	DeleteUpstream(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUpstream One upstream identity provider
+	//
+	// Corresponds with GET /upstreams/{id} (the `GetUpstream` operationId).
+	GetUpstream(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateUpstreamWithBody Replace an upstream provider's settings; an empty client_secret keeps the stored one, the id cannot change
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /upstreams/{id} (the `UpdateUpstream` operationId).
+	UpdateUpstreamWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateUpstream Replace an upstream provider's settings; an empty client_secret keeps the stored one, the id cannot change
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /upstreams/{id} (the `UpdateUpstream` operationId).
+	UpdateUpstream(ctx context.Context, id string, body UpdateUpstreamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListUsers Search users by email or name, with filters
 	//
 	// Corresponds with GET /users (the `ListUsers` operationId).
@@ -4288,7 +4558,7 @@ type ClientInterface interface {
 	// Corresponds with GET /webhooks/event-types (the `ListWebhookEventTypes` operationId).
 	ListWebhookEventTypes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteWebhook Delete an endpoint and its delivery log
+	// DeleteWebhook Delete an endpoint and its delivery log (step-up)
 	//
 	// Corresponds with DELETE /webhooks/{id} (the `DeleteWebhook` operationId).
 	DeleteWebhook(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5445,6 +5715,123 @@ func (c *API) StatsHeadline(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
+// ListUpstreams Every upstream identity provider, ordered by name
+//
+// Corresponds with GET /upstreams (the `ListUpstreams` operationId).
+func (c *API) ListUpstreams(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUpstreamsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUpstreamWithBody Add an upstream identity provider people may sign in through
+//
+// A preset (google, microsoft, apple, gitlab, github) fills the issuer, scopes and claim names the spec leaves empty. Refused (422, nothing written) for an invalid id, issuer (https, or http on loopback), kind, claim mapping, icon or provisioning rule, or without a client secret. The client secret is sealed with a key derived from the system secret and never returned.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /upstreams (the `CreateUpstream` operationId).
+func (c *API) CreateUpstreamWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUpstreamRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUpstream Add an upstream identity provider people may sign in through
+//
+// A preset (google, microsoft, apple, gitlab, github) fills the issuer, scopes and claim names the spec leaves empty. Refused (422, nothing written) for an invalid id, issuer (https, or http on loopback), kind, claim mapping, icon or provisioning rule, or without a client secret. The client secret is sealed with a key derived from the system secret and never returned.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /upstreams (the `CreateUpstream` operationId).
+func (c *API) CreateUpstream(ctx context.Context, body CreateUpstreamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUpstreamRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteUpstream Remove an upstream provider and unlink every identity of it
+//
+// Corresponds with DELETE /upstreams/{id} (the `DeleteUpstream` operationId).
+func (c *API) DeleteUpstream(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteUpstreamRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUpstream One upstream identity provider
+//
+// Corresponds with GET /upstreams/{id} (the `GetUpstream` operationId).
+func (c *API) GetUpstream(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUpstreamRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateUpstreamWithBody Replace an upstream provider's settings; an empty client_secret keeps the stored one, the id cannot change
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /upstreams/{id} (the `UpdateUpstream` operationId).
+func (c *API) UpdateUpstreamWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUpstreamRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateUpstream Replace an upstream provider's settings; an empty client_secret keeps the stored one, the id cannot change
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /upstreams/{id} (the `UpdateUpstream` operationId).
+func (c *API) UpdateUpstream(ctx context.Context, id string, body UpdateUpstreamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUpstreamRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListUsers Search users by email or name, with filters
 //
 // Corresponds with GET /users (the `ListUsers` operationId).
@@ -5902,7 +6289,7 @@ func (c *API) ListWebhookEventTypes(ctx context.Context, reqEditors ...RequestEd
 	return c.Client.Do(req)
 }
 
-// DeleteWebhook Delete an endpoint and its delivery log
+// DeleteWebhook Delete an endpoint and its delivery log (step-up)
 //
 // Corresponds with DELETE /webhooks/{id} (the `DeleteWebhook` operationId).
 func (c *API) DeleteWebhook(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8652,6 +9039,188 @@ func NewStatsHeadlineRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListUpstreamsRequest constructs an http.Request for the ListUpstreams method
+func NewListUpstreamsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/upstreams")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateUpstreamRequest calls the generic CreateUpstream builder with application/json body
+func NewCreateUpstreamRequest(server string, body CreateUpstreamJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateUpstreamRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateUpstreamRequestWithBody constructs an http.Request for the CreateUpstream method, with any body, and a specified content type
+func NewCreateUpstreamRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/upstreams")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteUpstreamRequest constructs an http.Request for the DeleteUpstream method
+func NewDeleteUpstreamRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/upstreams/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetUpstreamRequest constructs an http.Request for the GetUpstream method
+func NewGetUpstreamRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/upstreams/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateUpstreamRequest calls the generic UpdateUpstream builder with application/json body
+func NewUpdateUpstreamRequest(server string, id string, body UpdateUpstreamJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateUpstreamRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateUpstreamRequestWithBody constructs an http.Request for the UpdateUpstream method, with any body, and a specified content type
+func NewUpdateUpstreamRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/upstreams/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListUsersRequest constructs an http.Request for the ListUsers method
 func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request, error) {
 	var err error
@@ -10712,6 +11281,59 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /stats/headline (the `StatsHeadline` operationId).
 	StatsHeadlineWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StatsHeadlineResponse, error)
 
+	// ListUpstreamsWithResponse Every upstream identity provider, ordered by name
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /upstreams (the `ListUpstreams` operationId).
+	ListUpstreamsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListUpstreamsResponse, error)
+
+	// CreateUpstreamWithBodyWithResponse Add an upstream identity provider people may sign in through
+	//
+	// A preset (google, microsoft, apple, gitlab, github) fills the issuer, scopes and claim names the spec leaves empty. Refused (422, nothing written) for an invalid id, issuer (https, or http on loopback), kind, claim mapping, icon or provisioning rule, or without a client secret. The client secret is sealed with a key derived from the system secret and never returned.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /upstreams (the `CreateUpstream` operationId).
+	CreateUpstreamWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUpstreamResponse, error)
+
+	// CreateUpstreamWithResponse Add an upstream identity provider people may sign in through
+	//
+	// A preset (google, microsoft, apple, gitlab, github) fills the issuer, scopes and claim names the spec leaves empty. Refused (422, nothing written) for an invalid id, issuer (https, or http on loopback), kind, claim mapping, icon or provisioning rule, or without a client secret. The client secret is sealed with a key derived from the system secret and never returned.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /upstreams (the `CreateUpstream` operationId).
+	CreateUpstreamWithResponse(ctx context.Context, body CreateUpstreamJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUpstreamResponse, error)
+
+	// DeleteUpstreamWithResponse Remove an upstream provider and unlink every identity of it
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /upstreams/{id} (the `DeleteUpstream` operationId).
+	DeleteUpstreamWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteUpstreamResponse, error)
+
+	// GetUpstreamWithResponse One upstream identity provider
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /upstreams/{id} (the `GetUpstream` operationId).
+	GetUpstreamWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetUpstreamResponse, error)
+
+	// UpdateUpstreamWithBodyWithResponse Replace an upstream provider's settings; an empty client_secret keeps the stored one, the id cannot change
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /upstreams/{id} (the `UpdateUpstream` operationId).
+	UpdateUpstreamWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUpstreamResponse, error)
+
+	// UpdateUpstreamWithResponse Replace an upstream provider's settings; an empty client_secret keeps the stored one, the id cannot change
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /upstreams/{id} (the `UpdateUpstream` operationId).
+	UpdateUpstreamWithResponse(ctx context.Context, id string, body UpdateUpstreamJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUpstreamResponse, error)
+
 	// ListUsersWithResponse Search users by email or name, with filters
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10919,7 +11541,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /webhooks/event-types (the `ListWebhookEventTypes` operationId).
 	ListWebhookEventTypesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhookEventTypesResponse, error)
 
-	// DeleteWebhookWithResponse Delete an endpoint and its delivery log
+	// DeleteWebhookWithResponse Delete an endpoint and its delivery log (step-up)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -14577,6 +15199,358 @@ func (r StatsHeadlineResponse) ContentType() string {
 	return ""
 }
 
+type ListUpstreamsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UpstreamList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUpstreamsResponse) GetJSON200() *UpstreamList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListUpstreamsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListUpstreamsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListUpstreamsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUpstreamsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUpstreamsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUpstreamsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUpstreamsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateUpstreamResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Upstream
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateUpstreamResponse) GetJSON201() *Upstream {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateUpstreamResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateUpstreamResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateUpstreamResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateUpstreamResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateUpstreamResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateUpstreamResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateUpstreamResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateUpstreamResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateUpstreamResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteUpstreamResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteUpstreamResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteUpstreamResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteUpstreamResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteUpstreamResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteUpstreamResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteUpstreamResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteUpstreamResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteUpstreamResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteUpstreamResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetUpstreamResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Upstream
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUpstreamResponse) GetJSON200() *Upstream {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUpstreamResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUpstreamResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetUpstreamResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetUpstreamResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUpstreamResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUpstreamResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUpstreamResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUpstreamResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateUpstreamResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Upstream
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateUpstreamResponse) GetJSON200() *Upstream {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateUpstreamResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateUpstreamResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateUpstreamResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateUpstreamResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateUpstreamResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateUpstreamResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateUpstreamResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateUpstreamResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateUpstreamResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListUsersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17934,6 +18908,101 @@ func (c *ClientWithResponses) StatsHeadlineWithResponse(ctx context.Context, req
 	return ParseStatsHeadlineResponse(rsp)
 }
 
+// ListUpstreamsWithResponse Every upstream identity provider, ordered by name
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /upstreams (the `ListUpstreams` operationId).
+func (c *ClientWithResponses) ListUpstreamsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListUpstreamsResponse, error) {
+	rsp, err := c.ListUpstreams(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUpstreamsResponse(rsp)
+}
+
+// CreateUpstreamWithBodyWithResponse Add an upstream identity provider people may sign in through
+//
+// A preset (google, microsoft, apple, gitlab, github) fills the issuer, scopes and claim names the spec leaves empty. Refused (422, nothing written) for an invalid id, issuer (https, or http on loopback), kind, claim mapping, icon or provisioning rule, or without a client secret. The client secret is sealed with a key derived from the system secret and never returned.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /upstreams (the `CreateUpstream` operationId).
+func (c *ClientWithResponses) CreateUpstreamWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUpstreamResponse, error) {
+	rsp, err := c.CreateUpstreamWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUpstreamResponse(rsp)
+}
+
+// CreateUpstreamWithResponse Add an upstream identity provider people may sign in through
+//
+// A preset (google, microsoft, apple, gitlab, github) fills the issuer, scopes and claim names the spec leaves empty. Refused (422, nothing written) for an invalid id, issuer (https, or http on loopback), kind, claim mapping, icon or provisioning rule, or without a client secret. The client secret is sealed with a key derived from the system secret and never returned.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /upstreams (the `CreateUpstream` operationId).
+func (c *ClientWithResponses) CreateUpstreamWithResponse(ctx context.Context, body CreateUpstreamJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUpstreamResponse, error) {
+	rsp, err := c.CreateUpstream(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUpstreamResponse(rsp)
+}
+
+// DeleteUpstreamWithResponse Remove an upstream provider and unlink every identity of it
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /upstreams/{id} (the `DeleteUpstream` operationId).
+func (c *ClientWithResponses) DeleteUpstreamWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteUpstreamResponse, error) {
+	rsp, err := c.DeleteUpstream(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteUpstreamResponse(rsp)
+}
+
+// GetUpstreamWithResponse One upstream identity provider
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /upstreams/{id} (the `GetUpstream` operationId).
+func (c *ClientWithResponses) GetUpstreamWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetUpstreamResponse, error) {
+	rsp, err := c.GetUpstream(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUpstreamResponse(rsp)
+}
+
+// UpdateUpstreamWithBodyWithResponse Replace an upstream provider's settings; an empty client_secret keeps the stored one, the id cannot change
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /upstreams/{id} (the `UpdateUpstream` operationId).
+func (c *ClientWithResponses) UpdateUpstreamWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUpstreamResponse, error) {
+	rsp, err := c.UpdateUpstreamWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateUpstreamResponse(rsp)
+}
+
+// UpdateUpstreamWithResponse Replace an upstream provider's settings; an empty client_secret keeps the stored one, the id cannot change
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /upstreams/{id} (the `UpdateUpstream` operationId).
+func (c *ClientWithResponses) UpdateUpstreamWithResponse(ctx context.Context, id string, body UpdateUpstreamJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUpstreamResponse, error) {
+	rsp, err := c.UpdateUpstream(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateUpstreamResponse(rsp)
+}
+
 // ListUsersWithResponse Search users by email or name, with filters
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18315,7 +19384,7 @@ func (c *ClientWithResponses) ListWebhookEventTypesWithResponse(ctx context.Cont
 	return ParseListWebhookEventTypesResponse(rsp)
 }
 
-// DeleteWebhookWithResponse Delete an endpoint and its delivery log
+// DeleteWebhookWithResponse Delete an endpoint and its delivery log (step-up)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -21251,6 +22320,286 @@ func ParseStatsHeadlineResponse(rsp *http.Response) (*StatsHeadlineResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListUpstreamsResponse parses an HTTP response from a ListUpstreamsWithResponse call
+func ParseListUpstreamsResponse(rsp *http.Response) (*ListUpstreamsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUpstreamsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UpstreamList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateUpstreamResponse parses an HTTP response from a CreateUpstreamWithResponse call
+func ParseCreateUpstreamResponse(rsp *http.Response) (*CreateUpstreamResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateUpstreamResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Upstream
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteUpstreamResponse parses an HTTP response from a DeleteUpstreamWithResponse call
+func ParseDeleteUpstreamResponse(rsp *http.Response) (*DeleteUpstreamResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteUpstreamResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetUpstreamResponse parses an HTTP response from a GetUpstreamWithResponse call
+func ParseGetUpstreamResponse(rsp *http.Response) (*GetUpstreamResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUpstreamResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Upstream
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateUpstreamResponse parses an HTTP response from a UpdateUpstreamWithResponse call
+func ParseUpdateUpstreamResponse(rsp *http.Response) (*UpdateUpstreamResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateUpstreamResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Upstream
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
