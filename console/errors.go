@@ -46,7 +46,7 @@ var (
 // invalid is a 422 for one field.
 func invalid(field, format string, args ...any) *Problem {
 	p := problem(http.StatusUnprocessableEntity, "invalid", "Invalid request", "")
-	p.Errors = []FieldError{{Field: field, Message: fmt.Sprintf(format, args...)}}
+	p.Errors = []FieldError{{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args}}
 	return p
 }
 
@@ -88,6 +88,6 @@ func collect(err error, out *[]FieldError) {
 	}
 	var ve *clients.ValidationError
 	if errors.As(err, &ve) {
-		*out = append(*out, FieldError{Field: ve.Field, Message: ve.Message})
+		*out = append(*out, FieldError{Field: ve.Field, Message: ve.Message, Format: ve.Format, Args: ve.Args})
 	}
 }

@@ -103,7 +103,7 @@ func validateRegistration(p policy.Policy) error {
 			out = invalid(field, format, args...)
 			return
 		}
-		out.Errors = append(out.Errors, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+		out.Errors = append(out.Errors, FieldError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args})
 	}
 	if !slices.Contains(config.RegistrationModes, p.Registration) {
 		add("registration", "unsupported %q (allowed: %v)", p.Registration, config.RegistrationModes)

@@ -78,7 +78,7 @@ func (p *ProfileSpec) Validate() (store.UserProfile, error) {
 	p.normalize()
 	var errs []error
 	add := func(field, format string, args ...any) {
-		errs = append(errs, &clients.ValidationError{Field: field, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, &clients.ValidationError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args})
 	}
 	if msg := UsernameProblem(p.Username); p.Username != "" && msg != "" {
 		add("username", "%s", msg)

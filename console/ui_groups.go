@@ -71,11 +71,12 @@ func (u *UI) fieldErrors(c *gin.Context, err error, errs map[string]string, prob
 	// Every message of a field, not only the last (several bad redirect
 	// URIs are each named).
 	for _, fe := range p.Errors {
+		msg := u.fieldMessage(c, fe)
 		if prev := errs[fe.Field]; prev != "" {
-			errs[fe.Field] = prev + "; " + fe.Message
+			errs[fe.Field] = prev + "; " + msg
 			continue
 		}
-		errs[fe.Field] = fe.Message
+		errs[fe.Field] = msg
 	}
 	*problemText = u.T(c, "console.form.not_saved")
 	if len(p.Errors) == 0 {

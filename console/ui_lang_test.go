@@ -107,3 +107,32 @@ func TestConsoleLanguage(t *testing.T) {
 		t.Errorf("switch without CSRF token: %d, want 403", res.StatusCode)
 	}
 }
+
+// TestConsoleFieldErrorsGerman: a refused form in German says the
+// validators' common messages in German, every one at its field (a URI
+// and what is wrong with it), and the summary above the form.
+func TestConsoleFieldErrorsGerman(t *testing.T) {
+	env, browser, admin := uiAdmin(t)
+	must(t, env.Store.SetUserLocale(context.Background(), admin.ID, "de"))
+	csrf := csrfOf(t, getPage(t, browser, env.Issuer+"/console/clients/new", 200))
+	form := url.Values{"csrf_token": {csrf}, "client_name": {""}, "redirect_uris": {"https://billing.example/cb#frag\nhttp://app.example/cb"},
+		"client_type": {"confidential"}, "token_endpoint_auth_method": {"client_secret_basic"},
+		"grant_types": {"authorization_code"}, "scopes": {"openid"}, "allowed_login_methods": {"passkey"}}
+	res, body := postForm(t, browser, env, "/console/clients", form)
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad client: %d, want 422", res.StatusCode)
+	}
+	for _, want := range []string{
+		"Nichts wurde gespeichert. Prüfen Sie die unten markierten Felder.",
+		`id="client_name-error">erforderlich<`,
+		"&#34;https://billing.example/cb#frag&#34;: darf kein Fragment enthalten (RFC 6749 §3.1.2)",
+		"&#34;http://app.example/cb&#34;: muss https verwenden",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the refused form lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "must not contain a fragment") || strings.Contains(body, "Nothing was saved") {
+		t.Error("the German form shows English field messages")
+	}
+}

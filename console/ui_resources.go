@@ -48,7 +48,7 @@ func (u *UI) resourceForm(c *gin.Context, spec clients.ResourceSpec, isNew bool,
 		o.Checked = o.Value == format
 		f.Formats = append(f.Formats, o)
 	}
-	f.Problem = fieldMessages(err, f.Errors, u.tr(c))
+	f.Problem = u.fieldMessages(c, err, f.Errors)
 	return f, nil
 }
 

@@ -51,7 +51,8 @@ func scopeFromForm(c *gin.Context) clients.ScopeSpec {
 
 // scopeForm is the form for spec; err, when a refusal, puts its messages
 // next to their fields.
-func scopeForm(spec clients.ScopeSpec, isNew bool, raw string, err error, t tfunc) templates.ScopeForm {
+func (u *UI) scopeForm(c *gin.Context, spec clients.ScopeSpec, isNew bool, raw string, err error) templates.ScopeForm {
+	t := u.tr(c)
 	f := templates.ScopeForm{New: isNew, Name: spec.Name, Description: spec.Description, Claims: raw, Errors: map[string]string{}}
 	if raw == "" {
 		f.Claims = claimLines(spec.Claims)
@@ -61,13 +62,13 @@ func scopeForm(spec clients.ScopeSpec, isNew bool, raw string, err error, t tfun
 	} else {
 		f.Action, f.Submit = "/console/scopes/"+url.PathEscape(spec.Name), t("console.common.save_changes")
 	}
-	f.Problem = fieldMessages(err, f.Errors, t)
+	f.Problem = u.fieldMessages(c, err, f.Errors)
 	return f
 }
 
 // fieldMessages puts a refusal's messages by their fields (several for one
 // field joined) and returns the form's summary; nil err is "".
-func fieldMessages(err error, errs map[string]string, t tfunc) string {
+func (u *UI) fieldMessages(c *gin.Context, err error, errs map[string]string) string {
 	if err == nil {
 		return ""
 	}
@@ -75,9 +76,9 @@ func fieldMessages(err error, errs map[string]string, t tfunc) string {
 		if errs[fe.Field] != "" {
 			errs[fe.Field] += " "
 		}
-		errs[fe.Field] += capitalize(fe.Message) + "."
+		errs[fe.Field] += capitalize(u.fieldMessage(c, fe)) + "."
 	}
-	return t("console.form.not_saved_short")
+	return u.T(c, "console.form.not_saved_short")
 }
 
 func capitalize(s string) string {
@@ -88,7 +89,7 @@ func capitalize(s string) string {
 }
 
 func (u *UI) scopeList(c *gin.Context) error {
-	return u.renderScopes(c, 200, scopeForm(clients.ScopeSpec{}, true, "", nil, u.tr(c)))
+	return u.renderScopes(c, 200, u.scopeForm(c, clients.ScopeSpec{}, true, "", nil))
 }
 
 func (u *UI) renderScopes(c *gin.Context, status int, f templates.ScopeForm) error {
@@ -117,7 +118,7 @@ func (u *UI) scopeCreate(c *gin.Context) error {
 	v, err := u.c.Scopes.Create(c.Request.Context(), spec)
 	if err != nil {
 		if p := toProblem(err); p.Status == 422 || p.Status == 409 {
-			return u.renderScopes(c, p.Status, scopeForm(spec, true, c.PostForm("claims"), err, u.tr(c)))
+			return u.renderScopes(c, p.Status, u.scopeForm(c, spec, true, c.PostForm("claims"), err))
 		}
 		return err
 	}
@@ -130,7 +131,7 @@ func (u *UI) scopeShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return u.renderScope(c, 200, v, scopeForm(v.ScopeSpec, false, "", nil, u.tr(c)))
+	return u.renderScope(c, 200, v, u.scopeForm(c, v.ScopeSpec, false, "", nil))
 }
 
 func (u *UI) renderScope(c *gin.Context, status int, v *ScopeView, f templates.ScopeForm) error {
@@ -159,7 +160,7 @@ func (u *UI) scopeUpdate(c *gin.Context) error {
 		if gerr != nil {
 			return gerr
 		}
-		return u.renderScope(c, 422, cur, scopeForm(spec, false, c.PostForm("claims"), err, u.tr(c)))
+		return u.renderScope(c, 422, cur, u.scopeForm(c, spec, false, c.PostForm("claims"), err))
 	}
 	redirectDone(c, "/console/scopes/"+url.PathEscape(name), "scope_saved")
 	return nil

@@ -155,7 +155,7 @@ func (s *Webhooks) validate(spec *WebhookSpec) error {
 	spec.URL, spec.Description = strings.TrimSpace(spec.URL), strings.TrimSpace(spec.Description)
 	var errs []error
 	add := func(field, format string, args ...any) {
-		errs = append(errs, &clients.ValidationError{Field: field, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, &clients.ValidationError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args})
 	}
 	switch {
 	case spec.URL == "":

@@ -32,6 +32,10 @@ type Problem struct {
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Format and Args are what Message was made from (fmt.Sprintf), when
+	// known: a page can say the message in its own language. Never sent.
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
 }
 
 // NewProblem returns a problem of type ProblemTypeBase+kind.

@@ -229,12 +229,16 @@ var UserVerifications = []string{"required", "preferred", "discouraged"}
 type ValidationError struct {
 	Field   string
 	Message string
+	// Format and Args are what Message was made from, for pages that say
+	// it in another language (the console).
+	Format string
+	Args   []any
 }
 
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
 
 func invalid(field, format string, args ...any) *ValidationError {
-	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // UsesSecret reports whether the auth method authenticates with a shared
