@@ -82,7 +82,7 @@ type IdentityView struct {
 type AccountView struct {
 	// Identities are the linked upstream identities (authn/upstream).
 	Identities []IdentityView
-	User AccountUser
+	User       AccountUser
 	// UserHandle is the WebAuthn user handle (base64url of the user id).
 	UserHandle string
 	RPID       string

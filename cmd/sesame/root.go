@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sesame-idp/sesame/authn/upstream"
 	"io"
 	"log/slog"
 	"os"
@@ -118,6 +119,7 @@ YAML file (--config); every command reads the same ones.`,
 		c.migrateCmd(),
 		c.clientCmd(),
 		c.scopeCmd(),
+		c.upstreamCmd(),
 		c.resourceCmd(),
 		c.userCmd(),
 		c.credentialsCmd(),
@@ -160,6 +162,7 @@ var (
 		"migrate":     dbFlags,
 		"client":      slices.Concat(dbFlags, secretFlags),
 		"scope":       dbFlags,
+		"upstream":    slices.Concat(dbFlags, secretFlags),
 		"resource":    dbFlags,
 		"user":        dbFlags,
 		"group":       dbFlags,
@@ -327,7 +330,11 @@ func (c *cli) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc 
 	// commands still work and making a secret says what is missing.
 	var secrets *clients.Secrets
 	var box *webhook.Box
+	var upBox *upstream.Box
 	if sec, err := secret.Resolve(cfg, log); err == nil {
+		if upBox, err = server.UpstreamBox(sec); err != nil {
+			return err
+		}
 		if secrets, err = server.ClientSecrets(sec, nil); err != nil {
 			return err
 		}
@@ -341,6 +348,11 @@ func (c *cli) withServices(cmd *cobra.Command, fn func(ctx context.Context, svc 
 	}
 	defer st.Close()
 	svc := console.NewServices(st, cfg, policy.New(st, cfg), secrets, nil, nil, log)
+	if upBox != nil {
+		// Each server refetches a changed provider's discovery within
+		// minutes.
+		svc.Upstreams.SetUpstreamBox(upBox, nil)
+	}
 	if box != nil {
 		// The server's deliverer picks new messages up at its next poll.
 		svc.Webhooks.SetWebhookDelivery(box, nil)
