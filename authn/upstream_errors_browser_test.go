@@ -1,0 +1,264 @@
+package authn_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	jose "github.com/go-jose/go-jose/v3"
+	"github.com/go-jose/go-jose/v3/jwt"
+
+	upstreamidp "github.com/sesame-idp/sesame/authn/upstream"
+	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/internal/policy"
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/server"
+	"github.com/sesame-idp/sesame/server/servertest"
+)
+
+// badIdP is a small OIDC provider that answers as told: a refusal, or an
+// ID token that is valid or deliberately wrong (another issuer, expired,
+// signed with a key its JWKS does not list). Discovery, PKCE and the code
+// exchange are real.
+type badIdP struct {
+	t      *testing.T
+	issuer string
+	key    *rsa.PrivateKey
+	// rogue signs the "unknown kid" tokens; its key is in no JWKS.
+	rogue *rsa.PrivateKey
+
+	mu   sync.Mutex
+	mode string
+	// email is the address the next token carries.
+	email  string
+	codes  map[string]badCode
+	tokens map[string]int // code → token requests
+	// callbacks are the redirects to Sesame it handed out.
+	callbacks []string
+}
+
+type badCode struct{ nonce, challenge, mode, email string }
+
+func newBadIdP(t *testing.T) *badIdP {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &badIdP{t: t, issuer: "http://" + ln.Addr().String(), codes: map[string]badCode{}, tokens: map[string]int{}}
+	if b.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+		t.Fatal(err)
+	}
+	if b.rogue, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONBody(w, map[string]any{"issuer": b.issuer, "authorization_endpoint": b.issuer + "/authorize", "token_endpoint": b.issuer + "/token",
+			"jwks_uri": b.issuer + "/jwks", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+			"id_token_signing_alg_values_supported": []string{"RS256"}})
+	})
+	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONBody(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &b.key.PublicKey, KeyID: "good", Algorithm: "RS256", Use: "sig"}}})
+	})
+	mux.HandleFunc("GET /authorize", b.authorize)
+	mux.HandleFunc("POST /token", b.token)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return b
+}
+
+func writeJSONBody(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (b *badIdP) set(mode, email string) {
+	b.mu.Lock()
+	b.mode, b.email = mode, email
+	b.mu.Unlock()
+}
+
+func (b *badIdP) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	to, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil {
+		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	back := url.Values{"state": {q.Get("state")}}
+	if b.mode == "deny" {
+		back.Set("error", "access_denied")
+		back.Set("error_description", "The user said no")
+	} else {
+		code := "c-" + randomString()
+		b.codes[code] = badCode{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), mode: b.mode, email: b.email}
+		back.Set("code", code)
+	}
+	to.RawQuery = back.Encode()
+	b.callbacks = append(b.callbacks, to.String())
+	http.Redirect(w, r, to.String(), http.StatusSeeOther)
+}
+
+func (b *badIdP) token(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	b.mu.Lock()
+	code := r.PostForm.Get("code")
+	b.tokens[code]++
+	c, ok := b.codes[code]
+	delete(b.codes, code) // single use, as RFC 6749 §4.1.2 asks
+	b.mu.Unlock()
+	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+	if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+		w.WriteHeader(http.StatusBadRequest)
+		writeJSONBody(w, map[string]string{"error": "invalid_grant"})
+		return
+	}
+	id, _, _ := r.BasicAuth()
+	now := time.Now()
+	claims := map[string]any{"iss": b.issuer, "sub": "sub-" + c.email, "aud": id, "nonce": c.nonce, "iat": now.Unix(),
+		"exp": now.Add(5 * time.Minute).Unix(), "email": c.email, "email_verified": true, "name": "Bad IdP user"}
+	key, kid := b.key, "good"
+	switch c.mode {
+	case "wrong_iss":
+		claims["iss"] = "https://evil.example"
+	case "expired":
+		claims["iat"], claims["exp"] = now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix()
+	case "unknown_kid":
+		key, kid = b.rogue, "rogue"
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+	if err != nil {
+		b.t.Error(err)
+		return
+	}
+	raw, err := jwt.Signed(signer).Claims(claims).CompactSerialize()
+	if err != nil {
+		b.t.Error(err)
+		return
+	}
+	writeJSONBody(w, map[string]any{"access_token": "at-" + code, "token_type": "Bearer", "expires_in": 300, "id_token": raw})
+}
+
+// TestUpstreamErrorsInChromium: every way an upstream answer can be wrong
+// ends on a plain page that says what happened, with nothing written (no
+// account, no linked identity): the person refused (access_denied), a
+// forged state, a replayed callback (its state is spent, so its code never
+// reaches the token endpoint a second time), an ID token from another
+// issuer, an expired one, and one signed with a key the upstream's JWKS
+// does not list (OIDC Core §3.1.3.7). Each refusal is an event with its
+// reason.
+func TestUpstreamErrorsInChromium(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, append([]servertest.Option{servertest.AllowOutbound("127.0.0.0/8")}, opts...)...)
+		idp := newBadIdP(t)
+		svc := console.NewServices(env.Store, env.Config, policy.New(env.Store, env.Config), nil, nil, nil, slog.New(slog.DiscardHandler))
+		box, err := server.UpstreamBox(env.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Upstreams.SetUpstreamBox(box, nil)
+		ctx := console.WithActor(context.Background(), console.CLIActor())
+		if _, err := svc.Upstreams.Create(ctx, upstreamidp.Spec{ID: "bad", Name: "Bad IdP", Issuer: idp.issuer, ClientID: "sesame", ClientSecret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		bctx := browsertest.New(t)
+		recordCSPViolations(t, bctx)
+		shots := !strings.Contains(t.Name(), "postgres")
+
+		nothingWritten := func(t *testing.T, email string) {
+			t.Helper()
+			if _, err := env.Store.GetUserByEmail(context.Background(), email); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("an account for %s exists (%v)", email, err)
+			}
+			if _, err := env.Store.GetUpstreamIdentity(context.Background(), "bad", "sub-"+email); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("an identity for %s exists (%v)", email, err)
+			}
+		}
+		start := func(t *testing.T) {
+			t.Helper()
+			browsertest.Do(t, bctx, "login", chromedp.Navigate(env.Issuer+"/login"), chromedp.WaitVisible("#upstream-bad"), chromedp.Click("#upstream-bad"),
+				chromedp.WaitVisible("h1"))
+		}
+		for _, tc := range []struct {
+			mode, reason, title string
+		}{
+			{"deny", "upstream_denied", "Sign-in was cancelled"},
+			{"wrong_iss", "bad_token", "We couldn't verify this sign-in"},
+			{"expired", "id_token_expired", "We couldn't verify this sign-in"},
+			{"unknown_kid", "bad_token", "We couldn't verify this sign-in"},
+		} {
+			t.Run(tc.mode, func(t *testing.T) {
+				email := tc.mode + "-" + randomString()[:6] + "@bad.example"
+				idp.set(tc.mode, email)
+				start(t)
+				browsertest.WaitText(t, bctx, "h1", tc.title)
+				if shots && tc.mode == "expired" {
+					checkHostedPage(t, bctx, hostedPage{name: "upstream-4-error"})
+				}
+				nothingWritten(t, email)
+				wantFailure(t, env, tc.reason)
+			})
+		}
+
+		t.Run("forged_state", func(t *testing.T) {
+			browsertest.Do(t, bctx, "forged callback", chromedp.Navigate(env.Issuer+upstreamidp.CallbackPath+"?state=forged&code=x"), chromedp.WaitVisible("h1"))
+			browsertest.WaitText(t, bctx, "h1", "This sign-in can't be completed")
+		})
+
+		t.Run("replayed_code", func(t *testing.T) {
+			email := "ok-" + randomString()[:6] + "@bad.example"
+			idp.set("ok", email)
+			start(t)
+			browsertest.Do(t, bctx, "signed in", chromedp.WaitVisible("#not-now"))
+			if _, err := env.Store.GetUserByEmail(context.Background(), email); err != nil {
+				t.Fatalf("the valid sign-in made no account: %v", err)
+			}
+			idp.mu.Lock()
+			callback := idp.callbacks[len(idp.callbacks)-1]
+			idp.mu.Unlock()
+			browsertest.Do(t, bctx, "replay", chromedp.Navigate(callback), chromedp.WaitVisible("h1"))
+			browsertest.WaitText(t, bctx, "h1", "This sign-in can't be completed")
+			u, _ := url.Parse(callback)
+			idp.mu.Lock()
+			n := idp.tokens[u.Query().Get("code")]
+			idp.mu.Unlock()
+			if n != 1 {
+				t.Errorf("the code reached the token endpoint %d times, want 1", n)
+			}
+			wantFailure(t, env, "bad_state")
+		})
+	})
+}
+
+// wantFailure checks a failed upstream sign-in was recorded with reason.
+func wantFailure(t *testing.T, env *servertest.Env, reason string) {
+	t.Helper()
+	evs, err := env.Store.RecentAuthEvents(context.Background(), time.Now().Add(-time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Method == models.MethodUpstream && ev.Result == models.ResultFailure && ev.Reason == reason {
+			return
+		}
+	}
+	t.Errorf("no failed upstream event with reason %q", reason)
+}
