@@ -139,6 +139,17 @@ func germanConsoleJourney(t *testing.T, checks bool, opts ...servertest.Option) 
 		}
 	}
 
+	// The live feed: a failed sign-in recorded now arrives through the
+	// stream in German.
+	open("/console", "#feed")
+	browsertest.WaitText(t, ctx, "#live-status", "Live")
+	bob := env.CreateUser("bob-live@example.test")
+	must(t, env.Store.RecordAuthEvent(bg, &models.AuthEvent{ID: "de-live", At: time.Now(), UserID: bob.ID, ClientID: cl.ID,
+		Method: models.MethodPasslink, Event: models.EventLogin, Result: models.ResultFailure, Reason: "expired"}))
+	browsertest.WaitText(t, ctx, "#feed-body tr.fresh", "bob-live@example.test")
+	browsertest.WaitText(t, ctx, "#feed-body tr.fresh", "Anmeldung fehlgeschlagen (Link abgelaufen)")
+	browsertest.WaitText(t, ctx, "#feed-body tr.fresh", "E-Mail-Link")
+
 	// The page script's words: a redirect URI checked as it is typed, and a
 	// confirmation dialog, in German.
 	open("/console/clients/new", "#redirect_uris")
@@ -153,7 +164,17 @@ func germanConsoleJourney(t *testing.T, checks bool, opts ...servertest.Option) 
 	}
 	browsertest.Do(t, ctx, "cancel", chromedp.Click("dialog.confirm-dialog .confirm-cancel"))
 
+	// A refusal of the admin API, said in German: the user is gone by the
+	// time the action is confirmed.
+	carol := env.CreateUser("carol@example.test")
+	open("/console/users/"+carol.ID, "#revoke-sessions")
+	must(t, env.Store.DeleteUser(bg, carol.ID))
+	browsertest.Do(t, ctx, "sign a deleted user out", chromedp.Click("#revoke-sessions button"), chromedp.WaitVisible("dialog.confirm-dialog .confirm-ok"),
+		chromedp.Click("dialog.confirm-dialog .confirm-ok"))
+	browsertest.WaitText(t, ctx, "#revoke-sessions .form-status", "Das gibt es nicht mehr")
+
 	// Back to English with the same switch.
+	open("/console/users/"+ada.ID, "#revoke-sessions")
 	browsertest.Do(t, ctx, "switch to English", chromedp.Click(`#console-language button[value="en"]`),
 		chromedp.WaitVisible(`html[lang="en"] #revoke-sessions`))
 	browsertest.WaitText(t, ctx, "#revoke-sessions", "Sign out everywhere")

@@ -389,6 +389,15 @@
       return r.json().catch(function () { return {}; }).then(function (p) { return { ok: false, problem: p }; });
     });
   }
+  // The admin API's problems are English; the ones an action here can meet
+  // are said in the page's language, by their type.
+  function problemWords(p) {
+    var kind = (p.type || "").replace(/^.*\//, "");
+    var known = { "last-admin": T("console_problem_last_admin"), "self": T("console_problem_self"),
+      "not-found": T("console_problem_not_found"), "forbidden": T("console_problem_forbidden"),
+      "internal": T("console_problem_internal"), "unavailable": T("console_problem_unavailable") };
+    return Object.prototype.hasOwnProperty.call(known, kind) ? known[kind] : "";
+  }
   function apiActions() {
     document.querySelectorAll("form[data-api]").forEach(function (f) {
       var out = f.querySelector(".form-status");
@@ -419,7 +428,7 @@
             });
             return;
           }
-          fail(p.detail || p.title || T("console_failed_nothing"));
+          fail(problemWords(p) || p.detail || p.title || T("console_failed_nothing"));
         };
         callAPI(f).then(done, function () { fail(T("console_unreachable")); });
       }
