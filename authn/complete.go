@@ -47,6 +47,11 @@ type signIn struct {
 // starts the login session, records the event, marks the interaction and
 // says where the browser goes next.
 func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
+	// A domain bound to an upstream may keep its people off Sesame's own
+	// methods (upstream_handlers.go).
+	if err := h.localRefused(c, s); err != nil {
+		return "", err
+	}
 	// An unproven address may have to be proven first: then no session
 	// starts and the interaction waits (verify_email.go).
 	if next, held, err := h.holdForProof(c, s); held || err != nil {

@@ -112,8 +112,11 @@ func clientPasskeyOptions(in *models.Interaction, c *models.Client) passkey.Opti
 }
 
 type optionsResponse struct {
-	Ceremony  string          `json:"ceremony"`
-	PublicKey json.RawMessage `json:"publicKey"`
+	Ceremony  string          `json:"ceremony,omitempty"`
+	PublicKey json.RawMessage `json:"publicKey,omitempty"`
+	// Redirect, instead of a ceremony, sends the page to the upstream
+	// provider the address's domain is bound to (home-realm discovery).
+	Redirect string `json:"redirect,omitempty"`
 }
 
 // handleLoginOptions begins a passkey sign-in: username-first when an
@@ -149,6 +152,10 @@ func (h *Handler) handleLoginOptions(c *gin.Context) error {
 		opts, ceremony, err = h.passkeys.BeginLoginWith(ctx, nil, o, browser, inID)
 	case len(email) > 254 || !strings.Contains(email, "@"):
 		return refuse(http.StatusBadRequest, "invalid_email", "api.email_invalid")
+	case h.homeRealm(c, email, in, client) != "":
+		// The same answer for every address of the domain: it says
+		// nothing of accounts.
+		return noStoreJSON(c, http.StatusOK, optionsResponse{Redirect: h.homeRealm(c, email, in, client)})
 	default:
 		u, uerr := h.st.GetUserByEmail(ctx, email)
 		switch {

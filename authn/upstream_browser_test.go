@@ -197,6 +197,42 @@ func TestUpstreamSignInInChromium(t *testing.T) {
 		a = rp.start()
 		browsertest.Do(t, ctx, "login page", chromedp.Navigate(a.url), chromedp.WaitVisible("#upstream-acme"),
 			chromedp.Click("#upstream-acme"), chromedp.WaitVisible("#link-passlink"))
+
+		// 4. Home-realm discovery: hrd.example is bound to Acme, without
+		// Sesame's own methods. Typing such an address goes straight
+		// there (with it as login_hint) ...
+		actx := console.WithActor(context.Background(), console.CLIActor())
+		cur, err := e.services.Upstreams.Get(actx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := cur.Spec
+		spec.Domains, spec.LocalMethods = []string{"hrd.example"}, false
+		if _, err := e.services.Upstreams.Update(actx, "acme", spec); err != nil {
+			t.Fatal(err)
+		}
+		e.signOutHere(t, ctx)
+		dave := e.signInUpstream(t, ctx, "dave-"+randomString()[:6]+"@hrd.example")
+		a = rp.start()
+		browsertest.Do(t, ctx, "type a bound address", chromedp.Navigate(a.url), chromedp.WaitVisible("#email"),
+			chromedp.SendKeys("#email", strings.ToUpper(dave.Email[:1])+dave.Email[1:]), chromedp.Click("#continue-button"),
+			chromedp.WaitVisible("#not-now"), chromedp.Click("#not-now"))
+		claims = a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
+		if claims.Email != dave.Email || strings.Join(claims.AMR, " ") != "fed" {
+			t.Fatalf("home-realm sign-in: %+v", claims)
+		}
+		// ... and its accounts cannot use an emailed link instead.
+		e.signOutHere(t, ctx)
+		erin := plUser(t, e.plEnv, "erin-"+randomString()[:6]+"@hrd.example", true)
+		browsertest.Do(t, ctx, "email me a link", chromedp.Navigate(e.Issuer+"/passlink"), chromedp.WaitVisible("#passlink-form"),
+			chromedp.SendKeys("#email", erin.Email), chromedp.Click("#passlink-send"), chromedp.WaitVisible("#passlink-code"))
+		_, link := e.mailTo(t, 3, erin.Email)
+		browsertest.Do(t, ctx, "use the link", chromedp.Navigate(e.Issuer+link), chromedp.WaitVisible("#passlink-signin"),
+			chromedp.Click("#passlink-signin"), chromedp.WaitVisible("h1"))
+		browsertest.WaitText(t, ctx, "h1", "Sign in with Acme Corp")
+		if ls, _ := e.Store.ListUserLoginSessions(context.Background(), erin.ID); len(ls) != 0 {
+			t.Fatalf("a local sign-in of a bound domain started %d sessions", len(ls))
+		}
 	})
 }
 

@@ -76,7 +76,7 @@ func (h *Handler) handleUpstreamStart(c *gin.Context) error {
 		}
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
-	to, err := h.upstream.Start(c.Request.Context(), c.Query("provider"), id, browser)
+	to, err := h.upstream.Start(c.Request.Context(), c.Query("provider"), id, browser, c.Query("login_hint"))
 	if errors.Is(err, upstream.ErrProvider) {
 		h.log.WarnContext(c.Request.Context(), "upstream start", "provider", c.Query("provider"), "err", err)
 		return errPage(http.StatusBadGateway, "upstream.unavailable")
@@ -375,4 +375,57 @@ func (h *Handler) handleRemoveIdentity(c *gin.Context) error {
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done=upstream")
 	return nil
+}
+
+// realmOf is the enabled provider the address's domain is bound to, or nil.
+func (h *Handler) realmOf(c *gin.Context, email string) *models.UpstreamProvider {
+	if h.upstream == nil {
+		return nil
+	}
+	_, domain, ok := strings.Cut(strings.ToLower(strings.TrimSpace(email)), "@")
+	if !ok || domain == "" {
+		return nil
+	}
+	ps, err := h.upstream.Enabled(c.Request.Context())
+	if err != nil {
+		h.log.WarnContext(c.Request.Context(), "list upstream providers", "err", err)
+		return nil
+	}
+	for i := range ps {
+		if ps[i].Domains.Has(domain) {
+			return &ps[i]
+		}
+	}
+	return nil
+}
+
+// homeRealm is where an address typed on the login page goes when its
+// domain is bound to an upstream the app accepts ("" otherwise): straight
+// to that provider, with the address as its login_hint.
+func (h *Handler) homeRealm(c *gin.Context, email string, in *models.Interaction, client *models.Client) string {
+	p := h.realmOf(c, email)
+	if p == nil || (in != nil && !upstreamOffered(in, client)) {
+		return ""
+	}
+	q := url.Values{"provider": {p.ID}, "login_hint": {strings.TrimSpace(email)}}
+	if in != nil {
+		q.Set("interaction", in.ID)
+	}
+	return upstreamStartPath + "?" + q.Encode()
+}
+
+// localRefused refuses a sign-in with Sesame's own methods for an account
+// whose domain is bound to a provider that does not allow them. Admins
+// are exempt: the console needs their passkeys.
+func (h *Handler) localRefused(c *gin.Context, s signIn) error {
+	if s.method == models.MethodUpstream || s.user.Role == models.RoleAdmin {
+		return nil
+	}
+	p := h.realmOf(c, s.user.Email)
+	if p == nil || p.LocalMethods {
+		return nil
+	}
+	h.record(c, authEvent{method: s.method, userID: s.user.ID, interactionID: s.interactionID, name: models.EventLogin,
+		result: models.ResultFailure, reason: "home_realm"})
+	return errPage(http.StatusForbidden, "upstream.local_refused", "provider", p.Name)
 }

@@ -65,6 +65,7 @@ var reasonTexts = map[string]string{
 	"link_pending":         "link waits for a proof of the account",
 	"no_account":           "no account to link",
 	"signup_closed":        "sign-up closed",
+	"home_realm":           "domain signs in through its upstream provider",
 }
 
 // ReasonText is a reason code in words; an unknown code has its

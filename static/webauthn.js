@@ -178,6 +178,8 @@
     busy(button, true);
     return post("/webauthn/login/options", { interaction: interaction, email: email || "" })
       .then(function (opts) {
+        // Home-realm discovery: the address's domain signs in elsewhere.
+        if (opts.redirect) { location.assign(opts.redirect); return null; }
         return navigator.credentials.get({ publicKey: requestOptions(opts.publicKey) })
           .then(function (cred) { return finishLogin(opts.ceremony, cred); });
       })

@@ -140,7 +140,9 @@ func (s *Service) Enabled(ctx context.Context) ([]models.UpstreamProvider, error
 // the browser whose binding hash is browser; it returns the upstream's
 // authorization URL. State, nonce and PKCE verifier are fresh random
 // values; the state's hash, the nonce and the sealed verifier are stored.
-func (s *Service) Start(ctx context.Context, providerID, interactionID, browser string) (string, error) {
+// loginHint, when set, is passed on as the upstream's login_hint (the
+// address typed on Sesame's login page).
+func (s *Service) Start(ctx context.Context, providerID, interactionID, browser, loginHint string) (string, error) {
 	p, err := s.provider(ctx, providerID)
 	if err != nil {
 		return "", err
@@ -154,6 +156,9 @@ func (s *Service) Start(ctx context.Context, providerID, interactionID, browser 
 	f := &models.UpstreamFlow{ID: uuid.NewString(), StateHash: hashState(state), ProviderID: p.ID, InteractionID: interactionID,
 		BrowserHash: browser, VerifierSealed: s.box.Seal("pkce:"+state, verifier), CreatedAt: now, ExpiresAt: now.Add(FlowTTL)}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if loginHint != "" && len(loginHint) <= 254 {
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", loginHint))
+	}
 	if p.Kind == models.UpstreamOIDC {
 		f.Nonce = nonce
 		opts = append(opts, oidc.Nonce(nonce))
