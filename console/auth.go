@@ -300,8 +300,11 @@ func checkStepUp(ctx context.Context, st stepUpStore) error {
 func (c *Console) renderOutage(g *gin.Context, p *Problem) {
 	c.log.WarnContext(g.Request.Context(), "console: database unavailable", "path", httpx.RoutePath(g), "err", p)
 	g.Header("Retry-After", httpx.OutageRetryAfter)
-	if err := c.pages.Error(g.Writer, http.StatusServiceUnavailable, templates.Page{Title: httpx.OutageTitle}, templates.ErrorView{
-		Message: httpx.OutageMessage, Hint: httpx.OutageHint, RequestID: httpx.RequestIDFrom(g.Request.Context()),
+	// In the hosted pages' language: who is signed in (and their saved
+	// locale) cannot be known now.
+	lang := c.hostedLang(g)
+	if err := c.pages.Error(g.Writer, http.StatusServiceUnavailable, templates.Page{Lang: lang, Path: g.Request.URL.RequestURI(), Title: c.pages.T(lang, "errors.outage.title")}, templates.ErrorView{
+		Message: c.pages.T(lang, "errors.outage.msg"), Hint: c.pages.T(lang, "errors.outage.hint"), RequestID: httpx.RequestIDFrom(g.Request.Context()),
 	}); err != nil {
 		c.log.ErrorContext(g.Request.Context(), "render error page", "err", err)
 	}
