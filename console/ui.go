@@ -77,6 +77,7 @@ func (u *UI) MountUI(r gin.IRouter) {
 	u.mountGroups(r)
 	u.mountWebhooks(r)
 	u.mountRegistration(r)
+	u.mountUpstreams(r)
 	r.GET("/console/scopes", u.handle(u.scopeList))
 	r.POST("/console/scopes", u.handle(u.scopeCreate))
 	r.GET("/console/scopes/:name", u.handle(u.scopeShow))
@@ -177,6 +178,8 @@ var flashCodes = map[string]bool{
 	"group_left":                 true,
 	"scope_saved":                true,
 	"scope_deleted":              true,
+	"upstream_saved":             true,
+	"upstream_deleted":           true,
 	"resource_saved":             true,
 	"resource_deleted":           true,
 	"token_revoked":              true,

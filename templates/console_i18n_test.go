@@ -218,6 +218,16 @@ func consolePages(lang string) []localizedPage {
 			return r.ConsoleScopes(w, 422, p, shell, ConsoleScopesView{Rows: []ScopeRow{{Name: "roles", Claims: "roles", Clients: 2}},
 				Form: ScopeForm{New: true, Action: "/console/scopes", Submit: "—", Name: "x", Errors: map[string]string{"claims": "—"}, Problem: "—"}})
 		}},
+		{"upstreams", "console_upstreams", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleUpstreams(w, 422, p, shell, ConsoleUpstreamsView{Rows: []UpstreamRow{{ID: "acme", Name: "Acme", Kind: "oidc", Issuer: "https://sso.acme.example", Domains: "acme.example"}, {ID: "gh", Name: "GitHub", Kind: "github", Disabled: true}},
+				Callback: "https://id.example/login/upstream/callback",
+				Form: UpstreamForm{New: true, Presets: []Option{{Value: "", Label: "OIDC"}, {Value: "google", Label: "Google"}}, Provisioning: "create",
+					Errors: map[string]string{"issuer": "Fehler.", "client_secret": "Fehler.", "claims": "Fehler.", "provisioning": "Fehler.", "domains": "Fehler.", "id": "Fehler.", "name": "Fehler.", "icon": "Fehler.", "scopes": "Fehler.", "client_id": "Fehler."}, Problem: "Fehler."}})
+		}},
+		{"upstream", "console_upstream", func(r *Renderer, w http.ResponseWriter) error {
+			return r.ConsoleUpstream(w, 200, p, shell, ConsoleUpstreamView{ID: "acme", Name: "Acme", Callback: "https://id.example/login/upstream/callback",
+				Form: UpstreamForm{ID: "acme", Name: "Acme", Kind: "oidc", HasSecret: true, Provisioning: "link", LocalMethods: true, Errors: map[string]string{}}})
+		}},
 		{"scopes_empty", "console_scopes", func(r *Renderer, w http.ResponseWriter) error {
 			return r.ConsoleScopes(w, 200, p, shell, ConsoleScopesView{Form: ScopeForm{New: true, Errors: map[string]string{}}})
 		}},

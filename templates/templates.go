@@ -45,7 +45,7 @@ var folders = []folder{
 	{dir: "console", prefix: "console_", pages: []string{
 		"error", "dashboard", "clients", "client_form", "client", "client_secret", "users", "user", "user_new", "admin_invite",
 		"policies", "keys", "audit", "groups", "group", "group_form", "scopes", "scope", "resources", "resource",
-		"credentials", "stats", "branding", "signins",
+		"credentials", "stats", "branding", "signins", "upstreams", "upstream",
 	}},
 }
 
