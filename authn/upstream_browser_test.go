@@ -42,7 +42,7 @@ func newUpstreamEnv(t *testing.T, opts ...servertest.Option) *upstreamEnv {
 	env := newPLEnv(t, append([]servertest.Option{servertest.AllowOutbound("127.0.0.0/8")}, opts...)...)
 	idp := servertest.New(t, append([]servertest.Option{servertest.LoopbackIPIssuer()}, opts...)...)
 	id, secret := idp.CreateClient(clients.Spec{Name: "Sesame downstream", RedirectURIs: []string{env.Issuer + upstreamidp.CallbackPath},
-		Scopes: []string{"openid", "email", "profile"}, SkipConsent: true})
+		Scopes: []string{"openid", "email", "profile", "groups"}, SkipConsent: true})
 	svc := console.NewServices(env.Store, env.Config, policy.New(env.Store, env.Config), nil, nil, nil, slog.New(slog.DiscardHandler))
 	box, err := server.UpstreamBox(env.Secret)
 	if err != nil {
@@ -50,8 +50,18 @@ func newUpstreamEnv(t *testing.T, opts ...servertest.Option) *upstreamEnv {
 	}
 	svc.Upstreams.SetUpstreamBox(box, nil)
 	ctx := console.WithActor(context.Background(), console.CLIActor())
-	if _, err := svc.Upstreams.Create(ctx, upstreamidp.Spec{ID: "acme", Name: "Acme Corp", Issuer: idp.Issuer, ClientID: id, ClientSecret: secret}); err != nil {
+	// Acme's "engineers" become Sesame's "staff" when an account is created.
+	if _, err := svc.Upstreams.Create(ctx, upstreamidp.Spec{ID: "acme", Name: "Acme Corp", Issuer: idp.Issuer, ClientID: id, ClientSecret: secret,
+		Scopes: []string{"openid", "email", "profile", "groups"}, GroupMap: map[string]string{"engineers": "staff"}}); err != nil {
 		t.Fatalf("create upstream: %v", err)
+	}
+	for _, g := range []struct {
+		st   *servertest.Env
+		name string
+	}{{env.Env, "staff"}, {idp, "engineers"}} {
+		if err := g.st.Store.CreateGroup(context.Background(), &models.Group{ID: "g-" + g.name, Name: g.name}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &upstreamEnv{plEnv: env, idp: idp, services: svc}
 }
@@ -114,6 +124,9 @@ func TestUpstreamSignInInChromium(t *testing.T) {
 
 		// 1. First sign-in: an account is created.
 		alice := e.signInUpstream(t, ctx, "alice-"+randomString()[:6]+"@acme.example")
+		if err := e.idp.Store.AddGroupMember(context.Background(), "engineers", alice.ID); err != nil {
+			t.Fatal(err)
+		}
 		a := rp.start()
 		browsertest.Do(t, ctx, "login page", chromedp.Navigate(a.url), chromedp.WaitVisible("#upstream-acme"))
 		if shots {
@@ -134,6 +147,9 @@ func TestUpstreamSignInInChromium(t *testing.T) {
 			t.Fatalf("identity (acme, %s) = %+v, want linked to %s", alice.ID, i, u.ID)
 		}
 		wantEvent(t, e, u.ID, "signup")
+		if groups, err := e.Store.UserGroups(context.Background(), u.ID); err != nil || len(groups) != 1 || groups[0] != "staff" {
+			t.Errorf("groups of the new account: %v %v, want [staff] (mapped from engineers)", groups, err)
+		}
 
 		// 2. An existing account: no link on the address alone.
 		e.signOutHere(t, ctx)
@@ -232,6 +248,23 @@ func TestUpstreamSignInInChromium(t *testing.T) {
 		browsertest.WaitText(t, ctx, "h1", "Sign in with Acme Corp")
 		if ls, _ := e.Store.ListUserLoginSessions(context.Background(), erin.ID); len(ls) != 0 {
 			t.Fatalf("a local sign-in of a bound domain started %d sessions", len(ls))
+		}
+
+		// 5. Pass-through, opt-in: the upstream (a Sesame whose session is
+		// a device-bound passkey, phishing-resistant) is trusted with its
+		// amr and acr.
+		spec.PassAMR = true
+		if _, err := e.services.Upstreams.Update(actx, "acme", spec); err != nil {
+			t.Fatal(err)
+		}
+		e.signOutHere(t, ctx)
+		e.signInUpstream(t, ctx, "frank-"+randomString()[:6]+"@acme.example")
+		a = rp.start()
+		browsertest.Do(t, ctx, "pass-through", chromedp.Navigate(a.url), chromedp.WaitVisible("#upstream-acme"),
+			chromedp.Click("#upstream-acme"), chromedp.WaitVisible("#not-now"), chromedp.Click("#not-now"))
+		claims = a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
+		if strings.Join(claims.AMR, " ") != "fed pop hwk" || claims.ACR != models.ACRPhishingResistant {
+			t.Fatalf("pass-through: amr %v acr %s, want [fed pop hwk] %s", claims.AMR, claims.ACR, models.ACRPhishingResistant)
 		}
 	})
 }
