@@ -143,6 +143,8 @@ func (b *badIdP) token(w http.ResponseWriter, r *http.Request) {
 		claims["iat"], claims["exp"] = now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix()
 	case "unknown_kid":
 		key, kid = b.rogue, "rogue"
+	case "unverified":
+		claims["email_verified"] = false
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
 	if err != nil {
@@ -204,6 +206,9 @@ func TestUpstreamErrorsInChromium(t *testing.T) {
 			{"wrong_iss", "bad_token", "We couldn't verify this sign-in"},
 			{"expired", "id_token_expired", "We couldn't verify this sign-in"},
 			{"unknown_kid", "bad_token", "We couldn't verify this sign-in"},
+			// OIDC Core §5.1: an address the provider did not verify
+			// neither creates an account nor finds one.
+			{"unverified", "unverified_email", "Your address isn't confirmed"},
 		} {
 			t.Run(tc.mode, func(t *testing.T) {
 				email := tc.mode + "-" + randomString()[:6] + "@bad.example"
@@ -217,6 +222,71 @@ func TestUpstreamErrorsInChromium(t *testing.T) {
 				wantFailure(t, env, tc.reason)
 			})
 		}
+
+		// An unverified address that belongs to an account is not even
+		// a reason to ask for a proof: nothing is held, nothing linked.
+		t.Run("unverified_existing", func(t *testing.T) {
+			email := "owner-" + randomString()[:6] + "@bad.example"
+			owner := env.CreateUser(email)
+			idp.set("unverified", email)
+			start(t)
+			browsertest.WaitText(t, bctx, "h1", "Your address isn't confirmed")
+			if _, err := env.Store.GetUpstreamIdentity(context.Background(), "bad", "sub-"+email); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("identity for an unverified address: %v", err)
+			}
+			if ls, _ := env.Store.ListUserLoginSessions(context.Background(), owner.ID); len(ls) != 0 {
+				t.Errorf("the account was signed in by an unverified address")
+			}
+		})
+
+		// Provisioning "link": a new person gets no account.
+		t.Run("link_only", func(t *testing.T) {
+			cur, err := svc.Upstreams.Get(ctx, "bad")
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := cur.Spec
+			spec.Provisioning = models.ProvisionLink
+			if _, err := svc.Upstreams.Update(ctx, "bad", spec); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				spec.Provisioning = models.ProvisionCreate
+				if _, err := svc.Upstreams.Update(ctx, "bad", spec); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			email := "new-" + randomString()[:6] + "@bad.example"
+			idp.set("ok", email)
+			start(t)
+			browsertest.WaitText(t, bctx, "h1", "No account to sign in to")
+			nothingWritten(t, email)
+			wantFailure(t, env, "no_account")
+		})
+
+		// A closed sign-up holds for upstream sign-ins too.
+		t.Run("signup_closed", func(t *testing.T) {
+			pols := env.Server.Console().Policies
+			set := func(open bool) {
+				t.Helper()
+				p, err := pols.Current(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.SignupOpen = open
+				if _, err := pols.Update(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			set(false)
+			defer set(true)
+			email := "closed-" + randomString()[:6] + "@bad.example"
+			idp.set("ok", email)
+			start(t)
+			browsertest.WaitText(t, bctx, "h1", "New accounts can't be created here")
+			nothingWritten(t, email)
+			wantFailure(t, env, "signup_closed")
+		})
 
 		t.Run("forged_state", func(t *testing.T) {
 			browsertest.Do(t, bctx, "forged callback", chromedp.Navigate(env.Issuer+upstreamidp.CallbackPath+"?state=forged&code=x"), chromedp.WaitVisible("h1"))
