@@ -43,7 +43,9 @@ func TestDPoPReplayAcrossReplicas(t *testing.T) {
 		name string
 		open func(t *testing.T) *sql.DB
 	}{
-		{"sqlite", func(t *testing.T) *sql.DB { return openDB(t, "sqlite", sqliteWAL(filepath.Join(t.TempDir(), "api.db"))) }},
+		{"sqlite", func(t *testing.T) *sql.DB {
+			return openDB(t, "sqlite", sqliteWAL(filepath.Join(t.TempDir(), "api.db")))
+		}},
 		{"postgres", func(t *testing.T) *sql.DB { return openDB(t, "pgx", storetest.EmptyPostgresURL(t)) }},
 		{"per-process cache", nil},
 	} {
