@@ -3,7 +3,6 @@ package authn_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,10 +15,8 @@ import (
 	upstreamidp "github.com/sesame-idp/sesame/authn/upstream"
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/browsertest"
-	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
-	"github.com/sesame-idp/sesame/server"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
 
@@ -30,8 +27,7 @@ import (
 type upstreamEnv struct {
 	*plEnv
 	idp *servertest.Env
-	// services are the downstream's admin services (as the CLI builds
-	// them).
+	// services are the downstream server's admin services.
 	services *console.Services
 	// idpCookie is the browser's current session at the upstream.
 	idpCookie *http.Cookie
@@ -43,12 +39,8 @@ func newUpstreamEnv(t *testing.T, opts ...servertest.Option) *upstreamEnv {
 	idp := servertest.New(t, append([]servertest.Option{servertest.LoopbackIPIssuer()}, opts...)...)
 	id, secret := idp.CreateClient(clients.Spec{Name: "Sesame downstream", RedirectURIs: []string{env.Issuer + upstreamidp.CallbackPath},
 		Scopes: []string{"openid", "email", "profile", "groups"}, SkipConsent: true})
-	svc := console.NewServices(env.Store, env.Config, policy.New(env.Store, env.Config), nil, nil, nil, slog.New(slog.DiscardHandler))
-	box, err := server.UpstreamBox(env.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Upstreams.SetUpstreamBox(box, nil)
+	// The server's own services: a change reaches its caches at once.
+	svc := env.Server.Console().Services
 	ctx := console.WithActor(context.Background(), console.CLIActor())
 	// Acme's "engineers" become Sesame's "staff" when an account is created.
 	if _, err := svc.Upstreams.Create(ctx, upstreamidp.Spec{ID: "acme", Name: "Acme Corp", Issuer: idp.Issuer, ClientID: id, ClientSecret: secret,

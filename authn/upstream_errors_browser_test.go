@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,9 +23,7 @@ import (
 	upstreamidp "github.com/sesame-idp/sesame/authn/upstream"
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/browsertest"
-	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
-	"github.com/sesame-idp/sesame/server"
 	"github.com/sesame-idp/sesame/server/servertest"
 )
 
@@ -171,12 +168,7 @@ func TestUpstreamErrorsInChromium(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := servertest.New(t, append([]servertest.Option{servertest.AllowOutbound("127.0.0.0/8")}, opts...)...)
 		idp := newBadIdP(t)
-		svc := console.NewServices(env.Store, env.Config, policy.New(env.Store, env.Config), nil, nil, nil, slog.New(slog.DiscardHandler))
-		box, err := server.UpstreamBox(env.Secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc.Upstreams.SetUpstreamBox(box, nil)
+		svc := env.Server.Console().Services
 		ctx := console.WithActor(context.Background(), console.CLIActor())
 		if _, err := svc.Upstreams.Create(ctx, upstreamidp.Spec{ID: "bad", Name: "Bad IdP", Issuer: idp.issuer, ClientID: "sesame", ClientSecret: "s"}); err != nil {
 			t.Fatal(err)

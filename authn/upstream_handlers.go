@@ -309,6 +309,10 @@ func (h *Handler) finishUpstreamLink(c *gin.Context, s signIn) {
 		return
 	}
 	ctx := c.Request.Context()
+	// Without providers no link can wait: no query.
+	if ps, err := h.upstream.Enabled(ctx); err != nil || len(ps) == 0 {
+		return
+	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
 	f, err := h.st.PendingUpstreamLink(ctx, s.user.ID, browser, clock.Now())
 	if errors.Is(err, models.ErrNotFound) {

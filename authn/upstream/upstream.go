@@ -92,7 +92,16 @@ type Service struct {
 	log  *slog.Logger
 	mu   sync.Mutex
 	disc map[string]cachedProvider
+	// enabled caches Enabled for enabledTTL: every passkey and link
+	// sign-in asks it (home-realm policy, pending links), and a
+	// deployment without upstreams should pay no query for that.
+	enabled   []models.UpstreamProvider
+	enabledAt time.Time
 }
+
+// enabledTTL bounds how long another replica's provider change takes to
+// be seen here (a change on this replica is seen at once: Forget).
+const enabledTTL = 5 * time.Second
 
 type cachedProvider struct {
 	p       *oidc.Provider
@@ -121,8 +130,16 @@ func New(st Store, cfg Config) (*Service, error) {
 // Box is the sealer of the provider's client secrets.
 func (s *Service) Box() *Box { return s.box }
 
-// Enabled returns the providers people may sign in with.
+// Enabled returns the providers people may sign in with (cached for
+// enabledTTL; callers must not modify the result).
 func (s *Service) Enabled(ctx context.Context) ([]models.UpstreamProvider, error) {
+	s.mu.Lock()
+	if !s.enabledAt.IsZero() && clock.Now().Sub(s.enabledAt) < enabledTTL {
+		out := s.enabled
+		s.mu.Unlock()
+		return out, nil
+	}
+	s.mu.Unlock()
 	all, err := s.st.ListUpstreamProviders(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list upstream providers: %w", err)
@@ -133,6 +150,9 @@ func (s *Service) Enabled(ctx context.Context) ([]models.UpstreamProvider, error
 			out = append(out, p)
 		}
 	}
+	s.mu.Lock()
+	s.enabled, s.enabledAt = out, clock.Now()
+	s.mu.Unlock()
 	return out, nil
 }
 
@@ -394,10 +414,12 @@ func (s *Service) discover(ctx context.Context, p *models.UpstreamProvider) (*oi
 	return op, nil
 }
 
-// Forget drops a provider's cached discovery (after an admin changed it).
+// Forget drops a provider's cached discovery and the enabled list (after
+// an admin changed it).
 func (s *Service) Forget(id string) {
 	s.mu.Lock()
 	delete(s.disc, id)
+	s.enabledAt = time.Time{}
 	s.mu.Unlock()
 }
 
