@@ -69,9 +69,10 @@ func germanConsoleJourney(t *testing.T, checks bool, opts ...servertest.Option) 
 
 	ctx := browsertest.New(t)
 	adminInChromium(t, ctx, env, httpBrowser)
+	// By CSS only: a plain search for "h1" also matches random key IDs.
 	open := func(path, waitFor string) {
 		t.Helper()
-		browsertest.Do(t, ctx, "open "+path, chromedp.Navigate(env.Issuer+path), chromedp.WaitVisible(waitFor))
+		browsertest.Do(t, ctx, "open "+path, chromedp.Navigate(env.Issuer+path), chromedp.WaitVisible(chromedp.CSS(waitFor)))
 	}
 
 	// The switch: English first (the browser's language), then German,
