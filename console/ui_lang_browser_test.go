@@ -114,6 +114,7 @@ func germanConsoleJourney(t *testing.T, checks bool, opts ...servertest.Option) 
 		{"resource", "/console/resources/orders", "#resource_name", "Diese Ressource löschen"},
 		{"registration", "/console/registration", "#mint-token", "Initial Access Tokens"},
 		{"webhooks", "/console/webhooks", "#webhook_url", "Einen Endpunkt hinzufügen"},
+		{"upstreams", "/console/upstreams", "#upstream-callback", "Externe Anmeldedienste"},
 		{"webhook", "/console/webhooks/" + hook.ID, "#deliveries-h", "Zustellungen"},
 		{"policies", "/console/policies", "#user_verification", "Richtlinien speichern"},
 		{"branding", "/console/branding", "#product_name", "Erscheinungsbild speichern"},
