@@ -72,9 +72,13 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 		}
 	}
 	// Upstream providers give a basic sign-in too: not on the console's
-	// page, a step-up or a request for more.
-	if !consoleLogin && !view.StrongOnly && !view.StepUp && (view.Interaction == "" || view.Passlink || upstreamClientAllows(c, h, view.Interaction)) {
-		view.Upstreams = h.upstreamButtons(c, view.Interaction)
+	// page or a step-up.
+	// A request for more than basic may still start there (the passkey
+	// is asked afterwards), unless this browser has just done so.
+	if !consoleLogin && !view.StepUp && (view.Interaction == "" || view.Passlink || upstreamClientAllows(c, h, view.Interaction)) {
+		if ls, _, _ := h.currentUser(c); !view.StrongOnly || ls == nil {
+			view.Upstreams = h.upstreamButtons(c, view.Interaction)
+		}
 	}
 	// A recovery code gives a basic sign-in: offered where that is
 	// enough (not the console, not a step-up).

@@ -265,7 +265,7 @@ func (h *Handler) safeNext(next string) string {
 	if u, err := url.Parse(next); err == nil {
 		for _, vs := range u.Query() {
 			for _, id := range vs {
-				if nextRE.MatchString(id) && h.resumeURL(id) == next {
+				if nextRE.MatchString(id) && (h.resumeURL(id) == next || loginFor(id) == next) {
 					return next
 				}
 			}
@@ -273,6 +273,10 @@ func (h *Handler) safeNext(next string) string {
 	}
 	return "/account"
 }
+
+// loginFor is the login page of an interaction held for a stronger
+// sign-in (an upstream sign-in below the level the app asks).
+func loginFor(id string) string { return "/login?" + url.Values{"interaction": {id}}.Encode() }
 
 // handlePasskeyOffer offers a passkey after a passlink sign-in.
 func (h *Handler) handlePasskeyOffer(c *gin.Context) error {

@@ -91,10 +91,9 @@ func (h *Handler) handleUpstreamStart(c *gin.Context) error {
 
 // upstreamOffered: the app accepts a basic sign-in by a method outside
 // Sesame's own (an app that allows emailed links, or names "upstream").
-func upstreamOffered(in *models.Interaction, client *models.Client) bool {
-	if !models.ACRSatisfies(models.ACRBasic, strings.Fields(in.ACRValues)) {
-		return false
-	}
+// An app asking for more than basic gets it afterwards: the person then
+// signs in with a passkey (upstreamComplete holds the interaction).
+func upstreamOffered(_ *models.Interaction, client *models.Client) bool {
 	return clientAllows(client, models.MethodUpstream) || clientAllows(client, models.MethodPasslink)
 }
 
@@ -237,8 +236,14 @@ func (h *Handler) mapGroups(ctx context.Context, p *models.UpstreamProvider, use
 func (h *Handler) upstreamComplete(c *gin.Context, res *upstream.Result, u *models.User, ident *models.UpstreamIdentity, reason string) error {
 	amr, acr := upstreamAssurance(res)
 	_ = h.st.TouchUpstreamIdentity(c.Request.Context(), ident.ID, clock.Now())
-	next, err := h.completeSignIn(c, signIn{user: u, method: models.MethodUpstream, amr: amr, acr: acr,
-		interactionID: res.Flow.InteractionID, reason: reason})
+	s := signIn{user: u, method: models.MethodUpstream, amr: amr, acr: acr, interactionID: res.Flow.InteractionID, reason: reason}
+	// Below the level the app asks (a phishing-resistant sign-in, say):
+	// the session starts, but the app waits for a passkey sign-in on the
+	// login page (after the passkey offer, for an account without one).
+	if in := h.liveInteraction(c, s.interactionID); in != nil && !models.ACRSatisfies(acr, strings.Fields(in.ACRValues)) {
+		s.holdInteraction = loginFor(in.ID)
+	}
+	next, err := h.completeSignIn(c, s)
 	if err != nil {
 		return err
 	}
