@@ -335,6 +335,7 @@ func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 		exerciseBrandingAPI(t, env, api, s)
 		exerciseLockoutAPI(t, env, api, s)
 		exerciseRegistrationAPI(t, env, api, s)
+		exerciseUpstreamsAPI(t, env, api, s)
 
 		// Errors of authentication match the document too.
 		anon := &caller{t: t, env: env}
