@@ -29,7 +29,7 @@ func TestErrorPagesFollowTheLanguage(t *testing.T) {
 		{"logout de", env.Issuer + "/oauth2/logout?client_id=no-such-app", "de", http.StatusBadRequest,
 			[]string{`<html lang="de">`, "Abmeldung fehlgeschlagen", "Die App, die Sie abmelden möchte, ist unbekannt."}},
 		{"404 de", env.Issuer + "/no-such-page?x=1", "de", http.StatusNotFound,
-			[]string{`<html lang="de">`, "Seite nicht gefunden", "Zu Ihrem Konto", `href="/no-such-page?lang=en"`}},
+			[]string{`<html lang="de">`, "Seite nicht gefunden", "Zu Ihrem Konto", `href="/no-such-page?lang=en&amp;x=1"`}},
 		{"404 en", env.Issuer + "/no-such-page", "en", http.StatusNotFound,
 			[]string{`<html lang="en">`, "Page not found", "Go to your account"}},
 	} {
