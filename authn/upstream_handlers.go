@@ -375,12 +375,21 @@ func (h *Handler) handleRemoveIdentity(c *gin.Context) error {
 		return err
 	}
 	id := c.PostForm("identity_id")
+	// The provider's id goes on the event (the row is gone after).
+	provider := ""
+	if ids, lerr := h.st.ListUserUpstreamIdentities(c.Request.Context(), u.ID); lerr == nil {
+		for _, i := range ids {
+			if i.ID == id {
+				provider = i.ProviderID
+			}
+		}
+	}
 	err = h.st.DeleteUpstreamIdentity(c.Request.Context(), u.ID, id)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
 	if err == nil {
-		h.record(c, authEvent{method: models.MethodUpstream, userID: u.ID, name: models.EventUpstreamUnlinked})
+		h.record(c, authEvent{method: models.MethodUpstream, userID: u.ID, name: models.EventUpstreamUnlinked, reason: provider})
 	}
 	c.Redirect(http.StatusSeeOther, "/account?done=upstream")
 	return nil
