@@ -190,6 +190,9 @@ func (r *Renderer) T(lang, key string, args ...any) string { return r.cat.T(lang
 // them over as JSON (static/i18n.js reads them).
 const jsPrefix = "js."
 
+// jsConsolePrefix marks, after jsPrefix, the console script's messages.
+const jsConsolePrefix = "console_"
+
 // LangLink is one entry of the language switcher.
 type LangLink struct {
 	Code, Name string
@@ -199,15 +202,22 @@ type LangLink struct {
 // langFuncs are the functions bound to one language: "t" (its
 // messages), "languages" (the switcher), "langURL" and "jsMessages".
 func langFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
-	js := map[string]string{}
+	// The console's script messages go to console pages only: the hosted
+	// pages (a password reset page among them) carry just their own.
+	all, hosted := map[string]string{}, map[string]string{}
 	for _, k := range cat.Keys(lang) {
 		if strings.HasPrefix(k, jsPrefix) {
-			js[strings.TrimPrefix(k, jsPrefix)] = cat.T(lang, k)
+			name := strings.TrimPrefix(k, jsPrefix)
+			all[name] = cat.T(lang, k)
+			if !strings.HasPrefix(name, jsConsolePrefix) {
+				hosted[name] = all[name]
+			}
 		}
 	}
 	// json.Marshal escapes <, > and &, so the block cannot end the
 	// <script type="application/json"> it sits in.
-	jsJSON, _ := json.Marshal(js)
+	allJSON, _ := json.Marshal(all)
+	hostedJSON, _ := json.Marshal(hosted)
 	var links []LangLink
 	for _, code := range cat.Languages() {
 		links = append(links, LangLink{Code: code, Name: cat.Name(code), Current: code == lang})
@@ -228,7 +238,14 @@ func langFuncs(cat *i18n.Catalog, lang string) template.FuncMap {
 		"consoleTime": func(t time.Time) string { return t.UTC().Format(cat.T(lang, "console.common.when_layout")) },
 		"languages":   func() []LangLink { return links },
 		"langURL":     langURL,
-		"jsMessages":  func() template.JS { return template.JS(jsJSON) },
+		// jsMessages "console" is every script message, else the hosted
+		// pages' (without the console's).
+		"jsMessages": func(folder string) template.JS {
+			if folder == "console" {
+				return template.JS(allJSON)
+			}
+			return template.JS(hostedJSON)
+		},
 	}
 }
 
