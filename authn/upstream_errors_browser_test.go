@@ -307,6 +307,30 @@ func TestUpstreamErrorsInChromium(t *testing.T) {
 			}
 			wantFailure(t, env, "bad_state")
 		})
+
+		// Each start writes a flow row: one address may start a bounded
+		// number (across replicas: the limiter counts in the database).
+		// Last, as it uses up this address's allowance.
+		t.Run("start_limited", func(t *testing.T) {
+			b := env.Browser()
+			for i := 0; ; i++ {
+				resp, err := b.Get(env.Issuer + "/login/upstream?provider=bad")
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusTooManyRequests {
+					if resp.Header.Get("Retry-After") == "" {
+						t.Error("429 without Retry-After")
+					}
+					break
+				}
+				if resp.StatusCode != http.StatusSeeOther || i > upstreamidp.StartLimit {
+					t.Fatalf("start %d: status %d, want 303 until the limit of %d", i, resp.StatusCode, upstreamidp.StartLimit)
+				}
+			}
+			wantFailure(t, env, "rate_limited")
+		})
 	})
 }
 

@@ -76,7 +76,12 @@ func (h *Handler) handleUpstreamStart(c *gin.Context) error {
 		}
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
-	to, err := h.upstream.Start(c.Request.Context(), c.Query("provider"), id, browser, c.Query("login_hint"))
+	to, err := h.upstream.Start(c.Request.Context(), c.Query("provider"), id, browser, c.Query("login_hint"), c.ClientIP())
+	if errors.Is(err, upstream.ErrLimited) {
+		h.record(c, authEvent{method: models.MethodUpstream, interactionID: id, name: models.EventLogin, result: models.ResultFailure, reason: "rate_limited"})
+		c.Header("Retry-After", "600")
+		return errPage(http.StatusTooManyRequests, "upstream.limited")
+	}
 	if errors.Is(err, upstream.ErrProvider) {
 		h.log.WarnContext(c.Request.Context(), "upstream start", "provider", c.Query("provider"), "err", err)
 		return errPage(http.StatusBadGateway, "upstream.unavailable")

@@ -358,7 +358,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	// Upstream identity providers: every fetch (discovery, JWKS, token,
 	// GitHub's API) through the guarded outbound client.
 	upstreams, err := upstream.New(deps.Store, upstream.Config{RedirectURL: strings.TrimRight(cfg.Issuer, "/") + upstream.CallbackPath,
-		Key: secret.Derive(deps.Secret, PurposeUpstream), HTTPClient: outbound, Logger: log})
+		Key: secret.Derive(deps.Secret, PurposeUpstream), HTTPClient: outbound, Logger: log, Limiter: authLimiter})
 	if err != nil {
 		return nil, err
 	}

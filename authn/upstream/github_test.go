@@ -93,7 +93,7 @@ func TestGitHubAdapterTrustsOnlyVerifiedPrimary(t *testing.T) {
 	}
 	login := func(t *testing.T, browser string) (upstream.Callback, string) {
 		t.Helper()
-		to, err := svc.Start(context.Background(), "github", "", browser, "")
+		to, err := svc.Start(context.Background(), "github", "", browser, "", "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}

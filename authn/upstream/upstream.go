@@ -79,7 +79,25 @@ type Config struct {
 	// GitHubAPI replaces https://api.github.com (tests, GitHub Enterprise
 	// takes it from the provider's issuer instead).
 	GitHubAPI string
+	// Limiter bounds the redirects one client address may start
+	// (StartLimit per StartWindow): each writes a flow row. nil: none.
+	Limiter Limiter
 }
+
+// Limiter is the database-backed rate limiter (internal/ratelimit), so the
+// bound holds across replicas.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
+}
+
+// Start limits: generous enough for an office behind one address.
+const (
+	StartLimit  = 100
+	StartWindow = 10 * time.Minute
+)
+
+// ErrLimited: too many redirects started from this address.
+var ErrLimited = errors.New("upstream: too many sign-ins started from this address")
 
 // CallbackPath is where every upstream sends the browser back.
 const CallbackPath = "/login/upstream/callback"
@@ -162,7 +180,17 @@ func (s *Service) Enabled(ctx context.Context) ([]models.UpstreamProvider, error
 // values; the state's hash, the nonce and the sealed verifier are stored.
 // loginHint, when set, is passed on as the upstream's login_hint (the
 // address typed on Sesame's login page).
-func (s *Service) Start(ctx context.Context, providerID, interactionID, browser, loginHint string) (string, error) {
+// ip is the client's address, for the limit.
+func (s *Service) Start(ctx context.Context, providerID, interactionID, browser, loginHint, ip string) (string, error) {
+	if s.cfg.Limiter != nil {
+		ok, _, err := s.cfg.Limiter.Allow(ctx, "upstream-start:"+ip, StartLimit, StartWindow)
+		if err != nil {
+			return "", fmt.Errorf("upstream start limit: %w", err)
+		}
+		if !ok {
+			return "", ErrLimited
+		}
+	}
 	p, err := s.provider(ctx, providerID)
 	if err != nil {
 		return "", err
