@@ -25,7 +25,10 @@ func (p *Provider) outagePage(c *gin.Context, err error) {
 // errorPage renders a plain page for errors that must not be redirected
 // (an unverified redirect_uri, a broken interaction).
 func (p *Provider) errorPage(c *gin.Context, status int, title, msg, hint string) {
-	err := p.pages.Error(c.Writer, status, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.RequestURI(), Title: title}, templates.ErrorView{
+	// The language link is the path alone: the refused request's
+	// parameters (a redirect_uri that did not match, say) are not put on
+	// the page or sent again.
+	err := p.pages.Error(c.Writer, status, templates.Page{Lang: p.lang(c, nil, nil), Path: c.Request.URL.Path, Title: title}, templates.ErrorView{
 		Message:   msg,
 		Hint:      hint,
 		RequestID: httpx.RequestIDFrom(c.Request.Context()),
