@@ -15,6 +15,7 @@ import (
 
 	"github.com/sesame-idp/sesame/internal/axe"
 	"github.com/sesame-idp/sesame/internal/browsertest"
+	"github.com/sesame-idp/sesame/internal/i18n"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc/clients"
 	"github.com/sesame-idp/sesame/server/servertest"
@@ -43,19 +44,43 @@ type hostedPage struct {
 }
 
 // TestHostedPagesAccessibleAndResponsive visits every hosted page a
-// person can see, in the order a person meets them, and checks each at
-// 1280×800 and 390×844 (login and account also in dark mode): no axe-core
+// person can see, in the order a person meets them, in a browser speaking
+// each language of the catalogue, and checks each at 1280×800 and
+// 390×844, in light and dark: no axe-core
 // violation of impact serious or critical, no sideways scrolling on a
 // phone, one h1, a label on every field, a visible primary action and a
 // visible focus indicator on everything reachable with Tab. With
 // SESAME_SCREENSHOTS set it saves a PNG of each view for people to look at.
 func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range cat.Languages() {
+		t.Run(lang, func(t *testing.T) { hostedPagesA11y(t, cat, lang) })
+	}
+}
+
+// hostedPagesA11y walks the hosted pages in a browser speaking lang, each
+// page checked in light and dark.
+func hostedPagesA11y(t *testing.T, cat *i18n.Catalog, lang string) {
 	env := servertest.New(t)
 	// Consent is asked; the logo (inline SVG) puts an <img> in the header.
 	// It has a front-channel logout page, so the signed-out page frames it.
 	rp := newRelyingParty(t, env, clients.Spec{Name: "Acme Notes", FrontchannelLogoutURI: "/frontchannel-logout", FrontchannelLogoutSessionRequired: true, LogoURI: "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA0MCA0MCI+PHJlY3Qgd2lkdGg9IjQwIiBoZWlnaHQ9IjQwIiByeD0iOCIgZmlsbD0iIzI3NTRjNSIvPjwvc3ZnPg=="})
 	ctx := browsertest.New(t)
 	recordCSPViolations(t, ctx)
+	prefix := ""
+	if lang != i18n.Default {
+		germanBrowser(t, ctx)
+		prefix = lang + "-"
+	}
+	// check is checkHostedPage in light and dark, named for the language.
+	check := func(p hostedPage) {
+		t.Helper()
+		p.name, p.dark = prefix+p.name, true
+		checkHostedPage(t, ctx, p)
+	}
 
 	// An error page: an authorization request from an unknown app.
 	bad := env.Issuer + "/oauth2/authorize?" + url.Values{
@@ -63,17 +88,17 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 		"redirect_uri": {rp.callback}, "state": {"s"},
 	}.Encode()
 	browsertest.Do(t, ctx, "open error page", chromedp.Navigate(bad), chromedp.WaitVisible("h1"))
-	checkHostedPage(t, ctx, hostedPage{name: "error"})
+	check(hostedPage{name: "error"})
 
 	// Signed out: the account page, and sign-in without an app.
 	browsertest.Do(t, ctx, "open account signed out", chromedp.Navigate(env.Issuer+"/account"), chromedp.WaitVisible("h1"))
-	checkHostedPage(t, ctx, hostedPage{name: "account-signed-out", primary: `a.button.primary[href="/login"]`})
+	check(hostedPage{name: "account-signed-out", primary: `a.button.primary[href="/login"]`})
 	browsertest.Do(t, ctx, "open login without an app", chromedp.Navigate(env.Issuer+"/login"), chromedp.WaitVisible("#passkey-button"))
-	checkHostedPage(t, ctx, hostedPage{name: "login-standalone", primary: "#passkey-button"})
+	check(hostedPage{name: "login-standalone", primary: "#passkey-button"})
 	// An error sits under the field that caused it.
 	browsertest.Do(t, ctx, "continue without an email", chromedp.Click("#continue-button"))
-	browsertest.WaitText(t, ctx, "#email-error", "Enter your email")
-	checkHostedPage(t, ctx, hostedPage{name: "login-email-error", primary: "#passkey-button"})
+	browsertest.WaitText(t, ctx, "#email-error", cat.T(lang, "js.email_or_passkey"))
+	check(hostedPage{name: "login-email-error", primary: "#passkey-button"})
 
 	// An app asks: sign-in and sign-up for Acme Notes. (No authenticator
 	// yet, so passkey autofill cannot sign in behind the check's back.)
@@ -82,9 +107,9 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	if loc := browsertest.Location(t, ctx); !strings.HasPrefix(loc, env.Issuer+"/login?interaction=") {
 		t.Fatalf("authorization did not reach the login page: %s", loc)
 	}
-	checkHostedPage(t, ctx, hostedPage{name: "login", primary: "#passkey-button", dark: true})
+	check(hostedPage{name: "login", primary: "#passkey-button"})
 	browsertest.Do(t, ctx, "go to sign-up", chromedp.Click(`a[href^="/signup?interaction="]`), chromedp.WaitVisible("#signup-form"))
-	checkHostedPage(t, ctx, hostedPage{name: "signup", primary: "#signup-button"})
+	check(hostedPage{name: "signup", primary: "#signup-button"})
 
 	// Sign up with a passkey; the app has no skip_consent, so consent follows.
 	browsertest.AddAuthenticator(t, ctx, browsertest.Passkey())
@@ -98,14 +123,14 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	// from the mail (the outbox: no delivery loop runs here).
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/verify-email?")
 	browsertest.Do(t, ctx, "wait for the code page", chromedp.WaitVisible("#verify-button"))
-	checkHostedPage(t, ctx, hostedPage{name: "verify-email", primary: "#verify-button"})
+	check(hostedPage{name: "verify-email", primary: "#verify-button"})
 	browsertest.Do(t, ctx, "type the code",
 		chromedp.SendKeys("#code", outboxVerifyCode(t, env, "ada@example.com")),
 		chromedp.Click("#verify-button"),
 	)
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/consent?interaction=")
 	browsertest.Do(t, ctx, "wait for consent", chromedp.WaitVisible(`button[value="allow"]`))
-	checkHostedPage(t, ctx, hostedPage{name: "consent", primary: `button[value="allow"]`})
+	check(hostedPage{name: "consent", primary: `button[value="allow"]`})
 	// Allow: a real click. The consent page's CSP lets the form's redirect
 	// chain end at the app's callback on another origin.
 	browsertest.Do(t, ctx, "allow", chromedp.Click(`button[value="allow"]`))
@@ -121,7 +146,7 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	}
 	// Open "Manage" so the rename and delete forms are checked too.
 	browsertest.Do(t, ctx, "open manage", chromedp.Click("details.manage summary"), chromedp.WaitVisible(`form[action="/account/passkeys/rename"] input[name="name"]`))
-	checkHostedPage(t, ctx, hostedPage{name: "account", primary: "#add-passkey", dark: true})
+	check(hostedPage{name: "account", primary: "#add-passkey"})
 
 	// An app limited to a group Ada is not in: the no-access page.
 	now := time.Now()
@@ -130,8 +155,8 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	}
 	payroll := newRelyingParty(t, env, clients.Spec{Name: "Payroll", SkipConsent: true, AllowedGroups: []string{"payroll"}})
 	browsertest.Do(t, ctx, "open an app Ada may not use", chromedp.Navigate(payroll.start().url), chromedp.WaitVisible("#error-action"))
-	browsertest.WaitText(t, ctx, "h1", "You don't have access to Payroll")
-	checkHostedPage(t, ctx, hostedPage{name: "no-access", primary: "#error-action", dark: true})
+	browsertest.WaitText(t, ctx, "h1", cat.T(lang, "errors.no_access.title", "app", "Payroll"))
+	check(hostedPage{name: "no-access", primary: "#error-action"})
 
 	// form_post: the page submits itself at once, so form submission is
 	// stubbed out while it is checked (its own script still runs).
@@ -141,23 +166,23 @@ func TestHostedPagesAccessibleAndResponsive(t *testing.T) {
 	if got := browsertest.Eval[string](t, ctx, `document.documentElement.dataset.submitted || ""`); got != "stubbed" {
 		t.Error("form_post page did not try to submit itself (is formpost.js blocked?)")
 	}
-	checkHostedPage(t, ctx, hostedPage{name: "form-post", primary: "#form_post button.primary"})
+	check(hostedPage{name: "form-post", primary: "#form_post button.primary"})
 	restore()
 
 	// Sign out: the confirmation (no id_token_hint), then the result.
 	browsertest.Do(t, ctx, "open logout", chromedp.Navigate(env.Issuer+"/oauth2/logout"), chromedp.WaitVisible(`button[value="yes"]`))
-	checkHostedPage(t, ctx, hostedPage{name: "logout", primary: `button[value="yes"]`})
+	check(hostedPage{name: "logout", primary: `button[value="yes"]`})
 	browsertest.Do(t, ctx, "confirm logout", chromedp.Click(`button[value="yes"]`))
-	browsertest.WaitText(t, ctx, "h1", "signed out")
+	browsertest.WaitText(t, ctx, "h1", cat.T(lang, "logout.done_title"))
 	// Acme Notes' front-channel logout page loads in the hidden iframe
 	// (Front-Channel Logout 1.0), with iss and sid; then the page says so.
-	browsertest.WaitText(t, ctx, "#logout-status", "and of the apps")
+	browsertest.WaitText(t, ctx, "#logout-status", cat.T(lang, "logout.done_apps", "product", "Sesame"))
 	rp.mu.Lock()
 	if len(rp.frontchannel) != 1 || rp.frontchannel[0].Get("iss") != env.Issuer || rp.frontchannel[0].Get("sid") == "" {
 		t.Errorf("Acme Notes' front-channel logout page was loaded %v, want once with iss and sid", rp.frontchannel)
 	}
 	rp.mu.Unlock()
-	checkHostedPage(t, ctx, hostedPage{name: "logged-out", dark: true})
+	check(hostedPage{name: "logged-out"})
 }
 
 // checkHostedPage checks the tab's current page in each viewport and
