@@ -19,14 +19,42 @@ func step(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // Do runs actions in the tab, failing the test on error.
+//
+// The actions run one by one. One that finds its element gone (the
+// document it was found in was replaced by a navigation still finishing,
+// as happens on a loaded machine) did nothing, so it is tried once more
+// when the page has loaded; any other error fails at once.
 func Do(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	sctx, cancel := step(ctx)
 	defer cancel()
-	if err := chromedp.Do(sctx, actions...); err != nil {
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-		t.Fatalf("%s: %v\nat %s, page says:\n%s", what, err, loc, text)
+	for _, a := range actions {
+		err := chromedp.Do(sctx, a)
+		if err != nil && staleNode(err) {
+			waitComplete(sctx)
+			err = chromedp.Do(sctx, a)
+		}
+		if err != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+			t.Fatalf("%s: %v\nat %s, page says:\n%s", what, err, loc, text)
+		}
+	}
+}
+
+// staleNode reports the DevTools errors of an element that left the page
+// between being found and being used.
+func staleNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No node with given id found") || strings.Contains(msg, "Could not find node with given id")
+}
+
+// waitComplete waits (up to 5 s) for the tab's document to finish loading.
+func waitComplete(ctx context.Context) {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete"`)); err == nil && ok {
+			return
+		}
 	}
 }
 
