@@ -41,7 +41,11 @@ func TestConsoleEverydayGapsInChromium(t *testing.T) {
 	open("/console/sign-ins", "table.signins")
 	checkConsolePage(t, ctx, "console-signins", true)
 	browsertest.Do(t, ctx, "filter", chromedp.SendKeys("#s-user", ann.Email), chromedp.SetValue("#s-result", models.ResultFailure),
-		chromedp.Click(`form.signin-filter button[type=submit]`), chromedp.WaitVisible(`a[href="/console/sign-ins"]`))
+		chromedp.Click(`form.signin-filter button[type=submit]`))
+	// The unfiltered page has the same link and words: wait for the
+	// filtered page's address first.
+	waitQuery(t, ctx, "result=failure")
+	browsertest.Do(t, ctx, "filtered page", chromedp.WaitVisible(`a[href="/console/sign-ins"]`))
 	browsertest.WaitText(t, ctx, "table.signins", "Sign-in failed")
 	if rows := browsertest.Eval[int](t, ctx, `document.querySelectorAll("table.signins tbody tr").length`); rows != 1 {
 		t.Errorf("filtered rows: %d, want 1", rows)
@@ -123,4 +127,15 @@ func TestConsoleEverydayGapsInChromium(t *testing.T) {
 
 func storeAuditFilter(action, target string) store.AuditFilter {
 	return store.AuditFilter{Action: action, TargetID: target}
+}
+
+// waitQuery waits (up to 20 s) until the tab's address contains part.
+func waitQuery(t *testing.T, ctx context.Context, part string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(browsertest.Location(t, ctx), part) {
+			return
+		}
+	}
+	t.Fatalf("the address never held %q: %s", part, browsertest.Location(t, ctx))
 }
