@@ -36,8 +36,6 @@ func (s *Service) githubEndpoint(p *models.UpstreamProvider) oauth2.Endpoint {
 
 func (s *Service) githubAPI(p *models.UpstreamProvider) string {
 	switch base := strings.TrimRight(p.Issuer, "/"); {
-	case s.cfg.GitHubAPI != "":
-		return strings.TrimRight(s.cfg.GitHubAPI, "/")
 	case base == "" || base == githubDotCom:
 		return "https://api.github.com"
 	default:

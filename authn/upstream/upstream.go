@@ -76,9 +76,6 @@ type Config struct {
 	// Skew is the clock skew tolerated on exp (DefaultSkew).
 	Skew   time.Duration
 	Logger *slog.Logger
-	// GitHubAPI replaces https://api.github.com (tests, GitHub Enterprise
-	// takes it from the provider's issuer instead).
-	GitHubAPI string
 	// Limiter bounds the redirects one client address may start
 	// (StartLimit per StartWindow): each writes a flow row. nil: none.
 	Limiter Limiter
