@@ -309,6 +309,20 @@ func checkConsolePage(t *testing.T, ctx context.Context, name string, dark bool)
   return worst ? worst.outerHTML.slice(0, 200) : "";
 })()`))
 			}
+			// A closed <select> cannot wrap: an option wider than the
+			// control shows cut off once chosen (long German labels did).
+			for _, cut := range browsertest.Eval[[]string](t, ctx, `(function () {
+  var c = document.createElement("canvas").getContext("2d"), out = [];
+  document.querySelectorAll("select").forEach(function (s) {
+    if (!s.offsetParent) { return; }
+    var cs = getComputedStyle(s); c.font = cs.font;
+    var room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20; // 20: the arrow
+    Array.from(s.options).forEach(function (o) { if (c.measureText(o.text).width > room) { out.push("#" + s.id + ": " + o.text); } });
+  });
+  return out;
+})()`) {
+				t.Errorf("%s: select option cut off: %s", where, cut)
+			}
 		}
 		if v.name == "1280" {
 			checkConsoleFocus(t, ctx, where)
