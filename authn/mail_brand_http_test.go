@@ -1,9 +1,11 @@
 package authn_test
 
 import (
+	"bytes"
 	"context"
-	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +16,9 @@ import (
 // TestBrandedLocalizedMailOverSMTP: with the operator's branding saved
 // (product name, primary colour, logo), a sign-in link asked for on a
 // German page arrives through a real SMTP server in German, headed by the
-// logo (an absolute URL this server serves), with the button and link in
+// logo carried inline (a part with the Content-ID its cid: URL names, so
+// clients that block remote images show it; the product name as its alt
+// text), with the button and link in
 // the brand colour, readable text on it, the asking device in German and
 // the product name signing it off; on SQLite and PostgreSQL.
 func TestBrandedLocalizedMailOverSMTP(t *testing.T) {
@@ -33,10 +37,11 @@ func TestBrandedLocalizedMailOverSMTP(t *testing.T) {
 			t.Fatalf("request: %d\n%s", resp.StatusCode, page)
 		}
 		m, _ := env.mailTo(t, 1, u.Email)
-		logoURL := env.Issuer + branding.NewBrand(doc).LogoPath()
+		iss, _ := url.Parse(env.Issuer)
+		cid := branding.NewBrand(doc).LogoContentID(iss.Hostname())
 		for _, want := range []string{
 			`<html lang="de">`,
-			`<img src="` + strings.ReplaceAll(logoURL, "&", "&amp;") + `" alt="Acme ID"`,
+			`<img src="cid:` + cid + `" alt="Acme ID"`,
 			"background:#0f766e;color:#ffffff",
 			"color:#0f766e;word-break:break-all",
 			"Chrome unter macOS",
@@ -52,15 +57,18 @@ func TestBrandedLocalizedMailOverSMTP(t *testing.T) {
 		if !strings.HasPrefix(m.Subject, "Bei ") || !strings.Contains(m.Text, "Chrome unter macOS") || !strings.HasSuffix(strings.TrimSpace(m.Text), "Acme ID") {
 			t.Errorf("text mail: %q\n%s", m.Subject, m.Text)
 		}
-		// The logo the mail names is served, as an image.
-		resp, err := http.Get(logoURL)
-		if err != nil {
-			t.Fatal(err)
+		if strings.Contains(m.HTML, "/branding/logo") {
+			t.Errorf("the mail still fetches the logo from the server")
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" || string(body) != string(logo) {
-			t.Errorf("logo %s: %d %s", logoURL, resp.StatusCode, resp.Header.Get("Content-Type"))
+		// The logo travels in the mail, under the Content-ID the HTML names.
+		if len(m.Inline) != 1 {
+			t.Fatalf("inline parts: %d, want the logo", len(m.Inline))
+		}
+		if in := m.Inline[0]; in.ContentID != "<"+cid+">" || in.Type != "image/png" || in.Disposition != "inline" || !bytes.Equal(in.Data, logo) {
+			t.Errorf("inline logo: %q %q %q, %d bytes", in.ContentID, in.Type, in.Disposition, len(in.Data))
+		}
+		if !slices.Contains(m.Types, "multipart/related") || !slices.Contains(m.Types, "text/plain") {
+			t.Errorf("parts %v: want the HTML and its logo related, with the text alternative", m.Types)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -430,6 +431,7 @@ func newPasslinks(cfg config.Config, deps Deps, live *policy.Live, brand *brandi
 		log.Warn("no SMTP server configured (smtp-host): sign-in links by email are off")
 		return nil, nil, nil
 	}
+	sender = mail.WithInline(sender, mailLogo(brand, cfg.Issuer))
 	if deps.Tracing != nil {
 		sender = tracedSender{next: sender, tracer: deps.Tracing.Tracer()}
 	}
@@ -589,20 +591,52 @@ func pageBrand(live *branding.Live) templates.BrandFunc {
 }
 
 // mailBrand adapts the live branding to what mails show: the logo by
-// its absolute URL on this server, the primary colour (valid on white,
-// as the console requires) with readable text on it.
+// its Content-ID (mailLogo attaches it), the primary colour (valid on
+// white, as the console requires) with readable text on it.
 func mailBrand(live *branding.Live, issuer string) func(ctx context.Context) templates.MailBrand {
+	domain := issuerHost(issuer)
 	return func(ctx context.Context) templates.MailBrand {
 		b, _ := live.Current(ctx) // on error: the last branding, or Sesame's
-		mb := templates.MailBrand{Product: b.ProductName}
-		if p := b.LogoPath(); p != "" {
-			mb.LogoURL = strings.TrimSuffix(issuer, "/") + p
-		}
+		mb := templates.MailBrand{Product: b.ProductName, LogoCID: b.LogoContentID(domain)}
 		if c, err := branding.ParseColor(b.PrimaryColor); err == nil && branding.ColorProblem(b.PrimaryColor, branding.MinTextContrast) == "" {
 			mb.Primary, mb.OnPrimary = c.Hex(), branding.TextOn(c).Hex()
 		}
 		return mb
 	}
+}
+
+// mailLogo attaches the logo to a mail whose HTML shows it (cid:, see
+// mailBrand), read as the mail leaves the outbox. A logo replaced since
+// the mail was written has another Content-ID: that mail goes without it,
+// and its alt text (the product name) stands in.
+func mailLogo(live *branding.Live, issuer string) mail.InlineFunc {
+	domain := issuerHost(issuer)
+	return func(ctx context.Context, m mail.Message) []mail.Inline {
+		b, _ := live.Current(ctx)
+		cid := b.LogoContentID(domain)
+		if cid == "" || !strings.Contains(m.HTML, `src="cid:`+url.PathEscape(cid)+`"`) {
+			return nil
+		}
+		return []mail.Inline{{ContentID: cid, Type: b.Logo.Type, Name: "logo" + logoExt(b.Logo.Type), Data: b.Logo.Data}}
+	}
+}
+
+// logoExt is a file name extension for a logo's type, for mail clients
+// that save the part.
+func logoExt(typ string) string {
+	if exts, _ := mime.ExtensionsByType(typ); len(exts) > 0 {
+		return exts[0]
+	}
+	return ""
+}
+
+// issuerHost is the issuer URL's host name ("" when unparsable).
+func issuerHost(issuer string) string {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 func (s *Server) handleReady(c *gin.Context) {

@@ -375,10 +375,10 @@ func TestGermanMailsHaveNoEnglish(t *testing.T) {
 }
 
 // TestMailsBranded renders every mail with an operator's branding: the
-// logo heads the HTML, the button and links take the brand colour (none
+// logo heads the HTML (by its Content-ID: the sender attaches it), the button and links take the brand colour (none
 // of Sesame's blue is left) and the product name signs it off.
 func TestMailsBranded(t *testing.T) {
-	brand := MailBrand{Product: "Acme ID", LogoURL: "https://id.example/branding/logo?v=abc", Primary: "#0f766e", OnPrimary: "#ffffff"}
+	brand := MailBrand{Product: "Acme ID", LogoCID: "logo.abc@id.example", Primary: "#0f766e", OnPrimary: "#ffffff"}
 	for _, name := range mails {
 		var data any = testLinkMail{Brand: brand, AppName: "Acme", Product: "Acme ID", Email: "a@example.test", Link: "https://id.example/passlink/x",
 			Code: "123456", Expiry: "10 minutes", Device: "Firefox", RequestedAt: "5 Dec 2026 at 21:00 UTC"}
@@ -391,7 +391,7 @@ func TestMailsBranded(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s (%s): %v", name, lang, err)
 			}
-			if !strings.Contains(m.HTML, `<img src="https://id.example/branding/logo?v=abc" alt="Acme ID"`) {
+			if !strings.Contains(m.HTML, `<img src="cid:logo.abc@id.example" alt="Acme ID"`) {
 				t.Errorf("%s (%s): no logo", name, lang)
 			}
 			if strings.Contains(m.HTML, mailPrimary) || strings.Contains(m.HTML, "ZgotmplZ") {

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	htmltemplate "html/template"
+	"net/url"
 	"strings"
 	"sync"
 	texttemplate "text/template"
@@ -97,11 +98,21 @@ func checkMail() error {
 }
 
 // MailBrand is the operator's branding as mails show it: the product
-// name, an absolute logo URL ("" for none) and the button and link
-// colour with the text colour on it.
+// name, the Content-ID of the logo the mail carries inline ("" for none)
+// and the button and link colour with the text colour on it.
 type MailBrand struct {
-	Product, LogoURL   string
+	Product, LogoCID   string
 	Primary, OnPrimary string
+}
+
+// LogoSrc is the logo's <img src>: its cid: URL (RFC 2392), the part the
+// sender attaches; a remote image would be blocked by many mail clients.
+// A typed URL, as html/template refuses schemes it does not know.
+func (b MailBrand) LogoSrc() htmltemplate.URL {
+	if b.LogoCID == "" {
+		return ""
+	}
+	return htmltemplate.URL("cid:" + url.PathEscape(b.LogoCID))
 }
 
 // Sesame's own mail colours.

@@ -44,6 +44,20 @@ func (b Brand) LogoPath() string {
 	return PathLogo + "?v=" + b.LogoHash
 }
 
+// LogoContentID is the Content-ID a mail carries the logo under ("" without
+// a logo): versioned by its hash, so a mail names exactly the logo its
+// sender attaches; domain (the issuer's host) makes it globally unique,
+// as RFC 2392 asks.
+func (b Brand) LogoContentID(domain string) string {
+	if b.LogoHash == "" {
+		return ""
+	}
+	if domain == "" {
+		domain = "sesame.invalid"
+	}
+	return "logo." + b.LogoHash + "@" + domain
+}
+
 // CSSPath is the custom stylesheet's URL path ("" without one).
 func (b Brand) CSSPath() string {
 	if b.CSSHash == "" {

@@ -24,6 +24,17 @@ type Message struct {
 	// outbox sets it to the mail's outbox id, so a resend carries the same
 	// Message-ID. Empty means a random one.
 	ID string
+	// Inline are the parts the HTML shows by Content-ID (<img
+	// src="cid:…">): the logo travels in the mail, as clients that block
+	// remote images still show it.
+	Inline []Inline
+}
+
+// Inline is a part of a message shown inside its HTML body (RFC 2392):
+// ContentID without the angle brackets, as the HTML's cid: URL names it.
+type Inline struct {
+	ContentID, Type, Name string
+	Data                  []byte
 }
 
 // Limits on a message, far above what Sesame's templates produce; they only
@@ -69,6 +80,16 @@ func (m Message) Validate() error {
 	case len(m.Text) > maxBodyLen || len(m.HTML) > maxBodyLen:
 		return bad("body larger than %d bytes", maxBodyLen)
 	}
+	for _, in := range m.Inline {
+		switch {
+		case in.ContentID == "" || strings.ContainsAny(in.ContentID, "\r\n\x00<> "):
+			return bad("inline part's Content-ID %q", in.ContentID)
+		case strings.ContainsAny(in.Type+in.Name, "\r\n\x00\""):
+			return bad("inline part's type or name contains a line break or quote")
+		case len(in.Data) == 0 || len(in.Data) > maxBodyLen:
+			return bad("inline part of %d bytes", len(in.Data))
+		}
+	}
 	// ParseAddress accepts exactly one address: "a@x, b@y" is refused.
 	if _, err := netmail.ParseAddress(m.To); err != nil {
 		return bad("recipient is not one address: %v", err)
@@ -103,4 +124,29 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p) || errors.Is(err, ErrInvalidMessage)
+}
+
+// InlineFunc returns the inline parts m's HTML refers to (nil for none).
+type InlineFunc func(ctx context.Context, m Message) []Inline
+
+// WithInline is next with each message's inline parts added by fn just
+// before it is sent: the outbox stores only the bodies, and the parts
+// (the current logo) are read when the mail leaves.
+func WithInline(next Sender, fn InlineFunc) Sender {
+	if fn == nil {
+		return next
+	}
+	return inlineSender{next: next, fn: fn}
+}
+
+type inlineSender struct {
+	next Sender
+	fn   InlineFunc
+}
+
+func (s inlineSender) Send(ctx context.Context, m Message) error {
+	if m.HTML != "" && len(m.Inline) == 0 {
+		m.Inline = s.fn(ctx, m)
+	}
+	return s.next.Send(ctx, m)
 }

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -226,7 +227,8 @@ func (s *smtpSender) tlsConfig() *tls.Config {
 }
 
 // message builds the MIME message: From, To, Subject, Date, Message-ID,
-// Auto-Submitted, a text/plain part and a text/html alternative.
+// Auto-Submitted, a text/plain part and a text/html alternative with its
+// inline parts.
 func (s *smtpSender) message(m Message) (*gomail.Msg, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	if err := msg.From(s.cfg.From); err != nil {
@@ -253,6 +255,16 @@ func (s *smtpSender) message(m Message) (*gomail.Msg, error) {
 		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	default:
 		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	}
+	if m.HTML != "" {
+		for _, in := range m.Inline {
+			// Inline, under the Content-ID the HTML's cid: URL names;
+			// the HTML's alt text stands in where images are off.
+			if err := msg.EmbedReader(in.Name, bytes.NewReader(in.Data),
+				gomail.WithFileContentID("<"+in.ContentID+">"), gomail.WithFileContentType(gomail.ContentType(in.Type))); err != nil {
+				return nil, fmt.Errorf("smtp: inline part: %w", err)
+			}
+		}
 	}
 	return msg, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,36 @@ func TestSMTPDeliversTextAndHTML(t *testing.T) {
 	}
 	if got.TLS || got.AuthUser != "" {
 		t.Errorf("TLS %v, auth %q on a plain loopback server", got.TLS, got.AuthUser)
+	}
+}
+
+// TestSMTPInlineLogo: a mail whose HTML shows an image by cid: carries it
+// as an inline part (multipart/related) under that Content-ID, the text
+// alternative kept; an added sender (WithInline) supplies the part as
+// the mail leaves.
+func TestSMTPInlineLogo(t *testing.T) {
+	srv := mailtest.Start(t)
+	png := []byte("\x89PNG\r\n\x1a\n-the-logo")
+	m := passlinkMessage("zoe@example.test")
+	m.HTML = `<img src="cid:logo.ab12@id.example" alt="Acme ID">` + m.HTML
+	sender := mail.WithInline(mail.NewSMTPSender(srv.SMTPConfig(from)), func(_ context.Context, m mail.Message) []mail.Inline {
+		return []mail.Inline{{ContentID: "logo.ab12@id.example", Type: "image/png", Name: "logo.png", Data: png}}
+	})
+	must(t, sender.Send(t.Context(), m))
+	got := srv.WaitFor(t, 1, 5*time.Second)[0]
+	if len(got.Inline) != 1 {
+		t.Fatalf("inline parts %+v, want the logo", got.Inline)
+	}
+	in := got.Inline[0]
+	if in.ContentID != "<logo.ab12@id.example>" || in.Type != "image/png" || in.Disposition != "inline" || !bytes.Equal(in.Data, png) {
+		t.Errorf("inline part %q %q %q %q", in.ContentID, in.Type, in.Disposition, in.Data)
+	}
+	t.Logf("parts: %v", got.Types)
+	if !slices.Contains(got.Types, "multipart/related") || !slices.Contains(got.Types, "text/plain") {
+		t.Errorf("parts %v: want the HTML and its image related, with the text alternative", got.Types)
+	}
+	if !strings.Contains(got.HTML, `src="cid:logo.ab12@id.example"`) || !strings.Contains(got.Text, "It expires in 10 minutes.") {
+		t.Errorf("bodies: %q / %q", got.HTML, got.Text)
 	}
 }
 
@@ -285,6 +316,15 @@ func TestHeaderInjectionRefused(t *testing.T) {
 		"NUL in recipient":       func(m *mail.Message) { m.To = "zoe@example.test\x00" },
 		"header in message id":   func(m *mail.Message) { m.ID = "x>\r\nBcc: attacker@evil.test" },
 		"display name with CRLF": func(m *mail.Message) { m.To = "\"Zoe\r\nBcc: attacker@evil.test\" <zoe@example.test>" },
+		"CRLF in a Content-ID": func(m *mail.Message) {
+			m.Inline = []mail.Inline{{ContentID: "logo@x>\r\nBcc: attacker@evil.test", Type: "image/png", Name: "logo.png", Data: []byte{1}}}
+		},
+		"CRLF in an inline type": func(m *mail.Message) {
+			m.Inline = []mail.Inline{{ContentID: "logo@x", Type: "image/png\r\nBcc: attacker@evil.test", Name: "logo.png", Data: []byte{1}}}
+		},
+		"empty inline part": func(m *mail.Message) {
+			m.Inline = []mail.Inline{{ContentID: "logo@x", Type: "image/png", Name: "logo.png"}}
+		},
 	}
 	srv := mailtest.Start(t)
 	smtpSender := mail.NewSMTPSender(srv.SMTPConfig(from))

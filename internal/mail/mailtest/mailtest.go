@@ -42,6 +42,13 @@ import (
 	"github.com/sesame-idp/sesame/internal/mail"
 )
 
+// Part is a decoded inline part of a mail.
+type Part struct {
+	// ContentID is the Content-ID header as sent ("<id>").
+	ContentID, Type, Disposition string
+	Data                         []byte
+}
+
 // Message is one mail the server accepted.
 type Message struct {
 	// From and To are the envelope (MAIL FROM, RCPT TO).
@@ -55,6 +62,10 @@ type Message struct {
 	// Text and HTML are the decoded text/plain and text/html parts.
 	Text string
 	HTML string
+	// Inline are the parts with a Content-ID (an HTML body's images), and
+	// Types every part's media type in the order met, multiparts included.
+	Inline []Part
+	Types  []string
 	// AuthUser is the user the client authenticated as ("" without AUTH).
 	AuthUser string
 	// TLS reports whether the mail came over TLS (STARTTLS or implicit).
@@ -343,11 +354,15 @@ func parse(raw []byte) (Message, error) {
 	if m.Subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil {
 		return Message{}, fmt.Errorf("subject: %w", err)
 	}
-	err = walk(&m, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
+	err = walk(&m, msg.Header, msg.Body)
 	return m, err
 }
 
-func walk(m *Message, contentType, encoding string, body io.Reader) error {
+// header is a message's or a part's header.
+type header interface{ Get(key string) string }
+
+func walk(m *Message, h header, body io.Reader) error {
+	contentType, encoding := h.Get("Content-Type"), h.Get("Content-Transfer-Encoding")
 	if contentType == "" {
 		contentType = "text/plain"
 	}
@@ -355,6 +370,7 @@ func walk(m *Message, contentType, encoding string, body io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("content type %q: %w", contentType, err)
 	}
+	m.Types = append(m.Types, mt)
 	if strings.HasPrefix(mt, "multipart/") {
 		mr := multipart.NewReader(body, params["boundary"])
 		for {
@@ -365,7 +381,7 @@ func walk(m *Message, contentType, encoding string, body io.Reader) error {
 			if err != nil {
 				return err
 			}
-			if err := walk(m, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil {
+			if err := walk(m, p.Header, p); err != nil {
 				return err
 			}
 		}
@@ -380,10 +396,13 @@ func walk(m *Message, contentType, encoding string, body io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("%s part: %w", mt, err)
 	}
-	switch mt {
-	case "text/plain":
+	switch {
+	case h.Get("Content-ID") != "":
+		disp, _, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
+		m.Inline = append(m.Inline, Part{ContentID: h.Get("Content-ID"), Type: mt, Disposition: disp, Data: b})
+	case mt == "text/plain":
 		m.Text += string(b)
-	case "text/html":
+	case mt == "text/html":
 		m.HTML += string(b)
 	}
 	return nil
