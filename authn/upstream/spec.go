@@ -55,7 +55,8 @@ var Presets = map[string]Preset{
 		// Entra ID's email claim is not verified by Microsoft for every
 		// account type; xms_edov says when the domain owner verified it.
 		Claims: map[string]string{"email_verified": "xms_edov"},
-		Hint:   "replace TENANT_ID in the issuer with your directory (tenant) id"},
+		Hint: "give --issuer with your directory (tenant) id in place of TENANT_ID, and add the optional ID token claims email and " +
+			"xms_edov in the app registration (without xms_edov no address counts as verified)"},
 	"apple": {Name: "Apple", Kind: models.UpstreamOIDC, Issuer: "https://appleid.apple.com",
 		Scopes: []string{"openid", "email", "name"},
 		Hint:   "Apple's client secret is a JWT you sign with your Apple key and renew every six months"},
@@ -67,6 +68,15 @@ var Presets = map[string]Preset{
 
 // PresetIDs are the presets in the order the console offers them.
 var PresetIDs = []string{"google", "microsoft", "apple", "gitlab", "github"}
+
+// DefaultScopes are what a provider of kind asks for when its spec names
+// none: the OIDC basics, or GitHub's profile and email addresses.
+func DefaultScopes(kind string) []string {
+	if kind == models.UpstreamGitHub {
+		return []string{"read:user", "user:email"}
+	}
+	return []string{"openid", "email", "profile"}
+}
 
 // FieldError is one rejected field of a Spec.
 type FieldError struct{ Field, Message string }
@@ -133,6 +143,11 @@ func (s *Spec) Normalize() {
 				scopes = append(scopes, f)
 			}
 		}
+	}
+	// The defaults are stored, so the API and the console show what is
+	// asked for.
+	if len(scopes) == 0 {
+		scopes = DefaultScopes(s.Kind)
 	}
 	s.Scopes = scopes
 	var ds []string

@@ -457,11 +457,11 @@ func (s *Service) oauth2Config(ctx context.Context, p *models.UpstreamProvider) 
 		}
 	}
 	conf := &oauth2.Config{ClientID: p.ClientID, ClientSecret: secret, RedirectURL: s.cfg.RedirectURL, Scopes: p.Scopes}
+	if len(conf.Scopes) == 0 {
+		conf.Scopes = DefaultScopes(p.Kind) // a row stored before the defaults were
+	}
 	if p.Kind == models.UpstreamGitHub {
 		conf.Endpoint = s.githubEndpoint(p)
-		if len(conf.Scopes) == 0 {
-			conf.Scopes = []string{"read:user", "user:email"}
-		}
 		return conf, nil
 	}
 	op, err := s.discover(ctx, p)
@@ -469,9 +469,6 @@ func (s *Service) oauth2Config(ctx context.Context, p *models.UpstreamProvider) 
 		return nil, err
 	}
 	conf.Endpoint = op.Endpoint()
-	if len(conf.Scopes) == 0 {
-		conf.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
-	}
 	return conf, nil
 }
 

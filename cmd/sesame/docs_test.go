@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -167,7 +168,9 @@ func TestDocsCommandsRun(t *testing.T) {
 			// The reader has signed up in the browser as you@example.com
 			// (the quick start's step 4).
 			mustOK(t, sesame(t, env, "user", "create", "--email", "you@example.com", "--name", "You", "--verified"))
-			for _, args := range cmds {
+			readerFiles(t, cmds)
+			for _, c := range cmds {
+				args := c.args
 				if args[0] == "serve" {
 					cmd, rest, err := newRootCmd().Find(args)
 					if err == nil {
@@ -178,7 +181,7 @@ func TestDocsCommandsRun(t *testing.T) {
 					}
 					continue
 				}
-				r := sesame(t, env, args...)
+				r := c.run(t, env)
 				if r.code != 0 {
 					t.Errorf("sesame %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 				}
@@ -193,26 +196,94 @@ func TestDocsCommandsRun(t *testing.T) {
 
 var fence = regexp.MustCompile("(?s)```(sh|bash|shell)\n(.*?)```")
 
-// sesameCommands returns the argument lists of the lines of shell blocks
-// that run sesame (joined across trailing backslashes; comments dropped).
-func sesameCommands(md string) [][]string {
-	var out [][]string
-	for _, m := range fence.FindAllStringSubmatch(md, -1) {
-		text := strings.ReplaceAll(m[2], "\\\n", " ")
-		for _, line := range strings.Split(text, "\n") {
-			line = strings.TrimSpace(line)
-			if i := strings.Index(line, " #"); i >= 0 {
-				line = strings.TrimSpace(line[:i])
+// docCommand is a documented sesame command line: its arguments and the
+// file its stdin is redirected from ("< FILE"), if any.
+type docCommand struct {
+	args  []string
+	stdin string
+}
+
+// run runs the command in the current directory (the reader's files).
+func (c docCommand) run(t *testing.T, env map[string]string) result {
+	t.Helper()
+	in := ""
+	if c.stdin != "" {
+		b, err := os.ReadFile(c.stdin)
+		if err != nil {
+			t.Fatalf("sesame %s < %s: %v", strings.Join(c.args, " "), c.stdin, err)
+		}
+		in = string(b)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), c.args, strings.NewReader(in), &out, &errOut, func(k string) string { return env[k] })
+	return result{out.String(), errOut.String(), code}
+}
+
+// readerFiles makes the test's working directory a fresh one holding the
+// files the documented commands read as the reader's own (a client
+// secret: --client-secret-file FILE, < FILE), each with "FILE's secret".
+func readerFiles(t *testing.T, cmds []docCommand) {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	for _, c := range cmds {
+		files := []string{c.stdin}
+		for i, a := range c.args {
+			if a == "--client-secret-file" && i+1 < len(c.args) && c.args[i+1] != "-" {
+				files = append(files, c.args[i+1])
 			}
-			if !strings.HasPrefix(line, "sesame ") {
+		}
+		for _, f := range files {
+			if f == "" {
 				continue
 			}
-			args, err := shellWords(strings.TrimPrefix(line, "sesame "))
-			if err != nil {
-				panic(fmt.Sprintf("%q: %v", line, err))
+			if filepath.IsAbs(f) || strings.Contains(f, "..") {
+				t.Fatalf("documented file %q: the docs name files in the reader's directory", f)
 			}
-			out = append(out, args)
+			if err := os.WriteFile(f, []byte(f+"'s secret\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
+	}
+}
+
+// sesameCommands returns the sesame command lines of the shell blocks of
+// md (joined across trailing backslashes; comments dropped).
+func sesameCommands(md string) []docCommand {
+	var out []docCommand
+	for _, m := range fence.FindAllStringSubmatch(md, -1) {
+		out = append(out, commandLines(m[2])...)
+	}
+	return out
+}
+
+// commandLines returns the lines of text that run sesame.
+func commandLines(text string) []docCommand {
+	var out []docCommand
+	text = strings.ReplaceAll(text, "\\\n", " ")
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if !strings.HasPrefix(line, "sesame ") {
+			continue
+		}
+		args, err := shellWords(strings.TrimPrefix(line, "sesame "))
+		if err != nil {
+			panic(fmt.Sprintf("%q: %v", line, err))
+		}
+		c := docCommand{args: args}
+		// One redirection, last: "< FILE".
+		if n := len(args); n >= 2 && args[n-2] == "<" {
+			c.args, c.stdin = args[:n-2], args[n-1]
+		}
+		for _, a := range c.args {
+			switch a {
+			case "<", ">", ">>", "|", "&&", "||", ";":
+				panic(fmt.Sprintf("%q: only a trailing < FILE is understood", line))
+			}
+		}
+		out = append(out, c)
 	}
 	return out
 }
