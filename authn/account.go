@@ -172,6 +172,7 @@ func (h *Handler) handleRevokeSession(c *gin.Context) error {
 	for _, s := range sessions {
 		if s.ID == id {
 			if id == ls.ID {
+				h.forgetCurrentUser(c)
 				if err := h.sessions.End(ctx, c.Writer, c.Request); err != nil {
 					return err
 				}
@@ -193,6 +194,7 @@ func (h *Handler) handleSignOut(c *gin.Context) error {
 	if _, _, err := h.accountAction(c); err != nil {
 		return err
 	}
+	h.forgetCurrentUser(c)
 	if err := h.sessions.End(c.Request.Context(), c.Writer, c.Request); err != nil {
 		return err
 	}

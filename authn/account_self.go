@@ -188,6 +188,7 @@ func (h *Handler) handleDeleteAccount(c *gin.Context) error {
 		h.passlinks.Kick()
 	}
 	// Every session ended with the request; this browser's cookie goes too.
+	h.forgetCurrentUser(c)
 	_ = h.sessions.End(ctx, c.Writer, c.Request)
 	t := h.tr(c)
 	return h.renderResult(c, http.StatusOK, t.T("account.deleting_title"), nil, templates.PasslinkResultView{OK: true,
@@ -274,6 +275,7 @@ func (h *Handler) handleAccountLinkUse(c *gin.Context) error {
 			action := "user.email_change"
 			if p.Purpose == models.PasslinkEmailRevert {
 				action = "user.email_revert"
+				h.forgetCurrentUser(c)
 				if err := h.st.RevokeUserLoginSessions(ctx, p.UserID); err != nil {
 					return err
 				}

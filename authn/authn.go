@@ -215,8 +215,37 @@ func (h *Handler) Mount(r gin.IRouter) {
 	r.GET(passkeyOfferPath, h.page(h.handlePasskeyOffer))
 }
 
+// currentUserKey memoises currentUser for the rest of the request: a page
+// asks for it for its language and for its content. Whatever starts or
+// ends this browser's session in the request calls forgetCurrentUser.
+const currentUserKey = "authn.current_user"
+
+type currentUserMemo struct {
+	ls *models.LoginSession
+	u  *models.User
+}
+
 // currentUser returns the signed-in user of this browser, or nil.
 func (h *Handler) currentUser(c *gin.Context) (*models.LoginSession, *models.User, error) {
+	if v, ok := c.Get(currentUserKey); ok {
+		if m, ok := v.(*currentUserMemo); ok && m != nil {
+			return m.ls, m.u, nil
+		}
+	}
+	ls, u, err := h.loadCurrentUser(c)
+	if err == nil {
+		c.Set(currentUserKey, &currentUserMemo{ls: ls, u: u})
+	}
+	return ls, u, err
+}
+
+// forgetCurrentUser drops currentUser's memo after this request started or
+// ended a session.
+func (h *Handler) forgetCurrentUser(c *gin.Context) {
+	c.Set(currentUserKey, (*currentUserMemo)(nil))
+}
+
+func (h *Handler) loadCurrentUser(c *gin.Context) (*models.LoginSession, *models.User, error) {
 	ls, err := h.sessions.Current(c.Request)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil, nil

@@ -58,6 +58,7 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 		return next, err
 	}
 	h.holdBelowLevel(c, &s)
+	h.forgetCurrentUser(c)
 	ls, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
 		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(), AAGUID: s.model,
 	})

@@ -16,11 +16,14 @@ import (
 // Accept-Language, then the signed-in user's saved locale. The saved
 // locale costs a query, so it is read only when nothing before it decides.
 
-// savedLocaleKey memoises the signed-in user's locale in the gin context.
-const savedLocaleKey = "authn.saved_locale"
-
 // lang is this request's language.
 func (h *Handler) lang(c *gin.Context) string {
+	return h.langSaved(c, func() string { return h.savedLocale(c) })
+}
+
+// langSaved is lang with the saved locale read by saved, only when nothing
+// before it decides.
+func (h *Handler) langSaved(c *gin.Context, saved func() string) string {
 	cat := h.pages.Catalog()
 	p := i18n.Prefs{Choice: h.sessions.Language(c.Request), AcceptLanguage: c.GetHeader("Accept-Language")}
 	if q := c.Query("lang"); q != "" && cat.Supported(q) {
@@ -33,7 +36,7 @@ func (h *Handler) lang(c *gin.Context) string {
 	if lang, ok := cat.Pick(p); ok {
 		return lang
 	}
-	p.Saved = h.savedLocale(c)
+	p.Saved = saved()
 	return cat.Negotiate(p)
 }
 
@@ -59,20 +62,13 @@ func (h *Handler) uiLocales(c *gin.Context) string {
 	return ""
 }
 
-// savedLocale is the signed-in user's stored locale, or "".
+// savedLocale is the signed-in user's stored locale, or "" (currentUser,
+// memoised: the page's handler usually asks for the user too).
 func (h *Handler) savedLocale(c *gin.Context) string {
-	if v, ok := c.Get(savedLocaleKey); ok {
-		s, _ := v.(string)
-		return s
+	if _, u, err := h.currentUser(c); err == nil && u != nil {
+		return u.Locale
 	}
-	locale := ""
-	if ls, err := h.sessions.Current(c.Request); err == nil {
-		if u, err := h.st.GetUser(c.Request.Context(), ls.UserID); err == nil {
-			locale = u.Locale
-		}
-	}
-	c.Set(savedLocaleKey, locale)
-	return locale
+	return ""
 }
 
 // tr is a request's language and its messages.
@@ -104,7 +100,9 @@ func (t tr) duration(d time.Duration) string { return t.pages.Catalog().Duration
 // already matches (en-GB for en) is kept: it may be the admin's, and is
 // more precise.
 func (h *Handler) saveLocale(c *gin.Context, u *models.User) {
-	lang := h.lang(c)
+	// The person signing in is u: their locale, not the one of whatever
+	// session the browser held before, is the saved preference.
+	lang := h.langSaved(c, func() string { return u.Locale })
 	if got, ok := h.pages.Catalog().Match(u.Locale, false); ok && got == lang {
 		return
 	}

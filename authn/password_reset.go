@@ -121,6 +121,7 @@ func (h *Handler) handleResetPost(c *gin.Context) error {
 	}
 	h.record(c, passwordEvent(res.User.ID, res.InteractionID, "reset", models.ResultSuccess, "", ""))
 	// The reset signed this browser out too: clear its cookie.
+	h.forgetCurrentUser(c)
 	if err := h.sessions.End(ctx, c.Writer, c.Request); err != nil {
 		h.log.WarnContext(ctx, "end session after reset", "err", err)
 	}

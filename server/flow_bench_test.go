@@ -125,6 +125,44 @@ func TestLoadFlows(t *testing.T) {
 	})
 }
 
+// TestFlowReadsEachRecordOncePerRequest pins the reads of a full code
+// flow (authorize, login page, passkey options and verify, resume, token)
+// on both dialects: the browser's login session is read once per request
+// that needs it (the login page asks for it for its language and its
+// content: one read), the user once per request, so a change that reads
+// them again shows here rather than as a slower benchmark.
+func TestFlowReadsEachRecordOncePerRequest(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		f := newFlowFixture(t, opts...)
+		ctx := context.Background()
+		if _, err := f.b.CodeFlow(ctx, f.client); err != nil { // warm caches (client, keys, policy)
+			t.Fatal(err)
+		}
+		f.count.Reset()
+		if _, err := f.b.CodeFlow(ctx, f.client); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			kind string
+			max  int64
+		}{
+			// authorize, login page, verify (the session it replaces), resume
+			{"SELECT login_sessions", 4},
+			// login page, the passkey's owner, resume
+			{"SELECT users", 3},
+			// login page, options, verify, resume
+			{"SELECT interactions", 4},
+		} {
+			if got := f.count.Kind(c.kind); got > c.max {
+				t.Errorf("%s: %d per code flow, want at most %d\n%s", c.kind, got, c.max, f.count.Report(1))
+			}
+		}
+		if total := f.count.Total(); total > 31 {
+			t.Errorf("%d statements per code flow, want at most 31\n%s", total, f.count.Report(1))
+		}
+	})
+}
+
 // BenchmarkFlow: passkey sign-up, passkey sign-in (options + verify), the
 // full authorization-code flow with PKCE, a passkey, a confidential client
 // and an RS256 ID token, refresh and introspection — on each dialect.

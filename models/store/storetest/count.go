@@ -64,7 +64,9 @@ func (c *Statements) Initialize(db *gorm.DB) error {
 
 func (c *Statements) count(db *gorm.DB) {
 	q := db.Statement.SQL.String()
-	if q == "" {
+	// gorm builds a subquery by running its callbacks in dry-run mode:
+	// part of the statement that holds it, not one of its own.
+	if q == "" || db.DryRun {
 		return
 	}
 	key := statementKind(q)
@@ -117,6 +119,13 @@ func (c *Statements) Total() int64 {
 		n += v
 	}
 	return n
+}
+
+// Kind is the number of statements of one kind ("SELECT users") since Reset.
+func (c *Statements) Kind(kind string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.by[kind]
 }
 
 // RowWrites is the number of rows inserted, updated or deleted since Reset.
