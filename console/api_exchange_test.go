@@ -74,7 +74,8 @@ func TestAPITokenExchangeSwitch(t *testing.T) {
 }
 
 // TestAPIProtocolSwitches: the policy's backchannel_logout,
-// frontchannel_logout and pairwise_subjects (on by default), each set
+// frontchannel_logout, pairwise_subjects, device_grant, dpop (on by
+// default) and require_pushed_authorization_requests (off), each set
 // through PUT /policies (answers checked against the OpenAPI document),
 // change what discovery advertises at once and only their own part, and
 // are audited; a value that is not a boolean is refused and changes
@@ -92,14 +93,15 @@ func TestAPIProtocolSwitches(t *testing.T) {
 			delete(pol, "restart_required")
 			return pol
 		}
-		keys := []string{"backchannel_logout", "frontchannel_logout", "pairwise_subjects"}
+		keys := []string{"backchannel_logout", "frontchannel_logout", "pairwise_subjects", "device_grant", "dpop", "require_pushed_authorization_requests"}
+		defaults := [6]bool{true, true, true, true, true, false}
 		pol := read()
-		if got := protocolAdvertised(t, env); got != [3]bool{true, true, true} {
-			t.Fatalf("default: policy %v %v %v, discovery %v", pol[keys[0]], pol[keys[1]], pol[keys[2]], got)
+		if got := protocolAdvertised(t, env); got != defaults {
+			t.Fatalf("default: policy %v, discovery %v", pol, got)
 		}
 		saves := 0
 		for i, key := range keys {
-			for _, on := range []bool{false, true} {
+			for _, on := range []bool{!defaults[i], defaults[i]} {
 				pol[key] = on
 				var saved map[string]any
 				must(t, json.Unmarshal(api.call(s, "PUT", p+"/policies", pol, 200), &saved))
@@ -107,7 +109,7 @@ func TestAPIProtocolSwitches(t *testing.T) {
 				if saved[key] != on || read()[key] != on {
 					t.Fatalf("PUT %s %v: answered %v, read back %v", key, on, saved[key], read()[key])
 				}
-				want := [3]bool{true, true, true}
+				want := defaults
 				want[i] = on
 				if got := protocolAdvertised(t, env); got != want {
 					t.Fatalf("%s %v: discovery advertises %v, want %v", key, on, got, want)
@@ -121,10 +123,10 @@ func TestAPIProtocolSwitches(t *testing.T) {
 			}
 			pol[key] = "no"
 			api.call(s, "PUT", p+"/policies", pol, 400)
-			if read()[key] != true {
+			if read()[key] != defaults[i] {
 				t.Fatalf("a refused PUT changed %s", key)
 			}
-			pol[key] = true
+			pol[key] = defaults[i]
 		}
 		rows, err := env.Store.ListAuditEntries(t.Context(), storeFilter("policy.update"), 20)
 		must(t, err)

@@ -23,7 +23,7 @@ func newPolicyView(p policy.Policy, t tfunc) templates.ConsolePoliciesView {
 		P: templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile,
 			SuspendCompromised: p.SuspendCompromisedPasskeys, RegistrationMaxRedirectURIs: p.RegistrationMaxRedirectURIs, RegistrationRateIP: p.RegistrationRateIP,
 			TokenExchange: p.TokenExchange, BackchannelLogout: p.BackchannelLogout, FrontchannelLogout: p.FrontchannelLogout,
-			PairwiseSubjects: p.PairwiseSubjects},
+			PairwiseSubjects: p.PairwiseSubjects, DeviceGrant: p.DeviceGrant, DPoP: p.DPoP, RequirePAR: p.RequirePushedAuthorizationRequests},
 		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
 	}
 	for _, m := range policy.LoginMethods {
@@ -95,11 +95,14 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		SyncedPasskeys:       c.PostForm("synced_passkeys"),
 		RecoveryCodes:        c.PostForm("recovery_codes"),
 		// The form posts these as checkboxes.
-		SuspendCompromisedPasskeys: c.PostForm("suspend_compromised_passkeys") == "on",
-		TokenExchange:              c.PostForm("token_exchange") == "on",
-		BackchannelLogout:          c.PostForm("backchannel_logout") == "on",
-		FrontchannelLogout:         c.PostForm("frontchannel_logout") == "on",
-		PairwiseSubjects:           c.PostForm("pairwise_subjects") == "on",
+		SuspendCompromisedPasskeys:         c.PostForm("suspend_compromised_passkeys") == "on",
+		TokenExchange:                      c.PostForm("token_exchange") == "on",
+		BackchannelLogout:                  c.PostForm("backchannel_logout") == "on",
+		FrontchannelLogout:                 c.PostForm("frontchannel_logout") == "on",
+		PairwiseSubjects:                   c.PostForm("pairwise_subjects") == "on",
+		DeviceGrant:                        c.PostForm("device_grant") == "on",
+		DPoP:                               c.PostForm("dpop") == "on",
+		RequirePushedAuthorizationRequests: c.PostForm("require_pushed_authorization_requests") == "on",
 	}
 	num := func(name string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(c.PostForm(name)))

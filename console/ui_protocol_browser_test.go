@@ -12,9 +12,10 @@ import (
 )
 
 // TestConsoleProtocolSwitchesInChromium: an admin turns back-channel
-// logout, front-channel logout and pairwise subjects off with the
-// policies page's checkboxes and on again, in Chromium; each save shows in
-// the policy and in discovery at once, and the page shows what was saved.
+// logout, front-channel logout, pairwise subjects, the device grant and
+// DPoP off and PAR required for every client with the policies page's
+// checkboxes, and back, in Chromium; each save shows in the policy and in
+// discovery at once, and the page shows what was saved.
 // The section passes checkConsolePage (axe-core, CSP, labelled fields, no
 // sideways scrolling, visible focus) at 1280×800 and 390×844.
 // SESAME_SCREENSHOTS=DIR saves a PNG of each view.
@@ -22,39 +23,52 @@ func TestConsoleProtocolSwitchesInChromium(t *testing.T) {
 	env, httpBrowser, _ := uiAdmin(t)
 	ctx := browsertest.New(t)
 	adminInChromium(t, ctx, env, httpBrowser)
-	boxes := []string{"backchannel_logout", "frontchannel_logout", "pairwise_subjects"}
+	// Required PAR is off by default: it is ticked when the others are
+	// unticked.
+	boxes := []string{"backchannel_logout", "frontchannel_logout", "pairwise_subjects", "device_grant", "dpop", "require_pushed_authorization_requests"}
 	for _, on := range []bool{false, true} {
 		browsertest.Do(t, ctx, "open the policies", chromedp.Navigate(env.Issuer+"/console/policies"), chromedp.WaitVisible("#pairwise_subjects"))
 		for _, id := range boxes {
-			if checked := browsertest.Eval[bool](t, ctx, `document.getElementById("`+id+`").checked`); checked == on {
-				t.Fatalf("%s shows %v before switching to %v", id, checked, on)
+			want := on
+			if id == "require_pushed_authorization_requests" {
+				want = !on
+			}
+			if checked := browsertest.Eval[bool](t, ctx, `document.getElementById("`+id+`").checked`); checked == want {
+				t.Fatalf("%s shows %v before switching to %v", id, checked, want)
 			}
 			browsertest.Do(t, ctx, "tick or untick "+id, chromedp.Click("#"+id))
 		}
 		if !on {
 			browsertest.Do(t, ctx, "scroll to the section", chromedp.ScrollIntoView("#logout-and-subjects"))
 			checkConsolePage(t, ctx, "console-policies-logout-and-subjects", false)
+			browsertest.Do(t, ctx, "scroll to the next section", chromedp.ScrollIntoView("#devices-par-dpop"))
+			checkConsolePage(t, ctx, "console-policies-devices-par-dpop", false)
 		}
 		browsertest.Do(t, ctx, "save", chromedp.Click(`form.policies button[type=submit]`))
 		browsertest.WaitText(t, ctx, "main", "Policies saved.")
 		p, err := env.Server.Console().Policies.Current(t.Context())
-		if err != nil || p.BackchannelLogout != on || p.FrontchannelLogout != on || p.PairwiseSubjects != on || p.TokenExchange {
+		if err != nil || p.BackchannelLogout != on || p.FrontchannelLogout != on || p.PairwiseSubjects != on || p.TokenExchange ||
+			p.DeviceGrant != on || p.DPoP != on || p.RequirePushedAuthorizationRequests == on {
 			t.Fatalf("policy after saving %v: %+v, %v", on, p, err)
 		}
-		if got := protocolAdvertised(t, env); got != [3]bool{on, on, on} {
-			t.Fatalf("saved %v: discovery advertises back-channel, front-channel, pairwise = %v", on, got)
+		if got := protocolAdvertised(t, env); got != [6]bool{on, on, on, on, on, !on} {
+			t.Fatalf("saved %v: discovery advertises back-channel, front-channel, pairwise, device, DPoP, required PAR = %v", on, got)
 		}
 	}
 }
 
 // protocolAdvertised is what discovery says of back-channel logout,
-// front-channel logout and the pairwise subject type.
-func protocolAdvertised(t *testing.T, env *servertest.Env) [3]bool {
+// front-channel logout, the pairwise subject type, the device grant, DPoP
+// and required PAR.
+func protocolAdvertised(t *testing.T, env *servertest.Env) [6]bool {
 	t.Helper()
 	var doc struct {
-		Back     bool     `json:"backchannel_logout_supported"`
-		Front    bool     `json:"frontchannel_logout_supported"`
-		Subjects []string `json:"subject_types_supported"`
+		Back       bool     `json:"backchannel_logout_supported"`
+		Front      bool     `json:"frontchannel_logout_supported"`
+		Subjects   []string `json:"subject_types_supported"`
+		Device     string   `json:"device_authorization_endpoint"`
+		DPoPAlgs   []string `json:"dpop_signing_alg_values_supported"`
+		RequirePAR bool     `json:"require_pushed_authorization_requests"`
 	}
 	resp, err := http.Get(env.Issuer + "/.well-known/openid-configuration")
 	if err != nil {
@@ -68,5 +82,5 @@ func protocolAdvertised(t *testing.T, env *servertest.Env) [3]bool {
 	for _, s := range doc.Subjects {
 		pairwise = pairwise || s == "pairwise"
 	}
-	return [3]bool{doc.Back, doc.Front, pairwise}
+	return [6]bool{doc.Back, doc.Front, pairwise, doc.Device != "", len(doc.DPoPAlgs) > 0, doc.RequirePAR}
 }

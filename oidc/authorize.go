@@ -82,7 +82,7 @@ func (p *Provider) handleAuthorize(c *gin.Context) {
 	if err == nil && unsupported != nil {
 		err = unsupported
 	}
-	if err == nil && !pushed && p.parRequired(ar.GetClient()) {
+	if err == nil && !pushed && p.parRequired(ctx, ar.GetClient()) {
 		err = fosite.ErrInvalidRequest.WithHint("This client must push its authorization requests to the pushed_authorization_request_endpoint first (RFC 9126).")
 	}
 	if err != nil {
@@ -299,7 +299,7 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	if err == nil {
 		err = checkResourceScopes(resources, ar.GetRequestedScopes())
 	}
-	if jkt := form.Get("dpop_jkt"); err == nil && form.Has("dpop_jkt") && (!p.cfg.DPoP || !validJKT(jkt)) {
+	if jkt := form.Get("dpop_jkt"); err == nil && form.Has("dpop_jkt") && (!p.dpopOn(ctx) || !validJKT(jkt)) {
 		// RFC 9449 §10: the code is bound to this key's thumbprint.
 		err = fosite.ErrInvalidRequest.WithHint("Parameter 'dpop_jkt' must be the base64url SHA-256 thumbprint of a JWK (and DPoP must be on).")
 	}

@@ -42,9 +42,7 @@ func ResumeURL(interactionID string) string {
 func (p *Provider) MountPages(r gin.IRouter) {
 	r.GET(PathConsent, p.handleConsent)
 	r.POST(PathConsent, p.handleConsentPost)
-	if p.cfg.DeviceGrant {
-		p.mountDevicePages(r)
-	}
+	p.mountDevicePages(r)
 }
 
 // consentStep loads what both consent requests need: the interaction of

@@ -41,10 +41,10 @@ func deviceInteraction(in *models.Interaction) string {
 }
 
 func (p *Provider) mountDevicePages(r gin.IRouter) {
-	r.GET(PathDevice, p.handleDevicePage)
-	r.POST(PathDevice, p.handleDevicePost)
-	r.GET(PathDeviceConfirm, p.handleDeviceConfirm)
-	r.POST(PathDeviceConfirm, p.handleDeviceConfirmPost)
+	r.GET(PathDevice, p.deviceGate, p.handleDevicePage)
+	r.POST(PathDevice, p.deviceGate, p.handleDevicePost)
+	r.GET(PathDeviceConfirm, p.deviceGate, p.handleDeviceConfirm)
+	r.POST(PathDeviceConfirm, p.deviceGate, p.handleDeviceConfirmPost)
 }
 
 func (p *Provider) renderDevice(c *gin.Context, status int, v templates.DeviceView) {

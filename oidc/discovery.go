@@ -39,7 +39,7 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, f di
 		"scopes_supported":                                 discoveryScopes(defs),
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query", "form_post"},
-		"grant_types_supported":                            p.grantsWith(f.exchange),
+		"grant_types_supported":                            grantsWith(f.device, f.exchange),
 		"subject_types_supported":                          subjectTypes(f.pairwise),
 		"id_token_signing_alg_values_supported":            p.keys.Algs(),
 		"token_endpoint_auth_methods_supported":            authMethods,
@@ -64,12 +64,12 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, f di
 		"userinfo_signing_alg_values_supported":          []string{},
 	}
 	delete(doc, "userinfo_signing_alg_values_supported")
-	if p.cfg.DPoP {
+	if f.dpop {
 		doc["dpop_signing_alg_values_supported"] = DPoPAlgs
 	}
 	doc["pushed_authorization_request_endpoint"] = iss + PathPAR
-	doc["require_pushed_authorization_requests"] = p.cfg.RequirePAR
-	if p.cfg.DeviceGrant {
+	doc["require_pushed_authorization_requests"] = f.requirePAR
+	if f.device {
 		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}
 	if f.registration {
@@ -89,6 +89,10 @@ type discoveryFeatures struct {
 	// (backchannel.go, frontchannel.go); pairwise lists the pairwise
 	// subject type (pairwise.go).
 	backchannel, frontchannel, pairwise bool
+	// device names the device authorization endpoint and grant
+	// (device.go), dpop the proof algorithms (dpop.go); requirePAR says
+	// every client must push its requests (par.go).
+	device, dpop, requirePAR bool
 }
 
 // subjectTypes are the subject types clients may be registered with.
@@ -105,7 +109,8 @@ func subjectTypes(pairwise bool) []string {
 func (p *Provider) features(ctx context.Context) discoveryFeatures {
 	pr := p.protocol(ctx)
 	f := discoveryFeatures{exchange: p.exchangeOn(ctx), backchannel: pr.BackchannelLogout,
-		frontchannel: pr.FrontchannelLogout, pairwise: pr.PairwiseSubjects}
+		frontchannel: pr.FrontchannelLogout, pairwise: pr.PairwiseSubjects,
+		device: pr.DeviceGrant, dpop: pr.DPoP, requirePAR: pr.RequirePAR}
 	if p.registrar != nil {
 		_, err := p.registrar.Mode(ctx)
 		f.registration = err == nil

@@ -245,7 +245,7 @@ func (p *Provider) bindDPoP(ctx context.Context, ar fosite.AccessRequester, clie
 		return fosite.ErrServerError.WithDebug("unexpected session type")
 	}
 	if client.m.DPoPBoundAccessTokens && proof == nil {
-		if !p.cfg.DPoP {
+		if !p.dpopOn(ctx) {
 			return fosite.ErrInvalidRequest.WithHint("This client must use DPoP, which is turned off on this server.")
 		}
 		return dpopInvalid("This client must send a DPoP proof with every token request.").rfc()

@@ -94,13 +94,17 @@ func (p *Provider) exchangeOn(ctx context.Context) bool {
 	return on
 }
 
-// grantsWith is the list of grants the token endpoint serves, token
-// exchange among them when exchange is on.
-func (p *Provider) grantsWith(exchange bool) []string {
-	if !exchange {
-		return p.grantTypes
+// grantsWith is the list of grants the token endpoint serves, the device
+// and token exchange grants among them when their switches are on.
+func grantsWith(device, exchange bool) []string {
+	g := slices.Clip(baseGrantTypes)
+	if device {
+		g = append(g, clients.GrantDeviceCode)
 	}
-	return append(slices.Clip(p.grantTypes), clients.GrantTokenExchange)
+	if exchange {
+		g = append(g, clients.GrantTokenExchange)
+	}
+	return g
 }
 
 // exchangeFactory is a compose.Factory for the token exchange handler.

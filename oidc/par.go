@@ -135,10 +135,11 @@ func (p *Provider) parPrefix(ctx context.Context) string {
 	return p.fcfg.GetPushedAuthorizeRequestURIPrefix(ctx)
 }
 
-// parRequired reports whether client must push its requests.
-func (p *Provider) parRequired(client fosite.Client) bool {
+// parRequired reports whether client must push its requests (the live
+// policy's switch, or the client's registration).
+func (p *Provider) parRequired(ctx context.Context, client fosite.Client) bool {
 	c, ok := client.(*Client)
-	return p.cfg.RequirePAR || (ok && c.m.RequirePushedAuthorizationRequests)
+	return (ok && c.m.RequirePushedAuthorizationRequests) || p.protocol(ctx).RequirePAR
 }
 
 // handlePAR is the pushed authorization request endpoint (RFC 9126 §2).
@@ -214,10 +215,11 @@ func (p *Provider) handlePAR(c *gin.Context) {
 // code. The proof is returned to be spent once the push is acceptable.
 func (p *Provider) parDPoP(c *gin.Context, form url.Values) (*dpopProof, error) {
 	jkt := form.Get("dpop_jkt")
-	if form.Has("dpop_jkt") && (!p.cfg.DPoP || !validJKT(jkt)) {
+	dpopOn := p.dpopOn(c.Request.Context())
+	if form.Has("dpop_jkt") && (!dpopOn || !validJKT(jkt)) {
 		return nil, fosite.ErrInvalidRequest.WithHint("Parameter 'dpop_jkt' must be the base64url SHA-256 thumbprint of a JWK (and DPoP must be on).")
 	}
-	if !p.cfg.DPoP {
+	if !dpopOn {
 		return nil, nil
 	}
 	if p.cfg.DPoPNonce {

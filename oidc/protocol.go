@@ -3,11 +3,15 @@ package oidc
 import (
 	"context"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/sesame-idp/sesame/internal/httpx"
+
 	"github.com/sesame-idp/sesame/internal/policy"
 )
 
-// protocol reads the live policy's logout-channel and pairwise switches
-// (cached by the policy): discovery, the logout page and the logout
+// protocol reads the live policy's protocol switches (cached by the
+// policy): discovery, the endpoints, the logout page and the logout
 // outbox follow them on every replica within seconds. A policy that
 // cannot be read leaves the configuration's switches in force.
 func (p *Provider) protocol(ctx context.Context) policy.Protocol {
@@ -20,4 +24,17 @@ func (p *Provider) protocol(ctx context.Context) policy.Protocol {
 		return p.cfg.Protocol
 	}
 	return pr
+}
+
+// deviceOn and dpopOn read the device grant and DPoP switches.
+func (p *Provider) deviceOn(ctx context.Context) bool { return p.protocol(ctx).DeviceGrant }
+func (p *Provider) dpopOn(ctx context.Context) bool   { return p.protocol(ctx).DPoP }
+
+// deviceGate answers 404 (the page every unknown path gets) for the
+// device grant's endpoint and pages while the switch is off.
+func (p *Provider) deviceGate(c *gin.Context) {
+	if !p.deviceOn(c.Request.Context()) {
+		httpx.NotFound(c)
+		c.Abort()
+	}
 }

@@ -182,3 +182,150 @@ func TestProtocolSwitchesFollowThePolicy(t *testing.T) {
 		})
 	})
 }
+
+// part1Advertised is what a discovery document says of the device grant,
+// DPoP and required PAR.
+type part1Advertised struct{ deviceEndpoint, deviceGrant, dpop, requirePAR bool }
+
+func part1AdvertisedAt(t *testing.T, base string) part1Advertised {
+	t.Helper()
+	var doc map[string]any
+	getJSON(t, base+"/.well-known/openid-configuration", &doc)
+	var grants []string
+	for _, v := range doc["grant_types_supported"].([]any) {
+		grants = append(grants, v.(string))
+	}
+	_, dev := doc["device_authorization_endpoint"]
+	_, dpop := doc["dpop_signing_alg_values_supported"]
+	if _, ok := doc["pushed_authorization_request_endpoint"]; !ok {
+		t.Fatal("discovery names no PAR endpoint")
+	}
+	return part1Advertised{dev, slices.Contains(grants, clients.GrantDeviceCode), dpop, doc["require_pushed_authorization_requests"] == true}
+}
+
+// TestDevicePARDPoPSwitchesFollowThePolicy (RFC 8628 §4, RFC 9126 §5,
+// RFC 9449 §5.1, OIDC Discovery 1.0 §3): the device grant, DPoP and PAR
+// for every client are live policy switches (as the console, the admin
+// API and `sesame policy device-grant|dpop|require-par` save them), and
+// discovery advertises each exactly while it is on, on every replica.
+// Off: the device endpoint and pages are 404 and a poll is
+// unsupported_grant_type, even for a code issued while on; a DPoP proof
+// is ignored (a bearer token) and a client that requires DPoP gets none.
+// Required PAR: an authorization request that was not pushed is refused
+// while a pushed one works. Switched back, a device code issued before
+// is honoured again and proofs bind tokens.
+func TestDevicePARDPoPSwitchesFollowThePolicy(t *testing.T) {
+	t.Parallel()
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, fastPolls)...)
+		replica := env.Replica()
+		ctx := t.Context()
+		admin := policy.New(env.Store, env.Config)
+		set := func(device, dpop, requirePAR bool) {
+			t.Helper()
+			p, err := admin.Current(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.DeviceGrant, p.DPoP, p.RequirePushedAuthorizationRequests = device, dpop, requirePAR
+			if err := admin.Save(ctx, p, "test:switch"); err != nil {
+				t.Fatal(err)
+			}
+			want := part1Advertised{device, device, dpop, requirePAR}
+			deadline := time.Now().Add(policy.CacheTTL / 2)
+			for _, e := range []*servertest.Env{env, replica} {
+				for got := part1AdvertisedAt(t, e.HTTP.URL); got != want; got = part1AdvertisedAt(t, e.HTTP.URL) {
+					if time.Now().After(deadline) {
+						t.Fatalf("discovery at %s says %+v, want %+v", e.HTTP.URL, got, want)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}
+		deviceID, _ := env.CreateClient(deviceSpec())
+		m2mID, m2mSecret := env.CreateClient(clients.Spec{Name: "M2M", GrantTypes: []string{"client_credentials"}})
+		boundID, boundSecret := env.CreateClient(clients.Spec{Name: "Bound M2M", GrantTypes: []string{"client_credentials"}, DPoPBoundAccessTokens: true})
+		webID, webSecret := env.CreateClient(clients.Spec{Name: "Web", RedirectURIs: []string{redirectURI}, SkipConsent: true})
+		key := newDPoPKey(t)
+		cc := url.Values{"grant_type": {"client_credentials"}}
+		status := func(method, u string) int {
+			t.Helper()
+			req, _ := http.NewRequest(method, u, strings.NewReader(url.Values{"client_id": {deviceID}, "scope": {"openid"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		plainAuthorize := func(base string) url.Values {
+			t.Helper()
+			u := base + "/oauth2/authorize?" + url.Values{"client_id": {webID}, "response_type": {"code"}, "redirect_uri": {redirectURI},
+				"scope": {"openid"}, "state": {"state-0123456789"}}.Encode()
+			resp, _ := get(t, env.Browser(), u)
+			if resp.Request.URL.Path == "/login" {
+				return url.Values{"login": {"shown"}}
+			}
+			return callback(t, resp)
+		}
+
+		set(true, true, false) // the configuration's defaults
+		issued := startDevice(t, env, deviceID, "", "openid")
+		if issued.status != http.StatusOK {
+			t.Fatalf("device authorization while on: %d %v", issued.status, issued.body)
+		}
+
+		set(false, false, true)
+		t.Run("off", func(t *testing.T) {
+			for _, e := range []*servertest.Env{env, replica} {
+				for _, r := range []struct{ method, path string }{
+					{http.MethodPost, oidc.PathDeviceAuthorize}, {http.MethodGet, oidc.PathDevice},
+					{http.MethodPost, oidc.PathDevice}, {http.MethodGet, oidc.PathDeviceConfirm},
+				} {
+					if got := status(r.method, e.HTTP.URL+r.path); got != http.StatusNotFound {
+						t.Errorf("%s %s on %s while off: %d", r.method, r.path, e.HTTP.URL, got)
+					}
+				}
+				if a := pollDevice(t, e.HTTP.URL, deviceID, issued.str("device_code")); a.status != http.StatusBadRequest || a.str("error") != "unsupported_grant_type" {
+					t.Errorf("poll while off: %d %v", a.status, a.body)
+				}
+				resp, out := postToken(t, e.HTTP.URL, cc, m2mID, m2mSecret, key.proof(t, "POST", env.Issuer+"/oauth2/token", proofOpts{}))
+				if resp.StatusCode != http.StatusOK || !strings.EqualFold(out["token_type"].(string), "bearer") {
+					t.Errorf("proof while DPoP is off: %d %v", resp.StatusCode, out)
+				}
+				if resp, out := postToken(t, e.HTTP.URL, cc, boundID, boundSecret, key.proof(t, "POST", env.Issuer+"/oauth2/token", proofOpts{})); resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_request" {
+					t.Errorf("client requiring DPoP while off: %d %v", resp.StatusCode, out)
+				}
+				if q := plainAuthorize(e.HTTP.URL); q.Get("error") != "invalid_request" {
+					t.Errorf("request not pushed while PAR is required: %v", q)
+				}
+			}
+			// A pushed request still goes through to sign-in.
+			pr, a := push(t, env.Issuer, webID, webSecret, nil)
+			if a.status != http.StatusCreated {
+				t.Fatalf("push: %d %v", a.status, a.body)
+			}
+			if resp, _ := get(t, env.Browser(), authorizeURL(env, webID, pr.requestURI, nil)); resp.Request.URL.Path != "/login" {
+				t.Errorf("pushed request while required: ended at %s", resp.Request.URL)
+			}
+		})
+
+		set(true, true, false)
+		t.Run("on again", func(t *testing.T) {
+			if a := pollDevice(t, replica.HTTP.URL, deviceID, issued.str("device_code")); a.str("error") != "authorization_pending" {
+				t.Errorf("poll of the code issued before: %d %v", a.status, a.body)
+			}
+			if got := status(http.MethodGet, env.Issuer+oidc.PathDevice); got != http.StatusOK {
+				t.Errorf("GET /device: %d", got)
+			}
+			resp, out := postToken(t, replica.HTTP.URL, cc, boundID, boundSecret, key.proof(t, "POST", env.Issuer+"/oauth2/token", proofOpts{}))
+			if resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
+				t.Errorf("proof while DPoP is on: %d %v", resp.StatusCode, out)
+			}
+			if q := plainAuthorize(env.Issuer); q.Get("login") != "shown" {
+				t.Errorf("request not pushed while PAR is not required: %v", q)
+			}
+		})
+	})
+}

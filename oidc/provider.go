@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -51,27 +50,24 @@ type Config struct {
 	PairwiseKey []byte
 	// ClientCacheTTL bounds how stale a replica's view of a client may be.
 	ClientCacheTTL time.Duration
-	// DPoP accepts DPoP proofs (RFC 9449, dpop.go); DPoPNonce requires
-	// every proof to carry a server-provided nonce.
-	DPoP      bool
+	// DPoPNonce requires every DPoP proof (RFC 9449, dpop.go; switched by
+	// Protocol.DPoP) to carry a server-provided nonce.
 	DPoPNonce bool
-	// DeviceGrant serves the device authorization grant (device.go);
-	// DeviceCodeTTL and DevicePollInterval are its code lifetime and
+	// DeviceCodeTTL and DevicePollInterval are the device grant's
+	// (device.go; switched by Protocol.DeviceGrant) code lifetime and
 	// minimum poll interval (whole seconds).
-	DeviceGrant        bool
 	DeviceCodeTTL      time.Duration
 	DevicePollInterval time.Duration
-	// RequirePAR makes every client push its authorization requests
-	// (par.go); PARTTL is how long a request_uri lives.
-	RequirePAR bool
-	PARTTL     time.Duration
+	// PARTTL is how long a pushed request's request_uri lives (par.go;
+	// Protocol.RequirePAR makes every client push).
+	PARTTL time.Duration
 	// TokenExchange serves the token exchange grant (RFC 8693,
 	// exchange.go) to the clients registered for it: the switch when
 	// there is no PolicySource, or while it cannot be read.
 	TokenExchange bool
-	// Protocol switches the logout channels and pairwise subjects
-	// (protocol.go): the switches when there is no PolicySource, or while
-	// it cannot be read.
+	// Protocol switches the logout channels, pairwise subjects, the device
+	// grant, DPoP and required PAR (protocol.go): the switches when there
+	// is no PolicySource, or while it cannot be read.
 	Protocol policy.Protocol
 }
 
@@ -191,10 +187,6 @@ type Provider struct {
 	backchannel *BackchannelLogout
 	// clientHits and clientMisses count lookups of the client cache.
 	clientHits, clientMisses atomic.Uint64
-	// grantTypes are the grants the token endpoint serves whatever the
-	// live policy says; token exchange is added while it is on
-	// (grantsWith).
-	grantTypes []string
 	// failures counts wrong user codes (device_pages.go) and registration
 	// requests (registration.go); nil: no limit.
 	failures FailureLimiter
@@ -292,14 +284,10 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		compose.OAuth2PKCEFactory,
 		compose.PushedAuthorizeHandlerFactory,
 	}
-	p.grantTypes = slices.Clone(baseGrantTypes)
-	if cfg.DeviceGrant {
-		factories = append(factories, p.deviceGrantFactory)
-		p.grantTypes = append(p.grantTypes, clients.GrantDeviceCode)
-	}
-	// Always composed: the live policy switches the grant (the token
-	// endpoint refuses it first while it is off, token.go).
-	factories = append(factories, p.exchangeFactory)
+	// Always composed: the live policy switches the device and token
+	// exchange grants (the token endpoint refuses each first while it is
+	// off, token.go).
+	factories = append(factories, p.deviceGrantFactory, p.exchangeFactory)
 	p.fosite = compose.Compose(p.fcfg, p.storage, strategy, factories...)
 	p.storage.codeSignature = strategy.AuthorizeCodeSignature
 	askHandlersFirst(p.fcfg) // dispatch.go
@@ -354,9 +342,8 @@ func (p *Provider) Mount(r gin.IRouter) {
 	r.GET(PathLogout, p.handleLogout)
 	r.POST(PathLogout, p.handleLogout)
 	r.POST(PathPAR, p.handlePAR)
-	if p.cfg.DeviceGrant {
-		r.POST(PathDeviceAuthorize, p.handleDeviceAuthorize)
-	}
+	// Always mounted: 404 while the live policy's switch is off.
+	r.POST(PathDeviceAuthorize, p.deviceGate, p.handleDeviceAuthorize)
 	p.mountRegistration(r)
 	p.mountCORS(r)
 }

@@ -20,7 +20,8 @@ import (
 )
 
 // baseGrantTypes are the grants the token endpoint always serves
-// (case-sensitive); the device grant is added when it is on.
+// (case-sensitive); the device and token exchange grants are added while
+// their switches are on.
 var baseGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
 
 func (p *Provider) handleToken(c *gin.Context) {
@@ -38,10 +39,13 @@ func (p *Provider) handleToken(c *gin.Context) {
 	}
 	// fosite answers a grant no handler serves with a bare invalid_request;
 	// RFC 6749 §5.2 calls that unsupported_grant_type.
-	exchange := form.Get("grant_type") == clients.GrantTokenExchange
-	// Token exchange is switched by the live policy (read only for it).
-	if gt := form.Get("grant_type"); gt != "" && !slices.Contains(p.grantTypes, gt) && (!exchange || !p.exchangeOn(ctx)) {
-		grants := p.grantsWith(p.exchangeOn(ctx))
+	gt := form.Get("grant_type")
+	exchange := gt == clients.GrantTokenExchange
+	// The device and token exchange grants are switched by the live policy
+	// (read only for them).
+	if gt != "" && !slices.Contains(baseGrantTypes, gt) &&
+		!(exchange && p.exchangeOn(ctx)) && !(gt == clients.GrantDeviceCode && p.deviceOn(ctx)) {
+		grants := grantsWith(p.deviceOn(ctx), p.exchangeOn(ctx))
 		p.tokenError(c, nil, fosite.ErrUnsupportedGrantType.WithHintf("Supported grant types: %s.", strings.Join(grants, ", ")))
 		return
 	}
@@ -54,7 +58,7 @@ func (p *Provider) handleToken(c *gin.Context) {
 	// A DPoP proof is checked before anything else reads the grant
 	// (dpop.go); it is spent once the request is otherwise acceptable.
 	var proof *dpopProof
-	if p.cfg.DPoP {
+	if p.dpopOn(ctx) {
 		if p.cfg.DPoPNonce {
 			c.Header("DPoP-Nonce", p.DPoPNonce())
 		}
@@ -291,7 +295,7 @@ func (p *Provider) handleUserinfo(c *gin.Context) {
 	// (error) answer; then only that client's.
 	p.corsAnyClient(c)
 	scheme, token := accessTokenOf(c.Request)
-	if scheme == "DPoP" && !p.cfg.DPoP {
+	if scheme == "DPoP" && !p.dpopOn(ctx) {
 		scheme, token = "", ""
 	}
 	if token == "" {
@@ -493,7 +497,7 @@ func (p *Provider) challenge(c *gin.Context, scheme, code, desc string) {
 	switch {
 	case scheme == "DPoP":
 		c.Header("WWW-Authenticate", dpop)
-	case scheme == "" && p.cfg.DPoP:
+	case scheme == "" && p.dpopOn(c.Request.Context()):
 		c.Header("WWW-Authenticate", `Bearer`+attrs)
 		c.Writer.Header().Add("WWW-Authenticate", dpop)
 	default:

@@ -501,6 +501,8 @@ type PolicyFields struct {
 	TokenExchange bool
 	// The logout channels and pairwise subjects.
 	BackchannelLogout, FrontchannelLogout, PairwiseSubjects bool
+	// The device grant, DPoP, and PAR required of every client.
+	DeviceGrant, DPoP, RequirePAR bool
 }
 
 // DurationField is a duration input ("10m", "720h").

@@ -14,8 +14,8 @@ import (
 )
 
 // policyCmd reads the live global policy and sets its passkey,
-// recovery-code, token exchange, logout-channel and pairwise parts (the console's policies page and PUT /policies
-// change the rest).
+// recovery-code parts and its protocol switches (the console's policies
+// page and PUT /policies change the rest).
 func (c *cli) policyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
@@ -67,6 +67,12 @@ func (c *cli) policyCmd() *cobra.Command {
 			"Front-channel logout", func(p *policy.Policy) *bool { return &p.FrontchannelLogout }),
 		c.policySwitchCmd("pairwise-subjects", "Let apps be made pairwise (their own sub per user), or stop (pairwise apps keep theirs); discovery follows",
 			"Pairwise subjects", func(p *policy.Policy) *bool { return &p.PairwiseSubjects }),
+		c.policySwitchCmd("device-grant", "Serve the device authorization grant (RFC 8628) to the clients registered for it, or stop (its endpoint and pages 404); discovery follows",
+			"Device grant", func(p *policy.Policy) *bool { return &p.DeviceGrant }),
+		c.policySwitchCmd("dpop", "Accept DPoP proofs (RFC 9449) and bind tokens to the client's key, or ignore them (clients that require DPoP get no tokens); discovery follows",
+			"DPoP", func(p *policy.Policy) *bool { return &p.DPoP }),
+		c.policySwitchCmd("require-par", "Make every client push its authorization requests first (RFC 9126), or only those registered with --require-par; discovery follows",
+			"Required pushed authorization requests", func(p *policy.Policy) *bool { return &p.RequirePushedAuthorizationRequests }),
 	)
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -47,8 +48,9 @@ func TestTokenExchangeCLI(t *testing.T) {
 }
 
 // TestProtocolSwitchesCLI: "policy backchannel-logout|frontchannel-logout|
-// pairwise-subjects on|off" switch the live policy on SQLite and
-// PostgreSQL (on by default, from the configuration), say what each was,
+// pairwise-subjects|device-grant|dpop|require-par on|off" switch the live
+// policy on SQLite and PostgreSQL (the configuration's defaults: all on but
+// require-par), say what each was,
 // refuse another word, leave the other switches alone and are audited.
 func TestProtocolSwitchesCLI(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, d storetest.Dialect) {
@@ -56,11 +58,15 @@ func TestProtocolSwitchesCLI(t *testing.T) {
 		ctx := context.Background()
 		for _, tc := range []struct {
 			cmd, label, key string
-			get             func(policy.Protocol) bool
+			field           func(*policy.Protocol) *bool
+			def             bool // the configuration's default
 		}{
-			{"backchannel-logout", "Back-channel logout", "backchannel_logout", func(p policy.Protocol) bool { return p.BackchannelLogout }},
-			{"frontchannel-logout", "Front-channel logout", "frontchannel_logout", func(p policy.Protocol) bool { return p.FrontchannelLogout }},
-			{"pairwise-subjects", "Pairwise subjects", "pairwise_subjects", func(p policy.Protocol) bool { return p.PairwiseSubjects }},
+			{"backchannel-logout", "Back-channel logout", "backchannel_logout", func(p *policy.Protocol) *bool { return &p.BackchannelLogout }, true},
+			{"frontchannel-logout", "Front-channel logout", "frontchannel_logout", func(p *policy.Protocol) *bool { return &p.FrontchannelLogout }, true},
+			{"pairwise-subjects", "Pairwise subjects", "pairwise_subjects", func(p *policy.Protocol) *bool { return &p.PairwiseSubjects }, true},
+			{"device-grant", "Device grant", "device_grant", func(p *policy.Protocol) *bool { return &p.DeviceGrant }, true},
+			{"dpop", "DPoP", "dpop", func(p *policy.Protocol) *bool { return &p.DPoP }, true},
+			{"require-par", "Required pushed authorization requests", "require_pushed_authorization_requests", func(p *policy.Protocol) *bool { return &p.RequirePAR }, false},
 		} {
 			t.Run(tc.cmd, func(t *testing.T) {
 				if r := cli("policy", tc.cmd, "yes"); r.code != exitUsage || !strings.Contains(r.stderr, `"yes" is not on or off`) {
@@ -70,37 +76,35 @@ func TestProtocolSwitchesCLI(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if *tc.field(&before) != tc.def {
+					t.Fatalf("%s before: %+v, want the default %v", tc.cmd, before, tc.def)
+				}
+				// Away from the default, again (no change), and back.
+				away, back := onOff(!tc.def), onOff(tc.def)
 				for _, step := range []struct {
 					arg, out string
 					want     bool
 				}{
-					{"off", tc.label + ": off (was on)", false},
-					{"off", tc.label + ": off (was off)", false},
-					{"on", tc.label + ": on (was off)", true},
+					{away, tc.label + ": " + away + " (was " + back + ")", !tc.def},
+					{away, tc.label + ": " + away + " (was " + away + ")", !tc.def},
+					{back, tc.label + ": " + back + " (was " + away + ")", tc.def},
 				} {
 					if r := mustOK(t, cli("policy", tc.cmd, step.arg)); !strings.Contains(r.stdout, step.out) {
 						t.Fatalf("%s %s: %s", tc.cmd, step.arg, r.stdout)
 					}
 					// What a server on the same database reads.
 					got, err := policy.New(st, config.Default()).Protocol(ctx)
-					if err != nil || tc.get(got) != step.want {
+					if err != nil || *tc.field(&got) != step.want {
 						t.Fatalf("live policy after %s %s: %+v, %v", tc.cmd, step.arg, got, err)
 					}
-					after := got
-					switch tc.cmd { // the others untouched
-					case "backchannel-logout":
-						after.BackchannelLogout = before.BackchannelLogout
-					case "frontchannel-logout":
-						after.FrontchannelLogout = before.FrontchannelLogout
-					default:
-						after.PairwiseSubjects = before.PairwiseSubjects
-					}
+					after := got // the others untouched
+					*tc.field(&after) = *tc.field(&before)
 					if after != before {
 						t.Fatalf("%s changed other switches: %+v, was %+v", tc.cmd, got, before)
 					}
 				}
 				es, err := st.ListAuditEntries(ctx, store.AuditFilter{Action: "policy.update"}, 1)
-				if err != nil || len(es) != 1 || !strings.Contains(es[0].AfterJSON, `"`+tc.key+`":true`) || !strings.Contains(es[0].BeforeJSON, `"`+tc.key+`":false`) {
+				if err != nil || len(es) != 1 || !strings.Contains(es[0].AfterJSON, fmt.Sprintf(`"%s":%t`, tc.key, tc.def)) || !strings.Contains(es[0].BeforeJSON, fmt.Sprintf(`"%s":%t`, tc.key, !tc.def)) {
 					t.Fatalf("audit of %s: %+v, %v", tc.cmd, es, err)
 				}
 			})

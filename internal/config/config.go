@@ -85,11 +85,13 @@ type Config struct {
 	// assertion issued up to this long in the future. Keep replicas on NTP;
 	// this only absorbs the drift NTP leaves.
 	ClockSkewLeeway time.Duration `yaml:"clock_skew_leeway" env:"SESAME_CLOCK_SKEW_LEEWAY" flag:"clock-skew-leeway" usage:"how far apart replicas' and clients' clocks may be: codes, tokens and client assertions are accepted this long past expiry, assertions this long before their iat/nbf (0 to 5m)"`
-	// DPoP accepts DPoP proofs (RFC 9449) at the token and userinfo
+	// DPoP accepts DPoP proofs (RFC 9449) at the token, PAR and userinfo
 	// endpoints: tokens bound to the client's key. Off: the DPoP header is
 	// ignored, discovery does not advertise it, and clients registered
-	// with dpop_bound_access_tokens get no tokens.
-	DPoP bool `yaml:"dpop" env:"SESAME_DPOP" flag:"dpop" usage:"accept DPoP proofs (RFC 9449): access and refresh tokens bound to the client's key"`
+	// with dpop_bound_access_tokens get no tokens. The default of the live
+	// policy's switch (console policies page, admin API, `sesame policy
+	// dpop`).
+	DPoP bool `yaml:"dpop" env:"SESAME_DPOP" flag:"dpop" usage:"accept DPoP proofs (RFC 9449): access and refresh tokens bound to the client's key (the default of the live policy's switch)"`
 	// DPoPNonce requires every DPoP proof to carry a nonce the server
 	// provided (RFC 9449 §8): a proof made in advance cannot be used.
 	DPoPNonce bool `yaml:"dpop_nonce" env:"SESAME_DPOP_NONCE" flag:"dpop-nonce" usage:"require a server-provided nonce (DPoP-Nonce) in every DPoP proof"`
@@ -106,8 +108,9 @@ type Config struct {
 	// DeviceGrant serves the device authorization grant (RFC 8628:
 	// /oauth2/device/authorize, the /device page) to the clients
 	// registered for it; off, those endpoints are 404 and discovery does
-	// not name them.
-	DeviceGrant bool `yaml:"device_grant" env:"SESAME_DEVICE_GRANT" flag:"device-grant" usage:"serve the device authorization grant (RFC 8628) to clients registered for it"`
+	// not name them. The default of the live policy's switch (console
+	// policies page, admin API, `sesame policy device-grant`).
+	DeviceGrant bool `yaml:"device_grant" env:"SESAME_DEVICE_GRANT" flag:"device-grant" usage:"serve the device authorization grant (RFC 8628) to clients registered for it (the default of the live policy's switch)"`
 	// DeviceCodeTTL is how long a device code and its user code live: the
 	// person has this long to type the code and approve.
 	DeviceCodeTTL time.Duration `yaml:"device_code_ttl" env:"SESAME_DEVICE_CODE_TTL" flag:"device-code-ttl" usage:"device and user code lifetime (1m to 30m)"`
@@ -142,8 +145,10 @@ type Config struct {
 	PairwiseSubjects bool `yaml:"pairwise_subjects" env:"SESAME_PAIRWISE_SUBJECTS" flag:"pairwise-subjects" usage:"let clients be registered with pairwise subject identifiers (the default of the live policy's switch)"`
 	// RequirePushedAuthorizationRequests makes every client push its
 	// authorization requests first (RFC 9126); off, only the clients
-	// registered with require_pushed_authorization_requests must.
-	RequirePushedAuthorizationRequests bool `yaml:"require_pushed_authorization_requests" env:"SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS" flag:"require-pushed-authorization-requests" usage:"every client must push its authorization requests to the PAR endpoint first (RFC 9126)"`
+	// registered with require_pushed_authorization_requests must. The
+	// default of the live policy's switch (console policies page, admin
+	// API, `sesame policy require-par`).
+	RequirePushedAuthorizationRequests bool `yaml:"require_pushed_authorization_requests" env:"SESAME_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS" flag:"require-pushed-authorization-requests" usage:"every client must push its authorization requests to the PAR endpoint first (RFC 9126) (the default of the live policy's switch)"`
 	// PushedAuthorizationRequestTTL is how long a pushed request's
 	// request_uri may be used (once).
 	PushedAuthorizationRequestTTL time.Duration `yaml:"pushed_authorization_request_ttl" env:"SESAME_PUSHED_AUTHORIZATION_REQUEST_TTL" flag:"pushed-authorization-request-ttl" usage:"lifetime of a pushed authorization request's request_uri (10s to 10m)"`

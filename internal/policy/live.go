@@ -206,17 +206,20 @@ func (l *Live) TokenExchange(ctx context.Context) (bool, error) {
 }
 
 // Protocol is the part of the current policy that switches the logout
-// channels and pairwise subjects (Policy.BackchannelLogout, …).
+// channels, pairwise subjects, the device grant, DPoP and required pushed
+// authorization requests (Policy.BackchannelLogout, …).
 type Protocol struct {
 	BackchannelLogout, FrontchannelLogout, PairwiseSubjects bool
+	DeviceGrant, DPoP, RequirePAR                           bool
 }
 
-// Protocol reports the current logout-channel and pairwise switches.
+// Protocol reports the current protocol switches.
 func (l *Live) Protocol(ctx context.Context) (Protocol, error) {
 	p, err := l.Current(ctx)
 	if err != nil {
 		return Protocol{}, err
 	}
 	return Protocol{BackchannelLogout: p.BackchannelLogout, FrontchannelLogout: p.FrontchannelLogout,
-		PairwiseSubjects: p.PairwiseSubjects}, nil
+		PairwiseSubjects: p.PairwiseSubjects, DeviceGrant: p.DeviceGrant, DPoP: p.DPoP,
+		RequirePAR: p.RequirePushedAuthorizationRequests}, nil
 }

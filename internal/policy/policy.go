@@ -108,6 +108,17 @@ type Policy struct {
 	BackchannelLogout  bool `json:"backchannel_logout"`
 	FrontchannelLogout bool `json:"frontchannel_logout"`
 	PairwiseSubjects   bool `json:"pairwise_subjects"`
+	// DeviceGrant, DPoP and RequirePushedAuthorizationRequests switch the
+	// device authorization grant (RFC 8628), DPoP (RFC 9449) and pushed
+	// authorization requests for every client (RFC 9126): discovery
+	// follows each. Off, the device endpoints and pages are 404 and the
+	// token endpoint answers unsupported_grant_type for the grant; DPoP
+	// proofs are ignored (bearer tokens) and clients that require DPoP get
+	// no token. A document saved before the switches existed keeps the
+	// configuration's values.
+	DeviceGrant                        bool `json:"device_grant"`
+	DPoP                               bool `json:"dpop"`
+	RequirePushedAuthorizationRequests bool `json:"require_pushed_authorization_requests"`
 }
 
 // The recovery-code policies (Policy.RecoveryCodes).
@@ -159,6 +170,7 @@ func FromConfig(c config.Config) Policy {
 		RegistrationMaxRedirectURIs: c.RegistrationMaxRedirectURIs, RegistrationRateIP: c.RegistrationRateIP,
 		RecoveryCodes: RecoveryOff, TokenExchange: c.TokenExchange,
 		BackchannelLogout: c.BackchannelLogout, FrontchannelLogout: c.FrontchannelLogout, PairwiseSubjects: c.PairwiseSubjects,
+		DeviceGrant: c.DeviceGrant, DPoP: c.DPoP, RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 	}
 }
 
@@ -189,6 +201,9 @@ func (p Policy) Over(base config.Config) config.Config {
 	c.BackchannelLogout = p.BackchannelLogout
 	c.FrontchannelLogout = p.FrontchannelLogout
 	c.PairwiseSubjects = p.PairwiseSubjects
+	c.DeviceGrant = p.DeviceGrant
+	c.DPoP = p.DPoP
+	c.RequirePushedAuthorizationRequests = p.RequirePushedAuthorizationRequests
 	// MDSFile is left out: the configuration's file is checked when the
 	// passkey service starts, the policy's when it is saved.
 	return c

@@ -2820,6 +2820,12 @@ type Policy struct {
 	BackchannelLogout   *bool                       `json:"backchannel_logout,omitempty"`
 	DefaultLoginMethods []PolicyDefaultLoginMethods `json:"default_login_methods"`
 
+	// DeviceGrant Serve the device authorization grant (RFC 8628: /oauth2/device/authorize, the /device pages, urn:ietf:params:oauth:grant-type:device_code at the token endpoint) to the clients registered for it. Off (also when absent), the endpoint and pages answer 404, the token endpoint answers unsupported_grant_type and discovery names neither the endpoint nor the grant; on, all follow within seconds on every server. Defaults to the configuration's device_grant (on) until a policy is saved.
+	DeviceGrant *bool `json:"device_grant,omitempty"`
+
+	// Dpop Accept DPoP proofs (RFC 9449) at the token, PAR and userinfo endpoints and bind tokens to the proof's key. Off (also when absent), proofs are ignored (bearer tokens), dpop_jkt is refused, clients registered with dpop_bound_access_tokens get no tokens and discovery does not list dpop_signing_alg_values_supported. Defaults to the configuration's dpop (on) until a policy is saved.
+	Dpop *bool `json:"dpop,omitempty"`
+
 	// FrontchannelLogout Load the clients' frontchannel_logout_uri pages in hidden iframes on the logout page (OIDC Front-Channel Logout 1.0). Off (also when absent), the page loads none and discovery says frontchannel_logout_supported false. Defaults to the configuration's frontchannel_logout (on) until a policy is saved.
 	FrontchannelLogout *bool `json:"frontchannel_logout,omitempty"`
 
@@ -2860,6 +2866,9 @@ type Policy struct {
 
 	// RegistrationRedirectSchemes Redirect URI schemes a dynamically registered client may use: https, http (loopback only), private-use (reverse-domain schemes of native apps); empty for the default (https, http).
 	RegistrationRedirectSchemes *[]PolicyRegistrationRedirectSchemes `json:"registration_redirect_schemes,omitempty"`
+
+	// RequirePushedAuthorizationRequests Every client must push its authorization requests to the PAR endpoint first (RFC 9126); an authorization request that was not pushed gets invalid_request. Off (also when absent), only clients registered with require_pushed_authorization_requests must. Discovery's require_pushed_authorization_requests follows within seconds on every server. Defaults to the configuration's require_pushed_authorization_requests (off) until a policy is saved.
+	RequirePushedAuthorizationRequests *bool `json:"require_pushed_authorization_requests,omitempty"`
 
 	// RequireVerifiedEmail Passkey sign-ups (and accounts whose address is unproven, at sign-in) prove their email address with a mailed code before they are signed in.
 	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
@@ -2920,6 +2929,12 @@ type PolicyResponse struct {
 	BackchannelLogout   *bool                               `json:"backchannel_logout,omitempty"`
 	DefaultLoginMethods []PolicyResponseDefaultLoginMethods `json:"default_login_methods"`
 
+	// DeviceGrant Serve the device authorization grant (RFC 8628: /oauth2/device/authorize, the /device pages, urn:ietf:params:oauth:grant-type:device_code at the token endpoint) to the clients registered for it. Off (also when absent), the endpoint and pages answer 404, the token endpoint answers unsupported_grant_type and discovery names neither the endpoint nor the grant; on, all follow within seconds on every server. Defaults to the configuration's device_grant (on) until a policy is saved.
+	DeviceGrant *bool `json:"device_grant,omitempty"`
+
+	// Dpop Accept DPoP proofs (RFC 9449) at the token, PAR and userinfo endpoints and bind tokens to the proof's key. Off (also when absent), proofs are ignored (bearer tokens), dpop_jkt is refused, clients registered with dpop_bound_access_tokens get no tokens and discovery does not list dpop_signing_alg_values_supported. Defaults to the configuration's dpop (on) until a policy is saved.
+	Dpop *bool `json:"dpop,omitempty"`
+
 	// FrontchannelLogout Load the clients' frontchannel_logout_uri pages in hidden iframes on the logout page (OIDC Front-Channel Logout 1.0). Off (also when absent), the page loads none and discovery says frontchannel_logout_supported false. Defaults to the configuration's frontchannel_logout (on) until a policy is saved.
 	FrontchannelLogout *bool `json:"frontchannel_logout,omitempty"`
 
@@ -2960,6 +2975,9 @@ type PolicyResponse struct {
 
 	// RegistrationRedirectSchemes Redirect URI schemes a dynamically registered client may use: https, http (loopback only), private-use (reverse-domain schemes of native apps); empty for the default (https, http).
 	RegistrationRedirectSchemes *[]PolicyResponseRegistrationRedirectSchemes `json:"registration_redirect_schemes,omitempty"`
+
+	// RequirePushedAuthorizationRequests Every client must push its authorization requests to the PAR endpoint first (RFC 9126); an authorization request that was not pushed gets invalid_request. Off (also when absent), only clients registered with require_pushed_authorization_requests must. Discovery's require_pushed_authorization_requests follows within seconds on every server. Defaults to the configuration's require_pushed_authorization_requests (off) until a policy is saved.
+	RequirePushedAuthorizationRequests *bool `json:"require_pushed_authorization_requests,omitempty"`
 
 	// RequireVerifiedEmail Passkey sign-ups (and accounts whose address is unproven, at sign-in) prove their email address with a mailed code before they are signed in.
 	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
