@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +234,28 @@ func TestConsoleClientSettingsForm(t *testing.T) {
 	body = getPage(t, browser, env.Issuer+"/console/clients/"+id, 200)
 	if !strings.Contains(body, `value="jwt" selected`) || !strings.Contains(body, `name="dpop_bound_access_tokens" checked`) {
 		t.Fatal("the client's page does not show its token settings")
+	}
+
+	// Protocol settings: the device grant (RFC 8628) and pushed
+	// authorization requests required of this client (RFC 9126).
+	form["grant_types"] = []string{"authorization_code", "refresh_token", clients.GrantDeviceCode}
+	form.Set("require_pushed_authorization_requests", "on")
+	if res, _ := postForm(t, browser, env, "/console/clients/"+id, form); res.StatusCode != 200 {
+		t.Fatalf("save protocol settings: %d", res.StatusCode)
+	}
+	if c, _ = env.Store.GetClient(ctx, id); !c.RequirePushedAuthorizationRequests || !slices.Contains([]string(c.GrantTypes), clients.GrantDeviceCode) {
+		t.Fatalf("device grant and required PAR not stored: %v %v", c.GrantTypes, c.RequirePushedAuthorizationRequests)
+	}
+	body = getPage(t, browser, env.Issuer+"/console/clients/"+id, 200)
+	if !strings.Contains(body, `name="require_pushed_authorization_requests" checked`) || !regexp.MustCompile(`value="`+regexp.QuoteMeta(clients.GrantDeviceCode)+`"[^>]*checked`).MatchString(body) {
+		t.Fatal("the client's page does not show the device grant and required PAR")
+	}
+	form.Del("require_pushed_authorization_requests")
+	form["grant_types"] = []string{"authorization_code", "refresh_token"}
+	if res, _ := postForm(t, browser, env, "/console/clients/"+id, form); res.StatusCode != 200 {
+		t.Fatalf("clear protocol settings: %d", res.StatusCode)
+	}
+	if c, _ = env.Store.GetClient(ctx, id); c.RequirePushedAuthorizationRequests || slices.Contains([]string(c.GrantTypes), clients.GrantDeviceCode) {
+		t.Fatalf("device grant and required PAR not cleared: %v %v", c.GrantTypes, c.RequirePushedAuthorizationRequests)
 	}
 }

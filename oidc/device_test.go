@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -292,7 +293,8 @@ func TestDeviceErrors(t *testing.T) {
 			return a
 		}
 
-		// The device authorization endpoint.
+		// The device authorization endpoint: each refusal writes nothing.
+		state := []string{"device_codes", "oauth2_requests"}
 		for _, tc := range []struct {
 			name   string
 			form   url.Values
@@ -307,36 +309,51 @@ func TestDeviceErrors(t *testing.T) {
 			{"repeated parameter", url.Values{"client_id": {id}, "scope": {"openid", "email"}}, http.StatusBadRequest, "invalid_request"},
 		} {
 			t.Run("authorize/"+tc.name, func(t *testing.T) {
+				before := rowCounts(t, env, state...)
 				a := postJSON(t, env.Issuer+"/oauth2/device/authorize", tc.form, "", "")
-				if a.status != tc.status || a.str("error") != tc.code {
+				if a.status != tc.status || a.str("error") != tc.code || a.str("device_code") != "" {
 					t.Fatalf("got %d %v, want %d %s", a.status, a.body, tc.status, tc.code)
 				}
+				nothingWritten(t, env, tc.name, before)
 			})
 		}
 
 		// The token endpoint's polls.
 		t.Run("token/missing device_code", func(t *testing.T) {
+			before := rowCounts(t, env, state...)
 			a := postJSON(t, env.Issuer+"/oauth2/token", url.Values{"grant_type": {deviceGrant}, "client_id": {id}}, "", "")
 			if a.status != http.StatusBadRequest || a.str("error") != "invalid_request" {
 				t.Fatalf("%d %v", a.status, a.body)
 			}
+			nothingWritten(t, env, "missing device_code", before)
 		})
 		t.Run("token/unknown device_code", func(t *testing.T) {
+			before := rowCounts(t, env, state...)
 			if a := pollDevice(t, env.Issuer, id, "not-a-device-code"); a.str("error") != "invalid_grant" {
 				t.Fatalf("%d %v", a.status, a.body)
 			}
+			nothingWritten(t, env, "unknown device_code", before)
 		})
+		// A refused poll issues no token, and leaves the code to its own
+		// client: the next poll of the right client is still pending.
 		t.Run("token/client without the grant", func(t *testing.T) {
 			d := start()
+			before := rowCounts(t, env, state...)
 			if a := pollDevice(t, env.Issuer, codeOnly, d.str("device_code")); a.str("error") != "unauthorized_client" {
 				t.Fatalf("%d %v", a.status, a.body)
+			}
+			nothingWritten(t, env, "client without the grant", before)
+			if a := pollDevice(t, env.Issuer, id, d.str("device_code")); a.str("error") != "authorization_pending" {
+				t.Fatalf("own client's poll after the refusal: %d %v", a.status, a.body)
 			}
 		})
 		t.Run("token/other client's code", func(t *testing.T) {
 			d := start()
+			before := rowCounts(t, env, state...)
 			if a := pollDevice(t, env.Issuer, other, d.str("device_code")); a.str("error") != "invalid_grant" {
 				t.Fatalf("%d %v", a.status, a.body)
 			}
+			nothingWritten(t, env, "other client's code", before)
 		})
 		t.Run("token/pending then slow_down across replicas", func(t *testing.T) {
 			d := start()
@@ -359,9 +376,11 @@ func TestDeviceErrors(t *testing.T) {
 			if !strings.Contains(page, "Request denied") {
 				t.Fatalf("denied page: %s", page)
 			}
+			before := rowCounts(t, env, "oauth2_requests")
 			if a := pollDevice(t, env.Issuer, id, d.str("device_code")); a.status != http.StatusBadRequest || a.str("error") != "access_denied" {
 				t.Fatalf("%d %v", a.status, a.body)
 			}
+			nothingWritten(t, env, "denied poll", before)
 		})
 		t.Run("token/used code", func(t *testing.T) {
 			d := start()
@@ -373,6 +392,35 @@ func TestDeviceErrors(t *testing.T) {
 				t.Fatalf("second redemption: %d %v", a.status, a.body)
 			}
 		})
+		// Single use under a race: polls of an approved code sent at once,
+		// to both replicas, get the tokens once; the others invalid_grant.
+		t.Run("token/concurrent redemptions, one wins", func(t *testing.T) {
+			d := start()
+			approveDevice(t, env, d.str("user_code"), user.ID, "allow")
+			var mu sync.Mutex
+			got := map[string]int{}
+			var wg sync.WaitGroup
+			for i := range 8 {
+				base := env.Issuer
+				if i%2 == 1 {
+					base = replica.HTTP.URL
+				}
+				wg.Go(func() {
+					a := pollDevice(t, base, id, d.str("device_code"))
+					k := a.str("error")
+					if a.status == http.StatusOK && a.str("access_token") != "" {
+						k = "tokens"
+					}
+					mu.Lock()
+					got[k]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			if got["tokens"] != 1 || got["invalid_grant"] != 7 {
+				t.Fatalf("8 concurrent redemptions: %v, want tokens once and invalid_grant 7 times", got)
+			}
+		})
 		t.Run("token/disabled user", func(t *testing.T) {
 			u := env.CreateUser("leaver@example.com")
 			d := start()
@@ -380,30 +428,35 @@ func TestDeviceErrors(t *testing.T) {
 			if err := env.Store.SetUserDisabled(context.Background(), u.ID, true); err != nil {
 				t.Fatal(err)
 			}
+			before := rowCounts(t, env, "oauth2_requests")
 			if a := pollDevice(t, env.Issuer, id, d.str("device_code")); a.str("error") != "invalid_grant" {
 				t.Fatalf("%d %v", a.status, a.body)
 			}
+			nothingWritten(t, env, "disabled user's poll", before)
 		})
 	})
 }
 
 // TestDeviceCodeExpires: past its lifetime a device code is expired_token
 // at the token endpoint and refused on the device page (RFC 8628 §3.5).
+// On SQLite and PostgreSQL.
 func TestDeviceCodeExpires(t *testing.T) {
-	env := servertest.New(t, fastPolls, func(c *config.Config) { c.DeviceCodeTTL = 2 * time.Second })
-	id, _ := env.CreateClient(deviceSpec())
-	d := startDevice(t, env, id, "", "openid")
-	if d.body["expires_in"] != float64(2) {
-		t.Fatalf("expires_in = %v", d.body["expires_in"])
-	}
-	time.Sleep(2500 * time.Millisecond)
-	if a := pollDevice(t, env.Issuer, id, d.str("device_code")); a.status != http.StatusBadRequest || a.str("error") != "expired_token" {
-		t.Fatalf("%d %v", a.status, a.body)
-	}
-	resp, body := enterCode(t, env, env.Browser(), d.str("user_code"))
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "expired or was already used") {
-		t.Fatalf("expired code on the page: %d", resp.StatusCode)
-	}
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, fastPolls, func(c *config.Config) { c.DeviceCodeTTL = 2 * time.Second })...)
+		id, _ := env.CreateClient(deviceSpec())
+		d := startDevice(t, env, id, "", "openid")
+		if d.body["expires_in"] != float64(2) {
+			t.Fatalf("expires_in = %v", d.body["expires_in"])
+		}
+		time.Sleep(2500 * time.Millisecond)
+		if a := pollDevice(t, env.Issuer, id, d.str("device_code")); a.status != http.StatusBadRequest || a.str("error") != "expired_token" {
+			t.Fatalf("%d %v", a.status, a.body)
+		}
+		resp, body := enterCode(t, env, env.Browser(), d.str("user_code"))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "expired or was already used") {
+			t.Fatalf("expired code on the page: %d", resp.StatusCode)
+		}
+	})
 }
 
 // TestDevicePageRefusals: the /device page refuses malformed, wrong, used

@@ -175,9 +175,10 @@ func TestDPoP_PublicClient(t *testing.T) {
 		code, verifier := f.code(url.Values{"scope": {"openid email offline_access"}})
 		exchange := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}, "client_id": {f.r.clientID}}
 
-		// Forged proofs at the token endpoint: refused, and the code is
-		// not spent.
+		// Forged proofs at the token endpoint: refused with nothing
+		// written (no token, no jti spent) and the code not spent.
 		stale := key.proof(t, "POST", tokenURL, proofOpts{iat: time.Now().Add(-10 * time.Minute)})
+		before := rowCounts(t, env, "oauth2_requests", "used_jtis")
 		for name, proofs := range map[string][]string{
 			"wrong URL":           {key.proof(t, "POST", env.Issuer+"/oauth2/userinfo", proofOpts{})},
 			"wrong method":        {key.proof(t, "POST", tokenURL, proofOpts{htm: "GET"})},
@@ -194,6 +195,7 @@ func TestDPoP_PublicClient(t *testing.T) {
 			if resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
 				t.Fatalf("%s: %d %v", name, resp.StatusCode, out)
 			}
+			nothingWritten(t, env, "token request with a proof "+name, before)
 		}
 
 		// The honest exchange.
@@ -222,6 +224,7 @@ func TestDPoP_PublicClient(t *testing.T) {
 		if resp, out := dpopUserinfo(t, env.Issuer, "DPoP", at, uiProof); resp.StatusCode != http.StatusOK || out["sub"] != f.user.ID {
 			t.Fatalf("userinfo with DPoP: %d %v", resp.StatusCode, out)
 		}
+		before = rowCounts(t, env, "oauth2_requests", "used_jtis")
 		for name, tc := range map[string]struct {
 			scheme string
 			proofs []string
@@ -246,6 +249,7 @@ func TestDPoP_PublicClient(t *testing.T) {
 			if tc.scheme == "DPoP" && !strings.HasPrefix(www, "DPoP ") || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "algs=") && tc.scheme == "DPoP" {
 				t.Fatalf("userinfo %s: challenge %q", name, www)
 			}
+			nothingWritten(t, env, "userinfo "+name, before)
 		}
 		// A replica shares the replay check (the store): the proof used on
 		// the first server is refused on the second.
@@ -259,6 +263,7 @@ func TestDPoP_PublicClient(t *testing.T) {
 
 		// Refresh: the public client's refresh token is bound to the key.
 		refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {f.r.clientID}}
+		before = rowCounts(t, env, "oauth2_requests", "used_jtis")
 		for name, tc := range map[string]struct {
 			proofs []string
 			want   string
@@ -272,6 +277,7 @@ func TestDPoP_PublicClient(t *testing.T) {
 			if resp.StatusCode != http.StatusBadRequest || out["error"] != tc.want {
 				t.Fatalf("refresh with %s: %d %v", name, resp.StatusCode, out)
 			}
+			nothingWritten(t, env, "refresh with "+name, before)
 		}
 		resp, tok = postToken(t, replica.HTTP.URL, refresh, "", "", key.proof(t, "POST", tokenURL, proofOpts{}))
 		if resp.StatusCode != http.StatusOK || tok["token_type"] != "DPoP" {

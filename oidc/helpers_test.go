@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -110,4 +111,36 @@ func formValue(t *testing.T, html, name string) string {
 func htmlUnescape(s string) string {
 	r := strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&#43;", "+", "&#61;", "=")
 	return r.Replace(s)
+}
+
+// rowCounts counts the rows of tables: what a refused request must leave
+// as it was (nothing written).
+func rowCounts(t testing.TB, env *servertest.Env, tables ...string) map[string]int {
+	t.Helper()
+	db, err := env.Store.SQLDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, table := range tables {
+		var c int
+		if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM "+table).Scan(&c); err != nil {
+			t.Fatalf("count %s: %v", table, err)
+		}
+		n[table] = c
+	}
+	return n
+}
+
+// nothingWritten fails unless the tables of before have as many rows as
+// then.
+func nothingWritten(t testing.TB, env *servertest.Env, what string, before map[string]int) {
+	t.Helper()
+	tables := make([]string, 0, len(before))
+	for table := range before {
+		tables = append(tables, table)
+	}
+	if now := rowCounts(t, env, tables...); !maps.Equal(now, before) {
+		t.Errorf("%s wrote rows: %v, was %v", what, now, before)
+	}
 }

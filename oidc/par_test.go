@@ -238,10 +238,12 @@ func TestPARRefusals(t *testing.T) {
 						form[k] = v
 					}
 				}
+				before := rowCounts(t, env, "oauth2_requests")
 				a := postJSON(t, env.Issuer+"/oauth2/par", form, tc.user, tc.pass)
 				if a.status != tc.status || a.str("error") != tc.code || a.str("request_uri") != "" {
 					t.Fatalf("got %d %v, want %d %s", a.status, a.body, tc.status, tc.code)
 				}
+				nothingWritten(t, env, tc.name, before) // no pushed request kept
 			})
 		}
 		t.Run("endpoint/parameters in the URL", func(t *testing.T) {
@@ -265,29 +267,31 @@ func TestPARRefusals(t *testing.T) {
 
 // TestPARExpiresAndGlobalSwitch: past its lifetime a request_uri is
 // invalid_request_uri; with require_pushed_authorization_requests on,
-// discovery says so and every client must push.
+// discovery says so and every client must push. On SQLite and PostgreSQL.
 func TestPARExpiresAndGlobalSwitch(t *testing.T) {
-	env := servertest.New(t, func(c *config.Config) {
-		c.PushedAuthorizationRequestTTL = time.Second
-		c.ClockSkewLeeway = 0
-		c.RequirePushedAuthorizationRequests = true
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, func(c *config.Config) {
+			c.PushedAuthorizationRequestTTL = time.Second
+			c.ClockSkewLeeway = 0
+			c.RequirePushedAuthorizationRequests = true
+		})...)
+		id, secret := env.CreateClient(clients.Spec{Name: "PAR App", RedirectURIs: []string{redirectURI}, SkipConsent: true})
+		_, body := get(t, env.Browser(), env.Issuer+"/.well-known/openid-configuration")
+		if !strings.Contains(body, `"require_pushed_authorization_requests":true`) {
+			t.Fatalf("discovery: %s", body)
+		}
+		pr, a := push(t, env.Issuer, id, secret, nil)
+		if a.body["expires_in"] != float64(1) {
+			t.Fatalf("expires_in %v", a.body["expires_in"])
+		}
+		time.Sleep(1500 * time.Millisecond)
+		resp, body := get(t, env.Browser(), authorizeURL(env, id, pr.requestURI, nil))
+		errorPageSays(t, resp, body, "invalid_request_uri")
+		u := env.Issuer + "/oauth2/authorize?" + url.Values{"client_id": {id}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"openid"},
+			"state": {"state-0123456789"}}.Encode()
+		resp, _ = get(t, env.Browser(), u)
+		if q := callback(t, resp); q.Get("error") != "invalid_request" {
+			t.Fatalf("plain request under the global switch: %v", q)
+		}
 	})
-	id, secret := env.CreateClient(clients.Spec{Name: "PAR App", RedirectURIs: []string{redirectURI}, SkipConsent: true})
-	_, body := get(t, env.Browser(), env.Issuer+"/.well-known/openid-configuration")
-	if !strings.Contains(body, `"require_pushed_authorization_requests":true`) {
-		t.Fatalf("discovery: %s", body)
-	}
-	pr, a := push(t, env.Issuer, id, secret, nil)
-	if a.body["expires_in"] != float64(1) {
-		t.Fatalf("expires_in %v", a.body["expires_in"])
-	}
-	time.Sleep(1500 * time.Millisecond)
-	resp, body := get(t, env.Browser(), authorizeURL(env, id, pr.requestURI, nil))
-	errorPageSays(t, resp, body, "invalid_request_uri")
-	u := env.Issuer + "/oauth2/authorize?" + url.Values{"client_id": {id}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"openid"},
-		"state": {"state-0123456789"}}.Encode()
-	resp, _ = get(t, env.Browser(), u)
-	if q := callback(t, resp); q.Get("error") != "invalid_request" {
-		t.Fatalf("plain request under the global switch: %v", q)
-	}
 }
