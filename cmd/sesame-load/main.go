@@ -16,6 +16,17 @@
 //	                   does, against the JWKS fetched once
 //	all                each of the above in turn (jwt only with -resource)
 //
+// and, for the side-by-side figures against Ory Hydra (-issuer is Hydra's
+// public URL, -hydra-admin its admin URL; the load generator plays the
+// login-and-consent app through the admin API, accepting every challenge):
+//
+//	hydra-codeflow     Hydra's authorization-code flow with PKCE: authorize,
+//	                   login and consent challenges read and accepted, the
+//	                   code exchanged
+//	hydra-introspect   introspection at Hydra's admin API
+//
+// (clientcredentials runs against Hydra as it is.)
+//
 // It prints the rate, p50/p90/p99 latency and errors of each, and, given
 // the server's process id (-pid) and its PostgreSQL database (-pg), the
 // CPU time the server and the database spent per operation and the
@@ -68,8 +79,12 @@ func main() {
 // ops are the operations, in the order "all" runs them.
 var ops = []string{"clientcredentials", "signup", "signin", "codeflow", "refresh", "introspect", "device", "jwt"}
 
+// hydraOps run against Ory Hydra (-hydra-admin), never in "all".
+var hydraOps = []string{"hydra-codeflow", "hydra-introspect"}
+
 // needsClient: the operations that need the confidential client.
-var needsClient = map[string]bool{"clientcredentials": true, "codeflow": true, "refresh": true, "introspect": true, "device": true, "jwt": true}
+var needsClient = map[string]bool{"clientcredentials": true, "codeflow": true, "refresh": true, "introspect": true, "device": true, "jwt": true,
+	"hydra-codeflow": true, "hydra-introspect": true}
 
 type options struct {
 	issuer      string
@@ -83,6 +98,7 @@ type options struct {
 	pgSameApp   bool
 	workersSeed string
 	resource    string
+	hydraAdmin  string
 }
 
 func run(args []string, out io.Writer) error {
@@ -98,6 +114,7 @@ func run(args []string, out io.Writer) error {
 	fs.Int64Var(&o.max, "n", 1_000_000, "at most this many operations per run")
 	fs.IntVar(&o.pid, "pid", 0, "the server's process id, for its CPU per operation and peak RSS (same machine)")
 	fs.StringVar(&o.resource, "resource", "", "a registered API (resource URI) whose access tokens are JWTs, for -op jwt")
+	fs.StringVar(&o.hydraAdmin, "hydra-admin", "", "Ory Hydra's admin URL (loopback), for -op hydra-codeflow and hydra-introspect")
 	fs.StringVar(&o.pg, "pg", "", "the server's PostgreSQL database URL (loopback), for the database's CPU per operation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -113,8 +130,16 @@ func run(args []string, out io.Writer) error {
 		if op == "jwt" && o.resource == "" {
 			return errors.New("-resource is required for jwt")
 		}
-		if !slices.Contains(ops, op) {
+		if !slices.Contains(ops, op) && !slices.Contains(hydraOps, op) {
 			return fmt.Errorf("unknown -op %q", op)
+		}
+		if slices.Contains(hydraOps, op) {
+			if o.hydraAdmin == "" {
+				return fmt.Errorf("-hydra-admin is required for %s", op)
+			}
+			if _, err := loopbackTokenURL(o.hydraAdmin); err != nil {
+				return fmt.Errorf("-hydra-admin: %w", err)
+			}
 		}
 		if needsClient[op] && (o.client.ID == "" || o.client.Secret == "") {
 			return fmt.Errorf("-client-id and -client-secret are required for %s", op)
@@ -209,12 +234,28 @@ type worker struct {
 	api     *loadgen.APIVerifier
 }
 
+// subject is the worker's person at Hydra.
+func (w *worker) subject(o options) string { return fmt.Sprintf("load-%s-%d", o.workersSeed, w.id) }
+
 // setup prepares a worker for op: a person signed up with a passkey for
 // the sign-in operations, tokens for refresh and introspection.
 func setup(ctx context.Context, o options, op string, tr http.RoundTripper, i int) (*worker, error) {
 	w := &worker{id: i}
 	switch op {
 	case "clientcredentials":
+		return w, nil
+	case "hydra-codeflow", "hydra-introspect":
+		var err error
+		if w.b, err = loadgen.NewBrowser(o.issuer, tr, nil); err != nil {
+			return nil, err
+		}
+		if op == "hydra-introspect" {
+			tok, err := w.b.HydraCodeFlow(ctx, o.hydraAdmin, o.client, w.subject(o))
+			if err != nil {
+				return nil, err
+			}
+			w.access = tok.AccessToken
+		}
 		return w, nil
 	case "device", "jwt":
 		var err error
@@ -313,6 +354,11 @@ func (w *worker) do(ctx context.Context, o options, op string, tr http.RoundTrip
 			return err
 		}
 		return w.api.Verify(tok.AccessToken)
+	case "hydra-codeflow":
+		_, err := w.b.HydraCodeFlow(ctx, o.hydraAdmin, o.client, w.subject(o))
+		return err
+	case "hydra-introspect":
+		return w.b.HydraIntrospect(ctx, o.hydraAdmin, w.access)
 	}
 	return fmt.Errorf("unknown operation %q", op)
 }
