@@ -29,6 +29,7 @@ type handlerFunc func(c *gin.Context) error
 func (h *Handler) page(fn handlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		err := fn(c)
+		h.recordRefusal(c, err)
 		var to seeOther
 		switch {
 		case err == nil:
@@ -50,8 +51,25 @@ func (s seeOther) Error() string { return "see " + string(s) }
 func (h *Handler) api(fn handlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := fn(c); err != nil {
+			h.recordRefusal(c, err)
 			h.failJSON(c, err)
 		}
+	}
+}
+
+// refusalEvent is a refusal whose auth event is recorded once the
+// handler has answered: a refusal inside inTx rolls back what the
+// sign-in wrote, and an event recorded there would go with it.
+type refusalEvent struct {
+	*pageError
+	ev authEvent
+}
+
+func (e *refusalEvent) Unwrap() error { return e.pageError }
+
+func (h *Handler) recordRefusal(c *gin.Context, err error) {
+	if re, ok := errors.AsType[*refusalEvent](err); ok {
+		h.record(c, re.ev)
 	}
 }
 

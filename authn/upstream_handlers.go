@@ -448,7 +448,9 @@ func (h *Handler) localRefused(c *gin.Context, s signIn) error {
 	if p == nil || p.LocalMethods {
 		return nil
 	}
-	h.record(c, authEvent{method: s.method, userID: s.user.ID, interactionID: s.interactionID, name: models.EventLogin,
-		result: models.ResultFailure, reason: "home_realm"})
-	return errPage(http.StatusForbidden, "upstream.local_refused", "provider", p.Name)
+	// The event is recorded after the answer: a passkey sign-in refuses
+	// inside its transaction, which rolls back.
+	return &refusalEvent{pageError: errPage(http.StatusForbidden, "upstream.local_refused", "provider", p.Name),
+		ev: authEvent{method: s.method, userID: s.user.ID, interactionID: s.interactionID, name: models.EventLogin,
+			result: models.ResultFailure, reason: "home_realm"}}
 }
