@@ -106,51 +106,57 @@ func TestDeviceResourceIndicators_RFC8707(t *testing.T) {
 // TestDeviceResourceIndicators_Refused: a malformed, unregistered or
 // excessive resource, or a scope the resource does not allow, is refused
 // at the device authorization endpoint with RFC 8707's invalid_target (or
-// invalid_scope), and no device code is issued.
+// invalid_scope), and no device code is issued. On SQLite and PostgreSQL.
 func TestDeviceResourceIndicators_Refused(t *testing.T) {
-	env := servertest.New(t, fastPolls)
-	createScope(t, env, "orders:read")
-	createScope(t, env, "calendar:read")
-	createResource(t, env, models.Resource{Name: "orders", Audience: ordersAPI, Scopes: models.StringList{"orders:read"}})
-	id, _ := env.CreateClient(deviceResourceSpec())
-	many := make([]string, 11)
-	for i := range many {
-		many[i] = ordersAPI
-	}
-	for _, tc := range []struct {
-		name     string
-		scope    string
-		resource []string
-		code     string
-	}{
-		{"unregistered", "openid", []string{"https://api.example.com/nope"}, "invalid_target"},
-		{"relative", "openid", []string{"orders"}, "invalid_target"},
-		{"with a fragment", "openid", []string{ordersAPI + "#x"}, "invalid_target"},
-		{"one of two unknown", "openid", []string{ordersAPI, calendarAPI}, "invalid_target"},
-		{"too many", "openid", many, "invalid_target"},
-		{"scope the resource does not allow", "openid calendar:read", []string{ordersAPI}, "invalid_scope"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			a := postJSON(t, env.Issuer+"/oauth2/device/authorize", url.Values{"client_id": {id}, "scope": {tc.scope}, "resource": tc.resource}, "", "")
-			if a.status != http.StatusBadRequest || a.str("error") != tc.code || a.str("device_code") != "" {
-				t.Fatalf("got %d %v, want 400 %s", a.status, a.body, tc.code)
-			}
-		})
-	}
-	// A poll may narrow to a resource of the grant only: one outside it is
-	// invalid_target (checked before the poll's state is told).
-	a := postJSON(t, env.Issuer+"/oauth2/device/authorize", url.Values{"client_id": {id}, "scope": {"openid orders:read"}, "resource": {ordersAPI}}, "", "")
-	if a.status != http.StatusOK {
-		t.Fatalf("device authorization: %d %v", a.status, a.body)
-	}
-	user := env.CreateUser("dev-res-refused@example.com")
-	approveDevice(t, env, a.str("user_code"), user.ID, "allow")
-	createResource(t, env, models.Resource{Name: "calendar", Audience: calendarAPI, Scopes: models.StringList{"calendar:read"}})
-	env.Server.Provider().InvalidateResources()
-	r := postJSON(t, env.Issuer+"/oauth2/token", url.Values{"grant_type": {deviceGrant}, "client_id": {id}, "device_code": {a.str("device_code")}, "resource": {calendarAPI}}, "", "")
-	if r.status != http.StatusBadRequest || r.str("error") != "invalid_target" {
-		t.Fatalf("poll for a resource outside the grant: %d %v", r.status, r.body)
-	}
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, fastPolls)...)
+		createScope(t, env, "orders:read")
+		createScope(t, env, "calendar:read")
+		createResource(t, env, models.Resource{Name: "orders", Audience: ordersAPI, Scopes: models.StringList{"orders:read"}})
+		id, _ := env.CreateClient(deviceResourceSpec())
+		many := make([]string, 11)
+		for i := range many {
+			many[i] = ordersAPI
+		}
+		for _, tc := range []struct {
+			name     string
+			scope    string
+			resource []string
+			code     string
+		}{
+			{"unregistered", "openid", []string{"https://api.example.com/nope"}, "invalid_target"},
+			{"relative", "openid", []string{"orders"}, "invalid_target"},
+			{"with a fragment", "openid", []string{ordersAPI + "#x"}, "invalid_target"},
+			{"one of two unknown", "openid", []string{ordersAPI, calendarAPI}, "invalid_target"},
+			{"too many", "openid", many, "invalid_target"},
+			{"scope the resource does not allow", "openid calendar:read", []string{ordersAPI}, "invalid_scope"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := rowCounts(t, env, "device_codes")
+				a := postJSON(t, env.Issuer+"/oauth2/device/authorize", url.Values{"client_id": {id}, "scope": {tc.scope}, "resource": tc.resource}, "", "")
+				if a.status != http.StatusBadRequest || a.str("error") != tc.code || a.str("device_code") != "" {
+					t.Fatalf("got %d %v, want 400 %s", a.status, a.body, tc.code)
+				}
+				nothingWritten(t, env, tc.name, before)
+			})
+		}
+		// A poll may narrow to a resource of the grant only: one outside it is
+		// invalid_target (checked before the poll's state is told).
+		a := postJSON(t, env.Issuer+"/oauth2/device/authorize", url.Values{"client_id": {id}, "scope": {"openid orders:read"}, "resource": {ordersAPI}}, "", "")
+		if a.status != http.StatusOK {
+			t.Fatalf("device authorization: %d %v", a.status, a.body)
+		}
+		user := env.CreateUser("dev-res-refused@example.com")
+		approveDevice(t, env, a.str("user_code"), user.ID, "allow")
+		createResource(t, env, models.Resource{Name: "calendar", Audience: calendarAPI, Scopes: models.StringList{"calendar:read"}})
+		env.Server.Provider().InvalidateResources()
+		before := rowCounts(t, env, "oauth2_requests")
+		r := postJSON(t, env.Issuer+"/oauth2/token", url.Values{"grant_type": {deviceGrant}, "client_id": {id}, "device_code": {a.str("device_code")}, "resource": {calendarAPI}}, "", "")
+		if r.status != http.StatusBadRequest || r.str("error") != "invalid_target" {
+			t.Fatalf("poll for a resource outside the grant: %d %v", r.status, r.body)
+		}
+		nothingWritten(t, env, "poll for a resource outside the grant", before)
+	})
 }
 
 // TestDeviceGrantDPoP_RFC9449_5: a device that sends a DPoP proof with

@@ -280,6 +280,7 @@ func TestResourceIndicators_Refused(t *testing.T) {
 		f := newE2EFlow(t, env, clients.Spec{SkipConsent: true, Scopes: []string{"openid", "orders:read", "calendar:read"}})
 		f.r.oauth.Scopes = []string{"openid"}
 		f.r.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+		state := []string{"interactions", "oauth2_requests"}
 		for _, tc := range []struct {
 			name   string
 			params url.Values
@@ -305,23 +306,27 @@ func TestResourceIndicators_Refused(t *testing.T) {
 				if s := tc.params.Get("scope"); s != "" {
 					opts = append(opts, oauth2.SetAuthURLParam("scope", s))
 				}
+				before := rowCounts(t, env, state...)
 				resp, _ := get(t, f.b, f.r.oauth.AuthCodeURL("state-0123456789", opts...)+"&"+p.Encode())
 				q := callback(t, resp)
 				if q.Get("error") != tc.want || q.Get("code") != "" {
 					t.Fatalf("authorization response = %v, want %s", q, tc.want)
 				}
+				nothingWritten(t, env, "authorization request "+tc.name, before)
 			})
 		}
 		// Nothing was parked for any of them: the browser never reached
 		// the login page (callback above), so no interaction exists.
 
 		code, verifier, _ := f.codeWith(url.Values{"resource": {ordersAPI}})
+		before := rowCounts(t, env, state...)
 		for _, res := range []string{calendarAPI, "https://api.example.com/nope", "not a uri"} {
 			_, err := f.r.oauth.Exchange(context.Background(), code, oauth2.VerifierOption(verifier), oauth2.SetAuthURLParam("resource", res))
 			wantOAuthError(t, err, "invalid_target")
 		}
 		_, err := f.r.oauth.Exchange(context.Background(), code, oauth2.VerifierOption(verifier), oauth2.SetAuthURLParam("audience", ordersAPI))
 		wantOAuthError(t, err, "invalid_request")
+		nothingWritten(t, env, "refused exchanges", before)
 		tok, err := f.r.oauth.Exchange(context.Background(), code, oauth2.VerifierOption(verifier), oauth2.SetAuthURLParam("resource", ordersAPI))
 		if err != nil {
 			t.Fatalf("the code was spent by a refused exchange: %v", err)
