@@ -164,37 +164,39 @@ func TestDeviceResourceIndicators_Refused(t *testing.T) {
 // the JWT access token for a resource); the public client's refresh token
 // is bound too and refreshes only with a proof of the same key.
 func TestDeviceGrantDPoP_RFC9449_5(t *testing.T) {
-	env := servertest.New(t, fastPolls)
-	createScope(t, env, "orders:read")
-	createScope(t, env, "calendar:read")
-	createResource(t, env, models.Resource{Name: "orders", Audience: ordersAPI, Scopes: models.StringList{"orders:read"}})
-	id, _ := env.CreateClient(deviceResourceSpec())
-	user := env.CreateUser("dev-dpop@example.com")
-	key, other := newDPoPKey(t), newDPoPKey(t)
-	tokenURL := env.Issuer + "/oauth2/token"
-	a := postJSON(t, env.Issuer+"/oauth2/device/authorize", url.Values{"client_id": {id}, "scope": {"openid orders:read offline_access"}, "resource": {ordersAPI}}, "", "")
-	if a.status != http.StatusOK {
-		t.Fatalf("device authorization: %d %v", a.status, a.body)
-	}
-	approveDevice(t, env, a.str("user_code"), user.ID, "allow")
-	poll := url.Values{"grant_type": {deviceGrant}, "client_id": {id}, "device_code": {a.str("device_code")}}
-	resp, out := postToken(t, env.Issuer, poll, "", "", key.proof(t, "POST", tokenURL, proofOpts{}))
-	if resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
-		t.Fatalf("poll with a proof: %d %v", resp.StatusCode, out)
-	}
-	at := apiVerify(t, env, out["access_token"].(string), ordersAPI)
-	if cnf, _ := claim(at, "cnf").(map[string]any); cnf["jkt"] != key.jkt {
-		t.Fatalf("cnf = %v, want jkt %s", claim(at, "cnf"), key.jkt)
-	}
-	rt := out["refresh_token"].(string)
-	refresh := url.Values{"grant_type": {"refresh_token"}, "client_id": {id}, "refresh_token": {rt}}
-	if resp, out := postToken(t, env.Issuer, refresh, "", ""); resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
-		t.Fatalf("bound refresh without a proof: %d %v", resp.StatusCode, out)
-	}
-	if resp, out := postToken(t, env.Issuer, refresh, "", "", other.proof(t, "POST", tokenURL, proofOpts{})); resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_grant" {
-		t.Fatalf("bound refresh with another key: %d %v", resp.StatusCode, out)
-	}
-	if resp, out := postToken(t, env.Issuer, refresh, "", "", key.proof(t, "POST", tokenURL, proofOpts{})); resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
-		t.Fatalf("bound refresh with its key: %d %v", resp.StatusCode, out)
-	}
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, fastPolls)...)
+		createScope(t, env, "orders:read")
+		createScope(t, env, "calendar:read")
+		createResource(t, env, models.Resource{Name: "orders", Audience: ordersAPI, Scopes: models.StringList{"orders:read"}})
+		id, _ := env.CreateClient(deviceResourceSpec())
+		user := env.CreateUser("dev-dpop@example.com")
+		key, other := newDPoPKey(t), newDPoPKey(t)
+		tokenURL := env.Issuer + "/oauth2/token"
+		a := postJSON(t, env.Issuer+"/oauth2/device/authorize", url.Values{"client_id": {id}, "scope": {"openid orders:read offline_access"}, "resource": {ordersAPI}}, "", "")
+		if a.status != http.StatusOK {
+			t.Fatalf("device authorization: %d %v", a.status, a.body)
+		}
+		approveDevice(t, env, a.str("user_code"), user.ID, "allow")
+		poll := url.Values{"grant_type": {deviceGrant}, "client_id": {id}, "device_code": {a.str("device_code")}}
+		resp, out := postToken(t, env.Issuer, poll, "", "", key.proof(t, "POST", tokenURL, proofOpts{}))
+		if resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
+			t.Fatalf("poll with a proof: %d %v", resp.StatusCode, out)
+		}
+		at := apiVerify(t, env, out["access_token"].(string), ordersAPI)
+		if cnf, _ := claim(at, "cnf").(map[string]any); cnf["jkt"] != key.jkt {
+			t.Fatalf("cnf = %v, want jkt %s", claim(at, "cnf"), key.jkt)
+		}
+		rt := out["refresh_token"].(string)
+		refresh := url.Values{"grant_type": {"refresh_token"}, "client_id": {id}, "refresh_token": {rt}}
+		if resp, out := postToken(t, env.Issuer, refresh, "", ""); resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
+			t.Fatalf("bound refresh without a proof: %d %v", resp.StatusCode, out)
+		}
+		if resp, out := postToken(t, env.Issuer, refresh, "", "", other.proof(t, "POST", tokenURL, proofOpts{})); resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_grant" {
+			t.Fatalf("bound refresh with another key: %d %v", resp.StatusCode, out)
+		}
+		if resp, out := postToken(t, env.Issuer, refresh, "", "", key.proof(t, "POST", tokenURL, proofOpts{})); resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
+			t.Fatalf("bound refresh with its key: %d %v", resp.StatusCode, out)
+		}
+	})
 }

@@ -249,28 +249,30 @@ func TestDeviceFlowStockClient(t *testing.T) {
 // the device endpoint and the token endpoint (RFC 8628 §3.1, §3.4);
 // without its secret it is invalid_client at both.
 func TestDeviceConfidentialClient(t *testing.T) {
-	env := servertest.New(t, fastPolls)
-	id, secret := env.CreateClient(clients.Spec{Name: "Acme TV", GrantTypes: []string{deviceGrant}, Scopes: []string{"openid"}})
-	user := env.CreateUser("tv@example.com")
-	if a := startDevice(t, env, id, "", "openid"); a.status != http.StatusUnauthorized || a.str("error") != "invalid_client" {
-		t.Fatalf("device authorization without the secret: %d %v", a.status, a.body)
-	}
-	if a := startDevice(t, env, id, "wrong-secret", "openid"); a.status != http.StatusUnauthorized || a.str("error") != "invalid_client" {
-		t.Fatalf("device authorization with a wrong secret: %d %v", a.status, a.body)
-	}
-	a := startDevice(t, env, id, secret, "openid")
-	if a.status != http.StatusOK {
-		t.Fatalf("device authorization: %d %v", a.status, a.body)
-	}
-	approveDevice(t, env, a.str("user_code"), user.ID, "allow")
-	form := url.Values{"grant_type": {deviceGrant}, "device_code": {a.str("device_code")}}
-	if r := postJSON(t, env.Issuer+"/oauth2/token", url.Values{"grant_type": {deviceGrant}, "device_code": {a.str("device_code")}, "client_id": {id}}, "", ""); r.str("error") != "invalid_client" {
-		t.Fatalf("token without the secret: %d %v", r.status, r.body)
-	}
-	r := postJSON(t, env.Issuer+"/oauth2/token", form, id, secret)
-	if r.status != http.StatusOK || r.str("access_token") == "" || r.str("id_token") == "" || r.str("refresh_token") != "" {
-		t.Fatalf("token: %d %v", r.status, r.body)
-	}
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, append(db, fastPolls)...)
+		id, secret := env.CreateClient(clients.Spec{Name: "Acme TV", GrantTypes: []string{deviceGrant}, Scopes: []string{"openid"}})
+		user := env.CreateUser("tv@example.com")
+		if a := startDevice(t, env, id, "", "openid"); a.status != http.StatusUnauthorized || a.str("error") != "invalid_client" {
+			t.Fatalf("device authorization without the secret: %d %v", a.status, a.body)
+		}
+		if a := startDevice(t, env, id, "wrong-secret", "openid"); a.status != http.StatusUnauthorized || a.str("error") != "invalid_client" {
+			t.Fatalf("device authorization with a wrong secret: %d %v", a.status, a.body)
+		}
+		a := startDevice(t, env, id, secret, "openid")
+		if a.status != http.StatusOK {
+			t.Fatalf("device authorization: %d %v", a.status, a.body)
+		}
+		approveDevice(t, env, a.str("user_code"), user.ID, "allow")
+		form := url.Values{"grant_type": {deviceGrant}, "device_code": {a.str("device_code")}}
+		if r := postJSON(t, env.Issuer+"/oauth2/token", url.Values{"grant_type": {deviceGrant}, "device_code": {a.str("device_code")}, "client_id": {id}}, "", ""); r.str("error") != "invalid_client" {
+			t.Fatalf("token without the secret: %d %v", r.status, r.body)
+		}
+		r := postJSON(t, env.Issuer+"/oauth2/token", form, id, secret)
+		if r.status != http.StatusOK || r.str("access_token") == "" || r.str("id_token") == "" || r.str("refresh_token") != "" {
+			t.Fatalf("token: %d %v", r.status, r.body)
+		}
+	})
 }
 
 // TestDeviceErrors: every way a device authorization or its poll can go
