@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"net/url"
@@ -108,6 +110,17 @@ func (b *badIdP) authorize(w http.ResponseWriter, r *http.Request) {
 		code := "c-" + randomString()
 		b.codes[code] = badCode{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), mode: b.mode, email: b.email}
 		back.Set("code", code)
+	}
+	if b.mode == "form_post" {
+		// As Apple answers (response_mode=form_post): a page of this
+		// site posting the answer to Sesame, cross-site.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>Working…</title><form id="f" method="post" action="%s">`, html.EscapeString(to.String()))
+		for k := range back {
+			fmt.Fprintf(w, `<input type="hidden" name="%s" value="%s">`, html.EscapeString(k), html.EscapeString(back.Get(k)))
+		}
+		fmt.Fprint(w, `</form><script>document.getElementById("f").submit()</script>`)
+		return
 	}
 	to.RawQuery = back.Encode()
 	b.callbacks = append(b.callbacks, to.String())
@@ -278,6 +291,19 @@ func TestUpstreamErrorsInChromium(t *testing.T) {
 			browsertest.WaitText(t, bctx, "h1", "New accounts can't be created here")
 			nothingWritten(t, email)
 			wantFailure(t, env, "signup_closed")
+		})
+
+		// An answer by form_post (Apple's): a cross-site POST, which
+		// carries no SameSite=Lax cookie; Sesame answers it with a GET of
+		// the callback, which does, and the sign-in completes.
+		t.Run("form_post", func(t *testing.T) {
+			email := "posted-" + randomString()[:6] + "@bad.example"
+			idp.set("form_post", email)
+			start(t)
+			browsertest.WaitLocation(t, bctx, env.Issuer+"/passlink/passkey")
+			if _, err := env.Store.GetUserByEmail(context.Background(), email); err != nil {
+				t.Fatalf("the form_post sign-in made no account: %v", err)
+			}
 		})
 
 		t.Run("forged_state", func(t *testing.T) {

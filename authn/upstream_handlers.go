@@ -38,6 +38,36 @@ func (h *Handler) mountUpstream(r gin.IRouter) {
 	r.POST("/account/upstream/remove", h.page(h.handleRemoveIdentity))
 }
 
+// MountCrossSite registers what other sites post to, on a router without
+// the same-origin form check: a provider answering with
+// response_mode=form_post (Apple) posts the callback.
+func (h *Handler) MountCrossSite(r gin.IRouter) {
+	if h.upstream == nil {
+		return
+	}
+	r.POST(upstream.CallbackPath, h.page(h.handleUpstreamFormPost))
+}
+
+// handleUpstreamFormPost turns a form_post callback into the GET one. The
+// cross-site POST carries none of Sesame's SameSite=Lax cookies, so the
+// browser binding cannot be checked here; the 303's GET is a top-level
+// navigation, which carries them. Nothing is read or spent before that.
+func (h *Handler) handleUpstreamFormPost(c *gin.Context) error {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
+	if err := c.Request.ParseForm(); err != nil {
+		return errPage(http.StatusBadRequest, "upstream.bad_state")
+	}
+	q := url.Values{}
+	for _, k := range []string{"state", "code", "error", "error_description"} {
+		if v := c.Request.PostForm.Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusSeeOther, upstream.CallbackPath+"?"+q.Encode())
+	return nil
+}
+
 // upstreamButtons are the providers the login page offers for the
 // interaction (or none): upstream sign-ins are basic assurance, so they
 // are offered where an emailed link would be.

@@ -303,3 +303,76 @@ func TestUpstreamLinkByPasskeyCountedAndShown(t *testing.T) {
 		})
 	})
 }
+
+// TestUpstreamFormPostCallback: a provider answering by form_post (Apple)
+// posts the callback from its own site, without Sesame's SameSite=Lax
+// cookies. The POST reads nothing and spends nothing: it answers with the
+// GET of the callback carrying the same answer, which the browser makes
+// with its cookies, and the sign-in completes there. A body over 64 KiB is
+// refused. On both dialects.
+func TestUpstreamFormPostCallback(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, append([]servertest.Option{servertest.AllowOutbound("127.0.0.0/8")}, opts...)...)
+		idp := newBadIdP(t)
+		svc := env.Server.Console().Services
+		actx := console.WithActor(context.Background(), console.CLIActor())
+		if _, err := svc.Upstreams.Create(actx, upstreamidp.Spec{ID: "bad", Name: "Bad IdP", Issuer: idp.issuer, ClientID: "sesame", ClientSecret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		email := "posted-" + randomString()[:6] + "@example.com"
+		idp.set("ok", email)
+		b := newBrowser(t, env)
+		b.page("/login")
+		resp, err := b.c.Get(env.Issuer + "/login/upstream?provider=bad")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err = noFollow.Get(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		answer, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || answer.Query().Get("code") == "" {
+			t.Fatalf("the provider's answer %q: %v", resp.Header.Get("Location"), err)
+		}
+		post := func(body string) *http.Response {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPost, env.Issuer+upstreamidp.CallbackPath, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", idp.issuer)
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			resp, err := noFollow.Do(req) // no cookies: a cross-site POST carries none of Sesame's
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			return resp
+		}
+		if resp := post("state=" + strings.Repeat("x", 70<<10)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("a 70 KiB callback: %d, want 413", resp.StatusCode)
+		}
+		resp = post(answer.Query().Encode())
+		to, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusSeeOther || to == nil || to.Path != upstreamidp.CallbackPath ||
+			to.Query().Get("state") != answer.Query().Get("state") || to.Query().Get("code") != answer.Query().Get("code") {
+			t.Fatalf("form_post callback: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if _, err := env.Store.GetUserByEmail(context.Background(), email); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("the POST itself acted: %v", err)
+		}
+		resp, err = b.c.Get(env.Issuer + to.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/passlink/passkey" {
+			t.Fatalf("the GET after the form_post ended at %s (%d)", resp.Request.URL, resp.StatusCode)
+		}
+		if _, err := env.Store.GetUserByEmail(context.Background(), email); err != nil {
+			t.Fatalf("no account after the form_post sign-in: %v", err)
+		}
+	})
+}

@@ -534,6 +534,7 @@ func (s *Server) routes(hosted *authn.Handler) *gin.Engine {
 	// (clients post to /token, RPs post logout), so no same-origin check.
 	proto := r.Group("", httpx.NoStore())
 	s.provider.Mount(proto)
+	hosted.MountCrossSite(proto)
 
 	// Hosted pages: forms must come from our own origin.
 	pages := r.Group("", httpx.SameOriginForms(s.cfg.Issuer), httpx.NoStore())

@@ -56,7 +56,7 @@ func discoveryDoc(issuer, auth, token, jwks string) string {
 // (accounts.google.com/.well-known/openid-configuration), Microsoft
 // identity platform v2.0 (login.microsoftonline.com/{tenant}/v2.0; email
 // and xms_edov are optional claims), Sign in with Apple (appleid.apple.com,
-// scopes name and email), GitLab as OpenID provider (gitlab.com, the ID
+// scopes name and email, answered by form_post), GitLab as OpenID provider (gitlab.com, the ID
 // token's groups are groups_direct), GitHub's OAuth apps and REST API
 // (github.com/login/oauth, api.github.com/user and /user/emails).
 func TestPresetsMatchTheProviders(t *testing.T) {
@@ -91,13 +91,14 @@ func TestPresetsMatchTheProviders(t *testing.T) {
 		scopes    []string
 		claims    map[string]string
 		wantCalls []string // after the authorization URL, for GitHub: the exchange and the API
+		formPost  bool     // response_mode=form_post (Apple requires it when scopes are asked for)
 	}{
 		{preset: "google", kind: models.UpstreamOIDC, wantIss: "https://accounts.google.com",
 			wantAuth: "https://accounts.google.com/o/oauth2/v2/auth", scopes: oidcScopes},
 		{preset: "microsoft", issuer: entra + "/v2.0", kind: models.UpstreamOIDC, wantIss: entra + "/v2.0",
 			wantAuth: entra + "/oauth2/v2.0/authorize", scopes: oidcScopes, claims: map[string]string{"email_verified": "xms_edov"}},
 		{preset: "apple", kind: models.UpstreamOIDC, wantIss: "https://appleid.apple.com",
-			wantAuth: "https://appleid.apple.com/auth/authorize", scopes: []string{"openid", "email", "name"}},
+			wantAuth: "https://appleid.apple.com/auth/authorize", scopes: []string{"openid", "email", "name"}, formPost: true},
 		{preset: "gitlab", kind: models.UpstreamOIDC, wantIss: "https://gitlab.com",
 			wantAuth: "https://gitlab.com/oauth/authorize", scopes: oidcScopes, claims: map[string]string{"groups": "groups_direct"}},
 		{preset: "github", kind: models.UpstreamGitHub, wantIss: "https://github.com",
@@ -131,7 +132,8 @@ func TestPresetsMatchTheProviders(t *testing.T) {
 			q := u.Query()
 			if u.Scheme+"://"+u.Host+u.Path != tc.wantAuth || q.Get("scope") != strings.Join(tc.scopes, " ") || q.Get("client_id") != spec.ClientID ||
 				q.Get("redirect_uri") != "https://id.example.com/login/upstream/callback" || q.Get("code_challenge_method") != "S256" ||
-				q.Get("login_hint") != "pat@example.com" || (tc.kind == models.UpstreamOIDC) != q.Has("nonce") {
+				q.Get("login_hint") != "pat@example.com" || (tc.kind == models.UpstreamOIDC) != q.Has("nonce") ||
+				(q.Get("response_mode") == "form_post") != tc.formPost {
 				t.Fatalf("authorization URL %s", to)
 			}
 			if tc.kind == models.UpstreamOIDC {

@@ -43,6 +43,10 @@ type Preset struct {
 	Claims map[string]string
 	// Hint says what the admin still has to fill in.
 	Hint string
+	// FormPost: the provider answers only with response_mode=form_post
+	// (Apple, whenever scopes are asked for): the callback comes as a
+	// cross-site POST.
+	FormPost bool
 }
 
 // Presets by id. Entra ID's issuer names the tenant: the preset holds the
@@ -58,12 +62,25 @@ var Presets = map[string]Preset{
 		Hint: "give --issuer with your directory (tenant) id in place of TENANT_ID, and add the optional ID token claims email and " +
 			"xms_edov in the app registration (without xms_edov no address counts as verified)"},
 	"apple": {Name: "Apple", Kind: models.UpstreamOIDC, Issuer: "https://appleid.apple.com",
-		Scopes: []string{"openid", "email", "name"},
-		Hint:   "Apple's client secret is a JWT you sign with your Apple key and renew every six months"},
+		Scopes:   []string{"openid", "email", "name"},
+		Hint:     "Apple's client secret is a JWT you sign with your Apple key and renew every six months",
+		FormPost: true},
 	"gitlab": {Name: "GitLab", Kind: models.UpstreamOIDC, Issuer: "https://gitlab.com",
 		Scopes: []string{"openid", "email", "profile"}, Claims: map[string]string{"groups": "groups_direct"}},
 	"github": {Name: "GitHub", Kind: models.UpstreamGitHub, Issuer: "https://github.com",
 		Scopes: []string{"read:user", "user:email"}},
+}
+
+// formPost reports whether p is a provider whose preset needs the
+// form_post response mode (matched on the issuer, so a provider added
+// without the preset gets it too).
+func formPost(p *models.UpstreamProvider) bool {
+	for _, pr := range Presets {
+		if pr.FormPost && p.Kind == pr.Kind && strings.TrimRight(p.Issuer, "/") == pr.Issuer {
+			return true
+		}
+	}
+	return false
 }
 
 // PresetIDs are the presets in the order the console offers them.

@@ -208,6 +208,9 @@ func (s *Service) Start(ctx context.Context, providerID, interactionID, browser,
 		f.Nonce = nonce
 		opts = append(opts, oidc.Nonce(nonce))
 	}
+	if formPost(p) {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "form_post"))
+	}
 	if err := s.st.CreateUpstreamFlow(ctx, f); err != nil {
 		return "", fmt.Errorf("start upstream sign-in: %w", err)
 	}
