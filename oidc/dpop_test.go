@@ -434,80 +434,84 @@ func TestDPoP_Off(t *testing.T) {
 // TestDPoP_AlgsAndMalformedProofs: every algorithm discovery advertises
 // in dpop_signing_alg_values_supported works end to end (what is listed
 // is what works); malformed proofs of every kind are a 400
-// invalid_dpop_proof, never a server error.
+// invalid_dpop_proof, never a server error. On SQLite and PostgreSQL.
 func TestDPoP_AlgsAndMalformedProofs(t *testing.T) {
-	env := servertest.New(t)
-	tokenURL := env.Issuer + "/oauth2/token"
-	id, secret := env.CreateClient(clients.Spec{Name: "M2M", GrantTypes: []string{"client_credentials"}})
-	cc := url.Values{"grant_type": {"client_credentials"}}
-	resp, err := http.Get(env.Issuer + "/.well-known/openid-configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Algs []string `json:"dpop_signing_alg_values_supported"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&doc)
-	resp.Body.Close()
-	if len(doc.Algs) == 0 {
-		t.Fatal("discovery lists no DPoP algorithms")
-	}
-	for _, alg := range doc.Algs {
-		priv := rawKeyFor(t, alg)
-		k, err := jwk.FromRaw(priv)
+	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
+		env := servertest.New(t, db...)
+		tokenURL := env.Issuer + "/oauth2/token"
+		id, secret := env.CreateClient(clients.Spec{Name: "M2M", GrantTypes: []string{"client_credentials"}})
+		cc := url.Values{"grant_type": {"client_credentials"}}
+		resp, err := http.Get(env.Issuer + "/.well-known/openid-configuration")
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, _ := k.PublicKey()
-		hdr := jws.NewHeaders()
-		_ = hdr.Set(jws.TypeKey, "dpop+jwt")
-		_ = hdr.Set(jws.JWKKey, pub)
-		payload, _ := json.Marshal(map[string]any{"jti": websession.RandomToken(12), "htm": "POST", "htu": tokenURL + "?ignored=1", "iat": time.Now().Unix()})
-		proof, err := jws.Sign(payload, jws.WithKey(jwa.SignatureAlgorithm(alg), k, jws.WithProtectedHeaders(hdr)))
-		if err != nil {
-			t.Fatalf("%s: sign: %v", alg, err)
+		var doc struct {
+			Algs []string `json:"dpop_signing_alg_values_supported"`
 		}
-		if resp, out := postToken(t, env.Issuer, cc, id, secret, string(proof)); resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
-			t.Fatalf("%s proof: %d %v", alg, resp.StatusCode, out)
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		if len(doc.Algs) == 0 {
+			t.Fatal("discovery lists no DPoP algorithms")
 		}
-	}
+		for _, alg := range doc.Algs {
+			priv := rawKeyFor(t, alg)
+			k, err := jwk.FromRaw(priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, _ := k.PublicKey()
+			hdr := jws.NewHeaders()
+			_ = hdr.Set(jws.TypeKey, "dpop+jwt")
+			_ = hdr.Set(jws.JWKKey, pub)
+			payload, _ := json.Marshal(map[string]any{"jti": websession.RandomToken(12), "htm": "POST", "htu": tokenURL + "?ignored=1", "iat": time.Now().Unix()})
+			proof, err := jws.Sign(payload, jws.WithKey(jwa.SignatureAlgorithm(alg), k, jws.WithProtectedHeaders(hdr)))
+			if err != nil {
+				t.Fatalf("%s: sign: %v", alg, err)
+			}
+			if resp, out := postToken(t, env.Issuer, cc, id, secret, string(proof)); resp.StatusCode != http.StatusOK || out["token_type"] != "DPoP" {
+				t.Fatalf("%s proof: %d %v", alg, resp.StatusCode, out)
+			}
+		}
 
-	key := newDPoPKey(t)
-	sign := func(header map[string]any, claims string, signer jwk.Key, alg jwa.SignatureAlgorithm) string {
-		hdr := jws.NewHeaders()
-		for k, v := range header {
-			_ = hdr.Set(k, v)
+		key := newDPoPKey(t)
+		sign := func(header map[string]any, claims string, signer jwk.Key, alg jwa.SignatureAlgorithm) string {
+			hdr := jws.NewHeaders()
+			for k, v := range header {
+				_ = hdr.Set(k, v)
+			}
+			tok, err := jws.Sign([]byte(claims), jws.WithKey(alg, signer, jws.WithProtectedHeaders(hdr)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(tok)
 		}
-		tok, err := jws.Sign([]byte(claims), jws.WithKey(alg, signer, jws.WithProtectedHeaders(hdr)))
-		if err != nil {
-			t.Fatal(err)
+		hmacKey, _ := jwk.FromRaw([]byte("0123456789abcdef0123456789abcdef"))
+		good := func(extra string) string {
+			return `{"jti":"` + websession.RandomToken(8) + `","htm":"POST","htu":"` + tokenURL + `","iat":` + jsonNum(time.Now().Unix()) + extra + `}`
 		}
-		return string(tok)
-	}
-	hmacKey, _ := jwk.FromRaw([]byte("0123456789abcdef0123456789abcdef"))
-	good := func(extra string) string {
-		return `{"jti":"` + websession.RandomToken(8) + `","htm":"POST","htu":"` + tokenURL + `","iat":` + jsonNum(time.Now().Unix()) + extra + `}`
-	}
-	hdr := map[string]any{"typ": "dpop+jwt", "jwk": key.pub}
-	for name, proof := range map[string]string{
-		"HS256 with a symmetric jwk": sign(map[string]any{"typ": "dpop+jwt", "jwk": hmacKey}, good(""), hmacKey, jwa.HS256),
-		"claims not an object":       sign(hdr, `["x"]`, key.priv, jwa.ES256),
-		"iat a string":               sign(hdr, `{"jti":"a1","htm":"POST","htu":"`+tokenURL+`","iat":"now"}`, key.priv, jwa.ES256),
-		"no iat":                     sign(hdr, `{"jti":"a2","htm":"POST","htu":"`+tokenURL+`"}`, key.priv, jwa.ES256),
-		"no jti":                     sign(hdr, `{"htm":"POST","htu":"`+tokenURL+`","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
-		"huge jti":                   sign(hdr, `{"jti":"`+strings.Repeat("j", 300)+`","htm":"POST","htu":"`+tokenURL+`","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
-		"method in lower case":       sign(hdr, `{"jti":"a3","htm":"post","htu":"`+tokenURL+`","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
-		"other host":                 sign(hdr, `{"jti":"a4","htm":"POST","htu":"https://evil.example/oauth2/token","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
-		"htu not a URL":              sign(hdr, `{"jti":"a5","htm":"POST","htu":"%zz","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
-		"no jwk":                     sign(map[string]any{"typ": "dpop+jwt"}, good(""), key.priv, jwa.ES256),
-		"base64 garbage":             "eyJ!!.eyJ!!.c2ln",
-		"huge header":                strings.Repeat("a", 9000) + ".b.c",
-	} {
-		resp, out := postToken(t, env.Issuer, cc, id, secret, proof)
-		if resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
-			t.Errorf("%s: %d %v", name, resp.StatusCode, out)
+		hdr := map[string]any{"typ": "dpop+jwt", "jwk": key.pub}
+		for name, proof := range map[string]string{
+			"HS256 with a symmetric jwk": sign(map[string]any{"typ": "dpop+jwt", "jwk": hmacKey}, good(""), hmacKey, jwa.HS256),
+			"claims not an object":       sign(hdr, `["x"]`, key.priv, jwa.ES256),
+			"iat a string":               sign(hdr, `{"jti":"a1","htm":"POST","htu":"`+tokenURL+`","iat":"now"}`, key.priv, jwa.ES256),
+			"no iat":                     sign(hdr, `{"jti":"a2","htm":"POST","htu":"`+tokenURL+`"}`, key.priv, jwa.ES256),
+			"no jti":                     sign(hdr, `{"htm":"POST","htu":"`+tokenURL+`","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
+			"huge jti":                   sign(hdr, `{"jti":"`+strings.Repeat("j", 300)+`","htm":"POST","htu":"`+tokenURL+`","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
+			"method in lower case":       sign(hdr, `{"jti":"a3","htm":"post","htu":"`+tokenURL+`","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
+			"other host":                 sign(hdr, `{"jti":"a4","htm":"POST","htu":"https://evil.example/oauth2/token","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
+			"htu not a URL":              sign(hdr, `{"jti":"a5","htm":"POST","htu":"%zz","iat":`+jsonNum(time.Now().Unix())+`}`, key.priv, jwa.ES256),
+			"no jwk":                     sign(map[string]any{"typ": "dpop+jwt"}, good(""), key.priv, jwa.ES256),
+			"base64 garbage":             "eyJ!!.eyJ!!.c2ln",
+			"huge header":                strings.Repeat("a", 9000) + ".b.c",
+		} {
+			before := rowCounts(t, env, "oauth2_requests", "used_jtis")
+			resp, out := postToken(t, env.Issuer, cc, id, secret, proof)
+			if resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
+				t.Errorf("%s: %d %v", name, resp.StatusCode, out)
+			}
+			nothingWritten(t, env, name, before)
 		}
-	}
+	})
 }
 
 func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }
