@@ -376,3 +376,40 @@ func TestUpstreamFormPostCallback(t *testing.T) {
 		}
 	})
 }
+
+// TestUpstreamProviderUnavailable: a provider that cannot be reached (its
+// discovery fails), an unknown one and a disabled one answer the start
+// with a plain 502 page, and no redirect row is written. On both dialects.
+func TestUpstreamProviderUnavailable(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, append([]servertest.Option{servertest.AllowOutbound("127.0.0.0/8")}, opts...)...)
+		svc := env.Server.Console().Services
+		actx := console.WithActor(context.Background(), console.CLIActor())
+		// Port 1 on loopback: nothing listens.
+		for _, sp := range []upstreamidp.Spec{
+			{ID: "down", Name: "Down", Issuer: "http://127.0.0.1:1", ClientID: "sesame", ClientSecret: "s"},
+			{ID: "off", Name: "Off", Issuer: "http://127.0.0.1:1", ClientID: "sesame", ClientSecret: "s", Disabled: true},
+		} {
+			if _, err := svc.Upstreams.Create(actx, sp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db, err := env.Store.SQLDB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, provider := range []string{"down", "off", "nope"} {
+			t.Run(provider, func(t *testing.T) {
+				b := newBrowser(t, env)
+				resp, body := b.page("/login/upstream?provider=" + provider)
+				if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "<h1") {
+					t.Fatalf("start with %s: %d, want a 502 page", provider, resp.StatusCode)
+				}
+				var n int
+				if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM upstream_flows").Scan(&n); err != nil || n != 0 {
+					t.Fatalf("%d redirect rows (%v), want none", n, err)
+				}
+			})
+		}
+	})
+}
