@@ -15,6 +15,7 @@ import (
 	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/i18n"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/oidc"
 	"github.com/sesame-idp/sesame/oidc/clients"
@@ -317,6 +318,16 @@ func (c *Console) abort(g *gin.Context, p *Problem) {
 	}
 	if p.Status >= 500 {
 		c.log.ErrorContext(g.Request.Context(), "console", "path", httpx.RoutePath(g), "err", p)
+	} else if c.pages != nil {
+		// The console's own calls show the detail: in the admin's words.
+		cat := c.pages.Catalog()
+		if lang := consoleLang(cat, g); lang != "" && lang != i18n.Default {
+			if s, ok := problemText(cat, lang, p); ok {
+				cp := *p
+				cp.Detail = s
+				p = &cp
+			}
+		}
 	}
 	httpx.WriteProblem(g, p)
 }

@@ -89,7 +89,7 @@ func (s *Branding) Update(ctx context.Context, in branding.Settings) (BrandingVi
 	if issues := in.Validate(); len(issues) > 0 {
 		p := problem(http.StatusUnprocessableEntity, "invalid", "Invalid request", "")
 		for _, i := range issues {
-			p.Errors = append(p.Errors, FieldError{Field: i.Field, Message: i.Message})
+			p.Errors = append(p.Errors, FieldError{Field: i.Field, Message: i.Message, Format: i.Format, Args: i.Args})
 		}
 		return BrandingView{}, p
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/internal/httpx"
+	"github.com/sesame-idp/sesame/internal/i18n"
 	"github.com/sesame-idp/sesame/models/store"
 	"github.com/sesame-idp/sesame/templates"
 )
@@ -114,6 +115,16 @@ func (u *UI) handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 		case p.Status >= 500:
 			u.log.ErrorContext(c.Request.Context(), "console page", "path", httpx.RoutePath(c), "err", err)
 			title, msg = u.T(c, "errors.internal.title"), u.T(c, "console.error.server")
+		}
+		if p.Status < 500 && u.lang(c) != i18n.Default {
+			if s, ok := problemText(u.pages.Catalog(), u.lang(c), p); ok {
+				title, msg = u.T(c, "console.error.title"), s
+			}
+		}
+		if p.Detail == "" && p.Status < 500 {
+			for _, fe := range p.Errors {
+				msg += " " + capitalize(u.fieldMessage(c, fe)) + "."
+			}
 		}
 		if p.Status == http.StatusNotFound {
 			title, msg = u.T(c, "console.error.not_found_title"), u.T(c, "console.error.not_found")

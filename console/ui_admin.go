@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sesame-idp/sesame/authn/passkey"
+	"github.com/sesame-idp/sesame/internal/i18n"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/templates"
@@ -147,10 +148,13 @@ func (u *UI) policiesSave(c *gin.Context) error {
 			return err
 		}
 		for _, fe := range pr.Errors {
-			errs[fe.Field] = fe.Message
+			errs[fe.Field] = u.fieldMessage(c, fe)
 		}
 		if len(pr.Errors) == 0 {
 			errs["_"] = pr.Detail
+			if s, ok := problemText(u.pages.Catalog(), u.lang(c), pr); ok && u.lang(c) != i18n.Default {
+				errs["_"] = s
+			}
 		}
 	}
 	v := newPolicyView(p, u.tr(c))

@@ -65,7 +65,7 @@ func (u *UI) brandingSave(c *gin.Context) error {
 		SupportURL: in.SupportURL, PrivacyURL: in.PrivacyURL, CustomCSS: in.CustomCSS, Errors: map[string]string{},
 		Problem: u.T(c, "console.branding.not_saved")}
 	for _, fe := range p.Errors {
-		v.Form.Errors[fe.Field] = fe.Message
+		v.Form.Errors[fe.Field] = u.fieldMessage(c, fe)
 	}
 	return u.pages.ConsoleBranding(c.Writer, http.StatusUnprocessableEntity, u.page(c, "console.nav.branding"), u.shell(c, "branding"), v)
 }
@@ -82,7 +82,7 @@ func (u *UI) brandingLogo(c *gin.Context) error {
 		if p.Status != http.StatusUnprocessableEntity || len(p.Errors) == 0 {
 			return err
 		}
-		msg = p.Errors[0].Message
+		msg = u.fieldMessage(c, p.Errors[0])
 	}
 	cur, err := u.c.Branding.Get(c.Request.Context())
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/i18n"
 	"github.com/sesame-idp/sesame/templates"
 )
 
@@ -58,8 +59,11 @@ func (u *UI) importRun(c *gin.Context) error {
 			return err
 		}
 		msg := strings.TrimSpace(p.Title + ". " + p.Detail)
+		if s, ok := problemText(u.pages.Catalog(), u.lang(c), p); ok && u.lang(c) != i18n.Default {
+			msg = s
+		}
 		for _, fe := range p.Errors {
-			msg += " " + fe.Message
+			msg += " " + capitalize(u.fieldMessage(c, fe)) + "."
 		}
 		return u.renderImport(c, http.StatusUnprocessableEntity, templates.ConsoleImportView{Format: format, Error: msg})
 	}
@@ -73,7 +77,7 @@ func (u *UI) importRun(c *gin.Context) error {
 		row := templates.ImportRowView{Row: r.Row, Email: r.Email, Action: u.word(c, "console.import.action_", r.Action, r.Action), Invalid: len(r.Errors) > 0}
 		var msgs []string
 		for _, fe := range r.Errors {
-			msgs = append(msgs, fe.Field+": "+fe.Message)
+			msgs = append(msgs, fe.Field+": "+u.fieldMessage(c, fe))
 		}
 		row.Errors = strings.Join(msgs, "; ")
 		v.Rows = append(v.Rows, row)

@@ -2,12 +2,18 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sesame-idp/sesame/console"
+	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
+	"github.com/sesame-idp/sesame/server/servertest"
 )
 
 // getPageLang is getPage with an Accept-Language header.
@@ -135,4 +141,115 @@ func TestConsoleFieldErrorsGerman(t *testing.T) {
 	if strings.Contains(body, "must not contain a fragment") || strings.Contains(body, "Nothing was saved") {
 		t.Error("the German form shows English field messages")
 	}
+}
+
+// TestConsoleRefusalsGerman: what the console shows a German admin when
+// something is refused is German, on both dialects: the rarer validator
+// messages at their fields (a built-in scope name, a branding link, a
+// group name taken), the refusals of its own calls and of the admin API
+// as the page script shows them (problem detail: the step-up it asks for,
+// a passkey answer that cannot be read, a step-up request without one), a refusal on a console page, and why a webhook
+// endpoint was disabled automatically. An API client (bearer token) still
+// reads the API's English.
+func TestConsoleRefusalsGerman(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env, _, _ := uiAdmin(t, opts...)
+		ctx := context.Background()
+		c := browser(t, env)
+		admin, _ := c.signIn(models.RoleAdmin, models.ACRPhishingResistant)
+		must(t, env.Store.SetUserLocale(ctx, admin.ID, "de"))
+		other := env.CreateUser("bob@example.test")
+
+		// The admin API's and the console's own refusals, as problem details.
+		for _, tc := range []struct {
+			name, method, path string
+			body               any
+			status             int
+			detail             string
+		}{
+			{"step-up asked", http.MethodDelete, "/api/admin/v1/users/" + other.ID, nil, http.StatusForbidden,
+				"Diese Aktion braucht eine frische Bestätigung mit Ihrem Passkey oder mit Passwort und Sicherheitsschlüssel."},
+			{"step-up answer unreadable", http.MethodPost, "/console/stepup/verify",
+				map[string]any{"ceremony": "no-such-ceremony", "credential": map[string]any{"id": "x", "type": "public-key"}}, http.StatusBadRequest,
+				"Ihr Gerät hat eine Antwort gesendet, die nicht gelesen werden konnte."},
+			{"step-up unreadable", http.MethodPost, "/console/stepup/verify", map[string]any{}, http.StatusUnprocessableEntity,
+				"Die Anfrage war ungültig."},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res, b, _ := c.do(tc.method, tc.path, tc.body)
+				var p struct{ Type, Title, Detail string }
+				_ = json.Unmarshal(b, &p)
+				if res.StatusCode < 400 || (tc.status != 0 && res.StatusCode != tc.status) {
+					t.Fatalf("%d %s, want a refusal %d", res.StatusCode, b, tc.status)
+				}
+				if tc.detail != "" && !strings.Contains(p.Detail, tc.detail) {
+					t.Errorf("detail %q, want German %q", p.Detail, tc.detail)
+				}
+				if ascii(p.Detail) && strings.Contains(p.Detail, " the ") {
+					t.Errorf("detail %q is English", p.Detail)
+				}
+			})
+		}
+		// An API client reads English.
+		api := &caller{t: t, env: env, bearer: adminToken(t, env)}
+		if res, b, _ := api.do(http.MethodGet, "/api/admin/v1/users/no-such-user", nil); res.StatusCode != http.StatusNotFound || strings.Contains(string(b), "gibt es") {
+			t.Errorf("API client: %d %s, want the English 404", res.StatusCode, b)
+		}
+
+		// Field messages the validators rarely give, on the forms.
+		page := getPage(t, c.http, env.Issuer+"/console/scopes", 200)
+		csrf := csrfOf(t, page)
+		for _, tc := range []struct {
+			path string
+			form url.Values
+			want string
+		}{
+			{"/console/scopes", url.Values{"name": {"openid"}}, "&#34;openid&#34; ist ein eingebauter Scope"},
+			{"/console/branding", url.Values{"support_url": {"ftp://help.example"}}, "muss eine absolute https-URL sein (oder mailto:)"},
+			{"/console/branding", url.Values{"product_name": {strings.Repeat("x", 200)}}, "höchstens"},
+		} {
+			tc.form.Set("csrf_token", csrf)
+			res, body := postForm(t, c.http, env, tc.path, tc.form)
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, tc.want) {
+				t.Errorf("POST %s: %d, want 422 saying %q", tc.path, res.StatusCode, tc.want)
+			}
+		}
+		_, err := env.Server.Console().Groups.Create(ctx, console.GroupSpec{Name: "staff"})
+		must(t, err)
+		if res, body := postForm(t, c.http, env, "/console/groups", url.Values{"csrf_token": {csrf}, "name": {"staff"}}); res.StatusCode < 400 ||
+			!strings.Contains(body, "Eine andere Gruppe hat diesen Namen") {
+			t.Errorf("a group name taken: %d, want the refusal in German", res.StatusCode)
+		}
+		// A refusal on a console page.
+		if res, body := postForm(t, c.http, env, "/console/language", url.Values{"csrf_token": {csrf}, "lang": {"xx"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, "Unbekannte Sprache") || strings.Contains(body, "Unknown language") {
+			t.Errorf("unknown language: %d, want the refusal page in German", res.StatusCode)
+		}
+
+		// An endpoint the automatic rule disabled.
+		since := time.Date(2026, 11, 2, 8, 30, 0, 0, time.UTC)
+		ep := &models.WebhookEndpoint{ID: "wh_auto", URL: "https://crm.example.test/hook", EventTypes: models.WebhookUserCreated,
+			DisabledReason: fmt.Sprintf(models.WebhookAutoDisabledFormat, since.Format(time.RFC3339), 72*time.Hour, "HTTP 503"), DisabledAt: &since}
+		must(t, env.Store.CreateWebhookEndpoint(ctx, ep))
+		body := getPage(t, c.http, env.Issuer+"/console/webhooks/wh_auto", 200)
+		for _, want := range []string{"Automatisch deaktiviert: Seit ", "ist keine Zustellung gelungen (3 Tage oder länger). Letzter Fehler: HTTP 503"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("webhook page lacks %q", want)
+			}
+		}
+		if strings.Contains(body, "Disabled automatically") {
+			t.Error("the webhook page says the automatic reason in English")
+		}
+	})
+}
+
+// ascii reports whether s has no letter outside ASCII (German words
+// mostly have one; the check is a hint, the wanted words decide).
+func ascii(s string) bool {
+	for _, r := range s {
+		if r > 127 {
+			return false
+		}
+	}
+	return true
 }

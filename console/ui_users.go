@@ -305,9 +305,9 @@ func (u *UI) adminInvite(c *gin.Context) error {
 		if p.Status != http.StatusUnprocessableEntity {
 			return err
 		}
-		v.Error = "Enter a bare email address such as ada@example.com."
+		v.Error = capitalize(u.fieldMessage(c, FieldError{Message: "must be a bare email address such as ada@example.com"})) + "."
 		if len(p.Errors) > 0 {
-			v.Error = "Enter " + p.Errors[0].Message + "."
+			v.Error = capitalize(u.fieldMessage(c, p.Errors[0])) + "."
 		}
 		return u.pages.ConsoleAdminInvite(c.Writer, http.StatusUnprocessableEntity, u.page(c, "console.invite.title"), u.shell(c, "users"), v)
 	}

@@ -3,8 +3,10 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -114,9 +116,7 @@ func (u *UI) renderWebhookPage(c *gin.Context, status int, id, secret string, ed
 	}
 	v := templates.ConsoleWebhookView{ID: w.ID, URL: w.URL, Description: w.Description, Events: strings.Join(w.EventTypes, ", "),
 		Enabled: w.Enabled, DisabledReason: w.DisabledReason, LastSuccess: u.whenPtr(c, w.LastSuccessAt), Created: u.when(c, w.CreatedAt), Secret: secret}
-	if w.DisabledReason == models.WebhookDisabledByAdmin {
-		v.DisabledReason = u.T(c, "console.webhook.disabled_by_admin")
-	}
+	v.DisabledReason = u.disabledReason(c, w.DisabledReason)
 	if w.FailingSince != nil {
 		v.FailingSince = u.when(c, *w.FailingSince)
 	}
@@ -193,4 +193,28 @@ func (u *UI) webhookAlerts(c *gin.Context) []templates.Alert {
 	}
 	return []templates.Alert{{Text: u.T(c, "console.webhook.auto_disabled", "count", len(auto)),
 		Link: "/console/webhooks", LinkText: u.T(c, "console.webhook.review")}}
+}
+
+// autoDisabledRe reads back a reason models.WebhookAutoDisabledFormat
+// made: since (RFC 3339), the window (a Go duration), the last error.
+var autoDisabledRe = regexp.MustCompile(`(?s)^` + strings.NewReplacer(`%s`, `(.*?)`).Replace(regexp.QuoteMeta(models.WebhookAutoDisabledFormat)) + `$`)
+
+// disabledReason is why an endpoint is off, in the admin's language: the
+// stored reasons are English (the API's), so the admin's and the
+// automatic rule's are said from the catalogue; the last error, the
+// receiver's or the network's words, stays as it came.
+func (u *UI) disabledReason(c *gin.Context, reason string) string {
+	if reason == models.WebhookDisabledByAdmin {
+		return u.T(c, "console.webhook.disabled_by_admin")
+	}
+	m := autoDisabledRe.FindStringSubmatch(reason)
+	if m == nil {
+		return reason
+	}
+	since, err1 := time.Parse(time.RFC3339, m[1])
+	window, err2 := time.ParseDuration(m[2])
+	if err1 != nil || err2 != nil {
+		return reason
+	}
+	return u.T(c, "console.webhook.disabled_auto", "since", u.when(c, since), "window", u.pages.Catalog().Duration(u.lang(c), window), "error", m[3])
 }

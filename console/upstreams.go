@@ -60,7 +60,7 @@ var (
 func upstreamInvalid(errs []upstream.FieldError) *Problem {
 	p := problem(http.StatusUnprocessableEntity, "invalid", "Invalid request", "")
 	for _, e := range errs {
-		p.Errors = append(p.Errors, FieldError{Field: e.Field, Message: e.Message})
+		p.Errors = append(p.Errors, FieldError{Field: e.Field, Message: e.Message, Format: e.Format, Args: e.Args})
 	}
 	return p
 }

@@ -29,6 +29,12 @@ type WebhookEndpoint struct {
 // TableName pins the table name.
 func (WebhookEndpoint) TableName() string { return "webhook_endpoints" }
 
+// WebhookAutoDisabledFormat is the DisabledReason the automatic rule
+// records: since when no delivery succeeded (RFC 3339), the rule's window
+// (a Go duration) and the last error. The console reads it back to say it
+// in the admin's language.
+const WebhookAutoDisabledFormat = "Disabled automatically: no delivery succeeded since %s (%s or longer). Last error: %s"
+
 // WebhookDelivery is one message to one endpoint, in (or done with) the
 // webhook outbox: the same states and lease protocol as an OutboxMail. ID
 // is the message's webhook-id, the same on every attempt, so a receiver

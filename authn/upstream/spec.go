@@ -96,7 +96,13 @@ func DefaultScopes(kind string) []string {
 }
 
 // FieldError is one rejected field of a Spec.
-type FieldError struct{ Field, Message string }
+type FieldError struct {
+	Field, Message string
+	// Format and Args are what Message was made from, for the console to
+	// say it in the admin's language.
+	Format string
+	Args   []any
+}
 
 // ClaimKeys are the claims a provider may map.
 var ClaimKeys = []string{"subject", "email", "email_verified", "name", "groups"}
@@ -183,7 +189,7 @@ func (s *Spec) Normalize() {
 func (s *Spec) Validate(creating bool) []FieldError {
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
-		errs = append(errs, FieldError{field, fmt.Sprintf(format, args...)})
+		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args})
 	}
 	if !idRE.MatchString(s.ID) {
 		add("id", "lower-case letters, digits and dashes, at most 40, e.g. \"acme\"")

@@ -67,6 +67,10 @@ func shortHash(b []byte) string {
 type Issue struct {
 	Field   string
 	Message string
+	// Format and Args are what Message was made from, for the console to
+	// say it in the admin's language.
+	Format string
+	Args   []any
 }
 
 // Normalize trims the text fields and writes colours as #rrggbb.
@@ -92,7 +96,7 @@ func NormalizeColor(c string) string {
 func (s Settings) Validate() []Issue {
 	var out []Issue
 	add := func(field, format string, args ...any) {
-		out = append(out, Issue{Field: field, Message: fmt.Sprintf(format, args...)})
+		out = append(out, Issue{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args})
 	}
 	if n := utf8.RuneCountInString(s.ProductName); n > MaxProductName {
 		add("product_name", "at most %d characters (got %d)", MaxProductName, n)

@@ -378,8 +378,7 @@ func (s *Store) RetryWebhookDelivery(ctx context.Context, id string, lease, next
 		if !ep.Enabled || ep.FailingSince == nil || at.Sub(*ep.FailingSince) < disableAfter {
 			return nil
 		}
-		reason := fmt.Sprintf("Disabled automatically: no delivery succeeded since %s (%s or longer). Last error: %s",
-			ep.FailingSince.UTC().Format(time.RFC3339), disableAfter, lastErr)
+		reason := fmt.Sprintf(models.WebhookAutoDisabledFormat, ep.FailingSince.UTC().Format(time.RFC3339), disableAfter, lastErr)
 		res := db.Model(&models.WebhookEndpoint{}).Where("id = ? AND enabled", ep.ID).
 			Updates(map[string]any{"enabled": false, "disabled_reason": truncateText(reason, 500), "disabled_at": at, "updated_at": at})
 		if res.Error != nil || res.RowsAffected != 1 {
