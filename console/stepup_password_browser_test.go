@@ -75,3 +75,65 @@ func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
 		t.Fatalf("client still there after delete: %v", err)
 	}
 }
+
+// TestConsoleStepUpGermanInChromium: the step-up before a destructive
+// action speaks German to a German admin (password + security key): the
+// dialog, a wrong password refused in German (the server's problem
+// detail), and Cancel leaves the action undone with the German "not
+// confirmed" words; the client is still there. The dialog passes axe.
+func TestConsoleStepUpGermanInChromium(t *testing.T) {
+	env := servertest.New(t, servertest.With(func(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 64, 1 }))
+	bg := context.Background()
+	const pw = "correct horse battery staple 42"
+	u := env.CreateUser("schluessel@example.test")
+	params, err := password.ParamsFrom(env.Config.PasswordMemory, env.Config.PasswordIterations, env.Config.PasswordParallelism)
+	must(t, err)
+	h, err := password.NewHasher(params).Hash(pw)
+	must(t, err)
+	must(t, env.Store.SetUserPassword(bg, u.ID, h))
+	must(t, env.Store.SetUserRole(bg, u.ID, models.RoleAdmin))
+
+	ctx := browsertest.New(t)
+	restore := browsertest.WithoutAutofill(t, ctx)
+	defer restore()
+	browsertest.AddAuthenticator(t, ctx, browsertest.SecurityKey())
+	browsertest.Do(t, ctx, "enrol a key", chromedp.Navigate(env.Issuer+"/login/password"), chromedp.WaitVisible("#password-form"),
+		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw),
+		chromedp.Click("#password-continue"), chromedp.WaitVisible("#key-button"), chromedp.Click("#key-button"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/account")
+	browsertest.Do(t, ctx, "open the console", chromedp.Navigate(env.Issuer+"/console/clients"), chromedp.WaitVisible("#password-link"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/login?return=%2Fconsole%2Fclients")
+	browsertest.Do(t, ctx, "password + key",
+		chromedp.Click("#password-link"), chromedp.WaitVisible("#password-form"),
+		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw), chromedp.Click("#password-continue"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/clients")
+	// German from now on (a sign-in saves the browser's language).
+	must(t, env.Store.SetUserLocale(bg, u.ID, "de"))
+
+	view, _, err := env.Server.Console().Clients.Create(bg, clients.Spec{Name: "Alte App", RedirectURIs: []string{"https://old.example/cb"}})
+	must(t, err)
+	browsertest.Do(t, ctx, "open the client", chromedp.Navigate(env.Issuer+"/console/clients/"+view.ID), chromedp.WaitVisible(`html[lang="de"] #client_name`))
+	browsertest.Do(t, ctx, "delete it",
+		chromedp.Click("details.danger-zone summary"),
+		chromedp.Click(`details.danger-zone button[type=submit]`))
+	acceptConfirmation(t, ctx)
+	browsertest.Do(t, ctx, "wait for the step-up", chromedp.WaitVisible("#stepup-password"))
+	browsertest.WaitText(t, ctx, "dialog.stepup-dialog h2", "Bestätigen Sie, dass Sie es sind")
+	browsertest.WaitText(t, ctx, "#stepup-password-key", "Mit Sicherheitsschlüssel bestätigen")
+	for _, v := range axe.Check(t, ctx) {
+		if v.Serious() {
+			t.Errorf("German step-up dialog: %s", v)
+		}
+	}
+
+	// A wrong password: refused in German, the dialog stays.
+	browsertest.Do(t, ctx, "a wrong password", chromedp.SendKeys("#stepup-password", "not my password"), chromedp.Click("#stepup-password-key"))
+	browsertest.WaitText(t, ctx, "#stepup-error", "Das Passwort ist falsch")
+
+	// Cancel: nothing changes, said in German where the action was.
+	browsertest.Do(t, ctx, "cancel", chromedp.Click(`dialog.stepup-dialog button[type=button]`))
+	browsertest.WaitText(t, ctx, "details.danger-zone .form-status", "Nicht bestätigt, daher wurde nichts geändert.")
+	if _, err := env.Store.GetClient(bg, view.ID); err != nil {
+		t.Fatalf("the client went although the step-up was cancelled: %v", err)
+	}
+}

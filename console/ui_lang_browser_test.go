@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sesame-idp/sesame/authn/upstream"
 	"github.com/sesame-idp/sesame/console"
 	"github.com/sesame-idp/sesame/internal/browsertest"
 	"github.com/sesame-idp/sesame/models"
@@ -56,6 +58,14 @@ func germanConsoleJourney(t *testing.T, checks bool, opts ...servertest.Option) 
 	must(t, err)
 	hook, err := con.Webhooks.Create(actx, console.WebhookSpec{URL: "https://crm.example.test/hooks/sesame", EventTypes: []string{models.WebhookUserCreated}})
 	must(t, err)
+	_, err = con.Upstreams.Create(actx, upstream.Spec{ID: "acme-sso", Name: "Acme SSO", Issuer: "https://sso.example.test",
+		ClientID: "sesame", ClientSecret: "s3cret-for-sesame", Provisioning: "create"})
+	must(t, err)
+	// An endpoint the automatic rule disabled: its reason, and the alert
+	// every page then shows, in German.
+	failing := time.Date(2026, 11, 2, 8, 30, 0, 0, time.UTC)
+	must(t, env.Store.CreateWebhookEndpoint(bg, &models.WebhookEndpoint{ID: "wh_de_auto", URL: "https://erp.example.test/hooks", EventTypes: models.WebhookUserCreated,
+		DisabledReason: fmt.Sprintf(models.WebhookAutoDisabledFormat, failing.Format(time.RFC3339), 72*time.Hour, "HTTP 503"), DisabledAt: &failing}))
 	now := time.Now().UTC()
 	for i := range 30 {
 		e := models.AuthEvent{ID: "de-" + strconv.Itoa(i), At: now.Add(-time.Duration(i*41) * time.Minute), UserID: ada.ID, ClientID: cl.ID,
@@ -116,6 +126,8 @@ func germanConsoleJourney(t *testing.T, checks bool, opts ...servertest.Option) 
 		{"webhooks", "/console/webhooks", "#webhook_url", "Einen Endpunkt hinzufügen"},
 		{"upstreams", "/console/upstreams", "#upstream-callback", "Externe Anmeldedienste"},
 		{"webhook", "/console/webhooks/" + hook.ID, "#deliveries-h", "Zustellungen"},
+		{"upstream", "/console/upstreams/acme-sso", "#up_name", "Diesen Dienst löschen"},
+		{"webhook-auto-disabled", "/console/webhooks/wh_de_auto", "#deliveries-h", "Automatisch deaktiviert: Seit "},
 		{"policies", "/console/policies", "#user_verification", "Richtlinien speichern"},
 		{"branding", "/console/branding", "#product_name", "Erscheinungsbild speichern"},
 		{"keys", "/console/keys", "h1", "Jetzt wechseln"},
