@@ -117,7 +117,11 @@ func exerciseRegistrationAPI(t *testing.T, env *servertest.Env, api *caller, s *
 	if revoked.State != console.TokenRevoked || revoked.UsesLeft != 0 || revoked.RevokedAt == nil {
 		t.Errorf("revoked: %+v", revoked)
 	}
+	// Revoking again answers the same and changes (and logs) nothing.
+	audited := api.audited
+	api.audited = false
 	api.call(s, "POST", p+"/registration/initial-tokens/"+minted.ID+"/revoke", nil, 200)
+	api.audited = audited
 	api.call(s, "POST", p+"/registration/initial-tokens/nope/revoke", nil, 404)
 	if code, _ := register(t, env, minted.Token, map[string]any{"redirect_uris": []string{"https://self.example/cb2"}}); code != http.StatusUnauthorized {
 		t.Errorf("registration with a revoked token: %d, want 401", code)

@@ -34,6 +34,9 @@ type caller struct {
 	csrf    string
 	bearer  string
 	headers map[string]string
+	// audited makes call check that each change it makes (a write
+	// answered 2xx) is in the audit log with its actor and before/after.
+	audited bool
 }
 
 var csrfRe = regexp.MustCompile(`data-csrf="([^"]+)"`)
@@ -192,19 +195,61 @@ func (s *spec) check(t *testing.T, req *http.Request, resp *http.Response, body 
 
 func (c *caller) call(s *spec, method, path string, body any, want int) []byte {
 	c.t.Helper()
+	var before []models.AuditEntry
+	if c.audited {
+		before = c.auditLog()
+	}
 	resp, b, req := c.do(method, path, body)
 	if resp.StatusCode != want {
 		c.t.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, b)
 	}
 	s.check(c.t, req, resp, b)
+	if c.audited && method != http.MethodGet && resp.StatusCode < 300 && !readOnlyWrite(path) {
+		added := c.auditLog()[:0:0]
+		if after := c.auditLog(); len(after) > len(before) {
+			added = after[:len(after)-len(before)]
+		}
+		if len(added) == 0 {
+			c.t.Errorf("%s %s changed something (%d) and wrote no audit entry", method, path, resp.StatusCode)
+		}
+		for _, e := range added {
+			if e.ActorKind == "" || e.ActorID == "" || (e.BeforeJSON == "" && e.AfterJSON == "") {
+				c.t.Errorf("%s %s: audit entry %s without actor or before/after: %+v", method, path, e.Action, e)
+			}
+		}
+	}
 	return b
 }
 
+// auditLog is the whole audit log, newest first.
+func (c *caller) auditLog() []models.AuditEntry {
+	c.t.Helper()
+	es, err := c.env.Store.ListAuditEntries(context.Background(), store.AuditFilter{}, 10000)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return es
+}
+
+// readOnlyWrite reports whether path is a POST that changes nothing: a
+// search, an export, a dry run, a preview.
+func readOnlyWrite(path string) bool {
+	for _, s := range []string{"dry_run=true", "/search", "/export", "/preview"} {
+		if strings.Contains(path, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAPIResponsesMatchOpenAPI calls every admin API route and checks each
+// answer against the OpenAPI document; each change it makes must be in the
+// audit log with its actor and a before or after (caller.audited).
 func TestAPIResponsesMatchOpenAPI(t *testing.T) {
 	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
 		env := servertest.New(t, opts...)
 		s := loadSpec(t, env)
-		api := &caller{t: t, env: env, bearer: adminToken(t, env)}
+		api := &caller{t: t, env: env, bearer: adminToken(t, env), audited: true}
 		p := console.APIPrefix
 
 		api.call(s, "GET", p+"/openapi.json", nil, 200)

@@ -246,7 +246,8 @@ func (s *Clients) RotateSecret(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	s.invalidate(id)
-	if err := s.audit.Record(ctx, "client.rotate_secret", "client", id, nil, nil); err != nil {
+	// The secret itself never enters the log: only that it was replaced.
+	if err := s.audit.Record(ctx, "client.rotate_secret", "client", id, secretState{Secret: "old"}, secretState{Secret: "replaced"}); err != nil {
 		return "", err
 	}
 	return secret, nil
@@ -282,4 +283,10 @@ func (s *Clients) HasAdminScope(ctx context.Context, id string) (*models.Client,
 		return nil, false, err
 	}
 	return c, slices.Contains(c.Scopes, clients.ScopeAdmin), nil
+}
+
+// secretState is a secret's change as the audit log shows it, never the
+// secret or its hash.
+type secretState struct {
+	Secret string `json:"secret"`
 }

@@ -339,7 +339,7 @@ func (s *Webhooks) RotateSecret(ctx context.Context, id string) (string, error) 
 	if err := s.st.SetWebhookSecret(ctx, ep.ID, s.box.Seal(ep.ID, secret)); err != nil {
 		return "", err
 	}
-	if err := s.audit.Record(ctx, "webhook.rotate_secret", "webhook", ep.ID, nil, nil); err != nil {
+	if err := s.audit.Record(ctx, "webhook.rotate_secret", "webhook", ep.ID, secretState{Secret: "old"}, secretState{Secret: "replaced"}); err != nil {
 		return "", err
 	}
 	return secret, nil
