@@ -74,8 +74,10 @@ func TestAPITokenExchangeSwitch(t *testing.T) {
 }
 
 // TestAPIProtocolSwitches: the policy's backchannel_logout,
-// frontchannel_logout, pairwise_subjects, device_grant, dpop (on by
-// default) and require_pushed_authorization_requests (off), each set
+// frontchannel_logout, pairwise_subjects, device_grant, dpop,
+// pushed_authorization_requests (on by default) and
+// require_pushed_authorization_requests (off; refused without the PAR
+// endpoint), each set
 // through PUT /policies (answers checked against the OpenAPI document),
 // change what discovery advertises at once and only their own part, and
 // are audited; a value that is not a boolean is refused and changes
@@ -93,8 +95,8 @@ func TestAPIProtocolSwitches(t *testing.T) {
 			delete(pol, "restart_required")
 			return pol
 		}
-		keys := []string{"backchannel_logout", "frontchannel_logout", "pairwise_subjects", "device_grant", "dpop", "require_pushed_authorization_requests"}
-		defaults := [6]bool{true, true, true, true, true, false}
+		keys := []string{"backchannel_logout", "frontchannel_logout", "pairwise_subjects", "device_grant", "dpop", "pushed_authorization_requests", "require_pushed_authorization_requests"}
+		defaults := [7]bool{true, true, true, true, true, true, false}
 		pol := read()
 		if got := protocolAdvertised(t, env); got != defaults {
 			t.Fatalf("default: policy %v, discovery %v", pol, got)
@@ -127,6 +129,15 @@ func TestAPIProtocolSwitches(t *testing.T) {
 				t.Fatalf("a refused PUT changed %s", key)
 			}
 			pol[key] = defaults[i]
+		}
+		// Required PAR needs the PAR endpoint: refused together, nothing
+		// changed.
+		pol["pushed_authorization_requests"], pol["require_pushed_authorization_requests"] = false, true
+		if out := string(api.call(s, "PUT", p+"/policies", pol, 422)); !strings.Contains(out, "require_pushed_authorization_requests") {
+			t.Fatalf("required PAR without the endpoint: %s", out)
+		}
+		if got := protocolAdvertised(t, env); got != defaults {
+			t.Fatalf("a refused PUT changed discovery: %v", got)
 		}
 		rows, err := env.Store.ListAuditEntries(t.Context(), storeFilter("policy.update"), 20)
 		must(t, err)

@@ -68,6 +68,9 @@ func (s *Policies) Validate(p policy.Policy) error {
 	if p.MDSFile != "" && p.Attestation != "direct" {
 		return invalid("mds_file", `an MDS file needs attestation "direct"`)
 	}
+	if p.RequirePushedAuthorizationRequests && !p.PushedAuthorizationRequests {
+		return invalid("require_pushed_authorization_requests", "needs pushed_authorization_requests on (the PAR endpoint)")
+	}
 	if err := validateRegistration(p); err != nil {
 		return err
 	}

@@ -24,7 +24,8 @@ func newPolicyView(p policy.Policy, t tfunc) templates.ConsolePoliciesView {
 		P: templates.PolicyFields{SignupOpen: p.SignupOpen, RequireVerifiedEmail: p.RequireVerifiedEmail, PasslinkRateEmail: p.PasslinkRateEmail, PasslinkRateIP: p.PasslinkRateIP, MDSFile: p.MDSFile,
 			SuspendCompromised: p.SuspendCompromisedPasskeys, RegistrationMaxRedirectURIs: p.RegistrationMaxRedirectURIs, RegistrationRateIP: p.RegistrationRateIP,
 			TokenExchange: p.TokenExchange, BackchannelLogout: p.BackchannelLogout, FrontchannelLogout: p.FrontchannelLogout,
-			PairwiseSubjects: p.PairwiseSubjects, DeviceGrant: p.DeviceGrant, DPoP: p.DPoP, RequirePAR: p.RequirePushedAuthorizationRequests},
+			PairwiseSubjects: p.PairwiseSubjects, DeviceGrant: p.DeviceGrant, DPoP: p.DPoP, PAR: p.PushedAuthorizationRequests,
+			RequirePAR: p.RequirePushedAuthorizationRequests},
 		Allow: strings.Join(p.AAGUIDAllow, "\n"), Deny: strings.Join(p.AAGUIDDeny, "\n"), Errors: map[string]string{},
 	}
 	for _, m := range policy.LoginMethods {
@@ -103,6 +104,7 @@ func (u *UI) policiesSave(c *gin.Context) error {
 		PairwiseSubjects:                   c.PostForm("pairwise_subjects") == "on",
 		DeviceGrant:                        c.PostForm("device_grant") == "on",
 		DPoP:                               c.PostForm("dpop") == "on",
+		PushedAuthorizationRequests:        c.PostForm("pushed_authorization_requests") == "on",
 		RequirePushedAuthorizationRequests: c.PostForm("require_pushed_authorization_requests") == "on",
 	}
 	num := func(name string) int {

@@ -14,7 +14,7 @@ import (
 // TestConsoleProtocolSwitchesInChromium: an admin turns back-channel
 // logout, front-channel logout, pairwise subjects, the device grant and
 // DPoP off and PAR required for every client with the policies page's
-// checkboxes, and back, in Chromium; each save shows in the policy and in
+// checkboxes, and back, then the PAR endpoint off and on, in Chromium; each save shows in the policy and in
 // discovery at once, and the page shows what was saved.
 // The section passes checkConsolePage (axe-core, CSP, labelled fields, no
 // sideways scrolling, visible focus) at 1280×800 and 390×844.
@@ -51,16 +51,29 @@ func TestConsoleProtocolSwitchesInChromium(t *testing.T) {
 			p.DeviceGrant != on || p.DPoP != on || p.RequirePushedAuthorizationRequests == on {
 			t.Fatalf("policy after saving %v: %+v, %v", on, p, err)
 		}
-		if got := protocolAdvertised(t, env); got != [6]bool{on, on, on, on, on, !on} {
-			t.Fatalf("saved %v: discovery advertises back-channel, front-channel, pairwise, device, DPoP, required PAR = %v", on, got)
+		if got := protocolAdvertised(t, env); got != [7]bool{on, on, on, on, on, true, !on} {
+			t.Fatalf("saved %v: discovery advertises back-channel, front-channel, pairwise, device, DPoP, PAR, required PAR = %v", on, got)
+		}
+	}
+	// The PAR endpoint itself (required PAR is off again): off and on.
+	for _, on := range []bool{false, true} {
+		browsertest.Do(t, ctx, "open the policies", chromedp.Navigate(env.Issuer+"/console/policies"), chromedp.WaitVisible("#pushed_authorization_requests"))
+		browsertest.Do(t, ctx, "tick or untick the PAR endpoint", chromedp.Click("#pushed_authorization_requests"))
+		browsertest.Do(t, ctx, "save", chromedp.Click(`form.policies button[type=submit]`))
+		browsertest.WaitText(t, ctx, "main", "Policies saved.")
+		if p, err := env.Server.Console().Policies.Current(t.Context()); err != nil || p.PushedAuthorizationRequests != on || p.RequirePushedAuthorizationRequests {
+			t.Fatalf("policy after saving PAR %v: %+v, %v", on, p, err)
+		}
+		if got := protocolAdvertised(t, env); got != [7]bool{true, true, true, true, true, on, false} {
+			t.Fatalf("saved PAR %v: discovery advertises %v", on, got)
 		}
 	}
 }
 
 // protocolAdvertised is what discovery says of back-channel logout,
-// front-channel logout, the pairwise subject type, the device grant, DPoP
-// and required PAR.
-func protocolAdvertised(t *testing.T, env *servertest.Env) [6]bool {
+// front-channel logout, the pairwise subject type, the device grant, DPoP,
+// the PAR endpoint and required PAR.
+func protocolAdvertised(t *testing.T, env *servertest.Env) [7]bool {
 	t.Helper()
 	var doc struct {
 		Back       bool     `json:"backchannel_logout_supported"`
@@ -68,6 +81,7 @@ func protocolAdvertised(t *testing.T, env *servertest.Env) [6]bool {
 		Subjects   []string `json:"subject_types_supported"`
 		Device     string   `json:"device_authorization_endpoint"`
 		DPoPAlgs   []string `json:"dpop_signing_alg_values_supported"`
+		PAR        string   `json:"pushed_authorization_request_endpoint"`
 		RequirePAR bool     `json:"require_pushed_authorization_requests"`
 	}
 	resp, err := http.Get(env.Issuer + "/.well-known/openid-configuration")
@@ -82,5 +96,5 @@ func protocolAdvertised(t *testing.T, env *servertest.Env) [6]bool {
 	for _, s := range doc.Subjects {
 		pairwise = pairwise || s == "pairwise"
 	}
-	return [6]bool{doc.Back, doc.Front, pairwise, doc.Device != "", len(doc.DPoPAlgs) > 0, doc.RequirePAR}
+	return [7]bool{doc.Back, doc.Front, pairwise, doc.Device != "", len(doc.DPoPAlgs) > 0, doc.PAR != "", doc.RequirePAR}
 }

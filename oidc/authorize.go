@@ -79,7 +79,10 @@ func (p *Provider) handleAuthorize(c *gin.Context) {
 		}
 	}
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, c.Request)
-	if err == nil && unsupported != nil {
+	// A request_uri that is not served (PAR off, or not a pushed one)
+	// says so, rather than fosite's complaint about the parameters it
+	// stood for.
+	if unsupported != nil && (err == nil || unsupported == fosite.ErrRequestURINotSupported) {
 		err = unsupported
 	}
 	if err == nil && !pushed && p.parRequired(ctx, ar.GetClient()) {

@@ -67,8 +67,10 @@ func (p *Provider) buildDiscovery(defs []models.CustomScope, acrs []string, f di
 	if f.dpop {
 		doc["dpop_signing_alg_values_supported"] = DPoPAlgs
 	}
-	doc["pushed_authorization_request_endpoint"] = iss + PathPAR
-	doc["require_pushed_authorization_requests"] = f.requirePAR
+	if f.par {
+		doc["pushed_authorization_request_endpoint"] = iss + PathPAR
+		doc["require_pushed_authorization_requests"] = f.requirePAR
+	}
 	if f.device {
 		doc["device_authorization_endpoint"] = iss + PathDeviceAuthorize
 	}
@@ -90,9 +92,9 @@ type discoveryFeatures struct {
 	// subject type (pairwise.go).
 	backchannel, frontchannel, pairwise bool
 	// device names the device authorization endpoint and grant
-	// (device.go), dpop the proof algorithms (dpop.go); requirePAR says
-	// every client must push its requests (par.go).
-	device, dpop, requirePAR bool
+	// (device.go), dpop the proof algorithms (dpop.go); par names the PAR
+	// endpoint and requirePAR says every client must push (par.go).
+	device, dpop, par, requirePAR bool
 }
 
 // subjectTypes are the subject types clients may be registered with.
@@ -110,7 +112,7 @@ func (p *Provider) features(ctx context.Context) discoveryFeatures {
 	pr := p.protocol(ctx)
 	f := discoveryFeatures{exchange: p.exchangeOn(ctx), backchannel: pr.BackchannelLogout,
 		frontchannel: pr.FrontchannelLogout, pairwise: pr.PairwiseSubjects,
-		device: pr.DeviceGrant, dpop: pr.DPoP, requirePAR: pr.RequirePAR}
+		device: pr.DeviceGrant, dpop: pr.DPoP, par: pr.PAR, requirePAR: pr.RequirePAR}
 	if p.registrar != nil {
 		_, err := p.registrar.Mode(ctx)
 		f.registration = err == nil

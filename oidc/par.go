@@ -261,5 +261,7 @@ func pushedOnly(form url.Values) url.Values {
 
 // isPushed reports whether an authorization request names a pushed one.
 func (p *Provider) isPushed(ctx context.Context, form url.Values) bool {
-	return strings.HasPrefix(form.Get("request_uri"), p.parPrefix(ctx))
+	// While PAR is off a request_uri is request_uri_not_supported, as
+	// discovery then says (request_uri_parameter_supported false).
+	return strings.HasPrefix(form.Get("request_uri"), p.parPrefix(ctx)) && p.parOn(ctx)
 }

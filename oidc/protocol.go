@@ -26,9 +26,19 @@ func (p *Provider) protocol(ctx context.Context) policy.Protocol {
 	return pr
 }
 
-// deviceOn and dpopOn read the device grant and DPoP switches.
+// deviceOn, dpopOn and parOn read the device grant, DPoP and PAR
+// switches.
 func (p *Provider) deviceOn(ctx context.Context) bool { return p.protocol(ctx).DeviceGrant }
 func (p *Provider) dpopOn(ctx context.Context) bool   { return p.protocol(ctx).DPoP }
+func (p *Provider) parOn(ctx context.Context) bool    { return p.protocol(ctx).PAR }
+
+// parGate answers 404 for the PAR endpoint while its switch is off.
+func (p *Provider) parGate(c *gin.Context) {
+	if !p.parOn(c.Request.Context()) {
+		httpx.NotFound(c)
+		c.Abort()
+	}
+}
 
 // deviceGate answers 404 (the page every unknown path gets) for the
 // device grant's endpoint and pages while the switch is off.

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/sesame-idp/sesame/internal/config"
 	"github.com/sesame-idp/sesame/internal/policy"
 	"github.com/sesame-idp/sesame/models"
@@ -184,8 +186,8 @@ func TestProtocolSwitchesFollowThePolicy(t *testing.T) {
 }
 
 // part1Advertised is what a discovery document says of the device grant,
-// DPoP and required PAR.
-type part1Advertised struct{ deviceEndpoint, deviceGrant, dpop, requirePAR bool }
+// DPoP, the PAR endpoint and required PAR.
+type part1Advertised struct{ deviceEndpoint, deviceGrant, dpop, par, requirePAR bool }
 
 func part1AdvertisedAt(t *testing.T, base string) part1Advertised {
 	t.Helper()
@@ -197,23 +199,28 @@ func part1AdvertisedAt(t *testing.T, base string) part1Advertised {
 	}
 	_, dev := doc["device_authorization_endpoint"]
 	_, dpop := doc["dpop_signing_alg_values_supported"]
-	if _, ok := doc["pushed_authorization_request_endpoint"]; !ok {
-		t.Fatal("discovery names no PAR endpoint")
+	_, par := doc["pushed_authorization_request_endpoint"]
+	if _, named := doc["require_pushed_authorization_requests"]; named != par {
+		t.Fatalf("require_pushed_authorization_requests named %v, the PAR endpoint %v", named, par)
 	}
-	return part1Advertised{dev, slices.Contains(grants, clients.GrantDeviceCode), dpop, doc["require_pushed_authorization_requests"] == true}
+	return part1Advertised{dev, slices.Contains(grants, clients.GrantDeviceCode), dpop, par, doc["require_pushed_authorization_requests"] == true}
 }
 
 // TestDevicePARDPoPSwitchesFollowThePolicy (RFC 8628 §4, RFC 9126 §5,
-// RFC 9449 §5.1, OIDC Discovery 1.0 §3): the device grant, DPoP and PAR
-// for every client are live policy switches (as the console, the admin
-// API and `sesame policy device-grant|dpop|require-par` save them), and
-// discovery advertises each exactly while it is on, on every replica.
+// RFC 9449 §5.1, OIDC Discovery 1.0 §3): the device grant, DPoP, the PAR
+// endpoint and PAR for every client are live policy switches (as the
+// console, the admin API and `sesame policy device-grant|dpop|par|
+// require-par` save them), and discovery advertises each exactly while it
+// is on, on every replica.
 // Off: the device endpoint and pages are 404 and a poll is
 // unsupported_grant_type, even for a code issued while on; a DPoP proof
 // is ignored (a bearer token) and a client that requires DPoP gets none.
 // Required PAR: an authorization request that was not pushed is refused
-// while a pushed one works. Switched back, a device code issued before
-// is honoured again and proofs bind tokens.
+// while a pushed one works. PAR off: the endpoint is 404, a request_uri
+// pushed before is request_uri_not_supported (and not spent: it works
+// once PAR is back), a client that must push cannot sign in. Switched
+// back, a device code issued before is honoured again and proofs bind
+// tokens.
 func TestDevicePARDPoPSwitchesFollowThePolicy(t *testing.T) {
 	t.Parallel()
 	servertest.EachDialect(t, func(t *testing.T, db ...servertest.Option) {
@@ -221,17 +228,17 @@ func TestDevicePARDPoPSwitchesFollowThePolicy(t *testing.T) {
 		replica := env.Replica()
 		ctx := t.Context()
 		admin := policy.New(env.Store, env.Config)
-		set := func(device, dpop, requirePAR bool) {
+		set := func(device, dpop, par, requirePAR bool) {
 			t.Helper()
 			p, err := admin.Current(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p.DeviceGrant, p.DPoP, p.RequirePushedAuthorizationRequests = device, dpop, requirePAR
+			p.DeviceGrant, p.DPoP, p.PushedAuthorizationRequests, p.RequirePushedAuthorizationRequests = device, dpop, par, requirePAR
 			if err := admin.Save(ctx, p, "test:switch"); err != nil {
 				t.Fatal(err)
 			}
-			want := part1Advertised{device, device, dpop, requirePAR}
+			want := part1Advertised{device, device, dpop, par, requirePAR}
 			deadline := time.Now().Add(policy.CacheTTL / 2)
 			for _, e := range []*servertest.Env{env, replica} {
 				for got := part1AdvertisedAt(t, e.HTTP.URL); got != want; got = part1AdvertisedAt(t, e.HTTP.URL) {
@@ -270,13 +277,13 @@ func TestDevicePARDPoPSwitchesFollowThePolicy(t *testing.T) {
 			return callback(t, resp)
 		}
 
-		set(true, true, false) // the configuration's defaults
+		set(true, true, true, false) // the configuration's defaults
 		issued := startDevice(t, env, deviceID, "", "openid")
 		if issued.status != http.StatusOK {
 			t.Fatalf("device authorization while on: %d %v", issued.status, issued.body)
 		}
 
-		set(false, false, true)
+		set(false, false, true, true)
 		t.Run("off", func(t *testing.T) {
 			for _, e := range []*servertest.Env{env, replica} {
 				for _, r := range []struct{ method, path string }{
@@ -311,8 +318,38 @@ func TestDevicePARDPoPSwitchesFollowThePolicy(t *testing.T) {
 			}
 		})
 
-		set(true, true, false)
+		// PAR off: a request pushed before is not honoured (nor spent).
+		mustPush, _ := env.CreateClient(clients.Spec{Name: "Must push", RedirectURIs: []string{redirectURI}, SkipConsent: true,
+			Public: true, TokenEndpointAuthMethod: "none", RequirePushedAuthorizationRequests: true})
+		early, a := push(t, env.Issuer, webID, webSecret, nil)
+		if a.status != http.StatusCreated {
+			t.Fatalf("push while on: %d %v", a.status, a.body)
+		}
+		set(true, true, false, false)
+		t.Run("PAR off", func(t *testing.T) {
+			for _, e := range []*servertest.Env{env, replica} {
+				if got := status(http.MethodPost, e.HTTP.URL+oidc.PathPAR); got != http.StatusNotFound {
+					t.Errorf("push on %s while PAR is off: %d", e.HTTP.URL, got)
+				}
+				// The client's only redirect URI receives the error.
+				resp, _ := get(t, env.Browser(), e.HTTP.URL+"/oauth2/authorize?"+url.Values{"client_id": {webID}, "request_uri": {early.requestURI}}.Encode())
+				if q := callback(t, resp); q.Get("error") != "request_uri_not_supported" || q.Get("code") != "" {
+					t.Errorf("request_uri while PAR is off: %v", q)
+				}
+			}
+			u := env.Issuer + "/oauth2/authorize?" + url.Values{"client_id": {mustPush}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"openid"},
+				"state": {"state-0123456789"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}.Encode()
+			resp, _ := get(t, env.Browser(), u)
+			if q := callback(t, resp); q.Get("error") != "invalid_request" {
+				t.Errorf("a client that must push while PAR is off: %v", q)
+			}
+		})
+
+		set(true, true, true, false)
 		t.Run("on again", func(t *testing.T) {
+			if resp, _ := get(t, env.Browser(), authorizeURL(env, webID, early.requestURI, nil)); resp.Request.URL.Path != "/login" {
+				t.Errorf("the request pushed before PAR was off: ended at %s", resp.Request.URL)
+			}
 			if a := pollDevice(t, replica.HTTP.URL, deviceID, issued.str("device_code")); a.str("error") != "authorization_pending" {
 				t.Errorf("poll of the code issued before: %d %v", a.status, a.body)
 			}

@@ -341,8 +341,8 @@ func (p *Provider) Mount(r gin.IRouter) {
 	r.POST(PathRevoke, p.handleRevoke)
 	r.GET(PathLogout, p.handleLogout)
 	r.POST(PathLogout, p.handleLogout)
-	r.POST(PathPAR, p.handlePAR)
-	// Always mounted: 404 while the live policy's switch is off.
+	// Always mounted: 404 while the live policy's switches are off.
+	r.POST(PathPAR, p.parGate, p.handlePAR)
 	r.POST(PathDeviceAuthorize, p.deviceGate, p.handleDeviceAuthorize)
 	p.mountRegistration(r)
 	p.mountCORS(r)

@@ -314,7 +314,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		TokenExchange:             cfg.TokenExchange,
 		Protocol: policy.Protocol{BackchannelLogout: cfg.BackchannelLogout, FrontchannelLogout: cfg.FrontchannelLogout,
 			PairwiseSubjects: cfg.PairwiseSubjects, DeviceGrant: cfg.DeviceGrant, DPoP: cfg.DPoP,
-			RequirePAR: cfg.RequirePushedAuthorizationRequests},
+			PAR: cfg.PushedAuthorizationRequests, RequirePAR: cfg.RequirePushedAuthorizationRequests},
 	}, oidc.Deps{Store: deps.Store, Keys: km, Sessions: sessions, Pages: pages, Logger: log, Policy: live, Secrets: secrets, AuthFailures: authLimiter,
 		Outbound: outbound, Tokens: metrics, Tracer: tracing.Tracer(), Assurance: passkeys, Registrar: registrar})
 	if err != nil {

@@ -501,8 +501,9 @@ type PolicyFields struct {
 	TokenExchange bool
 	// The logout channels and pairwise subjects.
 	BackchannelLogout, FrontchannelLogout, PairwiseSubjects bool
-	// The device grant, DPoP, and PAR required of every client.
-	DeviceGrant, DPoP, RequirePAR bool
+	// The device grant, DPoP, the PAR endpoint and PAR required of every
+	// client.
+	DeviceGrant, DPoP, PAR, RequirePAR bool
 }
 
 // DurationField is a duration input ("10m", "720h").

@@ -71,6 +71,8 @@ func (c *cli) policyCmd() *cobra.Command {
 			"Device grant", func(p *policy.Policy) *bool { return &p.DeviceGrant }),
 		c.policySwitchCmd("dpop", "Accept DPoP proofs (RFC 9449) and bind tokens to the client's key, or ignore them (clients that require DPoP get no tokens); discovery follows",
 			"DPoP", func(p *policy.Policy) *bool { return &p.DPoP }),
+		c.policySwitchCmd("par", "Serve the pushed authorization request endpoint (RFC 9126), or stop (it 404s; clients that require PAR cannot sign in); discovery follows",
+			"Pushed authorization requests", func(p *policy.Policy) *bool { return &p.PushedAuthorizationRequests }),
 		c.policySwitchCmd("require-par", "Make every client push its authorization requests first (RFC 9126), or only those registered with --require-par; discovery follows",
 			"Required pushed authorization requests", func(p *policy.Policy) *bool { return &p.RequirePushedAuthorizationRequests }),
 	)

@@ -48,7 +48,7 @@ func TestTokenExchangeCLI(t *testing.T) {
 }
 
 // TestProtocolSwitchesCLI: "policy backchannel-logout|frontchannel-logout|
-// pairwise-subjects|device-grant|dpop|require-par on|off" switch the live
+// pairwise-subjects|device-grant|dpop|par|require-par on|off" switch the live
 // policy on SQLite and PostgreSQL (the configuration's defaults: all on but
 // require-par), say what each was,
 // refuse another word, leave the other switches alone and are audited.
@@ -66,6 +66,7 @@ func TestProtocolSwitchesCLI(t *testing.T) {
 			{"pairwise-subjects", "Pairwise subjects", "pairwise_subjects", func(p *policy.Protocol) *bool { return &p.PairwiseSubjects }, true},
 			{"device-grant", "Device grant", "device_grant", func(p *policy.Protocol) *bool { return &p.DeviceGrant }, true},
 			{"dpop", "DPoP", "dpop", func(p *policy.Protocol) *bool { return &p.DPoP }, true},
+			{"par", "Pushed authorization requests", "pushed_authorization_requests", func(p *policy.Protocol) *bool { return &p.PAR }, true},
 			{"require-par", "Required pushed authorization requests", "require_pushed_authorization_requests", func(p *policy.Protocol) *bool { return &p.RequirePAR }, false},
 		} {
 			t.Run(tc.cmd, func(t *testing.T) {

@@ -143,6 +143,13 @@ type Config struct {
 	// their subjects (an app's users never change identity). The default
 	// of the live policy's switch (`sesame policy pairwise-subjects`).
 	PairwiseSubjects bool `yaml:"pairwise_subjects" env:"SESAME_PAIRWISE_SUBJECTS" flag:"pairwise-subjects" usage:"let clients be registered with pairwise subject identifiers (the default of the live policy's switch)"`
+	// PushedAuthorizationRequests serves the PAR endpoint (RFC 9126,
+	// /oauth2/par) and request_uri values it issued; off, the endpoint is
+	// 404, a request_uri is request_uri_not_supported, discovery does not
+	// name the endpoint, and clients registered to require PAR cannot
+	// start a sign-in. The default of the live policy's switch (console
+	// policies page, admin API, `sesame policy par`).
+	PushedAuthorizationRequests bool `yaml:"pushed_authorization_requests" env:"SESAME_PUSHED_AUTHORIZATION_REQUESTS" flag:"pushed-authorization-requests" usage:"serve the pushed authorization request endpoint (RFC 9126) (the default of the live policy's switch)"`
 	// RequirePushedAuthorizationRequests makes every client push its
 	// authorization requests first (RFC 9126); off, only the clients
 	// registered with require_pushed_authorization_requests must. The
@@ -346,6 +353,7 @@ func Default() Config {
 		LoginSessionTTL:               336 * time.Hour,
 		InteractionTTL:                10 * time.Minute,
 		DeviceGrant:                   true,
+		PushedAuthorizationRequests:   true,
 		BackchannelLogout:             true,
 		FrontchannelLogout:            true,
 		PairwiseSubjects:              true,

@@ -69,6 +69,7 @@ func (c Config) Validate() error {
 		// RFC 9126 §2.2: short-lived; the browser uses it at once.
 		outside("pushed-authorization-request-ttl", c.PushedAuthorizationRequestTTL, 10*time.Second, 10*time.Minute),
 		{c.DevicePollInterval%time.Second != 0, fmt.Sprintf("device-poll-interval: must be whole seconds (got %s)", short(c.DevicePollInterval))},
+		{c.RequirePushedAuthorizationRequests && !c.PushedAuthorizationRequests, "require-pushed-authorization-requests: needs pushed-authorization-requests on"},
 		// Rotating more often than hourly would outpace clients' JWKS caches.
 		{c.KeyRotationPeriod < 0 || (c.KeyRotationPeriod > 0 && c.KeyRotationPeriod < time.Hour), fmt.Sprintf("key-rotation-period: must be 0 (disabled) or at least 1h (got %s)", short(c.KeyRotationPeriod))},
 		{c.ShutdownTimeout < 0, fmt.Sprintf("shutdown-timeout: must not be negative (got %s)", short(c.ShutdownTimeout))},

@@ -206,11 +206,11 @@ func (l *Live) TokenExchange(ctx context.Context) (bool, error) {
 }
 
 // Protocol is the part of the current policy that switches the logout
-// channels, pairwise subjects, the device grant, DPoP and required pushed
+// channels, pairwise subjects, the device grant, DPoP and pushed
 // authorization requests (Policy.BackchannelLogout, …).
 type Protocol struct {
 	BackchannelLogout, FrontchannelLogout, PairwiseSubjects bool
-	DeviceGrant, DPoP, RequirePAR                           bool
+	DeviceGrant, DPoP, PAR, RequirePAR                      bool
 }
 
 // Protocol reports the current protocol switches.
@@ -221,5 +221,5 @@ func (l *Live) Protocol(ctx context.Context) (Protocol, error) {
 	}
 	return Protocol{BackchannelLogout: p.BackchannelLogout, FrontchannelLogout: p.FrontchannelLogout,
 		PairwiseSubjects: p.PairwiseSubjects, DeviceGrant: p.DeviceGrant, DPoP: p.DPoP,
-		RequirePAR: p.RequirePushedAuthorizationRequests}, nil
+		PAR: p.PushedAuthorizationRequests, RequirePAR: p.RequirePushedAuthorizationRequests}, nil
 }

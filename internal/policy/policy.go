@@ -108,9 +108,10 @@ type Policy struct {
 	BackchannelLogout  bool `json:"backchannel_logout"`
 	FrontchannelLogout bool `json:"frontchannel_logout"`
 	PairwiseSubjects   bool `json:"pairwise_subjects"`
-	// DeviceGrant, DPoP and RequirePushedAuthorizationRequests switch the
-	// device authorization grant (RFC 8628), DPoP (RFC 9449) and pushed
-	// authorization requests for every client (RFC 9126): discovery
+	// DeviceGrant, DPoP, PushedAuthorizationRequests and
+	// RequirePushedAuthorizationRequests switch the device authorization
+	// grant (RFC 8628), DPoP (RFC 9449), the PAR endpoint and PAR for
+	// every client (RFC 9126, which needs the endpoint on): discovery
 	// follows each. Off, the device endpoints and pages are 404 and the
 	// token endpoint answers unsupported_grant_type for the grant; DPoP
 	// proofs are ignored (bearer tokens) and clients that require DPoP get
@@ -118,6 +119,7 @@ type Policy struct {
 	// configuration's values.
 	DeviceGrant                        bool `json:"device_grant"`
 	DPoP                               bool `json:"dpop"`
+	PushedAuthorizationRequests        bool `json:"pushed_authorization_requests"`
 	RequirePushedAuthorizationRequests bool `json:"require_pushed_authorization_requests"`
 }
 
@@ -170,7 +172,8 @@ func FromConfig(c config.Config) Policy {
 		RegistrationMaxRedirectURIs: c.RegistrationMaxRedirectURIs, RegistrationRateIP: c.RegistrationRateIP,
 		RecoveryCodes: RecoveryOff, TokenExchange: c.TokenExchange,
 		BackchannelLogout: c.BackchannelLogout, FrontchannelLogout: c.FrontchannelLogout, PairwiseSubjects: c.PairwiseSubjects,
-		DeviceGrant: c.DeviceGrant, DPoP: c.DPoP, RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
+		DeviceGrant: c.DeviceGrant, DPoP: c.DPoP, PushedAuthorizationRequests: c.PushedAuthorizationRequests,
+		RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 	}
 }
 
@@ -203,6 +206,7 @@ func (p Policy) Over(base config.Config) config.Config {
 	c.PairwiseSubjects = p.PairwiseSubjects
 	c.DeviceGrant = p.DeviceGrant
 	c.DPoP = p.DPoP
+	c.PushedAuthorizationRequests = p.PushedAuthorizationRequests
 	c.RequirePushedAuthorizationRequests = p.RequirePushedAuthorizationRequests
 	// MDSFile is left out: the configuration's file is checked when the
 	// passkey service starts, the policy's when it is saved.

@@ -2846,6 +2846,9 @@ type Policy struct {
 	// PasslinkTtl Go duration, e.g. 15m0s or 720h0m0s
 	PasslinkTtl string `json:"passlink_ttl"`
 
+	// PushedAuthorizationRequests Serve the pushed authorization request endpoint (RFC 9126, /oauth2/par) and honour the request_uri values it issued. Off (also when absent), the endpoint answers 404, a request_uri at the authorization endpoint is request_uri_not_supported, clients registered with require_pushed_authorization_requests cannot start a sign-in and discovery names neither pushed_authorization_request_endpoint nor require_pushed_authorization_requests; on, all follow within seconds on every server. require_pushed_authorization_requests needs it on (422 otherwise). Defaults to the configuration's pushed_authorization_requests (on) until a policy is saved.
+	PushedAuthorizationRequests *bool `json:"pushed_authorization_requests,omitempty"`
+
 	// RecoveryCodes Recovery codes (ten single-use codes per user, for the day their passkeys are gone): off (also when empty; the default), offer (people may create codes on their account page and sign in with one at basic assurance, then are led to add a passkey) or require (also: after a passkey sign-in, an account with fewer than two passkeys and no codes is asked to create them).
 	RecoveryCodes *PolicyRecoveryCodes `json:"recovery_codes,omitempty"`
 
@@ -2954,6 +2957,9 @@ type PolicyResponse struct {
 
 	// PasslinkTtl Go duration, e.g. 15m0s or 720h0m0s
 	PasslinkTtl string `json:"passlink_ttl"`
+
+	// PushedAuthorizationRequests Serve the pushed authorization request endpoint (RFC 9126, /oauth2/par) and honour the request_uri values it issued. Off (also when absent), the endpoint answers 404, a request_uri at the authorization endpoint is request_uri_not_supported, clients registered with require_pushed_authorization_requests cannot start a sign-in and discovery names neither pushed_authorization_request_endpoint nor require_pushed_authorization_requests; on, all follow within seconds on every server. require_pushed_authorization_requests needs it on (422 otherwise). Defaults to the configuration's pushed_authorization_requests (on) until a policy is saved.
+	PushedAuthorizationRequests *bool `json:"pushed_authorization_requests,omitempty"`
 
 	// RecoveryCodes Recovery codes (ten single-use codes per user, for the day their passkeys are gone): off (also when empty; the default), offer (people may create codes on their account page and sign in with one at basic assurance, then are led to add a passkey) or require (also: after a passkey sign-in, an account with fewer than two passkeys and no codes is asked to create them).
 	RecoveryCodes *PolicyResponseRecoveryCodes `json:"recovery_codes,omitempty"`
