@@ -91,6 +91,7 @@ var fieldMessageKeys = map[string]string{
 	"a scope cannot be renamed: define a new one":                                                     "console.field.v_a_scope_cannot_be_renamed_define",
 	"a user id or email address is required":                                                          "console.field.v_a_user_id_or_email_address",
 	"after since":                                                                                     "console.field.v_after_since",
+	"needs pushed_authorization_requests on (the PAR endpoint)":                                       "console.field.v_needs_par_endpoint",
 	"an MDS file needs attestation \"direct\"":                                                        "console.field.v_an_mds_file_needs_attestation_direct",
 	"an OpenID Connect provider needs the openid scope":                                               "console.field.v_an_openid_connect_provider_needs_the",
 	"an RFC 3339 time such as 2026-01-02T15:04:05Z":                                                   "console.field.v_an_rfc_3339_time_such_as",
