@@ -3,8 +3,6 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,18 +24,7 @@ import (
 // authorize → login challenge (read, accepted for subject) → consent
 // challenge (read, its requested scopes granted) → code → token exchange.
 func (b *Browser) HydraCodeFlow(ctx context.Context, admin string, cl Client, subject string) (Tokens, error) {
-	verifier := randomString(32)
-	sum := sha256.Sum256([]byte(verifier))
-	state := randomString(12)
-	scope := cl.Scope
-	if scope == "" {
-		scope = "openid offline_access"
-	}
-	q := url.Values{
-		"response_type": {"code"}, "client_id": {cl.ID}, "redirect_uri": {cl.RedirectURI}, "scope": {scope},
-		"state": {state}, "nonce": {randomString(12)},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
-	}
+	q, verifier, state := authRequest(cl, "openid offline_access")
 	login, err := b.leave(ctx, b.issuer+"/oauth2/auth?"+q.Encode())
 	if err != nil {
 		return Tokens{}, fmt.Errorf("authorize: %w", err)

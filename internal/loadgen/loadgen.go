@@ -245,18 +245,8 @@ type Tokens struct {
 // verify → resume → redirect with the code → token exchange. prompt=login
 // makes every flow a real sign-in, never a silent SSO one.
 func (b *Browser) CodeFlow(ctx context.Context, cl Client) (Tokens, error) {
-	verifier := randomString(32)
-	sum := sha256.Sum256([]byte(verifier))
-	state := randomString(12)
-	scope := cl.Scope
-	if scope == "" {
-		scope = "openid profile email offline_access"
-	}
-	q := url.Values{
-		"response_type": {"code"}, "client_id": {cl.ID}, "redirect_uri": {cl.RedirectURI}, "scope": {scope},
-		"state": {state}, "nonce": {randomString(12)}, "prompt": {"login"},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
-	}
+	q, verifier, state := authRequest(cl, "openid profile email offline_access")
+	q.Set("prompt", "login")
 	at, err := b.page(ctx, "/oauth2/authorize?"+q.Encode())
 	if err != nil {
 		return Tokens{}, fmt.Errorf("authorize: %w", err)
@@ -280,6 +270,22 @@ func (b *Browser) CodeFlow(ctx context.Context, cl Client) (Tokens, error) {
 		"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")},
 		"redirect_uri": {cl.RedirectURI}, "code_verifier": {verifier},
 	})
+}
+
+// authRequest is an authorization request of cl with PKCE (S256), a state
+// and a nonce, for the client's scope or scope; it returns the code
+// verifier and the state with it.
+func authRequest(cl Client, scope string) (q url.Values, verifier, state string) {
+	verifier, state = randomString(32), randomString(12)
+	sum := sha256.Sum256([]byte(verifier))
+	if cl.Scope != "" {
+		scope = cl.Scope
+	}
+	return url.Values{
+		"response_type": {"code"}, "client_id": {cl.ID}, "redirect_uri": {cl.RedirectURI}, "scope": {scope},
+		"state": {state}, "nonce": {randomString(12)},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}, verifier, state
 }
 
 // redirectTo follows path at the issuer to the redirect that leaves it.
