@@ -50,7 +50,7 @@ func TestConsoleSignInThroughLoginInChromium(t *testing.T) {
 	if browsertest.Eval[bool](t, ctx, `!!document.querySelector("#passlink-link")`) {
 		t.Error("the console's sign-in offers a link by email, which the console refuses")
 	}
-	checkConsolePage(t, ctx, "console-signin", true)
+	checkConsolePage(t, ctx, "console-signin")
 	browsertest.Do(t, ctx, "sign in with the passkey", chromedp.Click("#passkey-button"))
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/users?q=ada")
 	browsertest.Do(t, ctx, "the page asked for", chromedp.WaitVisible("#q"))
@@ -72,7 +72,7 @@ func TestConsoleSignInThroughLoginInChromium(t *testing.T) {
 	}
 	browsertest.Do(t, ctx, "open the console as a non-admin", chromedp.Navigate(env.Issuer+"/console/clients"), chromedp.WaitVisible("#switch-account"))
 	browsertest.WaitText(t, ctx, "main", "plain@example.test")
-	checkConsolePage(t, ctx, "console-not-admin", false)
+	checkConsolePage(t, ctx, "console-not-admin")
 	browsertest.Do(t, ctx, "sign in as someone else", chromedp.Click("#switch-account"), chromedp.WaitVisible("#passkey-button"))
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/login?return=%2Fconsole%2Fclients")
 }

@@ -46,7 +46,7 @@ func TestPasskeyAssuranceConsoleInChromium(t *testing.T) {
 		check := func(ctx context.Context, name string) {
 			t.Helper()
 			if shots {
-				checkConsolePage(t, ctx, name, false)
+				checkConsolePage(t, ctx, name)
 			}
 		}
 		env := servertest.New(t, append(opts, servertest.UnverifiedEmails(), servertest.With(func(c *config.Config) {

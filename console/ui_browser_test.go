@@ -76,18 +76,18 @@ func TestConsolePagesInChromium(t *testing.T) {
 		browsertest.Do(t, ctx, "open "+path, chromedp.Navigate(env.Issuer+path), chromedp.WaitVisible(waitFor))
 	}
 	open("/console", "#feed")
-	checkConsolePage(t, ctx, "console-dashboard", true)
+	checkConsolePage(t, ctx, "console-dashboard")
 	open("/console?range=30d", "#feed")
-	checkConsolePage(t, ctx, "console-dashboard-30d", false)
+	checkConsolePage(t, ctx, "console-dashboard-30d")
 	open("/console/clients", "#register-client")
-	checkConsolePage(t, ctx, "console-clients", true)
+	checkConsolePage(t, ctx, "console-clients")
 	open("/console/clients/new", "#client_name")
 	// A redirect URI is checked as it is typed.
 	browsertest.Do(t, ctx, "type a bad redirect URI", chromedp.SendKeys("#redirect_uris", "https://app.example/cb#x"), chromedp.Click("#client_name"))
 	browsertest.WaitText(t, ctx, "#redirect_uris-error", "fragment")
-	checkConsolePage(t, ctx, "console-client-new", true)
+	checkConsolePage(t, ctx, "console-client-new")
 	browsertest.Do(t, ctx, "open the advanced settings", chromedp.Click("details.advanced summary"))
-	checkConsolePage(t, ctx, "console-client-new-advanced", false)
+	checkConsolePage(t, ctx, "console-client-new-advanced")
 	// Register it properly: the secret is shown once, with a warning.
 	browsertest.Do(t, ctx, "register a client",
 		chromedp.SetValue("#redirect_uris", "https://billing.example/cb"),
@@ -108,7 +108,7 @@ func TestConsolePagesInChromium(t *testing.T) {
 		!strings.Contains(snippet, "oidc.NewProvider(ctx, "+strconv.Quote(env.Issuer)+")") || !strings.Contains(snippet, strconv.Quote(newID)) {
 		t.Errorf("the client-secret page lacks the setup facts:\n%s\nsnippet:\n%s", secretPage, snippet)
 	}
-	checkConsolePage(t, ctx, "console-client-secret", false)
+	checkConsolePage(t, ctx, "console-client-secret")
 	// A public browser app: no secret; its web origins default to its
 	// redirect URIs' and the snippet uses oauth4webapi.
 	open("/console/clients/new", "#client_name")
@@ -124,38 +124,38 @@ func TestConsolePagesInChromium(t *testing.T) {
 		!strings.Contains(snippet, `redirect_uri = "http://localhost:5173/callback"`) {
 		t.Errorf("the public client's page:\n%s\nsnippet:\n%s", secretPage, snippet)
 	}
-	checkConsolePage(t, ctx, "console-client-public", false)
+	checkConsolePage(t, ctx, "console-client-public")
 	open("/console/clients/"+id, "#client_name")
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
-	checkConsolePage(t, ctx, "console-client", false)
+	checkConsolePage(t, ctx, "console-client")
 	// Blocking synced passkeys names who it locks out (Ada's only passkey
 	// syncs) before anything is saved.
 	open("/console/clients/"+id, "#synced_passkeys")
 	browsertest.Do(t, ctx, "block synced passkeys", chromedp.SetValue("#synced_passkeys", "block"),
 		chromedp.Click(`form.client-form button[type=submit]`), chromedp.WaitVisible("#lockout"))
 	browsertest.WaitText(t, ctx, "#lockout", "ada@example.test")
-	checkConsolePage(t, ctx, "console-client-lockout", false)
+	checkConsolePage(t, ctx, "console-client-lockout")
 	open("/console/users", "#q")
-	checkConsolePage(t, ctx, "console-users", true)
+	checkConsolePage(t, ctx, "console-users")
 	open("/console/users?unverified=true&q=nobody-at-all", "#q")
-	checkConsolePage(t, ctx, "console-users-none", false)
+	checkConsolePage(t, ctx, "console-users-none")
 	open("/console/users/new", "#user_email")
-	checkConsolePage(t, ctx, "console-user-new", true)
+	checkConsolePage(t, ctx, "console-user-new")
 	open("/console/admins/invite", "#invite-email")
-	checkConsolePage(t, ctx, "console-admin-invite", true)
+	checkConsolePage(t, ctx, "console-admin-invite")
 	browsertest.Do(t, ctx, "invite an admin", chromedp.SendKeys("#invite-email", "root@example.test"), chromedp.Click(`main form button[type=submit]`),
 		chromedp.WaitVisible("#invite-link"))
-	checkConsolePage(t, ctx, "console-admin-invite-link", false)
+	checkConsolePage(t, ctx, "console-admin-invite-link")
 	open("/console/users/"+ada.ID, "#creds-h")
 	if !browsertest.Eval[bool](t, ctx, `document.body.innerText.includes("iCloud Keychain") && document.body.innerText.includes("Synced")`) {
 		t.Error("user page does not name the passkey's model and storage")
 	}
 	browsertest.Do(t, ctx, "open the edit and the danger zone", chromedp.Click("details.change summary"), chromedp.Click("details.danger-zone summary"))
-	checkConsolePage(t, ctx, "console-user", true)
+	checkConsolePage(t, ctx, "console-user")
 	// The confirmation is a modal dialog, checked like a page; Escape
 	// cancels it and nothing happens.
 	browsertest.Do(t, ctx, "ask to sign ada out", chromedp.Click("#revoke-sessions button"), chromedp.WaitVisible("dialog.confirm-dialog"))
-	checkConsolePage(t, ctx, "console-confirm", true)
+	checkConsolePage(t, ctx, "console-confirm")
 	browsertest.Do(t, ctx, "cancel with Escape", chromedp.KeyEvent(kb.Escape))
 	if browsertest.Eval[bool](t, ctx, `!!document.querySelector("dialog.confirm-dialog")`) || !browsertest.Eval[bool](t, ctx, `document.activeElement === document.querySelector("#revoke-sessions button")`) {
 		t.Error("Escape did not close the confirmation, or the focus did not return to its button")
@@ -168,34 +168,34 @@ func TestConsolePagesInChromium(t *testing.T) {
 		chromedp.SendKeys("#scope_name", "hr"), chromedp.SendKeys("#scope_description", "Your HR record"),
 		chromedp.SendKeys("#scope_claims", "email = attribute:mail"),
 		chromedp.Click(`form.scope-form button[type=submit]`), chromedp.WaitVisible("#scope_claims-error"))
-	checkConsolePage(t, ctx, "console-scopes-error", false)
+	checkConsolePage(t, ctx, "console-scopes-error")
 	browsertest.Do(t, ctx, "define a scope",
 		chromedp.SetValue("#scope_claims", "roles = attribute:roles\nteams = groups"),
 		chromedp.Click(`form.scope-form button[type=submit]`), chromedp.WaitVisible("details.danger-zone"))
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
-	checkConsolePage(t, ctx, "console-scope", false)
+	checkConsolePage(t, ctx, "console-scope")
 	open("/console/scopes", "#scope_name")
-	checkConsolePage(t, ctx, "console-scopes", false)
+	checkConsolePage(t, ctx, "console-scopes")
 	open("/console/resources", "#resource_name")
 	browsertest.Do(t, ctx, "register a resource with a fragment in its audience",
 		chromedp.SendKeys("#resource_name", "orders"), chromedp.SendKeys("#resource_description", "Orders API"),
 		chromedp.SendKeys("#resource_audience", "https://api.example.com/orders#v1"),
 		chromedp.Click(`form.resource-form button[type=submit]`), chromedp.WaitVisible("#resource_audience-error"))
-	checkConsolePage(t, ctx, "console-resources-error", true)
+	checkConsolePage(t, ctx, "console-resources-error")
 	browsertest.Do(t, ctx, "register a resource",
 		chromedp.SetValue("#resource_audience", "https://api.example.com/orders"),
 		chromedp.Click(`form.resource-form button[type=submit]`), chromedp.WaitVisible("details.danger-zone"))
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
-	checkConsolePage(t, ctx, "console-resource", true)
+	checkConsolePage(t, ctx, "console-resource")
 	open("/console/resources", "#resource_name")
-	checkConsolePage(t, ctx, "console-resources", true)
+	checkConsolePage(t, ctx, "console-resources")
 	open("/console/policies", "#user_verification")
-	checkConsolePage(t, ctx, "console-policies", false)
+	checkConsolePage(t, ctx, "console-policies")
 	open("/console/keys", "table")
-	checkConsolePage(t, ctx, "console-keys", false)
+	checkConsolePage(t, ctx, "console-keys")
 	open("/console/audit", "#action")
 	browsertest.WaitText(t, ctx, "main", "client.create")
-	checkConsolePage(t, ctx, "console-audit", false)
+	checkConsolePage(t, ctx, "console-audit")
 
 	// Live: a sign-in recorded now shows up on the open dashboard.
 	open("/console", "#feed")
@@ -267,14 +267,13 @@ type consoleView struct {
 	dark          bool
 }
 
-// checkConsolePage checks the current page in each view, reporting every
-// problem without stopping.
-func checkConsolePage(t *testing.T, ctx context.Context, name string, dark bool) {
+// checkConsolePage checks the current page in each view, 1280×800 and
+// 390×844 in light and dark (issue 14: every page, both schemes),
+// reporting every problem without stopping.
+func checkConsolePage(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	views := []consoleView{{"1280", 1280, 800, false}, {"390", 390, 844, false}}
-	if dark {
-		views = append(views, consoleView{"dark-1280", 1280, 800, true}, consoleView{"dark-390", 390, 844, true})
-	}
+	views := []consoleView{{"1280", 1280, 800, false}, {"390", 390, 844, false},
+		{"dark-1280", 1280, 800, true}, {"dark-390", 390, 844, true}}
 	defer setConsoleView(t, ctx, views[0])
 	for _, v := range views {
 		setConsoleView(t, ctx, v)

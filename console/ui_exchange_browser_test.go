@@ -40,7 +40,7 @@ func TestConsoleTokenExchangeSwitchInChromium(t *testing.T) {
 				t.Fatal("the page does not show the saved switch")
 			}
 			browsertest.Do(t, ctx, "scroll to the section", chromedp.ScrollIntoView("#token-exchange"))
-			checkConsolePage(t, ctx, "console-policies-token-exchange", false)
+			checkConsolePage(t, ctx, "console-policies-token-exchange")
 		}
 	}
 }

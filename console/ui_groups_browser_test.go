@@ -34,13 +34,13 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 
 	open("/console/groups", "#create-group")
 	browsertest.WaitText(t, ctx, "main", "No groups yet")
-	checkConsolePage(t, ctx, "console-groups-empty", false)
+	checkConsolePage(t, ctx, "console-groups-empty")
 
 	browsertest.Do(t, ctx, "start a group", chromedp.Click("#create-group"), chromedp.WaitVisible("#group_name"))
 	browsertest.Do(t, ctx, "name it badly", chromedp.SendKeys("#group_name", "pay roll"), chromedp.Click(`form.group-form button[type=submit]`),
 		chromedp.WaitVisible("#group_name-error"))
 	browsertest.WaitText(t, ctx, "#group_name-error", "only letters")
-	checkConsolePage(t, ctx, "console-group-new", false)
+	checkConsolePage(t, ctx, "console-group-new")
 	browsertest.Do(t, ctx, "create it",
 		chromedp.SetValue("#group_name", "payroll"),
 		chromedp.SendKeys("#group_description", "Everyone paid through Payroll"),
@@ -54,7 +54,7 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 	browsertest.Do(t, ctx, "add bob", chromedp.SendKeys("#member", "bob@example.test"), chromedp.Click(`form.add-member button[type=submit]`))
 	browsertest.WaitText(t, ctx, "table", "bob@example.test")
 	browsertest.Do(t, ctx, "open the danger zone", chromedp.Click("details.danger-zone summary"))
-	checkConsolePage(t, ctx, "console-group", false)
+	checkConsolePage(t, ctx, "console-group")
 
 	browsertest.Do(t, ctx, "remove bob", chromedp.Click(`button[aria-label="Remove bob@example.test"]`))
 	acceptConfirmation(t, ctx)
@@ -65,7 +65,7 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 
 	open("/console/groups", "table")
 	browsertest.WaitText(t, ctx, "table", "Everyone paid through Payroll")
-	checkConsolePage(t, ctx, "console-groups", false)
+	checkConsolePage(t, ctx, "console-groups")
 
 	// The user page: groups and the profile, a refused attribute by its field.
 	open("/console/users/"+ada.ID, "#profile-h")
@@ -76,11 +76,11 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 		chromedp.SetValue("#attributes", `{"sub": "someone-else", "department": "R&D"}`),
 		chromedp.Click(`form.profile-form button[type=submit]`))
 	browsertest.WaitText(t, ctx, "#attributes-error", "registered claim")
-	checkConsolePage(t, ctx, "console-user-profile-error", false)
+	checkConsolePage(t, ctx, "console-user-profile-error")
 	browsertest.Do(t, ctx, "fix the attributes", chromedp.SetValue("#attributes", `{"department": "R&D", "roles": ["payroll-admin"]}`),
 		chromedp.Click(`form.profile-form button[type=submit]`))
 	browsertest.WaitText(t, ctx, "main", "Profile saved")
-	checkConsolePage(t, ctx, "console-user-groups", false)
+	checkConsolePage(t, ctx, "console-user-groups")
 	if u, _ := env.Store.GetUser(bg, ada.ID); u.Username == nil || *u.Username != "ada" || u.Attributes["department"] != "R&D" {
 		t.Errorf("stored profile %+v", u)
 	}
@@ -93,7 +93,7 @@ func TestConsoleGroupsInChromium(t *testing.T) {
 		t.Errorf("allowed groups = %v", c.AllowedGroups)
 	}
 	browsertest.Do(t, ctx, "scroll to the groups", chromedp.ScrollIntoView(`input[name=allowed_groups]`))
-	checkConsolePage(t, ctx, "console-client-groups", false)
+	checkConsolePage(t, ctx, "console-client-groups")
 
 	// Delete the group from its danger zone, which names the app.
 	open("/console/groups/payroll", "#members-h")

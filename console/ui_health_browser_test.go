@@ -30,10 +30,10 @@ func TestCredentialHealthInChromium(t *testing.T) {
 
 func credentialHealthJourney(t *testing.T, pages bool, opts ...servertest.Option) {
 	env, httpBrowser, _ := uiAdmin(t, opts...)
-	check := func(t *testing.T, ctx context.Context, name string, dark bool) {
+	check := func(t *testing.T, ctx context.Context, name string, _ bool) {
 		t.Helper()
 		if pages {
-			checkConsolePage(t, ctx, name, dark)
+			checkConsolePage(t, ctx, name)
 		}
 	}
 	ctx := browsertest.New(t)

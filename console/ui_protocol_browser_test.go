@@ -40,9 +40,9 @@ func TestConsoleProtocolSwitchesInChromium(t *testing.T) {
 		}
 		if !on {
 			browsertest.Do(t, ctx, "scroll to the section", chromedp.ScrollIntoView("#logout-and-subjects"))
-			checkConsolePage(t, ctx, "console-policies-logout-and-subjects", false)
+			checkConsolePage(t, ctx, "console-policies-logout-and-subjects")
 			browsertest.Do(t, ctx, "scroll to the next section", chromedp.ScrollIntoView("#devices-par-dpop"))
-			checkConsolePage(t, ctx, "console-policies-devices-par-dpop", false)
+			checkConsolePage(t, ctx, "console-policies-devices-par-dpop")
 		}
 		browsertest.Do(t, ctx, "save", chromedp.Click(`form.policies button[type=submit]`))
 		browsertest.WaitText(t, ctx, "main", "Policies saved.")

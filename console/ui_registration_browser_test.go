@@ -53,7 +53,7 @@ func TestConsoleRegistrationInChromium(t *testing.T) {
 		chromedp.Click(`form.policies button[type=submit]`), chromedp.WaitVisible("#registration_grant_types-error"))
 	browsertest.WaitText(t, ctx, "#registration_grant_types-error", "at least one grant type")
 	browsertest.Do(t, ctx, "scroll to the section", chromedp.ScrollIntoView("#registration"))
-	checkConsolePage(t, ctx, "console-policies-registration-error", false)
+	checkConsolePage(t, ctx, "console-policies-registration-error")
 	browsertest.Do(t, ctx, "protected, code flow only", chromedp.SetValue("#registration_mode", config.RegistrationProtected),
 		chromedp.Click(`input[name=registration_grant_types][value=authorization_code]`),
 		chromedp.Click(`form.policies button[type=submit]`))
@@ -66,14 +66,14 @@ func TestConsoleRegistrationInChromium(t *testing.T) {
 	open("/console/registration", "#mint-token")
 	browsertest.WaitText(t, ctx, "#registration-mode", "Registration is protected.")
 	browsertest.WaitText(t, ctx, "main", "No initial access tokens yet")
-	checkConsolePage(t, ctx, "console-registration-empty", true)
+	checkConsolePage(t, ctx, "console-registration-empty")
 
 	browsertest.Do(t, ctx, "mint a bad one", chromedp.SetValue("#token_days", "0"), chromedp.SetValue("#token_uses", "0"),
 		chromedp.Click(`#mint-token button[type=submit]`), chromedp.WaitVisible("#token_label-error"))
 	browsertest.WaitText(t, ctx, "#token_label-error", "Enter a label")
 	browsertest.WaitText(t, ctx, "#token_days-error", "1 to 365")
 	browsertest.WaitText(t, ctx, "#token_uses-error", "between 1 and")
-	checkConsolePage(t, ctx, "console-registration-error", false)
+	checkConsolePage(t, ctx, "console-registration-error")
 
 	browsertest.Do(t, ctx, "mint a good one", chromedp.SetValue("#token_days", "30"), chromedp.SendKeys("#token_label", "Partner Acme"), chromedp.SetValue("#token_uses", "2"),
 		chromedp.Click(`#mint-token button[type=submit]`), chromedp.WaitVisible("#initial-token"))
@@ -82,7 +82,7 @@ func TestConsoleRegistrationInChromium(t *testing.T) {
 		t.Fatalf("minted token %q", token)
 	}
 	browsertest.WaitText(t, ctx, "table", "Partner Acme")
-	checkConsolePage(t, ctx, "console-registration-minted", true)
+	checkConsolePage(t, ctx, "console-registration-minted")
 
 	// The token shown registers an app.
 	code, reg := register(t, env, token, map[string]any{"client_name": "Acme Portal", "redirect_uris": []string{"https://portal.acme.example/cb"},
@@ -94,12 +94,12 @@ func TestConsoleRegistrationInChromium(t *testing.T) {
 	id, _ := reg["client_id"].(string)
 	open("/console/clients", "table")
 	browsertest.WaitText(t, ctx, "table", "Self-registered")
-	checkConsolePage(t, ctx, "console-clients-dynamic", false)
+	checkConsolePage(t, ctx, "console-clients-dynamic")
 	open("/console/clients/"+id, "#client_name")
 	browsertest.WaitText(t, ctx, "dl.facts", "the initial access token “Partner Acme”")
 	browsertest.WaitText(t, ctx, "dl.facts", "https://acme.example/terms")
 	browsertest.WaitText(t, ctx, "dl.facts", "dev@acme.example")
-	checkConsolePage(t, ctx, "console-client-dynamic", false)
+	checkConsolePage(t, ctx, "console-client-dynamic")
 
 	// Revoke: the confirmation names what stops, then a passkey step-up.
 	open("/console/registration", "table")
@@ -109,7 +109,7 @@ func TestConsoleRegistrationInChromium(t *testing.T) {
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/registration?done=token_revoked")
 	browsertest.WaitText(t, ctx, "main", "Token revoked")
 	browsertest.WaitText(t, ctx, "table", "revoked")
-	checkConsolePage(t, ctx, "console-registration", true)
+	checkConsolePage(t, ctx, "console-registration")
 	list, err := env.Server.Console().Registration.List(bg)
 	if err != nil || len(list) != 1 || list[0].State != console.TokenRevoked {
 		t.Fatalf("tokens after revoke: %+v %v", list, err)

@@ -24,7 +24,7 @@ func TestConsoleUpstreamsInChromium(t *testing.T) {
 	adminInChromium(t, ctx, env, httpBrowser)
 	browsertest.Do(t, ctx, "open", chromedp.Navigate(env.Issuer+"/console/upstreams"), chromedp.WaitVisible("#upstream-save"))
 	browsertest.WaitText(t, ctx, "#upstream-callback", "/login/upstream/callback")
-	checkConsolePage(t, ctx, "console-upstreams-empty", true)
+	checkConsolePage(t, ctx, "console-upstreams-empty")
 
 	browsertest.Do(t, ctx, "add a bad one", chromedp.SendKeys("#up_id", "Acme!"), chromedp.SendKeys("#up_issuer", "http://sso.acme.example"),
 		chromedp.SendKeys("#up_client_secret", "typed-secret"), chromedp.Click("#upstream-save"), chromedp.WaitVisible("#up_issuer-error"))
@@ -34,13 +34,13 @@ func TestConsoleUpstreamsInChromium(t *testing.T) {
 	if v := browsertest.Eval[string](t, ctx, `document.getElementById("up_client_secret").value`); v != "" {
 		t.Errorf("the refused form kept the secret %q", v)
 	}
-	checkConsolePage(t, ctx, "console-upstreams-error", false)
+	checkConsolePage(t, ctx, "console-upstreams-error")
 
 	browsertest.Do(t, ctx, "add from the preset", chromedp.Navigate(env.Issuer+"/console/upstreams"), chromedp.WaitVisible("#upstream-save"),
 		chromedp.SetValue("#up_preset", "google"), chromedp.SendKeys("#up_client_id", "123.apps.googleusercontent.com"),
 		chromedp.SendKeys("#up_client_secret", "g-secret"), chromedp.Click("#upstream-save"), chromedp.WaitVisible(".danger-zone"))
 	browsertest.WaitText(t, ctx, "main", "saved")
-	checkConsolePage(t, ctx, "console-upstream", true)
+	checkConsolePage(t, ctx, "console-upstream")
 	p, err := env.Store.GetUpstreamProvider(context.Background(), "google")
 	if err != nil {
 		t.Fatal(err)
