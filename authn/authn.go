@@ -56,7 +56,7 @@ type Store interface {
 	// (provider, subject), accounts created for new ones, links held for
 	// a proof.
 	CreateUser(ctx context.Context, u *models.User) error
-	AddGroupMember(ctx context.Context, name, userID string) error
+	SyncGrantedGroups(ctx context.Context, userID, grantor string, want []string) (added, removed []string, err error)
 	GetUpstreamProvider(ctx context.Context, id string) (*models.UpstreamProvider, error)
 	GetUpstreamIdentity(ctx context.Context, providerID, subject string) (*models.UpstreamIdentity, error)
 	CreateUpstreamIdentity(ctx context.Context, i *models.UpstreamIdentity) error

@@ -188,6 +188,11 @@ func (h *Handler) upstreamSignIn(c *gin.Context, res *upstream.Result) error {
 				result: models.ResultFailure, reason: "disabled"})
 			return errPage(http.StatusForbidden, "upstream.disabled")
 		}
+		if err := h.st.WithTx(ctx, func(ctx context.Context) error { return h.syncGroups(ctx, c, p, u, id) }); err != nil {
+			// Fail closed: a group the upstream took away must not
+			// outlive this sign-in.
+			return err
+		}
 		return h.upstreamComplete(c, res, u, link, "")
 	case !errors.Is(err, models.ErrNotFound):
 		return err
@@ -228,7 +233,7 @@ func (h *Handler) upstreamSignIn(c *gin.Context, res *upstream.Result) error {
 		if err := h.st.CreateUpstreamIdentity(ctx, ident); err != nil {
 			return err
 		}
-		return h.mapGroups(ctx, p, u.ID, id.Groups)
+		return h.syncGroups(ctx, c, p, u, id)
 	})
 	if errors.Is(err, models.ErrAlreadyExists) {
 		// A race with another sign-up of the address or identity.
@@ -246,20 +251,43 @@ func (h *Handler) upstreamRefusal(c *gin.Context, f *models.UpstreamFlow, reason
 		result: models.ResultFailure, reason: reason})
 }
 
-// mapGroups adds the user to the Sesame groups the provider maps the
-// upstream's groups to (groups that do not exist are skipped).
-func (h *Handler) mapGroups(ctx context.Context, p *models.UpstreamProvider, userID string, groups []string) error {
-	if len(p.GroupMap) == 0 {
+// syncGroups makes the account's memberships granted by the provider
+// those its group mapping gives for the groups the upstream asserts in
+// this sign-in: one who left an upstream group leaves the Sesame group it
+// mapped to at the next sign-in. A membership an administrator gave, or
+// another provider, is never touched; groups that do not exist are
+// skipped. Each change is audited with the provider as its actor (and so
+// reaches the group.member_* webhooks).
+func (h *Handler) syncGroups(ctx context.Context, c *gin.Context, p *models.UpstreamProvider, u *models.User, id upstream.Identity) error {
+	if id.GroupsUnknown {
 		return nil
 	}
-	var names []string
-	for _, g := range groups {
-		if to := p.GroupMap[g]; to != "" && !slices.Contains(names, to) {
-			names = append(names, to)
+	var want []string
+	for _, g := range id.Groups {
+		if to := p.GroupMap[g]; to != "" && !slices.Contains(want, to) {
+			want = append(want, to)
 		}
 	}
-	for _, n := range names {
-		if err := h.st.AddGroupMember(ctx, n, userID); err != nil && !errors.Is(err, models.ErrNotFound) && !errors.Is(err, models.ErrAlreadyExists) {
+	grantor := models.GrantedByUpstream(p.ID)
+	added, removed, err := h.st.SyncGrantedGroups(ctx, u.ID, grantor, want)
+	if err != nil {
+		return err
+	}
+	member := map[string]string{"user_id": u.ID, "email": u.Email, "granted_by": grantor}
+	audit := func(action, group string, before, after any) error {
+		e := &models.AuditEntry{ID: uuid.NewString(), At: clock.Now().UTC(), ActorID: grantor, ActorKind: models.ActorSystem,
+			ActorLabel: truncateString("groups claim of "+p.Name, 320), Action: action, TargetType: "group", TargetID: group,
+			BeforeJSON: jsonOrEmpty(before), AfterJSON: jsonOrEmpty(after),
+			IP: truncateString(c.ClientIP(), 64), UserAgent: truncateString(c.Request.UserAgent(), 512)}
+		return h.st.CreateAuditEntry(ctx, e)
+	}
+	for _, g := range added {
+		if err := audit("group.add_member", g, nil, member); err != nil {
+			return err
+		}
+	}
+	for _, g := range removed {
+		if err := audit("group.remove_member", g, member, nil); err != nil {
 			return err
 		}
 	}

@@ -25,10 +25,18 @@ type Group struct {
 
 // GroupMember makes a user a member of a group.
 type GroupMember struct {
-	GroupID   string `gorm:"primaryKey"`
-	UserID    string `gorm:"primaryKey"`
+	GroupID string `gorm:"primaryKey"`
+	UserID  string `gorm:"primaryKey"`
+	// GrantedBy is "" for a membership an administrator gave, or
+	// GrantedByUpstream(id) for one an upstream provider's group mapping
+	// gave (and takes back when the upstream stops asserting it).
+	GrantedBy string
 	CreatedAt time.Time
 }
+
+// GrantedByUpstream is the GrantedBy of memberships the group mapping of
+// upstream provider id grants.
+func GrantedByUpstream(id string) string { return "upstream:" + id }
 
 // JSONObject is a JSON object stored as text in both dialects (the
 // users.attributes column): never nil when read, {} when empty.

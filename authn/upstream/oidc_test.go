@@ -188,6 +188,12 @@ func TestIDTokenChecks(t *testing.T) {
 			{name: "mapped claims", provider: "mapped", set: map[string]any{"oid": "oid-7", "upn": "pat@corp.example", "xms_edov": true,
 				"display": "Pat Corp", "roles": []string{"eng", "ops"}},
 				want: upstream.Identity{Subject: "oid-7", Email: "pat@corp.example", EmailVerified: true, Name: "Pat Corp", Groups: []string{"eng", "ops"}}},
+			// Entra ID's groups overage: the groups are elsewhere, so
+			// the claim says nothing about them (memberships unchanged).
+			{name: "mapped, groups elsewhere", provider: "mapped", set: map[string]any{"oid": "oid-7", "upn": "pat@corp.example",
+				"display": "Pat Corp", "_claim_names": map[string]any{"roles": "src1"},
+				"_claim_sources": map[string]any{"src1": map[string]any{"endpoint": "https://graph.microsoft.com/v1.0/users/oid-7/getMemberObjects"}}},
+				want: upstream.Identity{Subject: "oid-7", Email: "pat@corp.example", Name: "Pat Corp", GroupsUnknown: true}},
 			// The standard email_verified means nothing where the
 			// provider's is another claim.
 			{name: "mapped, without its verification claim", provider: "mapped", set: map[string]any{"oid": "oid-7", "upn": "pat@corp.example"},
@@ -228,7 +234,7 @@ func sameIdentity(a, b upstream.Identity) bool {
 		}
 	}
 	a.Groups, b.Groups = nil, nil
-	return a.Subject == b.Subject && a.Email == b.Email && a.EmailVerified == b.EmailVerified && a.Name == b.Name
+	return a.Subject == b.Subject && a.Email == b.Email && a.EmailVerified == b.EmailVerified && a.Name == b.Name && a.GroupsUnknown == b.GroupsUnknown
 }
 
 // TestUpstreamStoresNothingButWhatIsNeeded: of a redirect Sesame keeps

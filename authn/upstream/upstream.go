@@ -232,6 +232,10 @@ type Identity struct {
 	EmailVerified bool
 	Name          string
 	Groups        []string
+	// GroupsUnknown: the token says the groups are elsewhere (Entra ID's
+	// _claim_names for a member of too many groups), so the groups claim
+	// says nothing about them and the memberships stay as they are.
+	GroupsUnknown bool
 	// AMR and ACR are the upstream's own, used only when the provider
 	// passes them through.
 	AMR []string
@@ -395,6 +399,9 @@ func mapClaims(p *models.UpstreamProvider, claims map[string]any) Identity {
 				id.Groups = append(id.Groups, s)
 			}
 		}
+	}
+	if names, ok := claims["_claim_names"].(map[string]any); ok {
+		_, id.GroupsUnknown = names[name("groups")]
 	}
 	if as, ok := claims["amr"].([]any); ok {
 		for _, a := range as {

@@ -58,7 +58,7 @@ func (f *upstreamFlags) bind(cmd *cobra.Command, adding bool) {
 	fl.StringArrayVar(&f.claims, "claim", nil, "map a claim: NAME=UPSTREAM_CLAIM for subject, email, email_verified, name, groups; repeatable")
 	fl.StringVar(&f.spec.Icon, "icon", "", "button icon: an https URL or a data:image/svg+xml URI")
 	fl.StringVar(&f.spec.Provisioning, "provisioning", "", "create (default: new identities with a verified address get an account when sign-up is open) or link (existing accounts only)")
-	fl.StringArrayVar(&f.groups, "group", nil, "map an upstream group to a Sesame group: UPSTREAM=SESAME; repeatable")
+	fl.StringArrayVar(&f.groups, "group", nil, "map an upstream group to a Sesame group, synced at every sign-in: UPSTREAM=SESAME; repeatable")
 	fl.StringSliceVar(&f.spec.Domains, "domain", nil, "email domains sent straight to this provider from the login page")
 	fl.BoolVar(&f.spec.LocalMethods, "local-methods", false, "let users of --domain still use Sesame's own sign-in methods")
 	fl.BoolVar(&f.spec.PassAMR, "pass-amr", false, "trust the provider's amr and acr in the sign-in")

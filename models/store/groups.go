@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
+
+	"gorm.io/gorm/clause"
 
 	"github.com/sesame-idp/sesame/models"
 )
@@ -98,9 +101,11 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 	return affected("delete group", s.conn(ctx).Where("name = ?", name).Delete(&models.Group{}))
 }
 
-// AddGroupMember makes a user a member of the named group. An unknown
-// group or user is ErrNotFound and nothing is written; adding a member
-// again is ErrAlreadyExists.
+// AddGroupMember makes a user a member of the named group, by an
+// administrator's hand. An unknown group or user is ErrNotFound and
+// nothing is written; adding a member again is ErrAlreadyExists. A
+// membership an upstream provider granted becomes the administrator's:
+// the provider no longer takes it back.
 func (s *Store) AddGroupMember(ctx context.Context, name, userID string) error {
 	return s.WithTx(ctx, func(ctx context.Context) error {
 		var g models.Group
@@ -110,6 +115,16 @@ func (s *Store) AddGroupMember(ctx context.Context, name, userID string) error {
 		var u models.User
 		if err := s.conn(ctx).Select("id").Where("id = ?", userID).Take(&u).Error; err != nil {
 			return mapErr("add group member: user", err)
+		}
+		// An update first: a failed insert would abort a PostgreSQL
+		// transaction.
+		res := s.conn(ctx).Model(&models.GroupMember{}).Where("group_id = ? AND user_id = ? AND granted_by <> ''", g.ID, userID).
+			Update("granted_by", "")
+		if res.Error != nil {
+			return mapErr("add group member", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return nil
 		}
 		m := &models.GroupMember{GroupID: g.ID, UserID: userID, CreatedAt: Now()}
 		return mapErr("add group member", s.conn(ctx).Create(m).Error)
@@ -122,6 +137,83 @@ func (s *Store) RemoveGroupMember(ctx context.Context, name, userID string) erro
 		Where("user_id = ? AND group_id IN (SELECT id FROM groups WHERE name = ?)", userID, name).
 		Delete(&models.GroupMember{})
 	return affected("remove group member", res)
+}
+
+// SyncGrantedGroups makes the user's memberships granted by grantor
+// (models.GrantedByUpstream) exactly those of the groups named in want
+// that exist: it adds the missing ones as grantor's and ends those
+// grantor granted that want no longer names. A membership grantor did not
+// grant (an administrator's, another provider's) is never touched, nor
+// taken over. It returns the group names added and removed, sorted.
+func (s *Store) SyncGrantedGroups(ctx context.Context, userID, grantor string, want []string) (added, removed []string, err error) {
+	if grantor == "" {
+		return nil, nil, errors.New("sync granted groups: no grantor")
+	}
+	err = s.WithTx(ctx, func(ctx context.Context) error {
+		type row struct{ ID, Name, GrantedBy string }
+		var have []row
+		if err := s.conn(ctx).Table("group_members").Select("groups.id, groups.name, group_members.granted_by").
+			Joins("JOIN groups ON groups.id = group_members.group_id").
+			Where("group_members.user_id = ?", userID).Scan(&have).Error; err != nil {
+			return mapErr("sync granted groups", err)
+		}
+		var wanted []models.Group
+		if len(want) > 0 {
+			if err := s.conn(ctx).Select("id, name").Where("name IN ?", want).Find(&wanted).Error; err != nil {
+				return mapErr("sync granted groups", err)
+			}
+		}
+		for _, g := range wanted {
+			if slices.ContainsFunc(have, func(r row) bool { return r.ID == g.ID }) {
+				continue
+			}
+			// A concurrent sign-in may have added it: nothing to do then.
+			res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+				Create(&models.GroupMember{GroupID: g.ID, UserID: userID, GrantedBy: grantor, CreatedAt: Now()})
+			if res.Error != nil {
+				return mapErr("sync granted groups", res.Error)
+			}
+			if res.RowsAffected == 1 {
+				added = append(added, g.Name)
+			}
+		}
+		for _, r := range have {
+			if r.GrantedBy != grantor || slices.ContainsFunc(wanted, func(g models.Group) bool { return g.ID == r.ID }) {
+				continue
+			}
+			res := s.conn(ctx).Where("group_id = ? AND user_id = ? AND granted_by = ?", r.ID, userID, grantor).Delete(&models.GroupMember{})
+			if res.Error != nil {
+				return mapErr("sync granted groups", res.Error)
+			}
+			if res.RowsAffected == 1 {
+				removed = append(removed, r.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	return added, removed, nil
+}
+
+// GroupGrantors returns, by group name, who granted each of the user's
+// memberships ("" an administrator).
+func (s *Store) GroupGrantors(ctx context.Context, userID string) (map[string]string, error) {
+	type row struct{ Name, GrantedBy string }
+	var rows []row
+	if err := s.conn(ctx).Table("group_members").Select("groups.name, group_members.granted_by").
+		Joins("JOIN groups ON groups.id = group_members.group_id").
+		Where("group_members.user_id = ?", userID).Scan(&rows).Error; err != nil {
+		return nil, mapErr("group grantors", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.Name] = r.GrantedBy
+	}
+	return out, nil
 }
 
 // UserGroups returns the names of the groups a user belongs to, sorted

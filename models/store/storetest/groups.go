@@ -85,6 +85,56 @@ var groupTests = []subtest{
 			t.Errorf("deleted user still a member: %+v", got.Members)
 		}
 	}},
+	// An upstream provider's mapping adds and removes only what it
+	// granted; an administrator's membership (and another provider's) is
+	// never touched, and an administrator adding a granted one takes it
+	// over.
+	{"GrantedGroups", func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		staff, ops, hand, other := createGroup(t, s), createGroup(t, s), createGroup(t, s), createGroup(t, s)
+		u := createUser(t, s)
+		acme, beta := models.GrantedByUpstream("acme"), models.GrantedByUpstream("beta")
+		sync := func(grantor string, want []string, wantAdded, wantRemoved []string) {
+			t.Helper()
+			added, removed, err := s.SyncGrantedGroups(ctx, u.ID, grantor, want)
+			must(t, err)
+			slices.Sort(wantAdded)
+			slices.Sort(wantRemoved)
+			if !slices.Equal(added, wantAdded) || !slices.Equal(removed, wantRemoved) {
+				t.Fatalf("sync %s %v: added %v removed %v, want %v %v", grantor, want, added, removed, wantAdded, wantRemoved)
+			}
+		}
+		grantors := func(want map[string]string) {
+			t.Helper()
+			got, err := s.GroupGrantors(ctx, u.ID)
+			must(t, err)
+			if len(got) != len(want) {
+				t.Fatalf("grantors = %v, want %v", got, want)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Fatalf("grantors = %v, want %v", got, want)
+				}
+			}
+		}
+		must(t, s.AddGroupMember(ctx, hand.Name, u.ID))
+		sync(acme, []string{staff.Name, hand.Name, newID("nosuchgroup")}, []string{staff.Name}, nil)
+		sync(beta, []string{other.Name, staff.Name}, []string{other.Name}, nil)
+		grantors(map[string]string{staff.Name: acme, hand.Name: "", other.Name: beta})
+		// The same claims again change nothing.
+		sync(acme, []string{staff.Name, hand.Name}, nil, nil)
+		// acme stops asserting staff and hand, asserts ops: staff goes
+		// (acme's), hand stays (the administrator's), beta's stays.
+		sync(acme, []string{ops.Name}, []string{ops.Name}, []string{staff.Name})
+		grantors(map[string]string{ops.Name: acme, hand.Name: "", other.Name: beta})
+		// No groups at all from acme.
+		sync(acme, nil, nil, []string{ops.Name})
+		// An administrator adding a granted membership takes it over.
+		must(t, s.AddGroupMember(ctx, other.Name, u.ID))
+		wantErr(t, "add an administrator's again", s.AddGroupMember(ctx, other.Name, u.ID), models.ErrAlreadyExists)
+		sync(beta, nil, nil, nil)
+		grantors(map[string]string{hand.Name: "", other.Name: ""})
+	}},
 	{"SummaryAndMemberPages", func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		g := createGroup(t, s)

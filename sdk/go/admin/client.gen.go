@@ -3222,7 +3222,7 @@ type Upstream struct {
 	// Domains Email domains routed to this provider from the login page (home-realm discovery).
 	Domains *[]string `json:"domains,omitempty"`
 
-	// GroupMap Upstream group → Sesame group, applied when the account is created.
+	// GroupMap Upstream group → Sesame group, synced at every sign-in through the provider: memberships it granted follow the upstream groups claim; those an administrator gave are never touched.
 	GroupMap        *map[string]string `json:"group_map,omitempty"`
 	HasClientSecret bool               `json:"has_client_secret"`
 
@@ -3289,7 +3289,7 @@ type UpstreamSpec struct {
 	// Domains Email domains routed to this provider from the login page (home-realm discovery).
 	Domains *[]string `json:"domains,omitempty"`
 
-	// GroupMap Upstream group → Sesame group, applied when the account is created.
+	// GroupMap Upstream group → Sesame group, synced at every sign-in through the provider: memberships it granted follow the upstream groups claim; those an administrator gave are never touched.
 	GroupMap *map[string]string `json:"group_map,omitempty"`
 
 	// Icon An https URL or a data:image/svg+xml or data:image/png URI.
