@@ -20,15 +20,18 @@ func step(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // Do runs actions in the tab, failing the test on error.
 //
-// The actions run one by one. One that finds its element gone (the
-// document it was found in was replaced by a navigation still finishing,
-// as happens on a loaded machine) did nothing, so it is tried once more
-// when the page has loaded; any other error fails at once.
+// The actions run one by one, each once the tab's document has finished
+// loading: a page's scripts (deferred) attach their handlers before that,
+// and a click that lands earlier, on a loaded machine, does nothing. One
+// that finds its element gone (the document it was found in was replaced
+// by a navigation still finishing) did nothing either, so it is tried once
+// more when the page has loaded; any other error fails at once.
 func Do(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	sctx, cancel := step(ctx)
 	defer cancel()
 	for _, a := range actions {
+		waitComplete(sctx)
 		err := chromedp.Do(sctx, a)
 		if err != nil && staleNode(err) {
 			waitComplete(sctx)
