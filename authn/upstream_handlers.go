@@ -63,6 +63,13 @@ func (h *Handler) handleUpstreamFormPost(c *gin.Context) error {
 			q.Set(k, v)
 		}
 	}
+	// Apple's first authorization names the person only here: kept on
+	// the flow, server-side (never in the URL), for the callback to use.
+	if user := c.Request.PostForm.Get("user"); user != "" && q.Get("code") != "" {
+		if err := h.upstream.NoteUser(c.Request.Context(), q.Get("state"), user); err != nil {
+			h.log.WarnContext(c.Request.Context(), "upstream form_post user", "err", err)
+		}
+	}
 	c.Header("Cache-Control", "no-store")
 	c.Redirect(http.StatusSeeOther, upstream.CallbackPath+"?"+q.Encode())
 	return nil
@@ -192,6 +199,9 @@ func (h *Handler) upstreamSignIn(c *gin.Context, res *upstream.Result) error {
 			// Fail closed: a group the upstream took away must not
 			// outlive this sign-in.
 			return err
+		}
+		if id.NameFromForm {
+			h.nameIfNameless(ctx, u, id.Name)
 		}
 		return h.upstreamComplete(c, res, u, link, "")
 	case !errors.Is(err, models.ErrNotFound):
@@ -398,6 +408,25 @@ func (h *Handler) finishUpstreamLink(c *gin.Context, s signIn) {
 	}
 	h.record(c, authEvent{method: models.MethodUpstream, userID: s.user.ID, interactionID: s.interactionID, name: models.EventUpstreamLinked,
 		reason: f.ProviderID})
+	// Apple named the person only in the authorization that led here.
+	if f.Name != "" && s.user.DisplayName == "" {
+		if p, err := h.st.GetUpstreamProvider(ctx, f.ProviderID); err == nil && upstream.NameInForm(p) {
+			h.nameIfNameless(ctx, s.user, f.Name)
+		}
+	}
+}
+
+// nameIfNameless gives an account without a display name the one Apple's
+// form_post said (an account with one keeps it).
+func (h *Handler) nameIfNameless(ctx context.Context, u *models.User, name string) {
+	if u.DisplayName != "" || name == "" {
+		return
+	}
+	if err := h.st.SetUserDisplayName(ctx, u.ID, name); err != nil {
+		h.log.WarnContext(ctx, "name from upstream", "err", err)
+		return
+	}
+	u.DisplayName = name
 }
 
 // upstreamClientAllows reports whether the interaction's app names the

@@ -2,6 +2,8 @@ package authn_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -408,6 +410,74 @@ func TestUpstreamProviderUnavailable(t *testing.T) {
 				var n int
 				if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM upstream_flows").Scan(&n); err != nil || n != 0 {
 					t.Fatalf("%d redirect rows (%v), want none", n, err)
+				}
+			})
+		}
+	})
+}
+
+// TestUpstreamFormPostKeepsApplesName: Apple's first authorization names
+// the person only in the form_post's user field. The POST keeps the name
+// on the flow its state names, server-side (the GET it answers with
+// carries state and code only), for an Apple flow only, and only with a
+// code; the field's address is never kept. On both dialects.
+func TestUpstreamFormPostKeepsApplesName(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		env := servertest.New(t, opts...)
+		svc := env.Server.Console().Services
+		actx := console.WithActor(context.Background(), console.CLIActor())
+		for _, sp := range []upstreamidp.Spec{{Preset: "apple", ClientID: "com.example.sesame", ClientSecret: "apple-jwt"},
+			{ID: "bad", Name: "Bad IdP", Issuer: "http://127.0.0.1:1", ClientID: "sesame", ClientSecret: "s"}} {
+			if _, err := svc.Upstreams.Create(actx, sp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A flow as Start writes it (Start itself would fetch Apple's
+		// discovery).
+		flow := func(provider string) (string, *models.UpstreamFlow) {
+			state := randomString()
+			sum := sha256.Sum256([]byte(state))
+			f := &models.UpstreamFlow{ID: "uf-" + randomString(), StateHash: hex.EncodeToString(sum[:]), ProviderID: provider,
+				BrowserHash: "b", Nonce: "n", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(upstreamidp.FlowTTL)}
+			if err := env.Store.CreateUpstreamFlow(context.Background(), f); err != nil {
+				t.Fatal(err)
+			}
+			return state, f
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		user := `{"name":{"firstName":"Jane","lastName":"Appleseed"},"email":"jane@example.com"}`
+		for _, tc := range []struct {
+			name, provider string
+			form           url.Values
+			want           string
+		}{
+			{"apple, first authorization", "apple", url.Values{"code": {"c1"}, "user": {user}}, "Jane Appleseed"},
+			{"apple, refused", "apple", url.Values{"error": {"user_cancelled_authorize"}, "user": {user}}, ""},
+			{"another provider", "bad", url.Values{"code": {"c1"}, "user": {user}}, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				state, f := flow(tc.provider)
+				tc.form.Set("state", state)
+				req, _ := http.NewRequest(http.MethodPost, env.Issuer+upstreamidp.CallbackPath, strings.NewReader(tc.form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", "https://appleid.apple.com")
+				req.Header.Set("Sec-Fetch-Site", "cross-site")
+				resp, err := noFollow.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = resp.Body.Close()
+				to, _ := url.Parse(resp.Header.Get("Location"))
+				if resp.StatusCode != http.StatusSeeOther || to == nil || to.Path != upstreamidp.CallbackPath || to.Query().Get("state") != state ||
+					to.Query().Has("user") || strings.Contains(to.RawQuery, "Jane") {
+					t.Fatalf("form_post: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+				}
+				got, err := env.Store.GetUpstreamFlow(context.Background(), f.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Name != tc.want || got.Email != "" || got.UsedAt != nil {
+					t.Fatalf("flow after the POST: name %q email %q used %v, want name %q, no address, unused", got.Name, got.Email, got.UsedAt, tc.want)
 				}
 			})
 		}

@@ -30,6 +30,9 @@ import (
 // listed key or a rogue one.
 type fakeOP struct {
 	*httptest.Server
+	// issuer is the one it claims (its URL unless set: a stand-in for a
+	// provider's public issuer, reached through routeTo).
+	issuer     string
 	key, rogue *rsa.PrivateKey
 	mu         sync.Mutex
 	grants     map[string]grant
@@ -44,9 +47,12 @@ type grant struct {
 	rogue     bool
 }
 
-func newFakeOP(t *testing.T) *fakeOP {
+func newFakeOP(t *testing.T) *fakeOP { return newFakeOPAs(t, "") }
+
+// newFakeOPAs is a fakeOP claiming to be issuer ("": its own URL).
+func newFakeOPAs(t *testing.T, issuer string) *fakeOP {
 	t.Helper()
-	op := &fakeOP{grants: map[string]grant{}}
+	op := &fakeOP{grants: map[string]grant{}, issuer: issuer}
 	var err error
 	if op.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		t.Fatal(err)
@@ -56,8 +62,9 @@ func newFakeOP(t *testing.T) *fakeOP {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, map[string]any{"issuer": op.URL, "authorization_endpoint": op.URL + "/authorize", "token_endpoint": op.URL + "/token",
-			"jwks_uri": op.URL + "/jwks", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+		iss := op.iss()
+		writeJSON(w, map[string]any{"issuer": iss, "authorization_endpoint": iss + "/authorize", "token_endpoint": iss + "/token",
+			"jwks_uri": iss + "/jwks", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 			"id_token_signing_alg_values_supported": []string{"RS256"}})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
@@ -67,6 +74,13 @@ func newFakeOP(t *testing.T) *fakeOP {
 	op.Server = httptest.NewServer(mux)
 	t.Cleanup(op.Close)
 	return op
+}
+
+func (op *fakeOP) iss() string {
+	if op.issuer != "" {
+		return op.issuer
+	}
+	return op.URL
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -112,14 +126,26 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 // deletes a claim) over valid defaults, and Finish.
 func (op *fakeOP) signIn(t *testing.T, svc *upstream.Service, provider string, set map[string]any, rogue bool) (*upstream.Result, error) {
 	t.Helper()
+	cb := op.approve(t, svc, provider, set, rogue, nil)
+	return svc.Finish(context.Background(), cb, "browser")
+}
+
+// approve runs Start and the provider's approval with the claims set (nil
+// deletes a claim) over valid defaults, and returns the callback;
+// between runs between the two with the state.
+func (op *fakeOP) approve(t *testing.T, svc *upstream.Service, provider string, set map[string]any, rogue bool, between func(state string)) upstream.Callback {
+	t.Helper()
 	to, err := svc.Start(context.Background(), provider, "", "browser", "", "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(to)
 	q := u.Query()
+	if between != nil {
+		between(q.Get("state"))
+	}
 	now := time.Now()
-	claims := map[string]any{"iss": op.URL, "sub": "sub-1", "aud": "sesame", "nonce": q.Get("nonce"), "iat": now.Unix(),
+	claims := map[string]any{"iss": op.iss(), "sub": "sub-1", "aud": "sesame", "nonce": q.Get("nonce"), "iat": now.Unix(),
 		"exp": now.Add(5 * time.Minute).Unix(), "email": "pat@example.com", "email_verified": true, "name": "Pat"}
 	for k, v := range set {
 		if v == nil {
@@ -132,7 +158,7 @@ func (op *fakeOP) signIn(t *testing.T, svc *upstream.Service, provider string, s
 	op.mu.Lock()
 	op.grants[code] = grant{challenge: q.Get("code_challenge"), claims: claims, rogue: rogue}
 	op.mu.Unlock()
-	return svc.Finish(context.Background(), upstream.Callback{State: q.Get("state"), Code: code}, "browser")
+	return upstream.Callback{State: q.Get("state"), Code: code}
 }
 
 // TestIDTokenChecks: an upstream's ID token is taken only when it is

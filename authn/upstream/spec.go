@@ -47,6 +47,10 @@ type Preset struct {
 	// (Apple, whenever scopes are asked for): the callback comes as a
 	// cross-site POST.
 	FormPost bool
+	// UserForm: the provider sends the person's name only in the
+	// form_post's "user" field of the first authorization (Apple), never
+	// in the ID token.
+	UserForm bool
 }
 
 // Presets by id. Entra ID's issuer names the tenant: the preset holds the
@@ -64,7 +68,7 @@ var Presets = map[string]Preset{
 	"apple": {Name: "Apple", Kind: models.UpstreamOIDC, Issuer: "https://appleid.apple.com",
 		Scopes:   []string{"openid", "email", "name"},
 		Hint:     "Apple's client secret is a JWT you sign with your Apple key and renew every six months",
-		FormPost: true},
+		FormPost: true, UserForm: true},
 	"gitlab": {Name: "GitLab", Kind: models.UpstreamOIDC, Issuer: "https://gitlab.com",
 		Scopes: []string{"openid", "email", "profile"}, Claims: map[string]string{"groups": "groups_direct"}},
 	"github": {Name: "GitHub", Kind: models.UpstreamGitHub, Issuer: "https://github.com",
@@ -75,12 +79,25 @@ var Presets = map[string]Preset{
 // form_post response mode (matched on the issuer, so a provider added
 // without the preset gets it too).
 func formPost(p *models.UpstreamProvider) bool {
+	pr, ok := presetOf(p)
+	return ok && pr.FormPost
+}
+
+// NameInForm reports whether p is a provider that sends the person's name
+// in the form_post's user field (Apple; matched on the issuer).
+func NameInForm(p *models.UpstreamProvider) bool {
+	pr, ok := presetOf(p)
+	return ok && pr.UserForm
+}
+
+// presetOf is the preset whose kind and issuer p has.
+func presetOf(p *models.UpstreamProvider) (Preset, bool) {
 	for _, pr := range Presets {
-		if pr.FormPost && p.Kind == pr.Kind && strings.TrimRight(p.Issuer, "/") == pr.Issuer {
-			return true
+		if p.Kind == pr.Kind && strings.TrimRight(p.Issuer, "/") == pr.Issuer {
+			return pr, true
 		}
 	}
-	return false
+	return Preset{}, false
 }
 
 // PresetIDs are the presets in the order the console offers them.

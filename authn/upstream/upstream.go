@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/google/uuid"
@@ -61,6 +63,7 @@ type Store interface {
 	ListUpstreamProviders(ctx context.Context) ([]models.UpstreamProvider, error)
 	CreateUpstreamFlow(ctx context.Context, f *models.UpstreamFlow) error
 	ConsumeUpstreamFlow(ctx context.Context, stateHash string, now time.Time) (*models.UpstreamFlow, error)
+	NameUpstreamFlow(ctx context.Context, stateHash string, providerIDs []string, name string, now time.Time) (bool, error)
 }
 
 // Config configures the Service.
@@ -230,8 +233,12 @@ type Identity struct {
 	Subject       string
 	Email         string
 	EmailVerified bool
-	Name          string
-	Groups        []string
+	// Name is at most MaxNameLen characters on one line.
+	Name string
+	// NameFromForm: Name is what Apple's form_post user field said
+	// (the first authorization only), not a claim of the ID token.
+	NameFromForm bool
+	Groups       []string
 	// GroupsUnknown: the token says the groups are elsewhere (Entra ID's
 	// _claim_names for a member of too many groups), so the groups claim
 	// says nothing about them and the memberships stay as they are.
@@ -314,8 +321,78 @@ func (s *Service) Finish(ctx context.Context, cb Callback, browser string) (*Res
 	if err != nil {
 		return res, err
 	}
+	id.Name = cleanName(id.Name)
+	// Apple's ID token has no name: the first authorization's form_post
+	// said it (NoteUser kept it on the flow).
+	if id.Name == "" && f.Name != "" && NameInForm(p) {
+		id.Name, id.NameFromForm = cleanName(f.Name), true
+	}
 	res.Identity = id
 	return res, nil
+}
+
+// MaxNameLen bounds a name taken from an upstream (as the console bounds
+// a display name).
+const MaxNameLen = 100
+
+// cleanName is name on one line (controls dropped, spaces collapsed), at
+// most MaxNameLen characters.
+func cleanName(name string) string {
+	name = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, name)), " ")
+	if r := []rune(name); len(r) > MaxNameLen {
+		name = strings.TrimSpace(string(r[:MaxNameLen]))
+	}
+	return name
+}
+
+// maxUserField bounds the user field read (a name and an address).
+const maxUserField = 4 << 10
+
+// NoteUser keeps the person's name from the "user" field of a form_post
+// callback (Apple sends it there, on the first authorization only, and
+// never in the ID token) on the flow the state names, for Finish. Only a
+// flow of a provider that sends it, still waiting for its callback, and
+// not named yet, takes it. The field's address is ignored: the address
+// comes from the verified ID token only. Nothing is checked here about
+// the browser (the cross-site POST carries no cookie); the name is used
+// only if the callback then completes in the flow's browser.
+func (s *Service) NoteUser(ctx context.Context, state, user string) error {
+	if state == "" || user == "" || len(user) > maxUserField {
+		return nil
+	}
+	var u struct {
+		Name struct {
+			FirstName string `json:"firstName"`
+			LastName  string `json:"lastName"`
+		} `json:"name"`
+	}
+	if json.Unmarshal([]byte(user), &u) != nil {
+		return nil
+	}
+	name := cleanName(u.Name.FirstName + " " + u.Name.LastName)
+	if name == "" {
+		return nil
+	}
+	ps, err := s.Enabled(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for i := range ps {
+		if NameInForm(&ps[i]) {
+			ids = append(ids, ps[i].ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = s.st.NameUpstreamFlow(ctx, hashState(state), ids, name, clock.Now())
+	return err
 }
 
 func (s *Service) finishOIDC(ctx context.Context, p *models.UpstreamProvider, f *models.UpstreamFlow, code, verifier string) (Identity, error) {

@@ -108,6 +108,21 @@ func (s *Store) ConsumeUpstreamFlow(ctx context.Context, stateHash string, now t
 	}
 }
 
+// NameUpstreamFlow keeps name on the flow whose state hashes to
+// stateHash, if it is one of providerIDs', still waits for its callback
+// and has no name yet (one conditional update); it reports whether it
+// did.
+func (s *Store) NameUpstreamFlow(ctx context.Context, stateHash string, providerIDs []string, name string, now time.Time) (bool, error) {
+	res := s.conn(ctx).Model(&models.UpstreamFlow{}).
+		Where("state_hash = ? AND provider_id IN ? AND used_at IS NULL AND stage = ? AND expires_at > ? AND name = ''",
+			stateHash, providerIDs, models.UpstreamRedirected, dbTime(now)).
+		Update("name", name)
+	if res.Error != nil {
+		return false, mapErr("name upstream flow", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
 // HoldUpstreamLink turns a consumed flow into a link waiting for the
 // person to prove userID's account: the upstream's subject and verified
 // address are kept on it until then (or until it expires at until).
