@@ -34,9 +34,11 @@ import (
 // signed with a key its JWKS does not list). Discovery, PKCE and the code
 // exchange are real.
 type badIdP struct {
-	t      *testing.T
-	issuer string
-	key    *rsa.PrivateKey
+	t *testing.T
+	// issuer is its address, and the issuer it claims unless claims is
+	// set (a stand-in for a provider's public issuer: servertest.NewRouted).
+	issuer, claims string
+	key            *rsa.PrivateKey
 	// rogue signs the "unknown kid" tokens; its key is in no JWKS.
 	rogue *rsa.PrivateKey
 
@@ -52,13 +54,16 @@ type badIdP struct {
 
 type badCode struct{ nonce, challenge, mode, email string }
 
-func newBadIdP(t *testing.T) *badIdP {
+func newBadIdP(t *testing.T) *badIdP { return newBadIdPAs(t, "") }
+
+// newBadIdPAs is a badIdP claiming to be issuer claims ("": its address).
+func newBadIdPAs(t *testing.T, claims string) *badIdP {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &badIdP{t: t, issuer: "http://" + ln.Addr().String(), codes: map[string]badCode{}, tokens: map[string]int{}}
+	b := &badIdP{t: t, issuer: "http://" + ln.Addr().String(), claims: claims, codes: map[string]badCode{}, tokens: map[string]int{}}
 	if b.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +72,9 @@ func newBadIdP(t *testing.T) *badIdP {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONBody(w, map[string]any{"issuer": b.issuer, "authorization_endpoint": b.issuer + "/authorize", "token_endpoint": b.issuer + "/token",
-			"jwks_uri": b.issuer + "/jwks", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+		iss := b.iss()
+		writeJSONBody(w, map[string]any{"issuer": iss, "authorization_endpoint": iss + "/authorize", "token_endpoint": iss + "/token",
+			"jwks_uri": iss + "/jwks", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 			"id_token_signing_alg_values_supported": []string{"RS256"}})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
@@ -85,6 +91,13 @@ func newBadIdP(t *testing.T) *badIdP {
 func writeJSONBody(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (b *badIdP) iss() string {
+	if b.claims != "" {
+		return b.claims
+	}
+	return b.issuer
 }
 
 func (b *badIdP) set(mode, email string) {
@@ -143,7 +156,7 @@ func (b *badIdP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	id, _, _ := r.BasicAuth()
 	now := time.Now()
-	claims := map[string]any{"iss": b.issuer, "sub": "sub-" + c.email, "aud": id, "nonce": c.nonce, "iat": now.Unix(),
+	claims := map[string]any{"iss": b.iss(), "sub": "sub-" + c.email, "aud": id, "nonce": c.nonce, "iat": now.Unix(),
 		"exp": now.Add(5 * time.Minute).Unix(), "email": c.email, "email_verified": true, "name": "Bad IdP user"}
 	key, kid := b.key, "good"
 	switch c.mode {
@@ -155,6 +168,9 @@ func (b *badIdP) token(w http.ResponseWriter, r *http.Request) {
 		key, kid = b.rogue, "rogue"
 	case "unverified":
 		claims["email_verified"] = false
+	case "apple":
+		// Apple's ID token never names the person.
+		delete(claims, "name")
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
 	if err != nil {

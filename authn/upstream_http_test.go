@@ -483,3 +483,137 @@ func TestUpstreamFormPostKeepsApplesName(t *testing.T) {
 		}
 	})
 }
+
+// TestUpstreamAppleNameReachesTheAccount: a whole Apple sign-in over HTTP
+// (Apple's discovery, JWKS and token endpoint stood in on loopback as
+// https://appleid.apple.com), its callback a cross-site form_post. The
+// first authorization's user field names the account it creates (the
+// address is the ID token's, not the field's); it names an existing
+// account that has no name, never renames one that has; a later
+// authorization (no user field) creates an account without a name. On
+// both dialects.
+func TestUpstreamAppleNameReachesTheAccount(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		idp := newBadIdPAs(t, "https://appleid.apple.com")
+		env := servertest.NewRouted(t, "appleid.apple.com", idp.issuer, append([]servertest.Option{servertest.AllowOutbound("127.0.0.0/8")}, opts...)...)
+		ctx := context.Background()
+		actx := console.WithActor(ctx, console.CLIActor())
+		if _, err := env.Server.Console().Services.Upstreams.Create(actx, upstreamidp.Spec{Preset: "apple", ClientID: "sesame", ClientSecret: "apple-jwt"}); err != nil {
+			t.Fatal(err)
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// signInAt runs the sign-in of email in browser b, Apple posting
+		// user (if any) with its answer, and returns the path it ended at.
+		signInAt := func(t *testing.T, b *browser, email, user string) string {
+			t.Helper()
+			idp.set("apple", email)
+			resp, err := b.c.Get(env.Issuer + "/login/upstream?provider=apple")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			auth, err := url.Parse(resp.Header.Get("Location"))
+			if err != nil || auth.Host != "appleid.apple.com" || auth.Query().Get("response_mode") != "form_post" {
+				t.Fatalf("start: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if resp, err = noFollow.Get(idp.issuer + auth.Path + "?" + auth.RawQuery); err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			answer, err := url.Parse(resp.Header.Get("Location"))
+			if err != nil || answer.Query().Get("code") == "" {
+				t.Fatalf("Apple's answer %q: %v", resp.Header.Get("Location"), err)
+			}
+			form := answer.Query()
+			if user != "" {
+				form.Set("user", user)
+			}
+			req, _ := http.NewRequest(http.MethodPost, env.Issuer+upstreamidp.CallbackPath, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "https://appleid.apple.com")
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			if resp, err = noFollow.Do(req); err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp, err = b.c.Get(env.Issuer + resp.Header.Get("Location")); err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("the sign-in ended at %s (%d)", resp.Request.URL, resp.StatusCode)
+			}
+			return resp.Request.URL.Path
+		}
+		// signIn is signInAt in a fresh browser, ending past the account's
+		// creation or sign-in; it returns the account.
+		signIn := func(t *testing.T, email, user string) *models.User {
+			t.Helper()
+			if at := signInAt(t, newBrowser(t, env), email, user); at != "/passlink/passkey" {
+				t.Fatalf("the sign-in ended at %s", at)
+			}
+			u, err := env.Store.GetUserByEmail(ctx, email)
+			if err != nil {
+				t.Fatalf("no account for %s: %v", email, err)
+			}
+			return u
+		}
+		jane := `{"name":{"firstName":"Jane","lastName":"Appleseed"},"email":"someone-else@example.com"}`
+		linked := func(t *testing.T, name string) string {
+			t.Helper()
+			email := "linked-" + randomString()[:6] + "@privaterelay.appleid.com"
+			u := env.CreateUser(email)
+			if err := env.Store.SetUserDisplayName(ctx, u.ID, name); err != nil {
+				t.Fatal(err)
+			}
+			if err := env.Store.CreateUpstreamIdentity(ctx, &models.UpstreamIdentity{ID: "ui-" + randomString(), ProviderID: "apple",
+				Subject: "sub-" + email, UserID: u.ID, Email: email, CreatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			return email
+		}
+		for _, tc := range []struct {
+			name  string
+			email func(t *testing.T) string
+			user  string
+			want  string
+		}{
+			{"first authorization creates a named account", func(*testing.T) string { return "jane-" + randomString()[:6] + "@privaterelay.appleid.com" }, jane, "Jane Appleseed"},
+			{"later authorization: no name", func(*testing.T) string { return "anon-" + randomString()[:6] + "@privaterelay.appleid.com" }, "", ""},
+			{"names a nameless account", func(t *testing.T) string { return linked(t, "") }, jane, "Jane Appleseed"},
+			{"never renames an account", func(t *testing.T) string { return linked(t, "Kept Name") }, jane, "Kept Name"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				email := tc.email(t)
+				u := signIn(t, email, tc.user)
+				if u.DisplayName != tc.want || u.Email != email || !u.EmailVerified {
+					t.Fatalf("account %q <%s> verified %v, want %q <%s> verified", u.DisplayName, u.Email, u.EmailVerified, tc.want, email)
+				}
+			})
+		}
+		// The first authorization finds an existing nameless account by
+		// its address: the link waits for a proof (a passkey here), and
+		// the account takes the name when it is linked.
+		t.Run("names a nameless account linked after a proof", func(t *testing.T) {
+			email := "proven-" + randomString()[:6] + "@example.com"
+			u := env.CreateUser(email)
+			if err := env.Store.SetUserDisplayName(ctx, u.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			dev := signedIn(t, env, u.ID).addPasskey(t)
+			b := newBrowser(t, env)
+			b.page("/login")
+			if at := signInAt(t, b, email, jane); at != "/login/upstream/link" {
+				t.Fatalf("the sign-in ended at %s, want the linking page", at)
+			}
+			b.page("/login")
+			b.signIn("", "", dev)
+			if _, err := env.Store.GetUpstreamIdentity(ctx, "apple", "sub-"+email); err != nil {
+				t.Fatalf("not linked after the proof: %v", err)
+			}
+			if got, err := env.Store.GetUser(ctx, u.ID); err != nil || got.DisplayName != "Jane Appleseed" {
+				t.Fatalf("after the link: %+v %v, want the name from Apple's form", got, err)
+			}
+		})
+	})
+}

@@ -118,6 +118,10 @@ type Deps struct {
 	// Tracing, when set, is used instead of the one the tracing setting
 	// would start (tests: an in-memory exporter); the caller shuts it down.
 	Tracing *telemetry.Tracing
+	// OutboundTransport, when set, wraps the outbound client's transport.
+	// Only tests set it, to reach a stand-in on loopback for a provider's
+	// public host (Apple's); the outbound guard still applies.
+	OutboundTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Server is a configured Sesame.
@@ -270,6 +274,9 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 	authLimiter := ratelimit.New(deps.Store, nil, ratelimit.WithSecret(secret.Derive(deps.Secret, PurposeRateLimit)), ratelimit.WithOnLimited(metrics.RateLimited))
 	// Clients' jwks_uri: internal addresses only where the operator allows.
 	outbound := httpx.OutboundClient(httpx.OutboundOptions{Allow: cfg.OutboundAllowPrefixes()})
+	if deps.OutboundTransport != nil {
+		outbound.Transport = deps.OutboundTransport(outbound.Transport)
+	}
 	outbound.Transport = tracing.Transport(outbound.Transport)
 	passkeys, err := passkey.New(passkey.Config{
 		RPID:              cfg.WebAuthnRPID(),

@@ -44,6 +44,8 @@ type Env struct {
 	dbURL string
 	// tracing is handed to the server (NewTraced).
 	tracing *telemetry.Tracing
+	// outbound wraps the server's outbound transport (NewRouted).
+	outbound func(http.RoundTripper) http.RoundTripper
 }
 
 // Option adjusts the config before the server starts.
@@ -71,12 +73,18 @@ func EachDialect[T storetest.TB[T]](t T, fn func(t T, opts ...Option)) {
 // secure context for WebAuthn in Chromium).
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
+	return start(t, testLogger(), opts...)
+}
+
+// testLogger discards all but warnings, or writes everything to stderr
+// with SESAME_TEST_LOG set.
+func testLogger() *slog.Logger {
 	var w io.Writer = io.Discard
 	level := slog.LevelWarn
 	if os.Getenv("SESAME_TEST_LOG") != "" {
 		w, level = os.Stderr, slog.LevelDebug
 	}
-	return start(t, slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), opts...)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // NewLogged is New with every log line, down to debug, written to w: for
@@ -98,7 +106,40 @@ func start(t testing.TB, log *slog.Logger, opts ...Option) *Env {
 	return startWith(t, log, nil, opts...)
 }
 
+// NewRouted is New with the server's outbound requests for host (e.g.
+// appleid.apple.com) sent to the stand-in at to (e.g. http://127.0.0.1:PORT,
+// which AllowOutbound must allow): a provider Sesame recognises by its
+// public issuer, played by the test.
+func NewRouted(t testing.TB, host, to string, opts ...Option) *Env {
+	t.Helper()
+	u, err := url.Parse(to)
+	if err != nil {
+		t.Fatalf("route to %q: %v", to, err)
+	}
+	e := &Env{T: t}
+	e.outbound = func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Host == host {
+				r = r.Clone(r.Context())
+				r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+			}
+			return next.RoundTrip(r)
+		})
+	}
+	return startEnv(t, e, testLogger(), nil, opts...)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 func startWith(t testing.TB, log *slog.Logger, tr *telemetry.Tracing, opts ...Option) *Env {
+	t.Helper()
+	return startEnv(t, &Env{}, log, tr, opts...)
+}
+
+// startEnv starts e (its test-only collaborators set) with opts.
+func startEnv(t testing.TB, e *Env, log *slog.Logger, tr *telemetry.Tracing, opts ...Option) *Env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Dev = true
@@ -124,14 +165,15 @@ func startWith(t testing.TB, log *slog.Logger, tr *telemetry.Tracing, opts ...Op
 	cfg.Issuer = "http://" + host + ":" + portOf(ln.Addr())
 	cfg.Listen = ln.Addr().String()
 	secretBytes := []byte("test-system-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
-	e := &Env{T: t, Store: st, Issuer: cfg.Issuer, Config: cfg, Secret: secretBytes, log: log, dbURL: dbURL, tracing: tr}
+	e.T, e.Store, e.Issuer, e.Config, e.Secret, e.log, e.dbURL, e.tracing = t, st, cfg.Issuer, cfg, secretBytes, log, dbURL, tr
 	e.serve(ln)
 	return e
 }
 
 func (e *Env) serve(ln net.Listener) {
 	e.T.Helper()
-	srv, err := server.New(context.Background(), server.Deps{Config: e.Config, Store: e.Store, Secret: e.Secret, Logger: e.log, Tracing: e.tracing})
+	srv, err := server.New(context.Background(), server.Deps{Config: e.Config, Store: e.Store, Secret: e.Secret, Logger: e.log, Tracing: e.tracing,
+		OutboundTransport: e.outbound})
 	if err != nil {
 		e.T.Fatalf("server: %v", err)
 	}
@@ -167,7 +209,7 @@ func (e *Env) ReplicaOn(st *store.Store) *Env {
 	if err != nil {
 		e.T.Fatalf("listen: %v", err)
 	}
-	r := &Env{T: e.T, Store: st, Issuer: e.Issuer, Config: e.Config, Secret: e.Secret, log: e.log, dbURL: e.dbURL}
+	r := &Env{T: e.T, Store: st, Issuer: e.Issuer, Config: e.Config, Secret: e.Secret, log: e.log, dbURL: e.dbURL, outbound: e.outbound}
 	r.serve(ln)
 	return r
 }
