@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -23,36 +24,8 @@ import (
 // asked for (/login?return), and deletes a client: the console's confirmation asks
 // for the password, then the key (step-up), and the client is gone.
 func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
-	env := servertest.New(t, servertest.With(func(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 64, 1 }))
+	env, ctx, _ := passwordKeyAdminInConsole(t, "keyadmin@example.test", "/console/users")
 	bg := context.Background()
-	const pw = "correct horse battery staple 42"
-	u := env.CreateUser("keyadmin@example.test")
-	params, err := password.ParamsFrom(env.Config.PasswordMemory, env.Config.PasswordIterations, env.Config.PasswordParallelism)
-	must(t, err)
-	h, err := password.NewHasher(params).Hash(pw)
-	must(t, err)
-	must(t, env.Store.SetUserPassword(bg, u.ID, h))
-	must(t, env.Store.SetUserRole(bg, u.ID, models.RoleAdmin))
-
-	ctx := browsertest.New(t)
-	restore := browsertest.WithoutAutofill(t, ctx)
-	defer restore()
-	browsertest.AddAuthenticator(t, ctx, browsertest.SecurityKey())
-
-	// First time: the password, then the key is set up (a basic sign-in).
-	browsertest.Do(t, ctx, "enrol a key", chromedp.Navigate(env.Issuer+"/login/password"), chromedp.WaitVisible("#password-form"),
-		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw),
-		chromedp.Click("#password-continue"), chromedp.WaitVisible("#key-button"), chromedp.Click("#key-button"))
-	browsertest.WaitLocation(t, ctx, env.Issuer+"/account")
-
-	// The console sends a basic session to the hosted sign-in with the way
-	// back; it offers the password + key sign-in.
-	browsertest.Do(t, ctx, "open the console", chromedp.Navigate(env.Issuer+"/console/users"), chromedp.WaitVisible("#password-link"))
-	browsertest.WaitLocation(t, ctx, env.Issuer+"/login?return=%2Fconsole%2Fusers")
-	browsertest.Do(t, ctx, "password + key",
-		chromedp.Click("#password-link"), chromedp.WaitVisible("#password-form"),
-		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw), chromedp.Click("#password-continue"))
-	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/users")
 
 	view, _, err := env.Server.Console().Clients.Create(bg, clients.Spec{Name: "Old App", RedirectURIs: []string{"https://old.example/cb"}})
 	must(t, err)
@@ -69,7 +42,7 @@ func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
 		}
 	}
 	browsertest.Do(t, ctx, "confirm with password and key",
-		chromedp.SendKeys("#stepup-password", pw), chromedp.Click("#stepup-password-key"))
+		chromedp.SendKeys("#stepup-password", stepUpPassword), chromedp.Click("#stepup-password-key"))
 	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/clients?done=client_deleted")
 	if _, err := env.Store.GetClient(bg, view.ID); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("client still there after delete: %v", err)
@@ -82,31 +55,8 @@ func TestConsolePasswordKeyAdminInChromium(t *testing.T) {
 // detail), and Cancel leaves the action undone with the German "not
 // confirmed" words; the client is still there. The dialog passes axe.
 func TestConsoleStepUpGermanInChromium(t *testing.T) {
-	env := servertest.New(t, servertest.With(func(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 64, 1 }))
+	env, ctx, u := passwordKeyAdminInConsole(t, "schluessel@example.test", "/console/clients")
 	bg := context.Background()
-	const pw = "correct horse battery staple 42"
-	u := env.CreateUser("schluessel@example.test")
-	params, err := password.ParamsFrom(env.Config.PasswordMemory, env.Config.PasswordIterations, env.Config.PasswordParallelism)
-	must(t, err)
-	h, err := password.NewHasher(params).Hash(pw)
-	must(t, err)
-	must(t, env.Store.SetUserPassword(bg, u.ID, h))
-	must(t, env.Store.SetUserRole(bg, u.ID, models.RoleAdmin))
-
-	ctx := browsertest.New(t)
-	restore := browsertest.WithoutAutofill(t, ctx)
-	defer restore()
-	browsertest.AddAuthenticator(t, ctx, browsertest.SecurityKey())
-	browsertest.Do(t, ctx, "enrol a key", chromedp.Navigate(env.Issuer+"/login/password"), chromedp.WaitVisible("#password-form"),
-		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw),
-		chromedp.Click("#password-continue"), chromedp.WaitVisible("#key-button"), chromedp.Click("#key-button"))
-	browsertest.WaitLocation(t, ctx, env.Issuer+"/account")
-	browsertest.Do(t, ctx, "open the console", chromedp.Navigate(env.Issuer+"/console/clients"), chromedp.WaitVisible("#password-link"))
-	browsertest.WaitLocation(t, ctx, env.Issuer+"/login?return=%2Fconsole%2Fclients")
-	browsertest.Do(t, ctx, "password + key",
-		chromedp.Click("#password-link"), chromedp.WaitVisible("#password-form"),
-		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw), chromedp.Click("#password-continue"))
-	browsertest.WaitLocation(t, ctx, env.Issuer+"/console/clients")
 	// German from now on (a sign-in saves the browser's language).
 	must(t, env.Store.SetUserLocale(bg, u.ID, "de"))
 
@@ -136,4 +86,40 @@ func TestConsoleStepUpGermanInChromium(t *testing.T) {
 	if _, err := env.Store.GetClient(bg, view.ID); err != nil {
 		t.Fatalf("the client went although the step-up was cancelled: %v", err)
 	}
+}
+
+// stepUpPassword is the password of passwordKeyAdminInConsole's admin.
+const stepUpPassword = "correct horse battery staple 42"
+
+// passwordKeyAdminInConsole makes an admin who signs in with a password
+// and a security key: the key is enrolled at a first (basic) sign-in, then
+// the console page sends the browser to the hosted sign-in, whose password
+// + key way brings it back to page, signed in strongly.
+func passwordKeyAdminInConsole(t *testing.T, email, page string) (*servertest.Env, context.Context, *models.User) {
+	t.Helper()
+	env := servertest.New(t, servertest.With(func(c *config.Config) { c.PasswordMemory, c.PasswordIterations = 64, 1 }))
+	bg := context.Background()
+	pw := stepUpPassword
+	u := env.CreateUser(email)
+	params, err := password.ParamsFrom(env.Config.PasswordMemory, env.Config.PasswordIterations, env.Config.PasswordParallelism)
+	must(t, err)
+	h, err := password.NewHasher(params).Hash(pw)
+	must(t, err)
+	must(t, env.Store.SetUserPassword(bg, u.ID, h))
+	must(t, env.Store.SetUserRole(bg, u.ID, models.RoleAdmin))
+
+	ctx := browsertest.New(t)
+	t.Cleanup(browsertest.WithoutAutofill(t, ctx))
+	browsertest.AddAuthenticator(t, ctx, browsertest.SecurityKey())
+	browsertest.Do(t, ctx, "enrol a key", chromedp.Navigate(env.Issuer+"/login/password"), chromedp.WaitVisible("#password-form"),
+		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw),
+		chromedp.Click("#password-continue"), chromedp.WaitVisible("#key-button"), chromedp.Click("#key-button"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/account")
+	browsertest.Do(t, ctx, "open the console", chromedp.Navigate(env.Issuer+page), chromedp.WaitVisible("#password-link"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+"/login?return="+url.QueryEscape(page))
+	browsertest.Do(t, ctx, "password + key",
+		chromedp.Click("#password-link"), chromedp.WaitVisible("#password-form"),
+		chromedp.SendKeys("#email", u.Email), chromedp.SendKeys("#password", pw), chromedp.Click("#password-continue"))
+	browsertest.WaitLocation(t, ctx, env.Issuer+page)
+	return env, ctx, u
 }
