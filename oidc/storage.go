@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"net/url"
 	"slices"
 	"time"
@@ -25,6 +26,8 @@ type Store interface {
 	CreateOAuth2Request(ctx context.Context, r *models.OAuth2Request) error
 	CreateOAuth2Requests(ctx context.Context, rs []*models.OAuth2Request) error
 	GetOAuth2Request(ctx context.Context, kind, signature string) (*models.OAuth2Request, error)
+	// GetOAuth2RequestHead reads a record without its data.
+	GetOAuth2RequestHead(ctx context.Context, kind, signature string) (*models.OAuth2Request, error)
 	GetOAuth2RequestsBySignature(ctx context.Context, signature string, kinds ...string) ([]models.OAuth2Request, error)
 	DeactivateOAuth2Request(ctx context.Context, kind, signature string) error
 	DeactivateOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error
@@ -62,6 +65,8 @@ type Storage struct {
 	// its record is kept under the signature like the code's and PKCE's
 	// (no redeemable code in the database, one read for all three).
 	codeSignature func(ctx context.Context, code string) string
+	// decoded keeps access tokens' decoded data (storage_cache.go).
+	decoded *lru.Cache[string, *decodedRecord]
 }
 
 var (
@@ -76,7 +81,7 @@ var (
 // NewStorage returns the fosite storage adapter; reuseInterval is the
 // refresh-token reuse interval (see Storage.GetRefreshTokenSession).
 func NewStorage(st Store, clients clientGetter, reuseInterval time.Duration) *Storage {
-	return &Storage{st: st, clients: clients, reuseInterval: max(reuseInterval, 0)}
+	return &Storage{st: st, clients: clients, reuseInterval: max(reuseInterval, 0), decoded: newDecodedCache()}
 }
 
 // storedRequest is the JSON form of a fosite request. Secrets never get
@@ -317,17 +322,30 @@ func (s *Storage) get(ctx context.Context, kind, signature string, session fosit
 
 // getRow is get with the stored record.
 func (s *Storage) getRow(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.Request, *models.OAuth2Request, error) {
-	row, err := s.record(ctx, kind, signature)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, nil, fosite.ErrNotFound
-	}
-	if err != nil {
-		return nil, nil, err
-	}
 	if session == nil {
 		session = NewSession()
 	}
-	sr, err := decodeRequest(row.Data, session)
+	var (
+		sr     *storedRequest
+		row    *models.OAuth2Request
+		cached bool
+		err    error
+	)
+	if ss, ok := session.(*Session); ok && kind == models.KindAccessToken {
+		sr, row, cached, err = s.cachedAccess(ctx, signature, ss)
+	}
+	if !cached && err == nil {
+		row, err = s.record(ctx, kind, signature)
+		if err == nil {
+			sr, err = decodeRequest(row.Data, session)
+			if err == nil {
+				s.remember(kind, row, sr)
+			}
+		}
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, fosite.ErrNotFound
+	}
 	if err != nil {
 		return nil, nil, err
 	}

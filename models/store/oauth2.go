@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -188,4 +191,33 @@ func (s *Store) MarkJTIUsed(ctx context.Context, jti string, exp time.Time) erro
 		return fmt.Errorf("mark jti: %w", models.ErrAlreadyExists)
 	}
 	return nil
+}
+
+// GetOAuth2RequestHead loads the record of kind under signature, active or
+// not, without its data: for a reader that holds the data already (data
+// never changes once written; oidc's decoded-request cache). It is the
+// hottest read there is (every introspection, every userinfo), so it is
+// one plain statement scanned by hand rather than through gorm's model
+// reflection.
+func (s *Store) GetOAuth2RequestHead(ctx context.Context, kind, signature string) (*models.OAuth2Request, error) {
+	r := models.OAuth2Request{Kind: kind, Signature: signature}
+	q := s.conn(ctx).Raw(`SELECT request_id, client_id, subject, session_id, active, requested_at, expires_at,
+access_signature, created_at, deactivated_at FROM oauth2_requests WHERE kind = ? AND signature = ?`, kind, signature)
+	row := q.Row()
+	if row == nil { // gorm ran nothing: the session had failed already
+		return nil, mapErr("get oauth2 request head", cmp.Or(q.Error, errors.New("statement not run")))
+	}
+	var deactivated sql.NullTime
+	err := row.Scan(&r.RequestID, &r.ClientID, &r.Subject, &r.SessionID, &r.Active, &r.RequestedAt, &r.ExpiresAt,
+		&r.AccessSignature, &r.CreatedAt, &deactivated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get oauth2 request head: %w", models.ErrNotFound)
+	}
+	if err != nil {
+		return nil, mapErr("get oauth2 request head", err)
+	}
+	if deactivated.Valid {
+		r.DeactivatedAt = &deactivated.Time
+	}
+	return &r, nil
 }
