@@ -160,6 +160,25 @@ func TestFlowReadsEachRecordOncePerRequest(t *testing.T) {
 		if total := f.count.Total(); total > 31 {
 			t.Errorf("%d statements per code flow, want at most 31\n%s", total, f.count.Report(1))
 		}
+
+		// A sign-in that replaces a session without clients: ending it
+		// is one DELETE … RETURNING of its clients, no read of them.
+		if err := f.b.OpenLogin(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.b.SignIn(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		f.count.Reset()
+		if _, err := f.b.SignIn(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.count.Kind("SELECT session_clients"); got != 0 {
+			t.Errorf("SELECT session_clients: %d per sign-in, want none\n%s", got, f.count.Report(1))
+		}
+		if total := f.count.Total(); total > 13 {
+			t.Errorf("%d statements per sign-in, want at most 13\n%s", total, f.count.Report(1))
+		}
 	})
 }
 

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -44,32 +46,54 @@ func (s *Store) endSessions(ctx context.Context, op string, where string, args .
 	err := s.WithTx(ctx, func(ctx context.Context) error {
 		db := s.conn(ctx)
 		live := db.Model(&models.LoginSession{}).Select("id").Where(where, args...)
-		var pairs []models.SessionClient
-		err := db.Table("session_clients").Select("session_clients.session_id, session_clients.client_id, session_clients.user_id").
-			Joins("JOIN clients ON clients.id = session_clients.client_id AND clients.backchannel_logout_uri <> ''").
-			Where("session_clients.session_id IN (?)", live).
-			Order("session_clients.session_id, session_clients.client_id").Scan(&pairs).Error
-		if err != nil {
-			return mapErr(op+": list session clients", err)
-		}
-		if len(pairs) > 0 {
-			now := Now()
-			notices := make([]models.LogoutNotice, len(pairs))
-			for i, p := range pairs {
-				notices[i] = models.LogoutNotice{ID: newNoticeID(), ClientID: p.ClientID, SessionID: p.SessionID,
-					UserID: p.UserID, Status: models.MailPending, NextAttemptAt: now, CreatedAt: now}
-			}
-			if err := db.Create(&notices).Error; err != nil {
-				return mapErr(op+": queue logout notices", err)
-			}
-		}
-		if err := db.Where("session_id IN (?)", live).Delete(&models.SessionClient{}).Error; err != nil {
+		// One statement forgets the sessions' clients and says which they
+		// were (DELETE … RETURNING, PostgreSQL and SQLite ≥ 3.35): a session
+		// replaced at sign-in usually has none, and then that is all.
+		var gone []models.SessionClient
+		if err := db.Clauses(clause.Returning{}).Where("session_id IN (?)", live).Delete(&gone).Error; err != nil {
 			return mapErr(op+": forget session clients", err)
+		}
+		if err := s.queueLogoutNotices(ctx, op, gone); err != nil {
+			return err
 		}
 		res = db.Model(&models.LoginSession{}).Where(where, args...).Update("revoked_at", Now())
 		return mapErr(op, res.Error)
 	})
 	return res, err
+}
+
+// queueLogoutNotices queues a logout notice for each of the ended
+// sessions' clients that has a back-channel logout URI, in session and
+// client order.
+func (s *Store) queueLogoutNotices(ctx context.Context, op string, ended []models.SessionClient) error {
+	if len(ended) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(ended))
+	for _, p := range ended {
+		ids = append(ids, p.ClientID)
+	}
+	slices.Sort(ids)
+	var listening []string
+	err := s.conn(ctx).Model(&models.Client{}).Where("id IN ? AND backchannel_logout_uri <> ''", slices.Compact(ids)).
+		Pluck("id", &listening).Error
+	if err != nil {
+		return mapErr(op+": list back-channel clients", err)
+	}
+	ended = slices.DeleteFunc(ended, func(p models.SessionClient) bool { return !slices.Contains(listening, p.ClientID) })
+	if len(ended) == 0 {
+		return nil
+	}
+	slices.SortFunc(ended, func(a, b models.SessionClient) int {
+		return cmp.Or(cmp.Compare(a.SessionID, b.SessionID), cmp.Compare(a.ClientID, b.ClientID))
+	})
+	now := Now()
+	notices := make([]models.LogoutNotice, len(ended))
+	for i, p := range ended {
+		notices[i] = models.LogoutNotice{ID: newNoticeID(), ClientID: p.ClientID, SessionID: p.SessionID,
+			UserID: p.UserID, Status: models.MailPending, NextAttemptAt: now, CreatedAt: now}
+	}
+	return mapErr(op+": queue logout notices", s.conn(ctx).Create(&notices).Error)
 }
 
 func newNoticeID() string {
