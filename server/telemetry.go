@@ -74,6 +74,10 @@ func collect(m *telemetry.Metrics, st *store.Store, provider *oidc.Provider, liv
 		return err
 	}
 	m.AddDB(db)
+	m.AddDBQueue(func() (int64, uint64, time.Duration) {
+		q := st.PoolQueue()
+		return q.Waiting, q.Waits, q.Waited
+	})
 	m.AddCaches(map[string]telemetry.CacheStats{
 		"client": provider.ClientCacheStats,
 		"policy": live.CacheStats,

@@ -127,6 +127,32 @@ func (m *Metrics) AddChangeFeed(listening func() bool, resyncs func() int64) {
 	)
 }
 
+// DBQueue reads the line in front of the database connection pool:
+// requests waiting now, waits so far and their total length.
+type DBQueue func() (waiting int64, waits uint64, waited time.Duration)
+
+// AddDBQueue exports the line in which the store's requests wait, in
+// arrival order, for a database connection (go_sql_wait_* then counts
+// only the few that still wait inside the pool):
+// sesame_db_queue_waiting, sesame_db_queue_waits_total and
+// sesame_db_queue_wait_seconds_total.
+func (m *Metrics) AddDBQueue(read DBQueue) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "db_queue_waiting",
+			Help: "Requests waiting now, in arrival order, for a database connection.",
+		}, func() float64 { w, _, _ := read(); return float64(w) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "db_queue_waits_total",
+			Help: "Requests that had to wait for a database connection.",
+		}, func() float64 { _, n, _ := read(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "db_queue_wait_seconds_total",
+			Help: "Total time requests waited for a database connection.",
+		}, func() float64 { _, _, d := read(); return d.Seconds() }),
+	)
+}
+
 // collectorFunc is a collector whose metrics are made at scrape time.
 type collectorFunc struct {
 	descs   []*prometheus.Desc

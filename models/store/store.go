@@ -37,6 +37,7 @@ type Options struct {
 // Store is the gorm-backed data layer.
 type Store struct {
 	db      *gorm.DB
+	gate    *fifoGate
 	dialect string
 	feed    *Feed
 	// txs counts the transactions begun (Transactions).
@@ -86,13 +87,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		maxIdle = maxOpen
 	}
 	sqlDB.SetMaxOpenConns(maxOpen)
+	gate := installGate(db, sqlDB, maxOpen)
 	sqlDB.SetMaxIdleConns(maxIdle)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, openErr("ping "+dialect+" database", err)
 	}
-	st := &Store{db: db, dialect: dialect, feed: &Feed{dialect: dialect, dsn: dsn, log: log}}
+	st := &Store{db: db, gate: gate, dialect: dialect, feed: &Feed{dialect: dialect, dsn: dsn, log: log}}
 	if dialect == migrations.Postgres {
 		var schema string
 		if err := db.WithContext(ctx).Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {

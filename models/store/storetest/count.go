@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -70,7 +69,7 @@ func (c *Statements) count(db *gorm.DB) {
 		return
 	}
 	key := statementKind(q)
-	_, inTx := db.Statement.ConnPool.(*sql.Tx)
+	_, inTx := db.Statement.ConnPool.(gorm.TxCommitter)
 	c.mu.Lock()
 	c.by[key]++
 	if !strings.HasPrefix(key, "SELECT") {
