@@ -58,10 +58,18 @@ type Config struct {
 	LogLevel string `yaml:"log_level" env:"SESAME_LOG_LEVEL" flag:"log-level" usage:"log level: debug, info, warn or error"`
 	// LogFormat is json (for log shippers) or text (for humans).
 	LogFormat string `yaml:"log_format" env:"SESAME_LOG_FORMAT" flag:"log-format" usage:"log format: json or text"`
-	// DBMaxOpenConns caps the database connection pool.
-	DBMaxOpenConns int `yaml:"db_max_open_conns" env:"SESAME_DB_MAX_OPEN_CONNS" flag:"db-max-open-conns" usage:"maximum open database connections"`
-	// DBMaxIdleConns is how many pooled connections are kept idle.
-	DBMaxIdleConns int `yaml:"db_max_idle_conns" env:"SESAME_DB_MAX_IDLE_CONNS" flag:"db-max-idle-conns" usage:"maximum idle database connections (at most db-max-open-conns)"`
+	// DBMaxOpenConns caps the database connection pool (SQLite: at most 4).
+	// 20 per replica: with fewer, commits that wait for the log flush
+	// leave PostgreSQL idle at 64 concurrent requests (README, Connections
+	// in arrival order); size PostgreSQL's max_connections for replicas × this.
+	DBMaxOpenConns int `yaml:"db_max_open_conns" env:"SESAME_DB_MAX_OPEN_CONNS" flag:"db-max-open-conns" usage:"maximum open database connections per replica"`
+	// DBMaxIdleConns is how many pooled connections are kept idle; 0 keeps
+	// as many as may be open. Fewer made a busy server close connections
+	// it needed again a moment later: at 8 concurrent token requests on
+	// 10 connections with 5 kept idle, 2,100–2,200 req/s and p99 18–24 ms
+	// against 3,330–3,510 and 6.8–7.1 ms with all 10 kept (connections
+	// idle for 5 minutes are closed either way).
+	DBMaxIdleConns int `yaml:"db_max_idle_conns" env:"SESAME_DB_MAX_IDLE_CONNS" flag:"db-max-idle-conns" usage:"maximum idle database connections, at most db-max-open-conns (0: as many as db-max-open-conns)"`
 	// DBRetryMaxDelay caps the back-off between attempts to reach the
 	// database at start: serve stays alive (not ready) and keeps trying
 	// instead of exiting and being restarted in a loop.
@@ -339,8 +347,8 @@ func Default() Config {
 		Migrate:                       true,
 		LogLevel:                      "info",
 		LogFormat:                     "json",
-		DBMaxOpenConns:                10,
-		DBMaxIdleConns:                5,
+		DBMaxOpenConns:                20,
+		DBMaxIdleConns:                0,
 		DBRetryMaxDelay:               30 * time.Second,
 		RequestTimeout:                10 * time.Second,
 		AccessTokenTTL:                time.Hour,

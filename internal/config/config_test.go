@@ -531,7 +531,7 @@ func TestWriteYAML(t *testing.T) {
 		"access_token_ttl: 1h0m0s\n",
 		"auth_code_ttl: 2m0s\n",
 		"shutdown_timeout: 15s\n",
-		"db_max_open_conns: 10\n",
+		"db_max_open_conns: 20\n",
 		"migrate: true\n",
 		"listen: :8080\n",
 		"trusted_proxies:\n  - 10.0.0.0/8\n",
