@@ -136,13 +136,18 @@ func (s *Store) DeleteOAuth2RequestsByRequestID(ctx context.Context, kind, reque
 	return mapErr("delete oauth2 requests", err)
 }
 
+// sessionTokensWhere selects a session's tokens of some kinds. It names the
+// predicate of the partial index on (session_id, kind) (migration 00048),
+// so that even a generic plan uses it.
+const sessionTokensWhere = "session_id = ? AND session_id <> '' AND kind IN ?"
+
 // RevokeSessionTokens deletes the access and refresh tokens issued from a
 // login session (logout). Codes and PKCE records expire on their own.
 func (s *Store) RevokeSessionTokens(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
 		return nil
 	}
-	err := s.conn(ctx).Where("session_id = ? AND kind IN ?", sessionID,
+	err := s.conn(ctx).Where(sessionTokensWhere, sessionID,
 		[]string{models.KindAccessToken, models.KindRefreshToken}).Delete(&models.OAuth2Request{}).Error
 	return mapErr("revoke session tokens", err)
 }

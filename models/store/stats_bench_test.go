@@ -94,32 +94,9 @@ func TestPendingProbeUsesItsIndex(t *testing.T) {
 		if _, err := st.RollUpPending(ctx, 0); err != nil {
 			t.Fatal(err)
 		}
-		explain := "EXPLAIN "
-		if st.Dialect() == "sqlite" {
-			explain = "EXPLAIN QUERY PLAN "
-		}
-		rows, err := db.QueryContext(ctx, explain+store.PendingProbe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		var plan strings.Builder
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			for i := range vals {
-				vals[i] = new(any)
-			}
-			if err := rows.Scan(vals...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				fmt.Fprintf(&plan, "%v ", *(v.(*any)))
-			}
-			plan.WriteByte('\n')
-		}
-		if !strings.Contains(plan.String(), "auth_events_pending") || strings.Contains(plan.String(), "Seq Scan") {
-			t.Fatalf("the probe does not read the pending index:\n%s", plan.String())
+		plan := explain(t, st, store.PendingProbe)
+		if !strings.Contains(plan, "auth_events_pending") || strings.Contains(plan, "Seq Scan") {
+			t.Fatalf("the probe does not read the pending index:\n%s", plan)
 		}
 	})
 }
