@@ -180,9 +180,9 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 		return err
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
-	var next, userID string
+	var next string
 	var user *models.User
-	var amr []string
+	var amr, accepted []string
 	var refused error
 	err = h.inTx(c, func() error {
 		res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
@@ -190,7 +190,7 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 			refused = err // the spent ceremony (and a clone flag) commit
 			return nil
 		}
-		userID, user, amr = res.User.ID, res.User, res.AMR
+		user, amr, accepted = res.User, res.AMR, res.AccountCredentialIDs
 		s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
 			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID,
 			model: passkey.AttestedModel(res.Credential)}
@@ -211,25 +211,17 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 	}
 	// The policy may ask for recovery codes first (recovery_codes.go).
 	next = h.recoveryPromptOr(c, user, amr, next)
-	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(c, userID)})
+	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(user.ID, accepted)})
 	return nil
 }
 
 // acceptedSignal is what the page passes to
 // PublicKeyCredential.signalAllAcceptedCredentials after a sign-in, so
 // the passkey manager can hide passkeys of this account that the server
-// no longer accepts (deleted elsewhere). Nil (no signal) when the list
-// cannot be read: a partial list would hide good passkeys.
-func (h *Handler) acceptedSignal(c *gin.Context, userID string) gin.H {
-	creds, err := h.st.ListUserCredentials(c.Request.Context(), userID)
-	if err != nil {
-		h.log.WarnContext(c.Request.Context(), "passkey: list credentials for the accepted signal", "err", err)
-		return nil
-	}
-	ids := make([]string, 0, len(creds))
-	for _, cr := range creds {
-		ids = append(ids, cr.ID)
-	}
+// no longer accepts (deleted elsewhere). ids are all the account's
+// credentials, read by the sign-in itself (the whole list, or the sign-in
+// would have failed: a partial list would hide good passkeys).
+func (h *Handler) acceptedSignal(userID string, ids []string) gin.H {
 	return gin.H{"rpId": h.rpID, "userId": base64.RawURLEncoding.EncodeToString([]byte(userID)), "allAcceptedCredentialIds": ids}
 }
 

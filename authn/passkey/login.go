@@ -37,6 +37,10 @@ type Result struct {
 	// attestation) accepted under its grace mode; the caller records
 	// GraceModel.
 	GraceModel bool
+	// AccountCredentialIDs are the ids of all the account's credentials,
+	// oldest first, as read for this sign-in (the accepted-credentials
+	// signal).
+	AccountCredentialIDs []string
 }
 
 // BeginLogin starts a passkey sign-in. With user != nil it is
@@ -237,12 +241,22 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 		return nil, err
 	}
 	defer withInteraction(&err, cer.InteractionID)
-	rec, err := s.st.GetCredential(ctx, credID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, failWith(ErrUnknownCredential, "", err).with(credID, cer.UserID, "")
-	}
+	// The credential and, for the accepted-credentials signal, the ids of
+	// all its account's credentials: one read.
+	siblings, err := s.st.ListCredentialsWith(ctx, credID)
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	var rec *models.WebAuthnCredential
+	accountIDs := make([]string, len(siblings))
+	for i := range siblings {
+		accountIDs[i] = siblings[i].ID
+		if siblings[i].ID == credID {
+			rec = &siblings[i]
+		}
+	}
+	if rec == nil {
+		return nil, failWith(ErrUnknownCredential, "", models.ErrNotFound).with(credID, cer.UserID, "")
 	}
 	failed := func(e *Error) (*Result, error) { return nil, e.with(credID, rec.UserID, rec.AAGUID) }
 
@@ -345,14 +359,15 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	rec.UpdatedAt = now
 	facts := s.CredentialFacts(ctx, rec)
 	return &Result{
-		User:          user,
-		Credential:    rec,
-		Facts:         facts,
-		AMR:           AMRFor(facts),
-		ACR:           ACRFor(facts),
-		InteractionID: cer.InteractionID,
-		GraceSynced:   grace,
-		GraceModel:    graceModel,
+		User:                 user,
+		Credential:           rec,
+		Facts:                facts,
+		AMR:                  AMRFor(facts),
+		ACR:                  ACRFor(facts),
+		InteractionID:        cer.InteractionID,
+		GraceSynced:          grace,
+		GraceModel:           graceModel,
+		AccountCredentialIDs: accountIDs,
 	}, nil
 }
 

@@ -89,6 +89,16 @@ func (m *memStore) ListUserCredentials(_ context.Context, userID string) ([]mode
 	return out, nil
 }
 
+func (m *memStore) ListCredentialsWith(ctx context.Context, id string) ([]models.WebAuthnCredential, error) {
+	m.mu.Lock()
+	c, ok := m.creds[id]
+	m.mu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	return m.ListUserCredentials(ctx, c.UserID)
+}
+
 func (m *memStore) RecordCredentialUse(_ context.Context, id string, prev, signCount int64, uv, be, bs bool, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

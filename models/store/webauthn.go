@@ -32,6 +32,17 @@ func (s *Store) ListUserCredentials(ctx context.Context, userID string) ([]model
 	return out, mapErr("list credentials", err)
 }
 
+// ListCredentialsWith returns the credentials of the account that holds
+// credential id, oldest first, none when id is unknown. A passkey sign-in
+// needs the credential it checks and the account's list (the accepted
+// credentials signal): one statement reads both.
+func (s *Store) ListCredentialsWith(ctx context.Context, id string) ([]models.WebAuthnCredential, error) {
+	var out []models.WebAuthnCredential
+	err := s.conn(ctx).Where("user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)", id).
+		Order("created_at, id").Find(&out).Error
+	return out, mapErr("list credentials", err)
+}
+
 // RecordCredentialUse stores the state after a successful assertion. The
 // update is conditional on the counter read before (prev), so two racing
 // assertions with one counter value cannot both be accepted.

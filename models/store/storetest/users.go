@@ -11,6 +11,39 @@ import (
 )
 
 var userTests = []subtest{
+	{"ListCredentialsWith", func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		u, other := createUser(t, s), createUser(t, s)
+		base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+		var want []string
+		for i := range 3 {
+			c := &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, PublicKey: "AQ", CreatedAt: base.Add(time.Duration(3-i) * time.Minute)}
+			must(t, s.CreateCredential(ctx, c))
+			want = append([]string{c.ID}, want...) // oldest first
+		}
+		theirs := &models.WebAuthnCredential{ID: newID("cred"), UserID: other.ID, PublicKey: "AQ"}
+		must(t, s.CreateCredential(ctx, theirs))
+		for _, id := range want {
+			got, err := s.ListCredentialsWith(ctx, id)
+			must(t, err)
+			ids := make([]string, len(got))
+			for i, c := range got {
+				ids[i] = c.ID
+				if c.UserID != u.ID || c.PublicKey != "AQ" {
+					t.Fatalf("ListCredentialsWith(%s): %+v, want the account's full records", id, c)
+				}
+			}
+			if !slices.Equal(ids, want) {
+				t.Fatalf("ListCredentialsWith(%s) = %v, want the account's %v, oldest first", id, ids, want)
+			}
+		}
+		if got, err := s.ListCredentialsWith(ctx, theirs.ID); err != nil || len(got) != 1 || got[0].ID != theirs.ID {
+			t.Fatalf("ListCredentialsWith(the other account's) = %v, %v, want only theirs", got, err)
+		}
+		if got, err := s.ListCredentialsWith(ctx, newID("cred")); err != nil || len(got) != 0 {
+			t.Fatalf("ListCredentialsWith(unknown) = %v, %v, want none", got, err)
+		}
+	}},
 	{"SetLocale", func(t *testing.T, s *store.Store) {
 		id := newID("user")
 		must(t, s.CreateUser(t.Context(), &models.User{ID: id, Email: id + "@example.test", DisplayName: "Lena", Locale: "en-GB"}))
