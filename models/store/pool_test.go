@@ -54,7 +54,7 @@ func TestPoolServesInArrivalOrder(t *testing.T) {
 					})
 				}()
 				// The next one comes only once this one stands in line.
-				waitFor(t, func() bool { return st.PoolQueue().Waiting == int64(i+1) })
+				storetest.WaitFor(t, func() bool { return st.PoolQueue().Waiting == int64(i+1) })
 			}
 			if err := st.Rollback(holder); err != nil {
 				t.Fatal(err)
@@ -116,17 +116,5 @@ func TestPoolServesInArrivalOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-	}
-}
-
-// waitFor polls cond until it holds (at most 10 s).
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10 s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

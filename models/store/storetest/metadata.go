@@ -74,7 +74,7 @@ var metadataTests = []subtest{
 		if s.Dialect() == "postgres" {
 			// The listener connects in the background; announcements
 			// before it LISTENs are lost (and followed by a resync).
-			waitFor(t, func() bool { return s.Changes().ListenerPID() != 0 })
+			WaitFor(t, func() bool { return s.Changes().ListenerPID() != 0 })
 		}
 		next, t1 := at(30*24*time.Hour), at(0)
 		replaced, err := s.SaveFIDOMetadata(ctx, &models.FIDOMetadata{ID: id, Source: "http://mds.test/", Blob: "blob-5", Serial: 5, NextUpdate: &next, CheckedAt: &t1})
@@ -113,7 +113,7 @@ var metadataTests = []subtest{
 		if got.Blob != "blob-6" || got.LastError != "" || got.LastErrorAt != nil {
 			t.Fatalf("after serial 6: %+v", got)
 		}
-		waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(heard) == 2 })
+		WaitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(heard) == 2 })
 	}},
 	{"CompromisedModels", func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
@@ -203,9 +203,9 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// waitFor polls cond for a few seconds (announcements arrive on the
+// WaitFor polls cond for a few seconds (announcements arrive on the
 // feed's goroutine).
-func waitFor(t *testing.T, cond func() bool) {
+func WaitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if cond() {
