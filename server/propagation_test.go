@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -309,6 +310,62 @@ func TestChangeFeedDeliversOnlyCommittedWrites(t *testing.T) {
 		case c := <-got:
 			t.Fatalf("a second announcement %+v: the rolled-back write was announced", c)
 		case <-time.After(200 * time.Millisecond):
+		}
+	})
+}
+
+// TestAuthEventsAnnouncedOnce: every recorded auth event reaches the other
+// replicas' change feed (the console's live statistics) exactly once, and
+// a rolled-back one never: on PostgreSQL the auth_events table's trigger
+// sends it from inside the INSERT (migration 00049), on SQLite the store
+// after the commit.
+func TestAuthEventsAnnouncedOnce(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		a := servertest.New(t, opts...)
+		b := a.Replica()
+		waitListening(t, b)
+		got := make(chan string, 16)
+		defer b.Store.Changes().Subscribe(func(c store.Change) {
+			if c.Kind == store.ChangeAuthEvent {
+				got <- c.ID
+			}
+		})()
+		ctx := t.Context()
+		rolledBack := &models.AuthEvent{ID: "ev-rolled-back", Method: models.MethodPasskey, Event: "login", Result: "success"}
+		errRollback := context.Canceled
+		if err := a.Store.WithTx(ctx, func(ctx context.Context) error {
+			if err := a.Store.RecordAuthEvent(ctx, rolledBack); err != nil {
+				return err
+			}
+			return errRollback
+		}); err != errRollback {
+			t.Fatalf("rolled back transaction: %v", err)
+		}
+		var want []string
+		for i := range 3 {
+			ev := &models.AuthEvent{ID: fmt.Sprintf("ev-%d", i), Method: models.MethodPasskey, Event: "login", Result: "success"}
+			if err := a.Store.RecordAuthEvent(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, ev.ID)
+		}
+		var heard []string
+		for range want {
+			select {
+			case id := <-got:
+				heard = append(heard, id)
+			case <-time.After(propagationDeadline):
+				t.Fatalf("announced %v of %v", heard, want)
+			}
+		}
+		select {
+		case id := <-got:
+			t.Fatalf("a further announcement %q after %v (once each, none for the rolled-back event)", id, heard)
+		case <-time.After(300 * time.Millisecond):
+		}
+		slices.Sort(heard)
+		if !slices.Equal(heard, want) {
+			t.Fatalf("announced %v, want %v", heard, want)
 		}
 	})
 }

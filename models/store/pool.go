@@ -16,10 +16,11 @@ import (
 // database/sql hands a freed connection to a random waiter (Go 1.23+), so
 // when more requests want the database than the pool has connections, an
 // unlucky one waits through many hand-outs: at 64 concurrent token
-// requests on 10 connections, p50 12 ms but p99 55–60 ms. A FIFO gate in
+// requests on 10 connections, p50 12 ms but p99 55–62 ms. A FIFO gate in
 // front of the pool (golang.org/x/sync/semaphore queues its waiters in
-// order) keeps the wait of every request near the average: p99 27–29 ms,
-// the same throughput (README, "Connections in arrival order").
+// order, and TryAcquire never overtakes them) keeps the wait of every
+// request near the average: with 20 connections, p99 28–29 ms at a higher
+// rate (README, "Connections: kept, and served in arrival order").
 //
 // The gate admits a few fewer statements and transactions than the pool
 // has connections: a row read (QueryRow, Rows) keeps its connection until

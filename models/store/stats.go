@@ -76,6 +76,9 @@ func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error 
 				}
 			}
 		}
+		if s.dialect == migrations.Postgres {
+			return nil // announced by the table's trigger (migration 00049)
+		}
 		return s.notify(ctx, ChangeAuthEvent, e.ID)
 	})
 }
