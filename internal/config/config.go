@@ -60,8 +60,9 @@ type Config struct {
 	LogFormat string `yaml:"log_format" env:"SESAME_LOG_FORMAT" flag:"log-format" usage:"log format: json or text"`
 	// DBMaxOpenConns caps the database connection pool (SQLite: at most 4).
 	// 20 per replica: with fewer, commits that wait for the log flush
-	// leave PostgreSQL idle at 64 concurrent requests (README, Connections
-	// in arrival order); size PostgreSQL's max_connections for replicas × this.
+	// leave PostgreSQL idle at 64 concurrent requests (README, "Connections:
+	// kept, and served in arrival order"); size PostgreSQL's max_connections
+	// for replicas × this.
 	DBMaxOpenConns int `yaml:"db_max_open_conns" env:"SESAME_DB_MAX_OPEN_CONNS" flag:"db-max-open-conns" usage:"maximum open database connections per replica"`
 	// DBMaxIdleConns is how many pooled connections are kept idle; 0 keeps
 	// as many as may be open. Fewer made a busy server close connections

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sesame-idp/sesame/models"
 	"github.com/sesame-idp/sesame/models/store"
-	"github.com/sesame-idp/sesame/models/store/storetest"
 )
 
 // BenchmarkPoolUnderContention: 64 requests at once on a pool of 10
@@ -22,55 +21,44 @@ import (
 //
 //	go test -run '^$' -bench PoolUnderContention -benchtime 20000x ./models/store/
 func BenchmarkPoolUnderContention(b *testing.B) {
-	for _, d := range []struct {
-		name string
-		open func(testing.TB) (*store.Store, string)
-	}{{"sqlite", storetest.OpenSQLiteURL}, {"postgres", storetest.OpenPostgresURL}} {
-		b.Run(d.name, func(b *testing.B) {
-			seed, url := d.open(b)
-			u := &models.User{ID: "bench-user", Email: "bench@example.com", DisplayName: "Bench"}
-			if err := seed.CreateUser(b.Context(), u); err != nil {
-				b.Fatal(err)
-			}
-			st, err := store.Open(b.Context(), url, store.Options{MaxOpenConns: 10})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = st.Close() })
-			var (
-				mu    sync.Mutex
-				taken []time.Duration
-			)
-			b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0))) // 64 requests at once
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				var mine []time.Duration
-				for pb.Next() {
-					start := time.Now()
-					err := st.WithTx(b.Context(), func(ctx context.Context) error {
-						_, err := st.GetUser(ctx, u.ID)
-						return err
-					})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					mine = append(mine, time.Since(start))
+	withPoolOf(b, 10, func(b *testing.B, seed, st *store.Store) {
+		u := &models.User{ID: "bench-user", Email: "bench@example.com", DisplayName: "Bench"}
+		if err := seed.CreateUser(b.Context(), u); err != nil {
+			b.Fatal(err)
+		}
+		var (
+			mu    sync.Mutex
+			taken []time.Duration
+		)
+		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0))) // 64 requests at once
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			var mine []time.Duration
+			for pb.Next() {
+				start := time.Now()
+				err := st.WithTx(b.Context(), func(ctx context.Context) error {
+					_, err := st.GetUser(ctx, u.ID)
+					return err
+				})
+				if err != nil {
+					b.Error(err)
+					return
 				}
-				mu.Lock()
-				taken = append(taken, mine...)
-				mu.Unlock()
-			})
-			b.StopTimer()
-			if len(taken) == 0 {
-				return
+				mine = append(mine, time.Since(start))
 			}
-			slices.Sort(taken)
-			at := func(q float64) float64 { return float64(taken[int(q*float64(len(taken)-1))]) / 1e6 }
-			b.ReportMetric(at(0.5), "p50-ms")
-			b.ReportMetric(at(0.99), "p99-ms")
-			b.ReportMetric(float64(st.PoolQueue().Waits)/float64(b.N), "queued/op")
+			mu.Lock()
+			taken = append(taken, mine...)
+			mu.Unlock()
 		})
-	}
+		b.StopTimer()
+		if len(taken) == 0 {
+			return
+		}
+		slices.Sort(taken)
+		at := func(q float64) float64 { return float64(taken[int(q*float64(len(taken)-1))]) / 1e6 }
+		b.ReportMetric(at(0.5), "p50-ms")
+		b.ReportMetric(at(0.99), "p99-ms")
+		b.ReportMetric(float64(st.PoolQueue().Waits)/float64(b.N), "queued/op")
+	})
 }
