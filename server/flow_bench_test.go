@@ -142,12 +142,22 @@ func TestFlowReadsEachRecordOncePerRequest(t *testing.T) {
 		if _, err := f.b.CodeFlow(ctx, f.client); err != nil {
 			t.Fatal(err)
 		}
+		// On PostgreSQL the session a sign-in replaces ends in one statement
+		// (a data-modifying WITH), without reading it first: four fewer
+		// statements become one. SQLite reads its id, ends it, forgets its
+		// clients and deletes its tokens.
+		pg := f.env.Store.Dialect() == "postgres"
+		sessionReads, flowTotal, signInTotal := int64(4), int64(29), int64(11)
+		if pg {
+			sessionReads, flowTotal, signInTotal = 3, 26, 8
+		}
 		for _, c := range []struct {
 			kind string
 			max  int64
 		}{
-			// authorize, login page, verify (the session it replaces), resume
-			{"SELECT login_sessions", 4},
+			// authorize, login page, resume (and verify on SQLite: the id of
+			// the session it replaces)
+			{"SELECT login_sessions", sessionReads},
 			// login page, the passkey's owner, resume
 			{"SELECT users", 3},
 			// login page, options, verify, resume
@@ -159,8 +169,11 @@ func TestFlowReadsEachRecordOncePerRequest(t *testing.T) {
 				t.Errorf("%s: %d per code flow, want at most %d\n%s", c.kind, got, c.max, f.count.Report(1))
 			}
 		}
-		if total := f.count.Total(); total > 29 {
-			t.Errorf("%d statements per code flow, want at most 29\n%s", total, f.count.Report(1))
+		if total := f.count.Total(); total > flowTotal {
+			t.Errorf("%d statements per code flow, want at most %d\n%s", total, flowTotal, f.count.Report(1))
+		}
+		if got := f.count.Kind("WITH UPDATE login_sessions"); pg && got != 1 {
+			t.Errorf("WITH UPDATE login_sessions: %d per code flow, want 1 (the replaced session's end)\n%s", got, f.count.Report(1))
 		}
 
 		// A sign-in that replaces a session without clients: ending it
@@ -178,8 +191,8 @@ func TestFlowReadsEachRecordOncePerRequest(t *testing.T) {
 		if got := f.count.Kind("SELECT session_clients"); got != 0 {
 			t.Errorf("SELECT session_clients: %d per sign-in, want none\n%s", got, f.count.Report(1))
 		}
-		if total := f.count.Total(); total > 11 {
-			t.Errorf("%d statements per sign-in, want at most 11\n%s", total, f.count.Report(1))
+		if total := f.count.Total(); total > signInTotal {
+			t.Errorf("%d statements per sign-in, want at most %d\n%s", total, signInTotal, f.count.Report(1))
 		}
 	})
 }

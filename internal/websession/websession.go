@@ -30,7 +30,7 @@ import (
 type Store interface {
 	CreateLoginSession(ctx context.Context, ls *models.LoginSession) error
 	GetLoginSessionByTokenHash(ctx context.Context, hash string) (*models.LoginSession, error)
-	RevokeLoginSession(ctx context.Context, id string) error
+	RevokeLoginSessionByTokenHash(ctx context.Context, hash string) error
 }
 
 // Config configures the cookies.
@@ -149,8 +149,8 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if l.UserID == "" {
 		return nil, errors.New("start login session: no user")
 	}
-	if old, err := m.Current(r); err == nil {
-		if err := m.st.RevokeLoginSession(ctx, old.ID); err != nil && !errors.Is(err, models.ErrNotFound) {
+	if v := m.cookie(r, sessionCookie); v != "" {
+		if err := m.st.RevokeLoginSessionByTokenHash(ctx, Hash(v)); err != nil && !errors.Is(err, models.ErrNotFound) {
 			return nil, fmt.Errorf("start login session: end previous: %w", err)
 		}
 	}
@@ -202,12 +202,8 @@ func (m *Manager) SessionCookie(secret string) *http.Cookie {
 
 // End revokes the browser's session (and its tokens) and clears the cookie.
 func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	ls, err := m.Current(r)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return err
-	}
-	if err == nil {
-		if err := m.st.RevokeLoginSession(ctx, ls.ID); err != nil && !errors.Is(err, models.ErrNotFound) {
+	if v := m.cookie(r, sessionCookie); v != "" {
+		if err := m.st.RevokeLoginSessionByTokenHash(ctx, Hash(v)); err != nil && !errors.Is(err, models.ErrNotFound) {
 			// The cookie stays: the session is still alive, and the browser
 			// must not be told (nor believe) it is signed out.
 			return fmt.Errorf("end login session: %w", err)

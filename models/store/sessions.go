@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sesame-idp/sesame/migrations"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -54,6 +55,71 @@ func (s *Store) RevokeLoginSession(ctx context.Context, id string) error {
 		}
 		return s.RevokeSessionTokens(ctx, id)
 	})
+}
+
+// RevokeLoginSessionByTokenHash ends the live session whose cookie secret
+// hashes to hash, as RevokeLoginSession does: its tokens deleted, its
+// clients forgotten and those listening told (endSessions). ErrNotFound when
+// no live session has it. A browser signing in again, or signing out, ends
+// its session this way: on PostgreSQL one statement, without reading the
+// session first (four before).
+func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) error {
+	const op = "revoke login session"
+	if s.dialect != migrations.Postgres {
+		// SQLite has no data-modifying WITH: find the session, then end it
+		// (in-process statements, cheap).
+		var ids []string
+		err := s.conn(ctx).Model(&models.LoginSession{}).
+			Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", hash, Now()).Limit(1).Pluck("id", &ids).Error
+		if err != nil {
+			return mapErr(op, err)
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("%s: %w", op, models.ErrNotFound)
+		}
+		return s.RevokeLoginSession(ctx, ids[0])
+	}
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		var rows []endedSessionClient
+		now := dbTime(Now())
+		err := s.conn(ctx).Raw(endByTokenHashSQL, now, hash, now,
+			[]string{models.KindAccessToken, models.KindRefreshToken}).Scan(&rows).Error
+		if err != nil {
+			return mapErr(op, err)
+		}
+		if len(rows) == 0 {
+			return fmt.Errorf("%s: %w", op, models.ErrNotFound)
+		}
+		var gone []models.SessionClient
+		for _, r := range rows {
+			if r.ClientID != nil {
+				gone = append(gone, models.SessionClient{SessionID: r.Ended, ClientID: *r.ClientID, UserID: *r.UserID})
+			}
+		}
+		return s.queueLogoutNotices(ctx, op, gone)
+	})
+}
+
+// endByTokenHashSQL ends a session by its token hash in one PostgreSQL
+// statement: the session revoked (s), its tokens deleted (t: the predicate
+// of sessionTokensWhere, so the partial index serves it) and its clients
+// forgotten (c). One row per forgotten client, or one with NULLs when it had
+// none; no row when no live session has the hash. token_hash is unique, so
+// (SELECT id FROM s) is one id or NULL (which matches nothing).
+const endByTokenHashSQL = `WITH s AS (
+	UPDATE login_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? RETURNING id
+), t AS (
+	DELETE FROM oauth2_requests WHERE session_id = (SELECT id FROM s) AND session_id <> '' AND kind IN ?
+), c AS (
+	DELETE FROM session_clients WHERE session_id = (SELECT id FROM s) RETURNING session_id, client_id, user_id
+)
+SELECT s.id AS ended, c.client_id, c.user_id FROM s LEFT JOIN c ON c.session_id = s.id`
+
+// endedSessionClient is a row of endByTokenHashSQL.
+type endedSessionClient struct {
+	Ended    string
+	ClientID *string
+	UserID   *string
 }
 
 // RevokeUserLoginSessions ends every session of a user and deletes all the

@@ -89,6 +89,16 @@ func statementKind(q string) string {
 		return "?"
 	}
 	verb := strings.ToUpper(f[0])
+	if verb == "WITH" {
+		// A data-modifying WITH (PostgreSQL) is named by its first write:
+		// "WITH UPDATE login_sessions".
+		for i, w := range f {
+			if w = strings.TrimLeft(w, "("); i > 0 && slices.Contains([]string{"INSERT", "UPDATE", "DELETE"}, strings.ToUpper(w)) {
+				return "WITH " + statementKind(strings.Join(append([]string{w}, f[i+1:]...), " "))
+			}
+		}
+		return verb
+	}
 	after := map[string]string{"INSERT": "INTO", "SELECT": "FROM", "DELETE": "FROM", "UPDATE": "UPDATE"}[verb]
 	for i, w := range f {
 		if strings.EqualFold(w, after) && i+1 < len(f) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -59,31 +60,38 @@ func sortedIDs(cs ...*models.Client) []string {
 // whichever path ends it; the notice is written in the same transaction.
 var logoutTests = []subtest{
 	{"RevokeQueuesOneNoticePerBackchannelClient", func(t *testing.T, s *store.Store) {
-		u := createUser(t, s)
-		ls := createLoginSession(t, s, u.ID, time.Hour)
-		a, b, plain := createLogoutClient(t, s), createLogoutClient(t, s), createClient(t, s)
-		signedIn(t, s, ls, a, b, plain, a) // the second record of a is a no-op
-		scs, err := s.ListSessionClients(t.Context(), ls.ID)
-		must(t, err)
-		if len(scs) != 3 {
-			t.Fatalf("session clients = %+v, want 3", scs)
-		}
-		must(t, s.RevokeLoginSession(t.Context(), ls.ID))
-		if got, want := noticeClients(t, s, ls.ID), sortedIDs(a, b); !slices.Equal(got, want) {
-			t.Errorf("notices to %v, want %v (not the client without a URI)", got, want)
-		}
-		ns, _ := s.ListLogoutNotices(t.Context(), ls.ID)
-		if ns[0].UserID != u.ID {
-			t.Errorf("notice user = %q, want %q", ns[0].UserID, u.ID)
-		}
-		scs, err = s.ListSessionClients(t.Context(), ls.ID)
-		must(t, err)
-		if len(scs) != 0 {
-			t.Errorf("session clients after revocation = %+v, want none", scs)
-		}
-		wantErr(t, "revoke twice", s.RevokeLoginSession(t.Context(), ls.ID), models.ErrNotFound)
-		if got := noticeClients(t, s, ls.ID); len(got) != 2 {
-			t.Errorf("a second revocation queued more notices: %v", got)
+		for name, revoke := range map[string]func(*models.LoginSession) error{
+			"ID":        func(ls *models.LoginSession) error { return s.RevokeLoginSession(t.Context(), ls.ID) },
+			"TokenHash": func(ls *models.LoginSession) error { return s.RevokeLoginSessionByTokenHash(t.Context(), ls.TokenHash) },
+		} {
+			t.Run(name, func(t *testing.T) {
+				u := createUser(t, s)
+				ls := createLoginSession(t, s, u.ID, time.Hour)
+				a, b, plain := createLogoutClient(t, s), createLogoutClient(t, s), createClient(t, s)
+				signedIn(t, s, ls, a, b, plain, a) // the second record of a is a no-op
+				scs, err := s.ListSessionClients(t.Context(), ls.ID)
+				must(t, err)
+				if len(scs) != 3 {
+					t.Fatalf("session clients = %+v, want 3", scs)
+				}
+				must(t, revoke(ls))
+				if got, want := noticeClients(t, s, ls.ID), sortedIDs(a, b); !slices.Equal(got, want) {
+					t.Errorf("notices to %v, want %v (not the client without a URI)", got, want)
+				}
+				ns, _ := s.ListLogoutNotices(t.Context(), ls.ID)
+				if ns[0].UserID != u.ID {
+					t.Errorf("notice user = %q, want %q", ns[0].UserID, u.ID)
+				}
+				scs, err = s.ListSessionClients(t.Context(), ls.ID)
+				must(t, err)
+				if len(scs) != 0 {
+					t.Errorf("session clients after revocation = %+v, want none", scs)
+				}
+				wantErr(t, "revoke twice", revoke(ls), models.ErrNotFound)
+				if got := noticeClients(t, s, ls.ID); len(got) != 2 {
+					t.Errorf("a second revocation queued more notices: %v", got)
+				}
+			})
 		}
 	}},
 	{"EveryEndingPathQueues", func(t *testing.T, s *store.Store) {
@@ -92,6 +100,17 @@ var logoutTests = []subtest{
 			name string
 			end  func(u *models.User, ls *models.LoginSession) error
 		}{
+			{"RevokeLoginSessionByTokenHash", func(u *models.User, ls *models.LoginSession) error {
+				// The other session is ended too, by its id: both paths.
+				if err := s.RevokeLoginSessionByTokenHash(t.Context(), ls.TokenHash); err != nil {
+					return err
+				}
+				list, err := s.ListUserLoginSessions(t.Context(), u.ID)
+				if err != nil || len(list) != 1 {
+					return fmt.Errorf("live sessions after one ended: %d, %v", len(list), err)
+				}
+				return s.RevokeLoginSession(t.Context(), list[0].ID)
+			}},
 			{"RevokeUserLoginSessions", func(u *models.User, _ *models.LoginSession) error {
 				return s.RevokeUserLoginSessions(t.Context(), u.ID)
 			}},

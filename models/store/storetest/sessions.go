@@ -62,22 +62,44 @@ var loginSessionTests = []subtest{
 		}
 	}},
 	{"RevokeDeletesItsTokens", func(t *testing.T, s *store.Store) {
+		// The same end by the session's id and by its cookie's token hash
+		// (a browser signing in again or out; one statement on PostgreSQL).
+		for _, by := range []struct {
+			name   string
+			revoke func(ls *models.LoginSession) error
+		}{
+			{"ID", func(ls *models.LoginSession) error { return s.RevokeLoginSession(t.Context(), ls.ID) }},
+			{"TokenHash", func(ls *models.LoginSession) error {
+				return s.RevokeLoginSessionByTokenHash(t.Context(), ls.TokenHash)
+			}},
+		} {
+			t.Run(by.name, func(t *testing.T) {
+				u := createUser(t, s)
+				c := createClient(t, s)
+				ls, other := createLoginSession(t, s, u.ID, time.Hour), createLoginSession(t, s, u.ID, time.Hour)
+				code, access, refresh := grantTokens(t, s, c.ID, u.ID, ls.ID)
+				_, otherAccess, otherRefresh := grantTokens(t, s, c.ID, u.ID, other.ID)
+
+				must(t, by.revoke(ls))
+				_, err := s.GetLoginSessionByTokenHash(t.Context(), ls.TokenHash)
+				wantErr(t, "get revoked session", err, models.ErrNotFound)
+				wantRequests(t, s, false, access, refresh)
+				wantRequests(t, s, true, code, otherAccess, otherRefresh)
+				_, err = s.GetLoginSession(t.Context(), other.ID)
+				wantErr(t, "other session", err, nil)
+
+				wantErr(t, "revoke twice", by.revoke(ls), models.ErrNotFound)
+				missing := newLoginSession(u.ID, time.Hour)
+				wantErr(t, "revoke missing", by.revoke(missing), models.ErrNotFound)
+			})
+		}
+		// A browser's expired session is not its session any more: ending
+		// by the cookie's hash leaves it (and its tokens) to the sweep.
 		u := createUser(t, s)
-		c := createClient(t, s)
-		ls, other := createLoginSession(t, s, u.ID, time.Hour), createLoginSession(t, s, u.ID, time.Hour)
-		code, access, refresh := grantTokens(t, s, c.ID, u.ID, ls.ID)
-		_, otherAccess, otherRefresh := grantTokens(t, s, c.ID, u.ID, other.ID)
-
-		must(t, s.RevokeLoginSession(t.Context(), ls.ID))
-		_, err := s.GetLoginSessionByTokenHash(t.Context(), ls.TokenHash)
-		wantErr(t, "get revoked session", err, models.ErrNotFound)
-		wantRequests(t, s, false, access, refresh)
-		wantRequests(t, s, true, code, otherAccess, otherRefresh)
-		_, err = s.GetLoginSession(t.Context(), other.ID)
-		wantErr(t, "other session", err, nil)
-
-		wantErr(t, "revoke twice", s.RevokeLoginSession(t.Context(), ls.ID), models.ErrNotFound)
-		wantErr(t, "revoke missing", s.RevokeLoginSession(t.Context(), newID("sid")), models.ErrNotFound)
+		expired := createLoginSession(t, s, u.ID, -time.Second)
+		_, access, refresh := grantTokens(t, s, createClient(t, s).ID, u.ID, expired.ID)
+		wantErr(t, "revoke expired by hash", s.RevokeLoginSessionByTokenHash(t.Context(), expired.TokenHash), models.ErrNotFound)
+		wantRequests(t, s, true, access, refresh)
 	}},
 	{"ListUserSessions", func(t *testing.T, s *store.Store) {
 		u, other := createUser(t, s), createUser(t, s)
