@@ -143,13 +143,14 @@ func TestFlowReadsEachRecordOncePerRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		// On PostgreSQL the session a sign-in replaces ends in one statement
-		// (a data-modifying WITH), without reading it first: four fewer
-		// statements become one. SQLite reads its id, ends it, forgets its
-		// clients and deletes its tokens.
+		// (a data-modifying WITH), without reading it first, and asks which
+		// of its clients listen for back-channel logout inside it: five
+		// statements become one. SQLite reads its id, forgets its clients,
+		// asks which listen, ends it and deletes its tokens.
 		pg := f.env.Store.Dialect() == "postgres"
-		sessionReads, flowTotal, signInTotal := int64(4), int64(29), int64(11)
+		sessionReads, clientReads, flowTotal, signInTotal := int64(4), int64(1), int64(29), int64(11)
 		if pg {
-			sessionReads, flowTotal, signInTotal = 3, 26, 8
+			sessionReads, clientReads, flowTotal, signInTotal = 3, 0, 25, 8
 		}
 		for _, c := range []struct {
 			kind string
@@ -164,6 +165,9 @@ func TestFlowReadsEachRecordOncePerRequest(t *testing.T) {
 			{"SELECT interactions", 4},
 			// verify: the passkey and its account's list (the signal) at once
 			{"SELECT webauthn_credentials", 1},
+			// verify: which of the replaced session's clients (the previous
+			// flow's) listen for back-channel logout
+			{"SELECT clients", clientReads},
 		} {
 			if got := f.count.Kind(c.kind); got > c.max {
 				t.Errorf("%s: %d per code flow, want at most %d\n%s", c.kind, got, c.max, f.count.Report(1))

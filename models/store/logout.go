@@ -81,6 +81,13 @@ func (s *Store) queueLogoutNotices(ctx context.Context, op string, ended []model
 		return mapErr(op+": list back-channel clients", err)
 	}
 	ended = slices.DeleteFunc(ended, func(p models.SessionClient) bool { return !slices.Contains(listening, p.ClientID) })
+	return s.insertLogoutNotices(ctx, op, ended)
+}
+
+// insertLogoutNotices queues a logout notice for each of listening: ended
+// sessions' clients that have a back-channel logout URI.
+func (s *Store) insertLogoutNotices(ctx context.Context, op string, listening []models.SessionClient) error {
+	ended := listening
 	if len(ended) == 0 {
 		return nil
 	}

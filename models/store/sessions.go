@@ -92,19 +92,21 @@ func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) 
 		}
 		var gone []models.SessionClient
 		for _, r := range rows {
-			if r.ClientID != nil {
+			if r.ClientID != nil && r.Listening != nil && *r.Listening {
 				gone = append(gone, models.SessionClient{SessionID: r.Ended, ClientID: *r.ClientID, UserID: *r.UserID})
 			}
 		}
-		return s.queueLogoutNotices(ctx, op, gone)
+		return s.insertLogoutNotices(ctx, op, gone)
 	})
 }
 
 // endByTokenHashSQL ends a session by its token hash in one PostgreSQL
 // statement: the session revoked (s), its tokens deleted (t: the predicate
 // of sessionTokensWhere, so the partial index serves it) and its clients
-// forgotten (c). One row per forgotten client, or one with NULLs when it had
-// none; no row when no live session has the hash. token_hash is unique, so
+// forgotten (c). One row per forgotten client, with whether it listens for
+// back-channel logout (looked up per row through the primary key, so no
+// plan scans clients), or one with NULLs when it had none; no row when no
+// live session has the hash. token_hash is unique, so
 // (SELECT id FROM s) is one id or NULL (which matches nothing).
 const endByTokenHashSQL = `WITH s AS (
 	UPDATE login_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? RETURNING id
@@ -113,13 +115,16 @@ const endByTokenHashSQL = `WITH s AS (
 ), c AS (
 	DELETE FROM session_clients WHERE session_id = (SELECT id FROM s) RETURNING session_id, client_id, user_id
 )
-SELECT s.id AS ended, c.client_id, c.user_id FROM s LEFT JOIN c ON c.session_id = s.id`
+SELECT s.id AS ended, c.client_id, c.user_id,
+	(SELECT clients.backchannel_logout_uri <> '' FROM clients WHERE clients.id = c.client_id) AS listening
+FROM s LEFT JOIN c ON c.session_id = s.id`
 
 // endedSessionClient is a row of endByTokenHashSQL.
 type endedSessionClient struct {
-	Ended    string
-	ClientID *string
-	UserID   *string
+	Ended     string
+	ClientID  *string
+	UserID    *string
+	Listening *bool
 }
 
 // RevokeUserLoginSessions ends every session of a user and deletes all the
