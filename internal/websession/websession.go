@@ -149,10 +149,8 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if l.UserID == "" {
 		return nil, errors.New("start login session: no user")
 	}
-	if v := m.cookie(r, sessionCookie); v != "" {
-		if err := m.st.RevokeLoginSessionByTokenHash(ctx, Hash(v)); err != nil && !errors.Is(err, models.ErrNotFound) {
-			return nil, fmt.Errorf("start login session: end previous: %w", err)
-		}
+	if err := m.endCurrent(ctx, r); err != nil {
+		return nil, fmt.Errorf("start login session: end previous: %w", err)
 	}
 	ttl := m.sessionTTL(ctx)
 	ls, secret, err := NewLoginSession(l, ttl, r.UserAgent(), clientIP(r))
@@ -202,14 +200,26 @@ func (m *Manager) SessionCookie(secret string) *http.Cookie {
 
 // End revokes the browser's session (and its tokens) and clears the cookie.
 func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	if v := m.cookie(r, sessionCookie); v != "" {
-		if err := m.st.RevokeLoginSessionByTokenHash(ctx, Hash(v)); err != nil && !errors.Is(err, models.ErrNotFound) {
-			// The cookie stays: the session is still alive, and the browser
-			// must not be told (nor believe) it is signed out.
-			return fmt.Errorf("end login session: %w", err)
-		}
+	if err := m.endCurrent(ctx, r); err != nil {
+		// The cookie stays: the session is still alive, and the browser
+		// must not be told (nor believe) it is signed out.
+		return fmt.Errorf("end login session: %w", err)
 	}
 	m.set(w, sessionCookie, "", -1)
+	return nil
+}
+
+// endCurrent ends the browser's live session, if it holds one: by the
+// cookie's hash, without reading the session first (one statement on
+// PostgreSQL).
+func (m *Manager) endCurrent(ctx context.Context, r *http.Request) error {
+	v := m.cookie(r, sessionCookie)
+	if v == "" {
+		return nil
+	}
+	if err := m.st.RevokeLoginSessionByTokenHash(ctx, Hash(v)); err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
 	return nil
 }
 
