@@ -241,9 +241,9 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 		return nil, err
 	}
 	defer withInteraction(&err, cer.InteractionID)
-	// The credential and, for the accepted-credentials signal, the ids of
-	// all its account's credentials: one read.
-	siblings, err := s.st.ListCredentialsWith(ctx, credID)
+	// The credential, its owner and, for the accepted-credentials signal,
+	// the ids of all its account's credentials: one read.
+	user, siblings, err := s.st.ListCredentialsWith(ctx, credID)
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
@@ -286,11 +286,6 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	if rec.SuspendedAt != nil {
 		return failed(fail(ErrCredentialSuspended, "suspended "+rec.SuspendedAt.Format(time.DateOnly)))
 	}
-	user, err := s.st.GetUser(ctx, rec.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("passkey: %w", err)
-	}
-
 	if e := s.checkClientData(&parsed.Response.CollectedClientData, protocol.AssertCeremony, data.Session.Challenge); e != nil {
 		return failed(e)
 	}

@@ -89,14 +89,19 @@ func (m *memStore) ListUserCredentials(_ context.Context, userID string) ([]mode
 	return out, nil
 }
 
-func (m *memStore) ListCredentialsWith(ctx context.Context, id string) ([]models.WebAuthnCredential, error) {
+func (m *memStore) ListCredentialsWith(ctx context.Context, id string) (*models.User, []models.WebAuthnCredential, error) {
 	m.mu.Lock()
 	c, ok := m.creds[id]
 	m.mu.Unlock()
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return m.ListUserCredentials(ctx, c.UserID)
+	owner, err := m.GetUser(ctx, c.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := m.ListUserCredentials(ctx, c.UserID)
+	return owner, list, err
 }
 
 func (m *memStore) RecordCredentialUse(_ context.Context, id string, prev, signCount int64, uv, be, bs bool, at time.Time) error {

@@ -94,7 +94,7 @@ type Store interface {
 	CreateCredential(ctx context.Context, c *models.WebAuthnCredential) error
 	GetCredential(ctx context.Context, id string) (*models.WebAuthnCredential, error)
 	ListUserCredentials(ctx context.Context, userID string) ([]models.WebAuthnCredential, error)
-	ListCredentialsWith(ctx context.Context, id string) ([]models.WebAuthnCredential, error)
+	ListCredentialsWith(ctx context.Context, id string) (*models.User, []models.WebAuthnCredential, error)
 	RecordCredentialUse(ctx context.Context, id string, prev, signCount int64, uv, be, bs bool, at time.Time) error
 	FlagCredentialClone(ctx context.Context, id string) error
 	CreateCeremony(ctx context.Context, c *models.WebAuthnCeremony) error

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,12 @@ type Store struct {
 	txs atomic.Int64
 	// hooks caches the webhook subscriptions (webhooks.go).
 	hooks webhookSubs
+	// ownerCols is the select list of a credential's owner (webauthn.go).
+	ownerCols struct {
+		once sync.Once
+		list string
+		err  error
+	}
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects

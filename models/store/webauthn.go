@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/sesame-idp/sesame/models"
@@ -32,15 +34,55 @@ func (s *Store) ListUserCredentials(ctx context.Context, userID string) ([]model
 	return out, mapErr("list credentials", err)
 }
 
-// ListCredentialsWith returns the credentials of the account that holds
-// credential id, oldest first, none when id is unknown. A passkey sign-in
-// needs the credential it checks and the account's list (the accepted
-// credentials signal): one statement reads both.
-func (s *Store) ListCredentialsWith(ctx context.Context, id string) ([]models.WebAuthnCredential, error) {
-	var out []models.WebAuthnCredential
-	err := s.conn(ctx).Where("user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)", id).
-		Order("created_at, id").Find(&out).Error
-	return out, mapErr("list credentials", err)
+// ListCredentialsWith returns the account that holds credential id and its
+// credentials, oldest first; nil and none when id is unknown. A passkey
+// sign-in needs the credential it checks, its owner and the account's list
+// (the accepted credentials signal): one statement reads all three, the
+// owner's columns joined to each credential under the prefix owner_.
+func (s *Store) ListCredentialsWith(ctx context.Context, id string) (*models.User, []models.WebAuthnCredential, error) {
+	cols, err := s.ownerColumns()
+	if err != nil {
+		return nil, nil, mapErr("list credentials", err)
+	}
+	var rows []credentialOwner
+	err = s.conn(ctx).Model(&models.WebAuthnCredential{}).
+		Select("webauthn_credentials.*, "+cols).
+		Joins("JOIN users owner ON owner.id = webauthn_credentials.user_id").
+		Where("webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)", id).
+		Order("webauthn_credentials.created_at, webauthn_credentials.id").Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return nil, nil, mapErr("list credentials", err)
+	}
+	out := make([]models.WebAuthnCredential, len(rows))
+	for i := range rows {
+		out[i] = rows[i].WebAuthnCredential
+	}
+	owner := rows[0].Owner
+	return &owner, out, nil
+}
+
+// credentialOwner is a row of ListCredentialsWith.
+type credentialOwner struct {
+	models.WebAuthnCredential `gorm:"embedded"`
+	Owner                     models.User `gorm:"embedded;embeddedPrefix:owner_"`
+}
+
+// ownerColumns is the select list of a credential's owner, every column of
+// users as owner_<column>, from gorm's schema of the model (parsed once).
+func (s *Store) ownerColumns() (string, error) {
+	s.ownerCols.once.Do(func() {
+		stmt := &gorm.Statement{DB: s.db}
+		if err := stmt.Parse(&models.User{}); err != nil {
+			s.ownerCols.err = err
+			return
+		}
+		cols := make([]string, len(stmt.Schema.DBNames))
+		for i, c := range stmt.Schema.DBNames {
+			cols[i] = "owner." + c + " AS owner_" + c
+		}
+		s.ownerCols.list = strings.Join(cols, ", ")
+	})
+	return s.ownerCols.list, s.ownerCols.err
 }
 
 // RecordCredentialUse stores the state after a successful assertion. The

@@ -13,35 +13,54 @@ import (
 var userTests = []subtest{
 	{"ListCredentialsWith", func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		u, other := createUser(t, s), createUser(t, s)
+		// The owner with every kind of column set (a pointer, JSON, times),
+		// so the joined read is checked against GetUser field by field.
+		uid := newID("user")
+		name, due := "owner-"+uid, time.Now().Add(48*time.Hour).UTC().Truncate(time.Second)
+		u := &models.User{ID: uid, Email: uid + "@Example.test", EmailVerified: true, DisplayName: "Owner", Role: models.RoleAdmin,
+			Username: &name, GivenName: "Ada", FamilyName: "Lovelace", Locale: "en-GB", Picture: "https://example.test/a.png",
+			Attributes: models.JSONObject{"team": "blue", "level": float64(3)}, DeletionDueAt: &due}
+		must(t, s.CreateUser(ctx, u))
+		other := createUser(t, s)
+		stored, err := s.GetUser(ctx, u.ID)
+		must(t, err)
 		base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 		var want []string
 		for i := range 3 {
-			c := &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, PublicKey: "AQ", CreatedAt: base.Add(time.Duration(3-i) * time.Minute)}
+			c := &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, PublicKey: "AQ", CreatedAt: base.Add(time.Duration(3-i) * time.Minute),
+				Kind: models.CredentialPasskey, Name: "Key", AAGUID: "00000000-0000-0000-0000-00000000000" + string(rune('1'+i)), SignCount: int64(i),
+				Transports: models.StringList{"usb", "nfc"}, BackupEligible: true, LastUsedAt: &base}
 			must(t, s.CreateCredential(ctx, c))
 			want = append([]string{c.ID}, want...) // oldest first
 		}
 		theirs := &models.WebAuthnCredential{ID: newID("cred"), UserID: other.ID, PublicKey: "AQ"}
 		must(t, s.CreateCredential(ctx, theirs))
 		for _, id := range want {
-			got, err := s.ListCredentialsWith(ctx, id)
+			owner, got, err := s.ListCredentialsWith(ctx, id)
 			must(t, err)
+			if owner == nil {
+				t.Fatalf("ListCredentialsWith(%s): no owner", id)
+			}
+			sameRow(t, stored, owner)
 			ids := make([]string, len(got))
 			for i, c := range got {
 				ids[i] = c.ID
 				if c.UserID != u.ID || c.PublicKey != "AQ" {
 					t.Fatalf("ListCredentialsWith(%s): %+v, want the account's full records", id, c)
 				}
+				full, err := s.GetCredential(ctx, c.ID)
+				must(t, err)
+				sameRow(t, full, &got[i])
 			}
 			if !slices.Equal(ids, want) {
 				t.Fatalf("ListCredentialsWith(%s) = %v, want the account's %v, oldest first", id, ids, want)
 			}
 		}
-		if got, err := s.ListCredentialsWith(ctx, theirs.ID); err != nil || len(got) != 1 || got[0].ID != theirs.ID {
-			t.Fatalf("ListCredentialsWith(the other account's) = %v, %v, want only theirs", got, err)
+		if owner, got, err := s.ListCredentialsWith(ctx, theirs.ID); err != nil || len(got) != 1 || got[0].ID != theirs.ID || owner == nil || owner.ID != other.ID {
+			t.Fatalf("ListCredentialsWith(the other account's) = %v, %v, %v, want only theirs and its owner", owner, got, err)
 		}
-		if got, err := s.ListCredentialsWith(ctx, newID("cred")); err != nil || len(got) != 0 {
-			t.Fatalf("ListCredentialsWith(unknown) = %v, %v, want none", got, err)
+		if owner, got, err := s.ListCredentialsWith(ctx, newID("cred")); err != nil || len(got) != 0 || owner != nil {
+			t.Fatalf("ListCredentialsWith(unknown) = %v, %v, %v, want none", owner, got, err)
 		}
 	}},
 	{"SetLocale", func(t *testing.T, s *store.Store) {
