@@ -246,14 +246,7 @@ func (h *Handler) forgetCurrentUser(c *gin.Context) {
 }
 
 func (h *Handler) loadCurrentUser(c *gin.Context) (*models.LoginSession, *models.User, error) {
-	ls, err := h.sessions.Current(c.Request)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	u, err := h.st.GetUser(c.Request.Context(), ls.UserID)
+	ls, u, err := h.sessions.CurrentWithUser(c.Request)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil, nil
 	}

@@ -323,7 +323,9 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	}
 	acrValues := client.acrValues(strings.Fields(form.Get("acr_values")))
 
-	ls, err := p.sessions.Current(c.Request)
+	// The session and its user in one read; the user is used only when
+	// the session will do.
+	ls, owner, err := p.sessions.CurrentWithUser(c.Request)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 		return
@@ -338,12 +340,8 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 		!client.modelMet(ls)
 	var user *models.User
 	if !needLogin {
-		user, err = p.st.GetUser(ctx, ls.UserID)
-		if err != nil || user.Disabled {
-			if err != nil && !errors.Is(err, models.ErrNotFound) {
-				p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
-				return
-			}
+		user = owner
+		if user.Disabled {
 			needLogin = true
 		}
 	}

@@ -30,6 +30,7 @@ import (
 type Store interface {
 	CreateLoginSession(ctx context.Context, ls *models.LoginSession) error
 	GetLoginSessionByTokenHash(ctx context.Context, hash string) (*models.LoginSession, error)
+	GetLoginSessionWithUser(ctx context.Context, hash string) (*models.LoginSession, *models.User, error)
 	RevokeLoginSessionByTokenHash(ctx context.Context, hash string) error
 }
 
@@ -131,6 +132,16 @@ func (m *Manager) Current(r *http.Request) (*models.LoginSession, error) {
 		return nil, fmt.Errorf("current login session: %w", models.ErrNotFound)
 	}
 	return m.st.GetLoginSessionByTokenHash(r.Context(), Hash(v))
+}
+
+// CurrentWithUser is Current with the session's user, read together (one
+// statement).
+func (m *Manager) CurrentWithUser(r *http.Request) (*models.LoginSession, *models.User, error) {
+	v := m.cookie(r, sessionCookie)
+	if v == "" {
+		return nil, nil, fmt.Errorf("current login session: %w", models.ErrNotFound)
+	}
+	return m.st.GetLoginSessionWithUser(r.Context(), Hash(v))
 }
 
 // Login describes a completed authentication.

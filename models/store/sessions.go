@@ -24,6 +24,35 @@ func (s *Store) GetLoginSessionByTokenHash(ctx context.Context, hash string) (*m
 	return &ls, nil
 }
 
+// GetLoginSessionWithUser loads a live session by its token hash together
+// with its user, in one statement (users joined under owner_): the pages
+// and the authorization endpoint want both.
+func (s *Store) GetLoginSessionWithUser(ctx context.Context, hash string) (*models.LoginSession, *models.User, error) {
+	cols, err := s.columnsAs(&models.User{}, "owner")
+	if err != nil {
+		return nil, nil, mapErr("get login session", err)
+	}
+	var rows []sessionOwner
+	err = s.conn(ctx).Model(&models.LoginSession{}).
+		Select("login_sessions.*, "+cols).
+		Joins("JOIN users owner ON owner.id = login_sessions.user_id").
+		Where("login_sessions.token_hash = ? AND login_sessions.revoked_at IS NULL AND login_sessions.expires_at > ?", hash, Now()).
+		Limit(1).Scan(&rows).Error
+	if err != nil {
+		return nil, nil, mapErr("get login session", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("get login session: %w", models.ErrNotFound)
+	}
+	return &rows[0].LoginSession, &rows[0].Owner, nil
+}
+
+// sessionOwner is a row of GetLoginSessionWithUser.
+type sessionOwner struct {
+	models.LoginSession `gorm:"embedded"`
+	Owner               models.User `gorm:"embedded;embeddedPrefix:owner_"`
+}
+
 // GetLoginSession loads a live session by its id (the OIDC sid).
 func (s *Store) GetLoginSession(ctx context.Context, id string) (*models.LoginSession, error) {
 	var ls models.LoginSession

@@ -45,12 +45,8 @@ type Store struct {
 	txs atomic.Int64
 	// hooks caches the webhook subscriptions (webhooks.go).
 	hooks webhookSubs
-	// ownerCols is the select list of a credential's owner (webauthn.go).
-	ownerCols struct {
-		once sync.Once
-		list string
-		err  error
-	}
+	// aliased caches select lists of a joined model's columns (columnsAs).
+	aliased sync.Map
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects

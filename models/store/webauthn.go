@@ -40,7 +40,7 @@ func (s *Store) ListUserCredentials(ctx context.Context, userID string) ([]model
 // (the accepted credentials signal): one statement reads all three, the
 // owner's columns joined to each credential under the prefix owner_.
 func (s *Store) ListCredentialsWith(ctx context.Context, id string) (*models.User, []models.WebAuthnCredential, error) {
-	cols, err := s.ownerColumns()
+	cols, err := s.columnsAs(&models.User{}, "owner")
 	if err != nil {
 		return nil, nil, mapErr("list credentials", err)
 	}
@@ -67,22 +67,24 @@ type credentialOwner struct {
 	Owner                     models.User `gorm:"embedded;embeddedPrefix:owner_"`
 }
 
-// ownerColumns is the select list of a credential's owner, every column of
-// users as owner_<column>, from gorm's schema of the model (parsed once).
-func (s *Store) ownerColumns() (string, error) {
-	s.ownerCols.once.Do(func() {
-		stmt := &gorm.Statement{DB: s.db}
-		if err := stmt.Parse(&models.User{}); err != nil {
-			s.ownerCols.err = err
-			return
-		}
-		cols := make([]string, len(stmt.Schema.DBNames))
-		for i, c := range stmt.Schema.DBNames {
-			cols[i] = "owner." + c + " AS owner_" + c
-		}
-		s.ownerCols.list = strings.Join(cols, ", ")
-	})
-	return s.ownerCols.list, s.ownerCols.err
+// columnsAs is the select list of every column of model's table read
+// through alias, each named alias_<column> (gorm's embeddedPrefix), from
+// gorm's schema of the model; built once per alias.
+func (s *Store) columnsAs(model any, alias string) (string, error) {
+	if v, ok := s.aliased.Load(alias); ok {
+		return v.(string), nil
+	}
+	stmt := &gorm.Statement{DB: s.db}
+	if err := stmt.Parse(model); err != nil {
+		return "", err
+	}
+	cols := make([]string, len(stmt.Schema.DBNames))
+	for i, c := range stmt.Schema.DBNames {
+		cols[i] = alias + "." + c + " AS " + alias + "_" + c
+	}
+	list := strings.Join(cols, ", ")
+	s.aliased.Store(alias, list)
+	return list, nil
 }
 
 // RecordCredentialUse stores the state after a successful assertion. The

@@ -24,8 +24,18 @@ var loginSessionTests = []subtest{
 		must(t, err)
 		sameRow(t, ls, got)
 
+		// With its user, in one read: the same rows as the two reads.
+		withUser, owner, err := s.GetLoginSessionWithUser(t.Context(), ls.TokenHash)
+		must(t, err)
+		sameRow(t, ls, withUser)
+		stored, err := s.GetUser(t.Context(), u.ID)
+		must(t, err)
+		sameRow(t, stored, owner)
+
 		_, err = s.GetLoginSessionByTokenHash(t.Context(), randHex(32))
 		wantErr(t, "get session by unknown hash", err, models.ErrNotFound)
+		_, _, err = s.GetLoginSessionWithUser(t.Context(), randHex(32))
+		wantErr(t, "get session with user by unknown hash", err, models.ErrNotFound)
 		_, err = s.GetLoginSession(t.Context(), newID("sid"))
 		wantErr(t, "get unknown session", err, models.ErrNotFound)
 
@@ -54,6 +64,8 @@ var loginSessionTests = []subtest{
 			wantErr(t, "get dead session by hash", err, models.ErrNotFound)
 			_, err = s.GetLoginSession(t.Context(), ls.ID)
 			wantErr(t, "get dead session by id", err, models.ErrNotFound)
+			_, _, err = s.GetLoginSessionWithUser(t.Context(), ls.TokenHash)
+			wantErr(t, "get dead session with user", err, models.ErrNotFound)
 		}
 		list, err := s.ListUserLoginSessions(t.Context(), u.ID)
 		must(t, err)
