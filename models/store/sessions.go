@@ -28,15 +28,12 @@ func (s *Store) GetLoginSessionByTokenHash(ctx context.Context, hash string) (*m
 // with its user, in one statement (users joined under owner_): the pages
 // and the authorization endpoint want both.
 func (s *Store) GetLoginSessionWithUser(ctx context.Context, hash string) (*models.LoginSession, *models.User, error) {
-	cols, err := s.columnsAs(&models.User{}, "owner")
+	q, err := s.withOwner(ctx, &models.LoginSession{}, "login_sessions")
 	if err != nil {
 		return nil, nil, mapErr("get login session", err)
 	}
 	var rows []sessionOwner
-	err = s.conn(ctx).Model(&models.LoginSession{}).
-		Select("login_sessions.*, "+cols).
-		Joins("JOIN users owner ON owner.id = login_sessions.user_id").
-		Where("login_sessions.token_hash = ? AND login_sessions.revoked_at IS NULL AND login_sessions.expires_at > ?", hash, Now()).
+	err = q.Where("login_sessions.token_hash = ? AND login_sessions.revoked_at IS NULL AND login_sessions.expires_at > ?", hash, Now()).
 		Limit(1).Scan(&rows).Error
 	if err != nil {
 		return nil, nil, mapErr("get login session", err)

@@ -40,15 +40,12 @@ func (s *Store) ListUserCredentials(ctx context.Context, userID string) ([]model
 // (the accepted credentials signal): one statement reads all three, the
 // owner's columns joined to each credential under the prefix owner_.
 func (s *Store) ListCredentialsWith(ctx context.Context, id string) (*models.User, []models.WebAuthnCredential, error) {
-	cols, err := s.columnsAs(&models.User{}, "owner")
+	q, err := s.withOwner(ctx, &models.WebAuthnCredential{}, "webauthn_credentials")
 	if err != nil {
 		return nil, nil, mapErr("list credentials", err)
 	}
 	var rows []credentialOwner
-	err = s.conn(ctx).Model(&models.WebAuthnCredential{}).
-		Select("webauthn_credentials.*, "+cols).
-		Joins("JOIN users owner ON owner.id = webauthn_credentials.user_id").
-		Where("webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)", id).
+	err = q.Where("webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)", id).
 		Order("webauthn_credentials.created_at, webauthn_credentials.id").Scan(&rows).Error
 	if err != nil || len(rows) == 0 {
 		return nil, nil, mapErr("list credentials", err)
@@ -65,6 +62,18 @@ func (s *Store) ListCredentialsWith(ctx context.Context, id string) (*models.Use
 type credentialOwner struct {
 	models.WebAuthnCredential `gorm:"embedded"`
 	Owner                     models.User `gorm:"embedded;embeddedPrefix:owner_"`
+}
+
+// withOwner starts a query of table's rows (model's) with each row's user
+// (by its user_id) joined under the prefix owner_, for a result struct that
+// embeds models.User with embeddedPrefix:owner_.
+func (s *Store) withOwner(ctx context.Context, model any, table string) (*gorm.DB, error) {
+	cols, err := s.columnsAs(&models.User{}, "owner")
+	if err != nil {
+		return nil, err
+	}
+	return s.conn(ctx).Model(model).Select(table + ".*, " + cols).
+		Joins("JOIN users owner ON owner.id = " + table + ".user_id"), nil
 }
 
 // columnsAs is the select list of every column of model's table read
