@@ -45,7 +45,7 @@ type Store struct {
 	txs atomic.Int64
 	// hooks caches the webhook subscriptions (webhooks.go).
 	hooks webhookSubs
-	// aliased caches select lists of a joined model's columns (columnsAs).
+	// aliased caches select lists of users' columns (userColumnsAs).
 	aliased sync.Map
 }
 

@@ -68,7 +68,7 @@ type credentialOwner struct {
 // (by its user_id) joined under the prefix owner_, for a result struct that
 // embeds models.User with embeddedPrefix:owner_.
 func (s *Store) withOwner(ctx context.Context, model any, table string) (*gorm.DB, error) {
-	cols, err := s.columnsAs(&models.User{}, "owner")
+	cols, err := s.userColumnsAs("owner")
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +76,16 @@ func (s *Store) withOwner(ctx context.Context, model any, table string) (*gorm.D
 		Joins("JOIN users owner ON owner.id = " + table + ".user_id"), nil
 }
 
-// columnsAs is the select list of every column of model's table read
-// through alias, each named alias_<column> (gorm's embeddedPrefix), from
-// gorm's schema of the model; built once per alias.
-func (s *Store) columnsAs(model any, alias string) (string, error) {
+// userColumnsAs is the select list of every column of users read through
+// alias, each named alias_<column> (gorm's embeddedPrefix), from gorm's
+// schema of models.User, so a column added to the model comes along; built
+// once per alias.
+func (s *Store) userColumnsAs(alias string) (string, error) {
 	if v, ok := s.aliased.Load(alias); ok {
 		return v.(string), nil
 	}
 	stmt := &gorm.Statement{DB: s.db}
-	if err := stmt.Parse(model); err != nil {
+	if err := stmt.Parse(&models.User{}); err != nil {
 		return "", err
 	}
 	cols := make([]string, len(stmt.Schema.DBNames))
