@@ -83,7 +83,7 @@ const (
 // (403), idle too long (401).
 func (c *Console) adminSession(r *http.Request) (*models.LoginSession, *models.User, *Problem) {
 	ctx := r.Context()
-	ls, err := c.sessions.Current(r)
+	ls, u, err := c.sessions.CurrentWithUser(r)
 	if errors.Is(err, models.ErrUnavailable) {
 		// Not knowing who this is differs from knowing nobody signed in:
 		// sending an admin to sign in again would not help.
@@ -95,11 +95,7 @@ func (c *Console) adminSession(r *http.Request) (*models.LoginSession, *models.U
 		}
 		return nil, nil, errUnauthenticated
 	}
-	u, err := c.st.GetUser(ctx, ls.UserID)
-	if errors.Is(err, models.ErrUnavailable) {
-		return nil, nil, httpx.OutageProblem(err)
-	}
-	if err != nil || u.Disabled {
+	if u.Disabled {
 		return nil, nil, errUnauthenticated
 	}
 	if !u.IsAdmin() {

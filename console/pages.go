@@ -60,10 +60,8 @@ func (c *Console) rendered(g *gin.Context, page string, err error) {
 // is not an admin: signing in again as them would only lead back here.
 func (c *Console) renderNotAdmin(g *gin.Context) {
 	v := templates.AdminRefusedView{Login: LoginURL(g.Request.URL.RequestURI())}
-	if ls, err := c.sessions.Current(g.Request); err == nil {
-		if u, err := c.st.GetUser(g.Request.Context(), ls.UserID); err == nil {
-			v.Email = u.Email
-		}
+	if _, u, err := c.sessions.CurrentWithUser(g.Request); err == nil {
+		v.Email = u.Email
 	}
 	c.renderRefused(g, v)
 }

@@ -110,10 +110,8 @@ func (c *Console) invite(g *gin.Context) (*models.AdminInvite, *Problem) {
 // none; otherwise the person must first sign in as that address.
 func (c *Console) setupUser(g *gin.Context, in *models.AdminInvite) (*models.User, *passkey.NewUser, *Problem) {
 	ctx := g.Request.Context()
-	if ls, err := c.sessions.Current(g.Request); err == nil {
-		if u, err := c.st.GetUser(ctx, ls.UserID); err == nil && !u.Disabled && u.EmailNormalized == store.NormalizeEmail(in.Email) {
-			return u, nil, nil
-		}
+	if _, u, err := c.sessions.CurrentWithUser(g.Request); err == nil && !u.Disabled && u.EmailNormalized == store.NormalizeEmail(in.Email) {
+		return u, nil, nil
 	}
 	_, err := c.st.GetUserByEmail(ctx, in.Email)
 	switch {

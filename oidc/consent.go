@@ -250,14 +250,7 @@ func (p *Provider) pageInteraction(c *gin.Context, id string) (*models.Interacti
 // signedInUser returns the user of this browser's live login session, or
 // nil when nobody (or a disabled user) is signed in.
 func (p *Provider) signedInUser(c *gin.Context) (*models.User, error) {
-	ls, err := p.sessions.Current(c.Request)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	u, err := p.st.GetUser(c.Request.Context(), ls.UserID)
+	_, u, err := p.sessions.CurrentWithUser(c.Request)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil
 	}

@@ -201,20 +201,13 @@ func (p *Provider) loadDeviceStep(c *gin.Context, in *models.Interaction, device
 		p.pageFail(c, err)
 		return nil, false
 	}
-	ls, err := p.sessions.Current(c.Request)
+	ls, u, err := p.sessions.CurrentWithUser(c.Request)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		p.pageFail(c, err)
 		return nil, false
 	}
-	if ls != nil && models.ACRSatisfies(ls.ACR, strings.Fields(in.ACRValues)) {
-		u, err := p.st.GetUser(ctx, ls.UserID)
-		if err != nil && !errors.Is(err, models.ErrNotFound) {
-			p.pageFail(c, err)
-			return nil, false
-		}
-		if err == nil && !u.Disabled {
-			st.user, st.ls = u, ls
-		}
+	if ls != nil && models.ACRSatisfies(ls.ACR, strings.Fields(in.ACRValues)) && !u.Disabled {
+		st.user, st.ls = u, ls
 	}
 	if st.user == nil {
 		c.Header("Cache-Control", "no-store")
