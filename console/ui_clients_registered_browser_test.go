@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -36,13 +35,8 @@ func TestConsoleClientsRegisteredFilterInChromium(t *testing.T) {
 	// stays until it arrives).
 	submitted := func(query string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !browsertest.Eval[bool](t, ctx, `location.search.indexOf(`+strconv.Quote(query)+`) >= 0 && document.readyState === "complete" && !!document.getElementById("registered")`) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the search for %s did not load", query)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		browsertest.WaitTrue(t, ctx, "the search for "+query+" to load",
+			`location.search.indexOf(`+strconv.Quote(query)+`) >= 0 && document.readyState === "complete" && !!document.getElementById("registered")`)
 	}
 	filter := func(what, value string) {
 		t.Helper()

@@ -103,6 +103,21 @@ func Eval[T any](t testing.TB, ctx context.Context, expr string) T {
 	return v
 }
 
+// WaitTrue waits until the JavaScript expression is true. An evaluation
+// that fails while the page navigates counts as not yet.
+func WaitTrue(t testing.TB, ctx context.Context, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr)); err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
+	t.Fatalf("waited for %s (%s), still not so at %s", what, expr, loc)
+}
+
 // WaitText waits until the element's visible text contains want.
 func WaitText(t testing.TB, ctx context.Context, sel, want string) string {
 	t.Helper()
