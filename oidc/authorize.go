@@ -411,36 +411,30 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	}
 	sess := p.newUserSession(user, g, ls, client, ar.GetGrantedScopes(), requestedAt)
 	sess.CodeJKT = form.Get("dpop_jkt")
-	// fosite stores the code, then the OpenID Connect and PKCE records, and
+	// fosite creates the code, then the OpenID Connect and PKCE records, and
 	// may refuse after the first (e.g. an id_token_hint for another user):
-	// one transaction leaves either all of them or none. The interaction
-	// is consumed in the same transaction (one commit for the step).
-	txCtx, err := p.storage.BeginTX(ctx)
-	if err != nil {
-		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
-		return
-	}
-	if in != nil {
-		if err := p.st.ConsumeInteraction(txCtx, in.ID); err != nil {
-			if rerr := p.storage.Rollback(txCtx); rerr != nil {
-				p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)
-			}
+	// they are held and written in one step with the interaction's spend
+	// and the session's new client (back-channel logout, backchannel.go),
+	// all or none — one statement on PostgreSQL.
+	held := p.storage.Hold(ctx)
+	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(held, client.idTokenAlg()), ar, sess)
+	if err == nil {
+		inID := ""
+		if in != nil {
+			inID = in.ID
+		}
+		err = p.st.CompleteAuthorization(ctx, inID, &models.SessionClient{SessionID: ls.ID, ClientID: client.GetID(),
+			UserID: user.ID, CreatedAt: clock.Now(), ExpiresAt: ls.ExpiresAt}, p.storage.Held(held))
+		if errors.Is(err, models.ErrConsumed) {
 			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
 				"This sign-in request was already completed.", "Go back to the app and sign in again.")
 			return
 		}
-	}
-	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(txCtx, client.idTokenAlg()), ar, sess)
-	if err == nil {
-		// The session signed in to this client: it hears of the session's
-		// end (back-channel logout, backchannel.go).
-		err = p.st.RecordSessionClient(txCtx, &models.SessionClient{SessionID: ls.ID, ClientID: client.GetID(),
-			UserID: user.ID, CreatedAt: clock.Now(), ExpiresAt: ls.ExpiresAt})
+		if err != nil {
+			err = fosite.ErrServerError.WithWrap(err)
+		}
 	}
 	if err != nil {
-		if rerr := p.storage.Rollback(txCtx); rerr != nil {
-			p.log.ErrorContext(ctx, "authorize: rollback", "err", rerr)
-		}
 		// The interaction is spent all the same, as a refused request's is.
 		if in != nil {
 			if cerr := p.st.ConsumeInteraction(ctx, in.ID); cerr != nil {
@@ -448,10 +442,6 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 			}
 		}
 		p.authorizeError(c, ar, err)
-		return
-	}
-	if err := p.storage.Commit(txCtx); err != nil {
-		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
 		return
 	}
 	values := resp.GetParameters()

@@ -93,9 +93,11 @@ type DataStore interface {
 	ListCustomScopes(ctx context.Context) ([]models.CustomScope, error)
 	// ListClients feeds the union of the clients' web origins (cors.go).
 	ListClients(ctx context.Context) ([]models.Client, error)
-	// RecordSessionClient and the logout outbox: back-channel logout
-	// (backchannel.go).
-	RecordSessionClient(ctx context.Context, sc *models.SessionClient) error
+	// CompleteAuthorization writes a granted authorization: the
+	// interaction spent (models.ErrConsumed if it already was), the
+	// session's new client (back-channel logout, backchannel.go) and
+	// fosite's records, all or none (authorize.go).
+	CompleteAuthorization(ctx context.Context, interactionID string, sc *models.SessionClient, rows []*models.OAuth2Request) error
 	// ListSessionClients: front-channel logout (frontchannel.go).
 	ListSessionClients(ctx context.Context, sessionID string) ([]models.SessionClient, error)
 	LogoutStore

@@ -30,6 +30,9 @@ type Store interface {
 	GetOAuth2RequestHead(ctx context.Context, kind, signature string) (*models.OAuth2Request, error)
 	GetOAuth2RequestsBySignature(ctx context.Context, signature string, kinds ...string) ([]models.OAuth2Request, error)
 	DeactivateOAuth2Request(ctx context.Context, kind, signature string) error
+	// RedeemOAuth2Request deactivates the active record of kind under
+	// signature and creates rs with it, or neither (models.ErrConsumed).
+	RedeemOAuth2Request(ctx context.Context, kind, signature string, rs []*models.OAuth2Request) error
 	DeactivateOAuth2RequestsByRequestID(ctx context.Context, kind, requestID string) error
 	HasActiveOAuth2Request(ctx context.Context, kind, requestID string) (bool, error)
 	DeactivatedWithin(ctx context.Context, kind, signature string, d time.Duration) (bool, error)
@@ -206,10 +209,82 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 // code, OpenID Connect and PKCE records, and a token pair, one by one.
 type batchKey struct{}
 
-type batch struct{ rows []*models.OAuth2Request }
+type batch struct {
+	rows []*models.OAuth2Request
+	// held is Hold's batch: outside any transaction, for records only.
+	held bool
+	// deferred is a transaction begun under withDeferredTx: none is begun
+	// in the database until a statement needs one (tx, then its context).
+	// Until then a code spent in it waits in spend, and Commit writes the
+	// spend and the records in one statement (store.RedeemOAuth2Request).
+	deferred bool
+	tx       context.Context
+	spend    *memoEntry
+}
 
-// flush writes the records held in ctx's transaction. Every method that
-// runs a statement flushes first, so statements keep their order.
+// deferredTxKey marks a context whose BeginTX may defer the transaction.
+type deferredTxKey struct{}
+
+// withDeferredTx lets fosite's transactions begun under ctx wait for their
+// first statement. The code exchange's is a spend of the code and the new
+// token pair: one statement instead of BEGIN, two and COMMIT. Only the
+// grants whose handlers reach the database through this adapter alone get
+// it: a handler writing through the store with a deferred transaction's
+// context would write outside it.
+func withDeferredTx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, deferredTxKey{}, true)
+}
+
+// Hold returns a context in which the records fosite creates are held,
+// not written, for the caller to take (Held) and write with the rest of
+// its step; no statement may run in it.
+func (s *Storage) Hold(ctx context.Context) context.Context {
+	return context.WithValue(ctx, batchKey{}, &batch{held: true})
+}
+
+// Held takes the records created in Hold's context.
+func (s *Storage) Held(ctx context.Context) []*models.OAuth2Request {
+	b, ok := ctx.Value(batchKey{}).(*batch)
+	if !ok {
+		return nil
+	}
+	rows := b.rows
+	b.rows = nil
+	return rows
+}
+
+// prepare readies ctx's transaction for a statement and returns the
+// context to run it with: a deferred transaction is begun (with the code
+// it spent), and the held records are written first, so statements keep
+// their order. Every method that runs a statement prepares first.
+func (s *Storage) prepare(ctx context.Context) (context.Context, error) {
+	b, ok := ctx.Value(batchKey{}).(*batch)
+	if !ok {
+		return ctx, nil
+	}
+	if b.held {
+		return ctx, errors.New("oidc storage: a statement where records are only held")
+	}
+	if b.deferred {
+		if b.tx == nil {
+			tx, err := s.st.BeginTx(ctx)
+			if err != nil {
+				return ctx, err
+			}
+			b.tx = tx
+			if sp := b.spend; sp != nil {
+				b.spend = nil
+				if err := s.deactivateCode(tx, sp.signature); err != nil {
+					return ctx, err
+				}
+			}
+		}
+		ctx = b.tx
+	}
+	return ctx, s.flush(ctx)
+}
+
+// flush writes the records held in ctx's transaction.
 func (s *Storage) flush(ctx context.Context) error {
 	b, ok := ctx.Value(batchKey{}).(*batch)
 	if !ok || len(b.rows) == 0 {
@@ -249,7 +324,8 @@ var codeKinds = []string{models.KindAuthorizeCode, models.KindPKCE, models.KindO
 // record reads the record of kind under signature, through ctx's memo
 // when there is one.
 func (s *Storage) record(ctx context.Context, kind, signature string) (*models.OAuth2Request, error) {
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return nil, err
 	}
 	m, ok := ctx.Value(memoKey{}).(*recordMemo)
@@ -384,7 +460,8 @@ func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, erro
 // ClientAssertionJWTValid implements fosite.ClientManager: an error when
 // the jti was seen (replay, RFC 7523 §3 item 7).
 func (s *Storage) ClientAssertionJWTValid(ctx context.Context, jti string) error {
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return err
 	}
 	used, err := s.st.JTIUsed(ctx, jti)
@@ -401,10 +478,11 @@ func (s *Storage) ClientAssertionJWTValid(ctx context.Context, jti string) error
 func (s *Storage) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
 	// Remembered for the leeway past its expiry too: an assertion is
 	// accepted that long after its exp (skew.go), so it must stay spent.
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return err
 	}
-	err := s.st.MarkJTIUsed(ctx, jti, exp.Add(s.assertionLeeway))
+	err = s.st.MarkJTIUsed(ctx, jti, exp.Add(s.assertionLeeway))
 	if errors.Is(err, models.ErrAlreadyExists) {
 		return fosite.ErrJTIKnown
 	}
@@ -431,13 +509,28 @@ func (s *Storage) GetAuthorizeCodeSession(ctx context.Context, code string, sess
 }
 
 // InvalidateAuthorizeCodeSession marks a code used. It is a conditional
-// update: of two racing exchanges exactly one succeeds.
+// update: of two racing exchanges exactly one succeeds. In a deferred
+// transaction with nothing before it, it waits to be written with the
+// token pair at Commit.
 func (s *Storage) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
-	if err := s.flush(ctx); err != nil {
+	forget(ctx, models.KindAuthorizeCode, code)
+	if b, ok := ctx.Value(batchKey{}).(*batch); ok && b.deferred && b.tx == nil && b.spend == nil && len(b.rows) == 0 {
+		b.spend = &memoEntry{models.KindAuthorizeCode, code}
+		return nil
+	}
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return err
 	}
-	forget(ctx, models.KindAuthorizeCode, code)
-	err := s.st.DeactivateOAuth2Request(ctx, models.KindAuthorizeCode, code)
+	return s.deactivateCode(ctx, code)
+}
+
+func (s *Storage) deactivateCode(ctx context.Context, code string) error {
+	return spentCode(s.st.DeactivateOAuth2Request(ctx, models.KindAuthorizeCode, code))
+}
+
+// spentCode says a code's lost spend the way fosite expects it.
+func spentCode(err error) error {
 	if errors.Is(err, models.ErrConsumed) {
 		return fmt.Errorf("%w: %w", fosite.ErrInvalidatedAuthorizeCode, err)
 	}
@@ -489,7 +582,8 @@ func exchangedRevocation(ctx context.Context) string {
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
 func (s *Storage) DeleteAccessTokenSession(ctx context.Context, signature string) error {
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return err
 	}
 	forget(ctx, models.KindAccessToken, signature)
@@ -544,7 +638,8 @@ func (s *Storage) inReuseInterval(ctx context.Context, row *models.OAuth2Request
 	}
 	// "Less than the interval ago" by the clock that stamped the rotation
 	// (the database's), not this replica's, which may be minutes apart.
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return false, err
 	}
 	if ok, err := s.st.DeactivatedWithin(ctx, models.KindRefreshToken, row.Signature, s.reuseInterval); err != nil || !ok {
@@ -555,7 +650,8 @@ func (s *Storage) inReuseInterval(ctx context.Context, row *models.OAuth2Request
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
 func (s *Storage) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return err
 	}
 	forget(ctx, models.KindRefreshToken, signature)
@@ -570,11 +666,12 @@ func (s *Storage) DeleteRefreshTokenSession(ctx context.Context, signature strin
 // interval, rotates nothing and deletes nothing: the winner's refresh and
 // access tokens stay valid beside the pair this request gets.
 func (s *Storage) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return err
 	}
 	forget(ctx, models.KindRefreshToken, signature)
-	err := s.st.DeactivateOAuth2Request(ctx, models.KindRefreshToken, signature)
+	err = s.st.DeactivateOAuth2Request(ctx, models.KindRefreshToken, signature)
 	if errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrNotFound) {
 		row, gerr := s.st.GetOAuth2Request(ctx, models.KindRefreshToken, signature)
 		if gerr == nil && row.RequestID == requestID {
@@ -602,7 +699,8 @@ func (s *Storage) RevokeRefreshToken(ctx context.Context, requestID string) erro
 	if exchangedRevocation(ctx) != "" {
 		return nil // an exchanged token's grant is its subject token's
 	}
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return err
 	}
 	return s.st.DeactivateOAuth2RequestsByRequestID(ctx, models.KindRefreshToken, requestID)
@@ -610,7 +708,8 @@ func (s *Storage) RevokeRefreshToken(ctx context.Context, requestID string) erro
 
 // RevokeAccessToken deletes every access token of a grant.
 func (s *Storage) RevokeAccessToken(ctx context.Context, requestID string) error {
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return err
 	}
 	if sig := exchangedRevocation(ctx); sig != "" {
@@ -697,8 +796,12 @@ func (s *Storage) DeletePKCERequestSession(context.Context, string) error {
 }
 
 // BeginTX implements storage.Transactional. The records created in the
-// transaction are written together (batchKey).
+// transaction are written together (batchKey); under withDeferredTx the
+// transaction waits for its first statement.
 func (s *Storage) BeginTX(ctx context.Context) (context.Context, error) {
+	if d, _ := ctx.Value(deferredTxKey{}).(bool); d {
+		return context.WithValue(ctx, batchKey{}, &batch{deferred: true}), nil
+	}
 	ctx, err := s.st.BeginTx(ctx)
 	if err != nil {
 		return ctx, err
@@ -707,8 +810,21 @@ func (s *Storage) BeginTX(ctx context.Context) (context.Context, error) {
 }
 
 // Commit implements storage.Transactional: the held records, then the
-// commit. A failed write rolls the transaction back.
+// commit. A failed write rolls the transaction back. A deferred
+// transaction that ran no statement writes its spent code and its records
+// in one statement (or its records alone).
 func (s *Storage) Commit(ctx context.Context) error {
+	if b, ok := ctx.Value(batchKey{}).(*batch); ok && b.deferred {
+		if b.tx == nil {
+			rows, sp := b.rows, b.spend
+			b.rows, b.spend = nil, nil
+			if sp != nil {
+				return spentCode(s.st.RedeemOAuth2Request(ctx, sp.kind, sp.signature, rows))
+			}
+			return s.st.CreateOAuth2Requests(ctx, rows)
+		}
+		ctx = b.tx
+	}
 	if err := s.flush(ctx); err != nil {
 		if rerr := s.st.Rollback(ctx); rerr != nil {
 			return errors.Join(err, rerr)
@@ -720,8 +836,15 @@ func (s *Storage) Commit(ctx context.Context) error {
 
 // Rollback implements storage.Transactional; held records are dropped.
 func (s *Storage) Rollback(ctx context.Context) error {
-	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
-		b.rows = nil
+	b, ok := ctx.Value(batchKey{}).(*batch)
+	if ok {
+		b.rows, b.spend = nil, nil
+		if b.deferred {
+			if b.tx == nil {
+				return nil
+			}
+			ctx = b.tx
+		}
 	}
 	return s.st.Rollback(ctx)
 }

@@ -58,7 +58,8 @@ func (s *Storage) cachedAccess(ctx context.Context, signature string, session *S
 	if !ok {
 		return nil, nil, false, nil
 	}
-	if err := s.flush(ctx); err != nil {
+	ctx, err := s.prepare(ctx)
+	if err != nil {
 		return nil, nil, false, err
 	}
 	row, err := s.st.GetOAuth2RequestHead(ctx, models.KindAccessToken, signature)

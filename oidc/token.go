@@ -141,7 +141,14 @@ func (p *Provider) handleToken(c *gin.Context) {
 		p.tokenError(c, ar, err)
 		return
 	}
-	resp, err := p.fosite.NewAccessResponse(keys.WithAlg(ctx, client.idTokenAlg()), ar)
+	respCtx := keys.WithAlg(ctx, client.idTokenAlg())
+	if ar.GetGrantTypes().ExactOne("authorization_code") {
+		// fosite's code, OpenID Connect and PKCE handlers reach the
+		// database through the adapter alone: the code's spend and the
+		// token pair are written in one statement (storage.go).
+		respCtx = withDeferredTx(respCtx)
+	}
+	resp, err := p.fosite.NewAccessResponse(respCtx, ar)
 	if err != nil {
 		p.tokenError(c, ar, err)
 		return

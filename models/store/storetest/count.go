@@ -156,6 +156,13 @@ func (c *Statements) Commits() int64 {
 	return c.autocommits + c.Transactions()
 }
 
+// RoundTrips is the number of exchanges with the database since Reset:
+// every statement, and a transaction's BEGIN and COMMIT (or ROLLBACK).
+// On PostgreSQL each is a wait on the network and a wake-up of a backend.
+func (c *Statements) RoundTrips() int64 {
+	return c.Total() + 2*c.Transactions()
+}
+
 // Transactions is the number of transactions since Reset.
 func (c *Statements) Transactions() int64 { return c.st.Transactions() - c.tx0 }
 

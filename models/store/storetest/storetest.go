@@ -93,6 +93,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"Passlinks", passlinkTests},
 		{"Outbox", outboxTests},
 		{"Logout", logoutTests},
+		{"GatedWrites", gatedTests},
 		{"RateLimits", rateLimitTests},
 		{"Passwords", passwordTests},
 		{"Stats", statsTests},

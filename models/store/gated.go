@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/sesame-idp/sesame/migrations"
+	"github.com/sesame-idp/sesame/models"
+)
+
+// A step's writes often come as a single-use gate and the rows it lets
+// through: the resumed authorization spends its interaction and stores the
+// code's records and the session's new client; the code exchange spends
+// the code and stores the token pair. As a transaction that is BEGIN, the
+// gate, the inserts and COMMIT: four or five round trips. On PostgreSQL
+// they are one data-modifying WITH in its own implicit transaction: the
+// gate's UPDATE … RETURNING, then one INSERT … SELECT … FROM the gate per
+// row, so a gate that lets nothing through inserts nothing. SQLite (in
+// process, no data-modifying WITH) runs the same writes in a transaction.
+
+// gate is a conditional update that must change a row for the writes
+// behind it to happen: the models.ErrConsumed of a single-use record.
+type gate struct {
+	model any
+	set   map[string]any
+	where string
+	args  []any
+}
+
+// gatedInsert is a row (a pointer to a model) or rows (a pointer to a
+// slice of them, one multi-row INSERT on SQLite) behind a gate; ignoreConflict makes a
+// row already there no error (ON CONFLICT DO NOTHING).
+type gatedInsert struct {
+	rows           any
+	ignoreConflict bool
+}
+
+// CompleteAuthorization stores what a granted authorization leaves: its
+// interaction spent (when the request came back from the sign-in pages;
+// "" when it needed none), the app recorded among the session's clients,
+// and fosite's records of the grant (the code's, its OpenID Connect and
+// PKCE records, or an implicit grant's token). An interaction already
+// spent is models.ErrConsumed and nothing is written.
+func (s *Store) CompleteAuthorization(ctx context.Context, interactionID string, sc *models.SessionClient, rows []*models.OAuth2Request) error {
+	var g *gate
+	if interactionID != "" {
+		g = &gate{model: &models.Interaction{}, set: map[string]any{"consumed_at": Now()},
+			where: "id = ? AND consumed_at IS NULL", args: []any{interactionID}}
+	}
+	var ins []gatedInsert
+	if sc != nil {
+		ins = append(ins, gatedInsert{rows: sc, ignoreConflict: true})
+	}
+	if len(rows) > 0 {
+		ins = append(ins, gatedInsert{rows: &rows})
+	}
+	return s.gatedWrite(ctx, "complete authorization", g, ins)
+}
+
+// RedeemOAuth2Request spends the active record of kind under signature (a
+// code at its exchange: of two racing exchanges exactly one wins) and
+// stores the records issued for it. A record no longer active is
+// models.ErrConsumed and nothing is written.
+func (s *Store) RedeemOAuth2Request(ctx context.Context, kind, signature string, rows []*models.OAuth2Request) error {
+	g := &gate{model: &models.OAuth2Request{}, set: map[string]any{"active": false, "deactivated_at": s.dbNow()},
+		where: "kind = ? AND signature = ? AND active = ?", args: []any{kind, signature, true}}
+	var ins []gatedInsert
+	if len(rows) > 0 {
+		ins = append(ins, gatedInsert{rows: &rows})
+	}
+	return s.gatedWrite(ctx, "redeem oauth2 request", g, ins)
+}
+
+// gatedWrite runs g (if any) and, when it changed a row, the inserts.
+func (s *Store) gatedWrite(ctx context.Context, op string, g *gate, ins []gatedInsert) error {
+	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
+	if s.dialect != migrations.Postgres || inTx {
+		// In a caller's transaction the statements join it (a WITH would
+		// save no commit there).
+		return s.WithTx(ctx, func(ctx context.Context) error {
+			if g != nil {
+				res := s.conn(ctx).Model(g.model).Where(g.where, g.args...).Updates(g.set)
+				if res.Error != nil {
+					return mapErr(op, res.Error)
+				}
+				if res.RowsAffected == 0 {
+					return fmt.Errorf("%s: %w", op, models.ErrConsumed)
+				}
+			}
+			for _, in := range ins {
+				db := s.conn(ctx)
+				if in.ignoreConflict {
+					db = db.Clauses(clause.OnConflict{DoNothing: true})
+				}
+				if err := db.Create(in.rows).Error; err != nil {
+					return mapErr(op, err)
+				}
+			}
+			return nil
+		})
+	}
+	q, args, err := s.gatedSQL(ctx, g, ins)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var spent int64
+	if err := s.conn(ctx).Raw(q, args...).Scan(&spent).Error; err != nil {
+		// A raw statement's errors come untranslated (a duplicate key).
+		if tr, ok := s.db.Dialector.(gorm.ErrorTranslator); ok {
+			err = tr.Translate(err)
+		}
+		return mapErr(op, err)
+	}
+	if spent == 0 {
+		return fmt.Errorf("%s: %w", op, models.ErrConsumed)
+	}
+	return nil
+}
+
+// gatedSQL builds the one statement of a gated write on PostgreSQL:
+//
+//	WITH gate AS (UPDATE t SET … WHERE … RETURNING 1),
+//	     w0 AS (INSERT INTO t0 (cols) SELECT ?, … FROM gate), …
+//	SELECT count(*) FROM gate
+//
+// Each row is its own INSERT … SELECT so its parameters take their
+// columns' types (a VALUES list would make them text). Without a gate the
+// rows are inserted unconditionally (gate is one constant row).
+func (s *Store) gatedSQL(ctx context.Context, g *gate, ins []gatedInsert) (string, []any, error) {
+	var b strings.Builder
+	var args []any
+	b.WriteString("WITH gate AS (")
+	if g == nil {
+		b.WriteString("SELECT 1")
+	} else {
+		table, err := s.tableOf(g.model)
+		if err != nil {
+			return "", nil, err
+		}
+		b.WriteString("UPDATE " + table + " SET ")
+		cols := slices.Sorted(maps.Keys(g.set))
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c + " = ?")
+			args = append(args, g.set[c])
+		}
+		b.WriteString(" WHERE " + g.where + " RETURNING 1")
+		args = append(args, g.args...)
+	}
+	b.WriteString(")")
+	n := 0
+	for _, in := range ins {
+		rows := reflect.Indirect(reflect.ValueOf(in.rows))
+		if rows.Kind() != reflect.Slice {
+			rows = reflect.ValueOf([]any{in.rows})
+		}
+		for i := range rows.Len() {
+			table, cols, vals, err := s.insertValues(ctx, rows.Index(i).Interface())
+			if err != nil {
+				return "", nil, err
+			}
+			fmt.Fprintf(&b, ", w%d AS (INSERT INTO %s (%s) SELECT %s FROM gate", n, table,
+				strings.Join(cols, ", "), strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
+			if in.ignoreConflict {
+				b.WriteString(" ON CONFLICT DO NOTHING")
+			}
+			b.WriteString(")")
+			args = append(args, vals...)
+			n++
+		}
+	}
+	b.WriteString(" SELECT count(*) FROM gate")
+	return b.String(), args, nil
+}
+
+// tableOf is the table of a model, from gorm's schema.
+func (s *Store) tableOf(model any) (string, error) {
+	stmt := &gorm.Statement{DB: s.db}
+	if err := stmt.Parse(model); err != nil {
+		return "", err
+	}
+	return stmt.Schema.Table, nil
+}
+
+// insertValues is a row's table, columns and values as gorm's Create
+// writes them (every column of the schema, times as dbTime, a zero
+// CreatedAt or UpdatedAt stamped now); the row's times are set to what is
+// stored, as Create does.
+func (s *Store) insertValues(ctx context.Context, row any) (string, []string, []any, error) {
+	stmt := &gorm.Statement{DB: s.db}
+	if err := stmt.Parse(row); err != nil {
+		return "", nil, nil, err
+	}
+	rv := reflect.Indirect(reflect.ValueOf(row))
+	cols := make([]string, 0, len(stmt.Schema.Fields))
+	vals := make([]any, 0, len(stmt.Schema.Fields))
+	for _, f := range stmt.Schema.Fields {
+		if f.DBName == "" || !f.Creatable {
+			continue
+		}
+		fv := f.ReflectValueOf(ctx, rv)
+		switch t := fv.Interface().(type) {
+		case time.Time:
+			if t.IsZero() && (f.AutoCreateTime > 0 || f.AutoUpdateTime > 0) {
+				t = s.db.NowFunc() // as Create stamps CreatedAt and UpdatedAt
+			}
+			fv.Set(reflect.ValueOf(dbTime(t)))
+		case *time.Time:
+			if t != nil {
+				fv.Set(reflect.ValueOf(dbTimePtr(t)))
+			}
+		}
+		v, _ := f.ValueOf(ctx, rv)
+		cols = append(cols, f.DBName)
+		vals = append(vals, v)
+	}
+	return stmt.Schema.Table, cols, vals, nil
+}

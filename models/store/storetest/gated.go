@@ -1,0 +1,203 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sesame-idp/sesame/models"
+	"github.com/sesame-idp/sesame/models/store"
+)
+
+// gatedTests: a step's single-use gate and the rows it lets through are
+// written all or none (one statement on PostgreSQL, a transaction on
+// SQLite): the resumed authorization (the interaction's spend, the
+// session's new client, the code's records) and the code's exchange (its
+// spend, the token pair).
+var gatedTests = []subtest{
+	{"CompleteAuthorizationWritesAllOnce", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		ls := createLoginSession(t, s, u.ID, time.Hour)
+		c := createClient(t, s)
+		in := createInteraction(t, s, c.ID, 10*time.Minute)
+		rows := codeRecords(c.ID, u.ID, ls.ID)
+		sc := &models.SessionClient{SessionID: ls.ID, ClientID: c.ID, UserID: u.ID, CreatedAt: at(0), ExpiresAt: ls.ExpiresAt}
+		must(t, s.CompleteAuthorization(t.Context(), in.ID, sc, rows))
+		for _, r := range rows {
+			if r.CreatedAt.IsZero() {
+				t.Errorf("%s: CreatedAt not set", r.Kind)
+			}
+			got, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
+			must(t, err)
+			sameRow(t, r, got)
+		}
+		_, err := s.GetInteraction(t.Context(), in.ID)
+		wantErr(t, "get the completed interaction", err, models.ErrConsumed)
+		scs, err := s.ListSessionClients(t.Context(), ls.ID)
+		must(t, err)
+		if len(scs) != 1 || scs[0].ClientID != c.ID || scs[0].UserID != u.ID {
+			t.Fatalf("session clients = %+v, want the one client", scs)
+		}
+		sameRow(t, sc, &scs[0])
+
+		// The spent interaction lets nothing more through.
+		again := codeRecords(c.ID, u.ID, ls.ID)
+		wantErr(t, "complete the interaction again", s.CompleteAuthorization(t.Context(), in.ID, sc, again), models.ErrConsumed)
+		absent(t, s, again...)
+
+		// Without an interaction (the browser was signed in already) the
+		// rows are written, and the client already recorded is no error.
+		more := codeRecords(c.ID, u.ID, ls.ID)
+		must(t, s.CompleteAuthorization(t.Context(), "", sc, more))
+		for _, r := range more {
+			_, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
+			must(t, err)
+		}
+		scs, err = s.ListSessionClients(t.Context(), ls.ID)
+		must(t, err)
+		if len(scs) != 1 {
+			t.Errorf("session clients after a second grant = %+v, want still one", scs)
+		}
+		wantErr(t, "complete an unknown interaction", s.CompleteAuthorization(t.Context(), newID("ia"), sc, codeRecords(c.ID, u.ID, ls.ID)), models.ErrConsumed)
+	}},
+	{"CompleteAuthorizationAllOrNone", func(t *testing.T, s *store.Store) {
+		// A row that cannot be written fails the whole step: the
+		// interaction is not spent and can complete afterwards.
+		u := createUser(t, s)
+		ls := createLoginSession(t, s, u.ID, time.Hour)
+		c := createClient(t, s)
+		in := createInteraction(t, s, c.ID, 10*time.Minute)
+		taken := createRequest(t, s, models.KindAuthorizeCode, newID("req"), c.ID, u.ID, ls.ID)
+		rows := codeRecords(c.ID, u.ID, ls.ID)
+		dup := *taken
+		sc := &models.SessionClient{SessionID: ls.ID, ClientID: c.ID, UserID: u.ID, CreatedAt: at(0), ExpiresAt: ls.ExpiresAt}
+		wantErr(t, "complete with a duplicate record", s.CompleteAuthorization(t.Context(), in.ID, sc, append(rows, &dup)), models.ErrAlreadyExists)
+		absent(t, s, rows...)
+		scs, err := s.ListSessionClients(t.Context(), ls.ID)
+		must(t, err)
+		if len(scs) != 0 {
+			t.Errorf("session clients after a failed step = %+v, want none", scs)
+		}
+		if _, err := s.GetInteraction(t.Context(), in.ID); err != nil {
+			t.Fatalf("the interaction after a failed step: %v, want it still open", err)
+		}
+		must(t, s.CompleteAuthorization(t.Context(), in.ID, sc, codeRecords(c.ID, u.ID, ls.ID)))
+	}},
+	{"CompleteAuthorizationOnce", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		ls := createLoginSession(t, s, u.ID, time.Hour)
+		c := createClient(t, s)
+		in := createInteraction(t, s, c.ID, 10*time.Minute)
+		sets := make(chan []*models.OAuth2Request, racers)
+		errs := race(racers, func() error {
+			rows := codeRecords(c.ID, u.ID, ls.ID)
+			sets <- rows
+			sc := &models.SessionClient{SessionID: ls.ID, ClientID: c.ID, UserID: u.ID, CreatedAt: at(0), ExpiresAt: ls.ExpiresAt}
+			return s.CompleteAuthorization(t.Context(), in.ID, sc, rows)
+		})
+		exactlyOneWins(t, errs, models.ErrConsumed)
+		close(sets)
+		written := 0
+		for rows := range sets {
+			for _, r := range rows {
+				if _, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature); err == nil {
+					written++
+				}
+			}
+		}
+		if written != 3 {
+			t.Errorf("%d records written by %d racing completions, want the winner's 3", written, racers)
+		}
+	}},
+	{"RedeemOnce", func(t *testing.T, s *store.Store) {
+		u := createUser(t, s)
+		c := createClient(t, s)
+		code := createRequest(t, s, models.KindAuthorizeCode, newID("req"), c.ID, u.ID, newID("sid"))
+		pair := tokenPair(code)
+		must(t, s.RedeemOAuth2Request(t.Context(), code.Kind, code.Signature, pair))
+		for _, r := range pair {
+			got, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
+			must(t, err)
+			sameRow(t, r, got)
+		}
+		got, err := s.GetOAuth2Request(t.Context(), code.Kind, code.Signature)
+		must(t, err)
+		if got.Active || got.DeactivatedAt == nil {
+			t.Errorf("the redeemed code: active %v, deactivated at %v; want inactive with a time", got.Active, got.DeactivatedAt)
+		}
+		again := tokenPair(code)
+		wantErr(t, "redeem the code again", s.RedeemOAuth2Request(t.Context(), code.Kind, code.Signature, again), models.ErrConsumed)
+		absent(t, s, again...)
+		unknown := tokenPair(code)
+		wantErr(t, "redeem an unknown code", s.RedeemOAuth2Request(t.Context(), code.Kind, newID("sig"), unknown), models.ErrConsumed)
+		absent(t, s, unknown...)
+
+		// Racing exchanges: one wins, only its pair is written.
+		racy := createRequest(t, s, models.KindAuthorizeCode, newID("req"), c.ID, u.ID, newID("sid"))
+		pairs := make(chan []*models.OAuth2Request, racers)
+		errs := race(racers, func() error {
+			p := tokenPair(racy)
+			pairs <- p
+			return s.RedeemOAuth2Request(t.Context(), racy.Kind, racy.Signature, p)
+		})
+		exactlyOneWins(t, errs, models.ErrConsumed)
+		close(pairs)
+		written := 0
+		for p := range pairs {
+			for _, r := range p {
+				if _, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature); err == nil {
+					written++
+				}
+			}
+		}
+		if written != 2 {
+			t.Errorf("%d tokens written by %d racing exchanges, want the winner's 2", written, racers)
+		}
+	}},
+	{"RedeemJoinsTheCallersTransaction", func(t *testing.T, s *store.Store) {
+		// Inside a transaction the writes are part of it: a rollback
+		// leaves the code unspent and no tokens.
+		u := createUser(t, s)
+		c := createClient(t, s)
+		code := createRequest(t, s, models.KindAuthorizeCode, newID("req"), c.ID, u.ID, "")
+		pair := tokenPair(code)
+		rolledBack := s.WithTx(t.Context(), func(ctx context.Context) error {
+			must(t, s.RedeemOAuth2Request(ctx, code.Kind, code.Signature, pair))
+			return errRollback
+		})
+		wantErr(t, "the rolled-back transaction", rolledBack, errRollback)
+		absent(t, s, pair...)
+		must(t, s.RedeemOAuth2Request(t.Context(), code.Kind, code.Signature, tokenPair(code)))
+	}},
+}
+
+var errRollback = errors.New("roll back")
+
+// codeRecords are a code's three records (code, PKCE, OpenID Connect)
+// under one new signature.
+func codeRecords(clientID, userID, sessionID string) []*models.OAuth2Request {
+	code := newRequest(models.KindAuthorizeCode, newID("req"), clientID, userID, sessionID)
+	pkce, oidc := *code, *code
+	pkce.Kind, oidc.Kind = models.KindPKCE, models.KindOIDC
+	oidc.Data = `{"oidc":true}`
+	return []*models.OAuth2Request{code, &pkce, &oidc}
+}
+
+// tokenPair is an access and a refresh token issued for code.
+func tokenPair(code *models.OAuth2Request) []*models.OAuth2Request {
+	access := newRequest(models.KindAccessToken, code.RequestID, code.ClientID, code.Subject, code.SessionID)
+	refresh := newRequest(models.KindRefreshToken, code.RequestID, code.ClientID, code.Subject, code.SessionID)
+	refresh.AccessSignature = access.Signature
+	refresh.CreatedAt = at(0) // a time given is kept
+	return []*models.OAuth2Request{access, refresh}
+}
+
+// absent fails if any of rows was written.
+func absent(t *testing.T, s *store.Store, rows ...*models.OAuth2Request) {
+	t.Helper()
+	for _, r := range rows {
+		_, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
+		wantErr(t, "a record that must not have been written ("+r.Kind+")", err, models.ErrNotFound)
+	}
+}
