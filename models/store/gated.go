@@ -112,11 +112,7 @@ func (s *Store) gatedWrite(ctx context.Context, op string, g *gate, ins []gatedI
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	var spent int64
-	if err := s.conn(ctx).Raw(q, args...).Scan(&spent).Error; err != nil {
-		// A raw statement's errors come untranslated (a duplicate key).
-		if tr, ok := s.db.Dialector.(gorm.ErrorTranslator); ok {
-			err = tr.Translate(err)
-		}
+	if err := s.conn(ctx).Raw(q, args...).Find(&spent).Error; err != nil {
 		return mapErr(op, err)
 	}
 	if spent == 0 {

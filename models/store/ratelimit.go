@@ -20,7 +20,7 @@ func (s *Store) HitRateLimit(ctx context.Context, keyHash string, windowStart, e
 		`INSERT INTO rate_limits (key_hash, window_start, count, expires_at) VALUES (?, ?, 1, ?)
 		 ON CONFLICT (key_hash, window_start) DO UPDATE SET count = rate_limits.count + 1
 		 RETURNING count`,
-		keyHash, dbTime(windowStart), dbTime(expiresAt)).Scan(&count).Error
+		keyHash, dbTime(windowStart), dbTime(expiresAt)).Find(&count).Error
 	if err != nil {
 		return 0, mapErr("hit rate limit", err)
 	}

@@ -34,7 +34,7 @@ func (s *Store) GetLoginSessionWithUser(ctx context.Context, hash string) (*mode
 	}
 	var rows []sessionOwner
 	err = q.Where("login_sessions.token_hash = ? AND login_sessions.revoked_at IS NULL AND login_sessions.expires_at > ?", hash, Now()).
-		Limit(1).Scan(&rows).Error
+		Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, nil, mapErr("get login session", err)
 	}
@@ -109,7 +109,7 @@ func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) 
 		var rows []endedSessionClient
 		now := dbTime(Now())
 		err := s.conn(ctx).Raw(endByTokenHashSQL, now, hash, now,
-			[]string{models.KindAccessToken, models.KindRefreshToken}).Scan(&rows).Error
+			[]string{models.KindAccessToken, models.KindRefreshToken}).Find(&rows).Error
 		if err != nil {
 			return mapErr(op, err)
 		}

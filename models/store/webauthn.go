@@ -46,7 +46,7 @@ func (s *Store) ListCredentialsWith(ctx context.Context, id string) (*models.Use
 	}
 	var rows []credentialOwner
 	err = q.Where("webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)", id).
-		Order("webauthn_credentials.created_at, webauthn_credentials.id").Scan(&rows).Error
+		Order("webauthn_credentials.created_at, webauthn_credentials.id").Find(&rows).Error
 	if err != nil || len(rows) == 0 {
 		return nil, nil, mapErr("list credentials", err)
 	}
