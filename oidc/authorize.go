@@ -324,11 +324,16 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	acrValues := client.acrValues(strings.Fields(form.Get("acr_values")))
 
 	// The session and its user in one read; the user is used only when
-	// the session will do.
-	ls, owner, err := p.sessions.CurrentWithUser(c.Request)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
-		return
+	// the session will do. A new request with prompt=login signs in
+	// whatever the session: it is not read.
+	var ls *models.LoginSession
+	var owner *models.User
+	if in != nil || !slices.Contains(prompts, "login") {
+		ls, owner, err = p.sessions.CurrentWithUser(c.Request)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))
+			return
+		}
 	}
 	// A login made for this very interaction satisfies prompt=login and
 	// max_age by construction.

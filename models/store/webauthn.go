@@ -44,7 +44,7 @@ func (s *Store) ListCredentialsWith(ctx context.Context, id string) (*models.Use
 	if err != nil {
 		return nil, nil, mapErr("list credentials", err)
 	}
-	var rows []credentialOwner
+	rows := make([]credentialOwner, 0, 4) // room for an account's usual few (gorm would make 20)
 	err = q.Where("webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)", id).
 		Order("webauthn_credentials.created_at, webauthn_credentials.id").Find(&rows).Error
 	if err != nil || len(rows) == 0 {
