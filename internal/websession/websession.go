@@ -28,7 +28,9 @@ import (
 
 // Store is the part of the data layer this package needs.
 type Store interface {
-	CreateLoginSession(ctx context.Context, ls *models.LoginSession) error
+	// StartLoginSession creates ls and ends the live session whose token
+	// hashes to replaced ("" for none; one already gone is no error).
+	StartLoginSession(ctx context.Context, replaced string, ls *models.LoginSession) error
 	GetLoginSessionByTokenHash(ctx context.Context, hash string) (*models.LoginSession, error)
 	GetLoginSessionWithUser(ctx context.Context, hash string) (*models.LoginSession, *models.User, error)
 	RevokeLoginSessionByTokenHash(ctx context.Context, hash string) error
@@ -160,15 +162,18 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if l.UserID == "" {
 		return nil, errors.New("start login session: no user")
 	}
-	if err := m.endCurrent(ctx, r); err != nil {
-		return nil, fmt.Errorf("start login session: end previous: %w", err)
-	}
 	ttl := m.sessionTTL(ctx)
 	ls, secret, err := NewLoginSession(l, ttl, r.UserAgent(), clientIP(r))
 	if err != nil {
 		return nil, err
 	}
-	if err := m.st.CreateLoginSession(ctx, ls); err != nil {
+	// The session this browser held ends as the new one starts (one
+	// statement on PostgreSQL).
+	var replaced string
+	if v := m.cookie(r, sessionCookie); v != "" {
+		replaced = Hash(v)
+	}
+	if err := m.st.StartLoginSession(ctx, replaced, ls); err != nil {
 		return nil, fmt.Errorf("start login session: %w", err)
 	}
 	m.set(w, sessionCookie, secret, int(ttl/time.Second))
@@ -209,28 +214,18 @@ func (m *Manager) SessionCookie(secret string) *http.Cookie {
 	return &http.Cookie{Name: m.name(sessionCookie), Value: secret, Path: "/"}
 }
 
-// End revokes the browser's session (and its tokens) and clears the cookie.
+// End revokes the browser's session (and its tokens) and clears the
+// cookie: by the cookie's hash, without reading the session first (one
+// statement on PostgreSQL).
 func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	if err := m.endCurrent(ctx, r); err != nil {
-		// The cookie stays: the session is still alive, and the browser
-		// must not be told (nor believe) it is signed out.
-		return fmt.Errorf("end login session: %w", err)
+	if v := m.cookie(r, sessionCookie); v != "" {
+		if err := m.st.RevokeLoginSessionByTokenHash(ctx, Hash(v)); err != nil && !errors.Is(err, models.ErrNotFound) {
+			// The cookie stays: the session is still alive, and the
+			// browser must not be told (nor believe) it is signed out.
+			return fmt.Errorf("end login session: %w", err)
+		}
 	}
 	m.set(w, sessionCookie, "", -1)
-	return nil
-}
-
-// endCurrent ends the browser's live session, if it holds one: by the
-// cookie's hash, without reading the session first (one statement on
-// PostgreSQL).
-func (m *Manager) endCurrent(ctx context.Context, r *http.Request) error {
-	v := m.cookie(r, sessionCookie)
-	if v == "" {
-		return nil
-	}
-	if err := m.st.RevokeLoginSessionByTokenHash(ctx, Hash(v)); err != nil && !errors.Is(err, models.ErrNotFound) {
-		return err
-	}
 	return nil
 }
 

@@ -166,7 +166,7 @@ func (s *Store) gatedSQL(ctx context.Context, g *gate, ins []gatedInsert) (strin
 				return "", nil, err
 			}
 			fmt.Fprintf(&b, ", w%d AS (INSERT INTO %s (%s) SELECT %s FROM gate", n, table,
-				strings.Join(cols, ", "), strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
+				strings.Join(cols, ", "), placeholders(len(cols)))
 			if in.ignoreConflict {
 				b.WriteString(" ON CONFLICT DO NOTHING")
 			}
@@ -177,6 +177,11 @@ func (s *Store) gatedSQL(ctx context.Context, g *gate, ins []gatedInsert) (strin
 	}
 	b.WriteString(" SELECT count(*) FROM gate")
 	return b.String(), args, nil
+}
+
+// placeholders is n comma-separated parameters.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // tableOf is the table of a model, from gorm's schema.

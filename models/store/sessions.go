@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sesame-idp/sesame/migrations"
@@ -88,36 +89,76 @@ func (s *Store) RevokeLoginSession(ctx context.Context, id string) error {
 // RevokeLoginSessionByTokenHash ends the live session whose cookie secret
 // hashes to hash, as RevokeLoginSession does: its tokens deleted, its
 // clients forgotten and those listening told (endSessions). ErrNotFound when
-// no live session has it. A browser signing in again, or signing out, ends
-// its session this way: on PostgreSQL one statement, without reading the
-// session first (four before).
+// no live session has it. A browser signing out ends its session this way:
+// on PostgreSQL one statement, without reading the session first (four
+// before).
 func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) error {
 	const op = "revoke login session"
+	ended, err := s.endByTokenHash(ctx, op, hash, nil)
+	if err == nil && !ended {
+		return fmt.Errorf("%s: %w", op, models.ErrNotFound)
+	}
+	return err
+}
+
+// StartLoginSession creates ls, first ending the live session whose cookie
+// secret hashes to replaced (the browser's session before this sign-in,
+// as RevokeLoginSessionByTokenHash ends it; none is no error, nor is ""
+// when the browser had no session). On PostgreSQL the end and the start
+// are one statement.
+func (s *Store) StartLoginSession(ctx context.Context, replaced string, ls *models.LoginSession) error {
+	if replaced == "" {
+		return s.CreateLoginSession(ctx, ls)
+	}
+	_, err := s.endByTokenHash(ctx, "start login session", replaced, ls)
+	return err
+}
+
+// endByTokenHash ends the live session with hash, if there is one, and,
+// when start is given, creates start; ended says whether one ended.
+func (s *Store) endByTokenHash(ctx context.Context, op, hash string, start *models.LoginSession) (ended bool, err error) {
 	if s.dialect != migrations.Postgres {
 		// SQLite has no data-modifying WITH: find the session, then end it
 		// (in-process statements, cheap).
-		var ids []string
-		err := s.conn(ctx).Model(&models.LoginSession{}).
-			Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", hash, Now()).Limit(1).Pluck("id", &ids).Error
-		if err != nil {
-			return mapErr(op, err)
-		}
-		if len(ids) == 0 {
-			return fmt.Errorf("%s: %w", op, models.ErrNotFound)
-		}
-		return s.RevokeLoginSession(ctx, ids[0])
+		err := s.WithTx(ctx, func(ctx context.Context) error {
+			if start != nil {
+				if err := s.CreateLoginSession(ctx, start); err != nil {
+					return err
+				}
+			}
+			var ids []string
+			err := s.conn(ctx).Model(&models.LoginSession{}).
+				Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", hash, Now()).Limit(1).Pluck("id", &ids).Error
+			if err != nil {
+				return mapErr(op, err)
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+			ended = true
+			return s.RevokeLoginSession(ctx, ids[0])
+		})
+		return ended, err
 	}
-	return s.WithTx(ctx, func(ctx context.Context) error {
-		var rows []endedSessionClient
-		now := dbTime(Now())
-		err := s.conn(ctx).Raw(endByTokenHashSQL, now, hash, now,
-			[]string{models.KindAccessToken, models.KindRefreshToken}).Find(&rows).Error
+	now := dbTime(Now())
+	q, args := endByTokenHashSQL, []any{now, hash, now, []string{models.KindAccessToken, models.KindRefreshToken}}
+	if start != nil {
+		// The new session's INSERT joins the statement as one more
+		// CTE (it runs whatever the rest finds).
+		table, cols, vals, err := s.insertValues(ctx, start)
 		if err != nil {
+			return false, fmt.Errorf("%s: %w", op, err)
+		}
+		q = endByTokenHashWith + fmt.Sprintf(", n AS (INSERT INTO %s (%s) SELECT %s)", table,
+			strings.Join(cols, ", "), placeholders(len(cols))) + endByTokenHashSelect
+		args = append(args, vals...)
+	}
+	err = s.WithTx(ctx, func(ctx context.Context) error {
+		rows := make([]endedSessionClient, 0, 4)
+		if err := s.conn(ctx).Raw(q, args...).Find(&rows).Error; err != nil {
 			return mapErr(op, err)
 		}
-		if len(rows) == 0 {
-			return fmt.Errorf("%s: %w", op, models.ErrNotFound)
-		}
+		ended = len(rows) > 0
 		var gone []models.SessionClient
 		for _, r := range rows {
 			if r.ClientID != nil && r.Listening != nil && *r.Listening {
@@ -126,6 +167,7 @@ func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) 
 		}
 		return s.insertLogoutNotices(ctx, op, gone)
 	})
+	return ended, err
 }
 
 // endByTokenHashSQL ends a session by its token hash in one PostgreSQL
@@ -136,13 +178,17 @@ func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) 
 // plan scans clients), or one with NULLs when it had none; no row when no
 // live session has the hash. token_hash is unique, so
 // (SELECT id FROM s) is one id or NULL (which matches nothing).
-const endByTokenHashSQL = `WITH s AS (
+const endByTokenHashSQL = endByTokenHashWith + endByTokenHashSelect
+
+const endByTokenHashWith = `WITH s AS (
 	UPDATE login_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? RETURNING id
 ), t AS (
 	DELETE FROM oauth2_requests WHERE session_id = (SELECT id FROM s) AND session_id <> '' AND kind IN ?
 ), c AS (
 	DELETE FROM session_clients WHERE session_id = (SELECT id FROM s) RETURNING session_id, client_id, user_id
-)
+)`
+
+const endByTokenHashSelect = `
 SELECT s.id AS ended, c.client_id, c.user_id,
 	(SELECT clients.backchannel_logout_uri <> '' FROM clients WHERE clients.id = c.client_id) AS listening
 FROM s LEFT JOIN c ON c.session_id = s.id`

@@ -89,23 +89,11 @@ var gatedTests = []subtest{
 		ls := createLoginSession(t, s, u.ID, time.Hour)
 		c := createClient(t, s)
 		in := createInteraction(t, s, c.ID, 10*time.Minute)
-		sets := make(chan []*models.OAuth2Request, racers)
-		errs := race(racers, func() error {
-			rows := codeRecords(c.ID, u.ID, ls.ID)
-			sets <- rows
-			sc := &models.SessionClient{SessionID: ls.ID, ClientID: c.ID, UserID: u.ID, CreatedAt: at(0), ExpiresAt: ls.ExpiresAt}
-			return s.CompleteAuthorization(t.Context(), in.ID, sc, rows)
-		})
-		exactlyOneWins(t, errs, models.ErrConsumed)
-		close(sets)
-		written := 0
-		for rows := range sets {
-			for _, r := range rows {
-				if _, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature); err == nil {
-					written++
-				}
-			}
-		}
+		written := raceGated(t, s, func() []*models.OAuth2Request { return codeRecords(c.ID, u.ID, ls.ID) },
+			func(rows []*models.OAuth2Request) error {
+				sc := &models.SessionClient{SessionID: ls.ID, ClientID: c.ID, UserID: u.ID, CreatedAt: at(0), ExpiresAt: ls.ExpiresAt}
+				return s.CompleteAuthorization(t.Context(), in.ID, sc, rows)
+			})
 		if written != 3 {
 			t.Errorf("%d records written by %d racing completions, want the winner's 3", written, racers)
 		}
@@ -135,22 +123,10 @@ var gatedTests = []subtest{
 
 		// Racing exchanges: one wins, only its pair is written.
 		racy := createRequest(t, s, models.KindAuthorizeCode, newID("req"), c.ID, u.ID, newID("sid"))
-		pairs := make(chan []*models.OAuth2Request, racers)
-		errs := race(racers, func() error {
-			p := tokenPair(racy)
-			pairs <- p
-			return s.RedeemOAuth2Request(t.Context(), racy.Kind, racy.Signature, p)
-		})
-		exactlyOneWins(t, errs, models.ErrConsumed)
-		close(pairs)
-		written := 0
-		for p := range pairs {
-			for _, r := range p {
-				if _, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature); err == nil {
-					written++
-				}
-			}
-		}
+		written := raceGated(t, s, func() []*models.OAuth2Request { return tokenPair(racy) },
+			func(p []*models.OAuth2Request) error {
+				return s.RedeemOAuth2Request(t.Context(), racy.Kind, racy.Signature, p)
+			})
 		if written != 2 {
 			t.Errorf("%d tokens written by %d racing exchanges, want the winner's 2", written, racers)
 		}
@@ -191,6 +167,30 @@ func tokenPair(code *models.OAuth2Request) []*models.OAuth2Request {
 	refresh.AccessSignature = access.Signature
 	refresh.CreatedAt = at(0) // a time given is kept
 	return []*models.OAuth2Request{access, refresh}
+}
+
+// raceGated runs racers gated writes at once, each of its own fresh rows,
+// checks that exactly one won (the others models.ErrConsumed) and says how
+// many of all their rows were written.
+func raceGated(t *testing.T, s *store.Store, fresh func() []*models.OAuth2Request, write func([]*models.OAuth2Request) error) int {
+	t.Helper()
+	sets := make(chan []*models.OAuth2Request, racers)
+	errs := race(racers, func() error {
+		rows := fresh()
+		sets <- rows
+		return write(rows)
+	})
+	exactlyOneWins(t, errs, models.ErrConsumed)
+	close(sets)
+	written := 0
+	for rows := range sets {
+		for _, r := range rows {
+			if _, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature); err == nil {
+				written++
+			}
+		}
+	}
+	return written
 }
 
 // absent fails if any of rows was written.

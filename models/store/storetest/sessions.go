@@ -113,6 +113,48 @@ var loginSessionTests = []subtest{
 		wantErr(t, "revoke expired by hash", s.RevokeLoginSessionByTokenHash(t.Context(), expired.TokenHash), models.ErrNotFound)
 		wantRequests(t, s, true, access, refresh)
 	}},
+	{"StartReplacesTheBrowsersSession", func(t *testing.T, s *store.Store) {
+		// A sign-in in a browser that held a session: the new one starts
+		// and the old one ends as RevokeLoginSessionByTokenHash ends it
+		// (its tokens deleted, its listening clients told), together.
+		u := createUser(t, s)
+		listening, plain := createLogoutClient(t, s), createClient(t, s)
+		old := createLoginSession(t, s, u.ID, time.Hour)
+		signedIn(t, s, old, listening, plain)
+		code, access, refresh := grantTokens(t, s, plain.ID, u.ID, old.ID)
+		next := newLoginSession(u.ID, time.Hour)
+		must(t, s.StartLoginSession(t.Context(), old.TokenHash, next))
+		got, err := s.GetLoginSessionByTokenHash(t.Context(), next.TokenHash)
+		must(t, err)
+		sameRow(t, next, got)
+		_, err = s.GetLoginSessionByTokenHash(t.Context(), old.TokenHash)
+		wantErr(t, "get the replaced session", err, models.ErrNotFound)
+		wantRequests(t, s, false, access, refresh)
+		wantRequests(t, s, true, code)
+		if got, want := noticeClients(t, s, old.ID), []string{listening.ID}; !slices.Equal(got, want) {
+			t.Errorf("notices to %v, want %v", got, want)
+		}
+
+		// No session to replace (gone, expired, or none at all): the new
+		// one starts all the same.
+		expired := createLoginSession(t, s, u.ID, -time.Second)
+		for name, hash := range map[string]string{"ended": old.TokenHash, "expired": expired.TokenHash, "unknown": randHex(32), "none": ""} {
+			ls := newLoginSession(u.ID, time.Hour)
+			must(t, s.StartLoginSession(t.Context(), hash, ls))
+			if _, err := s.GetLoginSessionByTokenHash(t.Context(), ls.TokenHash); err != nil {
+				t.Errorf("%s: the new session: %v", name, err)
+			}
+		}
+
+		// A session that cannot start (its token hash taken) ends nothing.
+		live := createLoginSession(t, s, u.ID, time.Hour)
+		clash := newLoginSession(u.ID, time.Hour)
+		clash.TokenHash = next.TokenHash
+		wantErr(t, "start a session with a taken token hash", s.StartLoginSession(t.Context(), live.TokenHash, clash), models.ErrAlreadyExists)
+		if _, err := s.GetLoginSessionByTokenHash(t.Context(), live.TokenHash); err != nil {
+			t.Errorf("the session a failed start was to replace: %v, want it live", err)
+		}
+	}},
 	{"ListUserSessions", func(t *testing.T, s *store.Store) {
 		u, other := createUser(t, s), createUser(t, s)
 		var want []string
