@@ -236,17 +236,18 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 		return nil, err
 	}
 	credID := base64.RawURLEncoding.EncodeToString(parsed.RawID)
-	cer, data, err := s.takeCeremony(ctx, ceremonyID, browserHash, models.CeremonyLogin)
+	if ceremonyID == "" {
+		return nil, fail(ErrCeremonyNotFound, "no ceremony id")
+	}
+	// The ceremony spent, and the credential, its owner and, for the
+	// accepted-credentials signal, the ids of all its account's
+	// credentials: one read.
+	spent, user, siblings, err := s.st.ConsumeCeremonyWithCredentials(ctx, ceremonyID, credID)
+	cer, data, err := s.checkCeremony(spent, err, browserHash, models.CeremonyLogin)
 	if err != nil {
 		return nil, err
 	}
 	defer withInteraction(&err, cer.InteractionID)
-	// The credential, its owner and, for the accepted-credentials signal,
-	// the ids of all its account's credentials: one read.
-	user, siblings, err := s.st.ListCredentialsWith(ctx, credID)
-	if err != nil {
-		return nil, fmt.Errorf("passkey: %w", err)
-	}
 	var rec *models.WebAuthnCredential
 	accountIDs := make([]string, len(siblings))
 	for i := range siblings {

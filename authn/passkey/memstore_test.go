@@ -89,6 +89,15 @@ func (m *memStore) ListUserCredentials(_ context.Context, userID string) ([]mode
 	return out, nil
 }
 
+func (m *memStore) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.WebAuthnCeremony, *models.User, []models.WebAuthnCredential, error) {
+	c, err := m.ConsumeCeremony(ctx, ceremonyID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	owner, creds, err := m.ListCredentialsWith(ctx, credentialID)
+	return c, owner, creds, err
+}
+
 func (m *memStore) ListCredentialsWith(ctx context.Context, id string) (*models.User, []models.WebAuthnCredential, error) {
 	m.mu.Lock()
 	c, ok := m.creds[id]

@@ -99,6 +99,10 @@ type Store interface {
 	FlagCredentialClone(ctx context.Context, id string) error
 	CreateCeremony(ctx context.Context, c *models.WebAuthnCeremony) error
 	ConsumeCeremony(ctx context.Context, id string) (*models.WebAuthnCeremony, error)
+	// ConsumeCeremonyWithCredentials is ConsumeCeremony and
+	// ListCredentialsWith(credentialID) at once (one statement on
+	// PostgreSQL); no credentials are read when the ceremony is not spent.
+	ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.WebAuthnCeremony, *models.User, []models.WebAuthnCredential, error)
 	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
 }
 
@@ -528,6 +532,13 @@ func (s *Service) takeCeremony(ctx context.Context, id, browserHash, kind string
 		return nil, nil, fail(ErrCeremonyNotFound, "no ceremony id")
 	}
 	c, err := s.st.ConsumeCeremony(ctx, id)
+	return s.checkCeremony(c, err, browserHash, kind)
+}
+
+// checkCeremony checks a ceremony the store spent (c, or err when it could
+// not): bound to this browser, of this kind, not expired by the service's
+// clock; and decodes its data.
+func (s *Service) checkCeremony(c *models.WebAuthnCeremony, err error, browserHash, kind string) (*models.WebAuthnCeremony, *ceremonyData, error) {
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return nil, nil, failWith(ErrCeremonyNotFound, "", err)

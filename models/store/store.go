@@ -45,7 +45,7 @@ type Store struct {
 	txs atomic.Int64
 	// hooks caches the webhook subscriptions (webhooks.go).
 	hooks webhookSubs
-	// aliased caches select lists of users' columns (userColumnsAs).
+	// aliased caches select lists of aliased columns (columnsAs).
 	aliased sync.Map
 }
 

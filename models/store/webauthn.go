@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/sesame-idp/sesame/migrations"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -68,7 +69,7 @@ type credentialOwner struct {
 // (by its user_id) joined under the prefix owner_, for a result struct that
 // embeds models.User with embeddedPrefix:owner_.
 func (s *Store) withOwner(ctx context.Context, model any, table string) (*gorm.DB, error) {
-	cols, err := s.userColumnsAs("owner")
+	cols, err := s.columnsAs(&models.User{}, "owner")
 	if err != nil {
 		return nil, err
 	}
@@ -76,16 +77,16 @@ func (s *Store) withOwner(ctx context.Context, model any, table string) (*gorm.D
 		Joins("JOIN users owner ON owner.id = " + table + ".user_id"), nil
 }
 
-// userColumnsAs is the select list of every column of users read through
-// alias, each named alias_<column> (gorm's embeddedPrefix), from gorm's
-// schema of models.User, so a column added to the model comes along; built
-// once per alias.
-func (s *Store) userColumnsAs(alias string) (string, error) {
+// columnsAs is the select list of every column of model's table read
+// through alias, each named alias_<column> (gorm's embeddedPrefix), from
+// gorm's schema of the model, so a column added to it comes along; built
+// once per alias (an alias names one model).
+func (s *Store) columnsAs(model any, alias string) (string, error) {
 	if v, ok := s.aliased.Load(alias); ok {
 		return v.(string), nil
 	}
 	stmt := &gorm.Statement{DB: s.db}
-	if err := stmt.Parse(&models.User{}); err != nil {
+	if err := stmt.Parse(model); err != nil {
 		return "", err
 	}
 	cols := make([]string, len(stmt.Schema.DBNames))
@@ -95,6 +96,65 @@ func (s *Store) userColumnsAs(alias string) (string, error) {
 	list := strings.Join(cols, ", ")
 	s.aliased.Store(alias, list)
 	return list, nil
+}
+
+// ConsumeCeremonyWithCredentials spends a ceremony as ConsumeCeremony does
+// and reads what ListCredentialsWith reads for credentialID: a passkey
+// sign-in's finish needs both. On PostgreSQL it is one statement (the
+// spend a CTE, the credentials joined to the spent row, under the prefix
+// cer_ for its columns), and a ceremony that cannot be spent reads no
+// credentials.
+func (s *Store) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.WebAuthnCeremony, *models.User, []models.WebAuthnCredential, error) {
+	if s.dialect != migrations.Postgres {
+		c, err := s.ConsumeCeremony(ctx, ceremonyID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		owner, creds, err := s.ListCredentialsWith(ctx, credentialID)
+		return c, owner, creds, err
+	}
+	cer, err := s.columnsAs(&models.WebAuthnCeremony{}, "cer")
+	if err != nil {
+		return nil, nil, nil, mapErr("consume ceremony", err)
+	}
+	owner, err := s.columnsAs(&models.User{}, "owner")
+	if err != nil {
+		return nil, nil, nil, mapErr("consume ceremony", err)
+	}
+	q := `WITH cer AS (
+	UPDATE webauthn_ceremonies SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ? RETURNING *
+)
+SELECT ` + cer + `, webauthn_credentials.*, ` + owner + `
+FROM cer LEFT JOIN (webauthn_credentials JOIN users owner ON owner.id = webauthn_credentials.user_id)
+	ON webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)
+ORDER BY webauthn_credentials.created_at, webauthn_credentials.id`
+	now := Now()
+	rows := make([]ceremonyCredential, 0, 4)
+	if err := s.conn(ctx).Raw(q, now, ceremonyID, now, credentialID).Find(&rows).Error; err != nil {
+		return nil, nil, nil, mapErr("consume ceremony", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, nil, s.unspendable(ctx, ceremonyID)
+	}
+	c := rows[0].Cer
+	if rows[0].WebAuthnCredential.ID == "" {
+		return &c, nil, nil, nil // no such credential
+	}
+	creds := make([]models.WebAuthnCredential, len(rows))
+	for i := range rows {
+		creds[i] = rows[i].WebAuthnCredential
+	}
+	u := rows[0].Owner
+	return &c, &u, creds, nil
+}
+
+// ceremonyCredential is a row of ConsumeCeremonyWithCredentials: the spent
+// ceremony with each credential of the account and its owner (NULLs, and
+// so zero values, when the credential is unknown).
+type ceremonyCredential struct {
+	Cer                       models.WebAuthnCeremony `gorm:"embedded;embeddedPrefix:cer_"`
+	models.WebAuthnCredential `gorm:"embedded"`
+	Owner                     models.User `gorm:"embedded;embeddedPrefix:owner_"`
 }
 
 // RecordCredentialUse stores the state after a successful assertion. The
@@ -162,14 +222,20 @@ func (s *Store) ConsumeCeremony(ctx context.Context, id string) (*models.WebAuth
 	if len(got) == 1 {
 		return &got[0], nil
 	}
+	return nil, s.unspendable(ctx, id)
+}
+
+// unspendable says why a ceremony could not be spent: not found, spent
+// already (ErrConsumed) or expired (ErrExpired).
+func (s *Store) unspendable(ctx context.Context, id string) error {
 	var c models.WebAuthnCeremony
 	if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
-		return nil, mapErr("consume ceremony", err)
+		return mapErr("consume ceremony", err)
 	}
 	if c.ConsumedAt != nil {
-		return nil, fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
+		return fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
 	}
-	return nil, fmt.Errorf("consume ceremony: %w", models.ErrExpired)
+	return fmt.Errorf("consume ceremony: %w", models.ErrExpired)
 }
 
 // ListAuthEvents returns a user's most recent events (newest first).

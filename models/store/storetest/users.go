@@ -11,6 +11,67 @@ import (
 )
 
 var userTests = []subtest{
+	{"ConsumeCeremonyWithCredentials", func(t *testing.T, s *store.Store) {
+		// A passkey sign-in's finish: the ceremony spent and the
+		// credential's account read at once, the same answers as
+		// ConsumeCeremony and ListCredentialsWith give apart.
+		ctx := t.Context()
+		u, other := createUser(t, s), createUser(t, s)
+		base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+		var ids []string
+		for i := range 2 {
+			c := &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, PublicKey: "AQ", CreatedAt: base.Add(time.Duration(i) * time.Minute),
+				Kind: models.CredentialPasskey, Transports: models.StringList{"internal"}, LastUsedAt: &base}
+			must(t, s.CreateCredential(ctx, c))
+			ids = append(ids, c.ID)
+		}
+		must(t, s.CreateCredential(ctx, &models.WebAuthnCredential{ID: newID("cred"), UserID: other.ID, PublicKey: "AQ"}))
+		ceremony := func(expiresIn time.Duration) *models.WebAuthnCeremony {
+			c := &models.WebAuthnCeremony{ID: newID("cer"), BrowserHash: randHex(32), Kind: models.CeremonyLogin, UserID: u.ID,
+				InteractionID: newID("ia"), Data: `{"mode":"user"}`, CreatedAt: at(0), ExpiresAt: at(expiresIn)}
+			must(t, s.CreateCeremony(ctx, c))
+			return c
+		}
+
+		cer := ceremony(5 * time.Minute)
+		got, owner, creds, err := s.ConsumeCeremonyWithCredentials(ctx, cer.ID, ids[1])
+		must(t, err)
+		if got == nil || got.ConsumedAt == nil {
+			t.Fatalf("the spent ceremony: %+v, want it with ConsumedAt", got)
+		}
+		want := *cer
+		want.ConsumedAt = got.ConsumedAt
+		sameRow(t, &want, got)
+		wantOwner, wantCreds, err := s.ListCredentialsWith(ctx, ids[1])
+		must(t, err)
+		sameRow(t, wantOwner, owner)
+		if len(creds) != len(wantCreds) || len(creds) != 2 {
+			t.Fatalf("credentials: %d, want the account's %d", len(creds), len(wantCreds))
+		}
+		for i := range creds {
+			sameRow(t, &wantCreds[i], &creds[i])
+		}
+		_, _, creds, err = s.ConsumeCeremonyWithCredentials(ctx, cer.ID, ids[1])
+		wantErr(t, "spend the ceremony again", err, models.ErrConsumed)
+		if len(creds) != 0 {
+			t.Errorf("a ceremony spent already read %d credentials", len(creds))
+		}
+
+		// An unknown credential: the ceremony is spent all the same.
+		cer = ceremony(5 * time.Minute)
+		got, owner, creds, err = s.ConsumeCeremonyWithCredentials(ctx, cer.ID, newID("cred"))
+		must(t, err)
+		if got == nil || got.ID != cer.ID || owner != nil || len(creds) != 0 {
+			t.Fatalf("unknown credential: %+v, %+v, %v; want the ceremony alone", got, owner, creds)
+		}
+		_, err = s.ConsumeCeremony(ctx, cer.ID)
+		wantErr(t, "the ceremony of an unknown credential", err, models.ErrConsumed)
+
+		_, _, _, err = s.ConsumeCeremonyWithCredentials(ctx, ceremony(-time.Second).ID, ids[0])
+		wantErr(t, "an expired ceremony", err, models.ErrExpired)
+		_, _, _, err = s.ConsumeCeremonyWithCredentials(ctx, newID("cer"), ids[0])
+		wantErr(t, "an unknown ceremony", err, models.ErrNotFound)
+	}},
 	{"ListCredentialsWith", func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		// The owner with every kind of column set (a pointer, JSON, times),
