@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -1075,6 +1076,54 @@ func TestPasskeyAuthEvents(t *testing.T) {
 			t.Errorf("success without the authenticator's AAGUID: %+v", e)
 		}
 	}
+}
+
+// TestPasskeyOneCounterValueSignsInOnce: two assertions that carry one
+// sign-counter value (a copied key), sent at once from two browsers, sign
+// in once. The other is refused and starts no session: as the loser of
+// the race for the counter (the passkey's use gates the session's start)
+// or, when it comes second, as a counter that did not increase.
+func TestPasskeyOneCounterValueSignsInOnce(t *testing.T) {
+	servertest.EachDialect(t, func(t *testing.T, opts ...servertest.Option) {
+		f := newFixture(t, opts...)
+		ctx := context.Background()
+		before, err := f.env.Store.ListUserLoginSessions(ctx, f.adaID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sends []func() apiResponse
+		for range 2 {
+			b, ia := f.loginPage(t)
+			o := b.options("/webauthn/login/options", map[string]string{"interaction": ia})
+			body := verifyBody(o.Ceremony, f.ada.get(t, o.PublicKey, f.env.Issuer))
+			f.ada.cred.Counter-- // the copy signs with the same value
+			sends = append(sends, func() apiResponse { return b.post("/webauthn/login/verify", body) })
+		}
+		res := make([]apiResponse, len(sends))
+		var wg sync.WaitGroup
+		for i, send := range sends {
+			wg.Go(func() { res[i] = send() })
+		}
+		wg.Wait()
+		signedIn := 0
+		for _, r := range res {
+			if r.status == http.StatusOK {
+				signedIn++
+				continue
+			}
+			wantAPIError(t, r, http.StatusForbidden, "credential_suspended")
+		}
+		if signedIn != 1 {
+			t.Fatalf("%d sign-ins with one counter value, want 1: %v", signedIn, res)
+		}
+		after, err := f.env.Store.ListUserLoginSessions(ctx, f.adaID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before)+1 {
+			t.Errorf("%d live sessions after, %d before: want one more", len(after), len(before))
+		}
+	})
 }
 
 // account is a browser signed in on /account.

@@ -41,6 +41,10 @@ type signIn struct {
 	// verified: the address question is settled for this sign-in (proven
 	// or skipped on the verification page); never hold it again.
 	verified bool
+	// use, when set, is the passkey's use (passkey.Service.VerifyLogin)
+	// still to be written: with the session, which it gates, or on its
+	// own when the sign-in is held (writeUse).
+	use *models.CredentialUse
 }
 
 // completeSignIn is the end of every sign-in, whatever the method: it
@@ -59,21 +63,29 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 	}
 	h.holdBelowLevel(c, &s)
 	h.forgetCurrentUser(c)
-	ls, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
-		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(), AAGUID: s.model,
-	})
-	if err != nil {
-		return "", err
-	}
-	h.saveLocale(c, s.user)
-	// A proof of the account links the upstream identity waiting for it.
-	h.finishUpstreamLink(c, s)
 	event := s.event
 	if event == "" {
 		event = "login"
 	}
-	h.record(c, authEvent{method: s.method, userID: s.user.ID, interactionID: s.interactionID, name: event,
+	// The event and the interaction's mark are written with the session
+	// (one statement on PostgreSQL). An interaction held open for a
+	// stronger sign-in is not marked.
+	ev := h.event(c, authEvent{method: s.method, userID: s.user.ID, interactionID: s.interactionID, name: event,
 		reason: s.reason, aaguid: s.aaguid})
+	var mark string
+	if s.holdInteraction == "" {
+		mark = s.interactionID
+	}
+	started, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
+		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(), AAGUID: s.model, Event: ev, InteractionID: mark, Use: s.use,
+	})
+	if err != nil {
+		return "", err
+	}
+	h.counted(ev)
+	h.saveLocale(c, s.user)
+	// A proof of the account links the upstream identity waiting for it.
+	h.finishUpstreamLink(c, s)
 	switch {
 	case s.holdInteraction != "":
 		return s.holdInteraction, nil
@@ -82,14 +94,27 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 		if r := safeReturn(h.sessions.TakeReturn(c.Writer, c.Request)); r != "" {
 			return r, nil
 		}
-	case s.interactionID != "":
-		if err := h.st.CompleteInteractionLogin(c.Request.Context(), s.interactionID, ls.ID); err == nil {
-			return h.resumeURL(s.interactionID), nil
-		}
-		// The interaction expired meanwhile: the user is signed in all the
-		// same; the account page says so.
+	case started.InteractionMarked:
+		return h.resumeURL(s.interactionID), nil
 	}
+	// The interaction expired meanwhile: the user is signed in all the
+	// same; the account page says so.
 	return "/account", nil
+}
+
+// writeUse writes the passkey's use of a sign-in that starts no session
+// (held for a proof of the address): the counter is spent all the same.
+// ErrConsumed when another use of its counter value won.
+func (h *Handler) writeUse(c *gin.Context, s *signIn) error {
+	if s.use == nil {
+		return nil
+	}
+	u := s.use
+	if err := h.st.RecordCredentialUse(c.Request.Context(), u.CredentialID, u.PrevCount, u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState, u.At); err != nil {
+		return err
+	}
+	s.use = nil
+	return nil
 }
 
 // inTx runs fn with the request's context carrying one transaction, so the

@@ -19,6 +19,13 @@ type EventRecorder interface {
 	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
 }
 
+// EventCounter is an EventRecorder that also counts (in metrics) the
+// events written without it: a sign-in's event is written with its login
+// session (websession.Login.Event), in the store the sessions use.
+type EventCounter interface {
+	CountAuthEvent(e *models.AuthEvent)
+}
+
 // authEvent is an auth event about to be recorded.
 type authEvent struct {
 	// method is the models.Method* of the event.
@@ -47,9 +54,21 @@ const (
 // record stores e with this request's IP and User-Agent; failures to
 // record are logged, not fatal.
 func (h *Handler) record(c *gin.Context, e authEvent) {
-	ctx := c.Request.Context()
-	if h.events == nil {
+	ev := h.event(c, e)
+	if ev == nil {
 		return
+	}
+	ctx := c.Request.Context()
+	if err := h.events.RecordAuthEvent(ctx, ev); err != nil {
+		h.log.WarnContext(ctx, "record auth event", "method", e.method, "err", err)
+	}
+}
+
+// event is e as stored, with this request's IP and User-Agent; nil when
+// events are not recorded.
+func (h *Handler) event(c *gin.Context, e authEvent) *models.AuthEvent {
+	if h.events == nil {
+		return nil
 	}
 	if e.clientID == "" && e.interactionID != "" {
 		if ri := h.requestInteraction(c, e.interactionID); ri.in != nil && (ri.err == nil || errors.Is(ri.err, models.ErrConsumed)) {
@@ -63,13 +82,18 @@ func (h *Handler) record(c *gin.Context, e authEvent) {
 	if e.method == models.MethodPasskey {
 		maxUA = maxPasskeyUserAgent
 	}
-	ev := &models.AuthEvent{
+	return &models.AuthEvent{
 		ID: websession.RandomToken(16), At: clock.Now().UTC(), UserID: e.userID, ClientID: e.clientID,
 		Method: e.method, Event: e.name, Result: e.result, Reason: truncate(e.reason, maxEventReason), AAGUID: e.aaguid,
 		IP: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), maxUA),
 	}
-	if err := h.events.RecordAuthEvent(ctx, ev); err != nil {
-		h.log.WarnContext(ctx, "record auth event", "method", e.method, "err", err)
+}
+
+// counted tells the EventRecorder, when it counts events (EventCounter),
+// of ev, which was written with a session's start rather than through it.
+func (h *Handler) counted(ev *models.AuthEvent) {
+	if ec, ok := h.events.(EventCounter); ok && ev != nil {
+		ec.CountAuthEvent(ev)
 	}
 }
 

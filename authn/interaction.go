@@ -2,10 +2,12 @@ package authn
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -33,12 +35,30 @@ func (h *Handler) requestInteraction(c *gin.Context, id string) *loadedInteracti
 	if li, ok := loaded[id]; ok {
 		return li
 	}
-	ctx := c.Request.Context()
 	li := &loadedInteraction{}
-	li.in, li.err = h.st.GetInteraction(ctx, id)
-	if li.in != nil {
-		li.client, li.clientErr = h.st.GetClient(ctx, li.in.ClientID)
+	li.in, li.err = h.st.GetInteraction(c.Request.Context(), id)
+	return h.memoInteraction(c, id, li)
+}
+
+// readInteraction gives requestInteraction an interaction this request
+// has read with another statement (a passkey's finish reads it with the
+// ceremony it spends), so it is not read again.
+func (h *Handler) readInteraction(c *gin.Context, in *models.Interaction) {
+	li := &loadedInteraction{in: in}
+	if err := in.Usable(clock.Now()); err != nil {
+		li.err = fmt.Errorf("interaction %s: %w", in.ID, err)
 	}
+	h.memoInteraction(c, in.ID, li)
+}
+
+// memoInteraction completes li with its client and keeps it for the rest
+// of the request.
+func (h *Handler) memoInteraction(c *gin.Context, id string, li *loadedInteraction) *loadedInteraction {
+	if li.in != nil {
+		li.client, li.clientErr = h.st.GetClient(c.Request.Context(), li.in.ClientID)
+	}
+	memo, _ := c.Get(interactionKey)
+	loaded, _ := memo.(map[string]*loadedInteraction)
 	if loaded == nil {
 		loaded = map[string]*loadedInteraction{}
 		c.Set(interactionKey, loaded)

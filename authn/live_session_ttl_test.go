@@ -27,11 +27,11 @@ func loginSessionTTLLive(t *testing.T, opts ...servertest.Option) {
 		t.Helper()
 		rec := httptest.NewRecorder()
 		r := httptest.NewRequest(http.MethodPost, env.Issuer+"/login", nil)
-		ls, err := env.Server.Sessions().Start(ctx, rec, r, websession.Login{UserID: user.ID, AMR: []string{"hwk"}})
+		st, err := env.Server.Sessions().Start(ctx, rec, r, websession.Login{UserID: user.ID, AMR: []string{"hwk"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := env.Store.GetLoginSession(ctx, ls.ID)
+		got, err := env.Store.GetLoginSession(ctx, st.Session.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -174,44 +174,44 @@ func (h *Handler) handleLoginOptions(c *gin.Context) error {
 }
 
 // handleLoginVerify finishes a passkey sign-in and starts the session.
+// No transaction: the ceremony's spend commits on its own (a refusal
+// keeps it spent), and the passkey's use is written with the session it
+// starts, the event and the interaction's mark (completeSignIn), and
+// gates them — on PostgreSQL two statements in all.
 func (h *Handler) handleLoginVerify(c *gin.Context) error {
 	req, err := h.readVerify(c, passkeyUnreadable)
 	if err != nil {
 		return err
 	}
 	browser := h.sessions.Browser(c.Writer, c.Request)
-	var next string
-	var user *models.User
-	var amr, accepted []string
-	var refused error
-	err = h.inTx(c, func() error {
-		res, err := h.passkeys.FinishLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
-		if err != nil {
-			refused = err // the spent ceremony (and a clone flag) commit
-			return nil
-		}
-		user, amr, accepted = res.User, res.AMR, res.AccountCredentialIDs
-		s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
-			interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID,
-			model: passkey.AttestedModel(res.Credential)}
-		if res.GraceSynced {
-			s.reason = h.graceSynced(c, res.User.ID, res.Credential.ID)
-		}
-		if res.GraceModel {
-			s.reason = graceReasons(s.reason, h.graceModel(c, res.User.ID, res.Credential))
-		}
-		next, err = h.completeSignIn(c, s)
-		return err
-	})
+	res, err := h.passkeys.VerifyLogin(c.Request.Context(), req.Ceremony, browser, req.Credential)
+	if err != nil {
+		return h.ceremonyError(c, passkeyMethod, err, "", "login")
+	}
+	if res.Interaction != nil {
+		h.readInteraction(c, res.Interaction)
+	}
+	s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
+		interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID,
+		model: passkey.AttestedModel(res.Credential), use: res.Use}
+	if res.GraceSynced {
+		s.reason = h.graceSynced(c, res.User.ID, res.Credential.ID)
+	}
+	if res.GraceModel {
+		s.reason = graceReasons(s.reason, h.graceModel(c, res.User.ID, res.Credential))
+	}
+	next, err := h.completeSignIn(c, s)
+	if errors.Is(err, models.ErrConsumed) {
+		// Another assertion with this counter value won the race, or
+		// the passkey was flagged meanwhile: nothing was written.
+		return h.ceremonyError(c, passkeyMethod, passkey.UsedConcurrently(res, err), "", "login")
+	}
 	if err != nil {
 		return err
 	}
-	if refused != nil {
-		return h.ceremonyError(c, passkeyMethod, refused, "", "login")
-	}
 	// The policy may ask for recovery codes first (recovery_codes.go).
-	next = h.recoveryPromptOr(c, user, amr, next)
-	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(user.ID, accepted)})
+	next = h.recoveryPromptOr(c, res.User, res.AMR, next)
+	c.JSON(http.StatusOK, gin.H{"redirect": next, "signal": h.acceptedSignal(res.User.ID, res.AccountCredentialIDs)})
 	return nil
 }
 

@@ -50,6 +50,10 @@ func (h *Handler) holdForProof(c *gin.Context, s signIn) (next string, held bool
 	if !required && !s.user.EmailVerificationDue {
 		return "", false, nil
 	}
+	// Held: no session starts, so the passkey's use is written now.
+	if err := h.writeUse(c, &s); err != nil {
+		return "", true, err
+	}
 	if !required {
 		// Asked once: the next sign-in goes on without asking.
 		if err := h.st.ClearEmailVerificationDue(ctx, s.user.ID); err != nil {

@@ -60,6 +60,41 @@ type Interaction struct {
 	ConsumedAt *time.Time
 }
 
+// Usable says whether the interaction can still be acted on at now:
+// ErrConsumed once used, ErrExpired past its expiry, else nil.
+func (in *Interaction) Usable(now time.Time) error {
+	if in.ConsumedAt != nil {
+		return ErrConsumed
+	}
+	if !in.ExpiresAt.After(now) {
+		return ErrExpired
+	}
+	return nil
+}
+
+// SessionStart is a browser's sign-in as the store writes it: the new
+// login session, the end of the one it replaces, and the writes that
+// commit with it.
+type SessionStart struct {
+	Session *LoginSession
+	// Replaced is the token hash of the browser's session before this
+	// sign-in, which ends ("" when it had none).
+	Replaced string
+	// Event, when set, is the sign-in's auth event, recorded with it.
+	Event *AuthEvent
+	// InteractionID, when set, is the authorization the sign-in answers:
+	// if it is still open it records the new session.
+	InteractionID string
+	// Use, when set, is the passkey's use that proved the sign-in, and
+	// its gate: when another use of the same counter value won (or the
+	// passkey was flagged meanwhile) nothing is written and the start
+	// fails with ErrConsumed.
+	Use *CredentialUse
+	// InteractionMarked is the store's answer: the interaction was open
+	// and now names the session.
+	InteractionMarked bool
+}
+
 // Consent remembers the scopes a user granted to a client.
 type Consent struct {
 	UserID    string `gorm:"primaryKey"`

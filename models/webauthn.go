@@ -88,6 +88,35 @@ type WebAuthnCeremony struct {
 // TableName pins the table name.
 func (WebAuthnCeremony) TableName() string { return "webauthn_ceremonies" }
 
+// CredentialUse is the state a successful assertion leaves on its
+// credential: the new sign counter and flags, and when. The write is
+// conditional on the counter read before (PrevCount) and on no clone flag,
+// so two racing assertions with one counter value cannot both be
+// accepted.
+type CredentialUse struct {
+	CredentialID         string
+	PrevCount, SignCount int64
+	UserVerified         bool
+	BackupEligible       bool
+	BackupState          bool
+	At                   time.Time
+}
+
+// SpentCeremony is what a sign-in's finish reads as it spends its
+// ceremony: the credential's account, and the authorization waiting for
+// the sign-in.
+type SpentCeremony struct {
+	Ceremony *WebAuthnCeremony
+	// Owner is the credential's owner and Credentials all of the owner's
+	// credentials, oldest first (nil and empty for an unknown credential).
+	Owner       *User
+	Credentials []WebAuthnCredential
+	// Interaction is the ceremony's interaction as it stands, consumed or
+	// expired included (Interaction.Usable says); nil when the ceremony
+	// has none or it is gone.
+	Interaction *Interaction
+}
+
 // Auth event results.
 const (
 	ResultSuccess = "success"

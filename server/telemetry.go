@@ -112,6 +112,12 @@ func (e countedEvents) RecordAuthEvent(ctx context.Context, ev *models.AuthEvent
 	return e.next.RecordAuthEvent(ctx, ev)
 }
 
+// CountAuthEvent counts an event written with a login session's start
+// (authn.EventCounter).
+func (e countedEvents) CountAuthEvent(ev *models.AuthEvent) {
+	e.m.AuthEvent(ev.Method, ev.Event, ev.Result, ev.ClientID)
+}
+
 // tracedSender makes a client span of each SMTP delivery.
 type tracedSender struct {
 	next   mail.Sender

@@ -30,6 +30,10 @@ type Result struct {
 	// ACR is ACRFor(Facts): the assurance level reached (models/acr.go).
 	ACR           string
 	InteractionID string
+	// Interaction is that interaction as read with the ceremony (nil when
+	// there is none or it is gone; Interaction.Usable says whether it can
+	// still be completed), so the caller need not read it again.
+	Interaction *models.Interaction
 	// GraceSynced: a synced passkey accepted under the grace policy (a
 	// "block" would have refused it); the caller records GraceSynced.
 	GraceSynced bool
@@ -41,6 +45,9 @@ type Result struct {
 	// oldest first, as read for this sign-in (the accepted-credentials
 	// signal).
 	AccountCredentialIDs []string
+	// Use is the credential's state after this assertion, written by
+	// FinishLogin (VerifyLogin leaves it to the caller).
+	Use *models.CredentialUse
 }
 
 // BeginLogin starts a passkey sign-in. With user != nil it is
@@ -230,7 +237,46 @@ func ParseAssertion(body []byte) (*protocol.ParsedCredentialAssertionData, error
 // sign counter (§7.2 step 22: a counter that did not increase flags the
 // credential as possibly cloned and refuses it, now and later); the user
 // not disabled. Only then are the counter, flags and last use written.
-func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash string, body []byte) (_ *Result, err error) {
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash string, body []byte) (*Result, error) {
+	res, err := s.VerifyLogin(ctx, ceremonyID, browserHash, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.RecordUse(ctx, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// RecordUse writes res.Use, the credential's state after the assertion
+// VerifyLogin checked: a use that lost the race for its counter value (or
+// of a credential flagged meanwhile) is refused as UsedConcurrently says.
+func (s *Service) RecordUse(ctx context.Context, res *Result) error {
+	u := res.Use
+	err := s.st.RecordCredentialUse(ctx, u.CredentialID, u.PrevCount, u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState, u.At)
+	if errors.Is(err, models.ErrConsumed) {
+		return UsedConcurrently(res, err)
+	}
+	if err != nil {
+		return fmt.Errorf("passkey: %w", err)
+	}
+	return nil
+}
+
+// UsedConcurrently is the refusal of res whose use (res.Use) lost: another
+// assertion with its counter value won the race, or the credential was
+// flagged meanwhile. err is the store's ErrConsumed.
+func UsedConcurrently(res *Result, err error) error {
+	e := failWith(ErrCounterRegression, "concurrent use of one counter value", err).
+		with(res.Credential.ID, res.Credential.UserID, res.Credential.AAGUID)
+	e.InteractionID = res.InteractionID
+	return e
+}
+
+// VerifyLogin is FinishLogin but for the last write: the credential's use
+// is returned (Result.Use) for the caller to write — RecordUse, or with
+// the session it starts (models.SessionStart.Use), which it gates.
+func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash string, body []byte) (_ *Result, err error) {
 	parsed, err := ParseAssertion(body)
 	if err != nil {
 		return nil, err
@@ -242,11 +288,16 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	// The ceremony spent, and the credential, its owner and, for the
 	// accepted-credentials signal, the ids of all its account's
 	// credentials: one read.
-	spent, user, siblings, err := s.st.ConsumeCeremonyWithCredentials(ctx, ceremonyID, credID)
-	cer, data, err := s.checkCeremony(spent, err, browserHash, models.CeremonyLogin)
+	spent, err := s.st.ConsumeCeremonyWithCredentials(ctx, ceremonyID, credID)
+	var c *models.WebAuthnCeremony
+	if err == nil {
+		c = spent.Ceremony
+	}
+	cer, data, err := s.checkCeremony(c, err, browserHash, models.CeremonyLogin)
 	if err != nil {
 		return nil, err
 	}
+	user, siblings := spent.Owner, spent.Credentials
 	defer withInteraction(&err, cer.InteractionID)
 	var rec *models.WebAuthnCredential
 	accountIDs := make([]string, len(siblings))
@@ -340,17 +391,10 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 
 	flags := ad.Flags
 	now := s.now()
-	err = s.st.RecordCredentialUse(ctx, rec.ID, rec.SignCount, count, flags.HasUserVerified(), flags.HasBackupEligible(), flags.HasBackupState(), now)
-	if errors.Is(err, models.ErrConsumed) {
-		// Another assertion with this counter value won the race, or the
-		// credential was flagged meanwhile.
-		return failed(failWith(ErrCounterRegression, "concurrent use of one counter value", err))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("passkey: %w", err)
-	}
+	use := &models.CredentialUse{CredentialID: rec.ID, PrevCount: rec.SignCount, SignCount: count,
+		UserVerified: flags.HasUserVerified(), BackupEligible: flags.HasBackupEligible(), BackupState: flags.HasBackupState(), At: now}
 	rec.SignCount = count
-	rec.UserVerified, rec.BackupEligible, rec.BackupState = flags.HasUserVerified(), flags.HasBackupEligible(), flags.HasBackupState()
+	rec.UserVerified, rec.BackupEligible, rec.BackupState = use.UserVerified, use.BackupEligible, use.BackupState
 	rec.LastUsedAt = &now
 	rec.UpdatedAt = now
 	facts := s.CredentialFacts(ctx, rec)
@@ -361,9 +405,11 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 		AMR:                  AMRFor(facts),
 		ACR:                  ACRFor(facts),
 		InteractionID:        cer.InteractionID,
+		Interaction:          spent.Interaction,
 		GraceSynced:          grace,
 		GraceModel:           graceModel,
 		AccountCredentialIDs: accountIDs,
+		Use:                  use,
 	}, nil
 }
 

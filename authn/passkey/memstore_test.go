@@ -89,13 +89,14 @@ func (m *memStore) ListUserCredentials(_ context.Context, userID string) ([]mode
 	return out, nil
 }
 
-func (m *memStore) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.WebAuthnCeremony, *models.User, []models.WebAuthnCredential, error) {
+func (m *memStore) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.SpentCeremony, error) {
 	c, err := m.ConsumeCeremony(ctx, ceremonyID)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	owner, creds, err := m.ListCredentialsWith(ctx, credentialID)
-	return c, owner, creds, err
+	out := &models.SpentCeremony{Ceremony: c}
+	out.Owner, out.Credentials, err = m.ListCredentialsWith(ctx, credentialID)
+	return out, err
 }
 
 func (m *memStore) ListCredentialsWith(ctx context.Context, id string) (*models.User, []models.WebAuthnCredential, error) {

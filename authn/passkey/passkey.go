@@ -99,10 +99,11 @@ type Store interface {
 	FlagCredentialClone(ctx context.Context, id string) error
 	CreateCeremony(ctx context.Context, c *models.WebAuthnCeremony) error
 	ConsumeCeremony(ctx context.Context, id string) (*models.WebAuthnCeremony, error)
-	// ConsumeCeremonyWithCredentials is ConsumeCeremony and
-	// ListCredentialsWith(credentialID) at once (one statement on
-	// PostgreSQL); no credentials are read when the ceremony is not spent.
-	ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.WebAuthnCeremony, *models.User, []models.WebAuthnCredential, error)
+	// ConsumeCeremonyWithCredentials is ConsumeCeremony,
+	// ListCredentialsWith(credentialID) and the ceremony's interaction at
+	// once (one statement on PostgreSQL); nothing else is read when the
+	// ceremony is not spent.
+	ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.SpentCeremony, error)
 	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
 }
 

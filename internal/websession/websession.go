@@ -28,9 +28,10 @@ import (
 
 // Store is the part of the data layer this package needs.
 type Store interface {
-	// StartLoginSession creates ls and ends the live session whose token
-	// hashes to replaced ("" for none; one already gone is no error).
-	StartLoginSession(ctx context.Context, replaced string, ls *models.LoginSession) error
+	// StartLoginSession creates st.Session and ends the live session
+	// whose token hashes to st.Replaced ("" for none; one already gone is
+	// no error), with st's event and interaction mark.
+	StartLoginSession(ctx context.Context, st *models.SessionStart) error
 	GetLoginSessionByTokenHash(ctx context.Context, hash string) (*models.LoginSession, error)
 	GetLoginSessionWithUser(ctx context.Context, hash string) (*models.LoginSession, *models.User, error)
 	RevokeLoginSessionByTokenHash(ctx context.Context, hash string) error
@@ -154,11 +155,21 @@ type Login struct {
 	AuthTime time.Time
 	// AAGUID is the attested model of the passkey used (LoginSession.AAGUID).
 	AAGUID string
+	// Event and InteractionID are written with the session
+	// (models.SessionStart): the sign-in's auth event, and the
+	// authorization it answers.
+	Event         *models.AuthEvent
+	InteractionID string
+	// Use is the passkey's use that proved the sign-in, written with the
+	// session and gating it (models.SessionStart.Use).
+	Use *models.CredentialUse
 }
 
 // Start creates a login session for l and sets its cookie. An existing
 // session of this browser is ended first, so a browser holds one session.
-func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, l Login) (*models.LoginSession, error) {
+// The start's InteractionMarked says whether l's interaction was open and
+// now names the session.
+func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, l Login) (*models.SessionStart, error) {
 	if l.UserID == "" {
 		return nil, errors.New("start login session: no user")
 	}
@@ -173,11 +184,12 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if v := m.cookie(r, sessionCookie); v != "" {
 		replaced = Hash(v)
 	}
-	if err := m.st.StartLoginSession(ctx, replaced, ls); err != nil {
+	st := &models.SessionStart{Session: ls, Replaced: replaced, Event: l.Event, InteractionID: l.InteractionID, Use: l.Use}
+	if err := m.st.StartLoginSession(ctx, st); err != nil {
 		return nil, fmt.Errorf("start login session: %w", err)
 	}
 	m.set(w, sessionCookie, secret, int(ttl/time.Second))
-	return ls, nil
+	return st, nil
 }
 
 // NewLoginSession builds a session row and the cookie secret for it. Tests

@@ -67,7 +67,7 @@ func setCookies(rec *httptest.ResponseRecorder) map[string]*http.Cookie {
 func (f *fixture) start(t *testing.T, r *http.Request, userID string) (*models.LoginSession, *http.Cookie) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	ls, err := f.m.Start(f.ctx, rec, r, websession.Login{UserID: userID, AMR: []string{"pop"}, ACR: "phr", AuthTime: time.Now()})
+	st, err := f.m.Start(f.ctx, rec, r, websession.Login{UserID: userID, AMR: []string{"pop"}, ACR: "phr", AuthTime: time.Now()})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -75,7 +75,7 @@ func (f *fixture) start(t *testing.T, r *http.Request, userID string) (*models.L
 	if len(cookies) != 1 {
 		t.Fatalf("Start set %d cookies, want 1", len(cookies))
 	}
-	return ls, cookies[0]
+	return st.Session, cookies[0]
 }
 
 // TestCookieAttributes: every cookie is HttpOnly (no script can read a
@@ -96,7 +96,7 @@ func TestCookieAttributes(t *testing.T) {
 		rec := httptest.NewRecorder()
 		r := request()
 		f.m.Browser(rec, r)
-		ls, err := f.m.Start(f.ctx, rec, r, websession.Login{UserID: uid})
+		st, err := f.m.Start(f.ctx, rec, r, websession.Login{UserID: uid})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestCookieAttributes(t *testing.T) {
 		if cleared.Value != "" || cleared.MaxAge >= 0 {
 			t.Errorf("End did not clear the cookie: %+v", cleared)
 		}
-		if _, err := f.st.GetLoginSession(f.ctx, ls.ID); !errors.Is(err, models.ErrNotFound) {
+		if _, err := f.st.GetLoginSession(f.ctx, st.Session.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("End left the session live: %v", err)
 		}
 		// A Secure manager ignores a cookie without the prefix, and the

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -94,38 +95,158 @@ func (s *Store) RevokeLoginSession(ctx context.Context, id string) error {
 // before).
 func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) error {
 	const op = "revoke login session"
-	ended, err := s.endByTokenHash(ctx, op, hash, nil)
+	ended, err := s.endByTokenHash(ctx, op, hash)
 	if err == nil && !ended {
 		return fmt.Errorf("%s: %w", op, models.ErrNotFound)
 	}
 	return err
 }
 
-// StartLoginSession creates ls, first ending the live session whose cookie
-// secret hashes to replaced (the browser's session before this sign-in,
-// as RevokeLoginSessionByTokenHash ends it; none is no error, nor is ""
-// when the browser had no session). On PostgreSQL the end and the start
-// are one statement.
-func (s *Store) StartLoginSession(ctx context.Context, replaced string, ls *models.LoginSession) error {
-	if replaced == "" {
-		return s.CreateLoginSession(ctx, ls)
+// StartLoginSession writes a browser's sign-in (models.SessionStart):
+// the live session whose cookie secret hashes to st.Replaced ends (as
+// RevokeLoginSessionByTokenHash ends it; none is no error), st.Session
+// starts, st.Event is recorded (as RecordAuthEvent records it) and
+// st.InteractionID, if still open, records the session
+// (st.InteractionMarked says). st.Use, when set, is written first and
+// gates the rest (ErrConsumed when it loses). All commit together: on
+// PostgreSQL in one statement.
+func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) error {
+	const op = "start login session"
+	st.InteractionMarked = false
+	if st.Event != nil {
+		if st.Event.At.IsZero() {
+			st.Event.At = Now()
+		}
+		st.Event.Pending = true
 	}
-	_, err := s.endByTokenHash(ctx, "start login session", replaced, ls)
-	return err
+	if s.dialect != migrations.Postgres {
+		return s.WithTx(ctx, func(ctx context.Context) error {
+			if st.Use != nil {
+				if err := s.recordUse(ctx, st.Use); err != nil {
+					return fmt.Errorf("%s: %w", op, err)
+				}
+			}
+			if err := s.CreateLoginSession(ctx, st.Session); err != nil {
+				return err
+			}
+			if st.Replaced != "" {
+				if _, err := s.endByTokenHash(ctx, op, st.Replaced); err != nil {
+					return err
+				}
+			}
+			if st.Event != nil {
+				if err := s.RecordAuthEvent(ctx, st.Event); err != nil {
+					return err
+				}
+			}
+			if st.InteractionID == "" {
+				return nil
+			}
+			switch err := s.CompleteInteractionLogin(ctx, st.InteractionID, st.Session.ID); {
+			case err == nil:
+				st.InteractionMarked = true
+			case !errors.Is(err, models.ErrNotFound):
+				return err
+			}
+			return nil
+		})
+	}
+	// One data-modifying WITH, outside any transaction: the passkey's use
+	// (g: the gate every other write selects from), the old session's
+	// end (s, t, c) with the logout notices of its listening clients (l),
+	// the new session (n), the event (e) and the interaction's mark (i);
+	// it answers whether the gate opened and the interaction was marked.
+	var b strings.Builder
+	var args []any
+	now := dbTime(Now())
+	from, exists, used, marked := "", "", "1", "0"
+	b.WriteString("WITH ")
+	if st.Use != nil {
+		b.WriteString(credentialUseCTE + ", ")
+		args = append(args, credentialUseArgs(st.Use)...)
+		from, exists, used = " FROM g", " AND EXISTS (SELECT 1 FROM g)", "(SELECT count(*) FROM g)"
+	}
+	if st.Replaced != "" {
+		b.WriteString(endSessionCTE + exists + " RETURNING id\n), " + endSessionRest + ", " + logoutNoticesCTE + ", ")
+		args = append(args, now, st.Replaced, now, []string{models.KindAccessToken, models.KindRefreshToken}, models.MailPending, now, now)
+	}
+	for _, r := range []struct {
+		name string
+		row  any
+	}{{"n", st.Session}, {"e", st.Event}} {
+		if r.name == "e" && st.Event == nil {
+			continue
+		}
+		if r.name != "n" {
+			b.WriteString(", ")
+		}
+		table, cols, vals, err := s.insertValues(ctx, r.row)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		fmt.Fprintf(&b, "%s AS (INSERT INTO %s (%s) SELECT %s%s)", r.name, table, strings.Join(cols, ", "), placeholders(len(cols)), from)
+		args = append(args, vals...)
+	}
+	if st.InteractionID != "" {
+		b.WriteString(", i AS (UPDATE interactions SET login_session_id = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ?" + exists + " RETURNING 1)")
+		args = append(args, st.Session.ID, st.InteractionID, now)
+		marked = "(SELECT count(*) FROM i)"
+	}
+	b.WriteString("\nSELECT " + marked + " AS marked, " + used + " AS used")
+	write := func(ctx context.Context) error {
+		rows := make([]startedSession, 0, 1)
+		if err := s.conn(ctx).Raw(b.String(), args...).Find(&rows).Error; err != nil {
+			return mapErr(op, err)
+		}
+		if len(rows) == 0 || rows[0].Used == 0 {
+			return fmt.Errorf("%s: credential use: %w", op, models.ErrConsumed)
+		}
+		st.InteractionMarked = rows[0].Marked > 0
+		if st.Event == nil {
+			return nil
+		}
+		return s.authEventWebhooks(ctx, st.Event)
+	}
+	// Webhooks subscribed to the event are queued in the same
+	// transaction; without any (the cache answers, no statement) the one
+	// statement is the transaction.
+	if st.Event != nil {
+		if types := models.WebhookTypesForAuthEvent(st.Event); len(types) > 0 {
+			targets, err := s.webhookTargets(ctx, types)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			if len(targets) > 0 {
+				return s.WithTx(ctx, write)
+			}
+		}
+	}
+	return write(ctx)
 }
 
-// endByTokenHash ends the live session with hash, if there is one, and,
-// when start is given, creates start; ended says whether one ended.
-func (s *Store) endByTokenHash(ctx context.Context, op, hash string, start *models.LoginSession) (ended bool, err error) {
+// logoutNoticesCTE queues, with the session's end, a logout notice for
+// each of its clients that listens for back-channel logout (as
+// insertLogoutNotices does; gen_random_uuid is built into PostgreSQL 13
+// and later).
+const logoutNoticesCTE = `l AS (
+	INSERT INTO logout_outbox (id, client_id, session_id, user_id, status, attempts, next_attempt_at, last_error, created_at)
+	SELECT replace(gen_random_uuid()::text, '-', ''), c.client_id, c.session_id, c.user_id, ?, 0, ?, '', ?
+	FROM c JOIN clients ON clients.id = c.client_id WHERE clients.backchannel_logout_uri <> ''
+)`
+
+// startedSession is the answer of StartLoginSession's statement.
+type startedSession struct {
+	Marked int64
+	Used   int64
+}
+
+// endByTokenHash ends the live session with hash, if there is one; ended
+// says whether one ended.
+func (s *Store) endByTokenHash(ctx context.Context, op, hash string) (ended bool, err error) {
 	if s.dialect != migrations.Postgres {
 		// SQLite has no data-modifying WITH: find the session, then end it
 		// (in-process statements, cheap).
 		err := s.WithTx(ctx, func(ctx context.Context) error {
-			if start != nil {
-				if err := s.CreateLoginSession(ctx, start); err != nil {
-					return err
-				}
-			}
 			var ids []string
 			err := s.conn(ctx).Model(&models.LoginSession{}).
 				Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", hash, Now()).Limit(1).Pluck("id", &ids).Error
@@ -142,17 +263,6 @@ func (s *Store) endByTokenHash(ctx context.Context, op, hash string, start *mode
 	}
 	now := dbTime(Now())
 	q, args := endByTokenHashSQL, []any{now, hash, now, []string{models.KindAccessToken, models.KindRefreshToken}}
-	if start != nil {
-		// The new session's INSERT joins the statement as one more
-		// CTE (it runs whatever the rest finds).
-		table, cols, vals, err := s.insertValues(ctx, start)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", op, err)
-		}
-		q = endByTokenHashWith + fmt.Sprintf(", n AS (INSERT INTO %s (%s) SELECT %s)", table,
-			strings.Join(cols, ", "), placeholders(len(cols))) + endByTokenHashSelect
-		args = append(args, vals...)
-	}
 	err = s.WithTx(ctx, func(ctx context.Context) error {
 		rows := make([]endedSessionClient, 0, 4)
 		if err := s.conn(ctx).Raw(q, args...).Find(&rows).Error; err != nil {
@@ -180,9 +290,14 @@ func (s *Store) endByTokenHash(ctx context.Context, op, hash string, start *mode
 // (SELECT id FROM s) is one id or NULL (which matches nothing).
 const endByTokenHashSQL = endByTokenHashWith + endByTokenHashSelect
 
-const endByTokenHashWith = `WITH s AS (
-	UPDATE login_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? RETURNING id
-), t AS (
+const endByTokenHashWith = "WITH " + endSessionCTE + " RETURNING id\n), " + endSessionRest
+
+// endSessionCTE, a condition (optional), " RETURNING id\n), " and
+// endSessionRest are the CTEs s, t and c of endByTokenHashSQL.
+const endSessionCTE = `s AS (
+	UPDATE login_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?`
+
+const endSessionRest = `t AS (
 	DELETE FROM oauth2_requests WHERE session_id = (SELECT id FROM s) AND session_id <> '' AND kind IN ?
 ), c AS (
 	DELETE FROM session_clients WHERE session_id = (SELECT id FROM s) RETURNING session_id, client_id, user_id
@@ -231,11 +346,8 @@ func (s *Store) GetInteraction(ctx context.Context, id string) (*models.Interact
 	if err := s.conn(ctx).Where("id = ?", id).Take(&in).Error; err != nil {
 		return nil, mapErr("get interaction", err)
 	}
-	if in.ConsumedAt != nil {
-		return &in, fmt.Errorf("get interaction: %w", models.ErrConsumed)
-	}
-	if !in.ExpiresAt.After(Now()) {
-		return &in, fmt.Errorf("get interaction: %w", models.ErrExpired)
+	if err := in.Usable(Now()); err != nil {
+		return &in, fmt.Errorf("get interaction: %w", err)
 	}
 	return &in, nil
 }

@@ -65,22 +65,31 @@ func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error 
 		if err := s.conn(ctx).Create(e).Error; err != nil {
 			return mapErr("record auth event", err)
 		}
-		if types := models.WebhookTypesForAuthEvent(e); len(types) > 0 {
-			targets, err := s.webhookTargets(ctx, types)
-			if err != nil {
-				return fmt.Errorf("record auth event: %w", err)
-			}
-			if len(targets) > 0 {
-				if err := s.queueWebhooks(ctx, targets, e.At, authEventWebhookData(e)); err != nil {
-					return err
-				}
-			}
+		if err := s.authEventWebhooks(ctx, e); err != nil {
+			return err
 		}
 		if s.dialect == migrations.Postgres {
 			return nil // announced by the table's trigger (migration 00049)
 		}
 		return s.notify(ctx, ChangeAuthEvent, e.ID)
 	})
+}
+
+// authEventWebhooks queues the webhooks subscribed to e, in ctx's
+// transaction.
+func (s *Store) authEventWebhooks(ctx context.Context, e *models.AuthEvent) error {
+	types := models.WebhookTypesForAuthEvent(e)
+	if len(types) == 0 {
+		return nil
+	}
+	targets, err := s.webhookTargets(ctx, types)
+	if err != nil {
+		return fmt.Errorf("record auth event: %w", err)
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	return s.queueWebhooks(ctx, targets, e.At, authEventWebhookData(e))
 }
 
 // RollupBatch is how many pending events one aggregation transaction

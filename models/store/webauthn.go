@@ -99,73 +99,98 @@ func (s *Store) columnsAs(model any, alias string) (string, error) {
 }
 
 // ConsumeCeremonyWithCredentials spends a ceremony as ConsumeCeremony does
-// and reads what ListCredentialsWith reads for credentialID: a passkey
-// sign-in's finish needs both. On PostgreSQL it is one statement (the
-// spend a CTE, the credentials joined to the spent row, under the prefix
-// cer_ for its columns), and a ceremony that cannot be spent reads no
-// credentials.
-func (s *Store) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.WebAuthnCeremony, *models.User, []models.WebAuthnCredential, error) {
+// and reads what ListCredentialsWith reads for credentialID, and the
+// ceremony's interaction: all a passkey sign-in's finish reads. On
+// PostgreSQL it is one statement (the spend a CTE, the credentials and
+// the interaction joined to the spent row, under the prefixes cer_ and
+// inter_), and a ceremony that cannot be spent reads nothing else.
+func (s *Store) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.SpentCeremony, error) {
 	if s.dialect != migrations.Postgres {
 		c, err := s.ConsumeCeremony(ctx, ceremonyID)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
-		owner, creds, err := s.ListCredentialsWith(ctx, credentialID)
-		return c, owner, creds, err
+		out := &models.SpentCeremony{Ceremony: c}
+		if out.Owner, out.Credentials, err = s.ListCredentialsWith(ctx, credentialID); err != nil {
+			return nil, err
+		}
+		if c.InteractionID != "" {
+			var in models.Interaction
+			switch err := s.conn(ctx).Where("id = ?", c.InteractionID).Limit(1).Find(&in).Error; {
+			case err != nil:
+				return nil, mapErr("consume ceremony", err)
+			case in.ID != "":
+				out.Interaction = &in
+			}
+		}
+		return out, nil
 	}
-	cer, err := s.columnsAs(&models.WebAuthnCeremony{}, "cer")
-	if err != nil {
-		return nil, nil, nil, mapErr("consume ceremony", err)
-	}
-	owner, err := s.columnsAs(&models.User{}, "owner")
-	if err != nil {
-		return nil, nil, nil, mapErr("consume ceremony", err)
+	var cols [3]string
+	for i, m := range []struct {
+		model any
+		alias string
+	}{{&models.WebAuthnCeremony{}, "cer"}, {&models.User{}, "owner"}, {&models.Interaction{}, "inter"}} {
+		c, err := s.columnsAs(m.model, m.alias)
+		if err != nil {
+			return nil, mapErr("consume ceremony", err)
+		}
+		cols[i] = c
 	}
 	q := `WITH cer AS (
 	UPDATE webauthn_ceremonies SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ? RETURNING *
 )
-SELECT ` + cer + `, webauthn_credentials.*, ` + owner + `
+SELECT ` + cols[0] + `, webauthn_credentials.*, ` + cols[1] + `, ` + cols[2] + `
 FROM cer LEFT JOIN (webauthn_credentials JOIN users owner ON owner.id = webauthn_credentials.user_id)
 	ON webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)
+LEFT JOIN interactions inter ON inter.id = cer.interaction_id
 ORDER BY webauthn_credentials.created_at, webauthn_credentials.id`
 	now := Now()
 	rows := make([]ceremonyCredential, 0, 4)
 	if err := s.conn(ctx).Raw(q, now, ceremonyID, now, credentialID).Find(&rows).Error; err != nil {
-		return nil, nil, nil, mapErr("consume ceremony", err)
+		return nil, mapErr("consume ceremony", err)
 	}
 	if len(rows) == 0 {
-		return nil, nil, nil, s.unspendable(ctx, ceremonyID)
+		return nil, s.unspendable(ctx, ceremonyID)
 	}
-	c := rows[0].Cer
+	out := &models.SpentCeremony{Ceremony: &rows[0].Cer}
+	if rows[0].Inter.ID != "" {
+		out.Interaction = &rows[0].Inter
+	}
 	if rows[0].WebAuthnCredential.ID == "" {
-		return &c, nil, nil, nil // no such credential
+		return out, nil // no such credential
 	}
-	creds := make([]models.WebAuthnCredential, len(rows))
+	out.Credentials = make([]models.WebAuthnCredential, len(rows))
 	for i := range rows {
-		creds[i] = rows[i].WebAuthnCredential
+		out.Credentials[i] = rows[i].WebAuthnCredential
 	}
-	u := rows[0].Owner
-	return &c, &u, creds, nil
+	out.Owner = &rows[0].Owner
+	return out, nil
 }
 
 // ceremonyCredential is a row of ConsumeCeremonyWithCredentials: the spent
-// ceremony with each credential of the account and its owner (NULLs, and
-// so zero values, when the credential is unknown).
+// ceremony with each credential of the account, its owner and the
+// ceremony's interaction (NULLs, and so zero values, where there is none).
 type ceremonyCredential struct {
 	Cer                       models.WebAuthnCeremony `gorm:"embedded;embeddedPrefix:cer_"`
 	models.WebAuthnCredential `gorm:"embedded"`
-	Owner                     models.User `gorm:"embedded;embeddedPrefix:owner_"`
+	Owner                     models.User        `gorm:"embedded;embeddedPrefix:owner_"`
+	Inter                     models.Interaction `gorm:"embedded;embeddedPrefix:inter_"`
 }
 
-// RecordCredentialUse stores the state after a successful assertion. The
-// update is conditional on the counter read before (prev), so two racing
-// assertions with one counter value cannot both be accepted.
+// RecordCredentialUse stores the state after a successful assertion
+// (models.CredentialUse); ErrConsumed when another assertion with the
+// counter value prev won, or the credential was flagged.
 func (s *Store) RecordCredentialUse(ctx context.Context, id string, prev, signCount int64, uv, be, bs bool, at time.Time) error {
+	return s.recordUse(ctx, &models.CredentialUse{CredentialID: id, PrevCount: prev, SignCount: signCount,
+		UserVerified: uv, BackupEligible: be, BackupState: bs, At: at})
+}
+
+func (s *Store) recordUse(ctx context.Context, u *models.CredentialUse) error {
 	res := s.conn(ctx).Model(&models.WebAuthnCredential{}).
-		Where("id = ? AND sign_count = ? AND clone_warning = ?", id, prev, false).
+		Where(credentialUseWhere, u.CredentialID, u.PrevCount, false).
 		Updates(map[string]any{
-			"sign_count": signCount, "user_verified": uv, "backup_eligible": be, "backup_state": bs,
-			"last_used_at": dbTime(at), "updated_at": Now(),
+			"sign_count": u.SignCount, "user_verified": u.UserVerified, "backup_eligible": u.BackupEligible,
+			"backup_state": u.BackupState, "last_used_at": dbTime(u.At), "updated_at": Now(),
 		})
 	if res.Error != nil {
 		return mapErr("record credential use", res.Error)
@@ -174,6 +199,19 @@ func (s *Store) RecordCredentialUse(ctx context.Context, id string, prev, signCo
 		return fmt.Errorf("record credential use: %w", models.ErrConsumed)
 	}
 	return nil
+}
+
+// credentialUseWhere is the condition of a credential's use: the counter
+// as read, no clone flag.
+const credentialUseWhere = "id = ? AND sign_count = ? AND clone_warning = ?"
+
+// credentialUseCTE is recordUse as a CTE of StartLoginSession's statement
+// (the gate g), with credentialUseArgs.
+const credentialUseCTE = `g AS (UPDATE webauthn_credentials SET sign_count = ?, user_verified = ?, backup_eligible = ?,
+	backup_state = ?, last_used_at = ?, updated_at = ? WHERE ` + credentialUseWhere + ` RETURNING 1)`
+
+func credentialUseArgs(u *models.CredentialUse) []any {
+	return []any{u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState, dbTime(u.At), Now(), u.CredentialID, u.PrevCount, false}
 }
 
 // FlagCredentialClone marks a credential whose counter went backwards.

@@ -123,7 +123,7 @@ var loginSessionTests = []subtest{
 		signedIn(t, s, old, listening, plain)
 		code, access, refresh := grantTokens(t, s, plain.ID, u.ID, old.ID)
 		next := newLoginSession(u.ID, time.Hour)
-		must(t, s.StartLoginSession(t.Context(), old.TokenHash, next))
+		must(t, s.StartLoginSession(t.Context(), &models.SessionStart{Replaced: old.TokenHash, Session: next}))
 		got, err := s.GetLoginSessionByTokenHash(t.Context(), next.TokenHash)
 		must(t, err)
 		sameRow(t, next, got)
@@ -140,7 +140,7 @@ var loginSessionTests = []subtest{
 		expired := createLoginSession(t, s, u.ID, -time.Second)
 		for name, hash := range map[string]string{"ended": old.TokenHash, "expired": expired.TokenHash, "unknown": randHex(32), "none": ""} {
 			ls := newLoginSession(u.ID, time.Hour)
-			must(t, s.StartLoginSession(t.Context(), hash, ls))
+			must(t, s.StartLoginSession(t.Context(), &models.SessionStart{Replaced: hash, Session: ls}))
 			if _, err := s.GetLoginSessionByTokenHash(t.Context(), ls.TokenHash); err != nil {
 				t.Errorf("%s: the new session: %v", name, err)
 			}
@@ -150,9 +150,127 @@ var loginSessionTests = []subtest{
 		live := createLoginSession(t, s, u.ID, time.Hour)
 		clash := newLoginSession(u.ID, time.Hour)
 		clash.TokenHash = next.TokenHash
-		wantErr(t, "start a session with a taken token hash", s.StartLoginSession(t.Context(), live.TokenHash, clash), models.ErrAlreadyExists)
+		wantErr(t, "start a session with a taken token hash", s.StartLoginSession(t.Context(), &models.SessionStart{Replaced: live.TokenHash, Session: clash}), models.ErrAlreadyExists)
 		if _, err := s.GetLoginSessionByTokenHash(t.Context(), live.TokenHash); err != nil {
 			t.Errorf("the session a failed start was to replace: %v, want it live", err)
+		}
+	}},
+	{"StartRecordsTheSignInsEventAndInteraction", func(t *testing.T, s *store.Store) {
+		// A sign-in's event and the authorization it answers are written
+		// with its session: an open interaction records the session, a
+		// closed one is left as it is (and said so), and a start that
+		// fails writes neither.
+		ctx := t.Context()
+		client := createClient(t, s)
+		for _, replacing := range []bool{false, true} {
+			u := createUser(t, s)
+			var replaced string
+			if replacing {
+				replaced = createLoginSession(t, s, u.ID, time.Hour).TokenHash
+			}
+			open := createInteraction(t, s, client.ID, 5*time.Minute)
+			ev := &models.AuthEvent{ID: newID("ev"), UserID: u.ID, ClientID: client.ID, Method: models.MethodPasskey,
+				Event: models.EventLogin, Result: models.ResultSuccess, IP: "192.0.2.1"}
+			st := &models.SessionStart{Replaced: replaced, Session: newLoginSession(u.ID, time.Hour), Event: ev, InteractionID: open.ID}
+			must(t, s.StartLoginSession(ctx, st))
+			if !st.InteractionMarked {
+				t.Errorf("replacing %v: the open interaction was not marked", replacing)
+			}
+			in, err := s.GetInteraction(ctx, open.ID)
+			must(t, err)
+			if in.LoginSessionID != st.Session.ID {
+				t.Errorf("replacing %v: interaction names session %q, want %q", replacing, in.LoginSessionID, st.Session.ID)
+			}
+			events, err := s.ListAuthEvents(ctx, u.ID, 10)
+			must(t, err)
+			if len(events) != 1 || events[0].ID != ev.ID || events[0].ClientID != client.ID || events[0].IP != "192.0.2.1" {
+				t.Fatalf("replacing %v: events %+v, want the sign-in's", replacing, events)
+			}
+			if replacing {
+				_, err := s.GetLoginSessionByTokenHash(ctx, replaced)
+				wantErr(t, "the replaced session", err, models.ErrNotFound)
+			}
+
+			// Closed interactions: consumed, expired, unknown.
+			consumed := createInteraction(t, s, client.ID, 5*time.Minute)
+			must(t, s.ConsumeInteraction(ctx, consumed.ID))
+			expired := createInteraction(t, s, client.ID, -time.Second)
+			for _, id := range []string{consumed.ID, expired.ID, newID("ia")} {
+				st := &models.SessionStart{Session: newLoginSession(u.ID, time.Hour), InteractionID: id}
+				must(t, s.StartLoginSession(ctx, st))
+				if st.InteractionMarked {
+					t.Errorf("replacing %v: closed interaction %s marked", replacing, id)
+				}
+				if _, err := s.GetLoginSessionByTokenHash(ctx, st.Session.TokenHash); err != nil {
+					t.Errorf("replacing %v: the session of closed interaction %s: %v", replacing, id, err)
+				}
+			}
+			if in, _ := s.GetInteraction(ctx, consumed.ID); in == nil || in.LoginSessionID != "" {
+				t.Errorf("replacing %v: the consumed interaction: %+v, want it untouched", replacing, in)
+			}
+
+			// A start that fails (its token hash taken) records nothing.
+			again := createInteraction(t, s, client.ID, 5*time.Minute)
+			clash := newLoginSession(u.ID, time.Hour)
+			clash.TokenHash = st.Session.TokenHash
+			bad := &models.SessionStart{Replaced: replaced, Session: clash, InteractionID: again.ID,
+				Event: &models.AuthEvent{ID: newID("ev"), UserID: u.ID, Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess}}
+			wantErr(t, "a start with a taken token hash", s.StartLoginSession(ctx, bad), models.ErrAlreadyExists)
+			if in, err := s.GetInteraction(ctx, again.ID); err != nil || in.LoginSessionID != "" {
+				t.Errorf("replacing %v: a failed start marked the interaction: %+v, %v", replacing, in, err)
+			}
+			if events, _ := s.ListAuthEvents(ctx, u.ID, 10); len(events) != 1 {
+				t.Errorf("replacing %v: %d events after a failed start, want 1", replacing, len(events))
+			}
+		}
+	}},
+	{"StartIsGatedByThePasskeysUse", func(t *testing.T, s *store.Store) {
+		// A passkey sign-in's counter is written with its session and
+		// gates it: a use that lost the race for its counter value (or of
+		// a passkey flagged meanwhile) writes nothing and ends nothing.
+		ctx := t.Context()
+		client := createClient(t, s)
+		u := createUser(t, s)
+		cred := &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, PublicKey: "AQ", SignCount: 7}
+		must(t, s.CreateCredential(ctx, cred))
+		at := time.Now().UTC().Truncate(time.Second)
+		use := func(prev, next int64) *models.CredentialUse {
+			return &models.CredentialUse{CredentialID: cred.ID, PrevCount: prev, SignCount: next, UserVerified: true, BackupEligible: true, BackupState: true, At: at}
+		}
+		start := func(replaced string, u *models.CredentialUse) (*models.SessionStart, *models.Interaction, error) {
+			in := createInteraction(t, s, client.ID, 5*time.Minute)
+			st := &models.SessionStart{Replaced: replaced, Session: newLoginSession(cred.UserID, time.Hour), Use: u, InteractionID: in.ID,
+				Event: &models.AuthEvent{ID: newID("ev"), UserID: cred.UserID, Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess}}
+			return st, in, s.StartLoginSession(ctx, st)
+		}
+		old := createLoginSession(t, s, u.ID, time.Hour)
+		st, _, err := start(old.TokenHash, use(7, 8))
+		must(t, err)
+		if !st.InteractionMarked {
+			t.Error("the gated start did not mark its interaction")
+		}
+		got, err := s.GetCredential(ctx, cred.ID)
+		must(t, err)
+		if got.SignCount != 8 || !got.UserVerified || !got.BackupState || got.LastUsedAt == nil || !got.LastUsedAt.Equal(at) {
+			t.Errorf("the credential after its use: %+v", got)
+		}
+		_, err = s.GetLoginSessionByTokenHash(ctx, old.TokenHash)
+		wantErr(t, "the replaced session", err, models.ErrNotFound)
+
+		// The same counter value again, and a flagged passkey: refused,
+		// nothing written.
+		live := st.Session
+		for name, u := range map[string]*models.CredentialUse{"replayed counter": use(7, 8), "stale counter": use(7, 9)} {
+			st, in, err := start(live.TokenHash, u)
+			wantErr(t, name, err, models.ErrConsumed)
+			wantNothingStarted(t, s, name, st, in, live)
+		}
+		must(t, s.FlagCredentialClone(ctx, cred.ID))
+		st, in, err := start(live.TokenHash, use(8, 9))
+		wantErr(t, "flagged passkey", err, models.ErrConsumed)
+		wantNothingStarted(t, s, "flagged passkey", st, in, live)
+		if events, _ := s.ListAuthEvents(ctx, u.ID, 10); len(events) != 1 {
+			t.Errorf("%d events, want the one sign-in's", len(events))
 		}
 	}},
 	{"ListUserSessions", func(t *testing.T, s *store.Store) {
@@ -279,4 +397,20 @@ var interactionTests = []subtest{
 		wantErr(t, "complete consumed interaction", s.CompleteInteractionLogin(t.Context(), in.ID, newID("sid")), models.ErrNotFound)
 		wantErr(t, "consent to consumed interaction", s.SetInteractionConsent(t.Context(), in.ID), models.ErrNotFound)
 	}},
+}
+
+// wantNothingStarted checks that a refused start wrote nothing: no new
+// session, its interaction unmarked, the browser's session still live.
+func wantNothingStarted(t *testing.T, s *store.Store, name string, st *models.SessionStart, in *models.Interaction, live *models.LoginSession) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.GetLoginSessionByTokenHash(ctx, st.Session.TokenHash); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("%s: the new session: %v, want none", name, err)
+	}
+	if got, err := s.GetInteraction(ctx, in.ID); err != nil || got.LoginSessionID != "" || st.InteractionMarked {
+		t.Errorf("%s: the interaction: %+v, %v (marked %v), want it open, unmarked", name, got, err, st.InteractionMarked)
+	}
+	if _, err := s.GetLoginSessionByTokenHash(ctx, live.TokenHash); err != nil {
+		t.Errorf("%s: the browser's session: %v, want it live", name, err)
+	}
 }

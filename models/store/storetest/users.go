@@ -13,10 +13,12 @@ import (
 var userTests = []subtest{
 	{"ConsumeCeremonyWithCredentials", func(t *testing.T, s *store.Store) {
 		// A passkey sign-in's finish: the ceremony spent and the
-		// credential's account read at once, the same answers as
-		// ConsumeCeremony and ListCredentialsWith give apart.
+		// credential's account and the ceremony's interaction read at
+		// once, the same answers as ConsumeCeremony, ListCredentialsWith
+		// and GetInteraction give apart.
 		ctx := t.Context()
 		u, other := createUser(t, s), createUser(t, s)
+		in := createInteraction(t, s, createClient(t, s).ID, 5*time.Minute)
 		base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 		var ids []string
 		for i := range 2 {
@@ -26,50 +28,69 @@ var userTests = []subtest{
 			ids = append(ids, c.ID)
 		}
 		must(t, s.CreateCredential(ctx, &models.WebAuthnCredential{ID: newID("cred"), UserID: other.ID, PublicKey: "AQ"}))
-		ceremony := func(expiresIn time.Duration) *models.WebAuthnCeremony {
+		ceremony := func(expiresIn time.Duration, interactionID string) *models.WebAuthnCeremony {
 			c := &models.WebAuthnCeremony{ID: newID("cer"), BrowserHash: randHex(32), Kind: models.CeremonyLogin, UserID: u.ID,
-				InteractionID: newID("ia"), Data: `{"mode":"user"}`, CreatedAt: at(0), ExpiresAt: at(expiresIn)}
+				InteractionID: interactionID, Data: `{"mode":"user"}`, CreatedAt: at(0), ExpiresAt: at(expiresIn)}
 			must(t, s.CreateCeremony(ctx, c))
 			return c
 		}
 
-		cer := ceremony(5 * time.Minute)
-		got, owner, creds, err := s.ConsumeCeremonyWithCredentials(ctx, cer.ID, ids[1])
+		cer := ceremony(5*time.Minute, in.ID)
+		got, err := s.ConsumeCeremonyWithCredentials(ctx, cer.ID, ids[1])
 		must(t, err)
-		if got == nil || got.ConsumedAt == nil {
-			t.Fatalf("the spent ceremony: %+v, want it with ConsumedAt", got)
+		if got.Ceremony == nil || got.Ceremony.ConsumedAt == nil {
+			t.Fatalf("the spent ceremony: %+v, want it with ConsumedAt", got.Ceremony)
 		}
 		want := *cer
-		want.ConsumedAt = got.ConsumedAt
-		sameRow(t, &want, got)
+		want.ConsumedAt = got.Ceremony.ConsumedAt
+		sameRow(t, &want, got.Ceremony)
 		wantOwner, wantCreds, err := s.ListCredentialsWith(ctx, ids[1])
 		must(t, err)
-		sameRow(t, wantOwner, owner)
-		if len(creds) != len(wantCreds) || len(creds) != 2 {
-			t.Fatalf("credentials: %d, want the account's %d", len(creds), len(wantCreds))
+		sameRow(t, wantOwner, got.Owner)
+		if len(got.Credentials) != len(wantCreds) || len(got.Credentials) != 2 {
+			t.Fatalf("credentials: %d, want the account's %d", len(got.Credentials), len(wantCreds))
 		}
-		for i := range creds {
-			sameRow(t, &wantCreds[i], &creds[i])
+		for i := range got.Credentials {
+			sameRow(t, &wantCreds[i], &got.Credentials[i])
 		}
-		_, _, creds, err = s.ConsumeCeremonyWithCredentials(ctx, cer.ID, ids[1])
+		wantIn, err := s.GetInteraction(ctx, in.ID)
+		must(t, err)
+		if got.Interaction == nil {
+			t.Fatal("the ceremony's interaction was not read")
+		}
+		sameRow(t, wantIn, got.Interaction)
+		again, err := s.ConsumeCeremonyWithCredentials(ctx, cer.ID, ids[1])
 		wantErr(t, "spend the ceremony again", err, models.ErrConsumed)
-		if len(creds) != 0 {
-			t.Errorf("a ceremony spent already read %d credentials", len(creds))
+		if again != nil {
+			t.Errorf("a ceremony spent already read %+v", again)
 		}
 
-		// An unknown credential: the ceremony is spent all the same.
-		cer = ceremony(5 * time.Minute)
-		got, owner, creds, err = s.ConsumeCeremonyWithCredentials(ctx, cer.ID, newID("cred"))
+		// An unknown credential: the ceremony is spent all the same. A
+		// consumed interaction is read as it stands; a ceremony without
+		// one, or whose interaction is gone, reads none.
+		must(t, s.ConsumeInteraction(ctx, in.ID))
+		cer = ceremony(5*time.Minute, in.ID)
+		got, err = s.ConsumeCeremonyWithCredentials(ctx, cer.ID, newID("cred"))
 		must(t, err)
-		if got == nil || got.ID != cer.ID || owner != nil || len(creds) != 0 {
-			t.Fatalf("unknown credential: %+v, %+v, %v; want the ceremony alone", got, owner, creds)
+		if got.Ceremony == nil || got.Ceremony.ID != cer.ID || got.Owner != nil || len(got.Credentials) != 0 {
+			t.Fatalf("unknown credential: %+v; want the ceremony alone", got)
+		}
+		if got.Interaction == nil || got.Interaction.ID != in.ID || !errors.Is(got.Interaction.Usable(time.Now()), models.ErrConsumed) {
+			t.Fatalf("consumed interaction: %+v, want it read, consumed", got.Interaction)
 		}
 		_, err = s.ConsumeCeremony(ctx, cer.ID)
 		wantErr(t, "the ceremony of an unknown credential", err, models.ErrConsumed)
+		for _, id := range []string{"", newID("ia")} {
+			got, err = s.ConsumeCeremonyWithCredentials(ctx, ceremony(5*time.Minute, id).ID, ids[0])
+			must(t, err)
+			if got.Interaction != nil || len(got.Credentials) != 2 {
+				t.Fatalf("interaction %q: read %+v and %d credentials, want no interaction and 2", id, got.Interaction, len(got.Credentials))
+			}
+		}
 
-		_, _, _, err = s.ConsumeCeremonyWithCredentials(ctx, ceremony(-time.Second).ID, ids[0])
+		_, err = s.ConsumeCeremonyWithCredentials(ctx, ceremony(-time.Second, in.ID).ID, ids[0])
 		wantErr(t, "an expired ceremony", err, models.ErrExpired)
-		_, _, _, err = s.ConsumeCeremonyWithCredentials(ctx, newID("cer"), ids[0])
+		_, err = s.ConsumeCeremonyWithCredentials(ctx, newID("cer"), ids[0])
 		wantErr(t, "an unknown ceremony", err, models.ErrNotFound)
 	}},
 	{"ListCredentialsWith", func(t *testing.T, s *store.Store) {

@@ -69,6 +69,27 @@ var webhookTests = []subtest{
 			t.Errorf("a rolled-back event left a delivery (err %v)", err)
 		}
 	}},
+	{"a sign-in's event written with its session is queued too, and only when the session starts", func(t *testing.T, s *store.Store) {
+		ep := newEndpoint(t, s, models.WebhookSigninSucceeded)
+		u := createUser(t, s)
+		cred := &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, PublicKey: "AQ", SignCount: 1}
+		must(t, s.CreateCredential(t.Context(), cred))
+		start := func(prev int64) error {
+			return s.StartLoginSession(t.Context(), &models.SessionStart{Session: newLoginSession(u.ID, time.Hour),
+				Use: &models.CredentialUse{CredentialID: cred.ID, PrevCount: prev, SignCount: prev + 1, At: time.Now()},
+				Event: &models.AuthEvent{ID: newID("ev"), UserID: u.ID, Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess}})
+		}
+		must(t, start(1))
+		ds := deliveriesOf(t, s, ep)
+		if len(ds) != 1 || !strings.Contains(ds[0].Payload, u.ID) {
+			t.Fatalf("deliveries %+v, want the sign-in's", ds)
+		}
+		// A use that lost its counter value starts nothing and queues nothing.
+		wantErr(t, "a lost use", start(1), models.ErrConsumed)
+		if n := len(deliveriesOf(t, s, ep)); n != 1 {
+			t.Errorf("%d deliveries after a refused start, want 1", n)
+		}
+	}},
 	{"an audit entry emits its types; disabled and deleted endpoints hear nothing", func(t *testing.T, s *store.Store) {
 		ep := newEndpoint(t, s, models.WebhookUserUpdated, models.WebhookUserEmailChanged)
 		audit := func(action, before, after string) {
