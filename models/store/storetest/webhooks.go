@@ -76,7 +76,7 @@ var webhookTests = []subtest{
 		must(t, s.CreateCredential(t.Context(), cred))
 		start := func(prev int64) error {
 			return s.StartLoginSession(t.Context(), &models.SessionStart{Session: newLoginSession(u.ID, time.Hour),
-				Use: &models.CredentialUse{CredentialID: cred.ID, PrevCount: prev, SignCount: prev + 1, At: time.Now()},
+				Use:   &models.CredentialUse{CredentialID: cred.ID, PrevCount: prev, SignCount: prev + 1, At: time.Now()},
 				Event: &models.AuthEvent{ID: newID("ev"), UserID: u.ID, Method: models.MethodPasskey, Event: models.EventLogin, Result: models.ResultSuccess}})
 		}
 		must(t, start(1))
