@@ -21,9 +21,6 @@ import (
 // Store is the part of the data layer the hosted pages use.
 type Store interface {
 	GetInteraction(ctx context.Context, id string) (*models.Interaction, error)
-	// RecordCredentialUse writes a passkey's use when no session starts
-	// with it (complete.go, writeUse).
-	RecordCredentialUse(ctx context.Context, id string, prev, signCount int64, uv, be, bs bool, at time.Time) error
 	GetClient(ctx context.Context, id string) (*models.Client, error)
 	GetUser(ctx context.Context, id string) (*models.User, error)
 	GetUserByEmail(ctx context.Context, email string) (*models.User, error)

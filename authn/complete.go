@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sesame-idp/sesame/authn/passkey"
 	"github.com/sesame-idp/sesame/internal/clock"
 	"github.com/sesame-idp/sesame/internal/websession"
 	"github.com/sesame-idp/sesame/models"
@@ -41,10 +42,11 @@ type signIn struct {
 	// verified: the address question is settled for this sign-in (proven
 	// or skipped on the verification page); never hold it again.
 	verified bool
-	// use, when set, is the passkey's use (passkey.Service.VerifyLogin)
-	// still to be written: with the session, which it gates, or on its
-	// own when the sign-in is held (writeUse).
-	use *models.CredentialUse
+	// finish, when set, is a passkey sign-in (passkey.Service.VerifyLogin)
+	// whose ceremony's spend and passkey's use are still to be written:
+	// with the session, which they gate, or on their own when the sign-in
+	// is held (writeUse).
+	finish *passkey.Result
 }
 
 // completeSignIn is the end of every sign-in, whatever the method: it
@@ -76,9 +78,11 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 	if s.holdInteraction == "" {
 		mark = s.interactionID
 	}
-	started, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, websession.Login{
-		UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(), AAGUID: s.model, Event: ev, InteractionID: mark, Use: s.use,
-	})
+	l := websession.Login{UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(), AAGUID: s.model, Event: ev, InteractionID: mark}
+	if s.finish != nil {
+		l.CeremonyID, l.Use = s.finish.CeremonyID, s.finish.Use
+	}
+	started, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, l)
 	if err != nil {
 		return "", err
 	}
@@ -102,18 +106,17 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 	return "/account", nil
 }
 
-// writeUse writes the passkey's use of a sign-in that starts no session
-// (held for a proof of the address): the counter is spent all the same.
-// ErrConsumed when another use of its counter value won.
+// writeUse writes the ceremony's spend and the passkey's use of a
+// sign-in that starts no session (held for a proof of the address): they
+// are spent all the same. A refusal is passkey.UseRefused's.
 func (h *Handler) writeUse(c *gin.Context, s *signIn) error {
-	if s.use == nil {
+	if s.finish == nil {
 		return nil
 	}
-	u := s.use
-	if err := h.st.RecordCredentialUse(c.Request.Context(), u.CredentialID, u.PrevCount, u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState, u.At); err != nil {
+	if err := h.passkeys.RecordUse(c.Request.Context(), s.finish); err != nil {
 		return err
 	}
-	s.use = nil
+	s.finish = nil
 	return nil
 }
 

@@ -174,10 +174,10 @@ func (h *Handler) handleLoginOptions(c *gin.Context) error {
 }
 
 // handleLoginVerify finishes a passkey sign-in and starts the session.
-// No transaction: the ceremony's spend commits on its own (a refusal
-// keeps it spent), and the passkey's use is written with the session it
-// starts, the event and the interaction's mark (completeSignIn), and
-// gates them — on PostgreSQL two statements in all.
+// No transaction: the ceremony is read (and spent at once when refused);
+// a success writes its spend and the passkey's use with the session it
+// starts, the event and the interaction's mark (completeSignIn), which
+// they gate — on PostgreSQL two statements in all, one commit.
 func (h *Handler) handleLoginVerify(c *gin.Context) error {
 	req, err := h.readVerify(c, passkeyUnreadable)
 	if err != nil {
@@ -193,7 +193,7 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 	}
 	s := signIn{user: res.User, method: models.MethodPasskey, amr: res.AMR, acr: res.ACR,
 		interactionID: res.InteractionID, aaguid: res.Credential.AAGUID, strong: true, credentialID: res.Credential.ID,
-		model: passkey.AttestedModel(res.Credential), use: res.Use}
+		model: passkey.AttestedModel(res.Credential), finish: res}
 	if res.GraceSynced {
 		s.reason = h.graceSynced(c, res.User.ID, res.Credential.ID)
 	}
@@ -201,12 +201,17 @@ func (h *Handler) handleLoginVerify(c *gin.Context) error {
 		s.reason = graceReasons(s.reason, h.graceModel(c, res.User.ID, res.Credential))
 	}
 	next, err := h.completeSignIn(c, s)
-	if errors.Is(err, models.ErrConsumed) {
-		// Another assertion with this counter value won the race, or
-		// the passkey was flagged meanwhile: nothing was written.
-		return h.ceremonyError(c, passkeyMethod, passkey.UsedConcurrently(res, err), "", "login")
-	}
-	if err != nil {
+	var refused *passkey.Error
+	switch {
+	case errors.As(err, &refused):
+		// writeUse's refusal (a sign-in held for a proof).
+		return h.ceremonyError(c, passkeyMethod, err, "", "login")
+	case errors.Is(err, models.ErrConsumed):
+		// Another request finished the ceremony, or another assertion
+		// with this counter value won, or the passkey was flagged
+		// meanwhile: nothing was written.
+		return h.ceremonyError(c, passkeyMethod, passkey.UseRefused(res, err), "", "login")
+	case err != nil:
 		return err
 	}
 	// The policy may ask for recovery codes first (recovery_codes.go).

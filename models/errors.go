@@ -1,6 +1,9 @@
 package models
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors returned by the store. Callers test them with errors.Is;
 // the store wraps driver errors into these at its boundary.
@@ -11,6 +14,10 @@ var (
 	// ErrConsumed means a single-use record (code, link, ceremony) was
 	// already used; the conditional update that consumes it affected no row.
 	ErrConsumed = errors.New("already consumed")
+	// ErrCeremonySpent is the ErrConsumed of a sign-in's start whose
+	// WebAuthn ceremony another request spent (or which expired) since it
+	// was read.
+	ErrCeremonySpent = fmt.Errorf("ceremony %w", ErrConsumed)
 	// ErrUnavailable means the database could not be reached or did not
 	// answer in time (connection refused or lost, a deadline, SQLite still
 	// locked after its busy timeout): a transient outage, not a fault of

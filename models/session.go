@@ -85,11 +85,14 @@ type SessionStart struct {
 	// InteractionID, when set, is the authorization the sign-in answers:
 	// if it is still open it records the new session.
 	InteractionID string
-	// Use, when set, is the passkey's use that proved the sign-in, and
-	// its gate: when another use of the same counter value won (or the
-	// passkey was flagged meanwhile) nothing is written and the start
-	// fails with ErrConsumed.
-	Use *CredentialUse
+	// CeremonyID and Use, when set, are the passkey sign-in the session
+	// starts: its WebAuthn ceremony, spent now, and the passkey's use.
+	// They gate the rest: when the ceremony was spent (or expired) since
+	// it was read nothing is written and the start fails with
+	// ErrCeremonySpent; when another use of the same counter value won
+	// (or the passkey was flagged meanwhile), with ErrConsumed.
+	CeremonyID string
+	Use        *CredentialUse
 	// InteractionMarked is the store's answer: the interaction was open
 	// and now names the session.
 	InteractionMarked bool

@@ -102,10 +102,9 @@ type CredentialUse struct {
 	At                   time.Time
 }
 
-// SpentCeremony is what a sign-in's finish reads as it spends its
-// ceremony: the credential's account, and the authorization waiting for
-// the sign-in.
-type SpentCeremony struct {
+// CeremonyRead is what a sign-in's finish reads with its ceremony: the
+// credential's account, and the authorization waiting for the sign-in.
+type CeremonyRead struct {
 	Ceremony *WebAuthnCeremony
 	// Owner is the credential's owner and Credentials all of the owner's
 	// credentials, oldest first (nil and empty for an unknown credential).

@@ -45,9 +45,11 @@ type Result struct {
 	// oldest first, as read for this sign-in (the accepted-credentials
 	// signal).
 	AccountCredentialIDs []string
-	// Use is the credential's state after this assertion, written by
-	// FinishLogin (VerifyLogin leaves it to the caller).
-	Use *models.CredentialUse
+	// CeremonyID is the ceremony, still to be spent, and Use the
+	// credential's state after this assertion: FinishLogin writes both
+	// (RecordUse); VerifyLogin leaves them to the caller.
+	CeremonyID string
+	Use        *models.CredentialUse
 }
 
 // BeginLogin starts a passkey sign-in. With user != nil it is
@@ -248,34 +250,60 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 	return res, nil
 }
 
-// RecordUse writes res.Use, the credential's state after the assertion
-// VerifyLogin checked: a use that lost the race for its counter value (or
-// of a credential flagged meanwhile) is refused as UsedConcurrently says.
+// RecordUse writes the writes of res's success: its ceremony spent, then
+// res.Use, the credential's state after the assertion VerifyLogin
+// checked. A ceremony another request finished first, or a use that lost
+// the race for its counter value (or of a credential flagged meanwhile),
+// is refused as UseRefused says.
 func (s *Service) RecordUse(ctx context.Context, res *Result) error {
+	if _, err := s.st.ConsumeCeremony(ctx, res.CeremonyID); err != nil {
+		if errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrExpired) || errors.Is(err, models.ErrNotFound) {
+			err = fmt.Errorf("%w: %w", models.ErrCeremonySpent, err)
+		}
+		return UseRefused(res, err)
+	}
 	u := res.Use
 	err := s.st.RecordCredentialUse(ctx, u.CredentialID, u.PrevCount, u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState, u.At)
-	if errors.Is(err, models.ErrConsumed) {
-		return UsedConcurrently(res, err)
-	}
-	if err != nil {
-		return fmt.Errorf("passkey: %w", err)
-	}
-	return nil
+	return UseRefused(res, err)
 }
 
-// UsedConcurrently is the refusal of res whose use (res.Use) lost: another
-// assertion with its counter value won the race, or the credential was
-// flagged meanwhile. err is the store's ErrConsumed.
-func UsedConcurrently(res *Result, err error) error {
-	e := failWith(ErrCounterRegression, "concurrent use of one counter value", err).
-		with(res.Credential.ID, res.Credential.UserID, res.Credential.AAGUID)
+// UseRefused is the refusal of res whose writes (its ceremony's spend and
+// the credential's use, RecordUse or models.SessionStart) failed with err:
+// models.ErrCeremonySpent when another request finished the ceremony
+// first (or it expired meanwhile), models.ErrConsumed when another
+// assertion with its counter value won the race or the credential was
+// flagged meanwhile. Any other error is returned wrapped; nil is nil.
+func UseRefused(res *Result, err error) error {
+	var e *Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, models.ErrCeremonySpent):
+		e = failWith(ErrCeremonyUsed, "finished by another request", err)
+	case errors.Is(err, models.ErrConsumed):
+		e = failWith(ErrCounterRegression, "concurrent use of one counter value", err)
+	default:
+		return fmt.Errorf("passkey: %w", err)
+	}
+	e.with(res.Credential.ID, res.Credential.UserID, res.Credential.AAGUID)
 	e.InteractionID = res.InteractionID
 	return e
 }
 
-// VerifyLogin is FinishLogin but for the last write: the credential's use
-// is returned (Result.Use) for the caller to write — RecordUse, or with
-// the session it starts (models.SessionStart.Use), which it gates.
+// spendRefused spends the ceremony of a refused assertion; one spent or
+// gone already needs nothing.
+func (s *Service) spendRefused(ctx context.Context, id string) {
+	_, err := s.st.ConsumeCeremony(ctx, id)
+	if err != nil && !errors.Is(err, models.ErrConsumed) && !errors.Is(err, models.ErrExpired) && !errors.Is(err, models.ErrNotFound) {
+		s.log.WarnContext(ctx, "passkey: spend a refused ceremony", "ceremony_id", id, "err", err)
+	}
+}
+
+// VerifyLogin is FinishLogin but for the writes of a success: the
+// ceremony's spend and the credential's use are returned
+// (Result.CeremonyID, Result.Use) for the caller to write — RecordUse, or
+// with the session it starts (models.SessionStart), which they gate. A
+// refusal spends the ceremony before it returns.
 func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash string, body []byte) (_ *Result, err error) {
 	parsed, err := ParseAssertion(body)
 	if err != nil {
@@ -288,16 +316,27 @@ func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash strin
 	// The ceremony spent, and the credential, its owner and, for the
 	// accepted-credentials signal, the ids of all its account's
 	// credentials: one read.
-	spent, err := s.st.ConsumeCeremonyWithCredentials(ctx, ceremonyID, credID)
+	read, err := s.st.CeremonyWithCredentials(ctx, ceremonyID, credID)
+	if err == nil {
+		// Read, not spent: a refusal spends it now (a ceremony is single
+		// use, and one presented by another browser has leaked), a
+		// success with the writes of the sign-in (RecordUse, or
+		// models.SessionStart.CeremonyID).
+		defer func() {
+			if err != nil {
+				s.spendRefused(ctx, ceremonyID)
+			}
+		}()
+	}
 	var c *models.WebAuthnCeremony
 	if err == nil {
-		c = spent.Ceremony
+		c = read.Ceremony
 	}
 	cer, data, err := s.checkCeremony(c, err, browserHash, models.CeremonyLogin)
 	if err != nil {
 		return nil, err
 	}
-	user, siblings := spent.Owner, spent.Credentials
+	user, siblings := read.Owner, read.Credentials
 	defer withInteraction(&err, cer.InteractionID)
 	var rec *models.WebAuthnCredential
 	accountIDs := make([]string, len(siblings))
@@ -405,7 +444,8 @@ func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash strin
 		AMR:                  AMRFor(facts),
 		ACR:                  ACRFor(facts),
 		InteractionID:        cer.InteractionID,
-		Interaction:          spent.Interaction,
+		Interaction:          read.Interaction,
+		CeremonyID:           cer.ID,
 		GraceSynced:          grace,
 		GraceModel:           graceModel,
 		AccountCredentialIDs: accountIDs,

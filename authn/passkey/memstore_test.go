@@ -89,12 +89,20 @@ func (m *memStore) ListUserCredentials(_ context.Context, userID string) ([]mode
 	return out, nil
 }
 
-func (m *memStore) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.SpentCeremony, error) {
-	c, err := m.ConsumeCeremony(ctx, ceremonyID)
-	if err != nil {
-		return nil, err
+func (m *memStore) CeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.CeremonyRead, error) {
+	m.mu.Lock()
+	c, ok := m.ceremonies[ceremonyID]
+	m.mu.Unlock()
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("read ceremony: %w", models.ErrNotFound)
+	case c.ConsumedAt != nil:
+		return nil, fmt.Errorf("read ceremony: %w", models.ErrConsumed)
+	case !c.ExpiresAt.After(time.Now()):
+		return nil, fmt.Errorf("read ceremony: %w", models.ErrExpired)
 	}
-	out := &models.SpentCeremony{Ceremony: c}
+	out := &models.CeremonyRead{Ceremony: &c}
+	var err error
 	out.Owner, out.Credentials, err = m.ListCredentialsWith(ctx, credentialID)
 	return out, err
 }

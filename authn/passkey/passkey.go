@@ -99,11 +99,11 @@ type Store interface {
 	FlagCredentialClone(ctx context.Context, id string) error
 	CreateCeremony(ctx context.Context, c *models.WebAuthnCeremony) error
 	ConsumeCeremony(ctx context.Context, id string) (*models.WebAuthnCeremony, error)
-	// ConsumeCeremonyWithCredentials is ConsumeCeremony,
+	// CeremonyWithCredentials reads a ceremony without spending it (with
+	// ConsumeCeremony's errors for one it could not spend),
 	// ListCredentialsWith(credentialID) and the ceremony's interaction at
-	// once (one statement on PostgreSQL); nothing else is read when the
-	// ceremony is not spent.
-	ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.SpentCeremony, error)
+	// once (one statement on PostgreSQL).
+	CeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.CeremonyRead, error)
 	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
 }
 

@@ -160,9 +160,11 @@ type Login struct {
 	// authorization it answers.
 	Event         *models.AuthEvent
 	InteractionID string
-	// Use is the passkey's use that proved the sign-in, written with the
-	// session and gating it (models.SessionStart.Use).
-	Use *models.CredentialUse
+	// CeremonyID and Use are the passkey sign-in's ceremony and the
+	// passkey's use, written with the session and gating it
+	// (models.SessionStart).
+	CeremonyID string
+	Use        *models.CredentialUse
 }
 
 // Start creates a login session for l and sets its cookie. An existing
@@ -184,7 +186,8 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if v := m.cookie(r, sessionCookie); v != "" {
 		replaced = Hash(v)
 	}
-	st := &models.SessionStart{Session: ls, Replaced: replaced, Event: l.Event, InteractionID: l.InteractionID, Use: l.Use}
+	st := &models.SessionStart{Session: ls, Replaced: replaced, Event: l.Event, InteractionID: l.InteractionID,
+		CeremonyID: l.CeremonyID, Use: l.Use}
 	if err := m.st.StartLoginSession(ctx, st); err != nil {
 		return nil, fmt.Errorf("start login session: %w", err)
 	}

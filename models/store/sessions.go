@@ -107,9 +107,9 @@ func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) 
 // RevokeLoginSessionByTokenHash ends it; none is no error), st.Session
 // starts, st.Event is recorded (as RecordAuthEvent records it) and
 // st.InteractionID, if still open, records the session
-// (st.InteractionMarked says). st.Use, when set, is written first and
-// gates the rest (ErrConsumed when it loses). All commit together: on
-// PostgreSQL in one statement.
+// (st.InteractionMarked says). st.CeremonyID and st.Use, when set, are
+// written first and gate the rest (ErrCeremonySpent, ErrConsumed when
+// they lose). All commit together: on PostgreSQL in one statement.
 func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) error {
 	const op = "start login session"
 	st.InteractionMarked = false
@@ -121,6 +121,14 @@ func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) 
 	}
 	if s.dialect != migrations.Postgres {
 		return s.WithTx(ctx, func(ctx context.Context) error {
+			if st.CeremonyID != "" {
+				if _, err := s.ConsumeCeremony(ctx, st.CeremonyID); err != nil {
+					if errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrExpired) || errors.Is(err, models.ErrNotFound) {
+						return fmt.Errorf("%s: %w", op, models.ErrCeremonySpent)
+					}
+					return err
+				}
+			}
 			if st.Use != nil {
 				if err := s.recordUse(ctx, st.Use); err != nil {
 					return fmt.Errorf("%s: %w", op, err)
@@ -151,18 +159,24 @@ func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) 
 			return nil
 		})
 	}
-	// One data-modifying WITH, outside any transaction: the passkey's use
-	// (g: the gate every other write selects from), the old session's
+	// One data-modifying WITH, outside any transaction: the ceremony's
+	// spend and the passkey's use (k and g: the gates every other write
+	// selects from), the old session's
 	// end (s, t, c) with the logout notices of its listening clients (l),
 	// the new session (n), the event (e) and the interaction's mark (i);
 	// it answers whether the gate opened and the interaction was marked.
 	var b strings.Builder
 	var args []any
 	now := dbTime(Now())
-	from, exists, used, marked := "", "", "1", "0"
+	from, exists, spent, used, marked := "", "", "1", "1", "0"
 	b.WriteString("WITH ")
+	if st.CeremonyID != "" {
+		b.WriteString(ceremonySpendCTE + ", ")
+		args = append(args, ceremonySpendArgs(st.CeremonyID)...)
+		from, exists, spent = " FROM k", " AND EXISTS (SELECT 1 FROM k)", "(SELECT count(*) FROM k)"
+	}
 	if st.Use != nil {
-		b.WriteString(credentialUseCTE + ", ")
+		b.WriteString(fmt.Sprintf(credentialUseCTE, exists) + ", ")
 		args = append(args, credentialUseArgs(st.Use)...)
 		from, exists, used = " FROM g", " AND EXISTS (SELECT 1 FROM g)", "(SELECT count(*) FROM g)"
 	}
@@ -192,13 +206,16 @@ func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) 
 		args = append(args, st.Session.ID, st.InteractionID, now)
 		marked = "(SELECT count(*) FROM i)"
 	}
-	b.WriteString("\nSELECT " + marked + " AS marked, " + used + " AS used")
+	b.WriteString("\nSELECT " + marked + " AS marked, " + spent + " AS spent, " + used + " AS used")
 	write := func(ctx context.Context) error {
 		rows := make([]startedSession, 0, 1)
 		if err := s.conn(ctx).Raw(b.String(), args...).Find(&rows).Error; err != nil {
 			return mapErr(op, err)
 		}
-		if len(rows) == 0 || rows[0].Used == 0 {
+		switch {
+		case len(rows) == 0 || rows[0].Spent == 0:
+			return fmt.Errorf("%s: %w", op, models.ErrCeremonySpent)
+		case rows[0].Used == 0:
 			return fmt.Errorf("%s: credential use: %w", op, models.ErrConsumed)
 		}
 		st.InteractionMarked = rows[0].Marked > 0
@@ -237,6 +254,7 @@ const logoutNoticesCTE = `l AS (
 // startedSession is the answer of StartLoginSession's statement.
 type startedSession struct {
 	Marked int64
+	Spent  int64
 	Used   int64
 }
 

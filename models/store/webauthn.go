@@ -98,19 +98,26 @@ func (s *Store) columnsAs(model any, alias string) (string, error) {
 	return list, nil
 }
 
-// ConsumeCeremonyWithCredentials spends a ceremony as ConsumeCeremony does
-// and reads what ListCredentialsWith reads for credentialID, and the
-// ceremony's interaction: all a passkey sign-in's finish reads. On
-// PostgreSQL it is one statement (the spend a CTE, the credentials and
-// the interaction joined to the spent row, under the prefixes cer_ and
-// inter_), and a ceremony that cannot be spent reads nothing else.
-func (s *Store) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.SpentCeremony, error) {
+// CeremonyWithCredentials reads a ceremony, what ListCredentialsWith
+// reads for credentialID and the ceremony's interaction: all a passkey
+// sign-in's finish reads. The ceremony is not spent: its spend goes with
+// the sign-in's writes (models.SessionStart.CeremonyID) or a refusal's
+// ConsumeCeremony. A ceremony already spent is ErrConsumed, one past its
+// expiry ErrExpired, as ConsumeCeremony says. On PostgreSQL it is one
+// statement (the credentials and the interaction joined to the ceremony's
+// row, under the prefixes cer_ and inter_).
+func (s *Store) CeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.CeremonyRead, error) {
+	const op = "read ceremony"
 	if s.dialect != migrations.Postgres {
-		c, err := s.ConsumeCeremony(ctx, ceremonyID)
-		if err != nil {
+		var c models.WebAuthnCeremony
+		if err := s.conn(ctx).Where("id = ?", ceremonyID).Take(&c).Error; err != nil {
+			return nil, mapErr(op, err)
+		}
+		if err := ceremonyState(&c); err != nil {
 			return nil, err
 		}
-		out := &models.SpentCeremony{Ceremony: c}
+		out := &models.CeremonyRead{Ceremony: &c}
+		var err error
 		if out.Owner, out.Credentials, err = s.ListCredentialsWith(ctx, credentialID); err != nil {
 			return nil, err
 		}
@@ -118,7 +125,7 @@ func (s *Store) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, 
 			var in models.Interaction
 			switch err := s.conn(ctx).Where("id = ?", c.InteractionID).Limit(1).Find(&in).Error; {
 			case err != nil:
-				return nil, mapErr("consume ceremony", err)
+				return nil, mapErr(op, err)
 			case in.ID != "":
 				out.Interaction = &in
 			}
@@ -132,27 +139,27 @@ func (s *Store) ConsumeCeremonyWithCredentials(ctx context.Context, ceremonyID, 
 	}{{&models.WebAuthnCeremony{}, "cer"}, {&models.User{}, "owner"}, {&models.Interaction{}, "inter"}} {
 		c, err := s.columnsAs(m.model, m.alias)
 		if err != nil {
-			return nil, mapErr("consume ceremony", err)
+			return nil, mapErr(op, err)
 		}
 		cols[i] = c
 	}
-	q := `WITH cer AS (
-	UPDATE webauthn_ceremonies SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ? RETURNING *
-)
-SELECT ` + cols[0] + `, webauthn_credentials.*, ` + cols[1] + `, ` + cols[2] + `
-FROM cer LEFT JOIN (webauthn_credentials JOIN users owner ON owner.id = webauthn_credentials.user_id)
+	q := `SELECT ` + cols[0] + `, webauthn_credentials.*, ` + cols[1] + `, ` + cols[2] + `
+FROM webauthn_ceremonies cer LEFT JOIN (webauthn_credentials JOIN users owner ON owner.id = webauthn_credentials.user_id)
 	ON webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)
 LEFT JOIN interactions inter ON inter.id = cer.interaction_id
+WHERE cer.id = ?
 ORDER BY webauthn_credentials.created_at, webauthn_credentials.id`
-	now := Now()
 	rows := make([]ceremonyCredential, 0, 4)
-	if err := s.conn(ctx).Raw(q, now, ceremonyID, now, credentialID).Find(&rows).Error; err != nil {
-		return nil, mapErr("consume ceremony", err)
+	if err := s.conn(ctx).Raw(q, credentialID, ceremonyID).Find(&rows).Error; err != nil {
+		return nil, mapErr(op, err)
 	}
 	if len(rows) == 0 {
-		return nil, s.unspendable(ctx, ceremonyID)
+		return nil, fmt.Errorf("%s: %w", op, models.ErrNotFound)
 	}
-	out := &models.SpentCeremony{Ceremony: &rows[0].Cer}
+	if err := ceremonyState(&rows[0].Cer); err != nil {
+		return nil, err
+	}
+	out := &models.CeremonyRead{Ceremony: &rows[0].Cer}
 	if rows[0].Inter.ID != "" {
 		out.Interaction = &rows[0].Inter
 	}
@@ -167,8 +174,20 @@ ORDER BY webauthn_credentials.created_at, webauthn_credentials.id`
 	return out, nil
 }
 
-// ceremonyCredential is a row of ConsumeCeremonyWithCredentials: the spent
-// ceremony with each credential of the account, its owner and the
+// ceremonyState is ConsumeCeremony's answer for a ceremony it could not
+// spend: ErrConsumed, ErrExpired, or nil for one it could.
+func ceremonyState(c *models.WebAuthnCeremony) error {
+	if c.ConsumedAt != nil {
+		return fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
+	}
+	if !c.ExpiresAt.After(Now()) {
+		return fmt.Errorf("consume ceremony: %w", models.ErrExpired)
+	}
+	return nil
+}
+
+// ceremonyCredential is a row of CeremonyWithCredentials: the ceremony
+// with each credential of the account, its owner and the
 // ceremony's interaction (NULLs, and so zero values, where there is none).
 type ceremonyCredential struct {
 	Cer                       models.WebAuthnCeremony `gorm:"embedded;embeddedPrefix:cer_"`
@@ -205,10 +224,18 @@ func (s *Store) recordUse(ctx context.Context, u *models.CredentialUse) error {
 // as read, no clone flag.
 const credentialUseWhere = "id = ? AND sign_count = ? AND clone_warning = ?"
 
-// credentialUseCTE is recordUse as a CTE of StartLoginSession's statement
-// (the gate g), with credentialUseArgs.
+// ceremonySpendCTE and credentialUseCTE are ConsumeCeremony and
+// recordUse as CTEs of StartLoginSession's statement (the gates k and g;
+// g opens only if k did), with ceremonySpendArgs and credentialUseArgs.
+const ceremonySpendCTE = `k AS (UPDATE webauthn_ceremonies SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ? RETURNING 1)`
+
 const credentialUseCTE = `g AS (UPDATE webauthn_credentials SET sign_count = ?, user_verified = ?, backup_eligible = ?,
-	backup_state = ?, last_used_at = ?, updated_at = ? WHERE ` + credentialUseWhere + ` RETURNING 1)`
+	backup_state = ?, last_used_at = ?, updated_at = ? WHERE ` + credentialUseWhere + `%s RETURNING 1)`
+
+func ceremonySpendArgs(id string) []any {
+	now := Now()
+	return []any{now, id, now}
+}
 
 func credentialUseArgs(u *models.CredentialUse) []any {
 	return []any{u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState, dbTime(u.At), Now(), u.CredentialID, u.PrevCount, false}
@@ -270,10 +297,10 @@ func (s *Store) unspendable(ctx context.Context, id string) error {
 	if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
 		return mapErr("consume ceremony", err)
 	}
-	if c.ConsumedAt != nil {
-		return fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
+	if err := ceremonyState(&c); err != nil {
+		return err
 	}
-	return fmt.Errorf("consume ceremony: %w", models.ErrExpired)
+	return fmt.Errorf("consume ceremony: %w", models.ErrExpired) // at the update's clock
 }
 
 // ListAuthEvents returns a user's most recent events (newest first).

@@ -233,9 +233,9 @@ var loginSessionTests = []subtest{
 		u := createUser(t, s)
 		cred := &models.WebAuthnCredential{ID: newID("cred"), UserID: u.ID, PublicKey: "AQ", SignCount: 7}
 		must(t, s.CreateCredential(ctx, cred))
-		at := time.Now().UTC().Truncate(time.Second)
+		usedAt := time.Now().UTC().Truncate(time.Second)
 		use := func(prev, next int64) *models.CredentialUse {
-			return &models.CredentialUse{CredentialID: cred.ID, PrevCount: prev, SignCount: next, UserVerified: true, BackupEligible: true, BackupState: true, At: at}
+			return &models.CredentialUse{CredentialID: cred.ID, PrevCount: prev, SignCount: next, UserVerified: true, BackupEligible: true, BackupState: true, At: usedAt}
 		}
 		start := func(replaced string, u *models.CredentialUse) (*models.SessionStart, *models.Interaction, error) {
 			in := createInteraction(t, s, client.ID, 5*time.Minute)
@@ -251,7 +251,7 @@ var loginSessionTests = []subtest{
 		}
 		got, err := s.GetCredential(ctx, cred.ID)
 		must(t, err)
-		if got.SignCount != 8 || !got.UserVerified || !got.BackupState || got.LastUsedAt == nil || !got.LastUsedAt.Equal(at) {
+		if got.SignCount != 8 || !got.UserVerified || !got.BackupState || got.LastUsedAt == nil || !got.LastUsedAt.Equal(usedAt) {
 			t.Errorf("the credential after its use: %+v", got)
 		}
 		_, err = s.GetLoginSessionByTokenHash(ctx, old.TokenHash)
@@ -265,12 +265,48 @@ var loginSessionTests = []subtest{
 			wantErr(t, name, err, models.ErrConsumed)
 			wantNothingStarted(t, s, name, st, in, live)
 		}
+
+		// The ceremony is spent with the session and gates it: one spent
+		// (or expired) since it was read starts nothing, and leaves the
+		// passkey's counter as it was.
+		ceremony := func(expiresIn time.Duration) *models.WebAuthnCeremony {
+			c := &models.WebAuthnCeremony{ID: newID("cer"), BrowserHash: randHex(32), Kind: models.CeremonyLogin, UserID: u.ID,
+				Data: "{}", CreatedAt: at(0), ExpiresAt: at(expiresIn)}
+			must(t, s.CreateCeremony(ctx, c))
+			return c
+		}
+		withCeremony := func(id string, u *models.CredentialUse) (*models.SessionStart, *models.Interaction, error) {
+			in := createInteraction(t, s, client.ID, 5*time.Minute)
+			st := &models.SessionStart{Replaced: live.TokenHash, Session: newLoginSession(cred.UserID, time.Hour), CeremonyID: id, Use: u, InteractionID: in.ID}
+			return st, in, s.StartLoginSession(ctx, st)
+		}
+		spent := ceremony(5 * time.Minute)
+		_, err = s.ConsumeCeremony(ctx, spent.ID)
+		must(t, err)
+		for name, id := range map[string]string{"spent": spent.ID, "expired": ceremony(-time.Second).ID, "unknown": newID("cer")} {
+			st, in, err := withCeremony(id, use(8, 9))
+			wantErr(t, name+" ceremony", err, models.ErrCeremonySpent)
+			wantNothingStarted(t, s, name+" ceremony", st, in, live)
+		}
+		if got, _ := s.GetCredential(ctx, cred.ID); got == nil || got.SignCount != 8 {
+			t.Errorf("the credential after refused ceremonies: %+v, want its counter at 8", got)
+		}
+		fresh := ceremony(5 * time.Minute)
+		st, _, err = withCeremony(fresh.ID, use(8, 9))
+		must(t, err)
+		_, err = s.ConsumeCeremony(ctx, fresh.ID)
+		wantErr(t, "the ceremony a start spent", err, models.ErrConsumed)
+		live = st.Session
+
 		must(t, s.FlagCredentialClone(ctx, cred.ID))
-		st, in, err := start(live.TokenHash, use(8, 9))
+		st, in, err := start(live.TokenHash, use(9, 10))
 		wantErr(t, "flagged passkey", err, models.ErrConsumed)
 		wantNothingStarted(t, s, "flagged passkey", st, in, live)
 		if events, _ := s.ListAuthEvents(ctx, u.ID, 10); len(events) != 1 {
 			t.Errorf("%d events, want the one sign-in's", len(events))
+		}
+		if errors.Is(models.ErrConsumed, models.ErrCeremonySpent) || !errors.Is(models.ErrCeremonySpent, models.ErrConsumed) {
+			t.Error("ErrCeremonySpent is a kind of ErrConsumed, not the reverse")
 		}
 	}},
 	{"ListUserSessions", func(t *testing.T, s *store.Store) {
