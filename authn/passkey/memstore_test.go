@@ -93,13 +93,8 @@ func (m *memStore) CeremonyWithCredentials(ctx context.Context, ceremonyID, cred
 	m.mu.Lock()
 	c, ok := m.ceremonies[ceremonyID]
 	m.mu.Unlock()
-	switch {
-	case !ok:
-		return nil, fmt.Errorf("read ceremony: %w", models.ErrNotFound)
-	case c.ConsumedAt != nil:
-		return nil, fmt.Errorf("read ceremony: %w", models.ErrConsumed)
-	case !c.ExpiresAt.After(time.Now()):
-		return nil, fmt.Errorf("read ceremony: %w", models.ErrExpired)
+	if err := unspendable(c, ok); err != nil {
+		return nil, err
 	}
 	out := &models.CeremonyRead{Ceremony: &c}
 	var err error
@@ -157,13 +152,8 @@ func (m *memStore) ConsumeCeremony(_ context.Context, id string) (*models.WebAut
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.ceremonies[id]
-	switch {
-	case !ok:
-		return nil, fmt.Errorf("consume ceremony: %w", models.ErrNotFound)
-	case c.ConsumedAt != nil:
-		return nil, fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
-	case !c.ExpiresAt.After(time.Now()):
-		return nil, fmt.Errorf("consume ceremony: %w", models.ErrExpired)
+	if err := unspendable(c, ok); err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	c.ConsumedAt = &now
@@ -175,5 +165,19 @@ func (m *memStore) RecordAuthEvent(context.Context, *models.AuthEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.events++
+	return nil
+}
+
+// unspendable is the store's answer for a ceremony (found: ok) that cannot
+// be spent: not found, spent, expired; nil when it can.
+func unspendable(c models.WebAuthnCeremony, ok bool) error {
+	switch {
+	case !ok:
+		return fmt.Errorf("consume ceremony: %w", models.ErrNotFound)
+	case c.ConsumedAt != nil:
+		return fmt.Errorf("consume ceremony: %w", models.ErrConsumed)
+	case !c.ExpiresAt.After(time.Now()):
+		return fmt.Errorf("consume ceremony: %w", models.ErrExpired)
+	}
 	return nil
 }

@@ -161,10 +161,17 @@ func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) 
 	}
 	// One data-modifying WITH, outside any transaction: the ceremony's
 	// spend and the passkey's use (k and g: the gates every other write
-	// selects from), the old session's
-	// end (s, t, c) with the logout notices of its listening clients (l),
-	// the new session (n), the event (e) and the interaction's mark (i);
-	// it answers whether the gate opened and the interaction was marked.
+	// selects from), the old session's end (s, t, c) with the logout
+	// notices of its listening clients (l), the new session (n), the
+	// event (e) and the interaction's mark (i); it answers whether the
+	// gates opened and the interaction was marked.
+	var targets map[string][]string
+	if st.Event != nil {
+		var err error
+		if targets, err = s.authEventTargets(ctx, st.Event); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
 	var b strings.Builder
 	var args []any
 	now := dbTime(Now())
@@ -219,24 +226,15 @@ func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) 
 			return fmt.Errorf("%s: credential use: %w", op, models.ErrConsumed)
 		}
 		st.InteractionMarked = rows[0].Marked > 0
-		if st.Event == nil {
+		if len(targets) == 0 {
 			return nil
 		}
-		return s.authEventWebhooks(ctx, st.Event)
+		return s.queueWebhooks(ctx, targets, st.Event.At, authEventWebhookData(st.Event))
 	}
-	// Webhooks subscribed to the event are queued in the same
-	// transaction; without any (the cache answers, no statement) the one
-	// statement is the transaction.
-	if st.Event != nil {
-		if types := models.WebhookTypesForAuthEvent(st.Event); len(types) > 0 {
-			targets, err := s.webhookTargets(ctx, types)
-			if err != nil {
-				return fmt.Errorf("%s: %w", op, err)
-			}
-			if len(targets) > 0 {
-				return s.WithTx(ctx, write)
-			}
-		}
+	if len(targets) > 0 {
+		// The event's webhook deliveries are queued in the same
+		// transaction; without any the one statement is the transaction.
+		return s.WithTx(ctx, write)
 	}
 	return write(ctx)
 }

@@ -78,18 +78,25 @@ func (s *Store) RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error 
 // authEventWebhooks queues the webhooks subscribed to e, in ctx's
 // transaction.
 func (s *Store) authEventWebhooks(ctx context.Context, e *models.AuthEvent) error {
+	targets, err := s.authEventTargets(ctx, e)
+	if err != nil || len(targets) == 0 {
+		return err
+	}
+	return s.queueWebhooks(ctx, targets, e.At, authEventWebhookData(e))
+}
+
+// authEventTargets are the endpoints subscribed to e's webhook types (the
+// cache answers, no statement, while it is current).
+func (s *Store) authEventTargets(ctx context.Context, e *models.AuthEvent) (map[string][]string, error) {
 	types := models.WebhookTypesForAuthEvent(e)
 	if len(types) == 0 {
-		return nil
+		return nil, nil
 	}
 	targets, err := s.webhookTargets(ctx, types)
 	if err != nil {
-		return fmt.Errorf("record auth event: %w", err)
+		return nil, fmt.Errorf("record auth event: %w", err)
 	}
-	if len(targets) == 0 {
-		return nil
-	}
-	return s.queueWebhooks(ctx, targets, e.At, authEventWebhookData(e))
+	return targets, nil
 }
 
 // RollupBatch is how many pending events one aggregation transaction
