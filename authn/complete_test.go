@@ -37,8 +37,8 @@ func (s *countingStore) GetClient(ctx context.Context, id string) (*models.Clien
 	return s.Store.GetClient(ctx, id)
 }
 
-// A passkey sign-in reads its interaction with the ceremony it spends and
-// the interaction's client once per request: completeSignIn marks the
+// A passkey sign-in reads its interaction with its ceremony, and the
+// interaction's client once per request: completeSignIn marks the
 // interaction and the event takes its client id from that copy, not from
 // a re-read (DESIGN.md, performance: a handful of statements per flow
 // step).
@@ -83,7 +83,7 @@ func TestPasskeyVerifyReadsInteractionAndClientOnce(t *testing.T) {
 		t.Fatalf("verify: %d %s", w.Code, w.Body)
 	}
 	if n := cs.interactions.Load(); n != 0 {
-		t.Errorf("GetInteraction read %d times, want none: the interaction comes with the ceremony's spend", n)
+		t.Errorf("GetInteraction read %d times, want none: the interaction comes with the ceremony", n)
 	}
 	if n := cs.clients.Load(); n != 1 {
 		t.Errorf("GetClient read %d times, want 1", n)

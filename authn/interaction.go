@@ -41,8 +41,8 @@ func (h *Handler) requestInteraction(c *gin.Context, id string) *loadedInteracti
 }
 
 // readInteraction gives requestInteraction an interaction this request
-// has read with another statement (a passkey's finish reads it with the
-// ceremony it spends), so it is not read again.
+// has read with another statement (a passkey's finish reads it with its
+// ceremony), so it is not read again.
 func (h *Handler) readInteraction(c *gin.Context, in *models.Interaction) {
 	li := &loadedInteraction{in: in}
 	if err := in.Usable(clock.Now()); err != nil {

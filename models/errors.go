@@ -24,3 +24,9 @@ var (
 	// the request. Endpoints answer 503 with Retry-After.
 	ErrUnavailable = errors.New("database unavailable")
 )
+
+// IsGone says whether err means a single-use record can no longer be
+// used: consumed, expired or not found.
+func IsGone(err error) bool {
+	return errors.Is(err, ErrConsumed) || errors.Is(err, ErrExpired) || errors.Is(err, ErrNotFound)
+}

@@ -257,7 +257,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 // is refused as UseRefused says.
 func (s *Service) RecordUse(ctx context.Context, res *Result) error {
 	if _, err := s.st.ConsumeCeremony(ctx, res.CeremonyID); err != nil {
-		if errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrExpired) || errors.Is(err, models.ErrNotFound) {
+		if models.IsGone(err) {
 			err = fmt.Errorf("%w: %w", models.ErrCeremonySpent, err)
 		}
 		return UseRefused(res, err)
@@ -294,7 +294,7 @@ func UseRefused(res *Result, err error) error {
 // gone already needs nothing.
 func (s *Service) spendRefused(ctx context.Context, id string) {
 	_, err := s.st.ConsumeCeremony(ctx, id)
-	if err != nil && !errors.Is(err, models.ErrConsumed) && !errors.Is(err, models.ErrExpired) && !errors.Is(err, models.ErrNotFound) {
+	if err != nil && !models.IsGone(err) {
 		s.log.WarnContext(ctx, "passkey: spend a refused ceremony", "ceremony_id", id, "err", err)
 	}
 }
@@ -317,7 +317,9 @@ func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash strin
 	// accepted-credentials signal, the ids of all its account's
 	// credentials: one read.
 	read, err := s.st.CeremonyWithCredentials(ctx, ceremonyID, credID)
+	var c *models.WebAuthnCeremony
 	if err == nil {
+		c = read.Ceremony
 		// Read, not spent: a refusal spends it now (a ceremony is single
 		// use, and one presented by another browser has leaked), a
 		// success with the writes of the sign-in (RecordUse, or
@@ -327,10 +329,6 @@ func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash strin
 				s.spendRefused(ctx, ceremonyID)
 			}
 		}()
-	}
-	var c *models.WebAuthnCeremony
-	if err == nil {
-		c = read.Ceremony
 	}
 	cer, data, err := s.checkCeremony(c, err, browserHash, models.CeremonyLogin)
 	if err != nil {

@@ -116,7 +116,7 @@ func (s *Service) Approve(ctx context.Context, token, browserHash, code, display
 	want := s.codeHash(l.ID, code)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(l.CodeHash)) != 1 {
 		if n >= s.cfg.MaxCodeAttempts {
-			if err := s.st.UsePasslink(ctx, l.ID, models.PasslinkLocked, now); err != nil && !isGone(err) {
+			if err := s.st.UsePasslink(ctx, l.ID, models.PasslinkLocked, now); err != nil && !models.IsGone(err) {
 				return nil, fmt.Errorf("passlink: lock: %w", err)
 			}
 			return nil, ErrLocked
@@ -141,10 +141,6 @@ func (s *Service) Report(ctx context.Context, token, browserHash string) (*Link,
 		return l, ErrInvalidLink // nothing to report: this browser asked
 	}
 	return l, nil
-}
-
-func isGone(err error) bool {
-	return errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrExpired) || errors.Is(err, models.ErrNotFound)
 }
 
 // useErr turns the store's verdict on a lost conditional update into ours.

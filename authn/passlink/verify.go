@@ -195,7 +195,7 @@ func (s *Service) VerifyCode(ctx context.Context, id, browserHash, code string) 
 	}
 	if !sameHash(s.codeHash(id, code), v.CodeHash) {
 		if n >= s.cfg.MaxCodeAttempts {
-			if err := s.st.UsePasslink(ctx, id, models.PasslinkLocked, now); err != nil && !isGone(err) {
+			if err := s.st.UsePasslink(ctx, id, models.PasslinkLocked, now); err != nil && !models.IsGone(err) {
 				return nil, fmt.Errorf("passlink: lock: %w", err)
 			}
 			return nil, ErrLocked

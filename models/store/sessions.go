@@ -123,7 +123,7 @@ func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) 
 		return s.WithTx(ctx, func(ctx context.Context) error {
 			if st.CeremonyID != "" {
 				if _, err := s.ConsumeCeremony(ctx, st.CeremonyID); err != nil {
-					if errors.Is(err, models.ErrConsumed) || errors.Is(err, models.ErrExpired) || errors.Is(err, models.ErrNotFound) {
+					if models.IsGone(err) {
 						return fmt.Errorf("%s: %w", op, models.ErrCeremonySpent)
 					}
 					return err
