@@ -21,6 +21,9 @@ import (
 // Store is the part of the data layer the hosted pages use.
 type Store interface {
 	GetInteraction(ctx context.Context, id string) (*models.Interaction, error)
+	// InteractionWithSession reads an interaction with the browser's
+	// session and its user, in one statement (interaction.go).
+	InteractionWithSession(ctx context.Context, id, sessionHash string) (*models.InteractionRead, error)
 	GetClient(ctx context.Context, id string) (*models.Client, error)
 	GetUser(ctx context.Context, id string) (*models.User, error)
 	GetUserByEmail(ctx context.Context, email string) (*models.User, error)
@@ -233,9 +236,25 @@ func (h *Handler) currentUser(c *gin.Context) (*models.LoginSession, *models.Use
 	}
 	ls, u, err := h.loadCurrentUser(c)
 	if err == nil {
-		c.Set(currentUserKey, &currentUserMemo{ls: ls, u: u})
+		h.memoCurrentUser(c, ls, u)
 	}
 	return ls, u, err
+}
+
+// memoCurrentUser keeps the browser's live session and its user (nil for
+// none) for the rest of the request. A disabled user is no one.
+func (h *Handler) memoCurrentUser(c *gin.Context, ls *models.LoginSession, u *models.User) {
+	if u == nil || u.Disabled {
+		ls, u = nil, nil
+	}
+	c.Set(currentUserKey, &currentUserMemo{ls: ls, u: u})
+}
+
+// currentUserRead says whether this request already knows its browser's
+// session (read, or dropped after a start or an end).
+func currentUserRead(c *gin.Context) bool {
+	_, ok := c.Get(currentUserKey)
+	return ok
 }
 
 // forgetCurrentUser drops currentUser's memo after this request started or

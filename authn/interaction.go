@@ -36,7 +36,18 @@ func (h *Handler) requestInteraction(c *gin.Context, id string) *loadedInteracti
 		return li
 	}
 	li := &loadedInteraction{}
-	li.in, li.err = h.st.GetInteraction(c.Request.Context(), id)
+	if hash := h.sessions.SessionHash(c.Request); hash != "" && !currentUserRead(c) {
+		// A page that names an interaction also asks who is signed in (its
+		// language, the account it offers): both in one read.
+		var read *models.InteractionRead
+		read, li.err = h.st.InteractionWithSession(c.Request.Context(), id, hash)
+		if read != nil { // nil when the interaction is unknown
+			li.in = read.Interaction
+			h.memoCurrentUser(c, read.Session, read.Owner)
+		}
+	} else {
+		li.in, li.err = h.st.GetInteraction(c.Request.Context(), id)
+	}
 	return h.memoInteraction(c, id, li)
 }
 

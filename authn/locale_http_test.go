@@ -108,6 +108,14 @@ func TestLanguageSwitcherAndSavedLocale(t *testing.T) {
 		if _, body := b.get("/login"); pageLang(t, body) != "de" {
 			t.Errorf("signed in, no Accept-Language: %q, want the saved de", pageLang(t, body))
 		}
+		// An authorization's login page reads the session with its
+		// interaction (one statement): the saved locale still decides.
+		rp := newRelyingParty(t, env.Env, clients.Spec{SkipConsent: true, Public: true, TokenEndpointAuthMethod: "none"})
+		if _, in := b.startAuthorization(rp, oauth2.SetAuthURLParam("prompt", "login")); in == "" {
+			t.Error("prompt=login did not show the login page")
+		} else if _, body := b.get("/login?interaction=" + in); pageLang(t, body) != "de" {
+			t.Errorf("signed in, an authorization's login page: %q, want the saved de", pageLang(t, body))
+		}
 		b.acceptLanguage = "en-GB"
 		if _, body := b.get("/login"); pageLang(t, body) != "en" {
 			t.Errorf("Accept-Language en-GB over the saved locale: %q", pageLang(t, body))

@@ -72,6 +72,15 @@ func (in *Interaction) Usable(now time.Time) error {
 	return nil
 }
 
+// InteractionRead is an interaction read together with the browser's
+// live login session and its user (nil when the browser has none): a page
+// that names the interaction and asks who is signed in reads both at once.
+type InteractionRead struct {
+	Interaction *Interaction
+	Session     *LoginSession
+	Owner       *User
+}
+
 // SessionStart is a browser's sign-in as the store writes it: the new
 // login session, the end of the one it replaces, and the writes that
 // commit with it.

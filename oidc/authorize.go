@@ -184,7 +184,8 @@ func (p *Provider) handleResume(c *gin.Context) {
 		p.errorPage(c, http.StatusBadRequest, "This sign-in link is incomplete", "The sign-in request is missing.", "Go back to the app and start again.")
 		return
 	}
-	in, err := p.st.GetInteraction(ctx, id)
+	// The interaction with the browser's session: authorize needs both.
+	read, err := p.st.InteractionWithSession(ctx, id, p.sessions.SessionHash(c.Request))
 	switch {
 	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrExpired), errors.Is(err, models.ErrConsumed):
 		p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
@@ -198,6 +199,7 @@ func (p *Provider) handleResume(c *gin.Context) {
 		p.errorPage(c, http.StatusInternalServerError, "Something went wrong", "We could not continue your sign-in.", "Please try again.")
 		return
 	}
+	in := read.Interaction
 	if !p.sessions.SameBrowser(c.Request, in.BrowserHash) {
 		p.errorPage(c, http.StatusForbidden, "Open this in the browser you started in",
 			"This sign-in was started in a different browser.", "Go back to the app in the browser where you started and sign in there.")
@@ -229,7 +231,7 @@ func (p *Provider) handleResume(c *gin.Context) {
 		p.authorizeError(c, ar, interactionError(in.Error))
 		return
 	}
-	p.authorize(c, ar, in)
+	p.authorize(c, ar, read)
 }
 
 func interactionError(code string) error {
@@ -284,8 +286,12 @@ func checkAuthorizeRequest(ar fosite.AuthorizeRequester) error {
 
 // authorize decides between issuing a code and sending the browser to the
 // hosted pages. in is the interaction being resumed, or nil.
-func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *models.Interaction) {
+func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, read *models.InteractionRead) {
 	ctx := c.Request.Context()
+	var in *models.Interaction
+	if read != nil {
+		in = read.Interaction
+	}
 	client, ok := ar.GetClient().(*Client)
 	if !ok {
 		p.authorizeError(c, ar, fosite.ErrServerError.WithDebug("unexpected client type"))
@@ -323,12 +329,15 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, in *m
 	}
 	acrValues := client.acrValues(strings.Fields(form.Get("acr_values")))
 
-	// The session and its user in one read; the user is used only when
-	// the session will do. A new request with prompt=login signs in
-	// whatever the session: it is not read.
+	// The session and its user in one read (a resume's came with its
+	// interaction); the user is used only when the session will do. A new
+	// request with prompt=login signs in whatever the session: it is not
+	// read.
 	var ls *models.LoginSession
 	var owner *models.User
-	if in != nil || !slices.Contains(prompts, "login") {
+	if read != nil {
+		ls, owner = read.Session, read.Owner
+	} else if !slices.Contains(prompts, "login") {
 		ls, owner, err = p.sessions.CurrentWithUser(c.Request)
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
 			p.authorizeError(c, ar, fosite.ErrServerError.WithWrap(err))

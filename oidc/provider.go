@@ -80,6 +80,9 @@ type DataStore interface {
 	UserGroups(ctx context.Context, userID string) ([]string, error)
 	CreateInteraction(ctx context.Context, in *models.Interaction) error
 	GetInteraction(ctx context.Context, id string) (*models.Interaction, error)
+	// InteractionWithSession reads the interaction a resume names with the
+	// browser's session and its user, in one statement.
+	InteractionWithSession(ctx context.Context, id, sessionHash string) (*models.InteractionRead, error)
 	ConsumeInteraction(ctx context.Context, id string) error
 	GetConsent(ctx context.Context, userID, clientID string) (*models.Consent, error)
 	// The consent page (consent.go).

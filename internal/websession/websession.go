@@ -140,11 +140,22 @@ func (m *Manager) Current(r *http.Request) (*models.LoginSession, error) {
 // CurrentWithUser is Current with the session's user, read together (one
 // statement).
 func (m *Manager) CurrentWithUser(r *http.Request) (*models.LoginSession, *models.User, error) {
-	v := m.cookie(r, sessionCookie)
-	if v == "" {
+	h := m.SessionHash(r)
+	if h == "" {
 		return nil, nil, fmt.Errorf("current login session: %w", models.ErrNotFound)
 	}
-	return m.st.GetLoginSessionWithUser(r.Context(), Hash(v))
+	return m.st.GetLoginSessionWithUser(r.Context(), h)
+}
+
+// SessionHash is the store's key for the browser's session cookie, or ""
+// without one: for a read that joins the session to the record a page
+// names (store.InteractionWithSession).
+func (m *Manager) SessionHash(r *http.Request) string {
+	v := m.cookie(r, sessionCookie)
+	if v == "" {
+		return ""
+	}
+	return Hash(v)
 }
 
 // Login describes a completed authentication.

@@ -368,6 +368,62 @@ func (s *Store) GetInteraction(ctx context.Context, id string) (*models.Interact
 	return &in, nil
 }
 
+// InteractionWithSession reads an interaction and the live login session
+// whose cookie secret hashes to sessionHash, with the session's user, in
+// one statement: the login page and the authorization's resume ask for
+// both. The interaction's errors are GetInteraction's (a consumed or
+// expired one comes back with its error); no such session leaves Session
+// and Owner nil.
+func (s *Store) InteractionWithSession(ctx context.Context, id, sessionHash string) (*models.InteractionRead, error) {
+	const op = "get interaction"
+	if sessionHash == "" {
+		in, err := s.GetInteraction(ctx, id)
+		if in == nil {
+			return nil, err
+		}
+		return &models.InteractionRead{Interaction: in}, err
+	}
+	var cols [2]string
+	for i, m := range []struct {
+		model any
+		alias string
+	}{{&models.LoginSession{}, "ls"}, {&models.User{}, "owner"}} {
+		c, err := s.columnsAs(m.model, m.alias)
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+		cols[i] = c
+	}
+	q := `SELECT interactions.*, ` + cols[0] + `, ` + cols[1] + `
+FROM interactions LEFT JOIN (login_sessions ls JOIN users owner ON owner.id = ls.user_id)
+	ON ls.token_hash = ? AND ls.revoked_at IS NULL AND ls.expires_at > ?
+WHERE interactions.id = ?
+LIMIT 1`
+	rows := make([]interactionSession, 0, 1)
+	if err := s.conn(ctx).Raw(q, sessionHash, Now(), id).Find(&rows).Error; err != nil {
+		return nil, mapErr(op, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: %w", op, models.ErrNotFound)
+	}
+	r := &rows[0]
+	out := &models.InteractionRead{Interaction: &r.Interaction}
+	if r.LS.ID != "" {
+		out.Session, out.Owner = &r.LS, &r.Owner
+	}
+	if err := r.Interaction.Usable(Now()); err != nil {
+		return out, fmt.Errorf("%s: %w", op, err)
+	}
+	return out, nil
+}
+
+// interactionSession is a row of InteractionWithSession.
+type interactionSession struct {
+	models.Interaction `gorm:"embedded"`
+	LS                 models.LoginSession `gorm:"embedded;embeddedPrefix:ls_"`
+	Owner              models.User         `gorm:"embedded;embeddedPrefix:owner_"`
+}
+
 // CompleteInteractionLogin records the login session that satisfied it.
 func (s *Store) CompleteInteractionLogin(ctx context.Context, id, loginSessionID string) error {
 	res := s.conn(ctx).Model(&models.Interaction{}).

@@ -383,6 +383,56 @@ var interactionTests = []subtest{
 		dup.ID = in.ID
 		wantErr(t, "create duplicate interaction", s.CreateInteraction(t.Context(), dup), models.ErrAlreadyExists)
 	}},
+	{"WithSession", func(t *testing.T, s *store.Store) {
+		// The interaction and the browser's session with its user in one
+		// read: the same rows as the three reads.
+		in := createInteraction(t, s, newID("client"), 10*time.Minute)
+		u := createUser(t, s)
+		ls := createLoginSession(t, s, u.ID, time.Hour)
+		got, err := s.InteractionWithSession(t.Context(), in.ID, ls.TokenHash)
+		must(t, err)
+		sameRow(t, in, got.Interaction)
+		if got.Session == nil || got.Owner == nil {
+			t.Fatalf("session %v owner %v, want both", got.Session, got.Owner)
+		}
+		sameRow(t, ls, got.Session)
+		stored, err := s.GetUser(t.Context(), u.ID)
+		must(t, err)
+		sameRow(t, stored, got.Owner)
+
+		// No session, an unknown one and dead ones: the interaction alone.
+		expired := createLoginSession(t, s, u.ID, -time.Second)
+		revoked := newLoginSession(u.ID, time.Hour)
+		revoked.RevokedAt = ptr(at(-time.Minute))
+		must(t, s.CreateLoginSession(t.Context(), revoked))
+		for _, hash := range []string{"", randHex(32), expired.TokenHash, revoked.TokenHash} {
+			got, err := s.InteractionWithSession(t.Context(), in.ID, hash)
+			must(t, err)
+			sameRow(t, in, got.Interaction)
+			if got.Session != nil || got.Owner != nil {
+				t.Errorf("hash %q: session %v owner %v, want none", hash, got.Session, got.Owner)
+			}
+		}
+
+		// The interaction's errors are GetInteraction's, with the row.
+		for _, hash := range []string{"", ls.TokenHash} {
+			_, err = s.InteractionWithSession(t.Context(), newID("ia"), hash)
+			wantErr(t, "read missing interaction", err, models.ErrNotFound)
+			old := createInteraction(t, s, in.ClientID, -time.Second)
+			got, err = s.InteractionWithSession(t.Context(), old.ID, hash)
+			wantErr(t, "read expired interaction", err, models.ErrExpired)
+			if got == nil || got.Interaction.ID != old.ID {
+				t.Errorf("expired interaction not returned with the error: %v", got)
+			}
+			used := createInteraction(t, s, in.ClientID, time.Minute)
+			must(t, s.ConsumeInteraction(t.Context(), used.ID))
+			got, err = s.InteractionWithSession(t.Context(), used.ID, hash)
+			wantErr(t, "read consumed interaction", err, models.ErrConsumed)
+			if got == nil || got.Interaction.ID != used.ID {
+				t.Errorf("consumed interaction not returned with the error: %v", got)
+			}
+		}
+	}},
 	{"Expired", func(t *testing.T, s *store.Store) {
 		in := createInteraction(t, s, newID("client"), -time.Second)
 		got, err := s.GetInteraction(t.Context(), in.ID)
