@@ -80,7 +80,7 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 	}
 	l := websession.Login{UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(), AAGUID: s.model, Event: ev, InteractionID: mark}
 	if s.finish != nil {
-		l.CeremonyID, l.Use = s.finish.CeremonyID, s.finish.Use
+		l.Ceremony, l.Use = s.finish.Ceremony, s.finish.Use
 	}
 	started, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, l)
 	if err != nil {

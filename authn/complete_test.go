@@ -54,7 +54,8 @@ func TestPasskeyVerifyReadsInteractionAndClientOnce(t *testing.T) {
 		CSRFKey: secret.Derive(env.Secret, server.PurposeCookies)})
 	passkeys, err := passkey.New(passkey.Config{RPID: env.Config.WebAuthnRPID(), RPName: env.Config.RPName,
 		Origins: env.Config.WebAuthnOrigins(), UserVerification: env.Config.UserVerification,
-		FakeCredentialKey: secret.Derive(env.Secret, server.PurposeFakeCreds)}, env.Store, nil)
+		FakeCredentialKey: secret.Derive(env.Secret, server.PurposeFakeCreds),
+		CeremonyKey:       secret.Derive(env.Secret, server.PurposeCeremonies)}, env.Store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

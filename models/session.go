@@ -94,14 +94,15 @@ type SessionStart struct {
 	// InteractionID, when set, is the authorization the sign-in answers:
 	// if it is still open it records the new session.
 	InteractionID string
-	// CeremonyID and Use, when set, are the passkey sign-in the session
-	// starts: its WebAuthn ceremony, spent now, and the passkey's use.
-	// They gate the rest: when the ceremony was spent (or expired) since
-	// it was read nothing is written and the start fails with
+	// Ceremony and Use, when set, are the passkey sign-in the session
+	// starts: its WebAuthn login ceremony (which the browser held, sealed:
+	// the store keeps only spent ones), spent now, and the passkey's use.
+	// They gate the rest: when the ceremony was spent since it was read,
+	// or has expired, nothing is written and the start fails with
 	// ErrCeremonySpent; when another use of the same counter value won
 	// (or the passkey was flagged meanwhile), with ErrConsumed.
-	CeremonyID string
-	Use        *CredentialUse
+	Ceremony *WebAuthnCeremony
+	Use      *CredentialUse
 	// InteractionMarked is the store's answer: the interaction was open
 	// and now names the session.
 	InteractionMarked bool

@@ -64,6 +64,9 @@ const (
 	PurposeRateLimit   = "rate-limit-keys"
 	PurposeClientHash  = "client-secret-hash"
 	PurposeCursors     = "page-cursors"
+	// PurposeCeremonies seals passkey login ceremonies, which the browser
+	// holds between the options and the assertion (authn/passkey).
+	PurposeCeremonies = "passkey-login-ceremonies"
 	// PurposePairwise keys pairwise subject identifiers (oidc/pairwise.go):
 	// changing the system secret changes every pairwise sub.
 	PurposePairwise = "pairwise-subjects"
@@ -289,6 +292,7 @@ func New(ctx context.Context, deps Deps) (*Server, error) {
 		MDSFile:           cfg.MDSFile,
 		MDSRoot:           cfg.MDSRoot,
 		FakeCredentialKey: secret.Derive(deps.Secret, PurposeFakeCreds),
+		CeremonyKey:       secret.Derive(deps.Secret, PurposeCeremonies),
 		Policy:            live,
 	}, deps.Store, log)
 	if err != nil {

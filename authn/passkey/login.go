@@ -45,11 +45,11 @@ type Result struct {
 	// oldest first, as read for this sign-in (the accepted-credentials
 	// signal).
 	AccountCredentialIDs []string
-	// CeremonyID is the ceremony, still to be spent, and Use the
+	// Ceremony is the login ceremony, still to be spent, and Use the
 	// credential's state after this assertion: FinishLogin writes both
 	// (RecordUse); VerifyLogin leaves them to the caller.
-	CeremonyID string
-	Use        *models.CredentialUse
+	Ceremony *models.WebAuthnCeremony
+	Use      *models.CredentialUse
 }
 
 // BeginLogin starts a passkey sign-in. With user != nil it is
@@ -210,11 +210,18 @@ func (s *Service) saveLogin(ctx context.Context, assertion *protocol.CredentialA
 		return nil, "", fmt.Errorf("passkey: encode request options: %w", err)
 	}
 	data.Session = *session
-	id, err := s.saveCeremony(ctx, models.CeremonyLogin, userID, browserHash, interactionID, data)
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("passkey: encode ceremony: %w", err)
+	}
+	// Held by the browser, sealed: nothing is written (ceremony.go).
+	now := s.now()
+	sealed, err := s.sealCeremony(&models.WebAuthnCeremony{ID: randomID(), BrowserHash: browserHash, Kind: models.CeremonyLogin,
+		UserID: userID, InteractionID: interactionID, Data: string(raw), CreatedAt: now, ExpiresAt: now.Add(s.cfg.CeremonyTTL)})
 	if err != nil {
 		return nil, "", err
 	}
-	return options, id, nil
+	return options, sealed, nil
 }
 
 // ParseAssertion parses the browser's credential.toJSON() of an assertion,
@@ -256,7 +263,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, browserHash strin
 // the race for its counter value (or of a credential flagged meanwhile),
 // is refused as UseRefused says.
 func (s *Service) RecordUse(ctx context.Context, res *Result) error {
-	if _, err := s.st.ConsumeCeremony(ctx, res.CeremonyID); err != nil {
+	if err := s.st.SpendCeremony(ctx, res.Ceremony); err != nil {
 		if models.IsGone(err) {
 			err = fmt.Errorf("%w: %w", models.ErrCeremonySpent, err)
 		}
@@ -292,16 +299,16 @@ func UseRefused(res *Result, err error) error {
 
 // spendRefused spends the ceremony of a refused assertion; one spent or
 // gone already needs nothing.
-func (s *Service) spendRefused(ctx context.Context, id string) {
-	_, err := s.st.ConsumeCeremony(ctx, id)
+func (s *Service) spendRefused(ctx context.Context, c *models.WebAuthnCeremony) {
+	err := s.st.SpendCeremony(ctx, c)
 	if err != nil && !models.IsGone(err) {
-		s.log.WarnContext(ctx, "passkey: spend a refused ceremony", "ceremony_id", id, "err", err)
+		s.log.WarnContext(ctx, "passkey: spend a refused ceremony", "ceremony_id", c.ID, "err", err)
 	}
 }
 
 // VerifyLogin is FinishLogin but for the writes of a success: the
 // ceremony's spend and the credential's use are returned
-// (Result.CeremonyID, Result.Use) for the caller to write — RecordUse, or
+// (Result.Ceremony, Result.Use) for the caller to write — RecordUse, or
 // with the session it starts (models.SessionStart), which they gate. A
 // refusal spends the ceremony before it returns.
 func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash string, body []byte) (_ *Result, err error) {
@@ -313,20 +320,22 @@ func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash strin
 	if ceremonyID == "" {
 		return nil, fail(ErrCeremonyNotFound, "no ceremony id")
 	}
-	// The ceremony spent, and the credential, its owner and, for the
-	// accepted-credentials signal, the ids of all its account's
-	// credentials: one read.
-	read, err := s.st.CeremonyWithCredentials(ctx, ceremonyID, credID)
-	var c *models.WebAuthnCeremony
+	// The ceremony the browser held (ceremony.go), then whether it was
+	// spent, the credential, its owner and, for the accepted-credentials
+	// signal, the ids of all its account's credentials: one read.
+	c, err := s.openCeremony(ceremonyID)
+	if err != nil {
+		return nil, err
+	}
+	read, err := s.st.CeremonyWithCredentials(ctx, c, credID)
 	if err == nil {
-		c = read.Ceremony
 		// Read, not spent: a refusal spends it now (a ceremony is single
 		// use, and one presented by another browser has leaked), a
 		// success with the writes of the sign-in (RecordUse, or
-		// models.SessionStart.CeremonyID).
+		// models.SessionStart.Ceremony).
 		defer func() {
 			if err != nil {
-				s.spendRefused(ctx, ceremonyID)
+				s.spendRefused(ctx, c)
 			}
 		}()
 	}
@@ -443,7 +452,7 @@ func (s *Service) VerifyLogin(ctx context.Context, ceremonyID, browserHash strin
 		ACR:                  ACRFor(facts),
 		InteractionID:        cer.InteractionID,
 		Interaction:          read.Interaction,
-		CeremonyID:           cer.ID,
+		Ceremony:             cer,
 		GraceSynced:          grace,
 		GraceModel:           graceModel,
 		AccountCredentialIDs: accountIDs,

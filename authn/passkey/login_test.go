@@ -1,8 +1,10 @@
 package passkey
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sesame-idp/sesame/models"
@@ -277,4 +279,62 @@ func fmtList(ks []string) string {
 		out += k + ","
 	}
 	return out
+}
+
+// TestLoginCeremonyHeldByTheBrowser: a sign-in's options write nothing —
+// the browser holds the ceremony, sealed — and it finishes on any replica
+// with the same key; only its spend is stored, once, so a replay to either
+// replica is refused.
+func TestLoginCeremonyHeldByTheBrowser(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect storetest.Dialect) {
+		st := dialect.Open(t)
+		key := bytes.Repeat([]byte{42}, 32)
+		withKey := func(c *Config) { c.CeremonyKey = key }
+		a, b := newEnv(t, st, withKey), newEnv(t, st, withKey)
+		user := a.createUser("user@example.test")
+		d := newDevice(deviceOpts{})
+		a.register(user, nil, models.CredentialPasskey, d)
+		db, err := st.SQLDB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ceremonies := func() (n int) {
+			if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM webauthn_ceremonies WHERE kind = 'login'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for _, named := range []*models.User{user, nil} {
+			before := ceremonies()
+			opts, cid, err := a.svc.BeginLogin(a.ctx, named, testBrowser, testIA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := ceremonies(); n != before {
+				t.Fatalf("options wrote %d ceremonies", n-before)
+			}
+			if !strings.HasPrefix(cid, sealPrefix) || strings.Contains(cid, testBrowser) || strings.Contains(cid, user.ID) {
+				t.Errorf("the ceremony the browser holds is not sealed: %s", cid)
+			}
+			d.cred.Counter++
+			body := d.assert(t, opts, testRP, nil)
+			res, err := b.svc.FinishLogin(b.ctx, cid, testBrowser, body)
+			if err != nil {
+				t.Fatalf("finish on the other replica: %v", err)
+			}
+			if res.User.ID != user.ID {
+				t.Errorf("signed in %s, want %s", res.User.ID, user.ID)
+			}
+			if n := ceremonies(); n != before+1 {
+				t.Errorf("%d ceremonies stored after the finish, want its spend only", n-before)
+			}
+			for _, e := range []*env{a, b} {
+				_, err := e.svc.FinishLogin(e.ctx, cid, testBrowser, body)
+				wantErr(t, err, ErrCeremonyUsed)
+			}
+			if got, err := st.GetCredential(t.Context(), d.id()); err != nil || got.CloneWarning {
+				t.Errorf("the replays flagged the passkey: %+v %v", got, err)
+			}
+		}
+	})
 }

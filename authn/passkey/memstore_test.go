@@ -21,13 +21,14 @@ type memStore struct {
 	users      map[string]models.User
 	creds      map[string]models.WebAuthnCredential
 	ceremonies map[string]models.WebAuthnCeremony
+	spent      map[string]bool // login ceremonies' ids (SpendCeremony)
 	events     int
 }
 
 var _ Store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{users: map[string]models.User{}, creds: map[string]models.WebAuthnCredential{}, ceremonies: map[string]models.WebAuthnCeremony{}}
+	return &memStore{users: map[string]models.User{}, creds: map[string]models.WebAuthnCredential{}, ceremonies: map[string]models.WebAuthnCeremony{}, spent: map[string]bool{}}
 }
 
 func (m *memStore) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -89,14 +90,17 @@ func (m *memStore) ListUserCredentials(_ context.Context, userID string) ([]mode
 	return out, nil
 }
 
-func (m *memStore) CeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.CeremonyRead, error) {
+func (m *memStore) CeremonyWithCredentials(ctx context.Context, c *models.WebAuthnCeremony, credentialID string) (*models.CeremonyRead, error) {
 	m.mu.Lock()
-	c, ok := m.ceremonies[ceremonyID]
+	spent := m.spent[c.ID]
 	m.mu.Unlock()
-	if err := unspendable(c, ok); err != nil {
+	if spent {
+		return nil, fmt.Errorf("read ceremony: %w", models.ErrConsumed)
+	}
+	if err := unspendable(*c, true); err != nil {
 		return nil, err
 	}
-	out := &models.CeremonyRead{Ceremony: &c}
+	out := &models.CeremonyRead{Ceremony: c}
 	var err error
 	out.Owner, out.Credentials, err = m.ListCredentialsWith(ctx, credentialID)
 	return out, err
@@ -159,6 +163,19 @@ func (m *memStore) ConsumeCeremony(_ context.Context, id string) (*models.WebAut
 	c.ConsumedAt = &now
 	delete(m.ceremonies, id) // spent; keeps the map small while fuzzing
 	return &c, nil
+}
+
+func (m *memStore) SpendCeremony(_ context.Context, c *models.WebAuthnCeremony) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.spent[c.ID] {
+		return fmt.Errorf("spend ceremony: %w", models.ErrConsumed)
+	}
+	if err := unspendable(*c, true); err != nil {
+		return err
+	}
+	m.spent[c.ID] = true
+	return nil
 }
 
 func (m *memStore) RecordAuthEvent(context.Context, *models.AuthEvent) error {

@@ -2,6 +2,7 @@ package passkey
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -78,6 +79,13 @@ type Config struct {
 	// on every replica (derive it from the system secret); when empty a
 	// random key is used, so the fake ids change at each restart.
 	FakeCredentialKey []byte
+	// CeremonyKey (32 bytes) seals login ceremonies: the browser holds
+	// them between the options and the assertion, and the store keeps
+	// only the spent ones (ceremony.go). It must be the same on every
+	// replica (derive it from the system secret); when empty a random key
+	// is used, so a sign-in begun before a restart, or on another replica,
+	// cannot finish.
+	CeremonyKey []byte
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Policy, when set, is the live policy (internal/policy), asked at
@@ -99,11 +107,13 @@ type Store interface {
 	FlagCredentialClone(ctx context.Context, id string) error
 	CreateCeremony(ctx context.Context, c *models.WebAuthnCeremony) error
 	ConsumeCeremony(ctx context.Context, id string) (*models.WebAuthnCeremony, error)
-	// CeremonyWithCredentials reads a ceremony without spending it (with
-	// ConsumeCeremony's errors for one it could not spend),
-	// ListCredentialsWith(credentialID) and the ceremony's interaction at
-	// once (one statement on PostgreSQL).
-	CeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.CeremonyRead, error)
+	// SpendCeremony spends a login ceremony the browser held: ErrConsumed
+	// when it was spent already, ErrExpired past its expiry.
+	SpendCeremony(ctx context.Context, c *models.WebAuthnCeremony) error
+	// CeremonyWithCredentials reads, for a login ceremony not yet spent
+	// (SpendCeremony's errors otherwise), ListCredentialsWith(credentialID)
+	// and the ceremony's interaction, in one statement; it spends nothing.
+	CeremonyWithCredentials(ctx context.Context, c *models.WebAuthnCeremony, credentialID string) (*models.CeremonyRead, error)
 	RecordAuthEvent(ctx context.Context, e *models.AuthEvent) error
 }
 
@@ -120,6 +130,7 @@ type Service struct {
 	deny     map[string]bool
 	mds      *mdsCopy
 	fakeKey  []byte
+	sealer   cipher.AEAD
 	live     liveMDS
 	// fetched is the BLOB fetched from the metadata service and kept in
 	// the database (mdsfetch.go); when set it wins over the file.
@@ -327,6 +338,12 @@ func New(cfg Config, st Store, log *slog.Logger) (*Service, error) {
 		s.fakeKey = make([]byte, 32)
 		_, _ = rand.Read(s.fakeKey) // crypto/rand.Read never fails (Go 1.24+)
 		log.Warn("passkey: no fake credential key configured; answers for unknown emails change at each restart and differ between replicas")
+	}
+	if s.sealer, err = newSealer(cfg.CeremonyKey); err != nil {
+		return nil, fmt.Errorf("passkey: %w", err)
+	}
+	if len(cfg.CeremonyKey) == 0 {
+		log.Warn("passkey: no ceremony key configured; a sign-in begun before a restart, or on another replica, cannot finish")
 	}
 	timeouts := webauthn.TimeoutConfig{Timeout: cfg.CeremonyTTL, TimeoutUVD: cfg.CeremonyTTL}
 	s.wa, err = webauthn.New(&webauthn.Config{

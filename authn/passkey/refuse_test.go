@@ -325,6 +325,32 @@ func TestLoginRefused(t *testing.T) {
 		}, want: ErrCeremonyUsed},
 		{name: "ceremony from another browser", finish: finishLoginAs("browser-hash-2"), want: ErrCeremonyWrongBrowser},
 		{name: "ceremony expired", before: func(e *env, _ string, _ []byte) { e.clock.Advance(DefaultCeremonyTTL) }, want: ErrCeremonyExpired},
+		// The browser holds the ceremony sealed (ceremony.go): it can
+		// neither change it nor bring one sealed under another key.
+		{name: "ceremony altered", finish: func(e *env, cid string, body []byte) error {
+			b := []byte(cid)
+			i := len(b) / 2
+			if b[i] == 'A' {
+				b[i] = 'B'
+			} else {
+				b[i] = 'A'
+			}
+			_, err := e.svc.FinishLogin(e.ctx, string(b), testBrowser, body)
+			return err
+		}, want: ErrCeremonyNotFound},
+		{name: "ceremony sealed under another key", finish: func(e *env, cid string, body []byte) error {
+			other := newEnv(e.t, e.st, func(c *Config) { c.CeremonyKey = bytes.Repeat([]byte{7}, 32) })
+			_, err := other.svc.FinishLogin(e.ctx, cid, testBrowser, body)
+			return err
+		}, want: ErrCeremonyNotFound},
+		{name: "ceremony id alone", finish: func(e *env, cid string, body []byte) error {
+			c, err := e.svc.openCeremony(cid)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			_, err = e.svc.FinishLogin(e.ctx, c.ID, testBrowser, body)
+			return err
+		}, want: ErrCeremonyNotFound},
 		{name: "registration ceremony finished as a login", finish: func(e *env, _ string, body []byte) error {
 			_, cid, err := e.svc.BeginRegistration(e.ctx, nil, &NewUser{Email: "x@example.test"}, models.CredentialPasskey, testBrowser, testIA)
 			if err != nil {

@@ -171,11 +171,11 @@ type Login struct {
 	// authorization it answers.
 	Event         *models.AuthEvent
 	InteractionID string
-	// CeremonyID and Use are the passkey sign-in's ceremony and the
+	// Ceremony and Use are the passkey sign-in's ceremony and the
 	// passkey's use, written with the session and gating it
 	// (models.SessionStart).
-	CeremonyID string
-	Use        *models.CredentialUse
+	Ceremony *models.WebAuthnCeremony
+	Use      *models.CredentialUse
 }
 
 // Start creates a login session for l and sets its cookie. An existing
@@ -198,7 +198,7 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		replaced = Hash(v)
 	}
 	st := &models.SessionStart{Session: ls, Replaced: replaced, Event: l.Event, InteractionID: l.InteractionID,
-		CeremonyID: l.CeremonyID, Use: l.Use}
+		Ceremony: l.Ceremony, Use: l.Use}
 	if err := m.st.StartLoginSession(ctx, st); err != nil {
 		return nil, fmt.Errorf("start login session: %w", err)
 	}

@@ -107,7 +107,7 @@ func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) 
 // RevokeLoginSessionByTokenHash ends it; none is no error), st.Session
 // starts, st.Event is recorded (as RecordAuthEvent records it) and
 // st.InteractionID, if still open, records the session
-// (st.InteractionMarked says). st.CeremonyID and st.Use, when set, are
+// (st.InteractionMarked says). st.Ceremony and st.Use, when set, are
 // written first and gate the rest (ErrCeremonySpent, ErrConsumed when
 // they lose). All commit together: on PostgreSQL in one statement.
 func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) error {
@@ -121,8 +121,8 @@ func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) 
 	}
 	if s.dialect != migrations.Postgres {
 		return s.WithTx(ctx, func(ctx context.Context) error {
-			if st.CeremonyID != "" {
-				if _, err := s.ConsumeCeremony(ctx, st.CeremonyID); err != nil {
+			if st.Ceremony != nil {
+				if err := s.SpendCeremony(ctx, st.Ceremony); err != nil {
 					if models.IsGone(err) {
 						return fmt.Errorf("%s: %w", op, models.ErrCeremonySpent)
 					}
@@ -177,9 +177,9 @@ func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) 
 	now := dbTime(Now())
 	from, exists, spent, used, marked := "", "", "1", "1", "0"
 	b.WriteString("WITH ")
-	if st.CeremonyID != "" {
+	if st.Ceremony != nil {
 		b.WriteString(ceremonySpendCTE + ", ")
-		args = append(args, ceremonySpendArgs(st.CeremonyID)...)
+		args = append(args, ceremonySpendArgs(st.Ceremony)...)
 		from, exists, spent = " FROM k", " AND EXISTS (SELECT 1 FROM k)", "(SELECT count(*) FROM k)"
 	}
 	if st.Use != nil {

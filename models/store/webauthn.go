@@ -9,7 +9,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/sesame-idp/sesame/migrations"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -98,68 +97,46 @@ func (s *Store) columnsAs(model any, alias string) (string, error) {
 	return list, nil
 }
 
-// CeremonyWithCredentials reads a ceremony, what ListCredentialsWith
-// reads for credentialID and the ceremony's interaction: all a passkey
-// sign-in's finish reads. The ceremony is not spent: its spend goes with
-// the sign-in's writes (models.SessionStart.CeremonyID) or a refusal's
-// ConsumeCeremony. A ceremony already spent is ErrConsumed, one past its
-// expiry ErrExpired, as ConsumeCeremony says. On PostgreSQL it is one
-// statement (the credentials and the interaction joined to the ceremony's
-// row, under the prefixes cer_ and inter_).
-func (s *Store) CeremonyWithCredentials(ctx context.Context, ceremonyID, credentialID string) (*models.CeremonyRead, error) {
+// CeremonyWithCredentials reads, for the login ceremony c a browser
+// presented (sealed; the store keeps only spent ones), what
+// ListCredentialsWith reads for credentialID (the credential's owner and
+// all the owner's credentials, oldest first) and c's interaction, in one
+// statement; it spends nothing: the spend is written with the sign-in's
+// writes (models.SessionStart.Ceremony) or a refusal's SpendCeremony. A
+// ceremony already spent is ErrConsumed, one past its expiry ErrExpired,
+// as SpendCeremony says.
+func (s *Store) CeremonyWithCredentials(ctx context.Context, c *models.WebAuthnCeremony, credentialID string) (*models.CeremonyRead, error) {
 	const op = "read ceremony"
-	if s.dialect != migrations.Postgres {
-		var c models.WebAuthnCeremony
-		if err := s.conn(ctx).Where("id = ?", ceremonyID).Take(&c).Error; err != nil {
-			return nil, mapErr(op, err)
-		}
-		if err := ceremonyState(&c); err != nil {
-			return nil, err
-		}
-		out := &models.CeremonyRead{Ceremony: &c}
-		var err error
-		if out.Owner, out.Credentials, err = s.ListCredentialsWith(ctx, credentialID); err != nil {
-			return nil, err
-		}
-		if c.InteractionID != "" {
-			var in models.Interaction
-			switch err := s.conn(ctx).Where("id = ?", c.InteractionID).Limit(1).Find(&in).Error; {
-			case err != nil:
-				return nil, mapErr(op, err)
-			case in.ID != "":
-				out.Interaction = &in
-			}
-		}
-		return out, nil
-	}
-	var cols [3]string
+	var cols [2]string
 	for i, m := range []struct {
 		model any
 		alias string
-	}{{&models.WebAuthnCeremony{}, "cer"}, {&models.User{}, "owner"}, {&models.Interaction{}, "inter"}} {
+	}{{&models.User{}, "owner"}, {&models.Interaction{}, "inter"}} {
 		c, err := s.columnsAs(m.model, m.alias)
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
 		cols[i] = c
 	}
-	q := `SELECT ` + cols[0] + `, webauthn_credentials.*, ` + cols[1] + `, ` + cols[2] + `
-FROM webauthn_ceremonies cer LEFT JOIN (webauthn_credentials JOIN users owner ON owner.id = webauthn_credentials.user_id)
+	q := `SELECT (SELECT count(*) FROM webauthn_ceremonies WHERE id = ?) AS spent, webauthn_credentials.*, ` + cols[0] + `, ` + cols[1] + `
+FROM (SELECT 1 AS one) AS one LEFT JOIN (webauthn_credentials JOIN users owner ON owner.id = webauthn_credentials.user_id)
 	ON webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)
-LEFT JOIN interactions inter ON inter.id = cer.interaction_id
-WHERE cer.id = ?
+LEFT JOIN interactions inter ON inter.id = ?
 ORDER BY webauthn_credentials.created_at, webauthn_credentials.id`
 	rows := make([]ceremonyCredential, 0, 4)
-	if err := s.conn(ctx).Raw(q, credentialID, ceremonyID).Find(&rows).Error; err != nil {
+	if err := s.conn(ctx).Raw(q, c.ID, credentialID, c.InteractionID).Find(&rows).Error; err != nil {
 		return nil, mapErr(op, err)
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%s: %w", op, models.ErrNotFound)
 	}
-	if err := ceremonyState(&rows[0].Cer); err != nil {
-		return nil, err
+	if rows[0].Spent > 0 {
+		return nil, fmt.Errorf("%s: %w", op, models.ErrConsumed)
 	}
-	out := &models.CeremonyRead{Ceremony: &rows[0].Cer}
+	if !c.ExpiresAt.After(Now()) {
+		return nil, fmt.Errorf("%s: %w", op, models.ErrExpired)
+	}
+	out := &models.CeremonyRead{Ceremony: c}
 	if rows[0].Inter.ID != "" {
 		out.Interaction = &rows[0].Inter
 	}
@@ -186,11 +163,12 @@ func ceremonyState(c *models.WebAuthnCeremony) error {
 	return nil
 }
 
-// ceremonyCredential is a row of CeremonyWithCredentials: the ceremony
-// with each credential of the account, its owner and the
-// ceremony's interaction (NULLs, and so zero values, where there is none).
+// ceremonyCredential is a row of CeremonyWithCredentials: whether the
+// ceremony was spent, with each credential of the account, its owner and
+// the ceremony's interaction (NULLs, and so zero values, where there is
+// none).
 type ceremonyCredential struct {
-	Cer                       models.WebAuthnCeremony `gorm:"embedded;embeddedPrefix:cer_"`
+	Spent                     int64
 	models.WebAuthnCredential `gorm:"embedded"`
 	Owner                     models.User        `gorm:"embedded;embeddedPrefix:owner_"`
 	Inter                     models.Interaction `gorm:"embedded;embeddedPrefix:inter_"`
@@ -227,14 +205,39 @@ const credentialUseWhere = "id = ? AND sign_count = ? AND clone_warning = ?"
 // ceremonySpendCTE and credentialUseCTE are ConsumeCeremony and
 // recordUse as CTEs of StartLoginSession's statement (the gates k and g;
 // g opens only if k did), with ceremonySpendArgs and credentialUseArgs.
-const ceremonySpendCTE = `k AS (UPDATE webauthn_ceremonies SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ? RETURNING 1)`
+const ceremonySpendCTE = `k AS (INSERT INTO webauthn_ceremonies (id, browser_hash, kind, user_id, interaction_id, data, created_at, expires_at, consumed_at)
+	SELECT ?, ?, ?, ?, ?, '', ?, CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ) WHERE CAST(? AS TIMESTAMPTZ) > CAST(? AS TIMESTAMPTZ)
+	ON CONFLICT (id) DO NOTHING RETURNING 1)`
 
 const credentialUseCTE = `g AS (UPDATE webauthn_credentials SET sign_count = ?, user_verified = ?, backup_eligible = ?,
 	backup_state = ?, last_used_at = ?, updated_at = ? WHERE ` + credentialUseWhere + `%s RETURNING 1)`
 
-func ceremonySpendArgs(id string) []any {
+func ceremonySpendArgs(c *models.WebAuthnCeremony) []any {
+	now, exp := Now(), dbTime(c.ExpiresAt)
+	return []any{c.ID, c.BrowserHash, c.Kind, c.UserID, c.InteractionID, dbTime(c.CreatedAt), exp, now, exp, now}
+}
+
+// SpendCeremony spends a login ceremony the browser held (sealed, never
+// stored): its id is recorded as spent, with its expiry for the janitor.
+// Exactly one caller spends it; a spent one is ErrConsumed, an expired
+// one ErrExpired (by the store's clock).
+func (s *Store) SpendCeremony(ctx context.Context, c *models.WebAuthnCeremony) error {
+	const op = "spend ceremony"
 	now := Now()
-	return []any{now, id, now}
+	if !c.ExpiresAt.After(now) {
+		return fmt.Errorf("%s: %w", op, models.ErrExpired)
+	}
+	row := *c
+	row.Data, row.ConsumedAt = "", &now
+	row.CreatedAt, row.ExpiresAt = dbTime(c.CreatedAt), dbTime(c.ExpiresAt)
+	res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return mapErr(op, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%s: %w", op, models.ErrConsumed)
+	}
+	return nil
 }
 
 func credentialUseArgs(u *models.CredentialUse) []any {

@@ -266,25 +266,23 @@ var loginSessionTests = []subtest{
 			wantNothingStarted(t, s, name, st, in, live)
 		}
 
-		// The ceremony is spent with the session and gates it: one spent
-		// (or expired) since it was read starts nothing, and leaves the
-		// passkey's counter as it was.
+		// The ceremony (sealed, held by the browser: not stored) is spent
+		// with the session and gates it: one spent since it was read, or
+		// expired, starts nothing, and leaves the passkey's counter as it
+		// was.
 		ceremony := func(expiresIn time.Duration) *models.WebAuthnCeremony {
-			c := &models.WebAuthnCeremony{ID: newID("cer"), BrowserHash: randHex(32), Kind: models.CeremonyLogin, UserID: u.ID,
+			return &models.WebAuthnCeremony{ID: newID("cer"), BrowserHash: randHex(32), Kind: models.CeremonyLogin, UserID: u.ID,
 				Data: "{}", CreatedAt: at(0), ExpiresAt: at(expiresIn)}
-			must(t, s.CreateCeremony(ctx, c))
-			return c
 		}
-		withCeremony := func(id string, u *models.CredentialUse) (*models.SessionStart, *models.Interaction, error) {
+		withCeremony := func(c *models.WebAuthnCeremony, u *models.CredentialUse) (*models.SessionStart, *models.Interaction, error) {
 			in := createInteraction(t, s, client.ID, 5*time.Minute)
-			st := &models.SessionStart{Replaced: live.TokenHash, Session: newLoginSession(cred.UserID, time.Hour), CeremonyID: id, Use: u, InteractionID: in.ID}
+			st := &models.SessionStart{Replaced: live.TokenHash, Session: newLoginSession(cred.UserID, time.Hour), Ceremony: c, Use: u, InteractionID: in.ID}
 			return st, in, s.StartLoginSession(ctx, st)
 		}
 		spent := ceremony(5 * time.Minute)
-		_, err = s.ConsumeCeremony(ctx, spent.ID)
-		must(t, err)
-		for name, id := range map[string]string{"spent": spent.ID, "expired": ceremony(-time.Second).ID, "unknown": newID("cer")} {
-			st, in, err := withCeremony(id, use(8, 9))
+		must(t, s.SpendCeremony(ctx, spent))
+		for name, c := range map[string]*models.WebAuthnCeremony{"spent": spent, "expired": ceremony(-time.Second)} {
+			st, in, err := withCeremony(c, use(8, 9))
 			wantErr(t, name+" ceremony", err, models.ErrCeremonySpent)
 			wantNothingStarted(t, s, name+" ceremony", st, in, live)
 		}
@@ -292,10 +290,9 @@ var loginSessionTests = []subtest{
 			t.Errorf("the credential after refused ceremonies: %+v, want its counter at 8", got)
 		}
 		fresh := ceremony(5 * time.Minute)
-		st, _, err = withCeremony(fresh.ID, use(8, 9))
+		st, _, err = withCeremony(fresh, use(8, 9))
 		must(t, err)
-		_, err = s.ConsumeCeremony(ctx, fresh.ID)
-		wantErr(t, "the ceremony a start spent", err, models.ErrConsumed)
+		wantErr(t, "the ceremony a start spent", s.SpendCeremony(ctx, fresh), models.ErrConsumed)
 		live = st.Session
 
 		must(t, s.FlagCredentialClone(ctx, cred.ID))

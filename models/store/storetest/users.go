@@ -12,10 +12,11 @@ import (
 
 var userTests = []subtest{
 	{"CeremonyWithCredentials", func(t *testing.T, s *store.Store) {
-		// A passkey sign-in's finish: the ceremony, the credential's
-		// account and the ceremony's interaction read at once, the same
-		// answers as GetCeremony, ListCredentialsWith and GetInteraction
-		// give apart; the ceremony is left unspent.
+		// A passkey sign-in's finish: for the ceremony the browser
+		// presented (sealed, not stored), the credential's account and the
+		// ceremony's interaction read at once, the same answers as
+		// ListCredentialsWith and GetInteraction give apart; the ceremony
+		// is left unspent.
 		ctx := t.Context()
 		u, other := createUser(t, s), createUser(t, s)
 		in := createInteraction(t, s, createClient(t, s).ID, 5*time.Minute)
@@ -29,16 +30,16 @@ var userTests = []subtest{
 		}
 		must(t, s.CreateCredential(ctx, &models.WebAuthnCredential{ID: newID("cred"), UserID: other.ID, PublicKey: "AQ"}))
 		ceremony := func(expiresIn time.Duration, interactionID string) *models.WebAuthnCeremony {
-			c := &models.WebAuthnCeremony{ID: newID("cer"), BrowserHash: randHex(32), Kind: models.CeremonyLogin, UserID: u.ID,
+			return &models.WebAuthnCeremony{ID: newID("cer"), BrowserHash: randHex(32), Kind: models.CeremonyLogin, UserID: u.ID,
 				InteractionID: interactionID, Data: `{"mode":"user"}`, CreatedAt: at(0), ExpiresAt: at(expiresIn)}
-			must(t, s.CreateCeremony(ctx, c))
-			return c
 		}
 
 		cer := ceremony(5*time.Minute, in.ID)
-		got, err := s.CeremonyWithCredentials(ctx, cer.ID, ids[1])
+		got, err := s.CeremonyWithCredentials(ctx, cer, ids[1])
 		must(t, err)
-		sameRow(t, cer, got.Ceremony)
+		if got.Ceremony != cer {
+			t.Errorf("the ceremony read is %+v, want the one presented", got.Ceremony)
+		}
 		wantOwner, wantCreds, err := s.ListCredentialsWith(ctx, ids[1])
 		must(t, err)
 		sameRow(t, wantOwner, got.Owner)
@@ -54,11 +55,11 @@ var userTests = []subtest{
 			t.Fatal("the ceremony's interaction was not read")
 		}
 		sameRow(t, wantIn, got.Interaction)
-		// Read, not spent: ConsumeCeremony still spends it, and then
+		// Read, not spent: SpendCeremony still spends it, once, and then
 		// the read says so.
-		_, err = s.ConsumeCeremony(ctx, cer.ID)
-		must(t, err)
-		again, err := s.CeremonyWithCredentials(ctx, cer.ID, ids[1])
+		must(t, s.SpendCeremony(ctx, cer))
+		wantErr(t, "spend a spent ceremony", s.SpendCeremony(ctx, cer), models.ErrConsumed)
+		again, err := s.CeremonyWithCredentials(ctx, cer, ids[1])
 		wantErr(t, "read a spent ceremony", err, models.ErrConsumed)
 		if again != nil {
 			t.Errorf("a spent ceremony read %+v", again)
@@ -69,7 +70,7 @@ var userTests = []subtest{
 		// whose interaction is gone, reads none.
 		must(t, s.ConsumeInteraction(ctx, in.ID))
 		cer = ceremony(5*time.Minute, in.ID)
-		got, err = s.CeremonyWithCredentials(ctx, cer.ID, newID("cred"))
+		got, err = s.CeremonyWithCredentials(ctx, cer, newID("cred"))
 		must(t, err)
 		if got.Ceremony == nil || got.Ceremony.ID != cer.ID || got.Owner != nil || len(got.Credentials) != 0 {
 			t.Fatalf("unknown credential: %+v; want the ceremony alone", got)
@@ -78,17 +79,17 @@ var userTests = []subtest{
 			t.Fatalf("consumed interaction: %+v, want it read, consumed", got.Interaction)
 		}
 		for _, id := range []string{"", newID("ia")} {
-			got, err = s.CeremonyWithCredentials(ctx, ceremony(5*time.Minute, id).ID, ids[0])
+			got, err = s.CeremonyWithCredentials(ctx, ceremony(5*time.Minute, id), ids[0])
 			must(t, err)
 			if got.Interaction != nil || len(got.Credentials) != 2 {
 				t.Fatalf("interaction %q: read %+v and %d credentials, want no interaction and 2", id, got.Interaction, len(got.Credentials))
 			}
 		}
 
-		_, err = s.CeremonyWithCredentials(ctx, ceremony(-time.Second, in.ID).ID, ids[0])
+		old := ceremony(-time.Second, in.ID)
+		_, err = s.CeremonyWithCredentials(ctx, old, ids[0])
 		wantErr(t, "an expired ceremony", err, models.ErrExpired)
-		_, err = s.CeremonyWithCredentials(ctx, newID("cer"), ids[0])
-		wantErr(t, "an unknown ceremony", err, models.ErrNotFound)
+		wantErr(t, "spend an expired ceremony", s.SpendCeremony(ctx, old), models.ErrExpired)
 	}},
 	{"ListCredentialsWith", func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
