@@ -49,6 +49,18 @@ func newSealer(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
+// sealLogin is a new login ceremony with data, as the browser holds it:
+// nothing is written.
+func (s *Service) sealLogin(data *ceremonyData, userID, browserHash, interactionID string) (string, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return "", fmt.Errorf("passkey: encode ceremony: %w", err)
+	}
+	now := s.now()
+	return s.sealCeremony(&models.WebAuthnCeremony{ID: randomID(), BrowserHash: browserHash, Kind: models.CeremonyLogin,
+		UserID: userID, InteractionID: interactionID, Data: string(raw), CreatedAt: now, ExpiresAt: now.Add(s.cfg.CeremonyTTL)})
+}
+
 // sealCeremony is c as the browser holds it.
 func (s *Service) sealCeremony(c *models.WebAuthnCeremony) (string, error) {
 	plain, err := json.Marshal(c)

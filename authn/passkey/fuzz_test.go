@@ -54,7 +54,7 @@ func seedAssertions(t testing.TB, e *env, user *models.User, d *device) [][]byte
 	return [][]byte{seed, noHandle}
 }
 
-// fuzzCeremony stores a login ceremony with the fixed challenge.
+// fuzzCeremony seals a login ceremony with the fixed challenge.
 func fuzzCeremony(t testing.TB, e *env, mode, userID string, allowed [][]byte) string {
 	t.Helper()
 	data := &ceremonyData{
@@ -68,7 +68,7 @@ func fuzzCeremony(t testing.TB, e *env, mode, userID string, allowed [][]byte) s
 		Kind: models.CredentialPasskey,
 		Mode: mode,
 	}
-	cid, err := e.svc.saveCeremony(e.ctx, models.CeremonyLogin, userID, testBrowser, testIA, data)
+	cid, err := e.svc.sealLogin(data, userID, testBrowser, testIA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,13 @@ func fuzzCeremony(t testing.TB, e *env, mode, userID string, allowed [][]byte) s
 func FuzzFinishLogin(f *testing.F) {
 	d := newDevice(deviceOpts{backupEligible: true}) // counter stays 0
 	e, user := fuzzEnv(f, d)
-	for _, s := range seedAssertions(f, e, user, d) {
+	seeds := seedAssertions(f, e, user, d)
+	// The seed signs in: the target reaches the end of the path, not
+	// only an early refusal.
+	if _, err := e.svc.FinishLogin(e.ctx, fuzzCeremony(f, e, loginDiscoverable, "", nil), testBrowser, seeds[0]); err != nil {
+		f.Fatalf("the seed assertion does not sign in: %v", err)
+	}
+	for _, s := range seeds {
 		f.Add(s, false)
 		f.Add(s, true)
 	}

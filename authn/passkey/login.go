@@ -210,14 +210,7 @@ func (s *Service) saveLogin(ctx context.Context, assertion *protocol.CredentialA
 		return nil, "", fmt.Errorf("passkey: encode request options: %w", err)
 	}
 	data.Session = *session
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return nil, "", fmt.Errorf("passkey: encode ceremony: %w", err)
-	}
-	// Held by the browser, sealed: nothing is written (ceremony.go).
-	now := s.now()
-	sealed, err := s.sealCeremony(&models.WebAuthnCeremony{ID: randomID(), BrowserHash: browserHash, Kind: models.CeremonyLogin,
-		UserID: userID, InteractionID: interactionID, Data: string(raw), CreatedAt: now, ExpiresAt: now.Add(s.cfg.CeremonyTTL)})
+	sealed, err := s.sealLogin(data, userID, browserHash, interactionID)
 	if err != nil {
 		return nil, "", err
 	}

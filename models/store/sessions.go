@@ -383,18 +383,11 @@ func (s *Store) InteractionWithSession(ctx context.Context, id, sessionHash stri
 		}
 		return &models.InteractionRead{Interaction: in}, err
 	}
-	var cols [2]string
-	for i, m := range []struct {
-		model any
-		alias string
-	}{{&models.LoginSession{}, "ls"}, {&models.User{}, "owner"}} {
-		c, err := s.columnsAs(m.model, m.alias)
-		if err != nil {
-			return nil, mapErr(op, err)
-		}
-		cols[i] = c
+	cols, err := s.columnsOf(aliased{&models.LoginSession{}, "ls"}, aliased{&models.User{}, "owner"})
+	if err != nil {
+		return nil, mapErr(op, err)
 	}
-	q := `SELECT interactions.*, ` + cols[0] + `, ` + cols[1] + `
+	q := `SELECT interactions.*, ` + cols + `
 FROM interactions LEFT JOIN (login_sessions ls JOIN users owner ON owner.id = ls.user_id)
 	ON ls.token_hash = ? AND ls.revoked_at IS NULL AND ls.expires_at > ?
 WHERE interactions.id = ?

@@ -97,6 +97,25 @@ func (s *Store) columnsAs(model any, alias string) (string, error) {
 	return list, nil
 }
 
+// aliased is a model's table read through an alias (columnsAs).
+type aliased struct {
+	model any
+	alias string
+}
+
+// columnsOf is columnsAs for each of list, as one select list.
+func (s *Store) columnsOf(list ...aliased) (string, error) {
+	cols := make([]string, len(list))
+	for i, m := range list {
+		c, err := s.columnsAs(m.model, m.alias)
+		if err != nil {
+			return "", err
+		}
+		cols[i] = c
+	}
+	return strings.Join(cols, ", "), nil
+}
+
 // CeremonyWithCredentials reads, for the login ceremony c a browser
 // presented (sealed; the store keeps only spent ones), what
 // ListCredentialsWith reads for credentialID (the credential's owner and
@@ -107,18 +126,11 @@ func (s *Store) columnsAs(model any, alias string) (string, error) {
 // as SpendCeremony says.
 func (s *Store) CeremonyWithCredentials(ctx context.Context, c *models.WebAuthnCeremony, credentialID string) (*models.CeremonyRead, error) {
 	const op = "read ceremony"
-	var cols [2]string
-	for i, m := range []struct {
-		model any
-		alias string
-	}{{&models.User{}, "owner"}, {&models.Interaction{}, "inter"}} {
-		c, err := s.columnsAs(m.model, m.alias)
-		if err != nil {
-			return nil, mapErr(op, err)
-		}
-		cols[i] = c
+	cols, err := s.columnsOf(aliased{&models.User{}, "owner"}, aliased{&models.Interaction{}, "inter"})
+	if err != nil {
+		return nil, mapErr(op, err)
 	}
-	q := `SELECT (SELECT count(*) FROM webauthn_ceremonies WHERE id = ?) AS spent, webauthn_credentials.*, ` + cols[0] + `, ` + cols[1] + `
+	q := `SELECT (SELECT count(*) FROM webauthn_ceremonies WHERE id = ?) AS spent, webauthn_credentials.*, ` + cols + `
 FROM (SELECT 1 AS one) AS one LEFT JOIN (webauthn_credentials JOIN users owner ON owner.id = webauthn_credentials.user_id)
 	ON webauthn_credentials.user_id = (SELECT user_id FROM webauthn_credentials WHERE id = ?)
 LEFT JOIN interactions inter ON inter.id = ?
@@ -202,7 +214,7 @@ func (s *Store) recordUse(ctx context.Context, u *models.CredentialUse) error {
 // as read, no clone flag.
 const credentialUseWhere = "id = ? AND sign_count = ? AND clone_warning = ?"
 
-// ceremonySpendCTE and credentialUseCTE are ConsumeCeremony and
+// ceremonySpendCTE and credentialUseCTE are SpendCeremony and
 // recordUse as CTEs of StartLoginSession's statement (the gates k and g;
 // g opens only if k did), with ceremonySpendArgs and credentialUseArgs.
 const ceremonySpendCTE = `k AS (INSERT INTO webauthn_ceremonies (id, browser_hash, kind, user_id, interaction_id, data, created_at, expires_at, consumed_at)
