@@ -313,8 +313,8 @@ func TestLoginCeremonyHeldByTheBrowser(t *testing.T) {
 			if n := ceremonies(); n != before {
 				t.Fatalf("options wrote %d ceremonies", n-before)
 			}
-			if !strings.HasPrefix(cid, sealPrefix) || strings.Contains(cid, testBrowser) || strings.Contains(cid, user.ID) {
-				t.Errorf("the ceremony the browser holds is not sealed: %s", cid)
+			if c, err := a.svc.openCeremony(cid); err != nil || strings.Contains(cid, c.ID) || strings.Contains(cid, testBrowser) || strings.Contains(cid, user.ID) {
+				t.Errorf("the ceremony the browser holds is not sealed: %s (%v)", cid, err)
 			}
 			d.cred.Counter++
 			body := d.assert(t, opts, testRP, nil)

@@ -2,7 +2,6 @@ package passkey
 
 import (
 	"context"
-	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -23,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sesame-idp/sesame/internal/policy"
+	"github.com/sesame-idp/sesame/internal/secret"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -130,7 +130,7 @@ type Service struct {
 	deny     map[string]bool
 	mds      *mdsCopy
 	fakeKey  []byte
-	sealer   cipher.AEAD
+	sealer   *secret.Box
 	live     liveMDS
 	// fetched is the BLOB fetched from the metadata service and kept in
 	// the database (mdsfetch.go); when set it wins over the file.

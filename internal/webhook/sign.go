@@ -1,18 +1,17 @@
 package webhook
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sesame-idp/sesame/internal/secret"
 )
 
 // Standard Webhooks header names.
@@ -116,57 +115,14 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 	return ErrBadSignature
 }
 
-// Box seals endpoint secrets at rest (AES-256-GCM under a key derived from
-// the system secret, the endpoint id as additional data: a sealed secret
-// copied to another row does not open).
-type Box struct{ aead cipher.AEAD }
-
-// sealPrefix versions the at-rest format.
-const sealPrefix = "v1."
+// Box seals endpoint secrets at rest (secret.Box: AES-256-GCM under a key
+// derived from the system secret, the endpoint id as additional data: a
+// sealed secret copied to another row does not open).
+type Box = secret.Box
 
 // ErrDecrypt means a secret could not be opened: a wrong system secret or
 // a damaged row.
-var ErrDecrypt = errors.New("webhook secret: cannot decrypt")
+var ErrDecrypt = secret.ErrDecrypt
 
 // NewBox returns a box over a 32-byte key.
-func NewBox(key []byte) (*Box, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("webhook secret box: key must be 32 bytes, got %d", len(key))
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("webhook secret box: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("webhook secret box: %w", err)
-	}
-	return &Box{aead: aead}, nil
-}
-
-// Seal encrypts an endpoint's secret.
-func (b *Box) Seal(endpointID, secret string) string {
-	n := b.aead.NonceSize()
-	buf := make([]byte, n, n+len(secret)+b.aead.Overhead())
-	_, _ = rand.Read(buf)
-	buf = b.aead.Seal(buf, buf[:n], []byte(secret), []byte(endpointID))
-	return sealPrefix + base64.RawURLEncoding.EncodeToString(buf)
-}
-
-// Open decrypts what Seal made for the same endpoint.
-func (b *Box) Open(endpointID, sealed string) (string, error) {
-	rest, ok := strings.CutPrefix(sealed, sealPrefix)
-	if !ok {
-		return "", ErrDecrypt
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
-	n := b.aead.NonceSize()
-	if err != nil || len(raw) < n+b.aead.Overhead() {
-		return "", ErrDecrypt
-	}
-	plain, err := b.aead.Open(nil, raw[:n], raw[n:], []byte(endpointID))
-	if err != nil {
-		return "", ErrDecrypt
-	}
-	return string(plain), nil
-}
+func NewBox(key []byte) (*Box, error) { return secret.NewBox(key) }
