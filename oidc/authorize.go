@@ -432,13 +432,19 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, read 
 	// all or none — one statement on PostgreSQL.
 	held := p.storage.Hold(ctx)
 	resp, err := p.fosite.NewAuthorizeResponse(keys.WithAlg(held, client.idTokenAlg()), ar, sess)
+	var records []*models.OAuth2Request
+	if err == nil {
+		if records, err = p.storage.Held(held); err != nil {
+			err = fosite.ErrServerError.WithWrap(err)
+		}
+	}
 	if err == nil {
 		inID := ""
 		if in != nil {
 			inID = in.ID
 		}
 		err = p.st.CompleteAuthorization(ctx, inID, &models.SessionClient{SessionID: ls.ID, ClientID: client.GetID(),
-			UserID: user.ID, CreatedAt: clock.Now(), ExpiresAt: ls.ExpiresAt}, p.storage.Held(held))
+			UserID: user.ID, CreatedAt: clock.Now(), ExpiresAt: ls.ExpiresAt}, records)
 		if errors.Is(err, models.ErrConsumed) {
 			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
 				"This sign-in request was already completed.", "Go back to the app and sign in again.")

@@ -108,6 +108,12 @@ type storedRequest struct {
 	// Authorize is what a pushed authorization request holds beyond a
 	// request (par.go); nil for every other kind.
 	Authorize *storedAuthorize `json:"authorize,omitempty"`
+	// Also are the records an authorization code's record holds besides
+	// its own: fosite stores the code, its PKCE and its OpenID Connect
+	// records one by one, the same request under one signature, differing
+	// only in the form each keeps. Written together they are one row; by
+	// kind, the form that record was given.
+	Also map[string]url.Values `json:"also,omitempty"`
 }
 
 // decodeRequest reads a record's data and its session into session.
@@ -176,10 +182,6 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 		}
 	}
 	sr.GrantedScope, sr.GrantedAudience = grantedScope, grantedAudience
-	data, err := json.Marshal(&sr)
-	if err != nil {
-		return fmt.Errorf("encode request: %w", err)
-	}
 	row := &models.OAuth2Request{
 		Kind:            kind,
 		Signature:       signature,
@@ -188,7 +190,6 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 		Active:          true,
 		RequestedAt:     r.GetRequestedAt().UTC(),
 		ExpiresAt:       expiry(kind, r.GetSession()),
-		Data:            string(data),
 		AccessSignature: accessSignature,
 		CreatedAt:       clock.Now().UTC(),
 	}
@@ -197,10 +198,32 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 		row.SessionID = sess.SID
 	}
 	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
-		b.rows = append(b.rows, row)
+		if code := b.codeOf(kind, row); code != nil {
+			// The code's record holds this one: the same request,
+			// written once (storedRequest.Also).
+			if code.sr.Also == nil {
+				code.sr.Also = map[string]url.Values{}
+			}
+			code.sr.Also[kind] = sr.Form
+			return nil
+		}
+		b.rows = append(b.rows, heldRecord{row: row, sr: &sr})
 		return nil
 	}
+	if err := encodeRecord(row, &sr); err != nil {
+		return err
+	}
 	return s.st.CreateOAuth2Request(ctx, row)
+}
+
+// encodeRecord writes sr into row's data.
+func encodeRecord(row *models.OAuth2Request, sr *storedRequest) error {
+	data, err := json.Marshal(sr)
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	row.Data = string(data)
+	return nil
 }
 
 // batchKey marks a transaction begun by BeginTX. The records created in
@@ -210,7 +233,7 @@ func (s *Storage) create(ctx context.Context, kind, signature string, r fosite.R
 type batchKey struct{}
 
 type batch struct {
-	rows []*models.OAuth2Request
+	rows []heldRecord
 	// held is Hold's batch: outside any transaction, for records only.
 	held bool
 	// deferred is a transaction begun under withDeferredTx: none is begun
@@ -220,6 +243,47 @@ type batch struct {
 	deferred bool
 	tx       context.Context
 	spend    *memoEntry
+}
+
+// heldRecord is a record created in a batch, its data encoded when the
+// batch is written (take), so later records can still join it.
+type heldRecord struct {
+	row *models.OAuth2Request
+	sr  *storedRequest
+}
+
+// codeOf is the held authorization code's record that a PKCE or OpenID
+// Connect record of the same request under the same signature joins; nil
+// for every other record (they are rows of their own, as is a record
+// whose code is not in the batch).
+func (b *batch) codeOf(kind string, row *models.OAuth2Request) *heldRecord {
+	if kind != models.KindPKCE && kind != models.KindOIDC {
+		return nil
+	}
+	for i := range b.rows {
+		h := &b.rows[i]
+		if h.row.Kind == models.KindAuthorizeCode && h.row.Signature == row.Signature && h.row.RequestID == row.RequestID {
+			if _, dup := h.sr.Also[kind]; dup {
+				return nil
+			}
+			return h
+		}
+	}
+	return nil
+}
+
+// take encodes the held records and hands them over, emptying the batch.
+func (b *batch) take() ([]*models.OAuth2Request, error) {
+	held := b.rows
+	b.rows = nil
+	rows := make([]*models.OAuth2Request, len(held))
+	for i, h := range held {
+		if err := encodeRecord(h.row, h.sr); err != nil {
+			return nil, err
+		}
+		rows[i] = h.row
+	}
+	return rows, nil
 }
 
 // deferredTxKey marks a context whose BeginTX may defer the transaction.
@@ -243,14 +307,12 @@ func (s *Storage) Hold(ctx context.Context) context.Context {
 }
 
 // Held takes the records created in Hold's context.
-func (s *Storage) Held(ctx context.Context) []*models.OAuth2Request {
+func (s *Storage) Held(ctx context.Context) ([]*models.OAuth2Request, error) {
 	b, ok := ctx.Value(batchKey{}).(*batch)
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	rows := b.rows
-	b.rows = nil
-	return rows
+	return b.take()
 }
 
 // prepare readies ctx's transaction for a statement and returns the
@@ -290,8 +352,10 @@ func (s *Storage) flush(ctx context.Context) error {
 	if !ok || len(b.rows) == 0 {
 		return nil
 	}
-	rows := b.rows
-	b.rows = nil
+	rows, err := b.take()
+	if err != nil {
+		return err
+	}
 	return s.st.CreateOAuth2Requests(ctx, rows)
 }
 
@@ -330,7 +394,11 @@ func (s *Storage) record(ctx context.Context, kind, signature string) (*models.O
 	}
 	m, ok := ctx.Value(memoKey{}).(*recordMemo)
 	if !ok {
-		return s.st.GetOAuth2Request(ctx, kind, signature)
+		r, err := s.st.GetOAuth2Request(ctx, kind, signature)
+		if errors.Is(err, models.ErrNotFound) && heldByCode(kind) {
+			return s.st.GetOAuth2Request(ctx, models.KindAuthorizeCode, signature)
+		}
+		return r, err
 	}
 	key := memoEntry{kind, signature}
 	if r, ok := m.rows[key]; ok {
@@ -352,11 +420,26 @@ func (s *Storage) record(ctx context.Context, kind, signature string) (*models.O
 		for i := range rows {
 			m.rows[memoEntry{rows[i].Kind, signature}] = &rows[i]
 		}
+		if code, ok := m.rows[memoEntry{models.KindAuthorizeCode, signature}]; ok {
+			// The code's record may hold the others (storedRequest.Also);
+			// it stays theirs when the request spends the code.
+			for _, k := range codeKinds {
+				if _, ok := m.rows[memoEntry{k, signature}]; !ok && heldByCode(k) {
+					m.rows[memoEntry{k, signature}] = code
+				}
+			}
+		}
 		if r, ok := m.rows[key]; ok {
 			return r, nil
 		}
 	}
 	return nil, fmt.Errorf("get oauth2 request: %w", models.ErrNotFound)
+}
+
+// heldByCode reports whether a record of kind may be held by its code's
+// record (storedRequest.Also) rather than be a row of its own.
+func heldByCode(kind string) bool {
+	return kind == models.KindPKCE || kind == models.KindOIDC
 }
 
 // forget drops a record from ctx's memo once the request changed it.
@@ -417,6 +500,15 @@ func (s *Storage) getRow(ctx context.Context, kind, signature string, session fo
 			if err == nil {
 				s.remember(kind, row, sr)
 			}
+		}
+		if err == nil && heldByCode(kind) && row.Kind == models.KindAuthorizeCode {
+			// Read from the code's record: the record is there if the
+			// code holds it, with the form it was given.
+			form, ok := sr.Also[kind]
+			if !ok {
+				err = models.ErrNotFound
+			}
+			sr.Form = form
 		}
 	}
 	if errors.Is(err, models.ErrNotFound) {
@@ -816,8 +908,12 @@ func (s *Storage) BeginTX(ctx context.Context) (context.Context, error) {
 func (s *Storage) Commit(ctx context.Context) error {
 	if b, ok := ctx.Value(batchKey{}).(*batch); ok && b.deferred {
 		if b.tx == nil {
-			rows, sp := b.rows, b.spend
-			b.rows, b.spend = nil, nil
+			sp := b.spend
+			b.spend = nil
+			rows, err := b.take()
+			if err != nil {
+				return err
+			}
 			if sp != nil {
 				return spentCode(s.st.RedeemOAuth2Request(ctx, sp.kind, sp.signature, rows))
 			}

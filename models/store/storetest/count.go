@@ -148,6 +148,13 @@ func (c *Statements) RowWrites() int64 {
 	return n
 }
 
+// Rows is the number of rows the statements of one kind wrote since Reset.
+func (c *Statements) Rows(kind string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rows[kind]
+}
+
 // Commits is the number of commits since Reset: the transactions and the
 // writes outside one. Each waits for the database's log flush.
 func (c *Statements) Commits() int64 {
