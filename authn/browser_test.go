@@ -11,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -203,6 +205,20 @@ func TestPasskeyJourneyInChromium(t *testing.T) {
 		t.Fatalf("authenticator holds %d credentials, want 1", n)
 	}
 
+	// The options requests the pages send: the button asks for a ceremony;
+	// the autofill starts with the one its page carries.
+	var optionsPosts atomic.Int32
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.HasSuffix(e.Request.URL, "/webauthn/login/options") {
+			optionsPosts.Add(1)
+		}
+	}); err != nil {
+		t.Fatalf("watch requests: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatalf("watch requests: %v", err)
+	}
+
 	// 2. Usernameless: the "Sign in with a passkey" button (autofill off,
 	// so the button's modal request is what signs in).
 	restore := browsertest.WithoutAutofill(t, ctx)
@@ -211,6 +227,9 @@ func TestPasskeyJourneyInChromium(t *testing.T) {
 	claims = a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
 	if claims.Sub != sub || !slices.Contains(claims.AMR, "pop") || !slices.Contains(claims.AMR, "mfa") {
 		t.Fatalf("usernameless claims = %+v", claims)
+	}
+	if optionsPosts.Load() == 0 {
+		t.Fatal("the button's sign-in sent no options request (or the watch sees none)")
 	}
 
 	// 3. Username-first: type the email, continue.
@@ -232,11 +251,16 @@ func TestPasskeyJourneyInChromium(t *testing.T) {
 	// "username webauthn"). Chromium's virtual authenticator answers it as
 	// a person picking the passkey from the autofill list would, so the
 	// sign-in completes without any click.
+	// The page carries the ceremony: no options request first.
 	a = rp.start(oauth2.SetAuthURLParam("prompt", "login"))
+	posts := optionsPosts.Load()
 	browsertest.Do(t, ctx, "open login for autofill", chromedp.Navigate(a.url))
 	claims = a.finish(t, browsertest.WaitLocation(t, ctx, rp.callback))
 	if claims.Sub != sub || !slices.Contains(claims.AMR, "pop") {
 		t.Fatalf("autofill claims = %+v", claims)
+	}
+	if n := optionsPosts.Load() - posts; n != 0 {
+		t.Fatalf("the autofill sign-in sent %d options requests, want none: its page carries its ceremony", n)
 	}
 	restore = browsertest.WithoutAutofill(t, ctx)
 	defer restore()

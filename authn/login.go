@@ -30,9 +30,13 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 			view.Passlink, view.SignupOpen, consoleLogin = false, false, true
 		}
 	}
+	var (
+		in     *models.Interaction
+		client *models.Client
+	)
 	if id := c.Query("interaction"); id != "" {
-		in, client, err := h.interaction(c, id)
-		if err != nil {
+		var err error
+		if in, client, err = h.interaction(c, id); err != nil {
 			return err
 		}
 		view.Interaction, view.LoginHint = in.ID, in.LoginHint
@@ -93,6 +97,21 @@ func (h *Handler) handleLogin(c *gin.Context) error {
 	case !view.Passkey && !view.Passlink && len(view.Upstreams) == 0:
 		// A clear page rather than a form that cannot work.
 		status, title = http.StatusForbidden, t.T("login.title_none", "app", app)
+	}
+	if view.Passkey && !view.StepUp && status == http.StatusOK {
+		// The page carries the discoverable ceremony its autofill
+		// starts with (webauthn.js), as the options request would have
+		// answered it: sealed for this browser, nothing stored, so a
+		// passkey chosen from the suggestions needs no request first.
+		// Without one (a client's passkey rules the service refuses)
+		// the page still works: the options request answers the error.
+		opts, ceremony, err := h.passkeys.BeginLoginWith(c.Request.Context(), nil, clientPasskeyOptions(in, client),
+			h.sessions.Browser(c.Writer, c.Request), interactionID(in))
+		if err == nil {
+			view.Ceremony, view.CeremonyOptions = ceremony, string(opts)
+		} else {
+			h.log.InfoContext(c.Request.Context(), "login page: no autofill ceremony", "err", err)
+		}
 	}
 	c.Header("Cache-Control", "no-store")
 	page := t.page(title, app, logo)

@@ -192,6 +192,22 @@
       });
   }
 
+  // The page's own discoverable ceremony (data-ceremony) serves the first
+  // autofill without a request; a later one (after the button, or a
+  // refusal) asks for fresh options, as a ceremony is single use.
+  var pageCeremony = null;
+  if (page.dataset.ceremony) {
+    try {
+      pageCeremony = { ceremony: page.dataset.ceremony, publicKey: JSON.parse(page.dataset.ceremonyOptions) };
+    } catch (e) { pageCeremony = null; }
+  }
+  function autofillOptions() {
+    var own = pageCeremony;
+    pageCeremony = null;
+    if (own) { return Promise.resolve(own); }
+    return post("/webauthn/login/options", { interaction: interaction });
+  }
+
   // Autofill (conditional mediation): started on page load, it offers
   // passkeys in the email field's suggestions without a modal dialog.
   function startConditional() {
@@ -201,7 +217,7 @@
       var ctrl = new AbortController();
       conditional = ctrl;
       page.dataset.conditional = "pending";
-      return post("/webauthn/login/options", { interaction: interaction })
+      return autofillOptions()
         .then(function (opts) {
           if (ctrl.signal.aborted) { return; }
           page.dataset.conditional = "started";

@@ -39,6 +39,10 @@ type LoginView struct {
 	Recovery bool
 	// Upstreams are the "Continue with …" buttons of upstream providers.
 	Upstreams []UpstreamButton
+	// Ceremony and CeremonyOptions are a discoverable passkey sign-in
+	// begun for the page (sealed; its WebAuthn request options as JSON):
+	// the autofill starts with them, without an options request.
+	Ceremony, CeremonyOptions string
 }
 
 // UpstreamButton is one upstream identity provider on the login page.

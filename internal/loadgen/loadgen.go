@@ -91,7 +91,10 @@ type Browser struct {
 	origin string
 	c      *http.Client
 	csrf   string
-	Key    *Passkey
+	// pageCeremony is the discoverable sign-in the last page carried for
+	// its autofill, until a sign-in takes it (as static/webauthn.js does).
+	pageCeremony *ceremony
+	Key          *Passkey
 }
 
 // NewBrowser returns a browser for issuer over transport rt (shared by
@@ -112,7 +115,11 @@ func NewBrowser(issuer string, rt http.RoundTripper, key *Passkey) (*Browser, er
 	return &Browser{issuer: strings.TrimRight(issuer, "/"), origin: iss.Scheme + "://" + iss.Host, c: c, Key: key}, nil
 }
 
-var csrfAttr = regexp.MustCompile(`data-csrf="([^"]*)"`)
+var (
+	csrfAttr            = regexp.MustCompile(`data-csrf="([^"]*)"`)
+	ceremonyAttr        = regexp.MustCompile(`data-ceremony="([^"]*)"`)
+	ceremonyOptionsAttr = regexp.MustCompile(`data-ceremony-options="([^"]*)"`)
+)
 
 // page loads a hosted page (following redirects at the issuer), keeps its
 // CSRF token and returns the final URL.
@@ -141,6 +148,11 @@ func (b *Browser) page(ctx context.Context, u string) (*url.URL, error) {
 		return nil, fmt.Errorf("GET %s: no CSRF token on the page", resp.Request.URL.Path)
 	}
 	b.csrf = html.UnescapeString(string(m[1]))
+	b.pageCeremony = nil
+	if cer, opts := ceremonyAttr.FindSubmatch(body), ceremonyOptionsAttr.FindSubmatch(body); cer != nil && opts != nil {
+		b.pageCeremony = &ceremony{Ceremony: html.UnescapeString(string(cer[1])), PublicKey: json.RawMessage(html.UnescapeString(string(opts[1]))),
+			interaction: resp.Request.URL.Query().Get("interaction")}
+	}
 	return resp.Request.URL, nil
 }
 
@@ -165,6 +177,8 @@ func (b *Browser) post(ctx context.Context, path string, v, out any) error {
 type ceremony struct {
 	Ceremony  string          `json:"ceremony"`
 	PublicKey json.RawMessage `json:"publicKey"`
+	// interaction is the page's, for a ceremony a page carried.
+	interaction string
 }
 
 type verified struct {
@@ -193,11 +207,15 @@ func (b *Browser) SignUp(ctx context.Context, interaction, email, name string) (
 	return v.Redirect, nil
 }
 
-// SignIn signs in with the browser's passkey, usernameless (options +
-// verify), and returns where the browser goes next.
+// SignIn signs in with the browser's passkey, usernameless, and returns
+// where the browser goes next. Like the page's autofill, the first
+// sign-in after a page load uses the ceremony the page carries; later
+// ones, and those for another interaction, ask for options first.
 func (b *Browser) SignIn(ctx context.Context, interaction string) (string, error) {
 	var o ceremony
-	if err := b.post(ctx, "/webauthn/login/options", map[string]string{"interaction": interaction}, &o); err != nil {
+	if b.pageCeremony != nil && b.pageCeremony.interaction == interaction {
+		o, b.pageCeremony = *b.pageCeremony, nil
+	} else if err := b.post(ctx, "/webauthn/login/options", map[string]string{"interaction": interaction}, &o); err != nil {
 		return "", err
 	}
 	cred, err := b.Key.get(o.PublicKey, b.origin)
