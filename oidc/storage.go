@@ -135,6 +135,25 @@ func decodeRequest(data string, session fosite.Session) (*storedRequest, error) 
 	return &sr, nil
 }
 
+// decodeRecord is decodeRequest of row's data, decoded once per token
+// request (its memo): a record read again is a copy of the first decoding.
+func decodeRecord(ctx context.Context, row *models.OAuth2Request, session fosite.Session) (*storedRequest, error) {
+	m, memo := ctx.Value(memoKey{}).(*recordMemo)
+	ss, ours := session.(*Session)
+	if memo && ours {
+		if sr, ok := m.decoded[row]; ok {
+			cp := sr.clone()
+			cp.S.applyTo(ss)
+			return cp, nil
+		}
+	}
+	sr, err := decodeRequest(row.Data, session)
+	if err == nil && memo && ours && sr.S != nil {
+		m.decoded[row] = sr.clone()
+	}
+	return sr, err
+}
+
 // neverStored are form fields that are secrets or single-use proofs.
 var neverStored = []string{"client_secret", "code_verifier", "password", "client_assertion", "refresh_token", "code", "subject_token", "actor_token"}
 
@@ -369,6 +388,9 @@ type memoKey struct{}
 // gates (the conditional updates) still decide.
 type recordMemo struct {
 	rows map[memoEntry]*models.OAuth2Request
+	// decoded keeps each record's decoded data: a code's record is read
+	// as the code, its PKCE and its OpenID Connect records.
+	decoded map[*models.OAuth2Request]*storedRequest
 	// fetched: the signatures whose code records were all read at once,
 	// so a kind missing from rows is missing from the database.
 	fetched map[string]bool
@@ -379,7 +401,8 @@ type memoEntry struct{ kind, signature string }
 // withRecordMemo gives a token request's context a memo of the records
 // it reads.
 func withRecordMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, memoKey{}, &recordMemo{rows: map[memoEntry]*models.OAuth2Request{}, fetched: map[string]bool{}})
+	return context.WithValue(ctx, memoKey{}, &recordMemo{rows: map[memoEntry]*models.OAuth2Request{}, fetched: map[string]bool{},
+		decoded: map[*models.OAuth2Request]*storedRequest{}})
 }
 
 // codeKinds are the records stored under an authorization code's signature.
@@ -496,7 +519,7 @@ func (s *Storage) getRow(ctx context.Context, kind, signature string, session fo
 	if !cached && err == nil {
 		row, err = s.record(ctx, kind, signature)
 		if err == nil {
-			sr, err = decodeRequest(row.Data, session)
+			sr, err = decodeRecord(ctx, row, session)
 			if err == nil {
 				s.remember(kind, row, sr)
 			}

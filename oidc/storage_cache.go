@@ -96,10 +96,11 @@ func (sr *storedRequest) clone() *storedRequest {
 	cp.GrantedScope = slices.Clone(sr.GrantedScope)
 	cp.RequestedAudience = slices.Clone(sr.RequestedAudience)
 	cp.GrantedAudience = slices.Clone(sr.GrantedAudience)
-	if sr.Form != nil {
-		cp.Form = make(url.Values, len(sr.Form))
-		for k, v := range sr.Form {
-			cp.Form[k] = slices.Clone(v)
+	cp.Form = cloneForm(sr.Form)
+	if sr.Also != nil {
+		cp.Also = make(map[string]url.Values, len(sr.Also))
+		for k, f := range sr.Also {
+			cp.Also[k] = cloneForm(f)
 		}
 	}
 	cp.Session = slices.Clone(sr.Session)
@@ -112,6 +113,17 @@ func (sr *storedRequest) clone() *storedRequest {
 		cp.Authorize = &a
 	}
 	return &cp
+}
+
+func cloneForm(f url.Values) url.Values {
+	if f == nil {
+		return nil
+	}
+	cp := make(url.Values, len(f))
+	for k, v := range f {
+		cp[k] = slices.Clone(v)
+	}
+	return cp
 }
 
 // clone copies c deeply (its maps hold JSON values).

@@ -120,6 +120,15 @@ func TestCodeRecordHoldsItsPKCEAndOpenIDRecords(t *testing.T) {
 		check := func(sig string, code, challenge, oidc *fosite.Request) {
 			t.Helper()
 			memo := withRecordMemo(ctx)
+			// The record is decoded once per token request; what a
+			// reader changes in what it was handed stays its own.
+			first, err := s.GetAuthorizeCodeSession(memo, sig, NewSession())
+			if err != nil {
+				t.Fatal(err)
+			}
+			first.GetRequestForm().Set("redirect_uri", "changed")
+			first.(*fosite.Request).GrantedScope[0] = "changed"
+			first.GetSession().(*Session).Claims.Nonce = "changed"
 			sess := NewSession()
 			gotCode, err := s.GetAuthorizeCodeSession(memo, sig, sess)
 			if err != nil {
