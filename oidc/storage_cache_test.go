@@ -59,6 +59,17 @@ func (r *recordReads) take() (whole []bool) {
 	return whole
 }
 
+// storageWatched is the adapter over st, with the SELECTs it runs on
+// oauth2_requests kept.
+func storageWatched(t *testing.T, st *store.Store) (*Storage, *recordReads) {
+	t.Helper()
+	reads := &recordReads{}
+	if err := st.Use(reads); err != nil {
+		t.Fatal(err)
+	}
+	return NewStorage(st, anyClient{}, 0), reads
+}
+
 func accessRequest(id string) *fosite.Request {
 	return &fosite.Request{
 		ID: id, RequestedAt: time.Now().UTC().Truncate(time.Second),
@@ -77,11 +88,7 @@ func accessRequest(id string) *fosite.Request {
 func TestAccessTokenDecodedCache(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
-		reads := &recordReads{}
-		if err := st.Use(reads); err != nil {
-			t.Fatal(err)
-		}
-		s := NewStorage(st, anyClient{}, 0)
+		s, reads := storageWatched(t, st)
 		if err := s.CreateAccessTokenSession(ctx, "sig-1", accessRequest("req-1")); err != nil {
 			t.Fatal(err)
 		}

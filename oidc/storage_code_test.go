@@ -51,11 +51,7 @@ func codeRequest(id string, pkce bool) (code, challenge, oidc *fosite.Request) {
 func TestCodeRecordHoldsItsPKCEAndOpenIDRecords(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
-		reads := &recordReads{}
-		if err := st.Use(reads); err != nil {
-			t.Fatal(err)
-		}
-		s := NewStorage(st, anyClient{}, 0)
+		s, reads := storageWatched(t, st)
 
 		rowsUnder := func(sig string) []string {
 			t.Helper()
