@@ -276,7 +276,7 @@ type heldRecord struct {
 // for every other record (they are rows of their own, as is a record
 // whose code is not in the batch).
 func (b *batch) codeOf(kind string, row *models.OAuth2Request) *heldRecord {
-	if kind != models.KindPKCE && kind != models.KindOIDC {
+	if !heldByCode(kind) {
 		return nil
 	}
 	for i := range b.rows {
