@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -246,7 +247,9 @@ func examplePages() []struct {
 	}
 }
 
-// TestEveryPageRenders renders each page with an example view.
+// TestEveryPageRenders renders each page with an example view, one
+// renderer for all (its buffers reused from page to page): each answer is
+// what a renderer of its own writes, with its length.
 func TestEveryPageRenders(t *testing.T) {
 	r, err := New()
 	if err != nil {
@@ -260,6 +263,20 @@ func TestEveryPageRenders(t *testing.T) {
 			}
 			if ct := w.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" || w.Body.Len() == 0 {
 				t.Errorf("content type %q, %d bytes", ct, w.Body.Len())
+			}
+			if cl := w.Header().Get("Content-Length"); cl != strconv.Itoa(w.Body.Len()) {
+				t.Errorf("Content-Length %q for %d bytes", cl, w.Body.Len())
+			}
+			own, err := New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			alone := httptest.NewRecorder()
+			if err := tc.render(own, alone); err != nil {
+				t.Fatal(err)
+			}
+			if alone.Body.String() != w.Body.String() {
+				t.Errorf("the page differs from its render by a renderer of its own (%d against %d bytes)", w.Body.Len(), alone.Body.Len())
 			}
 		})
 	}

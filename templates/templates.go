@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,14 @@ type Renderer struct {
 	// brand gives every page the operator's branding (Page.Brand), with
 	// the page's app colours in place of the global ones; nil: Sesame's.
 	brand BrandFunc
+	// bufs are render buffers reused across requests: a page is 10–20 KB,
+	// which a fresh buffer reaches by growing six or seven times.
+	bufs sync.Pool
 }
+
+// maxPooledBuffer bounds the buffers kept for reuse: an unusually large
+// page (a long list in the console) does not pin its memory.
+const maxPooledBuffer = 256 << 10
 
 // BrandFunc returns the branding for a page whose app has its own
 // primary and accent colours ("" for none).
@@ -371,11 +379,21 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	if r.brand != nil {
 		p.Brand = r.brand(p.AppPrimary, p.AppAccent)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, layout, p); err != nil {
+	buf, _ := r.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			buf.Reset()
+			r.bufs.Put(buf)
+		}
+	}()
+	if err := t.ExecuteTemplate(buf, layout, p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, err = w.Write(buf.Bytes())
 	return err
