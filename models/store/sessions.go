@@ -351,9 +351,21 @@ func (s *Store) TouchLoginSession(ctx context.Context, id string, at time.Time) 
 	return mapErr("touch login session", err)
 }
 
-// CreateInteraction inserts an interaction.
+// CreateInteraction inserts an interaction (on PostgreSQL with a relaxed
+// commit, relaxedCommit).
 func (s *Store) CreateInteraction(ctx context.Context, in *models.Interaction) error {
-	return mapErr("create interaction", s.conn(ctx).Create(in).Error)
+	const op = "create interaction"
+	if !s.relaxable(ctx) {
+		return mapErr(op, s.conn(ctx).Create(in).Error)
+	}
+	// A request waiting for its sign-in: a crash may lose it (the user
+	// starts again), so its commit is relaxed (relaxedCommit).
+	table, cols, vals, err := s.insertValues(ctx, in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ") RETURNING " + relaxedCommit
+	return mapErr(op, s.conn(ctx).Exec(q, vals...).Error)
 }
 
 // GetInteraction loads an unconsumed, unexpired interaction.

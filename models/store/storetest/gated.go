@@ -16,6 +16,65 @@ import (
 // session's new client, the code's records) and the code's exchange (its
 // spend, the token pair).
 var gatedTests = []subtest{
+	{"RelaxedCommitsOnlyForScratchState", func(t *testing.T, s *store.Store) {
+		// On PostgreSQL a deferred trigger notes, at each commit that
+		// wrote one of this test's rows, the synchronous_commit it commits
+		// with: a waiting authorization request and a granted one commit
+		// relaxed; a code's exchange, and any write in a caller's
+		// transaction, do not; and no connection keeps the relaxation.
+		pg := s.Dialect() == "postgres"
+		modes := func() map[string]string { return nil }
+		if pg {
+			modes = watchCommitModes(t, s)
+		}
+		u := createUser(t, s)
+		ls := createLoginSession(t, s, u.ID, time.Hour)
+		c := createClient(t, s)
+		in := newInteraction(c.ID, 10*time.Minute)
+		must(t, s.CreateInteraction(t.Context(), in))
+		rows := codeRecords(c.ID, u.ID, ls.ID)
+		sc := &models.SessionClient{SessionID: ls.ID, ClientID: c.ID, UserID: u.ID, CreatedAt: at(0), ExpiresAt: ls.ExpiresAt}
+		must(t, s.CompleteAuthorization(t.Context(), in.ID, sc, rows))
+		tokens := tokenPair(rows[0])
+		must(t, s.RedeemOAuth2Request(t.Context(), rows[0].Kind, rows[0].Signature, tokens))
+		inTx := newInteraction(c.ID, 10*time.Minute)
+		must(t, s.WithTx(t.Context(), func(ctx context.Context) error { return s.CreateInteraction(ctx, inTx) }))
+		got, err := s.GetInteraction(t.Context(), in.ID)
+		wantErr(t, "get the completed interaction", err, models.ErrConsumed)
+		if got == nil || got.ClientID != c.ID {
+			t.Fatalf("the relaxed interaction reads back as %+v", got)
+		}
+		if _, err := s.GetInteraction(t.Context(), inTx.ID); err != nil {
+			t.Fatalf("the interaction created in a transaction: %v", err)
+		}
+		if !pg {
+			return
+		}
+		want := map[string]string{
+			"INSERT interactions " + in.ID:                  "off", // waiting for its sign-in
+			"UPDATE interactions " + in.ID:                  "off", // granted: spent with its code
+			"INSERT oauth2_requests " + rows[0].Signature:   "off",
+			"UPDATE oauth2_requests " + rows[0].Signature:   "on", // the code's exchange
+			"INSERT oauth2_requests " + tokens[0].Signature: "on",
+			"INSERT oauth2_requests " + tokens[1].Signature: "on",
+			"INSERT interactions " + inTx.ID:                "on", // in a caller's transaction
+		}
+		got2 := modes()
+		for k, v := range want {
+			if got2[k] != v {
+				t.Errorf("%s committed with synchronous_commit %q, want %q", k, got2[k], v)
+			}
+		}
+		db, err := s.SQLDB()
+		must(t, err)
+		for range 2 * db.Stats().OpenConnections {
+			var setting string
+			must(t, db.QueryRowContext(t.Context(), "SHOW synchronous_commit").Scan(&setting))
+			if setting != "on" {
+				t.Fatalf("a pooled connection keeps synchronous_commit = %s", setting)
+			}
+		}
+	}},
 	{"CompleteAuthorizationWritesAllOnce", func(t *testing.T, s *store.Store) {
 		u := createUser(t, s)
 		ls := createLoginSession(t, s, u.ID, time.Hour)
@@ -199,5 +258,52 @@ func absent(t *testing.T, s *store.Store, rows ...*models.OAuth2Request) {
 	for _, r := range rows {
 		_, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
 		wantErr(t, "a record that must not have been written ("+r.Kind+")", err, models.ErrNotFound)
+	}
+}
+
+// watchCommitModes installs, on PostgreSQL, deferred triggers that note
+// for every row written to interactions and oauth2_requests the
+// synchronous_commit its transaction commits with; the function returns
+// them by "OP table key" (key: the row's id or signature).
+func watchCommitModes(t *testing.T, s *store.Store) func() map[string]string {
+	t.Helper()
+	db, err := s.SQLDB()
+	must(t, err)
+	table := "commit_modes_" + randHex(4)
+	for _, q := range []string{
+		"CREATE TABLE " + table + " (what TEXT NOT NULL, mode TEXT NOT NULL)",
+		`CREATE FUNCTION ` + table + `() RETURNS trigger AS $$
+BEGIN
+  INSERT INTO ` + table + ` VALUES (TG_OP || ' ' || TG_TABLE_NAME || ' ' || coalesce(to_jsonb(NEW)->>'signature', to_jsonb(NEW)->>'id'),
+    current_setting('synchronous_commit'));
+  RETURN NULL;
+END; $$ LANGUAGE plpgsql`,
+		"CREATE CONSTRAINT TRIGGER " + table + " AFTER INSERT OR UPDATE ON interactions DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " + table + "()",
+		"CREATE CONSTRAINT TRIGGER " + table + " AFTER INSERT OR UPDATE ON oauth2_requests DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " + table + "()",
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, q := range []string{"DROP TRIGGER " + table + " ON interactions", "DROP TRIGGER " + table + " ON oauth2_requests",
+			"DROP FUNCTION " + table + "()", "DROP TABLE " + table} {
+			if _, err := db.ExecContext(context.Background(), q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+	})
+	return func() map[string]string {
+		rows, err := db.QueryContext(t.Context(), "SELECT what, mode FROM "+table)
+		must(t, err)
+		defer rows.Close()
+		out := map[string]string{}
+		for rows.Next() {
+			var what, mode string
+			must(t, rows.Scan(&what, &mode))
+			out[what] = mode
+		}
+		must(t, rows.Err())
+		return out
 	}
 }
