@@ -98,12 +98,13 @@ func (s *Store) RedeemOAuth2Request(ctx context.Context, kind, signature string,
 // invalid_grant; the app signs the user in again). Never for what must
 // survive a crash: a spent code or ceremony, a session, an auth event, a
 // token exchange, a revocation. Never inside a caller's transaction,
-// whose commit it would relax as a whole (relaxable).
+// whose commit it would relax as a whole (ownTransaction).
 const relaxedCommit = "set_config('synchronous_commit', 'off', true)"
 
-// relaxable says whether a statement run with ctx may relax its commit:
-// on PostgreSQL, outside a caller's transaction.
-func (s *Store) relaxable(ctx context.Context) bool {
+// ownTransaction says whether a statement run with ctx is a transaction
+// of its own on PostgreSQL (not part of a caller's): where one statement
+// saves commits, and where relaxedCommit relaxes that statement alone.
+func (s *Store) ownTransaction(ctx context.Context) bool {
 	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
 	return s.dialect == migrations.Postgres && !inTx
 }
@@ -111,7 +112,7 @@ func (s *Store) relaxable(ctx context.Context) bool {
 // gatedWrite runs g (if any) and, when it changed a row, the inserts;
 // relaxed relaxes its commit where it may (relaxedCommit).
 func (s *Store) gatedWrite(ctx context.Context, op string, g *gate, ins []gatedInsert, relaxed bool) error {
-	if !s.relaxable(ctx) {
+	if !s.ownTransaction(ctx) {
 		// In a caller's transaction the statements join it (a WITH would
 		// save no commit there).
 		return s.WithTx(ctx, func(ctx context.Context) error {

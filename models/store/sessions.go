@@ -355,7 +355,7 @@ func (s *Store) TouchLoginSession(ctx context.Context, id string, at time.Time) 
 // commit, relaxedCommit).
 func (s *Store) CreateInteraction(ctx context.Context, in *models.Interaction) error {
 	const op = "create interaction"
-	if !s.relaxable(ctx) {
+	if !s.ownTransaction(ctx) {
 		return mapErr(op, s.conn(ctx).Create(in).Error)
 	}
 	// A request waiting for its sign-in: a crash may lose it (the user

@@ -59,10 +59,10 @@ var gatedTests = []subtest{
 			"INSERT oauth2_requests " + tokens[1].Signature: "on",
 			"INSERT interactions " + inTx.ID:                "on", // in a caller's transaction
 		}
-		got2 := modes()
+		committed := modes()
 		for k, v := range want {
-			if got2[k] != v {
-				t.Errorf("%s committed with synchronous_commit %q, want %q", k, got2[k], v)
+			if committed[k] != v {
+				t.Errorf("%s committed with synchronous_commit %q, want %q", k, committed[k], v)
 			}
 		}
 		db, err := s.SQLDB()
