@@ -54,7 +54,7 @@ func binary(t *testing.T, name string) string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := browsertest.Main(m) // one Chromium for all, a fresh profile each
 	if bins.dir != "" {
 		_ = os.RemoveAll(bins.dir)
 	}

@@ -35,8 +35,41 @@ func Path() string {
 	return ""
 }
 
-// New starts a fresh headless Chromium (own profile) and returns a tab's
-// context; everything is closed when the test ends.
+// shared is the Chromium that Main starts for a test binary, or nil.
+// It is set before any test runs and cleared after the last, so tests only
+// read it.
+var shared context.Context
+
+// Main runs a package's tests (from its TestMain) with one Chromium for all
+// of them: starting one costs about 3 CPU-seconds on a 2-core machine, and
+// the browser tests start dozens. Each New then gets a browser context of
+// its own in it (an incognito-like profile: its own cookies, storage and
+// cache), so the tests stay as isolated as with a browser each. Without
+// Chromium, or when it does not start, each New behaves as without Main.
+func Main(m *testing.M) int {
+	path := Path()
+	if path == "" {
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "sesame-chromium-")
+	if err != nil {
+		return m.Run()
+	}
+	defer os.RemoveAll(dir)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), options(path, dir)...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err == nil {
+		shared = ctx
+		defer func() { shared = nil }()
+	}
+	return m.Run()
+}
+
+// New returns a tab's context in a fresh, isolated headless Chromium
+// profile: a browser context of the one Main started, or else a browser of
+// its own. Everything is closed when the test ends.
 func New(t testing.TB) context.Context {
 	t.Helper()
 	path := Path()
@@ -46,7 +79,28 @@ func New(t testing.TB) context.Context {
 		}
 		t.Skip("\n*** BROWSER TESTS SKIPPED: no Chromium found. Install it (apt-get install -y chromium) to run them. ***")
 	}
-	opts := []chromedp.ExecAllocatorOption{
+	if shared != nil {
+		ctx, cancel := chromedp.NewContext(shared, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancel)
+		if err := chromedp.Do(ctx); err != nil {
+			t.Fatalf("open a browser context in chromium: %v", err)
+		}
+		return ctx
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), options(path, filepath.Join(t.TempDir(), "profile"))...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser now so a launch failure is reported here. (No
+	// timeout on this first call: it would bound the browser's lifetime.)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// options are the flags of a headless Chromium with its profile in dir.
+func options(path, dir string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
@@ -59,18 +113,9 @@ func New(t testing.TB) context.Context {
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1280, 800),
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// Start the browser now so a launch failure is reported here. (No
-	// timeout on this first call: it would bound the browser's lifetime.)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
 }
 
 // NewTab opens another tab (same browser, same cookies).
