@@ -13,14 +13,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
-func TestNestedModules(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+func goBin() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
 	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+func TestNestedModules(t *testing.T) {
+	goBin := goBin()
 	test := []string{"test", "-count=1", "-timeout", "20m"}
 	if testing.Verbose() {
 		test = append(test, "-v")
@@ -39,6 +44,46 @@ func TestNestedModules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExamplesBuildSesameWithItsOwnVersions: the examples module (which
+// replaces Sesame with this checkout) selects, for every module Sesame's
+// packages are built from, the version Sesame's go.mod selects. Otherwise
+// the examples would test a Sesame built from other dependencies than the
+// one that ships, and CI would compile Sesame a second time for them
+// (a different go-toml under gin changes every package above gin).
+func TestExamplesBuildSesameWithItsOwnVersions(t *testing.T) {
+	run := func(dir string, args ...string) map[string]string {
+		t.Helper()
+		cmd := exec.Command(goBin(), args...)
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go %v in %s: %v\n%s", args, dir, err, stderr.String())
+		}
+		// One "path version" per line; the version is empty for the
+		// main module and replaced ones.
+		pairs := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if path, version, ok := strings.Cut(line, " "); ok && version != "" {
+				pairs[path] = version
+			}
+		}
+		return pairs
+	}
+	// The module and version of every package Sesame's own packages (not
+	// their tests) are built from.
+	used := run("..", "list", "-deps", "-f", "{{with .Module}}{{.Path}} {{.Version}}{{end}}", "./...")
+	if len(used) < 20 {
+		t.Fatalf("go list found %d modules under Sesame's packages, want its dependencies", len(used))
+	}
+	for path, got := range run("../examples", "list", "-m", "-f", "{{.Path}} {{.Version}}", "all") {
+		if want, ok := used[path]; ok && got != want {
+			t.Errorf("examples/go.mod selects %s %s, Sesame's go.mod %s: align them (go get the newer one in the module that is behind)", path, got, want)
+		}
 	}
 }
 
