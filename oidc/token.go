@@ -148,6 +148,9 @@ func (p *Provider) handleToken(c *gin.Context) {
 		// token pair are written in one statement (storage.go).
 		respCtx = withDeferredTx(respCtx)
 	}
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		respCtx = context.WithValue(respCtx, appTokenKey{}, true)
+	}
 	resp, err := p.fosite.NewAccessResponse(respCtx, ar)
 	if err != nil {
 		p.tokenError(c, ar, err)

@@ -101,6 +101,17 @@ func (s *Store) RedeemOAuth2Request(ctx context.Context, kind, signature string,
 // whose commit it would relax as a whole (ownTransaction).
 const relaxedCommit = "set_config('synchronous_commit', 'off', true)"
 
+// insertRelaxed inserts row in a statement of its own whose commit is
+// relaxed (relaxedCommit); the caller has checked ownTransaction.
+func (s *Store) insertRelaxed(ctx context.Context, op string, row any) error {
+	table, cols, vals, err := s.insertValues(ctx, row)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ") RETURNING " + relaxedCommit
+	return mapErr(op, s.conn(ctx).Exec(q, vals...).Error)
+}
+
 // ownTransaction says whether a statement run with ctx is a transaction
 // of its own on PostgreSQL (not part of a caller's): where one statement
 // saves commits, and where relaxedCommit relaxes that statement alone.

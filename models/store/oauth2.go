@@ -22,6 +22,18 @@ func (s *Store) CreateOAuth2Request(ctx context.Context, r *models.OAuth2Request
 	return mapErr("create oauth2 request", s.conn(ctx).Create(r).Error)
 }
 
+// CreateOAuth2RequestRelaxed inserts a record that a database crash may
+// lose without harm, with a relaxed commit on PostgreSQL (relaxedCommit):
+// an app's own access token (client_credentials), which, lost, is only a
+// token the server no longer knows (refused, fail-closed) and which the
+// app replaces by asking again. Elsewhere it is CreateOAuth2Request.
+func (s *Store) CreateOAuth2RequestRelaxed(ctx context.Context, r *models.OAuth2Request) error {
+	if !s.ownTransaction(ctx) {
+		return s.CreateOAuth2Request(ctx, r)
+	}
+	return s.insertRelaxed(ctx, "create oauth2 request", r)
+}
+
 // CreateOAuth2Requests inserts records in one statement (a multi-row
 // INSERT): fosite writes a grant's code, PKCE and OpenID Connect records, or
 // a token pair, together, and one round trip does for all of them.

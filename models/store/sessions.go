@@ -360,12 +360,7 @@ func (s *Store) CreateInteraction(ctx context.Context, in *models.Interaction) e
 	}
 	// A request waiting for its sign-in: a crash may lose it (the user
 	// starts again), so its commit is relaxed (relaxedCommit).
-	table, cols, vals, err := s.insertValues(ctx, in)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ") RETURNING " + relaxedCommit
-	return mapErr(op, s.conn(ctx).Exec(q, vals...).Error)
+	return s.insertRelaxed(ctx, op, in)
 }
 
 // GetInteraction loads an unconsumed, unexpired interaction.

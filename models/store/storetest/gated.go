@@ -25,7 +25,7 @@ var gatedTests = []subtest{
 		pg := s.Dialect() == "postgres"
 		modes := func() map[string]string { return nil }
 		if pg {
-			modes = watchCommitModes(t, s)
+			modes = WatchCommitModes(t, s)
 		}
 		u := createUser(t, s)
 		ls := createLoginSession(t, s, u.ID, time.Hour)
@@ -39,6 +39,16 @@ var gatedTests = []subtest{
 		must(t, s.RedeemOAuth2Request(t.Context(), rows[0].Kind, rows[0].Signature, tokens))
 		inTx := newInteraction(c.ID, 10*time.Minute)
 		must(t, s.WithTx(t.Context(), func(ctx context.Context) error { return s.CreateInteraction(ctx, inTx) }))
+		// An app's own access token (client_credentials), alone and in a
+		// caller's transaction.
+		appTok, appTokInTx := appToken(c.ID), appToken(c.ID)
+		must(t, s.CreateOAuth2RequestRelaxed(t.Context(), appTok))
+		must(t, s.WithTx(t.Context(), func(ctx context.Context) error { return s.CreateOAuth2RequestRelaxed(ctx, appTokInTx) }))
+		for _, r := range []*models.OAuth2Request{appTok, appTokInTx} {
+			got, err := s.GetOAuth2Request(t.Context(), r.Kind, r.Signature)
+			must(t, err)
+			sameRow(t, r, got)
+		}
 		got, err := s.GetInteraction(t.Context(), in.ID)
 		wantErr(t, "get the completed interaction", err, models.ErrConsumed)
 		if got == nil || got.ClientID != c.ID {
@@ -51,13 +61,15 @@ var gatedTests = []subtest{
 			return
 		}
 		want := map[string]string{
-			"INSERT interactions " + in.ID:                  "off", // waiting for its sign-in
-			"UPDATE interactions " + in.ID:                  "off", // granted: spent with its code
-			"INSERT oauth2_requests " + rows[0].Signature:   "off",
-			"UPDATE oauth2_requests " + rows[0].Signature:   "on", // the code's exchange
-			"INSERT oauth2_requests " + tokens[0].Signature: "on",
-			"INSERT oauth2_requests " + tokens[1].Signature: "on",
-			"INSERT interactions " + inTx.ID:                "on", // in a caller's transaction
+			"INSERT interactions " + in.ID:                   "off", // waiting for its sign-in
+			"UPDATE interactions " + in.ID:                   "off", // granted: spent with its code
+			"INSERT oauth2_requests " + rows[0].Signature:    "off",
+			"UPDATE oauth2_requests " + rows[0].Signature:    "on", // the code's exchange
+			"INSERT oauth2_requests " + tokens[0].Signature:  "on",
+			"INSERT oauth2_requests " + tokens[1].Signature:  "on",
+			"INSERT interactions " + inTx.ID:                 "on",  // in a caller's transaction
+			"INSERT oauth2_requests " + appTok.Signature:     "off", // an app's own token
+			"INSERT oauth2_requests " + appTokInTx.Signature: "on",
 		}
 		committed := modes()
 		for k, v := range want {
@@ -228,6 +240,12 @@ func tokenPair(code *models.OAuth2Request) []*models.OAuth2Request {
 	return []*models.OAuth2Request{access, refresh}
 }
 
+// appToken is an app's own access token (client_credentials): no
+// subject, no session.
+func appToken(clientID string) *models.OAuth2Request {
+	return newRequest(models.KindAccessToken, newID("req"), clientID, clientID, "")
+}
+
 // raceGated runs racers gated writes at once, each of its own fresh rows,
 // checks that exactly one won (the others models.ErrConsumed) and says how
 // many of all their rows were written.
@@ -261,11 +279,11 @@ func absent(t *testing.T, s *store.Store, rows ...*models.OAuth2Request) {
 	}
 }
 
-// watchCommitModes installs, on PostgreSQL, deferred triggers that note
+// WatchCommitModes installs, on PostgreSQL, deferred triggers that note
 // for every row written to interactions and oauth2_requests the
 // synchronous_commit its transaction commits with; the function returns
 // them by "OP table key" (key: the row's id or signature).
-func watchCommitModes(t *testing.T, s *store.Store) func() map[string]string {
+func WatchCommitModes(t *testing.T, s *store.Store) func() map[string]string {
 	t.Helper()
 	db, err := s.SQLDB()
 	must(t, err)
