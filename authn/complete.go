@@ -81,6 +81,11 @@ func (h *Handler) completeSignIn(c *gin.Context, s signIn) (string, error) {
 	l := websession.Login{UserID: s.user.ID, AMR: s.amr, ACR: s.acr, AuthTime: clock.Now(), AAGUID: s.model, Event: ev, InteractionID: mark}
 	if s.finish != nil {
 		l.Ceremony, l.Use = s.finish.Ceremony, s.finish.Use
+		// The interaction as the passkey's verify read it: kept, with the
+		// session and the user, for the resume (models.SessionStart).
+		if in := s.finish.Interaction; mark != "" && in != nil && in.ID == mark {
+			l.Interaction, l.User = in, s.user
+		}
 	}
 	started, err := h.sessions.Start(c.Request.Context(), c.Writer, c.Request, l)
 	if err != nil {

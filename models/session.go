@@ -79,6 +79,12 @@ type InteractionRead struct {
 	Interaction *Interaction
 	Session     *LoginSession
 	Owner       *User
+	// Remembered: the read is what this replica's sign-in wrote a moment
+	// ago (store/handoff.go), not the database's. Another replica may
+	// have spent the interaction or ended the session since; the write
+	// that acts on it checks, and when that refuses the caller reads
+	// again.
+	Remembered bool
 }
 
 // SessionStart is a browser's sign-in as the store writes it: the new
@@ -94,6 +100,12 @@ type SessionStart struct {
 	// InteractionID, when set, is the authorization the sign-in answers:
 	// if it is still open it records the new session.
 	InteractionID string
+	// Interaction and Owner, when set, are that interaction as the
+	// sign-in read it and the session's user: the replica keeps them,
+	// with the session, for the authorization's resume, which then reads
+	// nothing (InteractionRead.Remembered).
+	Interaction *Interaction
+	Owner       *User
 	// Ceremony and Use, when set, are the passkey sign-in the session
 	// starts: its WebAuthn login ceremony (which the browser held, sealed:
 	// the store keeps only spent ones), spent now, and the passkey's use.

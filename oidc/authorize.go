@@ -445,6 +445,14 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, read 
 		}
 		err = p.st.CompleteAuthorization(ctx, inID, &models.SessionClient{SessionID: ls.ID, ClientID: client.GetID(),
 			UserID: user.ID, CreatedAt: clock.Now(), ExpiresAt: ls.ExpiresAt}, records)
+		if errors.Is(err, models.ErrConsumed) && read != nil && read.Remembered {
+			// Decided on the sign-in's writes as this replica kept them
+			// (models.InteractionRead.Remembered): the interaction was
+			// spent, or the session ended, since. Resume again from what
+			// the database holds now; that read is not a kept one.
+			p.handleResume(c)
+			return
+		}
 		if errors.Is(err, models.ErrConsumed) {
 			p.errorPage(c, http.StatusBadRequest, "This sign-in request has expired",
 				"This sign-in request was already completed.", "Go back to the app and sign in again.")

@@ -263,15 +263,9 @@ type Tokens struct {
 // verify → resume → redirect with the code → token exchange. prompt=login
 // makes every flow a real sign-in, never a silent SSO one.
 func (b *Browser) CodeFlow(ctx context.Context, cl Client) (Tokens, error) {
-	q, verifier, state := authRequest(cl, "openid profile email offline_access")
-	q.Set("prompt", "login")
-	at, err := b.page(ctx, "/oauth2/authorize?"+q.Encode())
+	interaction, verifier, state, err := b.authorize(ctx, cl)
 	if err != nil {
-		return Tokens{}, fmt.Errorf("authorize: %w", err)
-	}
-	interaction := at.Query().Get("interaction")
-	if at.Path != "/login" || interaction == "" {
-		return Tokens{}, fmt.Errorf("authorize landed on %s, want /login with an interaction", at)
+		return Tokens{}, err
 	}
 	next, err := b.SignIn(ctx, interaction)
 	if err != nil {
@@ -288,6 +282,49 @@ func (b *Browser) CodeFlow(ctx context.Context, cl Client) (Tokens, error) {
 		"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")},
 		"redirect_uri": {cl.RedirectURI}, "code_verifier": {verifier},
 	})
+}
+
+// Authorize sends cl's authorization request as CodeFlow does and returns
+// the interaction of the sign-in page it lands on: a test's first step.
+func (b *Browser) Authorize(ctx context.Context, cl Client) (string, error) {
+	interaction, _, _, err := b.authorize(ctx, cl)
+	return interaction, err
+}
+
+func (b *Browser) authorize(ctx context.Context, cl Client) (interaction, verifier, state string, err error) {
+	q, verifier, state := authRequest(cl, "openid profile email offline_access")
+	q.Set("prompt", "login")
+	at, err := b.page(ctx, "/oauth2/authorize?"+q.Encode())
+	if err != nil {
+		return "", "", "", fmt.Errorf("authorize: %w", err)
+	}
+	interaction = at.Query().Get("interaction")
+	if at.Path != "/login" || interaction == "" {
+		return "", "", "", fmt.Errorf("authorize landed on %s, want /login with an interaction", at)
+	}
+	return interaction, verifier, state, nil
+}
+
+// Follow requests path at the issuer, following redirects while they stay
+// there, and says where it ended: the last status, and the URL a redirect
+// away from the issuer names (the client's callback) or else the last one
+// requested. For tests that look at where a step leads.
+func (b *Browser) Follow(ctx context.Context, path string) (int, *url.URL, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.issuer+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "" {
+		u, err := url.Parse(loc)
+		return resp.StatusCode, u, err
+	}
+	return resp.StatusCode, resp.Request.URL, nil
 }
 
 // authRequest is an authorization request of cl with PKCE (S256), a state
@@ -308,20 +345,14 @@ func authRequest(cl Client, scope string) (q url.Values, verifier, state string)
 
 // redirectTo follows path at the issuer to the redirect that leaves it.
 func (b *Browser) redirectTo(ctx context.Context, path string) (*url.URL, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.issuer+path, nil)
+	status, at, err := b.Follow(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		return nil, err
+	if status != http.StatusSeeOther && status != http.StatusFound {
+		return nil, fmt.Errorf("GET %s: ended at %s with %d, want a redirect to the client", path, at.Path, status)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
-		return nil, fmt.Errorf("GET %s: ended at %s with %d, want a redirect to the client", path, resp.Request.URL.Path, resp.StatusCode)
-	}
-	return url.Parse(resp.Header.Get("Location"))
+	return at, nil
 }
 
 // Refresh exchanges a refresh token (RFC 6749 §6).

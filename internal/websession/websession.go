@@ -171,6 +171,11 @@ type Login struct {
 	// authorization it answers.
 	Event         *models.AuthEvent
 	InteractionID string
+	// Interaction and User, when set, are that interaction as the sign-in
+	// read it and the user signing in: the store keeps them with the
+	// session for the authorization's resume (models.SessionStart).
+	Interaction *models.Interaction
+	User        *models.User
 	// Ceremony and Use are the passkey sign-in's ceremony and the
 	// passkey's use, written with the session and gating it
 	// (models.SessionStart).
@@ -198,7 +203,7 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		replaced = Hash(v)
 	}
 	st := &models.SessionStart{Session: ls, Replaced: replaced, Event: l.Event, InteractionID: l.InteractionID,
-		Ceremony: l.Ceremony, Use: l.Use}
+		Interaction: l.Interaction, Owner: l.User, Ceremony: l.Ceremony, Use: l.Use}
 	if err := m.st.StartLoginSession(ctx, st); err != nil {
 		return nil, fmt.Errorf("start login session: %w", err)
 	}

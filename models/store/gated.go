@@ -48,14 +48,24 @@ type gatedInsert struct {
 // "" when it needed none), the app recorded among the session's clients,
 // and fosite's records of the grant (the code's, its OpenID Connect and
 // PKCE records, or an implicit grant's token). An interaction already
-// spent is models.ErrConsumed and nothing is written. Its commit is
-// relaxed (relaxedCommit): a database crash can lose it, and with it the
-// code, which the app then cannot redeem (invalid_grant).
+// spent is models.ErrConsumed and nothing is written. With an interaction
+// the spend also needs sc's session still live and its user not disabled,
+// so a grant decided on a read kept in memory (handoff.go), or made while
+// an admin acted, is refused (models.ErrConsumed) rather than issued for
+// an ended session. Its commit is relaxed (relaxedCommit): a database
+// crash can lose it, and with it the code, which the app then cannot
+// redeem (invalid_grant).
 func (s *Store) CompleteAuthorization(ctx context.Context, interactionID string, sc *models.SessionClient, rows []*models.OAuth2Request) error {
 	var g *gate
 	if interactionID != "" {
+		s.handoff.forget(interactionID)
 		g = &gate{model: &models.Interaction{}, set: map[string]any{"consumed_at": Now()},
 			where: "id = ? AND consumed_at IS NULL", args: []any{interactionID}}
+		if sc != nil {
+			g.where += ` AND EXISTS (SELECT 1 FROM login_sessions ls JOIN users u ON u.id = ls.user_id
+	WHERE ls.id = ? AND ls.user_id = ? AND ls.revoked_at IS NULL AND ls.expires_at > ? AND u.disabled = ?)`
+			g.args = append(g.args, sc.SessionID, sc.UserID, Now(), false)
+		}
 	}
 	var ins []gatedInsert
 	if sc != nil {

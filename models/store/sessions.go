@@ -110,7 +110,21 @@ func (s *Store) RevokeLoginSessionByTokenHash(ctx context.Context, hash string) 
 // (st.InteractionMarked says). st.Ceremony and st.Use, when set, are
 // written first and gate the rest (ErrCeremonySpent, ErrConsumed when
 // they lose). All commit together: on PostgreSQL in one statement.
+// st.Interaction and st.Owner, when given, are kept for the resume
+// (handoff.go) once the start has committed.
 func (s *Store) StartLoginSession(ctx context.Context, st *models.SessionStart) error {
+	if err := s.startLoginSession(ctx, st); err != nil {
+		return err
+	}
+	// Inside a caller's transaction the start may yet roll back: nothing
+	// is kept.
+	if !inTx(ctx) {
+		s.handoff.remember(st)
+	}
+	return nil
+}
+
+func (s *Store) startLoginSession(ctx context.Context, st *models.SessionStart) error {
 	const op = "start login session"
 	st.InteractionMarked = false
 	if st.Event != nil {
@@ -383,6 +397,9 @@ func (s *Store) GetInteraction(ctx context.Context, id string) (*models.Interact
 // and Owner nil.
 func (s *Store) InteractionWithSession(ctx context.Context, id, sessionHash string) (*models.InteractionRead, error) {
 	const op = "get interaction"
+	if read, ok := s.handoff.take(id, sessionHash); ok {
+		return read, nil
+	}
 	if sessionHash == "" {
 		in, err := s.GetInteraction(ctx, id)
 		if in == nil {
@@ -426,6 +443,7 @@ type interactionSession struct {
 
 // CompleteInteractionLogin records the login session that satisfied it.
 func (s *Store) CompleteInteractionLogin(ctx context.Context, id, loginSessionID string) error {
+	s.handoff.forget(id)
 	res := s.conn(ctx).Model(&models.Interaction{}).
 		Where("id = ? AND consumed_at IS NULL AND expires_at > ?", id, Now()).
 		Update("login_session_id", loginSessionID)
@@ -434,6 +452,7 @@ func (s *Store) CompleteInteractionLogin(ctx context.Context, id, loginSessionID
 
 // SetInteractionConsent records that the user approved the consent page.
 func (s *Store) SetInteractionConsent(ctx context.Context, id string) error {
+	s.handoff.forget(id)
 	res := s.conn(ctx).Model(&models.Interaction{}).
 		Where("id = ? AND consumed_at IS NULL AND expires_at > ?", id, Now()).
 		Update("consent_given", true)
@@ -442,6 +461,7 @@ func (s *Store) SetInteractionConsent(ctx context.Context, id string) error {
 
 // ConsumeInteraction marks an interaction used; exactly one caller wins.
 func (s *Store) ConsumeInteraction(ctx context.Context, id string) error {
+	s.handoff.forget(id)
 	res := s.conn(ctx).Model(&models.Interaction{}).
 		Where("id = ? AND consumed_at IS NULL", id).Update("consumed_at", Now())
 	if res.Error != nil {
@@ -456,6 +476,7 @@ func (s *Store) ConsumeInteraction(ctx context.Context, id string) error {
 // SetInteractionError records that the user ended the flow with an OAuth
 // error (e.g. access_denied at the consent page).
 func (s *Store) SetInteractionError(ctx context.Context, id, code string) error {
+	s.handoff.forget(id)
 	res := s.conn(ctx).Model(&models.Interaction{}).
 		Where("id = ? AND consumed_at IS NULL AND expires_at > ?", id, Now()).
 		Update("error", code)

@@ -47,6 +47,8 @@ type Store struct {
 	hooks webhookSubs
 	// aliased caches select lists of aliased columns (columnsAs).
 	aliased sync.Map
+	// handoff keeps a sign-in's writes for the resume (handoff.go).
+	handoff *handoffs
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL selects
@@ -97,7 +99,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, openErr("ping "+dialect+" database", err)
 	}
-	st := &Store{db: db, gate: gate, dialect: dialect, feed: &Feed{dialect: dialect, dsn: dsn, log: log}}
+	st := &Store{db: db, gate: gate, dialect: dialect, feed: &Feed{dialect: dialect, dsn: dsn, log: log}, handoff: newHandoffs()}
 	if dialect == migrations.Postgres {
 		var schema string
 		if err := db.WithContext(ctx).Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
@@ -294,6 +296,12 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 		return tx
 	}
 	return s.db.WithContext(ctx)
+}
+
+// inTx says whether ctx carries a caller's transaction.
+func inTx(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(*gorm.DB)
+	return ok
 }
 
 // WithTx runs fn in a transaction carried by the context it is given. A

@@ -84,5 +84,7 @@ func (s *Store) SetUserDisplayName(ctx context.Context, id, name string) error {
 func (s *Store) SetUserLocale(ctx context.Context, id, locale string) error {
 	res := s.conn(ctx).Model(&models.User{}).Where("id = ?", id).
 		Updates(map[string]any{"locale": locale, "updated_at": Now()})
+	// The user of a sign-in kept for its resume has changed (handoff.go).
+	s.handoff.forgetUser(id)
 	return affected("set user locale", res)
 }

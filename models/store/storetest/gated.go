@@ -155,6 +155,35 @@ var gatedTests = []subtest{
 		}
 		must(t, s.CompleteAuthorization(t.Context(), in.ID, sc, codeRecords(c.ID, u.ID, ls.ID)))
 	}},
+	{"CompleteAuthorizationNeedsTheLiveSession", func(t *testing.T, s *store.Store) {
+		// An interaction's spend also needs the session it grants for
+		// still live and its user not disabled: a grant decided on a read
+		// older than a sign-out, a revocation or a disabled account
+		// (handoff.go) writes nothing, and the interaction stays open.
+		ctx := t.Context()
+		c := createClient(t, s)
+		for name, end := range map[string]func(u *models.User, ls *models.LoginSession) error{
+			"revoked session":        func(_ *models.User, ls *models.LoginSession) error { return s.RevokeLoginSession(ctx, ls.ID) },
+			"disabled user":          func(u *models.User, _ *models.LoginSession) error { return s.SetUserDisabled(ctx, u.ID, true) },
+			"another user's session": func(*models.User, *models.LoginSession) error { return nil },
+		} {
+			u := createUser(t, s)
+			ls := createLoginSession(t, s, u.ID, time.Hour)
+			must(t, end(u, ls))
+			userID := u.ID
+			if name == "another user's session" {
+				userID = createUser(t, s).ID
+			}
+			in := createInteraction(t, s, c.ID, 10*time.Minute)
+			rows := codeRecords(c.ID, userID, ls.ID)
+			sc := &models.SessionClient{SessionID: ls.ID, ClientID: c.ID, UserID: userID, CreatedAt: at(0), ExpiresAt: ls.ExpiresAt}
+			wantErr(t, name, s.CompleteAuthorization(ctx, in.ID, sc, rows), models.ErrConsumed)
+			absent(t, s, rows...)
+			if _, err := s.GetInteraction(ctx, in.ID); err != nil {
+				t.Errorf("%s: the interaction after a refused spend: %v, want it open", name, err)
+			}
+		}
+	}},
 	{"CompleteAuthorizationOnce", func(t *testing.T, s *store.Store) {
 		u := createUser(t, s)
 		ls := createLoginSession(t, s, u.ID, time.Hour)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -429,6 +430,94 @@ var interactionTests = []subtest{
 				t.Errorf("consumed interaction not returned with the error: %v", got)
 			}
 		}
+	}},
+	{"KeptForTheResume", func(t *testing.T, s *store.Store) {
+		// A sign-in given the interaction it read and its user keeps what
+		// it wrote for the resume: the next read of that interaction with
+		// the new session is the database's read, from memory, once.
+		ctx := t.Context()
+		u := createUser(t, s)
+		owner, err := s.GetUser(ctx, u.ID)
+		must(t, err)
+		start := func(ctx context.Context, keep bool) (*models.SessionStart, *models.Interaction) {
+			t.Helper()
+			in := newInteraction(newID("client"), 10*time.Minute)
+			must(t, s.CreateInteraction(ctx, in))
+			read, err := s.GetInteraction(ctx, in.ID)
+			must(t, err)
+			st := &models.SessionStart{Session: newLoginSession(u.ID, time.Hour), InteractionID: in.ID}
+			if keep {
+				st.Interaction, st.Owner = read, owner
+			}
+			must(t, s.StartLoginSession(ctx, st))
+			if !st.InteractionMarked {
+				t.Fatal("the start did not mark its interaction")
+			}
+			return st, in
+		}
+		st, in := start(ctx, true)
+		kept, err := s.InteractionWithSession(ctx, in.ID, st.Session.TokenHash)
+		must(t, err)
+		if !kept.Remembered {
+			t.Fatal("the resume's read was not the kept one")
+		}
+		db, err := s.InteractionWithSession(ctx, in.ID, st.Session.TokenHash)
+		must(t, err)
+		if db.Remembered {
+			t.Fatal("a kept read was served twice")
+		}
+		if db.Interaction.LoginSessionID != st.Session.ID {
+			t.Fatalf("the interaction names session %q, want %q", db.Interaction.LoginSessionID, st.Session.ID)
+		}
+		sameRow(t, db.Interaction, kept.Interaction)
+		sameRow(t, db.Session, kept.Session)
+		sameRow(t, db.Owner, kept.Owner)
+
+		// Not for another browser (nor for one without a session), and
+		// not when the start was not given the interaction and the user,
+		// or ran in a caller's transaction (which may yet roll back).
+		st, in = start(ctx, true)
+		for _, hash := range []string{"", randHex(32)} {
+			got, err := s.InteractionWithSession(ctx, in.ID, hash)
+			must(t, err)
+			if got.Remembered || got.Session != nil {
+				t.Errorf("hash %q: read %+v, want the interaction alone from the database", hash, got)
+			}
+		}
+		for name, st := range map[string]*models.SessionStart{
+			"not given": func() *models.SessionStart { st, _ := start(ctx, false); return st }(),
+			"in a transaction": func() (st *models.SessionStart) {
+				must(t, s.WithTx(ctx, func(ctx context.Context) error { st, _ = start(ctx, true); return nil }))
+				return st
+			}(),
+		} {
+			got, err := s.InteractionWithSession(ctx, st.InteractionID, st.Session.TokenHash)
+			must(t, err)
+			if got.Remembered || got.Session == nil || got.Session.ID != st.Session.ID {
+				t.Errorf("%s: read %+v, want the database's with the session", name, got)
+			}
+		}
+
+		// A write to the interaction, or to the user, drops what was kept.
+		for name, write := range map[string]func(in *models.Interaction) error{
+			"consent": func(in *models.Interaction) error { return s.SetInteractionConsent(ctx, in.ID) },
+			"error":   func(in *models.Interaction) error { return s.SetInteractionError(ctx, in.ID, "access_denied") },
+			"locale":  func(*models.Interaction) error { return s.SetUserLocale(ctx, u.ID, "de") },
+		} {
+			st, in := start(ctx, true)
+			must(t, write(in))
+			got, err := s.InteractionWithSession(ctx, in.ID, st.Session.TokenHash)
+			must(t, err)
+			if got.Remembered {
+				t.Errorf("%s: the kept read survived a write", name)
+			}
+		}
+
+		// A spend drops it too: the next read is the database's, spent.
+		st, in = start(ctx, true)
+		must(t, s.ConsumeInteraction(ctx, in.ID))
+		_, err = s.InteractionWithSession(ctx, in.ID, st.Session.TokenHash)
+		wantErr(t, "read a spent interaction", err, models.ErrConsumed)
 	}},
 	{"Expired", func(t *testing.T, s *store.Store) {
 		in := createInteraction(t, s, newID("client"), -time.Second)
