@@ -460,6 +460,10 @@ func (p *Provider) authorize(c *gin.Context, ar fosite.AuthorizeRequester, read 
 		}
 		if err != nil {
 			err = fosite.ErrServerError.WithWrap(err)
+		} else {
+			// Kept for the code's exchange, which then reads nothing
+			// here (code_keep.go).
+			p.storage.KeepCodes(records)
 		}
 	}
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ory/fosite/storage"
 
 	"github.com/sesame-idp/sesame/internal/clock"
+	"github.com/sesame-idp/sesame/internal/takeonce"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -73,6 +74,9 @@ type Storage struct {
 	codeSignature func(ctx context.Context, code string) string
 	// decoded keeps access tokens' decoded data (storage_cache.go).
 	decoded *lru.Cache[string, *decodedRecord]
+	// kept holds the codes this replica wrote, for their exchange
+	// (code_keep.go).
+	kept *takeonce.Cache[string, []models.OAuth2Request]
 }
 
 var (
@@ -87,7 +91,8 @@ var (
 // NewStorage returns the fosite storage adapter; reuseInterval is the
 // refresh-token reuse interval (see Storage.GetRefreshTokenSession).
 func NewStorage(st Store, clients clientGetter, reuseInterval time.Duration) *Storage {
-	return &Storage{st: st, clients: clients, reuseInterval: max(reuseInterval, 0), decoded: newDecodedCache()}
+	return &Storage{st: st, clients: clients, reuseInterval: max(reuseInterval, 0), decoded: newDecodedCache(),
+		kept: takeonce.New[string, []models.OAuth2Request](keptCodeSize, keptCodeTTL, clock.Now)}
 }
 
 // storedRequest is the JSON form of a fosite request. Secrets never get
@@ -423,6 +428,9 @@ type recordMemo struct {
 	// fetched: the signatures whose code records were all read at once,
 	// so a kind missing from rows is missing from the database.
 	fetched map[string]bool
+	// kept: the signatures whose code records came from this replica's
+	// memory (code_keep.go), with the code's request id.
+	kept map[string]string
 }
 
 type memoEntry struct{ kind, signature string }
@@ -431,7 +439,7 @@ type memoEntry struct{ kind, signature string }
 // it reads.
 func withRecordMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, memoKey{}, &recordMemo{rows: map[memoEntry]*models.OAuth2Request{}, fetched: map[string]bool{},
-		decoded: map[*models.OAuth2Request]*storedRequest{}})
+		decoded: map[*models.OAuth2Request]*storedRequest{}, kept: map[string]string{}})
 }
 
 // codeKinds are the records stored under an authorization code's signature.
@@ -464,8 +472,14 @@ func (s *Storage) record(ctx context.Context, kind, signature string) (*models.O
 		return r, err
 	}
 	if !m.fetched[signature] {
-		rows, err := s.st.GetOAuth2RequestsBySignature(ctx, signature, codeKinds...)
-		if err != nil {
+		rows, kept := s.takeKept(signature)
+		if kept {
+			for i := range rows {
+				if rows[i].Kind == models.KindAuthorizeCode {
+					m.kept[signature] = rows[i].RequestID
+				}
+			}
+		} else if rows, err = s.st.GetOAuth2RequestsBySignature(ctx, signature, codeKinds...); err != nil {
 			return nil, err
 		}
 		m.fetched[signature] = true
@@ -670,6 +684,7 @@ func (s *Storage) InvalidateAuthorizeCodeSession(ctx context.Context, code strin
 }
 
 func (s *Storage) deactivateCode(ctx context.Context, code string) error {
+	s.forgetKept(code)
 	return spentCode(s.st.DeactivateOAuth2Request(ctx, models.KindAuthorizeCode, code))
 }
 
@@ -967,7 +982,8 @@ func (s *Storage) Commit(ctx context.Context) error {
 				return err
 			}
 			if sp != nil {
-				return spentCode(s.st.RedeemOAuth2Request(ctx, sp.kind, sp.signature, rows))
+				s.forgetKept(sp.signature)
+				return spentCode(s.replayedKept(ctx, sp.signature, s.st.RedeemOAuth2Request(ctx, sp.kind, sp.signature, rows)))
 			}
 			return s.st.CreateOAuth2Requests(ctx, rows)
 		}

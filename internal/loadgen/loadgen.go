@@ -285,10 +285,11 @@ func (b *Browser) CodeFlow(ctx context.Context, cl Client) (Tokens, error) {
 }
 
 // Authorize sends cl's authorization request as CodeFlow does and returns
-// the interaction of the sign-in page it lands on: a test's first step.
-func (b *Browser) Authorize(ctx context.Context, cl Client) (string, error) {
-	interaction, _, _, err := b.authorize(ctx, cl)
-	return interaction, err
+// the interaction of the sign-in page it lands on, with the request's PKCE
+// code verifier: a test's first step.
+func (b *Browser) Authorize(ctx context.Context, cl Client) (interaction, verifier string, err error) {
+	interaction, verifier, _, err = b.authorize(ctx, cl)
+	return interaction, verifier, err
 }
 
 func (b *Browser) authorize(ctx context.Context, cl Client) (interaction, verifier, state string, err error) {

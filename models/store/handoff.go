@@ -3,11 +3,9 @@ package store
 import (
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
+	"github.com/sesame-idp/sesame/internal/takeonce"
 	"github.com/sesame-idp/sesame/models"
 )
 
@@ -37,21 +35,16 @@ const handoffTTL = time.Minute
 type handoff struct {
 	read        models.InteractionRead
 	sessionHash string
-	expires     time.Time
 }
 
-// handoffs holds the reads StartLoginSession leaves for the resume.
+// handoffs holds the reads StartLoginSession leaves for the resume, by
+// interaction id.
 type handoffs struct {
-	mu      sync.Mutex
-	entries *lru.Cache[string, handoff]
+	kept *takeonce.Cache[string, handoff]
 }
 
 func newHandoffs() *handoffs {
-	c, err := lru.New[string, handoff](handoffSize)
-	if err != nil {
-		panic(err) // only for a size ≤ 0
-	}
-	return &handoffs{entries: c}
+	return &handoffs{kept: takeonce.New[string, handoff](handoffSize, handoffTTL, Now)}
 }
 
 // remember keeps what st wrote, when it marked an interaction it was
@@ -66,46 +59,27 @@ func (h *handoffs) remember(st *models.SessionStart) {
 	// The caller keeps using its values: the entry has its own copies of
 	// what a reader might change.
 	in.Scopes, ls.AMR, owner.Attributes = slices.Clone(in.Scopes), slices.Clone(ls.AMR), maps.Clone(owner.Attributes)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.entries.Add(in.ID, handoff{read: models.InteractionRead{Interaction: &in, Session: &ls, Owner: &owner, Remembered: true},
-		sessionHash: ls.TokenHash, expires: Now().Add(handoffTTL)})
+	h.kept.Put(in.ID, handoff{read: models.InteractionRead{Interaction: &in, Session: &ls, Owner: &owner, Remembered: true},
+		sessionHash: ls.TokenHash})
 }
 
 // take removes and returns the read kept for interaction id, if the
 // browser asking holds its session (sessionHash) and it is still usable;
 // each entry is taken at most once.
 func (h *handoffs) take(id, sessionHash string) (*models.InteractionRead, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	e, ok := h.entries.Peek(id)
-	if !ok {
-		return nil, false
-	}
-	h.entries.Remove(id)
+	e, ok := h.kept.Take(id)
 	now := Now()
-	if sessionHash == "" || e.sessionHash != sessionHash || now.After(e.expires) ||
+	if !ok || sessionHash == "" || e.sessionHash != sessionHash ||
 		e.read.Interaction.Usable(now) != nil || !e.read.Session.ExpiresAt.After(now) {
 		return nil, false
 	}
-	read := e.read
-	return &read, true
+	return &e.read, true
 }
 
 // forget drops the entry of interaction id: the interaction changed.
-func (h *handoffs) forget(id string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.entries.Remove(id)
-}
+func (h *handoffs) forget(id string) { h.kept.Forget(id) }
 
 // forgetUser drops the entries of a user whose row changed.
 func (h *handoffs) forgetUser(userID string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, id := range h.entries.Keys() {
-		if e, ok := h.entries.Peek(id); ok && e.read.Owner.ID == userID {
-			h.entries.Remove(id)
-		}
-	}
+	h.kept.ForgetIf(func(e handoff) bool { return e.read.Owner.ID == userID })
 }
