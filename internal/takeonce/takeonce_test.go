@@ -1,6 +1,7 @@
 package takeonce
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -37,5 +38,28 @@ func TestCache(t *testing.T) {
 		if _, ok := c.Take(k); ok {
 			t.Errorf("%s survived its removal", k)
 		}
+	}
+}
+
+// BenchmarkPutTake is what a kept read costs the request that writes it
+// and the one that takes it (the resume's hand-off, a code's exchange),
+// with the cache holding a few hundred others.
+func BenchmarkPutTake(b *testing.B) {
+	c := New[string, int](1024, time.Minute, nil)
+	keys := make([]string, 512)
+	for i := range keys {
+		keys[i] = "key-" + strconv.Itoa(i)
+		c.Put(keys[i], i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := keys[i%len(keys)]
+		c.Put(k, i)
+		if _, ok := c.Take(k); !ok {
+			b.Fatal("not taken")
+		}
+		c.Put(k, i) // back, so the cache stays at its size
+		i++
 	}
 }
